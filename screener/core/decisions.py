@@ -1,0 +1,74 @@
+"""Reviewers, screening stages, labels and decisions.
+
+Pure domain: standard library only. Decisions are append-only: the current decision
+of a reviewer on a record at a stage is the latest one for that key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    TITLE_ABSTRACT = "title_abstract"
+    FULL_TEXT = "full_text"
+
+
+class Label(StrEnum):
+    INCLUDE = "include"
+    EXCLUDE = "exclude"
+    MAYBE = "maybe"
+
+
+class Role(StrEnum):
+    SCREENER = "screener"
+    ADJUDICATOR = "adjudicator"
+
+
+class ReportStatus(StrEnum):
+    """Full-text report status, as PRISMA 2020 counts reports."""
+
+    SOUGHT = "sought"
+    NOT_RETRIEVED = "not_retrieved"
+    ASSESSED = "assessed"
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    name: str
+    role: Role = Role.SCREENER
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One screening decision, as stored (append-only) and as shown in the log."""
+
+    record_id: int
+    reviewer: str
+    stage: Stage
+    label: Label
+    reason_id: str | None = None
+    """Exclusion reason id from the protocol (required at full text when excluding)."""
+    criterion_ids: tuple[str, ...] = ()
+    """Eligibility criteria the reviewer cited."""
+    note: str = ""
+    created_at: datetime | None = None
+    protocol_hash: str = ""
+    ranking_id: int | None = None
+    """The ranking that put the record in front of the reviewer (None: import order)."""
+    rank_position: int | None = None
+    """1-based position of the record in that ranking when it was shown."""
+    reviewer_role: Role = Role.SCREENER
+    id: int | None = None
+
+
+def current_decisions(decisions: Iterable[Decision]) -> dict[tuple[int, str, Stage], Decision]:
+    """The latest decision per (record, reviewer, stage), decisions given in time order."""
+    latest: dict[tuple[int, str, Stage], Decision] = {}
+    for decision in decisions:
+        latest[(decision.record_id, decision.reviewer, decision.stage)] = decision
+    return latest

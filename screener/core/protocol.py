@@ -1,0 +1,125 @@
+"""The review protocol as domain objects (what the YAML declares, once validated).
+
+Pure domain: standard library only. `screener.protocol` turns YAML into these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from screener.core.decisions import Stage
+
+
+class CriterionKind(StrEnum):
+    INCLUDE = "include"
+    EXCLUDE = "exclude"
+
+
+class SourceKind(StrEnum):
+    """PRISMA 2020 identification columns."""
+
+    DATABASE = "database"
+    REGISTER = "register"
+    OTHER = "other"
+    """Other methods: citation searching, websites, organisations."""
+
+
+class Resolution(StrEnum):
+    ADJUDICATOR = "adjudicator"
+    CONSENSUS = "consensus"
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    id: str
+    kind: CriterionKind
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionReason:
+    id: str
+    label: str
+    key: str
+    """Single key that picks this reason in the UI (a digit or letter)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStrategy:
+    source: str
+    kind: SourceKind = SourceKind.DATABASE
+    query: str = ""
+    date: str = ""
+    """ISO date the search was run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningMode:
+    reviewers_per_record: int = 1
+    blind: bool = False
+    resolution: Resolution = Resolution.ADJUDICATOR
+    adjudicator: str = ""
+    maybe_vs_exclude_is_conflict: bool = True
+    reason_mismatch_is_conflict: bool = False
+    """At full text: different exclusion reasons between reviewers count as a conflict."""
+    reason_required_at_title_abstract: bool = False
+
+    @property
+    def dual(self) -> bool:
+        return self.reviewers_per_record > 1
+
+
+@dataclass(frozen=True, slots=True)
+class RankingSettings:
+    model: str = "default"
+    seed: int = 42
+    cold_start: bool = True
+    """Rank by similarity to the protocol before the first include."""
+    params: tuple[tuple[str, str], ...] = ()
+    """Extra model parameters as sorted (name, value) pairs."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoppingRule:
+    recall_target: float = 0.95
+    confidence: float = 0.95
+    consecutive_irrelevant: int = 50
+    min_screened_fraction: float = 0.10
+    key_papers: tuple[str, ...] = ()
+    """DOIs or PMIDs of papers that must be found before stopping (SAFE)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    title: str
+    question: tuple[tuple[str, str], ...] = ()
+    """Review question parts as (name, text): question, population, intervention, ..."""
+    searches: tuple[SearchStrategy, ...] = ()
+    stages: tuple[Stage, ...] = (Stage.TITLE_ABSTRACT, Stage.FULL_TEXT)
+    criteria: tuple[Criterion, ...] = ()
+    exclusion_reasons: tuple[ExclusionReason, ...] = ()
+    highlight: Highlight = field(default_factory=Highlight)
+    screening: ScreeningMode = field(default_factory=ScreeningMode)
+    ranking: RankingSettings = field(default_factory=RankingSettings)
+    stopping: StoppingRule = field(default_factory=StoppingRule)
+    keys: tuple[tuple[str, str], ...] = ()
+    """UI key remapping as (action, key)."""
+
+    def reason(self, reason_id: str) -> ExclusionReason | None:
+        for reason in self.exclusion_reasons:
+            if reason.id == reason_id:
+                return reason
+        return None
+
+    def question_text(self) -> str:
+        return "\n".join(f"{name}: {text}" for name, text in self.question)
+
+    def criteria_text(self, kind: CriterionKind | None = None) -> str:
+        return "\n".join(c.text for c in self.criteria if kind is None or c.kind == kind)

@@ -1,0 +1,124 @@
+"""Bibliographic records and their identifiers (DOI, PMID).
+
+Pure domain: standard library only. Every importer maps its format to `Record`;
+storage returns `Record`; the UI and exports only ever see `Record`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_DOI_PREFIX = re.compile(
+    r"^\s*(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s*|https?://(?:www\.)?doi\.org/)",
+    re.IGNORECASE,
+)
+_DOI_SHAPE = re.compile(r"^10\.\d{3,9}/\S+$")
+_PMID_SHAPE = re.compile(r"^\d{1,9}$")
+
+
+def normalise_doi(value: str | None) -> str:
+    """Return a DOI in lower case without URL or `doi:` prefix, or "" if it is not a DOI.
+
+    >>> normalise_doi("https://doi.org/10.1000/ABC.1 ")
+    '10.1000/abc.1'
+    """
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = _DOI_PREFIX.sub("", text).strip().rstrip(".").strip()
+    # Some exports put several DOIs or trailing text in one field.
+    text = text.split()[0] if text.split() else ""
+    text = text.lower()
+    return text if _DOI_SHAPE.match(text) else ""
+
+
+def normalise_pmid(value: str | int | None) -> str:
+    """Return a PubMed id as a string of digits, or "" when it is not one.
+
+    Accepts forms such as "12345678", "PMID: 12345678", "12345678 [Indexed for MEDLINE]".
+    """
+    if value is None:
+        return ""
+    text = str(value).strip()
+    match = re.search(r"\d{1,9}", text)
+    if not match:
+        return ""
+    digits = match.group(0).lstrip("0")
+    return digits if digits and _PMID_SHAPE.match(digits) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One bibliographic record, as imported and as screened."""
+
+    title: str = ""
+    """Title text as published (HTML tags removed by the importer)."""
+    abstract: str = ""
+    """Abstract; structured abstracts keep their labelled sections as 'LABEL: text' paragraphs."""
+    authors: tuple[str, ...] = ()
+    """Authors in the source's order, each as 'Family, Given' where the source allows."""
+    year: int | None = None
+    """Publication year."""
+    journal: str = ""
+    """Journal or source title."""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    doi: str = ""
+    """Normalised DOI (see `normalise_doi`)."""
+    pmid: str = ""
+    """PubMed id, digits only."""
+    publication_types: tuple[str, ...] = ()
+    """E.g. 'Journal Article', 'Randomized Controlled Trial', 'Review'."""
+    keywords: tuple[str, ...] = ()
+    mesh_terms: tuple[str, ...] = ()
+    language: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The source's own fields, JSON-serialisable, kept for audit."""
+    id: int | None = None
+    """Database id, once stored."""
+    source_id: int | None = None
+    """Database id of the source (import or search) the record came from."""
+
+    @property
+    def first_author(self) -> str:
+        return self.authors[0] if self.authors else ""
+
+    @property
+    def citation(self) -> str:
+        """Journal citation as PubMed shows it: 'Journal. 2020;12(3):45-67.'"""
+        parts = []
+        if self.journal:
+            parts.append(self.journal.rstrip("."))
+        tail = ""
+        if self.year:
+            tail += str(self.year)
+        if self.volume:
+            tail += f";{self.volume}"
+            if self.issue:
+                tail += f"({self.issue})"
+        elif self.issue:
+            tail += f";({self.issue})"
+        if self.pages:
+            tail += f":{self.pages}"
+        if tail:
+            parts.append(tail)
+        return ". ".join(parts) + ("." if parts else "")
+
+    def metadata_score(self) -> int:
+        """How much metadata the record carries (used to choose the kept record of duplicates)."""
+        score = 0
+        for value in (self.title, self.abstract, self.journal, self.volume, self.issue,
+                      self.pages, self.doi, self.pmid, self.language):
+            score += 1 if value else 0
+        score += 1 if self.year else 0
+        score += 1 if self.authors else 0
+        score += 1 if self.keywords else 0
+        score += 1 if self.mesh_terms else 0
+        score += 1 if self.publication_types else 0
+        score += min(len(self.abstract) // 500, 3)
+        return score
