@@ -1,1 +1,13 @@
-"""screener package."""
+"""YAML protocols: validation against one declared schema, conversion to core.Protocol."""
+
+from screener.protocol.loader import (
+    Problem,
+    ProtocolError,
+    load_protocol_text,
+    read_protocol_file,
+    sha256_text,
+)
+from screener.protocol.schema import SCHEMA, schema_json
+
+__all__ = ["SCHEMA", "Problem", "ProtocolError", "load_protocol_text", "read_protocol_file",
+           "schema_json", "sha256_text"]

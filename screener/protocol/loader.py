@@ -1,0 +1,257 @@
+"""YAML protocol -> `core.Protocol`, with every problem reported by YAML line and field.
+
+Loads with `yaml.safe_load` semantics only (SafeLoader: no tags that construct objects).
+Must not import sqlalchemy, textual, click or sklearn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from screener.core.decisions import Stage
+from screener.core.protocol import (
+    Criterion,
+    CriterionKind,
+    ExclusionReason,
+    Highlight,
+    Protocol,
+    RankingSettings,
+    Resolution,
+    ScreeningMode,
+    SearchStrategy,
+    SourceKind,
+    StoppingRule,
+)
+from screener.protocol.schema import SCHEMA
+
+_VALIDATOR = Draft202012Validator(SCHEMA)
+_TERM = re.compile(r"^[\w][\w\-' ]*\*?$|^\*[\w][\w\-' ]*$", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    """Dotted field path, e.g. `criteria[2].id`."""
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, " if self.line else ""
+        return f"{where}{self.path or '(top level)'}: {self.message}"
+
+
+class ProtocolError(Exception):
+    """A protocol that cannot be used; `problems` lists every one found."""
+
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        self.file = file
+        self.problems = problems
+        lines = "\n".join(f"  {file}: {p}" for p in problems)
+        super().__init__(
+            f"{file}: {len(problems)} problem(s) in the protocol:\n{lines}\n"
+            "Fix the file (see `screener protocol schema` for every field) and run "
+            "`screener protocol check` again."
+        )
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _path_text(path: list[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
+    """The 1-based line of the deepest node found along `path` in the composed YAML."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for key, value in node.value:
+                if getattr(key, "value", None) == part:
+                    nxt = value
+                    line = key.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+        if node is None:
+            break
+    return line
+
+
+def _dates_to_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _dates_to_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_to_text(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def load_protocol_text(text: str, file: str = "<protocol>") -> Protocol:
+    """Validate and convert; raise ProtocolError listing every problem found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        reason = str(exc.problem or exc).strip()
+        if "could not determine a constructor" in str(exc):
+            reason = ("a YAML tag that constructs objects is not allowed "
+                      f"({exc.problem}); protocols are plain data")
+        raise ProtocolError(file, [Problem("", line, reason)]) from None
+    except yaml.YAMLError as exc:
+        raise ProtocolError(file, [Problem("", None, f"not valid YAML: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise ProtocolError(file, [Problem("", 1, "the protocol must be a YAML mapping "
+                                           "(key: value lines), starting with `title:`")])
+    data = _dates_to_text(data)
+    problems = [
+        Problem(_path_text(list(err.absolute_path)), _line_of(node, list(err.absolute_path)),
+                _explain(err))
+        for err in sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    if not problems:
+        problems = _semantic_problems(data, node)
+    if problems:
+        raise ProtocolError(file, problems)
+    return _build(data)
+
+
+def _explain(err: Any) -> str:
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        return f"{err.message}; allowed fields: {', '.join(allowed)}"
+    if err.validator == "required":
+        return f"missing required field: {err.message}"
+    if err.validator == "pattern" and "date" in _path_text(list(err.absolute_path)):
+        return f"{err.instance!r} is not a date; write it as YYYY-MM-DD"
+    return str(err.message)
+
+
+def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(path: list[Any], message: str) -> None:
+        problems.append(Problem(_path_text(path), _line_of(node, path), message))
+
+    for section in ("criteria", "exclusion_reasons"):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(data.get(section, [])):
+            if item["id"] in seen:
+                add([section, i, "id"], f"duplicate id {item['id']!r} "
+                    f"(also {section}[{seen[item['id']]}]); ids must be unique")
+            seen.setdefault(item["id"], i)
+    keys: dict[str, int] = {}
+    for i, reason in enumerate(data.get("exclusion_reasons", [])):
+        if reason["key"] in keys:
+            add(["exclusion_reasons", i, "key"],
+                f"key {reason['key']!r} is already used by exclusion_reasons[{keys[reason['key']]}]")
+        keys.setdefault(reason["key"], i)
+    for kind in ("include", "exclude"):
+        for i, term in enumerate(data.get("highlight", {}).get(kind, [])):
+            if not _TERM.match(term.strip()):
+                add(["highlight", kind, i], f"{term!r} is not a highlight term: use words, "
+                    "with an optional * wildcard at the start or end (e.g. ketamin*)")
+    screening = data.get("screening", {})
+    mode = screening.get("mode", "single")
+    per = screening.get("reviewers_per_record")
+    if mode == "single" and per not in (None, 1):
+        add(["screening", "reviewers_per_record"],
+            f"mode is single but reviewers_per_record is {per}; use mode: dual")
+    if mode == "dual" and per == 1:
+        add(["screening", "reviewers_per_record"], "mode is dual: reviewers_per_record must be ≥ 2")
+    action_keys: dict[str, str] = {}
+    for action, key in data.get("keys", {}).items():
+        if key in action_keys:
+            add(["keys", action], f"key {key!r} is also bound to {action_keys[key]!r}")
+        action_keys.setdefault(key, action)
+    return problems
+
+
+def _build(data: dict[str, Any]) -> Protocol:
+    screening = data.get("screening", {})
+    mode = screening.get("mode", "single")
+    per = screening.get("reviewers_per_record", 2 if mode == "dual" else 1)
+    conflicts = screening.get("conflicts", {})
+    ranking = data.get("ranking", {})
+    stopping = data.get("stopping", {})
+    question_order = ("text", "population", "intervention", "exposure", "comparator",
+                      "outcome", "study_design", "setting", "context")
+    question = data.get("question", {})
+    return Protocol(
+        title=data["title"].strip(),
+        question=tuple((k, str(question[k]).strip()) for k in question_order if k in question),
+        searches=tuple(
+            SearchStrategy(source=s["source"], kind=SourceKind(s.get("kind", "database")),
+                           query=s.get("query", ""), date=s.get("date", ""))
+            for s in data.get("searches", [])
+        ),
+        stages=tuple(Stage(s) for s in data.get("stages", ["title_abstract", "full_text"])),
+        criteria=tuple(Criterion(c["id"], CriterionKind(c["type"]), c["text"].strip())
+                       for c in data["criteria"]),
+        exclusion_reasons=tuple(ExclusionReason(r["id"], r["label"], r["key"])
+                                for r in data["exclusion_reasons"]),
+        highlight=Highlight(
+            include=tuple(t.strip() for t in data.get("highlight", {}).get("include", [])),
+            exclude=tuple(t.strip() for t in data.get("highlight", {}).get("exclude", [])),
+        ),
+        screening=ScreeningMode(
+            reviewers_per_record=per,
+            blind=screening.get("blind", mode == "dual"),
+            resolution=Resolution(screening.get("resolution", "adjudicator")),
+            adjudicator=screening.get("adjudicator", ""),
+            maybe_vs_exclude_is_conflict=conflicts.get("maybe_vs_exclude", True),
+            reason_mismatch_is_conflict=conflicts.get("reason_mismatch_full_text", False),
+            reason_required_at_title_abstract=screening.get(
+                "reason_required_at_title_abstract", False),
+        ),
+        ranking=RankingSettings(
+            model=ranking.get("model", "default"),
+            seed=ranking.get("seed", 42),
+            cold_start=ranking.get("cold_start", True),
+            params=tuple(sorted((str(k), str(v)) for k, v in ranking.get("params", {}).items())),
+        ),
+        stopping=StoppingRule(
+            recall_target=stopping.get("recall_target", 0.95),
+            confidence=stopping.get("confidence", 0.95),
+            consecutive_irrelevant=stopping.get("consecutive_irrelevant", 50),
+            min_screened_fraction=stopping.get("min_screened_fraction", 0.10),
+            key_papers=tuple(stopping.get("key_papers", [])),
+        ),
+        keys=tuple(sorted(data.get("keys", {}).items())),
+    )
+
+
+def read_protocol_file(path: Path) -> tuple[Protocol, str]:
+    """Read and validate a protocol file; return it with its text (stored verbatim)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProtocolError(str(path), [Problem("", None, "file not found")]) from None
+    except OSError as exc:
+        raise ProtocolError(str(path), [Problem("", None, f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ProtocolError(str(path), [Problem("", line, "not UTF-8 text; save the file as UTF-8")]) from None
+    return load_protocol_text(text, str(path)), text

@@ -1,0 +1,129 @@
+"""Engine set-up for SQLite (a review folder) and PostgreSQL (a team server), and migrations.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout; every transaction
+starts with BEGIN IMMEDIATE so that concurrent reviewers queue instead of failing with
+"database is locked". Must not import textual, click or other screener layers but core.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+class StorageError(Exception):
+    """A database problem the user can act on (bad URL, not a review, unreachable server)."""
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***, safe to print."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "<unparseable database URL>"
+    if parsed.password:
+        parsed = parsed.set(password="***")
+    return parsed.render_as_string(hide_password=False)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs (driver psycopg 3) and `sqlite:///path`."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(
+            f"cannot read the database URL {redact(url)!r}: use postgresql://user@host:port/db "
+            "or sqlite:///path/to/review.db"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise StorageError(
+            f"unsupported database {backend!r} in {redact(url)}: screener works with SQLite "
+            "(a review folder) or PostgreSQL (postgresql://user@host:port/db)"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's begin event decide when transactions start.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite connections get WAL, foreign keys and a busy timeout."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_on_connect)
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    connect_args = {"connect_timeout": int(os.environ.get("SCREENER_PG_CONNECT_TIMEOUT", "10"))}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One user action, one transaction: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def _alembic_config() -> Config:
+    folder = resources.files("screener.storage") / "migrations"
+    config = Config()
+    config.set_main_option("script_location", str(folder))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the shipped Alembic migrations up to `revision` (idempotent)."""
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
