@@ -21,6 +21,8 @@ class Label(StrEnum):
     INCLUDE = "include"
     EXCLUDE = "exclude"
     MAYBE = "maybe"
+    UNDONE = "undone"
+    """Withdraws the reviewer's earlier decision (undo); the earlier row stays in the log."""
 
 
 class Role(StrEnum):
@@ -64,11 +66,19 @@ class Decision:
     """1-based position of the record in that ranking when it was shown."""
     reviewer_role: Role = Role.SCREENER
     id: int | None = None
+    seq: int | None = None
+    """Position in the decision log (1, 2, ...)."""
+    row_hash: str = ""
+    """Hash chained to the previous log row (see screener.core.audit)."""
 
 
 def current_decisions(decisions: Iterable[Decision]) -> dict[tuple[int, str, Stage], Decision]:
     """The latest decision per (record, reviewer, stage), decisions given in time order."""
     latest: dict[tuple[int, str, Stage], Decision] = {}
     for decision in decisions:
-        latest[(decision.record_id, decision.reviewer, decision.stage)] = decision
+        key = (decision.record_id, decision.reviewer, decision.stage)
+        if decision.label == Label.UNDONE:
+            latest.pop(key, None)
+        else:
+            latest[key] = decision
     return latest

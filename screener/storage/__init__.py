@@ -1,1 +1,89 @@
-"""screener package."""
+"""Storage: SQLAlchemy models, engines (SQLite folder or PostgreSQL), migrations, and
+functions that take a session and return core objects (`screener.storage.repo`).
+
+The other layers use `Database` and `repo` and never import SQLAlchemy themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from screener.storage import repo
+from screener.storage.engine import (
+    StorageError,
+    current_revision,
+    head_revision,
+    make_engine,
+    normalise_url,
+    redact,
+    session_factory,
+    sqlite_url,
+    upgrade,
+)
+
+__all__ = ["Database", "Session", "StorageError", "redact", "repo", "sqlite_url"]
+
+
+class Database:
+    """An open review database: engine, session factory and migrations."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine: Engine = make_engine(self.url)
+        self._factory = session_factory(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+    def check_reachable(self) -> None:
+        try:
+            with self.engine.connect():
+                pass
+        except OperationalError as exc:
+            raise StorageError(
+                f"cannot connect to {self.display_url}: {_first_line(exc)}. Check the host, "
+                "port, user and database name, and that the server is running"
+            ) from None
+
+    def has_tables(self) -> bool:
+        self.check_reachable()
+        return inspect(self.engine).has_table("reviews")
+
+    def upgrade(self) -> None:
+        """Apply migrations to head (idempotent)."""
+        self.check_reachable()
+        try:
+            upgrade(self.engine)
+        except DBAPIError as exc:
+            raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
+
+    def revision(self) -> str | None:
+        return current_revision(self.engine)
+
+    @staticmethod
+    def head() -> str:
+        return head_revision()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One user action, one transaction: committed on success, rolled back on error."""
+        with self._factory() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,244 @@
+"""The `screener` command line: each command parses, opens the review, calls one
+workflow function and prints. Imports the terminal UI only inside `screen` and `demo`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from screener import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STAGES = click.Choice(["title_abstract", "full_text"])
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from screener.workflow import USER_ERRORS
+
+    return USER_ERRORS
+
+
+class ScreenerGroup(click.Group):
+    """Turns every known user error into one clear message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _user_errors() as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was written by the unfinished step", err=True)
+            sys.exit(130)
+
+
+def review_options(func: F) -> F:
+    """--review DIR and --db URL, as every command that opens a review takes them."""
+    func = click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB",
+                        help="PostgreSQL URL (postgresql://user@host:port/db) instead of a "
+                             "review folder; also read from SCREENER_DB.")(func)
+    func = click.option("--review", "review_dir", type=click.Path(path_type=Path),
+                        default=None, metavar="DIR",
+                        help="Review folder (default: the current folder).")(func)
+    return func
+
+
+def open_from(review_dir: Path | None, db_url: str | None) -> Any:
+    from screener.workflow.review import open_review
+
+    return open_review(review_dir, db_url)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(cls=ScreenerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="screener")
+def main() -> None:
+    """screener: terminal-first screening for systematic reviews."""
+
+
+# --- review set-up ----------------------------------------------------------------------
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--protocol", "protocol_file", required=True,
+              type=click.Path(path_type=Path), help="The review protocol (YAML).")
+@click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB",
+              help="Create the review in this PostgreSQL database; DIRECTORY keeps the "
+                   "protocol copy and exports.")
+def init(directory: Path, protocol_file: Path, db_url: str | None) -> None:
+    """Create a review in DIRECTORY from a protocol."""
+    from screener.workflow.review import create_review
+
+    with create_review(directory, protocol_file, db_url) as review:
+        click.echo(f"created review {review.title!r} at {review.location}")
+        click.echo(f"protocol v{review.protocol_version} sha256 {review.protocol_hash}")
+
+
+@main.command()
+@review_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--reviewer", default=None, help="Show this reviewer's own labels (blind mode).")
+def status(review_dir: Path | None, db_url: str | None, as_json: bool,
+           reviewer: str | None) -> None:
+    """Counts by source, stage, label and reviewer."""
+    from screener.workflow.status import format_status
+    from screener.workflow.status import status as get_status
+
+    with open_from(review_dir, db_url) as review:
+        data = get_status(review, reviewer)
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(format_status(data))
+
+
+@main.group()
+def protocol() -> None:
+    """Check, print the schema of, or amend a protocol."""
+
+
+@protocol.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def protocol_check(file: Path) -> None:
+    """Validate FILE; report every problem with its line and field."""
+    from screener.protocol import read_protocol_file
+
+    proto, _ = read_protocol_file(file)
+    click.echo(f"{file}: OK ({len(proto.criteria)} criteria, "
+               f"{len(proto.exclusion_reasons)} exclusion reasons, "
+               f"{proto.screening.reviewers_per_record} reviewer(s) per record)")
+
+
+@protocol.command("schema")
+def protocol_schema() -> None:
+    """Print the protocol JSON Schema."""
+    from screener.protocol import schema_json
+
+    click.echo(schema_json(), nl=False)
+
+
+@protocol.command("amend")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--reason", required=True, help="What changed and why.")
+@review_options
+def protocol_amend(file: Path, reason: str, review_dir: Path | None, db_url: str | None) -> None:
+    """Record FILE as a new protocol version (earlier versions are kept)."""
+    from screener.workflow.review import amend_protocol
+
+    with open_from(review_dir, db_url) as review:
+        version = amend_protocol(review, file, reason)
+    click.echo(f"protocol version {version} recorded")
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@review_options
+def db_upgrade(review_dir: Path | None, db_url: str | None) -> None:
+    """Apply pending migrations."""
+    from screener.workflow.review import upgrade_database
+
+    before, after = upgrade_database(review_dir, db_url)
+    click.echo(f"database at revision {after}" + (f" (was {before})" if before != after else ""))
+
+
+# --- screening from scripts --------------------------------------------------------------
+
+@main.command("next")
+@review_options
+@click.option("--reviewer", required=True)
+@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
+          as_json: bool) -> None:
+    """Print the record REVIEWER should screen next (null when none is left)."""
+    from screener.core.decisions import Stage
+    from screener.workflow.screening import ScreeningSession
+
+    with open_from(review_dir, db_url) as review:
+        item = ScreeningSession(review, reviewer, Stage(stage)).next()
+    if item is None:
+        click.echo("null" if as_json else "nothing left to screen")
+        return
+    r = item.record
+    data = {"record_id": r.id, "title": r.title, "abstract": r.abstract,
+            "authors": list(r.authors), "year": r.year, "journal": r.journal, "doi": r.doi,
+            "pmid": r.pmid, "ranking_id": item.ranking_id, "rank_position": item.rank_position,
+            "score": item.score}
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"[{r.id}] {r.title}\n{r.citation}\n\n{r.abstract}")
+
+
+@main.command()
+@click.argument("record_id", type=int)
+@review_options
+@click.option("--reviewer", required=True)
+@click.option("--label", type=click.Choice(["include", "exclude", "maybe"]), required=True)
+@click.option("--reason", default=None, help="Exclusion reason id from the protocol.")
+@click.option("--criterion", "criteria", multiple=True, help="Criterion id (repeatable).")
+@click.option("--note", default="")
+@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer: str,
+           label: str, reason: str | None, criteria: tuple[str, ...], note: str,
+           stage: str) -> None:
+    """Record a decision on RECORD_ID."""
+    from screener.core.decisions import Label, Stage
+    from screener.workflow.screening import record_decision
+
+    with open_from(review_dir, db_url) as review:
+        d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
+                            reason_id=reason, criterion_ids=criteria, note=note)
+    click.echo(f"decision {d.seq}: record {record_id} {label} by {reviewer} at {stage}")
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option("--reviewer", default="demo", show_default=True)
+@click.option("--no-ui", is_flag=True, help="Only create the demo review; do not open the UI.")
+def demo(directory: Path | None, reviewer: str, no_ui: bool) -> None:
+    """Create the bundled demo review (882 real records) and open the screening UI."""
+    from screener.workflow.demo import ensure_demo
+
+    review, created = ensure_demo(directory)
+    with review:
+        if created:
+            click.echo(f"demo review created at {review.location}")
+        else:
+            click.echo(f"opening the demo review at {review.location}")
+        if no_ui or not sys.stdout.isatty():
+            from screener.workflow.status import format_status
+            from screener.workflow.status import status as get_status
+
+            click.echo(format_status(get_status(review)))
+            if not no_ui:
+                click.echo("(not a terminal: run `screener demo` in a terminal to screen)")
+            return
+        _run_ui(review, reviewer, "title_abstract")
+
+
+def _run_ui(review: Any, reviewer: str, stage: str) -> None:
+    try:
+        from screener.tui.app import run_app
+    except ImportError:  # pragma: no cover - the UI lands in its own change
+        raise click.ClickException("the terminal UI is not available in this build") from None
+    run_app(review, reviewer, stage)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

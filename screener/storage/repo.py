@@ -1,0 +1,439 @@
+"""Functions that take a SQLAlchemy session and return core objects.
+
+ORM rows stay inside storage. Each function does one read or write; the workflow
+layer decides the transaction. Must not import textual, click, sklearn or other layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from array import array
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from screener.core.decisions import Decision, Label, ReportStatus, Reviewer, Role, Stage
+from screener.core.records import Record
+from screener.storage.models import (
+    DecisionRow,
+    DuplicateLinkRow,
+    FeatureCacheRow,
+    ProtocolVersionRow,
+    RankingRow,
+    RecordRow,
+    ReportRow,
+    ReviewerRow,
+    ReviewRow,
+    SourceRow,
+)
+
+GENESIS = "0" * 64
+
+
+# --- review and protocol -------------------------------------------------------------
+
+def create_review(session: Session, title: str) -> int:
+    row = ReviewRow(title=title, last_hash=GENESIS, decision_count=0)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def review_exists(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(ReviewRow)) == 1
+
+
+def review_title(session: Session) -> str:
+    return session.scalars(select(ReviewRow.title)).one()
+
+
+def add_protocol_version(session: Session, yaml_text: str, sha256: str, reason: str) -> int:
+    latest = session.scalar(select(func.max(ProtocolVersionRow.version))) or 0
+    session.add(ProtocolVersionRow(version=latest + 1, yaml_text=yaml_text, sha256=sha256,
+                                   reason=reason))
+    session.flush()
+    return latest + 1
+
+
+def latest_protocol(session: Session) -> tuple[int, str, str]:
+    """(version, yaml_text, sha256) of the protocol in force."""
+    row = session.scalars(
+        select(ProtocolVersionRow).order_by(ProtocolVersionRow.version.desc()).limit(1)
+    ).one()
+    return row.version, row.yaml_text, row.sha256
+
+
+def protocol_versions(session: Session) -> list[tuple[int, str, str, datetime]]:
+    rows = session.scalars(select(ProtocolVersionRow).order_by(ProtocolVersionRow.version))
+    return [(r.version, r.sha256, r.reason, r.created_at) for r in rows]
+
+
+# --- sources and records --------------------------------------------------------------
+
+def add_source(session: Session, *, name: str, kind: str, file_name: str = "", query: str = "",
+               fmt: str = "", searched_on: str = "", reported_count: int | None = None) -> int:
+    row = SourceRow(name=name, kind=kind, file_name=file_name, query=query, format=fmt,
+                    searched_on=searched_on, record_count=0, reported_count=reported_count)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def add_records(session: Session, source_id: int, records: Sequence[Record]) -> list[int]:
+    """Bulk-insert records for a source; returns their new ids in order."""
+    start = (session.scalar(select(func.max(RecordRow.position))) or 0) + 1
+    rows = [
+        {
+            "source_id": source_id, "position": start + i, "title": r.title,
+            "abstract": r.abstract, "authors": list(r.authors), "year": r.year,
+            "journal": r.journal, "volume": r.volume, "issue": r.issue, "pages": r.pages,
+            "doi": r.doi, "pmid": r.pmid, "publication_types": list(r.publication_types),
+            "keywords": list(r.keywords), "mesh_terms": list(r.mesh_terms),
+            "language": r.language, "raw": dict(r.raw),
+        }
+        for i, r in enumerate(records)
+    ]
+    for chunk in range(0, len(rows), 5000):
+        session.execute(insert(RecordRow), rows[chunk:chunk + 5000])
+    session.execute(update(SourceRow).where(SourceRow.id == source_id)
+                    .values(record_count=SourceRow.record_count + len(rows)))
+    ids = session.scalars(
+        select(RecordRow.id).where(RecordRow.position >= start).order_by(RecordRow.position)
+    ).all()
+    return list(ids)
+
+
+def _to_record(row: RecordRow) -> Record:
+    return Record(
+        title=row.title, abstract=row.abstract, authors=tuple(row.authors or ()), year=row.year,
+        journal=row.journal, volume=row.volume, issue=row.issue, pages=row.pages, doi=row.doi,
+        pmid=row.pmid, publication_types=tuple(row.publication_types or ()),
+        keywords=tuple(row.keywords or ()), mesh_terms=tuple(row.mesh_terms or ()),
+        language=row.language, raw=row.raw or {}, id=row.id, source_id=row.source_id,
+    )
+
+
+def get_record(session: Session, record_id: int) -> Record | None:
+    row = session.get(RecordRow, record_id)
+    return _to_record(row) if row is not None else None
+
+
+def get_records(session: Session, ids: Iterable[int] | None = None) -> list[Record]:
+    query = select(RecordRow).order_by(RecordRow.position)
+    if ids is not None:
+        query = query.where(RecordRow.id.in_(list(ids)))
+    return [_to_record(r) for r in session.scalars(query)]
+
+
+def record_texts(session: Session) -> list[tuple[int, str, str, list[str], list[str]]]:
+    """(id, title, abstract, keywords, mesh) of every record, in import order."""
+    rows = session.execute(
+        select(RecordRow.id, RecordRow.title, RecordRow.abstract, RecordRow.keywords,
+               RecordRow.mesh_terms).order_by(RecordRow.id)
+    )
+    return [(i, t or "", a or "", k or [], m or []) for i, t, a, k, m in rows]
+
+
+def record_ids_in_order(session: Session) -> list[int]:
+    return list(session.scalars(select(RecordRow.id).order_by(RecordRow.position)))
+
+
+def count_records(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(RecordRow)) or 0
+
+
+def sources(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(SourceRow).order_by(SourceRow.id))
+    return [
+        {"id": r.id, "name": r.name, "kind": r.kind, "file_name": r.file_name, "query": r.query,
+         "format": r.format, "searched_on": r.searched_on, "records": r.record_count,
+         "reported_count": r.reported_count, "imported_at": r.imported_at}
+        for r in rows
+    ]
+
+
+def search_records(session: Session, text: str, limit: int = 200) -> list[Record]:
+    """Records whose title or abstract contains `text` (case-insensitive, bound parameters)."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = (select(RecordRow)
+             .where(or_(RecordRow.title.ilike(pattern, escape="\\"),
+                        RecordRow.abstract.ilike(pattern, escape="\\")))
+             .order_by(RecordRow.position).limit(limit))
+    return [_to_record(r) for r in session.scalars(query)]
+
+
+# --- duplicates -----------------------------------------------------------------------
+
+def removed_duplicate_ids(session: Session) -> set[int]:
+    return set(session.scalars(
+        select(DuplicateLinkRow.record_id).where(DuplicateLinkRow.undone_at.is_(None))))
+
+
+def add_duplicate_links(session: Session,
+                        links: Iterable[tuple[int, int, int, str, float]]) -> int:
+    """Store (cluster, removed record, kept record, method, score) rows."""
+    rows = [{"cluster": c, "record_id": r, "kept_id": k, "method": m, "score": s}
+            for c, r, k, m, s in links]
+    if rows:
+        session.execute(insert(DuplicateLinkRow), rows)
+    return len(rows)
+
+
+def next_cluster_number(session: Session) -> int:
+    return (session.scalar(select(func.max(DuplicateLinkRow.cluster))) or 0) + 1
+
+
+def duplicate_links(session: Session, active_only: bool = True) -> list[dict[str, Any]]:
+    query = select(DuplicateLinkRow).order_by(DuplicateLinkRow.cluster, DuplicateLinkRow.id)
+    if active_only:
+        query = query.where(DuplicateLinkRow.undone_at.is_(None))
+    return [{"cluster": r.cluster, "record_id": r.record_id, "kept_id": r.kept_id,
+             "method": r.method, "score": r.score, "undone": r.undone_at is not None}
+            for r in session.scalars(query)]
+
+
+def undo_cluster(session: Session, cluster: int) -> int:
+    result = session.execute(
+        update(DuplicateLinkRow)
+        .where(and_(DuplicateLinkRow.cluster == cluster, DuplicateLinkRow.undone_at.is_(None)))
+        .values(undone_at=datetime.now(UTC)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- reviewers ------------------------------------------------------------------------
+
+def get_or_create_reviewer(session: Session, name: str, role: Role = Role.SCREENER) -> Reviewer:
+    row = session.scalars(select(ReviewerRow).where(ReviewerRow.name == name)).one_or_none()
+    if row is None:
+        row = ReviewerRow(name=name, role=role.value)
+        session.add(row)
+        session.flush()
+    elif role == Role.ADJUDICATOR and row.role != Role.ADJUDICATOR.value:
+        row.role = Role.ADJUDICATOR.value
+    return Reviewer(row.name, Role(row.role), row.id)
+
+
+def reviewers(session: Session) -> list[Reviewer]:
+    return [Reviewer(r.name, Role(r.role), r.id)
+            for r in session.scalars(select(ReviewerRow).order_by(ReviewerRow.id))]
+
+
+# --- decisions (append-only, hash-chained) ---------------------------------------------
+
+def decision_payload(d: Decision, seq: int) -> dict[str, Any]:
+    """The fields covered by the log hash, in canonical form."""
+    return {
+        "seq": seq, "record_id": d.record_id, "reviewer": d.reviewer,
+        "role": d.reviewer_role.value, "stage": d.stage.value, "label": d.label.value,
+        "reason_id": d.reason_id, "criterion_ids": list(d.criterion_ids), "note": d.note,
+        "created_at": _iso(d.created_at), "protocol_hash": d.protocol_hash,
+        "ranking_id": d.ranking_id, "rank_position": d.rank_position,
+    }
+
+
+def _iso(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + "\n" + text).encode("utf-8")).hexdigest()
+
+
+def add_decision(session: Session, decision: Decision, undoes_id: int | None = None) -> Decision:
+    """Append a decision, chaining its hash to the log head (the review row is locked)."""
+    review = session.scalars(select(ReviewRow).with_for_update()).one()
+    reviewer = get_or_create_reviewer(session, decision.reviewer, decision.reviewer_role)
+    seq = review.decision_count + 1
+    created = decision.created_at or datetime.now(UTC)
+    stamped = Decision(**{**_fields(decision), "created_at": created,
+                          "reviewer_role": reviewer.role})
+    row_hash = chain_hash(review.last_hash, decision_payload(stamped, seq))
+    row = DecisionRow(
+        record_id=decision.record_id, reviewer_id=reviewer.id, stage=decision.stage.value,
+        label=decision.label.value, reason_id=decision.reason_id,
+        criterion_ids=list(decision.criterion_ids), note=decision.note, created_at=created,
+        protocol_hash=decision.protocol_hash, ranking_id=decision.ranking_id,
+        rank_position=decision.rank_position, undoes_id=undoes_id, seq=seq, row_hash=row_hash,
+    )
+    session.add(row)
+    review.decision_count = seq
+    review.last_hash = row_hash
+    session.flush()
+    return Decision(**{**_fields(stamped), "id": row.id, "seq": seq, "row_hash": row_hash})
+
+
+def _fields(d: Decision) -> dict[str, Any]:
+    return {name: getattr(d, name) for name in d.__dataclass_fields__}
+
+
+def _decision_select() -> Select[tuple[DecisionRow, str, str]]:
+    return select(DecisionRow, ReviewerRow.name, ReviewerRow.role).join(
+        ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
+
+
+def _to_decision(row: DecisionRow, name: str, role: str) -> Decision:
+    return Decision(
+        record_id=row.record_id, reviewer=name, stage=Stage(row.stage), label=Label(row.label),
+        reason_id=row.reason_id, criterion_ids=tuple(row.criterion_ids or ()), note=row.note,
+        created_at=row.created_at, protocol_hash=row.protocol_hash, ranking_id=row.ranking_id,
+        rank_position=row.rank_position, reviewer_role=Role(role), id=row.id, seq=row.seq,
+        row_hash=row.row_hash,
+    )
+
+
+def decision_log(session: Session) -> list[Decision]:
+    """Every decision row in log order (including undo rows)."""
+    rows = session.execute(_decision_select().order_by(DecisionRow.seq))
+    return [_to_decision(r, n, role) for r, n, role in rows]
+
+
+def current_decisions(session: Session, stage: Stage | None = None,
+                      record_ids: Sequence[int] | None = None) -> list[Decision]:
+    """The latest decision per (record, reviewer, stage), withdrawn ones left out."""
+    latest = select(func.max(DecisionRow.id).label("mid")).group_by(
+        DecisionRow.record_id, DecisionRow.reviewer_id, DecisionRow.stage)
+    if stage is not None:
+        latest = latest.where(DecisionRow.stage == stage.value)
+    if record_ids is not None:
+        latest = latest.where(DecisionRow.record_id.in_(list(record_ids)))
+    sub = latest.subquery()
+    query = (_decision_select().join(sub, sub.c.mid == DecisionRow.id)
+             .where(DecisionRow.label != Label.UNDONE.value).order_by(DecisionRow.id))
+    return [_to_decision(r, n, role) for r, n, role in session.execute(query)]
+
+
+def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Decision]:
+    """A reviewer's decision rows at a stage, oldest first (undo rows included)."""
+    query = (_decision_select().where(and_(ReviewerRow.name == reviewer,
+                                           DecisionRow.stage == stage.value))
+             .order_by(DecisionRow.id))
+    return [_to_decision(r, n, role) for r, n, role in session.execute(query)]
+
+
+def count_decisions(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(DecisionRow)) or 0
+
+
+def log_head(session: Session) -> tuple[int, str]:
+    review = session.scalars(select(ReviewRow)).one()
+    return review.decision_count, review.last_hash
+
+
+# --- rankings -------------------------------------------------------------------------
+
+def _pack(code: str, values: Sequence[Any]) -> bytes:
+    packed = array(code, values)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack(code: str, data: bytes) -> array[Any]:
+    values = array(code)
+    values.frombytes(data)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values
+
+
+def add_ranking(session: Session, *, stage: Stage, reviewer_id: int | None,
+                config: dict[str, Any], config_hash: str, training_size: int, n_included: int,
+                order_ids: Sequence[int], scores: Sequence[float]) -> int:
+    row = RankingRow(
+        stage=stage.value, reviewer_id=reviewer_id, config=config, config_hash=config_hash,
+        training_size=training_size, n_included=n_included,
+        order_ids=_pack("I", order_ids),
+        scores=_pack("f", scores),
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def latest_ranking(session: Session, stage: Stage, reviewer_id: int | None
+                   ) -> tuple[int, list[int], list[float], dict[str, Any]] | None:
+    """(ranking id, record ids best first, scores, provenance) or None."""
+    query = select(RankingRow).where(RankingRow.stage == stage.value)
+    query = query.where(RankingRow.reviewer_id.is_(None) if reviewer_id is None
+                        else RankingRow.reviewer_id == reviewer_id)
+    row = session.scalars(query.order_by(RankingRow.id.desc()).limit(1)).one_or_none()
+    if row is None:
+        return None
+    ids = [int(i) for i in _unpack("I", row.order_ids)]
+    scores = [float(x) for x in _unpack("f", row.scores)]
+    info = {"config": row.config, "config_hash": row.config_hash,
+            "training_size": row.training_size, "n_included": row.n_included,
+            "created_at": row.created_at}
+    return row.id, ids, scores, info
+
+
+def ranking_info(session: Session, ranking_id: int) -> dict[str, Any] | None:
+    row = session.get(RankingRow, ranking_id)
+    if row is None:
+        return None
+    return {"id": row.id, "config": row.config, "config_hash": row.config_hash,
+            "training_size": row.training_size, "n_included": row.n_included,
+            "created_at": row.created_at, "stage": row.stage}
+
+
+def ranking_hashes(session: Session) -> dict[int, str]:
+    return {i: h for i, h in session.execute(select(RankingRow.id, RankingRow.config_hash)).all()}
+
+
+def prune_rankings(session: Session, keep_ids: set[int]) -> None:
+    """Drop the stored order of old rankings no decision refers to (provenance rows stay)."""
+    used = select(DecisionRow.ranking_id).where(DecisionRow.ranking_id.is_not(None))
+    session.execute(update(RankingRow)
+                    .where(and_(RankingRow.id.not_in(used), RankingRow.id.not_in(keep_ids),
+                                func.length(RankingRow.order_ids) > 0))
+                    .values(order_ids=b"", scores=b""))
+
+
+# --- full-text reports ----------------------------------------------------------------
+
+def ensure_report(session: Session, record_id: int) -> None:
+    exists = session.scalar(select(ReportRow.id).where(ReportRow.record_id == record_id))
+    if exists is None:
+        session.add(ReportRow(record_id=record_id, status=ReportStatus.SOUGHT.value))
+        session.flush()
+
+
+def drop_report_if_untouched(session: Session, record_id: int) -> None:
+    session.execute(delete(ReportRow).where(and_(ReportRow.record_id == record_id,
+                                                 ReportRow.status == ReportStatus.SOUGHT.value)))
+
+
+def set_report_status(session: Session, record_id: int, status: ReportStatus) -> None:
+    ensure_report(session, record_id)
+    session.execute(update(ReportRow).where(ReportRow.record_id == record_id)
+                    .values(status=status.value, updated_at=datetime.now(UTC)))
+
+
+def reports(session: Session) -> dict[int, ReportStatus]:
+    return {rid: ReportStatus(s) for rid, s in
+            session.execute(select(ReportRow.record_id, ReportRow.status)).all()}
+
+
+# --- feature cache --------------------------------------------------------------------
+
+def save_feature_cache(session: Session, config_hash: str, n_records: int, max_record_id: int,
+                       data: bytes) -> None:
+    session.execute(delete(FeatureCacheRow))
+    session.add(FeatureCacheRow(config_hash=config_hash, n_records=n_records,
+                                max_record_id=max_record_id, data=data))
+
+
+def load_feature_cache(session: Session, config_hash: str) -> tuple[int, int, bytes] | None:
+    row = session.scalars(select(FeatureCacheRow)
+                          .where(FeatureCacheRow.config_hash == config_hash)).first()
+    return (row.n_records, row.max_record_id, row.data) if row else None

@@ -1,0 +1,35 @@
+"""The bundled demo review: 882 real records from Meijboom et al. (2021), SYNERGY, CC0."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from screener.workflow.importing import import_file
+from screener.workflow.review import DB_FILE, Review, create_review, open_review
+
+DEMO_DIR = Path("demo-review")
+DEMO_PROTOCOL = "demo-biosimilar-retransitioning.yaml"
+
+
+def demo_data() -> Path:
+    return Path(str(resources.files("screener.demo") / "Meijboom_2021.csv.gz"))
+
+
+def demo_protocol() -> Path:
+    return Path(str(resources.files("screener.demo") / DEMO_PROTOCOL))
+
+
+def ensure_demo(directory: Path | None = None) -> tuple[Review, bool]:
+    """Open the demo review in `directory`, creating it first if needed; (review, created)."""
+    folder = directory or DEMO_DIR
+    if (folder / DB_FILE).exists():
+        return open_review(folder), False
+    review = create_review(folder, demo_protocol())
+    try:
+        import_file(review, demo_data(), source="OpenAlex (SYNERGY Meijboom_2021)",
+                    kind="database", searched="2021-01-01")
+    except BaseException:
+        review.close()
+        raise
+    return review, True

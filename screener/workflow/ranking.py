@@ -1,0 +1,137 @@
+"""Re-ranking use case: train on the decisions so far, store the ranking, serve the queue.
+
+Features are fitted once per review and cached in the database; they are refitted only
+when records are added. Heavy: call `refresh_ranking` from a worker thread in the UI.
+Must not import textual, click or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from screener.core.decisions import Label, Stage
+from screener.core.protocol import CriterionKind
+from screener.storage import Session, repo
+from screener.workflow.review import Review
+from screener.workflow.screening import Queue, eligible_ids, outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class RankingUpdate:
+    ranking_id: int
+    queue: Queue
+    config_hash: str
+    training_size: int
+    n_included: int
+    seconds: float
+
+
+def _ranking_owner(review: Review, session: Session, reviewer: str) -> int | None:
+    """In blind mode each reviewer has their own ranking; otherwise one is shared."""
+    if review.protocol.screening.blind and review.protocol.screening.dual:
+        return repo.get_or_create_reviewer(session, reviewer).id
+    return None
+
+
+def current_queue(review: Review, session: Session, reviewer: str, stage: Stage) -> Queue:
+    """Eligible records in the order of the latest ranking (import order before one exists)."""
+    eligible = eligible_ids(session, stage)
+    if stage != Stage.TITLE_ABSTRACT:
+        return Queue(tuple(eligible))
+    latest = repo.latest_ranking(session, stage, _ranking_owner(review, session, reviewer))
+    if latest is None or not latest[1]:
+        return Queue(tuple(eligible))
+    ranking_id, order, scores, _ = latest
+    allowed = set(eligible)
+    ranked = [i for i in order if i in allowed]
+    seen = set(ranked)
+    rest = [i for i in eligible if i not in seen]
+    return Queue(tuple(ranked + rest), ranking_id, dict(zip(order, scores, strict=False)))
+
+
+def training_labels(review: Review, session: Session, reviewer: str) -> dict[int, int]:
+    """record id -> 1 (include) / 0 (exclude) used to train; `maybe` is left out.
+
+    Blind dual screening: the reviewer's own decisions and reconciled outcomes only.
+    Otherwise: the record's outcome, or the latest decision while it is pending.
+    """
+    stage = Stage.TITLE_ABSTRACT
+    labels: dict[int, int] = {}
+    blind = review.protocol.screening.blind and review.protocol.screening.dual
+    for d in repo.current_decisions(session, stage):
+        if blind and d.reviewer != reviewer:
+            continue
+        if d.label in (Label.INCLUDE, Label.EXCLUDE):
+            labels[d.record_id] = 1 if d.label == Label.INCLUDE else 0
+    for rid, outcome in outcomes(review, session, stage).items():
+        if outcome.label in (Label.INCLUDE, Label.EXCLUDE) and (
+                not blind or outcome.adjudicated or outcome.screened_by
+                >= review.protocol.screening.reviewers_per_record):
+            labels[rid] = 1 if outcome.label == Label.INCLUDE else 0
+    return labels
+
+
+def protocol_text(review: Review) -> str:
+    p = review.protocol
+    parts = [p.title, *(text for _, text in p.question),
+             p.criteria_text(CriterionKind.INCLUDE), *p.highlight.include]
+    return "\n".join(x for x in parts if x)
+
+
+def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
+    """Retrain on the current decisions and store a new title/abstract ranking."""
+    import time
+
+    from screener.ranking import FeatureSet, ModelConfig, fit_features, rank
+
+    started = time.perf_counter()
+    settings = review.protocol.ranking
+    config = ModelConfig.from_settings(settings.model, settings.seed, dict(settings.params))
+    with review.transaction() as session:
+        texts = repo.record_texts(session)
+        ids = [t[0] for t in texts]
+        cached = repo.load_feature_cache(session, config.feature_hash())
+        labels = training_labels(review, session, reviewer)
+        eligible = set(eligible_ids(session, Stage.TITLE_ABSTRACT))
+        owner = _ranking_owner(review, session, reviewer)
+        decided_any = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
+    features = None
+    if cached is not None and cached[0] == len(ids) and cached[1] == (ids[-1] if ids else 0):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "features.npz"
+            path.write_bytes(cached[2])
+            features = FeatureSet.load(path)
+    if features is None:
+        features = fit_features([_text(t) for t in texts], config)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "features.npz"
+            features.save(path)
+            data = path.read_bytes()
+        with review.transaction() as session:
+            repo.save_feature_cache(session, config.feature_hash(), len(ids),
+                                    ids[-1] if ids else 0, data)
+    row_of = {rid: i for i, rid in enumerate(ids)}
+    row_labels = {row_of[rid]: y for rid, y in labels.items() if rid in row_of}
+    exclude = [row_of[rid] for rid in ids if rid not in eligible or rid in labels
+               or (not review.protocol.screening.dual and rid in decided_any)]
+    use_cold = settings.cold_start
+    result = rank(features, row_labels, config,
+                  protocol_text=protocol_text(review) if use_cold else "", exclude=exclude)
+    order_ids = [ids[i] for i in result.order]
+    with review.transaction() as session:
+        ranking_id = repo.add_ranking(
+            session, stage=Stage.TITLE_ABSTRACT, reviewer_id=owner, config=result.config,
+            config_hash=result.config_hash, training_size=result.training_size,
+            n_included=result.n_included_training, order_ids=order_ids,
+            scores=list(result.scores))
+        repo.prune_rankings(session, {ranking_id})
+        queue = current_queue(review, session, reviewer, Stage.TITLE_ABSTRACT)
+    return RankingUpdate(ranking_id, queue, result.config_hash, result.training_size,
+                         result.n_included_training, time.perf_counter() - started)
+
+
+def _text(row: tuple[int, str, str, list[str], list[str]]) -> str:
+    _, title, abstract, keywords, mesh = row
+    return " ".join(x for x in (title, abstract, " ".join(keywords), " ".join(mesh)) if x)

@@ -1,0 +1,166 @@
+"""Create and open reviews: a folder with review.db (SQLite) or a PostgreSQL database.
+
+The only layer that combines storage and protocol. Must not import textual or click.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from screener.core.protocol import Protocol
+from screener.protocol import ProtocolError, load_protocol_text, read_protocol_file, sha256_text
+from screener.storage import Database, Session, StorageError, repo, sqlite_url
+
+DB_FILE = "review.db"
+PROTOCOL_FILE = "protocol.yaml"
+ENV_DB = "SCREENER_DB"
+
+
+class ReviewError(Exception):
+    """A problem the user can fix; the CLI prints it and exits with code 2."""
+
+
+@dataclass
+class Review:
+    """An open review: its database, folder (if any) and the protocol in force."""
+
+    db: Database
+    folder: Path | None
+    protocol: Protocol
+    protocol_hash: str
+    protocol_version: int
+    title: str
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.db.transaction() as session:
+            yield session
+
+    @property
+    def location(self) -> str:
+        return str(self.folder) if self.db.is_sqlite and self.folder else self.db.display_url
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Review:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _resolve(folder: Path | None, db_url: str | None) -> tuple[str, Path | None]:
+    url = db_url or os.environ.get(ENV_DB) or None
+    if url:
+        return url, folder
+    folder = folder or Path.cwd()
+    return sqlite_url(folder.resolve() / DB_FILE), folder
+
+
+def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) -> Review:
+    """Create a review: validate the protocol, make the folder and database, store version 1.
+
+    Nothing is written when the protocol is invalid or the target already holds a review.
+    """
+    protocol, text = read_protocol_file(protocol_path)
+    url, folder_ = _resolve(folder, db_url)
+    assert folder_ is not None
+    if db_url is None and not os.environ.get(ENV_DB) and (folder_ / DB_FILE).exists():
+        raise ReviewError(f"{folder_} already holds a review ({DB_FILE}); choose another folder")
+    created_folder = not folder_.exists()
+    try:
+        folder_.mkdir(parents=True, exist_ok=True)
+        db = Database(url)
+        try:
+            if db.has_tables():
+                with db.transaction() as session:
+                    if repo.review_exists(session):
+                        raise ReviewError(f"{db.display_url} already holds a review; "
+                                          "use an empty database")
+            db.upgrade()
+            with db.transaction() as session:
+                repo.create_review(session, protocol.title)
+                repo.add_protocol_version(session, text, sha256_text(text), "initial protocol")
+        except BaseException:
+            db.dispose()
+            raise
+        shutil.copyfile(protocol_path, folder_ / PROTOCOL_FILE)
+        (folder_ / "exports").mkdir(exist_ok=True)
+    except BaseException:
+        if created_folder and db_url is None:
+            shutil.rmtree(folder_, ignore_errors=True)
+        raise
+    return _open(db, folder_)
+
+
+def open_review(folder: Path | None = None, db_url: str | None = None) -> Review:
+    """Open an existing review (applying any pending migrations)."""
+    url, folder_ = _resolve(folder, db_url)
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.parent.is_dir():
+            raise ReviewError(f"no such folder: {path.parent}; create a review with "
+                              "`screener init DIR --protocol FILE`")
+        if not path.exists():
+            raise ReviewError(f"{path.parent} is not a review (no {DB_FILE}); create one with "
+                              "`screener init DIR --protocol FILE`, or pass --review DIR")
+    db = Database(url)
+    try:
+        if not db.has_tables():
+            raise ReviewError(f"{db.display_url} holds no review; create one with "
+                              "`screener init DIR --protocol FILE --db URL`")
+        if db.revision() != db.head():
+            db.upgrade()
+        return _open(db, folder_)
+    except BaseException:
+        db.dispose()
+        raise
+
+
+def _open(db: Database, folder: Path | None) -> Review:
+    with db.transaction() as session:
+        if not repo.review_exists(session):
+            raise ReviewError(f"{db.display_url} holds no review")
+        version, text, sha = repo.latest_protocol(session)
+        title = repo.review_title(session)
+    protocol = load_protocol_text(text, f"protocol version {version}")
+    return Review(db, folder, protocol, sha, version, title)
+
+
+def amend_protocol(review: Review, protocol_path: Path, reason: str) -> int:
+    """Record a new protocol version with a reason; earlier versions are kept."""
+    if not reason.strip():
+        raise ReviewError("an amendment needs a reason: --reason 'what changed and why'")
+    protocol, text = read_protocol_file(protocol_path)
+    sha = sha256_text(text)
+    if sha == review.protocol_hash:
+        raise ReviewError(f"{protocol_path} is the protocol already in force (version "
+                          f"{review.protocol_version}); nothing to amend")
+    with review.transaction() as session:
+        version = repo.add_protocol_version(session, text, sha, reason.strip())
+    review.protocol, review.protocol_hash, review.protocol_version = protocol, sha, version
+    if review.folder is not None:
+        shutil.copyfile(protocol_path, review.folder / PROTOCOL_FILE)
+    return version
+
+
+def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> tuple[str | None, str]:
+    """Apply migrations; returns (revision before, revision after)."""
+    url, _ = _resolve(folder, db_url)
+    db = Database(url)
+    try:
+        before = db.revision() if db.has_tables() else None
+        db.upgrade()
+        return before, db.revision() or ""
+    finally:
+        db.dispose()
+
+
+__all__ = ["Review", "ReviewError", "ProtocolError", "StorageError", "amend_protocol",
+           "create_review", "open_review", "upgrade_database"]

@@ -1,0 +1,245 @@
+"""The screening use case: which record comes next, record a decision, undo, browse.
+
+`ScreeningSession` keeps the queue in memory so the next record is found at once;
+every decision is committed before `decide` returns. Re-ranking is in
+`screener.workflow.ranking` and runs in a worker thread in the UI.
+Must not import textual, click or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
+from screener.core.outcomes import Outcome, passes_title_abstract, record_outcome
+from screener.core.records import Record
+from screener.storage import Session, repo
+from screener.workflow.review import Review, ReviewError
+
+
+@dataclass(frozen=True, slots=True)
+class NextItem:
+    """The record to show, and the ranking that put it there (for the audit trail)."""
+
+    record: Record
+    ranking_id: int | None
+    rank_position: int | None
+    """1-based position among the records still to screen when it was chosen."""
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """Candidate record ids in the order to show them, with the ranking behind the order."""
+
+    ids: tuple[int, ...]
+    ranking_id: int | None = None
+    scores: dict[int, float] = field(default_factory=dict)
+
+
+def eligible_ids(session: Session, stage: Stage) -> list[int]:
+    """Records that can be screened at a stage, in import order."""
+    if stage == Stage.TITLE_ABSTRACT:
+        removed = repo.removed_duplicate_ids(session)
+        return [i for i in repo.record_ids_in_order(session) if i not in removed]
+    reports = repo.reports(session)
+    return [i for i in repo.record_ids_in_order(session)
+            if reports.get(i) in (ReportStatus.SOUGHT, ReportStatus.ASSESSED)]
+
+
+def outcomes(review: Review, session: Session, stage: Stage,
+             record_ids: Sequence[int] | None = None) -> dict[int, Outcome]:
+    by_record: dict[int, list[Decision]] = {}
+    for decision in repo.current_decisions(session, stage, record_ids):
+        by_record.setdefault(decision.record_id, []).append(decision)
+    mode = review.protocol.screening
+    return {rid: record_outcome(ds, mode) for rid, ds in by_record.items()}
+
+
+def _needs(review: Review, current: Sequence[Decision], reviewer: str, role: Role) -> bool:
+    """Whether `reviewer` should still screen a record with these current decisions."""
+    if role == Role.ADJUDICATOR:
+        return False
+    if any(d.reviewer == reviewer for d in current):
+        return False
+    screeners = [d for d in current if d.reviewer_role != Role.ADJUDICATOR]
+    if any(d.reviewer_role == Role.ADJUDICATOR for d in current):
+        return False
+    return len(screeners) < review.protocol.screening.reviewers_per_record
+
+
+def apply_outcome_effects(review: Review, session: Session, record_id: int, stage: Stage) -> None:
+    """Keep full-text reports in step with title/abstract outcomes and full-text decisions."""
+    outcome = outcomes(review, session, stage, [record_id]).get(record_id, Outcome(None))
+    if stage == Stage.TITLE_ABSTRACT:
+        if passes_title_abstract(outcome):
+            repo.ensure_report(session, record_id)
+        else:
+            repo.drop_report_if_untouched(session, record_id)
+    elif outcome.label in (Label.INCLUDE, Label.EXCLUDE):
+        repo.set_report_status(session, record_id, ReportStatus.ASSESSED)
+
+
+def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str | None,
+                      criterion_ids: Sequence[str]) -> None:
+    protocol = review.protocol
+    if stage not in protocol.stages:
+        raise ReviewError(f"the protocol has no {stage.value} stage (stages: "
+                          f"{', '.join(s.value for s in protocol.stages)})")
+    if reason_id is not None and protocol.reason(reason_id) is None:
+        known = ", ".join(r.id for r in protocol.exclusion_reasons)
+        raise ReviewError(f"unknown exclusion reason {reason_id!r}; the protocol has: {known}")
+    if reason_id is not None and label != Label.EXCLUDE:
+        raise ReviewError("an exclusion reason goes with --label exclude only")
+    if label == Label.EXCLUDE and reason_id is None and (
+            stage == Stage.FULL_TEXT or protocol.screening.reason_required_at_title_abstract):
+        known = ", ".join(r.id for r in protocol.exclusion_reasons)
+        raise ReviewError(f"excluding at {stage.value} needs a reason (--reason ID); "
+                          f"the protocol has: {known}")
+    known_criteria = {c.id for c in protocol.criteria}
+    unknown = [c for c in criterion_ids if c not in known_criteria]
+    if unknown:
+        raise ReviewError(f"unknown criterion id(s) {', '.join(unknown)}; the protocol has: "
+                          f"{', '.join(sorted(known_criteria))}")
+
+
+def record_decision(review: Review, record_id: int, reviewer: str, label: Label, *,
+                    stage: Stage = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
+                    criterion_ids: Sequence[str] = (), note: str = "",
+                    ranking_id: int | None = None, rank_position: int | None = None,
+                    role: Role | None = None) -> Decision:
+    """Validate and commit one decision (one transaction); returns it as stored."""
+    validate_decision(review, stage, label, reason_id, criterion_ids)
+    with review.transaction() as session:
+        if repo.get_record(session, record_id) is None:
+            raise ReviewError(f"no record with id {record_id} in this review")
+        if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
+            raise ReviewError(f"record {record_id} was not included at title/abstract, or its "
+                              "full text was marked not retrieved; it has no full-text stage")
+        if role is None:
+            role = _role_of(review, session, reviewer)
+        decision = repo.add_decision(session, Decision(
+            record_id=record_id, reviewer=reviewer, stage=stage, label=label,
+            reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note,
+            protocol_hash=review.protocol_hash, ranking_id=ranking_id,
+            rank_position=rank_position, reviewer_role=role))
+        apply_outcome_effects(review, session, record_id, stage)
+    return decision
+
+
+def _role_of(review: Review, session: Session, reviewer: str) -> Role:
+    for known in repo.reviewers(session):
+        if known.name == reviewer:
+            return known.role
+    adjudicator = review.protocol.screening.adjudicator
+    return Role.ADJUDICATOR if adjudicator and reviewer == adjudicator else Role.SCREENER
+
+
+def mark_not_retrieved(review: Review, record_id: int) -> None:
+    with review.transaction() as session:
+        if record_id not in set(eligible_ids(session, Stage.FULL_TEXT)):
+            raise ReviewError(f"record {record_id} has no full-text report to mark")
+        repo.set_report_status(session, record_id, ReportStatus.NOT_RETRIEVED)
+
+
+class ScreeningSession:
+    """One reviewer screening one stage: next record, decide, undo, progress."""
+
+    def __init__(self, review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> None:
+        if not reviewer.strip():
+            raise ReviewError("a reviewer name is needed: --reviewer NAME")
+        if stage not in review.protocol.stages:
+            raise ReviewError(f"the protocol has no {stage.value} stage")
+        self.review = review
+        self.reviewer = reviewer.strip()
+        self.stage = stage
+        with review.transaction() as session:
+            self.role = _role_of(review, session, self.reviewer)
+            repo.get_or_create_reviewer(session, self.reviewer, self.role)
+            self.total = len(eligible_ids(session, stage))
+        self.queue = Queue(())
+        self._shown: NextItem | None = None
+        self.reload()
+
+    # -- queue ------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Rebuild the queue from the database (latest stored ranking or import order)."""
+        from screener.workflow.ranking import current_queue
+
+        with self.review.transaction() as session:
+            self.queue = current_queue(self.review, session, self.reviewer, self.stage)
+            self.total = len(eligible_ids(session, self.stage))
+
+    def use_queue(self, queue: Queue) -> None:
+        """Switch to a new ranking (called when a worker's re-ranking arrives)."""
+        self.queue = queue
+
+    def next(self) -> NextItem | None:
+        """The record this reviewer should screen next, or None when nothing is left."""
+        with self.review.transaction() as session:
+            ids = list(self.queue.ids)
+            position = 0
+            for start in range(0, len(ids), 200):
+                chunk = ids[start:start + 200]
+                current: dict[int, list[Decision]] = {i: [] for i in chunk}
+                for d in repo.current_decisions(session, self.stage, chunk):
+                    current[d.record_id].append(d)
+                for rid in chunk:
+                    if _needs(self.review, current[rid], self.reviewer, self.role):
+                        position += 1
+                        record = repo.get_record(session, rid)
+                        assert record is not None
+                        self._shown = NextItem(
+                            record, self.queue.ranking_id,
+                            position if self.queue.ranking_id is not None else None,
+                            self.queue.scores.get(rid))
+                        self.queue = Queue(tuple(ids[start + chunk.index(rid):]),
+                                           self.queue.ranking_id, self.queue.scores)
+                        return self._shown
+        self._shown = None
+        return None
+
+    def decide(self, record_id: int, label: Label, *, reason_id: str | None = None,
+               criterion_ids: Sequence[str] = (), note: str = "") -> Decision:
+        """Commit the decision; the record leaves this reviewer's queue."""
+        shown = self._shown if self._shown and self._shown.record.id == record_id else None
+        decision = record_decision(
+            self.review, record_id, self.reviewer, label, stage=self.stage, reason_id=reason_id,
+            criterion_ids=criterion_ids, note=note,
+            ranking_id=shown.ranking_id if shown else None,
+            rank_position=shown.rank_position if shown else None, role=self.role)
+        self.queue = Queue(tuple(i for i in self.queue.ids if i != record_id),
+                           self.queue.ranking_id, self.queue.scores)
+        return decision
+
+    def undo(self) -> Record | None:
+        """Withdraw this reviewer's most recent standing decision; return its record."""
+        with self.review.transaction() as session:
+            history = repo.reviewer_history(session, self.reviewer, self.stage)
+            standing: dict[int, Decision] = {}
+            for d in history:
+                if d.label == Label.UNDONE:
+                    standing.pop(d.record_id, None)
+                else:
+                    standing.pop(d.record_id, None)
+                    standing[d.record_id] = d
+            if not standing:
+                return None
+            last = list(standing.values())[-1]
+            repo.add_decision(session, Decision(
+                record_id=last.record_id, reviewer=self.reviewer, stage=self.stage,
+                label=Label.UNDONE, note=f"undo of decision {last.id}",
+                protocol_hash=self.review.protocol_hash, reviewer_role=self.role),
+                undoes_id=last.id)
+            apply_outcome_effects(self.review, session, last.record_id, self.stage)
+            record = repo.get_record(session, last.record_id)
+        if record is not None and record.id is not None:
+            self.queue = Queue((record.id, *[i for i in self.queue.ids if i != record.id]),
+                               self.queue.ranking_id, self.queue.scores)
+        return record
+
+    def my_decisions(self) -> dict[int, Decision]:
+        with self.review.transaction() as session:
+            return {d.record_id: d for d in repo.current_decisions(session, self.stage)
+                    if d.reviewer == self.reviewer}

@@ -1,0 +1,113 @@
+"""Review status: counts by source, kind, stage, label and reviewer (the `status` command).
+
+Blind dual screening: before reconciliation, labels are shown only for the reviewer who
+asks (`viewer`); other reviewers' work is reported as counts without labels.
+Must not import textual, click or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from screener.core.decisions import Label, Stage
+from screener.storage import repo
+from screener.workflow.review import Review
+from screener.workflow.screening import eligible_ids, outcomes
+
+
+def is_blind(review: Review) -> bool:
+    return review.protocol.screening.blind and review.protocol.screening.dual
+
+
+def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
+    blind = is_blind(review) and not reconciliation_started(review)
+    with review.transaction() as session:
+        total = repo.count_records(session)
+        removed = len(repo.removed_duplicate_ids(session))
+        sources = repo.sources(session)
+        current = repo.current_decisions(session)
+        stage_totals = {s.value: len(eligible_ids(session, s)) for s in review.protocol.stages}
+        reports = Counter(status.value for status in repo.reports(session).values())
+        outcome_counts: dict[str, dict[str, int]] = {}
+        if not blind:
+            for stage in review.protocol.stages:
+                counts: Counter[str] = Counter()
+                for o in outcomes(review, session, stage).values():
+                    counts["conflict" if o.conflict else (o.label.value if o.label else "pending")] += 1
+                outcome_counts[stage.value] = dict(sorted(counts.items()))
+        reviewers = repo.reviewers(session)
+    per_kind: Counter[str] = Counter()
+    for s in sources:
+        per_kind[s["kind"]] += s["records"]
+    decisions: Counter[tuple[str, str, str]] = Counter()
+    screened_by: Counter[tuple[str, str]] = Counter()
+    for d in current:
+        screened_by[(d.reviewer, d.stage.value)] += 1
+        if blind and d.reviewer != viewer:
+            continue
+        decisions[(d.reviewer, d.stage.value, d.label.value)] += 1
+    return {
+        "title": review.title,
+        "location": review.location,
+        "protocol_version": review.protocol_version,
+        "protocol_sha256": review.protocol_hash,
+        "mode": "dual" if review.protocol.screening.dual else "single",
+        "blind": blind,
+        "records_total": total,
+        "duplicates_removed": removed,
+        "records_unique": total - removed,
+        "sources": [
+            {"name": s["name"], "kind": s["kind"], "records": s["records"],
+             "file": s["file_name"], "query": s["query"], "searched": s["searched_on"],
+             "reported_count": s["reported_count"]}
+            for s in sources
+        ],
+        "identified_by_kind": {k: per_kind.get(k, 0) for k in ("database", "register", "other")},
+        "stages": stage_totals,
+        "reviewers": [{"name": r.name, "role": r.role.value} for r in reviewers],
+        "screened": [
+            {"reviewer": r, "stage": s, "count": n} for (r, s), n in sorted(screened_by.items())
+        ],
+        "decisions": [
+            {"reviewer": r, "stage": s, "label": lab, "count": n}
+            for (r, s, lab), n in sorted(decisions.items())
+        ],
+        "outcomes": outcome_counts,
+        "reports": {k: reports.get(k, 0) for k in ("sought", "not_retrieved", "assessed")},
+    }
+
+
+def reconciliation_started(review: Review) -> bool:
+    """Reconciliation starts with the first adjudicator decision."""
+    with review.transaction() as session:
+        return any(d.reviewer_role.value == "adjudicator"
+                   for d in repo.current_decisions(session))
+
+
+def format_status(data: dict[str, Any]) -> str:
+    lines = [f"{data['title']}", f"  review: {data['location']} (protocol v{data['protocol_version']}, "
+             f"{data['mode']} screening{', blind' if data['blind'] else ''})",
+             f"  records: {data['records_total']} identified, {data['duplicates_removed']} "
+             f"duplicates removed, {data['records_unique']} unique"]
+    if data["sources"]:
+        lines.append("  sources:")
+        for s in data["sources"]:
+            lines.append(f"    {s['name']} ({s['kind']}): {s['records']}")
+    for stage, total in data["stages"].items():
+        lines.append(f"  {stage}: {total} to screen")
+        for row in data["screened"]:
+            if row["stage"] == stage:
+                labels = {d["label"]: d["count"] for d in data["decisions"]
+                          if d["reviewer"] == row["reviewer"] and d["stage"] == stage}
+                detail = ", ".join(f"{k} {labels[k]}" for k in (x.value for x in Label)
+                                   if k in labels) or "labels hidden (blind)"
+                lines.append(f"    {row['reviewer']}: {row['count']} screened ({detail})")
+        if stage in data["outcomes"] and data["outcomes"][stage]:
+            out = ", ".join(f"{k} {v}" for k, v in data["outcomes"][stage].items())
+            lines.append(f"    outcomes: {out}")
+    if Stage.FULL_TEXT.value in data["stages"]:
+        r = data["reports"]
+        lines.append(f"  reports: {r['sought']} sought, {r['not_retrieved']} not retrieved, "
+                     f"{r['assessed']} assessed")
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Shared fixtures: an isolated home folder, review databases on SQLite and PostgreSQL.
+
+PostgreSQL tests use the server named by SCREENER_TEST_PG_URL (scripts/test.sh starts a
+throwaway one). Under CI=true they fail, rather than skip, when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PROTOCOLS = REPO / "protocols"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolate_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the real home folder or a user's SCREENER_DB."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.delenv("SCREENER_DB", raising=False)
+
+
+def pg_admin_url() -> str:
+    url = os.environ.get("SCREENER_TEST_PG_URL", "")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but SCREENER_TEST_PG_URL is not set: the PostgreSQL "
+                        "test server did not start")
+        pytest.skip("no PostgreSQL test server (SCREENER_TEST_PG_URL); runs in CI")
+    return url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    import psycopg
+
+    admin = pg_admin_url()
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite (the review folder holds review.db), or a fresh PostgreSQL URL."""
+    if backend == "sqlite":
+        return None
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def make_review(tmp_path: Path, db_url: str | None) -> Iterator[Callable[..., object]]:
+    """Create a review (on the parametrised backend) from a protocol in protocols/."""
+    from screener.workflow.review import Review, create_review
+
+    opened: list[Review] = []
+
+    def factory(protocol: str = "minimal.yaml", folder: str = "review") -> Review:
+        review = create_review(tmp_path / folder, PROTOCOLS / protocol, db_url)
+        opened.append(review)
+        return review
+
+    yield factory
+    for review in opened:
+        review.close()

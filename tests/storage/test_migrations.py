@@ -1,0 +1,56 @@
+"""Migrations: an empty database upgrades to head, and the models match it exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from screener.storage import Database, sqlite_url
+from screener.storage.models import Base
+
+
+def _db(backend: str, tmp_path: Path, db_url: str | None) -> Database:
+    return Database(db_url or sqlite_url(tmp_path / "review.db"))
+
+
+def test_upgrade_empty_database_to_head_matches_models(backend: str, tmp_path: Path,
+                                                       db_url: str | None) -> None:
+    db = _db(backend, tmp_path, db_url)
+    try:
+        assert db.revision() is None
+        db.upgrade()
+        assert db.revision() == Database.head()
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                    Base.metadata)
+        assert diff == [], f"models and migrations differ: {diff}"
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"reviews", "protocol_versions", "sources", "records", "duplicate_links",
+                "reviewers", "decisions", "rankings", "reports"} <= tables
+    finally:
+        db.dispose()
+
+
+def test_upgrade_is_idempotent(backend: str, tmp_path: Path, db_url: str | None) -> None:
+    db = _db(backend, tmp_path, db_url)
+    try:
+        db.upgrade()
+        db.upgrade()
+        assert db.revision() == Database.head()
+    finally:
+        db.dispose()
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    db = Database(sqlite_url(tmp_path / "review.db"))
+    try:
+        db.upgrade()
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    finally:
+        db.dispose()

@@ -1,0 +1,122 @@
+"""Storage round trips on SQLite and PostgreSQL: records, decisions, rankings, duplicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
+from screener.core.records import Record
+from screener.storage import Database, repo, sqlite_url
+
+
+@pytest.fixture
+def db(tmp_path: Path, db_url: str | None) -> Database:
+    database = Database(db_url or sqlite_url(tmp_path / "review.db"))
+    database.upgrade()
+    with database.transaction() as s:
+        repo.create_review(s, "Test review")
+        repo.add_protocol_version(s, "title: x\n", "a" * 64, "initial")
+    yield database
+    database.dispose()
+
+
+FULL = Record(
+    title="Ketamine for TRD: a randomised trial", abstract="BACKGROUND: x\n\nMETHODS: y",
+    authors=("Smith, Jane", "Doe, John"), year=2020, journal="J Psych", volume="12",
+    issue="3", pages="45-67", doi="10.1000/abc", pmid="123456",
+    publication_types=("Randomized Controlled Trial",), keywords=("ketamine",),
+    mesh_terms=("Depression/drug therapy",), language="eng", raw={"TI": "Ketamine…", "n": [1, 2]},
+)
+
+
+def test_record_round_trip(db: Database) -> None:
+    with db.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database", file_name="x.nbib",
+                                 query="ketamine", searched_on="2026-01-02")
+        ids = repo.add_records(s, source, [FULL, Record(title="Second")])
+    with db.transaction() as s:
+        got = repo.get_record(s, ids[0])
+        sources = repo.sources(s)
+    assert got is not None
+    assert got == Record(**{**{f: getattr(FULL, f) for f in FULL.__dataclass_fields__},
+                            "id": ids[0], "source_id": source})
+    assert sources[0]["records"] == 2 and sources[0]["query"] == "ketamine"
+
+
+def test_decisions_are_append_only_and_current_is_latest(db: Database) -> None:
+    with db.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        (rid,) = repo.add_records(s, source, [Record(title="A")])
+        first = repo.add_decision(s, Decision(rid, "ann", Stage.TITLE_ABSTRACT, Label.INCLUDE))
+        second = repo.add_decision(s, Decision(rid, "ann", Stage.TITLE_ABSTRACT, Label.EXCLUDE,
+                                               reason_id="population", note="on reflection"))
+    with db.transaction() as s:
+        log = repo.decision_log(s)
+        current = repo.current_decisions(s, Stage.TITLE_ABSTRACT)
+    assert [d.label for d in log] == [Label.INCLUDE, Label.EXCLUDE]
+    assert [d.seq for d in log] == [1, 2]
+    assert log[1].row_hash != log[0].row_hash and first.row_hash == log[0].row_hash
+    assert current == [log[1]] and second.id == log[1].id
+    assert current[0].reason_id == "population" and current[0].note == "on reflection"
+
+
+def test_undo_row_withdraws_current_decision(db: Database) -> None:
+    with db.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        (rid,) = repo.add_records(s, source, [Record(title="A")])
+        d = repo.add_decision(s, Decision(rid, "ann", Stage.TITLE_ABSTRACT, Label.INCLUDE))
+        repo.add_decision(s, Decision(rid, "ann", Stage.TITLE_ABSTRACT, Label.UNDONE), undoes_id=d.id)
+    with db.transaction() as s:
+        assert repo.current_decisions(s) == []
+        assert len(repo.decision_log(s)) == 2
+
+
+def test_ranking_round_trip(db: Database) -> None:
+    with db.transaction() as s:
+        rid = repo.add_ranking(s, stage=Stage.TITLE_ABSTRACT, reviewer_id=None,
+                               config={"model": "x"}, config_hash="h" * 64, training_size=10,
+                               n_included=2, order_ids=[5, 3, 9], scores=[0.9, 0.5, 0.25])
+    with db.transaction() as s:
+        got = repo.latest_ranking(s, Stage.TITLE_ABSTRACT, None)
+    assert got is not None
+    assert got[0] == rid and got[1] == [5, 3, 9] and got[2] == pytest.approx([0.9, 0.5, 0.25])
+    assert got[3]["training_size"] == 10 and got[3]["config"] == {"model": "x"}
+
+
+def test_duplicates_and_reports(db: Database) -> None:
+    with db.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        a, b, c = repo.add_records(s, source, [Record(title="A"), Record(title="A."),
+                                               Record(title="C")])
+        repo.add_duplicate_links(s, [(1, b, a, "fuzzy", 0.98)])
+        repo.ensure_report(s, c)
+        repo.set_report_status(s, c, ReportStatus.NOT_RETRIEVED)
+    with db.transaction() as s:
+        assert repo.removed_duplicate_ids(s) == {b}
+        assert repo.reports(s) == {c: ReportStatus.NOT_RETRIEVED}
+        assert repo.undo_cluster(s, 1) == 1
+    with db.transaction() as s:
+        assert repo.removed_duplicate_ids(s) == set()
+        assert repo.duplicate_links(s, active_only=False)[0]["undone"] is True
+
+
+def test_reviewer_roles(db: Database) -> None:
+    with db.transaction() as s:
+        repo.get_or_create_reviewer(s, "ann")
+        repo.get_or_create_reviewer(s, "judge", Role.ADJUDICATOR)
+    with db.transaction() as s:
+        assert [(r.name, r.role) for r in repo.reviewers(s)] == [
+            ("ann", Role.SCREENER), ("judge", Role.ADJUDICATOR)]
+
+
+def test_search_escapes_sql_metacharacters(db: Database) -> None:
+    with db.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title="100% effective'; DROP TABLE records;--"),
+                                     Record(title="1000 effective")])
+    with db.transaction() as s:
+        hits = repo.search_records(s, "100% effective'; DROP")
+        assert [r.title for r in hits] == ["100% effective'; DROP TABLE records;--"]
+        assert repo.count_records(s) == 2

@@ -1,0 +1,130 @@
+"""Screening use cases on both databases: next, decide, undo, stages, dual screening."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from screener.core.decisions import Label, ReportStatus, Stage
+from screener.core.records import Record
+from screener.storage import repo
+from screener.workflow.review import Review, ReviewError
+from screener.workflow.screening import ScreeningSession, mark_not_retrieved, record_decision
+
+
+def add(review: Review, n: int) -> list[int]:
+    with review.transaction() as s:
+        source = repo.add_source(s, name="Test", kind="database")
+        return repo.add_records(s, source, [Record(title=f"Record {i}") for i in range(n)])
+
+
+def test_next_follows_import_order_and_skips_decided(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    ids = add(review, 4)
+    session = ScreeningSession(review, "ann")
+    first = session.next()
+    assert first is not None and first.record.id == ids[0] and first.ranking_id is None
+    session.decide(ids[0], Label.INCLUDE)
+    second = session.next()
+    assert second is not None and second.record.id == ids[1]
+    # single mode: a record anyone decided is not offered to anyone else
+    record_decision(review, ids[2], "bob", Label.EXCLUDE)
+    other = ScreeningSession(review, "carl")
+    seen = []
+    while (item := other.next()) is not None:
+        seen.append(item.record.id)
+        other.decide(item.record.id, Label.EXCLUDE)
+    assert seen == [ids[1], ids[3]]
+
+
+def test_decision_is_committed_before_next(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    ids = add(review, 2)
+    session = ScreeningSession(review, "ann")
+    item = session.next()
+    assert item is not None
+    session.decide(item.record.id, Label.MAYBE, note="check dose")
+    # a separate connection sees it at once
+    from screener.workflow.review import open_review
+
+    other = open_review(review.folder, None if review.db.is_sqlite else review.db.url)
+    try:
+        with other.transaction() as s:
+            current = repo.current_decisions(s)
+        assert [(d.record_id, d.label, d.note) for d in current] == [(ids[0], Label.MAYBE, "check dose")]
+    finally:
+        other.close()
+
+
+def test_undo_steps_back_through_own_decisions(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    ids = add(review, 3)
+    session = ScreeningSession(review, "ann")
+    for rid in ids[:2]:
+        session.decide(rid, Label.EXCLUDE)
+    assert (r := session.undo()) is not None and r.id == ids[1]
+    assert (r := session.undo()) is not None and r.id == ids[0]
+    assert session.undo() is None
+    item = session.next()
+    assert item is not None and item.record.id == ids[0]
+    with review.transaction() as s:
+        log = repo.decision_log(s)
+        assert [d.label for d in log] == [Label.EXCLUDE, Label.EXCLUDE, Label.UNDONE, Label.UNDONE]
+        assert repo.current_decisions(s) == []
+
+
+def test_exclusion_reason_rules(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    (rid,) = add(review, 1)
+    with pytest.raises(ReviewError, match="unknown exclusion reason 'nope'"):
+        record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="nope")
+    with pytest.raises(ReviewError, match="goes with --label exclude"):
+        record_decision(review, rid, "ann", Label.INCLUDE, reason_id="population")
+    with pytest.raises(ReviewError, match="no record with id 999"):
+        record_decision(review, 999, "ann", Label.INCLUDE)
+    d = record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="population",
+                        criterion_ids=["I1"])
+    assert d.reason_id == "population" and d.criterion_ids == ("I1",)
+
+
+def test_full_text_stage_reports(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    a, b, c = add(review, 3)
+    record_decision(review, a, "ann", Label.INCLUDE)
+    record_decision(review, b, "ann", Label.MAYBE)
+    record_decision(review, c, "ann", Label.EXCLUDE)
+    ft = ScreeningSession(review, "ann", Stage.FULL_TEXT)
+    assert ft.total == 2
+    with pytest.raises(ReviewError, match="needs a reason"):
+        ft.decide(a, Label.EXCLUDE)
+    ft.decide(a, Label.EXCLUDE, reason_id="design")
+    mark_not_retrieved(review, b)
+    with pytest.raises(ReviewError, match="no full-text stage"):
+        record_decision(review, c, "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+    with review.transaction() as s:
+        assert repo.reports(s) == {a: ReportStatus.ASSESSED, b: ReportStatus.NOT_RETRIEVED}
+    assert ScreeningSession(review, "ann", Stage.FULL_TEXT).next() is None
+
+
+def test_dual_mode_offers_record_to_two_reviewers(make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 2)
+    ann, bob, carl = (ScreeningSession(review, n) for n in ("ann", "bob", "carl"))
+    ann.decide(ids[0], Label.INCLUDE)
+    assert (item := bob.next()) is not None and item.record.id == ids[0]
+    bob.decide(ids[0], Label.EXCLUDE)
+    # two screeners have decided: a third is offered the next record only
+    assert (item := carl.next()) is not None and item.record.id == ids[1]
+    with review.transaction() as s:
+        assert repo.reports(s) == {}   # conflict: nothing goes to full text yet
+    record_decision(review, ids[0], "Adjudicator", Label.INCLUDE)
+    with review.transaction() as s:
+        assert repo.reports(s) == {ids[0]: ReportStatus.SOUGHT}
+
+
+def test_reviewer_name_required(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    with pytest.raises(ReviewError, match="reviewer name"):
+        ScreeningSession(review, "  ")
