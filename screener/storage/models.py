@@ -156,6 +156,8 @@ class DecisionRow(Base):
     rank_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     undoes_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Set on a row that withdraws an earlier decision (undo): label is 'undone'."""
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    """Globally unique id (uuid4): lets `screener merge` bring offline decisions back once."""
     seq: Mapped[int] = mapped_column(Integer, unique=True)
     """Position in the decision log (1, 2, 3, ...): the hash chain order."""
     row_hash: Mapped[str] = mapped_column(String(64))

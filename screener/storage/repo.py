@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import uuid
 from array import array
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -249,7 +250,8 @@ def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + "\n" + text).encode("utf-8")).hexdigest()
 
 
-def add_decision(session: Session, decision: Decision, undoes_id: int | None = None) -> Decision:
+def add_decision(session: Session, decision: Decision, undoes_id: int | None = None,
+                 uid: str | None = None) -> Decision:
     """Append a decision, chaining its hash to the log head (the review row is locked)."""
     review = session.scalars(select(ReviewRow).with_for_update()).one()
     reviewer = get_or_create_reviewer(session, decision.reviewer, decision.reviewer_role)
@@ -264,6 +266,7 @@ def add_decision(session: Session, decision: Decision, undoes_id: int | None = N
         criterion_ids=list(decision.criterion_ids), note=decision.note, created_at=created,
         protocol_hash=decision.protocol_hash, ranking_id=decision.ranking_id,
         rank_position=decision.rank_position, undoes_id=undoes_id, seq=seq, row_hash=row_hash,
+        uid=uid or str(uuid.uuid4()),
     )
     session.add(row)
     review.decision_count = seq
@@ -318,6 +321,14 @@ def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Deci
                                            DecisionRow.stage == stage.value))
              .order_by(DecisionRow.id))
     return [_to_decision(r, n, role) for r, n, role in session.execute(query)]
+
+
+def has_decision_uid(session: Session, uid: str) -> bool:
+    return session.scalar(select(DecisionRow.id).where(DecisionRow.uid == uid)) is not None
+
+
+def decision_uids(session: Session) -> dict[int, str]:
+    return {i: u for i, u in session.execute(select(DecisionRow.id, DecisionRow.uid)).all()}
 
 
 def count_decisions(session: Session) -> int:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:15:26.645079
+Create Date: 2026-11-26
 """
 from collections.abc import Sequence
 
@@ -120,13 +120,15 @@ def upgrade() -> None:
     sa.Column('ranking_id', sa.Integer(), nullable=True),
     sa.Column('rank_position', sa.Integer(), nullable=True),
     sa.Column('undoes_id', sa.Integer(), nullable=True),
+    sa.Column('uid', sa.String(length=36), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('row_hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['ranking_id'], ['rankings.id'], name=op.f('fk_decisions_ranking_id_rankings')),
     sa.ForeignKeyConstraint(['record_id'], ['records.id'], name=op.f('fk_decisions_record_id_records')),
     sa.ForeignKeyConstraint(['reviewer_id'], ['reviewers.id'], name=op.f('fk_decisions_reviewer_id_reviewers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_decisions')),
-    sa.UniqueConstraint('seq', name=op.f('uq_decisions_seq'))
+    sa.UniqueConstraint('seq', name=op.f('uq_decisions_seq')),
+    sa.UniqueConstraint('uid', name=op.f('uq_decisions_uid'))
     )
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.create_index('ix_decisions_key', ['record_id', 'reviewer_id', 'stage', 'id'], unique=False)

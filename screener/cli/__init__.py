@@ -1,5 +1,8 @@
 """The `screener` command line: each command parses, opens the review, calls one
 workflow function and prints. Imports the terminal UI only inside `screen` and `demo`.
+
+Commands live in this package's modules by theme (`base` here; `importing`, `ranking`,
+`team`, `exports`, `screen`), each registering on `main`.
 """
 
 from __future__ import annotations
@@ -239,6 +242,16 @@ def _run_ui(review: Any, reviewer: str, stage: str) -> None:
         raise click.ClickException("the terminal UI is not available in this build") from None
     run_app(review, reviewer, stage)
 
+
+def _register() -> None:
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

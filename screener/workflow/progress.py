@@ -1,0 +1,96 @@
+"""Screening progress and stopping statistics for one reviewer at one stage (status panel).
+
+Must not import textual, click or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from screener.core.decisions import Label, Stage
+from screener.storage import repo
+from screener.workflow.review import Review
+from screener.workflow.screening import eligible_ids
+
+
+@dataclass(frozen=True, slots=True)
+class StoppingItem:
+    name: str
+    value: str
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    reviewer: str
+    stage: Stage
+    screened: int
+    """Records this reviewer has a current decision on at this stage."""
+    total: int
+    """Records eligible for screening at this stage."""
+    includes: int
+    maybes: int
+    consecutive_irrelevant: int
+    """Decisions since this reviewer's last include (in decision order)."""
+    recall_curve: tuple[int, ...] = ()
+    """Cumulative includes after each of the reviewer's decisions, in order."""
+    p_value: float | None = None
+    """Stopping test p-value for 'the recall target has been missed' (None before ranking)."""
+    estimated_recall: float | None = None
+    estimated_remaining: tuple[float, float, float] | None = None
+    """Point estimate and interval of relevant records still unscreened."""
+    checklist: tuple[StoppingItem, ...] = field(default_factory=tuple)
+    """SAFE procedure items."""
+
+    @property
+    def fraction(self) -> float:
+        return self.screened / self.total if self.total else 1.0
+
+
+def labels_in_order(review: Review, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
+    """(record id, label) of the reviewer's standing decisions, in the order made."""
+    with review.transaction() as session:
+        history = repo.reviewer_history(session, reviewer, stage)
+    standing: dict[int, Label] = {}
+    for d in history:
+        standing.pop(d.record_id, None)
+        if d.label != Label.UNDONE:
+            standing[d.record_id] = d.label
+    return list(standing.items())
+
+
+def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
+    with review.transaction() as session:
+        total = len(eligible_ids(session, stage))
+    ordered = labels_in_order(review, reviewer, stage)
+    curve: list[int] = []
+    found = 0
+    since = 0
+    for _, label in ordered:
+        if label == Label.INCLUDE:
+            found += 1
+            since = 0
+        else:
+            since += 1
+        curve.append(found)
+    maybes = sum(1 for _, lab in ordered if lab == Label.MAYBE)
+    stats = _stopping(review, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered], total)
+    return Progress(reviewer, stage, len(ordered), total, found, maybes, since, tuple(curve), **stats)
+
+
+def _stopping(review: Review, labels: list[int], total: int) -> dict[str, object]:
+    """Stopping statistics from screener.ranking.stopping (empty until ranking is available)."""
+    try:
+        from screener.ranking import stopping
+    except ImportError:  # pragma: no cover - ranking lands in its own change
+        return {}
+    rule = review.protocol.stopping
+    summary = stopping.summarise(labels, total, recall_target=rule.recall_target,
+                                 consecutive_target=rule.consecutive_irrelevant,
+                                 min_fraction=rule.min_screened_fraction)
+    return {
+        "p_value": summary.p_value,
+        "estimated_recall": summary.estimated_recall,
+        "estimated_remaining": summary.remaining,
+        "checklist": tuple(StoppingItem(i.name, i.value, i.passed) for i in summary.checklist),
+    }
