@@ -7,7 +7,6 @@ Commands live in this package's modules by theme (`base` here; `importing`, `ran
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable

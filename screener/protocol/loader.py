@@ -125,8 +125,7 @@ def load_protocol_text(text: str, file: str = "<protocol>") -> Protocol:
                                            "(key: value lines), starting with `title:`")])
     data = _dates_to_text(data)
     problems = [
-        Problem(_path_text(list(err.absolute_path)), _line_of(node, list(err.absolute_path)),
-                _explain(err))
+        Problem(_path_text(_error_path(err)), _line_of(node, _error_path(err)), _explain(err))
         for err in sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     ]
     if not problems:
@@ -134,6 +133,16 @@ def load_protocol_text(text: str, file: str = "<protocol>") -> Protocol:
     if problems:
         raise ProtocolError(file, problems)
     return _build(data)
+
+
+def _error_path(err: Any) -> list[Any]:
+    """The failing field's path; for an unexpected field, the path of that field itself."""
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})), key=str)
+        if extra:
+            path.append(extra[0])
+    return path
 
 
 def _explain(err: Any) -> str:

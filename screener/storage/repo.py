@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from screener.core.decisions import Decision, Label, ReportStatus, Reviewer, Role, Stage
@@ -279,7 +279,7 @@ def _fields(d: Decision) -> dict[str, Any]:
     return {name: getattr(d, name) for name in d.__dataclass_fields__}
 
 
-def _decision_select() -> Select[tuple[DecisionRow, str, str]]:
+def _decision_select() -> Any:
     return select(DecisionRow, ReviewerRow.name, ReviewerRow.role).join(
         ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
 

@@ -74,23 +74,21 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
             since += 1
         curve.append(found)
     maybes = sum(1 for _, lab in ordered if lab == Label.MAYBE)
-    stats = _stopping(review, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered], total)
-    return Progress(reviewer, stage, len(ordered), total, found, maybes, since, tuple(curve), **stats)
+    base = Progress(reviewer, stage, len(ordered), total, found, maybes, since, tuple(curve))
+    return _with_stopping(review, base, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered])
 
 
-def _stopping(review: Review, labels: list[int], total: int) -> dict[str, object]:
-    """Stopping statistics from screener.ranking.stopping (empty until ranking is available)."""
-    try:
-        from screener.ranking import stopping
-    except ImportError:  # pragma: no cover - ranking lands in its own change
-        return {}
+def _with_stopping(review: Review, base: Progress, labels: list[int]) -> Progress:
+    """Add the stopping statistics of screener.ranking.stopping."""
+    from dataclasses import replace
+
+    from screener.ranking import stopping
+
     rule = review.protocol.stopping
-    summary = stopping.summarise(labels, total, recall_target=rule.recall_target,
+    summary = stopping.summarise(labels, base.total, recall_target=rule.recall_target,
                                  consecutive_target=rule.consecutive_irrelevant,
                                  min_fraction=rule.min_screened_fraction)
-    return {
-        "p_value": summary.p_value,
-        "estimated_recall": summary.estimated_recall,
-        "estimated_remaining": summary.remaining,
-        "checklist": tuple(StoppingItem(i.name, i.value, i.passed) for i in summary.checklist),
-    }
+    return replace(
+        base, p_value=summary.p_value, estimated_recall=summary.estimated_recall,
+        estimated_remaining=summary.remaining,
+        checklist=tuple(StoppingItem(i.name, i.value, i.passed) for i in summary.checklist))

@@ -1,0 +1,166 @@
+"""CLI: init, status, protocol, db, next and decide, asserting on the database; bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from screener.cli import main
+from screener.core.decisions import Label
+from screener.core.records import Record
+from screener.storage import repo
+from screener.workflow.review import open_review
+
+REPO = Path(__file__).resolve().parents[2]
+MINIMAL = str(REPO / "protocols" / "minimal.yaml")
+
+
+def run(*args: str, ok: bool = True) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result.exit_code, result.output
+
+
+def where(tmp_path: Path, db_url: str | None) -> list[str]:
+    return ["--db", db_url] if db_url else ["--review", str(tmp_path / "rev")]
+
+
+def seed(tmp_path: Path, db_url: str | None, n: int = 3) -> list[int]:
+    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        return repo.add_records(s, source, [Record(title=f"Trial {i}", abstract="a") for i in range(n)])
+
+
+def test_init_then_status_json(tmp_path: Path, db_url: str | None) -> None:
+    args = ["init", str(tmp_path / "rev"), "--protocol", MINIMAL]
+    run(*args, *(["--db", db_url] if db_url else []))
+    assert (tmp_path / "rev" / "protocol.yaml").read_text() == Path(MINIMAL).read_text()
+    seed(tmp_path, db_url)
+    _, out = run("status", "--json", *where(tmp_path, db_url))
+    data = json.loads(out)
+    assert data["records_total"] == 3 and data["duplicates_removed"] == 0
+    assert data["records_unique"] == 3
+    assert data["sources"][0] | {} == data["sources"][0]
+    assert [(s["name"], s["kind"], s["records"]) for s in data["sources"]] == [("PubMed", "database", 3)]
+    assert data["decisions"] == []
+
+
+def test_next_and_decide(tmp_path: Path, db_url: str | None) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, *(["--db", db_url] if db_url else []))
+    ids = seed(tmp_path, db_url, 2)
+    loc = where(tmp_path, db_url)
+    _, out = run("next", "--reviewer", "ann", "--json", *loc)
+    first = json.loads(out)
+    assert first["record_id"] == ids[0] and first["title"] == "Trial 0" and first["abstract"] == "a"
+    run("decide", str(ids[0]), "--reviewer", "ann", "--label", "exclude", "--reason",
+        "population", "--note", "kids", *loc)
+    _, out = run("next", "--reviewer", "ann", "--json", *loc)
+    assert json.loads(out)["record_id"] == ids[1]
+    run("decide", str(ids[1]), "--reviewer", "ann", "--label", "include", *loc)
+    _, out = run("next", "--reviewer", "ann", "--json", *loc)
+    assert out.strip() == "null"
+    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
+        got = [(d.record_id, d.label, d.reason_id, d.note) for d in repo.current_decisions(s)]
+    assert got == [(ids[0], Label.EXCLUDE, "population", "kids"), (ids[1], Label.INCLUDE, None, "")]
+    _, out = run("status", "--json", *loc)
+    assert {(d["label"], d["count"]) for d in json.loads(out)["decisions"]} == {
+        ("exclude", 1), ("include", 1)}
+
+
+def test_protocol_amend_adds_version(tmp_path: Path) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    amended = tmp_path / "p2.yaml"
+    amended.write_text(Path(MINIMAL).read_text() + "  - {id: lang, label: Not English, key: \"8\"}\n")
+    code, out = run("protocol", "amend", str(amended), "--review", str(tmp_path / "rev"), ok=False)
+    assert code == 2 and "--reason" in out
+    run("protocol", "amend", str(amended), "--reason", "add language reason", "--review",
+        str(tmp_path / "rev"))
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        versions = repo.protocol_versions(s)
+        assert [(v, reason) for v, _, reason, _ in versions] == [
+            (1, "initial protocol"), (2, "add language reason")]
+        assert review.protocol.reason("lang") is not None
+
+
+def test_protocol_check_and_schema(tmp_path: Path) -> None:
+    _, out = run("protocol", "check", MINIMAL)
+    assert "OK" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: x\ncriteria: []\nexclusion_reasons: []\nfoo: 1\n")
+    code, out = run("protocol", "check", str(bad), ok=False)
+    assert code == 2
+    assert "line 4, foo" in out and "line 2, criteria" in out and "Traceback" not in out
+    _, out = run("protocol", "schema")
+    assert json.loads(out)["title"] == "screener review protocol"
+
+
+def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    _, out = run("db", "upgrade", "--review", str(tmp_path / "rev"))
+    assert "0001" in out
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["status", "--review", "{tmp}/nowhere"], "no such folder"),
+    (["status", "--review", "{tmp}"], "is not a review"),
+    (["status", "--db", "mysql://u:secret@h/db"], "unsupported database 'mysql'"),
+    (["status", "--db", "postgresql://u:secret@127.0.0.1:1/db"], "cannot connect"),
+    (["init", "{tmp}/r", "--protocol", "{tmp}/missing.yaml"], "file not found"),
+    (["decide", "5", "--review", "{tmp}/nowhere", "--reviewer", "a", "--label", "include"],
+     "no such folder"),
+])
+def test_bad_input_is_one_clear_message(tmp_path: Path, args: list[str], fragment: str) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert fragment in result.output
+    assert "secret" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_init_refuses_existing_review_and_writes_nothing(tmp_path: Path) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    before = (tmp_path / "rev" / "review.db").stat().st_size
+    code, out = run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, ok=False)
+    assert code == 2 and "already holds a review" in out
+    assert (tmp_path / "rev" / "review.db").stat().st_size == before
+
+
+def test_decide_bad_reason_exit_2(tmp_path: Path) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    (rid, *_) = seed(tmp_path, None, 1)
+    code, out = run("decide", str(rid), "--reviewer", "a", "--label", "exclude", "--reason",
+                    "nope", "--review", str(tmp_path / "rev"), ok=False)
+    assert code == 2 and "unknown exclusion reason 'nope'" in out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert repo.count_decisions(s) == 0
+
+
+def test_python_dash_m_works() -> None:
+    out = subprocess.run([sys.executable, "-m", "screener", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert "screener" in out.stdout
+
+
+def test_every_command_has_help_and_is_in_readme() -> None:
+    import click
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+
+    def walk(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+        found = []
+        for name, cmd in group.commands.items():
+            found.append((f"{prefix}{name}", cmd))
+            if isinstance(cmd, click.Group):
+                found += walk(cmd, f"{prefix}{name} ")
+        return found
+
+    for name, cmd in walk(main, ""):
+        assert (cmd.help or "").strip(), f"`screener {name}` has no help"
+        assert f"screener {name}" in readme, f"`screener {name}` is missing from README.md"
