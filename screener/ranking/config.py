@@ -1,0 +1,127 @@
+"""Model configuration for ranking: one frozen, JSON-able, hashable description.
+
+A `ModelConfig` names every choice that changes a ranking (features, classifier, query,
+seed). Its canonical JSON and sha256 hash go with every `RankingResult`, so a decision can be
+traced back to the exact model that put the record in front of the reviewer.
+
+Imports: standard library only (this module is shared by every other ranking module).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+MODELS = ("screener-lr", "elas-u4")
+"""Named presets accepted by `ModelConfig.from_settings`."""
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: the form that is hashed."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def sha256_of(obj: Any) -> str:
+    """sha256 hex digest of the canonical JSON of `obj`."""
+    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How record texts become TF-IDF vectors (fitted once per review)."""
+
+    ngram_max: int = 2
+    """Word n-grams from 1 to this length."""
+    min_df: int = 2
+    """Keep a term only if it occurs in at least this many records (caps the vocabulary)."""
+    max_df: float = 0.95
+    """Drop terms that occur in more than this fraction of records."""
+    sublinear_tf: bool = True
+    """Use 1 + log(tf) instead of raw counts."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that determines a ranking, given the features and the labels."""
+
+    classifier: str = "logistic"
+    """'logistic' (L2 logistic regression), 'svm' (linear SVM, squared hinge) or
+    'ensemble' (mean of the z-scored decision values of both)."""
+    C: float = 1.0
+    """Inverse regularisation strength of the classifier."""
+    include_weight: float = 9.8
+    """Total sample weight of the included class relative to the excluded class
+    (ASReview's 'balanced' ratio); 1.0 means unweighted."""
+    query: str = "max"
+    """Query strategy: 'max' (most likely relevant first) or 'uncertainty'."""
+    cold_start: bool = True
+    """Rank by similarity to the protocol text while no include has been labelled."""
+    seed: int = 0
+    """Seed for every random choice (tie breaking, solver)."""
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    """Feature extraction settings."""
+    name: str = "screener-lr"
+    """Preset the configuration started from (informative only)."""
+
+    @classmethod
+    def from_settings(cls, model: str, seed: int, params: Mapping[str, Any]) -> ModelConfig:
+        """Build from a preset name, a seed and overrides (e.g. from a review's settings).
+
+        `params` may override any field; `features` may be a mapping of `FeatureConfig`
+        fields. Unknown keys raise `ValueError`.
+        """
+        if model == "screener-lr":
+            base = cls(name=model, seed=seed)
+        elif model == "elas-u4":
+            base = cls(
+                name=model, classifier="svm", C=0.11, include_weight=9.8, seed=seed,
+                features=FeatureConfig(min_df=1),
+            )
+        else:
+            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+        known = {f.name for f in fields(cls)}
+        overrides: dict[str, Any] = {}
+        for key, value in params.items():
+            if key not in known or key in ("name", "seed"):
+                raise ValueError(f"unknown model parameter {key!r}")
+            if key == "features":
+                feat_known = {f.name for f in fields(FeatureConfig)}
+                bad = set(value) - feat_known
+                if bad:
+                    raise ValueError(f"unknown feature parameter(s) {sorted(bad)}")
+                overrides[key] = replace(base.features, **dict(value))
+            else:
+                overrides[key] = value
+        cfg = replace(base, **overrides)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        """Raise `ValueError` for settings no classifier can use."""
+        if self.classifier not in ("logistic", "svm", "ensemble"):
+            raise ValueError(f"unknown classifier {self.classifier!r}")
+        if self.query not in ("max", "uncertainty"):
+            raise ValueError(f"unknown query strategy {self.query!r}")
+        if self.C <= 0 or self.include_weight <= 0:
+            raise ValueError("C and include_weight must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dictionary of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
+        """Inverse of `to_dict`."""
+        values = dict(data)
+        values["features"] = FeatureConfig(**dict(values.get("features", {})))
+        return cls(**values)
+
+    def hash(self) -> str:
+        """sha256 of the canonical JSON of `to_dict()`."""
+        return sha256_of(self.to_dict())

@@ -1,0 +1,213 @@
+"""Classifier, query strategy and cold start: re-rank the unscreened records.
+
+`rank` is the one call the workflow layer makes after each decision: it fits a linear
+classifier on the labelled rows of a fitted `FeatureSet` (include = 1, exclude = 0) and
+orders the unlabelled rows best first. Before the first include it ranks by TF-IDF cosine
+similarity to the protocol text (cold start), and with no protocol either, in a seeded
+random order. Every result carries its model configuration and hash (`RankingResult`).
+
+`LinearRanker` follows scikit-learn's estimator conventions: `__init__` only stores its
+arguments, `fit` validates and sets learned attributes ending in ``_``, and one random
+generator is created per call from `random_state`.
+
+Imports: numpy, scipy, scikit-learn and screener.core/ranking only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from screener.ranking.config import ModelConfig
+from screener.ranking.features import FeatureSet
+
+
+def balanced_weights(y: np.ndarray, include_weight: float) -> np.ndarray:
+    """Sample weights giving the included class `include_weight` times the total weight
+    of the excluded class, scaled to sum to len(y) (as ASReview's 'balanced' balancer)."""
+    n1 = int((y == 1).sum())
+    n0 = int((y == 0).sum())
+    w = np.where(y == 1, 1.0, n1 / (include_weight * n0) if n0 else 1.0)
+    return w * (len(y) / w.sum())
+
+
+class LinearRanker(BaseEstimator):  # type: ignore[misc]
+    """Linear classifier on TF-IDF rows whose decision value orders the records.
+
+    Parameters mirror `ModelConfig`: `classifier` ('logistic', 'svm' or 'ensemble'),
+    `C`, `include_weight` and `random_state`.
+    """
+
+    def __init__(
+        self,
+        classifier: str = "logistic",
+        C: float = 1.0,
+        include_weight: float = 9.8,
+        random_state: int | None = None,
+    ) -> None:
+        self.classifier = classifier
+        self.C = C
+        self.include_weight = include_weight
+        self.random_state = random_state
+
+    def _members(self) -> list[Any]:
+        seed = np.random.default_rng(self.random_state).integers(2**31 - 1)
+        out: list[Any] = []
+        if self.classifier in ("logistic", "ensemble"):
+            out.append(LogisticRegression(C=self.C, solver="liblinear", random_state=seed))
+        if self.classifier in ("svm", "ensemble"):
+            svm_c = self.C if self.classifier == "svm" else 0.11
+            out.append(LinearSVC(C=svm_c, loss="squared_hinge", random_state=seed))
+        if not out:
+            raise ValueError(f"unknown classifier {self.classifier!r}")
+        return out
+
+    def fit(self, X: sp.spmatrix, y: np.ndarray) -> LinearRanker:
+        y = np.asarray(y, dtype=np.int64)
+        if X.shape[0] != len(y):
+            raise ValueError("X and y have different numbers of rows")
+        if set(np.unique(y)) != {0, 1}:
+            raise ValueError("need at least one include (1) and one exclude (0)")
+        w = balanced_weights(y, self.include_weight)
+        coefs = []
+        for member in self._members():
+            member.fit(X, y, sample_weight=w)
+            coefs.append((np.ravel(member.coef_).astype(np.float32),
+                          float(np.ravel(member.intercept_)[0])))
+        self.coefs_ = coefs
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: sp.spmatrix) -> np.ndarray:
+        """Score per row; higher = more likely relevant. Ensembles average z-scores."""
+        scores = [X @ c + b for c, b in self.coefs_]
+        if len(scores) == 1:
+            return np.asarray(scores[0], dtype=np.float64)
+        total = np.zeros(X.shape[0])
+        for s in scores:
+            s = np.asarray(s, dtype=np.float64)
+            sd = s.std()
+            total += (s - s.mean()) / (sd if sd > 0 else 1.0)
+        return total / len(scores)
+
+
+@dataclass(frozen=True)
+class RankingResult:
+    """One ranking of the unscreened records, with its provenance."""
+
+    order: tuple[int, ...]
+    """Row indices of the unlabelled (and not excluded) records, best first."""
+    scores: tuple[float, ...]
+    """Score of each record in `order` (same positions); higher = ranked earlier."""
+    config: dict[str, Any]
+    """JSON-able model configuration (`ModelConfig.to_dict()`)."""
+    config_hash: str
+    """sha256 of the canonical JSON of `config`."""
+    training_size: int
+    """Number of labelled records the model was trained on."""
+    n_included_training: int
+    """How many of them were includes."""
+    method: str
+    """'classifier', 'cold_start' (protocol similarity) or 'random'."""
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    """UTC time the ranking was made (ISO 8601)."""
+    seconds: float = 0.0
+    """Time spent fitting and ranking."""
+
+    def position_of(self, row: int) -> int:
+        """0-based rank position of a row (ValueError if it is not in the ranking)."""
+        return self.order.index(row)
+
+
+def _order(scores: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rows sorted by descending score, ties broken by a seeded random permutation."""
+    tiebreak = rng.permutation(len(rows))
+    idx = np.lexsort((tiebreak, -scores))
+    return idx
+
+
+def query_scores(scores: np.ndarray, strategy: str) -> np.ndarray:
+    """Turn decision values into priorities: 'max' keeps them, 'uncertainty' prefers
+    values near the decision boundary (0)."""
+    if strategy == "max":
+        return scores
+    if strategy == "uncertainty":
+        return -np.abs(scores)
+    raise ValueError(f"unknown query strategy {strategy!r}")
+
+
+def rank(
+    features: FeatureSet,
+    labels: Mapping[int, int],
+    config: ModelConfig,
+    *,
+    protocol_text: str = "",
+    exclude: Collection[int] = (),
+) -> RankingResult:
+    """Order the rows that are neither labelled nor in `exclude`, best first.
+
+    `labels` maps row index -> 1 (include) or 0 (exclude). With at least one include and
+    one exclude the classifier of `config` is trained on them; otherwise, with
+    `config.cold_start` and a non-empty `protocol_text`, rows are ordered by cosine
+    similarity to the protocol; otherwise in a random order fixed by `config.seed`.
+    """
+    start = time.perf_counter()
+    config.validate()
+    n = features.n_rows
+    rng = np.random.default_rng(config.seed + len(labels))
+    lab_rows = np.fromiter(labels.keys(), dtype=np.int64, count=len(labels))
+    lab_y = np.fromiter((int(v) for v in labels.values()), dtype=np.int64, count=len(labels))
+    if len(lab_rows) and (lab_rows.min() < 0 or lab_rows.max() >= n):
+        raise ValueError("label row index out of range")
+    if not set(np.unique(lab_y)) <= {0, 1}:
+        raise ValueError("labels must be 0 or 1")
+    mask = np.ones(n, dtype=bool)
+    mask[lab_rows] = False
+    if exclude:
+        mask[np.fromiter(exclude, dtype=np.int64)] = False
+    rows = np.flatnonzero(mask)
+    n_inc = int(lab_y.sum())
+    X = features.matrix
+    if n_inc > 0 and n_inc < len(lab_y):
+        model = LinearRanker(
+            classifier=config.classifier, C=config.C,
+            include_weight=config.include_weight, random_state=config.seed,
+        ).fit(X[lab_rows], lab_y)
+        scores = query_scores(model.decision_function(X[rows]), config.query)
+        method = "classifier"
+    elif config.cold_start and protocol_text.strip():
+        scores = protocol_similarity(features, protocol_text, rows)
+        method = "cold_start"
+    else:
+        scores = np.zeros(len(rows))
+        method = "random"
+    idx = _order(scores, rows, rng)
+    cfg = config.to_dict()
+    return RankingResult(
+        order=tuple(int(r) for r in rows[idx]),
+        scores=tuple(float(s) for s in scores[idx]),
+        config=cfg,
+        config_hash=config.hash(),
+        training_size=len(lab_y),
+        n_included_training=n_inc,
+        method=method,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def protocol_similarity(
+    features: FeatureSet, protocol_text: str, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Cosine similarity (TF-IDF) of each row to the protocol text."""
+    q = features.transform([protocol_text])
+    X = features.matrix if rows is None else features.matrix[rows]
+    return np.asarray((X @ q.T).toarray()).ravel().astype(np.float64)
