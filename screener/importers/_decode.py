@@ -1,0 +1,129 @@
+"""Bytes to text for the importers: BOMs, UTF-16, a Windows-1252/Latin-1 fallback, and the
+recognition of files that are not bibliographies at all (images, PDFs, archives).
+
+Standard library only; must not import sqlalchemy, textual, click, sklearn. Invalid bytes
+never raise here: they are replaced or decoded by the fallback, with a warning.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+
+MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (.xls/.doc)"),
+    (b"PK\x03\x04", "a zip archive (not an Excel .xlsx workbook)"),
+    (b"\x7fELF", "a program (ELF binary)"),
+    (b"MZ", "a Windows program"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"RIFF", "a media file (RIFF)"),
+    (b"ID3", "an MP3 audio file"),
+    (b"OggS", "an Ogg media file"),
+)
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_GUNZIP = 4 * 1024**3
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What a non-text file is ('a PNG image', ...), or None when it may be text."""
+    for magic, kind in MAGIC:
+        if data.startswith(magic):
+            return kind
+    return None
+
+
+def gunzip(data: bytes) -> bytes:
+    """Decompress gzip data (e.g. 'records.csv.gz'); raises OSError/EOFError when damaged."""
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+        out = stream.read(MAX_GUNZIP + 1)
+    if len(out) > MAX_GUNZIP:
+        raise OSError("decompressed size exceeds 4 GB")
+    return out
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even = sample[0::2].count(0)
+    odd = sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd > 0.4 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.4 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def decode(data: bytes) -> tuple[str, str, list[str]]:
+    """(text, encoding name, warnings). Never raises for any input bytes."""
+    warnings: list[str] = []
+    if data.startswith(codecs.BOM_UTF8):
+        text = data[3:].decode("utf-8", errors="replace")
+        encoding = "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+        text = data.decode("utf-16", errors="replace")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+    elif (guess := _utf16_without_bom(data)) is not None:
+        encoding = guess
+        text = data.decode(guess, errors="replace")
+    else:
+        try:
+            return data.decode("utf-8"), "utf-8", warnings
+        except UnicodeDecodeError as exc:
+            where = data.count(b"\n", 0, exc.start) + 1
+            text = data.decode("utf-8", errors="replace")
+            bad = text.count("\ufffd")
+            good = sum(1 for ch in text if ord(ch) > 127) - bad
+            if good > bad:  # mostly UTF-8 with a few damaged bytes: keep UTF-8
+                warnings.append(
+                    f"{bad} byte sequence(s) are not valid UTF-8 (first on line {where}) and "
+                    "were replaced by '\ufffd'."
+                )
+                return text, "utf-8", warnings
+            try:
+                text = data.decode("cp1252")
+                encoding = "cp1252"
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+                encoding = "latin-1"
+            label = "Windows-1252" if encoding == "cp1252" else "Latin-1"
+            warnings.append(
+                f"The file is not valid UTF-8 (first invalid byte on line {where}); it was "
+                f"read as {label}. Check accented characters, or save the file as UTF-8."
+            )
+            return text, encoding, warnings
+    if "\ufffd" in text:
+        warnings.append(
+            f"Some bytes are not valid {encoding.removesuffix('-sig').upper()} and were replaced by '\ufffd'."
+        )
+    return text, encoding, warnings
+
+
+def looks_binary(text: str) -> bool:
+    """Decoded text that is mostly control characters or NULs (a binary file)."""
+    sample = text[:8192]
+    if not sample:
+        return False
+    if "\x00" in sample:
+        return True
+    control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+    return control > 0.02 * len(sample)
+
+
+__all__ = ["GZIP_MAGIC", "binary_kind", "decode", "gunzip", "looks_binary"]

@@ -1,0 +1,112 @@
+"""Safe, streaming XML reading for the XML formats (PubMed XML, EndNote XML).
+
+All parsing goes through defusedxml: entity declarations (billion laughs) and external
+entities are refused with `ImportFailed`; a DOCTYPE that only names an external DTD (as
+PubMed's does) is accepted and never fetched. Elements are streamed with iterparse and
+cleared after use, so memory stays flat. Imports defusedxml and screener.core only; must
+not import sqlalchemy, textual, click, sklearn. ElementTree objects are handed to the
+format module's mapper and never leave the importer package.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from screener.importers.errors import ImportFailed
+
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_ENTITY = re.compile(r"<!ENTITY", re.IGNORECASE)
+
+
+def looks_like_xml(head: str) -> bool:
+    return head.lstrip().startswith("<")
+
+
+def _line_of(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def iter_elements(text: str, tags: set[str], path: Path | None) -> Iterator[Element]:
+    """Yield each complete element whose tag is in `tags`; it is cleared after the caller
+    resumes. Raises ImportFailed for entity declarations and malformed XML."""
+    entity = _ENTITY.search(text)
+    if entity:
+        raise ImportFailed(
+            "the XML declares entities (<!ENTITY ...>), which are refused because they can "
+            "expand without limit or read other files",
+            file=path, line=_line_of(text, entity.start()),
+            hint="export the file again from the database; bibliographic exports do not "
+            "need entity declarations",
+        )
+    # The text is already decoded; re-encode as UTF-8 and say so in the declaration.
+    body = _DECLARATION.sub('<?xml version="1.0" encoding="UTF-8"?>', text, count=1)
+    source = io.BytesIO(body.encode("utf-8", errors="replace"))
+    count = 0
+    stack: list[Element] = []
+    try:
+        for event, element in SafeET.iterparse(source, events=("start", "end")):
+            if event == "start":
+                stack.append(element)
+                continue
+            stack.pop()
+            if element.tag in tags:
+                count += 1
+                yield element
+                element.clear()
+                if stack:  # drop the finished element from its parent: memory stays flat
+                    stack[-1].remove(element)
+    except ParseError as exc:
+        line = exc.position[0] if getattr(exc, "position", None) else None
+        raise ImportFailed(
+            f"the XML is not well-formed ({exc.msg if hasattr(exc, 'msg') else exc})",
+            file=path, line=line, record=count + 1,
+            hint="the file may be truncated or damaged; export it again",
+        ) from exc
+    except defusedxml.DefusedXmlException as exc:
+        raise ImportFailed(
+            f"the XML uses a forbidden construct ({type(exc).__name__})",
+            file=path,
+            hint="export the file again from the database; entity declarations and "
+            "external references are refused for safety",
+        ) from exc
+
+
+def text_of(element: Element | None) -> str:
+    """All text inside the element (inline markup such as <i> flattened)."""
+    if element is None:
+        return ""
+    return "".join(element.itertext())
+
+
+def to_json(element: Element) -> Any:
+    """An element as JSON-serialisable data: attributes as '@name', text as '#text',
+    repeated children as lists, inline markup flattened into text."""
+    children = list(element)
+    has_text = bool(element.text and element.text.strip())
+    if not children or has_text:
+        text = " ".join(text_of(element).split())
+        if not element.attrib:
+            return text
+        return {**{f"@{k}": v for k, v in element.attrib.items()}, "#text": text}
+    out: dict[str, Any] = {f"@{k}": v for k, v in element.attrib.items()}
+    for child in children:
+        if not isinstance(child.tag, str):
+            continue
+        value = to_json(child)
+        if child.tag in out:
+            existing = out[child.tag]
+            if isinstance(existing, list):  # to_json never returns a list itself
+                existing.append(value)
+            else:
+                out[child.tag] = [existing, value]
+        else:
+            out[child.tag] = value
+    return out

@@ -1,0 +1,59 @@
+"""Read a screening label that an import kept in `Record.raw` (CSV label column, ASReview
+RIS notes). The importers never act on labels; the CLI/workflow decides (`--labels-as`).
+
+Standard library only; must not import sqlalchemy, textual, click, sklearn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from screener.core.records import Record
+
+LABEL_COLUMNS = ("label_included", "included", "label", "label_abstract_screening",
+                 "final_included", "inclusion")
+"""Column names (case-insensitive) read as labels, in this order."""
+
+_YES = {"1", "1.0", "yes", "y", "true", "t", "include", "included", "relevant", "i"}
+_NO = {"0", "0.0", "no", "n", "false", "f", "exclude", "excluded", "irrelevant", "e"}
+_ASREVIEW = {"asreview_relevant": 1, "asreview_irrelevant": 0}
+
+
+def label_value(value: Any) -> int | None:
+    """1 for include-like values, 0 for exclude-like values, None otherwise."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float) and value in (0, 1):
+        return int(value)
+    text = str(value).strip().lower() if value is not None else ""
+    if text in _YES:
+        return 1
+    if text in _NO:
+        return 0
+    return None
+
+
+def labels_from_raw(record: Record) -> int | None:
+    """The label kept in `record.raw` (1 included, 0 excluded), or None when there is none.
+
+    Reads a label column (`label_included`, `included`, `label`, ...: 1/0, yes/no,
+    true/false, include/exclude) or ASReview's RIS notes (N1 'ASReview_relevant' /
+    'ASReview_irrelevant').
+    """
+    raw = record.raw or {}
+    lowered = {str(k).strip().lower(): v for k, v in raw.items()}
+    for column in LABEL_COLUMNS:
+        if column in lowered:
+            value = lowered[column]
+            values = value if isinstance(value, list) else [value]
+            for item in values:
+                label = label_value(item)
+                if label is not None:
+                    return label
+    notes = raw.get("N1")
+    if isinstance(notes, list):
+        for note in notes:
+            for token in str(note).replace(".", " ").split():
+                if token.lower() in _ASREVIEW:
+                    return _ASREVIEW[token.lower()]
+    return None

@@ -1,0 +1,163 @@
+"""MEDLINE / PubMed .nbib import ('PMID- ', 'TI  - ', 6-space continuation lines).
+
+Parsing uses `Bio.Medline.parse`; a line-numbering pass in front of it refuses lines that
+are neither a tag line, an indented continuation, nor blank, so damaged files fail with a
+line number instead of importing garbage. Bio's record dicts never leave this module.
+Imports Bio and screener.core only; must not import sqlalchemy, textual, click, sklearn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from Bio import Medline
+
+from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.importers import _text
+from screener.importers.errors import ImportFailed
+
+NAME = "medline"
+
+_PMID_LINE = re.compile(r"^PMID- *\d", re.MULTILINE)
+_TAG_LINE = re.compile(r"^(?:TI  |AB  |FAU |AU  |DP  |JT  |TA  |OWN |STAT|PT  )- ", re.MULTILINE)
+
+
+def sniff(head: str) -> bool:
+    """'PMID- 123' lines, or several MEDLINE tag lines (4-character tag, '- ')."""
+    if _PMID_LINE.search(head):
+        return True
+    return len({m.group(0) for m in _TAG_LINE.finditer(head)}) >= 3
+
+
+_bio_parse: Callable[[Iterator[str]], Iterator[dict[str, Any]]] = Medline.parse
+
+
+def _is_tag_line(line: str) -> bool:
+    tag = line[:4].rstrip()
+    return (
+        len(line) >= 5 and line[4] == "-" and bool(tag) and tag.isalnum() and tag.isupper()
+        and (len(line) == 5 or line[5] == " ")
+    )
+
+
+class _Lines:
+    """Feeds Bio.Medline normalised lines while counting them and checking their shape."""
+
+    def __init__(self, text: str, path: Path | None) -> None:
+        self.text = text
+        self.path = path
+        self.lineno = 0
+        self.starts: list[int] = []
+
+    def __iter__(self) -> Iterator[str]:
+        in_record = False
+        for lineno, raw in enumerate(self.text.split("\n"), start=1):
+            self.lineno = lineno
+            line = raw.rstrip("\r")
+            if not line.strip() and not line.startswith("      "):
+                in_record = False
+                yield "\n"
+                continue
+            if line.startswith("      "):
+                if not in_record:
+                    self._fail("an indented continuation line comes before any tag line")
+            elif _is_tag_line(line):
+                if not in_record:
+                    self.starts.append(self.lineno)
+                    in_record = True
+            else:
+                self._fail(
+                    f"line {line[:30]!r} is neither a 'TAG - value' line nor an indented "
+                    "continuation line"
+                )
+            yield line + "\n"
+        yield "\n"
+
+    def _fail(self, message: str) -> None:
+        raise ImportFailed(
+            message,
+            file=self.path,
+            line=self.lineno,
+            record=len(self.starts) or None,
+            hint="MEDLINE files need a 4-character tag and '- ' at the start of each field "
+            "(continuation lines indented by 6 spaces); export the file from PubMed again",
+        )
+
+
+def parse(text: str, path: Path | None = None) -> list[Record]:
+    """All records of a MEDLINE text."""
+    return list(iter_records(text, path))
+
+
+def iter_records(
+    text: str, path: Path | None = None, warn: _text.Warn = _text.no_warnings
+) -> Iterator[Record]:
+    """Records of a MEDLINE text, in file order."""
+    lines = _Lines(text, path)
+    for number, bio in enumerate(_bio_parse(iter(lines)), start=1):
+        raw = {str(k): (v if isinstance(v, str) else [str(x) for x in v]) for k, v in bio.items()}
+        try:
+            record = to_record(raw)
+        except Exception as exc:
+            raise ImportFailed(
+                f"record could not be read ({type(exc).__name__}: {exc})",
+                file=path, line=lines.starts[number - 1], record=number,
+                hint="check this record in the file or export it again",
+            ) from exc
+        if not record.title:
+            warn(f"Record {number} (line {lines.starts[number - 1]}) has no title.")
+        yield record
+
+
+def _values(raw: dict[str, Any], tag: str) -> list[str]:
+    value = raw.get(tag)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _one(raw: dict[str, Any], *tags: str) -> str:
+    for tag in tags:
+        for value in _values(raw, tag):
+            if value.strip():
+                return value
+    return ""
+
+
+def _doi(raw: dict[str, Any]) -> str:
+    for value in _values(raw, "LID") + _values(raw, "AID"):
+        if value.rstrip().endswith("[doi]"):
+            doi = normalise_doi(value.rsplit("[", 1)[0])
+            if doi:
+                return doi
+    return ""
+
+
+def mesh_descriptor(heading: str) -> str:
+    """'*Neoplasms/drug therapy' -> 'Neoplasms' (major-topic star and qualifiers removed)."""
+    return heading.split("/", 1)[0].strip().lstrip("*").strip()
+
+
+def to_record(raw: dict[str, Any]) -> Record:
+    """Map one MEDLINE record (tag -> str or list) to a `Record`."""
+    authors = _values(raw, "FAU") or _values(raw, "AU") or _values(raw, "CN")
+    return Record(
+        title=_text.clean_inline(_one(raw, "TI", "BTI", "TT")),
+        abstract=_text.clean_paragraphs(_one(raw, "AB")),
+        authors=_text.unique(_text.clean_inline(a) for a in authors),
+        year=_text.parse_year(_one(raw, "DP"), _one(raw, "DEP"), _one(raw, "EDAT")),
+        journal=_text.clean_inline(_one(raw, "JT", "TA")),
+        volume=_one(raw, "VI").strip(),
+        issue=_one(raw, "IP").strip(),
+        pages=_one(raw, "PG").strip(),
+        doi=_doi(raw),
+        pmid=normalise_pmid(_one(raw, "PMID")),
+        publication_types=_text.unique(_values(raw, "PT")),
+        keywords=_text.unique(_text.clean_inline(k) for k in _values(raw, "OT")),
+        mesh_terms=_text.unique(mesh_descriptor(h) for h in _values(raw, "MH")),
+        language=_text.language_name(_one(raw, "LA")),
+        raw=raw,
+    )

@@ -1,0 +1,134 @@
+"""RIS import (Ovid, Embase, Scopus, Web of Science, Zotero, EndNote, ProQuest, IEEE, ...).
+
+Parsing uses rispy's line grammar (see `_tagged`); this module maps the tags of the common
+dialects to `Record`. Unknown tags are kept in `raw` under their own names. Imports rispy
+(through `_tagged`) and screener.core only; must not import sqlalchemy, textual, click,
+sklearn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.importers import _text
+from screener.importers._tagged import RisTagParser, Tags, every, first
+from screener.importers.errors import ImportFailed
+
+NAME = "ris"
+
+_START = re.compile(r"^\s*TY  -", re.MULTILINE)
+_PMID_NOTE = re.compile(r"\bPMID:?\s*(\d{1,9})\b", re.IGNORECASE)
+
+TYPE_NAMES = {
+    "JOUR": "Journal Article", "JFULL": "Journal", "EJOUR": "Electronic Article",
+    "ABST": "Abstract", "BOOK": "Book", "EBOOK": "Electronic Book", "EDBOOK": "Edited Book",
+    "CHAP": "Book Section", "ECHAP": "Electronic Book Section", "CONF": "Conference Proceedings",
+    "CPAPER": "Conference Paper", "THES": "Thesis", "RPRT": "Report", "GEN": "Generic",
+    "ELEC": "Web Page", "MGZN": "Magazine Article", "NEWS": "Newspaper Article",
+    "PAT": "Patent", "UNPB": "Unpublished Work", "SER": "Serial", "DATA": "Dataset",
+    "COMP": "Computer Program", "INPR": "In Press", "GOVDOC": "Government Document",
+    "STAND": "Standard", "STAT": "Statute", "CASE": "Case", "HEAR": "Hearing", "BILL": "Bill",
+    "ICOMM": "Internet Communication", "PCOMM": "Personal Communication", "GRANT": "Grant",
+    "DICT": "Dictionary", "ENCYC": "Encyclopedia", "MANSCPT": "Manuscript", "MAP": "Map",
+    "PAMP": "Pamphlet", "SLIDE": "Slide", "VIDEO": "Video", "SOUND": "Sound Recording",
+    "ADVS": "Audiovisual Material", "ART": "Artwork", "BLOG": "Blog", "CHART": "Chart",
+    "CTLG": "Catalog", "DBASE": "Database", "AGGR": "Aggregated Database", "MULTI": "Multimedia",
+    "LEGAL": "Legal Rule", "MUSIC": "Music", "ANCIENT": "Ancient Text",
+    "CLSWK": "Classical Work", "FIGURE": "Figure", "EQUA": "Equation",
+}
+
+_PUBMED_DATABASES = ("nlm", "pubmed", "medline")
+
+
+def sniff(head: str) -> bool:
+    """A line starting with 'TY  -' (the RIS record start) within the head of the file."""
+    return bool(_START.search(head))
+
+
+def parse(text: str, path: Path | None = None) -> list[Record]:
+    """All records of a RIS text."""
+    return list(iter_records(text, path))
+
+
+def iter_records(
+    text: str, path: Path | None = None, warn: _text.Warn = _text.no_warnings
+) -> Iterator[Record]:
+    """Records of a RIS text, in file order."""
+    parser = RisTagParser(path)
+    for number, tags in enumerate(parser.records(text), start=1):
+        try:
+            record = to_record(tags)
+        except ImportFailed:
+            raise
+        except Exception as exc:  # a mapping bug must still name the record
+            raise ImportFailed(
+                f"record could not be read ({type(exc).__name__}: {exc})",
+                file=path, line=parser.starts[number - 1], record=number,
+                hint="check this record in the file or export it again",
+            ) from exc
+        if not record.title and not record.abstract:
+            warn(f"Record {number} (line {parser.starts[number - 1]}) has no title or abstract.")
+        yield record
+
+
+def _pmid(tags: Tags) -> str:
+    database = (first(tags, "DB") + " " + first(tags, "DP")).lower()
+    if any(name in database for name in _PUBMED_DATABASES):
+        for value in every(tags, "AN"):
+            if value.strip().isdigit():
+                return normalise_pmid(value)
+    for value in every(tags, "C2"):  # Scopus puts the PubMed id in C2 (EndNote: PMCID)
+        if value.strip().isdigit():
+            return normalise_pmid(value)
+    for value in every(tags, "AN", "N1", "M1", "M2", "C7", "C8", "U1", "U2"):
+        match = _PMID_NOTE.search(value)
+        if match:
+            return normalise_pmid(match.group(1))
+    return ""
+
+
+def _doi(tags: Tags) -> str:
+    for value in every(tags, "DO", "DI", "L3", "M3", "UR", "L2", "L1", "L4", "N1", "C7"):
+        for line in value.split("\n"):
+            doi = normalise_doi(line)
+            if doi:
+                return doi
+    return ""
+
+
+def _types(tags: Tags) -> tuple[str, ...]:
+    names = [TYPE_NAMES.get(code.strip().upper(), code.strip()) for code in every(tags, "TY")]
+    for value in every(tags, "M3"):  # Embase/Ovid 'type of work' when it names a type
+        if value and "[" not in value and not any(ch.isdigit() for ch in value) and len(value) < 60:
+            names.append(value)
+    return _text.unique(names)
+
+
+def to_record(tags: Tags) -> Record:
+    """Map one RIS record (raw tags) to a `Record`."""
+    authors = _text.unique(
+        _text.author_name(line)
+        for value in every(tags, "AU", "A1")
+        for line in value.split("\n")
+    )
+    return Record(
+        title=_text.clean_inline(first(tags, "TI", "T1", "CT", "BT", "ST")),
+        abstract=_text.clean_paragraphs(first(tags, "AB", "N2")),
+        authors=authors,
+        year=_text.parse_year(first(tags, "PY"), first(tags, "Y1"), first(tags, "DA"),
+                              first(tags, "Y2")),
+        journal=_text.clean_inline(first(tags, "JF", "T2", "JO", "JA", "J2", "J1")),
+        volume=_text.clean_inline(first(tags, "VL", "VO")),
+        issue=_text.clean_inline(first(tags, "IS", "CP")),
+        pages=_text.join_pages(first(tags, "SP"), first(tags, "EP")),
+        doi=_doi(tags),
+        pmid=_pmid(tags),
+        publication_types=_types(tags),
+        keywords=_text.split_terms(every(tags, "KW"), ";"),
+        mesh_terms=(),
+        language=_text.language_name(first(tags, "LA")),
+        raw=tags,
+    )

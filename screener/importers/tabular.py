@@ -1,0 +1,259 @@
+"""Tabular import: CSV, TSV (csv module) and Excel .xlsx (openpyxl, read-only).
+
+Knows the column names of Scopus, Web of Science, Embase, Ovid, IEEE Xplore, SpringerLink
+and ASReview exports (see `COLUMNS`); every column is kept in `raw`, including a label
+column (`label_included`, `included`, `label`), which only `labels_from_raw` reads.
+Imports openpyxl and screener.core only; must not import sqlalchemy, textual, click,
+sklearn, pandas.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.importers import _text
+from screener.importers.errors import ImportFailed
+
+NAME = "csv"
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "article title", "ti", "primary title", "document title", "item title"),
+    "abstract": ("abstract", "ab", "notes abstract", "abstract note"),
+    "authors": ("af", "author full names", "authors", "author", "au", "author names"),
+    "year": ("year", "py", "publication year", "pubyear", "year published"),
+    "journal": ("source title", "journal", "so", "publication title", "secondary title",
+                "journal title", "publication name", "journal/book", "t2"),
+    "volume": ("volume", "vl", "journal volume"),
+    "issue": ("issue", "is", "number", "journal issue"),
+    "pages": ("pages", "page range", "pagination"),
+    "page_start": ("page start", "start page", "bp", "first page"),
+    "page_end": ("page end", "end page", "ep", "last page"),
+    "article_number": ("art. no.", "ar", "article number"),
+    "doi": ("doi", "di", "item doi"),
+    "pmid": ("pubmed id", "pmid", "pm", "pubmed"),
+    "keywords": ("author keywords", "keywords", "de", "index keywords", "keywords plus",
+                 "ieee terms"),
+    "mesh": ("mesh", "mesh terms", "mesh headings", "mh"),
+    "types": ("document type", "dt", "publication type", "publication types", "content type",
+              "type"),
+    "language": ("language of original document", "language", "la"),
+    "source": ("source",),
+}
+_KEY_FIELDS = ("title", "abstract", "authors", "doi", "pmid")
+_ALIASES = {alias: field for field, aliases in COLUMNS.items() for alias in aliases}
+_SCOPUS_ID = re.compile(r"\s*\(\d+\)")
+_EMBASE_SOURCE = re.compile(
+    r"^(?P<journal>.+?)\s+\((?P<year>\d{4})\)\s+(?P<volume>[^\s:(]+)?(?::(?P<issue>[^\s(]+))?"
+    r"(?:\s+\((?P<pages>[^)]*)\))?"
+)
+
+
+def normalise_header(name: str) -> str:
+    """'Article_Title ' -> 'article title' (case, underscores and spaces folded)."""
+    return " ".join(name.replace("\ufeff", "").replace("_", " ").lower().split())
+
+
+def _delimiter(head: str) -> str:
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    counts = {d: first.count(d) for d in ("\t", ",", ";")}
+    if counts["\t"] and counts["\t"] >= counts[","]:
+        return "\t"
+    if counts[";"] > counts[","]:
+        return ";"
+    return ","
+
+
+def _header(head: str) -> list[str]:
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        return next(csv.reader([first], delimiter=_delimiter(head)))
+    except (csv.Error, StopIteration):
+        return []
+
+
+def sniff(head: str) -> bool:
+    """The first line is a delimited header naming a title/abstract/author/DOI/PMID column."""
+    names = {_ALIASES.get(normalise_header(h)) for h in _header(head)}
+    return len(_header(head)) >= 2 and any(field in names for field in _KEY_FIELDS)
+
+
+def sniff_tsv(head: str) -> bool:
+    """Like `sniff`, for a tab-separated header."""
+    return _delimiter(head) == "\t" and sniff(head)
+
+
+def parse(text: str, path: Path | None = None) -> list[Record]:
+    """All rows of a CSV/TSV text (delimiter taken from the header line)."""
+    return list(iter_records(text, path))
+
+
+def iter_records(
+    text: str, path: Path | None = None, warn: _text.Warn = _text.no_warnings
+) -> Iterator[Record]:
+    """Rows of a CSV/TSV text as records."""
+    if csv.field_size_limit() < 2**31 - 1:
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # 1 MB abstracts are legitimate
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text[:65536]))
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for row in reader:
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise ImportFailed(
+                f"the table cannot be read ({exc})", file=path, line=reader.line_num + 1,
+                hint="save the table again as UTF-8 CSV; check quotes in this row",
+            ) from exc
+
+    yield from _records(rows(), path, warn)
+
+
+def _records(
+    rows: Iterable[tuple[int, Sequence[Any]]], path: Path | None, warn: _text.Warn
+) -> Iterator[Record]:
+    header: list[str] | None = None
+    number = 0
+    for line, row in rows:
+        cells = ["" if c is None else _cell(c) for c in row]
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header = _unique_names(cells)
+            continue
+        number += 1
+        if len(cells) > len(header):
+            warn(f"Row {number} (line {line}) has {len(cells)} cells but the header has "
+                 f"{len(header)}; the extra cells are kept in raw as '_extra'.")
+        raw: dict[str, Any] = dict(zip(header, cells, strict=False))
+        if len(cells) > len(header):
+            raw["_extra"] = cells[len(header):]
+        try:
+            yield to_record(raw)
+        except Exception as exc:
+            raise ImportFailed(
+                f"row could not be read ({type(exc).__name__}: {exc})",
+                file=path, line=line, record=number, hint="check this row in the table",
+            ) from exc
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _unique_names(cells: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for index, cell in enumerate(cells):
+        name = cell.replace("\ufeff", "").strip() or f"column_{index + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
+
+
+def _columns(raw: dict[str, Any]) -> dict[str, list[str]]:
+    """Field -> values of the matching columns, in the order of `COLUMNS` aliases."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for name, value in raw.items():
+        field = _ALIASES.get(normalise_header(name))
+        if field and isinstance(value, str) and value.strip():
+            rank = COLUMNS[field].index(normalise_header(name))
+            found.setdefault(field, []).append((rank, value))
+    return {field: [v for _, v in sorted(values)] for field, values in found.items()}
+
+
+def _keyword_list(value: str) -> str:
+    """Embase lists keywords with commas ('a, b (c, d), e'); turn top-level commas into ';'."""
+    if ";" in value or "," not in value:
+        return value
+    out: list[str] = []
+    depth = 0
+    for char in value:
+        depth += (char == "(") - (char == ")")
+        out.append(";" if char == "," and depth <= 0 else char)
+    return "".join(out)
+
+
+def to_record(raw: dict[str, Any]) -> Record:
+    """Map one row (column -> text) to a `Record`."""
+    cols = _columns(raw)
+
+    def one(field: str) -> str:
+        values = cols.get(field)
+        return values[0].strip() if values else ""
+
+    source = _EMBASE_SOURCE.match(one("source")) if one("source") else None
+    embase = source.groupdict() if source else {}
+    authors = _text.split_authors(_SCOPUS_ID.sub("", one("authors")))
+    pages = one("pages") or _text.join_pages(one("page_start"), one("page_end"))
+    return Record(
+        title=_text.clean_inline(one("title")),
+        abstract=_text.clean_paragraphs(one("abstract")),
+        authors=authors,
+        year=_text.parse_year(one("year"), embase.get("year")),
+        journal=_text.clean_inline(one("journal") or embase.get("journal") or ""),
+        volume=one("volume") or (embase.get("volume") or ""),
+        issue=one("issue") or (embase.get("issue") or ""),
+        pages=pages or one("article_number") or (embase.get("pages") or ""),
+        doi=normalise_doi(one("doi")),
+        pmid=normalise_pmid(one("pmid")) if one("pmid").strip().isdigit() else "",
+        publication_types=_text.split_terms(cols.get("types", []), ";"),
+        keywords=_text.split_terms([_keyword_list(v) for v in cols.get("keywords", [])], ";"),
+        mesh_terms=_text.split_terms(cols.get("mesh", []), ";"),
+        language=_text.language_name(one("language")),
+        raw=raw,
+    )
+
+
+def is_xlsx(data: bytes) -> bool:
+    """A zip archive holding xl/workbook.xml (an Excel 2007+ workbook)."""
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+def iter_xlsx(
+    data: bytes, path: Path | None = None, warn: _text.Warn = _text.no_warnings
+) -> Iterator[Record]:
+    """Rows of the first worksheet of an .xlsx workbook as records."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:
+        raise ImportFailed(
+            f"the Excel workbook cannot be opened ({type(exc).__name__}: {exc})", file=path,
+            hint="open it in Excel or LibreOffice and save it again as .xlsx or CSV",
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        if len(workbook.worksheets) > 1:
+            warn(f"The workbook has {len(workbook.worksheets)} sheets; only the first, "
+                 f"'{sheet.title}', was read.")
+        rows = ((n, row) for n, row in enumerate(sheet.iter_rows(values_only=True), start=1))
+        yield from _records(rows, path, warn)
+    finally:
+        workbook.close()
+
+
+def parse_xlsx(data: bytes, path: Path | None = None) -> list[Record]:
+    """All rows of the first worksheet of an .xlsx workbook."""
+    return list(iter_xlsx(data, path))
