@@ -25,11 +25,24 @@ def ensure_demo(directory: Path | None = None) -> tuple[Review, bool]:
     folder = directory or DEMO_DIR
     if (folder / DB_FILE).exists():
         return open_review(folder), False
+    existed = folder.exists()
     review = create_review(folder, demo_protocol())
     try:
         import_file(review, demo_data(), source="OpenAlex (SYNERGY Meijboom_2021)",
                     kind="database", searched="2021-01-01")
     except BaseException:
         review.close()
+        _remove_half_made(folder, existed)
         raise
     return review, True
+
+
+def _remove_half_made(folder: Path, existed: bool) -> None:
+    """A demo that failed to build is removed, so the next run starts clean."""
+    import shutil
+
+    if existed:
+        for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", "protocol.yaml"):
+            (folder / name).unlink(missing_ok=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)

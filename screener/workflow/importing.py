@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record
@@ -48,7 +49,16 @@ def _check_date(searched: str | None) -> str:
 def read_any(path: Path, progress: Callable[[int], None] | None = None) -> tuple[str, list[Record], list[str]]:
     """Read one bibliography file (gzip-compressed or not); (format, records, warnings)."""
     from screener.importers import read_file
+    from screener.importers.errors import ImportFailed
 
+    try:
+        return _read_any(path, read_file, progress)
+    except ImportFailed as exc:
+        raise ReviewError(f"{exc} Nothing was imported from this file.") from None
+
+
+def _read_any(path: Path, read_file: Callable[..., object],
+              progress: Callable[[int], None] | None) -> tuple[str, list[Record], list[str]]:
     if not path.exists():
         raise ReviewError(f"{path}: no such file")
     if path.is_dir():
@@ -62,7 +72,7 @@ def read_any(path: Path, progress: Callable[[int], None] | None = None) -> tuple
                 plain.write_bytes(gzip.decompress(path.read_bytes()))
             except (OSError, EOFError) as exc:
                 raise ReviewError(f"{path}: damaged gzip file ({exc})") from None
-            result = read_file(plain, progress=progress)
+            result: Any = read_file(plain, progress=progress)
     else:
         result = read_file(path, progress=progress)
     return result.format, list(result.records), list(result.warnings)
@@ -122,3 +132,124 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
                                     searched_on=searched, reported_count=reported_count)
         repo.add_records(session, source_id, records)
     return ImportSummary(source, fmt, source_id, len(records), ())
+
+
+@dataclass(frozen=True, slots=True)
+class DedupSummary:
+    clusters: int
+    removed: int
+    by_method: dict[str, int]
+    skipped_undone: int
+
+
+def deduplicate(review: Review, *, threshold: float | None = None,
+                progress: Callable[[int, int], None] | None = None) -> DedupSummary:
+    """Find duplicates among the records not yet removed and link them (one transaction).
+
+    Pairs that a reviewer separated with `--undo` are never merged again.
+    """
+    from screener.importers.dedup import DEFAULT_THRESHOLD, find_duplicates
+
+    if threshold is not None and not 0 < threshold <= 1:
+        raise ReviewError(f"--threshold must be between 0 and 1 (got {threshold})")
+    with review.transaction() as session:
+        removed = repo.removed_duplicate_ids(session)
+        records = [r for r in repo.get_records(session) if r.id not in removed]
+        separated = {(link["record_id"], link["kept_id"])
+                     for link in repo.duplicate_links(session, active_only=False)
+                     if link["undone"]}
+        separated |= {(b, a) for a, b in separated}
+        clusters = find_duplicates(records, threshold=threshold or DEFAULT_THRESHOLD,
+                                   progress=progress)
+        number = repo.next_cluster_number(session)
+        links: list[tuple[int, int, int, str, float]] = []
+        skipped = 0
+        by_method: dict[str, int] = {}
+        made = 0
+        for cluster in clusters:
+            members = [m for m in cluster.members if m.record_id != cluster.kept_id]
+            kept = [m for m in members if (m.record_id, cluster.kept_id) not in separated]
+            skipped += len(members) - len(kept)
+            if not kept:
+                continue
+            for m in kept:
+                links.append((number, m.record_id, cluster.kept_id, m.method, float(m.score)))
+                by_method[m.method] = by_method.get(m.method, 0) + 1
+            number += 1
+            made += 1
+        repo.add_duplicate_links(session, links)
+    return DedupSummary(made, len(links), by_method, skipped)
+
+
+def list_duplicates(review: Review) -> list[dict[str, object]]:
+    """Active duplicate links with both records' titles, by cluster."""
+    with review.transaction() as session:
+        links = repo.duplicate_links(session)
+        ids = {link["record_id"] for link in links} | {link["kept_id"] for link in links}
+        titles = {r.id: (r.title, r.year, r.doi) for r in repo.get_records(session, ids)}
+    return [{**link, "removed": titles.get(link["record_id"]), "kept": titles.get(link["kept_id"])}
+            for link in links]
+
+
+def undo_duplicate_cluster(review: Review, cluster: int) -> int:
+    with review.transaction() as session:
+        count = repo.undo_cluster(session, cluster)
+    if count == 0:
+        raise ReviewError(f"no active duplicate cluster {cluster}; see `screener dedup --list`")
+    return count
+
+
+def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str | None = None,
+                       max_records: int | None = None, source: str = "PubMed",
+                       progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+    """Run a PubMed search (network) and store its records as one source with the query,
+    the date and PubMed's own count (PRISMA-S items 13 and 15)."""
+    from screener.importers.pubmed import PubMedError, search_pubmed
+
+    if "@" not in email:
+        raise ReviewError("--email must be your e-mail address (NCBI asks for it)")
+    try:
+        result = search_pubmed(query, email=email, api_key=api_key, max_records=max_records,
+                               progress=progress)
+    except PubMedError as exc:
+        raise ReviewError(f"PubMed search failed: {exc}. Nothing was imported.") from None
+    return import_records(review, result.records, source=source, kind="database", query=query,
+                          searched=result.searched_at, fmt="pubmed_xml",
+                          reported_count=result.count)
+
+
+def read_pmid_list(path: Path) -> list[str]:
+    """PMIDs from a text file: one per line, or separated by spaces or commas."""
+    from screener.core.records import normalise_pmid
+
+    if not path.exists():
+        raise ReviewError(f"{path}: no such file")
+    pmids: list[str] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace")
+                                  .splitlines(), 1):
+        for token in line.replace(",", " ").split():
+            pmid = normalise_pmid(token)
+            if not pmid or not token.strip().removeprefix("PMID:").strip().isdigit():
+                raise ReviewError(f"{path}, line {number}: {token!r} is not a PMID; write one "
+                                  "PubMed id (digits) per line")
+            pmids.append(pmid)
+    return pmids
+
+
+def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: str | None,
+                 source: str, kind: str) -> ImportSummary:
+    """Fetch records by PMID (e.g. citation searching) and store them as one source."""
+    from screener.core.records import normalise_pmid
+    from screener.importers.pubmed import PubMedError, fetch_pmids
+
+    _check_kind(kind)
+    bad = [p for p in pmids if not normalise_pmid(p)]
+    if bad or not pmids:
+        raise ReviewError(f"not PMIDs: {', '.join(bad) or '(none given)'}")
+    try:
+        records = fetch_pmids([normalise_pmid(p) for p in pmids], email=email, api_key=api_key)
+    except PubMedError as exc:
+        raise ReviewError(f"PubMed fetch failed: {exc}. Nothing was imported.") from None
+    return import_records(review, records, source=source, kind=kind,
+                          query="PMIDs: " + " ".join(pmids), searched=date.today().isoformat(),
+                          fmt="pubmed_xml", reported_count=len(pmids))

@@ -1,0 +1,148 @@
+"""Commands that bring records in: import, dedup, search pubmed, import-ids."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from screener.cli import emit_json, main, open_from, review_options
+
+KIND = click.Choice(["database", "register", "other"])
+
+
+def _bar(total: int | None, label: str) -> tuple[object, object]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                        transient=True, disable=not sys.stderr.isatty())
+    return progress, progress.add_task(label, total=total)
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@review_options
+@click.option("--source", default=None, help="Source name, e.g. PubMed, Embase (default: "
+              "guessed from the format or file name).")
+@click.option("--kind", type=KIND, default="database", show_default=True,
+              help="PRISMA column: database, register, or other (citation searching, "
+                   "websites, organisations).")
+@click.option("--searched", default=None, metavar="DATE", help="Date the search was run "
+              "(YYYY-MM-DD).")
+@click.option("--query", default="", help="The search query, for PRISMA-S.")
+@click.option("--labels-as", default=None, metavar="REVIEWER",
+              help="Turn a label_included/included column into earlier decisions by REVIEWER.")
+def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None,
+            source: str | None, kind: str, searched: str | None, query: str,
+            labels_as: str | None) -> None:
+    """Import bibliography FILES (format detected from the content).
+
+    RIS (Ovid, Embase, Scopus, Web of Science, Zotero, EndNote, ProQuest), PubMed
+    MEDLINE/.nbib, PubMed XML, BibTeX, CSV/TSV, Excel .xlsx, Web of Science plain text,
+    EndNote XML; gzip-compressed files too. Each file imports whole or not at all.
+    """
+    from screener.workflow.importing import import_file
+
+    with open_from(review_dir, db_url) as review:
+        for path in files:
+            progress, task = _bar(None, f"reading {path.name}")
+            with progress:  # type: ignore[attr-defined]
+                summary = import_file(
+                    review, path, source=source, kind=kind, searched=searched, query=query,
+                    labels_as=labels_as,
+                    progress=lambda n, p=progress, t=task: p.update(t, completed=n))  # type: ignore[attr-defined]
+            for warning in summary.warnings:
+                click.echo(f"warning: {path}: {warning}", err=True)
+            extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
+            click.echo(f"{path}: {summary.records} records ({summary.format}){extra}")
+
+
+@main.command()
+@review_options
+@click.option("--threshold", type=float, default=None,
+              help="Minimum title similarity (0-1) for a fuzzy match (default: tuned value).")
+@click.option("--list", "list_", is_flag=True, help="List the duplicate clusters.")
+@click.option("--undo", type=int, default=None, metavar="CLUSTER",
+              help="Reverse the merge of one cluster (its records are never merged again).")
+@click.option("--json", "as_json", is_flag=True)
+def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, list_: bool,
+          undo: int | None, as_json: bool) -> None:
+    """Remove duplicates: exact DOI and PMID, then fuzzy title + year + first author."""
+    from screener.workflow import importing
+
+    with open_from(review_dir, db_url) as review:
+        if undo is not None:
+            n = importing.undo_duplicate_cluster(review, undo)
+            click.echo(f"cluster {undo} undone: {n} record(s) restored")
+            return
+        if list_:
+            links = importing.list_duplicates(review)
+            if as_json:
+                emit_json(links)
+                return
+            for link in links:
+                click.echo(f"cluster {link['cluster']}: record {link['record_id']} duplicate of "
+                           f"{link['kept_id']} ({link['method']}, {link['score']:.2f})\n"
+                           f"    removed: {link['removed']}\n    kept:    {link['kept']}")
+            click.echo(f"{len(links)} duplicate record(s) removed")
+            return
+        progress, task = _bar(None, "deduplicating")
+        with progress:  # type: ignore[attr-defined]
+            summary = importing.deduplicate(
+                review, threshold=threshold,
+                progress=lambda done, total: progress.update(task, completed=done, total=total))  # type: ignore[attr-defined]
+    if as_json:
+        emit_json({"clusters": summary.clusters, "removed": summary.removed,
+                   "by_method": summary.by_method, "kept_apart": summary.skipped_undone})
+        return
+    methods = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_method.items())) or "none"
+    click.echo(f"{summary.removed} duplicate(s) removed in {summary.clusters} cluster(s) "
+               f"({methods})")
+
+
+@main.group()
+def search() -> None:
+    """Search a bibliographic database directly (needs the network)."""
+
+
+@search.command("pubmed")
+@click.argument("query")
+@review_options
+@click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")
+@click.option("--api-key", default=None, envvar="NCBI_API_KEY",
+              help="NCBI API key: 10 requests/s instead of 3.")
+@click.option("--max", "max_records", type=int, default=None, help="Fetch at most N records.")
+@click.option("--source", default="PubMed", show_default=True)
+def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email: str,
+                  api_key: str | None, max_records: int | None, source: str) -> None:
+    """Search PubMed for QUERY and import the records, with the query, date and count."""
+    from screener.workflow.importing import search_pubmed_into
+
+    with open_from(review_dir, db_url) as review:
+        summary = search_pubmed_into(review, query, email=email, api_key=api_key,
+                                     max_records=max_records, source=source)
+    click.echo(f"PubMed: {summary.records} records imported as source {source!r}")
+
+
+@main.command("import-ids")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--pmid", "pmids", multiple=True, help="A PubMed id (repeatable).")
+@review_options
+@click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")
+@click.option("--api-key", default=None, envvar="NCBI_API_KEY")
+@click.option("--source", default="Citation searching", show_default=True)
+@click.option("--kind", type=KIND, default="other", show_default=True)
+def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | None,
+               db_url: str | None, email: str, api_key: str | None, source: str,
+               kind: str) -> None:
+    """Fetch records by PMID (--pmid ID ... or a FILE of PMIDs), e.g. citation searching."""
+    from screener.workflow.importing import ReviewError, import_pmids, read_pmid_list
+
+    ids = list(pmids) + (read_pmid_list(file) if file else [])
+    if not ids:
+        raise ReviewError("give PMIDs with --pmid ID (repeatable) or a FILE with one per line")
+    with open_from(review_dir, db_url) as review:
+        summary = import_pmids(review, ids, email=email, api_key=api_key, source=source,
+                               kind=kind)
+    click.echo(f"{summary.records} records fetched by PMID as source {source!r} ({kind})")
