@@ -1,0 +1,358 @@
+"""PRISMA 2020 flow diagram (SVG, PDF, PNG) and counts (CSV, JSON) from `PrismaCounts`.
+
+Renders core objects only: never queries the database, and imports nothing from
+storage, workflow, tui or cli (no sqlalchemy, textual, click, sklearn). Matplotlib is
+imported lazily, only by `prisma_pdf` and `prisma_png`.
+
+Output is deterministic: the layout (`screener.exports._layout`) is derived from the
+counts alone, and no file carries a timestamp or random id, so the same counts give
+the same SVG, CSV and JSON bytes.
+
+CSV: the structure of the PRISMA2020 R package / Shiny app template (inst/extdata/
+PRISMA.csv: columns data,node,box,description,boxtext,tooltips,url,n; 34 rows in the
+template's order) with only the `n` column filled in, so the file can be uploaded to
+https://estech.shinyapps.io/prisma_flowdiagram/ or read with PRISMA2020::PRISMA_data().
+List cells use the template's syntax "Name, n; Name, n"; commas and semicolons inside
+names are replaced so that the R parser splits them correctly. Other-method sources
+are summed into website_results / organisation_results / citations_results by name
+(see `other_method_row`); names matching none of the three go to organisation_results.
+Rows screener does not know (previous studies, meta-analysis) keep the template's 0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from screener.core.prisma import Counts, PrismaCounts, check
+from screener.exports._cells import csv_text
+from screener.exports._layout import BLACK, Box, Layout, TextLine, layout
+
+__all__ = ["TEMPLATE_COLUMNS", "other_method_row", "prisma_csv", "prisma_json", "prisma_pdf",
+           "prisma_png", "prisma_svg", "prisma_values"]
+
+FONT_FAMILY = "Arial, Helvetica, 'Liberation Sans', 'DejaVu Sans', sans-serif"
+TEMPLATE_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
+
+_DBR_EXCL = ("Reports excluded (databases and registers): [separate reasons and numbers "
+             "using ; e.g. Reason1, xxx; Reason2, xxx; Reason3, xxx]")
+_OTH_EXCL = ("Reports excluded (other): [separate reasons and numbers using ; e.g. Reason1, "
+             "xxx; Reason2, xxx; Reason3, xxx]")
+# The PRISMA2020 template rows: (data, node, box, description, boxtext, tooltips, url, default n)
+_TEMPLATE: tuple[tuple[str, ...], ...] = (
+    ("NA", "node4", "prevstud", "Grey title box; Previous studies", "Previous studies",
+     "Grey title box; Previous studies", "prevstud.html", "0"),
+    ("previous_studies", "node5", "box1", "Studies included in previous version of review",
+     "Studies included in previous version of review",
+     "Studies included in previous version of review", "previous_studies.html", "0"),
+    ("previous_reports", "NA", "box1",
+     "Reports of studies included in previous version of review",
+     "Reports of studies included in previous version of review", "NA",
+     "previous_reports.html", "0"),
+    ("NA", "node6", "newstud",
+     "Yellow title box; Identification of new studies via databases and registers",
+     "Identification of new studies via databases and registers",
+     "Yellow title box; Identification of new studies via databases and registers",
+     "newstud.html", "0"),
+    ("database_results", "node7", "box2", "Records identified from: Databases", "Databases",
+     "Records identified from: Databases and Registers", "database_results.html", "0"),
+    ("database_specific_results", "NA", "box2", "Records identified from: specific databases",
+     "Specific Databases", "NA", "database_results.html", "NA"),
+    ("register_results", "NA", "box2", "Records identified from: Registers", "Registers", "NA",
+     "NA", "0"),
+    ("register_specific_results", "NA", "box2", "Records identified from: specific registers",
+     "Specific Registers", "NA", "database_results.html", "NA"),
+    ("NA", "node16", "othstud", "Grey title box; Identification of new studies via other methods",
+     "Identification of new studies via other methods",
+     "Grey title box; Identification of new studies via other methods", "othstud.html", "0"),
+    ("website_results", "node17", "box11", "Records identified from: Websites", "Websites",
+     "Records identified from: Websites, Organisations and Citation Searching",
+     "website_results.html", "0"),
+    ("organisation_results", "", "box11", "Records identified from: Organisations",
+     "Organisations", "NA", "NA", "0"),
+    ("citations_results", "NA", "box11", "Records identified from: Citation searching",
+     "Citation searching", "NA", "NA", "0"),
+    ("duplicates", "node8", "box3", "Duplicate records", "Duplicate records",
+     "Duplicate records", "duplicates.html", "0"),
+    ("excluded_automatic", "NA", "box3", "Records marked as ineligible by automation tools",
+     "Records marked as ineligible by automation tools", "NA", "NA", "0"),
+    ("excluded_other", "NA", "box3", "Records removed for other reasons",
+     "Records removed for other reasons", "NA", "NA", "0"),
+    ("records_screened", "node9", "box4", "Records screened (databases and registers)",
+     "Records screened", "Records screened (databases and registers)",
+     "records_screened.html", "0"),
+    ("records_excluded", "node10", "box5", "Records excluded (databases and registers)",
+     "Records excluded", "Records excluded (databases and registers)",
+     "records_excluded.html", "0"),
+    ("dbr_sought_reports", "node11", "box6",
+     "Reports sought for retrieval (databases and registers)", "Reports sought for retrieval",
+     "Reports sought for retrieval (databases and registers)", "dbr_sought_reports.html", "0"),
+    ("dbr_notretrieved_reports", "node12", "box7",
+     "Reports not retrieved (databases and registers)", "Reports not retrieved",
+     "Reports not retrieved (databases and registers)", "dbr_notretrieved_reports.html", "0"),
+    ("other_sought_reports", "node18", "box12", "Reports sought for retrieval (other)",
+     "Reports sought for retrieval", "Reports sought for retrieval (other)",
+     "other_sought_reports.html", "0"),
+    ("other_notretrieved_reports", "node19", "box13", "Reports not retrieved (other)",
+     "Reports not retrieved", "Reports not retrieved (other)",
+     "other_notretrieved_reports.html", "0"),
+    ("dbr_assessed", "node13", "box8",
+     "Reports assessed for eligibility (databases and registers)",
+     "Reports assessed for eligibility",
+     "Reports assessed for eligibility (databases and registers)", "dbr_assessed.html", "0"),
+    ("dbr_excluded", "node14", "box9", _DBR_EXCL, "Reports excluded",
+     "Reports excluded (databases and registers)", "dbrexcludedrecords.html", "NA"),
+    ("other_assessed", "node20", "box14", "Reports assessed for eligibility (other)",
+     "Reports assessed for eligibility", "Reports assessed for eligibility (other)",
+     "other_assessed.html", "0"),
+    ("other_excluded", "node21", "box15", _OTH_EXCL, "Reports excluded",
+     "Reports excluded (other)", "other_excluded.html", "NA"),
+    ("new_studies", "node15", "box10", "New studies included in review",
+     "New studies included in review", "New studies included in review", "new_studies.html",
+     "0"),
+    ("new_reports", "NA", "box10", "Reports of new included studies",
+     "Reports of new included studies", "NA", "NA", "0"),
+    ("total_studies", "node22", "box16", "Total studies included in review",
+     "Total studies included in review", "Total studies included in review",
+     "total_studies.html", "0"),
+    ("total_reports", "NA", "box16", "Reports of total included studies",
+     "Reports of total included studies", "NA", "NA", "0"),
+    ("identification", "node1", "identification", "Blue identification box", "Identification",
+     "Blue identification box", "identification.html", "0"),
+    ("screening", "node2", "screening", "Blue screening box", "Screening",
+     "Blue screening box", "screening.html", "0"),
+    ("included", "node3", "included", "Blue included box", "Included", "Blue included box",
+     "included.html", "0"),
+    ("total_studies_ma", "node23", "box17", "Total studies included in meta-analysis",
+     "Total studies included in meta-analysis", "Total studies included in meta-analysis",
+     "total_studies_meta_analysis.html", "0"),
+    ("total_reports_ma", "NA", "box17", "Reports of total included studies in meta-analysis",
+     "Reports of total included studies in meta-analysis", "NA", "NA", "0"),
+)
+
+
+def other_method_row(name: str) -> str:
+    """The PRISMA2020 CSV row an other-method source is counted in, from its name."""
+    low = name.lower()
+    if "citation" in low or "reference" in low or "snowball" in low:
+        return "citations_results"
+    if "website" in low or "web site" in low or "internet" in low or "google" in low:
+        return "website_results"
+    return "organisation_results"
+
+
+def _list_cell(items: Counts) -> str:
+    """ "Name, n; Name, n" as PRISMA2020::PRISMA_data() parses it, or "NA"."""
+    if not items:
+        return "NA"
+    return "; ".join(f"{name.replace(';', ' -').replace(',', ' -')}, {n}"
+                     for name, n in items)
+
+
+def prisma_values(counts: PrismaCounts) -> dict[str, str]:
+    """The `n` value of every PRISMA2020 template row screener fills in, by `data` name."""
+    c = counts
+    other: dict[str, int] = {"website_results": 0, "organisation_results": 0,
+                             "citations_results": 0}
+    for name, n in c.other_sources:
+        other[other_method_row(name)] += n
+    dbr_excluded = c.reports_excluded_reasons or (
+        (("Not specified", c.reports_excluded),) if c.reports_excluded else ())
+    other_excluded = c.other_reports_excluded_reasons or (
+        (("Not specified", c.other_reports_excluded),) if c.other_reports_excluded else ())
+    values: dict[str, int | str] = {
+        "database_results": c.database_total,
+        "database_specific_results": _list_cell(c.databases),
+        "register_results": c.register_total,
+        "register_specific_results": _list_cell(c.registers),
+        **other,
+        "duplicates": c.duplicates_removed,
+        "excluded_automatic": c.automation_ineligible,
+        "excluded_other": c.removed_other,
+        "records_screened": c.records_screened,
+        "records_excluded": c.records_excluded,
+        "dbr_sought_reports": c.reports_sought,
+        "dbr_notretrieved_reports": c.reports_not_retrieved,
+        "other_sought_reports": c.other_reports_sought,
+        "other_notretrieved_reports": c.other_reports_not_retrieved,
+        "dbr_assessed": c.reports_assessed,
+        "dbr_excluded": _list_cell(dbr_excluded),
+        "other_assessed": c.other_reports_assessed,
+        "other_excluded": _list_cell(other_excluded),
+        "new_studies": c.studies_included,
+        "new_reports": c.reports_included,
+        "total_studies": c.studies_included,
+        "total_reports": c.reports_included,
+    }
+    return {key: str(value) for key, value in values.items()}
+
+
+def prisma_csv(counts: PrismaCounts) -> str:
+    """The counts as the PRISMA2020 R package's template CSV (see the module docstring)."""
+    values = prisma_values(counts)
+    rows = [row[:7] + (values.get(row[0], row[7]),) for row in _TEMPLATE]
+    return csv_text(TEMPLATE_COLUMNS, rows)
+
+
+def _named(items: Counts) -> list[dict[str, Any]]:
+    return [{"name": name, "n": n} for name, n in items]
+
+
+def prisma_json(counts: PrismaCounts) -> str:
+    """The counts as JSON: every box, totals, the R template values and `check` problems."""
+    c = counts
+    data: dict[str, Any] = {
+        "format": "screener-prisma-2020",
+        "version": 1,
+        "identification": {
+            "databases": _named(c.databases), "databases_total": c.database_total,
+            "registers": _named(c.registers), "registers_total": c.register_total,
+            "other_methods": _named(c.other_sources), "other_methods_total": c.other_identified,
+        },
+        "removed_before_screening": {
+            "duplicates": c.duplicates_removed, "automation_tools": c.automation_ineligible,
+            "other_reasons": c.removed_other, "total": c.removed_before_screening,
+        },
+        "screening": {
+            "records_screened": c.records_screened, "records_excluded": c.records_excluded,
+            "records_excluded_human": c.records_excluded_human,
+            "records_excluded_automation": c.records_excluded_automation,
+        },
+        "databases_and_registers": {
+            "reports_sought": c.reports_sought, "reports_not_retrieved": c.reports_not_retrieved,
+            "reports_assessed": c.reports_assessed, "reports_excluded": c.reports_excluded,
+            "reports_excluded_reasons": _named(c.reports_excluded_reasons),
+        },
+        "other_methods": {
+            "reports_sought": c.other_reports_sought,
+            "reports_not_retrieved": c.other_reports_not_retrieved,
+            "reports_assessed": c.other_reports_assessed,
+            "reports_excluded": c.other_reports_excluded,
+            "reports_excluded_reasons": _named(c.other_reports_excluded_reasons),
+        } if c.has_other_methods else None,
+        "included": {"studies": c.studies_included, "reports": c.reports_included},
+        "prisma2020_template": prisma_values(c),
+        "problems": check(c),
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- SVG ------------------------------------------------------------------------------
+
+def _num(value: float) -> str:
+    text = f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _xml_text(text: str) -> str:
+    """Escape for XML and drop characters XML 1.0 cannot hold."""
+    clean = "".join(ch for ch in text if ch in "\t\n\r" or (
+        ord(ch) >= 0x20 and not 0xD800 <= ord(ch) <= 0xDFFF and ch not in "\ufffe\uffff"))
+    return escape(clean)
+
+
+def _svg_text(line: TextLine) -> str:
+    attrs = f'x="{_num(line.x)}" y="{_num(line.y)}" font-size="{_num(line.size)}"'
+    if line.bold:
+        attrs += ' font-weight="bold"'
+    if line.anchor != "start":
+        attrs += f' text-anchor="{line.anchor}"'
+    if line.rotate:
+        attrs += f' transform="rotate(-90 {_num(line.x)} {_num(line.y)})"'
+    return f"<text {attrs}>{_xml_text(line.text)}</text>"
+
+
+def _svg_box(box: Box) -> list[str]:
+    stroke = f'stroke="{box.stroke}" stroke-width="1"' if box.stroke else 'stroke="none"'
+    radius = ' rx="6" ry="6"' if box.rounded else ""
+    out = [f"<g id={quoteattr(box.key)}>",
+           f'<rect x="{_num(box.x)}" y="{_num(box.y)}" width="{_num(box.w)}" '
+           f'height="{_num(box.h)}"{radius} fill="{box.fill}" {stroke}/>']
+    out += [_svg_text(line) for line in box.lines]
+    out.append("</g>")
+    return out
+
+
+def _points(points: tuple[tuple[float, float], ...]) -> str:
+    return " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
+
+
+def _render_svg(geo: Layout) -> str:
+    w, h = _num(geo.width), _num(geo.height)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}" height="{h}" '
+           f'viewBox="0 0 {w} {h}" font-family="{FONT_FAMILY}" role="img">',
+           "<title>PRISMA 2020 flow diagram</title>",
+           f'<rect x="0" y="0" width="{w}" height="{h}" fill="#FFFFFF"/>']
+    for box in geo.panels + geo.boxes:
+        out += _svg_box(box)
+    out.append(f'<g id="arrows" stroke="{BLACK}" stroke-width="1.2" fill="none">')
+    for arrow in geo.arrows:
+        out.append(f'<polyline points="{_points(arrow.points)}"/>')
+        out.append(f'<polygon points="{_points(arrow.head)}" fill="{BLACK}" stroke="none"/>')
+    out += ["</g>", "</svg>"]
+    return "\n".join(out) + "\n"
+
+
+def prisma_svg(counts: PrismaCounts) -> str:
+    """The PRISMA 2020 flow diagram as a standalone SVG document (deterministic)."""
+    return _render_svg(layout(counts))
+
+
+# --- PDF and PNG (matplotlib, same geometry) --------------------------------------------
+
+def _figure(geo: Layout) -> Any:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch, Polygon, Rectangle
+
+    # One layout unit is one point, so font sizes carry over unchanged.
+    fig = Figure(figsize=(geo.width / 72, geo.height / 72))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, geo.width)
+    ax.set_ylim(geo.height, 0)
+    ax.set_axis_off()
+    for box in geo.panels + geo.boxes:
+        edge = box.stroke or "none"
+        if box.rounded:
+            ax.add_patch(FancyBboxPatch((box.x, box.y), box.w, box.h,
+                                        boxstyle="round,pad=0,rounding_size=6",
+                                        facecolor=box.fill, edgecolor=edge, linewidth=1))
+        else:
+            ax.add_patch(Rectangle((box.x, box.y), box.w, box.h, facecolor=box.fill,
+                                   edgecolor=edge, linewidth=1))
+        for line in box.lines:
+            ax.text(line.x, line.y, line.text, fontsize=line.size,
+                    fontweight="bold" if line.bold else "normal",
+                    ha="center" if line.anchor == "middle" else "left", va="baseline",
+                    rotation=90 if line.rotate else 0, rotation_mode="anchor",
+                    family="DejaVu Sans")
+    for arrow in geo.arrows:
+        xs = [p[0] for p in arrow.points]
+        ys = [p[1] for p in arrow.points]
+        ax.plot(xs, ys, color=BLACK, linewidth=1.2, solid_capstyle="butt")
+        ax.add_patch(Polygon(list(arrow.head), closed=True, facecolor=BLACK, edgecolor="none"))
+    return fig
+
+
+def _save(counts: PrismaCounts, path: str | Path, fmt: str, dpi: int) -> None:
+    import matplotlib
+
+    metadata: dict[str, Any] = ({"Creator": "screener", "Producer": "screener",
+                                 "CreationDate": None} if fmt == "pdf"
+                                else {"Software": "screener"})
+    with matplotlib.rc_context({"svg.hashsalt": "screener", "pdf.fonttype": 42,
+                                "path.simplify": False}):
+        fig = _figure(layout(counts))
+        fig.savefig(Path(path), format=fmt, dpi=dpi, metadata=metadata, facecolor="white")
+
+
+def prisma_pdf(counts: PrismaCounts, path: str | Path) -> None:
+    """Write the flow diagram as a PDF (vector; same geometry as the SVG)."""
+    _save(counts, path, "pdf", 72)
+
+
+def prisma_png(counts: PrismaCounts, path: str | Path, dpi: int = 200) -> None:
+    """Write the flow diagram as a PNG at `dpi` (same geometry as the SVG)."""
+    _save(counts, path, "png", dpi)
