@@ -50,6 +50,8 @@ class Database:
             with self.engine.connect():
                 pass
         except OperationalError as exc:
+            if self.is_sqlite:
+                raise StorageError(_explain_sqlite_open(self.engine.url.database or "", exc)) from None
             raise StorageError(
                 f"cannot connect to {self.display_url}: {_first_line(exc)}. Check the host, "
                 "port, user and database name, and that the server is running"
@@ -76,12 +78,49 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One user action, one transaction: committed on success, rolled back on error."""
-        with self._factory() as session, session.begin():
-            yield session
+        """One user action, one transaction: committed on success, rolled back on error.
+
+        Database failures a user can act on (read-only file, full disk, unreachable
+        server) become a `StorageError`; the transaction is rolled back, so nothing of
+        the failed action is written and everything committed before stays.
+        """
+        try:
+            with self._factory() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise StorageError(_explain_operational(exc, self.display_url)) from None
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
+    import os
+
+    folder = os.path.dirname(path) or "."
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return (f"the review folder {folder} is read-only: screener needs write access to it "
+                "(SQLite keeps its journal beside review.db). Nothing was written; ask for "
+                "write access, or copy the review folder somewhere writable")
+    return _explain_operational(exc, path)
+
+
+def _explain_operational(exc: OperationalError, where: str) -> str:
+    text = _first_line(exc)
+    low = text.lower()
+    if "readonly" in low or "read-only" in low or "read only" in low:
+        return (f"the review database {where} is read-only ({text}): nothing was written. "
+                "Ask for write access to the review folder, or copy it somewhere writable")
+    if "disk is full" in low or "no space" in low or "disk full" in low:
+        return (f"the disk holding {where} is full ({text}): the last action was not saved; "
+                "everything saved before it is safe. Free some space and try again")
+    if "locked" in low or "busy" in low:
+        return (f"the review {where} stayed busy for too long ({text}): nothing was written. "
+                "Try again in a moment")
+    if "unable to open" in low:
+        return (f"cannot open the review database {where} ({text}): check that the folder "
+                "exists and is readable")
+    return f"database error on {where}: {text}; nothing of this action was written"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -35,9 +35,7 @@ def redact(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError:
         return "<unparseable database URL>"
-    if parsed.password:
-        parsed = parsed.set(password="***")
-    return parsed.render_as_string(hide_password=False)
+    return parsed.render_as_string(hide_password=True)
 
 
 def normalise_url(url: str) -> str:

@@ -181,3 +181,50 @@ class FeatureCacheRow(Base):
     max_record_id: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AllocationRunRow(Base):
+    """One `screener allocate` run (or an offline copy's restriction); the latest per stage is in force."""
+
+    __tablename__ = "allocation_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), default="allocation")
+    """'allocation' (sets how many reviewers screen each record) or 'offline' (restricts only)."""
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    overlap: Mapped[float] = mapped_column(Float, default=0.0)
+    reviewers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AllocationRow(Base):
+    """A record allocated to a reviewer in an allocation run."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (UniqueConstraint("run_id", "record_id", "reviewer_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("allocation_runs.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
+
+
+class ClaimRow(Base):
+    """A record shown to a reviewer by `next` and not yet decided: others skip it meanwhile."""
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("record_id", "stage", "reviewer_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    stage: Mapped[str] = mapped_column(String(20))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReconciliationRow(Base):
+    """Reconciliation of a stage started (blinding ends): who started it and when."""
+
+    __tablename__ = "reconciliations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), unique=True)
+    started_by: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -448,3 +448,154 @@ def load_feature_cache(session: Session, config_hash: str) -> tuple[int, int, by
     row = session.scalars(select(FeatureCacheRow)
                           .where(FeatureCacheRow.config_hash == config_hash)).first()
     return (row.n_records, row.max_record_id, row.data) if row else None
+
+
+# --- team screening: log lock, allocations, claims, reconciliation, offline copies -----
+
+def lock_review(session: Session) -> None:
+    """Take the review-wide write lock (row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already serialises writers). Checks made after it see every committed decision."""
+    session.scalars(select(ReviewRow.id).with_for_update()).one()
+
+
+def add_allocation(session: Session, *, stage: Stage, kind: str, seed: int, overlap: float,
+                   reviewer_names: Sequence[str],
+                   pairs: Iterable[tuple[int, str]]) -> int:
+    """Store an allocation run and its (record id, reviewer name) pairs; returns the run id."""
+    from screener.storage.models import AllocationRow, AllocationRunRow
+
+    ids = {name: get_or_create_reviewer(session, name).id for name in reviewer_names}
+    run = AllocationRunRow(stage=stage.value, kind=kind, seed=seed, overlap=overlap,
+                           reviewers=list(reviewer_names))
+    session.add(run)
+    session.flush()
+    rows = [{"run_id": run.id, "record_id": rid, "reviewer_id": ids[name]} for rid, name in pairs]
+    for chunk in range(0, len(rows), 5000):
+        session.execute(insert(AllocationRow), rows[chunk:chunk + 5000])
+    return run.id
+
+
+def latest_allocation(session: Session, stage: Stage) -> dict[str, Any] | None:
+    """The allocation run in force at a stage (the latest), or None."""
+    from screener.storage.models import AllocationRunRow
+
+    row = session.scalars(select(AllocationRunRow).where(AllocationRunRow.stage == stage.value)
+                          .order_by(AllocationRunRow.id.desc()).limit(1)).one_or_none()
+    if row is None:
+        return None
+    return {"id": row.id, "stage": row.stage, "kind": row.kind, "seed": row.seed,
+            "overlap": row.overlap, "reviewers": list(row.reviewers or []),
+            "created_at": row.created_at}
+
+
+def allocation_pairs(session: Session, run_id: int, reviewer: str | None = None,
+                     record_ids: Sequence[int] | None = None) -> list[tuple[int, str]]:
+    """(record id, reviewer name) pairs of a run, optionally for one reviewer or some records."""
+    from screener.storage.models import AllocationRow
+
+    query = (select(AllocationRow.record_id, ReviewerRow.name)
+             .join(ReviewerRow, ReviewerRow.id == AllocationRow.reviewer_id)
+             .where(AllocationRow.run_id == run_id))
+    if reviewer is not None:
+        query = query.where(ReviewerRow.name == reviewer)
+    if record_ids is not None:
+        query = query.where(AllocationRow.record_id.in_(list(record_ids)))
+    return [(int(r), str(n)) for r, n in session.execute(query.order_by(AllocationRow.id))]
+
+
+def set_claim(session: Session, record_id: int, stage: Stage, reviewer: str) -> None:
+    """The reviewer now holds this record (and drops any earlier claim at the stage)."""
+    from screener.storage.models import ClaimRow
+
+    reviewer_id = get_or_create_reviewer(session, reviewer).id
+    session.execute(delete(ClaimRow).where(and_(ClaimRow.reviewer_id == reviewer_id,
+                                                ClaimRow.stage == stage.value)))
+    session.add(ClaimRow(record_id=record_id, stage=stage.value, reviewer_id=reviewer_id,
+                         claimed_at=datetime.now(UTC)))
+    session.flush()
+
+
+def active_claims(session: Session, stage: Stage, since: datetime) -> list[tuple[int, str]]:
+    """(record id, reviewer name) of claims at a stage made at or after `since`."""
+    from screener.storage.models import ClaimRow
+
+    query = (select(ClaimRow.record_id, ReviewerRow.name)
+             .join(ReviewerRow, ReviewerRow.id == ClaimRow.reviewer_id)
+             .where(and_(ClaimRow.stage == stage.value, ClaimRow.claimed_at >= since)))
+    return [(int(r), str(n)) for r, n in session.execute(query)]
+
+
+def release_claims(session: Session, reviewer: str, stage: Stage) -> None:
+    from screener.storage.models import ClaimRow
+
+    ids = select(ReviewerRow.id).where(ReviewerRow.name == reviewer).scalar_subquery()
+    session.execute(delete(ClaimRow).where(and_(ClaimRow.reviewer_id == ids,
+                                                ClaimRow.stage == stage.value)))
+
+
+def start_reconciliation(session: Session, stage: Stage, started_by: str) -> bool:
+    """Mark reconciliation of a stage as started; False when it already was."""
+    from screener.storage.models import ReconciliationRow
+
+    lock_review(session)
+    exists = session.scalar(select(ReconciliationRow.id)
+                            .where(ReconciliationRow.stage == stage.value))
+    if exists is not None:
+        return False
+    session.add(ReconciliationRow(stage=stage.value, started_by=started_by,
+                                  started_at=datetime.now(UTC)))
+    session.flush()
+    return True
+
+
+def reconciliations(session: Session) -> dict[Stage, tuple[str, datetime]]:
+    """Stages whose reconciliation has started: stage -> (started by, when)."""
+    from screener.storage.models import ReconciliationRow
+
+    rows = session.scalars(select(ReconciliationRow).order_by(ReconciliationRow.id))
+    return {Stage(r.stage): (r.started_by, r.started_at) for r in rows}
+
+
+def _copied_tables() -> list[Any]:
+    return [ProtocolVersionRow, SourceRow, RecordRow, DuplicateLinkRow, ReportRow]
+
+
+def dump_review_tables(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Protocol versions, sources, records, duplicate links and reports, ids kept
+    (what an offline copy of the review needs besides decisions)."""
+    data: dict[str, list[dict[str, Any]]] = {}
+    for model in _copied_tables():
+        columns = [c.key for c in model.__table__.columns]
+        rows = session.scalars(select(model).order_by(model.id))
+        data[model.__tablename__] = [{c: getattr(r, c) for c in columns} for r in rows]
+    return data
+
+
+def load_review_tables(session: Session, data: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert rows from `dump_review_tables` into an empty review, keeping their ids."""
+    for model in _copied_tables():
+        rows = data.get(model.__tablename__, [])
+        for chunk in range(0, len(rows), 2000):
+            session.execute(insert(model), rows[chunk:chunk + 2000])
+
+
+def decisions_for_merge(session: Session) -> list[tuple[Decision, str, str | None]]:
+    """Every decision row in log order with its uid and the uid of the row it undoes."""
+    uids = decision_uids(session)
+    undoes = dict(session.execute(select(DecisionRow.id, DecisionRow.undoes_id)).all())
+    out = []
+    for d in decision_log(session):
+        assert d.id is not None
+        target = undoes.get(d.id)
+        out.append((d, uids[d.id], uids.get(target) if target is not None else None))
+    return out
+
+
+def decision_ids_by_uid(session: Session, uids: Iterable[str]) -> dict[str, int]:
+    wanted = list(uids)
+    found: dict[str, int] = {}
+    for chunk in range(0, len(wanted), 500):
+        rows = session.execute(select(DecisionRow.uid, DecisionRow.id)
+                               .where(DecisionRow.uid.in_(wanted[chunk:chunk + 500])))
+        found.update({u: i for u, i in rows})
+    return found
