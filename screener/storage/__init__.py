@@ -96,9 +96,10 @@ class Database:
 
 def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
     import os
+    from pathlib import Path
 
     folder = os.path.dirname(path) or "."
-    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
         return (f"the review folder {folder} is read-only: screener needs write access to it "
                 "(SQLite keeps its journal beside review.db). Nothing was written; ask for "
                 "write access, or copy the review folder somewhere writable")

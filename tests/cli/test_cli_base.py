@@ -102,8 +102,10 @@ def test_protocol_check_and_schema(tmp_path: Path) -> None:
 
 def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    from screener.storage import Database
+
     _, out = run("db", "upgrade", "--review", str(tmp_path / "rev"))
-    assert "0001" in out
+    assert f"database at revision {Database.head()}" in out
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
