@@ -82,8 +82,8 @@ class RankingSettings:
     seed: int = 42
     cold_start: bool = True
     """Rank by similarity to the protocol before the first include."""
-    params: tuple[tuple[str, str], ...] = ()
-    """Extra model parameters as sorted (name, value) pairs."""
+    params: tuple[tuple[str, str | int | float | bool], ...] = ()
+    """Extra model parameters as sorted (name, value) pairs (e.g. ("C", 0.5))."""
 
 
 @dataclass(frozen=True, slots=True)

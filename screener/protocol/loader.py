@@ -237,7 +237,7 @@ def _build(data: dict[str, Any]) -> Protocol:
             model=ranking.get("model", "default"),
             seed=ranking.get("seed", 42),
             cold_start=ranking.get("cold_start", True),
-            params=tuple(sorted((str(k), str(v)) for k, v in ranking.get("params", {}).items())),
+            params=tuple(sorted((str(k), v) for k, v in ranking.get("params", {}).items())),
         ),
         stopping=StoppingRule(
             recall_target=stopping.get("recall_target", 0.95),

@@ -75,20 +75,45 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
         curve.append(found)
     maybes = sum(1 for _, lab in ordered if lab == Label.MAYBE)
     base = Progress(reviewer, stage, len(ordered), total, found, maybes, since, tuple(curve))
-    return _with_stopping(review, base, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered])
+    included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
+    found_ids: list[str] = []
+    if review.protocol.stopping.key_papers and included:
+        with review.transaction() as session:
+            for record in repo.get_records(session, included):
+                found_ids += [x for x in (record.doi, record.pmid) if x]
+    return _with_stopping(review, base, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered],
+                          found_ids)
 
 
-def _with_stopping(review: Review, base: Progress, labels: list[int]) -> Progress:
+def _with_stopping(review: Review, base: Progress, labels: list[int],
+                   found_ids: list[str]) -> Progress:
     """Add the stopping statistics of screener.ranking.stopping."""
     from dataclasses import replace
 
     from screener.ranking import stopping
 
     rule = review.protocol.stopping
-    summary = stopping.summarise(labels, base.total, recall_target=rule.recall_target,
-                                 consecutive_target=rule.consecutive_irrelevant,
-                                 min_fraction=rule.min_screened_fraction)
+    summary = stopping.summarise(labels, max(base.total, len(labels)),
+                                 recall_target=rule.recall_target,
+                                 confidence=rule.confidence, key_papers=rule.key_papers,
+                                 found_ids=found_ids,
+                                 consecutive_threshold=rule.consecutive_irrelevant)
+    remaining = summary.remaining
+    found = summary.n_relevant_found
+    recall = found / (found + remaining.point) if found + remaining.point > 0 else None
+    items = []
+    for item in summary.safe.items:
+        if item.name == "screened fraction":
+            shown = f"{item.value:.0%} of ≥ {rule.min_screened_fraction:.0%}"
+            passed = item.value >= rule.min_screened_fraction
+        elif item.name == "key papers found":
+            shown = f"{item.value:.0%}" if rule.key_papers else "none listed"
+            passed = item.passed
+        else:
+            shown = f"{item.value:.0f} of ≥ {item.threshold:.0f}"
+            passed = item.passed
+        items.append(StoppingItem(item.name, shown, passed))
     return replace(
-        base, p_value=summary.p_value, estimated_recall=summary.estimated_recall,
-        estimated_remaining=summary.remaining,
-        checklist=tuple(StoppingItem(i.name, i.value, i.passed) for i in summary.checklist))
+        base, p_value=summary.p_value if labels else None, estimated_recall=recall,
+        estimated_remaining=(remaining.point, remaining.low, remaining.high),
+        checklist=tuple(items))

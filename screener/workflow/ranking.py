@@ -7,14 +7,20 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import io
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from screener.core.decisions import Label, Stage
 from screener.core.protocol import CriterionKind
 from screener.storage import Session, repo
-from screener.workflow.review import Review
+from screener.workflow.review import Review, ReviewError
+
+if TYPE_CHECKING:
+    from screener.ranking import FeatureSet, ModelConfig
 from screener.workflow.screening import Queue, eligible_ids, outcomes
 
 
@@ -59,16 +65,18 @@ def training_labels(review: Review, session: Session, reviewer: str) -> dict[int
     """
     stage = Stage.TITLE_ABSTRACT
     labels: dict[int, int] = {}
-    blind = review.protocol.screening.blind and review.protocol.screening.dual
+    from screener.workflow.team import blind_stages
+
+    blind = stage in blind_stages(review, session)
     for d in repo.current_decisions(session, stage):
         if blind and d.reviewer != reviewer:
             continue
         if d.label in (Label.INCLUDE, Label.EXCLUDE):
             labels[d.record_id] = 1 if d.label == Label.INCLUDE else 0
     for rid, outcome in outcomes(review, session, stage).items():
+        # Blind: an agreed outcome can reveal the other label (maybe + include -> include).
         if outcome.label in (Label.INCLUDE, Label.EXCLUDE) and (
-                not blind or outcome.adjudicated or outcome.screened_by
-                >= review.protocol.screening.reviewers_per_record):
+                not blind or outcome.adjudicated):
             labels[rid] = 1 if outcome.label == Label.INCLUDE else 0
     return labels
 
@@ -84,33 +92,29 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
     """Retrain on the current decisions and store a new title/abstract ranking."""
     import time
 
-    from screener.ranking import FeatureSet, ModelConfig, fit_features, rank
+    from screener.ranking import FeatureSet, fit_features, rank  # noqa: F811
+    from screener.ranking.config import sha256_of
 
     started = time.perf_counter()
     settings = review.protocol.ranking
-    config = ModelConfig.from_settings(settings.model, settings.seed, dict(settings.params))
+    config = model_config(review)
+    feature_hash = sha256_of(config.features.to_dict())
     with review.transaction() as session:
         texts = repo.record_texts(session)
         ids = [t[0] for t in texts]
-        cached = repo.load_feature_cache(session, config.feature_hash())
+        cached = repo.load_feature_cache(session, feature_hash)
         labels = training_labels(review, session, reviewer)
         eligible = set(eligible_ids(session, Stage.TITLE_ABSTRACT))
         owner = _ranking_owner(review, session, reviewer)
         decided_any = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
     features = None
     if cached is not None and cached[0] == len(ids) and cached[1] == (ids[-1] if ids else 0):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "features.npz"
-            path.write_bytes(cached[2])
-            features = FeatureSet.load(path)
+        features = _unpack_features(cached[2], FeatureSet)
     if features is None:
         features = fit_features([_text(t) for t in texts], config)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "features.npz"
-            features.save(path)
-            data = path.read_bytes()
+        data = _pack_features(features)
         with review.transaction() as session:
-            repo.save_feature_cache(session, config.feature_hash(), len(ids),
+            repo.save_feature_cache(session, feature_hash, len(ids),
                                     ids[-1] if ids else 0, data)
     row_of = {rid: i for i, rid in enumerate(ids)}
     row_labels = {row_of[rid]: y for rid, y in labels.items() if rid in row_of}
@@ -130,6 +134,51 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
         queue = current_queue(review, session, reviewer, Stage.TITLE_ABSTRACT)
     return RankingUpdate(ranking_id, queue, result.config_hash, result.training_size,
                          result.n_included_training, time.perf_counter() - started)
+
+
+def _pack_features(features: FeatureSet) -> bytes:
+    """The files FeatureSet.save writes, zipped into one blob for the database cache."""
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        features.save(Path(tmp) / "features")
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+            for path in sorted(Path(tmp).iterdir()):
+                zf.write(path, path.name)
+    return buffer.getvalue()
+
+
+def _unpack_features(data: bytes, cls: type[FeatureSet]) -> FeatureSet | None:
+    """Inverse of _pack_features; None when the cache is unreadable (it is then rebuilt)."""
+    try:
+        with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for name in zf.namelist():
+                if "/" in name or name.startswith("."):
+                    return None
+            zf.extractall(tmp)
+            return cls.load(Path(tmp) / "features")
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+
+
+MODEL_ALIASES = {"default": "screener-lr"}
+
+
+def model_config(review: Review) -> ModelConfig:
+    """The ranking model configuration the protocol asks for."""
+    from screener.ranking import ModelConfig
+
+    settings = review.protocol.ranking
+    name = MODEL_ALIASES.get(settings.model, settings.model)
+    params: dict[str, object] = {}
+    for key, value in settings.params:
+        params[key] = value
+    try:
+        return ModelConfig.from_settings(name, settings.seed,
+                                         {**params, "cold_start": settings.cold_start})
+    except (ValueError, TypeError) as exc:
+        raise ReviewError(f"the protocol's ranking settings cannot be used: {exc}. Fix "
+                          "`ranking:` in the protocol (model: default | screener-lr | elas-u4)"
+                          ) from None
 
 
 def _text(row: tuple[int, str, str, list[str], list[str]]) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
-from screener.core.outcomes import Outcome, passes_title_abstract, record_outcome
+from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.records import Record
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
@@ -50,11 +50,10 @@ def eligible_ids(session: Session, stage: Stage) -> list[int]:
 
 def outcomes(review: Review, session: Session, stage: Stage,
              record_ids: Sequence[int] | None = None) -> dict[int, Outcome]:
-    by_record: dict[int, list[Decision]] = {}
-    for decision in repo.current_decisions(session, stage, record_ids):
-        by_record.setdefault(decision.record_id, []).append(decision)
-    mode = review.protocol.screening
-    return {rid: record_outcome(ds, mode) for rid, ds in by_record.items()}
+    from screener.workflow.team import record_outcomes
+
+    return {rid: outcome for rid, (outcome, _) in
+            record_outcomes(review, session, stage, record_ids).items()}
 
 
 def _needs(review: Review, current: Sequence[Decision], reviewer: str, role: Role) -> bool:
@@ -108,8 +107,11 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                     stage: Stage = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
                     criterion_ids: Sequence[str] = (), note: str = "",
                     ranking_id: int | None = None, rank_position: int | None = None,
-                    role: Role | None = None) -> Decision:
-    """Validate and commit one decision (one transaction); returns it as stored."""
+                    role: Role | None = None, if_needed: bool = False) -> Decision:
+    """Validate and commit one decision (one transaction); returns it as stored.
+
+    if_needed: refuse (`team.RecordTaken`) when other screeners completed the record
+    meanwhile (set by `ScreeningSession.decide` for a record that `next` offered)."""
     validate_decision(review, stage, label, reason_id, criterion_ids)
     with review.transaction() as session:
         if repo.get_record(session, record_id) is None:
@@ -119,6 +121,10 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                               "full text was marked not retrieved; it has no full-text stage")
         if role is None:
             role = _role_of(review, session, reviewer)
+        if if_needed:
+            from screener.workflow.team import ensure_still_needed
+
+            ensure_still_needed(review, session, record_id, reviewer, stage)
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=reviewer, stage=stage, label=label,
             reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note,
@@ -177,7 +183,10 @@ class ScreeningSession:
 
     def next(self) -> NextItem | None:
         """The record this reviewer should screen next, or None when nothing is left."""
+        from screener.workflow.team import OfferGate
+
         with self.review.transaction() as session:
+            gate = OfferGate(self.review, session, self.reviewer, self.role, self.stage)
             ids = list(self.queue.ids)
             position = 0
             for start in range(0, len(ids), 200):
@@ -186,7 +195,8 @@ class ScreeningSession:
                 for d in repo.current_decisions(session, self.stage, chunk):
                     current[d.record_id].append(d)
                 for rid in chunk:
-                    if _needs(self.review, current[rid], self.reviewer, self.role):
+                    if gate.offers(rid, current[rid]):
+                        gate.claim(rid)
                         position += 1
                         record = repo.get_record(session, rid)
                         assert record is not None
@@ -194,7 +204,7 @@ class ScreeningSession:
                             record, self.queue.ranking_id,
                             position if self.queue.ranking_id is not None else None,
                             self.queue.scores.get(rid))
-                        self.queue = Queue(tuple(ids[start + chunk.index(rid):]),
+                        self.queue = Queue((*gate.held, *ids[start + chunk.index(rid):]),
                                            self.queue.ranking_id, self.queue.scores)
                         return self._shown
         self._shown = None
@@ -208,7 +218,8 @@ class ScreeningSession:
             self.review, record_id, self.reviewer, label, stage=self.stage, reason_id=reason_id,
             criterion_ids=criterion_ids, note=note,
             ranking_id=shown.ranking_id if shown else None,
-            rank_position=shown.rank_position if shown else None, role=self.role)
+            rank_position=shown.rank_position if shown else None, role=self.role,
+            if_needed=shown is not None)
         self.queue = Queue(tuple(i for i in self.queue.ids if i != record_id),
                            self.queue.ranking_id, self.queue.scores)
         return decision

@@ -79,10 +79,11 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
 
 
 def reconciliation_started(review: Review) -> bool:
-    """Reconciliation starts with the first adjudicator decision."""
-    with review.transaction() as session:
-        return any(d.reviewer_role.value == "adjudicator"
-                   for d in repo.current_decisions(session))
+    """Reconciliation starts when the adjudicator lists conflicts, or with the first
+    adjudicator decision (see `screener.workflow.team`)."""
+    from screener.workflow.team import reconciliation_started as started
+
+    return started(review)
 
 
 def format_status(data: dict[str, Any]) -> str:

@@ -1,0 +1,65 @@
+"""Ranking commands: simulate a screening with known labels, and re-rank a review now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from screener.cli import emit_json, main, open_from, review_options
+
+
+@main.command()
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--prior", "priors", multiple=True, metavar="RECORD_ID",
+              help="A prior record by record_id (repeatable); compares exactly with other tools.")
+@click.option("--n-prior-included", type=int, default=1, show_default=True)
+@click.option("--n-prior-excluded", type=int, default=1, show_default=True)
+@click.option("--stop-after", type=int, default=None, metavar="N",
+              help="Stop after N records (default: when every relevant record is found).")
+@click.option("--model", default="default", show_default=True,
+              help="default (screener-lr) or elas-u4 (ASReview's default, for comparison).")
+@click.option("--protocol", "protocol_file", type=click.Path(path_type=Path), default=None,
+              help="Protocol whose criteria drive the cold start.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Write the order, metrics, model and timings as JSON.")
+@click.option("--plot", type=click.Path(path_type=Path), default=None,
+              help="Write recall against records screened (SVG).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included: int,
+             n_prior_excluded: int, stop_after: int | None, model: str,
+             protocol_file: Path | None, output: Path | None, plot: Path | None,
+             as_json: bool) -> None:
+    """Replay a screening of DATASET (CSV or CSV.gz with label_included) with known labels."""
+    from screener.workflow.simulation import run_simulation
+
+    result = run_simulation(dataset, seed=seed, prior_ids=priors,
+                            n_prior_included=n_prior_included,
+                            n_prior_excluded=n_prior_excluded, stop_after=stop_after,
+                            model=model, protocol_file=protocol_file, output=output, plot=plot)
+    if as_json:
+        emit_json({"metrics": result.metrics, "timings": result.timings})
+        return
+    m = result.metrics
+    click.echo(f"{result.dataset}: {len(result.order)} records presented")
+    for key in ("wss95", "wss100", "recall_at_10pct", "atd", "n_screened_at_95"):
+        if key in m:
+            value = m[key]
+            click.echo(f"  {key:18} {value:.4f}" if isinstance(value, float)
+                       else f"  {key:18} {value}")
+    click.echo(f"  total time         {result.timings.get('total_s', 0):.2f} s")
+
+
+@main.command()
+@review_options
+@click.option("--reviewer", required=True, help="Whose ranking (blind mode: each has one).")
+def rank(review_dir: Path | None, db_url: str | None, reviewer: str) -> None:
+    """Retrain on the decisions so far and store a new ranking (the UI does this itself)."""
+    from screener.workflow.ranking import refresh_ranking
+
+    with open_from(review_dir, db_url) as review:
+        update = refresh_ranking(review, reviewer)
+    click.echo(f"ranking {update.ranking_id}: trained on {update.training_size} decisions "
+               f"({update.n_included} includes), {len(update.queue.ids)} records ranked in "
+               f"{update.seconds:.2f} s; model {update.config_hash[:12]}")

@@ -1,0 +1,566 @@
+"""Team screening: allocation, claims, blinding, conflicts and their resolution,
+agreement between reviewers, and offline copies for one reviewer (export and merge).
+
+Blinding (dual mode, on by default): until reconciliation of a stage starts, a reviewer
+sees only their own decisions at that stage. Reconciliation starts when the adjudicator
+(or, in consensus mode, one of the screeners) lists the conflicts, or with the first
+adjudicator decision. Every face (UI, status, exports, ranking) asks `visible_decisions`
+or `blind_stages`.
+
+Concurrency: `ScreeningSession.next` offers a record through an `OfferGate`, which takes
+the review-wide write lock, skips records other reviewers hold (a claim, CLAIM_MINUTES
+long) and claims the one it offers; `ensure_still_needed` re-checks under the lock when
+the decision is written, so a record never gets more screeners than it needs.
+
+Must not import textual, click or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from screener.core.agreement import AgreementStats, pair_agreement
+from screener.core.decisions import Decision, Label, Role, Stage
+from screener.core.outcomes import Outcome, record_outcome
+from screener.core.protocol import Resolution, ScreeningMode
+from screener.storage import Database, Session, repo, sqlite_url
+from screener.workflow.review import DB_FILE, PROTOCOL_FILE, Review, ReviewError, open_review
+
+CLAIM_MINUTES = 20
+"""How long a record shown by `next` stays reserved for the reviewer it was shown to."""
+CONSENSUS_REVIEWER = "consensus"
+"""Reviewer name of decisions reached by consensus (role adjudicator; names in the note)."""
+
+
+class BlindingError(ReviewError):
+    """The request would show a reviewer another reviewer's decisions before reconciliation."""
+
+
+class RecordTaken(ReviewError):
+    """The record got all the screeners it needs while it was on screen; take the next one."""
+
+
+# --- per-record screening mode (allocation) ---------------------------------------------
+
+def required_reviewers(review: Review, session: Session, stage: Stage,
+                       record_ids: Sequence[int] | None = None) -> dict[int, int] | None:
+    """Screeners each allocated record needs (1 or 2) under the allocation in force, or
+    None without an allocation (the protocol's `reviewers_per_record` applies)."""
+    run = repo.latest_allocation(session, stage)
+    if run is None or run["kind"] != "allocation":
+        return None
+    counts: dict[int, int] = {}
+    for rid, _ in repo.allocation_pairs(session, run["id"], record_ids=record_ids):
+        counts[rid] = counts.get(rid, 0) + 1
+    return counts
+
+
+def mode_for(mode: ScreeningMode, required: int | None) -> ScreeningMode:
+    """The protocol's mode with the number of screeners a record needs."""
+    if required is None or required == mode.reviewers_per_record:
+        return mode
+    return replace(mode, reviewers_per_record=required)
+
+
+def record_outcomes(review: Review, session: Session, stage: Stage,
+                    record_ids: Sequence[int] | None = None
+                    ) -> dict[int, tuple[Outcome, list[Decision]]]:
+    """Each decided record's outcome (allocation-aware) with its current decisions."""
+    by_record: dict[int, list[Decision]] = {}
+    for decision in repo.current_decisions(session, stage, record_ids):
+        by_record.setdefault(decision.record_id, []).append(decision)
+    required = required_reviewers(review, session, stage, record_ids) or {}
+    mode = review.protocol.screening
+    return {rid: (record_outcome(ds, mode_for(mode, required.get(rid))), ds)
+            for rid, ds in by_record.items()}
+
+
+# --- allocation -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """An allocation run as stored."""
+
+    run_id: int
+    stage: Stage
+    seed: int
+    overlap: float
+    """Share of records screened by two reviewers (0-1)."""
+    reviewers: tuple[str, ...]
+    records: int
+    double: int
+    """Records allocated to two reviewers."""
+    per_reviewer: dict[str, int]
+    """Records allocated to each reviewer."""
+
+
+def parse_share(text: str) -> float:
+    """'20%' or '0.2' -> 0.2; anything else outside 0-100% is a ReviewError."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ReviewError(f"cannot read the overlap {text!r}: use a percentage such as 20% "
+                          "or a fraction such as 0.2") from None
+    if not 0 <= value <= 1:
+        raise ReviewError(f"the overlap {text!r} must be between 0% and 100%")
+    return value
+
+
+def plan_allocation(record_ids: Sequence[int], reviewers: Sequence[str], overlap: float,
+                    seed: int) -> list[tuple[int, tuple[str, ...]]]:
+    """Deterministic split: shuffle with `seed`; the first round(overlap·N) records go to a
+    pair of reviewers (pairs taken in turn), the rest one each to the least-loaded reviewer."""
+    names = list(reviewers)
+    if not names or len(set(names)) != len(names) or any(not n.strip() for n in names):
+        raise ReviewError("--reviewers needs distinct, non-empty names: --reviewers A,B,C")
+    if overlap > 0 and len(names) < 2:
+        raise ReviewError("an overlap needs at least two reviewers")
+    order = sorted(record_ids)
+    random.Random(seed).shuffle(order)
+    n_double = round(overlap * len(order))
+    pairs = list(itertools.combinations(names, 2))
+    load = dict.fromkeys(names, 0)
+    plan: list[tuple[int, tuple[str, ...]]] = []
+    for i, rid in enumerate(order):
+        if i < n_double:
+            who: tuple[str, ...] = pairs[i % len(pairs)]
+        else:
+            who = (min(names, key=lambda n: (load[n], names.index(n))),)
+        for name in who:
+            load[name] += 1
+        plan.append((rid, who))
+    return plan
+
+
+def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
+             seed: int | None = None, stage: Stage = Stage.TITLE_ABSTRACT) -> Allocation:
+    """Split the stage's eligible records among reviewers (replaces any earlier allocation).
+
+    The overlap share is screened by two reviewers, the rest by one; `seed` defaults to the
+    protocol's ranking seed, so the same call gives the same split."""
+    from screener.workflow.screening import eligible_ids
+
+    if stage not in review.protocol.stages:
+        raise ReviewError(f"the protocol has no {stage.value} stage")
+    seed = review.protocol.ranking.seed if seed is None else seed
+    names = [n.strip() for n in reviewers]
+    with review.transaction() as session:
+        adjudicators = [n for n in names if is_adjudicator(review, session, n)]
+        if adjudicators:
+            raise ReviewError(f"{', '.join(adjudicators)} is the adjudicator; allocate "
+                              "records to screeners only")
+        plan = plan_allocation(eligible_ids(session, stage), names, overlap, seed)
+        run_id = repo.add_allocation(
+            session, stage=stage, kind="allocation", seed=seed, overlap=overlap,
+            reviewer_names=names, pairs=[(rid, n) for rid, who in plan for n in who])
+    per = dict.fromkeys(names, 0)
+    for _, who in plan:
+        for name in who:
+            per[name] += 1
+    return Allocation(run_id, stage, seed, overlap, tuple(names), len(plan),
+                      sum(1 for _, who in plan if len(who) == 2), per)
+
+
+def allocated_ids(review: Review, session: Session, reviewer: str,
+                  stage: Stage = Stage.TITLE_ABSTRACT) -> set[int] | None:
+    """Records allocated to `reviewer` at `stage`, or None when no allocation is in force
+    (every eligible record may be offered)."""
+    run = repo.latest_allocation(session, stage)
+    if run is None:
+        return None
+    return {rid for rid, _ in repo.allocation_pairs(session, run["id"], reviewer=reviewer)}
+
+
+# --- offering records: allocation + claims (used by ScreeningSession.next) ---------------
+
+class OfferGate:
+    """Decides, inside `ScreeningSession.next`'s transaction, whether a record may be
+    offered to a reviewer, and claims the one that is. Takes the review-wide lock."""
+
+    def __init__(self, review: Review, session: Session, reviewer: str, role: Role,
+                 stage: Stage) -> None:
+        repo.lock_review(session)
+        self.review, self.session = review, session
+        self.reviewer, self.role, self.stage = reviewer, role, stage
+        self.allowed = allocated_ids(review, session, reviewer, stage)
+        self.required = required_reviewers(review, session, stage) or {}
+        since = datetime.now(UTC) - timedelta(minutes=CLAIM_MINUTES)
+        self.claims: dict[int, set[str]] = {}
+        for rid, name in repo.active_claims(session, stage, since):
+            if name != reviewer:
+                self.claims.setdefault(rid, set()).add(name)
+        self.held: list[int] = []
+        """Records skipped only because other reviewers hold them (kept in the queue)."""
+
+    def offers(self, record_id: int, current: Sequence[Decision]) -> bool:
+        if self.role == Role.ADJUDICATOR:
+            return False
+        if self.allowed is not None and record_id not in self.allowed:
+            return False
+        if any(d.reviewer == self.reviewer or d.reviewer_role == Role.ADJUDICATOR
+               for d in current):
+            return False
+        need = self.required.get(record_id, self.review.protocol.screening.reviewers_per_record)
+        if len(current) >= need:
+            return False
+        holders = self.claims.get(record_id, set()) - {d.reviewer for d in current}
+        if len(current) + len(holders) >= need:
+            self.held.append(record_id)
+            return False
+        return True
+
+    def claim(self, record_id: int) -> None:
+        repo.set_claim(self.session, record_id, self.stage, self.reviewer)
+
+
+def ensure_still_needed(review: Review, session: Session, record_id: int, reviewer: str,
+                        stage: Stage) -> None:
+    """Under the write lock: raise RecordTaken when other screeners (or an adjudicator)
+    completed the record while it was on screen; release the reviewer's claim."""
+    repo.lock_review(session)
+    current = [d for d in repo.current_decisions(session, stage, [record_id])
+               if d.reviewer != reviewer]
+    required = (required_reviewers(review, session, stage, [record_id]) or {}).get(
+        record_id, review.protocol.screening.reviewers_per_record)
+    if len(current) >= required or any(d.reviewer_role == Role.ADJUDICATOR for d in current):
+        raise RecordTaken(f"record {record_id} was screened by another reviewer while it was "
+                          "on screen; it is skipped, take the next record")
+    repo.release_claims(session, reviewer, stage)
+
+
+# --- blinding ---------------------------------------------------------------------------
+
+def is_blind(review: Review) -> bool:
+    """Whether the protocol blinds reviewers to each other (dual mode, `blind: true`)."""
+    return review.protocol.screening.blind and review.protocol.screening.dual
+
+
+def blind_stages(review: Review, session: Session) -> set[Stage]:
+    """Stages whose decisions are still blinded (reconciliation not started)."""
+    if not is_blind(review):
+        return set()
+    started = set(repo.reconciliations(session))
+    started |= {d.stage for d in repo.current_decisions(session)
+                if d.reviewer_role == Role.ADJUDICATOR}
+    return {s for s in review.protocol.stages if s not in started}
+
+
+def reconciliation_started(review: Review, stage: Stage | None = None) -> bool:
+    """Whether reconciliation has started at `stage` (any stage when None)."""
+    with review.transaction() as session:
+        started = set(repo.reconciliations(session))
+        started |= {d.stage for d in repo.current_decisions(session)
+                    if d.reviewer_role == Role.ADJUDICATOR}
+    return bool(started) if stage is None else stage in started
+
+
+def visible_decisions(review: Review, viewer: str | None, *, stage: Stage | None = None,
+                      current: bool = False) -> list[Decision]:
+    """The decision log (or, with current=True, the current decisions) as `viewer` may see
+    it: at blinded stages only the viewer's own rows (none for viewer None). Exports and
+    the UI use this, never the raw log."""
+    with review.transaction() as session:
+        hidden = blind_stages(review, session)
+        rows = repo.current_decisions(session, stage) if current else repo.decision_log(session)
+    return [d for d in rows if (stage is None or d.stage == stage)
+            and (d.stage not in hidden or (viewer is not None and d.reviewer == viewer))]
+
+
+# --- conflicts --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """One screener's current decision on a record in conflict."""
+
+    reviewer: str
+    label: Label
+    reason_id: str | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A record whose screeners disagree under the protocol's conflict rules."""
+
+    record_id: int
+    title: str
+    stage: Stage
+    votes: tuple[Vote, ...]
+    """The screeners' current decisions, in the order they were made."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"record_id": self.record_id, "title": self.title, "stage": self.stage.value,
+                "decisions": [{"reviewer": v.reviewer, "label": v.label.value,
+                               "reason": v.reason_id, "note": v.note} for v in self.votes]}
+
+
+def is_adjudicator(review: Review, session: Session, name: str) -> bool:
+    """The protocol's adjudicator, or a reviewer stored with the adjudicator role."""
+    if review.protocol.screening.adjudicator and name == review.protocol.screening.adjudicator:
+        return True
+    return any(r.name == name and r.role == Role.ADJUDICATOR for r in repo.reviewers(session))
+
+
+def _may_reconcile(review: Review, session: Session, name: str) -> bool:
+    if is_adjudicator(review, session, name):
+        return True
+    if review.protocol.screening.resolution == Resolution.CONSENSUS:
+        return any(r.name == name and r.role == Role.SCREENER for r in repo.reviewers(session))
+    return False
+
+
+def _conflicts(review: Review, session: Session, stage: Stage,
+               record_ids: Sequence[int] | None = None) -> list[Conflict]:
+    found = [(rid, ds) for rid, (o, ds) in record_outcomes(review, session, stage,
+                                                            record_ids).items() if o.conflict]
+    titles = {r.id: r.title for r in repo.get_records(session, [rid for rid, _ in found])}
+    return [Conflict(rid, titles.get(rid, ""), stage,
+                     tuple(Vote(d.reviewer, d.label, d.reason_id, d.note) for d in ds
+                           if d.reviewer_role != Role.ADJUDICATOR))
+            for rid, ds in sorted(found)]
+
+
+def list_conflicts(review: Review, stage: Stage = Stage.TITLE_ABSTRACT,
+                   viewer: str | None = None) -> list[Conflict]:
+    """Records in conflict at `stage`, by record id.
+
+    Blind review: only the adjudicator (in consensus mode: a screener) may list them, and
+    doing so starts reconciliation of the stage (recorded with name and time), which ends
+    blinding there. Anyone else gets a BlindingError until then."""
+    if stage not in review.protocol.stages:
+        raise ReviewError(f"the protocol has no {stage.value} stage")
+    with review.transaction() as session:
+        may = viewer is not None and _may_reconcile(review, session, viewer)
+        if stage in blind_stages(review, session) and not may:
+            adj = review.protocol.screening.adjudicator or "the adjudicator"
+            raise BlindingError(
+                f"screening is blind: conflicts at {stage.value} are shown once reconciliation "
+                f"starts (`screener conflicts --reviewer {adj!s}`)")
+        if may:
+            assert viewer is not None
+            repo.start_reconciliation(session, stage, viewer)
+        return _conflicts(review, session, stage)
+
+
+def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
+            stage: Stage = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
+            criterion_ids: Sequence[str] = (), note: str = "") -> Decision:
+    """Record the adjudicator's decision on a record in conflict (one transaction).
+
+    Consensus mode: `adjudicator` is one of the two screeners; the decision is stored as
+    reviewer 'consensus' (adjudicator role) with both screeners' names in the note."""
+    from screener.workflow.screening import apply_outcome_effects, validate_decision
+
+    validate_decision(review, stage, label, reason_id, criterion_ids)
+    name, consensus = adjudicator.strip(), review.protocol.screening.resolution == Resolution.CONSENSUS
+    with review.transaction() as session:
+        repo.lock_review(session)
+        outcome_and = record_outcomes(review, session, stage, [record_id]).get(record_id)
+        if outcome_and is None or not (outcome_and[0].conflict or outcome_and[0].adjudicated):
+            raise ReviewError(f"record {record_id} has no conflict at {stage.value}; "
+                              "list them with `screener conflicts`")
+        screeners = [d.reviewer for d in outcome_and[1] if d.reviewer_role != Role.ADJUDICATOR]
+        if consensus and not is_adjudicator(review, session, name):
+            if name not in screeners:
+                raise ReviewError(f"consensus mode: {name!r} is not one of the screeners of "
+                                  f"record {record_id} ({', '.join(screeners)})")
+            note = f"consensus of {' and '.join(screeners)}" + (f": {note}" if note else "")
+            name = CONSENSUS_REVIEWER
+        elif not is_adjudicator(review, session, name):
+            adj = review.protocol.screening.adjudicator
+            raise ReviewError(f"{name!r} is not the adjudicator" + (f" ({adj})" if adj else "")
+                              + "; only the adjudicator resolves conflicts")
+        repo.start_reconciliation(session, stage, adjudicator.strip())
+        decision = repo.add_decision(session, Decision(
+            record_id=record_id, reviewer=name, stage=stage, label=label, reason_id=reason_id,
+            criterion_ids=tuple(criterion_ids), note=note, protocol_hash=review.protocol_hash,
+            reviewer_role=Role.ADJUDICATOR))
+        apply_outcome_effects(review, session, record_id, stage)
+    return decision
+
+
+# --- agreement --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PairAgreement:
+    stage: Stage
+    reviewer_a: str
+    reviewer_b: str
+    stats: AgreementStats
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage.value, "reviewers": [self.reviewer_a, self.reviewer_b],
+                **self.stats.as_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementReport:
+    pairs: tuple[PairAgreement, ...]
+    hidden_stages: tuple[Stage, ...]
+    """Stages left out because they are still blind."""
+
+
+def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
+    """Agreement per reviewer pair and stage over the records both screened (screeners'
+    current decisions; adjudications left out). Blind stages are left out; asking for one
+    explicitly is a BlindingError."""
+    stages = [stage] if stage is not None else list(review.protocol.stages)
+    pairs: list[PairAgreement] = []
+    with review.transaction() as session:
+        hidden = blind_stages(review, session)
+        if stage is not None and stage in hidden:
+            raise BlindingError(f"screening is blind: agreement at {stage.value} is shown once "
+                                "reconciliation starts")
+        for s in stages:
+            if s in hidden:
+                continue
+            labels: dict[str, dict[int, str]] = {}
+            for d in repo.current_decisions(session, s):
+                if d.reviewer_role != Role.ADJUDICATOR:
+                    labels.setdefault(d.reviewer, {})[d.record_id] = d.label.value
+            for a, b in itertools.combinations(sorted(labels), 2):
+                common = sorted(set(labels[a]) & set(labels[b]))
+                if not common:
+                    continue
+                la = [labels[a][r] for r in common]
+                lb = [labels[b][r] for r in common]
+                cats = (("include", "maybe", "exclude") if "maybe" in la + lb
+                        else ("include", "exclude"))
+                pairs.append(PairAgreement(s, a, b, pair_agreement(la, lb, cats)))
+    return AgreementReport(tuple(pairs), tuple(s for s in stages if s in hidden))
+
+
+# --- offline copies ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    added: int
+    """Decisions new to this review, appended to the log."""
+    skipped: int
+    """Decisions the review already had (same uid)."""
+    reviewers: tuple[str, ...]
+
+
+def _copy_ranking(src: Session, dst: Session, ranking_id: int | None, reviewer_id: int | None,
+                  cache: dict[int, int]) -> int | None:
+    """Copy a ranking's provenance (not its order) between databases; returns the new id."""
+    if ranking_id is None:
+        return None
+    if ranking_id not in cache:
+        info = repo.ranking_info(src, ranking_id)
+        if info is None:
+            return None
+        cache[ranking_id] = repo.add_ranking(
+            dst, stage=Stage(info["stage"]), reviewer_id=reviewer_id, config=info["config"],
+            config_hash=info["config_hash"], training_size=info["training_size"],
+            n_included=info["n_included"], order_ids=[], scores=[])
+    return cache[ranking_id]
+
+
+def _append(src: Session, dst: Session, rows: Iterable[tuple[Decision, str, str | None]],
+            known: dict[str, int]) -> list[Decision]:
+    """Append decision rows (with uids) to dst's log: new seq and row_hash, same uid."""
+    added: list[Decision] = []
+    rankings: dict[int, int] = {}
+    for d, uid, undoes_uid in rows:
+        if uid in known:
+            continue
+        owner = repo.get_or_create_reviewer(dst, d.reviewer, d.reviewer_role).id
+        new = repo.add_decision(dst, replace(
+            d, id=None, seq=None, row_hash="",
+            ranking_id=_copy_ranking(src, dst, d.ranking_id, owner, rankings)),
+            undoes_id=known.get(undoes_uid) if undoes_uid else None, uid=uid)
+        assert new.id is not None
+        known[uid] = new.id
+        added.append(new)
+    return added
+
+
+def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, int]:
+    """Write a standalone review folder for `reviewer` to screen offline: records,
+    protocol, and that reviewer's own decisions only. Returns (records, decisions).
+
+    The copy offers the reviewer their allocated records (all eligible records without an
+    allocation; in single mode, not those others have already decided)."""
+    from screener.workflow.screening import eligible_ids
+
+    name = reviewer.strip()
+    if not name:
+        raise ReviewError("a reviewer name is needed: --reviewer NAME")
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ReviewError(f"{target} already exists; choose a new folder for the copy")
+    with review.transaction() as session:
+        if is_adjudicator(review, session, name):
+            raise ReviewError(f"{name} is the adjudicator; offline copies are for screeners")
+        tables = repo.dump_review_tables(session)
+        own = [row for row in repo.decisions_for_merge(session) if row[0].reviewer == name]
+        offer: dict[Stage, list[int]] = {}
+        for stage in review.protocol.stages:
+            allowed = allocated_ids(review, session, name, stage)
+            ids = [i for i in eligible_ids(session, stage) if allowed is None or i in allowed]
+            if not review.protocol.screening.dual:
+                taken = {d.record_id for d in repo.current_decisions(session, stage)
+                         if d.reviewer != name}
+                ids = [i for i in ids if i not in taken]
+            offer[stage] = ids
+        _, text, _ = repo.latest_protocol(session)
+        target.mkdir(parents=True, exist_ok=True)
+        copy = Database(sqlite_url(target.resolve() / DB_FILE))
+        try:
+            copy.upgrade()
+            with copy.transaction() as dst:
+                repo.create_review(dst, review.title)
+                repo.load_review_tables(dst, tables)
+                role = Role.SCREENER
+                repo.get_or_create_reviewer(dst, name, role)
+                added = _append(session, dst, own, {})
+                for stage, ids in offer.items():
+                    repo.add_allocation(dst, stage=stage, kind="offline", seed=0, overlap=0.0,
+                                        reviewer_names=[name], pairs=[(i, name) for i in ids])
+        finally:
+            copy.dispose()
+    (target / PROTOCOL_FILE).write_text(text, encoding="utf-8")
+    (target / "exports").mkdir(exist_ok=True)
+    return len(tables.get("records", [])), len(added)
+
+
+def merge(review: Review, source: Path) -> MergeResult:
+    """Bring an offline copy's decisions back (one transaction). Decisions already in the
+    review (same uid) are skipped, so merging twice changes nothing; new ones get the next
+    seq and row_hash in this review's log."""
+    from screener.workflow.screening import apply_outcome_effects
+
+    if source.is_dir():
+        copy = open_review(source)
+    elif source.is_file():
+        copy = open_review(None, sqlite_url(source.resolve()))
+    else:
+        raise ReviewError(f"no such offline copy: {source}")
+    with copy:
+        with copy.transaction() as src, review.transaction() as dst:
+            versions_src = [v[1] for v in repo.protocol_versions(src)]
+            versions_dst = [v[1] for v in repo.protocol_versions(dst)]
+            if copy.title != review.title or versions_src[:1] != versions_dst[:1]:
+                raise ReviewError(f"{source} is a copy of another review "
+                                  f"({copy.title!r}); nothing was merged")
+            rows = repo.decisions_for_merge(src)
+            record_ids = sorted({d.record_id for d, _, _ in rows})
+            mine = {r.id: r.title for r in repo.get_records(dst, record_ids)}
+            theirs = {r.id: r.title for r in repo.get_records(src, record_ids)}
+            if any(mine.get(i) != theirs.get(i) for i in record_ids):
+                raise ReviewError(f"{source} holds records this review does not have; "
+                                  "nothing was merged")
+            repo.lock_review(dst)
+            known = repo.decision_ids_by_uid(dst, [uid for _, uid, _ in rows])
+            skipped = len(known)
+            added = _append(src, dst, rows, known)
+            for rid, stage in sorted({(d.record_id, d.stage) for d in added}):
+                apply_outcome_effects(review, dst, rid, stage)
+    return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})))
