@@ -1,0 +1,202 @@
+"""The decision log as a hash chain: tamper evidence for screening decisions.
+
+Pure domain: standard library only. Each log row is hashed together with the hash of
+the row before it, starting from `GENESIS`:
+
+    row_hash = sha256(prev_hash + canonical_json(row))      (hex digest, UTF-8)
+
+`canonical_json` is JSON with sorted keys, no spaces, non-ASCII kept, tuples as lists.
+Each row also carries its position (`seq`, 1, 2, ...) and the id of the decision before
+it (`prev_decision_id`), and decision ids increase along the log. So `verify` can say
+what happened, and where: a row edited (its hash no longer matches), removed (a gap in
+`seq`, a broken `prev_decision_id` link) or moved (ids out of order). Removing the
+last rows leaves no gap: pass the head hash and row count kept elsewhere (the review
+row in the database) as `expected_head` / `expected_count` to catch that too.
+
+Storage computes `row_hash` at insert time with `next_hash(previous row's hash,
+log_row(decision, ...))`; exports write the rows and hashes out (screener.exports.log).
+A chain shows tampering by anyone who cannot also rewrite every later hash and the
+stored head; it is evidence, not a signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from screener.core.decisions import Decision
+
+GENESIS = hashlib.sha256(b"screener decision log v1").hexdigest()
+"""The `prev_hash` of the first row."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One decision as it appears in the log (the fields the hash covers)."""
+
+    seq: int
+    """Position in the log: 1 for the first row, then 2, 3, ... with no gaps."""
+    decision_id: int
+    """Database id of the decision; increases along the log."""
+    prev_decision_id: int | None
+    """`decision_id` of the row before (None for the first row)."""
+    record_id: int
+    reviewer: str
+    role: str
+    """"screener" or "adjudicator"."""
+    stage: str
+    """"title_abstract" or "full_text"."""
+    label: str
+    """"include", "exclude", "maybe" or "undone" (an undo)."""
+    reason_id: str | None
+    criterion_ids: tuple[str, ...]
+    note: str
+    time: str
+    """When the decision was made, ISO 8601 in UTC: "2026-11-26T19:21:57.123456Z"."""
+    protocol_hash: str
+    """sha256 of the protocol version in force."""
+    model_config_hash: str
+    """Hash of the ranking model configuration that ordered the queue ("" if none)."""
+    ranking_id: int | None
+    """The ranking that put the record in front of the reviewer (None: import order)."""
+    rank_shown: int | None
+    """1-based position of the record in that ranking when it was shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    first_bad_index: int | None
+    """Index (0-based, in the list given to `verify`) of the first bad row, or None."""
+    problem: str
+    """What is wrong, in words ("" when ok)."""
+
+
+def iso_utc(value: datetime | None) -> str:
+    """ISO 8601 UTC with microseconds and a Z; naive datetimes are taken as UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def log_row(decision: Decision, *, seq: int, prev_decision_id: int | None,
+            model_config_hash: str = "") -> LogRow:
+    """The log row of a stored decision (it must have an id)."""
+    if decision.id is None:
+        raise ValueError("a decision needs its database id before it is logged")
+    return LogRow(
+        seq=seq, decision_id=decision.id, prev_decision_id=prev_decision_id,
+        record_id=decision.record_id, reviewer=decision.reviewer,
+        role=decision.reviewer_role.value, stage=decision.stage.value,
+        label=decision.label.value, reason_id=decision.reason_id,
+        criterion_ids=tuple(decision.criterion_ids), note=decision.note,
+        time=iso_utc(decision.created_at), protocol_hash=decision.protocol_hash,
+        model_config_hash=model_config_hash, ranking_id=decision.ranking_id,
+        rank_shown=decision.rank_position)
+
+
+def log_rows(decisions: Iterable[Decision],
+             config_hashes: Mapping[int, str] | None = None) -> list[LogRow]:
+    """Log rows for decisions given in log order.
+
+    `seq` is the decision's own `seq` when set (so a gap in the stored log stays a gap),
+    else its position; `config_hashes` maps ranking id to model configuration hash.
+    """
+    hashes = config_hashes or {}
+    rows: list[LogRow] = []
+    prev: int | None = None
+    for position, decision in enumerate(decisions, start=1):
+        config = hashes.get(decision.ranking_id, "") if decision.ranking_id is not None else ""
+        row = log_row(decision, seq=decision.seq or position, prev_decision_id=prev,
+                      model_config_hash=config)
+        rows.append(row)
+        prev = row.decision_id
+    return rows
+
+
+def row_dict(row: LogRow) -> dict[str, Any]:
+    """The row as plain JSON types (tuples as lists)."""
+    data = asdict(row)
+    data["criterion_ids"] = list(row.criterion_ids)
+    return data
+
+
+def canonical_json(row: LogRow) -> str:
+    """The exact text the hash covers."""
+    return json.dumps(row_dict(row), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"), allow_nan=False)
+
+
+def next_hash(prev_hash: str, row: LogRow) -> str:
+    """sha256 hex of `prev_hash` followed by the row's canonical JSON."""
+    return hashlib.sha256((prev_hash + canonical_json(row)).encode("utf-8")).hexdigest()
+
+
+def chain(rows: Iterable[LogRow], prev_hash: str = GENESIS) -> list[tuple[LogRow, str]]:
+    """Each row with its chained hash, starting from `prev_hash` (the genesis value)."""
+    out: list[tuple[LogRow, str]] = []
+    for row in rows:
+        prev_hash = next_hash(prev_hash, row)
+        out.append((row, prev_hash))
+    return out
+
+
+def _where(row: LogRow) -> str:
+    return f"seq {row.seq} (decision {row.decision_id})"
+
+
+def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = None,
+           expected_count: int | None = None) -> VerifyResult:
+    """Check a whole log from the genesis row; report the first row that is wrong.
+
+    `expected_head` (the last row's hash) and `expected_count` (number of rows), kept
+    apart from the log, also catch rows removed from the end.
+    """
+    prev_hash = GENESIS
+    prev: LogRow | None = None
+    all_seqs = {row.seq for row, _ in rows}
+    for index, (row, stored) in enumerate(rows):
+        expected_seq = index + 1
+        if row.seq != expected_seq:
+            if row.seq > expected_seq and expected_seq not in all_seqs:
+                missing = [s for s in range(expected_seq, row.seq) if s not in all_seqs]
+                listed = ", ".join(str(s) for s in missing[:5]) + (
+                    ", ..." if len(missing) > 5 else "")
+                problem = (f"row {index}: {_where(row)} where seq {expected_seq} was expected: "
+                           f"row(s) with seq {listed} removed")
+            else:
+                problem = (f"row {index}: {_where(row)} where seq {expected_seq} was expected: "
+                           f"rows reordered or duplicated")
+            return VerifyResult(False, index, problem)
+        if prev is not None and row.decision_id <= prev.decision_id:
+            return VerifyResult(False, index, (
+                f"row {index}: {_where(row)} comes after decision {prev.decision_id}: "
+                f"decision ids must increase, rows reordered"))
+        link = prev.decision_id if prev is not None else None
+        if row.prev_decision_id != link:
+            return VerifyResult(False, index, (
+                f"row {index}: {_where(row)} names decision {row.prev_decision_id} as the one "
+                f"before it, but the row before is decision {link}: a row was removed or "
+                f"moved"))
+        computed = next_hash(prev_hash, row)
+        if computed != stored:
+            return VerifyResult(False, index, (
+                f"row {index}: {_where(row)} hash {stored[:12]}... does not match its "
+                f"contents and the previous hash ({computed[:12]}... expected): the row was "
+                f"edited, or the hash of the row before it was rewritten"))
+        prev_hash, prev = stored, row
+    if expected_count is not None and len(rows) != expected_count:
+        return VerifyResult(False, len(rows) if len(rows) < expected_count else expected_count, (
+            f"the log has {len(rows)} rows but the review records {expected_count}: "
+            + ("rows removed from the end" if len(rows) < expected_count else "rows added")))
+    if expected_head is not None and prev_hash != expected_head:
+        return VerifyResult(False, max(len(rows) - 1, 0), (
+            f"the last row's hash {prev_hash[:12]}... differs from the stored head "
+            f"{expected_head[:12]}...: the end of the log was changed"))
+    return VerifyResult(True, None, "")

@@ -1,0 +1,197 @@
+"""Screened records with their decisions: RIS, BibTeX, CSV and XLSX.
+
+Renders core `Record` objects; never queries the database. Imports the standard
+library, screener.core, rispy, bibtexparser (v2) and openpyxl (lazily) only.
+
+Each item is (record, decision label, reason label, note), e.g.
+(record, "exclude", "Wrong population", "adult ICU only"). Where the decision goes:
+
+- RIS: one `N1` (notes) line "screener: exclude; reason: Wrong population; note: ..."
+  (Zotero imports N1 as a child note, EndNote as Notes). The PubMed id goes in `AN`
+  (Accession Number, where EndNote's PubMed filter puts it), the journal in `T2`, pages
+  in `SP`/`EP`, the database id in `ID`. Keywords stay the record's own (`KW`), so
+  reading the file back with rispy gives the same title, authors, year, journal,
+  volume, issue, pages, DOI, PMID, abstract and keywords. Line breaks inside a value
+  (structured abstracts) become spaces: RIS has no multi-line values.
+- BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note); PMID in
+  `pmid`; keywords in `keywords`.
+- CSV / XLSX: the columns `decision`, `reason`, `note`; every cell through
+  `_cells.safe_cell` (CSV injection).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import rispy
+from bibtexparser.entrypoint import write_string
+from bibtexparser.library import Library
+from bibtexparser.model import Entry, Field
+
+from screener.core.records import Record
+from screener.exports._cells import Cell, csv_text, safe_cell
+
+RecordItem = tuple[Record, str, str, str]
+"""(record, decision label, reason label, note)."""
+
+RECORD_COLUMNS = ("id", "title", "authors", "year", "journal", "volume", "issue", "pages",
+                  "doi", "pmid", "abstract", "keywords", "publication_types", "language",
+                  "decision", "reason", "note")
+
+
+def decision_text(decision: str, reason: str, note: str) -> str:
+    """ "screener: exclude; reason: Wrong population; note: adult ICU only"."""
+    parts = [f"screener: {decision or 'undecided'}"]
+    if reason:
+        parts.append(f"reason: {reason}")
+    if note:
+        parts.append(f"note: {note}")
+    return _one_line("; ".join(parts))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _split_pages(pages: str) -> tuple[str, str]:
+    first, sep, last = re.sub(r"\s*[-\u2010-\u2015]+\s*", "-", pages.strip()).partition("-")
+    return first, last if sep else ""
+
+
+# --- RIS ------------------------------------------------------------------------------
+
+class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
+    """rispy's writer without the "1." counter line before each reference."""
+
+    def set_header(self, count: int) -> str:
+        return ""
+
+
+def records_ris(items: Sequence[RecordItem]) -> str:
+    """RIS (written with rispy) with the decision in an N1 note."""
+    entries = []
+    for record, decision, reason, note in items:
+        entry: dict[str, object] = {"type_of_reference": "JOUR" if record.journal else "GEN"}
+        if record.id is not None:
+            entry["id"] = str(record.id)
+        start, end = _split_pages(record.pages)
+        for key, value in (("title", record.title), ("secondary_title", record.journal),
+                           ("year", str(record.year) if record.year else ""),
+                           ("volume", record.volume), ("number", record.issue),
+                           ("start_page", start), ("end_page", end), ("doi", record.doi),
+                           ("accession_number", record.pmid), ("abstract", record.abstract),
+                           ("language", record.language)):
+            if value:
+                entry[key] = _one_line(value)
+        if record.authors:
+            entry["authors"] = [_one_line(a) for a in record.authors]
+        if record.keywords:
+            entry["keywords"] = [_one_line(k) for k in record.keywords]
+        entry["notes"] = [decision_text(decision, reason, note)]
+        entries.append(entry)
+    return str(rispy.dumps(entries, implementation=_RisWriter))
+
+
+# --- BibTeX ---------------------------------------------------------------------------
+
+def _ascii_word(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", plain.lower())
+
+
+_STOP = {"a", "an", "the", "of", "on", "in", "and", "for", "to", "with", "at", "by"}
+
+
+def _cite_key(record: Record, taken: set[str]) -> str:
+    family = _ascii_word(record.first_author.split(",")[0]) or "anon"
+    words = [_ascii_word(w) for w in record.title.split()]
+    word = next((w for w in words if w and w not in _STOP), "")
+    base = f"{family}{record.year or ''}{word}"
+    key, n = base, 0
+    while key in taken:
+        key = f"{base}{chr(ord('a') + n % 26)}{n // 26 or ''}"
+        n += 1
+    taken.add(key)
+    return key
+
+
+def _braced(text: str) -> str:
+    """A value safe inside BibTeX braces: unbalanced braces are dropped."""
+    depth = 0
+    for ch in text:
+        depth += 1 if ch == "{" else -1 if ch == "}" else 0
+        if depth < 0:
+            break
+    if depth != 0:
+        text = text.replace("{", "").replace("}", "")
+    return text
+
+
+def records_bibtex(items: Sequence[RecordItem]) -> str:
+    """BibTeX (bibtexparser v2) with the decision in `note`."""
+    library = Library()
+    taken: set[str] = set()
+    for record, decision, reason, note in items:
+        start, end = _split_pages(record.pages)
+        pages = f"{start}--{end}" if end else start
+        values = (("author", " and ".join(record.authors)), ("title", record.title),
+                  ("journal", record.journal), ("year", str(record.year or "")),
+                  ("volume", record.volume), ("number", record.issue), ("pages", pages),
+                  ("doi", record.doi), ("pmid", record.pmid), ("abstract", record.abstract),
+                  ("keywords", ", ".join(record.keywords)), ("language", record.language),
+                  ("note", decision_text(decision, reason, note)))
+        fields = [Field(key, _braced(value)) for key, value in values if value]
+        kind = "article" if record.journal else "misc"
+        library.add(Entry(kind, _cite_key(record, taken), fields))
+    return str(write_string(library))
+
+
+# --- CSV and XLSX -----------------------------------------------------------------------
+
+def _row(item: RecordItem) -> list[Cell]:
+    record, decision, reason, note = item
+    return [record.id, record.title, "; ".join(record.authors), record.year, record.journal,
+            record.volume, record.issue, record.pages, record.doi, record.pmid,
+            record.abstract, "; ".join(record.keywords), "; ".join(record.publication_types),
+            record.language, decision, reason, note]
+
+
+def records_csv(items: Sequence[RecordItem]) -> str:
+    """One row per record (`RECORD_COLUMNS`), lists joined with "; ", cells made safe."""
+    return csv_text(RECORD_COLUMNS, (_row(item) for item in items))
+
+
+_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def records_xlsx(items: Sequence[RecordItem], path: str | Path) -> None:
+    """The same table as `records_csv` in an .xlsx workbook (sheet "records")."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "records"
+    sheet.append(list(RECORD_COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for item in items:
+        row: list[Cell] = []
+        for value in _row(item):
+            if isinstance(value, str):
+                value = _ILLEGAL_XLSX.sub("", value)[:32767]
+            row.append(safe_cell(value))
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+    for letter, width in (("B", 60), ("C", 30), ("E", 30), ("K", 80), ("P", 30), ("Q", 40)):
+        sheet.column_dimensions[letter].width = width
+    # Fixed document dates, so the same items give the same workbook contents.
+    workbook.properties.creator = "screener"
+    workbook.properties.created = datetime(2000, 1, 1)
+    workbook.properties.modified = datetime(2000, 1, 1)
+    workbook.save(Path(path))

@@ -1,0 +1,331 @@
+"""The methods report (Markdown): screening methods, automation disclosure, agreement,
+full-text exclusions with reasons and the PRISMA 2020 flow diagram.
+
+Covers PRISMA 2020 item 8 (how many reviewers screened each record and report, whether
+independently, how disagreements were resolved, automation tools used), the automation
+disclosure Cochrane, Campbell and JBI ask for (tool and version, model configuration,
+seeds, how the model was trained, the stopping rule and its values when screening
+stopped), and item 16b (studies that might appear to meet the criteria but were
+excluded, with reasons).
+
+Renders the frozen inputs below, which the workflow layer builds from the database;
+never queries anything itself. Imports the standard library and screener.core only.
+Output is deterministic: no dates unless given in the inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from screener.core.decisions import Reviewer, Role, Stage
+from screener.core.prisma import PrismaCounts, check
+from screener.core.protocol import CriterionKind, Protocol, Resolution
+from screener.core.records import Record
+
+STAGE_NAMES = {Stage.TITLE_ABSTRACT: "title and abstract", Stage.FULL_TEXT: "full text"}
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementRow:
+    """Agreement between two reviewers at one stage (computed by the workflow)."""
+
+    stage: Stage
+    reviewer_a: str
+    reviewer_b: str
+    n: int
+    """Records both reviewers screened."""
+    percent_agreement: float
+    """Observed agreement, 0-100."""
+    kappa: float | None = None
+    """Cohen's kappa (None when undefined, e.g. one category only)."""
+    kappa_ci: tuple[float, float] | None = None
+    """95% confidence interval of kappa."""
+    pabak: float | None = None
+    """Prevalence- and bias-adjusted kappa."""
+    ac1: float | None = None
+    """Gwet's AC1."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedReport:
+    """A report excluded at full text, with the reason (PRISMA item 16b)."""
+
+    record: Record
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoppingInfo:
+    """How active-learning screening stopped."""
+
+    stopped: bool
+    """Whether screening ended by the stopping rule (False: every record was screened)."""
+    recall_target: float | None = None
+    confidence: float | None = None
+    consecutive_irrelevant: int | None = None
+    min_screened_fraction: float | None = None
+    key_papers: int = 0
+    """Number of key papers that had to be found before stopping."""
+    stopped_at: str = ""
+    """When screening stopped (ISO 8601 UTC), or ""."""
+    values: tuple[tuple[str, str], ...] = ()
+    """The rule's values when screening stopped, as (name, value): e.g.
+    ("records screened", "1,200 of 5,000 (24.0%)"), ("estimated recall", "0.96")."""
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationInfo:
+    """The ranking tool as used, for the automation disclosure."""
+
+    tool: str
+    """Tool name, e.g. "screener"."""
+    version: str
+    model: str
+    """Model name, e.g. "tfidf+logistic"."""
+    config_hash: str
+    """Hash of the saved model configuration (reloadable with the results)."""
+    config: tuple[tuple[str, str], ...] = ()
+    """Model parameters as sorted (name, value) pairs."""
+    seed: int | None = None
+    cold_start: bool = True
+    """Before the first include, records were ranked by similarity to the protocol."""
+    retraining: str = "after each screening decision"
+    stages: tuple[Stage, ...] = (Stage.TITLE_ABSTRACT,)
+    """Stages at which records were prioritised by the model."""
+    stopping: StoppingInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInputs:
+    """Everything the methods report renders."""
+
+    protocol: Protocol
+    counts: PrismaCounts
+    reviewers: tuple[Reviewer, ...] = ()
+    agreement: tuple[AgreementRow, ...] = ()
+    excluded_reports: tuple[ExcludedReport, ...] = ()
+    automation: AutomationInfo | None = None
+    prisma_svg: str = "prisma.svg"
+    """Path of the diagram relative to the report file."""
+    title: str = ""
+    """Report heading; the protocol title when empty."""
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _link(path: str) -> str:
+    """A relative link target that survives spaces and parentheses."""
+    return f"<{path}>" if any(ch in path for ch in " ()<>") else path
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _names(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def screening_paragraph(inputs: ReportInputs) -> str:
+    """PRISMA 2020 item 8: who screened, how many per record, independence, conflicts."""
+    protocol, mode = inputs.protocol, inputs.protocol.screening
+    stages = [STAGE_NAMES[s] for s in protocol.stages]
+    n_inc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.INCLUDE)
+    n_exc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.EXCLUDE)
+    out = [f"Records were screened at {len(stages)} stage{'s' if len(stages) > 1 else ''} "
+           f"({' then '.join(stages)}) against the protocol's eligibility criteria "
+           f"({n_inc} inclusion and {n_exc} exclusion criteria)."]
+    screeners = [r.name for r in inputs.reviewers if r.role == Role.SCREENER]
+    adjudicators = [r.name for r in inputs.reviewers if r.role == Role.ADJUDICATOR]
+    if screeners:
+        out.append(f"{_WORDS.get(len(screeners), str(len(screeners))).capitalize()} "
+                   f"reviewer{'s' if len(screeners) > 1 else ''} screened "
+                   f"({_names(screeners)}).")
+    per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
+    if mode.dual:
+        how = ("independently: reviewers could not see each other's decisions until both "
+               "had decided (blinded)" if mode.blind else
+               "but not independently: reviewers could see each other's decisions")
+        out.append(f"At each stage every record and every retrieved report was screened by "
+                   f"{per} reviewers, {how}.")
+        kinds = ["include versus exclude"]
+        if mode.maybe_vs_exclude_is_conflict:
+            kinds.append("maybe versus exclude")
+        if mode.reason_mismatch_is_conflict:
+            kinds.append("different exclusion reasons at full text")
+        resolved = (f"by an adjudicator ({mode.adjudicator or _names(adjudicators)})"
+                    if mode.resolution == Resolution.ADJUDICATOR
+                    and (mode.adjudicator or adjudicators)
+                    else "by an adjudicator" if mode.resolution == Resolution.ADJUDICATOR
+                    else "by discussion until the reviewers reached consensus")
+        out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
+    else:
+        out.append("Each record and each retrieved report was screened by one reviewer.")
+    out.append("Records rated include or maybe at title and abstract went on to full-text "
+               "retrieval.")
+    if protocol.exclusion_reasons:
+        out.append(f"Reports excluded at full text were given one of "
+                   f"{len(protocol.exclusion_reasons)} predefined exclusion reasons.")
+    return " ".join(out)
+
+
+def _stopping_text(stop: StoppingInfo) -> list[str]:
+    parts = []
+    if stop.recall_target is not None:
+        conf = f" with {stop.confidence:.0%} confidence" if stop.confidence is not None else ""
+        parts.append(f"an estimated recall of at least {stop.recall_target:.0%}{conf}")
+    if stop.consecutive_irrelevant is not None:
+        parts.append(f"{stop.consecutive_irrelevant} consecutive irrelevant records")
+    if stop.min_screened_fraction is not None:
+        parts.append(f"at least {stop.min_screened_fraction:.0%} of records screened")
+    if stop.key_papers:
+        parts.append(f"all {stop.key_papers} predefined key papers found")
+    out = []
+    if parts:
+        out.append(f"The stopping rule's criteria were {_names(parts)}.")
+    if stop.stopped:
+        when = f" on {stop.stopped_at}" if stop.stopped_at else ""
+        values = "; ".join(f"{name}: {value}" for name, value in stop.values)
+        out.append(f"Screening stopped by this rule{when}" + (f" ({values})." if values
+                                                                else "."))
+    else:
+        out.append("Screening did not stop early: every record was screened by a reviewer.")
+    return out
+
+
+def automation_paragraph(inputs: ReportInputs) -> str:
+    """The automation disclosure: tool, version, model, seeds, training, stopping."""
+    auto = inputs.automation
+    if auto is None:
+        return "No automation tools were used to screen or prioritise records."
+    stages = _names([STAGE_NAMES[s] for s in auto.stages])
+    out = [f"Records were prioritised for {stages} screening by active learning in "
+           f"{auto.tool} version {auto.version}. The model ({auto.model}; configuration hash "
+           f"`{auto.config_hash}`"]
+    if auto.config:
+        out[-1] += "; " + ", ".join(f"{k} = {v}" for k, v in auto.config)
+    out[-1] += f"{'; random seed ' + str(auto.seed) if auto.seed is not None else ''}) was " \
+               f"retrained {auto.retraining}, and records were shown in order of predicted " \
+               f"relevance."
+    if auto.cold_start:
+        out.append("Before the first record was included, records were ranked by their "
+                   "similarity to the review question and eligibility criteria.")
+    out.append("The model only ordered the records; every screening decision was made by a "
+               "reviewer.")
+    if auto.stopping is not None:
+        out += _stopping_text(auto.stopping)
+    c = inputs.counts
+    if c.records_excluded_automation:
+        out.append(f"Records not screened by a reviewer when screening stopped "
+                   f"(n = {_count(c.records_excluded_automation)}) are reported as excluded "
+                   f"by automation tools in the PRISMA flow diagram; "
+                   f"{_count(c.records_excluded_human)} records were excluded by a reviewer.")
+    return " ".join(out)
+
+
+def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
+    """Markdown table: per reviewer pair and stage, n, agreement, kappa (95% CI), PABAK, AC1."""
+    out = ["| Stage | Reviewers | n | Agreement (%) | Cohen's κ (95% CI) | PABAK | Gwet's AC1 |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        kappa = _fmt(r.kappa)
+        if r.kappa is not None and r.kappa_ci is not None:
+            kappa += f" ({r.kappa_ci[0]:.2f} to {r.kappa_ci[1]:.2f})"
+        out.append(f"| {STAGE_NAMES[r.stage]} | {_md(r.reviewer_a)} and {_md(r.reviewer_b)} "
+                   f"| {_count(r.n)} | {r.percent_agreement:.1f} | {kappa} | {_fmt(r.pabak)} "
+                   f"| {_fmt(r.ac1)} |")
+    return "\n".join(out)
+
+
+def _study(record: Record) -> str:
+    family = record.first_author.split(",")[0].strip() or "Anonymous"
+    more = " et al." if len(record.authors) > 1 else ""
+    head = f"{family}{more} {record.year or 'n.d.'}"
+    ident = (f"doi:{record.doi}" if record.doi else f"PMID {record.pmid}" if record.pmid
+             else f"record {record.id}" if record.id is not None else "")
+    parts = [head, record.title.rstrip("."), record.citation.rstrip(".")]
+    text = ". ".join(p for p in parts if p) + "."
+    return f"{text} {ident}".strip()
+
+
+def excluded_table(items: tuple[ExcludedReport, ...]) -> str:
+    """Markdown table of full-text exclusions with reasons (PRISMA item 16b)."""
+    out = ["| Report | Reason for exclusion |", "|---|---|"]
+    out += [f"| {_md(_study(item.record))} | {_md(item.reason)} |" for item in items]
+    return "\n".join(out)
+
+
+def counts_table(counts: PrismaCounts) -> str:
+    """Markdown table of every number in the flow diagram."""
+    c = counts
+    rows: list[tuple[str, int]] = []
+    rows += [(f"Records identified: {name} (database)", n) for name, n in c.databases]
+    rows += [(f"Records identified: {name} (register)", n) for name, n in c.registers]
+    rows += [("Records identified from databases and registers", c.identified),
+             ("Duplicate records removed", c.duplicates_removed),
+             ("Records marked as ineligible by automation tools", c.automation_ineligible),
+             ("Records removed for other reasons", c.removed_other),
+             ("Records screened", c.records_screened),
+             ("Records excluded", c.records_excluded),
+             ("Records excluded by a human", c.records_excluded_human),
+             ("Records excluded by automation tools", c.records_excluded_automation),
+             ("Reports sought for retrieval", c.reports_sought),
+             ("Reports not retrieved", c.reports_not_retrieved),
+             ("Reports assessed for eligibility", c.reports_assessed),
+             ("Reports excluded", c.reports_excluded)]
+    rows += [(f"Reports excluded: {reason}", n) for reason, n in c.reports_excluded_reasons]
+    if c.has_other_methods:
+        rows += [(f"Records identified (other methods): {name}", n)
+                 for name, n in c.other_sources]
+        rows += [("Reports sought for retrieval (other methods)", c.other_reports_sought),
+                 ("Reports not retrieved (other methods)", c.other_reports_not_retrieved),
+                 ("Reports assessed for eligibility (other methods)",
+                  c.other_reports_assessed),
+                 ("Reports excluded (other methods)", c.other_reports_excluded)]
+        rows += [(f"Reports excluded (other methods): {reason}", n)
+                 for reason, n in c.other_reports_excluded_reasons]
+    rows += [("Studies included in review", c.studies_included),
+             ("Reports of included studies", c.reports_included)]
+    out = ["| Box | n |", "|---|---:|"]
+    out += [f"| {_md(name)} | {_count(n)} |" for name, n in rows]
+    return "\n".join(out)
+
+
+def methods_report(inputs: ReportInputs) -> str:
+    """The whole report as Markdown."""
+    title = inputs.title or inputs.protocol.title
+    out = [f"# {title}: screening methods", "", "## Study selection", "",
+           screening_paragraph(inputs), "", "## Automation", "", automation_paragraph(inputs),
+           ""]
+    out += ["## Agreement between reviewers", ""]
+    if inputs.agreement:
+        out += ["Table 1. Agreement between pairs of reviewers on the records both screened "
+                "(before disagreements were resolved).", "", agreement_table(inputs.agreement)]
+    else:
+        out.append("No record was screened by two reviewers, so agreement is not reported.")
+    out += ["", "## Reports excluded at full text", ""]
+    if inputs.excluded_reports:
+        out += [f"Table 2. Reports excluded after full-text assessment, with reasons "
+                f"(n = {len(inputs.excluded_reports)}).", "",
+                excluded_table(inputs.excluded_reports)]
+    else:
+        out.append("No report was excluded at full text.")
+    out += ["", "## PRISMA 2020 flow diagram", "",
+            f"![PRISMA 2020 flow diagram]({_link(inputs.prisma_svg)})", "",
+            counts_table(inputs.counts)]
+    problems = check(inputs.counts)
+    if problems:
+        out += ["", "**The counts do not add up:**", ""] + [f"- {p}" for p in problems]
+    return "\n".join(out) + "\n"
