@@ -47,6 +47,18 @@ def clean_paragraphs(value: object) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+_SECTION = re.compile(r"(?<=[.?!])\s+(?=[A-Z][A-Z ,/&()-]{2,40}:\s)")
+
+
+def clean_abstract(value: object) -> str:
+    """`clean_paragraphs`, and a one-paragraph structured abstract ('BACKGROUND: ... METHODS:
+    ...') split into one 'LABEL: text' paragraph per section."""
+    text = clean_paragraphs(value)
+    if "\n\n" in text or ":" not in text:
+        return text
+    return _SECTION.sub("\n\n", text)
+
+
 def parse_year(*values: object) -> int | None:
     """The first plausible 4-digit year (1500-2099) found in the values, else None."""
     for value in values:

@@ -86,12 +86,14 @@ def text_of(element: Element | None) -> str:
     return "".join(element.itertext())
 
 
-def to_json(element: Element) -> Any:
+def to_json(element: Element, text_runs: frozenset[str] = frozenset()) -> Any:
     """An element as JSON-serialisable data: attributes as '@name', text as '#text',
-    repeated children as lists, inline markup flattened into text."""
+    repeated children as lists, inline markup (and children named in `text_runs`, such as
+    EndNote's <style>) flattened into text."""
     children = list(element)
     has_text = bool(element.text and element.text.strip())
-    if not children or has_text:
+    runs_only = bool(children) and all(child.tag in text_runs for child in children)
+    if not children or has_text or runs_only:
         text = " ".join(text_of(element).split())
         if not element.attrib:
             return text
@@ -100,7 +102,7 @@ def to_json(element: Element) -> Any:
     for child in children:
         if not isinstance(child.tag, str):
             continue
-        value = to_json(child)
+        value = to_json(child, text_runs)
         if child.tag in out:
             existing = out[child.tag]
             if isinstance(existing, list):  # to_json never returns a list itself

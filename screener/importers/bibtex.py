@@ -8,6 +8,7 @@ bibtexparser's Library/Entry objects never leave this module.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,10 @@ from screener.importers import _text
 from screener.importers.errors import ImportFailed
 
 NAME = "bibtex"
+
+# bibtexparser logs parse problems; we report them as ImportFailed/warnings instead. A
+# NullHandler keeps them off stderr unless the application configures logging.
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 
 _ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _LATEX_CHARS = re.compile(r"[\\{}$~]")
@@ -74,7 +79,7 @@ def iter_records(
                  "kept as its own record.")
         elif kind in {"ParsingFailedBlock", "DuplicateFieldKeyBlock"}:
             raise ImportFailed(
-                f"the entry could not be parsed ({_first_line(str(getattr(block, 'error', '')))})",
+                f"the entry could not be parsed ({_reason(getattr(block, 'error', None))})",
                 file=path, line=_line(block), record=number + 1,
                 hint="check the braces and quotes of this entry (the file may be truncated)",
             )
@@ -103,7 +108,8 @@ def _line(block: Any) -> int | None:
     return start + 1 if isinstance(start, int) else None  # bibtexparser counts from 0
 
 
-def _first_line(text: str) -> str:
+def _reason(error: object) -> str:
+    text = str(getattr(error, "abort_reason", "") or getattr(error, "message", "") or error or "")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return " ".join(lines[:2]).rstrip(".") if lines else "syntax error"
 
@@ -160,7 +166,7 @@ def to_record(entry_type: str, key: str, fields: dict[str, Any]) -> Record:
     doi = normalise_doi(_get(fields, "doi")) or normalise_doi(_get(fields, "url"))
     return Record(
         title=_text.clean_inline(_get(fields, "title")),
-        abstract=_text.clean_paragraphs(_get(fields, "abstract")),
+        abstract=_text.clean_abstract(_get(fields, "abstract")),
         authors=_text.unique(_name(a) for a in authors),
         year=_text.parse_year(_get(fields, "year"), _get(fields, "date")),
         journal=_text.clean_inline(_get(fields, "journal", "journaltitle", "booktitle",

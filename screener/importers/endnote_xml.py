@@ -19,6 +19,7 @@ from screener.importers.errors import ImportFailed
 NAME = "endnote_xml"
 
 _RECORDS = re.compile(r"<xml>\s*<records>|<records>\s*<record>")
+_LINES = re.compile(r"[\r\n]+")  # EndNote separates abstract paragraphs by one line break
 _PMID_NOTE = re.compile(r"\bPMID:?\s*(\d{1,9})\b", re.IGNORECASE)
 
 
@@ -90,7 +91,7 @@ def to_record(element: Element) -> Record:
     abstract = element.find("abstract")
     return Record(
         title=_one(element, "titles/title"),
-        abstract=_text.clean_paragraphs(_xml.text_of(abstract)),
+        abstract=_text.clean_paragraphs(_LINES.sub("\n\n", _xml.text_of(abstract))),
         authors=_text.unique(_text.author_name(a)
                              for a in _all(element, "contributors/authors/author")),
         year=_text.parse_year(_one(element, "dates/year"), _one(element, "dates/pub-dates/date")),
@@ -105,5 +106,5 @@ def to_record(element: Element) -> Record:
         keywords=_text.unique(keywords),
         mesh_terms=(),
         language=_text.language_name(_one(element, "language")),
-        raw=_xml.to_json(element),
+        raw=_xml.to_json(element, frozenset({"style"})),
     )

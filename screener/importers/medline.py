@@ -146,7 +146,7 @@ def to_record(raw: dict[str, Any]) -> Record:
     authors = _values(raw, "FAU") or _values(raw, "AU") or _values(raw, "CN")
     return Record(
         title=_text.clean_inline(_one(raw, "TI", "BTI", "TT")),
-        abstract=_text.clean_paragraphs(_one(raw, "AB")),
+        abstract=_text.clean_abstract(_one(raw, "AB")),
         authors=_text.unique(_text.clean_inline(a) for a in authors),
         year=_text.parse_year(_one(raw, "DP"), _one(raw, "DEP"), _one(raw, "EDAT")),
         journal=_text.clean_inline(_one(raw, "JT", "TA")),

@@ -107,6 +107,12 @@ def _types(tags: Tags) -> tuple[str, ...]:
     return _text.unique(names)
 
 
+def _article_number(tags: Tags) -> str:
+    """Scopus puts the article number (no page range) in C7."""
+    value = first(tags, "C7").strip()
+    return value if value and " " not in value and len(value) <= 20 else ""
+
+
 def to_record(tags: Tags) -> Record:
     """Map one RIS record (raw tags) to a `Record`."""
     authors = _text.unique(
@@ -116,14 +122,14 @@ def to_record(tags: Tags) -> Record:
     )
     return Record(
         title=_text.clean_inline(first(tags, "TI", "T1", "CT", "BT", "ST")),
-        abstract=_text.clean_paragraphs(first(tags, "AB", "N2")),
+        abstract=_text.clean_abstract(first(tags, "AB", "N2")),
         authors=authors,
         year=_text.parse_year(first(tags, "PY"), first(tags, "Y1"), first(tags, "DA"),
                               first(tags, "Y2")),
         journal=_text.clean_inline(first(tags, "JF", "T2", "JO", "JA", "J2", "J1")),
         volume=_text.clean_inline(first(tags, "VL", "VO")),
         issue=_text.clean_inline(first(tags, "IS", "CP")),
-        pages=_text.join_pages(first(tags, "SP"), first(tags, "EP")),
+        pages=_text.join_pages(first(tags, "SP"), first(tags, "EP")) or _article_number(tags),
         doi=_doi(tags),
         pmid=_pmid(tags),
         publication_types=_types(tags),

