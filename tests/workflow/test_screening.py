@@ -36,7 +36,8 @@ def test_next_follows_import_order_and_skips_decided(make_review: Callable[..., 
     while (item := other.next()) is not None:
         seen.append(item.record.id)
         other.decide(item.record.id, Label.EXCLUDE)
-    assert seen == [ids[1], ids[3]]
+    # ids[1] is on ann's screen: `next` claimed it for her, so carl is not offered it
+    assert seen == [ids[3]]
 
 
 def test_decision_is_committed_before_next(make_review: Callable[..., Any]) -> None:

@@ -1,0 +1,162 @@
+"""Team screening commands: allocate, conflicts, resolve, agreement, export-reviewer, merge.
+
+Each command parses its options, opens the review and calls one function of
+`screener.workflow.team`; user errors (blinding included) exit with code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from screener.cli import STAGES, emit_json, main, open_from, review_options
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+@main.command()
+@review_options
+@click.option("--reviewers", required=True, metavar="A,B,C",
+              help="Comma-separated reviewer names.")
+@click.option("--overlap", default="0%", show_default=True, metavar="SHARE",
+              help="Share of records screened by two reviewers, e.g. 20% or 0.2.")
+@click.option("--seed", type=int, default=None,
+              help="Random seed (default: the protocol's ranking seed).")
+@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overlap: str,
+             seed: int | None, stage: str, as_json: bool) -> None:
+    """Split the stage's records among reviewers; the overlap share is double-screened."""
+    from screener.core.decisions import Stage
+    from screener.workflow.team import allocate as run_allocate
+    from screener.workflow.team import parse_share
+
+    share = parse_share(overlap)
+    names = [n.strip() for n in reviewers.split(",")]
+    with open_from(review_dir, db_url) as review:
+        result = run_allocate(review, names, share, seed=seed, stage=Stage(stage))
+    data = {"stage": result.stage.value, "seed": result.seed, "overlap": result.overlap,
+            "records": result.records, "double_screened": result.double,
+            "per_reviewer": result.per_reviewer}
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"allocated {result.records} records at {stage} (seed {result.seed}): "
+               f"{result.double} double-screened, {result.records - result.double} single")
+    for name, count in result.per_reviewer.items():
+        click.echo(f"  {name}: {count}")
+
+
+@main.command()
+@review_options
+@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@click.option("--reviewer", default=None,
+              help="Who is asking; the adjudicator listing conflicts starts reconciliation.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer: str | None,
+              as_json: bool) -> None:
+    """List records whose reviewers disagree (blind reviews: adjudicator only)."""
+    from screener.core.decisions import Stage
+    from screener.workflow.team import list_conflicts
+
+    with open_from(review_dir, db_url) as review:
+        found = list_conflicts(review, Stage(stage), reviewer)
+    if as_json:
+        emit_json([c.as_dict() for c in found])
+        return
+    if not found:
+        click.echo(f"no conflicts at {stage}")
+    for c in found:
+        click.echo(f"[{c.record_id}] {c.title}")
+        for v in c.votes:
+            extra = (f" ({v.reason_id})" if v.reason_id else "") + (f" - {v.note}" if v.note else "")
+            click.echo(f"    {v.reviewer}: {v.label.value}{extra}")
+
+
+@main.command()
+@click.argument("record_id", type=int)
+@review_options
+@click.option("--reviewer", required=True,
+              help="The adjudicator (consensus mode: one of the two screeners).")
+@click.option("--label", type=click.Choice(["include", "exclude", "maybe"]), required=True)
+@click.option("--reason", default=None, help="Exclusion reason id from the protocol.")
+@click.option("--criterion", "criteria", multiple=True, help="Criterion id (repeatable).")
+@click.option("--note", default="")
+@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewer: str,
+            label: str, reason: str | None, criteria: tuple[str, ...], note: str,
+            stage: str) -> None:
+    """Resolve the conflict on RECORD_ID with the adjudicator's decision."""
+    from screener.core.decisions import Label, Stage
+    from screener.workflow.team import resolve as run_resolve
+
+    with open_from(review_dir, db_url) as review:
+        d = run_resolve(review, record_id, reviewer, Label(label), stage=Stage(stage),
+                        reason_id=reason, criterion_ids=criteria, note=note)
+    click.echo(f"decision {d.seq}: record {record_id} {label} by {d.reviewer} (adjudicator) "
+               f"at {stage}")
+
+
+@main.command()
+@review_options
+@click.option("--stage", type=STAGES, default=None, help="One stage (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
+              as_json: bool) -> None:
+    """Agreement per reviewer pair: counts, % agreement, kappa (95% CI), PABAK, AC1."""
+    from screener.core.decisions import Stage
+    from screener.workflow.team import agreement as run_agreement
+
+    with open_from(review_dir, db_url) as review:
+        report = run_agreement(review, Stage(stage) if stage else None)
+    if as_json:
+        data: dict[str, Any] = {"pairs": [p.as_dict() for p in report.pairs],
+                                "hidden_stages": [s.value for s in report.hidden_stages]}
+        emit_json(data)
+        return
+    for p in report.pairs:
+        s = p.stats
+        ci = f" (95% CI {s.kappa_ci[0]:.3f} to {s.kappa_ci[1]:.3f})" if s.kappa_ci else ""
+        click.echo(f"{p.stage.value}: {p.reviewer_a} vs {p.reviewer_b}, {s.n} records")
+        click.echo("    " + " " * 10 + "".join(f"{c:>9}" for c in s.categories))
+        for cat, row in zip(s.categories, s.table, strict=True):
+            click.echo(f"    {cat:<10}" + "".join(f"{n:>9}" for n in row))
+        click.echo(f"    agreement {_fmt(s.percent_agreement, 1)}%, kappa {_fmt(s.kappa)}{ci}, "
+                   f"PABAK {_fmt(s.pabak)}, AC1 {_fmt(s.ac1)}")
+    if not report.pairs:
+        click.echo("no records screened by two reviewers yet")
+    for hidden in report.hidden_stages:
+        click.echo(f"{hidden.value}: hidden until reconciliation starts (blind screening)")
+
+
+@main.command("export-reviewer")
+@click.argument("target", metavar="FOLDER", type=click.Path(path_type=Path))
+@review_options
+@click.option("--reviewer", required=True, help="The reviewer who will screen offline.")
+def export_reviewer(target: Path, review_dir: Path | None, db_url: str | None,
+                    reviewer: str) -> None:
+    """Write an offline review FOLDER for one reviewer (their own decisions only)."""
+    from screener.workflow.team import export_reviewer as run_export
+
+    with open_from(review_dir, db_url) as review:
+        records, decisions = run_export(review, reviewer, target)
+    click.echo(f"wrote {target}: {records} records, {decisions} decisions by {reviewer}; "
+               f"screen with `screener screen --review {target} --reviewer {reviewer}`, "
+               f"then `screener merge {target}`")
+
+
+@main.command()
+@click.argument("source", metavar="FOLDER", type=click.Path(path_type=Path))
+@review_options
+def merge(source: Path, review_dir: Path | None, db_url: str | None) -> None:
+    """Bring the decisions of an offline copy back (merging twice changes nothing)."""
+    from screener.workflow.team import merge as run_merge
+
+    with open_from(review_dir, db_url) as review:
+        result = run_merge(review, source)
+    who = f" by {', '.join(result.reviewers)}" if result.reviewers else ""
+    click.echo(f"merged {result.added} new decisions{who}; {result.skipped} already present")

@@ -1,0 +1,387 @@
+"""Team screening on both databases: conflict rules per protocol setting, blinding on every
+face, resolution, allocation, claims, agreement, and the offline export/merge round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from screener.core.decisions import Decision, Label, Role, Stage
+from screener.core.outcomes import is_conflict
+from screener.core.protocol import ScreeningMode
+from screener.core.records import Record
+from screener.storage import repo
+from screener.workflow.ranking import training_labels
+from screener.workflow.review import Review, ReviewError, create_review, open_review
+from screener.workflow.screening import ScreeningSession, record_decision
+from screener.workflow.status import status
+from screener.workflow.team import (
+    BlindingError,
+    RecordTaken,
+    agreement,
+    allocate,
+    allocated_ids,
+    export_reviewer,
+    list_conflicts,
+    merge,
+    parse_share,
+    plan_allocation,
+    reconciliation_started,
+    resolve,
+    visible_decisions,
+)
+
+PROTOCOLS = Path(__file__).resolve().parents[2] / "protocols"
+TA, FT = Stage.TITLE_ABSTRACT, Stage.FULL_TEXT
+INC, EXC, MAY = Label.INCLUDE, Label.EXCLUDE, Label.MAYBE
+ADJ = "Adjudicator"
+
+
+def add(review: Review, n: int) -> list[int]:
+    with review.transaction() as s:
+        source = repo.add_source(s, name="Test", kind="database")
+        return repo.add_records(s, source, [Record(title=f"Record {i}") for i in range(n)])
+
+
+def custom_review(tmp_path: Path, db_url: str | None, name: str = "rev",
+                  **screening: Any) -> Review:
+    """A review from protocols/dual-screening.yaml with screening settings changed."""
+    data = yaml.safe_load((PROTOCOLS / "dual-screening.yaml").read_text())
+    conflicts = data["screening"].setdefault("conflicts", {})
+    for key in ("maybe_vs_exclude", "reason_mismatch_full_text"):
+        if key in screening:
+            conflicts[key] = screening.pop(key)
+    data["screening"].update(screening)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return create_review(tmp_path / name, path, db_url)
+
+
+def decide(review: Review, rid: int, who: str, label: Label, stage: Stage = TA,
+           reason: str | None = None) -> Decision:
+    return record_decision(review, rid, who, label, stage=stage, reason_id=reason)
+
+
+def chain_ok(review: Review) -> bool:
+    with review.transaction() as s:
+        return bool(repo.verify_log(s).ok)
+
+
+# --- conflict rules -------------------------------------------------------------------
+
+def d(label: Label, stage: Stage = TA, reason: str | None = None, who: str = "a") -> Decision:
+    return Decision(record_id=1, reviewer=who, stage=stage, label=label, reason_id=reason)
+
+
+@pytest.mark.parametrize(("maybe_vs_exclude", "reason_mismatch"),
+                         [(True, False), (False, False), (True, True), (False, True)])
+def test_conflict_rules_for_each_protocol_setting(maybe_vs_exclude: bool,
+                                                  reason_mismatch: bool) -> None:
+    mode = ScreeningMode(reviewers_per_record=2, maybe_vs_exclude_is_conflict=maybe_vs_exclude,
+                         reason_mismatch_is_conflict=reason_mismatch)
+    assert is_conflict(d(INC), d(EXC, who="b"), mode)
+    assert is_conflict(d(EXC), d(INC, who="b"), mode)
+    assert is_conflict(d(MAY), d(EXC, who="b"), mode) is maybe_vs_exclude
+    assert not is_conflict(d(INC), d(MAY, who="b"), mode)
+    assert not is_conflict(d(INC), d(INC, who="b"), mode)
+    ft_a, ft_b = d(EXC, FT, "population"), d(EXC, FT, "design", who="b")
+    assert is_conflict(ft_a, ft_b, mode) is reason_mismatch
+    assert not is_conflict(ft_a, d(EXC, FT, "population", who="b"), mode)
+    # reasons never make a conflict at title/abstract
+    assert not is_conflict(d(EXC, TA, "population"), d(EXC, TA, "design", who="b"), mode)
+
+
+@pytest.mark.parametrize("maybe_vs_exclude", [True, False])
+def test_list_conflicts_follows_maybe_vs_exclude(tmp_path: Path, db_url: str | None,
+                                                 maybe_vs_exclude: bool) -> None:
+    with custom_review(tmp_path, db_url, maybe_vs_exclude=maybe_vs_exclude) as review:
+        r1, r2, r3, r4 = add(review, 4)
+        for rid, a, b in [(r1, INC, EXC), (r2, MAY, EXC), (r3, INC, MAY), (r4, EXC, EXC)]:
+            decide(review, rid, "ann", a)
+            decide(review, rid, "bob", b)
+        found = list_conflicts(review, TA, ADJ)
+        assert [c.record_id for c in found] == ([r1, r2] if maybe_vs_exclude else [r1])
+        first = found[0]
+        assert first.title == "Record 0"
+        assert [(v.reviewer, v.label) for v in first.votes] == [("ann", INC), ("bob", EXC)]
+
+
+@pytest.mark.parametrize("reason_mismatch", [True, False])
+def test_full_text_reason_mismatch_setting(tmp_path: Path, db_url: str | None,
+                                           reason_mismatch: bool) -> None:
+    with custom_review(tmp_path, db_url, reason_mismatch_full_text=reason_mismatch) as review:
+        (rid,) = add(review, 1)
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", INC)
+        decide(review, rid, "ann", EXC, FT, "population")
+        decide(review, rid, "bob", EXC, FT, "design")
+        found = list_conflicts(review, FT, ADJ)
+        assert [(c.record_id, c.stage) for c in found] == ([(rid, FT)] if reason_mismatch else [])
+        if reason_mismatch:
+            assert [(v.label, v.reason_id) for v in found[0].votes] == [
+                (EXC, "population"), (EXC, "design")]
+
+
+# --- blinding -------------------------------------------------------------------------
+
+def test_blinding_on_every_face_until_reconciliation(make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    r1, r2, r3 = add(review, 3)
+    decide(review, r1, "ann", INC)
+    decide(review, r1, "bob", EXC)
+    decide(review, r2, "ann", MAY)
+    decide(review, r2, "bob", INC)       # agreed: outcome include, would reveal bob's label
+    decide(review, r3, "bob", EXC)
+    # status
+    data = status(review, "ann")
+    assert data["blind"] is True
+    assert {x["reviewer"] for x in data["decisions"]} == {"ann"}
+    assert data["outcomes"] == {}
+    # ranking training labels: ann's own only (r2 stays out: maybe is not a training label)
+    with review.transaction() as s:
+        assert training_labels(review, s, "ann") == {r1: 1}
+        assert training_labels(review, s, "bob") == {r1: 0, r2: 1, r3: 0}
+    # decision log for exports and the UI
+    assert {x.reviewer for x in visible_decisions(review, "ann")} == {"ann"}
+    assert visible_decisions(review, None) == []
+    assert {x.record_id for x in visible_decisions(review, "bob", current=True)} == {r1, r2, r3}
+    # conflicts and agreement refuse
+    for viewer in (None, "ann", "bob"):
+        with pytest.raises(BlindingError):
+            list_conflicts(review, TA, viewer)
+    with pytest.raises(BlindingError):
+        agreement(review, TA)
+    assert agreement(review).pairs == () and TA in agreement(review).hidden_stages
+    # the UI's own-decisions view
+    assert set(ScreeningSession(review, "ann").my_decisions()) == {r1, r2}
+    assert not reconciliation_started(review)
+
+    # the adjudicator lists the conflicts: reconciliation starts, blinding ends
+    assert [c.record_id for c in list_conflicts(review, TA, ADJ)] == [r1]
+    assert reconciliation_started(review, TA) and not reconciliation_started(review, FT)
+    assert status(review, "ann")["blind"] is False
+    assert {x["reviewer"] for x in status(review, "ann")["decisions"]} == {"ann", "bob"}
+    assert {x.reviewer for x in visible_decisions(review, "ann")} == {"ann", "bob"}
+    assert [c.record_id for c in list_conflicts(review, TA, "ann")] == [r1]
+    assert len(agreement(review, TA).pairs) == 1
+    with review.transaction() as s:
+        assert training_labels(review, s, "ann")[r2] == 1
+
+
+def test_full_text_stays_blind_after_title_abstract_reconciliation(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    (rid,) = add(review, 1)
+    decide(review, rid, "ann", INC)
+    decide(review, rid, "bob", INC)
+    list_conflicts(review, TA, ADJ)
+    decide(review, rid, "ann", EXC, FT, "population")
+    decide(review, rid, "bob", INC, FT)
+    assert {(x.reviewer, x.stage) for x in visible_decisions(review, "ann")} == {
+        ("ann", TA), ("bob", TA), ("ann", FT)}
+    with pytest.raises(BlindingError):
+        list_conflicts(review, FT, "ann")
+
+
+def test_single_mode_is_not_blind(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    (rid,) = add(review, 1)
+    decide(review, rid, "ann", INC)
+    assert [x.reviewer for x in visible_decisions(review, "bob")] == ["ann"]
+    assert list_conflicts(review, TA) == []
+
+
+# --- resolution -----------------------------------------------------------------------
+
+def test_resolve_logs_an_adjudicator_decision(make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    r1, r2 = add(review, 2)
+    decide(review, r1, "ann", INC)
+    decide(review, r1, "bob", EXC)
+    decide(review, r2, "ann", EXC)
+    decide(review, r2, "bob", EXC)
+    with pytest.raises(ReviewError, match="not the adjudicator"):
+        resolve(review, r1, "ann", INC)
+    with pytest.raises(ReviewError, match="no conflict"):
+        resolve(review, r2, ADJ, INC)
+    with pytest.raises(ReviewError, match="reason"):
+        resolve(review, r1, ADJ, EXC, stage=FT)
+    decision = resolve(review, r1, ADJ, INC, note="meets I1")
+    assert (decision.reviewer, decision.reviewer_role, decision.label) == (ADJ, Role.ADJUDICATOR, INC)
+    assert reconciliation_started(review, TA)
+    assert list_conflicts(review, TA, ADJ) == []
+    with review.transaction() as s:
+        assert repo.reports(s).keys() == {r1}       # included: its full text is sought
+        assert repo.decision_log(s)[-1].note == "meets I1"
+    # the adjudicator may change the resolution
+    resolve(review, r1, ADJ, EXC)
+    with review.transaction() as s:
+        assert repo.reports(s) == {}
+    assert chain_ok(review)
+
+
+def test_consensus_resolution_names_both_reviewers(tmp_path: Path, db_url: str | None) -> None:
+    with custom_review(tmp_path, db_url, resolution="consensus", adjudicator="") as review:
+        (rid,) = add(review, 1)
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", EXC)
+        with pytest.raises(ReviewError, match="not one of the screeners"):
+            resolve(review, rid, "carl", INC)
+        assert [c.record_id for c in list_conflicts(review, TA, "ann")] == [rid]
+        decision = resolve(review, rid, "bob", INC, note="dose unclear, keep")
+        assert decision.reviewer_role == Role.ADJUDICATOR
+        assert decision.note == "consensus of ann and bob: dose unclear, keep"
+        assert list_conflicts(review, TA, "ann") == []
+
+
+# --- allocation and claims --------------------------------------------------------------
+
+def test_plan_allocation_is_deterministic_with_the_overlap_share() -> None:
+    ids = list(range(1, 101))
+    plan = plan_allocation(ids, ["A", "B", "C"], 0.2, seed=7)
+    assert plan == plan_allocation(ids, ["A", "B", "C"], 0.2, seed=7)
+    assert plan != plan_allocation(ids, ["A", "B", "C"], 0.2, seed=8)
+    assert sorted(rid for rid, _ in plan) == ids
+    assert sum(1 for _, who in plan if len(who) == 2) == 20
+    load = {n: sum(n in who for _, who in plan) for n in "ABC"}
+    assert max(load.values()) - min(load.values()) <= 1 and sum(load.values()) == 120
+    assert parse_share("20%") == parse_share("0.2") == 0.2
+    for bad in ("120%", "x", "-1"):
+        with pytest.raises(ReviewError):
+            parse_share(bad)
+    with pytest.raises(ReviewError):
+        plan_allocation(ids, ["A"], 0.1, seed=1)
+    with pytest.raises(ReviewError):
+        plan_allocation(ids, ["A", "A"], 0.1, seed=1)
+
+
+def test_allocation_limits_what_next_offers(make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 10)
+    result = allocate(review, ["ann", "bob"], 0.2, seed=3)
+    assert (result.records, result.double) == (10, 2)
+    with review.transaction() as s:
+        mine = {n: allocated_ids(review, s, n) or set() for n in ("ann", "bob", "carl")}
+    assert mine["ann"] | mine["bob"] == set(ids) and len(mine["ann"] & mine["bob"]) == 2
+    assert mine["carl"] == set()
+    for name in ("ann", "bob"):
+        session, seen = ScreeningSession(review, name), set()
+        while (item := session.next()) is not None:
+            assert item.record.id is not None
+            seen.add(item.record.id)
+            session.decide(item.record.id, EXC)
+        assert seen == mine[name]
+    assert ScreeningSession(review, "carl").next() is None
+    # single-allocated records are settled by one screener, double ones by two
+    data = status(review, ADJ)
+    list_conflicts(review, TA, ADJ)
+    data = status(review, ADJ)
+    assert data["outcomes"]["title_abstract"] == {"exclude": 10}
+
+
+def test_next_claims_the_record_and_decide_rechecks(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    r1, r2, _ = add(review, 3)
+    ann, bob = ScreeningSession(review, "ann"), ScreeningSession(review, "bob")
+    first = ann.next()
+    assert first is not None and first.record.id == r1
+    second = bob.next()
+    assert second is not None and second.record.id == r2        # r1 is on ann's screen
+    # bob moves on without deciding; his claim on r2 passes to the record he is shown next
+    record_decision(review, r1, "carl", INC)                     # decided outside `next`
+    with pytest.raises(RecordTaken):
+        ann.decide(r1, EXC)
+    item = ann.next()
+    assert item is not None and item.record.id not in (r1, r2)
+    with review.transaction() as s:
+        assert [(x.record_id, x.reviewer) for x in repo.current_decisions(s)] == [(r1, "carl")]
+
+
+# --- agreement --------------------------------------------------------------------------
+
+def test_agreement_per_pair_and_stage(make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 6)
+    ann = [INC, INC, EXC, EXC, EXC, MAY]
+    bob = [INC, EXC, EXC, EXC, INC, EXC]
+    for rid, a, b in zip(ids, ann, bob, strict=True):
+        decide(review, rid, "ann", a)
+        decide(review, rid, "bob", b)
+    decide(review, ids[0], "carl", INC)
+    list_conflicts(review, TA, ADJ)
+    resolve(review, ids[1], ADJ, INC)
+    report = agreement(review, TA)
+    pairs = {(p.reviewer_a, p.reviewer_b): p.stats for p in report.pairs}
+    assert set(pairs) == {("ann", "bob"), ("ann", "carl"), ("bob", "carl")}
+    stats = pairs[("ann", "bob")]
+    assert stats.categories == ("include", "maybe", "exclude")
+    assert stats.table == ((1, 0, 1), (0, 0, 1), (1, 0, 2))
+    assert stats.n == 6 and stats.percent_agreement == pytest.approx(50.0)
+    assert pairs[("ann", "carl")].n == 1
+
+
+# --- offline copies ---------------------------------------------------------------------
+
+def test_export_decide_offline_merge_twice(make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 5)
+    decide(review, ids[0], "ann", INC)
+    decide(review, ids[0], "bob", EXC)
+    decide(review, ids[1], "bob", INC)
+    copy_dir = tmp_path / "ann-laptop"
+    records, decisions = export_reviewer(review, "ann", copy_dir)
+    assert (records, decisions) == (5, 1)
+    with pytest.raises(ReviewError, match="already exists"):
+        export_reviewer(review, "ann", copy_dir)
+
+    with open_review(copy_dir) as copy:
+        with copy.transaction() as s:
+            assert [(x.record_id, x.reviewer) for x in repo.decision_log(s)] == [(ids[0], "ann")]
+            assert [r.title for r in repo.get_records(s)] == [f"Record {i}" for i in range(5)]
+        offline = ScreeningSession(copy, "ann")
+        labels = iter([EXC, INC, EXC])
+        while (item := offline.next()) is not None:
+            assert item.record.id is not None
+            offline.decide(item.record.id, next(labels, EXC))
+        assert offline.undo() is not None                       # an undo travels too
+        item = offline.next()
+        assert item is not None and item.record.id is not None
+        offline.decide(item.record.id, MAY)
+        assert chain_ok(copy)
+
+    with review.transaction() as s:
+        before = repo.count_decisions(s)
+    result = merge(review, copy_dir)
+    assert (result.added, result.skipped, result.reviewers) == (6, 1, ("ann",))
+    with review.transaction() as s:
+        after = repo.count_decisions(s)
+        log = repo.decision_log(s)
+        current = {(x.record_id, x.reviewer): x.label for x in repo.current_decisions(s)}
+    assert after == before + 6
+    assert [x.seq for x in log] == list(range(1, after + 1))
+    assert [current[(i, "ann")] for i in ids] == [INC, EXC, INC, EXC, MAY]
+    assert chain_ok(review)
+    again = merge(review, copy_dir / "review.db")
+    assert (again.added, again.skipped) == (0, 7)
+    with review.transaction() as s:
+        assert repo.count_decisions(s) == after
+    # merged decisions count in conflicts and agreement
+    assert {c.record_id for c in list_conflicts(review, TA, ADJ)} == {ids[0], ids[1]}
+    stats = agreement(review, TA).pairs[0].stats
+    assert stats.n == 2
+
+
+def test_merge_refuses_another_review(make_review: Callable[..., Any], tmp_path: Path,
+                                      db_url: str | None) -> None:
+    review = make_review("dual-screening.yaml")
+    add(review, 2)
+    other = create_review(tmp_path / "other", PROTOCOLS / "minimal.yaml")
+    other.close()
+    with pytest.raises(ReviewError, match="another review"):
+        merge(review, tmp_path / "other")
+    with pytest.raises(ReviewError, match="no such"):
+        merge(review, tmp_path / "missing")
