@@ -145,13 +145,13 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     n_inc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.INCLUDE)
     n_exc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.EXCLUDE)
     out = [f"Records were screened at {len(stages)} stage{'s' if len(stages) > 1 else ''} "
-           f"({' then '.join(stages)}) against the protocol's eligibility criteria "
+           f"({', then '.join(stages)}) against the protocol's eligibility criteria "
            f"({n_inc} inclusion and {n_exc} exclusion criteria)."]
     screeners = [r.name for r in inputs.reviewers if r.role == Role.SCREENER]
     adjudicators = [r.name for r in inputs.reviewers if r.role == Role.ADJUDICATOR]
     if screeners:
         out.append(f"{_WORDS.get(len(screeners), str(len(screeners))).capitalize()} "
-                   f"reviewer{'s' if len(screeners) > 1 else ''} screened "
+                   f"reviewer{'s' if len(screeners) > 1 else ''} took part in screening "
                    f"({_names(screeners)}).")
     per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
     if mode.dual:
@@ -243,7 +243,7 @@ def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
         kappa = _fmt(r.kappa)
         if r.kappa is not None and r.kappa_ci is not None:
             kappa += f" ({r.kappa_ci[0]:.2f} to {r.kappa_ci[1]:.2f})"
-        out.append(f"| {STAGE_NAMES[r.stage]} | {_md(r.reviewer_a)} and {_md(r.reviewer_b)} "
+        out.append(f"| {STAGE_NAMES[r.stage].capitalize()} | {_md(r.reviewer_a)} and {_md(r.reviewer_b)} "
                    f"| {_count(r.n)} | {r.percent_agreement:.1f} | {kappa} | {_fmt(r.pabak)} "
                    f"| {_fmt(r.ac1)} |")
     return "\n".join(out)
@@ -255,7 +255,7 @@ def _study(record: Record) -> str:
     head = f"{family}{more} {record.year or 'n.d.'}"
     ident = (f"doi:{record.doi}" if record.doi else f"PMID {record.pmid}" if record.pmid
              else f"record {record.id}" if record.id is not None else "")
-    parts = [head, record.title.rstrip("."), record.citation.rstrip(".")]
+    parts = [head.rstrip("."), record.title.rstrip("."), record.citation.rstrip(".")]
     text = ". ".join(p for p in parts if p) + "."
     return f"{text} {ident}".strip()
 

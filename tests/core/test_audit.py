@@ -1,0 +1,132 @@
+"""Decision log hash chain: chaining, and verify() on edits, removals and reordering."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from screener.core.audit import (
+    GENESIS,
+    LogRow,
+    canonical_json,
+    chain,
+    iso_utc,
+    log_row,
+    log_rows,
+    next_hash,
+    verify,
+)
+from screener.core.decisions import Decision, Label, Role, Stage
+
+
+def _decisions(n: int = 5) -> list[Decision]:
+    t0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    return [Decision(record_id=100 + i % 3, reviewer="alice" if i % 2 else "bob",
+                     stage=Stage.TITLE_ABSTRACT, label=Label.INCLUDE if i % 2 else Label.EXCLUDE,
+                     note=f"note {i}", created_at=t0 + timedelta(minutes=i),
+                     protocol_hash="ab" * 32, ranking_id=1, rank_position=i + 1,
+                     id=3 * i + 1, seq=i + 1) for i in range(n)]
+
+
+def _log(n: int = 5) -> list[tuple[LogRow, str]]:
+    return chain(log_rows(_decisions(n), {1: "cf" * 32}))
+
+
+def test_hash_is_sha256_of_previous_hash_and_canonical_json() -> None:
+    rows = _log(3)
+    first, h1 = rows[0]
+    assert h1 == hashlib.sha256((GENESIS + canonical_json(first)).encode()).hexdigest()
+    assert rows[1][1] == next_hash(h1, rows[1][0])
+    assert canonical_json(first).startswith('{"criterion_ids":[],"decision_id":1,')
+    assert first.model_config_hash == "cf" * 32 and first.prev_decision_id is None
+    assert rows[1][0].prev_decision_id == 1 and rows[2][0].seq == 3
+    assert verify(rows) == verify(rows, expected_head=rows[-1][1], expected_count=3)
+    assert verify(rows).ok and verify([]).ok
+
+
+def test_times_are_utc_with_z() -> None:
+    assert iso_utc(datetime(2026, 1, 5, 9, 0, tzinfo=UTC)) == "2026-01-05T09:00:00.000000Z"
+    assert iso_utc(datetime(2026, 1, 5, 9, 0)) == "2026-01-05T09:00:00.000000Z"
+    plus_two = datetime(2026, 1, 5, 13, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert iso_utc(plus_two) == "2026-01-05T11:00:00.000000Z"
+
+
+def test_log_row_needs_a_stored_decision() -> None:
+    with pytest.raises(ValueError, match="database id"):
+        log_row(replace(_decisions(1)[0], id=None), seq=1, prev_decision_id=None)
+    row = log_row(replace(_decisions(1)[0], reviewer_role=Role.ADJUDICATOR), seq=1,
+                  prev_decision_id=None)
+    assert row.role == "adjudicator" and row.rank_shown == 1
+
+
+@pytest.mark.parametrize("field", ["label", "note", "reviewer", "time", "reason_id"])
+def test_verify_catches_an_edit(field: str) -> None:
+    rows = _log()
+    row, h = rows[2]
+    value = {"label": "include", "note": "changed", "reviewer": "mallory",
+             "time": "2026-01-05T08:02:00.000001Z", "reason_id": "x"}[field]
+    rows[2] = (replace(row, **{field: value}), h)  # type: ignore[arg-type]
+    result = verify(rows)
+    assert not result.ok and result.first_bad_index == 2
+    assert "edited" in result.problem and "seq 3" in result.problem
+
+
+def test_verify_catches_a_rewritten_hash() -> None:
+    rows = _log()
+    row = replace(rows[1][0], note="changed")
+    rows[1] = (row, next_hash(rows[0][1], row))  # the editor rehashed that row only
+    result = verify(rows)
+    assert not result.ok and result.first_bad_index == 2
+
+
+@pytest.mark.parametrize("index", [0, 2, 4])
+def test_verify_catches_a_deletion(index: int) -> None:
+    rows = _log()
+    head, count = rows[-1][1], len(rows)
+    del rows[index]
+    result = verify(rows, expected_head=head, expected_count=count)
+    assert not result.ok
+    if index < 4:
+        assert result.first_bad_index == index
+        assert "removed" in result.problem and f"seq {index + 1}" in result.problem
+    else:  # the last row: only the stored head and count show it
+        assert result.first_bad_index == 4 and "removed from the end" in result.problem
+        assert verify(rows).ok
+
+
+def test_verify_catches_a_reordering() -> None:
+    rows = _log()
+    rows[1], rows[2] = rows[2], rows[1]
+    result = verify(rows)
+    assert not result.ok and result.first_bad_index == 1
+    assert "reordered" in result.problem
+
+
+def test_verify_catches_renumbered_and_rehashed_rows() -> None:
+    # Delete row 2, renumber seq and rehash everything: ids and links still show it,
+    # and the stored head hash no longer matches.
+    rows = [r for r, _ in _log()]
+    original_head = _log()[-1][1]
+    del rows[1]
+    renumbered = [replace(r, seq=i + 1) for i, r in enumerate(rows)]
+    result = verify(chain(renumbered))
+    assert not result.ok and result.first_bad_index == 1
+    assert "removed or moved" in result.problem
+    relinked = [replace(r, prev_decision_id=renumbered[i - 1].decision_id if i else None)
+                for i, r in enumerate(renumbered)]
+    forged = chain(relinked)
+    assert verify(forged).ok  # a full rewrite is only caught by the stored head
+    result = verify(forged, expected_head=original_head, expected_count=5)
+    assert not result.ok and "removed from the end" in result.problem
+    result = verify(forged, expected_head=original_head)
+    assert not result.ok and "stored head" in result.problem
+
+
+def test_verify_catches_decreasing_ids() -> None:
+    rows = [r for r, _ in _log(3)]
+    rows[2] = replace(rows[2], decision_id=2, prev_decision_id=rows[1].decision_id)
+    result = verify(chain(rows))
+    assert not result.ok and result.first_bad_index == 2 and "increase" in result.problem

@@ -1,0 +1,199 @@
+"""PRISMA 2020 exports: golden SVG/CSV/JSON, labels and numbers, determinism, files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import defusedxml.ElementTree as ET
+import pytest
+
+from screener.core.prisma import PrismaCounts
+from screener.exports._layout import FONT, PAD_X, layout, text_width
+from screener.exports.prisma import (
+    TEMPLATE_COLUMNS,
+    other_method_row,
+    prisma_csv,
+    prisma_json,
+    prisma_pdf,
+    prisma_png,
+    prisma_svg,
+)
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+TEMPLATE_LABELS = [
+    "Identification of studies via databases and registers",
+    "Identification of studies via other methods",
+    "Identification", "Screening", "Included",
+    "Records identified from*:", "Records identified from:",
+    "Records removed before screening:", "Reports excluded:",
+]
+
+
+def _box_texts(svg: str) -> dict[str, str]:
+    """Each <g id=...> box's text, wrapped lines joined with spaces."""
+    root = ET.fromstring(svg.encode("utf-8"))
+    out = {}
+    for group in root.iter(f"{SVG}g"):
+        texts = [t.text or "" for t in group.iter(f"{SVG}text")]
+        if texts:
+            out[group.get("id")] = " ".join(texts)
+    return out
+
+
+def test_svg_matches_golden(counts: PrismaCounts, golden: Callable[[str, str], None]) -> None:
+    golden("prisma.svg", prisma_svg(counts))
+
+
+def test_csv_matches_golden(counts: PrismaCounts, golden: Callable[[str, str], None]) -> None:
+    golden("prisma.csv", prisma_csv(counts))
+
+
+def test_json_matches_golden(counts: PrismaCounts, golden: Callable[[str, str], None]) -> None:
+    golden("prisma.json", prisma_json(counts))
+
+
+def test_svg_has_every_template_label_and_number(counts: PrismaCounts) -> None:
+    boxes = _box_texts(prisma_svg(counts))
+    text = " | ".join(boxes.values())
+    for label in TEMPLATE_LABELS:
+        assert label in text
+    expected = {
+        "identified": ["Records identified from*:", "Databases (n = 6874)",
+                       "MEDLINE (Ovid) (n = 3120)", "Embase (n = 2870)", "CENTRAL (n = 884)",
+                       "Registers (n = 345)", "ClinicalTrials.gov (n = 212)",
+                       "WHO ICTRP (n = 133)"],
+        "removed": ["Records removed before screening:", "Duplicate records removed (n = 2539)",
+                    "Records marked as ineligible by automation tools (n = 0)",
+                    "Records removed for other reasons (n = 12)"],
+        "records_screened": ["Records screened (n = 4668)"],
+        "records_excluded": ["Records excluded** (n = 4580)", "Excluded by a human (n = 1480)",
+                             "Excluded by automation tools (n = 3100)"],
+        "reports_sought": ["Reports sought for retrieval (n = 88)"],
+        "reports_not_retrieved": ["Reports not retrieved (n = 6)"],
+        "reports_assessed": ["Reports assessed for eligibility (n = 82)"],
+        "reports_excluded": ["Reports excluded:", "Wrong population (n = 21)",
+                             "Wrong intervention (n = 14)",
+                             "Wrong comparator, placebo only (n = 9)",
+                             "non-randomised allocation) (n = 11)",
+                             "Conference abstract only (n = 3)"],
+        "included": ["Studies included in review (n = 27)",
+                     "Reports of included studies (n = 31)"],
+        "other_identified": ["Records identified from:", "Websites (n = 14)",
+                             "Organisations (n = 6)", "Citation searching (n = 41)"],
+        "other_reports_sought": ["Reports sought for retrieval (n = 19)"],
+        "other_reports_not_retrieved": ["Reports not retrieved (n = 2)"],
+        "other_reports_assessed": ["Reports assessed for eligibility (n = 17)"],
+        "other_reports_excluded": ["Reports excluded:", "Wrong population (n = 6)",
+                                   "Wrong study design (n = 4)"],
+    }
+    for key, labels in expected.items():
+        for label in labels:
+            assert label in boxes[key], (key, label, boxes[key])
+    footnotes = boxes["footnotes"]
+    assert ("*Consider, if feasible to do so, reporting the number of records identified from "
+            "each database or register searched (rather than the total number across all "
+            "databases/registers).") in footnotes
+    assert ("**If automation tools were used, indicate how many records were excluded by a "
+            "human and how many were excluded by automation tools.") in footnotes
+
+
+def test_svg_is_deterministic(counts: PrismaCounts) -> None:
+    assert prisma_svg(counts) == prisma_svg(replace(counts))
+    assert prisma_csv(counts) == prisma_csv(replace(counts))
+    assert prisma_json(counts) == prisma_json(replace(counts))
+
+
+def test_other_methods_column_only_when_used(counts: PrismaCounts) -> None:
+    plain = replace(counts, other_sources=(), other_reports_sought=0,
+                    other_reports_not_retrieved=0, other_reports_assessed=0,
+                    other_reports_excluded=0, other_reports_excluded_reasons=(),
+                    reports_included=24)
+    boxes = _box_texts(prisma_svg(plain))
+    assert "heading_other" not in boxes and "other_identified" not in boxes
+    assert "Identification of studies via other methods" not in prisma_svg(plain)
+    assert layout(plain).width < layout(counts).width
+
+
+def test_text_is_escaped_and_fits_its_box(counts: PrismaCounts) -> None:
+    odd = replace(counts, databases=(("A&B <x> \"db\"", 6874),),
+                  reports_excluded_reasons=(("Wrong population", 21), ("x" * 90, 37)))
+    svg = prisma_svg(odd)
+    boxes = _box_texts(svg)  # parses: the names were escaped
+    assert "A&B <x> \"db\" (n = 6874)" in boxes["identified"]
+    for box in layout(odd).boxes:
+        for line in box.lines:
+            if line.rotate or box.key == "footnotes":
+                continue
+            width = text_width(line.text, line.size, line.bold)
+            if line.anchor == "middle":
+                assert width <= box.w - 2 * PAD_X + 0.01, (box.key, line.text)
+            else:
+                assert line.x + width <= box.x + box.w - PAD_X + 0.01, (box.key, line.text)
+            assert box.y < line.y - 0.7 * FONT and line.y < box.y + box.h, (box.key, line.text)
+
+
+def test_boxes_do_not_overlap(counts: PrismaCounts) -> None:
+    boxes = [b for b in layout(counts).boxes]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = (a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y
+                     or b.y + b.h <= a.y)
+            assert apart, (a.key, b.key)
+
+
+def test_csv_has_the_prisma2020_template_structure(counts: PrismaCounts) -> None:
+    rows = list(csv.reader(io.StringIO(prisma_csv(counts))))
+    assert tuple(rows[0]) == TEMPLATE_COLUMNS
+    assert len(rows) == 35 and all(len(r) == 8 for r in rows)
+    n = {r[0]: r[7] for r in rows[1:] if r[0] != "NA"}
+    assert n["database_results"] == "6874"
+    assert n["database_specific_results"] == "MEDLINE (Ovid), 3120; Embase, 2870; CENTRAL, 884"
+    assert n["register_results"] == "345"
+    assert (n["website_results"], n["organisation_results"], n["citations_results"]) == (
+        "14", "6", "41")
+    assert (n["duplicates"], n["excluded_automatic"], n["excluded_other"]) == ("2539", "0", "12")
+    assert (n["records_screened"], n["records_excluded"]) == ("4668", "4580")
+    assert (n["dbr_sought_reports"], n["dbr_notretrieved_reports"], n["dbr_assessed"]) == (
+        "88", "6", "82")
+    # commas inside a reason would split it in PRISMA2020::PRISMA_data()
+    assert "Wrong comparator - placebo only, 9" in n["dbr_excluded"]
+    assert n["other_excluded"] == "Wrong population, 6; Wrong study design, 4"
+    assert (n["new_studies"], n["new_reports"], n["total_studies"], n["total_reports"]) == (
+        "27", "31", "27", "31")
+
+
+def test_csv_cells_are_spreadsheet_safe(counts: PrismaCounts) -> None:
+    text = prisma_csv(replace(counts, databases=(("=cmd|' /C calc'!A0", 6874),)))
+    assert "\"'=cmd|' /C calc'!A0, 6874\"" in text
+
+
+def test_other_method_rows() -> None:
+    assert other_method_row("Citation searching") == "citations_results"
+    assert other_method_row("Backward citation chasing") == "citations_results"
+    assert other_method_row("Websites") == "website_results"
+    assert other_method_row("Organisations") == "organisation_results"
+    assert other_method_row("Trial sponsors") == "organisation_results"
+
+
+def test_json_reports_problems(counts: PrismaCounts) -> None:
+    data = json.loads(prisma_json(replace(counts, records_screened=1)))
+    assert data["problems"] and "Records screened (n = 1)" in data["problems"][0]
+    assert data["prisma2020_template"]["records_screened"] == "1"
+
+
+@pytest.mark.parametrize("fmt", ["png", "pdf"])
+def test_png_and_pdf_files(counts: PrismaCounts, tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"prisma.{fmt}"
+    write = prisma_pdf if fmt == "pdf" else lambda c, p: prisma_png(c, p, dpi=80)
+    write(counts, path)
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n" if fmt == "png" else b"%PDF")
+    again = tmp_path / f"again.{fmt}"
+    write(counts, again)
+    assert again.read_bytes() == data

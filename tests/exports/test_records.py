@@ -1,0 +1,107 @@
+"""Record exports: RIS round trip through rispy, BibTeX, CSV and XLSX with decisions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import rispy
+from bibtexparser.entrypoint import parse_string
+from openpyxl import load_workbook
+
+from screener.core.records import Record
+from screener.exports.records import (
+    RECORD_COLUMNS,
+    RecordItem,
+    decision_text,
+    records_bibtex,
+    records_csv,
+    records_ris,
+    records_xlsx,
+)
+
+TRIAL = Record(
+    title="Early mobilisation after cardiac surgery: a randomised controlled trial",
+    abstract="Background: patients stay in bed. Methods: we randomised 120 adults.",
+    authors=("Müller, Anna", "O'Brien, Seán", "Zhang, Wei"),
+    year=2021, journal="BMJ Open", volume="11", issue="4", pages="e045123",
+    doi="10.1136/bmjopen-2020-045123", pmid="33853801",
+    keywords=("mobilisation", "cardiac surgery", "-negative keyword"),
+    publication_types=("Journal Article", "Randomized Controlled Trial"), language="eng",
+    id=7,
+)
+OTHER = Record(title="{Unbalanced brace in a title", authors=("Smith, J",), year=2019,
+               journal="Lancet", volume="393", issue="10175", pages="1012-1020",
+               doi="10.1016/s0140-6736(19)30001-1", id=8)
+ITEMS: list[RecordItem] = [
+    (TRIAL, "include", "", "check the protocol, too"),
+    (OTHER, "exclude", "Wrong population", "=2+3 children only"),
+]
+
+
+def test_ris_round_trips_through_rispy() -> None:
+    entries = rispy.loads(records_ris(ITEMS))
+    assert len(entries) == 2
+    first, second = entries
+    assert first["title"] == TRIAL.title
+    assert first["authors"] == list(TRIAL.authors)
+    assert first["year"] == "2021"
+    assert first["secondary_title"] == "BMJ Open"
+    assert (first["volume"], first["number"]) == ("11", "4")
+    assert first["start_page"] == "e045123" and "end_page" not in first
+    assert first["doi"] == TRIAL.doi
+    assert first["accession_number"] == "33853801"
+    assert first["abstract"] == TRIAL.abstract
+    assert first["keywords"] == list(TRIAL.keywords)
+    assert first["notes"] == ["screener: include; note: check the protocol, too"]
+    assert (second["start_page"], second["end_page"]) == ("1012", "1020")
+    assert second["notes"] == [
+        "screener: exclude; reason: Wrong population; note: =2+3 children only"]
+
+
+def test_ris_has_no_counter_lines_and_one_line_values() -> None:
+    multi = Record(title="A\ntitle", abstract="LABEL: one.\nMETHODS: two.", id=1)
+    text = records_ris([(multi, "maybe", "", "")])
+    assert text.startswith("TY  - GEN\n")
+    assert "AB  - LABEL: one. METHODS: two.\n" in text
+    assert rispy.loads(text)[0]["title"] == "A title"
+
+
+def test_bibtex_parses_with_the_decision_in_note() -> None:
+    library = parse_string(records_bibtex(ITEMS + [ITEMS[0]]))
+    assert not library.failed_blocks
+    keys = [e.key for e in library.entries]
+    assert keys == ["muller2021early", "smith2019unbalanced", "muller2021earlya"]
+    first = library.entries[0].fields_dict
+    assert first["author"].value == "Müller, Anna and O'Brien, Seán and Zhang, Wei"
+    assert first["note"].value == "screener: include; note: check the protocol, too"
+    assert first["pmid"].value == "33853801"
+    second = library.entries[1].fields_dict
+    assert second["title"].value == "Unbalanced brace in a title"
+    assert second["pages"].value == "1012--1020"
+
+
+def test_csv_has_decisions_and_safe_cells() -> None:
+    rows = list(csv.DictReader(io.StringIO(records_csv(ITEMS))))
+    assert tuple(rows[0]) == RECORD_COLUMNS
+    assert rows[0]["keywords"] == "mobilisation; cardiac surgery; -negative keyword"
+    assert rows[1]["note"] == "'=2+3 children only"
+    assert rows[1]["reason"] == "Wrong population" and rows[1]["decision"] == "exclude"
+
+
+def test_xlsx_has_decisions_and_no_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "records.xlsx"
+    records_xlsx(ITEMS, path)
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert tuple(values[0]) == RECORD_COLUMNS
+    assert values[2][RECORD_COLUMNS.index("note")] == "'=2+3 children only"
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+
+
+def test_decision_text() -> None:
+    assert decision_text("exclude", "Wrong\npopulation", "") == (
+        "screener: exclude; reason: Wrong population")
+    assert decision_text("", "", "") == "screener: undecided"

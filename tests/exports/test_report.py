@@ -1,0 +1,97 @@
+"""Methods report: item 8 paragraph, automation disclosure, tables, diagram link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from screener.core.decisions import Reviewer, Role, Stage
+from screener.core.prisma import PrismaCounts
+from screener.core.protocol import (
+    Criterion,
+    CriterionKind,
+    ExclusionReason,
+    Protocol,
+    Resolution,
+    ScreeningMode,
+)
+from screener.core.records import Record
+from screener.exports.report import (
+    AgreementRow,
+    AutomationInfo,
+    ExcludedReport,
+    ReportInputs,
+    StoppingInfo,
+    methods_report,
+)
+
+PROTOCOL = Protocol(
+    title="Early mobilisation after cardiac surgery",
+    criteria=(Criterion("I1", CriterionKind.INCLUDE, "Adults after cardiac surgery"),
+              Criterion("I2", CriterionKind.INCLUDE, "Randomised trials"),
+              Criterion("E1", CriterionKind.EXCLUDE, "Children")),
+    exclusion_reasons=(ExclusionReason("pop", "Wrong population", "1"),
+                       ExclusionReason("design", "Wrong study design", "2")),
+    screening=ScreeningMode(reviewers_per_record=2, blind=True,
+                            resolution=Resolution.ADJUDICATOR, adjudicator="carol"),
+)
+
+
+def _inputs(counts: PrismaCounts) -> ReportInputs:
+    return ReportInputs(
+        protocol=PROTOCOL, counts=counts,
+        reviewers=(Reviewer("alice"), Reviewer("bob"), Reviewer("carol", Role.ADJUDICATOR)),
+        agreement=(AgreementRow(Stage.TITLE_ABSTRACT, "alice", "bob", 1568, 93.4, 0.71,
+                                (0.66, 0.76), 0.87, 0.91),
+                   AgreementRow(Stage.FULL_TEXT, "alice", "bob", 82, 87.8, None, None, 0.76,
+                                0.81)),
+        excluded_reports=(
+            ExcludedReport(Record(title="Bed rest | a trial.", authors=("Lee, K", "Ng, P"),
+                                  year=2018, journal="Heart", volume="4", pages="1-9",
+                                  doi="10.1/x"), "Wrong population"),
+            ExcludedReport(Record(title="Another", pmid="123", id=4), "Wrong study design"),
+        ),
+        automation=AutomationInfo(
+            tool="screener", version="0.1.0", model="tfidf+logistic",
+            config_hash="9f" * 8, config=(("C", "1.0"), ("ngram_range", "1-2")), seed=42,
+            stopping=StoppingInfo(stopped=True, recall_target=0.95, confidence=0.95,
+                                  consecutive_irrelevant=50, min_screened_fraction=0.1,
+                                  key_papers=3, stopped_at="2026-03-04T16:02:11Z",
+                                  values=(("records screened", "1,568 of 4,668 (33.6%)"),
+                                          ("consecutive irrelevant", "50")))),
+        prisma_svg="prisma diagram.svg",
+    )
+
+
+def test_report_matches_golden(counts: PrismaCounts,
+                               golden: Callable[[str, str], None]) -> None:
+    golden("report.md", methods_report(_inputs(counts)))
+
+
+def test_report_covers_item_8_automation_and_16b(counts: PrismaCounts) -> None:
+    text = methods_report(_inputs(counts))
+    assert "screened by two reviewers, independently" in text
+    assert "resolved by an adjudicator (carol)" in text
+    assert "screener version 0.1.0" in text and "random seed 42" in text
+    assert "retrained after each screening decision" in text
+    assert "an estimated recall of at least 95% with 95% confidence" in text
+    assert "records screened: 1,568 of 4,668 (33.6%)" in text
+    assert "(n = 3,100) are reported as excluded by automation tools" in text
+    assert "| Title and abstract | alice and bob | 1,568 | 93.4 | 0.71 (0.66 to 0.76) |" in text
+    assert "| Full text | alice and bob | 82 | 87.8 | n/a | 0.76 | 0.81 |" in text
+    assert "Lee et al. 2018. Bed rest \\| a trial. Heart. 2018;4:1-9. doi:10.1/x" in text
+    assert "| Wrong study design |" in text
+    assert "![PRISMA 2020 flow diagram](<prisma diagram.svg>)" in text
+    assert "| Records screened | 4,668 |" in text
+    assert "do not add up" not in text
+
+
+def test_report_single_screening_without_automation(counts: PrismaCounts) -> None:
+    inputs = replace(_inputs(counts), automation=None, agreement=(), excluded_reports=(),
+                     protocol=replace(PROTOCOL, screening=ScreeningMode()),
+                     counts=replace(counts, records_screened=1))
+    text = methods_report(inputs)
+    assert "screened by one reviewer" in text
+    assert "No automation tools were used" in text
+    assert "agreement is not reported" in text
+    assert "**The counts do not add up:**" in text and "Records screened (n = 1)" in text
