@@ -47,8 +47,8 @@ MARGIN = 20
 BAR_W = 34
 """Width of the blue phase bars (Identification, Screening, Included)."""
 BAR_GAP = 16
-COL_W = 250
-H_GAP = 48
+COL_W = 270
+H_GAP = 44
 """Horizontal gap between a main box and its side box (holds the arrow)."""
 COLUMN_GAP = 40
 """Gap between the databases/registers and the other-methods columns."""
@@ -298,6 +298,10 @@ _GRID = {
 }
 
 
+_PHASES = (("Identification", 0, 0), ("Screening", 1, 3), ("Included", 4, 4))
+"""Phase bars: label, first row, last row."""
+
+
 def _arrow(points: list[tuple[float, float]]) -> Arrow:
     """An arrow along axis-aligned segments; the head sits on the last segment."""
     (x0, y0), (x1, y1) = points[-2], points[-1]
@@ -327,6 +331,12 @@ def layout(counts: PrismaCounts) -> Layout:
     for key, h in heights.items():
         row = _GRID[key][0]
         row_h[row] = max(row_h[row], h)
+
+    # A phase bar must be tall enough for its rotated label.
+    for label, first, last in _PHASES:
+        need = text_width(label, FONT, bold=True) + 2 * PAD_Y
+        have = sum(row_h[first:last + 1]) + V_GAP * (last - first)
+        row_h[last] += max(0.0, need - have)
 
     boxes: list[Box] = []
     panels: list[Box] = []
@@ -365,9 +375,8 @@ def layout(counts: PrismaCounts) -> Layout:
         placed[key] = _content_box(key, items, col_x[col], top, COL_W, h, center)
     boxes += [placed[key] for key in _GRID if key in placed]
 
-    for key, label, first, last in (("phase_identification", "Identification", 0, 0),
-                                    ("phase_screening", "Screening", 1, 3),
-                                    ("phase_included", "Included", 4, 4)):
+    for label, first, last in _PHASES:
+        key = "phase_" + label.lower()
         top, bot = row_y[first], row_y[last] + row_h[last]
         cx, cy = MARGIN + BAR_W / 2, (top + bot) / 2
         line = TextLine(label, cx + 0.35 * FONT, cy, FONT, True, "middle", rotate=True)
@@ -407,7 +416,7 @@ def layout(counts: PrismaCounts) -> Layout:
     foot_lines: list[TextLine] = []
     foot_w = width - 2 * MARGIN
     for note in FOOTNOTES:
-        for piece in wrap(note, foot_w, SMALL):
+        for piece in wrap(note, foot_w * 0.97, SMALL):
             foot_lines.append(TextLine(piece, MARGIN, y + 0.8 * SMALL, SMALL))
             y += SMALL_LINE
         y += 4

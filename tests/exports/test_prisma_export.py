@@ -120,15 +120,19 @@ def test_other_methods_column_only_when_used(counts: PrismaCounts) -> None:
     assert layout(plain).width < layout(counts).width
 
 
-def test_text_is_escaped_and_fits_its_box(counts: PrismaCounts) -> None:
-    odd = replace(counts, databases=(("A&B <x> \"db\"", 6874),),
+@pytest.mark.parametrize("empty", [False, True])
+def test_text_is_escaped_and_fits_its_box(counts: PrismaCounts, empty: bool) -> None:
+    odd = PrismaCounts() if empty else replace(counts, databases=(("A&B <x> \"db\"", 6874),),
                   reports_excluded_reasons=(("Wrong population", 21), ("x" * 90, 37)))
-    svg = prisma_svg(odd)
-    boxes = _box_texts(svg)  # parses: the names were escaped
-    assert "A&B <x> \"db\" (n = 6874)" in boxes["identified"]
+    boxes = _box_texts(prisma_svg(odd))  # parses: the names were escaped
+    if not empty:
+        assert "A&B <x> \"db\" (n = 6874)" in boxes["identified"]
     for box in layout(odd).boxes:
         for line in box.lines:
-            if line.rotate or box.key == "footnotes":
+            if line.rotate:
+                assert text_width(line.text, line.size, line.bold) <= box.h, box.key
+                continue
+            if box.key == "footnotes":
                 continue
             width = text_width(line.text, line.size, line.bold)
             if line.anchor == "middle":
