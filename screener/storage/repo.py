@@ -6,8 +6,6 @@ layer decides the transaction. Must not import textual, click, sklearn or other 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 import uuid
 from array import array
@@ -18,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from screener.core import audit
 from screener.core.decisions import Decision, Label, ReportStatus, Reviewer, Role, Stage
 from screener.core.records import Record
 from screener.storage.models import (
@@ -33,7 +32,7 @@ from screener.storage.models import (
     SourceRow,
 )
 
-GENESIS = "0" * 64
+GENESIS = audit.GENESIS
 
 
 # --- review and protocol -------------------------------------------------------------
@@ -226,53 +225,49 @@ def reviewers(session: Session) -> list[Reviewer]:
 
 # --- decisions (append-only, hash-chained) ---------------------------------------------
 
-def decision_payload(d: Decision, seq: int) -> dict[str, Any]:
-    """The fields covered by the log hash, in canonical form."""
-    return {
-        "seq": seq, "record_id": d.record_id, "reviewer": d.reviewer,
-        "role": d.reviewer_role.value, "stage": d.stage.value, "label": d.label.value,
-        "reason_id": d.reason_id, "criterion_ids": list(d.criterion_ids), "note": d.note,
-        "created_at": _iso(d.created_at), "protocol_hash": d.protocol_hash,
-        "ranking_id": d.ranking_id, "rank_position": d.rank_position,
-    }
-
-
-def _iso(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + "\n" + text).encode("utf-8")).hexdigest()
-
-
 def add_decision(session: Session, decision: Decision, undoes_id: int | None = None,
                  uid: str | None = None) -> Decision:
-    """Append a decision, chaining its hash to the log head (the review row is locked)."""
+    """Append a decision and chain its log hash to the head (the review row is locked).
+
+    The hash covers the row as `screener.core.audit.log_row` describes it, including the
+    configuration hash of the ranking that showed the record.
+    """
     review = session.scalars(select(ReviewRow).with_for_update()).one()
     reviewer = get_or_create_reviewer(session, decision.reviewer, decision.reviewer_role)
     seq = review.decision_count + 1
+    prev_id = session.scalar(select(func.max(DecisionRow.id)))
     created = decision.created_at or datetime.now(UTC)
-    stamped = Decision(**{**_fields(decision), "created_at": created,
-                          "reviewer_role": reviewer.role})
-    row_hash = chain_hash(review.last_hash, decision_payload(stamped, seq))
     row = DecisionRow(
         record_id=decision.record_id, reviewer_id=reviewer.id, stage=decision.stage.value,
         label=decision.label.value, reason_id=decision.reason_id,
         criterion_ids=list(decision.criterion_ids), note=decision.note, created_at=created,
         protocol_hash=decision.protocol_hash, ranking_id=decision.ranking_id,
-        rank_position=decision.rank_position, undoes_id=undoes_id, seq=seq, row_hash=row_hash,
+        rank_position=decision.rank_position, undoes_id=undoes_id, seq=seq, row_hash="",
         uid=uid or str(uuid.uuid4()),
     )
     session.add(row)
-    review.decision_count = seq
-    review.last_hash = row_hash
     session.flush()
-    return Decision(**{**_fields(stamped), "id": row.id, "seq": seq, "row_hash": row_hash})
+    stored = Decision(**{**_fields(decision), "created_at": created,
+                         "reviewer_role": reviewer.role, "id": row.id, "seq": seq})
+    config_hash = ""
+    if decision.ranking_id is not None:
+        config_hash = session.scalar(select(RankingRow.config_hash)
+                                     .where(RankingRow.id == decision.ranking_id)) or ""
+    row.row_hash = audit.next_hash(review.last_hash, audit.log_row(
+        stored, seq=seq, prev_decision_id=prev_id, model_config_hash=config_hash))
+    review.decision_count = seq
+    review.last_hash = row.row_hash
+    session.flush()
+    return Decision(**{**_fields(stored), "row_hash": row.row_hash})
+
+
+def verify_log(session: Session) -> audit.VerifyResult:
+    """Re-hash the stored decision log against the chain and the head kept on the review."""
+    rows = decision_log(session)
+    chained = list(zip(audit.log_rows(rows, ranking_hashes(session)),
+                       (d.row_hash for d in rows), strict=True))
+    count, head = log_head(session)
+    return audit.verify(chained, expected_head=head if count else None, expected_count=count)
 
 
 def _fields(d: Decision) -> dict[str, Any]:

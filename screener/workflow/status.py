@@ -75,7 +75,14 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         ],
         "outcomes": outcome_counts,
         "reports": {k: reports.get(k, 0) for k in ("sought", "not_retrieved", "assessed")},
+        "prisma": None if blind else _prisma(review),
     }
+
+
+def _prisma(review: Review) -> dict[str, Any]:
+    from screener.workflow.reporting import prisma_status
+
+    return prisma_status(review)
 
 
 def reconciliation_started(review: Review) -> bool:

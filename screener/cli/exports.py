@@ -1,0 +1,120 @@
+"""Export commands: PRISMA diagram, decision log (and its verification), records, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from screener.cli import main, open_from, review_options
+
+OUT = click.option("--out", type=click.Path(path_type=Path), default=None,
+                   help="Output file (default: exports/ in the review folder).")
+FORCE = click.option("--force", is_flag=True, help="Replace an existing file.")
+
+
+@main.group()
+def export() -> None:
+    """Write the PRISMA diagram, decision log or records to exports/ (or --out)."""
+
+
+@export.command("prisma")
+@review_options
+@click.option("--format", "fmt", type=click.Choice(["svg", "pdf", "png", "csv", "json"]),
+              default="svg", show_default=True)
+@OUT
+@FORCE
+@click.option("--strict", is_flag=True, help="Refuse to draw when the numbers do not add up.")
+def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Path | None,
+                  force: bool, strict: bool) -> None:
+    """The PRISMA 2020 flow diagram (or its counts: csv in the PRISMA2020 R template)."""
+    from screener.workflow.reporting import export_prisma as run
+
+    with open_from(review_dir, db_url) as review:
+        target, result = run(review, fmt, out, force, strict)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    for problem in result.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(f"wrote {target}")
+
+
+@export.command("log")
+@review_options
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
+              show_default=True)
+@click.option("--reviewer", default=None, help="Blind screening: export your own decisions.")
+@OUT
+@FORCE
+def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: str | None,
+               out: Path | None, force: bool) -> None:
+    """Every decision in time order, each row hash-chained to the one before."""
+    from screener.workflow.reporting import export_log as run
+
+    with open_from(review_dir, db_url) as review:
+        target, n = run(review, fmt, out, force, reviewer)
+    click.echo(f"wrote {n} decisions to {target}")
+
+
+@export.command("records")
+@review_options
+@click.option("--label", type=click.Choice(["include", "exclude", "maybe", "all"]),
+              default="include", show_default=True)
+@click.option("--stage", type=click.Choice(["title_abstract", "full_text"]),
+              default="title_abstract", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["ris", "bibtex", "csv", "xlsx"]),
+              default="ris", show_default=True)
+@click.option("--reviewer", default=None, help="Blind screening: export your own decisions.")
+@OUT
+@FORCE
+def export_records(review_dir: Path | None, db_url: str | None, label: str, stage: str,
+                   fmt: str, reviewer: str | None, out: Path | None, force: bool) -> None:
+    """Records with their decision, reason and note (for full-text retrieval, Zotero, EndNote)."""
+    from screener.core.decisions import Stage
+    from screener.workflow.reporting import export_records as run
+
+    with open_from(review_dir, db_url) as review:
+        target, n = run(review, label, Stage(stage), fmt, out, force, reviewer)
+    click.echo(f"wrote {n} records to {target}")
+
+
+@main.group()
+def log() -> None:
+    """The tamper-evident decision log."""
+
+
+@log.command("verify")
+@review_options
+@click.option("--file", "jsonl", type=click.Path(path_type=Path), default=None,
+              help="Verify an exported JSONL log instead of the database.")
+def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) -> None:
+    """Check the hash chain; report the first row edited, removed or reordered."""
+    import sys
+
+    from screener.workflow.reporting import verify_log
+
+    if jsonl is not None and review_dir is None and db_url is None:
+        from screener.workflow.reporting import verify_log_file
+
+        ok, n, problem = verify_log_file(jsonl)
+    else:
+        with open_from(review_dir, db_url) as review:
+            ok, n, problem = verify_log(review, jsonl)
+    if ok:
+        click.echo(f"log OK: {n} decisions, hash chain intact")
+        return
+    click.echo(f"log FAILED: {problem}", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@review_options
+@OUT
+@FORCE
+def report(review_dir: Path | None, db_url: str | None, out: Path | None, force: bool) -> None:
+    """Methods text (PRISMA item 8, automation disclosure), agreement, exclusions, diagram."""
+    from screener.workflow.reporting import write_report
+
+    with open_from(review_dir, db_url) as review:
+        target = write_report(review, out, force)
+    click.echo(f"wrote {target} (and {target.stem}-prisma.svg beside it)")

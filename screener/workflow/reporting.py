@@ -1,0 +1,390 @@
+"""Reporting use cases: PRISMA 2020 counts from the database, the decision log, records
+and the methods report, written to files safely (never over an existing file unless
+forced; written whole through a temporary file).
+
+Counting policy (PRISMA 2020, new review, databases + registers + other methods):
+- identification: sources of kind database/register in the main column, kind `other`
+  (citation searching, websites, organisations) in the other-methods column, per source name;
+- duplicates removed: active duplicate links of main-column records;
+- records screened: main-column records left after removing duplicates;
+- excluded by a human: title/abstract outcome `exclude`; excluded by automation tools:
+  records no human screened (screening stopped by the stopping rule, PRISMA's ** footnote);
+- reports sought: title/abstract outcome include or maybe; not retrieved / assessed: the
+  full-text report status; excluded at full text: per exclusion reason label;
+- studies included = reports of included studies = full-text outcome include (one report
+  per study: screener does not link several reports to one study).
+Records in conflict or waiting for a second reviewer are neither excluded nor sought:
+the arithmetic check then lists them, so a diagram is never silently wrong.
+Must not import textual, click or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from screener.core.decisions import Label, ReportStatus, Stage
+from screener.core.outcomes import passes_title_abstract
+from screener.core.prisma import PrismaCounts, check
+from screener.storage import repo
+from screener.workflow.review import Review, ReviewError
+from screener.workflow.screening import outcomes
+
+MAIN_KINDS = ("database", "register")
+
+
+@dataclass(frozen=True, slots=True)
+class PrismaResult:
+    counts: PrismaCounts
+    problems: tuple[str, ...]
+    """Arithmetic inconsistencies (empty when the diagram adds up)."""
+    notes: tuple[str, ...]
+    """What a reader of the numbers should know (e.g. records left to automation)."""
+
+
+def prisma_counts(review: Review) -> PrismaResult:
+    """Every PRISMA 2020 number, computed from the database, then checked."""
+    with review.transaction() as session:
+        sources = repo.sources(session)
+        kind_of_source = {s["id"]: s["kind"] for s in sources}
+        records = {r.id: kind_of_source.get(r.source_id or -1, "database")
+                   for r in repo.get_records(session)}
+        removed = repo.removed_duplicate_ids(session)
+        ta = outcomes(review, session, Stage.TITLE_ABSTRACT)
+        ft = outcomes(review, session, Stage.FULL_TEXT)
+        reports = repo.reports(session)
+    main = {rid for rid, kind in records.items() if kind in MAIN_KINDS}
+    other = {rid for rid, kind in records.items() if kind not in MAIN_KINDS}
+
+    def per_name(kinds: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+        totals: dict[str, int] = {}
+        for s in sources:
+            if s["kind"] in kinds:
+                totals[s["name"]] = totals.get(s["name"], 0) + s["records"]
+        return tuple(totals.items())
+
+    has_full_text = Stage.FULL_TEXT in review.protocol.stages
+    screened = main - removed
+    excluded_human = {r for r in screened if r in ta and ta[r].label == Label.EXCLUDE}
+    untouched = {r for r in screened if r not in ta}
+    pending = {r for r in screened if r in ta and ta[r].label is None}
+    reason_label = {r.id: r.label for r in review.protocol.exclusion_reasons}
+
+    def column(ids: set[int]) -> tuple[int, int, int, int, tuple[tuple[str, int], ...], int]:
+        sought = {r for r in ids if r in ta and passes_title_abstract(ta[r])}
+        if not has_full_text:
+            included = {r for r in sought if ta[r].label == Label.INCLUDE}
+            return len(sought), 0, len(sought), len(sought) - len(included), (), len(included)
+        not_retrieved = {r for r in sought if reports.get(r) == ReportStatus.NOT_RETRIEVED}
+        assessed = {r for r in sought if r in ft and ft[r].label in (Label.INCLUDE,
+                                                                     Label.EXCLUDE)}
+        excluded = {r for r in assessed if ft[r].label == Label.EXCLUDE}
+        reasons = Counter(reason_label.get(ft[r].reason_id or "", ft[r].reason_id or "no reason")
+                          for r in excluded)
+        ordered = tuple((label, reasons[label]) for label in
+                        [*reason_label.values(), *sorted(set(reasons) - set(reason_label.values()))]
+                        if reasons.get(label))
+        return (len(sought), len(not_retrieved), len(assessed), len(excluded), ordered,
+                len(assessed) - len(excluded))
+
+    m_sought, m_nr, m_assessed, m_excl, m_reasons, m_incl = column(screened)
+    o_sought, o_nr, o_assessed, o_excl, o_reasons, o_incl = column(other - removed)
+    counts = PrismaCounts(
+        databases=per_name(("database",)), registers=per_name(("register",)),
+        other_sources=per_name(("other",)),
+        duplicates_removed=len(main & removed),
+        records_screened=len(screened),
+        records_excluded_human=len(excluded_human),
+        records_excluded_automation=len(untouched),
+        reports_sought=m_sought, reports_not_retrieved=m_nr, reports_assessed=m_assessed,
+        reports_excluded=m_excl, reports_excluded_reasons=m_reasons,
+        studies_included=m_incl + o_incl, reports_included=m_incl + o_incl,
+        other_reports_sought=o_sought, other_reports_not_retrieved=o_nr,
+        other_reports_assessed=o_assessed, other_reports_excluded=o_excl,
+        other_reports_excluded_reasons=o_reasons,
+    )
+    notes = []
+    if untouched:
+        notes.append(f"{len(untouched)} record(s) were not screened by a reviewer; they are "
+                     "counted as excluded by automation tools (screening stopped by the "
+                     "ranking's stopping rule)")
+    if pending:
+        notes.append(f"{len(pending)} record(s) are in conflict or wait for another "
+                     "reviewer at title/abstract")
+    return PrismaResult(counts, tuple(check(counts)), tuple(notes))
+
+
+def prisma_status(review: Review) -> dict[str, object]:
+    """The PRISMA numbers as a flat dict, for `screener status --json`."""
+    from dataclasses import asdict
+
+    result = prisma_counts(review)
+    data = asdict(result.counts)
+    for key, value in list(data.items()):
+        if isinstance(value, tuple | list):
+            data[key] = [{"name": n, "count": c} for n, c in value]
+    data["records_excluded"] = result.counts.records_excluded
+    data["identified"] = result.counts.identified
+    data["problems"] = list(result.problems)
+    return data
+
+
+# --- writing files safely -------------------------------------------------------------
+
+def default_export_dir(review: Review) -> Path:
+    return (review.folder or Path.cwd()) / "exports"
+
+
+def resolve_output(review: Review, out: Path | None, default_name: str, force: bool) -> Path:
+    """Where to write: `out`, or exports/<default_name>. Never an existing file without
+    `force`, never a folder, never through a symbolic link."""
+    target = out if out is not None else default_export_dir(review) / default_name
+    if target.is_symlink():
+        raise ReviewError(f"{target} is a symbolic link; screener does not write through "
+                          "links. Give a plain file path with --out")
+    if target.is_dir():
+        raise ReviewError(f"{target} is a folder; give a file path with --out")
+    if target.exists() and not force:
+        raise ReviewError(f"{target} exists; pass --force to replace it, or choose another "
+                          "path with --out")
+    if out is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    elif not target.parent.is_dir():
+        raise ReviewError(f"{target.parent}: no such folder for --out")
+    return target
+
+
+def write_atomic(target: Path, writer: Callable[[Path], None]) -> Path:
+    """Write through a temporary file in the same folder, then rename: never half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_text_atomic(target: Path, text: str) -> Path:
+    return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+# --- exports ----------------------------------------------------------------------------
+
+PRISMA_FORMATS = ("svg", "pdf", "png", "csv", "json")
+
+
+def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
+                  force: bool = False, strict: bool = False) -> tuple[Path, PrismaResult]:
+    """Write the PRISMA 2020 diagram (or its counts) after checking the arithmetic."""
+    from screener.exports import prisma
+
+    if fmt not in PRISMA_FORMATS:
+        raise ReviewError(f"--format must be one of {', '.join(PRISMA_FORMATS)}")
+    result = prisma_counts(review)
+    if strict and result.problems:
+        raise ReviewError("the PRISMA numbers do not add up:\n  " + "\n  ".join(result.problems))
+    target = resolve_output(review, out, f"prisma.{fmt}", force)
+    counts = result.counts
+    if fmt == "svg":
+        write_text_atomic(target, prisma.prisma_svg(counts))
+    elif fmt == "csv":
+        write_text_atomic(target, prisma.prisma_csv(counts))
+    elif fmt == "json":
+        write_text_atomic(target, prisma.prisma_json(counts))
+    elif fmt == "pdf":
+        write_atomic(target, lambda p: prisma.prisma_pdf(counts, p))
+    else:
+        write_atomic(target, lambda p: prisma.prisma_png(counts, p))
+    return target, result
+
+
+def _visible_log(review: Review, viewer: str | None) -> list[object]:
+    from screener.workflow.team import blind_stages, visible_decisions
+
+    with review.transaction() as session:
+        hidden = blind_stages(review, session)
+    if hidden and viewer is None:
+        raise ReviewError("screening is blind and reconciliation has not started: export your "
+                          "own decisions with --reviewer NAME")
+    return list(visible_decisions(review, viewer))
+
+
+def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force: bool = False,
+               viewer: str | None = None) -> tuple[Path, int]:
+    """Write the decision log in time order with each row's chained hash."""
+    from screener.core.audit import log_rows
+    from screener.core.decisions import Decision
+    from screener.exports.log import log_csv, log_jsonl
+
+    if fmt not in ("csv", "jsonl"):
+        raise ReviewError("--format must be csv or jsonl")
+    decisions = [d for d in _visible_log(review, viewer) if isinstance(d, Decision)]
+    with review.transaction() as session:
+        hashes = repo.ranking_hashes(session)
+    rows = list(zip(log_rows(decisions, hashes), (d.row_hash for d in decisions), strict=True))
+    target = resolve_output(review, out, f"decision-log.{fmt}", force)
+    write_text_atomic(target, log_csv(rows) if fmt == "csv" else log_jsonl(rows))
+    return target, len(rows)
+
+
+def verify_log_file(jsonl: Path) -> tuple[bool, int, str]:
+    """Check an exported JSONL log on its own (no review needed)."""
+    from screener.core.audit import verify
+    from screener.exports.log import read_log_jsonl
+
+    try:
+        rows = read_log_jsonl(jsonl.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReviewError(f"{jsonl}: cannot read the log ({exc})") from None
+    result = verify(rows)
+    return result.ok, len(rows), result.problem
+
+
+def verify_log(review: Review, jsonl: Path | None = None) -> tuple[bool, int, str]:
+    """Check the hash chain of the stored log (or of an exported JSONL file):
+    (ok, rows checked, the first problem)."""
+    if jsonl is not None:
+        return verify_log_file(jsonl)
+    with review.transaction() as session:
+        result = repo.verify_log(session)
+        count, _ = repo.log_head(session)
+    return result.ok, count, result.problem
+
+
+RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
+
+
+def export_records(review: Review, label: str = "include", stage: Stage = Stage.TITLE_ABSTRACT,
+                   fmt: str = "ris", out: Path | None = None, force: bool = False,
+                   viewer: str | None = None) -> tuple[Path, int]:
+    """Write records with their outcome at a stage (label include/exclude/maybe/all)."""
+    from screener.exports import records as rec
+
+    if fmt not in RECORD_FORMATS:
+        raise ReviewError(f"--format must be one of {', '.join(RECORD_FORMATS)}")
+    if label not in ("include", "exclude", "maybe", "all"):
+        raise ReviewError("--label must be include, exclude, maybe or all")
+    from screener.workflow.team import blind_stages
+
+    with review.transaction() as session:
+        blind = stage in blind_stages(review, session)
+    if blind and viewer is None:
+        raise ReviewError("screening is blind and reconciliation has not started: export your "
+                          "own decisions with --reviewer NAME")
+    with review.transaction() as session:
+        removed = repo.removed_duplicate_ids(session)
+        if viewer is not None and blind:
+            mine = {d.record_id: d for d in repo.current_decisions(session, stage)
+                    if d.reviewer == viewer}
+            result = {rid: (d.label, d.reason_id, d.note) for rid, d in mine.items()}
+        else:
+            outs = outcomes(review, session, stage)
+            notes: dict[int, list[str]] = {}
+            for d in repo.current_decisions(session, stage):
+                if d.note:
+                    notes.setdefault(d.record_id, []).append(f"{d.reviewer}: {d.note}")
+            result = {rid: (o.label, o.reason_id, " | ".join(notes.get(rid, [])))
+                      for rid, o in outs.items() if o.label is not None}
+        ids = [rid for rid, (lab, _, _) in result.items()
+               if rid not in removed and (label == "all" or lab.value == label)]
+        records = repo.get_records(session, ids)
+    reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
+    items = []
+    for record in records:
+        assert record.id is not None
+        lab, reason_id, note = result[record.id]
+        items.append((record, lab.value, reasons.get(reason_id or "", reason_id or ""), note))
+    name = f"records-{label}-{stage.value}.{'bib' if fmt == 'bibtex' else fmt}"
+    target = resolve_output(review, out, name, force)
+    if fmt == "xlsx":
+        write_atomic(target, lambda p: rec.records_xlsx(items, p))
+    else:
+        text = {"ris": rec.records_ris, "bibtex": rec.records_bibtex, "csv": rec.records_csv}[fmt](items)
+        write_text_atomic(target, text)
+    return target, len(items)
+
+
+def build_report_inputs(review: Review) -> object:
+    """Gather what the methods report renders, from the database."""
+    from screener import __version__
+    from screener.core.decisions import Role
+    from screener.exports.report import (
+        AgreementRow,
+        AutomationInfo,
+        ExcludedReport,
+        ReportInputs,
+        StoppingInfo,
+    )
+    from screener.workflow.progress import progress
+    from screener.workflow.team import agreement
+
+    result = prisma_counts(review)
+    report = agreement(review)
+    rows = tuple(
+        AgreementRow(p.stage, p.reviewer_a, p.reviewer_b, p.stats.n,
+                     p.stats.percent_agreement or 0.0, p.stats.kappa, p.stats.kappa_ci,
+                     p.stats.pabak, p.stats.ac1)
+        for p in report.pairs)
+    reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
+    with review.transaction() as session:
+        reviewers = tuple(repo.reviewers(session))
+        ft = outcomes(review, session, Stage.FULL_TEXT)
+        excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE]
+        excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
+                         for r in repo.get_records(session, excluded_ids) if r.id is not None)
+        rankings = [d.ranking_id for d in repo.decision_log(session) if d.ranking_id]
+        info = repo.ranking_info(session, max(rankings)) if rankings else None
+    automation = None
+    if info is not None:
+        config = info["config"]
+        flat = tuple(sorted((str(k), str(v)) for k, v in config.items()
+                            if not isinstance(v, dict)))
+        screeners = [r.name for r in reviewers if r.role == Role.SCREENER]
+        rule = review.protocol.stopping
+        stop = None
+        if screeners:
+            prog = progress(review, screeners[0], Stage.TITLE_ABSTRACT)
+            values = [("records screened", f"{prog.screened:,} of {prog.total:,} "
+                       f"({prog.fraction:.1%})"),
+                      ("consecutive irrelevant", str(prog.consecutive_irrelevant))]
+            if prog.p_value is not None:
+                values.append(("stopping-test p-value", f"{prog.p_value:.3f}"))
+            if prog.estimated_recall is not None:
+                values.append(("estimated recall", f"{prog.estimated_recall:.2f}"))
+            stop = StoppingInfo(
+                stopped=prog.screened < prog.total, recall_target=rule.recall_target,
+                confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
+                min_screened_fraction=rule.min_screened_fraction,
+                key_papers=len(rule.key_papers), values=tuple(values))
+        automation = AutomationInfo(
+            tool="screener", version=__version__, model=str(config.get("name", "")),
+            config_hash=str(info["config_hash"]), config=flat,
+            seed=int(config["seed"]) if "seed" in config else None,
+            cold_start=bool(config.get("cold_start", True)), stopping=stop)
+    return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
+                        agreement=rows, excluded_reports=excluded, automation=automation,
+                        prisma_svg="report-prisma.svg", title=review.title)
+
+
+def write_report(review: Review, out: Path | None = None, force: bool = False) -> Path:
+    """The methods report (Markdown) with the PRISMA diagram written beside it."""
+    from screener.exports.prisma import prisma_svg
+    from screener.exports.report import ReportInputs, methods_report
+
+    inputs = build_report_inputs(review)
+    assert isinstance(inputs, ReportInputs)
+    target = resolve_output(review, out, "report.md", force)
+    inputs = replace(inputs, prisma_svg=f"{target.stem}-prisma.svg")
+    svg = target.parent / f"{target.stem}-prisma.svg"
+    if svg.exists() and not force:
+        raise ReviewError(f"{svg} exists; pass --force to replace it")
+    write_text_atomic(svg, prisma_svg(inputs.counts))
+    write_text_atomic(target, methods_report(inputs))
+    return target

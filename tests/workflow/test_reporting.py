@@ -1,0 +1,209 @@
+"""Reporting on both databases: PRISMA counts equal direct database queries, the log
+verifies and catches tampering, outputs are never overwritten by accident, and a RIS
+export reads back as the same records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from screener.core.decisions import Label, Stage
+from screener.core.records import Record
+from screener.storage import repo
+from screener.workflow.reporting import (
+    export_log,
+    export_prisma,
+    export_records,
+    prisma_counts,
+    verify_log,
+    write_report,
+)
+from screener.workflow.review import Review, ReviewError
+from screener.workflow.screening import mark_not_retrieved, record_decision
+
+
+def build(review: Review) -> dict[str, list[int]]:
+    """Two databases, a register and citation searching; duplicates; two reviewers at
+    title/abstract; full text with a not-retrieved report and reasons."""
+    ids: dict[str, list[int]] = {}
+    with review.transaction() as s:
+        for name, kind, n in (("PubMed", "database", 6), ("Embase", "database", 4),
+                              ("ClinicalTrials.gov", "register", 2),
+                              ("Citation searching", "other", 2)):
+            source = repo.add_source(s, name=name, kind=kind)
+            ids[name] = repo.add_records(s, source, [
+                Record(title=f"{name} trial {i}", abstract="Ketamine RCT", year=2020,
+                       authors=(f"Author{i}, A",), journal="J", volume="1", pages=str(i),
+                       doi=f"10.1000/{name.lower().replace(' ', '')}.{i}")
+                for i in range(n)])
+        # two Embase records duplicate PubMed ones
+        repo.add_duplicate_links(s, [(1, ids["Embase"][0], ids["PubMed"][0], "doi", 1.0),
+                                     (2, ids["Embase"][1], ids["PubMed"][1], "fuzzy", 0.97)])
+    pm, em, reg, cit = ids["PubMed"], ids["Embase"], ids["ClinicalTrials.gov"], ids["Citation searching"]
+    ta = [(pm[0], Label.INCLUDE), (pm[1], Label.INCLUDE), (pm[2], Label.MAYBE),
+          (pm[3], Label.EXCLUDE), (pm[4], Label.EXCLUDE), (em[2], Label.INCLUDE),
+          (reg[0], Label.EXCLUDE), (cit[0], Label.INCLUDE), (cit[1], Label.EXCLUDE)]
+    for rid, label in ta:
+        record_decision(review, rid, "ann", label)
+    record_decision(review, pm[5], "bob", Label.EXCLUDE, note="animal study")
+    record_decision(review, pm[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+    record_decision(review, pm[1], "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="design")
+    record_decision(review, pm[2], "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="population")
+    mark_not_retrieved(review, em[2])
+    record_decision(review, cit[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+    return ids
+
+
+def sql(review: Review, query: str) -> int:
+    with review.transaction() as s:
+        return int(s.execute(text(query)).scalar() or 0)
+
+
+def test_prisma_counts_equal_direct_queries(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    build(review)
+    result = prisma_counts(review)
+    c = result.counts
+    assert dict(c.databases) == {"PubMed": 6, "Embase": 4}
+    assert dict(c.registers) == {"ClinicalTrials.gov": 2}
+    assert dict(c.other_sources) == {"Citation searching": 2}
+    assert c.duplicates_removed == sql(review, "SELECT count(*) FROM duplicate_links "
+                                               "WHERE undone_at IS NULL") == 2
+    main = ("SELECT count(*) FROM records r JOIN sources s ON s.id = r.source_id "
+            "WHERE s.kind IN ('database', 'register')")
+    assert c.records_screened == sql(review, main) - 2 == 10
+    latest = ("SELECT d.record_id, d.label, d.stage FROM decisions d WHERE d.id IN "
+              "(SELECT max(id) FROM decisions GROUP BY record_id, reviewer_id, stage)")
+    excluded = sql(review, f"SELECT count(*) FROM ({latest}) x JOIN records r ON r.id = "
+                           "x.record_id JOIN sources s ON s.id = r.source_id WHERE "
+                           "s.kind <> 'other' AND x.stage = 'title_abstract' AND "
+                           "x.label = 'exclude'")
+    assert c.records_excluded_human == excluded == 4
+    assert c.records_excluded_automation == 2  # Embase 3 and the second register record
+    assert c.reports_sought == 4 and c.reports_not_retrieved == 1
+    assert c.reports_assessed == 3 and c.reports_excluded == 2
+    assert dict(c.reports_excluded_reasons) == {"Wrong study design": 1, "Wrong population": 1}
+    assert c.other_reports_sought == 1 and c.other_reports_assessed == 1
+    assert c.studies_included == sql(review, f"SELECT count(*) FROM ({latest}) x WHERE "
+                                             "x.stage = 'full_text' AND x.label = 'include'") == 2
+    assert result.problems == ()
+    assert any("not screened by a reviewer" in n for n in result.notes)
+
+
+def test_svg_numbers_match_status(make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.workflow.status import status
+
+    review = make_review()
+    build(review)
+    path, _ = export_prisma(review, "svg", tmp_path / "p.svg")
+    svg = path.read_text(encoding="utf-8")
+    prisma = status(review)["prisma"]
+    for key, box in (("records_screened", "Records screened"),
+                     ("duplicates_removed", "Duplicate records removed"),
+                     ("reports_sought", "Reports sought for retrieval"),
+                     ("reports_assessed", "Reports assessed for eligibility"),
+                     ("studies_included", "Studies included in review")):
+        text_after = svg.split(box, 1)[1]
+        number = int(re.search(r"n = (\d+)", text_after).group(1))  # type: ignore[union-attr]
+        assert number == prisma[key], key
+
+
+def test_log_verify_catches_edit_delete_reorder(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    build(review)
+    assert verify_log(review)[0] is True
+    with review.transaction() as s:
+        s.execute(text("UPDATE decisions SET label = 'include' WHERE seq = 4"))
+    ok, _, problem = verify_log(review)
+    assert not ok and "seq 4" in problem and "edited" in problem
+    with review.transaction() as s:
+        s.execute(text("UPDATE decisions SET label = 'exclude' WHERE seq = 4"))
+    assert verify_log(review)[0] is True
+    with review.transaction() as s:
+        s.execute(text("DELETE FROM decisions WHERE seq = 6"))
+    ok, _, problem = verify_log(review)
+    assert not ok and "6" in problem and "removed" in problem
+
+
+def test_log_verify_catches_reordering(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    build(review)
+    with review.transaction() as s:
+        s.execute(text("UPDATE decisions SET seq = -1 WHERE seq = 2"))
+        s.execute(text("UPDATE decisions SET seq = 2 WHERE seq = 3"))
+        s.execute(text("UPDATE decisions SET seq = 3 WHERE seq = -1"))
+    ok, _, problem = verify_log(review)
+    assert not ok and problem.startswith("row 1: seq 2 (decision 3)")
+
+
+def test_exported_log_verifies_and_escapes_formulas(make_review: Callable[..., Any],
+                                                    tmp_path: Path) -> None:
+    from screener.workflow.reporting import verify_log_file
+
+    review = make_review()
+    (rid,) = build(review)["ClinicalTrials.gov"][1:2]
+    record_decision(review, rid, "ann", Label.MAYBE, note="=HYPERLINK(\"http://x\")")
+    jsonl, n = export_log(review, "jsonl", tmp_path / "log.jsonl")
+    assert verify_log_file(jsonl) == (True, n, "")
+    csv_path, _ = export_log(review, "csv", tmp_path / "log.csv")
+    assert "'=HYPERLINK" in csv_path.read_text(encoding="utf-8")
+    lines = jsonl.read_text(encoding="utf-8").splitlines()
+    assert '"label":"maybe"' in lines[2]
+    lines[2] = lines[2].replace('"label":"maybe"', '"label":"include"', 1)
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ok, _, problem = verify_log_file(jsonl)
+    assert not ok and "row 2" in problem
+
+
+def test_outputs_are_not_overwritten(make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review()
+    build(review)
+    target = tmp_path / "p.csv"
+    target.write_text("keep me")
+    with pytest.raises(ReviewError, match="exists; pass --force"):
+        export_prisma(review, "csv", target)
+    assert target.read_text() == "keep me"
+    export_prisma(review, "csv", target, force=True)
+    assert "records_screened" in target.read_text()
+    link = tmp_path / "link.svg"
+    link.symlink_to(tmp_path / "elsewhere.svg")
+    with pytest.raises(ReviewError, match="symbolic link"):
+        export_prisma(review, "svg", link, force=True)
+    with pytest.raises(ReviewError, match="no such folder"):
+        export_prisma(review, "svg", tmp_path / "missing" / "p.svg")
+    default, _ = export_prisma(review, "json")
+    assert default.parent.name == "exports" and default.exists()
+
+
+def test_ris_export_reads_back(make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.importers import read_file
+
+    review = make_review()
+    build(review)
+    path, n = export_records(review, "all", Stage.TITLE_ABSTRACT, "ris", tmp_path / "r.ris")
+    assert n == 10  # every record with a title/abstract outcome, duplicates left out
+    back = read_file(path).records
+    with review.transaction() as s:
+        originals = {r.doi: r for r in repo.get_records(s)}
+    assert len(back) == 10
+    for record in back:
+        original = originals[record.doi]
+        for field in ("title", "abstract", "authors", "year", "journal", "volume", "pages"):
+            assert getattr(record, field) == getattr(original, field), field
+
+
+def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review()
+    build(review)
+    path = write_report(review, tmp_path / "report.md")
+    text_ = path.read_text(encoding="utf-8")
+    assert "## Study selection" in text_ and "report-prisma.svg" in text_
+    assert (tmp_path / "report-prisma.svg").exists()
+    assert "Wrong study design" in text_
