@@ -71,7 +71,8 @@ class LogRow:
 class VerifyResult:
     ok: bool
     first_bad_index: int | None
-    """Index (0-based, in the list given to `verify`) of the first bad row, or None."""
+    """Index (0-based, in the list given to `verify`) of the first bad row, or None.
+    Rows missing at the end give the index just past the last row given."""
     problem: str
     """What is wrong, in words ("" when ok)."""
 

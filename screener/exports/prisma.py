@@ -279,12 +279,20 @@ def _points(points: tuple[tuple[float, float], ...]) -> str:
     return " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
 
 
+def _description(geo: Layout) -> str:
+    """The boxes' text in reading order, for screen readers."""
+    skip = ("phase_", "footnotes", "panel_")
+    return " ".join(f"{box.text.rstrip('.:')}." for box in geo.boxes
+                     if not box.key.startswith(skip))
+
+
 def _render_svg(geo: Layout) -> str:
     w, h = _num(geo.width), _num(geo.height)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}" height="{h}" '
            f'viewBox="0 0 {w} {h}" font-family="{FONT_FAMILY}" role="img">',
            "<title>PRISMA 2020 flow diagram</title>",
+           f"<desc>{_xml_text(_description(geo))}</desc>",
            f'<rect x="0" y="0" width="{w}" height="{h}" fill="#FFFFFF"/>']
     for box in geo.panels + geo.boxes:
         out += _svg_box(box)

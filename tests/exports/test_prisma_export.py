@@ -50,6 +50,16 @@ def test_svg_matches_golden(counts: PrismaCounts, golden: Callable[[str, str], N
     golden("prisma.svg", prisma_svg(counts))
 
 
+def test_svg_without_other_methods_matches_golden(
+        counts: PrismaCounts, golden: Callable[[str, str], None]) -> None:
+    plain = replace(counts, other_sources=(), other_reports_sought=0,
+                    other_reports_not_retrieved=0, other_reports_assessed=0,
+                    other_reports_excluded=0, other_reports_excluded_reasons=(),
+                    reports_included=24, studies_included=22, records_excluded_automation=0,
+                    records_excluded_human=4580)
+    golden("prisma-databases-registers.svg", prisma_svg(plain))
+
+
 def test_csv_matches_golden(counts: PrismaCounts, golden: Callable[[str, str], None]) -> None:
     golden("prisma.csv", prisma_csv(counts))
 
