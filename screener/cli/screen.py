@@ -1,0 +1,33 @@
+"""`screener screen`: open the terminal UI to screen a review.
+
+Parses options, opens the review and hands it to `screener.tui.app.run_app`. Textual is
+imported only when the command runs, so the rest of the CLI starts without it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from screener.cli import STAGES, main, open_from, review_options
+
+
+@main.command()
+@review_options
+@click.option("--reviewer", required=True, help="Your name, as stored with your decisions.")
+@click.option("--stage", type=STAGES, default="title_abstract", show_default=True,
+              help="Screening stage.")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default=None,
+              help="Colour theme (toggle in the app with t).")
+def screen(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
+           theme: str | None) -> None:
+    """Screen records in the terminal UI (keys: i include, e exclude, m maybe, ? help)."""
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise click.ClickException("`screener screen` needs a terminal; use `screener next` "
+                                   "and `screener decide` from scripts")
+    from screener.tui.app import run_app
+
+    with open_from(review_dir, db_url) as review:
+        run_app(review, reviewer, stage, theme=theme)

@@ -1,0 +1,145 @@
+"""The screening app: `ScreenerApp` and `run_app` (called by `screener screen` and `demo`).
+
+Services come in through the constructor so tests build an app around a temporary review
+and a fake ranker without patching globals:
+
+- `ranker(review, reviewer) -> RankingUpdate` re-ranks (default:
+  `screener.workflow.ranking.refresh_ranking`); it runs in a thread worker.
+- `progress_fn(review, reviewer, stage) -> Progress` computes the status panel (default:
+  `screener.workflow.browse.panel_progress`); also in a thread worker.
+- `keymap` (default: protocol keys, then the user's keys.yaml; see `screener.tui.keys`).
+
+Must not import screener.storage or sqlalchemy: the database is reached through
+`screener.workflow` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from screener.core.decisions import Decision, Stage
+from screener.tui.dialogs import HelpScreen
+from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
+from screener.tui.screening import ScreeningScreen
+from screener.workflow.browse import my_decisions, panel_progress
+from screener.workflow.progress import Progress
+from screener.workflow.ranking import RankingUpdate
+from screener.workflow.review import Review
+from screener.workflow.screening import ScreeningSession
+
+Ranker = Callable[[Review, str], RankingUpdate]
+ProgressFn = Callable[[Review, str, Stage], Progress]
+
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+
+
+def default_ranker(review: Review, reviewer: str) -> RankingUpdate:
+    """Re-rank with the ranking library (imported on first use, in the worker thread)."""
+    from screener.workflow.ranking import refresh_ranking
+
+    return refresh_ranking(review, reviewer)
+
+
+class ScreenerApp(App[None]):
+    """Screen one review as one reviewer at one stage."""
+
+    CSS_PATH = "screener.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
+                        key_display=DEFAULT_KEYS[a], show=a != "theme")
+                for a in ("help", "quit", "theme")]
+
+    class RankingApplied(Message):
+        """A new ranking is now the order of the queue (tests and benchmarks wait on it)."""
+
+        def __init__(self, update: RankingUpdate) -> None:
+            super().__init__()
+            self.update = update
+
+    def __init__(self, review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,
+                 *, ranker: Ranker | None = None, progress_fn: ProgressFn | None = None,
+                 keymap: KeyMap | None = None, user_keys_file: Path | None = None,
+                 theme: str | None = None, session: ScreeningSession | None = None) -> None:
+        super().__init__()
+        self.review = review
+        self.stage = Stage(stage)
+        self.session = session or ScreeningSession(review, reviewer, self.stage)
+        self.reviewer = self.session.reviewer
+        self.ranker: Ranker = ranker or default_ranker
+        self.progress_fn: ProgressFn = progress_fn or panel_progress
+        self.keymap = keymap or load_keymap(review.protocol.keys, user_keys_file)
+        self.rankings_applied = 0
+        """How many re-rankings have been applied (for tests and the benchmark)."""
+        self.title = review.title
+        self.sub_title = f"{self.reviewer} · {self.stage.value.replace('_', '/')}"
+        if theme is not None:
+            self.theme = THEMES.get(theme, theme)
+
+    def get_default_screen(self) -> Screen[None]:
+        return ScreeningScreen()
+
+    def on_mount(self) -> None:
+        self.set_keymap({action: key for action, key in self.keymap.keys.items()
+                         if key != DEFAULT_KEYS[action]})
+        for problem in self.keymap.problems:
+            self.notify(problem, title="Key map", severity="warning", timeout=10)
+
+    @property
+    def screening(self) -> ScreeningScreen:
+        screen = self.get_default_screen_instance()
+        return screen
+
+    def get_default_screen_instance(self) -> ScreeningScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, ScreeningScreen):
+                return screen
+        raise LookupError("the screening screen is not mounted")
+
+    @property
+    def current_record_id(self) -> int | None:
+        """Id of the record on screen (None when nothing is left)."""
+        record = self.screening.record
+        return record.id if record else None
+
+    def initial_decisions(self) -> dict[int, Decision]:
+        return my_decisions(self.review, self.reviewer, self.stage)
+
+    def initial_progress(self, mine: dict[int, Decision]) -> Progress:
+        """Counts from the reviewer's decisions; the worker adds stopping statistics."""
+        from screener.core.decisions import Label
+
+        labels = [d.label for d in sorted(mine.values(), key=lambda d: d.id or 0)]
+        curve: list[int] = []
+        found = since = 0
+        for label in labels:
+            found += label == Label.INCLUDE
+            since = 0 if label == Label.INCLUDE else since + 1
+            curve.append(found)
+        return Progress(self.reviewer, self.stage, len(labels), self.session.total, found,
+                        labels.count(Label.MAYBE), since, tuple(curve))
+
+    def on_screener_app_ranking_applied(self, message: RankingApplied) -> None:
+        self.rankings_applied += 1
+
+    # -- app-wide actions ---------------------------------------------------------------
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.keymap.keys, self.sub_title))
+
+    def action_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+
+def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,
+            theme: str | None = None) -> None:
+    """Open the screening UI in this terminal; returns when the reviewer quits."""
+    ScreenerApp(review, reviewer, stage, theme=theme).run()

@@ -1,0 +1,188 @@
+"""The browse screen: a table of records with filters and a title/abstract search.
+
+Rows load in a thread worker (a 100,000-record review is listed without freezing the
+screen). Choosing a row dismisses the screen with that record id; the screening screen
+shows it so the reviewer can decide again (a new decision row, never an edit).
+Only the reviewer's own decisions are shown when the protocol is blind.
+Must not import screener.storage or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Input, Label, Tab, Tabs
+from textual.worker import get_current_worker
+
+from screener.core.decisions import Stage
+from screener.workflow.browse import BrowseFilter, BrowseResult, BrowseRow, browse
+from screener.workflow.review import Review
+
+BROWSE_LIMIT = 500
+"""Rows listed at once; narrow with a filter or a search to see others."""
+
+TAB_LABELS = {BrowseFilter.ALL: "All", BrowseFilter.UNSCREENED: "Unscreened",
+              BrowseFilter.INCLUDED: "Included", BrowseFilter.EXCLUDED: "Excluded",
+              BrowseFilter.MAYBE: "Maybe", BrowseFilter.NOTES: "With notes"}
+
+Lister = Callable[[Review, str, Stage, BrowseFilter, str], BrowseResult]
+
+
+def _default_lister(review: Review, reviewer: str, stage: Stage, which: BrowseFilter,
+                    text: str) -> BrowseResult:
+    return browse(review, reviewer, stage, which, text=text, limit=BROWSE_LIMIT)
+
+
+class BrowseScreen(ModalScreen[int | None]):
+    """Records with filters; dismisses with the chosen record id (None: back)."""
+
+    BINDINGS = [Binding("escape", "back", "Back"),
+                Binding("slash", "focus_search", "Search", key_display="/"),
+                Binding("ctrl+r", "reload", "Reload", show=False)]
+
+    class RowsLoaded(Message):
+        """A listing arrived from the worker."""
+
+        def __init__(self, result: BrowseResult, generation: int) -> None:
+            super().__init__()
+            self.result = result
+            self.generation = generation
+
+    class LoadFailed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, review: Review, reviewer: str, stage: Stage, *, search: bool = False,
+                 which: BrowseFilter = BrowseFilter.ALL, lister: Lister | None = None) -> None:
+        super().__init__()
+        self.review = review
+        self.reviewer = reviewer
+        self.stage = stage
+        self.start_in_search = search
+        self.which = which
+        self.text = ""
+        self.result: BrowseResult | None = None
+        self._lister = lister or _default_lister
+        self._generation = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="browse"):
+            yield Tabs(*[Tab(label, id=f"filter-{f.value}") for f, label in TAB_LABELS.items()],
+                       active=f"filter-{self.which.value}", id="browse-filters")
+            with Horizontal(id="browse-search-row"):
+                yield Input(placeholder="search title and abstract, Enter to search",
+                            id="browse-search")
+            yield Label("loading…", id="browse-summary")
+            table: DataTable[str] = DataTable(id="browse-table", cursor_type="row",
+                                              zebra_stripes=True)
+            yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("id", key="id")
+        table.add_column("your decision", key="label")
+        table.add_column("year", key="year")
+        table.add_column("first author", key="author", width=18)
+        table.add_column("title", key="title")
+        if not (self.review.protocol.screening.blind and self.review.protocol.screening.dual):
+            table.add_column("others", key="others")
+        if self.start_in_search:
+            self.query_one("#browse-search", Input).focus()
+        else:
+            table.focus()
+        self.reload()
+
+    # -- loading ------------------------------------------------------------------------
+    def reload(self) -> None:
+        self._generation += 1
+        self.query_one("#browse-summary", Label).update("loading…")
+        self._load(self.which, self.text, self._generation)
+
+    @work(thread=True, exclusive=True, group="browse")
+    def _load(self, which: BrowseFilter, text: str, generation: int) -> None:
+        worker = get_current_worker()
+        try:
+            result = self._lister(self.review, self.reviewer, self.stage, which, text)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never crashes the app
+            self.post_message(self.LoadFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.RowsLoaded(result, generation))
+
+    def on_browse_screen_rows_loaded(self, message: RowsLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        self.result = message.result
+        table = self.query_one(DataTable)
+        table.clear()
+        blind = self.review.protocol.screening.blind and self.review.protocol.screening.dual
+        for row in message.result.rows:
+            cells = [str(row.record_id), _label_cell(row), str(row.year or ""),
+                     _short(row.first_author, 18), row.title]
+            if not blind:
+                cells.append(row.others)
+            table.add_row(*cells, key=str(row.record_id))
+        shown, matching = len(message.result.rows), message.result.matching
+        what = TAB_LABELS[self.which].lower()
+        summary = f"{matching:,} records ({what}"
+        summary += f", matching {self.text!r})" if self.text else ")"
+        if shown < matching:
+            summary += f"; showing the first {shown:,}: narrow with a filter or search"
+        self.query_one("#browse-summary", Label).update(summary)
+
+    def on_browse_screen_load_failed(self, message: LoadFailed) -> None:
+        self.query_one("#browse-summary", Label).update("could not list records")
+        self.notify(message.error, title="Browse failed", severity="error")
+
+    # -- user actions -------------------------------------------------------------------
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        if event.tab is None or event.tab.id is None:
+            return
+        which = BrowseFilter(event.tab.id.removeprefix("filter-"))
+        if which != self.which:
+            self.which = which
+            self.reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.text = event.value.strip()
+        self.reload()
+        self.query_one(DataTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.dismiss(int(event.row_key.value))
+
+    def action_focus_search(self) -> None:
+        self.query_one("#browse-search", Input).focus()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def _label_cell(row: BrowseRow) -> str:
+    if row.label is None:
+        return "—"
+    text = row.label.value
+    if row.reason_id:
+        text += f" ({row.reason_id})"
+    if row.note:
+        text += " ✎"
+    return text
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -1,0 +1,164 @@
+"""Modal dialogs: pick an exclusion reason, write a note, read the help.
+
+Each dialog dismisses with its result; the screening screen decides what it means.
+Must not import screener.storage or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from screener.core.protocol import ExclusionReason
+from screener.tui.keys import DESCRIPTIONS
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonChoice:
+    """The result of the reason dialog: a reason id, or None to exclude without one."""
+
+    reason_id: str | None
+
+
+class ReasonScreen(ModalScreen[ReasonChoice | None]):
+    """Pick an exclusion reason by its key (or arrows + Enter, or the mouse).
+
+    When a reason is not required, Enter (with nothing highlighted) and Escape exclude
+    without a reason; when it is required, Escape cancels the exclusion. Dismisses with
+    None when cancelled.
+    """
+
+    BINDINGS = [Binding("escape", "skip", "Skip / cancel")]
+
+    def __init__(self, reasons: tuple[ExclusionReason, ...], required: bool) -> None:
+        super().__init__()
+        self.reasons = reasons
+        self.required = required
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reason-dialog", classes="dialog"):
+            title = "Exclusion reason (required)" if self.required else "Exclusion reason"
+            yield Label(title, classes="dialog-title")
+            yield OptionList(*[Option(Text.assemble((f"[{r.key}] ", "bold"), r.label), id=r.id)
+                               for r in self.reasons], id="reason-list")
+            hint = ("Press a reason's key · Esc cancels" if self.required
+                    else "Press a reason's key · Enter/Esc: exclude without a reason")
+            yield Label(hint, classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = None
+        options.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        for reason in self.reasons:
+            if event.character is not None and event.character == reason.key:
+                event.stop()
+                event.prevent_default()
+                self.dismiss(ReasonChoice(reason.id))
+                return
+        if event.key == "enter" and self.query_one(OptionList).highlighted is None:
+            event.stop()
+            event.prevent_default()
+            self.action_skip(enter=True)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(ReasonChoice(event.option.id))
+
+    def action_skip(self, enter: bool = False) -> None:
+        if not self.required:
+            self.dismiss(ReasonChoice(None))
+        elif not enter:
+            self.dismiss(None)
+        else:
+            self.notify("Choose a reason: it is required here (Esc cancels)", severity="warning")
+
+
+class NoteScreen(ModalScreen[str | None]):
+    """Write the note for the record shown; Enter keeps it, Escape cancels (None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, note: str) -> None:
+        super().__init__()
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="note-dialog", classes="dialog"):
+            yield Label("Note (saved with your next decision on this record)",
+                        classes="dialog-title")
+            yield Input(self.note, placeholder="e.g. check dose in full text", id="note-input")
+            yield Label("Enter keeps the note · Esc cancels", classes="dialog-hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+HELP_TEXT = """\
+Screening: a decision is saved (committed) before the next record appears. The ranking
+is refreshed in the background after each decision and used as soon as it arrives.
+
+Exclude asks for a reason by its key; at title/abstract Enter or Esc skip it unless the
+protocol requires one; at full text a reason is always required.
+
+Note: the note is kept with your next decision on this record (decisions are never
+edited). To add a note to a record you have decided, open it from browse and decide again.
+
+Undo withdraws your most recent standing decision and shows that record again; press it
+again to step further back.
+
+Browse: lists records with filters (all, unscreened, included, excluded, maybe, with
+notes); pick one to see it and decide again (a new decision row is stored).
+Search (/) opens browse with the search box: title and abstract, case-insensitive.
+
+Terms from the protocol are marked: include terms bold and underlined (green), exclude
+terms reversed and struck through (red).
+
+Keys can be remapped in the protocol (keys: action -> key) and in
+$XDG_CONFIG_HOME/screener/keys.yaml (or ~/.config/screener/keys.yaml); the user file wins.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """The key map in force and how screening works."""
+
+    BINDINGS = [Binding("escape", "close", "Close"), Binding("q", "close", "Close")]
+
+    def __init__(self, keys: dict[str, str], stage_label: str) -> None:
+        super().__init__()
+        self.keys = keys
+        self.stage_label = stage_label
+
+    def compose(self) -> ComposeResult:
+        table = Text()
+        for action, key in self.keys.items():
+            table.append(f"{key:>6}  ", style="bold")
+            table.append(f"{DESCRIPTIONS.get(action, action)}\n")
+        table.append(f"{'1-9':>6}  ", style="bold")
+        table.append("Exclusion reason (in the reason dialog)\n")
+        with VerticalScroll(id="help-dialog", classes="dialog"):
+            yield Label(f"Help · {self.stage_label}", classes="dialog-title")
+            yield Static(table, id="help-keys")
+            yield Static(HELP_TEXT, id="help-text")
+            yield Label("Esc closes", classes="dialog-hint")
+
+    def on_key(self, event: events.Key) -> None:
+        if event.character is not None and event.character == self.keys.get("help"):
+            event.stop()
+            self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

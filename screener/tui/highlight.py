@@ -1,0 +1,120 @@
+"""Find the protocol's highlight terms in text, and split structured abstracts into sections.
+
+Pure functions (standard library only) so they can be unit-tested without a terminal; the
+record card turns the spans into styles. Must not import textual, the database or workflow.
+
+Term syntax (as the protocol loader accepts it): words, matched case-insensitively and as
+whole words; `*` at the end is a suffix wildcard (`ketamin*` matches ketamine, ketamines),
+`*` at the start a prefix wildcard (`*ketamine` matches esketamine); a space inside a term
+matches any run of white space ("treatment resistant" matches across a line break).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+Kind = Literal["include", "exclude"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One highlighted stretch of text."""
+
+    start: int
+    end: int
+    """End offset, exclusive."""
+    kind: Kind
+    term: str
+    """The protocol term that matched (as written in the protocol)."""
+
+
+def term_regex(term: str) -> str:
+    """The regular expression (without word boundaries) for one highlight term.
+
+    >>> term_regex("ketamin*")
+    'ketamin\\\\w*'
+    """
+    text = term.strip()
+    prefix = suffix = ""
+    if text.startswith("*"):
+        prefix, text = r"\w*", text[1:]
+    if text.endswith("*"):
+        suffix, text = r"\w*", text[:-1]
+    words = [re.escape(w) for w in text.split()]
+    return prefix + r"\s+".join(words) + suffix
+
+
+def _literal_length(term: str) -> int:
+    return len(term.strip().strip("*"))
+
+
+@lru_cache(maxsize=32)
+def _compiled(include: tuple[str, ...], exclude: tuple[str, ...]
+              ) -> tuple[re.Pattern[str] | None, dict[str, tuple[Kind, str]]]:
+    terms: list[tuple[Kind, str]] = [("include", t) for t in include if t.strip().strip("*")]
+    terms += [("exclude", t) for t in exclude if t.strip().strip("*")]
+    if not terms:
+        return None, {}
+    # Longer terms first, so "treatment resistant depression" wins over "treatment resistant";
+    # at equal length include terms come first (sorted is stable).
+    terms.sort(key=lambda kt: -_literal_length(kt[1]))
+    groups: dict[str, tuple[Kind, str]] = {}
+    parts = []
+    for i, (kind, term) in enumerate(terms):
+        name = f"t{i}"
+        groups[name] = (kind, term)
+        parts.append(f"(?P<{name}>{term_regex(term)})")
+    pattern = r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)"
+    return re.compile(pattern, re.IGNORECASE), groups
+
+
+def find_terms(text: str, include: tuple[str, ...] | list[str],
+               exclude: tuple[str, ...] | list[str]) -> list[Span]:
+    """Non-overlapping spans of `text` matching include or exclude terms, left to right.
+
+    >>> [(text[s.start:s.end], s.kind) for text in ["Esketamine in rats"]
+    ...  for s in find_terms(text, ["*ketamine"], ["rat*"])]
+    [('Esketamine', 'include'), ('rats', 'exclude')]
+    """
+    pattern, groups = _compiled(tuple(include), tuple(exclude))
+    if pattern is None or not text:
+        return []
+    spans = []
+    for match in pattern.finditer(text):
+        name = match.lastgroup
+        if name is None or match.start() == match.end():
+            continue
+        kind, term = groups[name]
+        spans.append(Span(match.start(), match.end(), kind, term))
+    return spans
+
+
+_LABEL = re.compile(
+    r"^(?P<label>[A-Z][A-Z0-9 /&,()'\-]{1,60}|[A-Z][a-z]+(?:[ /&-]+[A-Za-z]+){0,4}):\s+(?P<text>\S.*)$",
+    re.DOTALL,
+)
+
+
+def abstract_sections(abstract: str) -> list[tuple[str, str]]:
+    """Split an abstract into (label, text) paragraphs; label is "" for unlabelled ones.
+
+    Structured abstracts arrive as 'LABEL: text' paragraphs, one per line (blank lines
+    between them are allowed).
+
+    >>> abstract_sections("BACKGROUND: Why.\\nMETHODS: How.")
+    [('BACKGROUND', 'Why.'), ('METHODS', 'How.')]
+    """
+    sections: list[tuple[str, str]] = []
+    for paragraph in abstract.splitlines():
+        paragraph = paragraph.strip()
+        if not paragraph:
+            continue
+        match = _LABEL.match(paragraph)
+        if match:
+            sections.append((match.group("label").strip(), match.group("text").strip()))
+        else:
+            sections.append(("", paragraph))
+    return sections

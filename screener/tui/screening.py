@@ -1,0 +1,403 @@
+"""The screening screen: show a record, take a decision, show the next one at once.
+
+Order of work for a decision: `ScreeningSession.decide` commits it, the next record is
+taken from the queue in memory and shown, the counts in the status panel are updated in
+place, and only then are re-ranking and the full progress (stopping statistics) started in
+thread workers. Their results come back as messages; a new ranking is applied with
+`ScreeningSession.use_queue` when it arrives. Worker errors become notifications.
+
+Must not import screener.storage or sqlalchemy: the database is reached through
+`screener.workflow` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import get_current_worker
+
+from screener.core.decisions import Decision, Label, Stage
+from screener.core.records import Record
+from screener.tui.browse import BrowseScreen
+from screener.tui.dialogs import NoteScreen, ReasonChoice, ReasonScreen
+from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
+from screener.tui.widgets import CriteriaPanel, DecisionBar, RecordCard, StatusPanel, decision_text
+from screener.workflow import USER_ERRORS
+from screener.workflow.browse import get_record
+from screener.workflow.progress import Progress
+from screener.workflow.ranking import RankingUpdate
+from screener.workflow.screening import NextItem, Queue, mark_not_retrieved
+
+if TYPE_CHECKING:
+    from screener.tui.app import ScreenerApp
+
+SCREEN_ACTIONS = ("include", "exclude", "maybe", "note", "undo", "search", "browse",
+                  "fulltext_not_retrieved")
+
+
+class RankingArrived(Message):
+    """A re-ranking worker finished."""
+
+    def __init__(self, update: RankingUpdate) -> None:
+        super().__init__()
+        self.update = update
+
+
+class RankingFailed(Message):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ProgressComputed(Message):
+    """A progress worker finished; `generation` tells whether it is still current."""
+
+    def __init__(self, progress: Progress, generation: int) -> None:
+        super().__init__()
+        self.progress = progress
+        self.generation = generation
+
+
+class ProgressFailed(Message):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ScreeningScreen(Screen[None]):
+    """Record card, decision buttons, status and criteria; the screening key bindings.
+
+    Bindings carry the action name as id, so the app's key map (`App.set_keymap`) remaps
+    them; `check_action` hides the ones that do not apply at the stage.
+    """
+
+    BINDINGS = [Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
+                        show=a != "search", key_display=DEFAULT_KEYS[a])
+                for a in SCREEN_ACTIONS]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.item: NextItem | None = None
+        """The queue item shown (None when a record is revisited or nothing is left)."""
+        self.record: Record | None = None
+        self.revisit = False
+        """True when the record came from browse or undo rather than from the queue."""
+        self.note = ""
+        """Note waiting for the next decision on the record shown."""
+        self.mine: dict[int, Decision] = {}
+        self.progress: Progress | None = None
+        self._generation = 0
+        self._ranking_running = False
+        self._ranking_stale = False
+        self._ranking_disabled = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        stage = self.screener.stage
+        if action == "fulltext_not_retrieved":
+            return stage == Stage.FULL_TEXT
+        if action == "maybe":
+            return stage == Stage.TITLE_ABSTRACT
+        return True
+
+    @property
+    def screener(self) -> ScreenerApp:
+        return cast("ScreenerApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        app = self.screener
+        keys = app.keymap.keys
+        yield Header()
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield RecordCard(app.review.protocol, id="card")
+                yield DecisionBar(keys, app.stage, id="decisions")
+            with VerticalScroll(id="side"):
+                yield StatusPanel(id="status")
+                yield CriteriaPanel(app.review.protocol, id="criteria")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.screener
+        self.mine = app.initial_decisions()
+        self.progress = app.initial_progress(self.mine)
+        self.show_next()
+        self.refresh_progress()
+
+    # -- showing ------------------------------------------------------------------------
+    def show_next(self) -> None:
+        """Show the next record from the queue in memory (no waiting for the ranker)."""
+        self.item = self.screener.session.next()
+        self.record = self.item.record if self.item else None
+        self.revisit = False
+        self.note = ""
+        self._show()
+
+    def show_record(self, record: Record) -> None:
+        """Show a record out of queue order (from browse or undo) to decide again."""
+        self.item = None
+        self.record = record
+        self.revisit = True
+        self.note = ""
+        self._show()
+
+    def _context_line(self) -> str:
+        record = self.record
+        if record is None or record.id is None:
+            return ""
+        parts = []
+        if self.revisit:
+            decision = self.mine.get(record.id)
+            reason = self.screener.review.protocol.reason(decision.reason_id) \
+                if decision and decision.reason_id else None
+            parts.append("your decision: " + decision_text(decision, reason.label if reason else ""))
+        if self.note:
+            parts.append(f"note (with your next decision): {self.note}")
+        return " · ".join(parts)
+
+    def _heading(self) -> str:
+        record = self.record
+        if record is None or record.id is None:
+            return ""
+        kind = "Full-text report" if self.screener.stage == Stage.FULL_TEXT else "Record"
+        return f"{kind} {record.id}" + (" (revisited)" if self.revisit else "")
+
+    def _show(self) -> None:
+        done = ("Nothing left for you to screen at this stage. Press "
+                f"{self.screener.keymap.key('browse')} to browse, "
+                f"{self.screener.keymap.key('quit')} to quit.")
+        self.query_one(RecordCard).show(self.record, self._context_line(), empty=done,
+                                        heading=self._heading())
+        self._show_status()
+
+    def _show_status(self) -> None:
+        if self.progress is None:
+            return
+        rank = self.item.rank_position if self.item else None
+        score = self.item.score if self.item else None
+        self.query_one(StatusPanel).show(
+            self.progress, rank, score, self.screener.review.protocol.stopping.consecutive_irrelevant)
+
+    # -- deciding -----------------------------------------------------------------------
+    def decide(self, label: Label, reason_id: str | None = None) -> None:
+        record = self.record
+        if record is None or record.id is None:
+            self.notify("No record to decide on", severity="warning")
+            return
+        app = self.screener
+        try:
+            decision = app.session.decide(record.id, label, reason_id=reason_id, note=self.note)
+        except USER_ERRORS as exc:
+            self.notify(str(exc), title="Not saved", severity="error")
+            return
+        previous = self.mine.get(record.id)
+        self.mine[record.id] = decision
+        self._count(previous, decision)
+        self.show_next()
+        self.after_change()
+
+    def _count(self, previous: Decision | None, decision: Decision | None) -> None:
+        """Update the status counts in place (the full progress follows from a worker)."""
+        p = self.progress
+        if p is None:
+            return
+        screened = p.screened + (decision is not None) - (previous is not None)
+        includes = (p.includes + (decision is not None and decision.label == Label.INCLUDE)
+                    - (previous is not None and previous.label == Label.INCLUDE))
+        maybes = (p.maybes + (decision is not None and decision.label == Label.MAYBE)
+                  - (previous is not None and previous.label == Label.MAYBE))
+        curve = p.recall_curve
+        since = p.consecutive_irrelevant
+        if decision is not None and previous is None:
+            curve = (*curve, includes)
+            since = 0 if decision.label == Label.INCLUDE else since + 1
+        self.progress = replace(p, screened=screened, includes=includes, maybes=maybes,
+                                recall_curve=curve, consecutive_irrelevant=since)
+
+    def after_change(self) -> None:
+        """Start the background work a decision calls for."""
+        self.refresh_progress()
+        if self.screener.stage == Stage.TITLE_ABSTRACT:
+            self.request_ranking()
+
+    # -- actions (key bindings and buttons) ---------------------------------------------
+    def action_include(self) -> None:
+        self.decide(Label.INCLUDE)
+
+    def action_maybe(self) -> None:
+        if self.screener.stage == Stage.FULL_TEXT:
+            self.notify("Maybe is for title/abstract; at full text include or exclude")
+            return
+        self.decide(Label.MAYBE)
+
+    def action_exclude(self) -> None:
+        if self.record is None:
+            self.notify("No record to decide on", severity="warning")
+            return
+        protocol = self.screener.review.protocol
+        required = (self.screener.stage == Stage.FULL_TEXT
+                    or protocol.screening.reason_required_at_title_abstract)
+        if not protocol.exclusion_reasons:
+            self.decide(Label.EXCLUDE)
+            return
+        record_id = self.record.id
+
+        def chosen(choice: ReasonChoice | None) -> None:
+            if choice is None:
+                self.notify("Exclusion cancelled")
+            elif self.record is not None and self.record.id == record_id:
+                self.decide(Label.EXCLUDE, choice.reason_id)
+
+        self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
+
+    def action_note(self) -> None:
+        if self.record is None:
+            return
+
+        def written(note: str | None) -> None:
+            if note is not None:
+                self.note = note
+                self.query_one(RecordCard).show(self.record, self._context_line(),
+                                                heading=self._heading())
+
+        self.app.push_screen(NoteScreen(self.note), written)
+
+    def action_undo(self) -> None:
+        app = self.screener
+        try:
+            record = app.session.undo()
+        except USER_ERRORS as exc:
+            self.notify(str(exc), title="Undo failed", severity="error")
+            return
+        if record is None or record.id is None:
+            self.notify("Nothing to undo")
+            return
+        previous = self.mine.pop(record.id, None)
+        self._count(previous, None)
+        if self.progress is not None and previous is not None:
+            self.progress = replace(self.progress, recall_curve=self.progress.recall_curve[:-1])
+        item = app.session.next()
+        if item is not None and item.record.id == record.id:
+            self.item, self.record, self.revisit, self.note = item, item.record, False, ""
+            self._show()
+        else:
+            self.show_record(record)
+        self.notify(f"Undid your decision on record {record.id}")
+        self.after_change()
+
+    def action_fulltext_not_retrieved(self) -> None:
+        app = self.screener
+        record = self.record
+        if app.stage != Stage.FULL_TEXT or record is None or record.id is None:
+            return
+        try:
+            mark_not_retrieved(app.review, record.id)
+        except USER_ERRORS as exc:
+            self.notify(str(exc), title="Not saved", severity="error")
+            return
+        queue = app.session.queue
+        app.session.use_queue(Queue(tuple(i for i in queue.ids if i != record.id),
+                                    queue.ranking_id, queue.scores))
+        if self.progress is not None:
+            self.progress = replace(self.progress, total=max(self.progress.total - 1, 0))
+        self.notify(f"Record {record.id}: full text marked not retrieved")
+        self.show_next()
+        self.after_change()
+
+    def action_browse(self, search: bool = False) -> None:
+        app = self.screener
+
+        def opened(record_id: int | None) -> None:
+            if record_id is None:
+                return
+            try:
+                record = get_record(app.review, record_id)
+            except USER_ERRORS as exc:
+                self.notify(str(exc), severity="error")
+                return
+            if record is not None:
+                self.show_record(record)
+
+        self.app.push_screen(BrowseScreen(app.review, app.reviewer, app.stage, search=search),
+                             opened)
+
+    def action_search(self) -> None:
+        self.action_browse(search=True)
+
+    async def on_decision_bar_action_picked(self, message: DecisionBar.ActionPicked) -> None:
+        await self.run_action(message.action)
+
+    # -- background work ----------------------------------------------------------------
+    def request_ranking(self) -> None:
+        """Re-rank after a decision; while one runs, ask for one more when it ends."""
+        if self._ranking_disabled:
+            return
+        if self._ranking_running:
+            self._ranking_stale = True
+            return
+        self._ranking_running = True
+        self._ranking_stale = False
+        self._rank()
+
+    @work(thread=True, exclusive=True, group="ranking")
+    def _rank(self) -> None:
+        app = self.screener
+        worker = get_current_worker()
+        try:
+            update = app.ranker(app.review, app.reviewer)
+        except BaseException as exc:  # noqa: BLE001 - reported, never crashes the app
+            self.post_message(RankingFailed(exc))
+            return
+        if not worker.is_cancelled:
+            self.post_message(RankingArrived(update))
+
+    def on_ranking_arrived(self, message: RankingArrived) -> None:
+        self._ranking_running = False
+        self.screener.session.use_queue(message.update.queue)
+        self.screener.post_message(self.screener.RankingApplied(message.update))
+        if self._ranking_stale:
+            self.request_ranking()
+
+    def on_ranking_failed(self, message: RankingFailed) -> None:
+        self._ranking_running = False
+        error = message.error
+        if isinstance(error, ImportError):
+            self._ranking_disabled = True
+            self.notify(f"Re-ranking is not available ({error}); records stay in their "
+                        "current order", title="Ranking", severity="warning")
+            return
+        self.notify(f"{type(error).__name__}: {error}", title="Re-ranking failed",
+                    severity="error")
+        if self._ranking_stale:
+            self.request_ranking()
+
+    def refresh_progress(self) -> None:
+        self._generation += 1
+        self._show_status()
+        self._compute_progress(self._generation)
+
+    @work(thread=True, exclusive=True, group="progress")
+    def _compute_progress(self, generation: int) -> None:
+        app = self.screener
+        try:
+            progress = app.progress_fn(app.review, app.reviewer, app.stage)
+        except Exception as exc:  # noqa: BLE001 - reported, never crashes the app
+            self.post_message(ProgressFailed(exc))
+            return
+        self.post_message(ProgressComputed(progress, generation))
+
+    def on_progress_computed(self, message: ProgressComputed) -> None:
+        if message.generation == self._generation:
+            self.progress = message.progress
+            self._show_status()
+
+    def on_progress_failed(self, message: ProgressFailed) -> None:
+        self.notify(f"{type(message.error).__name__}: {message.error}",
+                    title="Progress unavailable", severity="warning")

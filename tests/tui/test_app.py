@@ -1,0 +1,366 @@
+"""Pilot tests of the screening app: every path a reviewer takes, checked on screen and in
+the database (read through a fresh connection)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from screener.core.decisions import Label, ReportStatus, Stage
+from screener.storage import repo
+from screener.tui.app import ScreenerApp
+from screener.tui.browse import BrowseScreen
+from screener.tui.dialogs import HelpScreen, NoteScreen, ReasonScreen
+from screener.workflow.review import open_review
+from screener.workflow.screening import record_decision
+
+from .conftest import TITLES, FakeRanker, stored, write_protocol
+
+MakeApp = Callable[..., tuple[ScreenerApp, Any, list[int], FakeRanker]]
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let workers finish and their messages be handled (a follow-up ranking included)."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def shown(app: ScreenerApp, selector: str = "#record-title") -> str:
+    return str(app.screening.query_one(selector, Static).render())
+
+
+async def test_card_shows_record_as_pubmed_does(make_app: MakeApp) -> None:
+    app, _, ids, _ = make_app("ketamine-depression.yaml")
+    async with app.run_test(size=(100, 32)):
+        assert app.current_record_id == ids[0]
+        assert shown(app) == TITLES[0]
+        meta = shown(app, "#record-meta")
+        for part in ("Murrough, James W, Iosifescu, Dan V",
+                     "Am J Psychiatry. 2013;170(10):1134-42.",
+                     "DOI: 10.1176/appi.ajp.2013.13030392", "PMID: 23982301",
+                     "Publication types: Journal Article; Randomized Controlled Trial",
+                     "Keywords: ketamine; depression", "MeSH terms: Depressive Disorder; Ketamine"):
+            assert part in meta
+        abstract = app.screening.query_one("#record-abstract", Static).render()
+        assert "METHODS: Adults were randomised" in str(abstract)
+        legend = shown(app, "#record-legend")
+        assert "include term" in legend and "exclude term" in legend
+        criteria = str(app.screening.query_one("#criteria", Static).render())
+        assert "P1" in criteria and "[7] Review, editorial, letter or abstract only" in criteria
+
+
+async def test_terms_are_marked_with_styles_not_colour_alone(make_app: MakeApp) -> None:
+    app, _, _, _ = make_app("ketamine-depression.yaml")
+    async with app.run_test(size=(100, 32)):
+        text = app.screening.query_one("#record-title", Static).render()
+        styles = {str(text)[s.start:s.end]: s.style for s in text.spans}  # type: ignore[attr-defined]
+        include = styles["Ketamine"]
+        assert include.bold and include.underline  # type: ignore[union-attr]
+        abstract = app.screening.query_one("#record-abstract", Static).render()
+        marked = {str(abstract)[s.start:s.end] for s in abstract.spans}  # type: ignore[attr-defined]
+        assert {"randomised", "midazolam", "Remission", "BACKGROUND: "} <= marked
+
+
+async def test_include_is_committed_before_the_next_record_shows(make_app: MakeApp) -> None:
+    app, review, ids, ranker = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("i")
+        # The next record is on screen and the decision is already in the database.
+        assert app.current_record_id == ids[1]
+        assert stored(review) == [(ids[0], "ann", "include", None, "")]
+        assert "Screened 1 of 5" in str(app.screening.query_one("#status-counts").render())
+        await settle(pilot)
+        assert ranker.calls >= 1 and app.rankings_applied >= 1
+        # The fake ranker reversed the queue: the last record comes next.
+        await pilot.press("i")
+        assert app.current_record_id == ids[4]
+        await settle(pilot)
+        await pilot.press("m")
+        assert app.current_record_id == ids[3]
+        assert [row[2] for row in stored(review)] == ["include", "include", "maybe"]
+
+
+async def test_exclude_with_reason_by_key(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("e")
+        assert isinstance(app.screen, ReasonScreen)
+        await pilot.press("2")
+        assert app.current_record_id == ids[1]
+        assert stored(review) == [(ids[0], "ann", "exclude", "intervention", "")]
+
+
+async def test_exclude_reason_can_be_skipped_when_not_required(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("e", "enter")
+        await pilot.press("e", "escape")
+        assert stored(review) == [(ids[0], "ann", "exclude", None, ""),
+                                  (ids[1], "ann", "exclude", None, "")]
+
+
+async def test_exclude_reason_required_by_protocol(make_app: MakeApp, tmp_path: Path) -> None:
+    protocol = write_protocol(tmp_path / "p", screening={"reason_required_at_title_abstract": True})
+    app, review, ids, _ = make_app(protocol)
+    async with app.run_test() as pilot:
+        await pilot.press("e", "enter")
+        assert isinstance(app.screen, ReasonScreen)  # Enter does not skip a required reason
+        await pilot.press("escape")  # Escape cancels the exclusion
+        assert not isinstance(app.screen, ReasonScreen)
+        assert app.current_record_id == ids[0] and stored(review) == []
+        await pilot.press("e", "down", "down", "enter")  # arrows + Enter pick a reason too
+        assert stored(review) == [(ids[0], "ann", "exclude", "intervention", "")]
+
+
+async def test_maybe(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("m")
+        assert stored(review) == [(ids[0], "ann", "maybe", None, "")]
+        assert "maybe 1" in str(app.screening.query_one("#status-counts").render())
+
+
+async def test_note_goes_with_the_next_decision_on_the_record(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*"check dose", "enter")
+        assert "note (with your next decision): check dose" in shown(app, "#record-context")
+        assert stored(review) == []
+        await pilot.press("m")
+        await pilot.press("i")
+        assert stored(review) == [(ids[0], "ann", "maybe", None, "check dose"),
+                                  (ids[1], "ann", "include", None, "")]
+
+
+async def test_undo_steps_back_through_own_decisions(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test() as pilot:
+        await pilot.press("i", "m")
+        assert app.current_record_id == ids[2]
+        await pilot.press("u")
+        assert app.current_record_id == ids[1]
+        await pilot.press("u")
+        assert app.current_record_id == ids[0]
+        assert "Screened 0 of 5" in str(app.screening.query_one("#status-counts").render())
+        await pilot.press("u")  # nothing left to undo: stays
+        assert app.current_record_id == ids[0]
+        with open_review(review.folder) as fresh, fresh.transaction() as session:
+            assert repo.current_decisions(session) == []
+            assert [d.label for d in repo.decision_log(session)] == [
+                Label.INCLUDE, Label.MAYBE, Label.UNDONE, Label.UNDONE]
+        await pilot.press("e", "1")
+        assert stored(review)[-1] == (ids[0], "ann", "exclude", "population", "")
+
+
+async def test_search_title_and_abstract_then_decide(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("slash")
+        assert isinstance(app.screen, BrowseScreen)
+        await pilot.press(*"placebo", "enter")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert [table.get_row_at(i)[0] for i in range(table.row_count)] == [str(ids[2])]
+        await pilot.press("enter")
+        assert app.current_record_id == ids[2]
+        assert "your decision: not screened by you" in shown(app, "#record-context")
+        await pilot.press("e", "4")
+        assert stored(review) == [(ids[2], "ann", "exclude", "design", "")]
+        # Back to the queue: the record that was waiting is shown again.
+        assert app.current_record_id == ids[0]
+
+
+async def test_browse_filters_and_change_a_decision(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"dose?", "enter", "i", "m")
+        await pilot.press("b")
+        await settle(pilot)
+        browse = app.screen
+        assert isinstance(browse, BrowseScreen)
+        assert browse.result is not None and browse.result.matching == 5
+        for tab, expected in (("included", [ids[0]]), ("maybe", [ids[1]]),
+                              ("notes", [ids[0]]), ("unscreened", ids[2:])):
+            browse.query_one("Tabs").active = f"filter-{tab}"  # type: ignore[attr-defined]
+            await settle(pilot)
+            assert [r.record_id for r in browse.result.rows] == expected, tab
+        browse.query_one("Tabs").active = "filter-included"  # type: ignore[attr-defined]
+        await settle(pilot)
+        table = browse.query_one(DataTable)
+        assert table.get_row_at(0)[1] == "include ✎"
+        table.focus()
+        await pilot.press("enter")
+        assert app.current_record_id == ids[0]
+        assert "your decision: include, note: dose?" in shown(app, "#record-context")
+        await pilot.press("e", "3")
+        log = stored(review)
+        assert log[0] == (ids[0], "ann", "include", None, "dose?")
+        assert log[-1] == (ids[0], "ann", "exclude", "outcome", "")
+        assert len(log) == 3  # a new row; the first decision is kept
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        await pilot.press("escape")
+        assert app.current_record_id == ids[2]
+
+
+async def test_blind_dual_screening_hides_other_reviewers(review_factory: Any) -> None:
+    review, ids = review_factory("dual-screening.yaml")
+    record_decision(review, ids[0], "bob", Label.INCLUDE)
+    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids))
+    async with app.run_test(size=(100, 32)) as pilot:
+        assert app.current_record_id == ids[0]  # bob's decision does not take it away
+        assert "bob" not in shown(app, "#record-context")
+        await pilot.press("b")
+        await settle(pilot)
+        browse = app.screen
+        assert isinstance(browse, BrowseScreen) and browse.result is not None
+        table = browse.query_one(DataTable)
+        assert [str(c.label) for c in table.columns.values()] == [
+            "id", "your decision", "year", "first author", "title"]
+        assert browse.result.rows[0].label is None and browse.result.rows[0].others == ""
+        browse.query_one("Tabs").active = "filter-included"  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert browse.result.matching == 0
+
+
+async def test_open_review_shows_other_reviewers_in_browse(review_factory: Any) -> None:
+    review, ids = review_factory("minimal.yaml")
+    record_decision(review, ids[0], "bob", Label.INCLUDE)
+    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids))
+    async with app.run_test(size=(100, 32)) as pilot:
+        assert app.current_record_id == ids[1]  # single screening: bob's record is done
+        await pilot.press("b")
+        await settle(pilot)
+        browse = app.screen
+        assert isinstance(browse, BrowseScreen) and browse.result is not None
+        assert browse.result.rows[0].others == "bob: include"
+
+
+async def test_full_text_include_exclude_and_not_retrieved(review_factory: Any) -> None:
+    review, ids = review_factory("minimal.yaml")
+    for rid in ids[:4]:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    app = ScreenerApp(review, "ann", Stage.FULL_TEXT, ranker=FakeRanker(ids))
+    async with app.run_test() as pilot:
+        assert app.current_record_id == ids[0]
+        assert "Full-text report" in str(app.screening.query_one("#card").border_title)
+        await pilot.press("e", "enter")  # a reason is always required at full text
+        assert isinstance(app.screen, ReasonScreen)
+        await pilot.press("1")
+        await pilot.press("i")
+        await pilot.press("r")
+        await pilot.press("m")  # no maybe at full text
+        assert app.current_record_id == ids[3]
+        await pilot.press("e", "escape")
+        assert app.current_record_id == ids[3]
+        assert stored(review, Stage.FULL_TEXT) == [(ids[0], "ann", "exclude", "population", ""),
+                                                   (ids[1], "ann", "include", None, "")]
+        await settle(pilot)
+        assert app.screening.progress is not None and app.screening.progress.total == 3
+    with open_review(review.folder) as fresh, fresh.transaction() as session:
+        assert repo.reports(session)[ids[2]] == ReportStatus.NOT_RETRIEVED
+
+
+async def test_keys_remapped_in_protocol(make_app: MakeApp, tmp_path: Path) -> None:
+    protocol = write_protocol(tmp_path / "p", keys={"include": "y", "exclude": "x"})
+    app, review, ids, _ = make_app(protocol)
+    async with app.run_test() as pilot:
+        await pilot.press("i")  # no longer include
+        assert stored(review) == []
+        await pilot.press("y")
+        await pilot.press("x", "1")
+        assert stored(review) == [(ids[0], "ann", "include", None, ""),
+                                  (ids[1], "ann", "exclude", "population", "")]
+
+
+async def test_keys_remapped_in_user_file_win_over_protocol(make_app: MakeApp, tmp_path: Path,
+                                                            monkeypatch: Any) -> None:
+    config = tmp_path / "config"
+    (config / "screener").mkdir(parents=True)
+    (config / "screener" / "keys.yaml").write_text('include: "j"\nmaybe: k  # mine\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    protocol = write_protocol(tmp_path / "p", keys={"include": "y"})
+    app, review, ids, _ = make_app(protocol)
+    async with app.run_test() as pilot:
+        await pilot.press("y", "i")
+        assert stored(review) == []
+        await pilot.press("j", "k")
+        assert stored(review) == [(ids[0], "ann", "include", None, ""),
+                                  (ids[1], "ann", "maybe", None, "")]
+
+
+async def test_clashing_user_key_is_refused_with_a_notification(make_app: MakeApp, tmp_path: Path,
+                                                                monkeypatch: Any) -> None:
+    config = tmp_path / "config"
+    (config / "screener").mkdir(parents=True)
+    (config / "screener" / "keys.yaml").write_text("include: e\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    app, review, ids, _ = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert any("also the key for exclude" in n.message for n in app._notifications)
+        await pilot.press("i")
+        assert stored(review) == [(ids[0], "ann", "include", None, "")]
+
+
+async def test_mouse_buttons(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.click("#btn-include")
+        await pilot.click("#btn-maybe")
+        await pilot.click("#btn-exclude")
+        await pilot.press("enter")
+        await pilot.click("#btn-undo")
+        assert app.current_record_id == ids[2]
+        assert [r[2] for r in stored(review)] == ["include", "maybe", "exclude", "undone"]
+
+
+async def test_ranker_errors_are_notified_not_fatal(make_app: MakeApp) -> None:
+    app, review, ids, ranker = make_app()
+    ranker.error = RuntimeError("model exploded")
+    async with app.run_test() as pilot:
+        await pilot.press("i")
+        await settle(pilot)
+        assert any("model exploded" in n.message for n in app._notifications)
+        await pilot.press("i")
+        await settle(pilot)
+        assert app.current_record_id == ids[2] and ranker.calls == 2
+
+
+async def test_missing_ranking_library_disables_reranking(make_app: MakeApp) -> None:
+    app, review, ids, ranker = make_app()
+    ranker.error = ImportError("No module named 'screener.ranking.stopping'")
+    async with app.run_test() as pilot:
+        await pilot.press("i")
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        assert ranker.calls == 1
+        assert sum("not available" in n.message for n in app._notifications) == 1
+
+
+async def test_nothing_left_help_theme_and_quit(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press(*"iiiii")
+        assert app.current_record_id is None
+        assert "Nothing left for you to screen" in shown(app)
+        await pilot.press("i")  # nothing to decide on: no crash, nothing stored
+        assert len(stored(review)) == 5
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        assert not isinstance(app.screen, HelpScreen)
+        assert app.theme == "textual-dark"
+        await pilot.press("t")
+        assert app.theme == "textual-light"
+        await pilot.press("q")
+    assert app.return_code == 0

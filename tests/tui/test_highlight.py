@@ -1,0 +1,66 @@
+"""The highlight matcher and the structured-abstract splitter (pure functions, no terminal)."""
+
+from __future__ import annotations
+
+import pytest
+
+from screener.tui.highlight import abstract_sections, find_terms, term_regex
+
+
+def marked(text: str, include: list[str], exclude: list[str] | None = None) -> list[tuple[str, str]]:
+    return [(text[s.start:s.end], s.kind) for s in find_terms(text, include, exclude or [])]
+
+
+def test_whole_words_case_insensitive() -> None:
+    assert marked("Rats, RAT and a ratio; pirate", [], ["rat", "rats"]) == [
+        ("Rats", "exclude"), ("RAT", "exclude")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ketamine", ["ketamine"]), ("Ketamines", ["Ketamines"]), ("ketamin", ["ketamin"]),
+    ("esketamine", []), ("ketamine-induced", ["ketamine"]),
+])
+def test_suffix_wildcard(text: str, expected: list[str]) -> None:
+    assert [t for t, _ in marked(text, ["ketamin*"])] == expected
+
+
+def test_prefix_wildcard() -> None:
+    assert marked("Esketamine, arketamine and ketamine; ketamines", ["*ketamine"]) == [
+        ("Esketamine", "include"), ("arketamine", "include"), ("ketamine", "include")]
+
+
+def test_phrases_match_across_white_space_and_hyphens_literally() -> None:
+    text = "treatment resistant\ndepression; treatment-resistant; treatment  resistant"
+    assert [t for t, _ in marked(text, ["treatment resistant"])] == [
+        "treatment resistant", "treatment  resistant"]
+    assert [t for t, _ in marked(text, ["treatment-resistant"])] == ["treatment-resistant"]
+
+
+def test_longer_term_wins_and_kinds_are_kept_apart() -> None:
+    text = "A case report of ketamine in vitro and in rats."
+    assert marked(text, ["ketamin*", "case"], ["case report", "in vitro", "rat*"]) == [
+        ("case report", "exclude"), ("ketamine", "include"), ("in vitro", "exclude"),
+        ("rats", "exclude")]
+
+
+def test_special_characters_are_literal() -> None:
+    assert marked("HAM-D and HAMD; MADRS (total)", ["HAM-D", "MADRS"]) == [
+        ("HAM-D", "include"), ("MADRS", "include")]
+    assert marked("TNFα inhibitors and TNF", ["TNF*"]) == [("TNFα", "include"), ("TNF", "include")]
+    assert term_regex("a.b*") == r"a\.b\w*"
+
+
+def test_no_terms_or_empty_text() -> None:
+    assert find_terms("anything", [], []) == []
+    assert find_terms("", ["x"], []) == []
+    assert find_terms("star", ["*"], []) == []
+
+
+def test_structured_abstract_sections() -> None:
+    abstract = ("BACKGROUND: Why it matters.\n\nMETHODS AND MATERIALS: How.\n"
+                "Results: What.\nA plain closing sentence: with a colon.")
+    assert abstract_sections(abstract) == [
+        ("BACKGROUND", "Why it matters."), ("METHODS AND MATERIALS", "How."),
+        ("Results", "What."), ("", "A plain closing sentence: with a colon.")]
+    assert abstract_sections("One paragraph only.") == [("", "One paragraph only.")]
+    assert abstract_sections("") == []

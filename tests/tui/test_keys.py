@@ -1,0 +1,69 @@
+"""The key map: defaults, protocol remapping, the user's keys.yaml (which wins)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screener.tui.keys import (
+    DEFAULT_KEYS,
+    KeyMapError,
+    binding_key,
+    build_keymap,
+    load_keymap,
+    parse_keys_text,
+    user_keys_path,
+)
+
+
+def test_defaults() -> None:
+    keymap = load_keymap((), Path("/nonexistent/keys.yaml"))
+    assert keymap.keys == DEFAULT_KEYS and keymap.problems == ()
+    assert [keymap.key(a) for a in ("include", "exclude", "maybe", "note", "undo", "search",
+                                    "browse", "help", "quit")] == list("iemnu/b?q")
+
+
+def test_user_file_wins_over_protocol(tmp_path: Path) -> None:
+    path = tmp_path / "keys.yaml"
+    path.write_text("# mine\ninclude: 'j'\nexclude: \"x\"   # comment\n\nconflicts: c\n")
+    keymap = load_keymap((("include", "y"), ("maybe", "k")), path)
+    assert keymap.keys["include"] == "j" and keymap.keys["exclude"] == "x"
+    assert keymap.keys["maybe"] == "k" and keymap.problems == ()
+
+
+def test_swapping_keys_in_one_layer_is_allowed() -> None:
+    keymap = build_keymap([("protocol", {"include": "e", "exclude": "i"})])
+    assert keymap.keys["include"] == "e" and keymap.keys["exclude"] == "i"
+    assert keymap.problems == ()
+
+
+def test_clash_is_refused_and_reported() -> None:
+    keymap = build_keymap([("protocol", {"include": "y", "exclude": "n"})])
+    assert keymap.keys["include"] == "y"
+    assert keymap.keys["exclude"] == "e" and keymap.keys["note"] == "n"
+    assert keymap.problems and "also the key for note" in keymap.problems[0]
+
+
+def test_bad_user_file_is_reported_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "keys.yaml"
+    path.write_text("fly: f\n")
+    keymap = load_keymap((), path)
+    assert keymap.keys == DEFAULT_KEYS
+    assert "line 1: unknown action 'fly'" in keymap.problems[0]
+
+
+@pytest.mark.parametrize("text", ["include j", "include:", "bogus: x"])
+def test_parse_errors_name_the_line(text: str) -> None:
+    with pytest.raises(KeyMapError, match="line 1"):
+        parse_keys_text(text)
+
+
+def test_user_keys_path_follows_xdg() -> None:
+    assert user_keys_path({"XDG_CONFIG_HOME": "/x"}) == Path("/x/screener/keys.yaml")
+    assert user_keys_path({"HOME": "/h"}) == Path("/h/.config/screener/keys.yaml")
+
+
+def test_binding_key_names() -> None:
+    assert [binding_key(k) for k in ("/", "?", "i", "f2", "ctrl+s", "-")] == [
+        "slash", "question_mark", "i", "f2", "ctrl+s", "minus"]
