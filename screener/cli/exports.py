@@ -54,6 +54,10 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
     with open_from(review_dir, db_url) as review:
         target, n = run(review, fmt, out, force, reviewer)
     click.echo(f"wrote {n} decisions to {target}")
+    if reviewer is not None:
+        click.echo("note: a log limited to one reviewer (blind screening) is a subset of the "
+                   "chain and cannot be verified on its own; `screener log verify` checks the "
+                   "full log", err=True)
 
 
 @export.command("records")
