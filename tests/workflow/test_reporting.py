@@ -140,7 +140,7 @@ def test_log_verify_catches_reordering(make_review: Callable[..., Any]) -> None:
         s.execute(text("UPDATE decisions SET seq = 2 WHERE seq = 3"))
         s.execute(text("UPDATE decisions SET seq = 3 WHERE seq = -1"))
     ok, _, problem = verify_log(review)
-    assert not ok and problem.startswith("row 1: seq 2 (decision 3)")
+    assert not ok and problem.startswith("row 1: seq 2 (decision 3)") and "reordered" in problem
 
 
 def test_exported_log_verifies_and_escapes_formulas(make_review: Callable[..., Any],
