@@ -179,11 +179,6 @@ def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = No
             return VerifyResult(False, index, (
                 f"row {index}: {_where(row)} comes after decision {prev.decision_id}: "
                 f"decision ids must increase, rows reordered"))
-        following = rows[index + 1][0] if index + 1 < len(rows) else None
-        if following is not None and following.decision_id < row.decision_id:
-            return VerifyResult(False, index, (
-                f"row {index}: {_where(row)} comes before decision {following.decision_id}: "
-                f"decision ids must increase, rows reordered"))
         link = prev.decision_id if prev is not None else None
         if row.prev_decision_id != link:
             return VerifyResult(False, index, (
@@ -191,6 +186,12 @@ def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = No
                 f"before it, but the row before is decision {link}: a row was removed or "
                 f"moved"))
         computed = next_hash(prev_hash, row)
+        following = rows[index + 1][0] if index + 1 < len(rows) else None
+        if computed != stored and following is not None and (
+                following.decision_id < row.decision_id):
+            return VerifyResult(False, index, (
+                f"row {index}: {_where(row)} does not match its hash and comes before "
+                f"decision {following.decision_id}: rows reordered"))
         if computed != stored:
             return VerifyResult(False, index, (
                 f"row {index}: {_where(row)} hash {stored[:12]}... does not match its "
