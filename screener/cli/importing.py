@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 from screener.cli import emit_json, main, open_from, review_options
 
 KIND = click.Choice(["database", "register", "other"])
 
 
-def _bar(total: int | None, label: str) -> tuple[object, object]:
+def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
@@ -47,11 +51,14 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
     with open_from(review_dir, db_url) as review:
         for path in files:
             progress, task = _bar(None, f"reading {path.name}")
-            with progress:  # type: ignore[attr-defined]
+
+            def advance(n: int, p: Progress = progress, t: TaskID = task) -> None:
+                p.update(t, completed=n)
+
+            with progress:
                 summary = import_file(
                     review, path, source=source, kind=kind, searched=searched, query=query,
-                    labels_as=labels_as,
-                    progress=lambda n, p=progress, t=task: p.update(t, completed=n))  # type: ignore[attr-defined]
+                    labels_as=labels_as, progress=advance)
             for warning in summary.warnings:
                 click.echo(f"warning: {path}: {warning}", err=True)
             extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
@@ -88,10 +95,12 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
             click.echo(f"{len(links)} duplicate record(s) removed")
             return
         progress, task = _bar(None, "deduplicating")
-        with progress:  # type: ignore[attr-defined]
-            summary = importing.deduplicate(
-                review, threshold=threshold,
-                progress=lambda done, total: progress.update(task, completed=done, total=total))  # type: ignore[attr-defined]
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        with progress:
+            summary = importing.deduplicate(review, threshold=threshold, progress=advance)
     if as_json:
         emit_json({"clusters": summary.clusters, "removed": summary.removed,
                    "by_method": summary.by_method, "kept_apart": summary.skipped_undone})
@@ -137,7 +146,8 @@ def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | Non
                db_url: str | None, email: str, api_key: str | None, source: str,
                kind: str) -> None:
     """Fetch records by PMID (--pmid ID ... or a FILE of PMIDs), e.g. citation searching."""
-    from screener.workflow.importing import ReviewError, import_pmids, read_pmid_list
+    from screener.workflow.importing import import_pmids, read_pmid_list
+    from screener.workflow.review import ReviewError
 
     ids = list(pmids) + (read_pmid_list(file) if file else [])
     if not ids:

@@ -52,7 +52,7 @@ def prisma_counts(review: Review) -> PrismaResult:
         sources = repo.sources(session)
         kind_of_source = {s["id"]: s["kind"] for s in sources}
         records = {r.id: kind_of_source.get(r.source_id or -1, "database")
-                   for r in repo.get_records(session)}
+                   for r in repo.get_records(session) if r.id is not None}
         removed = repo.removed_duplicate_ids(session)
         ta = outcomes(review, session, Stage.TITLE_ABSTRACT)
         ft = outcomes(review, session, Stage.FULL_TEXT)
@@ -172,7 +172,10 @@ def write_atomic(target: Path, writer: Callable[[Path], None]) -> Path:
 
 
 def write_text_atomic(target: Path, text: str) -> Path:
-    return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
+    def write(path: Path) -> None:
+        path.write_text(text, encoding="utf-8")
+
+    return write_atomic(target, write)
 
 
 # --- exports ----------------------------------------------------------------------------
