@@ -139,8 +139,30 @@ def record_texts(session: Session) -> list[tuple[int, str, str, list[str], list[
     return [(i, t or "", a or "", k or [], m or []) for i, t, a, k, m in rows]
 
 
+_RECORDS = RecordRow.__table__.c
+"""Plain table columns: id lists are read through SQLAlchemy Core, without ORM overhead."""
+
+
+def record_sources(session: Session) -> dict[int, int]:
+    """record id -> source id, for every record."""
+    rows = session.connection().execute(select(_RECORDS.id, _RECORDS.source_id))
+    return {i: s for i, s in rows}
+
+
+def record_id_span(session: Session) -> tuple[int, int]:
+    """(number of records, highest record id): changes whenever records are added."""
+    count, top = session.execute(select(func.count(RecordRow.id), func.max(RecordRow.id))).one()
+    return int(count or 0), int(top or 0)
+
+
+def record_ids_by_id(session: Session) -> list[int]:
+    return list(session.connection().execute(select(_RECORDS.id).order_by(_RECORDS.id))
+                .scalars())
+
+
 def record_ids_in_order(session: Session) -> list[int]:
-    return list(session.scalars(select(RecordRow.id).order_by(RecordRow.position)))
+    return list(session.connection().execute(select(_RECORDS.id).order_by(_RECORDS.position))
+                .scalars())
 
 
 def count_records(session: Session) -> int:

@@ -100,22 +100,28 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
     config = model_config(review)
     feature_hash = sha256_of(config.features.to_dict())
     with review.transaction() as session:
-        texts = repo.record_texts(session)
-        ids = [t[0] for t in texts]
-        cached = repo.load_feature_cache(session, feature_hash)
+        span = repo.record_id_span(session)
+        ids = repo.record_ids_by_id(session)
         labels = training_labels(review, session, reviewer)
         eligible = set(eligible_ids(session, Stage.TITLE_ABSTRACT))
         owner = _ranking_owner(review, session, reviewer)
         decided_any = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
-    features = None
-    if cached is not None and cached[0] == len(ids) and cached[1] == (ids[-1] if ids else 0):
-        features = _unpack_features(cached[2], FeatureSet)
+    key = (review.db.url, feature_hash, span)
+    features = _MEMORY.get(key)
     if features is None:
+        with review.transaction() as session:
+            cached = repo.load_feature_cache(session, feature_hash)
+        if cached is not None and (cached[0], cached[1]) == span:
+            features = _unpack_features(cached[2], FeatureSet)
+    if features is None:
+        with review.transaction() as session:
+            texts = repo.record_texts(session)
         features = fit_features([_text(t) for t in texts], config)
         data = _pack_features(features)
         with review.transaction() as session:
-            repo.save_feature_cache(session, feature_hash, len(ids),
-                                    ids[-1] if ids else 0, data)
+            repo.save_feature_cache(session, feature_hash, span[0], span[1], data)
+    _MEMORY.clear()
+    _MEMORY[key] = features
     row_of = {rid: i for i, rid in enumerate(ids)}
     row_labels = {row_of[rid]: y for rid, y in labels.items() if rid in row_of}
     exclude = [row_of[rid] for rid in ids if rid not in eligible or rid in labels
@@ -159,6 +165,10 @@ def _unpack_features(data: bytes, cls: type[FeatureSet]) -> FeatureSet | None:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None
 
+
+_MEMORY: dict[tuple[str, str, tuple[int, int]], FeatureSet] = {}
+"""Features of the review open in this process (one entry), so re-ranking after each
+decision does not read them back from the database."""
 
 MODEL_ALIASES = {"default": "screener-lr"}
 

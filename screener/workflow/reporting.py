@@ -51,8 +51,8 @@ def prisma_counts(review: Review) -> PrismaResult:
     with review.transaction() as session:
         sources = repo.sources(session)
         kind_of_source = {s["id"]: s["kind"] for s in sources}
-        records = {r.id: kind_of_source.get(r.source_id or -1, "database")
-                   for r in repo.get_records(session) if r.id is not None}
+        records = {rid: kind_of_source.get(sid, "database")
+                   for rid, sid in repo.record_sources(session).items()}
         removed = repo.removed_duplicate_ids(session)
         ta = outcomes(review, session, Stage.TITLE_ABSTRACT)
         ft = outcomes(review, session, Stage.FULL_TEXT)
