@@ -51,13 +51,17 @@ class ModelConfig:
     """Everything that determines a ranking, given the features and the labels."""
 
     classifier: str = "logistic"
-    """'logistic' (L2 logistic regression), 'svm' (linear SVM, squared hinge) or
-    'ensemble' (mean of the z-scored decision values of both)."""
+    """'logistic' (L2 logistic regression), 'svm' (linear SVM, squared hinge), 'nb'
+    (multinomial naive Bayes), or several joined by '+' (mean of their z-scored decision
+    values); 'ensemble' = 'logistic+svm'."""
     C: float = 1.0
     """Inverse regularisation strength of the classifier."""
     include_weight: float = 9.8
     """Total sample weight of the included class relative to the excluded class
     (ASReview's 'balanced' ratio); 1.0 means unweighted."""
+    pseudo_negatives: int = 0
+    """Add this many randomly drawn unlabelled records to each training set as presumed
+    excludes (as in continuous active learning, Cormack & Grossman); 0 = off."""
     query: str = "max"
     """Query strategy: 'max' (most likely relevant first) or 'uncertainty'."""
     cold_start: bool = True
@@ -104,10 +108,13 @@ class ModelConfig:
 
     def validate(self) -> None:
         """Raise `ValueError` for settings no classifier can use."""
-        if self.classifier not in ("logistic", "svm", "ensemble"):
+        members = self.classifier.split("+")
+        if self.classifier != "ensemble" and not set(members) <= {"logistic", "svm", "nb"}:
             raise ValueError(f"unknown classifier {self.classifier!r}")
         if self.query not in ("max", "uncertainty"):
             raise ValueError(f"unknown query strategy {self.query!r}")
+        if self.pseudo_negatives < 0:
+            raise ValueError("pseudo_negatives must be >= 0")
         if self.C <= 0 or self.include_weight <= 0:
             raise ValueError("C and include_weight must be positive")
 

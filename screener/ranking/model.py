@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
 from screener.ranking.config import ModelConfig
@@ -60,15 +61,20 @@ class LinearRanker(BaseEstimator):  # type: ignore[misc]
         self.random_state = random_state
 
     def _members(self) -> list[Any]:
-        seed = np.random.default_rng(self.random_state).integers(2**31 - 1)
+        seed = int(np.random.default_rng(self.random_state).integers(2**31 - 1))
+        names = ["logistic", "svm"] if self.classifier == "ensemble" else self.classifier.split("+")
         out: list[Any] = []
-        if self.classifier in ("logistic", "ensemble"):
-            out.append(LogisticRegression(C=self.C, solver="liblinear", random_state=seed))
-        if self.classifier in ("svm", "ensemble"):
-            svm_c = self.C if self.classifier == "svm" else 0.11
-            out.append(LinearSVC(C=svm_c, loss="squared_hinge", random_state=seed))
-        if not out:
-            raise ValueError(f"unknown classifier {self.classifier!r}")
+        for name in names:
+            if name == "logistic":
+                out.append(LogisticRegression(
+                    C=self.C, solver="liblinear", dual=True, max_iter=1000, random_state=seed))
+            elif name == "svm":
+                svm_c = self.C if len(names) == 1 else 0.11
+                out.append(LinearSVC(C=svm_c, loss="squared_hinge", random_state=seed))
+            elif name == "nb":
+                out.append(MultinomialNB(alpha=3.822))
+            else:
+                raise ValueError(f"unknown classifier {name!r}")
         return out
 
     def fit(self, X: sp.spmatrix, y: np.ndarray) -> LinearRanker:
@@ -81,8 +87,13 @@ class LinearRanker(BaseEstimator):  # type: ignore[misc]
         coefs = []
         for member in self._members():
             member.fit(X, y, sample_weight=w)
-            coefs.append((np.ravel(member.coef_).astype(np.float32),
-                          float(np.ravel(member.intercept_)[0])))
+            if isinstance(member, MultinomialNB):
+                lp = member.feature_log_prob_
+                coefs.append(((lp[1] - lp[0]).astype(np.float32),
+                              float(member.class_log_prior_[1] - member.class_log_prior_[0])))
+            else:
+                coefs.append((np.ravel(member.coef_).astype(np.float32),
+                              float(np.ravel(member.intercept_)[0])))
         self.coefs_ = coefs
         self.n_features_in_ = X.shape[1]
         return self
@@ -98,6 +109,29 @@ class LinearRanker(BaseEstimator):  # type: ignore[misc]
             sd = s.std()
             total += (s - s.mean()) / (sd if sd > 0 else 1.0)
         return total / len(scores)
+
+
+def fit_scores(
+    X: sp.csr_matrix,
+    lab_rows: np.ndarray,
+    lab_y: np.ndarray,
+    config: ModelConfig,
+    rng: np.random.Generator,
+    unlabelled: np.ndarray | None = None,
+) -> np.ndarray:
+    """Train the classifier of `config` on the labelled rows (plus pseudo-negatives drawn
+    from `unlabelled` with `rng`) and return query priorities for every row of X."""
+    rows, y = lab_rows, lab_y
+    if config.pseudo_negatives and unlabelled is not None and len(unlabelled):
+        k = min(config.pseudo_negatives, len(unlabelled))
+        extra = rng.choice(unlabelled, k, replace=False)
+        rows = np.concatenate([lab_rows, extra])
+        y = np.concatenate([lab_y, np.zeros(k, dtype=np.int64)])
+    model = LinearRanker(
+        classifier=config.classifier, C=config.C,
+        include_weight=config.include_weight, random_state=config.seed,
+    ).fit(X[rows], y)
+    return query_scores(model.decision_function(X), config.query)
 
 
 @dataclass(frozen=True)
@@ -129,10 +163,11 @@ class RankingResult:
 
 
 def _order(scores: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Rows sorted by descending score, ties broken by a seeded random permutation."""
-    tiebreak = rng.permutation(len(rows))
-    idx = np.lexsort((tiebreak, -scores))
-    return idx
+    """Positions of `rows` sorted by descending score, ties broken at random (seeded)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    scale = max(float(np.abs(scores).max()) if len(scores) else 0.0, 1.0)
+    jitter = rng.random(len(rows)) * (1e-12 * scale)
+    return np.argsort(-(scores - jitter), kind="stable")
 
 
 def query_scores(scores: np.ndarray, strategy: str) -> np.ndarray:
@@ -177,12 +212,8 @@ def rank(
     rows = np.flatnonzero(mask)
     n_inc = int(lab_y.sum())
     X = features.matrix
-    if n_inc > 0 and n_inc < len(lab_y):
-        model = LinearRanker(
-            classifier=config.classifier, C=config.C,
-            include_weight=config.include_weight, random_state=config.seed,
-        ).fit(X[lab_rows], lab_y)
-        scores = query_scores(model.decision_function(X[rows]), config.query)
+    if 0 < n_inc < len(lab_y) and features.n_features > 0:
+        scores = fit_scores(X, lab_rows, lab_y, config, rng, rows)[rows]
         method = "classifier"
     elif config.cold_start and protocol_text.strip():
         scores = protocol_similarity(features, protocol_text, rows)
@@ -193,8 +224,8 @@ def rank(
     idx = _order(scores, rows, rng)
     cfg = config.to_dict()
     return RankingResult(
-        order=tuple(int(r) for r in rows[idx]),
-        scores=tuple(float(s) for s in scores[idx]),
+        order=tuple(rows[idx].tolist()),
+        scores=tuple(scores[idx].astype(np.float64).tolist()),
         config=cfg,
         config_hash=config.hash(),
         training_size=len(lab_y),

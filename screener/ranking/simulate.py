@@ -29,7 +29,7 @@ import numpy as np
 from screener.ranking.config import ModelConfig
 from screener.ranking.features import FeatureSet, fit_features, record_text
 from screener.ranking.metrics import all_metrics
-from screener.ranking.model import LinearRanker, protocol_similarity, query_scores
+from screener.ranking.model import fit_scores, protocol_similarity
 
 HEADER = ("record_id", "title", "abstract", "authors", "year", "journal", "doi", "pmid",
           "label_included")
@@ -191,9 +191,8 @@ def simulate(
         y_lab = y_all[lab_rows]
         n_inc = int(y_lab.sum())
         if 0 < n_inc < len(y_lab):
-            model = LinearRanker(cfg.classifier, cfg.C, cfg.include_weight, cfg.seed).fit(
-                X[lab_rows], y_lab)
-            scores = query_scores(model.decision_function(X), cfg.query)
+            unl = np.flatnonzero(~labelled) if cfg.pseudo_negatives else None
+            scores = fit_scores(X, np.asarray(lab_rows), y_lab, cfg, rng, unl)
         elif cold is not None and n_inc == 0:
             scores = cold.copy()
         else:

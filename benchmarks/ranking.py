@@ -1,0 +1,219 @@
+"""Benchmark screener's ranking against ASReview LAB 3.0.8 (ELAS u4) on the shared datasets.
+
+Runs `screener.ranking.simulate.simulate` on each dataset with the seeds and prior records
+of ``anchors/asreview_elas_u4.jsonl`` and prints WSS@95, recall@10% and ATD beside
+ASReview's figures, per dataset and as means (held-out cross-validation folds marked).
+Per-dataset results are cached as JSON under benchmarks/out/ranking/<config hash>/.
+
+    python benchmarks/ranking.py                          # default model, all datasets
+    python benchmarks/ranking.py --datasets Sep_2021 Smid_2020 --jobs 2
+    python benchmarks/ranking.py --params '{"C": 0.3}'    # a variant (for tuning)
+    python benchmarks/ranking.py --cv CONFIGS.json        # choose among variants by CV
+    python benchmarks/ranking.py --time-asreview Smid_2020 Menon_2022 \
+        --asreview /tmp/asr-venv/bin/asreview        # whole-simulation wall time
+
+Folds: datasets sorted by name, fold = position mod 3 (see `fold_of`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from screener.ranking.config import ModelConfig  # noqa: E402
+from screener.ranking.simulate import load_dataset, simulate  # noqa: E402
+
+DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
+OUT = ROOT / "benchmarks" / "out" / "ranking"
+N_FOLDS = 3
+
+
+def anchors() -> dict[str, dict[str, Any]]:
+    rows = [json.loads(line) for line in (DATA / "anchors" / "asreview_elas_u4.jsonl").open()]
+    return {r["dataset"]: r for r in rows}
+
+
+def fold_of(name: str, names: list[str]) -> int:
+    return sorted(names).index(name) % N_FOLDS
+
+
+def run_one(args: tuple[str, str, dict[str, Any], bool]) -> dict[str, Any]:
+    name, model, params, force = args
+    anchor = anchors()[name]
+    cfg = ModelConfig.from_settings(model, int(anchor["seed"]), params)
+    cache = OUT / cfg.hash()[:16] / f"{name}.json"
+    if cache.exists() and not force:
+        return dict(json.loads(cache.read_text()))
+    t0 = time.perf_counter()
+    ds = load_dataset(DATA / anchor["path"])
+    res = simulate(ds, seed=int(anchor["seed"]), prior_ids=anchor["prior_record_ids"],
+                   model_config=cfg)
+    row = {"dataset": name, **res.metrics, **res.timings,
+           "labels_in_order": list(res.labels_in_order),
+           "wall_s_total": time.perf_counter() - t0, "config": cfg.to_dict(),
+           "config_hash": cfg.hash()}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(row))
+    return row
+
+
+def run_many(names: list[str], model: str, params: dict[str, Any], jobs: int,
+             force: bool = False) -> dict[str, dict[str, Any]]:
+    tasks = [(n, model, params, force) for n in names]
+    # Largest first so the pool finishes evenly.
+    sizes = {n: anchors()[n]["n_records"] for n in names}
+    tasks.sort(key=lambda t: -sizes[t[0]])
+    if jobs <= 1:
+        rows = [run_one(t) for t in tasks]
+    else:
+        with ProcessPoolExecutor(jobs) as pool:
+            rows = list(pool.map(run_one, tasks))
+    return {r["dataset"]: r for r in rows}
+
+
+def mean(xs: list[float]) -> float:
+    return statistics.fmean(xs) if xs else float("nan")
+
+
+def print_table(rows: dict[str, dict[str, Any]], heldout: dict[str, bool] | None = None) -> None:
+    anc = anchors()
+    names = sorted(rows, key=lambda n: anc[n]["n_records"])
+    print(f"{'dataset':36s} {'N':>5s} {'R':>4s}  {'WSS95':>6s} {'asr':>6s} {'diff':>6s}  "
+          f"{'R@10%':>5s} {'asr':>5s}  {'ATD':>6s} {'asr':>6s}  {'wall s':>6s}")
+    for n in names:
+        r, a = rows[n], anc[n]
+        mark = "*" if heldout and heldout.get(n) else " "
+        print(f"{n[:35]:35s}{mark} {a['n_pool']:5d} {a['n_pool_included']:4d}  "
+              f"{r['wss95']:6.3f} {a['wss95']:6.3f} {r['wss95'] - a['wss95']:+6.3f}  "
+              f"{r['recall_at_10pct']:5.3f} {a['recall_at_10pct']:5.3f}  "
+              f"{r['atd']:6.3f} {a['atd']:6.3f}  {r['wall_s_total']:6.1f}")
+    groups = [("all", names)]
+    if heldout:
+        groups.append(("held-out (*)", [n for n in names if heldout.get(n)]))
+    for label, group in groups:
+        w = mean([rows[n]["wss95"] for n in group])
+        wa = mean([anc[n]["wss95"] for n in group])
+        at = mean([rows[n]["atd"] for n in group])
+        aa = mean([anc[n]["atd"] for n in group])
+        rc = mean([rows[n]["recall_at_10pct"] for n in group])
+        ra = mean([anc[n]["recall_at_10pct"] for n in group])
+        worst = min(rows[n]["wss95"] - anc[n]["wss95"] for n in group)
+        print(f"mean {label} ({len(group)}): WSS95 {w:.4f} vs {wa:.4f} ({w - wa:+.4f}); "
+              f"R@10% {rc:.3f} vs {ra:.3f}; ATD {at:.4f} vs {aa:.4f} "
+              f"(ratio {at / aa:.3f}); worst WSS95 diff {worst:+.3f}")
+
+
+def cross_validate(configs: list[dict[str, Any]], names: list[str], jobs: int) -> None:
+    """Nested choice: for each fold, the config with the best mean WSS@95 on the other
+    folds is reported on that fold."""
+    results = []
+    for c in configs:
+        rows = run_many(names, c.get("model", "screener-lr"), c.get("params", {}), jobs)
+        results.append(rows)
+        w = mean([r["wss95"] for r in rows.values()])
+        print(f"config {c}: mean WSS95 {w:.4f}", flush=True)
+    chosen: dict[str, dict[str, Any]] = {}
+    heldout: dict[str, bool] = {}
+    for k in range(N_FOLDS):
+        train = [n for n in names if fold_of(n, names) != k]
+        test = [n for n in names if fold_of(n, names) == k]
+        scores = [mean([rows[n]["wss95"] for n in train]) - 0.5 * mean([rows[n]["atd"] for n in train])
+                  for rows in results]
+        best = max(range(len(configs)), key=lambda i: scores[i])
+        print(f"fold {k}: chosen on other folds -> config {configs[best]}")
+        for n in test:
+            chosen[n] = results[best][n]
+            heldout[n] = True
+    print("\nHeld-out results (every dataset reported with the config chosen without it):")
+    print_table(chosen, heldout)
+
+
+def _child_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def time_asreview(names: list[str], asreview: str, model: str, params: dict[str, Any]) -> None:
+    """Whole simulation (process start and data loading included) with ASReview's CLI
+    (`asreview simulate`, ELAS u4, same priors and seed) and then with screener, one
+    dataset at a time; wall and CPU seconds. Both read the same uncompressed CSV."""
+    anc = anchors()
+    print(f"{'dataset':30s} {'asr wall':>8s} {'scr wall':>8s} {'ratio':>6s}   "
+          f"{'asr cpu':>8s} {'scr cpu':>8s} {'ratio':>6s}")
+    tot = [0.0, 0.0, 0.0, 0.0]
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in names:
+            a = anc[n]
+            csv_path = Path(tmp) / f"{n}.csv"
+            csv_path.write_bytes(gzip.decompress((DATA / a["path"]).read_bytes()))
+            ds = load_dataset(csv_path)
+            idx = [str(ds.record_ids.index(str(p))) for p in a["prior_record_ids"]]
+            cmd_a = [asreview, "simulate", str(csv_path), "--prior-idx", *idx,
+                     "--seed", str(a["seed"]), "-o", str(Path(tmp) / f"{n}.asreview")]
+            cmd_s = [sys.executable, __file__, "--simulate-csv", str(csv_path),
+                     "--priors", json.dumps(a["prior_record_ids"]), "--seed", str(a["seed"]),
+                     "--model", model, "--params", json.dumps(params)]
+            res = []
+            for cmd in (cmd_a, cmd_s):
+                c0, t0 = _child_cpu(), time.perf_counter()
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+                res += [time.perf_counter() - t0, _child_cpu() - c0]
+            wa, ca, ws, cs = res
+            for i, v in enumerate((wa, ws, ca, cs)):
+                tot[i] += v
+            print(f"{n[:30]:30s} {wa:8.1f} {ws:8.1f} {ws / wa:6.2f}   {ca:8.1f} {cs:8.1f} "
+                  f"{cs / ca:6.2f}", flush=True)
+    print(f"{'total':30s} {tot[0]:8.1f} {tot[1]:8.1f} {tot[1] / tot[0]:6.2f}   "
+          f"{tot[2]:8.1f} {tot[3]:8.1f} {tot[3] / tot[2]:6.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", nargs="*", help="dataset names (default: all in anchors)")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--model", default="screener-lr")
+    ap.add_argument("--params", default="{}", help="JSON overrides of ModelConfig fields")
+    ap.add_argument("--force", action="store_true", help="ignore cached results")
+    ap.add_argument("--cv", help="JSON file: list of {model, params} to choose among by CV")
+    ap.add_argument("--time-asreview", nargs="*", help="datasets to time side by side")
+    ap.add_argument("--asreview", default="/tmp/asr-venv/bin/asreview",
+                    help="the asreview 3.0.8 executable (a separate virtualenv)")
+    ap.add_argument("--simulate-csv", help=argparse.SUPPRESS)
+    ap.add_argument("--priors", help=argparse.SUPPRESS)
+    ap.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.simulate_csv:  # one bare simulation, for the side-by-side timing
+        cfg = ModelConfig.from_settings(args.model, args.seed, json.loads(args.params))
+        simulate(load_dataset(args.simulate_csv), seed=args.seed,
+                 prior_ids=json.loads(args.priors), model_config=cfg)
+        return
+    anc = anchors()
+    names = args.datasets or sorted(anc)
+    params = json.loads(args.params)
+    if args.time_asreview:
+        time_asreview(args.time_asreview, args.asreview, args.model, params)
+        return
+    if args.cv:
+        cross_validate(json.loads(Path(args.cv).read_text()), names, args.jobs)
+        return
+    rows = run_many(names, args.model, params, args.jobs, args.force)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

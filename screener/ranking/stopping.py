@@ -1,0 +1,244 @@
+"""When may screening stop? Statistics computed from the screening so far.
+
+Every function is pure: it takes the labels (1 = relevant, 0 = irrelevant) in the order the
+records were screened and N, the total number of records, and returns numbers.
+
+- `stopping_test`: Callaghan & Müller-Hansen (2020). The last k screened records are treated
+  as a random sample, drawn without replacement, from the records that were unscreened
+  before them. Under H0 "recall is below the target" that urn holds at least
+  K = floor(r_seen/target − r_before) + 1 relevant records (r_before = relevant found
+  before the sample), so seeing at most k_rel relevant in the sample has probability
+  P = hypergeom.cdf(k_rel; M = urn size, n = K, N = k). The test scans every k and returns
+  the smallest P: stop when it is below 1 − confidence (e.g. 0.05).
+- `safe_checklist`: the SAFE procedure (Boetje & van de Schoot 2024) items.
+- `consecutive_irrelevant`: irrelevant records since the last relevant one.
+- `estimate_remaining`: relevant records still unscreened, from the rate in the most
+  recent window with a Clopper-Pearson interval (see its docstring).
+
+Imports: numpy and scipy only (plus the standard library).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import beta, hypergeom
+
+
+def _as_array(labels_in_order: Sequence[int]) -> np.ndarray:
+    arr = np.asarray(labels_in_order, dtype=np.int64)
+    if arr.ndim != 1 or (arr.size and not np.isin(arr, (0, 1)).all()):
+        raise ValueError("labels must be a sequence of 0/1")
+    return arr
+
+
+def stopping_test(
+    labels_in_order: Sequence[int], n_total: int, recall_target: float = 0.95
+) -> float:
+    """p-value for H0 "recall < `recall_target`" (Callaghan & Müller-Hansen 2020).
+
+    Small values are evidence that the target has been reached. Returns 1.0 when nothing
+    has been screened. Uses `scipy.stats.hypergeom`, minimum over all sample sizes k.
+    """
+    y = _as_array(labels_in_order)
+    n = len(y)
+    if n > n_total:
+        raise ValueError("more records screened than in total")
+    if not 0 < recall_target <= 1:
+        raise ValueError("recall_target must be in (0, 1]")
+    if n == 0:
+        return 1.0
+    r_seen = int(y.sum())
+    rev = y[::-1]
+    k = np.arange(1, n + 1)  # sample size: the last k screened
+    k_rel = np.cumsum(rev)  # relevant among them
+    urn = n_total - n + k  # records unscreened before the sample
+    r_before = r_seen - k_rel
+    k_min = np.floor(r_seen / recall_target - r_before + 1e-12).astype(np.int64) + 1
+    k_min = np.maximum(k_min, 0)
+    p = np.ones(n)
+    possible = k_min <= urn
+    p[~possible] = 0.0  # H0 cannot hold: the urn is too small for that many relevant
+    idx = np.flatnonzero(possible)
+    if idx.size:
+        p[idx] = hypergeom.cdf(k_rel[idx], urn[idx], k_min[idx], k[idx])
+    return float(min(1.0, max(0.0, p.min())))
+
+
+def consecutive_irrelevant(labels_in_order: Sequence[int]) -> int:
+    """Number of irrelevant records screened since the last relevant one (all of them if
+    none was relevant)."""
+    y = _as_array(labels_in_order)
+    ones = np.flatnonzero(y == 1)
+    return int(len(y) if ones.size == 0 else len(y) - 1 - ones[-1])
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with an interval."""
+
+    point: float
+    low: float
+    high: float
+    method: str = ""
+    """How it was computed."""
+
+
+def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact binomial interval for a proportion."""
+    if trials <= 0:
+        return 0.0, 1.0
+    a = (1 - confidence) / 2
+    low = 0.0 if successes == 0 else float(beta.ppf(a, successes, trials - successes + 1))
+    high = 1.0 if successes == trials else float(beta.ppf(1 - a, successes + 1, trials - successes))
+    return low, high
+
+
+def estimate_remaining(
+    labels_in_order: Sequence[int],
+    n_total: int,
+    *,
+    window: int = 200,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Relevant records still among the N − n unscreened.
+
+    Rate = relevant share of the last `window` screened records (all, if fewer); point =
+    rate × (N − n), interval = Clopper-Pearson interval of that rate × (N − n). Because
+    prioritised screening puts likely-relevant records first, the unscreened records are
+    usually poorer than the recent window, so this errs on the high (cautious) side.
+    """
+    y = _as_array(labels_in_order)
+    n = len(y)
+    left = n_total - n
+    if left < 0:
+        raise ValueError("more records screened than in total")
+    recent = y[-window:] if window > 0 else y
+    w = len(recent)
+    k = int(recent.sum())
+    if w == 0 or left == 0:
+        return Estimate(0.0, 0.0, float(left), "nothing screened" if w == 0 else "none left")
+    low, high = clopper_pearson(k, w, confidence)
+    return Estimate(
+        point=k / w * left, low=low * left, high=high * left,
+        method=f"rate in last {w} screened x {left} unscreened; "
+               f"{confidence:.0%} Clopper-Pearson",
+    )
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One item of the SAFE checklist."""
+
+    name: str
+    value: float
+    threshold: float
+    passed: bool
+
+
+@dataclass(frozen=True)
+class SafeChecklist:
+    """SAFE procedure stopping heuristics (Boetje & van de Schoot 2024)."""
+
+    screened_fraction: ChecklistItem
+    """At least 10 % of all records screened."""
+    twice_estimated_relevant: ChecklistItem
+    """Screened at least twice the estimated number of relevant records."""
+    consecutive_irrelevant: ChecklistItem
+    """At least N (default 50) irrelevant records in a row."""
+    key_papers: ChecklistItem
+    """Every key paper found (value = share found; passes when there are none)."""
+
+    @property
+    def items(self) -> tuple[ChecklistItem, ...]:
+        return (self.screened_fraction, self.twice_estimated_relevant,
+                self.consecutive_irrelevant, self.key_papers)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(i.passed for i in self.items)
+
+
+def safe_checklist(
+    labels_in_order: Sequence[int],
+    n_total: int,
+    *,
+    estimated_relevant: float | None = None,
+    consecutive_threshold: int = 50,
+    min_fraction: float = 0.10,
+    key_papers: Collection[str] = (),
+    found_ids: Collection[str] = (),
+) -> SafeChecklist:
+    """Evaluate the SAFE checklist.
+
+    `estimated_relevant` is the expected number of relevant records in the whole set
+    (e.g. from a random sample screened at the start); if None, found + the point of
+    `estimate_remaining` is used. `key_papers` are ids that must be among `found_ids`
+    (the ids of the records included so far).
+    """
+    y = _as_array(labels_in_order)
+    n = len(y)
+    frac = n / n_total if n_total else 0.0
+    if estimated_relevant is None:
+        estimated_relevant = float(y.sum()) + estimate_remaining(y.tolist(), n_total).point
+    run = consecutive_irrelevant(y.tolist())
+    found = set(found_ids)
+    n_key = len(set(key_papers))
+    key_share = 1.0 if n_key == 0 else len(set(key_papers) & found) / n_key
+    return SafeChecklist(
+        screened_fraction=ChecklistItem("screened fraction", frac, min_fraction, frac >= min_fraction),
+        twice_estimated_relevant=ChecklistItem(
+            "screened / (2 x estimated relevant)", float(n), 2.0 * estimated_relevant,
+            n >= 2.0 * estimated_relevant),
+        consecutive_irrelevant=ChecklistItem(
+            "consecutive irrelevant", float(run), float(consecutive_threshold),
+            run >= consecutive_threshold),
+        key_papers=ChecklistItem("key papers found", key_share, 1.0, key_share >= 1.0),
+    )
+
+
+@dataclass(frozen=True)
+class StoppingSummary:
+    """Everything the UI shows about stopping, for one moment of the screening."""
+
+    n_screened: int
+    n_total: int
+    n_relevant_found: int
+    consecutive_irrelevant: int
+    recall_target: float
+    p_value: float
+    """`stopping_test` p-value for H0 'recall < recall_target'."""
+    confidence: float
+    stop_by_test: bool
+    """p_value < 1 − confidence."""
+    remaining: Estimate
+    safe: SafeChecklist
+
+
+def summarise(
+    labels_in_order: Sequence[int],
+    n_total: int,
+    *,
+    recall_target: float = 0.95,
+    confidence: float = 0.95,
+    key_papers: Collection[str] = (),
+    found_ids: Collection[str] = (),
+    consecutive_threshold: int = 50,
+) -> StoppingSummary:
+    """All stopping statistics at once."""
+    y = _as_array(labels_in_order).tolist()
+    p = stopping_test(y, n_total, recall_target)
+    return StoppingSummary(
+        n_screened=len(y), n_total=n_total, n_relevant_found=int(sum(y)),
+        consecutive_irrelevant=consecutive_irrelevant(y), recall_target=recall_target,
+        p_value=p, confidence=confidence, stop_by_test=p < 1 - confidence,
+        remaining=estimate_remaining(y, n_total),
+        safe=safe_checklist(y, n_total, key_papers=key_papers, found_ids=found_ids,
+                            consecutive_threshold=consecutive_threshold),
+    )
+
+
+_ = math

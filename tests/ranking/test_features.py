@@ -1,0 +1,74 @@
+"""FeatureSet: agreement with scikit-learn's TF-IDF, save/load round trip, cache refit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from screener.ranking.config import FeatureConfig, ModelConfig
+from screener.ranking.features import FeatureSet, fit_features, load_or_fit, record_text
+from screener.ranking.simulate import Dataset
+
+TEXTS = [
+    "Capsule endoscopy for oesophageal varices: a diagnostic accuracy study.",
+    "Oesophageal varices in cirrhosis; band ligation vs. beta-blockers (RCT).",
+    "Cirrhosis and portal hypertension — a review of Varices’ screening",
+    "A trial of beta-blockers in heart failure",
+    "x y z",
+    "",
+]
+
+
+def test_same_similarities_as_sklearn(small_dataset: Dataset) -> None:
+    texts = small_dataset.texts + TEXTS
+    fs = fit_features(texts, FeatureConfig(min_df=1))
+    sk = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_df=0.95).fit_transform(texts)
+    assert fs.matrix.shape == sk.shape
+    assert fs.matrix.dtype == np.float32
+    np.testing.assert_allclose((fs.matrix @ fs.matrix.T).toarray(), (sk @ sk.T).toarray(),
+                               atol=1e-5)
+
+
+def test_min_df_caps_vocabulary(small_dataset: Dataset) -> None:
+    full = fit_features(small_dataset.texts, FeatureConfig(min_df=1))
+    capped = fit_features(small_dataset.texts, FeatureConfig(min_df=2))
+    assert capped.n_features < full.n_features
+    assert capped.n_rows == full.n_rows == len(small_dataset)
+
+
+def test_transform_of_fitted_text_equals_its_row() -> None:
+    fs = fit_features(TEXTS, ModelConfig())
+    again = fs.transform(TEXTS[:3]).toarray()
+    np.testing.assert_allclose(again, fs.matrix[:3].toarray(), atol=1e-6)
+    assert fs.transform(["completely unseen words"]).nnz == 0
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    fs = fit_features(TEXTS, FeatureConfig(min_df=1))
+    fs.save(tmp_path / "features")
+    assert (tmp_path / "features.npz").exists() and (tmp_path / "features.json").exists()
+    back = FeatureSet.load(tmp_path / "features.npz")
+    assert (back.matrix != fs.matrix).nnz == 0
+    assert back.vocabulary == fs.vocabulary and back.config == fs.config
+    assert back.fingerprint == fs.fingerprint
+    np.testing.assert_array_equal(back.keys, fs.keys)
+    np.testing.assert_allclose(back.transform(["oesophageal varices"]).toarray(),
+                               fs.transform(["oesophageal varices"]).toarray())
+
+
+def test_load_or_fit_refits_only_when_records_change(tmp_path: Path) -> None:
+    cfg = FeatureConfig(min_df=1)
+    first = load_or_fit(TEXTS, cfg, tmp_path / "f")
+    mtime = (tmp_path / "f.npz").stat().st_mtime_ns
+    second = load_or_fit(TEXTS, cfg, tmp_path / "f")
+    assert (tmp_path / "f.npz").stat().st_mtime_ns == mtime
+    assert second.fingerprint == first.fingerprint
+    third = load_or_fit([*TEXTS, "a new record about varices"], cfg, tmp_path / "f")
+    assert third.n_rows == len(TEXTS) + 1
+
+
+def test_record_text_joins_fields() -> None:
+    assert record_text("T", "A", ["k1", "k2"], ["M"]) == "T A k1 k2 M"
+    assert record_text("T", "") == "T"
