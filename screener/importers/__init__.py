@@ -14,6 +14,7 @@ click, sklearn, or other screener packages.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,23 +70,34 @@ def read_file(path: Path | str, *, progress: Callable[[int], None] | None = None
     `ImportFailed` (and nothing else) when the file cannot be imported.
     """
     path = Path(path)
+    box: list[bytes] = []  # read_file keeps no reference: the bytes are freed once decoded
     try:
-        data = path.read_bytes()
+        box.append(path.read_bytes())
     except IsADirectoryError as exc:
         raise ImportFailed("this is a folder, not a file", file=path,
                            hint="give the path of an exported file") from exc
     except OSError as exc:
         raise ImportFailed(f"the file cannot be read ({exc.strerror or exc})", file=path,
                            hint="check the path and the file permissions") from exc
-    return read_bytes(data, path, progress=progress)
+    return _guarded(box, path, progress)
 
 
 def read_bytes(
     data: bytes, path: Path | None = None, *, progress: Callable[[int], None] | None = None
 ) -> ImportResult:
     """Like `read_file`, for content already in memory (`path` is used in messages only)."""
+    return _guarded([data], path, progress)
+
+
+def _guarded(
+    box: list[bytes], path: Path | None, progress: Callable[[int], None] | None
+) -> ImportResult:
+    # Records hold no reference cycles; pausing the cyclic garbage collector while
+    # thousands of small dicts and lists are built saves about a tenth of the time.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        return _read(data, path, progress)
+        return _read(box, path, progress)
     except ImportFailed as exc:
         if path is not None:
             exc.with_file(path)
@@ -102,11 +114,15 @@ def read_bytes(
             hint="the file may be damaged: export it again, and report the problem if it "
             "persists",
         ) from exc
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _read(
-    data: bytes, path: Path | None, progress: Callable[[int], None] | None
+    box: list[bytes], path: Path | None, progress: Callable[[int], None] | None
 ) -> ImportResult:
+    data = box.pop()
     warnings = _text.WarningLog()
     if not data.strip():
         raise not_a_bibliography("an empty file", path)
@@ -126,6 +142,7 @@ def _read(
     if kind:
         raise not_a_bibliography(kind, path)
     text, encoding, notes = _decode.decode(data)
+    del data  # keep only the text in memory while parsing
     for note in notes:
         warnings(note)
     name = detect_text(text, path)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import rispy
 
+from screener.importers._text import iter_lines
 from screener.importers.errors import ImportFailed
 
 Tags = dict[str, list[str]]
@@ -42,7 +43,7 @@ class _LineTracking:
         def parse_lines(self, lines: Any) -> list[dict[str, Any]]: ...
 
     def numbered(self, text: str) -> Iterator[str]:
-        for lineno, line in enumerate(text.split("\n"), start=1):
+        for lineno, line in enumerate(iter_lines(text), start=1):
             self.lineno = lineno
             yield line.rstrip("\r")
 
@@ -66,15 +67,7 @@ class _LineTracking:
             values[-1].append(content)
             return
         if tag == self.START_TAG and not extend_multiline:
-            raise ImportFailed(
-                f"a new record starts before the record that began at line {self.open_line} "
-                f"was closed by an '{self.END_TAG}' line",
-                file=self.path,
-                line=self.lineno,
-                record=len(self.starts) + 2,
-                field=tag,
-                hint=f"add the missing '{self.END_TAG}' line or export the file again",
-            )
+            raise _merged(self.path, self.lineno, self.open_line or 0, len(self.starts) + 2, tag)
         if values is None:
             record[tag] = [[content]]
         else:
@@ -84,24 +77,99 @@ class _LineTracking:
         """Parse `text` into records of raw tags; raise ImportFailed on an unclosed record."""
         parsed = self.parse_lines(self.numbered(text))
         if self.open_line is not None:
-            raise ImportFailed(
-                f"the record that starts here is not closed by an '{self.END_TAG}' line, "
-                "so the file looks truncated",
-                file=self.path,
-                line=self.open_line,
-                record=len(parsed) + 1,
-                hint="export the file again, or add the missing line if the record is complete",
-            )
+            raise _unclosed(self.path, self.open_line, len(parsed) + 1)
         return [finish(record) for record in parsed]
 
 
 def finish(record: dict[str, Any]) -> Tags:
     """Join each value's lines with newlines (blank lines become paragraph breaks)."""
-    out: Tags = {}
-    for tag, values in record.items():
-        joined = ["\n".join(pieces).strip() for pieces in values]
-        out[str(tag)] = joined
-    return out
+    return {
+        str(tag): [p[0].strip() if len(p) == 1 else "\n".join(p).strip() for p in values]
+        for tag, values in record.items()
+    }
+
+
+def _merged(path: Path | None, line: int, open_line: int, record: int, tag: str) -> ImportFailed:
+    return ImportFailed(
+        f"a new record starts before the record that began at line {open_line} "
+        "was closed by an 'ER' line",
+        file=path, line=line, record=record, field=tag,
+        hint="add the missing 'ER' line or export the file again",
+    )
+
+
+def _unclosed(path: Path | None, line: int, record: int) -> ImportFailed:
+    return ImportFailed(
+        "the record that starts here is not closed by an 'ER' line, so the file looks "
+        "truncated",
+        file=path, line=line, record=record,
+        hint="export the file again, or add the missing line if the record is complete",
+    )
+
+
+def parse_tagged(
+    text: str, path: Path | None = None, *, wos: bool = False, reference: bool = False
+) -> tuple[list[Tags], list[int]]:
+    """(records of raw tags, line where each record starts) for a RIS or WoS text.
+
+    The default is a fast path: rispy's line grammar and record loop (including its
+    quirks, such as a continuation line right after the start tag joining the last tag seen)
+    written out inline, about three times faster on 100,000 records. `reference=True` runs
+    rispy's own parser classes instead; tests check that both give the same result.
+    """
+    if reference:
+        parser: RisTagParser | WosTagParser = WosTagParser(path) if wos else RisTagParser(path)
+        return parser.records(text), parser.starts
+    start_tag = "PT" if wos else "TY"
+    ignore = {"FN", "VR", "EF"} if wos else set()
+    done: list[Tags] = []
+    starts: list[int] = []
+    record: dict[str, list[list[str]]] | None = None
+    open_line = 0
+    last_tag: str | None = None
+    for lineno, line in enumerate(iter_lines(text), start=1):
+        line = line.rstrip("\r")
+        tag: str | None
+        if wos:
+            if line[:2] == "  " or not line.strip():
+                tag, content = None, line.strip()
+            else:
+                tag, content = line[0:2], line[3:].strip()
+        elif line[2:5] == "  -" and line[:2].isupper() and line[:1].isalpha():
+            tag, content = line[0:2], line[6:].strip()
+        else:
+            tag, content = None, line.strip()
+        if record is None:
+            if line.startswith(start_tag):
+                record = {start_tag: [[content]]}
+                open_line = lineno
+            continue
+        if tag is None:
+            name = last_tag if last_tag is not None else start_tag
+            values = record.get(name)
+            if values:
+                values[-1].append(content)
+            else:
+                record[name] = [[content]]
+            continue
+        if tag in ignore:
+            continue
+        if tag == "ER":
+            done.append(finish(record))
+            starts.append(open_line)
+            record = None
+            continue
+        if tag == start_tag:
+            raise _merged(path, lineno, open_line, len(starts) + 2, tag)
+        values = record.get(tag)
+        if values is None:
+            record[tag] = [[content]]
+        else:
+            values.append([content])
+        last_tag = tag
+    if record is not None:
+        raise _unclosed(path, open_line, len(done) + 1)
+    return done, starts
 
 
 class RisTagParser(_LineTracking, rispy.RisParser):  # type: ignore[misc]

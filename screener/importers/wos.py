@@ -14,7 +14,7 @@ from pathlib import Path
 
 from screener.core.records import Record, normalise_doi, normalise_pmid
 from screener.importers import _text
-from screener.importers._tagged import Tags, WosTagParser, every, first
+from screener.importers._tagged import Tags, every, first, parse_tagged
 from screener.importers.errors import ImportFailed
 
 NAME = "wos"
@@ -37,18 +37,18 @@ def iter_records(
     text: str, path: Path | None = None, warn: _text.Warn = _text.no_warnings
 ) -> Iterator[Record]:
     """Records of a WoS plain-text export, in file order."""
-    parser = WosTagParser(path)
-    for number, tags in enumerate(parser.records(text), start=1):
+    records, starts = parse_tagged(text, path, wos=True)
+    for number, tags in enumerate(records, start=1):
         try:
             record = to_record(tags)
         except Exception as exc:
             raise ImportFailed(
                 f"record could not be read ({type(exc).__name__}: {exc})",
-                file=path, line=parser.starts[number - 1], record=number,
+                file=path, line=starts[number - 1], record=number,
                 hint="check this record in the file or export it again",
             ) from exc
         if not record.title:
-            warn(f"Record {number} (line {parser.starts[number - 1]}) has no title.")
+            warn(f"Record {number} (line {starts[number - 1]}) has no title.")
         yield record
 
 
