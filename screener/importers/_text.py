@@ -73,7 +73,7 @@ def clean_paragraphs(value: object) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-_SECTION = re.compile(r"(?<=[.?!])\s+(?=[A-Z][A-Z ,/&()-]{2,40}:\s)")
+_SECTION = re.compile(r"([.?!])\s+(?=[A-Z][A-Z ,/&()-]{2,40}:\s)")
 
 
 def clean_abstract(value: object) -> str:
@@ -82,7 +82,7 @@ def clean_abstract(value: object) -> str:
     text = clean_paragraphs(value)
     if "\n\n" in text or ":" not in text:
         return text
-    return _SECTION.sub("\n\n", text)
+    return _SECTION.sub("\\1\n\n", text)
 
 
 def parse_year(*values: object) -> int | None:
@@ -126,7 +126,10 @@ def split_terms(values: Iterable[str] | str, separators: str = ";") -> tuple[str
     pattern = _splitter(separators)
     pieces: list[str] = []
     for value in values:
-        pieces.extend(map(clean_inline, pattern.split(value)))
+        if "\n" in value or any(sep in value for sep in separators):
+            pieces.extend(map(clean_inline, pattern.split(value)))
+        else:
+            pieces.append(clean_inline(value))
     return unique(pieces)
 
 

@@ -28,7 +28,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "title": ("title", "article title", "ti", "primary title", "document title", "item title"),
     "abstract": ("abstract", "ab", "notes abstract", "abstract note"),
     "authors": ("af", "author full names", "authors", "author", "au", "author names"),
-    "year": ("year", "py", "publication year", "pubyear", "year published"),
+    "year": ("year", "py", "publication year", "pubyear", "year published",
+             "year of publication", "yr", "publication_year"),
     "journal": ("source title", "journal", "so", "publication title", "secondary title",
                 "journal title", "publication name", "journal/book", "t2"),
     "volume": ("volume", "vl", "journal volume"),
@@ -178,6 +179,15 @@ def _columns(raw: dict[str, Any]) -> dict[str, list[str]]:
     return {field: [v for _, v in sorted(values)] for field, values in found.items()}
 
 
+def _keyword_cells(raw: dict[str, Any], cols: dict[str, list[str]]) -> list[str]:
+    """Keyword columns; Web of Science's 'ID' (Keywords Plus) only in a WoS table (with 'UT'),
+    since 'id' elsewhere is a record identifier."""
+    cells = list(cols.get("keywords", []))
+    if "UT" in raw and isinstance(raw.get("ID"), str):
+        cells.append(raw["ID"])
+    return cells
+
+
 def _doi_from_links(links: list[str]) -> str:
     """Embase's 'Open URL Link' and Scopus's 'Link' carry the DOI as a query parameter."""
     for link in links:
@@ -225,7 +235,7 @@ def to_record(raw: dict[str, Any]) -> Record:
         doi=normalise_doi(one("doi")) or _doi_from_links(cols.get("link", [])),
         pmid=normalise_pmid(one("pmid")) if one("pmid").strip().isdigit() else "",
         publication_types=_text.split_terms(cols.get("types", []), ";"),
-        keywords=_text.split_terms([_keyword_list(v) for v in cols.get("keywords", [])], ";"),
+        keywords=_text.split_terms([_keyword_list(v) for v in _keyword_cells(raw, cols)], ";"),
         mesh_terms=_text.split_terms(cols.get("mesh", []), ";"),
         language=_text.language_name(one("language")),
         raw=raw,

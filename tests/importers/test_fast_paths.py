@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from screener.importers import ImportFailed, medline
-from screener.importers._text import iter_lines
 from screener.importers._tagged import parse_tagged
+from screener.importers._text import iter_lines
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 TAGGED = sorted((DATA / "ris").glob("*")) + sorted((DATA / "wos").glob("*"))

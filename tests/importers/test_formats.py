@@ -437,3 +437,27 @@ def test_progress_reports_counts() -> None:
     seen: list[int] = []
     read_file(DATA / "ris" / "asreview_web_of_science.ris", progress=seen.append)
     assert seen == [10]
+
+
+def test_tsv_web_of_science_columns(tmp_path: Path) -> None:
+    """WoS 'Tab-delimited' export: two-letter column names, UTF-16 with BOM (hand-made from
+    the first record of wos/rispy_example_wos.txt)."""
+    header = ["PT", "AU", "AF", "TI", "SO", "LA", "DT", "DE", "ID", "AB", "PY", "VL", "IS",
+              "BP", "EP", "DI", "PM", "UT"]
+    row = ["J", "Parkes-Loach, PS; Majeed, AP", "Parkes-Loach, PS; Majeed, AP",
+           "Interactions stabilizing the structure of the core light-harvesting complex",
+           "BIOCHEMISTRY", "English", "Article", "", "IN-VITRO RECONSTITUTION; ANTENNA COMPLEX",
+           "Reconstitution experiments with a chemically synthesized core", "2004", "43", "22",
+           "7003", "7016", "10.1021/bi049798f", "15170338", "WOS:000221807500019"]
+    path = tmp_path / "savedrecs.txt"
+    path.write_bytes(("\t".join(header) + "\r\n" + "\t".join(row) + "\r\n").encode("utf-16"))
+    result = read_file(path)
+    assert (result.format, result.encoding, len(result.records)) == ("tsv", "utf-16", 1)
+    check(result.records[0], {
+        "title": "Interactions stabilizing the structure of the core light-harvesting complex",
+        "authors": ("Parkes-Loach, PS", "Majeed, AP"), "year": 2004, "journal": "BIOCHEMISTRY",
+        "volume": "43", "issue": "22", "pages": "7003-7016", "doi": "10.1021/bi049798f",
+        "pmid": "15170338", "abstract": "Reconstitution experiments",
+        "keywords": ("IN-VITRO RECONSTITUTION", "ANTENNA COMPLEX"), "mesh_terms": (),
+        "publication_types": ("Article",), "language": "English",
+    })
