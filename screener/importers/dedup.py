@@ -1,0 +1,559 @@
+"""Find duplicate records: exact DOI, exact PMID, then fuzzy title + year + first author.
+
+Purpose: after an import (or several imports into one review), group the records that
+describe the same publication and choose the one to keep (the one with the most metadata,
+`Record.metadata_score()`, ties broken by the lowest id).
+
+Steps:
+
+1. records that share a normalised DOI are linked ("doi");
+2. records that share a PMID are linked ("pmid");
+3. candidate pairs are *blocked* on a few rare title tokens (an inverted index over
+   normalised title words, each record querying its rarest words), scored with
+   `rapidfuzz.fuzz.ratio` in C, and accepted only with corroborating evidence (year, first
+   author surname, abstract opening, journal) and no contradicting evidence ("fuzzy").
+
+Guards against false merges: different DOIs are never merged by title; different PMIDs
+only when the abstracts are near identical; years more than one apart block a merge
+(preprint vs journal article: up to three years, preprint first); first-author surnames
+must agree when both are known; generic titles ("Editorial", "Reply", "Erratum", ...) and
+very short titles need exact evidence (same title, year, author, journal and pages or
+volume). Links are joined with a union-find that refuses a fuzzy link between two groups
+that already carry different DOIs or PMIDs or incompatible years, so transitivity cannot
+chain unrelated records together.
+
+Imports: standard library, `rapidfuzz` and `screener.core` only. Never import sqlalchemy,
+textual, click, sklearn or other screener layers from here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+from rapidfuzz import fuzz, process
+
+from screener.core.records import Record
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Cluster",
+    "Match",
+    "Method",
+    "Progress",
+    "find_duplicates",
+    "normalise_title",
+]
+
+Method = Literal["doi", "pmid", "fuzzy"]
+Progress = Callable[[int, int], None]
+"""Called as `progress(done, total)` while the fuzzy step runs (total = number of records)."""
+
+DEFAULT_THRESHOLD = 0.85
+"""Minimum normalised-title similarity (0..1, `rapidfuzz.fuzz.ratio` / 100) for a fuzzy
+match; tuned in `benchmarks/dedup.py` on held-in datasets."""
+
+
+class Match(NamedTuple):
+    """One duplicate inside a cluster: which record, how it was linked, and how strongly."""
+
+    record_id: int
+    method: Method
+    """Strongest evidence linking this record to its cluster: "doi" > "pmid" > "fuzzy"."""
+    score: float
+    """1.0 for identifier matches; title similarity (0..1) for fuzzy matches."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """A group of records describing one publication."""
+
+    kept_id: int
+    """Id of the record to keep: most metadata (`Record.metadata_score`), ties: lowest id."""
+    members: tuple[Match, ...]
+    """The other records of the group (duplicates to set aside), ordered by record id."""
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        """All record ids of the group, the kept one first."""
+        return (self.kept_id, *(m.record_id for m in self.members))
+
+
+# --------------------------------------------------------------------------- normalising
+
+_TAGS = re.compile(r"<[^>]{0,200}>")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_title(text: str) -> str:
+    """Return a title in a form that compares equal across databases and exports.
+
+    Unescapes HTML entities (twice, for double-escaped exports), removes HTML tags, folds
+    Unicode compatibility forms and accents (NFKD without combining marks), lower-cases,
+    turns "&" into "and", replaces punctuation by spaces and collapses white space (so
+    trailing periods and brackets disappear).
+
+    >>> normalise_title("  Caf&eacute; &amp; <i>Na&iuml;ve</i> T-cells.  ")
+    'cafe and naive t cells'
+    """
+    if not text:
+        return ""
+    value = html.unescape(html.unescape(text)) if "&" in text else text
+    if "<" in value:
+        value = _TAGS.sub(" ", value)
+    if not value.isascii():
+        value = unicodedata.normalize("NFKD", value)
+        value = "".join(ch for ch in value if not unicodedata.combining(ch))
+        value = value.replace("ß", "ss")
+    value = value.casefold().replace("&", " and ")
+    value = _NON_ALNUM.sub(" ", value)
+    return _SPACES.sub(" ", value).strip()
+
+
+_GENERIC_TITLES = frozenset(
+    normalise_title(t)
+    for t in (
+        "Editorial", "Guest editorial", "Editorial comment", "Editor's note", "Editorial note",
+        "Reply", "In reply", "Author's reply", "Authors' reply", "The authors reply",
+        "Reply to the editor", "Reply to letter", "Response", "Authors' response",
+        "Response to letter", "Letter", "Letter to the editor", "Letters", "Comment",
+        "Commentary", "Invited commentary", "Erratum", "Errata", "Correction", "Corrections",
+        "Corrigendum", "Retraction", "Retraction notice", "Notice of retraction",
+        "Expression of concern", "Introduction", "Preface", "Foreword", "Abstracts",
+        "Conference abstracts", "Meeting abstracts", "Poster abstracts", "News",
+        "Book review", "Book reviews", "In brief", "In this issue", "Untitled", "Index",
+        "Acknowledgements", "Acknowledgments", "Reviewers", "Contents", "Table of contents",
+        "Obituary", "Announcement", "Announcements", "Discussion", "Summary", "Abstract",
+        "Case report", "Letter to editor", "Re", "Comments", "Proceedings",
+    )
+)
+_GENERIC_PREFIXES = ("erratum", "correction to", "corrigendum", "retraction", "reply to",
+                     "response to", "comment on", "re ", "in reply", "retracted", "errata")
+_STOPWORDS = frozenset(
+    "a an the of in on for and or to with by at from as is are be was were its their this "
+    "that these those into than vs versus via after before during between among under over "
+    "not no non".split()
+)
+_PREPRINT_SOURCES = ("medrxiv", "biorxiv", "arxiv", "research square", "ssrn", "preprints",
+                     "chemrxiv", "psyarxiv", "osf preprints", "authorea", "scielo preprints",
+                     "zenodo", "qeios")
+_PREPRINT_DOI_PREFIXES = ("10.1101/", "10.21203/", "10.2139/", "10.20944/", "10.48550/",
+                          "10.31234/", "10.26434/", "10.31219/", "10.22541/", "10.1590/scielopreprints")
+_INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,4}$")
+
+
+def _surname(author: str) -> str:
+    """Family name of an author written as 'Smith, John', 'Smith J', 'J. Smith' or 'John Smith'.
+
+    Returned as ASCII letters only, lower case, last word of the family name (so particles
+    like 'van der' do not matter).
+    """
+    text = author.strip()
+    if not text:
+        return ""
+    if "," in text:
+        family = text.split(",", 1)[0]
+    else:
+        words = text.replace(".", ". ").split()
+        if len(words) > 1 and _INITIALS.match(words[-1]) and not _INITIALS.match(words[0]):
+            family = " ".join(words[:-1])  # "Smith J", "Smith JA"
+        else:
+            family = words[-1]  # "John Smith", "J. Smith", "J.A. Smith"
+    parts = normalise_title(family.replace("-", "")).split()
+    return parts[-1] if parts else ""
+
+
+def _is_preprint(record: Record) -> bool:
+    journal = normalise_title(record.journal)
+    if any(src in journal for src in _PREPRINT_SOURCES):
+        return True
+    if record.doi.startswith(_PREPRINT_DOI_PREFIXES):
+        return True
+    return any("preprint" in t.lower() for t in record.publication_types)
+
+
+# --------------------------------------------------------------------------- features
+
+
+@dataclass(slots=True)
+class _Feat:
+    title: str
+    ntok: int
+    generic: bool
+    year: int | None
+    surname: str
+    journal: str
+    abstract: str
+    doi: str
+    pmid: str
+    preprint: bool
+    volume: str
+    pages: str
+
+
+def _features(record: Record) -> _Feat:
+    title = normalise_title(record.title)
+    generic = (
+        title in _GENERIC_TITLES
+        or title.startswith(_GENERIC_PREFIXES)
+        or len(title) < 12
+    )
+    return _Feat(
+        title=title,
+        ntok=len(title.split()),
+        generic=generic,
+        year=record.year,
+        surname=_surname(record.first_author),
+        journal=normalise_title(record.journal),
+        abstract=normalise_title(record.abstract[:400])[:300],
+        doi=record.doi.strip().lower(),
+        pmid=record.pmid.strip(),
+        preprint=_is_preprint(record),
+        volume=record.volume.strip().lower(),
+        pages=record.pages.strip().lower(),
+    )
+
+
+def _surnames_agree(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) >= 4 and len(b) >= 4 and (a in b or b in a):
+        return True  # "garciamarquez" vs "marquez"
+    return fuzz.ratio(a, b) >= 85  # one transliteration or typo
+
+
+def _abstract_similarity(a: str, b: str) -> float:
+    """Similarity (0..100) of the openings of two abstracts, tolerant to truncation."""
+    n = min(len(a), len(b))
+    return fuzz.ratio(a[:n], b[:n])
+
+
+# --------------------------------------------------------------------------- judging
+
+
+def _prefix_score(a: _Feat, b: _Feat) -> float:
+    """Similarity (0..1) of the shorter title to the opening of the longer one.
+
+    Catches a dropped subtitle or a title truncated by a database; 0 when the shorter
+    title is too short (under six words or 40% of the longer) to be telling.
+    """
+    short, long_ = (a, b) if len(a.title) <= len(b.title) else (b, a)
+    if short.ntok < 6 or len(short.title) < 0.4 * len(long_.title):
+        return 0.0
+    return fuzz.ratio(short.title, long_.title[: len(short.title)]) / 100
+
+
+def _prefix_like(a: _Feat, b: _Feat) -> bool:
+    return _prefix_score(a, b) >= 0.9
+
+
+class _Verdict(NamedTuple):
+    score: float
+    pmid_override: bool
+
+
+def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict | None:
+    """Decide whether two records are the same publication on title and other evidence."""
+    if a.doi and b.doi and a.doi != b.doi:
+        return None
+    if a.generic or b.generic:
+        same = (
+            a.title == b.title and a.year is not None and a.year == b.year
+            and a.surname != "" and a.surname == b.surname
+            and a.journal != "" and a.journal == b.journal
+            and ((a.pages != "" and a.pages == b.pages)
+                 or (a.volume != "" and a.volume == b.volume and a.pages == b.pages))
+        )
+        return _Verdict(1.0, False) if same and not (a.pmid and b.pmid) else None
+
+    score = title_ratio
+    prefix = False
+    near = False  # just under the threshold: accepted only with strong evidence
+    if threshold - _NEAR_MARGIN <= score < threshold:
+        near = True
+    elif score < threshold:
+        score = _prefix_score(a, b)
+        if score < max(threshold, 0.95):
+            return None
+        prefix = True
+
+    preprint_pair = a.preprint != b.preprint
+    supports = 0
+    if a.year is not None and b.year is not None:
+        gap = abs(a.year - b.year)
+        if preprint_pair:
+            pre, pub = (a, b) if a.preprint else (b, a)
+            assert pre.year is not None and pub.year is not None
+            if gap > 3 or pre.year > pub.year + 1:
+                return None
+        elif gap > 1:
+            return None
+        supports += 1 if gap == 0 or preprint_pair else 0
+    if a.surname and b.surname:
+        if not _surnames_agree(a.surname, b.surname):
+            return None
+        supports += 1
+    abstract_sim = -1.0
+    if len(a.abstract) >= 80 and len(b.abstract) >= 80:
+        abstract_sim = _abstract_similarity(a.abstract, b.abstract)
+        if preprint_pair:  # abstracts are often edited between preprint and article
+            abstract_sim = max(abstract_sim, fuzz.token_set_ratio(a.abstract, b.abstract))
+        if abstract_sim < 50 and not preprint_pair:
+            return None  # same-titled but different papers (letters, series, updates)
+        # An identical abstract opening is nearly as telling as an identifier.
+        supports += 2 if abstract_sim >= 95 else (1 if abstract_sim >= 80 else 0)
+    if a.journal and b.journal and (a.journal == b.journal or fuzz.ratio(a.journal, b.journal) >= 90):
+        supports += 1
+
+    pmid_override = False
+    if a.pmid and b.pmid and a.pmid != b.pmid:
+        # Two PubMed entries: only a republication with the same abstract is a duplicate.
+        # Companion papers often share all but one word of title and abstract, so the
+        # titles must be identical up to spacing.
+        if not (abstract_sim >= 97 and a.year == b.year and a.surname == b.surname
+                and a.title.replace(" ", "") == b.title.replace(" ", "")):
+            return None
+        pmid_override = True
+
+    if near:
+        if abstract_sim < 90 or supports < 2:
+            return None
+        needed = 2
+    elif prefix:
+        needed = 2
+    elif score >= 0.95:
+        needed = 1
+    else:
+        needed = 2
+    if min(a.ntok, b.ntok) < 4:
+        needed += 1
+    if not prefix and ((score >= 0.98 and min(a.ntok, b.ntok) >= 10)
+                       or (score == 1.0 and min(a.ntok, b.ntok) >= 6)):
+        needed = 0  # long, (nearly) identical titles with nothing contradicting them
+    if supports < needed:
+        return None
+    return _Verdict(score, pmid_override)
+
+
+# --------------------------------------------------------------------------- union-find
+
+
+@dataclass(slots=True)
+class _Group:
+    dois: set[str] = field(default_factory=set)
+    pmids: set[str] = field(default_factory=set)
+    years: set[int] = field(default_factory=set)
+    """Years of the group's non-preprint records."""
+
+
+class _UnionFind:
+    def __init__(self, feats: Sequence[_Feat]) -> None:
+        self.feats = feats
+        self.parent = list(range(len(feats)))
+        self.groups = [
+            _Group(
+                {f.doi} if f.doi else set(),
+                {f.pmid} if f.pmid else set(),
+                {f.year} if f.year is not None and not f.preprint else set(),
+            )
+            for f in feats
+        ]
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def compatible(self, i: int, j: int, pmid_override: bool) -> bool:
+        ri, rj = self.find(i), self.find(j)
+        gi, gj = self.groups[ri], self.groups[rj]
+        if ri != i or rj != j:
+            # Joining two groups through other members: their founding records must also
+            # look alike, so a chain of small edits cannot link unrelated papers.
+            fi, fj = self.feats[ri], self.feats[rj]
+            if fuzz.ratio(fi.title, fj.title) < 75 and not _prefix_like(fi, fj):
+                return False
+            if fi.surname and fj.surname and not _surnames_agree(fi.surname, fj.surname):
+                return False
+        if gi.dois and gj.dois and gi.dois != gj.dois:
+            return False
+        if gi.pmids and gj.pmids and gi.pmids != gj.pmids and not pmid_override:
+            return False
+        years = gi.years | gj.years
+        return not years or max(years) - min(years) <= 1
+
+    def union(self, i: int, j: int) -> bool:
+        ri, rj = self.find(i), self.find(j)
+        if ri == rj:
+            return False
+        if rj < ri:
+            ri, rj = rj, ri
+        self.parent[rj] = ri
+        gi, gj = self.groups[ri], self.groups[rj]
+        gi.dois |= gj.dois
+        gi.pmids |= gj.pmids
+        gi.years |= gj.years
+        return True
+
+
+# --------------------------------------------------------------------------- blocking
+
+_NEAR_MARGIN = 0.08
+_KEYS_PER_RECORD = 3
+_MIN_KEYS = 1
+_CANDIDATE_BUDGET = 150
+
+
+def _candidate_pairs(
+    feats: Sequence[_Feat], threshold: float, progress: Progress | None
+) -> list[tuple[float, int, int, bool]]:
+    """Scored fuzzy links (score, i, j, pmid_override) with i < j, blocked on rare words."""
+    token_lists: list[list[str]] = []
+    token_sets: list[frozenset[str]] = []
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(feats):
+        tokens = sorted({t for t in f.title.split() if len(t) > 2 and t not in _STOPWORDS})
+        token_lists.append(tokens)
+        token_sets.append(frozenset(tokens))
+        for t in tokens:
+            postings[t].append(i)
+
+    n = len(feats)
+    # Each record queries its rarest words; stop once enough of them are covered or the
+    # candidate budget is spent (true duplicates share nearly all their rare words).
+    used_keys: list[frozenset[str]] = []
+    for tokens in token_lists:
+        keys = sorted(tokens, key=lambda t: (len(postings[t]), t))
+        chosen: list[str] = []
+        spent = 0
+        for k, t in enumerate(keys[:_KEYS_PER_RECORD]):
+            size = len(postings[t])
+            if k >= _MIN_KEYS and spent + size > _CANDIDATE_BUDGET:
+                break
+            spent += size
+            chosen.append(t)
+        used_keys.append(frozenset(chosen))
+
+    titles = [f.title for f in feats]
+    # A pair passes the coarse filter when its ratio could still reach the threshold or
+    # the shorter title could be a dropped-subtitle prefix of the longer one.
+    coarse = 100 * min(threshold - _NEAR_MARGIN, 0.55)
+    links: list[tuple[float, int, int, bool]] = []
+    step = max(1, n // 100)
+    for i, f in enumerate(feats):
+        if progress is not None and i % step == 0:
+            progress(i, n)
+        if not used_keys[i]:
+            continue
+        cands: set[int] = set()
+        for t in used_keys[i]:
+            cands.update(postings[t])
+        cands.discard(i)
+        if not cands:
+            continue
+        ordered = list(cands)
+        hits = process.extract(
+            f.title, [titles[j] for j in ordered], scorer=fuzz.ratio,
+            score_cutoff=coarse, limit=None,
+        )
+        mine = token_sets[i]
+        for _, ratio, pos in hits:
+            j = ordered[pos]
+            if j < i and not used_keys[j].isdisjoint(mine):
+                continue  # record j found this pair through its own keys
+            verdict = _judge(f, feats[j], ratio / 100, threshold)
+            if verdict is not None:
+                a, b = (i, j) if i < j else (j, i)
+                links.append((verdict.score, a, b, verdict.pmid_override))
+    if progress is not None:
+        progress(n, n)
+    return links
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def find_duplicates(
+    records: Sequence[Record],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: Progress | None = None,
+) -> list[Cluster]:
+    """Group duplicate records; return one `Cluster` per group of two or more records.
+
+    Every record must carry a distinct integer `id`. Clusters are ordered by `kept_id`;
+    the result depends only on the records' content and ids (not on their order).
+    `threshold` is the minimum normalised-title similarity (0..1) for a fuzzy match.
+    """
+    ids = [r.id for r in records]
+    if any(i is None for i in ids):
+        raise ValueError("find_duplicates needs records with an id")
+    if len(set(ids)) != len(ids):
+        raise ValueError("record ids must be distinct")
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError("threshold must be in (0, 1]")
+    # Work in id order so that results do not depend on input order.
+    ordered = sorted(records, key=lambda r: r.id or 0)
+    feats = [_features(r) for r in ordered]
+    uf = _UnionFind(feats)
+    best: dict[int, tuple[int, float]] = {}  # index -> (method rank, score); rank 0 best
+    ranks: dict[Method, int] = {"doi": 0, "pmid": 1, "fuzzy": 2}
+
+    def note(i: int, method: Method, score: float) -> None:
+        key = (ranks[method], -score)
+        if i not in best or key < (best[i][0], -best[i][1]):
+            best[i] = (ranks[method], score)
+
+    exact: tuple[tuple[Method, Callable[[_Feat], str]], ...] = (
+        ("doi", lambda f: f.doi), ("pmid", lambda f: f.pmid))
+    for method, key in exact:
+        first: dict[str, int] = {}
+        for i, f in enumerate(feats):
+            value = key(f)
+            if not value:
+                continue
+            if value in first:
+                uf.union(first[value], i)
+                note(first[value], method, 1.0)
+                note(i, method, 1.0)
+            else:
+                first[value] = i
+
+    links = _candidate_pairs(feats, threshold, progress)
+    links.sort(key=lambda link: (-link[0], link[1], link[2]))
+    for score, i, j, pmid_override in links:
+        if uf.find(i) == uf.find(j):
+            note(i, "fuzzy", score)
+            note(j, "fuzzy", score)
+            continue
+        if uf.compatible(i, j, pmid_override):
+            uf.union(i, j)
+            note(i, "fuzzy", score)
+            note(j, "fuzzy", score)
+
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(feats)):
+        groups[uf.find(i)].append(i)
+    methods: tuple[Method, ...] = ("doi", "pmid", "fuzzy")
+    clusters = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        kept = min(members, key=lambda k: (-ordered[k].metadata_score(), ordered[k].id or 0))
+        matches = tuple(
+            Match(ordered[k].id or 0, methods[best[k][0]], round(best[k][1], 4))
+            for k in sorted(members, key=lambda k: ordered[k].id or 0)
+            if k != kept
+        )
+        clusters.append(Cluster(ordered[kept].id or 0, matches))
+    clusters.sort(key=lambda c: c.kept_id)
+    return clusters

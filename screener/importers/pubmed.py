@@ -1,0 +1,365 @@
+"""Search and fetch PubMed through NCBI E-utilities with Bio.Entrez.
+
+Purpose: run a PubMed query (esearch with the history server, then efetch XML in batches of
+at most 500 through WebEnv/query_key) or fetch given PMIDs (efetch by id list, batches of
+at most 500), and map each article to a `Record` with the PubMed XML importer
+(`screener.importers.pubmed_xml`, defusedxml). esearch answers are read with
+`Bio.Entrez.read`. NCBI's usage rules are kept: at most 3 requests per second without an
+API key and 10 with one (`RateLimiter`, with an injectable clock and sleep for tests), email
+and tool sent with every request, HTTP 429 and 5xx retried with exponential backoff (at
+most `MAX_TRIES` attempts) before a `PubMedError`.
+
+The network goes through one `Transport` callable (E-utility name and parameters in, body
+bytes out). The default, `entrez_transport`, calls `Bio.Entrez.esearch`/`efetch`, passing
+email, api_key and tool with each call (rather than through Bio.Entrez's module globals,
+which other threads may share) and turning Bio.Entrez's own retry loop off (we retry with
+backoff instead). Tests pass a fake transport, or patch `Bio.Entrez.urlopen`.
+
+Imports: standard library, `Bio.Entrez`, `screener.core` and sibling importer modules only.
+Never import sqlalchemy, textual, click, sklearn or other screener layers from here.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.error import HTTPError, URLError
+
+from Bio import Entrez
+
+from screener.core.records import Record, normalise_pmid
+from screener.importers import pubmed_xml
+from screener.importers.errors import ImportFailed
+
+__all__ = [
+    "BATCH_SIZE",
+    "MAX_TRIES",
+    "PubMedError",
+    "RateLimiter",
+    "SearchResult",
+    "Transport",
+    "entrez_transport",
+    "shared_limiter",
+    "fetch_pmids",
+    "search_pubmed",
+]
+
+Utility = Literal["esearch", "efetch"]
+Transport = Callable[[Utility, Mapping[str, Any]], bytes]
+"""`transport(utility, params) -> response body`; raises `urllib.error.HTTPError` on HTTP errors."""
+Progress = Callable[[int, int], None]
+"""Called as `progress(fetched, total)` after each efetch batch."""
+
+BATCH_SIZE = 500
+"""Records per efetch request (NCBI accepts more, but 500 keeps each answer small)."""
+MAX_TRIES = 5
+"""Attempts per request before giving up on HTTP 429 / 5xx / network errors."""
+HISTORY_LIMIT = 10_000
+"""PubMed serves only the first 10,000 records of a search through the history server."""
+TOOL = "screener"
+_PMID_INPUT = re.compile(r"\s*(?:PMID:?\s*)?\d{1,9}\s*", re.IGNORECASE)
+
+
+class PubMedError(RuntimeError):
+    """A PubMed request failed for good, or PubMed answered with something unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What a PubMed search returned, with what is needed to report it (PRISMA-S)."""
+
+    query: str
+    """The query as submitted."""
+    count: int
+    """Total number of matching records, as reported by esearch."""
+    records: list[Record] = field(default_factory=list)
+    """Fetched records in PubMed's order (at most `max_records` of them)."""
+    searched_at: str = ""
+    """Date of the search (UTC), ISO format 'YYYY-MM-DD'."""
+    query_translation: str = ""
+    """PubMed's translation of the query (automatic term mapping), for the search report."""
+
+
+# --------------------------------------------------------------------------- rate limit
+
+
+class RateLimiter:
+    """At most `max_calls` calls in any window of `period` seconds (sliding window).
+
+    `clock` and `sleep` are injectable so tests can use a fake clock. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        max_calls: int,
+        period: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_calls < 1 or period <= 0:
+            raise ValueError("max_calls must be >= 1 and period > 0")
+        self.max_calls = max_calls
+        self.period = period
+        self._clock = clock
+        self._sleep = sleep
+        self._calls: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_ncbi(
+        cls,
+        api_key: str | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> RateLimiter:
+        """NCBI's limits: 3 requests/s without an API key, 10 with one."""
+        return cls(10 if api_key else 3, 1.0, clock=clock, sleep=sleep)
+
+    def wait(self) -> None:
+        """Block until one more call is allowed, then count it."""
+        with self._lock:
+            while True:
+                now = self._clock()
+                while self._calls and now - self._calls[0] >= self.period:
+                    self._calls.popleft()
+                if len(self._calls) < self.max_calls:
+                    self._calls.append(now)
+                    return
+                self._sleep(self.period - (now - self._calls[0]))
+
+
+# --------------------------------------------------------------------------- transport
+
+_ENTREZ_LOCK = threading.Lock()
+
+
+def entrez_transport(utility: Utility, params: Mapping[str, Any]) -> bytes:
+    """Call `Bio.Entrez.<utility>(**params)` and return the body as bytes.
+
+    Bio.Entrez's own retry loop is turned off for the call (`max_tries = 1`): retries and
+    backoff are done by this module, so that 429/5xx are not retried without a pause.
+    """
+    function: Callable[..., Any] = Entrez.esearch if utility == "esearch" else Entrez.efetch
+    with _ENTREZ_LOCK:
+        saved = Entrez.max_tries
+        Entrez.max_tries = 1
+        try:
+            handle = function(**params)
+        finally:
+            Entrez.max_tries = saved
+    try:
+        body = handle.read()
+    finally:
+        handle.close()
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+
+
+class _Client:
+    """One caller's E-utilities session: identity, rate limit, retries."""
+
+    def __init__(
+        self,
+        *,
+        email: str,
+        api_key: str | None,
+        transport: Transport,
+        limiter: RateLimiter,
+        sleep: Callable[[float], None],
+        backoff: float,
+    ) -> None:
+        if not email or "@" not in email:
+            raise ValueError("NCBI asks for a contact email address with every request")
+        self.identity: dict[str, str] = {"email": email, "tool": TOOL}
+        if api_key:
+            self.identity["api_key"] = api_key
+        self.transport = transport
+        self.limiter = limiter
+        self.sleep = sleep
+        self.backoff = backoff
+
+    def call(self, utility: Utility, **params: Any) -> bytes:
+        """One E-utility request with NCBI's rate limit and retries on 429/5xx."""
+        merged = {**params, **self.identity}
+        last = ""
+        for attempt in range(MAX_TRIES):
+            self.limiter.wait()
+            try:
+                return self.transport(utility, merged)
+            except HTTPError as exc:
+                if exc.code != 429 and exc.code < 500:
+                    raise PubMedError(
+                        f"PubMed {utility} was refused: HTTP {exc.code} {exc.reason}"
+                    ) from exc
+                last = f"HTTP {exc.code} {exc.reason}"
+                delay = self._retry_after(exc) or self.backoff * 2**attempt
+            except URLError as exc:  # DNS failure, refused or reset connection, timeout
+                last = f"network error ({exc.reason})"
+                delay = self.backoff * 2**attempt
+            if attempt < MAX_TRIES - 1:
+                self.sleep(delay)
+        raise PubMedError(
+            f"PubMed {utility} failed {MAX_TRIES} times; last error: {last}. "
+            "NCBI may be busy: try again later (an API key raises the rate limit)."
+        )
+
+    @staticmethod
+    def _retry_after(exc: HTTPError) -> float:
+        value = exc.headers.get("Retry-After") if exc.headers is not None else None
+        try:
+            return min(float(value), 60.0) if value else 0.0
+        except ValueError:
+            return 0.0
+
+
+_SHARED_LIMITERS: dict[str | None, RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(api_key: str | None) -> RateLimiter:
+    """The process-wide limiter for an API key (or for no key): NCBI counts requests per
+    key or per address, not per call, so consecutive searches share one window."""
+    with _SHARED_LOCK:
+        if api_key not in _SHARED_LIMITERS:
+            _SHARED_LIMITERS[api_key] = RateLimiter.for_ncbi(api_key)
+        return _SHARED_LIMITERS[api_key]
+
+
+def _client(
+    email: str,
+    api_key: str | None,
+    transport: Transport | None,
+    limiter: RateLimiter | None,
+    sleep: Callable[[float], None] | None,
+    backoff: float,
+) -> _Client:
+    pause = sleep or time.sleep
+    return _Client(
+        email=email,
+        api_key=api_key,
+        transport=transport or entrez_transport,
+        limiter=limiter or shared_limiter(api_key),
+        sleep=pause,
+        backoff=backoff,
+    )
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _read_esearch(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = Entrez.read(io.BytesIO(body))  # type: ignore[no-untyped-call]
+    except Exception as exc:  # Bio raises several parser-specific errors
+        raise PubMedError(f"PubMed esearch answer could not be read: {exc}") from exc
+    if not isinstance(parsed, Mapping):
+        raise PubMedError("PubMed esearch answer had an unexpected shape")
+    result = dict(parsed)
+    if "ERROR" in result:
+        raise PubMedError(f"PubMed esearch reported an error: {result['ERROR']}")
+    return result
+
+
+def _read_articles(body: bytes) -> list[Record]:
+    try:
+        return pubmed_xml.parse(body.decode("utf-8", errors="replace"))
+    except ImportFailed as exc:
+        raise PubMedError(f"PubMed efetch answer could not be read: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def search_pubmed(
+    query: str,
+    *,
+    email: str,
+    api_key: str | None = None,
+    max_records: int | None = None,
+    progress: Progress | None = None,
+    transport: Transport | None = None,
+    limiter: RateLimiter | None = None,
+    sleep: Callable[[float], None] | None = None,
+    backoff: float = 1.0,
+) -> SearchResult:
+    """Run `query` on PubMed and fetch up to `max_records` of its records (all by default).
+
+    esearch runs with `usehistory="y"`; records are then fetched as XML with efetch from
+    the history server (WebEnv + query_key) in batches of at most `BATCH_SIZE`. PubMed only
+    serves the first 10,000 records of a search this way: a larger search raises
+    `PubMedError` unless `max_records` is given (split the query, e.g. by publication date).
+    `transport`, `limiter`, `sleep` and `backoff` exist for tests and special set-ups.
+    """
+    if not query.strip():
+        raise ValueError("the query is empty")
+    if max_records is not None and max_records < 0:
+        raise ValueError("max_records must be >= 0")
+    searched_at = datetime.now(UTC).date().isoformat()
+    client = _client(email, api_key, transport, limiter, sleep, backoff)
+    found = _read_esearch(client.call("esearch", db="pubmed", term=query, usehistory="y",
+                                      retmax=0))
+    try:
+        count = int(found["Count"])
+        webenv, query_key = str(found["WebEnv"]), str(found["QueryKey"])
+    except (KeyError, ValueError) as exc:
+        raise PubMedError(f"PubMed esearch answer lacks {exc}") from exc
+    translation = str(found.get("QueryTranslation", ""))
+    total = count if max_records is None else min(count, max_records)
+    if total > HISTORY_LIMIT:
+        raise PubMedError(
+            f"the search found {count:,} records; PubMed serves at most {HISTORY_LIMIT:,} "
+            "per search: split the query (e.g. by publication date) or set max_records"
+        )
+    records: list[Record] = []
+    for start in range(0, total, BATCH_SIZE):
+        size = min(BATCH_SIZE, total - start)
+        body = client.call("efetch", db="pubmed", WebEnv=webenv, query_key=query_key,
+                           retstart=start, retmax=size, retmode="xml")
+        records.extend(_read_articles(body)[:size])
+        if progress is not None:
+            progress(len(records), total)
+    return SearchResult(query=query, count=count, records=records, searched_at=searched_at,
+                        query_translation=translation)
+
+
+def fetch_pmids(
+    pmids: Sequence[str],
+    *,
+    email: str,
+    api_key: str | None = None,
+    progress: Progress | None = None,
+    transport: Transport | None = None,
+    limiter: RateLimiter | None = None,
+    sleep: Callable[[float], None] | None = None,
+    backoff: float = 1.0,
+) -> list[Record]:
+    """Fetch the given PubMed ids (efetch by id list, batches of at most `BATCH_SIZE`).
+
+    Ids are normalised ("PMID: 123" -> "123") and de-duplicated; the records come back in
+    the order of the ids asked for. Ids PubMed does not know are left out.
+    """
+    wanted: list[str] = []
+    for value in pmids:
+        pmid = normalise_pmid(value) if _PMID_INPUT.fullmatch(str(value)) else ""
+        if not pmid:
+            raise ValueError(f"not a PubMed id: {value!r}")
+        if pmid not in wanted:
+            wanted.append(pmid)
+    client = _client(email, api_key, transport, limiter, sleep, backoff)
+    by_pmid: dict[str, Record] = {}
+    for start in range(0, len(wanted), BATCH_SIZE):
+        batch = wanted[start:start + BATCH_SIZE]
+        body = client.call("efetch", db="pubmed", id=",".join(batch), retmode="xml")
+        for record in _read_articles(body):
+            by_pmid.setdefault(record.pmid, record)
+        if progress is not None:
+            progress(min(start + len(batch), len(wanted)), len(wanted))
+    return [by_pmid[p] for p in wanted if p in by_pmid]

@@ -1,0 +1,297 @@
+"""Duplicate detection (`screener.importers.dedup`) on small hand-built records.
+
+Each kind of variation between two exports of one article is caught; known non-duplicates
+stay apart; the kept record is the one with the most metadata; results are deterministic.
+No shared data: the records are written out here.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from screener.core.records import Record
+from screener.importers.dedup import Cluster, Match, find_duplicates, normalise_title
+
+ABSTRACT = (
+    "BACKGROUND: In patients with mild asthma, as-needed use of an inhaled glucocorticoid "
+    "plus a fast-acting beta2-agonist may be an alternative to conventional maintenance "
+    "therapy. METHODS: We conducted a 52-week, double-blind, multicenter trial involving "
+    "patients 12 years of age or older who had mild asthma. RESULTS: Budesonide-formoterol "
+    "used as needed was superior to terbutaline used as needed for asthma symptom control."
+)
+
+ARTICLE = Record(
+    title="As-Needed Budesonide-Formoterol versus Maintenance Budesonide in Mild Asthma.",
+    abstract=ABSTRACT,
+    authors=("O'Byrne, Paul M", "FitzGerald, J Mark", "Bateman, Eric D"),
+    year=2018,
+    journal="The New England journal of medicine",
+    volume="378",
+    issue="20",
+    pages="1865-1876",
+    doi="10.1056/nejmoa1715274",
+    pmid="29768149",
+    publication_types=("Journal Article", "Randomized Controlled Trial"),
+    language="English",
+)
+
+OTHER = Record(
+    title="Hepatitis E virus infection among domestic animals in eastern China",
+    abstract="Hepatitis E virus (HEV) is an important public health concern. We tested sera "
+    "from pigs, cattle, sheep and chickens in four provinces for antibodies to HEV and "
+    "found the highest prevalence in pigs; sequences were of genotype 4.",
+    authors=("Zhang, Wen", "Shen, Quan", "Mou, Jie"),
+    year=2008,
+    journal="Zoonoses and public health",
+    doi="10.1111/j.1863-2378.2008.01136.x",
+)
+
+
+def with_ids(*records: Record) -> list[Record]:
+    return [replace(r, id=k) for k, r in enumerate(records, start=1)]
+
+
+def clusters_as_sets(records: list[Record]) -> list[set[int]]:
+    return [set(c.ids) for c in find_duplicates(records)]
+
+
+def embase_copy(record: Record, **changes: object) -> Record:
+    """The same article as a second database exports it: no PMID, no DOI, less metadata."""
+    base = replace(record, pmid="", doi="", raw={}, publication_types=(), language="")
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- normalising
+
+
+def test_normalise_title_folds_the_usual_differences() -> None:
+    assert normalise_title("  Caf&eacute; &amp; <i>Na&iuml;ve</i> T-cells.  ") == (
+        "cafe and naive t cells")
+    assert normalise_title("ÉTUDE  DES  Cellules\u00a0T…") == "etude des cellules t"
+    assert normalise_title(unicodedata.normalize("NFD", "Müller’s ﬁndings")) == (
+        "muller s findings")
+    assert normalise_title("A title.") == normalise_title("A TITLE")
+    assert normalise_title("&amp;lt;b&amp;gt;Bold&amp;lt;/b&amp;gt; claim") == "bold claim"
+    assert normalise_title("") == ""
+
+
+# --------------------------------------------------------------------------- variations
+
+
+VARIANTS: dict[str, Record] = {
+    "case": embase_copy(ARTICLE, title=ARTICLE.title.upper()),
+    "punctuation": embase_copy(
+        ARTICLE, title="As needed budesonide formoterol versus maintenance budesonide, in "
+        "mild asthma"),
+    "missing_doi": replace(ARTICLE, doi="", pmid=""),
+    "truncated_abstract": embase_copy(ARTICLE, abstract=ABSTRACT[:180] + "..."),
+    "no_abstract": embase_copy(ARTICLE, abstract=""),
+    "author_format_vancouver": embase_copy(
+        ARTICLE, authors=("O'Byrne PM", "FitzGerald JM", "Bateman ED")),
+    "author_format_full_name": embase_copy(
+        ARTICLE, authors=("Paul M. O'Byrne", "J. Mark FitzGerald", "Eric D. Bateman")),
+    "html_entities": embase_copy(
+        ARTICLE, title="As-Needed Budesonide&ndash;Formoterol versus Maintenance "
+        "Budesonide in <i>Mild</i> Asthma"),
+    "unicode_forms": embase_copy(
+        ARTICLE, title=unicodedata.normalize(
+            "NFD", "As\u2010Needed Budesonide\u2013Formoterol versus Maintenance "
+            "Budésonide in Mild Asthma")),
+    "trailing_period": embase_copy(ARTICLE, title=ARTICLE.title.rstrip(".")),
+    "year_plus_one": embase_copy(ARTICLE, year=2019),
+    "year_minus_one": embase_copy(ARTICLE, year=2017),
+    "preprint_words_changed": embase_copy(
+        ARTICLE, title="As-needed budesonide-formoterol compared with maintenance "
+        "budesonide in patients with mild asthma", journal="medRxiv", year=2017,
+        doi="", abstract=ABSTRACT.replace("We conducted", "We ran")),
+    "preprint_subtitle_dropped": embase_copy(
+        replace(ARTICLE, title="As-needed budesonide-formoterol versus maintenance "
+                "budesonide in mild asthma: a 52-week randomised double-blind trial"),
+        title="As-needed budesonide-formoterol versus maintenance budesonide in mild asthma",
+        journal="Research Square", year=2016),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(VARIANTS))
+def test_each_variation_is_caught(kind: str) -> None:
+    original = ARTICLE
+    if kind == "preprint_subtitle_dropped":
+        original = replace(ARTICLE, title=ARTICLE.title.rstrip(".") +
+                           ": a 52-week randomised double-blind trial")
+    records = with_ids(original, VARIANTS[kind], OTHER)
+    clusters = find_duplicates(records)
+    assert [set(c.ids) for c in clusters] == [{1, 2}], kind
+    (match,) = clusters[0].members
+    assert match.record_id == 2
+    assert match.method == "fuzzy"
+    assert 0.0 < match.score <= 1.0
+
+
+def test_all_variations_together_form_one_cluster() -> None:
+    # All but two: the subtitle variant has its own original, and a copy a year early and
+    # one a year late cannot both be right (the group's years would span two).
+    skip = {"preprint_subtitle_dropped", "year_minus_one"}
+    records = with_ids(ARTICLE, *(v for k, v in sorted(VARIANTS.items()) if k not in skip),
+                       OTHER)
+    clusters = find_duplicates(records)
+    assert len(clusters) == 1
+    assert clusters[0].kept_id == 1
+    assert set(clusters[0].ids) == set(range(1, len(records)))
+
+
+def test_exact_doi_and_pmid_matches() -> None:
+    by_doi = replace(OTHER, title="A completely different title in another database",
+                     abstract="")
+    by_pmid = replace(ARTICLE, title="Budesonide as needed in mild asthma", doi="")
+    records = with_ids(ARTICLE, OTHER, by_doi, by_pmid)
+    clusters = find_duplicates(records)
+    assert clusters == [
+        Cluster(kept_id=1, members=(Match(4, "pmid", 1.0),)),
+        Cluster(kept_id=2, members=(Match(3, "doi", 1.0),)),
+    ]
+
+
+# --------------------------------------------------------------------------- non-duplicates
+
+
+def test_same_title_years_far_apart_are_not_merged() -> None:
+    update = replace(ARTICLE, year=2021, doi="", pmid="", abstract="")
+    assert find_duplicates(with_ids(ARTICLE, update)) == []
+
+
+def test_preprint_may_precede_the_article_by_up_to_three_years() -> None:
+    preprint = embase_copy(ARTICLE, journal="bioRxiv", year=2015)
+    too_early = embase_copy(ARTICLE, journal="bioRxiv", year=2013)
+    assert clusters_as_sets(with_ids(ARTICLE, preprint)) == [{1, 2}]
+    assert find_duplicates(with_ids(ARTICLE, too_early)) == []
+
+
+def test_different_dois_are_never_merged_on_title() -> None:
+    twin = replace(ARTICLE, doi="10.1056/nejmoa9999999", pmid="")
+    assert find_duplicates(with_ids(ARTICLE, twin)) == []
+
+
+def test_different_pmids_need_identical_title_and_abstract() -> None:
+    companion = replace(ARTICLE, pmid="29768150", doi="",
+                        title=ARTICLE.title.replace("Budesonide-Formoterol", "Formoterol"))
+    republished = replace(ARTICLE, pmid="29768151", doi="")
+    assert find_duplicates(with_ids(ARTICLE, companion)) == []
+    assert clusters_as_sets(with_ids(ARTICLE, republished)) == [{1, 2}]
+
+
+@pytest.mark.parametrize("title", ["Erratum", "Correction", "Editorial", "Reply",
+                                   "Erratum: As-needed budesonide-formoterol in mild asthma",
+                                   "Letter to the editor", "In reply"])
+def test_generic_titles_need_exact_other_evidence(title: str) -> None:
+    notice = Record(title=title, authors=("Smith, J",), year=2018, journal="Lancet",
+                    volume="391", pages="100")
+    another = replace(notice, pages="245")
+    assert find_duplicates(with_ids(notice, another)) == []
+    no_pages = replace(notice, pages="", volume="")
+    assert find_duplicates(with_ids(no_pages, replace(no_pages))) == []
+    # The same notice exported twice, same journal, volume and pages: that is evidence.
+    assert clusters_as_sets(with_ids(notice, replace(notice, title=title.upper()))) == [{1, 2}]
+
+
+def test_letters_with_the_same_title_by_different_authors_stay_apart() -> None:
+    letter = Record(title="Venous thromboembolism and cancer", authors=("Eikelboom, J W",),
+                    year=2000, journal="N Engl J Med")
+    other = replace(letter, authors=("Roychowdhury, D",))
+    assert find_duplicates(with_ids(letter, other)) == []
+
+
+def test_companion_papers_with_one_word_changed_stay_apart() -> None:
+    a = Record(title="Neuropharmacological effect of atomoxetine on attention network in "
+               "children with ADHD", authors=("Nagashima, M",), year=2014,
+               abstract="The current study aimed to explore the neural substrate for "
+               "atomoxetine effects on attentional control in school-aged children.",
+               pmid="26157979")
+    b = replace(a, title=a.title.replace("atomoxetine", "methylphenidate"),
+                abstract=a.abstract.replace("atomoxetine", "methylphenidate"), pmid="26157971")
+    assert find_duplicates(with_ids(a, b)) == []
+
+
+def test_transitivity_cannot_join_two_dois() -> None:
+    a = replace(ARTICLE, pmid="")
+    b = replace(ARTICLE, pmid="", doi="10.1056/nejmoa0000001")
+    bridge = embase_copy(ARTICLE)
+    clusters = find_duplicates(with_ids(a, bridge, b))
+    assert len(clusters) == 1
+    assert 3 not in clusters[0].ids or 1 not in clusters[0].ids
+
+
+def test_unrelated_records_are_not_merged() -> None:
+    assert find_duplicates(with_ids(ARTICLE, OTHER)) == []
+    assert find_duplicates([]) == []
+
+
+# --------------------------------------------------------------------------- kept record
+
+
+def test_kept_record_has_the_most_metadata() -> None:
+    poor = embase_copy(ARTICLE, abstract="", journal="")
+    rich = ARTICLE
+    records = [replace(poor, id=1), replace(rich, id=2)]
+    (cluster,) = find_duplicates(records)
+    assert cluster.kept_id == 2
+    assert cluster.members == (Match(1, "fuzzy", 1.0),)
+
+
+def test_kept_record_ties_go_to_the_lowest_id() -> None:
+    records = [replace(ARTICLE, id=9), replace(ARTICLE, id=4)]
+    (cluster,) = find_duplicates(records)
+    assert cluster.kept_id == 4
+    assert cluster.members == (Match(9, "doi", 1.0),)
+
+
+# --------------------------------------------------------------------------- contract
+
+
+def test_deterministic_whatever_the_input_order() -> None:
+    records = with_ids(ARTICLE, *VARIANTS.values(), OTHER, replace(OTHER, pmid="1"))
+    expected = find_duplicates(records)
+    rng = random.Random(7)
+    for _ in range(5):
+        shuffled = records[:]
+        rng.shuffle(shuffled)
+        assert find_duplicates(shuffled) == expected
+
+
+def test_records_need_distinct_ids() -> None:
+    with pytest.raises(ValueError, match="id"):
+        find_duplicates([ARTICLE])
+    with pytest.raises(ValueError, match="distinct"):
+        find_duplicates([replace(ARTICLE, id=1), replace(OTHER, id=1)])
+
+
+def test_progress_is_reported() -> None:
+    seen: list[tuple[int, int]] = []
+    find_duplicates(with_ids(ARTICLE, OTHER), progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (2, 2)
+
+
+WORDS = st.sampled_from(["asthma", "budesonide", "trial", "children", "cancer", "heparin",
+                         "cohort", "mortality", "randomised", "review", "the", "of", "in"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.lists(WORDS, min_size=1, max_size=6),
+                          st.one_of(st.none(), st.integers(2015, 2020)),
+                          st.sampled_from(["", "10.1/a", "10.1/b"])),
+                max_size=12))
+def test_clusters_partition_the_records(rows: list[tuple[list[str], int | None, str]]) -> None:
+    records = [Record(title=" ".join(words), year=year, doi=doi, id=k)
+               for k, (words, year, doi) in enumerate(rows)]
+    clusters = find_duplicates(records)
+    seen: list[int] = [i for c in clusters for i in c.ids]
+    assert len(seen) == len(set(seen))  # every record in at most one cluster
+    for c in clusters:
+        dois = {records[i].doi for i in c.ids} - {""}
+        assert len(dois) <= 1  # never two DOIs in one cluster
+    assert find_duplicates(list(reversed(records))) == clusters

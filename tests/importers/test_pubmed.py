@@ -1,0 +1,478 @@
+"""PubMed search/fetch (`screener.importers.pubmed`) against recorded E-utilities answers.
+
+No network: an autouse guard fails any test that tries to open a socket. Most tests pass a
+fake transport (utility + parameters in, recorded bytes out) and a fake clock; two go through
+the real Bio.Entrez request building with `Bio.Entrez.urlopen` patched.
+Recorded answers live in tests/data/entrez (see SOURCES.md there).
+"""
+
+from __future__ import annotations
+
+import email.message
+import io
+import socket
+import types
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import parse_qs, urlparse
+from urllib.request import Request
+
+import pytest
+from Bio import Entrez
+
+from screener.core.records import Record
+from screener.importers import pubmed
+from screener.importers.pubmed import (
+    PubMedError,
+    RateLimiter,
+    SearchResult,
+    fetch_pmids,
+    search_pubmed,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "entrez"
+EMAIL = "reviewer@example.org"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail loudly if anything tries to open a real connection."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        pytest.fail(f"a test tried to open a network connection: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_network_guard_is_active() -> None:
+    with pytest.raises(pytest.fail.Exception):
+        socket.create_connection(("eutils.ncbi.nlm.nih.gov", 443))
+
+
+# --------------------------------------------------------------------------- fakes
+
+
+class FakeClock:
+    """A clock that only moves when somebody sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakeEutils:
+    """Answers esearch/efetch from recorded files; records every request and its time."""
+
+    def __init__(self, clock: FakeClock, failures: list[int] | None = None) -> None:
+        self.clock = clock
+        self.calls: list[tuple[str, dict[str, Any], float]] = []
+        self.failures = list(failures or [])
+        self.efetch_batches = 0
+
+    def __call__(self, utility: str, params: Mapping[str, Any]) -> bytes:
+        self.calls.append((utility, dict(params), self.clock.now))
+        if self.failures:
+            code = self.failures.pop(0)
+            raise HTTPError("https://eutils.ncbi.nlm.nih.gov/", code, f"status {code}",
+                            email.message.Message(), io.BytesIO(b""))
+        if utility == "esearch":
+            return (DATA / "esearch_history.xml").read_bytes()
+        if "id" in params:
+            return (DATA / "efetch_ids.xml").read_bytes()
+        self.efetch_batches += 1
+        batch = (self.efetch_batches - 1) % 3 + 1
+        return (DATA / f"efetch_history_batch{batch}.xml").read_bytes()
+
+    def of(self, utility: str) -> list[dict[str, Any]]:
+        return [params for name, params, _ in self.calls if name == utility]
+
+
+def run_search(clock: FakeClock, eutils: FakeEutils, **kwargs: Any) -> SearchResult:
+    api_key = kwargs.pop("api_key", None)
+    limiter = kwargs.pop("limiter", None) or RateLimiter.for_ncbi(
+        api_key, clock=clock, sleep=clock.sleep)
+    return search_pubmed(
+        "odontogenic keratocyst", email=EMAIL, api_key=api_key, transport=eutils,
+        limiter=limiter, sleep=clock.sleep, **kwargs,
+    )
+
+
+def max_calls_in_window(times: list[float], window: float = 1.0) -> int:
+    return max((sum(1 for u in times if t <= u < t + window) for t in times), default=0)
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_search_uses_history_server_and_batches_of_500() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    progress: list[tuple[int, int]] = []
+    result = run_search(clock, eutils, progress=lambda done, total: progress.append((done, total)))
+
+    (search,) = eutils.of("esearch")
+    assert search["db"] == "pubmed"
+    assert search["term"] == "odontogenic keratocyst"
+    assert search["usehistory"] == "y"
+    assert search["retmax"] == 0
+    fetches = eutils.of("efetch")
+    assert len(fetches) == 3  # count 1,234 -> 500 + 500 + 234
+    assert [f["retstart"] for f in fetches] == [0, 500, 1000]
+    assert [f["retmax"] for f in fetches] == [500, 500, 234]
+    assert all(f["retmax"] <= 500 for f in fetches)
+    for f in fetches:
+        assert f["WebEnv"] == "MCID_6745f3a2b1c0d9e8f7a6b5c4"
+        assert f["query_key"] == "1"
+        assert f["retmode"] == "xml"
+        assert f["db"] == "pubmed"
+        assert "id" not in f and "term" not in f
+    for _, params, _ in eutils.calls:  # identity sent with every request
+        assert params["email"] == EMAIL
+        assert params["tool"] == "screener"
+        assert "api_key" not in params
+
+    assert result.query == "odontogenic keratocyst"
+    assert result.count == 1234
+    assert result.query_translation == '"odontogenic keratocyst"[All Fields]'
+    assert len(result.searched_at) == 10 and result.searched_at[4] == "-"
+    assert [r.pmid for r in result.records] == [
+        "31690499", "30576676", "25371100", "24709432", "17950424", "15472489",
+        "15196982", "11936454", "3869727", "5249350",
+    ]
+    assert progress == [(4, 1234), (7, 1234), (10, 1234)]
+
+
+def test_max_records_limits_the_batches() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    result = run_search(clock, eutils, max_records=600)
+    assert [(f["retstart"], f["retmax"]) for f in eutils.of("efetch")] == [(0, 500), (500, 100)]
+    assert result.count == 1234
+
+
+def test_max_records_zero_only_counts() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    result = run_search(clock, eutils, max_records=0)
+    assert result.count == 1234 and result.records == []
+    assert eutils.of("efetch") == []
+
+
+def test_search_beyond_history_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pubmed, "HISTORY_LIMIT", 1000)
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    with pytest.raises(PubMedError, match="split the query"):
+        run_search(clock, eutils)
+    assert eutils.of("efetch") == []
+
+
+def test_api_key_is_sent_with_every_request() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    run_search(clock, eutils, api_key="k3y")
+    assert all(params["api_key"] == "k3y" for _, params, _ in eutils.calls)
+
+
+def test_email_is_required() -> None:
+    with pytest.raises(ValueError, match="email"):
+        search_pubmed("x", email="", transport=FakeEutils(FakeClock()))
+
+
+# --------------------------------------------------------------------------- rate limit
+
+
+@pytest.mark.parametrize(("api_key", "limit"), [(None, 3), ("k3y", 10)])
+def test_rate_limit_in_any_one_second_window(api_key: str | None, limit: int) -> None:
+    clock = FakeClock()
+    limiter = RateLimiter.for_ncbi(api_key, clock=clock, sleep=clock.sleep)
+    times = []
+    for _ in range(35):
+        limiter.wait()
+        times.append(clock.now)
+    assert max_calls_in_window(times) == limit
+    # ...and it does not wait longer than needed: 35 calls take about 35/limit seconds.
+    assert times[-1] == pytest.approx((35 - 1) // limit, abs=1e-9)
+
+
+def test_search_requests_respect_the_rate_limit() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    limiter = RateLimiter.for_ncbi(None, clock=clock, sleep=clock.sleep)
+    run_search(clock, eutils, limiter=limiter)
+    run_search(clock, eutils, limiter=limiter)  # 8 requests in all
+    times = [t for _, _, t in eutils.calls]
+    assert len(times) == 8
+    assert max_calls_in_window(times) <= 3
+
+
+def test_rate_limit_with_key_allows_ten_per_second() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    limiter = RateLimiter.for_ncbi("k3y", clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        run_search(clock, eutils, api_key="k3y", limiter=limiter)  # 12 requests
+    times = [t for _, _, t in eutils.calls]
+    assert max_calls_in_window(times) == 10
+
+
+def test_default_limiter_is_shared_between_calls() -> None:
+    """NCBI counts per key or address, so separate searches must share one window."""
+    assert pubmed.shared_limiter(None) is pubmed.shared_limiter(None)
+    assert pubmed.shared_limiter(None).max_calls == 3
+    assert pubmed.shared_limiter("k3y").max_calls == 10
+
+
+def test_rate_limiter_with_a_slow_server_does_not_sleep() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        limiter.wait()
+        clock.now += 0.5  # each request takes half a second
+    assert clock.sleeps == []
+
+
+# --------------------------------------------------------------------------- retries
+
+
+def test_retries_on_429_and_503_then_succeeds() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock, failures=[429, 503])
+    result = run_search(clock, eutils)
+    assert result.count == 1234
+    searches = eutils.of("esearch")
+    assert len(searches) == 3  # two failures, then the answer
+    assert clock.sleeps[:2] == [1.0, 2.0]  # exponential backoff
+
+
+def test_retry_after_header_is_honoured() -> None:
+    clock = FakeClock()
+    headers = email.message.Message()
+    headers["Retry-After"] = "7"
+    calls: list[str] = []
+
+    def transport(utility: str, params: Mapping[str, Any]) -> bytes:
+        calls.append(utility)
+        if len(calls) == 1:
+            raise HTTPError("u", 429, "Too Many Requests", headers, io.BytesIO(b""))
+        return (DATA / "efetch_ids.xml").read_bytes()
+
+    records = fetch_pmids(["29768149"], email=EMAIL, transport=transport,
+                          limiter=RateLimiter(3, clock=clock, sleep=clock.sleep),
+                          sleep=clock.sleep)
+    assert clock.sleeps == [7.0]
+    assert [r.pmid for r in records] == ["29768149"]
+
+
+def test_persistent_500_raises_pubmed_error_after_five_tries() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock, failures=[500] * 10)
+    with pytest.raises(PubMedError, match=r"failed 5 times; last error: HTTP 500"):
+        run_search(clock, eutils)
+    assert len(eutils.calls) == 5
+    assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_client_errors_are_not_retried() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock, failures=[400])
+    with pytest.raises(PubMedError, match="HTTP 400"):
+        run_search(clock, eutils)
+    assert len(eutils.calls) == 1
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_one_article_field_by_field() -> None:
+    clock = FakeClock()
+    result = run_search(clock, FakeEutils(clock), max_records=4)
+    record = result.records[2]
+    expected = Record(
+        title="Keratocystic odontogenic tumor arising at the mandibular ramus with an "
+        "impacted tooth: a case report and mimic lesions.",
+        abstract=(
+            "OBJECTIVES: To consider the biologic behaviors of keratocystic odontogenic "
+            "tumors (KCOTs) and ameloblastomas and dentigerous cysts.\n\n"
+            "METHODS: A 63-year-old Japanese man presented with swelling and discomfort in "
+            "the left cheek during jaw movement. Examination revealed a multilocular lesion "
+            "within the mandible extending from the left second premolar to the left "
+            "mandibular ramus and coronoid process; the lesion contained a deviated impacted "
+            "tooth. The tumor had expanded beyond the bone and was invading the masseter and "
+            "medial pterygoid muscles. Marginal mandibulectomy with a free iliac bone graft "
+            "was performed.\n\n"
+            "RESULTS: No recurrence was observed during a 7-year follow-up.\n\n"
+            "DISCUSSION: The histopathological diagnosis of the lesion showed it was a KCOT. "
+            "These tumors usually grow within the bone, causing bone expansion. However, this "
+            "tumor had expanded beyond the bone and invaded surrounding muscles. Thus, KCOTs "
+            "can, in rare cases, manifest themselves as described here. Evaluating "
+            "preoperative images and histopathological findings is important to determine "
+            "the optimal treatment strategy."
+        ),
+        authors=("Kimura, Takashi", "Ohba, Seigo", "Yoshimura, Hitoshi", "Fujita, Shuichi",
+                 "Imamura, Yoshiaki", "Kitagawa, Yoshimasa", "Sano, Kazuo"),
+        year=2016,
+        journal="Cranio : the journal of craniomandibular practice",
+        volume="34",
+        issue="1",
+        pages="58-63",
+        doi="10.1179/2151090314y.0000000035",
+        pmid="25371100",
+        publication_types=("Case Reports", "Journal Article"),
+        keywords=("Ameloblastoma", "Dentigerous cyst", "Impacted tooth",
+                  "Keratocystic odontogenic tumor", "Mandibular ramus"),
+        mesh_terms=(
+            "Adipose Tissue", "Ameloblastoma", "Asian Continental Ancestry Group", "Bicuspid",
+            "Bone Transplantation", "Cheek", "Dentigerous Cyst", "Follow-Up Studies", "Humans",
+            "Magnetic Resonance Imaging", "Male", "Mandible", "Mandibular Neoplasms",
+            "Mandibular Osteotomy", "Masseter Muscle", "Middle Aged", "Odontogenic Cysts",
+            "Odontogenic Tumors", "Pterygoid Muscles", "Tomography, X-Ray Computed",
+            "Tooth, Impacted",
+        ),
+        language="English",
+    )
+    for name in Record.__slots__:
+        if name != "raw":
+            assert getattr(record, name) == getattr(expected, name), name
+    assert record.raw["MedlineCitation"]["PMID"]  # the source's fields are kept for audit
+    assert record.citation == "Cranio : the journal of craniomandibular practice. 2016;34(1):58-63."
+
+
+def test_medline_date_gives_the_year() -> None:
+    clock = FakeClock()
+    result = run_search(clock, FakeEutils(clock), max_records=4)
+    article = result.records[3]  # PubDate is <MedlineDate>2014 Jan-Apr</MedlineDate>
+    assert (article.pmid, article.year, article.volume, article.issue) == (
+        "24709432", 2014, "81", "1")
+    assert article.doi == ""
+
+
+# --------------------------------------------------------------------------- fetch by id
+
+
+def test_fetch_pmids_by_id_list_in_requested_order() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    records = fetch_pmids(["11748933", "PMID: 29768149", "11748933"], email=EMAIL,
+                          transport=eutils,
+                          limiter=RateLimiter(3, clock=clock, sleep=clock.sleep))
+    (fetch,) = eutils.of("efetch")
+    assert fetch["id"] == "11748933,29768149"
+    assert fetch["db"] == "pubmed" and fetch["retmode"] == "xml"
+    assert eutils.of("esearch") == []
+    assert [r.pmid for r in records] == ["11748933", "29768149"]
+    assert records[1].doi == "10.1056/nejmoa1715274"
+    assert records[1].abstract.startswith("BACKGROUND: In patients with mild asthma")
+
+
+def test_fetch_pmids_batches_of_at_most_500() -> None:
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    ids = [str(10_000_000 + k) for k in range(1234)]
+    fetch_pmids(ids, email=EMAIL, transport=eutils,
+                limiter=RateLimiter(3, clock=clock, sleep=clock.sleep))
+    sizes = [len(f["id"].split(",")) for f in eutils.of("efetch")]
+    assert sizes == [500, 500, 234]
+    assert max_calls_in_window([t for _, _, t in eutils.calls]) <= 3
+
+
+def test_fetch_pmids_rejects_non_ids() -> None:
+    with pytest.raises(ValueError, match="not a PubMed id"):
+        fetch_pmids(["doi:10.1/x"], email=EMAIL, transport=FakeEutils(FakeClock()))
+
+
+# --------------------------------------------------------------------------- through Bio.Entrez
+
+
+class FakeResponse(io.BytesIO):
+    def __init__(self, body: bytes, url: str) -> None:
+        super().__init__(body)
+        self.url = url
+        self.headers = email.message.Message()
+        self.headers["Content-Type"] = "text/xml; charset=UTF-8"
+
+
+class Urlopen:
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.failures: list[int] = []
+
+
+@pytest.fixture
+def entrez_urlopen(monkeypatch: pytest.MonkeyPatch) -> Iterator[Urlopen]:
+    """Patch Bio.Entrez at the urlopen level; Bio's own pause between calls is skipped."""
+    fake = Urlopen()
+    requests, failures = fake.requests, fake.failures
+
+    def urlopen(request: Request) -> FakeResponse:
+        requests.append(request)
+        if failures:
+            code = failures.pop(0)
+            raise HTTPError(request.full_url, code, "Service Unavailable",
+                            email.message.Message(), io.BytesIO(b""))
+        url = request.full_url
+        query = parse_qs(request.data.decode() if request.data else urlparse(url).query)
+        if "esearch.fcgi" in url:
+            body = (DATA / "esearch_history.xml").read_bytes()
+        elif "id" in query:
+            body = (DATA / "efetch_ids.xml").read_bytes()
+        else:
+            start = int(query["retstart"][0])
+            body = (DATA / f"efetch_history_batch{start // 500 + 1}.xml").read_bytes()
+        return FakeResponse(body, url)
+
+    monkeypatch.setattr(Entrez, "urlopen", urlopen)
+    monkeypatch.setattr(Entrez, "time", types.SimpleNamespace(time=lambda: 0.0,
+                                                              sleep=lambda s: None))
+    monkeypatch.setattr(Entrez, "email", None)
+    monkeypatch.setattr(Entrez, "api_key", None)
+    yield fake
+
+
+def _query(request: Request) -> dict[str, list[str]]:
+    if request.data:
+        return parse_qs(request.data.decode())
+    return parse_qs(urlparse(request.full_url).query)
+
+
+def test_through_bio_entrez_requests(entrez_urlopen: Urlopen) -> None:
+    clock = FakeClock()
+    result = search_pubmed("odontogenic keratocyst", email=EMAIL, api_key="k3y",
+                           limiter=RateLimiter(10, clock=clock, sleep=clock.sleep))
+    assert result.count == 1234 and len(result.records) == 10
+    sent = entrez_urlopen.requests
+    first = _query(sent[0])
+    assert "esearch.fcgi" in sent[0].full_url
+    assert first["usehistory"] == ["y"] and first["term"] == ["odontogenic keratocyst"]
+    assert first["email"] == [EMAIL] and first["tool"] == ["screener"]
+    assert first["api_key"] == ["k3y"]
+    fetches = [_query(r) for r in sent[1:]]
+    assert [f["retstart"] for f in fetches] == [["0"], ["500"], ["1000"]]
+    assert all(f["WebEnv"] == ["MCID_6745f3a2b1c0d9e8f7a6b5c4"] for f in fetches)
+    assert all(f["query_key"] == ["1"] for f in fetches)
+    assert Entrez.email is None and Entrez.api_key is None  # no global state left behind
+
+
+def test_through_bio_entrez_retries_are_ours(entrez_urlopen: Urlopen) -> None:
+    clock = FakeClock()
+    entrez_urlopen.failures.extend([503, 503])
+    records = fetch_pmids(["29768149", "11748933"], email=EMAIL,
+                          limiter=RateLimiter(3, clock=clock, sleep=clock.sleep),
+                          sleep=clock.sleep)
+    assert [r.pmid for r in records] == ["29768149", "11748933"]
+    assert len(entrez_urlopen.requests) == 3  # Bio.Entrez does not retry on its own as well
+    assert clock.sleeps[-2:] == [1.0, 2.0]
+    assert Entrez.max_tries == 3  # restored
