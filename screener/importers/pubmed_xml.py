@@ -130,15 +130,18 @@ def _doi(element: Element, article: Element | None) -> str:
     return ""
 
 
+_LEFT_OUT = frozenset({"ReferenceList", "InvestigatorList", "CommentsCorrectionsList"})
+"""Long lists about other articles or people, left out of `raw` to keep it small."""
+
+
 def raw_fields(element: Element) -> dict[str, Any]:
-    """The article as JSON data (the reference list is left out to keep it small)."""
+    """The article as JSON data (without the lists in `_LEFT_OUT`)."""
     raw: dict[str, Any] = {"_element": element.tag}
     for child in element:
         if not isinstance(child.tag, str):
             continue
-        for sub in list(child):
-            if sub.tag == "ReferenceList":
-                child.remove(sub)
+        for sub in [sub for sub in child if sub.tag in _LEFT_OUT]:
+            child.remove(sub)
         raw[child.tag] = _xml.to_json(child)
     return raw
 

@@ -247,3 +247,27 @@ def test_label_values(tmp_path: Path, column: str, value: str, label: int | None
     path = tmp_path / "labels.csv"
     path.write_text(f"title,{column}\nA title,{value}\n")
     assert labels_from_raw(read_file(path).records[0]) == label
+
+
+def test_xlsx_with_entity_declaration_is_refused(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    import zipfile
+
+    plain = tmp_path / "plain.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Title", "Abstract"])
+    workbook.active.append(["A title", "An abstract"])
+    workbook.save(plain)
+    attack = tmp_path / "attack.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(attack, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                doctype = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>'
+                if data.startswith(b"<?xml"):
+                    end = data.index(b"?>") + 2
+                    data = data[:end] + doctype + data[end:]
+                else:
+                    data = doctype + data
+            target.writestr(item, data)
+    fail(attack)
