@@ -271,3 +271,25 @@ def test_xlsx_with_entity_declaration_is_refused(tmp_path: Path) -> None:
                     data = doctype + data
             target.writestr(item, data)
     fail(attack)
+
+
+def test_external_dtd_is_never_fetched(tmp_path: Path) -> None:
+    """A DOCTYPE naming an external DTD passes defusedxml's prolog check, but the DTD is
+    not read: an entity it might declare stays undefined and the file is refused."""
+    path = tmp_path / "external.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet SYSTEM "file:///etc/passwd">\n'
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>"
+        "<ArticleTitle>&secret;</ArticleTitle></Article></MedlineCitation></PubmedArticle>"
+        "</PubmedArticleSet>\n"
+    )
+    error = fail(path)
+    assert error.line == 3
+    assert "undefined entity" in str(error)
+
+
+def test_comment_before_root_uses_defusedxml_throughout(tmp_path: Path) -> None:
+    source = (DATA / "pubmed_xml" / "biopython_pubmed1.xml").read_text()
+    path = tmp_path / "commented.xml"
+    path.write_text(source.replace("<PubmedArticleSet>", "<!-- <x> --><PubmedArticleSet>", 1))
+    assert len(read_file(path).records) == 2
