@@ -98,8 +98,10 @@ def add_records(session: Session, source_id: int, records: Sequence[Record]) -> 
         }
         for i, r in enumerate(records)
     ]
+    table = RecordRow.__table__
+    connection = session.connection()
     for chunk in range(0, len(rows), 5000):
-        session.execute(insert(RecordRow), rows[chunk:chunk + 5000])
+        connection.execute(insert(table), rows[chunk:chunk + 5000])
     session.execute(update(SourceRow).where(SourceRow.id == source_id)
                     .values(record_count=SourceRow.record_count + len(rows)))
     ids = session.scalars(
@@ -472,7 +474,8 @@ def load_feature_cache(session: Session, config_hash: str) -> tuple[int, int, by
 def lock_review(session: Session) -> None:
     """Take the review-wide write lock (row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE
     already serialises writers). Checks made after it see every committed decision."""
-    session.scalars(select(ReviewRow.id).with_for_update()).one()
+    if session.get_bind().dialect.name != "sqlite":
+        session.scalars(select(ReviewRow.id).with_for_update()).one()
 
 
 def add_allocation(session: Session, *, stage: Stage, kind: str, seed: int, overlap: float,
@@ -496,11 +499,12 @@ def latest_allocation(session: Session, stage: Stage) -> dict[str, Any] | None:
     """The allocation run in force at a stage (the latest), or None."""
     from screener.storage.models import AllocationRunRow
 
-    row = session.scalars(select(AllocationRunRow).where(AllocationRunRow.stage == stage.value)
-                          .order_by(AllocationRunRow.id.desc()).limit(1)).one_or_none()
+    t = AllocationRunRow
+    row = session.execute(select(t.id, t.kind, t.seed, t.overlap, t.reviewers, t.created_at)
+                          .where(t.stage == stage.value).order_by(t.id.desc()).limit(1)).first()
     if row is None:
         return None
-    return {"id": row.id, "stage": row.stage, "kind": row.kind, "seed": row.seed,
+    return {"id": row.id, "stage": stage.value, "kind": row.kind, "seed": row.seed,
             "overlap": row.overlap, "reviewers": list(row.reviewers or []),
             "created_at": row.created_at}
 
@@ -524,21 +528,25 @@ def set_claim(session: Session, record_id: int, stage: Stage, reviewer: str) -> 
     """The reviewer now holds this record (and drops any earlier claim at the stage)."""
     from screener.storage.models import ClaimRow
 
-    reviewer_id = get_or_create_reviewer(session, reviewer).id
+    reviewer_id = session.scalar(select(ReviewerRow.id).where(ReviewerRow.name == reviewer))
+    if reviewer_id is None:
+        reviewer_id = get_or_create_reviewer(session, reviewer).id
     session.execute(delete(ClaimRow).where(and_(ClaimRow.reviewer_id == reviewer_id,
                                                 ClaimRow.stage == stage.value)))
-    session.add(ClaimRow(record_id=record_id, stage=stage.value, reviewer_id=reviewer_id,
-                         claimed_at=datetime.now(UTC)))
-    session.flush()
+    session.execute(insert(ClaimRow).values(record_id=record_id, stage=stage.value,
+                                            reviewer_id=reviewer_id, claimed_at=datetime.now(UTC)))
 
 
-def active_claims(session: Session, stage: Stage, since: datetime) -> list[tuple[int, str]]:
+def active_claims(session: Session, stage: Stage, since: datetime,
+                  record_id: int | None = None) -> list[tuple[int, str]]:
     """(record id, reviewer name) of claims at a stage made at or after `since`."""
     from screener.storage.models import ClaimRow
 
     query = (select(ClaimRow.record_id, ReviewerRow.name)
              .join(ReviewerRow, ReviewerRow.id == ClaimRow.reviewer_id)
              .where(and_(ClaimRow.stage == stage.value, ClaimRow.claimed_at >= since)))
+    if record_id is not None:
+        query = query.where(ClaimRow.record_id == record_id)
     return [(int(r), str(n)) for r, n in session.execute(query)]
 
 
@@ -616,3 +624,29 @@ def decision_ids_by_uid(session: Session, uids: Iterable[str]) -> dict[str, int]
                                .where(DecisionRow.uid.in_(wanted[chunk:chunk + 500])))
         found.update({u: i for u, i in rows})
     return found
+
+
+def record_screeners(session: Session, stage: Stage, record_id: int) -> list[tuple[str, Role]]:
+    """(reviewer, role) of every current, not withdrawn decision on a record at a stage
+    (one light query; `current_decisions` gives the full decisions)."""
+    rows = session.execute(
+        select(ReviewerRow.name, ReviewerRow.role, DecisionRow.label)
+        .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
+        .where(and_(DecisionRow.record_id == record_id, DecisionRow.stage == stage.value))
+        .order_by(DecisionRow.id))
+    latest: dict[str, tuple[str, str]] = {}
+    for name, role, label in rows:
+        latest[name] = (role, label)
+    return [(name, Role(role)) for name, (role, label) in latest.items()
+            if label != Label.UNDONE.value]
+
+
+def lock_record(session: Session, record_id: int, skip_locked: bool = False) -> bool:
+    """Lock one record's row until the transaction ends (PostgreSQL; on SQLite BEGIN
+    IMMEDIATE already serialises writers). With skip_locked, return False instead of
+    waiting when another transaction holds it."""
+    if session.get_bind().dialect.name == "sqlite":
+        return True
+    found = session.scalar(select(RecordRow.id).where(RecordRow.id == record_id)
+                           .with_for_update(skip_locked=skip_locked))
+    return found is not None
