@@ -195,8 +195,7 @@ class ScreeningSession:
                 for d in repo.current_decisions(session, self.stage, chunk):
                     current[d.record_id].append(d)
                 for rid in chunk:
-                    if gate.offers(rid, current[rid]):
-                        gate.claim(rid)
+                    if gate.take(rid, current[rid]):
                         position += 1
                         record = repo.get_record(session, rid)
                         assert record is not None

@@ -8,9 +8,9 @@ adjudicator decision. Every face (UI, status, exports, ranking) asks `visible_de
 or `blind_stages`.
 
 Concurrency: `ScreeningSession.next` offers a record through an `OfferGate`, which takes
-the review-wide write lock, skips records other reviewers hold (a claim, CLAIM_MINUTES
-long) and claims the one it offers; `ensure_still_needed` re-checks under the lock when
-the decision is written, so a record never gets more screeners than it needs.
+skips records other reviewers hold (a claim, CLAIM_MINUTES long), locks and claims the
+one it offers; `ensure_still_needed` locks the record and re-checks when the decision is
+written, so a record never gets more screeners than it needs.
 
 Must not import textual, click or sqlalchemy.
 """
@@ -52,7 +52,11 @@ def required_reviewers(review: Review, session: Session, stage: Stage,
                        record_ids: Sequence[int] | None = None) -> dict[int, int] | None:
     """Screeners each allocated record needs (1 or 2) under the allocation in force, or
     None without an allocation (the protocol's `reviewers_per_record` applies)."""
-    run = repo.latest_allocation(session, stage)
+    return _required(session, repo.latest_allocation(session, stage), record_ids)
+
+
+def _required(session: Session, run: dict[str, Any] | None,
+              record_ids: Sequence[int] | None = None) -> dict[int, int] | None:
     if run is None or run["kind"] != "allocation":
         return None
     counts: dict[int, int] = {}
@@ -172,7 +176,10 @@ def allocated_ids(review: Review, session: Session, reviewer: str,
                   stage: Stage = Stage.TITLE_ABSTRACT) -> set[int] | None:
     """Records allocated to `reviewer` at `stage`, or None when no allocation is in force
     (every eligible record may be offered)."""
-    run = repo.latest_allocation(session, stage)
+    return _allocated(session, repo.latest_allocation(session, stage), reviewer)
+
+
+def _allocated(session: Session, run: dict[str, Any] | None, reviewer: str) -> set[int] | None:
     if run is None:
         return None
     return {rid for rid, _ in repo.allocation_pairs(session, run["id"], reviewer=reviewer)}
@@ -182,57 +189,76 @@ def allocated_ids(review: Review, session: Session, reviewer: str,
 
 class OfferGate:
     """Decides, inside `ScreeningSession.next`'s transaction, whether a record may be
-    offered to a reviewer, and claims the one that is. Takes the review-wide lock."""
+    offered to a reviewer, and claims the one that is.
+
+    Candidates are screened on what was read without locks; the chosen one is then locked
+    (its record row; PostgreSQL skips a row another transaction holds instead of waiting,
+    SQLite's BEGIN IMMEDIATE has already serialised the transaction), checked again and
+    claimed. So `next` never blocks on another reviewer and never deadlocks."""
 
     def __init__(self, review: Review, session: Session, reviewer: str, role: Role,
                  stage: Stage) -> None:
-        repo.lock_review(session)
         self.review, self.session = review, session
         self.reviewer, self.role, self.stage = reviewer, role, stage
-        self.allowed = allocated_ids(review, session, reviewer, stage)
-        self.required = required_reviewers(review, session, stage) or {}
-        since = datetime.now(UTC) - timedelta(minutes=CLAIM_MINUTES)
+        run = repo.latest_allocation(session, stage)
+        self.allowed = _allocated(session, run, reviewer)
+        self.required = _required(session, run) or {}
+        self.since = datetime.now(UTC) - timedelta(minutes=CLAIM_MINUTES)
         self.claims: dict[int, set[str]] = {}
-        for rid, name in repo.active_claims(session, stage, since):
+        for rid, name in repo.active_claims(session, stage, self.since):
             if name != reviewer:
                 self.claims.setdefault(rid, set()).add(name)
         self.held: list[int] = []
         """Records skipped only because other reviewers hold them (kept in the queue)."""
 
-    def offers(self, record_id: int, current: Sequence[Decision]) -> bool:
+    def _offerable(self, record_id: int, screeners: Sequence[tuple[str, Role]],
+                   holders: set[str]) -> bool:
         if self.role == Role.ADJUDICATOR:
             return False
         if self.allowed is not None and record_id not in self.allowed:
             return False
-        if any(d.reviewer == self.reviewer or d.reviewer_role == Role.ADJUDICATOR
-               for d in current):
+        if any(name == self.reviewer or role == Role.ADJUDICATOR for name, role in screeners):
             return False
         need = self.required.get(record_id, self.review.protocol.screening.reviewers_per_record)
-        if len(current) >= need:
+        if len(screeners) >= need:
             return False
-        holders = self.claims.get(record_id, set()) - {d.reviewer for d in current}
-        if len(current) + len(holders) >= need:
+        if len(screeners) + len(holders - {name for name, _ in screeners}) >= need:
             self.held.append(record_id)
             return False
         return True
 
-    def claim(self, record_id: int) -> None:
+    def take(self, record_id: int, current: Sequence[Decision]) -> bool:
+        """Claim the record for this reviewer if it may be offered to them."""
+        screeners = [(d.reviewer, d.reviewer_role) for d in current]
+        if not self._offerable(record_id, screeners, self.claims.get(record_id, set())):
+            return False
+        if not repo.lock_record(self.session, record_id, skip_locked=True):
+            self.held.append(record_id)
+            return False
+        fresh = repo.record_screeners(self.session, self.stage, record_id)
+        holders = {name for _, name in repo.active_claims(self.session, self.stage, self.since,
+                                                           record_id) if name != self.reviewer}
+        if not self._offerable(record_id, fresh, holders):
+            return False
         repo.set_claim(self.session, record_id, self.stage, self.reviewer)
+        return True
 
 
 def ensure_still_needed(review: Review, session: Session, record_id: int, reviewer: str,
                         stage: Stage) -> None:
     """Under the write lock: raise RecordTaken when other screeners (or an adjudicator)
-    completed the record while it was on screen; release the reviewer's claim."""
-    repo.lock_review(session)
-    current = [d for d in repo.current_decisions(session, stage, [record_id])
-               if d.reviewer != reviewer]
+    completed the record while it was on screen. (The reviewer's claim lapses by itself:
+    claims of reviewers who decided the record do not count.)"""
+    repo.lock_record(session, record_id)
+    others = [role for name, role in repo.record_screeners(session, stage, record_id)
+              if name != reviewer]
+    if not others:
+        return
     required = (required_reviewers(review, session, stage, [record_id]) or {}).get(
         record_id, review.protocol.screening.reviewers_per_record)
-    if len(current) >= required or any(d.reviewer_role == Role.ADJUDICATOR for d in current):
+    if len(others) >= required or Role.ADJUDICATOR in others:
         raise RecordTaken(f"record {record_id} was screened by another reviewer while it was "
                           "on screen; it is skipped, take the next record")
-    repo.release_claims(session, reviewer, stage)
 
 
 # --- blinding ---------------------------------------------------------------------------

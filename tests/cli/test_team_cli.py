@@ -1,0 +1,139 @@
+"""CLI for team screening: allocate, conflicts, resolve, agreement, export-reviewer, merge,
+and blind `status`; exit codes and database state on both databases; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from screener.cli import main
+from screener.core.decisions import Label, Role
+from screener.core.records import Record
+from screener.storage import repo
+from screener.workflow.review import Review, open_review
+from screener.workflow.screening import record_decision
+
+REPO = Path(__file__).resolve().parents[2]
+DUAL = str(REPO / "protocols" / "dual-screening.yaml")
+ADJ = "Adjudicator"
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def setup(tmp_path: Path, db_url: str | None, n: int = 4) -> tuple[list[str], list[int]]:
+    run("init", str(tmp_path / "rev"), "--protocol", DUAL, *(["--db", db_url] if db_url else []))
+    loc = ["--db", db_url] if db_url else ["--review", str(tmp_path / "rev")]
+    with _open(tmp_path, db_url) as review, review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(n)])
+    return loc, ids
+
+
+def _open(tmp_path: Path, db_url: str | None) -> Review:
+    return open_review(tmp_path / "rev", db_url)
+
+
+def screen(tmp_path: Path, db_url: str | None, ids: list[int]) -> None:
+    with _open(tmp_path, db_url) as review:
+        for rid, a, b in zip(ids, "iiee", "ieei", strict=False):
+            label = {"i": Label.INCLUDE, "e": Label.EXCLUDE}
+            record_decision(review, rid, "ann", label[a])
+            record_decision(review, rid, "bob", label[b])
+
+
+def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | None) -> None:
+    loc, ids = setup(tmp_path, db_url)
+    screen(tmp_path, db_url, ids)
+    data = json.loads(run("status", "--json", "--reviewer", "ann", *loc))
+    assert data["blind"] is True
+    assert {d["reviewer"] for d in data["decisions"]} == {"ann"}
+    assert "bob" not in json.dumps(data["decisions"]) and data["outcomes"] == {}
+
+    out = run("conflicts", "--json", "--reviewer", "ann", *loc, code=2)
+    assert out.count("error:") == 1 and "blind" in out
+    run("conflicts", *loc, code=2)
+    out = run("agreement", "--stage", "title_abstract", *loc, code=2)
+    assert "blind" in out
+    hidden = json.loads(run("agreement", "--json", *loc))
+    assert hidden == {"pairs": [], "hidden_stages": ["title_abstract", "full_text"]}
+
+    listed = json.loads(run("conflicts", "--json", "--reviewer", ADJ, *loc))
+    assert [c["record_id"] for c in listed] == [ids[1], ids[3]]
+    assert listed[0]["title"] == "Trial 1"
+    assert listed[0]["decisions"] == [
+        {"reviewer": "ann", "label": "include", "reason": None, "note": ""},
+        {"reviewer": "bob", "label": "exclude", "reason": None, "note": ""}]
+    assert json.loads(run("status", "--json", "--reviewer", "ann", *loc))["blind"] is False
+
+    run("resolve", str(ids[1]), "--reviewer", "ann", "--label", "include", *loc, code=2)
+    run("resolve", str(ids[0]), "--reviewer", ADJ, "--label", "include", *loc, code=2)
+    run("resolve", str(ids[1]), "--reviewer", ADJ, "--label", "perhaps", *loc, code=2)
+    out = run("resolve", str(ids[1]), "--reviewer", ADJ, "--label", "include",
+              "--note", "population fits", *loc)
+    assert "adjudicator" in out
+    with _open(tmp_path, db_url) as review, review.transaction() as s:
+        last = repo.decision_log(s)[-1]
+    assert (last.record_id, last.reviewer, last.reviewer_role, last.label, last.note) == (
+        ids[1], ADJ, Role.ADJUDICATOR, Label.INCLUDE, "population fits")
+    remaining = json.loads(run("conflicts", "--json", "--reviewer", ADJ, *loc))
+    assert [c["record_id"] for c in remaining] == [ids[3]]
+    assert "Trial 3" in run("conflicts", "--reviewer", "bob", *loc)
+
+    report = json.loads(run("agreement", "--json", "--stage", "title_abstract", *loc))
+    (pair,) = report["pairs"]
+    assert pair["reviewers"] == ["ann", "bob"] and pair["table"] == [[1, 1], [1, 1]]
+    assert pair["percent_agreement"] == pytest.approx(50.0) and pair["kappa"] == pytest.approx(0.0)
+    assert pair["pabak"] == pytest.approx(0.0) and len(pair["kappa_ci95"]) == 2
+    assert "kappa 0.000" in run("agreement", *loc)
+
+
+def test_allocate(tmp_path: Path, db_url: str | None) -> None:
+    loc, ids = setup(tmp_path, db_url, 10)
+    data = json.loads(run("allocate", "--reviewers", "ann,bob", "--overlap", "20%",
+                          "--seed", "5", "--json", *loc))
+    assert data == {"stage": "title_abstract", "seed": 5, "overlap": 0.2, "records": 10,
+                    "double_screened": 2, "per_reviewer": {"ann": 6, "bob": 6}}
+    out = json.loads(run("next", "--reviewer", "carl", "--json", *loc) or "null")
+    assert out is None
+    for bad in (["--overlap", "lots"], ["--overlap", "150%"]):
+        out = run("allocate", "--reviewers", "ann,bob", *bad, *loc, code=2)
+        assert out.count("error:") == 1
+    out = run("allocate", "--reviewers", f"ann,{ADJ}", *loc, code=2)
+    assert "adjudicator" in out
+
+
+def test_export_reviewer_and_merge(tmp_path: Path, db_url: str | None) -> None:
+    loc, ids = setup(tmp_path, db_url)
+    with _open(tmp_path, db_url) as review:
+        record_decision(review, ids[0], "ann", Label.INCLUDE)
+        record_decision(review, ids[0], "bob", Label.EXCLUDE)
+    laptop = tmp_path / "laptop"
+    out = run("export-reviewer", str(laptop), "--reviewer", "bob", *loc)
+    assert "4 records, 1 decisions by bob" in out
+    run("export-reviewer", str(laptop), "--reviewer", "bob", *loc, code=2)
+    # bob screens offline with the ordinary commands
+    offline = ["--review", str(laptop)]
+    first = json.loads(run("next", "--reviewer", "bob", "--json", *offline))
+    assert first["record_id"] == ids[1]
+    run("decide", str(ids[1]), "--reviewer", "bob", "--label", "exclude", *offline)
+    data = json.loads(run("status", "--json", "--reviewer", "bob", *offline))
+    assert {d["reviewer"] for d in data["screened"]} == {"bob"}
+
+    assert "merged 1 new decisions by bob; 1 already present" in run("merge", str(laptop), *loc)
+    assert "merged 0 new decisions; 2 already present" in run("merge", str(laptop), *loc)
+    with _open(tmp_path, db_url) as review, review.transaction() as s:
+        assert repo.count_decisions(s) == 3
+    run("merge", str(tmp_path / "nowhere"), *loc, code=2)
+
+
+def test_every_team_command_has_help() -> None:
+    for command in ("allocate", "conflicts", "resolve", "agreement", "export-reviewer", "merge"):
+        out = run(command, "--help")
+        assert "Usage:" in out and len(out.splitlines()) > 4
