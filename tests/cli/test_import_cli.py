@@ -1,0 +1,160 @@
+"""Import, dedup, PubMed search and citation searching through the CLI, asserting on the
+database; real export files from tests/data/formats (see SOURCES.md there)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from screener.cli import main
+from screener.core.decisions import Label
+from screener.storage import repo
+from screener.workflow.review import open_review
+
+TESTS = Path(__file__).resolve().parents[1]
+FORMATS = TESTS / "data" / "formats"
+ENTREZ = TESTS / "data" / "entrez"
+PROTOCOL = str(TESTS.parent / "protocols" / "minimal.yaml")
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.fixture
+def review_dir(tmp_path: Path, db_url: str | None) -> list[str]:
+    run("init", str(tmp_path / "rev"), "--protocol", PROTOCOL, *(["--db", db_url] if db_url else []))
+    return ["--db", db_url] if db_url else ["--review", str(tmp_path / "rev")]
+
+
+def test_import_many_formats_keeps_provenance(review_dir: list[str]) -> None:
+    run("import", str(FORMATS / "medline" / "rispy_example_pubmed.nbib"), *review_dir,
+        "--source", "PubMed", "--searched", "2026-10-01", "--query", "ketamine[tiab]")
+    run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir, "--source", "Embase")
+    run("import", str(FORMATS / "pubmed_xml" / "biopython_pubmed1.xml"), *review_dir,
+        "--source", "Hand search", "--kind", "other")
+    data = json.loads(run("status", "--json", *review_dir))
+    by_name = {s["name"]: s for s in data["sources"]}
+    assert by_name["PubMed"]["query"] == "ketamine[tiab]"
+    assert by_name["PubMed"]["searched"] == "2026-10-01"
+    assert by_name["Embase"]["kind"] == "database" and by_name["Hand search"]["kind"] == "other"
+    assert data["identified_by_kind"]["other"] == by_name["Hand search"]["records"] == 2
+    assert data["records_total"] == sum(s["records"] for s in data["sources"])
+
+
+def test_bad_file_imports_nothing(review_dir: list[str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ris"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    out = run("import", str(broken), *review_dir, code=2)
+    assert "broken.ris" in out and "Nothing was imported" in out and "Traceback" not in out
+    data = json.loads(run("status", "--json", *review_dir))
+    assert data["records_total"] == 0 and data["sources"] == []
+
+
+def test_labels_as_turns_a_label_column_into_decisions(review_dir: list[str]) -> None:
+    sample = FORMATS / "csv" / "synergy_chou_2004_sample.csv"
+    run("import", str(sample), *review_dir)
+    data = json.loads(run("status", "--json", *review_dir))
+    assert data["decisions"] == []  # kept among the raw fields only
+    run("import", str(sample), *review_dir, "--labels-as", "original-team")
+    data = json.loads(run("status", "--json", *review_dir))
+    labels = {d["label"]: d["count"] for d in data["decisions"]}
+    assert sum(labels.values()) == 8 and labels.get("exclude", 0) >= 1
+
+
+def test_dedup_list_and_undo(review_dir: list[str]) -> None:
+    ris = str(FORMATS / "ris" / "asreview_embase.ris")
+    run("import", ris, *review_dir, "--source", "Embase")
+    run("import", ris, *review_dir, "--source", "Embase again")
+    summary = json.loads(run("dedup", "--json", *review_dir))
+    assert summary["removed"] == 6
+    status = json.loads(run("status", "--json", *review_dir))
+    assert status["duplicates_removed"] == 6 and status["records_unique"] == 6
+    links = json.loads(run("dedup", "--list", "--json", *review_dir))
+    cluster = links[0]["cluster"]
+    run("dedup", "--undo", str(cluster), *review_dir)
+    assert json.loads(run("status", "--json", *review_dir))["duplicates_removed"] == 5
+    again = json.loads(run("dedup", "--json", *review_dir))
+    assert again["removed"] == 0 and again["kept_apart"] == 1
+    assert "no active duplicate cluster" in run("dedup", "--undo", "999", *review_dir, code=2)
+
+
+class Recorded:
+    """E-utilities answered from recorded files (tests/data/entrez); counts the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, utility: str, params: Mapping[str, Any]) -> bytes:
+        self.calls.append((utility, dict(params)))
+        if utility == "esearch":
+            return (ENTREZ / "esearch_history.xml").read_bytes()
+        if "id" in params:
+            return (ENTREZ / "efetch_ids.xml").read_bytes()
+        batch = sum(1 for u, p in self.calls if u == "efetch" and "id" not in p)
+        return (ENTREZ / f"efetch_history_batch{(batch - 1) % 3 + 1}.xml").read_bytes()
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Recorded:
+    from screener.importers import pubmed
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        pytest.fail("a test tried to use the network")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    fake = Recorded()
+    monkeypatch.setattr(pubmed, "entrez_transport", fake)
+    monkeypatch.setattr(pubmed, "shared_limiter",
+                        lambda api_key: pubmed.RateLimiter(1000.0, clock=lambda: 0.0,
+                                                           sleep=lambda s: None))
+    return fake
+
+
+def test_search_pubmed_stores_query_date_and_count(review_dir: list[str],
+                                                   recorded: Recorded) -> None:
+    out = run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
+              "--max", "600", *review_dir)
+    assert "records imported" in out
+    efetches = [p for u, p in recorded.calls if u == "efetch"]
+    assert len(efetches) == 2 and all(int(p["retmax"]) <= 500 for p in efetches)
+    data = json.loads(run("status", "--json", *review_dir))
+    (source,) = data["sources"]
+    assert source["name"] == "PubMed" and source["query"] == "odontogenic keratocyst"
+    assert source["reported_count"] == 1234 and source["searched"]
+    assert source["records"] == data["records_total"] > 0
+
+
+def test_import_ids_is_citation_searching(review_dir: list[str], recorded: Recorded,
+                                          tmp_path: Path) -> None:
+    ids = tmp_path / "pmids.txt"
+    ids.write_text("29768149\n", encoding="utf-8")
+    run("import-ids", str(ids), "--email", "me@example.org", *review_dir)
+    data = json.loads(run("status", "--json", *review_dir))
+    (source,) = data["sources"]
+    assert (source["name"], source["kind"]) == ("Citation searching", "other")
+    assert data["identified_by_kind"]["other"] == source["records"] >= 1
+    bad = tmp_path / "bad.txt"
+    bad.write_text("29768149\nnot-a-pmid\n", encoding="utf-8")
+    assert "line 2" in run("import-ids", str(bad), "--email", "me@example.org", *review_dir,
+                           code=2)
+
+
+def test_decisions_on_imported_records(review_dir: list[str], tmp_path: Path,
+                                       db_url: str | None) -> None:
+    run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir)
+    first = json.loads(run("next", "--reviewer", "ann", "--json", *review_dir))
+    run("decide", str(first["record_id"]), "--reviewer", "ann", "--label", "include", *review_dir)
+    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
+        (d,) = repo.current_decisions(s)
+        record = repo.get_record(s, d.record_id)
+    assert d.label == Label.INCLUDE and record is not None and record.title == first["title"]
