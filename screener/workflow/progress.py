@@ -111,7 +111,8 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
             passed = item.passed
         else:
             shown = f"{item.value:.0f} of ≥ {item.threshold:.0f}"
-            passed = item.passed
+            # with nothing screened there is no estimate of the relevant records yet
+            passed = item.passed and base.screened > 0
         items.append(StoppingItem(item.name, shown, passed))
     return replace(
         base, p_value=summary.p_value if labels else None, estimated_recall=recall,
