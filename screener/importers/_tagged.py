@@ -127,8 +127,10 @@ def parse_tagged(
     record: dict[str, list[list[str]]] | None = None
     open_line = 0
     last_tag: str | None = None
+    strip_cr = "\r" in text
     for lineno, line in enumerate(iter_lines(text), start=1):
-        line = line.rstrip("\r")
+        if strip_cr:
+            line = line.rstrip("\r")
         tag: str | None
         if wos:
             if line[:2] == "  " or not line.strip():
