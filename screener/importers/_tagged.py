@@ -1,10 +1,12 @@
-"""Line-numbered tag parsing on top of rispy's parsers, shared by `ris` and `wos`.
+"""Line-numbered tag parsing for `ris` and `wos`: rispy's grammar, kept raw and strict.
 
-rispy supplies the line grammar (`RisParser.parse_line`, `WokParser.parse_line`) and the
-record loop; this mixin keeps every tag exactly as the source wrote it (the record's `raw`),
-tracks line numbers, and refuses records that are not closed (truncated files) or that run
-into the next record. Continuation lines are gathered in lists and joined once, so a 1 MB
-multi-line abstract or 100,000 author lines stay linear.
+`parse_tagged` returns every record as the source wrote it (tag -> values, the record's
+`raw`) with the line each record starts on, and refuses records that are not closed
+(truncated files) or that run into the next record. The reference path runs rispy's own
+parser classes (`RisParser`, `WokParser`) through the `_LineTracking` mixin; the default
+fast path writes the same grammar out inline, and tests check that both agree.
+Continuation lines are gathered in lists and joined once, so a 1 MB multi-line abstract or
+100,000 author lines stay linear.
 
 Imports rispy and screener.core only; must not import sqlalchemy, textual, click, sklearn.
 rispy's own types never leave this module: callers get plain dicts of lists of strings.

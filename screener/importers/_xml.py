@@ -1,11 +1,14 @@
 """Safe, streaming XML reading for the XML formats (PubMed XML, EndNote XML).
 
-All parsing goes through defusedxml: entity declarations (billion laughs) and external
-entities are refused with `ImportFailed`; a DOCTYPE that only names an external DTD (as
-PubMed's does) is accepted and never fetched. Elements are streamed with iterparse and
-cleared after use, so memory stays flat. Imports defusedxml and screener.core only; must
-not import sqlalchemy, textual, click, sklearn. ElementTree objects are handed to the
-format module's mapper and never leave the importer package.
+Entity declarations (billion laughs) and external entities are refused with
+`ImportFailed`: any `<!ENTITY` is refused outright, and the prolog (XML declaration and
+DOCTYPE, the only place where entities can be declared) is parsed by defusedxml. A DOCTYPE
+that only names an external DTD, as PubMed's does, is accepted and never fetched. The body
+is then streamed with the standard library's C-accelerated ElementTree (or entirely with
+defusedxml when the prolog cannot be isolated), and each record element is cleared after
+use, so memory stays flat. Imports defusedxml and screener.core only; must not import
+sqlalchemy, textual, click, sklearn. ElementTree objects are handed to the format
+module's mapper and never leave the importer package.
 """
 
 from __future__ import annotations
