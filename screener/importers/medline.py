@@ -1,8 +1,9 @@
 """MEDLINE / PubMed .nbib import ('PMID- ', 'TI  - ', 6-space continuation lines).
 
-Parsing uses `Bio.Medline.parse`; a line-numbering pass in front of it refuses lines that
-are neither a tag line, an indented continuation, nor blank, so damaged files fail with a
-line number instead of importing garbage. Bio's record dicts never leave this module.
+The reference parser is `Bio.Medline.parse` behind a line-numbering pass that refuses lines
+that are neither a tag line, an indented continuation, nor blank, so damaged files fail
+with a line number instead of importing garbage. The default fast path writes the same
+rules out inline (tests check both agree). Bio's record dicts never leave this module.
 Imports Bio and screener.core only; must not import sqlalchemy, textual, click, sklearn.
 """
 
