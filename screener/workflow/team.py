@@ -544,8 +544,7 @@ def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, i
             with copy.transaction() as dst:
                 repo.create_review(dst, review.title)
                 repo.load_review_tables(dst, tables)
-                role = Role.SCREENER
-                repo.get_or_create_reviewer(dst, name, role)
+                repo.get_or_create_reviewer(dst, name, Role.SCREENER)
                 added = _append(session, dst, own, {})
                 for stage, ids in offer.items():
                     repo.add_allocation(dst, stage=stage, kind="offline", seed=0, overlap=0.0,
