@@ -8,6 +8,8 @@ and a fake ranker without patching globals:
 - `progress_fn(review, reviewer, stage) -> Progress` computes the status panel (default:
   `screener.workflow.browse.panel_progress`); also in a thread worker.
 - `keymap` (default: protocol keys, then the user's keys.yaml; see `screener.tui.keys`).
+- `background_delay`: re-ranking and progress start once the reviewer pauses this long
+  after a decision (tests use 0).
 
 Must not import screener.storage or sqlalchemy: the database is reached through
 `screener.workflow` only.
@@ -66,7 +68,8 @@ class ScreenerApp(App[None]):
     def __init__(self, review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,
                  *, ranker: Ranker | None = None, progress_fn: ProgressFn | None = None,
                  keymap: KeyMap | None = None, user_keys_file: Path | None = None,
-                 theme: str | None = None, session: ScreeningSession | None = None) -> None:
+                 theme: str | None = None, session: ScreeningSession | None = None,
+                 background_delay: float = 0.15) -> None:
         super().__init__()
         self.review = review
         self.stage = Stage(stage)
@@ -75,6 +78,8 @@ class ScreenerApp(App[None]):
         self.ranker: Ranker = ranker or default_ranker
         self.progress_fn: ProgressFn = progress_fn or panel_progress
         self.keymap = keymap or load_keymap(review.protocol.keys, user_keys_file)
+        self.background_delay = background_delay
+        """Seconds of pause after a decision before re-ranking starts (0: at once)."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
         self.title = review.title

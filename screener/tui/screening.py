@@ -21,8 +21,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from screener.core.decisions import Decision, Label, Stage
 from screener.core.records import Record
@@ -98,6 +99,9 @@ class ScreeningScreen(Screen[None]):
         self._ranking_running = False
         self._ranking_stale = False
         self._ranking_disabled = False
+        self._progress_running = False
+        self._progress_stale = False
+        self._background_timer: Timer | None = None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         stage = self.screener.stage
@@ -222,7 +226,22 @@ class ScreeningScreen(Screen[None]):
                                 recall_curve=curve, consecutive_irrelevant=since)
 
     def after_change(self) -> None:
-        """Start the background work a decision calls for."""
+        """Start the background work a decision calls for.
+
+        With `background_delay` > 0 the start waits until the reviewer has paused that
+        long, so a burst of quick decisions starts one re-ranking, not one per key (worker
+        threads share the interpreter with the UI thread).
+        """
+        delay = self.screener.background_delay
+        if delay <= 0:
+            self._start_background()
+            return
+        if self._background_timer is not None:
+            self._background_timer.stop()
+        self._background_timer = self.set_timer(delay, self._start_background)
+
+    def _start_background(self) -> None:
+        self._background_timer = None
         self.refresh_progress()
         if self.screener.stage == Stage.TITLE_ABSTRACT:
             self.request_ranking()
@@ -237,7 +256,7 @@ class ScreeningScreen(Screen[None]):
             return
         self.decide(Label.MAYBE)
 
-    def action_exclude(self) -> None:
+    async def action_exclude(self) -> None:
         if self.record is None:
             self.notify("No record to decide on", severity="warning")
             return
@@ -255,9 +274,10 @@ class ScreeningScreen(Screen[None]):
             elif self.record is not None and self.record.id == record_id:
                 self.decide(Label.EXCLUDE, choice.reason_id)
 
-        self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
+        # Awaited, so a reason key typed right after the exclude key reaches the dialog.
+        await self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
 
-    def action_note(self) -> None:
+    async def action_note(self) -> None:
         if self.record is None:
             return
 
@@ -267,7 +287,7 @@ class ScreeningScreen(Screen[None]):
                 self.query_one(RecordCard).show(self.record, self._context_line(),
                                                 heading=self._heading())
 
-        self.app.push_screen(NoteScreen(self.note), written)
+        await self.app.push_screen(NoteScreen(self.note), written)
 
     def action_undo(self) -> None:
         app = self.screener
@@ -359,14 +379,26 @@ class ScreeningScreen(Screen[None]):
             self.post_message(RankingArrived(update))
 
     def on_ranking_arrived(self, message: RankingArrived) -> None:
-        self._ranking_running = False
         self.screener.session.use_queue(message.update.queue)
         self.screener.post_message(self.screener.RankingApplied(message.update))
-        if self._ranking_stale:
-            self.request_ranking()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Start the follow-up run only once the previous worker has finished for good
+        (so `exclusive` never cancels a worker that already delivered its result)."""
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if event.worker.group == "ranking":
+            self._ranking_running = False
+            if self._ranking_stale:
+                self.request_ranking()
+        elif event.worker.group == "progress":
+            self._progress_running = False
+            if self._progress_stale:
+                self._progress_stale = False
+                self._progress_running = True
+                self._compute_progress(self._generation)
 
     def on_ranking_failed(self, message: RankingFailed) -> None:
-        self._ranking_running = False
         error = message.error
         if isinstance(error, ImportError):
             self._ranking_disabled = True
@@ -375,12 +407,15 @@ class ScreeningScreen(Screen[None]):
             return
         self.notify(f"{type(error).__name__}: {error}", title="Re-ranking failed",
                     severity="error")
-        if self._ranking_stale:
-            self.request_ranking()
 
     def refresh_progress(self) -> None:
+        """Recompute the full progress in a worker; while one runs, one more follows it."""
         self._generation += 1
-        self._show_status()
+        if self._progress_running:
+            self._progress_stale = True
+            return
+        self._progress_running = True
+        self._progress_stale = False
         self._compute_progress(self._generation)
 
     @work(thread=True, exclusive=True, group="progress")

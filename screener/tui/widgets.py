@@ -183,24 +183,30 @@ def format_p(value: float | None) -> str:
 class StatusPanel(Vertical):
     """Progress bar, includes, rank and score of the record shown, and the stopping panel."""
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._texts: dict[str, str] = {}
+
     def compose(self) -> ComposeResult:
-        yield Label(id="status-counts")
+        yield Static(id="status-counts", classes="status-line")
         yield ProgressBar(show_eta=False, id="status-bar")
-        yield Label(id="status-rank")
-        yield Label(id="status-stopping")
+        yield Static(id="status-rank", classes="status-line")
+        yield Static(id="status-stopping", classes="status-line")
         yield Label("Includes found over time", id="status-curve-label")
         yield Sparkline([0.0], id="status-curve")
 
     def show(self, progress: Progress, rank: int | None, score: float | None,
              consecutive_target: int) -> None:
-        counts = self.query_one("#status-counts", Label)
-        counts.update(f"Screened {progress.screened:,} of {progress.total:,}\n"
-                      f"Includes {progress.includes:,} · maybe {progress.maybes:,}")
+        """Update in place; a layout pass is asked for only when a line count changes
+        (status lines never wrap), so the counts cost almost nothing per decision."""
+        self._set("#status-counts", f"Screened {progress.screened:,} of {progress.total:,}\n"
+                  f"Includes {progress.includes:,} · maybe {progress.maybes:,}")
         bar = self.query_one("#status-bar", ProgressBar)
-        bar.update(total=max(progress.total, 1), progress=progress.screened)
+        if (bar.total, bar.progress) != (max(progress.total, 1), progress.screened):
+            bar.update(total=max(progress.total, 1), progress=progress.screened)
         rank_text = DASH if rank is None else f"{rank:,}"
         score_text = DASH if score is None else f"{score:.3f}"
-        self.query_one("#status-rank", Label).update(f"Rank {rank_text} · score {score_text}")
+        self._set("#status-rank", f"Rank {rank_text} · score {score_text}")
         lines = [f"Since last include {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"]
@@ -210,12 +216,23 @@ class StatusPanel(Vertical):
                       for item in progress.checklist]
         else:
             lines.append(f"SAFE checklist {DASH}")
-        self.query_one("#status-stopping", Label).update("\n".join(lines))
+        self._set("#status-stopping", "\n".join(lines))
         curve = [float(v) for v in progress.recall_curve]
         sparkline = self.query_one("#status-curve", Sparkline)
-        sparkline.display = len(curve) >= 2 and curve[-1] > 0
-        self.query_one("#status-curve-label").display = sparkline.display
-        sparkline.data = curve or [0.0]
+        visible = len(curve) >= 2 and curve[-1] > 0
+        if sparkline.display != visible:
+            sparkline.display = visible
+            self.query_one("#status-curve-label").display = visible
+        if visible and list(sparkline.data or []) != curve:
+            sparkline.data = curve
+
+    def _set(self, selector: str, text: str) -> None:
+        widget = self.query_one(selector, Static)
+        old = self._texts.get(selector)
+        if old == text:
+            return
+        self._texts[selector] = text
+        widget.update(text, layout=old is None or old.count("\n") != text.count("\n"))
 
 
 class DecisionBar(Horizontal):

@@ -145,6 +145,7 @@ def make_app(review_factory: Callable[..., tuple[Review, list[int]]]
                 ) -> tuple[ScreenerApp, Review, list[int], FakeRanker]:
         review, ids = review_factory(protocol)
         ranker = FakeRanker(ids, reverse=reverse)
+        kwargs.setdefault("background_delay", 0)
         app = ScreenerApp(review, reviewer, stage, ranker=ranker, **kwargs)  # type: ignore[arg-type]
         return app, review, ids, ranker
 

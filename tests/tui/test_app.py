@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from textual.worker import WorkerCancelled
 
 from screener.core.decisions import Label, ReportStatus, Stage
 from screener.storage import repo
@@ -26,7 +27,10 @@ MakeApp = Callable[..., tuple[ScreenerApp, Any, list[int], FakeRanker]]
 async def settle(pilot: Pilot[None]) -> None:
     """Let workers finish and their messages be handled (a follow-up ranking included)."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:  # a listing replaced by a newer one
+            pass
         await pilot.pause()
 
 
@@ -214,7 +218,7 @@ async def test_browse_filters_and_change_a_decision(make_app: MakeApp) -> None:
 async def test_blind_dual_screening_hides_other_reviewers(review_factory: Any) -> None:
     review, ids = review_factory("dual-screening.yaml")
     record_decision(review, ids[0], "bob", Label.INCLUDE)
-    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids))
+    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids), background_delay=0)
     async with app.run_test(size=(100, 32)) as pilot:
         assert app.current_record_id == ids[0]  # bob's decision does not take it away
         assert "bob" not in shown(app, "#record-context")
@@ -234,7 +238,7 @@ async def test_blind_dual_screening_hides_other_reviewers(review_factory: Any) -
 async def test_open_review_shows_other_reviewers_in_browse(review_factory: Any) -> None:
     review, ids = review_factory("minimal.yaml")
     record_decision(review, ids[0], "bob", Label.INCLUDE)
-    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids))
+    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids), background_delay=0)
     async with app.run_test(size=(100, 32)) as pilot:
         assert app.current_record_id == ids[1]  # single screening: bob's record is done
         await pilot.press("b")
@@ -248,7 +252,8 @@ async def test_full_text_include_exclude_and_not_retrieved(review_factory: Any) 
     review, ids = review_factory("minimal.yaml")
     for rid in ids[:4]:
         record_decision(review, rid, "ann", Label.INCLUDE)
-    app = ScreenerApp(review, "ann", Stage.FULL_TEXT, ranker=FakeRanker(ids))
+    app = ScreenerApp(review, "ann", Stage.FULL_TEXT, ranker=FakeRanker(ids),
+                      background_delay=0)
     async with app.run_test() as pilot:
         assert app.current_record_id == ids[0]
         assert "Full-text report" in str(app.screening.query_one("#card").border_title)
@@ -364,3 +369,14 @@ async def test_nothing_left_help_theme_and_quit(make_app: MakeApp) -> None:
         assert app.theme == "textual-light"
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_quick_decisions_start_one_reranking(make_app: MakeApp) -> None:
+    app, review, ids, ranker = make_app(background_delay=1.0)
+    async with app.run_test() as pilot:
+        await pilot.press("i", "m", "i")
+        assert ranker.calls == 0 and len(stored(review)) == 3  # stored at once, ranked later
+        await pilot.pause(1.2)
+        await settle(pilot)
+        assert ranker.calls == 1 and app.rankings_applied == 1
+        assert app.screening.progress is not None and app.screening.progress.screened == 3

@@ -1,0 +1,188 @@
+"""How long a reviewer waits in the terminal UI: decision key -> next record on screen.
+
+Builds reviews of 5,000 and 100,000 varied records (titles and abstracts pooled from
+/work/shared/data/screening/*.csv.gz, recycled with new pairings past the ~75k real
+rows), then drives `ScreenerApp` with Textual's Pilot:
+
+- start-up: from constructing the app (which opens the screening session) to the first
+  record on screen;
+- latency: from a decision key (i, m, or the reason key after e) to the next record on
+  screen, over many decisions, while re-ranking and progress run in worker threads.
+
+    .venv/bin/python benchmarks/tui_latency.py [--sizes 5000 100000] [--decisions 300]
+        [--ranker fake|real|none] [--cache DIR]
+
+`--ranker fake` (default) sleeps 1 s and returns the queue reversed (the UI work of
+applying a new ranking is measured; the model's cost is the ranking benchmark's business);
+`real` uses screener.workflow.ranking.refresh_ranking. Reviews are cached in --cache.
+Prints a table with the targets beside the measured figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import gzip
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from screener.core.decisions import Stage
+from screener.core.records import Record
+from screener.storage import repo
+from screener.tui.app import ScreenerApp
+from screener.workflow.ranking import RankingUpdate
+from screener.workflow.review import DB_FILE, Review, create_review, open_review
+from screener.workflow.screening import Queue
+
+DATA = Path("/work/shared/data/screening")
+PROTOCOL = Path(__file__).resolve().parents[1] / "screener" / "demo" / "demo-biosimilar-retransitioning.yaml"
+TARGETS = {"median": 0.050, "p99": 0.150, "startup": 1.5}
+
+
+def pooled_rows() -> list[dict[str, str]]:
+    csv.field_size_limit(10**8)
+    rows: list[dict[str, str]] = []
+    for path in sorted(DATA.glob("*.csv.gz")):
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+            rows.extend(csv.DictReader(handle))
+    return rows
+
+
+def make_records(n: int, rows: list[dict[str, str]]) -> list[Record]:
+    records = []
+    for i in range(n):
+        cycle, j = divmod(i, len(rows))
+        row = rows[j]
+        other = rows[(j * 7919 + cycle) % len(rows)] if cycle else row
+        year = row.get("year") or ""
+        records.append(Record(
+            title=row.get("title") or f"Untitled {i}", abstract=other.get("abstract") or "",
+            authors=tuple(a.strip() for a in (row.get("authors") or "").split(";") if a.strip())[:20],
+            year=int(float(year)) if year.replace(".", "", 1).isdigit() else None,
+            journal=row.get("journal") or "",
+            doi="" if cycle else (row.get("doi") or "").lower().removeprefix("https://doi.org/"),
+            pmid="" if cycle else (row.get("pmid") or "")))
+    return records
+
+
+def build(n: int, cache: Path, rows: list[dict[str, str]] | None) -> Path:
+    folder = cache / f"review-{n}"
+    if (folder / DB_FILE).exists():
+        return folder
+    started = time.perf_counter()
+    rows = rows if rows is not None else pooled_rows()
+    review = create_review(folder, PROTOCOL)
+    try:
+        records = make_records(n, rows)
+        with review.transaction() as session:
+            source = repo.add_source(session, name="Pooled SYNERGY/CLEF", kind="database")
+            for start in range(0, n, 20_000):
+                repo.add_records(session, source, records[start:start + 20_000])
+    finally:
+        review.close()
+    print(f"built a review of {n:,} records in {time.perf_counter() - started:.1f} s",
+          file=sys.stderr)
+    return folder
+
+
+class SlowFakeRanker:
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def __call__(self, review: Review, reviewer: str) -> RankingUpdate:
+        time.sleep(self.delay)
+        from screener.workflow.browse import BrowseFilter, browse
+
+        ids = [r.record_id for r in browse(review, reviewer, Stage.TITLE_ABSTRACT,
+                                           BrowseFilter.UNSCREENED, limit=1000).rows]
+        return RankingUpdate(0, Queue(tuple(reversed(ids))), "fake", 0, 0, self.delay)
+
+
+async def measure(folder: Path, decisions: int, ranker_kind: str, reviewer: str
+                  ) -> tuple[float, list[float], list[float], int]:
+    review = open_review(folder)
+    try:
+        ranker: Callable[[Review, str], RankingUpdate] | None = None
+        if ranker_kind == "none":
+            def switched_off(r: Review, name: str) -> RankingUpdate:
+                raise ImportError("ranking switched off for this run")
+            ranker = switched_off
+        elif ranker_kind == "fake":
+            ranker = SlowFakeRanker(1.0)
+        started = time.perf_counter()
+        app = ScreenerApp(review, reviewer, ranker=ranker)
+        async with app.run_test(size=(100, 32)) as pilot:
+            assert app.current_record_id is not None
+            startup = time.perf_counter() - started
+            times: list[float] = []
+            cpu: list[float] = []
+            pattern = ["i", "m", "e", "m", "m", "e", "i", "m", "e", "m"]
+            for k in range(decisions):
+                key = pattern[k % len(pattern)]
+                before = app.current_record_id
+                if key == "e":
+                    await pilot.press("e")
+                    key = "1"
+                t0, c0 = time.perf_counter(), time.thread_time()
+                await pilot.press(key)
+                while app.current_record_id == before:
+                    await asyncio.sleep(0)
+                times.append(time.perf_counter() - t0)
+                cpu.append(time.thread_time() - c0)
+            await app.workers.wait_for_complete()
+            applied = app.rankings_applied
+        return startup, times, cpu, applied
+    finally:
+        review.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 100_000])
+    parser.add_argument("--decisions", type=int, default=300)
+    parser.add_argument("--ranker", choices=["fake", "real", "none"], default="fake")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/screener-bench"))
+    args = parser.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    rows = None if all((args.cache / f"review-{n}" / DB_FILE).exists() for n in args.sizes) \
+        else pooled_rows()
+    results = []
+    for n in args.sizes:
+        folder = build(n, args.cache, rows)
+        reviewer = f"bench{time.time_ns() % 10**9}"
+        startup, times, cpu, applied = asyncio.run(
+            measure(folder, args.decisions, args.ranker, reviewer))
+        results.append((n, startup, statistics.median(times), percentile(times, 0.99),
+                        max(times), applied, statistics.median(cpu), percentile(cpu, 0.99)))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nTUI latency ({args.decisions} decisions per size, ranker={args.ranker}, "
+          f"{os.cpu_count()} CPUs, load average {load:.1f})\n")
+    header = (f"{'records':>8} | {'start-up s':>10} {'target':>6} | {'median ms':>9} {'target':>6}"
+              f" | {'p99 ms':>7} {'target':>6} | {'max ms':>7} | {'UI CPU med/p99 ms':>17}"
+              f" | {'rankings':>8}")
+    print(header)
+    print("-" * len(header))
+    for n, startup, median, p99, worst, applied, cpu_median, cpu_p99 in results:
+        print(f"{n:>8,} | {startup:>10.2f} {'≤1.5':>6} | {median * 1000:>9.1f} {'≤50':>6} | "
+              f"{p99 * 1000:>7.1f} {'≤150':>6} | {worst * 1000:>7.1f} | "
+              f"{cpu_median * 1000:>8.1f}/{cpu_p99 * 1000:<8.1f} | {applied:>8}")
+    print("\nLatency is wall-clock time through Pilot (key posted -> the app has processed it,"
+          "\nrepainted and every widget is idle). 'UI CPU' is CPU time of the UI thread in that"
+          "\nspan: close to the latency on an unloaded machine.")
+    ok = all(r[1] <= TARGETS["startup"] or r[0] < 100_000 for r in results) and all(
+        r[2] <= TARGETS["median"] and r[3] <= TARGETS["p99"] for r in results)
+    print("\nall targets met" if ok else "\nsome targets missed (see above)")
+
+
+if __name__ == "__main__":
+    main()
