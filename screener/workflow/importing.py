@@ -6,8 +6,6 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
-import gzip
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -57,24 +55,13 @@ def read_any(path: Path, progress: Callable[[int], None] | None = None) -> tuple
         raise ReviewError(f"{exc} Nothing was imported from this file.") from None
 
 
-def _read_any(path: Path, read_file: Callable[..., object],
+def _read_any(path: Path, read_file: Callable[..., Any],
               progress: Callable[[int], None] | None) -> tuple[str, list[Record], list[str]]:
     if not path.exists():
         raise ReviewError(f"{path}: no such file")
     if path.is_dir():
         raise ReviewError(f"{path} is a folder; give the export files themselves")
-    with path.open("rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        with tempfile.TemporaryDirectory() as tmp:
-            plain = Path(tmp) / path.name.removesuffix(".gz")
-            try:
-                plain.write_bytes(gzip.decompress(path.read_bytes()))
-            except (OSError, EOFError) as exc:
-                raise ReviewError(f"{path}: damaged gzip file ({exc})") from None
-            result: Any = read_file(plain, progress=progress)
-    else:
-        result = read_file(path, progress=progress)
+    result = read_file(path, progress=progress)  # gzip-compressed files too
     return result.format, list(result.records), list(result.warnings)
 
 
