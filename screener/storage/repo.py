@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from screener.core import audit
@@ -234,9 +235,15 @@ def undo_cluster(session: Session, cluster: int) -> int:
 def get_or_create_reviewer(session: Session, name: str, role: Role = Role.SCREENER) -> Reviewer:
     row = session.scalars(select(ReviewerRow).where(ReviewerRow.name == name)).one_or_none()
     if row is None:
-        row = ReviewerRow(name=name, role=role.value)
-        session.add(row)
-        session.flush()
+        # Two processes may add the same new reviewer at once (PostgreSQL): insert in a
+        # savepoint and, if the other one won, read its row.
+        try:
+            with session.begin_nested():
+                row = ReviewerRow(name=name, role=role.value)
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            row = session.scalars(select(ReviewerRow).where(ReviewerRow.name == name)).one()
     elif role == Role.ADJUDICATOR and row.role != Role.ADJUDICATOR.value:
         row.role = Role.ADJUDICATOR.value
     return Reviewer(row.name, Role(row.role), row.id)
