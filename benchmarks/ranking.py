@@ -182,6 +182,54 @@ def time_asreview(names: list[str], asreview: str, model: str, params: dict[str,
           f"{tot[2]:8.1f} {tot[3]:8.1f} {tot[3] / tot[2]:6.2f}")
 
 
+def cold_start_one(args: tuple[str, str, int, bool, str, dict[str, Any]]) -> dict[str, Any]:
+    name, protocol, seed, on, model, params = args
+    import math
+
+    from screener.ranking import fit_features, rank
+
+    ds = load_dataset(DATA / "screening" / f"{name}.csv.gz")
+    cfg = ModelConfig.from_settings(model, seed, {**params, "cold_start": on})
+    fs = fit_features(ds.texts, cfg)
+    res = simulate(ds, seed=seed, n_prior_included=0, n_prior_excluded=1, model_config=cfg,
+                   protocol_text=protocol, features=fs,
+                   stop_after=math.floor(0.1 * (len(ds) - 1)))
+    prior_row = ds.record_ids.index(res.prior_ids[0])
+    first = rank(fs, {prior_row: 0}, cfg, protocol_text=protocol)
+    pos = next(i for i, r in enumerate(first.order, 1) if ds.labels[r] == 1)
+    return {"dataset": name, "seed": seed, "on": on, "first_relevant": pos,
+            "recall_at_10pct": res.metrics["recall_at_10pct"], "n_pool": len(ds) - 1}
+
+
+def cold_start(model: str, params: dict[str, Any], seeds: list[int], jobs: int) -> None:
+    """Gain of the protocol-similarity cold start on the SYNERGY datasets that carry
+    eligibility criteria: no include prior (one random exclude), with vs without."""
+    catalogue = json.loads((DATA / "screening" / "datasets.json").read_text())
+    protocols = {d["name"]: f"{d.get('review', '')}\n{d['eligibility_criteria']}"
+                 for d in catalogue if d.get("eligibility_criteria")}
+    tasks = [(n, text, s, on, model, params) for n, text in sorted(protocols.items())
+             for s in seeds for on in (False, True)]
+    with ProcessPoolExecutor(max(jobs, 1)) as pool:
+        rows = list(pool.map(cold_start_one, tasks))
+    print(f"{'dataset':22s} {'N':>5s} | {'1st rel off':>11s} {'1st rel on':>10s} | "
+          f"{'R@10% off':>9s} {'R@10% on':>8s}   (means over seeds {seeds})")
+    offs, ons, roffs, rons = [], [], [], []
+    for n in sorted(protocols):
+        off = [r for r in rows if r["dataset"] == n and not r["on"]]
+        on_ = [r for r in rows if r["dataset"] == n and r["on"]]
+        fo = mean([r["first_relevant"] for r in off])
+        fn = mean([r["first_relevant"] for r in on_])
+        ro = mean([r["recall_at_10pct"] for r in off])
+        rn = mean([r["recall_at_10pct"] for r in on_])
+        offs.append(fo)
+        ons.append(fn)
+        roffs.append(ro)
+        rons.append(rn)
+        print(f"{n:22s} {off[0]['n_pool']:5d} | {fo:11.1f} {fn:10.1f} | {ro:9.3f} {rn:8.3f}")
+    print(f"{'mean':22s} {'':5s} | {mean(offs):11.1f} {mean(ons):10.1f} | {mean(roffs):9.3f} "
+          f"{mean(rons):8.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="*", help="dataset names (default: all in anchors)")
@@ -193,6 +241,9 @@ def main() -> None:
     ap.add_argument("--time-asreview", nargs="*", help="datasets to time side by side")
     ap.add_argument("--asreview", default="/tmp/asr-venv/bin/asreview",
                     help="the asreview 3.0.8 executable (a separate virtualenv)")
+    ap.add_argument("--cold-start", action="store_true",
+                    help="measure the cold start on SYNERGY datasets with criteria")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3, 4, 5])
     ap.add_argument("--simulate-csv", help=argparse.SUPPRESS)
     ap.add_argument("--priors", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
@@ -205,6 +256,9 @@ def main() -> None:
     anc = anchors()
     names = args.datasets or sorted(anc)
     params = json.loads(args.params)
+    if args.cold_start:
+        cold_start(args.model, params, args.seeds, args.jobs)
+        return
     if args.time_asreview:
         time_asreview(args.time_asreview, args.asreview, args.model, params)
         return

@@ -37,8 +37,9 @@ def balanced_weights(y: np.ndarray, include_weight: float) -> np.ndarray:
     of the excluded class, scaled to sum to len(y) (as ASReview's 'balanced' balancer)."""
     n1 = int((y == 1).sum())
     n0 = int((y == 0).sum())
-    w = np.where(y == 1, 1.0, n1 / (include_weight * n0) if n0 else 1.0)
-    return w * (len(y) / w.sum())
+    w: np.ndarray = np.where(y == 1, 1.0, n1 / (include_weight * n0) if n0 else 1.0)
+    out: np.ndarray = w * (len(y) / float(w.sum()))
+    return out
 
 
 class LinearRanker(BaseEstimator):  # type: ignore[misc]
@@ -176,7 +177,8 @@ def query_scores(scores: np.ndarray, strategy: str) -> np.ndarray:
     if strategy == "max":
         return scores
     if strategy == "uncertainty":
-        return -np.abs(scores)
+        out: np.ndarray = -np.abs(scores)
+        return out
     raise ValueError(f"unknown query strategy {strategy!r}")
 
 

@@ -16,7 +16,6 @@ import csv
 import gzip
 import io
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -267,4 +266,3 @@ def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path) -> N
     fig.tight_layout()
     fig.savefig(str(path), format=Path(path).suffix.lstrip(".") or "svg")
     plt.close(fig)
-    _ = math  # keep import for type checkers of older versions

@@ -20,7 +20,6 @@ Imports: numpy and scipy only (plus the standard library).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -240,5 +239,3 @@ def summarise(
                             consecutive_threshold=consecutive_threshold),
     )
 
-
-_ = math

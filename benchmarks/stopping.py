@@ -1,0 +1,133 @@
+"""Validate the Callaghan & Müller-Hansen stopping test on simulated screenings.
+
+For every cached simulation of benchmarks/ranking.py (benchmarks/out/ranking/<hash>/*.json,
+which hold the labels in screened order up to the last relevant record; everything after it
+is irrelevant by construction) — or fresh simulations with extra seeds (--seeds) — the
+stopping test is evaluated after every screened record; the run stops at the first record
+where p < 1 − confidence. Reported: recall reached at the stop, work saved (1 − screened/N),
+and the share of runs whose recall met the target (must be ≥ the confidence level).
+The SAFE checklist and the "50 consecutive irrelevant" rule are reported beside it.
+
+    python benchmarks/stopping.py --hash 1a2b3c4d5e6f7a8b
+    python benchmarks/stopping.py --seeds 1 2 3 --datasets Sep_2021 Smid_2020 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from screener.ranking.config import ModelConfig  # noqa: E402
+from screener.ranking.simulate import load_dataset, simulate  # noqa: E402
+from screener.ranking.stopping import safe_checklist, stopping_test  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+DATA = Path("/work/shared/data")
+
+
+def first_stop(labels: list[int], n: int, target: float, alpha: float) -> int | None:
+    """Smallest number of screened records at which the test says stop (None: never)."""
+    for i in range(1, n + 1):
+        if labels[i - 1] == 1:
+            continue  # the p-value cannot drop right after a relevant record
+        if stopping_test(labels[:i], n, target) < alpha:
+            return i
+    return None
+
+
+def first_heuristic(labels: list[int], n: int, run: int) -> int | None:
+    zeros = 0
+    for i, y in enumerate(labels, 1):
+        zeros = 0 if y else zeros + 1
+        if zeros >= run:
+            return i
+    return None
+
+
+def first_safe(labels: list[int], n: int) -> int | None:
+    for i in range(1, n + 1):
+        if labels[i - 1] == 0 and safe_checklist(labels[:i], n).all_passed:
+            return i
+    return None
+
+
+def evaluate(args: tuple[str, list[int], int, int, float, float]) -> dict[str, Any]:
+    name, seen, n_pool, n_rel, target, alpha = args
+    labels = list(seen) + [0] * (n_pool - len(seen))
+    out: dict[str, Any] = {"dataset": name, "N": n_pool, "R": n_rel}
+    for rule, stop in (("test", first_stop(labels, n_pool, target, alpha)),
+                       ("run50", first_heuristic(labels, n_pool, 50)),
+                       ("safe", first_safe(labels, n_pool))):
+        at = stop if stop is not None else n_pool
+        out[rule] = {"stop": at, "recall": sum(labels[:at]) / n_rel,
+                     "work_saved": 1 - at / n_pool}
+    return out
+
+
+def sim_labels(args: tuple[str, int, dict[str, Any]]) -> tuple[str, list[int], int, int]:
+    name, seed, cfg_dict = args
+    ds = load_dataset(DATA / "screening" / f"{name}.csv.gz")
+    cfg = ModelConfig.from_dict({**cfg_dict, "seed": seed})
+    r = simulate(ds, seed=seed, n_prior_included=1, n_prior_excluded=1, model_config=cfg)
+    return (f"{name}/s{seed}", list(r.labels_in_order), int(r.metrics["n_pool"]),
+            int(r.metrics["n_pool_included"]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hash", help="cache folder under benchmarks/out/ranking (default: newest)")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[])
+    ap.add_argument("--datasets", nargs="*")
+    ap.add_argument("--target", type=float, default=0.95)
+    ap.add_argument("--confidence", type=float, default=0.95)
+    ap.add_argument("--jobs", type=int, default=1)
+    args = ap.parse_args()
+    alpha = 1 - args.confidence
+    runs: list[tuple[str, list[int], int, int]] = []
+    folders = sorted((OUT / "ranking").glob("*/"), key=lambda p: p.stat().st_mtime)
+    folder = OUT / "ranking" / args.hash if args.hash else (folders[-1] if folders else None)
+    cfg_dict: dict[str, Any] = ModelConfig.from_settings("screener-lr", 0, {}).to_dict()
+    if folder is not None and folder.exists():
+        for f in sorted(folder.glob("*.json")):
+            row = json.loads(f.read_text())
+            if "labels_in_order" not in row:
+                continue
+            if args.datasets and row["dataset"] not in args.datasets:
+                continue
+            cfg_dict = row["config"]
+            runs.append((row["dataset"], row["labels_in_order"], row["n_pool"],
+                         row["n_pool_included"]))
+    if args.seeds:
+        names = args.datasets or sorted({r[0] for r in runs})
+        tasks = [(n, s, cfg_dict) for n in names for s in args.seeds]
+        with ProcessPoolExecutor(args.jobs) as ex:
+            runs.extend(ex.map(sim_labels, tasks))
+    tasks2 = [(n, lab, npool, nrel, args.target, alpha) for n, lab, npool, nrel in runs]
+    with ProcessPoolExecutor(max(args.jobs, 1)) as ex:
+        results = list(ex.map(evaluate, tasks2))
+    print(f"{'run':40s} {'N':>5s} {'R':>4s} | {'test stop':>9s} {'recall':>6s} {'saved':>6s} | "
+          f"{'50-run':>6s} {'recall':>6s} {'saved':>6s} | {'SAFE':>5s} {'recall':>6s} {'saved':>6s}")
+    for r in results:
+        t, h, s = r["test"], r["run50"], r["safe"]
+        print(f"{r['dataset'][:40]:40s} {r['N']:5d} {r['R']:4d} | {t['stop']:9d} {t['recall']:6.3f} "
+              f"{t['work_saved']:6.3f} | {h['stop']:6d} {h['recall']:6.3f} {h['work_saved']:6.3f} | "
+              f"{s['stop']:5d} {s['recall']:6.3f} {s['work_saved']:6.3f}")
+    for rule in ("test", "run50", "safe"):
+        ok = sum(1 for r in results if r[rule]["recall"] >= args.target)
+        saved = statistics.fmean(r[rule]["work_saved"] for r in results) if results else 0.0
+        rec = statistics.fmean(r[rule]["recall"] for r in results) if results else 0.0
+        print(f"{rule:6s}: recall >= {args.target:.2f} in {ok}/{len(results)} runs "
+              f"({ok / max(len(results), 1):.1%}); mean recall {rec:.3f}; "
+              f"mean work saved {saved:.3f}")
+
+
+if __name__ == "__main__":
+    main()
