@@ -8,8 +8,8 @@ and a fake ranker without patching globals:
 - `progress_fn(review, reviewer, stage) -> Progress` computes the status panel (default:
   `screener.workflow.browse.panel_progress`); also in a thread worker.
 - `keymap` (default: protocol keys, then the user's keys.yaml; see `screener.tui.keys`).
-- `background_delay`: re-ranking and progress start once the reviewer pauses this long
-  after a decision (tests use 0).
+- `background_delay` / `progress_delay`: re-ranking and the full progress start once the
+  reviewer pauses this long after a decision (tests use 0: at once).
 
 Must not import screener.storage or sqlalchemy: the database is reached through
 `screener.workflow` only.
@@ -69,7 +69,7 @@ class ScreenerApp(App[None]):
                  *, ranker: Ranker | None = None, progress_fn: ProgressFn | None = None,
                  keymap: KeyMap | None = None, user_keys_file: Path | None = None,
                  theme: str | None = None, session: ScreeningSession | None = None,
-                 background_delay: float = 0.15) -> None:
+                 background_delay: float = 0.15, progress_delay: float = 1.0) -> None:
         super().__init__()
         self.review = review
         self.stage = Stage(stage)
@@ -79,7 +79,10 @@ class ScreenerApp(App[None]):
         self.progress_fn: ProgressFn = progress_fn or panel_progress
         self.keymap = keymap or load_keymap(review.protocol.keys, user_keys_file)
         self.background_delay = background_delay
-        """Seconds of pause after a decision before re-ranking starts (0: at once)."""
+        """Seconds of pause after a decision before re-ranking starts (0: at once, and
+        progress too)."""
+        self.progress_delay = progress_delay
+        """Seconds of pause before the full progress (stopping statistics) is recomputed."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
         self.title = review.title

@@ -132,6 +132,11 @@ $XDG_CONFIG_HOME/screener/keys.yaml (or ~/.config/screener/keys.yaml); the user 
 """
 
 
+def help_paragraphs() -> str:
+    """HELP_TEXT with its source line breaks removed, so it wraps to the dialog's width."""
+    return "\n\n".join(" ".join(p.split()) for p in HELP_TEXT.split("\n\n"))
+
+
 class HelpScreen(ModalScreen[None]):
     """The key map in force and how screening works."""
 
@@ -152,7 +157,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Label(f"Help · {self.stage_label}", classes="dialog-title")
             yield Static(table, id="help-keys")
-            yield Static(HELP_TEXT, id="help-text")
+            yield Static(help_paragraphs(), id="help-text")
             yield Label("Esc closes", classes="dialog-hint")
 
     def on_key(self, event: events.Key) -> None:

@@ -101,7 +101,8 @@ class ScreeningScreen(Screen[None]):
         self._ranking_disabled = False
         self._progress_running = False
         self._progress_stale = False
-        self._background_timer: Timer | None = None
+        self._ranking_timer: Timer | None = None
+        self._progress_timer: Timer | None = None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         stage = self.screener.stage
@@ -228,21 +229,26 @@ class ScreeningScreen(Screen[None]):
     def after_change(self) -> None:
         """Start the background work a decision calls for.
 
-        With `background_delay` > 0 the start waits until the reviewer has paused that
-        long, so a burst of quick decisions starts one re-ranking, not one per key (worker
-        threads share the interpreter with the UI thread).
+        With `background_delay` > 0, re-ranking starts once the reviewer has paused that
+        long and the full progress (stopping statistics; heavy on big reviews) once they
+        have paused `progress_delay`; a burst of quick decisions starts one of each, not
+        one per key (worker threads share the interpreter with the UI thread). The counts
+        in the status panel are updated at once regardless.
         """
-        delay = self.screener.background_delay
-        if delay <= 0:
-            self._start_background()
+        app = self.screener
+        if app.background_delay <= 0:
+            self._start_ranking()
+            self.refresh_progress()
             return
-        if self._background_timer is not None:
-            self._background_timer.stop()
-        self._background_timer = self.set_timer(delay, self._start_background)
+        for timer in (self._ranking_timer, self._progress_timer):
+            if timer is not None:
+                timer.stop()
+        self._ranking_timer = self.set_timer(app.background_delay, self._start_ranking)
+        self._progress_timer = self.set_timer(max(app.progress_delay, app.background_delay),
+                                              self.refresh_progress)
 
-    def _start_background(self) -> None:
-        self._background_timer = None
-        self.refresh_progress()
+    def _start_ranking(self) -> None:
+        self._ranking_timer = None
         if self.screener.stage == Stage.TITLE_ABSTRACT:
             self.request_ranking()
 
@@ -410,6 +416,7 @@ class ScreeningScreen(Screen[None]):
 
     def refresh_progress(self) -> None:
         """Recompute the full progress in a worker; while one runs, one more follows it."""
+        self._progress_timer = None
         self._generation += 1
         if self._progress_running:
             self._progress_stale = True
