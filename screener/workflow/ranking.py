@@ -41,9 +41,11 @@ def _ranking_owner(review: Review, session: Session, reviewer: str) -> int | Non
     return None
 
 
-def current_queue(review: Review, session: Session, reviewer: str, stage: Stage) -> Queue:
+def current_queue(review: Review, session: Session, reviewer: str, stage: Stage,
+                  eligible: list[int] | None = None) -> Queue:
     """Eligible records in the order of the latest ranking (import order before one exists)."""
-    eligible = eligible_ids(session, stage)
+    if eligible is None:
+        eligible = eligible_ids(session, stage)
     if stage != Stage.TITLE_ABSTRACT:
         return Queue(tuple(eligible))
     latest = repo.latest_ranking(session, stage, _ranking_owner(review, session, reviewer))
@@ -103,7 +105,8 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
         span = repo.record_id_span(session)
         ids = repo.record_ids_by_id(session)
         labels = training_labels(review, session, reviewer)
-        eligible = set(eligible_ids(session, Stage.TITLE_ABSTRACT))
+        eligible_list = eligible_ids(session, Stage.TITLE_ABSTRACT)
+        eligible = set(eligible_list)
         owner = _ranking_owner(review, session, reviewer)
         decided_any = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
     key = (review.db.url, feature_hash, span)
@@ -137,7 +140,7 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
             n_included=result.n_included_training, order_ids=order_ids,
             scores=list(result.scores))
         repo.prune_rankings(session, {ranking_id})
-        queue = current_queue(review, session, reviewer, Stage.TITLE_ABSTRACT)
+        queue = current_queue(review, session, reviewer, Stage.TITLE_ABSTRACT, eligible_list)
     return RankingUpdate(ranking_id, queue, result.config_hash, result.training_size,
                          result.n_included_training, time.perf_counter() - started)
 

@@ -163,7 +163,7 @@ class ScreeningSession:
         with review.transaction() as session:
             self.role = _role_of(review, session, self.reviewer)
             repo.get_or_create_reviewer(session, self.reviewer, self.role)
-            self.total = len(eligible_ids(session, stage))
+        self.total = 0
         self.queue = Queue(())
         self._shown: NextItem | None = None
         self.reload()
@@ -174,8 +174,9 @@ class ScreeningSession:
         from screener.workflow.ranking import current_queue
 
         with self.review.transaction() as session:
-            self.queue = current_queue(self.review, session, self.reviewer, self.stage)
-            self.total = len(eligible_ids(session, self.stage))
+            eligible = eligible_ids(session, self.stage)
+            self.queue = current_queue(self.review, session, self.reviewer, self.stage, eligible)
+            self.total = len(eligible)
 
     def use_queue(self, queue: Queue) -> None:
         """Switch to a new ranking (called when a worker's re-ranking arrives)."""
