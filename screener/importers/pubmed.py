@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.client import HTTPException
 from typing import Any, Literal
 from urllib.error import HTTPError, URLError
 
@@ -201,8 +202,8 @@ class _Client:
                     ) from exc
                 last = f"HTTP {exc.code} {exc.reason}"
                 delay = self._retry_after(exc) or self.backoff * 2**attempt
-            except URLError as exc:  # DNS failure, refused or reset connection, timeout
-                last = f"network error ({exc.reason})"
+            except (URLError, OSError, HTTPException) as exc:  # DNS, reset, timeout, cut short
+                last = f"network error ({getattr(exc, 'reason', None) or exc!r})"
                 delay = self.backoff * 2**attempt
             if attempt < MAX_TRIES - 1:
                 self.sleep(delay)
@@ -323,7 +324,13 @@ def search_pubmed(
         size = min(BATCH_SIZE, total - start)
         body = client.call("efetch", db="pubmed", WebEnv=webenv, query_key=query_key,
                            retstart=start, retmax=size, retmode="xml")
-        records.extend(_read_articles(body)[:size])
+        batch = _read_articles(body)
+        if not batch:
+            raise PubMedError(
+                f"PubMed efetch returned no articles for records {start + 1}-{start + size} "
+                f"of the search (answer began: {body[:200]!r}); try again later"
+            )
+        records.extend(batch[:size])
         if progress is not None:
             progress(len(records), total)
     return SearchResult(query=query, count=count, records=records, searched_at=searched_at,
@@ -344,7 +351,8 @@ def fetch_pmids(
     """Fetch the given PubMed ids (efetch by id list, batches of at most `BATCH_SIZE`).
 
     Ids are normalised ("PMID: 123" -> "123") and de-duplicated; the records come back in
-    the order of the ids asked for. Ids PubMed does not know are left out.
+    the order of the ids asked for. Ids PubMed does not know are left out (compare the
+    result's `pmid`s with the ids asked for to report them).
     """
     wanted: list[str] = []
     for value in pmids:

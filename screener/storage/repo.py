@@ -146,6 +146,16 @@ _RECORDS = RecordRow.__table__.c
 """Plain table columns: id lists are read through SQLAlchemy Core, without ORM overhead."""
 
 
+def count_removed_duplicates(session: Session) -> int:
+    return session.scalar(select(func.count(func.distinct(DuplicateLinkRow.record_id)))
+                          .where(DuplicateLinkRow.undone_at.is_(None))) or 0
+
+
+def count_reports(session: Session, statuses: Sequence[ReportStatus]) -> int:
+    return session.scalar(select(func.count()).select_from(ReportRow)
+                          .where(ReportRow.status.in_([s.value for s in statuses]))) or 0
+
+
 def record_sources(session: Session) -> dict[int, int]:
     """record id -> source id, for every record."""
     rows = session.connection().execute(select(_RECORDS.id, _RECORDS.source_id))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from screener.core.decisions import Label, Stage
 from screener.storage import repo
 from screener.workflow.review import Review
-from screener.workflow.screening import eligible_ids
+from screener.workflow.screening import eligible_count
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def labels_in_order(review: Review, reviewer: str, stage: Stage) -> list[tuple[i
 
 def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
     with review.transaction() as session:
-        total = len(eligible_ids(session, stage))
+        total = eligible_count(session, stage)
     ordered = labels_in_order(review, reviewer, stage)
     curve: list[int] = []
     found = 0

@@ -48,6 +48,13 @@ def eligible_ids(session: Session, stage: Stage) -> list[int]:
             if reports.get(i) in (ReportStatus.SOUGHT, ReportStatus.ASSESSED)]
 
 
+def eligible_count(session: Session, stage: Stage) -> int:
+    """How many records can be screened at a stage (counted in SQL, for the status panel)."""
+    if stage == Stage.TITLE_ABSTRACT:
+        return repo.count_records(session) - repo.count_removed_duplicates(session)
+    return repo.count_reports(session, (ReportStatus.SOUGHT, ReportStatus.ASSESSED))
+
+
 def outcomes(review: Review, session: Session, stage: Stage,
              record_ids: Sequence[int] | None = None) -> dict[int, Outcome]:
     from screener.workflow.team import record_outcomes

@@ -106,6 +106,12 @@ def test_full_text_stage_reports(make_review: Callable[..., Any]) -> None:
         record_decision(review, c, "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
     with review.transaction() as s:
         assert repo.reports(s) == {a: ReportStatus.ASSESSED, b: ReportStatus.NOT_RETRIEVED}
+        repo.add_duplicate_links(s, [(1, c, a, "doi", 1.0)])
+        from screener.workflow.screening import eligible_count, eligible_ids
+
+        for stage in Stage:
+            assert eligible_count(s, stage) == len(eligible_ids(s, stage))
+        assert eligible_count(s, Stage.TITLE_ABSTRACT) == 2
     assert ScreeningSession(review, "ann", Stage.FULL_TEXT).next() is None
 
 
