@@ -126,6 +126,22 @@ def get_record(session: Session, record_id: int) -> Record | None:
     return _to_record(row) if row is not None else None
 
 
+def get_records_lean(session: Session) -> list[Record]:
+    """Every record without its raw source fields (for deduplication of large reviews)."""
+    c = _RECORDS
+    query = select(c.id, c.source_id, c.title, c.abstract, c.authors, c.year, c.journal,
+                   c.volume, c.issue, c.pages, c.doi, c.pmid, c.publication_types,
+                   c.keywords, c.mesh_terms, c.language).order_by(c.position)
+    return [
+        Record(title=t or "", abstract=a or "", authors=tuple(au or ()), year=y,
+               journal=j or "", volume=v or "", issue=i or "", pages=p or "", doi=d or "",
+               pmid=pm or "", publication_types=tuple(pt or ()), keywords=tuple(kw or ()),
+               mesh_terms=tuple(mh or ()), language=lang or "", id=rid, source_id=sid)
+        for rid, sid, t, a, au, y, j, v, i, p, d, pm, pt, kw, mh, lang
+        in session.connection().execute(query)
+    ]
+
+
 def get_records(session: Session, ids: Iterable[int] | None = None) -> list[Record]:
     query = select(RecordRow).order_by(RecordRow.position)
     if ids is not None:

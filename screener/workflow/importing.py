@@ -141,7 +141,7 @@ def deduplicate(review: Review, *, threshold: float | None = None,
         raise ReviewError(f"--threshold must be between 0 and 1 (got {threshold})")
     with review.transaction() as session:
         removed = repo.removed_duplicate_ids(session)
-        records = [r for r in repo.get_records(session) if r.id not in removed]
+        records = [r for r in repo.get_records_lean(session) if r.id not in removed]
         separated = {(link["record_id"], link["kept_id"])
                      for link in repo.duplicate_links(session, active_only=False)
                      if link["undone"]}
