@@ -122,6 +122,33 @@ def _tokenise(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     return vocab, ids, lengths
 
 
+_CHUNK = 20_000
+"""Records per chunk when counting n-grams (bounds memory on large reviews)."""
+
+
+def _tokenise_in_chunks(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """`_tokenise` a chunk of texts at a time, with token ids mapped to one vocabulary
+    (same vocabulary order and ids as `_tokenise` on all texts at once)."""
+    vocab: list[str] = []
+    index: dict[str, int] = {}
+    id_parts: list[np.ndarray] = []
+    len_parts: list[np.ndarray] = []
+    for lo in range(0, max(len(texts), 1), _CHUNK):
+        chunk_vocab, chunk_ids, chunk_lengths = _tokenise(texts[lo:lo + _CHUNK])
+        mapping = np.empty(len(chunk_vocab), np.int32)
+        for i, tok in enumerate(chunk_vocab):
+            tid = index.get(tok)
+            if tid is None:
+                tid = index[tok] = len(vocab)
+                vocab.append(tok)
+            mapping[i] = tid
+        id_parts.append(mapping[chunk_ids] if len(chunk_ids) else np.zeros(0, np.int32))
+        len_parts.append(chunk_lengths)
+    ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int32)
+    lengths = np.concatenate(len_parts) if len_parts else np.zeros(0, np.int64)
+    return vocab, ids, lengths[:len(texts)]
+
+
 def _ngram_keys(
     ids: np.ndarray, doc: np.ndarray, n_vocab: int, ngram_max: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -274,29 +301,44 @@ def fit_features(texts: Sequence[str], config: ModelConfig | FeatureConfig) -> F
     """
     fc = config.features if isinstance(config, ModelConfig) else config
     n_docs = len(texts)
-    vocab, ids, lengths = _tokenise(texts)
+    vocab, ids, lengths = _tokenise_in_chunks(texts)
     n_vocab = max(len(vocab), 1)
     if n_docs and _max_key(n_vocab, fc.ngram_max) * n_docs >= 2**62:
         raise ValueError("vocabulary too large for int64 n-gram keys; lower ngram_max")
-    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    keys, docs = _ngram_keys(ids, doc, n_vocab, fc.ngram_max)
-    # One sort of key-major codes gives, in CSC order, every (n-gram, record) pair with its
-    # count; runs of equal keys give document frequencies.
-    codes = keys * np.int64(max(n_docs, 1)) + docs
-    del keys, docs
-    codes.sort()
-    if len(codes):
-        first = np.empty(len(codes), bool)
-        first[0] = True
-        np.not_equal(codes[1:], codes[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        del first
-        tf = np.diff(np.append(starts, len(codes)))
-        pairs = codes[starts]
+    # (n-gram, record) pairs with their counts, a chunk of records at a time, so that the
+    # arrays of every n-gram occurrence never exist for the whole review at once.
+    tok_start = np.zeros(n_docs + 1, np.int64)
+    np.cumsum(lengths, out=tok_start[1:])
+    pair_parts: list[np.ndarray] = []
+    tf_parts: list[np.ndarray] = []
+    for lo in range(0, n_docs, _CHUNK):
+        hi = min(n_docs, lo + _CHUNK)
+        a, b = int(tok_start[lo]), int(tok_start[hi])
+        doc = np.repeat(np.arange(lo, hi, dtype=np.int64), lengths[lo:hi])
+        keys, docs = _ngram_keys(ids[a:b].astype(np.int64), doc, n_vocab, fc.ngram_max)
+        codes = keys * np.int64(max(n_docs, 1)) + docs
+        del keys, docs, doc
+        codes.sort()
+        if len(codes):
+            first = np.empty(len(codes), bool)
+            first[0] = True
+            np.not_equal(codes[1:], codes[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            del first
+            tf_parts.append(np.diff(np.append(starts, len(codes))))
+            pair_parts.append(codes[starts])
+        del codes
+    del ids
+    if pair_parts:
+        pairs = np.concatenate(pair_parts)
+        tf = np.concatenate(tf_parts)
+        del pair_parts, tf_parts
+        order = np.argsort(pairs, kind="stable")
+        pairs, tf = pairs[order], tf[order]
+        del order
     else:
         tf = np.zeros(0, np.int64)
-        pairs = codes
-    del codes
+        pairs = np.zeros(0, np.int64)
     pair_key = pairs // np.int64(max(n_docs, 1))
     pair_doc = (pairs - pair_key * np.int64(max(n_docs, 1))).astype(np.int32)
     del pairs
