@@ -46,6 +46,7 @@ VARIATIONS = (
     "author_format", "html_entities", "unicode_forms", "trailing_period", "year_shift",
 )
 THRESHOLDS = (0.80, 0.82, 0.85, 0.88, 0.90, 0.92, 0.95)
+F1_TOLERANCE = 0.002
 TARGET_PRECISION = 0.99
 TARGET_RECALL = 0.95
 
@@ -276,7 +277,8 @@ class Scores:
     fp: int
     fn: int
     fp_original_pairs: int
-    """False-positive pairs between two original records (unknown truth; see listing)."""
+    """False-positive pairs between two original records whose truth is unknown (see the
+    listing), or between copies of two such originals."""
 
     @property
     def precision(self) -> float:
@@ -309,11 +311,16 @@ def evaluate(corpus: Corpus, threshold: float, misses: Counter[str] | None = Non
     fp_orig = [(a, b) for a, b in fp if not corpus.injected[a] and not corpus.injected[b]]
     if unknown is not None:
         unknown.extend((corpus.records[a], corpus.records[b]) for a, b in fp_orig)
+    # A false positive between copies of two originals that the dedup itself links (and
+    # whose truth is unknown, see above) inherits that unknown truth.
+    linked_groups = {frozenset((corpus.truth[a], corpus.truth[b])) for a, b in fp_orig}
+    fp_unknown = [(a, b) for a, b in fp
+                  if frozenset((corpus.truth[a], corpus.truth[b])) in linked_groups]
     if misses is not None:
         for a, b in true - predicted:
             for kind in corpus.injected[a] + corpus.injected[b]:
                 misses[kind] += 1
-    return Scores(len(true & predicted), len(fp), len(true - predicted), len(fp_orig))
+    return Scores(len(true & predicted), len(fp), len(true - predicted), len(fp_unknown))
 
 
 # --------------------------------------------------------------------------- scale run
@@ -375,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune = corpora(tune_paths, args.seed + 1)
     print("\nthreshold tuning (held-in datasets):")
     print("| threshold | precision | recall | F1 |")
-    chosen, best_f1 = DEFAULT_THRESHOLD, -1.0
+    f1s: dict[float, float] = {}
     for thr in THRESHOLDS:
         total = Scores(0, 0, 0, 0)
         for c in tune:
@@ -383,9 +390,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         p, r = total.precision, total.recall
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         print(f"| {thr:.2f} | {p:.4f} | {r:.4f} | {f1:.4f} |")
-        if p >= TARGET_PRECISION and f1 > best_f1:
-            chosen, best_f1 = thr, f1
-    print(f"chosen threshold: {chosen:.2f} (DEFAULT_THRESHOLD in dedup.py = {DEFAULT_THRESHOLD})")
+        if p >= TARGET_PRECISION:
+            f1s[thr] = f1
+    # The injected copies include few hard negatives (same authors, near-identical titles,
+    # different papers), so precision here hardly moves with the threshold: take the most
+    # conservative (highest) threshold whose F1 is within F1_TOLERANCE of the best.
+    best = max(f1s.values(), default=0.0)
+    chosen = max((t for t, f in f1s.items() if f >= best - F1_TOLERANCE),
+                 default=DEFAULT_THRESHOLD)
+    print(f"chosen threshold: {chosen:.2f} (highest with F1 >= best - {F1_TOLERANCE}); "
+          f"DEFAULT_THRESHOLD in dedup.py = {DEFAULT_THRESHOLD}")
 
     held = corpora(held_paths, args.seed + 2)
     misses: Counter[str] = Counter()
@@ -403,8 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nmissed true pairs by variation kind (a pair counts once per kind it carries):")
     for kind in VARIATIONS:
         print(f"  {kind:<20} injected {kinds[kind]:>5}   in missed pairs {misses[kind]:>4}")
-    print(f"\nfalse-positive pairs between two original records (unknown truth): "
-          f"{total.fp_original_pairs}; examples:")
+    print(f"\nfalse-positive pairs of unknown truth (two originals the dedup links, or their "
+          f"copies): {total.fp_original_pairs}; examples of the original pairs:")
     for a, b in unknown[:12]:
         print(f"  - {a.title[:70]!r} {a.year} {a.first_author!r} pmid={a.pmid} doi={a.doi}")
         print(f"    {b.title[:70]!r} {b.year} {b.first_author!r} pmid={b.pmid} doi={b.doi}")
@@ -422,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|----------------------------------------------|-----------|--------------|--------|")
     print(_row("pairwise precision (strict)", f">= {TARGET_PRECISION}",
                f"{total.precision:.4f}", total.precision >= TARGET_PRECISION))
-    print(_row("pairwise precision (excl. unknown orig pairs)", f">= {TARGET_PRECISION}",
+    print(_row("pairwise precision (unknown-truth pairs left out)", f">= {TARGET_PRECISION}",
                f"{total.precision_excl_unknown:.4f}",
                total.precision_excl_unknown >= TARGET_PRECISION))
     print(_row("pairwise recall", f">= {TARGET_RECALL}", f"{total.recall:.4f}",

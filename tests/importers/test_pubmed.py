@@ -15,7 +15,7 @@ import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError
+from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qs, urlparse
 from urllib.request import Request
 
@@ -284,6 +284,36 @@ def test_persistent_500_raises_pubmed_error_after_five_tries() -> None:
         run_search(clock, eutils)
     assert len(eutils.calls) == 5
     assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_network_errors_are_retried() -> None:
+    clock = FakeClock()
+    outcomes: list[Exception | None] = [URLError("connection reset"), TimeoutError(), None]
+
+    def transport(utility: str, params: Mapping[str, Any]) -> bytes:
+        outcome = outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+        return (DATA / "efetch_ids.xml").read_bytes()
+
+    records = fetch_pmids(["29768149"], email=EMAIL, transport=transport,
+                          limiter=RateLimiter(3, clock=clock, sleep=clock.sleep),
+                          sleep=clock.sleep)
+    assert [r.pmid for r in records] == ["29768149"]
+    assert clock.sleeps == [1.0, 2.0]
+
+
+def test_an_empty_efetch_answer_is_an_error() -> None:
+    clock = FakeClock()
+
+    def transport(utility: str, params: Mapping[str, Any]) -> bytes:
+        if utility == "esearch":
+            return (DATA / "esearch_history.xml").read_bytes()
+        return b'<?xml version="1.0" ?>\n<eFetchResult><ERROR>Empty result</ERROR></eFetchResult>'
+
+    with pytest.raises(PubMedError, match="no articles for records 1-500"):
+        search_pubmed("x", email=EMAIL, transport=transport,
+                      limiter=RateLimiter(3, clock=clock, sleep=clock.sleep), sleep=clock.sleep)
 
 
 def test_client_errors_are_not_retried() -> None:
