@@ -124,6 +124,11 @@ Browse: lists records with filters (all, unscreened, included, excluded, maybe, 
 notes); pick one to see it and decide again (a new decision row is stored).
 Search (/) opens browse with the search box: title and abstract, case-insensitive.
 
+Conflicts (adjudicator): lists the records whose screeners disagree at this stage; Enter
+shows the record and each screener's decision, reason and note; include, exclude (with a
+reason) or maybe stores the adjudicator's decision and the conflict leaves the list. In a
+blind review only the adjudicator may open it (doing so starts reconciliation).
+
 Terms from the protocol are marked: include terms bold and underlined (green), exclude
 terms reversed and struck through (red).
 

@@ -21,23 +21,25 @@ from pathlib import Path
 
 ACTIONS: tuple[str, ...] = (
     "include", "exclude", "maybe", "note", "undo", "search", "browse", "help", "quit",
-    "fulltext_not_retrieved", "theme",
+    "fulltext_not_retrieved", "theme", "conflicts",
 )
-"""Actions that can be remapped (the protocol schema's list plus `theme`; `conflicts` is
-accepted in a protocol but has no screen in this UI yet)."""
+"""Actions that can be remapped (the protocol schema's list plus `theme`)."""
 
 DEFAULT_KEYS: dict[str, str] = {
     "include": "i", "exclude": "e", "maybe": "m", "note": "n", "undo": "u", "search": "/",
     "browse": "b", "help": "?", "quit": "q", "fulltext_not_retrieved": "r", "theme": "t",
+    "conflicts": "c",
 }
 
 DESCRIPTIONS: dict[str, str] = {
     "include": "Include", "exclude": "Exclude", "maybe": "Maybe", "note": "Note",
     "undo": "Undo", "search": "Search", "browse": "Browse", "help": "Help", "quit": "Quit",
     "fulltext_not_retrieved": "Not retrieved", "theme": "Theme",
+    "conflicts": "Conflicts",
 }
 
-IGNORED_ACTIONS = frozenset({"conflicts"})
+IGNORED_ACTIONS: frozenset[str] = frozenset()
+"""Actions a protocol or keys.yaml may name that this UI does not bind (none at present)."""
 
 
 _REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",

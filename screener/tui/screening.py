@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screener.core.decisions import Decision, Label, Stage
 from screener.core.records import Record
 from screener.tui.browse import BrowseScreen
+from screener.tui.conflicts import ConflictsScreen
 from screener.tui.dialogs import NoteScreen, ReasonChoice, ReasonScreen
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
 from screener.tui.widgets import CriteriaPanel, DecisionBar, RecordCard, StatusPanel, decision_text
@@ -36,12 +37,15 @@ from screener.workflow.browse import get_record
 from screener.workflow.progress import Progress
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.screening import NextItem, Queue, mark_not_retrieved
+from screener.workflow.team import list_conflicts
 
 if TYPE_CHECKING:
     from screener.tui.app import ScreenerApp
 
 SCREEN_ACTIONS = ("include", "exclude", "maybe", "note", "undo", "search", "browse",
-                  "fulltext_not_retrieved")
+                  "fulltext_not_retrieved", "conflicts")
+HIDDEN_IN_FOOTER = ("search", "conflicts")
+"""Bound but not shown in the footer (search is browse's; conflicts is the adjudicator's)."""
 
 
 class RankingArrived(Message):
@@ -81,7 +85,7 @@ class ScreeningScreen(Screen[None]):
     """
 
     BINDINGS = [Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
-                        show=a != "search", key_display=DEFAULT_KEYS[a])
+                        show=a not in HIDDEN_IN_FOOTER, key_display=DEFAULT_KEYS[a])
                 for a in SCREEN_ACTIONS]
 
     def __init__(self) -> None:
@@ -356,6 +360,16 @@ class ScreeningScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.action_browse(search=True)
+
+    def action_conflicts(self) -> None:
+        """Open the conflicts screen; a reviewer who may not list them gets the reason."""
+        app = self.screener
+        try:
+            conflicts = list_conflicts(app.review, app.stage, app.reviewer)
+        except USER_ERRORS as exc:  # BlindingError, ReviewError: not allowed / no stage
+            self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)
+            return
+        self.app.push_screen(ConflictsScreen(app.review, app.reviewer, app.stage, conflicts))
 
     async def on_decision_bar_action_picked(self, message: DecisionBar.ActionPicked) -> None:
         await self.run_action(message.action)

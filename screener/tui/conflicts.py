@@ -1,0 +1,195 @@
+"""The conflicts screen: the adjudicator resolves dual-screening disagreements.
+
+Lists the stage's conflicts (record id, title, each reviewer's label) in a table; Enter
+shows the record and both votes with reasons and notes; include / exclude / maybe (the
+app's keys) store the adjudicator's decision through `screener.workflow.team.resolve`,
+and the conflict leaves the list. Conflicts are listed by the caller first
+(`team.list_conflicts`), so a reviewer who may not see them never gets the screen.
+Must not import screener.storage or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from screener.core.decisions import Label as DecisionLabel
+from screener.core.decisions import Stage
+from screener.tui.dialogs import ReasonChoice, ReasonScreen
+from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
+from screener.tui.widgets import RecordCard
+from screener.workflow import USER_ERRORS
+from screener.workflow.browse import get_record
+from screener.workflow.review import Review
+from screener.workflow.team import Conflict, Vote, list_conflicts, resolve
+
+RESOLVE_ACTIONS = ("include", "exclude", "maybe")
+
+
+class ConflictsScreen(ModalScreen[None]):
+    """Conflicts at one stage; Enter opens one, the decision keys resolve it."""
+
+    BINDINGS = [Binding("escape", "back", "Back"),
+                *[Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
+                          key_display=DEFAULT_KEYS[a]) for a in RESOLVE_ACTIONS]]
+
+    def __init__(self, review: Review, adjudicator: str, stage: Stage,
+                 conflicts: list[Conflict]) -> None:
+        super().__init__()
+        self.review = review
+        self.adjudicator = adjudicator
+        self.stage = stage
+        self.conflicts = conflicts
+        self.current: Conflict | None = None
+        """The conflict opened with Enter (the one the decision keys resolve)."""
+        self.resolved = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="conflicts"):
+            yield Label("", id="conflicts-summary")
+            table: DataTable[str] = DataTable(id="conflicts-table", cursor_type="row",
+                                              zebra_stripes=True)
+            yield table
+            with Vertical(id="conflict-detail"):
+                yield Static(id="conflict-votes")
+                yield RecordCard(self.review.protocol, id="conflict-card")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("id", key="id")
+        table.add_column("title", key="title")
+        table.add_column("votes", key="votes")
+        self._fill()
+        self._show_detail()
+        table.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "maybe":
+            return self.stage == Stage.TITLE_ABSTRACT
+        return True
+
+    # -- showing ------------------------------------------------------------------------
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for conflict in self.conflicts:
+            table.add_row(str(conflict.record_id), _short(conflict.title, 60),
+                          "; ".join(f"{v.reviewer}: {v.label.value}" for v in conflict.votes),
+                          key=str(conflict.record_id))
+        stage = self.stage.value.replace("_", "/")
+        n = len(self.conflicts)
+        summary = (f"{n} conflict{'s' if n != 1 else ''} at {stage}"
+                   + (f" · {self.resolved} resolved here" if self.resolved else "")
+                   + (" · Enter opens one, then include/exclude" if n else ""))
+        self.query_one("#conflicts-summary", Label).update(summary)
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#conflict-detail", Vertical)
+        conflict = self.current
+        detail.display = conflict is not None
+        if conflict is None:
+            return
+        try:
+            record = get_record(self.review, conflict.record_id)
+        except USER_ERRORS as exc:
+            self.notify(str(exc), severity="error")
+            record = None
+        self.query_one("#conflict-votes", Static).update(self._votes_text(conflict.votes))
+        self.query_one(RecordCard).show(record, empty=f"Record {conflict.record_id} not found",
+                                        heading=f"Record {conflict.record_id}")
+
+    def _votes_text(self, votes: tuple[Vote, ...]) -> Text:
+        text = Text()
+        for vote in votes:
+            text.append(f"{vote.reviewer}: ", style="bold")
+            text.append(vote.label.value)
+            if vote.reason_id:
+                reason = self.review.protocol.reason(vote.reason_id)
+                text.append(f" — {reason.label if reason else vote.reason_id}")
+            if vote.note:
+                text.append(f" · note: {vote.note}", style="italic")
+            text.append("\n")
+        text.rstrip()
+        return text
+
+    # -- user actions -------------------------------------------------------------------
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is None:
+            return
+        record_id = int(event.row_key.value)
+        self.current = next((c for c in self.conflicts if c.record_id == record_id), None)
+        self._show_detail()
+
+    def _target(self) -> Conflict | None:
+        if self.current is None:
+            self.notify("Open a conflict with Enter first", severity="warning")
+        return self.current
+
+    def resolve_current(self, label: DecisionLabel, reason_id: str | None = None) -> None:
+        conflict = self.current
+        if conflict is None:
+            return
+        try:
+            resolve(self.review, conflict.record_id, self.adjudicator, label, stage=self.stage,
+                    reason_id=reason_id)
+        except USER_ERRORS as exc:
+            self.notify(str(exc), title="Not resolved", severity="error")
+            return
+        self.resolved += 1
+        self.notify(f"Record {conflict.record_id}: resolved as {label.value}")
+        self.current = None
+        self.reload()
+
+    def reload(self) -> None:
+        """List the conflicts again (resolved ones drop out)."""
+        try:
+            self.conflicts = list_conflicts(self.review, self.stage, self.adjudicator)
+        except USER_ERRORS as exc:
+            self.notify(str(exc), title="Conflicts", severity="error")
+            return
+        self._fill()
+        self._show_detail()
+        self.query_one(DataTable).focus()
+
+    def action_include(self) -> None:
+        if self._target() is not None:
+            self.resolve_current(DecisionLabel.INCLUDE)
+
+    def action_maybe(self) -> None:
+        if self.stage == Stage.FULL_TEXT:
+            self.notify("Maybe is for title/abstract; at full text include or exclude")
+            return
+        if self._target() is not None:
+            self.resolve_current(DecisionLabel.MAYBE)
+
+    async def action_exclude(self) -> None:
+        conflict = self._target()
+        if conflict is None:
+            return
+        protocol = self.review.protocol
+        required = (self.stage == Stage.FULL_TEXT
+                    or protocol.screening.reason_required_at_title_abstract)
+        if not protocol.exclusion_reasons:
+            self.resolve_current(DecisionLabel.EXCLUDE)
+            return
+
+        def chosen(choice: ReasonChoice | None) -> None:
+            if choice is None:
+                self.notify("Exclusion cancelled")
+            elif self.current is conflict:
+                self.resolve_current(DecisionLabel.EXCLUDE, choice.reason_id)
+
+        await self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -1,0 +1,142 @@
+"""Pilot tests of the conflicts screen: the adjudicator resolves a dual-screening conflict
+in the terminal; a screener in a blind review is told why they cannot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.widgets import DataTable, Static
+
+from screener.core.decisions import Label, Role, Stage
+from screener.storage import repo
+from screener.tui.app import ScreenerApp
+from screener.tui.conflicts import ConflictsScreen
+from screener.tui.dialogs import ReasonScreen
+from screener.tui.screening import ScreeningScreen
+from screener.workflow.review import Review, open_review
+from screener.workflow.screening import record_decision
+from screener.workflow.team import list_conflicts
+
+from .conftest import TITLES, FakeRanker
+from .test_app import settle
+
+MakeApp = Callable[..., tuple[ScreenerApp, Any, list[int], FakeRanker]]
+DUAL = "dual-screening.yaml"
+
+
+def disagree(review: Review, ids: list[int]) -> None:
+    """ann includes and bob excludes the first two records; both include the third."""
+    for rid in ids[:2]:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+        record_decision(review, rid, "bob", Label.EXCLUDE, reason_id="design",
+                        note="an editorial")
+    record_decision(review, ids[2], "ann", Label.INCLUDE)
+    record_decision(review, ids[2], "bob", Label.INCLUDE)
+
+
+def adjudicator_decisions(review: Review) -> list[tuple[int, str, str, str | None]]:
+    """Current adjudicator decisions, read through a fresh connection."""
+    other = open_review(review.folder)
+    try:
+        with other.transaction() as session:
+            return [(d.record_id, d.reviewer, d.label.value, d.reason_id)
+                    for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)
+                    if d.reviewer_role == Role.ADJUDICATOR]
+    finally:
+        other.close()
+
+
+def conflicts_now(review: Review) -> list[int]:
+    other = open_review(review.folder)
+    try:
+        return [c.record_id for c in list_conflicts(other, Stage.TITLE_ABSTRACT, "Adjudicator")]
+    finally:
+        other.close()
+
+
+def table_rows(screen: ConflictsScreen) -> list[list[str]]:
+    table: DataTable[str] = screen.query_one(DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_adjudicator_resolves_a_conflict(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ConflictsScreen)
+        rows = table_rows(screen)
+        assert [r[0] for r in rows] == [str(ids[0]), str(ids[1])]
+        assert rows[0][1] == TITLES[0][:59] + "…"
+        assert rows[0][2] == "ann: include; bob: exclude"
+        assert not screen.query_one("#conflict-detail").display
+
+        # Deciding before opening a conflict stores nothing.
+        await pilot.press("i")
+        await pilot.pause()
+        assert adjudicator_decisions(review) == []
+
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.current is not None and screen.current.record_id == ids[0]
+        assert screen.query_one("#conflict-detail").display
+        votes = str(screen.query_one("#conflict-votes", Static).render())
+        assert "ann: include" in votes
+        assert "bob: exclude — Wrong study design · note: an editorial" in votes
+        assert str(screen.query_one("#record-title", Static).render()) == TITLES[0]
+
+        await pilot.press("i")
+        await pilot.pause()
+        assert adjudicator_decisions(review) == [(ids[0], "Adjudicator", "include", None)]
+        assert [r[0] for r in table_rows(screen)] == [str(ids[1])]
+        assert screen.current is None
+
+        # Exclude asks for a reason (optional at title/abstract here); key 3 = design.
+        await pilot.press("enter")
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonScreen)
+        await pilot.press("3")
+        await pilot.pause()
+        assert app.screen is screen
+        assert table_rows(screen) == []
+        assert "0 conflicts" in str(screen.query_one("#conflicts-summary").render())
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ScreeningScreen)
+
+    assert sorted(adjudicator_decisions(review)) == [
+        (ids[0], "Adjudicator", "include", None), (ids[1], "Adjudicator", "exclude", "design")]
+    assert conflicts_now(review) == []
+
+
+async def test_screener_in_a_blind_review_gets_a_notification(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(DUAL, reviewer="ann")
+    disagree(review, ids)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ScreeningScreen)
+        assert any("screening is blind" in n.message for n in app._notifications)
+    assert adjudicator_decisions(review) == []
+
+
+async def test_conflicts_key_is_remappable(make_app: MakeApp, tmp_path: Any) -> None:
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("conflicts: x\n")
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator", user_keys_file=keys)
+    disagree(review, ids)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConflictsScreen)
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConflictsScreen)
