@@ -29,7 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from import_speed import medline_records, medline_vocabulary, screening_rows  # noqa: E402
+from import_speed import (  # noqa: E402
+    medline_records,
+    medline_vocabulary,
+    screening_rows,
+    write,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,12 +68,6 @@ def ris_with_duplicates(rows: list[dict[str, str]], count: int, offset: int,
             parts.append(f"AB  - {row['abstract']}\n")
         parts.append("DB  - Embase\nER  - \n\n")
         yield "".join(parts)
-
-
-def write(path: Path, chunks: Iterator[str]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for chunk in chunks:
-            fh.write(chunk)
 
 
 def timed(label: str, results: list[tuple[str, float, str]], fn, *args, **kwargs):  # type: ignore[no-untyped-def]
