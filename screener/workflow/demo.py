@@ -30,6 +30,11 @@ def ensure_demo(directory: Path | None = None) -> tuple[Review, bool]:
     try:
         import_file(review, demo_data(), source="OpenAlex (SYNERGY Meijboom_2021)",
                     kind="database", searched="2021-01-01")
+        # A first ranking by similarity to the protocol (cold start), so the demo opens on
+        # likely-relevant records rather than in import order.
+        from screener.workflow.ranking import refresh_ranking
+
+        refresh_ranking(review, "demo")
     except BaseException:
         review.close()
         _remove_half_made(folder, existed)
