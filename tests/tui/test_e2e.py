@@ -65,7 +65,10 @@ def test_screen_command_in_tmux(tmp_path: Path) -> None:
         _tmux(socket, "send-keys", "-t", "main", "e")
         _wait_for(socket, lambda p: "Press a reason's key" in p, "the reason dialog")
         _tmux(socket, "send-keys", "-t", "main", "2")
-        pane = _wait_for(socket, lambda p: "Screened 2 of 5" in p, "the third record")
+        # The counts update at once; the card and dialog repaint a moment later.
+        pane = _wait_for(socket, lambda p: "Screened 2 of 5" in p
+                         and "Press a reason's key" not in p
+                         and "Anaesthesia with ketamine" not in p, "the third record")
         # Re-ranking (the real ranker) may have reordered the rest; any other record will do.
         assert "Ketamine infusion for" not in pane and "Anaesthesia with ketamine" not in pane
         with_reopened = stored(review)
