@@ -97,13 +97,13 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
 
     from screener.workflow.reporting import verify_log
 
-    if jsonl is not None and review_dir is None and db_url is None:
+    if jsonl is not None:
         from screener.workflow.reporting import verify_log_file
 
         ok, n, problem = verify_log_file(jsonl)
     else:
         with open_from(review_dir, db_url) as review:
-            ok, n, problem = verify_log(review, jsonl)
+            ok, n, problem = verify_log(review)
     if ok:
         click.echo(f"log OK: {n} decisions, hash chain intact")
         return

@@ -18,6 +18,7 @@ from screener.storage import repo
 from screener.workflow.progress import Progress, labels_in_order
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids
+from screener.workflow.team import is_blind
 
 
 class BrowseFilter(StrEnum):
@@ -53,10 +54,6 @@ class BrowseResult:
     rows: tuple[BrowseRow, ...]
     matching: int
     """How many records match the filter (rows holds at most `limit` of them)."""
-
-
-def is_blind(review: Review) -> bool:
-    return review.protocol.screening.blind and review.protocol.screening.dual
 
 
 def browse(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT,

@@ -250,11 +250,8 @@ def verify_log_file(jsonl: Path) -> tuple[bool, int, str]:
     return result.ok, len(rows), result.problem
 
 
-def verify_log(review: Review, jsonl: Path | None = None) -> tuple[bool, int, str]:
-    """Check the hash chain of the stored log (or of an exported JSONL file):
-    (ok, rows checked, the first problem)."""
-    if jsonl is not None:
-        return verify_log_file(jsonl)
+def verify_log(review: Review) -> tuple[bool, int, str]:
+    """Check the hash chain of the stored log: (ok, rows checked, the first problem)."""
     with review.transaction() as session:
         result = repo.verify_log(session)
         count, _ = repo.log_head(session)

@@ -63,18 +63,6 @@ def outcomes(review: Review, session: Session, stage: Stage,
             record_outcomes(review, session, stage, record_ids).items()}
 
 
-def _needs(review: Review, current: Sequence[Decision], reviewer: str, role: Role) -> bool:
-    """Whether `reviewer` should still screen a record with these current decisions."""
-    if role == Role.ADJUDICATOR:
-        return False
-    if any(d.reviewer == reviewer for d in current):
-        return False
-    screeners = [d for d in current if d.reviewer_role != Role.ADJUDICATOR]
-    if any(d.reviewer_role == Role.ADJUDICATOR for d in current):
-        return False
-    return len(screeners) < review.protocol.screening.reviewers_per_record
-
-
 def apply_outcome_effects(review: Review, session: Session, record_id: int, stage: Stage) -> None:
     """Keep full-text reports in step with title/abstract outcomes and full-text decisions."""
     outcome = outcomes(review, session, stage, [record_id]).get(record_id, Outcome(None))

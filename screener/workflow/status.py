@@ -14,10 +14,7 @@ from screener.core.decisions import Label, Stage
 from screener.storage import repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes
-
-
-def is_blind(review: Review) -> bool:
-    return review.protocol.screening.blind and review.protocol.screening.dual
+from screener.workflow.team import is_blind, reconciliation_started
 
 
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
@@ -83,14 +80,6 @@ def _prisma(review: Review) -> dict[str, Any]:
     from screener.workflow.reporting import prisma_status
 
     return prisma_status(review)
-
-
-def reconciliation_started(review: Review) -> bool:
-    """Reconciliation starts when the adjudicator lists conflicts, or with the first
-    adjudicator decision (see `screener.workflow.team`)."""
-    from screener.workflow.team import reconciliation_started as started
-
-    return started(review)
 
 
 def format_status(data: dict[str, Any]) -> str:
