@@ -124,11 +124,18 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+_MIGRATION_LOCK = 0x5C2EE4E2  # any constant; the advisory lock key for schema migrations
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply the shipped Alembic migrations up to `revision` (idempotent)."""
     from alembic import command
 
     config = _alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two reviewers opening a new database at once would both create the tables:
+            # the second waits here until the first commits, then finds the schema at head.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)

@@ -54,3 +54,21 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
     finally:
         db.dispose()
+
+
+def test_concurrent_first_open_migrates_once(backend: str, tmp_path: Path,
+                                             db_url: str | None) -> None:
+    """Several reviewers opening a new database at the same moment: every process succeeds
+    and the schema is at head (on PostgreSQL the migration is serialised by a lock)."""
+    import subprocess
+    import sys
+
+    url = db_url or sqlite_url(tmp_path / "review.db")
+    code = ("import sys; from screener.storage import Database; db = Database(sys.argv[1]); "
+            "db.upgrade(); print(db.revision()); db.dispose()")
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    for rc, out, err in results:
+        assert rc == 0, err
+        assert out.strip() == Database.head()
