@@ -72,6 +72,16 @@ class ModelConfig:
     """Feature extraction settings."""
     name: str = "screener-lr"
     """Preset the configuration started from (informative only)."""
+    char_weight: float = 0.0
+    """Weight of a block of character 3..5-gram TF-IDF of the kept words beside the word
+    block (see `derived.char_block`); 0 = off."""
+    prefix_weight: float = 0.0
+    """Weight of a block of word-prefix (first 5 characters) TF-IDF beside the word block
+    (see `derived.prefix_block`); 0 = off."""
+    lsa_dims: int = 0
+    """Dimensions of an LSA (truncated SVD) block beside the word block; 0 = off."""
+    lsa_weight: float = 1.0
+    """Weight of the LSA block."""
 
     @classmethod
     def from_settings(cls, model: str, seed: int, params: Mapping[str, Any]) -> ModelConfig:
@@ -117,10 +127,17 @@ class ModelConfig:
             raise ValueError("pseudo_negatives must be >= 0")
         if self.C <= 0 or self.include_weight <= 0:
             raise ValueError("C and include_weight must be positive")
+        if self.char_weight < 0 or self.prefix_weight < 0 or self.lsa_dims < 0 or self.lsa_weight <= 0:
+            raise ValueError("block weights and lsa_dims must be >= 0, lsa_weight positive")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary of every field."""
-        return asdict(self)
+        """JSON-able dictionary of every field (fields added after the first release are
+        left out while they hold their default, so earlier configurations keep their hash)."""
+        out = asdict(self)
+        for key, default in _LATER_FIELDS.items():
+            if out[key] == default:
+                del out[key]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
@@ -132,3 +149,7 @@ class ModelConfig:
     def hash(self) -> str:
         """sha256 of the canonical JSON of `to_dict()`."""
         return sha256_of(self.to_dict())
+
+
+_LATER_FIELDS: dict[str, Any] = {"char_weight": 0.0, "prefix_weight": 0.0, "lsa_dims": 0, "lsa_weight": 1.0}
+"""Fields added after configurations were first stored, with their defaults."""

@@ -29,6 +29,7 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
 from screener.ranking.config import ModelConfig
+from screener.ranking.derived import model_matrix
 from screener.ranking.features import FeatureSet
 
 
@@ -213,7 +214,7 @@ def rank(
         mask[np.fromiter(exclude, dtype=np.int64)] = False
     rows = np.flatnonzero(mask)
     n_inc = int(lab_y.sum())
-    X = features.matrix
+    X = model_matrix(features, config)
     if 0 < n_inc < len(lab_y) and features.n_features > 0:
         scores = fit_scores(X, lab_rows, lab_y, config, rng, rows)[rows]
         method = "classifier"

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from screener.ranking.config import ModelConfig
+from screener.ranking.derived import model_matrix
 from screener.ranking.features import FeatureSet, fit_features, record_text
 from screener.ranking.metrics import all_metrics
 from screener.ranking.model import fit_scores, protocol_similarity
@@ -170,7 +171,7 @@ def simulate(
     t_feat = time.perf_counter()
     feats = features if features is not None else fit_features(dataset.texts, cfg)
     features_s = time.perf_counter() - t_feat
-    X = feats.matrix
+    X = model_matrix(feats, cfg)
     labelled = np.zeros(n, dtype=bool)
     labelled[priors] = True
     lab_rows: list[int] = list(priors)

