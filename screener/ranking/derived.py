@@ -49,8 +49,8 @@ def char_block(features: FeatureSet, n_min: int = 3, n_max: int = 5,
     cols: list[int] = []
     for i, key in enumerate(features.keys[uni_cols].tolist()):
         word = f" {features.vocabulary[key]} "
-        grams = {word[a:a + n] for n in range(n_min, n_max + 1)
-                 for a in range(len(word) - n + 1)}
+        grams = sorted({word[a:a + n] for n in range(n_min, n_max + 1)
+                        for a in range(len(word) - n + 1)})  # same columns in every process
         rows.extend([i] * len(grams))
         cols.extend(index.setdefault(g, len(index)) for g in grams)
     mapping = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
