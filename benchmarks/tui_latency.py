@@ -98,9 +98,13 @@ class SlowFakeRanker:
 
     def __call__(self, review: Review, reviewer: str) -> RankingUpdate:
         time.sleep(self.delay)
+        # Like a real ranking: undecided records in a new order (reversed), decided ones
+        # (by anyone: earlier runs' reviewers too) after them, as `current_queue` does.
         with review.transaction() as session:
             ids = eligible_ids(session, Stage.TITLE_ABSTRACT)
-        return RankingUpdate(0, Queue(tuple(reversed(ids))), "fake", 0, 0, self.delay)
+            decided = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
+        order = [i for i in reversed(ids) if i not in decided] + [i for i in ids if i in decided]
+        return RankingUpdate(0, Queue(tuple(order)), "fake", 0, 0, self.delay)
 
 
 async def measure(folder: Path, decisions: int, ranker_kind: str, reviewer: str

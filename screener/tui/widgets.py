@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Button, Label, ProgressBar, Sparkline, Static
 
 from screener.core.decisions import Decision, Stage
@@ -35,15 +38,24 @@ def highlighted(text: str, spans: Sequence[Span], include: Style, exclude: Style
     return result
 
 
-class RecordCard(VerticalScroll):
+PARTS = ("context", "title", "meta", "abstract", "legend")
+
+
+class RecordCard(ScrollView, can_focus=True):
     """The record as a PubMed abstract page shows it, with the protocol's terms marked.
 
     Include terms: bold + underline (green); exclude terms: reverse + strike (red); a legend
     explains them, so meaning never rests on colour alone.
+
+    One widget with the line API: showing a record wraps one Rich `Text` into lines and
+    repaints this widget only. No child widgets and no layout pass of the screen (the
+    vertical scrollbar is always there, so the width never changes with the record), which
+    is what makes the next record appear fast.
     """
 
     COMPONENT_CLASSES = {"record-card--include", "record-card--exclude",
-                         "record-card--section", "record-card--title"}
+                         "record-card--section", "record-card--title",
+                         "record-card--context", "record-card--legend"}
 
     def __init__(self, protocol: Protocol, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -51,27 +63,27 @@ class RecordCard(VerticalScroll):
         self.record: Record | None = None
         self._context_text = ""
         self._empty = "Nothing to show."
-
-    def compose(self) -> ComposeResult:
-        yield Static(id="record-context")
-        yield Static(id="record-title")
-        yield Static(id="record-meta")
-        yield Static(id="record-abstract")
-        yield Static(id="record-legend")
+        self.parts: dict[str, Text] = {name: Text() for name in PARTS}
+        """What each part of the card shows (context, title, meta, abstract, legend)."""
+        self._lines: list[Strip] = []
+        self._wrapped_width = -1
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._render_record())
+
+    def part(self, name: str) -> Text:
+        return self.parts[name]
 
     def show(self, record: Record | None, context: str = "", empty: str = "",
              heading: str = "") -> None:
         """Show `record` (None: the `empty` message); `heading` goes in the border,
         `context` (your earlier decision, a pending note) above the title."""
         self.record, self._context_text = record, context
-        self.border_title = heading
+        if self.border_title != heading:
+            self.border_title = heading
         if empty:
             self._empty = empty
         self._render_record()
-        self.scroll_home(animate=False)
 
     def _styles(self) -> tuple[Style, Style, Style, Style]:
         return (self.get_component_rich_style("record-card--include", partial=True),
@@ -85,25 +97,24 @@ class RecordCard(VerticalScroll):
         return highlighted(text, find_terms(text, terms.include, terms.exclude), include, exclude)
 
     def _render_record(self) -> None:
-        if not self.is_mounted:
-            return
+        self._compose_parts()
+        if self.is_mounted:
+            self._wrap()
+            self.scroll_to(0, 0, animate=False, immediate=True)
+            self.refresh()
+
+    def _compose_parts(self) -> None:
         record = self.record
-        context = self.query_one("#record-context", Static)
-        title = self.query_one("#record-title", Static)
-        meta = self.query_one("#record-meta", Static)
-        abstract = self.query_one("#record-abstract", Static)
-        legend = self.query_one("#record-legend", Static)
-        context.update(Text(self._context_text))
-        context.display = bool(self._context_text)
+        parts = {name: Text() for name in PARTS}
+        parts["context"] = Text(self._context_text)
+        self.parts = parts
         if record is None:
-            title.update(Text(self._empty))
-            for widget in (meta, abstract, legend):
-                widget.update("")
+            parts["title"] = Text(self._empty)
             return
         include, exclude, section, title_style = self._styles()
         heading = self._mark(record.title or "(no title)")
         heading.stylize(title_style)
-        title.update(heading)
+        parts["title"] = heading
         lines = Text()
         if record.authors:
             lines.append(", ".join(record.authors) + "\n")
@@ -128,7 +139,7 @@ class RecordCard(VerticalScroll):
             lines.append_text(self._mark("; ".join(record.mesh_terms)))
             lines.append("\n")
         lines.rstrip()
-        meta.update(lines)
+        parts["meta"] = lines
         body = Text()
         sections = abstract_sections(record.abstract)
         for i, (label, text) in enumerate(sections):
@@ -139,14 +150,67 @@ class RecordCard(VerticalScroll):
             body.append_text(self._mark(text))
         if not sections:
             body.append("(no abstract)", style="italic")
-        abstract.update(body)
-        key = Text("Terms: ")
-        key.append("include term", style=include)
-        key.append(" (bold, underlined)  ")
-        key.append("exclude term", style=exclude)
-        key.append(" (reversed, struck)")
-        legend.update(key if (self.protocol.highlight.include or self.protocol.highlight.exclude)
-                      else "")
+        parts["abstract"] = body
+        if self.protocol.highlight.include or self.protocol.highlight.exclude:
+            key = Text("Terms: ")
+            key.append("include term", style=include)
+            key.append(" (bold, underlined)  ")
+            key.append("exclude term", style=exclude)
+            key.append(" (reversed, struck)")
+            parts["legend"] = key
+
+    def _card_text(self) -> Text:
+        """The parts as one Text, a blank line between them (empty parts left out)."""
+        context_style = self.get_component_rich_style("record-card--context", partial=True)
+        legend_style = self.get_component_rich_style("record-card--legend", partial=True)
+        styled = {"context": context_style, "legend": legend_style}
+        pieces = [(name, self.parts[name]) for name in PARTS if self.parts[name].plain]
+        text = Text()
+        for i, (name, piece) in enumerate(pieces):
+            if i:
+                text.append("\n\n")
+            if name in styled:
+                piece = piece.copy()
+                piece.stylize(styled[name])
+            text.append_text(piece)
+        return text
+
+    def _wrap(self) -> None:
+        """Wrap the card's text to the width available; set the scrollable height."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            self._lines, self._wrapped_width = [], width
+            return
+        console = self.app.console
+        options = console.options.update_width(width).update(highlight=False)
+        base = self.rich_style
+        self._lines = [Strip(line, width) for line in
+                       console.render_lines(self._card_text(), options, style=base, pad=True)]
+        self._wrapped_width = width
+        size = Size(width, len(self._lines))
+        if size != self.virtual_size:
+            # No layout pass: the card's own size does not depend on its content.
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+
+    def on_resize(self) -> None:
+        if self.scrollable_content_region.width != self._wrapped_width:
+            self._wrap()
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if self.scrollable_content_region.width != self._wrapped_width:
+            self._wrap()
+        index = y + self.scroll_offset.y
+        if 0 <= index < len(self._lines):
+            return self._lines[index].crop_extend(0, width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
+
+    @property
+    def plain(self) -> str:
+        """The card's text as shown (for tests and screen readers)."""
+        return self._card_text().plain
 
 
 class CriteriaPanel(Static):

@@ -144,6 +144,17 @@ def mark_not_retrieved(review: Review, record_id: int) -> None:
         repo.set_report_status(session, record_id, ReportStatus.NOT_RETRIEVED)
 
 
+def _without(ids: tuple[int, ...], record_id: int) -> tuple[int, ...]:
+    """`ids` less `record_id` (usually the head: a slice, not a scan in Python)."""
+    if ids and ids[0] == record_id:
+        return ids[1:]
+    try:
+        at = ids.index(record_id)
+    except ValueError:
+        return ids
+    return ids[:at] + ids[at + 1:]
+
+
 class ScreeningSession:
     """One reviewer screening one stage: next record, decide, undo, progress."""
 
@@ -183,10 +194,12 @@ class ScreeningSession:
 
         with self.review.transaction() as session:
             gate = OfferGate(self.review, session, self.reviewer, self.role, self.stage)
-            ids = list(self.queue.ids)
+            ids = self.queue.ids
             position = 0
-            for start in range(0, len(ids), 200):
-                chunk = ids[start:start + 200]
+            start = 0
+            while start < len(ids):
+                # Usually the head of the queue is offerable: read a few decisions first.
+                chunk = ids[start:start + (16 if start == 0 else 400)]
                 current: dict[int, list[Decision]] = {i: [] for i in chunk}
                 for d in repo.current_decisions(session, self.stage, chunk):
                     current[d.record_id].append(d)
@@ -199,9 +212,11 @@ class ScreeningSession:
                             record, self.queue.ranking_id,
                             position if self.queue.ranking_id is not None else None,
                             self.queue.scores.get(rid))
-                        self.queue = Queue((*gate.held, *ids[start + chunk.index(rid):]),
+                        rest = ids[start + chunk.index(rid):]
+                        self.queue = Queue((*gate.held, *rest) if gate.held else rest,
                                            self.queue.ranking_id, self.queue.scores)
                         return self._shown
+                start += len(chunk)
         self._shown = None
         return None
 
@@ -215,8 +230,8 @@ class ScreeningSession:
             ranking_id=shown.ranking_id if shown else None,
             rank_position=shown.rank_position if shown else None, role=self.role,
             if_needed=shown is not None)
-        self.queue = Queue(tuple(i for i in self.queue.ids if i != record_id),
-                           self.queue.ranking_id, self.queue.scores)
+        self.queue = Queue(_without(self.queue.ids, record_id), self.queue.ranking_id,
+                           self.queue.scores)
         return decision
 
     def undo(self) -> Record | None:
@@ -241,7 +256,7 @@ class ScreeningSession:
             apply_outcome_effects(self.review, session, last.record_id, self.stage)
             record = repo.get_record(session, last.record_id)
         if record is not None and record.id is not None:
-            self.queue = Queue((record.id, *[i for i in self.queue.ids if i != record.id]),
+            self.queue = Queue((record.id, *_without(self.queue.ids, record.id)),
                                self.queue.ranking_id, self.queue.scores)
         return record
 

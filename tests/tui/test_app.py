@@ -16,6 +16,7 @@ from screener.storage import repo
 from screener.tui.app import ScreenerApp
 from screener.tui.browse import BrowseScreen
 from screener.tui.dialogs import HelpScreen, NoteScreen, ReasonScreen
+from screener.tui.widgets import RecordCard
 from screener.workflow.review import open_review
 from screener.workflow.screening import record_decision
 
@@ -34,8 +35,13 @@ async def settle(pilot: Pilot[None]) -> None:
         await pilot.pause()
 
 
-def shown(app: ScreenerApp, selector: str = "#record-title") -> str:
-    return str(app.screening.query_one(selector, Static).render())
+def card(app: ScreenerApp) -> RecordCard:
+    return app.screening.query_one("#card", RecordCard)
+
+
+def shown(app: ScreenerApp, part: str = "title") -> str:
+    """What a part of the record card shows (title, meta, abstract, legend, context)."""
+    return card(app).part(part).plain
 
 
 async def test_card_shows_record_as_pubmed_does(make_app: MakeApp) -> None:
@@ -43,16 +49,16 @@ async def test_card_shows_record_as_pubmed_does(make_app: MakeApp) -> None:
     async with app.run_test(size=(100, 32)):
         assert app.current_record_id == ids[0]
         assert shown(app) == TITLES[0]
-        meta = shown(app, "#record-meta")
+        meta = shown(app, "meta")
         for part in ("Murrough, James W, Iosifescu, Dan V",
                      "Am J Psychiatry. 2013;170(10):1134-42.",
                      "DOI: 10.1176/appi.ajp.2013.13030392", "PMID: 23982301",
                      "Publication types: Journal Article; Randomized Controlled Trial",
                      "Keywords: ketamine; depression", "MeSH terms: Depressive Disorder; Ketamine"):
             assert part in meta
-        abstract = app.screening.query_one("#record-abstract", Static).render()
+        abstract = card(app).part("abstract")
         assert "METHODS: Adults were randomised" in str(abstract)
-        legend = shown(app, "#record-legend")
+        legend = shown(app, "legend")
         assert "include term" in legend and "exclude term" in legend
         criteria = str(app.screening.query_one("#criteria", Static).render())
         assert "P1" in criteria and "[7] Review, editorial, letter or abstract only" in criteria
@@ -61,12 +67,12 @@ async def test_card_shows_record_as_pubmed_does(make_app: MakeApp) -> None:
 async def test_terms_are_marked_with_styles_not_colour_alone(make_app: MakeApp) -> None:
     app, _, _, _ = make_app("ketamine-depression.yaml")
     async with app.run_test(size=(100, 32)):
-        text = app.screening.query_one("#record-title", Static).render()
-        styles = {str(text)[s.start:s.end]: s.style for s in text.spans}  # type: ignore[attr-defined]
+        text = card(app).part("title")
+        styles = {str(text)[s.start:s.end]: s.style for s in text.spans}
         include = styles["Ketamine"]
         assert include.bold and include.underline  # type: ignore[union-attr]
-        abstract = app.screening.query_one("#record-abstract", Static).render()
-        marked = {str(abstract)[s.start:s.end] for s in abstract.spans}  # type: ignore[attr-defined]
+        abstract = card(app).part("abstract")
+        marked = {str(abstract)[s.start:s.end] for s in abstract.spans}
         assert {"randomised", "midazolam", "Remission", "BACKGROUND: "} <= marked
 
 
@@ -135,7 +141,7 @@ async def test_note_goes_with_the_next_decision_on_the_record(make_app: MakeApp)
         await pilot.press("n")
         assert isinstance(app.screen, NoteScreen)
         await pilot.press(*"check dose", "enter")
-        assert "note (with your next decision): check dose" in shown(app, "#record-context")
+        assert "note (with your next decision): check dose" in shown(app, "context")
         assert stored(review) == []
         await pilot.press("m")
         await pilot.press("i")
@@ -174,7 +180,7 @@ async def test_search_title_and_abstract_then_decide(make_app: MakeApp) -> None:
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == [str(ids[2])]
         await pilot.press("enter")
         assert app.current_record_id == ids[2]
-        assert "your decision: not screened by you" in shown(app, "#record-context")
+        assert "your decision: not screened by you" in shown(app, "context")
         await pilot.press("e", "4")
         assert stored(review) == [(ids[2], "ann", "exclude", "design", "")]
         # Back to the queue: the record that was waiting is shown again.
@@ -202,7 +208,7 @@ async def test_browse_filters_and_change_a_decision(make_app: MakeApp) -> None:
         table.focus()
         await pilot.press("enter")
         assert app.current_record_id == ids[0]
-        assert "your decision: include, note: dose?" in shown(app, "#record-context")
+        assert "your decision: include, note: dose?" in shown(app, "context")
         await pilot.press("e", "3")
         log = stored(review)
         assert log[0] == (ids[0], "ann", "include", None, "dose?")
@@ -221,7 +227,7 @@ async def test_blind_dual_screening_hides_other_reviewers(review_factory: Any) -
     app = ScreenerApp(review, "ann", ranker=FakeRanker(ids), background_delay=0)
     async with app.run_test(size=(100, 32)) as pilot:
         assert app.current_record_id == ids[0]  # bob's decision does not take it away
-        assert "bob" not in shown(app, "#record-context")
+        assert "bob" not in shown(app, "context")
         await pilot.press("b")
         await settle(pilot)
         browse = app.screen

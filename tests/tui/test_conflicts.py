@@ -14,6 +14,7 @@ from screener.tui.app import ScreenerApp
 from screener.tui.conflicts import ConflictsScreen
 from screener.tui.dialogs import ReasonScreen
 from screener.tui.screening import ScreeningScreen
+from screener.tui.widgets import RecordCard
 from screener.workflow.review import Review, open_review
 from screener.workflow.screening import record_decision
 from screener.workflow.team import list_conflicts
@@ -87,7 +88,7 @@ async def test_adjudicator_resolves_a_conflict(make_app: MakeApp) -> None:
         votes = str(screen.query_one("#conflict-votes", Static).render())
         assert "ann: include" in votes
         assert "bob: exclude — Wrong study design · note: an editorial" in votes
-        assert str(screen.query_one("#record-title", Static).render()) == TITLES[0]
+        assert screen.query_one(RecordCard).part("title").plain == TITLES[0]
 
         await pilot.press("i")
         await pilot.pause()
