@@ -1,6 +1,14 @@
-"""Benchmark `screener.importers.read_file` on 100,000-record MEDLINE and RIS files.
+"""Benchmark importing 100,000-record MEDLINE and RIS files.
 
 Run:  .venv/bin/python benchmarks/import_speed.py [--records N] [--data DIR] [--keep]
+          [--mode review|parse|both] [--db-url URL]
+
+Two measurements per file:
+- `review` (the default, what `screener import` does): a fresh review is created and the
+  file is imported through `screener.workflow.importing.import_file` (read + parse +
+  one-transaction insert of every record with its raw fields). With --db-url the review
+  lives in that database (PostgreSQL) instead of a SQLite file in a temporary folder.
+- `parse`: `screener.importers.read_file` alone (no database).
 
 The files are built by varying real records: titles, abstracts, authors, journals, years,
 DOIs and PMIDs from the screening CSVs in DIR/screening/*.csv.gz, laid out with the tags
@@ -47,6 +55,25 @@ print(json.dumps({"format": result.format, "records": len(result.records),
                   "with_doi": sum(1 for r in result.records if r.doi),
                   "warnings": len(result.warnings)}))
 """
+
+CHILD_REVIEW = r"""
+import json, resource, shutil, sys, tempfile, time
+from pathlib import Path
+from screener.workflow.importing import import_file
+from screener.workflow.review import create_review
+path, protocol, db_url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] or None
+folder = Path(tempfile.mkdtemp(prefix="screener-import-review-"))
+review = create_review(folder / "review", protocol, db_url=db_url)
+start, cpu = time.perf_counter(), time.process_time()
+summary = import_file(review, path)
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+shutil.rmtree(folder)
+print(json.dumps({"format": summary.format, "records": summary.records,
+                  "seconds": elapsed, "cpu_seconds": cpu, "peak_mb": peak_kb / 1024,
+                  "warnings": len(summary.warnings)}))
+"""
+PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "ketamine-depression.yaml"
 
 
 def screening_rows(folder: Path) -> list[dict[str, str]]:
@@ -137,9 +164,12 @@ def write(path: Path, chunks: Iterator[str]) -> int:
     return path.stat().st_size
 
 
-def measure(path: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], check=True,
-                          capture_output=True, text=True)
+def measure(path: Path, mode: str = "parse", db_url: str = "") -> dict[str, float]:
+    """Import `path` in a fresh subprocess: `parse` (read_file) or `review` (import_file
+    into a new review); records, seconds, cpu_seconds and peak_mb."""
+    argv = ([sys.executable, "-c", CHILD, str(path)] if mode == "parse" else
+            [sys.executable, "-c", CHILD_REVIEW, str(path), str(PROTOCOL), db_url])
+    done = subprocess.run(argv, check=True, capture_output=True, text=True)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -149,7 +179,13 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--mode", choices=("review", "parse", "both"), default="review",
+                        help="review: whole import into a fresh review (default); "
+                        "parse: read_file only")
+    parser.add_argument("--db-url", default="", help="PostgreSQL URL for the review mode "
+                        "(default: a SQLite review in a temporary folder)")
     args = parser.parse_args()
+    modes = ("review", "parse") if args.mode == "both" else (args.mode,)
 
     rows = screening_rows(args.data / "screening")
     vocab = medline_vocabulary(args.data / "formats")
@@ -162,23 +198,24 @@ def main() -> None:
         }
         print(f"{len(rows):,} real rows from {args.data / 'screening'}; "
               f"{args.records:,} records per file in {folder}")
-        header = (f"{'format':<8} {'records':>8} {'MB':>6} {'wall s':>7} {'cpu s':>6} "
+        header = (f"{'format':<8} {'mode':<6} {'records':>8} {'MB':>6} {'wall s':>7} {'cpu s':>6} "
                   f"{'rec/s wall':>10} {'rec/s cpu':>10} {'target':>8} {'peak MB':>8} "
                   f"{'target':>7}  ok")
         print(header)
         print("-" * len(header))
         for name, (path, chunks) in files.items():
             size = write(path, chunks)
-            result = measure(path)
-            rate = result["records"] / result["seconds"]
-            cpu_rate = result["records"] / result["cpu_seconds"]
-            ok = rate >= TARGET_RATE and result["peak_mb"] <= TARGET_PEAK_MB
-            assert result["format"] == name and result["records"] == args.records, result
-            print(f"{name:<8} {int(result['records']):>8,} {size / 1e6:>6.0f} "
-                  f"{result['seconds']:>7.1f} {result['cpu_seconds']:>6.1f} {rate:>10,.0f} "
-                  f"{cpu_rate:>10,.0f} {'>=5,000':>8} {result['peak_mb']:>8,.0f} "
-                  f"{'<=1,536':>7}  {'yes' if ok else 'NO'}", file=out)
-            print(out.getvalue().splitlines()[-1], flush=True)
+            for mode in modes:
+                result = measure(path, mode, args.db_url)
+                rate = result["records"] / result["seconds"]
+                cpu_rate = result["records"] / result["cpu_seconds"]
+                ok = rate >= TARGET_RATE and result["peak_mb"] <= TARGET_PEAK_MB
+                assert result["format"] == name and result["records"] == args.records, result
+                print(f"{name:<8} {mode:<6} {int(result['records']):>8,} {size / 1e6:>6.0f} "
+                      f"{result['seconds']:>7.1f} {result['cpu_seconds']:>6.1f} {rate:>10,.0f} "
+                      f"{cpu_rate:>10,.0f} {'>=5,000':>8} {result['peak_mb']:>8,.0f} "
+                      f"{'<=1,536':>7}  {'yes' if ok else 'NO'}", file=out)
+                print(out.getvalue().splitlines()[-1], flush=True)
     finally:
         if not args.keep:
             for path in folder.iterdir():

@@ -6,6 +6,7 @@ layer decides the transaction. Must not import textual, click, sklearn or other 
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 from array import array
@@ -85,26 +86,42 @@ def add_source(session: Session, *, name: str, kind: str, file_name: str = "", q
     return row.id
 
 
+_INSERT_COLUMNS = ("source_id", "position", "title", "abstract", "authors", "year", "journal",
+                   "volume", "issue", "pages", "doi", "pmid", "publication_types", "keywords",
+                   "mesh_terms", "language", "raw")
+_INSERT_CHUNK = 5000
+
+
+def _insert_records_sql(paramstyle: str) -> str:
+    """The positional INSERT for the driver (SQLite '?', psycopg '%s'); constants only."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    return (f"INSERT INTO records ({', '.join(_INSERT_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})")
+
+
 def add_records(session: Session, source_id: int, records: Sequence[Record]) -> list[int]:
-    """Bulk-insert records for a source; returns their new ids in order."""
+    """Bulk-insert records for a source; returns their new ids in order.
+
+    The JSON columns are encoded here with `json.dumps` (what SQLAlchemy's JSON type does,
+    so rows read back the same) and the rows go to the driver's `executemany` as tuples, a
+    chunk at a time: SQLAlchemy's per-row parameter processing cost about a third of a
+    100,000-record import.
+    """
     start = (session.scalar(select(func.max(RecordRow.position))) or 0) + 1
-    rows = [
-        {
-            "source_id": source_id, "position": start + i, "title": r.title,
-            "abstract": r.abstract, "authors": list(r.authors), "year": r.year,
-            "journal": r.journal, "volume": r.volume, "issue": r.issue, "pages": r.pages,
-            "doi": r.doi, "pmid": r.pmid, "publication_types": list(r.publication_types),
-            "keywords": list(r.keywords), "mesh_terms": list(r.mesh_terms),
-            "language": r.language, "raw": dict(r.raw),
-        }
-        for i, r in enumerate(records)
-    ]
-    table = RecordRow.__table__  # plain Core insert: no ORM bookkeeping per row
     connection = session.connection()
-    for chunk in range(0, len(rows), 5000):
-        connection.execute(insert(table), rows[chunk:chunk + 5000])  # type: ignore[arg-type]
+    sql = _insert_records_sql(connection.dialect.paramstyle)
+    dumps = json.dumps
+    for offset in range(0, len(records), _INSERT_CHUNK):
+        rows = [
+            (source_id, start + offset + i, r.title, r.abstract, dumps(r.authors), r.year,
+             r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid,
+             dumps(r.publication_types), dumps(r.keywords), dumps(r.mesh_terms), r.language,
+             dumps(r.raw if type(r.raw) is dict else dict(r.raw)))
+            for i, r in enumerate(records[offset:offset + _INSERT_CHUNK])
+        ]
+        connection.exec_driver_sql(sql, rows)
     session.execute(update(SourceRow).where(SourceRow.id == source_id)
-                    .values(record_count=SourceRow.record_count + len(rows)))
+                    .values(record_count=SourceRow.record_count + len(records)))
     ids = session.scalars(
         select(RecordRow.id).where(RecordRow.position >= start).order_by(RecordRow.position)
     ).all()

@@ -45,6 +45,28 @@ def test_record_round_trip(db: Database) -> None:
     assert sources[0]["records"] == 2 and sources[0]["query"] == "ketamine"
 
 
+def test_bulk_insert_keeps_order_ids_and_raw_fields_across_chunks(db: Database) -> None:
+    """More records than one insert batch: ids come back in file order, and every record's
+    raw source fields (any JSON value, non-ASCII text, a read-only mapping) read back."""
+    from types import MappingProxyType
+
+    records = [Record(title=f"Record {k} \u00e9t\u00e9", authors=(f"Doe{k}, J",),
+                      raw=MappingProxyType({"PMID": str(k), "AU": ["Doe", "Ro\u00eb"],
+                                            "n": k, "nested": {"x": [1.5, None, True]}}))
+               for k in range(repo._INSERT_CHUNK + 7)]
+    with db.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        first = repo.add_records(s, source, [FULL])
+        ids = repo.add_records(s, source, records)
+    assert len(ids) == len(records) and ids == sorted(ids) and first[0] < ids[0]
+    with db.transaction() as s:
+        got = repo.get_records(s, [ids[0], ids[-1]])
+        assert repo.sources(s)[0]["records"] == len(records) + 1
+    for record, stored in zip((records[0], records[-1]), got, strict=True):
+        assert stored.title == record.title and stored.authors == record.authors
+        assert dict(stored.raw) == dict(record.raw)
+
+
 def test_decisions_are_append_only_and_current_is_latest(db: Database) -> None:
     with db.transaction() as s:
         source = repo.add_source(s, name="X", kind="database")
