@@ -111,7 +111,9 @@ def join_pages(start: object, end: object = "") -> str:
 
 def unique(values: Iterable[str]) -> tuple[str, ...]:
     """Non-empty values, stripped, first occurrence kept, order preserved."""
-    return tuple(dict.fromkeys(item for item in map(str.strip, values) if item))
+    kept = dict.fromkeys(map(str.strip, values))  # C loops only: no generator per item
+    kept.pop("", None)
+    return tuple(kept)
 
 
 @functools.lru_cache(maxsize=16)

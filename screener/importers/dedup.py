@@ -16,13 +16,17 @@ Steps:
    Titles under the threshold still match when one is the opening of the other (dropped
    subtitle) or when they are just under it and the abstracts agree (edited preprint).
 
-Guards against false merges: different DOIs are never merged by title; different PMIDs
-only when the abstracts are near identical; years more than one apart block a merge
+Guards against false merges: different DOIs are never merged by title, except a preprint
+server's DOI with a journal's DOI (the preprint and its journal version) when the title
+reaches the threshold and first author and year agree; different PMIDs only when the
+abstracts are near identical; titles whose numbers differ on both sides ('part I' / 'part
+II', '2008' / '2014') are different papers; years more than one apart block a merge
 (preprint vs journal article: up to three years, preprint first); first-author surnames
 must agree when both are known; generic titles ("Editorial", "Reply", "Erratum", ...) and
 very short titles need exact evidence (same title, year, author, journal and pages or
 volume); long identical titles (8+ words) need no other evidence when nothing contradicts
-them. Fuzzy links are applied best first to a union-find that refuses a link between two
+them; two journals that cannot be the same (abbreviations and acronyms allowed) keep
+records with different titles apart (a congress abstract and the later full paper). Fuzzy links are applied best first to a union-find that refuses a link between two
 groups that already carry different DOIs or PMIDs, span more than one year, or whose
 founding records' titles or first authors disagree, so transitivity cannot chain unrelated
 records together.
@@ -162,6 +166,13 @@ _PREPRINT_SOURCES = ("medrxiv", "biorxiv", "arxiv", "research square", "ssrn", "
                      "zenodo", "qeios")
 _PREPRINT_DOI_PREFIXES = ("10.1101/", "10.21203/", "10.2139/", "10.20944/", "10.48550/",
                           "10.31234/", "10.26434/", "10.31219/", "10.22541/", "10.1590/scielopreprints")
+_PREPRINT_DOI = re.compile(
+    r"^10\.(?:1101/\d|21203/rs\.|2139/ssrn\.|20944/preprints|48550/arxiv\.|31234/|26434/"
+    r"|31219/|22541/au\.|1590/scielopreprints)"
+)
+"""DOIs that only preprint servers issue: bioRxiv/medRxiv (10.1101/ then a digit; other
+10.1101 DOIs are Cold Spring Harbor journals), Research Square, SSRN, Preprints.org, arXiv,
+PsyArXiv, ChemRxiv, OSF, Authorea, SciELO Preprints."""
 _INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,4}$")
 
 
@@ -212,6 +223,8 @@ class _Feat:
     preprint: bool
     volume: str
     pages: str
+    numbers: frozenset[str]
+    """Numbers in the title (digits, and roman numerals i-xii as in 'part II')."""
 
 
 def _features(record: Record) -> _Feat:
@@ -234,7 +247,22 @@ def _features(record: Record) -> _Feat:
         preprint=_is_preprint(record),
         volume=record.volume.strip().lower(),
         pages=record.pages.strip().lower(),
+        numbers=_title_numbers(title),
     )
+
+
+_ROMAN = frozenset("i ii iii iv v vi vii viii ix x xi xii".split())
+
+
+def _title_numbers(title: str) -> frozenset[str]:
+    return frozenset(t for t in title.split() if t.isdigit() or t in _ROMAN)
+
+
+def _numbers_conflict(a: _Feat, b: _Feat) -> bool:
+    """Each title has a number the other lacks: 'part I' / 'part II', 'JCS 2008' / 'JCS
+    2014', '12-month' / '24-month' follow-ups are different papers. (A number present on
+    one side only is allowed: a database may drop a word or a subtitle.)"""
+    return bool(a.numbers - b.numbers) and bool(b.numbers - a.numbers)
 
 
 def _surnames_agree(a: str, b: str) -> bool:
@@ -243,6 +271,37 @@ def _surnames_agree(a: str, b: str) -> bool:
     if len(a) >= 4 and len(b) >= 4 and (a in b or b in a):
         return True  # "garciamarquez" vs "marquez"
     return fuzz.ratio(a, b) >= 85  # one transliteration or typo
+
+
+def _journal_words(name: str) -> list[str]:
+    return [w for w in name.split() if w not in _STOPWORDS]
+
+
+def _abbreviates(short: list[str], long_: list[str]) -> bool:
+    """Each word of `short` begins a word of `long_`, in order, the first words paired:
+    'j am heart assoc' / 'journal of the american heart association', 'lancet' / 'lancet
+    london england'; or `short` is one word made of the initials of `long_` ('jama')."""
+    if len(short) == 1 and len(long_) > 1 and short[0] == "".join(w[0] for w in long_):
+        return True
+    if not short or not long_ or not long_[0].startswith(short[0]):
+        return False
+    k = 1
+    for word in short[1:]:
+        while k < len(long_) and not long_[k].startswith(word):
+            k += 1
+        if k == len(long_):
+            return False
+        k += 1
+    return True
+
+
+def _journals_agree(a: str, b: str) -> bool:
+    """Two normalised journal names can name the same journal (full name, ISO or MEDLINE
+    abbreviation, acronym, a place or subtitle added)."""
+    if a == b or fuzz.ratio(a, b) >= 90:
+        return True
+    wa, wb = _journal_words(a), _journal_words(b)
+    return _abbreviates(wa, wb) or _abbreviates(wb, wa)
 
 
 def _abstract_similarity(a: str, b: str) -> float:
@@ -275,10 +334,28 @@ class _Verdict(NamedTuple):
     pmid_override: bool
 
 
+def _dois_conflict(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> bool:
+    """Two sets of DOIs name different publications. A preprint server's DOI and a
+    journal's DOI do not conflict (the preprint and its journal version); two journal DOIs,
+    or two preprint DOIs, that differ do."""
+    if not a or not b or a == b:
+        return False
+    pre_a = {d for d in a if _PREPRINT_DOI.match(d)}
+    pre_b = {d for d in b if _PREPRINT_DOI.match(d)}
+    if pre_a and pre_b and pre_a != pre_b:
+        return True
+    pub_a, pub_b = a - pre_a, b - pre_b
+    return bool(pub_a and pub_b and pub_a != pub_b)
+
+
 def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict | None:
     """Decide whether two records are the same publication on title and other evidence."""
+    preprint_doi_pair = False
     if a.doi and b.doi and a.doi != b.doi:
-        return None
+        if _dois_conflict({a.doi}, {b.doi}):
+            return None
+        # A preprint DOI and a journal DOI: the same work only on strong evidence (below).
+        preprint_doi_pair = True
     if a.generic or b.generic:
         same = (
             a.title == b.title and a.year is not None and a.year == b.year
@@ -289,6 +366,8 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
         )
         return _Verdict(1.0, False) if same and not (a.pmid and b.pmid) else None
 
+    if a.numbers != b.numbers and _numbers_conflict(a, b):
+        return None
     score = title_ratio
     prefix = False  # the shorter title is the opening of the longer (subtitle dropped)
     near = False  # just under the threshold: accepted only with strong evidence
@@ -326,8 +405,13 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
             return None  # same-titled but different papers (letters, series, updates)
         # An identical abstract opening is nearly as telling as an identifier.
         supports += 2 if abstract_sim >= 95 else (1 if abstract_sim >= 80 else 0)
-    if a.journal and b.journal and (a.journal == b.journal or fuzz.ratio(a.journal, b.journal) >= 90):
-        supports += 1
+    if a.journal and b.journal:
+        if _journals_agree(a.journal, b.journal):
+            supports += 1
+        elif score < 1.0 and not preprint_pair:
+            # A congress abstract and the full paper that followed it in another journal,
+            # with the title edited: two records (and reports) that reviewers keep apart.
+            return None
 
     pmid_override = False
     if a.pmid and b.pmid and a.pmid != b.pmid:
@@ -339,6 +423,9 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
             return None
         pmid_override = True
 
+    if preprint_doi_pair and (near or prefix or not (a.surname and b.surname)
+                              or a.year is None or b.year is None):
+        return None
     if near:
         if abstract_sim < 90 or supports < 2:
             return None
@@ -354,6 +441,8 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
     if not prefix and ((score >= 0.98 and min(a.ntok, b.ntok) >= 10)
                        or (score == 1.0 and min(a.ntok, b.ntok) >= 8)):
         needed = 0  # long, (nearly) identical titles with nothing contradicting them
+    if preprint_doi_pair:
+        needed = max(needed, 2)  # author and year agree at least
     if supports < needed:
         return None
     return _Verdict(score, pmid_override)
@@ -402,7 +491,12 @@ class _UnionFind:
                 return False
             if fi.surname and fj.surname and not _surnames_agree(fi.surname, fj.surname):
                 return False
-        if gi.dois and gj.dois and gi.dois != gj.dois:
+            if _numbers_conflict(fi, fj):
+                return False
+            if (fi.journal and fj.journal and not fi.preprint and not fj.preprint
+                    and fi.title != fj.title and not _journals_agree(fi.journal, fj.journal)):
+                return False  # e.g. a congress abstract and a paper joined through a preprint
+        if _dois_conflict(gi.dois, gj.dois):
             return False
         if gi.pmids and gj.pmids and gi.pmids != gj.pmids and not pmid_override:
             return False

@@ -177,6 +177,45 @@ def test_different_dois_are_never_merged_on_title() -> None:
     assert find_duplicates(with_ids(ARTICLE, twin)) == []
 
 
+def test_preprint_and_journal_version_with_their_own_dois_are_merged() -> None:
+    preprint = replace(ARTICLE, pmid="", year=2017, journal="medRxiv",
+                       doi="10.1101/2017.11.02.17309876",
+                       title="As-needed budesonide-formoterol versus maintenance budesonide in "
+                       "mild asthma: a randomised trial")
+    assert clusters_as_sets(with_ids(ARTICLE, preprint)) == [{1, 2}]
+    # The journal version is kept (more metadata), the preprint is linked to it.
+    assert find_duplicates(with_ids(ARTICLE, preprint))[0].kept_id == 1
+
+
+def test_preprint_doi_does_not_loosen_the_other_guards() -> None:
+    preprint = replace(ARTICLE, pmid="", year=2017, journal="medRxiv",
+                       doi="10.1101/2017.11.02.17309876")
+    other_author = replace(preprint, authors=("Reddel, Helen K",))
+    too_early = replace(preprint, year=2013)
+    # Another preprint of the same title with its own preprint DOI is another work.
+    second_preprint = replace(preprint, doi="10.1101/2017.12.01.17300001")
+    # A Cold Spring Harbor journal DOI (10.1101/gr...) is not a preprint's.
+    csh_journal = replace(preprint, doi="10.1101/gr.123456.117", journal="Genome Res")
+    for record in (other_author, too_early, csh_journal):
+        assert find_duplicates(with_ids(ARTICLE, record)) == [], record
+    assert find_duplicates(with_ids(preprint, second_preprint)) == []
+
+
+def test_titles_whose_numbers_differ_are_different_papers() -> None:
+    base = Record(title="Guidelines for perioperative cardiovascular evaluation for noncardiac "
+                  "surgery (JCS 2008): digest version", authors=("Kyo, S",), year=2011,
+                  journal="Circ J")
+    assert find_duplicates(with_ids(base, replace(base, title=base.title.replace(
+        "2008", "2014")))) == []
+    part_one = Record(title="Patient selection in ambulatory anesthesia: an evidence-based "
+                      "review, part I", authors=("Joshi, G P",), year=2004)
+    part_two = replace(part_one, title=part_one.title.replace("part I", "part II"))
+    assert find_duplicates(with_ids(part_one, part_two)) == []
+    # A number on one side only (a database dropped it) does not keep duplicates apart.
+    dropped = replace(base, title=base.title.replace(" (JCS 2008)", ""))
+    assert clusters_as_sets(with_ids(base, dropped)) == [{1, 2}]
+
+
 def test_different_pmids_need_identical_title_and_abstract() -> None:
     companion = replace(ARTICLE, pmid="29768150", doi="",
                         title=ARTICLE.title.replace("Budesonide-Formoterol", "Formoterol"))
@@ -280,7 +319,7 @@ WORDS = st.sampled_from(["asthma", "budesonide", "trial", "children", "cancer", 
                          "cohort", "mortality", "randomised", "review", "the", "of", "in"])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=max(40, settings().max_examples // 25), deadline=None)
 @given(st.lists(st.tuples(st.lists(WORDS, min_size=1, max_size=6),
                           st.one_of(st.none(), st.integers(2015, 2020)),
                           st.sampled_from(["", "10.1/a", "10.1/b"])),
@@ -295,3 +334,30 @@ def test_clusters_partition_the_records(rows: list[tuple[list[str], int | None, 
         dois = {records[i].doi for i in c.ids} - {""}
         assert len(dois) <= 1  # never two DOIs in one cluster
     assert find_duplicates(list(reversed(records))) == clusters
+
+
+def test_a_congress_abstract_and_the_later_full_paper_in_another_journal_stay_apart() -> None:
+    abstract = Record(title="Predictors of right ventricular recovery in patients supported "
+                      "with VA-ECMO for acute massive pulmonary embolism",
+                      authors=("Ghoreishi, M",), year=2018,
+                      journal="Journal of the American College of Cardiology")
+    paper = replace(abstract, title="Predictors of recovery in patients supported with "
+                    "venoarterial extracorporeal membrane oxygenation for acute massive "
+                    "pulmonary embolism", journal="The Annals of thoracic surgery", year=2019)
+    assert find_duplicates(with_ids(abstract, paper)) == []
+    # The same article under the journal's abbreviation is still one publication.
+    same = replace(abstract, title=abstract.title.replace("with", "by"),
+                   journal="J Am Coll Cardiol")
+    assert clusters_as_sets(with_ids(abstract, same)) == [{1, 2}]
+
+
+@pytest.mark.parametrize(("full", "short"), [
+    ("The New England journal of medicine", "N Engl J Med"),
+    ("Journal of Pediatric Surgery", "J Pediatr Surg"),
+    ("Journal of the American Medical Association", "JAMA"),
+    ("Lancet (London, England)", "The Lancet"),
+])
+def test_journal_abbreviations_do_not_keep_duplicates_apart(full: str, short: str) -> None:
+    article = replace(ARTICLE, journal=full)
+    copy = embase_copy(article, journal=short, title=ARTICLE.title.replace("versus", "vs"))
+    assert clusters_as_sets(with_ids(article, copy)) == [{1, 2}]
