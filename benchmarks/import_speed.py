@@ -6,8 +6,9 @@ Run:  .venv/bin/python benchmarks/import_speed.py [--records N] [--data DIR] [--
 Two measurements per file:
 - `review` (the default, what `screener import` does): a fresh review is created and the
   file is imported through `screener.workflow.importing.import_file` (read + parse +
-  one-transaction insert of every record with its raw fields). With --db-url the review
-  lives in that database (PostgreSQL) instead of a SQLite file in a temporary folder.
+  one-transaction insert of every record with its raw fields). With --db-url URL (a
+  PostgreSQL server) the review lives in a new database created on that server for the
+  run and dropped after it, instead of a SQLite file in a temporary folder.
 - `parse`: `screener.importers.read_file` alone (no database).
 
 The files are built by varying real records: titles, abstracts, authors, journals, years,
@@ -61,14 +62,27 @@ import json, resource, shutil, sys, tempfile, time
 from pathlib import Path
 from screener.workflow.importing import import_file
 from screener.workflow.review import create_review
-path, protocol, db_url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] or None
+path, protocol, server = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] or None
 folder = Path(tempfile.mkdtemp(prefix="screener-import-review-"))
+db_url = None
+if server:  # a fresh database on that PostgreSQL server, dropped afterwards
+    import uuid
+    from sqlalchemy import create_engine, make_url
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    name = "screener_bench_" + uuid.uuid4().hex[:12]
+    with admin.connect() as c:
+        c.exec_driver_sql(f"CREATE DATABASE {name}")
+    db_url = make_url(server).set(database=name).render_as_string(hide_password=False)
 review = create_review(folder / "review", protocol, db_url=db_url)
 start, cpu = time.perf_counter(), time.process_time()
 summary = import_file(review, path)
 elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 shutil.rmtree(folder)
+if server:
+    review.db.dispose()
+    with admin.connect() as c:
+        c.exec_driver_sql(f"DROP DATABASE {name}")
 print(json.dumps({"format": summary.format, "records": summary.records,
                   "seconds": elapsed, "cpu_seconds": cpu, "peak_mb": peak_kb / 1024,
                   "warnings": len(summary.warnings)}))
