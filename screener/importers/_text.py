@@ -43,10 +43,14 @@ def _is_clean(text: str) -> bool:
 
 def clean_inline(value: object) -> str:
     """Text on one line: HTML tags removed, entities unescaped, whitespace collapsed."""
-    if value is None:
+    if type(value) is str:
+        text = value
+    elif value is None:
         return ""
-    text = str(value)
-    if _is_clean(text):
+    else:
+        text = str(value)
+    if (text.isprintable() and "<" not in text and "&" not in text and "  " not in text
+            and text[:1] != " " and text[-1:] != " "):  # _is_clean, inline: the hot path
         return text  # the same object: no second copy of the text in memory
     if "<" in text:
         text = _TAG.sub("", text)
