@@ -26,10 +26,11 @@ must agree when both are known; generic titles ("Editorial", "Reply", "Erratum",
 very short titles need exact evidence (same title, year, author, journal and pages or
 volume); long identical titles (8+ words) need no other evidence when nothing contradicts
 them; two journals that cannot be the same (abbreviations and acronyms allowed) keep
-records with different titles apart (a congress abstract and the later full paper). Fuzzy links are applied best first to a union-find that refuses a link between two
-groups that already carry different DOIs or PMIDs, span more than one year, or whose
-founding records' titles or first authors disagree, so transitivity cannot chain unrelated
-records together.
+records with different titles apart (a congress abstract and the later full paper).
+Fuzzy links are applied best first to a union-find that refuses a link between two groups
+that already carry conflicting DOIs or different PMIDs, span more than one year, or whose
+founding records' titles, first authors, title numbers or journals disagree, so
+transitivity cannot chain unrelated records together.
 
 Cost: about 20 s of CPU and 300 MB for 100,000 records (see `benchmarks/dedup.py`).
 
