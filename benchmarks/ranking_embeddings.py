@@ -11,9 +11,9 @@ and cached as /tmp/emb/<dataset>.npy. Then, with screener's own venv,
 
     .venv/bin/python benchmarks/ranking_embeddings.py DATASET... --weight 1.0 [--params JSON]
 
-simulates with the classifier trained on [word TF-IDF | weight x embedding] (weight 0 =
-TF-IDF only; `--only-embeddings` drops the TF-IDF block) and prints the usual table beside
-ASReview's anchors. Results are cached in benchmarks/out/ranking/emb-*/.
+simulates with the classifier trained on [word TF-IDF | weight x embedding] (the
+`embedding_weight` of ModelConfig; preset `screener-lr-minilm` = 0.5) and prints the usual
+table beside ASReview's anchors. Results are cached in benchmarks/out/ranking/emb-*/.
 """
 
 from __future__ import annotations
@@ -59,40 +59,28 @@ def embed(names: list[str]) -> None:
         print(f"{n}: {len(texts)} records in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
-def run_one(args: tuple[str, float, bool, dict[str, Any], int | None]) -> dict[str, Any]:
+def run_one(args: tuple[str, float, dict[str, Any], int | None, bool]) -> dict[str, Any]:
     import numpy as np
     import ranking as bench
-    import scipy.sparse as sp
 
-    from screener.ranking import simulate as sim
     from screener.ranking.config import ModelConfig
+    from screener.ranking.simulate import load_dataset, simulate
 
-    name, weight, only, params, prior_seed = args
+    name, weight, params, prior_seed, force = args
     anchor = bench.anchors()[name]
     seed = int(anchor["seed"]) if prior_seed is None else prior_seed
-    cfg = ModelConfig.from_settings("screener-lr", seed, params)
-    tag = f"emb-{weight:g}{'-only' if only else ''}-{cfg.hash()[:12]}"
+    base = ModelConfig.from_settings("screener-lr", seed, params)
+    cfg = ModelConfig.from_settings("screener-lr", seed, {**params, "embedding_weight": weight})
+    tag = f"emb-{weight:g}-{base.hash()[:12]}"
     suffix = "" if prior_seed is None else "@random-priors"
     cache = bench.OUT / tag / f"{name}{suffix}.json"
-    if cache.exists():
+    if cache.exists() and not force:
         return dict(json.loads(cache.read_text()))
-    vecs = sp.csr_matrix(np.load(EMB / f"{name}.npy") * np.float32(weight))
-    base = getattr(sim, "_tfidf_model_matrix", getattr(sim, "model_matrix"))  # noqa: B009
-    setattr(sim, "_tfidf_model_matrix", base)  # noqa: B010
-
-    def with_embeddings(features: Any, config: Any) -> Any:
-        if only:
-            return vecs
-        return sp.csr_matrix(sp.hstack([base(features, config), vecs], format="csr"))
-
-    setattr(sim, "model_matrix", with_embeddings)  # noqa: B010
     t0 = time.perf_counter()
-    ds = sim.load_dataset(bench.DATA / anchor["path"])
+    ds = load_dataset(bench.DATA / anchor["path"])
     priors = anchor["prior_record_ids"] if prior_seed is None else None
-    try:
-        res = sim.simulate(ds, seed=seed, prior_ids=priors, model_config=cfg)
-    finally:
-        setattr(sim, "model_matrix", base)  # noqa: B010
+    res = simulate(ds, seed=seed, prior_ids=priors, model_config=cfg,
+                   embeddings=np.load(EMB / f"{name}.npy"))
     row = {"dataset": name, **res.metrics, **res.timings,
            "labels_in_order": list(res.labels_in_order),
            "wall_s_total": time.perf_counter() - t0, "config": cfg.to_dict(), "tag": tag}
@@ -107,7 +95,7 @@ def main() -> None:
     ap.add_argument("datasets", nargs="+")
     ap.add_argument("--embed", action="store_true", help="compute embeddings (emb venv)")
     ap.add_argument("--weight", type=float, default=1.0)
-    ap.add_argument("--only-embeddings", action="store_true")
+    ap.add_argument("--force", action="store_true", help="ignore cached results")
     ap.add_argument("--params", default="{}")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--prior-seeds", type=int, nargs="*",
@@ -123,8 +111,7 @@ def main() -> None:
 
     params = json.loads(args.params)
     seeds: list[int | None] = list(args.prior_seeds) if args.prior_seeds else [None]
-    tasks = [(n, args.weight, args.only_embeddings, params, s)
-             for s in seeds for n in args.datasets]
+    tasks = [(n, args.weight, params, s, args.force) for s in seeds for n in args.datasets]
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -136,7 +123,7 @@ def main() -> None:
         bench.print_table({r["dataset"]: r for r in rows})
         return
     mine = {(r["dataset"], int(s or 0)): r
-            for r, (_, _, _, _, s) in zip(rows, tasks, strict=True)}
+            for r, (_, _, _, s, _) in zip(rows, tasks, strict=True)}
     ref: dict[tuple[str, int], dict[str, Any]] = {}
     for s in args.prior_seeds:
         for n, row in bench.run_many(args.datasets, "screener-lr", params, args.jobs,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-MODELS = ("screener-lr", "elas-u4")
+MODELS = ("screener-lr", "elas-u4", "screener-lr-minilm")
 """Named presets accepted by `ModelConfig.from_settings`."""
 
 
@@ -82,6 +82,9 @@ class ModelConfig:
     """Dimensions of an LSA (truncated SVD) block beside the word block; 0 = off."""
     lsa_weight: float = 1.0
     """Weight of the LSA block."""
+    embedding_weight: float = 0.0
+    """Weight of a block of sentence embeddings (all-MiniLM-L6-v2, see `embeddings.py`;
+    optional packages) beside the word block; 0 = off."""
 
     @classmethod
     def from_settings(cls, model: str, seed: int, params: Mapping[str, Any]) -> ModelConfig:
@@ -92,6 +95,8 @@ class ModelConfig:
         """
         if model == "screener-lr":
             base = cls(name=model, seed=seed)
+        elif model == "screener-lr-minilm":
+            base = cls(name=model, seed=seed, embedding_weight=0.5)
         elif model == "elas-u4":
             base = cls(
                 name=model, classifier="svm", C=0.11, include_weight=9.8, seed=seed,
@@ -127,6 +132,8 @@ class ModelConfig:
             raise ValueError("pseudo_negatives must be >= 0")
         if self.C <= 0 or self.include_weight <= 0:
             raise ValueError("C and include_weight must be positive")
+        if self.embedding_weight < 0:
+            raise ValueError("embedding_weight must be >= 0")
         if self.char_weight < 0 or self.prefix_weight < 0 or self.lsa_dims < 0 or self.lsa_weight <= 0:
             raise ValueError("block weights and lsa_dims must be >= 0, lsa_weight positive")
 
@@ -151,5 +158,6 @@ class ModelConfig:
         return sha256_of(self.to_dict())
 
 
-_LATER_FIELDS: dict[str, Any] = {"char_weight": 0.0, "prefix_weight": 0.0, "lsa_dims": 0, "lsa_weight": 1.0}
+_LATER_FIELDS: dict[str, Any] = {"char_weight": 0.0, "prefix_weight": 0.0, "lsa_dims": 0, "lsa_weight": 1.0,
+                                 "embedding_weight": 0.0}
 """Fields added after configurations were first stored, with their defaults."""

