@@ -180,6 +180,42 @@ def multi_seed(names: list[str], model: str, params: dict[str, Any],
     paired_table(runs[0], runs[1], json.dumps(params), json.dumps(versus))
 
 
+def block_cost(size: int, variants: list[dict[str, Any]]) -> None:
+    """Cost of the optional feature blocks on `size` pooled records (seeded sample of all
+    datasets, 1,000 labelled): non-zeros, extra extraction time, retrain + rank (min of 3)."""
+    import numpy as np
+
+    from screener.ranking import fit_features, rank
+    from screener.ranking.derived import model_matrix
+
+    texts: list[str] = []
+    labels: list[int] = []
+    for name in sorted(anchors()):
+        ds = load_dataset(DATA / anchors()[name]["path"])
+        texts += ds.texts
+        labels += list(ds.labels)
+    rng = np.random.default_rng(0)
+    pick = rng.permutation(len(texts))[:size]
+    texts, labels = [texts[i] for i in pick], [labels[i] for i in pick]
+    t0 = time.perf_counter()
+    fs = fit_features(texts, ModelConfig.from_settings("screener-lr", 42, {}))
+    print(f"{len(texts)} records, word features {time.perf_counter() - t0:.2f} s")
+    lab = {int(i): labels[i] for i in rng.permutation(len(texts))[:1000]}
+    for params in variants:
+        cfg = ModelConfig.from_settings("screener-lr", 42, params)
+        t0 = time.perf_counter()
+        X = model_matrix(fs, cfg)
+        extra = time.perf_counter() - t0
+        rank(fs, lab, cfg)
+        steps = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            rank(fs, lab, cfg)
+            steps.append(time.perf_counter() - t0)
+        print(f"{json.dumps(params):28s} nnz {X.nnz:>11,d}  extra features {extra:6.2f} s  "
+              f"step {min(steps) * 1000:7.1f} ms", flush=True)
+
+
 def _child_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -286,6 +322,8 @@ def main() -> None:
                     help="random priors (1 include, 1 exclude) drawn with each seed, paired "
                          "with --versus instead of ASReview's priors")
     ap.add_argument("--versus", default="{}", help="JSON params of the reference variant")
+    ap.add_argument("--block-cost", type=int, metavar="N",
+                    help="time the optional feature blocks on N pooled records")
     ap.add_argument("--simulate-csv", help=argparse.SUPPRESS)
     ap.add_argument("--priors", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
@@ -303,6 +341,10 @@ def main() -> None:
         return
     if args.time_asreview:
         time_asreview(args.time_asreview, args.asreview, args.model, params)
+        return
+    if args.block_cost:
+        block_cost(args.block_cost, [{}, {"char_weight": 1.0}, {"prefix_weight": 1.0},
+                                     {"lsa_dims": 100}])
         return
     if args.prior_seeds:
         multi_seed(names, args.model, params, json.loads(args.versus), args.prior_seeds,
