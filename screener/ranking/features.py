@@ -122,19 +122,42 @@ def _tokenise(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     return vocab, ids, lengths
 
 
-_CHUNK = 20_000
+_CHUNK = 10_000
 """Records per chunk when counting n-grams (bounds memory on large reviews)."""
+_TOKEN_CHUNK = 5_000
+"""Records per chunk when tokenising (each raw word is a Python bytes object meanwhile)."""
 
 
-def _tokenise_in_chunks(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+class _Tokens:
+    """Token ids of all texts, kept as the per-chunk arrays `_tokenise_in_chunks` made
+    (never concatenated: that would briefly hold them twice)."""
+
+    def __init__(self, parts: list[np.ndarray]) -> None:
+        self.parts = parts
+        self.starts = np.zeros(len(parts) + 1, np.int64)
+        np.cumsum([len(p) for p in parts], out=self.starts[1:])
+
+    def slice(self, a: int, b: int) -> np.ndarray:
+        """Token ids a..b-1 (positions in all texts' tokens concatenated)."""
+        first = max(int(np.searchsorted(self.starts, a, side="right")) - 1, 0)
+        out = []
+        for i in range(first, len(self.parts)):
+            lo = int(self.starts[i])
+            if lo >= b:
+                break
+            out.append(self.parts[i][max(a - lo, 0):b - lo])
+        return np.concatenate(out) if out else np.zeros(0, np.int32)
+
+
+def _tokenise_in_chunks(texts: Sequence[str]) -> tuple[list[str], _Tokens, np.ndarray]:
     """`_tokenise` a chunk of texts at a time, with token ids mapped to one vocabulary
     (same vocabulary order and ids as `_tokenise` on all texts at once)."""
     vocab: list[str] = []
     index: dict[str, int] = {}
     id_parts: list[np.ndarray] = []
     len_parts: list[np.ndarray] = []
-    for lo in range(0, max(len(texts), 1), _CHUNK):
-        chunk_vocab, chunk_ids, chunk_lengths = _tokenise(texts[lo:lo + _CHUNK])
+    for lo in range(0, max(len(texts), 1), _TOKEN_CHUNK):
+        chunk_vocab, chunk_ids, chunk_lengths = _tokenise(texts[lo:lo + _TOKEN_CHUNK])
         mapping = np.empty(len(chunk_vocab), np.int32)
         for i, tok in enumerate(chunk_vocab):
             tid = index.get(tok)
@@ -144,9 +167,8 @@ def _tokenise_in_chunks(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np
             mapping[i] = tid
         id_parts.append(mapping[chunk_ids] if len(chunk_ids) else np.zeros(0, np.int32))
         len_parts.append(chunk_lengths)
-    ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int32)
     lengths = np.concatenate(len_parts) if len_parts else np.zeros(0, np.int64)
-    return vocab, ids, lengths[:len(texts)]
+    return vocab, _Tokens(id_parts), lengths[:len(texts)]
 
 
 def _ngram_keys(
@@ -292,86 +314,140 @@ def _weight(counts: sp.csr_matrix, idf: np.ndarray, sublinear: bool) -> sp.csr_m
     return sp.csr_matrix(out)
 
 
+def _chunk_pairs(
+    ids: np.ndarray, lengths: np.ndarray, n_vocab: int, ngram_max: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (n-gram key, document) pairs of a chunk of documents, sorted by key then
+    document (documents numbered from 0 within the chunk), with the n-gram's count in the
+    document."""
+    n = len(lengths)
+    doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    keys, docs = _ngram_keys(ids.astype(np.int64), doc, n_vocab, ngram_max)
+    del doc
+    codes = keys * np.int64(max(n, 1)) + docs
+    del keys, docs
+    codes.sort()
+    if not len(codes):
+        empty = np.zeros(0, np.int64)
+        return empty, empty.astype(np.int32), empty.astype(np.int32)
+    first = np.empty(len(codes), bool)
+    first[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    del first
+    tf = np.diff(np.append(starts, len(codes))).astype(np.int32)
+    pairs = codes[starts]
+    del codes, starts
+    pair_key = pairs // np.int64(max(n, 1))
+    pair_doc = (pairs - pair_key * np.int64(max(n, 1))).astype(np.int32)
+    return pair_key, pair_doc, tf
+
+
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and how many times each occurs."""
+    if not len(sorted_keys):
+        return sorted_keys, np.zeros(0, np.int32)
+    new = np.empty(len(sorted_keys), bool)
+    new[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    del new
+    return sorted_keys[starts], np.diff(np.append(starts, len(sorted_keys))).astype(np.int32)
+
+
+def _add_counts(keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray,
+                new_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge sorted distinct (key, count) arrays; counts of a key in both are added."""
+    if not len(keys):
+        return new_keys, new_counts
+    pos = np.searchsorted(keys, new_keys)
+    hit = pos < len(keys)
+    hit[hit] = keys[pos[hit]] == new_keys[hit]
+    counts[pos[hit]] += new_counts[hit]
+    miss = ~hit
+    del hit
+    at = pos[miss]
+    del pos
+    return np.insert(keys, at, new_keys[miss]), np.insert(counts, at, new_counts[miss])
+
+
 def fit_features(texts: Sequence[str], config: ModelConfig | FeatureConfig) -> FeatureSet:
     """Fit TF-IDF on `texts` (one per record, see `record_text`) and return the matrix.
 
     Equivalent to scikit-learn's ``TfidfVectorizer(ngram_range=(1, n), min_df, max_df,
     sublinear_tf, token_pattern=r"(?u)\\b\\w\\w+\\b", lowercase=True)`` with float32 output,
     up to column order.
+
+    Memory: the (n-gram, record) pairs never exist for the whole review at once. A first
+    pass over chunks of records counts each n-gram's document frequency; a second pass
+    recounts each chunk, drops the n-grams outside min_df/max_df and writes the chunk's
+    weighted rows straight into the preallocated CSR arrays.
     """
     fc = config.features if isinstance(config, ModelConfig) else config
     n_docs = len(texts)
-    vocab, ids, lengths = _tokenise_in_chunks(texts)
+    vocab, tokens, lengths = _tokenise_in_chunks(texts)
     n_vocab = max(len(vocab), 1)
-    if n_docs and _max_key(n_vocab, fc.ngram_max) * n_docs >= 2**62:
+    if n_docs and _max_key(n_vocab, fc.ngram_max) * min(n_docs, _CHUNK) >= 2**62:
         raise ValueError("vocabulary too large for int64 n-gram keys; lower ngram_max")
-    # (n-gram, record) pairs with their counts, a chunk of records at a time, so that the
-    # arrays of every n-gram occurrence never exist for the whole review at once.
     tok_start = np.zeros(n_docs + 1, np.int64)
     np.cumsum(lengths, out=tok_start[1:])
-    pair_parts: list[np.ndarray] = []
-    tf_parts: list[np.ndarray] = []
-    for lo in range(0, n_docs, _CHUNK):
-        hi = min(n_docs, lo + _CHUNK)
-        a, b = int(tok_start[lo]), int(tok_start[hi])
-        doc = np.repeat(np.arange(lo, hi, dtype=np.int64), lengths[lo:hi])
-        keys, docs = _ngram_keys(ids[a:b].astype(np.int64), doc, n_vocab, fc.ngram_max)
-        codes = keys * np.int64(max(n_docs, 1)) + docs
-        del keys, docs, doc
-        codes.sort()
-        if len(codes):
-            first = np.empty(len(codes), bool)
-            first[0] = True
-            np.not_equal(codes[1:], codes[:-1], out=first[1:])
-            starts = np.flatnonzero(first)
-            del first
-            tf_parts.append(np.diff(np.append(starts, len(codes))))
-            pair_parts.append(codes[starts])
-        del codes
-    del ids
-    if pair_parts:
-        pairs = np.concatenate(pair_parts)
-        tf = np.concatenate(tf_parts)
-        del pair_parts, tf_parts
-        order = np.argsort(pairs, kind="stable")
-        pairs, tf = pairs[order], tf[order]
-        del order
-    else:
-        tf = np.zeros(0, np.int64)
-        pairs = np.zeros(0, np.int64)
-    pair_key = pairs // np.int64(max(n_docs, 1))
-    pair_doc = (pairs - pair_key * np.int64(max(n_docs, 1))).astype(np.int32)
-    del pairs
-    if len(pair_key):
-        new_key = np.empty(len(pair_key), bool)
-        new_key[0] = True
-        np.not_equal(pair_key[1:], pair_key[:-1], out=new_key[1:])
-        key_starts = np.flatnonzero(new_key)
-        del new_key
-    else:
-        key_starts = np.zeros(0, np.int64)
-    ukeys = pair_key[key_starts]
-    df = np.diff(np.append(key_starts, len(pair_key)))
+    spans = [(lo, min(n_docs, lo + _CHUNK)) for lo in range(0, n_docs, _CHUNK)]
+
+    def pairs_of(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _chunk_pairs(tokens.slice(int(tok_start[lo]), int(tok_start[hi])),
+                            lengths[lo:hi], n_vocab, fc.ngram_max)
+
+    # Pass 1: document frequency of every n-gram (sorted distinct keys).
+    all_keys = np.zeros(0, np.int64)
+    df = np.zeros(0, np.int32)
+    for lo, hi in spans:
+        pair_key, _, _ = pairs_of(lo, hi)
+        chunk_keys, chunk_df = _runs(pair_key)
+        del pair_key
+        all_keys, df = _add_counts(all_keys, df, chunk_keys, chunk_df)
+        del chunk_keys, chunk_df
     keep = (df >= fc.min_df) & (df <= fc.max_df * n_docs)
-    pair_keep = np.repeat(keep, df)
-    col_counts = df[keep]
-    indptr_c = np.zeros(len(col_counts) + 1, np.int64)
-    np.cumsum(col_counts, out=indptr_c[1:])
-    n_cols = int(keep.sum())
-    by_key = sp.csc_matrix(
-        (tf[pair_keep].astype(np.float32), pair_doc[pair_keep], indptr_c),
-        shape=(n_docs, n_cols),
-    )
+    kept_keys = all_keys[keep]
+    kept_df = df[keep].astype(np.int64)
+    del all_keys, df, keep
     # Most frequent n-grams first: the weights they multiply stay in cache when a model
     # scores every record (several times faster matrix-vector products on large reviews).
-    perm = np.argsort(-col_counts, kind="stable")
-    counts = by_key[:, perm].tocsr()
-    counts.sort_indices()
-    kept_df = col_counts[perm].astype(np.float64)
-    idf = (np.log((1.0 + n_docs) / (1.0 + kept_df)) + 1.0).astype(np.float32)
-    matrix = _weight(counts, idf, fc.sublinear_tf)
+    perm = np.argsort(-kept_df, kind="stable")
+    n_cols = len(perm)
+    col_of = np.empty(n_cols, np.int32)
+    col_of[perm] = np.arange(n_cols, dtype=np.int32)
+    idf = (np.log((1.0 + n_docs) / (1.0 + kept_df[perm].astype(np.float64))) + 1.0).astype(
+        np.float32)
+    nnz = int(kept_df.sum())
+    del kept_df
+    index_dtype = np.int32 if max(nnz, n_cols) < 2**31 - 1 else np.int64
+    data = np.empty(nnz, np.float32)
+    indices = np.empty(nnz, index_dtype)
+    indptr = np.zeros(n_docs + 1, index_dtype)
+    # Pass 2: each chunk's kept counts, weighted row by row, into the CSR arrays.
+    at = 0
+    for lo, hi in spans:
+        pair_key, pair_doc, tf = pairs_of(lo, hi)
+        pos = np.searchsorted(kept_keys, pair_key)
+        hit = pos < n_cols
+        hit[hit] = kept_keys[pos[hit]] == pair_key[hit]
+        del pair_key
+        chunk = sp.coo_matrix((tf[hit], (pair_doc[hit], col_of[pos[hit]])),
+                              shape=(hi - lo, n_cols)).tocsr()
+        del pos, hit, pair_doc, tf
+        chunk.sort_indices()
+        weighted = _weight(chunk, idf, fc.sublinear_tf)
+        del chunk
+        m = weighted.nnz
+        data[at:at + m] = weighted.data
+        indices[at:at + m] = weighted.indices
+        indptr[lo + 1:hi + 1] = at + weighted.indptr[1:]
+        at += m
+        del weighted
+    tokens.parts.clear()
+    matrix = sp.csr_matrix((data, indices, indptr), shape=(n_docs, n_cols), copy=False)
     return FeatureSet(
-        matrix=matrix, vocabulary=tuple(vocab), keys=ukeys[keep][perm], idf=idf, config=fc,
+        matrix=matrix, vocabulary=tuple(vocab), keys=kept_keys[perm], idf=idf, config=fc,
         fingerprint=texts_fingerprint(texts),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from screener.ranking.config import FeatureConfig, ModelConfig
@@ -72,3 +73,21 @@ def test_load_or_fit_refits_only_when_records_change(tmp_path: Path) -> None:
 def test_record_text_joins_fields() -> None:
     assert record_text("T", "A", ["k1", "k2"], ["M"]) == "T A k1 k2 M"
     assert record_text("T", "") == "T"
+
+
+def test_counting_in_chunks_gives_the_same_matrix(small_dataset: Dataset,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large reviews are tokenised and counted a few records at a time (bounded memory);
+    the features must be exactly those of counting everything at once."""
+    import screener.ranking.features as features
+
+    texts = small_dataset.texts + TEXTS
+    whole = fit_features(texts, ModelConfig())
+    monkeypatch.setattr(features, "_CHUNK", 7)
+    monkeypatch.setattr(features, "_TOKEN_CHUNK", 3)
+    chunked = fit_features(texts, ModelConfig())
+    assert chunked.matrix.shape == whole.matrix.shape
+    assert (chunked.matrix != whole.matrix).nnz == 0
+    np.testing.assert_array_equal(chunked.keys, whole.keys)
+    np.testing.assert_array_equal(chunked.idf, whole.idf)
+    assert chunked.vocabulary == whole.vocabulary
