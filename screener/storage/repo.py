@@ -10,7 +10,7 @@ import json
 import sys
 import uuid
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +92,29 @@ _INSERT_COLUMNS = ("source_id", "position", "title", "abstract", "authors", "yea
 _INSERT_CHUNK = 5000
 
 
+def _json_encoder() -> Callable[[Any], str]:
+    """orjson when installed (about six times faster than `json.dumps` on MEDLINE raw
+    fields: compact, UTF-8 rather than escapes, the same values once read back); anything
+    orjson refuses (integers over 64 bits, non-string keys) goes to `json.dumps`."""
+    try:
+        import orjson
+    except ImportError:  # an environment installed before orjson became a dependency
+        return json.dumps
+
+    fast = orjson.dumps
+
+    def dumps(value: Any) -> str:
+        try:
+            return fast(value).decode()
+        except TypeError:
+            return json.dumps(value)
+
+    return dumps
+
+
+_dumps = _json_encoder()
+
+
 def _insert_records_sql(paramstyle: str) -> str:
     """The positional INSERT for the driver (SQLite '?', psycopg '%s'); constants only."""
     mark = "?" if paramstyle == "qmark" else "%s"
@@ -102,15 +125,15 @@ def _insert_records_sql(paramstyle: str) -> str:
 def add_records(session: Session, source_id: int, records: Sequence[Record]) -> list[int]:
     """Bulk-insert records for a source; returns their new ids in order.
 
-    The JSON columns are encoded here with `json.dumps` (what SQLAlchemy's JSON type does,
-    so rows read back the same) and the rows go to the driver's `executemany` as tuples, a
+    The JSON columns are encoded here (`_dumps`; SQLAlchemy's JSON type reads them back
+    the same) and the rows go to the driver's `executemany` as tuples, a
     chunk at a time: SQLAlchemy's per-row parameter processing cost about a third of a
     100,000-record import.
     """
     start = (session.scalar(select(func.max(RecordRow.position))) or 0) + 1
     connection = session.connection()
     sql = _insert_records_sql(connection.dialect.paramstyle)
-    dumps = json.dumps
+    dumps = _dumps
     for offset in range(0, len(records), _INSERT_CHUNK):
         rows = [
             (source_id, start + offset + i, r.title, r.abstract, dumps(r.authors), r.year,

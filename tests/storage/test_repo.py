@@ -47,12 +47,14 @@ def test_record_round_trip(db: Database) -> None:
 
 def test_bulk_insert_keeps_order_ids_and_raw_fields_across_chunks(db: Database) -> None:
     """More records than one insert batch: ids come back in file order, and every record's
-    raw source fields (any JSON value, non-ASCII text, a read-only mapping) read back."""
+    raw source fields (any JSON value, non-ASCII text, a read-only mapping, an integer too
+    large for orjson) read back."""
     from types import MappingProxyType
 
     records = [Record(title=f"Record {k} \u00e9t\u00e9", authors=(f"Doe{k}, J",),
                       raw=MappingProxyType({"PMID": str(k), "AU": ["Doe", "Ro\u00eb"],
-                                            "n": k, "nested": {"x": [1.5, None, True]}}))
+                                            "n": k, "nested": {"x": [1.5, None, True]},
+                                            "big": 2**70}))
                for k in range(repo._INSERT_CHUNK + 7)]
     with db.transaction() as s:
         source = repo.add_source(s, name="PubMed", kind="database")
