@@ -12,10 +12,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
 PROTOCOLS = REPO / "protocols"
 DATA = Path(__file__).resolve().parent / "data"
+
+
+# Hypothesis budgets. The fuzz tests ask for max(their own bounded budget, the profile's),
+# so CI stays bounded and `HYPOTHESIS_PROFILE=long` runs many more inputs (issue #8: about
+# 10 minutes, niced, for tests/protocol/test_protocol_fuzz.py tests/importers/test_properties.py
+# tests/importers/test_fast_paths.py tests/importers/test_dedup.py; add
+# --hypothesis-show-statistics to see how many inputs each test tried).
+settings.register_profile("long", max_examples=8000, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 TAGGED = sorted((DATA / "ris").glob("*")) + sorted((DATA / "wos").glob("*"))
 MEDLINE = sorted((DATA / "medline").glob("*"))
 
-FAST = settings(max_examples=200, deadline=None, database=None,
+FAST = settings(max_examples=max(200, settings().max_examples), deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 

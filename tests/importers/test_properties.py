@@ -15,7 +15,7 @@ SAMPLES = sorted(p for p in DATA.rglob("*") if p.is_file() and p.suffix != ".md"
 # Keep mutated inputs small so each example stays fast.
 HEADS = {p.name: p.read_bytes()[:6000] for p in SAMPLES}
 
-FAST = settings(max_examples=150, deadline=None, database=None,
+FAST = settings(max_examples=max(150, settings().max_examples), deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

@@ -16,7 +16,7 @@ from screener.protocol import ProtocolError, load_protocol_text
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = [p.read_text(encoding="utf-8") for p in sorted((REPO / "protocols").glob("*.yaml"))]
 EXAMPLES = int(os.environ.get("SCREENER_FUZZ_EXAMPLES", "150"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None,
+FUZZ = settings(max_examples=max(EXAMPLES, settings().max_examples), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
