@@ -7,8 +7,11 @@ DOIs for every record): a PubMed MEDLINE file with half the records and an Embas
 RIS file with the other half, 5% of whose records repeat a MEDLINE record with the kind of
 differences real exports have (DOI dropped, title case, trailing period) so dedup has
 work to do. Then, in one process, times each step through the workflow layer and the
-terminal UI (Textual Pilot), and reports the peak resident memory of the whole run
-(resource.getrusage ru_maxrss). Targets (issues 3, 5 and 8): import >= 5,000 records/s,
+terminal UI (Textual Pilot), and reports each step's peak resident memory: this process's
+(VmHWM, reset before each step through /proc/self/clear_refs; ru_maxrss where that is not
+available, then a running peak) plus its child processes' (the largest of their sampled
+VmHWM and RUSAGE_CHILDREN ru_maxrss), added as if they peaked at the same moment (an upper
+bound). The whole run's peak is the largest step total. Targets (issues 3, 5 and 8): import >= 5,000 records/s,
 dedup of 100,000 records <= 60 s (scaled: 200,000 here), decision-to-next-record latency
 median <= 50 ms and p99 <= 150 ms, peak <= 2 GB.
 """
@@ -17,12 +20,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import os
 import random
 import resource
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +43,80 @@ from import_speed import (  # noqa: E402
 )
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _status_kb(pid: int | str, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children", encoding="ascii") as fh:
+                    kids = [int(x) for x in fh.read().split()]
+            except OSError:
+                continue
+            out.extend(kids)
+            todo.extend(kids)
+    return out
+
+
+class PeakMeter:
+    """Peak resident memory per step: this process plus its child processes (MB)."""
+
+    def __init__(self) -> None:
+        self.can_reset = True
+        self.whole = 0.0
+        self._children_kb = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            kb = sum(max(_status_kb(c, "VmHWM"), _status_kb(c, "VmRSS"))
+                     for c in _descendants(os.getpid()))
+            with self._lock:
+                self._children_kb = max(self._children_kb, kb)
+
+    def start(self) -> None:
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+                fh.write("5")
+        except OSError:
+            self.can_reset = False
+        with self._lock:
+            self._children_kb = 0
+        self._ru_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+    def stop(self) -> tuple[float, float]:
+        """(this process's peak, children's peak) since `start`, in MB."""
+        own = _status_kb("self", "VmHWM") if self.can_reset else 0
+        own = own or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        with self._lock:
+            kids = max(self._children_kb, ru if ru > self._ru_children else 0)
+        own_mb, kids_mb = own / 1024, kids / 1024
+        self.whole = max(self.whole, own_mb + kids_mb)
+        return own_mb, kids_mb
+
+
+METER: PeakMeter
 
 
 def peak_mb() -> float:
@@ -71,11 +151,15 @@ def ris_with_duplicates(rows: list[dict[str, str]], count: int, offset: int,
 
 
 def timed(label: str, results: list[tuple[str, float, str]], fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    gc.collect()
+    METER.start()
     start = time.perf_counter()
     value = fn(*args, **kwargs)
     seconds = time.perf_counter() - start
-    results.append((label, seconds, f"peak so far {peak_mb():,.0f} MB"))
-    print(f"{label:40} {seconds:8.2f} s   peak {peak_mb():,.0f} MB", flush=True)
+    own, kids = METER.stop()
+    peak = f"{own + kids:,.0f} MB ({own:,.0f} + children {kids:,.0f})"
+    results.append((label, seconds, peak))
+    print(f"{label:40} {seconds:8.2f} s   peak {peak}", flush=True)
     return value
 
 
@@ -88,12 +172,12 @@ async def screen_with_pilot(review: object, n: int) -> list[float]:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         for i in range(n):
-            before = app.current_record_id  # type: ignore[attr-defined]
+            before = app.current_record_id
             start = time.perf_counter()
             await pilot.press("e" if i % 10 else "i")
             if i % 10:
                 await pilot.press("escape")
-            while app.current_record_id == before:  # type: ignore[attr-defined]
+            while app.current_record_id == before:
                 await pilot.pause(0.001)
             latencies.append(time.perf_counter() - start)
     return latencies
@@ -106,6 +190,8 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=100)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    global METER
+    METER = PeakMeter()
 
     from screener.core.decisions import Label
     from screener.workflow.importing import deduplicate, import_file
@@ -146,10 +232,8 @@ def main() -> None:
         except ImportError:
             print("terminal UI not available: Pilot step skipped")
         else:
-            start = time.perf_counter()
-            latencies = asyncio.run(screen_with_pilot(review, args.decisions))
-            results.append((f"{args.decisions} decisions in the UI (Pilot)",
-                            time.perf_counter() - start, ""))
+            latencies = timed(f"{args.decisions} decisions in the UI (Pilot)", results,
+                              lambda: asyncio.run(screen_with_pilot(review, args.decisions)))
         timed("export PRISMA (svg)", results, export_prisma, review, "svg",
               tmp / "prisma.svg")
     finally:
@@ -157,18 +241,19 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
-    print("| step | measured | target |")
-    print("|---|---:|---:|")
-    print(f"| import MEDLINE | {rate1:,.0f} records/s | >= 5,000 records/s |")
-    print(f"| import RIS | {rate2:,.0f} records/s | >= 5,000 records/s |")
-    for label, seconds, _ in results:
-        print(f"| {label} | {seconds:.2f} s | |")
+    print("| step | measured | peak memory (this process + children) | target |")
+    print("|---|---:|---:|---:|")
+    print(f"| import MEDLINE | {rate1:,.0f} records/s | | >= 5,000 records/s |")
+    print(f"| import RIS | {rate2:,.0f} records/s | | >= 5,000 records/s |")
+    for label, seconds, peak in results:
+        print(f"| {label} | {seconds:.2f} s | {peak} | |")
     if latencies:
         ms = sorted(x * 1000 for x in latencies)
         p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
-        print(f"| decision to next record, median | {statistics.median(ms):.1f} ms | <= 50 ms |")
-        print(f"| decision to next record, p99 | {p99:.1f} ms | <= 150 ms |")
-    print(f"| peak memory (whole run) | {peak_mb():,.0f} MB | <= 2,048 MB |")
+        print(f"| decision to next record, median | {statistics.median(ms):.1f} ms | | <= 50 ms |")
+        print(f"| decision to next record, p99 | {p99:.1f} ms | | <= 150 ms |")
+    whole = max(METER.whole, peak_mb())
+    print(f"| peak memory (whole run: largest step) | | {whole:,.0f} MB | <= 2,048 MB |")
 
 
 if __name__ == "__main__":
