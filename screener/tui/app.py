@@ -3,11 +3,14 @@
 Services come in through the constructor so tests build an app around a temporary review
 and a fake ranker without patching globals:
 
-- `ranker(review, reviewer) -> RankingUpdate` re-ranks (default:
-  `screener.workflow.ranking.refresh_ranking`); it runs in a thread worker.
+- `ranker(review, reviewer) -> RankingUpdate` re-ranks; it is called in a thread worker.
+  Default: `ProcessRanker`, which sends the request to a child process
+  (`screener.workflow.ranker_process`) and waits without holding the interpreter lock,
+  falling back to `screener.workflow.ranking.refresh_ranking` in the thread.
 - `progress_fn(review, reviewer, stage) -> Progress` computes the status panel (default:
   `screener.workflow.browse.panel_progress`); also in a thread worker.
 - `keymap` (default: protocol keys, then the user's keys.yaml; see `screener.tui.keys`).
+- `rank_on_open`: start a cold-start ranking when the review has none yet.
 - `background_delay` / `progress_delay`: re-ranking and the full progress start once the
   reviewer pauses this long after a decision (tests use 0: at once).
 
@@ -17,6 +20,7 @@ Must not import screener.storage or sqlalchemy: the database is reached through
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +35,7 @@ from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, l
 from screener.tui.screening import ScreeningScreen
 from screener.workflow.browse import my_decisions, panel_progress
 from screener.workflow.progress import Progress
+from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import Review
 from screener.workflow.screening import ScreeningSession
@@ -42,10 +47,67 @@ THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
 
 def default_ranker(review: Review, reviewer: str) -> RankingUpdate:
-    """Re-rank with the ranking library (imported on first use, in the worker thread)."""
+    """Re-rank in this process (imported on first use, in the worker thread)."""
     from screener.workflow.ranking import refresh_ranking
 
     return refresh_ranking(review, reviewer)
+
+
+class ProcessRanker:
+    """The app's default ranker: `RankerProcess` (a child process, so re-ranking never
+    holds this process's interpreter lock), started on first use or by `warm_up`; when the
+    child cannot start, re-ranking runs in the worker thread as before (`fallback_reason`
+    says why)."""
+
+    def __init__(self, review: Review) -> None:
+        self.review = review
+        self.process: RankerProcess | None = None
+        self.fallback_reason = ""
+        self._lock = threading.Lock()
+        self._closed = False
+        prepare()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self.process is not None or self.fallback_reason or self._closed:
+                return
+            process = RankerProcess(self.review)
+            try:
+                process.start()
+            except RankerUnavailable as exc:
+                self.fallback_reason = str(exc)
+                return
+            if self._closed:
+                process.close()
+                return
+            self.process = process
+            # The child holds the features; this process need not keep a copy.
+            from screener.workflow.ranking import forget_features
+
+            forget_features()
+
+    def __call__(self, review: Review, reviewer: str) -> RankingUpdate:
+        if self._closed:
+            raise RankerUnavailable("the app is closing")
+        self.warm_up()
+        process = self.process
+        if process is None:
+            return default_ranker(review, reviewer)
+        try:
+            return process(review, reviewer)
+        except RankerUnavailable as exc:
+            if self._closed:
+                raise
+            self.fallback_reason = str(exc)
+            self.process = None
+            return default_ranker(review, reviewer)
+
+    def close(self) -> None:
+        """End the child; a child still starting is ended by `warm_up` when it is up."""
+        self._closed = True
+        process, self.process = self.process, None
+        if process is not None:
+            process.close()
 
 
 class ScreenerApp(App[None]):
@@ -69,13 +131,15 @@ class ScreenerApp(App[None]):
                  *, ranker: Ranker | None = None, progress_fn: ProgressFn | None = None,
                  keymap: KeyMap | None = None, user_keys_file: Path | None = None,
                  theme: str | None = None, session: ScreeningSession | None = None,
-                 background_delay: float = 0.15, progress_delay: float = 1.0) -> None:
+                 background_delay: float = 0.15, progress_delay: float = 1.0,
+                 rank_on_open: bool | None = None) -> None:
         super().__init__()
         self.review = review
         self.stage = Stage(stage)
         self.session = session or ScreeningSession(review, reviewer, self.stage)
         self.reviewer = self.session.reviewer
-        self.ranker: Ranker = ranker or default_ranker
+        self.process_ranker = ProcessRanker(review) if ranker is None else None
+        self.ranker: Ranker = ranker or self.process_ranker or default_ranker
         self.progress_fn: ProgressFn = progress_fn or panel_progress
         self.keymap = keymap or load_keymap(review.protocol.keys, user_keys_file)
         self.background_delay = background_delay
@@ -83,6 +147,10 @@ class ScreenerApp(App[None]):
         progress too)."""
         self.progress_delay = progress_delay
         """Seconds of pause before the full progress (stopping statistics) is recomputed."""
+        self.rank_on_open = ranker is None if rank_on_open is None else rank_on_open
+        """Rank at once when the screen opens on a review with no ranking yet (cold start:
+        similarity to the protocol), rather than after the first decision. Default: with
+        the default ranker only."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
         self.title = review.title
@@ -94,10 +162,17 @@ class ScreenerApp(App[None]):
         return ScreeningScreen()
 
     def on_mount(self) -> None:
+        if self.process_ranker is not None and self.stage == Stage.TITLE_ABSTRACT:
+            self.run_worker(self.process_ranker.warm_up, thread=True, group="ranker-start")
         self.set_keymap({action: key for action, key in self.keymap.keys.items()
                          if key != DEFAULT_KEYS[action]})
         for problem in self.keymap.problems:
             self.notify(problem, title="Key map", severity="warning", timeout=10)
+
+    def on_unmount(self) -> None:
+        """End the ranking process with the app (a worker waiting on it gets an error)."""
+        if self.process_ranker is not None:
+            self.process_ranker.close()
 
     @property
     def screening(self) -> ScreeningScreen:

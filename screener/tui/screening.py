@@ -139,6 +139,10 @@ class ScreeningScreen(Screen[None]):
         self.progress = app.initial_progress(self.mine)
         self.show_next()
         self.refresh_progress()
+        if (app.rank_on_open and app.stage == Stage.TITLE_ABSTRACT
+                and app.session.queue.ranking_id is None
+                and app.review.protocol.ranking.cold_start):
+            self.request_ranking()  # no ranking yet: the cold start, in the background
 
     # -- showing ------------------------------------------------------------------------
     def show_next(self) -> None:

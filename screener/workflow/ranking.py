@@ -173,6 +173,13 @@ _MEMORY: dict[tuple[str, str, tuple[int, int]], FeatureSet] = {}
 """Features of the review open in this process (one entry), so re-ranking after each
 decision does not read them back from the database."""
 
+
+
+def forget_features() -> None:
+    """Drop the features kept in memory (another process ranks this review now)."""
+    _MEMORY.clear()
+
+
 MODEL_ALIASES = {"default": "screener-lr"}
 
 

@@ -1,0 +1,60 @@
+"""The app's default ranker: a child process, a cold start at open, gone after quit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from screener.tui.app import ScreenerApp
+from screener.workflow.review import Review
+
+from .conftest import FakeRanker
+from .test_app import settle
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in "ZX"
+
+
+async def test_opens_with_a_cold_start_ranking_without_a_decision(
+        review_factory: Callable[..., tuple[Review, list[int]]]) -> None:
+    review, ids = review_factory("ketamine-depression.yaml")
+    ranker = FakeRanker(ids)
+    app = ScreenerApp(review, "ann", ranker=ranker, background_delay=0, rank_on_open=True)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert ranker.calls == 1 and app.rankings_applied == 1
+        assert app.session.queue.ids[0] == ids[-1]  # the new order is in use
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads /proc to see processes")
+async def test_default_ranker_runs_in_a_child_that_ends_with_the_app(
+        review_factory: Callable[..., tuple[Review, list[int]]]) -> None:
+    review, _ = review_factory("ketamine-depression.yaml")
+    app = ScreenerApp(review, "ann", background_delay=0)
+    async with app.run_test() as pilot:
+        deadline = time.monotonic() + 120
+        while app.rankings_applied < 1 and time.monotonic() < deadline:
+            await pilot.pause(0.2)
+        assert app.rankings_applied == 1, "the cold-start ranking did not arrive"
+        assert app.process_ranker is not None and app.process_ranker.process is not None, \
+            app.process_ranker.fallback_reason if app.process_ranker else "no process ranker"
+        pid = app.process_ranker.process.pid
+        assert pid is not None and not gone(pid)
+        assert app.session.queue.ranking_id is not None
+        await pilot.press("i")
+        while app.rankings_applied < 2 and time.monotonic() < deadline:
+            await pilot.pause(0.2)
+        assert app.rankings_applied == 2
+        await pilot.press("q")
+    deadline = time.monotonic() + 20
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gone(pid), f"ranking process {pid} outlived the app"
