@@ -11,16 +11,9 @@ import pytest
 from screener.tui.app import ScreenerApp
 from screener.workflow.review import Review
 
+from ..workflow.test_ranking_process import gone
 from .conftest import FakeRanker
 from .test_app import settle
-
-
-def gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state in "ZX"
 
 
 async def test_opens_with_a_cold_start_ranking_without_a_decision(
