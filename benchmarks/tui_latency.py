@@ -7,14 +7,24 @@ rows), then drives `ScreenerApp` with Textual's Pilot:
 - start-up: from constructing the app (which opens the screening session) to the first
   record on screen;
 - latency: from a decision key (i, m, or the reason key after e) to the next record on
-  screen, over many decisions, while re-ranking and progress run in worker threads.
+  screen, over many decisions, while re-ranking and progress run in the background.
+
+What is compared with the targets ("frame" columns): from the moment the key is handed to
+the app (`pilot.press` posts it at once) to the moment the first frame showing the next
+record has been written to the terminal driver (`App._display` returns; with a real
+terminal that is the write to the tty). This is what the reviewer waits for. Also printed:
+the Pilot round trip (`await pilot.press` returns only after the app, every widget and all
+animations have gone idle: Pilot's own waiting, ~60 ms here even for a one-Static app,
+whose figure is printed as the floor) and the UI thread's CPU time in that span.
 
     .venv/bin/python benchmarks/tui_latency.py [--sizes 5000 100000] [--decisions 300]
-        [--ranker fake|real|none] [--cache DIR]
+        [--ranker fake|real|thread|none] [--cache DIR]
 
-`--ranker fake` (default) sleeps 1 s and returns the queue reversed (the UI work of
-applying a new ranking is measured; the model's cost is the ranking benchmark's business);
-`real` uses screener.workflow.ranking.refresh_ranking. Reviews are cached in --cache.
+`--ranker fake` (default) sleeps 1 s and returns undecided records in reversed order (the
+UI work of applying a new ranking is measured; the model's cost is the ranking benchmark's
+business); `real` is the app's default (re-ranking in a child process,
+screener.workflow.ranker_process); `thread` is the old way, `refresh_ranking` in a thread
+of the UI process (for comparison). Reviews are cached in --cache.
 Prints a table with the targets beside the measured figures.
 """
 
@@ -118,6 +128,9 @@ async def measure(folder: Path, decisions: int, ranker_kind: str, reviewer: str
             ranker = switched_off
         elif ranker_kind == "fake":
             ranker = SlowFakeRanker(1.0)
+        elif ranker_kind == "thread":
+            from screener.tui.app import default_ranker
+            ranker = default_ranker
         started = time.perf_counter()
         app = ScreenerApp(review, reviewer, ranker=ranker)
         frames: list[tuple[float, int | None]] = []
@@ -201,7 +214,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 100_000])
     parser.add_argument("--decisions", type=int, default=300)
-    parser.add_argument("--ranker", choices=["fake", "real", "none"], default="fake")
+    parser.add_argument("--ranker", choices=["fake", "real", "thread", "none"], default="fake")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/screener-bench"))
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -215,30 +228,30 @@ def main() -> None:
             measure(folder, args.decisions, args.ranker, reviewer))
         results.append((n, startup, statistics.median(times), percentile(times, 0.99),
                         max(times), applied, statistics.median(cpu), percentile(cpu, 0.99),
-                        statistics.median(painted), percentile(painted, 0.99)))
+                        statistics.median(painted), percentile(painted, 0.99), max(painted)))
     baseline = asyncio.run(trivial_app_latency(args.decisions))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nTUI latency ({args.decisions} decisions per size, ranker={args.ranker}, "
           f"{os.cpu_count()} CPUs, load average {load:.1f})\n")
-    header = (f"{'records':>8} | {'start-up s':>10} {'target':>6} | {'median ms':>9} {'target':>6}"
-              f" | {'p99 ms':>7} {'target':>6} | {'max ms':>7} | {'UI CPU med/p99 ms':>17}"
-              f" | {'frame med/p99 ms':>16} | {'rankings':>8}")
+    header = (f"{'records':>8} | {'start-up s':>10} {'target':>6} | {'frame median ms':>15}"
+              f" {'target':>6} | {'frame p99 ms':>12} {'target':>6} | {'frame max':>9}"
+              f" | {'Pilot med/p99 ms':>16} | {'UI CPU med/p99 ms':>17} | {'rankings':>8}")
     print(header)
     print("-" * len(header))
-    for (n, startup, median, p99, worst, applied, cpu_median, cpu_p99, frame_median,
-         frame_p99) in results:
-        print(f"{n:>8,} | {startup:>10.2f} {'≤1.5':>6} | {median * 1000:>9.1f} {'≤50':>6} | "
-              f"{p99 * 1000:>7.1f} {'≤150':>6} | {worst * 1000:>7.1f} | "
-              f"{cpu_median * 1000:>8.1f}/{cpu_p99 * 1000:<8.1f} | "
-              f"{frame_median * 1000:>7.1f}/{frame_p99 * 1000:<8.1f} | {applied:>8}")
-    print(f"\nFloor on this machine now: a one-Static Textual app, same Pilot loop: median "
-          f"{baseline[0] * 1000:.1f} ms, p99 {baseline[1] * 1000:.1f} ms.")
-    print("\nLatency is wall-clock time through Pilot (key posted -> the app has processed it,"
-          "\nrepainted and every widget is idle). 'UI CPU' is CPU time of the UI thread in that"
-          "\nspan. 'frame' is from the key to the first frame painted with the next record"
-          "\n(what a reviewer sees, without Pilot's own wait for every widget to go idle).")
+    for (n, startup, median, p99, _worst, applied, cpu_median, cpu_p99, frame_median,
+         frame_p99, frame_max) in results:
+        print(f"{n:>8,} | {startup:>10.2f} {'≤1.5':>6} | {frame_median * 1000:>15.1f} {'≤50':>6} | "
+              f"{frame_p99 * 1000:>12.1f} {'≤150':>6} | {frame_max * 1000:>9.1f} | "
+              f"{median * 1000:>7.1f}/{p99 * 1000:<8.1f} | "
+              f"{cpu_median * 1000:>8.1f}/{cpu_p99 * 1000:<8.1f} | {applied:>8}")
+    print(f"\nFloor on this machine now: a one-Static Textual app, same Pilot loop: round trip "
+          f"median {baseline[0] * 1000:.1f} ms, p99 {baseline[1] * 1000:.1f} ms.")
+    print("\n'frame' (compared with the targets): key handed to the app -> first frame with the"
+          "\nnext record written to the terminal driver. 'Pilot': the same key until"
+          "\n`await pilot.press` returns (the app and every widget idle; includes Pilot's own"
+          "\nwaiting, see the floor). 'UI CPU': CPU time of the UI thread in the Pilot span.")
     ok = all(r[1] <= TARGETS["startup"] or r[0] < 100_000 for r in results) and all(
-        r[2] <= TARGETS["median"] and r[3] <= TARGETS["p99"] for r in results)
+        r[8] <= TARGETS["median"] and r[9] <= TARGETS["p99"] for r in results)
     print("\nall targets met" if ok else "\nsome targets missed (see above)")
 
 
