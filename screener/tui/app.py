@@ -44,6 +44,9 @@ Ranker = Callable[[Review, str], RankingUpdate]
 ProgressFn = Callable[[Review, str, Stage], Progress]
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
+WARM_UP_DELAY = 1.0
+"""Seconds after opening before the ranking process is started (unless a re-ranking is
+asked for sooner), so the first record is not slowed by it."""
 
 
 def default_ranker(review: Review, reviewer: str) -> RankingUpdate:
@@ -163,11 +166,16 @@ class ScreenerApp(App[None]):
 
     def on_mount(self) -> None:
         if self.process_ranker is not None and self.stage == Stage.TITLE_ABSTRACT:
-            self.run_worker(self.process_ranker.warm_up, thread=True, group="ranker-start")
+            # After the first record is on screen: starting the child costs CPU.
+            self.set_timer(WARM_UP_DELAY, self._warm_up)
         self.set_keymap({action: key for action, key in self.keymap.keys.items()
                          if key != DEFAULT_KEYS[action]})
         for problem in self.keymap.problems:
             self.notify(problem, title="Key map", severity="warning", timeout=10)
+
+    def _warm_up(self) -> None:
+        if self.process_ranker is not None:
+            self.run_worker(self.process_ranker.warm_up, thread=True, group="ranker-start")
 
     def on_unmount(self) -> None:
         """End the ranking process with the app (a worker waiting on it gets an error)."""

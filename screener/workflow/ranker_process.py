@@ -43,6 +43,11 @@ def prepare() -> None:
         pass  # `start` reports the failure, and the UI ranks in its own process instead
 
 
+NICENESS = 10
+"""The child runs at a lower priority than the UI (os.nice), so on a busy machine a
+re-ranking never takes the CPU from the next record."""
+
+
 class RankerUnavailable(RuntimeError):
     """The ranking process could not be started or has gone away."""
 
@@ -160,6 +165,13 @@ def _unpack(data: dict[str, Any]) -> RankingUpdate:
 def serve(conn: Connection, url: str, folder: Path | None) -> None:
     """The child's loop: open the review, then answer requests until told to quit or the
     pipe closes."""
+    import os
+
+    # Background work: when the CPU is short, the reviewer's process goes first.
+    try:
+        os.nice(NICENESS)
+    except (AttributeError, OSError):
+        pass
     from screener.workflow.ranking import refresh_ranking
     from screener.workflow.review import open_review
 
