@@ -19,7 +19,9 @@ from screener.cli import emit_json, main, open_from, review_options
 @click.option("--stop-after", type=int, default=None, metavar="N",
               help="Stop after N records (default: when every relevant record is found).")
 @click.option("--model", default="default", show_default=True,
-              help="default (screener-lr) or elas-u4 (ASReview's default, for comparison).")
+              help="default (screener-lr), elas-u4 (ASReview's default, for comparison) or "
+                   "screener-lr-minilm (adds sentence embeddings; needs the `embeddings` "
+                   "extra).")
 @click.option("--protocol", "protocol_file", type=click.Path(path_type=Path), default=None,
               help="Protocol whose criteria drive the cold start.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from screener.storage import repo
 from screener.storage.engine import (
+    READ_ONLY,
     StorageError,
     current_revision,
     head_revision,
@@ -87,6 +88,25 @@ class Database:
         try:
             with self._factory() as session, session.begin():
                 yield session
+        except OperationalError as exc:
+            raise StorageError(_explain_operational(exc, self.display_url)) from None
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads, rolled back at the end.
+
+        On SQLite it takes no write lock (plain BEGIN under WAL): it sees the database as
+        of its first read and never waits for, nor delays, a writer. Writing inside it is
+        a programming error (SQLite would refuse with "database is locked" when another
+        connection writes).
+        """
+        try:
+            with self._factory() as session:
+                session.connection(execution_options={READ_ONLY: True})
+                try:
+                    yield session
+                finally:
+                    session.rollback()
         except OperationalError as exc:
             raise StorageError(_explain_operational(exc, self.display_url)) from None
 

@@ -1,8 +1,10 @@
 """Engine set-up for SQLite (a review folder) and PostgreSQL (a team server), and migrations.
 
-SQLite runs in WAL mode with foreign keys on and a busy timeout; every transaction
-starts with BEGIN IMMEDIATE so that concurrent reviewers queue instead of failing with
-"database is locked". Must not import textual, click or other screener layers but core.
+SQLite runs in WAL mode with foreign keys on and a busy timeout; every transaction that
+may write starts with BEGIN IMMEDIATE so that concurrent reviewers queue instead of failing
+with "database is locked". Read-only transactions (a connection with the execution option
+READ_ONLY) start with a plain BEGIN: under WAL they read a snapshot and neither wait for a
+writer nor hold up one, so the ranking process and the statistics never delay a decision. Must not import textual, click or other screener layers but core.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+READ_ONLY = "screener_read_only"
+"""Execution option marking a connection whose transaction only reads."""
 
 
 class StorageError(Exception):
@@ -81,8 +86,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            reads_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
         return engine
     connect_args = {"connect_timeout": int(os.environ.get("SCREENER_PG_CONNECT_TIMEOUT", "10"))}

@@ -10,7 +10,7 @@ import json
 import sys
 import uuid
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,13 +189,15 @@ def get_records(session: Session, ids: Iterable[int] | None = None) -> list[Reco
     return [_to_record(r) for r in session.scalars(query)]
 
 
-def record_texts(session: Session) -> list[tuple[int, str, str, list[str], list[str]]]:
-    """(id, title, abstract, keywords, mesh) of every record, in import order."""
+def record_texts(session: Session) -> Iterator[tuple[int, str, str, list[str], list[str]]]:
+    """(id, title, abstract, keywords, mesh) of every record in id order, streamed (a
+    few thousand rows in memory at a time)."""
     rows = session.execute(
         select(RecordRow.id, RecordRow.title, RecordRow.abstract, RecordRow.keywords,
-               RecordRow.mesh_terms).order_by(RecordRow.id)
+               RecordRow.mesh_terms).order_by(RecordRow.id).execution_options(yield_per=2_000)
     )
-    return [(i, t or "", a or "", k or [], m or []) for i, t, a, k, m in rows]
+    for i, t, a, k, m in rows:
+        yield (i, t or "", a or "", k or [], m or [])
 
 
 _RECORDS = RecordRow.__table__.c
@@ -313,6 +315,13 @@ def get_or_create_reviewer(session: Session, name: str, role: Role = Role.SCREEN
     elif role == Role.ADJUDICATOR and row.role != Role.ADJUDICATOR.value:
         row.role = Role.ADJUDICATOR.value
     return Reviewer(row.name, Role(row.role), row.id)
+
+
+def reviewer_id(session: Session, name: str) -> int | None:
+    """The id of the reviewer called `name`, or None (read only: never creates one)."""
+    found: int | None = session.scalars(
+        select(ReviewerRow.id).where(ReviewerRow.name == name)).one_or_none()
+    return found
 
 
 def reviewers(session: Session) -> list[Reviewer]:

@@ -61,7 +61,7 @@ def browse(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT,
            limit: int = 500) -> BrowseResult:
     """Records eligible at `stage` matching the filter (and `text`, if given), import order."""
     blind = is_blind(review)
-    with review.transaction() as session:
+    with review.read() as session:
         eligible = eligible_ids(session, stage)
         current = repo.current_decisions(session, stage)
         mine = {d.record_id: d for d in current if d.reviewer == reviewer}
@@ -97,13 +97,13 @@ def browse(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT,
 
 
 def get_record(review: Review, record_id: int) -> Record | None:
-    with review.transaction() as session:
+    with review.read() as session:
         return repo.get_record(session, record_id)
 
 
 def my_decisions(review: Review, reviewer: str, stage: Stage) -> dict[int, Decision]:
     """The reviewer's own current decisions at a stage, by record id."""
-    with review.transaction() as session:
+    with review.read() as session:
         return {d.record_id: d for d in repo.current_decisions(session, stage)
                 if d.reviewer == reviewer}
 
@@ -120,7 +120,7 @@ def panel_progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABS
         return progress(review, reviewer, stage)
     except ImportError:
         pass
-    with review.transaction() as session:
+    with review.read() as session:
         total = len(eligible_ids(session, stage))
     ordered = labels_in_order(review, reviewer, stage)
     curve: list[int] = []

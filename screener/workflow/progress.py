@@ -49,7 +49,7 @@ class Progress:
 
 def labels_in_order(review: Review, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
     """(record id, label) of the reviewer's standing decisions, in the order made."""
-    with review.transaction() as session:
+    with review.read() as session:
         history = repo.reviewer_history(session, reviewer, stage)
     standing: dict[int, Label] = {}
     for d in history:
@@ -60,7 +60,7 @@ def labels_in_order(review: Review, reviewer: str, stage: Stage) -> list[tuple[i
 
 
 def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
-    with review.transaction() as session:
+    with review.read() as session:
         total = eligible_count(session, stage)
     ordered = labels_in_order(review, reviewer, stage)
     curve: list[int] = []
@@ -78,7 +78,7 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
     included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
     found_ids: list[str] = []
     if review.protocol.stopping.key_papers and included:
-        with review.transaction() as session:
+        with review.read() as session:
             for record in repo.get_records(session, included):
                 found_ids += [x for x in (record.doi, record.pmid) if x]
     return _with_stopping(review, base, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered],

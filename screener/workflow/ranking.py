@@ -34,11 +34,25 @@ class RankingUpdate:
     seconds: float
 
 
-def _ranking_owner(review: Review, session: Session, reviewer: str) -> int | None:
+def _blind_rankings(review: Review) -> bool:
     """In blind mode each reviewer has their own ranking; otherwise one is shared."""
-    if review.protocol.screening.blind and review.protocol.screening.dual:
+    return review.protocol.screening.blind and review.protocol.screening.dual
+
+
+def _ranking_owner(review: Review, session: Session, reviewer: str) -> int | None:
+    """The reviewer id a stored ranking belongs to (None: shared); creates the reviewer."""
+    if _blind_rankings(review):
         return repo.get_or_create_reviewer(session, reviewer).id
     return None
+
+
+def _ranking_owner_read(review: Review, session: Session, reviewer: str) -> int | None:
+    """As `_ranking_owner`, in a read-only transaction: -1 (no ranking can be theirs yet)
+    for a blind reviewer the database does not know."""
+    if not _blind_rankings(review):
+        return None
+    found = repo.reviewer_id(session, reviewer)
+    return -1 if found is None else found
 
 
 def current_queue(review: Review, session: Session, reviewer: str, stage: Stage,
@@ -48,7 +62,7 @@ def current_queue(review: Review, session: Session, reviewer: str, stage: Stage,
         eligible = eligible_ids(session, stage)
     if stage != Stage.TITLE_ABSTRACT:
         return Queue(tuple(eligible))
-    latest = repo.latest_ranking(session, stage, _ranking_owner(review, session, reviewer))
+    latest = repo.latest_ranking(session, stage, _ranking_owner_read(review, session, reviewer))
     if latest is None or not latest[1]:
         return Queue(tuple(eligible))
     ranking_id, order, scores, _ = latest
@@ -101,25 +115,24 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
     settings = review.protocol.ranking
     config = model_config(review)
     feature_hash = sha256_of(config.features.to_dict())
-    with review.transaction() as session:
+    # Reads in read-only transactions: a decision being saved never waits for them.
+    with review.read() as session:
         span = repo.record_id_span(session)
         ids = repo.record_ids_by_id(session)
         labels = training_labels(review, session, reviewer)
         eligible_list = eligible_ids(session, Stage.TITLE_ABSTRACT)
         eligible = set(eligible_list)
-        owner = _ranking_owner(review, session, reviewer)
         decided_any = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
     key = (review.db.url, feature_hash, span)
     features = _MEMORY.get(key)
     if features is None:
-        with review.transaction() as session:
+        with review.read() as session:
             cached = repo.load_feature_cache(session, feature_hash)
         if cached is not None and (cached[0], cached[1]) == span:
             features = _unpack_features(cached[2], FeatureSet)
+        del cached
     if features is None:
-        with review.transaction() as session:
-            texts = repo.record_texts(session)
-        features = fit_features([_text(t) for t in texts], config)
+        features = fit_features(_texts(review), config)
         data = _pack_features(features)
         with review.transaction() as session:
             repo.save_feature_cache(session, feature_hash, span[0], span[1], data)
@@ -134,12 +147,14 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
                   protocol_text=protocol_text(review) if use_cold else "", exclude=exclude)
     order_ids = [ids[i] for i in result.order]
     with review.transaction() as session:
+        owner = _ranking_owner(review, session, reviewer)
         ranking_id = repo.add_ranking(
             session, stage=Stage.TITLE_ABSTRACT, reviewer_id=owner, config=result.config,
             config_hash=result.config_hash, training_size=result.training_size,
             n_included=result.n_included_training, order_ids=order_ids,
             scores=list(result.scores))
         repo.prune_rankings(session, {ranking_id})
+    with review.read() as session:
         queue = current_queue(review, session, reviewer, Stage.TITLE_ABSTRACT, eligible_list)
     return RankingUpdate(ranking_id, queue, result.config_hash, result.training_size,
                          result.n_included_training, time.perf_counter() - started)
@@ -193,12 +208,26 @@ def model_config(review: Review) -> ModelConfig:
     for key, value in settings.params:
         params[key] = value
     try:
-        return ModelConfig.from_settings(name, settings.seed,
-                                         {**params, "cold_start": settings.cold_start})
+        config = ModelConfig.from_settings(name, settings.seed,
+                                           {**params, "cold_start": settings.cold_start})
     except (ValueError, TypeError) as exc:
         raise ReviewError(f"the protocol's ranking settings cannot be used: {exc}. Fix "
                           "`ranking:` in the protocol (model: default | screener-lr | elas-u4)"
                           ) from None
+    if config.embedding_weight > 0:
+        raise ReviewError(
+            f"the protocol's ranking model {settings.model!r} uses sentence embeddings, which "
+            "only `screener simulate` supports so far (embedding a review's records takes "
+            "minutes to hours on a CPU). Use `model: default` (or screener-lr, elas-u4) in "
+            "`ranking:` of the protocol")
+    return config
+
+
+def _texts(review: Review) -> list[str]:
+    """Each record's text for the features, in record id order (the rows are streamed
+    from the database: at 200,000 records a list of them would hold ~0.5 GB more)."""
+    with review.read() as session:
+        return [_text(row) for row in repo.record_texts(session)]
 
 
 def _text(row: tuple[int, str, str, list[str], list[str]]) -> str:

@@ -41,6 +41,12 @@ class Review:
         with self.db.transaction() as session:
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (never waits for a writer on SQLite; see Database.read)."""
+        with self.db.read() as session:
+            yield session
+
     @property
     def location(self) -> str:
         return str(self.folder) if self.db.is_sqlite and self.folder else self.db.display_url

@@ -179,7 +179,7 @@ class ScreeningSession:
         """Rebuild the queue from the database (latest stored ranking or import order)."""
         from screener.workflow.ranking import current_queue
 
-        with self.review.transaction() as session:
+        with self.review.read() as session:
             eligible = eligible_ids(session, self.stage)
             self.queue = current_queue(self.review, session, self.reviewer, self.stage, eligible)
             self.total = len(eligible)
@@ -261,6 +261,6 @@ class ScreeningSession:
         return record
 
     def my_decisions(self) -> dict[int, Decision]:
-        with self.review.transaction() as session:
+        with self.review.read() as session:
             return {d.record_id: d for d in repo.current_decisions(session, self.stage)
                     if d.reviewer == self.reviewer}

@@ -19,7 +19,7 @@ from screener.workflow.team import is_blind, reconciliation_started
 
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
     blind = is_blind(review) and not reconciliation_started(review)
-    with review.transaction() as session:
+    with review.read() as session:
         total = repo.count_records(session)
         removed = len(repo.removed_duplicate_ids(session))
         sources = repo.sources(session)

@@ -280,7 +280,7 @@ def blind_stages(review: Review, session: Session) -> set[Stage]:
 
 def reconciliation_started(review: Review, stage: Stage | None = None) -> bool:
     """Whether reconciliation has started at `stage` (any stage when None)."""
-    with review.transaction() as session:
+    with review.read() as session:
         started = set(repo.reconciliations(session))
         started |= {d.stage for d in repo.current_decisions(session)
                     if d.reviewer_role == Role.ADJUDICATOR}

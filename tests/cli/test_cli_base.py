@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from screener.cli import main
-from screener.core.decisions import Label
+from screener.core.decisions import Label, Stage
 from screener.core.records import Record
 from screener.storage import repo
 from screener.workflow.review import open_review
@@ -166,3 +166,15 @@ def test_every_command_has_help_and_is_in_readme() -> None:
     for name, cmd in walk(main, ""):
         assert (cmd.help or "").strip(), f"`screener {name}` has no help"
         assert f"screener {name}" in readme, f"`screener {name}` is missing from README.md"
+
+
+def test_rank_with_an_embedding_model_is_refused_clearly(tmp_path: Path) -> None:
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(MINIMAL).read_text() + "ranking:\n  model: screener-lr-minilm\n")
+    run("init", str(tmp_path / "rev"), "--protocol", str(protocol))
+    seed(tmp_path, None, 3)
+    code, out = run("rank", "--reviewer", "a", "--review", str(tmp_path / "rev"), ok=False)
+    assert code == 2 and "sentence embeddings" in out and "model: default" in out
+    assert "Traceback" not in out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert repo.latest_ranking(s, Stage.TITLE_ABSTRACT, None) is None
