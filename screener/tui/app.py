@@ -13,6 +13,8 @@ and a fake ranker without patching globals:
 - `rank_on_open`: start a cold-start ranking when the review has none yet.
 - `background_delay` / `progress_delay`: re-ranking and the full progress start once the
   reviewer pauses this long after a decision (tests use 0: at once).
+- `gc_idle_seconds`: full garbage collections run when the reviewer pauses this long
+  (`screener.tui.idle_gc`), not between a key and the next record.
 
 Must not import screener.storage or sqlalchemy: the database is reached through
 `screener.workflow` only.
@@ -31,6 +33,7 @@ from textual.screen import Screen
 
 from screener.core.decisions import Decision, Stage
 from screener.tui.dialogs import HelpScreen
+from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
 from screener.workflow.browse import my_decisions, panel_progress
@@ -135,7 +138,7 @@ class ScreenerApp(App[None]):
                  keymap: KeyMap | None = None, user_keys_file: Path | None = None,
                  theme: str | None = None, session: ScreeningSession | None = None,
                  background_delay: float = 0.15, progress_delay: float = 1.0,
-                 rank_on_open: bool | None = None) -> None:
+                 rank_on_open: bool | None = None, gc_idle_seconds: float = 2.0) -> None:
         super().__init__()
         self.review = review
         self.stage = Stage(stage)
@@ -156,6 +159,7 @@ class ScreenerApp(App[None]):
         the default ranker only."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
+        self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds)
         self.title = review.title
         self.sub_title = f"{self.reviewer} · {self.stage.value.replace('_', '/')}"
         if theme is not None:
@@ -165,6 +169,7 @@ class ScreenerApp(App[None]):
         return ScreeningScreen()
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.idle_gc.start)  # once the first record is on screen
         if self.process_ranker is not None and self.stage == Stage.TITLE_ABSTRACT:
             # After the first record is on screen: starting the child costs CPU.
             self.set_timer(WARM_UP_DELAY, self._warm_up)
@@ -179,6 +184,7 @@ class ScreenerApp(App[None]):
 
     def on_unmount(self) -> None:
         """End the ranking process with the app (a worker waiting on it gets an error)."""
+        self.idle_gc.stop()
         if self.process_ranker is not None:
             self.process_ranker.close()
 

@@ -244,6 +244,7 @@ class ScreeningScreen(Screen[None]):
         in the status panel are updated at once regardless.
         """
         app = self.screener
+        app.idle_gc.activity()
         if app.background_delay <= 0:
             self._start_ranking()
             self.refresh_progress()

@@ -378,11 +378,44 @@ async def test_nothing_left_help_theme_and_quit(make_app: MakeApp) -> None:
 
 
 async def test_quick_decisions_start_one_reranking(make_app: MakeApp) -> None:
-    app, review, ids, ranker = make_app(background_delay=1.0)
+    # The delay is long so that three presses fit in it even on a loaded machine.
+    app, review, ids, ranker = make_app(background_delay=4.0)
     async with app.run_test() as pilot:
         await pilot.press("i", "m", "i")
         assert ranker.calls == 0 and len(stored(review)) == 3  # stored at once, ranked later
-        await pilot.pause(1.2)
+        await pilot.pause(4.3)
         await settle(pilot)
         assert ranker.calls == 1 and app.rankings_applied == 1
         assert app.screening.progress is not None and app.screening.progress.screened == 3
+
+
+async def test_full_garbage_collection_waits_for_the_reviewer_to_pause(make_app: MakeApp) -> None:
+    """A full collection (100-200 ms in a big process) never runs between a decision and
+    the next record: only once the reviewer pauses."""
+    import gc
+
+    from screener.tui.idle_gc import NEVER
+
+    app, review, ids, _ = make_app(gc_idle_seconds=1.0)
+    full: list[int] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.idle_gc.active
+        gc.callbacks.append(watch)
+        try:
+            await pilot.press("m")
+            # Enough new objects for several automatic full collections.
+            garbage = [[i] for i in range(300_000)]
+            del garbage
+            assert full == [] and app.idle_gc.collections == 0
+            assert stored(review) == [(ids[0], "ann", "maybe", None, "")]
+            await pilot.pause(1.5)  # the reviewer reads
+            assert full and app.idle_gc.collections == 1
+        finally:
+            gc.callbacks.remove(watch)
+    assert gc.get_threshold()[2] != NEVER and gc.get_freeze_count() == 0  # as before
