@@ -133,45 +133,60 @@ async def measure(folder: Path, decisions: int, ranker_kind: str, reviewer: str
             ranker = default_ranker
         started = time.perf_counter()
         app = ScreenerApp(review, reviewer, ranker=ranker)
-        frames: list[tuple[float, int | None]] = []
-        display = app._display
-
-        def timed_display(screen: Any, renderable: Any) -> None:
-            display(screen, renderable)
-            shown = screen.record if isinstance(screen, ScreeningScreen) else None
-            frames.append((time.perf_counter(), shown.id if shown else None))
-
-        app._display = timed_display  # type: ignore[method-assign]
+        frames = watch_frames(app)
         async with app.run_test(size=(100, 32)) as pilot:
             assert app.current_record_id is not None
             startup = time.perf_counter() - started
-            times: list[float] = []
-            cpu: list[float] = []
-            painted: list[float] = []
-            pattern = ["i", "m", "e", "m", "m", "e", "i", "m", "e", "m"]
-            for k in range(decisions):
-                key = pattern[k % len(pattern)]
-                before = app.current_record_id
-                if key == "e":
-                    await pilot.press("e")
-                    key = "1"
-                t0, c0 = time.perf_counter(), time.thread_time()
-                await pilot.press(key)
-                deadline = time.perf_counter() + 30
-                while app.current_record_id == before:
-                    if time.perf_counter() > deadline:
-                        raise RuntimeError(f"record {before} still shown 30 s after {key!r}")
-                    await asyncio.sleep(0)
-                times.append(time.perf_counter() - t0)
-                cpu.append(time.thread_time() - c0)
-                after = app.current_record_id
-                painted.append(next((t for t, rid in frames if t >= t0 and rid == after),
-                                    time.perf_counter()) - t0)
+            times, cpu, painted = await decide(app, pilot, decisions, frames)
             await app.workers.wait_for_complete()
             applied = app.rankings_applied
         return startup, times, cpu, painted, applied
     finally:
         review.close()
+
+
+def watch_frames(app: ScreenerApp) -> list[tuple[float, int | None]]:
+    """(time, record id on the screening screen) of every frame the app writes."""
+    frames: list[tuple[float, int | None]] = []
+    display = app._display
+
+    def timed_display(screen: Any, renderable: Any) -> None:
+        display(screen, renderable)
+        shown = screen.record if isinstance(screen, ScreeningScreen) else None
+        frames.append((time.perf_counter(), shown.id if shown else None))
+
+    app._display = timed_display  # type: ignore[method-assign]
+    return frames
+
+
+async def decide(app: ScreenerApp, pilot: Any, decisions: int,
+                 frames: list[tuple[float, int | None]]
+                 ) -> tuple[list[float], list[float], list[float]]:
+    """Make `decisions` decisions (include, maybe, exclude with the first reason) and time
+    each: Pilot round trip, UI-thread CPU, and key -> first frame with the next record."""
+    times: list[float] = []
+    cpu: list[float] = []
+    painted: list[float] = []
+    pattern = ["i", "m", "e", "m", "m", "e", "i", "m", "e", "m"]
+    for k in range(decisions):
+        key = pattern[k % len(pattern)]
+        before = app.current_record_id
+        if key == "e":
+            await pilot.press("e")
+            key = "1"
+        t0, c0 = time.perf_counter(), time.thread_time()
+        await pilot.press(key)
+        deadline = time.perf_counter() + 30
+        while app.current_record_id == before:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"record {before} still shown 30 s after {key!r}")
+            await asyncio.sleep(0)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+        after = app.current_record_id
+        painted.append(next((t for t, rid in frames if t >= t0 and rid == after),
+                            time.perf_counter()) - t0)
+    return times, cpu, painted
 
 
 async def trivial_app_latency(decisions: int) -> tuple[float, float]:
