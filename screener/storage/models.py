@@ -180,7 +180,19 @@ class FeatureCacheRow(Base):
     n_records: Mapped[int] = mapped_column(Integer)
     max_record_id: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    """Empty since migration 0003 (the blob is in feature_cache_chunks); read when a cache
+    written before it has no chunks."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FeatureCacheChunkRow(Base):
+    """The feature cache's blob in pieces of at most 16 MB, written and read one at a time
+    (the blob is ~350 MB at 200,000 records: whole, it was held in memory several times)."""
+
+    __tablename__ = "feature_cache_chunks"
+    cache_id: Mapped[int] = mapped_column(ForeignKey("feature_cache.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AllocationRunRow(Base):

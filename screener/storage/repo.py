@@ -12,6 +12,7 @@ import uuid
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
@@ -24,6 +25,7 @@ from screener.core.records import Record
 from screener.storage.models import (
     DecisionRow,
     DuplicateLinkRow,
+    FeatureCacheChunkRow,
     FeatureCacheRow,
     ProtocolVersionRow,
     RankingRow,
@@ -32,6 +34,7 @@ from screener.storage.models import (
     ReviewerRow,
     ReviewRow,
     SourceRow,
+    utcnow,
 )
 
 GENESIS = audit.GENESIS
@@ -538,17 +541,57 @@ def reports(session: Session) -> dict[int, ReportStatus]:
 
 # --- feature cache --------------------------------------------------------------------
 
+FEATURE_CHUNK_BYTES = 16 << 20
+"""Size of one piece of the feature cache's blob (feature_cache_chunks)."""
+
+
 def save_feature_cache(session: Session, config_hash: str, n_records: int, max_record_id: int,
-                       data: bytes) -> None:
+                       data: bytes | Path) -> None:
+    """Replace the review's feature cache with `data` (bytes, or a file read piece by
+    piece: at 200,000 records the blob is ~350 MB and is never whole in memory)."""
+    session.execute(delete(FeatureCacheChunkRow))
     session.execute(delete(FeatureCacheRow))
-    session.add(FeatureCacheRow(config_hash=config_hash, n_records=n_records,
-                                max_record_id=max_record_id, data=data))
+    cache_id = session.execute(
+        insert(FeatureCacheRow).values(config_hash=config_hash, n_records=n_records,
+                                       max_record_id=max_record_id, data=b"",
+                                       created_at=utcnow())
+        .returning(FeatureCacheRow.id)).scalar_one()
+    chunks = FeatureCacheChunkRow
+    if isinstance(data, Path):
+        with data.open("rb") as fh:
+            seq = 0
+            while piece := fh.read(FEATURE_CHUNK_BYTES):
+                session.execute(insert(chunks).values(cache_id=cache_id, seq=seq, data=piece))
+                seq += 1
+        return
+    view = memoryview(data)
+    for seq, at in enumerate(range(0, len(view), FEATURE_CHUNK_BYTES)):
+        session.execute(insert(chunks).values(
+            cache_id=cache_id, seq=seq, data=bytes(view[at:at + FEATURE_CHUNK_BYTES])))
 
 
-def load_feature_cache(session: Session, config_hash: str) -> tuple[int, int, bytes] | None:
-    row = session.scalars(select(FeatureCacheRow)
-                          .where(FeatureCacheRow.config_hash == config_hash)).first()
-    return (row.n_records, row.max_record_id, row.data) if row else None
+def feature_cache_info(session: Session, config_hash: str) -> tuple[int, int, int] | None:
+    """(cache id, number of records, largest record id) of the cached features fitted with
+    these settings, or None."""
+    row = session.execute(
+        select(FeatureCacheRow.id, FeatureCacheRow.n_records, FeatureCacheRow.max_record_id)
+        .where(FeatureCacheRow.config_hash == config_hash).limit(1)).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def read_feature_cache(session: Session, cache_id: int, into: Path) -> None:
+    """Write the cached blob to the file `into`, a piece at a time."""
+    pieces = session.execute(
+        select(FeatureCacheChunkRow.data).where(FeatureCacheChunkRow.cache_id == cache_id)
+        .order_by(FeatureCacheChunkRow.seq).execution_options(yield_per=1))
+    wrote = False
+    with into.open("wb") as fh:
+        for (piece,) in pieces:
+            fh.write(piece)
+            wrote = True
+        if not wrote:  # written before migration 0003: the blob is in feature_cache.data
+            fh.write(session.scalar(select(FeatureCacheRow.data)
+                                    .where(FeatureCacheRow.id == cache_id)) or b"")
 
 
 # --- team screening: log lock, allocations, claims, reconciliation, offline copies -----

@@ -7,7 +7,6 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
-import io
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -126,16 +125,17 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
     key = (review.db.url, feature_hash, span)
     features = _MEMORY.get(key)
     if features is None:
-        with review.read() as session:
-            cached = repo.load_feature_cache(session, feature_hash)
-        if cached is not None and (cached[0], cached[1]) == span:
-            features = _unpack_features(cached[2], FeatureSet)
-        del cached
+        with review.read() as session, tempfile.TemporaryDirectory() as tmp:
+            cached = repo.feature_cache_info(session, feature_hash)
+            if cached is not None and (cached[1], cached[2]) == span:
+                repo.read_feature_cache(session, cached[0], Path(tmp) / "features.zip")
+                features = _unpack_features(Path(tmp) / "features.zip", FeatureSet)
     if features is None:
         features = fit_features(_texts(review), config)
-        data = _pack_features(features)
-        with review.transaction() as session:
-            repo.save_feature_cache(session, feature_hash, span[0], span[1], data)
+        with tempfile.TemporaryDirectory() as tmp:
+            packed = _pack_features(features, Path(tmp))
+            with review.transaction() as session:
+                repo.save_feature_cache(session, feature_hash, span[0], span[1], packed)
     _MEMORY.clear()
     _MEMORY[key] = features
     row_of = {rid: i for i, rid in enumerate(ids)}
@@ -160,21 +160,23 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
                          result.n_included_training, time.perf_counter() - started)
 
 
-def _pack_features(features: FeatureSet) -> bytes:
-    """The files FeatureSet.save writes, zipped into one blob for the database cache."""
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp:
-        features.save(Path(tmp) / "features")
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
-            for path in sorted(Path(tmp).iterdir()):
-                zf.write(path, path.name)
-    return buffer.getvalue()
+def _pack_features(features: FeatureSet, folder: Path) -> Path:
+    """The files FeatureSet.save writes, zipped into one file in `folder` (the blob of the
+    database cache; written to disk, not memory: it is ~350 MB at 200,000 records)."""
+    parts = folder / "parts"
+    parts.mkdir()
+    features.save(parts / "features")
+    packed = folder / "features.zip"
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_STORED) as zf:
+        for path in sorted(parts.iterdir()):
+            zf.write(path, path.name)
+    return packed
 
 
-def _unpack_features(data: bytes, cls: type[FeatureSet]) -> FeatureSet | None:
+def _unpack_features(packed: Path, cls: type[FeatureSet]) -> FeatureSet | None:
     """Inverse of _pack_features; None when the cache is unreadable (it is then rebuilt)."""
     try:
-        with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(packed) as zf:
             for name in zf.namelist():
                 if "/" in name or name.startswith("."):
                     return None

@@ -144,3 +144,31 @@ def test_search_escapes_sql_metacharacters(db: Database) -> None:
         hits = repo.search_records(s, "100% effective'; DROP")
         assert [r.title for r in hits] == ["100% effective'; DROP TABLE records;--"]
         assert repo.count_records(s) == 2
+
+
+def test_feature_cache_round_trip_in_pieces(db: Database, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from screener.storage.models import FeatureCacheRow
+
+    monkeypatch.setattr(repo, "FEATURE_CHUNK_BYTES", 1000)
+    blob = bytes(range(256)) * 41  # 10,496 bytes: 11 pieces
+    packed = tmp_path / "features.zip"
+    packed.write_bytes(blob)
+    for data in (packed, blob):
+        with db.transaction() as s:
+            repo.save_feature_cache(s, "h1", 120, 130, data)
+        with db.read() as s:
+            info = repo.feature_cache_info(s, "h1")
+            assert info is not None and info[1:] == (120, 130)
+            assert repo.feature_cache_info(s, "other settings") is None
+            repo.read_feature_cache(s, info[0], tmp_path / "back")
+        assert (tmp_path / "back").read_bytes() == blob
+    # A cache written before migration 0003 kept the blob in feature_cache.data.
+    with db.transaction() as s:
+        repo.save_feature_cache(s, "h2", 1, 1, b"")
+        s.add(FeatureCacheRow(config_hash="old", n_records=5, max_record_id=5, data=blob))
+    with db.read() as s:
+        info = repo.feature_cache_info(s, "old")
+        assert info is not None
+        repo.read_feature_cache(s, info[0], tmp_path / "old")
+    assert (tmp_path / "old").read_bytes() == blob
