@@ -15,7 +15,10 @@ record has been written to the terminal driver (`App._display` returns; with a r
 terminal that is the write to the tty). This is what the reviewer waits for. Also printed:
 the Pilot round trip (`await pilot.press` returns only after the app, every widget and all
 animations have gone idle: Pilot's own waiting, ~60 ms here even for a one-Static app,
-whose figure is printed as the floor) and the UI thread's CPU time in that span.
+whose figure is printed as the floor; it also holds the full garbage collection the app
+runs after the frame every 50 decisions made without a pause, see screener/tui/idle_gc.py)
+and the UI thread's CPU time in that span. The slowest frame and its decision number are
+printed per size.
 
     .venv/bin/python benchmarks/tui_latency.py [--sizes 5000 100000] [--decisions 300]
         [--ranker fake|real|thread|none] [--cache DIR]
@@ -241,6 +244,9 @@ def main() -> None:
         reviewer = f"bench{time.time_ns() % 10**9}"
         startup, times, cpu, painted, applied = asyncio.run(
             measure(folder, args.decisions, args.ranker, reviewer))
+        slowest = max(range(len(painted)), key=painted.__getitem__)
+        print(f"{n:,} records: slowest frame {painted[slowest] * 1000:.0f} ms at decision "
+              f"{slowest + 1} of {len(painted)}", flush=True)
         results.append((n, startup, statistics.median(times), percentile(times, 0.99),
                         max(times), applied, statistics.median(cpu), percentile(cpu, 0.99),
                         statistics.median(painted), percentile(painted, 0.99), max(painted)))

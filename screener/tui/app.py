@@ -159,7 +159,8 @@ class ScreenerApp(App[None]):
         the default ranker only."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
-        self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds)
+        self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds,
+                                     after_frame=self.call_after_refresh)
         self.title = review.title
         self.sub_title = f"{self.reviewer} · {self.stage.value.replace('_', '/')}"
         if theme is not None:

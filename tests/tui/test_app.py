@@ -419,3 +419,30 @@ async def test_full_garbage_collection_waits_for_the_reviewer_to_pause(make_app:
         finally:
             gc.callbacks.remove(watch)
     assert gc.get_threshold()[2] != NEVER and gc.get_freeze_count() == 0  # as before
+
+
+def test_an_overdue_collection_waits_for_the_next_frame() -> None:
+    """Without a pause, every max_decisions-th decision hands the full collection to
+    `after_frame` (run once the next record is on screen), never runs it in the handler."""
+    import gc
+
+    from screener.tui.idle_gc import IdleCollector
+
+    class Timer:
+        def stop(self) -> None:
+            pass
+
+    later: list[Any] = []
+    collector = IdleCollector(lambda seconds, callback: Timer(), idle_seconds=60,
+                              max_decisions=3, after_frame=later.append)
+    saved = gc.get_threshold()
+    collector.start()
+    try:
+        for _ in range(5):
+            collector.activity()
+        assert collector.collections == 0 and len(later) == 1  # after the 3rd decision
+        later.pop()()
+        assert collector.collections == 1
+    finally:
+        collector.stop()
+    assert gc.get_threshold() == saved and gc.get_freeze_count() == 0
