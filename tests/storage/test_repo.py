@@ -172,3 +172,22 @@ def test_feature_cache_round_trip_in_pieces(db: Database, tmp_path: Path,
         assert info is not None
         repo.read_feature_cache(s, info[0], tmp_path / "old")
     assert (tmp_path / "old").read_bytes() == blob
+
+
+def test_bulk_insert_keeps_awkward_text_exactly(db: Database) -> None:
+    """Tabs, newlines, backslashes, a literal \\N, quotes and non-ASCII survive the bulk
+    insert (PostgreSQL uses COPY, whose text format escapes all of these)."""
+    awkward = 'tab\there\nnew line \\ back \\N "quoted" \'single\' ½ ß 漢字 😀 \r end'
+    record = Record(title=awkward, abstract=awkward + " abstract", authors=(awkward,),
+                    keywords=("a\tb", "\\N"), raw={"TI": awkward, "list": [awkward, None]})
+    with db.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [record, Record(title="")])
+    with db.read() as s:
+        got = repo.get_record(s, ids[0])
+        empty = repo.get_record(s, ids[1])
+    assert got is not None and empty is not None
+    assert (got.title, got.abstract, got.authors, got.keywords) == (
+        awkward, awkward + " abstract", (awkward,), ("a\tb", "\\N"))
+    assert got.raw == {"TI": awkward, "list": [awkward, None]}
+    assert empty.title == "" and empty.abstract == ""
