@@ -244,7 +244,7 @@ def to_record(raw: dict[str, Any]) -> Record:
         pmid=normalise_pmid(_one(raw, "PMID")),
         publication_types=_text.unique(_values(raw, "PT")),
         keywords=_text.unique(map(_text.clean_inline, _values(raw, "OT"))),
-        mesh_terms=_text.unique([h.partition("/")[0].strip().lstrip("*") for h in mesh]),
+        mesh_terms=_text.unique(map(mesh_descriptor, mesh)),
         language=_text.language_name(_one(raw, "LA")),
         raw=raw,
     )

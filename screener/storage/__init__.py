@@ -85,11 +85,8 @@ class Database:
         server) become a `StorageError`; the transaction is rolled back, so nothing of
         the failed action is written and everything committed before stays.
         """
-        try:
-            with self._factory() as session, session.begin():
-                yield session
-        except OperationalError as exc:
-            raise StorageError(_explain_operational(exc, self.display_url)) from None
+        with self._explained(), self._factory() as session, session.begin():
+            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -100,13 +97,18 @@ class Database:
         a programming error (SQLite would refuse with "database is locked" when another
         connection writes).
         """
+        with self._explained(), self._factory() as session:
+            session.connection(execution_options={READ_ONLY: True})
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """Database failures a user can act on become a `StorageError` with the remedy."""
         try:
-            with self._factory() as session:
-                session.connection(execution_options={READ_ONLY: True})
-                try:
-                    yield session
-                finally:
-                    session.rollback()
+            yield
         except OperationalError as exc:
             raise StorageError(_explain_operational(exc, self.display_url)) from None
 

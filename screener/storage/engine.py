@@ -4,7 +4,8 @@ SQLite runs in WAL mode with foreign keys on and a busy timeout; every transacti
 may write starts with BEGIN IMMEDIATE so that concurrent reviewers queue instead of failing
 with "database is locked". Read-only transactions (a connection with the execution option
 READ_ONLY) start with a plain BEGIN: under WAL they read a snapshot and neither wait for a
-writer nor hold up one, so the ranking process and the statistics never delay a decision. Must not import textual, click or other screener layers but core.
+writer nor hold up one, so the ranking process and the statistics never delay a decision.
+Must not import textual, click or other screener layers but core.
 """
 
 from __future__ import annotations

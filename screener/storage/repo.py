@@ -6,6 +6,7 @@ layer decides the transaction. Must not import textual, click, sklearn or other 
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import uuid
@@ -556,18 +557,12 @@ def save_feature_cache(session: Session, config_hash: str, n_records: int, max_r
                                        max_record_id=max_record_id, data=b"",
                                        created_at=utcnow())
         .returning(FeatureCacheRow.id)).scalar_one()
-    chunks = FeatureCacheChunkRow
-    if isinstance(data, Path):
-        with data.open("rb") as fh:
-            seq = 0
-            while piece := fh.read(FEATURE_CHUNK_BYTES):
-                session.execute(insert(chunks).values(cache_id=cache_id, seq=seq, data=piece))
-                seq += 1
-        return
-    view = memoryview(data)
-    for seq, at in enumerate(range(0, len(view), FEATURE_CHUNK_BYTES)):
-        session.execute(insert(chunks).values(
-            cache_id=cache_id, seq=seq, data=bytes(view[at:at + FEATURE_CHUNK_BYTES])))
+    with data.open("rb") if isinstance(data, Path) else io.BytesIO(data) as stream:
+        seq = 0
+        while piece := stream.read(FEATURE_CHUNK_BYTES):
+            session.execute(insert(FeatureCacheChunkRow).values(cache_id=cache_id, seq=seq,
+                                                                 data=piece))
+            seq += 1
 
 
 def feature_cache_info(session: Session, config_hash: str) -> tuple[int, int, int] | None:

@@ -9,8 +9,8 @@ moves what exists once the first record is on screen to the permanent generation
 (`gc.freeze`: modules, widgets, caches; it is never garbage), and runs the full
 collection when the reviewer pauses (`idle_seconds` after the last decision), or, after
 `max_decisions` decisions without a pause, once the next record is on screen (after 200
-decisions without a pause, one took a second here; after 50, a quarter of that). `stop`
-puts everything back as it was.
+decisions without a pause one took a second here, hence 50). `stop` puts everything back
+as it was.
 
 Must not import screener.storage or sqlalchemy.
 """

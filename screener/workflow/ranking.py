@@ -191,7 +191,6 @@ _MEMORY: dict[tuple[str, str, tuple[int, int]], FeatureSet] = {}
 decision does not read them back from the database."""
 
 
-
 def forget_features() -> None:
     """Drop the features kept in memory (another process ranks this review now)."""
     _MEMORY.clear()
