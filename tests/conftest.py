@@ -7,6 +7,9 @@ throwaway one). Under CI=true they fail, rather than skip, when it is missing.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -93,3 +96,56 @@ def make_review(tmp_path: Path, db_url: str | None) -> Iterator[Callable[..., ob
     yield factory
     for review in opened:
         review.close()
+
+
+class Tmux:
+    """A private tmux server (its own socket) holding one session, "main", for a test that
+    drives the real terminal UI: start a command, send keys, read the pane."""
+
+    def __init__(self) -> None:
+        self.socket = f"screener-test-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, check=False)
+
+    def start(self, command: str, width: int, height: int) -> None:
+        started = self.run("new-session", "-d", "-s", "main", "-x", str(width), "-y",
+                           str(height), command)
+        assert started.returncode == 0, started.stderr
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "main", *keys)
+
+    def pane(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "main").stdout
+
+    def wait_for(self, check: Callable[[str], bool], what: str, timeout: float = 60,
+                 interval: float = 0.1) -> str:
+        """The pane once `check` accepts it; fails with the pane after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        pane = ""
+        while time.monotonic() < deadline:
+            pane = self.pane()
+            if check(pane):
+                return pane
+            time.sleep(interval)
+        raise AssertionError(f"timed out waiting for {what}; the pane shows:\n{pane}")
+
+    def kill(self) -> None:
+        self.run("kill-server")
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    """A `Tmux`, killed after the test. Skipped when tmux is missing, unless CI=true (CI
+    installs it), where that fails."""
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but tmux is not installed")
+        pytest.skip("tmux is not installed")
+    server = Tmux()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -13,20 +13,21 @@ from __future__ import annotations
 import os
 import random
 import re
-import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from screener.core.records import Record
 from screener.storage import repo
 from screener.workflow.review import create_review, open_review
+
+if TYPE_CHECKING:
+    from ..conftest import Tmux
 
 pytestmark = pytest.mark.e2e
 
@@ -37,22 +38,16 @@ CARD = re.compile(r"Crash record (\d{3}) ")
 COUNT = re.compile(r"Screened (\d+) of (\d+)")
 
 
-def _tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True,
-                          check=False)
-
-
-def _screen(socket: str, timeout: float = 60) -> tuple[int, int]:
+def _screen(tmux: Tmux, timeout: float = 60) -> tuple[int, int]:
     """Wait until the pane shows one record card and the counts; (record number, screened)."""
-    deadline = time.monotonic() + timeout
-    pane = ""
-    while time.monotonic() < deadline:
-        pane = _tmux(socket, "capture-pane", "-p", "-t", "main").stdout
-        cards, count = set(CARD.findall(pane)), COUNT.search(pane)
-        if len(cards) == 1 and count and "Press a reason's key" not in pane:
-            return int(cards.pop()), int(count.group(1))
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for a record; the pane shows:\n{pane}")
+    def ready(pane: str) -> bool:
+        return (len(set(CARD.findall(pane))) == 1 and COUNT.search(pane) is not None
+                and "Press a reason's key" not in pane)
+
+    pane = tmux.wait_for(ready, "a record", timeout, interval=0.05)
+    count = COUNT.search(pane)
+    assert count is not None
+    return int(CARD.findall(pane)[0]), int(count.group(1))
 
 
 def _decided(folder: Path) -> dict[int, str]:
@@ -60,11 +55,7 @@ def _decided(folder: Path) -> dict[int, str]:
         return {d.record_id: d.label.value for d in repo.current_decisions(s)}
 
 
-def test_sigkill_while_screening_in_the_terminal_ui(tmp_path: Path) -> None:
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but tmux is not installed")
-        pytest.skip("tmux is not installed")
+def test_sigkill_while_screening_in_the_terminal_ui(tmp_path: Path, tmux: Tmux) -> None:
     folder = tmp_path / "review"
     with create_review(folder, REPO / "protocols" / "minimal.yaml") as review, \
             review.transaction() as s:
@@ -82,30 +73,27 @@ def test_sigkill_while_screening_in_the_terminal_ui(tmp_path: Path) -> None:
     acknowledged: dict[int, str] = {}
     kills = mid_decision = 0
     for _ in range(KILLS):
-        socket = f"screener-crash-{uuid.uuid4().hex[:8]}"
         try:
-            started = _tmux(socket, "new-session", "-d", "-s", "main", "-x", "110", "-y", "34",
-                            command)
-            assert started.returncode == 0, started.stderr
-            shown, screened = _screen(socket)
+            tmux.start(command, 110, 34)
+            shown, screened = _screen(tmux)
             decided = _decided(folder)
             # Resumed where it stopped: an undecided record, and the count the database holds.
             assert id_of[shown] not in decided, f"reopened on decided record {shown}"
             assert screened == len(decided)
-            pid = int(_tmux(socket, "display-message", "-p", "-t", "main",
-                            "#{pane_pid}").stdout.strip())
+            pid = int(tmux.run("display-message", "-p", "-t", "main",
+                               "#{pane_pid}").stdout.strip())
             for _ in range(rng.randint(0, 3)):
-                _tmux(socket, "send-keys", "-t", "main", "i")
+                tmux.keys("i")
                 before = shown
-                shown, screened_now = _screen(socket)
+                shown, screened_now = _screen(tmux)
                 while shown == before or screened_now != screened + 1:
                     time.sleep(0.02)
-                    shown, screened_now = _screen(socket)
+                    shown, screened_now = _screen(tmux)
                 acknowledged[id_of[before]] = "include"
                 screened = screened_now
             if rng.random() < 0.6:
                 # Mid-decision: a key, then the kill a moment later, acknowledged or not.
-                _tmux(socket, "send-keys", "-t", "main", "i")
+                tmux.keys("i")
                 mid_decision += 1
                 time.sleep(rng.uniform(0.0, 0.15))
             else:
@@ -113,7 +101,7 @@ def test_sigkill_while_screening_in_the_terminal_ui(tmp_path: Path) -> None:
             os.kill(pid, signal.SIGKILL)
             kills += 1
         finally:
-            _tmux(socket, "kill-server")
+            tmux.kill()
         with sqlite3.connect(folder / "review.db") as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         decided = _decided(folder)
