@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from screener.core.decisions import Label, Stage
-from screener.storage import repo
+from screener.storage import Session, repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_count
 
@@ -50,9 +50,12 @@ class Progress:
 def labels_in_order(review: Review, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
     """(record id, label) of the reviewer's standing decisions, in the order made."""
     with review.read() as session:
-        history = repo.reviewer_history(session, reviewer, stage)
+        return _standing(session, reviewer, stage)
+
+
+def _standing(session: Session, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
     standing: dict[int, Label] = {}
-    for d in history:
+    for d in repo.reviewer_history(session, reviewer, stage):
         standing.pop(d.record_id, None)
         if d.label != Label.UNDONE:
             standing[d.record_id] = d.label
@@ -60,9 +63,15 @@ def labels_in_order(review: Review, reviewer: str, stage: Stage) -> list[tuple[i
 
 
 def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
+    """The reviewer's progress and stopping statistics, read from one snapshot."""
+    found_ids: list[str] = []
     with review.read() as session:
         total = eligible_count(session, stage)
-    ordered = labels_in_order(review, reviewer, stage)
+        ordered = _standing(session, reviewer, stage)
+        included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
+        if review.protocol.stopping.key_papers and included:
+            for record in repo.get_records(session, included):
+                found_ids += [x for x in (record.doi, record.pmid) if x]
     curve: list[int] = []
     found = 0
     since = 0
@@ -75,12 +84,6 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
         curve.append(found)
     maybes = sum(1 for _, lab in ordered if lab == Label.MAYBE)
     base = Progress(reviewer, stage, len(ordered), total, found, maybes, since, tuple(curve))
-    included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
-    found_ids: list[str] = []
-    if review.protocol.stopping.key_papers and included:
-        with review.read() as session:
-            for record in repo.get_records(session, included):
-                found_ids += [x for x in (record.doi, record.pmid) if x]
     return _with_stopping(review, base, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered],
                           found_ids)
 
