@@ -1,0 +1,194 @@
+"""Experiment, not a feature: quick paired screening of ranking ideas that the model does
+not offer, in a simulation loop of its own (the same loop as `simulate`: retrain after
+every label, present the best-scored record, stop at the last relevant one).
+
+Each variant is FEATURES:SCORER.
+  FEATURES  base     the review's word 1-2-gram TF-IDF (`fit_features`, defaults)
+            titleK   the title repeated K times before the abstract (title up-weighting)
+            mindf1   min_df = 1 (as ASReview)
+            charcap_D_W  character 3-5-grams of the words beside the words (weight W), grams
+                     in more than a fraction D of the records dropped (to cut the cost)
+  SCORER    lr       the default logistic regression; options after '_', e.g.
+            lr_C=0.5_iw=20    C and include_weight
+            lr_knn=0.3        z-scored logistic score + 0.3 x z-scored cosine similarity to
+                              the nearest included record (k=K: mean of the K nearest)
+
+Runs the 22 tuning datasets (folds 0/1 of `ranking.fold_of`, <= 2,100 records) by default,
+with ASReview's priors ('anchor') and random priors drawn with seeds 1, 2, paired against
+the first variant (`--base`). Results are cached in benchmarks/out/variants/.
+
+    python benchmarks/ranking_variants.py --variants base:lr_knn=0.3 title2:lr
+    python benchmarks/ranking_variants.py --variants mindf1:lr --set held --pseeds anchor 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from screener.ranking.config import FeatureConfig, ModelConfig  # noqa: E402
+from screener.ranking.derived import char_block  # noqa: E402
+from screener.ranking.features import fit_features, record_text  # noqa: E402
+from screener.ranking.metrics import all_metrics  # noqa: E402
+from screener.ranking.model import fit_scores  # noqa: E402
+from screener.ranking.simulate import Dataset, choose_priors, load_dataset  # noqa: E402
+
+DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
+OUT = ROOT / "benchmarks" / "out" / "variants"
+
+
+def anchors() -> dict[str, dict[str, Any]]:
+    rows = [json.loads(line) for line in (DATA / "anchors" / "asreview_elas_u4.jsonl").open()]
+    return {r["dataset"]: r for r in rows}
+
+
+def z(s: np.ndarray) -> np.ndarray:
+    sd = float(s.std())
+    out: np.ndarray = (s - s.mean()) / (sd if sd > 0 else 1.0)
+    return out
+
+
+def l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel()).astype(np.float32)
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ m, dtype=np.float32)
+
+
+def build(ds: Dataset, fv: str) -> sp.csr_matrix:
+    if fv.startswith("title"):
+        k = int(fv[5:] or 2)
+        texts = [record_text(" ".join([t] * k), a) for t, a in zip(ds.titles, ds.abstracts,
+                                                                   strict=True)]
+        return fit_features(texts, FeatureConfig()).matrix
+    if fv == "mindf1":
+        return fit_features(ds.texts, FeatureConfig(min_df=1)).matrix
+    fs = fit_features(ds.texts, FeatureConfig())
+    if fv == "base":
+        return fs.matrix
+    if fv.startswith("charcap_"):
+        _, cap, weight = fv.split("_")
+        cb = char_block(fs)
+        df = np.bincount(cb.indices, minlength=cb.shape[1]) / cb.shape[0]
+        cb = l2_rows(sp.csr_matrix(cb[:, np.flatnonzero(df <= float(cap))]))
+        return sp.csr_matrix(sp.hstack([fs.matrix, cb * np.float32(weight)], format="csr",
+                                       dtype=np.float32))
+    raise ValueError(f"unknown features {fv!r}")
+
+
+def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
+    name, fv, sv, pseed = task
+    cache = OUT / f"{name}__{fv}__{sv}__{pseed}.json"
+    if cache.exists():
+        return dict(json.loads(cache.read_text()))
+    a = anchors()[name]
+    ds = load_dataset(DATA / a["path"])
+    y = np.asarray(ds.labels, np.int64)
+    n = len(y)
+    if pseed is None:
+        index = {r: i for i, r in enumerate(ds.record_ids)}
+        priors, seed = [index[str(p)] for p in a["prior_record_ids"]], int(a["seed"])
+    else:
+        priors, seed = choose_priors(ds, pseed, 1, 1), pseed
+    t0 = time.perf_counter()
+    X = build(ds, fv)
+    feat_s = time.perf_counter() - t0
+    kind, *opts = sv.split("_")
+    if kind != "lr":
+        raise ValueError(f"unknown scorer {sv!r}")
+    opt = {k: float(v) for k, v in (o.split("=") for o in opts)}
+    over = {"C": opt["C"]} if "C" in opt else {}
+    if "iw" in opt:
+        over["include_weight"] = opt["iw"]
+    cfg = ModelConfig.from_settings("screener-lr", seed, over)
+    rng = np.random.default_rng(seed)
+    tiebreak = rng.random(n) * 1e-12
+    labelled = np.zeros(n, bool)
+    labelled[priors] = True
+    lab = list(priors)
+    order: list[int] = []
+    found = 0
+    n_rel = int(y.sum() - y[priors].sum())
+    t1 = time.perf_counter()
+    while len(order) < n - len(priors):
+        yl = y[lab]
+        s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)
+        if "knn" in opt:
+            sims = (X @ X[np.asarray(lab)[yl == 1]].T).toarray()
+            k = min(int(opt.get("k", 1)), sims.shape[1])
+            near = sims.max(axis=1) if k == 1 else -np.sort(-sims, axis=1)[:, :k].mean(axis=1)
+            free, lr = ~labelled, s
+            s = np.full(n, -np.inf)
+            s[free] = z(lr[free]) + opt["knn"] * z(near[free])
+        scale = max(float(np.abs(s[np.isfinite(s)]).max()), 1.0)
+        prio = s - tiebreak * scale
+        prio[labelled] = -np.inf
+        best = int(np.argmax(prio))
+        order.append(best)
+        labelled[best] = True
+        lab.append(best)
+        found += int(y[best])
+        if found >= n_rel:
+            break
+    m = all_metrics([int(y[i]) for i in order], n - len(priors), n_rel)
+    row = {"dataset": name, "fv": fv, "sv": sv, "pseed": pseed, **m, "feat_s": feat_s,
+           "sim_s": time.perf_counter() - t1, "steps": len(order), "nnz": int(X.nnz)}
+    OUT.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(row))
+    return row
+
+
+def dataset_sets() -> dict[str, list[str]]:
+    anch = anchors()
+    names = sorted(anch)
+    tune = [nm for i, nm in enumerate(names) if i % 3 != 2 and anch[nm]["n_records"] <= 2100]
+    return {"tune": tune, "held": [nm for nm in names if nm not in tune]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--variants", nargs="+", required=True, help="FEATURES:SCORER ...")
+    ap.add_argument("--base", default="base:lr", help="variant the others are paired with")
+    ap.add_argument("--set", default="tune", help="tune, held, or comma-separated names")
+    ap.add_argument("--pseeds", nargs="*", default=["anchor", "1", "2"],
+                    help="'anchor' (ASReview's priors) and/or seeds of random priors")
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args()
+    sets = dataset_sets()
+    names = sets.get(a.set) or a.set.split(",")
+    seeds = [None if p == "anchor" else int(p) for p in a.pseeds]
+    variants = [a.base] + [v for v in a.variants if v != a.base]
+    tasks = [(nm, *v.split(":", 1), p) for v in variants for nm in names for p in seeds]
+    size = {nm: anchors()[nm]["n_records"] for nm in names}
+    tasks.sort(key=lambda t: -size[t[0]])
+    with Pool(a.jobs) as pool:
+        rows = pool.map(run, tasks, chunksize=1)
+    res = {(r["dataset"], f"{r['fv']}:{r['sv']}", r["pseed"]): r for r in rows}
+    keys = [(nm, p) for nm in names for p in seeds]
+    print(f"{len(names)} datasets x prior seeds {a.pseeds}; paired with {a.base}")
+    for v in variants:
+        w = np.array([res[(nm, v, p)]["wss95"] for nm, p in keys])
+        t = np.array([res[(nm, v, p)]["atd"] for nm, p in keys])
+        wb = np.array([res[(nm, a.base, p)]["wss95"] for nm, p in keys])
+        tb = np.array([res[(nm, a.base, p)]["atd"] for nm, p in keys])
+        d = w - wb
+        se = d.std(ddof=1) / len(d) ** 0.5 if len(d) > 1 else 0.0
+        sim = sum(res[(nm, v, p)]["sim_s"] for nm, p in keys)
+        print(f"{v:24s} WSS@95 {w.mean():.4f} diff {d.mean():+.4f} ± {se:.4f}  "
+              f"ATD {t.mean():.4f} ratio {t.mean() / tb.mean():.3f}  "
+              f"worst WSS diff {d.min():+.3f}  simulation CPU {sim:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
