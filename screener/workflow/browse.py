@@ -15,7 +15,7 @@ from enum import StrEnum
 from screener.core.decisions import Decision, Label, Stage
 from screener.core.records import Record
 from screener.storage import repo
-from screener.workflow.progress import Progress, labels_in_order
+from screener.workflow.progress import Progress
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids
 from screener.workflow.team import is_blind
@@ -114,22 +114,9 @@ def panel_progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABS
     The stopping fields (p-value, estimated recall, SAFE checklist) stay None/empty when
     `screener.ranking.stopping` cannot be imported yet.
     """
-    from screener.workflow.progress import progress
+    from screener.workflow.progress import progress, progress_counts
 
     try:
         return progress(review, reviewer, stage)
     except ImportError:
-        pass
-    with review.read() as session:
-        total = len(eligible_ids(session, stage))
-    ordered = labels_in_order(review, reviewer, stage)
-    curve: list[int] = []
-    found = since = 0
-    for _, label in ordered:
-        if label == Label.INCLUDE:
-            found, since = found + 1, 0
-        else:
-            since += 1
-        curve.append(found)
-    maybes = sum(1 for _, label in ordered if label == Label.MAYBE)
-    return Progress(reviewer, stage, len(ordered), total, found, maybes, since, tuple(curve))
+        return progress_counts(review, reviewer, stage)

@@ -47,13 +47,8 @@ class Progress:
         return self.screened / self.total if self.total else 1.0
 
 
-def labels_in_order(review: Review, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
-    """(record id, label) of the reviewer's standing decisions, in the order made."""
-    with review.read() as session:
-        return _standing(session, reviewer, stage)
-
-
 def _standing(session: Session, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
+    """(record id, label) of the reviewer's standing decisions, in the order made."""
     standing: dict[int, Label] = {}
     for d in repo.reviewer_history(session, reviewer, stage):
         standing.pop(d.record_id, None)
@@ -62,16 +57,11 @@ def _standing(session: Session, reviewer: str, stage: Stage) -> list[tuple[int, 
     return list(standing.items())
 
 
-def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
-    """The reviewer's progress and stopping statistics, read from one snapshot."""
-    found_ids: list[str] = []
-    with review.read() as session:
-        total = eligible_count(session, stage)
-        ordered = _standing(session, reviewer, stage)
-        included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
-        if review.protocol.stopping.key_papers and included:
-            for record in repo.get_records(session, included):
-                found_ids += [x for x in (record.doi, record.pmid) if x]
+def _counts(session: Session, reviewer: str, stage: Stage
+            ) -> tuple[Progress, list[tuple[int, Label]]]:
+    """Progress without the stopping statistics, and the standing decisions it counts."""
+    total = eligible_count(session, stage)
+    ordered = _standing(session, reviewer, stage)
     curve: list[int] = []
     found = 0
     since = 0
@@ -83,7 +73,26 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
             since += 1
         curve.append(found)
     maybes = sum(1 for _, lab in ordered if lab == Label.MAYBE)
-    base = Progress(reviewer, stage, len(ordered), total, found, maybes, since, tuple(curve))
+    return Progress(reviewer, stage, len(ordered), total, found, maybes, since,
+                    tuple(curve)), ordered
+
+
+def progress_counts(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT
+                    ) -> Progress:
+    """The reviewer's counts and recall curve alone (the stopping fields stay empty)."""
+    with review.read() as session:
+        return _counts(session, reviewer, stage)[0]
+
+
+def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
+    """The reviewer's progress and stopping statistics, read from one snapshot."""
+    found_ids: list[str] = []
+    with review.read() as session:
+        base, ordered = _counts(session, reviewer, stage)
+        included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
+        if review.protocol.stopping.key_papers and included:
+            for record in repo.get_records(session, included):
+                found_ids += [x for x in (record.doi, record.pmid) if x]
     return _with_stopping(review, base, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered],
                           found_ids)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from screener.core.decisions import Label, Stage
 from screener.core.records import Record
@@ -77,3 +80,20 @@ def test_panel_progress_counts(make_review: Callable[..., Any]) -> None:
     progress = panel_progress(review, "ann", Stage.TITLE_ABSTRACT)
     assert (progress.screened, progress.total, progress.includes, progress.maybes) == (3, 3, 1, 1)
     assert progress.recall_curve == (0, 1, 1) and progress.consecutive_irrelevant == 1
+    assert progress.p_value is not None and progress.checklist
+
+
+def test_panel_progress_counts_without_the_stopping_rules(
+        make_review: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    review = make_review()
+    ids = add(review)
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    record_decision(review, ids[1], "ann", Label.EXCLUDE)
+    import screener.ranking
+
+    monkeypatch.setitem(sys.modules, "screener.ranking.stopping", None)  # import fails
+    monkeypatch.delattr(screener.ranking, "stopping", raising=False)
+    progress = panel_progress(review, "ann", Stage.TITLE_ABSTRACT)
+    assert (progress.screened, progress.total, progress.includes) == (2, 3, 1)
+    assert progress.recall_curve == (1, 1) and progress.consecutive_irrelevant == 1
+    assert progress.p_value is None and progress.checklist == ()
