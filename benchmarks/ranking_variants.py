@@ -8,6 +8,9 @@ Each variant is FEATURES:SCORER.
             mindf1   min_df = 1 (as ASReview)
             charcap_D_W  character 3-5-grams of the words beside the words (weight W), grams
                      in more than a fraction D of the records dropped (to cut the cost)
+            dense_W  dense record vectors beside the words (weight W), read from
+                     $SCREENER_DENSE/<dataset>.npy (one L2-normalised row per record; made
+                     outside screener, e.g. by benchmarks/ranking_static.py)
   SCORER    lr       the default logistic regression; options after '_', e.g.
             lr_C=0.5_iw=20    C and include_weight
             lr_knn=0.3        z-scored logistic score + 0.3 x z-scored cosine similarity to
@@ -66,7 +69,7 @@ def l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / norms) @ m, dtype=np.float32)
 
 
-def build(ds: Dataset, fv: str) -> sp.csr_matrix:
+def build(ds: Dataset, fv: str, name: str = "") -> sp.csr_matrix:
     if fv.startswith("title"):
         k = int(fv[5:] or 2)
         texts = [record_text(" ".join([t] * k), a) for t, a in zip(ds.titles, ds.abstracts,
@@ -84,12 +87,19 @@ def build(ds: Dataset, fv: str) -> sp.csr_matrix:
         cb = l2_rows(sp.csr_matrix(cb[:, np.flatnonzero(df <= float(cap))]))
         return sp.csr_matrix(sp.hstack([fs.matrix, cb * np.float32(weight)], format="csr",
                                        dtype=np.float32))
+    if fv.startswith("dense_"):
+        vecs = np.load(Path(os.environ["SCREENER_DENSE"]) / f"{name}.npy").astype(np.float32)
+        if vecs.shape[0] != fs.matrix.shape[0]:
+            raise ValueError(f"{name}: {vecs.shape[0]} vectors for {fs.matrix.shape[0]} records")
+        dense = sp.csr_matrix(vecs * np.float32(fv.split("_")[1]))
+        return sp.csr_matrix(sp.hstack([fs.matrix, dense], format="csr", dtype=np.float32))
     raise ValueError(f"unknown features {fv!r}")
 
 
 def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
     name, fv, sv, pseed = task
-    cache = OUT / f"{name}__{fv}__{sv}__{pseed}.json"
+    source = f"@{Path(os.environ['SCREENER_DENSE']).name}" if fv.startswith("dense_") else ""
+    cache = OUT / f"{name}__{fv}{source}__{sv}__{pseed}.json"
     if cache.exists():
         return dict(json.loads(cache.read_text()))
     a = anchors()[name]
@@ -102,7 +112,7 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
     else:
         priors, seed = choose_priors(ds, pseed, 1, 1), pseed
     t0 = time.perf_counter()
-    X = build(ds, fv)
+    X = build(ds, fv, name)
     feat_s = time.perf_counter() - t0
     kind, *opts = sv.split("_")
     if kind != "lr":
