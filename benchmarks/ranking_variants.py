@@ -15,6 +15,9 @@ Each variant is FEATURES:SCORER.
             lr_C=0.5_iw=20    C and include_weight
             lr_knn=0.3        z-scored logistic score + 0.3 x z-scored cosine similarity to
                               the nearest included record (k=K: mean of the K nearest)
+            elas     the `elas-u4` preset's classifier (ASReview's ELAS u4: SVM, C = 0.11);
+                     with FEATURES mindf1 it is ASReview's model, so `mindf1:elas` measures
+                     ASReview beside screener on any priors, not only the anchors' one seed
 
 Runs the 22 tuning datasets (folds 0/1 of `ranking.fold_of`, <= 2,100 records) by default,
 with ASReview's priors ('anchor') and random priors drawn with seeds 1, 2, paired against
@@ -115,13 +118,13 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
     X = build(ds, fv, name)
     feat_s = time.perf_counter() - t0
     kind, *opts = sv.split("_")
-    if kind != "lr":
+    if kind not in ("lr", "elas"):
         raise ValueError(f"unknown scorer {sv!r}")
     opt = {k: float(v) for k, v in (o.split("=") for o in opts)}
     over = {"C": opt["C"]} if "C" in opt else {}
     if "iw" in opt:
         over["include_weight"] = opt["iw"]
-    cfg = ModelConfig.from_settings("screener-lr", seed, over)
+    cfg = ModelConfig.from_settings("screener-lr" if kind == "lr" else "elas-u4", seed, over)
     rng = np.random.default_rng(seed)
     tiebreak = rng.random(n) * 1e-12
     labelled = np.zeros(n, bool)

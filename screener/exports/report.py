@@ -59,7 +59,8 @@ class StoppingInfo:
     """How active-learning screening stopped."""
 
     stopped: bool
-    """Whether screening ended by the stopping rule (False: every record was screened)."""
+    """Whether screening ended by the stopping rule, with records left unscreened (False:
+    every record was screened, or the rule is not met yet: see `unscreened`)."""
     recall_target: float | None = None
     confidence: float | None = None
     consecutive_irrelevant: int | None = None
@@ -71,6 +72,8 @@ class StoppingInfo:
     values: tuple[tuple[str, str], ...] = ()
     """The rule's values when screening stopped, as (name, value): e.g.
     ("records screened", "1,200 of 5,000 (24.0%)"), ("estimated recall", "0.96")."""
+    unscreened: int = 0
+    """Records no reviewer has decided on (0: every record was screened)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,8 @@ class ReportInputs:
     """Path of the diagram relative to the report file."""
     title: str = ""
     """Report heading; the protocol title when empty."""
+    stopping: StoppingInfo | None = None
+    """The stopping rule's state when no ranking was used (`automation` is None)."""
 
 
 def _md(text: str) -> str:
@@ -173,6 +178,10 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
         out.append("Each record and each retrieved report was screened by one reviewer.")
+    if Stage.FULL_TEXT not in protocol.stages:
+        out.append("Screening was of titles and abstracts only; records rated include at "
+                   "title and abstract are the included records.")
+        return " ".join(out)
     out.append("Records rated include or maybe at title and abstract went on to full-text "
                "retrieval.")
     if protocol.exclusion_reasons:
@@ -195,11 +204,15 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
     out = []
     if parts:
         out.append(f"The stopping rule's criteria were {_names(parts)}.")
+    values = "; ".join(f"{name}: {value}" for name, value in stop.values)
     if stop.stopped:
         when = f" on {stop.stopped_at}" if stop.stopped_at else ""
-        values = "; ".join(f"{name}: {value}" for name, value in stop.values)
         out.append(f"Screening stopped by this rule{when}" + (f" ({values})." if values
                                                                 else "."))
+    elif stop.unscreened:
+        out.append(f"Screening is not finished: {_count(stop.unscreened)} records have not "
+                   f"been screened by a reviewer yet, and the stopping rule's criteria are "
+                   f"not met" + (f" ({values})." if values else "."))
     else:
         out.append("Screening did not stop early: every record was screened by a reviewer.")
     return out
@@ -209,7 +222,12 @@ def automation_paragraph(inputs: ReportInputs) -> str:
     """The automation disclosure: tool, version, model, seeds, training, stopping."""
     auto = inputs.automation
     if auto is None:
-        return "No automation tools were used to screen or prioritise records."
+        text = ["No automation tools were used to prioritise records."]
+        stop = inputs.stopping
+        if stop is not None and (stop.stopped or stop.unscreened):
+            text += _stopping_text(stop)
+            text += _automation_exclusions(inputs.counts)
+        return " ".join(text)
     stages = _names([STAGE_NAMES[s] for s in auto.stages])
     out = [f"Records were prioritised for {stages} screening by active learning in "
            f"{auto.tool} version {auto.version}. The model ({auto.model}; configuration hash "
@@ -226,13 +244,17 @@ def automation_paragraph(inputs: ReportInputs) -> str:
                "reviewer.")
     if auto.stopping is not None:
         out += _stopping_text(auto.stopping)
-    c = inputs.counts
-    if c.records_excluded_automation:
-        out.append(f"Records not screened by a reviewer when screening stopped "
-                   f"(n = {_count(c.records_excluded_automation)}) are reported as excluded "
-                   f"by automation tools in the PRISMA flow diagram; "
-                   f"{_count(c.records_excluded_human)} records were excluded by a reviewer.")
+    out += _automation_exclusions(inputs.counts)
     return " ".join(out)
+
+
+def _automation_exclusions(c: PrismaCounts) -> list[str]:
+    if not c.records_excluded_automation:
+        return []
+    return [f"Records not screened by a reviewer when screening stopped "
+            f"(n = {_count(c.records_excluded_automation)}) are reported as excluded by "
+            f"automation tools in the PRISMA flow diagram; {_count(c.records_excluded_human)} "
+            f"records were excluded by a reviewer."]
 
 
 def agreement_table(rows: tuple[AgreementRow, ...]) -> str:

@@ -41,6 +41,15 @@ class Progress:
     """Point estimate and interval of relevant records still unscreened."""
     checklist: tuple[StoppingItem, ...] = field(default_factory=tuple)
     """SAFE procedure items."""
+    stop_by_test: bool = False
+    """The stopping test's p-value is below 1 - the protocol's confidence."""
+
+    @property
+    def criteria_met(self) -> bool:
+        """The protocol's stopping rule is met: the stopping test says stop and every SAFE
+        item passes. False while the stopping statistics are not computed."""
+        return (self.stop_by_test and bool(self.checklist)
+                and all(item.passed for item in self.checklist))
 
     @property
     def fraction(self) -> float:
@@ -129,4 +138,4 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
     return replace(
         base, p_value=summary.p_value if labels else None, estimated_recall=recall,
         estimated_remaining=(remaining.point, remaining.low, remaining.high),
-        checklist=tuple(items))
+        checklist=tuple(items), stop_by_test=bool(labels) and summary.stop_by_test)

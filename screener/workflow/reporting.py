@@ -8,7 +8,8 @@ Counting policy (PRISMA 2020, new review, databases + registers + other methods)
 - duplicates removed: active duplicate links of main-column records;
 - records screened: main-column records left after removing duplicates;
 - excluded by a human: title/abstract outcome `exclude`; excluded by automation tools:
-  records no human screened (screening stopped by the stopping rule, PRISMA's ** footnote);
+  records no human screened, once the protocol's stopping rule is met (`stopping_rule_met`;
+  PRISMA's ** footnote). Before that they are not yet screened: neither excluded nor sought;
 - reports sought: title/abstract outcome include or maybe; not retrieved / assessed: the
   full-text report status; excluded at full text: per exclusion reason label;
 - studies included = reports of included studies = full-text outcome include (one report
@@ -31,6 +32,7 @@ from screener.core.decisions import Label, ReportStatus, Stage
 from screener.core.outcomes import passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
 from screener.storage import repo
+from screener.workflow.progress import Progress, progress
 from screener.workflow.review import Review, ReviewError
 from screener.workflow.screening import outcomes
 
@@ -44,6 +46,8 @@ class PrismaResult:
     """Arithmetic inconsistencies (empty when the diagram adds up)."""
     notes: tuple[str, ...]
     """What a reader of the numbers should know (e.g. records left to automation)."""
+    unscreened: int = 0
+    """Records screened in the PRISMA sense that no reviewer has decided on yet."""
 
 
 def prisma_counts(review: Review) -> PrismaResult:
@@ -71,6 +75,7 @@ def prisma_counts(review: Review) -> PrismaResult:
     screened = main - removed
     excluded_human = {r for r in screened if r in ta and ta[r].label == Label.EXCLUDE}
     untouched = {r for r in screened if r not in ta}
+    stopped = bool(untouched) and stopping_rule_met(review)[0]
     pending = {r for r in screened if r in ta and ta[r].label is None}
     reason_label = {r.id: r.label for r in review.protocol.exclusion_reasons}
 
@@ -99,7 +104,7 @@ def prisma_counts(review: Review) -> PrismaResult:
         duplicates_removed=len(main & removed),
         records_screened=len(screened),
         records_excluded_human=len(excluded_human),
-        records_excluded_automation=len(untouched),
+        records_excluded_automation=len(untouched) if stopped else 0,
         reports_sought=m_sought, reports_not_retrieved=m_nr, reports_assessed=m_assessed,
         reports_excluded=m_excl, reports_excluded_reasons=m_reasons,
         studies_included=m_incl + o_incl, reports_included=m_incl + o_incl,
@@ -108,14 +113,32 @@ def prisma_counts(review: Review) -> PrismaResult:
         other_reports_excluded_reasons=o_reasons,
     )
     notes = []
-    if untouched:
+    if untouched and stopped:
         notes.append(f"{len(untouched)} record(s) were not screened by a reviewer; they are "
-                     "counted as excluded by automation tools (screening stopped by the "
-                     "ranking's stopping rule)")
+                     "counted as excluded by automation tools (the protocol's stopping rule "
+                     "is met)")
+    elif untouched:
+        notes.append(f"{len(untouched)} record(s) have not been screened yet and the "
+                     "protocol's stopping rule is not met, so they are neither excluded nor "
+                     "sought: the diagram is not final")
     if pending:
         notes.append(f"{len(pending)} record(s) are in conflict or wait for another "
                      "reviewer at title/abstract")
-    return PrismaResult(counts, tuple(check(counts)), tuple(notes))
+    return PrismaResult(counts, tuple(check(counts)), tuple(notes), len(untouched))
+
+
+def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
+    """Is the protocol's stopping rule met at title/abstract? It must be met (stopping test
+    and every SAFE item, `Progress.criteria_met`) for every screener who has made
+    title/abstract decisions; their progress is returned too. False when nobody has."""
+    from screener.core.decisions import Role
+
+    with review.read() as session:
+        screeners = {r.name for r in repo.reviewers(session) if r.role == Role.SCREENER}
+        active = sorted(screeners & {d.reviewer for d in
+                                     repo.current_decisions(session, Stage.TITLE_ABSTRACT)})
+    progs = [progress(review, name, Stage.TITLE_ABSTRACT) for name in active]
+    return bool(progs) and all(p.criteria_met for p in progs), progs
 
 
 def prisma_status(review: Review) -> dict[str, object]:
@@ -314,7 +337,6 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
 def build_report_inputs(review: Review) -> object:
     """Gather what the methods report renders, from the database."""
     from screener import __version__
-    from screener.core.decisions import Role
     from screener.exports.report import (
         AgreementRow,
         AutomationInfo,
@@ -322,7 +344,6 @@ def build_report_inputs(review: Review) -> object:
         ReportInputs,
         StoppingInfo,
     )
-    from screener.workflow.progress import progress
     from screener.workflow.team import agreement
 
     result = prisma_counts(review)
@@ -341,28 +362,30 @@ def build_report_inputs(review: Review) -> object:
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
         rankings = [d.ranking_id for d in repo.decision_log(session) if d.ranking_id]
         info = repo.ranking_info(session, max(rankings)) if rankings else None
+    met, progs = stopping_rule_met(review)
+    rule = review.protocol.stopping
+    stop = None
+    if progs:
+        prog = progs[0]
+        who = f" ({prog.reviewer})" if len(progs) > 1 else ""
+        values = [(f"records screened{who}", f"{prog.screened:,} of {prog.total:,} "
+                   f"({prog.fraction:.1%})"),
+                  ("consecutive irrelevant", str(prog.consecutive_irrelevant))]
+        if prog.p_value is not None:
+            values.append(("stopping-test p-value", f"{prog.p_value:.3f}"))
+        if prog.estimated_recall is not None:
+            values.append(("estimated recall", f"{prog.estimated_recall:.2f}"))
+        stop = StoppingInfo(
+            stopped=met and result.unscreened > 0, recall_target=rule.recall_target,
+            confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
+            min_screened_fraction=rule.min_screened_fraction,
+            key_papers=len(rule.key_papers), values=tuple(values),
+            unscreened=result.unscreened)
     automation = None
     if info is not None:
         config = info["config"]
         flat = tuple(sorted((str(k), str(v)) for k, v in config.items()
-                            if not isinstance(v, dict)))
-        screeners = [r.name for r in reviewers if r.role == Role.SCREENER]
-        rule = review.protocol.stopping
-        stop = None
-        if screeners:
-            prog = progress(review, screeners[0], Stage.TITLE_ABSTRACT)
-            values = [("records screened", f"{prog.screened:,} of {prog.total:,} "
-                       f"({prog.fraction:.1%})"),
-                      ("consecutive irrelevant", str(prog.consecutive_irrelevant))]
-            if prog.p_value is not None:
-                values.append(("stopping-test p-value", f"{prog.p_value:.3f}"))
-            if prog.estimated_recall is not None:
-                values.append(("estimated recall", f"{prog.estimated_recall:.2f}"))
-            stop = StoppingInfo(
-                stopped=prog.screened < prog.total, recall_target=rule.recall_target,
-                confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
-                min_screened_fraction=rule.min_screened_fraction,
-                key_papers=len(rule.key_papers), values=tuple(values))
+                            if not isinstance(v, dict) and k not in ("name", "seed")))
         automation = AutomationInfo(
             tool="screener", version=__version__, model=str(config.get("name", "")),
             config_hash=str(info["config_hash"]), config=flat,
@@ -370,7 +393,8 @@ def build_report_inputs(review: Review) -> object:
             cold_start=bool(config.get("cold_start", True)), stopping=stop)
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
-                        prisma_svg="report-prisma.svg", title=review.title)
+                        prisma_svg="report-prisma.svg", title=review.title,
+                        stopping=None if automation is not None else stop)
 
 
 def write_report(review: Review, out: Path | None = None, force: bool = False) -> Path:

@@ -86,15 +86,49 @@ def test_prisma_counts_equal_direct_queries(make_review: Callable[..., Any]) -> 
                            "s.kind <> 'other' AND x.stage = 'title_abstract' AND "
                            "x.label = 'exclude'")
     assert c.records_excluded_human == excluded == 4
-    assert c.records_excluded_automation == 2  # Embase 3 and the second register record
+    # Embase 3 and the second register record are unscreened, and the stopping rule is not
+    # met: they are not excluded, so the diagram does not add up yet and says so
+    assert c.records_excluded_automation == 0
     assert c.reports_sought == 4 and c.reports_not_retrieved == 1
     assert c.reports_assessed == 3 and c.reports_excluded == 2
     assert dict(c.reports_excluded_reasons) == {"Wrong study design": 1, "Wrong population": 1}
     assert c.other_reports_sought == 1 and c.other_reports_assessed == 1
     assert c.studies_included == sql(review, f"SELECT count(*) FROM ({latest}) x WHERE "
                                              "x.stage = 'full_text' AND x.label = 'include'") == 2
-    assert result.problems == ()
-    assert any("not screened by a reviewer" in n for n in result.notes)
+    assert len(result.problems) == 1 and "Reports sought for retrieval (n = 4)" in result.problems[0]
+    assert any("2 record(s) have not been screened yet" in n and "not final" in n
+               for n in result.notes)
+
+
+def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review()  # stopping rule: 95% recall at 95% confidence, 50 in a row, 10%
+    with review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}", abstract="RCT")
+                                           for i in range(120)])
+    for rid in ids[:10]:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    for rid in ids[10:110]:
+        record_decision(review, rid, "ann", Label.EXCLUDE)
+    # 10 left; 100 irrelevant in a row: stopping-test p = 10/110 = 0.09, not below 0.05
+    early = prisma_counts(review)
+    assert early.counts.records_excluded_automation == 0 and early.unscreened == 10
+    assert any("not final" in n for n in early.notes)
+    text = write_report(review, tmp_path / "early.md").read_text(encoding="utf-8")
+    assert "Screening is not finished: 10 records have not been screened" in text
+    assert "stopped by this rule" not in text and "reported as excluded by automation" not in text
+    for rid in ids[110:115]:
+        record_decision(review, rid, "ann", Label.EXCLUDE)
+    # 5 left, 105 in a row: p = 5/110 = 0.045 < 0.05 and every SAFE item passes
+    late = prisma_counts(review)
+    assert late.counts.records_excluded_automation == 5
+    assert not any(p.startswith("Reports sought") for p in late.problems)  # title/abstract adds up
+    assert late.counts.records_excluded_human == 105
+    assert any("counted as excluded by automation tools" in n for n in late.notes)
+    text = write_report(review, tmp_path / "late.md").read_text(encoding="utf-8")
+    assert "Screening stopped by this rule" in text
+    assert "(n = 5) are reported as excluded by automation tools" in text
 
 
 def test_svg_numbers_match_status(make_review: Callable[..., Any], tmp_path: Path) -> None:
