@@ -271,6 +271,16 @@ def removed_duplicate_ids(session: Session) -> set[int]:
         select(DuplicateLinkRow.record_id).where(DuplicateLinkRow.undone_at.is_(None))))
 
 
+def removed_as_duplicate(session: Session, record_id: int) -> tuple[int, int] | None:
+    """(cluster, kept record id) when dedup removed the record (link not undone), else None."""
+    row = session.execute(
+        select(DuplicateLinkRow.cluster, DuplicateLinkRow.kept_id)
+        .where(and_(DuplicateLinkRow.record_id == record_id,
+                    DuplicateLinkRow.undone_at.is_(None)))
+        .limit(1)).first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
 def add_duplicate_links(session: Session,
                         links: Iterable[tuple[int, int, int, str, float]]) -> int:
     """Store (cluster, removed record, kept record, method, score) rows."""

@@ -20,7 +20,7 @@ from screener.workflow.review import Review, ReviewError
 
 if TYPE_CHECKING:
     from screener.ranking import FeatureSet, ModelConfig
-from screener.workflow.screening import Queue, eligible_ids, outcomes
+from screener.workflow.screening import Queue, eligible_ids, outcomes, reviewer_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,7 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
     from screener.ranking.config import sha256_of
 
     started = time.perf_counter()
+    reviewer = reviewer_name(reviewer)
     settings = review.protocol.ranking
     config = model_config(review)
     feature_hash = sha256_of(config.features.to_dict())

@@ -77,6 +77,9 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
     protocol, text = read_protocol_file(protocol_path)
     url, folder_ = _resolve(folder, db_url)
     assert folder_ is not None
+    if folder_.exists() and not folder_.is_dir():
+        raise ReviewError(f"{folder_} is a file, not a folder: choose a new or empty folder "
+                          "for the review")
     if db_url is None and not os.environ.get(ENV_DB) and (folder_ / DB_FILE).exists():
         raise ReviewError(f"{folder_} already holds a review ({DB_FILE}); choose another folder")
     created_folder = not folder_.exists()
@@ -99,7 +102,7 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
         shutil.copyfile(protocol_path, folder_ / PROTOCOL_FILE)
         (folder_ / "exports").mkdir(exist_ok=True)
     except BaseException:
-        if created_folder and db_url is None:
+        if created_folder:  # the folder is ours (e.g. a PostgreSQL review that failed to connect)
             shutil.rmtree(folder_, ignore_errors=True)
         raise
     return _open(db, folder_)

@@ -108,9 +108,16 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     if_needed: refuse (`team.RecordTaken`) when other screeners completed the record
     meanwhile (set by `ScreeningSession.decide` for a record that `next` offered)."""
     validate_decision(review, stage, label, reason_id, criterion_ids)
+    reviewer = reviewer_name(reviewer)
     with review.transaction() as session:
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
+        removed = repo.removed_as_duplicate(session, record_id)
+        if removed is not None:
+            raise ReviewError(
+                f"record {record_id} was removed as a duplicate of record {removed[1]} "
+                f"(dedup cluster {removed[0]}): decide on record {removed[1]}, or restore "
+                f"it first with `screener dedup --undo {removed[0]}`")
         if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
             raise ReviewError(f"record {record_id} was not included at title/abstract, or its "
                               "full text was marked not retrieved; it has no full-text stage")
@@ -127,6 +134,13 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
             rank_position=rank_position, reviewer_role=role))
         apply_outcome_effects(review, session, record_id, stage)
     return decision
+
+
+def reviewer_name(name: str) -> str:
+    """The reviewer's name as stored (surrounding spaces dropped); refuses an empty one."""
+    if not name.strip():
+        raise ReviewError("a reviewer name is needed: --reviewer NAME")
+    return name.strip()
 
 
 def _role_of(review: Review, session: Session, reviewer: str) -> Role:
@@ -159,12 +173,10 @@ class ScreeningSession:
     """One reviewer screening one stage: next record, decide, undo, progress."""
 
     def __init__(self, review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> None:
-        if not reviewer.strip():
-            raise ReviewError("a reviewer name is needed: --reviewer NAME")
+        self.reviewer = reviewer_name(reviewer)
         if stage not in review.protocol.stages:
             raise ReviewError(f"the protocol has no {stage.value} stage")
         self.review = review
-        self.reviewer = reviewer.strip()
         self.stage = stage
         with review.transaction() as session:
             self.role = _role_of(review, session, self.reviewer)

@@ -21,16 +21,22 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
     blind = is_blind(review) and not reconciliation_started(review)
     with review.read() as session:
         total = repo.count_records(session)
-        removed = len(repo.removed_duplicate_ids(session))
+        removed_ids = repo.removed_duplicate_ids(session)
+        removed = len(removed_ids)
         sources = repo.sources(session)
-        current = repo.current_decisions(session)
+        # decisions and reports of records removed as duplicates after they were screened
+        # are kept in the log but, as in the PRISMA counts, not counted
+        current = [d for d in repo.current_decisions(session) if d.record_id not in removed_ids]
         stage_totals = {s.value: len(eligible_ids(session, s)) for s in review.protocol.stages}
-        reports = Counter(status.value for status in repo.reports(session).values())
+        reports = Counter(status.value for rid, status in repo.reports(session).items()
+                          if rid not in removed_ids)
         outcome_counts: dict[str, dict[str, int]] = {}
         if not blind:
             for stage in review.protocol.stages:
                 counts: Counter[str] = Counter()
-                for o in outcomes(review, session, stage).values():
+                for rid, o in outcomes(review, session, stage).items():
+                    if rid in removed_ids:
+                        continue
                     counts["conflict" if o.conflict else (o.label.value if o.label else "pending")] += 1
                 outcome_counts[stage.value] = dict(sorted(counts.items()))
         reviewers = repo.reviewers(session)
@@ -71,7 +77,10 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
             for (r, s, lab), n in sorted(decisions.items())
         ],
         "outcomes": outcome_counts,
-        "reports": {k: reports.get(k, 0) for k in ("sought", "not_retrieved", "assessed")},
+        # "sought" as in PRISMA: every report sought, whatever became of it since
+        "reports": {"sought": sum(reports.values()), "awaiting": reports.get("sought", 0),
+                    "not_retrieved": reports.get("not_retrieved", 0),
+                    "assessed": reports.get("assessed", 0)},
         "prisma": None if blind else _prisma(review),
     }
 
@@ -92,7 +101,7 @@ def format_status(data: dict[str, Any]) -> str:
         for s in data["sources"]:
             lines.append(f"    {s['name']} ({s['kind']}): {s['records']}")
     for stage, total in data["stages"].items():
-        lines.append(f"  {stage}: {total} to screen")
+        lines.append(f"  {stage}: {total} records at this stage")
         for row in data["screened"]:
             if row["stage"] == stage:
                 labels = {d["label"]: d["count"] for d in data["decisions"]
@@ -105,6 +114,7 @@ def format_status(data: dict[str, Any]) -> str:
             lines.append(f"    outcomes: {out}")
     if Stage.FULL_TEXT.value in data["stages"]:
         r = data["reports"]
-        lines.append(f"  reports: {r['sought']} sought, {r['not_retrieved']} not retrieved, "
-                     f"{r['assessed']} assessed")
+        lines.append(f"  reports: {r['sought']} sought ({r['awaiting']} awaiting retrieval or "
+                     f"assessment, {r['not_retrieved']} not retrieved, {r['assessed']} "
+                     f"assessed)")
     return "\n".join(lines)

@@ -515,11 +515,9 @@ def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, i
 
     The copy offers the reviewer their allocated records (all eligible records without an
     allocation; in single mode, not those others have already decided)."""
-    from screener.workflow.screening import eligible_ids
+    from screener.workflow.screening import eligible_ids, reviewer_name
 
-    name = reviewer.strip()
-    if not name:
-        raise ReviewError("a reviewer name is needed: --reviewer NAME")
+    name = reviewer_name(reviewer)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ReviewError(f"{target} already exists; choose a new folder for the copy")
     with review.transaction() as session:

@@ -114,6 +114,9 @@ def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     (["status", "--db", "mysql://u:secret@h/db"], "unsupported database 'mysql'"),
     (["status", "--db", "postgresql://u:secret@127.0.0.1:1/db"], "cannot connect"),
     (["init", "{tmp}/r", "--protocol", "{tmp}/missing.yaml"], "file not found"),
+    # a PostgreSQL review that cannot connect leaves no empty folder behind
+    (["init", "{tmp}/r", "--protocol", MINIMAL, "--db", "postgresql://u:secret@127.0.0.1:1/db"],
+     "cannot connect"),
     (["decide", "5", "--review", "{tmp}/nowhere", "--reviewer", "a", "--label", "include"],
      "no such folder"),
 ])
@@ -132,6 +135,26 @@ def test_init_refuses_existing_review_and_writes_nothing(tmp_path: Path) -> None
     code, out = run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, ok=False)
     assert code == 2 and "already holds a review" in out
     assert (tmp_path / "rev" / "review.db").stat().st_size == before
+
+
+def test_init_on_a_file_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("mine", encoding="utf-8")
+    code, out = run("init", str(tmp_path / "afile"), "--protocol", MINIMAL, ok=False)
+    assert code == 2 and "is a file, not a folder" in out and "Traceback" not in out
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
+
+
+def test_decide_without_a_reviewer_name_exit_2(tmp_path: Path) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    (rid, *_) = seed(tmp_path, None, 1)
+    for name in ("", "   "):
+        code, out = run("decide", str(rid), "--reviewer", name, "--label", "include",
+                        "--review", str(tmp_path / "rev"), ok=False)
+        assert code == 2 and "a reviewer name is needed" in out
+    code, out = run("rank", "--reviewer", "", "--review", str(tmp_path / "rev"), ok=False)
+    assert code == 2 and "a reviewer name is needed" in out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert repo.count_decisions(s) == 0 and repo.reviewers(s) == []
 
 
 def test_decide_bad_reason_exit_2(tmp_path: Path) -> None:

@@ -241,3 +241,29 @@ def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_pat
     assert "## Study selection" in text_ and "report-prisma.svg" in text_
     assert (tmp_path / "report-prisma.svg").exists()
     assert "Wrong study design" in text_
+
+
+def test_removed_duplicates_take_no_decisions_and_status_agrees_with_prisma(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.status import status
+
+    review = make_review()
+    ids = build(review)
+    removed = ids["Embase"][0]  # removed as a duplicate of PubMed 0 (cluster 1)
+    with pytest.raises(ReviewError, match=r"duplicate of record \d+ \(dedup cluster 1\).*"
+                                          r"screener dedup --undo 1"):
+        record_decision(review, removed, "ann", Label.INCLUDE)
+    # a record screened first and removed as a duplicate afterwards stops counting
+    late = ids["PubMed"][3]  # excluded by ann
+    before = status(review)
+    with review.transaction() as s:
+        repo.add_duplicate_links(s, [(3, late, ids["PubMed"][4], "fuzzy", 0.99)])
+    after = status(review)
+    assert after["outcomes"]["title_abstract"]["exclude"] == \
+        before["outcomes"]["title_abstract"]["exclude"] - 1
+    prisma = after["prisma"]
+    # the same excluded records, less citation searching's (other methods, not in that box)
+    assert prisma["records_excluded_human"] == after["outcomes"]["title_abstract"]["exclude"] - 1
+    # PRISMA's "reports sought" counts every report sought, assessed or not
+    assert after["reports"]["sought"] == prisma["reports_sought"] + prisma["other_reports_sought"]
+    assert after["reports"] == {"sought": 5, "awaiting": 0, "not_retrieved": 1, "assessed": 4}
