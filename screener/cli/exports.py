@@ -90,25 +90,35 @@ def log() -> None:
 @log.command("verify")
 @review_options
 @click.option("--file", "jsonl", type=click.Path(path_type=Path), default=None,
-              help="Verify an exported JSONL log instead of the database.")
+              help="Verify an exported JSONL log instead of the database; with --review or "
+                   "--db, also compare it with that review's log.")
 def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) -> None:
     """Check the hash chain; report the first row edited, removed or reordered."""
     import sys
 
-    from screener.workflow.reporting import verify_log
+    from screener.workflow.reporting import verify_log, verify_log_file
 
-    if jsonl is not None:
-        from screener.workflow.reporting import verify_log_file
-
-        ok, n, problem = verify_log_file(jsonl)
+    if jsonl is not None and review_dir is None and db_url is None:
+        check = verify_log_file(jsonl)
+        against = ""
+    elif jsonl is not None:
+        with open_from(review_dir, db_url) as review:
+            check = verify_log_file(jsonl, review)
+        against = " and matches the review's log"
     else:
         with open_from(review_dir, db_url) as review:
-            ok, n, problem = verify_log(review)
-    if ok:
-        click.echo(f"log OK: {n} decisions, hash chain intact")
-        return
-    click.echo(f"log FAILED: {problem}", err=True)
-    sys.exit(1)
+            check = verify_log(review)
+        against = ""
+    if not check.ok:
+        click.echo(f"log FAILED: {check.problem}", err=True)
+        sys.exit(1)
+    head = f"; last hash {check.head}" if check.head else ""
+    click.echo(f"log OK: {check.rows} decisions, hash chain intact{against}{head}")
+    if jsonl is not None and not against:
+        click.echo("note: rows cut off the end of a file cannot be seen from the file alone; "
+                   "add --review DIR (or --db URL) to compare it with the review's log, or "
+                   "compare the last hash with `screener log verify` on the review",
+                   err=True)
 
 
 @main.command()

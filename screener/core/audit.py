@@ -154,7 +154,8 @@ def _where(row: LogRow) -> str:
 
 def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = None,
            expected_count: int | None = None) -> VerifyResult:
-    """Check a whole log from the genesis row; report the first row that is wrong.
+    """Check a whole log from the genesis row; report the first row that is wrong (rows are
+    numbered from 1 in the message: the line of an exported JSONL file).
 
     `expected_head` (the last row's hash) and `expected_count` (number of rows), kept
     apart from the log, also catch rows removed from the end.
@@ -169,20 +170,20 @@ def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = No
                 missing = [s for s in range(expected_seq, row.seq) if s not in all_seqs]
                 listed = ", ".join(str(s) for s in missing[:5]) + (
                     ", ..." if len(missing) > 5 else "")
-                problem = (f"row {index}: {_where(row)} where seq {expected_seq} was expected: "
+                problem = (f"row {index + 1}: {_where(row)} where seq {expected_seq} was expected: "
                            f"row(s) with seq {listed} removed")
             else:
-                problem = (f"row {index}: {_where(row)} where seq {expected_seq} was expected: "
+                problem = (f"row {index + 1}: {_where(row)} where seq {expected_seq} was expected: "
                            f"rows reordered or duplicated")
             return VerifyResult(False, index, problem)
         if prev is not None and row.decision_id <= prev.decision_id:
             return VerifyResult(False, index, (
-                f"row {index}: {_where(row)} comes after decision {prev.decision_id}: "
+                f"row {index + 1}: {_where(row)} comes after decision {prev.decision_id}: "
                 f"decision ids must increase, rows reordered"))
         link = prev.decision_id if prev is not None else None
         if row.prev_decision_id != link:
             return VerifyResult(False, index, (
-                f"row {index}: {_where(row)} names decision {row.prev_decision_id} as the one "
+                f"row {index + 1}: {_where(row)} names decision {row.prev_decision_id} as the one "
                 f"before it, but the row before is decision {link}: a row was removed or "
                 f"moved"))
         computed = next_hash(prev_hash, row)
@@ -190,11 +191,11 @@ def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = No
         if computed != stored and following is not None and (
                 following.decision_id < row.decision_id):
             return VerifyResult(False, index, (
-                f"row {index}: {_where(row)} does not match its hash and comes before "
+                f"row {index + 1}: {_where(row)} does not match its hash and comes before "
                 f"decision {following.decision_id}: rows reordered"))
         if computed != stored:
             return VerifyResult(False, index, (
-                f"row {index}: {_where(row)} hash {stored[:12]}... does not match its "
+                f"row {index + 1}: {_where(row)} hash {stored[:12]}... does not match its "
                 f"contents and the previous hash ({computed[:12]}... expected): the row was "
                 f"edited, or the hash of the row before it was rewritten"))
         prev_hash, prev = stored, row

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from screener.core.decisions import Label, ReportStatus, Stage
 from screener.core.outcomes import passes_title_abstract
@@ -260,8 +261,21 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     return target, len(rows)
 
 
-def verify_log_file(jsonl: Path) -> tuple[bool, int, str]:
-    """Check an exported JSONL log on its own (no review needed)."""
+class LogCheck(NamedTuple):
+    ok: bool
+    rows: int
+    """Rows checked."""
+    problem: str
+    """The first problem ("" when ok)."""
+    head: str
+    """The last row's hash ("" for an empty log): compare an exported file's with the
+    review's."""
+
+
+def verify_log_file(jsonl: Path, review: Review | None = None) -> LogCheck:
+    """Check an exported JSONL log: its hash chain on its own or, given the review it came
+    from, also against the review's stored count and last hash (which catches rows cut off
+    the end, and an empty file)."""
     from screener.core.audit import verify
     from screener.exports.log import read_log_jsonl
 
@@ -269,16 +283,21 @@ def verify_log_file(jsonl: Path) -> tuple[bool, int, str]:
         rows = read_log_jsonl(jsonl.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ReviewError(f"{jsonl}: cannot read the log ({exc})") from None
-    result = verify(rows)
-    return result.ok, len(rows), result.problem
+    if review is None:
+        result = verify(rows)
+    else:
+        with review.read() as session:
+            count, head = repo.log_head(session)
+        result = verify(rows, expected_head=head, expected_count=count)
+    return LogCheck(result.ok, len(rows), result.problem, rows[-1][1] if rows else "")
 
 
-def verify_log(review: Review) -> tuple[bool, int, str]:
-    """Check the hash chain of the stored log: (ok, rows checked, the first problem)."""
-    with review.transaction() as session:
+def verify_log(review: Review) -> LogCheck:
+    """Check the hash chain of the stored log."""
+    with review.read() as session:
         result = repo.verify_log(session)
-        count, _ = repo.log_head(session)
-    return result.ok, count, result.problem
+        count, head = repo.log_head(session)
+    return LogCheck(result.ok, count, result.problem, head if count else "")
 
 
 RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")

@@ -201,3 +201,36 @@ def test_rank_with_an_embedding_model_is_refused_clearly(tmp_path: Path) -> None
     assert "Traceback" not in out
     with open_review(tmp_path / "rev") as review, review.transaction() as s:
         assert repo.latest_ranking(s, Stage.TITLE_ABSTRACT, None) is None
+
+
+def test_log_verify_of_a_file_cut_short_needs_the_review(tmp_path: Path) -> None:
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    ids = seed(tmp_path, None, 4)
+    for rid in ids:
+        run("decide", str(rid), "--reviewer", "ann", "--label", "exclude", "--review", rev)
+    run("export", "log", "--format", "jsonl", "--out", str(tmp_path / "log.jsonl"),
+        "--review", rev)
+    lines = (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "cut.jsonl").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    runner = CliRunner()
+    whole = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / "log.jsonl"),
+                                 "--review", rev])
+    assert whole.exit_code == 0 and "4 decisions" in whole.output
+    assert "matches the review's log" in whole.output
+    alone = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / "cut.jsonl")])
+    # the chain of the first two rows is intact; the file alone cannot tell it was cut
+    assert alone.exit_code == 0 and "2 decisions" in alone.output
+    assert "cannot be seen from the file alone" in alone.output
+    for name, fragment in (("cut", "the log has 2 rows but the review records 4: rows "
+                                   "removed from the end"),
+                           ("empty", "the log has 0 rows but the review records 4")):
+        result = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / f"{name}.jsonl"),
+                                      "--review", rev])
+        assert result.exit_code == 1 and fragment in result.output, result.output
+    edited = lines[:]
+    edited[1] = edited[1].replace('"label":"exclude"', '"label":"include"', 1)
+    (tmp_path / "edited.jsonl").write_text("\n".join(edited) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / "edited.jsonl")])
+    assert result.exit_code == 1 and "row 2: seq 2" in result.output  # line 2 of the file

@@ -155,14 +155,14 @@ def test_log_verify_catches_edit_delete_reorder(make_review: Callable[..., Any])
     assert verify_log(review)[0] is True
     with review.transaction() as s:
         s.execute(text("UPDATE decisions SET label = 'include' WHERE seq = 4"))
-    ok, _, problem = verify_log(review)
+    ok, _, problem, _ = verify_log(review)
     assert not ok and "seq 4" in problem and "edited" in problem
     with review.transaction() as s:
         s.execute(text("UPDATE decisions SET label = 'exclude' WHERE seq = 4"))
     assert verify_log(review)[0] is True
     with review.transaction() as s:
         s.execute(text("DELETE FROM decisions WHERE seq = 6"))
-    ok, _, problem = verify_log(review)
+    ok, _, problem, _ = verify_log(review)
     assert not ok and "6" in problem and "removed" in problem
 
 
@@ -173,8 +173,8 @@ def test_log_verify_catches_reordering(make_review: Callable[..., Any]) -> None:
         s.execute(text("UPDATE decisions SET seq = -1 WHERE seq = 2"))
         s.execute(text("UPDATE decisions SET seq = 2 WHERE seq = 3"))
         s.execute(text("UPDATE decisions SET seq = 3 WHERE seq = -1"))
-    ok, _, problem = verify_log(review)
-    assert not ok and problem.startswith("row 1: seq 2 (decision 3)") and "reordered" in problem
+    ok, _, problem, _ = verify_log(review)
+    assert not ok and problem.startswith("row 2: seq 2 (decision 3)") and "reordered" in problem
 
 
 def test_exported_log_verifies_and_escapes_formulas(make_review: Callable[..., Any],
@@ -185,15 +185,15 @@ def test_exported_log_verifies_and_escapes_formulas(make_review: Callable[..., A
     (rid,) = build(review)["ClinicalTrials.gov"][1:2]
     record_decision(review, rid, "ann", Label.MAYBE, note="=HYPERLINK(\"http://x\")")
     jsonl, n = export_log(review, "jsonl", tmp_path / "log.jsonl")
-    assert verify_log_file(jsonl) == (True, n, "")
+    assert verify_log_file(jsonl)[:3] == (True, n, "")
     csv_path, _ = export_log(review, "csv", tmp_path / "log.csv")
     assert "'=HYPERLINK" in csv_path.read_text(encoding="utf-8")
     lines = jsonl.read_text(encoding="utf-8").splitlines()
     assert '"label":"maybe"' in lines[2]
     lines[2] = lines[2].replace('"label":"maybe"', '"label":"include"', 1)
     jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ok, _, problem = verify_log_file(jsonl)
-    assert not ok and "row 2" in problem
+    ok, _, problem, _ = verify_log_file(jsonl)
+    assert not ok and problem.startswith("row 3: ")  # the third line, edited
 
 
 def test_outputs_are_not_overwritten(make_review: Callable[..., Any], tmp_path: Path) -> None:
