@@ -66,6 +66,17 @@ def outcomes(review: Review, session: Session, stage: Stage,
 def apply_outcome_effects(review: Review, session: Session, record_id: int, stage: Stage) -> None:
     """Keep full-text reports in step with title/abstract outcomes and full-text decisions."""
     outcome = outcomes(review, session, stage, [record_id]).get(record_id, Outcome(None))
+    _outcome_effects(session, record_id, stage, outcome)
+
+
+def refresh_outcome_effects(review: Review, session: Session, stage: Stage) -> None:
+    """`apply_outcome_effects` for every record decided at `stage`, e.g. after a new
+    allocation changed how many reviewers each record needs."""
+    for record_id, outcome in outcomes(review, session, stage).items():
+        _outcome_effects(session, record_id, stage, outcome)
+
+
+def _outcome_effects(session: Session, record_id: int, stage: Stage, outcome: Outcome) -> None:
     if stage == Stage.TITLE_ABSTRACT:
         if passes_title_abstract(outcome):
             repo.ensure_report(session, record_id)

@@ -149,7 +149,7 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
 
     The overlap share is screened by two reviewers, the rest by one; `seed` defaults to the
     protocol's ranking seed, so the same call gives the same split."""
-    from screener.workflow.screening import eligible_ids
+    from screener.workflow.screening import eligible_ids, refresh_outcome_effects
 
     if stage not in review.protocol.stages:
         raise ReviewError(f"the protocol has no {stage.value} stage")
@@ -164,6 +164,9 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
         run_id = repo.add_allocation(
             session, stage=stage, kind="allocation", seed=seed, overlap=overlap,
             reviewer_names=names, pairs=[(rid, n) for rid, who in plan for n in who])
+        # records screened before now may need a second reviewer, or no longer: their
+        # outcomes, and so their full-text reports, follow the new allocation
+        refresh_outcome_effects(review, session, stage)
     per = dict.fromkeys(names, 0)
     for _, who in plan:
         for name in who:

@@ -283,6 +283,27 @@ def test_allocation_limits_what_next_offers(make_review: Callable[..., Any]) -> 
     assert data["outcomes"]["title_abstract"] == {"exclude": 10}
 
 
+def test_allocating_after_screening_keeps_full_text_in_step(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.reporting import prisma_counts
+
+    review = make_review()  # single screening: one include settles a record
+    ids = add(review, 4)
+    for rid in ids[:3]:
+        decide(review, rid, "ann", Label.INCLUDE)
+    assert status(review)["reports"]["sought"] == 3
+    assert ScreeningSession(review, "ann", Stage.FULL_TEXT).next() is not None
+    # every record now goes to two reviewers: ann's includes wait for a second one
+    allocate(review, ["ann", "bob"], 1.0, seed=1)
+    data = status(review)
+    assert data["outcomes"]["title_abstract"] == {"pending": 3}
+    assert data["reports"]["sought"] == 0 == prisma_counts(review).counts.reports_sought
+    assert ScreeningSession(review, "ann", Stage.FULL_TEXT).next() is None
+    for rid in ids[:3]:
+        decide(review, rid, "bob", Label.INCLUDE)
+    assert status(review)["reports"]["sought"] == 3
+
+
 def test_next_claims_the_record_and_decide_rechecks(make_review: Callable[..., Any]) -> None:
     review = make_review()
     r1, r2, _ = add(review, 3)
