@@ -120,6 +120,15 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     meanwhile (set by `ScreeningSession.decide` for a record that `next` offered)."""
     validate_decision(review, stage, label, reason_id, criterion_ids)
     reviewer = reviewer_name(reviewer)
+    if role is None:
+        with review.read() as session:
+            role = _role_of(review, session, reviewer)
+        if role == Role.ADJUDICATOR:
+            # the adjudicator decides conflicts only, as `resolve` (which checks for one)
+            from screener.workflow.team import resolve
+
+            return resolve(review, record_id, reviewer, label, stage=stage,
+                           reason_id=reason_id, criterion_ids=criterion_ids, note=note)
     with review.transaction() as session:
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
@@ -132,12 +141,17 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
         if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
             raise ReviewError(f"record {record_id} was not included at title/abstract, or its "
                               "full text was marked not retrieved; it has no full-text stage")
-        if role is None:
-            role = _role_of(review, session, reviewer)
-        if if_needed:
-            from screener.workflow.team import ensure_still_needed
+        from screener.workflow.team import ensure_still_needed, settled_by
 
+        if if_needed:
             ensure_still_needed(review, session, record_id, reviewer, stage)
+        elif role != Role.ADJUDICATOR and (others := settled_by(review, session, record_id,
+                                                                reviewer, stage)):
+            raise ReviewError(
+                f"record {record_id} is already settled at {stage.value} by "
+                f"{' and '.join(others)} (the protocol asks for "
+                f"{review.protocol.screening.reviewers_per_record} reviewer(s) per record): "
+                "a further decision is refused; a disagreement goes to `screener resolve`")
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=reviewer, stage=stage, label=label,
             reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note,

@@ -252,16 +252,26 @@ def ensure_still_needed(review: Review, session: Session, record_id: int, review
     """Under the write lock: raise RecordTaken when other screeners (or an adjudicator)
     completed the record while it was on screen. (The reviewer's claim lapses by itself:
     claims of reviewers who decided the record do not count.)"""
-    repo.lock_record(session, record_id)
-    others = [role for name, role in repo.record_screeners(session, stage, record_id)
-              if name != reviewer]
-    if not others:
-        return
-    required = (required_reviewers(review, session, stage, [record_id]) or {}).get(
-        record_id, review.protocol.screening.reviewers_per_record)
-    if len(others) >= required or Role.ADJUDICATOR in others:
+    if settled_by(review, session, record_id, reviewer, stage):
         raise RecordTaken(f"record {record_id} was screened by another reviewer while it was "
                           "on screen; it is skipped, take the next record")
+
+
+def settled_by(review: Review, session: Session, record_id: int, reviewer: str,
+               stage: Stage) -> list[str]:
+    """Under the write lock: the other reviewers whose decisions already settle the record
+    at `stage` (as many screeners as it needs, or an adjudicator); [] while `reviewer` may
+    still decide it."""
+    repo.lock_record(session, record_id)
+    others = [(name, role) for name, role in repo.record_screeners(session, stage, record_id)
+              if name != reviewer]
+    if not others:
+        return []
+    required = (required_reviewers(review, session, stage, [record_id]) or {}).get(
+        record_id, review.protocol.screening.reviewers_per_record)
+    if len(others) >= required or any(role == Role.ADJUDICATOR for _, role in others):
+        return [name for name, _ in others]
+    return []
 
 
 # --- blinding ---------------------------------------------------------------------------

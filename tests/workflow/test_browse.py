@@ -20,6 +20,7 @@ from screener.workflow.browse import (
 )
 from screener.workflow.review import Review
 from screener.workflow.screening import record_decision
+from screener.workflow.team import allocate
 
 
 def add(review: Review) -> list[int]:
@@ -34,6 +35,7 @@ def add(review: Review) -> list[int]:
 def test_filters_and_search(make_review: Callable[..., Any]) -> None:
     review = make_review()
     ids = add(review)
+    allocate(review, ["ann", "bob"], 1.0, seed=1)  # single screening, all double-checked
     record_decision(review, ids[0], "ann", Label.INCLUDE, note="dose")
     record_decision(review, ids[1], "ann", Label.EXCLUDE, reason_id="population")
     record_decision(review, ids[1], "bob", Label.MAYBE)

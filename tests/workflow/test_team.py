@@ -326,23 +326,41 @@ def test_next_claims_the_record_and_decide_rechecks(make_review: Callable[..., A
 
 def test_agreement_per_pair_and_stage(make_review: Callable[..., Any]) -> None:
     review = make_review("dual-screening.yaml")
-    ids = add(review, 6)
+    *ids, seventh = add(review, 7)
     ann = [INC, INC, EXC, EXC, EXC, MAY]
     bob = [INC, EXC, EXC, EXC, INC, EXC]
     for rid, a, b in zip(ids, ann, bob, strict=True):
         decide(review, rid, "ann", a)
         decide(review, rid, "bob", b)
-    decide(review, ids[0], "carl", INC)
+    decide(review, seventh, "ann", INC)
+    decide(review, seventh, "carl", INC)
     list_conflicts(review, TA, ADJ)
     resolve(review, ids[1], ADJ, INC)
     report = agreement(review, TA)
     pairs = {(p.reviewer_a, p.reviewer_b): p.stats for p in report.pairs}
-    assert set(pairs) == {("ann", "bob"), ("ann", "carl"), ("bob", "carl")}
+    assert set(pairs) == {("ann", "bob"), ("ann", "carl")}
     stats = pairs[("ann", "bob")]
     assert stats.categories == ("include", "maybe", "exclude")
     assert stats.table == ((1, 0, 1), (0, 0, 1), (1, 0, 2))
     assert stats.n == 6 and stats.percent_agreement == pytest.approx(50.0)
     assert pairs[("ann", "carl")].n == 1
+    # a third screener cannot add a decision to a record two have settled
+    with pytest.raises(ReviewError, match=r"already settled at title_abstract by ann and bob"):
+        decide(review, ids[0], "carl", INC)
+
+
+def test_adjudicator_decides_conflicts_only(make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 2)
+    decide(review, ids[0], "ann", INC)
+    decide(review, ids[0], "bob", EXC)
+    with pytest.raises(ReviewError, match=f"record {ids[1]} has no conflict"):
+        record_decision(review, ids[1], ADJ, INC)
+    assert status(review)["blind"] is True  # the refused decision started nothing
+    record_decision(review, ids[0], ADJ, INC)  # a conflict: taken as `resolve`
+    with review.transaction() as s:
+        assert [(d.reviewer, d.reviewer_role) for d in repo.current_decisions(s)
+                if d.record_id == ids[0]][-1] == (ADJ, Role.ADJUDICATOR)
 
 
 # --- offline copies ---------------------------------------------------------------------
