@@ -439,9 +439,11 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
         needed = 2
     if min(a.ntok, b.ntok) < 4:
         needed += 1
-    if not prefix and ((score >= 0.98 and min(a.ntok, b.ntok) >= 10)
-                       or (score == 1.0 and min(a.ntok, b.ntok) >= 8)):
-        needed = 0  # long, (nearly) identical titles with nothing contradicting them
+    if not prefix and score == 1.0 and min(a.ntok, b.ntok) >= 8:
+        # long identical titles with nothing contradicting them. A title that differs at
+        # all still needs a year, author, abstract or journal that agrees: one word
+        # ("relevant" / "irrelevant") can be all that tells two papers apart
+        needed = 0
     if preprint_doi_pair:
         needed = max(needed, 2)  # author and year agree at least
     if supports < needed:

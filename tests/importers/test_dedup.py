@@ -256,6 +256,19 @@ def test_companion_papers_with_one_word_changed_stay_apart() -> None:
     assert find_duplicates(with_ids(a, b)) == []
 
 
+def test_titles_one_word_apart_need_more_than_the_title() -> None:
+    # records with nothing but a title (as in tests/data/formats/ris/
+    # asreview_baseline_tag-notes_labels.ris): a long title with one word changed is
+    # another paper unless a year, author, abstract or journal agrees
+    a = Record(title="Randomised trial of early physiotherapy after hip fracture surgery "
+               "showed a relevant improvement in walking at twelve weeks")
+    b = replace(a, title=a.title.replace("relevant", "irrelevant"))
+    assert find_duplicates(with_ids(a, b)) == []
+    assert len(find_duplicates(with_ids(a, replace(a)))) == 1  # identical: still one paper
+    dated = [replace(r, year=2019, authors=("Smith, J",)) for r in (a, b)]
+    assert len(find_duplicates(with_ids(*dated))) == 1  # a typo once year and author agree
+
+
 def test_transitivity_cannot_join_two_dois() -> None:
     a = replace(ARTICLE, pmid="")
     b = replace(ARTICLE, pmid="", doi="10.1056/nejmoa0000001")
