@@ -37,32 +37,41 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
 @click.option("--query", default="", help="The search query, for PRISMA-S.")
 @click.option("--labels-as", default=None, metavar="REVIEWER",
               help="Turn a label_included/included column into earlier decisions by REVIEWER.")
+@click.option("--again", is_flag=True,
+              help="Import a file even though a file with the same bytes was imported before.")
 def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None,
             source: str | None, kind: str, searched: str | None, query: str,
-            labels_as: str | None) -> None:
+            labels_as: str | None, again: bool) -> None:
     """Import bibliography FILES (format detected from the content).
 
     RIS (Ovid, Embase, Scopus, Web of Science, Zotero, EndNote, ProQuest), PubMed
     MEDLINE/.nbib, PubMed XML, BibTeX, CSV/TSV, Excel .xlsx, Web of Science plain text,
-    EndNote XML; gzip-compressed files too. Each file imports whole or not at all.
+    EndNote XML; gzip-compressed files too. The files import all together or not at all,
+    and a file imported before is refused (unless --again).
     """
-    from screener.workflow.importing import import_file
+    from screener.workflow.importing import import_files
 
     with open_from(review_dir, db_url) as review:
-        for path in files:
-            progress, task = _bar(None, f"reading {path.name}")
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            def advance(n: int, p: Progress = progress, t: TaskID = task) -> None:
-                p.update(t, completed=n)
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            transient=True, disable=not sys.stderr.isatty())
+        tasks: dict[Path, TaskID] = {}
 
-            with progress:
-                summary = import_file(
-                    review, path, source=source, kind=kind, searched=searched, query=query,
-                    labels_as=labels_as, progress=advance)
-            for warning in summary.warnings:
-                click.echo(f"warning: {path}: {warning}", err=True)
-            extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
-            click.echo(f"{path}: {summary.records} records ({summary.format}){extra}")
+        def advance(path: Path, n: int) -> None:
+            if path not in tasks:
+                tasks[path] = progress.add_task(f"reading {path.name}", total=None)
+            progress.update(tasks[path], completed=n)
+
+        with progress:
+            summaries = import_files(
+                review, list(files), source=source, kind=kind, searched=searched, query=query,
+                labels_as=labels_as, progress=advance, again=again)
+    for summary in summaries:
+        for warning in summary.warnings:
+            click.echo(f"warning: {summary.file}: {warning}", err=True)
+        extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
+        click.echo(f"{summary.file}: {summary.records} records ({summary.format}){extra}")
 
 
 @main.command()

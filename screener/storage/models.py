@@ -76,6 +76,8 @@ class SourceRow(Base):
     reported_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Hits the database reported (e.g. PubMed's esearch count), when known."""
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    content_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """SHA-256 of the imported file's bytes ("" for searches), to catch a file imported twice."""
 
 
 class RecordRow(Base):

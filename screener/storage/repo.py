@@ -82,9 +82,11 @@ def protocol_versions(session: Session) -> list[tuple[int, str, str, datetime]]:
 # --- sources and records --------------------------------------------------------------
 
 def add_source(session: Session, *, name: str, kind: str, file_name: str = "", query: str = "",
-               fmt: str = "", searched_on: str = "", reported_count: int | None = None) -> int:
+               fmt: str = "", searched_on: str = "", reported_count: int | None = None,
+               content_sha256: str = "") -> int:
     row = SourceRow(name=name, kind=kind, file_name=file_name, query=query, format=fmt,
-                    searched_on=searched_on, record_count=0, reported_count=reported_count)
+                    searched_on=searched_on, record_count=0, reported_count=reported_count,
+                    content_sha256=content_sha256)
     session.add(row)
     session.flush()
     return row.id
@@ -249,9 +251,15 @@ def sources(session: Session) -> list[dict[str, Any]]:
     return [
         {"id": r.id, "name": r.name, "kind": r.kind, "file_name": r.file_name, "query": r.query,
          "format": r.format, "searched_on": r.searched_on, "records": r.record_count,
-         "reported_count": r.reported_count, "imported_at": r.imported_at}
+         "reported_count": r.reported_count, "imported_at": r.imported_at,
+         "content_sha256": r.content_sha256}
         for r in rows
     ]
+
+
+def sources_with_content(session: Session, sha256: str) -> list[dict[str, Any]]:
+    """Sources imported from a file with these bytes (SHA-256), oldest first."""
+    return [s for s in sources(session) if sha256 and s["content_sha256"] == sha256]
 
 
 def search_records(session: Session, text: str, limit: int = 200) -> list[Record]:

@@ -1,4 +1,4 @@
-"""Import use cases: files into a review (one transaction per file), PubMed searches,
+"""Import use cases: files into a review (one transaction per command), PubMed searches,
 citation searching by PMID, and deduplication with an audit trail.
 
 Must not import textual, click or sqlalchemy.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ def read_any(path: Path, progress: Callable[[int], None] | None = None) -> tuple
     try:
         return _read_any(path, read_file, progress)
     except ImportFailed as exc:
-        raise ReviewError(f"{exc} Nothing was imported from this file.") from None
+        raise ReviewError(f"{exc} Nothing was imported.") from None
 
 
 def _read_any(path: Path, read_file: Callable[..., Any],
@@ -65,40 +66,109 @@ def _read_any(path: Path, read_file: Callable[..., Any],
     return result.format, list(result.records), list(result.warnings)
 
 
+@dataclass(frozen=True, slots=True)
+class _ReadFile:
+    path: Path
+    format: str
+    records: list[Record]
+    warnings: list[str]
+    sha256: str
+
+
+def _sha256_of(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def import_file(review: Review, path: Path, *, source: str | None = None, kind: str = "database",
                 searched: str | None = None, query: str = "", labels_as: str | None = None,
-                progress: Callable[[int], None] | None = None) -> ImportSummary:
+                progress: Callable[[int], None] | None = None,
+                again: bool = False) -> ImportSummary:
     """Import one file whole or not at all (one transaction)."""
+    return import_files(review, [path], source=source, kind=kind, searched=searched,
+                        query=query, labels_as=labels_as,
+                        progress=(lambda _path, n: progress(n)) if progress else None,
+                        again=again)[0]
+
+
+def import_files(review: Review, paths: Sequence[Path], *, source: str | None = None,
+                 kind: str = "database", searched: str | None = None, query: str = "",
+                 labels_as: str | None = None,
+                 progress: Callable[[Path, int], None] | None = None,
+                 again: bool = False) -> list[ImportSummary]:
+    """Import files all together or not at all: every file is read and checked first, then
+    all are written in one transaction. A file whose bytes were imported before (or given
+    twice) is refused unless `again`."""
     _check_kind(kind)
     searched_on = _check_date(searched)
-    fmt, records, warnings = read_any(path, progress)
-    labels: list[tuple[int, int]] = []
+    read: list[_ReadFile] = []
+    for path in paths:
+        fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
+        read.append(_ReadFile(path, fmt, records, warnings, _sha256_of(path)))
+    if not again:
+        seen: dict[str, Path] = {}
+        for f in read:
+            if f.sha256 in seen:
+                raise ReviewError(f"{f.path} has the same content as {seen[f.sha256]}, given "
+                                  "in the same command; nothing was imported. Give each file "
+                                  "once (or add --again to import both copies)")
+            seen[f.sha256] = f.path
+        with review.read() as session:
+            for f in read:
+                earlier = repo.sources_with_content(session, f.sha256)
+                if earlier:
+                    e = earlier[0]
+                    when = e["imported_at"].strftime("%Y-%m-%d") if e["imported_at"] else "?"
+                    raise ReviewError(
+                        f"{f.path} was already imported on {when} as source {e['name']!r} "
+                        f"({e['records']} records, file {e['file_name']!r}); nothing was "
+                        "imported. Importing it again would add every record twice; add "
+                        "--again if that is what you want")
+    summaries = []
     with review.transaction() as session:
-        source_id = repo.add_source(session, name=source or _guess_source(path, fmt), kind=kind,
-                                    file_name=path.name, query=query, fmt=fmt,
-                                    searched_on=searched_on)
-        ids = repo.add_records(session, source_id, records)
-        if labels_as:
-            from screener.importers import labels_from_raw
+        for f in read:
+            summaries.append(_write_file(review, session, f, source=source, kind=kind,
+                                         searched_on=searched_on, query=query,
+                                         labels_as=labels_as))
+    return summaries
 
-            for rid, record in zip(ids, records, strict=True):
-                value = labels_from_raw(record)
-                if value is not None:
-                    labels.append((rid, value))
-            if not labels:
-                raise ReviewError(f"{path}: --labels-as was given but the file has no "
-                                  "label_included / included column with values")
-            for rid, value in labels:
-                repo.add_decision(session, Decision(
-                    record_id=rid, reviewer=labels_as, stage=Stage.TITLE_ABSTRACT,
-                    label=Label.INCLUDE if value else Label.EXCLUDE,
-                    note=f"imported label from {path.name}", protocol_hash=review.protocol_hash,
-                    reviewer_role=Role.SCREENER))
-            from screener.workflow.screening import apply_outcome_effects
 
-            for rid, _value in labels:
-                apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
-    return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings), len(labels))
+def _write_file(review: Review, session: Any, f: _ReadFile, *, source: str | None, kind: str,
+                searched_on: str, query: str, labels_as: str | None) -> ImportSummary:
+    path, fmt, records = f.path, f.format, f.records
+    labels: list[tuple[int, int]] = []
+    source_id = repo.add_source(session, name=source or _guess_source(path, fmt), kind=kind,
+                                file_name=path.name, query=query, fmt=fmt,
+                                searched_on=searched_on, content_sha256=f.sha256)
+    ids = repo.add_records(session, source_id, records)
+    if labels_as:
+        from screener.importers import labels_from_raw
+
+        for rid, record in zip(ids, records, strict=True):
+            value = labels_from_raw(record)
+            if value is not None:
+                labels.append((rid, value))
+        if not labels:
+            raise ReviewError(f"{path}: --labels-as was given but the file has no "
+                              "label_included / included column with values; nothing was "
+                              "imported")
+        for rid, value in labels:
+            repo.add_decision(session, Decision(
+                record_id=rid, reviewer=labels_as, stage=Stage.TITLE_ABSTRACT,
+                label=Label.INCLUDE if value else Label.EXCLUDE,
+                note=f"imported label from {path.name}", protocol_hash=review.protocol_hash,
+                reviewer_role=Role.SCREENER))
+        from screener.workflow.screening import apply_outcome_effects
+
+        for rid, _value in labels:
+            apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
+    return ImportSummary(str(path), fmt, source_id, len(records), tuple(f.warnings),
+                         len(labels))
 
 
 def _guess_source(path: Path, fmt: str) -> str:

@@ -64,7 +64,7 @@ def test_labels_as_turns_a_label_column_into_decisions(review_dir: list[str]) ->
     run("import", str(sample), *review_dir)
     data = json.loads(run("status", "--json", *review_dir))
     assert data["decisions"] == []  # kept among the raw fields only
-    run("import", str(sample), *review_dir, "--labels-as", "original-team")
+    run("import", str(sample), *review_dir, "--labels-as", "original-team", "--again")
     data = json.loads(run("status", "--json", *review_dir))
     labels = {d["label"]: d["count"] for d in data["decisions"]}
     assert sum(labels.values()) == 8 and labels.get("exclude", 0) >= 1
@@ -73,7 +73,7 @@ def test_labels_as_turns_a_label_column_into_decisions(review_dir: list[str]) ->
 def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     ris = str(FORMATS / "ris" / "asreview_embase.ris")
     run("import", ris, *review_dir, "--source", "Embase")
-    run("import", ris, *review_dir, "--source", "Embase again")
+    run("import", ris, *review_dir, "--source", "Embase again", "--again")
     summary = json.loads(run("dedup", "--json", *review_dir))
     assert summary["removed"] == 6
     status = json.loads(run("status", "--json", *review_dir))
@@ -158,3 +158,23 @@ def test_decisions_on_imported_records(review_dir: list[str], tmp_path: Path,
         (d,) = repo.current_decisions(s)
         record = repo.get_record(s, d.record_id)
     assert d.label == Label.INCLUDE and record is not None and record.title == first["title"]
+
+
+def test_a_file_imported_twice_is_refused_and_several_files_import_together(
+        review_dir: list[str], tmp_path: Path) -> None:
+    ris = str(FORMATS / "ris" / "asreview_embase.ris")
+    csv_sample = str(FORMATS / "csv" / "synergy_chou_2004_sample.csv")
+    run("import", ris, *review_dir, "--source", "Embase")
+    out = run("import", csv_sample, ris, *review_dir, code=2)
+    assert "asreview_embase.ris was already imported on" in out and "'Embase'" in out
+    assert "--again" in out and "Traceback" not in out
+    out = run("import", csv_sample, csv_sample, *review_dir, code=2)
+    assert "same content" in out
+    broken = tmp_path / "broken.ris"
+    broken.write_text("TY  - JOUR\nTI  - A title\nthis is not RIS\n", encoding="utf-8")
+    run("import", csv_sample, str(broken), *review_dir, code=2)
+    data = json.loads(run("status", "--json", *review_dir))
+    # the good CSV given beside a file that fails is not imported either
+    assert [s["name"] for s in data["sources"]] == ["Embase"] and data["records_total"] == 6
+    run("import", csv_sample, *review_dir)
+    assert json.loads(run("status", "--json", *review_dir))["records_total"] > 6
