@@ -182,12 +182,25 @@ def resolve_output(review: Review, out: Path | None, default_name: str, force: b
     return target
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+"""The process's umask, read once at import (reading it means setting it)."""
+
+
 def write_atomic(target: Path, writer: Callable[[Path], None]) -> Path:
-    """Write through a temporary file in the same folder, then rename: never half a file."""
+    """Write through a temporary file in the same folder, then rename: never half a file.
+    The file gets the permissions a plain new file would (0666 less the umask), not the
+    temporary file's 0600, so teammates can read exports as they can the review."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(fd)
     try:
         writer(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

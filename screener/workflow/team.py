@@ -595,6 +595,19 @@ def merge(review: Review, source: Path) -> MergeResult:
                                   "nothing was merged")
             repo.lock_review(dst)
             known = repo.decision_ids_by_uid(dst, [uid for _, uid, _ in rows])
+            owners = set()
+            for stage in review.protocol.stages:
+                run = repo.latest_allocation(src, stage)
+                if run is not None and run["kind"] == "offline":
+                    owners.update(run["reviewers"])
+            strangers = sorted({d.reviewer for d, uid, _ in rows
+                                if uid not in known and d.reviewer not in owners})
+            if owners and strangers:
+                raise ReviewError(
+                    f"{source} is the offline copy of {', '.join(sorted(owners))} but holds "
+                    f"new decisions by {', '.join(strangers)}; nothing was merged. Each "
+                    "reviewer screens in a copy of their own (`screener export-reviewer "
+                    "--reviewer NAME`)")
             skipped = len(known)
             added = _append(src, dst, rows, known)
             for rid, stage in sorted({(d.record_id, d.stage) for d in added}):

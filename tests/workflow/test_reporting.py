@@ -267,3 +267,17 @@ def test_removed_duplicates_take_no_decisions_and_status_agrees_with_prisma(
     # PRISMA's "reports sought" counts every report sought, assessed or not
     assert after["reports"]["sought"] == prisma["reports_sought"] + prisma["other_reports_sought"]
     assert after["reports"] == {"sought": 5, "awaiting": 0, "not_retrieved": 1, "assessed": 4}
+
+
+def test_exports_are_readable_as_a_plain_new_file_would_be(make_review: Callable[..., Any],
+                                                           tmp_path: Path) -> None:
+    import os
+    import stat
+
+    review = make_review()
+    build(review)
+    path, _ = export_prisma(review, "csv", tmp_path / "p.csv")
+    mode = stat.S_IMODE(path.stat().st_mode)  # e.g. 0644 under umask 022, not mkstemp's 0600
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert mode == stat.S_IMODE(os.stat(plain).st_mode)

@@ -414,6 +414,22 @@ def test_export_decide_offline_merge_twice(make_review: Callable[..., Any], tmp_
     assert stats.n == 2
 
 
+def test_merge_refuses_decisions_by_others_in_a_reviewers_copy(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 2)
+    export_reviewer(review, "ann", tmp_path / "ann")
+    with open_review(tmp_path / "ann") as copy:
+        record_decision(copy, ids[0], "ann", INC)
+        record_decision(copy, ids[1], "bob", EXC)  # bob used ann's copy
+    with review.transaction() as s:
+        before = repo.count_decisions(s)
+    with pytest.raises(ReviewError, match="offline copy of ann but holds new decisions by bob"):
+        merge(review, tmp_path / "ann")
+    with review.transaction() as s:
+        assert repo.count_decisions(s) == before  # not even ann's came in
+
+
 def test_merge_refuses_another_review(make_review: Callable[..., Any], tmp_path: Path,
                                       db_url: str | None) -> None:
     review = make_review("dual-screening.yaml")
