@@ -14,11 +14,13 @@ from screener.cli import emit_json, main, open_from, review_options
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--prior", "priors", multiple=True, metavar="RECORD_ID",
               help="A prior record by record_id (repeatable); compares exactly with other tools.")
-@click.option("--n-prior-included", type=int, default=1, show_default=True)
-@click.option("--n-prior-excluded", type=int, default=1, show_default=True)
-@click.option("--stop-after", type=int, default=None, metavar="N",
+@click.option("--n-prior-included", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--n-prior-excluded", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--stop-after", type=click.IntRange(min=1), default=None, metavar="N",
               help="Stop after N records (default: when every relevant record is found).")
-@click.option("--model", default="default", show_default=True,
+@click.option("--model", type=click.Choice(["default", "screener-lr", "elas-u4",
+                                           "screener-lr-minilm"]),
+              default="default", show_default=True,
               help="default (screener-lr), elas-u4 (ASReview's default, for comparison) or "
                    "screener-lr-minilm (adds sentence embeddings; needs the `embeddings` "
                    "extra).")
@@ -48,8 +50,9 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
     for key in ("wss95", "wss100", "recall_at_10pct", "atd", "n_screened_at_95"):
         if key in m:
             value = m[key]
-            click.echo(f"  {key:18} {value:.4f}" if isinstance(value, float)
-                       else f"  {key:18} {value}")
+            shown = (f"{value:.4f}" if isinstance(value, float) else
+                     "not reached (the run stopped first)" if value is None else str(value))
+            click.echo(f"  {key:18} {shown}")
     click.echo(f"  total time         {result.timings.get('total_s', 0):.2f} s")
 
 

@@ -39,11 +39,16 @@ def wss(labels_in_order: Sequence[int], n_pool: int, n_relevant: int, recall: fl
 
 def recall_at(labels_in_order: Sequence[int], n_pool: int, n_relevant: int,
               fraction: float = 0.1) -> float | None:
-    """Share of the relevant records found in the first floor(fraction·N) presented."""
+    """Share of the relevant records found in the first floor(fraction·N) presented; None
+    when fewer were presented (a run stopped early) and some relevant records were left,
+    since the rest of those first records is then unknown."""
     if n_relevant <= 0:
         return None
     k = math.floor(fraction * n_pool + 1e-9)
-    return sum(1 for y in labels_in_order[:k] if y == 1) / n_relevant
+    found = sum(1 for y in labels_in_order[:k] if y == 1)
+    if len(labels_in_order) < k and found < n_relevant:
+        return None
+    return found / n_relevant
 
 
 def atd(labels_in_order: Sequence[int], n_pool: int, n_relevant: int) -> float | None:

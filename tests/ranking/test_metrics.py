@@ -40,3 +40,9 @@ def test_unreached_targets_are_none() -> None:
     m = all_metrics([0, 1, 0], 10, 3)
     assert m["wss95"] is None and m["atd"] is None and m["wss100"] is None
     assert m["first_relevant_at"] == 2
+
+
+def test_recall_at_ten_percent_of_a_run_stopped_before_it() -> None:
+    # N = 100: the first 10 records count, but only 5 were presented (--stop-after 5)
+    assert recall_at([1, 0, 0, 0, 0], 100, 2) is None  # the other 5 are unknown
+    assert recall_at([1, 0, 1, 0, 0], 100, 2) == 1.0  # every relevant record already found
