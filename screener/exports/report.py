@@ -151,7 +151,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     n_exc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.EXCLUDE)
     out = [f"Records were screened at {len(stages)} stage{'s' if len(stages) > 1 else ''} "
            f"({', then '.join(stages)}) against the protocol's eligibility criteria "
-           f"({n_inc} inclusion and {n_exc} exclusion criteria)."]
+           f"({n_inc} inclusion and {n_exc} exclusion "
+           f"{'criterion' if n_inc == n_exc == 1 else 'criteria'})."]
     screeners = [r.name for r in inputs.reviewers if r.role == Role.SCREENER]
     adjudicators = [r.name for r in inputs.reviewers if r.role == Role.ADJUDICATOR]
     if screeners:

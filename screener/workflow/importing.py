@@ -176,7 +176,8 @@ def _guess_source(path: Path, fmt: str) -> str:
         return "PubMed"
     if fmt == "wos":
         return "Web of Science"
-    return path.stem
+    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    return Path(name).stem  # scopus.ris.gz -> scopus
 
 
 def import_records(review: Review, records: Sequence[Record], *, source: str, kind: str,

@@ -114,7 +114,11 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.parent.is_dir():
-            raise ReviewError(f"no such folder: {path.parent}; create a review with "
+            hint = ""
+            if not url.startswith("sqlite:////") and not path.is_absolute():
+                hint = (f" ({url} is relative to the current folder: a SQLite URL takes "
+                        "four slashes before an absolute path, sqlite:////abs/path/review.db)")
+            raise ReviewError(f"no such folder: {path.parent}{hint}; create a review with "
                               "`screener init DIR --protocol FILE`")
         if not path.exists():
             raise ReviewError(f"{path.parent} is not a review (no {DB_FILE}); create one with "

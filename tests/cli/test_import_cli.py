@@ -178,3 +178,14 @@ def test_a_file_imported_twice_is_refused_and_several_files_import_together(
     assert [s["name"] for s in data["sources"]] == ["Embase"] and data["records_total"] == 6
     run("import", csv_sample, *review_dir)
     assert json.loads(run("status", "--json", *review_dir))["records_total"] > 6
+
+
+def test_source_name_of_a_gzipped_export_drops_both_suffixes(review_dir: list[str],
+                                                             tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "scopus.ris.gz"
+    packed.write_bytes(gzip.compress((FORMATS / "ris" / "asreview_embase.ris").read_bytes()))
+    run("import", str(packed), *review_dir)
+    assert [s["name"] for s in json.loads(run("status", "--json", *review_dir))["sources"]] == [
+        "scopus"]
