@@ -31,17 +31,19 @@ from screener.cli import emit_json, main, open_from, review_options
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Write recall against records screened (SVG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--force", is_flag=True, help="Replace existing --output / --plot files.")
 def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included: int,
              n_prior_excluded: int, stop_after: int | None, model: str,
              protocol_file: Path | None, output: Path | None, plot: Path | None,
-             as_json: bool) -> None:
+             as_json: bool, force: bool) -> None:
     """Replay a screening of DATASET (CSV or CSV.gz with label_included) with known labels."""
     from screener.workflow.simulation import run_simulation
 
     result = run_simulation(dataset, seed=seed, prior_ids=priors,
                             n_prior_included=n_prior_included,
                             n_prior_excluded=n_prior_excluded, stop_after=stop_after,
-                            model=model, protocol_file=protocol_file, output=output, plot=plot)
+                            model=model, protocol_file=protocol_file, output=output, plot=plot,
+                            force=force)
     if as_json:
         emit_json({"metrics": result.metrics, "timings": result.timings})
         return

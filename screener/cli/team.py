@@ -127,7 +127,7 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
             click.echo(f"    {cat:<10}" + "".join(f"{n:>9}" for n in row))
         click.echo(f"    agreement {_fmt(s.percent_agreement, 1)}%, kappa {_fmt(s.kappa)}{ci}, "
                    f"PABAK {_fmt(s.pabak)}, AC1 {_fmt(s.ac1)}")
-    if not report.pairs:
+    if not report.pairs and not report.hidden_stages:
         click.echo("no records screened by two reviewers yet")
     for hidden in report.hidden_stages:
         click.echo(f"{hidden.value}: hidden until reconciliation starts (blind screening)")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from screener.protocol import read_protocol_file
 from screener.workflow.importing import import_file
-from screener.workflow.review import DB_FILE, Review, create_review, open_review
+from screener.workflow.review import DB_FILE, Review, ReviewError, create_review, open_review
 
 DEMO_DIR = Path("demo-review")
 DEMO_PROTOCOL = "demo-biosimilar-retransitioning.yaml"
@@ -24,7 +25,13 @@ def ensure_demo(directory: Path | None = None) -> tuple[Review, bool]:
     """Open the demo review in `directory`, creating it first if needed; (review, created)."""
     folder = directory or DEMO_DIR
     if (folder / DB_FILE).exists():
-        return open_review(folder), False
+        review = open_review(folder)
+        demo_title = read_protocol_file(demo_protocol())[0].title
+        if review.title != demo_title:
+            review.close()
+            raise ReviewError(f"{folder} holds another review ({review.title!r}), not the "
+                              "demo; give the demo a folder of its own: screener demo DIR")
+        return review, False
     existed = folder.exists()
     review = create_review(folder, demo_protocol())
     try:

@@ -16,7 +16,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                    n_prior_included: int = 1, n_prior_excluded: int = 1,
                    stop_after: int | None = None, model: str = "default",
                    protocol_file: Path | None = None, output: Path | None = None,
-                   plot: Path | None = None) -> Any:
+                   plot: Path | None = None, force: bool = False) -> Any:
     """Run one simulation; write JSON and plot when asked. Returns the SimulationResult."""
     from screener.ranking import ModelConfig
     from screener.ranking.simulate import load_dataset, save_plot, simulate
@@ -27,6 +27,8 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     for out in (output, plot):
         if out is not None and not out.parent.exists():
             raise ReviewError(f"{out.parent}: no such folder for the output")
+        if out is not None and out.exists() and not force:
+            raise ReviewError(f"{out} exists; pass --force to replace it")
     try:
         dataset = load_dataset(path)
     except (ValueError, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:

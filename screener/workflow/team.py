@@ -402,6 +402,8 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
     with review.transaction() as session:
         repo.lock_review(session)
         outcome_and = record_outcomes(review, session, stage, [record_id]).get(record_id)
+        if outcome_and is None and repo.get_record(session, record_id) is None:
+            raise ReviewError(f"no record with id {record_id} in this review")
         if outcome_and is None or not (outcome_and[0].conflict or outcome_and[0].adjudicated):
             raise ReviewError(f"record {record_id} has no conflict at {stage.value}; "
                               "list them with `screener conflicts`")

@@ -24,6 +24,13 @@ def test_simulate_writes_the_order_metrics_and_plot(tmp_path: Path) -> None:
     assert (m["n_pool"], m["n_pool_included"]) == (62, 11)
     assert m["n_screened_at_100"] == len(data["order"]) < 62
     assert 0 < data["metrics"]["wss95"] < 1 and plot.read_text().startswith("<?xml")
+    again = CliRunner().invoke(main, ["simulate", str(DATASET), "--seed", "4", "--output",
+                                      str(out)])
+    assert again.exit_code == 2 and "exists; pass --force" in again.output
+    assert json.loads(out.read_text(encoding="utf-8")) == data  # kept
+    forced = CliRunner().invoke(main, ["simulate", str(DATASET), "--seed", "4", "--output",
+                                       str(out), "--force"])
+    assert forced.exit_code == 0 and json.loads(out.read_text(encoding="utf-8")) != data
 
 
 def test_simulate_stopped_early_does_not_invent_recall(tmp_path: Path) -> None:

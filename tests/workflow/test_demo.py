@@ -22,3 +22,14 @@ def test_demo_is_created_once_and_starts_ranked(tmp_path: Path) -> None:
     again, created = ensure_demo(tmp_path / "demo")
     with again:
         assert not created and status(again)["records_total"] == 882
+
+
+def test_demo_refuses_a_folder_holding_another_review(tmp_path: Path) -> None:
+    import pytest
+
+    from screener.workflow.review import ReviewError, create_review
+
+    protocol = Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml"
+    create_review(tmp_path / "mine", protocol).close()
+    with pytest.raises(ReviewError, match="holds another review .*not the demo"):
+        ensure_demo(tmp_path / "mine")

@@ -356,6 +356,8 @@ def test_adjudicator_decides_conflicts_only(make_review: Callable[..., Any]) -> 
     decide(review, ids[0], "bob", EXC)
     with pytest.raises(ReviewError, match=f"record {ids[1]} has no conflict"):
         record_decision(review, ids[1], ADJ, INC)
+    with pytest.raises(ReviewError, match="no record with id 9999"):
+        resolve(review, 9999, ADJ, INC)
     assert status(review)["blind"] is True  # the refused decision started nothing
     record_decision(review, ids[0], ADJ, INC)  # a conflict: taken as `resolve`
     with review.transaction() as s:
