@@ -108,13 +108,16 @@ def iter_records(
                         strict=True)  # an unclosed quote must fail, not swallow the file
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
+        start = 1  # line where the row being read begins (a quoted cell may span lines)
         try:
             for row in reader:
-                yield reader.line_num, row
+                yield start, row
+                start = reader.line_num + 1
         except csv.Error as exc:
             raise ImportFailed(
-                f"the table cannot be read ({exc})", file=path, line=max(reader.line_num, 1),
-                hint="save the table again as UTF-8 CSV; check quotes in this row",
+                f"the table cannot be read ({exc}) in the row that begins on this line",
+                file=path, line=start,
+                hint="save the table again as UTF-8 CSV; check the quotes in this row",
             ) from exc
 
     yield from _records(rows(), path, warn)
@@ -140,7 +143,7 @@ def _records(
         if len(cells) > len(header):
             raw["_extra"] = cells[len(header):]
         try:
-            yield to_record(raw)
+            yield to_record(raw, warn, f"Row {number} (line {line}): ")
         except Exception as exc:
             raise ImportFailed(
                 f"row could not be read ({type(exc).__name__}: {exc})",
@@ -211,8 +214,10 @@ def _keyword_list(value: str) -> str:
     return "".join(out)
 
 
-def to_record(raw: dict[str, Any]) -> Record:
-    """Map one row (column -> text) to a `Record`."""
+def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
+              where: str = "") -> Record:
+    """Map one row (column -> text) to a `Record`; `warn` hears of a value that had to be
+    dropped (`where` names the row in it)."""
     cols = _columns(raw)
 
     def one(field: str) -> str:
@@ -223,11 +228,15 @@ def to_record(raw: dict[str, Any]) -> Record:
     embase = source.groupdict() if source else {}
     authors = _text.split_authors(_SCOPUS_ID.sub("", one("authors")))
     pages = one("pages") or _text.join_pages(one("page_start"), one("page_end"))
+    year = _text.parse_year(one("year"), embase.get("year"))
+    if year is None and one("year"):
+        warn(f"{where}year {one('year')!r} is not a year (four digits, 1500-2099); the "
+             "record is kept without a year.")
     return Record(
         title=_text.clean_inline(one("title")),
         abstract=_text.clean_abstract(one("abstract")),
         authors=authors,
-        year=_text.parse_year(one("year"), embase.get("year")),
+        year=year,
         journal=_text.clean_inline(one("journal") or embase.get("journal") or ""),
         volume=one("volume") or (embase.get("volume") or ""),
         issue=one("issue") or (embase.get("issue") or ""),

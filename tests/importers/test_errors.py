@@ -95,6 +95,21 @@ def test_csv_unclosed_quote(tmp_path: Path) -> None:
     assert "quotes" in str(error)
 
 
+def test_csv_unclosed_quote_names_the_line_the_row_begins_on(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text('title,abstract,year\nA,B,2001\n"C unclosed,D,2002\nE,F,2003\n')
+    error = fail(path)
+    assert error.line == 3 and "begins on this line" in str(error)
+
+
+def test_a_year_that_is_not_one_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "years.csv"
+    path.write_text("title,year\nA trial,20o1\nAnother trial,2002\n")
+    result = read_file(path)
+    assert [r.year for r in result.records] == [None, 2002]
+    assert any("Row 1 (line 2): year '20o1' is not a year" in w for w in result.warnings)
+
+
 def test_file_with_only_a_header_has_no_records(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("Title,Abstract,DOI\n")
