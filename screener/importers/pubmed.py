@@ -191,6 +191,7 @@ class _Client:
         """One E-utility request with NCBI's rate limit and retries on 429/5xx."""
         merged = {**params, **self.identity}
         last = ""
+        network = False
         for attempt in range(MAX_TRIES):
             self.limiter.wait()
             try:
@@ -200,17 +201,19 @@ class _Client:
                     raise PubMedError(
                         f"PubMed {utility} was refused: HTTP {exc.code} {exc.reason}"
                     ) from exc
-                last = f"HTTP {exc.code} {exc.reason}"
+                last, network = f"HTTP {exc.code} {exc.reason}", False
                 delay = self._retry_after(exc) or self.backoff * 2**attempt
             except (URLError, OSError, HTTPException) as exc:  # DNS, reset, timeout, cut short
                 last = f"network error ({getattr(exc, 'reason', None) or exc!r})"
+                network = True
                 delay = self.backoff * 2**attempt
             if attempt < MAX_TRIES - 1:
                 self.sleep(delay)
-        raise PubMedError(
-            f"PubMed {utility} failed {MAX_TRIES} times; last error: {last}. "
-            "NCBI may be busy: try again later (an API key raises the rate limit)."
-        )
+        hint = ("check that this machine can reach eutils.ncbi.nlm.nih.gov (network, proxy, "
+                "DNS)" if network else
+                "NCBI may be busy: try again later (an API key raises the rate limit)")
+        raise PubMedError(f"PubMed {utility} failed {MAX_TRIES} times; last error: {last}. "
+                          f"{hint}")
 
     @staticmethod
     def _retry_after(exc: HTTPError) -> float:

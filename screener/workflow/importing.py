@@ -270,7 +270,8 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
         result = search_pubmed(query, email=email, api_key=api_key, max_records=max_records,
                                progress=progress)
     except PubMedError as exc:
-        raise ReviewError(f"PubMed search failed: {exc}. Nothing was imported.") from None
+        raise ReviewError(f"PubMed search failed: {str(exc).rstrip('.')}. Nothing was "
+                          "imported.") from None
     return import_records(review, result.records, source=source, kind="database", query=query,
                           searched=result.searched_at, fmt="pubmed_xml",
                           reported_count=result.count)
@@ -307,7 +308,8 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
     try:
         records = fetch_pmids([normalise_pmid(p) for p in pmids], email=email, api_key=api_key)
     except PubMedError as exc:
-        raise ReviewError(f"PubMed fetch failed: {exc}. Nothing was imported.") from None
+        raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
+                          "imported.") from None
     return import_records(review, records, source=source, kind=kind,
                           query="PMIDs: " + " ".join(pmids), searched=date.today().isoformat(),
                           fmt="pubmed_xml", reported_count=len(pmids))

@@ -286,6 +286,19 @@ def test_persistent_500_raises_pubmed_error_after_five_tries() -> None:
     assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
 
 
+def test_a_network_that_stays_down_is_named_as_the_cause() -> None:
+    clock = FakeClock()
+
+    def transport(utility: str, params: Mapping[str, Any]) -> bytes:
+        raise URLError("[Errno -3] Temporary failure in name resolution")
+
+    with pytest.raises(PubMedError, match=r"failed 5 times; last error: network error.*"
+                                          r"can reach eutils\.ncbi\.nlm\.nih\.gov") as caught:
+        fetch_pmids(["29768149"], email=EMAIL, transport=transport,
+                    limiter=RateLimiter(3, clock=clock, sleep=clock.sleep), sleep=clock.sleep)
+    assert "busy" not in str(caught.value)
+
+
 def test_network_errors_are_retried() -> None:
     clock = FakeClock()
     outcomes: list[Exception | None] = [URLError("connection reset"), TimeoutError(), None]
