@@ -82,9 +82,19 @@ def detect_text(text: str, path: Path | None = None) -> str:
     for fmt in FORMATS:
         if fmt.sniff(head):
             return fmt.name
+    columns = [c for c in tabular.header_cells(head) if c]
+    if len(columns) >= 2:
+        shown = ", ".join(repr(c) for c in columns[:8]) + (", ..." if len(columns) > 8 else "")
+        raise ImportFailed(
+            f"the first line looks like a table header ({shown}) but no column is a title, "
+            "abstract, author, DOI or PMID column",
+            file=path,
+            line=1,
+            hint="name the columns, e.g. title, abstract, authors, year, journal, doi, pmid "
+                 "(the usual database export names such as TI, AB, Article Title work too)",
+        )
     raise ImportFailed(
-        "the content is not a recognised bibliography format, so it is not a bibliography "
-        "this tool can read",
+        "the content is not a recognised bibliography format",
         file=path,
         line=1,
         hint=f"export the records as {SUPPORTED} (the file suffix does not matter)",

@@ -82,6 +82,11 @@ def _header(head: str) -> list[str]:
         return []
 
 
+def header_cells(head: str) -> list[str]:
+    """The cells of the first non-empty line, split on its delimiter (tab, comma or ';')."""
+    return [c.strip() for c in _header(head)]
+
+
 def sniff(head: str) -> bool:
     """The first line is a delimited header naming a title/abstract/author/DOI/PMID column."""
     names = {_ALIASES.get(normalise_header(h)) for h in _header(head)}
@@ -134,6 +139,10 @@ def _records(
             continue
         if header is None:
             header = _unique_names(cells)
+            if not any(_ALIASES.get(normalise_header(h)) == "title" for h in header):
+                warn(f"The table has no title column (columns: {', '.join(header[:8])}"
+                     f"{', ...' if len(header) > 8 else ''}); the records are imported "
+                     "without titles. Name the title column 'title' to keep them.")
             continue
         number += 1
         if len(cells) > len(header):

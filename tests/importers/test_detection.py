@@ -117,3 +117,19 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 def test_detect_format_rejects_unknown_text() -> None:
     with pytest.raises(ImportFailed, match="not a recognised bibliography format"):
         detect_format("just some words\nand more words\n")
+
+
+def test_a_table_without_known_columns_is_told_which_columns_to_name() -> None:
+    with pytest.raises(ImportFailed, match=r"looks like a table header \('name', 'summary', "
+                                           r"'yr'\) but no column is a title"):
+        detect_format("name,summary,yr\nFoo,Bar,2001\n")
+
+
+def test_a_table_without_a_title_column_warns() -> None:
+    from screener.importers import tabular
+
+    warnings: list[str] = []
+    records = list(tabular.iter_records("name,abstract,year\nFoo,Bar,2001\n", None,
+                                        warnings.append))
+    assert [(r.title, r.abstract) for r in records] == [("", "Bar")]
+    assert any("no title column (columns: name, abstract, year)" in w for w in warnings)
