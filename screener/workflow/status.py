@@ -99,7 +99,8 @@ def format_status(data: dict[str, Any]) -> str:
     if data["sources"]:
         lines.append("  sources:")
         for s in data["sources"]:
-            lines.append(f"    {s['name']} ({s['kind']}): {s['records']}")
+            origin = f" from {s['file']}" if s["file"] else (" (search)" if s["query"] else "")
+            lines.append(f"    {s['name']} ({s['kind']}): {s['records']}{origin}")
     for stage, total in data["stages"].items():
         lines.append(f"  {stage}: {total} records at this stage")
         for row in data["screened"]:
