@@ -154,6 +154,9 @@ def prisma_status(review: Review) -> dict[str, object]:
     data["records_excluded"] = result.counts.records_excluded
     data["identified"] = result.counts.identified
     data["problems"] = list(result.problems)
+    data["notes"] = list(result.notes)
+    data["records_not_yet_screened"] = (0 if result.counts.records_excluded_automation
+                                        else result.unscreened)
     return data
 
 

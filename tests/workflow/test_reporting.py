@@ -115,6 +115,9 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     early = prisma_counts(review)
     assert early.counts.records_excluded_automation == 0 and early.unscreened == 10
     assert any("not final" in n for n in early.notes)
+    from screener.workflow.status import status
+
+    assert status(review)["prisma"]["records_not_yet_screened"] == 10
     text = write_report(review, tmp_path / "early.md").read_text(encoding="utf-8")
     assert "Screening is not finished: 10 records have not been screened" in text
     assert "stopped by this rule" not in text and "reported as excluded by automation" not in text
@@ -123,6 +126,7 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     # 5 left, 105 in a row: p = 5/110 = 0.045 < 0.05 and every SAFE item passes
     late = prisma_counts(review)
     assert late.counts.records_excluded_automation == 5
+    assert status(review)["prisma"]["records_not_yet_screened"] == 0
     assert not any(p.startswith("Reports sought") for p in late.problems)  # title/abstract adds up
     assert late.counts.records_excluded_human == 105
     assert any("counted as excluded by automation tools" in n for n in late.notes)
