@@ -73,12 +73,19 @@ class Decision:
 
 
 def current_decisions(decisions: Iterable[Decision]) -> dict[tuple[int, str, Stage], Decision]:
-    """The latest decision per (record, reviewer, stage), decisions given in time order."""
-    latest: dict[tuple[int, str, Stage], Decision] = {}
-    for decision in decisions:
-        key = (decision.record_id, decision.reviewer, decision.stage)
+    """The standing decision per (record, reviewer, stage), decisions given in time order;
+    the result is in the order those decisions were made.
+
+    An `undone` row withdraws the latest standing decision of its key, and the decision it
+    had replaced (if any) stands again: undoing a changed decision restores the earlier
+    one, as the reviewer left it."""
+    stacks: dict[tuple[int, str, Stage], list[tuple[int, Decision]]] = {}
+    for index, decision in enumerate(decisions):
+        stack = stacks.setdefault((decision.record_id, decision.reviewer, decision.stage), [])
         if decision.label == Label.UNDONE:
-            latest.pop(key, None)
+            if stack:
+                stack.pop()
         else:
-            latest[key] = decision
-    return latest
+            stack.append((index, decision))
+    standing = sorted((stack[-1][0], key, stack[-1][1]) for key, stack in stacks.items() if stack)
+    return {key: decision for _, key, decision in standing}

@@ -425,16 +425,19 @@ def decision_log(session: Session) -> list[Decision]:
 
 def current_decisions(session: Session, stage: Stage | None = None,
                       record_ids: Sequence[int] | None = None) -> list[Decision]:
-    """The latest decision per (record, reviewer, stage), withdrawn ones left out."""
-    latest = select(func.max(DecisionRow.id).label("mid")).group_by(
+    """The standing decision per (record, reviewer, stage): the latest one not withdrawn by
+    an undo (so undoing a changed decision restores the one it replaced; see
+    `screener.core.decisions.current_decisions`)."""
+    withdrawn = select(DecisionRow.undoes_id).where(DecisionRow.undoes_id.is_not(None))
+    latest = select(func.max(DecisionRow.id).label("mid")).where(and_(
+        DecisionRow.label != Label.UNDONE.value, DecisionRow.id.not_in(withdrawn))).group_by(
         DecisionRow.record_id, DecisionRow.reviewer_id, DecisionRow.stage)
     if stage is not None:
         latest = latest.where(DecisionRow.stage == stage.value)
     if record_ids is not None:
         latest = latest.where(DecisionRow.record_id.in_(list(record_ids)))
     sub = latest.subquery()
-    query = (_decision_select().join(sub, sub.c.mid == DecisionRow.id)
-             .where(DecisionRow.label != Label.UNDONE.value).order_by(DecisionRow.id))
+    query = _decision_select().join(sub, sub.c.mid == DecisionRow.id).order_by(DecisionRow.id)
     return [_to_decision(r, n, role) for r, n, role in session.execute(query)]
 
 
@@ -772,11 +775,11 @@ def record_screeners(session: Session, stage: Stage, record_id: int) -> list[tup
         .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
         .where(and_(DecisionRow.record_id == record_id, DecisionRow.stage == stage.value))
         .order_by(DecisionRow.id))
-    latest: dict[str, tuple[str, str]] = {}
+    standing: dict[str, tuple[str, int]] = {}  # name -> (role, decisions standing)
     for name, role, label in rows:
-        latest[name] = (role, label)
-    return [(name, Role(role)) for name, (role, label) in latest.items()
-            if label != Label.UNDONE.value]
+        count = standing.get(name, (role, 0))[1]
+        standing[name] = (role, max(count - 1, 0) if label == Label.UNDONE.value else count + 1)
+    return [(name, Role(role)) for name, (role, count) in standing.items() if count]
 
 
 def lock_record(session: Session, record_id: int, skip_locked: bool = False) -> bool:

@@ -117,8 +117,8 @@ protocol requires one; at full text a reason is always required.
 Note: the note is kept with your next decision on this record (decisions are never
 edited). To add a note to a record you have decided, open it from browse and decide again.
 
-Undo withdraws your most recent standing decision and shows that record again; press it
-again to step further back.
+Undo withdraws your most recent standing decision and shows that record again (a changed
+decision goes back to what it was before the change); press it again to step further back.
 
 Browse: lists records with filters (all, unscreened, included, excluded, maybe, with
 notes); pick one to see it and decide again (a new decision row is stored).

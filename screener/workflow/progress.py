@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from screener.core.decisions import Label, Stage
+from screener.core.decisions import Label, Stage, current_decisions
 from screener.storage import Session, repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_count
@@ -58,12 +58,8 @@ class Progress:
 
 def _standing(session: Session, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
     """(record id, label) of the reviewer's standing decisions, in the order made."""
-    standing: dict[int, Label] = {}
-    for d in repo.reviewer_history(session, reviewer, stage):
-        standing.pop(d.record_id, None)
-        if d.label != Label.UNDONE:
-            standing[d.record_id] = d.label
-    return list(standing.items())
+    standing = current_decisions(repo.reviewer_history(session, reviewer, stage))
+    return [(d.record_id, d.label) for d in standing.values()]
 
 
 def _counts(session: Session, reviewer: str, stage: Stage

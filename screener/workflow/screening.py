@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
+from screener.core.decisions import (
+    Decision,
+    Label,
+    ReportStatus,
+    Role,
+    Stage,
+    current_decisions,
+)
 from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.records import Record
 from screener.storage import Session, repo
@@ -275,16 +282,10 @@ class ScreeningSession:
         """Withdraw this reviewer's most recent standing decision; return its record."""
         with self.review.transaction() as session:
             history = repo.reviewer_history(session, self.reviewer, self.stage)
-            standing: dict[int, Decision] = {}
-            for d in history:
-                if d.label == Label.UNDONE:
-                    standing.pop(d.record_id, None)
-                else:
-                    standing.pop(d.record_id, None)
-                    standing[d.record_id] = d
+            standing = current_decisions(history)
             if not standing:
                 return None
-            last = list(standing.values())[-1]
+            last = max(standing.values(), key=lambda d: d.id or 0)
             repo.add_decision(session, Decision(
                 record_id=last.record_id, reviewer=self.reviewer, stage=self.stage,
                 label=Label.UNDONE, note=f"undo of decision {last.id}",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from screener.core.decisions import Label, ReportStatus, Stage
+from screener.core.decisions import Label, ReportStatus, Role, Stage
 from screener.core.records import Record
 from screener.storage import repo
 from screener.workflow.review import Review, ReviewError
@@ -74,6 +74,34 @@ def test_undo_steps_back_through_own_decisions(make_review: Callable[..., Any]) 
         log = repo.decision_log(s)
         assert [d.label for d in log] == [Label.EXCLUDE, Label.EXCLUDE, Label.UNDONE, Label.UNDONE]
         assert repo.current_decisions(s) == []
+
+
+def test_undoing_a_changed_decision_restores_the_earlier_one(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.progress import progress_counts
+
+    review = make_review()
+    ids = add(review, 3)
+    session = ScreeningSession(review, "ann")
+    session.decide(ids[0], Label.EXCLUDE, reason_id="design")
+    session.decide(ids[1], Label.INCLUDE)
+    session.decide(ids[0], Label.INCLUDE, note="changed my mind")  # revisited from browse
+    assert session.my_decisions()[ids[0]].label == Label.INCLUDE
+    assert (r := session.undo()) is not None and r.id == ids[0]
+    # the change is withdrawn: ann's exclusion stands again, it is not lost
+    mine = session.my_decisions()
+    assert (mine[ids[0]].label, mine[ids[0]].reason_id) == (Label.EXCLUDE, "design")
+    assert progress_counts(review, "ann").screened == 2
+    with review.transaction() as s:
+        assert {(d.record_id, d.label) for d in repo.current_decisions(s)} == {
+            (ids[0], Label.EXCLUDE), (ids[1], Label.INCLUDE)}
+        assert repo.record_screeners(s, Stage.TITLE_ABSTRACT, ids[0]) == [("ann", Role.SCREENER)]
+    # further undos step back through what still stands, latest first
+    assert (r := session.undo()) is not None and r.id == ids[1]
+    assert (r := session.undo()) is not None and r.id == ids[0]
+    assert session.undo() is None and session.my_decisions() == {}
+    with review.transaction() as s:
+        assert repo.record_screeners(s, Stage.TITLE_ABSTRACT, ids[0]) == []
 
 
 def test_exclusion_reason_rules(make_review: Callable[..., Any]) -> None:
