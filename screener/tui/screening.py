@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -88,6 +88,35 @@ class ScreeningScreen(Screen[None]):
                         show=a not in HIDDEN_IN_FOOTER, key_display=DEFAULT_KEYS[a])
                 for a in SCREEN_ACTIONS]
 
+    DIALOG_ACTIONS = frozenset({"exclude", "note", "browse", "search", "conflicts"})
+    """Actions that open a screen on top, to which the keys typed right after belong."""
+    _held: list[tuple[str, str | None]] | None = None
+    """Keys typed while a dialog is opening (None: not opening one)."""
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed right after one that opens a dialog (a fast "e 3", or "n" and the
+        note, over SSH often in one terminal read) reach this screen before the dialog is
+        up. They are held until it is, then given to it, instead of being dropped."""
+        if not self.is_attached:
+            return
+        if self._held is not None or self.app.screen is not self:
+            event.stop()
+            event.prevent_default()
+            if self._held is not None:
+                self._held.append((event.key, event.character))
+            else:  # the dialog is up but the key was already on its way here
+                self.app.post_message(events.Key(event.key, event.character))
+            return
+        active = self.active_bindings.get(event.key)
+        if active is not None and active.enabled and active.binding.action in self.DIALOG_ACTIONS:
+            self._held = []
+
+    def _release_held(self) -> None:
+        """Hand the held keys to the app, which gives them to the screen now on top."""
+        held, self._held = self._held or [], None
+        for key, character in held:
+            self.app.post_message(events.Key(key, character))
+
     def __init__(self) -> None:
         super().__init__()
         self.item: NextItem | None = None
@@ -97,6 +126,7 @@ class ScreeningScreen(Screen[None]):
         """True when the record came from browse or undo rather than from the queue."""
         self.note = ""
         """Note waiting for the next decision on the record shown."""
+        self._held = None
         self.mine: dict[int, Decision] = {}
         self.progress: Progress | None = None
         self._generation = 0
@@ -272,6 +302,12 @@ class ScreeningScreen(Screen[None]):
         self.decide(Label.MAYBE)
 
     async def action_exclude(self) -> None:
+        try:
+            await self._exclude()
+        finally:
+            self._release_held()
+
+    async def _exclude(self) -> None:
         if self.record is None:
             self.notify("No record to decide on", severity="warning")
             return
@@ -289,10 +325,16 @@ class ScreeningScreen(Screen[None]):
             elif self.record is not None and self.record.id == record_id:
                 self.decide(Label.EXCLUDE, choice.reason_id)
 
-        # Awaited, so a reason key typed right after the exclude key reaches the dialog.
+        # Awaited: the keys held meanwhile are given to the dialog once it is up.
         await self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
 
     async def action_note(self) -> None:
+        try:
+            await self._note()
+        finally:
+            self._release_held()
+
+    async def _note(self) -> None:
         if self.record is None:
             return
 
@@ -346,7 +388,13 @@ class ScreeningScreen(Screen[None]):
         self.show_next()
         self.after_change()
 
-    def action_browse(self, search: bool = False) -> None:
+    async def action_browse(self, search: bool = False) -> None:
+        try:
+            await self._browse(search)
+        finally:
+            self._release_held()
+
+    async def _browse(self, search: bool) -> None:
         app = self.screener
 
         def opened(record_id: int | None) -> None:
@@ -360,21 +408,25 @@ class ScreeningScreen(Screen[None]):
             if record is not None:
                 self.show_record(record)
 
-        self.app.push_screen(BrowseScreen(app.review, app.reviewer, app.stage, search=search),
-                             opened)
+        await self.app.push_screen(
+            BrowseScreen(app.review, app.reviewer, app.stage, search=search), opened)
 
-    def action_search(self) -> None:
-        self.action_browse(search=True)
+    async def action_search(self) -> None:
+        await self.action_browse(search=True)
 
-    def action_conflicts(self) -> None:
+    async def action_conflicts(self) -> None:
         """Open the conflicts screen; a reviewer who may not list them gets the reason."""
-        app = self.screener
         try:
-            conflicts = list_conflicts(app.review, app.stage, app.reviewer)
-        except USER_ERRORS as exc:  # BlindingError, ReviewError: not allowed / no stage
-            self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)
-            return
-        self.app.push_screen(ConflictsScreen(app.review, app.reviewer, app.stage, conflicts))
+            app = self.screener
+            try:
+                conflicts = list_conflicts(app.review, app.stage, app.reviewer)
+            except USER_ERRORS as exc:  # BlindingError, ReviewError: not allowed / no stage
+                self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)
+                return
+            await self.app.push_screen(
+                ConflictsScreen(app.review, app.reviewer, app.stage, conflicts))
+        finally:
+            self._release_held()
 
     async def on_decision_bar_action_picked(self, message: DecisionBar.ActionPicked) -> None:
         await self.run_action(message.action)

@@ -446,3 +446,33 @@ def test_an_overdue_collection_waits_for_the_next_frame() -> None:
     finally:
         collector.stop()
     assert gc.get_threshold() == saved and gc.get_freeze_count() == 0
+
+
+async def test_keys_arriving_in_one_burst_reach_the_dialog_they_open(make_app: MakeApp) -> None:
+    # over SSH a fast "e 3" (exclude, reason 3) or "n" + text often arrives in one read:
+    # the keys after the one that opens a dialog must reach that dialog, not be dropped
+    from textual import events
+
+    app, review, ids, _ = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        first = app.current_record_id
+        for key in ("e", "3"):
+            app.post_message(events.Key(key, key))
+        await settle(pilot)
+        assert stored(review)[-1] == (first, "ann", "exclude", "outcome", "")
+        second = app.current_record_id
+        assert second != first
+        for key, char in (("n", "n"), ("o", "o"), ("k", "k"), ("enter", None)):
+            app.post_message(events.Key(key, char))
+        await settle(pilot)
+        assert not isinstance(app.screen, NoteScreen)
+        await pilot.press("i")
+        assert stored(review)[-1] == (second, "ann", "include", None, "ok")
+        # "/" and the search text typed straight after it
+        for key in ("slash", *"placebo", "enter"):
+            app.post_message(events.Key(key, "/" if key == "slash" else
+                                        None if key == "enter" else key))
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        table = app.screen.query_one(DataTable)
+        assert [table.get_row_at(i)[0] for i in range(table.row_count)] == [str(ids[2])]
