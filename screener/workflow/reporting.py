@@ -142,6 +142,18 @@ def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
     return bool(progs) and all(p.criteria_met for p in progs), progs
 
 
+def _refuse_while_blind(review: Review, what: str) -> None:
+    from screener.workflow.team import BlindingError, blind_stages
+
+    with review.read() as session:
+        blind = blind_stages(review, session)
+    if blind:
+        raise BlindingError(
+            f"screening is blind and reconciliation has not started: {what} combine the "
+            "reviewers' decisions, so they are available once the adjudicator lists the "
+            "conflicts")
+
+
 def prisma_status(review: Review) -> dict[str, object]:
     """The PRISMA numbers as a flat dict, for `screener status --json`."""
     from dataclasses import asdict
@@ -230,6 +242,7 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
 
     if fmt not in PRISMA_FORMATS:
         raise ReviewError(f"--format must be one of {', '.join(PRISMA_FORMATS)}")
+    _refuse_while_blind(review, "the PRISMA counts")
     result = prisma_counts(review)
     if strict and result.problems:
         raise ReviewError("the PRISMA numbers do not add up:\n  " + "\n  ".join(result.problems))
@@ -437,6 +450,7 @@ def write_report(review: Review, out: Path | None = None, force: bool = False) -
     from screener.exports.prisma import prisma_svg
     from screener.exports.report import ReportInputs, methods_report
 
+    _refuse_while_blind(review, "the report's counts and agreement")
     inputs = build_report_inputs(review)
     assert isinstance(inputs, ReportInputs)
     target = resolve_output(review, out, "report.md", force)

@@ -145,6 +145,10 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                 f"record {record_id} was removed as a duplicate of record {removed[1]} "
                 f"(dedup cluster {removed[0]}): decide on record {removed[1]}, or restore "
                 f"it first with `screener dedup --undo {removed[0]}`")
+        if stage == Stage.FULL_TEXT:
+            from screener.workflow.team import ensure_full_text_open
+
+            ensure_full_text_open(review, session)
         if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
             raise ReviewError(f"record {record_id} was not included at title/abstract, or its "
                               "full text was marked not retrieved; it has no full-text stage")
@@ -211,6 +215,10 @@ class ScreeningSession:
         self.review = review
         self.stage = stage
         with review.transaction() as session:
+            if stage == Stage.FULL_TEXT:
+                from screener.workflow.team import ensure_full_text_open
+
+                ensure_full_text_open(review, session)
             self.role = _role_of(review, session, self.reviewer)
             repo.get_or_create_reviewer(session, self.reviewer, self.role)
         self.total = 0

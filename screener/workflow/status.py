@@ -27,7 +27,10 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         # decisions and reports of records removed as duplicates after they were screened
         # are kept in the log but, as in the PRISMA counts, not counted
         current = [d for d in repo.current_decisions(session) if d.record_id not in removed_ids]
-        stage_totals = {s.value: len(eligible_ids(session, s)) for s in review.protocol.stages}
+        # while title/abstract is blind, how many records reach full text would tell each
+        # reviewer the combined outcome: None = hidden
+        stage_totals = {s.value: None if blind and s == Stage.FULL_TEXT
+                        else len(eligible_ids(session, s)) for s in review.protocol.stages}
         reports = Counter(status.value for rid, status in repo.reports(session).items()
                           if rid not in removed_ids)
         outcome_counts: dict[str, dict[str, int]] = {}
@@ -78,9 +81,10 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         ],
         "outcomes": outcome_counts,
         # "sought" as in PRISMA: every report sought, whatever became of it since
-        "reports": {"sought": sum(reports.values()), "awaiting": reports.get("sought", 0),
-                    "not_retrieved": reports.get("not_retrieved", 0),
-                    "assessed": reports.get("assessed", 0)},
+        "reports": None if blind else {
+            "sought": sum(reports.values()), "awaiting": reports.get("sought", 0),
+            "not_retrieved": reports.get("not_retrieved", 0),
+            "assessed": reports.get("assessed", 0)},
         "prisma": None if blind else _prisma(review),
     }
 
@@ -102,7 +106,8 @@ def format_status(data: dict[str, Any]) -> str:
             origin = f" from {s['file']}" if s["file"] else (" (search)" if s["query"] else "")
             lines.append(f"    {s['name']} ({s['kind']}): {s['records']}{origin}")
     for stage, total in data["stages"].items():
-        lines.append(f"  {stage}: {total} records at this stage")
+        lines.append(f"  {stage}: " + ("hidden until reconciliation starts (blind)"
+                                        if total is None else f"{total} records at this stage"))
         for row in data["screened"]:
             if row["stage"] == stage:
                 labels = {d["label"]: d["count"] for d in data["decisions"]
@@ -113,7 +118,7 @@ def format_status(data: dict[str, Any]) -> str:
         if stage in data["outcomes"] and data["outcomes"][stage]:
             out = ", ".join(f"{k} {v}" for k, v in data["outcomes"][stage].items())
             lines.append(f"    outcomes: {out}")
-    if Stage.FULL_TEXT.value in data["stages"]:
+    if Stage.FULL_TEXT.value in data["stages"] and data["reports"] is not None:
         r = data["reports"]
         lines.append(f"  reports: {r['sought']} sought ({r['awaiting']} awaiting retrieval or "
                      f"assessment, {r['not_retrieved']} not retrieved, {r['assessed']} "

@@ -291,6 +291,16 @@ def blind_stages(review: Review, session: Session) -> set[Stage]:
     return {s for s in review.protocol.stages if s not in started}
 
 
+def ensure_full_text_open(review: Review, session: Session) -> None:
+    """Raise BlindingError while title/abstract screening is still blind: which records
+    reach full text is the combined outcome of both reviewers' decisions, so showing the
+    full-text stage would tell each reviewer what the other decided."""
+    if Stage.TITLE_ABSTRACT in blind_stages(review, session):
+        raise BlindingError(
+            "title/abstract screening is still blind: the full-text stage opens once "
+            "reconciliation has started (the adjudicator lists the conflicts)")
+
+
 def reconciliation_started(review: Review, stage: Stage | None = None) -> bool:
     """Whether reconciliation has started at `stage` (any stage when None)."""
     with review.read() as session:

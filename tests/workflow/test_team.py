@@ -117,6 +117,7 @@ def test_full_text_reason_mismatch_setting(tmp_path: Path, db_url: str | None,
         (rid,) = add(review, 1)
         decide(review, rid, "ann", INC)
         decide(review, rid, "bob", INC)
+        assert list_conflicts(review, TA, ADJ) == []  # starts reconciliation: full text opens
         decide(review, rid, "ann", EXC, FT, "population")
         decide(review, rid, "bob", EXC, FT, "design")
         found = list_conflicts(review, FT, ADJ)
@@ -158,6 +159,20 @@ def test_blinding_on_every_face_until_reconciliation(make_review: Callable[..., 
     assert agreement(review).pairs == () and TA in agreement(review).hidden_stages
     # the UI's own-decisions view
     assert set(ScreeningSession(review, "ann").my_decisions()) == {r1, r2}
+    # which records reach full text is the combined outcome: the stage, its size, the
+    # reports and the PRISMA / report counts stay closed
+    with pytest.raises(BlindingError, match="full-text stage opens once"):
+        ScreeningSession(review, "bob", FT)
+    with pytest.raises(BlindingError):
+        record_decision(review, r2, "bob", INC, stage=FT)
+    assert data["stages"]["full_text"] is None and data["reports"] is None
+    from screener.workflow.reporting import export_prisma, write_report
+
+    with pytest.raises(BlindingError, match="PRISMA counts"):
+        export_prisma(review, "json", review.folder / "p.json")
+    with pytest.raises(BlindingError):
+        write_report(review, review.folder / "r.md")
+    assert not (review.folder / "p.json").exists() and not (review.folder / "r.md").exists()
     assert not reconciliation_started(review)
 
     # the adjudicator lists the conflicts: reconciliation starts, blinding ends
@@ -170,6 +185,8 @@ def test_blinding_on_every_face_until_reconciliation(make_review: Callable[..., 
     assert len(agreement(review, TA).pairs) == 1
     with review.transaction() as s:
         assert training_labels(review, s, "ann")[r2] == 1
+    assert ScreeningSession(review, "bob", FT).total == 1  # r2, agreed (maybe + include)
+    assert status(review, "ann")["stages"]["full_text"] == 1
 
 
 def test_full_text_stays_blind_after_title_abstract_reconciliation(
