@@ -260,7 +260,7 @@ class ScreeningScreen(Screen[None]):
         since = p.consecutive_irrelevant
         if decision is not None and previous is None:
             curve = (*curve, includes)
-            since = 0 if decision.label == Label.INCLUDE else since + 1
+            since = 0 if decision.label in (Label.INCLUDE, Label.MAYBE) else since + 1
         self.progress = replace(p, screened=screened, includes=includes, maybes=maybes,
                                 recall_curve=curve, consecutive_irrelevant=since)
 

@@ -271,7 +271,7 @@ class StatusPanel(Vertical):
         rank_text = DASH if rank is None else f"{rank:,}"
         score_text = DASH if score is None else f"{score:.3f}"
         self._set("#status-rank", f"Rank {rank_text} · score {score_text}")
-        lines = [f"Since last include {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
+        lines = [f"Irrelevant run {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"]
         if progress.checklist:

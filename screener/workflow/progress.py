@@ -31,7 +31,7 @@ class Progress:
     includes: int
     maybes: int
     consecutive_irrelevant: int
-    """Decisions since this reviewer's last include (in decision order)."""
+    """Decisions since this reviewer's last include or maybe (in decision order)."""
     recall_curve: tuple[int, ...] = ()
     """Cumulative includes after each of the reviewer's decisions, in order."""
     p_value: float | None = None
@@ -56,6 +56,10 @@ class Progress:
         return self.screened / self.total if self.total else 1.0
 
 
+POSSIBLY_RELEVANT = frozenset({Label.INCLUDE, Label.MAYBE})
+"""Labels the stopping statistics count as relevant (maybe: not excluded yet)."""
+
+
 def _standing(session: Session, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
     """(record id, label) of the reviewer's standing decisions, in the order made."""
     standing = current_decisions(repo.reviewer_history(session, reviewer, stage))
@@ -73,9 +77,8 @@ def _counts(session: Session, reviewer: str, stage: Stage
     for _, label in ordered:
         if label == Label.INCLUDE:
             found += 1
-            since = 0
-        else:
-            since += 1
+        # a maybe may be relevant: it ends a run of irrelevant records, as an include does
+        since = 0 if label in POSSIBLY_RELEVANT else since + 1
         curve.append(found)
     maybes = sum(1 for _, lab in ordered if lab == Label.MAYBE)
     return Progress(reviewer, stage, len(ordered), total, found, maybes, since,
@@ -98,8 +101,10 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
         if review.protocol.stopping.key_papers and included:
             for record in repo.get_records(session, included):
                 found_ids += [x for x in (record.doi, record.pmid) if x]
-    return _with_stopping(review, base, [1 if lab == Label.INCLUDE else 0 for _, lab in ordered],
-                          found_ids)
+    # maybe counts as relevant for the stopping statistics, so they err on the safe side
+    # (later stop) for a reviewer who marks likely-relevant records maybe
+    return _with_stopping(review, base,
+                          [1 if lab in POSSIBLY_RELEVANT else 0 for _, lab in ordered], found_ids)
 
 
 def _with_stopping(review: Review, base: Progress, labels: list[int],

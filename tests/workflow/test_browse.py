@@ -81,8 +81,14 @@ def test_panel_progress_counts(make_review: Callable[..., Any]) -> None:
     record_decision(review, ids[2], "ann", Label.MAYBE)
     progress = panel_progress(review, "ann", Stage.TITLE_ABSTRACT)
     assert (progress.screened, progress.total, progress.includes, progress.maybes) == (3, 3, 1, 1)
-    assert progress.recall_curve == (0, 1, 1) and progress.consecutive_irrelevant == 1
+    # the maybe ends the run of irrelevant records (it may be relevant)
+    assert progress.recall_curve == (0, 1, 1) and progress.consecutive_irrelevant == 0
     assert progress.p_value is not None and progress.checklist
+    from screener.ranking.stopping import stopping_test
+
+    assert progress.p_value == stopping_test([0, 1, 1], 3)  # the maybe counted as relevant
+    record_decision(review, ids[2], "ann", Label.EXCLUDE)  # changed: now a run of one
+    assert panel_progress(review, "ann", Stage.TITLE_ABSTRACT).consecutive_irrelevant == 1
 
 
 def test_panel_progress_counts_without_the_stopping_rules(
