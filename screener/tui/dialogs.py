@@ -121,7 +121,8 @@ Undo withdraws your most recent standing decision and shows that record again (a
 decision goes back to what it was before the change); press it again to step further back.
 
 Browse: lists records with filters (all, unscreened, included, excluded, maybe, with
-notes); pick one to see it and decide again (a new decision row is stored).
+notes); pick one to see it and decide again (a new decision row is stored), or press Esc
+to go back to the queue without deciding.
 Search (/) opens browse with the search box: title and abstract, case-insensitive.
 
 Conflicts (adjudicator): lists the records whose screeners disagree at this stage; Enter

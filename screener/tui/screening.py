@@ -84,9 +84,10 @@ class ScreeningScreen(Screen[None]):
     them; `check_action` hides the ones that do not apply at the stage.
     """
 
-    BINDINGS = [Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
-                        show=a not in HIDDEN_IN_FOOTER, key_display=DEFAULT_KEYS[a])
-                for a in SCREEN_ACTIONS]
+    BINDINGS = [*(Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
+                          show=a not in HIDDEN_IN_FOOTER, key_display=DEFAULT_KEYS[a])
+                  for a in SCREEN_ACTIONS),
+                Binding("escape", "back_to_queue", "Back to the queue", show=False)]
 
     DIALOG_ACTIONS = frozenset({"exclude", "note", "browse", "search", "conflicts"})
     """Actions that open a screen on top, to which the keys typed right after belong."""
@@ -182,6 +183,13 @@ class ScreeningScreen(Screen[None]):
         self.revisit = False
         self.note = ""
         self._show()
+
+    def action_back_to_queue(self) -> None:
+        """Esc on a record opened from browse, search or undo: leave it as it is and go
+        back to the next record of the queue."""
+        if self.revisit:
+            self.show_next()
+            self.notify("Back to the queue")
 
     def show_record(self, record: Record) -> None:
         """Show a record out of queue order (from browse or undo) to decide again."""

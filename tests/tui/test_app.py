@@ -209,6 +209,16 @@ async def test_browse_filters_and_change_a_decision(make_app: MakeApp) -> None:
         await pilot.press("enter")
         assert app.current_record_id == ids[0]
         assert "your decision: include, note: dose?" in shown(app, "context")
+        await pilot.press("escape")  # only looking: back to the queue, nothing stored
+        assert app.current_record_id != ids[0] and len(stored(review)) == 2
+        await pilot.press("b")
+        await settle(pilot)
+        app.screen.query_one("Tabs").active = "filter-included"  # type: ignore[attr-defined]
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        table.focus()
+        await pilot.press("enter")
+        assert app.current_record_id == ids[0]
         await pilot.press("e", "3")
         log = stored(review)
         assert log[0] == (ids[0], "ann", "include", None, "dose?")
