@@ -36,7 +36,7 @@ from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.progress import Progress
 from screener.workflow.ranking import RankingUpdate
-from screener.workflow.screening import NextItem, Queue, mark_not_retrieved
+from screener.workflow.screening import NextItem
 from screener.workflow.team import list_conflicts
 
 if TYPE_CHECKING:
@@ -364,6 +364,13 @@ class ScreeningScreen(Screen[None]):
         if record is None or record.id is None:
             self.notify("Nothing to undo")
             return
+        if app.session.undid_mark:
+            if self.progress is not None:
+                self.progress = replace(self.progress, total=self.progress.total + 1)
+            self.show_next()
+            self.notify(f"Record {record.id}: full text sought again (the mark is taken back)")
+            self.after_change()
+            return
         previous = self.mine.pop(record.id, None)
         self._count(previous, None)
         if self.progress is not None and previous is not None:
@@ -383,16 +390,13 @@ class ScreeningScreen(Screen[None]):
         if app.stage != Stage.FULL_TEXT or record is None or record.id is None:
             return
         try:
-            mark_not_retrieved(app.review, record.id)
+            app.session.mark_not_retrieved(record.id)
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Not saved", severity="error")
             return
-        queue = app.session.queue
-        app.session.use_queue(Queue(tuple(i for i in queue.ids if i != record.id),
-                                    queue.ranking_id, queue.scores))
         if self.progress is not None:
             self.progress = replace(self.progress, total=max(self.progress.total - 1, 0))
-        self.notify(f"Record {record.id}: full text marked not retrieved")
+        self.notify(f"Record {record.id}: full text marked not retrieved (u takes it back)")
         self.show_next()
         self.after_change()
 

@@ -187,8 +187,15 @@ def _role_of(review: Review, session: Session, reviewer: str) -> Role:
     return Role.ADJUDICATOR if adjudicator and reviewer == adjudicator else Role.SCREENER
 
 
-def mark_not_retrieved(review: Review, record_id: int) -> None:
+def mark_not_retrieved(review: Review, record_id: int, retrieved: bool = False) -> None:
+    """Mark a record's full-text report not retrieved (or, with `retrieved`, sought again:
+    the undo of a mark)."""
     with review.transaction() as session:
+        if retrieved:
+            if repo.reports(session).get(record_id) != ReportStatus.NOT_RETRIEVED:
+                raise ReviewError(f"record {record_id}'s report is not marked not retrieved")
+            repo.set_report_status(session, record_id, ReportStatus.SOUGHT)
+            return
         if record_id not in set(eligible_ids(session, Stage.FULL_TEXT)):
             raise ReviewError(f"record {record_id} has no full-text report to mark")
         repo.set_report_status(session, record_id, ReportStatus.NOT_RETRIEVED)
@@ -224,6 +231,12 @@ class ScreeningSession:
         self.total = 0
         self.queue = Queue(())
         self._shown: NextItem | None = None
+        self._marked: list[tuple[int, int]] = []
+        """(record id, decisions made before it) of the reports this session marked not
+        retrieved, so that undo can take back a mark made after the last decision."""
+        self._decided = 0
+        self.undid_mark = False
+        """Whether the last `undo` took back a not-retrieved mark (not a decision)."""
         self.reload()
 
     # -- queue ------------------------------------------------------------------------
@@ -284,10 +297,30 @@ class ScreeningSession:
             if_needed=shown is not None)
         self.queue = Queue(_without(self.queue.ids, record_id), self.queue.ranking_id,
                            self.queue.scores)
+        self._decided += 1
         return decision
 
+    def mark_not_retrieved(self, record_id: int) -> None:
+        """Mark the report not retrieved; the record leaves the queue (undo takes it back)."""
+        mark_not_retrieved(self.review, record_id)
+        self._marked.append((record_id, self._decided))
+        self.queue = Queue(_without(self.queue.ids, record_id), self.queue.ranking_id,
+                           self.queue.scores)
+
     def undo(self) -> Record | None:
-        """Withdraw this reviewer's most recent standing decision; return its record."""
+        """Take back this session's last step: a not-retrieved mark made after the last
+        decision, else withdraw the reviewer's most recent standing decision. Returns the
+        record (None: nothing to undo)."""
+        self.undid_mark = False
+        if self._marked and self._marked[-1][1] == self._decided:
+            record_id, _ = self._marked.pop()
+            mark_not_retrieved(self.review, record_id, retrieved=True)
+            with self.review.read() as session:
+                record = repo.get_record(session, record_id)
+            self.undid_mark = True
+            self.queue = Queue((record_id, *_without(self.queue.ids, record_id)),
+                               self.queue.ranking_id, self.queue.scores)
+            return record
         with self.review.transaction() as session:
             history = repo.reviewer_history(session, self.reviewer, self.stage)
             standing = current_decisions(history)
@@ -301,6 +334,7 @@ class ScreeningSession:
                 undoes_id=last.id)
             apply_outcome_effects(self.review, session, last.record_id, self.stage)
             record = repo.get_record(session, last.record_id)
+        self._decided = max(self._decided - 1, 0)
         if record is not None and record.id is not None:
             self.queue = Queue((record.id, *_without(self.queue.ids, record.id)),
                                self.queue.ranking_id, self.queue.scores)

@@ -288,6 +288,20 @@ async def test_full_text_include_exclude_and_not_retrieved(review_factory: Any) 
         assert app.screening.progress is not None and app.screening.progress.total == 3
     with open_review(review.folder) as fresh, fresh.transaction() as session:
         assert repo.reports(session)[ids[2]] == ReportStatus.NOT_RETRIEVED
+    # a slip of "r" is taken back with "u" (the mark was the last step)
+    app = ScreenerApp(review, "ann", Stage.FULL_TEXT, ranker=FakeRanker(ids),
+                      background_delay=0)
+    async with app.run_test() as pilot:
+        assert app.current_record_id == ids[3]
+        await pilot.press("r")
+        assert app.current_record_id is None  # nothing left
+        await pilot.press("u")
+        assert app.current_record_id == ids[3]
+        await pilot.press("u")  # then the decisions, latest first
+        assert app.current_record_id == ids[1]
+    with open_review(review.folder) as fresh, fresh.transaction() as session:
+        assert repo.reports(session)[ids[3]] == ReportStatus.SOUGHT
+        assert repo.reports(session)[ids[2]] == ReportStatus.NOT_RETRIEVED  # an earlier session's
 
 
 async def test_keys_remapped_in_protocol(make_app: MakeApp, tmp_path: Path) -> None:
