@@ -41,6 +41,12 @@ def highlighted(text: str, spans: Sequence[Span], include: Style, exclude: Style
 PARTS = ("context", "title", "meta", "abstract", "legend")
 
 
+
+SAFE_LABELS = {"screened fraction": "screened",
+               "screened / (2 x estimated relevant)": "2x relevant",
+               "consecutive irrelevant": "irrelevant run", "key papers found": "key papers"}
+"""Short names of the SAFE items, so that their values fit the side panel at 80 columns."""
+
 class RecordCard(ScrollView, can_focus=True):
     """The record as a PubMed abstract page shows it, with the protocol's terms marked.
 
@@ -276,8 +282,9 @@ class StatusPanel(Vertical):
                  f"Est. recall {format_fraction(progress.estimated_recall)}"]
         if progress.checklist:
             lines.append("SAFE checklist:")
-            lines += [f" {'✓' if item.passed else '✗'} {item.name}: {item.value}"
-                      for item in progress.checklist]
+            # "35 of ≥ 50" -> "35/50": the panel is 25 columns wide at 80
+            lines += [f" {'✓' if item.passed else '✗'} {SAFE_LABELS.get(item.name, item.name)}: "
+                      f"{item.value.replace(' of ≥ ', '/')}" for item in progress.checklist]
         else:
             lines.append(f"SAFE checklist {DASH}")
         self._set("#status-stopping", "\n".join(lines))
