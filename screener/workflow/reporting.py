@@ -150,8 +150,8 @@ def _refuse_while_blind(review: Review, what: str) -> None:
     if blind:
         raise BlindingError(
             f"screening is blind and reconciliation has not started: {what} combine the "
-            "reviewers' decisions, so they are available once the adjudicator lists the "
-            "conflicts")
+            "reviewers' decisions, so they are available once `screener conflicts` has been "
+            "run by the adjudicator (in consensus mode: by a screener)")
 
 
 def prisma_status(review: Review) -> dict[str, object]:

@@ -298,7 +298,8 @@ def ensure_full_text_open(review: Review, session: Session) -> None:
     if Stage.TITLE_ABSTRACT in blind_stages(review, session):
         raise BlindingError(
             "title/abstract screening is still blind: the full-text stage opens once "
-            "reconciliation has started (the adjudicator lists the conflicts)")
+            "reconciliation has started (`screener conflicts` run by the adjudicator, or in "
+            "consensus mode by a screener, even when there are none)")
 
 
 def reconciliation_started(review: Review, stage: Stage | None = None) -> bool:
