@@ -12,8 +12,10 @@ Must not import screener.storage or sqlalchemy: the database is reached through
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -77,6 +79,25 @@ class ProgressFailed(Message):
         self.error = error
 
 
+_Action = TypeVar("_Action", bound=Callable[..., Awaitable[None]])
+
+
+def _opens_dialog(action: _Action) -> _Action:
+    """Mark a ScreeningScreen action that opens a screen on top: the keys typed right after
+    its key are held (`ScreeningScreen.on_key`) and, once the action is done, given to that
+    screen (or back to this one when it opened none)."""
+
+    @functools.wraps(action)
+    async def run(self: ScreeningScreen, *args: Any, **kwargs: Any) -> None:
+        try:
+            await action(self, *args, **kwargs)
+        finally:
+            self._release_held()
+
+    run.opens_dialog = True  # type: ignore[attr-defined]
+    return cast(_Action, run)
+
+
 class ScreeningScreen(Screen[None]):
     """Record card, decision buttons, status and criteria; the screening key bindings.
 
@@ -89,8 +110,6 @@ class ScreeningScreen(Screen[None]):
                   for a in SCREEN_ACTIONS),
                 Binding("escape", "back_to_queue", "Back to the queue", show=False)]
 
-    DIALOG_ACTIONS = frozenset({"exclude", "note", "browse", "search", "conflicts"})
-    """Actions that open a screen on top, to which the keys typed right after belong."""
     _held: list[tuple[str, str | None]] | None = None
     """Keys typed while a dialog is opening (None: not opening one)."""
 
@@ -109,7 +128,8 @@ class ScreeningScreen(Screen[None]):
                 self.app.post_message(events.Key(event.key, event.character))
             return
         active = self.active_bindings.get(event.key)
-        if active is not None and active.enabled and active.binding.action in self.DIALOG_ACTIONS:
+        if active is not None and active.enabled and getattr(
+                getattr(self, f"action_{active.binding.action}", None), "opens_dialog", False):
             self._held = []
 
     def _release_held(self) -> None:
@@ -127,7 +147,6 @@ class ScreeningScreen(Screen[None]):
         """True when the record came from browse or undo rather than from the queue."""
         self.note = ""
         """Note waiting for the next decision on the record shown."""
-        self._held = None
         self.mine: dict[int, Decision] = {}
         self.progress: Progress | None = None
         self._generation = 0
@@ -309,13 +328,8 @@ class ScreeningScreen(Screen[None]):
             return
         self.decide(Label.MAYBE)
 
+    @_opens_dialog
     async def action_exclude(self) -> None:
-        try:
-            await self._exclude()
-        finally:
-            self._release_held()
-
-    async def _exclude(self) -> None:
         if self.record is None:
             self.notify("No record to decide on", severity="warning")
             return
@@ -336,13 +350,8 @@ class ScreeningScreen(Screen[None]):
         # Awaited: the keys held meanwhile are given to the dialog once it is up.
         await self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
 
+    @_opens_dialog
     async def action_note(self) -> None:
-        try:
-            await self._note()
-        finally:
-            self._release_held()
-
-    async def _note(self) -> None:
         if self.record is None:
             return
 
@@ -400,13 +409,8 @@ class ScreeningScreen(Screen[None]):
         self.show_next()
         self.after_change()
 
+    @_opens_dialog
     async def action_browse(self, search: bool = False) -> None:
-        try:
-            await self._browse(search)
-        finally:
-            self._release_held()
-
-    async def _browse(self, search: bool) -> None:
         app = self.screener
 
         def opened(record_id: int | None) -> None:
@@ -423,22 +427,21 @@ class ScreeningScreen(Screen[None]):
         await self.app.push_screen(
             BrowseScreen(app.review, app.reviewer, app.stage, search=search), opened)
 
+    @_opens_dialog
     async def action_search(self) -> None:
         await self.action_browse(search=True)
 
+    @_opens_dialog
     async def action_conflicts(self) -> None:
         """Open the conflicts screen; a reviewer who may not list them gets the reason."""
+        app = self.screener
         try:
-            app = self.screener
-            try:
-                conflicts = list_conflicts(app.review, app.stage, app.reviewer)
-            except USER_ERRORS as exc:  # BlindingError, ReviewError: not allowed / no stage
-                self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)
-                return
-            await self.app.push_screen(
-                ConflictsScreen(app.review, app.reviewer, app.stage, conflicts))
-        finally:
-            self._release_held()
+            conflicts = list_conflicts(app.review, app.stage, app.reviewer)
+        except USER_ERRORS as exc:  # BlindingError, ReviewError: not allowed / no stage
+            self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)
+            return
+        await self.app.push_screen(
+            ConflictsScreen(app.review, app.reviewer, app.stage, conflicts))
 
     async def on_decision_bar_action_picked(self, message: DecisionBar.ActionPicked) -> None:
         await self.run_action(message.action)
