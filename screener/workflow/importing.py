@@ -15,7 +15,7 @@ from typing import Any
 
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record
-from screener.storage import repo
+from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
 
 KINDS = ("database", "register", "other")
@@ -138,7 +138,7 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     return summaries
 
 
-def _write_file(review: Review, session: Any, f: _ReadFile, *, source: str | None, kind: str,
+def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str | None, kind: str,
                 searched_on: str, query: str, labels_as: str | None) -> ImportSummary:
     path, fmt, records = f.path, f.format, f.records
     labels: list[tuple[int, int]] = []

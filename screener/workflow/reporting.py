@@ -51,8 +51,10 @@ class PrismaResult:
     """Records screened in the PRISMA sense that no reviewer has decided on yet."""
 
 
-def prisma_counts(review: Review) -> PrismaResult:
-    """Every PRISMA 2020 number, computed from the database, then checked."""
+def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
+    """Every PRISMA 2020 number, computed from the database, then checked. `rule_met`:
+    `stopping_rule_met`'s answer when the caller already has it (computed here otherwise,
+    only if some records are unscreened)."""
     with review.transaction() as session:
         sources = repo.sources(session)
         kind_of_source = {s["id"]: s["kind"] for s in sources}
@@ -76,7 +78,8 @@ def prisma_counts(review: Review) -> PrismaResult:
     screened = main - removed
     excluded_human = {r for r in screened if r in ta and ta[r].label == Label.EXCLUDE}
     untouched = {r for r in screened if r not in ta}
-    stopped = bool(untouched) and stopping_rule_met(review)[0]
+    stopped = bool(untouched) and (stopping_rule_met(review)[0] if rule_met is None
+                                   else rule_met)
     pending = {r for r in screened if r in ta and ta[r].label is None}
     reason_label = {r.id: r.label for r in review.protocol.exclusion_reasons}
 
@@ -394,7 +397,8 @@ def build_report_inputs(review: Review) -> object:
     )
     from screener.workflow.team import agreement
 
-    result = prisma_counts(review)
+    met, progs = stopping_rule_met(review)
+    result = prisma_counts(review, rule_met=met)
     report = agreement(review)
     rows = tuple(
         AgreementRow(p.stage, p.reviewer_a, p.reviewer_b, p.stats.n,
@@ -410,7 +414,6 @@ def build_report_inputs(review: Review) -> object:
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
         rankings = [d.ranking_id for d in repo.decision_log(session) if d.ranking_id]
         info = repo.ranking_info(session, max(rankings)) if rankings else None
-    met, progs = stopping_rule_met(review)
     rule = review.protocol.stopping
     stop = None
     if progs:

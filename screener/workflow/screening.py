@@ -187,18 +187,19 @@ def _role_of(review: Review, session: Session, reviewer: str) -> Role:
     return Role.ADJUDICATOR if adjudicator and reviewer == adjudicator else Role.SCREENER
 
 
-def mark_not_retrieved(review: Review, record_id: int, retrieved: bool = False) -> None:
-    """Mark a record's full-text report not retrieved (or, with `retrieved`, sought again:
-    the undo of a mark)."""
+def mark_not_retrieved(review: Review, record_id: int) -> None:
     with review.transaction() as session:
-        if retrieved:
-            if repo.reports(session).get(record_id) != ReportStatus.NOT_RETRIEVED:
-                raise ReviewError(f"record {record_id}'s report is not marked not retrieved")
-            repo.set_report_status(session, record_id, ReportStatus.SOUGHT)
-            return
         if record_id not in set(eligible_ids(session, Stage.FULL_TEXT)):
             raise ReviewError(f"record {record_id} has no full-text report to mark")
         repo.set_report_status(session, record_id, ReportStatus.NOT_RETRIEVED)
+
+
+def unmark_not_retrieved(review: Review, record_id: int) -> None:
+    """Take back `mark_not_retrieved`: the report is sought again."""
+    with review.transaction() as session:
+        if repo.reports(session).get(record_id) != ReportStatus.NOT_RETRIEVED:
+            raise ReviewError(f"record {record_id}'s report is not marked not retrieved")
+        repo.set_report_status(session, record_id, ReportStatus.SOUGHT)
 
 
 def _without(ids: tuple[int, ...], record_id: int) -> tuple[int, ...]:
@@ -314,7 +315,7 @@ class ScreeningSession:
         self.undid_mark = False
         if self._marked and self._marked[-1][1] == self._decided:
             record_id, _ = self._marked.pop()
-            mark_not_retrieved(self.review, record_id, retrieved=True)
+            unmark_not_retrieved(self.review, record_id)
             with self.review.read() as session:
                 record = repo.get_record(session, record_id)
             self.undid_mark = True
