@@ -782,6 +782,14 @@ def record_screeners(session: Session, stage: Stage, record_id: int) -> list[tup
     return [(name, Role(role)) for name, (role, count) in standing.items() if count]
 
 
+def others_decided(session: Session, stage: Stage, reviewer: str) -> bool:
+    """Whether anyone but `reviewer` has a decision row at the stage (one indexed probe)."""
+    query = (select(DecisionRow.id).join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
+             .where(and_(DecisionRow.stage == stage.value, ReviewerRow.name != reviewer))
+             .limit(1))
+    return session.scalar(query) is not None
+
+
 def lock_record(session: Session, record_id: int, skip_locked: bool = False) -> bool:
     """Lock one record's row until the transaction ends (PostgreSQL; on SQLite BEGIN
     IMMEDIATE already serialises writers). With skip_locked, return False instead of

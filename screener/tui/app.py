@@ -37,7 +37,7 @@ from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
 from screener.workflow.browse import my_decisions, panel_progress
-from screener.workflow.progress import Progress
+from screener.workflow.progress import POSSIBLY_RELEVANT, Progress
 from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import Review
@@ -218,7 +218,8 @@ class ScreenerApp(App[None]):
         found = since = 0
         for label in labels:
             found += label == Label.INCLUDE
-            since = 0 if label == Label.INCLUDE else since + 1
+            # a maybe ends a run of irrelevant records, as in the worker's full progress
+            since = 0 if label in POSSIBLY_RELEVANT else since + 1
             curve.append(found)
         return Progress(self.reviewer, self.stage, len(labels), self.session.total, found,
                         labels.count(Label.MAYBE), since, tuple(curve))

@@ -210,12 +210,13 @@ class ScreeningScreen(Screen[None]):
             self.show_next()
             self.notify("Back to the queue")
 
-    def show_record(self, record: Record) -> None:
-        """Show a record out of queue order (from browse or undo) to decide again."""
+    def show_record(self, record: Record, note: str = "") -> None:
+        """Show a record out of queue order (from browse or undo) to decide again; `note`
+        waits for the next decision."""
         self.item = None
         self.record = record
         self.revisit = True
-        self.note = ""
+        self.note = note
         self._show()
 
     def _context_line(self) -> str:
@@ -381,15 +382,26 @@ class ScreeningScreen(Screen[None]):
             self.after_change()
             return
         previous = self.mine.pop(record.id, None)
-        self._count(previous, None)
-        if self.progress is not None and previous is not None:
+        restored = app.session.restored  # the decision the undone one had replaced
+        if restored is not None:
+            self.mine[record.id] = restored
+        self._count(previous, restored)
+        if self.progress is not None and previous is not None and restored is None:
             self.progress = replace(self.progress, recall_curve=self.progress.recall_curve[:-1])
+        # the undone decision's note waits for the next decision, as before it was made
+        undone = app.session.undone
+        note = undone.note if undone is not None else ""
         item = app.session.next()
         if item is not None and item.record.id == record.id:
-            self.item, self.record, self.revisit, self.note = item, item.record, False, ""
+            self.item, self.record, self.revisit, self.note = item, item.record, False, note
             self._show()
         else:
-            self.show_record(record)
+            self.show_record(record, note)
+        if restored is not None:
+            self.notify(f"Undid your change on record {record.id}: your earlier decision "
+                        f"({restored.label.value}) stands again")
+            self.after_change()
+            return
         self.notify(f"Undid your decision on record {record.id}")
         self.after_change()
 

@@ -269,11 +269,14 @@ class StatusPanel(Vertical):
              consecutive_target: int) -> None:
         """Update in place; a layout pass is asked for only when a line count changes
         (status lines never wrap), so the counts cost almost nothing per decision."""
-        self._set("#status-counts", f"Screened {progress.screened:,} of {progress.total:,}\n"
+        own = progress.own_total
+        # records others settled (or were allocated) are not offered: "of" counts the rest
+        others = (f"\n{progress.not_offered:,} done by others" if progress.not_offered else "")
+        self._set("#status-counts", f"Screened {progress.screened:,} of {own:,}{others}\n"
                   f"Includes {progress.includes:,} · maybe {progress.maybes:,}")
         bar = self.query_one("#status-bar", ProgressBar)
-        if (bar.total, bar.progress) != (max(progress.total, 1), progress.screened):
-            bar.update(total=max(progress.total, 1), progress=progress.screened)
+        if (bar.total, bar.progress) != (max(own, 1), progress.screened):
+            bar.update(total=max(own, 1), progress=progress.screened)
         rank_text = DASH if rank is None else f"{rank:,}"
         score_text = DASH if score is None else f"{score:.3f}"
         self._set("#status-rank", f"Rank {rank_text} · score {score_text}")

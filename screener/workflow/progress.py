@@ -41,6 +41,9 @@ class Progress:
     """Point estimate and interval of relevant records still unscreened."""
     checklist: tuple[StoppingItem, ...] = field(default_factory=tuple)
     """SAFE procedure items."""
+    not_offered: int = 0
+    """Eligible records this reviewer has not decided and will not be offered: other
+    reviewers settled them, or the allocation gives them to others."""
     stop_by_test: bool = False
     """The stopping test's p-value is below 1 - the protocol's confidence."""
 
@@ -55,6 +58,11 @@ class Progress:
     def fraction(self) -> float:
         return self.screened / self.total if self.total else 1.0
 
+    @property
+    def own_total(self) -> int:
+        """Records screened by this reviewer plus those still to be offered to them."""
+        return max(self.total - self.not_offered, self.screened)
+
 
 POSSIBLY_RELEVANT = frozenset({Label.INCLUDE, Label.MAYBE})
 """Labels the stopping statistics count as relevant (maybe: not excluded yet)."""
@@ -66,11 +74,14 @@ def _standing(session: Session, reviewer: str, stage: Stage) -> list[tuple[int, 
     return [(d.record_id, d.label) for d in standing.values()]
 
 
-def _counts(session: Session, reviewer: str, stage: Stage
+def _counts(review: Review, session: Session, reviewer: str, stage: Stage
             ) -> tuple[Progress, list[tuple[int, Label]]]:
     """Progress without the stopping statistics, and the standing decisions it counts."""
+    from screener.workflow.team import not_offered
+
     total = eligible_count(session, stage)
     ordered = _standing(session, reviewer, stage)
+    closed = not_offered(review, session, reviewer, stage)
     curve: list[int] = []
     found = 0
     since = 0
@@ -82,21 +93,21 @@ def _counts(session: Session, reviewer: str, stage: Stage
         curve.append(found)
     maybes = sum(1 for _, lab in ordered if lab == Label.MAYBE)
     return Progress(reviewer, stage, len(ordered), total, found, maybes, since,
-                    tuple(curve)), ordered
+                    tuple(curve), not_offered=closed), ordered
 
 
 def progress_counts(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT
                     ) -> Progress:
     """The reviewer's counts and recall curve alone (the stopping fields stay empty)."""
     with review.read() as session:
-        return _counts(session, reviewer, stage)[0]
+        return _counts(review, session, reviewer, stage)[0]
 
 
 def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
     """The reviewer's progress and stopping statistics, read from one snapshot."""
     found_ids: list[str] = []
     with review.read() as session:
-        base, ordered = _counts(session, reviewer, stage)
+        base, ordered = _counts(review, session, reviewer, stage)
         included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
         if review.protocol.stopping.key_papers and included:
             for record in repo.get_records(session, included):

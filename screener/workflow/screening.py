@@ -129,7 +129,7 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     reviewer = reviewer_name(reviewer)
     if role is None:
         with review.read() as session:
-            role = _role_of(review, session, reviewer)
+            role = role_of(review, session, reviewer)
         if role == Role.ADJUDICATOR:
             # the adjudicator decides conflicts only, as `resolve` (which checks for one)
             from screener.workflow.team import resolve
@@ -179,7 +179,7 @@ def reviewer_name(name: str) -> str:
     return name.strip()
 
 
-def _role_of(review: Review, session: Session, reviewer: str) -> Role:
+def role_of(review: Review, session: Session, reviewer: str) -> Role:
     for known in repo.reviewers(session):
         if known.name == reviewer:
             return known.role
@@ -227,7 +227,7 @@ class ScreeningSession:
                 from screener.workflow.team import ensure_full_text_open
 
                 ensure_full_text_open(review, session)
-            self.role = _role_of(review, session, self.reviewer)
+            self.role = role_of(review, session, self.reviewer)
             repo.get_or_create_reviewer(session, self.reviewer, self.role)
         self.total = 0
         self.queue = Queue(())
@@ -238,6 +238,10 @@ class ScreeningSession:
         self._decided = 0
         self.undid_mark = False
         """Whether the last `undo` took back a not-retrieved mark (not a decision)."""
+        self.undone: Decision | None = None
+        self.restored: Decision | None = None
+        """After `undo`: the decision it withdrew, and the earlier decision of the reviewer's
+        on that record that stands again (None: the record is undecided again)."""
         self.reload()
 
     # -- queue ------------------------------------------------------------------------
@@ -313,6 +317,7 @@ class ScreeningSession:
         decision, else withdraw the reviewer's most recent standing decision. Returns the
         record (None: nothing to undo)."""
         self.undid_mark = False
+        self.undone = self.restored = None
         if self._marked and self._marked[-1][1] == self._decided:
             record_id, _ = self._marked.pop()
             unmark_not_retrieved(self.review, record_id)
@@ -328,11 +333,14 @@ class ScreeningSession:
             if not standing:
                 return None
             last = max(standing.values(), key=lambda d: d.id or 0)
-            repo.add_decision(session, Decision(
+            undo = Decision(
                 record_id=last.record_id, reviewer=self.reviewer, stage=self.stage,
                 label=Label.UNDONE, note=f"undo of decision {last.id}",
-                protocol_hash=self.review.protocol_hash, reviewer_role=self.role),
-                undoes_id=last.id)
+                protocol_hash=self.review.protocol_hash, reviewer_role=self.role)
+            repo.add_decision(session, undo, undoes_id=last.id)
+            self.undone = last
+            self.restored = current_decisions([*history, undo]).get(
+                (last.record_id, self.reviewer, self.stage))
             apply_outcome_effects(self.review, session, last.record_id, self.stage)
             record = repo.get_record(session, last.record_id)
         self._decided = max(self._decided - 1, 0)

@@ -247,6 +247,31 @@ class OfferGate:
         return True
 
 
+def not_offered(review: Review, session: Session, reviewer: str, stage: Stage) -> int:
+    """How many of the `eligible` records `reviewer` has not decided and will not be
+    offered: other screeners (as many as the record needs) or an adjudicator settled them,
+    or the allocation gives them to others. Claims, which lapse, are not counted. 0 for an
+    adjudicator, who is offered no records."""
+    from screener.workflow.screening import role_of, eligible_ids
+
+    run = repo.latest_allocation(session, stage)
+    if run is None and not repo.others_decided(session, stage, reviewer):
+        return 0
+    if role_of(review, session, reviewer) == Role.ADJUDICATOR:
+        return 0
+    gate = OfferGate(review, session, reviewer, Role.SCREENER, stage)
+    screeners: dict[int, list[tuple[str, Role]]] = {}
+    for d in repo.current_decisions(session, stage):
+        screeners.setdefault(d.record_id, []).append((d.reviewer, d.reviewer_role))
+    closed = 0
+    for rid in eligible_ids(session, stage):
+        found = screeners.get(rid, [])
+        if any(name == reviewer for name, _ in found):
+            continue
+        closed += not gate._offerable(rid, found, set())
+    return closed
+
+
 def ensure_still_needed(review: Review, session: Session, record_id: int, reviewer: str,
                         stage: Stage) -> None:
     """Under the write lock: raise RecordTaken when other screeners (or an adjudicator)

@@ -264,6 +264,52 @@ async def test_open_review_shows_other_reviewers_in_browse(review_factory: Any) 
         assert browse.result.rows[0].others == "bob: include"
 
 
+async def test_counts_leave_out_records_other_reviewers_settled(review_factory: Any) -> None:
+    review, ids = review_factory("minimal.yaml")
+    record_decision(review, ids[0], "bob", Label.INCLUDE)
+    record_decision(review, ids[1], "bob", Label.EXCLUDE, reason_id="design")
+    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids), background_delay=0)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        counts = str(app.screening.query_one("#status-counts").render())
+        # single screening: bob's two records are not offered to ann, so "of 3", not "of 5"
+        assert "Screened 0 of 3" in counts and "2 done by others" in counts
+        await pilot.press("i")
+        await settle(pilot)
+        assert "Screened 1 of 3" in str(app.screening.query_one("#status-counts").render())
+
+
+async def test_undo_of_a_changed_decision_shows_the_earlier_one_again(
+        make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"check dose", "enter", "i")  # ids[0]: include, with a note
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("enter")  # ids[0] from browse
+        assert app.current_record_id == ids[0]
+        await pilot.press("e", "1")  # changed to exclude
+        await pilot.press("u")
+        assert app.current_record_id == ids[0]
+        context = shown(app, "context")
+        assert "your decision: include" in context  # the include stands again
+        assert "check dose" in context  # and the undone decision's note waits
+        await settle(pilot)
+        counts = str(app.screening.query_one("#status-counts").render())
+        assert "Screened 1 of 5" in counts and "Includes 1" in counts
+    assert stored(review)[-1][2] == "undone"
+
+
+async def test_note_is_offered_again_after_its_decision_is_undone(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"ask author", "enter", "i", "u")
+        assert app.current_record_id == ids[0]
+        assert "note (with your next decision): ask author" in shown(app, "context")
+        await pilot.press("m")
+    assert stored(review)[-1] == (ids[0], "ann", "maybe", None, "ask author")
+
+
 async def test_full_text_include_exclude_and_not_retrieved(review_factory: Any) -> None:
     review, ids = review_factory("minimal.yaml")
     for rid in ids[:4]:

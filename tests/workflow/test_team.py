@@ -15,6 +15,7 @@ from screener.core.outcomes import is_conflict
 from screener.core.protocol import ScreeningMode
 from screener.core.records import Record
 from screener.storage import repo
+from screener.workflow.progress import progress
 from screener.workflow.ranking import training_labels
 from screener.workflow.review import Review, ReviewError, create_review, open_review
 from screener.workflow.screening import ScreeningSession, record_decision
@@ -298,6 +299,28 @@ def test_allocation_limits_what_next_offers(make_review: Callable[..., Any]) -> 
     list_conflicts(review, TA, ADJ)
     data = status(review, ADJ)
     assert data["outcomes"]["title_abstract"] == {"exclude": 10}
+
+
+def test_progress_counts_what_each_reviewer_is_still_offered(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 10)
+    allocate(review, ["ann", "bob"], 0.2, seed=3)
+    with review.transaction() as s:
+        mine = {n: allocated_ids(review, s, n) or set() for n in ("ann", "bob")}
+    before = progress(review, "ann")
+    # the records allocated to bob alone are not ann's to screen
+    assert before.not_offered == len(set(ids) - mine["ann"])
+    assert before.own_total == len(mine["ann"])
+    session = ScreeningSession(review, "ann")
+    offered = 0
+    while (item := session.next()) is not None:
+        assert item.record.id is not None
+        session.decide(item.record.id, EXC)
+        offered += 1
+    after = progress(review, "ann")
+    assert offered == before.own_total == after.screened == after.own_total
+    assert progress(review, ADJ).not_offered == 0  # the adjudicator is offered nothing
 
 
 def test_allocating_after_screening_keeps_full_text_in_step(
