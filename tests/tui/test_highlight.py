@@ -64,3 +64,15 @@ def test_structured_abstract_sections() -> None:
         ("Results", "What."), ("", "A plain closing sentence: with a colon.")]
     assert abstract_sections("One paragraph only.") == [("", "One paragraph only.")]
     assert abstract_sections("") == []
+
+
+def test_demo_protocol_strikes_conference_abstracts_not_every_abstract() -> None:
+    from pathlib import Path
+
+    from screener.protocol import read_protocol_file
+
+    demo = Path(__file__).resolve().parents[2] / "protocols" / "demo-biosimilar-retransitioning.yaml"
+    terms = read_protocol_file(demo)[0].highlight
+    text = "Abstract: a structured abstract. Presented as a conference abstract in 2019."
+    assert marked(text, list(terms.include), list(terms.exclude)) == [
+        ("conference abstract", "exclude")]
