@@ -251,10 +251,11 @@ class ScreeningScreen(Screen[None]):
     def _show_status(self) -> None:
         if self.progress is None:
             return
-        rank = self.item.rank_position if self.item else None
-        score = self.item.score if self.item else None
+        item = self.item
         self.query_one(StatusPanel).show(
-            self.progress, rank, score, self.screener.review.protocol.stopping.consecutive_irrelevant)
+            self.progress, item.rank_position if item else None, item.score if item else None,
+            self.screener.review.protocol.stopping.consecutive_irrelevant,
+            item.basis if item else "")
 
     # -- deciding -----------------------------------------------------------------------
     def decide(self, label: Label, reason_id: str | None = None) -> None:

@@ -242,6 +242,17 @@ class CriteriaPanel(Static):
         self.update(text)
 
 
+def rank_line(rank: int | None, score: float | None, basis: str) -> str:
+    """The record's place in the queue and what put it there: the classifier's score
+    ('model'), the cold start's similarity to the protocol ('match'; another scale), no score
+    (random order), or the import order before any ranking."""
+    if rank is None:
+        return "Import order (not ranked)"
+    if basis == "random" or score is None:
+        return f"Rank {rank:,} · random order"
+    return f"Rank {rank:,} · {'match' if basis == 'protocol' else 'model'} {score:.3f}"
+
+
 def format_fraction(value: float | None) -> str:
     return DASH if value is None else f"{value:.0%}"
 
@@ -266,7 +277,7 @@ class StatusPanel(Vertical):
         yield Sparkline([0.0], id="status-curve")
 
     def show(self, progress: Progress, rank: int | None, score: float | None,
-             consecutive_target: int) -> None:
+             consecutive_target: int, basis: str = "") -> None:
         """Update in place; a layout pass is asked for only when a line count changes
         (status lines never wrap), so the counts cost almost nothing per decision."""
         own = progress.own_total
@@ -277,9 +288,7 @@ class StatusPanel(Vertical):
         bar = self.query_one("#status-bar", ProgressBar)
         if (bar.total, bar.progress) != (max(own, 1), progress.screened):
             bar.update(total=max(own, 1), progress=progress.screened)
-        rank_text = DASH if rank is None else f"{rank:,}"
-        score_text = DASH if score is None else f"{score:.3f}"
-        self._set("#status-rank", f"Rank {rank_text} · score {score_text}")
+        self._set("#status-rank", rank_line(rank, score, basis))
         lines = [f"Irrelevant run {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"]

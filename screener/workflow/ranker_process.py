@@ -145,7 +145,7 @@ def _pack(update: RankingUpdate) -> dict[str, Any]:
     """The update as arrays: cheap to pickle, and cheap to read back in the UI process."""
     queue = update.queue
     return {"ranking_id": update.ranking_id, "ids": array("q", queue.ids).tobytes(),
-            "queue_ranking_id": queue.ranking_id,
+            "queue_ranking_id": queue.ranking_id, "basis": queue.basis,
             "scored": array("q", queue.scores.keys()).tobytes(),
             "scores": array("d", queue.scores.values()).tobytes(),
             "config_hash": update.config_hash, "training_size": update.training_size,
@@ -157,7 +157,8 @@ def _unpack(data: dict[str, Any]) -> RankingUpdate:
     ids.frombytes(data["ids"])
     scored.frombytes(data["scored"])
     scores.frombytes(data["scores"])
-    queue = Queue(tuple(ids), data["queue_ranking_id"], dict(zip(scored, scores, strict=True)))
+    queue = Queue(tuple(ids), data["queue_ranking_id"], dict(zip(scored, scores, strict=True)),
+                  data["basis"])
     return RankingUpdate(data["ranking_id"], queue, data["config_hash"], data["training_size"],
                          data["n_included"], data["seconds"])
 

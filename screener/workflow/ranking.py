@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from screener.core.decisions import Label, Stage
 from screener.core.protocol import CriterionKind
@@ -64,12 +64,22 @@ def current_queue(review: Review, session: Session, reviewer: str, stage: Stage,
     latest = repo.latest_ranking(session, stage, _ranking_owner_read(review, session, reviewer))
     if latest is None or not latest[1]:
         return Queue(tuple(eligible))
-    ranking_id, order, scores, _ = latest
+    ranking_id, order, scores, info = latest
     allowed = set(eligible)
     ranked = [i for i in order if i in allowed]
     seen = set(ranked)
     rest = [i for i in eligible if i not in seen]
-    return Queue(tuple(ranked + rest), ranking_id, dict(zip(order, scores, strict=False)))
+    return Queue(tuple(ranked + rest), ranking_id, dict(zip(order, scores, strict=False)),
+                 score_basis(info))
+
+
+def score_basis(info: dict[str, Any]) -> str:
+    """What a stored ranking's scores are, from its provenance: the classifier's ('model')
+    once it had an include and an exclude to learn from, else the cold start's similarity to
+    the protocol ('protocol'), else none ('random'); as `screener.ranking.rank` chooses."""
+    if 0 < info["n_included"] < info["training_size"]:
+        return "model"
+    return "protocol" if info["config"].get("cold_start") else "random"
 
 
 def training_labels(review: Review, session: Session, reviewer: str) -> dict[int, int]:

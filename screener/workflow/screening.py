@@ -9,7 +9,7 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from screener.core.decisions import (
     Decision,
@@ -34,6 +34,8 @@ class NextItem:
     rank_position: int | None
     """1-based position among the records still to screen when it was chosen."""
     score: float | None
+    basis: str = ""
+    """What `score` is (see `Queue.basis`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,9 @@ class Queue:
     ids: tuple[int, ...]
     ranking_id: int | None = None
     scores: dict[int, float] = field(default_factory=dict)
+    basis: str = ""
+    """What the scores are: 'model' (the classifier's score), 'protocol' (cold start:
+    similarity to the protocol's criteria), 'random' (no score), '' (no ranking yet)."""
 
 
 def eligible_ids(session: Session, stage: Stage) -> list[int]:
@@ -281,10 +286,10 @@ class ScreeningSession:
                         self._shown = NextItem(
                             record, self.queue.ranking_id,
                             position if self.queue.ranking_id is not None else None,
-                            self.queue.scores.get(rid))
+                            self.queue.scores.get(rid), self.queue.basis)
                         rest = ids[start + chunk.index(rid):]
-                        self.queue = Queue((*gate.held, *rest) if gate.held else rest,
-                                           self.queue.ranking_id, self.queue.scores)
+                        self.queue = replace(self.queue,
+                                             ids=(*gate.held, *rest) if gate.held else rest)
                         return self._shown
                 start += len(chunk)
         self._shown = None
@@ -300,8 +305,7 @@ class ScreeningSession:
             ranking_id=shown.ranking_id if shown else None,
             rank_position=shown.rank_position if shown else None, role=self.role,
             if_needed=shown is not None)
-        self.queue = Queue(_without(self.queue.ids, record_id), self.queue.ranking_id,
-                           self.queue.scores)
+        self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
         self._decided += 1
         return decision
 
@@ -309,8 +313,7 @@ class ScreeningSession:
         """Mark the report not retrieved; the record leaves the queue (undo takes it back)."""
         mark_not_retrieved(self.review, record_id)
         self._marked.append((record_id, self._decided))
-        self.queue = Queue(_without(self.queue.ids, record_id), self.queue.ranking_id,
-                           self.queue.scores)
+        self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
 
     def undo(self) -> Record | None:
         """Take back this session's last step: a not-retrieved mark made after the last
@@ -324,8 +327,8 @@ class ScreeningSession:
             with self.review.read() as session:
                 record = repo.get_record(session, record_id)
             self.undid_mark = True
-            self.queue = Queue((record_id, *_without(self.queue.ids, record_id)),
-                               self.queue.ranking_id, self.queue.scores)
+            self.queue = replace(self.queue,
+                                 ids=(record_id, *_without(self.queue.ids, record_id)))
             return record
         with self.review.transaction() as session:
             history = repo.reviewer_history(session, self.reviewer, self.stage)
@@ -345,8 +348,8 @@ class ScreeningSession:
             record = repo.get_record(session, last.record_id)
         self._decided = max(self._decided - 1, 0)
         if record is not None and record.id is not None:
-            self.queue = Queue((record.id, *_without(self.queue.ids, record.id)),
-                               self.queue.ranking_id, self.queue.scores)
+            self.queue = replace(self.queue,
+                                 ids=(record.id, *_without(self.queue.ids, record.id)))
         return record
 
     def my_decisions(self) -> dict[int, Decision]:

@@ -252,7 +252,7 @@ def not_offered(review: Review, session: Session, reviewer: str, stage: Stage) -
     offered: other screeners (as many as the record needs) or an adjudicator settled them,
     or the allocation gives them to others. Claims, which lapse, are not counted. 0 for an
     adjudicator, who is offered no records."""
-    from screener.workflow.screening import role_of, eligible_ids
+    from screener.workflow.screening import eligible_ids, role_of
 
     run = repo.latest_allocation(session, stage)
     if run is None and not repo.others_decided(session, stage, reviewer):

@@ -43,6 +43,10 @@ async def test_default_ranker_runs_in_a_child_that_ends_with_the_app(
         assert pid is not None and not gone(pid)
         assert app.session.queue.ranking_id is not None
         await pilot.press("i")
+        # the next record comes from the cold start: its score is a protocol match, not a
+        # model score (the two scales differ)
+        rank_line = str(app.screening.query_one("#status-rank").render())
+        assert rank_line.startswith("Rank 1 · match "), rank_line
         while app.rankings_applied < 2 and time.monotonic() < deadline:
             await pilot.pause(0.2)
         assert app.rankings_applied == 2

@@ -64,6 +64,8 @@ def test_child_ranks_like_the_parent_and_ends_on_close(demo: Review) -> None:
         assert wait_gone(pid)
         assert there.queue.ids == here.queue.ids == again.queue.ids
         assert there.queue.scores == pytest.approx(here.queue.scores)
+        # the scores are the classifier's (4 includes, 8 excludes), and say so
+        assert there.queue.basis == here.queue.basis == "model"
         assert (there.config_hash, there.training_size, there.n_included) == (
             here.config_hash, here.training_size, here.n_included) == (here.config_hash, 12, 4)
         # Each ranking is stored with its provenance, the child's too.
@@ -97,3 +99,14 @@ def test_child_ends_when_the_parent_dies_without_closing(tmp_path: Path) -> None
                           timeout=120, check=True)
     pid = int(done.stdout.split()[0])
     assert wait_gone(pid), f"ranking process {pid} outlived its parent"
+
+
+def test_cold_start_scores_are_marked_as_protocol_similarity(tmp_path: Path) -> None:
+    from screener.workflow.ranking import current_queue
+
+    review, _ = ensure_demo(tmp_path / "demo")
+    with review:
+        first = refresh_ranking(review, "ann")
+        assert first.queue.basis == "protocol" and first.n_included == 0
+        with review.read() as session:  # as the UI reads it back when a review is opened
+            assert current_queue(review, session, "ann", Stage.TITLE_ABSTRACT).basis == "protocol"
