@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from screener.core.decisions import Label, Stage
+from screener.core.decisions import Label, Role, Stage
 from screener.storage import repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes
-from screener.workflow.team import is_blind, reconciliation_started
+from screener.workflow.team import is_blind, not_offered, reconciliation_started
 
 
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
@@ -29,8 +29,9 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         current = [d for d in repo.current_decisions(session) if d.record_id not in removed_ids]
         # while title/abstract is blind, how many records reach full text would tell each
         # reviewer the combined outcome: None = hidden
-        stage_totals = {s.value: None if blind and s == Stage.FULL_TEXT
-                        else len(eligible_ids(session, s)) for s in review.protocol.stages}
+        eligible = {s: set(eligible_ids(session, s)) for s in review.protocol.stages}
+        stage_totals = {s.value: None if blind and s == Stage.FULL_TEXT else len(eligible[s])
+                        for s in review.protocol.stages}
         reports = Counter(status.value for rid, status in repo.reports(session).items()
                           if rid not in removed_ids)
         outcome_counts: dict[str, dict[str, int]] = {}
@@ -43,11 +44,25 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
                     counts["conflict" if o.conflict else (o.label.value if o.label else "pending")] += 1
                 outcome_counts[stage.value] = dict(sorted(counts.items()))
         reviewers = repo.reviewers(session)
+        # records each screener is still offered: not decided by them, not settled by
+        # others, not allocated to others
+        left: dict[tuple[str, str], int] = {}
+        for stage in review.protocol.stages:
+            if stage_totals[stage.value] is None:
+                continue
+            for r in reviewers:
+                if r.role != Role.SCREENER:
+                    continue
+                mine = {d.record_id for d in current if d.reviewer == r.name and d.stage == stage}
+                left[(r.name, stage.value)] = (len(eligible[stage] - mine)
+                                               - not_offered(review, session, r.name, stage))
     per_kind: Counter[str] = Counter()
     for s in sources:
         per_kind[s["kind"]] += s["records"]
     decisions: Counter[tuple[str, str, str]] = Counter()
     screened_by: Counter[tuple[str, str]] = Counter()
+    for key in left:
+        screened_by[key] += 0  # a screener with nothing decided yet is listed too
     for d in current:
         screened_by[(d.reviewer, d.stage.value)] += 1
         if blind and d.reviewer != viewer:
@@ -73,7 +88,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         "stages": stage_totals,
         "reviewers": [{"name": r.name, "role": r.role.value} for r in reviewers],
         "screened": [
-            {"reviewer": r, "stage": s, "count": n} for (r, s), n in sorted(screened_by.items())
+            {"reviewer": r, "stage": s, "count": n, "left": left.get((r, s))}
+            for (r, s), n in sorted(screened_by.items())
         ],
         "decisions": [
             {"reviewer": r, "stage": s, "label": lab, "count": n}
@@ -113,8 +129,11 @@ def format_status(data: dict[str, Any]) -> str:
                 labels = {d["label"]: d["count"] for d in data["decisions"]
                           if d["reviewer"] == row["reviewer"] and d["stage"] == stage}
                 detail = ", ".join(f"{k} {labels[k]}" for k in (x.value for x in Label)
-                                   if k in labels) or "labels hidden (blind)"
-                lines.append(f"    {row['reviewer']}: {row['count']} screened ({detail})")
+                                   if k in labels) or ("labels hidden (blind)" if row["count"]
+                                                       else "")
+                lines.append(f"    {row['reviewer']}: {row['count']} screened"
+                             + (f" ({detail})" if detail else "")
+                             + ("" if row["left"] is None else f", {row['left']} left to screen"))
         if stage in data["outcomes"] and data["outcomes"][stage]:
             out = ", ".join(f"{k} {v}" for k, v in data["outcomes"][stage].items())
             lines.append(f"    outcomes: {out}")

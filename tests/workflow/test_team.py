@@ -19,7 +19,7 @@ from screener.workflow.progress import progress
 from screener.workflow.ranking import training_labels
 from screener.workflow.review import Review, ReviewError, create_review, open_review
 from screener.workflow.screening import ScreeningSession, record_decision
-from screener.workflow.status import status
+from screener.workflow.status import format_status, status
 from screener.workflow.team import (
     BlindingError,
     RecordTaken,
@@ -321,6 +321,23 @@ def test_progress_counts_what_each_reviewer_is_still_offered(
     after = progress(review, "ann")
     assert offered == before.own_total == after.screened == after.own_total
     assert progress(review, ADJ).not_offered == 0  # the adjudicator is offered nothing
+
+
+def test_status_says_how_many_records_each_screener_has_left(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review("minimal.yaml")  # single screening, shared by ann and bob
+    ids = add(review, 5)
+    ScreeningSession(review, "bob")  # bob opens the review and has screened nothing yet
+    record_decision(review, ids[0], "ann", INC)
+    record_decision(review, ids[1], "ann", EXC, reason_id="design")
+    data = status(review)
+    rows = {(r["reviewer"], r["stage"]): (r["count"], r["left"]) for r in data["screened"]}
+    # ann's two records are settled: neither ann nor bob is offered them again
+    assert rows[("ann", "title_abstract")] == (2, 3)
+    assert rows[("bob", "title_abstract")] == (0, 3)
+    text = format_status(data)
+    assert "ann: 2 screened (include 1, exclude 1), 3 left to screen" in text
+    assert "bob: 0 screened, 3 left to screen" in text
 
 
 def test_allocating_after_screening_keeps_full_text_in_step(
