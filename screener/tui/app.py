@@ -121,7 +121,7 @@ class ScreenerApp(App[None]):
 
     CSS_PATH = "screener.tcss"
     ENABLE_COMMAND_PALETTE = False
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (72, "-narrow"), (110, "-wide")]
     BINDINGS = [Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
                         key_display=DEFAULT_KEYS[a], show=a != "theme")
                 for a in ("help", "quit", "theme")]

@@ -546,3 +546,17 @@ async def test_keys_arriving_in_one_burst_reach_the_dialog_they_open(make_app: M
         assert isinstance(app.screen, BrowseScreen)
         table = app.screen.query_one(DataTable)
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == [str(ids[2])]
+
+
+async def test_narrow_terminal_keeps_the_card_full_width(make_app: MakeApp) -> None:
+    app, _, _, _ = make_app("ketamine-depression.yaml")
+    async with app.run_test(size=(60, 24)) as pilot:
+        await settle(pilot)
+        card_region = card(app).region
+        side = app.screening.query_one("#side").region
+        assert card_region.width >= 56  # the whole width, less the card's border
+        assert side.y >= card_region.bottom and side.height > 0  # the panel is below it
+        assert "Screened 0 of 5" in str(app.screening.query_one("#status-counts").render())
+        await pilot.resize_terminal(100, 32)
+        await pilot.pause()
+        assert app.screening.query_one("#side").region.x > card(app).region.x  # beside it

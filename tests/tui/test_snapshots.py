@@ -57,3 +57,8 @@ def test_help_screen(snap_compare: Any, review_factory: Callable[..., Any]) -> N
 
     assert snap_compare(_app(review_factory, "minimal.yaml"), terminal_size=(80, 24),
                         run_before=help_)
+
+
+def test_main_screen_60x24(snap_compare: Any, review_factory: Callable[..., Any]) -> None:
+    """A split pane: the side panel goes below the record card."""
+    assert snap_compare(_app(review_factory), terminal_size=(60, 24), run_before=_settle)
