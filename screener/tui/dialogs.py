@@ -7,10 +7,12 @@ Must not import screener.storage or sqlalchemy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -20,6 +22,8 @@ from textual.widgets.option_list import Option
 from screener.core.protocol import ExclusionReason
 from screener.tui.keys import DESCRIPTIONS
 
+ResultT = TypeVar("ResultT")
+
 
 @dataclass(frozen=True, slots=True)
 class ReasonChoice:
@@ -28,7 +32,32 @@ class ReasonChoice:
     reason_id: str | None
 
 
-class ReasonScreen(ModalScreen[ReasonChoice | None]):
+class Dialog(ModalScreen[ResultT]):
+    """A modal dialog that gives the keys typed right after the one that closes it (a fast
+    "Enter i", or "3 m" in the reason dialog, often in one terminal read) to the screen
+    below, instead of taking them itself while it is being closed."""
+
+    _dismissed = False
+    _after: list[tuple[str, str | None]]
+
+    def dismiss(self, result: ResultT | None = None) -> AwaitComplete:
+        self._dismissed, self._after = True, []
+        self.set_focus(None)  # an Input would take the next characters before on_key
+        return super().dismiss(result)
+
+    def on_key(self, event: events.Key) -> None:
+        if self._dismissed:
+            event.stop()
+            event.prevent_default()
+            self._after.append((event.key, event.character))
+
+    def on_unmount(self) -> None:
+        # the dialog is off the stack: the screen below gets the keys, in order
+        for key, character in self._after if self._dismissed else ():
+            self.app.post_message(events.Key(key, character))
+
+
+class ReasonScreen(Dialog[ReasonChoice | None]):
     """Pick an exclusion reason by its key (or arrows + Enter, or the mouse).
 
     When a reason is not required, Enter (with nothing highlighted) and Escape exclude
@@ -59,6 +88,8 @@ class ReasonScreen(ModalScreen[ReasonChoice | None]):
         options.focus()
 
     def on_key(self, event: events.Key) -> None:
+        if self._dismissed:
+            return
         for reason in self.reasons:
             if event.character is not None and event.character == reason.key:
                 event.stop()
@@ -83,7 +114,26 @@ class ReasonScreen(ModalScreen[ReasonChoice | None]):
             self.notify("Choose a reason: it is required here (Esc cancels)", severity="warning")
 
 
-class NoteScreen(ModalScreen[str | None]):
+class _NoteInput(Input):
+    """The note's input. Enter closes the dialog here, in the order the keys reach this
+    input, not when the Submitted message comes round: a key typed right after Enter (in
+    the same burst) then finds the dialog closed and goes to the screen below."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        screen = self.screen
+        if not isinstance(screen, NoteScreen):
+            return
+        if screen._dismissed:
+            event.stop()
+            event.prevent_default()
+            screen._after.append((event.key, event.character))
+        elif event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            screen.dismiss(self.value.strip())
+
+
+class NoteScreen(Dialog[str | None]):
     """Write the note for the record shown; Enter keeps it, Escape cancels (None)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -96,12 +146,14 @@ class NoteScreen(ModalScreen[str | None]):
         with Vertical(id="note-dialog", classes="dialog"):
             yield Label("Note (saved with your next decision on this record)",
                         classes="dialog-title")
-            yield Input(self.note, placeholder="e.g. check dose in full text", id="note-input")
+            yield _NoteInput(self.note, placeholder="e.g. check dose in full text",
+                             id="note-input")
             yield Label("Enter keeps the note · Esc cancels", classes="dialog-hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip())
+        if not self._dismissed:
+            self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -560,3 +560,23 @@ async def test_narrow_terminal_keeps_the_card_full_width(make_app: MakeApp) -> N
         await pilot.resize_terminal(100, 32)
         await pilot.pause()
         assert app.screening.query_one("#side").region.x > card(app).region.x  # beside it
+
+
+async def test_keys_arriving_in_one_burst_after_a_dialog_closes_reach_the_queue(
+        make_app: MakeApp) -> None:
+    # "n ok Enter i" or "e 3 i" typed fast: the key after the one that closes the dialog
+    # must decide the record, not go into the closing dialog
+    from textual import events
+
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        for key, char in (("n", "n"), ("o", "o"), ("k", "k"), ("enter", None), ("i", "i")):
+            app.post_message(events.Key(key, char))
+        await settle(pilot)
+        assert stored(review) == [(ids[0], "ann", "include", None, "ok")]
+        for key in ("e", "3", "m"):
+            app.post_message(events.Key(key, key))
+        await settle(pilot)
+        assert stored(review)[1:] == [(ids[1], "ann", "exclude", "outcome", ""),
+                                      (ids[2], "ann", "maybe", None, "")]
+        assert app.current_record_id == ids[3]
