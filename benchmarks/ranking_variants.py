@@ -15,6 +15,11 @@ Each variant is FEATURES:SCORER.
             lr_C=0.5_iw=20    C and include_weight
             lr_knn=0.3        z-scored logistic score + 0.3 x z-scored cosine similarity to
                               the nearest included record (k=K: mean of the K nearest)
+            lr_mix=W          z(logistic on the FEATURES) + W x z(a second model on min_df-1
+                              features; ASReview's ELAS u4 with m2=1, else the logistic)
+            lr_switch=K       after K irrelevant records in a row, rank by the second model
+                              until the next relevant record is found (two models, one stuck)
+            lr_alt=1          alternate the two models, one presented record each
             elas     the `elas-u4` preset's classifier (ASReview's ELAS u4: SVM, C = 0.11);
                      with FEATURES mindf1 it is ASReview's model, so `mindf1:elas` measures
                      ASReview beside screener on any priors, not only the anchors' one seed
@@ -133,10 +138,24 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
     order: list[int] = []
     found = 0
     n_rel = int(y.sum() - y[priors].sum())
+    two = any(k in opt for k in ("mix", "switch", "alt"))
+    X2 = build(ds, "mindf1") if two else None
+    cfg2 = ModelConfig.from_settings("elas-u4" if opt.get("m2") else "screener-lr", seed, {})
+    run_irr = 0
     t1 = time.perf_counter()
     while len(order) < n - len(priors):
         yl = y[lab]
-        s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)
+        second = ("switch" in opt and run_irr >= opt["switch"]) or (
+            "alt" in opt and len(order) % 2 == 1)
+        if X2 is not None and second:
+            s = fit_scores(X2, np.asarray(lab), yl, cfg2, rng, None)
+        else:
+            s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)
+        if "mix" in opt and X2 is not None:
+            s2 = fit_scores(X2, np.asarray(lab), yl, cfg2, rng, None)
+            free, lr = ~labelled, s
+            s = np.full(n, -np.inf)
+            s[free] = z(lr[free]) + opt["mix"] * z(s2[free])
         if "knn" in opt:
             sims = (X @ X[np.asarray(lab)[yl == 1]].T).toarray()
             k = min(int(opt.get("k", 1)), sims.shape[1])
@@ -152,6 +171,7 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
         labelled[best] = True
         lab.append(best)
         found += int(y[best])
+        run_irr = 0 if y[best] else run_irr + 1
         if found >= n_rel:
             break
     m = all_metrics([int(y[i]) for i in order], n - len(priors), n_rel)
