@@ -72,13 +72,10 @@ class Decision:
     """Hash chained to the previous log row (see screener.core.audit)."""
 
 
-def current_decisions(decisions: Iterable[Decision]) -> dict[tuple[int, str, Stage], Decision]:
-    """The standing decision per (record, reviewer, stage), decisions given in time order;
-    the result is in the order those decisions were made.
-
-    An `undone` row withdraws the latest standing decision of its key, and the decision it
-    had replaced (if any) stands again: undoing a changed decision restores the earlier
-    one, as the reviewer left it."""
+def _stacks(decisions: Iterable[Decision]
+            ) -> dict[tuple[int, str, Stage], list[tuple[int, Decision]]]:
+    """(position, decision) still standing per (record, reviewer, stage), oldest first: an
+    `undone` row withdraws the latest one of its key."""
     stacks: dict[tuple[int, str, Stage], list[tuple[int, Decision]]] = {}
     for index, decision in enumerate(decisions):
         stack = stacks.setdefault((decision.record_id, decision.reviewer, decision.stage), [])
@@ -87,5 +84,25 @@ def current_decisions(decisions: Iterable[Decision]) -> dict[tuple[int, str, Sta
                 stack.pop()
         else:
             stack.append((index, decision))
-    standing = sorted((stack[-1][0], key, stack[-1][1]) for key, stack in stacks.items() if stack)
+    return stacks
+
+
+def current_decisions(decisions: Iterable[Decision]) -> dict[tuple[int, str, Stage], Decision]:
+    """The standing decision per (record, reviewer, stage), decisions given in time order;
+    the result is in the order those decisions were made.
+
+    An `undone` row withdraws the latest standing decision of its key, and the decision it
+    had replaced (if any) stands again: undoing a changed decision restores the earlier
+    one, as the reviewer left it."""
+    standing = sorted((stack[-1][0], key, stack[-1][1])
+                      for key, stack in _stacks(decisions).items() if stack)
     return {key: decision for _, key, decision in standing}
+
+
+def in_screening_order(decisions: Iterable[Decision]) -> list[Decision]:
+    """The standing decisions (as `current_decisions`) in the order their records were
+    screened: a changed decision keeps the place of the first decision it changed, so
+    revising an old record does not count as screening a new one."""
+    standing = sorted((stack[0][0], stack[-1][1])
+                      for stack in _stacks(decisions).values() if stack)
+    return [decision for _, decision in standing]

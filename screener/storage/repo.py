@@ -424,20 +424,25 @@ def decision_log(session: Session) -> list[Decision]:
 
 
 def current_decisions(session: Session, stage: Stage | None = None,
-                      record_ids: Sequence[int] | None = None) -> list[Decision]:
+                      record_ids: Sequence[int] | None = None,
+                      screening_order: bool = False) -> list[Decision]:
     """The standing decision per (record, reviewer, stage): the latest one not withdrawn by
     an undo (so undoing a changed decision restores the one it replaced; see
-    `screener.core.decisions.current_decisions`)."""
+    `screener.core.decisions.current_decisions`), in the order they were made, or with
+    `screening_order` in the order their records were first screened (a changed decision
+    keeps the place of the first standing one, as `core.decisions.in_screening_order`)."""
     withdrawn = select(DecisionRow.undoes_id).where(DecisionRow.undoes_id.is_not(None))
-    latest = select(func.max(DecisionRow.id).label("mid")).where(and_(
-        DecisionRow.label != Label.UNDONE.value, DecisionRow.id.not_in(withdrawn))).group_by(
-        DecisionRow.record_id, DecisionRow.reviewer_id, DecisionRow.stage)
+    keys = (DecisionRow.record_id, DecisionRow.reviewer_id, DecisionRow.stage)
+    latest = select(func.max(DecisionRow.id).label("mid"), func.min(DecisionRow.id).label(
+        "first"), *keys).where(and_(DecisionRow.label != Label.UNDONE.value,
+                                    DecisionRow.id.not_in(withdrawn))).group_by(*keys)
     if stage is not None:
         latest = latest.where(DecisionRow.stage == stage.value)
     if record_ids is not None:
         latest = latest.where(DecisionRow.record_id.in_(list(record_ids)))
     sub = latest.subquery()
-    query = _decision_select().join(sub, sub.c.mid == DecisionRow.id).order_by(DecisionRow.id)
+    query = _decision_select().join(sub, sub.c.mid == DecisionRow.id).order_by(
+        sub.c.first if screening_order else DecisionRow.id)
     return [_to_decision(r, n, role) for r, n, role in session.execute(query)]
 
 

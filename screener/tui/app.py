@@ -37,7 +37,7 @@ from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
 from screener.workflow.browse import my_decisions, panel_progress
-from screener.workflow.progress import POSSIBLY_RELEVANT, Progress
+from screener.workflow.progress import Progress, from_labels
 from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import Review
@@ -211,18 +211,9 @@ class ScreenerApp(App[None]):
 
     def initial_progress(self, mine: dict[int, Decision]) -> Progress:
         """Counts from the reviewer's decisions; the worker adds stopping statistics."""
-        from screener.core.decisions import Label
 
         labels = [d.label for d in sorted(mine.values(), key=lambda d: d.id or 0)]
-        curve: list[int] = []
-        found = since = 0
-        for label in labels:
-            found += label == Label.INCLUDE
-            # a maybe ends a run of irrelevant records, as in the worker's full progress
-            since = 0 if label in POSSIBLY_RELEVANT else since + 1
-            curve.append(found)
-        return Progress(self.reviewer, self.stage, len(labels), self.session.total, found,
-                        labels.count(Label.MAYBE), since, tuple(curve))
+        return from_labels(self.reviewer, self.stage, labels, self.session.total)
 
     def on_screener_app_ranking_applied(self, message: RankingApplied) -> None:
         self.rankings_applied += 1

@@ -5,9 +5,9 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from screener.core.decisions import Label, Stage, current_decisions
+from screener.core.decisions import Label, Role, Stage, in_screening_order
 from screener.storage import Session, repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_count
@@ -31,7 +31,8 @@ class Progress:
     includes: int
     maybes: int
     consecutive_irrelevant: int
-    """Decisions since this reviewer's last include or maybe (in decision order)."""
+    """Records screened since the last include or maybe, in the order records were first
+    screened (this reviewer's; in single screening the review's, see `progress`)."""
     recall_curve: tuple[int, ...] = ()
     """Cumulative includes after each of the reviewer's decisions, in order."""
     p_value: float | None = None
@@ -68,10 +69,20 @@ POSSIBLY_RELEVANT = frozenset({Label.INCLUDE, Label.MAYBE})
 """Labels the stopping statistics count as relevant (maybe: not excluded yet)."""
 
 
+def irrelevant_run(labels: list[Label]) -> int:
+    """Decisions since the last include or maybe (a maybe may be relevant: it ends a run of
+    irrelevant records, as an include does), labels in screening order."""
+    since = 0
+    for label in labels:
+        since = 0 if label in POSSIBLY_RELEVANT else since + 1
+    return since
+
+
 def _standing(session: Session, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
-    """(record id, label) of the reviewer's standing decisions, in the order made."""
-    standing = current_decisions(repo.reviewer_history(session, reviewer, stage))
-    return [(d.record_id, d.label) for d in standing.values()]
+    """(record id, label) of the reviewer's standing decisions, in the order their records
+    were first screened (revising an old record does not make it the latest screened)."""
+    standing = in_screening_order(repo.reviewer_history(session, reviewer, stage))
+    return [(d.record_id, d.label) for d in standing]
 
 
 def _counts(review: Review, session: Session, reviewer: str, stage: Stage
@@ -82,18 +93,21 @@ def _counts(review: Review, session: Session, reviewer: str, stage: Stage
     total = eligible_count(session, stage)
     ordered = _standing(session, reviewer, stage)
     closed = not_offered(review, session, reviewer, stage)
+    return from_labels(reviewer, stage, [lab for _, lab in ordered], total,
+                       not_offered=closed), ordered
+
+
+def from_labels(reviewer: str, stage: Stage, labels: list[Label], total: int,
+                not_offered: int = 0) -> Progress:
+    """Counts, irrelevant run and recall curve of a reviewer's labels (in screening order);
+    no stopping statistics."""
     curve: list[int] = []
     found = 0
-    since = 0
-    for _, label in ordered:
-        if label == Label.INCLUDE:
-            found += 1
-        # a maybe may be relevant: it ends a run of irrelevant records, as an include does
-        since = 0 if label in POSSIBLY_RELEVANT else since + 1
+    for label in labels:
+        found += label == Label.INCLUDE
         curve.append(found)
-    maybes = sum(1 for _, lab in ordered if lab == Label.MAYBE)
-    return Progress(reviewer, stage, len(ordered), total, found, maybes, since,
-                    tuple(curve), not_offered=closed), ordered
+    return Progress(reviewer, stage, len(labels), total, found, labels.count(Label.MAYBE),
+                    irrelevant_run(labels), tuple(curve), not_offered=not_offered)
 
 
 def progress_counts(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT
@@ -103,11 +117,30 @@ def progress_counts(review: Review, reviewer: str, stage: Stage = Stage.TITLE_AB
         return _counts(review, session, reviewer, stage)[0]
 
 
+def _pooled(session: Session, stage: Stage) -> list[tuple[int, Label]]:
+    """(record id, label) of every screener's standing decisions at the stage, in the order
+    the records were first screened: the review's screening sequence when screeners share
+    one queue."""
+    return [(d.record_id, d.label)
+            for d in repo.current_decisions(session, stage, screening_order=True)
+            if d.reviewer_role == Role.SCREENER]
+
+
 def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
-    """The reviewer's progress and stopping statistics, read from one snapshot."""
+    """The reviewer's progress and stopping statistics, read from one snapshot.
+
+    Dual screening: each screener screens every record, so the stopping statistics are the
+    reviewer's own. Single screening: screeners share one queue and each record is screened
+    once, so the statistics (and the irrelevant run) are the review's, from every screener's
+    decisions in screening order; a reviewer's own decisions are only part of the sample.
+    Revising an old record keeps its place in that order."""
     found_ids: list[str] = []
     with review.read() as session:
         base, ordered = _counts(review, session, reviewer, stage)
+        if not review.protocol.screening.dual:
+            ordered = _pooled(session, stage)
+            base = replace(base, consecutive_irrelevant=irrelevant_run(
+                [lab for _, lab in ordered]))
         included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
         if review.protocol.stopping.key_papers and included:
             for record in repo.get_records(session, included):
@@ -121,8 +154,6 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
 def _with_stopping(review: Review, base: Progress, labels: list[int],
                    found_ids: list[str]) -> Progress:
     """Add the stopping statistics of screener.ranking.stopping."""
-    from dataclasses import replace
-
     from screener.ranking import stopping
 
     rule = review.protocol.stopping
@@ -145,7 +176,7 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
         else:
             shown = f"{item.value:.0f} of ≥ {item.threshold:.0f}"
             # with nothing screened there is no estimate of the relevant records yet
-            passed = item.passed and base.screened > 0
+            passed = item.passed and bool(labels)
         items.append(StoppingItem(item.name, shown, passed))
     return replace(
         base, p_value=summary.p_value if labels else None, estimated_recall=recall,

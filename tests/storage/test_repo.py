@@ -97,6 +97,32 @@ def test_undo_row_withdraws_current_decision(db: Database) -> None:
         assert len(repo.decision_log(s)) == 2
 
 
+def test_screening_order_in_sql_matches_the_core_rule(db: Database) -> None:
+    from screener.core.decisions import in_screening_order
+
+    TA = Stage.TITLE_ABSTRACT
+    with db.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        a, b, c = repo.add_records(s, source, [Record(title=t) for t in "ABC"])
+        steps = [(a, "ann", Label.MAYBE), (b, "ann", Label.INCLUDE), (a, "bob", Label.EXCLUDE),
+                 (c, "ann", Label.EXCLUDE), (a, "ann", Label.EXCLUDE), (b, "ann", None),
+                 (b, "ann", Label.EXCLUDE)]
+        last: dict[tuple[int, str], list[int]] = {}
+        for rid, who, label in steps:
+            stack = last.setdefault((rid, who), [])
+            if label is None:  # an undo of the latest standing decision
+                repo.add_decision(s, Decision(rid, who, TA, Label.UNDONE), undoes_id=stack.pop())
+            else:
+                stack.append(repo.add_decision(s, Decision(rid, who, TA, label)).id or 0)
+    with db.transaction() as s:
+        in_sql = repo.current_decisions(s, TA, screening_order=True)
+        in_core = in_screening_order(repo.decision_log(s))
+    assert [(d.record_id, d.reviewer, d.label) for d in in_sql] == [
+        (d.record_id, d.reviewer, d.label) for d in in_core] == [
+        (a, "ann", Label.EXCLUDE), (a, "bob", Label.EXCLUDE), (c, "ann", Label.EXCLUDE),
+        (b, "ann", Label.EXCLUDE)]
+
+
 def test_ranking_round_trip(db: Database) -> None:
     with db.transaction() as s:
         rid = repo.add_ranking(s, stage=Stage.TITLE_ABSTRACT, reviewer_id=None,

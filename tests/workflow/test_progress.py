@@ -8,17 +8,23 @@ from screener.core.decisions import Label
 from screener.core.records import Record
 from screener.storage import repo
 from screener.workflow.progress import progress
-from screener.workflow.review import create_review
+from screener.workflow.review import Review, create_review
 from screener.workflow.screening import ScreeningSession
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+def review_of(folder: Path, n: int) -> Review:
+    """A single-screening review (minimal protocol) of n records titled R0, R1, ..."""
+    review = create_review(folder / "r", REPO / "protocols" / "minimal.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=f"R{i}") for i in range(n)])
+    return review
+
+
 def test_progress_counts_and_stopping(tmp_path: Path) -> None:
-    with create_review(tmp_path / "r", REPO / "protocols" / "minimal.yaml") as review:
-        with review.transaction() as s:
-            source = repo.add_source(s, name="X", kind="database")
-            repo.add_records(s, source, [Record(title=f"R{i}") for i in range(100)])
+    with review_of(tmp_path, 100) as review:
         empty = progress(review, "ann")
         assert (empty.screened, empty.total, empty.p_value) == (0, 100, None)
         assert not any(i.passed for i in empty.checklist if i.name != "key papers found")
@@ -39,3 +45,37 @@ def test_progress_counts_and_stopping(tmp_path: Path) -> None:
     assert names[0] == "screened fraction" and p.checklist[0].passed  # 15% of >= 10%
     assert "consecutive irrelevant" in names
     assert p.fraction == 0.15
+
+
+def test_single_screening_shared_by_two_pools_the_stopping_statistics(tmp_path: Path) -> None:
+    # each record is screened once, so the sample behind the stopping statistics is the
+    # review's screening sequence, whoever screened; ann's own decisions are only part of it
+    with review_of(tmp_path, 40) as review:
+        ann, bob = ScreeningSession(review, "ann"), ScreeningSession(review, "bob")
+        for session, label in [(ann, Label.INCLUDE)] + [(bob, Label.EXCLUDE)] * 5 + [
+                (ann, Label.EXCLUDE)] * 3:
+            item = session.next()
+            assert item is not None and item.record.id is not None
+            session.decide(item.record.id, label)
+        p_ann, p_bob = progress(review, "ann"), progress(review, "bob")
+    assert (p_ann.screened, p_ann.includes, p_bob.screened) == (4, 1, 5)  # own counts
+    assert p_ann.consecutive_irrelevant == p_bob.consecutive_irrelevant == 8
+    fraction = {i.name: i.value for i in p_ann.checklist}["screened fraction"]
+    assert fraction.startswith("22%")  # 9 of 40, not ann's 4
+    assert (p_ann.p_value, p_ann.estimated_remaining) == (p_bob.p_value, p_bob.estimated_remaining)
+
+
+def test_revising_an_old_record_does_not_extend_the_irrelevant_run(tmp_path: Path) -> None:
+    with review_of(tmp_path, 30) as review:
+        session = ScreeningSession(review, "ann")
+        decided = []
+        for label in [Label.MAYBE, Label.INCLUDE, Label.EXCLUDE, Label.EXCLUDE]:
+            item = session.next()
+            assert item is not None and item.record.id is not None
+            session.decide(item.record.id, label)
+            decided.append(item.record.id)
+        session.decide(decided[0], Label.EXCLUDE)  # the old maybe, revised from browse
+        p = progress(review, "ann")
+    # still two excludes since the include: the revision is not a newly screened record
+    assert (p.screened, p.consecutive_irrelevant, p.maybes) == (4, 2, 0)
+    assert p.recall_curve == (0, 1, 1, 1)
