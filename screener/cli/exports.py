@@ -43,7 +43,8 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
 @review_options
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
               show_default=True)
-@click.option("--reviewer", default=None, help="Blind screening: export your own decisions.")
+@click.option("--reviewer", default=None,
+              help="Only this reviewer's rows (in blind screening, your own decisions).")
 @OUT
 @FORCE
 def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: str | None,
@@ -55,9 +56,8 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
         target, n = run(review, fmt, out, force, reviewer)
     click.echo(f"wrote {n} decisions to {target}")
     if reviewer is not None:
-        click.echo("note: a log limited to one reviewer (blind screening) is a subset of the "
-                   "chain and cannot be verified on its own; `screener log verify` checks the "
-                   "full log", err=True)
+        click.echo("note: a log limited to one reviewer is a subset of the chain and cannot "
+                   "be verified on its own; `screener log verify` checks the full log", err=True)
 
 
 @export.command("records")

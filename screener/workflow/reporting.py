@@ -145,16 +145,23 @@ def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
     return bool(progs) and all(p.criteria_met for p in progs), progs
 
 
+def _still_blind(review: Review, hidden: set[Stage], why: str, then: str) -> str:
+    """A refusal that names the stages still blind and what opens them."""
+    names = " and ".join(s.value.replace("_", "-") for s in review.protocol.stages
+                         if s in hidden)
+    return (f"{names} screening is still blind (reconciliation has not started there): "
+            f"{why}; {then} once the adjudicator (in consensus mode, a screener) has run "
+            f"`screener conflicts --stage {min(hidden, key=review.protocol.stages.index).value}`")
+
+
 def _refuse_while_blind(review: Review, what: str) -> None:
     from screener.workflow.team import BlindingError, blind_stages
 
     with review.read() as session:
         blind = blind_stages(review, session)
     if blind:
-        raise BlindingError(
-            f"screening is blind and reconciliation has not started: {what} combine the "
-            "reviewers' decisions, so they are available once `screener conflicts` has been "
-            "run by the adjudicator (in consensus mode: by a screener)")
+        raise BlindingError(_still_blind(review, blind, f"{what} combine the reviewers' "
+                                         "decisions", "they are available"))
 
 
 def prisma_status(review: Review) -> dict[str, object]:
@@ -265,14 +272,20 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
 
 
 def _visible_log(review: Review, viewer: str | None) -> list[object]:
-    from screener.workflow.team import blind_stages, visible_decisions
+    """The whole log, or with `viewer` that reviewer's own rows. The whole log is refused
+    while a stage is still blind (its rows would show each reviewer the others')."""
+    from screener.workflow.team import blind_stages
 
-    with review.transaction() as session:
+    with review.read() as session:
         hidden = blind_stages(review, session)
-    if hidden and viewer is None:
-        raise ReviewError("screening is blind and reconciliation has not started: export your "
-                          "own decisions with --reviewer NAME")
-    return list(visible_decisions(review, viewer))
+        log = repo.decision_log(session)
+    if viewer is not None:
+        return [d for d in log if d.reviewer == viewer]
+    if hidden:
+        raise ReviewError(_still_blind(
+            review, hidden, "the whole log would show each reviewer the others' decisions. "
+            "Export your own with --reviewer NAME", "the whole log can be exported"))
+    return list(log)
 
 
 def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force: bool = False,
@@ -350,8 +363,9 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     with review.transaction() as session:
         blind = stage in blind_stages(review, session)
     if blind and viewer is None:
-        raise ReviewError("screening is blind and reconciliation has not started: export your "
-                          "own decisions with --reviewer NAME")
+        raise ReviewError(_still_blind(
+            review, {stage}, "the outcomes would show each reviewer the others' decisions. "
+            "Export your own with --reviewer NAME", "every reviewer's can be exported"))
     with review.transaction() as session:
         removed = repo.removed_duplicate_ids(session)
         if viewer is not None and blind:

@@ -14,12 +14,15 @@ from screener.core.decisions import Label, Role, Stage
 from screener.storage import repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes
-from screener.workflow.team import is_blind, not_offered, reconciliation_started
+from screener.workflow.team import blind_stages, not_offered
 
 
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
-    blind = is_blind(review) and not reconciliation_started(review)
     with review.read() as session:
+        # stages still blind (reconciliation not started there): their labels and combined
+        # outcomes are hidden from everyone but the viewer's own decisions
+        hidden = blind_stages(review, session)
+        blind = Stage.TITLE_ABSTRACT in hidden
         total = repo.count_records(session)
         removed_ids = repo.removed_duplicate_ids(session)
         removed = len(removed_ids)
@@ -35,8 +38,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         reports = Counter(status.value for rid, status in repo.reports(session).items()
                           if rid not in removed_ids)
         outcome_counts: dict[str, dict[str, int]] = {}
-        if not blind:
-            for stage in review.protocol.stages:
+        for stage in review.protocol.stages:
+            if stage not in hidden:
                 counts: Counter[str] = Counter()
                 for rid, o in outcomes(review, session, stage).items():
                     if rid in removed_ids:
@@ -65,7 +68,7 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         screened_by[key] += 0  # a screener with nothing decided yet is listed too
     for d in current:
         screened_by[(d.reviewer, d.stage.value)] += 1
-        if blind and d.reviewer != viewer:
+        if d.stage in hidden and d.reviewer != viewer:
             continue
         decisions[(d.reviewer, d.stage.value, d.label.value)] += 1
     return {
@@ -75,6 +78,7 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         "protocol_sha256": review.protocol_hash,
         "mode": "dual" if review.protocol.screening.dual else "single",
         "blind": blind,
+        "blind_stages": [s.value for s in review.protocol.stages if s in hidden],
         "records_total": total,
         "duplicates_removed": removed,
         "records_unique": total - removed,
@@ -97,11 +101,12 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         ],
         "outcomes": outcome_counts,
         # "sought" as in PRISMA: every report sought, whatever became of it since
-        "reports": None if blind else {
+        # reports and PRISMA combine every stage's outcomes: closed while any stage is blind
+        "reports": None if hidden else {
             "sought": sum(reports.values()), "awaiting": reports.get("sought", 0),
             "not_retrieved": reports.get("not_retrieved", 0),
             "assessed": reports.get("assessed", 0)},
-        "prisma": None if blind else _prisma(review),
+        "prisma": None if hidden else _prisma(review),
     }
 
 
@@ -113,7 +118,7 @@ def _prisma(review: Review) -> dict[str, Any]:
 
 def format_status(data: dict[str, Any]) -> str:
     lines = [f"{data['title']}", f"  review: {data['location']} (protocol v{data['protocol_version']}, "
-             f"{data['mode']} screening{', blind' if data['blind'] else ''})",
+             f"{data['mode']} screening{', blind' if data['blind_stages'] else ''})",
              f"  records: {data['records_total']} identified, {data['duplicates_removed']} "
              f"duplicates removed, {data['records_unique']} unique"]
     if data["sources"]:

@@ -340,6 +340,48 @@ def test_status_says_how_many_records_each_screener_has_left(
     assert "bob: 0 screened, 3 left to screen" in text
 
 
+def test_status_keeps_full_text_blind_after_title_abstract_reconciliation(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    for rid in ids[:2]:
+        for who in ("ann", "bob"):
+            record_decision(review, rid, who, INC)
+    assert list_conflicts(review, TA, ADJ) == []  # title/abstract reconciliation starts
+    record_decision(review, ids[0], "ann", EXC, stage=FT, reason_id="design")
+    record_decision(review, ids[1], "ann", INC, stage=FT)
+    data = status(review, "bob")
+    # ann's full-text labels (and every combined full-text number) stay hidden from bob
+    assert not [d for d in data["decisions"] if d["stage"] == "full_text"]
+    assert "full_text" not in data["outcomes"] and data["prisma"] is None
+    assert data["blind_stages"] == ["full_text"]
+    assert "ann: 2 screened (labels hidden (blind))" in format_status(data)
+    # title/abstract is open: its labels are shown
+    assert {(d["reviewer"], d["label"]) for d in data["decisions"]} == {
+        ("ann", "include"), ("bob", "include")}
+    assert {(d["stage"], d["label"]) for d in status(review, "ann")["decisions"]
+            if d["reviewer"] == "ann"} == {("title_abstract", "include"),
+                                           ("full_text", "include"), ("full_text", "exclude")}
+
+
+def test_log_export_names_the_stage_still_blind_and_keeps_to_one_reviewer(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.workflow.reporting import export_log
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 2)
+    for who in ("ann", "bob"):
+        record_decision(review, ids[0], who, INC)
+    record_decision(review, ids[1], "ann", INC)
+    record_decision(review, ids[1], "bob", EXC, reason_id="design")
+    list_conflicts(review, TA, ADJ)  # title/abstract reconciliation starts; full text is blind
+    with pytest.raises(ReviewError, match=r"^full-text screening is still blind .*"
+                                          r"screener conflicts --stage full_text"):
+        export_log(review, "csv", tmp_path / "all.csv")
+    path, n = export_log(review, "csv", tmp_path / "bob.csv", viewer="bob")
+    assert n == 2 and {row.split(",")[4] for row in path.read_text().splitlines()[1:]} == {"bob"}
+
+
 def test_allocating_after_screening_keeps_full_text_in_step(
         make_review: Callable[..., Any]) -> None:
     from screener.workflow.reporting import prisma_counts
