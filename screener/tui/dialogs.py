@@ -167,7 +167,8 @@ Exclude asks for a reason by its key; at title/abstract Enter or Esc skip it unl
 protocol requires one; at full text a reason is always required.
 
 Note: the note is kept with your next decision on this record (decisions are never
-edited). To add a note to a record you have decided, open it from browse and decide again.
+edited); it waits there if you move on. To add a note to a record you have decided, open it
+from browse and decide again: a changed decision keeps the earlier note unless you edit it.
 
 Undo withdraws your most recent standing decision and shows that record again (a changed
 decision goes back to what it was before the change); press it again to step further back.

@@ -145,8 +145,9 @@ class ScreeningScreen(Screen[None]):
         self.record: Record | None = None
         self.revisit = False
         """True when the record came from browse or undo rather than from the queue."""
-        self.note = ""
-        """Note waiting for the next decision on the record shown."""
+        self.notes: dict[int, str] = {}
+        """Notes waiting for the next decision on their record (kept while the reviewer moves
+        on: a note written, or brought back by undo, is not lost by leaving the record)."""
         self.mine: dict[int, Decision] = {}
         self.progress: Progress | None = None
         self._generation = 0
@@ -200,8 +201,19 @@ class ScreeningScreen(Screen[None]):
         self.item = self.screener.session.next()
         self.record = self.item.record if self.item else None
         self.revisit = False
-        self.note = ""
         self._show()
+
+    @property
+    def note(self) -> str:
+        """The note waiting for the next decision on the record shown."""
+        record = self.record
+        return self.notes.get(record.id, "") if record is not None and record.id else ""
+
+    def _keep_note(self, record_id: int, note: str) -> None:
+        if note:
+            self.notes[record_id] = note
+        else:
+            self.notes.pop(record_id, None)
 
     def action_back_to_queue(self) -> None:
         """Esc on a record opened from browse, search or undo: leave it as it is and go
@@ -210,13 +222,16 @@ class ScreeningScreen(Screen[None]):
             self.show_next()
             self.notify("Back to the queue")
 
-    def show_record(self, record: Record, note: str = "") -> None:
-        """Show a record out of queue order (from browse or undo) to decide again; `note`
-        waits for the next decision."""
+    def show_record(self, record: Record) -> None:
+        """Show a record out of queue order (from browse or undo) to decide again. The note
+        of the decision standing on it waits for the next one (a changed decision keeps its
+        note unless the reviewer edits it), unless another note is already waiting."""
         self.item = None
         self.record = record
         self.revisit = True
-        self.note = note
+        standing = self.mine.get(record.id) if record.id is not None else None
+        if record.id is not None and record.id not in self.notes and standing is not None:
+            self._keep_note(record.id, standing.note)
         self._show()
 
     def _context_line(self) -> str:
@@ -271,6 +286,7 @@ class ScreeningScreen(Screen[None]):
             return
         previous = self.mine.get(record.id)
         self.mine[record.id] = decision
+        self.notes.pop(record.id, None)  # it went with the decision
         self._count(previous, decision)
         self.show_next()
         self.after_change()
@@ -357,9 +373,11 @@ class ScreeningScreen(Screen[None]):
         if self.record is None:
             return
 
+        record_id = self.record.id
+
         def written(note: str | None) -> None:
-            if note is not None:
-                self.note = note
+            if note is not None and record_id is not None:
+                self._keep_note(record_id, note)
                 self.query_one(RecordCard).show(self.record, self._context_line(),
                                                 heading=self._heading())
 
@@ -391,13 +409,14 @@ class ScreeningScreen(Screen[None]):
             self.progress = replace(self.progress, recall_curve=self.progress.recall_curve[:-1])
         # the undone decision's note waits for the next decision, as before it was made
         undone = app.session.undone
-        note = undone.note if undone is not None else ""
+        if undone is not None and undone.note and record.id not in self.notes:
+            self._keep_note(record.id, undone.note)
         item = app.session.next()
         if item is not None and item.record.id == record.id:
-            self.item, self.record, self.revisit, self.note = item, item.record, False, note
+            self.item, self.record, self.revisit = item, item.record, False
             self._show()
         else:
-            self.show_record(record, note)
+            self.show_record(record)
         if restored is not None:
             self.notify(f"Undid your change on record {record.id}: your earlier decision "
                         f"({restored.label.value}) stands again")

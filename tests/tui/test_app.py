@@ -222,7 +222,7 @@ async def test_browse_filters_and_change_a_decision(make_app: MakeApp) -> None:
         await pilot.press("e", "3")
         log = stored(review)
         assert log[0] == (ids[0], "ann", "include", None, "dose?")
-        assert log[-1] == (ids[0], "ann", "exclude", "outcome", "")
+        assert log[-1] == (ids[0], "ann", "exclude", "outcome", "dose?")  # note kept
         assert len(log) == 3  # a new row; the first decision is kept
         await pilot.press("b")
         await settle(pilot)
@@ -580,3 +580,32 @@ async def test_keys_arriving_in_one_burst_after_a_dialog_closes_reach_the_queue(
         assert stored(review)[1:] == [(ids[1], "ann", "exclude", "outcome", ""),
                                       (ids[2], "ann", "maybe", None, "")]
         assert app.current_record_id == ids[3]
+
+
+async def test_a_changed_decision_keeps_its_note(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"dose?", "enter", "i")
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("enter")  # ids[0] again, from browse
+        assert "note (with your next decision): dose?" in shown(app, "context")
+        await pilot.press("m")
+    assert stored(review)[-1] == (ids[0], "ann", "maybe", None, "dose?")
+
+
+async def test_a_note_brought_back_by_undo_waits_while_the_reviewer_moves_on(
+        make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"keep", "enter", "i", "i", "u", "u")
+        assert app.current_record_id == ids[0]
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")  # another record, from browse
+        assert app.current_record_id == ids[2]
+        await pilot.press("i")  # decided; the queue shows ids[0] again
+        assert app.current_record_id == ids[0]
+        assert "note (with your next decision): keep" in shown(app, "context")
+        await pilot.press("e", "1")
+    assert stored(review)[-1] == (ids[0], "ann", "exclude", "population", "keep")
