@@ -39,7 +39,7 @@ from screener.workflow.browse import get_record
 from screener.workflow.progress import Progress
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.screening import NextItem
-from screener.workflow.team import list_conflicts
+from screener.workflow.team import RecordTaken, list_conflicts
 
 if TYPE_CHECKING:
     from screener.tui.app import ScreenerApp
@@ -281,6 +281,12 @@ class ScreeningScreen(Screen[None]):
         app = self.screener
         try:
             decision = app.session.decide(record.id, label, reason_id=reason_id, note=self.note)
+        except RecordTaken as exc:  # settled elsewhere while on screen: on to the next one
+            self.notify(str(exc), title="Not saved", severity="warning")
+            self.mine = app.initial_decisions()
+            self.show_next()
+            self.after_change()
+            return
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Not saved", severity="error")
             return

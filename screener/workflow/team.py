@@ -275,11 +275,16 @@ def not_offered(review: Review, session: Session, reviewer: str, stage: Stage) -
 def ensure_still_needed(review: Review, session: Session, record_id: int, reviewer: str,
                         stage: Stage) -> None:
     """Under the write lock: raise RecordTaken when other screeners (or an adjudicator)
-    completed the record while it was on screen. (The reviewer's claim lapses by itself:
+    completed the record while it was on screen, or the same reviewer decided it elsewhere
+    (a second window) meanwhile. (The reviewer's claim lapses by itself:
     claims of reviewers who decided the record do not count.)"""
     if settled_by(review, session, record_id, reviewer, stage):
         raise RecordTaken(f"record {record_id} was screened by another reviewer while it was "
                           "on screen; it is skipped, take the next record")
+    if any(name == reviewer for name, _ in repo.record_screeners(session, stage, record_id)):
+        raise RecordTaken(f"record {record_id} was decided by you in another window while it "
+                          "was on screen; that decision stands (open it from browse to change "
+                          "it); take the next record")
 
 
 def settled_by(review: Review, session: Session, record_id: int, reviewer: str,

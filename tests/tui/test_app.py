@@ -609,3 +609,20 @@ async def test_a_note_brought_back_by_undo_waits_while_the_reviewer_moves_on(
         assert "note (with your next decision): keep" in shown(app, "context")
         await pilot.press("e", "1")
     assert stored(review)[-1] == (ids[0], "ann", "exclude", "population", "keep")
+
+
+async def test_a_record_decided_in_another_window_is_not_decided_again(
+        make_app: MakeApp) -> None:
+    from screener.workflow.screening import ScreeningSession
+
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        assert app.current_record_id == ids[0]
+        other = ScreeningSession(review, "ann")  # the same reviewer in a second terminal
+        item = other.next()
+        assert item is not None and item.record.id == ids[0]
+        other.decide(ids[0], Label.INCLUDE)
+        await pilot.press("e", "1")  # in this window, on the same record
+        await settle(pilot)
+        assert stored(review) == [(ids[0], "ann", "include", None, "")]  # not overwritten
+        assert app.current_record_id == ids[1]  # moved on to the next record
