@@ -16,6 +16,11 @@ class Stage(StrEnum):
     TITLE_ABSTRACT = "title_abstract"
     FULL_TEXT = "full_text"
 
+    @property
+    def label(self) -> str:
+        """The stage as people write it: 'title/abstract', 'full-text'."""
+        return "title/abstract" if self is Stage.TITLE_ABSTRACT else "full-text"
+
 
 class Label(StrEnum):
     INCLUDE = "include"

@@ -162,7 +162,7 @@ class ScreenerApp(App[None]):
         self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds,
                                      after_frame=self.call_after_refresh)
         self.title = review.title
-        self.sub_title = f"{self.reviewer} · {self.stage.value.replace('_', '/')}"
+        self.sub_title = f"{self.reviewer} · {self.stage.label}"
         if theme is not None:
             self.theme = THEMES.get(theme, theme)
 

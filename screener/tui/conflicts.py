@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from screener.core.decisions import Label as DecisionLabel
 from screener.core.decisions import Stage
-from screener.tui.dialogs import ReasonChoice, ReasonScreen
+from screener.tui.dialogs import HoldsKeysForDialogs, ReasonChoice, ReasonScreen, opens_dialog
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
 from screener.tui.widgets import RecordCard
 from screener.workflow import USER_ERRORS
@@ -30,10 +30,13 @@ from screener.workflow.team import Conflict, Vote, list_conflicts, resolve
 RESOLVE_ACTIONS = ("include", "exclude", "maybe")
 
 
-class ConflictsScreen(ModalScreen[None]):
+class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
     """Conflicts at one stage; Enter opens one, the decision keys resolve it."""
 
     BINDINGS = [Binding("escape", "back", "Back"),
+                # priority: the row opens while Enter is handled, so a key typed right after
+                # it ("Enter i" in one terminal read) finds the conflict open
+                Binding("enter", "open", "Open", priority=True, show=False),
                 *[Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
                           key_display=DEFAULT_KEYS[a]) for a in RESOLVE_ACTIONS]]
 
@@ -81,7 +84,7 @@ class ConflictsScreen(ModalScreen[None]):
             table.add_row(str(conflict.record_id), _short(conflict.title, 60),
                           "; ".join(f"{v.reviewer}: {v.label.value}" for v in conflict.votes),
                           key=str(conflict.record_id))
-        stage = self.stage.value.replace("_", "/")
+        stage = self.stage.label
         n = len(self.conflicts)
         summary = (f"{n} conflict{'s' if n != 1 else ''} at {stage}"
                    + (f" · {self.resolved} resolved here" if self.resolved else "")
@@ -120,9 +123,17 @@ class ConflictsScreen(ModalScreen[None]):
     # -- user actions -------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is None:
-            return
-        record_id = int(event.row_key.value)
+        if event.row_key.value is not None:
+            self._open(int(event.row_key.value))
+
+    def action_open(self) -> None:
+        """Enter: open the conflict under the cursor."""
+        table = self.query_one(DataTable)
+        if table.row_count:
+            self._open(int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+                           or 0))
+
+    def _open(self, record_id: int) -> None:
         self.current = next((c for c in self.conflicts if c.record_id == record_id), None)
         self._show_detail()
 
@@ -153,9 +164,13 @@ class ConflictsScreen(ModalScreen[None]):
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Conflicts", severity="error")
             return
+        table = self.query_one(DataTable)
+        row = table.cursor_row
         self._fill()
         self._show_detail()
-        self.query_one(DataTable).focus()
+        if table.row_count:  # stay at the same place: the next conflict, not the first
+            table.move_cursor(row=min(row, table.row_count - 1))
+        table.focus()
 
     def action_include(self) -> None:
         if self._target() is not None:
@@ -168,6 +183,7 @@ class ConflictsScreen(ModalScreen[None]):
         if self._target() is not None:
             self.resolve_current(DecisionLabel.MAYBE)
 
+    @opens_dialog
     async def action_exclude(self) -> None:
         conflict = self._target()
         if conflict is None:

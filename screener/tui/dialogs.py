@@ -6,8 +6,10 @@ Must not import screener.storage or sqlalchemy.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from rich.text import Text
 from textual import events
@@ -15,12 +17,64 @@ from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screener.core.protocol import ExclusionReason
 from screener.tui.keys import DESCRIPTIONS
+
+_Action = TypeVar("_Action", bound=Callable[..., Awaitable[None]])
+
+
+def opens_dialog(action: _Action) -> _Action:
+    """Mark an action of a `HoldsKeysForDialogs` screen that opens a screen on top: the
+    keys typed right after its key are held and, once the action is done, given to that
+    screen (or back to this one when it opened none)."""
+
+    @functools.wraps(action)
+    async def run(self: HoldsKeysForDialogs, *args: Any, **kwargs: Any) -> None:
+        try:
+            await action(self, *args, **kwargs)
+        finally:
+            self._release_held()
+
+    run.opens_dialog = True  # type: ignore[attr-defined]
+    return cast(_Action, run)
+
+
+class HoldsKeysForDialogs(Screen[Any]):
+    """Base of a screen whose actions (marked `opens_dialog`) open dialogs."""
+
+    _held: list[tuple[str, str | None]] | None = None
+    """Keys typed while a dialog is opening (None: not opening one)."""
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed right after one that opens a dialog (a fast "e 3", or "n" and the
+        note, over SSH often in one terminal read) reach this screen before the dialog is
+        up. They are held until it is, then given to it, instead of being dropped."""
+        if not self.is_attached:
+            return
+        if self._held is not None or self.app.screen is not self:
+            event.stop()
+            event.prevent_default()
+            if self._held is not None:
+                self._held.append((event.key, event.character))
+            else:  # the dialog is up but the key was already on its way here
+                self.app.post_message(events.Key(event.key, event.character))
+            return
+        active = self.active_bindings.get(event.key)
+        if active is not None and active.enabled and getattr(
+                getattr(self, f"action_{active.binding.action}", None), "opens_dialog", False):
+            self._held = []
+
+    def _release_held(self) -> None:
+        """Hand the held keys to the app, which gives them to the screen now on top."""
+        held, self._held = self._held or [], None
+        for key, character in held:
+            self.app.post_message(events.Key(key, character))
+
+
 
 ResultT = TypeVar("ResultT")
 

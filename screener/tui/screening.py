@@ -12,12 +12,10 @@ Must not import screener.storage or sqlalchemy: the database is reached through
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,7 +29,13 @@ from screener.core.decisions import Decision, Label, Stage
 from screener.core.records import Record
 from screener.tui.browse import BrowseScreen
 from screener.tui.conflicts import ConflictsScreen
-from screener.tui.dialogs import NoteScreen, ReasonChoice, ReasonScreen
+from screener.tui.dialogs import (
+    HoldsKeysForDialogs,
+    NoteScreen,
+    ReasonChoice,
+    ReasonScreen,
+    opens_dialog,
+)
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
 from screener.tui.widgets import CriteriaPanel, DecisionBar, RecordCard, StatusPanel, decision_text
 from screener.workflow import USER_ERRORS
@@ -79,26 +83,7 @@ class ProgressFailed(Message):
         self.error = error
 
 
-_Action = TypeVar("_Action", bound=Callable[..., Awaitable[None]])
-
-
-def _opens_dialog(action: _Action) -> _Action:
-    """Mark a ScreeningScreen action that opens a screen on top: the keys typed right after
-    its key are held (`ScreeningScreen.on_key`) and, once the action is done, given to that
-    screen (or back to this one when it opened none)."""
-
-    @functools.wraps(action)
-    async def run(self: ScreeningScreen, *args: Any, **kwargs: Any) -> None:
-        try:
-            await action(self, *args, **kwargs)
-        finally:
-            self._release_held()
-
-    run.opens_dialog = True  # type: ignore[attr-defined]
-    return cast(_Action, run)
-
-
-class ScreeningScreen(Screen[None]):
+class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     """Record card, decision buttons, status and criteria; the screening key bindings.
 
     Bindings carry the action name as id, so the app's key map (`App.set_keymap`) remaps
@@ -109,34 +94,6 @@ class ScreeningScreen(Screen[None]):
                           show=a not in HIDDEN_IN_FOOTER, key_display=DEFAULT_KEYS[a])
                   for a in SCREEN_ACTIONS),
                 Binding("escape", "back_to_queue", "Back to the queue", show=False)]
-
-    _held: list[tuple[str, str | None]] | None = None
-    """Keys typed while a dialog is opening (None: not opening one)."""
-
-    def on_key(self, event: events.Key) -> None:
-        """Keys typed right after one that opens a dialog (a fast "e 3", or "n" and the
-        note, over SSH often in one terminal read) reach this screen before the dialog is
-        up. They are held until it is, then given to it, instead of being dropped."""
-        if not self.is_attached:
-            return
-        if self._held is not None or self.app.screen is not self:
-            event.stop()
-            event.prevent_default()
-            if self._held is not None:
-                self._held.append((event.key, event.character))
-            else:  # the dialog is up but the key was already on its way here
-                self.app.post_message(events.Key(event.key, event.character))
-            return
-        active = self.active_bindings.get(event.key)
-        if active is not None and active.enabled and getattr(
-                getattr(self, f"action_{active.binding.action}", None), "opens_dialog", False):
-            self._held = []
-
-    def _release_held(self) -> None:
-        """Hand the held keys to the app, which gives them to the screen now on top."""
-        held, self._held = self._held or [], None
-        for key, character in held:
-            self.app.post_message(events.Key(key, character))
 
     def __init__(self) -> None:
         super().__init__()
@@ -270,7 +227,7 @@ class ScreeningScreen(Screen[None]):
         self.query_one(StatusPanel).show(
             self.progress, item.rank_position if item else None, item.score if item else None,
             self.screener.review.protocol.stopping.consecutive_irrelevant,
-            item.basis if item else "")
+            item.basis if item else "", revisit=self.revisit)
 
     # -- deciding -----------------------------------------------------------------------
     def decide(self, label: Label, reason_id: str | None = None) -> None:
@@ -352,7 +309,7 @@ class ScreeningScreen(Screen[None]):
             return
         self.decide(Label.MAYBE)
 
-    @_opens_dialog
+    @opens_dialog
     async def action_exclude(self) -> None:
         if self.record is None:
             self.notify("No record to decide on", severity="warning")
@@ -374,7 +331,7 @@ class ScreeningScreen(Screen[None]):
         # Awaited: the keys held meanwhile are given to the dialog once it is up.
         await self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
 
-    @_opens_dialog
+    @opens_dialog
     async def action_note(self) -> None:
         if self.record is None:
             return
@@ -447,7 +404,7 @@ class ScreeningScreen(Screen[None]):
         self.show_next()
         self.after_change()
 
-    @_opens_dialog
+    @opens_dialog
     async def action_browse(self, search: bool = False) -> None:
         app = self.screener
 
@@ -465,11 +422,11 @@ class ScreeningScreen(Screen[None]):
         await self.app.push_screen(
             BrowseScreen(app.review, app.reviewer, app.stage, search=search), opened)
 
-    @_opens_dialog
+    @opens_dialog
     async def action_search(self) -> None:
         await self.action_browse(search=True)
 
-    @_opens_dialog
+    @opens_dialog
     async def action_conflicts(self) -> None:
         """Open the conflicts screen; a reviewer who may not list them gets the reason."""
         app = self.screener

@@ -242,14 +242,20 @@ class CriteriaPanel(Static):
         self.update(text)
 
 
-def rank_line(rank: int | None, score: float | None, basis: str) -> str:
+def rank_line(rank: int | None, score: float | None, basis: str, revisit: bool = False) -> str:
     """The record's place in the queue and what put it there: the classifier's score
     ('model'), the cold start's similarity to the protocol ('match'; another scale), no score
-    (random order), or the import order before any ranking."""
+    (random order; or a record the latest ranking left out because it was decided then, as
+    one brought back by undo), or the import order before any ranking. A record opened from
+    browse or search is not from the queue."""
+    if revisit:
+        return "Revisited (not in queue)"
     if rank is None:
         return "Import order (not ranked)"
-    if basis == "random" or score is None:
+    if basis == "random":
         return f"Rank {rank:,} · random order"
+    if score is None:
+        return f"Rank {rank:,} · not scored"
     return f"Rank {rank:,} · {'match' if basis == 'protocol' else 'model'} {score:.3f}"
 
 
@@ -277,18 +283,27 @@ class StatusPanel(Vertical):
         yield Sparkline([0.0], id="status-curve")
 
     def show(self, progress: Progress, rank: int | None, score: float | None,
-             consecutive_target: int, basis: str = "") -> None:
+             consecutive_target: int, basis: str = "", revisit: bool = False) -> None:
         """Update in place; a layout pass is asked for only when a line count changes
         (status lines never wrap), so the counts cost almost nothing per decision."""
         own = progress.own_total
         # records others settled (or were allocated) are not offered: "of" counts the rest
-        others = (f"\n{progress.not_offered:,} done by others" if progress.not_offered else "")
+        others = (f"\n{progress.not_offered:,} for other reviewers" if progress.not_offered
+                  else "")
+        # full text: every report is assessed (no maybe, no ranking, no stopping rule)
+        title_abstract = progress.stage == Stage.TITLE_ABSTRACT
+        maybe = f" · maybe {progress.maybes:,}" if title_abstract else ""
         self._set("#status-counts", f"Screened {progress.screened:,} of {own:,}{others}\n"
-                  f"Includes {progress.includes:,} · maybe {progress.maybes:,}")
+                  f"Includes {progress.includes:,}{maybe}")
         bar = self.query_one("#status-bar", ProgressBar)
         if (bar.total, bar.progress) != (max(own, 1), progress.screened):
             bar.update(total=max(own, 1), progress=progress.screened)
-        self._set("#status-rank", rank_line(rank, score, basis))
+        if not title_abstract:
+            for part in ("#status-rank", "#status-stopping", "#status-curve",
+                         "#status-curve-label"):
+                self.query_one(part).display = False
+            return
+        self._set("#status-rank", rank_line(rank, score, basis, revisit))
         lines = [f"Irrelevant run {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"]

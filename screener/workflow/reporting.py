@@ -147,7 +147,7 @@ def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
 
 def _still_blind(review: Review, hidden: set[Stage], why: str, then: str) -> str:
     """A refusal that names the stages still blind and what opens them."""
-    names = " and ".join(s.value.replace("_", "-") for s in review.protocol.stages
+    names = " and ".join(s.label for s in review.protocol.stages
                          if s in hidden)
     return (f"{names} screening is still blind (reconciliation has not started there): "
             f"{why}; {then} once the adjudicator (in consensus mode, a screener) has run "

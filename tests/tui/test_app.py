@@ -273,7 +273,7 @@ async def test_counts_leave_out_records_other_reviewers_settled(review_factory: 
         await settle(pilot)
         counts = str(app.screening.query_one("#status-counts").render())
         # single screening: bob's two records are not offered to ann, so "of 3", not "of 5"
-        assert "Screened 0 of 3" in counts and "2 done by others" in counts
+        assert "Screened 0 of 3" in counts and "2 for other reviewers" in counts
         await pilot.press("i")
         await settle(pilot)
         assert "Screened 1 of 3" in str(app.screening.query_one("#status-counts").render())
@@ -319,6 +319,12 @@ async def test_full_text_include_exclude_and_not_retrieved(review_factory: Any) 
     async with app.run_test() as pilot:
         assert app.current_record_id == ids[0]
         assert "Full-text report" in str(app.screening.query_one("#card").border_title)
+        assert app.sub_title == "ann · full-text"
+        # no maybe, ranking or stopping rule at full text: the panel shows counts only
+        await settle(pilot)
+        assert "maybe" not in str(app.screening.query_one("#status-counts").render())
+        assert not app.screening.query_one("#status-stopping").display
+        assert not app.screening.query_one("#status-rank").display
         await pilot.press("e", "enter")  # a reason is always required at full text
         assert isinstance(app.screen, ReasonScreen)
         await pilot.press("1")
@@ -626,3 +632,26 @@ async def test_a_record_decided_in_another_window_is_not_decided_again(
         await settle(pilot)
         assert stored(review) == [(ids[0], "ann", "include", None, "")]  # not overwritten
         assert app.current_record_id == ids[1]  # moved on to the next record
+
+
+def test_rank_line_says_what_put_the_record_there() -> None:
+    from screener.tui.widgets import rank_line
+
+    assert rank_line(3, 1.23456, "model") == "Rank 3 · model 1.235"
+    assert rank_line(3, 0.1, "protocol") == "Rank 3 · match 0.100"
+    assert rank_line(1, None, "model") == "Rank 1 · not scored"  # back from undo
+    assert rank_line(1, 0.0, "random") == "Rank 1 · random order"
+    assert rank_line(None, None, "") == "Import order (not ranked)"
+    assert rank_line(None, None, "model", revisit=True) == "Revisited (not in queue)"
+
+
+async def test_a_record_opened_from_browse_is_marked_as_revisited(make_app: MakeApp) -> None:
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("i", "b")
+        await settle(pilot)
+        await pilot.press("enter")
+        assert app.current_record_id == ids[0]
+        assert str(app.screening.query_one("#status-rank").render()) == "Revisited (not in queue)"
+        await pilot.press("escape")
+        assert str(app.screening.query_one("#status-rank").render()) != "Revisited (not in queue)"

@@ -61,15 +61,21 @@ def table_rows(screen: ConflictsScreen) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+async def open_conflicts(pilot: Any) -> ConflictsScreen:
+    """Press the conflicts key once the app has settled; the conflicts screen is on top."""
+    await settle(pilot)
+    await pilot.press("c")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, ConflictsScreen)
+    return screen
+
+
 async def test_adjudicator_resolves_a_conflict(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
     disagree(review, ids)
     async with app.run_test(size=(110, 36)) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, ConflictsScreen)
+        screen = await open_conflicts(pilot)
         rows = table_rows(screen)
         assert [r[0] for r in rows] == [str(ids[0]), str(ids[1])]
         assert rows[0][1] == TITLES[0][:59] + "…"
@@ -141,3 +147,29 @@ async def test_conflicts_key_is_remappable(make_app: MakeApp, tmp_path: Any) -> 
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, ConflictsScreen)
+
+
+async def test_adjudicator_keys_typed_fast_and_the_cursor_stays_in_place(
+        make_app: MakeApp) -> None:
+    from textual import events
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    record_decision(review, ids[3], "ann", Label.INCLUDE)
+    record_decision(review, ids[3], "bob", Label.EXCLUDE, reason_id="design")
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_conflicts(pilot)
+        await pilot.press("down")  # the second conflict
+        for key in ("enter", "i"):  # in one terminal read
+            app.post_message(events.Key(key, None if key == "enter" else key))
+        await settle(pilot)
+        assert adjudicator_decisions(review) == [(ids[1], "Adjudicator", "include", None)]
+        table: DataTable[str] = screen.query_one(DataTable)
+        assert [r[0] for r in table_rows(screen)] == [str(ids[0]), str(ids[3])]
+        assert table.cursor_row == 1  # on the next conflict, not back at the first
+        for key in ("enter", "e", "3"):
+            app.post_message(events.Key(key, None if key == "enter" else key))
+        await settle(pilot)
+        assert app.screen is screen
+        assert sorted(adjudicator_decisions(review)) == [
+            (ids[1], "Adjudicator", "include", None), (ids[3], "Adjudicator", "exclude", "design")]
