@@ -108,6 +108,7 @@ def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewe
 def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
               as_json: bool) -> None:
     """Agreement per reviewer pair: counts, % agreement, kappa (95% CI), PABAK, AC1."""
+    from screener.core.agreement import MIN_N_FOR_CI
     from screener.core.decisions import Stage
     from screener.workflow.team import agreement as run_agreement
 
@@ -120,7 +121,10 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
         return
     for p in report.pairs:
         s = p.stats
-        ci = f" (95% CI {s.kappa_ci[0]:.3f} to {s.kappa_ci[1]:.3f})" if s.kappa_ci else ""
+        ci = (f" (95% CI {s.kappa_ci[0]:.3f} to {s.kappa_ci[1]:.3f})" if s.kappa_ci
+              else "" if s.kappa is None
+              else f" (no 95% CI under {MIN_N_FOR_CI} records)" if s.n < MIN_N_FOR_CI
+              else " (no 95% CI: its standard error is 0)")
         click.echo(f"{p.stage.value}: {p.reviewer_a} vs {p.reviewer_b}, {s.n} records")
         click.echo("    " + " " * 10 + "".join(f"{c:>9}" for c in s.categories))
         for cat, row in zip(s.categories, s.table, strict=True):

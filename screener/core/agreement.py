@@ -13,7 +13,8 @@ p_o = Σ p_ii, row margins p_i., column margins p_.j:
   (also Fleiss, Levin & Paik 2003, eq. 18.13):
   SE² = [Σ_i p_ii (1 − (p_i. + p_.i)(1 − κ))² + (1 − κ)² Σ_{i≠j} p_ij (p_.i + p_j.)²
          − (κ − p_e (1 − κ))²] / (n (1 − p_e)²);
-  95% CI = κ ± 1.96·SE (clipped to [−1, 1]).
+  95% CI = κ ± 1.96·SE (clipped to [−1, 1]); not given below MIN_N_FOR_CI records or when
+  the SE is 0 (a large-sample interval of zero width at n = 2 would suggest certainty).
 - PABAK (Byrt, Bishop & Carlin 1993): (k·p_o − 1) / (k − 1), i.e. 2·p_o − 1 for 2×2.
 - Gwet's AC1 (Gwet 2008, Br J Math Stat Psychol 61:29-48): (p_o − p_e) / (1 − p_e) with
   p_e = Σ_k π_k (1 − π_k) / (k − 1), π_k = (p_k. + p_.k) / 2. Unlike kappa it stays
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 
 Z_95 = 1.959963984540054
 """Standard normal quantile for a two-sided 95% interval."""
+MIN_N_FOR_CI = 10
+"""Fewest records both reviewers screened for which kappa's large-sample interval is given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,7 @@ def table_agreement(categories: Sequence[str],
     po = sum(table[i][i] for i in range(len(table))) / n if n else None
     kappa, se = cohen_kappa(table)
     ci = None
-    if kappa is not None and se is not None:
+    if kappa is not None and se is not None and se > 0 and n >= MIN_N_FOR_CI:
         ci = (max(-1.0, kappa - Z_95 * se), min(1.0, kappa + Z_95 * se))
     return AgreementStats(
         categories=tuple(categories), table=tuple(tuple(r) for r in table), n=n,

@@ -158,3 +158,12 @@ def test_counts_table_rows_are_first_reviewer() -> None:
         counts_table(["yes"], ["yes", "no"], YES_NO)
     with pytest.raises(ValueError):
         counts_table(["perhaps"], ["yes"], YES_NO)
+
+
+def test_no_interval_for_kappa_on_a_handful_of_records() -> None:
+    # two records, one agreement and one disagreement: a zero-width large-sample interval
+    # would suggest certainty where there is none
+    tiny = table_agreement(["include", "exclude"], [[1, 1], [0, 0]])
+    assert tiny.n == 2 and tiny.kappa is not None and tiny.kappa_ci is None
+    larger = table_agreement(["include", "exclude"], [[4, 1], [2, 5]])
+    assert larger.kappa_ci is not None and larger.kappa_ci[0] < larger.kappa < larger.kappa_ci[1]
