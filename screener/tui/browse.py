@@ -89,11 +89,12 @@ class BrowseScreen(ModalScreen[int | None]):
         table = self.query_one(DataTable)
         table.add_column("id", key="id")
         table.add_column("your decision", key="label")
+        if not (self.review.protocol.screening.blind and self.review.protocol.screening.dual):
+            # before the title, which runs long: other reviewers' decisions stay in view
+            table.add_column("others", key="others")
         table.add_column("year", key="year")
         table.add_column("first author", key="author", width=18)
         table.add_column("title", key="title")
-        if not (self.review.protocol.screening.blind and self.review.protocol.screening.dual):
-            table.add_column("others", key="others")
         if self.start_in_search:
             self.query_one("#browse-search", Input).focus()
         else:
@@ -125,14 +126,14 @@ class BrowseScreen(ModalScreen[int | None]):
         table.clear()
         blind = self.review.protocol.screening.blind and self.review.protocol.screening.dual
         for row in message.result.rows:
-            cells = [str(row.record_id), _label_cell(row), str(row.year or ""),
-                     _short(row.first_author, 18), row.title]
+            cells = [str(row.record_id), _label_cell(row)]
             if not blind:
-                cells.append(row.others)
+                cells.append(_short(row.others, 30))
+            cells += [str(row.year or ""), _short(row.first_author, 18), row.title]
             table.add_row(*cells, key=str(row.record_id))
         shown, matching = len(message.result.rows), message.result.matching
         what = TAB_LABELS[self.which].lower()
-        summary = f"{matching:,} records ({what}"
+        summary = f"{matching:,} record{'s' if matching != 1 else ''} ({what}"
         summary += f", matching {self.text!r})" if self.text else ")"
         if shown < matching:
             summary += f"; showing the first {shown:,}: narrow with a filter or search"

@@ -18,7 +18,7 @@ from screener.storage import repo
 from screener.workflow.progress import Progress
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids
-from screener.workflow.team import is_blind
+from screener.workflow.team import is_blind, not_offered_ids
 
 
 class BrowseFilter(StrEnum):
@@ -71,7 +71,10 @@ def browse(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT,
         else:
             candidates = eligible
         if which == BrowseFilter.UNSCREENED:
-            ids = [i for i in candidates if i not in mine]
+            # not those other reviewers settled (or that are allocated to others): they are
+            # not this reviewer's to screen
+            closed = not_offered_ids(review, session, reviewer, stage)
+            ids = [i for i in candidates if i not in mine and i not in closed]
         elif which == BrowseFilter.NOTES:
             ids = [i for i in candidates if i in mine and mine[i].note.strip()]
         elif which in _LABEL_OF:

@@ -248,27 +248,32 @@ class OfferGate:
 
 
 def not_offered(review: Review, session: Session, reviewer: str, stage: Stage) -> int:
-    """How many of the `eligible` records `reviewer` has not decided and will not be
-    offered: other screeners (as many as the record needs) or an adjudicator settled them,
-    or the allocation gives them to others. Claims, which lapse, are not counted. 0 for an
+    """How many records `not_offered_ids` gives."""
+    return len(not_offered_ids(review, session, reviewer, stage))
+
+
+def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stage) -> set[int]:
+    """The eligible records `reviewer` has not decided and will not be offered: other
+    screeners (as many as the record needs) or an adjudicator settled them, or the
+    allocation gives them to others. Claims, which lapse, are not counted. None for an
     adjudicator, who is offered no records."""
     from screener.workflow.screening import eligible_ids, role_of
 
     run = repo.latest_allocation(session, stage)
     if run is None and not repo.others_decided(session, stage, reviewer):
-        return 0
+        return set()
     if role_of(review, session, reviewer) == Role.ADJUDICATOR:
-        return 0
+        return set()
     gate = OfferGate(review, session, reviewer, Role.SCREENER, stage)
     screeners: dict[int, list[tuple[str, Role]]] = {}
     for d in repo.current_decisions(session, stage):
         screeners.setdefault(d.record_id, []).append((d.reviewer, d.reviewer_role))
-    closed = 0
+    closed = set()
     for rid in eligible_ids(session, stage):
         found = screeners.get(rid, [])
-        if any(name == reviewer for name, _ in found):
-            continue
-        closed += not gate._offerable(rid, found, set())
+        if not any(name == reviewer for name, _ in found) and not gate._offerable(
+                rid, found, set()):
+            closed.add(rid)
     return closed
 
 

@@ -63,6 +63,17 @@ def test_filters_and_search(make_review: Callable[..., Any]) -> None:
     assert set(my_decisions(review, "ann", Stage.TITLE_ABSTRACT)) == set(ids[:2])
 
 
+def test_unscreened_leaves_out_records_a_colleague_settled(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review()  # single screening shared by ann and bob
+    ids = add(review)
+    record_decision(review, ids[0], "bob", Label.EXCLUDE, reason_id="design")
+    unscreened = browse(review, "ann", which=BrowseFilter.UNSCREENED)
+    assert [r.record_id for r in unscreened.rows] == ids[1:]  # bob's is not ann's to screen
+    first = browse(review, "ann").rows[0]
+    assert (first.record_id, first.label, first.others) == (ids[0], None, "bob: exclude")
+
+
 def test_blind_mode_never_returns_other_reviewers(make_review: Callable[..., Any]) -> None:
     review = make_review("dual-screening.yaml")
     ids = add(review)
