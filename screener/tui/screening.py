@@ -435,8 +435,15 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         except USER_ERRORS as exc:  # BlindingError, ReviewError: not allowed / no stage
             self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)
             return
+        def closed(_: None) -> None:
+            # resolutions are decisions too: the counts and the queue follow them
+            self.mine = app.initial_decisions()
+            self.progress = app.initial_progress(self.mine)
+            self._show_status()
+            self.after_change()
+
         await self.app.push_screen(
-            ConflictsScreen(app.review, app.reviewer, app.stage, conflicts))
+            ConflictsScreen(app.review, app.reviewer, app.stage, conflicts), closed)
 
     async def on_decision_bar_action_picked(self, message: DecisionBar.ActionPicked) -> None:
         await self.run_action(message.action)
