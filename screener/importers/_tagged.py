@@ -14,6 +14,7 @@ rispy's own types never leave this module: callers get plain dicts of lists of s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ class _LineTracking:
     def numbered(self, text: str) -> Iterator[str]:
         for lineno, line in enumerate(iter_lines(text), start=1):
             self.lineno = lineno
-            yield line.rstrip("\r")
+            yield line.strip("\r")
 
     def _iter_till_start(self, lines: Iterator[str]) -> dict[str, Any]:
         if self.open_line is not None:  # called after END_TAG: the open record was closed
@@ -58,6 +59,8 @@ class _LineTracking:
             if line.startswith(self.START_TAG):
                 self.open_line = self.lineno
                 return {self.START_TAG: [[self.parse_line(line)[1]]]}
+            if self.START_TAG == "TY":  # RIS (Web of Science tags have no '  - ')
+                _check_between(line, self.path, self.lineno, len(self.starts) + 1, "TY")
 
     def _add_tag(
         self, record: dict[str, Any], tag: str | None, content: str, extend_multiline: bool = False
@@ -100,6 +103,34 @@ def _merged(path: Path | None, line: int, open_line: int, record: int, tag: str)
     )
 
 
+_TAG_LINE = re.compile(r"^\W{0,3}([A-Z][A-Z0-9])  -( |$)")
+_RECORD_DATA = frozenset({"TI", "T1", "AB", "N2", "AU", "A1"})
+"""Tags of a record's own data (title, abstract, authors)."""
+
+
+def _check_between(line: str, path: Path | None, lineno: int, record: int,
+                   start_tag: str) -> None:
+    """Between records stand blank lines, export headers ('Provider: ...') and some
+    databases' extras (Ovid puts 'NL' and a link after 'ER'). A damaged start line, or a
+    title, abstract or author line there, means a record whose start line is missing or
+    damaged: its data would be dropped without a word, so the import stops."""
+    found = _TAG_LINE.match(line)
+    if found is None:
+        return
+    tag = found.group(1)
+    if tag != start_tag and tag not in _RECORD_DATA:
+        return
+    if tag == start_tag:
+        problem = f"the line that starts record {record} is damaged ('{line.strip()[:20]}')"
+        hint = f"the line must begin with '{start_tag}  - ' (no space or character before it)"
+    else:
+        problem = (f"a '{tag}' line (title, abstract or author) stands outside any record: "
+                   f"the '{start_tag}' line that starts its record is missing or damaged, so "
+                   "the record would be lost")
+        hint = f"add the '{start_tag}  - ' line before it, or export the file again"
+    raise ImportFailed(problem, file=path, line=lineno, record=record, field=tag, hint=hint)
+
+
 def _unclosed(path: Path | None, line: int, record: int) -> ImportFailed:
     return ImportFailed(
         "the record that starts here is not closed by an 'ER' line, so the file looks "
@@ -131,8 +162,8 @@ def parse_tagged(
     last_tag: str | None = None
     strip_cr = "\r" in text
     for lineno, line in enumerate(iter_lines(text), start=1):
-        if strip_cr:
-            line = line.rstrip("\r")
+        if strip_cr:  # also before a line: some exports end lines with "\n\r"
+            line = line.strip("\r")
         tag: str | None
         if wos:
             if line[:2] == "  " or not line.strip():
@@ -147,6 +178,8 @@ def parse_tagged(
             if line.startswith(start_tag):
                 record = {start_tag: [[content]]}
                 open_line = lineno
+            elif not wos:
+                _check_between(line, path, lineno, len(starts) + 1, start_tag)
             continue
         if tag is None:
             name = last_tag if last_tag is not None else start_tag

@@ -55,6 +55,32 @@ def test_ris_record_running_into_the_next(tmp_path: Path) -> None:
     assert (error.line, error.record, error.field) == (3, 2, "TY")
 
 
+def test_ris_record_whose_start_line_is_missing_is_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "no-ty.ris"
+    path.write_text("TY  - JOUR\nTI  - kept\nER  - \n\nTI  - lost\nAB  - text\nER  - \n")
+    error = fail(path)
+    assert (error.line, error.record, error.field) == (5, 2, "TI")
+    assert "'TY' line that starts its record is missing or damaged" in str(error)
+    damaged = tmp_path / "space.ris"
+    damaged.write_text("TY  - JOUR\nTI  - a\nER  - \n TY  - JOUR\nTI  - b\nER  - \n")
+    assert (fail(damaged).line, fail(damaged).field) == (4, "TY")
+
+
+def test_ris_with_lines_ending_in_newline_then_return_keeps_every_record(
+        tmp_path: Path) -> None:
+    # IEEE Xplore's export (../shared/data/formats/ris/litstudy_ieee_example.ris) separates
+    # records with "\r\n\n\r": every record after the first began with a stray "\r"
+    path = tmp_path / "ieee.ris"
+    records = [f"TY  - CONF\r\nTI  - Paper {i}\r\nER  - \r\n\n\r" for i in range(3)]
+    path.write_bytes("".join(records).encode())
+    assert [r.title for r in read_file(path).records] == ["Paper 0", "Paper 1", "Paper 2"]
+
+
+def test_ovid_extras_after_a_record_are_not_records(tmp_path: Path) -> None:
+    # Ovid writes 'NL' and a link after 'ER': nothing is lost, so the import goes on
+    assert len(read_file(DATA / "ris" / "asreview_ovid_psycinfo.ris").records) == 6
+
+
 def test_malformed_medline(tmp_path: Path) -> None:
     source = (DATA / "medline" / "biopython_pubmed_result2.txt").read_bytes()[:3000]
     path = tmp_path / "broken.nbib"
