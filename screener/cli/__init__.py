@@ -196,16 +196,22 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
 @click.option("--criterion", "criteria", multiple=True, help="Criterion id (repeatable).")
 @click.option("--note", default="")
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@click.option("--ranking-id", type=int, default=None,
+              help="The ranking that showed the record (`next` prints it): the log and the "
+                   "methods text then record that screening followed the ranking.")
+@click.option("--rank-position", type=click.IntRange(min=1), default=None,
+              help="The record's position in that ranking (`next` prints it).")
 def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer: str,
            label: str, reason: str | None, criteria: tuple[str, ...], note: str,
-           stage: str) -> None:
+           stage: str, ranking_id: int | None, rank_position: int | None) -> None:
     """Record a decision on RECORD_ID."""
     from screener.core.decisions import Label, Stage
     from screener.workflow.screening import record_decision
 
     with open_from(review_dir, db_url) as review:
         d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
-                            reason_id=reason, criterion_ids=criteria, note=note)
+                            reason_id=reason, criterion_ids=criteria, note=note,
+                            ranking_id=ranking_id, rank_position=rank_position)
     click.echo(f"decision {d.seq}: record {record_id} {label} by {reviewer} at {stage}")
 
 

@@ -114,6 +114,12 @@ class ReportInputs:
     """Report heading; the protocol title when empty."""
     stopping: StoppingInfo | None = None
     """The stopping rule's state when no ranking was used (`automation` is None)."""
+    split: tuple[int, int] | None = None
+    """(records allocated to two screeners, to one) at title/abstract when an allocation
+    split the records (None: every record had the protocol's number of screeners)."""
+    unlinked_rankings: int = 0
+    """Rankings stored although no decision records the ranking that showed its record
+    (decisions entered without the ranking `next` printed)."""
 
 
 def _md(text: str) -> str:
@@ -164,8 +170,15 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         how = ("independently: reviewers could not see each other's decisions until both "
                "had decided (blinded)" if mode.blind else
                "but not independently: reviewers could see each other's decisions")
-        out.append(f"At each stage every record and every retrieved report was screened by "
-                   f"{per} reviewers, {how}.")
+        if inputs.split is None:
+            out.append(f"At each stage every record and every retrieved report was screened "
+                       f"by {per} reviewers, {how}.")
+        else:
+            double, single = inputs.split
+            out.append(f"At title and abstract the records were allocated at random: "
+                       f"{_count(double)} records were screened by two reviewers and "
+                       f"{_count(single)} by one reviewer. Records with two reviewers were "
+                       f"screened {how}.")
         kinds = ["include versus exclude"]
         if mode.maybe_vs_exclude_is_conflict:
             kinds.append("maybe versus exclude")
@@ -224,6 +237,11 @@ def automation_paragraph(inputs: ReportInputs) -> str:
     auto = inputs.automation
     if auto is None:
         text = ["No automation tools were used to prioritise records."]
+        if inputs.unlinked_rankings:
+            text = [f"screener computed {_count(inputs.unlinked_rankings)} active-learning "
+                    "ranking(s) of the records, but no screening decision records the ranking "
+                    "that showed its record, so the log cannot tell whether records were "
+                    "screened in ranked order."]
         stop = inputs.stopping
         if stop is not None and (stop.stopped or stop.unscreened):
             text += _stopping_text(stop)

@@ -32,7 +32,7 @@ from typing import NamedTuple
 from screener.core.decisions import Label, ReportStatus, Stage
 from screener.core.outcomes import passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
-from screener.storage import repo
+from screener.storage import Session, repo
 from screener.workflow.progress import Progress, progress
 from screener.workflow.review import Review, ReviewError
 from screener.workflow.screening import outcomes
@@ -421,7 +421,12 @@ def build_report_inputs(review: Review) -> object:
         for p in report.pairs)
     reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
     with review.transaction() as session:
-        reviewers = tuple(repo.reviewers(session))
+        # the reviewers who decided something (a name only registered, e.g. by
+        # export-reviewer, did not take part)
+        deciders = {d.reviewer for d in repo.current_decisions(session)}
+        reviewers = tuple(r for r in repo.reviewers(session) if r.name in deciders)
+        split = _allocation_split(review, session)
+        n_rankings = len(repo.ranking_hashes(session))
         ft = outcomes(review, session, Stage.FULL_TEXT)
         excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE]
         excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
@@ -459,7 +464,21 @@ def build_report_inputs(review: Review) -> object:
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
                         prisma_svg="report-prisma.svg", title=review.title,
-                        stopping=None if automation is not None else stop)
+                        stopping=None if automation is not None else stop, split=split,
+                        unlinked_rankings=n_rankings if info is None else 0)
+
+
+def _allocation_split(review: Review, session: Session) -> tuple[int, int] | None:
+    """(records allocated to two screeners, to one) under the title/abstract allocation in
+    force; None without one, or when it gives every record the same number."""
+    from screener.workflow.team import required_reviewers
+
+    per = required_reviewers(review, session, Stage.TITLE_ABSTRACT)
+    if not per:
+        return None
+    double = sum(1 for n in per.values() if n >= 2)
+    single = len(per) - double
+    return (double, single) if double and single else None
 
 
 def write_report(review: Review, out: Path | None = None, force: bool = False) -> Path:

@@ -73,6 +73,26 @@ def test_next_and_decide(tmp_path: Path, db_url: str | None) -> None:
         ("exclude", 1), ("include", 1)}
 
 
+def test_decide_records_the_ranking_that_next_printed(tmp_path: Path) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    ids = seed(tmp_path, None, 3)
+    loc = where(tmp_path, None)
+    run("rank", "--reviewer", "ann", *loc)
+    _, out = run("next", "--reviewer", "ann", "--json", *loc)
+    shown = json.loads(out)
+    assert shown["ranking_id"] is not None and shown["rank_position"] == 1
+    code, out = run("decide", str(shown["record_id"]), "--reviewer", "ann", "--label",
+                    "include", "--ranking-id", "9999", *loc, ok=False)
+    assert code == 2 and "no ranking with id 9999" in out
+    run("decide", str(shown["record_id"]), "--reviewer", "ann", "--label", "include",
+        "--ranking-id", str(shown["ranking_id"]), "--rank-position", "1", *loc)
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        (d,) = repo.current_decisions(s)
+    assert (d.record_id, d.ranking_id, d.rank_position) == (
+        shown["record_id"], shown["ranking_id"], 1)
+    assert d.record_id in ids
+
+
 def test_protocol_amend_adds_version(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     amended = tmp_path / "p2.yaml"

@@ -285,3 +285,51 @@ def test_exports_are_readable_as_a_plain_new_file_would_be(make_review: Callable
     plain = tmp_path / "plain.txt"
     plain.write_text("x")
     assert mode == stat.S_IMODE(os.stat(plain).st_mode)
+
+
+def _methods(review: Review) -> str:
+    from screener.exports.report import ReportInputs, automation_paragraph, screening_paragraph
+    from screener.workflow.reporting import build_report_inputs
+
+    inputs = build_report_inputs(review)
+    assert isinstance(inputs, ReportInputs)
+    return screening_paragraph(inputs) + " " + automation_paragraph(inputs)
+
+
+def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.screening import ScreeningSession
+    from screener.workflow.team import allocate
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=f"R{i}") for i in range(10)])
+        repo.get_or_create_reviewer(s, "nobody")  # registered (export-reviewer), never decided
+    allocate(review, ["ann", "bob"], 0.2, seed=3)
+    for name in ("ann", "bob"):
+        session = ScreeningSession(review, name)
+        while (item := session.next()) is not None:
+            assert item.record.id is not None
+            session.decide(item.record.id, Label.EXCLUDE, reason_id="design")
+    text = _methods(review)
+    assert "Two reviewers took part in screening (ann and bob)" in text
+    assert "nobody" not in text
+    assert "allocated at random: 2 records were screened by two reviewers" in text
+    assert "and 8 by one reviewer" in text
+    assert "every record and every retrieved report was screened by two" not in text
+
+
+def test_methods_text_does_not_deny_rankings_it_cannot_tie_to_decisions(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"R{i}") for i in range(3)])
+        repo.add_ranking(s, stage=Stage.TITLE_ABSTRACT, reviewer_id=None, config={"name": "x"},
+                         config_hash="h", training_size=0, n_included=0, order_ids=ids,
+                         scores=[0.0] * 3)
+    record_decision(review, ids[0], "ann", Label.INCLUDE)  # entered without --ranking-id
+    text = _methods(review)
+    assert "No automation tools were used" not in text
+    assert "no screening decision records the ranking" in text
