@@ -112,11 +112,19 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
             summary = importing.deduplicate(review, threshold=threshold, progress=advance)
     if as_json:
         emit_json({"clusters": summary.clusters, "removed": summary.removed,
-                   "by_method": summary.by_method, "kept_apart": summary.skipped_undone})
+                   "by_method": summary.by_method, "kept_apart": summary.skipped_undone,
+                   "screened_removed": list(summary.screened_removed)})
         return
     methods = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_method.items())) or "none"
     click.echo(f"{summary.removed} duplicate(s) removed in {summary.clusters} cluster(s) "
                f"({methods})")
+    if summary.screened_removed:
+        ids = ", ".join(str(i) for i in summary.screened_removed[:20])
+        click.echo(f"warning: {len(summary.screened_removed)} removed record(s) had been "
+                   f"screened as well as the copy kept ({ids}); their decisions stay in the "
+                   "log but no longer count. Check they agree with the kept copy's "
+                   "(`screener dedup --list`), or take a cluster back with `dedup --undo N`",
+                   err=True)
 
 
 @main.group()

@@ -215,11 +215,6 @@ def count_removed_duplicates(session: Session) -> int:
                           .where(DuplicateLinkRow.undone_at.is_(None))) or 0
 
 
-def count_reports(session: Session, statuses: Sequence[ReportStatus]) -> int:
-    return session.scalar(select(func.count()).select_from(ReportRow)
-                          .where(ReportRow.status.in_([s.value for s in statuses]))) or 0
-
-
 def record_sources(session: Session) -> dict[int, int]:
     """record id -> source id, for every record."""
     rows = session.connection().execute(select(_RECORDS.id, _RECORDS.source_id))

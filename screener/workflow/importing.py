@@ -198,6 +198,9 @@ class DedupSummary:
     removed: int
     by_method: dict[str, int]
     skipped_undone: int
+    screened_removed: tuple[int, ...] = ()
+    """Removed records that had decisions (another screened copy was kept; their decisions
+    stay in the log but no longer count)."""
 
 
 def deduplicate(review: Review, *, threshold: float | None = None,
@@ -220,23 +223,33 @@ def deduplicate(review: Review, *, threshold: float | None = None,
         clusters = find_duplicates(records, threshold=threshold or DEFAULT_THRESHOLD,
                                    progress=progress)
         number = repo.next_cluster_number(session)
+        decided = {d.record_id for d in repo.current_decisions(session)}
         links: list[tuple[int, int, int, str, float]] = []
         skipped = 0
         by_method: dict[str, int] = {}
         made = 0
+        screened_removed: list[int] = []
         for cluster in clusters:
-            members = [m for m in cluster.members if m.record_id != cluster.kept_id]
-            kept = [m for m in members if (m.record_id, cluster.kept_id) not in separated]
+            keep = cluster.kept_id
+            members = [(m.record_id, m.method, float(m.score)) for m in cluster.members]
+            if keep not in decided:  # keep a screened copy: its decisions go on counting
+                swap = next((m for m in members if m[0] in decided), None)
+                if swap is not None:  # the first kept record takes its place in the cluster
+                    members = [(keep, swap[1], swap[2]) if m is swap else m for m in members]
+                    keep = swap[0]
+            kept = [m for m in members if (m[0], keep) not in separated]
             skipped += len(members) - len(kept)
             if not kept:
                 continue
-            for m in kept:
-                links.append((number, m.record_id, cluster.kept_id, m.method, float(m.score)))
-                by_method[m.method] = by_method.get(m.method, 0) + 1
+            for rid, method, score in kept:
+                links.append((number, rid, keep, method, score))
+                by_method[method] = by_method.get(method, 0) + 1
+                if rid in decided:
+                    screened_removed.append(rid)
             number += 1
             made += 1
         repo.add_duplicate_links(session, links)
-    return DedupSummary(made, len(links), by_method, skipped)
+    return DedupSummary(made, len(links), by_method, skipped, tuple(screened_removed))
 
 
 def list_duplicates(review: Review) -> list[dict[str, object]]:

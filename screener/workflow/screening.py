@@ -56,15 +56,17 @@ def eligible_ids(session: Session, stage: Stage) -> list[int]:
         removed = repo.removed_duplicate_ids(session)
         return [i for i in repo.record_ids_in_order(session) if i not in removed]
     reports = repo.reports(session)
+    removed = repo.removed_duplicate_ids(session)  # a report kept from before dedup
     return [i for i in repo.record_ids_in_order(session)
-            if reports.get(i) in (ReportStatus.SOUGHT, ReportStatus.ASSESSED)]
+            if reports.get(i) in (ReportStatus.SOUGHT, ReportStatus.ASSESSED)
+            and i not in removed]
 
 
 def eligible_count(session: Session, stage: Stage) -> int:
     """How many records can be screened at a stage (counted in SQL, for the status panel)."""
     if stage == Stage.TITLE_ABSTRACT:
         return repo.count_records(session) - repo.count_removed_duplicates(session)
-    return repo.count_reports(session, (ReportStatus.SOUGHT, ReportStatus.ASSESSED))
+    return len(eligible_ids(session, stage))  # reports are few; removed duplicates left out
 
 
 def outcomes(review: Review, session: Session, stage: Stage,

@@ -333,3 +333,29 @@ def test_methods_text_does_not_deny_rankings_it_cannot_tie_to_decisions(
     text = _methods(review)
     assert "No automation tools were used" not in text
     assert "no screening decision records the ranking" in text
+
+
+def test_dedup_keeps_the_screened_copy_and_names_copies_screened_twice(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.importing import deduplicate
+    from screener.workflow.status import status
+
+    review = make_review()
+    same = dict(abstract="x", authors=("Doe, J",), year=2020)
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        a1, a2, b1, b2 = repo.add_records(s, source, [
+            Record(title="Ketamine for depression", doi="10.1/a", **same),
+            Record(title="Ketamine for depression", doi="10.1/a", **same),
+            Record(title="Lithium in mania", doi="10.1/b", **same),
+            Record(title="Lithium in mania", doi="10.1/b", **same)])
+    record_decision(review, a2, "ann", Label.INCLUDE)  # only the second copy was screened
+    record_decision(review, b1, "ann", Label.INCLUDE)  # both copies screened
+    record_decision(review, b2, "ann", Label.EXCLUDE, reason_id="design")
+    summary = deduplicate(review)
+    assert summary.removed == 2 and summary.screened_removed == (b2,)
+    with review.transaction() as s:
+        assert repo.removed_duplicate_ids(s) == {a1, b2}  # a2 kept: its include still counts
+    data = status(review)
+    assert data["outcomes"]["title_abstract"] == {"include": 2}
+    assert data["stages"]["full_text"] == 2 == data["reports"]["sought"]  # no phantom report
