@@ -22,13 +22,14 @@ Rows screener does not know (previous studies, meta-analysis) keep the template'
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from screener.core.prisma import Counts, PrismaCounts, check
 from screener.exports._cells import csv_text
-from screener.exports._layout import BLACK, Box, Layout, TextLine, layout
+from screener.exports._layout import BLACK, SMALL, Box, Layout, TextLine, layout
 
 __all__ = ["TEMPLATE_COLUMNS", "other_method_row", "prisma_csv", "prisma_json", "prisma_pdf",
            "prisma_png", "prisma_svg", "prisma_values"]
@@ -200,12 +201,16 @@ def _named(items: Counts) -> list[dict[str, Any]]:
     return [{"name": name, "n": n} for name, n in items]
 
 
-def prisma_json(counts: PrismaCounts) -> str:
-    """The counts as JSON: every box, totals, the R template values and `check` problems."""
+def prisma_json(counts: PrismaCounts, draft: str = "", notes: Sequence[str] = ()) -> str:
+    """The counts as JSON: every box, totals, the R template values and `check` problems;
+    `final` is false (and `draft` says why) while the diagram is not final."""
     c = counts
     data: dict[str, Any] = {
         "format": "screener-prisma-2020",
         "version": 1,
+        "final": not draft,
+        "draft": draft,
+        "notes": list(notes),
         "identification": {
             "databases": _named(c.databases), "databases_total": c.database_total,
             "registers": _named(c.registers), "registers_total": c.register_total,
@@ -286,14 +291,24 @@ def _description(geo: Layout) -> str:
                      if not box.key.startswith(skip))
 
 
-def _render_svg(geo: Layout) -> str:
+DRAFT_COLOUR = "#C00000"
+DRAFT_Y = 14.0
+"""Baseline of the draft mark, in the top margin above the boxes."""
+
+
+def _render_svg(geo: Layout, draft: str = "") -> str:
     w, h = _num(geo.width), _num(geo.height)
+    title = "PRISMA 2020 flow diagram" + (f" ({_xml_text(draft)})" if draft else "")
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}" height="{h}" '
            f'viewBox="0 0 {w} {h}" font-family="{FONT_FAMILY}" role="img">',
-           "<title>PRISMA 2020 flow diagram</title>",
+           f"<title>{title}</title>",
            f"<desc>{_xml_text(_description(geo))}</desc>",
            f'<rect x="0" y="0" width="{w}" height="{h}" fill="#FFFFFF"/>']
+    if draft:
+        out.append(f'<text id="draft" x="{_num(geo.width / 2)}" y="{_num(DRAFT_Y)}" '
+                   f'font-size="{SMALL}" font-weight="bold" fill="{DRAFT_COLOUR}" '
+                   f'text-anchor="middle">{_xml_text(draft)}</text>')
     for box in geo.panels + geo.boxes:
         out += _svg_box(box)
     out.append(f'<g id="arrows" stroke="{BLACK}" stroke-width="1.2" fill="none">')
@@ -304,14 +319,15 @@ def _render_svg(geo: Layout) -> str:
     return "\n".join(out) + "\n"
 
 
-def prisma_svg(counts: PrismaCounts) -> str:
-    """The PRISMA 2020 flow diagram as a standalone SVG document (deterministic)."""
-    return _render_svg(layout(counts))
+def prisma_svg(counts: PrismaCounts, draft: str = "") -> str:
+    """The PRISMA 2020 flow diagram as a standalone SVG document (deterministic); `draft`,
+    when given, is printed across the top (why the diagram is not final)."""
+    return _render_svg(layout(counts), draft)
 
 
 # --- PDF and PNG (matplotlib, same geometry) --------------------------------------------
 
-def _figure(geo: Layout) -> Any:
+def _figure(geo: Layout, draft: str = "") -> Any:
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch, Polygon, Rectangle
 
@@ -341,10 +357,13 @@ def _figure(geo: Layout) -> Any:
         ys = [p[1] for p in arrow.points]
         ax.plot(xs, ys, color=BLACK, linewidth=1.2, solid_capstyle="butt")
         ax.add_patch(Polygon(list(arrow.head), closed=True, facecolor=BLACK, edgecolor="none"))
+    if draft:
+        ax.text(geo.width / 2, DRAFT_Y, draft, fontsize=SMALL, fontweight="bold",
+                color=DRAFT_COLOUR, ha="center", va="baseline", family="DejaVu Sans")
     return fig
 
 
-def _save(counts: PrismaCounts, path: str | Path, fmt: str, dpi: int) -> None:
+def _save(counts: PrismaCounts, path: str | Path, fmt: str, dpi: int, draft: str = "") -> None:
     import matplotlib
 
     metadata: dict[str, Any] = ({"Creator": "screener", "Producer": "screener",
@@ -352,15 +371,15 @@ def _save(counts: PrismaCounts, path: str | Path, fmt: str, dpi: int) -> None:
                                 else {"Software": "screener"})
     with matplotlib.rc_context({"svg.hashsalt": "screener", "pdf.fonttype": 42,
                                 "path.simplify": False}):
-        fig = _figure(layout(counts))
+        fig = _figure(layout(counts), draft)
         fig.savefig(Path(path), format=fmt, dpi=dpi, metadata=metadata, facecolor="white")
 
 
-def prisma_pdf(counts: PrismaCounts, path: str | Path) -> None:
+def prisma_pdf(counts: PrismaCounts, path: str | Path, draft: str = "") -> None:
     """Write the flow diagram as a PDF (vector; same geometry as the SVG)."""
-    _save(counts, path, "pdf", 72)
+    _save(counts, path, "pdf", 72, draft)
 
 
-def prisma_png(counts: PrismaCounts, path: str | Path, dpi: int = 200) -> None:
+def prisma_png(counts: PrismaCounts, path: str | Path, dpi: int = 200, draft: str = "") -> None:
     """Write the flow diagram as a PNG at `dpi` (same geometry as the SVG)."""
-    _save(counts, path, "png", dpi)
+    _save(counts, path, "png", dpi, draft)

@@ -117,6 +117,8 @@ class ReportInputs:
     split: tuple[int, int] | None = None
     """(records allocated to two screeners, to one) at title/abstract when an allocation
     split the records (None: every record had the protocol's number of screeners)."""
+    draft: str = ""
+    """Why the PRISMA diagram is not final ("" when it is)."""
     unlinked_rankings: int = 0
     """Rankings stored although no decision records the ranking that showed its record
     (decisions entered without the ranking `next` printed)."""

@@ -49,6 +49,8 @@ class PrismaResult:
     """What a reader of the numbers should know (e.g. records left to automation)."""
     unscreened: int = 0
     """Records screened in the PRISMA sense that no reviewer has decided on yet."""
+    draft: str = ""
+    """Why the diagram is not final ("" when it is): printed on every exported diagram."""
 
 
 def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
@@ -128,7 +130,10 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     if pending:
         notes.append(f"{len(pending)} record(s) are in conflict or wait for another "
                      "reviewer at title/abstract")
-    return PrismaResult(counts, tuple(check(counts)), tuple(notes), len(untouched))
+    why = [f"{len(untouched):,} record(s) not screened yet"] if untouched and not stopped else []
+    why += [f"{len(pending):,} in conflict or waiting for a second reviewer"] if pending else []
+    draft = f"DRAFT, not final: {'; '.join(why)}" if why else ""
+    return PrismaResult(counts, tuple(check(counts)), tuple(notes), len(untouched), draft)
 
 
 def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
@@ -257,17 +262,17 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
     if strict and result.problems:
         raise ReviewError("the PRISMA numbers do not add up:\n  " + "\n  ".join(result.problems))
     target = resolve_output(review, out, f"prisma.{fmt}", force)
-    counts = result.counts
+    counts, draft = result.counts, result.draft
     if fmt == "svg":
-        write_text_atomic(target, prisma.prisma_svg(counts))
-    elif fmt == "csv":
+        write_text_atomic(target, prisma.prisma_svg(counts, draft))
+    elif fmt == "csv":  # the R package's template has no place for it: stderr says it
         write_text_atomic(target, prisma.prisma_csv(counts))
     elif fmt == "json":
-        write_text_atomic(target, prisma.prisma_json(counts))
+        write_text_atomic(target, prisma.prisma_json(counts, draft, result.notes))
     elif fmt == "pdf":
-        write_atomic(target, lambda p: prisma.prisma_pdf(counts, p))
+        write_atomic(target, lambda p: prisma.prisma_pdf(counts, p, draft))
     else:
-        write_atomic(target, lambda p: prisma.prisma_png(counts, p))
+        write_atomic(target, lambda p: prisma.prisma_png(counts, p, draft=draft))
     return target, result
 
 
@@ -465,6 +470,7 @@ def build_report_inputs(review: Review) -> object:
                         agreement=rows, excluded_reports=excluded, automation=automation,
                         prisma_svg="report-prisma.svg", title=review.title,
                         stopping=None if automation is not None else stop, split=split,
+                        draft=result.draft,
                         unlinked_rankings=n_rankings if info is None else 0)
 
 
@@ -494,6 +500,6 @@ def write_report(review: Review, out: Path | None = None, force: bool = False) -
     svg = target.parent / f"{target.stem}-prisma.svg"
     if svg.exists() and not force:
         raise ReviewError(f"{svg} exists; pass --force to replace it")
-    write_text_atomic(svg, prisma_svg(inputs.counts))
+    write_text_atomic(svg, prisma_svg(inputs.counts, inputs.draft))
     write_text_atomic(target, methods_report(inputs))
     return target

@@ -4,6 +4,7 @@ export reads back as the same records."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -120,7 +121,14 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     assert status(review)["prisma"]["records_not_yet_screened"] == 10
     text = write_report(review, tmp_path / "early.md").read_text(encoding="utf-8")
     assert "Screening is not finished: 10 records have not been screened" in text
+    assert 'id="draft"' in (tmp_path / "early-prisma.svg").read_text()  # the report's diagram
     assert "stopped by this rule" not in text and "reported as excluded by automation" not in text
+    # every exported diagram says it is not final, not only a note on stderr
+    svg, _ = export_prisma(review, "svg", tmp_path / "early.svg")
+    assert 'id="draft"' in svg.read_text() and "DRAFT, not final: 10 record(s) not screened" \
+        in svg.read_text()
+    data = json.loads(export_prisma(review, "json", tmp_path / "early.json")[0].read_text())
+    assert data["final"] is False and data["draft"].startswith("DRAFT") and data["notes"]
     for rid in ids[110:115]:
         record_decision(review, rid, "ann", Label.EXCLUDE)
     # 5 left, 105 in a row: p = 5/110 = 0.045 < 0.05 and every SAFE item passes
@@ -132,6 +140,7 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     assert any("counted as excluded by automation tools" in n for n in late.notes)
     text = write_report(review, tmp_path / "late.md").read_text(encoding="utf-8")
     assert "Screening stopped by this rule" in text
+    assert 'id="draft"' not in export_prisma(review, "svg", tmp_path / "late.svg")[0].read_text()
     assert "(n = 5) are reported as excluded by automation tools" in text
 
 
