@@ -132,6 +132,8 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                      "reviewer at title/abstract")
     why = [f"{len(untouched):,} record(s) not screened yet"] if untouched and not stopped else []
     why += [f"{len(pending):,} in conflict or waiting for a second reviewer"] if pending else []
+    awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
+    why += [f"{awaiting:,} full-text report(s) not assessed yet"] if awaiting > 0 else []
     draft = f"DRAFT, not final: {'; '.join(why)}" if why else ""
     return PrismaResult(counts, tuple(check(counts)), tuple(notes), len(untouched), draft)
 

@@ -39,7 +39,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
                           if rid not in removed_ids)
         outcome_counts: dict[str, dict[str, int]] = {}
         for stage in review.protocol.stages:
-            if stage not in hidden:
+            # full text's records are title/abstract's combined outcome: hidden with it
+            if stage not in hidden and not (blind and stage == Stage.FULL_TEXT):
                 counts: Counter[str] = Counter()
                 for rid, o in outcomes(review, session, stage).items():
                     if rid in removed_ids:

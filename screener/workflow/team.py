@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -317,13 +318,16 @@ def is_blind(review: Review) -> bool:
 
 
 def blind_stages(review: Review, session: Session) -> set[Stage]:
-    """Stages whose decisions are still blinded (reconciliation not started)."""
+    """Stages whose decisions are still blinded: screeners have decided there and
+    reconciliation has not started. (A stage nobody has screened yet hides nothing, so it
+    does not hold back PRISMA, the report or the log.)"""
     if not is_blind(review):
         return set()
+    current = repo.current_decisions(session)
     started = set(repo.reconciliations(session))
-    started |= {d.stage for d in repo.current_decisions(session)
-                if d.reviewer_role == Role.ADJUDICATOR}
-    return {s for s in review.protocol.stages if s not in started}
+    started |= {d.stage for d in current if d.reviewer_role == Role.ADJUDICATOR}
+    screened = {d.stage for d in current if d.reviewer_role == Role.SCREENER}
+    return {s for s in review.protocol.stages if s not in started and s in screened}
 
 
 def ensure_full_text_open(review: Review, session: Session) -> None:
@@ -424,11 +428,16 @@ def list_conflicts(review: Review, stage: Stage = Stage.TITLE_ABSTRACT,
     with review.transaction() as session:
         may = viewer is not None and _may_reconcile(review, session, viewer)
         if stage in blind_stages(review, session) and not may:
-            adj = review.protocol.screening.adjudicator or "the adjudicator"
+            adj = review.protocol.screening.adjudicator
+            who = shlex.quote(adj) if adj else "NAME"
             raise BlindingError(
                 f"screening is blind: conflicts at {stage.value} are shown once reconciliation "
-                f"starts (`screener conflicts --reviewer {adj!s}`)")
-        if may:
+                f"starts (`screener conflicts --stage {stage.value} --reviewer {who}`"
+                + ("" if adj else ", NAME being the adjudicator, whom the protocol should name "
+                   "under screening: adjudicator") + ")")
+        if may and stage in blind_stages(review, session):
+            # (a stage nobody has screened yet is not reconciled in advance: that would
+            # unblind the screening still to come)
             assert viewer is not None
             repo.start_reconciliation(session, stage, viewer)
         return _conflicts(review, session, stage)
@@ -462,8 +471,11 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
             name = CONSENSUS_REVIEWER
         elif not is_adjudicator(review, session, name):
             adj = review.protocol.screening.adjudicator
-            raise ReviewError(f"{name!r} is not the adjudicator" + (f" ({adj})" if adj else "")
-                              + "; only the adjudicator resolves conflicts")
+            raise ReviewError(
+                f"{name!r} is not the adjudicator" + (
+                    f" ({adj}); only the adjudicator resolves conflicts" if adj else
+                    ": the protocol names none. Add `adjudicator: NAME` under `screening:` "
+                    "(or `resolution: consensus`) and run `screener protocol amend FILE`"))
         repo.start_reconciliation(session, stage, adjudicator.strip())
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=name, stage=stage, label=label, reason_id=reason_id,

@@ -140,7 +140,9 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     assert any("counted as excluded by automation tools" in n for n in late.notes)
     text = write_report(review, tmp_path / "late.md").read_text(encoding="utf-8")
     assert "Screening stopped by this rule" in text
-    assert 'id="draft"' not in export_prisma(review, "svg", tmp_path / "late.svg")[0].read_text()
+    late_svg = export_prisma(review, "svg", tmp_path / "late.svg")[0].read_text()
+    # title/abstract is done (the rule met); the 10 full-text reports still keep it a draft
+    assert "DRAFT, not final: 10 full-text report(s) not assessed yet" in late_svg
     assert "(n = 5) are reported as excluded by automation tools" in text
 
 

@@ -374,12 +374,36 @@ def test_log_export_names_the_stage_still_blind_and_keeps_to_one_reviewer(
         record_decision(review, ids[0], who, INC)
     record_decision(review, ids[1], "ann", INC)
     record_decision(review, ids[1], "bob", EXC, reason_id="design")
-    list_conflicts(review, TA, ADJ)  # title/abstract reconciliation starts; full text is blind
+    list_conflicts(review, TA, ADJ)  # title/abstract reconciliation starts
+    path, n = export_log(review, "csv", tmp_path / "before.csv")  # nobody at full text yet
+    assert n == 4
+    record_decision(review, ids[0], "ann", EXC, stage=FT, reason_id="design")  # now blind
     with pytest.raises(ReviewError, match=r"^full-text screening is still blind .*"
                                           r"screener conflicts --stage full_text"):
         export_log(review, "csv", tmp_path / "all.csv")
     path, n = export_log(review, "csv", tmp_path / "bob.csv", viewer="bob")
     assert n == 2 and {row.split(",")[4] for row in path.read_text().splitlines()[1:]} == {"bob"}
+
+
+def test_full_text_is_not_unblinded_in_advance_and_does_not_hold_back_prisma(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.workflow.reporting import export_prisma
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 2)
+    for who in ("ann", "bob"):
+        record_decision(review, ids[0], who, INC)
+        record_decision(review, ids[1], who, EXC, reason_id="design")
+    list_conflicts(review, TA, ADJ)
+    # nobody has screened full text: PRISMA is available (marked as a draft) ...
+    path, result = export_prisma(review, "svg", tmp_path / "p.svg")
+    assert result.counts.reports_sought == 1 and "DRAFT" in path.read_text()
+    # ... and listing full-text conflicts now does not start reconciliation there
+    assert list_conflicts(review, FT, ADJ) == []
+    record_decision(review, ids[0], "ann", EXC, stage=FT, reason_id="design")
+    assert not [d for d in status(review, "bob")["decisions"] if d["stage"] == "full_text"]
+    with pytest.raises(ReviewError, match="full-text screening is still blind"):
+        export_prisma(review, "svg", tmp_path / "q.svg")
 
 
 def test_allocating_after_screening_keeps_full_text_in_step(
