@@ -162,17 +162,29 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
         if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
             raise ReviewError(f"record {record_id} was not included at title/abstract, or its "
                               "full text was marked not retrieved; it has no full-text stage")
-        from screener.workflow.team import ensure_still_needed, settled_by
+        from screener.workflow.team import (
+            allocated_ids,
+            ensure_still_needed,
+            required_reviewers,
+            settled_by,
+        )
 
+        if role == Role.SCREENER:
+            mine = allocated_ids(review, session, reviewer, stage)
+            if mine is not None and record_id not in mine:
+                raise ReviewError(
+                    f"record {record_id} is allocated to other reviewers at {stage.value} "
+                    f"(`screener allocate`): {reviewer} does not screen it")
         if if_needed:
             ensure_still_needed(review, session, record_id, reviewer, stage)
         elif role != Role.ADJUDICATOR and (others := settled_by(review, session, record_id,
                                                                 reviewer, stage)):
+            need = (required_reviewers(review, session, stage, [record_id]) or {}).get(
+                record_id, review.protocol.screening.reviewers_per_record)
             raise ReviewError(
                 f"record {record_id} is already settled at {stage.value} by "
-                f"{' and '.join(others)} (the protocol asks for "
-                f"{review.protocol.screening.reviewers_per_record} reviewer(s) per record): "
-                "a further decision is refused; a disagreement goes to `screener resolve`")
+                f"{' and '.join(others)} (it needs {need} reviewer(s)): a further decision "
+                "is refused; a disagreement goes to `screener resolve`")
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=reviewer, stage=stage, label=label,
             reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note,

@@ -278,6 +278,30 @@ def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stag
     return closed
 
 
+def _refuse_outside_allocation(session: Session, source: Path,
+                               new: Sequence[Decision]) -> None:
+    """Refuse (nothing merged) screeners' decisions on records the allocation in force
+    gives to others: `decide` and the UI refuse them too."""
+    outside: dict[str, list[int]] = {}
+    runs = {stage: repo.latest_allocation(session, stage) for stage in {d.stage for d in new}}
+    allowed: dict[tuple[str, Stage], set[int] | None] = {}
+    for d in new:
+        if d.label == Label.UNDONE or d.reviewer_role != Role.SCREENER:
+            continue
+        key = (d.reviewer, d.stage)
+        if key not in allowed:
+            allowed[key] = _allocated(session, runs[d.stage], d.reviewer)
+        mine = allowed[key]
+        if mine is not None and d.record_id not in mine:
+            outside.setdefault(d.reviewer, []).append(d.record_id)
+    if outside:
+        which = "; ".join(f"{name}: {', '.join(map(str, sorted(set(ids))[:10]))}"
+                          for name, ids in sorted(outside.items()))
+        raise ReviewError(f"{source} holds decisions on records the allocation gives to other "
+                          f"reviewers ({which}); nothing was merged. Take those decisions "
+                          "back in the copy (undo), or allocate again to include them")
+
+
 def ensure_still_needed(review: Review, session: Session, record_id: int, reviewer: str,
                         stage: Stage) -> None:
     """Under the write lock: raise RecordTaken when other screeners (or an adjudicator)
@@ -668,6 +692,8 @@ def merge(review: Review, source: Path) -> MergeResult:
                     f"new decisions by {', '.join(strangers)}; nothing was merged. Each "
                     "reviewer screens in a copy of their own (`screener export-reviewer "
                     "--reviewer NAME`)")
+            _refuse_outside_allocation(dst, source, [d for d, uid, _ in rows
+                                                     if uid not in known])
             skipped = len(known)
             added = _append(src, dst, rows, known)
             for rid, stage in sorted({(d.record_id, d.stage) for d in added}):

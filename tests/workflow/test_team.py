@@ -546,13 +546,34 @@ def test_merge_refuses_decisions_by_others_in_a_reviewers_copy(
     export_reviewer(review, "ann", tmp_path / "ann")
     with open_review(tmp_path / "ann") as copy:
         record_decision(copy, ids[0], "ann", INC)
-        record_decision(copy, ids[1], "bob", EXC)  # bob used ann's copy
+        with pytest.raises(ReviewError, match="allocated to other reviewers"):
+            record_decision(copy, ids[1], "bob", EXC)  # the copy is ann's alone
+        with copy.transaction() as s:  # as a copy made by an older version would allow
+            repo.add_decision(s, Decision(ids[1], "bob", TA, EXC, reason_id="design"))
     with review.transaction() as s:
         before = repo.count_decisions(s)
     with pytest.raises(ReviewError, match="offline copy of ann but holds new decisions by bob"):
         merge(review, tmp_path / "ann")
     with review.transaction() as s:
         assert repo.count_decisions(s) == before  # not even ann's came in
+
+
+def test_merge_refuses_decisions_on_records_allocated_to_others(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 6)
+    allocate(review, ["ann", "bob"], 0.0, seed=1)
+    with review.transaction() as s:
+        bobs = sorted(allocated_ids(review, s, "bob") or set())
+    with pytest.raises(ReviewError, match="allocated to other reviewers"):
+        record_decision(review, bobs[0], "ann", INC)  # decide refuses it ...
+    export_reviewer(review, "ann", tmp_path / "ann")
+    with open_review(tmp_path / "ann") as copy, copy.transaction() as s:
+        repo.add_decision(s, Decision(bobs[0], "ann", TA, INC))  # ... a copy slipped it in
+    with pytest.raises(ReviewError, match=rf"allocation gives to other reviewers \(ann: "
+                                          rf"{bobs[0]}\); nothing was merged"):
+        merge(review, tmp_path / "ann")
+    assert set(ids) >= set(bobs)
 
 
 def test_merge_refuses_another_review(make_review: Callable[..., Any], tmp_path: Path,
