@@ -188,6 +188,11 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
             f"mode is single but reviewers_per_record is {per}; use mode: dual")
     if mode == "dual" and per == 1:
         add(["screening", "reviewers_per_record"], "mode is dual: reviewers_per_record must be ≥ 2")
+    if (mode == "dual" and screening.get("resolution", "adjudicator") == "adjudicator"
+            and not str(screening.get("adjudicator", "")).strip()):
+        add(["screening"], "mode is dual with resolution: adjudicator, but no adjudicator is "
+            "named: add `adjudicator: NAME` (the name they screen under), or use "
+            "resolution: consensus")
     action_keys: dict[str, str] = {}
     for action, key in data.get("keys", {}).items():
         if key in action_keys:

@@ -88,6 +88,8 @@ BROKEN = [
      "write it as YYYY-MM-DD"),
     ("mode mismatch", VALID + "screening:\n  mode: single\n  reviewers_per_record: 2\n", 8,
      "use mode: dual"),
+    ("dual without an adjudicator", VALID + "screening:\n  mode: dual\n", 6,
+     "no adjudicator is named"),
     ("bad highlight term", VALID + "highlight:\n  include: ['a*b*c']\n", 7,
      "not a highlight term"),
     ("empty criteria", VALID.replace("  - {id: I1, type: include, text: Adults}\n", "").replace(
