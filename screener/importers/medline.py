@@ -189,6 +189,10 @@ def iter_records(
         if not record.title:
             warn(f"Record {number} (line {start}) has no title.")
         yield record
+    if text.strip() and not text.endswith(("\n", "\r")):
+        # MEDLINE has no end-of-record tag: a cut file still parses, so say what is likely
+        warn("The file does not end with a line break: its last record may be cut short "
+             "(an interrupted download?). Check it against the source, or export again.")
 
 
 def _values(raw: dict[str, Any], tag: str) -> list[str]:

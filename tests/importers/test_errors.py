@@ -334,3 +334,12 @@ def test_comment_before_root_uses_defusedxml_throughout(tmp_path: Path) -> None:
     path = tmp_path / "commented.xml"
     path.write_text(source.replace("<PubmedArticleSet>", "<!-- <x> --><PubmedArticleSet>", 1))
     assert len(read_file(path).records) == 2
+
+
+def test_medline_file_cut_mid_line_imports_with_a_warning(tmp_path: Path) -> None:
+    # MEDLINE has no end-of-record tag, so a cut download still parses: say so
+    whole = DATA / "medline" / "rispy_example_pubmed.nbib"
+    result = read_file(cut(tmp_path, whole, 2500, "cut.nbib"))
+    assert len(result.records) == 1
+    assert any("does not end with a line break" in w for w in result.warnings)
+    assert not any("line break" in w for w in read_file(whole).warnings)
