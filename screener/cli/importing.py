@@ -97,10 +97,16 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
             if as_json:
                 emit_json(links)
                 return
+            def shown(what: object) -> str:  # (title, year, first author)
+                parts = [str(x) for x in what] if isinstance(what, (tuple, list)) else [str(what)]
+                extra = ", ".join(p for p in parts[1:] if p and p != "None")
+                return parts[0] + (f" ({extra})" if extra else "")
+
             for link in links:
                 click.echo(f"cluster {link['cluster']}: record {link['record_id']} duplicate of "
                            f"{link['kept_id']} ({link['method']}, {link['score']:.2f})\n"
-                           f"    removed: {link['removed']}\n    kept:    {link['kept']}")
+                           f"    removed: {shown(link['removed'])}\n"
+                           f"    kept:    {shown(link['kept'])}")
             click.echo(f"{len(links)} duplicate record(s) removed")
             return
         progress, task = _bar(None, "deduplicating")

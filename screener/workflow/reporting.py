@@ -263,6 +263,10 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
     result = prisma_counts(review)
     if strict and result.problems:
         raise ReviewError("the PRISMA numbers do not add up:\n  " + "\n  ".join(result.problems))
+    if out is not None and out.suffix.lower() in {f".{f}" for f in PRISMA_FORMATS} - {f".{fmt}"}:
+        raise ReviewError(f"--out {out.name} names a .{out.suffix[1:].lower()} file but "
+                          f"--format is {fmt}: give --format {out.suffix[1:].lower()}, or an "
+                          f"--out ending in .{fmt}")
     target = resolve_output(review, out, f"prisma.{fmt}", force)
     counts, draft = result.counts, result.draft
     if fmt == "svg":
@@ -332,9 +336,17 @@ def verify_log_file(jsonl: Path, review: Review | None = None) -> LogCheck:
     from screener.exports.log import read_log_jsonl
 
     try:
-        rows = read_log_jsonl(jsonl.read_text(encoding="utf-8"))
+        text = jsonl.read_text(encoding="utf-8")
     except (OSError, ValueError) as exc:
         raise ReviewError(f"{jsonl}: cannot read the log ({exc})") from None
+    if text.startswith("seq,") or jsonl.suffix.lower() == ".csv":
+        raise ReviewError(f"{jsonl} is the CSV log; verify the JSON Lines export instead "
+                          "(`screener export log --format jsonl`)")
+    try:
+        rows = read_log_jsonl(text)
+    except ValueError as exc:
+        raise ReviewError(f"{jsonl}: cannot read the log as JSON Lines ({exc}); give the "
+                          "file `screener export log --format jsonl` wrote") from None
     if review is None:
         result = verify(rows)
     else:

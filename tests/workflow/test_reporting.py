@@ -370,3 +370,17 @@ def test_dedup_keeps_the_screened_copy_and_names_copies_screened_twice(
     data = status(review)
     assert data["outcomes"]["title_abstract"] == {"include": 2}
     assert data["stages"]["full_text"] == 2 == data["reports"]["sought"]  # no phantom report
+
+
+def test_clear_refusals_for_a_csv_log_and_a_diagram_name_of_another_format(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.workflow.reporting import verify_log_file
+
+    review = make_review()
+    build(review)
+    csv_log, _ = export_log(review, "csv", tmp_path / "log.csv")
+    with pytest.raises(ReviewError, match=r"is the CSV log; verify the JSON Lines export"):
+        verify_log_file(csv_log)
+    with pytest.raises(ReviewError, match=r"--out x\.svg names a \.svg file but --format is png"):
+        export_prisma(review, "png", tmp_path / "x.svg")
+    assert not (tmp_path / "x.svg").exists()
