@@ -148,6 +148,10 @@ def _records(
         if len(cells) > len(header):
             warn(f"Row {number} (line {line}) has {len(cells)} cells but the header has "
                  f"{len(header)}; the extra cells are kept in raw as '_extra'.")
+        elif len(cells) < len(header):
+            warn(f"Row {number} (line {line}) has {len(cells)} cells but the header has "
+                 f"{len(header)}: a line break inside a cell that is not quoted splits a row "
+                 "in two. Check this row and the one before it.")
         raw: dict[str, Any] = dict(zip(header, cells, strict=False))
         if len(cells) > len(header):
             raw["_extra"] = cells[len(header):]

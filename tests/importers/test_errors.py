@@ -343,3 +343,13 @@ def test_medline_file_cut_mid_line_imports_with_a_warning(tmp_path: Path) -> Non
     assert len(result.records) == 1
     assert any("does not end with a line break" in w for w in result.warnings)
     assert not any("line break" in w for w in read_file(whole).warnings)
+
+
+def test_csv_row_split_by_an_unquoted_line_break_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "split.csv"
+    path.write_text("Title,Abstract,Year,DOI\nFirst paper,An abstract,2020,10.1/a\n"
+                    "Second paper,Broken abstract line one\nline two continues,2021,10.1/b\n"
+                    "Third paper,ok,2022,10.1/c\n")
+    result = read_file(path)
+    assert any(w.startswith("Row 2 (line 3) has 2 cells but the header has 4: a line break")
+               for w in result.warnings), result.warnings
