@@ -137,7 +137,8 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
     found_ids: list[str] = []
     with review.read() as session:
         base, ordered = _counts(review, session, reviewer, stage)
-        if not review.protocol.screening.dual:
+        # (a reviewer screening alone: the review's sequence is theirs, read once)
+        if not review.protocol.screening.dual and repo.others_decided(session, stage, reviewer):
             ordered = _pooled(session, stage)
             base = replace(base, consecutive_irrelevant=irrelevant_run(
                 [lab for _, lab in ordered]))
