@@ -514,6 +514,11 @@ def latest_ranking(session: Session, stage: Stage, reviewer_id: int | None
     return row.id, ids, scores, info
 
 
+def ranking_exists(session: Session, ranking_id: int) -> bool:
+    """Whether a ranking with this id is stored (its order and scores are not read)."""
+    return session.scalar(select(RankingRow.id).where(RankingRow.id == ranking_id)) is not None
+
+
 def ranking_info(session: Session, ranking_id: int) -> dict[str, Any] | None:
     row = session.get(RankingRow, ranking_id)
     if row is None:

@@ -146,7 +146,7 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     with review.transaction() as session:
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
-        if ranking_id is not None and repo.ranking_info(session, ranking_id) is None:
+        if ranking_id is not None and not repo.ranking_exists(session, ranking_id):
             raise ReviewError(f"no ranking with id {ranking_id} in this review: give the "
                               "ranking_id that `screener next` printed with the record")
         removed = repo.removed_as_duplicate(session, record_id)
