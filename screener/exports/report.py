@@ -119,6 +119,9 @@ class ReportInputs:
     split the records (None: every record had the protocol's number of screeners)."""
     draft: str = ""
     """Why the PRISMA diagram is not final ("" when it is)."""
+    imported_labels: tuple[tuple[str, int], ...] = ()
+    """(name, records) of decisions imported as labels (`import --labels-as`), not made by
+    a reviewer in screener."""
     unlinked_rankings: int = 0
     """Rankings stored although no decision records the ranking that showed its record
     (decisions entered without the ranking `next` printed)."""
@@ -167,6 +170,9 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(f"{_WORDS.get(len(screeners), str(len(screeners))).capitalize()} "
                    f"reviewer{'s' if len(screeners) > 1 else ''} took part in screening "
                    f"({_names(screeners)}).")
+    for name, n in inputs.imported_labels:
+        out.append(f"Title/abstract decisions on {_count(n)} records were imported from an "
+                   f"earlier screening (recorded as '{name}'), not made in screener.")
     per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
     if mode.dual:
         how = ("independently: reviewers could not see each other's decisions until both "

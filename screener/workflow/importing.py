@@ -161,7 +161,7 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
             repo.add_decision(session, Decision(
                 record_id=rid, reviewer=labels_as, stage=Stage.TITLE_ABSTRACT,
                 label=Label.INCLUDE if value else Label.EXCLUDE,
-                note=f"imported label from {path.name}", protocol_hash=review.protocol_hash,
+                note=f"{IMPORTED_LABEL_NOTE} {path.name}", protocol_hash=review.protocol_hash,
                 reviewer_role=Role.SCREENER))
         from screener.workflow.screening import apply_outcome_effects
 
@@ -169,6 +169,10 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
             apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(f.warnings),
                          len(labels))
+
+
+IMPORTED_LABEL_NOTE = "imported label from"
+"""Start of the note of a decision made by `import --labels-as` (not by a reviewer here)."""
 
 
 def _guess_source(path: Path, fmt: str) -> str:

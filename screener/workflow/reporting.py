@@ -442,8 +442,18 @@ def build_report_inputs(review: Review) -> object:
     with review.transaction() as session:
         # the reviewers who decided something (a name only registered, e.g. by
         # export-reviewer, did not take part)
-        deciders = {d.reviewer for d in repo.current_decisions(session)}
-        reviewers = tuple(r for r in repo.reviewers(session) if r.name in deciders)
+        from screener.workflow.importing import IMPORTED_LABEL_NOTE
+
+        current = repo.current_decisions(session)
+        # names whose every decision is a label imported with `import --labels-as`: they
+        # did not screen here, and the methods text says where the labels came from
+        screened_here = {d.reviewer for d in current
+                         if not d.note.startswith(IMPORTED_LABEL_NOTE)}
+        imported: dict[str, int] = {}
+        for d in current:
+            if d.reviewer not in screened_here:
+                imported[d.reviewer] = imported.get(d.reviewer, 0) + 1
+        reviewers = tuple(r for r in repo.reviewers(session) if r.name in screened_here)
         split = _allocation_split(review, session)
         n_rankings = len(repo.ranking_hashes(session))
         ft = outcomes(review, session, Stage.FULL_TEXT)
@@ -484,7 +494,7 @@ def build_report_inputs(review: Review) -> object:
                         agreement=rows, excluded_reports=excluded, automation=automation,
                         prisma_svg="report-prisma.svg", title=review.title,
                         stopping=None if automation is not None else stop, split=split,
-                        draft=result.draft,
+                        draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0)
 
 

@@ -384,3 +384,17 @@ def test_clear_refusals_for_a_csv_log_and_a_diagram_name_of_another_format(
     with pytest.raises(ReviewError, match=r"--out x\.svg names a \.svg file but --format is png"):
         export_prisma(review, "png", tmp_path / "x.svg")
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_methods_text_tells_imported_labels_from_reviewers(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.workflow.importing import import_file
+
+    review = make_review()
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("title,abstract,label_included\nA trial,x,1\nA review,y,0\nA cohort,z,0\n")
+    import_file(review, labelled, labels_as="asreview")
+    text = _methods(review)
+    assert ("Title/abstract decisions on 3 records were imported from an earlier screening "
+            "(recorded as 'asreview'), not made in screener.") in text
+    assert "took part in screening" not in text
