@@ -40,9 +40,13 @@ def _check_date(searched: str | None) -> str:
     if not searched:
         return ""
     try:
-        return date.fromisoformat(searched).isoformat()
+        day = date.fromisoformat(searched)
     except ValueError:
         raise ReviewError(f"--searched {searched!r} is not a date; write it as YYYY-MM-DD") from None
+    if day > date.today():
+        raise ReviewError(f"--searched {searched} is in the future: give the day the search "
+                          "was run (PRISMA reports it)")
+    return day.isoformat()
 
 
 def read_any(path: Path, progress: Callable[[int], None] | None = None) -> tuple[str, list[Record], list[str]]:

@@ -189,3 +189,13 @@ def test_source_name_of_a_gzipped_export_drops_both_suffixes(review_dir: list[st
     run("import", str(packed), *review_dir)
     assert [s["name"] for s in json.loads(run("status", "--json", *review_dir))["sources"]] == [
         "scopus"]
+
+
+def test_a_search_date_in_the_future_is_refused(review_dir: list[str]) -> None:
+    from datetime import date, timedelta
+
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    out = run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir,
+              "--searched", tomorrow, code=2)
+    assert f"--searched {tomorrow} is in the future" in out
+    assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
