@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from screener.core.decisions import Decision, Label, Stage
+from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record
 from screener.tui.browse import BrowseScreen
 from screener.tui.conflicts import ConflictsScreen
@@ -227,7 +227,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.query_one(StatusPanel).show(
             self.progress, item.rank_position if item else None, item.score if item else None,
             self.screener.review.protocol.stopping.consecutive_irrelevant,
-            item.basis if item else "", revisit=self.revisit)
+            item.basis if item else "", revisit=self.revisit,
+            adjudicator=self.screener.session.role == Role.ADJUDICATOR)
 
     # -- deciding -----------------------------------------------------------------------
     def decide(self, label: Label, reason_id: str | None = None) -> None:

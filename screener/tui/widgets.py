@@ -283,9 +283,14 @@ class StatusPanel(Vertical):
         yield Sparkline([0.0], id="status-curve")
 
     def show(self, progress: Progress, rank: int | None, score: float | None,
-             consecutive_target: int, basis: str = "", revisit: bool = False) -> None:
+             consecutive_target: int, basis: str = "", revisit: bool = False,
+             adjudicator: bool = False) -> None:
         """Update in place; a layout pass is asked for only when a line count changes
         (status lines never wrap), so the counts cost almost nothing per decision."""
+        if adjudicator:  # offered no records: resolutions are the adjudicator's work
+            self._set("#status-counts", f"Adjudicator: {progress.screened:,} resolved")
+            self._hide("#status-bar", *self._STOPPING_PARTS)
+            return
         own = progress.own_total
         # records others settled (or were allocated) are not offered: "of" counts the rest
         others = (f"\n{progress.not_offered:,} for other reviewers" if progress.not_offered
@@ -299,9 +304,7 @@ class StatusPanel(Vertical):
         if (bar.total, bar.progress) != (max(own, 1), progress.screened):
             bar.update(total=max(own, 1), progress=progress.screened)
         if not title_abstract:
-            for part in ("#status-rank", "#status-stopping", "#status-curve",
-                         "#status-curve-label"):
-                self.query_one(part).display = False
+            self._hide(*self._STOPPING_PARTS)
             return
         self._set("#status-rank", rank_line(rank, score, basis, revisit))
         lines = [f"Irrelevant run {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
@@ -323,6 +326,14 @@ class StatusPanel(Vertical):
             self.query_one("#status-curve-label").display = visible
         if visible and list(sparkline.data or []) != curve:
             sparkline.data = curve
+
+    _STOPPING_PARTS = ("#status-rank", "#status-stopping", "#status-curve",
+                       "#status-curve-label")
+    """What only title/abstract screening has: rank, stopping statistics, recall curve."""
+
+    def _hide(self, *selectors: str) -> None:
+        for selector in selectors:
+            self.query_one(selector).display = False
 
     def _set(self, selector: str, text: str) -> None:
         widget = self.query_one(selector, Static)

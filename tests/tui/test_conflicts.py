@@ -117,7 +117,7 @@ async def test_adjudicator_resolves_a_conflict(make_app: MakeApp) -> None:
         await pilot.pause()
         assert isinstance(app.screen, ScreeningScreen)
         # the two resolutions count on the main screen
-        assert "Screened 2 " in str(app.screen.query_one("#status-counts").render())
+        assert "Adjudicator: 2 resolved" in str(app.screen.query_one("#status-counts").render())
 
     assert sorted(adjudicator_decisions(review)) == [
         (ids[0], "Adjudicator", "include", None), (ids[1], "Adjudicator", "exclude", "design")]
