@@ -80,17 +80,30 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
               help="Minimum title similarity (0-1) for a fuzzy match (default: tuned value).")
 @click.option("--list", "list_", is_flag=True, help="List the duplicate clusters.")
 @click.option("--undo", type=int, default=None, metavar="CLUSTER",
-              help="Reverse the merge of one cluster (its records are never merged again).")
+              help="Reverse the merge of one cluster (dedup never merges its records again).")
+@click.option("--redo", type=int, default=None, metavar="CLUSTER",
+              help="Merge an undone cluster again (as a new cluster; the undo stays logged).")
 @click.option("--json", "as_json", is_flag=True)
 def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, list_: bool,
-          undo: int | None, as_json: bool) -> None:
+          undo: int | None, redo: int | None, as_json: bool) -> None:
     """Remove duplicates: exact DOI and PMID, then fuzzy title + year + first author."""
     from screener.workflow import importing
 
     with open_from(review_dir, db_url) as review:
         if undo is not None:
             n = importing.undo_duplicate_cluster(review, undo)
-            click.echo(f"cluster {undo} undone: {n} record(s) restored")
+            if as_json:
+                emit_json({"undone": undo, "restored": n})
+                return
+            click.echo(f"cluster {undo} undone: {n} record(s) restored "
+                       f"(`screener dedup --redo {undo}` merges them again)")
+            return
+        if redo is not None:
+            number = importing.redo_duplicate_cluster(review, redo)
+            if as_json:
+                emit_json({"redone": redo, "cluster": number})
+                return
+            click.echo(f"cluster {redo} merged again as cluster {number}")
             return
         if list_:
             links = importing.list_duplicates(review)

@@ -278,6 +278,31 @@ def undo_duplicate_cluster(review: Review, cluster: int) -> int:
     return count
 
 
+def redo_duplicate_cluster(review: Review, cluster: int) -> int:
+    """Merge an undone cluster again, as a new cluster (the undone links stay in the log).
+    Returns the new cluster's number."""
+    with review.transaction() as session:
+        links = [link for link in repo.duplicate_links(session, active_only=False)
+                 if link["cluster"] == cluster]
+        if not links:
+            raise ReviewError(f"no duplicate cluster {cluster}; see `screener dedup --list`")
+        if not any(link["undone"] for link in links):
+            raise ReviewError(f"duplicate cluster {cluster} is not undone; nothing to redo")
+        undone = [link for link in links if link["undone"]]
+        busy = {link["record_id"] for link in repo.duplicate_links(session)} | {
+            link["kept_id"] for link in repo.duplicate_links(session)}
+        clash = sorted({i for link in undone for i in (link["record_id"], link["kept_id"])}
+                       & busy)
+        if clash:
+            raise ReviewError(f"records {', '.join(map(str, clash))} of cluster {cluster} are "
+                              "in another duplicate cluster now; undo that one first")
+        number = repo.next_cluster_number(session)
+        repo.add_duplicate_links(session, [(number, link["record_id"], link["kept_id"],
+                                            link["method"], float(link["score"]))
+                                           for link in undone])
+    return number
+
+
 def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str | None = None,
                        max_records: int | None = None, source: str = "PubMed",
                        progress: Callable[[int, int], None] | None = None) -> ImportSummary:

@@ -85,6 +85,12 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     again = json.loads(run("dedup", "--json", *review_dir))
     assert again["removed"] == 0 and again["kept_apart"] == 1
     assert "no active duplicate cluster" in run("dedup", "--undo", "999", *review_dir, code=2)
+    # an undo is not one-way: --redo merges the cluster again, the undo stays in the log
+    redone = json.loads(run("dedup", "--redo", str(cluster), "--json", *review_dir))
+    assert redone["redone"] == cluster and redone["cluster"] > cluster
+    assert json.loads(run("status", "--json", *review_dir))["duplicates_removed"] == 6
+    assert "is not undone" in run("dedup", "--redo", str(redone["cluster"]), *review_dir,
+                                  code=2)
 
 
 class Recorded:
