@@ -106,10 +106,12 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
             click.echo(f"cluster {redo} merged again as cluster {number}")
             return
         if list_:
-            links = importing.list_duplicates(review)
-            if as_json:
-                emit_json(links)
+            every = importing.list_duplicates(review, undone=True)
+            if as_json:  # undone links too, marked "undone": true
+                emit_json(every)
                 return
+            links = [link for link in every if not link["undone"]]
+            undone = sorted({int(str(link["cluster"])) for link in every if link["undone"]})
             def shown(what: object) -> str:  # (title, year, first author)
                 parts = [str(x) for x in what] if isinstance(what, (tuple, list)) else [str(what)]
                 extra = ", ".join(p for p in parts[1:] if p and p != "None")
@@ -121,6 +123,9 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
                            f"    removed: {shown(link['removed'])}\n"
                            f"    kept:    {shown(link['kept'])}")
             click.echo(f"{len(links)} duplicate record(s) removed")
+            if undone:
+                click.echo(f"undone cluster(s), kept apart: {', '.join(map(str, undone))} "
+                           "(`screener dedup --redo N` merges one again)")
             return
         progress, task = _bar(None, "deduplicating")
 

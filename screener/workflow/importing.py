@@ -260,10 +260,11 @@ def deduplicate(review: Review, *, threshold: float | None = None,
     return DedupSummary(made, len(links), by_method, skipped, tuple(screened_removed))
 
 
-def list_duplicates(review: Review) -> list[dict[str, object]]:
-    """Active duplicate links with both records' titles, by cluster."""
+def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, object]]:
+    """Duplicate links (active ones; with `undone`, the undone ones too, marked `undone`)
+    with both records' titles, by cluster."""
     with review.transaction() as session:
-        links = repo.duplicate_links(session)
+        links = repo.duplicate_links(session, active_only=not undone)
         ids = {link["record_id"] for link in links} | {link["kept_id"] for link in links}
         titles = {r.id: (r.title, r.year, r.doi) for r in repo.get_records(session, ids)}
     return [{**link, "removed": titles.get(link["record_id"]), "kept": titles.get(link["kept_id"])}

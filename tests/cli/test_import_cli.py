@@ -84,6 +84,11 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     assert json.loads(run("status", "--json", *review_dir))["duplicates_removed"] == 5
     again = json.loads(run("dedup", "--json", *review_dir))
     assert again["removed"] == 0 and again["kept_apart"] == 1
+    listed = run("dedup", "--list", *review_dir)
+    assert "5 duplicate record(s) removed" in listed
+    assert f"undone cluster(s), kept apart: {cluster} " in listed
+    marked = json.loads(run("dedup", "--list", "--json", *review_dir))
+    assert [link["cluster"] for link in marked if link["undone"]] == [cluster]
     assert "no active duplicate cluster" in run("dedup", "--undo", "999", *review_dir, code=2)
     # an undo is not one-way: --redo merges the cluster again, the undo stays in the log
     redone = json.loads(run("dedup", "--redo", str(cluster), "--json", *review_dir))
