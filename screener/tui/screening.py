@@ -40,7 +40,7 @@ from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
 from screener.tui.widgets import CriteriaPanel, DecisionBar, RecordCard, StatusPanel, decision_text
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
-from screener.workflow.progress import Progress
+from screener.workflow.progress import POSSIBLY_RELEVANT, Progress
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.screening import NextItem
 from screener.workflow.team import RecordTaken, list_conflicts
@@ -269,7 +269,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         since = p.consecutive_irrelevant
         if decision is not None and previous is None:
             curve = (*curve, includes)
-            since = 0 if decision.label in (Label.INCLUDE, Label.MAYBE) else since + 1
+            since = 0 if decision.label in POSSIBLY_RELEVANT else since + 1
         self.progress = replace(p, screened=screened, includes=includes, maybes=maybes,
                                 recall_curve=curve, consecutive_irrelevant=since)
 

@@ -52,18 +52,18 @@ class Queue:
 
 def eligible_ids(session: Session, stage: Stage) -> list[int]:
     """Records that can be screened at a stage, in import order."""
+    removed = repo.removed_duplicate_ids(session)
     if stage == Stage.TITLE_ABSTRACT:
-        removed = repo.removed_duplicate_ids(session)
         return [i for i in repo.record_ids_in_order(session) if i not in removed]
-    reports = repo.reports(session)
-    removed = repo.removed_duplicate_ids(session)  # a report kept from before dedup
+    reports = repo.reports(session)  # (a report kept from before dedup is left out too)
     return [i for i in repo.record_ids_in_order(session)
             if reports.get(i) in (ReportStatus.SOUGHT, ReportStatus.ASSESSED)
             and i not in removed]
 
 
 def eligible_count(session: Session, stage: Stage) -> int:
-    """How many records can be screened at a stage (counted in SQL, for the status panel)."""
+    """How many records can be screened at a stage (for the status panel): counted in SQL
+    at title/abstract; full-text reports are few and are listed."""
     if stage == Stage.TITLE_ABSTRACT:
         return repo.count_records(session) - repo.count_removed_duplicates(session)
     return len(eligible_ids(session, stage))  # reports are few; removed duplicates left out

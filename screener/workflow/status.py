@@ -54,12 +54,14 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         for stage in review.protocol.stages:
             if stage_totals[stage.value] is None:
                 continue
+            at_stage = [d for d in current if d.stage == stage]
             for r in reviewers:
                 if r.role != Role.SCREENER:
                     continue
-                mine = {d.record_id for d in current if d.reviewer == r.name and d.stage == stage}
-                left[(r.name, stage.value)] = (len(eligible[stage] - mine)
-                                               - not_offered(review, session, r.name, stage))
+                mine = {d.record_id for d in at_stage if d.reviewer == r.name}
+                left[(r.name, stage.value)] = (
+                    len(eligible[stage] - mine)
+                    - not_offered(review, session, r.name, stage, at_stage))
     per_kind: Counter[str] = Counter()
     for s in sources:
         per_kind[s["kind"]] += s["records"]

@@ -248,16 +248,19 @@ class OfferGate:
         return True
 
 
-def not_offered(review: Review, session: Session, reviewer: str, stage: Stage) -> int:
+def not_offered(review: Review, session: Session, reviewer: str, stage: Stage,
+                current: Sequence[Decision] | None = None) -> int:
     """How many records `not_offered_ids` gives."""
-    return len(not_offered_ids(review, session, reviewer, stage))
+    return len(not_offered_ids(review, session, reviewer, stage, current))
 
 
-def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stage) -> set[int]:
+def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stage,
+                    current: Sequence[Decision] | None = None) -> set[int]:
     """The eligible records `reviewer` has not decided and will not be offered: other
     screeners (as many as the record needs) or an adjudicator settled them, or the
-    allocation gives them to others. Claims, which lapse, are not counted. None for an
-    adjudicator, who is offered no records."""
+    allocation gives them to others. Claims, which lapse, are not counted. Empty for an
+    adjudicator, who is offered no records. `current`: the stage's current decisions when
+    the caller has read them already."""
     from screener.workflow.screening import eligible_ids, role_of
 
     run = repo.latest_allocation(session, stage)
@@ -267,7 +270,7 @@ def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stag
         return set()
     gate = OfferGate(review, session, reviewer, Role.SCREENER, stage)
     screeners: dict[int, list[tuple[str, Role]]] = {}
-    for d in repo.current_decisions(session, stage):
+    for d in repo.current_decisions(session, stage) if current is None else current:
         screeners.setdefault(d.record_id, []).append((d.reviewer, d.reviewer_role))
     closed = set()
     for rid in eligible_ids(session, stage):
@@ -308,10 +311,12 @@ def ensure_still_needed(review: Review, session: Session, record_id: int, review
     completed the record while it was on screen, or the same reviewer decided it elsewhere
     (a second window) meanwhile. (The reviewer's claim lapses by itself:
     claims of reviewers who decided the record do not count.)"""
-    if settled_by(review, session, record_id, reviewer, stage):
+    repo.lock_record(session, record_id)
+    screeners = repo.record_screeners(session, stage, record_id)
+    if _settled(review, session, record_id, reviewer, stage, screeners):
         raise RecordTaken(f"record {record_id} was screened by another reviewer while it was "
                           "on screen; it is skipped, take the next record")
-    if any(name == reviewer for name, _ in repo.record_screeners(session, stage, record_id)):
+    if any(name == reviewer for name, _ in screeners):
         raise RecordTaken(f"record {record_id} was decided by you in another window while it "
                           "was on screen; that decision stands (open it from browse to change "
                           "it); take the next record")
@@ -323,8 +328,14 @@ def settled_by(review: Review, session: Session, record_id: int, reviewer: str,
     at `stage` (as many screeners as it needs, or an adjudicator); [] while `reviewer` may
     still decide it."""
     repo.lock_record(session, record_id)
-    others = [(name, role) for name, role in repo.record_screeners(session, stage, record_id)
-              if name != reviewer]
+    return _settled(review, session, record_id, reviewer, stage,
+                    repo.record_screeners(session, stage, record_id))
+
+
+def _settled(review: Review, session: Session, record_id: int, reviewer: str, stage: Stage,
+             screeners: Sequence[tuple[str, Role]]) -> list[str]:
+    """`settled_by` on the record's screeners already read (under the lock)."""
+    others = [(name, role) for name, role in screeners if name != reviewer]
     if not others:
         return []
     required = (required_reviewers(review, session, stage, [record_id]) or {}).get(
@@ -451,7 +462,8 @@ def list_conflicts(review: Review, stage: Stage = Stage.TITLE_ABSTRACT,
         raise ReviewError(f"the protocol has no {stage.value} stage")
     with review.transaction() as session:
         may = viewer is not None and _may_reconcile(review, session, viewer)
-        if stage in blind_stages(review, session) and not may:
+        blind = stage in blind_stages(review, session)
+        if blind and not may:
             adj = review.protocol.screening.adjudicator
             who = shlex.quote(adj) if adj else "NAME"
             raise BlindingError(
@@ -459,7 +471,7 @@ def list_conflicts(review: Review, stage: Stage = Stage.TITLE_ABSTRACT,
                 f"starts (`screener conflicts --stage {stage.value} --reviewer {who}`"
                 + ("" if adj else ", NAME being the adjudicator, whom the protocol should name "
                    "under screening: adjudicator") + ")")
-        if may and stage in blind_stages(review, session):
+        if may and blind:
             # (a stage nobody has screened yet is not reconciled in advance: that would
             # unblind the screening still to come)
             assert viewer is not None
