@@ -128,8 +128,9 @@ def load_protocol_text(text: str, file: str = "<protocol>") -> Protocol:
         Problem(_path_text(_error_path(err)), _line_of(node, _error_path(err)), _explain(err))
         for err in sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     ]
-    if not problems:
-        problems = _semantic_problems(data, node)
+    # The semantic checks run even when the schema failed, so one `protocol check` lists
+    # every problem; they skip values of the wrong shape (the schema reported those).
+    problems += _semantic_problems(data, node)
     if problems:
         raise ProtocolError(file, problems)
     return _build(data)
@@ -156,6 +157,14 @@ def _explain(err: Any) -> str:
     return str(err.message)
 
 
+def _items(data: dict[str, Any], section: str) -> list[tuple[int, dict[str, Any]]]:
+    """The mappings in list `section`, with their index (other shapes are schema errors)."""
+    value = data.get(section)
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
 def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -164,37 +173,47 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
 
     for section in ("criteria", "exclusion_reasons"):
         seen: dict[str, int] = {}
-        for i, item in enumerate(data.get(section, [])):
+        for i, item in _items(data, section):
+            if not isinstance(item.get("id"), str):
+                continue
             if item["id"] in seen:
                 add([section, i, "id"], f"duplicate id {item['id']!r} "
                     f"(also {section}[{seen[item['id']]}]); ids must be unique")
             seen.setdefault(item["id"], i)
     keys: dict[str, int] = {}
-    for i, reason in enumerate(data.get("exclusion_reasons", [])):
+    for i, reason in _items(data, "exclusion_reasons"):
+        if not isinstance(reason.get("key"), str):
+            continue
         if reason["key"] in keys:
             add(["exclusion_reasons", i, "key"],
                 f"key {reason['key']!r} is already used by exclusion_reasons[{keys[reason['key']]}]")
         keys.setdefault(reason["key"], i)
+    highlight = data.get("highlight")
     for kind in ("include", "exclude"):
-        for i, term in enumerate(data.get("highlight", {}).get(kind, [])):
-            if not _TERM.match(term.strip()):
+        terms = highlight.get(kind) if isinstance(highlight, dict) else None
+        for i, term in enumerate(terms if isinstance(terms, list) else []):
+            if isinstance(term, str) and not _TERM.match(term.strip()):
                 add(["highlight", kind, i], f"{term!r} is not a highlight term: use words, "
                     "with an optional * wildcard at the start or end (e.g. ketamin*)")
-    screening = data.get("screening", {})
+    screening = data.get("screening")
+    screening = screening if isinstance(screening, dict) else {}
     mode = screening.get("mode", "single")
     per = screening.get("reviewers_per_record")
-    if mode == "single" and per not in (None, 1):
+    if mode == "single" and per not in (None, 1) and isinstance(per, int):
         add(["screening", "reviewers_per_record"],
             f"mode is single but reviewers_per_record is {per}; use mode: dual")
     if mode == "dual" and per == 1:
         add(["screening", "reviewers_per_record"], "mode is dual: reviewers_per_record must be ≥ 2")
     if (mode == "dual" and screening.get("resolution", "adjudicator") == "adjudicator"
-            and not str(screening.get("adjudicator", "")).strip()):
+            and not str(screening.get("adjudicator") or "").strip()):
         add(["screening"], "mode is dual with resolution: adjudicator, but no adjudicator is "
             "named: add `adjudicator: NAME` (the name they screen under), or use "
             "resolution: consensus")
     action_keys: dict[str, str] = {}
-    for action, key in data.get("keys", {}).items():
+    bindings = data.get("keys")
+    for action, key in (bindings.items() if isinstance(bindings, dict) else []):
+        if not isinstance(key, str):
+            continue
         if key in action_keys:
             add(["keys", action], f"key {key!r} is also bound to {action_keys[key]!r}")
         action_keys.setdefault(key, action)

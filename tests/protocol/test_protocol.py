@@ -117,6 +117,35 @@ def test_every_problem_is_reported_at_once() -> None:
     assert len(info.value.problems) == 2
 
 
+def test_schema_and_semantic_problems_are_reported_together() -> None:
+    # A wrong criterion type (schema) and a key bound twice (semantic) in one file: the
+    # reviewer fixes both after one `protocol check`, not one after the other.
+    text = (VALID.replace("type: include", "type: maybe")
+            + '  - {id: design, label: Wrong design, key: "1"}\n')
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text)
+    messages = [p.message for p in info.value.problems]
+    assert any("'maybe' is not one of" in m for m in messages), messages
+    assert any("key '1' is already used" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("broken", [
+    "criteria: {I1: Adults}\n",                    # a mapping where a list belongs
+    "criteria:\n  - Adults\n  - {id: 3}\n",          # items of the wrong shape
+    "exclusion_reasons:\n  - {id: [a], key: 1}\n",   # id and key of the wrong type
+    "highlight: [ketamine]\n",
+    "highlight: {include: ketamine}\n",
+    "screening: dual\n",
+    "screening: {mode: dual, reviewers_per_record: two, adjudicator: [x]}\n",
+    "keys: [include]\n",
+    "keys: {include: 1, exclude: 1}\n",
+])
+def test_misshapen_sections_give_problems_not_crashes(broken: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text("title: T\n" + broken, "p.yaml")
+    assert info.value.problems and all(p.message for p in info.value.problems)
+
+
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_bytes(b"title: caf\xe9\n")
