@@ -17,10 +17,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, Tab, Tabs
+from textual.widgets import DataTable, Input, Label, Tab, Tabs
 from textual.worker import get_current_worker
 
 from screener.core.decisions import Stage
+from screener.tui.widgets import FitFooter
 from screener.workflow.browse import BrowseFilter, BrowseResult, BrowseRow, browse
 from screener.workflow.review import Review
 
@@ -83,7 +84,7 @@ class BrowseScreen(ModalScreen[int | None]):
             table: DataTable[str] = DataTable(id="browse-table", cursor_type="row",
                                               zebra_stripes=True)
             yield table
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -15,13 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from screener.core.decisions import Label as DecisionLabel
 from screener.core.decisions import Stage
 from screener.tui.dialogs import HoldsKeysForDialogs, ReasonChoice, ReasonScreen, opens_dialog
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
-from screener.tui.widgets import RecordCard
+from screener.tui.widgets import FitFooter, RecordCard
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.review import Review
@@ -60,7 +60,7 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
             with Vertical(id="conflict-detail"):
                 yield Static(id="conflict-votes")
                 yield RecordCard(self.review.protocol, id="conflict-card")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

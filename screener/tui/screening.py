@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screener.core.decisions import Decision, Label, Role, Stage
@@ -37,7 +37,14 @@ from screener.tui.dialogs import (
     opens_dialog,
 )
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
-from screener.tui.widgets import CriteriaPanel, DecisionBar, RecordCard, StatusPanel, decision_text
+from screener.tui.widgets import (
+    CriteriaPanel,
+    DecisionBar,
+    FitFooter,
+    RecordCard,
+    StatusPanel,
+    decision_text,
+)
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.progress import POSSIBLY_RELEVANT, Progress
@@ -139,7 +146,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             with VerticalScroll(id="side"):
                 yield StatusPanel(id="status")
                 yield CriteriaPanel(app.review.protocol, id="criteria")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         app = self.screener

@@ -18,7 +18,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Button, Label, ProgressBar, Sparkline, Static
+from textual.widgets import Button, Footer, Label, ProgressBar, Sparkline, Static
 
 from screener.core.decisions import Decision, Stage
 from screener.core.protocol import CriterionKind, Protocol
@@ -385,3 +385,13 @@ def decision_text(decision: Decision | None, reason_label: str = "") -> str:
     if decision.note:
         text += f", note: {decision.note}"
     return text
+
+
+class FitFooter(Footer):
+    """The key footer, in Textual's compact style (one space between keys) on terminals
+    under 80 columns, so every key, Help and Quit included, still fits at 66 columns."""
+
+    COMPACT_BELOW = 80
+
+    def on_resize(self) -> None:
+        self.compact = self.size.width < self.COMPACT_BELOW

@@ -655,3 +655,32 @@ async def test_a_record_opened_from_browse_is_marked_as_revisited(make_app: Make
         assert str(app.screening.query_one("#status-rank").render()) == "Revisited (not in queue)"
         await pilot.press("escape")
         assert str(app.screening.query_one("#status-rank").render()) != "Revisited (not in queue)"
+
+
+async def test_footer_shows_every_key_down_to_66_columns(make_app: MakeApp) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app, _, _, _ = make_app("ketamine-depression.yaml")
+    async with app.run_test(size=(66, 24)) as pilot:
+        await settle(pilot)
+        keys = list(app.screening.query(FooterKey))
+        shown = [k.description for k in keys if k.region.right <= 66 and k.region.width]
+        assert {"Include", "Exclude", "Maybe", "Help", "Quit"} <= set(shown), shown
+        await pilot.resize_terminal(120, 32)
+        await pilot.pause()
+        assert not app.screening.query_one("FitFooter").compact  # roomy again when wide
+
+
+async def test_reason_dialog_hint_wraps_in_a_narrow_terminal(make_app: MakeApp) -> None:
+    app, _, _, _ = make_app("ketamine-depression.yaml")
+    async with app.run_test(size=(60, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ReasonScreen)
+        hint = app.screen.query_one(".dialog-hint")
+        dialog = app.screen.query_one(".dialog")
+        # the whole hint is on screen: wrapped onto more lines inside the dialog, not cut
+        assert hint.region.right <= dialog.region.right
+        lines = [str(line.text).strip() for line in hint.render_lines(hint.region.reset_offset)]
+        assert "without a reason" in " ".join(" ".join(lines).split()), lines
