@@ -20,7 +20,8 @@ from screener.cli import STAGES, main, open_from, review_options
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True,
               help="Screening stage.")
 @click.option("--theme", type=click.Choice(["dark", "light"]), default=None,
-              help="Colour theme (toggle in the app with t).")
+              help="Colour theme; default: the one last chosen with t in the app "
+                   "(kept in ~/.config/screener/ui.json).")
 def screen(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
            theme: str | None) -> None:
     """Screen records in the terminal UI (keys: i include, e exclude, m maybe, ? help)."""

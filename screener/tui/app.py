@@ -10,6 +10,8 @@ and a fake ranker without patching globals:
 - `progress_fn(review, reviewer, stage) -> Progress` computes the status panel (default:
   `screener.workflow.browse.panel_progress`); also in a thread worker.
 - `keymap` (default: protocol keys, then the user's keys.yaml; see `screener.tui.keys`).
+- `theme`: 'dark' or 'light'; default: the theme the reviewer last chose with `t`, kept in
+  `settings_file` (default: the user's ui.json; see `screener.tui.settings`).
 - `rank_on_open`: start a cold-start ranking when the review has none yet.
 - `background_delay` / `progress_delay`: re-ranking and the full progress start once the
   reviewer pauses this long after a decision (tests use 0: at once).
@@ -36,6 +38,7 @@ from screener.tui.dialogs import HelpScreen
 from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
+from screener.tui.settings import THEMES, save_theme, saved_theme, ui_settings_path
 from screener.workflow.browse import my_decisions, panel_progress
 from screener.workflow.progress import Progress, from_labels
 from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
@@ -46,7 +49,6 @@ from screener.workflow.screening import ScreeningSession
 Ranker = Callable[[Review, str], RankingUpdate]
 ProgressFn = Callable[[Review, str, Stage], Progress]
 
-THEMES = {"dark": "textual-dark", "light": "textual-light"}
 WARM_UP_DELAY = 1.0
 """Seconds after opening before the ranking process is started (unless a re-ranking is
 asked for sooner), so the first record is not slowed by it."""
@@ -136,7 +138,8 @@ class ScreenerApp(App[None]):
     def __init__(self, review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,
                  *, ranker: Ranker | None = None, progress_fn: ProgressFn | None = None,
                  keymap: KeyMap | None = None, user_keys_file: Path | None = None,
-                 theme: str | None = None, session: ScreeningSession | None = None,
+                 theme: str | None = None, settings_file: Path | None = None,
+                 session: ScreeningSession | None = None,
                  background_delay: float = 0.15, progress_delay: float = 1.0,
                  rank_on_open: bool | None = None, gc_idle_seconds: float = 2.0) -> None:
         super().__init__()
@@ -163,6 +166,8 @@ class ScreenerApp(App[None]):
                                      after_frame=self.call_after_refresh)
         self.title = review.title
         self.sub_title = f"{self.reviewer} · {self.stage.label}"
+        self.settings_file = settings_file or ui_settings_path()
+        theme = theme or saved_theme(self.settings_file)
         if theme is not None:
             self.theme = THEMES.get(theme, theme)
 
@@ -226,7 +231,12 @@ class ScreenerApp(App[None]):
         self.push_screen(HelpScreen(self.keymap.keys, self.sub_title))
 
     def action_theme(self) -> None:
-        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+        """Switch between dark and light, and keep the choice for the next session."""
+        name = "light" if self.theme == THEMES["dark"] else "dark"
+        self.theme = THEMES[name]
+        problem = save_theme(self.settings_file, name)
+        if problem:
+            self.notify(problem, title="Theme", severity="warning", timeout=8)
 
 
 def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,

@@ -3,6 +3,7 @@ the database (read through a fresh connection)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -684,3 +685,38 @@ async def test_reason_dialog_hint_wraps_in_a_narrow_terminal(make_app: MakeApp) 
         assert hint.region.right <= dialog.region.right
         lines = [str(line.text).strip() for line in hint.render_lines(hint.region.reset_offset)]
         assert "without a reason" in " ".join(" ".join(lines).split()), lines
+
+
+async def test_theme_chosen_with_t_is_kept_for_the_next_session(
+        make_app: MakeApp, tmp_path: Path) -> None:
+    settings = tmp_path / "ui.json"
+    app, review, _, _ = make_app(settings_file=settings)
+    async with app.run_test() as pilot:
+        assert app.theme == "textual-dark"
+        await pilot.press("t")
+        assert app.theme == "textual-light"
+    again = ScreenerApp(review, "ann", ranker=FakeRanker([]), settings_file=settings)
+    async with again.run_test():
+        assert again.theme == "textual-light"  # the reviewer's last choice
+    chosen = ScreenerApp(review, "ann", ranker=FakeRanker([]), settings_file=settings,
+                         theme="dark")
+    async with chosen.run_test():
+        assert chosen.theme == "textual-dark"  # an explicit --theme wins
+    settings.write_text("{not json", encoding="utf-8")
+    damaged = ScreenerApp(review, "ann", ranker=FakeRanker([]), settings_file=settings)
+    async with damaged.run_test() as pilot:
+        assert damaged.theme == "textual-dark"  # a damaged file is ignored, not fatal
+        await pilot.press("t")
+    assert json.loads(settings.read_text(encoding="utf-8")) == {"theme": "light"}
+
+
+async def test_theme_that_cannot_be_saved_still_switches_and_warns(
+        make_app: MakeApp, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    app, _, _, _ = make_app(settings_file=blocker / "ui.json")  # its folder is a file
+    async with app.run_test() as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.theme == "textual-light"
+        assert any("theme not saved" in str(n.message) for n in app._notifications)
