@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from screener.core.decisions import Label, Stage
+from screener.core.decisions import Decision, Label, Stage
 from screener.core.protocol import CriterionKind
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
@@ -82,23 +83,27 @@ def score_basis(info: dict[str, Any]) -> str:
     return "protocol" if info["config"].get("cold_start") else "random"
 
 
-def training_labels(review: Review, session: Session, reviewer: str) -> dict[int, int]:
+def training_labels(review: Review, session: Session, reviewer: str,
+                    current: Sequence[Decision] | None = None) -> dict[int, int]:
     """record id -> 1 (include) / 0 (exclude) used to train; `maybe` is left out.
 
     Blind dual screening: the reviewer's own decisions and reconciled outcomes only.
     Otherwise: the record's outcome, or the latest decision while it is pending.
+    `current`: the title/abstract stage's current decisions, if the caller has them.
     """
     stage = Stage.TITLE_ABSTRACT
     labels: dict[int, int] = {}
     from screener.workflow.team import blind_stages
 
     blind = stage in blind_stages(review, session)
-    for d in repo.current_decisions(session, stage):
+    if current is None:
+        current = repo.current_decisions(session, stage)
+    for d in current:
         if blind and d.reviewer != reviewer:
             continue
         if d.label in (Label.INCLUDE, Label.EXCLUDE):
             labels[d.record_id] = 1 if d.label == Label.INCLUDE else 0
-    for rid, outcome in outcomes(review, session, stage).items():
+    for rid, outcome in outcomes(review, session, stage, current=current).items():
         # Blind: an agreed outcome can reveal the other label (maybe + include -> include).
         if outcome.label in (Label.INCLUDE, Label.EXCLUDE) and (
                 not blind or outcome.adjudicated):
@@ -129,10 +134,11 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
     with review.read() as session:
         span = repo.record_id_span(session)
         ids = repo.record_ids_by_id(session)
-        labels = training_labels(review, session, reviewer)
+        current = repo.current_decisions(session, Stage.TITLE_ABSTRACT)  # read once
+        labels = training_labels(review, session, reviewer, current)
         eligible_list = eligible_ids(session, Stage.TITLE_ABSTRACT)
         eligible = set(eligible_list)
-        decided_any = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
+        decided_any = {d.record_id for d in current}
     key = (review.db.url, feature_hash, span)
     features = _MEMORY.get(key)
     if features is None:

@@ -70,11 +70,13 @@ def eligible_count(session: Session, stage: Stage) -> int:
 
 
 def outcomes(review: Review, session: Session, stage: Stage,
-             record_ids: Sequence[int] | None = None) -> dict[int, Outcome]:
+             record_ids: Sequence[int] | None = None,
+             current: Sequence[Decision] | None = None) -> dict[int, Outcome]:
+    """Each decided record's outcome; `current` as in `team.record_outcomes`."""
     from screener.workflow.team import record_outcomes
 
     return {rid: outcome for rid, (outcome, _) in
-            record_outcomes(review, session, stage, record_ids).items()}
+            record_outcomes(review, session, stage, record_ids, current).items()}
 
 
 def apply_outcome_effects(review: Review, session: Session, record_id: int, stage: Stage) -> None:

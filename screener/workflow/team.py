@@ -74,11 +74,16 @@ def mode_for(mode: ScreeningMode, required: int | None) -> ScreeningMode:
 
 
 def record_outcomes(review: Review, session: Session, stage: Stage,
-                    record_ids: Sequence[int] | None = None
+                    record_ids: Sequence[int] | None = None,
+                    current: Sequence[Decision] | None = None,
                     ) -> dict[int, tuple[Outcome, list[Decision]]]:
-    """Each decided record's outcome (allocation-aware) with its current decisions."""
+    """Each decided record's outcome (allocation-aware) with its current decisions.
+    `current`: the stage's current decisions (of `record_ids`), when the caller has read
+    them already."""
     by_record: dict[int, list[Decision]] = {}
-    for decision in repo.current_decisions(session, stage, record_ids):
+    if current is None:
+        current = repo.current_decisions(session, stage, record_ids)
+    for decision in current:
         by_record.setdefault(decision.record_id, []).append(decision)
     required = required_reviewers(review, session, stage, record_ids) or {}
     mode = review.protocol.screening
