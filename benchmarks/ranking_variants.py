@@ -8,6 +8,9 @@ Each variant is FEATURES:SCORER.
             mindf1   min_df = 1 (as ASReview)
             charcap_D_W  character 3-5-grams of the words beside the words (weight W), grams
                      in more than a fraction D of the records dropped (to cut the cost)
+            bm25     BM25 term weights (k1 1.2, b 0.75) x idf instead of sublinear tf, same
+                     word 1-2-grams and min_df 2, rows L2-normalised
+            binary   idf of each term present (tf ignored), rows L2-normalised
             dense_W  dense record vectors beside the words (weight W), read from
                      $SCREENER_DENSE/<dataset>.npy (one L2-normalised row per record; made
                      outside screener, e.g. by benchmarks/ranking_static.py)
@@ -77,6 +80,25 @@ def l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / norms) @ m, dtype=np.float32)
 
 
+def weighted(texts: list[str], how: str) -> sp.csr_matrix:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    counts = CountVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.95,
+                             dtype=np.float64).fit_transform(texts).tocsr()
+    n = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    idf = np.log((n + 1) / (df + 1)) + 1.0
+    tf = counts.copy()
+    if how == "binary":
+        tf.data[:] = 1.0
+    else:
+        dl = np.asarray(counts.sum(axis=1)).ravel()
+        norm = 1.2 * (0.25 + 0.75 * dl / max(dl.mean(), 1.0))
+        rows = np.repeat(np.arange(n), np.diff(tf.indptr))
+        tf.data = tf.data * 2.2 / (tf.data + norm[rows])
+    return l2_rows(sp.csr_matrix(tf @ sp.diags(idf), dtype=np.float32))
+
+
 def build(ds: Dataset, fv: str, name: str = "") -> sp.csr_matrix:
     if fv.startswith("title"):
         k = int(fv[5:] or 2)
@@ -85,6 +107,8 @@ def build(ds: Dataset, fv: str, name: str = "") -> sp.csr_matrix:
         return fit_features(texts, FeatureConfig()).matrix
     if fv == "mindf1":
         return fit_features(ds.texts, FeatureConfig(min_df=1)).matrix
+    if fv in ("bm25", "binary"):
+        return weighted(ds.texts, fv)
     fs = fit_features(ds.texts, FeatureConfig())
     if fv == "base":
         return fs.matrix
