@@ -42,9 +42,9 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
             # full text's records are title/abstract's combined outcome: hidden with it
             if stage not in hidden and not (blind and stage == Stage.FULL_TEXT):
                 counts: Counter[str] = Counter()
-                for rid, o in outcomes(review, session, stage).items():
-                    if rid in removed_ids:
-                        continue
+                # the stage's decisions already read (duplicates removed, as skipped here)
+                at_stage = [d for d in current if d.stage == stage]
+                for o in outcomes(review, session, stage, current=at_stage).values():
                     counts["conflict" if o.conflict else (o.label.value if o.label else "pending")] += 1
                 outcome_counts[stage.value] = dict(sorted(counts.items()))
         reviewers = repo.reviewers(session)
