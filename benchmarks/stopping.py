@@ -93,7 +93,14 @@ def main() -> None:
     alpha = 1 - args.confidence
     runs: list[tuple[str, list[int], int, int]] = []
     folders = sorted((OUT / "ranking").glob("*/"), key=lambda p: p.stat().st_mtime)
-    folder = OUT / "ranking" / args.hash if args.hash else (folders[-1] if folders else None)
+    folder = folders[-1] if folders else None
+    if args.hash:  # a whole folder name, or a prefix of exactly one
+        named = [p for p in folders if p.name.startswith(args.hash)]
+        exact = [p for p in named if p.name == args.hash]
+        if not exact and len(named) != 1:
+            sys.exit(f"--hash {args.hash}: matches {len(named)} folders under "
+                     f"{OUT / 'ranking'} (need exactly one)")
+        folder = (exact or named)[0]
     cfg_dict: dict[str, Any] = ModelConfig.from_settings("screener-lr", 0, {}).to_dict()
     if folder is not None and folder.exists():
         for f in sorted(folder.glob("*.json")):

@@ -8,23 +8,128 @@ records were screened and N, the total number of records, and returns numbers.
   before them. Under H0 "recall is below the target" that urn holds at least
   K = floor(r_seen/target − r_before) + 1 relevant records (r_before = relevant found
   before the sample), so seeing at most k_rel relevant in the sample has probability
-  P = hypergeom.cdf(k_rel; M = urn size, n = K, N = k). The test scans every k and returns
-  the smallest P: stop when it is below 1 − confidence (e.g. 0.05).
+  P = P(X <= k_rel), X ~ Hypergeometric(urn size, K relevant, k drawn). The test scans every
+  k and returns the smallest P: stop when it is below 1 − confidence (e.g. 0.05).
 - `safe_checklist`: the SAFE procedure (Boetje & van de Schoot 2024) items.
 - `consecutive_irrelevant`: irrelevant records since the last relevant one.
 - `estimate_remaining`: relevant records still unscreened, from the rate in the most
   recent window with a Clopper-Pearson interval (see its docstring).
 
-Imports: numpy and scipy only (plus the standard library).
+The hypergeometric CDF (`hypergeom_cdf`) and the Clopper-Pearson interval are computed here
+with numpy, from a table of log factorials, instead of with scipy.stats: importing
+scipy.stats costs about a second in every command that shows the statistics, and its
+hypergeometric CDF took 11-23 s for the stopping test on 20,000-60,000 screened records
+(this one: 0.06-0.2 s; the tests compare both on random cases).
+
+Imports: numpy only (plus the standard library); scipy.stats only as a fallback for a CDF
+whose sum does not converge in `_MAX_STEPS` terms (never met in the tests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.stats import beta, hypergeom
+
+_MAX_STEPS = 4000
+"""Terms summed per CDF before falling back to scipy.stats."""
+_log_fact = np.zeros(1)
+
+
+def _log_factorials(n: int) -> np.ndarray:
+    """log(i!) for i = 0..n (at least), kept and grown as needed."""
+    global _log_fact
+    if _log_fact.size <= n:
+        size = max(n + 1, 2 * _log_fact.size)
+        table = np.zeros(size)
+        table[1:] = np.cumsum(np.log(np.arange(1, size, dtype=np.float64)))
+        _log_fact = table
+    return _log_fact
+
+
+def hypergeom_cdf(x: Any, urn: Any, successes: Any, draws: Any) -> np.ndarray:
+    """P(X <= x) for X ~ Hypergeometric(`urn` items, `successes` of them marked, `draws`
+    drawn without replacement); array arguments broadcast, the result is 1-d.
+
+    Sums the probabilities of the tail away from the mode, starting at x (lower tail) or
+    x + 1 (upper tail, then 1 − it), each term from the last by the ratio of consecutive
+    probabilities. The distribution is log-concave, so the ratios shrink along the tail and
+    the sum stops once the rest is below 1e-17 of it. Relative error about 1e-10 on
+    p-values down to 1e-250 (tested against scipy.stats.hypergeom).
+    """
+    x, M, K, N = (np.ravel(a).astype(np.int64)
+                  for a in np.broadcast_arrays(x, urn, successes, draws))
+    lo = np.maximum(0, N - (M - K))
+    hi = np.minimum(K, N)
+    out = np.where(x >= hi, 1.0, 0.0)
+    idx = np.flatnonzero((x >= lo) & (x < hi))
+    if idx.size == 0:
+        return out
+    x, M, K, N, lo, hi = (a[idx] for a in (x, M, K, N, lo, hi))
+    lf = _log_factorials(int(M.max()))
+    below = x < ((N + 1) * (K + 1)) // (M + 2)  # x below the mode: sum the lower tail
+    i = np.where(below, x, x + 1)
+    term = np.exp(lf[K] - lf[i] - lf[K - i] + lf[M - K] - lf[N - i] - lf[M - K - N + i]
+                  - lf[M] + lf[N] + lf[M - N])
+    total = term.copy()
+    active = np.ones(idx.size, bool)
+    for _ in range(_MAX_STEPS):
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        ia, ka, na, ma, ba = i[a], K[a], N[a], M[a], below[a]
+        down = ba & (ia > lo[a])
+        up = ~ba & (ia < hi[a])
+        ratio = np.zeros(a.size)
+        d, u = np.flatnonzero(down), np.flatnonzero(up)
+        ratio[d] = (ia[d] * (ma[d] - ka[d] - na[d] + ia[d])) / (
+            (ka[d] - ia[d] + 1.0) * (na[d] - ia[d] + 1.0))
+        ratio[u] = ((ka[u] - ia[u]) * (na[u] - ia[u])) / (
+            (ia[u] + 1.0) * (ma[u] - ka[u] - na[u] + ia[u] + 1.0))
+        step = down | up
+        new = term[a] * ratio
+        term[a] = new
+        total[a] += new
+        i[a] = ia + np.where(ba, -1, 1) * step
+        # the rest of the tail is below new * ratio / (1 - ratio)
+        done = ~step | (new * ratio < 1e-17 * total[a] * np.maximum(1.0 - ratio, 1e-300))
+        active[a[done]] = False
+    if active.any():  # pragma: no cover - a fallback no test case reaches
+        from scipy.stats import hypergeom
+
+        a = np.flatnonzero(active)
+        cdf = hypergeom.cdf(x[a], M[a], K[a], N[a])
+        total[a] = np.where(below[a], cdf, 1.0 - cdf)
+    out[idx] = np.where(below, total, 1.0 - total)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _binomial_upper_tail(successes: int, trials: int, p: np.ndarray) -> np.ndarray:
+    """P(X >= successes) for X ~ Binomial(trials, p), for each p in (0, 1)."""
+    lf = _log_factorials(trials)
+    i = np.arange(successes, trials + 1)
+    log_c = lf[trials] - lf[i] - lf[trials - i]
+    logs = (log_c[None, :] + i[None, :] * np.log(p)[:, None]
+            + (trials - i)[None, :] * np.log1p(-p)[:, None])
+    top = logs.max(axis=1, keepdims=True)
+    tail: np.ndarray = np.exp(top[:, 0]) * np.exp(logs - top).sum(axis=1)
+    return tail
+
+
+def _solve_increasing(f: Any, target: float) -> float:
+    """p in (0, 1) with f(p) = target, f increasing: bisection to double precision."""
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        if f(np.array([mid]))[0] < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
 
 
 def _as_array(labels_in_order: Sequence[int]) -> np.ndarray:
@@ -40,7 +145,7 @@ def stopping_test(
     """p-value for H0 "recall < `recall_target`" (Callaghan & Müller-Hansen 2020).
 
     Small values are evidence that the target has been reached. Returns 1.0 when nothing
-    has been screened. Uses `scipy.stats.hypergeom`, minimum over all sample sizes k.
+    has been screened. Minimum over all sample sizes k (`hypergeom_cdf`).
     """
     y = _as_array(labels_in_order)
     n = len(y)
@@ -63,7 +168,7 @@ def stopping_test(
     p[~possible] = 0.0  # H0 cannot hold: the urn is too small for that many relevant
     idx = np.flatnonzero(possible)
     if idx.size:
-        p[idx] = hypergeom.cdf(k_rel[idx], urn[idx], k_min[idx], k[idx])
+        p[idx] = hypergeom_cdf(k_rel[idx], urn[idx], k_min[idx], k[idx])
     return float(min(1.0, max(0.0, p.min())))
 
 
@@ -87,12 +192,15 @@ class Estimate:
 
 
 def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact binomial interval for a proportion."""
+    """Exact binomial interval for a proportion: the p at which seeing `successes` or more
+    (low) or `successes` or fewer (high) has probability (1 − confidence) / 2."""
     if trials <= 0:
         return 0.0, 1.0
     a = (1 - confidence) / 2
-    low = 0.0 if successes == 0 else float(beta.ppf(a, successes, trials - successes + 1))
-    high = 1.0 if successes == trials else float(beta.ppf(1 - a, successes + 1, trials - successes))
+    low = 0.0 if successes == 0 else _solve_increasing(
+        lambda p: _binomial_upper_tail(successes, trials, p), a)
+    high = 1.0 if successes == trials else _solve_increasing(
+        lambda p: _binomial_upper_tail(successes + 1, trials, p), 1 - a)
     return low, high
 
 

@@ -1,10 +1,13 @@
-"""Stopping statistics on worked examples (p-values recomputed with math.comb)."""
+"""Stopping statistics on worked examples (p-values recomputed with math.comb), and the
+numpy hypergeometric CDF and Clopper-Pearson interval against scipy.stats."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screener.ranking.stopping import (
     clopper_pearson,
@@ -109,3 +112,89 @@ def test_summary_gathers_everything() -> None:
     assert s.n_relevant_found == 10 and s.consecutive_irrelevant == 300
     assert s.stop_by_test == (s.p_value < 0.05)
     assert s.remaining.high >= s.remaining.point >= s.remaining.low
+
+
+# --- the numpy CDF and interval against scipy.stats (what they replace) ------------------
+
+
+@st.composite
+def hypergeom_cases(draw: st.DrawFn) -> tuple[int, int, int, int]:
+    urn = draw(st.integers(1, 5000))
+    successes = draw(st.integers(0, urn))
+    draws = draw(st.integers(0, urn))
+    x = draw(st.integers(-1, min(successes, draws) + 1))
+    return x, urn, successes, draws
+
+
+@settings(max_examples=400, deadline=None)
+@given(hypergeom_cases())
+def test_hypergeom_cdf_matches_scipy(case: tuple[int, int, int, int]) -> None:
+    from scipy.stats import hypergeom
+
+    from screener.ranking.stopping import hypergeom_cdf
+
+    x, urn, successes, draws = case
+    expected = float(hypergeom.cdf(x, urn, successes, draws))
+    got = float(hypergeom_cdf(x, urn, successes, draws)[0])
+    assert got == pytest.approx(expected, rel=1e-8, abs=1e-300)
+
+
+def test_hypergeom_cdf_by_counting_and_in_the_far_tail() -> None:
+    from screener.ranking.stopping import hypergeom_cdf
+
+    assert hypergeom_cdf(2, 30, 8, 10)[0] == pytest.approx(hyper_cdf(2, 30, 8, 10), rel=1e-12)
+    # a long run with no relevant record where many are expected: p far below 1e-90
+    exact = hyper_cdf(0, 3000, 400, 1200)
+    assert 0 < exact < 1e-90
+    assert hypergeom_cdf(0, 3000, 400, 1200)[0] == pytest.approx(exact, rel=1e-8)
+
+
+def test_stopping_test_on_a_large_review_matches_scipy() -> None:
+    # 8,000 of 20,000 screened, relevant records mostly early (prioritised screening)
+    import numpy as np
+    from scipy.stats import hypergeom
+
+    rng = np.random.default_rng(3)
+    n, n_total = 8_000, 20_000
+    weights = np.exp(-np.arange(n) / (n / 4))
+    labels = np.zeros(n, np.int64)
+    labels[rng.choice(n, 300, replace=False, p=weights / weights.sum())] = 1
+    rev = labels[::-1]
+    k = np.arange(1, n + 1)
+    k_rel = np.cumsum(rev)
+    urn = n_total - n + k
+    need = np.floor(labels.sum() / 0.95 - (labels.sum() - k_rel) + 1e-12).astype(np.int64) + 1
+    ok = need <= urn
+    expected = float(hypergeom.cdf(k_rel[ok], urn[ok], need[ok], k[ok]).min())
+    assert stopping_test(labels.tolist(), n_total, 0.95) == pytest.approx(expected, rel=1e-8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+       st.sampled_from([0.9, 0.95, 0.99]))
+def test_clopper_pearson_matches_scipy_beta_quantiles(case: tuple[int, int],
+                                                      confidence: float) -> None:
+    from scipy.stats import beta
+
+    successes, trials = case
+    a = (1 - confidence) / 2
+    low, high = clopper_pearson(successes, trials, confidence)
+    expected_low = 0.0 if successes == 0 else beta.ppf(a, successes, trials - successes + 1)
+    expected_high = (1.0 if successes == trials
+                     else beta.ppf(1 - a, successes + 1, trials - successes))
+    assert low == pytest.approx(expected_low, rel=1e-7, abs=1e-12)
+    assert high == pytest.approx(expected_high, rel=1e-7, abs=1e-12)
+
+
+def test_statistics_do_not_import_scipy_stats() -> None:
+    # importing scipy.stats costs about a second in every command that shows them
+    import subprocess
+    import sys
+
+    code = ("import sys; from screener.ranking import stopping; "
+            "stopping.stopping_test([1, 0, 0, 1] + [0] * 50, 500); "
+            "stopping.estimate_remaining([1, 0, 0, 0], 50); "
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
