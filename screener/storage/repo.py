@@ -426,6 +426,15 @@ def current_decisions(session: Session, stage: Stage | None = None,
     `screener.core.decisions.current_decisions`), in the order they were made, or with
     `screening_order` in the order their records were first screened (a changed decision
     keeps the place of the first standing one, as `core.decisions.in_screening_order`)."""
+    sub = _current_ids(stage, record_ids)
+    query = _decision_select().join(sub, sub.c.mid == DecisionRow.id).order_by(
+        sub.c.first if screening_order else DecisionRow.id)
+    return [_to_decision(r, n, role) for r, n, role in session.execute(query)]
+
+
+def _current_ids(stage: Stage | None = None, record_ids: Sequence[int] | None = None) -> Any:
+    """Subquery: per (record, reviewer, stage), the id of the standing decision (`mid`) and
+    of the first one not withdrawn (`first`)."""
     withdrawn = select(DecisionRow.undoes_id).where(DecisionRow.undoes_id.is_not(None))
     keys = (DecisionRow.record_id, DecisionRow.reviewer_id, DecisionRow.stage)
     latest = select(func.max(DecisionRow.id).label("mid"), func.min(DecisionRow.id).label(
@@ -435,10 +444,17 @@ def current_decisions(session: Session, stage: Stage | None = None,
         latest = latest.where(DecisionRow.stage == stage.value)
     if record_ids is not None:
         latest = latest.where(DecisionRow.record_id.in_(list(record_ids)))
-    sub = latest.subquery()
-    query = _decision_select().join(sub, sub.c.mid == DecisionRow.id).order_by(
-        sub.c.first if screening_order else DecisionRow.id)
-    return [_to_decision(r, n, role) for r, n, role in session.execute(query)]
+    return latest.subquery()
+
+
+def current_stage_roles(session: Session) -> set[tuple[Stage, Role]]:
+    """The (stage, reviewer role) pairs that have a standing decision: what
+    `current_decisions` would give, reduced in SQL to a few rows."""
+    sub = _current_ids()
+    query = (select(DecisionRow.stage, ReviewerRow.role).distinct()
+             .join(sub, sub.c.mid == DecisionRow.id)
+             .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id))
+    return {(Stage(stage), Role(role)) for stage, role in session.execute(query)}
 
 
 def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Decision]:

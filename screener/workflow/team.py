@@ -363,10 +363,10 @@ def blind_stages(review: Review, session: Session) -> set[Stage]:
     does not hold back PRISMA, the report or the log.)"""
     if not is_blind(review):
         return set()
-    current = repo.current_decisions(session)
+    pairs = repo.current_stage_roles(session)
     started = set(repo.reconciliations(session))
-    started |= {d.stage for d in current if d.reviewer_role == Role.ADJUDICATOR}
-    screened = {d.stage for d in current if d.reviewer_role == Role.SCREENER}
+    started |= {stage for stage, role in pairs if role == Role.ADJUDICATOR}
+    screened = {stage for stage, role in pairs if role == Role.SCREENER}
     return {s for s in review.protocol.stages if s not in started and s in screened}
 
 

@@ -123,6 +123,27 @@ def test_screening_order_in_sql_matches_the_core_rule(db: Database) -> None:
         (b, "ann", Label.EXCLUDE)]
 
 
+def test_stage_roles_are_those_of_the_standing_decisions(db: Database) -> None:
+    # Blinding asks which stages screeners (and adjudicators) have decided at; a decision
+    # withdrawn by undo no longer counts, as in current_decisions.
+    TA, FT = Stage.TITLE_ABSTRACT, Stage.FULL_TEXT
+    with db.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        a, b = repo.add_records(s, source, [Record(title="A"), Record(title="B")])
+        repo.add_decision(s, Decision(a, "ann", TA, Label.INCLUDE))
+        ft = repo.add_decision(s, Decision(a, "ann", FT, Label.INCLUDE))
+        repo.get_or_create_reviewer(s, "Ada", Role.ADJUDICATOR)
+        repo.add_decision(s, Decision(b, "Ada", TA, Label.EXCLUDE, reviewer_role=Role.ADJUDICATOR))
+    with db.transaction() as s:
+        assert repo.current_stage_roles(s) == {(TA, Role.SCREENER), (FT, Role.SCREENER),
+                                               (TA, Role.ADJUDICATOR)}
+        repo.add_decision(s, Decision(a, "ann", FT, Label.UNDONE), undoes_id=ft.id)
+    with db.transaction() as s:
+        pairs = repo.current_stage_roles(s)
+        assert pairs == {(d.stage, d.reviewer_role) for d in repo.current_decisions(s)}
+        assert pairs == {(TA, Role.SCREENER), (TA, Role.ADJUDICATOR)}
+
+
 def test_ranking_round_trip(db: Database) -> None:
     with db.transaction() as s:
         rid = repo.add_ranking(s, stage=Stage.TITLE_ABSTRACT, reviewer_id=None,
