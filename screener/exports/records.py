@@ -131,6 +131,28 @@ def _braced(text: str) -> str:
     return text
 
 
+_VERBATIM = {"doi", "pmid", "year"}
+"""Fields written as they are (biblatex reads `doi` verbatim; an escaped `_` would stay)."""
+_LATEX_SPECIAL = re.compile(r"[\\%&_#$~{}]")
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}"}
+
+
+def _latex(text: str) -> str:
+    """Text as a BibTeX value that LaTeX (and screener's import) reads back as the same
+    text: `%` would start a comment, `&`, `_`, `#`, `$` and `~` mean something in LaTeX,
+    and a brace would change the grouping. Unbalanced braces are dropped (`_braced`)."""
+    return _LATEX_SPECIAL.sub(lambda m: _LATEX_ESCAPES.get(m.group(), "\\" + m.group()),
+                              _braced(text))
+
+
+def _bib_name(name: str) -> str:
+    """A name for BibTeX's `author` list: "Family, Given" as it is; a name without a comma
+    (a group such as "WHO Study Group", or a name stored unsplit) in braces, so BibTeX
+    keeps it whole instead of taking its last word as the family name."""
+    text = _latex(name)
+    return text if "," in name or " " not in name.strip() else "{" + text + "}"
+
+
 def records_bibtex(items: Sequence[RecordItem]) -> str:
     """BibTeX (bibtexparser v2) with the decision in `note`."""
     library = Library()
@@ -138,13 +160,16 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
     for record, decision, reason, note in items:
         start, end = _split_pages(record.pages)
         pages = f"{start}--{end}" if end else start
-        values = (("author", " and ".join(record.authors)), ("title", record.title),
+        values = (("author", " and ".join(_bib_name(a) for a in record.authors)),
+                  ("title", record.title),
                   ("journal", record.journal), ("year", str(record.year or "")),
                   ("volume", record.volume), ("number", record.issue), ("pages", pages),
                   ("doi", record.doi), ("pmid", record.pmid), ("abstract", record.abstract),
                   ("keywords", ", ".join(record.keywords)), ("language", record.language),
                   ("note", decision_text(decision, reason, note)))
-        fields = [Field(key, _braced(value)) for key, value in values if value]
+        fields = [Field(key, value if key == "author" else _braced(value)
+                        if key in _VERBATIM else _latex(value))
+                  for key, value in values if value]
         kind = "article" if record.journal else "misc"
         library.add(Entry(kind, _cite_key(record, taken), fields))
     return str(write_string(library))

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bibtexparser.entrypoint import parse_string
-from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
+from bibtexparser.middlewares import (
+    LatexDecodingMiddleware,
+    NormalizeFieldKeys,
+    SeparateCoAuthors,
+)
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 
 from screener.core.records import Record, normalise_doi, normalise_pmid
@@ -30,6 +34,7 @@ logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 
 _ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _LATEX_CHARS = re.compile(r"[\\{}$~]")
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
 
 TYPE_NAMES = {
     "article": "Journal Article", "inproceedings": "Conference Paper",
@@ -43,13 +48,20 @@ TYPE_NAMES = {
 
 
 class _LatexDecoding(LatexDecodingMiddleware):
-    """bibtexparser's LaTeX decoder, skipped for values without LaTeX syntax (30x faster)."""
+    """bibtexparser's LaTeX decoder, skipped for values without LaTeX syntax (30x faster).
+
+    A bare `%` (as most exports write "50%") is a per cent sign, not a LaTeX comment: the
+    decoder would drop the rest of the line with it, so it is escaped first."""
 
     def _transform_python_value_string(self, python_string: str) -> tuple[str, str]:
         if not _LATEX_CHARS.search(python_string):
             return python_string, ""
+        python_string = _BARE_PERCENT.sub(r"\\%", python_string)
         result: tuple[str, str] = super()._transform_python_value_string(python_string)
         return result
+
+
+_DECODER = _LatexDecoding()
 
 
 def sniff(head: str) -> bool:
@@ -66,8 +78,11 @@ def iter_records(
     text: str, path: Path | None = None, warn: _text.Warn = _text.no_warnings
 ) -> Iterator[Record]:
     """Entries of a BibTeX text, in file order."""
+    # Field names lower-cased first: `Author =` (Web of Science, JabRef) must be split
+    # into names like `author =`. Names are split before LaTeX is decoded, so a braced group
+    # ("{WHO Study Group}") stays one name; `_name` decodes each part.
     library = parse_string(
-        text, append_middleware=[_LatexDecoding(), SeparateCoAuthors()]
+        text, append_middleware=[NormalizeFieldKeys(), SeparateCoAuthors(), _DECODER]
     )
     number = 0
     for block in library.blocks:
@@ -126,15 +141,20 @@ def _fields(entry: Any) -> dict[str, Any]:
     return out
 
 
+def _decode(latex: str) -> str:
+    return _DECODER._transform_python_value_string(latex)[0]
+
+
 def _name(value: str) -> str:
+    """"Family, Given" from one BibTeX name (still LaTeX: braces group, accents coded)."""
     try:
         parts = parse_single_name_into_parts(value, strict=False)
     except Exception:
-        return _text.clean_inline(value)
-    family = " ".join([*parts.von, *parts.last]).strip()
-    given = " ".join(parts.first).strip()
+        return _text.clean_inline(_decode(value))
+    family = _decode(" ".join([*parts.von, *parts.last]).strip())
+    given = _decode(" ".join(parts.first).strip())
     if parts.jr:
-        given = f"{given}, {' '.join(parts.jr)}".strip(", ")
+        given = f"{given}, {_decode(' '.join(parts.jr))}".strip(", ")
     name = f"{family}, {given}" if family and given else family or given
     return _text.clean_inline(name)
 

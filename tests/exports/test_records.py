@@ -82,6 +82,21 @@ def test_bibtex_parses_with_the_decision_in_note() -> None:
     assert second["pages"].value == "1012--1020"
 
 
+def test_bibtex_export_reads_back_as_the_same_text() -> None:
+    # LaTeX's special characters are escaped, so screener (or LaTeX) reads back what was
+    # written: no abstract cut at a "%", no lost "~" or braces, group authors kept whole
+    from screener.importers import bibtex
+
+    text = "Response ~ 30% (p < 0.05) & set {a, b} in a_b #1 costs $5 \\n x^2 in München"
+    record = Record(title="50% of {MDD} & more", abstract=text, year=2020,
+                    authors=("Smith, J", "WHO Study Group", "van der Berg, A"),
+                    doi="10.1000/a_b", id=1)
+    (back,) = bibtex.parse(records_bibtex([(record, "include", "", "")]))
+    assert (back.title, back.abstract) == (record.title, text)
+    assert back.authors == record.authors
+    assert back.doi == "10.1000/a_b"
+
+
 def test_csv_has_decisions_and_safe_cells() -> None:
     rows = list(csv.DictReader(io.StringIO(records_csv(ITEMS))))
     assert tuple(rows[0]) == RECORD_COLUMNS

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from screener.core.records import Record
-from screener.importers import read_file
+from screener.importers import bibtex, read_file
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 
@@ -265,6 +265,30 @@ def test_bibtex_comments_and_bom() -> None:
     result = read_file(DATA / "bibtex" / "bibtexparser_article_start_with_bom.bib")
     assert result.encoding == "utf-8-sig"
     assert result.records[0].authors == ("César, Jean",)
+
+
+def test_bibtex_capitalised_author_field_is_split_into_names() -> None:
+    # Web of Science and JabRef write `Author =`; the bundled file has `Author` too
+    records = read_file(DATA / "bibtex" / "bibtexparser_multiple_entries_and_comments.bib").records
+    assert ("Toto, A", "Titi, B") in [r.authors for r in records]
+    text = ("@Article{smith2020,\n  AUTHOR = {Smith, John and M{\\\"u}ller, Hans and "
+            "{World Health Organization}},\n  Title = {Capitalised}, Year = {2020} }\n")
+    (record,) = bibtex.parse(text)
+    assert record.authors == ("Smith, John", "Müller, Hans", "World Health Organization")
+    assert (record.title, record.year) == ("Capitalised", 2020)
+
+
+def test_bibtex_bare_percent_is_a_per_cent_sign_not_a_comment() -> None:
+    # most exports write "50%" unescaped; with LaTeX elsewhere in the field the decoder
+    # used to drop everything after it
+    text = ("@article{a,\n title={Ketamine reduced symptoms by 50% in {MDD}},\n"
+            " abstract={Response was 45% with ketamine vs 20\\% with placebo in "
+            "M{\\\"u}nchen; n~=~40.},\n year={2021}}\n")
+    (record,) = bibtex.parse(text)
+    assert record.title == "Ketamine reduced symptoms by 50% in MDD"
+    assert record.abstract.startswith("Response was 45% with ketamine vs 20% with placebo in "
+                                      "München; n")
+    assert record.abstract.endswith("40.")
 
 
 def test_wos_plain_text() -> None:
