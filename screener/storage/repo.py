@@ -549,10 +549,15 @@ def ranking_hashes(session: Session) -> dict[int, str]:
 
 
 def prune_rankings(session: Session, keep_ids: set[int]) -> None:
-    """Drop the stored order of old rankings no decision refers to (provenance rows stay)."""
+    """Drop the stored order of old rankings no decision refers to (provenance rows stay).
+    The latest ranking of each stage and owner is kept: in blind dual screening each
+    reviewer's queue is their own latest ranking, which another reviewer's re-ranking must
+    not empty."""
     used = select(DecisionRow.ranking_id).where(DecisionRow.ranking_id.is_not(None))
+    latest = select(func.max(RankingRow.id)).group_by(RankingRow.stage, RankingRow.reviewer_id)
     session.execute(update(RankingRow)
                     .where(and_(RankingRow.id.not_in(used), RankingRow.id.not_in(keep_ids),
+                                RankingRow.id.not_in(latest),
                                 func.length(RankingRow.order_ids) > 0))
                     .values(order_ids=b"", scores=b""))
 

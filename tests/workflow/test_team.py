@@ -445,6 +445,26 @@ def test_next_claims_the_record_and_decide_rechecks(make_review: Callable[..., A
         assert [(x.record_id, x.reviewer) for x in repo.current_decisions(s)] == [(r1, "carl")]
 
 
+def test_each_blind_reviewers_ranking_survives_the_others_reranking(
+        make_review: Callable[..., Any]) -> None:
+    # Blind dual screening: each reviewer's queue is their own ranking. Ann re-ranking
+    # (after each of her decisions, in the UI) must not empty Bob's.
+    from screener.workflow.ranking import refresh_ranking
+
+    review = make_review("dual-screening.yaml")
+    add(review, 6)
+    bob = refresh_ranking(review, "bob")
+    ann = refresh_ranking(review, "ann")
+    assert ann.ranking_id != bob.ranking_id
+    item = ScreeningSession(review, "bob").next()
+    assert item is not None and item.ranking_id == bob.ranking_id
+    assert item.record.id == bob.queue.ids[0]
+    refresh_ranking(review, "ann")  # ann's older ranking, used by no decision, is emptied
+    with review.transaction() as s:
+        assert repo.latest_ranking(s, TA, repo.reviewer_id(s, "bob")) is not None
+        assert repo.latest_ranking(s, TA, repo.reviewer_id(s, "ann")) is not None
+
+
 # --- agreement --------------------------------------------------------------------------
 
 def test_agreement_per_pair_and_stage(make_review: Callable[..., Any]) -> None:
