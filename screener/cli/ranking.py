@@ -11,7 +11,7 @@ from screener.cli import emit_json, main, open_from, review_options
 
 @main.command()
 @click.argument("dataset", type=click.Path(path_type=Path))
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option("--prior", "priors", multiple=True, metavar="RECORD_ID",
               help="A prior record by record_id (repeatable); compares exactly with other tools.")
 @click.option("--n-prior-included", type=click.IntRange(min=0), default=1, show_default=True)
@@ -39,6 +39,12 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
     """Replay a screening of DATASET (CSV or CSV.gz with label_included) with known labels."""
     from screener.workflow.simulation import run_simulation
 
+    ctx = click.get_current_context()
+    given = [f"--{name.replace('_', '-')}" for name in ("n_prior_included", "n_prior_excluded")
+             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    if priors and given:
+        raise click.UsageError(f"{' and '.join(given)} cannot be used with --prior: the "
+                               "priors are then exactly the records given with --prior")
     result = run_simulation(dataset, seed=seed, prior_ids=priors,
                             n_prior_included=n_prior_included,
                             n_prior_excluded=n_prior_excluded, stop_after=stop_after,
@@ -68,5 +74,5 @@ def rank(review_dir: Path | None, db_url: str | None, reviewer: str) -> None:
     with open_from(review_dir, db_url) as review:
         update = refresh_ranking(review, reviewer)
     click.echo(f"ranking {update.ranking_id}: trained on {update.training_size} decisions "
-               f"({update.n_included} includes), {len(update.queue.ids)} records ranked in "
+               f"({update.n_included} includes), {update.n_ranked} undecided records ranked in "
                f"{update.seconds:.2f} s; model {update.config_hash[:12]}")

@@ -70,11 +70,23 @@ def load_dataset(path: str | Path) -> Dataset:
     if missing:
         raise ValueError(f"{p}: missing column(s) {sorted(missing)}")
     ids, titles, abstracts, labels = [], [], [], []
+    first_line: dict[str, int] = {}
     for row in reader:
-        ids.append(row["record_id"])
+        line = reader.line_num
+        record_id = (row["record_id"] or "").strip()
+        if not record_id:
+            raise ValueError(f"line {line}: record_id is empty; every record needs one")
+        if record_id in first_line:
+            raise ValueError(f"line {line}: record_id {record_id!r} is also on line "
+                             f"{first_line[record_id]}; record ids must be unique")
+        first_line[record_id] = line
+        label = (row["label_included"] or "").strip()
+        if label not in ("0", "1"):
+            raise ValueError(f"line {line}: label_included is {label!r}; it must be 0 or 1")
+        ids.append(record_id)
         titles.append(row["title"] or "")
         abstracts.append(row["abstract"] or "")
-        labels.append(int(row["label_included"]))
+        labels.append(int(label))
     name = p.name
     for suffix in (".gz", ".csv"):
         name = name.removesuffix(suffix)
@@ -125,7 +137,8 @@ def choose_priors(dataset: Dataset, seed: int, n_included: int, n_excluded: int)
     inc = np.flatnonzero(y == 1)
     exc = np.flatnonzero(y == 0)
     if n_included > len(inc) or n_excluded > len(exc):
-        raise ValueError("not enough included/excluded records for the priors")
+        raise ValueError(f"the priors ask for {n_included} included and {n_excluded} "
+                         f"excluded records; the dataset has {len(inc)} and {len(exc)}")
     chosen = list(rng.choice(inc, n_included, replace=False)) + list(
         rng.choice(exc, n_excluded, replace=False))
     return [int(i) for i in chosen]
@@ -246,9 +259,13 @@ def recall_curve(labels_in_order: Sequence[int], n_relevant: int) -> list[float]
     return out
 
 
-def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path) -> None:
-    """Recall vs records screened, with random-order and best-possible curves (SVG by
-    default; the format follows matplotlib's reading of `path`)."""
+PLOT_FORMATS = ("svg", "png", "pdf")
+
+
+def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path,
+              fmt: str | None = None) -> None:
+    """Recall vs records screened, with random-order and best-possible curves, as `fmt`
+    (one of PLOT_FORMATS; default: the suffix of `path`, else SVG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -271,5 +288,5 @@ def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path) -> N
     ax.set_title(title)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(str(path), format=Path(path).suffix.lstrip(".") or "svg")
+    fig.savefig(str(path), format=fmt or Path(path).suffix.lstrip(".").lower() or "svg")
     plt.close(fig)

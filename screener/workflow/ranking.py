@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from screener.core.decisions import Decision, Label, Stage
-from screener.core.protocol import CriterionKind
+from screener.core.protocol import CriterionKind, Protocol
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
 
@@ -32,6 +32,8 @@ class RankingUpdate:
     training_size: int
     n_included: int
     seconds: float
+    n_ranked: int = 0
+    """Records the ranking put in order (the undecided ones); the queue may hold more."""
 
 
 def _blind_rankings(review: Review) -> bool:
@@ -112,7 +114,14 @@ def training_labels(review: Review, session: Session, reviewer: str,
 
 
 def protocol_text(review: Review) -> str:
-    p = review.protocol
+    """The text the cold start ranks by: `protocol_text_of` the review's protocol."""
+    return protocol_text_of(review.protocol)
+
+
+def protocol_text_of(p: Protocol) -> str:
+    """Title, question, inclusion criteria and include highlight terms (the exclusion
+    criteria are left out: records that match them are the ones not to put first).
+    `simulate --protocol` uses the same text."""
     parts = [p.title, *(text for _, text in p.question),
              p.criteria_text(CriterionKind.INCLUDE), *p.highlight.include]
     return "\n".join(x for x in parts if x)
@@ -174,7 +183,8 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
     with review.read() as session:
         queue = current_queue(review, session, reviewer, Stage.TITLE_ABSTRACT, eligible_list)
     return RankingUpdate(ranking_id, queue, result.config_hash, result.training_size,
-                         result.n_included_training, time.perf_counter() - started)
+                         result.n_included_training, time.perf_counter() - started,
+                         len(order_ids))
 
 
 def _pack_features(features: FeatureSet, folder: Path) -> Path:

@@ -199,19 +199,26 @@ def resolve_output(review: Review, out: Path | None, default_name: str, force: b
     """Where to write: `out`, or exports/<default_name>. Never an existing file without
     `force`, never a folder, never through a symbolic link."""
     target = out if out is not None else default_export_dir(review) / default_name
+    check_output(target, force, "--out", made_here=out is None)
+    return target
+
+
+def check_output(target: Path, force: bool, option: str, made_here: bool = False) -> None:
+    """Refuse an output path that is a symbolic link (even a dangling one), a folder, an
+    existing file without `force`, or in a folder that does not exist (created instead
+    when `made_here`: screener's own exports folder)."""
     if target.is_symlink():
         raise ReviewError(f"{target} is a symbolic link; screener does not write through "
-                          "links. Give a plain file path with --out")
+                          f"links. Give a plain file path with {option}")
     if target.is_dir():
-        raise ReviewError(f"{target} is a folder; give a file path with --out")
+        raise ReviewError(f"{target} is a folder; give a file path with {option}")
     if target.exists() and not force:
         raise ReviewError(f"{target} exists; pass --force to replace it, or choose another "
-                          "path with --out")
-    if out is None:
+                          f"path with {option}")
+    if made_here:
         target.parent.mkdir(parents=True, exist_ok=True)
     elif not target.parent.is_dir():
-        raise ReviewError(f"{target.parent}: no such folder for --out")
-    return target
+        raise ReviewError(f"{target.parent}: no such folder for {option}")
 
 
 def _umask() -> int:

@@ -19,16 +19,23 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                    plot: Path | None = None, force: bool = False) -> Any:
     """Run one simulation; write JSON and plot when asked. Returns the SimulationResult."""
     from screener.ranking import ModelConfig
-    from screener.ranking.simulate import load_dataset, save_plot, simulate
-    from screener.workflow.ranking import MODEL_ALIASES
+    from screener.ranking.simulate import PLOT_FORMATS, load_dataset, save_plot, simulate
+    from screener.workflow.ranking import MODEL_ALIASES, protocol_text_of
+    from screener.workflow.reporting import check_output, write_atomic, write_text_atomic
 
-    if not path.exists():
+    if not path.is_file():
         raise ReviewError(f"{path}: no such file")
-    for out in (output, plot):
-        if out is not None and not out.parent.exists():
-            raise ReviewError(f"{out.parent}: no such folder for the output")
-        if out is not None and out.exists() and not force:
-            raise ReviewError(f"{out} exists; pass --force to replace it")
+    for out, option in ((output, "--output"), (plot, "--plot")):
+        if out is not None:
+            check_output(out, force, option)
+    if output is not None and plot is not None and output.resolve() == plot.resolve():
+        raise ReviewError(f"--output and --plot are both {output}; give two files")
+    plot_format = None
+    if plot is not None:
+        plot_format = plot.suffix.lstrip(".").lower()
+        if plot_format not in PLOT_FORMATS:
+            raise ReviewError(f"--plot {plot}: the file name must end in "
+                              f"{', '.join('.' + f for f in PLOT_FORMATS)} (the format)")
     try:
         dataset = load_dataset(path)
     except (ValueError, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:
@@ -40,13 +47,20 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     missing = [p for p in prior_ids if p not in known]
     if missing:
         raise ReviewError(f"--prior {', '.join(missing)}: no such record_id in {path.name}")
+    repeated = sorted({p for p in prior_ids if list(prior_ids).count(p) > 1})
+    if repeated:
+        raise ReviewError(f"--prior {', '.join(repeated)} given more than once; give each "
+                          "prior record once")
+    label_of = dict(zip(dataset.record_ids, dataset.labels, strict=True))
+    if prior_ids and sum(label_of[p] for p in prior_ids) == sum(dataset.labels):
+        raise ReviewError(f"the priors include every relevant record of {path.name}; "
+                          "nothing would be left to find: leave one out of --prior")
     protocol_text = ""
     if protocol_file is not None:
         from screener.protocol import read_protocol_file
 
         proto, _ = read_protocol_file(protocol_file)
-        protocol_text = "\n".join([proto.title, *(t for _, t in proto.question),
-                                   proto.criteria_text(), *proto.highlight.include])
+        protocol_text = protocol_text_of(proto)  # as a review's cold start uses it
     try:
         config = ModelConfig.from_settings(MODEL_ALIASES.get(model, model), seed, {})
     except ValueError as exc:
@@ -59,7 +73,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     except ValueError as exc:
         raise ReviewError(f"cannot simulate {path.name}: {exc}") from None
     if output is not None:
-        output.write_text(result.to_json(), encoding="utf-8")
+        write_text_atomic(output, result.to_json())
     if plot is not None:
-        save_plot(result, dataset, plot)
+        write_atomic(plot, lambda tmp: save_plot(result, dataset, tmp, plot_format))
     return result

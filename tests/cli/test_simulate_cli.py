@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -51,3 +52,112 @@ def test_simulate_bad_options_exit_2(args: list[str], fragment: str) -> None:
     result = CliRunner().invoke(main, ["simulate", str(DATASET), *args])
     assert result.exit_code == 2 and fragment in result.output
     assert "Traceback" not in result.output
+
+
+def _rows() -> list[dict[str, str]]:
+    import csv
+    import gzip
+
+    with gzip.open(DATASET, "rt", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    (lambda rows: rows[3].update(label_included="-1"), "line 5: label_included is '-1'"),
+    (lambda rows: rows[3].update(label_included="2"), "it must be 0 or 1"),
+    (lambda rows: rows[3].update(label_included="yes"), "line 5: label_included is 'yes'"),
+    (lambda rows: rows[3].update(record_id=rows[2]["record_id"]), "is also on line 4"),
+    (lambda rows: rows[3].update(record_id=""), "line 5: record_id is empty"),
+])
+def test_simulate_refuses_bad_rows_with_their_line(tmp_path: Path, change: Any,
+                                                   fragment: str) -> None:
+    # a wrong label used to be counted silently (wrong metrics); a repeated id used to
+    # appear twice in the order
+    rows = _rows()
+    change(rows)
+    out = tmp_path / "run.json"
+    result = CliRunner().invoke(main, ["simulate", str(_write(tmp_path / "d.csv", rows)),
+                                       "--output", str(out)])
+    assert result.exit_code == 2 and fragment in result.output, result.output
+    assert not out.exists()
+
+
+def test_simulate_refuses_priors_that_would_falsify_the_metrics(tmp_path: Path) -> None:
+    twice = CliRunner().invoke(main, ["simulate", str(DATASET), "--prior", "18435461",
+                                      "--prior", "18435461", "--prior", "19809355"])
+    assert twice.exit_code == 2 and "18435461 given more than once" in twice.output
+    rows = _rows()
+    only = next(r for r in rows if r["label_included"] == "1")
+    for r in rows:
+        if r is not only:
+            r["label_included"] = "0"
+    path = _write(tmp_path / "one.csv", rows)
+    alone = CliRunner().invoke(main, ["simulate", str(path), "--prior", only["record_id"],
+                                      "--prior", "19809355"])
+    assert alone.exit_code == 2 and "every relevant record" in alone.output
+    mixed = CliRunner().invoke(main, ["simulate", str(DATASET), "--prior", "18435461",
+                                      "--prior", "19809355", "--n-prior-included", "2"])
+    assert mixed.exit_code == 2 and "--n-prior-included cannot be used with --prior" in (
+        mixed.output)
+
+
+@pytest.mark.parametrize("case", ["folder", "dangling link", "link", "same path", "suffix"])
+def test_simulate_outputs_are_checked_before_the_run(tmp_path: Path, case: str) -> None:
+    target = tmp_path / "target.txt"
+    target.write_text("keep me", encoding="utf-8")
+    out, plot = tmp_path / "run.json", tmp_path / "run.svg"
+    if case == "folder":
+        out.mkdir()
+    elif case == "dangling link":
+        out.symlink_to(tmp_path / "missing.json")
+    elif case == "link":
+        out.symlink_to(target)
+    elif case == "same path":
+        plot = out
+    else:
+        plot = tmp_path / "run.xyz"
+    result = CliRunner().invoke(main, ["simulate", str(DATASET), "--output", str(out),
+                                       "--plot", str(plot), "--force"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert target.read_text(encoding="utf-8") == "keep me"
+    if case in ("same path", "suffix"):
+        assert not out.exists()  # nothing written: the check comes before the run
+
+
+def test_simulate_plot_formats_by_suffix(tmp_path: Path) -> None:
+    for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
+        plot = tmp_path / f"run{suffix}"
+        result = CliRunner().invoke(main, ["simulate", str(DATASET), "--plot", str(plot)])
+        assert result.exit_code == 0, result.output
+        assert plot.read_bytes().startswith(magic)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.pdf", "run.png"]  # no temp left
+
+
+def test_cold_start_text_leaves_out_the_exclusion_criteria(tmp_path: Path) -> None:
+    # `simulate --protocol` and a review share this text (protocol_text_of): inclusion criteria
+    # and include terms, not the exclusion criteria (records matching those should come
+    # last, not first). With no include prior, the first records presented are the cold
+    # start's.
+    import yaml
+
+    from screener.protocol import read_protocol_file
+    from screener.workflow.ranking import protocol_text_of
+
+    data = {"title": "Capsule endoscopy for oesophageal varices",
+            "criteria": [{"id": "I1", "type": "include", "text": "capsule endoscopy varices"},
+                         {"id": "E1", "type": "exclude", "text": "review editorial letter"}],
+            "exclusion_reasons": [{"id": "design", "label": "Wrong design", "key": "1"}]}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    text = protocol_text_of(read_protocol_file(path)[0])
+    assert "capsule endoscopy varices" in text and "editorial" not in text
