@@ -22,7 +22,11 @@ reaches the threshold and first author and year agree; different PMIDs only when
 abstracts are near identical; titles whose numbers differ on both sides ('part I' / 'part
 II', '2008' / '2014') are different papers; years more than one apart block a merge
 (preprint vs journal article: up to three years, preprint first); first-author surnames
-must agree when both are known; generic titles ("Editorial", "Reply", "Erratum", ...) and
+must agree when both are known; titles that differ by a word that can change the paper
+('adults' / 'children', 'bipolar' / 'unipolar', 'randomized' / 'nonrandomized', a word such
+as 'network' added; not spelling variants, split words or articles, and not parts in
+brackets) need agreeing abstracts, since one group's papers often share first author,
+year and journal; generic titles ("Editorial", "Reply", "Erratum", ...) and
 very short titles need exact evidence (same title, year, author, journal and pages or
 volume); long identical titles (8+ words) need no other evidence when nothing contradicts
 them; two journals that cannot be the same (abbreviations and acronyms allowed) keep
@@ -40,6 +44,7 @@ textual, click, sklearn or other screener layers from here.
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 import unicodedata
@@ -226,6 +231,9 @@ class _Feat:
     pages: str
     numbers: frozenset[str]
     """Numbers in the title (digits, and roman numerals i-xii as in 'part II')."""
+    core: str
+    """The title without its parts in brackets ('(JCS 2008)', '[Article in German]'), which
+    databases drop or add, normalised: what `_words_differ` compares."""
 
 
 def _features(record: Record) -> _Feat:
@@ -249,9 +257,12 @@ def _features(record: Record) -> _Feat:
         volume=record.volume.strip().lower(),
         pages=record.pages.strip().lower(),
         numbers=_title_numbers(title),
+        core=normalise_title(_BRACKETED.sub(" ", record.title)) if "(" in record.title
+        or "[" in record.title else title,
     )
 
 
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _ROMAN = frozenset("i ii iii iv v vi vii viii ix x xi xii".split())
 
 
@@ -312,6 +323,61 @@ def _abstract_similarity(a: str, b: str) -> float:
 
 
 # --------------------------------------------------------------------------- judging
+
+
+_KEEPS_MEANING = _STOPWORDS - {"not", "no", "non"}
+"""Words whose presence on one side only does not make two titles different papers."""
+_OPPOSING_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis", "anti", "hyper", "hypo",
+                      "uni", "bi", "mono", "poly", "pre", "post", "intra", "extra", "inter",
+                      "sub", "supra", "over", "under", "hetero", "homo", "micro", "macro",
+                      "semi", "multi")
+"""Prefixes that change what a word means: 'randomized' / 'nonrandomized', 'hypertension'
+/ 'hypotension', 'unipolar' / 'bipolar'."""
+
+
+def _spelling_variants(u: str, v: str) -> bool:
+    """Two words that are one word spelt two ways ('randomised' / 'randomized', 'tumour' /
+    'tumor', 'effect' / 'effects'), not two words ('adults' / 'children') nor a word and
+    its opposite (a prefix added or swapped)."""
+    if u == v:
+        return True
+    for p in _OPPOSING_PREFIXES:
+        if u == p + v or v == p + u:
+            return False
+        for q in _OPPOSING_PREFIXES:
+            if (p != q and u.startswith(p) and v.startswith(q) and len(u) - len(p) >= 3
+                    and u[len(p):] == v[len(q):]):
+                return False
+    return fuzz.ratio(u, v) >= 80
+
+
+def _words_differ(a: str, b: str) -> bool:
+    """Whether two normalised titles differ by a word that can change what the paper is
+    about: a word replaced by another ('adults' / 'children', 'bipolar' / 'unipolar'), or a
+    word other than an article or preposition added ('meta analysis' / 'network meta
+    analysis'). Spelling variants, words split or joined ('re evaluation' /
+    'reevaluation') and articles do not count."""
+    if a == b:
+        return False
+    x, y = a.split(), b.split()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, x, y, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        left, right = x[i1:i2], y[j1:j2]
+        if op != "replace":
+            if any(w not in _KEEPS_MEANING for w in left + right):
+                return True
+            continue
+        left = [w for w in left if w not in _KEEPS_MEANING]
+        right = [w for w in right if w not in _KEEPS_MEANING]
+        if "".join(left) == "".join(right):
+            continue  # the same letters, split differently (or only articles changed)
+        if len(left) == len(right):
+            if not all(_spelling_variants(u, v) for u, v in zip(left, right, strict=True)):
+                return True
+        elif not (left and right) or not _spelling_variants("".join(left), "".join(right)):
+            return True  # 'tumour re evaluation' / 'tumor reevaluation' pass
+    return False
 
 
 def _prefix_score(a: _Feat, b: _Feat) -> float:
@@ -406,6 +472,13 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
             return None  # same-titled but different papers (letters, series, updates)
         # An identical abstract opening is nearly as telling as an identifier.
         supports += 2 if abstract_sim >= 95 else (1 if abstract_sim >= 80 else 0)
+    if (not prefix and not preprint_pair and abstract_sim < 90
+            and _words_differ(a.core, b.core)):
+        # Same first author, year and journal are common for different papers of one
+        # group ('... in adults' / '... in children'); only agreeing abstracts tell that a
+        # title with a word changed is still the same paper. (A preprint and the journal
+        # article often differ by a word, and their pairing has its own rules.)
+        return None
     if a.journal and b.journal:
         if _journals_agree(a.journal, b.journal):
             supports += 1

@@ -263,10 +263,48 @@ def test_titles_one_word_apart_need_more_than_the_title() -> None:
     a = Record(title="Randomised trial of early physiotherapy after hip fracture surgery "
                "showed a relevant improvement in walking at twelve weeks")
     b = replace(a, title=a.title.replace("relevant", "irrelevant"))
+    typo = replace(a, title=a.title.replace("relevant", "relevent"))
     assert find_duplicates(with_ids(a, b)) == []
+    assert find_duplicates(with_ids(a, typo)) == []
     assert len(find_duplicates(with_ids(a, replace(a)))) == 1  # identical: still one paper
-    dated = [replace(r, year=2019, authors=("Smith, J",)) for r in (a, b)]
-    assert len(find_duplicates(with_ids(*dated))) == 1  # a typo once year and author agree
+    dated = [replace(r, year=2019, authors=("Smith, J",)) for r in (a, b, typo)]
+    # a typo once year and author agree; a word and its opposite stay two papers
+    assert clusters_as_sets(with_ids(*dated)) == [{1, 3}]
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("Ketamine versus placebo for depression in adults",
+     "Ketamine versus placebo for depression in children"),
+    ("Efficacy of ketamine in bipolar depression", "Efficacy of ketamine in unipolar depression"),
+    ("Ketamine for suicidal ideation: a randomized trial",
+     "Ketamine for suicidal ideation: a nonrandomized trial"),
+    ("Ketamine for suicidal ideation: a randomized trial",
+     "Ketamine for suicidal ideation: a non-randomized trial"),
+    ("Ketamine for depression: a meta-analysis",
+     "Ketamine for depression: a network meta-analysis"),
+    ("Hypertension in pregnancy: a cohort", "Hypotension in pregnancy: a cohort"),
+    ("Ketamine for depression in men", "Ketamine for depression in women"),
+])
+def test_same_group_same_year_but_a_word_that_changes_the_paper(first: str, second: str) -> None:
+    # one research group's papers: first author, year and journal agree, no abstracts.
+    # A word that changes population, design or condition makes another paper.
+    a = Record(title=first, authors=("Smith, J",), year=2020, journal="J Affect Disord")
+    assert find_duplicates(with_ids(a, replace(a, title=second))) == []
+    # with agreeing abstracts they are one paper whose title was edited
+    text = "We randomised 120 patients with treatment resistant depression to ketamine. " * 2
+    assert len(find_duplicates(with_ids(replace(a, abstract=text),
+                                        replace(a, title=second, abstract=text)))) == 1
+
+
+@pytest.mark.parametrize("second", [
+    "A randomized controlled trial of tumour reevaluation in paediatric patients.",
+    "A RANDOMISED CONTROLLED TRIAL OF TUMOUR RE-EVALUATION IN PAEDIATRIC PATIENTS",
+    "Randomised controlled trial of tumour re-evaluation in paediatric patients [Article in German]",
+])
+def test_spelling_and_bracketed_additions_are_still_one_paper(second: str) -> None:
+    a = Record(title="A randomised controlled trial of tumour re-evaluation in paediatric "
+               "patients", authors=("Smith, J",), year=2020, journal="Pediatr Blood Cancer")
+    assert len(find_duplicates(with_ids(a, replace(a, title=second)))) == 1
 
 
 def test_transitivity_cannot_join_two_dois() -> None:
