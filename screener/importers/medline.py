@@ -217,10 +217,15 @@ def _one(raw: dict[str, Any], *tags: str) -> str:
     return ""
 
 
+_TAGGED_DOI = re.compile(r"(\S+)\s*\[doi\]")
+
+
 def _doi(raw: dict[str, Any]) -> str:
+    # LID lines are joined into one string (as Bio.Medline does), so a "[pii]" line may
+    # come before the "[doi]" one: "S0140-6736(20)30001-1 [pii] 10.1016/... [doi]"
     for value in _values(raw, "LID") + _values(raw, "AID"):
-        if value.rstrip().endswith("[doi]"):
-            doi = normalise_doi(value.rsplit("[", 1)[0])
+        for found in _TAGGED_DOI.findall(value):
+            doi = normalise_doi(found)
             if doi:
                 return doi
     return ""
@@ -233,7 +238,10 @@ def mesh_descriptor(heading: str) -> str:
 
 def to_record(raw: dict[str, Any]) -> Record:
     """Map one MEDLINE record (tag -> str or list) to a `Record`."""
-    authors = _values(raw, "FAU") or _values(raw, "AU") or _values(raw, "CN")
+    # full names (FAU), else short ones made 'Family, I' (AU "Dupont P"); a collective
+    # author (CN) after the people, as it has no place among them once tags are grouped
+    people = _values(raw, "FAU") or [_text.author_name(a) for a in _values(raw, "AU")]
+    authors = people + _values(raw, "CN")
     mesh = _values(raw, "MH")
     return Record(
         title=_text.clean_inline(_one(raw, "TI", "BTI", "TT")),

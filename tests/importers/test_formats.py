@@ -179,6 +179,17 @@ def test_medline() -> None:
     assert record.raw["PMID"] == "16403221"
 
 
+def test_medline_doi_after_a_pii_line_collective_and_short_authors() -> None:
+    from screener.importers import medline
+
+    text = ("PMID- 11111111\nTI  - A title.\nLID - S0140-6736(20)30001-1 [pii]\n"
+            "LID - 10.1016/S0140-6736(20)30001-1 [doi]\nAU  - Dupont P\nAU  - Martin JA\n"
+            "CN  - ECMO Study Group\nDP  - 2020\n")
+    (record,) = medline.parse(text)
+    assert record.doi == "10.1016/s0140-6736(20)30001-1"  # was lost behind the [pii] line
+    assert record.authors == ("Dupont, P", "Martin, JA", "ECMO Study Group")
+
+
 def test_medline_nbib_keywords() -> None:
     result = read_file(DATA / "medline" / "rispy_example_pubmed.nbib")
     assert (result.format, len(result.records)) == ("medline", 10)
