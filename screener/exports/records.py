@@ -8,7 +8,8 @@ Each item is (record, decision label, reason label, note), e.g.
 
 - RIS: one `N1` (notes) line "screener: exclude; reason: Wrong population; note: ..."
   (Zotero imports N1 as a child note, EndNote as Notes). The PubMed id goes in `AN`
-  (Accession Number, where EndNote's PubMed filter puts it), the journal in `T2`, pages
+  (Accession Number, where EndNote's PubMed filter puts it) with `DB  - PubMed` (the
+  database the accession number belongs to, so it reads back as the PMID), the journal in `T2`, pages
   in `SP`/`EP`, the database id in `ID`. Keywords stay the record's own (`KW`), so
   reading the file back with rispy gives the same title, authors, year, journal,
   volume, issue, pages, DOI, PMID, abstract and keywords. Line breaks inside a value
@@ -87,6 +88,8 @@ def records_ris(items: Sequence[RecordItem]) -> str:
                            ("language", record.language)):
             if value:
                 entry[key] = _one_line(value)
+        if record.pmid:
+            entry["name_of_database"] = "PubMed"  # whose accession number AN is
         if record.authors:
             entry["authors"] = [_one_line(a) for a in record.authors]
         if record.keywords:

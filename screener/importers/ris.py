@@ -83,6 +83,10 @@ def _pmid(tags: Tags) -> str:
     for value in every(tags, "C2"):  # Scopus puts the PubMed id in C2 (EndNote: PMCID)
         if value.strip().isdigit():
             return normalise_pmid(value)
+    if any(db.strip().lower() in ("embase", "medline") for db in every(tags, "DB")):
+        for value in every(tags, "C5"):  # Embase: the MEDLINE PMID of a record in both
+            if value.strip().isdigit():
+                return normalise_pmid(value)
     for value in every(tags, "AN", "N1", "M1", "M2", "C7", "C8", "U1", "U2"):
         match = _PMID_NOTE.search(value)
         if match:

@@ -82,6 +82,16 @@ def test_bibtex_parses_with_the_decision_in_note() -> None:
     assert second["pages"].value == "1012--1020"
 
 
+def test_ris_export_reads_back_with_its_pmids() -> None:
+    # an exported RIS file imported into another review (an update search) keeps the
+    # PMIDs that dedup matches on
+    from screener.importers import ris
+
+    back = ris.parse(records_ris(ITEMS))
+    assert [r.pmid for r in back] == [item[0].pmid for item in ITEMS]
+    assert back[0].pmid == "33853801"
+
+
 def test_bibtex_export_reads_back_as_the_same_text() -> None:
     # LaTeX's special characters are escaped, so screener (or LaTeX) reads back what was
     # written: no abstract cut at a "%", no lost "~" or braces, group authors kept whole

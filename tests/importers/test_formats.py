@@ -56,6 +56,8 @@ def test_ris_embase() -> None:
     })
     assert result.records[0].raw["DB"] == ["Embase"]
     assert result.records[0].raw["U2"] == ["L373791783"]  # unknown-to-us tags are kept
+    # Embase gives the MEDLINE PMID in C5 for records also in MEDLINE (dedup uses it)
+    assert [r.pmid for r in result.records] == ["", "15368318", "", "30396417", "21218094", ""]
 
 
 def test_ris_endnote_pubmed() -> None:
