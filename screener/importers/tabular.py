@@ -133,12 +133,30 @@ def _records(
 ) -> Iterator[Record]:
     header: list[str] | None = None
     number = 0
+    above: list[int] = []  # lines before the header (a spreadsheet's banner rows)
     for line, row in rows:
         cells = ["" if c is None else _cell(c) for c in row]
         if not any(c.strip() for c in cells):
             continue
         if header is None:
+            if not any(_ALIASES.get(normalise_header(c)) in _KEY_FIELDS for c in cells):
+                above.append(line)
+                if len(above) >= _MAX_BANNER_ROWS:
+                    raise ImportFailed(
+                        f"no header row naming a title, abstract, author, DOI or PMID column "
+                        f"in the first {len(above)} rows", file=path, line=above[0],
+                        hint="the first row of the table must name its columns, e.g. "
+                             "Title, Abstract, Authors, Year")
+                continue
+            if above:
+                warn(f"Line(s) {', '.join(map(str, above))} above the header (line {line}) "
+                     "name no columns and were skipped.")
             header = _unique_names(cells)
+            repeated = sorted({h for h in cells if h.strip() and cells.count(h) > 1})
+            if repeated:
+                warn(f"The header names {', '.join(repr(h.strip()) for h in repeated)} more "
+                     "than once; for each record the first such column that is not empty "
+                     "is read.")
             if not any(_ALIASES.get(normalise_header(h)) == "title" for h in header):
                 warn(f"The table has no title column (columns: {', '.join(header[:8])}"
                      f"{', ...' if len(header) > 8 else ''}); the records are imported "
@@ -162,6 +180,12 @@ def _records(
                 f"row could not be read ({type(exc).__name__}: {exc})",
                 file=path, line=line, record=number, hint="check this row in the table",
             ) from exc
+    if header is None and above:
+        raise ImportFailed(
+            "no header row naming a title, abstract, author, DOI or PMID column",
+            file=path, line=above[0],
+            hint="the first row of the table must name its columns, e.g. Title, Abstract, "
+                 "Authors, Year")
 
 
 def _cell(value: Any) -> str:
@@ -170,14 +194,21 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+_MAX_BANNER_ROWS = 20
+"""Rows read, looking for the header, before the table is refused."""
+_REPEAT = re.compile(r" \(\d+\)$")
+
+
 def _unique_names(cells: list[str]) -> list[str]:
+    """Column names made unique: a repeated name gets " (2)", " (3)"... (`_columns` reads
+    such a column as another column of the same field)."""
     seen: dict[str, int] = {}
     out: list[str] = []
     for index, cell in enumerate(cells):
         name = cell.replace("\ufeff", "").strip() or f"column_{index + 1}"
         if name in seen:
             seen[name] += 1
-            name = f"{name}_{seen[name]}"
+            name = f"{name} ({seen[name]})"
         else:
             seen[name] = 1
         out.append(name)
@@ -188,9 +219,10 @@ def _columns(raw: dict[str, Any]) -> dict[str, list[str]]:
     """Field -> values of the matching columns, in the order of `COLUMNS` aliases."""
     found: dict[str, list[tuple[int, str]]] = {}
     for name, value in raw.items():
-        field = _ALIASES.get(normalise_header(name))
+        base = normalise_header(_REPEAT.sub("", name))
+        field = _ALIASES.get(base)
         if field and isinstance(value, str) and value.strip():
-            rank = COLUMNS[field].index(normalise_header(name))
+            rank = COLUMNS[field].index(base)
             found.setdefault(field, []).append((rank, value))
     return {field: [v for _, v in sorted(values)] for field, values in found.items()}
 

@@ -442,6 +442,41 @@ def test_xlsx(tmp_path: Path) -> None:
     check(result.records[0], SCOPUS_FIRST)
 
 
+def test_xlsx_banner_rows_above_the_header_are_skipped(tmp_path: Path) -> None:
+    # a hand-made sheet: a banner and a blank row, then the header. Before, the banner
+    # became the header and two empty "records" were imported.
+    import openpyxl
+
+    from screener.importers import ImportFailed
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in (["Exported from Scopus on 2024-01-01"], [], ["Title", "Authors", "Year"],
+                ["Ketamine for depression", "Smith, J", 2020]):
+        sheet.append(row)
+    path = tmp_path / "banner.xlsx"
+    workbook.save(path)
+    result = read_file(path)
+    assert [(r.title, r.authors, r.year) for r in result.records] == [
+        ("Ketamine for depression", ("Smith, J",), 2020)]
+    assert any("above the header" in w for w in result.warnings)
+    nothing = openpyxl.Workbook()
+    for row in (["Exported from Scopus"], ["some", "cells"]):
+        nothing.active.append(row)
+    nothing.save(tmp_path / "no-header.xlsx")
+    with pytest.raises(ImportFailed, match="no header row naming a title"):
+        read_file(tmp_path / "no-header.xlsx")
+
+
+def test_csv_repeated_header_reads_the_column_that_has_the_value(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("Title,Abstract,Year,Title\n,An abstract,2020,The real title\n"
+                    "First title,Another,2021,\n", encoding="utf-8")
+    result = read_file(path)
+    assert [r.title for r in result.records] == ["The real title", "First title"]
+    assert any("more than once" in w for w in result.warnings)
+
+
 def test_endnote_xml() -> None:
     result = read_file(DATA / "endnote_xml" / "endnote_two_records.xml")
     assert (result.format, len(result.records)) == ("endnote_xml", 2)
