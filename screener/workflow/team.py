@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from screener.core import audit
 from screener.core.agreement import AgreementStats, pair_agreement
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.outcomes import Outcome, record_outcome
@@ -642,12 +643,11 @@ def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, i
         offer: dict[Stage, list[int]] = {}
         for stage in review.protocol.stages:
             allowed = allocated_ids(review, session, name, stage)
-            ids = [i for i in eligible_ids(session, stage) if allowed is None or i in allowed]
-            if not review.protocol.screening.dual:
-                taken = {d.record_id for d in repo.current_decisions(session, stage)
-                         if d.reviewer != name}
-                ids = [i for i in ids if i not in taken]
-            offer[stage] = ids
+            # not the records others have settled (as many screeners as a record needs,
+            # or the adjudicator): `decide` would refuse them, and so would `merge`
+            closed = not_offered_ids(review, session, name, stage)
+            offer[stage] = [i for i in eligible_ids(session, stage)
+                            if (allowed is None or i in allowed) and i not in closed]
         _, text, _ = repo.latest_protocol(session)
         target.mkdir(parents=True, exist_ok=True)
         copy = Database(sqlite_url(target.resolve() / DB_FILE))
@@ -668,25 +668,91 @@ def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, i
     return len(tables.get("records", [])), len(added)
 
 
+def _open_copy(review: Review, source: Path) -> Review:
+    """The offline copy at `source` (its folder or its review.db), opened as SQLite: never
+    the database of SCREENER_DB, which would merge the review into itself."""
+    db_file = source / DB_FILE if source.is_dir() else source
+    if not source.exists():
+        raise ReviewError(f"no such offline copy: {source}")
+    if not db_file.is_file():
+        raise ReviewError(f"{source} is not an offline copy (no {DB_FILE} in it): give the "
+                          "folder that `screener export-reviewer` made")
+    with db_file.open("rb") as handle:
+        if handle.read(16) != b"SQLite format 3\x00":
+            raise ReviewError(f"{source} is not an offline copy (not a SQLite database): give "
+                              "the folder that `screener export-reviewer` made")
+    url = sqlite_url(db_file.resolve())
+    if url == review.db.url:
+        raise ReviewError(f"{source} is this review itself, not an offline copy of it")
+    return open_review(db_file.parent, url)
+
+
+def _same_start(src: Session, dst: Session) -> bool:
+    """Both databases began with the same protocol version 1, stored at the same moment:
+    a copy of this review, not of another review made from the same template."""
+    first_src, first_dst = repo.protocol_versions(src)[:1], repo.protocol_versions(dst)[:1]
+    if not first_src or not first_dst:
+        return False
+    (_, sha_src, _, at_src), (_, sha_dst, _, at_dst) = first_src[0], first_dst[0]
+    return bool(sha_src == sha_dst and audit.iso_utc(at_src) == audit.iso_utc(at_dst))
+
+
+def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, source: Path,
+                                known: dict[str, int]) -> None:
+    """Refuse (nothing merged) the copy's new standing decisions that `decide` would refuse
+    now: on records other screeners or the adjudicator have settled since the copy was
+    made, or older than a decision the same reviewer made online since then (which would
+    otherwise be overridden by an earlier one)."""
+    uid_of = repo.decision_uids(src)
+    copy_uids = set(uid_of.values())
+    settled: dict[str, list[int]] = {}
+    older: dict[str, list[int]] = {}
+    online = {(d.record_id, d.reviewer, d.stage): d for d in repo.current_decisions(dst)}
+    online_uids = repo.decision_uids(dst)
+    for d in repo.current_decisions(src):
+        if d.id is None or uid_of[d.id] in known or d.reviewer_role != Role.SCREENER:
+            continue
+        there = online.get((d.record_id, d.reviewer, d.stage))
+        if (there is not None and there.id is not None and there.created_at is not None
+                and d.created_at is not None
+                and audit.iso_utc(there.created_at) > audit.iso_utc(d.created_at)
+                and online_uids.get(there.id) not in copy_uids):
+            older.setdefault(d.reviewer, []).append(d.record_id)
+            continue
+        screeners = repo.record_screeners(dst, d.stage, d.record_id)
+        if _settled(review, dst, d.record_id, d.reviewer, d.stage, screeners):
+            settled.setdefault(d.reviewer, []).append(d.record_id)
+    problems = []
+    for what, found in (("on records settled meanwhile by other screeners or the "
+                         "adjudicator", settled),
+                        ("older than the same reviewer's decisions made online since the "
+                         "copy", older)):
+        if found:
+            which = "; ".join(f"{name}: {', '.join(map(str, sorted(set(ids))[:10]))}"
+                              for name, ids in sorted(found.items()))
+            problems.append(f"decisions {what} ({which})")
+    if problems:
+        raise ReviewError(f"{source} holds {' and '.join(problems)}; nothing was merged. "
+                          "Take those decisions back in the copy (undo) and merge again")
+
+
 def merge(review: Review, source: Path) -> MergeResult:
     """Bring an offline copy's decisions back (one transaction). Decisions already in the
     review (same uid) are skipped, so merging twice changes nothing; new ones get the next
     seq and row_hash in this review's log."""
     from screener.workflow.screening import apply_outcome_effects
 
-    if source.is_dir():
-        copy = open_review(source)
-    elif source.is_file():
-        copy = open_review(None, sqlite_url(source.resolve()))
-    else:
-        raise ReviewError(f"no such offline copy: {source}")
+    copy = _open_copy(review, source)
     with copy:
         with copy.transaction() as src, review.transaction() as dst:
-            versions_src = [v[1] for v in repo.protocol_versions(src)]
-            versions_dst = [v[1] for v in repo.protocol_versions(dst)]
-            if copy.title != review.title or versions_src[:1] != versions_dst[:1]:
+            if copy.title != review.title or not _same_start(src, dst):
                 raise ReviewError(f"{source} is a copy of another review "
                                   f"({copy.title!r}); nothing was merged")
+            check = repo.verify_log(src)
+            if not check.ok:
+                raise ReviewError(f"the decision log of {source} does not verify "
+                                  f"({check.problem}): it was changed outside screener; "
+                                  "nothing was merged")
             rows = repo.decisions_for_merge(src)
             record_ids = sorted({d.record_id for d, _, _ in rows})
             mine = {r.id: r.title for r in repo.get_records(dst, record_ids)}
@@ -711,6 +777,7 @@ def merge(review: Review, source: Path) -> MergeResult:
                     "--reviewer NAME`)")
             _refuse_outside_allocation(dst, source, [d for d, uid, _ in rows
                                                      if uid not in known])
+            _refuse_what_decide_refuses(review, src, dst, source, known)
             skipped = len(known)
             added = _append(src, dst, rows, known)
             for rid, stage in sorted({(d.record_id, d.stage) for d in added}):

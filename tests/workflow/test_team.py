@@ -596,6 +596,102 @@ def test_merge_refuses_decisions_on_records_allocated_to_others(
     assert set(ids) >= set(bobs)
 
 
+def with_copy(make_review: Callable[..., Any], tmp_path: Path, who: str,
+              n: int) -> tuple[Review, list[int], Path]:
+    """A dual review of n records and `who`'s offline copy of it (empty so far)."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, n)
+    export_reviewer(review, who, tmp_path / who)
+    return review, ids, tmp_path / who
+
+
+def test_merge_reads_the_copy_even_when_screener_db_is_set(
+        make_review: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        db_url: str | None) -> None:
+    # a PostgreSQL team exports SCREENER_DB; `merge FOLDER` used to open that database
+    # instead of the folder, merge the review into itself and report success
+    review, ids, copy_dir = with_copy(make_review, tmp_path, "ann", 3)
+    with open_review(copy_dir, "sqlite:///" + str(copy_dir / "review.db")) as c:
+        record_decision(c, ids[0], "ann", INC)
+    monkeypatch.setenv("SCREENER_DB", review.db.url if db_url else
+                       "sqlite:///" + str(tmp_path / "review" / "review.db"))
+    result = merge(review, tmp_path / "ann")
+    assert (result.added, result.reviewers) == (1, ("ann",))
+    if db_url is None:  # a SQLite review's own folder given as the copy
+        with pytest.raises(ReviewError, match="this review itself"):
+            merge(review, tmp_path / "review")
+    (tmp_path / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    with pytest.raises(ReviewError, match="not a SQLite database"):
+        merge(review, tmp_path / "notes.csv")
+
+
+def test_merge_refuses_a_copy_whose_log_was_edited(make_review: Callable[..., Any],
+                                                   tmp_path: Path) -> None:
+    import sqlite3
+
+    review, ids, copy_dir = with_copy(make_review, tmp_path, "bob", 3)
+    with open_review(copy_dir) as copy:
+        record_decision(copy, ids[0], "bob", EXC, note="honest")
+    db = sqlite3.connect(tmp_path / "bob" / "review.db")
+    db.execute("update decisions set label='include', note='tampered' "
+               "where seq=(select max(seq) from decisions)")
+    db.commit()
+    db.close()
+    with pytest.raises(ReviewError, match="does not verify"):
+        merge(review, tmp_path / "bob")
+    with review.transaction() as s:
+        assert repo.count_decisions(s) == 0
+    assert chain_ok(review)
+
+
+def test_merge_refuses_what_decide_would_refuse_now(make_review: Callable[..., Any],
+                                                   tmp_path: Path) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 4)
+    decide(review, ids[0], "ann", INC)
+    decide(review, ids[0], "bob", EXC)        # a conflict on ids[0]
+    export_reviewer(review, "bob", tmp_path / "bob")
+    decide(review, ids[1], "ann", INC)
+    decide(review, ids[1], "carl", INC)       # ids[1] settled by two others after the copy
+    resolve(review, ids[0], ADJ, INC)         # the conflict resolved after the copy
+    with open_review(tmp_path / "bob") as copy:
+        record_decision(copy, ids[1], "bob", EXC)
+        record_decision(copy, ids[0], "bob", INC)  # bob changes his mind offline
+    with pytest.raises(ReviewError, match=rf"settled meanwhile .*bob: {ids[0]}, {ids[1]}"):
+        merge(review, tmp_path / "bob")
+    with review.transaction() as s:
+        assert len(repo.record_screeners(s, TA, ids[1])) == 2  # nothing came in
+
+
+def test_merge_does_not_let_an_older_offline_decision_override_a_newer_one(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review, ids, copy_dir = with_copy(make_review, tmp_path, "ann", 3)
+    with open_review(copy_dir) as copy:
+        record_decision(copy, ids[2], "ann", INC)      # offline first ...
+    decide(review, ids[2], "ann", EXC)                 # ... then online, later
+    with pytest.raises(ReviewError, match=rf"older than .*online .*ann: {ids[2]}"):
+        merge(review, tmp_path / "ann")
+    with review.transaction() as s:
+        assert [d.label for d in repo.current_decisions(s)] == [EXC]
+
+
+def test_export_offers_no_records_others_have_settled(make_review: Callable[..., Any],
+                                                       tmp_path: Path) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    decide(review, ids[0], "ann", INC)
+    decide(review, ids[0], "carl", INC)
+    export_reviewer(review, "bob", tmp_path / "bob")
+    with open_review(tmp_path / "bob") as copy:
+        session = ScreeningSession(copy, "bob")
+        offered = []
+        while (item := session.next()) is not None:
+            assert item.record.id is not None
+            offered.append(item.record.id)
+            session.decide(item.record.id, EXC)
+    assert sorted(offered) == ids[1:]
+
+
 def test_merge_refuses_another_review(make_review: Callable[..., Any], tmp_path: Path,
                                       db_url: str | None) -> None:
     review = make_review("dual-screening.yaml")
@@ -604,5 +700,13 @@ def test_merge_refuses_another_review(make_review: Callable[..., Any], tmp_path:
     other.close()
     with pytest.raises(ReviewError, match="another review"):
         merge(review, tmp_path / "other")
+    # a second review from the same protocol file, with the same title and records (a
+    # pilot and the main review): still another review
+    twin = create_review(tmp_path / "twin", PROTOCOLS / "dual-screening.yaml")
+    add(twin, 2)
+    record_decision(twin, 1, "bob", INC)
+    twin.close()
+    with pytest.raises(ReviewError, match="another review"):
+        merge(review, tmp_path / "twin")
     with pytest.raises(ReviewError, match="no such"):
         merge(review, tmp_path / "missing")
