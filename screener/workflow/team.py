@@ -498,6 +498,22 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
     name, consensus = adjudicator.strip(), review.protocol.screening.resolution == Resolution.CONSENSUS
     with review.transaction() as session:
         repo.lock_review(session)
+        # Who may resolve is checked before anything about the record is said: "no
+        # conflict" would tell a blind screener how the other reviewer decided.
+        if not is_adjudicator(review, session, name):
+            if not consensus:
+                adj = review.protocol.screening.adjudicator
+                raise ReviewError(
+                    f"{name!r} is not the adjudicator" + (
+                        f" ({adj}); only the adjudicator resolves conflicts" if adj else
+                        ": the protocol names none. Add `adjudicator: NAME` under "
+                        "`screening:` (or `resolution: consensus`) and run `screener "
+                        "protocol amend FILE`"))
+            if stage in blind_stages(review, session):
+                raise BlindingError(
+                    f"{stage.label} screening is still blind: list the conflicts first "
+                    f"(`screener conflicts --reviewer {shlex.quote(name)}` ends blinding for "
+                    "this stage), then resolve them")
         outcome_and = record_outcomes(review, session, stage, [record_id]).get(record_id)
         if outcome_and is None and repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
@@ -511,13 +527,6 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
                                   f"record {record_id} ({', '.join(screeners)})")
             note = f"consensus of {' and '.join(screeners)}" + (f": {note}" if note else "")
             name = CONSENSUS_REVIEWER
-        elif not is_adjudicator(review, session, name):
-            adj = review.protocol.screening.adjudicator
-            raise ReviewError(
-                f"{name!r} is not the adjudicator" + (
-                    f" ({adj}); only the adjudicator resolves conflicts" if adj else
-                    ": the protocol names none. Add `adjudicator: NAME` under `screening:` "
-                    "(or `resolution: consensus`) and run `screener protocol amend FILE`"))
         repo.start_reconciliation(session, stage, adjudicator.strip())
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=name, stage=stage, label=label, reason_id=reason_id,

@@ -242,14 +242,33 @@ def test_resolve_logs_an_adjudicator_decision(make_review: Callable[..., Any]) -
     assert chain_ok(review)
 
 
+def test_resolve_by_a_screener_says_nothing_about_the_record(
+        make_review: Callable[..., Any]) -> None:
+    # blind: "no conflict" for one record and "not the adjudicator" for another would
+    # tell bob how ann decided each
+    review = make_review("dual-screening.yaml")
+    agreed, split = add(review, 2)
+    for rid, ann_label in ((agreed, INC), (split, MAY)):
+        decide(review, rid, "ann", ann_label)
+        decide(review, rid, "bob", INC if rid == agreed else EXC)
+    messages = set()
+    for rid in (agreed, split):
+        with pytest.raises(ReviewError) as info:
+            resolve(review, rid, "bob", INC)
+        messages.add(str(info.value))
+    assert len(messages) == 1 and "is not the adjudicator" in messages.pop()
+
+
 def test_consensus_resolution_names_both_reviewers(tmp_path: Path, db_url: str | None) -> None:
     with custom_review(tmp_path, db_url, resolution="consensus", adjudicator="") as review:
         (rid,) = add(review, 1)
         decide(review, rid, "ann", INC)
         decide(review, rid, "bob", EXC)
+        with pytest.raises(BlindingError, match="list the conflicts first"):
+            resolve(review, rid, "bob", INC)  # still blind: not even "no conflict" is said
+        assert [c.record_id for c in list_conflicts(review, TA, "ann")] == [rid]
         with pytest.raises(ReviewError, match="not one of the screeners"):
             resolve(review, rid, "carl", INC)
-        assert [c.record_id for c in list_conflicts(review, TA, "ann")] == [rid]
         decision = resolve(review, rid, "bob", INC, note="dose unclear, keep")
         assert decision.reviewer_role == Role.ADJUDICATOR
         assert decision.note == "consensus of ann and bob: dose unclear, keep"
