@@ -8,6 +8,7 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -204,11 +205,22 @@ def reviewer_name(name: str) -> str:
 
 
 def role_of(review: Review, session: Session, reviewer: str) -> Role:
-    for known in repo.reviewers(session):
-        if known.name == reviewer:
-            return known.role
+    """The reviewer's role. A new name that differs from a known one (or the protocol's
+    adjudicator) only in case or spacing is refused: it would be a second reviewer ("Ann"
+    and "ann" as a pair in the agreement table)."""
+    known = repo.reviewers(session)
+    for r in known:
+        if r.name == reviewer:
+            return r.role
     adjudicator = review.protocol.screening.adjudicator
-    return Role.ADJUDICATOR if adjudicator and reviewer == adjudicator else Role.SCREENER
+    if adjudicator and reviewer == adjudicator:
+        return Role.ADJUDICATOR
+    key = " ".join(reviewer.casefold().split())
+    for other in [r.name for r in known] + ([adjudicator] if adjudicator else []):
+        if " ".join(other.casefold().split()) == key:
+            raise ReviewError(f"no reviewer is named {reviewer!r}, but {other!r} is: names "
+                              f"are matched exactly; use --reviewer {shlex.quote(other)}")
+    return Role.SCREENER
 
 
 def mark_not_retrieved(review: Review, record_id: int) -> None:

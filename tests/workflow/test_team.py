@@ -259,6 +259,21 @@ def test_resolve_by_a_screener_says_nothing_about_the_record(
     assert len(messages) == 1 and "is not the adjudicator" in messages.pop()
 
 
+def test_a_name_differing_only_in_case_is_not_a_second_reviewer(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    (rid,) = add(review, 1)
+    decide(review, rid, "ann", INC)
+    with pytest.raises(ReviewError, match="'ann' is: names are matched exactly"):
+        decide(review, rid, "Ann", EXC)
+    with pytest.raises(ReviewError, match=f"'{ADJ}' is"):
+        decide(review, rid, ADJ.lower(), EXC)  # not a screener called "adjudicator"
+    with pytest.raises(ReviewError, match="'ann' is"):
+        ScreeningSession(review, " ANN ")
+    with review.transaction() as s:
+        assert [(d.reviewer, d.label) for d in repo.current_decisions(s)] == [("ann", INC)]
+
+
 def test_consensus_resolution_names_both_reviewers(tmp_path: Path, db_url: str | None) -> None:
     with custom_review(tmp_path, db_url, resolution="consensus", adjudicator="") as review:
         (rid,) = add(review, 1)
