@@ -93,6 +93,10 @@ class AutomationInfo:
     cold_start: bool = True
     """Before the first include, records were ranked by similarity to the protocol."""
     retraining: str = "after each screening decision"
+    """How often the model was retrained, as the log shows it (completes "was retrained
+    ..."; "" when the decisions drew on a single ranking: it was not retrained)."""
+    earlier_models: tuple[tuple[str, str, int], ...] = ()
+    """Other configurations used before this one: (name, hash, decisions made on them)."""
     stages: tuple[Stage, ...] = (Stage.TITLE_ABSTRACT,)
     """Stages at which records were prioritised by the model."""
     stopping: StoppingInfo | None = None
@@ -261,9 +265,14 @@ def automation_paragraph(inputs: ReportInputs) -> str:
            f"`{auto.config_hash}`"]
     if auto.config:
         out[-1] += "; " + ", ".join(f"{k} = {v}" for k, v in auto.config)
-    out[-1] += f"{'; random seed ' + str(auto.seed) if auto.seed is not None else ''}) was " \
-               f"retrained {auto.retraining}, and records were shown in order of predicted " \
-               f"relevance."
+    out[-1] += f"{'; random seed ' + str(auto.seed) if auto.seed is not None else ''})" + (
+        f" was retrained {auto.retraining}" if auto.retraining
+        else " was not retrained during screening") + \
+        ", and records were shown in order of predicted relevance."
+    if auto.earlier_models:
+        out.append("Before it, " + "; ".join(
+            f"{_count(n)} decision(s) were made on rankings by {name} (configuration hash "
+            f"`{h}`)" for name, h, n in auto.earlier_models) + ".")
     if auto.cold_start:
         out.append("Before the first record was included, records were ranked by their "
                    "similarity to the review question and eligibility criteria.")

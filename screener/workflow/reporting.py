@@ -24,12 +24,12 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from screener.core.decisions import Label, ReportStatus, Stage
+from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
 from screener.storage import Session, repo
@@ -467,8 +467,12 @@ def build_report_inputs(review: Review) -> object:
         excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE]
         excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
-        rankings = [d.ranking_id for d in repo.decision_log(session) if d.ranking_id]
-        info = repo.ranking_info(session, max(rankings)) if rankings else None
+        # the title/abstract decisions screeners made here, and the rankings they record
+        made = [d for d in current if d.stage == Stage.TITLE_ABSTRACT
+                and d.reviewer_role == Role.SCREENER and d.reviewer in screened_here]
+        used = sorted({d.ranking_id for d in made if d.ranking_id})
+        infos = {i: repo.ranking_info(session, i) for i in used}
+        info = infos[used[-1]] if used else None
     rule = review.protocol.stopping
     stop = None
     if progs:
@@ -490,19 +494,63 @@ def build_report_inputs(review: Review) -> object:
     automation = None
     if info is not None:
         config = info["config"]
-        flat = tuple(sorted((str(k), str(v)) for k, v in config.items()
-                            if not isinstance(v, dict) and k not in ("name", "seed")))
+        flat = tuple(sorted((str(k), str(v)) for k, v in _flat_config(config)
+                            if k not in ("name", "seed")))
         automation = AutomationInfo(
             tool="screener", version=__version__, model=str(config.get("name", "")),
             config_hash=str(info["config_hash"]), config=flat,
             seed=int(config["seed"]) if "seed" in config else None,
-            cold_start=bool(config.get("cold_start", True)), stopping=stop)
+            cold_start=bool(config.get("cold_start", True)), stopping=stop,
+            retraining=_retraining(made, used),
+            earlier_models=_earlier_models(made, infos, str(info["config_hash"])))
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
                         prisma_svg="report-prisma.svg", title=review.title,
                         stopping=None if automation is not None else stop, split=split,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0)
+
+
+def _flat_config(config: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Model settings as (name, value), nested ones named "features.min_df"."""
+    out: list[tuple[str, Any]] = []
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out += _flat_config(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
+
+
+def _retraining(made: Sequence[Decision], used: Sequence[int]) -> str:
+    """How often the model was retrained, from the rankings the decisions record ("" for
+    one ranking: not retrained)."""
+    linked = [d for d in made if d.ranking_id]
+    if len(used) <= 1:
+        return ""
+    text = (f"as screening went on: the {_n(len(linked))} title/abstract decisions that "
+            f"record the ranking which showed their record were made on {_n(len(used))} "
+            "successive rankings")
+    if len(linked) < len(made):
+        text += (f" ({_n(len(made) - len(linked))} further decisions record no ranking: "
+                 "records opened outside the ranked queue)")
+    return text
+
+
+def _earlier_models(made: Sequence[Decision], infos: dict[int, dict[str, Any] | None],
+                    last_hash: str) -> tuple[tuple[str, str, int], ...]:
+    """Configurations other than the last one that decisions were made on, in order."""
+    counts: dict[tuple[str, str], int] = {}
+    for d in sorted(made, key=lambda d: d.id or 0):
+        info = infos.get(d.ranking_id or 0)
+        if info is not None and info["config_hash"] != last_hash:
+            key = (str(info["config"].get("name", "")), str(info["config_hash"]))
+            counts[key] = counts.get(key, 0) + 1
+    return tuple((name, h, n) for (name, h), n in counts.items())
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
 
 
 def _allocation_split(review: Review, session: Session) -> tuple[int, int] | None:

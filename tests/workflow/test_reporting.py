@@ -398,3 +398,45 @@ def test_methods_text_tells_imported_labels_from_reviewers(
     assert ("Title/abstract decisions on 3 records were imported from an earlier screening "
             "(recorded as 'asreview'), not made in screener.") in text
     assert "took part in screening" not in text
+
+
+def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_used(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    # what the log shows, not a constant: decisions on one ranking mean no retraining; a
+    # model changed mid-review is named with the decisions made on it
+    import yaml
+
+    from screener.workflow.ranking import refresh_ranking
+    from screener.workflow.review import amend_protocol
+    from screener.workflow.screening import ScreeningSession
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=f"Ketamine trial {i}", abstract=f"dose {i}")
+                                     for i in range(12)])
+    refresh_ranking(review, "ann")
+    session = ScreeningSession(review, "ann")
+
+    def decide_next(label: Label) -> None:
+        item = session.next()
+        assert item is not None and item.record.id is not None and item.ranking_id
+        session.decide(item.record.id, label)
+
+    for label in (Label.INCLUDE, Label.EXCLUDE, Label.EXCLUDE):
+        decide_next(label)
+    text = _methods(review)
+    assert "was not retrained during screening" in text
+    assert "features.min_df = 2" in text  # the feature settings are disclosed too
+    data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
+    data["ranking"] = {"model": "elas-u4"}
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, amended, "ASReview's model, for comparison")
+    for _ in range(2):
+        session.use_queue(refresh_ranking(review, "ann").queue)
+        decide_next(Label.EXCLUDE)
+    text = _methods(review)
+    assert "The model (elas-u4" in text and "features.min_df = 1" in text
+    assert "made on 3 successive rankings" in text
+    assert "Before it, 3 decision(s) were made on rankings by screener-lr" in text
