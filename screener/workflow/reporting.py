@@ -130,7 +130,24 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     if pending:
         notes.append(f"{len(pending)} record(s) are in conflict or wait for another "
                      "reviewer at title/abstract")
+    # The other-methods column of PRISMA 2020 goes from "identified" to "reports sought":
+    # it has no box for duplicates or for records screened out, so they are named here
+    # (report them in the text) and every identified record is accounted for.
+    o_kept = other - removed
+    o_dup = len(other & removed)
+    o_excluded = sum(1 for r in o_kept if r in ta and ta[r].label == Label.EXCLUDE)
+    o_open = sum(1 for r in o_kept if r not in ta or ta[r].label is None)
+    if o_dup:
+        notes.append(f"{o_dup} record(s) identified through other methods were duplicates "
+                     "and were removed; the diagram's other-methods column has no box for "
+                     "them: report them in the text")
+    if o_excluded:
+        notes.append(f"{o_excluded} record(s) identified through other methods were excluded "
+                     "at title/abstract screening; the other-methods column has no box for "
+                     "them: report them in the text")
     why = [f"{len(untouched):,} record(s) not screened yet"] if untouched and not stopped else []
+    why += [f"{o_open:,} record(s) from other methods not screened or settled yet"
+            ] if o_open else []
     why += [f"{len(pending):,} in conflict or waiting for a second reviewer"] if pending else []
     awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
     why += [f"{awaiting:,} full-text report(s) not assessed yet"] if awaiting > 0 else []

@@ -440,3 +440,28 @@ def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_use
     assert "The model (elas-u4" in text and "features.min_df = 1" in text
     assert "made on 3 successive rankings" in text
     assert "Before it, 3 decision(s) were made on rankings by screener-lr" in text
+
+
+def test_other_methods_records_the_diagram_has_no_box_for_are_named(
+        make_review: Callable[..., Any]) -> None:
+    # PRISMA 2020's other-methods column goes from identified to sought: a record from
+    # citation searching that was a duplicate, or excluded at title/abstract, must still
+    # be accounted for (in the notes, for the text)
+    review = make_review()
+    ids = build(review)
+    with review.transaction() as s:
+        source = repo.add_source(s, name="Hand search", kind="other")
+        (late, dup) = repo.add_records(s, source, [Record(title="Hand found", year=2021),
+                                                  Record(title="Again", year=2020)])
+        repo.add_duplicate_links(s, [(3, dup, ids["PubMed"][3], "doi", 1.0)])
+    result = prisma_counts(review)
+    notes = " ".join(result.notes)
+    assert "1 record(s) identified through other methods were duplicates" in notes
+    assert "1 record(s) identified through other methods were excluded at title/abstract" in (
+        notes)
+    assert "1 record(s) from other methods not screened or settled yet" in result.draft
+    record_decision(review, late, "ann", Label.EXCLUDE)
+    result = prisma_counts(review)
+    assert "2 record(s) identified through other methods were excluded" in " ".join(
+        result.notes)
+    assert "other methods" not in result.draft
