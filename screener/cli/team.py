@@ -61,10 +61,17 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
               as_json: bool) -> None:
     """List records whose reviewers disagree (blind reviews: adjudicator only)."""
     from screener.core.decisions import Stage
-    from screener.workflow.team import list_conflicts
+    from screener.workflow.team import list_conflicts, reconciliation_started
 
     with open_from(review_dir, db_url) as review:
+        before = reconciliation_started(review, Stage(stage))
         found = list_conflicts(review, Stage(stage), reviewer)
+        if (review.protocol.screening.blind and not before
+                and reconciliation_started(review, Stage(stage))):
+            click.echo(f"note: reconciliation at {stage} has started, so blinding there has "
+                       "ended: decisions made from now on, including on records not yet "
+                       "screened by both reviewers, are made unblinded (the methods text "
+                       "will say how many)", err=True)
     if as_json:
         emit_json([c.as_dict() for c in found])
         return

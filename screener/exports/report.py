@@ -129,6 +129,9 @@ class ReportInputs:
     unlinked_rankings: int = 0
     """Rankings stored although no decision records the ranking that showed its record
     (decisions entered without the ranking `next` printed)."""
+    unblinded: tuple[tuple[Stage, int], ...] = ()
+    """Per stage, records a screener decided (or changed) after its reconciliation had
+    started, when the reviewers could see each other's decisions (blind reviews only)."""
 
 
 def _md(text: str) -> str:
@@ -191,6 +194,12 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                        f"{_count(double)} records were screened by two reviewers and "
                        f"{_count(single)} by one reviewer. Records with two reviewers were "
                        f"screened {how}.")
+        for stage, n in inputs.unblinded:
+            out.append(f"Reconciliation of {STAGE_NAMES[stage]} screening began before that "
+                       f"screening was complete: decisions on {_count(n)} "
+                       f"record{'' if n == 1 else 's'} were made "
+                       "or changed afterwards, when the reviewers could see each other's "
+                       "decisions.")
         kinds = ["include versus exclude"]
         if mode.maybe_vs_exclude_is_conflict:
             kinds.append("maybe versus exclude")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from screener.core import audit
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
@@ -479,6 +480,12 @@ def build_report_inputs(review: Review) -> object:
                 imported[d.reviewer] = imported.get(d.reviewer, 0) + 1
         reviewers = tuple(r for r in repo.reviewers(session) if r.name in screened_here)
         split = _allocation_split(review, session)
+        started = repo.reconciliations(session) if review.protocol.screening.blind else {}
+        unblinded = tuple(
+            (stage, n) for stage, (_, at) in sorted(started.items(), key=lambda x: x[1][1])
+            if (n := len({d.record_id for d in current if d.stage == stage
+                          and d.reviewer_role == Role.SCREENER and d.created_at is not None
+                          and audit.iso_utc(d.created_at) > audit.iso_utc(at)})))
         n_rankings = len(repo.ranking_hashes(session))
         ft = outcomes(review, session, Stage.FULL_TEXT)
         excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE]
@@ -525,7 +532,8 @@ def build_report_inputs(review: Review) -> object:
                         prisma_svg="report-prisma.svg", title=review.title,
                         stopping=None if automation is not None else stop, split=split,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
-                        unlinked_rankings=n_rankings if info is None else 0)
+                        unlinked_rankings=n_rankings if info is None else 0,
+                        unblinded=unblinded)
 
 
 def _flat_config(config: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -65,7 +65,10 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     # full text: nobody has screened there yet, so nothing there is hidden
     assert hidden == {"pairs": [], "hidden_stages": ["title_abstract"]}
 
-    listed = json.loads(run("conflicts", "--json", "--reviewer", ADJ, *loc))
+    first = CliRunner().invoke(main, ["conflicts", "--json", "--reviewer", ADJ, *loc])
+    listed = json.loads(first.stdout)
+    # the adjudicator is told that listing the conflicts ended blinding at this stage
+    assert "blinding there has ended" in first.stderr
     assert [c["record_id"] for c in listed] == [ids[1], ids[3]]
     assert listed[0]["title"] == "Trial 1"
     assert listed[0]["decisions"] == [
@@ -83,7 +86,9 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
         last = repo.decision_log(s)[-1]
     assert (last.record_id, last.reviewer, last.reviewer_role, last.label, last.note) == (
         ids[1], ADJ, Role.ADJUDICATOR, Label.INCLUDE, "population fits")
-    remaining = json.loads(run("conflicts", "--json", "--reviewer", ADJ, *loc))
+    again = CliRunner().invoke(main, ["conflicts", "--json", "--reviewer", ADJ, *loc])
+    assert again.stderr == ""  # said once, when it happened
+    remaining = json.loads(again.stdout)
     assert [c["record_id"] for c in remaining] == [ids[3]]
     assert "Trial 3" in run("conflicts", "--reviewer", "bob", *loc)
 

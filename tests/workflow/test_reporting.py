@@ -465,3 +465,24 @@ def test_other_methods_records_the_diagram_has_no_box_for_are_named(
     assert "2 record(s) identified through other methods were excluded" in " ".join(
         result.notes)
     assert "other methods" not in result.draft
+
+
+def test_methods_text_says_when_blind_screening_went_on_after_reconciliation_began(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"R{i}") for i in range(4)])
+    for rid in ids[:2]:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+        record_decision(review, rid, "bob", Label.EXCLUDE)
+    assert "began before" not in _methods(review)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")  # reconciliation starts
+    record_decision(review, ids[2], "ann", Label.EXCLUDE)       # unblinded from here
+    record_decision(review, ids[2], "bob", Label.EXCLUDE)
+    record_decision(review, ids[3], "ann", Label.EXCLUDE)
+    text = _methods(review)
+    assert ("Reconciliation of title and abstract screening began before that screening was "
+            "complete: decisions on 2 records were made or changed afterwards") in text
