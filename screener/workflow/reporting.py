@@ -189,11 +189,12 @@ def _refuse_while_blind(review: Review, what: str) -> None:
                                          "decisions", "they are available"))
 
 
-def prisma_status(review: Review) -> dict[str, object]:
-    """The PRISMA numbers as a flat dict, for `screener status --json`."""
+def prisma_status(review: Review, rule_met: bool | None = None) -> dict[str, object]:
+    """The PRISMA numbers as a flat dict, for `screener status --json` (`rule_met` as in
+    `prisma_counts`)."""
     from dataclasses import asdict
 
-    result = prisma_counts(review)
+    result = prisma_counts(review, rule_met=rule_met)
     data = asdict(result.counts)
     for key, value in list(data.items()):
         if isinstance(value, tuple | list):

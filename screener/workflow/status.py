@@ -109,14 +109,34 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
             "sought": sum(reports.values()), "awaiting": reports.get("sought", 0),
             "not_retrieved": reports.get("not_retrieved", 0),
             "assessed": reports.get("assessed", 0)},
-        "prisma": None if hidden else _prisma(review),
+        **_stopping_and_prisma(review, hidden, viewer),
     }
 
 
-def _prisma(review: Review) -> dict[str, Any]:
-    from screener.workflow.reporting import prisma_status
+def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None
+                         ) -> dict[str, Any]:
+    """The stopping statistics at title/abstract per screener (blind: the viewer's own
+    only) and the PRISMA numbers (None while a stage is blind)."""
+    from screener.workflow.reporting import prisma_status, stopping_rule_met
 
-    return prisma_status(review)
+    met, progs = stopping_rule_met(review)
+    if Stage.TITLE_ABSTRACT in hidden:
+        progs = [p for p in progs if p.reviewer == viewer]
+    rule = review.protocol.stopping
+    stopping = None if not progs else {
+        "rule_met": None if Stage.TITLE_ABSTRACT in hidden else met,
+        "recall_target": rule.recall_target, "confidence": rule.confidence,
+        "reviewers": [{
+            "reviewer": p.reviewer, "screened": p.screened, "total": p.total,
+            "consecutive_irrelevant": p.consecutive_irrelevant, "p_value": p.p_value,
+            "stop_by_test": p.stop_by_test, "estimated_recall": p.estimated_recall,
+            "estimated_remaining": (None if p.estimated_remaining is None
+                                    else list(p.estimated_remaining)),
+            "safe": [{"name": i.name, "value": i.value, "passed": i.passed}
+                     for i in p.checklist],
+        } for p in progs]}
+    return {"stopping": stopping,
+            "prisma": None if hidden else prisma_status(review, rule_met=met)}
 
 
 def format_status(data: dict[str, Any]) -> str:
@@ -145,6 +165,26 @@ def format_status(data: dict[str, Any]) -> str:
         if stage in data["outcomes"] and data["outcomes"][stage]:
             out = ", ".join(f"{k} {v}" for k, v in data["outcomes"][stage].items())
             lines.append(f"    outcomes: {out}")
+    stop = data.get("stopping")
+    if stop:
+        state = ("" if stop["rule_met"] is None else
+                 ": the protocol's stopping rule is met" if stop["rule_met"] else
+                 ": the protocol's stopping rule is not met")
+        lines.append(f"  stopping at title_abstract (recall target {stop['recall_target']:.0%}, "
+                     f"confidence {stop['confidence']:.0%}){state}")
+        for r in stop["reviewers"]:
+            parts = [f"{r['consecutive_irrelevant']} irrelevant in a row"]
+            if r["p_value"] is not None:
+                parts.append(f"stopping-test p = {r['p_value']:.3f}")
+            if r["estimated_recall"] is not None:
+                parts.append(f"estimated recall {r['estimated_recall']:.2f}")
+            if r["estimated_remaining"] is not None:
+                point, low, high = r["estimated_remaining"]
+                parts.append(f"about {point:.0f} relevant left ({low:.0f} to {high:.0f})")
+            if r["safe"]:
+                parts.append("SAFE " + ", ".join(
+                    f"{i['name']} {'ok' if i['passed'] else 'not yet'}" for i in r["safe"]))
+            lines.append(f"    {r['reviewer']}: {'; '.join(parts)}")
     if Stage.FULL_TEXT.value in data["stages"] and data["reports"] is not None:
         r = data["reports"]
         lines.append(f"  reports: {r['sought']} sought ({r['awaiting']} awaiting retrieval or "

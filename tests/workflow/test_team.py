@@ -744,3 +744,24 @@ def test_merge_refuses_another_review(make_review: Callable[..., Any], tmp_path:
         merge(review, tmp_path / "twin")
     with pytest.raises(ReviewError, match="no such"):
         merge(review, tmp_path / "missing")
+
+
+def test_status_shows_the_stopping_statistics_blind_ones_to_their_reviewer_only(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 6)
+    for rid, label in zip(ids, (INC, EXC, EXC, EXC), strict=False):
+        decide(review, rid, "ann", label)
+    decide(review, ids[0], "bob", INC)
+    data = status(review, viewer="ann")
+    stop = data["stopping"]
+    assert [r["reviewer"] for r in stop["reviewers"]] == ["ann"]  # not bob's: blind
+    assert stop["rule_met"] is None  # the review-wide answer would tell about bob
+    mine = progress(review, "ann", TA)
+    assert stop["reviewers"][0]["consecutive_irrelevant"] == 3 == mine.consecutive_irrelevant
+    assert stop["reviewers"][0]["p_value"] == mine.p_value
+    assert "ann: 3 irrelevant in a row" in format_status(data)
+    list_conflicts(review, TA, ADJ)  # reconciliation: no longer blind
+    opened = status(review, viewer="ann")["stopping"]
+    assert [r["reviewer"] for r in opened["reviewers"]] == ["ann", "bob"]
+    assert opened["rule_met"] is False
