@@ -215,6 +215,22 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
     click.echo(f"decision {d.seq}: record {record_id} {label} by {reviewer} at {stage}")
 
 
+@main.command("not-retrieved")
+@click.argument("record_id", type=int)
+@review_options
+@click.option("--undo", is_flag=True, help="Take the mark back: the report is sought again.")
+def not_retrieved(record_id: int, review_dir: Path | None, db_url: str | None,
+                  undo: bool) -> None:
+    """Mark RECORD_ID's full-text report as not retrieved (PRISMA: reports not retrieved);
+    the UI's r key does the same."""
+    from screener.workflow.screening import mark_not_retrieved, unmark_not_retrieved
+
+    with open_from(review_dir, db_url) as review:
+        (unmark_not_retrieved if undo else mark_not_retrieved)(review, record_id)
+    click.echo(f"record {record_id}: full-text report "
+               + ("sought again" if undo else "marked not retrieved"))
+
+
 @main.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.option("--reviewer", default="demo", show_default=True)

@@ -224,9 +224,19 @@ def role_of(review: Review, session: Session, reviewer: str) -> Role:
 
 
 def mark_not_retrieved(review: Review, record_id: int) -> None:
+    """Mark a record's full-text report as not retrieved (it leaves the full-text stage).
+    Refused while title/abstract is still blind, and for a report already assessed."""
+    from screener.workflow.team import ensure_full_text_open
+
     with review.transaction() as session:
+        ensure_full_text_open(review, session)
+        status = repo.reports(session).get(record_id)
+        if status == ReportStatus.ASSESSED:
+            raise ReviewError(f"record {record_id}'s report has been assessed at full text; "
+                              "it cannot be marked not retrieved")
         if record_id not in set(eligible_ids(session, Stage.FULL_TEXT)):
-            raise ReviewError(f"record {record_id} has no full-text report to mark")
+            raise ReviewError(f"record {record_id} has no full-text report to mark (it did not "
+                              "pass title/abstract screening, or is marked already)")
         repo.set_report_status(session, record_id, ReportStatus.NOT_RETRIEVED)
 
 

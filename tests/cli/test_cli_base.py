@@ -73,6 +73,28 @@ def test_next_and_decide(tmp_path: Path, db_url: str | None) -> None:
         ("exclude", 1), ("include", 1)}
 
 
+def test_a_full_text_not_retrieved_from_the_command_line(tmp_path: Path) -> None:
+    # scripted reviews need the PRISMA box "reports not retrieved" too (the UI has r)
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    ids = seed(tmp_path, None, 3)
+    loc = where(tmp_path, None)
+    for rid in ids:
+        run("decide", str(rid), "--reviewer", "ann", "--label", "include", *loc)
+    run("not-retrieved", str(ids[0]), *loc)
+    run("decide", str(ids[1]), "--reviewer", "ann", "--label", "include", "--stage",
+        "full_text", *loc)
+    prisma = json.loads(run("status", "--json", *loc)[1])["prisma"]
+    assert (prisma["reports_sought"], prisma["reports_not_retrieved"],
+            prisma["reports_assessed"]) == (3, 1, 1)
+    code, out = run("not-retrieved", str(ids[1]), *loc, ok=False)
+    assert code == 2 and "has been assessed" in out
+    code, out = run("decide", str(ids[0]), "--reviewer", "ann", "--label", "include",
+                    "--stage", "full_text", *loc, ok=False)
+    assert code == 2  # a report not retrieved has no full-text stage
+    run("not-retrieved", str(ids[0]), "--undo", *loc)
+    assert json.loads(run("status", "--json", *loc)[1])["prisma"]["reports_not_retrieved"] == 0
+
+
 def test_decide_records_the_ranking_that_next_printed(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     ids = seed(tmp_path, None, 3)
