@@ -14,7 +14,7 @@ Counting policy (PRISMA 2020, new review, databases + registers + other methods)
   full-text report status; excluded at full text: per exclusion reason label;
 - studies included = reports of included studies = full-text outcome include (one report
   per study: screener does not link several reports to one study).
-Records in conflict or waiting for a second reviewer are neither excluded nor sought:
+Records in conflict or waiting for another reviewer are neither excluded nor sought:
 the arithmetic check then lists them, so a diagram is never silently wrong.
 Must not import textual, click or sqlalchemy.
 """
@@ -128,9 +128,12 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         notes.append(f"{len(untouched)} record(s) have not been screened yet and the "
                      "protocol's stopping rule is not met, so they are neither excluded nor "
                      "sought: the diagram is not final")
-    if pending:
-        notes.append(f"{len(pending)} record(s) are in conflict or wait for another "
-                     "reviewer at title/abstract")
+    conflicts = sum(1 for r in pending if ta[r].conflict)
+    waiting = len(pending) - conflicts
+    if conflicts:
+        notes.append(f"{conflicts} record(s) are in conflict at title/abstract (to resolve)")
+    if waiting:
+        notes.append(f"{waiting} record(s) wait for another reviewer at title/abstract")
     # The other-methods column of PRISMA 2020 goes from "identified" to "reports sought":
     # it has no box for duplicates or for records screened out, so they are named here
     # (report them in the text) and every identified record is accounted for.
@@ -149,7 +152,8 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     why = [f"{len(untouched):,} record(s) not screened yet"] if untouched and not stopped else []
     why += [f"{o_open:,} record(s) from other methods not screened or settled yet"
             ] if o_open else []
-    why += [f"{len(pending):,} in conflict or waiting for a second reviewer"] if pending else []
+    why += [f"{conflicts:,} in conflict"] if conflicts else []
+    why += [f"{waiting:,} waiting for another reviewer"] if waiting else []
     awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
     why += [f"{awaiting:,} full-text report(s) not assessed yet"] if awaiting > 0 else []
     draft = f"DRAFT, not final: {'; '.join(why)}" if why else ""

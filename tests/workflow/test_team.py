@@ -765,3 +765,21 @@ def test_status_shows_the_stopping_statistics_blind_ones_to_their_reviewer_only(
     opened = status(review, viewer="ann")["stopping"]
     assert [r["reviewer"] for r in opened["reviewers"]] == ["ann", "bob"]
     assert opened["rule_met"] is False
+
+
+def test_prisma_notes_tell_conflicts_from_records_waiting_for_a_second_reviewer(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.reporting import prisma_counts
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    decide(review, ids[0], "ann", INC)
+    decide(review, ids[0], "bob", EXC)      # a conflict
+    decide(review, ids[1], "ann", INC)      # waits for bob
+    decide(review, ids[2], "ann", EXC)
+    decide(review, ids[2], "bob", EXC)
+    list_conflicts(review, TA, ADJ)
+    result = prisma_counts(review)
+    assert "1 record(s) are in conflict at title/abstract (to resolve)" in result.notes
+    assert "1 record(s) wait for another reviewer at title/abstract" in result.notes
+    assert "1 in conflict; 1 waiting for another reviewer" in result.draft
