@@ -111,7 +111,14 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
                 emit_json(every)
                 return
             links = [link for link in every if not link["undone"]]
-            undone = sorted({int(str(link["cluster"])) for link in every if link["undone"]})
+            active = {(link["record_id"], link["kept_id"]): link["cluster"] for link in links}
+            again: dict[int, object] = {}  # undone cluster -> the cluster it was merged into
+            for link in every:
+                if link["undone"] and (link["record_id"], link["kept_id"]) in active:
+                    again[int(str(link["cluster"]))] = active[(link["record_id"],
+                                                               link["kept_id"])]
+            undone = sorted({int(str(link["cluster"])) for link in every
+                             if link["undone"]} - set(again))
             def shown(what: object) -> str:  # (title, year, first author)
                 parts = [str(x) for x in what] if isinstance(what, (tuple, list)) else [str(what)]
                 extra = ", ".join(p for p in parts[1:] if p and p != "None")
@@ -126,6 +133,9 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
             if undone:
                 click.echo(f"undone cluster(s), kept apart: {', '.join(map(str, undone))} "
                            "(`screener dedup --redo N` merges one again)")
+            if again:
+                click.echo("undone, then merged again: " + ", ".join(
+                    f"{old} as cluster {new}" for old, new in sorted(again.items())))
             return
         progress, task = _bar(None, "deduplicating")
 

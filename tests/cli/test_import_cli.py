@@ -96,6 +96,9 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     assert json.loads(run("status", "--json", *review_dir))["duplicates_removed"] == 6
     assert "is not undone" in run("dedup", "--redo", str(redone["cluster"]), *review_dir,
                                   code=2)
+    listed = run("dedup", "--list", *review_dir)
+    assert "kept apart" not in listed  # it is not apart any more
+    assert f"undone, then merged again: {cluster} as cluster {redone['cluster']}" in listed
 
 
 class Recorded:
