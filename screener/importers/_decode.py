@@ -69,7 +69,15 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def decode(data: bytes) -> tuple[str, str, list[str]]:
-    """(text, encoding name, warnings). Never raises for any input bytes."""
+    """(text, encoding name, warnings). Never raises for any input bytes. Lines ended by a
+    lone carriage return (classic Mac OS exports) are turned into line feeds."""
+    text, encoding, warnings = _decode(data)
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")
+    return text, encoding, warnings
+
+
+def _decode(data: bytes) -> tuple[str, str, list[str]]:
     warnings: list[str] = []
     if data.startswith(codecs.BOM_UTF8):
         text = data[3:].decode("utf-8", errors="replace")

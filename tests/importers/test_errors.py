@@ -76,6 +76,17 @@ def test_ris_with_lines_ending_in_newline_then_return_keeps_every_record(
     assert [r.title for r in read_file(path).records] == ["Paper 0", "Paper 1", "Paper 2"]
 
 
+@pytest.mark.parametrize("name", ["ris/asreview_embase.ris", "medline/biopython_pubmed_result2.txt"])
+def test_classic_mac_line_endings_are_read(tmp_path: Path, name: str) -> None:
+    # lines ended by a lone "\r" (old Mac exports) were one long line: RIS was refused as
+    # "looks truncated"
+    source = (DATA / name).read_bytes()
+    path = tmp_path / "mac.txt"
+    path.write_bytes(source.replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    expected = [r.title for r in read_file(DATA / name).records]
+    assert [r.title for r in read_file(path).records] == expected and expected
+
+
 def test_ovid_extras_after_a_record_are_not_records(tmp_path: Path) -> None:
     # Ovid writes 'NL' and a link after 'ER': nothing is lost, so the import goes on
     assert len(read_file(DATA / "ris" / "asreview_ovid_psycinfo.ris").records) == 6
