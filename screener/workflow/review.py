@@ -121,6 +121,11 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
             raise ReviewError(f"no such folder: {path.parent}{hint}; create a review with "
                               "`screener init DIR --protocol FILE`")
         if not path.exists():
+            if (path.parent / PROTOCOL_FILE).is_file():  # `init DIR --db URL` made it
+                raise ReviewError(
+                    f"{path.parent} has a protocol but no {DB_FILE}: it is the folder of a "
+                    "review kept in PostgreSQL. Give its database with --db URL (or set "
+                    f"SCREENER_DB); add --review {path.parent} to keep exports in this folder")
             raise ReviewError(f"{path.parent} is not a review (no {DB_FILE}); create one with "
                               "`screener init DIR --protocol FILE`, or pass --review DIR")
     db = Database(url)

@@ -276,3 +276,12 @@ def test_log_verify_of_a_file_cut_short_needs_the_review(tmp_path: Path) -> None
     (tmp_path / "edited.jsonl").write_text("\n".join(edited) + "\n", encoding="utf-8")
     result = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / "edited.jsonl")])
     assert result.exit_code == 1 and "row 2: seq 2" in result.output  # line 2 of the file
+
+
+def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
+    # `init DIR --db URL` leaves DIR with the protocol copy and exports, no review.db
+    folder = tmp_path / "pgrev"
+    folder.mkdir()
+    (folder / "protocol.yaml").write_text(Path(MINIMAL).read_text(), encoding="utf-8")
+    code, out = run("status", "--review", str(folder), ok=False)
+    assert code == 2 and "kept in PostgreSQL" in out and "--db URL" in out
