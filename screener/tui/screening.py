@@ -220,9 +220,13 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         return f"{kind} {record.id}" + (" (revisited)" if self.revisit else "")
 
     def _show(self) -> None:
+        keys = self.screener.keymap
         done = ("Nothing left for you to screen at this stage. Press "
-                f"{self.screener.keymap.key('browse')} to browse, "
-                f"{self.screener.keymap.key('quit')} to quit.")
+                f"{keys.key('browse')} to browse, {keys.key('quit')} to quit.")
+        if self.screener.session.role == Role.ADJUDICATOR:
+            done = ("You resolve the conflicts: press "
+                    f"{keys.key('conflicts')} to list them, {keys.key('browse')} to browse, "
+                    f"{keys.key('quit')} to quit.")
         self.query_one(RecordCard).show(self.record, self._context_line(), empty=done,
                                         heading=self._heading())
         self._show_status()

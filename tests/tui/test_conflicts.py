@@ -75,6 +75,10 @@ async def test_adjudicator_resolves_a_conflict(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
     disagree(review, ids)
     async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        # the adjudicator is offered no records: the card says which key lists conflicts
+        card = app.screening.query_one(RecordCard)
+        assert "press c to list them" in card.part("title").plain
         screen = await open_conflicts(pilot)
         rows = table_rows(screen)
         assert [r[0] for r in rows] == [str(ids[0]), str(ids[1])]
