@@ -97,7 +97,8 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     assert pair["reviewers"] == ["ann", "bob"] and pair["table"] == [[1, 1], [1, 1]]
     assert pair["percent_agreement"] == pytest.approx(50.0) and pair["kappa"] == pytest.approx(0.0)
     assert pair["pabak"] == pytest.approx(0.0) and pair["kappa_ci95"] is None  # 4 records
-    assert "kappa 0.000" in run("agreement", *loc)
+    text = run("agreement", *loc)
+    assert "kappa 0.000" in text and "(rows: ann, columns: bob)" in text
 
 
 def test_allocate(tmp_path: Path, db_url: str | None) -> None:
