@@ -112,11 +112,17 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
     if not check.ok:
         click.echo(f"log FAILED: {check.problem}", err=True)
         sys.exit(1)
+    if jsonl is not None and not against and check.rows == 0:
+        click.echo(f"log FAILED: {jsonl} holds no decision rows, so there is nothing to check "
+                   "on its own; add --review DIR (or --db URL) to compare it with the review's "
+                   "log", err=True)
+        sys.exit(1)
     head = f"; last hash {check.head}" if check.head else ""
     click.echo(f"log OK: {check.rows} decisions, hash chain intact{against}{head}")
     if jsonl is not None and not against:
+        here = " ." if (Path.cwd() / "review.db").is_file() else " DIR"
         click.echo("note: rows cut off the end of a file cannot be seen from the file alone; "
-                   "add --review DIR (or --db URL) to compare it with the review's log, or "
+                   f"add --review{here} (or --db URL) to compare it with the review's log, or "
                    "compare the last hash with `screener log verify` on the review",
                    err=True)
 

@@ -271,6 +271,9 @@ def test_log_verify_of_a_file_cut_short_needs_the_review(tmp_path: Path) -> None
         result = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / f"{name}.jsonl"),
                                       "--review", rev])
         assert result.exit_code == 1 and fragment in result.output, result.output
+    (tmp_path / "blank.jsonl").write_text("\n", encoding="utf-8")
+    blank = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / "blank.jsonl")])
+    assert blank.exit_code == 1 and "holds no decision rows" in blank.output  # not "OK"
     edited = lines[:]
     edited[1] = edited[1].replace('"label":"exclude"', '"label":"include"', 1)
     (tmp_path / "edited.jsonl").write_text("\n".join(edited) + "\n", encoding="utf-8")
