@@ -147,7 +147,8 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
     if as_json:
         emit_json({"clusters": summary.clusters, "removed": summary.removed,
                    "by_method": summary.by_method, "kept_apart": summary.skipped_undone,
-                   "screened_removed": list(summary.screened_removed)})
+                   "screened_removed": list(summary.screened_removed),
+                   "decided_differently": list(summary.decided_differently)})
         return
     methods = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_method.items())) or "none"
     click.echo(f"{summary.removed} duplicate(s) removed in {summary.clusters} cluster(s) "
@@ -159,6 +160,12 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
                    "log but no longer count. Check they agree with the kept copy's "
                    "(`screener dedup --list`), or take a cluster back with `dedup --undo N`",
                    err=True)
+    if summary.decided_differently:
+        ids = ", ".join(str(i) for i in summary.decided_differently[:20])
+        click.echo(f"warning: {len(summary.decided_differently)} of them were decided "
+                   f"differently from the copy kept ({ids}): only the kept copy's decisions "
+                   "count now; decide which is right, and change the kept copy's decision if "
+                   "needed", err=True)
 
 
 @main.group()

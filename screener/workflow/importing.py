@@ -209,6 +209,8 @@ class DedupSummary:
     screened_removed: tuple[int, ...] = ()
     """Removed records that had decisions (another screened copy was kept; their decisions
     stay in the log but no longer count)."""
+    decided_differently: tuple[int, ...] = ()
+    """Those of `screened_removed` whose labels at some stage differ from the kept copy's."""
 
 
 def deduplicate(review: Review, *, threshold: float | None = None,
@@ -231,7 +233,11 @@ def deduplicate(review: Review, *, threshold: float | None = None,
         clusters = find_duplicates(records, threshold=threshold or DEFAULT_THRESHOLD,
                                    progress=progress)
         number = repo.next_cluster_number(session)
-        decided = {d.record_id for d in repo.current_decisions(session)}
+        labels: dict[int, set[tuple[str, str]]] = {}  # record -> {(stage, label)}
+        for d in repo.current_decisions(session):
+            labels.setdefault(d.record_id, set()).add((d.stage.value, d.label.value))
+        decided = set(labels)
+        differently: list[int] = []
         links: list[tuple[int, int, int, str, float]] = []
         skipped = 0
         by_method: dict[str, int] = {}
@@ -254,10 +260,13 @@ def deduplicate(review: Review, *, threshold: float | None = None,
                 by_method[method] = by_method.get(method, 0) + 1
                 if rid in decided:
                     screened_removed.append(rid)
+                    if labels[rid] != labels.get(keep, set()):
+                        differently.append(rid)
             number += 1
             made += 1
         repo.add_duplicate_links(session, links)
-    return DedupSummary(made, len(links), by_method, skipped, tuple(screened_removed))
+    return DedupSummary(made, len(links), by_method, skipped, tuple(screened_removed),
+                        tuple(differently))
 
 
 def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, object]]:

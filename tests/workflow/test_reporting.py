@@ -365,6 +365,7 @@ def test_dedup_keeps_the_screened_copy_and_names_copies_screened_twice(
     record_decision(review, b2, "ann", Label.EXCLUDE, reason_id="design")
     summary = deduplicate(review)
     assert summary.removed == 2 and summary.screened_removed == (b2,)
+    assert summary.decided_differently == (b2,)  # excluded there, included in the kept copy
     with review.transaction() as s:
         assert repo.removed_duplicate_ids(s) == {a1, b2}  # a2 kept: its include still counts
     data = status(review)
