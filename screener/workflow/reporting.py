@@ -505,15 +505,24 @@ def build_report_inputs(review: Review) -> object:
     rule = review.protocol.stopping
     stop = None
     if progs:
-        prog = progs[0]
-        who = f" ({prog.reviewer})" if len(progs) > 1 else ""
-        values = [(f"records screened{who}", f"{prog.screened:,} of {prog.total:,} "
-                   f"({prog.fraction:.1%})"),
-                  ("consecutive irrelevant", str(prog.consecutive_irrelevant))]
-        if prog.p_value is not None:
-            values.append(("stopping-test p-value", f"{prog.p_value:.3f}"))
-        if prog.estimated_recall is not None:
-            values.append(("estimated recall", f"{prog.estimated_recall:.2f}"))
+        values = []
+        for prog in progs:  # every screener's (dual screening: each has their own)
+            who = f" ({prog.reviewer})" if len(progs) > 1 else ""
+            values += [(f"records screened{who}", f"{prog.screened:,} of {prog.total:,} "
+                        f"({prog.fraction:.1%})"),
+                       (f"consecutive irrelevant{who}", str(prog.consecutive_irrelevant))]
+            if prog.p_value is not None:
+                values.append((f"stopping-test p-value{who}", f"{prog.p_value:.3f}"))
+            if prog.estimated_recall is not None:
+                values.append((f"estimated recall{who}", f"{prog.estimated_recall:.2f}"))
+            if prog.estimated_remaining is not None:
+                point, low, high = prog.estimated_remaining
+                values.append((f"relevant records estimated left{who}",
+                               f"{point:.0f} ({low:.0f} to {high:.0f})"))
+            failed = [item.name for item in prog.checklist if not item.passed]
+            if prog.checklist:
+                values.append((f"SAFE checklist{who}", "every item met" if not failed
+                               else "not met: " + ", ".join(failed)))
         stop = StoppingInfo(
             stopped=met and result.unscreened > 0, recall_target=rule.recall_target,
             confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,

@@ -783,3 +783,21 @@ def test_prisma_notes_tell_conflicts_from_records_waiting_for_a_second_reviewer(
     assert "1 record(s) are in conflict at title/abstract (to resolve)" in result.notes
     assert "1 record(s) wait for another reviewer at title/abstract" in result.notes
     assert "1 in conflict; 1 waiting for another reviewer" in result.draft
+
+
+def test_methods_text_gives_every_screeners_stopping_figures(
+        make_review: Callable[..., Any]) -> None:
+    from screener.exports.report import automation_paragraph
+    from screener.workflow.reporting import build_report_inputs
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 8)
+    for rid in ids[:3]:
+        decide(review, rid, "ann", EXC)
+    for rid in ids[:2]:
+        decide(review, rid, "bob", EXC)
+    list_conflicts(review, TA, ADJ)  # reconciliation: the report may be written
+    text = automation_paragraph(build_report_inputs(review))
+    assert "records screened (ann): 3 of 8" in text and "records screened (bob): 2 of 8" in text
+    assert "relevant records estimated left (ann)" in text
+    assert "SAFE checklist (bob): not met" in text
