@@ -34,7 +34,7 @@ from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
 from screener.core.records import Record
-from screener.exports._cells import Cell, csv_text, safe_cell
+from screener.exports._cells import Cell, csv_text
 
 RecordItem = tuple[Record, str, str, str]
 """(record, decision label, reason label, note)."""
@@ -208,13 +208,14 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path) -> None:
     sheet.append(list(RECORD_COLUMNS))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for item in items:
-        row: list[Cell] = []
-        for value in _row(item):
-            if isinstance(value, str):
-                value = _ILLEGAL_XLSX.sub("", value)[:32767]
-            row.append(safe_cell(value))
-        sheet.append(row)
+    for number, item in enumerate(items, start=2):
+        sheet.append([_ILLEGAL_XLSX.sub("", v)[:32767] if isinstance(v, str) else v
+                      for v in _row(item)])
+        for cell in sheet[number]:
+            if isinstance(cell.value, str):
+                # stored as text, never as a formula: "=SUM(1,2)" in a title stays that text
+                # (no quote mark added, as the CSV needs)
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
     for letter, width in (("B", 60), ("C", 30), ("E", 30), ("K", 80), ("P", 30), ("Q", 40)):
         sheet.column_dimensions[letter].width = width

@@ -122,8 +122,13 @@ def test_xlsx_has_decisions_and_no_formulas(tmp_path: Path) -> None:
     assert sheet is not None
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert tuple(values[0]) == RECORD_COLUMNS
-    assert values[2][RECORD_COLUMNS.index("note")] == "'=2+3 children only"
+    # the text as written (no quote mark, as Excel would show it), stored as text
+    assert values[2][RECORD_COLUMNS.index("note")] == "=2+3 children only"
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")  # no formula at all
 
 
 def test_decision_text() -> None:
