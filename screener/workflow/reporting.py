@@ -65,8 +65,17 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                    for rid, sid in repo.record_sources(session).items()}
         removed = repo.removed_duplicate_ids(session)
         ta = outcomes(review, session, Stage.TITLE_ABSTRACT)
-        ft = outcomes(review, session, Stage.FULL_TEXT)
+        from screener.workflow.team import record_outcomes
+
+        ft_with = record_outcomes(review, session, Stage.FULL_TEXT)
+        ft = {rid: outcome for rid, (outcome, _) in ft_with.items()}
         reports = repo.reports(session)
+    # excluded by both screeners with different reasons (allowed when the protocol does not
+    # count it as a conflict): one reason goes in the diagram, and the notes say so
+    two_reasons = sorted(
+        rid for rid, (o, ds) in ft_with.items()
+        if o.label == Label.EXCLUDE and not o.adjudicated and rid not in removed
+        and len({d.reason_id for d in ds if d.reviewer_role != Role.ADJUDICATOR}) > 1)
     main = {rid for rid, kind in records.items() if kind in MAIN_KINDS}
     other = {rid for rid, kind in records.items() if kind not in MAIN_KINDS}
 
@@ -128,6 +137,10 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         notes.append(f"{len(untouched)} record(s) have not been screened yet and the "
                      "protocol's stopping rule is not met, so they are neither excluded nor "
                      "sought: the diagram is not final")
+    if two_reasons:
+        notes.append(f"{len(two_reasons)} full-text report(s) were excluded by both reviewers "
+                     "for different reasons; the diagram counts the first reviewer's reason "
+                     f"(records {', '.join(map(str, two_reasons[:20]))})")
     conflicts = sum(1 for r in pending if ta[r].conflict)
     waiting = len(pending) - conflicts
     if conflicts:

@@ -126,6 +126,14 @@ def test_full_text_reason_mismatch_setting(tmp_path: Path, db_url: str | None,
         if reason_mismatch:
             assert [(v.label, v.reason_id) for v in found[0].votes] == [
                 (EXC, "population"), (EXC, "design")]
+        else:  # allowed, but PRISMA shows one reason: the notes say which and where
+            from screener.workflow.reporting import prisma_counts
+
+            result = prisma_counts(review)
+            assert result.counts.reports_excluded_reasons == (("Wrong population", 1),)
+            assert (f"1 full-text report(s) were excluded by both reviewers for different "
+                    f"reasons; the diagram counts the first reviewer's reason (records {rid})"
+                    ) in result.notes
 
 
 # --- blinding -------------------------------------------------------------------------
