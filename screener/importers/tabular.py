@@ -134,6 +134,7 @@ def _records(
     header: list[str] | None = None
     number = 0
     above: list[int] = []  # lines before the header (a spreadsheet's banner rows)
+    longer = 0  # rows with more cells than the header
     for line, row in rows:
         cells = ["" if c is None else _cell(c) for c in row]
         if not any(c.strip() for c in cells):
@@ -164,8 +165,10 @@ def _records(
             continue
         number += 1
         if len(cells) > len(header):
-            warn(f"Row {number} (line {line}) has {len(cells)} cells but the header has "
-                 f"{len(header)}; the extra cells are kept in raw as '_extra'.")
+            longer += 1
+            if longer <= 3:
+                warn(f"Row {number} (line {line}) has {len(cells)} cells but the header has "
+                     f"{len(header)}; the extra cells are kept in raw as '_extra'.")
         elif len(cells) < len(header):
             warn(f"Row {number} (line {line}) has {len(cells)} cells but the header has "
                  f"{len(header)}: a line break inside a cell that is not quoted splits a row "
@@ -180,6 +183,11 @@ def _records(
                 f"row could not be read ({type(exc).__name__}: {exc})",
                 file=path, line=line, record=number, hint="check this row in the table",
             ) from exc
+    if longer > 3:
+        warn(f"{longer} of {number} rows have more cells than the header "
+             f"({len(header or [])}): if that is most rows, the header lacks a column name "
+             "and the values after it sit under the wrong column names (a PubMed ID or DOI "
+             "may be lost); check the header line.")
     if header is None and above:
         raise ImportFailed(
             "no header row naming a title, abstract, author, DOI or PMID column",

@@ -477,6 +477,15 @@ def test_csv_repeated_header_reads_the_column_that_has_the_value(tmp_path: Path)
     assert any("more than once" in w for w in result.warnings)
 
 
+def test_csv_header_short_of_a_column_is_one_warning_not_one_per_row(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    rows = "".join(f"Title {i},Smith,2020,{30000000 + i}\n" for i in range(8))
+    path.write_text("Title,Authors,Year\n" + rows, encoding="utf-8")
+    warnings = read_file(path).warnings
+    assert sum("has 4 cells but the header has 3" in w for w in warnings) == 3
+    assert any(w.startswith("8 of 8 rows have more cells than the header") for w in warnings)
+
+
 def test_endnote_xml() -> None:
     result = read_file(DATA / "endnote_xml" / "endnote_two_records.xml")
     assert (result.format, len(result.records)) == ("endnote_xml", 2)
