@@ -336,7 +336,16 @@ def iter_xlsx(
             warn(f"The workbook has {len(workbook.worksheets)} sheets; only the first, "
                  f"'{sheet.title}', was read.")
         rows = ((n, row) for n, row in enumerate(sheet.iter_rows(values_only=True), start=1))
-        yield from _records(rows, path, warn)
+        found = 0
+        for record in _records(rows, path, warn):
+            found += 1
+            yield record
+        if not found and len(workbook.worksheets) > 1:
+            names = ", ".join(f"'{ws.title}'" for ws in workbook.worksheets)
+            raise ImportFailed(
+                f"the first sheet, '{sheet.title}', holds no records (sheets: {names})",
+                file=path, hint="screener reads the first sheet only: move the sheet with "
+                "the records to the front, or save it alone as CSV")
     finally:
         workbook.close()
 

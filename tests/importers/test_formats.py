@@ -468,6 +468,21 @@ def test_xlsx_banner_rows_above_the_header_are_skipped(tmp_path: Path) -> None:
         read_file(tmp_path / "no-header.xlsx")
 
 
+def test_xlsx_with_the_records_on_a_later_sheet_names_the_sheets(tmp_path: Path) -> None:
+    import openpyxl
+
+    from screener.importers import ImportFailed
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Notes"
+    data = workbook.create_sheet("Scopus")
+    data.append(["Title", "Year"])
+    data.append(["Ketamine for depression", 2020])
+    workbook.save(tmp_path / "two.xlsx")
+    with pytest.raises(ImportFailed, match="first sheet, 'Notes', holds no records .*'Scopus'"):
+        read_file(tmp_path / "two.xlsx")
+
+
 def test_csv_repeated_header_reads_the_column_that_has_the_value(tmp_path: Path) -> None:
     path = tmp_path / "twice.csv"
     path.write_text("Title,Abstract,Year,Title\n,An abstract,2020,The real title\n"
