@@ -63,7 +63,9 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
 @export.command("records")
 @review_options
 @click.option("--label", type=click.Choice(["include", "exclude", "maybe", "all"]),
-              default="include", show_default=True)
+              default="include", show_default=True,
+              help="The outcome at --stage to export; all: every record that has one "
+                   "(records not decided yet are left out).")
 @click.option("--stage", type=click.Choice(["title_abstract", "full_text"]),
               default="title_abstract", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["ris", "bibtex", "csv", "xlsx"]),
@@ -80,6 +82,8 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
     with open_from(review_dir, db_url) as review:
         target, n = run(review, label, Stage(stage), fmt, out, force, reviewer)
     click.echo(f"wrote {n} records to {target}")
+    if n == 0:
+        click.echo(f"note: no record has the outcome '{label}' at {stage} yet", err=True)
 
 
 @main.group()
