@@ -198,6 +198,7 @@ def simulate(
     rng = np.random.default_rng(seed)
     # Fixed tie-break: among equal scores, the lower random key wins.
     tiebreak = rng.random(n) * 1e-12
+    by_index = cfg.to_dict().get("name") == "elas-u4"  # ASReview's own tie order
     cold = protocol_similarity(feats, protocol_text) if (
         cfg.cold_start and protocol_text.strip()) else None
     order: list[int] = []
@@ -216,10 +217,16 @@ def simulate(
             scores = cold.copy()
         else:
             scores = np.zeros(n)
-        scale = max(float(np.abs(scores).max()), 1.0)
-        prio = scores - tiebreak * scale
-        prio[labelled] = -np.inf
-        best = int(np.argmax(prio))
+        if by_index:
+            # ASReview's "max" query: a stable sort of the pool, so among equal scores
+            # (identical records) the lowest row comes first
+            prio = np.where(labelled, -np.inf, scores)
+            best = int(np.argmax(prio))
+        else:
+            scale = max(float(np.abs(scores).max()), 1.0)
+            prio = scores - tiebreak * scale
+            prio[labelled] = -np.inf
+            best = int(np.argmax(prio))
         step_times.append(time.perf_counter() - ts)
         order.append(best)
         labelled[best] = True

@@ -42,6 +42,19 @@ def test_elas_u4_preset_reproduces_asreview_anchor(small_dataset: Dataset) -> No
     assert abs(r.metrics["wss95"] - 0.6274193548387096) < 1e-9
 
 
+def test_elas_u4_breaks_ties_by_row_order_as_asreview_does() -> None:
+    # ASReview's "max" query sorts the pool stably: of identical records (equal scores),
+    # the one in the earlier row is shown first. Copies of one record, labelled
+    # differently, decide the metrics, so the order must be the same to compare exactly.
+    texts = (["ketamine infusion depression trial"] * 4 + ["lithium mania"] * 5
+             + ["ketamine infusion depression randomised"])
+    labels = (0, 0, 1, 1, 0, 0, 0, 0, 0, 1)
+    ds = Dataset("ties", tuple(str(i) for i in range(10)), tuple(texts), ("",) * 10, labels)
+    cfg = ModelConfig.from_settings("elas-u4", 1, {})
+    result = simulate(ds, seed=1, prior_ids=["9", "4"], model_config=cfg)
+    assert result.order[:4] == ("0", "1", "2", "3")  # the copies, in row order
+
+
 def test_random_priors_and_stop_after(small_dataset: Dataset) -> None:
     r = simulate(small_dataset, seed=1, n_prior_included=1, n_prior_excluded=2, stop_after=5)
     assert len(r.prior_ids) == 3 and len(r.order) == 5
