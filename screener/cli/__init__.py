@@ -219,14 +219,19 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
 @click.argument("record_id", type=int)
 @review_options
 @click.option("--undo", is_flag=True, help="Take the mark back: the report is sought again.")
+@click.option("--reviewer", default=None,
+              help="Who marks it (blind dual screening: the adjudicator only).")
 def not_retrieved(record_id: int, review_dir: Path | None, db_url: str | None,
-                  undo: bool) -> None:
+                  undo: bool, reviewer: str | None) -> None:
     """Mark RECORD_ID's full-text report as not retrieved (PRISMA: reports not retrieved);
     the UI's r key does the same."""
     from screener.workflow.screening import mark_not_retrieved, unmark_not_retrieved
 
     with open_from(review_dir, db_url) as review:
-        (unmark_not_retrieved if undo else mark_not_retrieved)(review, record_id)
+        if undo:
+            unmark_not_retrieved(review, record_id)
+        else:
+            mark_not_retrieved(review, record_id, reviewer)
     click.echo(f"record {record_id}: full-text report "
                + ("sought again" if undo else "marked not retrieved"))
 

@@ -223,16 +223,29 @@ def role_of(review: Review, session: Session, reviewer: str) -> Role:
     return Role.SCREENER
 
 
-def mark_not_retrieved(review: Review, record_id: int) -> None:
+def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:
     """Mark a record's full-text report as not retrieved (it leaves the full-text stage).
-    Refused while title/abstract is still blind, and for a report already assessed."""
-    from screener.workflow.team import ensure_full_text_open
+    Refused while title/abstract is still blind, and for a report anyone has decided on at
+    full text (their decision would stop counting). In blind dual screening only the
+    adjudicator marks reports: a refusal would tell a screener that the other one has
+    assessed the report."""
+    from screener.workflow.team import ensure_full_text_open, is_adjudicator
 
+    screening = review.protocol.screening
     with review.transaction() as session:
         ensure_full_text_open(review, session)
+        if screening.dual and screening.blind and not (
+                reviewer and is_adjudicator(review, session, reviewer_name(reviewer))):
+            who = f" ({screening.adjudicator})" if screening.adjudicator else ""
+            raise ReviewError(
+                "in blind dual screening the adjudicator marks full-text reports not "
+                f"retrieved{who}, so that no screener learns whether the other has assessed "
+                "the report; tell the adjudicator which report could not be obtained")
         status = repo.reports(session).get(record_id)
-        if status == ReportStatus.ASSESSED:
-            raise ReviewError(f"record {record_id}'s report has been assessed at full text; "
+        decided = repo.record_screeners(session, Stage.FULL_TEXT, record_id)
+        if status == ReportStatus.ASSESSED or decided:
+            raise ReviewError(f"record {record_id}'s report has been assessed at full text "
+                              f"(by {', '.join(name for name, _ in decided) or 'a reviewer'}); "
                               "it cannot be marked not retrieved")
         if record_id not in set(eligible_ids(session, Stage.FULL_TEXT)):
             raise ReviewError(f"record {record_id} has no full-text report to mark (it did not "
@@ -352,7 +365,7 @@ class ScreeningSession:
 
     def mark_not_retrieved(self, record_id: int) -> None:
         """Mark the report not retrieved; the record leaves the queue (undo takes it back)."""
-        mark_not_retrieved(self.review, record_id)
+        mark_not_retrieved(self.review, record_id, self.reviewer)
         self._marked.append((record_id, self._decided))
         self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
 

@@ -809,3 +809,26 @@ def test_methods_text_gives_every_screeners_stopping_figures(
     assert "records screened (ann): 3 of 8" in text and "records screened (bob): 2 of 8" in text
     assert "relevant records estimated left (ann)" in text
     assert "SAFE checklist (bob): not met" in text
+
+
+def test_not_retrieved_in_blind_dual_screening_is_the_adjudicators_and_never_drops_a_decision(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.screening import mark_not_retrieved
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    for rid in ids:
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", INC)
+    list_conflicts(review, TA, ADJ)  # full text opens
+    decide(review, ids[0], "bob", INC, FT)
+    # a screener may not mark: a refusal for ids[0] only would tell ann that bob decided it
+    for rid in ids[:2]:
+        with pytest.raises(ReviewError, match="the adjudicator marks full-text reports"):
+            mark_not_retrieved(review, rid, "ann")
+    with pytest.raises(ReviewError, match="has been assessed at full text"):
+        mark_not_retrieved(review, ids[0], ADJ)  # bob's include would stop counting
+    mark_not_retrieved(review, ids[1], ADJ)
+    with review.transaction() as s:
+        assert repo.reports(s)[ids[1]].value == "not_retrieved"
+        assert repo.reports(s)[ids[0]].value == "sought"
