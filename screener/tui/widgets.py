@@ -245,11 +245,13 @@ class CriteriaPanel(Static):
 def rank_line(rank: int | None, score: float | None, basis: str, revisit: bool = False) -> str:
     """The record's place in the queue and what put it there: the classifier's score
     ('model'), the cold start's similarity to the protocol ('match'; another scale), no score
-    (random order; or a record the latest ranking left out because it was decided then, as
-    one brought back by undo), or the import order before any ranking. A record opened from
-    browse or search is not from the queue."""
+    (random order; or a record the latest ranking left out because it was decided then),
+    undo (basis 'undo': shown again, not by a ranking), or the import order before any
+    ranking. A record opened from browse or search is not from the queue."""
     if revisit:
         return "Revisited (not in queue)"
+    if basis == "undo":
+        return "Back by undo (not ranked)"
     if rank is None:
         return "Import order (not ranked)"
     if basis == "random":

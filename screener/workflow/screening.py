@@ -295,6 +295,9 @@ class ScreeningSession:
         """(record id, decisions made before it) of the reports this session marked not
         retrieved, so that undo can take back a mark made after the last decision."""
         self._decided = 0
+        self._put_back: set[int] = set()
+        """Records `undo` put back at the head of the queue: shown again with no ranking
+        (the log must not say a ranking placed them there)."""
         self.undid_mark = False
         """Whether the last `undo` took back a not-retrieved mark (not a decision)."""
         self.undone: Decision | None = None
@@ -314,8 +317,10 @@ class ScreeningSession:
             self.total = len(eligible)
 
     def use_queue(self, queue: Queue) -> None:
-        """Switch to a new ranking (called when a worker's re-ranking arrives)."""
+        """Switch to a new ranking (called when a worker's re-ranking arrives): records
+        undo put back now have their place in it."""
         self.queue = queue
+        self._put_back.clear()
 
     def next(self) -> NextItem | None:
         """The record this reviewer should screen next, or None when nothing is left."""
@@ -337,10 +342,13 @@ class ScreeningSession:
                         position += 1
                         record = repo.get_record(session, rid)
                         assert record is not None
-                        self._shown = NextItem(
-                            record, self.queue.ranking_id,
-                            position if self.queue.ranking_id is not None else None,
-                            self.queue.scores.get(rid), self.queue.basis)
+                        if rid in self._put_back:  # shown again by undo, not by a ranking
+                            self._shown = NextItem(record, None, None, None, "undo")
+                        else:
+                            self._shown = NextItem(
+                                record, self.queue.ranking_id,
+                                position if self.queue.ranking_id is not None else None,
+                                self.queue.scores.get(rid), self.queue.basis)
                         rest = ids[start + chunk.index(rid):]
                         self.queue = replace(self.queue,
                                              ids=(*gate.held, *rest) if gate.held else rest)
@@ -360,6 +368,7 @@ class ScreeningSession:
             rank_position=shown.rank_position if shown else None, role=self.role,
             if_needed=shown is not None)
         self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
+        self._put_back.discard(record_id)
         self._decided += 1
         return decision
 
@@ -381,6 +390,7 @@ class ScreeningSession:
             with self.review.read() as session:
                 record = repo.get_record(session, record_id)
             self.undid_mark = True
+            self._put_back.add(record_id)
             self.queue = replace(self.queue,
                                  ids=(record_id, *_without(self.queue.ids, record_id)))
             return record
@@ -402,6 +412,7 @@ class ScreeningSession:
             record = repo.get_record(session, last.record_id)
         self._decided = max(self._decided - 1, 0)
         if record is not None and record.id is not None:
+            self._put_back.add(record.id)
             self.queue = replace(self.queue,
                                  ids=(record.id, *_without(self.queue.ids, record.id)))
         return record

@@ -640,7 +640,8 @@ def test_rank_line_says_what_put_the_record_there() -> None:
 
     assert rank_line(3, 1.23456, "model") == "Rank 3 · model 1.235"
     assert rank_line(3, 0.1, "protocol") == "Rank 3 · match 0.100"
-    assert rank_line(1, None, "model") == "Rank 1 · not scored"  # back from undo
+    assert rank_line(1, None, "model") == "Rank 1 · not scored"  # left out by the ranking
+    assert rank_line(None, None, "undo") == "Back by undo (not ranked)"
     assert rank_line(1, 0.0, "random") == "Rank 1 · random order"
     assert rank_line(None, None, "") == "Import order (not ranked)"
     assert rank_line(None, None, "model", revisit=True) == "Revisited (not in queue)"

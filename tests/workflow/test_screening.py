@@ -76,6 +76,29 @@ def test_undo_steps_back_through_own_decisions(make_review: Callable[..., Any]) 
         assert repo.current_decisions(s) == []
 
 
+def test_a_record_undo_brings_back_is_not_logged_as_placed_by_the_ranking(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.ranking import refresh_ranking
+
+    review = make_review()
+    add(review, 4)
+    refresh_ranking(review, "ann")
+    session = ScreeningSession(review, "ann")
+    item = session.next()
+    assert item is not None and item.ranking_id is not None and item.rank_position == 1
+    session.decide(item.record.id, Label.EXCLUDE)
+    session.undo()
+    again = session.next()
+    assert again is not None and again.record.id == item.record.id
+    assert (again.ranking_id, again.rank_position, again.basis) == (None, None, "undo")
+    session.decide(again.record.id, Label.INCLUDE)
+    following = session.next()  # the queue's own records keep their ranking
+    assert following is not None and following.ranking_id is not None
+    with review.transaction() as s:
+        last = [d for d in repo.decision_log(s) if d.label == Label.INCLUDE][-1]
+    assert (last.ranking_id, last.rank_position) == (None, None)
+
+
 def test_undoing_a_changed_decision_restores_the_earlier_one(
         make_review: Callable[..., Any]) -> None:
     from screener.workflow.progress import progress_counts
