@@ -168,6 +168,27 @@ class ReasonScreen(Dialog[ReasonChoice | None]):
             self.notify("Choose a reason: it is required here (Esc cancels)", severity="warning")
 
 
+class ConfirmScreen(Dialog[bool]):
+    """A yes/no question: y (or Enter) answers yes, n (or Esc) no."""
+
+    BINDINGS = [Binding("escape", "answer(False)", "No"), Binding("n", "answer(False)", "No"),
+                Binding("y", "answer(True)", "Yes"), Binding("enter", "answer(True)", "Yes")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog", classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.text, classes="dialog-text")
+            yield Label("y / Enter: yes · n / Esc: no", classes="dialog-hint")
+
+    def action_answer(self, yes: bool) -> None:
+        if not self._dismissed:
+            self.dismiss(yes)
+
+
 class _NoteInput(Input):
     """The note's input. Enter closes the dialog here, in the order the keys reach this
     input, not when the Submitted message comes round: a key typed right after Enter (in

@@ -30,6 +30,7 @@ from screener.core.records import Record
 from screener.tui.browse import BrowseScreen
 from screener.tui.conflicts import ConflictsScreen
 from screener.tui.dialogs import (
+    ConfirmScreen,
     HoldsKeysForDialogs,
     NoteScreen,
     ReasonChoice,
@@ -50,7 +51,7 @@ from screener.workflow.browse import get_record
 from screener.workflow.progress import POSSIBLY_RELEVANT, Progress
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.screening import NextItem
-from screener.workflow.team import RecordTaken, list_conflicts
+from screener.workflow.team import RecordTaken, blinding_ends_on_listing, list_conflicts
 
 if TYPE_CHECKING:
     from screener.tui.app import ScreenerApp
@@ -441,6 +442,29 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     @opens_dialog
     async def action_conflicts(self) -> None:
         """Open the conflicts screen; a reviewer who may not list them gets the reason."""
+        app = self.screener
+        try:
+            open_records = blinding_ends_on_listing(app.review, app.stage, app.reviewer)
+        except USER_ERRORS as exc:
+            self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)
+            return
+        if open_records is not None:
+            async def answered(yes: bool | None) -> None:
+                if yes:
+                    await self._open_conflicts()
+
+            await self.app.push_screen(ConfirmScreen(
+                "End blinding?",
+                f"Listing the conflicts starts reconciliation at {app.stage.label}: from "
+                "then on every reviewer sees the others' decisions there"
+                + (f", including on the {open_records:,} record(s) not yet screened by all "
+                   "their reviewers" if open_records else "")
+                + ". The methods text will report decisions made after this. List them?"),
+                answered)
+            return
+        await self._open_conflicts()
+
+    async def _open_conflicts(self) -> None:
         app = self.screener
         try:
             conflicts = list_conflicts(app.review, app.stage, app.reviewer)

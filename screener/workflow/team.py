@@ -485,6 +485,26 @@ def list_conflicts(review: Review, stage: Stage = Stage.TITLE_ABSTRACT,
         return _conflicts(review, session, stage)
 
 
+def blinding_ends_on_listing(review: Review, stage: Stage, viewer: str) -> int | None:
+    """When `viewer` listing the conflicts at `stage` would start its reconciliation (and so
+    end blinding there for everyone): how many eligible records still lack some of their
+    screeners' decisions. None when listing would end no blinding."""
+    from screener.workflow.screening import eligible_ids
+
+    with review.read() as session:
+        if stage not in blind_stages(review, session) or not _may_reconcile(
+                review, session, viewer):
+            return None
+        need = required_reviewers(review, session, stage) or {}
+        per = review.protocol.screening.reviewers_per_record
+        count: dict[int, int] = {}
+        for d in repo.current_decisions(session, stage):
+            if d.reviewer_role == Role.SCREENER:
+                count[d.record_id] = count.get(d.record_id, 0) + 1
+        return sum(1 for rid in eligible_ids(session, stage)
+                   if count.get(rid, 0) < need.get(rid, per))
+
+
 def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
             stage: Stage = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
             criterion_ids: Sequence[str] = (), note: str = "") -> Decision:

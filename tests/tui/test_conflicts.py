@@ -12,7 +12,7 @@ from screener.core.decisions import Label, Role, Stage
 from screener.storage import repo
 from screener.tui.app import ScreenerApp
 from screener.tui.conflicts import ConflictsScreen
-from screener.tui.dialogs import ReasonScreen
+from screener.tui.dialogs import ConfirmScreen, ReasonScreen
 from screener.tui.screening import ScreeningScreen
 from screener.tui.widgets import RecordCard
 from screener.workflow.review import Review, open_review
@@ -61,11 +61,15 @@ def table_rows(screen: ConflictsScreen) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def open_conflicts(pilot: Any) -> ConflictsScreen:
-    """Press the conflicts key once the app has settled; the conflicts screen is on top."""
+async def open_conflicts(pilot: Any, key: str = "c") -> ConflictsScreen:
+    """Press the conflicts key once the app has settled, and say yes when asked to end
+    blinding (the first time, in a blind review); the conflicts screen is on top."""
     await settle(pilot)
-    await pilot.press("c")
+    await pilot.press(key)
     await pilot.pause()
+    if isinstance(pilot.app.screen, ConfirmScreen):
+        await pilot.press("y")
+        await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, ConflictsScreen)
     return screen
@@ -150,9 +154,7 @@ async def test_conflicts_key_is_remappable(make_app: MakeApp, tmp_path: Any) -> 
         await pilot.press("c")
         await pilot.pause()
         assert not isinstance(app.screen, ConflictsScreen)
-        await pilot.press("x")
-        await pilot.pause()
-        assert isinstance(app.screen, ConflictsScreen)
+        await open_conflicts(pilot, "x")
 
 
 async def test_adjudicator_keys_typed_fast_and_the_cursor_stays_in_place(
@@ -179,3 +181,33 @@ async def test_adjudicator_keys_typed_fast_and_the_cursor_stays_in_place(
         assert app.screen is screen
         assert sorted(adjudicator_decisions(review)) == [
             (ids[1], "Adjudicator", "include", None), (ids[3], "Adjudicator", "exclude", "design")]
+
+
+async def test_listing_conflicts_asks_before_it_ends_blinding(make_app: MakeApp) -> None:
+    # one key would otherwise unblind the stage for everyone, records still to screen too
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    record_decision(review, ids[3], "ann", Label.INCLUDE)  # bob has not screened it yet
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        text = " ".join(str(label.render()) for label in app.screen.query("Label"))
+        assert "not yet screened by all their reviewers" in text
+        await pilot.press("n")  # no: nothing changes, still blind
+        await settle(pilot)
+        assert not isinstance(app.screen, (ConfirmScreen, ConflictsScreen))
+        other = open_review(review.folder)
+        try:
+            from screener.workflow.team import reconciliation_started
+
+            assert not reconciliation_started(other, Stage.TITLE_ABSTRACT)
+        finally:
+            other.close()
+        screen = await open_conflicts(pilot)  # yes: listed, and not asked again
+        screen.dismiss()
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConflictsScreen)
