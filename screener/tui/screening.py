@@ -130,6 +130,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             return stage == Stage.FULL_TEXT
         if action == "maybe":
             return stage == Stage.TITLE_ABSTRACT
+        if action in ("include", "exclude", "maybe", "note", "undo"):
+            # the adjudicator is offered no records: those keys would do nothing
+            return self.screener.session.role != Role.ADJUDICATOR
         return True
 
     @property
@@ -151,6 +154,10 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
 
     def on_mount(self) -> None:
         app = self.screener
+        if app.session.role == Role.ADJUDICATOR:  # the conflicts key is theirs: show it
+            for key, bindings in self._bindings.key_to_bindings.items():
+                self._bindings.key_to_bindings[key] = [
+                    replace(b, show=True) if b.action == "conflicts" else b for b in bindings]
         self.mine = app.initial_decisions()
         self.progress = app.initial_progress(self.mine)
         self.show_next()

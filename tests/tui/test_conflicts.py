@@ -80,9 +80,14 @@ async def test_adjudicator_resolves_a_conflict(make_app: MakeApp) -> None:
     disagree(review, ids)
     async with app.run_test(size=(110, 36)) as pilot:
         await settle(pilot)
-        # the adjudicator is offered no records: the card says which key lists conflicts
+        # the adjudicator is offered no records: the card says which key lists conflicts,
+        # and the footer shows it instead of the decision keys
         card = app.screening.query_one(RecordCard)
         assert "press c to list them" in card.part("title").plain
+        from textual.widgets._footer import FooterKey
+
+        shown = [k.description for k in app.screening.query(FooterKey)]
+        assert "Conflicts" in shown and "Include" not in shown and "Undo" not in shown
         screen = await open_conflicts(pilot)
         rows = table_rows(screen)
         assert [r[0] for r in rows] == [str(ids[0]), str(ids[1])]
