@@ -114,12 +114,12 @@ class Dialog(ModalScreen[ResultT]):
 class ReasonScreen(Dialog[ReasonChoice | None]):
     """Pick an exclusion reason by its key (or arrows + Enter, or the mouse).
 
-    When a reason is not required, Enter (with nothing highlighted) and Escape exclude
-    without a reason; when it is required, Escape cancels the exclusion. Dismisses with
-    None when cancelled.
+    When a reason is not required, Enter (with nothing highlighted) excludes without a
+    reason. Escape always cancels the exclusion (an `e` pressed by mistake records nothing).
+    Dismisses with None when cancelled.
     """
 
-    BINDINGS = [Binding("escape", "skip", "Skip / cancel")]
+    BINDINGS = [Binding("escape", "skip", "Cancel")]
 
     def __init__(self, reasons: tuple[ExclusionReason, ...], required: bool) -> None:
         super().__init__()
@@ -133,7 +133,7 @@ class ReasonScreen(Dialog[ReasonChoice | None]):
             yield OptionList(*[Option(Text.assemble((f"[{r.key}] ", "bold"), r.label), id=r.id)
                                for r in self.reasons], id="reason-list")
             hint = ("Press a reason's key · Esc cancels" if self.required
-                    else "Press a reason's key · Enter/Esc: exclude without a reason")
+                    else "Press a reason's key · Enter: exclude without a reason · Esc cancels")
             yield Label(hint, classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -160,10 +160,10 @@ class ReasonScreen(Dialog[ReasonChoice | None]):
         self.dismiss(ReasonChoice(event.option.id))
 
     def action_skip(self, enter: bool = False) -> None:
-        if not self.required:
+        if not enter:
+            self.dismiss(None)  # Escape: cancel
+        elif not self.required:
             self.dismiss(ReasonChoice(None))
-        elif not enter:
-            self.dismiss(None)
         else:
             self.notify("Choose a reason: it is required here (Esc cancels)", severity="warning")
 
@@ -238,8 +238,8 @@ HELP_TEXT = """\
 Screening: a decision is saved (committed) before the next record appears. The ranking
 is refreshed in the background after each decision and used as soon as it arrives.
 
-Exclude asks for a reason by its key; at title/abstract Enter or Esc skip it unless the
-protocol requires one; at full text a reason is always required.
+Exclude asks for a reason by its key; at title/abstract Enter skips it unless the protocol
+requires one; at full text a reason is always required. Esc cancels the exclusion.
 
 Note: the note is kept with your next decision on this record (decisions are never
 edited); it waits there if you move on. To add a note to a record you have decided, open it

@@ -109,10 +109,11 @@ async def test_exclude_with_reason_by_key(make_app: MakeApp) -> None:
 async def test_exclude_reason_can_be_skipped_when_not_required(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app()
     async with app.run_test() as pilot:
-        await pilot.press("e", "enter")
-        await pilot.press("e", "escape")
-        assert stored(review) == [(ids[0], "ann", "exclude", None, ""),
-                                  (ids[1], "ann", "exclude", None, "")]
+        await pilot.press("e", "enter")  # Enter: exclude without a reason
+        await pilot.press("e", "escape")  # Escape: an `e` pressed by mistake records nothing
+        assert not isinstance(app.screen, ReasonScreen)
+        assert app.current_record_id == ids[1]
+        assert stored(review) == [(ids[0], "ann", "exclude", None, "")]
 
 
 async def test_exclude_reason_required_by_protocol(make_app: MakeApp, tmp_path: Path) -> None:
