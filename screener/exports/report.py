@@ -195,11 +195,11 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                        f"{_count(single)} by one reviewer. Records with two reviewers were "
                        f"screened {how}.")
         for stage, n in inputs.unblinded:
-            out.append(f"Reconciliation of {STAGE_NAMES[stage]} screening began before that "
-                       f"screening was complete: decisions on {_count(n)} "
-                       f"record{'' if n == 1 else 's'} were made "
-                       "or changed afterwards, when the reviewers could see each other's "
-                       "decisions.")
+            out.append(f"After reconciliation of {STAGE_NAMES[stage]} screening had begun, "
+                       f"decisions on {_count(n)} record{'' if n == 1 else 's'} were made or "
+                       "changed while the reviewers could see each other's decisions; the "
+                       "agreement statistics use the decisions as they stood when "
+                       "reconciliation began.")
         kinds = ["include versus exclude"]
         if mode.maybe_vs_exclude_is_conflict:
             kinds.append("maybe versus exclude")

@@ -29,6 +29,7 @@ from typing import Any
 from screener.core import audit
 from screener.core.agreement import AgreementStats, pair_agreement
 from screener.core.decisions import Decision, Label, Role, Stage
+from screener.core.decisions import current_decisions as current_decisions_of
 from screener.core.outcomes import Outcome, record_outcome
 from screener.core.protocol import Resolution, ScreeningMode
 from screener.storage import Database, Session, repo, sqlite_url
@@ -579,7 +580,9 @@ class AgreementReport:
 
 def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
     """Agreement per reviewer pair and stage over the records both screened (screeners'
-    current decisions; adjudications left out). Blind stages are left out; asking for one
+    decisions; adjudications left out). In a blind review, the decisions as they stood when
+    the stage's reconciliation began: those made or changed later, when the reviewers could
+    see each other's, were not independent. Blind stages are left out; asking for one
     explicitly is a BlindingError."""
     stages = [stage] if stage is not None else list(review.protocol.stages)
     pairs: list[PairAgreement] = []
@@ -588,11 +591,20 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
         if stage is not None and stage in hidden:
             raise BlindingError(f"screening is blind: agreement at {stage.value} is shown once "
                                 "reconciliation starts")
+        started = repo.reconciliations(session) if review.protocol.screening.blind else {}
+        log = repo.decision_log(session) if started else []
         for s in stages:
             if s in hidden:
                 continue
+            if s in started:
+                at = audit.iso_utc(started[s][1])
+                standing: Iterable[Decision] = current_decisions_of(
+                    [d for d in log if d.stage == s and audit.iso_utc(d.created_at) <= at]
+                ).values()
+            else:
+                standing = repo.current_decisions(session, s)
             labels: dict[str, dict[int, str]] = {}
-            for d in repo.current_decisions(session, s):
+            for d in standing:
                 if d.reviewer_role != Role.ADJUDICATOR:
                     labels.setdefault(d.reviewer, {})[d.record_id] = d.label.value
             for a, b in itertools.combinations(sorted(labels), 2):

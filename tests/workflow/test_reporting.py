@@ -485,5 +485,6 @@ def test_methods_text_says_when_blind_screening_went_on_after_reconciliation_beg
     record_decision(review, ids[2], "bob", Label.EXCLUDE)
     record_decision(review, ids[3], "ann", Label.EXCLUDE)
     text = _methods(review)
-    assert ("Reconciliation of title and abstract screening began before that screening was "
-            "complete: decisions on 2 records were made or changed afterwards") in text
+    assert ("After reconciliation of title and abstract screening had begun, decisions on 2 "
+            "records were made or changed while the reviewers could see each other's "
+            "decisions") in text

@@ -832,3 +832,19 @@ def test_not_retrieved_in_blind_dual_screening_is_the_adjudicators_and_never_dro
     with review.transaction() as s:
         assert repo.reports(s)[ids[1]].value == "not_retrieved"
         assert repo.reports(s)[ids[0]].value == "sought"
+
+
+def test_agreement_uses_the_decisions_made_before_reconciliation_began(
+        make_review: Callable[..., Any]) -> None:
+    # a decision changed once the reviewers could see each other's is not independent
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 4)
+    for rid, (a, b) in zip(ids, ((INC, INC), (INC, EXC), (EXC, EXC)), strict=False):
+        decide(review, rid, "ann", a)
+        decide(review, rid, "bob", b)
+    list_conflicts(review, TA, ADJ)       # reconciliation begins
+    decide(review, ids[1], "ann", EXC)    # ann follows bob, having seen his decision
+    decide(review, ids[3], "ann", INC)    # screened by both only after unblinding
+    decide(review, ids[3], "bob", EXC)
+    (pair,) = agreement(review, TA).pairs
+    assert pair.stats.n == 3 and pair.stats.table == ((1, 1), (0, 1))  # ann's include kept
