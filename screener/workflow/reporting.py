@@ -510,8 +510,9 @@ def build_report_inputs(review: Review) -> object:
         excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
         # the title/abstract decisions screeners made here, and the rankings they record
-        made = [d for d in current if d.stage == Stage.TITLE_ABSTRACT
-                and d.reviewer_role == Role.SCREENER and d.reviewer in screened_here]
+        # (every decision row, changed and undone ones too: each was made on a record
+        # something showed; `changed` marks those on a record the reviewer had decided)
+        made, changed = _ta_decision_rows(repo.decision_log(session), screened_here)
         used = sorted({d.ranking_id for d in made if d.ranking_id})
         infos = {i: repo.ranking_info(session, i) for i in used}
         info = infos[used[-1]] if used else None
@@ -552,7 +553,7 @@ def build_report_inputs(review: Review) -> object:
             config_hash=str(info["config_hash"]), config=flat,
             seed=int(config["seed"]) if "seed" in config else None,
             cold_start=bool(config.get("cold_start", True)), stopping=stop,
-            retraining=_retraining(made, used),
+            retraining=_retraining(made, used, changed),
             earlier_models=_earlier_models(made, infos, str(info["config_hash"])))
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
@@ -574,18 +575,46 @@ def _flat_config(config: dict[str, Any], prefix: str = "") -> list[tuple[str, An
     return out
 
 
-def _retraining(made: Sequence[Decision], used: Sequence[int]) -> str:
-    """How often the model was retrained, from the rankings the decisions record ("" for
-    one ranking: not retrained)."""
+def _ta_decision_rows(log: Sequence[Decision], names: set[str]
+                     ) -> tuple[list[Decision], set[int]]:
+    """Screeners' title/abstract decision rows (undo rows left out) of `names`, and the ids
+    of those on a record the reviewer had decided before (a change, or after an undo)."""
+    standing: dict[tuple[int, str], int] = {}  # decisions standing per (record, reviewer)
+    made: list[Decision] = []
+    changed: set[int] = set()
+    for d in log:
+        if d.stage != Stage.TITLE_ABSTRACT or d.reviewer_role != Role.SCREENER:
+            continue
+        key = (d.record_id, d.reviewer)
+        if d.label == Label.UNDONE:
+            standing[key] = max(standing.get(key, 0) - 1, 0)
+            continue
+        if d.reviewer in names:
+            made.append(d)
+            if key in standing and d.id is not None:  # decided before (changed, or undone)
+                changed.add(d.id)
+        standing[key] = standing.get(key, 0) + 1
+    return made, changed
+
+
+def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]) -> str:
+    """How often the model was retrained, from the rankings the decision rows record (""
+    for one ranking: not retrained)."""
     linked = [d for d in made if d.ranking_id]
     if len(used) <= 1:
         return ""
     text = (f"as screening went on: the {_n(len(linked))} title/abstract decisions that "
             f"record the ranking which showed their record were made on {_n(len(used))} "
             "successive rankings")
-    if len(linked) < len(made):
-        text += (f" ({_n(len(made) - len(linked))} further decisions record no ranking: "
-                 "records opened outside the ranked queue)")
+    unlinked = [d for d in made if not d.ranking_id]
+    if unlinked:
+        redone = sum(1 for d in unlinked if d.id in changed)
+        parts = ([f"{_n(len(unlinked) - redone)} on records opened outside the ranked queue"]
+                 if len(unlinked) > redone else [])
+        parts += [f"{_n(redone)} deciding again a record decided before (changed or "
+                  "undone)"] if redone else []
+        text += (f" ({_n(len(unlinked))} further decisions record no ranking: "
+                 f"{' and '.join(parts)})")
     return text
 
 

@@ -488,3 +488,31 @@ def test_methods_text_says_when_blind_screening_went_on_after_reconciliation_beg
     assert ("After reconciliation of title and abstract screening had begun, decisions on 2 "
             "records were made or changed while the reviewers could see each other's "
             "decisions") in text
+
+
+def test_methods_text_counts_decision_rows_and_says_why_some_record_no_ranking(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.ranking import refresh_ranking
+    from screener.workflow.screening import ScreeningSession
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Ketamine trial {i}") for i in range(8)])
+    refresh_ranking(review, "ann")
+    session = ScreeningSession(review, "ann")
+    shown = []
+    for label in (Label.INCLUDE, Label.EXCLUDE, Label.EXCLUDE):
+        item = session.next()
+        assert item is not None and item.ranking_id
+        session.decide(item.record.id, label)
+        shown.append(item.record.id)
+        session.use_queue(refresh_ranking(review, "ann").queue)
+    record_decision(review, shown[1], "ann", Label.INCLUDE)            # a changed decision
+    outside = next(i for i in ids if i not in shown)
+    record_decision(review, outside, "ann", Label.EXCLUDE)             # opened from browse
+    text = _methods(review)
+    # 3 rows record a ranking (not the 2 whose decision still stands), on 3 rankings
+    assert "the 3 title/abstract decisions that record the ranking" in text
+    assert ("2 further decisions record no ranking: 1 on records opened outside the ranked "
+            "queue and 1 deciding again a record decided before (changed or undone)") in text
