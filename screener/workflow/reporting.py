@@ -118,7 +118,9 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         databases=per_name(("database",)), registers=per_name(("register",)),
         other_sources=per_name(("other",)),
         duplicates_removed=len(main & removed),
-        records_screened=len(screened),
+        # in a draft, the records screened so far: the box must not claim the rest
+        records_screened=len(screened) if stopped or not untouched else len(
+            screened - untouched),
         records_excluded_human=len(excluded_human),
         records_excluded_automation=len(untouched) if stopped else 0,
         reports_sought=m_sought, reports_not_retrieved=m_nr, reports_assessed=m_assessed,
@@ -170,7 +172,10 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
     why += [f"{awaiting:,} full-text report(s) not assessed yet"] if awaiting > 0 else []
     draft = f"DRAFT, not final: {'; '.join(why)}" if why else ""
-    return PrismaResult(counts, tuple(check(counts)), tuple(notes), len(untouched), draft)
+    problems = check(counts)
+    if untouched and not stopped:  # the draft line says why screened < identified − removed
+        problems = [p for p in problems if not p.startswith("Records screened (n =")]
+    return PrismaResult(counts, tuple(problems), tuple(notes), len(untouched), draft)
 
 
 def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
