@@ -129,6 +129,9 @@ class ReportInputs:
     unlinked_rankings: int = 0
     """Rankings stored although no decision records the ranking that showed its record
     (decisions entered without the ranking `next` printed)."""
+    other_methods: tuple[int, int, int] = (0, 0, 0)
+    """Records from other methods the diagram has no box for: duplicates, excluded at
+    title/abstract, not screened yet."""
     unblinded: tuple[tuple[Stage, int], ...] = ()
     """Per stage, records a screener decided (or changed) after its reconciliation had
     started, when the reviewers could see each other's decisions (blind reviews only)."""
@@ -222,6 +225,9 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     if protocol.exclusion_reasons:
         out.append(f"Reports excluded at full text were given one of "
                    f"{len(protocol.exclusion_reasons)} predefined exclusion reasons.")
+    other = other_methods_sentence(inputs.other_methods)
+    if other:
+        out.append(other)
     return " ".join(out)
 
 
@@ -234,6 +240,7 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
         parts.append(f"{stop.consecutive_irrelevant} consecutive irrelevant records")
     if stop.min_screened_fraction is not None:
         parts.append(f"at least {stop.min_screened_fraction:.0%} of records screened")
+    parts.append("at least twice the estimated number of relevant records screened")
     if stop.key_papers:
         parts.append(f"all {stop.key_papers} predefined key papers found")
     out = []
@@ -266,7 +273,7 @@ def automation_paragraph(inputs: ReportInputs) -> str:
         stop = inputs.stopping
         if stop is not None and (stop.stopped or stop.unscreened):
             text += _stopping_text(stop)
-            text += _automation_exclusions(inputs.counts)
+            text += _automation_exclusions(inputs.counts, inputs.other_methods)
         return " ".join(text)
     stages = _names([STAGE_NAMES[s] for s in auto.stages])
     out = [f"Records were prioritised for {stages} screening by active learning in "
@@ -289,17 +296,40 @@ def automation_paragraph(inputs: ReportInputs) -> str:
                "reviewer.")
     if auto.stopping is not None:
         out += _stopping_text(auto.stopping)
-    out += _automation_exclusions(inputs.counts)
+    out += _automation_exclusions(inputs.counts, inputs.other_methods)
     return " ".join(out)
 
 
-def _automation_exclusions(c: PrismaCounts) -> list[str]:
+def _automation_exclusions(c: PrismaCounts, other: tuple[int, int, int] = (0, 0, 0)
+                          ) -> list[str]:
     if not c.records_excluded_automation:
         return []
-    return [f"Records not screened by a reviewer when screening stopped "
-            f"(n = {_count(c.records_excluded_automation)}) are reported as excluded by "
-            f"automation tools in the PRISMA flow diagram; {_count(c.records_excluded_human)} "
-            f"records were excluded by a reviewer."]
+    _, other_excluded, other_open = other
+    text = (f"Records from databases and registers not screened by a reviewer when screening "
+            f"stopped (n = {_count(c.records_excluded_automation)}) are reported as excluded "
+            "by automation tools in the PRISMA flow diagram")
+    if other_open:
+        text += (f"; {_count(other_open)} records from other methods were not screened "
+                 "either")
+    total = c.records_excluded_human + other_excluded
+    text += f"; {_count(total)} records were excluded by a reviewer"
+    if other_excluded:
+        text += (f" ({_count(c.records_excluded_human)} from databases and registers, "
+                 f"{_count(other_excluded)} from other methods)")
+    return [text + "."]
+
+
+def other_methods_sentence(other: tuple[int, int, int]) -> str:
+    """Records from other methods that the PRISMA 2020 diagram has no box for."""
+    duplicates, excluded, _ = other
+    parts = ([f"duplicates of records already found (n = {_count(duplicates)})"]
+             if duplicates else [])
+    parts += [f"records excluded at title and abstract screening (n = {_count(excluded)})"
+              ] if excluded else []
+    if not parts:
+        return ""
+    return ("Of the records identified through other methods, " + " and ".join(parts)
+            + " have no box in the flow diagram's other-methods column.")
 
 
 def agreement_table(rows: tuple[AgreementRow, ...]) -> str:

@@ -52,6 +52,9 @@ class PrismaResult:
     """Records screened in the PRISMA sense that no reviewer has decided on yet."""
     draft: str = ""
     """Why the diagram is not final ("" when it is): printed on every exported diagram."""
+    other_methods: tuple[int, int, int] = (0, 0, 0)
+    """Records identified through other methods that the diagram has no box for: removed
+    as duplicates, excluded at title/abstract, not screened or settled yet."""
 
 
 def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
@@ -175,7 +178,8 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     problems = check(counts)
     if untouched and not stopped:  # the draft line says why screened < identified − removed
         problems = [p for p in problems if not p.startswith("Records screened (n =")]
-    return PrismaResult(counts, tuple(problems), tuple(notes), len(untouched), draft)
+    return PrismaResult(counts, tuple(problems), tuple(notes), len(untouched), draft,
+                        (o_dup, o_excluded, o_open))
 
 
 def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
@@ -547,7 +551,7 @@ def build_report_inputs(review: Review) -> object:
             confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
             min_screened_fraction=rule.min_screened_fraction,
             key_papers=len(rule.key_papers), values=tuple(values),
-            unscreened=result.unscreened)
+            unscreened=result.unscreened + result.other_methods[2])
     automation = None
     if info is not None:
         config = info["config"]
@@ -566,7 +570,7 @@ def build_report_inputs(review: Review) -> object:
                         stopping=None if automation is not None else stop, split=split,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
-                        unblinded=unblinded)
+                        unblinded=unblinded, other_methods=result.other_methods)
 
 
 def _flat_config(config: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -463,6 +463,9 @@ def test_other_methods_records_the_diagram_has_no_box_for_are_named(
     assert "1 record(s) identified through other methods were excluded at title/abstract" in (
         notes)
     assert "1 record(s) from other methods not screened or settled yet" in result.draft
+    assert ("Of the records identified through other methods, duplicates of records already "
+            "found (n = 1) and records excluded at title and abstract screening (n = 1) have "
+            "no box") in _methods(review)
     record_decision(review, late, "ann", Label.EXCLUDE)
     result = prisma_counts(review)
     assert "2 record(s) identified through other methods were excluded" in " ".join(
