@@ -158,7 +158,11 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
     from screener.ranking import stopping
 
     rule = review.protocol.stopping
-    summary = stopping.summarise(labels, max(base.total, len(labels)),
+    # the population the sample comes from: in dual screening the reviewer's own records
+    # (those screened and still to be offered: with an allocation, not the others'); in
+    # single screening the review's
+    population = base.own_total if review.protocol.screening.dual else base.total
+    summary = stopping.summarise(labels, max(population, len(labels)),
                                  recall_target=rule.recall_target,
                                  confidence=rule.confidence, key_papers=rule.key_papers,
                                  found_ids=found_ids,

@@ -848,3 +848,21 @@ def test_agreement_uses_the_decisions_made_before_reconciliation_began(
     decide(review, ids[3], "bob", EXC)
     (pair,) = agreement(review, TA).pairs
     assert pair.stats.n == 3 and pair.stats.table == ((1, 1), (0, 1))  # ann's include kept
+
+
+def test_stopping_statistics_under_an_allocation_use_the_reviewers_own_records(
+        make_review: Callable[..., Any]) -> None:
+    # with half the records allocated to bob, ann's 10 records are her whole population:
+    # once she has screened them all, nothing relevant is left for her
+    review = make_review("dual-screening.yaml")
+    add(review, 20)
+    allocate(review, ["ann", "bob"], 0.0, seed=2)
+    session = ScreeningSession(review, "ann")
+    labels = iter([INC, EXC, EXC, INC] + [EXC] * 20)
+    while (item := session.next()) is not None:
+        assert item.record.id is not None
+        session.decide(item.record.id, next(labels))
+    mine = progress(review, "ann", TA)
+    assert (mine.screened, mine.own_total, mine.total) == (10, 10, 20)
+    assert mine.estimated_remaining is not None and mine.estimated_remaining[0] == 0
+    assert mine.p_value == 0.0  # everything of hers screened: the target cannot be missed
