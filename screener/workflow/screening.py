@@ -114,6 +114,11 @@ def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str
         raise ReviewError(f"unknown exclusion reason {reason_id!r}; the protocol has: {known}")
     if reason_id is not None and label != Label.EXCLUDE:
         raise ReviewError("an exclusion reason goes with --label exclude only")
+    if label == Label.MAYBE and stage == Stage.FULL_TEXT:
+        # a full-text report is included or excluded: a maybe there would pass as neither
+        # (or, beside another reviewer's include, as an include nobody adjudicated)
+        raise ReviewError("maybe is a title/abstract label: at full text, include or exclude "
+                          "the report (a note can say what is uncertain)")
     if label == Label.EXCLUDE and reason_id is None and (
             stage == Stage.FULL_TEXT or protocol.screening.reason_required_at_title_abstract):
         known = ", ".join(r.id for r in protocol.exclusion_reasons)

@@ -209,6 +209,18 @@ def test_decide_bad_reason_exit_2(tmp_path: Path) -> None:
         assert repo.count_decisions(s) == 0
 
 
+def test_maybe_at_full_text_is_refused(tmp_path: Path) -> None:
+    # the UI offers no maybe at full text; the command line must not either: beside another
+    # reviewer's include it passed as an include nobody adjudicated
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    (rid, *_) = seed(tmp_path, None, 1)
+    loc = ["--review", str(tmp_path / "rev")]
+    run("decide", str(rid), "--reviewer", "a", "--label", "include", *loc)
+    code, out = run("decide", str(rid), "--reviewer", "a", "--label", "maybe", "--stage",
+                    "full_text", *loc, ok=False)
+    assert code == 2 and "maybe is a title/abstract label" in out
+
+
 def test_python_dash_m_works() -> None:
     out = subprocess.run([sys.executable, "-m", "screener", "--version"], capture_output=True,
                          text=True, check=True)
