@@ -129,6 +129,10 @@ class ReportInputs:
     unlinked_rankings: int = 0
     """Rankings stored although no decision records the ranking that showed its record
     (decisions entered without the ranking `next` printed)."""
+    diagram_notes: tuple[str, ...] = ()
+    """What a reader of the diagram's numbers should know (PrismaResult.notes)."""
+    diagram_problems: tuple[str, ...] | None = None
+    """The diagram's arithmetic problems as the workflow judged them (None: `check`)."""
     other_methods: tuple[int, int, int] = (0, 0, 0)
     """Records from other methods the diagram has no box for: duplicates, excluded at
     title/abstract, not screened yet."""
@@ -185,8 +189,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                    f"earlier screening (recorded as '{name}'), not made in screener.")
     per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
     if mode.dual:
-        how = ("independently: reviewers could not see each other's decisions until both "
-               "had decided (blinded)" if mode.blind else
+        how = ("independently: reviewers could not see each other's decisions until "
+               "reconciliation of the stage began (blinded)" if mode.blind else
                "but not independently: reviewers could see each other's decisions")
         if inputs.split is None:
             out.append(f"At each stage every record and every retrieved report was screened "
@@ -422,7 +426,10 @@ def methods_report(inputs: ReportInputs) -> str:
     out += ["", "## PRISMA 2020 flow diagram", "",
             f"![PRISMA 2020 flow diagram]({_link(inputs.prisma_svg)})", "",
             counts_table(inputs.counts)]
-    problems = check(inputs.counts)
+    if inputs.diagram_notes:
+        out += ["", "Notes on the counts:", ""] + [f"- {n}." for n in inputs.diagram_notes]
+    problems = (check(inputs.counts) if inputs.diagram_problems is None
+                else list(inputs.diagram_problems))
     if problems:
         out += ["", "**The counts do not add up:**", ""] + [f"- {p}" for p in problems]
     return "\n".join(out) + "\n"

@@ -144,7 +144,8 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                      "sought: the diagram is not final")
     if two_reasons:
         notes.append(f"{len(two_reasons)} full-text report(s) were excluded by both reviewers "
-                     "for different reasons; the diagram counts the first reviewer's reason "
+                     "for different reasons; the diagram counts the reason of the reviewer "
+                     "who decided first "
                      f"(records {', '.join(map(str, two_reasons[:20]))})")
     conflicts = sum(1 for r in pending if ta[r].conflict)
     waiting = len(pending) - conflicts
@@ -570,7 +571,8 @@ def build_report_inputs(review: Review) -> object:
                         stopping=None if automation is not None else stop, split=split,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
-                        unblinded=unblinded, other_methods=result.other_methods)
+                        unblinded=unblinded, other_methods=result.other_methods,
+                        diagram_notes=result.notes, diagram_problems=result.problems)
 
 
 def _flat_config(config: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -258,6 +258,10 @@ def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_pat
     assert "## Study selection" in text_ and "report-prisma.svg" in text_
     assert (tmp_path / "report-prisma.svg").exists()
     assert "Wrong study design" in text_
+    # what `export prisma` prints about the numbers is in the report too
+    notes = text_.split("Notes on the counts:", 1)[1]
+    assert "record(s) have not been screened yet" in notes
+    assert "identified through other methods were excluded at title/abstract" in notes
 
 
 def test_removed_duplicates_take_no_decisions_and_status_agrees_with_prisma(

@@ -132,7 +132,7 @@ def test_full_text_reason_mismatch_setting(tmp_path: Path, db_url: str | None,
             result = prisma_counts(review)
             assert result.counts.reports_excluded_reasons == (("Wrong population", 1),)
             assert (f"1 full-text report(s) were excluded by both reviewers for different "
-                    f"reasons; the diagram counts the first reviewer's reason (records {rid})"
+                    f"reasons; the diagram counts the reason of the reviewer who decided first (records {rid})"
                     ) in result.notes
 
 
