@@ -43,8 +43,19 @@ def test_main_screen_80x24(snap_compare: Any, review_factory: Callable[..., Any]
 
 def test_browse_screen(snap_compare: Any, review_factory: Callable[..., Any]) -> None:
     async def browse(pilot: Pilot[None]) -> None:
+        from textual.widgets import DataTable
+
         await pilot.press("b")
-        await _settle(pilot)
+        # the listing arrives from a worker and the columns are sized after it: under load
+        # that can take more than one pause, so wait until the table stops changing
+        last = None
+        for _ in range(50):
+            await _settle(pilot)
+            table = pilot.app.screen.query_one(DataTable)
+            state = (table.row_count, table.virtual_size)
+            if table.row_count and state == last:
+                break
+            last = state
 
     assert snap_compare(_app(review_factory, "minimal.yaml"), terminal_size=(100, 32),
                         run_before=browse)
