@@ -289,8 +289,15 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         if decision is not None and previous is None:
             curve = (*curve, includes)
             since = 0 if decision.label in POSSIBLY_RELEVANT else since + 1
+        # the SAFE line's irrelevant run follows at once, as the run itself does (the rest of
+        # the statistics follow from the worker)
+        need = self.screener.review.protocol.stopping.consecutive_irrelevant
+        checklist = tuple(
+            replace(item, value=f"{since} of ≥ {need}", passed=since >= need)
+            if item.name == "consecutive irrelevant" else item for item in p.checklist)
         self.progress = replace(p, screened=screened, includes=includes, maybes=maybes,
-                                recall_curve=curve, consecutive_irrelevant=since)
+                                recall_curve=curve, consecutive_irrelevant=since,
+                                checklist=checklist)
 
     def after_change(self) -> None:
         """Start the background work a decision calls for.

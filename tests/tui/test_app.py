@@ -722,3 +722,21 @@ async def test_theme_that_cannot_be_saved_still_switches_and_warns(
         await pilot.pause()
         assert app.theme == "textual-light"
         assert any("theme not saved" in str(n.message) for n in app._notifications)
+
+
+async def test_the_safe_irrelevant_run_follows_each_decision_at_once(make_app: MakeApp) -> None:
+    # the panel's run updates in place; the SAFE line's run must not lag behind it until
+    # the statistics worker returns
+    from screener.workflow.progress import progress
+
+    app, _, _, _ = make_app(reverse=False, progress_fn=progress, progress_delay=0)
+    async with app.run_test() as pilot:
+        await pilot.press("i")
+        await settle(pilot)  # the worker's progress, with the SAFE items
+        app.progress_delay = 1000  # from here on only the in-place update runs
+        await pilot.press("e", "enter", "e", "enter")
+        await pilot.pause()
+        p = app.screening.progress
+        assert p is not None and p.consecutive_irrelevant == 2
+        (item,) = [i for i in p.checklist if i.name == "consecutive irrelevant"]
+        assert item.value.startswith("2 of") and not item.passed
