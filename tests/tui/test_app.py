@@ -733,7 +733,7 @@ async def test_the_safe_irrelevant_run_follows_each_decision_at_once(make_app: M
     async with app.run_test() as pilot:
         await pilot.press("i")
         await settle(pilot)  # the worker's progress, with the SAFE items
-        app.progress_delay = 1000  # from here on only the in-place update runs
+        app.progress_delay = app.background_delay = 1000  # only the in-place update runs
         await pilot.press("e", "enter", "e", "enter")
         await pilot.pause()
         p = app.screening.progress
