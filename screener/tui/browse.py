@@ -88,13 +88,16 @@ class BrowseScreen(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        # under 90 columns the cells before the title are cut shorter, so the title stays
+        # on screen (at 66 columns it was pushed off by a 26-column decision cell)
+        self._widths = _NARROW if self.app.size.width < 90 else _WIDE
         table.add_column("id", key="id")
         table.add_column("your decision", key="label")
         if not (self.review.protocol.screening.blind and self.review.protocol.screening.dual):
             # before the title, which runs long: other reviewers' decisions stay in view
             table.add_column("others", key="others")
         table.add_column("year", key="year")
-        table.add_column("first author", key="author", width=18)
+        table.add_column("first author", key="author", width=self._widths["author"])
         table.add_column("title", key="title")
         if self.start_in_search:
             self.query_one("#browse-search", Input).focus()
@@ -127,10 +130,11 @@ class BrowseScreen(ModalScreen[int | None]):
         table.clear()
         blind = self.review.protocol.screening.blind and self.review.protocol.screening.dual
         for row in message.result.rows:
-            cells = [str(row.record_id), _label_cell(row)]
+            w = self._widths
+            cells = [str(row.record_id), _short(_label_cell(row), w["label"])]
             if not blind:
-                cells.append(_short(row.others, 30))
-            cells += [str(row.year or ""), _short(row.first_author, 18), row.title]
+                cells.append(_short(row.others, w["others"]))
+            cells += [str(row.year or ""), _short(row.first_author, w["author"]), row.title]
             table.add_row(*cells, key=str(row.record_id))
         shown, matching = len(message.result.rows), message.result.matching
         what = TAB_LABELS[self.which].lower()
@@ -173,6 +177,11 @@ class BrowseScreen(ModalScreen[int | None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+_WIDE = {"label": 40, "others": 30, "author": 18}
+_NARROW = {"label": 14, "others": 10, "author": 12}
+"""Widest cells before the title, by terminal width (under 90 columns: narrow)."""
 
 
 def _label_cell(row: BrowseRow) -> str:

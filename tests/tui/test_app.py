@@ -740,3 +740,20 @@ async def test_the_safe_irrelevant_run_follows_each_decision_at_once(make_app: M
         assert p is not None and p.consecutive_irrelevant == 2
         (item,) = [i for i in p.checklist if i.name == "consecutive irrelevant"]
         assert item.value.startswith("2 of") and not item.passed
+
+
+async def test_browse_keeps_the_title_on_screen_in_a_narrow_terminal(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app()  # single screening: the others' column is shown too
+    record_decision(review, ids[0], "ann", Label.EXCLUDE, reason_id="intervention",
+                    note="adults only")  # a long decision cell: "exclude (intervention) ✎"
+    record_decision(review, ids[1], "bob", Label.EXCLUDE, reason_id="intervention")
+    async with app.run_test(size=(66, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        table = app.screen.query_one(DataTable)
+        keys = [c.key.value for c in table.ordered_columns]
+        left = sum(c.get_render_width(table)
+                   for c in table.ordered_columns[:keys.index("title")])
+        assert left + 10 < 66, left  # at least ten columns of the title are on screen
