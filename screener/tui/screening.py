@@ -48,7 +48,7 @@ from screener.tui.widgets import (
 )
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
-from screener.workflow.progress import POSSIBLY_RELEVANT, Progress
+from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.screening import NextItem
 from screener.workflow.team import RecordTaken, blinding_ends_on_listing, list_conflicts
@@ -293,7 +293,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         # the statistics follow from the worker)
         need = self.screener.review.protocol.stopping.consecutive_irrelevant
         checklist = tuple(
-            replace(item, value=f"{since} of ≥ {need}", passed=since >= need)
+            replace(item, value=at_least(since, need), passed=since >= need)
             if item.name == "consecutive irrelevant" else item for item in p.checklist)
         self.progress = replace(p, screened=screened, includes=includes, maybes=maybes,
                                 recall_curve=curve, consecutive_irrelevant=since,

@@ -69,6 +69,11 @@ POSSIBLY_RELEVANT = frozenset({Label.INCLUDE, Label.MAYBE})
 """Labels the stopping statistics count as relevant (maybe: not excluded yet)."""
 
 
+def at_least(value: float, threshold: float) -> str:
+    """A SAFE item's value beside its threshold, as the panel shows it: "35 of ≥ 50"."""
+    return f"{value:.0f} of ≥ {threshold:.0f}"
+
+
 def irrelevant_run(labels: list[Label]) -> int:
     """Decisions since the last include or maybe (a maybe may be relevant: it ends a run of
     irrelevant records, as an include does), labels in screening order."""
@@ -179,7 +184,7 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
             shown = f"{item.value:.0%}" if rule.key_papers else "none listed"
             passed = item.passed
         else:
-            shown = f"{item.value:.0f} of ≥ {item.threshold:.0f}"
+            shown = at_least(item.value, item.threshold)
             # with nothing screened there is no estimate of the relevant records yet
             passed = item.passed and bool(labels)
         items.append(StoppingItem(item.name, shown, passed))
