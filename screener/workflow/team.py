@@ -305,11 +305,16 @@ def _refuse_outside_allocation(session: Session, source: Path,
         if mine is not None and d.record_id not in mine:
             outside.setdefault(d.reviewer, []).append(d.record_id)
     if outside:
-        which = "; ".join(f"{name}: {', '.join(map(str, sorted(set(ids))[:10]))}"
-                          for name, ids in sorted(outside.items()))
         raise ReviewError(f"{source} holds decisions on records the allocation gives to other "
-                          f"reviewers ({which}); nothing was merged. Take those decisions "
-                          "back in the copy (undo), or allocate again to include them")
+                          f"reviewers ({_records_by_reviewer(outside)}); nothing was merged. "
+                          "Take those decisions back in the copy (undo), or allocate again to "
+                          "include them")
+
+
+def _records_by_reviewer(found: dict[str, list[int]]) -> str:
+    """'ann: 3, 7; bob: 12' (at most ten records each), for a refused merge."""
+    return "; ".join(f"{name}: {', '.join(map(str, sorted(set(ids))[:10]))}"
+                     for name, ids in sorted(found.items()))
 
 
 def ensure_still_needed(review: Review, session: Session, record_id: int, reviewer: str,
@@ -769,9 +774,7 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
                         ("older than the same reviewer's decisions made online since the "
                          "copy", older)):
         if found:
-            which = "; ".join(f"{name}: {', '.join(map(str, sorted(set(ids))[:10]))}"
-                              for name, ids in sorted(found.items()))
-            problems.append(f"decisions {what} ({which})")
+            problems.append(f"decisions {what} ({_records_by_reviewer(found)})")
     if problems:
         raise ReviewError(f"{source} holds {' and '.join(problems)}; nothing was merged. "
                           "Take those decisions back in the copy (undo) and merge again")
