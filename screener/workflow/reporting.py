@@ -590,21 +590,19 @@ def _ta_decision_rows(log: Sequence[Decision], names: set[str]
                      ) -> tuple[list[Decision], set[int]]:
     """Screeners' title/abstract decision rows (undo rows left out) of `names`, and the ids
     of those on a record the reviewer had decided before (a change, or after an undo)."""
-    standing: dict[tuple[int, str], int] = {}  # decisions standing per (record, reviewer)
+    decided: set[tuple[int, str]] = set()  # (record, reviewer) decided so far in the log
     made: list[Decision] = []
     changed: set[int] = set()
     for d in log:
-        if d.stage != Stage.TITLE_ABSTRACT or d.reviewer_role != Role.SCREENER:
+        if (d.stage != Stage.TITLE_ABSTRACT or d.reviewer_role != Role.SCREENER
+                or d.label == Label.UNDONE):
             continue
         key = (d.record_id, d.reviewer)
-        if d.label == Label.UNDONE:
-            standing[key] = max(standing.get(key, 0) - 1, 0)
-            continue
         if d.reviewer in names:
             made.append(d)
-            if key in standing and d.id is not None:  # decided before (changed, or undone)
+            if key in decided and d.id is not None:  # decided before (changed, or undone)
                 changed.add(d.id)
-        standing[key] = standing.get(key, 0) + 1
+        decided.add(key)
     return made, changed
 
 
