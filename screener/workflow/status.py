@@ -38,13 +38,14 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         reports = Counter(status.value for rid, status in repo.reports(session).items()
                           if rid not in removed_ids)
         outcome_counts: dict[str, dict[str, int]] = {}
+        # each stage's decisions (duplicates removed), read once above
+        by_stage = {stage: [d for d in current if d.stage == stage]
+                    for stage in review.protocol.stages}
         for stage in review.protocol.stages:
             # full text's records are title/abstract's combined outcome: hidden with it
             if stage not in hidden and not (blind and stage == Stage.FULL_TEXT):
                 counts: Counter[str] = Counter()
-                # the stage's decisions already read (duplicates removed, as skipped here)
-                at_stage = [d for d in current if d.stage == stage]
-                for o in outcomes(review, session, stage, current=at_stage).values():
+                for o in outcomes(review, session, stage, current=by_stage[stage]).values():
                     counts["conflict" if o.conflict else (o.label.value if o.label else "pending")] += 1
                 outcome_counts[stage.value] = dict(sorted(counts.items()))
         reviewers = repo.reviewers(session)
@@ -54,14 +55,13 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         for stage in review.protocol.stages:
             if stage_totals[stage.value] is None:
                 continue
-            at_stage = [d for d in current if d.stage == stage]
             for r in reviewers:
                 if r.role != Role.SCREENER:
                     continue
-                mine = {d.record_id for d in at_stage if d.reviewer == r.name}
+                mine = {d.record_id for d in by_stage[stage] if d.reviewer == r.name}
                 left[(r.name, stage.value)] = (
                     len(eligible[stage] - mine)
-                    - not_offered(review, session, r.name, stage, at_stage))
+                    - not_offered(review, session, r.name, stage, by_stage[stage]))
     per_kind: Counter[str] = Counter()
     for s in sources:
         per_kind[s["kind"]] += s["records"]
