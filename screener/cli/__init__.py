@@ -229,7 +229,7 @@ def not_retrieved(record_id: int, review_dir: Path | None, db_url: str | None,
 
     with open_from(review_dir, db_url) as review:
         if undo:
-            unmark_not_retrieved(review, record_id)
+            unmark_not_retrieved(review, record_id, reviewer)
         else:
             mark_not_retrieved(review, record_id, reviewer)
     click.echo(f"record {record_id}: full-text report "

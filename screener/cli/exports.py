@@ -45,16 +45,27 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
               show_default=True)
 @click.option("--reviewer", default=None,
               help="Only this reviewer's rows (in blind screening, your own decisions).")
+@click.option("--events", is_flag=True,
+              help="The event log instead: imports, duplicates, protocol versions, "
+                   "allocations, the end of blinding, not-retrieved marks, offline copies.")
 @OUT
 @FORCE
 def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: str | None,
-               out: Path | None, force: bool) -> None:
-    """Every decision in time order, each row hash-chained to the one before."""
+               events: bool, out: Path | None, force: bool) -> None:
+    """Every decision in time order, each row hash-chained to the one before (with
+    --events: every other change to the review, in a chain of its own)."""
+    from screener.workflow.reporting import export_events
     from screener.workflow.reporting import export_log as run
 
+    if events and reviewer is not None:
+        raise click.UsageError("--events writes the whole event log (it shows no one's "
+                               "decisions); leave out --reviewer")
     with open_from(review_dir, db_url) as review:
-        target, n = run(review, fmt, out, force, reviewer)
-    click.echo(f"wrote {n} decisions to {target}")
+        if events:
+            target, n = export_events(review, fmt, out, force)
+        else:
+            target, n = run(review, fmt, out, force, reviewer)
+    click.echo(f"wrote {n} {'events' if events else 'decisions'} to {target}")
     if reviewer is not None:
         click.echo("note: a log limited to one reviewer is a subset of the chain and cannot "
                    "be verified on its own; `screener log verify` checks the full log", err=True)
@@ -88,47 +99,75 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
 
 @main.group()
 def log() -> None:
-    """The tamper-evident decision log."""
+    """The tamper-evident logs: decisions, and events (every other change to the review)."""
 
 
 @log.command("verify")
 @review_options
 @click.option("--file", "jsonl", type=click.Path(path_type=Path), default=None,
-              help="Verify an exported JSONL log instead of the database; with --review or "
-                   "--db, also compare it with that review's log.")
+              help="Verify an exported JSONL log (decisions or events) instead of the "
+                   "database; with --review or --db, also compare it with that review's log.")
 def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) -> None:
-    """Check the hash chain; report the first row edited, removed or reordered."""
+    """Check the hash chains; report the first row edited, removed or reordered."""
     import sys
 
-    from screener.workflow.reporting import verify_log, verify_log_file
+    from screener.workflow.reporting import verify_event_log, verify_log, verify_log_file
 
     if jsonl is not None and review_dir is None and db_url is None:
-        check = verify_log_file(jsonl)
+        checks = [verify_log_file(jsonl)]
         against = ""
     elif jsonl is not None:
         with open_from(review_dir, db_url) as review:
-            check = verify_log_file(jsonl, review)
+            checks = [verify_log_file(jsonl, review)]
         against = " and matches the review's log"
     else:
         with open_from(review_dir, db_url) as review:
-            check = verify_log(review)
+            checks = [verify_log(review), verify_event_log(review)]
         against = ""
-    if not check.ok:
-        click.echo(f"log FAILED: {check.problem}", err=True)
+    failed = False
+    for check in checks:
+        name = "event log" if check.events else "log"
+        if not check.ok:
+            click.echo(f"{name} FAILED: {check.problem}", err=True)
+            failed = True
+    if failed:
         sys.exit(1)
-    if jsonl is not None and not against and check.rows == 0:
-        click.echo(f"log FAILED: {jsonl} holds no decision rows, so there is nothing to check "
-                   "on its own; add --review DIR (or --db URL) to compare it with the review's "
-                   "log", err=True)
+    if jsonl is not None and not against and checks[0].rows == 0:
+        click.echo(f"log FAILED: {jsonl} holds no rows, so there is nothing to check on its "
+                   "own; add --review DIR (or --db URL) to compare it with the review's log",
+                   err=True)
         sys.exit(1)
-    head = f"; last hash {check.head}" if check.head else ""
-    click.echo(f"log OK: {check.rows} decisions, hash chain intact{against}{head}")
+    for check in checks:
+        head = f"; last hash {check.head}" if check.head else ""
+        if check.events:
+            click.echo(f"event log OK: {check.rows} events, hash chain intact{against}{head}")
+        else:
+            click.echo(f"log OK: {check.rows} decisions, hash chain intact{against}{head}")
     if jsonl is not None and not against:
         here = " ." if (Path.cwd() / "review.db").is_file() else " DIR"
         click.echo("note: rows cut off the end of a file cannot be seen from the file alone; "
                    f"add --review{here} (or --db URL) to compare it with the review's log, or "
                    "compare the last hash with `screener log verify` on the review",
                    err=True)
+
+
+@log.command("events")
+@review_options
+def log_events(review_dir: Path | None, db_url: str | None) -> None:
+    """List the event log: what changed the review besides decisions, when and by whom."""
+    from screener.core.audit import LogEvent, describe_event
+    from screener.workflow.reporting import list_events
+
+    with open_from(review_dir, db_url) as review:
+        rows = list_events(review)
+    if not rows:
+        click.echo("no events")
+        return
+    for event, _ in rows:
+        assert isinstance(event, LogEvent)
+        who = f" by {event.actor}" if event.actor else ""
+        click.echo(f"{event.seq:>4}  {event.time[:19].replace('T', ' ')}  "
+                   f"{describe_event(event)}{who}")
 
 
 @main.command()

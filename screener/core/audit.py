@@ -199,12 +199,166 @@ def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = No
                 f"contents and the previous hash ({computed[:12]}... expected): the row was "
                 f"edited, or the hash of the row before it was rewritten"))
         prev_hash, prev = stored, row
-    if expected_count is not None and len(rows) != expected_count:
-        return VerifyResult(False, len(rows) if len(rows) < expected_count else expected_count, (
-            f"the log has {len(rows)} rows but the review records {expected_count}: "
-            + ("rows removed from the end" if len(rows) < expected_count else "rows added")))
-    if expected_head is not None and prev_hash != expected_head:
-        return VerifyResult(False, max(len(rows) - 1, 0), (
-            f"the last row's hash {prev_hash[:12]}... differs from the stored head "
-            f"{expected_head[:12]}...: the end of the log was changed"))
+    return _check_end(len(rows), prev_hash, expected_head, expected_count, "log")
+
+
+# --- the event log: what changed the review besides decisions ------------------------------
+
+EVENT_GENESIS = hashlib.sha256(b"screener event log v1").hexdigest()
+"""The `prev_hash` of the first event."""
+
+EVENT_KINDS: dict[str, str] = {
+    "protocol_version": "a protocol version was stored (the first, or an amendment)",
+    "records_imported": "records were imported from a file or a search",
+    "duplicates_removed": "duplicates were removed (records linked to the copy kept)",
+    "duplicates_restored": "a duplicate cluster was undone (its records count again)",
+    "allocation": "records were allocated to reviewers (or restricted in an offline copy)",
+    "reconciliation_started": "reconciliation of a stage started: blinding ended there",
+    "report_not_retrieved": "a full-text report was marked not retrieved",
+    "report_sought_again": "a not-retrieved mark was taken back",
+    "offline_copy_made": "an offline copy was written for a reviewer",
+    "offline_copy_merged": "an offline copy's decisions were merged into the review",
+}
+"""Every kind of event, with what it means."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One change to the review that is not a screening decision, as the event log hashes it.
+
+    Decisions have their own chain (`LogRow`); events record what else an auditor needs to
+    re-trace the review: the protocol versions, the imports and duplicates removed, the
+    allocations, when blinding ended and which reports were not retrieved.
+    """
+
+    seq: int
+    """Position in the event log: 1, 2, 3, ... with no gaps."""
+    kind: str
+    """One of `EVENT_KINDS`."""
+    actor: str
+    """Who did it ("" when the command takes no reviewer name, e.g. an import)."""
+    time: str
+    """ISO 8601 in UTC, as `iso_utc` writes it."""
+    stage: str
+    """"title_abstract" or "full_text" ("" when the event is not about one stage)."""
+    record_id: int | None
+    details: dict[str, Any]
+    """Plain JSON values; what they are depends on `kind` (see `describe_event`)."""
+
+
+def event_dict(event: LogEvent) -> dict[str, Any]:
+    return asdict(event)
+
+
+def event_json(event: LogEvent) -> str:
+    """The exact text the event's hash covers (canonical JSON, as for decisions)."""
+    return json.dumps(event_dict(event), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"), allow_nan=False)
+
+
+def details_json(details: Mapping[str, Any]) -> str:
+    """An event's details as stored: canonical JSON."""
+    return json.dumps(dict(details), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"), allow_nan=False)
+
+
+def next_event_hash(prev_hash: str, event: LogEvent) -> str:
+    return hashlib.sha256((prev_hash + event_json(event)).encode("utf-8")).hexdigest()
+
+
+def chain_events(events: Iterable[LogEvent],
+                 prev_hash: str = EVENT_GENESIS) -> list[tuple[LogEvent, str]]:
+    out: list[tuple[LogEvent, str]] = []
+    for event in events:
+        prev_hash = next_event_hash(prev_hash, event)
+        out.append((event, prev_hash))
+    return out
+
+
+def _check_end(rows: int, last_hash: str, expected_head: str | None,
+               expected_count: int | None, what: str) -> VerifyResult:
+    """Rows cut off (or added at) the end, seen against the count and head kept apart."""
+    if expected_count is not None and rows != expected_count:
+        return VerifyResult(False, rows if rows < expected_count else expected_count, (
+            f"the {what} has {rows} rows but the review records {expected_count}: "
+            + ("rows removed from the end" if rows < expected_count else "rows added")))
+    if expected_head is not None and last_hash != expected_head:
+        return VerifyResult(False, max(rows - 1, 0), (
+            f"the last row's hash {last_hash[:12]}... differs from the stored head "
+            f"{expected_head[:12]}...: the end of the {what} was changed"))
     return VerifyResult(True, None, "")
+
+
+def verify_events(rows: Sequence[tuple[LogEvent, str]], *, expected_head: str | None = None,
+                  expected_count: int | None = None) -> VerifyResult:
+    """Check the event log from its genesis; the first event edited, removed or moved.
+    `expected_head` and `expected_count` (kept on the review row) catch events cut off the
+    end."""
+    prev_hash = EVENT_GENESIS
+    for index, (event, stored) in enumerate(rows):
+        where = f"row {index + 1}: event {event.seq} ({event.kind})"
+        if event.seq != index + 1:
+            gap = event.seq > index + 1 and all(e.seq != index + 1 for e, _ in rows)
+            return VerifyResult(False, index, (
+                f"{where} where event {index + 1} was expected: "
+                + ("event(s) removed" if gap else "events reordered or duplicated")))
+        computed = next_event_hash(prev_hash, event)
+        if computed != stored:
+            return VerifyResult(False, index, (
+                f"{where} hash {stored[:12]}... does not match its contents and the "
+                f"previous hash ({computed[:12]}... expected): the event was edited, or the "
+                "hash of the event before it was rewritten"))
+        prev_hash = stored
+    return _check_end(len(rows), prev_hash, expected_head, expected_count, "event log")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def describe_event(event: LogEvent) -> str:
+    """One line in words: what happened (the kind's own fields; unknown details listed)."""
+    d = event.details
+    stage = event.stage.replace("_", "/") if event.stage else ""
+    kind = event.kind
+    if kind == "protocol_version":
+        text = (f"protocol version {d.get('version')} stored (sha256 "
+                f"{str(d.get('sha256', ''))[:12]}...): {d.get('reason', '')}")
+    elif kind == "records_imported":
+        where = d.get("file") or d.get("query") or ""
+        text = (f"{_plural(int(d.get('records', 0)), 'record')} imported as source "
+                f"{d.get('source_id')} ({d.get('source', '')}"
+                + (f", {where}" if where else "") + ")")
+        if d.get("labels"):
+            text += f"; {d['labels']} labels as {d.get('labels_as', '')}"
+    elif kind == "duplicates_removed":
+        text = f"{_plural(int(d.get('removed', 0)), 'record')} removed as duplicates"
+        if d.get("clusters"):
+            text += f" in {_plural(int(d['clusters']), 'cluster')}"
+        if d.get("redo_of") is not None:
+            text += f" (cluster {d['redo_of']} merged again as cluster {d.get('first_cluster')})"
+    elif kind == "duplicates_restored":
+        text = (f"duplicate cluster {d.get('cluster')} undone: "
+                f"{_plural(int(d.get('records', 0)), 'record')} restored")
+    elif kind == "allocation":
+        what = "offline copy restricted to" if d.get("kind") == "offline" else "allocated"
+        text = (f"{stage}: {_plural(int(d.get('records', 0)), 'record')} {what} "
+                f"{', '.join(d.get('reviewers', []))} (run {d.get('run_id')}, seed "
+                f"{d.get('seed')}, overlap {d.get('overlap')})")
+    elif kind == "reconciliation_started":
+        text = f"reconciliation of {stage} started: blinding ends there"
+    elif kind == "report_not_retrieved":
+        text = f"record {event.record_id}: full-text report marked not retrieved"
+    elif kind == "report_sought_again":
+        text = f"record {event.record_id}: not-retrieved mark taken back (report sought again)"
+    elif kind == "offline_copy_made":
+        text = (f"offline copy for {d.get('reviewer')} written to {d.get('folder')} "
+                f"({_plural(int(d.get('records', 0)), 'record')} offered)")
+    elif kind == "offline_copy_merged":
+        text = (f"{_plural(int(d.get('decisions', 0)), 'decision')} merged from the offline "
+                f"copy {d.get('folder')} ({', '.join(d.get('reviewers', []))})")
+    else:
+        text = f"{kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
+    if d.get("recorded_by"):
+        text += f" [recorded by {d['recorded_by']}]"
+    return text

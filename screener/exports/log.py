@@ -9,16 +9,21 @@ standard library and screener.core.
 - `log_csv`: the same columns for spreadsheets; criterion ids joined with ";". Cells
   that could start a formula are quoted (`_cells.safe_cell`), so a CSV is for reading,
   and the JSONL file is the one to verify.
+- `events_jsonl`, `events_csv`, `read_events_jsonl`: the same for the event log
+  (`screener.core.audit.LogEvent`); the CSV adds a `description` column in words.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
+from typing import Any, TypeVar
 
-from screener.core.audit import LogRow, row_dict
+from screener.core.audit import LogEvent, LogRow, describe_event, details_json, event_dict, row_dict
 from screener.exports._cells import Cell, csv_text
+
+T = TypeVar("T")
 
 LOG_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LogRow)) + ("row_hash",)
 """Column order of the CSV export (and key order of each JSONL object)."""
@@ -40,27 +45,80 @@ def log_csv(rows: Sequence[tuple[LogRow, str]]) -> str:
     return csv_text(LOG_COLUMNS, (_cells(row, h) for row, h in rows))
 
 
-def log_jsonl(rows: Sequence[tuple[LogRow, str]]) -> str:
-    """The decision log as JSON Lines (keys in `LOG_COLUMNS` order)."""
+def _jsonl(rows: Sequence[tuple[T, str]], as_dict: Callable[[T], dict[str, Any]]) -> str:
     lines = []
     for row, row_hash in rows:
-        data = row_dict(row)
+        data = as_dict(row)
         data["row_hash"] = row_hash
         lines.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     return "".join(line + "\n" for line in lines)
 
 
-def read_log_jsonl(text: str) -> list[tuple[LogRow, str]]:
-    """Rows and hashes back from `log_jsonl` output (raises ValueError on a bad line)."""
-    out: list[tuple[LogRow, str]] = []
+def _read_jsonl(text: str, make: Callable[[dict[str, Any]], T],
+                what: str) -> list[tuple[T, str]]:
+    out: list[tuple[T, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
             row_hash = str(data.pop("row_hash"))
-            data["criterion_ids"] = tuple(data["criterion_ids"])
-            out.append((LogRow(**data), row_hash))
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"decision log line {number}: {error}") from error
+            out.append((make(data), row_hash))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{what} line {number}: {error}") from error
     return out
+
+
+def log_jsonl(rows: Sequence[tuple[LogRow, str]]) -> str:
+    """The decision log as JSON Lines (keys in `LOG_COLUMNS` order)."""
+    return _jsonl(rows, row_dict)
+
+
+def _log_row(data: dict[str, Any]) -> LogRow:
+    data["criterion_ids"] = tuple(data["criterion_ids"])
+    return LogRow(**data)
+
+
+def read_log_jsonl(text: str) -> list[tuple[LogRow, str]]:
+    """Rows and hashes back from `log_jsonl` output (raises ValueError on a bad line)."""
+    return _read_jsonl(text, _log_row, "decision log")
+
+
+EVENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LogEvent)) + ("row_hash",)
+
+
+def events_jsonl(rows: Sequence[tuple[LogEvent, str]]) -> str:
+    """The event log as JSON Lines: each event's fields as hashed, plus `row_hash`."""
+    return _jsonl(rows, event_dict)
+
+
+def events_csv(rows: Sequence[tuple[LogEvent, str]]) -> str:
+    """The event log as CSV (details as JSON text), with a description in words."""
+    header = EVENT_COLUMNS[:-1] + ("description", "row_hash")
+    return csv_text(header, ([e.seq, e.kind, e.actor, e.time, e.stage, e.record_id,
+                              details_json(e.details), describe_event(e), h]
+                             for e, h in rows))
+
+
+def is_event_log(text: str) -> bool:
+    """Whether JSON Lines text is an event log (its first row has a `kind`), not a
+    decision log."""
+    for line in text.splitlines():
+        if line.strip():
+            try:
+                first = json.loads(line)
+            except ValueError:
+                return False
+            return isinstance(first, dict) and "kind" in first and "decision_id" not in first
+    return False
+
+
+def _log_event(data: dict[str, Any]) -> LogEvent:
+    if not isinstance(data.get("details"), dict):
+        raise ValueError("details must be a JSON object")
+    return LogEvent(**data)
+
+
+def read_events_jsonl(text: str) -> list[tuple[LogEvent, str]]:
+    """Events and hashes back from `events_jsonl` output (raises ValueError on a bad line)."""
+    return _read_jsonl(text, _log_event, "event log")

@@ -103,6 +103,17 @@ class AutomationInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class LogState:
+    """One hash chain as `screener log verify` found it when the report was written."""
+
+    rows: int
+    head: str
+    """The newest row's hash ("" when the log is empty)."""
+    problem: str = ""
+    """Why it does not verify ("" when it does)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReportInputs:
     """Everything the methods report renders."""
 
@@ -139,6 +150,9 @@ class ReportInputs:
     unblinded: tuple[tuple[Stage, int], ...] = ()
     """Per stage, records a screener decided (or changed) after its reconciliation had
     started, when the reviewers could see each other's decisions (blind reviews only)."""
+    decision_log: LogState | None = None
+    event_log: LogState | None = None
+    """The two hash chains (None: not checked; the section is left out)."""
 
 
 def _md(text: str) -> str:
@@ -432,4 +446,28 @@ def methods_report(inputs: ReportInputs) -> str:
                 else list(inputs.diagram_problems))
     if problems:
         out += ["", "**The counts do not add up:**", ""] + [f"- {p}" for p in problems]
+    if inputs.decision_log is not None and inputs.event_log is not None:
+        out += ["", "## Audit trail", "", audit_paragraph(inputs.decision_log,
+                                                          inputs.event_log)]
     return "\n".join(out) + "\n"
+
+
+def audit_paragraph(decisions: LogState, events: LogState) -> str:
+    """What the report's reader can check later: each log's length and newest hash, and
+    whether both verified when the report was written."""
+    def one(state: LogState, name: str, unit: str) -> str:
+        head = f" (newest hash `{state.head}`)" if state.head else ""
+        return f"the {name} holds {_count(state.rows)} {unit}{head}"
+
+    text = (f"Every screening decision is in a hash-chained log, and every other change to "
+            f"the review (protocol versions, imports, duplicates removed, allocations, the "
+            f"end of blinding, reports not retrieved) in a second one: "
+            f"{one(decisions, 'decision log', 'rows')}; {one(events, 'event log', 'events')}.")
+    bad = [(name, s.problem) for name, s in (("decision log", decisions),
+                                            ("event log", events)) if s.problem]
+    if not bad:
+        return (text + " Both chains verified when this report was written; `screener log "
+                "verify` on the review, or on the exported logs with the hashes above, shows "
+                "whether anything was changed since.")
+    return text + "".join(f"\n\n**The {name} does not verify:** {problem}." for name, problem
+                          in bad)

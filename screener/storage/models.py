@@ -51,6 +51,9 @@ class ReviewRow(Base):
     last_hash: Mapped[str] = mapped_column(String(64), default="")
     """Hash of the newest decision-log row (the head of the chain)."""
     decision_count: Mapped[int] = mapped_column(Integer, default=0)
+    event_head: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """Hash of the newest event-log row ("" while there is none)."""
+    event_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ProtocolVersionRow(Base):
@@ -242,3 +245,20 @@ class ReconciliationRow(Base):
     stage: Mapped[str] = mapped_column(String(20), unique=True)
     started_by: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EventRow(Base):
+    """The event log (screener.core.audit.LogEvent): changes to the review other than
+    decisions, hash-chained like the decision log. Append-only."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    stage: Mapped[str] = mapped_column(String(20), default="")
+    record_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    """Canonical JSON (screener.core.audit.details_json): the text the hash covers."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    row_hash: Mapped[str] = mapped_column(String(64))

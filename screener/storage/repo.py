@@ -26,6 +26,7 @@ from screener.core.records import Record
 from screener.storage.models import (
     DecisionRow,
     DuplicateLinkRow,
+    EventRow,
     FeatureCacheChunkRow,
     FeatureCacheRow,
     ProtocolVersionRow,
@@ -59,10 +60,14 @@ def review_title(session: Session) -> str:
 
 
 def add_protocol_version(session: Session, yaml_text: str, sha256: str, reason: str) -> int:
+    """Store the next protocol version (and its event)."""
     latest = session.scalar(select(func.max(ProtocolVersionRow.version))) or 0
-    session.add(ProtocolVersionRow(version=latest + 1, yaml_text=yaml_text, sha256=sha256,
-                                   reason=reason))
+    row = ProtocolVersionRow(version=latest + 1, yaml_text=yaml_text, sha256=sha256,
+                             reason=reason, created_at=datetime.now(UTC))
+    session.add(row)
     session.flush()
+    add_event(session, "protocol_version", at=row.created_at,
+              details={"version": latest + 1, "sha256": sha256, "reason": reason})
     return latest + 1
 
 
@@ -308,11 +313,17 @@ def duplicate_links(session: Session, active_only: bool = True) -> list[dict[str
 
 
 def undo_cluster(session: Session, cluster: int) -> int:
+    """Undo a duplicate cluster (its links are kept, marked undone; an event says so)."""
+    now = datetime.now(UTC)
     result = session.execute(
         update(DuplicateLinkRow)
         .where(and_(DuplicateLinkRow.cluster == cluster, DuplicateLinkRow.undone_at.is_(None)))
-        .values(undone_at=datetime.now(UTC)))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+        .values(undone_at=now))
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        add_event(session, "duplicates_restored", at=now,
+                  details={"cluster": cluster, "records": count})
+    return count
 
 
 # --- reviewers ------------------------------------------------------------------------
@@ -391,6 +402,55 @@ def verify_log(session: Session) -> audit.VerifyResult:
                        (d.row_hash for d in rows), strict=True))
     count, head = log_head(session)
     return audit.verify(chained, expected_head=head if count else None, expected_count=count)
+
+
+# --- the event log (hash-chained, like decisions) -----------------------------------------
+
+def add_event(session: Session, kind: str, *, actor: str = "", stage: Stage | None = None,
+              record_id: int | None = None, details: dict[str, Any] | None = None,
+              at: datetime | None = None) -> audit.LogEvent:
+    """Append an event (`screener.core.audit.EVENT_KINDS`) and chain its hash to the head
+    kept on the review row (locked, as for decisions)."""
+    if kind not in audit.EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    review = session.scalars(select(ReviewRow).with_for_update()).one()
+    seq = review.event_count + 1
+    created = at or datetime.now(UTC)
+    event = audit.LogEvent(seq=seq, kind=kind, actor=actor, time=audit.iso_utc(created),
+                           stage=stage.value if stage else "", record_id=record_id,
+                           details=dict(details or {}))
+    row_hash = audit.next_event_hash(review.event_head if review.event_count else
+                                     audit.EVENT_GENESIS, event)
+    session.add(EventRow(seq=seq, kind=kind, actor=actor, stage=event.stage,
+                         record_id=record_id, details=audit.details_json(event.details),
+                         created_at=created, row_hash=row_hash))
+    review.event_count = seq
+    review.event_head = row_hash
+    session.flush()
+    return event
+
+
+def event_log(session: Session) -> list[tuple[audit.LogEvent, str]]:
+    """Every event in log order with its stored hash."""
+    rows = session.execute(select(EventRow.seq, EventRow.kind, EventRow.actor, EventRow.stage,
+                                  EventRow.record_id, EventRow.details, EventRow.created_at,
+                                  EventRow.row_hash).order_by(EventRow.seq)).all()
+    return [(audit.LogEvent(seq=r.seq, kind=r.kind, actor=r.actor, time=audit.iso_utc(
+        r.created_at), stage=r.stage, record_id=r.record_id, details=json.loads(r.details)),
+        r.row_hash) for r in rows]
+
+
+def event_head(session: Session) -> tuple[int, str]:
+    """(number of events, hash of the newest) as kept on the review row."""
+    count, head = session.execute(select(ReviewRow.event_count, ReviewRow.event_head)).one()
+    return int(count), str(head)
+
+
+def verify_events(session: Session) -> audit.VerifyResult:
+    """Re-hash the stored event log against its chain and the head kept on the review."""
+    count, head = event_head(session)
+    return audit.verify_events(event_log(session), expected_head=head if count else None,
+                               expected_count=count)
 
 
 def _fields(d: Decision) -> dict[str, Any]:
@@ -670,13 +730,19 @@ def add_allocation(session: Session, *, stage: Stage, kind: str, seed: int, over
     from screener.storage.models import AllocationRow, AllocationRunRow
 
     ids = {name: get_or_create_reviewer(session, name).id for name in reviewer_names}
+    pairs_list = list(pairs)
     run = AllocationRunRow(stage=stage.value, kind=kind, seed=seed, overlap=overlap,
-                           reviewers=list(reviewer_names))
+                           reviewers=list(reviewer_names), created_at=datetime.now(UTC))
     session.add(run)
     session.flush()
-    rows = [{"run_id": run.id, "record_id": rid, "reviewer_id": ids[name]} for rid, name in pairs]
+    rows = [{"run_id": run.id, "record_id": rid, "reviewer_id": ids[name]}
+            for rid, name in pairs_list]
     for chunk in range(0, len(rows), 5000):
         session.execute(insert(AllocationRow), rows[chunk:chunk + 5000])
+    add_event(session, "allocation", stage=stage, at=run.created_at, details={
+        "run_id": run.id, "kind": kind, "seed": seed, "overlap": overlap,
+        "reviewers": list(reviewer_names),
+        "records": len({rid for rid, _ in pairs_list})})
     return run.id
 
 
@@ -752,9 +818,10 @@ def start_reconciliation(session: Session, stage: Stage, started_by: str) -> boo
                             .where(ReconciliationRow.stage == stage.value))
     if exists is not None:
         return False
-    session.add(ReconciliationRow(stage=stage.value, started_by=started_by,
-                                  started_at=datetime.now(UTC)))
+    now = datetime.now(UTC)
+    session.add(ReconciliationRow(stage=stage.value, started_by=started_by, started_at=now))
     session.flush()
+    add_event(session, "reconciliation_started", actor=started_by, stage=stage, at=now)
     return True
 
 

@@ -171,6 +171,11 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
 
         for rid, _value in labels:
             apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
+    repo.add_event(session, "records_imported", details={
+        "source_id": source_id, "source": source or _guess_source(path, fmt), "kind": kind,
+        "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
+        "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
+        "labels": len(labels)})
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(f.warnings),
                          len(labels))
 
@@ -197,6 +202,10 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
         source_id = repo.add_source(session, name=source, kind=kind, query=query, fmt=fmt,
                                     searched_on=searched, reported_count=reported_count)
         repo.add_records(session, source_id, records)
+        repo.add_event(session, "records_imported", details={
+            "source_id": source_id, "source": source, "kind": kind, "file": "",
+            "format": fmt, "sha256": "", "records": len(records), "searched_on": searched,
+            "query": query, "reported_count": reported_count})
     return ImportSummary(source, fmt, source_id, len(records), ())
 
 
@@ -265,6 +274,11 @@ def deduplicate(review: Review, *, threshold: float | None = None,
             number += 1
             made += 1
         repo.add_duplicate_links(session, links)
+        if links:
+            repo.add_event(session, "duplicates_removed", details={
+                "removed": len(links), "clusters": made, "first_cluster": links[0][0],
+                "last_cluster": links[-1][0], "by_method": by_method,
+                "threshold": threshold or DEFAULT_THRESHOLD})
     return DedupSummary(made, len(links), by_method, skipped, tuple(screened_removed),
                         tuple(differently))
 
@@ -310,6 +324,9 @@ def redo_duplicate_cluster(review: Review, cluster: int) -> int:
         repo.add_duplicate_links(session, [(number, link["record_id"], link["kept_id"],
                                             link["method"], float(link["score"]))
                                            for link in undone])
+        repo.add_event(session, "duplicates_removed", details={
+            "removed": len(undone), "clusters": 1, "first_cluster": number,
+            "last_cluster": number, "redo_of": cluster})
     return number
 
 

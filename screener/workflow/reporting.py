@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from screener.core import audit
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
@@ -37,6 +37,9 @@ from screener.storage import Session, repo
 from screener.workflow.progress import Progress, progress
 from screener.workflow.review import Review, ReviewError
 from screener.workflow.screening import outcomes
+
+if TYPE_CHECKING:
+    from screener.exports.report import LogState
 
 MAIN_KINDS = ("database", "register")
 
@@ -370,6 +373,28 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     return target, len(rows)
 
 
+def export_events(review: Review, fmt: str = "csv", out: Path | None = None,
+                  force: bool = False) -> tuple[Path, int]:
+    """Write the event log (imports, duplicates, protocol versions, allocations, unblinding,
+    not-retrieved marks, offline copies) with each event's chained hash. Events show no
+    one's decisions, so the whole log is written in a blind review too."""
+    from screener.exports.log import events_csv, events_jsonl
+
+    if fmt not in ("csv", "jsonl"):
+        raise ReviewError("--format must be csv or jsonl")
+    with review.read() as session:
+        rows = repo.event_log(session)
+    target = resolve_output(review, out, f"event-log.{fmt}", force)
+    write_text_atomic(target, events_csv(rows) if fmt == "csv" else events_jsonl(rows))
+    return target, len(rows)
+
+
+def list_events(review: Review) -> list[tuple[object, str]]:
+    """The event log: (event, row hash) in order."""
+    with review.read() as session:
+        return list(repo.event_log(session))
+
+
 class LogCheck(NamedTuple):
     ok: bool
     rows: int
@@ -379,14 +404,16 @@ class LogCheck(NamedTuple):
     head: str
     """The last row's hash ("" for an empty log): compare an exported file's with the
     review's."""
+    events: bool = False
+    """The rows are events (the event log), not decisions."""
 
 
 def verify_log_file(jsonl: Path, review: Review | None = None) -> LogCheck:
     """Check an exported JSONL log: its hash chain on its own or, given the review it came
     from, also against the review's stored count and last hash (which catches rows cut off
     the end, and an empty file)."""
-    from screener.core.audit import verify
-    from screener.exports.log import read_log_jsonl
+    from screener.core.audit import verify, verify_events
+    from screener.exports.log import is_event_log, read_events_jsonl, read_log_jsonl
 
     try:
         text = jsonl.read_text(encoding="utf-8")
@@ -394,27 +421,42 @@ def verify_log_file(jsonl: Path, review: Review | None = None) -> LogCheck:
         raise ReviewError(f"{jsonl}: cannot read the log ({exc})") from None
     if text.startswith("seq,") or jsonl.suffix.lower() == ".csv":
         raise ReviewError(f"{jsonl} is the CSV log; verify the JSON Lines export instead "
-                          "(`screener export log --format jsonl`)")
+                          "(`screener export log --format jsonl`, with --events for the "
+                          "event log)")
+    events = is_event_log(text)
+    read, check, stored, export = (
+        (read_events_jsonl, verify_events, repo.event_head, "log --events") if events
+        else (read_log_jsonl, verify, repo.log_head, "log"))
     try:
-        rows = read_log_jsonl(text)
+        rows: list[Any] = read(text)
     except ValueError as exc:
-        raise ReviewError(f"{jsonl}: cannot read the log as JSON Lines ({exc}); give the "
-                          "file `screener export log --format jsonl` wrote") from None
+        raise ReviewError(f"{jsonl}: cannot read the {'event ' if events else ''}log as JSON "
+                          f"Lines ({exc}); give the file `screener export {export} --format "
+                          "jsonl` wrote") from None
     if review is None:
-        result = verify(rows)
+        result = check(rows)
     else:
         with review.read() as session:
-            count, head = repo.log_head(session)
-        result = verify(rows, expected_head=head, expected_count=count)
-    return LogCheck(result.ok, len(rows), result.problem, rows[-1][1] if rows else "")
+            count, head = stored(session)
+        result = check(rows, expected_head=head if count else None, expected_count=count)
+    return LogCheck(result.ok, len(rows), result.problem, rows[-1][1] if rows else "",
+                    events=events)
 
 
 def verify_log(review: Review) -> LogCheck:
-    """Check the hash chain of the stored log."""
+    """Check the hash chain of the stored decision log."""
     with review.read() as session:
         result = repo.verify_log(session)
         count, head = repo.log_head(session)
     return LogCheck(result.ok, count, result.problem, head if count else "")
+
+
+def verify_event_log(review: Review) -> LogCheck:
+    """Check the hash chain of the stored event log."""
+    with review.read() as session:
+        result = repo.verify_events(session)
+        count, head = repo.event_head(session)
+    return LogCheck(result.ok, count, result.problem, head if count else "", events=True)
 
 
 RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
@@ -572,7 +614,15 @@ def build_report_inputs(review: Review) -> object:
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
                         unblinded=unblinded, other_methods=result.other_methods,
-                        diagram_notes=result.notes, diagram_problems=result.problems)
+                        diagram_notes=result.notes, diagram_problems=result.problems,
+                        decision_log=_log_state(verify_log(review)),
+                        event_log=_log_state(verify_event_log(review)))
+
+
+def _log_state(check: LogCheck) -> LogState:
+    from screener.exports.report import LogState
+
+    return LogState(check.rows, check.head, check.problem)
 
 
 def _flat_config(config: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -256,14 +256,18 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
             raise ReviewError(f"record {record_id} has no full-text report to mark (it did not "
                               "pass title/abstract screening, or is marked already)")
         repo.set_report_status(session, record_id, ReportStatus.NOT_RETRIEVED)
+        repo.add_event(session, "report_not_retrieved", actor=reviewer_name(reviewer)
+                       if reviewer else "", stage=Stage.FULL_TEXT, record_id=record_id)
 
 
-def unmark_not_retrieved(review: Review, record_id: int) -> None:
+def unmark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:
     """Take back `mark_not_retrieved`: the report is sought again."""
     with review.transaction() as session:
         if repo.reports(session).get(record_id) != ReportStatus.NOT_RETRIEVED:
             raise ReviewError(f"record {record_id}'s report is not marked not retrieved")
         repo.set_report_status(session, record_id, ReportStatus.SOUGHT)
+        repo.add_event(session, "report_sought_again", actor=reviewer_name(reviewer)
+                       if reviewer else "", stage=Stage.FULL_TEXT, record_id=record_id)
 
 
 def _without(ids: tuple[int, ...], record_id: int) -> tuple[int, ...]:
@@ -391,7 +395,7 @@ class ScreeningSession:
         self.undone = self.restored = None
         if self._marked and self._marked[-1][1] == self._decided:
             record_id, _ = self._marked.pop()
-            unmark_not_retrieved(self.review, record_id)
+            unmark_not_retrieved(self.review, record_id, self.reviewer)
             with self.review.read() as session:
                 record = repo.get_record(session, record_id)
             self.undid_mark = True

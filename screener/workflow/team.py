@@ -707,6 +707,10 @@ def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, i
                 for stage, ids in offer.items():
                     repo.add_allocation(dst, stage=stage, kind="offline", seed=0, overlap=0.0,
                                         reviewer_names=[name], pairs=[(i, name) for i in ids])
+            repo.add_event(session, "offline_copy_made", actor=name, details={
+                "reviewer": name, "folder": str(target.resolve()),
+                "records": len({i for ids in offer.values() for i in ids}),
+                "decisions": len(added)})
         finally:
             copy.dispose()
     (target / PROTOCOL_FILE).write_text(text, encoding="utf-8")
@@ -792,11 +796,12 @@ def merge(review: Review, source: Path) -> MergeResult:
             if copy.title != review.title or not _same_start(src, dst):
                 raise ReviewError(f"{source} is a copy of another review "
                                   f"({copy.title!r}); nothing was merged")
-            check = repo.verify_log(src)
-            if not check.ok:
-                raise ReviewError(f"the decision log of {source} does not verify "
-                                  f"({check.problem}): it was changed outside screener; "
-                                  "nothing was merged")
+            for what, check in (("decision log", repo.verify_log(src)),
+                                ("event log", repo.verify_events(src))):
+                if not check.ok:
+                    raise ReviewError(f"the {what} of {source} does not verify "
+                                      f"({check.problem}): it was changed outside screener; "
+                                      "nothing was merged")
             rows = repo.decisions_for_merge(src)
             record_ids = sorted({d.record_id for d, _, _ in rows})
             mine = {r.id: r.title for r in repo.get_records(dst, record_ids)}
@@ -826,4 +831,8 @@ def merge(review: Review, source: Path) -> MergeResult:
             added = _append(src, dst, rows, known)
             for rid, stage in sorted({(d.record_id, d.stage) for d in added}):
                 apply_outcome_effects(review, dst, rid, stage)
+            if added:
+                repo.add_event(dst, "offline_copy_merged", details={
+                    "folder": str(source.resolve()), "decisions": len(added),
+                    "skipped": skipped, "reviewers": sorted({d.reviewer for d in added})})
     return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})))

@@ -285,12 +285,42 @@ def test_log_verify_of_a_file_cut_short_needs_the_review(tmp_path: Path) -> None
         assert result.exit_code == 1 and fragment in result.output, result.output
     (tmp_path / "blank.jsonl").write_text("\n", encoding="utf-8")
     blank = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / "blank.jsonl")])
-    assert blank.exit_code == 1 and "holds no decision rows" in blank.output  # not "OK"
+    assert blank.exit_code == 1 and "holds no rows" in blank.output  # not "OK"
     edited = lines[:]
     edited[1] = edited[1].replace('"label":"exclude"', '"label":"include"', 1)
     (tmp_path / "edited.jsonl").write_text("\n".join(edited) + "\n", encoding="utf-8")
     result = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / "edited.jsonl")])
     assert result.exit_code == 1 and "row 2: seq 2" in result.output  # line 2 of the file
+
+
+def test_log_verify_checks_both_chains_and_log_events_lists_the_history(
+        tmp_path: Path) -> None:
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    (tmp_path / "a.csv").write_text("title,abstract\nOne trial,x\nTwo trial,y\n",
+                                    encoding="utf-8")
+    run("import", str(tmp_path / "a.csv"), "--review", rev)
+    _, out = run("log", "verify", "--review", rev)
+    assert "log OK: 0 decisions" in out
+    assert "event log OK: 2 events, hash chain intact; last hash " in out
+    _, out = run("log", "events", "--review", rev)
+    lines = out.splitlines()
+    assert "protocol version 1 stored" in lines[0] and "initial protocol" in lines[0]
+    assert "2 records imported as source 1 (a, a.csv)" in lines[1]
+    _, out = run("export", "log", "--events", "--format", "jsonl", "--out",
+                 str(tmp_path / "ev.jsonl"), "--review", rev)
+    assert "wrote 2 events" in out
+    _, out = run("log", "verify", "--file", str(tmp_path / "ev.jsonl"), "--review", rev)
+    assert "event log OK: 2 events, hash chain intact and matches the review's log" in out
+    code, out = run("export", "log", "--events", "--reviewer", "ann", "--review", rev, ok=False)
+    assert code == 2 and "leave out --reviewer" in out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        from sqlalchemy import text
+
+        s.execute(text("UPDATE events SET details = replace(details, :old, :new)"),
+                  {"old": '"records":2', "new": '"records":3'})
+    code, out = run("log", "verify", "--review", rev, ok=False)
+    assert code == 1 and "event log FAILED: row 2: event 2 (records_imported)" in out
 
 
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:

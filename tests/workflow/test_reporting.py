@@ -172,14 +172,14 @@ def test_log_verify_catches_edit_delete_reorder(make_review: Callable[..., Any])
     assert verify_log(review)[0] is True
     with review.transaction() as s:
         s.execute(text("UPDATE decisions SET label = 'include' WHERE seq = 4"))
-    ok, _, problem, _ = verify_log(review)
+    ok, _, problem = verify_log(review)[:3]
     assert not ok and "seq 4" in problem and "edited" in problem
     with review.transaction() as s:
         s.execute(text("UPDATE decisions SET label = 'exclude' WHERE seq = 4"))
     assert verify_log(review)[0] is True
     with review.transaction() as s:
         s.execute(text("DELETE FROM decisions WHERE seq = 6"))
-    ok, _, problem, _ = verify_log(review)
+    ok, _, problem = verify_log(review)[:3]
     assert not ok and "6" in problem and "removed" in problem
 
 
@@ -190,7 +190,7 @@ def test_log_verify_catches_reordering(make_review: Callable[..., Any]) -> None:
         s.execute(text("UPDATE decisions SET seq = -1 WHERE seq = 2"))
         s.execute(text("UPDATE decisions SET seq = 2 WHERE seq = 3"))
         s.execute(text("UPDATE decisions SET seq = 3 WHERE seq = -1"))
-    ok, _, problem, _ = verify_log(review)
+    ok, _, problem = verify_log(review)[:3]
     assert not ok and problem.startswith("row 2: seq 2 (decision 3)") and "reordered" in problem
 
 
@@ -209,7 +209,7 @@ def test_exported_log_verifies_and_escapes_formulas(make_review: Callable[..., A
     assert '"label":"maybe"' in lines[2]
     lines[2] = lines[2].replace('"label":"maybe"', '"label":"include"', 1)
     jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ok, _, problem, _ = verify_log_file(jsonl)
+    ok, _, problem = verify_log_file(jsonl)[:3]
     assert not ok and problem.startswith("row 3: ")  # the third line, edited
 
 
@@ -262,6 +262,27 @@ def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_pat
     notes = text_.split("Notes on the counts:", 1)[1]
     assert "record(s) have not been screened yet" in notes
     assert "identified through other methods were excluded at title/abstract" in notes
+
+
+def test_report_cites_both_log_heads_and_says_when_a_log_does_not_verify(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.workflow.reporting import verify_event_log
+
+    review = make_review()
+    build(review)
+    decisions, events = verify_log(review), verify_event_log(review)
+    text_ = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    trail = text_.split("## Audit trail", 1)[1]
+    assert f"the decision log holds {decisions.rows} rows (newest hash `{decisions.head}`)" \
+        in trail
+    assert f"the event log holds {events.rows} events (newest hash `{events.head}`)" in trail
+    assert "Both chains verified" in trail
+    with review.transaction() as s:
+        s.execute(text("UPDATE events SET actor = 'someone' WHERE seq = 1"))
+    trail = write_report(review, tmp_path / "again.md").read_text(
+        encoding="utf-8").split("## Audit trail", 1)[1]
+    assert "**The event log does not verify:** row 1: event 1 (protocol_version)" in trail
+    assert "Both chains verified" not in trail
 
 
 def test_removed_duplicates_take_no_decisions_and_status_agrees_with_prisma(
