@@ -356,6 +356,13 @@ async def test_full_text_include_exclude_and_not_retrieved(review_factory: Any) 
     with open_review(review.folder) as fresh, fresh.transaction() as session:
         assert repo.reports(session)[ids[3]] == ReportStatus.SOUGHT
         assert repo.reports(session)[ids[2]] == ReportStatus.NOT_RETRIEVED  # an earlier session's
+        # each mark and its undo is in the event log, with who and which record
+        marks = [(e.kind, e.record_id, e.actor) for e, _ in repo.event_log(session)
+                 if e.kind.startswith("report_")]
+        assert marks == [("report_not_retrieved", ids[2], "ann"),
+                         ("report_not_retrieved", ids[3], "ann"),
+                         ("report_sought_again", ids[3], "ann")]
+        assert repo.verify_events(session).ok
 
 
 async def test_keys_remapped_in_protocol(make_app: MakeApp, tmp_path: Path) -> None:
