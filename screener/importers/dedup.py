@@ -597,6 +597,20 @@ class _UnionFind:
 
 
 
+_BRITISH_ENDINGS = re.compile(r"(?<=[a-z])(?:is(?=(?:e|ed|es|ing|ation|ations)$)"
+                              r"|ys(?=(?:e|ed|es|ing)$)|tre(?=s?$))")
+
+
+def _blocking_key(token: str) -> str:
+    """A title word with British spellings folded to American ones, so that 'tumour' and
+    'tumor', 'paediatric' and 'pediatric', 'oesophageal' and 'esophageal', 'randomised'
+    and 'randomized' look each other up (the pair is still judged on the words as written).
+    """
+    key = token.replace("ae", "e").replace("oe", "e").replace("our", "or")
+    return _BRITISH_ENDINGS.sub(lambda m: {"is": "iz", "ys": "yz", "tre": "ter"}[m.group()],
+                                key)
+
+
 def _candidate_pairs(
     feats: Sequence[_Feat], threshold: float, progress: Progress | None
 ) -> list[tuple[float, int, int, bool]]:
@@ -605,7 +619,8 @@ def _candidate_pairs(
     token_sets: list[frozenset[str]] = []
     postings: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(feats):
-        tokens = sorted({t for t in f.title.split() if len(t) > 2 and t not in _STOPWORDS})
+        tokens = sorted({_blocking_key(t) for t in f.title.split()
+                         if len(t) > 2 and t not in _STOPWORDS})
         token_lists.append(tokens)
         token_sets.append(frozenset(tokens))
         for t in tokens:

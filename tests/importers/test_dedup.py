@@ -307,6 +307,19 @@ def test_spelling_and_bracketed_additions_are_still_one_paper(second: str) -> No
     assert len(find_duplicates(with_ids(a, replace(a, title=second)))) == 1
 
 
+def test_copies_whose_every_rare_word_is_spelt_differently_still_meet() -> None:
+    """Blocking looks records up by their rare title words; when every one of them is a
+    British/American spelling pair, the copies must still find each other."""
+    a = Record(title="Paediatric leukaemia: haemorrhage and anaemia", authors=("Smith, J",),
+               year=2020, journal="Pediatr Blood Cancer")
+    b = Record(title="Behaviour of oesophageal tumours in randomised cohorts",
+               authors=("Jones, K",), year=2019, journal="Gut")
+    records = with_ids(a, replace(a, title="Pediatric leukemia: hemorrhage and anemia"),
+                       b, replace(b, title="Behavior of esophageal tumors in randomized cohorts"),
+                       OTHER)
+    assert sorted(sorted(c) for c in clusters_as_sets(records)) == [[1, 2], [3, 4]]
+
+
 def test_transitivity_cannot_join_two_dois() -> None:
     a = replace(ARTICLE, pmid="")
     b = replace(ARTICLE, pmid="", doi="10.1056/nejmoa0000001")
