@@ -248,8 +248,28 @@ def resolve_output(review: Review, out: Path | None, default_name: str, force: b
     """Where to write: `out`, or exports/<default_name>. Never an existing file without
     `force`, never a folder, never through a symbolic link."""
     target = out if out is not None else default_export_dir(review) / default_name
+    if target.resolve() in _review_files(review):
+        raise ReviewError(f"{target} is one of the review's own files; screener never writes "
+                          "an export over it (not even with --force). Give another path with "
+                          "--out")
     check_output(target, force, "--out", made_here=out is None)
     return target
+
+
+def _review_files(review: Review) -> set[Path]:
+    """The review's database (with SQLite's side files) and its protocol copy."""
+    from screener.workflow.review import DB_FILE, PROTOCOL_FILE
+
+    bases = []
+    if review.folder is not None:
+        bases.append(review.folder / DB_FILE)
+    if review.db.url.startswith("sqlite:///"):
+        bases.append(Path(review.db.url.removeprefix("sqlite:///")))
+    files = {review.folder.resolve() / PROTOCOL_FILE} if review.folder is not None else set()
+    for base in bases:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            files.add(base.resolve().with_name(base.name + suffix))
+    return files
 
 
 def check_output(target: Path, force: bool, option: str, made_here: bool = False) -> None:

@@ -323,6 +323,41 @@ def test_log_verify_checks_both_chains_and_log_events_lists_the_history(
     assert code == 1 and "event log FAILED: row 2: event 2 (records_imported)" in out
 
 
+def test_exports_never_write_over_the_reviews_own_files(tmp_path: Path) -> None:
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    seed(tmp_path, None, 2)
+    db, protocol = (rev / "review.db").read_bytes(), (rev / "protocol.yaml").read_bytes()
+    for args in (["export", "log", "--out", str(rev / "review.db")],
+                 ["export", "prisma", "--format", "csv", "--out",
+                  str(rev / "exports" / ".." / "review.db-wal")],
+                 ["export", "records", "--label", "all", "--format", "csv", "--out",
+                  str(rev / "protocol.yaml")],
+                 ["report", "--out", str(rev / "review.db")]):
+        code, out = run(*args, "--force", "--review", str(rev), ok=False)
+        assert code == 2 and "one of the review's own files" in out, (args, out)
+    assert (rev / "protocol.yaml").read_bytes() == protocol
+    assert (rev / "review.db").read_bytes()[:16] == db[:16] == b"SQLite format 3\x00"
+    _, out = run("log", "verify", "--review", str(rev))
+    assert "log OK" in out
+
+
+def test_init_keeps_a_protocol_yaml_already_in_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "rv"
+    folder.mkdir()
+    draft = "title: my draft protocol (hours of work)\n"
+    (folder / "protocol.yaml").write_text(draft, encoding="utf-8")
+    code, out = run("init", str(folder), "--protocol", MINIMAL, ok=False)
+    assert code == 2 and "exists and is not" in out and "Move it away" in out
+    assert (folder / "protocol.yaml").read_text(encoding="utf-8") == draft
+    assert not (folder / "review.db").exists()
+    # the protocol drafted in the folder itself is the one to give
+    (folder / "protocol.yaml").write_text(Path(MINIMAL).read_text(encoding="utf-8"),
+                                          encoding="utf-8")
+    run("init", str(folder), "--protocol", str(folder / "protocol.yaml"))
+    assert (folder / "review.db").exists()
+
+
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
     # `init DIR --db URL` leaves DIR with the protocol copy and exports, no review.db
     folder = tmp_path / "pgrev"
