@@ -82,6 +82,13 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
                           "for the review")
     if db_url is None and not os.environ.get(ENV_DB) and (folder_ / DB_FILE).exists():
         raise ReviewError(f"{folder_} already holds a review ({DB_FILE}); choose another folder")
+    copy = folder_ / PROTOCOL_FILE
+    same_file = copy.exists() and copy.resolve() == protocol_path.resolve()
+    if copy.exists() and not same_file and (
+            not copy.is_file() or copy.read_bytes() != protocol_path.read_bytes()):
+        raise ReviewError(f"{copy} exists and is not {protocol_path}: screener keeps the "
+                          f"review's protocol copy there and would write over it. Move it "
+                          f"away, or give it as the protocol (--protocol {copy})")
     created_folder = not folder_.exists()
     try:
         folder_.mkdir(parents=True, exist_ok=True)
@@ -99,7 +106,8 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
         except BaseException:
             db.dispose()
             raise
-        shutil.copyfile(protocol_path, folder_ / PROTOCOL_FILE)
+        if not same_file:
+            shutil.copyfile(protocol_path, copy)
         (folder_ / "exports").mkdir(exist_ok=True)
     except BaseException:
         if created_folder:  # the folder is ours (e.g. a PostgreSQL review that failed to connect)
