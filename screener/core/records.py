@@ -44,7 +44,7 @@ def normalise_pmid(value: str | int | None) -> str:
     if value is None:
         return ""
     text = str(value).strip()
-    match = re.search(r"\d{1,9}", text)
+    match = re.search(r"(?<!\d)\d{1,9}(?!\d)", text)  # a longer number is no PMID: never cut
     if not match:
         return ""
     digits = match.group(0).lstrip("0")

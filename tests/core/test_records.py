@@ -1,0 +1,35 @@
+"""Identifiers: a number too long to be a PubMed id is not cut down to one (two such numbers
+cut to the same nine digits made dedup remove an unrelated record)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screener.core.records import normalise_pmid
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("PMID: 29768149", "29768149"), ("29768149 [Indexed for MEDLINE]", "29768149"),
+    ("29768149.0", "29768149"), ("000123", "123"), ("123456789", "123456789"),
+    ("1234567890", ""), ("3012345678", ""), (1e12, ""), ("not an id", ""), (None, ""),
+])
+def test_pmids_are_read_whole_or_not_at_all(value: object, expected: str) -> None:
+    assert normalise_pmid(value) == expected  # type: ignore[arg-type]
+
+
+def test_long_numbers_in_a_pmid_column_do_not_make_duplicates(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from screener.importers.dedup import find_duplicates
+    from screener.workflow.importing import read_any
+
+    path = tmp_path / "t.csv"
+    path.write_text("Title,Abstract,PubMed ID\n"
+                    "Ketamine infusion for depression,An RCT,1234567890\n"
+                    "Exercise for knee pain in older adults,A cohort,1234567891\n",
+                    encoding="utf-8")
+    _, records, _ = read_any(path)
+    assert [r.pmid for r in records] == ["", ""]
+    assert find_duplicates([replace(r, id=i) for i, r in enumerate(records, 1)]) == []
