@@ -27,6 +27,9 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
         raise ReviewError(f"{path}: no such file")
     for out, option in ((output, "--output"), (plot, "--plot")):
         if out is not None:
+            if out.resolve() == path.resolve():
+                raise ReviewError(f"{option} {out} is the dataset itself; give another file "
+                                  "(not even --force writes over the input)")
             check_output(out, force, option)
     if output is not None and plot is not None and output.resolve() == plot.resolve():
         raise ReviewError(f"--output and --plot are both {output}; give two files")

@@ -161,3 +161,16 @@ def test_cold_start_text_leaves_out_the_exclusion_criteria(tmp_path: Path) -> No
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     text = protocol_text_of(read_protocol_file(path)[0])
     assert "capsule endoscopy varices" in text and "editorial" not in text
+
+
+def test_simulate_never_writes_over_its_own_dataset(tmp_path: Path) -> None:
+    import shutil
+
+    dataset = tmp_path / "data.csv.gz"
+    shutil.copyfile(DATASET, dataset)
+    before = dataset.read_bytes()
+    for option in ("--output", "--plot"):
+        result = CliRunner().invoke(main, ["simulate", str(dataset), option, str(dataset),
+                                           "--force"])
+        assert result.exit_code == 2 and "is the dataset itself" in result.output
+    assert dataset.read_bytes() == before
