@@ -62,7 +62,9 @@ def _read_jsonl(text: str, make: Callable[[dict[str, Any]], T],
             continue
         try:
             data = json.loads(line)
-            row_hash = str(data.pop("row_hash"))
+            if not isinstance(data, dict) or not isinstance(data.get("row_hash"), str):
+                raise ValueError("not a log row (a JSON object with a row_hash)")
+            row_hash = data.pop("row_hash")
             out.append((make(data), row_hash))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{what} line {number}: {error}") from error
@@ -74,7 +76,31 @@ def log_jsonl(rows: Sequence[tuple[LogRow, str]]) -> str:
     return _jsonl(rows, row_dict)
 
 
+_SHAPES: dict[str, tuple[type, ...]] = {
+    "int": (int,), "int | None": (int, type(None)), "str": (str,),
+    "str | None": (str, type(None)), "tuple[str, ...]": (list,), "dict[str, Any]": (dict,)}
+
+
+def _check_shape(cls: type, data: dict[str, Any]) -> None:
+    """Each field present once, of its JSON type (an edited row with a text `seq` or a
+    missing field is named, not a traceback)."""
+    wanted = {f.name: str(f.type) for f in fields(cls)}
+    unknown = sorted(set(data) - set(wanted))
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+    for name, shape in wanted.items():
+        if name not in data:
+            raise ValueError(f"field {name!r} is missing")
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, _SHAPES[shape]):
+            raise ValueError(f"field {name!r} is {json.dumps(value)[:40]}, not "
+                             f"{shape.replace('tuple[str, ...]', 'a list of text')}")
+    if "criterion_ids" in data and not all(isinstance(c, str) for c in data["criterion_ids"]):
+        raise ValueError("field 'criterion_ids' must be a list of text")
+
+
 def _log_row(data: dict[str, Any]) -> LogRow:
+    _check_shape(LogRow, data)
     data["criterion_ids"] = tuple(data["criterion_ids"])
     return LogRow(**data)
 
@@ -114,8 +140,7 @@ def is_event_log(text: str) -> bool:
 
 
 def _log_event(data: dict[str, Any]) -> LogEvent:
-    if not isinstance(data.get("details"), dict):
-        raise ValueError("details must be a JSON object")
+    _check_shape(LogEvent, data)
     return LogEvent(**data)
 
 

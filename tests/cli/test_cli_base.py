@@ -358,6 +358,33 @@ def test_init_keeps_a_protocol_yaml_already_in_the_folder(tmp_path: Path) -> Non
     assert (folder / "review.db").exists()
 
 
+def test_log_verify_names_an_edited_seq_at_once_and_refuses_rows_of_the_wrong_shape(
+        tmp_path: Path) -> None:
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    for rid in seed(tmp_path, None, 3):
+        run("decide", str(rid), "--reviewer", "ann", "--label", "exclude", "--review", rev)
+    run("export", "log", "--format", "jsonl", "--out", str(tmp_path / "log.jsonl"),
+        "--review", rev)
+    rows = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+
+    def verify_with(field: str, value: object) -> tuple[int, str]:
+        edited = [dict(r) for r in rows]
+        edited[1][field] = value
+        (tmp_path / "e.jsonl").write_text("".join(json.dumps(r) + "\n" for r in edited))
+        result = CliRunner().invoke(main, ["log", "verify", "--file", str(tmp_path / "e.jsonl")])
+        assert "Traceback" not in result.output
+        return result.exit_code, result.output
+
+    code, out = verify_with("seq", 10**30)      # listing the "removed" rows must not hang
+    assert code == 1 and "where seq 2 was expected" in out and ", ... removed" in out
+    for field, value, words in (("seq", "two", "field 'seq' is \"two\", not int"),
+                                ("decision_id", None, "field 'decision_id' is null, not int"),
+                                ("criterion_ids", "E1", "not a list of text")):
+        code, out = verify_with(field, value)
+        assert code == 2 and "decision log line 2" in out and words in out, out
+
+
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
     # `init DIR --db URL` leaves DIR with the protocol copy and exports, no review.db
     folder = tmp_path / "pgrev"
