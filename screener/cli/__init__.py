@@ -34,12 +34,12 @@ class ScreenerGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # first: Ctrl-C while modules load must not import more
+            click.echo("interrupted: nothing was written by the unfinished step", err=True)
+            sys.exit(130)
         except _user_errors() as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("interrupted: nothing was written by the unfinished step", err=True)
-            sys.exit(130)
 
 
 def review_options(func: F) -> F:

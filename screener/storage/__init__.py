@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from screener.storage import repo
@@ -50,7 +50,12 @@ class Database:
         try:
             with self.engine.connect():
                 pass
-        except OperationalError as exc:
+        except DatabaseError as exc:
+            damaged = _explain_damaged(exc, self.display_url)
+            if damaged:
+                raise StorageError(damaged) from None
+            if not isinstance(exc, OperationalError):
+                raise
             if self.is_sqlite:
                 raise StorageError(_explain_sqlite_open(self.engine.url.database or "", exc)) from None
             raise StorageError(
@@ -111,6 +116,11 @@ class Database:
             yield
         except OperationalError as exc:
             raise StorageError(_explain_operational(exc, self.display_url)) from None
+        except DatabaseError as exc:
+            damaged = _explain_damaged(exc, self.display_url)
+            if damaged:
+                raise StorageError(damaged) from None
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -126,6 +136,18 @@ def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
                 "(SQLite keeps its journal beside review.db). Nothing was written; ask for "
                 "write access, or copy the review folder somewhere writable")
     return _explain_operational(exc, path)
+
+
+def _explain_damaged(exc: DatabaseError, where: str) -> str | None:
+    """A database file that is not one, or is damaged: what to do (None: another error)."""
+    text = _first_line(exc)
+    low = text.lower()
+    if "not a database" in low or "malformed" in low or "file is encrypted" in low:
+        return (f"{where} is not a readable screener database ({text}): the file was replaced "
+                "or damaged, and nothing was written. Restore review.db from a backup (an "
+                "exported decision log, `screener export log --format jsonl`, shows what was "
+                "decided); `sqlite3 review.db 'PRAGMA integrity_check'` shows the damage")
+    return None
 
 
 def _explain_operational(exc: OperationalError, where: str) -> str:

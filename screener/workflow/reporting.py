@@ -22,6 +22,7 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -304,16 +305,33 @@ def write_atomic(target: Path, writer: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the same folder, then rename: never half a file.
     The file gets the permissions a plain new file would (0666 less the umask), not the
     temporary file's 0600, so teammates can read exports as they can the review."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise ReviewError(f"cannot write in {target.parent} ({exc.strerror}); nothing was "
+                          "written") from None
     os.close(fd)
     try:
         writer(Path(tmp))
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) or (isinstance(exc, Exception) and _nearly_full(target)):
+            # (a writer such as matplotlib's PDF backend fails in its own way on a full disk)
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the disk is full"
+            raise ReviewError(f"writing {target} failed ({why}); nothing was written. Free "
+                              "some space (or choose another place with --out) and try "
+                              "again") from None
         raise
     return target
+
+
+def _nearly_full(target: Path) -> bool:
+    try:
+        return shutil.disk_usage(target.parent).free < 1 << 20
+    except OSError:
+        return False
 
 
 def write_text_atomic(target: Path, text: str) -> Path:

@@ -385,6 +385,58 @@ def test_log_verify_names_an_edited_seq_at_once_and_refuses_rows_of_the_wrong_sh
         assert code == 2 and "decision log line 2" in out and words in out, out
 
 
+def test_a_damaged_or_replaced_review_db_gets_one_message(tmp_path: Path) -> None:
+    import sqlite3
+
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    for rid in seed(tmp_path, None, 40):
+        run("decide", str(rid), "--reviewer", "ann", "--label", "exclude", "--note", "x" * 500,
+            "--review", str(rev))
+    db = sqlite3.connect(rev / "review.db")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray((rev / "review.db").read_bytes())
+    for page in range(5, len(data) // 4096):          # every page after the first few
+        data[page * 4096 + 100:page * 4096 + 3000] = b"\xab" * 2900
+    (rev / "review.db").write_bytes(bytes(data))
+    for args in (["status"], ["log", "verify"], ["next", "--reviewer", "ann"]):
+        result = CliRunner().invoke(main, [*args, "--review", str(rev)])
+        assert result.exit_code == 2 and "Traceback" not in result.output, (args, result.output)
+        assert "is not a readable screener database (database disk image is malformed)" \
+            in result.output and "Restore review.db from a backup" in result.output
+    (rev / "review.db").write_text("a note saved over the database\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["status", "--review", str(rev)])
+    assert result.exit_code == 2 and "(file is not a database)" in result.output
+
+
+def test_an_export_on_a_full_disk_says_so_and_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from screener.workflow import reporting
+
+    def full(path: Path) -> None:
+        path.write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "out.csv"
+    with pytest.raises(reporting.ReviewError, match="No space left on device.*nothing was"):
+        reporting.write_atomic(target, full)
+    assert list(tmp_path.iterdir()) == []
+
+    def matplotlib_like(path: Path) -> None:
+        raise AttributeError("'Stream' object has no attribute 'pos'")
+
+    monkeypatch.setattr(reporting, "_nearly_full", lambda _target: True)
+    with pytest.raises(reporting.ReviewError, match="the disk is full"):
+        reporting.write_atomic(target, matplotlib_like)
+    monkeypatch.setattr(reporting, "_nearly_full", lambda _target: False)
+    with pytest.raises(AttributeError):                   # a real bug still shows itself
+        reporting.write_atomic(target, matplotlib_like)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
     # `init DIR --db URL` leaves DIR with the protocol copy and exports, no review.db
     folder = tmp_path / "pgrev"
