@@ -22,7 +22,7 @@ from pathlib import Path
 from screener.core.records import Record
 from screener.importers import _decode, _text, tabular
 from screener.importers.errors import ImportFailed
-from screener.importers.labels import labels_from_raw
+from screener.importers.labels import labels_from_raw, unreadable_label
 from screener.importers.registry import (
     BY_NAME,
     FORMAT_NAMES,
@@ -41,6 +41,7 @@ __all__ = [
     "ImportResult",
     "detect_format",
     "labels_from_raw",
+    "unreadable_label",
     "read_bytes",
     "read_file",
 ]

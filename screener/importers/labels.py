@@ -57,3 +57,18 @@ def labels_from_raw(record: Record) -> int | None:
                 if token.lower() in _ASREVIEW:
                     return _ASREVIEW[token.lower()]
     return None
+
+
+def unreadable_label(record: Record) -> str | None:
+    """The text of a label column that holds something other than a label (e.g. "maybe",
+    "2"), or None when the record has a label, an empty label cell or no label column."""
+    if labels_from_raw(record) is not None:
+        return None
+    lowered = {str(k).strip().lower(): v for k, v in (record.raw or {}).items()}
+    for column in LABEL_COLUMNS:
+        value = lowered.get(column)
+        items = value if isinstance(value, list) else [value]
+        texts = [str(v).strip() for v in items if v is not None and str(v).strip()]
+        if texts:
+            return texts[0]
+    return None

@@ -150,13 +150,23 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
                                 file_name=path.name, query=query, fmt=fmt,
                                 searched_on=searched_on, content_sha256=f.sha256)
     ids = repo.add_records(session, source_id, records)
+    warnings = list(f.warnings)
     if labels_as:
-        from screener.importers import labels_from_raw
+        from screener.importers import labels_from_raw, unreadable_label
 
-        for rid, record in zip(ids, records, strict=True):
+        odd: list[tuple[int, str]] = []
+        for number, (rid, record) in enumerate(zip(ids, records, strict=True), start=1):
             value = labels_from_raw(record)
             if value is not None:
                 labels.append((rid, value))
+            elif (text := unreadable_label(record)) is not None:
+                odd.append((number, text))
+        if odd:
+            shown = "; ".join(f"record {n}: {t!r}" for n, t in odd[:5]) + (
+                "; ..." if len(odd) > 5 else "")
+            warnings.append(f"{len(odd)} record(s) have a label that is neither include nor "
+                            f"exclude ({shown}); they were imported without a decision. "
+                            "Labels read: 1/0, yes/no, true/false, include/exclude")
         if not labels:
             raise ReviewError(f"{path}: --labels-as was given but the file has no "
                               "label_included / included column with values; nothing was "
@@ -176,7 +186,7 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
         "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
         "labels": len(labels)})
-    return ImportSummary(str(path), fmt, source_id, len(records), tuple(f.warnings),
+    return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings),
                          len(labels))
 
 

@@ -70,6 +70,20 @@ def test_labels_as_turns_a_label_column_into_decisions(review_dir: list[str]) ->
     assert sum(labels.values()) == 8 and labels.get("exclude", 0) >= 1
 
 
+def test_labels_as_names_label_cells_it_could_not_read(review_dir: list[str],
+                                                       tmp_path: Path) -> None:
+    labelled = tmp_path / "l.csv"
+    labelled.write_text("title,abstract,label_included\nA trial,x,1\nB trial,y,maybe\n"
+                        "C trial,z,yes\nD trial,w,\nE trial,v,0\nF trial,u,2\n",
+                        encoding="utf-8")
+    out = run("import", str(labelled), *review_dir, "--labels-as", "original-team")
+    assert "6 records (csv), 3 labels as decisions" in out
+    assert ("2 record(s) have a label that is neither include nor exclude (record 2: 'maybe'; "
+            "record 6: '2'); they were imported without a decision") in out
+    data = json.loads(run("status", "--json", *review_dir))
+    assert sum(d["count"] for d in data["decisions"]) == 3        # an empty cell: unlabelled
+
+
 def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     ris = str(FORMATS / "ris" / "asreview_embase.ris")
     run("import", ris, *review_dir, "--source", "Embase")
