@@ -38,6 +38,7 @@ import itertools
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -56,6 +57,7 @@ DATA = Path("/work/shared/data/screening")
 VARIATIONS = (
     "case", "punctuation", "missing_ids", "truncated_abstract", "preprint_title",
     "author_format", "html_entities", "unicode_forms", "trailing_period", "year_shift",
+    "british_spelling",
 )
 THRESHOLDS = (0.80, 0.82, 0.85, 0.88, 0.90, 0.92, 0.95)
 F1_TOLERANCE = 0.002
@@ -191,12 +193,33 @@ def _vary_year_shift(r: Record, rng: random.Random) -> Record:
     return replace(r, year=r.year + 1 if r.year else None)
 
 
+_BRITISH = ((r"\b(tum|hum|behavi|col|fav|lab|neighb)or", r"\1our"),
+            (r"\b(an|h|leuk|hyperglyc|hypoglyc|septic|isch)em", r"\1aem"),
+            (r"\bpediatric", "paediatric"), (r"\besophag", "oesophag"),
+            (r"\bestrogen", "oestrogen"), (r"\bfetus|\bfetal", lambda m: "f" + "oe" + m.group()[2:]),
+            (r"\banesthe", "anaesthe"), (r"\bgyneco", "gynaeco"), (r"\borthoped", "orthopaed"),
+            (r"\bcenter", "centre"),
+            (r"(?<=[a-z]{3})iz(e|ed|es|ing|ation|ations)\b", r"is\1"),
+            (r"(?<=[a-z]{3})yz(e|ed|es|ing)\b", r"ys\1"))
+
+
+def _vary_british_spelling(r: Record, rng: random.Random) -> Record:
+    """The title and abstract in British spelling (tumour, paediatric, randomised), as a
+    translated or re-typeset copy can have them; a no-op for titles with no such word."""
+    def british(text: str) -> str:
+        for pattern, repl in _BRITISH:
+            text = re.sub(pattern, repl, text, flags=re.IGNORECASE)
+        return text
+
+    return replace(r, title=british(r.title), abstract=british(r.abstract))
+
+
 _VARY = {
     "case": _vary_case, "punctuation": _vary_punctuation, "missing_ids": _vary_missing_ids,
     "truncated_abstract": _vary_truncated_abstract, "preprint_title": _vary_preprint_title,
     "author_format": _vary_author_format, "html_entities": _vary_html_entities,
     "unicode_forms": _vary_unicode_forms, "trailing_period": _vary_trailing_period,
-    "year_shift": _vary_year_shift,
+    "year_shift": _vary_year_shift, "british_spelling": _vary_british_spelling,
 }
 
 
