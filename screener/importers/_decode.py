@@ -80,7 +80,10 @@ def decode(data: bytes) -> tuple[str, str, list[str]]:
 def _decode(data: bytes) -> tuple[str, str, list[str]]:
     warnings: list[str] = []
     if data.startswith(codecs.BOM_UTF8):
-        text = data[3:].decode("utf-8", errors="replace")
+        try:  # valid UTF-8 that holds U+FFFD itself (Scopus writes some) is not damaged
+            return data[3:].decode("utf-8"), "utf-8-sig", warnings
+        except UnicodeDecodeError:
+            text = data[3:].decode("utf-8", errors="replace")
         encoding = "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"

@@ -164,7 +164,12 @@ def _records(
                      "without titles. Name the title column 'title' to keep them.")
             continue
         number += 1
-        if len(cells) > len(header):
+        while len(cells) > len(header) and not cells[-1].strip():
+            cells.pop()  # trailing empty cells (a spreadsheet's trailing commas)
+        names = header
+        if len(cells) > len(header) and (names := _scopus_funding(header, cells)) is not header:
+            pass  # Scopus: more funding texts than the header names, realigned
+        elif len(cells) > len(header):
             longer += 1
             if longer <= 3:
                 warn(f"Row {number} (line {line}) has {len(cells)} cells but the header has "
@@ -173,9 +178,9 @@ def _records(
             warn(f"Row {number} (line {line}) has {len(cells)} cells but the header has "
                  f"{len(header)}: a line break inside a cell that is not quoted splits a row "
                  "in two. Check this row and the one before it.")
-        raw: dict[str, Any] = dict(zip(header, cells, strict=False))
-        if len(cells) > len(header):
-            raw["_extra"] = cells[len(header):]
+        raw: dict[str, Any] = dict(zip(names, cells, strict=False))
+        if len(cells) > len(names):
+            raw["_extra"] = cells[len(names):]
         try:
             yield to_record(raw, warn, f"Row {number} (line {line}): ")
         except Exception as exc:
@@ -183,17 +188,37 @@ def _records(
                 f"row could not be read ({type(exc).__name__}: {exc})",
                 file=path, line=line, record=number, hint="check this row in the table",
             ) from exc
+    if longer > 3 and 2 * longer > number:
+        raise ImportFailed(
+            f"{longer} of {number} rows have more cells than the header "
+            f"({len(header or [])}): the header lacks a column name, so the values after it "
+            "would sit under the wrong column names (a PubMed ID or DOI lost, a year read as "
+            "a language)", file=path, line=1,
+            hint="add the missing column name to the header line (compare a row's cells with "
+                 "the names), or export the table again")
     if longer > 3:
         warn(f"{longer} of {number} rows have more cells than the header "
-             f"({len(header or [])}): if that is most rows, the header lacks a column name "
-             "and the values after it sit under the wrong column names (a PubMed ID or DOI "
-             "may be lost); check the header line.")
+             f"({len(header or [])}): in those rows the values after the missing column name "
+             "may sit under the wrong column names (a PubMed ID or DOI lost); check them.")
     if header is None and above:
         raise ImportFailed(
             "no header row naming a title, abstract, author, DOI or PMID column",
             file=path, line=above[0],
             hint="the first row of the table must name its columns, e.g. Title, Abstract, "
                  "Authors, Year")
+
+
+def _scopus_funding(header: list[str], cells: list[str]) -> list[str]:
+    """Scopus writes a record's second, third... funding texts into cells its header does
+    not name, right after "Funding Text 1". For such a row (its last cell an EID under the
+    header's last name, "EID"), the header with "Funding Text 2", ... put in; else `header`
+    itself."""
+    names = [h.strip() for h in header]
+    if "Funding Text 1" not in names or names[-1] != "EID" or not cells[-1].startswith("2-s2.0-"):
+        return header
+    at = names.index("Funding Text 1") + 1
+    extra = [f"Funding Text {k}" for k in range(2, 2 + len(cells) - len(header))]
+    return header[:at] + extra + header[at:]
 
 
 def _cell(value: Any) -> str:

@@ -492,13 +492,14 @@ def test_csv_repeated_header_reads_the_column_that_has_the_value(tmp_path: Path)
     assert any("more than once" in w for w in result.warnings)
 
 
-def test_csv_header_short_of_a_column_is_one_warning_not_one_per_row(tmp_path: Path) -> None:
+def test_csv_rows_longer_than_the_header_are_one_warning_not_one_per_row(tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
-    rows = "".join(f"Title {i},Smith,2020,{30000000 + i}\n" for i in range(8))
+    rows = "".join(f"Title {i},Smith,2020" + (f",{30000000 + i}" if i < 5 else "") + "\n"
+                   for i in range(12))
     path.write_text("Title,Authors,Year\n" + rows, encoding="utf-8")
     warnings = read_file(path).warnings
     assert sum("has 4 cells but the header has 3" in w for w in warnings) == 3
-    assert any(w.startswith("8 of 8 rows have more cells than the header") for w in warnings)
+    assert any(w.startswith("5 of 12 rows have more cells than the header") for w in warnings)
 
 
 def test_endnote_xml() -> None:
@@ -557,3 +558,37 @@ def test_tsv_web_of_science_columns(tmp_path: Path) -> None:
         "keywords": ("IN-VITRO RECONSTITUTION", "ANTENNA COMPLEX"), "mesh_terms": (),
         "publication_types": ("Article",), "language": "English",
     })
+
+
+def test_csv_scopus_second_funding_texts_are_realigned() -> None:
+    """Scopus writes further funding texts into cells its header does not name; the PMID
+    after them stayed under 'Language of Original Document'."""
+    result = read_file(DATA / "csv" / "litstudy_scopus_funding.csv")
+    first, second = result.records
+    assert (second.pmid, second.language, second.doi) == (
+        "31499614", "English", "10.3934/mbe.2019164")
+    assert (first.pmid, first.language) == ("", "English")
+    assert second.raw["EID"] == "2-s2.0-85064909104" and "_extra" not in second.raw
+    assert not result.warnings
+
+
+def test_csv_whose_header_lacks_a_column_in_most_rows_is_refused(tmp_path: Path) -> None:
+    from screener.importers.errors import ImportFailed
+
+    path = tmp_path / "shifted.csv"
+    path.write_text("Title,Abstract,PubMed ID,Language\n" + "".join(
+        f"Trial {i},Text {i},note {i},{30000000 + i},English\n" for i in range(6)),
+        encoding="utf-8")
+    with pytest.raises(ImportFailed, match="6 of 6 rows have more cells than the header") as err:
+        read_file(path)
+    assert "add the missing column name" in str(err.value)
+
+
+def test_csv_trailing_empty_cells_and_a_replacement_character_are_not_problems(
+        tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbfTitle,Abstract\n"
+                     + "Caf\ufffd trial,x,,\nOther trial,y,,,\n".encode("utf-8"))
+    result = read_file(path)
+    assert [r.title for r in result.records] == ["Caf\ufffd trial", "Other trial"]
+    assert not result.warnings and "_extra" not in result.records[0].raw
