@@ -177,7 +177,9 @@ def iter_records(
     text: str, path: Path | None = None, warn: _text.Warn = _text.no_warnings
 ) -> Iterator[Record]:
     """Records of a MEDLINE text, in file order."""
+    last: tuple[int, int, dict[str, Any]] | None = None
     for number, (start, raw) in enumerate(raw_records(text, path), start=1):
+        last = (number, start, raw)
         try:
             record = to_record(raw)
         except Exception as exc:
@@ -189,7 +191,12 @@ def iter_records(
         if not record.title:
             warn(f"Record {number} (line {start}) has no title.")
         yield record
-    if text.strip() and not text.endswith(("\n", "\r")):
+    if last is not None and "PMID" in last[2] and "SO" not in last[2]:
+        # PubMed writes SO (the source citation) as every record's last line
+        warn(f"The last record (record {last[0]}, line {last[1]}) has no SO line, which PubMed "
+             "writes at the end of every record: the file may be cut short (an interrupted "
+             "download?). Check its abstract against PubMed, or export again.")
+    elif text.strip() and not text.endswith(("\n", "\r")):
         # MEDLINE has no end-of-record tag: a cut file still parses, so say what is likely
         warn("The file does not end with a line break: its last record may be cut short "
              "(an interrupted download?). Check it against the source, or export again.")

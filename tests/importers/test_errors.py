@@ -352,8 +352,20 @@ def test_medline_file_cut_mid_line_imports_with_a_warning(tmp_path: Path) -> Non
     whole = DATA / "medline" / "rispy_example_pubmed.nbib"
     result = read_file(cut(tmp_path, whole, 2500, "cut.nbib"))
     assert len(result.records) == 1
-    assert any("does not end with a line break" in w for w in result.warnings)
-    assert not any("line break" in w for w in read_file(whole).warnings)
+    assert any("may be cut short" in w for w in result.warnings)
+    assert not read_file(whole).warnings
+
+
+def test_medline_file_cut_at_a_line_end_is_seen_by_its_missing_so_line(tmp_path: Path) -> None:
+    lines = (DATA / "medline" / "rispy_example_pubmed.nbib").read_text().splitlines(True)
+    path = tmp_path / "cut.nbib"
+    path.write_text("".join(lines[:40]))            # whole lines: parses without a hitch
+    result = read_file(path)
+    assert len(result.records) == 1
+    assert result.warnings == [
+        "The last record (record 1, line 1) has no SO line, which PubMed writes at the end of "
+        "every record: the file may be cut short (an interrupted download?). Check its "
+        "abstract against PubMed, or export again."]
 
 
 def test_csv_row_split_by_an_unquoted_line_break_is_named(tmp_path: Path) -> None:
