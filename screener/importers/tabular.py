@@ -135,6 +135,8 @@ def _records(
     number = 0
     above: list[int] = []  # lines before the header (a spreadsheet's banner rows)
     longer = 0  # rows with more cells than the header
+    untitled: list[int] = []  # lines of rows with an empty title cell
+    titled = False  # the header names a title column (else one warning says so)
     for line, row in rows:
         cells = ["" if c is None else _cell(c) for c in row]
         if not any(c.strip() for c in cells):
@@ -158,7 +160,8 @@ def _records(
                 warn(f"The header names {', '.join(repr(h.strip()) for h in repeated)} more "
                      "than once; for each record the first such column that is not empty "
                      "is read.")
-            if not any(_ALIASES.get(normalise_header(h)) == "title" for h in header):
+            titled = any(_ALIASES.get(normalise_header(h)) == "title" for h in header)
+            if not titled:
                 warn(f"The table has no title column (columns: {', '.join(header[:8])}"
                      f"{', ...' if len(header) > 8 else ''}); the records are imported "
                      "without titles. Name the title column 'title' to keep them.")
@@ -182,12 +185,20 @@ def _records(
         if len(cells) > len(names):
             raw["_extra"] = cells[len(names):]
         try:
-            yield to_record(raw, warn, f"Row {number} (line {line}): ")
+            record = to_record(raw, warn, f"Row {number} (line {line}): ")
         except Exception as exc:
             raise ImportFailed(
                 f"row could not be read ({type(exc).__name__}: {exc})",
                 file=path, line=line, record=number, hint="check this row in the table",
             ) from exc
+        if not record.title and titled:
+            untitled.append(line)
+        yield record
+    if untitled:
+        warn(f"{len(untitled)} row(s) have an empty title (line(s) "
+             f"{', '.join(map(str, untitled[:5]))}{', ...' if len(untitled) > 5 else ''}); "
+             "they are imported without one (a spreadsheet formula whose value was never "
+             "saved reads as empty: open and save the file in a spreadsheet program).")
     if longer > 3 and 2 * longer > number:
         raise ImportFailed(
             f"{longer} of {number} rows have more cells than the header "

@@ -592,3 +592,14 @@ def test_csv_trailing_empty_cells_and_a_replacement_character_are_not_problems(
     result = read_file(path)
     assert [r.title for r in result.records] == ["Caf\ufffd trial", "Other trial"]
     assert not result.warnings and "_extra" not in result.records[0].raw
+
+
+def test_csv_rows_with_an_empty_title_are_counted_in_one_warning(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("title,abstract\nA trial,x\n,only abstract\n\"\",y\n", encoding="utf-8")
+    result = read_file(path)
+    assert len(result.records) == 3
+    assert result.warnings == [
+        "2 row(s) have an empty title (line(s) 3, 4); they are imported without one (a "
+        "spreadsheet formula whose value was never saved reads as empty: open and save the "
+        "file in a spreadsheet program)."]
