@@ -168,8 +168,9 @@ def _result(
     path: Path | None,
 ) -> ImportResult:
     if not records:
+        label = BY_NAME[name].description if name in BY_NAME else "an Excel workbook"
         raise ImportFailed(
-            f"the file looks like {name} but contains no records", file=path,
+            f"the file looks like {label} but contains no records", file=path,
             hint="check that the export included the records (not only a header)",
         )
     return ImportResult(format=name, records=records, warnings=warnings.result(),

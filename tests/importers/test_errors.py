@@ -150,7 +150,7 @@ def test_a_year_that_is_not_one_is_dropped_with_a_warning(tmp_path: Path) -> Non
 def test_file_with_only_a_header_has_no_records(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("Title,Abstract,DOI\n")
-    assert "contains no records" in str(fail(path))
+    assert "looks like CSV table but contains no records" in str(fail(path))  # not "csv"
 
 
 def test_parser_crash_becomes_import_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
