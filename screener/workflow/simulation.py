@@ -23,6 +23,8 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     from screener.workflow.ranking import MODEL_ALIASES, protocol_text_of
     from screener.workflow.reporting import check_output, write_atomic, write_text_atomic
 
+    if path.is_dir():
+        raise ReviewError(f"{path} is a folder; give the dataset's CSV (or CSV.gz) file")
     if not path.is_file():
         raise ReviewError(f"{path}: no such file")
     for out, option in ((output, "--output"), (plot, "--plot")):
@@ -74,6 +76,10 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                           stop_after=stop_after, model_config=config,
                           protocol_text=protocol_text)
     except ValueError as exc:
+        if "0 feature(s)" in str(exc):
+            raise ReviewError(f"cannot simulate {path.name}: its records have no words to "
+                              "learn from (titles and abstracts empty, or only stop words); "
+                              "check the title and abstract columns") from None
         raise ReviewError(f"cannot simulate {path.name}: {exc}") from None
     if output is not None:
         write_text_atomic(output, result.to_json())

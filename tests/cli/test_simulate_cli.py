@@ -174,3 +174,15 @@ def test_simulate_never_writes_over_its_own_dataset(tmp_path: Path) -> None:
                                            "--force"])
         assert result.exit_code == 2 and "is the dataset itself" in result.output
     assert dataset.read_bytes() == before
+
+
+def test_simulate_names_a_folder_and_a_dataset_without_words(tmp_path: Path) -> None:
+    folder = tmp_path / "data.csv"
+    folder.mkdir()
+    result = CliRunner().invoke(main, ["simulate", str(folder)])
+    assert result.exit_code == 2 and "is a folder; give the dataset's CSV" in result.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("record_id,title,abstract,authors,year,journal,doi,pmid,label_included\n"
+                     "1,,,,,,,,1\n2,,,,,,,,0\n3,,,,,,,,0\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["simulate", str(empty)])
+    assert result.exit_code == 2 and "no words to learn from" in result.output
