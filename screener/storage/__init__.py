@@ -19,6 +19,7 @@ from screener.storage.engine import (
     StorageError,
     current_revision,
     head_revision,
+    known_revisions,
     make_engine,
     normalise_url,
     redact,
@@ -70,6 +71,12 @@ class Database:
     def upgrade(self) -> None:
         """Apply migrations to head (idempotent)."""
         self.check_reachable()
+        current = self.revision()
+        if current is not None and current not in known_revisions():
+            raise StorageError(
+                f"{self.display_url} was written by a newer screener (database schema "
+                f"{current}; this one knows up to {head_revision()}): upgrade screener to "
+                "the version your team uses. Nothing was changed")
         try:
             upgrade(self.engine)
         except DBAPIError as exc:
@@ -120,6 +127,12 @@ class Database:
             damaged = _explain_damaged(exc, self.display_url)
             if damaged:
                 raise StorageError(damaged) from None
+            if "permission denied" in _first_line(exc).lower():
+                raise StorageError(
+                    f"the database account may not do this on {self.display_url} "
+                    f"({_first_line(exc)}): nothing was written. Ask the database owner to "
+                    "grant it SELECT, INSERT, UPDATE and DELETE on the review's tables (and "
+                    "USAGE on its sequences)") from None
             raise
 
     def dispose(self) -> None:

@@ -437,6 +437,47 @@ def test_an_export_on_a_full_disk_says_so_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_database_from_a_newer_screener_is_named_not_a_traceback(
+        tmp_path: Path, db_url: str | None) -> None:
+    from sqlalchemy import text
+
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, *(["--db", db_url] if db_url else []))
+    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
+        s.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    for args in (["status"], ["db", "upgrade"]):
+        code, out = run(*args, *where(tmp_path, db_url), ok=False)
+        assert code == 2 and "was written by a newer screener (database schema 0099" in out
+        assert "Traceback" not in out
+
+
+@pytest.mark.postgres
+def test_a_read_only_postgresql_account_is_told_what_it_lacks(tmp_path: Path,
+                                                              pg_url: str) -> None:
+    import uuid
+
+    import psycopg
+
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, "--db", pg_url)
+    (rid,) = seed(tmp_path, pg_url, 1)
+    role = "ro_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    try:
+        host = pg_url.split("@", 1)[1]
+        reader = f"postgresql://{role}:pw@{host}"
+        code, out = run("decide", str(rid), "--reviewer", "ann", "--label", "exclude",
+                        "--db", reader, ok=False)
+        assert code == 2 and "the database account may not do this" in out
+        assert "permission denied" in out and "pw@" not in out
+        _, out = run("status", "--db", reader)            # reading is allowed
+        assert "records" in out
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
     # `init DIR --db URL` leaves DIR with the protocol copy and exports, no review.db
     folder = tmp_path / "pgrev"
