@@ -211,7 +211,10 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
     with open_from(review_dir, db_url) as review:
         d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
                             reason_id=reason, criterion_ids=criteria, note=note,
-                            ranking_id=ranking_id, rank_position=rank_position)
+                            ranking_id=ranking_id, rank_position=rank_position,
+                            # a record `next` offered: refused if decided meanwhile (by
+                            # others who settled it, or by the same reviewer in another shell)
+                            if_needed=ranking_id is not None)
     click.echo(f"decision {d.seq}: record {record_id} {label} by {reviewer} at {stage}")
 
 

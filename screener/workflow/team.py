@@ -329,9 +329,10 @@ def ensure_still_needed(review: Review, session: Session, record_id: int, review
         raise RecordTaken(f"record {record_id} was screened by another reviewer while it was "
                           "on screen; it is skipped, take the next record")
     if any(name == reviewer for name, _ in screeners):
-        raise RecordTaken(f"record {record_id} was decided by you in another window while it "
-                          "was on screen; that decision stands (open it from browse to change "
-                          "it); take the next record")
+        raise RecordTaken(f"record {record_id} was decided by you in another window or shell "
+                          "after it was offered to you; that decision stands (to change it, "
+                          "open it from browse, or `screener decide` without --ranking-id); "
+                          "take the next record")
 
 
 def settled_by(review: Review, session: Session, record_id: int, reviewer: str,

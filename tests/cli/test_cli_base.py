@@ -478,6 +478,29 @@ def test_a_read_only_postgresql_account_is_told_what_it_lacks(tmp_path: Path,
             conn.execute(f"DROP ROLE {role}")
 
 
+def test_the_same_reviewer_in_two_shells_cannot_decide_an_offered_record_twice(
+        tmp_path: Path) -> None:
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    seed(tmp_path, None, 3)
+    run("rank", "--reviewer", "ann", "--review", rev)
+    offered = json.loads(run("next", "--reviewer", "ann", "--json", "--review", rev)[1])
+    again = json.loads(run("next", "--reviewer", "ann", "--json", "--review", rev)[1])
+    assert again["record_id"] == offered["record_id"]      # a second shell sees the same one
+    ids = ["--ranking-id", str(offered["ranking_id"]), "--rank-position",
+           str(offered["rank_position"])]
+    run("decide", str(offered["record_id"]), "--reviewer", "ann", "--label", "include", *ids,
+        "--review", rev)
+    code, out = run("decide", str(offered["record_id"]), "--reviewer", "ann", "--label",
+                    "exclude", *ids, "--review", rev, ok=False)
+    assert code == 2 and "decided by you in another window or shell" in out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert [d.label for d in repo.current_decisions(s)] == [Label.INCLUDE]
+    # changing one's mind on purpose: decide without --ranking-id
+    run("decide", str(offered["record_id"]), "--reviewer", "ann", "--label", "exclude",
+        "--review", rev)
+
+
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
     # `init DIR --db URL` leaves DIR with the protocol copy and exports, no review.db
     folder = tmp_path / "pgrev"
