@@ -172,9 +172,17 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
     from screener.workflow.screening import ScreeningSession
 
     with open_from(review_dir, db_url) as review:
-        item = ScreeningSession(review, reviewer, Stage(stage)).next()
+        session = ScreeningSession(review, reviewer, Stage(stage))
+        item = session.next()
     if item is None:
         click.echo("null" if as_json else "nothing left to screen")
+        if session.held:
+            from screener.workflow.team import CLAIM_MINUTES
+
+            click.echo(f"note: {session.held} record(s) are on other reviewers' screens "
+                       "(offered to them, not yet decided); they come back if those reviewers "
+                       f"quit or leave them for {CLAIM_MINUTES} minutes: try again later",
+                       err=True)
         return
     r = item.record
     data = {"record_id": r.id, "title": r.title, "abstract": r.abstract,

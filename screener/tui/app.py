@@ -189,10 +189,17 @@ class ScreenerApp(App[None]):
             self.run_worker(self.process_ranker.warm_up, thread=True, group="ranker-start")
 
     def on_unmount(self) -> None:
-        """End the ranking process with the app (a worker waiting on it gets an error)."""
+        """End the ranking process with the app (a worker waiting on it gets an error), and
+        give up the record on screen: others may be offered it at once."""
+        from screener.workflow import USER_ERRORS
+
         self.idle_gc.stop()
         if self.process_ranker is not None:
             self.process_ranker.close()
+        try:
+            self.session.release()
+        except USER_ERRORS:  # (the database is unreachable: the claim lapses by itself)
+            pass
 
     @property
     def screening(self) -> ScreeningScreen:

@@ -231,6 +231,11 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         keys = self.screener.keymap
         done = ("Nothing left for you to screen at this stage. Press "
                 f"{keys.key('browse')} to browse, {keys.key('quit')} to quit.")
+        if self.screener.session.held:
+            done = (f"Nothing left for you now: {self.screener.session.held} record(s) are on "
+                    "other reviewers' screens, not yet decided; they come back if those "
+                    f"reviewers leave them. Press {keys.key('browse')} to browse, "
+                    f"{keys.key('quit')} to quit (and open the screen again later).")
         if self.screener.session.role == Role.ADJUDICATOR:
             done = ("You resolve the conflicts: press "
                     f"{keys.key('conflicts')} to list them, {keys.key('browse')} to browse, "

@@ -313,7 +313,16 @@ class ScreeningSession:
         self.restored: Decision | None = None
         """After `undo`: the decision it withdrew, and the earlier decision of the reviewer's
         on that record that stands again (None: the record is undecided again)."""
+        self.held = 0
+        """When `next` found nothing: records it skipped only because others hold them (on
+        their screens, claimed; they come back when not decided)."""
         self.reload()
+
+    def release(self) -> None:
+        """Give up this reviewer's claims at this stage (the UI quits): others may be
+        offered the record on screen at once, not after the claim lapses."""
+        with self.review.transaction() as session:
+            repo.release_claims(session, self.reviewer, self.stage)
 
     # -- queue ------------------------------------------------------------------------
     def reload(self) -> None:
@@ -335,6 +344,7 @@ class ScreeningSession:
         """The record this reviewer should screen next, or None when nothing is left."""
         from screener.workflow.team import OfferGate
 
+        self.held = 0
         with self.review.transaction() as session:
             gate = OfferGate(self.review, session, self.reviewer, self.role, self.stage)
             ids = self.queue.ids
@@ -363,6 +373,7 @@ class ScreeningSession:
                                              ids=(*gate.held, *rest) if gate.held else rest)
                         return self._shown
                 start += len(chunk)
+            self.held = len(set(gate.held))
         self._shown = None
         return None
 

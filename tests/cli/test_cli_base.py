@@ -501,6 +501,17 @@ def test_the_same_reviewer_in_two_shells_cannot_decide_an_offered_record_twice(
         "--review", rev)
 
 
+def test_next_says_when_the_records_left_are_on_others_screens(tmp_path: Path) -> None:
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    (rid,) = seed(tmp_path, None, 1)
+    run("next", "--reviewer", "carl", "--review", rev)      # carl has it on screen
+    result = CliRunner().invoke(main, ["next", "--reviewer", "dana", "--review", rev])
+    assert result.exit_code == 0 and "nothing left to screen" in result.output
+    assert "1 record(s) are on other reviewers' screens" in result.output
+    assert rid > 0
+
+
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
     # `init DIR --db URL` leaves DIR with the protocol copy and exports, no review.db
     folder = tmp_path / "pgrev"

@@ -764,3 +764,20 @@ async def test_browse_keeps_the_title_on_screen_in_a_narrow_terminal(make_app: M
         left = sum(c.get_render_width(table)
                    for c in table.ordered_columns[:keys.index("title")])
         assert left + 10 < 66, left  # at least ten columns of the title are on screen
+
+
+async def test_quitting_gives_up_the_record_on_screen(review_factory: Any) -> None:
+    """A reviewer who quits no longer holds the record shown: another reviewer is offered it
+    at once (it was held for 20 minutes, and `next` said nothing was left)."""
+    from datetime import UTC, datetime, timedelta
+
+    review, ids = review_factory("minimal.yaml")
+    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids), background_delay=0)
+    since = datetime.now(UTC) - timedelta(hours=1)
+    async with app.run_test() as pilot:
+        assert app.current_record_id == ids[0]
+        with review.read() as session:
+            assert (ids[0], "ann") in repo.active_claims(session, Stage.TITLE_ABSTRACT, since)
+        await pilot.press("q")
+    with review.read() as session:
+        assert repo.active_claims(session, Stage.TITLE_ABSTRACT, since) == []

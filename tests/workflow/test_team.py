@@ -866,3 +866,21 @@ def test_stopping_statistics_under_an_allocation_use_the_reviewers_own_records(
     assert (mine.screened, mine.own_total, mine.total) == (10, 10, 20)
     assert mine.estimated_remaining is not None and mine.estimated_remaining[0] == 0
     assert mine.p_value == 0.0  # everything of hers screened: the target cannot be missed
+
+
+def test_a_record_on_someone_elses_screen_is_named_and_comes_back_when_they_quit(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review()                                  # single screening
+    ids = add(review, 3)
+    carl, dana = ScreeningSession(review, "carl"), ScreeningSession(review, "dana")
+    held = carl.next()                                      # carl walks away from it
+    assert held is not None
+    while (item := dana.next()) is not None:
+        assert item.record.id is not None
+        dana.decide(item.record.id, EXC)
+    assert dana.held == 1                                    # not "nothing left" unqualified
+    carl.release()                                          # carl quits the screen
+    dana.reload()
+    back = dana.next()
+    assert back is not None and back.record.id == held.record.id
+    assert dana.held == 0 and len(ids) == 3
