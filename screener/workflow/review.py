@@ -147,7 +147,7 @@ def _open(db: Database, folder: Path | None) -> Review:
             raise ReviewError(f"{db.display_url} holds no review")
         version, text, sha = repo.latest_protocol(session)
         title = repo.review_title(session)
-    protocol = load_protocol_text(text, f"protocol version {version}")
+    protocol = load_protocol_text(text, f"protocol version {version}", stored=True)
     return Review(db, folder, protocol, sha, version, title)
 
 
