@@ -114,9 +114,9 @@ def protocol() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def protocol_check(file: Path) -> None:
     """Validate FILE; report every problem with its line and field."""
-    from screener.protocol import read_protocol_file
+    from screener.workflow.review import read_protocol
 
-    proto, _ = read_protocol_file(file)
+    proto, _ = read_protocol(file)
     click.echo(f"{file}: OK ({len(proto.criteria)} criteria, "
                f"{len(proto.exclusion_reasons)} exclusion reasons, "
                f"{proto.screening.reviewers_per_record} reviewer(s) per record)")

@@ -15,6 +15,7 @@ from pathlib import Path
 from screener.core.protocol import Protocol
 from screener.protocol import ProtocolError, load_protocol_text, read_protocol_file, sha256_text
 from screener.storage import Database, Session, StorageError, repo, sqlite_url
+from screener.workflow.model_settings import ranking_problems
 
 DB_FILE = "review.db"
 PROTOCOL_FILE = "protocol.yaml"
@@ -69,12 +70,19 @@ def _resolve(folder: Path | None, db_url: str | None) -> tuple[str, Path | None]
     return sqlite_url(folder.resolve() / DB_FILE), folder
 
 
+def read_protocol(path: Path) -> tuple[Protocol, str]:
+    """Read a protocol file with every check, the ranking settings' included (as `rank`
+    would refuse them): what `protocol check`, `init` and `protocol amend` accept. Returns
+    the protocol and its text (stored verbatim)."""
+    return read_protocol_file(path, ranking_check=ranking_problems)
+
+
 def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) -> Review:
     """Create a review: validate the protocol, make the folder and database, store version 1.
 
     Nothing is written when the protocol is invalid or the target already holds a review.
     """
-    protocol, text = read_protocol_file(protocol_path)
+    protocol, text = read_protocol(protocol_path)
     url, folder_ = _resolve(folder, db_url)
     assert folder_ is not None
     if folder_.exists() and not folder_.is_dir():
@@ -155,7 +163,7 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str) -> int:
     """Record a new protocol version with a reason; earlier versions are kept."""
     if not reason.strip():
         raise ReviewError("an amendment needs a reason: --reason 'what changed and why'")
-    protocol, text = read_protocol_file(protocol_path)
+    protocol, text = read_protocol(protocol_path)
     sha = sha256_text(text)
     if sha == review.protocol_hash:
         raise ReviewError(f"{protocol_path} is the protocol already in force (version "
@@ -181,4 +189,4 @@ def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> t
 
 
 __all__ = ["Review", "ReviewError", "ProtocolError", "StorageError", "amend_protocol",
-           "create_review", "open_review", "upgrade_database"]
+           "create_review", "open_review", "read_protocol", "upgrade_database"]
