@@ -159,8 +159,37 @@ def _open(db: Database, folder: Path | None) -> Review:
     return Review(db, folder, protocol, sha, version, title)
 
 
-def amend_protocol(review: Review, protocol_path: Path, reason: str) -> int:
-    """Record a new protocol version with a reason; earlier versions are kept."""
+@dataclass(frozen=True, slots=True)
+class DroppedId:
+    """An exclusion reason or criterion id that standing decisions cite and an amended
+    protocol no longer defines."""
+
+    kind: str
+    """'exclusion reason' or 'criterion'."""
+    id: str
+    decisions: int
+    """Standing decisions that cite it."""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id!r} ({self.decisions} decision{'s' * (self.decisions != 1)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    version: int
+    """The protocol version recorded."""
+    dropped: tuple[DroppedId, ...] = ()
+    """Ids in use that the new version drops (only with `drop_used`)."""
+
+
+def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
+                   drop_used: bool = False) -> Amendment:
+    """Record a new protocol version with a reason; earlier versions are kept.
+
+    Refused when the new version drops an exclusion reason or criterion id that standing
+    decisions cite (they would cite an id the protocol no longer defines), unless
+    `drop_used`.
+    """
     if not reason.strip():
         raise ReviewError("an amendment needs a reason: --reason 'what changed and why'")
     protocol, text = read_protocol(protocol_path)
@@ -169,11 +198,28 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str) -> int:
         raise ReviewError(f"{protocol_path} is the protocol already in force (version "
                           f"{review.protocol_version}); nothing to amend")
     with review.transaction() as session:
+        dropped = _dropped_ids(session, protocol)
+        if dropped and not drop_used:
+            raise ReviewError(
+                f"{protocol_path} drops what existing decisions cite: "
+                f"{'; '.join(map(str, dropped))}. Those decisions would cite an id the "
+                "protocol no longer defines (the report, exports and the UI show it bare). "
+                "Keep the id in the new version (its label or text may change), or pass "
+                "--drop-used to amend anyway")
         version = repo.add_protocol_version(session, text, sha, reason.strip())
     review.protocol, review.protocol_hash, review.protocol_version = protocol, sha, version
     if review.folder is not None:
         shutil.copyfile(protocol_path, review.folder / PROTOCOL_FILE)
-    return version
+    return Amendment(version, tuple(dropped))
+
+
+def _dropped_ids(session: Session, protocol: Protocol) -> list[DroppedId]:
+    reasons, criteria = repo.cited_ids(session)
+    defined = {c.id for c in protocol.criteria}
+    return ([DroppedId("exclusion reason", rid, n) for rid, n in sorted(reasons.items())
+             if protocol.reason(rid) is None]
+            + [DroppedId("criterion", cid, n) for cid, n in sorted(criteria.items())
+               if cid not in defined])
 
 
 def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> tuple[str | None, str]:
@@ -188,5 +234,5 @@ def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> t
         db.dispose()
 
 
-__all__ = ["Review", "ReviewError", "ProtocolError", "StorageError", "amend_protocol",
-           "create_review", "open_review", "read_protocol", "upgrade_database"]
+__all__ = ["Amendment", "DroppedId", "Review", "ReviewError", "ProtocolError", "StorageError",
+           "amend_protocol", "create_review", "open_review", "read_protocol", "upgrade_database"]

@@ -194,6 +194,43 @@ def test_protocol_check_of_an_alias_bomb_is_quick_and_clear(tmp_path: Path) -> N
         assert "line 28, column 10" in out and "alias bomb" in out
 
 
+def test_amend_refuses_to_drop_a_reason_or_criterion_that_decisions_cite(tmp_path: Path) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    ids = seed(tmp_path, None, 3)
+    loc = ["--review", str(tmp_path / "rev")]
+    for rid in ids[:2]:
+        run("decide", str(rid), "--reviewer", "a", "--label", "exclude", "--reason",
+            "population", "--criterion", "E1", *loc)
+    run("decide", str(ids[2]), "--reviewer", "a", "--label", "exclude", "--reason", "design",
+        *loc)
+    # a decision changed since no longer cites what it cited
+    run("decide", str(ids[1]), "--reviewer", "a", "--label", "exclude", "--reason", "other",
+        *loc)
+    amended = tmp_path / "p2.yaml"
+    amended.write_text(Path(MINIMAL).read_text()
+                       .replace('  - {id: population, label: "Wrong population", key: "1"}\n',
+                                "")
+                       .replace("  - id: E1\n", "  - id: E2\n"))
+    code, out = run("protocol", "amend", str(amended), "--reason", "tidy", *loc, ok=False)
+    assert code == 2 and "Traceback" not in out
+    assert ("drops what existing decisions cite: exclusion reason 'population' (1 decision); "
+            "criterion 'E1' (1 decision)") in out
+    assert "--drop-used" in out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert len(repo.protocol_versions(s)) == 1
+    # keeping the ids (a new label is fine) is an ordinary amendment
+    relabelled = tmp_path / "p3.yaml"
+    relabelled.write_text(Path(MINIMAL).read_text().replace('"Wrong population"',
+                                                            '"Wrong population (adults)"'))
+    run("protocol", "amend", str(relabelled), "--reason", "clearer label", *loc)
+    code, out = run("protocol", "amend", str(amended), "--reason", "tidy", "--drop-used", *loc)
+    assert "protocol version 3 recorded" in out
+    assert ("warning: decisions still cite what this version dropped: exclusion reason "
+            "'population' (1 decision); criterion 'E1' (1 decision)") in out
+    with open_review(tmp_path / "rev") as review:
+        assert review.protocol_version == 3 and review.protocol.reason("population") is None
+
+
 def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     from screener.storage import Database
