@@ -114,9 +114,9 @@ def protocol() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def protocol_check(file: Path) -> None:
     """Validate FILE; report every problem with its line and field."""
-    from screener.protocol import read_protocol_file
+    from screener.workflow.review import read_protocol
 
-    proto, _ = read_protocol_file(file)
+    proto, _ = read_protocol(file)
     click.echo(f"{file}: OK ({len(proto.criteria)} criteria, "
                f"{len(proto.exclusion_reasons)} exclusion reasons, "
                f"{proto.screening.reviewers_per_record} reviewer(s) per record)")
@@ -133,14 +133,21 @@ def protocol_schema() -> None:
 @protocol.command("amend")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--reason", required=True, help="What changed and why.")
+@click.option("--drop-used", is_flag=True,
+              help="Amend even if the new version drops an exclusion reason or criterion id "
+                   "that decisions cite (refused otherwise).")
 @review_options
-def protocol_amend(file: Path, reason: str, review_dir: Path | None, db_url: str | None) -> None:
+def protocol_amend(file: Path, reason: str, drop_used: bool, review_dir: Path | None,
+                   db_url: str | None) -> None:
     """Record FILE as a new protocol version (earlier versions are kept)."""
     from screener.workflow.review import amend_protocol
 
     with open_from(review_dir, db_url) as review:
-        version = amend_protocol(review, file, reason)
-    click.echo(f"protocol version {version} recorded")
+        amendment = amend_protocol(review, file, reason, drop_used=drop_used)
+    click.echo(f"protocol version {amendment.version} recorded")
+    if amendment.dropped:
+        click.echo("warning: decisions still cite what this version dropped: "
+                   f"{'; '.join(map(str, amendment.dropped))}", err=True)
 
 
 @main.group()

@@ -3,11 +3,12 @@
 from screener.protocol.loader import (
     Problem,
     ProtocolError,
+    RankingCheck,
     load_protocol_text,
     read_protocol_file,
     sha256_text,
 )
 from screener.protocol.schema import SCHEMA, schema_json
 
-__all__ = ["SCHEMA", "Problem", "ProtocolError", "load_protocol_text", "read_protocol_file",
-           "schema_json", "sha256_text"]
+__all__ = ["SCHEMA", "Problem", "ProtocolError", "RankingCheck", "load_protocol_text",
+           "read_protocol_file", "schema_json", "sha256_text"]

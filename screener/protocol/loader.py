@@ -1,7 +1,9 @@
 """YAML protocol -> `core.Protocol`, with every problem reported by YAML line and field.
 
-Loads with `yaml.safe_load` semantics only (SafeLoader: no tags that construct objects).
-Must not import sqlalchemy, textual, click or sklearn.
+Reads the YAML as plain data only (see `yaml_reader`: SafeLoader, bounded aliases, keys
+written twice found). Checks that only this layer can make come here; the ranking settings
+are checked by a function the caller passes (`ranking_check`), since the ranking package
+is not this one's to import. Must not import sqlalchemy, textual, click or sklearn.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from screener.core.decisions import Stage
+from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key
 from screener.core.protocol import (
     Criterion,
     CriterionKind,
@@ -30,7 +34,12 @@ from screener.core.protocol import (
     SourceKind,
     StoppingRule,
 )
-from screener.protocol.schema import SCHEMA
+from screener.protocol.schema import ACTIONS, SCHEMA
+from screener.protocol.yaml_reader import YamlError, read_yaml
+
+RankingCheck = Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]]
+"""Given a protocol's `ranking:` mapping (as written, possibly misshapen), the problems the
+ranking model would refuse, each with its path below `ranking` (e.g. ("params", "C"))."""
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
 _TERM = re.compile(r"^[\w][\w\-' ]*\*?$|^\*[\w][\w\-' ]*$", re.UNICODE)
@@ -42,9 +51,13 @@ class Problem:
     """Dotted field path, e.g. `criteria[2].id`."""
     line: int | None
     message: str
+    column: int | None = None
+    """1-based column, given for YAML syntax errors."""
 
     def __str__(self) -> str:
         where = f"line {self.line}, " if self.line else ""
+        if self.line and self.column:
+            where += f"column {self.column}, "
         return f"{where}{self.path or '(top level)'}: {self.message}"
 
 
@@ -95,35 +108,26 @@ def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
     return line
 
 
-def _dates_to_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _dates_to_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dates_to_text(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def load_protocol_text(text: str, file: str = "<protocol>", *,
+                       ranking_check: RankingCheck | None = None,
+                       stored: bool = False) -> Protocol:
+    """Validate and convert; raise ProtocolError listing every problem found.
 
-
-def load_protocol_text(text: str, file: str = "<protocol>") -> Protocol:
-    """Validate and convert; raise ProtocolError listing every problem found."""
+    `ranking_check` adds the ranking model's own checks of `ranking:`. `stored` is for a
+    version a review already holds: it passed the checks of the screener that stored it,
+    so the checks added since (keys written twice, UI keys that clash with the default or
+    reserved ones, impossible dates, the ranking model's) are left out, and an older review
+    still opens (and can be amended).
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        reason = str(exc.problem or exc).strip()
-        if "could not determine a constructor" in str(exc):
-            reason = ("a YAML tag that constructs objects is not allowed "
-                      f"({exc.problem}); protocols are plain data")
-        raise ProtocolError(file, [Problem("", line, reason)]) from None
-    except yaml.YAMLError as exc:
-        raise ProtocolError(file, [Problem("", None, f"not valid YAML: {exc}")]) from None
+        node, data, duplicates = read_yaml(text)
+    except YamlError as exc:
+        found = exc.problem
+        raise ProtocolError(file, [Problem(_path_text(list(found.path)), found.line,
+                                           found.message, found.column)]) from None
     if not isinstance(data, dict):
         raise ProtocolError(file, [Problem("", 1, "the protocol must be a YAML mapping "
                                            "(key: value lines), starting with `title:`")])
-    data = _dates_to_text(data)
     problems = [
         Problem(_path_text(_error_path(err)), _line_of(node, _error_path(err)), _explain(err))
         for err in sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
@@ -131,8 +135,11 @@ def load_protocol_text(text: str, file: str = "<protocol>") -> Protocol:
     # The semantic checks run even when the schema failed, so one `protocol check` lists
     # every problem; they skip values of the wrong shape (the schema reported those).
     problems += _semantic_problems(data, node)
+    if not stored:
+        problems += [Problem(_path_text(list(d.path)), d.line, d.message) for d in duplicates]
+        problems += _input_problems(data, node, ranking_check)
     if problems:
-        raise ProtocolError(file, problems)
+        raise ProtocolError(file, sorted(problems, key=lambda p: p.line or 0))
     return _build(data)
 
 
@@ -220,6 +227,48 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
     return problems
 
 
+def _input_problems(data: dict[str, Any], node: yaml.Node | None,
+                    ranking_check: RankingCheck | None) -> list[Problem]:
+    """The checks a protocol file gets and a stored version does not (see `stored`)."""
+    problems: list[Problem] = []
+
+    def add(path: list[Any], message: str) -> None:
+        problems.append(Problem(_path_text(path), _line_of(node, path), message))
+
+    for i, search in _items(data, "searches"):
+        date = search.get("date")
+        if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+            try:
+                dt.date(*map(int, date.split("-")))
+            except ValueError as exc:
+                add(["searches", i, "date"], f"{date!r} is not a date ({exc}); write the day "
+                    "the search was run as YYYY-MM-DD, e.g. 2026-10-01")
+    bindings = data.get("keys")
+    wanted = {action: key for action, key in (bindings.items() if isinstance(bindings, dict)
+                                              else []) if isinstance(key, str)}
+    for action, key in wanted.items():
+        name = binding_key(key)
+        if name in RESERVED_KEYS:
+            add(["keys", action], f"key {key!r} is kept by the screening UI ({name}: "
+                f"{RESERVED_KEYS[name]}); choose another key for {action}")
+            continue
+        for other, default in DEFAULT_KEYS.items():
+            if other == action or other in wanted or binding_key(default) != name:
+                continue
+            if other in ACTIONS:
+                add(["keys", action], f"key {key!r} is already the key of {other} by default; "
+                    f"choose another key for {action}, or move {other} too (keys: {other}: "
+                    "KEY)")
+            else:
+                add(["keys", action], f"key {key!r} is the UI's key for {other}, which a "
+                    f"protocol cannot remap; choose another key for {action}")
+    ranking = data.get("ranking")
+    if ranking_check is not None and isinstance(ranking, dict):
+        for path, message in ranking_check(ranking):
+            add(["ranking", *path], message)
+    return problems
+
+
 def _build(data: dict[str, Any]) -> Protocol:
     screening = data.get("screening", {})
     mode = screening.get("mode", "single")
@@ -274,7 +323,8 @@ def _build(data: dict[str, Any]) -> Protocol:
     )
 
 
-def read_protocol_file(path: Path) -> tuple[Protocol, str]:
+def read_protocol_file(path: Path, *, ranking_check: RankingCheck | None = None
+                       ) -> tuple[Protocol, str]:
     """Read and validate a protocol file; return it with its text (stored verbatim)."""
     try:
         raw = path.read_bytes()
@@ -287,4 +337,4 @@ def read_protocol_file(path: Path) -> tuple[Protocol, str]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ProtocolError(str(path), [Problem("", line, "not UTF-8 text; save the file as UTF-8")]) from None
-    return load_protocol_text(text, str(path)), text
+    return load_protocol_text(text, str(path), ranking_check=ranking_check), text

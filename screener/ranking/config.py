@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -91,7 +92,8 @@ class ModelConfig:
         """Build from a preset name, a seed and overrides (e.g. from a review's settings).
 
         `params` may override any field; `features` may be a mapping of `FeatureConfig`
-        fields. Unknown keys raise `ValueError`.
+        fields. Unknown keys, values of the wrong type and values no classifier can use
+        raise `ValueError`.
         """
         if model == "screener-lr":
             base = cls(name=model, seed=seed)
@@ -104,18 +106,25 @@ class ModelConfig:
             )
         else:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-        known = {f.name for f in fields(cls)}
+        known = sorted(f.name for f in fields(cls) if f.name not in ("name", "seed"))
         overrides: dict[str, Any] = {}
         for key, value in params.items():
-            if key not in known or key in ("name", "seed"):
-                raise ValueError(f"unknown model parameter {key!r}")
+            if key not in known:
+                raise ValueError(f"unknown model parameter {key!r}; the parameters are "
+                                 f"{', '.join(known)}")
             if key == "features":
+                if not isinstance(value, Mapping):
+                    raise ValueError("model parameter 'features' must be a mapping of "
+                                     "feature settings")
                 feat_known = {f.name for f in fields(FeatureConfig)}
                 bad = set(value) - feat_known
                 if bad:
-                    raise ValueError(f"unknown feature parameter(s) {sorted(bad)}")
+                    raise ValueError(f"unknown feature parameter(s) {sorted(map(str, bad))}")
+                for name, item in value.items():
+                    _check_type(f"features.{name}", getattr(base.features, name), item)
                 overrides[key] = replace(base.features, **dict(value))
             else:
+                _check_type(key, getattr(base, key), value)
                 overrides[key] = value
         cfg = replace(base, **overrides)
         cfg.validate()
@@ -156,6 +165,23 @@ class ModelConfig:
     def hash(self) -> str:
         """sha256 of the canonical JSON of `to_dict()`."""
         return sha256_of(self.to_dict())
+
+
+def _check_type(name: str, default: Any, value: Any) -> None:
+    """Raise `ValueError` unless `value` has the type of the field's default (an integer
+    will do for a number; a number must be finite)."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(default, float):
+        ok = (isinstance(value, int | float) and not isinstance(value, bool)
+              and math.isfinite(value))
+        kind = "a number"
+    else:
+        ok, kind = isinstance(value, str), "text"
+    if not ok:
+        raise ValueError(f"model parameter {name!r} must be {kind}, not {value!r}")
 
 
 _LATER_FIELDS: dict[str, Any] = {"char_weight": 0.0, "prefix_weight": 0.0, "lsa_dims": 0, "lsa_weight": 1.0,

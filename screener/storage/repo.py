@@ -543,6 +543,24 @@ def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Deci
     return [_to_decision(r) for r in session.execute(query)]
 
 
+def cited_ids(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """How many standing decisions (see `current_decisions`) cite each exclusion reason id
+    and each criterion id: ({reason id: count}, {criterion id: count})."""
+    sub = _current_ids()
+    reasons: dict[str, int] = {}
+    query = (select(DecisionRow.reason_id, func.count()).join(sub, sub.c.mid == DecisionRow.id)
+             .where(DecisionRow.reason_id.is_not(None)).group_by(DecisionRow.reason_id))
+    for reason_id, count in session.execute(query):
+        if reason_id is not None:
+            reasons[reason_id] = count
+    criteria: dict[str, int] = {}
+    cited = select(type_coerce(DecisionRow.criterion_ids, Text)).join(sub, sub.c.mid == DecisionRow.id)
+    for (value,) in session.execute(cited):  # filtered here: PostgreSQL's json has no `<>`
+        for criterion in set(_criteria(value)):
+            criteria[criterion] = criteria.get(criterion, 0) + 1
+    return reasons, criteria
+
+
 def has_decision_uid(session: Session, uid: str) -> bool:
     return session.scalar(select(DecisionRow.id).where(DecisionRow.uid == uid)) is not None
 

@@ -1,35 +1,35 @@
 """The key map: default keys per action, remapped by the protocol and by a user config file.
 
-Precedence (lowest to highest): the defaults below, the protocol's `keys:` section, then the
-user's file `$XDG_CONFIG_HOME/screener/keys.yaml` (else `~/.config/screener/keys.yaml`).
+Precedence (lowest to highest): the defaults (`screener.core.keys`, shared with the
+protocol checks), the protocol's `keys:` section, then the user's file
+`$XDG_CONFIG_HOME/screener/keys.yaml` (else `~/.config/screener/keys.yaml`).
 The user file wins because keys are a personal matter (keyboard layout, habits) and never
 change what is stored; the protocol sets the team's common keys.
 
 The user file is a flat YAML mapping, one `action: key` per line (comments with `#`,
 values may be quoted); it is read here with a tiny parser so the UI does not need PyYAML.
 A mapping that would give one key two actions is refused with a message naming both, and
-the earlier binding stays. Standard library only; must not import textual or the database.
+the earlier binding stays; so is a key the UI keeps for itself (`RESERVED_KEYS`: escape,
+enter, ...). Standard library only; must not import textual or the database.
 """
 
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key
+
+__all__ = ["ACTIONS", "DEFAULT_KEYS", "DESCRIPTIONS", "KeyMap", "KeyMapError", "binding_key",
+           "build_keymap", "load_keymap", "parse_keys_text", "user_keys_path"]
 
 ACTIONS: tuple[str, ...] = (
     "include", "exclude", "maybe", "note", "undo", "search", "browse", "help", "quit",
     "fulltext_not_retrieved", "theme", "conflicts",
 )
 """Actions that can be remapped (the protocol schema's list plus `theme`)."""
-
-DEFAULT_KEYS: dict[str, str] = {
-    "include": "i", "exclude": "e", "maybe": "m", "note": "n", "undo": "u", "search": "/",
-    "browse": "b", "help": "?", "quit": "q", "fulltext_not_retrieved": "r", "theme": "t",
-    "conflicts": "c",
-}
 
 DESCRIPTIONS: dict[str, str] = {
     "include": "Include", "exclude": "Exclude", "maybe": "Maybe", "note": "Note",
@@ -40,24 +40,6 @@ DESCRIPTIONS: dict[str, str] = {
 
 IGNORED_ACTIONS: frozenset[str] = frozenset()
 """Actions a protocol or keys.yaml may name that this UI does not bind (none at present)."""
-
-
-_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
-                 "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
-
-
-def binding_key(key: str) -> str:
-    """The key name a terminal UI binding uses: '/' -> 'slash', '?' -> 'question_mark'.
-
-    Letters, digits and names such as 'f2' or 'ctrl+s' are returned unchanged.
-    """
-    if len(key) != 1 or key.isalnum():
-        return key
-    try:
-        name = unicodedata.name(key).lower().replace("-", "_").replace(" ", "_")
-    except ValueError:
-        return key
-    return _REPLACEMENTS.get(name, name)
 
 
 class KeyMapError(ValueError):
@@ -110,7 +92,8 @@ def build_keymap(layers: Iterable[tuple[str, Mapping[str, str]]]) -> KeyMap:
     """Apply remapping layers (name, action -> key) over the defaults, in order.
 
     A remapping that would bind a key already used by another action is refused (the
-    problem is reported), unless that other action is moved away in the same layer.
+    problem is reported), unless that other action is moved away in the same layer; so is
+    one of the keys the UI keeps for itself (`RESERVED_KEYS`).
     """
     keys = dict(DEFAULT_KEYS)
     problems: list[str] = []
@@ -118,6 +101,12 @@ def build_keymap(layers: Iterable[tuple[str, Mapping[str, str]]]) -> KeyMap:
         wanted = {a: k for a, k in layer.items() if a in ACTIONS}
         proposal = {**keys, **wanted}
         for action, key in wanted.items():
+            if binding_key(key) in RESERVED_KEYS:
+                problems.append(f"{origin}: key {key!r} for {action} is kept by the UI for "
+                                f"{RESERVED_KEYS[binding_key(key)]}. Kept {action} on "
+                                f"{keys[action]!r}")
+                proposal[action] = keys[action]
+                continue
             clash = [other for other, k in proposal.items() if k == key and other != action]
             if clash:
                 problems.append(f"{origin}: key {key!r} for {action} is also the key for "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from screener.core.decisions import Decision, Label, Stage
 from screener.core.protocol import CriterionKind, Protocol
 from screener.storage import Session, repo
+from screener.workflow.model_settings import EmbeddingsRefused, config_from_settings
 from screener.workflow.review import Review, ReviewError
 
 if TYPE_CHECKING:
@@ -223,32 +224,20 @@ def forget_features() -> None:
     _MEMORY.clear()
 
 
-MODEL_ALIASES = {"default": "screener-lr"}
-
-
 def model_config(review: Review) -> ModelConfig:
-    """The ranking model configuration the protocol asks for."""
-    from screener.ranking import ModelConfig
-
+    """The ranking model configuration the protocol asks for (a protocol file's checks
+    refuse the same settings: `model_settings.ranking_problems`; a version stored before
+    those checks existed may still hold them)."""
     settings = review.protocol.ranking
-    name = MODEL_ALIASES.get(settings.model, settings.model)
-    params: dict[str, object] = {}
-    for key, value in settings.params:
-        params[key] = value
     try:
-        config = ModelConfig.from_settings(name, settings.seed,
-                                           {**params, "cold_start": settings.cold_start})
+        return config_from_settings(settings.model, settings.seed, settings.cold_start,
+                                    dict(settings.params))
+    except EmbeddingsRefused as exc:
+        raise ReviewError(f"the protocol's {exc}") from None
     except (ValueError, TypeError) as exc:
         raise ReviewError(f"the protocol's ranking settings cannot be used: {exc}. Fix "
                           "`ranking:` in the protocol (model: default | screener-lr | elas-u4)"
-                          ) from None
-    if config.embedding_weight > 0:
-        raise ReviewError(
-            f"the protocol's ranking model {settings.model!r} uses sentence embeddings, which "
-            "only `screener simulate` supports so far (embedding a review's records takes "
-            "minutes to hours on a CPU). Use `model: default` (or screener-lr, elas-u4) in "
-            "`ranking:` of the protocol")
-    return config
+                          " and record it with `screener protocol amend`") from None
 
 
 def _texts(review: Review) -> list[str]:

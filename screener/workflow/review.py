@@ -15,6 +15,7 @@ from pathlib import Path
 from screener.core.protocol import Protocol
 from screener.protocol import ProtocolError, load_protocol_text, read_protocol_file, sha256_text
 from screener.storage import Database, Session, StorageError, repo, sqlite_url
+from screener.workflow.model_settings import ranking_problems
 
 DB_FILE = "review.db"
 PROTOCOL_FILE = "protocol.yaml"
@@ -69,12 +70,19 @@ def _resolve(folder: Path | None, db_url: str | None) -> tuple[str, Path | None]
     return sqlite_url(folder.resolve() / DB_FILE), folder
 
 
+def read_protocol(path: Path) -> tuple[Protocol, str]:
+    """Read a protocol file with every check, the ranking settings' included (as `rank`
+    would refuse them): what `protocol check`, `init` and `protocol amend` accept. Returns
+    the protocol and its text (stored verbatim)."""
+    return read_protocol_file(path, ranking_check=ranking_problems)
+
+
 def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) -> Review:
     """Create a review: validate the protocol, make the folder and database, store version 1.
 
     Nothing is written when the protocol is invalid or the target already holds a review.
     """
-    protocol, text = read_protocol_file(protocol_path)
+    protocol, text = read_protocol(protocol_path)
     url, folder_ = _resolve(folder, db_url)
     assert folder_ is not None
     if folder_.exists() and not folder_.is_dir():
@@ -155,25 +163,71 @@ def _open(db: Database, folder: Path | None) -> Review:
             raise ReviewError(f"{db.display_url} holds no review")
         version, text, sha = repo.latest_protocol(session)
         title = repo.review_title(session)
-    protocol = load_protocol_text(text, f"protocol version {version}")
+    protocol = load_protocol_text(text, f"protocol version {version}", stored=True)
     return Review(db, folder, protocol, sha, version, title)
 
 
-def amend_protocol(review: Review, protocol_path: Path, reason: str) -> int:
-    """Record a new protocol version with a reason; earlier versions are kept."""
+@dataclass(frozen=True, slots=True)
+class DroppedId:
+    """An exclusion reason or criterion id that standing decisions cite and an amended
+    protocol no longer defines."""
+
+    kind: str
+    """'exclusion reason' or 'criterion'."""
+    id: str
+    decisions: int
+    """Standing decisions that cite it."""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id!r} ({self.decisions} decision{'s' * (self.decisions != 1)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    version: int
+    """The protocol version recorded."""
+    dropped: tuple[DroppedId, ...] = ()
+    """Ids in use that the new version drops (only with `drop_used`)."""
+
+
+def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
+                   drop_used: bool = False) -> Amendment:
+    """Record a new protocol version with a reason; earlier versions are kept.
+
+    Refused when the new version drops an exclusion reason or criterion id that standing
+    decisions cite (they would cite an id the protocol no longer defines), unless
+    `drop_used`.
+    """
     if not reason.strip():
         raise ReviewError("an amendment needs a reason: --reason 'what changed and why'")
-    protocol, text = read_protocol_file(protocol_path)
+    protocol, text = read_protocol(protocol_path)
     sha = sha256_text(text)
     if sha == review.protocol_hash:
         raise ReviewError(f"{protocol_path} is the protocol already in force (version "
                           f"{review.protocol_version}); nothing to amend")
     with review.transaction() as session:
+        dropped = _dropped_ids(session, protocol)
+        if dropped and not drop_used:
+            raise ReviewError(
+                f"{protocol_path} drops what existing decisions cite: "
+                f"{'; '.join(map(str, dropped))}. Those decisions would cite an id the "
+                "protocol no longer defines (the report, exports and the UI show it bare). "
+                "Keep the id in the new version (its label or text may change), or pass "
+                "--drop-used to amend anyway")
         version = repo.add_protocol_version(session, text, sha, reason.strip())
     review.protocol, review.protocol_hash, review.protocol_version = protocol, sha, version
     if review.folder is not None:
         shutil.copyfile(protocol_path, review.folder / PROTOCOL_FILE)
-    return version
+    return Amendment(version, tuple(dropped))
+
+
+def _dropped_ids(session: Session, protocol: Protocol) -> list[DroppedId]:
+    reasons, criteria = repo.cited_ids(session)
+    defined = {c.id for c in protocol.criteria}
+    return ([DroppedId("exclusion reason", rid, n) for rid, n in sorted(reasons.items())
+             if protocol.reason(rid) is None]
+            + [DroppedId("criterion", cid, n) for cid, n in sorted(criteria.items())
+               if cid not in defined])
 
 
 def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> tuple[str | None, str]:
@@ -188,5 +242,5 @@ def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> t
         db.dispose()
 
 
-__all__ = ["Review", "ReviewError", "ProtocolError", "StorageError", "amend_protocol",
-           "create_review", "open_review", "upgrade_database"]
+__all__ = ["Amendment", "DroppedId", "Review", "ReviewError", "ProtocolError", "StorageError",
+           "amend_protocol", "create_review", "open_review", "read_protocol", "upgrade_database"]

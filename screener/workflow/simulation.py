@@ -20,7 +20,8 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     """Run one simulation; write JSON and plot when asked. Returns the SimulationResult."""
     from screener.ranking import ModelConfig
     from screener.ranking.simulate import PLOT_FORMATS, load_dataset, save_plot, simulate
-    from screener.workflow.ranking import MODEL_ALIASES, protocol_text_of
+    from screener.workflow.model_settings import MODEL_ALIASES
+    from screener.workflow.ranking import protocol_text_of
     from screener.workflow.reporting import check_output, write_atomic, write_text_atomic
 
     if path.is_dir():

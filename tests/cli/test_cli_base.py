@@ -142,6 +142,95 @@ def test_protocol_check_and_schema(tmp_path: Path) -> None:
     assert json.loads(out)["title"] == "screener review protocol"
 
 
+@pytest.mark.parametrize(("ranking", "expected"), [
+    ("ranking: {model: nonexistent-model}\n",
+     ["line 18, ranking.model: unknown model 'nonexistent-model'; choose one of default, "
+      "screener-lr, elas-u4"]),
+    ("ranking:\n  params: {bogus_param: 1}\n",
+     ["line 19, ranking.params.bogus_param: unknown model parameter 'bogus_param'; the "
+      "parameters are C, "]),
+    ("ranking:\n  params:\n    C: abc\n    max_iter: -5\n",
+     ["line 20, ranking.params.C: model parameter 'C' must be a number, not 'abc'",
+      "line 21, ranking.params.max_iter: unknown model parameter 'max_iter'"]),
+    ("ranking:\n  params:\n    C: -1\n",
+     ["line 20, ranking.params.C: C and include_weight must be positive"]),
+])
+def test_protocol_check_refuses_the_ranking_settings_rank_would_refuse(
+        tmp_path: Path, ranking: str, expected: list[str]) -> None:
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(MINIMAL).read_text() + ranking)
+    for command in (["protocol", "check", str(protocol)],
+                    ["init", str(tmp_path / "rev"), "--protocol", str(protocol)]):
+        code, out = run(*command, ok=False)
+        assert code == 2 and "Traceback" not in out
+        assert f"{len(expected)} problem(s)" in out
+        for line in expected:
+            assert f"{protocol}: {line}" in out, out
+    assert not (tmp_path / "rev").exists()
+
+
+def test_protocol_check_lists_every_problem_of_a_testers_file(tmp_path: Path) -> None:
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(MINIMAL).read_text().replace("title:", "title: First\ntitle:")
+                        + "keys:\n  include: e\nsearches:\n  - {source: PubMed, date: "
+                        "2026-99-99}\nranking: {model: nonexistent-model}\n")
+    code, out = run("protocol", "check", str(protocol), ok=False)
+    assert code == 2 and "4 problem(s)" in out and "Traceback" not in out
+    assert "line 3, title: 'title' is written twice in this mapping (lines 2 and 3)" in out
+    assert "line 20, keys.include: key 'e' is already the key of exclude" in out
+    assert "line 22, searches[0].date: '2026-99-99' is not a date" in out
+    assert "line 23, ranking.model: unknown model 'nonexistent-model'" in out
+
+
+def test_protocol_check_of_an_alias_bomb_is_quick_and_clear(tmp_path: Path) -> None:
+    protocol = tmp_path / "bomb.yaml"
+    lines = [Path(MINIMAL).read_text(), "x0: &a0 [z,z,z,z,z,z,z,z,z,z]"]
+    lines += [f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    protocol.write_text("\n".join(lines) + "\n")
+    for command in (["protocol", "check", str(protocol)],
+                    ["init", str(tmp_path / "rev"), "--protocol", str(protocol)]):
+        code, out = run(*command, ok=False)
+        assert code == 2 and "1 problem(s)" in out and "Traceback" not in out
+        assert "line 28, column 10" in out and "alias bomb" in out
+
+
+def test_amend_refuses_to_drop_a_reason_or_criterion_that_decisions_cite(tmp_path: Path) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    ids = seed(tmp_path, None, 3)
+    loc = ["--review", str(tmp_path / "rev")]
+    for rid in ids[:2]:
+        run("decide", str(rid), "--reviewer", "a", "--label", "exclude", "--reason",
+            "population", "--criterion", "E1", *loc)
+    run("decide", str(ids[2]), "--reviewer", "a", "--label", "exclude", "--reason", "design",
+        *loc)
+    # a decision changed since no longer cites what it cited
+    run("decide", str(ids[1]), "--reviewer", "a", "--label", "exclude", "--reason", "other",
+        *loc)
+    amended = tmp_path / "p2.yaml"
+    amended.write_text(Path(MINIMAL).read_text()
+                       .replace('  - {id: population, label: "Wrong population", key: "1"}\n',
+                                "")
+                       .replace("  - id: E1\n", "  - id: E2\n"))
+    code, out = run("protocol", "amend", str(amended), "--reason", "tidy", *loc, ok=False)
+    assert code == 2 and "Traceback" not in out
+    assert ("drops what existing decisions cite: exclusion reason 'population' (1 decision); "
+            "criterion 'E1' (1 decision)") in out
+    assert "--drop-used" in out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert len(repo.protocol_versions(s)) == 1
+    # keeping the ids (a new label is fine) is an ordinary amendment
+    relabelled = tmp_path / "p3.yaml"
+    relabelled.write_text(Path(MINIMAL).read_text().replace('"Wrong population"',
+                                                            '"Wrong population (adults)"'))
+    run("protocol", "amend", str(relabelled), "--reason", "clearer label", *loc)
+    code, out = run("protocol", "amend", str(amended), "--reason", "tidy", "--drop-used", *loc)
+    assert "protocol version 3 recorded" in out
+    assert ("warning: decisions still cite what this version dropped: exclusion reason "
+            "'population' (1 decision); criterion 'E1' (1 decision)") in out
+    with open_review(tmp_path / "rev") as review:
+        assert review.protocol_version == 3 and review.protocol.reason("population") is None
+
+
 def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     from screener.storage import Database
@@ -247,8 +336,16 @@ def test_every_command_has_help_and_is_in_readme() -> None:
 
 def test_rank_with_an_embedding_model_is_refused_clearly(tmp_path: Path) -> None:
     protocol = tmp_path / "p.yaml"
-    protocol.write_text(Path(MINIMAL).read_text() + "ranking:\n  model: screener-lr-minilm\n")
-    run("init", str(tmp_path / "rev"), "--protocol", str(protocol))
+    text = Path(MINIMAL).read_text() + "ranking:\n  model: screener-lr-minilm\n"
+    protocol.write_text(text)
+    # init refuses it as `rank` would, with the same words
+    code, out = run("init", str(tmp_path / "rev"), "--protocol", str(protocol), ok=False)
+    assert code == 2 and "ranking.model" in out and "sentence embeddings" in out
+    assert not (tmp_path / "rev").exists()
+    # a review whose protocol version was stored before that check still opens; rank refuses
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        repo.add_protocol_version(s, text, "ab" * 32, "stored by an older screener")
     seed(tmp_path, None, 3)
     code, out = run("rank", "--reviewer", "a", "--review", str(tmp_path / "rev"), ok=False)
     assert code == 2 and "sentence embeddings" in out and "model: default" in out

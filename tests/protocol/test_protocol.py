@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,141 @@ def test_committed_schema_is_current() -> None:
     committed = (REPO / "protocols" / "protocol.schema.json").read_text(encoding="utf-8")
     assert committed == schema_json(), "run: screener protocol schema > protocols/protocol.schema.json"
     assert json.loads(committed)["required"] == ["title", "criteria", "exclusion_reasons"]
+
+
+# --- input a tester broke: every one is one located problem, never a traceback ---------
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, "p.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def test_an_alias_bomb_is_refused_at_once_with_its_line() -> None:
+    # nine levels of ten aliases each: 10^9 values once expanded (50 s, 2.4 GB, then a
+    # MemoryError traceback before)
+    lines = [VALID, "x0: &a0 [z,z,z,z,z,z,z,z,z,z]"]
+    lines += [f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    started = time.perf_counter()
+    problems = _problems("\n".join(lines) + "\n")
+    assert time.perf_counter() - started < 2
+    assert len(problems) == 1
+    assert "line 15, column 10" in problems[0] and "*a7" in problems[0]
+    assert "write the values out" in problems[0] and "10,000" in problems[0]
+
+
+def test_an_alias_inside_its_own_anchor_is_refused() -> None:
+    problems = _problems(VALID + "highlight: &h {include: [*h]}\n")
+    assert problems == ["line 6, column 26, (top level): the alias *h sits inside the value "
+                        "that &h names, so that value would never end; write the value out "
+                        "instead"]
+
+
+def test_a_few_aliases_still_work() -> None:
+    p = load_protocol_text(VALID + "highlight:\n  include: &terms [ketamine, esketamine]\n"
+                           "stopping:\n  key_papers: *terms\n")
+    assert p.highlight.include == p.stopping.key_papers == ("ketamine", "esketamine")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (VALID + "title: Second title\n", "line 6, title: 'title' is written twice in this "
+     "mapping (lines 1 and 6)"),
+    (VALID.replace("key: \"1\"}", "key: \"1\", label: Again}"), "line 5, "
+     "exclusion_reasons[0].label: 'label' is written twice in this mapping (lines 5 and 5)"),
+    (VALID + "screening:\n  mode: dual\n  adjudicator: ann\n  mode: single\n",
+     "line 9, screening.mode: 'mode' is written twice in this mapping (lines 7 and 9)"),
+])
+def test_a_key_written_twice_is_refused_with_both_lines(text: str, expected: str) -> None:
+    problems = _problems(text)
+    assert any(p.startswith(expected) and "keep only the last" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("keys", "line", "fragment"), [
+    ("  include: e\n", 7, "key 'e' is already the key of exclude by default; choose another "
+     "key for include, or move exclude too"),
+    ("  maybe: t\n", 7, "key 't' is the UI's key for theme, which a protocol cannot remap"),
+    ("  note: escape\n", 7, "key 'escape' is kept by the screening UI"),
+    ("  help: enter\n", 7, "key 'enter' is kept by the screening UI"),
+    ("  search: q\n", 7, "already the key of quit by default"),
+    ("  quit: slash\n", 7, "already the key of search by default"),  # '/' is 'slash'
+])
+def test_keys_that_clash_with_the_uis_own_are_refused(keys: str, line: int,
+                                                       fragment: str) -> None:
+    problems = _problems(VALID + "keys:\n" + keys)
+    assert any(p.startswith(f"line {line}, keys.") and fragment in p for p in problems), problems
+
+
+def test_keys_moved_together_are_accepted() -> None:
+    p = load_protocol_text(VALID + "keys:\n  include: e\n  exclude: x\n  search: slash\n")
+    assert dict(p.keys) == {"include": "e", "exclude": "x", "search": "slash"}
+
+
+@pytest.mark.parametrize("date", ["2026-99-99", "'2026-99-99'", "2026-02-30", "'2025-02-29'"])
+def test_an_impossible_search_date_is_refused_with_its_field(date: str) -> None:
+    problems = _problems(VALID + f"searches:\n  - source: PubMed\n    date: {date}\n")
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"line 8, searches[0].date: '{date.strip(chr(39))}' is not "
+                                  "a date (")
+    assert "YYYY-MM-DD" in problems[0]
+
+
+def test_a_tag_that_cannot_read_its_value_is_a_problem() -> None:
+    problems = _problems(VALID + "question:\n  text: !!int abc\n")
+    assert problems == ["line 7, column 9, (top level): 'abc' cannot be read as int (its tag "
+                        "`!!int` asks for one); remove the tag or fix the value"]
+
+
+def test_a_tab_gets_a_hint_and_keeps_line_and_column() -> None:
+    problems = _problems(VALID + "highlight:\n\tinclude: [ketamine]\n")
+    assert len(problems) == 1
+    assert problems[0].startswith("line 7, column 1, ")
+    assert "found character '\\t' that cannot start any token" in problems[0]
+    assert "indent with spaces, not tabs" in problems[0]
+
+
+def test_inconsistent_indentation_gets_a_hint() -> None:
+    text = "title: T\ncriteria:\n  - {id: I1, type: include, text: Adults}\n   - {id: I2}\n"
+    problems = _problems(text)
+    assert len(problems) == 1
+    assert problems[0].startswith("line 4, column 4, ")
+    assert "expected <block end>, but found '<block sequence start>'" in problems[0]
+    assert "the indentation is inconsistent" in problems[0] and "line 3" in problems[0]
+
+
+def test_a_control_character_names_its_line() -> None:
+    assert _problems(VALID + "question:\n  text: a\x1fb\n") == [
+        "line 7, (top level): character #x001f is not allowed in YAML (a control "
+        "character); delete it"]
+
+
+def test_problems_are_listed_together_in_line_order() -> None:
+    text = (VALID + "title: Again\nkeys:\n  include: e\nsearches:\n"
+            "  - {source: PubMed, date: 2026-13-01}\ncolour: red\n")
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, "p.yaml")
+    assert [(p.line, p.path) for p in info.value.problems] == [
+        (6, "title"), (8, "keys.include"), (10, "searches[0].date"), (11, "colour")]
+
+
+def test_a_stored_version_is_read_without_the_checks_added_since() -> None:
+    # a review created before these checks holds such a protocol: it must still open (and
+    # be amended), so the stored text is read as it was accepted then
+    text = VALID + "title: Later title\nkeys:\n  include: e\n"
+    with pytest.raises(ProtocolError):
+        load_protocol_text(text)
+    p = load_protocol_text(text, stored=True)
+    assert p.title == "Later title" and dict(p.keys) == {"include": "e"}
+
+
+def test_the_ranking_check_is_given_the_section_and_its_problems_are_located() -> None:
+    seen = []
+
+    def check(ranking: object) -> list[tuple[tuple[str | int, ...], str]]:
+        seen.append(ranking)
+        return [(("params", "C"), "no good")]
+
+    text = VALID + "ranking:\n  model: default\n  params:\n    C: 2\n"
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, ranking_check=check)
+    assert seen == [{"model": "default", "params": {"C": 2}}]
+    assert [str(p) for p in info.value.problems] == ["line 9, ranking.params.C: no good"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -95,3 +96,19 @@ def test_estimator_conventions() -> None:
     assert est.get_params()["C"] == 2.0 and not hasattr(est, "coefs_")
     with pytest.raises(ValueError):
         est.fit(np.zeros((2, 2)), np.array([1, 1]))
+
+
+@pytest.mark.parametrize(("params", "fragment"), [
+    ({"C": "abc"}, "model parameter 'C' must be a number, not 'abc'"),
+    ({"C": float("nan")}, "model parameter 'C' must be a number"),
+    ({"lsa_dims": 2.5}, "'lsa_dims' must be a whole number"),
+    ({"cold_start": "yes"}, "'cold_start' must be true or false"),
+    ({"classifier": 3}, "'classifier' must be text"),
+    ({"features": 3}, "'features' must be a mapping"),
+    ({"features": {"min_df": "2"}}, "'features.min_df' must be a whole number"),
+    ({"max_iter": -5}, "unknown model parameter 'max_iter'; the parameters are C, "),
+])
+def test_settings_of_the_wrong_type_are_refused_in_words(params: dict[str, object],
+                                                         fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        ModelConfig.from_settings("screener-lr", 0, params)

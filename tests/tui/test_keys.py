@@ -67,3 +67,13 @@ def test_user_keys_path_follows_xdg() -> None:
 def test_binding_key_names() -> None:
     assert [binding_key(k) for k in ("/", "?", "i", "f2", "ctrl+s", "-")] == [
         "slash", "question_mark", "i", "f2", "ctrl+s", "minus"]
+
+
+def test_a_key_the_ui_keeps_for_itself_is_refused(tmp_path: Path) -> None:
+    # the protocol checks refuse it; a user's keys.yaml is read here, so it is refused here
+    path = tmp_path / "keys.yaml"
+    path.write_text("include: escape\nmaybe: k\n")
+    keymap = load_keymap((), path)
+    assert keymap.keys["include"] == "i" and keymap.keys["maybe"] == "k"
+    assert len(keymap.problems) == 1 and "key 'escape' for include is kept by the UI" in (
+        keymap.problems[0])
