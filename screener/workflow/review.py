@@ -216,8 +216,9 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
                 "--drop-used to amend anyway")
         version = repo.add_protocol_version(session, text, sha, reason.strip())
     review.protocol, review.protocol_hash, review.protocol_version = protocol, sha, version
-    if review.folder is not None:
-        shutil.copyfile(protocol_path, review.folder / PROTOCOL_FILE)
+    copy = review.folder / PROTOCOL_FILE if review.folder is not None else None
+    if copy is not None and not (copy.exists() and copy.resolve() == protocol_path.resolve()):
+        shutil.copyfile(protocol_path, copy)   # (amending the copy itself, edited in place)
     return Amendment(version, tuple(dropped))
 
 

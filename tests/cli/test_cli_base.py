@@ -130,6 +130,19 @@ def test_protocol_amend_adds_version(tmp_path: Path) -> None:
         assert review.protocol.reason("lang") is not None
 
 
+def test_amending_the_reviews_own_protocol_copy_edited_in_place(tmp_path: Path) -> None:
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    copy = rev / "protocol.yaml"
+    copy.write_text(copy.read_text() + "  - {id: lang, label: Not English, key: \"8\"}\n")
+    code, out = run("protocol", "amend", str(copy), "--reason", "add language reason",
+                    "--review", str(rev), ok=False)
+    assert code == 0 and "Traceback" not in out, out          # was shutil.SameFileError
+    with open_review(rev) as review, review.transaction() as s:
+        assert [v for v, *_ in repo.protocol_versions(s)] == [1, 2]   # one version, not two
+    assert "lang" in copy.read_text()
+
+
 def test_protocol_check_and_schema(tmp_path: Path) -> None:
     _, out = run("protocol", "check", MINIMAL)
     assert "OK" in out
