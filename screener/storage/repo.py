@@ -79,6 +79,12 @@ def latest_protocol(session: Session) -> tuple[int, str, str]:
     return row.version, row.yaml_text, row.sha256
 
 
+def latest_protocol_hash(session: Session) -> str:
+    """sha256 of the protocol in force (a cheap check that it has not been amended)."""
+    return session.scalars(select(ProtocolVersionRow.sha256)
+                           .order_by(ProtocolVersionRow.version.desc()).limit(1)).one()
+
+
 def protocol_versions(session: Session) -> list[tuple[int, str, str, datetime]]:
     rows = session.scalars(select(ProtocolVersionRow).order_by(ProtocolVersionRow.version))
     return [(r.version, r.sha256, r.reason, r.created_at) for r in rows]

@@ -167,6 +167,18 @@ def _open(db: Database, folder: Path | None) -> Review:
     return Review(db, folder, protocol, sha, version, title)
 
 
+def follow_amendments(review: Review, session: Session) -> bool:
+    """Make `review` carry the protocol version in force, when another process amended it
+    since the review was opened (a UI left open during `protocol amend`): a decision is
+    stamped with, and checked against, the version in force. True when it changed."""
+    if repo.latest_protocol_hash(session) == review.protocol_hash:
+        return False
+    version, text, sha = repo.latest_protocol(session)
+    review.protocol = load_protocol_text(text, f"protocol version {version}", stored=True)
+    review.protocol_hash, review.protocol_version = sha, version
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class DroppedId:
     """An exclusion reason or criterion id that standing decisions cite and an amended

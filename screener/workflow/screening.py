@@ -23,7 +23,7 @@ from screener.core.decisions import (
 from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.records import Record
 from screener.storage import Session, repo
-from screener.workflow.review import Review, ReviewError
+from screener.workflow.review import Review, ReviewError, follow_amendments
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +152,8 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
             return resolve(review, record_id, reviewer, label, stage=stage,
                            reason_id=reason_id, criterion_ids=criterion_ids, note=note)
     with review.transaction() as session:
+        if follow_amendments(review, session):   # amended meanwhile: check against it
+            validate_decision(review, stage, label, reason_id, criterion_ids)
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
         if ranking_id is not None and not repo.ranking_exists(session, ranking_id):

@@ -33,7 +33,14 @@ from screener.core.decisions import current_decisions as current_decisions_of
 from screener.core.outcomes import Outcome, record_outcome
 from screener.core.protocol import Resolution, ScreeningMode
 from screener.storage import Database, Session, repo, sqlite_url
-from screener.workflow.review import DB_FILE, PROTOCOL_FILE, Review, ReviewError, open_review
+from screener.workflow.review import (
+    DB_FILE,
+    PROTOCOL_FILE,
+    Review,
+    ReviewError,
+    follow_amendments,
+    open_review,
+)
 
 CLAIM_MINUTES = 20
 """How long a record shown by `next` stays reserved for the reviewer it was shown to."""
@@ -439,9 +446,12 @@ class Conflict:
 
 
 def is_adjudicator(review: Review, session: Session, name: str) -> bool:
-    """The protocol's adjudicator, or a reviewer stored with the adjudicator role."""
-    if review.protocol.screening.adjudicator and name == review.protocol.screening.adjudicator:
-        return True
+    """The adjudicator the protocol in force names; when it names none, a reviewer stored
+    with the adjudicator role. (An adjudicator replaced by an amendment resolves no more:
+    their earlier resolutions stand.)"""
+    follow_amendments(review, session)
+    if review.protocol.screening.adjudicator:
+        return name == review.protocol.screening.adjudicator
     return any(r.name == name and r.role == Role.ADJUDICATOR for r in repo.reviewers(session))
 
 
@@ -522,9 +532,12 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
     from screener.workflow.screening import apply_outcome_effects, validate_decision
 
     validate_decision(review, stage, label, reason_id, criterion_ids)
-    name, consensus = adjudicator.strip(), review.protocol.screening.resolution == Resolution.CONSENSUS
+    name = adjudicator.strip()
     with review.transaction() as session:
         repo.lock_review(session)
+        if follow_amendments(review, session):   # amended meanwhile: check against it
+            validate_decision(review, stage, label, reason_id, criterion_ids)
+        consensus = review.protocol.screening.resolution == Resolution.CONSENSUS
         # Who may resolve is checked before anything about the record is said: "no
         # conflict" would tell a blind screener how the other reviewer decided.
         if not is_adjudicator(review, session, name):

@@ -884,3 +884,35 @@ def test_a_record_on_someone_elses_screen_is_named_and_comes_back_when_they_quit
     back = dana.next()
     assert back is not None and back.record.id == held.record.id
     assert dana.held == 0 and len(ids) == 3
+
+
+def test_an_open_session_follows_an_amendment_and_a_replaced_adjudicator_resolves_no_more(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """A UI left open during `protocol amend` (another process) stamps its next decision
+    with the version in force, checked against it; the adjudicator the amendment replaced
+    is refused, the new one is not."""
+    from screener.workflow.review import amend_protocol
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    ann = ScreeningSession(review, "ann")
+    first = ann.next()
+    assert first is not None and first.record.id is not None
+    data = yaml.safe_load((PROTOCOLS / "dual-screening.yaml").read_text())
+    data["screening"]["adjudicator"] = "Dan"
+    data["exclusion_reasons"] = [r for r in data["exclusion_reasons"] if r["id"] != "other"]
+    (tmp_path / "v2.yaml").write_text(yaml.safe_dump(data))
+    with open_review(review.folder, None if review.db.is_sqlite else review.db.url) as other:
+        amend_protocol(other, tmp_path / "v2.yaml", "Dan adjudicates; no 'other' reason")
+        with other.read() as s:
+            v2 = repo.latest_protocol(s)[2]
+    assert review.protocol_hash != v2                         # the open session's copy
+    with pytest.raises(ReviewError, match="other"):
+        ann.decide(first.record.id, EXC, reason_id="other")   # gone in version 2
+    d = ann.decide(first.record.id, EXC, reason_id="design")
+    assert d.protocol_hash == v2
+    decide(review, ids[0], "bob", INC)                         # a conflict
+    list_conflicts(review, TA, "Dan")
+    with pytest.raises(ReviewError, match="not the adjudicator"):
+        resolve(review, ids[0], ADJ, INC)
+    assert resolve(review, ids[0], "Dan", INC).protocol_hash == v2
