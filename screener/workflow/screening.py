@@ -283,6 +283,10 @@ def _without(ids: tuple[int, ...], record_id: int) -> tuple[int, ...]:
     return ids[:at] + ids[at + 1:]
 
 
+UNDO_NOTE = "undo of decision "
+"""How an undo row's note begins (then the id of the decision it withdraws)."""
+
+
 class ScreeningSession:
     """One reviewer screening one stage: next record, decide, undo, progress."""
 
@@ -417,6 +421,7 @@ class ScreeningSession:
                                  ids=(record_id, *_without(self.queue.ids, record_id)))
             return record
         with self.review.transaction() as session:
+            follow_amendments(self.review, session)
             history = repo.reviewer_history(session, self.reviewer, self.stage)
             standing = current_decisions(history)
             if not standing:
@@ -424,7 +429,7 @@ class ScreeningSession:
             last = max(standing.values(), key=lambda d: d.id or 0)
             undo = Decision(
                 record_id=last.record_id, reviewer=self.reviewer, stage=self.stage,
-                label=Label.UNDONE, note=f"undo of decision {last.id}",
+                label=Label.UNDONE, note=f"{UNDO_NOTE}{last.id}",
                 protocol_hash=self.review.protocol_hash, reviewer_role=self.role)
             repo.add_decision(session, undo, undoes_id=last.id)
             self.undone = last

@@ -667,17 +667,24 @@ def _copy_ranking(src: Session, dst: Session, ranking_id: int | None, reviewer_i
 
 def _append(src: Session, dst: Session, rows: Iterable[tuple[Decision, str, str | None]],
             known: dict[str, int]) -> list[Decision]:
-    """Append decision rows (with uids) to dst's log: new seq and row_hash, same uid."""
+    """Append decision rows (with uids) to dst's log: new seq and row_hash, same uid (an
+    undo's note names the decision it withdraws by its id here)."""
+    from screener.workflow.screening import UNDO_NOTE
+
     added: list[Decision] = []
     rankings: dict[int, int] = {}
     for d, uid, undoes_uid in rows:
         if uid in known:
             continue
         owner = repo.get_or_create_reviewer(dst, d.reviewer, d.reviewer_role).id
+        undoes = known.get(undoes_uid) if undoes_uid else None
+        note = d.note
+        if undoes is not None and note.startswith(UNDO_NOTE):
+            note = f"{UNDO_NOTE}{undoes}"   # the copy's id names another decision here
         new = repo.add_decision(dst, replace(
-            d, id=None, seq=None, row_hash="",
+            d, id=None, seq=None, row_hash="", note=note,
             ranking_id=_copy_ranking(src, dst, d.ranking_id, owner, rankings)),
-            undoes_id=known.get(undoes_uid) if undoes_uid else None, uid=uid)
+            undoes_id=undoes, uid=uid)
         assert new.id is not None
         known[uid] = new.id
         added.append(new)

@@ -591,6 +591,12 @@ def test_export_decide_offline_merge_twice(make_review: Callable[..., Any], tmp_
     assert [x.seq for x in log] == list(range(1, after + 1))
     assert [current[(i, "ann")] for i in ids] == [INC, EXC, INC, EXC, MAY]
     assert chain_ok(review)
+    with review.transaction() as s:                 # the undo names its target's id here
+        from sqlalchemy import text
+
+        undos = s.execute(text("SELECT note, undoes_id FROM decisions WHERE label = 'undone'"
+                               )).all()
+    assert len(undos) == 1 and undos[0][0] == f"undo of decision {undos[0][1]}"
     again = merge(review, copy_dir / "review.db")
     assert (again.added, again.skipped) == (0, 7)
     with review.transaction() as s:
