@@ -53,9 +53,26 @@ def review_options(func: F) -> F:
     return func
 
 
-def open_from(review_dir: Path | None, db_url: str | None) -> Any:
-    from screener.workflow.review import open_review
+def _from_environment(name: str = "db_url") -> bool:
+    """Whether the option came from its environment variable (SCREENER_DB), not the command."""
+    from click.core import ParameterSource
 
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT
+
+
+def open_from(review_dir: Path | None, db_url: str | None) -> Any:
+    """The review of --review DIR or --db URL. A folder given on the command line that
+    holds its own review.db (an offline copy, a local review) wins over SCREENER_DB, which
+    names the team's shared database: following `screen --review COPY` must not screen
+    online."""
+    from screener.storage import sqlite_url
+    from screener.workflow.review import DB_FILE, open_review
+
+    if (review_dir is not None and db_url and _from_environment()
+            and (review_dir / DB_FILE).is_file()):
+        click.echo(f"note: using {review_dir / DB_FILE} (--review), not SCREENER_DB", err=True)
+        return open_review(review_dir, sqlite_url((review_dir / DB_FILE).resolve()))
     return open_review(review_dir, db_url)
 
 
@@ -82,6 +99,9 @@ def init(directory: Path, protocol_file: Path, db_url: str | None) -> None:
     """Create a review in DIRECTORY from a protocol."""
     from screener.workflow.review import create_review
 
+    if db_url and _from_environment():
+        click.echo("note: SCREENER_DB is set, so the review goes into that database (unset it "
+                   "for a review kept in the folder)", err=True)
     with create_review(directory, protocol_file, db_url) as review:
         click.echo(f"created review {review.title!r} at {review.location}")
         click.echo(f"protocol v{review.protocol_version} sha256 {review.protocol_hash}")

@@ -622,6 +622,24 @@ def test_next_says_when_the_records_left_are_on_others_screens(tmp_path: Path) -
     assert rid > 0
 
 
+def test_a_folder_given_with_review_wins_over_screener_db(tmp_path: Path) -> None:
+    """SCREENER_DB names the team's database; `--review COPY` (an offline copy, as
+    export-reviewer prints it) must open the copy, not screen online."""
+    from screener.storage import sqlite_url
+
+    run("init", str(tmp_path / "team"), "--protocol", MINIMAL)
+    run("init", str(tmp_path / "copy"), "--protocol", str(REPO / "protocols" /
+                                                          "dual-screening.yaml"))
+    env = {"SCREENER_DB": sqlite_url((tmp_path / "team" / "review.db").resolve())}
+    result = CliRunner(env=env).invoke(main, ["status", "--json", "--review",
+                                              str(tmp_path / "copy")])
+    assert result.exit_code == 0, result.output
+    assert "note: using" in result.output and "not SCREENER_DB" in result.output
+    assert json.loads(result.output.split("\n", 1)[1])["title"] == "Dual-screening review template"
+    result = CliRunner(env=env).invoke(main, ["status", "--json"])    # no --review: the team's
+    assert json.loads(result.output)["title"] != "Dual-screening review template"
+
+
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
     # `init DIR --db URL` leaves DIR with the protocol copy and exports, no review.db
     folder = tmp_path / "pgrev"
