@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from screener import __version__
+from screener.cli.params import DB_ID, POSITION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -188,7 +189,7 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
 
 
 @main.command()
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=DB_ID)
 @review_options
 @click.option("--reviewer", required=True)
 @click.option("--label", type=click.Choice(["include", "exclude", "maybe"]), required=True)
@@ -196,10 +197,10 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
 @click.option("--criterion", "criteria", multiple=True, help="Criterion id (repeatable).")
 @click.option("--note", default="")
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
-@click.option("--ranking-id", type=int, default=None,
+@click.option("--ranking-id", type=DB_ID, default=None,
               help="The ranking that showed the record (`next` prints it): the log and the "
                    "methods text then record that screening followed the ranking.")
-@click.option("--rank-position", type=click.IntRange(min=1), default=None,
+@click.option("--rank-position", type=POSITION, default=None,
               help="The record's position in that ranking (`next` prints it).")
 def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer: str,
            label: str, reason: str | None, criteria: tuple[str, ...], note: str,
@@ -216,7 +217,7 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
 
 
 @main.command("not-retrieved")
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=DB_ID)
 @review_options
 @click.option("--undo", is_flag=True, help="Take the mark back: the report is sought again.")
 @click.option("--reviewer", default=None,

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 from screener.cli import emit_json, main, open_from, review_options
+from screener.cli.params import DB_ID
 
 KIND = click.Choice(["database", "register", "other"])
 
@@ -79,9 +80,9 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
 @click.option("--threshold", type=float, default=None,
               help="Minimum title similarity (0-1) for a fuzzy match (default: tuned value).")
 @click.option("--list", "list_", is_flag=True, help="List the duplicate clusters.")
-@click.option("--undo", type=int, default=None, metavar="CLUSTER",
+@click.option("--undo", type=DB_ID, default=None, metavar="CLUSTER",
               help="Reverse the merge of one cluster (dedup never merges its records again).")
-@click.option("--redo", type=int, default=None, metavar="CLUSTER",
+@click.option("--redo", type=DB_ID, default=None, metavar="CLUSTER",
               help="Merge an undone cluster again (as a new cluster; the undo stays logged).")
 @click.option("--json", "as_json", is_flag=True)
 def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, list_: bool,

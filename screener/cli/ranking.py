@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from screener.cli import emit_json, main, open_from, review_options
+from screener.cli.params import SEED
 
 
 @main.command()
 @click.argument("dataset", type=click.Path(path_type=Path))
-@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
+@click.option("--seed", type=SEED, default=42, show_default=True)
 @click.option("--prior", "priors", multiple=True, metavar="RECORD_ID",
               help="A prior record by record_id (repeatable); compares exactly with other tools.")
 @click.option("--n-prior-included", type=click.IntRange(min=0), default=1, show_default=True)

@@ -30,6 +30,9 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 READ_ONLY = "screener_read_only"
 """Execution option marking a connection whose transaction only reads."""
 
+INT_MAX = 2**31 - 1
+"""The largest value of an INTEGER column (ids, seeds, counts): 32 bits on PostgreSQL."""
+
 
 class StorageError(Exception):
     """A database problem the user can act on (bad URL, not a review, unreachable server)."""

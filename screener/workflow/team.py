@@ -32,7 +32,7 @@ from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.decisions import current_decisions as current_decisions_of
 from screener.core.outcomes import Outcome, record_outcome
 from screener.core.protocol import Resolution, ScreeningMode
-from screener.storage import Database, Session, repo, sqlite_url
+from screener.storage import INT_MAX, Database, Session, repo, sqlite_url
 from screener.workflow.review import DB_FILE, PROTOCOL_FILE, Review, ReviewError, open_review
 
 CLAIM_MINUTES = 20
@@ -161,7 +161,12 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
 
     if stage not in review.protocol.stages:
         raise ReviewError(f"the protocol has no {stage.value} stage")
+    given = seed is not None
     seed = review.protocol.ranking.seed if seed is None else seed
+    if not 0 <= seed <= INT_MAX:
+        raise ReviewError(f"seed {seed} cannot be stored with the allocation: give --seed N "
+                          f"from 0 to {INT_MAX}" + ("" if given else " (the protocol's "
+                                                     "ranking seed is out of that range)"))
     names = [n.strip() for n in reviewers]
     with review.transaction() as session:
         adjudicators = [n for n in names if is_adjudicator(review, session, n)]
