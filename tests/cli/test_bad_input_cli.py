@@ -87,3 +87,20 @@ def test_a_protocol_seed_too_large_to_store_is_refused_by_allocate(tmp_path: Pat
 def test_simulate_refuses_a_seed_out_of_range() -> None:
     out = run("simulate", "whatever.csv", "--seed", HUGE, code=2)
     assert "'--seed'" in out and "is not a seed" in out
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://u@[::1",
+    "postgresql://u:secret@[::1",
+    "postgresql://u:secret@host:notaport/db",
+    "postgresql://u:se@cret@[::1/db",
+])
+def test_a_malformed_postgresql_url_is_one_message_without_the_password(tmp_path: Path,
+                                                                        url: str) -> None:
+    for args in (["status", "--db", url],
+                 ["init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", url]):
+        out = run(*args, code=2)
+        assert "cannot read the database URL" in out and "secret" not in out
+        assert "cret" not in out
+    assert not (tmp_path / "r").exists()
+    assert "closing bracket" in run("status", "--db", "postgresql://u@[::1", code=2)
