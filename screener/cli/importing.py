@@ -180,7 +180,8 @@ def search() -> None:
 @click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")
 @click.option("--api-key", default=None, envvar="NCBI_API_KEY",
               help="NCBI API key: 10 requests/s instead of 3.")
-@click.option("--max", "max_records", type=int, default=None, help="Fetch at most N records.")
+@click.option("--max", "max_records", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Fetch at most N records (default: all).")
 @click.option("--source", default="PubMed", show_default=True)
 def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email: str,
                   api_key: str | None, max_records: int | None, source: str) -> None:

@@ -337,8 +337,13 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
     the date and PubMed's own count (PRISMA-S items 13 and 15)."""
     from screener.importers.pubmed import PubMedError, search_pubmed
 
-    if "@" not in email:
-        raise ReviewError("--email must be your e-mail address (NCBI asks for it)")
+    if not query.strip():
+        raise ReviewError("the PubMed query is empty; give the search as PubMed would run it, "
+                          "e.g. screener search pubmed \"ketamine AND depression\" --email ADDR")
+    if max_records is not None and max_records < 0:
+        raise ReviewError(f"--max {max_records}: give how many records to fetch at most (0 or "
+                          "more), or leave --max out to fetch them all")
+    _check_email(email)
     try:
         result = search_pubmed(query, email=email, api_key=api_key, max_records=max_records,
                                progress=progress)
@@ -350,12 +355,21 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
                           reported_count=result.count)
 
 
+def _check_email(email: str) -> None:
+    """NCBI asks every E-utilities request for a contact address."""
+    if "@" not in email or not email.strip():
+        raise ReviewError(f"--email {email!r} is not an e-mail address: give yours (NCBI asks "
+                          "for a contact address with every request)")
+
+
 def read_pmid_list(path: Path) -> list[str]:
     """PMIDs from a text file: one per line, or separated by spaces or commas."""
     from screener.core.records import normalise_pmid
 
     if not path.exists():
         raise ReviewError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReviewError(f"{path} is a folder; give the text file of PMIDs (one per line)")
     pmids: list[str] = []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace")
                                   .splitlines(), 1):
@@ -375,11 +389,15 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
     from screener.importers.pubmed import PubMedError, fetch_pmids
 
     _check_kind(kind)
+    _check_email(email)
     bad = [p for p in pmids if not normalise_pmid(p)]
     if bad or not pmids:
-        raise ReviewError(f"not PMIDs: {', '.join(bad) or '(none given)'}")
+        raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}")
     try:
         records = fetch_pmids([normalise_pmid(p) for p in pmids], email=email, api_key=api_key)
+    except ValueError as exc:  # an id normalise_pmid reads but PubMed would not, e.g. "12ab"
+        raise ReviewError(f"{exc}: give PubMed ids as digits (PMID: 123 is fine); nothing was "
+                          "imported") from None
     except PubMedError as exc:
         raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
                           "imported.") from None

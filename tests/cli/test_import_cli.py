@@ -213,3 +213,26 @@ def test_a_search_date_in_the_future_is_refused(review_dir: list[str]) -> None:
               "--searched", tomorrow, code=2)
     assert f"--searched {tomorrow} is in the future" in out
     assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["search", "pubmed", "x", "--email", "me@example.org", "--max", "-1"], "'--max'"),
+    (["search", "pubmed", "", "--email", "me@example.org"], "the PubMed query is empty"),
+    (["search", "pubmed", "   ", "--email", "me@example.org"], "the PubMed query is empty"),
+    (["search", "pubmed", "x", "--email", ""], "is not an e-mail address"),
+    (["import-ids", "{ids}", "--email", ""], "is not an e-mail address"),
+    (["import-ids", "--pmid", "29768149", "--email", "nobody"], "is not an e-mail address"),
+    (["import-ids", "{tmp}", "--email", "me@example.org"], "is a folder"),
+    (["import-ids", "{tmp}/missing.txt", "--email", "me@example.org"], "no such file"),
+    (["import-ids", "--pmid", "xyz", "--email", "me@example.org"], "not PMIDs: 'xyz'"),
+])
+def test_pubmed_commands_refuse_bad_input_before_any_request(
+        review_dir: list[str], recorded: Recorded, tmp_path: Path, args: list[str],
+        fragment: str) -> None:
+    (tmp_path / "ids.txt").write_text("29768149\n", encoding="utf-8")
+    args = [a.replace("{ids}", str(tmp_path / "ids.txt")).replace("{tmp}", str(tmp_path))
+            for a in args]
+    out = run(*args, *review_dir, code=2)
+    assert fragment in out and "Traceback" not in out
+    assert recorded.calls == []
+    assert json.loads(run("status", "--json", *review_dir))["sources"] == []
