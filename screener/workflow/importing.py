@@ -362,10 +362,19 @@ def _check_email(email: str) -> None:
                           "for a contact address with every request)")
 
 
+def _typed_pmid(token: str) -> str:
+    """The PubMed id a user typed ("123", "PMID:123", "PMID: 123"), or "" when the text is
+    not exactly one: "12ab" or a 10-digit number is refused, not read as a shorter id."""
+    text = token.strip()
+    if text[:4].upper() == "PMID":
+        text = text[4:].removeprefix(":").strip()
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > 9:
+        return ""
+    return text.lstrip("0")
+
+
 def read_pmid_list(path: Path) -> list[str]:
     """PMIDs from a text file: one per line, or separated by spaces or commas."""
-    from screener.core.records import normalise_pmid
-
     if not path.exists():
         raise ReviewError(f"{path}: no such file")
     if path.is_dir():
@@ -374,8 +383,8 @@ def read_pmid_list(path: Path) -> list[str]:
     for number, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace")
                                   .splitlines(), 1):
         for token in line.replace(",", " ").split():
-            pmid = normalise_pmid(token)
-            if not pmid or not token.strip().removeprefix("PMID:").strip().isdigit():
+            pmid = _typed_pmid(token)
+            if not pmid:
                 raise ReviewError(f"{path}, line {number}: {token!r} is not a PMID; write one "
                                   "PubMed id (digits) per line")
             pmids.append(pmid)
@@ -385,19 +394,16 @@ def read_pmid_list(path: Path) -> list[str]:
 def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: str | None,
                  source: str, kind: str) -> ImportSummary:
     """Fetch records by PMID (e.g. citation searching) and store them as one source."""
-    from screener.core.records import normalise_pmid
     from screener.importers.pubmed import PubMedError, fetch_pmids
 
     _check_kind(kind)
     _check_email(email)
-    bad = [p for p in pmids if not normalise_pmid(p)]
+    bad = [p for p in pmids if not _typed_pmid(p)]
     if bad or not pmids:
-        raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}")
+        raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}; a "
+                          "PubMed id is 1 to 9 digits (PMID:123 is fine)")
     try:
-        records = fetch_pmids([normalise_pmid(p) for p in pmids], email=email, api_key=api_key)
-    except ValueError as exc:  # an id normalise_pmid reads but PubMed would not, e.g. "12ab"
-        raise ReviewError(f"{exc}: give PubMed ids as digits (PMID: 123 is fine); nothing was "
-                          "imported") from None
+        records = fetch_pmids([_typed_pmid(p) for p in pmids], email=email, api_key=api_key)
     except PubMedError as exc:
         raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
                           "imported.") from None

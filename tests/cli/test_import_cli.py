@@ -236,3 +236,16 @@ def test_pubmed_commands_refuse_bad_input_before_any_request(
     assert fragment in out and "Traceback" not in out
     assert recorded.calls == []
     assert json.loads(run("status", "--json", *review_dir))["sources"] == []
+
+
+@pytest.mark.parametrize("typed", ["12ab", "1234567890", "PMID:", "0", "١٢٣"])
+def test_a_pmid_is_read_exactly_or_refused(review_dir: list[str], recorded: Recorded,
+                                           tmp_path: Path, typed: str) -> None:
+    # "12ab" was fetched as PMID 12 and "1234567890" as 123456789: another article
+    out = run("import-ids", "--pmid", typed, "--email", "me@example.org", *review_dir, code=2)
+    assert "not PMIDs" in out
+    listed = tmp_path / "ids.txt"
+    listed.write_text(f"29768149\n{typed}\n", encoding="utf-8")
+    assert "line 2" in run("import-ids", str(listed), "--email", "me@example.org",
+                           *review_dir, code=2)
+    assert recorded.calls == []
