@@ -108,8 +108,12 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     """Import files all together or not at all: every file is read and checked first, then
     all are written in one transaction. A file whose bytes were imported before (or given
     twice) is refused unless `again`."""
+    from screener.workflow.screening import reviewer_name
+
     _check_kind(kind)
     searched_on = _check_date(searched)
+    if labels_as is not None:
+        labels_as = reviewer_name(labels_as, "--labels-as")
     read: list[_ReadFile] = []
     for path in paths:
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
@@ -135,11 +139,24 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
                         "--again if that is what you want")
     summaries = []
     with review.transaction() as session:
+        if labels_as is not None:
+            _check_labels_as(review, session, labels_as)
         for f in read:
             summaries.append(_write_file(review, session, f, source=source, kind=kind,
                                          searched_on=searched_on, query=query,
                                          labels_as=labels_as))
     return summaries
+
+
+def _check_labels_as(review: Review, session: Session, name: str) -> None:
+    """Imported labels are a screener's decisions: not the adjudicator's (stored as a
+    screener's they would take the adjudicator's role away), nor a second spelling of a
+    known reviewer's name."""
+    from screener.workflow.screening import role_of
+
+    if role_of(review, session, name, "--labels-as") == Role.ADJUDICATOR:
+        raise ReviewError(f"--labels-as {name!r} names the adjudicator; imported labels are a "
+                          "screener's decisions: give a screener's name. Nothing was imported")
 
 
 def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str | None, kind: str,

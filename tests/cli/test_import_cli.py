@@ -70,6 +70,32 @@ def test_labels_as_turns_a_label_column_into_decisions(review_dir: list[str]) ->
     assert sum(labels.values()) == 8 and labels.get("exclude", 0) >= 1
 
 
+@pytest.mark.parametrize(("name", "fragment"), [
+    ("  ", "a reviewer name is needed: --labels-as NAME"),
+    ("", "a reviewer name is needed: --labels-as NAME"),
+    ("team\nB", "cannot hold control characters"),
+    ("ANN", "names are matched exactly; use --labels-as ann"),
+    ("Adjudicator", "names the adjudicator"),
+])
+def test_labels_as_takes_a_reviewer_name_like_any_other(review_dir: list[str], name: str,
+                                                        fragment: str, tmp_path: Path) -> None:
+    # --labels-as "  " made a reviewer named two spaces
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(PROTOCOL).read_text(encoding="utf-8")
+                        + "screening:\n  adjudicator: Adjudicator\n", encoding="utf-8")
+    run("protocol", "amend", str(protocol), "--reason", "adjudicator", *review_dir)
+    sample = FORMATS / "csv" / "synergy_chou_2004_sample.csv"
+    run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir)
+    first = json.loads(run("next", "--reviewer", "ann", "--json", *review_dir))
+    run("decide", str(first["record_id"]), "--reviewer", "ann", "--label", "include",
+        *review_dir)
+    out = run("import", str(sample), *review_dir, "--labels-as", name, code=2)
+    assert fragment in out and "Traceback" not in out
+    data = json.loads(run("status", "--json", *review_dir))
+    assert [r["name"] for r in data["reviewers"]] == ["ann"]
+    assert len(data["sources"]) == 1  # nothing imported
+
+
 def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     ris = str(FORMATS / "ris" / "asreview_embase.ris")
     run("import", ris, *review_dir, "--source", "Embase")
