@@ -256,6 +256,27 @@ def role_of(review: Review, session: Session, reviewer: str,
     return Role.SCREENER
 
 
+def known_reviewer(review: Review, name: str, option: str = "--reviewer") -> str:
+    """`name` as stored, when it names a reviewer of the review (one who has decided or
+    been allocated records, or the protocol's adjudicator); any other name is refused with
+    the known ones (`status` lists them too, blind or not: blinding hides decisions, not
+    who screens)."""
+    name = reviewer_name(name, option)
+    with review.read() as session:
+        known = [r.name for r in repo.reviewers(session)]
+    adjudicator = review.protocol.screening.adjudicator
+    if adjudicator and adjudicator not in known:
+        known.append(adjudicator)
+    if name in known:
+        return name
+    near = [k for k in known if name_key(k) == name_key(name)]
+    hint = (f"; names are matched exactly: {option} {shlex.quote(near[0])}" if near
+            else "; check the spelling")
+    listed = ", ".join(repr(k) for k in known) if known else "none yet (no decisions)"
+    raise ReviewError(f"{option} {name!r} is not a reviewer of this review (known: {listed})"
+                      f"{hint}")
+
+
 def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:
     """Mark a record's full-text report as not retrieved (it leaves the full-text stage).
     Refused while title/abstract is still blind, and for a report anyone has decided on at
