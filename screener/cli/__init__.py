@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from screener import __version__
-from screener.cli.params import DB_ID, POSITION
+from screener.cli.params import DB_ID, PATH, POSITION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +48,7 @@ def review_options(func: F) -> F:
     func = click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB",
                         help="PostgreSQL URL (postgresql://user@host:port/db) instead of a "
                              "review folder; also read from SCREENER_DB.")(func)
-    func = click.option("--review", "review_dir", type=click.Path(path_type=Path),
+    func = click.option("--review", "review_dir", type=PATH,
                         default=None, metavar="DIR",
                         help="Review folder (default: the current folder).")(func)
     return func
@@ -73,9 +73,9 @@ def main() -> None:
 # --- review set-up ----------------------------------------------------------------------
 
 @main.command()
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("directory", type=PATH)
 @click.option("--protocol", "protocol_file", required=True,
-              type=click.Path(path_type=Path), help="The review protocol (YAML).")
+              type=PATH, help="The review protocol (YAML).")
 @click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB",
               help="Create the review in this PostgreSQL database; DIRECTORY keeps the "
                    "protocol copy and exports.")
@@ -112,7 +112,7 @@ def protocol() -> None:
 
 
 @protocol.command("check")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 def protocol_check(file: Path) -> None:
     """Validate FILE; report every problem with its line and field."""
     from screener.protocol import read_protocol_file
@@ -132,7 +132,7 @@ def protocol_schema() -> None:
 
 
 @protocol.command("amend")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.option("--reason", required=True, help="What changed and why.")
 @review_options
 def protocol_amend(file: Path, reason: str, review_dir: Path | None, db_url: str | None) -> None:
@@ -238,7 +238,7 @@ def not_retrieved(record_id: int, review_dir: Path | None, db_url: str | None,
 
 
 @main.command()
-@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.argument("directory", required=False, type=PATH)
 @click.option("--reviewer", default="demo", show_default=True)
 @click.option("--no-ui", is_flag=True, help="Only create the demo review; do not open the UI.")
 def demo(directory: Path | None, reviewer: str, no_ui: bool) -> None:

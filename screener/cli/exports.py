@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from screener.cli import main, open_from, review_options
+from screener.cli.params import PATH
 
-OUT = click.option("--out", type=click.Path(path_type=Path), default=None,
+OUT = click.option("--out", type=PATH, default=None,
                    help="Output file (default: exports/ in the review folder).")
 FORCE = click.option("--force", is_flag=True, help="Replace an existing file.")
 
@@ -110,7 +111,7 @@ def log() -> None:
 
 @log.command("verify")
 @review_options
-@click.option("--file", "jsonl", type=click.Path(path_type=Path), default=None,
+@click.option("--file", "jsonl", type=PATH, default=None,
               help="Verify an exported JSONL log (decisions or events) instead of the "
                    "database; with --review or --db, also compare it with that review's log.")
 def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) -> None:

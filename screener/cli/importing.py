@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 from screener.cli import emit_json, main, open_from, review_options
-from screener.cli.params import DB_ID
+from screener.cli.params import DB_ID, PATH
 
 KIND = click.Choice(["database", "register", "other"])
 
@@ -26,7 +26,7 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
 
 
 @main.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=PATH)
 @review_options
 @click.option("--source", default=None, help="Source name, e.g. PubMed, Embase (default: "
               "guessed from the format or file name).")
@@ -195,7 +195,7 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
 
 
 @main.command("import-ids")
-@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.argument("file", required=False, type=PATH)
 @click.option("--pmid", "pmids", multiple=True, help="A PubMed id (repeatable).")
 @review_options
 @click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")

@@ -55,6 +55,5 @@ class NonEmptyPath(click.Path):
         return super().convert(value, param, ctx)
 
 
-def path(**kwargs: Any) -> NonEmptyPath:
-    """A NonEmptyPath giving pathlib.Path values."""
-    return NonEmptyPath(path_type=Path, **kwargs)
+PATH = NonEmptyPath(path_type=Path)
+"""A file or folder argument (a pathlib.Path)."""

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from screener.cli import STAGES, emit_json, main, open_from, review_options
-from screener.cli.params import DB_ID, SEED
+from screener.cli.params import DB_ID, PATH, SEED
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -147,7 +147,7 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
 
 
 @main.command("export-reviewer")
-@click.argument("target", metavar="FOLDER", type=click.Path(path_type=Path))
+@click.argument("target", metavar="FOLDER", type=PATH)
 @review_options
 @click.option("--reviewer", required=True, help="The reviewer who will screen offline.")
 def export_reviewer(target: Path, review_dir: Path | None, db_url: str | None,
@@ -163,7 +163,7 @@ def export_reviewer(target: Path, review_dir: Path | None, db_url: str | None,
 
 
 @main.command()
-@click.argument("source", metavar="FOLDER", type=click.Path(path_type=Path))
+@click.argument("source", metavar="FOLDER", type=PATH)
 @review_options
 def merge(source: Path, review_dir: Path | None, db_url: str | None) -> None:
     """Bring the decisions of an offline copy back (merging twice changes nothing)."""

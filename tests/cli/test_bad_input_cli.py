@@ -104,3 +104,26 @@ def test_a_malformed_postgresql_url_is_one_message_without_the_password(tmp_path
         assert "cret" not in out
     assert not (tmp_path / "r").exists()
     assert "closing bracket" in run("status", "--db", "postgresql://u@[::1", code=2)
+
+
+@pytest.mark.parametrize("args", [
+    ["init", "", "--protocol", MINIMAL],
+    ["init", "  ", "--protocol", MINIMAL],
+    ["init", "{tmp}/r", "--protocol", ""],
+    ["status", "--review", ""],
+    ["demo", "", "--no-ui"],
+    ["export-reviewer", "", "--reviewer", "ann", "--review", "{tmp}/r"],
+    ["merge", "", "--review", "{tmp}/r"],
+    ["import", "", "--review", "{tmp}/r"],
+    ["export", "log", "--out", "", "--review", "{tmp}/r"],
+])
+def test_an_empty_path_is_not_the_current_folder(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 args: list[str]) -> None:
+    # `screener init ""` (a script's unset variable) created the review in the current folder
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    out = run(*[a.replace("{tmp}", str(tmp_path)) for a in args], code=2)
+    assert "an empty path was given" in out
+    assert list(here.iterdir()) == [] and not (tmp_path / "r").exists()
