@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from screener import __version__
+from screener.cli.params import DB_ID, PATH, POSITION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +48,7 @@ def review_options(func: F) -> F:
     func = click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB",
                         help="PostgreSQL URL (postgresql://user@host:port/db) instead of a "
                              "review folder; also read from SCREENER_DB.")(func)
-    func = click.option("--review", "review_dir", type=click.Path(path_type=Path),
+    func = click.option("--review", "review_dir", type=PATH,
                         default=None, metavar="DIR",
                         help="Review folder (default: the current folder).")(func)
     return func
@@ -89,9 +90,9 @@ def main() -> None:
 # --- review set-up ----------------------------------------------------------------------
 
 @main.command()
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("directory", type=PATH)
 @click.option("--protocol", "protocol_file", required=True,
-              type=click.Path(path_type=Path), help="The review protocol (YAML).")
+              type=PATH, help="The review protocol (YAML).")
 @click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB",
               help="Create the review in this PostgreSQL database; DIRECTORY keeps the "
                    "protocol copy and exports.")
@@ -131,7 +132,7 @@ def protocol() -> None:
 
 
 @protocol.command("check")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 def protocol_check(file: Path) -> None:
     """Validate FILE; report every problem with its line and field."""
     from screener.workflow.review import read_protocol
@@ -151,7 +152,7 @@ def protocol_schema() -> None:
 
 
 @protocol.command("amend")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.option("--reason", required=True, help="What changed and why.")
 @click.option("--drop-used", is_flag=True,
               help="Amend even if the new version drops an exclusion reason or criterion id "
@@ -223,7 +224,7 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
 
 
 @main.command()
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=DB_ID)
 @review_options
 @click.option("--reviewer", required=True)
 @click.option("--label", type=click.Choice(["include", "exclude", "maybe"]), required=True)
@@ -231,10 +232,10 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
 @click.option("--criterion", "criteria", multiple=True, help="Criterion id (repeatable).")
 @click.option("--note", default="")
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
-@click.option("--ranking-id", type=int, default=None,
+@click.option("--ranking-id", type=DB_ID, default=None,
               help="The ranking that showed the record (`next` prints it): the log and the "
                    "methods text then record that screening followed the ranking.")
-@click.option("--rank-position", type=click.IntRange(min=1), default=None,
+@click.option("--rank-position", type=POSITION, default=None,
               help="The record's position in that ranking (`next` prints it).")
 def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer: str,
            label: str, reason: str | None, criteria: tuple[str, ...], note: str,
@@ -254,7 +255,7 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
 
 
 @main.command("not-retrieved")
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=DB_ID)
 @review_options
 @click.option("--undo", is_flag=True, help="Take the mark back: the report is sought again.")
 @click.option("--reviewer", default=None,
@@ -275,7 +276,7 @@ def not_retrieved(record_id: int, review_dir: Path | None, db_url: str | None,
 
 
 @main.command()
-@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.argument("directory", required=False, type=PATH)
 @click.option("--reviewer", default="demo", show_default=True)
 @click.option("--no-ui", is_flag=True, help="Only create the demo review; do not open the UI.")
 def demo(directory: Path | None, reviewer: str, no_ui: bool) -> None:

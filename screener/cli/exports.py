@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from screener.cli import main, open_from, review_options
+from screener.cli.params import PATH
 
-OUT = click.option("--out", type=click.Path(path_type=Path), default=None,
+OUT = click.option("--out", type=PATH, default=None,
                    help="Output file (default: exports/ in the review folder).")
 FORCE = click.option("--force", is_flag=True, help="Replace an existing file.")
 
@@ -56,6 +57,7 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
     --events: every other change to the review, in a chain of its own)."""
     from screener.workflow.reporting import export_events
     from screener.workflow.reporting import export_log as run
+    from screener.workflow.screening import known_reviewer
 
     if events and reviewer is not None:
         raise click.UsageError("--events writes the whole event log (it shows no one's "
@@ -64,6 +66,8 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
         if events:
             target, n = export_events(review, fmt, out, force)
         else:
+            if reviewer is not None:
+                reviewer = known_reviewer(review, reviewer)
             target, n = run(review, fmt, out, force, reviewer)
     click.echo(f"wrote {n} {'events' if events else 'decisions'} to {target}")
     if reviewer is not None:
@@ -89,8 +93,11 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
     """Records with their decision, reason and note (for full-text retrieval, Zotero, EndNote)."""
     from screener.core.decisions import Stage
     from screener.workflow.reporting import export_records as run
+    from screener.workflow.screening import known_reviewer
 
     with open_from(review_dir, db_url) as review:
+        if reviewer is not None:
+            reviewer = known_reviewer(review, reviewer)
         target, n = run(review, label, Stage(stage), fmt, out, force, reviewer)
     click.echo(f"wrote {n} records to {target}")
     if n == 0:
@@ -104,7 +111,7 @@ def log() -> None:
 
 @log.command("verify")
 @review_options
-@click.option("--file", "jsonl", type=click.Path(path_type=Path), default=None,
+@click.option("--file", "jsonl", type=PATH, default=None,
               help="Verify an exported JSONL log (decisions or events) instead of the "
                    "database; with --review or --db, also compare it with that review's log.")
 def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) -> None:

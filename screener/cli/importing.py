@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 from screener.cli import emit_json, main, open_from, review_options
+from screener.cli.params import DB_ID, PATH
 
 KIND = click.Choice(["database", "register", "other"])
 
@@ -25,7 +26,7 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
 
 
 @main.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=PATH)
 @review_options
 @click.option("--source", default=None, help="Source name, e.g. PubMed, Embase (default: "
               "guessed from the format or file name).")
@@ -79,9 +80,9 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
 @click.option("--threshold", type=float, default=None,
               help="Minimum title similarity (0-1) for a fuzzy match (default: tuned value).")
 @click.option("--list", "list_", is_flag=True, help="List the duplicate clusters.")
-@click.option("--undo", type=int, default=None, metavar="CLUSTER",
+@click.option("--undo", type=DB_ID, default=None, metavar="CLUSTER",
               help="Reverse the merge of one cluster (dedup never merges its records again).")
-@click.option("--redo", type=int, default=None, metavar="CLUSTER",
+@click.option("--redo", type=DB_ID, default=None, metavar="CLUSTER",
               help="Merge an undone cluster again (as a new cluster; the undo stays logged).")
 @click.option("--json", "as_json", is_flag=True)
 def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, list_: bool,
@@ -179,7 +180,8 @@ def search() -> None:
 @click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")
 @click.option("--api-key", default=None, envvar="NCBI_API_KEY",
               help="NCBI API key: 10 requests/s instead of 3.")
-@click.option("--max", "max_records", type=int, default=None, help="Fetch at most N records.")
+@click.option("--max", "max_records", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Fetch at most N records (default: all).")
 @click.option("--source", default="PubMed", show_default=True)
 def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email: str,
                   api_key: str | None, max_records: int | None, source: str) -> None:
@@ -193,7 +195,7 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
 
 
 @main.command("import-ids")
-@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.argument("file", required=False, type=PATH)
 @click.option("--pmid", "pmids", multiple=True, help="A PubMed id (repeatable).")
 @review_options
 @click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")

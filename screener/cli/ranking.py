@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from screener.cli import emit_json, main, open_from, review_options
+from screener.cli.params import PATH, SEED
 
 
 @main.command()
-@click.argument("dataset", type=click.Path(path_type=Path))
-@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
+@click.argument("dataset", type=PATH)
+@click.option("--seed", type=SEED, default=42, show_default=True)
 @click.option("--prior", "priors", multiple=True, metavar="RECORD_ID",
               help="A prior record by record_id (repeatable); compares exactly with other tools.")
 @click.option("--n-prior-included", type=click.IntRange(min=0), default=1, show_default=True)
@@ -24,11 +25,11 @@ from screener.cli import emit_json, main, open_from, review_options
               help="default (screener-lr), elas-u4 (ASReview's default, for comparison) or "
                    "screener-lr-minilm (adds sentence embeddings; needs the `embeddings` "
                    "extra).")
-@click.option("--protocol", "protocol_file", type=click.Path(path_type=Path), default=None,
+@click.option("--protocol", "protocol_file", type=PATH, default=None,
               help="Protocol whose criteria drive the cold start.")
-@click.option("--output", type=click.Path(path_type=Path), default=None,
+@click.option("--output", type=PATH, default=None,
               help="Write the order, metrics, model and timings as JSON.")
-@click.option("--plot", type=click.Path(path_type=Path), default=None,
+@click.option("--plot", type=PATH, default=None,
               help="Write recall against records screened (SVG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--force", is_flag=True, help="Replace existing --output / --plot files.")

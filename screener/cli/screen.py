@@ -25,9 +25,12 @@ from screener.cli import STAGES, main, open_from, review_options
 def screen(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
            theme: str | None) -> None:
     """Screen records in the terminal UI (keys: i include, e exclude, m maybe, ? help)."""
+    from screener.workflow.review import ReviewError
+
     if not sys.stdout.isatty() or not sys.stdin.isatty():
-        raise click.ClickException("`screener screen` needs a terminal; use `screener next` "
-                                   "and `screener decide` from scripts")
+        raise ReviewError("`screener screen` needs a terminal (its input or output is "
+                          "redirected); run it in a terminal, or use `screener next` and "
+                          "`screener decide` from scripts")
     from screener.tui.app import run_app
 
     with open_from(review_dir, db_url) as review:

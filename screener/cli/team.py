@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from screener.cli import STAGES, emit_json, main, open_from, review_options
+from screener.cli.params import DB_ID, PATH, SEED
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -24,7 +25,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
               help="Comma-separated reviewer names.")
 @click.option("--overlap", default="0%", show_default=True, metavar="SHARE",
               help="Share of records screened by two reviewers, e.g. 20% or 0.2.")
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=SEED, default=None,
               help="Random seed (default: the protocol's ranking seed).")
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -85,7 +86,7 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
 
 
 @main.command()
-@click.argument("record_id", type=int)
+@click.argument("record_id", type=DB_ID)
 @review_options
 @click.option("--reviewer", required=True,
               help="The adjudicator (consensus mode: one of the two screeners).")
@@ -146,7 +147,7 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
 
 
 @main.command("export-reviewer")
-@click.argument("target", metavar="FOLDER", type=click.Path(path_type=Path))
+@click.argument("target", metavar="FOLDER", type=PATH)
 @review_options
 @click.option("--reviewer", required=True, help="The reviewer who will screen offline.")
 def export_reviewer(target: Path, review_dir: Path | None, db_url: str | None,
@@ -162,7 +163,7 @@ def export_reviewer(target: Path, review_dir: Path | None, db_url: str | None,
 
 
 @main.command()
-@click.argument("source", metavar="FOLDER", type=click.Path(path_type=Path))
+@click.argument("source", metavar="FOLDER", type=PATH)
 @review_options
 def merge(source: Path, review_dir: Path | None, db_url: str | None) -> None:
     """Bring the decisions of an offline copy back (merging twice changes nothing)."""

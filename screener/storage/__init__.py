@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from screener.storage import repo
 from screener.storage.engine import (
+    INT_MAX,
     READ_ONLY,
     StorageError,
     current_revision,
@@ -28,7 +29,7 @@ from screener.storage.engine import (
     upgrade,
 )
 
-__all__ = ["Database", "Session", "StorageError", "redact", "repo", "sqlite_url"]
+__all__ = ["INT_MAX", "Database", "Session", "StorageError", "redact", "repo", "sqlite_url"]
 
 
 class Database:

@@ -11,6 +11,7 @@ Must not import textual, click or other screener layers but core.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -30,28 +31,44 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 READ_ONLY = "screener_read_only"
 """Execution option marking a connection whose transaction only reads."""
 
+INT_MAX = 2**31 - 1
+"""The largest value of an INTEGER column (ids, seeds, counts): 32 bits on PostgreSQL."""
+
 
 class StorageError(Exception):
     """A database problem the user can act on (bad URL, not a review, unreachable server)."""
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced by ***, safe to print."""
+    """The URL with any password replaced by ***, safe to print (also when it cannot be
+    parsed: then everything between `user:` and the last `@` is hidden)."""
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return "<unparseable database URL>"
-    return parsed.render_as_string(hide_password=True)
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
+        pass
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" in rest:
+        userinfo, host = rest.rsplit("@", 1)
+        user, colon, _password = userinfo.partition(":")
+        rest = f"{user}{':***' if colon else ''}@{host}"
+    return re.sub(r"(?i)(password=)[^&]*", r"\1***", f"{scheme}{sep}{rest}")
+
+
+_BRACKETS = re.compile(r"@\[[^\]/?]*(?:[/?]|$)|://\[[^\]/?]*(?:[/?]|$)")
 
 
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` URLs (driver psycopg 3) and `sqlite:///path`."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is not a number
+        hint = (" (an IPv6 address needs its closing bracket: postgresql://user@[::1]:5432/db)"
+                if _BRACKETS.search(url) else "")
         raise StorageError(
-            f"cannot read the database URL {redact(url)!r}: use postgresql://user@host:port/db "
-            "or sqlite:///path/to/review.db"
+            f"cannot read the database URL {redact(url)!r}{hint}: use "
+            "postgresql://user@host:port/db or sqlite:///path/to/review.db"
         ) from exc
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):

@@ -108,8 +108,12 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     """Import files all together or not at all: every file is read and checked first, then
     all are written in one transaction. A file whose bytes were imported before (or given
     twice) is refused unless `again`."""
+    from screener.workflow.screening import reviewer_name
+
     _check_kind(kind)
     searched_on = _check_date(searched)
+    if labels_as is not None:
+        labels_as = reviewer_name(labels_as, "--labels-as")
     read: list[_ReadFile] = []
     for path in paths:
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
@@ -135,11 +139,24 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
                         "--again if that is what you want")
     summaries = []
     with review.transaction() as session:
+        if labels_as is not None:
+            _check_labels_as(review, session, labels_as)
         for f in read:
             summaries.append(_write_file(review, session, f, source=source, kind=kind,
                                          searched_on=searched_on, query=query,
                                          labels_as=labels_as))
     return summaries
+
+
+def _check_labels_as(review: Review, session: Session, name: str) -> None:
+    """Imported labels are a screener's decisions: not the adjudicator's (stored as a
+    screener's they would take the adjudicator's role away), nor a second spelling of a
+    known reviewer's name."""
+    from screener.workflow.screening import role_of
+
+    if role_of(review, session, name, "--labels-as") == Role.ADJUDICATOR:
+        raise ReviewError(f"--labels-as {name!r} names the adjudicator; imported labels are a "
+                          "screener's decisions: give a screener's name. Nothing was imported")
 
 
 def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str | None, kind: str,
@@ -347,8 +364,13 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
     the date and PubMed's own count (PRISMA-S items 13 and 15)."""
     from screener.importers.pubmed import PubMedError, search_pubmed
 
-    if "@" not in email:
-        raise ReviewError("--email must be your e-mail address (NCBI asks for it)")
+    if not query.strip():
+        raise ReviewError("the PubMed query is empty; give the search as PubMed would run it, "
+                          "e.g. screener search pubmed \"ketamine AND depression\" --email ADDR")
+    if max_records is not None and max_records < 0:
+        raise ReviewError(f"--max {max_records}: give how many records to fetch at most (0 or "
+                          "more), or leave --max out to fetch them all")
+    _check_email(email)
     try:
         result = search_pubmed(query, email=email, api_key=api_key, max_records=max_records,
                                progress=progress)
@@ -360,18 +382,36 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
                           reported_count=result.count)
 
 
+def _check_email(email: str) -> None:
+    """NCBI asks every E-utilities request for a contact address."""
+    if "@" not in email or not email.strip():
+        raise ReviewError(f"--email {email!r} is not an e-mail address: give yours (NCBI asks "
+                          "for a contact address with every request)")
+
+
+def _typed_pmid(token: str) -> str:
+    """The PubMed id a user typed ("123", "PMID:123", "PMID: 123"), or "" when the text is
+    not exactly one: "12ab" or a 10-digit number is refused, not read as a shorter id."""
+    text = token.strip()
+    if text[:4].upper() == "PMID":
+        text = text[4:].removeprefix(":").strip()
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > 9:
+        return ""
+    return text.lstrip("0")
+
+
 def read_pmid_list(path: Path) -> list[str]:
     """PMIDs from a text file: one per line, or separated by spaces or commas."""
-    from screener.core.records import normalise_pmid
-
     if not path.exists():
         raise ReviewError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReviewError(f"{path} is a folder; give the text file of PMIDs (one per line)")
     pmids: list[str] = []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace")
                                   .splitlines(), 1):
         for token in line.replace(",", " ").split():
-            pmid = normalise_pmid(token)
-            if not pmid or not token.strip().removeprefix("PMID:").strip().isdigit():
+            pmid = _typed_pmid(token)
+            if not pmid:
                 raise ReviewError(f"{path}, line {number}: {token!r} is not a PMID; write one "
                                   "PubMed id (digits) per line")
             pmids.append(pmid)
@@ -381,15 +421,16 @@ def read_pmid_list(path: Path) -> list[str]:
 def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: str | None,
                  source: str, kind: str) -> ImportSummary:
     """Fetch records by PMID (e.g. citation searching) and store them as one source."""
-    from screener.core.records import normalise_pmid
     from screener.importers.pubmed import PubMedError, fetch_pmids
 
     _check_kind(kind)
-    bad = [p for p in pmids if not normalise_pmid(p)]
+    _check_email(email)
+    bad = [p for p in pmids if not _typed_pmid(p)]
     if bad or not pmids:
-        raise ReviewError(f"not PMIDs: {', '.join(bad) or '(none given)'}")
+        raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}; a "
+                          "PubMed id is 1 to 9 digits (PMID:123 is fine)")
     try:
-        records = fetch_pmids([normalise_pmid(p) for p in pmids], email=email, api_key=api_key)
+        records = fetch_pmids([_typed_pmid(p) for p in pmids], email=email, api_key=api_key)
     except PubMedError as exc:
         raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
                           "imported.") from None

@@ -9,6 +9,7 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 import shlex
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -204,17 +205,44 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     return decision
 
 
-def reviewer_name(name: str) -> str:
-    """The reviewer's name as stored (surrounding spaces dropped); refuses an empty one."""
-    if not name.strip():
-        raise ReviewError("a reviewer name is needed: --reviewer NAME")
-    return name.strip()
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                           "\u2066\u2067\u2068\u2069")
+"""Characters that reorder the text around them on a terminal (a name could hide another)."""
 
 
-def role_of(review: Review, session: Session, reviewer: str) -> Role:
+def clean_name(name: str, option: str = "--reviewer") -> str:
+    """A name as stored: NFC-normalised (the "ë" typed as one character or as "e" plus a
+    combining mark is one reviewer) with surrounding spaces dropped. Refuses a name holding
+    control characters (escape codes would reach every terminal that shows the name, a
+    newline would split a row of the CSV log) or bidirectional controls. May be empty."""
+    name = unicodedata.normalize("NFC", name).strip()
+    for position, char in enumerate(name, 1):
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS:
+            raise ReviewError(f"{option} {name!r}: a name cannot hold control characters "
+                              f"(U+{ord(char):04X} at character {position}); type the name "
+                              "as plain text")
+    return name
+
+
+def reviewer_name(name: str, option: str = "--reviewer") -> str:
+    """The reviewer's name as stored (`clean_name`); refuses an empty one."""
+    name = clean_name(name, option)
+    if not name:
+        raise ReviewError(f"a reviewer name is needed: {option} NAME")
+    return name
+
+
+def name_key(name: str) -> str:
+    """The form in which two names are the same reviewer: case, spacing and Unicode normal
+    form set aside."""
+    return " ".join(unicodedata.normalize("NFC", name.casefold()).split())
+
+
+def role_of(review: Review, session: Session, reviewer: str,
+            option: str = "--reviewer") -> Role:
     """The reviewer's role. A new name that differs from a known one (or the protocol's
-    adjudicator) only in case or spacing is refused: it would be a second reviewer ("Ann"
-    and "ann" as a pair in the agreement table)."""
+    adjudicator) only in case, spacing or Unicode normal form is refused: it would be a
+    second reviewer ("Ann" and "ann" as a pair in the agreement table)."""
     known = repo.reviewers(session)
     for r in known:
         if r.name == reviewer:
@@ -222,12 +250,33 @@ def role_of(review: Review, session: Session, reviewer: str) -> Role:
     adjudicator = review.protocol.screening.adjudicator
     if adjudicator and reviewer == adjudicator:
         return Role.ADJUDICATOR
-    key = " ".join(reviewer.casefold().split())
+    key = name_key(reviewer)
     for other in [r.name for r in known] + ([adjudicator] if adjudicator else []):
-        if " ".join(other.casefold().split()) == key:
+        if name_key(other) == key:
             raise ReviewError(f"no reviewer is named {reviewer!r}, but {other!r} is: names "
-                              f"are matched exactly; use --reviewer {shlex.quote(other)}")
+                              f"are matched exactly; use {option} {shlex.quote(other)}")
     return Role.SCREENER
+
+
+def known_reviewer(review: Review, name: str, option: str = "--reviewer") -> str:
+    """`name` as stored, when it names a reviewer of the review (one who has decided or
+    been allocated records, or the protocol's adjudicator); any other name is refused with
+    the known ones (`status` lists them too, blind or not: blinding hides decisions, not
+    who screens)."""
+    name = reviewer_name(name, option)
+    with review.read() as session:
+        known = [r.name for r in repo.reviewers(session)]
+    adjudicator = review.protocol.screening.adjudicator
+    if adjudicator and adjudicator not in known:
+        known.append(adjudicator)
+    if name in known:
+        return name
+    near = [k for k in known if name_key(k) == name_key(name)]
+    hint = (f"; names are matched exactly: {option} {shlex.quote(near[0])}" if near
+            else "; check the spelling")
+    listed = ", ".join(repr(k) for k in known) if known else "none yet (no decisions)"
+    raise ReviewError(f"{option} {name!r} is not a reviewer of this review (known: {listed})"
+                      f"{hint}")
 
 
 def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:

@@ -13,11 +13,13 @@ from typing import Any
 from screener.core.decisions import Label, Role, Stage
 from screener.storage import repo
 from screener.workflow.review import Review
-from screener.workflow.screening import eligible_ids, outcomes
+from screener.workflow.screening import eligible_ids, outcomes, reviewer_name
 from screener.workflow.team import blind_stages, not_offered
 
 
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
+    if viewer is not None:
+        viewer = reviewer_name(viewer)
     with review.read() as session:
         # stages still blind (reconciliation not started there): their labels and combined
         # outcomes are hidden from everyone but the viewer's own decisions

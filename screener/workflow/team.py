@@ -32,7 +32,7 @@ from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.decisions import current_decisions as current_decisions_of
 from screener.core.outcomes import Outcome, record_outcome
 from screener.core.protocol import Resolution, ScreeningMode
-from screener.storage import Database, Session, repo, sqlite_url
+from screener.storage import INT_MAX, Database, Session, repo, sqlite_url
 from screener.workflow.review import (
     DB_FILE,
     PROTOCOL_FILE,
@@ -168,13 +168,29 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
 
     if stage not in review.protocol.stages:
         raise ReviewError(f"the protocol has no {stage.value} stage")
+    given = seed is not None
+    from screener.workflow.screening import clean_name, name_key, role_of
+
     seed = review.protocol.ranking.seed if seed is None else seed
-    names = [n.strip() for n in reviewers]
+    if not 0 <= seed <= INT_MAX:
+        raise ReviewError(f"seed {seed} cannot be stored with the allocation: give --seed N "
+                          f"from 0 to {INT_MAX}" + ("" if given else " (the protocol's "
+                                                     "ranking seed is out of that range)"))
+    names = [clean_name(n, "--reviewers") for n in reviewers]
+    keys: dict[str, str] = {}
+    for name in names:
+        if name and (same := keys.setdefault(name_key(name), name)) != name:
+            raise ReviewError(f"--reviewers names {same!r} and {name!r}, one reviewer spelt "
+                              "two ways (case, spacing or accents typed differently): give "
+                              "each name once")
     with review.transaction() as session:
         adjudicators = [n for n in names if is_adjudicator(review, session, n)]
         if adjudicators:
             raise ReviewError(f"{', '.join(adjudicators)} is the adjudicator; allocate "
                               "records to screeners only")
+        for name in names:
+            if name:
+                role_of(review, session, name, "--reviewers")  # "ann" beside a known "Ann"
         plan = plan_allocation(eligible_ids(session, stage), names, overlap, seed)
         run_id = repo.add_allocation(
             session, stage=stage, kind="allocation", seed=seed, overlap=overlap,
@@ -481,8 +497,11 @@ def list_conflicts(review: Review, stage: Stage = Stage.TITLE_ABSTRACT,
     Blind review: only the adjudicator (in consensus mode: a screener) may list them, and
     doing so starts reconciliation of the stage (recorded with name and time), which ends
     blinding there. Anyone else gets a BlindingError until then."""
+    from screener.workflow.screening import reviewer_name
+
     if stage not in review.protocol.stages:
         raise ReviewError(f"the protocol has no {stage.value} stage")
+    viewer = None if viewer is None else reviewer_name(viewer)
     with review.transaction() as session:
         may = viewer is not None and _may_reconcile(review, session, viewer)
         blind = stage in blind_stages(review, session)
@@ -529,10 +548,14 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
 
     Consensus mode: `adjudicator` is one of the two screeners; the decision is stored as
     reviewer 'consensus' (adjudicator role) with both screeners' names in the note."""
-    from screener.workflow.screening import apply_outcome_effects, validate_decision
+    from screener.workflow.screening import (
+        apply_outcome_effects,
+        reviewer_name,
+        validate_decision,
+    )
 
     validate_decision(review, stage, label, reason_id, criterion_ids)
-    name = adjudicator.strip()
+    name = asking = reviewer_name(adjudicator)
     with review.transaction() as session:
         repo.lock_review(session)
         if follow_amendments(review, session):   # amended meanwhile: check against it
@@ -567,7 +590,7 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
                                   f"record {record_id} ({', '.join(screeners)})")
             note = f"consensus of {' and '.join(screeners)}" + (f": {note}" if note else "")
             name = CONSENSUS_REVIEWER
-        repo.start_reconciliation(session, stage, adjudicator.strip())
+        repo.start_reconciliation(session, stage, asking)
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=name, stage=stage, label=label, reason_id=reason_id,
             criterion_ids=tuple(criterion_ids), note=note, protocol_hash=review.protocol_hash,

@@ -84,6 +84,32 @@ def test_labels_as_names_label_cells_it_could_not_read(review_dir: list[str],
     assert sum(d["count"] for d in data["decisions"]) == 3        # an empty cell: unlabelled
 
 
+@pytest.mark.parametrize(("name", "fragment"), [
+    ("  ", "a reviewer name is needed: --labels-as NAME"),
+    ("", "a reviewer name is needed: --labels-as NAME"),
+    ("team\nB", "cannot hold control characters"),
+    ("ANN", "names are matched exactly; use --labels-as ann"),
+    ("Adjudicator", "names the adjudicator"),
+])
+def test_labels_as_takes_a_reviewer_name_like_any_other(review_dir: list[str], name: str,
+                                                        fragment: str, tmp_path: Path) -> None:
+    # --labels-as "  " made a reviewer named two spaces
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(PROTOCOL).read_text(encoding="utf-8")
+                        + "screening:\n  adjudicator: Adjudicator\n", encoding="utf-8")
+    run("protocol", "amend", str(protocol), "--reason", "adjudicator", *review_dir)
+    sample = FORMATS / "csv" / "synergy_chou_2004_sample.csv"
+    run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir)
+    first = json.loads(run("next", "--reviewer", "ann", "--json", *review_dir))
+    run("decide", str(first["record_id"]), "--reviewer", "ann", "--label", "include",
+        *review_dir)
+    out = run("import", str(sample), *review_dir, "--labels-as", name, code=2)
+    assert fragment in out and "Traceback" not in out
+    data = json.loads(run("status", "--json", *review_dir))
+    assert [r["name"] for r in data["reviewers"]] == ["ann"]
+    assert len(data["sources"]) == 1  # nothing imported
+
+
 def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     ris = str(FORMATS / "ris" / "asreview_embase.ris")
     run("import", ris, *review_dir, "--source", "Embase")
@@ -227,3 +253,39 @@ def test_a_search_date_in_the_future_is_refused(review_dir: list[str]) -> None:
               "--searched", tomorrow, code=2)
     assert f"--searched {tomorrow} is in the future" in out
     assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["search", "pubmed", "x", "--email", "me@example.org", "--max", "-1"], "'--max'"),
+    (["search", "pubmed", "", "--email", "me@example.org"], "the PubMed query is empty"),
+    (["search", "pubmed", "   ", "--email", "me@example.org"], "the PubMed query is empty"),
+    (["search", "pubmed", "x", "--email", ""], "is not an e-mail address"),
+    (["import-ids", "{ids}", "--email", ""], "is not an e-mail address"),
+    (["import-ids", "--pmid", "29768149", "--email", "nobody"], "is not an e-mail address"),
+    (["import-ids", "{tmp}", "--email", "me@example.org"], "is a folder"),
+    (["import-ids", "{tmp}/missing.txt", "--email", "me@example.org"], "no such file"),
+    (["import-ids", "--pmid", "xyz", "--email", "me@example.org"], "not PMIDs: 'xyz'"),
+])
+def test_pubmed_commands_refuse_bad_input_before_any_request(
+        review_dir: list[str], recorded: Recorded, tmp_path: Path, args: list[str],
+        fragment: str) -> None:
+    (tmp_path / "ids.txt").write_text("29768149\n", encoding="utf-8")
+    args = [a.replace("{ids}", str(tmp_path / "ids.txt")).replace("{tmp}", str(tmp_path))
+            for a in args]
+    out = run(*args, *review_dir, code=2)
+    assert fragment in out and "Traceback" not in out
+    assert recorded.calls == []
+    assert json.loads(run("status", "--json", *review_dir))["sources"] == []
+
+
+@pytest.mark.parametrize("typed", ["12ab", "1234567890", "PMID:", "0", "١٢٣"])
+def test_a_pmid_is_read_exactly_or_refused(review_dir: list[str], recorded: Recorded,
+                                           tmp_path: Path, typed: str) -> None:
+    # "12ab" was fetched as PMID 12 and "1234567890" as 123456789: another article
+    out = run("import-ids", "--pmid", typed, "--email", "me@example.org", *review_dir, code=2)
+    assert "not PMIDs" in out
+    listed = tmp_path / "ids.txt"
+    listed.write_text(f"29768149\n{typed}\n", encoding="utf-8")
+    assert "line 2" in run("import-ids", str(listed), "--email", "me@example.org",
+                           *review_dir, code=2)
+    assert recorded.calls == []

@@ -144,3 +144,26 @@ def test_every_team_command_has_help() -> None:
     for command in ("allocate", "conflicts", "resolve", "agreement", "export-reviewer", "merge"):
         out = run(command, "--help")
         assert "Usage:" in out and len(out.splitlines()) > 4
+
+
+@pytest.mark.parametrize("what", [["log"], ["log", "--format", "jsonl"],
+                                  ["records", "--label", "all"]])
+def test_an_export_for_a_reviewer_nobody_is_refused(tmp_path: Path, db_url: str | None,
+                                                    what: list[str]) -> None:
+    # `export log --reviewer nobody` wrote an empty file with exit 0, and `export records
+    # --reviewer nobody` exported records as if for a reviewer
+    loc, ids = setup(tmp_path, db_url)
+    screen(tmp_path, db_url, ids)
+    out_file = tmp_path / "out.txt"
+    out = run("export", *what, "--reviewer", "nobody", "--out", str(out_file), *loc, code=2)
+    assert out.count("error:") == 1 and "Traceback" not in out
+    # the review is blind, but `status` names every reviewer too: names are not hidden
+    assert "'nobody' is not a reviewer of this review" in out
+    assert "'ann', 'bob', 'Adjudicator'" in out
+    assert "names are matched exactly: --reviewer ann" in run(
+        "export", *what, "--reviewer", "ANN", "--out", str(out_file), *loc, code=2)
+    assert not out_file.exists()
+    run("export", *what, "--reviewer", "ann", "--out", str(out_file), *loc)
+    assert out_file.exists()
+    # the adjudicator named by the protocol is known before deciding anything
+    run("export", *what, "--reviewer", ADJ, "--out", str(tmp_path / "adj.txt"), *loc)

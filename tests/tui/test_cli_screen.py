@@ -18,7 +18,8 @@ def test_screen_has_help_with_options() -> None:
 
 def test_screen_needs_a_terminal(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["screen", "--review", str(tmp_path), "--reviewer", "ann"])
-    assert result.exit_code != 0 and "needs a terminal" in result.output
+    assert result.exit_code == 2 and "needs a terminal" in result.output
+    assert result.output.count("error:") == 1
 
 
 def test_screen_needs_a_reviewer() -> None:

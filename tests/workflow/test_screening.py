@@ -186,3 +186,32 @@ def test_reviewer_name_required(make_review: Callable[..., Any]) -> None:
     review = make_review()
     with pytest.raises(ReviewError, match="reviewer name"):
         ScreeningSession(review, "  ")
+
+
+@pytest.mark.parametrize("name", ["a\nb", "ann\x1b[2J", "bo\rb", "x\ty", "\u202eann",
+                                  "ann\u2028bob", "nul\x00"])
+def test_a_reviewer_name_with_control_characters_is_refused(
+        make_review: Callable[..., Any], name: str) -> None:
+    # escape codes reached every terminal that showed the name; a newline split CSV rows
+    review = make_review()
+    (rid,) = add(review, 1)
+    with pytest.raises(ReviewError, match="cannot hold control characters") as info:
+        record_decision(review, rid, name, Label.INCLUDE)
+    assert "\x1b" not in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(ReviewError, match="cannot hold control characters"):
+        ScreeningSession(review, name)
+    with review.transaction() as s:
+        assert repo.count_decisions(s) == 0 and repo.reviewers(s) == []
+
+
+def test_a_name_typed_in_either_unicode_form_is_one_reviewer(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    ids = add(review, 3)
+    record_decision(review, ids[0], "Zo\u00eb", Label.INCLUDE)  # NFC: one code point
+    record_decision(review, ids[1], "Zoe\u0308", Label.EXCLUDE)  # NFD: e + combining diaeresis
+    with pytest.raises(ReviewError, match="names are matched exactly"):
+        record_decision(review, ids[2], "ZOE\u0308", Label.INCLUDE)
+    with review.transaction() as s:
+        assert [r.name for r in repo.reviewers(s)] == ["Zo\u00eb"]
+        assert {d.reviewer for d in repo.current_decisions(s)} == {"Zo\u00eb"}

@@ -1,0 +1,59 @@
+"""Parameter types shared by the commands: whole numbers the database can store, and paths
+that may not be empty. A bad value is refused by click before any command opens a review,
+with click's usage message and exit code 2.
+
+Registers no command. Imports click only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+DB_INT_MAX = 2**31 - 1
+"""The largest id, seed or count the review's columns hold: they are INTEGER, 32 bits on
+PostgreSQL (SQLite stores up to 2**63 - 1, but a review must move between the two)."""
+
+
+class _DbInt(click.IntRange):
+    """A whole number from `low` to DB_INT_MAX, refused with what it is for."""
+
+    def __init__(self, low: int, what: str) -> None:
+        super().__init__(min=low, max=DB_INT_MAX)
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{str(value)!r} is not {self.what}: give a whole number from "
+                      f"{self.min} to {DB_INT_MAX}", param, ctx)
+
+
+DB_ID = _DbInt(1, "an id")
+"""A record, ranking or cluster id (ids start at 1)."""
+
+SEED = _DbInt(0, "a seed")
+"""A random seed (stored with what it produced)."""
+
+POSITION = _DbInt(1, "a position")
+"""A rank position (the first is 1)."""
+
+
+class NonEmptyPath(click.Path):
+    """click.Path that refuses "": Path("") is the current folder, which a script passing an
+    unset variable never meant."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path was given; name the folder or file (`.` for the "
+                      "current folder)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+PATH = NonEmptyPath(path_type=Path)
+"""A file or folder argument (a pathlib.Path)."""

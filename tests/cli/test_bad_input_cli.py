@@ -1,0 +1,129 @@
+"""CLI: bad input a user types gets one clear message and exit code 2, never a traceback,
+and nothing is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from screener.cli import main
+from screener.core.records import Record
+from screener.storage import INT_MAX, repo
+from screener.workflow.review import open_review
+
+REPO = Path(__file__).resolve().parents[2]
+MINIMAL = str(REPO / "protocols" / "minimal.yaml")
+HUGE = "99999999999999999999999"
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.fixture
+def loc(tmp_path: Path, db_url: str | None) -> list[str]:
+    where = ["--db", db_url] if db_url else ["--review", str(tmp_path / "rev")]
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, *(["--db", db_url] if db_url
+                                                                else []))
+    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        repo.add_records(s, source, [Record(title=f"Trial {i}", abstract="a") for i in range(3)])
+    return where
+
+
+def counts(tmp_path: Path, db_url: str | None) -> tuple[int, int]:
+    with open_review(tmp_path / "rev", db_url) as review, review.read() as s:
+        return repo.count_decisions(s), len(repo.event_log(s))
+
+
+@pytest.mark.parametrize(("args", "where"), [
+    (["decide", HUGE, "--reviewer", "ann", "--label", "include"], "'RECORD_ID'"),
+    (["decide", "1", "--reviewer", "ann", "--label", "include", "--ranking-id", HUGE],
+     "'--ranking-id'"),
+    (["decide", "1", "--reviewer", "ann", "--label", "include", "--rank-position", HUGE],
+     "'--rank-position'"),
+    (["resolve", HUGE, "--reviewer", "ann", "--label", "include"], "'RECORD_ID'"),
+    (["not-retrieved", HUGE], "'RECORD_ID'"),
+    (["not-retrieved", HUGE, "--undo"], "'RECORD_ID'"),
+    (["dedup", "--undo", HUGE], "'--undo'"),
+    (["dedup", "--redo", HUGE], "'--redo'"),
+    (["allocate", "--reviewers", "a,b", "--seed", HUGE], "'--seed'"),
+    (["allocate", "--reviewers", "a,b", "--seed", "-1"], "'--seed'"),
+    (["decide", "0", "--reviewer", "ann", "--label", "include"], "'RECORD_ID'"),
+    (["decide", str(INT_MAX + 1), "--reviewer", "ann", "--label", "include"], "'RECORD_ID'"),
+])
+def test_numbers_the_database_cannot_hold_are_refused(tmp_path: Path, db_url: str | None,
+                                                      loc: list[str], args: list[str],
+                                                      where: str) -> None:
+    before = counts(tmp_path, db_url)
+    out = run(*args, *loc, code=2)
+    assert where in out and f"to {INT_MAX}" in out, out
+    assert counts(tmp_path, db_url) == before
+
+
+def test_the_largest_id_is_looked_up_not_refused(tmp_path: Path, db_url: str | None,
+                                                 loc: list[str]) -> None:
+    out = run("decide", str(INT_MAX), "--reviewer", "ann", "--label", "include", *loc, code=2)
+    assert f"no record with id {INT_MAX}" in out
+    assert "allocated" in run("allocate", "--reviewers", "a,b", "--seed", str(INT_MAX), *loc)
+
+
+def test_a_protocol_seed_too_large_to_store_is_refused_by_allocate(tmp_path: Path) -> None:
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(MINIMAL).read_text(encoding="utf-8")
+                        + f"ranking:\n  seed: {HUGE}\n", encoding="utf-8")
+    run("init", str(tmp_path / "rev"), "--protocol", str(protocol))
+    out = run("allocate", "--reviewers", "a,b", "--review", str(tmp_path / "rev"), code=2)
+    assert "--seed N from 0 to" in out and "protocol's ranking seed" in out
+    assert "allocated" in run("allocate", "--reviewers", "a,b", "--seed", "7", "--review",
+                              str(tmp_path / "rev"))
+
+
+def test_simulate_refuses_a_seed_out_of_range() -> None:
+    out = run("simulate", "whatever.csv", "--seed", HUGE, code=2)
+    assert "'--seed'" in out and "is not a seed" in out
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://u@[::1",
+    "postgresql://u:secret@[::1",
+    "postgresql://u:secret@host:notaport/db",
+    "postgresql://u:se@cret@[::1/db",
+])
+def test_a_malformed_postgresql_url_is_one_message_without_the_password(tmp_path: Path,
+                                                                        url: str) -> None:
+    for args in (["status", "--db", url],
+                 ["init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", url]):
+        out = run(*args, code=2)
+        assert "cannot read the database URL" in out and "secret" not in out
+        assert "cret" not in out
+    assert not (tmp_path / "r").exists()
+    assert "closing bracket" in run("status", "--db", "postgresql://u@[::1", code=2)
+
+
+@pytest.mark.parametrize("args", [
+    ["init", "", "--protocol", MINIMAL],
+    ["init", "  ", "--protocol", MINIMAL],
+    ["init", "{tmp}/r", "--protocol", ""],
+    ["status", "--review", ""],
+    ["demo", "", "--no-ui"],
+    ["export-reviewer", "", "--reviewer", "ann", "--review", "{tmp}/r"],
+    ["merge", "", "--review", "{tmp}/r"],
+    ["import", "", "--review", "{tmp}/r"],
+    ["export", "log", "--out", "", "--review", "{tmp}/r"],
+])
+def test_an_empty_path_is_not_the_current_folder(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 args: list[str]) -> None:
+    # `screener init ""` (a script's unset variable) created the review in the current folder
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    out = run(*[a.replace("{tmp}", str(tmp_path)) for a in args], code=2)
+    assert "an empty path was given" in out
+    assert list(here.iterdir()) == [] and not (tmp_path / "r").exists()
