@@ -197,9 +197,17 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
           as_json: bool) -> None:
     """Print the record REVIEWER should screen next (null when none is left)."""
     from screener.core.decisions import Stage
-    from screener.workflow.screening import ScreeningSession
+    from screener.workflow import ReviewError
+    from screener.workflow.screening import ScreeningSession, known_reviewer, reviewer_name
 
+    reviewer_name(reviewer)  # a name that cannot be one is refused before anything else
     with open_from(review_dir, db_url) as review:
+        try:
+            known_reviewer(review, reviewer)
+        except ReviewError:  # a colleague starting, or a typo: say it, then go on
+            click.echo(f"note: {reviewer.strip()!r} is new to this review and is registered "
+                       "as a screener now (`status` lists them); check the spelling if you "
+                       "meant a reviewer who has screened already", err=True)
         session = ScreeningSession(review, reviewer, Stage(stage))
         item = session.next()
     if item is None:

@@ -615,7 +615,10 @@ def test_next_says_when_the_records_left_are_on_others_screens(tmp_path: Path) -
     rev = str(tmp_path / "rev")
     run("init", rev, "--protocol", MINIMAL)
     (rid,) = seed(tmp_path, None, 1)
-    run("next", "--reviewer", "carl", "--review", rev)      # carl has it on screen
+    first = CliRunner().invoke(main, ["next", "--reviewer", "carl", "--review", rev])
+    assert "'carl' is new to this review and is registered" in first.output  # typo or newcomer
+    again = CliRunner().invoke(main, ["next", "--reviewer", "carl", "--review", rev])
+    assert "is new to this review" not in again.output       # carl has it on screen
     result = CliRunner().invoke(main, ["next", "--reviewer", "dana", "--review", rev])
     assert result.exit_code == 0 and "nothing left to screen" in result.output
     assert "1 record(s) are on other reviewers' screens" in result.output
