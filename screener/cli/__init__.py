@@ -205,9 +205,10 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
         try:
             known_reviewer(review, reviewer)
         except ReviewError:  # a colleague starting, or a typo: say it, then go on
-            click.echo(f"note: {reviewer.strip()!r} is new to this review and is registered "
-                       "as a screener now (`status` lists them); check the spelling if you "
-                       "meant a reviewer who has screened already", err=True)
+            if not as_json:  # (scripts read JSON; `status` lists every reviewer)
+                click.echo(f"note: {reviewer.strip()!r} is new to this review and is registered "
+                           "as a screener now (`status` lists them); check the spelling if you "
+                           "meant a reviewer who has screened already", err=True)
         session = ScreeningSession(review, reviewer, Stage(stage))
         item = session.next()
     if item is None:
