@@ -283,14 +283,21 @@ def safe_checklist(
 
     `estimated_relevant` is the expected number of relevant records in the whole set
     (e.g. from a random sample screened at the start); if None, found + the point of
-    `estimate_remaining` is used. `key_papers` are ids that must be among `found_ids`
+    `estimate_remaining` is used, and before anything relevant is found there is no
+    estimate to double, so the item asks for every record. It never asks for more than
+    every record (`n_total`). `key_papers` are ids that must be among `found_ids`
     (the ids of the records included so far).
     """
     y = _as_array(labels_in_order)
     n = len(y)
     frac = n / n_total if n_total else 0.0
+    twice = None
     if estimated_relevant is None:
         estimated_relevant = float(y.sum()) + estimate_remaining(y.tolist(), n_total).point
+        if not y.sum():  # nothing relevant found yet: no estimate to double, so every record
+            twice = float(n_total)
+    # more than every record is never asked: screening them all meets the item
+    twice = min(2.0 * estimated_relevant if twice is None else twice, float(n_total))
     run = consecutive_irrelevant(y.tolist())
     found = set(found_ids)
     n_key = len(set(key_papers))
@@ -298,8 +305,7 @@ def safe_checklist(
     return SafeChecklist(
         screened_fraction=ChecklistItem("screened fraction", frac, min_fraction, frac >= min_fraction),
         twice_estimated_relevant=ChecklistItem(
-            "screened / (2 x estimated relevant)", float(n), 2.0 * estimated_relevant,
-            n >= 2.0 * estimated_relevant),
+            "screened / (2 x estimated relevant)", float(n), twice, n >= twice),
         consecutive_irrelevant=ChecklistItem(
             "consecutive irrelevant", float(run), float(consecutive_threshold),
             run >= consecutive_threshold),

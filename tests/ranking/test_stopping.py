@@ -106,6 +106,19 @@ def test_safe_checklist_items() -> None:
     assert c2.key_papers.passed  # no key papers given
 
 
+def test_safe_twice_relevant_asks_no_more_than_every_record_nor_less_before_a_find() -> None:
+    # one exclusion, nothing relevant yet: no estimate to double ("1/0 ✓" was shown)
+    early = safe_checklist([0], 22).twice_estimated_relevant
+    assert (early.value, early.threshold, early.passed) == (1, 22, False)
+    # 2 of 3 relevant early in a 22-record review: twice the estimate (29) exceeds the
+    # review, so every record is asked, and screening them all meets it
+    busy = safe_checklist([1, 1, 0], 22).twice_estimated_relevant
+    assert busy.threshold == 22 and not busy.passed
+    done = safe_checklist([1, 1] + [0] * 20, 22).twice_estimated_relevant
+    assert done.threshold <= 22 and done.passed
+    assert safe_checklist([0] * 22, 22).twice_estimated_relevant.passed  # all screened
+
+
 def test_summary_gathers_everything() -> None:
     labels = [1] * 10 + [0] * 300
     s = summarise(labels, 400)
