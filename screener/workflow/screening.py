@@ -171,8 +171,12 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
 
             ensure_full_text_open(review, session)
         if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
-            raise ReviewError(f"record {record_id} was not included at title/abstract, or its "
-                              "full text was marked not retrieved; it has no full-text stage")
+            if repo.reports(session).get(record_id) == ReportStatus.NOT_RETRIEVED:
+                raise ReviewError(f"record {record_id}'s full-text report was marked not "
+                                  "retrieved; it leaves the full-text stage (take the mark "
+                                  "back first if the report was found)")
+            raise ReviewError(f"record {record_id} was not included at title/abstract; it has "
+                              "no full-text stage")
         from screener.workflow.team import (
             allocated_ids,
             ensure_still_needed,

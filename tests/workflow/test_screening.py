@@ -153,8 +153,11 @@ def test_full_text_stage_reports(make_review: Callable[..., Any]) -> None:
         ft.decide(a, Label.EXCLUDE)
     ft.decide(a, Label.EXCLUDE, reason_id="design")
     mark_not_retrieved(review, b)
-    with pytest.raises(ReviewError, match="no full-text stage"):
+    with pytest.raises(ReviewError, match="was not included at title/abstract; it has no "
+                                          "full-text stage"):
         record_decision(review, c, "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+    with pytest.raises(ReviewError, match="report was marked not retrieved"):   # says which
+        record_decision(review, b, "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
     with review.transaction() as s:
         assert repo.reports(s) == {a: ReportStatus.ASSESSED, b: ReportStatus.NOT_RETRIEVED}
         repo.add_duplicate_links(s, [(1, c, a, "doi", 1.0)])
