@@ -22,6 +22,7 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -503,45 +504,68 @@ RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
 def export_records(review: Review, label: str = "include", stage: Stage = Stage.TITLE_ABSTRACT,
                    fmt: str = "ris", out: Path | None = None, force: bool = False,
                    viewer: str | None = None) -> tuple[Path, int]:
-    """Write records with their outcome at a stage (label include/exclude/maybe/all)."""
+    """Write records with their outcome at a stage (label include/exclude/maybe/all).
+
+    With `viewer`, that reviewer's own current decisions (their label, reason and note),
+    before and after reconciliation alike, as `export_log(viewer=...)` keeps their rows:
+    never the combined outcome. Without it, the combined outcome; an exclusion that the
+    reviewers agreed on for different reasons (not adjudicated) lists every distinct
+    reason, joined with "; " in the order they were given."""
     from screener.exports import records as rec
 
     if fmt not in RECORD_FORMATS:
         raise ReviewError(f"--format must be one of {', '.join(RECORD_FORMATS)}")
     if label not in ("include", "exclude", "maybe", "all"):
         raise ReviewError("--label must be include, exclude, maybe or all")
-    from screener.workflow.team import blind_stages
+    from screener.workflow.team import blind_stages, record_outcomes
 
     with review.transaction() as session:
         blind = stage in blind_stages(review, session)
+        names = [r.name for r in repo.reviewers(session)]
+    if viewer is not None and viewer not in names:
+        raise ReviewError(f"no reviewer named {viewer!r} in this review (reviewers: "
+                          f"{', '.join(names) or 'none yet'})")
     if blind and viewer is None:
         raise ReviewError(_still_blind(
             review, {stage}, "the outcomes would show each reviewer the others' decisions. "
             "Export your own with --reviewer NAME", "every reviewer's can be exported"))
+    reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
+
+    def reason_text(reason_id: str | None) -> str:
+        return reasons.get(reason_id or "", reason_id or "")
+
     with review.transaction() as session:
         removed = repo.removed_duplicate_ids(session)
-        if viewer is not None and blind:
-            mine = {d.record_id: d for d in repo.current_decisions(session, stage)
-                    if d.reviewer == viewer}
-            result = {rid: (d.label, d.reason_id, d.note) for rid, d in mine.items()}
-        else:
-            outs = outcomes(review, session, stage)
-            notes: dict[int, list[str]] = {}
+        result: dict[int, tuple[Label, str, str]] = {}
+        if viewer is not None:  # the reviewer's own, whatever the others decided
             for d in repo.current_decisions(session, stage):
-                if d.note:
-                    notes.setdefault(d.record_id, []).append(f"{d.reviewer}: {d.note}")
-            result = {rid: (o.label, o.reason_id, " | ".join(notes.get(rid, [])))
-                      for rid, o in outs.items() if o.label is not None}
+                if d.reviewer == viewer:
+                    result[d.record_id] = (d.label, reason_text(d.reason_id), d.note)
+        else:
+            for rid, (o, ds) in record_outcomes(review, session, stage).items():
+                if o.label is None:
+                    continue
+                why = [reason_text(o.reason_id)] if o.reason_id else []
+                if o.label == Label.EXCLUDE and not o.adjudicated:
+                    # every screener who excluded it, each reason once
+                    why = list(dict.fromkeys(
+                        reason_text(d.reason_id) for d in sorted(ds, key=lambda d: d.id or 0)
+                        if d.reviewer_role != Role.ADJUDICATOR and d.label == Label.EXCLUDE
+                        and d.reason_id))
+                notes = " | ".join(f"{d.reviewer}: {d.note}"
+                                   for d in sorted(ds, key=lambda d: d.id or 0) if d.note)
+                result[rid] = (o.label, "; ".join(why), notes)
         ids = [rid for rid, (lab, _, _) in result.items()
                if rid not in removed and (label == "all" or lab.value == label)]
         records = repo.get_records(session, ids)
-    reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
     items = []
     for record in records:
         assert record.id is not None
-        lab, reason_id, note = result[record.id]
-        items.append((record, lab.value, reasons.get(reason_id or "", reason_id or ""), note))
-    name = f"records-{label}-{stage.value}.{'bib' if fmt == 'bibtex' else fmt}"
+        lab, reason, note = result[record.id]
+        items.append((record, lab.value, reason, note))
+    # a reviewer's own file is named for them: two reviewers' exports do not collide
+    mine = "-" + re.sub(r"[^\w.-]+", "_", viewer) if viewer is not None else ""
+    name = f"records-{label}-{stage.value}{mine}.{'bib' if fmt == 'bibtex' else fmt}"
     target = resolve_output(review, out, name, force)
     if fmt == "xlsx":
         write_atomic(target, lambda p: rec.records_xlsx(items, p))
