@@ -36,6 +36,10 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
         click.echo(f"note: {note}", err=True)
     for problem in result.problems:
         click.echo(f"warning: {problem}", err=True)
+    if result.draft:  # whatever the format: the file's mark may be missed
+        where = {"csv": "the yellow title box's text begins \"DRAFT, not final\"",
+                 "json": "\"final\": false"}.get(fmt, "a red line at the top")
+        click.echo(f"warning: {result.draft} (the file is marked: {where})", err=True)
     click.echo(f"wrote {target}")
 
 

@@ -17,6 +17,7 @@ names are replaced so that the R parser splits them correctly. Other-method sour
 are summed into website_results / organisation_results / citations_results by name
 (see `other_method_row`); names matching none of the three go to organisation_results.
 Rows screener does not know (previous studies, meta-analysis) keep the template's 0.
+A draft (not final) diagram is marked in the yellow title box's text (`prisma_csv`).
 """
 
 from __future__ import annotations
@@ -190,10 +191,26 @@ def prisma_values(counts: PrismaCounts) -> dict[str, str]:
     return {key: str(value) for key, value in values.items()}
 
 
-def prisma_csv(counts: PrismaCounts) -> str:
-    """The counts as the PRISMA2020 R package's template CSV (see the module docstring)."""
+DRAFT_BOX = "newstud"
+"""The template row that carries a draft's mark: the yellow title box above the
+databases-and-registers column, whose `boxtext` the R package and the Shiny app draw."""
+
+
+def prisma_csv(counts: PrismaCounts, draft: str = "") -> str:
+    """The counts as the PRISMA2020 R package's template CSV (see the module docstring).
+    `draft` (why the diagram is not final): the template has no row for it, so the yellow
+    title box's `boxtext` begins "DRAFT, not final." (the diagram the R package or the
+    Shiny app draws from the file shows it) and its `description` ends with the reason;
+    every other cell is the template's."""
     values = prisma_values(counts)
-    rows = [row[:7] + (values.get(row[0], row[7]),) for row in _TEMPLATE]
+    rows = []
+    for row in _TEMPLATE:
+        data, node, box, description, boxtext, tooltips, url, n = row
+        if draft and box == DRAFT_BOX:
+            description = f"{description}. {' '.join(draft.split())}"
+            boxtext = f"DRAFT, not final. {boxtext}"
+        rows.append((data, node, box, description, boxtext, tooltips, url,
+                     values.get(data, n)))
     return csv_text(TEMPLATE_COLUMNS, rows)
 
 

@@ -366,8 +366,8 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
     counts, draft = result.counts, result.draft
     if fmt == "svg":
         write_text_atomic(target, prisma.prisma_svg(counts, draft))
-    elif fmt == "csv":  # the R package's template has no place for it: stderr says it
-        write_text_atomic(target, prisma.prisma_csv(counts))
+    elif fmt == "csv":  # no row for it in the template: the title box's text says it
+        write_text_atomic(target, prisma.prisma_csv(counts, draft))
     elif fmt == "json":
         write_text_atomic(target, prisma.prisma_json(counts, draft, result.notes))
     elif fmt == "pdf":
