@@ -363,6 +363,9 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
                           f"--format is {fmt}: give --format {out.suffix[1:].lower()}, or an "
                           f"--out ending in .{fmt}")
     target = resolve_output(review, out, f"prisma.{fmt}", force)
+    if fmt in ("csv", "json"):  # the R template's boxes (the diagrams name each source)
+        result = replace(result, notes=(*result.notes,
+                                        *prisma.other_method_notes(result.counts)))
     counts, draft = result.counts, result.draft
     if fmt == "svg":
         write_text_atomic(target, prisma.prisma_svg(counts, draft))

@@ -546,3 +546,24 @@ def test_methods_text_counts_decision_rows_and_says_why_some_record_no_ranking(
     assert "the 3 title/abstract decisions that record the ranking" in text
     assert ("2 further decisions record no ranking: 1 on records opened outside the ranked "
             "queue and 1 deciding again a record decided before (changed or undone)") in text
+
+
+def test_prisma_csv_and_json_name_the_box_a_source_was_guessed_into(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review()
+    build(review)
+    with review.transaction() as s:
+        for name in ("Zotero", "Hand search"):
+            source = repo.add_source(s, name=name, kind="other")
+            repo.add_records(s, source, [Record(title=f"{name} find", year=2021)])
+    _, result = export_prisma(review, "csv", tmp_path / "p.csv")
+    guessed = [n for n in result.notes if n.startswith("source '")]
+    assert len(guessed) == 2  # "Citation searching" says plainly where it goes
+    assert "'Zotero' (other methods, 1 record) is counted in the PRISMA2020 template's " \
+        "'Organisations' box (organisation_results)" in guessed[0]
+    assert "'Hand search'" in guessed[1] and "'Citation searching' box" in guessed[1]
+    data = json.loads(export_prisma(review, "json", tmp_path / "p.json")[0].read_text())
+    assert [n for n in data["notes"] if n.startswith("source '")] == guessed
+    # the diagrams name each source themselves: nothing to say there
+    _, result = export_prisma(review, "svg", tmp_path / "p.svg")
+    assert not [n for n in result.notes if n.startswith("source '")]
