@@ -210,3 +210,23 @@ def test_export_records_reviewer_is_always_their_own_decisions(tmp_path: Path,
     out = run("export", "records", "--reviewer", "bbo", "--out", str(tmp_path / "x.ris"),
               *loc, code=2)
     assert "no reviewer named 'bbo'" in out and "ann" in out
+
+
+def test_status_says_the_stopping_rule_is_moot_once_every_record_is_screened(
+        tmp_path: Path, db_url: str | None) -> None:
+    loc, ids = setup(tmp_path, db_url, n=1)
+    with _open(tmp_path, db_url) as review:
+        record_decision(review, ids[0], "ann", Label.EXCLUDE)
+        text = run("status", "--reviewer", "ann", *loc)
+        assert "title_abstract: 1 record at this stage" in text  # not "1 records"
+        assert "moot" not in text  # bob has not screened it yet
+        record_decision(review, ids[0], "bob", Label.EXCLUDE)
+    run("conflicts", "--reviewer", ADJ, *loc)  # reconciliation starts (no conflicts)
+    final = json.loads(run("export", "prisma", "--format", "json", "--out",
+                           str(tmp_path / "p.json"), *loc) and (tmp_path / "p.json").read_text())
+    assert final["final"] is True
+    text = run("status", *loc)
+    assert "every record has been screened (the stopping rule is moot)" in text
+    assert "stopping rule is not met" not in text
+    data = json.loads(run("status", "--json", *loc))
+    assert data["stopping"]["every_record_screened"] is True
