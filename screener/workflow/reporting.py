@@ -41,7 +41,8 @@ from screener.workflow.review import Review, ReviewError
 from screener.workflow.screening import outcomes
 
 if TYPE_CHECKING:
-    from screener.exports.report import LogState
+    from screener.core.protocol import Protocol
+    from screener.exports.report import LogState, ProtocolVersionInfo
 
 MAIN_KINDS = ("database", "register")
 
@@ -629,7 +630,10 @@ def build_report_inputs(review: Review) -> object:
         # the title/abstract decisions screeners made here, and the rankings they record
         # (every decision row, changed and undone ones too: each was made on a record
         # something showed; `changed` marks those on a record the reviewer had decided)
-        made, changed = _ta_decision_rows(repo.decision_log(session), screened_here)
+        log = repo.decision_log(session)
+        made, changed = _ta_decision_rows(log, screened_here)
+        versions = _protocol_versions(repo.protocol_versions(session),
+                                      repo.protocol_texts(session), log)
         used = sorted({d.ranking_id for d in made if d.ranking_id})
         infos = {i: repo.ranking_info(session, i) for i in used}
         info = infos[used[-1]] if used else None
@@ -659,7 +663,9 @@ def build_report_inputs(review: Review) -> object:
             confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
             min_screened_fraction=rule.min_screened_fraction,
             key_papers=len(rule.key_papers), values=tuple(values),
-            unscreened=result.unscreened + result.other_methods[2])
+            unscreened=result.unscreened + result.other_methods[2],
+            amended=tuple(v for v in versions if v.decided_before and any(
+                c.startswith("the stopping rule") for c in v.changes)))
     automation = None
     if info is not None:
         config = info["config"]
@@ -674,7 +680,10 @@ def build_report_inputs(review: Review) -> object:
             earlier_models=_earlier_models(made, infos, str(info["config_hash"])))
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
-                        prisma_svg="report-prisma.svg", title=review.title,
+                        prisma_svg="report-prisma.svg", title=review.protocol.title,
+                        title_at_creation=("" if review.title == review.protocol.title
+                                           else review.title),
+                        protocol_versions=versions,
                         stopping=None if automation is not None else stop, split=split,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
@@ -682,6 +691,90 @@ def build_report_inputs(review: Review) -> object:
                         diagram_notes=result.notes, diagram_problems=result.problems,
                         decision_log=_log_state(verify_log(review)),
                         event_log=_log_state(verify_event_log(review)))
+
+
+def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str],
+                       log: Sequence[Decision]) -> tuple[ProtocolVersionInfo, ...]:
+    """Each stored protocol version with the decision rows made while it was in force (by
+    the protocol hash each decision records; the version stored last before the decision
+    when several versions share a hash), what it changed and how many decisions came
+    before it."""
+    from screener.exports.report import ProtocolVersionInfo
+    from screener.protocol.loader import ProtocolError, load_protocol_text
+
+    stamps = [(v, sha, audit.iso_utc(at)) for v, sha, _, at in versions]
+    rows = [d for d in log if d.label != Label.UNDONE]
+    per: dict[int, Counter[Stage]] = {v: Counter() for v, _, _ in stamps}
+    for d in rows:
+        when = audit.iso_utc(d.created_at)
+        same = [(v, at) for v, sha, at in stamps if sha == d.protocol_hash]
+        earlier = [v for v, at in same if at <= when]
+        version = (earlier or [v for v, _ in same] or [0])[-1]
+        if version in per:
+            per[version][d.stage] += 1
+    protocols = {}
+    for v, text in texts.items():
+        try:
+            protocols[v] = load_protocol_text(text, f"protocol version {v}", stored=True)
+        except ProtocolError:  # a version that no longer loads is listed without changes
+            continue
+    out = []
+    for v, sha, reason, at in versions:
+        stamp = audit.iso_utc(at)
+        old, new = protocols.get(v - 1), protocols.get(v)
+        changes = (() if v == 1 else ("not compared (a version could not be read)",)
+                   if old is None or new is None else tuple(_protocol_changes(old, new)))
+        out.append(ProtocolVersionInfo(
+            version=v, date=stamp[:10], sha256=sha, reason=reason,
+            decisions=tuple((stage, per[v][stage]) for stage in Stage if per[v][stage]),
+            changes=changes,
+            decided_before=0 if v == 1 else sum(
+                1 for d in rows if audit.iso_utc(d.created_at) < stamp)))
+    return tuple(out)
+
+
+_STOPPING_FIELDS = (("recall_target", "recall target", "{:.0%}"),
+                    ("confidence", "confidence", "{:.0%}"),
+                    ("consecutive_irrelevant", "consecutive irrelevant records", "{}"),
+                    ("min_screened_fraction", "minimum share of records screened", "{:.0%}"))
+
+
+def _protocol_changes(old: Protocol, new: Protocol) -> list[str]:
+    """What changed from one protocol version to the next, in words."""
+    out = []
+    if old.title != new.title:
+        out.append(f"title from \"{old.title}\" to \"{new.title}\"")
+    if old.question != new.question:
+        out.append("review question")
+    if old.stages != new.stages:
+        out.append(f"stages from {', '.join(s.value for s in old.stages)} to "
+                   f"{', '.join(s.value for s in new.stages)}")
+    for what, before, after in (
+            ("criteria", {c.id: (c.kind, c.text) for c in old.criteria},
+             {c.id: (c.kind, c.text) for c in new.criteria}),
+            ("exclusion reasons", {r.id: r.label for r in old.exclusion_reasons},
+             {r.id: r.label for r in new.exclusion_reasons})):
+        parts = [f"added {', '.join(k for k in after if k not in before)}"] if set(
+            after) - set(before) else []
+        parts += [f"removed {', '.join(k for k in before if k not in after)}"] if set(
+            before) - set(after) else []
+        edited = [k for k in after if k in before and after[k] != before[k]]
+        parts += [f"reworded {', '.join(edited)}"] if edited else []
+        if parts:
+            out.append(f"{what} ({'; '.join(parts)})")
+    for field, name, fmt in _STOPPING_FIELDS:
+        a, b = getattr(old.stopping, field), getattr(new.stopping, field)
+        if a != b:
+            out.append(f"the stopping rule's {name} from {fmt.format(a)} to {fmt.format(b)}")
+    if old.stopping.key_papers != new.stopping.key_papers:
+        out.append(f"the stopping rule's key papers from {len(old.stopping.key_papers)} to "
+                   f"{len(new.stopping.key_papers)}")
+    for field, name in (("screening", "screening mode"), ("ranking", "ranking settings"),
+                        ("searches", "search strategies"), ("highlight", "highlight terms"),
+                        ("keys", "UI keys")):
+        if getattr(old, field) != getattr(new, field):
+            out.append(name)
+    return out
 
 
 def _log_state(check: LogCheck) -> LogState:
@@ -727,8 +820,9 @@ def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]
     linked = [d for d in made if d.ranking_id]
     if len(used) <= 1:
         return ""
-    text = (f"as screening went on: the {_n(len(linked))} title/abstract decisions that "
-            f"record the ranking which showed their record were made on {_n(len(used))} "
+    text = (f"as screening went on: the {_n(len(linked))} title/abstract "
+            f"{_s(len(linked), 'decision')} that record the ranking which showed their "
+            f"record {'was' if len(linked) == 1 else 'were'} made on {_n(len(used))} "
             "successive rankings")
     unlinked = [d for d in made if not d.ranking_id]
     if unlinked:
@@ -737,7 +831,8 @@ def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]
                  if len(unlinked) > redone else [])
         parts += [f"{_n(redone)} deciding again a record decided before (changed or "
                   "undone)"] if redone else []
-        text += (f" ({_n(len(unlinked))} further decisions record no ranking: "
+        text += (f" ({_n(len(unlinked))} further {_s(len(unlinked), 'decision')} "
+                 f"record{'s' if len(unlinked) == 1 else ''} no ranking: "
                  f"{' and '.join(parts)})")
     return text
 
@@ -756,6 +851,11 @@ def _earlier_models(made: Sequence[Decision], infos: dict[int, dict[str, Any] | 
 
 def _n(value: int) -> str:
     return f"{value:,}"
+
+
+def _s(n: int, word: str) -> str:
+    """`word` or its plural, for a count of `n`."""
+    return word if n == 1 else word + "s"
 
 
 def _allocation_split(review: Review, session: Session) -> tuple[int, int] | None:
