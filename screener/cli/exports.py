@@ -37,6 +37,10 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
         click.echo(f"note: {note}", err=True)
     for problem in result.problems:
         click.echo(f"warning: {problem}", err=True)
+    if result.draft:  # whatever the format: the file's mark may be missed
+        where = {"csv": "the yellow title box's text begins \"DRAFT, not final\"",
+                 "json": "\"final\": false"}.get(fmt, "a red line at the top")
+        click.echo(f"warning: {result.draft} (the file is marked: {where})", err=True)
     click.echo(f"wrote {target}")
 
 
@@ -85,7 +89,10 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
               default="title_abstract", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["ris", "bibtex", "csv", "xlsx"]),
               default="ris", show_default=True)
-@click.option("--reviewer", default=None, help="Blind screening: export your own decisions.")
+@click.option("--reviewer", default=None,
+              help="That reviewer's own current decisions (their label, reason and note), "
+                   "before and after reconciliation alike; without it, the combined "
+                   "outcome (refused while the stage is blind).")
 @OUT
 @FORCE
 def export_records(review_dir: Path | None, db_url: str | None, label: str, stage: str,
@@ -99,8 +106,10 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
         if reviewer is not None:
             reviewer = known_reviewer(review, reviewer)
         target, n = run(review, label, Stage(stage), fmt, out, force, reviewer)
-    click.echo(f"wrote {n} records to {target}")
-    if n == 0:
+    click.echo(f"wrote {n} record{'' if n == 1 else 's'} to {target}")
+    if n == 0 and reviewer is not None:
+        click.echo(f"note: {reviewer} has no current decision '{label}' at {stage}", err=True)
+    elif n == 0:
         click.echo(f"note: no record has the outcome '{label}' at {stage} yet", err=True)
 
 

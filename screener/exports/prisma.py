@@ -15,8 +15,13 @@ https://estech.shinyapps.io/prisma_flowdiagram/ or read with PRISMA2020::PRISMA_
 List cells use the template's syntax "Name, n; Name, n"; commas and semicolons inside
 names are replaced so that the R parser splits them correctly. Other-method sources
 are summed into website_results / organisation_results / citations_results by name
-(see `other_method_row`); names matching none of the three go to organisation_results.
+(`other_method_box`: citation/reference/snowball and hand searching go to citations,
+website/internet/Google to websites, organisations/experts/contacts/authors/sponsors and
+registers searched as other methods to organisations); a name matching none goes to
+organisation_results, the template having no neutral row, and `other_method_notes` names
+every source whose box its name does not say plainly, for the command to print.
 Rows screener does not know (previous studies, meta-analysis) keep the template's 0.
+A draft (not final) diagram is marked in the yellow title box's text (`prisma_csv`).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from screener.core.prisma import Counts, PrismaCounts, check
 from screener.exports._cells import csv_text
 from screener.exports._layout import BLACK, SMALL, Box, Layout, TextLine, layout
 
-__all__ = ["TEMPLATE_COLUMNS", "other_method_row", "prisma_csv", "prisma_json", "prisma_pdf",
+__all__ = ["OTHER_METHOD_BOXES", "TEMPLATE_COLUMNS", "other_method_box", "other_method_notes",
+           "other_method_row", "prisma_csv", "prisma_json", "prisma_pdf",
            "prisma_png", "prisma_svg", "prisma_values"]
 
 FONT_FAMILY = "Arial, Helvetica, 'Liberation Sans', 'DejaVu Sans', sans-serif"
@@ -134,14 +140,62 @@ _TEMPLATE: tuple[tuple[str, ...], ...] = (
 )
 
 
+OTHER_METHOD_BOXES: dict[str, str] = {"website_results": "Websites",
+                                      "organisation_results": "Organisations",
+                                      "citations_results": "Citation searching"}
+"""The PRISMA2020 template's rows for records from other methods, with their box text.
+The template has no fourth, neutral row ("Other")."""
+
+# (words in a source's name, the row it goes to, why: "" when the name says it plainly,
+# else the sentence printed with the export). The first entry whose word the name
+# contains wins: "Citation searching in Google Scholar" is citation searching.
+_OTHER_METHOD_WORDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("citation", "cited", "reference list", "references", "snowball", "backward",
+      "forward"), "citations_results", ""),
+    (("hand search", "handsearch", "hand-search", "manual search"),
+     "citations_results",
+     "hand searching has no box of its own; it is counted with citation searching, the "
+     "other manual search of the literature"),
+    (("website", "web site", "web search", "internet", "google", "search engine"),
+     "website_results", ""),
+    (("organisation", "organization", "expert", "contact", "author", "sponsor",
+      "manufacturer", "company", "industry", "agency", "society"),
+     "organisation_results", ""),
+    (("registry", "register", "clinicaltrials"), "organisation_results",
+     "a register searched as another method is counted with organisations (import it "
+     "with --kind register to count it under Registers instead)"),
+)
+
+
+def other_method_box(name: str) -> tuple[str, str]:
+    """(template row, why) for an other-methods source, from its name (`_OTHER_METHOD_WORDS`).
+    `why` is "" when the name says plainly which box it is; else it says why this box
+    (names matching nothing go to Organisations, as the template has no neutral row)."""
+    low = " ".join(name.lower().replace("_", " ").split())
+    for words, row, why in _OTHER_METHOD_WORDS:
+        if any(word in low for word in words):
+            return row, why
+    return ("organisation_results",
+            "its name matches no box of the template (Websites, Organisations, Citation "
+            "searching), which has no neutral one: it is counted with organisations")
+
+
 def other_method_row(name: str) -> str:
     """The PRISMA2020 CSV row an other-method source is counted in, from its name."""
-    low = name.lower()
-    if "citation" in low or "reference" in low or "snowball" in low:
-        return "citations_results"
-    if "website" in low or "web site" in low or "internet" in low or "google" in low:
-        return "website_results"
-    return "organisation_results"
+    return other_method_box(name)[0]
+
+
+def other_method_notes(counts: PrismaCounts) -> list[str]:
+    """For each other-methods source whose box the name does not say plainly: which box of
+    the R template (CSV, and the JSON's `prisma2020_template`) counts it, and why."""
+    notes = []
+    for name, n in counts.other_sources:
+        row, why = other_method_box(name)
+        if why:
+            notes.append(f"source '{name}' (other methods, {n:,} record"
+                         f"{'' if n == 1 else 's'}) is counted in the PRISMA2020 template's "
+                         f"'{OTHER_METHOD_BOXES[row]}' box ({row}): {why}")
+    return notes
 
 
 def _list_cell(items: Counts) -> str:
@@ -190,10 +244,26 @@ def prisma_values(counts: PrismaCounts) -> dict[str, str]:
     return {key: str(value) for key, value in values.items()}
 
 
-def prisma_csv(counts: PrismaCounts) -> str:
-    """The counts as the PRISMA2020 R package's template CSV (see the module docstring)."""
+DRAFT_BOX = "newstud"
+"""The template row that carries a draft's mark: the yellow title box above the
+databases-and-registers column, whose `boxtext` the R package and the Shiny app draw."""
+
+
+def prisma_csv(counts: PrismaCounts, draft: str = "") -> str:
+    """The counts as the PRISMA2020 R package's template CSV (see the module docstring).
+    `draft` (why the diagram is not final): the template has no row for it, so the yellow
+    title box's `boxtext` begins "DRAFT, not final." (the diagram the R package or the
+    Shiny app draws from the file shows it) and its `description` ends with the reason;
+    every other cell is the template's."""
     values = prisma_values(counts)
-    rows = [row[:7] + (values.get(row[0], row[7]),) for row in _TEMPLATE]
+    rows = []
+    for row in _TEMPLATE:
+        data, node, box, description, boxtext, tooltips, url, n = row
+        if draft and box == DRAFT_BOX:
+            description = f"{description}. {' '.join(draft.split())}"
+            boxtext = f"DRAFT, not final. {boxtext}"
+        rows.append((data, node, box, description, boxtext, tooltips, url,
+                     values.get(data, n)))
     return csv_text(TEMPLATE_COLUMNS, rows)
 
 

@@ -74,6 +74,9 @@ class StoppingInfo:
     ("records screened", "1,200 of 5,000 (24.0%)"), ("estimated recall", "0.96")."""
     unscreened: int = 0
     """Records no reviewer has decided on (0: every record was screened)."""
+    amended: tuple[ProtocolVersionInfo, ...] = ()
+    """Protocol versions stored after screening had started that changed the stopping rule
+    (their `changes` name the stopping rule's, among others)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,24 @@ class AutomationInfo:
     stages: tuple[Stage, ...] = (Stage.TITLE_ABSTRACT,)
     """Stages at which records were prioritised by the model."""
     stopping: StoppingInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolVersionInfo:
+    """One stored protocol version, for PRISMA 2020 items 24b and 24c (amendments)."""
+
+    version: int
+    date: str
+    """When it was stored, ISO 8601 UTC date ("2026-11-26")."""
+    sha256: str
+    reason: str
+    """The reason given (`protocol amend --reason`; "initial protocol" for the first)."""
+    decisions: tuple[tuple[Stage, int], ...] = ()
+    """Decision rows made while it was in force (undo rows left out), per stage."""
+    changes: tuple[str, ...] = ()
+    """What it changed from the version before, in words (empty for the first)."""
+    decided_before: int = 0
+    """Decision rows made before it was stored (> 0: amended after screening started)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +174,14 @@ class ReportInputs:
     decision_log: LogState | None = None
     event_log: LogState | None = None
     """The two hash chains (None: not checked; the section is left out)."""
+    protocol_versions: tuple[ProtocolVersionInfo, ...] = ()
+    """Every stored protocol version, oldest first (empty: the section is left out)."""
+    title_at_creation: str = ""
+    """The title the review was created with, when an amendment changed it ("" otherwise)."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _md(text: str) -> str:
@@ -167,6 +196,15 @@ def _link(path: str) -> str:
 
 def _count(n: int) -> str:
     return f"{n:,}"
+
+
+def _n(n: int, word: str, plural: str = "") -> str:
+    """ "1 record", "2 records" (`plural` when not `word` + "s")."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -199,7 +237,7 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                    f"reviewer{'s' if len(screeners) > 1 else ''} took part in screening "
                    f"({_names(screeners)}).")
     for name, n in inputs.imported_labels:
-        out.append(f"Title/abstract decisions on {_count(n)} records were imported from an "
+        out.append(f"Title/abstract decisions on {_n(n, 'record')} were imported from an "
                    f"earlier screening (recorded as '{name}'), not made in screener.")
     per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
     if mode.dual:
@@ -212,12 +250,12 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         else:
             double, single = inputs.split
             out.append(f"At title and abstract the records were allocated at random: "
-                       f"{_count(double)} records were screened by two reviewers and "
+                       f"{_n(double, 'record')} {_were(double)} screened by two reviewers and "
                        f"{_count(single)} by one reviewer. Records with two reviewers were "
                        f"screened {how}.")
         for stage, n in inputs.unblinded:
             out.append(f"After reconciliation of {STAGE_NAMES[stage]} screening had begun, "
-                       f"decisions on {_count(n)} record{'' if n == 1 else 's'} were made or "
+                       f"decisions on {_n(n, 'record')} were made or "
                        "changed while the reviewers could see each other's decisions; the "
                        "agreement statistics use the decisions as they stood when "
                        "reconciliation began.")
@@ -255,7 +293,7 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
         conf = f" with {stop.confidence:.0%} confidence" if stop.confidence is not None else ""
         parts.append(f"an estimated recall of at least {stop.recall_target:.0%}{conf}")
     if stop.consecutive_irrelevant is not None:
-        parts.append(f"{stop.consecutive_irrelevant} consecutive irrelevant records")
+        parts.append(f"{_n(stop.consecutive_irrelevant, 'consecutive irrelevant record')}")
     if stop.min_screened_fraction is not None:
         parts.append(f"at least {stop.min_screened_fraction:.0%} of records screened")
     parts.append("at least twice the estimated number of relevant records screened")
@@ -264,14 +302,20 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
     out = []
     if parts:
         out.append(f"The stopping rule's criteria were {_names(parts)}.")
+    for v in stop.amended:
+        rule = [c for c in v.changes if c.startswith("the stopping rule")]
+        out.append(f"These are the criteria as amended in protocol version {v.version} "
+                   f"({v.date}), after screening had started ({_n(v.decided_before, 'decision')}"
+                   f" had been made under earlier versions): {'; '.join(rule)} "
+                   f"(reason given: \"{_one_line(v.reason)}\").")
     values = "; ".join(f"{name}: {value}" for name, value in stop.values)
     if stop.stopped:
         when = f" on {stop.stopped_at}" if stop.stopped_at else ""
         out.append(f"Screening stopped by this rule{when}" + (f" ({values})." if values
                                                                 else "."))
     elif stop.unscreened:
-        out.append(f"Screening is not finished: {_count(stop.unscreened)} records have not "
-                   f"been screened by a reviewer yet, and the stopping rule's criteria are "
+        out.append(f"Screening is not finished: {_n(stop.unscreened, 'record')} "
+                   f"{'has' if stop.unscreened == 1 else 'have'} not been screened by a reviewer yet, and the stopping rule's criteria are "
                    f"not met" + (f" ({values})." if values else "."))
     else:
         out.append("Screening did not stop early: every record was screened by a reviewer.")
@@ -284,8 +328,8 @@ def automation_paragraph(inputs: ReportInputs) -> str:
     if auto is None:
         text = ["No automation tools were used to prioritise records."]
         if inputs.unlinked_rankings:
-            text = [f"screener computed {_count(inputs.unlinked_rankings)} active-learning "
-                    "ranking(s) of the records, but no screening decision records the ranking "
+            text = [f"screener computed {_n(inputs.unlinked_rankings, 'active-learning ranking')}"
+                    " of the records, but no screening decision records the ranking "
                     "that showed its record, so the log cannot tell whether records were "
                     "screened in ranked order."]
         stop = inputs.stopping
@@ -305,7 +349,7 @@ def automation_paragraph(inputs: ReportInputs) -> str:
         ", and records were shown in order of predicted relevance."
     if auto.earlier_models:
         out.append("Before it, " + "; ".join(
-            f"{_count(n)} decision(s) were made on rankings by {name} (configuration hash "
+            f"{_n(n, 'decision')} {_were(n)} made on rankings by {name} (configuration hash "
             f"`{h}`)" for name, h, n in auto.earlier_models) + ".")
     if auto.cold_start:
         out.append("Before the first record was included, records were ranked by their "
@@ -327,10 +371,10 @@ def _automation_exclusions(c: PrismaCounts, other: tuple[int, int, int] = (0, 0,
             f"stopped (n = {_count(c.records_excluded_automation)}) are reported as excluded "
             "by automation tools in the PRISMA flow diagram")
     if other_open:
-        text += (f"; {_count(other_open)} records from other methods were not screened "
-                 "either")
+        text += (f"; {_n(other_open, 'record')} from other methods {_were(other_open)} not "
+                 "screened either")
     total = c.records_excluded_human + other_excluded
-    text += f"; {_count(total)} records were excluded by a reviewer"
+    text += f"; {_n(total, 'record')} {_were(total)} excluded by a reviewer"
     if other_excluded:
         text += (f" ({_count(c.records_excluded_human)} from databases and registers, "
                  f"{_count(other_excluded)} from other methods)")
@@ -348,6 +392,44 @@ def other_methods_sentence(other: tuple[int, int, int]) -> str:
         return ""
     return ("Of the records identified through other methods, " + " and ".join(parts)
             + " have no box in the flow diagram's other-methods column.")
+
+
+def _decided(v: ProtocolVersionInfo) -> str:
+    return ", ".join(f"{_count(n)} at {STAGE_NAMES[stage]}" for stage, n in v.decisions
+                     ) or "none"
+
+
+def protocol_section(versions: tuple[ProtocolVersionInfo, ...], title_at_creation: str = ""
+                     ) -> str:
+    """PRISMA 2020 items 24b/24c: the protocol versions (date, sha256, reason, changes),
+    the decisions made under each, and, plainly, amendments made after screening began."""
+    if not versions:
+        return ""
+    last = versions[-1]
+    if len(versions) == 1:
+        out = [f"Screening followed the protocol as first recorded (version 1, {last.date}, "
+               f"sha256 `{last.sha256[:12]}`); it was not amended."]
+        return " ".join(out)
+    amendments = len(versions) - 1
+    times = {1: "once", 2: "twice"}.get(amendments, f"{amendments} times")
+    out = [f"The protocol was amended {times} after it was first recorded; version "
+           f"{last.version} (sha256 `{last.sha256[:12]}`) is in force. The table below lists "
+           "every version with the decision rows made while it was in force."]
+    if title_at_creation:
+        out.append(f"The review was created under the title \"{_one_line(title_at_creation)}\".")
+    late = [v for v in versions[1:] if v.decided_before]
+    for v in late:
+        changed = "; ".join(v.changes) or "nothing that screener compares"
+        out.append(f"**Protocol version {v.version} was recorded on {v.date}, after screening "
+                   f"had started** ({_n(v.decided_before, 'decision')} had been made under "
+                   f"earlier versions). It changed: {changed}.")
+    table = ["| Version | Date | sha256 | Reason | Changes from the version before | "
+             "Decisions made under it |", "|---:|---|---|---|---|---|"]
+    table += [f"| {v.version} | {v.date} | `{v.sha256[:12]}` | {_md(v.reason)} | "
+              f"{_md('; '.join(v.changes)) or ('—' if v.version == 1 else 'none found')} | "
+              f"{_decided(v)} |" for v in versions]
+    return (" ".join(out) + "\n\nProtocol versions and the decisions made under each.\n\n"
+            + "\n".join(table))
 
 
 def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
@@ -421,7 +503,11 @@ def counts_table(counts: PrismaCounts) -> str:
 def methods_report(inputs: ReportInputs) -> str:
     """The whole report as Markdown."""
     title = inputs.title or inputs.protocol.title
-    out = [f"# {title}: screening methods", "", "## Study selection", "",
+    out = [f"# {title}: screening methods", ""]
+    protocol = protocol_section(inputs.protocol_versions, inputs.title_at_creation)
+    if protocol:
+        out += ["## Protocol", "", protocol, ""]
+    out += ["## Study selection", "",
            screening_paragraph(inputs), "", "## Automation", "", automation_paragraph(inputs),
            ""]
     out += ["## Agreement between reviewers", ""]

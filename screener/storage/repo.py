@@ -90,6 +90,12 @@ def protocol_versions(session: Session) -> list[tuple[int, str, str, datetime]]:
     return [(r.version, r.sha256, r.reason, r.created_at) for r in rows]
 
 
+def protocol_texts(session: Session) -> dict[int, str]:
+    """The YAML text of every protocol version, by version."""
+    rows = session.execute(select(ProtocolVersionRow.version, ProtocolVersionRow.yaml_text))
+    return {version: text for version, text in rows}
+
+
 # --- sources and records --------------------------------------------------------------
 
 def add_source(session: Session, *, name: str, kind: str, file_name: str = "", query: str = "",

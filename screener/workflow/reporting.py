@@ -22,6 +22,7 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -40,7 +41,8 @@ from screener.workflow.review import Review, ReviewError
 from screener.workflow.screening import outcomes
 
 if TYPE_CHECKING:
-    from screener.exports.report import LogState
+    from screener.core.protocol import Protocol
+    from screener.exports.report import LogState, ProtocolVersionInfo
 
 MAIN_KINDS = ("database", "register")
 
@@ -362,11 +364,14 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
                           f"--format is {fmt}: give --format {out.suffix[1:].lower()}, or an "
                           f"--out ending in .{fmt}")
     target = resolve_output(review, out, f"prisma.{fmt}", force)
+    if fmt in ("csv", "json"):  # the R template's boxes (the diagrams name each source)
+        result = replace(result, notes=(*result.notes,
+                                        *prisma.other_method_notes(result.counts)))
     counts, draft = result.counts, result.draft
     if fmt == "svg":
         write_text_atomic(target, prisma.prisma_svg(counts, draft))
-    elif fmt == "csv":  # the R package's template has no place for it: stderr says it
-        write_text_atomic(target, prisma.prisma_csv(counts))
+    elif fmt == "csv":  # no row for it in the template: the title box's text says it
+        write_text_atomic(target, prisma.prisma_csv(counts, draft))
     elif fmt == "json":
         write_text_atomic(target, prisma.prisma_json(counts, draft, result.notes))
     elif fmt == "pdf":
@@ -503,14 +508,20 @@ RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
 def export_records(review: Review, label: str = "include", stage: Stage = Stage.TITLE_ABSTRACT,
                    fmt: str = "ris", out: Path | None = None, force: bool = False,
                    viewer: str | None = None) -> tuple[Path, int]:
-    """Write records with their outcome at a stage (label include/exclude/maybe/all)."""
+    """Write records with their outcome at a stage (label include/exclude/maybe/all).
+
+    With `viewer`, that reviewer's own current decisions (their label, reason and note),
+    before and after reconciliation alike, as `export_log(viewer=...)` keeps their rows:
+    never the combined outcome. Without it, the combined outcome; an exclusion that the
+    reviewers agreed on for different reasons (not adjudicated) lists every distinct
+    reason, joined with "; " in the order they were given."""
     from screener.exports import records as rec
 
     if fmt not in RECORD_FORMATS:
         raise ReviewError(f"--format must be one of {', '.join(RECORD_FORMATS)}")
     if label not in ("include", "exclude", "maybe", "all"):
         raise ReviewError("--label must be include, exclude, maybe or all")
-    from screener.workflow.team import blind_stages
+    from screener.workflow.team import blind_stages, record_outcomes
 
     with review.transaction() as session:
         blind = stage in blind_stages(review, session)
@@ -518,30 +529,43 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         raise ReviewError(_still_blind(
             review, {stage}, "the outcomes would show each reviewer the others' decisions. "
             "Export your own with --reviewer NAME", "every reviewer's can be exported"))
+    reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
+
+    def reason_text(reason_id: str | None) -> str:
+        return reasons.get(reason_id or "", reason_id or "")
+
     with review.transaction() as session:
         removed = repo.removed_duplicate_ids(session)
-        if viewer is not None and blind:
-            mine = {d.record_id: d for d in repo.current_decisions(session, stage)
-                    if d.reviewer == viewer}
-            result = {rid: (d.label, d.reason_id, d.note) for rid, d in mine.items()}
-        else:
-            outs = outcomes(review, session, stage)
-            notes: dict[int, list[str]] = {}
+        result: dict[int, tuple[Label, str, str]] = {}
+        if viewer is not None:  # the reviewer's own, whatever the others decided
             for d in repo.current_decisions(session, stage):
-                if d.note:
-                    notes.setdefault(d.record_id, []).append(f"{d.reviewer}: {d.note}")
-            result = {rid: (o.label, o.reason_id, " | ".join(notes.get(rid, [])))
-                      for rid, o in outs.items() if o.label is not None}
+                if d.reviewer == viewer:
+                    result[d.record_id] = (d.label, reason_text(d.reason_id), d.note)
+        else:
+            for rid, (o, ds) in record_outcomes(review, session, stage).items():
+                if o.label is None:
+                    continue
+                why = [reason_text(o.reason_id)] if o.reason_id else []
+                if o.label == Label.EXCLUDE and not o.adjudicated:
+                    # every screener who excluded it, each reason once
+                    why = list(dict.fromkeys(
+                        reason_text(d.reason_id) for d in sorted(ds, key=lambda d: d.id or 0)
+                        if d.reviewer_role != Role.ADJUDICATOR and d.label == Label.EXCLUDE
+                        and d.reason_id))
+                notes = " | ".join(f"{d.reviewer}: {d.note}"
+                                   for d in sorted(ds, key=lambda d: d.id or 0) if d.note)
+                result[rid] = (o.label, "; ".join(why), notes)
         ids = [rid for rid, (lab, _, _) in result.items()
                if rid not in removed and (label == "all" or lab.value == label)]
         records = repo.get_records(session, ids)
-    reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
     items = []
     for record in records:
         assert record.id is not None
-        lab, reason_id, note = result[record.id]
-        items.append((record, lab.value, reasons.get(reason_id or "", reason_id or ""), note))
-    name = f"records-{label}-{stage.value}.{'bib' if fmt == 'bibtex' else fmt}"
+        lab, reason, note = result[record.id]
+        items.append((record, lab.value, reason, note))
+    # a reviewer's own file is named for them: two reviewers' exports do not collide
+    mine = "-" + re.sub(r"[^\w.-]+", "_", viewer) if viewer is not None else ""
+    name = f"records-{label}-{stage.value}{mine}.{'bib' if fmt == 'bibtex' else fmt}"
     target = resolve_output(review, out, name, force)
     if fmt == "xlsx":
         write_atomic(target, lambda p: rec.records_xlsx(items, p))
@@ -602,7 +626,10 @@ def build_report_inputs(review: Review) -> object:
         # the title/abstract decisions screeners made here, and the rankings they record
         # (every decision row, changed and undone ones too: each was made on a record
         # something showed; `changed` marks those on a record the reviewer had decided)
-        made, changed = _ta_decision_rows(repo.decision_log(session), screened_here)
+        log = repo.decision_log(session)
+        made, changed = _ta_decision_rows(log, screened_here)
+        versions = _protocol_versions(repo.protocol_versions(session),
+                                      repo.protocol_texts(session), log)
         used = sorted({d.ranking_id for d in made if d.ranking_id})
         infos = {i: repo.ranking_info(session, i) for i in used}
         info = infos[used[-1]] if used else None
@@ -632,7 +659,9 @@ def build_report_inputs(review: Review) -> object:
             confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
             min_screened_fraction=rule.min_screened_fraction,
             key_papers=len(rule.key_papers), values=tuple(values),
-            unscreened=result.unscreened + result.other_methods[2])
+            unscreened=result.unscreened + result.other_methods[2],
+            amended=tuple(v for v in versions if v.decided_before and any(
+                c.startswith("the stopping rule") for c in v.changes)))
     automation = None
     if info is not None:
         config = info["config"]
@@ -647,7 +676,10 @@ def build_report_inputs(review: Review) -> object:
             earlier_models=_earlier_models(made, infos, str(info["config_hash"])))
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
-                        prisma_svg="report-prisma.svg", title=review.title,
+                        prisma_svg="report-prisma.svg", title=review.protocol.title,
+                        title_at_creation=("" if review.title == review.protocol.title
+                                           else review.title),
+                        protocol_versions=versions,
                         stopping=None if automation is not None else stop, split=split,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
@@ -655,6 +687,90 @@ def build_report_inputs(review: Review) -> object:
                         diagram_notes=result.notes, diagram_problems=result.problems,
                         decision_log=_log_state(verify_log(review)),
                         event_log=_log_state(verify_event_log(review)))
+
+
+def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str],
+                       log: Sequence[Decision]) -> tuple[ProtocolVersionInfo, ...]:
+    """Each stored protocol version with the decision rows made while it was in force (by
+    the protocol hash each decision records; the version stored last before the decision
+    when several versions share a hash), what it changed and how many decisions came
+    before it."""
+    from screener.exports.report import ProtocolVersionInfo
+    from screener.protocol.loader import ProtocolError, load_protocol_text
+
+    stamps = [(v, sha, audit.iso_utc(at)) for v, sha, _, at in versions]
+    rows = [d for d in log if d.label != Label.UNDONE]
+    per: dict[int, Counter[Stage]] = {v: Counter() for v, _, _ in stamps}
+    for d in rows:
+        when = audit.iso_utc(d.created_at)
+        same = [(v, at) for v, sha, at in stamps if sha == d.protocol_hash]
+        earlier = [v for v, at in same if at <= when]
+        version = (earlier or [v for v, _ in same] or [0])[-1]
+        if version in per:
+            per[version][d.stage] += 1
+    protocols = {}
+    for v, text in texts.items():
+        try:
+            protocols[v] = load_protocol_text(text, f"protocol version {v}", stored=True)
+        except ProtocolError:  # a version that no longer loads is listed without changes
+            continue
+    out = []
+    for v, sha, reason, at in versions:
+        stamp = audit.iso_utc(at)
+        old, new = protocols.get(v - 1), protocols.get(v)
+        changes = (() if v == 1 else ("not compared (a version could not be read)",)
+                   if old is None or new is None else tuple(_protocol_changes(old, new)))
+        out.append(ProtocolVersionInfo(
+            version=v, date=stamp[:10], sha256=sha, reason=reason,
+            decisions=tuple((stage, per[v][stage]) for stage in Stage if per[v][stage]),
+            changes=changes,
+            decided_before=0 if v == 1 else sum(
+                1 for d in rows if audit.iso_utc(d.created_at) < stamp)))
+    return tuple(out)
+
+
+_STOPPING_FIELDS = (("recall_target", "recall target", "{:.0%}"),
+                    ("confidence", "confidence", "{:.0%}"),
+                    ("consecutive_irrelevant", "consecutive irrelevant records", "{}"),
+                    ("min_screened_fraction", "minimum share of records screened", "{:.0%}"))
+
+
+def _protocol_changes(old: Protocol, new: Protocol) -> list[str]:
+    """What changed from one protocol version to the next, in words."""
+    out = []
+    if old.title != new.title:
+        out.append(f"title from \"{old.title}\" to \"{new.title}\"")
+    if old.question != new.question:
+        out.append("review question")
+    if old.stages != new.stages:
+        out.append(f"stages from {', '.join(s.value for s in old.stages)} to "
+                   f"{', '.join(s.value for s in new.stages)}")
+    for what, before, after in (
+            ("criteria", {c.id: (c.kind, c.text) for c in old.criteria},
+             {c.id: (c.kind, c.text) for c in new.criteria}),
+            ("exclusion reasons", {r.id: r.label for r in old.exclusion_reasons},
+             {r.id: r.label for r in new.exclusion_reasons})):
+        parts = [f"added {', '.join(k for k in after if k not in before)}"] if set(
+            after) - set(before) else []
+        parts += [f"removed {', '.join(k for k in before if k not in after)}"] if set(
+            before) - set(after) else []
+        edited = [k for k in after if k in before and after[k] != before[k]]
+        parts += [f"reworded {', '.join(edited)}"] if edited else []
+        if parts:
+            out.append(f"{what} ({'; '.join(parts)})")
+    for field, name, fmt in _STOPPING_FIELDS:
+        a, b = getattr(old.stopping, field), getattr(new.stopping, field)
+        if a != b:
+            out.append(f"the stopping rule's {name} from {fmt.format(a)} to {fmt.format(b)}")
+    if old.stopping.key_papers != new.stopping.key_papers:
+        out.append(f"the stopping rule's key papers from {len(old.stopping.key_papers)} to "
+                   f"{len(new.stopping.key_papers)}")
+    for field, name in (("screening", "screening mode"), ("ranking", "ranking settings"),
+                        ("searches", "search strategies"), ("highlight", "highlight terms"),
+                        ("keys", "UI keys")):
+        if getattr(old, field) != getattr(new, field):
+            out.append(name)
+    return out
 
 
 def _log_state(check: LogCheck) -> LogState:
@@ -700,8 +816,9 @@ def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]
     linked = [d for d in made if d.ranking_id]
     if len(used) <= 1:
         return ""
-    text = (f"as screening went on: the {_n(len(linked))} title/abstract decisions that "
-            f"record the ranking which showed their record were made on {_n(len(used))} "
+    text = (f"as screening went on: the {_n(len(linked))} title/abstract "
+            f"{_s(len(linked), 'decision')} that record the ranking which showed their "
+            f"record {'was' if len(linked) == 1 else 'were'} made on {_n(len(used))} "
             "successive rankings")
     unlinked = [d for d in made if not d.ranking_id]
     if unlinked:
@@ -710,7 +827,8 @@ def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]
                  if len(unlinked) > redone else [])
         parts += [f"{_n(redone)} deciding again a record decided before (changed or "
                   "undone)"] if redone else []
-        text += (f" ({_n(len(unlinked))} further decisions record no ranking: "
+        text += (f" ({_n(len(unlinked))} further {_s(len(unlinked), 'decision')} "
+                 f"record{'s' if len(unlinked) == 1 else ''} no ranking: "
                  f"{' and '.join(parts)})")
     return text
 
@@ -729,6 +847,11 @@ def _earlier_models(made: Sequence[Decision], infos: dict[int, dict[str, Any] | 
 
 def _n(value: int) -> str:
     return f"{value:,}"
+
+
+def _s(n: int, word: str) -> str:
+    """`word` or its plural, for a count of `n`."""
+    return word if n == 1 else word + "s"
 
 
 def _allocation_split(review: Review, session: Session) -> tuple[int, int] | None:

@@ -50,6 +50,15 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
                 for o in outcomes(review, session, stage, current=by_stage[stage]).values():
                     counts["conflict" if o.conflict else (o.label.value if o.label else "pending")] += 1
                 outcome_counts[stage.value] = dict(sorted(counts.items()))
+        # every title/abstract record has the decisions it needs (as many screeners as the
+        # protocol or allocation asks; a conflict has them too): the stopping rule is moot.
+        # Only this yes/no leaves the blind stage, as the counts screened do.
+        ta = Stage.TITLE_ABSTRACT
+        ta_outcomes = outcomes(review, session, ta, current=by_stage.get(ta, []))
+        all_screened = bool(eligible.get(ta)) and all(
+            rid in ta_outcomes and (ta_outcomes[rid].label is not None
+                                    or ta_outcomes[rid].conflict)
+            for rid in eligible.get(ta, ()))
         reviewers = repo.reviewers(session)
         # records each screener is still offered: not decided by them, not settled by
         # others, not allocated to others
@@ -77,7 +86,10 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
             continue
         decisions[(d.reviewer, d.stage.value, d.label.value)] += 1
     return {
-        "title": review.title,
+        # the title of the protocol in force (an amendment may change it); the review
+        # row keeps the one it was created with
+        "title": review.protocol.title,
+        "title_at_creation": review.title,
         "location": review.location,
         "protocol_version": review.protocol_version,
         "protocol_sha256": review.protocol_hash,
@@ -111,14 +123,16 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
             "sought": sum(reports.values()), "awaiting": reports.get("sought", 0),
             "not_retrieved": reports.get("not_retrieved", 0),
             "assessed": reports.get("assessed", 0)},
-        **_stopping_and_prisma(review, hidden, viewer),
+        **_stopping_and_prisma(review, hidden, viewer, all_screened),
     }
 
 
-def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None
-                         ) -> dict[str, Any]:
+def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,
+                         all_screened: bool = False) -> dict[str, Any]:
     """The stopping statistics at title/abstract per screener (blind: the viewer's own
-    only) and the PRISMA numbers (None while a stage is blind)."""
+    only) and the PRISMA numbers (None while a stage is blind). `all_screened`: every
+    title/abstract record has every decision it needs, which makes the stopping rule moot
+    (`every_record_screened`)."""
     from screener.workflow.reporting import prisma_status, stopping_rule_met
 
     met, progs = stopping_rule_met(review)
@@ -127,6 +141,7 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None
     rule = review.protocol.stopping
     stopping = None if not progs else {
         "rule_met": None if Stage.TITLE_ABSTRACT in hidden else met,
+        "every_record_screened": all_screened,
         "recall_target": rule.recall_target, "confidence": rule.confidence,
         "reviewers": [{
             "reviewer": p.reviewer, "screened": p.screened, "total": p.total,
@@ -141,8 +156,15 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None
             "prisma": None if hidden else prisma_status(review, rule_met=met)}
 
 
+def _records(n: int) -> str:
+    return f"{n} record{'' if n == 1 else 's'}"
+
+
 def format_status(data: dict[str, Any]) -> str:
-    lines = [f"{data['title']}", f"  review: {data['location']} (protocol v{data['protocol_version']}, "
+    created = data.get("title_at_creation") or data["title"]
+    lines = [data["title"] + ("" if created == data["title"] else
+                              f" (created as: {created}; the title was amended)"),
+             f"  review: {data['location']} (protocol v{data['protocol_version']}, "
              f"{data['mode']} screening{', blind' if data['blind_stages'] else ''})",
              f"  records: {data['records_total']} identified, {data['duplicates_removed']} "
              f"duplicates removed, {data['records_unique']} unique"]
@@ -153,7 +175,7 @@ def format_status(data: dict[str, Any]) -> str:
             lines.append(f"    {s['name']} ({s['kind']}): {s['records']}{origin}")
     for stage, total in data["stages"].items():
         lines.append(f"  {stage}: " + ("hidden until reconciliation starts (blind)"
-                                        if total is None else f"{total} records at this stage"))
+                                        if total is None else f"{_records(total)} at this stage"))
         for row in data["screened"]:
             if row["stage"] == stage:
                 labels = {d["label"]: d["count"] for d in data["decisions"]
@@ -169,7 +191,9 @@ def format_status(data: dict[str, Any]) -> str:
             lines.append(f"    outcomes: {out}")
     stop = data.get("stopping")
     if stop:
-        state = ("" if stop["rule_met"] is None else
+        state = (": every record has been screened (the stopping rule is moot)"
+                 if stop.get("every_record_screened") else
+                 "" if stop["rule_met"] is None else
                  ": the protocol's stopping rule is met" if stop["rule_met"] else
                  ": the protocol's stopping rule is not met")
         lines.append(f"  stopping at title_abstract (recall target {stop['recall_target']:.0%}, "

@@ -650,3 +650,39 @@ def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -
     (folder / "protocol.yaml").write_text(Path(MINIMAL).read_text(), encoding="utf-8")
     code, out = run("status", "--review", str(folder), ok=False)
     assert code == 2 and "kept in PostgreSQL" in out and "--db URL" in out
+
+
+def test_every_prisma_format_says_why_a_draft_is_a_draft(tmp_path: Path) -> None:
+    import csv
+
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    ids = seed(tmp_path, None)
+    with open_review(tmp_path / "rev") as review:
+        from screener.workflow.screening import record_decision
+
+        record_decision(review, ids[0], "ann", Label.INCLUDE)
+    why = "DRAFT, not final: 2 record(s) not screened yet"
+    for fmt in ("svg", "pdf", "png", "csv", "json"):
+        result = CliRunner().invoke(main, ["export", "prisma", "--format", fmt,
+                                           "--review", str(tmp_path / "rev")])
+        assert result.exit_code == 0, result.output
+        assert why in result.stderr, (fmt, result.stderr)
+        assert "the file is marked" in result.stderr
+    # the CSV keeps the R template's rows and columns; its yellow title box (drawn by the
+    # R package and the Shiny app) says it is a draft, and its description says why
+    with (tmp_path / "rev" / "exports" / "prisma.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 34
+    (title,) = [r for r in rows if r["box"] == "newstud"]
+    assert title["boxtext"].startswith("DRAFT, not final.")
+    assert why in title["description"]
+    assert sum("DRAFT" in " ".join(r.values()) for r in rows) == 1
+    # a final diagram carries no mark and prints none
+    with open_review(tmp_path / "rev") as review:
+        for rid in ids[1:]:
+            record_decision(review, rid, "ann", Label.EXCLUDE)
+        record_decision(review, ids[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+    result = CliRunner().invoke(main, ["export", "prisma", "--format", "csv", "--force",
+                                       "--review", str(tmp_path / "rev")])
+    assert "DRAFT" not in result.stderr
+    assert "DRAFT" not in (tmp_path / "rev" / "exports" / "prisma.csv").read_text()

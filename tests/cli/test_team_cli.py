@@ -167,3 +167,85 @@ def test_an_export_for_a_reviewer_nobody_is_refused(tmp_path: Path, db_url: str 
     assert out_file.exists()
     # the adjudicator named by the protocol is known before deciding anything
     run("export", *what, "--reviewer", ADJ, "--out", str(tmp_path / "adj.txt"), *loc)
+
+
+def _records_csv(path: Path) -> dict[int, dict[str, str]]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {int(row["id"]): row for row in csv.DictReader(fh)}
+
+
+def test_export_records_reviewer_is_always_their_own_decisions(tmp_path: Path,
+                                                               db_url: str | None) -> None:
+    # the tester's dual review: bob excluded record 1, the adjudicator resolved it include;
+    # ann included record 6 (bob excluded it too: a conflict not resolved yet); record 2
+    # both excluded, for different reasons
+    loc, ids = setup(tmp_path, db_url, n=6)
+    r1, r2, r3, r4, r5, r6 = ids
+    decisions = {  # record: (ann, bob) as (label, reason)
+        r1: (("include", None), ("exclude", "population")),
+        r2: (("exclude", "population"), ("exclude", "design")),
+        r3: (("include", None), ("include", None)),
+        r4: (("include", None), ("include", None)),
+        r5: (("exclude", "design"), ("exclude", "design")),
+        r6: (("include", None), ("exclude", "intervention"))}
+    with _open(tmp_path, db_url) as review:
+        for rid, pair in decisions.items():
+            for name, (label, reason) in zip(("ann", "bob"), pair, strict=True):
+                record_decision(review, rid, name, Label(label), reason_id=reason,
+                                note=f"{name} on {rid}")
+
+    def export(who: str, label: str, stage: str = "title_abstract") -> dict[int, dict[str, str]]:
+        out = tmp_path / f"{who}-{label}.csv"
+        args = ["--reviewer", who] if who != "all" else []
+        run("export", "records", "--label", label, "--format", "csv", "--stage", stage,
+            *args, "--out", str(out), "--force", *loc)
+        return _records_csv(out)
+
+    def own(name: str, label: str) -> set[int]:
+        return {rid for rid, pair in decisions.items()
+                if pair[("ann", "bob").index(name)][0] == label}
+
+    before = {(who, label): export(who, label) for who in ("ann", "bob")
+              for label in ("include", "exclude")}
+    run("conflicts", "--reviewer", ADJ, *loc)  # reconciliation starts
+    run("resolve", str(r1), "--reviewer", ADJ, "--label", "include", *loc)
+    for who in ("ann", "bob"):
+        for label in ("include", "exclude"):
+            rows = export(who, label)
+            # their own decisions, as before reconciliation: not the combined outcome
+            assert set(rows) == own(who, label) == set(before[(who, label)]), (who, label)
+            assert rows == before[(who, label)]
+    bob = export("bob", "exclude")
+    assert bob[r1]["reason"] == "Wrong population" and bob[r1]["note"] == f"bob on {r1}"
+    assert bob[r2]["reason"] == "Wrong study design"  # his own, not ann's
+    assert r1 not in export("bob", "include") and r6 in export("ann", "include")
+    # the combined outcome is what the export without --reviewer gives
+    combined = export("all", "include")
+    assert set(combined) == {r1, r3, r4}
+    excluded = export("all", "exclude")
+    # excluded by both for different reasons: both reasons, neither dropped
+    assert excluded[r2]["reason"] == "Wrong population; Wrong study design"
+    assert excluded[r2]["note"] == f"ann: ann on {r2} | bob: bob on {r2}"
+    assert excluded[r5]["reason"] == "Wrong study design"  # the same reason once
+
+
+def test_status_says_the_stopping_rule_is_moot_once_every_record_is_screened(
+        tmp_path: Path, db_url: str | None) -> None:
+    loc, ids = setup(tmp_path, db_url, n=1)
+    with _open(tmp_path, db_url) as review:
+        record_decision(review, ids[0], "ann", Label.EXCLUDE)
+        text = run("status", "--reviewer", "ann", *loc)
+        assert "title_abstract: 1 record at this stage" in text  # not "1 records"
+        assert "moot" not in text  # bob has not screened it yet
+        record_decision(review, ids[0], "bob", Label.EXCLUDE)
+    run("conflicts", "--reviewer", ADJ, *loc)  # reconciliation starts (no conflicts)
+    final = json.loads(run("export", "prisma", "--format", "json", "--out",
+                           str(tmp_path / "p.json"), *loc) and (tmp_path / "p.json").read_text())
+    assert final["final"] is True
+    text = run("status", *loc)
+    assert "every record has been screened (the stopping rule is moot)" in text
+    assert "stopping rule is not met" not in text
+    data = json.loads(run("status", "--json", *loc))
+    assert data["stopping"]["every_record_screened"] is True

@@ -195,6 +195,36 @@ def test_other_method_rows() -> None:
     assert other_method_row("Trial sponsors") == "organisation_results"
 
 
+@pytest.mark.parametrize(("name", "row", "plain"), [
+    ("Hand search", "citations_results", False),
+    ("Handsearching of journals", "citations_results", False),
+    ("Hand-search of conference proceedings", "citations_results", False),
+    ("Reference lists", "citations_results", True),
+    ("Forward citation tracking (Google Scholar)", "citations_results", True),
+    ("Google", "website_results", True),
+    ("Contact with experts", "organisation_results", True),
+    ("Authors contacted", "organisation_results", True),
+    ("WHO trial registry", "organisation_results", False),
+    ("Zotero", "organisation_results", False),
+    ("Colleagues' libraries", "organisation_results", False),
+])
+def test_other_method_boxes_and_the_notes_that_name_guesses(name: str, row: str,
+                                                            plain: bool) -> None:
+    from screener.exports.prisma import other_method_box, other_method_notes
+
+    assert other_method_box(name)[0] == row
+    counts = PrismaCounts(other_sources=((name, 3),))
+    notes = other_method_notes(counts)
+    if plain:
+        assert notes == []
+    else:
+        (note,) = notes
+        assert f"'{name}' (other methods, 3 records)" in note and f"({row})" in note
+    # the CSV counts the records in that row
+    values = {r["data"]: r["n"] for r in csv.DictReader(io.StringIO(prisma_csv(counts)))}
+    assert values[row] == "3"
+
+
 def test_json_reports_problems(counts: PrismaCounts) -> None:
     data = json.loads(prisma_json(replace(counts, records_screened=1)))
     assert data["problems"] and "Records screened (n = 1)" in data["problems"][0]

@@ -95,3 +95,17 @@ def test_report_single_screening_without_automation(counts: PrismaCounts) -> Non
     assert "No automation tools were used" in text
     assert "agreement is not reported" in text
     assert "**The counts do not add up:**" in text and "Records screened (n = 1)" in text
+
+
+def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
+    one = replace(counts, records_excluded_automation=0)
+    stop = StoppingInfo(stopped=False, consecutive_irrelevant=1, unscreened=1)
+    text = methods_report(replace(_inputs(one), automation=None, stopping=stop,
+                                  split=(1, 1), imported_labels=(("earlier", 1),),
+                                  unlinked_rankings=1))
+    assert "1 record has not been screened" in text
+    assert "criteria were 1 consecutive irrelevant record and" in text
+    assert "1 record was screened by two reviewers" in text
+    assert "decisions on 1 record were imported" in text
+    assert "screener computed 1 active-learning ranking of the records" in text
+    assert "1 records" not in text

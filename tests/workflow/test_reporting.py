@@ -467,7 +467,7 @@ def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_use
     text = _methods(review)
     assert "The model (elas-u4" in text and "features.min_df = 1" in text
     assert "made on 3 successive rankings" in text
-    assert "Before it, 3 decision(s) were made on rankings by screener-lr" in text
+    assert "Before it, 3 decisions were made on rankings by screener-lr" in text
 
 
 def test_other_methods_records_the_diagram_has_no_box_for_are_named(
@@ -546,3 +546,90 @@ def test_methods_text_counts_decision_rows_and_says_why_some_record_no_ranking(
     assert "the 3 title/abstract decisions that record the ranking" in text
     assert ("2 further decisions record no ranking: 1 on records opened outside the ranked "
             "queue and 1 deciding again a record decided before (changed or undone)") in text
+
+
+def test_prisma_csv_and_json_name_the_box_a_source_was_guessed_into(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review()
+    build(review)
+    with review.transaction() as s:
+        for name in ("Zotero", "Hand search"):
+            source = repo.add_source(s, name=name, kind="other")
+            repo.add_records(s, source, [Record(title=f"{name} find", year=2021)])
+    _, result = export_prisma(review, "csv", tmp_path / "p.csv")
+    guessed = [n for n in result.notes if n.startswith("source '")]
+    assert len(guessed) == 2  # "Citation searching" says plainly where it goes
+    assert "'Zotero' (other methods, 1 record) is counted in the PRISMA2020 template's " \
+        "'Organisations' box (organisation_results)" in guessed[0]
+    assert "'Hand search'" in guessed[1] and "'Citation searching' box" in guessed[1]
+    data = json.loads(export_prisma(review, "json", tmp_path / "p.json")[0].read_text())
+    assert [n for n in data["notes"] if n.startswith("source '")] == guessed
+    # the diagrams name each source themselves: nothing to say there
+    _, result = export_prisma(review, "svg", tmp_path / "p.svg")
+    assert not [n for n in result.notes if n.startswith("source '")]
+
+
+def test_report_lists_protocol_versions_and_says_plainly_when_one_came_after_screening(
+        tmp_path: Path, db_url: str | None) -> None:
+    from screener.workflow.review import amend_protocol, create_review
+    from screener.workflow.status import format_status, status
+
+    base = (Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml").read_text()
+    first = tmp_path / "v1.yaml"
+    first.write_text(base + "stopping:\n  consecutive_irrelevant: 100\n")
+    review = create_review(tmp_path / "rev", first, db_url)
+    try:
+        with review.transaction() as s:
+            source = repo.add_source(s, name="PubMed", kind="database")
+            ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(20)])
+        record_decision(review, ids[0], "ann", Label.INCLUDE)
+        for rid in ids[1:12]:
+            record_decision(review, rid, "ann", Label.EXCLUDE)
+        # the tester's amendment: the stopping rule, after 12 decisions
+        second = tmp_path / "v2.yaml"
+        second.write_text(base + "stopping:\n  consecutive_irrelevant: 5\n")
+        amend_protocol(review, second, "the irrelevant run was too long for this topic")
+        for rid in ids[12:15]:
+            record_decision(review, rid, "ann", Label.EXCLUDE)
+        third = tmp_path / "v3.yaml"
+        third.write_text(second.read_text().replace('"My systematic review"',
+                                                    '"Ketamine for depression"'))
+        amend_protocol(review, third, "working title replaced")
+        text = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+        with review.transaction() as s:
+            versions = repo.protocol_versions(s)
+        data = status(review)
+        shown = format_status(data)
+    finally:
+        review.close()
+    # the title of the protocol in force, and the one the review was created with
+    assert text.startswith("# Ketamine for depression: screening methods")
+    assert 'The review was created under the title "My systematic review"' in text
+    assert data["title"] == "Ketamine for depression"
+    assert data["title_at_creation"] == "My systematic review"
+    assert shown.splitlines()[0] == ("Ketamine for depression (created as: My systematic "
+                                     "review; the title was amended)")
+    assert "## Protocol" in text and "amended twice" in text
+    # every version with date, sha256 prefix, reason and the decisions made under it
+    table = {int(row.split("|")[1]): [c.strip() for c in row.split("|")[2:-1]]
+             for row in text.splitlines() if re.match(r"\| \d+ \|", row)}
+    assert sorted(table) == [1, 2, 3]
+    for version, sha, reason, at in versions:
+        date, prefix, why, changes, decided = table[version]
+        assert date == at.date().isoformat() and prefix == f"`{sha[:12]}`" and why == reason
+    assert table[1][4] == "12 at title and abstract"  # decisions made under version 1
+    assert table[2][4] == "3 at title and abstract"
+    assert table[3][4] == "none"
+    assert table[2][3] == "the stopping rule's consecutive irrelevant records from 100 to 5"
+    assert table[3][3] == 'title from "My systematic review" to "Ketamine for depression"'
+    # said plainly: amended after screening had started, and what it changed
+    assert ("**Protocol version 2 was recorded on " in text and "after screening had "
+            "started** (12 decisions had been made under earlier versions). It changed: "
+            "the stopping rule's consecutive irrelevant records from 100 to 5.") in text
+    assert "**Protocol version 3 was recorded on" in text
+    # the stopping rule's criteria are not presented as the original ones
+    assert "5 consecutive irrelevant records" in text
+    assert ("These are the criteria as amended in protocol version 2" in text
+            and "(12 decisions had been made under earlier versions): the stopping rule's "
+            "consecutive irrelevant records from 100 to 5 (reason given: \"the irrelevant "
+            "run was too long for this topic\")") in text
