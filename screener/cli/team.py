@@ -40,6 +40,12 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
     names = [n.strip() for n in reviewers.split(",")]
     with open_from(review_dir, db_url) as review:
         result = run_allocate(review, names, share, seed=seed, stage=Stage(stage))
+        screening = review.protocol.screening
+    if result.double and not screening.adjudicator and screening.resolution.value != "consensus":
+        click.echo(f"warning: {result.double} records are double-screened, but the protocol "
+                   "names no adjudicator to resolve their disagreements: add `adjudicator: "
+                   "NAME` (or `resolution: consensus`) under `screening:` and run `screener "
+                   "protocol amend FILE`", err=True)
     data = {"stage": result.stage.value, "seed": result.seed, "overlap": result.overlap,
             "records": result.records, "double_screened": result.double,
             "per_reviewer": result.per_reviewer}

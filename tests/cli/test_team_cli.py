@@ -249,3 +249,16 @@ def test_status_says_the_stopping_rule_is_moot_once_every_record_is_screened(
     assert "stopping rule is not met" not in text
     data = json.loads(run("status", "--json", *loc))
     assert data["stopping"]["every_record_screened"] is True
+
+
+def test_allocating_an_overlap_without_an_adjudicator_warns(tmp_path: Path) -> None:
+    minimal = str(Path(DUAL).parent / "minimal.yaml")
+    run("init", str(tmp_path / "rev"), "--protocol", minimal)
+    loc = ["--review", str(tmp_path / "rev")]
+    with _open(tmp_path, None) as review, review.transaction() as s:
+        source = repo.add_source(s, name="Test", kind="database")
+        repo.add_records(s, source, [Record(title=f"Record {i}") for i in range(10)])
+    out = run("allocate", "--reviewers", "ann,bob", "--overlap", "20%", "--seed", "5", *loc)
+    assert "warning: 2 records are double-screened, but the protocol names no adjudicator" in out
+    out = run("allocate", "--reviewers", "ann,bob", "--seed", "5", *loc)   # no overlap
+    assert "warning" not in out
