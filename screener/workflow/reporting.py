@@ -822,14 +822,24 @@ def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]
             "successive rankings")
     unlinked = [d for d in made if not d.ranking_id]
     if unlinked:
+        # a reviewer's decisions before their first ranked one: the UI shows the first
+        # record(s) in import order while the cold-start ranking is computed
+        first_ranked: dict[str, int] = {}
+        for d in linked:
+            first_ranked.setdefault(d.reviewer, d.id or 0)
+        early = {d.id for d in unlinked if d.id not in changed
+                 and (d.id or 0) < first_ranked.get(d.reviewer, 0)}
         redone = sum(1 for d in unlinked if d.id in changed)
-        parts = ([f"{_n(len(unlinked) - redone)} on records opened outside the ranked queue"]
-                 if len(unlinked) > redone else [])
+        opened = len(unlinked) - redone - len(early)
+        parts = ([f"{_n(len(early))} made before the reviewer's first ranking arrived "
+                  "(records in import order)"] if early else [])
+        parts += ([f"{_n(opened)} on records opened outside the ranked queue"]
+                  if opened else [])
         parts += [f"{_n(redone)} deciding again a record decided before (changed or "
                   "undone)"] if redone else []
         text += (f" ({_n(len(unlinked))} further {_s(len(unlinked), 'decision')} "
                  f"record{'s' if len(unlinked) == 1 else ''} no ranking: "
-                 f"{' and '.join(parts)})")
+                 f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]})")
     return text
 
 

@@ -529,9 +529,12 @@ def test_methods_text_counts_decision_rows_and_says_why_some_record_no_ranking(
     with review.transaction() as s:
         source = repo.add_source(s, name="X", kind="database")
         ids = repo.add_records(s, source, [Record(title=f"Ketamine trial {i}") for i in range(8)])
+    first = ScreeningSession(review, "ann").next()     # shown in import order, as the UI does
+    assert first is not None and first.ranking_id is None    # while the cold start computes
+    record_decision(review, first.record.id, "ann", Label.EXCLUDE)
     refresh_ranking(review, "ann")
     session = ScreeningSession(review, "ann")
-    shown = []
+    shown = [first.record.id]
     for label in (Label.INCLUDE, Label.EXCLUDE, Label.EXCLUDE):
         item = session.next()
         assert item is not None and item.ranking_id
@@ -544,8 +547,10 @@ def test_methods_text_counts_decision_rows_and_says_why_some_record_no_ranking(
     text = _methods(review)
     # 3 rows record a ranking (not the 2 whose decision still stands), on 3 rankings
     assert "the 3 title/abstract decisions that record the ranking" in text
-    assert ("2 further decisions record no ranking: 1 on records opened outside the ranked "
-            "queue and 1 deciding again a record decided before (changed or undone)") in text
+    assert ("3 further decisions record no ranking: 1 made before the reviewer's first "
+            "ranking arrived (records in import order), 1 on records opened outside the "
+            "ranked queue and 1 deciding again a record decided before (changed or "
+            "undone)") in text
 
 
 def test_prisma_csv_and_json_name_the_box_a_source_was_guessed_into(
