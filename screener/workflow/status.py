@@ -198,7 +198,19 @@ def format_status(data: dict[str, Any]) -> str:
                  ": the protocol's stopping rule is not met")
         lines.append(f"  stopping at title_abstract (recall target {stop['recall_target']:.0%}, "
                      f"confidence {stop['confidence']:.0%}){state}")
-        for r in stop["reviewers"]:
+        groups: list[tuple[list[str], dict[str, Any]]] = []
+        for r in stop["reviewers"]:  # single screening shared: the same (the review's)
+            same = {k: r[k] for k in ("consecutive_irrelevant", "p_value", "estimated_recall",
+                                      "estimated_remaining", "safe")}
+            for names, figures in groups:
+                if figures == same:
+                    names.append(r["reviewer"])
+                    break
+            else:
+                groups.append(([r["reviewer"]], same))
+        for names, r in groups:
+            who = names[0] if len(names) == 1 else (
+                f"{', '.join(names)} (the review's figures: each record is screened once)")
             parts = [f"{r['consecutive_irrelevant']} irrelevant in a row"]
             if r["p_value"] is not None:
                 parts.append(f"stopping-test p = {r['p_value']:.3f}")
@@ -210,7 +222,7 @@ def format_status(data: dict[str, Any]) -> str:
             if r["safe"]:
                 parts.append("SAFE " + ", ".join(
                     f"{i['name']} {'ok' if i['passed'] else 'not yet'}" for i in r["safe"]))
-            lines.append(f"    {r['reviewer']}: {'; '.join(parts)}")
+            lines.append(f"    {who}: {'; '.join(parts)}")
     if Stage.FULL_TEXT.value in data["stages"] and data["reports"] is not None:
         r = data["reports"]
         lines.append(f"  reports: {r['sought']} sought ({r['awaiting']} awaiting retrieval or "

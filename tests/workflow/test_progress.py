@@ -79,3 +79,19 @@ def test_revising_an_old_record_does_not_extend_the_irrelevant_run(tmp_path: Pat
     # still two excludes since the include: the revision is not a newly screened record
     assert (p.screened, p.consecutive_irrelevant, p.maybes) == (4, 2, 0)
     assert p.recall_curve == (0, 1, 1, 1)
+
+
+def test_status_prints_the_shared_stopping_figures_of_single_screening_once(
+        tmp_path: Path) -> None:
+    from screener.workflow.status import format_status, status
+
+    with review_of(tmp_path, 40) as review:
+        ann, bob = ScreeningSession(review, "ann"), ScreeningSession(review, "bob")
+        for session, label in [(ann, Label.INCLUDE)] + [(bob, Label.EXCLUDE)] * 5:
+            item = session.next()
+            assert item is not None and item.record.id is not None
+            session.decide(item.record.id, label)
+        text = format_status(status(review))
+    lines = [x for x in text.splitlines() if "irrelevant in a row" in x]
+    assert len(lines) == 1 and lines[0].strip().startswith(
+        "ann, bob (the review's figures: each record is screened once): 5 irrelevant in a row")
