@@ -132,6 +132,16 @@ def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str
                           f"{', '.join(sorted(known_criteria))}")
 
 
+def check_note(note: str) -> None:
+    """A note may run over several lines, but holds no other control characters: escape
+    codes in it would reach every terminal that shows it (conflicts, the UI, the log)."""
+    for char in note:
+        if char not in "\n\t" and (unicodedata.category(char) == "Cc"
+                                    or char in _BIDI_CONTROLS):
+            raise ReviewError(f"the note holds a control character ({char!r}); write it as "
+                              "plain text")
+
+
 def record_decision(review: Review, record_id: int, reviewer: str, label: Label, *,
                     stage: Stage = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
                     criterion_ids: Sequence[str] = (), note: str = "",
@@ -142,6 +152,7 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     if_needed: refuse (`team.RecordTaken`) when other screeners completed the record
     meanwhile (set by `ScreeningSession.decide` for a record that `next` offered)."""
     validate_decision(review, stage, label, reason_id, criterion_ids)
+    check_note(note)
     reviewer = reviewer_name(reviewer)
     if role is None:
         with review.read() as session:

@@ -550,11 +550,13 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
     reviewer 'consensus' (adjudicator role) with both screeners' names in the note."""
     from screener.workflow.screening import (
         apply_outcome_effects,
+        check_note,
         reviewer_name,
         validate_decision,
     )
 
     validate_decision(review, stage, label, reason_id, criterion_ids)
+    check_note(note)
     name = asking = reviewer_name(adjudicator)
     with review.transaction() as session:
         repo.lock_review(session)

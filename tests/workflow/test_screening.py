@@ -218,3 +218,13 @@ def test_a_name_typed_in_either_unicode_form_is_one_reviewer(
     with review.transaction() as s:
         assert [r.name for r in repo.reviewers(s)] == ["Zo\u00eb"]
         assert {d.reviewer for d in repo.current_decisions(s)} == {"Zo\u00eb"}
+
+
+def test_a_note_with_escape_codes_is_refused_and_a_multi_line_note_is_kept(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    (rid,) = add(review, 1)
+    with pytest.raises(ReviewError, match="control character"):
+        record_decision(review, rid, "ann", Label.MAYBE, note="\x1b[31mred\x1b[0m")
+    d = record_decision(review, rid, "ann", Label.MAYBE, note="first line\n\tsecond")
+    assert d.note == "first line\n\tsecond"
