@@ -329,6 +329,9 @@ def describe_event(event: LogEvent) -> str:
     if kind == "protocol_version":
         text = (f"protocol version {d.get('version')} stored (sha256 "
                 f"{str(d.get('sha256', ''))[:12]}...): {d.get('reason', '')}")
+        if d.get("dropped_although_cited"):
+            text += (f"; dropped although decisions cite them (--drop-used): "
+                     f"{'; '.join(d['dropped_although_cited'])}")
     elif kind == "records_imported":
         where = d.get("file") or d.get("query") or ""
         text = (f"{_plural(int(d.get('records', 0)), 'record')} imported as source "

@@ -59,15 +59,18 @@ def review_title(session: Session) -> str:
     return session.scalars(select(ReviewRow.title)).one()
 
 
-def add_protocol_version(session: Session, yaml_text: str, sha256: str, reason: str) -> int:
-    """Store the next protocol version (and its event)."""
+def add_protocol_version(session: Session, yaml_text: str, sha256: str, reason: str,
+                         note: dict[str, Any] | None = None) -> int:
+    """Store the next protocol version (and its event; `note` adds to the event's details,
+    e.g. the ids it dropped although decisions cite them)."""
     latest = session.scalar(select(func.max(ProtocolVersionRow.version))) or 0
     row = ProtocolVersionRow(version=latest + 1, yaml_text=yaml_text, sha256=sha256,
                              reason=reason, created_at=datetime.now(UTC))
     session.add(row)
     session.flush()
     add_event(session, "protocol_version", at=row.created_at,
-              details={"version": latest + 1, "sha256": sha256, "reason": reason})
+              details={"version": latest + 1, "sha256": sha256, "reason": reason,
+                       **(note or {})})
     return latest + 1
 
 

@@ -226,7 +226,9 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
                 "protocol no longer defines (the report, exports and the UI show it bare). "
                 "Keep the id in the new version (its label or text may change), or pass "
                 "--drop-used to amend anyway")
-        version = repo.add_protocol_version(session, text, sha, reason.strip())
+        version = repo.add_protocol_version(
+            session, text, sha, reason.strip(),
+            {"dropped_although_cited": [str(d) for d in dropped]} if dropped else None)
     review.protocol, review.protocol_hash, review.protocol_version = protocol, sha, version
     copy = review.folder / PROTOCOL_FILE if review.folder is not None else None
     if copy is not None and not (copy.exists() and copy.resolve() == protocol_path.resolve()):

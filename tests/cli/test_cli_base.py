@@ -242,6 +242,9 @@ def test_amend_refuses_to_drop_a_reason_or_criterion_that_decisions_cite(tmp_pat
             "'population' (1 decision); criterion 'E1' (1 decision)") in out
     with open_review(tmp_path / "rev") as review:
         assert review.protocol_version == 3 and review.protocol.reason("population") is None
+    _, out = run("log", "events", *loc)        # the event log keeps what --drop-used allowed
+    assert ("protocol version 3 stored" in out and "dropped although decisions cite them "
+            "(--drop-used): exclusion reason 'population' (1 decision)") in out
 
 
 def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
