@@ -77,16 +77,34 @@ class _ReadFile:
     records: list[Record]
     warnings: list[str]
     sha256: str
+    """Of the content (decompressed): stored with the source."""
+    raw_sha256: str = ""
+    """Of the file's bytes (differs for a gzip file)."""
 
 
-def _sha256_of(path: Path) -> str:
+def _sha256_of(path: Path) -> tuple[str, str]:
+    """SHA-256 of the file's content (of what it holds once decompressed, for a gzip file:
+    the file and its .gz copy are one import), and of its bytes as they are (what reviews
+    stored for a .gz file before)."""
+    import gzip
     import hashlib
 
-    digest = hashlib.sha256()
+    def digest_of(open_: Callable[[], Any]) -> str:
+        digest = hashlib.sha256()
+        with open_() as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    raw = digest_of(lambda: path.open("rb"))
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        gzipped = fh.read(2) == b"\x1f\x8b"
+    if not gzipped:
+        return raw, raw
+    try:
+        return digest_of(lambda: gzip.open(path, "rb")), raw
+    except (OSError, EOFError):  # (read_any read it: a damaged tail it tolerated)
+        return raw, raw
 
 
 def import_file(review: Review, path: Path, *, source: str | None = None, kind: str = "database",
@@ -117,7 +135,7 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     read: list[_ReadFile] = []
     for path in paths:
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
-        read.append(_ReadFile(path, fmt, records, warnings, _sha256_of(path)))
+        read.append(_ReadFile(path, fmt, records, warnings, *_sha256_of(path)))
     if not again:
         seen: dict[str, Path] = {}
         for f in read:
@@ -128,7 +146,9 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
             seen[f.sha256] = f.path
         with review.read() as session:
             for f in read:
-                earlier = repo.sources_with_content(session, f.sha256)
+                earlier = repo.sources_with_content(session, f.sha256) or (
+                    repo.sources_with_content(session, f.raw_sha256)
+                    if f.raw_sha256 != f.sha256 else [])
                 if earlier:
                     e = earlier[0]
                     when = e["imported_at"].strftime("%Y-%m-%d") if e["imported_at"] else "?"

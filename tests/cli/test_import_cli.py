@@ -234,6 +234,21 @@ def test_a_file_imported_twice_is_refused_and_several_files_import_together(
     assert json.loads(run("status", "--json", *review_dir))["records_total"] > 6
 
 
+def test_a_gzipped_copy_of_an_imported_file_is_a_second_import(review_dir: list[str],
+                                                               tmp_path: Path) -> None:
+    import gzip
+
+    ris = FORMATS / "ris" / "asreview_embase.ris"
+    packed = tmp_path / "embase.ris.gz"
+    packed.write_bytes(gzip.compress(ris.read_bytes()))
+    run("import", str(ris), *review_dir, "--source", "Embase")
+    out = run("import", str(packed), *review_dir, code=2)        # its content was imported
+    assert "embase.ris.gz was already imported on" in out and "'Embase'" in out
+    again = tmp_path / "again.ris.gz"
+    again.write_bytes(gzip.compress(ris.read_bytes() + b"\n"))   # other bytes: a new file
+    run("import", str(again), *review_dir)
+
+
 def test_source_name_of_a_gzipped_export_drops_both_suffixes(review_dir: list[str],
                                                              tmp_path: Path) -> None:
     import gzip
