@@ -247,6 +247,8 @@ from browse and decide again: a changed decision keeps the earlier note unless y
 
 Undo withdraws your most recent standing decision and shows that record again (a changed
 decision goes back to what it was before the change); press it again to step further back.
+Esc leaves the record undecided for now: it waits at the end of the queue. Undo is refused
+for a decision you could not make again, e.g. on a record the adjudicator has resolved.
 
 Browse: lists records with filters (all, unscreened, included, excluded, maybe, with
 notes); pick one to see it and decide again (a new decision row is stored), or press Esc

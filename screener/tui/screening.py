@@ -130,9 +130,14 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             return stage == Stage.FULL_TEXT
         if action == "maybe":
             return stage == Stage.TITLE_ABSTRACT
-        if action in ("include", "exclude", "maybe", "note", "undo"):
+        adjudicator = self.screener.session.role == Role.ADJUDICATOR
+        if action == "undo" and adjudicator:
+            # their undo takes back a not-retrieved mark only (resolutions are changed by
+            # resolving again): offered while there is one to take back
+            return self.screener.session.mark_undoable
+        if action in ("include", "exclude", "maybe", "note"):
             # the adjudicator is offered no records: those keys would do nothing
-            return self.screener.session.role != Role.ADJUDICATOR
+            return not adjudicator
         return True
 
     @property
@@ -189,10 +194,21 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
 
     def action_back_to_queue(self) -> None:
         """Esc on a record opened from browse, search or undo: leave it as it is and go
-        back to the next record of the queue."""
+        back to the next record of the queue. A record undo brought back is undecided: it
+        waits at the end of the queue (until the next ranking gives it its place)."""
         if self.revisit:
             self.show_next()
             self.notify("Back to the queue")
+            return
+        item = self.item
+        if item is None or item.basis != "undo" or item.record.id is None:
+            return
+        self.screener.session.put_off(item.record.id)
+        self.show_next()
+        if self.record is not None and self.record.id == item.record.id:
+            self.notify(f"Record {item.record.id} is the only one left in the queue")
+            return
+        self.notify(f"Back to the queue; record {item.record.id}, undecided, waits at its end")
 
     def show_record(self, record: Record) -> None:
         """Show a record out of queue order (from browse or undo) to decide again. The note
@@ -243,6 +259,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.query_one(RecordCard).show(self.record, self._context_line(), empty=done,
                                         heading=self._heading())
         self._show_status()
+        if self.screener.session.role == Role.ADJUDICATOR:
+            self.refresh_bindings()  # their undo key shows while a mark can be taken back
 
     def _show_status(self) -> None:
         if self.progress is None:
@@ -382,8 +400,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         app = self.screener
         try:
             record = app.session.undo()
-        except USER_ERRORS as exc:
-            self.notify(str(exc), title="Undo failed", severity="error")
+        except USER_ERRORS as exc:  # e.g. the adjudicator resolved the record meanwhile
+            self.notify(str(exc), title="Not undone", severity="error", timeout=10)
             return
         if record is None or record.id is None:
             self.notify("Nothing to undo")
@@ -391,7 +409,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         if app.session.undid_mark:
             if self.progress is not None:
                 self.progress = replace(self.progress, total=self.progress.total + 1)
-            self.show_next()
+            self._show_undone(record)
             self.notify(f"Record {record.id}: full text sought again (the mark is taken back)")
             self.after_change()
             return
@@ -406,12 +424,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         undone = app.session.undone
         if undone is not None and undone.note and record.id not in self.notes:
             self._keep_note(record.id, undone.note)
-        item = app.session.next()
-        if item is not None and item.record.id == record.id:
-            self.item, self.record, self.revisit = item, item.record, False
-            self._show()
-        else:
-            self.show_record(record)
+        self._show_undone(record)
         if restored is not None:
             self.notify(f"Undid your change on record {record.id}: your earlier decision "
                         f"({restored.label.value}) stands again")
@@ -420,6 +433,17 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.notify(f"Undid your decision on record {record.id}")
         self.after_change()
 
+    def _show_undone(self, record: Record) -> None:
+        """Show the record undo brought back: from the head of the queue, where undo put
+        it, or as a revisited record when the queue does not offer it (the adjudicator's,
+        opened from browse)."""
+        item = self.screener.session.next()
+        if item is not None and item.record.id == record.id:
+            self.item, self.record, self.revisit = item, item.record, False
+            self._show()
+        else:
+            self.show_record(record)
+
     def action_fulltext_not_retrieved(self) -> None:
         app = self.screener
         record = self.record
@@ -427,6 +451,11 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             return
         try:
             app.session.mark_not_retrieved(record.id)
+        except RecordTaken as exc:  # marked by someone else while on screen: move on
+            self.notify(str(exc), title="Not saved", severity="warning")
+            self.show_next()
+            self.after_change()
+            return
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Not saved", severity="error")
             return

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
@@ -347,7 +349,15 @@ class StatusPanel(Vertical):
 
 
 class DecisionBar(Horizontal):
-    """Mouse buttons for the main actions; reports `ActionPicked`."""
+    """Mouse buttons for the main actions; reports `ActionPicked`.
+
+    The labels fit the width the bar is given (the side panel takes 30 columns beside it
+    from 72 columns up): the full labels with a space either side; then without the spaces;
+    then shorter labels (`SHORT`). No button is cut off down to a
+    40-column bar, the width it has in a 72-column terminal."""
+
+    SHORT = {"include": "✓ Incl", "exclude": "✗ Excl"}
+    """Labels of the tightest fit (the others are short already)."""
 
     class ActionPicked(Message):
         """A decision button was pressed."""
@@ -360,17 +370,41 @@ class DecisionBar(Horizontal):
         super().__init__(id=id)
         self._keys = keys
         self._stage = stage
-
-    def compose(self) -> ComposeResult:
         actions = [("include", "✓ Include", "success"), ("exclude", "✗ Exclude", "error")]
-        if self._stage == Stage.TITLE_ABSTRACT:
+        if stage == Stage.TITLE_ABSTRACT:
             actions.append(("maybe", "? Maybe", "warning"))
         else:
             actions.append(("fulltext_not_retrieved", "Not retrieved", "warning"))
         actions += [("note", "Note", "default"), ("undo", "↶ Undo", "default")]
-        for action, label, variant in actions:
+        self._actions = actions
+        self._fit: tuple[bool, bool] | None = None
+
+    def compose(self) -> ComposeResult:
+        for action, label, variant in self._actions:
             yield Button(Text(label), id=f"btn-{action}", variant=variant,  # type: ignore[arg-type]
                          compact=True, tooltip=f"key: {self._keys[action]}")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit(event.size.width)
+
+    def fit(self, width: int) -> None:
+        """Choose the labels and padding for a bar `width` columns wide."""
+        gaps = len(self._actions) - 1  # one column of margin between buttons
+        for short, tight in ((False, False), (False, True), (True, True)):
+            labels = [self.SHORT.get(a, label) if short else label
+                      for a, label, _ in self._actions]
+            need = sum(cell_len(label) + (0 if tight else 2) for label in labels) + gaps
+            if need <= width:
+                break
+        if self._fit == (short, tight):
+            return
+        self._fit = (short, tight)
+        for (action, _, _), label in zip(self._actions, labels, strict=True):
+            button = self.query_one(f"#btn-{action}", Button)
+            button.label = Text(label)
+            # (the width of a Button's label is measured with a space either side)
+            button.styles.width = cell_len(label) if tight else "auto"
+            button.styles.line_pad = 0 if tight else 1
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

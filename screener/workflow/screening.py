@@ -52,6 +52,10 @@ class Queue:
     similarity to the protocol's criteria), 'random' (no score), '' (no ranking yet)."""
 
 
+OPEN_REPORTS = (ReportStatus.SOUGHT, ReportStatus.ASSESSED)
+"""Report statuses of a record at the full-text stage (see `eligible_ids`)."""
+
+
 def eligible_ids(session: Session, stage: Stage) -> list[int]:
     """Records that can be screened at a stage, in import order."""
     removed = repo.removed_duplicate_ids(session)
@@ -59,8 +63,7 @@ def eligible_ids(session: Session, stage: Stage) -> list[int]:
         return [i for i in repo.record_ids_in_order(session) if i not in removed]
     reports = repo.reports(session)  # (a report kept from before dedup is left out too)
     return [i for i in repo.record_ids_in_order(session)
-            if reports.get(i) in (ReportStatus.SOUGHT, ReportStatus.ASSESSED)
-            and i not in removed]
+            if reports.get(i) in OPEN_REPORTS and i not in removed]
 
 
 def eligible_count(session: Session, stage: Stage) -> int:
@@ -171,46 +174,7 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
         if ranking_id is not None and not repo.ranking_exists(session, ranking_id):
             raise ReviewError(f"no ranking with id {ranking_id} in this review: give the "
                               "ranking_id that `screener next` printed with the record")
-        removed = repo.removed_as_duplicate(session, record_id)
-        if removed is not None:
-            raise ReviewError(
-                f"record {record_id} was removed as a duplicate of record {removed[1]} "
-                f"(dedup cluster {removed[0]}): decide on record {removed[1]}, or restore "
-                f"it first with `screener dedup --undo {removed[0]}`")
-        if stage == Stage.FULL_TEXT:
-            from screener.workflow.team import ensure_full_text_open
-
-            ensure_full_text_open(review, session)
-        if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
-            if repo.reports(session).get(record_id) == ReportStatus.NOT_RETRIEVED:
-                raise ReviewError(f"record {record_id}'s full-text report was marked not "
-                                  "retrieved; it leaves the full-text stage (take the mark "
-                                  "back first if the report was found)")
-            raise ReviewError(f"record {record_id} was not included at title/abstract; it has "
-                              "no full-text stage")
-        from screener.workflow.team import (
-            allocated_ids,
-            ensure_still_needed,
-            required_reviewers,
-            settled_by,
-        )
-
-        if role == Role.SCREENER:
-            mine = allocated_ids(review, session, reviewer, stage)
-            if mine is not None and record_id not in mine:
-                raise ReviewError(
-                    f"record {record_id} is allocated to other reviewers at {stage.value} "
-                    f"(`screener allocate`): {reviewer} does not screen it")
-        if if_needed:
-            ensure_still_needed(review, session, record_id, reviewer, stage)
-        elif role != Role.ADJUDICATOR and (others := settled_by(review, session, record_id,
-                                                                reviewer, stage)):
-            need = (required_reviewers(review, session, stage, [record_id]) or {}).get(
-                record_id, review.protocol.screening.reviewers_per_record)
-            raise ReviewError(
-                f"record {record_id} is already settled at {stage.value} by "
-                f"{' and '.join(others)} (it needs {need} reviewer(s)): a further decision "
-                "is refused; a disagreement goes to `screener resolve`")
+        ensure_may_decide(review, session, record_id, reviewer, role, stage, if_needed=if_needed)
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=reviewer, stage=stage, label=label,
             reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note,
@@ -218,6 +182,61 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
             rank_position=rank_position, reviewer_role=role))
         apply_outcome_effects(review, session, record_id, stage)
     return decision
+
+
+def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer: str,
+                      role: Role, stage: Stage, *, if_needed: bool = False) -> None:
+    """Under the write lock: raise ReviewError when `record_decision` would refuse a new
+    decision by `reviewer` on the record now (removed as a duplicate, no full-text stage,
+    allocated to others, settled by other screeners or the adjudicator). `undo` asks it too:
+    withdrawing a decision the reviewer could not make again would lose it for good.
+
+    if_needed (a record `next` offered): `team.RecordTaken` when others settled the record,
+    or its report was marked not retrieved, while it was on screen."""
+    from screener.workflow.team import (
+        RecordTaken,
+        allocated_ids,
+        ensure_full_text_open,
+        ensure_still_needed,
+        required_reviewers,
+        settled_by,
+    )
+
+    removed = repo.removed_as_duplicate(session, record_id)
+    if removed is not None:
+        raise ReviewError(
+            f"record {record_id} was removed as a duplicate of record {removed[1]} "
+            f"(dedup cluster {removed[0]}): decide on record {removed[1]}, or restore "
+            f"it first with `screener dedup --undo {removed[0]}`")
+    if stage == Stage.FULL_TEXT:
+        ensure_full_text_open(review, session)
+    if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
+        if repo.reports(session).get(record_id) != ReportStatus.NOT_RETRIEVED:
+            raise ReviewError(f"record {record_id} was not included at title/abstract; it "
+                              "has no full-text stage")
+        if if_needed:  # marked by someone else (another shell, the adjudicator) meanwhile
+            raise RecordTaken(f"record {record_id}'s full text was marked not retrieved while "
+                              "it was on screen; it has left the full-text stage, take the "
+                              "next record")
+        raise ReviewError(f"record {record_id}'s full text is marked not retrieved, so it has "
+                          "no full-text stage (`screener not-retrieved "
+                          f"{record_id} --undo` takes the mark back)")
+    if role == Role.SCREENER:
+        mine = allocated_ids(review, session, reviewer, stage)
+        if mine is not None and record_id not in mine:
+            raise ReviewError(
+                f"record {record_id} is allocated to other reviewers at {stage.value} "
+                f"(`screener allocate`): {reviewer} does not screen it")
+    if if_needed:
+        ensure_still_needed(review, session, record_id, reviewer, stage)
+    elif role != Role.ADJUDICATOR and (others := settled_by(review, session, record_id,
+                                                            reviewer, stage)):
+        need = (required_reviewers(review, session, stage, [record_id]) or {}).get(
+            record_id, review.protocol.screening.reviewers_per_record)
+        raise ReviewError(
+            f"record {record_id} is already settled at {stage.value} by "
+            f"{' and '.join(others)} (it needs {need} reviewer(s)): a further decision "
+            "is refused; a disagreement goes to `screener resolve`")
 
 
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
@@ -318,9 +337,11 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
             raise ReviewError(f"record {record_id}'s report has been assessed at full text "
                               f"(by {', '.join(name for name, _ in decided) or 'a reviewer'}); "
                               "it cannot be marked not retrieved")
+        if status == ReportStatus.NOT_RETRIEVED:
+            raise ReviewError(f"record {record_id}'s full text is marked not retrieved already")
         if record_id not in set(eligible_ids(session, Stage.FULL_TEXT)):
             raise ReviewError(f"record {record_id} has no full-text report to mark (it did not "
-                              "pass title/abstract screening, or is marked already)")
+                              "pass title/abstract screening)")
         repo.set_report_status(session, record_id, ReportStatus.NOT_RETRIEVED)
         repo.add_event(session, "report_not_retrieved", actor=reviewer_name(reviewer)
                        if reviewer else "", stage=Stage.FULL_TEXT, record_id=record_id)
@@ -417,6 +438,9 @@ class ScreeningSession:
         self.held = 0
         with self.review.transaction() as session:
             gate = OfferGate(self.review, session, self.reviewer, self.role, self.stage)
+            # full text: a report marked not retrieved meanwhile (another shell, the
+            # adjudicator) has left the stage; reports are few, so all are read
+            reports = repo.reports(session) if self.stage == Stage.FULL_TEXT else None
             ids = self.queue.ids
             position = 0
             start = 0
@@ -427,6 +451,8 @@ class ScreeningSession:
                 for d in repo.current_decisions(session, self.stage, chunk):
                     current[d.record_id].append(d)
                 for rid in chunk:
+                    if reports is not None and reports.get(rid) not in OPEN_REPORTS:
+                        continue  # (left out of the queue with the records skipped)
                     if gate.take(rid, current[rid]):
                         position += 1
                         record = repo.get_record(session, rid)
@@ -450,31 +476,66 @@ class ScreeningSession:
     def decide(self, record_id: int, label: Label, *, reason_id: str | None = None,
                criterion_ids: Sequence[str] = (), note: str = "") -> Decision:
         """Commit the decision; the record leaves this reviewer's queue."""
+        from screener.workflow.team import RecordTaken
+
         shown = self._shown if self._shown and self._shown.record.id == record_id else None
-        decision = record_decision(
-            self.review, record_id, self.reviewer, label, stage=self.stage, reason_id=reason_id,
-            criterion_ids=criterion_ids, note=note,
-            ranking_id=shown.ranking_id if shown else None,
-            rank_position=shown.rank_position if shown else None, role=self.role,
-            if_needed=shown is not None)
+        try:
+            decision = record_decision(
+                self.review, record_id, self.reviewer, label, stage=self.stage,
+                reason_id=reason_id, criterion_ids=criterion_ids, note=note,
+                ranking_id=shown.ranking_id if shown else None,
+                rank_position=shown.rank_position if shown else None, role=self.role,
+                if_needed=shown is not None)
+        except RecordTaken:  # not to be offered again (a report marked meanwhile would be)
+            self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
+            raise
         self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
         self._put_back.discard(record_id)
         self._decided += 1
         return decision
 
     def mark_not_retrieved(self, record_id: int) -> None:
-        """Mark the report not retrieved; the record leaves the queue (undo takes it back)."""
-        mark_not_retrieved(self.review, record_id, self.reviewer)
+        """Mark the report not retrieved; the record leaves the queue (undo takes it back).
+        `team.RecordTaken` when someone else marked it meanwhile (it leaves the queue too)."""
+        from screener.workflow.team import RecordTaken
+
+        try:
+            mark_not_retrieved(self.review, record_id, self.reviewer)
+        except ReviewError as exc:
+            with self.review.read() as session:
+                status = repo.reports(session).get(record_id)
+            if status != ReportStatus.NOT_RETRIEVED:
+                raise
+            self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
+            raise RecordTaken(f"record {record_id}'s full text was marked not retrieved "
+                              "already, by someone else; it has left the full-text stage, "
+                              "take the next record") from exc
         self._marked.append((record_id, self._decided))
         self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
+
+    @property
+    def mark_undoable(self) -> bool:
+        """Whether `undo` would take back a not-retrieved mark (made after the last decision)."""
+        return bool(self._marked) and self._marked[-1][1] == self._decided
+
+    def put_off(self, record_id: int) -> None:
+        """Leave a record undecided for now (Esc on a record undo brought back): it goes to
+        the end of the queue, until the next ranking gives it its place again."""
+        self.queue = replace(self.queue,
+                             ids=(*_without(self.queue.ids, record_id), record_id))
 
     def undo(self) -> Record | None:
         """Take back this session's last step: a not-retrieved mark made after the last
         decision, else withdraw the reviewer's most recent standing decision. Returns the
-        record (None: nothing to undo)."""
+        record (None: nothing to undo).
+
+        Refused (ReviewError, nothing changed) when the reviewer could not decide that record
+        again, e.g. the adjudicator resolved it: the withdrawn decision would be lost for good.
+        The adjudicator's undo takes back marks only (a resolution is changed by resolving
+        the record again)."""
         self.undid_mark = False
         self.undone = self.restored = None
-        if self._marked and self._marked[-1][1] == self._decided:
+        if self.mark_undoable:
             record_id, _ = self._marked.pop()
             unmark_not_retrieved(self.review, record_id, self.reviewer)
             with self.review.read() as session:
@@ -484,6 +545,8 @@ class ScreeningSession:
             self.queue = replace(self.queue,
                                  ids=(record_id, *_without(self.queue.ids, record_id)))
             return record
+        if self.role == Role.ADJUDICATOR:
+            return None
         with self.review.transaction() as session:
             follow_amendments(self.review, session)
             history = repo.reviewer_history(session, self.reviewer, self.stage)
@@ -491,6 +554,7 @@ class ScreeningSession:
             if not standing:
                 return None
             last = max(standing.values(), key=lambda d: d.id or 0)
+            self._ensure_undoable(session, last.record_id)
             undo = Decision(
                 record_id=last.record_id, reviewer=self.reviewer, stage=self.stage,
                 label=Label.UNDONE, note=f"{UNDO_NOTE}{last.id}",
@@ -507,6 +571,22 @@ class ScreeningSession:
             self.queue = replace(self.queue,
                                  ids=(record.id, *_without(self.queue.ids, record.id)))
         return record
+
+    def _ensure_undoable(self, session: Session, record_id: int) -> None:
+        """Refuse to withdraw a decision on a record where `decide` would refuse a new one."""
+        resolved = [d.reviewer for d in repo.current_decisions(session, self.stage, [record_id])
+                    if d.reviewer_role == Role.ADJUDICATOR]
+        if resolved:
+            raise ReviewError(
+                f"record {record_id} was resolved by the adjudicator ({', '.join(resolved)}) "
+                "after your decision: your decision there can no longer be undone (you could "
+                "not decide the record again); it stands")
+        try:
+            ensure_may_decide(self.review, session, record_id, self.reviewer, self.role,
+                              self.stage)
+        except ReviewError as exc:
+            raise ReviewError(f"your decision on record {record_id} can no longer be undone, "
+                              f"as a new one would be refused ({exc}); it stands") from exc
 
     def my_decisions(self) -> dict[int, Decision]:
         with self.review.read() as session:

@@ -681,6 +681,32 @@ async def test_footer_shows_every_key_down_to_66_columns(make_app: MakeApp) -> N
         assert not app.screening.query_one("FitFooter").compact  # roomy again when wide
 
 
+async def test_every_decision_button_is_whole_beside_the_side_panel(review_factory: Any) -> None:
+    """From 72 columns the side panel sits beside the record and leaves the buttons 40 to 48
+    columns under 81 (full text: 55 under 87): they were cut ("↶ Und" at 79, no Undo at
+    72). Each button's whole label is on screen, inside the bar."""
+    from textual.widgets import Button
+
+    review, ids = review_factory("minimal.yaml")
+    for rid in ids[:3]:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    for stage, middle in ((Stage.TITLE_ABSTRACT, "? Maybe"), (Stage.FULL_TEXT, "Not retrieved")):
+        app = ScreenerApp(review, "ann", stage, ranker=FakeRanker(ids), background_delay=0)
+        async with app.run_test(size=(79, 24)) as pilot:
+            for width in (79, 72, 76, 100):
+                await pilot.resize_terminal(width, 24)
+                await pilot.pause()
+                bar = app.screening.query_one("#decisions").region
+                assert app.screening.query_one("#side").region.x >= bar.right  # beside it
+                buttons = list(app.screening.query(Button))
+                labels = [b.render_line(0).text.strip() for b in buttons]
+                assert labels[2:] == [middle, "Note", "↶ Undo"], (stage, width, labels)
+                assert labels[0].startswith("✓ Incl") and labels[1].startswith("✗ Excl")
+                for button in buttons:
+                    assert button.region.x >= bar.x and button.region.right <= bar.right, (
+                        stage, width, str(button.label), button.region, bar)
+
+
 async def test_reason_dialog_hint_wraps_in_a_narrow_terminal(make_app: MakeApp) -> None:
     app, _, _, _ = make_app("ketamine-depression.yaml")
     async with app.run_test(size=(60, 24)) as pilot:

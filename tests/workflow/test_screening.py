@@ -156,7 +156,7 @@ def test_full_text_stage_reports(make_review: Callable[..., Any]) -> None:
     with pytest.raises(ReviewError, match="was not included at title/abstract; it has no "
                                           "full-text stage"):
         record_decision(review, c, "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
-    with pytest.raises(ReviewError, match="report was marked not retrieved"):   # says which
+    with pytest.raises(ReviewError, match="full text is marked not retrieved"):   # says which
         record_decision(review, b, "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
     with review.transaction() as s:
         assert repo.reports(s) == {a: ReportStatus.ASSESSED, b: ReportStatus.NOT_RETRIEVED}
@@ -228,3 +228,75 @@ def test_a_note_with_escape_codes_is_refused_and_a_multi_line_note_is_kept(
         record_decision(review, rid, "ann", Label.MAYBE, note="\x1b[31mred\x1b[0m")
     d = record_decision(review, rid, "ann", Label.MAYBE, note="first line\n\tsecond")
     assert d.note == "first line\n\tsecond"
+
+
+def test_undo_is_refused_where_a_new_decision_would_be(make_review: Callable[..., Any]) -> None:
+    """Withdrawing a decision the reviewer could not make again would lose it for good:
+    refused, nothing written, once the adjudicator resolved the record or an allocation
+    gives it to others."""
+    from screener.workflow.team import allocate, list_conflicts, resolve
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 12)
+    ann = ScreeningSession(review, "ann")
+    ann.decide(ids[0], Label.INCLUDE)
+    record_decision(review, ids[0], "bob", Label.EXCLUDE)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    resolve(review, ids[0], "Adjudicator", Label.EXCLUDE)
+    with review.read() as s:
+        before = len(repo.decision_log(s))
+    with pytest.raises(ReviewError, match="resolved by the adjudicator .Adjudicator."):
+        ann.undo()
+    with review.read() as s:
+        assert len(repo.decision_log(s)) == before
+    assert ann.my_decisions()[ids[0]].label == Label.INCLUDE
+
+    ann.decide(ids[1], Label.INCLUDE)
+    allocate(review, ["bob", "carl"], 0.0, seed=1)  # ann screens nothing from now on
+    with pytest.raises(ReviewError, match="allocated to other reviewers"):
+        ann.undo()
+    assert ann.my_decisions()[ids[1]].label == Label.INCLUDE
+
+
+def test_the_adjudicators_undo_takes_back_marks_only(make_review: Callable[..., Any]) -> None:
+    from screener.workflow.team import list_conflicts, resolve
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    for rid in ids:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+        record_decision(review, rid, "bob", Label.INCLUDE if rid != ids[2] else Label.EXCLUDE)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    resolve(review, ids[2], "Adjudicator", Label.INCLUDE)
+    adj = ScreeningSession(review, "Adjudicator", Stage.FULL_TEXT)
+    assert not adj.mark_undoable
+    adj.mark_not_retrieved(ids[1])
+    assert adj.mark_undoable
+    assert (r := adj.undo()) is not None and r.id == ids[1] and adj.undid_mark
+    assert adj.undo() is None and not adj.mark_undoable  # not their resolution
+    with review.read() as s:
+        assert repo.reports(s)[ids[1]] == ReportStatus.SOUGHT
+
+
+def test_a_report_marked_elsewhere_is_not_offered_or_decided(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.team import RecordTaken
+
+    review = make_review()
+    ids = add(review, 3)
+    for rid in ids:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    ann = ScreeningSession(review, "ann", Stage.FULL_TEXT)
+    assert (item := ann.next()) is not None and item.record.id == ids[0]
+    mark_not_retrieved(review, ids[0], "bob")  # in another shell, while it is on screen
+    mark_not_retrieved(review, ids[1], "bob")
+    with pytest.raises(RecordTaken, match="marked not retrieved while it was on screen"):
+        ann.decide(ids[0], Label.INCLUDE)
+    assert (item := ann.next()) is not None and item.record.id == ids[2]
+    mark_not_retrieved(review, ids[2], "bob")
+    with pytest.raises(RecordTaken, match="marked not retrieved already"):
+        ann.mark_not_retrieved(ids[2])  # `r` on it, after bob
+    assert ann.next() is None
+    # outside the queue (browse, `screener decide`): a plain refusal that says why
+    with pytest.raises(ReviewError, match="is marked not retrieved, so it has no full-text"):
+        record_decision(review, ids[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
