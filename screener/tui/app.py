@@ -164,7 +164,7 @@ class ScreenerApp(App[None]):
         """How many re-rankings have been applied (for tests and the benchmark)."""
         self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds,
                                      after_frame=self.call_after_refresh)
-        self.title = review.title
+        self.title = review.protocol.title  # the protocol in force (an amendment may retitle)
         self.sub_title = f"{self.reviewer} · {self.stage.label}"
         self.settings_file = settings_file or ui_settings_path()
         theme = theme or saved_theme(self.settings_file)

@@ -321,6 +321,8 @@ class StatusPanel(Vertical):
                       f"{item.value.replace(' of ≥ ', '/')}" for item in progress.checklist]
         else:
             lines.append(f"SAFE checklist {DASH}")
+        if progress.criteria_met:  # the protocol's rule, spelt out (not left to the reader)
+            lines.append("✓ Stopping rule met")
         self._set("#status-stopping", "\n".join(lines))
         curve = [float(v) for v in progress.recall_curve]
         sparkline = self.query_one("#status-curve", Sparkline)

@@ -807,3 +807,30 @@ async def test_quitting_gives_up_the_record_on_screen(review_factory: Any) -> No
         await pilot.press("q")
     with review.read() as session:
         assert repo.active_claims(session, Stage.TITLE_ABSTRACT, since) == []
+
+
+async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
+    """The reviewer is told in words, not left to read p < 0.05 and four ticks."""
+    from textual.app import App, ComposeResult
+
+    from screener.tui.widgets import StatusPanel
+    from screener.workflow.progress import Progress, StoppingItem
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield StatusPanel()
+
+    items = tuple(StoppingItem(name, "1 of ≥ 1", True) for name in (
+        "screened fraction", "2x relevant", "irrelevant run", "key papers"))
+    base = Progress(reviewer="ann", stage=Stage.TITLE_ABSTRACT, screened=55, total=60,
+                    includes=2, maybes=0, consecutive_irrelevant=53, p_value=0.01,
+                    estimated_recall=0.97, checklist=items)
+    async with Host().run_test() as pilot:
+        panel = pilot.app.query_one(StatusPanel)
+        panel.show(base, 1, 0.5, 50)
+        text = str(panel.query_one("#status-stopping").render())
+        assert "Stopping rule met" not in text                  # the test has not said stop
+        from dataclasses import replace
+
+        panel.show(replace(base, stop_by_test=True), 1, 0.5, 50)
+        assert "✓ Stopping rule met" in str(panel.query_one("#status-stopping").render())
