@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -117,7 +117,12 @@ class BrowseScreen(ModalScreen[int | None]):
         try:
             result = self._lister(self.review, self.reviewer, self.stage, which, text)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never crashes the app
-            self.post_message(self.LoadFailed(f"{type(exc).__name__}: {exc}"))
+            from screener.workflow import USER_ERRORS
+
+            # a user error is its message; anything else names its kind (a bug report)
+            known = isinstance(exc, USER_ERRORS)
+            self.post_message(self.LoadFailed(str(exc) if known else
+                                              f"{type(exc).__name__}: {exc}"))
             return
         if not worker.is_cancelled:
             self.post_message(self.RowsLoaded(result, generation))
@@ -168,6 +173,12 @@ class BrowseScreen(ModalScreen[int | None]):
         event.stop()
         if event.row_key.value is not None:
             self.dismiss(int(event.row_key.value))
+
+    def on_key(self, event: events.Key) -> None:
+        """Down from the search box goes into the results (it took two or three Tabs)."""
+        if event.key == "down" and isinstance(self.focused, Input):
+            event.stop()
+            self.query_one(DataTable).focus()
 
     def action_focus_search(self) -> None:
         self.query_one("#browse-search", Input).focus()

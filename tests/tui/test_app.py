@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import WorkerCancelled
 
 from screener.core.decisions import Label, ReportStatus, Stage
@@ -834,3 +834,17 @@ async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
 
         panel.show(replace(base, stop_by_test=True), 1, 0.5, 50)
         assert "✓ Stopping rule met" in str(panel.query_one("#status-stopping").render())
+
+
+async def test_down_from_the_search_box_goes_into_the_results(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("slash")                       # search: the box has the focus
+        await settle(pilot)
+        browse = app.screen
+        assert isinstance(browse, BrowseScreen) and isinstance(browse.focused, Input)
+        await pilot.press("down")
+        assert isinstance(browse.focused, DataTable)
+        await settle(pilot)
+        await pilot.press("enter")                       # opens the first record listed
+        assert app.current_record_id == ids[0]
