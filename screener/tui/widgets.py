@@ -383,8 +383,12 @@ class DecisionBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         for action, label, variant in self._actions:
-            yield Button(Text(label), id=f"btn-{action}", variant=variant,  # type: ignore[arg-type]
-                         compact=True, tooltip=f"key: {self._keys[action]}")
+            button = Button(Text(label), id=f"btn-{action}", variant=variant,  # type: ignore[arg-type]
+                            compact=True, tooltip=f"key: {self._keys[action]}")
+            # for the mouse: the keys do the same, and Tab landing on a button made a
+            # stray Enter decide the record (Tab, Tab, Enter excluded it)
+            button.can_focus = False
+            yield button
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit(event.size.width)

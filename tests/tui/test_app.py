@@ -848,3 +848,16 @@ async def test_down_from_the_search_box_goes_into_the_results(make_app: MakeApp)
         await settle(pilot)
         await pilot.press("enter")                       # opens the first record listed
         assert app.current_record_id == ids[0]
+
+
+async def test_tab_and_enter_never_decide_a_record(make_app: MakeApp) -> None:
+    """The decision buttons are for the mouse: Tab does not land on them, so a stray Enter
+    after Tab, Tab decides nothing (it excluded the record)."""
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        for _ in range(6):
+            await pilot.press("tab")
+            await pilot.press("enter")
+        assert stored(review) == [] and app.current_record_id == ids[0]
+        await pilot.click("#btn-include")                 # the mouse still decides
+        assert [row[0] for row in stored(review)] == [ids[0]]
