@@ -124,21 +124,32 @@ def log() -> None:
               help="Verify an exported JSONL log (decisions or events) instead of the "
                    "database; with --review or --db, also compare it with that review's log.")
 def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) -> None:
-    """Check the hash chains; report the first row edited, removed or reordered."""
+    """Check the hash chains (the first row edited, removed or reordered), and that the
+    tables the figures come from agree with the event log."""
     import sys
 
+    from screener.workflow.audit_check import check_tables
     from screener.workflow.reporting import verify_event_log, verify_log, verify_log_file
 
+    problems: list[str] = []
     if jsonl is not None and review_dir is None and db_url is None:
         checks = [verify_log_file(jsonl)]
         against = ""
     elif jsonl is not None:
         with open_from(review_dir, db_url) as review:
             checks = [verify_log_file(jsonl, review)]
+            # the head and count alone would pass a review whose rows were edited since
+            stored = verify_event_log(review) if checks[0].events else verify_log(review)
+            problems = check_tables(review)
+        if not stored.ok:
+            click.echo(f"the review's {'event log' if stored.events else 'log'} FAILED: "
+                       f"{stored.problem}", err=True)
+            problems.append("the review's own chain does not verify (above)")
         against = " and matches the review's log"
     else:
         with open_from(review_dir, db_url) as review:
             checks = [verify_log(review), verify_event_log(review)]
+            problems = check_tables(review)
         against = ""
     failed = False
     for check in checks:
@@ -146,7 +157,9 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
         if not check.ok:
             click.echo(f"{name} FAILED: {check.problem}", err=True)
             failed = True
-    if failed:
+    for problem in problems:
+        click.echo(f"tables FAILED: {problem}", err=True)
+    if failed or problems:
         sys.exit(1)
     if jsonl is not None and not against and checks[0].rows == 0:
         click.echo(f"log FAILED: {jsonl} holds no rows, so there is nothing to check on its "
@@ -159,6 +172,9 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
             click.echo(f"event log OK: {check.rows} events, hash chain intact{against}{head}")
         else:
             click.echo(f"log OK: {check.rows} decisions, hash chain intact{against}{head}")
+    if review_dir is not None or db_url is not None or jsonl is None:
+        click.echo("tables OK: sources, protocol versions, duplicates, reconciliation, reports "
+                   "not retrieved and allocations agree with the event log")
     if jsonl is not None and not against:
         here = " ." if (Path.cwd() / "review.db").is_file() else " DIR"
         click.echo("note: rows cut off the end of a file cannot be seen from the file alone; "

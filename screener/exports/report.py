@@ -15,6 +15,7 @@ Output is deterministic: no dates unless given in the inputs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from screener.core.decisions import Reviewer, Role, Stage
@@ -174,6 +175,10 @@ class ReportInputs:
     decision_log: LogState | None = None
     event_log: LogState | None = None
     """The two hash chains (None: not checked; the section is left out)."""
+    table_problems: tuple[str, ...] = ()
+    """Where the tables the figures come from disagree with the event log."""
+    backfilled_events: int = 0
+    """Events a migration wrote from the tables (the review predates the event log)."""
     protocol_versions: tuple[ProtocolVersionInfo, ...] = ()
     """Every stored protocol version, oldest first (empty: the section is left out)."""
     title_at_creation: str = ""
@@ -533,14 +538,17 @@ def methods_report(inputs: ReportInputs) -> str:
     if problems:
         out += ["", "**The counts do not add up:**", ""] + [f"- {p}" for p in problems]
     if inputs.decision_log is not None and inputs.event_log is not None:
-        out += ["", "## Audit trail", "", audit_paragraph(inputs.decision_log,
-                                                          inputs.event_log)]
+        out += ["", "## Audit trail", "", audit_paragraph(
+            inputs.decision_log, inputs.event_log, inputs.table_problems,
+            inputs.backfilled_events)]
     return "\n".join(out) + "\n"
 
 
-def audit_paragraph(decisions: LogState, events: LogState) -> str:
-    """What the report's reader can check later: each log's length and newest hash, and
-    whether both verified when the report was written."""
+def audit_paragraph(decisions: LogState, events: LogState, table_problems: Sequence[str] = (),
+                    backfilled: int = 0) -> str:
+    """What the report's reader can check later: each log's length and newest hash, whether
+    both verified when the report was written, and whether the tables the figures come from
+    agree with the event log."""
     def one(state: LogState, name: str, unit: str) -> str:
         head = f" (newest hash `{state.head}`)" if state.head else ""
         return f"the {name} holds {_count(state.rows)} {unit}{head}"
@@ -549,11 +557,22 @@ def audit_paragraph(decisions: LogState, events: LogState) -> str:
             f"the review (protocol versions, imports, duplicates removed, allocations, the "
             f"end of blinding, reports not retrieved) in a second one: "
             f"{one(decisions, 'decision log', 'rows')}; {one(events, 'event log', 'events')}.")
+    if backfilled:
+        text += (f" {_count(backfilled)} of the events "
+                 f"{'was' if backfilled == 1 else 'were'} reconstructed from the review's "
+                 "tables when the event log was added (database migration 0005), not "
+                 "recorded when the changes were made.")
     bad = [(name, s.problem) for name, s in (("decision log", decisions),
                                             ("event log", events)) if s.problem]
-    if not bad:
-        return (text + " Both chains verified when this report was written; `screener log "
-                "verify` on the review, or on the exported logs with the hashes above, shows "
-                "whether anything was changed since.")
-    return text + "".join(f"\n\n**The {name} does not verify:** {problem}." for name, problem
-                          in bad)
+    if not bad and not table_problems:
+        return (text + " Both chains verified when this report was written, and the tables "
+                "the figures come from agreed with the event log; `screener log verify` on "
+                "the review, or on the exported logs with the hashes above, shows whether "
+                "anything was changed since.")
+    text += "".join(f"\n\n**The {name} does not verify:** {problem}." for name, problem
+                    in bad)
+    if table_problems:
+        text += ("\n\n**The tables the figures come from disagree with the event log** (they "
+                 "were changed outside screener):\n\n" + "\n".join(
+                     f"- {problem}" for problem in table_problems))
+    return text

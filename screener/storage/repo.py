@@ -943,3 +943,46 @@ def lock_record(session: Session, record_id: int, skip_locked: bool = False) -> 
     found = session.scalar(select(RecordRow.id).where(RecordRow.id == record_id)
                            .with_for_update(skip_locked=skip_locked))
     return found is not None
+
+
+# --- what `log verify` compares with the event log -------------------------------------------
+
+def audit_tables(session: Session) -> dict[str, Any]:
+    """The rows of the tables the event log describes, as plain values, for the cross-check
+    of `screener log verify` (screener.workflow.audit_check)."""
+    from screener.storage.models import AllocationRow, AllocationRunRow, ReconciliationRow
+
+    record_counts = dict(session.execute(
+        select(RecordRow.source_id, func.count()).group_by(RecordRow.source_id)).all())
+    sources = [{"id": r.id, "name": r.name, "kind": r.kind, "file": r.file_name,
+                "format": r.format, "sha256": r.content_sha256, "records": r.record_count,
+                "stored_records": record_counts.get(r.id, 0), "query": r.query,
+                "searched_on": r.searched_on}
+               for r in session.scalars(select(SourceRow).order_by(SourceRow.id))]
+    protocols = [{"version": r.version, "sha256": r.sha256, "reason": r.reason,
+                  "time": audit.iso_utc(r.created_at), "text": r.yaml_text}
+                 for r in session.scalars(select(ProtocolVersionRow)
+                                          .order_by(ProtocolVersionRow.version))]
+    links = session.execute(select(
+        func.count(), func.count(DuplicateLinkRow.undone_at))).one()
+    reconciliations = [{"stage": r.stage, "by": r.started_by,
+                        "time": audit.iso_utc(r.started_at)}
+                       for r in session.scalars(select(ReconciliationRow))]
+    allocated = dict(session.execute(
+        select(AllocationRow.run_id, func.count(func.distinct(AllocationRow.record_id)))
+        .group_by(AllocationRow.run_id)).all())
+    runs = [{"run_id": r.id, "stage": r.stage, "kind": r.kind, "seed": r.seed,
+             "overlap": r.overlap, "reviewers": list(r.reviewers),
+             "records": allocated.get(r.id, 0)}
+            for r in session.scalars(select(AllocationRunRow).order_by(AllocationRunRow.id))]
+    not_retrieved = sorted(rid for rid, status in reports(session).items()
+                           if status == ReportStatus.NOT_RETRIEVED)
+    undo_rows = [tuple(row) for row in session.execute(
+        select(DecisionRow.id, DecisionRow.label, DecisionRow.undoes_id, DecisionRow.record_id,
+               DecisionRow.reviewer_id, DecisionRow.stage)).all()]
+    rankings = [(i, config, config_hash) for i, config, config_hash in session.execute(
+        select(RankingRow.id, RankingRow.config, RankingRow.config_hash)).all()]
+    return {"sources": sources, "protocols": protocols,
+            "links": {"all": int(links[0]), "undone": int(links[1])},
+            "reconciliations": reconciliations, "allocations": runs,
+            "not_retrieved": not_retrieved, "decisions": undo_rows, "rankings": rankings}

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from screener.core import audit
+from screener.core.audit import LogEvent
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
@@ -686,7 +687,11 @@ def build_report_inputs(review: Review) -> object:
                         unblinded=unblinded, other_methods=result.other_methods,
                         diagram_notes=result.notes, diagram_problems=result.problems,
                         decision_log=_log_state(verify_log(review)),
-                        event_log=_log_state(verify_event_log(review)))
+                        event_log=_log_state(verify_event_log(review)),
+                        table_problems=tuple(check_tables(review)),
+                        backfilled_events=sum(1 for e, _ in list_events(review)
+                                              if isinstance(e, LogEvent)
+                                              and e.details.get("recorded_by")))
 
 
 def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str],
@@ -771,6 +776,12 @@ def _protocol_changes(old: Protocol, new: Protocol) -> list[str]:
         if getattr(old, field) != getattr(new, field):
             out.append(name)
     return out
+
+
+def check_tables(review: Review) -> list[str]:
+    from screener.workflow.audit_check import check_tables as check
+
+    return check(review)
 
 
 def _log_state(check: LogCheck) -> LogState:

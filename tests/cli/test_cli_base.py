@@ -32,9 +32,15 @@ def where(tmp_path: Path, db_url: str | None) -> list[str]:
 
 
 def seed(tmp_path: Path, db_url: str | None, n: int = 3) -> list[int]:
-    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
-        source = repo.add_source(s, name="PubMed", kind="database")
-        return repo.add_records(s, source, [Record(title=f"Trial {i}", abstract="a") for i in range(n)])
+    """n records imported as a PubMed search (through the workflow: with its event)."""
+    from screener.workflow.importing import import_records
+
+    with open_review(tmp_path / "rev", db_url) as review:
+        summary = import_records(review, [Record(title=f"Trial {i}", abstract="a")
+                                          for i in range(n)], source="PubMed", kind="database")
+        with review.read() as s:
+            return sorted(i for i, src in repo.record_sources(s).items()
+                          if src == summary.source_id)
 
 
 def test_init_then_status_json(tmp_path: Path, db_url: str | None) -> None:
@@ -644,6 +650,32 @@ def test_a_folder_given_with_review_wins_over_screener_db(tmp_path: Path) -> Non
     assert json.loads(result.output.split("\n", 1)[1])["title"] == "Dual-screening review template"
     result = CliRunner(env=env).invoke(main, ["status", "--json"])    # no --review: the team's
     assert json.loads(result.output)["title"] != "Dual-screening review template"
+
+
+def test_log_verify_checks_the_tables_and_a_file_against_the_reviews_own_chain(
+        tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    (tmp_path / "a.csv").write_text("title,abstract\nOne trial,x\nTwo trial,y\n",
+                                    encoding="utf-8")
+    run("import", str(tmp_path / "a.csv"), "--review", rev)
+    for rid in (1, 2):
+        run("decide", str(rid), "--reviewer", "ann", "--label", "include", "--review", rev)
+    _, out = run("log", "verify", "--review", rev)
+    assert "tables OK: sources, protocol versions" in out
+    run("export", "log", "--format", "jsonl", "--out", str(tmp_path / "log.jsonl"),
+        "--review", rev)
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        s.execute(text("UPDATE sources SET kind = 'other'"))
+        s.execute(text("UPDATE decisions SET label = 'exclude' WHERE id = 2"))
+    code, out = run("log", "verify", "--review", rev, ok=False)
+    assert code == 1 and "tables FAILED: source 1: kind is 'other'" in out
+    # the file's chain is intact and ends at the stored head: the review's rows were edited
+    code, out = run("log", "verify", "--file", str(tmp_path / "log.jsonl"), "--review", rev,
+                    ok=False)
+    assert code == 1 and "the review's log FAILED: row 2" in out
 
 
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:

@@ -269,3 +269,44 @@ def _other(review: Review) -> int:
     with review.read() as s:
         status = repo.reports(s)
     return min(rid for rid, st in status.items() if st.value == "sought")
+
+
+TAMPERING = [
+    ("INSERT INTO duplicate_links (cluster, record_id, kept_id, method, score, created_at) "
+     "VALUES (9, 2, 3, 'fuzzy', 0.91, '2026-11-27 16:05:50')",
+     "2 records stand removed as duplicates, but the events removed 1"),
+    ("UPDATE sources SET name = 'CINAHL' WHERE id = 2",
+     "source 2: name is 'CINAHL' but its import (event 3) recorded 'Embase'"),
+    ("UPDATE protocol_versions SET created_at = '2020-01-01 00:00:00'",
+     "protocol version 1 is dated 2020-01-01T00:00:00.000000Z"),
+    ("UPDATE protocol_versions SET yaml_text = yaml_text || ' '",
+     "its text does not hash to the sha256 stored with it"),
+    ("UPDATE reconciliations SET started_at = '2020-01-01 00:00:00'",
+     "reconciliation of title_abstract is recorded as started by 'Adjudicator' at 2020"),
+    ("UPDATE reports SET status = 'not_retrieved'",
+     "reports marked not retrieved without an event"),
+    ("UPDATE allocation_runs SET overlap = 0.5", "allocation run 1: overlap is 0.5"),
+    ("UPDATE decisions SET undoes_id = 3 WHERE id = 1",
+     "decision 1 (include) is marked as withdrawing decision 3"),
+    ("UPDATE rankings SET config = '{\"C\": 1}'",
+     "its model configuration does not hash to the configuration hash"),
+]
+
+
+@pytest.mark.parametrize(("sql", "found"), TAMPERING)
+def test_log_verify_finds_tables_changed_behind_the_event_log(
+        make_review: Callable[..., Any], tmp_path: Path, sql: str, found: str) -> None:
+    """The chains cover their own rows; the figures come from other tables, which must
+    agree with the events that changed them (an inserted duplicate link took an included
+    study out of a final diagram, with both chains verifying)."""
+    from screener.workflow.audit_check import check_tables
+    from screener.workflow.ranking import refresh_ranking
+
+    review = _dual_review_with_history(make_review, tmp_path)
+    refresh_ranking(review, "ann")
+    assert check_tables(review) == []
+    with review.transaction() as s:
+        s.execute(text(sql))
+    problems = check_tables(review)
+    assert any(found in p for p in problems), problems
+    assert verify_event_log(review).ok          # the chain alone does not see it

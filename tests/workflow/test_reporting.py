@@ -31,20 +31,26 @@ from screener.workflow.screening import mark_not_retrieved, record_decision
 def build(review: Review) -> dict[str, list[int]]:
     """Two databases, a register and citation searching; duplicates; two reviewers at
     title/abstract; full text with a not-retrieved report and reasons."""
+    from screener.workflow.importing import import_records
+
     ids: dict[str, list[int]] = {}
+    for name, kind, n in (("PubMed", "database", 6), ("Embase", "database", 4),
+                          ("ClinicalTrials.gov", "register", 2),
+                          ("Citation searching", "other", 2)):
+        summary = import_records(review, [
+            Record(title=f"{name} trial {i}", abstract="Ketamine RCT", year=2020,
+                   authors=(f"Author{i}, A",), journal="J", volume="1", pages=str(i),
+                   doi=f"10.1000/{name.lower().replace(' ', '')}.{i}")
+            for i in range(n)], source=name, kind=kind)
+        with review.read() as s:
+            ids[name] = sorted(i for i, src in repo.record_sources(s).items()
+                               if src == summary.source_id)
     with review.transaction() as s:
-        for name, kind, n in (("PubMed", "database", 6), ("Embase", "database", 4),
-                              ("ClinicalTrials.gov", "register", 2),
-                              ("Citation searching", "other", 2)):
-            source = repo.add_source(s, name=name, kind=kind)
-            ids[name] = repo.add_records(s, source, [
-                Record(title=f"{name} trial {i}", abstract="Ketamine RCT", year=2020,
-                       authors=(f"Author{i}, A",), journal="J", volume="1", pages=str(i),
-                       doi=f"10.1000/{name.lower().replace(' ', '')}.{i}")
-                for i in range(n)])
-        # two Embase records duplicate PubMed ones
+        # two Embase records duplicate PubMed ones (links set by hand, with the event
+        # `screener dedup` writes, so the tables agree with the event log)
         repo.add_duplicate_links(s, [(1, ids["Embase"][0], ids["PubMed"][0], "doi", 1.0),
                                      (2, ids["Embase"][1], ids["PubMed"][1], "fuzzy", 0.97)])
+        repo.add_event(s, "duplicates_removed", details={"removed": 2, "clusters": 2})
     pm, em, reg, cit = ids["PubMed"], ids["Embase"], ids["ClinicalTrials.gov"], ids["Citation searching"]
     ta = [(pm[0], Label.INCLUDE), (pm[1], Label.INCLUDE), (pm[2], Label.MAYBE),
           (pm[3], Label.EXCLUDE), (pm[4], Label.EXCLUDE), (em[2], Label.INCLUDE),

@@ -1,0 +1,204 @@
+"""The cross-check of `screener log verify`: the tables the figures come from, against the
+event log that recorded their changes.
+
+The two hash chains show whether their own rows were edited. The PRISMA counts, the
+agreement table and the methods text, though, are computed from other tables (sources,
+protocol versions, duplicate links, reconciliations, reports, allocations), which a user
+with the database file could edit without touching a chain. Each change to those tables is
+also an event, so each table must agree with the events: a source with another name or kind
+than its import event, a protocol text whose sha256 is not the one stored, more duplicate
+links standing than the events removed, a reconciliation at another time than its event,
+a report marked not retrieved without an event, an allocation that differs from its event.
+Decision rows are checked for what their hash does not cover (`undoes_id`), and stored
+rankings for a configuration that no longer matches its hash.
+
+A user who rewrites a table, its events and the whole chain after them, and the stored
+heads, is not caught here: only a head published elsewhere (the report prints both) shows
+that.
+
+Must not import textual, click or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from screener.core.audit import LogEvent
+from screener.storage import repo
+from screener.workflow.review import Review
+
+_SOURCE_FIELDS = ("name", "kind", "file", "format", "sha256", "records", "query",
+                  "searched_on")
+"""Source columns and the `records_imported` detail each must equal (name: `source`)."""
+
+
+def _by(events: Iterable[LogEvent], kind: str) -> list[LogEvent]:
+    return [e for e in events if e.kind == kind]
+
+
+def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
+    problems = []
+    imported = {e.details.get("source_id"): e for e in _by(events, "records_imported")}
+    for source in tables["sources"]:
+        event = imported.pop(source["id"], None)
+        if event is None:
+            problems.append(f"source {source['id']} ({source['name']!r}, {source['records']} "
+                            "records) has no import event: it was added outside screener")
+            continue
+        d = dict(event.details, name=event.details.get("source"))
+        for field in _SOURCE_FIELDS:
+            if field in d and d[field] not in (None, "") and d[field] != source[field]:
+                problems.append(f"source {source['id']}: {field} is {source[field]!r} but its "
+                                f"import (event {event.seq}) recorded {d[field]!r}")
+        if source["stored_records"] != source["records"]:
+            problems.append(f"source {source['id']} holds {source['stored_records']} records "
+                            f"but {source['records']} were imported (event {event.seq})")
+    for source_id, event in imported.items():
+        problems.append(f"source {source_id} of the import in event {event.seq} is missing "
+                        "from the sources table")
+    return problems
+
+
+def _protocols(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
+    problems = []
+    stored = {e.details.get("version"): e for e in _by(events, "protocol_version")}
+    for p in tables["protocols"]:
+        text_hash = hashlib.sha256(p["text"].encode("utf-8")).hexdigest()
+        if text_hash != p["sha256"]:
+            problems.append(f"protocol version {p['version']}: its text does not hash to the "
+                            f"sha256 stored with it ({p['sha256'][:12]}...): the text was "
+                            "edited")
+        event = stored.pop(p["version"], None)
+        if event is None:
+            problems.append(f"protocol version {p['version']} has no event")
+            continue
+        for field, value in (("sha256", p["sha256"]), ("reason", p["reason"])):
+            if event.details.get(field) != value:
+                problems.append(f"protocol version {p['version']}: {field} is {value!r} but "
+                                f"event {event.seq} recorded {event.details.get(field)!r}")
+        if event.time != p["time"]:
+            problems.append(f"protocol version {p['version']} is dated {p['time']} but event "
+                            f"{event.seq} recorded it at {event.time}")
+    for version, event in stored.items():
+        problems.append(f"protocol version {version} of event {event.seq} is missing")
+    return problems
+
+
+def _duplicates(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
+    removed = sum(int(e.details.get("removed", 0)) for e in _by(events, "duplicates_removed"))
+    restored = sum(int(e.details.get("records", 0))
+                   for e in _by(events, "duplicates_restored"))
+    links = tables["links"]
+    standing = links["all"] - links["undone"]
+    problems = []
+    if standing != removed - restored:
+        problems.append(f"{standing} records stand removed as duplicates, but the events "
+                        f"removed {removed} and restored {restored} ({removed - restored} "
+                        "net): duplicate links were added or deleted outside screener")
+    return problems
+
+
+def _reconciliations(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
+    problems = []
+    started = {e.stage: e for e in _by(events, "reconciliation_started")}
+    for row in tables["reconciliations"]:
+        event = started.pop(row["stage"], None)
+        if event is None:
+            problems.append(f"reconciliation of {row['stage']} has no event")
+        elif (event.actor, event.time) != (row["by"], row["time"]):
+            problems.append(f"reconciliation of {row['stage']} is recorded as started by "
+                            f"{row['by']!r} at {row['time']}, but event {event.seq} says "
+                            f"{event.actor!r} at {event.time}")
+    for stage, event in started.items():
+        problems.append(f"reconciliation of {stage} (event {event.seq}) is missing")
+    return problems
+
+
+def _not_retrieved(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
+    marked: set[int] = set()
+    for e in events:
+        if e.record_id is None:
+            continue
+        if e.kind == "report_not_retrieved":
+            marked.add(e.record_id)
+        elif e.kind == "report_sought_again":
+            marked.discard(e.record_id)
+    table = set(tables["not_retrieved"])
+    problems = []
+    if table - marked:
+        problems.append(f"reports marked not retrieved without an event: records "
+                        f"{', '.join(map(str, sorted(table - marked)))}")
+    if marked - table:
+        problems.append(f"reports the events mark not retrieved are not marked: records "
+                        f"{', '.join(map(str, sorted(marked - table)))}")
+    return problems
+
+
+def _allocations(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
+    problems = []
+    runs = {e.details.get("run_id"): e for e in _by(events, "allocation")}
+    for run in tables["allocations"]:
+        event = runs.pop(run["run_id"], None)
+        if event is None:
+            problems.append(f"allocation run {run['run_id']} has no event")
+            continue
+        for field in ("kind", "seed", "overlap", "reviewers", "records"):
+            if event.details.get(field) != run[field]:
+                problems.append(f"allocation run {run['run_id']}: {field} is {run[field]!r} "
+                                f"but event {event.seq} recorded "
+                                f"{event.details.get(field)!r}")
+    for run_id, event in runs.items():
+        problems.append(f"allocation run {run_id} of event {event.seq} is missing")
+    return problems
+
+
+def _undo_links(tables: dict[str, Any]) -> list[str]:
+    """`undoes_id` decides which decisions stand but is not in a row's hash: an undo row
+    ('undone') must withdraw an earlier decision of the same reviewer on the same record
+    and stage, and no other row may withdraw anything."""
+    rows = {r[0]: r for r in tables["decisions"]}
+    problems = []
+    for decision_id, label, undoes, record_id, reviewer_id, stage in rows.values():
+        if undoes is None:
+            if label == "undone":
+                problems.append(f"decision {decision_id} is an undo that withdraws nothing")
+            continue
+        target = rows.get(undoes)
+        if label != "undone":
+            problems.append(f"decision {decision_id} ({label}) is marked as withdrawing "
+                            f"decision {undoes}: only an undo row withdraws a decision")
+        elif target is None or target[1] == "undone" or target[0] >= decision_id or (
+                target[3], target[4], target[5]) != (record_id, reviewer_id, stage):
+            problems.append(f"undo {decision_id} withdraws decision {undoes}, which is not an "
+                            "earlier decision of the same reviewer on the same record")
+    return problems
+
+
+def _rankings(tables: dict[str, Any]) -> list[str]:
+    from screener.ranking.config import sha256_of
+
+    return [f"ranking {ranking_id}: its model configuration does not hash to the "
+            f"configuration hash stored with it ({config_hash[:12]}...), which the "
+            "decision log records: the configuration was edited"
+            for ranking_id, config, config_hash in tables["rankings"]
+            if sha256_of(config) != config_hash]
+
+
+def check_tables(review: Review) -> list[str]:
+    """Every disagreement between the review's tables and its event log (or what decision
+    rows and rankings say of themselves), in words; [] when they agree."""
+    with review.read() as session:
+        tables = repo.audit_tables(session)
+        events = [e for e, _ in repo.event_log(session)]
+    if events and not _by(events, "protocol_version") and all(
+            e.kind == "allocation" and e.details.get("kind") == "offline"
+            for e in events[:1]):
+        # an offline copy (`export-reviewer`): its records, protocol and reports were copied
+        # from the review without the review's events; check those in the review
+        return (_allocations(tables, events) + _undo_links(tables) + _rankings(tables))
+    return (_sources(tables, events) + _protocols(tables, events)
+            + _duplicates(tables, events) + _reconciliations(tables, events)
+            + _not_retrieved(tables, events) + _allocations(tables, events)
+            + _undo_links(tables) + _rankings(tables))
