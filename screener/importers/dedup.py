@@ -579,6 +579,16 @@ class _UnionFind:
         years = gi.years | gj.years
         return not years or max(years) - min(years) <= 1
 
+    def pmid_compatible(self, i: int, j: int) -> bool:
+        """Records sharing a PMID are one paper unless their DOIs differ or their years are
+        more than one apart: a PMID copied onto the wrong record (a database's error, seen
+        in real exports) must not take a study out of screening."""
+        gi, gj = self.groups[self.find(i)], self.groups[self.find(j)]
+        if _dois_conflict(gi.dois, gj.dois):
+            return False
+        years = gi.years | gj.years
+        return not years or max(years) - min(years) <= 1
+
     def union(self, i: int, j: int) -> bool:
         ri, rj = self.find(i), self.find(j)
         if ri == rj:
@@ -721,6 +731,8 @@ def find_duplicates(
             if not value:
                 continue
             if value in first:
+                if method == "pmid" and not uf.pmid_compatible(first[value], i):
+                    continue  # one PMID on two papers with their own DOIs (or years apart)
                 uf.union(first[value], i)
                 note(first[value], method, 1.0)
                 note(i, method, 1.0)

@@ -320,6 +320,20 @@ def test_copies_whose_every_rare_word_is_spelt_differently_still_meet() -> None:
     assert sorted(sorted(c) for c in clusters_as_sets(records)) == [[1, 2], [3, 4]]
 
 
+def test_one_pmid_on_two_papers_with_their_own_dois_does_not_merge_them() -> None:
+    """A source carried the long-term follow-up's PMID on the original trial (real data):
+    merged on the PMID, an included study left screening. Different DOIs, or years more
+    than one apart, keep them apart; a true copy with one DOI missing still merges."""
+    trial = Record(title="Efficacy and safety of CT-P13 in inflammatory bowel disease",
+                   authors=("Kim, Y",), year=2015, doi="10.1111/jgh.12997", pmid="30828891")
+    follow_up = replace(trial, title="Long-term efficacy and safety of CT-P13 in "
+                        "inflammatory bowel disease", year=2019, doi="10.1111/jgh.14645")
+    assert clusters_as_sets(with_ids(trial, follow_up)) == []
+    assert clusters_as_sets(with_ids(trial, replace(follow_up, doi="", year=2015,
+                                                    title=trial.title))) == [{1, 2}]
+    assert clusters_as_sets(with_ids(trial, replace(trial, doi="", year=2019))) == []
+
+
 def test_transitivity_cannot_join_two_dois() -> None:
     a = replace(ARTICLE, pmid="")
     b = replace(ARTICLE, pmid="", doi="10.1056/nejmoa0000001")
