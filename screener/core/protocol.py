@@ -94,6 +94,9 @@ class StoppingRule:
     min_screened_fraction: float = 0.10
     key_papers: tuple[str, ...] = ()
     """DOIs or PMIDs of papers that must be found before stopping (SAFE)."""
+    defaulted: tuple[str, ...] = ()
+    """Settings the protocol did not give, so screener's defaults apply (the report says
+    so: a reader must not take them for a pre-specified rule)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,8 @@ class StoppingInfo:
     amended: tuple[ProtocolVersionInfo, ...] = ()
     """Protocol versions stored after screening had started that changed the stopping rule
     (their `changes` name the stopping rule's, among others)."""
+    defaulted: tuple[str, ...] = ()
+    """Settings the protocol did not give (screener's defaults applied), by name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +294,11 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     return " ".join(out)
 
 
+_SETTING_WORDS = {"recall_target": "the recall target", "confidence": "the confidence",
+                  "consecutive_irrelevant": "the run of consecutive irrelevant records",
+                  "min_screened_fraction": "the minimum share of records screened"}
+
+
 def _stopping_text(stop: StoppingInfo) -> list[str]:
     parts = []
     if stop.recall_target is not None:
@@ -307,6 +314,16 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
     out = []
     if parts:
         out.append(f"The stopping rule's criteria were {_names(parts)}.")
+    if stop.defaulted:
+        names = _names([_SETTING_WORDS.get(d, d) for d in stop.defaulted])
+        out.append(f"The protocol did not specify {names}: screener's default values were "
+                   "applied, so those criteria were not set in advance by the review team.")
+    out.append("The stopping test is that of Callaghan and Müller-Hansen (2020): the "
+               "hypergeometric p-value for the hypothesis that the recall target has been "
+               "missed, taking the records screened since each point as a random sample of "
+               "those left (the smallest p over these points); the relevant records left are "
+               "estimated from the share of relevant records among the last 200 screened, "
+               "with a 95% Clopper-Pearson interval.")
     for v in stop.amended:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "
@@ -509,6 +526,9 @@ def methods_report(inputs: ReportInputs) -> str:
     """The whole report as Markdown."""
     title = inputs.title or inputs.protocol.title
     out = [f"# {title}: screening methods", ""]
+    if inputs.draft:  # the text reads as final: say so before anyone copies it
+        out += [f"**DRAFT, not final: {inputs.draft}.** The figures and sentences below "
+                "describe the screening so far.", ""]
     protocol = protocol_section(inputs.protocol_versions, inputs.title_at_creation)
     if protocol:
         out += ["## Protocol", "", protocol, ""]

@@ -318,6 +318,9 @@ def _build(data: dict[str, Any]) -> Protocol:
             consecutive_irrelevant=stopping.get("consecutive_irrelevant", 50),
             min_screened_fraction=stopping.get("min_screened_fraction", 0.10),
             key_papers=tuple(stopping.get("key_papers", [])),
+            defaulted=tuple(k for k in ("recall_target", "confidence",
+                                        "consecutive_irrelevant", "min_screened_fraction")
+                            if k not in stopping),
         ),
         keys=tuple(sorted(data.get("keys", {}).items())),
     )

@@ -662,7 +662,8 @@ def build_report_inputs(review: Review) -> object:
             key_papers=len(rule.key_papers), values=tuple(values),
             unscreened=result.unscreened + result.other_methods[2],
             amended=tuple(v for v in versions if v.decided_before and any(
-                c.startswith("the stopping rule") for c in v.changes)))
+                c.startswith("the stopping rule") for c in v.changes)),
+            defaulted=rule.defaulted)
     automation = None
     if info is not None:
         config = info["config"]

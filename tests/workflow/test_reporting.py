@@ -291,6 +291,18 @@ def test_report_cites_both_log_heads_and_says_when_a_log_does_not_verify(
     assert "Both chains verified" not in trail
 
 
+def test_report_says_draft_at_its_top_and_names_a_stopping_rule_the_protocol_left_out(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review = make_review()                      # minimal.yaml: no `stopping:` section
+    build(review)
+    text_ = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    first = text_.split("\n\n")[1]
+    assert first.startswith("**DRAFT, not final: ")     # records are still unscreened
+    assert ("The protocol did not specify the recall target, the confidence, the run of "
+            "consecutive irrelevant records and the minimum share of records screened: "
+            "screener's default values were applied") in " ".join(text_.split())
+
+
 def test_removed_duplicates_take_no_decisions_and_status_agrees_with_prisma(
         make_review: Callable[..., Any]) -> None:
     from screener.workflow.status import status
