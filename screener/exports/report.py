@@ -97,7 +97,10 @@ class AutomationInfo:
     """Model parameters as sorted (name, value) pairs."""
     seed: int | None = None
     cold_start: bool = True
-    """Before the first include, records were ranked by similarity to the protocol."""
+    """Decisions were made on similarity rankings (before the first include and exclude)."""
+    similarity_only: bool = False
+    """Every ranking decisions were made on was a similarity ranking: the model was never
+    trained (no record had been both included and excluded)."""
     retraining: str = "after each screening decision"
     """How often the model was retrained, as the log shows it (completes "was retrained
     ..."; "" when the decisions drew on a single ranking: it was not retrained)."""
@@ -365,17 +368,25 @@ def automation_paragraph(inputs: ReportInputs) -> str:
            f"`{auto.config_hash}`"]
     if auto.config:
         out[-1] += "; " + ", ".join(f"{k} = {v}" for k, v in auto.config)
-    out[-1] += f"{'; random seed ' + str(auto.seed) if auto.seed is not None else ''})" + (
-        f" was retrained {auto.retraining}" if auto.retraining
-        else " was not retrained during screening") + \
-        ", and records were shown in order of predicted relevance."
+    if auto.similarity_only:
+        out[-1] += (f"{'; random seed ' + str(auto.seed) if auto.seed is not None else ''})"
+                    " was never trained during screening: every record was shown in order "
+                    "of its similarity to the review question and eligibility criteria (the "
+                    "cold start, used until a record has been included and another "
+                    "excluded).")
+    else:
+        out[-1] += f"{'; random seed ' + str(auto.seed) if auto.seed is not None else ''})" + (
+            f" was retrained {auto.retraining}" if auto.retraining
+            else " was not retrained during screening") + \
+            ", and records were shown in order of predicted relevance."
     if auto.earlier_models:
         out.append("Before it, " + "; ".join(
             f"{_n(n, 'decision')} {_were(n)} made on rankings by {name} (configuration hash "
             f"`{h}`)" for name, h, n in auto.earlier_models) + ".")
-    if auto.cold_start:
-        out.append("Before the first record was included, records were ranked by their "
-                   "similarity to the review question and eligibility criteria.")
+    if auto.cold_start and not auto.similarity_only:
+        out.append("Until a record had been included and another excluded, records were "
+                   "ranked by their similarity to the review question and eligibility "
+                   "criteria.")
     out.append("The model only ordered the records; every screening decision was made by a "
                "reviewer.")
     if auto.stopping is not None:

@@ -652,7 +652,7 @@ def ranking_info(session: Session, ranking_id: int) -> dict[str, Any] | None:
         return None
     return {"id": row.id, "config": row.config, "config_hash": row.config_hash,
             "training_size": row.training_size, "n_included": row.n_included,
-            "created_at": row.created_at, "stage": row.stage}
+            "created_at": row.created_at, "stage": row.stage, "owner": row.reviewer_id}
 
 
 def ranking_hashes(session: Session) -> dict[int, str]:

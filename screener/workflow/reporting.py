@@ -26,7 +26,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -665,6 +665,10 @@ def build_report_inputs(review: Review) -> object:
                 c.startswith("the stopping rule") for c in v.changes)),
             defaulted=rule.defaulted)
     automation = None
+    # a ranking trained on one class only (no include, or no exclude yet) is the cold
+    # start's similarity to the protocol, not the model's
+    similarity = {i for i, r in infos.items() if r is not None
+                  and (r["n_included"] == 0 or r["n_included"] >= r["training_size"])}
     if info is not None:
         config = info["config"]
         flat = tuple(sorted((str(k), str(v)) for k, v in _flat_config(config)
@@ -673,8 +677,9 @@ def build_report_inputs(review: Review) -> object:
             tool="screener", version=__version__, model=str(config.get("name", "")),
             config_hash=str(info["config_hash"]), config=flat,
             seed=int(config["seed"]) if "seed" in config else None,
-            cold_start=bool(config.get("cold_start", True)), stopping=stop,
-            retraining=_retraining(made, used, changed),
+            cold_start=bool(similarity), similarity_only=bool(used) and similarity == set(used),
+            stopping=stop, retraining=_retraining(made, used, changed, similarity,
+                                                   {i["owner"] for i in infos.values() if i}),
             earlier_models=_earlier_models(made, infos, str(info["config_hash"])))
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
@@ -822,16 +827,30 @@ def _ta_decision_rows(log: Sequence[Decision], names: set[str]
     return made, changed
 
 
-def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]) -> str:
+def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int],
+                similarity: Collection[int] = (),
+                owners: Collection[int | None] = ()) -> str:
     """How often the model was retrained, from the rankings the decision rows record (""
-    for one ranking: not retrained)."""
+    for one model ranking: not retrained). `similarity`: the cold start's rankings among
+    them (not the model's); `owners`: whose rankings they were (several: each screener's
+    own, as in blind dual screening)."""
     linked = [d for d in made if d.ranking_id]
-    if len(used) <= 1:
+    if len([i for i in used if i not in similarity]) <= 1:
         return ""
+    cold = len([i for i in used if i in similarity])
     text = (f"as screening went on: the {_n(len(linked))} title/abstract "
             f"{_s(len(linked), 'decision')} that record the ranking which showed their "
             f"record {'was' if len(linked) == 1 else 'were'} made on {_n(len(used))} "
             "successive rankings")
+    notes = []
+    if cold:
+        notes.append(f"{_n(cold)} of them by similarity to the protocol, before the model "
+                     "could be trained")
+    if len(owners) > 1:
+        notes.append(f"each of the {_n(len(owners))} screeners had rankings of their own, "
+                     "trained on their own decisions only")
+    if notes:
+        text += f" ({'; '.join(notes)})"
     unlinked = [d for d in made if not d.ranking_id]
     if unlinked:
         # a reviewer's decisions before their first ranked one: the UI shows the first
