@@ -197,9 +197,8 @@ def log_events(review_dir: Path | None, db_url: str | None) -> None:
         return
     for event, _ in rows:
         assert isinstance(event, LogEvent)
-        who = f" by {event.actor}" if event.actor else ""
         click.echo(f"{event.seq:>4}  {event.time[:19].replace('T', ' ')}  "
-                   f"{describe_event(event)}{who}")
+                   f"{describe_event(event)}")
 
 
 @main.command()

@@ -324,7 +324,8 @@ def _plural(n: int, word: str) -> str:
 def describe_event(event: LogEvent) -> str:
     """One line in words: what happened (the kind's own fields; unknown details listed)."""
     d = event.details
-    stage = event.stage.replace("_", "/") if event.stage else ""
+    stage = {"title_abstract": "title/abstract", "full_text": "full text"}.get(
+        event.stage, event.stage)
     kind = event.kind
     if kind == "protocol_version":
         text = (f"protocol version {d.get('version')} stored (sha256 "
@@ -367,6 +368,10 @@ def describe_event(event: LogEvent) -> str:
                 f"copy {d.get('folder')} ({', '.join(d.get('reviewers', []))})")
     else:
         text = f"{kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
+    if event.actor:
+        text += f" (by {event.actor})"
+    if d.get("account"):
+        text += f" (account {d['account']})"
     if d.get("recorded_by"):
-        text += f" [recorded by {d['recorded_by']}]"
+        text += f" [recorded later by {d['recorded_by']}, from the tables]"
     return text

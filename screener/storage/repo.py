@@ -431,9 +431,12 @@ def add_event(session: Session, kind: str, *, actor: str = "", stage: Stage | No
     review = session.scalars(select(ReviewRow).with_for_update()).one()
     seq = review.event_count + 1
     created = at or datetime.now(UTC)
+    details = dict(details or {})
+    if not actor:  # a command without a reviewer name: the operating-system account
+        details.setdefault("account", _account())
     event = audit.LogEvent(seq=seq, kind=kind, actor=actor, time=audit.iso_utc(created),
                            stage=stage.value if stage else "", record_id=record_id,
-                           details=dict(details or {}))
+                           details=details)
     row_hash = audit.next_event_hash(review.event_head if review.event_count else
                                      audit.EVENT_GENESIS, event)
     session.add(EventRow(seq=seq, kind=kind, actor=actor, stage=event.stage,
@@ -443,6 +446,16 @@ def add_event(session: Session, kind: str, *, actor: str = "", stage: Stage | No
     review.event_head = row_hash
     session.flush()
     return event
+
+
+def _account() -> str:
+    """The operating-system account running screener ("" when it cannot be told)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
 
 
 def event_log(session: Session) -> list[tuple[audit.LogEvent, str]]:

@@ -5,6 +5,7 @@ event log gets its past events on upgrade."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -121,7 +122,8 @@ def test_amendment_dedup_undo_and_redo_are_events(make_review: Callable[..., Any
     assert [e.kind for e in events] == [  # type: ignore[attr-defined]
         "protocol_version", "records_imported", "duplicates_removed", "duplicates_restored",
         "duplicates_removed", "protocol_version"]
-    assert events[3].details == {"cluster": 1, "records": 1}  # type: ignore[attr-defined]
+    assert events[3].details == {"cluster": 1, "records": 1,  # type: ignore[attr-defined]
+                                 "account": getpass.getuser()}   # no reviewer: who ran it
     assert events[4].details["redo_of"] == 1  # type: ignore[attr-defined]
     assert events[5].details["version"] == 2  # type: ignore[attr-defined]
     assert events[5].details["reason"] == "widened the population"  # type: ignore[attr-defined]
