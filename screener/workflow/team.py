@@ -731,6 +731,10 @@ def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, i
         if is_adjudicator(review, session, name):
             raise ReviewError(f"{name} is the adjudicator; offline copies are for screeners")
         tables = repo.dump_review_tables(session)
+        if Stage.TITLE_ABSTRACT in blind_stages(review, session):
+            # which reports are sought tells which records passed title/abstract, i.e. the
+            # other screeners' decisions: not in a copy while that stage is blind
+            tables["reports"] = []
         own = [row for row in repo.decisions_for_merge(session) if row[0].reviewer == name]
         offer: dict[Stage, list[int]] = {}
         for stage in review.protocol.stages:

@@ -922,3 +922,18 @@ def test_an_open_session_follows_an_amendment_and_a_replaced_adjudicator_resolve
     with pytest.raises(ReviewError, match="not the adjudicator"):
         resolve(review, ids[0], ADJ, INC)
     assert resolve(review, ids[0], "Dan", INC).protocol_hash == v2
+
+
+def test_an_offline_copy_made_while_blind_holds_no_report_rows(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """Which reports are sought tells which records passed title/abstract: the others'
+    decisions, which a blind screener's copy must not carry."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    decide(review, ids[0], "ann", INC)
+    decide(review, ids[0], "bob", INC)                   # passes: its report is sought
+    with review.read() as s:
+        assert repo.reports(s)
+    export_reviewer(review, "carl", tmp_path / "carl")
+    with open_review(tmp_path / "carl") as copy, copy.read() as s:
+        assert repo.reports(s) == {}
