@@ -651,14 +651,17 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
             for d in standing:
                 if d.reviewer_role != Role.ADJUDICATOR:
                     labels.setdefault(d.reviewer, {})[d.record_id] = d.label.value
+            # one scale for every pair of the stage (PABAK and AC1 depend on how many
+            # categories there are: pairs on 2 and on 3 were not comparable in one table)
+            cats = (("include", "maybe", "exclude")
+                    if any("maybe" in by.values() for by in labels.values())
+                    else ("include", "exclude"))
             for a, b in itertools.combinations(sorted(labels), 2):
                 common = sorted(set(labels[a]) & set(labels[b]))
                 if not common:
                     continue
                 la = [labels[a][r] for r in common]
                 lb = [labels[b][r] for r in common]
-                cats = (("include", "maybe", "exclude") if "maybe" in la + lb
-                        else ("include", "exclude"))
                 pairs.append(PairAgreement(s, a, b, pair_agreement(la, lb, cats)))
     return AgreementReport(tuple(pairs), tuple(s for s in stages if s in hidden))
 

@@ -937,3 +937,24 @@ def test_an_offline_copy_made_while_blind_holds_no_report_rows(
     export_reviewer(review, "carl", tmp_path / "carl")
     with open_review(tmp_path / "carl") as copy, copy.read() as s:
         assert repo.reports(s) == {}
+
+
+def test_every_pair_of_a_stage_is_measured_on_the_same_scale(
+        make_review: Callable[..., Any]) -> None:
+    """PABAK and AC1 depend on the number of categories: a pair that never used maybe was
+    measured on 2 and a pair that did on 3, so one table's rows were not comparable."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 6)
+    for rid, (a, b) in zip(ids[:4], [(INC, INC), (EXC, EXC), (MAY, EXC), (INC, EXC)],
+                           strict=True):
+        decide(review, rid, "ann", a)
+        decide(review, rid, "bob", b)
+    for rid, label in ((ids[4], INC), (ids[5], EXC)):   # bob and carl: no maybe between them
+        decide(review, rid, "bob", label)
+        decide(review, rid, "carl", label)
+    list_conflicts(review, TA, ADJ)
+    pairs = {(p.reviewer_a, p.reviewer_b): p.stats for p in agreement(review, TA).pairs}
+    assert {p.categories for p in pairs.values()} == {("include", "maybe", "exclude")}
+    # bob-carl agree on both records: PABAK = (3 x 1 - 1) / (3 - 1) = 1; ann-bob 2 of 4:
+    assert pairs[("bob", "carl")].pabak == pytest.approx(1.0)
+    assert pairs[("ann", "bob")].pabak == pytest.approx((3 * 0.5 - 1) / 2)
