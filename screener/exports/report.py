@@ -159,6 +159,8 @@ class ReportInputs:
     split: tuple[int, int] | None = None
     """(records allocated to two screeners, to one) at title/abstract when an allocation
     split the records (None: every record had the protocol's number of screeners)."""
+    split_full_text: tuple[int, int] | None = None
+    """The same at full text."""
     draft: str = ""
     """Why the PRISMA diagram is not final ("" when it is)."""
     imported_labels: tuple[tuple[str, int], ...] = ()
@@ -263,6 +265,15 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                        f"{_n(double, 'record')} {_were(double)} screened by two reviewers and "
                        f"{_count(single)} by one reviewer. Records with two reviewers were "
                        f"screened {how}.")
+            if Stage.FULL_TEXT in inputs.protocol.stages:
+                if inputs.split_full_text is None:
+                    out.append(f"At full text every retrieved report was screened by {per} "
+                               "reviewers.")
+                else:
+                    d2, s1 = inputs.split_full_text
+                    out.append(f"At full text the reports were allocated at random too: "
+                               f"{_n(d2, 'report')} {_were(d2)} screened by two reviewers "
+                               f"and {_count(s1)} by one.")
         for stage, n in inputs.unblinded:
             out.append(f"After reconciliation of {STAGE_NAMES[stage]} screening had begun, "
                        f"decisions on {_n(n, 'record')} were made or "

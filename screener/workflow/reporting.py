@@ -613,6 +613,8 @@ def build_report_inputs(review: Review) -> object:
                 imported[d.reviewer] = imported.get(d.reviewer, 0) + 1
         reviewers = tuple(r for r in repo.reviewers(session) if r.name in screened_here)
         split = _allocation_split(review, session)
+        split_ft = (_allocation_split(review, session, Stage.FULL_TEXT)
+                    if Stage.FULL_TEXT in review.protocol.stages else None)
         started = repo.reconciliations(session) if review.protocol.screening.blind else {}
         unblinded = tuple(
             (stage, n) for stage, (_, at) in sorted(started.items(), key=lambda x: x[1][1])
@@ -688,6 +690,7 @@ def build_report_inputs(review: Review) -> object:
                                            else review.title),
                         protocol_versions=versions,
                         stopping=None if automation is not None else stop, split=split,
+                        split_full_text=split_ft,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
                         unblinded=unblinded, other_methods=result.other_methods,
@@ -895,12 +898,13 @@ def _s(n: int, word: str) -> str:
     return word if n == 1 else word + "s"
 
 
-def _allocation_split(review: Review, session: Session) -> tuple[int, int] | None:
-    """(records allocated to two screeners, to one) under the title/abstract allocation in
-    force; None without one, or when it gives every record the same number."""
+def _allocation_split(review: Review, session: Session, stage: Stage = Stage.TITLE_ABSTRACT
+                      ) -> tuple[int, int] | None:
+    """(records allocated to two screeners, to one) under the stage's allocation in force;
+    None without one, or when it gives every record the same number."""
     from screener.workflow.team import required_reviewers
 
-    per = required_reviewers(review, session, Stage.TITLE_ABSTRACT)
+    per = required_reviewers(review, session, stage)
     if not per:
         return None
     double = sum(1 for n in per.values() if n >= 2)

@@ -374,6 +374,8 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
     assert "allocated at random: 2 records were screened by two reviewers" in text
     assert "and 8 by one reviewer" in text
     assert "every record and every retrieved report was screened by two" not in text
+    # full text was not allocated: said so (PRISMA item 8 asks for every stage)
+    assert "At full text every retrieved report was screened by two reviewers." in text
 
 
 def test_methods_text_does_not_deny_rankings_it_cannot_tie_to_decisions(
