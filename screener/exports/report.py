@@ -493,10 +493,13 @@ def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
 def _study(record: Record) -> str:
     family = record.first_author.split(",")[0].strip() or "Anonymous"
     more = " et al." if len(record.authors) > 1 else ""
-    head = f"{family}{more} {record.year or 'n.d.'}"
+    citation = record.citation
+    # the year once: the citation ("Journal. 2019;12:3-4.") has it when there is a journal
+    head = f"{family}{more}" + ("" if record.year and str(record.year) in citation
+                                else f" {record.year or 'n.d.'}")
     ident = (f"doi:{record.doi}" if record.doi else f"PMID {record.pmid}" if record.pmid
              else f"record {record.id}" if record.id is not None else "")
-    parts = [head.rstrip("."), record.title.rstrip("."), record.citation.rstrip(".")]
+    parts = [head.rstrip("."), record.title.rstrip("."), citation.rstrip(".")]
     text = ". ".join(p for p in parts if p) + "."
     return f"{text} {ident}".strip()
 
