@@ -366,6 +366,8 @@ def describe_event(event: LogEvent) -> str:
     elif kind == "offline_copy_merged":
         text = (f"{_plural(int(d.get('decisions', 0)), 'decision')} merged from the offline "
                 f"copy {d.get('folder')} ({', '.join(d.get('reviewers', []))})")
+        if d.get("first_seq"):
+            text += f": decision log rows {d['first_seq']} to {d.get('last_seq')}"
     else:
         text = f"{kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
     if event.actor:

@@ -887,5 +887,9 @@ def merge(review: Review, source: Path) -> MergeResult:
             if added:
                 repo.add_event(dst, "offline_copy_merged", details={
                     "folder": str(source.resolve()), "decisions": len(added),
-                    "skipped": skipped, "reviewers": sorted({d.reviewer for d in added})})
+                    "skipped": skipped, "reviewers": sorted({d.reviewer for d in added}),
+                    # where they sit in the decision log (made offline earlier than the
+                    # rows before them: the log is in the order rows were stored)
+                    "first_seq": min(d.seq or 0 for d in added),
+                    "last_seq": max(d.seq or 0 for d in added)})
     return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})))

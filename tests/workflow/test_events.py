@@ -218,6 +218,10 @@ def test_offline_copy_and_merge_are_events_and_a_tampered_copy_is_refused(
         "offline_copy_made", "offline_copy_merged"]
     assert events[-2].actor == "bob" and events[-2].details["records"] == 3  # type: ignore[attr-defined]
     assert events[-1].details["decisions"] == 1  # type: ignore[attr-defined]
+    with review.read() as s:
+        last = repo.decision_log(s)[-1]
+    assert (events[-1].details["first_seq"], events[-1].details["last_seq"]) == (  # type: ignore[attr-defined]
+        last.seq, last.seq)                           # where the merged rows sit
     assert verify_event_log(review).ok
 
 
