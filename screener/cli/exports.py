@@ -29,10 +29,18 @@ def export() -> None:
 def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Path | None,
                   force: bool, strict: bool) -> None:
     """The PRISMA 2020 flow diagram (or its counts: csv in the PRISMA2020 R template)."""
+    from screener.workflow.audit_check import check_tables
     from screener.workflow.reporting import export_prisma as run
+    from screener.workflow.reporting import verify_event_log, verify_log
 
     with open_from(review_dir, db_url) as review:
         target, result = run(review, fmt, out, force, strict)
+        # the numbers come from the review's tables: say when they cannot be trusted
+        untrusted = [c.problem for c in (verify_log(review), verify_event_log(review))
+                     if not c.ok] + check_tables(review)
+    for problem in untrusted:
+        click.echo(f"warning: the review's records do not verify ({problem}); the diagram's "
+                   "numbers may not be what was done: see `screener log verify`", err=True)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     for problem in result.problems:

@@ -672,6 +672,8 @@ def test_log_verify_checks_the_tables_and_a_file_against_the_reviews_own_chain(
         s.execute(text("UPDATE decisions SET label = 'exclude' WHERE id = 2"))
     code, out = run("log", "verify", "--review", rev, ok=False)
     assert code == 1 and "tables FAILED: source 1: kind is 'other'" in out
+    _, out = run("export", "prisma", "--format", "json", "--review", rev)   # warns, writes
+    assert "warning: the review's records do not verify (source 1: kind is 'other'" in out
     # the file's chain is intact and ends at the stored head: the review's rows were edited
     code, out = run("log", "verify", "--file", str(tmp_path / "log.jsonl"), "--review", rev,
                     ok=False)
