@@ -330,14 +330,13 @@ def duplicate_links(session: Session, active_only: bool = True) -> list[dict[str
 def undo_cluster(session: Session, cluster: int) -> int:
     """Undo a duplicate cluster (its links are kept, marked undone; an event says so)."""
     now = datetime.now(UTC)
-    result = session.execute(
-        update(DuplicateLinkRow)
-        .where(and_(DuplicateLinkRow.cluster == cluster, DuplicateLinkRow.undone_at.is_(None)))
-        .values(undone_at=now))
+    standing = and_(DuplicateLinkRow.cluster == cluster, DuplicateLinkRow.undone_at.is_(None))
+    restored = sorted(session.scalars(select(DuplicateLinkRow.record_id).where(standing)))
+    result = session.execute(update(DuplicateLinkRow).where(standing).values(undone_at=now))
     count = int(result.rowcount)  # type: ignore[attr-defined]
     if count:
         add_event(session, "duplicates_restored", at=now,
-                  details={"cluster": cluster, "records": count})
+                  details={"cluster": cluster, "records": count, "record_ids": restored})
     return count
 
 
@@ -978,6 +977,9 @@ def audit_tables(session: Session) -> dict[str, Any]:
                                           .order_by(ProtocolVersionRow.version))]
     links = session.execute(select(
         func.count(), func.count(DuplicateLinkRow.undone_at))).one()
+    standing = sorted((r, k) for r, k in session.execute(
+        select(DuplicateLinkRow.record_id, DuplicateLinkRow.kept_id)
+        .where(DuplicateLinkRow.undone_at.is_(None))).all())
     reconciliations = [{"stage": r.stage, "by": r.started_by,
                         "time": audit.iso_utc(r.started_at)}
                        for r in session.scalars(select(ReconciliationRow))]
@@ -996,6 +998,6 @@ def audit_tables(session: Session) -> dict[str, Any]:
     rankings = [(i, config, config_hash) for i, config, config_hash in session.execute(
         select(RankingRow.id, RankingRow.config, RankingRow.config_hash)).all()]
     return {"sources": sources, "protocols": protocols,
-            "links": {"all": int(links[0]), "undone": int(links[1])},
+            "links": {"all": int(links[0]), "undone": int(links[1]), "standing": standing},
             "reconciliations": reconciliations, "allocations": runs,
             "not_retrieved": not_retrieved, "decisions": undo_rows, "rankings": rankings}

@@ -97,6 +97,24 @@ def _duplicates(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
         problems.append(f"{standing} records stand removed as duplicates, but the events "
                         f"removed {removed} and restored {restored} ({removed - restored} "
                         "net): duplicate links were added or deleted outside screener")
+        return problems
+    # link by link, where every event names its links (events from before they did: the
+    # count above only)
+    moves = [e for e in events if e.kind in ("duplicates_removed", "duplicates_restored")]
+    if all("links" in e.details or "record_ids" in e.details for e in moves):
+        replay: dict[int, int] = {}
+        for e in moves:
+            for rid, keep in e.details.get("links", []):
+                replay[int(rid)] = int(keep)
+            for rid in e.details.get("record_ids", []):
+                replay.pop(int(rid), None)
+        table = {int(r): int(k) for r, k in links["standing"]}
+        wrong = sorted(set(replay.items()) ^ set(table.items()))
+        if wrong:
+            shown = ", ".join(f"record {r} as a copy of {k}" for r, k in wrong[:5])
+            problems.append(f"the standing duplicate links differ from those the events "
+                            f"made ({shown}{', ...' if len(wrong) > 5 else ''}): a link was "
+                            "changed outside screener")
     return problems
 
 

@@ -325,7 +325,8 @@ def deduplicate(review: Review, *, threshold: float | None = None,
             repo.add_event(session, "duplicates_removed", details={
                 "removed": len(links), "clusters": made, "first_cluster": links[0][0],
                 "last_cluster": links[-1][0], "by_method": by_method,
-                "threshold": threshold or DEFAULT_THRESHOLD})
+                "threshold": threshold or DEFAULT_THRESHOLD,
+                "links": [[rid, keep] for _, rid, keep, _, _ in links]})
     return DedupSummary(made, len(links), by_method, skipped, tuple(screened_removed),
                         tuple(differently))
 
@@ -373,7 +374,8 @@ def redo_duplicate_cluster(review: Review, cluster: int) -> int:
                                            for link in undone])
         repo.add_event(session, "duplicates_removed", details={
             "removed": len(undone), "clusters": 1, "first_cluster": number,
-            "last_cluster": number, "redo_of": cluster})
+            "last_cluster": number, "redo_of": cluster,
+            "links": [[link["record_id"], link["kept_id"]] for link in undone]})
     return number
 
 

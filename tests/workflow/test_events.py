@@ -123,12 +123,16 @@ def test_amendment_dedup_undo_and_redo_are_events(make_review: Callable[..., Any
         "protocol_version", "records_imported", "duplicates_removed", "duplicates_restored",
         "duplicates_removed", "protocol_version"]
     assert events[3].details == {"cluster": 1, "records": 1,  # type: ignore[attr-defined]
+                                 "record_ids": [2],
                                  "account": getpass.getuser()}   # no reviewer: who ran it
     assert events[4].details["redo_of"] == 1  # type: ignore[attr-defined]
     assert events[5].details["version"] == 2  # type: ignore[attr-defined]
     assert events[5].details["reason"] == "widened the population"  # type: ignore[attr-defined]
     assert "widened the population" in describe_event(events[5])  # type: ignore[arg-type]
     assert verify_event_log(review).ok
+    from screener.workflow.audit_check import check_tables
+
+    assert check_tables(review) == []     # removed, restored, merged again: replayed alike
 
 
 def test_event_log_verify_catches_edit_removal_and_a_cut_end(
@@ -281,6 +285,9 @@ TAMPERING = [
     ("INSERT INTO duplicate_links (cluster, record_id, kept_id, method, score, created_at) "
      "VALUES (9, 2, 3, 'fuzzy', 0.91, '2026-11-27 16:05:50')",
      "2 records stand removed as duplicates, but the events removed 1"),
+    ("UPDATE duplicate_links SET record_id = 3, kept_id = 2",   # same count, other study
+     "the standing duplicate links differ from those the events made (record 3 as a copy of "
+     "2, record"),
     ("UPDATE sources SET name = 'CINAHL' WHERE id = 2",
      "source 2: name is 'CINAHL' but its import (event 3) recorded 'Embase'"),
     ("UPDATE protocol_versions SET created_at = '2020-01-01 00:00:00'",

@@ -86,9 +86,13 @@ def _backfill() -> None:
         "SELECT count(*), count(DISTINCT cluster), max(created_at) FROM duplicate_links "
         "WHERE undone_at IS NULL")).one()
     if links[0]:
+        pairs = [[r, k] for r, k in bind.execute(sa.text(
+            "SELECT record_id, kept_id FROM duplicate_links WHERE undone_at IS NULL "
+            "ORDER BY record_id"))]
         add(links[2], 2, "duplicates_removed", "", "", None,
-            {"removed": links[0], "clusters": links[1], "summary": "duplicate links standing "
-             "when the event log began; `screener dedup --list` shows them"})
+            {"removed": links[0], "clusters": links[1], "links": pairs,
+             "summary": "duplicate links standing when the event log began; `screener "
+             "dedup --list` shows them"})
     for run_id, stage, kind, seed, overlap, at in bind.execute(sa.text(
             "SELECT id, stage, kind, seed, overlap, created_at FROM allocation_runs")):
         names = [r[0] for r in bind.execute(sa.text(
