@@ -760,7 +760,7 @@ def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, i
                 for stage, ids in offer.items():
                     repo.add_allocation(dst, stage=stage, kind="offline", seed=0, overlap=0.0,
                                         reviewer_names=[name], pairs=[(i, name) for i in ids])
-            repo.add_event(session, "offline_copy_made", actor=name, details={
+            repo.add_event(session, "offline_copy_made", details={  # (run by whoever: the account)
                 "reviewer": name, "folder": str(target.resolve()),
                 "records": len({i for ids in offer.values() for i in ids}),
                 "decisions": len(added)})

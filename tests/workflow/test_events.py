@@ -220,7 +220,10 @@ def test_offline_copy_and_merge_are_events_and_a_tampered_copy_is_refused(
     events = [e for e, _ in list_events(review)]  # type: ignore[attr-defined]
     assert [e.kind for e in events][-2:] == [  # type: ignore[attr-defined]
         "offline_copy_made", "offline_copy_merged"]
-    assert events[-2].actor == "bob" and events[-2].details["records"] == 3  # type: ignore[attr-defined]
+    made = events[-2]                          # for bob, run by whoever ran the command
+    assert (made.actor, made.details["reviewer"], made.details["records"]) == (  # type: ignore[attr-defined]
+        "", "bob", 3)
+    assert made.details["account"] == getpass.getuser()  # type: ignore[attr-defined]
     assert events[-1].details["decisions"] == 1  # type: ignore[attr-defined]
     with review.read() as s:
         last = repo.decision_log(s)[-1]
