@@ -377,3 +377,16 @@ def describe_event(event: LogEvent) -> str:
     if d.get("recorded_by"):
         text += f" [recorded later by {d['recorded_by']}, from the tables]"
     return text
+
+
+def records_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """sha256 of the records of one import, in import order: each record as
+    [title, abstract, authors, year, journal, doi, pmid] in canonical JSON (what the
+    exports, the report and the diagrams show of it). The import event keeps it, so that
+    `log verify` sees a title or year edited afterwards."""
+    digest = hashlib.sha256()
+    for title, abstract, authors, year, journal, doi, pmid in rows:
+        digest.update(json.dumps([title, abstract, list(authors), year, journal, doi, pmid],
+                                 ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()

@@ -1001,3 +1001,12 @@ def audit_tables(session: Session) -> dict[str, Any]:
             "links": {"all": int(links[0]), "undone": int(links[1]), "standing": standing},
             "reconciliations": reconciliations, "allocations": runs,
             "not_retrieved": not_retrieved, "decisions": undo_rows, "rankings": rankings}
+
+
+def source_records_digest(session: Session, source_id: int) -> str:
+    """`audit.records_digest` of a source's records as stored (import order)."""
+    rows = session.execute(
+        select(RecordRow.title, RecordRow.abstract, RecordRow.authors, RecordRow.year,
+               RecordRow.journal, RecordRow.doi, RecordRow.pmid)
+        .where(RecordRow.source_id == source_id).order_by(RecordRow.position)).all()
+    return audit.records_digest(rows)

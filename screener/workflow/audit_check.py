@@ -40,6 +40,7 @@ def _by(events: Iterable[LogEvent], kind: str) -> list[LogEvent]:
 
 def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
     problems = []
+    digests = tables.get("records_sha256", {})
     imported = {e.details.get("source_id"): e for e in _by(events, "records_imported")}
     for source in tables["sources"]:
         event = imported.pop(source["id"], None)
@@ -55,6 +56,10 @@ def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
         if source["stored_records"] != source["records"]:
             problems.append(f"source {source['id']} holds {source['stored_records']} records "
                             f"but {source['records']} were imported (event {event.seq})")
+        elif d.get("records_sha256") and d["records_sha256"] != digests.get(source["id"]):
+            problems.append(f"source {source['id']}: its records' titles, abstracts, authors, "
+                            f"years, journals or ids differ from those imported (event "
+                            f"{event.seq}): a record was edited")
     for source_id, event in imported.items():
         problems.append(f"source {source_id} of the import in event {event.seq} is missing "
                         "from the sources table")
@@ -210,6 +215,8 @@ def check_tables(review: Review) -> list[str]:
     with review.read() as session:
         tables = repo.audit_tables(session)
         events = [e for e, _ in repo.event_log(session)]
+        tables["records_sha256"] = {s["id"]: repo.source_records_digest(session, s["id"])
+                                    for s in tables["sources"]}
     if events and not _by(events, "protocol_version") and all(
             e.kind == "allocation" and e.details.get("kind") == "offline"
             for e in events[:1]):

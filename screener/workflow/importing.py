@@ -222,9 +222,16 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         "source_id": source_id, "source": source or _guess_source(path, fmt), "kind": kind,
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
         "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
-        "labels": len(labels)})
+        "labels": len(labels), "records_sha256": _digest(records)})
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings),
                          len(labels))
+
+
+def _digest(records: Sequence[Record]) -> str:
+    from screener.core.audit import records_digest
+
+    return records_digest((r.title, r.abstract, r.authors, r.year, r.journal, r.doi, r.pmid)
+                          for r in records)
 
 
 IMPORTED_LABEL_NOTE = "imported label from"
@@ -252,7 +259,8 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
         repo.add_event(session, "records_imported", details={
             "source_id": source_id, "source": source, "kind": kind, "file": "",
             "format": fmt, "sha256": "", "records": len(records), "searched_on": searched,
-            "query": query, "reported_count": reported_count})
+            "query": query, "reported_count": reported_count,
+            "records_sha256": _digest(records)})
     return ImportSummary(source, fmt, source_id, len(records), ())
 
 

@@ -271,6 +271,9 @@ def test_a_review_from_before_the_event_log_gets_its_past_events(
         assert (unblind.actor, unblind.stage) == (ADJ, "title_abstract")  # type: ignore[attr-defined]
         assert events[4].details["reviewers"] == ["ann", "bob"]  # type: ignore[attr-defined]
         assert verify_event_log(reopened).ok
+        from screener.workflow.audit_check import check_tables
+
+        assert check_tables(reopened) == []      # the backfilled events agree with the tables
         mark_not_retrieved(reopened, _other(reopened), ADJ)
         assert verify_event_log(reopened).ok and len(list_events(reopened)) == 8
     finally:
@@ -291,6 +294,8 @@ TAMPERING = [
     ("UPDATE duplicate_links SET record_id = 3, kept_id = 2",   # same count, other study
      "the standing duplicate links differ from those the events made (record 3 as a copy of "
      "2, record"),
+    ("UPDATE records SET title = 'Another trial' WHERE id = 1",   # the included-study list
+     "source 1: its records' titles, abstracts, authors, years, journals or ids differ"),
     ("UPDATE sources SET name = 'CINAHL' WHERE id = 2",
      "source 2: name is 'CINAHL' but its import (event 3) recorded 'Embase'"),
     ("UPDATE protocol_versions SET created_at = '2020-01-01 00:00:00'",

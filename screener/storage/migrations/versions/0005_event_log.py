@@ -57,6 +57,20 @@ def _when(value: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _records_digest(bind: Any, source_id: int) -> str:
+    """The records of a source as they stand now (`audit.records_digest`)."""
+    import json
+
+    from screener.core.audit import records_digest
+
+    rows = bind.execute(sa.text(
+        "SELECT title, abstract, authors, year, journal, doi, pmid FROM records "
+        "WHERE source_id = :s ORDER BY position"), {"s": source_id}).all()
+    return records_digest(
+        (t, a, json.loads(au) if isinstance(au, str) else (au or []), y, j, d, p)
+        for t, a, au, y, j, d, p in rows)
+
+
 def _backfill() -> None:
     from screener.core.audit import LogEvent, details_json, iso_utc, next_event_hash
     from screener.core.audit import EVENT_GENESIS
@@ -81,7 +95,7 @@ def _backfill() -> None:
         add(at, 1, "records_imported", "", "", None,
             {"source_id": sid, "source": name, "kind": kind, "file": file_name,
              "query": query, "format": fmt, "searched_on": searched, "records": count,
-             "sha256": sha})
+             "sha256": sha, "records_sha256": _records_digest(bind, sid)})
     links = bind.execute(sa.text(
         "SELECT count(*), count(DISTINCT cluster), max(created_at) FROM duplicate_links "
         "WHERE undone_at IS NULL")).one()
