@@ -22,7 +22,7 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from screener.core.audit import LogEvent
@@ -38,16 +38,34 @@ def _by(events: Iterable[LogEvent], kind: str) -> list[LogEvent]:
     return [e for e in events if e.kind == kind]
 
 
-def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
-    problems = []
-    digests = tables.get("records_sha256", {})
-    imported = {e.details.get("source_id"): e for e in _by(events, "records_imported")}
-    for source in tables["sources"]:
-        event = imported.pop(source["id"], None)
+def _paired(rows: Iterable[dict[str, Any]], events: list[LogEvent], key: str,
+            event_key: Callable[[LogEvent], Any], no_event: Callable[[dict[str, Any]], str],
+            missing: Callable[[Any, LogEvent], str]
+            ) -> tuple[list[tuple[dict[str, Any], LogEvent]], list[str]]:
+    """Each table row with the event of the same key (`row[key]`, `event_key(event)`), and
+    the problems: rows without an event, events whose row is gone."""
+    by_key = {event_key(e): e for e in events}
+    pairs, problems = [], []
+    for row in rows:
+        event = by_key.pop(row[key], None)
         if event is None:
-            problems.append(f"source {source['id']} ({source['name']!r}, {source['records']} "
-                            "records) has no import event: it was added outside screener")
-            continue
+            problems.append(no_event(row))
+        else:
+            pairs.append((row, event))
+    problems += [missing(k, event) for k, event in by_key.items()]
+    return pairs, problems
+
+
+def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
+    digests = tables.get("records_sha256", {})
+    pairs, problems = _paired(
+        tables["sources"], _by(events, "records_imported"), "id",
+        lambda e: e.details.get("source_id"),
+        lambda s: (f"source {s['id']} ({s['name']!r}, {s['records']} records) has no "
+                   "import event: it was added outside screener"),
+        lambda k, e: (f"source {k} of the import in event {e.seq} is missing from the "
+                      "sources table"))
+    for source, event in pairs:
         d = dict(event.details, name=event.details.get("source"))
         for field in _SOURCE_FIELDS:
             if field in d and d[field] not in (None, "") and d[field] != source[field]:
@@ -60,25 +78,21 @@ def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
             problems.append(f"source {source['id']}: its records' titles, abstracts, authors, "
                             f"years, journals or ids differ from those imported (event "
                             f"{event.seq}): a record was edited")
-    for source_id, event in imported.items():
-        problems.append(f"source {source_id} of the import in event {event.seq} is missing "
-                        "from the sources table")
     return problems
 
 
 def _protocols(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
-    problems = []
-    stored = {e.details.get("version"): e for e in _by(events, "protocol_version")}
-    for p in tables["protocols"]:
-        text_hash = hashlib.sha256(p["text"].encode("utf-8")).hexdigest()
-        if text_hash != p["sha256"]:
-            problems.append(f"protocol version {p['version']}: its text does not hash to the "
-                            f"sha256 stored with it ({p['sha256'][:12]}...): the text was "
-                            "edited")
-        event = stored.pop(p["version"], None)
-        if event is None:
-            problems.append(f"protocol version {p['version']} has no event")
-            continue
+    problems = [f"protocol version {p['version']}: its text does not hash to the sha256 "
+                f"stored with it ({p['sha256'][:12]}...): the text was edited"
+                for p in tables["protocols"]
+                if hashlib.sha256(p["text"].encode("utf-8")).hexdigest() != p["sha256"]]
+    pairs, unpaired = _paired(
+        tables["protocols"], _by(events, "protocol_version"), "version",
+        lambda e: e.details.get("version"),
+        lambda p: f"protocol version {p['version']} has no event",
+        lambda k, e: f"protocol version {k} of event {e.seq} is missing")
+    problems += unpaired
+    for p, event in pairs:
         for field, value in (("sha256", p["sha256"]), ("reason", p["reason"])):
             if event.details.get(field) != value:
                 problems.append(f"protocol version {p['version']}: {field} is {value!r} but "
@@ -86,8 +100,6 @@ def _protocols(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
         if event.time != p["time"]:
             problems.append(f"protocol version {p['version']} is dated {p['time']} but event "
                             f"{event.seq} recorded it at {event.time}")
-    for version, event in stored.items():
-        problems.append(f"protocol version {version} of event {event.seq} is missing")
     return problems
 
 
@@ -124,18 +136,16 @@ def _duplicates(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
 
 
 def _reconciliations(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
-    problems = []
-    started = {e.stage: e for e in _by(events, "reconciliation_started")}
-    for row in tables["reconciliations"]:
-        event = started.pop(row["stage"], None)
-        if event is None:
-            problems.append(f"reconciliation of {row['stage']} has no event")
-        elif (event.actor, event.time) != (row["by"], row["time"]):
+    pairs, problems = _paired(
+        tables["reconciliations"], _by(events, "reconciliation_started"), "stage",
+        lambda e: e.stage,
+        lambda row: f"reconciliation of {row['stage']} has no event",
+        lambda k, e: f"reconciliation of {k} (event {e.seq}) is missing")
+    for row, event in pairs:
+        if (event.actor, event.time) != (row["by"], row["time"]):
             problems.append(f"reconciliation of {row['stage']} is recorded as started by "
                             f"{row['by']!r} at {row['time']}, but event {event.seq} says "
                             f"{event.actor!r} at {event.time}")
-    for stage, event in started.items():
-        problems.append(f"reconciliation of {stage} (event {event.seq}) is missing")
     return problems
 
 
@@ -160,20 +170,17 @@ def _not_retrieved(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
 
 
 def _allocations(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
-    problems = []
-    runs = {e.details.get("run_id"): e for e in _by(events, "allocation")}
-    for run in tables["allocations"]:
-        event = runs.pop(run["run_id"], None)
-        if event is None:
-            problems.append(f"allocation run {run['run_id']} has no event")
-            continue
+    pairs, problems = _paired(
+        tables["allocations"], _by(events, "allocation"), "run_id",
+        lambda e: e.details.get("run_id"),
+        lambda run: f"allocation run {run['run_id']} has no event",
+        lambda k, e: f"allocation run {k} of event {e.seq} is missing")
+    for run, event in pairs:
         for field in ("kind", "seed", "overlap", "reviewers", "records"):
             if event.details.get(field) != run[field]:
                 problems.append(f"allocation run {run['run_id']}: {field} is {run[field]!r} "
                                 f"but event {event.seq} recorded "
                                 f"{event.details.get(field)!r}")
-    for run_id, event in runs.items():
-        problems.append(f"allocation run {run_id} of event {event.seq} is missing")
     return problems
 
 
