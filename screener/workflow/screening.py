@@ -138,11 +138,10 @@ def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str
 def check_note(note: str) -> None:
     """A note may run over several lines, but holds no other control characters: escape
     codes in it would reach every terminal that shows it (conflicts, the UI, the log)."""
-    for char in note:
-        if char not in "\n\t" and (unicodedata.category(char) == "Cc"
-                                    or char in _BIDI_CONTROLS):
-            raise ReviewError(f"the note holds a control character ({char!r}); write it as "
-                              "plain text")
+    found = _control_char(note, ("Cc",), allowed="\n\t")
+    if found is not None:
+        raise ReviewError(f"the note holds a control character ({found[1]!r}); write it as "
+                          "plain text")
 
 
 def record_decision(review: Review, record_id: int, reviewer: str, label: Label, *,
@@ -244,17 +243,29 @@ _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
 """Characters that reorder the text around them on a terminal (a name could hide another)."""
 
 
+def _control_char(text: str, categories: tuple[str, ...], allowed: str = ""
+                  ) -> tuple[int, str] | None:
+    """(1-based position, character) of the first character of `text` in one of the
+    Unicode `categories` or a bidirectional control, `allowed` ones aside; None if none."""
+    for position, char in enumerate(text, 1):
+        if char not in allowed and (unicodedata.category(char) in categories
+                                    or char in _BIDI_CONTROLS):
+            return position, char
+    return None
+
+
 def clean_name(name: str, option: str = "--reviewer") -> str:
     """A name as stored: NFC-normalised (the "ë" typed as one character or as "e" plus a
     combining mark is one reviewer) with surrounding spaces dropped. Refuses a name holding
     control characters (escape codes would reach every terminal that shows the name, a
     newline would split a row of the CSV log) or bidirectional controls. May be empty."""
     name = unicodedata.normalize("NFC", name).strip()
-    for position, char in enumerate(name, 1):
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS:
-            raise ReviewError(f"{option} {name!r}: a name cannot hold control characters "
-                              f"(U+{ord(char):04X} at character {position}); type the name "
-                              "as plain text")
+    found = _control_char(name, ("Cc", "Zl", "Zp"))
+    if found is not None:
+        position, char = found
+        raise ReviewError(f"{option} {name!r}: a name cannot hold control characters "
+                          f"(U+{ord(char):04X} at character {position}); type the name "
+                          "as plain text")
     return name
 
 
