@@ -161,10 +161,16 @@ def _open(db: Database, folder: Path | None) -> Review:
     with db.transaction() as session:
         if not repo.review_exists(session):
             raise ReviewError(f"{db.display_url} holds no review")
-        version, text, sha = repo.latest_protocol(session)
+        protocol, sha, version = _protocol_in_force(session)
         title = repo.review_title(session)
-    protocol = load_protocol_text(text, f"protocol version {version}", stored=True)
     return Review(db, folder, protocol, sha, version, title)
+
+
+def _protocol_in_force(session: Session) -> tuple[Protocol, str, int]:
+    """(protocol, sha256, version) of the latest stored version, read as stored versions
+    are (the checks added since it was stored do not lock an existing review out)."""
+    version, text, sha = repo.latest_protocol(session)
+    return load_protocol_text(text, f"protocol version {version}", stored=True), sha, version
 
 
 def follow_amendments(review: Review, session: Session) -> bool:
@@ -173,9 +179,7 @@ def follow_amendments(review: Review, session: Session) -> bool:
     stamped with, and checked against, the version in force. True when it changed."""
     if repo.latest_protocol_hash(session) == review.protocol_hash:
         return False
-    version, text, sha = repo.latest_protocol(session)
-    review.protocol = load_protocol_text(text, f"protocol version {version}", stored=True)
-    review.protocol_hash, review.protocol_version = sha, version
+    review.protocol, review.protocol_hash, review.protocol_version = _protocol_in_force(session)
     return True
 
 
