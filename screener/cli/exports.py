@@ -195,7 +195,7 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
 @review_options
 def log_events(review_dir: Path | None, db_url: str | None) -> None:
     """List the event log: what changed the review besides decisions, when and by whom."""
-    from screener.core.audit import LogEvent, describe_event
+    from screener.core.audit import describe_event
     from screener.workflow.reporting import list_events
 
     with open_from(review_dir, db_url) as review:
@@ -204,7 +204,6 @@ def log_events(review_dir: Path | None, db_url: str | None) -> None:
         click.echo("no events")
         return
     for event, _ in rows:
-        assert isinstance(event, LogEvent)
         click.echo(f"{event.seq:>4}  {event.time[:19].replace('T', ' ')}  "
                    f"{describe_event(event)}")
 

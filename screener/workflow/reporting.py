@@ -37,6 +37,7 @@ from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
 from screener.storage import Session, repo
+from screener.workflow.audit_check import check_tables
 from screener.workflow.progress import Progress, progress
 from screener.workflow.review import Review, ReviewError
 from screener.workflow.screening import outcomes
@@ -433,7 +434,7 @@ def export_events(review: Review, fmt: str = "csv", out: Path | None = None,
     return target, len(rows)
 
 
-def list_events(review: Review) -> list[tuple[object, str]]:
+def list_events(review: Review) -> list[tuple[LogEvent, str]]:
     """The event log: (event, row hash) in order."""
     with review.read() as session:
         return list(repo.event_log(session))
@@ -699,8 +700,7 @@ def build_report_inputs(review: Review) -> object:
                         event_log=_log_state(verify_event_log(review)),
                         table_problems=tuple(check_tables(review)),
                         backfilled_events=sum(1 for e, _ in list_events(review)
-                                              if isinstance(e, LogEvent)
-                                              and e.details.get("recorded_by")))
+                                              if e.details.get("recorded_by")))
 
 
 def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str],
@@ -785,12 +785,6 @@ def _protocol_changes(old: Protocol, new: Protocol) -> list[str]:
         if getattr(old, field) != getattr(new, field):
             out.append(name)
     return out
-
-
-def check_tables(review: Review) -> list[str]:
-    from screener.workflow.audit_check import check_tables as check
-
-    return check(review)
 
 
 def _log_state(check: LogCheck) -> LogState:

@@ -52,7 +52,7 @@ def _csv(path: Path, titles: list[str]) -> Path:
 
 
 def _kinds(review: Review) -> list[str]:
-    return [event.kind for event, _ in list_events(review)]  # type: ignore[attr-defined]
+    return [event.kind for event, _ in list_events(review)]
 
 
 def _dual_review_with_history(make_review: Callable[..., Any], tmp_path: Path) -> Review:
@@ -80,28 +80,28 @@ def _dual_review_with_history(make_review: Callable[..., Any], tmp_path: Path) -
 def test_events_record_the_review_history_in_order(make_review: Callable[..., Any],
                                                    tmp_path: Path) -> None:
     review = _dual_review_with_history(make_review, tmp_path)
-    events = [event for event, _ in list_events(review)]  # type: ignore[attr-defined]
-    assert [e.kind for e in events] == [  # type: ignore[attr-defined]
+    events = [event for event, _ in list_events(review)]
+    assert [e.kind for e in events] == [
         "protocol_version", "records_imported", "records_imported", "duplicates_removed",
         "allocation", "reconciliation_started", "report_not_retrieved",
         "report_sought_again", "report_not_retrieved"]
-    by_kind = {e.kind: e for e in events}  # type: ignore[attr-defined]
-    imported = [e for e in events if e.kind == "records_imported"]  # type: ignore[attr-defined]
-    assert [(e.details["file"], e.details["records"], e.details["source"])  # type: ignore[attr-defined]
+    by_kind = {e.kind: e for e in events}
+    imported = [e for e in events if e.kind == "records_imported"]
+    assert [(e.details["file"], e.details["records"], e.details["source"])
             for e in imported] == [("a.csv", 3, "a"), ("b.csv", 1, "Embase")]
-    assert len(imported[0].details["sha256"]) == 64  # type: ignore[attr-defined]
+    assert len(imported[0].details["sha256"]) == 64
     assert by_kind["duplicates_removed"].details["removed"] == 1
     alloc = by_kind["allocation"]
     assert (alloc.stage, alloc.details["reviewers"], alloc.details["seed"],
             alloc.details["records"]) == ("title_abstract", ["ann", "bob"], 3, 3)
     unblind = by_kind["reconciliation_started"]
     assert (unblind.actor, unblind.stage) == (ADJ, "title_abstract")
-    marks = [(e.kind, e.record_id, e.actor) for e in events  # type: ignore[attr-defined]
-             if e.kind.startswith("report_")]  # type: ignore[attr-defined]
+    marks = [(e.kind, e.record_id, e.actor) for e in events
+             if e.kind.startswith("report_")]
     assert [m[0] for m in marks] == ["report_not_retrieved", "report_sought_again",
                                      "report_not_retrieved"]
     assert {m[2] for m in marks} == {ADJ} and marks[0][1] == marks[1][1] != marks[2][1]
-    times = [e.time for e in events]  # type: ignore[attr-defined]
+    times = [e.time for e in events]
     assert times == sorted(times)
     ok = verify_event_log(review)
     assert ok.ok and ok.rows == len(events) and ok.events
@@ -118,17 +118,17 @@ def test_amendment_dedup_undo_and_redo_are_events(make_review: Callable[..., Any
     amended.write_text((PROTOCOLS / "minimal.yaml").read_text(encoding="utf-8")
                        + "\n# v2\n", encoding="utf-8")
     amend_protocol(review, amended, "widened the population")
-    events = [e for e, _ in list_events(review)]  # type: ignore[attr-defined]
-    assert [e.kind for e in events] == [  # type: ignore[attr-defined]
+    events = [e for e, _ in list_events(review)]
+    assert [e.kind for e in events] == [
         "protocol_version", "records_imported", "duplicates_removed", "duplicates_restored",
         "duplicates_removed", "protocol_version"]
-    assert events[3].details == {"cluster": 1, "records": 1,  # type: ignore[attr-defined]
+    assert events[3].details == {"cluster": 1, "records": 1,
                                  "record_ids": [2],
                                  "account": getpass.getuser()}   # no reviewer: who ran it
-    assert events[4].details["redo_of"] == 1  # type: ignore[attr-defined]
-    assert events[5].details["version"] == 2  # type: ignore[attr-defined]
-    assert events[5].details["reason"] == "widened the population"  # type: ignore[attr-defined]
-    assert "widened the population" in describe_event(events[5])  # type: ignore[arg-type]
+    assert events[4].details["redo_of"] == 1
+    assert events[5].details["version"] == 2
+    assert events[5].details["reason"] == "widened the population"
+    assert "widened the population" in describe_event(events[5])
     assert verify_event_log(review).ok
     from screener.workflow.audit_check import check_tables
 
@@ -204,7 +204,7 @@ def test_offline_copy_and_merge_are_events_and_a_tampered_copy_is_refused(
         first = min(r.id for r in repo.get_records(s))
     with open_review(tmp_path / "bob") as copy:
         record_decision(copy, first, "bob", Label.EXCLUDE)
-        assert [e.kind for e, _ in list_events(copy)] == [  # type: ignore[attr-defined]
+        assert [e.kind for e, _ in list_events(copy)] == [
             "allocation", "allocation"]                     # the copy's own restriction
     db = sqlite3.connect(tmp_path / "bob" / "review.db")
     db.execute("UPDATE events SET details = replace(details, '\"seed\":0', '\"seed\":1')")
@@ -217,17 +217,17 @@ def test_offline_copy_and_merge_are_events_and_a_tampered_copy_is_refused(
     db.commit()
     db.close()
     assert merge(review, tmp_path / "bob").added == 1
-    events = [e for e, _ in list_events(review)]  # type: ignore[attr-defined]
-    assert [e.kind for e in events][-2:] == [  # type: ignore[attr-defined]
+    events = [e for e, _ in list_events(review)]
+    assert [e.kind for e in events][-2:] == [
         "offline_copy_made", "offline_copy_merged"]
     made = events[-2]                          # for bob, run by whoever ran the command
-    assert (made.actor, made.details["reviewer"], made.details["records"]) == (  # type: ignore[attr-defined]
+    assert (made.actor, made.details["reviewer"], made.details["records"]) == (
         "", "bob", 3)
-    assert made.details["account"] == getpass.getuser()  # type: ignore[attr-defined]
-    assert events[-1].details["decisions"] == 1  # type: ignore[attr-defined]
+    assert made.details["account"] == getpass.getuser()
+    assert events[-1].details["decisions"] == 1
     with review.read() as s:
         last = repo.decision_log(s)[-1]
-    assert (events[-1].details["first_seq"], events[-1].details["last_seq"]) == (  # type: ignore[attr-defined]
+    assert (events[-1].details["first_seq"], events[-1].details["last_seq"]) == (
         last.seq, last.seq)                           # where the merged rows sit
     assert verify_event_log(review).ok
 
@@ -260,16 +260,16 @@ def test_a_review_from_before_the_event_log_gets_its_past_events(
     review.close()
     reopened = open_review(folder, None if url.startswith("sqlite") else url)
     try:
-        events = [e for e, _ in list_events(reopened)]  # type: ignore[attr-defined]
-        kinds = [e.kind for e in events]  # type: ignore[attr-defined]
+        events = [e for e, _ in list_events(reopened)]
+        kinds = [e.kind for e in events]
         assert kinds == ["protocol_version", "records_imported", "records_imported",
                          "duplicates_removed", "allocation", "reconciliation_started",
                          "report_not_retrieved"]        # the mark taken back left no trace
-        assert all(e.details["recorded_by"] == "migration 0005"  # type: ignore[attr-defined]
+        assert all(e.details["recorded_by"] == "migration 0005"
                    for e in events)
         unblind = events[5]
-        assert (unblind.actor, unblind.stage) == (ADJ, "title_abstract")  # type: ignore[attr-defined]
-        assert events[4].details["reviewers"] == ["ann", "bob"]  # type: ignore[attr-defined]
+        assert (unblind.actor, unblind.stage) == (ADJ, "title_abstract")
+        assert events[4].details["reviewers"] == ["ann", "bob"]
         assert verify_event_log(reopened).ok
         from screener.workflow.audit_check import check_tables
 
