@@ -43,6 +43,17 @@ def seed(tmp_path: Path, db_url: str | None, n: int = 3) -> list[int]:
                           if src == summary.source_id)
 
 
+def two_trials_imported(tmp_path: Path) -> str:
+    """A review folder holding two records imported from a CSV file with the CLI (so the
+    import has its event): its path."""
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    (tmp_path / "a.csv").write_text("title,abstract\nOne trial,x\nTwo trial,y\n",
+                                    encoding="utf-8")
+    run("import", str(tmp_path / "a.csv"), "--review", rev)
+    return rev
+
+
 def test_init_then_status_json(tmp_path: Path, db_url: str | None) -> None:
     args = ["init", str(tmp_path / "rev"), "--protocol", MINIMAL]
     run(*args, *(["--db", db_url] if db_url else []))
@@ -414,11 +425,7 @@ def test_log_verify_of_a_file_cut_short_needs_the_review(tmp_path: Path) -> None
 
 def test_log_verify_checks_both_chains_and_log_events_lists_the_history(
         tmp_path: Path) -> None:
-    rev = str(tmp_path / "rev")
-    run("init", rev, "--protocol", MINIMAL)
-    (tmp_path / "a.csv").write_text("title,abstract\nOne trial,x\nTwo trial,y\n",
-                                    encoding="utf-8")
-    run("import", str(tmp_path / "a.csv"), "--review", rev)
+    rev = two_trials_imported(tmp_path)
     _, out = run("log", "verify", "--review", rev)
     assert "log OK: 0 decisions" in out
     assert "event log OK: 2 events, hash chain intact; last hash " in out
@@ -656,11 +663,7 @@ def test_log_verify_checks_the_tables_and_a_file_against_the_reviews_own_chain(
         tmp_path: Path) -> None:
     from sqlalchemy import text
 
-    rev = str(tmp_path / "rev")
-    run("init", rev, "--protocol", MINIMAL)
-    (tmp_path / "a.csv").write_text("title,abstract\nOne trial,x\nTwo trial,y\n",
-                                    encoding="utf-8")
-    run("import", str(tmp_path / "a.csv"), "--review", rev)
+    rev = two_trials_imported(tmp_path)
     for rid in (1, 2):
         run("decide", str(rid), "--reviewer", "ann", "--label", "include", "--review", rev)
     _, out = run("log", "verify", "--review", rev)
