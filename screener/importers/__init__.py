@@ -125,7 +125,7 @@ def _read(
 ) -> ImportResult:
     data = box.pop()
     warnings = _text.WarningLog()
-    if not data.strip():
+    if not data or data.isspace():  # data.strip() would copy it
         raise not_a_bibliography("an empty file", path)
     if data.startswith(_decode.GZIP_MAGIC):
         try:
@@ -134,7 +134,7 @@ def _read(
             raise ImportFailed(f"the gzip file is damaged ({exc})", file=path,
                                hint="download or compress the file again") from exc
         warnings("The file was gzip-compressed; it was decompressed before reading.")
-        if not data.strip():
+        if not data or data.isspace():  # data.strip() would copy it
             raise not_a_bibliography("an empty file (after decompression)", path)
     if tabular.is_xlsx(data):
         records = _collect(tabular.iter_xlsx(data, path, warnings), progress)
