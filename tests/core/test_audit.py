@@ -17,6 +17,7 @@ from screener.core.audit import (
     log_row,
     log_rows,
     next_hash,
+    records_digest,
     verify,
 )
 from screener.core.decisions import Decision, Label, Role, Stage
@@ -130,3 +131,36 @@ def test_verify_catches_decreasing_ids() -> None:
     rows[2] = replace(rows[2], decision_id=2, prev_decision_id=rows[1].decision_id)
     result = verify(chain(rows))
     assert not result.ok and result.first_bad_index == 2 and "increase" in result.problem
+
+
+def _digest_by_definition(rows: list[list[object]]) -> str:
+    """records_digest as its docstring defines it, with the standard library alone."""
+    import json
+
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def test_records_digest_is_the_same_for_every_character() -> None:
+    # A review's import digests were first made with json.dumps; `log verify` recomputes
+    # them with the faster encoder, so any character written differently would report an
+    # untouched review as edited.
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    rows: list[list[object]] = []
+    for i in range(0, len(chars), 4096):
+        text = "".join(chars[i:i + 4096])
+        rows.append([text, f'"quoted" \\ {text[:50]}', [text[:9], "Smith, J"], 1999, "", None,
+                     "12345678"])
+    digest = records_digest((r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows)
+    assert digest == _digest_by_definition(rows)
+
+
+def test_records_digest_handles_what_orjson_refuses() -> None:
+    row: list[object] = ["title \ud800 lone surrogate", "", [], 2**70, "", "", ""]
+    with pytest.raises(UnicodeEncodeError):  # as before: such text never reaches a review
+        records_digest([tuple(row)])
+    big: list[object] = ["title", "", ["A"], 2**70, "", "", ""]
+    assert records_digest([tuple(big)]) == _digest_by_definition([big])
