@@ -271,8 +271,10 @@ def _named(items: Counts) -> list[dict[str, Any]]:
     return [{"name": name, "n": n} for name, n in items]
 
 
-def prisma_json(counts: PrismaCounts, draft: str = "", notes: Sequence[str] = ()) -> str:
-    """The counts as JSON: every box, totals, the R template values and `check` problems;
+def prisma_json(counts: PrismaCounts, draft: str = "", notes: Sequence[str] = (),
+                problems: Sequence[str] | None = None) -> str:
+    """The counts as JSON: every box, totals, the R template values and the problems
+    (`problems`, the caller's, e.g. without those a draft explains; else `check`'s);
     `final` is false (and `draft` says why) while the diagram is not final."""
     c = counts
     data: dict[str, Any] = {
@@ -309,7 +311,7 @@ def prisma_json(counts: PrismaCounts, draft: str = "", notes: Sequence[str] = ()
         } if c.has_other_methods else None,
         "included": {"studies": c.studies_included, "reports": c.reports_included},
         "prisma2020_template": prisma_values(c),
-        "problems": check(c),
+        "problems": list(check(c) if problems is None else problems),
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 

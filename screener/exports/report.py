@@ -552,7 +552,7 @@ def methods_report(inputs: ReportInputs) -> str:
     title = inputs.title or inputs.protocol.title
     out = [f"# {title}: screening methods", ""]
     if inputs.draft:  # the text reads as final: say so before anyone copies it
-        out += [f"**DRAFT, not final: {inputs.draft}.** The figures and sentences below "
+        out += [f"**{inputs.draft}.** The figures and sentences below "
                 "describe the screening so far.", ""]
     protocol = protocol_section(inputs.protocol_versions, inputs.title_at_creation)
     if protocol:

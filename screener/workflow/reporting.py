@@ -63,6 +63,8 @@ class PrismaResult:
     other_methods: tuple[int, int, int] = (0, 0, 0)
     """Records identified through other methods that the diagram has no box for: removed
     as duplicates, excluded at title/abstract, not screened or settled yet."""
+    other_unscreened: int = 0
+    """Records identified through other methods that no reviewer has decided on yet."""
 
 
 def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
@@ -184,11 +186,22 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
     why += [f"{awaiting:,} full-text report(s) not assessed yet"] if awaiting > 0 else []
     draft = f"DRAFT, not final: {'; '.join(why)}" if why else ""
-    problems = check(counts)
-    if untouched and not stopped:  # the draft line says why screened < identified − removed
-        problems = [p for p in problems if not p.startswith("Records screened (n =")]
+    # In a draft, the boxes a draft line already explains do not add up yet: those checks
+    # are left out when the gap is exactly what the draft line names.
+    explained = []
+    if untouched and not stopped:  # screened < identified − removed
+        explained.append("Records screened (n =")
+    if pending and (counts.records_screened - counts.records_excluded - counts.reports_sought
+                    == len(pending)):  # in conflict or waiting: neither excluded nor sought
+        explained.append("Reports sought for retrieval (n =")
+    if m_sought - m_nr - m_assessed > 0:  # full-text reports not assessed yet
+        explained.append("Reports assessed for eligibility (n =")
+    if o_sought - o_nr - o_assessed > 0:
+        explained.append("Reports assessed for eligibility (other methods) (n =")
+    problems = [p for p in check(counts) if not p.startswith(tuple(explained))]
+    o_untouched = sum(1 for r in o_kept if r not in ta)
     return PrismaResult(counts, tuple(problems), tuple(notes), len(untouched), draft,
-                        (o_dup, o_excluded, o_open))
+                        (o_dup, o_excluded, o_open), o_untouched)
 
 
 def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
@@ -375,7 +388,8 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
     elif fmt == "csv":  # no row for it in the template: the title box's text says it
         write_text_atomic(target, prisma.prisma_csv(counts, draft))
     elif fmt == "json":
-        write_text_atomic(target, prisma.prisma_json(counts, draft, result.notes))
+        write_text_atomic(target, prisma.prisma_json(counts, draft, result.notes,
+                                                     result.problems))
     elif fmt == "pdf":
         write_atomic(target, lambda p: prisma.prisma_pdf(counts, p, draft))
     else:
@@ -663,7 +677,7 @@ def build_report_inputs(review: Review) -> object:
             confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
             min_screened_fraction=rule.min_screened_fraction,
             key_papers=len(rule.key_papers), values=tuple(values),
-            unscreened=result.unscreened + result.other_methods[2],
+            unscreened=result.unscreened + result.other_unscreened,
             amended=tuple(v for v in versions if v.decided_before and any(
                 c.startswith("the stopping rule") for c in v.changes)),
             defaulted=rule.defaulted)

@@ -660,3 +660,46 @@ def test_report_lists_protocol_versions_and_says_plainly_when_one_came_after_scr
             and "(12 decisions had been made under earlier versions): the stopping rule's "
             "consecutive irrelevant records from 100 to 5 (reason given: \"the irrelevant "
             "run was too long for this topic\")") in text
+
+
+def test_report_counts_as_unscreened_only_records_nobody_has_decided(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    # Dual screening: a record one reviewer has decided waits for the other; the report
+    # must not call it "not screened by a reviewer yet" (it added those from other methods)
+    from screener.workflow.importing import import_records
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    for name, kind in (("PubMed", "database"), ("Citation searching", "other")):
+        import_records(review, [Record(title=f"{name} study {i}", year=2020)
+                                for i in range(3)], source=name, kind=kind)
+    with review.read() as s:
+        ids = sorted(repo.record_sources(s))
+    for rid in ids[:2] + ids[3:5]:  # two of each source: one reviewer so far
+        record_decision(review, rid, "ann", Label.EXCLUDE)
+    result = prisma_counts(review)
+    assert (result.unscreened, result.other_unscreened) == (1, 1)
+    # records waiting for the second reviewer are neither excluded nor sought: the draft
+    # line says so, and the diagram's check does not call it an error
+    assert "2 waiting for another reviewer" in result.draft
+    assert result.problems == ()
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")  # ends blinding
+    report = " ".join(write_report(review, tmp_path / "r.md").read_text(
+        encoding="utf-8").split())
+    assert report.count("DRAFT, not final") == 1
+    assert "Screening is not finished: 2 records have not been screened by a reviewer yet" \
+        in report
+
+
+def test_prisma_json_lists_the_problems_the_cli_and_report_list(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    import json
+
+    from screener.core.prisma import check
+
+    review = make_review()
+    build(review)
+    result = prisma_counts(review)
+    assert result.draft and any(p.startswith("Records screened") for p in check(result.counts))
+    out, _ = export_prisma(review, "json", tmp_path / "prisma.json")
+    assert json.loads(out.read_text(encoding="utf-8"))["problems"] == list(result.problems)
