@@ -14,6 +14,10 @@ Each variant is FEATURES:SCORER.
             dense_W  dense record vectors beside the words (weight W), read from
                      $SCREENER_DENSE/<dataset>.npy (one L2-normalised row per record; made
                      outside screener, e.g. by benchmarks/ranking_static.py)
+            meta_W   the records' authors (family names), journal and year as tokens
+                     (benchmarks/metadata_tokens.py), beside the words (weight W); datasets
+                     without them get an empty block. meta_W_P: only the parts P of 'a'
+                     (authors), 'j' (journal), 'y' (year), e.g. meta_0.5_a
   SCORER    lr       the default logistic regression; options after '_', e.g.
             lr_C=0.5_iw=20    C and include_weight
             lr_knn=0.3        z-scored logistic score + 0.3 x z-scored cosine similarity to
@@ -51,6 +55,9 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from metadata_tokens import dataset_metadata, metadata_block  # noqa: E402
 
 from screener.ranking.config import FeatureConfig, ModelConfig  # noqa: E402
 from screener.ranking.derived import char_block  # noqa: E402
@@ -99,6 +106,16 @@ def weighted(texts: list[str], how: str) -> sp.csr_matrix:
     return l2_rows(sp.csr_matrix(tf @ sp.diags(idf), dtype=np.float32))
 
 
+def meta_docs(ds: Dataset, name: str, parts: str = "ajy") -> list[str]:
+    """The dataset's `metadata_doc`s, keeping only the token kinds in `parts` ('a' authors,
+    'j' journal, 'y' year)."""
+    docs = dataset_metadata(DATA / anchors()[name]["path"], ds.record_ids)
+    if parts == "ajy":
+        return docs
+    keep = tuple({"a": "au:", "j": "jo:", "y": "yr:"}[c] for c in parts)
+    return [" ".join(t for t in doc.split() if t.startswith(keep)) for doc in docs]
+
+
 def build(ds: Dataset, fv: str, name: str = "") -> sp.csr_matrix:
     if fv.startswith("title"):
         k = int(fv[5:] or 2)
@@ -119,6 +136,10 @@ def build(ds: Dataset, fv: str, name: str = "") -> sp.csr_matrix:
         cb = l2_rows(sp.csr_matrix(cb[:, np.flatnonzero(df <= float(cap))]))
         return sp.csr_matrix(sp.hstack([fs.matrix, cb * np.float32(weight)], format="csr",
                                        dtype=np.float32))
+    if fv.startswith("meta_"):
+        _, weight, *which = fv.split("_")
+        mb = metadata_block(meta_docs(ds, name, *which)) * np.float32(weight)
+        return sp.csr_matrix(sp.hstack([fs.matrix, mb], format="csr", dtype=np.float32))
     if fv.startswith("dense_"):
         vecs = np.load(Path(os.environ["SCREENER_DENSE"]) / f"{name}.npy").astype(np.float32)
         if vecs.shape[0] != fs.matrix.shape[0]:
