@@ -21,6 +21,7 @@ stored head; it is evidence, not a signature.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -385,20 +386,21 @@ def records_digest(rows: Iterable[Sequence[Any]]) -> str:
     exports, the report and the diagrams show of it). The import event keeps it, so that
     `log verify` sees a title or year edited afterwards."""
     digest = hashlib.sha256()
-    encode = _compact_json
+    encode = _compact_json_encoder()
     for title, abstract, authors, year, journal, doi, pmid in rows:
         digest.update(encode([title, abstract, list(authors), year, journal, doi, pmid]))
         digest.update(b"\n")
     return digest.hexdigest()
 
 
+@functools.cache
 def _compact_json_encoder() -> Callable[[Any], bytes]:
     """`json.dumps(value, ensure_ascii=False, separators=(",", ":"))` as UTF-8 bytes.
 
     orjson, when installed, writes the same bytes for every string without lone surrogates
     (a test compares every code point) in a thirtieth of the time: 0.9 s less per 100,000
-    imported records. What orjson refuses goes to the standard library, so core still runs
-    on the standard library alone."""
+    imported records. It is imported on first use only, and what it refuses goes to the
+    standard library, so core still runs (and loads) on the standard library alone."""
     plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def slow(value: Any) -> bytes:
@@ -418,5 +420,3 @@ def _compact_json_encoder() -> Callable[[Any], bytes]:
 
     return encode
 
-
-_compact_json = _compact_json_encoder()

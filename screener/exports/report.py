@@ -141,6 +141,36 @@ class LogState:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """One imported source as the report describes it (PRISMA-S items 1-3, 8, 13)."""
+
+    name: str
+    kind: str
+    """'database', 'register' or 'other'."""
+    records: int
+    searched_on: str = ""
+    query: str = ""
+    file_name: str = ""
+    format: str = ""
+    reported_count: int | None = None
+    """The number of results the database reported, when it was given."""
+
+
+@dataclass(frozen=True, slots=True)
+class DedupInfo:
+    """How duplicates were removed (PRISMA-S item 16)."""
+
+    removed_by_method: tuple[tuple[str, int], ...] = ()
+    """Standing removals per matching rule ('doi', 'pmid', 'fuzzy', ...)."""
+    ran: bool = False
+    """Deduplication was run."""
+    threshold: float | None = None
+    """The title similarity threshold of its last run (None: not recorded)."""
+    restored: int = 0
+    """Records a reviewer restored after inspection (clusters undone)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReportInputs:
     """Everything the methods report renders."""
 
@@ -190,6 +220,9 @@ class ReportInputs:
     """Every stored protocol version, oldest first (empty: the section is left out)."""
     title_at_creation: str = ""
     """The title the review was created with, when an amendment changed it ("" otherwise)."""
+    sources: tuple[SourceInfo, ...] = ()
+    """Every imported source, in import order (empty: the section is left out)."""
+    dedup: DedupInfo | None = None
 
 
 def _one_line(text: str) -> str:
@@ -230,6 +263,48 @@ def _names(names: list[str]) -> str:
 
 
 _WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+_KIND_WORDS = {"database": "database", "register": "register", "other": "other method"}
+_METHOD_WORDS = {"doi": "same DOI", "pmid": "same PubMed id", "fuzzy": "matching title"}
+
+
+def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | None) -> str:
+    """PRISMA-S: each source with its search date, query or file and count, then how
+    duplicates were removed."""
+    out = ["| Source | Type | Searched | Records | Search |", "|---|---|---|---:|---|"]
+    for src in sources:
+        how = (f"query: `{_one_line(src.query)}`" if src.query
+               else f"file {_md(src.file_name)}" + (f" ({src.format})" if src.format else "")
+               if src.file_name else "")
+        found = _count(src.records)
+        if src.reported_count is not None and src.reported_count != src.records:
+            found += f" (the database reported {_count(src.reported_count)})"
+        out.append(f"| {_md(src.name)} | {_KIND_WORDS.get(src.kind, src.kind)} | "
+                   f"{src.searched_on or 'not recorded'} | {found} | {_md(how)} |")
+    text: list[str] = []
+    undated = [s.name for s in sources if not s.searched_on]
+    if undated:
+        text.append(f"The date of the search was not recorded for {_names(undated)} (give "
+                    "it with `screener import --searched`).")
+    if dedup is None or not dedup.ran:
+        text.append("Duplicates were not removed with screener.")
+    else:
+        removed = sum(n for _, n in dedup.removed_by_method)
+        rules = "; ".join(f"{_METHOD_WORDS.get(m, m)} {n}" for m, n in dedup.removed_by_method)
+        text.append(
+            "Duplicates were removed with screener's deduplication: records with the same "
+            "DOI, then the same PubMed id, then a matching title"
+            + (f" (similarity at least {dedup.threshold:.2f})" if dedup.threshold else "")
+            + " with an agreeing year and first author and nothing "
+            "contradicting them (such as the journal or the numbers in the title). "
+            f"{_n(removed, 'record')} {_were(removed)} removed as "
+            f"{'a duplicate' if removed == 1 else 'duplicates'}"
+            + (f" ({rules})" if rules else "") + ".")
+        if dedup.restored:
+            text.append(f"{_n(dedup.restored, 'record')} that the matching had "
+                        f"removed {_were(dedup.restored)} restored after inspection.")
+    return "\n".join(out) + "\n\n" + " ".join(text)
 
 
 def screening_paragraph(inputs: ReportInputs) -> str:
@@ -557,6 +632,9 @@ def methods_report(inputs: ReportInputs) -> str:
     protocol = protocol_section(inputs.protocol_versions, inputs.title_at_creation)
     if protocol:
         out += ["## Protocol", "", protocol, ""]
+    if inputs.sources:
+        out += ["## Identification", "", identification_section(inputs.sources, inputs.dedup),
+                ""]
     out += ["## Study selection", "",
            screening_paragraph(inputs), "", "## Automation", "", automation_paragraph(inputs),
            ""]

@@ -698,6 +698,7 @@ def build_report_inputs(review: Review) -> object:
             stopping=stop, retraining=_retraining(made, used, changed, similarity,
                                                    {i["owner"] for i in infos.values() if i}),
             earlier_models=_earlier_models(made, infos, str(info["config_hash"])))
+    sources, dedup = _identification(review)
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
                         prisma_svg="report-prisma.svg", title=review.protocol.title,
@@ -714,7 +715,32 @@ def build_report_inputs(review: Review) -> object:
                         event_log=_log_state(verify_event_log(review)),
                         table_problems=tuple(check_tables(review)),
                         backfilled_events=sum(1 for e, _ in list_events(review)
-                                              if e.details.get("recorded_by")))
+                                              if e.details.get("recorded_by")),
+                        sources=sources, dedup=dedup)
+
+
+def _identification(review: Review) -> tuple[tuple[Any, ...], Any]:
+    """The report's sources (`SourceInfo`) and deduplication (`DedupInfo`)."""
+    from screener.exports.report import DedupInfo, SourceInfo
+
+    with review.read() as session:
+        rows = repo.sources(session)
+        links = repo.duplicate_links(session, active_only=False)
+    sources = tuple(SourceInfo(
+        name=r["name"], kind=r["kind"], records=r["records"] or 0,
+        searched_on=r["searched_on"] or "",
+        query=r["query"] or "", file_name=r["file_name"] or "", format=r["format"] or "",
+        reported_count=r["reported_count"]) for r in rows)
+    runs = [e for e, _ in list_events(review) if e.kind == "duplicates_removed"
+            and "threshold" in e.details]
+    standing = Counter(link["method"] for link in links if not link["undone"])
+    undone = {link["record_id"] for link in links if link["undone"]}
+    restored = undone - {link["record_id"] for link in links if not link["undone"]}
+    dedup = DedupInfo(removed_by_method=tuple(sorted(standing.items(), key=lambda kv: (
+        ["doi", "pmid", "fuzzy"].index(kv[0]) if kv[0] in ("doi", "pmid", "fuzzy") else 3,
+        kv[0]))), threshold=float(runs[-1].details["threshold"]) if runs else None,
+        ran=bool(runs or links), restored=len(restored))
+    return sources, dedup
 
 
 def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str],

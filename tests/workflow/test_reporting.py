@@ -703,3 +703,38 @@ def test_prisma_json_lists_the_problems_the_cli_and_report_list(
     assert result.draft and any(p.startswith("Records screened") for p in check(result.counts))
     out, _ = export_prisma(review, "json", tmp_path / "prisma.json")
     assert json.loads(out.read_text(encoding="utf-8"))["problems"] == list(result.problems)
+
+
+def test_report_names_each_search_and_how_duplicates_were_removed(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    # PRISMA-S: the information specialist must not have to rebuild from the event log
+    # which databases were searched, when, with which query, and how duplicates went
+    from screener.workflow.importing import (
+        deduplicate,
+        import_records,
+        list_duplicates,
+        undo_duplicate_cluster,
+    )
+
+    review = make_review()
+    trials = [Record(title=f"Ketamine for depression: randomised trial number {w}",
+                     year=2020, authors=("Smith, J",), doi=f"10.1000/k.{i}")
+              for i, w in enumerate(("one", "two", "three"))]
+    import_records(review, trials, source="PubMed", kind="database", searched="2024-05-01",
+                   query="ketamine AND depression", reported_count=3)
+    import_records(review, [*trials[:2], Record(title="Esketamine nasal spray cohort",
+                                                year=2021, authors=("Lee, K",))],
+                   source="Embase", kind="database")
+    deduplicate(review)
+    cluster = int(str(list_duplicates(review)[0]["cluster"]))
+    undo_duplicate_cluster(review, cluster)
+    report = write_report(review, tmp_path / "r.md").read_text(encoding="utf-8")
+    section = report.split("## Identification", 1)[1].split("## Study selection", 1)[0]
+    assert "| PubMed | database | 2024-05-01 | 3 | query: `ketamine AND depression` |" \
+        in section
+    assert "| Embase | database | not recorded | 3 |" in section
+    assert "The date of the search was not recorded for Embase" in section
+    text = " ".join(section.split())
+    assert "similarity at least 0.85" in text
+    assert "1 record was removed as a duplicate (same DOI 1)." in text
+    assert "1 record that the matching had removed was restored after inspection." in text
