@@ -19,6 +19,19 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 _LINEBREAK = re.compile(r"\s*\n\s*")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_SCRIPT = re.compile(r"<(su[pb])(?:\s[^<>]*)?>\s*(.{0,200}?)\s*</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _scripts(match: re.Match[str]) -> str:
+    return ("^" if match.group(1).lower() == "sup" else "_") + match.group(2)
+
+
+def _strip_tags(text: str) -> str:
+    """HTML tags removed; superscripts and subscripts first written '^x' and '_x', so
+    '10<sup>18</sup>' stays the number 10^18 (not 1018) and 'T<sub>MTTF</sub>' T_MTTF."""
+    if "<su" in text or "<SU" in text:
+        text = _SCRIPT.sub(_scripts, text)
+    return _TAG.sub("", text)
 
 
 def iter_lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
@@ -52,7 +65,7 @@ def clean_inline(value: object) -> str:
     if _is_clean(text):
         return text  # the same object: no second copy of the text in memory
     if "<" in text:
-        text = _TAG.sub("", text)
+        text = _strip_tags(text)
     if "&" in text:
         text = html.unescape(text)
     text = _CONTROL.sub("", text)
@@ -68,7 +81,7 @@ def clean_paragraphs(value: object) -> str:
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "<" in text:
-        text = _TAG.sub("", text)
+        text = _strip_tags(text)
     if "&" in text:
         text = html.unescape(text)
     text = _CONTROL.sub("", text)
