@@ -112,13 +112,21 @@ def parse_year(*values: object) -> int | None:
     return None
 
 
+def numbering(value: object) -> str:
+    """A volume, issue or page value cleaned like `clean_inline`; a literal 'nan' (how
+    pandas writes an empty cell, seen in ASReview's RIS exports: 'IS  - nan') is missing."""
+    text = clean_inline(value)
+    return "" if text.lower() == "nan" else text
+
+
 def join_pages(start: object, end: object = "") -> str:
-    """'45' + '67' -> '45-67'; keeps a range already in `start`; drops 'n/a'-like values."""
+    """'45' + '67' -> '45-67'; keeps a range already in `start`; drops 'n/a'-like values
+    (and pandas' 'nan')."""
     first = clean_inline(start)
     last = clean_inline(end)
-    if first.lower() in {"no", "n/a", "na", "-"}:
+    if first.lower() in {"no", "n/a", "na", "-", "nan"}:
         first = ""
-    if last.lower() in {"specified", "n/a", "na", "-"}:
+    if last.lower() in {"specified", "n/a", "na", "-", "nan"}:
         last = ""
     if first and last and last != first and "-" not in first:
         return f"{first}-{last}"

@@ -150,6 +150,19 @@ def test_ris_multiline_values() -> None:
     assert records[1].abstract == "first line, ER then second line and at the end the last line"
 
 
+def test_ris_literal_nan_is_a_missing_value() -> None:
+    # ASReview writes pandas' empty cells as 'nan': 'IS  - nan', 'EP  - nan'
+    result = read_file(DATA / "ris" / "asreview_zotero_nan_first3.ris")
+    assert len(result.records) == 3
+    check(result.records[2], {
+        "title": "Escape education: A systematic review on escape rooms in education",
+        "year": 2020, "volume": "31", "issue": "", "pages": "100364",
+        "doi": "10.1016/j.edurev.2020.100364",
+    })
+    assert result.records[2].citation == "Educational Research Review. 2020;31:100364."
+    assert result.records[1].issue == "sup1"
+
+
 def test_medline() -> None:
     result = read_file(DATA / "medline" / "biopython_pubmed_result2.txt")
     assert (result.format, len(result.records)) == ("medline", 4)
