@@ -160,7 +160,9 @@ def split_terms(values: Iterable[str] | str, separators: str = ";") -> tuple[str
 
 
 _INITIALS_LAST = re.compile(r"^(?P<family>[^,]+?)\s+(?P<initials>(?:[A-Z]\.?-?\s?){1,4})$")
-_INITIALS_FIRST = re.compile(r"^(?P<initials>(?:[A-Z]\.-?\s?){1,4})\s*(?P<family>[^,.]{2,})$")
+_INITIALS_FIRST = re.compile(
+    r"^(?P<initials>(?:[A-Z]\.\s?-?\s?){1,4})\s*(?P<family>[^,.-][^,.]+)$")
+_HYPHEN = re.compile(r"\s*-\s*")
 
 
 def author_name(value: str) -> str:
@@ -172,8 +174,8 @@ def author_name(value: str) -> str:
     if match:
         return f"{match['family']}, {match['initials'].strip()}"
     match = _INITIALS_FIRST.match(name)
-    if match:
-        return f"{match['family']}, {match['initials'].strip()}"
+    if match:  # IEEE writes 'J. -P. Nominé': 'Nominé, J.-P.'
+        return f"{match['family']}, {_HYPHEN.sub('-', match['initials'].strip())}"
     return name
 
 

@@ -403,6 +403,9 @@ def test_csv_ieee_and_springer() -> None:
         "journal": "Computing in Science & Engineering", "volume": "15", "issue": "6",
         "pages": "16-26", "doi": "10.1109/mcse.2013.95",
     })
+    # IEEE writes hyphenated initials with a space: 'J. -P. Nominé'
+    assert ieee.records[1].authors == ("Berberich, F.", "Liebmann, J.", "Nominé, J.-P.",
+                                       "Pineda, O.", "Segers, P.", "Teodor, V.")
     springer = read_file(DATA / "csv" / "litstudy_springer.csv")
     assert (springer.format, len(springer.records)) == ("csv", 18)
     check(springer.records[0], {
