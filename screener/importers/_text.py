@@ -133,6 +133,12 @@ def join_pages(start: object, end: object = "") -> str:
     return first or last
 
 
+def names(values: Iterable[str]) -> tuple[str, ...]:
+    """Non-empty values, stripped, in order and all kept: an author list as exported (two
+    people of one name, 'Wang, J.' twice, are two authors)."""
+    return tuple(filter(None, map(str.strip, values)))
+
+
 def unique(values: Iterable[str]) -> tuple[str, ...]:
     """Non-empty values, stripped, first occurrence kept, order preserved."""
     kept = dict.fromkeys(map(str.strip, values))  # C loops only: no generator per item

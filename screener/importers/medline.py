@@ -254,7 +254,7 @@ def to_record(raw: dict[str, Any]) -> Record:
     return Record(
         title=_text.clean_inline(_one(raw, "TI", "BTI", "TT")),
         abstract=_text.clean_abstract(_one(raw, "AB")),
-        authors=_text.unique(map(_text.clean_inline, authors)),
+        authors=_text.names(map(_text.clean_inline, authors)),
         year=_text.parse_year(_one(raw, "DP"), _one(raw, "DEP"), _one(raw, "EDAT")),
         journal=_text.clean_inline(_one(raw, "JT", "TA")),
         volume=_one(raw, "VI").strip(),

@@ -119,9 +119,11 @@ def _article_number(tags: Tags) -> str:
 
 def to_record(tags: Tags) -> Record:
     """Map one RIS record (raw tags) to a `Record`."""
-    authors = _text.unique(
+    # one tag's list: a file that carries the authors under both AU and A1 must not
+    # double them, and two authors of one name are two authors
+    authors = _text.names(
         _text.author_name(line)
-        for value in every(tags, "AU", "A1")
+        for value in (every(tags, "AU") or every(tags, "A1"))
         for line in value.split("\n")
     )
     return Record(

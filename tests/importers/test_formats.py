@@ -163,6 +163,27 @@ def test_ris_literal_nan_is_a_missing_value() -> None:
     assert result.records[1].issue == "sup1"
 
 
+def test_authors_of_one_name_are_all_kept(tmp_path: Path) -> None:
+    # two people called 'Wang, J.' are two authors; the list is kept as exported
+    ris = tmp_path / "wang.ris"
+    ris.write_text("TY  - JOUR\nTI  - A title of a paper\nAU  - Wang, J.\nAU  - Li, X.\n"
+                   "AU  - Wang, J.\nER  - \n")
+    assert read_file(ris).records[0].authors == ("Wang, J.", "Li, X.", "Wang, J.")
+    both = tmp_path / "both.ris"  # the same list under AU and A1 is not doubled
+    both.write_text("TY  - JOUR\nTI  - A title of a paper\nAU  - Wang, J.\nAU  - Wang, J.\n"
+                    "A1  - Wang, J.\nA1  - Wang, J.\nER  - \n")
+    assert read_file(both).records[0].authors == ("Wang, J.", "Wang, J.")
+    nbib = tmp_path / "wang.nbib"
+    nbib.write_text("PMID- 1\nTI  - A title of a paper\nFAU - Wang, Jing\nAU  - Wang J\n"
+                    "FAU - Chen, Li\nAU  - Chen L\nFAU - Wang, Jing\nAU  - Wang J\n"
+                    "SO  - J. 2020.\n")
+    assert read_file(nbib).records[0].authors == ("Wang, Jing", "Chen, Li", "Wang, Jing")
+    many = tmp_path / "many.ris"  # as asreview_ris_many_authors.ris: 7,456 times one name
+    many.write_text("TY  - JOUR\nTI  - This is the title\n"
+                    + "AU  - Verylongname, Christopher\n" * 7456 + "ER  - \n")
+    assert len(read_file(many).records[0].authors) == 7456
+
+
 def test_medline() -> None:
     result = read_file(DATA / "medline" / "biopython_pubmed_result2.txt")
     assert (result.format, len(result.records)) == ("medline", 4)
