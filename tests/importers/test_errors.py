@@ -368,12 +368,16 @@ def test_comment_before_root_uses_defusedxml_throughout(tmp_path: Path) -> None:
     assert len(read_file(path).records) == 2
 
 
-def test_medline_file_cut_mid_line_imports_with_a_warning(tmp_path: Path) -> None:
-    # MEDLINE has no end-of-record tag, so a cut download still parses: say so
+def test_medline_file_cut_mid_line_is_refused_like_a_cut_ris_file(tmp_path: Path) -> None:
+    # MEDLINE has no end-of-record tag, so a cut download still parses: 5 records, the last
+    # one cut mid-sentence, came in with exit 0. A file that does not end with a line
+    # break is refused, as RIS (no ER line) and XML (unclosed element) are.
     whole = DATA / "medline" / "rispy_example_pubmed.nbib"
-    result = read_file(cut(tmp_path, whole, 2500, "cut.nbib"))
-    assert len(result.records) == 1
-    assert any("may be cut short" in w for w in result.warnings)
+    error = fail(cut(tmp_path, whole, 20_000, "trunc.nbib"))
+    assert (error.line, error.record) == (431, 5)
+    assert "does not end with a line break" in str(error)
+    assert "add a line break at the end if the file is complete" in str(error)
+    assert "export the file again" in str(error)
     assert not read_file(whole).warnings
 
 
