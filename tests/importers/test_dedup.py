@@ -510,3 +510,39 @@ def test_journal_abbreviations_do_not_keep_duplicates_apart(full: str, short: st
     copy = embase_copy(article, journal=short, title=ARTICLE.title.replace("versus", "vs"))
     assert clusters_as_sets(with_ids(article, copy)) == [{1, 2}]
 
+
+def test_a_conference_abstract_and_the_paper_a_year_later_stay_apart() -> None:
+    # same title, a year apart, a meeting's abstract book and a journal: merged at 1.00
+    paper = Record(title="A new basal sauropodomorph dinosaur from the Late Triassic of "
+                   "Brazil and the early evolution of the group", authors=("Müller, R. T.",),
+                   year=2022, journal="Journal of Systematic Palaeontology",
+                   doi="10.1080/14772019.2022.2036756", publication_types=("Journal Article",))
+    abstract = replace(paper, year=2021, journal="SVP Annual Meeting abstracts", doi="",
+                       publication_types=("Conference Proceedings",))
+    assert find_duplicates(with_ids(paper, abstract)) == []
+    # the same paper online-first one year and in print the next, or with no venue: merged
+    assert clusters_as_sets(with_ids(paper, replace(paper, year=2021, doi=""))) == [{1, 2}]
+    assert clusters_as_sets(with_ids(paper, replace(abstract, journal=""))) == [{1, 2}]
+    # the conference paper from two databases: merged
+    assert clusters_as_sets(with_ids(abstract, replace(abstract, journal="SVP Annual "
+                                                       "Meeting abstracts book"))) == [{1, 2}]
+
+
+def test_volumes_of_one_proceedings_stay_apart() -> None:
+    # Scopus: four LNCS volumes (PART 1-4) of one conference, one title, year and venue
+    title = ("Computational Science and Its Applications - ICCSA 2010 - International "
+             "Conference, Proceedings")
+    parts = [Record(title=title, year=2010, journal="Lecture Notes in Computer Science",
+                    volume=f"{6016 + k} LNCS", issue=f"PART {k + 1}",
+                    publication_types=("Conference Review",)) for k in range(4)]
+    assert find_duplicates(with_ids(*parts)) == []
+    no_volume = [replace(p, volume="") for p in parts]  # the parts alone keep them apart
+    assert find_duplicates(with_ids(*no_volume)) == []
+    # a copy with a volume and one without: one record; a chain cannot join two volumes
+    bare = replace(parts[0], volume="", issue="")
+    assert clusters_as_sets(with_ids(parts[0], bare)) == [{1, 2}]
+    assert len(find_duplicates(with_ids(parts[0], bare, parts[1]))) == 1
+    # 'Part I' / 'Part II' in the titles already differ as numbers; 'Part A' / 'Part B' too
+    a = replace(ARTICLE, title=ARTICLE.title + " Part A", doi="", pmid="")
+    b = replace(a, title=ARTICLE.title + " Part B", abstract="")
+    assert find_duplicates(with_ids(a, b)) == []
