@@ -19,6 +19,19 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 _LINEBREAK = re.compile(r"\s*\n\s*")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_SCRIPT = re.compile(r"<(su[pb])(?:\s[^<>]*)?>\s*(.{0,200}?)\s*</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _scripts(match: re.Match[str]) -> str:
+    return ("^" if match.group(1).lower() == "sup" else "_") + match.group(2)
+
+
+def _strip_tags(text: str) -> str:
+    """HTML tags removed; superscripts and subscripts first written '^x' and '_x', so
+    '10<sup>18</sup>' stays the number 10^18 (not 1018) and 'T<sub>MTTF</sub>' T_MTTF."""
+    if "<su" in text or "<SU" in text:
+        text = _SCRIPT.sub(_scripts, text)
+    return _TAG.sub("", text)
 
 
 def iter_lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
@@ -52,7 +65,7 @@ def clean_inline(value: object) -> str:
     if _is_clean(text):
         return text  # the same object: no second copy of the text in memory
     if "<" in text:
-        text = _TAG.sub("", text)
+        text = _strip_tags(text)
     if "&" in text:
         text = html.unescape(text)
     text = _CONTROL.sub("", text)
@@ -68,7 +81,7 @@ def clean_paragraphs(value: object) -> str:
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "<" in text:
-        text = _TAG.sub("", text)
+        text = _strip_tags(text)
     if "&" in text:
         text = html.unescape(text)
     text = _CONTROL.sub("", text)
@@ -99,17 +112,31 @@ def parse_year(*values: object) -> int | None:
     return None
 
 
+def numbering(value: object) -> str:
+    """A volume, issue or page value cleaned like `clean_inline`; a literal 'nan' (how
+    pandas writes an empty cell, seen in ASReview's RIS exports: 'IS  - nan') is missing."""
+    text = clean_inline(value)
+    return "" if text.lower() == "nan" else text
+
+
 def join_pages(start: object, end: object = "") -> str:
-    """'45' + '67' -> '45-67'; keeps a range already in `start`; drops 'n/a'-like values."""
+    """'45' + '67' -> '45-67'; keeps a range already in `start`; drops 'n/a'-like values
+    (and pandas' 'nan')."""
     first = clean_inline(start)
     last = clean_inline(end)
-    if first.lower() in {"no", "n/a", "na", "-"}:
+    if first.lower() in {"no", "n/a", "na", "-", "nan"}:
         first = ""
-    if last.lower() in {"specified", "n/a", "na", "-"}:
+    if last.lower() in {"specified", "n/a", "na", "-", "nan"}:
         last = ""
     if first and last and last != first and "-" not in first:
         return f"{first}-{last}"
     return first or last
+
+
+def names(values: Iterable[str]) -> tuple[str, ...]:
+    """Non-empty values, stripped, in order and all kept: an author list as exported (two
+    people of one name, 'Wang, J.' twice, are two authors)."""
+    return tuple(filter(None, map(str.strip, values)))
 
 
 def unique(values: Iterable[str]) -> tuple[str, ...]:
@@ -139,7 +166,9 @@ def split_terms(values: Iterable[str] | str, separators: str = ";") -> tuple[str
 
 
 _INITIALS_LAST = re.compile(r"^(?P<family>[^,]+?)\s+(?P<initials>(?:[A-Z]\.?-?\s?){1,4})$")
-_INITIALS_FIRST = re.compile(r"^(?P<initials>(?:[A-Z]\.-?\s?){1,4})\s*(?P<family>[^,.]{2,})$")
+_INITIALS_FIRST = re.compile(
+    r"^(?P<initials>(?:[A-Z]\.\s?-?\s?){1,4})\s*(?P<family>[^,.-][^,.]+)$")
+_HYPHEN = re.compile(r"\s*-\s*")
 
 
 def author_name(value: str) -> str:
@@ -151,8 +180,8 @@ def author_name(value: str) -> str:
     if match:
         return f"{match['family']}, {match['initials'].strip()}"
     match = _INITIALS_FIRST.match(name)
-    if match:
-        return f"{match['family']}, {match['initials'].strip()}"
+    if match:  # IEEE writes 'J. -P. Nominé': 'Nominé, J.-P.'
+        return f"{match['family']}, {_HYPHEN.sub('-', match['initials'].strip())}"
     return name
 
 

@@ -108,11 +108,32 @@ def iter_elements(text: str, tags: set[str], path: Path | None) -> Iterator[Elem
         raise _forbidden(path, exc) from exc
 
 
+_SCRIPTS = {"sup": "^", "sub": "_"}
+
+
 def text_of(element: Element | None) -> str:
-    """All text inside the element (inline markup such as <i> flattened)."""
+    """All text inside the element (inline markup such as <i> flattened; a superscript or
+    subscript written '^x' or '_x', so '10<sup>18</sup>' stays 10^18, not 1018)."""
     if element is None:
         return ""
-    return "".join(element.itertext())
+    if element.find(".//sup") is None and element.find(".//sub") is None:
+        return "".join(element.itertext())
+    parts: list[str] = []
+    _gather(element, parts)
+    return "".join(parts)
+
+
+def _gather(element: Element, parts: list[str]) -> None:
+    if element.text:
+        parts.append(element.text)
+    for child in element:
+        if isinstance(child.tag, str):  # (not a comment or processing instruction)
+            mark = _SCRIPTS.get(child.tag)
+            if mark is not None:
+                parts.append(mark)
+            _gather(child, parts)
+        if child.tail:
+            parts.append(child.tail)
 
 
 def to_json(element: Element, text_runs: frozenset[str] = frozenset()) -> Any:

@@ -187,7 +187,7 @@ def to_record(entry_type: str, key: str, fields: dict[str, Any]) -> Record:
     return Record(
         title=_text.clean_inline(_get(fields, "title")),
         abstract=_text.clean_abstract(_get(fields, "abstract")),
-        authors=_text.unique(_name(a) for a in authors),
+        authors=_text.names(_name(a) for a in authors),
         year=_text.parse_year(_get(fields, "year"), _get(fields, "date")),
         journal=_text.clean_inline(_get(fields, "journal", "journaltitle", "booktitle",
                                         "series", "publisher")),

@@ -7,7 +7,11 @@ describe the same publication and choose the one to keep (the one with the most 
 Steps:
 
 1. records that share a normalised DOI are linked ("doi");
-2. records that share a PMID are linked ("pmid");
+2. records that share a PMID are linked ("pmid"). In both steps the titles must not be
+   clearly different (a book's DOI on its chapters, a supplement's DOI on all its
+   abstracts; case, punctuation, truncation and brackets are no difference) and a
+   retraction, erratum, correction or expression-of-concern notice is never linked to a
+   record that is not one (it often carries its article's DOI, authors and title);
 3. candidate pairs are *blocked* on a few rare title words (an inverted index over
    normalised title words; each record looks up its rarest words, within a budget, and a
    pair is found when either record's rare words occur in the other's title), scored with
@@ -20,8 +24,11 @@ Guards against false merges: different DOIs are never merged by title, except a 
 server's DOI with a journal's DOI (the preprint and its journal version) when the title
 reaches the threshold and first author and year agree; different PMIDs only when the
 abstracts are near identical; titles whose numbers differ on both sides ('part I' / 'part
-II', '2008' / '2014') are different papers; years more than one apart block a merge
-(preprint vs journal article: up to three years, preprint first); first-author surnames
+II', '2008' / '2014') are different papers, and so are records whose volume numbers or
+part numbers (Scopus: 'PART 1' in the issue) are both given and differ, and a conference
+abstract and a record of another year in another venue; a notice and a record that is not
+one; years more than one apart block a merge (preprint vs journal article: up to three
+years, preprint first); first-author surnames
 must agree when both are known; titles that differ by a word that can change the paper
 ('adults' / 'children', 'bipolar' / 'unipolar', 'randomized' / 'nonrandomized', a word such
 as 'network' added; not spelling variants, split words or articles, and not parts in
@@ -234,6 +241,15 @@ class _Feat:
     core: str
     """The title without its parts in brackets ('(JCS 2008)', '[Article in German]'), which
     databases drop or add, normalised: what `_words_differ` compares."""
+    notice: bool
+    """A retraction, erratum, correction or expression-of-concern notice (by title or
+    publication type): it often carries its article's DOI, title and authors."""
+    conference: bool
+    """A conference abstract or paper (publication type, or a meeting/congress venue)."""
+    volume_no: str
+    """The volume's first number ('6016 LNCS' -> '6016'), or ''."""
+    part: str
+    """The part number of a volume ('PART 1' in the issue, 'Part II' in the title), or ''."""
 
 
 def _features(record: Record) -> _Feat:
@@ -259,7 +275,100 @@ def _features(record: Record) -> _Feat:
         numbers=_title_numbers(title),
         core=normalise_title(_BRACKETED.sub(" ", record.title)) if "(" in record.title
         or "[" in record.title else title,
+        notice=_is_notice(record),
+        conference=_is_conference(record),
+        volume_no=_first_number(record.volume),
+        part=_part(record),
     )
+
+
+_NOTICE_TITLE = re.compile(
+    r"^\W*(?:(?:retraction|withdrawal|erratum|errata|corrigendum|corrigenda|correction"
+    r"|addendum)(?:\s+(?:note|notice|statement))?(?:\s+to\b|(?:\s+(?:of|for|on))?\s*"
+    r"(?:[:.\-\u2013\[\]()\"'\u201c]|$))|(?:notice|note|statement)\s+of\s+"
+    r"(?:retraction|concern|withdrawal)|expression\s+of\s+concern"
+    r"|(?:author|publisher)(?:'s|s')?\s+correction)",
+    re.IGNORECASE,
+)
+"""Titles of notices: 'Retraction note: <title>', 'Erratum to "<title>"', 'Correction:
+...', 'Notice of retraction', 'Expression of concern', 'Author correction: ...'. Not
+'RETRACTED: <title>' (the retracted article itself) nor 'Correction of hallux valgus'."""
+_NOTICE_TYPES = ("retraction of publication", "published erratum", "erratum", "correction",
+                 "retraction notice", "expression of concern", "corrected and republished")
+_CONFERENCE_TYPES = ("conference", "congress", "meeting abstract", "meeting report")
+_CONFERENCE_VENUE = re.compile(r"\b(?:meeting|congress|conference|symposium|abstracts)\b")
+
+
+def _is_notice(record: Record) -> bool:
+    if _NOTICE_TITLE.match(record.title):
+        return True
+    return any(t.strip().lower() in _NOTICE_TYPES for t in record.publication_types)
+
+
+def _is_conference(record: Record) -> bool:
+    if any(any(w in t.lower() for w in _CONFERENCE_TYPES) for t in record.publication_types):
+        return True
+    return bool(_CONFERENCE_VENUE.search(record.journal.lower()))
+
+
+_NUMBER = re.compile(r"\d+")
+_PART = re.compile(r"\b(?:part|pt)\.?\s*(\d+|[ivx]{1,4}|[a-h])\b", re.IGNORECASE)
+_ROMAN_VALUES = {r: str(k) for k, r in enumerate(
+    "i ii iii iv v vi vii viii ix x xi xii".split(), start=1)}
+
+
+def _first_number(value: str) -> str:
+    found = _NUMBER.search(value) if value else None
+    return found.group().lstrip("0") or "0" if found else ""
+
+
+def _part(record: Record) -> str:
+    """'PART 1' (Scopus puts a proceedings volume's part in the issue), 'Part II' or 'Pt. 2'
+    in the title: '1', '2'... (roman numerals as digits), a letter as itself."""
+    for text in (record.issue, record.title):
+        found = _PART.search(text) if text else None
+        if found:
+            value = found.group(1).lower()
+            return _ROMAN_VALUES.get(value, value)
+    return ""
+
+
+def _titles_clearly_differ(a: _Feat, b: _Feat) -> bool:
+    """Two titles under one DOI or PMID that cannot be one paper's: a book's DOI on its
+    chapters, a supplement's DOI on all its abstracts. Case, punctuation, a truncated title
+    or subtitle, and brackets added or dropped ('[Article in German]', a translated title
+    in brackets) are not differences; an empty title tells nothing."""
+    if not a.title or not b.title or a.title == b.title or a.core == b.core:
+        return False
+    if fuzz.ratio(a.title, b.title) >= 70 or fuzz.token_set_ratio(a.core, b.core) >= 85:
+        return False
+    short, long_ = (a.title, b.title) if len(a.title) <= len(b.title) else (b.title, a.title)
+    if len(short) >= 20 and fuzz.ratio(short, long_[: len(short)]) >= 90:
+        return False  # a truncated title, or the subtitle dropped
+    # a translated title: the abstract tells that it is the same paper
+    return not (len(a.abstract) >= 80 and len(b.abstract) >= 80
+                and _abstract_similarity(a.abstract, b.abstract) >= 90)
+
+
+def _same_by_identifier(a: _Feat, b: _Feat) -> bool:
+    """Two records sharing a DOI or PMID are one publication unless one is a notice
+    (retraction, erratum, correction) and the other not, or their titles clearly differ."""
+    return a.notice == b.notice and not _titles_clearly_differ(a, b)
+
+
+def _volumes_conflict(a: _Feat, b: _Feat) -> bool:
+    """Both records name a volume, or a part, and they differ: LNCS volumes 6016-6019 of
+    one conference's proceedings (PART 1-4) share their title, year and venue."""
+    return ((a.volume_no != "" and b.volume_no != "" and a.volume_no != b.volume_no)
+            or (a.part != "" and b.part != "" and a.part != b.part))
+
+
+def _abstract_and_paper(a: _Feat, b: _Feat) -> bool:
+    """A conference abstract and a paper of another year in another venue (the abstract
+    of a meeting, then the full paper a year later, often under the same title)."""
+    return ((a.conference or b.conference) and a.year is not None and b.year is not None
+            and a.year != b.year and a.journal != "" and b.journal != ""
+            and not _journals_agree(a.journal, b.journal))
 
 
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -435,6 +544,8 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
 
     if a.numbers != b.numbers and _numbers_conflict(a, b):
         return None
+    if a.notice != b.notice or _volumes_conflict(a, b) or _abstract_and_paper(a, b):
+        return None
     score = title_ratio
     prefix = False  # the shorter title is the opening of the longer (subtitle dropped)
     near = False  # just under the threshold: accepted only with strong evidence
@@ -567,7 +678,8 @@ class _UnionFind:
                 return False
             if fi.surname and fj.surname and not _surnames_agree(fi.surname, fj.surname):
                 return False
-            if _numbers_conflict(fi, fj):
+            if (_numbers_conflict(fi, fj) or fi.notice != fj.notice
+                    or _volumes_conflict(fi, fj) or _abstract_and_paper(fi, fj)):
                 return False
             if (fi.journal and fj.journal and not fi.preprint and not fj.preprint
                     and fi.title != fj.title and not _journals_agree(fi.journal, fj.journal)):
@@ -725,19 +837,26 @@ def find_duplicates(
     exact: tuple[tuple[Method, Callable[[_Feat], str]], ...] = (
         ("doi", lambda f: f.doi), ("pmid", lambda f: f.pmid))
     for method, key in exact:
-        first: dict[str, int] = {}
+        # Records sharing the identifier, each joined to the first earlier record it can be
+        # one publication with: a book's DOI on its chapters, or a notice carrying its
+        # article's DOI, leaves several groups under one identifier.
+        seen: dict[str, list[int]] = {}
         for i, f in enumerate(feats):
             value = key(f)
             if not value:
                 continue
-            if value in first:
-                if method == "pmid" and not uf.pmid_compatible(first[value], i):
+            firsts = seen.setdefault(value, [])
+            for k in firsts:
+                if not _same_by_identifier(feats[k], f):
+                    continue
+                if method == "pmid" and not uf.pmid_compatible(k, i):
                     continue  # one PMID on two papers with their own DOIs (or years apart)
-                uf.union(first[value], i)
-                note(first[value], method, 1.0)
+                uf.union(k, i)
+                note(k, method, 1.0)
                 note(i, method, 1.0)
+                break
             else:
-                first[value] = i
+                firsts.append(i)
 
     links = _candidate_pairs(feats, threshold, progress)
     links.sort(key=lambda link: (-link[0], link[1], link[2]))

@@ -92,7 +92,7 @@ def to_record(element: Element) -> Record:
     return Record(
         title=_one(element, "titles/title"),
         abstract=_text.clean_paragraphs(_LINES.sub("\n\n", _xml.text_of(abstract))),
-        authors=_text.unique(_text.author_name(a)
+        authors=_text.names(_text.author_name(a)
                              for a in _all(element, "contributors/authors/author")),
         year=_text.parse_year(_one(element, "dates/year"), _one(element, "dates/pub-dates/date")),
         journal=_one(element, "periodical/full-title", "titles/secondary-title",

@@ -191,16 +191,24 @@ def iter_records(
         if not record.title:
             warn(f"Record {number} (line {start}) has no title.")
         yield record
-    if last is not None and "PMID" in last[2] and "SO" not in last[2]:
+    if last is None:
+        return
+    if not text.endswith(("\n", "\r")):  # (records were read: the text is not blank)
+        # MEDLINE has no end-of-record tag, so a cut file still parses: refuse it as RIS
+        # (no ER line) and XML (unclosed element) are refused. (No text.strip(): it would
+        # copy the whole file's text, 400 MB more at 100,000 records.)
+        raise ImportFailed(
+            f"the file does not end with a line break, so its last record (record {last[0]}) "
+            "looks cut short (an interrupted download?)",
+            file=path, line=last[1], record=last[0],
+            hint="export the file again, or add a line break at the end if the file is "
+            "complete",
+        )
+    if "PMID" in last[2] and "SO" not in last[2]:
         # PubMed writes SO (the source citation) as every record's last line
         warn(f"The last record (record {last[0]}, line {last[1]}) has no SO line, which PubMed "
              "writes at the end of every record: the file may be cut short (an interrupted "
              "download?). Check its abstract against PubMed, or export again.")
-    elif not text.endswith(("\n", "\r")) and text and not text.isspace():
-        # (text.strip() would copy the whole file's text: 400 MB more at 100,000 records)
-        # MEDLINE has no end-of-record tag: a cut file still parses, so say what is likely
-        warn("The file does not end with a line break: its last record may be cut short "
-             "(an interrupted download?). Check it against the source, or export again.")
 
 
 def _values(raw: dict[str, Any], tag: str) -> list[str]:
@@ -254,7 +262,7 @@ def to_record(raw: dict[str, Any]) -> Record:
     return Record(
         title=_text.clean_inline(_one(raw, "TI", "BTI", "TT")),
         abstract=_text.clean_abstract(_one(raw, "AB")),
-        authors=_text.unique(map(_text.clean_inline, authors)),
+        authors=_text.names(map(_text.clean_inline, authors)),
         year=_text.parse_year(_one(raw, "DP"), _one(raw, "DEP"), _one(raw, "EDAT")),
         journal=_text.clean_inline(_one(raw, "JT", "TA")),
         volume=_one(raw, "VI").strip(),

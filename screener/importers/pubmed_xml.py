@@ -161,7 +161,7 @@ def to_record(element: Element) -> Record:
     return Record(
         title=_first(container, "ArticleTitle", "VernacularTitle", "Book/BookTitle"),
         abstract=abstract_text(abstract),
-        authors=_text.unique(authors),
+        authors=_text.names(authors),
         year=_year(article, citation) or _text.parse_year(_first(book, "Book/PubDate/Year")),
         journal=journal,
         volume=_first(article, "Journal/JournalIssue/Volume"),

@@ -119,9 +119,11 @@ def _article_number(tags: Tags) -> str:
 
 def to_record(tags: Tags) -> Record:
     """Map one RIS record (raw tags) to a `Record`."""
-    authors = _text.unique(
+    # one tag's list: a file that carries the authors under both AU and A1 must not
+    # double them, and two authors of one name are two authors
+    authors = _text.names(
         _text.author_name(line)
-        for value in every(tags, "AU", "A1")
+        for value in (every(tags, "AU") or every(tags, "A1"))
         for line in value.split("\n")
     )
     return Record(
@@ -131,8 +133,8 @@ def to_record(tags: Tags) -> Record:
         year=_text.parse_year(first(tags, "PY"), first(tags, "Y1"), first(tags, "DA"),
                               first(tags, "Y2")),
         journal=_text.clean_inline(first(tags, "JF", "T2", "JO", "JA", "J2", "J1")),
-        volume=_text.clean_inline(first(tags, "VL", "VO")),
-        issue=_text.clean_inline(first(tags, "IS", "CP")),
+        volume=_text.numbering(first(tags, "VL", "VO")),
+        issue=_text.numbering(first(tags, "IS", "CP")),
         pages=_text.join_pages(first(tags, "SP"), first(tags, "EP")) or _article_number(tags),
         doi=_doi(tags),
         pmid=_pmid(tags),

@@ -316,7 +316,7 @@ def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
     source = _EMBASE_SOURCE.match(one("source")) if one("source") else None
     embase = source.groupdict() if source else {}
     authors = _text.split_authors(_SCOPUS_ID.sub("", one("authors")))
-    pages = one("pages") or _text.join_pages(one("page_start"), one("page_end"))
+    pages = _text.numbering(one("pages")) or _text.join_pages(one("page_start"), one("page_end"))
     year = _text.parse_year(one("year"), embase.get("year"))
     if year is None and one("year"):
         warn(f"{where}year {one('year')!r} is not a year (four digits, 1500-2099); the "
@@ -327,8 +327,8 @@ def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
         authors=authors,
         year=year,
         journal=_text.clean_inline(one("journal") or embase.get("journal") or ""),
-        volume=one("volume") or (embase.get("volume") or ""),
-        issue=one("issue") or (embase.get("issue") or ""),
+        volume=_text.numbering(one("volume")) or (embase.get("volume") or ""),
+        issue=_text.numbering(one("issue")) or (embase.get("issue") or ""),
         pages=pages or one("article_number") or (embase.get("pages") or ""),
         doi=normalise_doi(one("doi")) or _doi_from_links(cols.get("link", [])),
         pmid=normalise_pmid(one("pmid")) if one("pmid").strip().isdigit() else "",

@@ -68,7 +68,7 @@ def to_record(tags: Tags) -> Record:
     return Record(
         title=_text.clean_inline(_joined(tags, "TI")),
         abstract=_text.clean_abstract(first(tags, "AB")),
-        authors=_text.unique(_text.author_name(a) for a in authors),
+        authors=_text.names(_text.author_name(a) for a in authors),
         year=_text.parse_year(first(tags, "PY"), first(tags, "EA"), first(tags, "PD")),
         journal=_text.clean_inline(_joined(tags, "SO")),
         volume=first(tags, "VL"),

@@ -146,8 +146,8 @@ def test_all_variations_together_form_one_cluster() -> None:
 
 
 def test_exact_doi_and_pmid_matches() -> None:
-    by_doi = replace(OTHER, title="A completely different title in another database",
-                     abstract="")
+    by_doi = replace(OTHER, title="HEPATITIS E VIRUS INFECTION AMONG DOMESTIC ANIMALS",
+                     abstract="")  # another case, the title cut short
     by_pmid = replace(ARTICLE, title="Budesonide as needed in mild asthma", doi="")
     records = with_ids(ARTICLE, OTHER, by_doi, by_pmid)
     clusters = find_duplicates(records)
@@ -155,6 +155,76 @@ def test_exact_doi_and_pmid_matches() -> None:
         Cluster(kept_id=1, members=(Match(4, "pmid", 1.0),)),
         Cluster(kept_id=2, members=(Match(3, "doi", 1.0),)),
     ]
+
+
+@pytest.mark.parametrize("title", [
+    "Hepatitis E virus infection among domestic animals in eastern China.",
+    "HEPATITIS E VIRUS INFECTION AMONG DOMESTIC ANIMALS IN EASTERN CHINA",
+    "Hepatitis E virus infection among domestic animals in eastern",  # truncated
+    "[Hepatitis E virus infection among domestic animals in eastern China]",
+    "Hepatitis E virus infection among domestic animals in eastern China: a serosurvey",
+    "",
+])
+def test_one_doi_with_the_same_title_written_another_way_merges(title: str) -> None:
+    copy = replace(OTHER, title=title, abstract="", authors=(), journal="")
+    assert find_duplicates(with_ids(OTHER, copy)) == [
+        Cluster(kept_id=1, members=(Match(2, "doi", 1.0),))]
+
+
+def test_a_translated_title_under_one_doi_merges_when_the_abstracts_agree() -> None:
+    german = replace(OTHER, title="Hepatitis-E-Virusinfektion bei Haustieren in Ostchina")
+    assert clusters_as_sets(with_ids(OTHER, german)) == [{1, 2}]
+
+
+def test_chapters_sharing_their_book_doi_stay_apart() -> None:
+    # Springer exports give each chapter the book's DOI: merged as 'doi, 1.00' they took
+    # studies out of screening
+    book = "10.1007/978-3-030-76787-7"
+    first = Record(title="Scheduling workflows on heterogeneous exascale systems",
+                   authors=("Kumar, A.",), year=2021, journal="Euro-Par 2020 Workshops",
+                   doi=book)
+    second = replace(first, title="Energy-aware checkpointing for long-running simulations",
+                     authors=("Ortiz, M.",))
+    third = replace(first, title="Scheduling workflows on heterogeneous exascale systems.",
+                    authors=("Kumar A",), journal="")  # the first chapter again
+    fourth = replace(second, title="ENERGY-AWARE CHECKPOINTING FOR LONG-RUNNING SIMULATIONS")
+    assert sorted(map(sorted, clusters_as_sets(with_ids(first, second, third, fourth)))) == [
+        [1, 3], [2, 4]]
+
+
+def test_abstracts_sharing_their_supplement_doi_stay_apart() -> None:
+    supplement = replace(OTHER, doi="10.1093/eurheartj/ehaa946.3412", pmid="")
+    other_abstract = replace(supplement, title="Left atrial strain predicts atrial "
+                             "fibrillation after cardiac surgery", abstract=ARTICLE.abstract)
+    assert find_duplicates(with_ids(supplement, other_abstract)) == []
+
+
+@pytest.mark.parametrize("notice", [
+    "Retraction note: Hepatitis E virus infection among domestic animals in eastern China",
+    "Erratum to \"Hepatitis E virus infection among domestic animals in eastern China\"",
+    "Correction: Hepatitis E virus infection among domestic animals in eastern China",
+    "Expression of concern: Hepatitis E virus infection among domestic animals",
+])
+def test_a_notice_is_never_merged_into_its_article(notice: str) -> None:
+    # a retraction note carrying its article's DOI (and authors, year, journal) hid the
+    # article's retraction: the article was merged away into the note, or the note into it
+    note = replace(OTHER, title=notice, abstract="")
+    assert find_duplicates(with_ids(OTHER, note)) == []
+    assert find_duplicates(with_ids(OTHER, replace(note, doi=""))) == []
+    typed = replace(OTHER, publication_types=("Retraction of Publication",))
+    assert find_duplicates(with_ids(OTHER, typed)) == []
+    # the same notice from two databases is one record
+    assert clusters_as_sets(with_ids(OTHER, note, replace(note, title=notice.upper()))) == [
+        {2, 3}]
+    # the retracted article itself ('RETRACTED: <title>') is still the article
+    retracted = replace(OTHER, title="RETRACTED: " + OTHER.title, abstract="")
+    assert clusters_as_sets(with_ids(OTHER, retracted)) == [{1, 2}]
+
+
+def test_one_pmid_on_two_different_titles_does_not_merge_them() -> None:
+    # a PMID copied onto another record of the same year (a database's error)
+    wrong = replace(OTHER, pmid=ARTICLE.pmid, doi="", abstract="", year=ARTICLE.year)
+    assert find_duplicates(with_ids(ARTICLE, wrong)) == []
 
 
 # --------------------------------------------------------------------------- non-duplicates
@@ -439,3 +509,40 @@ def test_journal_abbreviations_do_not_keep_duplicates_apart(full: str, short: st
     article = replace(ARTICLE, journal=full)
     copy = embase_copy(article, journal=short, title=ARTICLE.title.replace("versus", "vs"))
     assert clusters_as_sets(with_ids(article, copy)) == [{1, 2}]
+
+
+def test_a_conference_abstract_and_the_paper_a_year_later_stay_apart() -> None:
+    # same title, a year apart, a meeting's abstract book and a journal: merged at 1.00
+    paper = Record(title="A new basal sauropodomorph dinosaur from the Late Triassic of "
+                   "Brazil and the early evolution of the group", authors=("Müller, R. T.",),
+                   year=2022, journal="Journal of Systematic Palaeontology",
+                   doi="10.1080/14772019.2022.2036756", publication_types=("Journal Article",))
+    abstract = replace(paper, year=2021, journal="SVP Annual Meeting abstracts", doi="",
+                       publication_types=("Conference Proceedings",))
+    assert find_duplicates(with_ids(paper, abstract)) == []
+    # the same paper online-first one year and in print the next, or with no venue: merged
+    assert clusters_as_sets(with_ids(paper, replace(paper, year=2021, doi=""))) == [{1, 2}]
+    assert clusters_as_sets(with_ids(paper, replace(abstract, journal=""))) == [{1, 2}]
+    # the conference paper from two databases: merged
+    assert clusters_as_sets(with_ids(abstract, replace(abstract, journal="SVP Annual "
+                                                       "Meeting abstracts book"))) == [{1, 2}]
+
+
+def test_volumes_of_one_proceedings_stay_apart() -> None:
+    # Scopus: four LNCS volumes (PART 1-4) of one conference, one title, year and venue
+    title = ("Computational Science and Its Applications - ICCSA 2010 - International "
+             "Conference, Proceedings")
+    parts = [Record(title=title, year=2010, journal="Lecture Notes in Computer Science",
+                    volume=f"{6016 + k} LNCS", issue=f"PART {k + 1}",
+                    publication_types=("Conference Review",)) for k in range(4)]
+    assert find_duplicates(with_ids(*parts)) == []
+    no_volume = [replace(p, volume="") for p in parts]  # the parts alone keep them apart
+    assert find_duplicates(with_ids(*no_volume)) == []
+    # a copy with a volume and one without: one record; a chain cannot join two volumes
+    bare = replace(parts[0], volume="", issue="")
+    assert clusters_as_sets(with_ids(parts[0], bare)) == [{1, 2}]
+    assert len(find_duplicates(with_ids(parts[0], bare, parts[1]))) == 1
+    # 'Part I' / 'Part II' in the titles already differ as numbers; 'Part A' / 'Part B' too
+    a = replace(ARTICLE, title=ARTICLE.title + " Part A", doi="", pmid="")
+    b = replace(a, title=ARTICLE.title + " Part B", abstract="")
+    assert find_duplicates(with_ids(a, b)) == []

@@ -251,8 +251,29 @@ def test_html_in_titles_is_stripped(tmp_path: Path) -> None:
     path.write_text("TY  - JOUR\nTI  - Effect of <i>H. pylori</i> &amp; CO<sub>2</sub> "
                     "when a &lt; b\nAB  - <p>First</p>\n\n<p>Second &gt; third</p>\nER  - \n")
     record = read_file(path).records[0]
-    assert record.title == "Effect of H. pylori & CO2 when a < b"
+    assert record.title == "Effect of H. pylori & CO_2 when a < b"
     assert record.abstract == "First\n\nSecond > third"
+
+
+def test_superscripts_and_subscripts_keep_their_numbers(tmp_path: Path) -> None:
+    # '10<sup>18</sup>' read as '1018': a different number
+    path = tmp_path / "scripts.ris"
+    path.write_text("TY  - JOUR\nTI  - Toward 10<sup>18</sup> operations: T<sub>MTTF</sub> "
+                    "of exascale systems\nAB  - A rate of 10<SUP>-3</SUP> per hour; "
+                    "m<sup><i>2</i></sup>.\nER  - \n")
+    record = read_file(path).records[0]
+    assert record.title == "Toward 10^18 operations: T_MTTF of exascale systems"
+    assert record.abstract == "A rate of 10^-3 per hour; m^2."
+
+
+def test_pubmed_xml_superscripts_keep_their_numbers(tmp_path: Path) -> None:
+    source = (DATA / "pubmed_xml" / "biopython_pubmed1.xml").read_text()
+    start = source.index("<ArticleTitle>") + len("<ArticleTitle>")
+    end = source.index("</ArticleTitle>")
+    path = tmp_path / "scripts.xml"
+    path.write_text(source[:start] + "Up to 10<sup>18</sup> copies of CO<sub>2</sub>"
+                    + source[end:])
+    assert read_file(path).records[0].title == "Up to 10^18 copies of CO_2"
 
 
 def test_one_megabyte_abstract_and_100k_authors_are_fast(tmp_path: Path) -> None:
@@ -347,12 +368,16 @@ def test_comment_before_root_uses_defusedxml_throughout(tmp_path: Path) -> None:
     assert len(read_file(path).records) == 2
 
 
-def test_medline_file_cut_mid_line_imports_with_a_warning(tmp_path: Path) -> None:
-    # MEDLINE has no end-of-record tag, so a cut download still parses: say so
+def test_medline_file_cut_mid_line_is_refused_like_a_cut_ris_file(tmp_path: Path) -> None:
+    # MEDLINE has no end-of-record tag, so a cut download still parses: 5 records, the last
+    # one cut mid-sentence, came in with exit 0. A file that does not end with a line
+    # break is refused, as RIS (no ER line) and XML (unclosed element) are.
     whole = DATA / "medline" / "rispy_example_pubmed.nbib"
-    result = read_file(cut(tmp_path, whole, 2500, "cut.nbib"))
-    assert len(result.records) == 1
-    assert any("may be cut short" in w for w in result.warnings)
+    error = fail(cut(tmp_path, whole, 20_000, "trunc.nbib"))
+    assert (error.line, error.record) == (431, 5)
+    assert "does not end with a line break" in str(error)
+    assert "add a line break at the end if the file is complete" in str(error)
+    assert "export the file again" in str(error)
     assert not read_file(whole).warnings
 
 

@@ -150,6 +150,40 @@ def test_ris_multiline_values() -> None:
     assert records[1].abstract == "first line, ER then second line and at the end the last line"
 
 
+def test_ris_literal_nan_is_a_missing_value() -> None:
+    # ASReview writes pandas' empty cells as 'nan': 'IS  - nan', 'EP  - nan'
+    result = read_file(DATA / "ris" / "asreview_zotero_nan_first3.ris")
+    assert len(result.records) == 3
+    check(result.records[2], {
+        "title": "Escape education: A systematic review on escape rooms in education",
+        "year": 2020, "volume": "31", "issue": "", "pages": "100364",
+        "doi": "10.1016/j.edurev.2020.100364",
+    })
+    assert result.records[2].citation == "Educational Research Review. 2020;31:100364."
+    assert result.records[1].issue == "sup1"
+
+
+def test_authors_of_one_name_are_all_kept(tmp_path: Path) -> None:
+    # two people called 'Wang, J.' are two authors; the list is kept as exported
+    ris = tmp_path / "wang.ris"
+    ris.write_text("TY  - JOUR\nTI  - A title of a paper\nAU  - Wang, J.\nAU  - Li, X.\n"
+                   "AU  - Wang, J.\nER  - \n")
+    assert read_file(ris).records[0].authors == ("Wang, J.", "Li, X.", "Wang, J.")
+    both = tmp_path / "both.ris"  # the same list under AU and A1 is not doubled
+    both.write_text("TY  - JOUR\nTI  - A title of a paper\nAU  - Wang, J.\nAU  - Wang, J.\n"
+                    "A1  - Wang, J.\nA1  - Wang, J.\nER  - \n")
+    assert read_file(both).records[0].authors == ("Wang, J.", "Wang, J.")
+    nbib = tmp_path / "wang.nbib"
+    nbib.write_text("PMID- 1\nTI  - A title of a paper\nFAU - Wang, Jing\nAU  - Wang J\n"
+                    "FAU - Chen, Li\nAU  - Chen L\nFAU - Wang, Jing\nAU  - Wang J\n"
+                    "SO  - J. 2020.\n")
+    assert read_file(nbib).records[0].authors == ("Wang, Jing", "Chen, Li", "Wang, Jing")
+    many = tmp_path / "many.ris"  # as asreview_ris_many_authors.ris: 7,456 times one name
+    many.write_text("TY  - JOUR\nTI  - This is the title\n"
+                    + "AU  - Verylongname, Christopher\n" * 7456 + "ER  - \n")
+    assert len(read_file(many).records[0].authors) == 7456
+
+
 def test_medline() -> None:
     result = read_file(DATA / "medline" / "biopython_pubmed_result2.txt")
     assert (result.format, len(result.records)) == ("medline", 4)
@@ -390,6 +424,9 @@ def test_csv_ieee_and_springer() -> None:
         "journal": "Computing in Science & Engineering", "volume": "15", "issue": "6",
         "pages": "16-26", "doi": "10.1109/mcse.2013.95",
     })
+    # IEEE writes hyphenated initials with a space: 'J. -P. Nominé'
+    assert ieee.records[1].authors == ("Berberich, F.", "Liebmann, J.", "Nominé, J.-P.",
+                                       "Pineda, O.", "Segers, P.", "Teodor, V.")
     springer = read_file(DATA / "csv" / "litstudy_springer.csv")
     assert (springer.format, len(springer.records)) == ("csv", 18)
     check(springer.records[0], {
