@@ -34,7 +34,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from screener.core.decisions import Decision, Stage
-from screener.tui.dialogs import HelpScreen
+from screener.tui.dialogs import ConfirmScreen, HelpScreen
 from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
@@ -231,6 +231,45 @@ class ScreenerApp(App[None]):
         self.rankings_applied += 1
 
     # -- app-wide actions ---------------------------------------------------------------
+    def unsaved_notes(self) -> dict[int, str]:
+        """Notes typed on any open screen and not yet stored with a decision."""
+        notes: dict[int, str] = {}
+        for screen in self.screen_stack:
+            held = getattr(screen, "unsaved_notes", None)
+            if callable(held):
+                notes.update(held())
+        return notes
+
+    async def action_quit(self) -> None:
+        """Quit; a note not yet stored with a decision is never lost silently: the
+        reviewer is asked first (only y quits; n, Esc or Enter go back to screening)."""
+        notes = self.unsaved_notes()
+        if not notes:
+            self.exit()
+            return
+        if any(isinstance(screen, ConfirmScreen) and screen.id == "confirm-quit"
+               for screen in self.screen_stack):
+            return
+        record_id, note = next(iter(notes.items()))
+        what = (f"record {record_id}: {note!r}" if len(notes) == 1
+                else f"{len(notes)} records, e.g. record {record_id}: {note!r}")
+        dialog = ConfirmScreen(
+            "Quit and lose your note?",
+            f"You have a note not saved with a decision ({what}). A note is stored with "
+            "your next decision on its record. Quit and lose it?",
+            enter_is_yes=False, hint="y: quit, the note is lost · n / Esc / Enter: stay")
+        dialog.id = "confirm-quit"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        await self.push_screen(dialog, answered)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C quits as the quit key does (Textual's default only says to press Ctrl+Q)."""
+        self.call_later(self.action_quit)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)

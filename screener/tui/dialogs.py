@@ -169,20 +169,28 @@ class ReasonScreen(Dialog[ReasonChoice | None]):
 
 
 class ConfirmScreen(Dialog[bool]):
-    """A yes/no question: y (or Enter) answers yes, n (or Esc) no."""
+    """A yes/no question: y (or Enter) answers yes, n (or Esc) no. With `enter_is_yes`
+    False (a question whose yes loses something), Enter answers no: only y says yes."""
 
     BINDINGS = [Binding("escape", "answer(False)", "No"), Binding("n", "answer(False)", "No"),
-                Binding("y", "answer(True)", "Yes"), Binding("enter", "answer(True)", "Yes")]
+                Binding("y", "answer(True)", "Yes"), Binding("enter", "enter", "Yes")]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, text: str, *, enter_is_yes: bool = True,
+                 hint: str = "") -> None:
         super().__init__()
         self.title_text, self.text = title, text
+        self.enter_is_yes = enter_is_yes
+        self.hint = hint or ("y / Enter: yes · n / Esc: no" if enter_is_yes
+                             else "y: yes · n / Esc / Enter: no")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog", classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield Label(self.text, classes="dialog-text")
-            yield Label("y / Enter: yes · n / Esc: no", classes="dialog-hint")
+            yield Label(self.hint, classes="dialog-hint")
+
+    def action_enter(self) -> None:
+        self.action_answer(self.enter_is_yes)
 
     def action_answer(self, yes: bool) -> None:
         if not self._dismissed:

@@ -186,6 +186,12 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         record = self.record
         return self.notes.get(record.id, "") if record is not None and record.id else ""
 
+    def unsaved_notes(self) -> dict[int, str]:
+        """Notes waiting for a decision that no stored decision holds (quitting loses
+        them): not the standing decision's note, which a revisited record carries over."""
+        return {rid: note for rid, note in self.notes.items()
+                if rid not in self.mine or self.mine[rid].note != note}
+
     def _keep_note(self, record_id: int, note: str) -> None:
         if note:
             self.notes[record_id] = note
