@@ -22,7 +22,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Header
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screener.core.decisions import Decision, Label, Role, Stage
@@ -42,6 +41,7 @@ from screener.tui.widgets import (
     CriteriaPanel,
     DecisionBar,
     FitFooter,
+    FitHeader,
     RecordCard,
     StatusPanel,
     decision_text,
@@ -147,7 +147,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.screener
         keys = app.keymap.keys
-        yield Header()
+        yield FitHeader()
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 yield RecordCard(app.review.protocol, id="card")

@@ -16,11 +16,13 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Button, Footer, Label, ProgressBar, Sparkline, Static
+from textual.widgets import Button, Footer, Header, Label, ProgressBar, Sparkline, Static
+from textual.widgets._header import HeaderTitle
 
 from screener.core.decisions import Decision, Stage
 from screener.core.protocol import CriterionKind, Protocol
@@ -427,6 +429,40 @@ def decision_text(decision: Decision | None, reason_label: str = "") -> str:
     if decision.note:
         text += f", note: {decision.note}"
     return text
+
+
+def fit_title(title: str, sub_title: str, width: int) -> tuple[str, str]:
+    """Title and sub-title (reviewer and stage) for a header line `width` columns wide:
+    the title is shortened (ending in '…') so the sub-title always shows whole; with no room
+    for even a few characters of it, the sub-title shows alone."""
+    need = cell_len(title) + (cell_len(sub_title) + 3 if sub_title else 0)
+    if need <= width or not sub_title:
+        return title, sub_title
+    room = width - cell_len(sub_title) - 3  # " — " between them
+    if room < 6:
+        return "", sub_title
+    cut = title
+    while cell_len(cut) > room - 1:
+        cut = cut[:-1]
+    return cut.rstrip() + "…", sub_title
+
+
+class FitHeader(Header):
+    """The header, its title shortened to leave room for the sub-title (who is screening,
+    and at which stage), which a long protocol title pushed off the line below ~200
+    columns."""
+
+    def format_title(self) -> Content:
+        width = self.query_one(HeaderTitle).content_region.width
+        title, sub_title = self.screen_title, self.screen_sub_title
+        if width > 0:
+            title, sub_title = fit_title(title, sub_title, width)
+        if not title:
+            return Content(sub_title)
+        return self.app.format_title(title, sub_title)
+
+    def on_resize(self) -> None:
+        self.query_one(HeaderTitle).update(self.format_title())
 
 
 class FitFooter(Footer):

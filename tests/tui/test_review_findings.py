@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from screener.core.decisions import Stage
 from screener.tui.app import ScreenerApp
 from screener.tui.dialogs import ConfirmScreen
 from screener.tui.screening import ScreeningScreen
@@ -75,3 +76,25 @@ async def test_quit_on_a_revisited_record_whose_note_is_stored_asks_nothing(
         await pilot.press("q")
         await pilot.pause()
     assert not app.is_running
+
+
+# -- 2. who is screening, and at which stage, is always in the header ---------------------
+@pytest.mark.parametrize(("width", "stage"), [
+    (72, Stage.TITLE_ABSTRACT), (80, Stage.TITLE_ABSTRACT), (100, Stage.TITLE_ABSTRACT),
+    (132, Stage.TITLE_ABSTRACT), (200, Stage.TITLE_ABSTRACT), (72, Stage.FULL_TEXT)])
+async def test_header_shows_reviewer_and_stage_at_common_widths(
+        make_app: MakeApp, width: int, stage: Stage) -> None:
+    from textual.widgets._header import HeaderTitle
+
+    app, _, _, _ = make_app("ketamine-depression.yaml", stage=stage)
+    async with app.run_test(size=(width, 32)) as pilot:
+        await pilot.pause()
+        title = app.screening.query_one(HeaderTitle)
+        text = str(title.render())
+        assert text.endswith(f" — ann · {stage.label}"), text
+        assert text.startswith("Ketamine and esketamine")
+        assert len(text) <= title.content_region.width
+        await pilot.resize_terminal(width + 20, 32)  # and after the terminal is resized
+        await pilot.pause()
+        text = str(title.render())
+        assert text.endswith(f" — ann · {stage.label}") and len(text) <= width + 2, text
