@@ -33,7 +33,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from screener.core.decisions import Decision, Stage
+from screener.core.decisions import Decision, Role, Stage
 from screener.tui.dialogs import ConfirmScreen, HelpScreen
 from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
@@ -274,7 +274,18 @@ class ScreenerApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        self.push_screen(HelpScreen(self.keymap.keys, self.sub_title))
+        self.push_screen(HelpScreen(self.keymap.keys, self.sub_title, self.help_notes()))
+
+    def help_notes(self) -> dict[str, str]:
+        """Help's words for the keys that do nothing at this stage or for this reviewer."""
+        screening = self.review.protocol.screening
+        if self.stage == Stage.TITLE_ABSTRACT:
+            return {"fulltext_not_retrieved": "Not retrieved (full-text stage only)"}
+        notes = {"maybe": "Maybe (title/abstract only)"}
+        if (screening.dual and screening.blind
+                and self.session.role != Role.ADJUDICATOR):
+            notes["fulltext_not_retrieved"] = "Not retrieved (the adjudicator marks reports)"
+        return notes
 
     def action_theme(self) -> None:
         """Switch between dark and light, and keep the choice for the next session."""

@@ -221,14 +221,15 @@ class NoteScreen(Dialog[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, note: str) -> None:
+    def __init__(self, note: str,
+                 title: str = "Note (saved with your next decision on this record)") -> None:
         super().__init__()
         self.note = note
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note-dialog", classes="dialog"):
-            yield Label("Note (saved with your next decision on this record)",
-                        classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title")
             yield _NoteInput(self.note, placeholder="e.g. check dose in full text",
                              id="note-input")
             yield Label("Enter keeps the note · Esc cancels", classes="dialog-hint")
@@ -286,16 +287,19 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape", "close", "Close"), Binding("q", "close", "Close")]
 
-    def __init__(self, keys: dict[str, str], stage_label: str) -> None:
+    def __init__(self, keys: dict[str, str], stage_label: str,
+                 descriptions: dict[str, str] | None = None) -> None:
         super().__init__()
         self.keys = keys
         self.stage_label = stage_label
+        self.descriptions = {**DESCRIPTIONS, **(descriptions or {})}
+        """What each key does, said here where it cannot (e.g. "full-text stage only")."""
 
     def compose(self) -> ComposeResult:
         table = Text()
         for action, key in self.keys.items():
             table.append(f"{key:>6}  ", style="bold")
-            table.append(f"{DESCRIPTIONS.get(action, action)}\n")
+            table.append(f"{self.descriptions.get(action, action)}\n")
         table.append(f"{'1-9':>6}  ", style="bold")
         table.append("Exclusion reason (in the reason dialog)\n")
         with VerticalScroll(id="help-dialog", classes="dialog"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 SCREEN_ACTIONS = ("include", "exclude", "maybe", "note", "undo", "search", "browse",
                   "fulltext_not_retrieved", "conflicts")
+DECIDING = ("include", "exclude", "maybe", "note", "fulltext_not_retrieved")
+"""Actions on the record shown (offered only while there is one)."""
 HIDDEN_IN_FOOTER = ("search", "conflicts")
 """Bound but not shown in the footer (search is browse's; conflicts is the adjudicator's)."""
 
@@ -123,22 +125,52 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._progress_stale = False
         self._ranking_timer: Timer | None = None
         self._progress_timer: Timer | None = None
+        self._had_record: bool | None = None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        stage = self.screener.stage
-        if action == "fulltext_not_retrieved":
-            return stage == Stage.FULL_TEXT
-        if action == "maybe":
-            return stage == Stage.TITLE_ABSTRACT
-        adjudicator = self.screener.session.role == Role.ADJUDICATOR
-        if action == "undo" and adjudicator:
+        if action == "undo" and self.screener.session.role == Role.ADJUDICATOR:
             # their undo takes back a not-retrieved mark only (resolutions are changed by
             # resolving again): offered while there is one to take back
             return self.screener.session.mark_undoable
-        if action in ("include", "exclude", "maybe", "note"):
-            # the adjudicator is offered no records: those keys would do nothing
-            return not adjudicator
-        return True
+        return self.why_not(action) is None
+
+    def why_not(self, action: str) -> str | None:
+        """Why `action` cannot work here (None: it can). Keys that cannot are neither in
+        the footer nor on a button; pressing one shows this instead of doing nothing."""
+        app = self.screener
+        keys = app.keymap
+        stage = app.stage
+        adjudicator = app.session.role == Role.ADJUDICATOR
+        screening = app.review.protocol.screening
+        if action == "fulltext_not_retrieved":
+            if stage != Stage.FULL_TEXT:
+                return (f"{keys.key(action)} (not retrieved) is for full-text reports: open "
+                        "the full-text stage (screener screen --stage full_text)")
+            if screening.dual and screening.blind and not adjudicator:
+                who = f" ({screening.adjudicator})" if screening.adjudicator else ""
+                return (f"In blind dual screening the adjudicator{who} marks full-text "
+                        "reports not retrieved: tell them which report could not be obtained")
+        if action == "maybe" and stage == Stage.FULL_TEXT:
+            return "Maybe is for title/abstract; at full text include or exclude"
+        if action in DECIDING and adjudicator and action != "fulltext_not_retrieved":
+            # the adjudicator is offered no records: their decisions are resolutions
+            return (f"You resolve the conflicts: press {keys.key('conflicts')} to list them "
+                    "and decide there")
+        if action in DECIDING and self.record is None:
+            return "No record to decide on"
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action cannot work here says why (it is not in the footer)."""
+        if self.is_attached and self._held is None and self.app.screen is self:
+            for action in SCREEN_ACTIONS:
+                if (binding_key(self.screener.keymap.key(action)) == event.key
+                        and event.key not in self.active_bindings):
+                    reason = self.why_not(action)
+                    if reason:
+                        self.notify(reason, timeout=6)
+                    break
+        # (Textual calls HoldsKeysForDialogs.on_key as well: handlers run along the MRO)
 
     @property
     def screener(self) -> ScreenerApp:
@@ -265,8 +297,14 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.query_one(RecordCard).show(self.record, self._context_line(), empty=done,
                                         heading=self._heading())
         self._show_status()
-        if self.screener.session.role == Role.ADJUDICATOR:
-            self.refresh_bindings()  # their undo key shows while a mark can be taken back
+        has_record = self.record is not None
+        if self.screener.session.role == Role.ADJUDICATOR or has_record != self._had_record:
+            # the decision keys show while there is a record; the adjudicator's undo key
+            # while a mark can be taken back
+            self._had_record = has_record
+            self.refresh_bindings()
+            self.query_one(DecisionBar).offer(
+                {a for a in SCREEN_ACTIONS if self.check_action(a, ())})
 
     def _show_status(self) -> None:
         if self.progress is None:

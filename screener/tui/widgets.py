@@ -382,6 +382,8 @@ class DecisionBar(Horizontal):
         actions += [("note", "Note", "default"), ("undo", "↶ Undo", "default")]
         self._actions = actions
         self._fit: tuple[bool, bool] | None = None
+        self._offered: set[str] | None = None
+        """The actions whose buttons show (None: all)."""
 
     def compose(self) -> ComposeResult:
         for action, label, variant in self._actions:
@@ -395,19 +397,32 @@ class DecisionBar(Horizontal):
     def on_resize(self, event: events.Resize) -> None:
         self.fit(event.size.width)
 
+    def offer(self, actions: set[str]) -> None:
+        """Show the buttons of `actions` only (a button whose key cannot work here, e.g.
+        the adjudicator's Include with no record to decide on, is hidden)."""
+        if actions == self._offered:
+            return
+        self._offered = actions
+        for action, _, _ in self._actions:
+            self.query_one(f"#btn-{action}", Button).display = action in actions
+        self._fit = None
+        self.fit(self.size.width)
+
     def fit(self, width: int) -> None:
         """Choose the labels and padding for a bar `width` columns wide."""
-        gaps = len(self._actions) - 1  # one column of margin between buttons
+        shown = [(a, label) for a, label, _ in self._actions
+                 if self._offered is None or a in self._offered]
+        gaps = len(shown) - 1  # one column of margin between buttons
         for short, tight in ((False, False), (False, True), (True, True)):
-            labels = [self.SHORT.get(a, label) if short else label
-                      for a, label, _ in self._actions]
+            labels = [self.SHORT.get(a, label) if short else label for a, label in shown]
             need = sum(cell_len(label) + (0 if tight else 2) for label in labels) + gaps
             if need <= width:
                 break
         if self._fit == (short, tight):
             return
         self._fit = (short, tight)
-        for (action, _, _), label in zip(self._actions, labels, strict=True):
+        for action, label in ((a, self.SHORT.get(a, lb) if short else lb)
+                              for a, lb, _ in self._actions):
             button = self.query_one(f"#btn-{action}", Button)
             button.label = Text(label)
             # (the width of a Button's label is measured with a space either side)

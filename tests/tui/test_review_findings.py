@@ -98,3 +98,87 @@ async def test_header_shows_reviewer_and_stage_at_common_widths(
         await pilot.pause()
         text = str(title.render())
         assert text.endswith(f" — ann · {stage.label}") and len(text) <= width + 2, text
+
+
+# -- 3. keys that cannot work are not offered; pressed anyway, they say why ---------------
+def footer(app: ScreenerApp) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [k.description for k in app.screen.query(FooterKey)]
+
+
+def buttons(app: ScreenerApp) -> list[str]:
+    from textual.widgets import Button
+
+    return [str(b.label) for b in app.screening.query(Button) if b.display]
+
+
+def toasts(app: ScreenerApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_a_blind_dual_screener_is_not_offered_not_retrieved(review_factory: Any) -> None:
+    from .test_undo_and_reports import at_full_text
+
+    _, ids, app = at_full_text(review_factory, "ann")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        assert app.current_record_id == ids[0]
+        assert "Not retrieved" not in footer(app)
+        assert "Not retrieved" not in buttons(app) and "✓ Include" in buttons(app)
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("the adjudicator (Adjudicator) marks full-text reports" in t
+                   for t in toasts(app))
+        assert app.current_record_id == ids[0]
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Not retrieved (the adjudicator marks reports)" in str(
+            app.screen.query_one("#help-keys").render())
+
+
+async def test_r_at_title_abstract_says_it_is_for_full_text(make_app: MakeApp) -> None:
+    app, review, _, _ = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("is for full-text reports" in t for t in toasts(app))
+        assert stored(review) == []
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Not retrieved (full-text stage only)" in str(
+            app.screen.query_one("#help-keys").render())
+
+
+async def test_the_adjudicators_start_screen_offers_no_decision_keys(make_app: MakeApp) -> None:
+    from .test_conflicts import DUAL, disagree
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        assert not {"Include", "Exclude", "Maybe", "Note", "Undo"} & set(footer(app))
+        assert buttons(app) == []
+        await pilot.press("m")
+        await pilot.pause()
+        assert any("You resolve the conflicts: press c" in t for t in toasts(app))
+        assert stored(review)[-1][1] == "bob"  # nothing stored
+
+
+async def test_the_adjudicator_adds_a_note_to_a_resolution(make_app: MakeApp) -> None:
+    from .test_conflicts import DUAL, disagree, open_conflicts
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_conflicts(pilot)
+        assert "Note" in footer(app)
+        await pilot.press("enter", "n")
+        await pilot.pause()
+        await pilot.press(*"dose unclear", "enter")
+        await pilot.pause()
+        assert "your note (with your resolution): dose unclear" in str(
+            screen.query_one("#conflict-votes").render())
+        await pilot.press("i")
+        await pilot.pause()
+    assert stored(review)[-1] == (ids[0], "Adjudicator", "include", None, "dose unclear")
