@@ -259,9 +259,10 @@ decision goes back to what it was before the change); press it again to step fur
 Esc leaves the record undecided for now: it waits at the end of the queue. Undo is refused
 for a decision you could not make again, e.g. on a record the adjudicator has resolved.
 
-Browse: lists records with filters (all, unscreened, included, excluded, maybe, with
-notes); pick one to see it and decide again (a new decision row is stored), or press Esc
-to go back to the queue without deciding.
+Browse (b): lists records with filters (all, unscreened, included, excluded, maybe, with
+notes): Left and Right change the filter, Up and Down move through the records, Enter
+opens the one under the cursor to see it and decide again (a new decision row is
+stored); Esc goes back to the queue without deciding.
 Search (/) opens browse with the search box: title and abstract, case-insensitive.
 
 Conflicts (adjudicator): lists the records whose screeners disagree at this stage; Enter

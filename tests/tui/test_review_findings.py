@@ -182,3 +182,55 @@ async def test_the_adjudicator_adds_a_note_to_a_resolution(make_app: MakeApp) ->
         await pilot.press("i")
         await pilot.pause()
     assert stored(review)[-1] == (ids[0], "Adjudicator", "include", None, "dose unclear")
+
+
+# -- 4. browse by keyboard -------------------------------------------------------------------
+async def test_browse_filters_and_opens_by_keyboard(make_app: MakeApp) -> None:
+    from textual.widgets import DataTable, Input, Tabs
+
+    from screener.tui.browse import BrowseScreen
+
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("m", "i")  # ids[0] maybe, ids[1] included
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        assert {"Filter", "Open record", "Search", "Back"} <= set(footer(app))
+        await pilot.press("right", "right")  # All -> Unscreened -> Included
+        await settle(pilot)
+        assert screen.query_one(Tabs).active == "filter-included"
+        table = screen.query_one(DataTable)
+        assert table.row_count == 1 and table.has_focus
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_record_id == ids[1]
+        # from the filter tabs, Down goes into the records and Enter opens one
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        screen.query_one(Tabs).focus()
+        await pilot.press("right", "down")
+        await settle(pilot)
+        assert screen.query_one(DataTable).has_focus
+        await pilot.press("up", "shift+tab")  # back on the tabs; Enter goes to the records
+        await pilot.press("enter")
+        assert screen.query_one(DataTable).has_focus
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_record_id == ids[2]  # the first unscreened record
+        # in the search box Left/Right/Enter are the box's
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press(*"rats", "left", "x", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        assert screen.query_one(Input).value == "ratxs"
+        assert screen.query_one(Tabs).active == "filter-all"
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        assert "Left and Right change the filter" in str(
+            app.screen.query_one("#help-text").render())
