@@ -126,6 +126,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._ranking_timer: Timer | None = None
         self._progress_timer: Timer | None = None
         self._had_record: bool | None = None
+        self._undone: Decision | None = None
+        """The decision undo withdrew on the record shown (the card says what it was)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo" and self.screener.session.role == Role.ADJUDICATOR:
@@ -210,6 +212,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.item = self.screener.session.next()
         self.record = self.item.record if self.item else None
         self.revisit = False
+        self._undone = None
         self._show()
 
     @property
@@ -265,13 +268,27 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         if record is None or record.id is None:
             return ""
         parts = []
+        protocol = self.screener.review.protocol
+
+        def said(decision: Decision | None) -> str:
+            reason = protocol.reason(decision.reason_id) \
+                if decision is not None and decision.reason_id else None
+            return decision_text(decision, reason.label if reason else "")
+
+        undone = self._undone
+        if undone is not None and undone.record_id == record.id:
+            parts.append("you undid: " + said(replace(undone, note="")))
+        note_kept = False
         if self.revisit:
             decision = self.mine.get(record.id)
-            reason = self.screener.review.protocol.reason(decision.reason_id) \
-                if decision and decision.reason_id else None
-            parts.append("your decision: " + decision_text(decision, reason.label if reason else ""))
+            # its note is the one waiting: said once, below, not twice
+            note_kept = decision is not None and bool(self.note) and decision.note == self.note
+            parts.append("your decision: "
+                         + said(replace(decision, note="") if decision and note_kept
+                                else decision))
         if self.note:
-            parts.append(f"note (with your next decision): {self.note}")
+            parts.append(f"note ({'kept ' if note_kept else ''}with your next decision): "
+                         f"{self.note}")
         return " · ".join(parts)
 
     def _heading(self) -> str:
@@ -306,6 +323,14 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.query_one(DecisionBar).offer(
                 {a for a in SCREEN_ACTIONS if self.check_action(a, ())})
 
+    def _queued(self) -> bool:
+        """The record shown out of order (from browse or search) is one the queue still
+        offers: undecided by this reviewer."""
+        record = self.record
+        return (self.revisit and record is not None and record.id is not None
+                and record.id not in self.mine
+                and record.id in self.screener.session.queue.ids)
+
     def _show_status(self) -> None:
         if self.progress is None:
             return
@@ -313,7 +338,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.query_one(StatusPanel).show(
             self.progress, item.rank_position if item else None, item.score if item else None,
             self.screener.review.protocol.stopping.consecutive_irrelevant,
-            item.basis if item else "", revisit=self.revisit,
+            item.basis if item else "", revisit=self.revisit, queued=self._queued(),
             adjudicator=self.screener.session.role == Role.ADJUDICATOR)
 
     # -- deciding -----------------------------------------------------------------------
@@ -468,6 +493,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         undone = app.session.undone
         if undone is not None and undone.note and record.id not in self.notes:
             self._keep_note(record.id, undone.note)
+        self._undone = undone
         self._show_undone(record)
         if restored is not None:
             self.notify(f"Undid your change on record {record.id}: your earlier decision "
@@ -522,6 +548,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 self.notify(str(exc), severity="error")
                 return
             if record is not None:
+                self._undone = None
                 self.show_record(record)
 
         await self.app.push_screen(

@@ -246,14 +246,16 @@ class CriteriaPanel(Static):
         self.update(text)
 
 
-def rank_line(rank: int | None, score: float | None, basis: str, revisit: bool = False) -> str:
+def rank_line(rank: int | None, score: float | None, basis: str, revisit: bool = False,
+              queued: bool = False) -> str:
     """The record's place in the queue and what put it there: the classifier's score
     ('model'), the cold start's similarity to the protocol ('match'; another scale), no score
     (random order; or a record the latest ranking left out because it was decided then),
     undo (basis 'undo': shown again, not by a ranking), or the import order before any
-    ranking. A record opened from browse or search is not from the queue."""
+    ranking. A record opened from browse or search is shown out of queue order: one you
+    have decided is not in the queue, one you have not (`queued`) is still there."""
     if revisit:
-        return "Revisited (not in queue)"
+        return "From browse (in queue)" if queued else "Revisited (not in queue)"
     if basis == "undo":
         return "Back by undo (not ranked)"
     if rank is None:
@@ -290,7 +292,7 @@ class StatusPanel(Vertical):
 
     def show(self, progress: Progress, rank: int | None, score: float | None,
              consecutive_target: int, basis: str = "", revisit: bool = False,
-             adjudicator: bool = False) -> None:
+             adjudicator: bool = False, queued: bool = False) -> None:
         """Update in place; a layout pass is asked for only when a line count changes
         (status lines never wrap), so the counts cost almost nothing per decision."""
         if adjudicator:  # offered no records: resolutions are the adjudicator's work
@@ -312,7 +314,7 @@ class StatusPanel(Vertical):
         if not title_abstract:
             self._hide(*self._STOPPING_PARTS)
             return
-        self._set("#status-rank", rank_line(rank, score, basis, revisit))
+        self._set("#status-rank", rank_line(rank, score, basis, revisit, queued))
         lines = [f"Irrelevant run {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"]

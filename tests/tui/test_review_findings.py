@@ -234,3 +234,30 @@ async def test_browse_filters_and_opens_by_keyboard(make_app: MakeApp) -> None:
         await pilot.pause()
         assert "Left and Right change the filter" in str(
             app.screen.query_one("#help-text").render())
+
+
+# -- 5. the card after a revisit, a search and an undo ----------------------------------------
+async def test_a_never_decided_record_from_search_is_said_to_be_in_the_queue(
+        make_app: MakeApp) -> None:
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press(*"lithium", "enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        assert app.current_record_id == ids[4]
+        rank = str(app.screening.query_one("#status-rank").render())
+        assert rank == "From browse (in queue)"
+        assert "your decision: not screened by you" in shown(app, "context")
+
+
+async def test_after_undo_the_card_says_what_was_undone(make_app: MakeApp) -> None:
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"dose", "enter", "e", "1", "u")
+        assert app.current_record_id == ids[0]
+        assert shown(app, "context") == ("you undid: exclude (Wrong population) · "
+                                          "note (with your next decision): dose")
+        await pilot.press("i")  # decided again: the next record says nothing of it
+        assert "you undid" not in shown(app, "context")
