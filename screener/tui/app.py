@@ -33,8 +33,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from screener.core.decisions import Decision, Stage
-from screener.tui.dialogs import HelpScreen
+from screener.core.decisions import Decision, Role, Stage
+from screener.tui.dialogs import ConfirmScreen, HelpScreen
 from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
@@ -231,11 +231,61 @@ class ScreenerApp(App[None]):
         self.rankings_applied += 1
 
     # -- app-wide actions ---------------------------------------------------------------
+    def unsaved_notes(self) -> dict[int, str]:
+        """Notes typed on any open screen and not yet stored with a decision."""
+        notes: dict[int, str] = {}
+        for screen in self.screen_stack:
+            held = getattr(screen, "unsaved_notes", None)
+            if callable(held):
+                notes.update(held())
+        return notes
+
+    async def action_quit(self) -> None:
+        """Quit; a note not yet stored with a decision is never lost silently: the
+        reviewer is asked first (only y quits; n, Esc or Enter go back to screening)."""
+        notes = self.unsaved_notes()
+        if not notes:
+            self.exit()
+            return
+        if any(isinstance(screen, ConfirmScreen) and screen.id == "confirm-quit"
+               for screen in self.screen_stack):
+            return
+        record_id, note = next(iter(notes.items()))
+        what = (f"record {record_id}: {note!r}" if len(notes) == 1
+                else f"{len(notes)} records, e.g. record {record_id}: {note!r}")
+        dialog = ConfirmScreen(
+            "Quit and lose your note?",
+            f"You have a note not saved with a decision ({what}). A note is stored with "
+            "your next decision on its record. Quit and lose it?",
+            enter_is_yes=False, hint="y: quit, the note is lost · n / Esc / Enter: stay")
+        dialog.id = "confirm-quit"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        await self.push_screen(dialog, answered)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C quits as the quit key does (Textual's default only says to press Ctrl+Q)."""
+        self.call_later(self.action_quit)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        self.push_screen(HelpScreen(self.keymap.keys, self.sub_title))
+        self.push_screen(HelpScreen(self.keymap.keys, self.sub_title, self.help_notes()))
+
+    def help_notes(self) -> dict[str, str]:
+        """Help's words for the keys that do nothing at this stage or for this reviewer."""
+        screening = self.review.protocol.screening
+        if self.stage == Stage.TITLE_ABSTRACT:
+            return {"fulltext_not_retrieved": "Not retrieved (full-text stage only)"}
+        notes = {"maybe": "Maybe (title/abstract only)"}
+        if (screening.dual and screening.blind
+                and self.session.role != Role.ADJUDICATOR):
+            notes["fulltext_not_retrieved"] = "Not retrieved (the adjudicator marks reports)"
+        return notes
 
     def action_theme(self) -> None:
         """Switch between dark and light, and keep the choice for the next session."""

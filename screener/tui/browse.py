@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual import events, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -44,6 +45,12 @@ class BrowseScreen(ModalScreen[int | None]):
     """Records with filters; dismisses with the chosen record id (None: back)."""
 
     BINDINGS = [Binding("escape", "back", "Back"),
+                # priority: the table's own Enter (hidden) and Left/Right (a one-column
+                # scroll) came first; in the search box these keys are the box's
+                Binding("enter", "open", "Open record", priority=True),
+                Binding("left", "filter(-1)", "Filter", show=False, priority=True),
+                Binding("right", "filter(1)", "Filter", key_display="←→", priority=True),
+                Binding("down", "to_table", "To the records", show=False),
                 Binding("slash", "focus_search", "Search", key_display="/"),
                 Binding("ctrl+r", "reload", "Reload", show=False)]
 
@@ -179,6 +186,36 @@ class BrowseScreen(ModalScreen[int | None]):
         if event.key == "down" and isinstance(self.focused, Input):
             event.stop()
             self.query_one(DataTable).focus()
+
+    def action_open(self) -> None:
+        """Enter: open the record under the cursor; from the filter tabs, go into the
+        records (Enter in the search box searches)."""
+        focused = self.focused
+        if isinstance(focused, Input):
+            raise SkipAction()
+        table = self.query_one(DataTable)
+        if not isinstance(focused, DataTable):
+            table.focus()
+            return
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            if key is not None:
+                self.dismiss(int(key))
+
+    def action_filter(self, step: int) -> None:
+        """Left/Right: the previous or next filter, wherever the focus is but the search
+        box (where they move the text cursor)."""
+        if isinstance(self.focused, Input):
+            raise SkipAction()
+        tabs = self.query_one(Tabs)
+        if step > 0:
+            tabs.action_next_tab()
+        else:
+            tabs.action_previous_tab()
+
+    def action_to_table(self) -> None:
+        """Down from the filter tabs goes into the records."""
+        self.query_one(DataTable).focus()
 
     def action_focus_search(self) -> None:
         self.query_one("#browse-search", Input).focus()

@@ -19,7 +19,13 @@ from textual.widgets import DataTable, Label, Static
 
 from screener.core.decisions import Label as DecisionLabel
 from screener.core.decisions import Stage
-from screener.tui.dialogs import HoldsKeysForDialogs, ReasonChoice, ReasonScreen, opens_dialog
+from screener.tui.dialogs import (
+    HoldsKeysForDialogs,
+    NoteScreen,
+    ReasonChoice,
+    ReasonScreen,
+    opens_dialog,
+)
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
 from screener.tui.widgets import FitFooter, RecordCard
 from screener.workflow import USER_ERRORS
@@ -27,7 +33,7 @@ from screener.workflow.browse import get_record
 from screener.workflow.review import Review
 from screener.workflow.team import Conflict, Vote, list_conflicts, resolve
 
-RESOLVE_ACTIONS = ("include", "exclude", "maybe")
+RESOLVE_ACTIONS = ("include", "exclude", "maybe", "note")
 
 
 class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
@@ -50,6 +56,8 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         self.current: Conflict | None = None
         """The conflict opened with Enter (the one the decision keys resolve)."""
         self.resolved = 0
+        self.notes: dict[int, str] = {}
+        """Notes written for a conflict's resolution (by record id), stored with it."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conflicts"):
@@ -88,7 +96,7 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         n = len(self.conflicts)
         summary = (f"{n} conflict{'s' if n != 1 else ''} at {stage}"
                    + (f" · {self.resolved} resolved here" if self.resolved else "")
-                   + (" · Enter opens one, then include/exclude" if n else ""))
+                   + (" · Enter opens one, then include/exclude (n: a note)" if n else ""))
         self.query_one("#conflicts-summary", Label).update(summary)
 
     def _show_detail(self) -> None:
@@ -102,7 +110,11 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         except USER_ERRORS as exc:
             self.notify(str(exc), severity="error")
             record = None
-        self.query_one("#conflict-votes", Static).update(self._votes_text(conflict.votes))
+        votes = self._votes_text(conflict.votes)
+        note = self.notes.get(conflict.record_id)
+        if note:
+            votes.append(f"\nyour note (with your resolution): {note}", style="italic")
+        self.query_one("#conflict-votes", Static).update(votes)
         self.query_one(RecordCard).show(record, empty=f"Record {conflict.record_id} not found",
                                         heading=f"Record {conflict.record_id}")
 
@@ -148,11 +160,12 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
             return
         try:
             resolve(self.review, conflict.record_id, self.adjudicator, label, stage=self.stage,
-                    reason_id=reason_id)
+                    reason_id=reason_id, note=self.notes.get(conflict.record_id, ""))
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Not resolved", severity="error")
             return
         self.resolved += 1
+        self.notes.pop(conflict.record_id, None)
         self.notify(f"Record {conflict.record_id}: resolved as {label.value}")
         self.current = None
         self.reload()
@@ -202,6 +215,30 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
                 self.resolve_current(DecisionLabel.EXCLUDE, choice.reason_id)
 
         await self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
+
+    @opens_dialog
+    async def action_note(self) -> None:
+        """A note for the open conflict, stored with its resolution."""
+        conflict = self._target()
+        if conflict is None:
+            return
+        record_id = conflict.record_id
+
+        def written(note: str | None) -> None:
+            if note is None:
+                return
+            if note:
+                self.notes[record_id] = note
+            else:
+                self.notes.pop(record_id, None)
+            self._show_detail()
+
+        await self.app.push_screen(NoteScreen(self.notes.get(record_id, ""),
+                                              "Note (stored with your resolution)"), written)
+
+    def unsaved_notes(self) -> dict[int, str]:
+        """Notes not yet stored with a resolution (the app asks before quitting)."""
+        return dict(self.notes)
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -169,20 +169,28 @@ class ReasonScreen(Dialog[ReasonChoice | None]):
 
 
 class ConfirmScreen(Dialog[bool]):
-    """A yes/no question: y (or Enter) answers yes, n (or Esc) no."""
+    """A yes/no question: y (or Enter) answers yes, n (or Esc) no. With `enter_is_yes`
+    False (a question whose yes loses something), Enter answers no: only y says yes."""
 
     BINDINGS = [Binding("escape", "answer(False)", "No"), Binding("n", "answer(False)", "No"),
-                Binding("y", "answer(True)", "Yes"), Binding("enter", "answer(True)", "Yes")]
+                Binding("y", "answer(True)", "Yes"), Binding("enter", "enter", "Yes")]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, text: str, *, enter_is_yes: bool = True,
+                 hint: str = "") -> None:
         super().__init__()
         self.title_text, self.text = title, text
+        self.enter_is_yes = enter_is_yes
+        self.hint = hint or ("y / Enter: yes · n / Esc: no" if enter_is_yes
+                             else "y: yes · n / Esc / Enter: no")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog", classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield Label(self.text, classes="dialog-text")
-            yield Label("y / Enter: yes · n / Esc: no", classes="dialog-hint")
+            yield Label(self.hint, classes="dialog-hint")
+
+    def action_enter(self) -> None:
+        self.action_answer(self.enter_is_yes)
 
     def action_answer(self, yes: bool) -> None:
         if not self._dismissed:
@@ -213,14 +221,15 @@ class NoteScreen(Dialog[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, note: str) -> None:
+    def __init__(self, note: str,
+                 title: str = "Note (saved with your next decision on this record)") -> None:
         super().__init__()
         self.note = note
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note-dialog", classes="dialog"):
-            yield Label("Note (saved with your next decision on this record)",
-                        classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title")
             yield _NoteInput(self.note, placeholder="e.g. check dose in full text",
                              id="note-input")
             yield Label("Enter keeps the note · Esc cancels", classes="dialog-hint")
@@ -250,9 +259,10 @@ decision goes back to what it was before the change); press it again to step fur
 Esc leaves the record undecided for now: it waits at the end of the queue. Undo is refused
 for a decision you could not make again, e.g. on a record the adjudicator has resolved.
 
-Browse: lists records with filters (all, unscreened, included, excluded, maybe, with
-notes); pick one to see it and decide again (a new decision row is stored), or press Esc
-to go back to the queue without deciding.
+Browse (b): lists records with filters (all, unscreened, included, excluded, maybe, with
+notes): Left and Right change the filter, Up and Down move through the records, Enter
+opens the one under the cursor to see it and decide again (a new decision row is
+stored); Esc goes back to the queue without deciding.
 Search (/) opens browse with the search box: title and abstract, case-insensitive.
 
 Conflicts (adjudicator): lists the records whose screeners disagree at this stage; Enter
@@ -278,16 +288,19 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape", "close", "Close"), Binding("q", "close", "Close")]
 
-    def __init__(self, keys: dict[str, str], stage_label: str) -> None:
+    def __init__(self, keys: dict[str, str], stage_label: str,
+                 descriptions: dict[str, str] | None = None) -> None:
         super().__init__()
         self.keys = keys
         self.stage_label = stage_label
+        self.descriptions = {**DESCRIPTIONS, **(descriptions or {})}
+        """What each key does, said here where it cannot (e.g. "full-text stage only")."""
 
     def compose(self) -> ComposeResult:
         table = Text()
         for action, key in self.keys.items():
             table.append(f"{key:>6}  ", style="bold")
-            table.append(f"{DESCRIPTIONS.get(action, action)}\n")
+            table.append(f"{self.descriptions.get(action, action)}\n")
         table.append(f"{'1-9':>6}  ", style="bold")
         table.append("Exclusion reason (in the reason dialog)\n")
         with VerticalScroll(id="help-dialog", classes="dialog"):

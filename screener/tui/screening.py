@@ -15,14 +15,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Header
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screener.core.decisions import Decision, Label, Role, Stage
@@ -42,6 +41,7 @@ from screener.tui.widgets import (
     CriteriaPanel,
     DecisionBar,
     FitFooter,
+    FitHeader,
     RecordCard,
     StatusPanel,
     decision_text,
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 SCREEN_ACTIONS = ("include", "exclude", "maybe", "note", "undo", "search", "browse",
                   "fulltext_not_retrieved", "conflicts")
+DECIDING = ("include", "exclude", "maybe", "note", "fulltext_not_retrieved")
+"""Actions on the record shown (offered only while there is one)."""
 HIDDEN_IN_FOOTER = ("search", "conflicts")
 """Bound but not shown in the footer (search is browse's; conflicts is the adjudicator's)."""
 
@@ -123,22 +125,54 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._progress_stale = False
         self._ranking_timer: Timer | None = None
         self._progress_timer: Timer | None = None
+        self._had_record: bool | None = None
+        self._undone: Decision | None = None
+        """The decision undo withdrew on the record shown (the card says what it was)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        stage = self.screener.stage
-        if action == "fulltext_not_retrieved":
-            return stage == Stage.FULL_TEXT
-        if action == "maybe":
-            return stage == Stage.TITLE_ABSTRACT
-        adjudicator = self.screener.session.role == Role.ADJUDICATOR
-        if action == "undo" and adjudicator:
+        if action == "undo" and self.screener.session.role == Role.ADJUDICATOR:
             # their undo takes back a not-retrieved mark only (resolutions are changed by
             # resolving again): offered while there is one to take back
             return self.screener.session.mark_undoable
-        if action in ("include", "exclude", "maybe", "note"):
-            # the adjudicator is offered no records: those keys would do nothing
-            return not adjudicator
-        return True
+        return self.why_not(action) is None
+
+    def why_not(self, action: str) -> str | None:
+        """Why `action` cannot work here (None: it can). Keys that cannot are neither in
+        the footer nor on a button; pressing one shows this instead of doing nothing."""
+        app = self.screener
+        keys = app.keymap
+        stage = app.stage
+        adjudicator = app.session.role == Role.ADJUDICATOR
+        screening = app.review.protocol.screening
+        if action == "fulltext_not_retrieved":
+            if stage != Stage.FULL_TEXT:
+                return (f"{keys.key(action)} (not retrieved) is for full-text reports: open "
+                        "the full-text stage (screener screen --stage full_text)")
+            if screening.dual and screening.blind and not adjudicator:
+                who = f" ({screening.adjudicator})" if screening.adjudicator else ""
+                return (f"In blind dual screening the adjudicator{who} marks full-text "
+                        "reports not retrieved: tell them which report could not be obtained")
+        if action == "maybe" and stage == Stage.FULL_TEXT:
+            return "Maybe is for title/abstract; at full text include or exclude"
+        if action in DECIDING and adjudicator and action != "fulltext_not_retrieved":
+            # the adjudicator is offered no records: their decisions are resolutions
+            return (f"You resolve the conflicts: press {keys.key('conflicts')} to list them "
+                    "and decide there")
+        if action in DECIDING and self.record is None:
+            return "No record to decide on"
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action cannot work here says why (it is not in the footer)."""
+        if self.is_attached and self._held is None and self.app.screen is self:
+            for action in SCREEN_ACTIONS:
+                if (binding_key(self.screener.keymap.key(action)) == event.key
+                        and event.key not in self.active_bindings):
+                    reason = self.why_not(action)
+                    if reason:
+                        self.notify(reason, timeout=6)
+                    break
+        # (Textual calls HoldsKeysForDialogs.on_key as well: handlers run along the MRO)
 
     @property
     def screener(self) -> ScreenerApp:
@@ -147,7 +181,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.screener
         keys = app.keymap.keys
-        yield Header()
+        yield FitHeader()
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 yield RecordCard(app.review.protocol, id="card")
@@ -178,6 +212,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.item = self.screener.session.next()
         self.record = self.item.record if self.item else None
         self.revisit = False
+        self._undone = None
         self._show()
 
     @property
@@ -185,6 +220,12 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         """The note waiting for the next decision on the record shown."""
         record = self.record
         return self.notes.get(record.id, "") if record is not None and record.id else ""
+
+    def unsaved_notes(self) -> dict[int, str]:
+        """Notes waiting for a decision that no stored decision holds (quitting loses
+        them): not the standing decision's note, which a revisited record carries over."""
+        return {rid: note for rid, note in self.notes.items()
+                if rid not in self.mine or self.mine[rid].note != note}
 
     def _keep_note(self, record_id: int, note: str) -> None:
         if note:
@@ -227,13 +268,27 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         if record is None or record.id is None:
             return ""
         parts = []
+        protocol = self.screener.review.protocol
+
+        def said(decision: Decision | None) -> str:
+            reason = protocol.reason(decision.reason_id) \
+                if decision is not None and decision.reason_id else None
+            return decision_text(decision, reason.label if reason else "")
+
+        undone = self._undone
+        if undone is not None and undone.record_id == record.id:
+            parts.append("you undid: " + said(replace(undone, note="")))
+        note_kept = False
         if self.revisit:
             decision = self.mine.get(record.id)
-            reason = self.screener.review.protocol.reason(decision.reason_id) \
-                if decision and decision.reason_id else None
-            parts.append("your decision: " + decision_text(decision, reason.label if reason else ""))
+            # its note is the one waiting: said once, below, not twice
+            note_kept = decision is not None and bool(self.note) and decision.note == self.note
+            parts.append("your decision: "
+                         + said(replace(decision, note="") if decision and note_kept
+                                else decision))
         if self.note:
-            parts.append(f"note (with your next decision): {self.note}")
+            parts.append(f"note ({'kept ' if note_kept else ''}with your next decision): "
+                         f"{self.note}")
         return " · ".join(parts)
 
     def _heading(self) -> str:
@@ -259,8 +314,22 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.query_one(RecordCard).show(self.record, self._context_line(), empty=done,
                                         heading=self._heading())
         self._show_status()
-        if self.screener.session.role == Role.ADJUDICATOR:
-            self.refresh_bindings()  # their undo key shows while a mark can be taken back
+        has_record = self.record is not None
+        if self.screener.session.role == Role.ADJUDICATOR or has_record != self._had_record:
+            # the decision keys show while there is a record; the adjudicator's undo key
+            # while a mark can be taken back
+            self._had_record = has_record
+            self.refresh_bindings()
+            self.query_one(DecisionBar).offer(
+                {a for a in SCREEN_ACTIONS if self.check_action(a, ())})
+
+    def _queued(self) -> bool:
+        """The record shown out of order (from browse or search) is one the queue still
+        offers: undecided by this reviewer."""
+        record = self.record
+        return (self.revisit and record is not None and record.id is not None
+                and record.id not in self.mine
+                and record.id in self.screener.session.queue.ids)
 
     def _show_status(self) -> None:
         if self.progress is None:
@@ -269,7 +338,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.query_one(StatusPanel).show(
             self.progress, item.rank_position if item else None, item.score if item else None,
             self.screener.review.protocol.stopping.consecutive_irrelevant,
-            item.basis if item else "", revisit=self.revisit,
+            item.basis if item else "", revisit=self.revisit, queued=self._queued(),
             adjudicator=self.screener.session.role == Role.ADJUDICATOR)
 
     # -- deciding -----------------------------------------------------------------------
@@ -424,6 +493,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         undone = app.session.undone
         if undone is not None and undone.note and record.id not in self.notes:
             self._keep_note(record.id, undone.note)
+        self._undone = undone
         self._show_undone(record)
         if restored is not None:
             self.notify(f"Undid your change on record {record.id}: your earlier decision "
@@ -478,6 +548,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 self.notify(str(exc), severity="error")
                 return
             if record is not None:
+                self._undone = None
                 self.show_record(record)
 
         await self.app.push_screen(

@@ -16,11 +16,13 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Button, Footer, Label, ProgressBar, Sparkline, Static
+from textual.widgets import Button, Footer, Header, Label, ProgressBar, Sparkline, Static
+from textual.widgets._header import HeaderTitle
 
 from screener.core.decisions import Decision, Stage
 from screener.core.protocol import CriterionKind, Protocol
@@ -244,14 +246,16 @@ class CriteriaPanel(Static):
         self.update(text)
 
 
-def rank_line(rank: int | None, score: float | None, basis: str, revisit: bool = False) -> str:
+def rank_line(rank: int | None, score: float | None, basis: str, revisit: bool = False,
+              queued: bool = False) -> str:
     """The record's place in the queue and what put it there: the classifier's score
     ('model'), the cold start's similarity to the protocol ('match'; another scale), no score
     (random order; or a record the latest ranking left out because it was decided then),
     undo (basis 'undo': shown again, not by a ranking), or the import order before any
-    ranking. A record opened from browse or search is not from the queue."""
+    ranking. A record opened from browse or search is shown out of queue order: one you
+    have decided is not in the queue, one you have not (`queued`) is still there."""
     if revisit:
-        return "Revisited (not in queue)"
+        return "From browse (in queue)" if queued else "Revisited (not in queue)"
     if basis == "undo":
         return "Back by undo (not ranked)"
     if rank is None:
@@ -288,7 +292,7 @@ class StatusPanel(Vertical):
 
     def show(self, progress: Progress, rank: int | None, score: float | None,
              consecutive_target: int, basis: str = "", revisit: bool = False,
-             adjudicator: bool = False) -> None:
+             adjudicator: bool = False, queued: bool = False) -> None:
         """Update in place; a layout pass is asked for only when a line count changes
         (status lines never wrap), so the counts cost almost nothing per decision."""
         if adjudicator:  # offered no records: resolutions are the adjudicator's work
@@ -310,7 +314,7 @@ class StatusPanel(Vertical):
         if not title_abstract:
             self._hide(*self._STOPPING_PARTS)
             return
-        self._set("#status-rank", rank_line(rank, score, basis, revisit))
+        self._set("#status-rank", rank_line(rank, score, basis, revisit, queued))
         lines = [f"Irrelevant run {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"]
@@ -380,6 +384,8 @@ class DecisionBar(Horizontal):
         actions += [("note", "Note", "default"), ("undo", "↶ Undo", "default")]
         self._actions = actions
         self._fit: tuple[bool, bool] | None = None
+        self._offered: set[str] | None = None
+        """The actions whose buttons show (None: all)."""
 
     def compose(self) -> ComposeResult:
         for action, label, variant in self._actions:
@@ -393,19 +399,32 @@ class DecisionBar(Horizontal):
     def on_resize(self, event: events.Resize) -> None:
         self.fit(event.size.width)
 
+    def offer(self, actions: set[str]) -> None:
+        """Show the buttons of `actions` only (a button whose key cannot work here, e.g.
+        the adjudicator's Include with no record to decide on, is hidden)."""
+        if actions == self._offered:
+            return
+        self._offered = actions
+        for action, _, _ in self._actions:
+            self.query_one(f"#btn-{action}", Button).display = action in actions
+        self._fit = None
+        self.fit(self.size.width)
+
     def fit(self, width: int) -> None:
         """Choose the labels and padding for a bar `width` columns wide."""
-        gaps = len(self._actions) - 1  # one column of margin between buttons
+        shown = [(a, label) for a, label, _ in self._actions
+                 if self._offered is None or a in self._offered]
+        gaps = len(shown) - 1  # one column of margin between buttons
         for short, tight in ((False, False), (False, True), (True, True)):
-            labels = [self.SHORT.get(a, label) if short else label
-                      for a, label, _ in self._actions]
+            labels = [self.SHORT.get(a, label) if short else label for a, label in shown]
             need = sum(cell_len(label) + (0 if tight else 2) for label in labels) + gaps
             if need <= width:
                 break
         if self._fit == (short, tight):
             return
         self._fit = (short, tight)
-        for (action, _, _), label in zip(self._actions, labels, strict=True):
+        for action, label in ((a, self.SHORT.get(a, lb) if short else lb)
+                              for a, lb, _ in self._actions):
             button = self.query_one(f"#btn-{action}", Button)
             button.label = Text(label)
             # (the width of a Button's label is measured with a space either side)
@@ -427,6 +446,40 @@ def decision_text(decision: Decision | None, reason_label: str = "") -> str:
     if decision.note:
         text += f", note: {decision.note}"
     return text
+
+
+def fit_title(title: str, sub_title: str, width: int) -> tuple[str, str]:
+    """Title and sub-title (reviewer and stage) for a header line `width` columns wide:
+    the title is shortened (ending in '…') so the sub-title always shows whole; with no room
+    for even a few characters of it, the sub-title shows alone."""
+    need = cell_len(title) + (cell_len(sub_title) + 3 if sub_title else 0)
+    if need <= width or not sub_title:
+        return title, sub_title
+    room = width - cell_len(sub_title) - 3  # " — " between them
+    if room < 6:
+        return "", sub_title
+    cut = title
+    while cell_len(cut) > room - 1:
+        cut = cut[:-1]
+    return cut.rstrip() + "…", sub_title
+
+
+class FitHeader(Header):
+    """The header, its title shortened to leave room for the sub-title (who is screening,
+    and at which stage), which a long protocol title pushed off the line below ~200
+    columns."""
+
+    def format_title(self) -> Content:
+        width = self.query_one(HeaderTitle).content_region.width
+        title, sub_title = self.screen_title, self.screen_sub_title
+        if width > 0:
+            title, sub_title = fit_title(title, sub_title, width)
+        if not title:
+            return Content(sub_title)
+        return self.app.format_title(title, sub_title)
+
+    def on_resize(self) -> None:
+        self.query_one(HeaderTitle).update(self.format_title())
 
 
 class FitFooter(Footer):

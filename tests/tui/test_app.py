@@ -210,7 +210,9 @@ async def test_browse_filters_and_change_a_decision(make_app: MakeApp) -> None:
         table.focus()
         await pilot.press("enter")
         assert app.current_record_id == ids[0]
-        assert "your decision: include, note: dose?" in shown(app, "context")
+        # the note is said once (it was also in "your decision: include, note: dose?")
+        assert shown(app, "context") == ("your decision: include · "
+                                         "note (kept with your next decision): dose?")
         await pilot.press("escape")  # only looking: back to the queue, nothing stored
         assert app.current_record_id != ids[0] and len(stored(review)) == 2
         await pilot.press("b")
@@ -604,7 +606,7 @@ async def test_a_changed_decision_keeps_its_note(make_app: MakeApp) -> None:
         await pilot.press("b")
         await settle(pilot)
         await pilot.press("enter")  # ids[0] again, from browse
-        assert "note (with your next decision): dose?" in shown(app, "context")
+        assert "note (kept with your next decision): dose?" in shown(app, "context")
         await pilot.press("m")
     assert stored(review)[-1] == (ids[0], "ann", "maybe", None, "dose?")
 
@@ -653,6 +655,7 @@ def test_rank_line_says_what_put_the_record_there() -> None:
     assert rank_line(1, 0.0, "random") == "Rank 1 · random order"
     assert rank_line(None, None, "") == "Import order (not ranked)"
     assert rank_line(None, None, "model", revisit=True) == "Revisited (not in queue)"
+    assert rank_line(None, None, "model", revisit=True, queued=True) == "From browse (in queue)"
 
 
 async def test_a_record_opened_from_browse_is_marked_as_revisited(make_app: MakeApp) -> None:

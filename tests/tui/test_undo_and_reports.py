@@ -47,13 +47,19 @@ def app_for(review: Review, ids: list[int], reviewer: str,
                        background_delay=0)
 
 
+def at_full_text(review_factory: Any, reviewer: str) -> tuple[Review, list[int], ScreenerApp]:
+    """A blind dual review whose first four records passed title/abstract, and the app of
+    `reviewer` at full text."""
+    review, ids = review_factory(DUAL)
+    both_include(review, ids)
+    return review, ids, app_for(review, ids, reviewer)
+
+
 async def test_the_adjudicator_takes_back_their_not_retrieved_mark_with_u(
         review_factory: Any) -> None:
     from textual.widgets._footer import FooterKey
 
-    review, ids = review_factory(DUAL)
-    both_include(review, ids)
-    app = app_for(review, ids, "Adjudicator")
+    review, ids, app = at_full_text(review_factory, "Adjudicator")
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         footer = [k.description for k in app.screening.query(FooterKey)]
@@ -99,9 +105,7 @@ async def test_the_adjudicators_u_leaves_their_resolutions_alone(review_factory:
 
 async def test_a_report_marked_not_retrieved_elsewhere_leaves_the_screen(
         review_factory: Any) -> None:
-    review, ids = review_factory(DUAL)
-    both_include(review, ids)
-    app = app_for(review, ids, "ann")
+    review, ids, app = at_full_text(review_factory, "ann")
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         assert app.current_record_id == ids[0]

@@ -1,0 +1,263 @@
+"""Pilot tests from a reviewer's hour in tmux: what the screen shows when quitting with a
+note held, the header at common widths, keys offered where they cannot work, browse by
+keyboard, and the card after revisits and undo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from screener.core.decisions import Stage
+from screener.tui.app import ScreenerApp
+from screener.tui.dialogs import ConfirmScreen
+from screener.tui.screening import ScreeningScreen
+
+from .conftest import FakeRanker, stored
+from .test_app import settle, shown
+
+MakeApp = Callable[..., tuple[ScreenerApp, Any, list[int], FakeRanker]]
+
+
+# -- 1. a held note is never lost silently on quit -------------------------------------
+async def test_quit_with_a_held_note_asks_first(make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"check dose", "enter")
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "note not saved with a decision" in app.screen.text
+        assert "check dose" in app.screen.text
+        await pilot.press("enter")  # Enter does not lose it: back to the record
+        await pilot.pause()
+        assert isinstance(app.screen, ScreeningScreen)
+        assert app.is_running
+        assert "note (with your next decision): check dose" in shown(app, "context")
+        await pilot.press("i")  # decided: the note is stored, nothing is held any more
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert stored(review) == [(ids[0], "ann", "include", None, "check dose")]
+
+
+@pytest.mark.parametrize(("key", "answer", "quits"),
+                         [("q", "y", True), ("ctrl+c", "y", True), ("ctrl+c", "escape", False)])
+async def test_quit_keys_with_a_held_note_ask_first(make_app: MakeApp, key: str, answer: str,
+                                                    quits: bool) -> None:
+    app, _, _, _ = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"x", "enter", key)
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(answer)
+        await pilot.pause()
+        assert app.is_running is not quits
+    assert not any("ctrl+q" in str(n.message) for n in app._notifications)
+
+
+async def test_ctrl_c_quits_like_q(make_app: MakeApp) -> None:
+    app, _, _, _ = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert not app.is_running
+    assert not any("ctrl+q" in str(n.message) for n in app._notifications)
+
+
+async def test_quit_on_a_revisited_record_whose_note_is_stored_asks_nothing(
+        make_app: MakeApp) -> None:
+    app, _, _, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"dose?", "enter", "i", "b")
+        await settle(pilot)
+        await pilot.press("enter")  # the first record again: its note is the stored one
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.is_running
+
+
+# -- 2. who is screening, and at which stage, is always in the header ---------------------
+@pytest.mark.parametrize(("width", "stage"), [
+    (72, Stage.TITLE_ABSTRACT), (80, Stage.TITLE_ABSTRACT), (100, Stage.TITLE_ABSTRACT),
+    (132, Stage.TITLE_ABSTRACT), (200, Stage.TITLE_ABSTRACT), (72, Stage.FULL_TEXT)])
+async def test_header_shows_reviewer_and_stage_at_common_widths(
+        make_app: MakeApp, width: int, stage: Stage) -> None:
+    from textual.widgets._header import HeaderTitle
+
+    app, _, _, _ = make_app("ketamine-depression.yaml", stage=stage)
+    async with app.run_test(size=(width, 32)) as pilot:
+        await pilot.pause()
+        title = app.screening.query_one(HeaderTitle)
+        text = str(title.render())
+        assert text.endswith(f" — ann · {stage.label}"), text
+        assert text.startswith("Ketamine and esketamine")
+        assert len(text) <= title.content_region.width
+        await pilot.resize_terminal(width + 20, 32)  # and after the terminal is resized
+        await pilot.pause()
+        text = str(title.render())
+        assert text.endswith(f" — ann · {stage.label}") and len(text) <= width + 2, text
+
+
+# -- 3. keys that cannot work are not offered; pressed anyway, they say why ---------------
+def footer(app: ScreenerApp) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [k.description for k in app.screen.query(FooterKey)]
+
+
+def buttons(app: ScreenerApp) -> list[str]:
+    from textual.widgets import Button
+
+    return [str(b.label) for b in app.screening.query(Button) if b.display]
+
+
+def toasts(app: ScreenerApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_a_blind_dual_screener_is_not_offered_not_retrieved(review_factory: Any) -> None:
+    from .test_undo_and_reports import at_full_text
+
+    _, ids, app = at_full_text(review_factory, "ann")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        assert app.current_record_id == ids[0]
+        assert "Not retrieved" not in footer(app)
+        assert "Not retrieved" not in buttons(app) and "✓ Include" in buttons(app)
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("the adjudicator (Adjudicator) marks full-text reports" in t
+                   for t in toasts(app))
+        assert app.current_record_id == ids[0]
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Not retrieved (the adjudicator marks reports)" in str(
+            app.screen.query_one("#help-keys").render())
+
+
+async def test_r_at_title_abstract_says_it_is_for_full_text(make_app: MakeApp) -> None:
+    app, review, _, _ = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("is for full-text reports" in t for t in toasts(app))
+        assert stored(review) == []
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Not retrieved (full-text stage only)" in str(
+            app.screen.query_one("#help-keys").render())
+
+
+async def test_the_adjudicators_start_screen_offers_no_decision_keys(make_app: MakeApp) -> None:
+    from .test_conflicts import DUAL, disagree
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        assert not {"Include", "Exclude", "Maybe", "Note", "Undo"} & set(footer(app))
+        assert buttons(app) == []
+        await pilot.press("m")
+        await pilot.pause()
+        assert any("You resolve the conflicts: press c" in t for t in toasts(app))
+        assert stored(review)[-1][1] == "bob"  # nothing stored
+
+
+async def test_the_adjudicator_adds_a_note_to_a_resolution(make_app: MakeApp) -> None:
+    from .test_conflicts import DUAL, disagree, open_conflicts
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_conflicts(pilot)
+        assert "Note" in footer(app)
+        await pilot.press("enter", "n")
+        await pilot.pause()
+        await pilot.press(*"dose unclear", "enter")
+        await pilot.pause()
+        assert "your note (with your resolution): dose unclear" in str(
+            screen.query_one("#conflict-votes").render())
+        await pilot.press("i")
+        await pilot.pause()
+    assert stored(review)[-1] == (ids[0], "Adjudicator", "include", None, "dose unclear")
+
+
+# -- 4. browse by keyboard -------------------------------------------------------------------
+async def test_browse_filters_and_opens_by_keyboard(make_app: MakeApp) -> None:
+    from textual.widgets import DataTable, Input, Tabs
+
+    from screener.tui.browse import BrowseScreen
+
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("m", "i")  # ids[0] maybe, ids[1] included
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        assert {"Filter", "Open record", "Search", "Back"} <= set(footer(app))
+        await pilot.press("right", "right")  # All -> Unscreened -> Included
+        await settle(pilot)
+        assert screen.query_one(Tabs).active == "filter-included"
+        table = screen.query_one(DataTable)
+        assert table.row_count == 1 and table.has_focus
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_record_id == ids[1]
+        # from the filter tabs, Down goes into the records and Enter opens one
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        screen.query_one(Tabs).focus()
+        await pilot.press("right", "down")
+        await settle(pilot)
+        assert screen.query_one(DataTable).has_focus
+        await pilot.press("up", "shift+tab")  # back on the tabs; Enter goes to the records
+        await pilot.press("enter")
+        assert screen.query_one(DataTable).has_focus
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_record_id == ids[2]  # the first unscreened record
+        # in the search box Left/Right/Enter are the box's
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press(*"rats", "left", "x", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        assert screen.query_one(Input).value == "ratxs"
+        assert screen.query_one(Tabs).active == "filter-all"
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        assert "Left and Right change the filter" in str(
+            app.screen.query_one("#help-text").render())
+
+
+# -- 5. the card after a revisit, a search and an undo ----------------------------------------
+async def test_a_never_decided_record_from_search_is_said_to_be_in_the_queue(
+        make_app: MakeApp) -> None:
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press(*"lithium", "enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        assert app.current_record_id == ids[4]
+        rank = str(app.screening.query_one("#status-rank").render())
+        assert rank == "From browse (in queue)"
+        assert "your decision: not screened by you" in shown(app, "context")
+
+
+async def test_after_undo_the_card_says_what_was_undone(make_app: MakeApp) -> None:
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"dose", "enter", "e", "1", "u")
+        assert app.current_record_id == ids[0]
+        assert shown(app, "context") == ("you undid: exclude (Wrong population) · "
+                                          "note (with your next decision): dose")
+        await pilot.press("i")  # decided again: the next record says nothing of it
+        assert "you undid" not in shown(app, "context")
