@@ -39,7 +39,8 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
 @click.option("--labels-as", default=None, metavar="REVIEWER",
               help="Turn a label_included/included column into earlier decisions by REVIEWER.")
 @click.option("--again", is_flag=True,
-              help="Import a file even though a file with the same bytes was imported before.")
+              help="Import a file even though a file with the same bytes, or the same "
+                   "records, was imported before.")
 def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None,
             source: str | None, kind: str, searched: str | None, query: str,
             labels_as: str | None, again: bool) -> None:
@@ -48,7 +49,8 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
     RIS (Ovid, Embase, Scopus, Web of Science, Zotero, EndNote, ProQuest), PubMed
     MEDLINE/.nbib, PubMed XML, BibTeX, CSV/TSV, Excel .xlsx, Web of Science plain text,
     EndNote XML; gzip-compressed files too. The files import all together or not at all,
-    and a file imported before is refused (unless --again).
+    and a file imported before (the same bytes, or other bytes holding the same records)
+    is refused (unless --again).
     """
     from screener.workflow.importing import import_files
 

@@ -80,6 +80,8 @@ class _ReadFile:
     """Of the content (decompressed): stored with the source."""
     raw_sha256: str = ""
     """Of the file's bytes (differs for a gzip file)."""
+    records_sha256: str = ""
+    """`audit.records_digest` of the records read (stored with the import event)."""
 
 
 def _sha256_of(path: Path) -> tuple[str, str]:
@@ -135,28 +137,10 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     read: list[_ReadFile] = []
     for path in paths:
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
-        read.append(_ReadFile(path, fmt, records, warnings, *_sha256_of(path)))
+        read.append(_ReadFile(path, fmt, records, warnings, *_sha256_of(path),
+                              records_sha256=_digest(records)))
     if not again:
-        seen: dict[str, Path] = {}
-        for f in read:
-            if f.sha256 in seen:
-                raise ReviewError(f"{f.path} has the same content as {seen[f.sha256]}, given "
-                                  "in the same command; nothing was imported. Give each file "
-                                  "once (or add --again to import both copies)")
-            seen[f.sha256] = f.path
-        with review.read() as session:
-            for f in read:
-                earlier = repo.sources_with_content(session, f.sha256) or (
-                    repo.sources_with_content(session, f.raw_sha256)
-                    if f.raw_sha256 != f.sha256 else [])
-                if earlier:
-                    e = earlier[0]
-                    when = e["imported_at"].strftime("%Y-%m-%d") if e["imported_at"] else "?"
-                    raise ReviewError(
-                        f"{f.path} was already imported on {when} as source {e['name']!r} "
-                        f"({e['records']} records, file {e['file_name']!r}); nothing was "
-                        "imported. Importing it again would add every record twice; add "
-                        "--again if that is what you want")
+        _refuse_repeats(review, read)
     summaries = []
     with review.transaction() as session:
         if labels_as is not None:
@@ -166,6 +150,44 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
                                          searched_on=searched_on, query=query,
                                          labels_as=labels_as))
     return summaries
+
+
+def _refuse_repeats(review: Review, read: Sequence[_ReadFile]) -> None:
+    """Refuse a file imported before: the same bytes (content), or other bytes holding the
+    same records (a copy with a line added, re-saved, exported again), or two such files in
+    one command."""
+    seen: dict[str, Path] = {}
+    seen_records: dict[str, Path] = {}
+    for f in read:
+        if f.sha256 in seen:
+            raise ReviewError(f"{f.path} has the same content as {seen[f.sha256]}, given "
+                              "in the same command; nothing was imported. Give each file "
+                              "once (or add --again to import both copies)")
+        if f.records and f.records_sha256 in seen_records:
+            raise ReviewError(f"{f.path} holds the same records as "
+                              f"{seen_records[f.records_sha256]} (its bytes differ), given in "
+                              "the same command; nothing was imported. Give each file once "
+                              "(or add --again to import both copies)")
+        seen[f.sha256] = f.path
+        seen_records[f.records_sha256] = f.path
+    with review.read() as session:
+        for f in read:
+            earlier = repo.sources_with_content(session, f.sha256) or (
+                repo.sources_with_content(session, f.raw_sha256)
+                if f.raw_sha256 != f.sha256 else [])
+            what = f"{f.path} was already imported"
+            if not earlier and f.records:
+                earlier = repo.sources_with_records(session, f.records_sha256)
+                what = f"the records of {f.path} were already imported (from a file with " \
+                       "other bytes)"
+            if earlier:
+                e = earlier[0]
+                when = e["imported_at"].strftime("%Y-%m-%d") if e["imported_at"] else "?"
+                file = f", file {e['file_name']!r}" if e["file_name"] else ""
+                raise ReviewError(
+                    f"{what} on {when} as source {e['name']!r} ({e['records']} records{file}); "
+                    "nothing was imported. Importing them again would add every record "
+                    "twice; add --again if that is what you want")
 
 
 def _check_labels_as(review: Review, session: Session, name: str) -> None:
@@ -222,7 +244,7 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         "source_id": source_id, "source": source or _guess_source(path, fmt), "kind": kind,
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
         "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
-        "labels": len(labels), "records_sha256": _digest(records)})
+        "labels": len(labels), "records_sha256": f.records_sha256 or _digest(records)})
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings),
                          len(labels))
 

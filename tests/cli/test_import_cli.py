@@ -245,8 +245,37 @@ def test_a_gzipped_copy_of_an_imported_file_is_a_second_import(review_dir: list[
     out = run("import", str(packed), *review_dir, code=2)        # its content was imported
     assert "embase.ris.gz was already imported on" in out and "'Embase'" in out
     again = tmp_path / "again.ris.gz"
-    again.write_bytes(gzip.compress(ris.read_bytes() + b"\n"))   # other bytes: a new file
-    run("import", str(again), *review_dir)
+    again.write_bytes(gzip.compress(ris.read_bytes() + b"\n"))   # other bytes, same records
+    assert "were already imported" in run("import", str(again), *review_dir, code=2)
+    run("import", str(again), *review_dir, "--again")
+
+
+def test_the_same_records_in_a_file_with_other_bytes_are_refused(review_dir: list[str],
+                                                                  tmp_path: Path) -> None:
+    ris = FORMATS / "ris" / "asreview_embase.ris"
+    copy = tmp_path / "copy.ris"
+    copy.write_bytes(ris.read_bytes() + b"\n")
+    run("import", str(ris), *review_dir, "--source", "Embase")
+    out = run("import", str(copy), *review_dir, "--source", "Embase", code=2)
+    assert "the records of" in out and "copy.ris were already imported" in out
+    assert "'Embase'" in out and "file 'asreview_embase.ris'" in out and "--again" in out
+    assert "Traceback" not in out
+    data = json.loads(run("status", "--json", *review_dir))
+    assert data["records_total"] == 6 and [s["name"] for s in data["sources"]] == ["Embase"]
+    other = tmp_path / "other.ris"
+    other.write_bytes(copy.read_bytes() + b"\n")
+    out = run("import", str(copy), str(other), *review_dir, "--again")  # on purpose: both
+    assert json.loads(run("status", "--json", *review_dir))["records_total"] == 18
+
+
+def test_two_files_with_the_same_records_in_one_command_are_refused(review_dir: list[str],
+                                                                    tmp_path: Path) -> None:
+    ris = FORMATS / "ris" / "asreview_embase.ris"
+    copy = tmp_path / "copy.ris"
+    copy.write_bytes(ris.read_bytes() + b"\n")
+    out = run("import", str(ris), str(copy), *review_dir, code=2)
+    assert "holds the same records as" in out and "same command" in out
+    assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
 
 
 def test_source_name_of_a_gzipped_export_drops_both_suffixes(review_dir: list[str],
