@@ -7,7 +7,7 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -297,6 +297,28 @@ class DedupSummary:
     stay in the log but no longer count)."""
     decided_differently: tuple[int, ...] = ()
     """Those of `screened_removed` whose labels at some stage differ from the kept copy's."""
+    kept_of: dict[int, int] = field(default_factory=dict)
+    """The kept copy of each of `screened_removed` (removed id -> kept id)."""
+    cluster: int = 0
+    """For `redo_duplicate_cluster`: the number of the new cluster."""
+
+
+def _labels_by_record(session: Session) -> dict[int, set[tuple[str, str]]]:
+    """Each decided record's current (stage, label) pairs."""
+    labels: dict[int, set[tuple[str, str]]] = {}
+    for d in repo.current_decisions(session):
+        labels.setdefault(d.record_id, set()).add((d.stage.value, d.label.value))
+    return labels
+
+
+def _screened_copies(labels: dict[int, set[tuple[str, str]]], pairs: Sequence[tuple[int, int]]
+                     ) -> tuple[tuple[int, ...], tuple[int, ...], dict[int, int]]:
+    """Of the (removed, kept) pairs: the removed copies that had been screened, those of them
+    decided differently from their kept copy, and each one's kept copy."""
+    screened = [(rid, keep) for rid, keep in pairs if rid in labels]
+    return (tuple(rid for rid, _ in screened),
+            tuple(rid for rid, keep in screened if labels[rid] != labels.get(keep, set())),
+            dict(screened))
 
 
 def deduplicate(review: Review, *, threshold: float | None = None,
@@ -319,16 +341,12 @@ def deduplicate(review: Review, *, threshold: float | None = None,
         clusters = find_duplicates(records, threshold=threshold or DEFAULT_THRESHOLD,
                                    progress=progress)
         number = repo.next_cluster_number(session)
-        labels: dict[int, set[tuple[str, str]]] = {}  # record -> {(stage, label)}
-        for d in repo.current_decisions(session):
-            labels.setdefault(d.record_id, set()).add((d.stage.value, d.label.value))
+        labels = _labels_by_record(session)
         decided = set(labels)
-        differently: list[int] = []
         links: list[tuple[int, int, int, str, float]] = []
         skipped = 0
         by_method: dict[str, int] = {}
         made = 0
-        screened_removed: list[int] = []
         for cluster in clusters:
             keep = cluster.kept_id
             members = [(m.record_id, m.method, float(m.score)) for m in cluster.members]
@@ -344,10 +362,6 @@ def deduplicate(review: Review, *, threshold: float | None = None,
             for rid, method, score in kept:
                 links.append((number, rid, keep, method, score))
                 by_method[method] = by_method.get(method, 0) + 1
-                if rid in decided:
-                    screened_removed.append(rid)
-                    if labels[rid] != labels.get(keep, set()):
-                        differently.append(rid)
             number += 1
             made += 1
         repo.add_duplicate_links(session, links)
@@ -357,8 +371,8 @@ def deduplicate(review: Review, *, threshold: float | None = None,
                 "last_cluster": links[-1][0], "by_method": by_method,
                 "threshold": threshold or DEFAULT_THRESHOLD,
                 "links": [[rid, keep] for _, rid, keep, _, _ in links]})
-    return DedupSummary(made, len(links), by_method, skipped, tuple(screened_removed),
-                        tuple(differently))
+    return DedupSummary(made, len(links), by_method, skipped,
+                        *_screened_copies(labels, [(rid, keep) for _, rid, keep, _, _ in links]))
 
 
 def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, object]]:
@@ -380,9 +394,10 @@ def undo_duplicate_cluster(review: Review, cluster: int) -> int:
     return count
 
 
-def redo_duplicate_cluster(review: Review, cluster: int) -> int:
+def redo_duplicate_cluster(review: Review, cluster: int) -> DedupSummary:
     """Merge an undone cluster again, as a new cluster (the undone links stay in the log).
-    Returns the new cluster's number."""
+    The summary has the new cluster's number and, as `deduplicate`'s, the removed copies
+    that had been screened."""
     with review.transaction() as session:
         links = [link for link in repo.duplicate_links(session, active_only=False)
                  if link["cluster"] == cluster]
@@ -406,7 +421,12 @@ def redo_duplicate_cluster(review: Review, cluster: int) -> int:
             "removed": len(undone), "clusters": 1, "first_cluster": number,
             "last_cluster": number, "redo_of": cluster,
             "links": [[link["record_id"], link["kept_id"]] for link in undone]})
-    return number
+        copies = _screened_copies(_labels_by_record(session),
+                                  [(link["record_id"], link["kept_id"]) for link in undone])
+    by_method: dict[str, int] = {}
+    for link in undone:
+        by_method[link["method"]] = by_method.get(link["method"], 0) + 1
+    return DedupSummary(1, len(undone), by_method, 0, *copies, cluster=number)
 
 
 def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str | None = None,

@@ -141,6 +141,30 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     assert f"undone, then merged again: {cluster} as cluster {redone['cluster']}" in listed
 
 
+def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
+        review_dir: list[str]) -> None:
+    ris = str(FORMATS / "ris" / "asreview_embase.ris")
+    run("import", ris, *review_dir, "--source", "Embase")
+    run("import", ris, *review_dir, "--source", "Embase again", "--again")  # records 7-12
+    for rid, label in (("1", "include"), ("7", "include"), ("2", "include"), ("8", "exclude")):
+        run("decide", rid, "--reviewer", "ann", "--label", label, *review_dir)
+    out = run("dedup", *review_dir)
+    links = {link["record_id"]: link for link in
+             json.loads(run("dedup", "--list", "--json", *review_dir))}
+    assert links[7]["kept_id"] == 1 and links[8]["kept_id"] == 2
+    assert "2 removed record(s) had been screened" in out and "7 (kept: 1)" in out
+    assert "1 of them were decided differently from the copy kept: 8 (kept: 2)" in out
+    cluster = links[8]["cluster"]
+    run("dedup", "--undo", str(cluster), *review_dir)
+    out = run("dedup", "--redo", str(cluster), *review_dir)
+    assert "merged again" in out and "1 removed record(s) had been screened" in out
+    assert "decided differently from the copy kept: 8 (kept: 2)" in out
+    new = int(out.split("merged again as cluster ")[1].split()[0])
+    assert json.loads(run("dedup", "--undo", str(new), "--json", *review_dir))["restored"] == 1
+    data = json.loads(run("dedup", "--redo", str(new), "--json", *review_dir))
+    assert data["screened_removed"] == [8] == data["decided_differently"]
+
+
 class Recorded:
     """E-utilities answered from recorded files (tests/data/entrez); counts the calls."""
 
