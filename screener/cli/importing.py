@@ -31,7 +31,8 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
 @click.argument("files", nargs=-1, required=True, type=PATH)
 @review_options
 @click.option("--source", default=None, help="Source name, e.g. PubMed, Embase (default: "
-              "guessed from the format or file name).")
+              "guessed from the format or file name); spelt as an existing source's, case "
+              "and spacing included.")
 @click.option("--kind", type=KIND, default="database", show_default=True,
               help="PRISMA column: database, register, or other (citation searching, "
                    "websites, organisations).")

@@ -6,6 +6,7 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,6 +48,31 @@ def _check_date(searched: str | None) -> str:
         raise ReviewError(f"--searched {searched} is in the future: give the day the search "
                           "was run (PRISMA reports it)")
     return day.isoformat()
+
+
+def _source_name(session: Session, name: str, option: str = "--source") -> str:
+    """A source's name as stored: surrounding spaces dropped, inner runs of spaces made one,
+    NFC-normalised. A name that differs from an existing source's only in case or spacing
+    is refused (it would be a second row of the PRISMA diagram), as reviewer names are."""
+    from screener.workflow.screening import clean_name, name_key
+
+    name = " ".join(clean_name(name, option).split())
+    if not name:
+        raise ReviewError(f"{option} is empty: give the source's name, e.g. {option} Embase")
+    for other in {s["name"] for s in repo.sources(session)}:
+        if other != name and name_key(other) == name_key(name):
+            raise ReviewError(f"{option} {name!r}: the review has a source named {other!r}; "
+                              "source names are matched exactly (each is a row of the PRISMA "
+                              f"diagram): use {option} {shlex.quote(other)}, or give a name "
+                              "of its own. Nothing was imported")
+    return name
+
+
+def _check_source(review: Review, name: str) -> str:
+    """`_source_name` before a file is read or a service asked (it is checked again when
+    the source is written)."""
+    with review.read() as session:
+        return _source_name(session, name)
 
 
 def read_any(path: Path, progress: Callable[[int], None] | None = None) -> tuple[str, list[Record], list[str]]:
@@ -134,6 +160,8 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     searched_on = _check_date(searched)
     if labels_as is not None:
         labels_as = reviewer_name(labels_as, "--labels-as")
+    if source is not None:
+        source = _check_source(review, source)
     read: list[_ReadFile] = []
     for path in paths:
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
@@ -205,7 +233,8 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
                 searched_on: str, query: str, labels_as: str | None) -> ImportSummary:
     path, fmt, records = f.path, f.format, f.records
     labels: list[tuple[int, int]] = []
-    source_id = repo.add_source(session, name=source or _guess_source(path, fmt), kind=kind,
+    source = _source_name(session, source or _guess_source(path, fmt))
+    source_id = repo.add_source(session, name=source, kind=kind,
                                 file_name=path.name, query=query, fmt=fmt,
                                 searched_on=searched_on, content_sha256=f.sha256)
     ids = repo.add_records(session, source_id, records)
@@ -241,7 +270,7 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         for rid, _value in labels:
             apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
     repo.add_event(session, "records_imported", details={
-        "source_id": source_id, "source": source or _guess_source(path, fmt), "kind": kind,
+        "source_id": source_id, "source": source, "kind": kind,
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
         "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
         "labels": len(labels), "records_sha256": f.records_sha256 or _digest(records)})
@@ -275,6 +304,7 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
     """Store records fetched from a service (PubMed search, PMIDs) as one source."""
     _check_kind(kind)
     with review.transaction() as session:
+        source = _source_name(session, source)
         source_id = repo.add_source(session, name=source, kind=kind, query=query, fmt=fmt,
                                     searched_on=searched, reported_count=reported_count)
         repo.add_records(session, source_id, records)
@@ -443,6 +473,7 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
         raise ReviewError(f"--max {max_records}: give how many records to fetch at most (0 or "
                           "more), or leave --max out to fetch them all")
     _check_email(email)
+    source = _check_source(review, source)
     try:
         result = search_pubmed(query, email=email, api_key=api_key, max_records=max_records,
                                progress=progress)
@@ -497,6 +528,7 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
 
     _check_kind(kind)
     _check_email(email)
+    source = _check_source(review, source)
     bad = [p for p in pmids if not _typed_pmid(p)]
     if bad or not pmids:
         raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}; a "

@@ -302,6 +302,27 @@ def test_two_files_with_the_same_records_in_one_command_are_refused(review_dir: 
     assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
 
 
+def test_source_names_are_tidied_and_a_second_spelling_is_refused(review_dir: list[str]
+                                                                    ) -> None:
+    ris = FORMATS / "ris"
+    run("import", str(ris / "asreview_embase.ris"), *review_dir, "--source", "  Embase  ")
+    run("import", str(ris / "asreview_scopus_first2.ris"), *review_dir, "--source",
+        "Web   of Science")
+    for name in ("embase", " EMBASE", "Web of  science"):
+        out = run("import", str(ris / "asreview_proquest.ris"), *review_dir, "--source", name,
+                  code=2)
+        assert "the review has a source named" in out and "Traceback" not in out
+        assert ("--source Embase," in out if "mbase" in name.casefold()
+                else "--source 'Web of Science'" in out)
+    assert "--source is empty" in run("import", str(ris / "asreview_proquest.ris"),
+                                      *review_dir, "--source", "  ", code=2)
+    run("import", str(ris / "asreview_proquest.ris"), *review_dir, "--source", "Embase ")
+    data = json.loads(run("status", "--json", *review_dir))
+    assert [s["name"] for s in data["sources"]] == ["Embase", "Web of Science", "Embase"]
+    rows = data["prisma"]["databases"]
+    assert [row["name"] for row in rows] == ["Embase", "Web of Science"]  # one row each
+
+
 def test_source_name_of_a_gzipped_export_drops_both_suffixes(review_dir: list[str],
                                                              tmp_path: Path) -> None:
     import gzip
