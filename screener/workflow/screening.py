@@ -324,6 +324,28 @@ def known_reviewer(review: Review, name: str, option: str = "--reviewer") -> str
                       f"{hint}")
 
 
+def reviewer_for_ui(review: Review, name: str, *, new: bool = False) -> str:
+    """`name` as stored, for opening the screening UI. A name the review has never seen,
+    while it has reviewers already, is refused unless `new` (the UI would register a typo
+    as a second screener and show it every record); a brand-new review (no reviewer yet)
+    takes any name. A second spelling of a known name is refused either way."""
+    name = reviewer_name(name)
+    try:
+        return known_reviewer(review, name)
+    except ReviewError:
+        with review.read() as session:
+            known = [r.name for r in repo.reviewers(session)]
+            role_of(review, session, name)  # "Bob" beside "bob": refused, with the name
+    if new or not known:
+        return name
+    adjudicator = review.protocol.screening.adjudicator
+    listed = ", ".join(repr(k) for k in known + (
+        [adjudicator] if adjudicator and adjudicator not in known else []))
+    raise ReviewError(f"--reviewer {name!r} has not screened in this review (its reviewers: "
+                      f"{listed}); check the spelling, or add --new-reviewer to join the "
+                      f"review as {name!r}. Nothing was changed")
+
+
 def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:
     """Mark a record's full-text report as not retrieved (it leaves the full-text stage).
     Refused while title/abstract is still blind, and for a report anyone has decided on at
