@@ -230,6 +230,16 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
         ensure_still_needed(review, session, record_id, reviewer, stage)
     elif role != Role.ADJUDICATOR and (others := settled_by(review, session, record_id,
                                                             reviewer, stage)):
+        screeners = repo.record_screeners(session, stage, record_id)
+        adjudicators = [name for name, r in screeners if r == Role.ADJUDICATOR]
+        if adjudicators:
+            mine = any(name == reviewer for name, _ in screeners)
+            raise ReviewError(
+                f"record {record_id} was resolved at {stage.value} by the adjudicator "
+                f"({' and '.join(dict.fromkeys(adjudicators))}): "
+                + ("screeners' decisions on it can no longer be changed" if mine else
+                   "it takes no further screener's decision")
+                + "; ask the adjudicator if the resolution should change")
         need = (required_reviewers(review, session, stage, [record_id]) or {}).get(
             record_id, review.protocol.screening.reviewers_per_record)
         raise ReviewError(
