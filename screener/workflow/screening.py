@@ -233,11 +233,11 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
         screeners = repo.record_screeners(session, stage, record_id)
         adjudicators = [name for name, r in screeners if r == Role.ADJUDICATOR]
         if adjudicators:
-            mine = any(name == reviewer for name, _ in screeners)
+            decided = any(name == reviewer for name, _ in screeners)
             raise ReviewError(
                 f"record {record_id} was resolved at {stage.value} by the adjudicator "
                 f"({' and '.join(dict.fromkeys(adjudicators))}): "
-                + ("screeners' decisions on it can no longer be changed" if mine else
+                + ("screeners' decisions on it can no longer be changed" if decided else
                    "it takes no further screener's decision")
                 + "; ask the adjudicator if the resolution should change")
         need = (required_reviewers(review, session, stage, [record_id]) or {}).get(
