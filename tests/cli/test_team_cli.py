@@ -91,6 +91,12 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     remaining = json.loads(again.stdout)
     assert [c["record_id"] for c in remaining] == [ids[3]]
     assert "Trial 3" in run("conflicts", "--reviewer", "bob", *loc)
+    text = run("status", *loc)  # the adjudicator resolved conflicts, screened nothing
+    assert f"{ADJ}: resolved 1 conflict (adjudicator; include 1)" in text
+    assert f"{ADJ}: 1 screened" not in text and "    ann: 4 screened" in text
+    rows = json.loads(run("status", "--json", *loc))["screened"]
+    assert {r["reviewer"]: r["role"] for r in rows} == {
+        "ann": "screener", "bob": "screener", ADJ: "adjudicator"}
 
     report = json.loads(run("agreement", "--json", "--stage", "title_abstract", *loc))
     (pair,) = report["pairs"]
