@@ -91,8 +91,9 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
 @review_options
 @click.option("--label", type=click.Choice(["include", "exclude", "maybe", "all"]),
               default="include", show_default=True,
-              help="The outcome at --stage to export; all: every record that has one "
-                   "(records not decided yet are left out).")
+              help="The outcome at --stage to export; all: every record at the stage, "
+                   "decided or not (at title_abstract, every record left after "
+                   "deduplication; at full_text, every report sought).")
 @click.option("--stage", type=click.Choice(["title_abstract", "full_text"]),
               default="title_abstract", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["ris", "bibtex", "csv", "xlsx"]),
@@ -105,7 +106,10 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
 @FORCE
 def export_records(review_dir: Path | None, db_url: str | None, label: str, stage: str,
                    fmt: str, reviewer: str | None, out: Path | None, force: bool) -> None:
-    """Records with their decision, reason and note (for full-text retrieval, Zotero, EndNote)."""
+    """Records with their decision, reason and note (for full-text retrieval, Zotero, EndNote).
+
+    CSV and XLSX also name each record's sources and the duplicates removed in its favour.
+    """
     from screener.core.decisions import Stage
     from screener.workflow.reporting import export_records as run
     from screener.workflow.screening import known_reviewer
@@ -115,7 +119,9 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
             reviewer = known_reviewer(review, reviewer)
         target, n = run(review, label, Stage(stage), fmt, out, force, reviewer)
     click.echo(f"wrote {n} record{'' if n == 1 else 's'} to {target}")
-    if n == 0 and reviewer is not None:
+    if n == 0 and label == "all":
+        click.echo(f"note: no record is at {stage} yet", err=True)
+    elif n == 0 and reviewer is not None:
         click.echo(f"note: {reviewer} has no current decision '{label}' at {stage}", err=True)
     elif n == 0:
         click.echo(f"note: no record has the outcome '{label}' at {stage} yet", err=True)

@@ -11,6 +11,8 @@ import click
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from screener.workflow.importing import DedupSummary
+
 from screener.cli import emit_json, main, open_from, review_options
 from screener.cli.params import DB_ID, PATH
 
@@ -29,7 +31,8 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
 @click.argument("files", nargs=-1, required=True, type=PATH)
 @review_options
 @click.option("--source", default=None, help="Source name, e.g. PubMed, Embase (default: "
-              "guessed from the format or file name).")
+              "guessed from the format or file name); spelt as an existing source's, case "
+              "and spacing included.")
 @click.option("--kind", type=KIND, default="database", show_default=True,
               help="PRISMA column: database, register, or other (citation searching, "
                    "websites, organisations).")
@@ -39,7 +42,8 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
 @click.option("--labels-as", default=None, metavar="REVIEWER",
               help="Turn a label_included/included column into earlier decisions by REVIEWER.")
 @click.option("--again", is_flag=True,
-              help="Import a file even though a file with the same bytes was imported before.")
+              help="Import a file even though a file with the same bytes, or the same "
+                   "records, was imported before.")
 def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None,
             source: str | None, kind: str, searched: str | None, query: str,
             labels_as: str | None, again: bool) -> None:
@@ -48,7 +52,8 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
     RIS (Ovid, Embase, Scopus, Web of Science, Zotero, EndNote, ProQuest), PubMed
     MEDLINE/.nbib, PubMed XML, BibTeX, CSV/TSV, Excel .xlsx, Web of Science plain text,
     EndNote XML; gzip-compressed files too. The files import all together or not at all,
-    and a file imported before is refused (unless --again).
+    and a file imported before (the same bytes, or other bytes holding the same records)
+    is refused (unless --again).
     """
     from screener.workflow.importing import import_files
 
@@ -100,11 +105,14 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
                        f"(`screener dedup --redo {undo}` merges them again)")
             return
         if redo is not None:
-            number = importing.redo_duplicate_cluster(review, redo)
+            redone = importing.redo_duplicate_cluster(review, redo)
             if as_json:
-                emit_json({"redone": redo, "cluster": number})
+                emit_json({"redone": redo, "cluster": redone.cluster,
+                           "screened_removed": list(redone.screened_removed),
+                           "decided_differently": list(redone.decided_differently)})
                 return
-            click.echo(f"cluster {redo} merged again as cluster {number}")
+            click.echo(f"cluster {redo} merged again as cluster {redone.cluster}")
+            _warn_screened_copies(redone)
             return
         if list_:
             every = importing.list_duplicates(review, undone=True)
@@ -154,17 +162,25 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
     methods = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_method.items())) or "none"
     click.echo(f"{summary.removed} duplicate(s) removed in {summary.clusters} cluster(s) "
                f"({methods})")
+    _warn_screened_copies(summary)
+
+
+def _warn_screened_copies(summary: DedupSummary) -> None:
+    """Name the removed copies that had been screened, each with the copy kept."""
+    def pairs(ids: tuple[int, ...]) -> str:
+        shown = ", ".join(f"{i} (kept: {summary.kept_of[i]})" for i in ids[:20])
+        return shown + (", ..." if len(ids) > 20 else "")
+
     if summary.screened_removed:
-        ids = ", ".join(str(i) for i in summary.screened_removed[:20])
         click.echo(f"warning: {len(summary.screened_removed)} removed record(s) had been "
-                   f"screened as well as the copy kept ({ids}); their decisions stay in the "
-                   "log but no longer count. Check they agree with the kept copy's "
-                   "(`screener dedup --list`), or take a cluster back with `dedup --undo N`",
-                   err=True)
+                   f"screened as well as the copy kept: {pairs(summary.screened_removed)}; "
+                   "their decisions stay in the log but no longer count. Check they agree "
+                   "with the kept copy's (`screener dedup --list`), or take a cluster back "
+                   "with `dedup --undo N`", err=True)
     if summary.decided_differently:
-        ids = ", ".join(str(i) for i in summary.decided_differently[:20])
         click.echo(f"warning: {len(summary.decided_differently)} of them were decided "
-                   f"differently from the copy kept ({ids}): only the kept copy's decisions "
+                   "differently from the copy kept: "
+                   f"{pairs(summary.decided_differently)}; only the kept copy's decisions "
                    "count now; decide which is right, and change the kept copy's decision if "
                    "needed", err=True)
 

@@ -22,16 +22,26 @@ from screener.cli import STAGES, main, open_from, review_options
 @click.option("--theme", type=click.Choice(["dark", "light"]), default=None,
               help="Colour theme; default: the one last chosen with t in the app "
                    "(kept in ~/.config/screener/ui.json).")
+@click.option("--new-reviewer", is_flag=True,
+              help="Join a review that has reviewers already under a name it has not seen "
+                   "(without it such a name is refused, in case it is a typo).")
 def screen(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
-           theme: str | None) -> None:
+           theme: str | None, new_reviewer: bool) -> None:
     """Screen records in the terminal UI (keys: i include, e exclude, m maybe, ? help)."""
+    from screener.workflow.screening import reviewer_for_ui
+
+    _need_terminal()
+    from screener.tui.app import run_app
+
+    with open_from(review_dir, db_url) as review:
+        reviewer = reviewer_for_ui(review, reviewer, new=new_reviewer)  # before the UI opens
+        run_app(review, reviewer, stage, theme=theme)
+
+
+def _need_terminal() -> None:
     from screener.workflow.review import ReviewError
 
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise ReviewError("`screener screen` needs a terminal (its input or output is "
                           "redirected); run it in a terminal, or use `screener next` and "
                           "`screener decide` from scripts")
-    from screener.tui.app import run_app
-
-    with open_from(review_dir, db_url) as review:
-        run_app(review, reviewer, stage, theme=theme)

@@ -16,15 +16,17 @@ Each item is (record, decision label, reason label, note), e.g.
   (structured abstracts) become spaces: RIS has no multi-line values.
 - BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note); PMID in
   `pmid`; keywords in `keywords`.
-- CSV / XLSX: the columns `decision`, `reason`, `note`; every cell through
-  `_cells.safe_cell` (CSV injection).
+- CSV / XLSX: the columns `decision`, `reason`, `note`, then `sources` (the names of the
+  sources the record came from, its removed duplicates' included) and `duplicates_removed`
+  (the ids of the copies deduplication removed in its favour), each joined with "; ";
+  every cell through `_cells.safe_cell` (CSV injection).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -41,7 +43,11 @@ RecordItem = tuple[Record, str, str, str]
 
 RECORD_COLUMNS = ("id", "title", "authors", "year", "journal", "volume", "issue", "pages",
                   "doi", "pmid", "abstract", "keywords", "publication_types", "language",
-                  "decision", "reason", "note")
+                  "decision", "reason", "note", "sources", "duplicates_removed")
+
+Provenance = Mapping[int, tuple[str, str]]
+"""record id -> (source names, ids of the duplicates removed in its favour), each joined
+with "; " (the last two columns of CSV and XLSX)."""
 
 
 def decision_text(decision: str, reason: str, note: str) -> str:
@@ -180,23 +186,25 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
 
 # --- CSV and XLSX -----------------------------------------------------------------------
 
-def _row(item: RecordItem) -> list[Cell]:
+def _row(item: RecordItem, provenance: Provenance | None) -> list[Cell]:
     record, decision, reason, note = item
+    sources, removed = (provenance or {}).get(record.id or 0, ("", ""))
     return [record.id, record.title, "; ".join(record.authors), record.year, record.journal,
             record.volume, record.issue, record.pages, record.doi, record.pmid,
             record.abstract, "; ".join(record.keywords), "; ".join(record.publication_types),
-            record.language, decision, reason, note]
+            record.language, decision, reason, note, sources, removed]
 
 
-def records_csv(items: Sequence[RecordItem]) -> str:
+def records_csv(items: Sequence[RecordItem], provenance: Provenance | None = None) -> str:
     """One row per record (`RECORD_COLUMNS`), lists joined with "; ", cells made safe."""
-    return csv_text(RECORD_COLUMNS, (_row(item) for item in items))
+    return csv_text(RECORD_COLUMNS, (_row(item, provenance) for item in items))
 
 
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def records_xlsx(items: Sequence[RecordItem], path: str | Path) -> None:
+def records_xlsx(items: Sequence[RecordItem], path: str | Path,
+                 provenance: Provenance | None = None) -> None:
     """The same table as `records_csv` in an .xlsx workbook (sheet "records")."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -210,7 +218,7 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path) -> None:
         cell.font = Font(bold=True)
     for number, item in enumerate(items, start=2):
         sheet.append([_ILLEGAL_XLSX.sub("", v)[:32767] if isinstance(v, str) else v
-                      for v in _row(item)])
+                      for v in _row(item, provenance)])
         for cell in sheet[number]:
             if isinstance(cell.value, str):
                 # stored as text, never as a formula: "=SUM(1,2)" in a title stays that text

@@ -277,6 +277,20 @@ def sources_with_content(session: Session, sha256: str) -> list[dict[str, Any]]:
     return [s for s in sources(session) if sha256 and s["content_sha256"] == sha256]
 
 
+def sources_with_records(session: Session, records_sha256: str) -> list[dict[str, Any]]:
+    """Sources whose import event holds these records (`audit.records_digest`), oldest
+    first: the same records read from a file with other bytes, or fetched again."""
+    if not records_sha256:
+        return []
+    ids = set()
+    for text in session.scalars(select(EventRow.details)
+                                .where(EventRow.kind == "records_imported")):
+        details = json.loads(text)
+        if details.get("records_sha256") == records_sha256:
+            ids.add(details.get("source_id"))
+    return [s for s in sources(session) if s["id"] in ids]
+
+
 def search_records(session: Session, text: str, limit: int = 200) -> list[Record]:
     """Records whose title or abstract contains `text` (case-insensitive, bound parameters)."""
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -6,8 +6,9 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -49,6 +50,31 @@ def _check_date(searched: str | None) -> str:
     return day.isoformat()
 
 
+def _source_name(session: Session, name: str, option: str = "--source") -> str:
+    """A source's name as stored: surrounding spaces dropped, inner runs of spaces made one,
+    NFC-normalised. A name that differs from an existing source's only in case or spacing
+    is refused (it would be a second row of the PRISMA diagram), as reviewer names are."""
+    from screener.workflow.screening import clean_name, name_key
+
+    name = " ".join(clean_name(name, option).split())
+    if not name:
+        raise ReviewError(f"{option} is empty: give the source's name, e.g. {option} Embase")
+    for other in {s["name"] for s in repo.sources(session)}:
+        if other != name and name_key(other) == name_key(name):
+            raise ReviewError(f"{option} {name!r}: the review has a source named {other!r}; "
+                              "source names are matched exactly (each is a row of the PRISMA "
+                              f"diagram): use {option} {shlex.quote(other)}, or give a name "
+                              "of its own. Nothing was imported")
+    return name
+
+
+def _check_source(review: Review, name: str) -> str:
+    """`_source_name` before a file is read or a service asked (it is checked again when
+    the source is written)."""
+    with review.read() as session:
+        return _source_name(session, name)
+
+
 def read_any(path: Path, progress: Callable[[int], None] | None = None) -> tuple[str, list[Record], list[str]]:
     """Read one bibliography file (gzip-compressed or not); (format, records, warnings)."""
     from screener.importers import read_file
@@ -80,6 +106,8 @@ class _ReadFile:
     """Of the content (decompressed): stored with the source."""
     raw_sha256: str = ""
     """Of the file's bytes (differs for a gzip file)."""
+    records_sha256: str = ""
+    """`audit.records_digest` of the records read (stored with the import event)."""
 
 
 def _sha256_of(path: Path) -> tuple[str, str]:
@@ -132,31 +160,15 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     searched_on = _check_date(searched)
     if labels_as is not None:
         labels_as = reviewer_name(labels_as, "--labels-as")
+    if source is not None:
+        source = _check_source(review, source)
     read: list[_ReadFile] = []
     for path in paths:
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
-        read.append(_ReadFile(path, fmt, records, warnings, *_sha256_of(path)))
+        read.append(_ReadFile(path, fmt, records, warnings, *_sha256_of(path),
+                              records_sha256=_digest(records)))
     if not again:
-        seen: dict[str, Path] = {}
-        for f in read:
-            if f.sha256 in seen:
-                raise ReviewError(f"{f.path} has the same content as {seen[f.sha256]}, given "
-                                  "in the same command; nothing was imported. Give each file "
-                                  "once (or add --again to import both copies)")
-            seen[f.sha256] = f.path
-        with review.read() as session:
-            for f in read:
-                earlier = repo.sources_with_content(session, f.sha256) or (
-                    repo.sources_with_content(session, f.raw_sha256)
-                    if f.raw_sha256 != f.sha256 else [])
-                if earlier:
-                    e = earlier[0]
-                    when = e["imported_at"].strftime("%Y-%m-%d") if e["imported_at"] else "?"
-                    raise ReviewError(
-                        f"{f.path} was already imported on {when} as source {e['name']!r} "
-                        f"({e['records']} records, file {e['file_name']!r}); nothing was "
-                        "imported. Importing it again would add every record twice; add "
-                        "--again if that is what you want")
+        _refuse_repeats(review, read)
     summaries = []
     with review.transaction() as session:
         if labels_as is not None:
@@ -166,6 +178,44 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
                                          searched_on=searched_on, query=query,
                                          labels_as=labels_as))
     return summaries
+
+
+def _refuse_repeats(review: Review, read: Sequence[_ReadFile]) -> None:
+    """Refuse a file imported before: the same bytes (content), or other bytes holding the
+    same records (a copy with a line added, re-saved, exported again), or two such files in
+    one command."""
+    seen: dict[str, Path] = {}
+    seen_records: dict[str, Path] = {}
+    for f in read:
+        if f.sha256 in seen:
+            raise ReviewError(f"{f.path} has the same content as {seen[f.sha256]}, given "
+                              "in the same command; nothing was imported. Give each file "
+                              "once (or add --again to import both copies)")
+        if f.records and f.records_sha256 in seen_records:
+            raise ReviewError(f"{f.path} holds the same records as "
+                              f"{seen_records[f.records_sha256]} (its bytes differ), given in "
+                              "the same command; nothing was imported. Give each file once "
+                              "(or add --again to import both copies)")
+        seen[f.sha256] = f.path
+        seen_records[f.records_sha256] = f.path
+    with review.read() as session:
+        for f in read:
+            earlier = repo.sources_with_content(session, f.sha256) or (
+                repo.sources_with_content(session, f.raw_sha256)
+                if f.raw_sha256 != f.sha256 else [])
+            what = f"{f.path} was already imported"
+            if not earlier and f.records:
+                earlier = repo.sources_with_records(session, f.records_sha256)
+                what = f"the records of {f.path} were already imported (from a file with " \
+                       "other bytes)"
+            if earlier:
+                e = earlier[0]
+                when = e["imported_at"].strftime("%Y-%m-%d") if e["imported_at"] else "?"
+                file = f", file {e['file_name']!r}" if e["file_name"] else ""
+                raise ReviewError(
+                    f"{what} on {when} as source {e['name']!r} ({e['records']} records{file}); "
+                    "nothing was imported. Importing them again would add every record "
+                    "twice; add --again if that is what you want")
 
 
 def _check_labels_as(review: Review, session: Session, name: str) -> None:
@@ -183,7 +233,8 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
                 searched_on: str, query: str, labels_as: str | None) -> ImportSummary:
     path, fmt, records = f.path, f.format, f.records
     labels: list[tuple[int, int]] = []
-    source_id = repo.add_source(session, name=source or _guess_source(path, fmt), kind=kind,
+    source = _source_name(session, source or _guess_source(path, fmt))
+    source_id = repo.add_source(session, name=source, kind=kind,
                                 file_name=path.name, query=query, fmt=fmt,
                                 searched_on=searched_on, content_sha256=f.sha256)
     ids = repo.add_records(session, source_id, records)
@@ -219,10 +270,10 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         for rid, _value in labels:
             apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
     repo.add_event(session, "records_imported", details={
-        "source_id": source_id, "source": source or _guess_source(path, fmt), "kind": kind,
+        "source_id": source_id, "source": source, "kind": kind,
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
         "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
-        "labels": len(labels), "records_sha256": _digest(records)})
+        "labels": len(labels), "records_sha256": f.records_sha256 or _digest(records)})
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings),
                          len(labels))
 
@@ -253,6 +304,7 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
     """Store records fetched from a service (PubMed search, PMIDs) as one source."""
     _check_kind(kind)
     with review.transaction() as session:
+        source = _source_name(session, source)
         source_id = repo.add_source(session, name=source, kind=kind, query=query, fmt=fmt,
                                     searched_on=searched, reported_count=reported_count)
         repo.add_records(session, source_id, records)
@@ -275,6 +327,28 @@ class DedupSummary:
     stay in the log but no longer count)."""
     decided_differently: tuple[int, ...] = ()
     """Those of `screened_removed` whose labels at some stage differ from the kept copy's."""
+    kept_of: dict[int, int] = field(default_factory=dict)
+    """The kept copy of each of `screened_removed` (removed id -> kept id)."""
+    cluster: int = 0
+    """For `redo_duplicate_cluster`: the number of the new cluster."""
+
+
+def _labels_by_record(session: Session) -> dict[int, set[tuple[str, str]]]:
+    """Each decided record's current (stage, label) pairs."""
+    labels: dict[int, set[tuple[str, str]]] = {}
+    for d in repo.current_decisions(session):
+        labels.setdefault(d.record_id, set()).add((d.stage.value, d.label.value))
+    return labels
+
+
+def _screened_copies(labels: dict[int, set[tuple[str, str]]], pairs: Sequence[tuple[int, int]]
+                     ) -> tuple[tuple[int, ...], tuple[int, ...], dict[int, int]]:
+    """Of the (removed, kept) pairs: the removed copies that had been screened, those of them
+    decided differently from their kept copy, and each one's kept copy."""
+    screened = [(rid, keep) for rid, keep in pairs if rid in labels]
+    return (tuple(rid for rid, _ in screened),
+            tuple(rid for rid, keep in screened if labels[rid] != labels.get(keep, set())),
+            dict(screened))
 
 
 def deduplicate(review: Review, *, threshold: float | None = None,
@@ -297,16 +371,12 @@ def deduplicate(review: Review, *, threshold: float | None = None,
         clusters = find_duplicates(records, threshold=threshold or DEFAULT_THRESHOLD,
                                    progress=progress)
         number = repo.next_cluster_number(session)
-        labels: dict[int, set[tuple[str, str]]] = {}  # record -> {(stage, label)}
-        for d in repo.current_decisions(session):
-            labels.setdefault(d.record_id, set()).add((d.stage.value, d.label.value))
+        labels = _labels_by_record(session)
         decided = set(labels)
-        differently: list[int] = []
         links: list[tuple[int, int, int, str, float]] = []
         skipped = 0
         by_method: dict[str, int] = {}
         made = 0
-        screened_removed: list[int] = []
         for cluster in clusters:
             keep = cluster.kept_id
             members = [(m.record_id, m.method, float(m.score)) for m in cluster.members]
@@ -322,10 +392,6 @@ def deduplicate(review: Review, *, threshold: float | None = None,
             for rid, method, score in kept:
                 links.append((number, rid, keep, method, score))
                 by_method[method] = by_method.get(method, 0) + 1
-                if rid in decided:
-                    screened_removed.append(rid)
-                    if labels[rid] != labels.get(keep, set()):
-                        differently.append(rid)
             number += 1
             made += 1
         repo.add_duplicate_links(session, links)
@@ -335,8 +401,8 @@ def deduplicate(review: Review, *, threshold: float | None = None,
                 "last_cluster": links[-1][0], "by_method": by_method,
                 "threshold": threshold or DEFAULT_THRESHOLD,
                 "links": [[rid, keep] for _, rid, keep, _, _ in links]})
-    return DedupSummary(made, len(links), by_method, skipped, tuple(screened_removed),
-                        tuple(differently))
+    return DedupSummary(made, len(links), by_method, skipped,
+                        *_screened_copies(labels, [(rid, keep) for _, rid, keep, _, _ in links]))
 
 
 def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, object]]:
@@ -358,9 +424,10 @@ def undo_duplicate_cluster(review: Review, cluster: int) -> int:
     return count
 
 
-def redo_duplicate_cluster(review: Review, cluster: int) -> int:
+def redo_duplicate_cluster(review: Review, cluster: int) -> DedupSummary:
     """Merge an undone cluster again, as a new cluster (the undone links stay in the log).
-    Returns the new cluster's number."""
+    The summary has the new cluster's number and, as `deduplicate`'s, the removed copies
+    that had been screened."""
     with review.transaction() as session:
         links = [link for link in repo.duplicate_links(session, active_only=False)
                  if link["cluster"] == cluster]
@@ -384,7 +451,12 @@ def redo_duplicate_cluster(review: Review, cluster: int) -> int:
             "removed": len(undone), "clusters": 1, "first_cluster": number,
             "last_cluster": number, "redo_of": cluster,
             "links": [[link["record_id"], link["kept_id"]] for link in undone]})
-    return number
+        copies = _screened_copies(_labels_by_record(session),
+                                  [(link["record_id"], link["kept_id"]) for link in undone])
+    by_method: dict[str, int] = {}
+    for link in undone:
+        by_method[link["method"]] = by_method.get(link["method"], 0) + 1
+    return DedupSummary(1, len(undone), by_method, 0, *copies, cluster=number)
 
 
 def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str | None = None,
@@ -401,6 +473,7 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
         raise ReviewError(f"--max {max_records}: give how many records to fetch at most (0 or "
                           "more), or leave --max out to fetch them all")
     _check_email(email)
+    source = _check_source(review, source)
     try:
         result = search_pubmed(query, email=email, api_key=api_key, max_records=max_records,
                                progress=progress)
@@ -455,6 +528,7 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
 
     _check_kind(kind)
     _check_email(email)
+    source = _check_source(review, source)
     bad = [p for p in pmids if not _typed_pmid(p)]
     if bad or not pmids:
         raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}; a "

@@ -524,7 +524,10 @@ RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
 def export_records(review: Review, label: str = "include", stage: Stage = Stage.TITLE_ABSTRACT,
                    fmt: str = "ris", out: Path | None = None, force: bool = False,
                    viewer: str | None = None) -> tuple[Path, int]:
-    """Write records with their outcome at a stage (label include/exclude/maybe/all).
+    """Write records with their outcome at a stage (label include/exclude/maybe), or every
+    record at the stage, decided or not (label all: at title/abstract every record left
+    after deduplication, at full text every record whose report was sought). CSV and XLSX
+    name each record's sources and the duplicates removed in its favour.
 
     With `viewer`, that reviewer's own current decisions (their label, reason and note),
     before and after reconciliation alike, as `export_log(viewer=...)` keeps their rows:
@@ -571,24 +574,48 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                 notes = " | ".join(f"{d.reviewer}: {d.note}"
                                    for d in sorted(ds, key=lambda d: d.id or 0) if d.note)
                 result[rid] = (o.label, "; ".join(why), notes)
-        ids = [rid for rid, (lab, _, _) in result.items()
-               if rid not in removed and (label == "all" or lab.value == label)]
+        if label == "all":  # decided or not: the deduplicated library, or the full texts
+            pool = (repo.record_ids_in_order(session) if stage == Stage.TITLE_ABSTRACT
+                    else [*repo.reports(session), *result])
+            ids = [rid for rid in dict.fromkeys(pool) if rid not in removed]
+        else:
+            ids = [rid for rid, (lab, _, _) in result.items()
+                   if rid not in removed and lab.value == label]
         records = repo.get_records(session, ids)
+        provenance = _provenance(session, ids) if fmt in ("csv", "xlsx") else {}
     items = []
     for record in records:
         assert record.id is not None
-        lab, reason, note = result[record.id]
-        items.append((record, lab.value, reason, note))
+        lab_, reason, note = result.get(record.id, (None, "", ""))
+        items.append((record, lab_.value if lab_ else "", reason, note))
     # a reviewer's own file is named for them: two reviewers' exports do not collide
     mine = "-" + re.sub(r"[^\w.-]+", "_", viewer) if viewer is not None else ""
     name = f"records-{label}-{stage.value}{mine}.{'bib' if fmt == 'bibtex' else fmt}"
     target = resolve_output(review, out, name, force)
     if fmt == "xlsx":
-        write_atomic(target, lambda p: rec.records_xlsx(items, p))
+        write_atomic(target, lambda p: rec.records_xlsx(items, p, provenance))
+    elif fmt == "csv":
+        write_text_atomic(target, rec.records_csv(items, provenance))
     else:
-        text = {"ris": rec.records_ris, "bibtex": rec.records_bibtex, "csv": rec.records_csv}[fmt](items)
+        text = {"ris": rec.records_ris, "bibtex": rec.records_bibtex}[fmt](items)
         write_text_atomic(target, text)
     return target, len(items)
+
+
+def _provenance(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """record id -> (its source names and those of the duplicates removed in its favour,
+    those duplicates' ids), each joined with "; "."""
+    names = {s["id"]: s["name"] for s in repo.sources(session)}
+    source_of = repo.record_sources(session)
+    removed_for: dict[int, list[int]] = {}
+    for link in repo.duplicate_links(session):
+        removed_for.setdefault(link["kept_id"], []).append(link["record_id"])
+    result = {}
+    for rid in ids:
+        copies = sorted(removed_for.get(rid, []))
+        sources = dict.fromkeys(names.get(source_of.get(i, 0), "") for i in [rid, *copies])
+        result[rid] = ("; ".join(n for n in sources if n), "; ".join(map(str, copies)))
+    return result
 
 
 def build_report_inputs(review: Review) -> object:

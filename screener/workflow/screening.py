@@ -230,6 +230,16 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
         ensure_still_needed(review, session, record_id, reviewer, stage)
     elif role != Role.ADJUDICATOR and (others := settled_by(review, session, record_id,
                                                             reviewer, stage)):
+        screeners = repo.record_screeners(session, stage, record_id)
+        adjudicators = [name for name, r in screeners if r == Role.ADJUDICATOR]
+        if adjudicators:
+            decided = any(name == reviewer for name, _ in screeners)
+            raise ReviewError(
+                f"record {record_id} was resolved at {stage.value} by the adjudicator "
+                f"({' and '.join(dict.fromkeys(adjudicators))}): "
+                + ("screeners' decisions on it can no longer be changed" if decided else
+                   "it takes no further screener's decision")
+                + "; ask the adjudicator if the resolution should change")
         need = (required_reviewers(review, session, stage, [record_id]) or {}).get(
             record_id, review.protocol.screening.reviewers_per_record)
         raise ReviewError(
@@ -322,6 +332,28 @@ def known_reviewer(review: Review, name: str, option: str = "--reviewer") -> str
     listed = ", ".join(repr(k) for k in known) if known else "none yet (no decisions)"
     raise ReviewError(f"{option} {name!r} is not a reviewer of this review (known: {listed})"
                       f"{hint}")
+
+
+def reviewer_for_ui(review: Review, name: str, *, new: bool = False) -> str:
+    """`name` as stored, for opening the screening UI. A name the review has never seen,
+    while it has reviewers already, is refused unless `new` (the UI would register a typo
+    as a second screener and show it every record); a brand-new review (no reviewer yet)
+    takes any name. A second spelling of a known name is refused either way."""
+    name = reviewer_name(name)
+    try:
+        return known_reviewer(review, name)
+    except ReviewError:
+        with review.read() as session:
+            known = [r.name for r in repo.reviewers(session)]
+            role_of(review, session, name)  # "Bob" beside "bob": refused, with the name
+    if new or not known:
+        return name
+    adjudicator = review.protocol.screening.adjudicator
+    listed = ", ".join(repr(k) for k in known + (
+        [adjudicator] if adjudicator and adjudicator not in known else []))
+    raise ReviewError(f"--reviewer {name!r} has not screened in this review (its reviewers: "
+                      f"{listed}); check the spelling, or add --new-reviewer to join the "
+                      f"review as {name!r}. Nothing was changed")
 
 
 def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:

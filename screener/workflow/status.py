@@ -85,6 +85,7 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         if d.stage in hidden and d.reviewer != viewer:
             continue
         decisions[(d.reviewer, d.stage.value, d.label.value)] += 1
+    roles = {r.name: r.role for r in reviewers}
     return {
         # the title of the protocol in force (an amendment may change it); the review
         # row keeps the one it was created with
@@ -109,7 +110,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         "stages": stage_totals,
         "reviewers": [{"name": r.name, "role": r.role.value} for r in reviewers],
         "screened": [
-            {"reviewer": r, "stage": s, "count": n, "left": left.get((r, s))}
+            {"reviewer": r, "stage": s, "count": n, "left": left.get((r, s)),
+             "role": roles.get(r, Role.SCREENER).value}
             for (r, s), n in sorted(screened_by.items())
         ],
         "decisions": [
@@ -183,6 +185,12 @@ def format_status(data: dict[str, Any]) -> str:
                 detail = ", ".join(f"{k} {labels[k]}" for k in (x.value for x in Label)
                                    if k in labels) or ("labels hidden (blind)" if row["count"]
                                                        else "")
+                if row.get("role") == Role.ADJUDICATOR.value:  # resolutions, not screening
+                    n = row["count"]
+                    lines.append(f"    {row['reviewer']}: resolved {n} "
+                                 f"conflict{'' if n == 1 else 's'} (adjudicator"
+                                 + (f"; {detail})" if detail else ")"))
+                    continue
                 lines.append(f"    {row['reviewer']}: {row['count']} screened"
                              + (f" ({detail})" if detail else "")
                              + ("" if row["left"] is None else f", {row['left']} left to screen"))

@@ -141,6 +141,30 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     assert f"undone, then merged again: {cluster} as cluster {redone['cluster']}" in listed
 
 
+def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
+        review_dir: list[str]) -> None:
+    ris = str(FORMATS / "ris" / "asreview_embase.ris")
+    run("import", ris, *review_dir, "--source", "Embase")
+    run("import", ris, *review_dir, "--source", "Embase again", "--again")  # records 7-12
+    for rid, label in (("1", "include"), ("7", "include"), ("2", "include"), ("8", "exclude")):
+        run("decide", rid, "--reviewer", "ann", "--label", label, *review_dir)
+    out = run("dedup", *review_dir)
+    links = {link["record_id"]: link for link in
+             json.loads(run("dedup", "--list", "--json", *review_dir))}
+    assert links[7]["kept_id"] == 1 and links[8]["kept_id"] == 2
+    assert "2 removed record(s) had been screened" in out and "7 (kept: 1)" in out
+    assert "1 of them were decided differently from the copy kept: 8 (kept: 2)" in out
+    cluster = links[8]["cluster"]
+    run("dedup", "--undo", str(cluster), *review_dir)
+    out = run("dedup", "--redo", str(cluster), *review_dir)
+    assert "merged again" in out and "1 removed record(s) had been screened" in out
+    assert "decided differently from the copy kept: 8 (kept: 2)" in out
+    new = int(out.split("merged again as cluster ")[1].split()[0])
+    assert json.loads(run("dedup", "--undo", str(new), "--json", *review_dir))["restored"] == 1
+    data = json.loads(run("dedup", "--redo", str(new), "--json", *review_dir))
+    assert data["screened_removed"] == [8] == data["decided_differently"]
+
+
 class Recorded:
     """E-utilities answered from recorded files (tests/data/entrez); counts the calls."""
 
@@ -245,8 +269,58 @@ def test_a_gzipped_copy_of_an_imported_file_is_a_second_import(review_dir: list[
     out = run("import", str(packed), *review_dir, code=2)        # its content was imported
     assert "embase.ris.gz was already imported on" in out and "'Embase'" in out
     again = tmp_path / "again.ris.gz"
-    again.write_bytes(gzip.compress(ris.read_bytes() + b"\n"))   # other bytes: a new file
-    run("import", str(again), *review_dir)
+    again.write_bytes(gzip.compress(ris.read_bytes() + b"\n"))   # other bytes, same records
+    assert "were already imported" in run("import", str(again), *review_dir, code=2)
+    run("import", str(again), *review_dir, "--again")
+
+
+def test_the_same_records_in_a_file_with_other_bytes_are_refused(review_dir: list[str],
+                                                                  tmp_path: Path) -> None:
+    ris = FORMATS / "ris" / "asreview_embase.ris"
+    copy = tmp_path / "copy.ris"
+    copy.write_bytes(ris.read_bytes() + b"\n")
+    run("import", str(ris), *review_dir, "--source", "Embase")
+    out = run("import", str(copy), *review_dir, "--source", "Embase", code=2)
+    assert "the records of" in out and "copy.ris were already imported" in out
+    assert "'Embase'" in out and "file 'asreview_embase.ris'" in out and "--again" in out
+    assert "Traceback" not in out
+    data = json.loads(run("status", "--json", *review_dir))
+    assert data["records_total"] == 6 and [s["name"] for s in data["sources"]] == ["Embase"]
+    other = tmp_path / "other.ris"
+    other.write_bytes(copy.read_bytes() + b"\n")
+    out = run("import", str(copy), str(other), *review_dir, "--again")  # on purpose: both
+    assert json.loads(run("status", "--json", *review_dir))["records_total"] == 18
+
+
+def test_two_files_with_the_same_records_in_one_command_are_refused(review_dir: list[str],
+                                                                    tmp_path: Path) -> None:
+    ris = FORMATS / "ris" / "asreview_embase.ris"
+    copy = tmp_path / "copy.ris"
+    copy.write_bytes(ris.read_bytes() + b"\n")
+    out = run("import", str(ris), str(copy), *review_dir, code=2)
+    assert "holds the same records as" in out and "same command" in out
+    assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
+
+
+def test_source_names_are_tidied_and_a_second_spelling_is_refused(review_dir: list[str]
+                                                                    ) -> None:
+    ris = FORMATS / "ris"
+    run("import", str(ris / "asreview_embase.ris"), *review_dir, "--source", "  Embase  ")
+    run("import", str(ris / "asreview_scopus_first2.ris"), *review_dir, "--source",
+        "Web   of Science")
+    for name in ("embase", " EMBASE", "Web of  science"):
+        out = run("import", str(ris / "asreview_proquest.ris"), *review_dir, "--source", name,
+                  code=2)
+        assert "the review has a source named" in out and "Traceback" not in out
+        assert ("--source Embase," in out if "mbase" in name.casefold()
+                else "--source 'Web of Science'" in out)
+    assert "--source is empty" in run("import", str(ris / "asreview_proquest.ris"),
+                                      *review_dir, "--source", "  ", code=2)
+    run("import", str(ris / "asreview_proquest.ris"), *review_dir, "--source", "Embase ")
+    data = json.loads(run("status", "--json", *review_dir))
+    assert [s["name"] for s in data["sources"]] == ["Embase", "Web of Science", "Embase"]
+    rows = data["prisma"]["databases"]
+    assert [row["name"] for row in rows] == ["Embase", "Web of Science"]  # one row each
 
 
 def test_source_name_of_a_gzipped_export_drops_both_suffixes(review_dir: list[str],

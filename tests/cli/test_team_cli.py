@@ -91,6 +91,12 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     remaining = json.loads(again.stdout)
     assert [c["record_id"] for c in remaining] == [ids[3]]
     assert "Trial 3" in run("conflicts", "--reviewer", "bob", *loc)
+    text = run("status", *loc)  # the adjudicator resolved conflicts, screened nothing
+    assert f"{ADJ}: resolved 1 conflict (adjudicator; include 1)" in text
+    assert f"{ADJ}: 1 screened" not in text and "    ann: 4 screened" in text
+    rows = json.loads(run("status", "--json", *loc))["screened"]
+    assert {r["reviewer"]: r["role"] for r in rows} == {
+        "ann": "screener", "bob": "screener", ADJ: "adjudicator"}
 
     report = json.loads(run("agreement", "--json", "--stage", "title_abstract", *loc))
     (pair,) = report["pairs"]
@@ -262,3 +268,29 @@ def test_allocating_an_overlap_without_an_adjudicator_warns(tmp_path: Path) -> N
     assert "warning: 2 records are double-screened, but the protocol names no adjudicator" in out
     out = run("allocate", "--reviewers", "ann,bob", "--seed", "5", *loc)   # no overlap
     assert "warning" not in out
+
+
+def test_screen_refuses_a_name_new_to_a_review_that_has_reviewers(
+        tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `screen --reviewer bobb` opened the UI and registered bobb as a third screener
+    import screener.cli.screen
+    import screener.tui.app
+
+    opened: list[str] = []
+    monkeypatch.setattr(screener.cli.screen, "_need_terminal", lambda: None)
+    monkeypatch.setattr(screener.tui.app, "run_app",
+                        lambda review, reviewer, *a, **k: opened.append(reviewer))
+    loc, ids = setup(tmp_path, db_url)
+    run("screen", "--reviewer", "ann", *loc)  # a new review: any name
+    screen(tmp_path, db_url, ids)
+    out = run("screen", "--reviewer", "bobb", *loc, code=2)
+    assert out.count("error:") == 1 and "'bobb' has not screened in this review" in out
+    assert "'ann', 'bob'" in out and "--new-reviewer" in out
+    run("screen", "--reviewer", " bob", *loc)
+    run("screen", "--reviewer", ADJ, *loc)
+    assert "use --reviewer bob" in run("screen", "--reviewer", "Bob", "--new-reviewer", *loc,
+                                       code=2)
+    run("screen", "--reviewer", "carl", "--new-reviewer", *loc)
+    assert opened == ["ann", "bob", ADJ, "carl"]  # never for bobb or Bob
+    names = {r["name"] for r in json.loads(run("status", "--json", *loc))["reviewers"]}
+    assert "bobb" not in names and "Bob" not in names

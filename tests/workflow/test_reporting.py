@@ -245,15 +245,43 @@ def test_ris_export_reads_back(make_review: Callable[..., Any], tmp_path: Path) 
     review = make_review()
     build(review)
     path, n = export_records(review, "all", Stage.TITLE_ABSTRACT, "ris", tmp_path / "r.ris")
-    assert n == 10  # every record with a title/abstract outcome, duplicates left out
+    assert n == 12  # every record, decided (10) or not (2), duplicates left out
     back = read_file(path).records
     with review.transaction() as s:
         originals = {r.doi: r for r in repo.get_records(s)}
-    assert len(back) == 10
+    assert len(back) == 12
     for record in back:
         original = originals[record.doi]
         for field in ("title", "abstract", "authors", "year", "journal", "volume", "pages"):
             assert getattr(record, field) == getattr(original, field), field
+
+
+def test_export_all_is_the_deduplicated_library_with_sources(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    import csv
+
+    from screener.workflow.importing import deduplicate, import_records
+
+    review = make_review()
+    for name, dois in (("PubMed", ("10.1/a", "10.1/b")), ("Embase", ("10.1/a", "10.1/c"))):
+        import_records(review, [Record(title=f"Trial {d}", year=2020, doi=d) for d in dois],
+                       source=name, kind="database")
+    summary = deduplicate(review)
+    assert summary.removed == 1  # nobody has screened anything yet
+    path, n = export_records(review, "all", Stage.TITLE_ABSTRACT, "csv", tmp_path / "all.csv")
+    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    assert n == 3 and [r["doi"] for r in rows] == ["10.1/a", "10.1/b", "10.1/c"]
+    assert {r["decision"] for r in rows} == {""}
+    with review.read() as s:
+        (link,) = repo.duplicate_links(s)
+    assert rows[0]["sources"] == "PubMed; Embase"
+    assert rows[0]["duplicates_removed"] == str(link["record_id"])
+    assert (rows[1]["sources"], rows[2]["sources"]) == ("PubMed", "Embase")
+    assert rows[1]["duplicates_removed"] == ""
+    path, n = export_records(review, "all", Stage.TITLE_ABSTRACT, "ris", tmp_path / "all.ris")
+    assert n == 3 and path.read_text(encoding="utf-8").count("N1  - screener: undecided") == 3
+    _, n = export_records(review, "all", Stage.FULL_TEXT, "csv", tmp_path / "ft.csv")
+    assert n == 0  # no report sought yet
 
 
 def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_path: Path) -> None:

@@ -532,6 +532,15 @@ def test_agreement_per_pair_and_stage(make_review: Callable[..., Any]) -> None:
     # a third screener cannot add a decision to a record two have settled
     with pytest.raises(ReviewError, match=r"already settled at title_abstract by ann and bob"):
         decide(review, ids[0], "carl", INC)
+    # after the adjudicator's resolution the refusal says so, not "settled by bob and ..."
+    with pytest.raises(ReviewError) as refused:
+        decide(review, ids[1], "ann", EXC)
+    assert str(refused.value) == (
+        f"record {ids[1]} was resolved at title_abstract by the adjudicator ({ADJ}): "
+        "screeners' decisions on it can no longer be changed; ask the adjudicator if the "
+        "resolution should change")
+    with pytest.raises(ReviewError, match=r"by the adjudicator .*: it takes no further"):
+        decide(review, ids[1], "carl", INC)
 
 
 def test_adjudicator_decides_conflicts_only(make_review: Callable[..., Any]) -> None:
