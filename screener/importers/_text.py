@@ -122,11 +122,11 @@ def numbering(value: object) -> str:
 def join_pages(start: object, end: object = "") -> str:
     """'45' + '67' -> '45-67'; keeps a range already in `start`; drops 'n/a'-like values
     (and pandas' 'nan')."""
-    first = clean_inline(start)
-    last = clean_inline(end)
-    if first.lower() in {"no", "n/a", "na", "-", "nan"}:
+    first = numbering(start)
+    last = numbering(end)
+    if first.lower() in {"no", "n/a", "na", "-"}:
         first = ""
-    if last.lower() in {"specified", "n/a", "na", "-", "nan"}:
+    if last.lower() in {"specified", "n/a", "na", "-"}:
         last = ""
     if first and last and last != first and "-" not in first:
         return f"{first}-{last}"

@@ -363,6 +363,12 @@ def _volumes_conflict(a: _Feat, b: _Feat) -> bool:
             or (a.part != "" and b.part != "" and a.part != b.part))
 
 
+def _kept_apart(a: _Feat, b: _Feat) -> bool:
+    """What keeps two records apart however alike their titles: a notice and a record that
+    is not one, different volumes or parts, a conference abstract and a later paper."""
+    return a.notice != b.notice or _volumes_conflict(a, b) or _abstract_and_paper(a, b)
+
+
 def _abstract_and_paper(a: _Feat, b: _Feat) -> bool:
     """A conference abstract and a paper of another year in another venue (the abstract
     of a meeting, then the full paper a year later, often under the same title)."""
@@ -372,7 +378,7 @@ def _abstract_and_paper(a: _Feat, b: _Feat) -> bool:
 
 
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-_ROMAN = frozenset("i ii iii iv v vi vii viii ix x xi xii".split())
+_ROMAN = frozenset(_ROMAN_VALUES)
 
 
 def _title_numbers(title: str) -> frozenset[str]:
@@ -544,7 +550,7 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
 
     if a.numbers != b.numbers and _numbers_conflict(a, b):
         return None
-    if a.notice != b.notice or _volumes_conflict(a, b) or _abstract_and_paper(a, b):
+    if _kept_apart(a, b):
         return None
     score = title_ratio
     prefix = False  # the shorter title is the opening of the longer (subtitle dropped)
@@ -678,8 +684,7 @@ class _UnionFind:
                 return False
             if fi.surname and fj.surname and not _surnames_agree(fi.surname, fj.surname):
                 return False
-            if (_numbers_conflict(fi, fj) or fi.notice != fj.notice
-                    or _volumes_conflict(fi, fj) or _abstract_and_paper(fi, fj)):
+            if _numbers_conflict(fi, fj) or _kept_apart(fi, fj):
                 return False
             if (fi.journal and fj.journal and not fi.preprint and not fj.preprint
                     and fi.title != fj.title and not _journals_agree(fi.journal, fj.journal)):

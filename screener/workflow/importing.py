@@ -273,7 +273,7 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         "source_id": source_id, "source": source, "kind": kind,
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
         "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
-        "labels": len(labels), "records_sha256": f.records_sha256 or _digest(records)})
+        "labels": len(labels), "records_sha256": f.records_sha256})
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings),
                          len(labels))
 

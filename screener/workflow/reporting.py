@@ -725,7 +725,8 @@ def build_report_inputs(review: Review) -> object:
             stopping=stop, retraining=_retraining(made, used, changed, similarity,
                                                    {i["owner"] for i in infos.values() if i}),
             earlier_models=_earlier_models(made, infos, str(info["config_hash"])))
-    sources, dedup = _identification(review)
+    events = [e for e, _ in list_events(review)]
+    sources, dedup = _identification(review, events)
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
                         agreement=rows, excluded_reports=excluded, automation=automation,
                         prisma_svg="report-prisma.svg", title=review.protocol.title,
@@ -741,13 +742,15 @@ def build_report_inputs(review: Review) -> object:
                         decision_log=_log_state(verify_log(review)),
                         event_log=_log_state(verify_event_log(review)),
                         table_problems=tuple(check_tables(review)),
-                        backfilled_events=sum(1 for e, _ in list_events(review)
+                        backfilled_events=sum(1 for e in events
                                               if e.details.get("recorded_by")),
                         sources=sources, dedup=dedup)
 
 
-def _identification(review: Review) -> tuple[tuple[Any, ...], Any]:
-    """The report's sources (`SourceInfo`) and deduplication (`DedupInfo`)."""
+def _identification(review: Review, events: Sequence[LogEvent]
+                    ) -> tuple[tuple[Any, ...], Any]:
+    """The report's sources (`SourceInfo`) and deduplication (`DedupInfo`, from the event
+    log's `events`)."""
     from screener.exports.report import DedupInfo, SourceInfo
 
     with review.read() as session:
@@ -758,7 +761,7 @@ def _identification(review: Review) -> tuple[tuple[Any, ...], Any]:
         searched_on=r["searched_on"] or "",
         query=r["query"] or "", file_name=r["file_name"] or "", format=r["format"] or "",
         reported_count=r["reported_count"]) for r in rows)
-    runs = [e for e, _ in list_events(review) if e.kind == "duplicates_removed"
+    runs = [e for e in events if e.kind == "duplicates_removed"
             and "threshold" in e.details]
     standing = Counter(link["method"] for link in links if not link["undone"])
     undone = {link["record_id"] for link in links if link["undone"]}
