@@ -199,14 +199,18 @@ def search() -> None:
 @click.option("--max", "max_records", type=click.IntRange(min=0), default=None, metavar="N",
               help="Fetch at most N records (default: all).")
 @click.option("--source", default="PubMed", show_default=True)
+@click.option("--again", is_flag=True,
+              help="Import the records even though an earlier import holds exactly the same "
+                   "records (the same search or PMIDs fetched before, unchanged).")
 def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email: str,
-                  api_key: str | None, max_records: int | None, source: str) -> None:
+                  api_key: str | None, max_records: int | None, source: str,
+                  again: bool) -> None:
     """Search PubMed for QUERY and import the records, with the query, date and count."""
     from screener.workflow.importing import search_pubmed_into
 
     with open_from(review_dir, db_url) as review:
         summary = search_pubmed_into(review, query, email=email, api_key=api_key,
-                                     max_records=max_records, source=source)
+                                     max_records=max_records, source=source, again=again)
     click.echo(f"PubMed: {summary.records} records imported as source {source!r}")
 
 
@@ -218,9 +222,12 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
 @click.option("--api-key", default=None, envvar="NCBI_API_KEY")
 @click.option("--source", default="Citation searching", show_default=True)
 @click.option("--kind", type=KIND, default="other", show_default=True)
+@click.option("--again", is_flag=True,
+              help="Import the records even though an earlier import holds exactly the same "
+                   "records (the same search or PMIDs fetched before, unchanged).")
 def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | None,
                db_url: str | None, email: str, api_key: str | None, source: str,
-               kind: str) -> None:
+               kind: str, again: bool) -> None:
     """Fetch records by PMID (--pmid ID ... or a FILE of PMIDs), e.g. citation searching."""
     from screener.workflow.importing import import_pmids, read_pmid_list
     from screener.workflow.review import ReviewError
@@ -230,5 +237,5 @@ def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | Non
         raise ReviewError("give PMIDs with --pmid ID (repeatable) or a FILE with one per line")
     with open_from(review_dir, db_url) as review:
         summary = import_pmids(review, ids, email=email, api_key=api_key, source=source,
-                               kind=kind)
+                               kind=kind, again=again)
     click.echo(f"{summary.records} records fetched by PMID as source {source!r} ({kind})")

@@ -209,13 +209,16 @@ def _refuse_repeats(review: Review, read: Sequence[_ReadFile]) -> None:
                 what = f"the records of {f.path} were already imported (from a file with " \
                        "other bytes)"
             if earlier:
-                e = earlier[0]
-                when = e["imported_at"].strftime("%Y-%m-%d") if e["imported_at"] else "?"
-                file = f", file {e['file_name']!r}" if e["file_name"] else ""
-                raise ReviewError(
-                    f"{what} on {when} as source {e['name']!r} ({e['records']} records{file}); "
-                    "nothing was imported. Importing them again would add every record "
-                    "twice; add --again if that is what you want")
+                raise ReviewError(_repeated(what, earlier[0]))
+
+
+def _repeated(what: str, earlier: dict[str, Any]) -> str:
+    """The refusal of an import that repeats `earlier` (a source's row)."""
+    when = earlier["imported_at"].strftime("%Y-%m-%d") if earlier["imported_at"] else "?"
+    file = f", file {earlier['file_name']!r}" if earlier["file_name"] else ""
+    return (f"{what} on {when} as source {earlier['name']!r} ({earlier['records']} "
+            f"records{file}); nothing was imported. Importing them again would add every "
+            "record twice; add --again if that is what you want")
 
 
 def _check_labels_as(review: Review, session: Session, name: str) -> None:
@@ -300,10 +303,16 @@ def _guess_source(path: Path, fmt: str) -> str:
 
 def import_records(review: Review, records: Sequence[Record], *, source: str, kind: str,
                    query: str = "", searched: str = "", fmt: str = "",
-                   reported_count: int | None = None) -> ImportSummary:
-    """Store records fetched from a service (PubMed search, PMIDs) as one source."""
+                   reported_count: int | None = None, again: bool = False) -> ImportSummary:
+    """Store records fetched from a service (PubMed search, PMIDs) as one source. Records
+    identical to an earlier import's (the same search or PMIDs fetched again, PubMed's
+    records unchanged) are refused unless `again`."""
     _check_kind(kind)
+    digest = _digest(records)
     with review.transaction() as session:
+        if not again and records and (earlier := repo.sources_with_records(session, digest)):
+            raise ReviewError(_repeated(f"the {len(records)} records fetched were already "
+                                        "imported", earlier[0]))
         source = _source_name(session, source)
         source_id = repo.add_source(session, name=source, kind=kind, query=query, fmt=fmt,
                                     searched_on=searched, reported_count=reported_count)
@@ -311,8 +320,7 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
         repo.add_event(session, "records_imported", details={
             "source_id": source_id, "source": source, "kind": kind, "file": "",
             "format": fmt, "sha256": "", "records": len(records), "searched_on": searched,
-            "query": query, "reported_count": reported_count,
-            "records_sha256": _digest(records)})
+            "query": query, "reported_count": reported_count, "records_sha256": digest})
     return ImportSummary(source, fmt, source_id, len(records), ())
 
 
@@ -461,7 +469,8 @@ def redo_duplicate_cluster(review: Review, cluster: int) -> DedupSummary:
 
 def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str | None = None,
                        max_records: int | None = None, source: str = "PubMed",
-                       progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+                       progress: Callable[[int, int], None] | None = None,
+                       again: bool = False) -> ImportSummary:
     """Run a PubMed search (network) and store its records as one source with the query,
     the date and PubMed's own count (PRISMA-S items 13 and 15)."""
     from screener.importers.pubmed import PubMedError, search_pubmed
@@ -482,7 +491,7 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
                           "imported.") from None
     return import_records(review, result.records, source=source, kind="database", query=query,
                           searched=result.searched_at, fmt="pubmed_xml",
-                          reported_count=result.count)
+                          reported_count=result.count, again=again)
 
 
 def _check_email(email: str) -> None:
@@ -522,7 +531,7 @@ def read_pmid_list(path: Path) -> list[str]:
 
 
 def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: str | None,
-                 source: str, kind: str) -> ImportSummary:
+                 source: str, kind: str, again: bool = False) -> ImportSummary:
     """Fetch records by PMID (e.g. citation searching) and store them as one source."""
     from screener.importers.pubmed import PubMedError, fetch_pmids
 
@@ -540,4 +549,4 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
                           "imported.") from None
     return import_records(review, records, source=source, kind=kind,
                           query="PMIDs: " + " ".join(pmids), searched=date.today().isoformat(),
-                          fmt="pubmed_xml", reported_count=len(pmids))
+                          fmt="pubmed_xml", reported_count=len(pmids), again=again)

@@ -227,6 +227,28 @@ def test_import_ids_is_citation_searching(review_dir: list[str], recorded: Recor
                            code=2)
 
 
+def test_fetching_the_same_records_again_is_refused(review_dir: list[str],
+                                                    recorded: Recorded) -> None:
+    """A PubMed search or PMID list fetched a second time, with PubMed's records unchanged,
+    would count every record twice in the PRISMA identification box."""
+    run("import-ids", "--pmid", "29768149", "--email", "me@example.org", *review_dir)
+    before = json.loads(run("status", "--json", *review_dir))
+    out = run("import-ids", "--pmid", "29768149", "--source", "Hand searching", "--email",
+              "me@example.org", *review_dir, code=2)
+    assert "already imported" in out and "'Citation searching'" in out and "--again" in out
+    assert json.loads(run("status", "--json", *review_dir))["sources"] == before["sources"]
+    run("import-ids", "--pmid", "29768149", "--source", "Hand searching", "--again",
+        "--email", "me@example.org", *review_dir)
+    after = json.loads(run("status", "--json", *review_dir))
+    assert [s["name"] for s in after["sources"]] == ["Citation searching", "Hand searching"]
+    assert after["records_total"] == 2 * before["records_total"]
+    run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
+        "--max", "600", *review_dir)
+    recorded.calls.clear()  # the recorded PubMed answers the same search the same way again
+    assert "already imported" in run("search", "pubmed", "odontogenic keratocyst", "--email",
+                                     "me@example.org", "--max", "600", *review_dir, code=2)
+
+
 def test_decisions_on_imported_records(review_dir: list[str], tmp_path: Path,
                                        db_url: str | None) -> None:
     run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir)
