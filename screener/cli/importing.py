@@ -120,12 +120,15 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
                 emit_json(every)
                 return
             links = [link for link in every if not link["undone"]]
-            active = {(link["record_id"], link["kept_id"]): link["cluster"] for link in links}
-            again: dict[int, object] = {}  # undone cluster -> the cluster it was merged into
+            members: dict[tuple[bool, int], set[object]] = {}  # (undone, cluster) -> ids
             for link in every:
-                if link["undone"] and (link["record_id"], link["kept_id"]) in active:
-                    again[int(str(link["cluster"]))] = active[(link["record_id"],
-                                                               link["kept_id"])]
+                members.setdefault((bool(link["undone"]), int(str(link["cluster"]))),
+                                   set()).update((link["record_id"], link["kept_id"]))
+            active = {frozenset(ids): c for (gone, c), ids in members.items() if not gone}
+            # undone cluster -> the cluster merging the same records again (a redo may keep
+            # another copy of them)
+            again = {c: active[frozenset(ids)] for (gone, c), ids in members.items()
+                     if gone and frozenset(ids) in active}
             undone = sorted({int(str(link["cluster"])) for link in every
                              if link["undone"]} - set(again))
             def shown(what: object) -> str:  # (title, year, first author)

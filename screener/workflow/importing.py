@@ -359,6 +359,18 @@ def _screened_copies(labels: dict[int, set[tuple[str, str]]], pairs: Sequence[tu
             dict(screened))
 
 
+def _keep_screened(keep: int, members: list[tuple[int, str, float]], decided: set[int]
+                   ) -> tuple[int, list[tuple[int, str, float]]]:
+    """The copy to keep of a cluster and its removed (record, method, score) members: a
+    screened copy when `keep` was not screened, so its decisions go on counting (the first
+    kept record takes its place among the removed)."""
+    if keep not in decided:
+        swap = next((m for m in members if m[0] in decided), None)
+        if swap is not None:
+            return swap[0], [(keep, swap[1], swap[2]) if m is swap else m for m in members]
+    return keep, members
+
+
 def deduplicate(review: Review, *, threshold: float | None = None,
                 progress: Callable[[int, int], None] | None = None) -> DedupSummary:
     """Find duplicates among the records not yet removed and link them (one transaction).
@@ -386,13 +398,9 @@ def deduplicate(review: Review, *, threshold: float | None = None,
         by_method: dict[str, int] = {}
         made = 0
         for cluster in clusters:
-            keep = cluster.kept_id
-            members = [(m.record_id, m.method, float(m.score)) for m in cluster.members]
-            if keep not in decided:  # keep a screened copy: its decisions go on counting
-                swap = next((m for m in members if m[0] in decided), None)
-                if swap is not None:  # the first kept record takes its place in the cluster
-                    members = [(keep, swap[1], swap[2]) if m is swap else m for m in members]
-                    keep = swap[0]
+            keep, members = _keep_screened(
+                cluster.kept_id, [(m.record_id, m.method, float(m.score))
+                                  for m in cluster.members], decided)
             kept = [m for m in members if (m[0], keep) not in separated]
             skipped += len(members) - len(kept)
             if not kept:
@@ -452,19 +460,23 @@ def redo_duplicate_cluster(review: Review, cluster: int) -> DedupSummary:
             raise ReviewError(f"records {', '.join(map(str, clash))} of cluster {cluster} are "
                               "in another duplicate cluster now; undo that one first")
         number = repo.next_cluster_number(session)
-        repo.add_duplicate_links(session, [(number, link["record_id"], link["kept_id"],
-                                            link["method"], float(link["score"]))
-                                           for link in undone])
+        labels = _labels_by_record(session)
+        # the undone links of one cluster share their kept copy; a screened copy is kept
+        # if that one was not screened since, as `deduplicate` would
+        keep, members = _keep_screened(undone[0]["kept_id"], [
+            (link["record_id"], link["method"], float(link["score"])) for link in undone],
+            set(labels))
+        repo.add_duplicate_links(session, [(number, rid, keep, method, score)
+                                           for rid, method, score in members])
         repo.add_event(session, "duplicates_removed", details={
-            "removed": len(undone), "clusters": 1, "first_cluster": number,
+            "removed": len(members), "clusters": 1, "first_cluster": number,
             "last_cluster": number, "redo_of": cluster,
-            "links": [[link["record_id"], link["kept_id"]] for link in undone]})
-        copies = _screened_copies(_labels_by_record(session),
-                                  [(link["record_id"], link["kept_id"]) for link in undone])
+            "links": [[rid, keep] for rid, _, _ in members]})
+        copies = _screened_copies(labels, [(rid, keep) for rid, _, _ in members])
     by_method: dict[str, int] = {}
-    for link in undone:
-        by_method[link["method"]] = by_method.get(link["method"], 0) + 1
-    return DedupSummary(1, len(undone), by_method, 0, *copies, cluster=number)
+    for _, method, _ in members:
+        by_method[method] = by_method.get(method, 0) + 1
+    return DedupSummary(1, len(members), by_method, 0, *copies, cluster=number)
 
 
 def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str | None = None,

@@ -165,6 +165,31 @@ def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
     assert data["screened_removed"] == [8] == data["decided_differently"]
 
 
+def test_redo_keeps_the_copy_screened_while_the_cluster_was_undone(
+        review_dir: list[str]) -> None:
+    """After an undo, a reviewer may screen the restored copy only; merging again must keep
+    that copy (as dedup does), or its decision stops counting and the record looks
+    unscreened."""
+    ris = str(FORMATS / "ris" / "asreview_embase.ris")
+    run("import", ris, *review_dir, "--source", "Embase")
+    run("import", ris, *review_dir, "--source", "Embase again", "--again")  # records 7-12
+    run("dedup", *review_dir)
+    links = {link["record_id"]: link for link in
+             json.loads(run("dedup", "--list", "--json", *review_dir))}
+    assert links[9]["kept_id"] == 3
+    run("dedup", "--undo", str(links[9]["cluster"]), *review_dir)
+    run("decide", "9", "--reviewer", "ann", "--label", "include", *review_dir)
+    out = run("dedup", "--redo", str(links[9]["cluster"]), *review_dir)
+    assert "had been screened" not in out
+    relinked = [link for link in json.loads(run("dedup", "--list", "--json", *review_dir))
+                if 3 in (link["record_id"], link["kept_id"]) and not link["undone"]]
+    assert [(link["record_id"], link["kept_id"]) for link in relinked] == [(3, 9)]
+    data = json.loads(run("status", "--json", *review_dir))
+    assert data["outcomes"]["title_abstract"].get("include") == 1
+    assert (f"undone, then merged again: {links[9]['cluster']} as cluster"
+            in run("dedup", "--list", *review_dir))
+
+
 class Recorded:
     """E-utilities answered from recorded files (tests/data/entrez); counts the calls."""
 
