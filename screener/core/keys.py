@@ -11,7 +11,7 @@ import unicodedata
 DEFAULT_KEYS: dict[str, str] = {
     "include": "i", "exclude": "e", "maybe": "m", "note": "n", "undo": "u", "search": "/",
     "browse": "b", "help": "?", "quit": "q", "fulltext_not_retrieved": "r", "theme": "t",
-    "conflicts": "c",
+    "conflicts": "c", "panel": "p",
 }
 """action -> key the UI binds it to unless remapped."""
 

@@ -38,7 +38,13 @@ from screener.tui.dialogs import ConfirmScreen, HelpScreen
 from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
-from screener.tui.settings import THEMES, save_theme, saved_theme, ui_settings_path
+from screener.tui.settings import (
+    THEMES,
+    save_setting,
+    saved_side_panel,
+    saved_theme,
+    ui_settings_path,
+)
 from screener.workflow.browse import my_decisions, panel_progress
 from screener.workflow.progress import Progress, from_labels
 from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
@@ -125,8 +131,8 @@ class ScreenerApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (72, "-narrow"), (110, "-wide")]
     BINDINGS = [Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
-                        key_display=DEFAULT_KEYS[a], show=a != "theme")
-                for a in ("help", "quit", "theme")]
+                        key_display=DEFAULT_KEYS[a], show=a not in ("theme", "panel"))
+                for a in ("help", "quit", "theme", "panel")]
 
     class RankingApplied(Message):
         """A new ranking is now the order of the queue (tests and benchmarks wait on it)."""
@@ -170,6 +176,7 @@ class ScreenerApp(App[None]):
         theme = theme or saved_theme(self.settings_file)
         if theme is not None:
             self.theme = THEMES.get(theme, theme)
+        self.set_class(not saved_side_panel(self.settings_file), "-no-side")
 
     def get_default_screen(self) -> Screen[None]:
         return ScreeningScreen()
@@ -291,9 +298,18 @@ class ScreenerApp(App[None]):
         """Switch between dark and light, and keep the choice for the next session."""
         name = "light" if self.theme == THEMES["dark"] else "dark"
         self.theme = THEMES[name]
-        problem = save_theme(self.settings_file, name)
+        problem = save_setting(self.settings_file, "theme", name, "theme")
         if problem:
             self.notify(problem, title="Theme", severity="warning", timeout=8)
+
+    def action_panel(self) -> None:
+        """Hide or show the side panel (progress, stopping figures, criteria): a small
+        terminal gives the record its width. The choice is kept for the next session."""
+        hidden = not self.has_class("-no-side")
+        self.set_class(hidden, "-no-side")
+        problem = save_setting(self.settings_file, "side_panel", not hidden, "side panel")
+        if problem:
+            self.notify(problem, title="Side panel", severity="warning", timeout=8)
 
 
 def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,

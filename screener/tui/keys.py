@@ -27,15 +27,15 @@ __all__ = ["ACTIONS", "DEFAULT_KEYS", "DESCRIPTIONS", "KeyMap", "KeyMapError", "
 
 ACTIONS: tuple[str, ...] = (
     "include", "exclude", "maybe", "note", "undo", "search", "browse", "help", "quit",
-    "fulltext_not_retrieved", "theme", "conflicts",
+    "fulltext_not_retrieved", "theme", "conflicts", "panel",
 )
-"""Actions that can be remapped (the protocol schema's list plus `theme`)."""
+"""Actions that can be remapped (the protocol schema's list plus `theme` and `panel`)."""
 
 DESCRIPTIONS: dict[str, str] = {
     "include": "Include", "exclude": "Exclude", "maybe": "Maybe", "note": "Note",
     "undo": "Undo", "search": "Search", "browse": "Browse", "help": "Help", "quit": "Quit",
     "fulltext_not_retrieved": "Not retrieved", "theme": "Theme",
-    "conflicts": "Conflicts",
+    "conflicts": "Conflicts", "panel": "Side panel",
 }
 
 IGNORED_ACTIONS: frozenset[str] = frozenset()

@@ -725,6 +725,31 @@ async def test_reason_dialog_hint_wraps_in_a_narrow_terminal(make_app: MakeApp) 
         assert "without a reason" in " ".join(" ".join(lines).split()), lines
 
 
+async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
+        make_app: MakeApp, tmp_path: Path) -> None:
+    settings = tmp_path / "ui.json"
+    app, review, _, _ = make_app(settings_file=settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        card, side = app.screen.query_one("#card"), app.screen.query_one("#side")
+        narrow = card.size.width
+        assert side.display and side.region.width == 30
+        await pilot.press("p")
+        await pilot.pause()
+        assert not side.display and side.region.width == 0
+        assert card.size.width == narrow + 30  # the record has the panel's width now
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)  # help lists the key
+        assert "p  Side panel" in str(app.screen.query_one("#help-keys").render())
+    assert json.loads(settings.read_text(encoding="utf-8")) == {"side_panel": False}
+    again = ScreenerApp(review, "ann", ranker=FakeRanker([]), settings_file=settings)
+    async with again.run_test(size=(80, 24)) as pilot:
+        assert not again.screen.query_one("#side").display  # the reviewer's last choice
+        await pilot.press("p")
+        await pilot.pause()
+        assert again.screen.query_one("#side").display
+    assert json.loads(settings.read_text(encoding="utf-8")) == {"side_panel": True}
+
+
 async def test_theme_chosen_with_t_is_kept_for_the_next_session(
         make_app: MakeApp, tmp_path: Path) -> None:
     settings = tmp_path / "ui.json"
