@@ -307,6 +307,9 @@ class ScreenerApp(App[None]):
         terminal gives the record its width. The choice is kept for the next session."""
         hidden = not self.has_class("-no-side")
         self.set_class(hidden, "-no-side")
+        screening = self.screen_stack[0]
+        if isinstance(screening, ScreeningScreen):
+            screening.show_status()  # the counts move to the card's border, or back
         problem = save_setting(self.settings_file, "side_panel", not hidden, "side panel")
         if problem:
             self.notify(problem, title="Side panel", severity="warning", timeout=8)

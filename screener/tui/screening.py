@@ -313,7 +313,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                     f"{keys.key('quit')} to quit.")
         self.query_one(RecordCard).show(self.record, self._context_line(), empty=done,
                                         heading=self._heading())
-        self._show_status()
+        self.show_status()
         has_record = self.record is not None
         if self.screener.session.role == Role.ADJUDICATOR or has_record != self._had_record:
             # the decision keys show while there is a record; the adjudicator's undo key
@@ -331,9 +331,21 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 and record.id not in self.mine
                 and record.id in self.screener.session.queue.ids)
 
-    def _show_status(self) -> None:
+    def show_status(self) -> None:
+        """The side panel's figures; with the panel hidden (`p`), the essentials on the
+        record card's lower border instead."""
         if self.progress is None:
             return
+        progress = self.progress
+        brief = ""
+        if self.screener.has_class("-no-side") and self.screener.session.role != Role.ADJUDICATOR:
+            brief = f"Screened {progress.screened:,} of {progress.own_total:,} · includes " \
+                    f"{progress.includes:,}"
+            if progress.stage == Stage.TITLE_ABSTRACT and progress.criteria_met:
+                brief += " · stopping rule met"
+        card = self.query_one(RecordCard)
+        if card.border_subtitle != brief:
+            card.border_subtitle = brief
         item = self.item
         self.query_one(StatusPanel).show(
             self.progress, item.rank_position if item else None, item.score if item else None,
@@ -594,7 +606,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             # resolutions are decisions too: the counts and the queue follow them
             self.mine = app.initial_decisions()
             self.progress = app.initial_progress(self.mine)
-            self._show_status()
+            self.show_status()
             self.after_change()
 
         await self.app.push_screen(
@@ -681,7 +693,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     def on_progress_computed(self, message: ProgressComputed) -> None:
         if message.generation == self._generation:
             self.progress = message.progress
-            self._show_status()
+            self.show_status()
 
     def on_progress_failed(self, message: ProgressFailed) -> None:
         self.notify(f"{type(message.error).__name__}: {message.error}",

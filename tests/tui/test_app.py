@@ -737,6 +737,10 @@ async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
         await pilot.pause()
         assert not side.display and side.region.width == 0
         assert card.size.width == narrow + 30  # the record has the panel's width now
+        assert card.border_subtitle == "Screened 0 of 5 · includes 0"  # the essentials
+        await pilot.press("i")
+        await pilot.pause(0.5)
+        assert app.screen.query_one("#card").border_subtitle == "Screened 1 of 5 · includes 1"
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)  # help lists the key
         assert "p  Side panel" in str(app.screen.query_one("#help-keys").render())
@@ -747,6 +751,7 @@ async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
         await pilot.press("p")
         await pilot.pause()
         assert again.screen.query_one("#side").display
+        assert not again.screen.query_one("#card").border_subtitle
     assert json.loads(settings.read_text(encoding="utf-8")) == {"side_panel": True}
 
 
