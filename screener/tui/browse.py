@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Input, Label, Tab, Tabs
 from textual.worker import get_current_worker
 
 from screener.core.decisions import Stage
+from screener.core.keys import DEFAULT_KEYS, binding_key
 from screener.tui.widgets import FitFooter
 from screener.workflow.browse import BrowseFilter, BrowseResult, BrowseRow, browse
 from screener.workflow.review import Review
@@ -52,7 +53,13 @@ class BrowseScreen(ModalScreen[int | None]):
                 Binding("right", "filter(1)", "Filter", key_display="←→", priority=True),
                 Binding("down", "to_table", "To the records", show=False),
                 Binding("slash", "focus_search", "Search", key_display="/"),
-                Binding("ctrl+r", "reload", "Reload", show=False)]
+                Binding("ctrl+r", "reload", "Reload", show=False),
+                # the screening keys for help and quit (remapped with them, by id): help
+                # opens over the list, quit closes it (typed in the search box, they are text)
+                Binding(binding_key(DEFAULT_KEYS["help"]), "app.help", "Help", id="help",
+                        key_display=DEFAULT_KEYS["help"]),
+                Binding(binding_key(DEFAULT_KEYS["quit"]), "back", "Back", id="quit", show=False,
+                        key_display=DEFAULT_KEYS["quit"])]
 
     class RowsLoaded(Message):
         """A listing arrived from the worker."""

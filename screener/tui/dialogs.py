@@ -262,7 +262,7 @@ for a decision you could not make again, e.g. on a record the adjudicator has re
 Browse (b): lists records with filters (all, unscreened, included, excluded, maybe, with
 notes): Left and Right change the filter, Up and Down move through the records, Enter
 opens the one under the cursor to see it and decide again (a new decision row is
-stored); Esc goes back to the queue without deciding.
+stored); Esc (or q) goes back to the queue without deciding; ? shows this help.
 Search (/) opens browse with the search box: title and abstract, case-insensitive.
 
 Conflicts (adjudicator): lists the records whose screeners disagree at this stage; Enter

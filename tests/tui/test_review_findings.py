@@ -236,6 +236,38 @@ async def test_browse_filters_and_opens_by_keyboard(make_app: MakeApp) -> None:
             app.screen.query_one("#help-text").render())
 
 
+async def test_help_and_quit_keys_work_in_browse(make_app: MakeApp) -> None:
+    """? and q did nothing in browse until Esc: ? now opens the help over the list, q
+    closes the list (not the app); typed in the search box they are text."""
+    from textual.widgets import Input
+
+    from screener.tui.browse import BrowseScreen
+    from screener.tui.dialogs import HelpScreen
+
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("b")
+        await settle(pilot)
+        browse = app.screen
+        assert isinstance(browse, BrowseScreen)
+        assert {"Help", "Back"} <= set(footer(app))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is browse
+        await pilot.press("slash", *"q?")
+        await settle(pilot)
+        assert app.screen is browse and browse.query_one(Input).value == "q?"
+        await pilot.press("enter")  # search; the focus goes to the records
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(app.screen, BrowseScreen) and app.is_running
+        assert app.current_record_id == ids[0]
+
+
 # -- 5. the card after a revisit, a search and an undo ----------------------------------------
 async def test_a_never_decided_record_from_search_is_said_to_be_in_the_queue(
         make_app: MakeApp) -> None:
