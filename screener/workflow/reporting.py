@@ -426,9 +426,10 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     decisions = [d for d in _visible_log(review, viewer) if isinstance(d, Decision)]
     with review.transaction() as session:
         hashes = repo.ranking_hashes(session)
+        removed = {link["record_id"]: link["kept_id"] for link in repo.duplicate_links(session)}
     rows = list(zip(log_rows(decisions, hashes), (d.row_hash for d in decisions), strict=True))
     target = resolve_output(review, out, f"decision-log.{fmt}", force)
-    write_text_atomic(target, log_csv(rows) if fmt == "csv" else log_jsonl(rows))
+    write_text_atomic(target, log_csv(rows, removed) if fmt == "csv" else log_jsonl(rows))
     return target, len(rows)
 
 

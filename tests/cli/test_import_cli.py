@@ -3,6 +3,7 @@ database; real export files from tests/data/formats (see SOURCES.md there)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import socket
 from collections.abc import Mapping
@@ -142,7 +143,7 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
 
 
 def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
-        review_dir: list[str]) -> None:
+        review_dir: list[str], tmp_path: Path) -> None:
     ris = str(FORMATS / "ris" / "asreview_embase.ris")
     run("import", ris, *review_dir, "--source", "Embase")
     run("import", ris, *review_dir, "--source", "Embase again", "--again")  # records 7-12
@@ -163,6 +164,13 @@ def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
     assert json.loads(run("dedup", "--undo", str(new), "--json", *review_dir))["restored"] == 1
     data = json.loads(run("dedup", "--redo", str(new), "--json", *review_dir))
     assert data["screened_removed"] == [8] == data["decided_differently"]
+    # the decision log says which decisions no longer count, and which copy replaced them
+    out_csv = tmp_path / "log.csv"
+    run("export", "log", "--out", str(out_csv), *review_dir)
+    with out_csv.open(encoding="utf-8", newline="") as handle:
+        marks = {(row["record_id"], row["removed_as_duplicate_of"])
+                 for row in csv.DictReader(handle)}
+    assert marks == {("1", ""), ("7", "1"), ("2", ""), ("8", "2")}
 
 
 def test_redo_keeps_the_copy_screened_while_the_cluster_was_undone(
