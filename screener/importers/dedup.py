@@ -284,14 +284,14 @@ def _features(record: Record) -> _Feat:
 
 _NOTICE_TITLE = re.compile(
     r"^\W*(?:(?:retraction|withdrawal|erratum|errata|corrigendum|corrigenda|correction"
-    r"|addendum)(?:\s+(?:note|notice|statement))?(?:\s+to\b|(?:\s+(?:of|for|on))?\s*"
+    r"|addendum)(?:\s+(?:note|notice|statement))?(?:\s+to\b|(?:\s+(?:of|for|on|in))?\s*"
     r"(?:[:.\-\u2013\[\]()\"'\u201c]|$))|(?:notice|note|statement)\s+of\s+"
     r"(?:retraction|concern|withdrawal)|expression\s+of\s+concern"
     r"|(?:author|publisher)(?:'s|s')?\s+correction)",
     re.IGNORECASE,
 )
 """Titles of notices: 'Retraction note: <title>', 'Erratum to "<title>"', 'Correction:
-...', 'Notice of retraction', 'Expression of concern', 'Author correction: ...'. Not
+...', 'Erratum in: <title>', 'Notice of retraction', 'Expression of concern', 'Author correction: ...'. Not
 'RETRACTED: <title>' (the retracted article itself) nor 'Correction of hallux valgus'."""
 _NOTICE_TYPES = ("retraction of publication", "published erratum", "erratum", "correction",
                  "retraction notice", "expression of concern", "corrected and republished")

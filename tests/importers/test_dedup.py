@@ -204,6 +204,7 @@ def test_abstracts_sharing_their_supplement_doi_stay_apart() -> None:
     "Erratum to \"Hepatitis E virus infection among domestic animals in eastern China\"",
     "Correction: Hepatitis E virus infection among domestic animals in eastern China",
     "Expression of concern: Hepatitis E virus infection among domestic animals",
+    "Erratum in: Hepatitis E virus infection among domestic animals in eastern China",
 ])
 def test_a_notice_is_never_merged_into_its_article(notice: str) -> None:
     # a retraction note carrying its article's DOI (and authors, year, journal) hid the
@@ -219,6 +220,15 @@ def test_a_notice_is_never_merged_into_its_article(notice: str) -> None:
     # the retracted article itself ('RETRACTED: <title>') is still the article
     retracted = replace(OTHER, title="RETRACTED: " + OTHER.title, abstract="")
     assert clusters_as_sets(with_ids(OTHER, retracted)) == [{1, 2}]
+
+
+@pytest.mark.parametrize("title", ["Correction in adolescent idiopathic scoliosis",
+                                   "Erratum in medical records: a survey",
+                                   "Correction of hallux valgus"])
+def test_titles_that_begin_like_a_notice_are_not_notices(title: str) -> None:
+    from screener.importers.dedup import _is_notice
+
+    assert not _is_notice(replace(OTHER, title=title))
 
 
 def test_one_pmid_on_two_different_titles_does_not_merge_them() -> None:
