@@ -345,7 +345,12 @@ def _titles_clearly_differ(a: _Feat, b: _Feat) -> bool:
     short, long_ = (a.title, b.title) if len(a.title) <= len(b.title) else (b.title, a.title)
     if len(short) >= 20 and fuzz.ratio(short, long_[: len(short)]) >= 90:
         return False  # a truncated title, or the subtitle dropped
-    # a translated title: the abstract tells that it is the same paper
+    # a translated title: the abstract tells that it is the same paper, or (no abstracts)
+    # the same first author, year, volume and pages do: chapters of one book, abstracts of
+    # one supplement have their own pages
+    if (a.surname and a.surname == b.surname and a.year == b.year and a.pages
+            and a.pages == b.pages and a.volume == b.volume):
+        return False
     return not (len(a.abstract) >= 80 and len(b.abstract) >= 80
                 and _abstract_similarity(a.abstract, b.abstract) >= 90)
 

@@ -176,6 +176,17 @@ def test_a_translated_title_under_one_doi_merges_when_the_abstracts_agree() -> N
     assert clusters_as_sets(with_ids(OTHER, german)) == [{1, 2}]
 
 
+def test_a_translated_title_without_abstracts_merges_on_author_year_volume_and_pages() -> None:
+    # a French database's record and PubMed's, neither with an abstract, under one DOI
+    paged = replace(OTHER, abstract="", volume="55", pages="212-218")
+    french = replace(paged, title="Infection par le virus de l'hépatite E chez les animaux "
+                     "domestiques en Chine orientale")
+    assert clusters_as_sets(with_ids(paged, french)) == [{1, 2}]
+    # other pages (chapters, a supplement's abstracts): two papers under one DOI
+    assert find_duplicates(with_ids(paged, replace(french, pages="219-224"))) == []
+    assert find_duplicates(with_ids(paged, replace(french, authors=("Li, Ming",)))) == []
+
+
 def test_chapters_sharing_their_book_doi_stay_apart() -> None:
     # Springer exports give each chapter the book's DOI: merged as 'doi, 1.00' they took
     # studies out of screening
