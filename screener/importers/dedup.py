@@ -43,6 +43,10 @@ that already carry conflicting DOIs or different PMIDs, span more than one year,
 founding records' titles, first authors, title numbers or journals disagree, so
 transitivity cannot chain unrelated records together.
 
+What is compared of each record (normalised title, surname, notice, preprint, volume and
+part numbers) is computed in `screener.importers._dedup_features`; the rules above that
+judge a pair are here.
+
 Cost: about 20 s of CPU and 300 MB for 100,000 records (see `benchmarks/dedup.py`).
 
 Imports: standard library, `rapidfuzz` and `screener.core` only. Never import sqlalchemy,
@@ -52,9 +56,7 @@ textual, click, sklearn or other screener layers from here.
 from __future__ import annotations
 
 import difflib
-import html
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +65,13 @@ from typing import Literal, NamedTuple
 from rapidfuzz import fuzz, process
 
 from screener.core.records import Record
+from screener.importers._dedup_features import (
+    _PREPRINT_DOI,
+    _STOPWORDS,
+    _Feat,
+    _features,
+    normalise_title,
+)
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -118,219 +127,6 @@ class Cluster:
         return (self.kept_id, *(m.record_id for m in self.members))
 
 
-# --------------------------------------------------------------------------- normalising
-
-_TAGS = re.compile(r"<[^>]{0,200}>")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
-_SPACES = re.compile(r"\s+")
-
-
-def normalise_title(text: str) -> str:
-    """Return a title in a form that compares equal across databases and exports.
-
-    Unescapes HTML entities (twice, for double-escaped exports), removes HTML tags, folds
-    Unicode compatibility forms and accents (NFKD without combining marks), lower-cases,
-    turns "&" into "and", replaces punctuation by spaces and collapses white space (so
-    trailing periods and brackets disappear).
-
-    >>> normalise_title("  Caf&eacute; &amp; <i>Na&iuml;ve</i> T-cells.  ")
-    'cafe and naive t cells'
-    """
-    if not text:
-        return ""
-    value = html.unescape(html.unescape(text)) if "&" in text else text
-    if "<" in value:
-        value = _TAGS.sub(" ", value)
-    if not value.isascii():
-        value = unicodedata.normalize("NFKD", value)
-        value = "".join(ch for ch in value if not unicodedata.combining(ch))
-        value = value.replace("ß", "ss")
-    value = value.casefold().replace("&", " and ")
-    value = _NON_ALNUM.sub(" ", value)
-    return _SPACES.sub(" ", value).strip()
-
-
-_GENERIC_TITLES = frozenset(
-    normalise_title(t)
-    for t in (
-        "Editorial", "Guest editorial", "Editorial comment", "Editor's note", "Editorial note",
-        "Reply", "In reply", "Author's reply", "Authors' reply", "The authors reply",
-        "Reply to the editor", "Reply to letter", "Response", "Authors' response",
-        "Response to letter", "Letter", "Letter to the editor", "Letters", "Comment",
-        "Commentary", "Invited commentary", "Erratum", "Errata", "Correction", "Corrections",
-        "Corrigendum", "Retraction", "Retraction notice", "Notice of retraction",
-        "Expression of concern", "Introduction", "Preface", "Foreword", "Abstracts",
-        "Conference abstracts", "Meeting abstracts", "Poster abstracts", "News",
-        "Book review", "Book reviews", "In brief", "In this issue", "Untitled", "Index",
-        "Acknowledgements", "Acknowledgments", "Reviewers", "Contents", "Table of contents",
-        "Obituary", "Announcement", "Announcements", "Discussion", "Summary", "Abstract",
-        "Case report", "Letter to editor", "Re", "Comments", "Proceedings",
-    )
-)
-_GENERIC_PREFIXES = ("erratum", "correction to", "corrigendum", "retraction", "reply to",
-                     "response to", "comment on", "re ", "in reply", "retracted", "errata")
-_STOPWORDS = frozenset(
-    "a an the of in on for and or to with by at from as is are be was were its their this "
-    "that these those into than vs versus via after before during between among under over "
-    "not no non".split()
-)
-_PREPRINT_SOURCES = ("medrxiv", "biorxiv", "arxiv", "research square", "ssrn", "preprints",
-                     "chemrxiv", "psyarxiv", "osf preprints", "authorea", "scielo preprints",
-                     "zenodo", "qeios")
-_PREPRINT_DOI_PREFIXES = ("10.1101/", "10.21203/", "10.2139/", "10.20944/", "10.48550/",
-                          "10.31234/", "10.26434/", "10.31219/", "10.22541/", "10.1590/scielopreprints")
-_PREPRINT_DOI = re.compile(
-    r"^10\.(?:1101/\d|21203/rs\.|2139/ssrn\.|20944/preprints|48550/arxiv\.|31234/|26434/"
-    r"|31219/|22541/au\.|1590/scielopreprints)"
-)
-"""DOIs that only preprint servers issue: bioRxiv/medRxiv (10.1101/ then a digit; other
-10.1101 DOIs are Cold Spring Harbor journals), Research Square, SSRN, Preprints.org, arXiv,
-PsyArXiv, ChemRxiv, OSF, Authorea, SciELO Preprints."""
-_INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,4}$")
-
-
-def _surname(author: str) -> str:
-    """Family name of an author written as 'Smith, John', 'Smith J', 'J. Smith' or 'John Smith'.
-
-    Returned as ASCII letters only, lower case, last word of the family name (so particles
-    like 'van der' do not matter).
-    """
-    text = author.strip()
-    if not text:
-        return ""
-    if "," in text:
-        family = text.split(",", 1)[0]
-    else:
-        words = text.replace(".", ". ").split()
-        if len(words) > 1 and _INITIALS.match(words[-1]) and not _INITIALS.match(words[0]):
-            family = " ".join(words[:-1])  # "Smith J", "Smith JA"
-        else:
-            family = words[-1]  # "John Smith", "J. Smith", "J.A. Smith"
-    parts = normalise_title(family.replace("-", "")).split()
-    return parts[-1] if parts else ""
-
-
-def _is_preprint(record: Record) -> bool:
-    journal = normalise_title(record.journal)
-    if any(src in journal for src in _PREPRINT_SOURCES):
-        return True
-    if record.doi.startswith(_PREPRINT_DOI_PREFIXES):
-        return True
-    return any("preprint" in t.lower() for t in record.publication_types)
-
-
-# --------------------------------------------------------------------------- features
-
-
-@dataclass(slots=True)
-class _Feat:
-    title: str
-    ntok: int
-    generic: bool
-    year: int | None
-    surname: str
-    journal: str
-    abstract: str
-    doi: str
-    pmid: str
-    preprint: bool
-    volume: str
-    pages: str
-    numbers: frozenset[str]
-    """Numbers in the title (digits, and roman numerals i-xii as in 'part II')."""
-    core: str
-    """The title without its parts in brackets ('(JCS 2008)', '[Article in German]'), which
-    databases drop or add, normalised: what `_words_differ` compares."""
-    notice: bool
-    """A retraction, erratum, correction or expression-of-concern notice (by title or
-    publication type): it often carries its article's DOI, title and authors."""
-    conference: bool
-    """A conference abstract or paper (publication type, or a meeting/congress venue)."""
-    volume_no: str
-    """The volume's first number ('6016 LNCS' -> '6016'), or ''."""
-    part: str
-    """The part number of a volume ('PART 1' in the issue, 'Part II' in the title), or ''."""
-
-
-def _features(record: Record) -> _Feat:
-    title = normalise_title(record.title)
-    generic = (
-        title in _GENERIC_TITLES
-        or title.startswith(_GENERIC_PREFIXES)
-        or len(title) < 12
-    )
-    return _Feat(
-        title=title,
-        ntok=len(title.split()),
-        generic=generic,
-        year=record.year,
-        surname=_surname(record.first_author),
-        journal=normalise_title(record.journal),
-        abstract=normalise_title(record.abstract[:400])[:300],
-        doi=record.doi.strip().lower(),
-        pmid=record.pmid.strip(),
-        preprint=_is_preprint(record),
-        volume=record.volume.strip().lower(),
-        pages=record.pages.strip().lower(),
-        numbers=_title_numbers(title),
-        core=normalise_title(_BRACKETED.sub(" ", record.title)) if "(" in record.title
-        or "[" in record.title else title,
-        notice=_is_notice(record),
-        conference=_is_conference(record),
-        volume_no=_first_number(record.volume),
-        part=_part(record),
-    )
-
-
-_NOTICE_TITLE = re.compile(
-    r"^\W*(?:(?:retraction|withdrawal|erratum|errata|corrigendum|corrigenda|correction"
-    r"|addendum)(?:\s+(?:note|notice|statement))?(?:\s+to\b|(?:\s+(?:of|for|on|in))?\s*"
-    r"(?:[:.\-\u2013\[\]()\"'\u201c]|$))|(?:notice|note|statement)\s+of\s+"
-    r"(?:retraction|concern|withdrawal)|expression\s+of\s+concern"
-    r"|(?:author|publisher)(?:'s|s')?\s+correction)",
-    re.IGNORECASE,
-)
-"""Titles of notices: 'Retraction note: <title>', 'Erratum to "<title>"', 'Correction:
-...', 'Erratum in: <title>', 'Notice of retraction', 'Expression of concern', 'Author correction: ...'. Not
-'RETRACTED: <title>' (the retracted article itself) nor 'Correction of hallux valgus'."""
-_NOTICE_TYPES = ("retraction of publication", "published erratum", "erratum", "correction",
-                 "retraction notice", "expression of concern", "corrected and republished")
-_CONFERENCE_TYPES = ("conference", "congress", "meeting abstract", "meeting report")
-_CONFERENCE_VENUE = re.compile(r"\b(?:meeting|congress|conference|symposium|abstracts)\b")
-
-
-def _is_notice(record: Record) -> bool:
-    if _NOTICE_TITLE.match(record.title):
-        return True
-    return any(t.strip().lower() in _NOTICE_TYPES for t in record.publication_types)
-
-
-def _is_conference(record: Record) -> bool:
-    if any(any(w in t.lower() for w in _CONFERENCE_TYPES) for t in record.publication_types):
-        return True
-    return bool(_CONFERENCE_VENUE.search(record.journal.lower()))
-
-
-_NUMBER = re.compile(r"\d+")
-_PART = re.compile(r"\b(?:part|pt)\.?\s*(\d+|[ivx]{1,4}|[a-h])\b", re.IGNORECASE)
-_ROMAN_VALUES = {r: str(k) for k, r in enumerate(
-    "i ii iii iv v vi vii viii ix x xi xii".split(), start=1)}
-
-
-def _first_number(value: str) -> str:
-    found = _NUMBER.search(value) if value else None
-    return found.group().lstrip("0") or "0" if found else ""
-
-
-def _part(record: Record) -> str:
-    """'PART 1' (Scopus puts a proceedings volume's part in the issue), 'Part II' or 'Pt. 2'
-    in the title: '1', '2'... (roman numerals as digits), a letter as itself."""
-    for text in (record.issue, record.title):
-        found = _PART.search(text) if text else None
-        if found:
-            value = found.group(1).lower()
-            return _ROMAN_VALUES.get(value, value)
-    return ""
 
 
 def _titles_clearly_differ(a: _Feat, b: _Feat) -> bool:
@@ -381,13 +177,6 @@ def _abstract_and_paper(a: _Feat, b: _Feat) -> bool:
             and a.year != b.year and a.journal != "" and b.journal != ""
             and not _journals_agree(a.journal, b.journal))
 
-
-_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-_ROMAN = frozenset(_ROMAN_VALUES)
-
-
-def _title_numbers(title: str) -> frozenset[str]:
-    return frozenset(t for t in title.split() if t.isdigit() or t in _ROMAN)
 
 
 def _numbers_conflict(a: _Feat, b: _Feat) -> bool:

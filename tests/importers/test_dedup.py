@@ -237,7 +237,7 @@ def test_a_notice_is_never_merged_into_its_article(notice: str) -> None:
                                    "Erratum in medical records: a survey",
                                    "Correction of hallux valgus"])
 def test_titles_that_begin_like_a_notice_are_not_notices(title: str) -> None:
-    from screener.importers.dedup import _is_notice
+    from screener.importers._dedup_features import _is_notice
 
     assert not _is_notice(replace(OTHER, title=title))
 
