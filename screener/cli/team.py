@@ -58,6 +58,20 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
         click.echo(f"  {name}: {count}")
 
 
+def _note_if_blinding_ended(review: Any, stage: str, before: bool) -> None:
+    """Tell whoever just started reconciliation at `stage` (listing the conflicts, or a first
+    resolution) that blinding has ended there for everyone."""
+    from screener.core.decisions import Stage
+    from screener.workflow.team import reconciliation_started
+
+    if (review.protocol.screening.blind and not before
+            and reconciliation_started(review, Stage(stage))):
+        click.echo(f"note: reconciliation at {stage} has started, so blinding there has "
+                   "ended: decisions made from now on, including on records not yet "
+                   "screened by both reviewers, are made unblinded (the methods text "
+                   "will say how many)", err=True)
+
+
 @main.command()
 @review_options
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
@@ -73,12 +87,7 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
     with open_from(review_dir, db_url) as review:
         before = reconciliation_started(review, Stage(stage))
         found = list_conflicts(review, Stage(stage), reviewer)
-        if (review.protocol.screening.blind and not before
-                and reconciliation_started(review, Stage(stage))):
-            click.echo(f"note: reconciliation at {stage} has started, so blinding there has "
-                       "ended: decisions made from now on, including on records not yet "
-                       "screened by both reviewers, are made unblinded (the methods text "
-                       "will say how many)", err=True)
+        _note_if_blinding_ended(review, stage, before)
     if as_json:
         emit_json([c.as_dict() for c in found])
         return
@@ -106,11 +115,14 @@ def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewe
             stage: str) -> None:
     """Resolve the conflict on RECORD_ID with the adjudicator's decision."""
     from screener.core.decisions import Label, Stage
+    from screener.workflow.team import reconciliation_started
     from screener.workflow.team import resolve as run_resolve
 
     with open_from(review_dir, db_url) as review:
+        before = reconciliation_started(review, Stage(stage))
         d = run_resolve(review, record_id, reviewer, Label(label), stage=Stage(stage),
                         reason_id=reason, criterion_ids=criteria, note=note)
+        _note_if_blinding_ended(review, stage, before)
     click.echo(f"decision {d.seq}: record {record_id} {label} by {d.reviewer} (adjudicator) "
                f"at {stage}")
 

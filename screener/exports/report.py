@@ -252,6 +252,17 @@ def _were(n: int) -> str:
     return "was" if n == 1 else "were"
 
 
+def _split_words(split: tuple[int, int], word: str) -> str:
+    """How an allocation split the records (or reports) of a stage: (double, single)."""
+    double, single = split
+    if double and single:
+        return (f"{_n(double, word)} {_were(double)} screened by two reviewers and "
+                f"{_count(single)} by one reviewer")
+    if double:
+        return f"each of the {_n(double, word)} was screened by two reviewers"
+    return f"each of the {_n(single, word)} was screened by one reviewer only"
+
+
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -307,6 +318,25 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
     return "\n".join(out) + "\n\n" + " ".join(text)
 
 
+def _allocation_sentences(inputs: ReportInputs) -> list[str]:
+    """How many reviewers screened each record at each stage, when an allocation gave
+    records another number than the protocol's ([] when none did)."""
+    ta, ft = inputs.split, inputs.split_full_text
+    has_ft = Stage.FULL_TEXT in inputs.protocol.stages
+    if ta is None and (ft is None or not has_ft):
+        return []
+    n = inputs.protocol.screening.reviewers_per_record
+    per = f"{_WORDS.get(n, str(n))} reviewer{'' if n == 1 else 's'}"
+    out = [f"At title and abstract every record was screened by {per}." if ta is None else
+           f"At title and abstract the records were allocated at random: "
+           f"{_split_words(ta, 'record')}."]
+    if has_ft:
+        out.append(f"At full text every retrieved report was screened by {per}." if ft is None
+                   else f"At full text the reports were allocated at random"
+                   f"{' too' if ta else ''}: {_split_words(ft, 'report')}.")
+    return out
+
+
 def screening_paragraph(inputs: ReportInputs) -> str:
     """PRISMA 2020 item 8: who screened, how many per record, independence, conflicts."""
     protocol, mode = inputs.protocol, inputs.protocol.screening
@@ -331,24 +361,16 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         how = ("independently: reviewers could not see each other's decisions until "
                "reconciliation of the stage began (blinded)" if mode.blind else
                "but not independently: reviewers could see each other's decisions")
-        if inputs.split is None:
+        sentences = _allocation_sentences(inputs)
+        if not sentences:
             out.append(f"At each stage every record and every retrieved report was screened "
                        f"by {per} reviewers, {how}.")
         else:
-            double, single = inputs.split
-            out.append(f"At title and abstract the records were allocated at random: "
-                       f"{_n(double, 'record')} {_were(double)} screened by two reviewers and "
-                       f"{_count(single)} by one reviewer. Records with two reviewers were "
-                       f"screened {how}.")
-            if Stage.FULL_TEXT in inputs.protocol.stages:
-                if inputs.split_full_text is None:
-                    out.append(f"At full text every retrieved report was screened by {per} "
-                               "reviewers.")
-                else:
-                    d2, s1 = inputs.split_full_text
-                    out.append(f"At full text the reports were allocated at random too: "
-                               f"{_n(d2, 'report')} {_were(d2)} screened by two reviewers "
-                               f"and {_count(s1)} by one.")
+            out += sentences
+            ta, ft = inputs.split, inputs.split_full_text
+            if (ta is None or ta[0]) or (Stage.FULL_TEXT in inputs.protocol.stages
+                                         and (ft is None or ft[0])):
+                out.append(f"Records with two reviewers were screened {how}.")
         for stage, n in inputs.unblinded:
             out.append(f"After reconciliation of {STAGE_NAMES[stage]} screening had begun, "
                        f"decisions on {_n(n, 'record')} were made or "
@@ -367,7 +389,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                     else "by discussion until the reviewers reached consensus")
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
-        out.append("Each record and each retrieved report was screened by one reviewer.")
+        out += (_allocation_sentences(inputs)
+                or ["Each record and each retrieved report was screened by one reviewer."])
     if Stage.FULL_TEXT not in protocol.stages:
         out.append("Screening was of titles and abstracts only; records rated include at "
                    "title and abstract are the included records.")

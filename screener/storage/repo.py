@@ -893,12 +893,17 @@ def reconciliations(session: Session) -> dict[Stage, tuple[str, datetime]]:
 
 
 def _copied_tables() -> list[Any]:
-    return [ProtocolVersionRow, SourceRow, RecordRow, DuplicateLinkRow, ReportRow]
+    from screener.storage.models import ReconciliationRow
+
+    # the reconciliations too: without them a copy made after title/abstract was
+    # reconciled thinks that stage still blind, and keeps its full-text stage shut
+    return [ProtocolVersionRow, SourceRow, RecordRow, DuplicateLinkRow, ReportRow,
+            ReconciliationRow]
 
 
 def dump_review_tables(session: Session) -> dict[str, list[dict[str, Any]]]:
-    """Protocol versions, sources, records, duplicate links and reports, ids kept
-    (what an offline copy of the review needs besides decisions)."""
+    """Protocol versions, sources, records, duplicate links, reports and reconciliations
+    started, ids kept (what an offline copy of the review needs besides decisions)."""
     data: dict[str, list[dict[str, Any]]] = {}
     for model in _copied_tables():
         columns = [c.key for c in model.__table__.columns]

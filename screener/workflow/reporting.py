@@ -966,15 +966,16 @@ def _s(n: int, word: str) -> str:
 def _allocation_split(review: Review, session: Session, stage: Stage = Stage.TITLE_ABSTRACT
                       ) -> tuple[int, int] | None:
     """(records allocated to two screeners, to one) under the stage's allocation in force;
-    None without one, or when it gives every record the same number."""
+    None without one, or when it gives every record the protocol's number of screeners
+    (an allocation with no overlap in a dual review gives each record one: not None)."""
     from screener.workflow.team import required_reviewers
 
     per = required_reviewers(review, session, stage)
-    if not per:
+    need = review.protocol.screening.reviewers_per_record
+    if not per or all(n == need for n in per.values()):
         return None
     double = sum(1 for n in per.values() if n >= 2)
-    single = len(per) - double
-    return (double, single) if double and single else None
+    return double, len(per) - double
 
 
 def write_report(review: Review, out: Path | None = None, force: bool = False) -> Path:

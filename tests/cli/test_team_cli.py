@@ -107,6 +107,22 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     assert "kappa 0.000" in text and "(rows: ann, columns: bob)" in text
 
 
+def test_a_first_resolution_says_it_ended_blinding(tmp_path: Path, db_url: str | None) -> None:
+    # the adjudicator resolves a conflict they were told of before listing any: that
+    # starts reconciliation (blinding ends for everyone) as listing does, and says so
+    loc, ids = setup(tmp_path, db_url)
+    screen(tmp_path, db_url, ids)
+    first = CliRunner().invoke(main, ["resolve", str(ids[1]), "--reviewer", ADJ,
+                                      "--label", "include", *loc])
+    assert first.exit_code == 0, first.output
+    assert "reconciliation at title_abstract has started" in first.stderr
+    assert "blinding there has ended" in first.stderr
+    assert json.loads(run("status", "--json", "--reviewer", "ann", *loc))["blind"] is False
+    again = CliRunner().invoke(main, ["resolve", str(ids[3]), "--reviewer", ADJ,
+                                      "--label", "exclude", *loc])
+    assert again.exit_code == 0 and again.stderr == ""  # said once, when it happened
+
+
 def test_allocate(tmp_path: Path, db_url: str | None) -> None:
     loc, ids = setup(tmp_path, db_url, 10)
     data = json.loads(run("allocate", "--reviewers", "ann,bob", "--overlap", "20%",

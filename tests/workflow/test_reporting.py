@@ -406,6 +406,36 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
     assert "At full text every retrieved report was screened by two reviewers." in text
 
 
+@pytest.mark.parametrize(("protocol", "overlap", "said"), [
+    # `allocate` without --overlap in a dual review: every record gets one screener
+    ("dual-screening.yaml", 0.0, "allocated at random: each of the 10 records was screened "
+                                 "by one reviewer only."),
+    # a single-screening review with an overlap: some records got two
+    ("minimal.yaml", 0.2, "allocated at random: 2 records were screened by two reviewers "
+                          "and 8 by one reviewer."),
+])
+def test_methods_text_says_how_many_screened_each_record_when_an_allocation_changed_it(
+        make_review: Callable[..., Any], protocol: str, overlap: float, said: str) -> None:
+    from screener.workflow.screening import ScreeningSession
+    from screener.workflow.team import allocate
+
+    review = make_review(protocol)
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=f"R{i}") for i in range(10)])
+    allocate(review, ["ann", "bob"], overlap, seed=3)
+    for name in ("ann", "bob"):
+        session = ScreeningSession(review, name)
+        while (item := session.next()) is not None:
+            assert item.record.id is not None
+            session.decide(item.record.id, Label.EXCLUDE, reason_id="design")
+    text = _methods(review)
+    assert said in text
+    # the protocol's number is not claimed for every record
+    assert "every record and every retrieved report was screened by two" not in text
+    assert "Each record and each retrieved report was screened by one reviewer" not in text
+
+
 def test_methods_text_does_not_deny_rankings_it_cannot_tie_to_decisions(
         make_review: Callable[..., Any]) -> None:
     review = make_review()

@@ -616,6 +616,33 @@ def test_export_decide_offline_merge_twice(make_review: Callable[..., Any], tmp_
     assert stats.n == 2
 
 
+def test_copy_made_after_reconciliation_screens_full_text_offline(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    # a blind dual review past title/abstract: bob takes the full texts home. The copy
+    # used to think title/abstract still blind (its reconciliation was not copied), so
+    # `next --stage full_text` in it refused: "the full-text stage opens once ..."
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    for rid in ids:
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", INC if rid != ids[2] else EXC)
+    list_conflicts(review, TA, ADJ)                     # reconciliation starts
+    resolve(review, ids[2], ADJ, EXC)
+    export_reviewer(review, "bob", tmp_path / "bob")
+    with open_review(tmp_path / "bob") as copy:
+        offline = ScreeningSession(copy, "bob", stage=FT)
+        offered = []
+        while (item := offline.next()) is not None:
+            assert item.record.id is not None
+            offered.append(item.record.id)
+            offline.decide(item.record.id, INC)
+        assert sorted(offered) == ids[:2]
+    assert merge(review, tmp_path / "bob").added == 2
+    with review.transaction() as s:
+        assert {(d.record_id, d.reviewer) for d in repo.current_decisions(s, FT)} == {
+            (ids[0], "bob"), (ids[1], "bob")}
+
+
 def test_merge_refuses_decisions_by_others_in_a_reviewers_copy(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     review = make_review("dual-screening.yaml")
