@@ -246,14 +246,20 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
                    "methods text then record that screening followed the ranking.")
 @click.option("--rank-position", type=POSITION, default=None,
               help="The record's position in that ranking (`next` prints it).")
+@click.option("--new-reviewer", is_flag=True,
+              help="Decide under a name the review has not seen while it has reviewers "
+                   "already (without it such a name is refused, in case it is a typo).")
 def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer: str,
            label: str, reason: str | None, criteria: tuple[str, ...], note: str,
-           stage: str, ranking_id: int | None, rank_position: int | None) -> None:
+           stage: str, ranking_id: int | None, rank_position: int | None,
+           new_reviewer: bool) -> None:
     """Record a decision on RECORD_ID."""
     from screener.core.decisions import Label, Stage
-    from screener.workflow.screening import record_decision
+    from screener.workflow.screening import record_decision, reviewer_for_ui
 
     with open_from(review_dir, db_url) as review:
+        # a typo would become another screener, counted as a record's second reviewer
+        reviewer = reviewer_for_ui(review, reviewer, new=new_reviewer)
         d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
                             reason_id=reason, criterion_ids=criteria, note=note,
                             ranking_id=ranking_id, rank_position=rank_position,

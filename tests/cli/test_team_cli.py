@@ -286,6 +286,24 @@ def test_allocating_an_overlap_without_an_adjudicator_warns(tmp_path: Path) -> N
     assert "warning" not in out
 
 
+def test_decide_refuses_a_name_new_to_a_review_that_has_reviewers(
+        tmp_path: Path, db_url: str | None) -> None:
+    # `decide 1 --reviewer anne` (meaning ann) registered anne as a second screener of
+    # record 1, silently
+    loc, ids = setup(tmp_path, db_url)
+    run("decide", str(ids[0]), "--reviewer", "ann", "--label", "include", *loc)  # a new review
+    out = run("decide", str(ids[0]), "--reviewer", "anne", "--label", "include", *loc, code=2)
+    assert out.count("error:") == 1 and "'anne' has not screened in this review" in out
+    assert "'ann'" in out and "--new-reviewer" in out and "Nothing was changed" in out
+    names = {r["name"] for r in json.loads(run("status", "--json", *loc))["reviewers"]}
+    assert names == {"ann"}
+    run("decide", str(ids[0]), "--reviewer", "bob", "--new-reviewer", "--label", "exclude",
+        *loc)
+    run("decide", str(ids[1]), "--reviewer", "bob", "--label", "exclude", *loc)  # known now
+    names = {r["name"] for r in json.loads(run("status", "--json", *loc))["reviewers"]}
+    assert names == {"ann", "bob"}
+
+
 def test_screen_refuses_a_name_new_to_a_review_that_has_reviewers(
         tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     # `screen --reviewer bobb` opened the UI and registered bobb as a third screener

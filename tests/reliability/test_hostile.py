@@ -130,7 +130,7 @@ def test_read_only_review_gives_clear_message(tmp_path: Path) -> None:
     try:
         out = subprocess.run(
             [*prefix, sys.executable, "-m", "screener", "decide", str(rid + 1), "--reviewer",
-             "bob", "--label", "include", "--review", str(folder)],
+             "bob", "--new-reviewer", "--label", "include", "--review", str(folder)],
             capture_output=True, text=True, cwd=REPO)
         assert out.returncode == 2, out.stderr
         assert "is read-only" in out.stderr and "write access" in out.stderr, out.stderr
