@@ -46,6 +46,12 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
                    "names no adjudicator to resolve their disagreements: add `adjudicator: "
                    "NAME` (or `resolution: consensus`) under `screening:` and run `screener "
                    "protocol amend FILE`", err=True)
+    single = result.records - result.double
+    if screening.dual and single:
+        click.echo(f"warning: the protocol asks for two reviewers per record, but {single} of "
+                   f"the {result.records} records get one screener (--overlap {overlap}); the "
+                   "methods text will say so. For every record to be screened twice, "
+                   "allocate again with --overlap 100%", err=True)
     data = {"stage": result.stage.value, "seed": result.seed, "overlap": result.overlap,
             "records": result.records, "double_screened": result.double,
             "per_reviewer": result.per_reviewer}

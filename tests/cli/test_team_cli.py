@@ -125,8 +125,10 @@ def test_a_first_resolution_says_it_ended_blinding(tmp_path: Path, db_url: str |
 
 def test_allocate(tmp_path: Path, db_url: str | None) -> None:
     loc, ids = setup(tmp_path, db_url, 10)
-    data = json.loads(run("allocate", "--reviewers", "ann,bob", "--overlap", "20%",
-                          "--seed", "5", "--json", *loc))
+    result = CliRunner().invoke(main, ["allocate", "--reviewers", "ann,bob", "--overlap", "20%",
+                                       "--seed", "5", "--json", *loc])
+    assert "8 of the 10 records get one screener" in result.stderr  # a dual protocol
+    data = json.loads(result.stdout)
     assert data == {"stage": "title_abstract", "seed": 5, "overlap": 0.2, "records": 10,
                     "double_screened": 2, "per_reviewer": {"ann": 6, "bob": 6}}
     out = json.loads(run("next", "--reviewer", "carl", "--json", *loc) or "null")
@@ -271,6 +273,17 @@ def test_status_says_the_stopping_rule_is_moot_once_every_record_is_screened(
     assert "stopping rule is not met" not in text
     data = json.loads(run("status", "--json", *loc))
     assert data["stopping"]["every_record_screened"] is True
+
+
+def test_allocating_single_screening_in_a_dual_review_warns(tmp_path: Path,
+                                                            db_url: str | None) -> None:
+    # allocate's default --overlap 0% quietly made a dual protocol single screening
+    loc, _ = setup(tmp_path, db_url, n=10)
+    out = run("allocate", "--reviewers", "ann,bob", "--seed", "5", *loc)
+    assert ("warning: the protocol asks for two reviewers per record, but 10 of the 10 "
+            "records get one screener (--overlap 0%)") in out and "--overlap 100%" in out
+    out = run("allocate", "--reviewers", "ann,bob", "--overlap", "100%", "--seed", "5", *loc)
+    assert "warning" not in out and "10 double-screened, 0 single" in out
 
 
 def test_allocating_an_overlap_without_an_adjudicator_warns(tmp_path: Path) -> None:
