@@ -575,9 +575,13 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                 notes = " | ".join(f"{d.reviewer}: {d.note}"
                                    for d in sorted(ds, key=lambda d: d.id or 0) if d.note)
                 result[rid] = (o.label, "; ".join(why), notes)
+        not_retrieved: set[int] = set()
         if label == "all":  # decided or not: the deduplicated library, or the full texts
+            statuses = repo.reports(session) if stage == Stage.FULL_TEXT else {}
+            not_retrieved = {rid for rid, status in statuses.items()
+                             if status == ReportStatus.NOT_RETRIEVED}
             pool = (repo.record_ids_in_order(session) if stage == Stage.TITLE_ABSTRACT
-                    else [*repo.reports(session), *result])
+                    else [*statuses, *result])
             ids = [rid for rid in dict.fromkeys(pool) if rid not in removed]
         else:
             ids = [rid for rid, (lab, _, _) in result.items()
@@ -588,6 +592,8 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     for record in records:
         assert record.id is not None
         lab_, reason, note = result.get(record.id, (None, "", ""))
+        if lab_ is None and record.id in not_retrieved:  # PRISMA: reports not retrieved
+            reason = "report not retrieved"
         items.append((record, lab_.value if lab_ else "", reason, note))
     # a reviewer's own file is named for them: two reviewers' exports do not collide
     mine = "-" + re.sub(r"[^\w.-]+", "_", viewer) if viewer is not None else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -105,6 +106,13 @@ def test_a_full_text_not_retrieved_from_the_command_line(tmp_path: Path) -> None
             prisma["reports_assessed"]) == (3, 1, 1)
     code, out = run("not-retrieved", str(ids[1]), *loc, ok=False)
     assert code == 2 and "has been assessed" in out
+    # the full-text list says which report was not retrieved (it looked unassessed)
+    run("export", "records", "--label", "all", "--stage", "full_text", "--format", "csv",
+        "--out", str(tmp_path / "ft.csv"), *loc)
+    with (tmp_path / "ft.csv").open(encoding="utf-8", newline="") as handle:
+        rows = {int(r["id"]): (r["decision"], r["reason"]) for r in csv.DictReader(handle)}
+    assert rows == {ids[0]: ("", "report not retrieved"), ids[1]: ("include", ""),
+                    ids[2]: ("", "")}
     code, out = run("decide", str(ids[0]), "--reviewer", "ann", "--label", "include",
                     "--stage", "full_text", *loc, ok=False)
     assert code == 2  # a report not retrieved has no full-text stage
