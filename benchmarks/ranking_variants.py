@@ -27,6 +27,15 @@ Each variant is FEATURES:SCORER.
             lr_switch=K       after K irrelevant records in a row, rank by the second model
                               until the next relevant record is found (two models, one stuck)
             lr_alt=1          alternate the two models, one presented record each
+            lr_nb=B           NBSVM-style scaling (Wang & Manning 2012): every step, the
+                              log-count ratio r = log((p/|p|_1) / (q/|q|_1)) per column, p = 1 +
+                              number of labelled includes containing the term (binarised
+                              presence), q = 1 + the same over labelled excludes; the logistic
+                              is trained on X @ diag(|r|^B) and scores all rows through the same
+                              scaling (B = 1: NBSVM; the sign of r does not change an L2
+                              logistic, so |r| is used)
+            lr_nbmix=W        z(logistic on X) + W x z(logistic on the NB-scaled X), B from
+                              nb= (default 1)
             elas     the `elas-u4` preset's classifier (ASReview's ELAS u4: SVM, C = 0.11);
                      with FEATURES mindf1 it is ASReview's model, so `mindf1:elas` measures
                      ASReview beside screener on any priors, not only the anchors' one seed
@@ -63,7 +72,7 @@ from screener.ranking.config import FeatureConfig, ModelConfig  # noqa: E402
 from screener.ranking.derived import char_block  # noqa: E402
 from screener.ranking.features import fit_features, record_text  # noqa: E402
 from screener.ranking.metrics import all_metrics  # noqa: E402
-from screener.ranking.model import fit_scores  # noqa: E402
+from screener.ranking.model import LinearRanker, fit_scores  # noqa: E402
 from screener.ranking.simulate import Dataset, choose_priors, load_dataset  # noqa: E402
 
 DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
@@ -149,6 +158,24 @@ def build(ds: Dataset, fv: str, name: str = "") -> sp.csr_matrix:
     raise ValueError(f"unknown features {fv!r}")
 
 
+def nb_fit_scores(X: sp.csr_matrix, Xb: sp.csr_matrix, lab: np.ndarray, yl: np.ndarray,
+                  cfg: ModelConfig, beta: float) -> np.ndarray:
+    """Logistic scores on the columns of X scaled by |r|^beta, r the NB log-count ratio of
+    the labelled rows' binarised presence (alpha 1). The scaling is applied to the labelled
+    rows only and folded into the coefficients for scoring (X @ (g * w)), so no scaled copy
+    of X is made."""
+    inc = np.asarray(Xb[lab].T @ np.column_stack([yl == 1, yl == 0]).astype(np.float32))
+    p, q = 1.0 + inc[:, 0], 1.0 + inc[:, 1]
+    r = np.log(p / p.sum()) - np.log(q / q.sum())
+    g = (np.abs(r) ** beta).astype(np.float32)
+    model = LinearRanker(classifier=cfg.classifier, C=cfg.C,
+                         include_weight=cfg.include_weight, random_state=cfg.seed)
+    model.fit(X[lab] @ sp.diags(g), yl)
+    ((w, b),) = model.coefs_
+    out: np.ndarray = np.asarray(X @ (w * g) + b, dtype=np.float64)
+    return out
+
+
 def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
     name, fv, sv, pseed = task
     source = f"@{Path(os.environ['SCREENER_DENSE']).name}" if fv.startswith("dense_") else ""
@@ -187,6 +214,10 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
     X2 = build(ds, "mindf1") if two else None
     cfg2 = ModelConfig.from_settings("elas-u4" if opt.get("m2") else "screener-lr", seed, {})
     run_irr = 0
+    nb = "nb" in opt or "nbmix" in opt
+    Xb = X.copy() if nb else None
+    if Xb is not None:
+        Xb.data[:] = 1.0
     t1 = time.perf_counter()
     while len(order) < n - len(priors):
         yl = y[lab]
@@ -194,8 +225,15 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
             "alt" in opt and len(order) % 2 == 1)
         if X2 is not None and second:
             s = fit_scores(X2, np.asarray(lab), yl, cfg2, rng, None)
+        elif Xb is not None and "nbmix" not in opt:
+            s = nb_fit_scores(X, Xb, np.asarray(lab), yl, cfg, opt["nb"])
         else:
             s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)
+        if Xb is not None and "nbmix" in opt:
+            s2 = nb_fit_scores(X, Xb, np.asarray(lab), yl, cfg, opt.get("nb", 1.0))
+            free, lr = ~labelled, s
+            s = np.full(n, -np.inf)
+            s[free] = z(lr[free]) + opt["nbmix"] * z(s2[free])
         if "mix" in opt and X2 is not None:
             s2 = fit_scores(X2, np.asarray(lab), yl, cfg2, rng, None)
             free, lr = ~labelled, s
