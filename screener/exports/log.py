@@ -6,8 +6,9 @@ standard library and screener.core.
 
 - `log_jsonl`: one JSON object per line, the row's fields exactly as hashed plus
   `row_hash`; `read_log_jsonl` reads it back for `screener.core.audit.verify`.
-- `log_csv`: the same columns for spreadsheets, and which removed duplicate a decision's
-  record became; criterion ids joined with ";". Cells
+- `log_csv`: the same columns for spreadsheets, then which removed duplicate a decision's
+  record became and which offline copy a row was merged from; criterion ids joined with
+  ";". Cells
   that could start a formula are quoted (`_cells.safe_cell`), so a CSV is for reading,
   and the JSONL file is the one to verify.
 - `events_jsonl`, `events_csv`, `read_events_jsonl`: the same for the event log
@@ -42,14 +43,18 @@ def _cells(row: LogRow, row_hash: str) -> list[Cell]:
 
 
 def log_csv(rows: Sequence[tuple[LogRow, str]],
-            duplicate_of: Mapping[int, int] | None = None) -> str:
-    """The decision log as CSV, one row per decision in log order, with `row_hash`, and
-    (not hashed: the log does not change when dedup runs) `removed_as_duplicate_of`: the
-    record kept in place of a decision's record that dedup removed later, whose decisions
-    no longer count."""
+            duplicate_of: Mapping[int, int] | None = None,
+            merged_from: Mapping[int, str] | None = None) -> str:
+    """The decision log as CSV, one row per decision in log order, with `row_hash`, and two
+    columns that are not hashed (the event log holds what they say):
+    `removed_as_duplicate_of`, the record kept in place of a decision's record that dedup
+    removed later (its decisions no longer count), and `merged_from`, the offline copy a
+    row was merged from (made there earlier than the rows stored before it)."""
     kept = duplicate_of or {}
-    return csv_text(LOG_COLUMNS + ("removed_as_duplicate_of",),
-                    ([*_cells(row, h), kept.get(row.record_id)] for row, h in rows))
+    merged = merged_from or {}
+    return csv_text(LOG_COLUMNS + ("removed_as_duplicate_of", "merged_from"),
+                    ([*_cells(row, h), kept.get(row.record_id), merged.get(row.seq, "")]
+                     for row, h in rows))
 
 
 def _jsonl(rows: Sequence[tuple[T, str]], as_dict: Callable[[T], dict[str, Any]]) -> str:

@@ -427,9 +427,14 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     with review.transaction() as session:
         hashes = repo.ranking_hashes(session)
         removed = {link["record_id"]: link["kept_id"] for link in repo.duplicate_links(session)}
+        merged = {seq: str(e.details.get("folder", "")) for e, _ in repo.event_log(session)
+                  if e.kind == "offline_copy_merged" and e.details.get("first_seq")
+                  for seq in range(int(e.details["first_seq"]),
+                                   int(e.details.get("last_seq") or 0) + 1)}
     rows = list(zip(log_rows(decisions, hashes), (d.row_hash for d in decisions), strict=True))
     target = resolve_output(review, out, f"decision-log.{fmt}", force)
-    write_text_atomic(target, log_csv(rows, removed) if fmt == "csv" else log_jsonl(rows))
+    write_text_atomic(target, log_csv(rows, removed, merged) if fmt == "csv"
+                      else log_jsonl(rows))
     return target, len(rows)
 
 

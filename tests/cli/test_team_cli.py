@@ -3,6 +3,7 @@ and blind `status`; exit codes and database state on both databases; bad input e
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -162,6 +163,14 @@ def test_export_reviewer_and_merge(tmp_path: Path, db_url: str | None) -> None:
     with _open(tmp_path, db_url) as review, review.transaction() as s:
         assert repo.count_decisions(s) == 3
     run("merge", str(tmp_path / "nowhere"), *loc, code=2)
+    # the decision log says which row came from the copy (blinding over: ann's too)
+    run("conflicts", "--reviewer", ADJ, *loc)
+    run("export", "log", "--out", str(tmp_path / "log.csv"), *loc)
+    with (tmp_path / "log.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [(r["reviewer"], r["record_id"], r["merged_from"])
+                for r in csv.DictReader(handle)]
+    assert rows == [("ann", str(ids[0]), ""), ("bob", str(ids[0]), ""),
+                    ("bob", str(ids[1]), str(laptop.resolve()))]
 
 
 def test_every_team_command_has_help() -> None:

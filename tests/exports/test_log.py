@@ -37,8 +37,8 @@ def test_jsonl_reads_back_and_verifies(decisions: list[Decision]) -> None:
 
 def test_log_csv_columns_and_escaping(decisions: list[Decision]) -> None:
     rows = list(csv.DictReader(io.StringIO(log_csv(chain(log_rows(decisions, CONFIGS))))))
-    assert tuple(rows[0]) == (*LOG_COLUMNS, "removed_as_duplicate_of")
-    assert {row["removed_as_duplicate_of"] for row in rows} == {""}
+    assert tuple(rows[0]) == (*LOG_COLUMNS, "removed_as_duplicate_of", "merged_from")
+    assert {(row["removed_as_duplicate_of"], row["merged_from"]) for row in rows} == {("", "")}
     assert len(rows) == len(decisions)
     assert rows[1]["note"] == "'=HYPERLINK(\"http://evil\")"
     assert rows[2]["note"] == "'-unclear, \"adults?\""
