@@ -49,6 +49,10 @@ def test_screen_command_in_tmux(tmp_path: Path, tmux: Tmux) -> None:
     with_reopened = stored(review)
     assert with_reopened == [(ids[0], "ann", "include", None, ""),
                              (ids[1], "ann", "exclude", "intervention", "")]
+    # p hides the side panel; the card's border keeps the counts
+    tmux.keys("p")
+    tmux.wait_for(lambda p: "Screened 2 of 5 · includes 1" in p and "Irrelevant run" not in p,
+                  "the side panel hidden")
     tmux.keys("q")
     deadline = time.monotonic() + 30
     while tmux.run("has-session", "-t", "main").returncode == 0:
