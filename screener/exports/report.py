@@ -337,6 +337,13 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
     return out
 
 
+def _criteria_counts(n_inc: int, n_exc: int) -> str:
+    """ " (2 inclusion criteria and 1 exclusion criterion)", kinds with none left out."""
+    parts = [f"{n} {kind} {'criterion' if n == 1 else 'criteria'}"
+             for n, kind in ((n_inc, "inclusion"), (n_exc, "exclusion")) if n]
+    return f" ({' and '.join(parts)})" if parts else ""
+
+
 def screening_paragraph(inputs: ReportInputs) -> str:
     """PRISMA 2020 item 8: who screened, how many per record, independence, conflicts."""
     protocol, mode = inputs.protocol, inputs.protocol.screening
@@ -344,9 +351,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     n_inc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.INCLUDE)
     n_exc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.EXCLUDE)
     out = [f"Records were screened at {len(stages)} stage{'s' if len(stages) > 1 else ''} "
-           f"({', then '.join(stages)}) against the protocol's eligibility criteria "
-           f"({n_inc} inclusion and {n_exc} exclusion "
-           f"{'criterion' if n_inc == n_exc == 1 else 'criteria'})."]
+           f"({', then '.join(stages)}) against the protocol's eligibility criteria"
+           + _criteria_counts(n_inc, n_exc) + "."]
     screeners = [r.name for r in inputs.reviewers if r.role == Role.SCREENER]
     adjudicators = [r.name for r in inputs.reviewers if r.role == Role.ADJUDICATOR]
     if screeners:
@@ -422,14 +428,18 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
         parts.append(f"at least {stop.min_screened_fraction:.0%} of records screened")
     parts.append("at least twice the estimated number of relevant records screened")
     if stop.key_papers:
-        parts.append(f"all {stop.key_papers} predefined key papers found")
+        parts.append(f"all {stop.key_papers} predefined key papers found" if stop.key_papers > 1
+                     else "the predefined key paper found")
     out = []
     if parts:
         out.append(f"The stopping rule's criteria were {_names(parts)}.")
     if stop.defaulted:
         names = _names([_SETTING_WORDS.get(d, d) for d in stop.defaulted])
-        out.append(f"The protocol did not specify {names}: screener's default values were "
-                   "applied, so those criteria were not set in advance by the review team.")
+        one = len(stop.defaulted) == 1
+        out.append(f"The protocol did not specify {names}: screener's default "
+                   f"{'value was' if one else 'values were'} applied, so "
+                   f"{'that criterion was' if one else 'those criteria were'} not set in "
+                   "advance by the review team.")
     out.append("The stopping test is that of Callaghan and Müller-Hansen (2020): the "
                "hypergeometric p-value for the hypothesis that the recall target has been "
                "missed, taking the records screened since each point as a random sample of "

@@ -109,3 +109,19 @@ def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
     assert "decisions on 1 record were imported" in text
     assert "screener computed 1 active-learning ranking of the records" in text
     assert "1 records" not in text
+
+
+def test_criteria_counts_and_defaulted_setting_agree_in_number(counts: PrismaCounts) -> None:
+    """"2 inclusion criteria and 1 exclusion criterion", not "1 exclusion criteria"; one
+    defaulted setting is "the default value was applied, so that criterion was"."""
+    text = " ".join(methods_report(_inputs(counts)).split())
+    assert "eligibility criteria (2 inclusion criteria and 1 exclusion criterion)." in text
+    stop = StoppingInfo(stopped=False, key_papers=1, unscreened=5,
+                        defaulted=("min_screened_fraction",))
+    one = replace(_inputs(counts), automation=None, stopping=stop,
+                  protocol=replace(PROTOCOL, criteria=PROTOCOL.criteria[:1]))
+    text = " ".join(methods_report(one).split())
+    assert "eligibility criteria (1 inclusion criterion)." in text
+    assert "and the predefined key paper found." in text
+    assert ("The protocol did not specify the minimum share of records screened: screener's "
+            "default value was applied, so that criterion was not set in advance") in text
