@@ -327,7 +327,8 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
         return []
     n = inputs.protocol.screening.reviewers_per_record
     per = f"{_WORDS.get(n, str(n))} reviewer{'' if n == 1 else 's'}"
-    out = [f"At title and abstract every record was screened by {per}." if ta is None else
+    screened = " screened" if inputs.counts.records_excluded_automation else ""
+    out = [f"At title and abstract every record{screened} was screened by {per}." if ta is None else
            f"At title and abstract the records were allocated at random: "
            f"{_split_words(ta, 'record')}."]
     if has_ft:
@@ -369,8 +370,9 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                "but not independently: reviewers could see each other's decisions")
         sentences = _allocation_sentences(inputs)
         if not sentences:
-            out.append(f"At each stage every record and every retrieved report was screened "
-                       f"by {per} reviewers, {how}.")
+            screened = " screened" if inputs.counts.records_excluded_automation else ""
+            out.append(f"At each stage every record{screened} and every retrieved report was "
+                       f"screened by {per} reviewers, {how}.")
         else:
             out += sentences
             ta, ft = inputs.split, inputs.split_full_text
@@ -396,7 +398,14 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
         out += (_allocation_sentences(inputs)
-                or ["Each record and each retrieved report was screened by one reviewer."])
+                or ["Each record screened at title and abstract, and each retrieved report, "
+                    "was screened by one reviewer." if inputs.counts.records_excluded_automation
+                    else "Each record and each retrieved report was screened by one reviewer."])
+    if inputs.counts.records_excluded_automation:
+        n = inputs.counts.records_excluded_automation
+        out.append(f"{_n(n, 'record').capitalize()} from databases and registers "
+                   f"{_were(n)} not screened by any reviewer: title and abstract screening "
+                   "stopped before reaching them (see Automation).")
     if Stage.FULL_TEXT not in protocol.stages:
         out.append("Screening was of titles and abstracts only; records rated include at "
                    "title and abstract are the included records.")

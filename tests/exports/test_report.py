@@ -71,6 +71,11 @@ def test_report_matches_golden(counts: PrismaCounts,
 def test_report_covers_item_8_automation_and_16b(counts: PrismaCounts) -> None:
     text = methods_report(_inputs(counts))
     assert "screened by two reviewers, independently" in text
+    # 3,100 records were excluded by automation: "every record ... by two reviewers" would
+    # claim they were screened
+    assert "At each stage every record screened and every retrieved report was screened" in text
+    assert ("3,100 records from databases and registers were not screened by any reviewer: "
+            "title and abstract screening stopped before reaching them") in text
     assert "resolved by an adjudicator (carol)" in text
     assert "screener version 0.1.0" in text and "random seed 42" in text
     assert "retrained after each screening decision" in text
@@ -95,6 +100,20 @@ def test_report_single_screening_without_automation(counts: PrismaCounts) -> Non
     assert "No automation tools were used" in text
     assert "agreement is not reported" in text
     assert "**The counts do not add up:**" in text and "Records screened (n = 1)" in text
+
+
+def test_single_screening_stopped_early_does_not_say_every_record_was_screened(
+        counts: PrismaCounts) -> None:
+    single = replace(PROTOCOL, screening=ScreeningMode())
+    text = " ".join(methods_report(replace(_inputs(counts), protocol=single)).split())
+    assert "Each record and each retrieved report was screened by one reviewer" not in text
+    assert ("Each record screened at title and abstract, and each retrieved report, was "
+            "screened by one reviewer. 3,100 records from databases and registers were not "
+            "screened by any reviewer") in text
+    finished = replace(counts, records_excluded_automation=0)
+    text = methods_report(replace(_inputs(finished), protocol=single))
+    assert "Each record and each retrieved report was screened by one reviewer." in text
+    assert "not screened by any reviewer" not in text
 
 
 def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
