@@ -69,7 +69,8 @@ class StoppingInfo:
     key_papers: int = 0
     """Number of key papers that had to be found before stopping."""
     stopped_at: str = ""
-    """When screening stopped (ISO 8601 UTC), or ""."""
+    """When screening stopped (ISO 8601 UTC: the date of the last title/abstract decision),
+    or ""."""
     values: tuple[tuple[str, str], ...] = ()
     """The rule's values when screening stopped, as (name, value): e.g.
     ("records screened", "1,200 of 5,000 (24.0%)"), ("estimated recall", "0.96")."""
@@ -454,7 +455,9 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
                "missed, taking the records screened since each point as a random sample of "
                "those left (the smallest p over these points); the relevant records left are "
                "estimated from the share of relevant records among the last 200 screened, "
-               "with a 95% Clopper-Pearson interval.")
+               "with a 95% Clopper-Pearson interval, and the estimated recall is the relevant "
+               "records found (included or maybe) divided by those found plus those estimated "
+               "left, its interval from the ends of that interval.")
     for v in stop.amended:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "
@@ -464,8 +467,8 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
     values = "; ".join(f"{name}: {value}" for name, value in stop.values)
     if stop.stopped:
         when = f" on {stop.stopped_at}" if stop.stopped_at else ""
-        out.append(f"Screening stopped by this rule{when}" + (f" ({values})." if values
-                                                                else "."))
+        out.append(f"Title and abstract screening stopped{when} with this rule met"
+                   + (f" ({values})." if values else "."))
     elif stop.unscreened:
         out.append(f"Screening is not finished: {_n(stop.unscreened, 'record')} "
                    f"{'has' if stop.unscreened == 1 else 'have'} not been screened by a reviewer yet, and the stopping rule's criteria are "

@@ -708,7 +708,11 @@ def build_report_inputs(review: Review) -> object:
             if prog.p_value is not None:
                 values.append((f"stopping-test p-value{who}", f"{prog.p_value:.3f}"))
             if prog.estimated_recall is not None:
-                values.append((f"estimated recall{who}", f"{prog.estimated_recall:.2f}"))
+                recall = f"{prog.estimated_recall:.2f}"
+                if prog.estimated_recall_interval is not None:
+                    low, high = prog.estimated_recall_interval
+                    recall += f" ({low:.2f} to {high:.2f})"
+                values.append((f"estimated recall{who}", recall))
             if prog.estimated_remaining is not None:
                 point, low, high = prog.estimated_remaining
                 values.append((f"relevant records estimated left{who}",
@@ -717,8 +721,12 @@ def build_report_inputs(review: Review) -> object:
             if prog.checklist:
                 values.append((f"SAFE checklist{who}", "every item met" if not failed
                                else "not met: " + ", ".join(failed)))
+        stopped = met and result.unscreened > 0
+        # screening stopped with the last title/abstract decision a screener made
+        last = max((d.created_at for d in made if d.created_at is not None), default=None)
         stop = StoppingInfo(
-            stopped=met and result.unscreened > 0, recall_target=rule.recall_target,
+            stopped=stopped, recall_target=rule.recall_target,
+            stopped_at=audit.iso_utc(last)[:10] if stopped and last is not None else "",
             confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
             min_screened_fraction=rule.min_screened_fraction,
             key_papers=len(rule.key_papers), values=tuple(values),

@@ -56,7 +56,7 @@ def _inputs(counts: PrismaCounts) -> ReportInputs:
             config_hash="9f" * 8, config=(("C", "1.0"), ("ngram_range", "1-2")), seed=42,
             stopping=StoppingInfo(stopped=True, recall_target=0.95, confidence=0.95,
                                   consecutive_irrelevant=50, min_screened_fraction=0.1,
-                                  key_papers=3, stopped_at="2026-03-04T16:02:11Z",
+                                  key_papers=3, stopped_at="2026-03-04",
                                   values=(("records screened", "1,568 of 4,668 (33.6%)"),
                                           ("consecutive irrelevant", "50")))),
         prisma_svg="prisma diagram.svg",

@@ -168,7 +168,12 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     assert late.counts.records_excluded_human == 105
     assert any("counted as excluded by automation tools" in n for n in late.notes)
     text = write_report(review, tmp_path / "late.md").read_text(encoding="utf-8")
-    assert "Screening stopped by this rule" in text
+    # when it stopped (the last title/abstract decision), and the estimated recall with the
+    # interval a reader needs to judge it, not a bare point estimate
+    assert re.search(r"Title and abstract screening stopped on \d{4}-\d\d-\d\d with this rule "
+                     r"met \(", text)
+    assert re.search(r"estimated recall: \d\.\d\d \(\d\.\d\d to \d\.\d\d\)", text)
+    assert "the estimated recall is the relevant records found" in " ".join(text.split())
     late_svg = export_prisma(review, "svg", tmp_path / "late.svg")[0].read_text()
     # title/abstract is done (the rule met); the 10 full-text reports still keep it a draft
     assert "DRAFT, not final: 10 full-text reports not assessed yet" in late_svg
