@@ -819,6 +819,9 @@ def test_report_names_each_search_and_how_duplicates_were_removed(
     assert "| Embase | database | not recorded | 3 |" in section
     assert "The date of the search was not recorded for Embase" in section
     text = " ".join(section.split())
+    # PRISMA 2020 item 7 (PRISMA-S item 8): a database imported from a file without its query
+    assert ("The search strategy was not recorded for Embase (give it with `screener import "
+            "--query`, or report it elsewhere in full).") in text
     assert "similarity at least 0.85" in text
     assert "1 record was removed as a duplicate (same DOI 1)." in text
     assert "1 record that the matching had removed was restored after inspection." in text
