@@ -500,9 +500,12 @@ def automation_paragraph(inputs: ReportInputs) -> str:
             text += _automation_exclusions(inputs.counts, inputs.other_methods)
         return " ".join(text)
     stages = _names([STAGE_NAMES[s] for s in auto.stages])
-    out = [f"Records were prioritised for {stages} screening by active learning in "
-           f"{auto.tool} version {auto.version}. The model ({auto.model}; configuration hash "
-           f"`{auto.config_hash}`"]
+    # a model never trained did not learn anything: no "by active learning" then
+    how = (f"by {auto.tool} version {auto.version} (an active-learning tool, used here only "
+           "for its ranking before training)" if auto.similarity_only
+           else f"by active learning in {auto.tool} version {auto.version}")
+    out = [f"Records were prioritised for {stages} screening {how}. The model ({auto.model}; "
+           f"configuration hash `{auto.config_hash}`"]
     if auto.config:
         out[-1] += "; " + ", ".join(f"{k} = {v}" for k, v in auto.config)
     if auto.similarity_only:

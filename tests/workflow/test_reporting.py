@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from screener import __version__
 from screener.core.decisions import Label, Stage
 from screener.core.records import Record
 from screener.storage import repo
@@ -561,6 +562,11 @@ def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_use
     # the 3 decisions were all made on the cold start's similarity ranking
     assert "was never trained during screening: every record was shown in order of its " \
         "similarity" in text
+    # and the first sentence does not claim the records were prioritised by active learning
+    assert "by active learning" not in text
+    assert ("prioritised for title and abstract screening by screener version "
+            f"{__version__} (an active-learning tool, used here only for its ranking before "
+            "training)") in " ".join(text.split())
     assert "features.min_df = 2" in text  # the feature settings are disclosed too
     data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
     data["ranking"] = {"model": "elas-u4"}
