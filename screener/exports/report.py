@@ -69,7 +69,8 @@ class StoppingInfo:
     key_papers: int = 0
     """Number of key papers that had to be found before stopping."""
     stopped_at: str = ""
-    """When screening stopped (ISO 8601 UTC), or ""."""
+    """When screening stopped (ISO 8601 UTC: the date of the last title/abstract decision),
+    or ""."""
     values: tuple[tuple[str, str], ...] = ()
     """The rule's values when screening stopped, as (name, value): e.g.
     ("records screened", "1,200 of 5,000 (24.0%)"), ("estimated recall", "0.96")."""
@@ -298,6 +299,12 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
     if undated:
         text.append(f"The date of the search was not recorded for {_names(undated)} (give "
                     "it with `screener import --searched`).")
+    # PRISMA 2020 item 7 / PRISMA-S item 8: the full search of every database and register
+    unsearched = list(dict.fromkeys(s.name for s in sources if not s.query
+                                    and s.kind in ("database", "register")))
+    if unsearched:
+        text.append(f"The search strategy was not recorded for {_names(unsearched)} (give it "
+                    "with `screener import --query`, or report it elsewhere in full).")
     if dedup is None or not dedup.ran:
         text.append("Duplicates were not removed with screener.")
     else:
@@ -327,7 +334,8 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
         return []
     n = inputs.protocol.screening.reviewers_per_record
     per = f"{_WORDS.get(n, str(n))} reviewer{'' if n == 1 else 's'}"
-    out = [f"At title and abstract every record was screened by {per}." if ta is None else
+    screened = " screened" if inputs.counts.records_excluded_automation else ""
+    out = [f"At title and abstract every record{screened} was screened by {per}." if ta is None else
            f"At title and abstract the records were allocated at random: "
            f"{_split_words(ta, 'record')}."]
     if has_ft:
@@ -337,6 +345,13 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
     return out
 
 
+def _criteria_counts(n_inc: int, n_exc: int) -> str:
+    """ " (2 inclusion criteria and 1 exclusion criterion)", kinds with none left out."""
+    parts = [f"{n} {kind} {'criterion' if n == 1 else 'criteria'}"
+             for n, kind in ((n_inc, "inclusion"), (n_exc, "exclusion")) if n]
+    return f" ({' and '.join(parts)})" if parts else ""
+
+
 def screening_paragraph(inputs: ReportInputs) -> str:
     """PRISMA 2020 item 8: who screened, how many per record, independence, conflicts."""
     protocol, mode = inputs.protocol, inputs.protocol.screening
@@ -344,9 +359,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     n_inc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.INCLUDE)
     n_exc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.EXCLUDE)
     out = [f"Records were screened at {len(stages)} stage{'s' if len(stages) > 1 else ''} "
-           f"({', then '.join(stages)}) against the protocol's eligibility criteria "
-           f"({n_inc} inclusion and {n_exc} exclusion "
-           f"{'criterion' if n_inc == n_exc == 1 else 'criteria'})."]
+           f"({', then '.join(stages)}) against the protocol's eligibility criteria"
+           + _criteria_counts(n_inc, n_exc) + "."]
     screeners = [r.name for r in inputs.reviewers if r.role == Role.SCREENER]
     adjudicators = [r.name for r in inputs.reviewers if r.role == Role.ADJUDICATOR]
     if screeners:
@@ -363,8 +377,9 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                "but not independently: reviewers could see each other's decisions")
         sentences = _allocation_sentences(inputs)
         if not sentences:
-            out.append(f"At each stage every record and every retrieved report was screened "
-                       f"by {per} reviewers, {how}.")
+            screened = " screened" if inputs.counts.records_excluded_automation else ""
+            out.append(f"At each stage every record{screened} and every retrieved report was "
+                       f"screened by {per} reviewers, {how}.")
         else:
             out += sentences
             ta, ft = inputs.split, inputs.split_full_text
@@ -390,7 +405,14 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
         out += (_allocation_sentences(inputs)
-                or ["Each record and each retrieved report was screened by one reviewer."])
+                or ["Each record screened at title and abstract, and each retrieved report, "
+                    "was screened by one reviewer." if inputs.counts.records_excluded_automation
+                    else "Each record and each retrieved report was screened by one reviewer."])
+    if inputs.counts.records_excluded_automation:
+        n = inputs.counts.records_excluded_automation
+        out.append(f"{_n(n, 'record').capitalize()} from databases and registers "
+                   f"{_were(n)} not screened by any reviewer: title and abstract screening "
+                   "stopped before reaching them (see Automation).")
     if Stage.FULL_TEXT not in protocol.stages:
         out.append("Screening was of titles and abstracts only; records rated include at "
                    "title and abstract are the included records.")
@@ -422,20 +444,26 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
         parts.append(f"at least {stop.min_screened_fraction:.0%} of records screened")
     parts.append("at least twice the estimated number of relevant records screened")
     if stop.key_papers:
-        parts.append(f"all {stop.key_papers} predefined key papers found")
+        parts.append(f"all {stop.key_papers} predefined key papers found" if stop.key_papers > 1
+                     else "the predefined key paper found")
     out = []
     if parts:
         out.append(f"The stopping rule's criteria were {_names(parts)}.")
     if stop.defaulted:
         names = _names([_SETTING_WORDS.get(d, d) for d in stop.defaulted])
-        out.append(f"The protocol did not specify {names}: screener's default values were "
-                   "applied, so those criteria were not set in advance by the review team.")
+        one = len(stop.defaulted) == 1
+        out.append(f"The protocol did not specify {names}: screener's default "
+                   f"{'value was' if one else 'values were'} applied, so "
+                   f"{'that criterion was' if one else 'those criteria were'} not set in "
+                   "advance by the review team.")
     out.append("The stopping test is that of Callaghan and Müller-Hansen (2020): the "
                "hypergeometric p-value for the hypothesis that the recall target has been "
                "missed, taking the records screened since each point as a random sample of "
                "those left (the smallest p over these points); the relevant records left are "
                "estimated from the share of relevant records among the last 200 screened, "
-               "with a 95% Clopper-Pearson interval.")
+               "with a 95% Clopper-Pearson interval, and the estimated recall is the relevant "
+               "records found (included or maybe) divided by those found plus those estimated "
+               "left, its interval from the ends of that interval.")
     for v in stop.amended:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "
@@ -445,8 +473,8 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
     values = "; ".join(f"{name}: {value}" for name, value in stop.values)
     if stop.stopped:
         when = f" on {stop.stopped_at}" if stop.stopped_at else ""
-        out.append(f"Screening stopped by this rule{when}" + (f" ({values})." if values
-                                                                else "."))
+        out.append(f"Title and abstract screening stopped{when} with this rule met"
+                   + (f" ({values})." if values else "."))
     elif stop.unscreened:
         out.append(f"Screening is not finished: {_n(stop.unscreened, 'record')} "
                    f"{'has' if stop.unscreened == 1 else 'have'} not been screened by a reviewer yet, and the stopping rule's criteria are "
@@ -472,9 +500,12 @@ def automation_paragraph(inputs: ReportInputs) -> str:
             text += _automation_exclusions(inputs.counts, inputs.other_methods)
         return " ".join(text)
     stages = _names([STAGE_NAMES[s] for s in auto.stages])
-    out = [f"Records were prioritised for {stages} screening by active learning in "
-           f"{auto.tool} version {auto.version}. The model ({auto.model}; configuration hash "
-           f"`{auto.config_hash}`"]
+    # a model never trained did not learn anything: no "by active learning" then
+    how = (f"by {auto.tool} version {auto.version} (an active-learning tool, used here only "
+           "for its ranking before training)" if auto.similarity_only
+           else f"by active learning in {auto.tool} version {auto.version}")
+    out = [f"Records were prioritised for {stages} screening {how}. The model ({auto.model}; "
+           f"configuration hash `{auto.config_hash}`"]
     if auto.config:
         out[-1] += "; " + ", ".join(f"{k} = {v}" for k, v in auto.config)
     if auto.similarity_only:

@@ -40,6 +40,9 @@ class Progress:
     estimated_recall: float | None = None
     estimated_remaining: tuple[float, float, float] | None = None
     """Point estimate and interval of relevant records still unscreened."""
+    estimated_recall_interval: tuple[float, float] | None = None
+    """The interval of `estimated_recall`: found / (found + the interval's ends of
+    `estimated_remaining`)."""
     checklist: tuple[StoppingItem, ...] = field(default_factory=tuple)
     """SAFE procedure items."""
     not_offered: int = 0
@@ -175,6 +178,8 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
     remaining = summary.remaining
     found = summary.n_relevant_found
     recall = found / (found + remaining.point) if found + remaining.point > 0 else None
+    recall_interval = ((found / (found + remaining.high), found / (found + remaining.low))
+                       if found else None)
     items = []
     for item in summary.safe.items:
         if item.name == "screened fraction":
@@ -190,5 +195,6 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
         items.append(StoppingItem(item.name, shown, passed))
     return replace(
         base, p_value=summary.p_value if labels else None, estimated_recall=recall,
+        estimated_recall_interval=recall_interval if recall is not None else None,
         estimated_remaining=(remaining.point, remaining.low, remaining.high),
         checklist=tuple(items), stop_by_test=bool(labels) and summary.stop_by_test)

@@ -145,24 +145,30 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     )
     notes = []
     if untouched and stopped:
-        notes.append(f"{len(untouched)} record(s) were not screened by a reviewer; they are "
-                     "counted as excluded by automation tools (the protocol's stopping rule "
-                     "is met)")
+        n = len(untouched)
+        notes.append(f"{_count(n, 'record')} {_were(n)} not screened by a reviewer; "
+                     f"{'it is' if n == 1 else 'they are'} counted as excluded by automation "
+                     "tools (the protocol's stopping rule is met)")
     elif untouched:
-        notes.append(f"{len(untouched)} record(s) have not been screened yet and the "
-                     "protocol's stopping rule is not met, so they are neither excluded nor "
-                     "sought: the diagram is not final")
+        n = len(untouched)
+        notes.append(f"{_count(n, 'record')} {'has' if n == 1 else 'have'} not been screened "
+                     "yet and the protocol's stopping rule is not met, so "
+                     f"{'it is' if n == 1 else 'they are'} neither excluded nor sought: the "
+                     "diagram is not final")
     if two_reasons:
-        notes.append(f"{len(two_reasons)} full-text report(s) were excluded by both reviewers "
+        n = len(two_reasons)
+        notes.append(f"{_count(n, 'full-text report')} {_were(n)} excluded by both reviewers "
                      "for different reasons; the diagram counts the reason of the reviewer "
                      "who decided first "
-                     f"(records {', '.join(map(str, two_reasons[:20]))})")
+                     f"({_s(n, 'record')} {', '.join(map(str, two_reasons[:20]))})")
     conflicts = sum(1 for r in pending if ta[r].conflict)
     waiting = len(pending) - conflicts
     if conflicts:
-        notes.append(f"{conflicts} record(s) are in conflict at title/abstract (to resolve)")
+        notes.append(f"{_count(conflicts, 'record')} {'is' if conflicts == 1 else 'are'} in "
+                     "conflict at title/abstract (to resolve)")
     if waiting:
-        notes.append(f"{waiting} record(s) wait for another reviewer at title/abstract")
+        notes.append(f"{_count(waiting, 'record')} {'waits' if waiting == 1 else 'wait'} for "
+                     "another reviewer at title/abstract")
     # The other-methods column of PRISMA 2020 goes from "identified" to "reports sought":
     # it has no box for duplicates or for records screened out, so they are named here
     # (report them in the text) and every identified record is accounted for.
@@ -171,20 +177,25 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     o_excluded = sum(1 for r in o_kept if r in ta and ta[r].label == Label.EXCLUDE)
     o_open = sum(1 for r in o_kept if r not in ta or ta[r].label is None)
     if o_dup:
-        notes.append(f"{o_dup} record(s) identified through other methods were duplicates "
-                     "and were removed; the diagram's other-methods column has no box for "
-                     "them: report them in the text")
+        notes.append(f"{_count(o_dup, 'record')} identified through other methods "
+                     f"{_were(o_dup)} {'a duplicate' if o_dup == 1 else 'duplicates'} and "
+                     f"{_were(o_dup)} removed; the diagram's other-methods column has no box "
+                     f"for {'it: report it' if o_dup == 1 else 'them: report them'} in the "
+                     "text")
     if o_excluded:
-        notes.append(f"{o_excluded} record(s) identified through other methods were excluded "
-                     "at title/abstract screening; the other-methods column has no box for "
-                     "them: report them in the text")
-    why = [f"{len(untouched):,} record(s) not screened yet"] if untouched and not stopped else []
-    why += [f"{o_open:,} record(s) from other methods not screened or settled yet"
+        notes.append(f"{_count(o_excluded, 'record')} identified through other methods "
+                     f"{_were(o_excluded)} excluded at title/abstract screening; the "
+                     "other-methods column has no box for "
+                     f"{'it: report it' if o_excluded == 1 else 'them: report them'} in the "
+                     "text")
+    why = ([f"{_count(len(untouched), 'record')} not screened yet"] if untouched and not stopped
+           else [])
+    why += [f"{_count(o_open, 'record')} from other methods not screened or settled yet"
             ] if o_open else []
     why += [f"{conflicts:,} in conflict"] if conflicts else []
     why += [f"{waiting:,} waiting for another reviewer"] if waiting else []
     awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
-    why += [f"{awaiting:,} full-text report(s) not assessed yet"] if awaiting > 0 else []
+    why += [f"{_count(awaiting, 'full-text report')} not assessed yet"] if awaiting > 0 else []
     draft = f"DRAFT, not final: {'; '.join(why)}" if why else ""
     # In a draft, the boxes a draft line already explains do not add up yet: those checks
     # are left out when the gap is exactly what the draft line names.
@@ -702,7 +713,11 @@ def build_report_inputs(review: Review) -> object:
             if prog.p_value is not None:
                 values.append((f"stopping-test p-value{who}", f"{prog.p_value:.3f}"))
             if prog.estimated_recall is not None:
-                values.append((f"estimated recall{who}", f"{prog.estimated_recall:.2f}"))
+                recall = f"{prog.estimated_recall:.2f}"
+                if prog.estimated_recall_interval is not None:
+                    low, high = prog.estimated_recall_interval
+                    recall += f" ({low:.2f} to {high:.2f})"
+                values.append((f"estimated recall{who}", recall))
             if prog.estimated_remaining is not None:
                 point, low, high = prog.estimated_remaining
                 values.append((f"relevant records estimated left{who}",
@@ -711,8 +726,12 @@ def build_report_inputs(review: Review) -> object:
             if prog.checklist:
                 values.append((f"SAFE checklist{who}", "every item met" if not failed
                                else "not met: " + ", ".join(failed)))
+        stopped = met and result.unscreened > 0
+        # screening stopped with the last title/abstract decision a screener made
+        last = max((d.created_at for d in made if d.created_at is not None), default=None)
         stop = StoppingInfo(
-            stopped=met and result.unscreened > 0, recall_target=rule.recall_target,
+            stopped=stopped, recall_target=rule.recall_target,
+            stopped_at=audit.iso_utc(last)[:10] if stopped and last is not None else "",
             confidence=rule.confidence, consecutive_irrelevant=rule.consecutive_irrelevant,
             min_screened_fraction=rule.min_screened_fraction,
             key_papers=len(rule.key_papers), values=tuple(values),
@@ -972,6 +991,15 @@ def _n(value: int) -> str:
 def _s(n: int, word: str) -> str:
     """`word` or its plural, for a count of `n`."""
     return word if n == 1 else word + "s"
+
+
+def _count(n: int, word: str) -> str:
+    """ "1 record", "1,234 records": the count with the word in its number."""
+    return f"{n:,} {_s(n, word)}"
+
+
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
 
 
 def _allocation_split(review: Review, session: Session, stage: Stage = Stage.TITLE_ABSTRACT

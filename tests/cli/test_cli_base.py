@@ -709,7 +709,7 @@ def test_every_prisma_format_says_why_a_draft_is_a_draft(tmp_path: Path) -> None
         from screener.workflow.screening import record_decision
 
         record_decision(review, ids[0], "ann", Label.INCLUDE)
-    why = "DRAFT, not final: 2 record(s) not screened yet"
+    why = "DRAFT, not final: 2 records not screened yet"
     for fmt in ("svg", "pdf", "png", "csv", "json"):
         result = CliRunner().invoke(main, ["export", "prisma", "--format", fmt,
                                            "--review", str(tmp_path / "rev")])

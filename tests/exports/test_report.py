@@ -56,7 +56,7 @@ def _inputs(counts: PrismaCounts) -> ReportInputs:
             config_hash="9f" * 8, config=(("C", "1.0"), ("ngram_range", "1-2")), seed=42,
             stopping=StoppingInfo(stopped=True, recall_target=0.95, confidence=0.95,
                                   consecutive_irrelevant=50, min_screened_fraction=0.1,
-                                  key_papers=3, stopped_at="2026-03-04T16:02:11Z",
+                                  key_papers=3, stopped_at="2026-03-04",
                                   values=(("records screened", "1,568 of 4,668 (33.6%)"),
                                           ("consecutive irrelevant", "50")))),
         prisma_svg="prisma diagram.svg",
@@ -71,6 +71,11 @@ def test_report_matches_golden(counts: PrismaCounts,
 def test_report_covers_item_8_automation_and_16b(counts: PrismaCounts) -> None:
     text = methods_report(_inputs(counts))
     assert "screened by two reviewers, independently" in text
+    # 3,100 records were excluded by automation: "every record ... by two reviewers" would
+    # claim they were screened
+    assert "At each stage every record screened and every retrieved report was screened" in text
+    assert ("3,100 records from databases and registers were not screened by any reviewer: "
+            "title and abstract screening stopped before reaching them") in text
     assert "resolved by an adjudicator (carol)" in text
     assert "screener version 0.1.0" in text and "random seed 42" in text
     assert "retrained after each screening decision" in text
@@ -97,6 +102,20 @@ def test_report_single_screening_without_automation(counts: PrismaCounts) -> Non
     assert "**The counts do not add up:**" in text and "Records screened (n = 1)" in text
 
 
+def test_single_screening_stopped_early_does_not_say_every_record_was_screened(
+        counts: PrismaCounts) -> None:
+    single = replace(PROTOCOL, screening=ScreeningMode())
+    text = " ".join(methods_report(replace(_inputs(counts), protocol=single)).split())
+    assert "Each record and each retrieved report was screened by one reviewer" not in text
+    assert ("Each record screened at title and abstract, and each retrieved report, was "
+            "screened by one reviewer. 3,100 records from databases and registers were not "
+            "screened by any reviewer") in text
+    finished = replace(counts, records_excluded_automation=0)
+    text = methods_report(replace(_inputs(finished), protocol=single))
+    assert "Each record and each retrieved report was screened by one reviewer." in text
+    assert "not screened by any reviewer" not in text
+
+
 def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
     one = replace(counts, records_excluded_automation=0)
     stop = StoppingInfo(stopped=False, consecutive_irrelevant=1, unscreened=1)
@@ -109,3 +128,19 @@ def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
     assert "decisions on 1 record were imported" in text
     assert "screener computed 1 active-learning ranking of the records" in text
     assert "1 records" not in text
+
+
+def test_criteria_counts_and_defaulted_setting_agree_in_number(counts: PrismaCounts) -> None:
+    """"2 inclusion criteria and 1 exclusion criterion", not "1 exclusion criteria"; one
+    defaulted setting is "the default value was applied, so that criterion was"."""
+    text = " ".join(methods_report(_inputs(counts)).split())
+    assert "eligibility criteria (2 inclusion criteria and 1 exclusion criterion)." in text
+    stop = StoppingInfo(stopped=False, key_papers=1, unscreened=5,
+                        defaulted=("min_screened_fraction",))
+    one = replace(_inputs(counts), automation=None, stopping=stop,
+                  protocol=replace(PROTOCOL, criteria=PROTOCOL.criteria[:1]))
+    text = " ".join(methods_report(one).split())
+    assert "eligibility criteria (1 inclusion criterion)." in text
+    assert "and the predefined key paper found." in text
+    assert ("The protocol did not specify the minimum share of records screened: screener's "
+            "default value was applied, so that criterion was not set in advance") in text

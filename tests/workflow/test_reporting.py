@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from screener import __version__
 from screener.core.decisions import Label, Stage
 from screener.core.records import Record
 from screener.storage import repo
@@ -104,9 +105,30 @@ def test_prisma_counts_equal_direct_queries(make_review: Callable[..., Any]) -> 
     assert c.studies_included == sql(review, f"SELECT count(*) FROM ({latest}) x WHERE "
                                              "x.stage = 'full_text' AND x.label = 'include'") == 2
     assert result.problems == ()  # 8 screened − 4 excluded = 4 sought: the boxes add up
-    assert "DRAFT" in result.draft and "2 record(s) not screened yet" in result.draft
-    assert any("2 record(s) have not been screened yet" in n and "not final" in n
+    assert "DRAFT" in result.draft and "2 records not screened yet" in result.draft
+    assert any("2 records have not been screened yet" in n and "not final" in n
                for n in result.notes)
+
+
+def test_draft_line_and_notes_are_singular_for_one_record(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """The draft line every diagram carries and the notes the report prints read as
+    sentences: "1 record has", not "1 record(s) have"."""
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}", abstract="RCT")
+                                           for i in range(3)])
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    record_decision(review, ids[1], "ann", Label.EXCLUDE)
+    result = prisma_counts(review)
+    assert result.draft == ("DRAFT, not final: 1 record not screened yet; 1 full-text "
+                            "report not assessed yet")
+    assert ("1 record has not been screened yet and the protocol's stopping rule is not "
+            "met, so it is neither excluded nor sought: the diagram is not final"
+            ) in result.notes
+    svg = export_prisma(review, "svg", tmp_path / "one.svg")[0].read_text()
+    assert "(s)" not in svg and "1 record not screened yet" in svg
 
 
 def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met(
@@ -133,7 +155,7 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     assert "stopped by this rule" not in text and "reported as excluded by automation" not in text
     # every exported diagram says it is not final, not only a note on stderr
     svg, _ = export_prisma(review, "svg", tmp_path / "early.svg")
-    assert 'id="draft"' in svg.read_text() and "DRAFT, not final: 10 record(s) not screened" \
+    assert 'id="draft"' in svg.read_text() and "DRAFT, not final: 10 records not screened" \
         in svg.read_text()
     data = json.loads(export_prisma(review, "json", tmp_path / "early.json")[0].read_text())
     assert data["final"] is False and data["draft"].startswith("DRAFT") and data["notes"]
@@ -147,10 +169,15 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     assert late.counts.records_excluded_human == 105
     assert any("counted as excluded by automation tools" in n for n in late.notes)
     text = write_report(review, tmp_path / "late.md").read_text(encoding="utf-8")
-    assert "Screening stopped by this rule" in text
+    # when it stopped (the last title/abstract decision), and the estimated recall with the
+    # interval a reader needs to judge it, not a bare point estimate
+    assert re.search(r"Title and abstract screening stopped on \d{4}-\d\d-\d\d with this rule "
+                     r"met \(", text)
+    assert re.search(r"estimated recall: \d\.\d\d \(\d\.\d\d to \d\.\d\d\)", text)
+    assert "the estimated recall is the relevant records found" in " ".join(text.split())
     late_svg = export_prisma(review, "svg", tmp_path / "late.svg")[0].read_text()
     # title/abstract is done (the rule met); the 10 full-text reports still keep it a draft
-    assert "DRAFT, not final: 10 full-text report(s) not assessed yet" in late_svg
+    assert "DRAFT, not final: 10 full-text reports not assessed yet" in late_svg
     assert "(n = 5) are reported as excluded by automation tools" in text
 
 
@@ -294,8 +321,8 @@ def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_pat
     assert "Wrong study design" in text_
     # what `export prisma` prints about the numbers is in the report too
     notes = text_.split("Notes on the counts:", 1)[1]
-    assert "record(s) have not been screened yet" in notes
-    assert "identified through other methods were excluded at title/abstract" in notes
+    assert "records have not been screened yet" in notes
+    assert "identified through other methods was excluded at title/abstract" in notes
 
 
 def test_report_cites_both_log_heads_and_says_when_a_log_does_not_verify(
@@ -535,6 +562,11 @@ def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_use
     # the 3 decisions were all made on the cold start's similarity ranking
     assert "was never trained during screening: every record was shown in order of its " \
         "similarity" in text
+    # and the first sentence does not claim the records were prioritised by active learning
+    assert "by active learning" not in text
+    assert ("prioritised for title and abstract screening by screener version "
+            f"{__version__} (an active-learning tool, used here only for its ranking before "
+            "training)") in " ".join(text.split())
     assert "features.min_df = 2" in text  # the feature settings are disclosed too
     data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
     data["ranking"] = {"model": "elas-u4"}
@@ -564,16 +596,16 @@ def test_other_methods_records_the_diagram_has_no_box_for_are_named(
         repo.add_duplicate_links(s, [(3, dup, ids["PubMed"][3], "doi", 1.0)])
     result = prisma_counts(review)
     notes = " ".join(result.notes)
-    assert "1 record(s) identified through other methods were duplicates" in notes
-    assert "1 record(s) identified through other methods were excluded at title/abstract" in (
+    assert "1 record identified through other methods was a duplicate and was removed" in notes
+    assert "1 record identified through other methods was excluded at title/abstract" in (
         notes)
-    assert "1 record(s) from other methods not screened or settled yet" in result.draft
+    assert "1 record from other methods not screened or settled yet" in result.draft
     assert ("Of the records identified through other methods, duplicates of records already "
             "found (n = 1) and records excluded at title and abstract screening (n = 1) have "
             "no box") in _methods(review)
     record_decision(review, late, "ann", Label.EXCLUDE)
     result = prisma_counts(review)
-    assert "2 record(s) identified through other methods were excluded" in " ".join(
+    assert "2 records identified through other methods were excluded" in " ".join(
         result.notes)
     assert "other methods" not in result.draft
 
@@ -793,6 +825,9 @@ def test_report_names_each_search_and_how_duplicates_were_removed(
     assert "| Embase | database | not recorded | 3 |" in section
     assert "The date of the search was not recorded for Embase" in section
     text = " ".join(section.split())
+    # PRISMA 2020 item 7 (PRISMA-S item 8): a database imported from a file without its query
+    assert ("The search strategy was not recorded for Embase (give it with `screener import "
+            "--query`, or report it elsewhere in full).") in text
     assert "similarity at least 0.85" in text
     assert "1 record was removed as a duplicate (same DOI 1)." in text
     assert "1 record that the matching had removed was restored after inspection." in text

@@ -131,8 +131,8 @@ def test_full_text_reason_mismatch_setting(tmp_path: Path, db_url: str | None,
 
             result = prisma_counts(review)
             assert result.counts.reports_excluded_reasons == (("Wrong population", 1),)
-            assert (f"1 full-text report(s) were excluded by both reviewers for different "
-                    f"reasons; the diagram counts the reason of the reviewer who decided first (records {rid})"
+            assert (f"1 full-text report was excluded by both reviewers for different "
+                    f"reasons; the diagram counts the reason of the reviewer who decided first (record {rid})"
                     ) in result.notes
 
 
@@ -830,8 +830,8 @@ def test_prisma_notes_tell_conflicts_from_records_waiting_for_a_second_reviewer(
     decide(review, ids[2], "bob", EXC)
     list_conflicts(review, TA, ADJ)
     result = prisma_counts(review)
-    assert "1 record(s) are in conflict at title/abstract (to resolve)" in result.notes
-    assert "1 record(s) wait for another reviewer at title/abstract" in result.notes
+    assert "1 record is in conflict at title/abstract (to resolve)" in result.notes
+    assert "1 record waits for another reviewer at title/abstract" in result.notes
     assert "1 in conflict; 1 waiting for another reviewer" in result.draft
 
 
