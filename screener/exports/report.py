@@ -463,7 +463,10 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
                "estimated from the share of relevant records among the last 200 screened, "
                "with a 95% Clopper-Pearson interval, and the estimated recall is the relevant "
                "records found (included or maybe) divided by those found plus those estimated "
-               "left, its interval from the ends of that interval.")
+               "left, its interval from the ends of that interval. As the ranking puts likely "
+               "relevant records first, the records left are usually poorer in relevant "
+               "records than the last 200 screened, so this estimate of recall is "
+               "conservative: it tends to be too low, the more so early in screening.")
     for v in stop.amended:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "
