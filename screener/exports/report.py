@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from screener.core.agreement import MIN_N_FOR_CI
 from screener.core.decisions import Reviewer, Role, Stage
 from screener.core.prisma import PrismaCounts, check
 from screener.core.protocol import CriterionKind, Protocol, Resolution
@@ -278,7 +279,7 @@ _WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
 
 
 _KIND_WORDS = {"database": "database", "register": "register", "other": "other method"}
-_METHOD_WORDS = {"doi": "same DOI", "pmid": "same PubMed id", "fuzzy": "matching title"}
+_METHOD_WORDS = {"doi": "by DOI", "pmid": "by PubMed id", "fuzzy": "by title"}
 
 
 def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | None) -> str:
@@ -309,7 +310,8 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         text.append("Duplicates were not removed with screener.")
     else:
         removed = sum(n for _, n in dedup.removed_by_method)
-        rules = "; ".join(f"{_METHOD_WORDS.get(m, m)} {n}" for m, n in dedup.removed_by_method)
+        rules = "; ".join(f"{_count(n)} {_METHOD_WORDS.get(m, m)}"
+                          for m, n in dedup.removed_by_method)
         text.append(
             "Duplicates were removed with screener's deduplication: records with the same "
             "DOI, then the same PubMed id, then a matching title"
@@ -612,13 +614,20 @@ def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
     """Markdown table: per reviewer pair and stage, n, agreement, kappa (95% CI), PABAK, AC1."""
     out = ["| Stage | Reviewers | n | Agreement (%) | Cohen's κ (95% CI) | PABAK | Gwet's AC1 |",
            "|---|---|---:|---:|---:|---:|---:|"]
+    small = False
     for r in rows:
         kappa = _fmt(r.kappa)
         if r.kappa is not None and r.kappa_ci is not None:
             kappa += f" ({r.kappa_ci[0]:.2f} to {r.kappa_ci[1]:.2f})"
+        elif r.kappa is not None and r.n < MIN_N_FOR_CI:
+            kappa += " (no CI*)"
+            small = True
         out.append(f"| {STAGE_NAMES[r.stage].capitalize()} | {_md(r.reviewer_a)} and {_md(r.reviewer_b)} "
                    f"| {_count(r.n)} | {r.percent_agreement:.1f} | {kappa} | {_fmt(r.pabak)} "
                    f"| {_fmt(r.ac1)} |")
+    if small:
+        out.append(f"\n\\* No confidence interval for κ from fewer than {MIN_N_FOR_CI} "
+                   "records screened by both reviewers.")
     return "\n".join(out)
 
 

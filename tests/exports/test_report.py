@@ -22,6 +22,7 @@ from screener.exports.report import (
     ExcludedReport,
     ReportInputs,
     StoppingInfo,
+    agreement_table,
     methods_report,
 )
 
@@ -144,3 +145,15 @@ def test_criteria_counts_and_defaulted_setting_agree_in_number(counts: PrismaCou
     assert "and the predefined key paper found." in text
     assert ("The protocol did not specify the minimum share of records screened: screener's "
             "default value was applied, so that criterion was not set in advance") in text
+
+
+def test_a_kappa_from_few_records_says_why_it_has_no_interval() -> None:
+    # a full-text kappa from 6 reports showed no CI, and nothing said why
+    table = agreement_table((AgreementRow(Stage.TITLE_ABSTRACT, "ann", "bob", 18, 72.2, 0.41,
+                                          (0.05, 0.77), 0.44, 0.52),
+                             AgreementRow(Stage.FULL_TEXT, "ann", "bob", 6, 83.3, 0.62,
+                                          None, 0.67, 0.7)))
+    assert "0.41 (0.05 to 0.77)" in table and "0.62 (no CI*)" in table
+    assert "\\* No confidence interval for κ from fewer than 10 records" in table
+    assert "no CI" not in agreement_table((AgreementRow(
+        Stage.TITLE_ABSTRACT, "ann", "bob", 18, 72.2, 0.41, (0.05, 0.77), 0.44, 0.52),))

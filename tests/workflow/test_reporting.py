@@ -829,5 +829,5 @@ def test_report_names_each_search_and_how_duplicates_were_removed(
     assert ("The search strategy was not recorded for Embase (give it with `screener import "
             "--query`, or report it elsewhere in full).") in text
     assert "similarity at least 0.85" in text
-    assert "1 record was removed as a duplicate (same DOI 1)." in text
+    assert "1 record was removed as a duplicate (1 by DOI)." in text
     assert "1 record that the matching had removed was restored after inspection." in text
