@@ -112,11 +112,18 @@ def parse_year(*values: object) -> int | None:
     return None
 
 
+_CITED_REFERENCE = re.compile(r"\((?:1[89]|20)\d\d[a-z]?\)\.")
+
+
 def numbering(value: object) -> str:
     """A volume, issue or page value cleaned like `clean_inline`; a literal 'nan' (how
-    pandas writes an empty cell, seen in ASReview's RIS exports: 'IS  - nan') is missing."""
+    pandas writes an empty cell, seen in ASReview's RIS exports: 'IS  - nan') is missing,
+    and so is a cited reference ('Achenbach, T. (1991). Child Behavior Checklist...', the
+    issue of a Zotero export of Ovid PsycINFO records, whose M1 lines hold the references)."""
     text = clean_inline(value)
-    return "" if text.lower() == "nan" else text
+    if text.lower() == "nan" or (len(text) > 40 and _CITED_REFERENCE.search(text)):
+        return ""
+    return text
 
 
 def join_pages(start: object, end: object = "") -> str:

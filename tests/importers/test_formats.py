@@ -163,6 +163,25 @@ def test_ris_literal_nan_is_a_missing_value() -> None:
     assert result.records[1].issue == "sup1"
 
 
+def test_a_cited_reference_in_the_issue_field_is_not_an_issue(tmp_path: Path) -> None:
+    # a Zotero export of Ovid PsycINFO records (../shared/data/formats/ris/
+    # asreview_ovid_zotero.ris) puts a cited reference under IS; the report's citation read
+    # 'Journal of Psychosomatic Research. 2019;119(Achenbach, T. (1991). Child ...'
+    ris = tmp_path / "zotero.ris"
+    ris.write_text("TY  - JOUR\nTI  - Validation of the pediatric INTERMED\nPY  - 2019\n"
+                   "JO  - Journal of Psychosomatic Research\nVL  - 119\nIS  - Achenbach, T. "
+                   "(1991). Child Behavior Checklist/4-18. Burlington, VT: University "
+                   "Associates in Psychiatry.\nSP  - 26\nEP  - 33\nER  - \n"
+                   "TY  - JOUR\nTI  - A supplement's abstract of some length\nPY  - 2019\n"
+                   "VL  - 30\nIS  - Supplement 2 (Abstracts of the 2019 Annual Meeting)\n"
+                   "ER  - \n")
+    first, second = read_file(ris).records
+    assert first.issue == "" and first.citation == (
+        "Journal of Psychosomatic Research. 2019;119:26-33.")
+    assert "Achenbach" in first.raw["IS"][0]  # kept as exported
+    assert second.issue == "Supplement 2 (Abstracts of the 2019 Annual Meeting)"
+
+
 def test_authors_of_one_name_are_all_kept(tmp_path: Path) -> None:
     # two people called 'Wang, J.' are two authors; the list is kept as exported
     ris = tmp_path / "wang.ris"
