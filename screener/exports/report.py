@@ -379,7 +379,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                "but not independently: reviewers could see each other's decisions")
         sentences = _allocation_sentences(inputs)
         if not sentences:
-            screened = " screened" if inputs.counts.records_excluded_automation else ""
+            screened = (" screened so far" if inputs.draft else " screened"
+                        if inputs.counts.records_excluded_automation else "")
             out.append(f"At each stage every record{screened} and every retrieved report was "
                        f"screened by {per} reviewers, {how}.")
         else:
@@ -407,8 +408,11 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
         out += (_allocation_sentences(inputs)
-                or ["Each record screened at title and abstract, and each retrieved report, "
-                    "was screened by one reviewer." if inputs.counts.records_excluded_automation
+                or ["Each record and each retrieved report screened so far was screened by one "
+                    "reviewer." if inputs.draft
+                    else "Each record screened at title and abstract, and each retrieved "
+                    "report, was screened by one reviewer."
+                    if inputs.counts.records_excluded_automation
                     else "Each record and each retrieved report was screened by one reviewer."])
     if inputs.counts.records_excluded_automation:
         n = inputs.counts.records_excluded_automation

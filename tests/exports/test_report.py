@@ -117,6 +117,20 @@ def test_single_screening_stopped_early_does_not_say_every_record_was_screened(
     assert "not screened by any reviewer" not in text
 
 
+def test_a_draft_says_each_record_screened_so_far(counts: PrismaCounts) -> None:
+    # the demo's draft, 762 records not screened, read 'Each record and each retrieved
+    # report was screened by one reviewer'
+    finished = replace(counts, records_excluded_automation=0)
+    single = replace(PROTOCOL, screening=ScreeningMode())
+    draft = "DRAFT, not final: 762 records not screened yet"
+    text = " ".join(methods_report(replace(_inputs(finished), protocol=single,
+                                           draft=draft)).split())
+    assert ("Each record and each retrieved report screened so far was screened by one "
+            "reviewer.") in text
+    dual = " ".join(methods_report(replace(_inputs(finished), draft=draft)).split())
+    assert "every record screened so far and every retrieved report was screened by two" in dual
+
+
 def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
     one = replace(counts, records_excluded_automation=0)
     stop = StoppingInfo(stopped=False, consecutive_irrelevant=1, unscreened=1)
