@@ -52,6 +52,9 @@ class BrowseScreen(ModalScreen[int | None]):
                 Binding("left", "filter(-1)", "Filter", show=False, priority=True),
                 Binding("right", "filter(1)", "Filter", key_display="←→", priority=True),
                 Binding("down", "to_table", "To the records", show=False),
+                # Left/Right change the filter: shifted, they scroll long titles into view
+                Binding("shift+left", "scroll_titles(-1)", "Scroll", show=False),
+                Binding("shift+right", "scroll_titles(1)", "Scroll", show=False),
                 Binding("slash", "focus_search", "Search", key_display="/"),
                 Binding("ctrl+r", "reload", "Reload", show=False),
                 # the screening keys for help and quit (remapped with them, by id): help
@@ -219,6 +222,13 @@ class BrowseScreen(ModalScreen[int | None]):
             tabs.action_next_tab()
         else:
             tabs.action_previous_tab()
+
+    def action_scroll_titles(self, step: int) -> None:
+        """Shift+Left/Right: scroll the records sideways (long titles run off the screen)."""
+        if isinstance(self.focused, Input):
+            raise SkipAction()
+        table = self.query_one(DataTable)
+        table.scroll_to(x=max(0, table.scroll_x + step * 20), animate=False)
 
     def action_to_table(self) -> None:
         """Down from the filter tabs goes into the records."""

@@ -260,7 +260,8 @@ Esc leaves the record undecided for now: it waits at the end of the queue. Undo 
 for a decision you could not make again, e.g. on a record the adjudicator has resolved.
 
 Browse (b): lists records with filters (all, unscreened, included, excluded, maybe, with
-notes): Left and Right change the filter, Up and Down move through the records, Enter
+notes): Left and Right change the filter, Shift+Left and Shift+Right scroll long titles,
+Up and Down move through the records, Enter
 opens the one under the cursor to see it and decide again (a new decision row is
 stored); Esc (or q) goes back to the queue without deciding; ? shows this help.
 Search (/) opens browse with the search box: title and abstract, case-insensitive.

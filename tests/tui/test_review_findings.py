@@ -268,6 +268,29 @@ async def test_help_and_quit_keys_work_in_browse(make_app: MakeApp) -> None:
         assert app.current_record_id == ids[0]
 
 
+async def test_shift_arrows_scroll_long_titles_in_browse(make_app: MakeApp) -> None:
+    """Left/Right became the filter keys, so long titles could no longer be scrolled into
+    view: Shift+Left/Right scroll the list sideways."""
+    from textual.widgets import DataTable, Tabs
+
+    from screener.tui.browse import BrowseScreen
+
+    app, _, _, _ = make_app(reverse=False)
+    async with app.run_test(size=(60, 24)) as pilot:
+        await pilot.press("b")
+        await settle(pilot)
+        browse = app.screen
+        assert isinstance(browse, BrowseScreen)
+        table = browse.query_one(DataTable)
+        assert table.max_scroll_x > 0  # the titles run past the right edge at 60 columns
+        await pilot.press("shift+right")
+        await pilot.pause()
+        assert table.scroll_x > 0 and browse.query_one(Tabs).active == "filter-all"
+        await pilot.press("shift+left")
+        await pilot.pause()
+        assert table.scroll_x == 0
+
+
 # -- 5. the card after a revisit, a search and an undo ----------------------------------------
 async def test_a_never_decided_record_from_search_is_said_to_be_in_the_queue(
         make_app: MakeApp) -> None:
