@@ -23,6 +23,9 @@ from screener.core.decisions import Reviewer, Role, Stage
 from screener.core.prisma import PrismaCounts, check
 from screener.core.protocol import CriterionKind, Protocol, Resolution
 from screener.core.records import Record
+from screener.core.wording import counted as _n
+from screener.core.wording import number as _count
+from screener.core.wording import were as _were
 
 STAGE_NAMES = {Stage.TITLE_ABSTRACT: "title and abstract", Stage.FULL_TEXT: "full text"}
 
@@ -239,19 +242,6 @@ def _md(text: str) -> str:
 def _link(path: str) -> str:
     """A relative link target that survives spaces and parentheses."""
     return f"<{path}>" if any(ch in path for ch in " ()<>") else path
-
-
-def _count(n: int) -> str:
-    return f"{n:,}"
-
-
-def _n(n: int, word: str, plural: str = "") -> str:
-    """ "1 record", "2 records" (`plural` when not `word` + "s")."""
-    return f"{n:,} {word if n == 1 else plural or word + 's'}"
-
-
-def _were(n: int) -> str:
-    return "was" if n == 1 else "were"
 
 
 def _split_words(split: tuple[int, int], word: str) -> str:

@@ -36,6 +36,10 @@ from screener.core.audit import LogEvent
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
+from screener.core.wording import counted as _n
+from screener.core.wording import number as _count
+from screener.core.wording import plural as _s
+from screener.core.wording import were as _were
 from screener.storage import Session, repo
 from screener.workflow.audit_check import check_tables
 from screener.workflow.progress import Progress, progress
@@ -146,28 +150,28 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     notes = []
     if untouched and stopped:
         n = len(untouched)
-        notes.append(f"{_count(n, 'record')} {_were(n)} not screened by a reviewer; "
+        notes.append(f"{_n(n, 'record')} {_were(n)} not screened by a reviewer; "
                      f"{'it is' if n == 1 else 'they are'} counted as excluded by automation "
                      "tools (the protocol's stopping rule is met)")
     elif untouched:
         n = len(untouched)
-        notes.append(f"{_count(n, 'record')} {'has' if n == 1 else 'have'} not been screened "
+        notes.append(f"{_n(n, 'record')} {'has' if n == 1 else 'have'} not been screened "
                      "yet and the protocol's stopping rule is not met, so "
                      f"{'it is' if n == 1 else 'they are'} neither excluded nor sought: the "
                      "diagram is not final")
     if two_reasons:
         n = len(two_reasons)
-        notes.append(f"{_count(n, 'full-text report')} {_were(n)} excluded by both reviewers "
+        notes.append(f"{_n(n, 'full-text report')} {_were(n)} excluded by both reviewers "
                      "for different reasons; the diagram counts the reason of the reviewer "
                      "who decided first "
                      f"({_s(n, 'record')} {', '.join(map(str, two_reasons[:20]))})")
     conflicts = sum(1 for r in pending if ta[r].conflict)
     waiting = len(pending) - conflicts
     if conflicts:
-        notes.append(f"{_count(conflicts, 'record')} {'is' if conflicts == 1 else 'are'} in "
+        notes.append(f"{_n(conflicts, 'record')} {'is' if conflicts == 1 else 'are'} in "
                      "conflict at title/abstract (to resolve)")
     if waiting:
-        notes.append(f"{_count(waiting, 'record')} {'waits' if waiting == 1 else 'wait'} for "
+        notes.append(f"{_n(waiting, 'record')} {'waits' if waiting == 1 else 'wait'} for "
                      "another reviewer at title/abstract")
     # The other-methods column of PRISMA 2020 goes from "identified" to "reports sought":
     # it has no box for duplicates or for records screened out, so they are named here
@@ -177,25 +181,25 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     o_excluded = sum(1 for r in o_kept if r in ta and ta[r].label == Label.EXCLUDE)
     o_open = sum(1 for r in o_kept if r not in ta or ta[r].label is None)
     if o_dup:
-        notes.append(f"{_count(o_dup, 'record')} identified through other methods "
+        notes.append(f"{_n(o_dup, 'record')} identified through other methods "
                      f"{_were(o_dup)} {'a duplicate' if o_dup == 1 else 'duplicates'} and "
                      f"{_were(o_dup)} removed; the diagram's other-methods column has no box "
                      f"for {'it: report it' if o_dup == 1 else 'them: report them'} in the "
                      "text")
     if o_excluded:
-        notes.append(f"{_count(o_excluded, 'record')} identified through other methods "
+        notes.append(f"{_n(o_excluded, 'record')} identified through other methods "
                      f"{_were(o_excluded)} excluded at title/abstract screening; the "
                      "other-methods column has no box for "
                      f"{'it: report it' if o_excluded == 1 else 'them: report them'} in the "
                      "text")
-    why = ([f"{_count(len(untouched), 'record')} not screened yet"] if untouched and not stopped
+    why = ([f"{_n(len(untouched), 'record')} not screened yet"] if untouched and not stopped
            else [])
-    why += [f"{_count(o_open, 'record')} from other methods not screened or settled yet"
+    why += [f"{_n(o_open, 'record')} from other methods not screened or settled yet"
             ] if o_open else []
     why += [f"{conflicts:,} in conflict"] if conflicts else []
     why += [f"{waiting:,} waiting for another reviewer"] if waiting else []
     awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
-    why += [f"{_count(awaiting, 'full-text report')} not assessed yet"] if awaiting > 0 else []
+    why += [f"{_n(awaiting, 'full-text report')} not assessed yet"] if awaiting > 0 else []
     draft = f"DRAFT, not final: {'; '.join(why)}" if why else ""
     # In a draft, the boxes a draft line already explains do not add up yet: those checks
     # are left out when the gap is exactly what the draft line names.
@@ -936,16 +940,16 @@ def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]
     if len([i for i in used if i not in similarity]) <= 1:
         return ""
     cold = len([i for i in used if i in similarity])
-    text = (f"as screening went on: the {_n(len(linked))} title/abstract "
+    text = (f"as screening went on: the {_count(len(linked))} title/abstract "
             f"{_s(len(linked), 'decision')} that record the ranking which showed their "
-            f"record {'was' if len(linked) == 1 else 'were'} made on {_n(len(used))} "
+            f"record {'was' if len(linked) == 1 else 'were'} made on {_count(len(used))} "
             "successive rankings")
     notes = []
     if cold:
-        notes.append(f"{_n(cold)} of them by similarity to the protocol, before the model "
+        notes.append(f"{_count(cold)} of them by similarity to the protocol, before the model "
                      "could be trained")
     if len(owners) > 1:
-        notes.append(f"each of the {_n(len(owners))} screeners had rankings of their own, "
+        notes.append(f"each of the {_count(len(owners))} screeners had rankings of their own, "
                      "trained on their own decisions only")
     if notes:
         text += f" ({'; '.join(notes)})"
@@ -960,13 +964,13 @@ def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]
                  and (d.id or 0) < first_ranked.get(d.reviewer, 0)}
         redone = sum(1 for d in unlinked if d.id in changed)
         opened = len(unlinked) - redone - len(early)
-        parts = ([f"{_n(len(early))} made before the reviewer's first ranking arrived "
+        parts = ([f"{_count(len(early))} made before the reviewer's first ranking arrived "
                   "(records in import order)"] if early else [])
-        parts += ([f"{_n(opened)} on records opened outside the ranked queue"]
+        parts += ([f"{_count(opened)} on records opened outside the ranked queue"]
                   if opened else [])
-        parts += [f"{_n(redone)} deciding again a record decided before (changed or "
+        parts += [f"{_count(redone)} deciding again a record decided before (changed or "
                   "undone)"] if redone else []
-        text += (f" ({_n(len(unlinked))} further {_s(len(unlinked), 'decision')} "
+        text += (f" ({_count(len(unlinked))} further {_s(len(unlinked), 'decision')} "
                  f"record{'s' if len(unlinked) == 1 else ''} no ranking: "
                  f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]})")
     return text
@@ -982,24 +986,6 @@ def _earlier_models(made: Sequence[Decision], infos: dict[int, dict[str, Any] | 
             key = (str(info["config"].get("name", "")), str(info["config_hash"]))
             counts[key] = counts.get(key, 0) + 1
     return tuple((name, h, n) for (name, h), n in counts.items())
-
-
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def _s(n: int, word: str) -> str:
-    """`word` or its plural, for a count of `n`."""
-    return word if n == 1 else word + "s"
-
-
-def _count(n: int, word: str) -> str:
-    """ "1 record", "1,234 records": the count with the word in its number."""
-    return f"{n:,} {_s(n, word)}"
-
-
-def _were(n: int) -> str:
-    return "was" if n == 1 else "were"
 
 
 def _allocation_split(review: Review, session: Session, stage: Stage = Stage.TITLE_ABSTRACT
