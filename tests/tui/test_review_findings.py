@@ -11,7 +11,8 @@ import pytest
 
 from screener.core.decisions import Stage
 from screener.tui.app import ScreenerApp
-from screener.tui.dialogs import ConfirmScreen
+from screener.tui.browse import BrowseScreen
+from screener.tui.dialogs import ConfirmScreen, HelpScreen
 from screener.tui.screening import ScreeningScreen
 
 from .conftest import FakeRanker, stored
@@ -185,18 +186,21 @@ async def test_the_adjudicator_adds_a_note_to_a_resolution(make_app: MakeApp) ->
 
 
 # -- 4. browse by keyboard -------------------------------------------------------------------
+async def open_browse(app: ScreenerApp, pilot: Any) -> BrowseScreen:
+    """Press b and wait for the list."""
+    await pilot.press("b")
+    await settle(pilot)
+    assert isinstance(app.screen, BrowseScreen)
+    return app.screen
+
+
 async def test_browse_filters_and_opens_by_keyboard(make_app: MakeApp) -> None:
     from textual.widgets import DataTable, Input, Tabs
-
-    from screener.tui.browse import BrowseScreen
 
     app, _, ids, _ = make_app(reverse=False)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("m", "i")  # ids[0] maybe, ids[1] included
-        await pilot.press("b")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BrowseScreen)
+        screen = await open_browse(app, pilot)
         assert {"Filter", "Open record", "Search", "Back"} <= set(footer(app))
         await pilot.press("right", "right")  # All -> Unscreened -> Included
         await settle(pilot)
@@ -207,10 +211,7 @@ async def test_browse_filters_and_opens_by_keyboard(make_app: MakeApp) -> None:
         await pilot.pause()
         assert app.current_record_id == ids[1]
         # from the filter tabs, Down goes into the records and Enter opens one
-        await pilot.press("b")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BrowseScreen)
+        screen = await open_browse(app, pilot)
         screen.query_one(Tabs).focus()
         await pilot.press("right", "down")
         await settle(pilot)
@@ -241,15 +242,9 @@ async def test_help_and_quit_keys_work_in_browse(make_app: MakeApp) -> None:
     closes the list (not the app); typed in the search box they are text."""
     from textual.widgets import Input
 
-    from screener.tui.browse import BrowseScreen
-    from screener.tui.dialogs import HelpScreen
-
     app, _, ids, _ = make_app(reverse=False)
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.press("b")
-        await settle(pilot)
-        browse = app.screen
-        assert isinstance(browse, BrowseScreen)
+        browse = await open_browse(app, pilot)
         assert {"Help", "Back"} <= set(footer(app))
         await pilot.press("question_mark")
         await pilot.pause()
@@ -273,14 +268,9 @@ async def test_shift_arrows_scroll_long_titles_in_browse(make_app: MakeApp) -> N
     view: Shift+Left/Right scroll the list sideways."""
     from textual.widgets import DataTable, Tabs
 
-    from screener.tui.browse import BrowseScreen
-
     app, _, _, _ = make_app(reverse=False)
     async with app.run_test(size=(60, 24)) as pilot:
-        await pilot.press("b")
-        await settle(pilot)
-        browse = app.screen
-        assert isinstance(browse, BrowseScreen)
+        browse = await open_browse(app, pilot)
         table = browse.query_one(DataTable)
         assert table.max_scroll_x > 0  # the titles run past the right edge at 60 columns
         await pilot.press("shift+right")

@@ -407,9 +407,19 @@ def _methods(review: Review) -> str:
     return screening_paragraph(inputs) + " " + automation_paragraph(inputs)
 
 
+def _exclude_all_offered(review: Any, *names: str) -> None:
+    """Each reviewer excludes every record `next` offers them (for a wrong design)."""
+    from screener.workflow.screening import ScreeningSession
+
+    for name in names:
+        session = ScreeningSession(review, name)
+        while (item := session.next()) is not None:
+            assert item.record.id is not None
+            session.decide(item.record.id, Label.EXCLUDE, reason_id="design")
+
+
 def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
         make_review: Callable[..., Any]) -> None:
-    from screener.workflow.screening import ScreeningSession
     from screener.workflow.team import allocate
 
     review = make_review("dual-screening.yaml")
@@ -418,11 +428,7 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
         repo.add_records(s, source, [Record(title=f"R{i}") for i in range(10)])
         repo.get_or_create_reviewer(s, "nobody")  # registered (export-reviewer), never decided
     allocate(review, ["ann", "bob"], 0.2, seed=3)
-    for name in ("ann", "bob"):
-        session = ScreeningSession(review, name)
-        while (item := session.next()) is not None:
-            assert item.record.id is not None
-            session.decide(item.record.id, Label.EXCLUDE, reason_id="design")
+    _exclude_all_offered(review, "ann", "bob")
     text = _methods(review)
     assert "Two reviewers took part in screening (ann and bob)" in text
     assert "nobody" not in text
@@ -443,7 +449,6 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
 ])
 def test_methods_text_says_how_many_screened_each_record_when_an_allocation_changed_it(
         make_review: Callable[..., Any], protocol: str, overlap: float, said: str) -> None:
-    from screener.workflow.screening import ScreeningSession
     from screener.workflow.team import allocate
 
     review = make_review(protocol)
@@ -451,11 +456,7 @@ def test_methods_text_says_how_many_screened_each_record_when_an_allocation_chan
         source = repo.add_source(s, name="X", kind="database")
         repo.add_records(s, source, [Record(title=f"R{i}") for i in range(10)])
     allocate(review, ["ann", "bob"], overlap, seed=3)
-    for name in ("ann", "bob"):
-        session = ScreeningSession(review, name)
-        while (item := session.next()) is not None:
-            assert item.record.id is not None
-            session.decide(item.record.id, Label.EXCLUDE, reason_id="design")
+    _exclude_all_offered(review, "ann", "bob")
     text = _methods(review)
     assert said in text
     # the protocol's number is not claimed for every record
