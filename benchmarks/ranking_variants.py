@@ -176,6 +176,16 @@ def nb_fit_scores(X: sp.csr_matrix, Xb: sp.csr_matrix, lab: np.ndarray, yl: np.n
     return out
 
 
+def fused(s: np.ndarray, other: np.ndarray, weight: float, labelled: np.ndarray
+          ) -> np.ndarray:
+    """z(s) + weight x z(other) over the unlabelled rows (z-scored among them); -inf on the
+    labelled ones."""
+    free = ~labelled
+    out = np.full(len(s), -np.inf)
+    out[free] = z(s[free]) + weight * z(other[free])
+    return out
+
+
 def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
     name, fv, sv, pseed = task
     source = f"@{Path(os.environ['SCREENER_DENSE']).name}" if fv.startswith("dense_") else ""
@@ -230,22 +240,16 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
         else:
             s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)
         if Xb is not None and "nbmix" in opt:
-            s2 = nb_fit_scores(X, Xb, np.asarray(lab), yl, cfg, opt.get("nb", 1.0))
-            free, lr = ~labelled, s
-            s = np.full(n, -np.inf)
-            s[free] = z(lr[free]) + opt["nbmix"] * z(s2[free])
+            s = fused(s, nb_fit_scores(X, Xb, np.asarray(lab), yl, cfg, opt.get("nb", 1.0)),
+                      opt["nbmix"], labelled)
         if "mix" in opt and X2 is not None:
-            s2 = fit_scores(X2, np.asarray(lab), yl, cfg2, rng, None)
-            free, lr = ~labelled, s
-            s = np.full(n, -np.inf)
-            s[free] = z(lr[free]) + opt["mix"] * z(s2[free])
+            s = fused(s, fit_scores(X2, np.asarray(lab), yl, cfg2, rng, None), opt["mix"],
+                      labelled)
         if "knn" in opt:
             sims = (X @ X[np.asarray(lab)[yl == 1]].T).toarray()
             k = min(int(opt.get("k", 1)), sims.shape[1])
             near = sims.max(axis=1) if k == 1 else -np.sort(-sims, axis=1)[:, :k].mean(axis=1)
-            free, lr = ~labelled, s
-            s = np.full(n, -np.inf)
-            s[free] = z(lr[free]) + opt["knn"] * z(near[free])
+            s = fused(s, near, opt["knn"], labelled)
         scale = max(float(np.abs(s[np.isfinite(s)]).max()), 1.0)
         prio = s - tiebreak * scale
         prio[labelled] = -np.inf
