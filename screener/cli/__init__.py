@@ -255,11 +255,11 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
            new_reviewer: bool) -> None:
     """Record a decision on RECORD_ID."""
     from screener.core.decisions import Label, Stage
-    from screener.workflow.screening import record_decision, reviewer_for_ui
+    from screener.workflow.screening import record_decision, screening_reviewer
 
     with open_from(review_dir, db_url) as review:
         # a typo would become another screener, counted as a record's second reviewer
-        reviewer = reviewer_for_ui(review, reviewer, new=new_reviewer)
+        reviewer = screening_reviewer(review, reviewer, new=new_reviewer)
         d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
                             reason_id=reason, criterion_ids=criteria, note=note,
                             ranking_id=ranking_id, rank_position=rank_position,

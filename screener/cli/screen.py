@@ -28,13 +28,13 @@ from screener.cli import STAGES, main, open_from, review_options
 def screen(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
            theme: str | None, new_reviewer: bool) -> None:
     """Screen records in the terminal UI (keys: i include, e exclude, m maybe, ? help)."""
-    from screener.workflow.screening import reviewer_for_ui
+    from screener.workflow.screening import screening_reviewer
 
     _need_terminal()
     from screener.tui.app import run_app
 
     with open_from(review_dir, db_url) as review:
-        reviewer = reviewer_for_ui(review, reviewer, new=new_reviewer)  # before the UI opens
+        reviewer = screening_reviewer(review, reviewer, new=new_reviewer)  # before the UI opens
         run_app(review, reviewer, stage, theme=theme)
 
 

@@ -25,6 +25,7 @@ from screener.core.protocol import CriterionKind, Protocol, Resolution
 from screener.core.records import Record
 from screener.core.wording import counted as _n
 from screener.core.wording import number as _count
+from screener.core.wording import plural
 from screener.core.wording import were as _were
 
 STAGE_NAMES = {Stage.TITLE_ABSTRACT: "title and abstract", Stage.FULL_TEXT: "full text"}
@@ -325,7 +326,7 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
     if ta is None and (ft is None or not has_ft):
         return []
     n = inputs.protocol.screening.reviewers_per_record
-    per = f"{_WORDS.get(n, str(n))} reviewer{'' if n == 1 else 's'}"
+    per = f"{_WORDS.get(n, str(n))} {plural(n, 'reviewer')}"
     screened = " screened" if inputs.counts.records_excluded_automation else ""
     out = [f"At title and abstract every record{screened} was screened by {per}." if ta is None else
            f"At title and abstract the records were allocated at random: "
@@ -339,7 +340,7 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
 
 def _criteria_counts(n_inc: int, n_exc: int) -> str:
     """ " (2 inclusion criteria and 1 exclusion criterion)", kinds with none left out."""
-    parts = [f"{n} {kind} {'criterion' if n == 1 else 'criteria'}"
+    parts = [f"{n} {kind} {plural(n, 'criterion', 'criteria')}"
              for n, kind in ((n_inc, "inclusion"), (n_exc, "exclusion")) if n]
     return f" ({' and '.join(parts)})" if parts else ""
 

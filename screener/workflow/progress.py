@@ -195,6 +195,6 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
         items.append(StoppingItem(item.name, shown, passed))
     return replace(
         base, p_value=summary.p_value if labels else None, estimated_recall=recall,
-        estimated_recall_interval=recall_interval if recall is not None else None,
+        estimated_recall_interval=recall_interval,
         estimated_remaining=(remaining.point, remaining.low, remaining.high),
         checklist=tuple(items), stop_by_test=bool(labels) and summary.stop_by_test)

@@ -334,12 +334,12 @@ def known_reviewer(review: Review, name: str, option: str = "--reviewer") -> str
                       f"{hint}")
 
 
-def reviewer_for_ui(review: Review, name: str, *, new: bool = False) -> str:
+def screening_reviewer(review: Review, name: str, *, new: bool = False) -> str:
     """`name` as stored, for opening the screening UI or deciding with `decide`. A name the
     review has never seen, while it has reviewers already, is refused unless `new` (a typo
     would become a second screener, shown every record and counted as a record's second
-    reviewer); a brand-new review (no reviewer yet)
-    takes any name. A second spelling of a known name is refused either way."""
+    reviewer); a brand-new review (no reviewer yet) takes any name. A second spelling of a
+    known name is refused either way."""
     name = reviewer_name(name)
     try:
         return known_reviewer(review, name)
