@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from screener.core.decisions import Decision
+from screener.core.wording import counted
 
 GENESIS = hashlib.sha256(b"screener decision log v1").hexdigest()
 """The `prev_hash` of the first row."""
@@ -318,10 +319,6 @@ def verify_events(rows: Sequence[tuple[LogEvent, str]], *, expected_head: str | 
     return _check_end(len(rows), prev_hash, expected_head, expected_count, "event log")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def describe_event(event: LogEvent) -> str:
     """One line in words: what happened (the kind's own fields; unknown details listed)."""
     d = event.details
@@ -336,23 +333,23 @@ def describe_event(event: LogEvent) -> str:
                      f"{'; '.join(d['dropped_although_cited'])}")
     elif kind == "records_imported":
         where = d.get("file") or d.get("query") or ""
-        text = (f"{_plural(int(d.get('records', 0)), 'record')} imported as source "
+        text = (f"{counted(int(d.get('records', 0)), 'record')} imported as source "
                 f"{d.get('source_id')} ({d.get('source', '')}"
                 + (f", {where}" if where else "") + ")")
         if d.get("labels"):
             text += f"; {d['labels']} labels as {d.get('labels_as', '')}"
     elif kind == "duplicates_removed":
-        text = f"{_plural(int(d.get('removed', 0)), 'record')} removed as duplicates"
+        text = f"{counted(int(d.get('removed', 0)), 'record')} removed as duplicates"
         if d.get("clusters"):
-            text += f" in {_plural(int(d['clusters']), 'cluster')}"
+            text += f" in {counted(int(d['clusters']), 'cluster')}"
         if d.get("redo_of") is not None:
             text += f" (cluster {d['redo_of']} merged again as cluster {d.get('first_cluster')})"
     elif kind == "duplicates_restored":
         text = (f"duplicate cluster {d.get('cluster')} undone: "
-                f"{_plural(int(d.get('records', 0)), 'record')} restored")
+                f"{counted(int(d.get('records', 0)), 'record')} restored")
     elif kind == "allocation":
         what = "offline copy restricted to" if d.get("kind") == "offline" else "allocated"
-        text = (f"{stage}: {_plural(int(d.get('records', 0)), 'record')} {what} "
+        text = (f"{stage}: {counted(int(d.get('records', 0)), 'record')} {what} "
                 f"{', '.join(d.get('reviewers', []))} (run {d.get('run_id')}, seed "
                 f"{d.get('seed')}, overlap {d.get('overlap')})")
     elif kind == "reconciliation_started":
@@ -363,9 +360,9 @@ def describe_event(event: LogEvent) -> str:
         text = f"record {event.record_id}: not-retrieved mark taken back (report sought again)"
     elif kind == "offline_copy_made":
         text = (f"offline copy for {d.get('reviewer')} written to {d.get('folder')} "
-                f"({_plural(int(d.get('records', 0)), 'record')} offered)")
+                f"({counted(int(d.get('records', 0)), 'record')} offered)")
     elif kind == "offline_copy_merged":
-        text = (f"{_plural(int(d.get('decisions', 0)), 'decision')} merged from the offline "
+        text = (f"{counted(int(d.get('decisions', 0)), 'decision')} merged from the offline "
                 f"copy {d.get('folder')} ({', '.join(d.get('reviewers', []))})")
         if d.get("first_seq"):
             text += f": decision log rows {d['first_seq']} to {d.get('last_seq')}"

@@ -331,3 +331,17 @@ def test_log_verify_finds_tables_changed_behind_the_event_log(
     problems = check_tables(review)
     assert any(found in p for p in problems), problems
     assert verify_event_log(review).ok          # the chain alone does not see it
+
+
+def test_event_counts_in_words_have_thousands_separators() -> None:
+    """An import of 12,345 records reads "12,345 records", as the report writes counts."""
+    from screener.core.audit import LogEvent
+
+    event = LogEvent(seq=1, kind="records_imported", actor="ann",
+                     time="2026-11-27T10:00:00.000000Z", stage="", record_id=None,
+                     details={"records": 12345, "source_id": 1, "source": "pubmed"})
+    assert "12,345 records" in describe_event(event)
+    one = LogEvent(seq=2, kind="duplicates_removed", actor="ann",
+                   time="2026-11-27T10:00:00.000000Z", stage="", record_id=None,
+                   details={"removed": 1})
+    assert describe_event(one).startswith("1 record removed")
