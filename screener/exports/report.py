@@ -327,12 +327,14 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
         return []
     n = inputs.protocol.screening.reviewers_per_record
     per = f"{_WORDS.get(n, str(n))} {plural(n, 'reviewer')}"
-    screened = " screened" if inputs.counts.records_excluded_automation else ""
+    so_far = " screened so far" if inputs.draft else ""
+    screened = so_far or (" screened" if inputs.counts.records_excluded_automation else "")
     out = [f"At title and abstract every record{screened} was screened by {per}." if ta is None else
            f"At title and abstract the records were allocated at random: "
            f"{_split_words(ta, 'record')}."]
     if has_ft:
-        out.append(f"At full text every retrieved report was screened by {per}." if ft is None
+        out.append(f"At full text every retrieved report{so_far} was screened by {per}."
+                   if ft is None
                    else f"At full text the reports were allocated at random"
                    f"{' too' if ta else ''}: {_split_words(ft, 'report')}.")
     return out

@@ -439,6 +439,23 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
     assert "At full text every retrieved report was screened by two reviewers." in text
 
 
+def test_draft_methods_text_claims_the_protocol_number_only_for_what_was_screened(
+        make_review: Callable[..., Any]) -> None:
+    """Half-way through an allocated dual review, the full-text sentence (not allocated)
+    speaks of the reports screened so far, not of every retrieved report."""
+    from screener.workflow.team import allocate
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=f"R{i}") for i in range(10)])
+    allocate(review, ["ann", "bob"], 0.2, seed=3)
+    _exclude_all_offered(review, "ann")          # bob has not started
+    text = _methods(review)
+    assert "At full text every retrieved report screened so far was screened by two" in text
+    assert "every retrieved report was screened" not in text
+
+
 @pytest.mark.parametrize(("protocol", "overlap", "said"), [
     # `allocate` without --overlap in a dual review: every record gets one screener
     ("dual-screening.yaml", 0.0, "allocated at random: each of the 10 records was screened "
