@@ -73,7 +73,7 @@ from screener.ranking.derived import char_block  # noqa: E402
 from screener.ranking.features import fit_features, record_text  # noqa: E402
 from screener.ranking.metrics import all_metrics  # noqa: E402
 from screener.ranking.model import LinearRanker, fit_scores  # noqa: E402
-from screener.ranking.simulate import Dataset, choose_priors, load_dataset  # noqa: E402
+from screener.ranking.simulate import Dataset, choose_priors, load_dataset, next_record  # noqa: E402
 
 DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
 OUT = ROOT / "benchmarks" / "out" / "variants"
@@ -250,10 +250,7 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
             k = min(int(opt.get("k", 1)), sims.shape[1])
             near = sims.max(axis=1) if k == 1 else -np.sort(-sims, axis=1)[:, :k].mean(axis=1)
             s = fused(s, near, opt["knn"], labelled)
-        scale = max(float(np.abs(s[np.isfinite(s)]).max()), 1.0)
-        prio = s - tiebreak * scale
-        prio[labelled] = -np.inf
-        best = int(np.argmax(prio))
+        best = next_record(s, labelled, tiebreak)
         order.append(best)
         labelled[best] = True
         lab.append(best)

@@ -144,6 +144,15 @@ def choose_priors(dataset: Dataset, seed: int, n_included: int, n_excluded: int)
     return [int(i) for i in chosen]
 
 
+def next_record(scores: np.ndarray, labelled: np.ndarray, tiebreak: np.ndarray) -> int:
+    """The unlabelled row with the highest score ("max" query); among equal scores the one
+    with the lower `tiebreak` key (tiny, scaled to the scores' size)."""
+    scale = max(float(np.abs(scores[np.isfinite(scores)]).max()), 1.0)
+    prio = scores - tiebreak * scale
+    prio[labelled] = -np.inf
+    return int(np.argmax(prio))
+
+
 def simulate(
     dataset: Dataset,
     *,
@@ -223,10 +232,7 @@ def simulate(
             prio = np.where(labelled, -np.inf, scores)
             best = int(np.argmax(prio))
         else:
-            scale = max(float(np.abs(scores).max()), 1.0)
-            prio = scores - tiebreak * scale
-            prio[labelled] = -np.inf
-            best = int(np.argmax(prio))
+            best = next_record(scores, labelled, tiebreak)
         step_times.append(time.perf_counter() - ts)
         order.append(best)
         labelled[best] = True
