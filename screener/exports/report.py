@@ -455,17 +455,20 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
                    f"{'value was' if one else 'values were'} applied, so "
                    f"{'that criterion was' if one else 'those criteria were'} not set in "
                    "advance by the review team.")
+    level = f"{stop.confidence if stop.confidence is not None else 0.95:.0%}"
     out.append("The stopping test is that of Callaghan and Müller-Hansen (2020): the "
                "hypergeometric p-value for the hypothesis that the recall target has been "
                "missed, taking the records screened since each point as a random sample of "
-               "those left (the smallest p over these points); the relevant records left are "
-               "estimated from the share of relevant records among the last 200 screened, "
-               "with a 95% Clopper-Pearson interval, and the estimated recall is the relevant "
-               "records found (included or maybe) divided by those found plus those estimated "
-               "left, its interval from the ends of that interval. As the ranking puts likely "
-               "relevant records first, the records left are usually poorer in relevant "
-               "records than the last 200 screened, so this estimate of recall is "
-               "conservative: it tends to be too low, the more so early in screening.")
+               "those left (the smallest p over these points). The relevant records left were "
+               "estimated by inverting the same test: the point estimate is the number left "
+               "at which its p-value crosses 0.5, and the ends of the "
+               f"{level} interval are where it crosses the two tail levels. The estimated "
+               "recall is the relevant records found (included or maybe) divided by those "
+               "found plus those estimated left, its interval from the ends of that "
+               "interval, so its lower end is the recall the stopping test supports at that "
+               "level. As the ranking puts likely relevant records first, the records "
+               "screened last are usually richer in relevant records than those left, so "
+               "this estimate of recall tends to be too low.")
     for v in stop.amended:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "

@@ -12,8 +12,8 @@ records were screened and N, the total number of records, and returns numbers.
   k and returns the smallest P: stop when it is below 1 − confidence (e.g. 0.05).
 - `safe_checklist`: the SAFE procedure (Boetje & van de Schoot 2024) items.
 - `consecutive_irrelevant`: irrelevant records since the last relevant one.
-- `estimate_remaining`: relevant records still unscreened, from the rate in the most
-  recent window with a Clopper-Pearson interval (see its docstring).
+- `estimate_remaining`: relevant records still unscreened, with an interval, by inverting
+  the stopping test (see its docstring).
 
 The hypergeometric CDF (`hypergeom_cdf`) and the Clopper-Pearson interval are computed here
 with numpy, from a table of log factorials, instead of with scipy.stats: importing
@@ -204,36 +204,105 @@ def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tu
     return low, high
 
 
+_ALL_K_UP_TO = 1000
+_K_GRID = 300
+"""`estimate_remaining` scans every sample size up to `_ALL_K_UP_TO` screened records;
+beyond, those plus a geometric grid of `_K_GRID` larger ones (see its docstring)."""
+
+
+class _LeftTest:
+    """The stopping test's p-value for H0 "at least m relevant records are unscreened", as
+    a function of m: the smallest, over sample sizes k (the last k screened, `k_rel` of them
+    relevant), of P(X <= k_rel), X ~ Hypergeometric(left + k records, k_rel + m relevant,
+    k drawn). It falls as m grows. Values are kept, as the three searches of
+    `estimate_remaining` ask for some of the same m."""
+
+    def __init__(self, k_rel: np.ndarray, ks: np.ndarray, left: int) -> None:
+        self.k_rel, self.ks, self.left = k_rel, ks, left
+        self.seen: dict[int, float] = {}
+
+    def p(self, m: int) -> float:
+        if m <= 0:
+            return 1.0
+        if m > self.left:
+            return 0.0
+        if m not in self.seen:
+            self.seen[m] = float(hypergeom_cdf(self.k_rel, self.left + self.ks,
+                                               self.k_rel + m, self.ks).min())
+        return self.seen[m]
+
+    def smallest_below(self, q: float, lo: int, hi: int) -> int:
+        """Smallest m in lo..hi with p(m) < q (p(hi) < q), to within 0.5 % of m: the
+        answer may be up to that much larger than the exact one, never smaller."""
+        while hi - lo > max(0, int(0.005 * lo)):
+            mid = (lo + hi) // 2
+            if self.p(mid) < q:
+                hi = mid
+            else:
+                lo = mid + 1
+        return hi
+
+
 def estimate_remaining(
     labels_in_order: Sequence[int],
     n_total: int,
     *,
-    window: int = 200,
     confidence: float = 0.95,
+    method: str = "test",
+    window: int = 200,
 ) -> Estimate:
     """Relevant records still among the N − n unscreened.
 
-    Rate = relevant share of the last `window` screened records (all, if fewer); point =
-    rate × (N − n), interval = Clopper-Pearson interval of that rate × (N − n). Because
-    prioritised screening puts likely-relevant records first, the unscreened records are
-    usually poorer than the recent window, so this errs on the high (cautious) side.
+    `method="test"` (the default) inverts the stopping test (`stopping_test`; the idea of
+    buscar's recall frontier, Callaghan & Müller-Hansen 2020). Recall < t is the same
+    hypothesis as "at least m relevant records left", m = floor(found × (1/t − 1)) + 1, and
+    the test's p-value falls as m grows. The point estimate is the m at which it crosses
+    0.5, minus one (a median); the interval's ends where it crosses (1 − confidence) / 2
+    (high) and 1 − (1 − confidence) / 2 (low). So "at most `high` left" holds with the
+    test's own confidence: recall is at least found / (found + high). Like the test, it
+    treats the last k screened as a random sample of what was left, which prioritised
+    screening makes richer than the rest, so it leans high (recall too low); measured
+    against the truth in benchmarks/recall_estimate.py. The scan covers every sample size
+    up to `_ALL_K_UP_TO` (1,000) and beyond that `_K_GRID` (300) larger ones on a geometric
+    grid, to keep it well under a second at 100,000 records (a minimum over fewer sizes can
+    only make the bound more cautious).
+
+    `method="window"` (the estimate before 28 Nov 2026, kept for comparison): the relevant
+    share of the last `window` screened records × (N − n), with a Clopper-Pearson interval
+    of that share.
     """
     y = _as_array(labels_in_order)
     n = len(y)
     left = n_total - n
     if left < 0:
         raise ValueError("more records screened than in total")
-    recent = y[-window:] if window > 0 else y
-    w = len(recent)
-    k = int(recent.sum())
-    if w == 0 or left == 0:
-        return Estimate(0.0, 0.0, float(left), "nothing screened" if w == 0 else "none left")
-    low, high = clopper_pearson(k, w, confidence)
+    if n == 0 or left == 0:
+        return Estimate(0.0, 0.0, float(left), "nothing screened" if n == 0 else "none left")
+    a = (1 - confidence) / 2
+    if method == "window":
+        recent = y[-window:] if window > 0 else y
+        w, k = len(recent), int(recent.sum())
+        low, high = clopper_pearson(k, w, confidence)
+        return Estimate(
+            point=k / w * left, low=low * left, high=high * left,
+            method=f"rate in last {w} screened x {left} unscreened; "
+                   f"{confidence:.0%} Clopper-Pearson")
+    if method != "test":
+        raise ValueError(f"unknown method {method!r} (test or window)")
+    ks = np.arange(1, n + 1)
+    if n > _ALL_K_UP_TO:
+        grid = np.unique(np.round(np.geomspace(_ALL_K_UP_TO, n, _K_GRID)).astype(np.int64))
+        ks = np.concatenate([np.arange(1, _ALL_K_UP_TO), grid])
+    test = _LeftTest(np.cumsum(y[::-1])[ks - 1], ks, left)
+    mid = test.smallest_below(0.5, 1, left + 1)
+    high = test.smallest_below(a, mid, left + 1) - 1
+    # within 0.5 % of m, rounded down: the low end errs low, as the high end errs high
+    low = max(0, test.smallest_below(1 - a, 1, mid) - 1 - int(0.005 * mid))
+    point = mid - 1
     return Estimate(
-        point=k / w * left, low=low * left, high=high * left,
-        method=f"rate in last {w} screened x {left} unscreened; "
-               f"{confidence:.0%} Clopper-Pearson",
-    )
+        point=float(point), low=float(low), high=float(high),
+        method=f"stopping test inverted (Callaghan & Mueller-Hansen 2020); "
+               f"{confidence:.0%} interval")
 
 
 @dataclass(frozen=True)
@@ -348,7 +417,7 @@ def summarise(
         n_screened=len(y), n_total=n_total, n_relevant_found=int(sum(y)),
         consecutive_irrelevant=consecutive_irrelevant(y), recall_target=recall_target,
         p_value=p, confidence=confidence, stop_by_test=p < 1 - confidence,
-        remaining=estimate_remaining(y, n_total),
+        remaining=estimate_remaining(y, n_total, confidence=confidence),
         safe=safe_checklist(y, n_total, key_papers=key_papers, found_ids=found_ids,
                             consecutive_threshold=consecutive_threshold),
     )

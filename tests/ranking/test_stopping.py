@@ -79,16 +79,67 @@ def test_consecutive_irrelevant() -> None:
     assert consecutive_irrelevant([]) == 0
 
 
-def test_estimate_remaining_uses_recent_window_with_clopper_pearson() -> None:
+def test_estimate_remaining_window_method_uses_recent_window_with_clopper_pearson() -> None:
     labels = [1] * 5 + [0] * 15  # window of 10: 0 relevant
-    est = estimate_remaining(labels, 120, window=10)
+    est = estimate_remaining(labels, 120, method="window", window=10)
     assert est.point == 0.0 and est.low == 0.0
     # Clopper-Pearson upper bound for 0/10 at 95 %: 1 - 0.025 ** (1/10).
     assert est.high == pytest.approx((1 - 0.025 ** (1 / 10)) * 100)
     lo, hi = clopper_pearson(2, 10)
-    est2 = estimate_remaining([1, 0, 0, 0, 1, 0, 0, 0, 0, 0], 110, window=10)
+    est2 = estimate_remaining([1, 0, 0, 0, 1, 0, 0, 0, 0, 0], 110, method="window", window=10)
     assert est2.point == pytest.approx(0.2 * 100)
     assert (est2.low, est2.high) == pytest.approx((lo * 100, hi * 100))
+
+
+def test_estimate_remaining_inverts_the_stopping_test_on_a_worked_example() -> None:
+    """1,000 screened of 2,500, none relevant. The last k screened are a sample of the
+    1,500 + k records left before them; with m relevant among those, seeing none has
+    probability C(1500 + k, k)^-1 C(1500 + k - m, k), smallest at k = 1,000: 0.6 for m = 1,
+    0.36 for m = 2, 0.028 for m = 7, 0.017 for m = 8. So the median is 1 left (p falls below
+    0.5 at m = 2) and at most 7 are left with 95 % confidence (below 0.025 at m = 8)."""
+    assert hyper_cdf(0, 2500, 1, 1000) > 0.5 > hyper_cdf(0, 2500, 2, 1000)
+    assert hyper_cdf(0, 2500, 7, 1000) > 0.025 > hyper_cdf(0, 2500, 8, 1000)
+    est = estimate_remaining([0] * 1000, 2500)
+    assert (est.point, est.low, est.high) == (1.0, 0.0, 7.0)
+    assert "stopping test" in est.method
+
+
+@pytest.mark.parametrize("labels", [
+    [1, 1, 0, 1, 0, 0, 1] + [0] * 40,
+    [1] * 5 + [0] * 15,
+    [0, 1, 0, 0, 1, 1, 0, 1] + [0, 0, 0, 1] * 10 + [0] * 80,
+])
+def test_estimate_remaining_high_end_is_the_stopping_test_bound(labels: list[int]) -> None:
+    """'At most `high` left' is the stopping test's own verdict: recall below
+    found / (found + high + 1) is rejected at the interval's level, recall below
+    found / (found + high) is not (so the lower end of recall shown and the test agree)."""
+    n_total, found = 300, sum(labels)
+    est = estimate_remaining(labels, n_total, confidence=0.95)
+    high = int(est.high)
+    # a recall target whose hypothesis 'recall < t' means 'at least m left': m = high + 1
+    reject = stopping_test(labels, n_total, found / (found + high + 0.5))
+    keep = stopping_test(labels, n_total, found / (found + high - 0.5))
+    assert reject < 0.025 <= keep
+    assert est.low <= est.point <= est.high
+
+
+def test_estimate_remaining_is_exact_at_the_ends() -> None:
+    assert estimate_remaining([1, 0, 1], 3) == estimate_remaining([1, 0, 1], 3)
+    done = estimate_remaining([1, 0, 1], 3)
+    assert (done.point, done.low, done.high) == (0.0, 0.0, 0.0)
+    start = estimate_remaining([], 40)
+    assert (start.point, start.low, start.high) == (0.0, 0.0, 40.0)
+    with pytest.raises(ValueError, match="unknown method"):
+        estimate_remaining([1, 0], 10, method="magic")
+
+
+def test_estimate_remaining_narrows_as_irrelevant_records_pile_up() -> None:
+    """The same three relevant records, then longer and longer runs of irrelevant ones:
+    the records estimated left (and their upper end) never grow."""
+    ests = [estimate_remaining([1, 1, 0, 1] + [0] * run, 1000) for run in (10, 50, 200, 600)]
+    assert all(a.high >= b.high for a, b in zip(ests, ests[1:], strict=False))
+    assert all(a.point >= b.point for a, b in zip(ests, ests[1:], strict=False))
+    assert ests[-1].high < ests[0].high
 
 
 def test_safe_checklist_items() -> None:

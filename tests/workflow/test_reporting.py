@@ -174,7 +174,7 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     assert re.search(r"Title and abstract screening stopped on \d{4}-\d\d-\d\d with this rule "
                      r"met \(", text)
     assert re.search(r"estimated recall: \d\.\d\d \(\d\.\d\d to \d\.\d\d\)", text)
-    assert "the estimated recall is the relevant records found" in " ".join(text.split())
+    assert "The estimated recall is the relevant records found" in " ".join(text.split())
     late_svg = export_prisma(review, "svg", tmp_path / "late.svg")[0].read_text()
     # title/abstract is done (the rule met); the 10 full-text reports still keep it a draft
     assert "DRAFT, not final: 10 full-text reports not assessed yet" in late_svg
