@@ -271,6 +271,12 @@ def format_fraction(value: float | None) -> str:
     return DASH if value is None else f"{value:.0%}"
 
 
+def recall_floor(interval: tuple[float, float] | None) -> str:
+    """ " (≥62%)": the lower end of the estimated recall, the recall the stopping test
+    supports at the protocol's confidence ("" without an interval)."""
+    return "" if interval is None else f" (≥{interval[0]:.0%})"
+
+
 def format_p(value: float | None) -> str:
     return DASH if value is None else (f"{value:.3f}" if value >= 0.001 else "<0.001")
 
@@ -317,7 +323,8 @@ class StatusPanel(Vertical):
         self._set("#status-rank", rank_line(rank, score, basis, revisit, queued))
         lines = [f"Irrelevant run {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
                  f"Stopping p-value {format_p(progress.p_value)}",
-                 f"Est. recall {format_fraction(progress.estimated_recall)}"]
+                 f"Est. recall {format_fraction(progress.estimated_recall)}"
+                 + recall_floor(progress.estimated_recall_interval)]
         if progress.checklist:
             lines.append("SAFE checklist:")
             # "35 of ≥ 50" -> "35/50": the panel is 25 columns wide at 80

@@ -867,6 +867,10 @@ async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
 
         panel.show(replace(base, stop_by_test=True), 1, 0.5, 50)
         assert "✓ Stopping rule met" in str(panel.query_one("#status-stopping").render())
+        # the estimated recall's lower end, the recall the stopping test supports, beside it
+        assert "Est. recall 97%\n" in text + "\n"
+        panel.show(replace(base, estimated_recall_interval=(0.62, 0.99)), 1, 0.5, 50)
+        assert "Est. recall 97% (≥62%)" in str(panel.query_one("#status-stopping").render())
 
 
 async def test_down_from_the_search_box_goes_into_the_results(make_app: MakeApp) -> None:
