@@ -149,6 +149,8 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,
             "reviewer": p.reviewer, "screened": p.screened, "total": p.total,
             "consecutive_irrelevant": p.consecutive_irrelevant, "p_value": p.p_value,
             "stop_by_test": p.stop_by_test, "estimated_recall": p.estimated_recall,
+            "estimated_recall_interval": (None if p.estimated_recall_interval is None
+                                          else list(p.estimated_recall_interval)),
             "estimated_remaining": (None if p.estimated_remaining is None
                                     else list(p.estimated_remaining)),
             "safe": [{"name": i.name, "value": i.value, "passed": i.passed}
@@ -208,8 +210,9 @@ def format_status(data: dict[str, Any]) -> str:
                      f"confidence {stop['confidence']:.0%}){state}")
         groups: list[tuple[list[str], dict[str, Any]]] = []
         for r in stop["reviewers"]:  # single screening shared: the same (the review's)
-            same = {k: r[k] for k in ("consecutive_irrelevant", "p_value", "estimated_recall",
-                                      "estimated_remaining", "safe")}
+            same = {k: r.get(k) for k in ("consecutive_irrelevant", "p_value",
+                                          "estimated_recall", "estimated_recall_interval",
+                                          "estimated_remaining", "safe")}
             for names, figures in groups:
                 if figures == same:
                     names.append(r["reviewer"])
@@ -223,7 +226,10 @@ def format_status(data: dict[str, Any]) -> str:
             if r["p_value"] is not None:
                 parts.append(f"stopping-test p = {r['p_value']:.3f}")
             if r["estimated_recall"] is not None:
-                parts.append(f"estimated recall {r['estimated_recall']:.2f}")
+                floor = r["estimated_recall_interval"]
+                parts.append(f"estimated recall {r['estimated_recall']:.2f}"
+                             + (f" (at least {floor[0]:.2f} by the stopping test)"
+                                if floor else ""))
             if r["estimated_remaining"] is not None:
                 point, low, high = r["estimated_remaining"]
                 parts.append(f"about {point:.0f} relevant left ({low:.0f} to {high:.0f})")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from screener.core.decisions import Label
 from screener.core.records import Record
 from screener.storage import repo
@@ -95,3 +97,25 @@ def test_status_prints_the_shared_stopping_figures_of_single_screening_once(
     lines = [x for x in text.splitlines() if "irrelevant in a row" in x]
     assert len(lines) == 1 and lines[0].strip().startswith(
         "ann, bob (the review's figures: each record is screened once): 5 irrelevant in a row")
+
+
+def test_status_gives_the_recall_the_stopping_test_supports(tmp_path: Path) -> None:
+    """Beside the estimated recall, its lower end: found / (found + the upper end of the
+    relevant records estimated left), in the text and in the JSON."""
+    from screener.workflow.status import format_status, status
+
+    with review_of(tmp_path, 60) as review:
+        session = ScreeningSession(review, "ann")
+        for label in [Label.INCLUDE, Label.INCLUDE] + [Label.EXCLUDE] * 30:
+            item = session.next()
+            assert item is not None and item.record.id is not None
+            session.decide(item.record.id, label)
+        data = status(review)
+        text = format_status(data)
+    mine = data["stopping"]["reviewers"][0]
+    point, low, high = mine["estimated_remaining"]
+    floor, top = mine["estimated_recall_interval"]
+    assert floor == pytest.approx(2 / (2 + high)) and top == pytest.approx(2 / (2 + low))
+    assert floor <= mine["estimated_recall"] <= top
+    assert f"estimated recall {mine['estimated_recall']:.2f} (at least {floor:.2f} by the " \
+           "stopping test)" in text
