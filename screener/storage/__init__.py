@@ -67,7 +67,10 @@ class Database:
 
     def has_tables(self) -> bool:
         self.check_reachable()
-        return inspect(self.engine).has_table("reviews")
+        with self._explained(), self.engine.connect() as conn:
+            # only reads: on SQLite a plain BEGIN, which a writer's lock does not hold up
+            conn = conn.execution_options(**{READ_ONLY: True})
+            return inspect(conn).has_table("reviews")
 
     def upgrade(self) -> None:
         """Apply migrations to head (idempotent)."""
@@ -84,7 +87,8 @@ class Database:
             raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
 
     def revision(self) -> str | None:
-        return current_revision(self.engine)
+        with self._explained():
+            return current_revision(self.engine)
 
     @staticmethod
     def head() -> str:

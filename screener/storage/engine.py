@@ -153,6 +153,7 @@ def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})  # SQLite: plain BEGIN, no write lock
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -158,7 +158,7 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
 
 
 def _open(db: Database, folder: Path | None) -> Review:
-    with db.transaction() as session:
+    with db.read() as session:
         if not repo.review_exists(session):
             raise ReviewError(f"{db.display_url} holds no review")
         protocol, sha, version = _protocol_in_force(session)

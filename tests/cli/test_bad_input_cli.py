@@ -127,3 +127,34 @@ def test_an_empty_path_is_not_the_current_folder(tmp_path: Path,
     out = run(*[a.replace("{tmp}", str(tmp_path)) for a in args], code=2)
     assert "an empty path was given" in out
     assert list(here.iterdir()) == [] and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["decide", "1", "--reviewer", "ann", "--label", "include"],
+    ["protocol", "amend", str(REPO / "protocols" / "dual-screening.yaml"), "--reason", "r"],
+])
+def test_a_review_another_program_keeps_locked_gets_a_message(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """A writer holding review.db (a long import in another shell, a database browser with
+    an open transaction) makes a command wait, then fail with a message, not a traceback;
+    opening the review only reads, so the message comes from the action itself."""
+    import sqlite3
+
+    from screener.storage import engine
+
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        repo.add_records(s, source, [Record(title="Trial", abstract="a")])
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(tmp_path / "rev" / "review.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        out = run(*command, "--review", str(tmp_path / "rev"), code=2)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert "stayed busy for too long" in out and "nothing was written" in out, out
+    monkeypatch.undo()
+    with open_review(tmp_path / "rev") as review, review.read() as s:
+        assert repo.count_decisions(s) == 0 and review.protocol_version == 1
