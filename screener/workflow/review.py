@@ -88,8 +88,13 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
     if folder_.exists() and not folder_.is_dir():
         raise ReviewError(f"{folder_} is a file, not a folder: choose a new or empty folder "
                           "for the review")
-    if db_url is None and not os.environ.get(ENV_DB) and (folder_ / DB_FILE).exists():
-        raise ReviewError(f"{folder_} already holds a review ({DB_FILE}); choose another folder")
+    in_folder = db_url is None and not os.environ.get(ENV_DB)
+    if in_folder and (folder_ / DB_FILE).exists():
+        if _holds_review(url):
+            raise ReviewError(f"{folder_} already holds a review ({DB_FILE}); choose another "
+                              "folder")
+        raise ReviewError(f"{folder_ / DB_FILE} exists but holds no review (left by an "
+                          f"`init` that did not finish?): delete it and run init again")
     copy = folder_ / PROTOCOL_FILE
     same_file = copy.exists() and copy.resolve() == protocol_path.resolve()
     if copy.exists() and not same_file and (
@@ -98,6 +103,11 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
                           f"review's protocol copy there and would write over it. Move it "
                           f"away, or give it as the protocol (--protocol {copy})")
     created_folder = not folder_.exists()
+    # what this call writes into a folder that was there before, removed again on failure
+    # (an interrupted init must not leave a review.db that makes the next init refuse)
+    written = [] if created_folder else [
+        p for p in (*(folder_ / (DB_FILE + side) for side in _SQLITE_FILES if in_folder),
+                    copy, folder_ / "exports") if not p.exists()]
     try:
         folder_.mkdir(parents=True, exist_ok=True)
         db = Database(url)
@@ -120,8 +130,28 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
     except BaseException:
         if created_folder:  # the folder is ours (e.g. a PostgreSQL review that failed to connect)
             shutil.rmtree(folder_, ignore_errors=True)
+        for path in written:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         raise
     return _open(db, folder_)
+
+
+_SQLITE_FILES = ("", "-journal", "-wal", "-shm")
+"""review.db and the side files SQLite keeps beside it."""
+
+
+def _holds_review(url: str) -> bool:
+    db = Database(url)
+    try:
+        if not db.has_tables():
+            return False
+        with db.read() as session:
+            return repo.review_exists(session)
+    finally:
+        db.dispose()
 
 
 def open_review(folder: Path | None = None, db_url: str | None = None) -> Review:
@@ -147,8 +177,7 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
     db = Database(url)
     try:
         if not db.has_tables():
-            raise ReviewError(f"{db.display_url} holds no review; create one with "
-                              "`screener init DIR --protocol FILE --db URL`")
+            raise ReviewError(_no_review(db))
         if db.revision() != db.head():
             db.upgrade()
         return _open(db, folder_)
@@ -160,10 +189,19 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
 def _open(db: Database, folder: Path | None) -> Review:
     with db.read() as session:
         if not repo.review_exists(session):
-            raise ReviewError(f"{db.display_url} holds no review")
+            raise ReviewError(_no_review(db))
         protocol, sha, version = _protocol_in_force(session)
         title = repo.review_title(session)
     return Review(db, folder, protocol, sha, version, title)
+
+
+def _no_review(db: Database) -> str:
+    if db.is_sqlite:
+        where = Path(db.engine.url.database or DB_FILE)
+        return (f"{where} holds no review (left by an `init` that did not finish?): delete "
+                f"it and run `screener init {where.parent} --protocol FILE` again")
+    return (f"{db.display_url} holds no review; create one with "
+            "`screener init DIR --protocol FILE --db URL`")
 
 
 def _protocol_in_force(session: Session) -> tuple[Protocol, str, int]:

@@ -158,3 +158,38 @@ def test_a_review_another_program_keeps_locked_gets_a_message(
     monkeypatch.undo()
     with open_review(tmp_path / "rev") as review, review.read() as s:
         assert repo.count_decisions(s) == 0 and review.protocol_version == 1
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_an_init_that_fails_in_a_folder_made_beforehand_leaves_it_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException) -> None:
+    """`mkdir rev; cd rev; screener init . ...` interrupted (Ctrl-C) or failing while it
+    writes: the folder keeps only what it held, so the same command can be run again."""
+    folder = tmp_path / "rev"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(repo, "add_protocol_version", fail)
+    result = CliRunner().invoke(main, ["init", str(folder), "--protocol", MINIMAL])
+    assert result.exit_code != 0
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    monkeypatch.undo()
+    assert "created review" in run("init", str(folder), "--protocol", MINIMAL)
+    assert "0 unique" in run("status", "--review", str(folder))
+
+
+def test_a_review_db_left_without_a_review_is_named_with_what_to_do(tmp_path: Path) -> None:
+    """A review.db an unfinished init left (killed, power lost) holds no review: `init`
+    and the other commands say so and that deleting it lets init run again."""
+    folder = tmp_path / "rev"
+    folder.mkdir()
+    (folder / "review.db").write_bytes(b"")
+    for command in (["init", str(folder), "--protocol", MINIMAL], ["status", "--review",
+                                                                    str(folder)]):
+        out = run(*command, code=2)
+        assert "holds no review" in out and "delete it" in out and "--db" not in out, out
+    (folder / "review.db").unlink()
+    assert "created review" in run("init", str(folder), "--protocol", MINIMAL)
