@@ -156,7 +156,8 @@ def protocol_schema() -> None:
 @click.option("--reason", required=True, help="What changed and why.")
 @click.option("--drop-used", is_flag=True,
               help="Amend even if the new version drops an exclusion reason or criterion id "
-                   "that decisions cite (refused otherwise).")
+                   "that decisions cite, or a stage decisions were made at (refused "
+                   "otherwise).")
 @review_options
 def protocol_amend(file: Path, reason: str, drop_used: bool, review_dir: Path | None,
                    db_url: str | None) -> None:

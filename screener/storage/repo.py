@@ -602,6 +602,14 @@ def cited_ids(session: Session) -> tuple[dict[str, int], dict[str, int]]:
     return reasons, criteria
 
 
+def standing_per_stage(session: Session) -> dict[str, int]:
+    """How many standing decisions (see `current_decisions`) each stage has: {stage: count}."""
+    sub = _current_ids()
+    query = (select(DecisionRow.stage, func.count()).join(sub, sub.c.mid == DecisionRow.id)
+             .group_by(DecisionRow.stage))
+    return {stage: count for stage, count in session.execute(query)}
+
+
 def has_decision_uid(session: Session, uid: str) -> bool:
     return session.scalar(select(DecisionRow.id).where(DecisionRow.uid == uid)) is not None
 

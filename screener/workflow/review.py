@@ -223,11 +223,11 @@ def follow_amendments(review: Review, session: Session) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DroppedId:
-    """An exclusion reason or criterion id that standing decisions cite and an amended
-    protocol no longer defines."""
+    """An exclusion reason or criterion id that standing decisions cite, or a stage they were
+    made at, that an amended protocol no longer defines."""
 
     kind: str
-    """'exclusion reason' or 'criterion'."""
+    """'exclusion reason', 'criterion' or 'stage'."""
     id: str
     decisions: int
     """Standing decisions that cite it."""
@@ -249,8 +249,9 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
     """Record a new protocol version with a reason; earlier versions are kept.
 
     Refused when the new version drops an exclusion reason or criterion id that standing
-    decisions cite (they would cite an id the protocol no longer defines), unless
-    `drop_used`.
+    decisions cite (they would cite an id the protocol no longer defines), or a stage that
+    has standing decisions (they would drop out of every count), unless `drop_used`. Only
+    what the version in force still defines counts as dropped.
     """
     if not reason.strip():
         raise ReviewError("an amendment needs a reason: --reason 'what changed and why'")
@@ -260,14 +261,15 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
         raise ReviewError(f"{protocol_path} is the protocol already in force (version "
                           f"{review.protocol_version}); nothing to amend")
     with review.transaction() as session:
-        dropped = _dropped_ids(session, protocol)
+        dropped = _dropped_ids(session, _protocol_in_force(session)[0], protocol)
         if dropped and not drop_used:
             raise ReviewError(
                 f"{protocol_path} drops what existing decisions cite: "
                 f"{'; '.join(map(str, dropped))}. Those decisions would cite an id the "
-                "protocol no longer defines (the report, exports and the UI show it bare). "
-                "Keep the id in the new version (its label or text may change), or pass "
-                "--drop-used to amend anyway")
+                "protocol no longer defines (the report, exports and the UI show it bare), "
+                "or sit at a stage it no longer has (status, exports and the report leave "
+                "them out). Keep the id or stage in the new version (a label or text may "
+                "change), or pass --drop-used to amend anyway")
         version = repo.add_protocol_version(
             session, text, sha, reason.strip(),
             {"dropped_although_cited": [str(d) for d in dropped]} if dropped else None)
@@ -278,13 +280,22 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
     return Amendment(version, tuple(dropped))
 
 
-def _dropped_ids(session: Session, protocol: Protocol) -> list[DroppedId]:
+def _dropped_ids(session: Session, before: Protocol, after: Protocol) -> list[DroppedId]:
+    """What standing decisions cite that the version in force (`before`) defines and the new
+    one (`after`) does not: ids an earlier amendment dropped (with --drop-used) are that
+    amendment's, not this one's."""
     reasons, criteria = repo.cited_ids(session)
-    defined = {c.id for c in protocol.criteria}
+    criteria_before = {c.id for c in before.criteria}
+    criteria_after = {c.id for c in after.criteria}
+    stages_before = {s.value for s in before.stages}
+    stages_after = {s.value for s in after.stages}
     return ([DroppedId("exclusion reason", rid, n) for rid, n in sorted(reasons.items())
-             if protocol.reason(rid) is None]
+             if after.reason(rid) is None and before.reason(rid) is not None]
             + [DroppedId("criterion", cid, n) for cid, n in sorted(criteria.items())
-               if cid not in defined])
+               if cid in criteria_before and cid not in criteria_after]
+            + [DroppedId("stage", stage, n)
+               for stage, n in sorted(repo.standing_per_stage(session).items())
+               if stage in stages_before and stage not in stages_after])
 
 
 def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> tuple[str | None, str]:

@@ -272,6 +272,54 @@ def test_amend_refuses_to_drop_a_reason_or_criterion_that_decisions_cite(tmp_pat
             "(--drop-used): exclusion reason 'population' (1 decision)") in out
 
 
+def test_an_amendment_after_one_that_dropped_ids_is_not_refused_for_them(tmp_path: Path) -> None:
+    """Once `--drop-used` let version 2 drop a cited reason, version 3 (which changes only
+    the stopping rule) is an ordinary amendment: not refused, no warning, and its event does
+    not claim it dropped what version 2 did."""
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    ids = seed(tmp_path, None, 2)
+    loc = ["--review", str(tmp_path / "rev")]
+    run("decide", str(ids[0]), "--reviewer", "a", "--label", "exclude", "--reason",
+        "population", *loc)
+    second = tmp_path / "p2.yaml"
+    second.write_text(Path(MINIMAL).read_text().replace(
+        '  - {id: population, label: "Wrong population", key: "1"}\n', ""))
+    run("protocol", "amend", str(second), "--reason", "no population", "--drop-used", *loc)
+    third = tmp_path / "p3.yaml"
+    third.write_text(second.read_text() + "stopping:\n  consecutive_irrelevant: 30\n")
+    code, out = run("protocol", "amend", str(third), "--reason", "shorter run", *loc)
+    assert code == 0 and "protocol version 3 recorded" in out and "warning" not in out, out
+    _, out = run("log", "events", *loc)
+    assert [line for line in out.splitlines() if "dropped although" in line] == [
+        line for line in out.splitlines() if "protocol version 2 stored" in line], out
+
+
+def test_amend_refuses_to_drop_a_stage_that_has_decisions(tmp_path: Path) -> None:
+    """A version without `full_text` while full-text decisions stand would make them vanish
+    from status, exports and the report: refused like a cited id, allowed with --drop-used."""
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    ids = seed(tmp_path, None, 2)
+    loc = ["--review", str(tmp_path / "rev")]
+    run("decide", str(ids[0]), "--reviewer", "a", "--label", "include", *loc)
+    run("decide", str(ids[0]), "--reviewer", "a", "--label", "include", "--stage",
+        "full_text", *loc)
+    no_full_text = tmp_path / "p2.yaml"
+    no_full_text.write_text(Path(MINIMAL).read_text() + "stages: [title_abstract]\n")
+    code, out = run("protocol", "amend", str(no_full_text), "--reason", "TA only", *loc,
+                    ok=False)
+    assert code == 2 and "stage 'full_text' (1 decision)" in out and "--drop-used" in out, out
+    with open_review(tmp_path / "rev") as review:
+        assert review.protocol_version == 1
+    code, out = run("protocol", "amend", str(no_full_text), "--reason", "TA only",
+                    "--drop-used", *loc)
+    assert "protocol version 2 recorded" in out and "stage 'full_text' (1 decision)" in out
+    # a stage without decisions may go
+    run("init", str(tmp_path / "rev2"), "--protocol", MINIMAL)
+    code, out = run("protocol", "amend", str(no_full_text), "--reason", "TA only",
+                    "--review", str(tmp_path / "rev2"))
+    assert "protocol version 2 recorded" in out and "warning" not in out
+
+
 def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     from screener.storage import Database
