@@ -700,8 +700,12 @@ def build_report_inputs(review: Review) -> object:
         # something showed; `changed` marks those on a record the reviewer had decided)
         log = repo.decision_log(session)
         made, changed = _ta_decision_rows(log, screened_here)
+        kept_citing = {int(e.details["version"]): list(e.details["dropped_although_cited"])
+                       for e, _ in repo.event_log(session)
+                       if e.kind == "protocol_version" and e.details.get("version")
+                       and e.details.get("dropped_although_cited")}
         versions = _protocol_versions(repo.protocol_versions(session),
-                                      repo.protocol_texts(session), log)
+                                      repo.protocol_texts(session), log, kept_citing)
         used = sorted({d.ranking_id for d in made if d.ranking_id})
         infos = {i: repo.ranking_info(session, i) for i in used}
         info = infos[used[-1]] if used else None
@@ -809,11 +813,13 @@ def _identification(review: Review, events: Sequence[LogEvent]
 
 
 def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str],
-                       log: Sequence[Decision]) -> tuple[ProtocolVersionInfo, ...]:
+                       log: Sequence[Decision], kept_citing: dict[int, list[str]] | None = None
+                       ) -> tuple[ProtocolVersionInfo, ...]:
     """Each stored protocol version with the decision rows made while it was in force (by
     the protocol hash each decision records; the version stored last before the decision
     when several versions share a hash), what it changed and how many decisions came
-    before it."""
+    before it. `kept_citing`: per version, what it dropped although decisions cited it
+    (`protocol amend --drop-used`, from its event), named among its changes."""
     from screener.exports.report import ProtocolVersionInfo
     from screener.protocol.loader import ProtocolError, load_protocol_text
 
@@ -839,6 +845,9 @@ def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dic
         old, new = protocols.get(v - 1), protocols.get(v)
         changes = (() if v == 1 else ("not compared (a version could not be read)",)
                    if old is None or new is None else tuple(_protocol_changes(old, new)))
+        if (kept_citing or {}).get(v):
+            changes += ("decisions kept that cite what it removed (--drop-used): "
+                        f"{'; '.join((kept_citing or {})[v])}",)
         out.append(ProtocolVersionInfo(
             version=v, date=stamp[:10], sha256=sha, reason=reason,
             decisions=tuple((stage, per[v][stage]) for stage in Stage if per[v][stage]),

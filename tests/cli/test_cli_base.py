@@ -292,6 +292,14 @@ def test_an_amendment_after_one_that_dropped_ids_is_not_refused_for_them(tmp_pat
     _, out = run("log", "events", *loc)
     assert [line for line in out.splitlines() if "dropped although" in line] == [
         line for line in out.splitlines() if "protocol version 2 stored" in line], out
+    # the methods text names what version 2 removed while decisions cited it, once
+    run("report", "--out", str(tmp_path / "report.md"), *loc)
+    table = [line for line in (tmp_path / "report.md").read_text().splitlines()
+             if line.startswith("| 2 |") or line.startswith("| 3 |")]
+    assert len(table) == 2, table
+    assert ("decisions kept that cite what it removed (--drop-used): exclusion reason "
+            "'population' (1 decision)") in table[0]
+    assert "--drop-used" not in table[1]
 
 
 def test_amend_refuses_to_drop_a_stage_that_has_decisions(tmp_path: Path) -> None:
