@@ -9,6 +9,7 @@ is not this one's to import. Must not import sqlalchemy, textual, click or sklea
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -154,14 +155,55 @@ def _error_path(err: Any) -> list[Any]:
 
 
 def _explain(err: Any) -> str:
+    """jsonschema's message, with how to fix it where the mistake is a common one."""
     if err.validator == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
-        return f"{err.message}; allowed fields: {', '.join(allowed)}"
+        extra = sorted(set(err.instance) - set(allowed), key=str) if isinstance(
+            err.instance, dict) else []
+        near = difflib.get_close_matches(str(extra[0]), allowed, n=1) if extra else []
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return f"{err.message}{hint}; allowed fields: {', '.join(allowed)}"
     if err.validator == "required":
         return f"missing required field: {err.message}"
+    field = str(err.absolute_path[-1]) if err.absolute_path else ""
     if err.validator == "pattern" and "date" in _path_text(list(err.absolute_path)):
         return f"{err.instance!r} is not a date; write it as YYYY-MM-DD"
-    return str(err.message)
+    return f"{err.message}{_hint(err, field)}"
+
+
+def _hint(err: Any, field: str) -> str:
+    """How to fix a value of the wrong type, range or form ("" when jsonschema says it)."""
+    value, wanted = err.instance, err.schema.get("type")
+    if err.validator == "type":
+        if value is None:
+            return "; the value is empty: write one after the colon"
+        if wanted == "string" and isinstance(value, (int, float, bool)):
+            quoted = f"- \"{value}\"" if field.isdigit() else f"{field}: \"{value}\""
+            return (f"; put it in quotes ({quoted}), as YAML reads it as a "
+                    f"{'yes/no value' if isinstance(value, bool) else 'number'} otherwise")
+        if wanted in ("integer", "number") and isinstance(value, str):
+            try:
+                float(value.strip().rstrip("%"))
+            except ValueError:
+                return f"; write a {'whole ' * (wanted == 'integer')}number"
+            return ("; write the number without quotes" if not value.strip().endswith("%")
+                    else "; write a proportion without % (e.g. 0.95 for 95%)")
+        if wanted == "integer" and isinstance(value, float):
+            return "; write a whole number"
+        if wanted == "boolean" and isinstance(value, str):
+            return "; write true or false, without quotes"
+        if wanted == "array" and isinstance(value, str):
+            return f"; write a list, e.g. {field}: [{value}]"
+    if (err.validator in ("maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum")
+            and err.schema.get("exclusiveMaximum") == 1 and isinstance(value, (int, float))):
+        pct = (f"; for {value:g}% write {value / 100:g}" if 1 < value <= 100
+               and value == int(value) else "")
+        return f"; write a proportion between 0 and 1 (e.g. 0.95){pct}"
+    if err.validator == "pattern" and field == "key":
+        return "; a reason's key is one lower-case letter or digit, in quotes (key: \"9\")"
+    if err.validator == "pattern" and field == "id":
+        return "; an id holds letters, digits, '_', '.' and '-' only (no spaces), e.g. E1"
+    return ""
 
 
 def _items(data: dict[str, Any], section: str) -> list[tuple[int, dict[str, Any]]]:

@@ -111,6 +111,53 @@ def test_broken_protocols_give_line_and_message(name: str, text: str, line: int,
     assert "p.yaml" in str(info.value) and "screener protocol check" in str(info.value)
 
 
+HOW_TO_FIX = [
+    # (name, text, field path, how the message says to fix it)
+    ("recall as a percentage", VALID + "stopping:\n  recall_target: 95\n",
+     "stopping.recall_target", "for 95% write 0.95"),
+    ("confidence over 1", VALID + "stopping:\n  confidence: 1.5\n", "stopping.confidence",
+     "write a proportion between 0 and 1 (e.g. 0.95)"),
+    ("share with a % sign", VALID + "stopping:\n  min_screened_fraction: 10%\n",
+     "stopping.min_screened_fraction", "write a proportion without %"),
+    ("number in quotes", VALID + "stopping:\n  consecutive_irrelevant: \"50\"\n",
+     "stopping.consecutive_irrelevant", "write the number without quotes"),
+    ("number in words", VALID + "stopping:\n  consecutive_irrelevant: fifty\n",
+     "stopping.consecutive_irrelevant", "write a whole number"),
+    ("unquoted reason key", VALID.replace('key: "1"', "key: 1"), "exclusion_reasons[0].key",
+     'put it in quotes (key: "1")'),
+    ("unquoted key paper", VALID + "stopping:\n  key_papers: [12345]\n",
+     "stopping.key_papers[0]", 'put it in quotes (- "12345")'),
+    ("reason key of two letters", VALID.replace('key: "1"', 'key: "F1"'),
+     "exclusion_reasons[0].key", "one lower-case letter or digit"),
+    ("id with a space", VALID.replace("id: I1", "id: I 1"), "criteria[0].id",
+     "no spaces"),
+    ("empty title", VALID.replace("title: Test review", "title:"), "title",
+     "the value is empty"),
+    ("yes in quotes", VALID + "screening:\n  blind: \"yes\"\n", "screening.blind",
+     "write true or false"),
+    ("one term, not a list", VALID + "highlight:\n  include: ketamine\n",
+     "highlight.include", "write a list, e.g. include: [ketamine]"),
+    ("misspelt field", VALID.replace("criteria:", "critera:"), "critera",
+     "did you mean 'criteria'?"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "path", "fix"), HOW_TO_FIX,
+                         ids=[h[0] for h in HOW_TO_FIX])
+def test_common_mistakes_are_told_how_to_fix(name: str, text: str, path: str,
+                                             fix: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, "p.yaml")
+    messages = [p.message for p in info.value.problems if p.path == path]
+    assert any(fix in m for m in messages), [str(p) for p in info.value.problems]
+
+
+def test_a_value_over_1_that_is_no_percentage_gets_no_percentage_hint() -> None:
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(VALID + "stopping:\n  confidence: 1.5\n", "p.yaml")
+    assert "%" not in info.value.problems[0].message
+
+
 def test_every_problem_is_reported_at_once() -> None:
     text = VALID.replace("type: include", "type: maybe") + "colour: red\n"
     with pytest.raises(ProtocolError) as info:
