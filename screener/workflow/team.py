@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import random
 import shlex
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -725,11 +726,31 @@ def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, i
 
     The copy offers the reviewer their allocated records (all eligible records without an
     allocation; in single mode, not those others have already decided)."""
-    from screener.workflow.screening import eligible_ids, reviewer_name
+    from screener.workflow.screening import reviewer_name
 
     name = reviewer_name(reviewer)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ReviewError(f"{target} already exists; choose a new folder for the copy")
+    made = not target.exists()
+    try:
+        return _write_copy(review, name, target)
+    except BaseException:
+        # a copy cut short (Ctrl-C, full disk) is removed: it would make the next
+        # export-reviewer refuse the folder, and holds no event in the review's log
+        if made:
+            shutil.rmtree(target, ignore_errors=True)
+        elif target.is_dir():   # an empty folder given: empty again
+            for path in target.iterdir():
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        raise
+
+
+def _write_copy(review: Review, name: str, target: Path) -> tuple[int, int]:
+    from screener.workflow.screening import eligible_ids
+
     with review.transaction() as session:
         if is_adjudicator(review, session, name):
             raise ReviewError(f"{name} is the adjudicator; offline copies are for screeners")

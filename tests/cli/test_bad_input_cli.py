@@ -193,3 +193,26 @@ def test_a_review_db_left_without_a_review_is_named_with_what_to_do(tmp_path: Pa
         assert "holds no review" in out and "delete it" in out and "--db" not in out, out
     (folder / "review.db").unlink()
     assert "created review" in run("init", str(folder), "--protocol", MINIMAL)
+
+
+@pytest.mark.parametrize("made_beforehand", [False, True])
+def test_an_offline_copy_cut_short_leaves_no_folder_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_beforehand: bool) -> None:
+    """export-reviewer interrupted (Ctrl-C, full disk) while it writes the copy: no
+    half-made copy that the next export-reviewer refuses as 'already exists'."""
+    loc = ["--review", str(tmp_path / "rev")]
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    copy = tmp_path / "copy"
+    if made_beforehand:
+        copy.mkdir()
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(repo, "load_review_tables", fail)
+    result = CliRunner().invoke(main, ["export-reviewer", str(copy), "--reviewer", "ann", *loc])
+    assert result.exit_code != 0
+    assert (list(copy.iterdir()) == []) if made_beforehand else not copy.exists()
+    monkeypatch.undo()
+    assert f"wrote {copy}" in run("export-reviewer", str(copy), "--reviewer", "ann", *loc)
+    assert "merged 0 new decisions" in run("merge", str(copy), *loc)
