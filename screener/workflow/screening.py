@@ -375,6 +375,8 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
                 "in blind dual screening the adjudicator marks full-text reports not "
                 f"retrieved{who}, so that no screener learns whether the other has assessed "
                 "the report; tell the adjudicator which report could not be obtained")
+        if repo.get_record(session, record_id) is None:
+            raise ReviewError(f"no record with id {record_id} in this review")
         status = repo.reports(session).get(record_id)
         decided = repo.record_screeners(session, Stage.FULL_TEXT, record_id)
         if status == ReportStatus.ASSESSED or decided:
@@ -394,6 +396,8 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
 def unmark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:
     """Take back `mark_not_retrieved`: the report is sought again."""
     with review.transaction() as session:
+        if repo.get_record(session, record_id) is None:
+            raise ReviewError(f"no record with id {record_id} in this review")
         if repo.reports(session).get(record_id) != ReportStatus.NOT_RETRIEVED:
             raise ReviewError(f"record {record_id}'s report is not marked not retrieved")
         repo.set_report_status(session, record_id, ReportStatus.SOUGHT)

@@ -216,3 +216,14 @@ def test_an_offline_copy_cut_short_leaves_no_folder_behind(
     monkeypatch.undo()
     assert f"wrote {copy}" in run("export-reviewer", str(copy), "--reviewer", "ann", *loc)
     assert "merged 0 new decisions" in run("merge", str(copy), *loc)
+
+
+@pytest.mark.parametrize("undo", [[], ["--undo"]])
+def test_not_retrieved_names_a_record_id_the_review_does_not_have(
+        tmp_path: Path, db_url: str | None, loc: list[str], undo: list[str]) -> None:
+    """A mistyped id is named as such, not as a record that 'did not pass title/abstract
+    screening' or 'is not marked not retrieved'."""
+    before = counts(tmp_path, db_url)
+    out = run("not-retrieved", "999", *undo, *loc, code=2)
+    assert "no record with id 999 in this review" in out, out
+    assert counts(tmp_path, db_url) == before
