@@ -99,6 +99,19 @@ _HINTS = (
 )
 
 
+_OPENED = (("quoted scalar", "the quoted value that starts"),
+           ("flow mapping", "the `{` that opens"), ("flow sequence", "the `[` that opens"))
+"""PyYAML's context of a syntax error -> what the user opened there."""
+_OPENED_FIX = {
+    "the quoted value that starts": "close it with the same quote mark, and write a quote "
+    "inside it as \\\" (or use the other quote mark around it)",
+    "the `{` that opens": "close it with `}` on the same item, and put a value that holds "
+    "',', ':', '{' or a quote in quotes",
+    "the `[` that opens": "close it with `]`, and put a term that holds ',', ':' or a quote in "
+    "quotes",
+}
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
     mark = exc.problem_mark
     line = mark.line + 1 if mark is not None else None
@@ -113,6 +126,11 @@ def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
     context = exc.context_mark
     if "expected <block end>" in problem and context is not None and context.line + 1 != line:
         hints.append(f"compare with line {context.line + 1}, where the block starts")
+    opened = next((what for fragment, what in _OPENED if fragment in str(exc.context or "")),
+                  None)
+    if opened and context is not None:
+        hints.append(f"{opened} on line {context.line + 1}, column {context.column + 1}: "
+                     f"{_OPENED_FIX[opened]}")
     message = f"not valid YAML: {problem}"
     if hints:
         message += "; " + "; ".join(dict.fromkeys(hints))

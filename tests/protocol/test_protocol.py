@@ -152,6 +152,23 @@ def test_common_mistakes_are_told_how_to_fix(name: str, text: str, path: str,
     assert any(fix in m for m in messages), [str(p) for p in info.value.problems]
 
 
+@pytest.mark.parametrize(("text", "line", "opened"), [
+    ('title: "Ketamine\ncriteria: []\n', 3, 'the quoted value that starts on line 1, column 8'),
+    (VALID.replace('key: "1"}', 'key: "1"'), 6, "the `{` that opens on line 5, column 5"),
+    (VALID + "highlight:\n  include: [ketamin*, esketamine\n  exclude: [rat*]\n", 8,
+     "the `[` that opens on line 7, column 12"),
+], ids=["quote", "brace", "bracket"])
+def test_a_quote_or_bracket_left_open_is_named_where_it_opens(text: str, line: int,
+                                                             opened: str) -> None:
+    """YAML finds the error where the file runs out or the next item starts; the message
+    also names the line and column where the unclosed quote, `{` or `[` opens."""
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, "p.yaml")
+    [problem] = info.value.problems
+    assert problem.line == line and opened in problem.message, str(problem)
+    assert "close it with" in problem.message
+
+
 def test_a_value_over_1_that_is_no_percentage_gets_no_percentage_hint() -> None:
     with pytest.raises(ProtocolError) as info:
         load_protocol_text(VALID + "stopping:\n  confidence: 1.5\n", "p.yaml")
