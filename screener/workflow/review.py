@@ -159,6 +159,11 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
     url, folder_ = _resolve(folder, db_url)
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
+        if path.parent.is_file():
+            hint = (f" (--review {path.parent.parent})"
+                    if (path.parent.parent / DB_FILE).is_file() else "")
+            raise ReviewError(f"{path.parent} is a file, not a review folder: give the folder "
+                              f"the review was created in, the one that holds {DB_FILE}{hint}")
         if not path.parent.is_dir():
             hint = ""
             if not url.startswith("sqlite:////") and not path.is_absolute():

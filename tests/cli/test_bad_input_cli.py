@@ -227,3 +227,16 @@ def test_not_retrieved_names_a_record_id_the_review_does_not_have(
     out = run("not-retrieved", "999", *undo, *loc, code=2)
     assert "no record with id 999 in this review" in out, out
     assert counts(tmp_path, db_url) == before
+
+
+def test_review_given_as_its_database_file_names_the_folder(tmp_path: Path) -> None:
+    """`--review rev/review.db` (the file, not its folder) says which folder to give; it
+    said 'no such folder: rev/review.db', of a file that is there."""
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    for given in ("review.db", "protocol.yaml"):
+        out = run("status", "--review", str(tmp_path / "rev" / given), code=2)
+        assert "is a file, not a review folder" in out and "no such folder" not in out, out
+        assert f"(--review {tmp_path / 'rev'})" in out
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    out = run("status", "--review", str(tmp_path / "notes.txt"), code=2)
+    assert "is a file, not a review folder" in out and "(--review" not in out, out
