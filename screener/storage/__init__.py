@@ -149,6 +149,10 @@ def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
     from pathlib import Path
 
     folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        return (f"no such folder: {folder}, where the database {os.path.basename(path)} "
+                "would be; create the folder first, or check the path (a SQLite URL takes "
+                "four slashes before an absolute path: sqlite:////abs/path/review.db)")
     if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
         return (f"the review folder {folder} is read-only: screener needs write access to it "
                 "(SQLite keeps its journal beside review.db). Nothing was written; ask for "

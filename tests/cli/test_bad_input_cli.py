@@ -240,3 +240,12 @@ def test_review_given_as_its_database_file_names_the_folder(tmp_path: Path) -> N
     (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
     out = run("status", "--review", str(tmp_path / "notes.txt"), code=2)
     assert "is a file, not a review folder" in out and "(--review" not in out, out
+
+
+def test_init_with_a_sqlite_url_in_a_missing_folder_says_the_folder_is_missing(
+        tmp_path: Path) -> None:
+    """It said the folder was read-only."""
+    url = f"sqlite:///{tmp_path}/missing/dir/x.db"
+    out = run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, "--db", url, code=2)
+    assert f"no such folder: {tmp_path}/missing/dir" in out and "read-only" not in out, out
+    assert not (tmp_path / "rev").exists()
