@@ -285,6 +285,12 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
             except ValueError as exc:
                 add(["searches", i, "date"], f"{date!r} is not a date ({exc}); write the day "
                     "the search was run as YYYY-MM-DD, e.g. 2026-10-01")
+    stages = data.get("stages")
+    if isinstance(stages, list) and stages and "title_abstract" not in stages:
+        add(["stages"], "a review needs the title_abstract stage: records reach full text "
+            "by being included at title/abstract, so with full_text alone nothing could "
+            "ever be screened; write stages: [title_abstract, full_text] (or leave stages "
+            "out)")
     bindings = data.get("keys")
     wanted = {action: key for action, key in (bindings.items() if isinstance(bindings, dict)
                                               else []) if isinstance(key, str)}

@@ -169,6 +169,21 @@ def test_a_quote_or_bracket_left_open_is_named_where_it_opens(text: str, line: i
     assert "close it with" in problem.message
 
 
+def test_full_text_alone_is_refused_as_nothing_could_be_screened() -> None:
+    """Records reach full text by an include at title/abstract: a review created with
+    `stages: [full_text]` offered nothing to anyone, ever. A stored version like that still
+    loads (the review opens, to be amended)."""
+    text = VALID + "stages: [full_text]\n"
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(text, "p.yaml")
+    [problem] = info.value.problems
+    assert problem.path == "stages" and problem.line == 6
+    assert "needs the title_abstract stage" in problem.message
+    assert load_protocol_text(text, stored=True).stages == (Stage.FULL_TEXT,)
+    assert load_protocol_text(VALID + "stages: [title_abstract]\n").stages == (
+        Stage.TITLE_ABSTRACT,)
+
+
 def test_a_value_over_1_that_is_no_percentage_gets_no_percentage_hint() -> None:
     with pytest.raises(ProtocolError) as info:
         load_protocol_text(VALID + "stopping:\n  confidence: 1.5\n", "p.yaml")
