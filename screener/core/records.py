@@ -51,6 +51,23 @@ def normalise_pmid(value: str | int | None) -> str:
     return digits if digits and _PMID_SHAPE.match(digits) else ""
 
 
+_KEY_PMID = re.compile(r"^\s*(?:pmid\s*:?\s*)?0*(\d{1,9})\s*$", re.IGNORECASE)
+
+
+def key_paper_id(value: str) -> str:
+    """A protocol's key paper as records carry it: a DOI normalised (`normalise_doi`), a
+    PubMed id as digits ("PMID: 123" -> "123"); "" when it is neither.
+
+    >>> key_paper_id("https://doi.org/10.1000/ABC"), key_paper_id("PMID: 0123")
+    ('10.1000/abc', '123')
+    """
+    doi = normalise_doi(value)
+    if doi:
+        return doi
+    match = _KEY_PMID.match(str(value))
+    return match.group(1) if match else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One bibliographic record, as imported and as screened."""

@@ -35,6 +35,7 @@ from screener.core.protocol import (
     SourceKind,
     StoppingRule,
 )
+from screener.core.records import key_paper_id
 from screener.protocol.schema import ACTIONS, SCHEMA
 from screener.protocol.yaml_reader import YamlError, read_yaml
 
@@ -285,6 +286,13 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
             except ValueError as exc:
                 add(["searches", i, "date"], f"{date!r} is not a date ({exc}); write the day "
                     "the search was run as YYYY-MM-DD, e.g. 2026-10-01")
+    stopping = data.get("stopping")
+    papers = stopping.get("key_papers") if isinstance(stopping, dict) else None
+    for i, paper in enumerate(papers if isinstance(papers, list) else []):
+        if isinstance(paper, str) and paper.strip() and not key_paper_id(paper):
+            add(["stopping", "key_papers", i], f"{paper!r} is neither a DOI nor a PubMed id: "
+                "key papers are found by the DOI (10.1000/xyz) or PMID (12345678) of an "
+                "included record; write one of those")
     stages = data.get("stages")
     if isinstance(stages, list) and stages and "title_abstract" not in stages:
         add(["stages"], "a review needs the title_abstract stage: records reach full text "

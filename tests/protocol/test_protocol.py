@@ -184,6 +184,17 @@ def test_full_text_alone_is_refused_as_nothing_could_be_screened() -> None:
         Stage.TITLE_ABSTRACT,)
 
 
+def test_key_papers_are_dois_or_pmids() -> None:
+    """A key paper is found by an included record's DOI or PMID: a title or a note is
+    refused (it could never be found, so the stopping rule could never be met)."""
+    with pytest.raises(ProtocolError) as info:
+        load_protocol_text(VALID + "stopping:\n  key_papers: ['PMID: 123', "
+                           "'https://doi.org/10.1000/ABC', 'Smith 2020 trial']\n", "p.yaml")
+    [problem] = info.value.problems
+    assert problem.path == "stopping.key_papers[2]", str(problem)
+    assert "neither a DOI nor a PubMed id" in problem.message
+
+
 def test_a_value_over_1_that_is_no_percentage_gets_no_percentage_hint() -> None:
     with pytest.raises(ProtocolError) as info:
         load_protocol_text(VALID + "stopping:\n  confidence: 1.5\n", "p.yaml")
@@ -268,9 +279,10 @@ def test_an_alias_inside_its_own_anchor_is_refused() -> None:
 
 
 def test_a_few_aliases_still_work() -> None:
+    # (key papers are DOIs or PMIDs now, so the alias is used within highlight)
     p = load_protocol_text(VALID + "highlight:\n  include: &terms [ketamine, esketamine]\n"
-                           "stopping:\n  key_papers: *terms\n")
-    assert p.highlight.include == p.stopping.key_papers == ("ketamine", "esketamine")
+                           "  exclude: *terms\n")
+    assert p.highlight.include == p.highlight.exclude == ("ketamine", "esketamine")
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -119,3 +119,28 @@ def test_status_gives_the_recall_the_stopping_test_supports(tmp_path: Path) -> N
     assert floor <= mine["estimated_recall"] <= top
     assert f"estimated recall {mine['estimated_recall']:.2f} (at least {floor:.2f} by the " \
            "stopping test)" in text
+
+
+def test_key_papers_written_as_pmid_or_doi_url_are_found(tmp_path: Path) -> None:
+    """A key paper written as 'PMID: 123' or a DOI URL in capitals is found by the included
+    record's PMID or DOI; it was compared as written, never found, so the SAFE item (and
+    the stopping rule) could never be met."""
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text((REPO / "protocols" / "minimal.yaml").read_text(encoding="utf-8")
+                        + "stopping:\n  key_papers: ['PMID: 0123', "
+                          "'https://doi.org/10.1000/ABC']\n", encoding="utf-8")
+    with create_review(tmp_path / "r", protocol) as review:
+        with review.transaction() as s:
+            source = repo.add_source(s, name="X", kind="database")
+            repo.add_records(s, source, [Record(title="A", pmid="123"),
+                                         Record(title="B", doi="10.1000/abc"),
+                                         Record(title="C")])
+        session = ScreeningSession(review, "ann")
+        key = {i.name: i for i in progress(review, "ann").checklist}["key papers found"]
+        assert not key.passed
+        for _ in range(2):
+            item = session.next()
+            assert item is not None and item.record.id is not None
+            session.decide(item.record.id, Label.INCLUDE)
+        key = {i.name: i for i in progress(review, "ann").checklist}["key papers found"]
+    assert key.passed, key
