@@ -265,6 +265,46 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
     if sha == review.protocol_hash:
         raise ReviewError(f"{protocol_path} is the protocol already in force (version "
                           f"{review.protocol_version}); nothing to amend")
+    copy = review.folder / PROTOCOL_FILE if review.folder is not None else None
+    if copy is not None and copy.exists() and copy.resolve() == protocol_path.resolve():
+        copy = None   # (amending the copy itself, edited in place)
+    # the folder's copy is written beside it first: a folder that cannot take it (full
+    # disk, no write access) refuses the amendment before the version is recorded
+    staged = _stage_copy(protocol_path, copy) if copy is not None else None
+    try:
+        version, dropped = _record_amendment(review, protocol_path, protocol, text, sha,
+                                             reason, drop_used)
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
+    review.protocol, review.protocol_hash, review.protocol_version = protocol, sha, version
+    if staged is not None and copy is not None:
+        try:
+            os.replace(staged, copy)
+        except OSError as exc:
+            staged.unlink(missing_ok=True)
+            raise ReviewError(f"protocol version {version} was recorded, but {copy} could not "
+                              f"be replaced ({exc.strerror}): copy {protocol_path} there "
+                              "yourself, so the folder shows the protocol in force") from None
+    return Amendment(version, tuple(dropped))
+
+
+def _stage_copy(source: Path, copy: Path) -> Path:
+    staged = copy.with_name(f".{copy.name}.amending")
+    try:
+        shutil.copyfile(source, staged)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise ReviewError(f"cannot write the protocol copy beside {copy} ({exc.strerror}): "
+                          "nothing was recorded. Free some space or get write access to the "
+                          "review folder, and amend again") from None
+    return staged
+
+
+def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, text: str,
+                      sha: str, reason: str, drop_used: bool
+                      ) -> tuple[int, list[DroppedId]]:
     with review.transaction() as session:
         dropped = _dropped_ids(session, _protocol_in_force(session)[0], protocol)
         if dropped and not drop_used:
@@ -278,11 +318,7 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
         version = repo.add_protocol_version(
             session, text, sha, reason.strip(),
             {"dropped_although_cited": [str(d) for d in dropped]} if dropped else None)
-    review.protocol, review.protocol_hash, review.protocol_version = protocol, sha, version
-    copy = review.folder / PROTOCOL_FILE if review.folder is not None else None
-    if copy is not None and not (copy.exists() and copy.resolve() == protocol_path.resolve()):
-        shutil.copyfile(protocol_path, copy)   # (amending the copy itself, edited in place)
-    return Amendment(version, tuple(dropped))
+    return version, dropped
 
 
 def _dropped_ids(session: Session, before: Protocol, after: Protocol) -> list[DroppedId]:

@@ -328,6 +328,35 @@ def test_amend_refuses_to_drop_a_stage_that_has_decisions(tmp_path: Path) -> Non
     assert "protocol version 2 recorded" in out and "warning" not in out
 
 
+def test_amend_that_cannot_write_the_folder_copy_records_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk (or a folder without write access) while the amended protocol is copied
+    into the review folder: refused with a message before the version is recorded, so the
+    folder's protocol.yaml and the version in force never disagree; it was a traceback
+    after the version had been recorded."""
+    import shutil
+
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    loc = ["--review", str(tmp_path / "rev")]
+    amended = tmp_path / "p2.yaml"
+    amended.write_text(Path(MINIMAL).read_text() + "stopping:\n  consecutive_irrelevant: 30\n")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", full)
+    code, out = run("protocol", "amend", str(amended), "--reason", "r", *loc, ok=False)
+    monkeypatch.undo()
+    assert code == 2 and "Traceback" not in out and "nothing was recorded" in out, out
+    assert "No space left on device" in out
+    with open_review(tmp_path / "rev") as review:
+        assert review.protocol_version == 1
+    assert (tmp_path / "rev" / "protocol.yaml").read_text() == Path(MINIMAL).read_text()
+    assert not [p for p in (tmp_path / "rev").iterdir() if p.name.startswith(".protocol")]
+    run("protocol", "amend", str(amended), "--reason", "r", *loc)
+    assert (tmp_path / "rev" / "protocol.yaml").read_text() == amended.read_text()
+
+
 def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     from screener.storage import Database
