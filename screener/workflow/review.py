@@ -124,10 +124,14 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
         except BaseException:
             db.dispose()
             raise
-        if not same_file:
-            shutil.copyfile(protocol_path, copy)
-        (folder_ / "exports").mkdir(exist_ok=True)
-    except BaseException:
+        try:
+            if not same_file:
+                shutil.copyfile(protocol_path, copy)
+            (folder_ / "exports").mkdir(exist_ok=True)
+        except BaseException:
+            db.dispose()
+            raise
+    except BaseException as exc:
         if created_folder:  # the folder is ours (e.g. a PostgreSQL review that failed to connect)
             shutil.rmtree(folder_, ignore_errors=True)
         for path in written:
@@ -135,6 +139,10 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):   # full disk, no write access: a message, not a traceback
+            raise ReviewError(f"cannot write the review folder {folder_} ({exc.strerror}): "
+                              "nothing was left there; free some space or choose a folder "
+                              "you may write to, and run init again") from None
         raise
     return _open(db, folder_)
 

@@ -176,6 +176,9 @@ def test_an_init_that_fails_in_a_folder_made_beforehand_leaves_it_as_it_was(
     result = CliRunner().invoke(main, ["init", str(folder), "--protocol", MINIMAL])
     assert result.exit_code != 0
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    if isinstance(failure, OSError):   # one message, exit 2
+        assert result.exit_code == 2 and "No space left on device" in result.output
+        assert "nothing was left there" in result.output and "Traceback" not in result.output
     monkeypatch.undo()
     assert "created review" in run("init", str(folder), "--protocol", MINIMAL)
     assert "0 unique" in run("status", "--review", str(folder))
