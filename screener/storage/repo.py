@@ -602,6 +602,15 @@ def cited_ids(session: Session) -> tuple[dict[str, int], dict[str, int]]:
     return reasons, criteria
 
 
+def identifiers_present(session: Session, ids: Sequence[str]) -> set[str]:
+    """Those of `ids` (normalised DOIs and PMIDs) that some record of the review carries."""
+    if not ids:
+        return set()
+    query = select(RecordRow.doi, RecordRow.pmid).where(
+        (RecordRow.doi.in_(list(ids))) | (RecordRow.pmid.in_(list(ids))))
+    return {x for row in session.execute(query) for x in row if x in ids}
+
+
 def standing_per_stage(session: Session) -> dict[str, int]:
     """How many standing decisions (see `current_decisions`) each stage has: {stage: count}."""
     sub = _current_ids()

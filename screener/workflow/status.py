@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 from screener.core.decisions import Label, Role, Stage
+from screener.core.records import key_paper_id
 from screener.storage import repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes, reviewer_name
@@ -141,7 +142,7 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,
     if Stage.TITLE_ABSTRACT in hidden:
         progs = [p for p in progs if p.reviewer == viewer]
     rule = review.protocol.stopping
-    stopping = None if not progs else {
+    stopping: dict[str, Any] | None = None if not progs else {
         "rule_met": None if Stage.TITLE_ABSTRACT in hidden else met,
         "every_record_screened": all_screened,
         "recall_target": rule.recall_target, "confidence": rule.confidence,
@@ -156,8 +157,19 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,
             "safe": [{"name": i.name, "value": i.value, "passed": i.passed}
                      for i in p.checklist],
         } for p in progs]}
+    if stopping is not None:
+        stopping["key_papers_missing"] = _key_papers_missing(review)
     return {"stopping": stopping,
             "prisma": None if hidden else prisma_status(review, rule_met=met)}
+
+
+def _key_papers_missing(review: Review) -> list[str]:
+    """The protocol's key papers that no record of the review carries (as written): the SAFE
+    item waits for them to be included, so the stopping rule cannot be met without them."""
+    papers = {k: key_paper_id(k) or k for k in review.protocol.stopping.key_papers}
+    with review.read() as session:
+        present = repo.identifiers_present(session, sorted(set(papers.values())))
+    return [k for k, normal in papers.items() if normal not in present]
 
 
 def _records(n: int) -> str:
@@ -237,6 +249,10 @@ def format_status(data: dict[str, Any]) -> str:
                 parts.append("SAFE " + ", ".join(
                     f"{i['name']} {'ok' if i['passed'] else 'not yet'}" for i in r["safe"]))
             lines.append(f"    {who}: {'; '.join(parts)}")
+        if stop.get("key_papers_missing"):
+            lines.append("    key papers no record carries (the rule waits for them to be "
+                         "included; check the DOI or PMID, or import the record): "
+                         + ", ".join(stop["key_papers_missing"]))
     if Stage.FULL_TEXT.value in data["stages"] and data["reports"] is not None:
         r = data["reports"]
         lines.append(f"  reports: {r['sought']} sought ({r['awaiting']} awaiting retrieval or "

@@ -144,3 +144,26 @@ def test_key_papers_written_as_pmid_or_doi_url_are_found(tmp_path: Path) -> None
             session.decide(item.record.id, Label.INCLUDE)
         key = {i.name: i for i in progress(review, "ann").checklist}["key papers found"]
     assert key.passed, key
+
+
+def test_status_names_key_papers_no_record_carries(tmp_path: Path) -> None:
+    """A key paper missing from the review (a mistyped DOI, a record not imported) holds
+    the stopping rule back for good: status names it, in the text and the JSON."""
+    from screener.workflow.status import format_status, status
+
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text((REPO / "protocols" / "minimal.yaml").read_text(encoding="utf-8")
+                        + "stopping:\n  key_papers: ['PMID: 123', '10.1000/NOT-HERE']\n",
+                        encoding="utf-8")
+    with create_review(tmp_path / "r", protocol) as review:
+        with review.transaction() as s:
+            source = repo.add_source(s, name="X", kind="database")
+            repo.add_records(s, source, [Record(title="A", pmid="123"), Record(title="B")])
+        session = ScreeningSession(review, "ann")
+        item = session.next()
+        assert item is not None and item.record.id is not None
+        session.decide(item.record.id, Label.EXCLUDE)
+        data = status(review)
+    assert data["stopping"]["key_papers_missing"] == ["10.1000/NOT-HERE"]
+    assert ("key papers no record carries (the rule waits for them to be included; check "
+            "the DOI or PMID, or import the record): 10.1000/NOT-HERE") in format_status(data)
