@@ -75,7 +75,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     """Every PRISMA 2020 number, computed from the database, then checked. `rule_met`:
     `stopping_rule_met`'s answer when the caller already has it (computed here otherwise,
     only if some records are unscreened)."""
-    with review.transaction() as session:
+    with review.read() as session:
         sources = repo.sources(session)
         kind_of_source = {s["id"]: s["kind"] for s in sources}
         records = {rid: kind_of_source.get(sid, "database")
@@ -439,7 +439,7 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     if fmt not in ("csv", "jsonl"):
         raise ReviewError("--format must be csv or jsonl")
     decisions = [d for d in _visible_log(review, viewer) if isinstance(d, Decision)]
-    with review.transaction() as session:
+    with review.read() as session:
         hashes = repo.ranking_hashes(session)
         removed = {link["record_id"]: link["kept_id"] for link in repo.duplicate_links(session)}
         merged = {seq: str(e.details.get("folder", "")) for e, _ in repo.event_log(session)
@@ -563,7 +563,7 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         raise ReviewError("--label must be include, exclude, maybe or all")
     from screener.workflow.team import blind_stages, record_outcomes
 
-    with review.transaction() as session:
+    with review.read() as session:
         blind = stage in blind_stages(review, session)
     if blind and viewer is None:
         raise ReviewError(_still_blind(
@@ -574,7 +574,7 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     def reason_text(reason_id: str | None) -> str:
         return reasons.get(reason_id or "", reason_id or "")
 
-    with review.transaction() as session:
+    with review.read() as session:
         removed = repo.removed_duplicate_ids(session)
         result: dict[int, tuple[Label, str, str]] = {}
         if viewer is not None:  # the reviewer's own, whatever the others decided
@@ -666,7 +666,7 @@ def build_report_inputs(review: Review) -> object:
                      p.stats.pabak, p.stats.ac1)
         for p in report.pairs)
     reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
-    with review.transaction() as session:
+    with review.read() as session:
         # the reviewers who decided something (a name only registered, e.g. by
         # export-reviewer, did not take part)
         from screener.workflow.importing import IMPORTED_LABEL_NOTE

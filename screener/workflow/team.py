@@ -427,7 +427,7 @@ def visible_decisions(review: Review, viewer: str | None, *, stage: Stage | None
     """The decision log (or, with current=True, the current decisions) as `viewer` may see
     it: at blinded stages only the viewer's own rows (none for viewer None). Exports and
     the UI use this, never the raw log."""
-    with review.transaction() as session:
+    with review.read() as session:
         hidden = blind_stages(review, session)
         rows = repo.current_decisions(session, stage) if current else repo.decision_log(session)
     return [d for d in rows if (stage is None or d.stage == stage)
@@ -631,7 +631,7 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
     explicitly is a BlindingError."""
     stages = [stage] if stage is not None else list(review.protocol.stages)
     pairs: list[PairAgreement] = []
-    with review.transaction() as session:
+    with review.read() as session:
         hidden = blind_stages(review, session)
         if stage is not None and stage in hidden:
             raise BlindingError(f"screening is blind: agreement at {stage.value} is shown once "

@@ -160,6 +160,39 @@ def test_a_review_another_program_keeps_locked_gets_a_message(
         assert repo.count_decisions(s) == 0 and review.protocol_version == 1
 
 
+@pytest.mark.parametrize("command", [
+    ["status"], ["export", "prisma", "--format", "csv"], ["export", "log"],
+    ["export", "records", "--format", "csv"], ["report"],
+])
+def test_reading_commands_answer_while_another_program_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """`status`, the exports and the report only read: while another shell holds the write
+    lock (a long import, a decision being saved) they answer at once instead of waiting for
+    it and then failing with "stayed busy"."""
+    import sqlite3
+
+    from screener.storage import engine
+
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        repo.add_records(s, source, [Record(title="Trial", abstract="a")])
+    run("decide", "1", "--reviewer", "ann", "--label", "include", "--new-reviewer",
+        "--review", str(tmp_path / "rev"))
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(tmp_path / "rev" / "review.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE records SET title = title")    # a write in progress
+        out = run(*command, "--review", str(tmp_path / "rev"), "--out",
+                  str(tmp_path / "out.txt")) if command[0] != "status" else run(
+            *command, "--review", str(tmp_path / "rev"))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert "busy" not in out
+
+
 @pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError(28, "No space left on device")])
 def test_an_init_that_fails_in_a_folder_made_beforehand_leaves_it_as_it_was(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException) -> None:
