@@ -174,13 +174,16 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
 @click.argument("target", metavar="FOLDER", type=PATH)
 @review_options
 @click.option("--reviewer", required=True, help="The reviewer who will screen offline.")
+@click.option("--new-reviewer", is_flag=True,
+              help="Export for a name the review has not seen yet (neither decided nor "
+                   "allocated); without it such a name is refused as a likely typo.")
 def export_reviewer(target: Path, review_dir: Path | None, db_url: str | None,
-                    reviewer: str) -> None:
+                    reviewer: str, new_reviewer: bool) -> None:
     """Write an offline review FOLDER for one reviewer (their own decisions only)."""
     from screener.workflow.team import export_reviewer as run_export
 
     with open_from(review_dir, db_url) as review:
-        records, decisions = run_export(review, reviewer, target)
+        records, decisions = run_export(review, reviewer, target, new_reviewer=new_reviewer)
     click.echo(f"wrote {target}: {records} records, {decisions} decisions by {reviewer}; "
                f"screen with `screener screen --review {target} --reviewer {reviewer}`, "
                f"then `screener merge {target}`")

@@ -720,15 +720,18 @@ def _append(src: Session, dst: Session, rows: Iterable[tuple[Decision, str, str 
     return added
 
 
-def export_reviewer(review: Review, reviewer: str, target: Path) -> tuple[int, int]:
+def export_reviewer(review: Review, reviewer: str, target: Path, *,
+                    new_reviewer: bool = False) -> tuple[int, int]:
     """Write a standalone review folder for `reviewer` to screen offline: records,
     protocol, and that reviewer's own decisions only. Returns (records, decisions).
 
     The copy offers the reviewer their allocated records (all eligible records without an
-    allocation; in single mode, not those others have already decided)."""
-    from screener.workflow.screening import reviewer_name
+    allocation; in single mode, not those others have already decided). A name the review
+    has not seen (neither decided nor allocated) is refused unless `new_reviewer`, as
+    `screening_reviewer` refuses it for `screen` and `decide`."""
+    from screener.workflow.screening import screening_reviewer
 
-    name = reviewer_name(reviewer)
+    name = screening_reviewer(review, reviewer, new=new_reviewer)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ReviewError(f"{target} already exists; choose a new folder for the copy")
     made = not target.exists()

@@ -970,7 +970,7 @@ def test_an_offline_copy_made_while_blind_holds_no_report_rows(
     decide(review, ids[0], "bob", INC)                   # passes: its report is sought
     with review.read() as s:
         assert repo.reports(s)
-    export_reviewer(review, "carl", tmp_path / "carl")
+    export_reviewer(review, "carl", tmp_path / "carl", new_reviewer=True)
     with open_review(tmp_path / "carl") as copy, copy.read() as s:
         assert repo.reports(s) == {}
 
@@ -994,3 +994,20 @@ def test_every_pair_of_a_stage_is_measured_on_the_same_scale(
     # bob-carl agree on both records: PABAK = (3 x 1 - 1) / (3 - 1) = 1; ann-bob 2 of 4:
     assert pairs[("bob", "carl")].pabak == pytest.approx(1.0)
     assert pairs[("ann", "bob")].pabak == pytest.approx((3 * 0.5 - 1) / 2)
+
+
+def test_an_offline_copy_for_a_misspelt_name_is_refused(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """export-reviewer for "anne" when the review's screener is "ann" would hand out a copy
+    whose decisions come back as a second screener's: refused, nothing written, unless the
+    name is meant to be new (as `decide` and `screen` do)."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    decide(review, ids[0], "ann", INC)
+    with pytest.raises(ReviewError, match="'anne' has not screened.*--new-reviewer"):
+        export_reviewer(review, "anne", tmp_path / "anne")
+    assert not (tmp_path / "anne").exists()
+    records, _ = export_reviewer(review, "ann", tmp_path / "ann")     # a known name: fine
+    assert records == 3
+    export_reviewer(review, "bob", tmp_path / "bob", new_reviewer=True)
+    assert (tmp_path / "bob" / "review.db").exists()
