@@ -236,8 +236,10 @@ def _one_line(text: str) -> str:
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
+    """Text safe inside a Markdown table cell: one line, `|` and `\\` escaped, and `<`
+    escaped so that a name like `R&D <"test">` is shown, not taken for an HTML tag."""
+    return (" ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
+            .replace("<", "\\<"))
 
 
 def _link(path: str) -> str:

@@ -171,3 +171,15 @@ def test_a_kappa_from_few_records_says_why_it_has_no_interval() -> None:
     assert "\\* No confidence interval for κ from fewer than 10 records" in table
     assert "no CI" not in agreement_table((AgreementRow(
         Stage.TITLE_ABSTRACT, "ann", "bob", 18, 72.2, 0.41, (0.05, 0.77), 0.44, 0.52),))
+
+
+def test_angle_brackets_in_a_table_cell_are_shown_not_read_as_html(
+        counts: PrismaCounts) -> None:
+    """A title with '<' (e.g. 'IQ <70 in ...') in the excluded-reports table: a Markdown
+    viewer would take '<70 ...>' for an HTML tag and drop it; escaped, it shows."""
+    inputs = _inputs(counts)
+    odd = ExcludedReport(Record(title='Outcomes at IQ <70 and R&D <"test">', pmid="9"),
+                         "Wrong population")
+    text = methods_report(replace(inputs, excluded_reports=(odd,)))
+    assert 'Outcomes at IQ \\<70 and R&D \\<"test">' in text
+    assert "IQ <70" not in text
