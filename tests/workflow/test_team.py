@@ -765,7 +765,7 @@ def test_export_offers_no_records_others_have_settled(make_review: Callable[...,
     ids = add(review, 3)
     decide(review, ids[0], "ann", INC)
     decide(review, ids[0], "carl", INC)
-    export_reviewer(review, "bob", tmp_path / "bob")
+    export_reviewer(review, "bob", tmp_path / "bob", new_reviewer=True)
     with open_review(tmp_path / "bob") as copy:
         session = ScreeningSession(copy, "bob")
         offered = []
