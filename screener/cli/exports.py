@@ -57,7 +57,8 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
               show_default=True)
 @click.option("--reviewer", default=None,
-              help="Only this reviewer's rows (in blind screening, your own decisions).")
+              help="Only this reviewer's rows (in blind screening, your own decisions); the "
+                   "default file name ends in the name.")
 @click.option("--events", is_flag=True,
               help="The event log instead: imports, duplicates, protocol versions, "
                    "allocations, the end of blinding, not-retrieved marks, offline copies.")

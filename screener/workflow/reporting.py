@@ -447,7 +447,10 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
                   for seq in range(int(e.details["first_seq"]),
                                    int(e.details.get("last_seq") or 0) + 1)}
     rows = list(zip(log_rows(decisions, hashes), (d.row_hash for d in decisions), strict=True))
-    target = resolve_output(review, out, f"decision-log.{fmt}", force)
+    # one reviewer's rows are named for them, as their records export is: two reviewers'
+    # logs do not collide, and a subset is not mistaken for the whole (verifiable) log
+    mine = "-" + re.sub(r"[^\w.-]+", "_", viewer) if viewer is not None else ""
+    target = resolve_output(review, out, f"decision-log{mine}.{fmt}", force)
     write_text_atomic(target, log_csv(rows, removed, merged) if fmt == "csv"
                       else log_jsonl(rows))
     return target, len(rows)

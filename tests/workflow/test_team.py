@@ -1011,3 +1011,28 @@ def test_an_offline_copy_for_a_misspelt_name_is_refused(
     assert records == 3
     export_reviewer(review, "bob", tmp_path / "bob", new_reviewer=True)
     assert (tmp_path / "bob" / "review.db").exists()
+
+
+def test_each_reviewers_own_log_gets_its_own_default_file(
+        make_review: Callable[..., Any]) -> None:
+    """While a stage is blind each screener exports their own log into the shared review
+    folder: bob's must not be refused (or, with --force, replace ann's) for ann's file, and
+    the whole log later must not be refused for a one-reviewer subset."""
+    from screener.workflow.reporting import export_log
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 2)
+    record_decision(review, ids[0], "ann", INC)
+    record_decision(review, ids[1], "ann", EXC, reason_id="design")
+    record_decision(review, ids[0], "bob", INC)
+    ann_path, ann_n = export_log(review, "csv", viewer="ann")
+    bob_path, bob_n = export_log(review, "jsonl", viewer="bob")
+    assert (ann_path.name, ann_n) == ("decision-log-ann.csv", 2)
+    assert (bob_path.name, bob_n) == ("decision-log-bob.jsonl", 1)
+    export_log(review, "csv", viewer="bob")  # not refused: ann's file is hers
+    assert {r.split(",")[4] for r in ann_path.read_text().splitlines()[1:]} == {"ann"}
+    record_decision(review, ids[1], "bob", EXC, reason_id="design")
+    list_conflicts(review, TA, ADJ)  # reconciliation: the whole log may be exported
+    whole, n = export_log(review, "csv")
+    assert (whole.name, n) == ("decision-log.csv", 4)
+    assert whole.parent == ann_path.parent
