@@ -40,7 +40,8 @@ labels = [Label.EXCLUDE, Label.EXCLUDE, Label.INCLUDE, Label.MAYBE]
 n = 0
 while (item := session.next()) is not None:
     session.decide(item.record.id, labels[n % 4], note="n%d" % n)
-    print("ACK", item.record.id, flush=True)
+    sys.stdout.write("ACK %d\\n" % item.record.id)   # one write: never half a line
+    sys.stdout.flush()
     n += 1
 print("DONE", flush=True)
 """
@@ -56,12 +57,14 @@ def _read_until_killed(proc: subprocess.Popen[str], deadline: float) -> list[int
         line = proc.stdout.readline()
         if not line:
             break
-        if line.startswith("ACK"):
+        if line.startswith("ACK") and line.endswith("\n"):
             acked.append(int(line.split()[1]))
     os.kill(proc.pid, signal.SIGKILL)
-    # whatever the child printed before it died was acknowledged too
+    # whatever the child printed before it died was acknowledged too (whole lines only: a
+    # line the kill cut short was not an acknowledgement yet)
     rest = proc.stdout.read()
-    acked += [int(x.split()[1]) for x in rest.splitlines() if x.startswith("ACK")]
+    acked += [int(x.split()[1]) for x in rest.splitlines(keepends=True)
+              if x.startswith("ACK") and x.endswith("\n")]
     proc.wait()
     return acked
 
