@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,17 +134,23 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
     except BaseException as exc:
         if created_folder:  # the folder is ours (e.g. a PostgreSQL review that failed to connect)
             shutil.rmtree(folder_, ignore_errors=True)
-        for path in written:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        remove_written(written)
         if isinstance(exc, OSError):   # full disk, no write access: a message, not a traceback
             raise ReviewError(f"cannot write the review folder {folder_} ({exc.strerror}): "
                               "nothing was left there; free some space or choose a folder "
                               "you may write to, and run init again") from None
         raise
     return _open(db, folder_)
+
+
+def remove_written(paths: Iterable[Path]) -> None:
+    """Remove what a command cut short had written (folders with what they hold; a
+    symbolic link itself, never what it points to), so that running it again starts clean."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 _SQLITE_FILES = ("", "-journal", "-wal", "-shm")

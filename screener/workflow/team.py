@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import random
 import shlex
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -41,6 +40,7 @@ from screener.workflow.review import (
     ReviewError,
     follow_amendments,
     open_review,
+    remove_written,
 )
 
 CLAIM_MINUTES = 20
@@ -740,14 +740,9 @@ def export_reviewer(review: Review, reviewer: str, target: Path, *,
     except BaseException:
         # a copy cut short (Ctrl-C, full disk) is removed: it would make the next
         # export-reviewer refuse the folder, and holds no event in the review's log
-        if made:
-            shutil.rmtree(target, ignore_errors=True)
-        elif target.is_dir():   # an empty folder given: empty again
-            for path in target.iterdir():
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
+        # (an empty folder given: empty again)
+        remove_written([target] if made else list(target.iterdir()) if target.is_dir()
+                       else [])
         raise
 
 
