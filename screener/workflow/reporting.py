@@ -429,6 +429,12 @@ def _visible_log(review: Review, viewer: str | None) -> list[object]:
     return list(log)
 
 
+def _own_file(viewer: str | None) -> str:
+    """ "-ann": the end of a default export file name holding one reviewer's rows, so that
+    two reviewers' exports (each their own, while blind) do not collide ("" for all rows)."""
+    return "-" + re.sub(r"[^\w.-]+", "_", viewer) if viewer is not None else ""
+
+
 def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force: bool = False,
                viewer: str | None = None) -> tuple[Path, int]:
     """Write the decision log in time order with each row's chained hash."""
@@ -447,10 +453,8 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
                   for seq in range(int(e.details["first_seq"]),
                                    int(e.details.get("last_seq") or 0) + 1)}
     rows = list(zip(log_rows(decisions, hashes), (d.row_hash for d in decisions), strict=True))
-    # one reviewer's rows are named for them, as their records export is: two reviewers'
-    # logs do not collide, and a subset is not mistaken for the whole (verifiable) log
-    mine = "-" + re.sub(r"[^\w.-]+", "_", viewer) if viewer is not None else ""
-    target = resolve_output(review, out, f"decision-log{mine}.{fmt}", force)
+    # a subset is not mistaken for the whole (verifiable) log
+    target = resolve_output(review, out, f"decision-log{_own_file(viewer)}.{fmt}", force)
     write_text_atomic(target, log_csv(rows, removed, merged) if fmt == "csv"
                       else log_jsonl(rows))
     return target, len(rows)
@@ -618,9 +622,8 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         if lab_ is None and record.id in not_retrieved:  # PRISMA: reports not retrieved
             reason = "report not retrieved"
         items.append((record, lab_.value if lab_ else "", reason, note))
-    # a reviewer's own file is named for them: two reviewers' exports do not collide
-    mine = "-" + re.sub(r"[^\w.-]+", "_", viewer) if viewer is not None else ""
-    name = f"records-{label}-{stage.value}{mine}.{'bib' if fmt == 'bibtex' else fmt}"
+    name = (f"records-{label}-{stage.value}{_own_file(viewer)}."
+            f"{'bib' if fmt == 'bibtex' else fmt}")
     target = resolve_output(review, out, name, force)
     if fmt == "xlsx":
         write_atomic(target, lambda p: rec.records_xlsx(items, p, provenance))
