@@ -222,9 +222,9 @@ def format_status(data: dict[str, Any]) -> str:
                      f"confidence {stop['confidence']:.0%}){state}")
         groups: list[tuple[list[str], dict[str, Any]]] = []
         for r in stop["reviewers"]:  # single screening shared: the same (the review's)
-            same = {k: r.get(k) for k in ("consecutive_irrelevant", "p_value",
-                                          "estimated_recall", "estimated_recall_interval",
-                                          "estimated_remaining", "safe")}
+            same = {k: r[k] for k in ("consecutive_irrelevant", "p_value",
+                                      "estimated_recall", "estimated_recall_interval",
+                                      "estimated_remaining", "safe")}
             for names, figures in groups:
                 if figures == same:
                     names.append(r["reviewer"])
