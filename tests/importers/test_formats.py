@@ -333,6 +333,23 @@ def test_bibtex_comments_and_bom() -> None:
     assert result.records[0].authors == ("César, Jean",)
 
 
+def test_bibtex_keywords_split_on_semicolons_when_there_are_any_else_on_commas() -> None:
+    # Mendeley (like arXiv and most tools) separates keywords with commas
+    (record,) = read_file(DATA / "bibtex" / "bibtexparser_random_winter08.bib").records
+    assert record.keywords == ("Entanglement", "Quantum channel capacity",
+                               "Quantum communication")
+    # JabRef, Zotero and screener's export use "; ", so a keyword may hold a comma; the
+    # publication types of `pubtype` (JabRef's PubMed import) follow the entry type's
+    text = ("@article{a, title={T}, keywords={Humans, Adult; Drug-related side effects and "
+            "adverse reactions, prevention \\& control},\n pubtype={Randomized Controlled "
+            "Trial; Research Support, Non-U.S. Gov't}}\n")
+    (record,) = bibtex.parse(text)
+    assert record.keywords == ("Humans, Adult", "Drug-related side effects and adverse "
+                               "reactions, prevention & control")
+    assert record.publication_types == ("Journal Article", "Randomized Controlled Trial",
+                                        "Research Support, Non-U.S. Gov't")
+
+
 def test_bibtex_capitalised_author_field_is_split_into_names() -> None:
     # Web of Science and JabRef write `Author =`; the bundled file has `Author` too
     records = read_file(DATA / "bibtex" / "bibtexparser_multiple_entries_and_comments.bib").records
