@@ -676,3 +676,16 @@ def test_csv_rows_with_an_empty_title_are_counted_in_one_warning(tmp_path: Path)
         "2 row(s) have an empty title (line(s) 3, 4); they are imported without one (a "
         "spreadsheet formula whose value was never saved reads as empty: open and save the "
         "file in a spreadsheet program)."]
+
+
+def test_table_column_names_of_zotero_lens_and_covidence() -> None:
+    from screener.importers import tabular
+
+    zotero = ('"Key","Item Type","Publication Year","Author","Title","Abstract Note",'
+              '"Manual Tags","Automatic Tags"\n"AB12","journalArticle","2020","Smith, J; '
+              'Lee, K","A trial","An abstract","Humans, Adult; ICU","Mesh A"\n')
+    (record,) = tabular.parse(zotero)
+    assert (record.year, record.authors) == (2020, ("Smith, J", "Lee, K"))
+    assert record.keywords == ("Humans, Adult", "ICU", "Mesh A")
+    (record,) = tabular.parse('Title,Author/s,Published Year\nA trial,"Smith, J",2019\n')
+    assert (record.authors, record.year) == (("Smith, J",), 2019)
