@@ -89,6 +89,19 @@ RIS_TYPE_NAMES: dict[str, str] = {
 import, and the RIS export writes the code of a record's type from it."""
 
 
+BIBTEX_TYPE_NAMES: dict[str, str] = {
+    "article": "Journal Article", "inproceedings": "Conference Paper",
+    "conference": "Conference Paper", "proceedings": "Conference Proceedings",
+    "book": "Book", "incollection": "Book Section", "inbook": "Book Section",
+    "phdthesis": "Thesis", "mastersthesis": "Thesis", "thesis": "Thesis",
+    "techreport": "Report", "report": "Report", "misc": "Generic", "online": "Web Page",
+    "electronic": "Web Page", "unpublished": "Unpublished Work", "manual": "Manual",
+    "booklet": "Booklet", "patent": "Patent", "dataset": "Dataset", "software": "Software",
+}
+"""BibTeX/BibLaTeX entry types and the type names records carry for them (the first entry
+type of a name is the one the BibTeX export writes for it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One bibliographic record, as imported and as screened."""

@@ -18,7 +18,9 @@ Each item is (record, decision label, reason label, note), e.g.
   volume, issue, pages, DOI, PMID, abstract, keywords and publication types. Line breaks inside a value
   (structured abstracts) become spaces: RIS has no multi-line values.
 - BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note); PMID in
-  `pmid`; keywords in `keywords`, joined by "; " (JabRef and Zotero split on it too; a
+  `pmid`; the entry type from the record's type (@inproceedings with `booktitle` for a
+  conference paper, @book, ...; else @article with `journal`, or @misc); keywords in
+  `keywords`, joined by "; " (JabRef and Zotero split on it too; a
   comma would split "Humans, Adult" into two on the way back); the publication types in
   `pubtype` (the field JabRef's PubMed import fills) and the MeSH terms in `mesh`, each
   joined by "; ".
@@ -41,7 +43,7 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
-from screener.core.records import RIS_TYPE_NAMES, Record
+from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record
 from screener.exports._cells import Cell, csv_text
 
 RecordItem = tuple[Record, str, str, str]
@@ -182,6 +184,22 @@ def _bib_name(name: str) -> str:
     return text if "," in name or " " not in name.strip() else "{" + text + "}"
 
 
+_BIB_KINDS: dict[str, str] = {}
+for _kind, _name in BIBTEX_TYPE_NAMES.items():
+    _BIB_KINDS.setdefault(_name, _kind)
+_IN_A_BOOK = {"inproceedings", "incollection", "inbook"}
+"""Entry types whose venue goes in `booktitle` (the proceedings or the book), not `journal`."""
+
+
+def _bib_kind(record: Record) -> str:
+    """The entry type of the record's first type BibTeX has one for ("Conference Paper" ->
+    inproceedings), else article for a record with a journal, misc without."""
+    for name in record.publication_types:
+        if name in _BIB_KINDS:
+            return _BIB_KINDS[name]
+    return "article" if record.journal else "misc"
+
+
 def records_bibtex(items: Sequence[RecordItem]) -> str:
     """BibTeX (bibtexparser v2) with the decision in `note`."""
     library = Library()
@@ -189,9 +207,11 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
     for record, decision, reason, note in items:
         start, end = _split_pages(record.pages)
         pages = f"{start}--{end}" if end else start
+        kind = _bib_kind(record)
         values = (("author", " and ".join(_bib_name(a) for a in record.authors)),
                   ("title", record.title),
-                  ("journal", record.journal), ("year", str(record.year or "")),
+                  ("booktitle" if kind in _IN_A_BOOK else "journal", record.journal),
+                  ("year", str(record.year or "")),
                   ("volume", record.volume), ("number", record.issue), ("pages", pages),
                   ("doi", record.doi), ("pmid", record.pmid), ("abstract", record.abstract),
                   ("keywords", "; ".join(record.keywords)),
@@ -201,7 +221,6 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
         fields = [Field(key, value if key == "author" else _braced(value)
                         if key in _VERBATIM else _latex(value))
                   for key, value in values if value]
-        kind = "article" if record.journal else "misc"
         library.add(Entry(kind, _cite_key(record, taken), fields))
     return str(write_string(library))
 

@@ -22,7 +22,7 @@ from bibtexparser.middlewares import (
 )
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 
-from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.core.records import BIBTEX_TYPE_NAMES, Record, normalise_doi, normalise_pmid
 from screener.importers import _text
 from screener.importers.errors import ImportFailed
 
@@ -36,15 +36,7 @@ _ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _LATEX_CHARS = re.compile(r"[\\{}$~]")
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
 
-TYPE_NAMES = {
-    "article": "Journal Article", "inproceedings": "Conference Paper",
-    "conference": "Conference Paper", "proceedings": "Conference Proceedings",
-    "book": "Book", "inbook": "Book Section", "incollection": "Book Section",
-    "phdthesis": "Thesis", "mastersthesis": "Thesis", "thesis": "Thesis",
-    "techreport": "Report", "report": "Report", "misc": "Generic", "online": "Web Page",
-    "electronic": "Web Page", "unpublished": "Unpublished Work", "manual": "Manual",
-    "booklet": "Booklet", "patent": "Patent", "dataset": "Dataset", "software": "Software",
-}
+TYPE_NAMES = BIBTEX_TYPE_NAMES
 
 
 class _LatexDecoding(LatexDecodingMiddleware):

@@ -251,10 +251,15 @@ def _scopus_funding(header: list[str], cells: list[str]) -> list[str]:
     return header[:at] + extra + header[at:]
 
 
+_QUOTED_FORMULA = re.compile("^'(?=[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20])")
+"""The quote a CSV export (screener's among them, see exports._cells) puts before text a
+spreadsheet would take for a formula ("'=1+1", "'-negative"): not part of the text."""
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return _QUOTED_FORMULA.sub("", str(value))
 
 
 _MAX_BANNER_ROWS = 20

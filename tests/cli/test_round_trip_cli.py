@@ -35,6 +35,13 @@ FULL_ROW = {
                         "Research Support, Non-U.S. Gov't",
     "Language": "Spanish",
 }
+CONFERENCE_ROW = {
+    # text a spreadsheet would take for a formula: the CSV export quotes it ("'+1 for ...")
+    "Title": "+1 for screening twice: dual screening in practice",
+    "Authors": "Lefebvre, Carol", "Year": "2019",
+    "Journal": "Proceedings of the Cochrane Colloquium", "Pages": "12-13",
+    "Keywords": "-omics; Humans, Adult", "Publication Type": "Conference Paper",
+}
 FIELDS = ("title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi",
           "pmid", "keywords", "mesh_terms", "publication_types", "language")
 
@@ -61,6 +68,7 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
         writer = csv.DictWriter(handle, list(FULL_ROW))
         writer.writeheader()
         writer.writerow(FULL_ROW)
+        writer.writerow(CONFERENCE_ROW)
     run("import", str(full), "--review", str(folder), "--source", "Hand search",
         "--kind", "other")
     run("import", str(FORMATS / "medline" / "rispy_example_pubmed.nbib"), "--review",
@@ -88,6 +96,9 @@ def test_export_then_import_keeps_every_field(original: Path, tmp_path: Path,
     assert full["publication_types"] == ("Journal Article", "Randomized Controlled Trial",
                                          "Research Support, Non-U.S. Gov't")
     assert all(full.values())
+    conference = before[CONFERENCE_ROW["Title"]]
+    assert conference["keywords"] == ("-omics", "Humans, Adult")
+    assert conference["publication_types"] == ("Conference Paper",)
     for title, values in before.items():
         if form == "ris":  # RIS has no tag for MeSH terms (README says so)
             values = {**values, "mesh_terms": ()}

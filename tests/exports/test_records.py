@@ -140,3 +140,16 @@ def test_decision_text() -> None:
     assert decision_text("exclude", "Wrong\npopulation", "") == (
         "screener: exclude; reason: Wrong population")
     assert decision_text("", "", "") == "screener: undecided"
+
+
+def test_bibtex_entry_type_follows_the_record_type() -> None:
+    # a conference paper written as @article would reach JabRef/Zotero as a journal article
+    # and come back with "Journal Article" beside its own type
+    paper = Record(title="Dual screening", journal="Proceedings of the Colloquium", year=2019,
+                   publication_types=("Conference Paper",), id=1)
+    book = Record(title="Handbook", publication_types=("Book",), id=2)
+    library = parse_string(records_bibtex([(paper, "include", "", ""), (book, "", "", "")]))
+    first, second = library.entries
+    assert first.entry_type == "inproceedings"
+    assert first.fields_dict["booktitle"].value == "Proceedings of the Colloquium"
+    assert second.entry_type == "book"
