@@ -68,6 +68,40 @@ def key_paper_id(value: str) -> str:
     return match.group(1) if match else ""
 
 
+RIS_TYPE_NAMES: dict[str, str] = {
+    "JOUR": "Journal Article", "JFULL": "Journal", "EJOUR": "Electronic Article",
+    "ABST": "Abstract", "BOOK": "Book", "EBOOK": "Electronic Book", "EDBOOK": "Edited Book",
+    "CHAP": "Book Section", "ECHAP": "Electronic Book Section", "CONF": "Conference Proceedings",
+    "CPAPER": "Conference Paper", "THES": "Thesis", "RPRT": "Report", "GEN": "Generic",
+    "ELEC": "Web Page", "MGZN": "Magazine Article", "NEWS": "Newspaper Article",
+    "PAT": "Patent", "UNPB": "Unpublished Work", "SER": "Serial", "DATA": "Dataset",
+    "COMP": "Computer Program", "INPR": "In Press", "GOVDOC": "Government Document",
+    "STAND": "Standard", "STAT": "Statute", "CASE": "Case", "HEAR": "Hearing", "BILL": "Bill",
+    "ICOMM": "Internet Communication", "PCOMM": "Personal Communication", "GRANT": "Grant",
+    "DICT": "Dictionary", "ENCYC": "Encyclopedia", "MANSCPT": "Manuscript", "MAP": "Map",
+    "PAMP": "Pamphlet", "SLIDE": "Slide", "VIDEO": "Video", "SOUND": "Sound Recording",
+    "ADVS": "Audiovisual Material", "ART": "Artwork", "BLOG": "Blog", "CHART": "Chart",
+    "CTLG": "Catalog", "DBASE": "Database", "AGGR": "Aggregated Database", "MULTI": "Multimedia",
+    "LEGAL": "Legal Rule", "MUSIC": "Music", "ANCIENT": "Ancient Text",
+    "CLSWK": "Classical Work", "FIGURE": "Figure", "EQUA": "Equation",
+}
+"""RIS reference type codes (`TY`) and the type names records carry for them: read by the RIS
+import, and the RIS export writes the code of a record's type from it."""
+
+
+BIBTEX_TYPE_NAMES: dict[str, str] = {
+    "article": "Journal Article", "inproceedings": "Conference Paper",
+    "conference": "Conference Paper", "proceedings": "Conference Proceedings",
+    "book": "Book", "incollection": "Book Section", "inbook": "Book Section",
+    "phdthesis": "Thesis", "mastersthesis": "Thesis", "thesis": "Thesis",
+    "techreport": "Report", "report": "Report", "misc": "Generic", "online": "Web Page",
+    "electronic": "Web Page", "unpublished": "Unpublished Work", "manual": "Manual",
+    "booklet": "Booklet", "patent": "Patent", "dataset": "Dataset", "software": "Software",
+}
+"""BibTeX/BibLaTeX entry types and the type names records carry for them (the first entry
+type of a name is the one the BibTeX export writes for it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One bibliographic record, as imported and as screened."""

@@ -10,12 +10,20 @@ Each item is (record, decision label, reason label, note), e.g.
   (Zotero imports N1 as a child note, EndNote as Notes). The PubMed id goes in `AN`
   (Accession Number, where EndNote's PubMed filter puts it) with `DB  - PubMed` (the
   database the accession number belongs to, so it reads back as the PMID), the journal in `T2`, pages
-  in `SP`/`EP`, the database id in `ID`. Keywords stay the record's own (`KW`), so
+  in `SP`/`EP`, the database id in `ID`. The publication types ("Journal Article; Randomized
+  Controlled Trial") go in one `M3` line ("type of work", where EndNote's PubMed filter and
+  Embase/Scopus exports put a record's type; rispy reads M3 as a single value, so one line
+  joined by "; " reaches its users whole), `TY` is the code of the first type RIS has one for. Keywords stay the record's own (`KW`), so
   reading the file back with rispy gives the same title, authors, year, journal,
-  volume, issue, pages, DOI, PMID, abstract and keywords. Line breaks inside a value
+  volume, issue, pages, DOI, PMID, abstract, keywords and publication types. Line breaks inside a value
   (structured abstracts) become spaces: RIS has no multi-line values.
 - BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note); PMID in
-  `pmid`; keywords in `keywords`.
+  `pmid`; the entry type from the record's type (@inproceedings with `booktitle` for a
+  conference paper, @book, ...; else @article with `journal`, or @misc); keywords in
+  `keywords`, joined by "; " (JabRef and Zotero split on it too; a
+  comma would split "Humans, Adult" into two on the way back); the publication types in
+  `pubtype` (the field JabRef's PubMed import fills) and the MeSH terms in `mesh`, each
+  joined by "; ".
 - CSV / XLSX: the columns `decision`, `reason`, `note`, then `sources` (the names of the
   sources the record came from, its removed duplicates' included) and `duplicates_removed`
   (the ids of the copies deduplication removed in its favour), each joined with "; ";
@@ -35,15 +43,15 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
-from screener.core.records import Record
+from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record
 from screener.exports._cells import Cell, csv_text
 
 RecordItem = tuple[Record, str, str, str]
 """(record, decision label, reason label, note)."""
 
 RECORD_COLUMNS = ("id", "title", "authors", "year", "journal", "volume", "issue", "pages",
-                  "doi", "pmid", "abstract", "keywords", "publication_types", "language",
-                  "decision", "reason", "note", "sources", "duplicates_removed")
+                  "doi", "pmid", "abstract", "keywords", "mesh_terms", "publication_types",
+                  "language", "decision", "reason", "note", "sources", "duplicates_removed")
 
 Provenance = Mapping[int, tuple[str, str]]
 """record id -> (source names, ids of the duplicates removed in its favour), each joined
@@ -78,11 +86,23 @@ class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
         return ""
 
 
+_RIS_CODES = {name: code for code, name in RIS_TYPE_NAMES.items()}
+
+
+def _ris_type(record: Record) -> str:
+    """The `TY` code of the record's first type that RIS has a code for ("Conference Paper"
+    -> CPAPER), else JOUR for a record with a journal, GEN without."""
+    for name in record.publication_types:
+        if name in _RIS_CODES:
+            return _RIS_CODES[name]
+    return "JOUR" if record.journal else "GEN"
+
+
 def records_ris(items: Sequence[RecordItem]) -> str:
     """RIS (written with rispy) with the decision in an N1 note."""
     entries = []
     for record, decision, reason, note in items:
-        entry: dict[str, object] = {"type_of_reference": "JOUR" if record.journal else "GEN"}
+        entry: dict[str, object] = {"type_of_reference": _ris_type(record)}
         if record.id is not None:
             entry["id"] = str(record.id)
         start, end = _split_pages(record.pages)
@@ -100,6 +120,8 @@ def records_ris(items: Sequence[RecordItem]) -> str:
             entry["authors"] = [_one_line(a) for a in record.authors]
         if record.keywords:
             entry["keywords"] = [_one_line(k) for k in record.keywords]
+        if record.publication_types:
+            entry["type_of_work"] = _one_line("; ".join(record.publication_types))
         entry["notes"] = [decision_text(decision, reason, note)]
         entries.append(entry)
     return str(rispy.dumps(entries, implementation=_RisWriter))
@@ -162,6 +184,22 @@ def _bib_name(name: str) -> str:
     return text if "," in name or " " not in name.strip() else "{" + text + "}"
 
 
+_BIB_KINDS: dict[str, str] = {}
+for _kind, _name in BIBTEX_TYPE_NAMES.items():
+    _BIB_KINDS.setdefault(_name, _kind)
+_IN_A_BOOK = {"inproceedings", "incollection", "inbook"}
+"""Entry types whose venue goes in `booktitle` (the proceedings or the book), not `journal`."""
+
+
+def _bib_kind(record: Record) -> str:
+    """The entry type of the record's first type BibTeX has one for ("Conference Paper" ->
+    inproceedings), else article for a record with a journal, misc without."""
+    for name in record.publication_types:
+        if name in _BIB_KINDS:
+            return _BIB_KINDS[name]
+    return "article" if record.journal else "misc"
+
+
 def records_bibtex(items: Sequence[RecordItem]) -> str:
     """BibTeX (bibtexparser v2) with the decision in `note`."""
     library = Library()
@@ -169,17 +207,20 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
     for record, decision, reason, note in items:
         start, end = _split_pages(record.pages)
         pages = f"{start}--{end}" if end else start
+        kind = _bib_kind(record)
         values = (("author", " and ".join(_bib_name(a) for a in record.authors)),
                   ("title", record.title),
-                  ("journal", record.journal), ("year", str(record.year or "")),
+                  ("booktitle" if kind in _IN_A_BOOK else "journal", record.journal),
+                  ("year", str(record.year or "")),
                   ("volume", record.volume), ("number", record.issue), ("pages", pages),
                   ("doi", record.doi), ("pmid", record.pmid), ("abstract", record.abstract),
-                  ("keywords", ", ".join(record.keywords)), ("language", record.language),
+                  ("keywords", "; ".join(record.keywords)),
+                  ("pubtype", "; ".join(record.publication_types)),
+                  ("mesh", "; ".join(record.mesh_terms)), ("language", record.language),
                   ("note", decision_text(decision, reason, note)))
         fields = [Field(key, value if key == "author" else _braced(value)
                         if key in _VERBATIM else _latex(value))
                   for key, value in values if value]
-        kind = "article" if record.journal else "misc"
         library.add(Entry(kind, _cite_key(record, taken), fields))
     return str(write_string(library))
 
@@ -191,7 +232,8 @@ def _row(item: RecordItem, provenance: Provenance | None) -> list[Cell]:
     sources, removed = (provenance or {}).get(record.id or 0, ("", ""))
     return [record.id, record.title, "; ".join(record.authors), record.year, record.journal,
             record.volume, record.issue, record.pages, record.doi, record.pmid,
-            record.abstract, "; ".join(record.keywords), "; ".join(record.publication_types),
+            record.abstract, "; ".join(record.keywords), "; ".join(record.mesh_terms),
+            "; ".join(record.publication_types),
             record.language, decision, reason, note, sources, removed]
 
 
@@ -208,6 +250,7 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path,
     """The same table as `records_csv` in an .xlsx workbook (sheet "records")."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     sheet = workbook.active
@@ -225,8 +268,9 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path,
                 # (no quote mark added, as the CSV needs)
                 cell.data_type = "s"
     sheet.freeze_panes = "A2"
-    for letter, width in (("B", 60), ("C", 30), ("E", 30), ("K", 80), ("P", 30), ("Q", 40)):
-        sheet.column_dimensions[letter].width = width
+    for name, width in (("title", 60), ("authors", 30), ("journal", 30), ("abstract", 80),
+                        ("reason", 30), ("note", 40)):
+        sheet.column_dimensions[get_column_letter(RECORD_COLUMNS.index(name) + 1)].width = width
     # Fixed document dates, so the same items give the same workbook contents.
     workbook.properties.creator = "screener"
     workbook.properties.created = datetime(2000, 1, 1)

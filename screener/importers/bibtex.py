@@ -22,7 +22,7 @@ from bibtexparser.middlewares import (
 )
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 
-from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.core.records import BIBTEX_TYPE_NAMES, Record, normalise_doi, normalise_pmid
 from screener.importers import _text
 from screener.importers.errors import ImportFailed
 
@@ -36,15 +36,7 @@ _ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _LATEX_CHARS = re.compile(r"[\\{}$~]")
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
 
-TYPE_NAMES = {
-    "article": "Journal Article", "inproceedings": "Conference Paper",
-    "conference": "Conference Paper", "proceedings": "Conference Proceedings",
-    "book": "Book", "inbook": "Book Section", "incollection": "Book Section",
-    "phdthesis": "Thesis", "mastersthesis": "Thesis", "thesis": "Thesis",
-    "techreport": "Report", "report": "Report", "misc": "Generic", "online": "Web Page",
-    "electronic": "Web Page", "unpublished": "Unpublished Work", "manual": "Manual",
-    "booklet": "Booklet", "patent": "Patent", "dataset": "Dataset", "software": "Software",
-}
+TYPE_NAMES = BIBTEX_TYPE_NAMES
 
 
 class _LatexDecoding(LatexDecodingMiddleware):
@@ -177,6 +169,19 @@ def _pmid(fields: dict[str, Any]) -> str:
     return ""
 
 
+def _terms(value: str) -> tuple[str, ...]:
+    """A list field split on ";" when it holds one (screener's export, JabRef, Zotero: a
+    term may hold a comma, "Humans, Adult"), else on "," (arXiv, Mendeley, most others)."""
+    return _text.split_terms(value, ";" if ";" in value else ",")
+
+
+def _types(kind: str, pubtype: tuple[str, ...]) -> tuple[str, ...]:
+    """The entry type's name, then the `pubtype` names (JabRef's PubMed import, screener's
+    export), in their order when they include the entry type's."""
+    name = TYPE_NAMES.get(kind, kind)
+    return pubtype if name in pubtype else _text.unique([name, *pubtype])
+
+
 def to_record(entry_type: str, key: str, fields: dict[str, Any]) -> Record:
     """Map one BibTeX entry (type, key, decoded fields) to a `Record`."""
     authors = fields.get("author") or fields.get("editor") or []
@@ -196,8 +201,8 @@ def to_record(entry_type: str, key: str, fields: dict[str, Any]) -> Record:
         pages=_text.clean_inline(_get(fields, "pages").replace("--", "-")),
         doi=doi,
         pmid=_pmid(fields),
-        publication_types=(TYPE_NAMES.get(kind, kind),),
-        keywords=_text.split_terms(_get(fields, "keywords", "keyword"), ",;"),
+        publication_types=_types(kind, _terms(_get(fields, "pubtype"))),
+        keywords=_terms(_get(fields, "keywords", "keyword")),
         mesh_terms=_text.split_terms(_get(fields, "mesh", "mesh_terms"), ";"),
         language=_text.language_name(_get(fields, "language", "langid")),
         raw={"ENTRYTYPE": entry_type, "ID": key, **fields},

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.core.records import RIS_TYPE_NAMES, Record, normalise_doi, normalise_pmid
 from screener.importers import _text
 from screener.importers._tagged import Tags, every, first, parse_tagged
 from screener.importers.errors import ImportFailed
@@ -22,23 +22,7 @@ NAME = "ris"
 _START = re.compile(r"^\s*TY  -", re.MULTILINE)
 _PMID_NOTE = re.compile(r"\bPMID:?\s*(\d{1,9})\b", re.IGNORECASE)
 
-TYPE_NAMES = {
-    "JOUR": "Journal Article", "JFULL": "Journal", "EJOUR": "Electronic Article",
-    "ABST": "Abstract", "BOOK": "Book", "EBOOK": "Electronic Book", "EDBOOK": "Edited Book",
-    "CHAP": "Book Section", "ECHAP": "Electronic Book Section", "CONF": "Conference Proceedings",
-    "CPAPER": "Conference Paper", "THES": "Thesis", "RPRT": "Report", "GEN": "Generic",
-    "ELEC": "Web Page", "MGZN": "Magazine Article", "NEWS": "Newspaper Article",
-    "PAT": "Patent", "UNPB": "Unpublished Work", "SER": "Serial", "DATA": "Dataset",
-    "COMP": "Computer Program", "INPR": "In Press", "GOVDOC": "Government Document",
-    "STAND": "Standard", "STAT": "Statute", "CASE": "Case", "HEAR": "Hearing", "BILL": "Bill",
-    "ICOMM": "Internet Communication", "PCOMM": "Personal Communication", "GRANT": "Grant",
-    "DICT": "Dictionary", "ENCYC": "Encyclopedia", "MANSCPT": "Manuscript", "MAP": "Map",
-    "PAMP": "Pamphlet", "SLIDE": "Slide", "VIDEO": "Video", "SOUND": "Sound Recording",
-    "ADVS": "Audiovisual Material", "ART": "Artwork", "BLOG": "Blog", "CHART": "Chart",
-    "CTLG": "Catalog", "DBASE": "Database", "AGGR": "Aggregated Database", "MULTI": "Multimedia",
-    "LEGAL": "Legal Rule", "MUSIC": "Music", "ANCIENT": "Ancient Text",
-    "CLSWK": "Classical Work", "FIGURE": "Figure", "EQUA": "Equation",
-}
+TYPE_NAMES = RIS_TYPE_NAMES
 
 _PUBMED_DATABASES = ("nlm", "pubmed", "medline")
 
@@ -104,11 +88,17 @@ def _doi(tags: Tags) -> str:
 
 
 def _types(tags: Tags) -> tuple[str, ...]:
-    names = [TYPE_NAMES.get(code.strip().upper(), code.strip()) for code in every(tags, "TY")]
-    for value in every(tags, "M3"):  # Embase/Ovid 'type of work' when it names a type
-        if value and "[" not in value and not any(ch.isdigit() for ch in value) and len(value) < 60:
-            names.append(value)
-    return _text.unique(names)
+    """The type TY names, then the 'type of work' (M3) names: Embase, Scopus and Ovid write
+    one there, screener's export all of a record's types joined by "; " (a type such as
+    "Research Support, Non-U.S. Gov't" holds a comma, never a semicolon), and when these
+    include TY's name their order is kept. An M3 that names no type (Ovid's classification
+    "Disorders [3290]", a DOI) is left out."""
+    named = _text.unique(TYPE_NAMES.get(code.strip().upper(), code.strip())
+                         for code in every(tags, "TY"))
+    work = _text.unique(
+        name for value in every(tags, "M3") for name in map(_text.clean_inline, value.split(";"))
+        if "[" not in name and not any(ch.isdigit() for ch in name) and len(name) < 60)
+    return work if set(named) <= set(work) else _text.unique([*named, *work])
 
 
 def _article_number(tags: Tags) -> str:

@@ -1,8 +1,10 @@
 """Tabular import: CSV, TSV (csv module) and Excel .xlsx (openpyxl, read-only).
 
-Knows the column names of Scopus, Web of Science, Embase, Ovid, IEEE Xplore, SpringerLink
-and ASReview exports (see `COLUMNS`); every column is kept in `raw`, including a label
-column (`label_included`, `included`, `label`), which only `labels_from_raw` reads.
+Knows the column names of Scopus, Web of Science, Embase, Ovid, IEEE Xplore, SpringerLink,
+ASReview, Zotero, Lens.org and Covidence exports (see `COLUMNS`); a table with neither a
+title nor an abstract column is refused (its records would have nothing to screen). Every
+column is kept in `raw`, including a label column (`label_included`, `included`, `label`),
+which only `labels_from_raw` reads.
 Imports openpyxl and screener.core only; must not import sqlalchemy, textual, click,
 sklearn, pandas.
 """
@@ -27,9 +29,10 @@ NAME = "csv"
 COLUMNS: dict[str, tuple[str, ...]] = {
     "title": ("title", "article title", "ti", "primary title", "document title", "item title"),
     "abstract": ("abstract", "ab", "notes abstract", "abstract note"),
-    "authors": ("af", "author full names", "authors", "author", "au", "author names"),
+    "authors": ("af", "author full names", "authors", "author", "au", "author names",
+                "author/s"),
     "year": ("year", "py", "publication year", "pubyear", "year published",
-             "year of publication", "yr", "publication_year"),
+             "year of publication", "yr", "publication_year", "published year"),
     "journal": ("source title", "journal", "so", "publication title", "secondary title",
                 "journal title", "publication name", "journal/book", "t2"),
     "volume": ("volume", "vl", "journal volume"),
@@ -41,7 +44,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "doi": ("doi", "di", "item doi"),
     "pmid": ("pubmed id", "pmid", "pm", "pubmed"),
     "keywords": ("author keywords", "keywords", "de", "index keywords", "keywords plus",
-                 "ieee terms"),
+                 "ieee terms", "manual tags", "automatic tags"),
     "mesh": ("mesh", "mesh terms", "mesh headings", "mh"),
     "types": ("document type", "dt", "publication type", "publication types", "content type",
               "type"),
@@ -160,10 +163,21 @@ def _records(
                 warn(f"The header names {', '.join(repr(h.strip()) for h in repeated)} more "
                      "than once; for each record the first such column that is not empty "
                      "is read.")
-            titled = any(_ALIASES.get(normalise_header(h)) == "title" for h in header)
+            fields = {_ALIASES.get(normalise_header(_REPEAT.sub("", h))) for h in header}
+            titled = "title" in fields
+            if not titled and "abstract" not in fields:
+                raise ImportFailed(
+                    f"the table has neither a title nor an abstract column, so its records "
+                    f"would have nothing to screen (columns: {_listed(header)})",
+                    file=path, line=line,
+                    hint="name the title column one of "
+                         f"{', '.join(map(repr, COLUMNS['title']))} or the abstract column "
+                         f"one of {', '.join(map(repr, COLUMNS['abstract']))} (case, spaces "
+                         "and underscores do not matter); a list of PubMed ids imports with "
+                         "'screener import-ids FILE'")
             if not titled:
-                warn(f"The table has no title column (columns: {', '.join(header[:8])}"
-                     f"{', ...' if len(header) > 8 else ''}); the records are imported "
+                warn(f"The table has no title column (columns: {_listed(header)}); the "
+                     "records are imported "
                      "without titles. Name the title column 'title' to keep them.")
             continue
         number += 1
@@ -219,6 +233,11 @@ def _records(
                  "Authors, Year")
 
 
+def _listed(header: list[str]) -> str:
+    """The first column names of a header, for a message."""
+    return ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
+
+
 def _scopus_funding(header: list[str], cells: list[str]) -> list[str]:
     """Scopus writes a record's second, third... funding texts into cells its header does
     not name, right after "Funding Text 1". For such a row (its last cell an EID under the
@@ -232,10 +251,15 @@ def _scopus_funding(header: list[str], cells: list[str]) -> list[str]:
     return header[:at] + extra + header[at:]
 
 
+_QUOTED_FORMULA = re.compile("^'(?=[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20])")
+"""The quote a CSV export (screener's among them, see exports._cells) puts before text a
+spreadsheet would take for a formula ("'=1+1", "'-negative"): not part of the text."""
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return _QUOTED_FORMULA.sub("", str(value))
 
 
 _MAX_BANNER_ROWS = 20

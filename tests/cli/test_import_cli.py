@@ -433,3 +433,53 @@ def test_a_pmid_is_read_exactly_or_refused(review_dir: list[str], recorded: Reco
     assert "line 2" in run("import-ids", str(listed), "--email", "me@example.org",
                            *review_dir, code=2)
     assert recorded.calls == []
+
+
+def _table(path: Path, rows: list[list[str]]) -> Path:
+    """`rows` written as CSV, or as the first sheet of a workbook for an .xlsx path."""
+    if path.suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        sheet = workbook.active
+        assert sheet is not None
+        for row in rows:
+            sheet.append(row)
+        workbook.save(path)
+    else:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_table_with_neither_title_nor_abstract_is_refused_whole(
+        review_dir: list[str], tmp_path: Path, suffix: str) -> None:
+    # authors and DOIs alone give a screener nothing to decide on: before, the rows were
+    # imported as untitled records with one warning
+    table = _table(tmp_path / f"dois{suffix}", [
+        ["Authors", "DOI", "Year"], ["Smith, J", "10.1000/a", "2020"],
+        ["Lee, K", "10.1000/b", "2021"]])
+    out = run("import", str(table), *review_dir, code=2)
+    assert f"dois{suffix}" in out and "neither a title nor an abstract column" in out
+    assert "(columns: Authors, DOI, Year)" in out
+    assert "'article title'" in out and "'abstract note'" in out  # the names it would take
+    assert "Nothing was imported" in out and "Traceback" not in out
+    data = json.loads(run("status", "--json", *review_dir))
+    assert data["records_total"] == 0 and data["sources"] == []
+
+
+def test_a_table_with_abstracts_but_no_titles_or_some_empty_titles_imports(
+        review_dir: list[str], tmp_path: Path, db_url: str | None) -> None:
+    abstracts = _table(tmp_path / "abstracts.csv", [
+        ["Abstract", "Authors"], ["We randomised 120 adults.", "Smith, J"]])
+    out = run("import", str(abstracts), *review_dir)
+    assert "no title column (columns: Abstract, Authors)" in out
+    some = _table(tmp_path / "some.csv", [
+        ["Article Title", "Abstract"], ["A trial of X", "x"], ["", "Only an abstract here."]])
+    out = run("import", str(some), *review_dir)
+    assert "1 row(s) have an empty title (line(s) 3)" in out
+    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
+        records = repo.get_records(s)
+    assert sorted((r.title, r.abstract) for r in records) == [
+        ("", "Only an abstract here."), ("", "We randomised 120 adults."), ("A trial of X", "x")]

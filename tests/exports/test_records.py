@@ -54,6 +54,9 @@ def test_ris_round_trips_through_rispy() -> None:
     assert first["accession_number"] == "33853801"
     assert first["abstract"] == TRIAL.abstract
     assert first["keywords"] == list(TRIAL.keywords)
+    # one M3 line: rispy (ASReview, other rispy users) reads M3 as one value and would keep
+    # only the first of several lines
+    assert first["type_of_work"] == "Journal Article; Randomized Controlled Trial"
     assert first["notes"] == ["screener: include; note: check the protocol, too"]
     assert (second["start_page"], second["end_page"]) == ("1012", "1020")
     assert second["notes"] == [
@@ -77,6 +80,8 @@ def test_bibtex_parses_with_the_decision_in_note() -> None:
     assert first["author"].value == "Müller, Anna and O'Brien, Seán and Zhang, Wei"
     assert first["note"].value == "screener: include; note: check the protocol, too"
     assert first["pmid"].value == "33853801"
+    assert first["keywords"].value == "mobilisation; cardiac surgery; -negative keyword"
+    assert first["pubtype"].value == "Journal Article; Randomized Controlled Trial"
     second = library.entries[1].fields_dict
     assert second["title"].value == "Unbalanced brace in a title"
     assert second["pages"].value == "1012--1020"
@@ -135,3 +140,16 @@ def test_decision_text() -> None:
     assert decision_text("exclude", "Wrong\npopulation", "") == (
         "screener: exclude; reason: Wrong population")
     assert decision_text("", "", "") == "screener: undecided"
+
+
+def test_bibtex_entry_type_follows_the_record_type() -> None:
+    # a conference paper written as @article would reach JabRef/Zotero as a journal article
+    # and come back with "Journal Article" beside its own type
+    paper = Record(title="Dual screening", journal="Proceedings of the Colloquium", year=2019,
+                   publication_types=("Conference Paper",), id=1)
+    book = Record(title="Handbook", publication_types=("Book",), id=2)
+    library = parse_string(records_bibtex([(paper, "include", "", ""), (book, "", "", "")]))
+    first, second = library.entries
+    assert first.entry_type == "inproceedings"
+    assert first.fields_dict["booktitle"].value == "Proceedings of the Colloquium"
+    assert second.entry_type == "book"

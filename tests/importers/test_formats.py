@@ -333,6 +333,23 @@ def test_bibtex_comments_and_bom() -> None:
     assert result.records[0].authors == ("César, Jean",)
 
 
+def test_bibtex_keywords_split_on_semicolons_when_there_are_any_else_on_commas() -> None:
+    # Mendeley (like arXiv and most tools) separates keywords with commas
+    (record,) = read_file(DATA / "bibtex" / "bibtexparser_random_winter08.bib").records
+    assert record.keywords == ("Entanglement", "Quantum channel capacity",
+                               "Quantum communication")
+    # JabRef, Zotero and screener's export use "; ", so a keyword may hold a comma; the
+    # publication types of `pubtype` (JabRef's PubMed import) follow the entry type's
+    text = ("@article{a, title={T}, keywords={Humans, Adult; Drug-related side effects and "
+            "adverse reactions, prevention \\& control},\n pubtype={Randomized Controlled "
+            "Trial; Research Support, Non-U.S. Gov't}}\n")
+    (record,) = bibtex.parse(text)
+    assert record.keywords == ("Humans, Adult", "Drug-related side effects and adverse "
+                               "reactions, prevention & control")
+    assert record.publication_types == ("Journal Article", "Randomized Controlled Trial",
+                                        "Research Support, Non-U.S. Gov't")
+
+
 def test_bibtex_capitalised_author_field_is_split_into_names() -> None:
     # Web of Science and JabRef write `Author =`; the bundled file has `Author` too
     records = read_file(DATA / "bibtex" / "bibtexparser_multiple_entries_and_comments.bib").records
@@ -659,3 +676,16 @@ def test_csv_rows_with_an_empty_title_are_counted_in_one_warning(tmp_path: Path)
         "2 row(s) have an empty title (line(s) 3, 4); they are imported without one (a "
         "spreadsheet formula whose value was never saved reads as empty: open and save the "
         "file in a spreadsheet program)."]
+
+
+def test_table_column_names_of_zotero_lens_and_covidence() -> None:
+    from screener.importers import tabular
+
+    zotero = ('"Key","Item Type","Publication Year","Author","Title","Abstract Note",'
+              '"Manual Tags","Automatic Tags"\n"AB12","journalArticle","2020","Smith, J; '
+              'Lee, K","A trial","An abstract","Humans, Adult; ICU","Mesh A"\n')
+    (record,) = tabular.parse(zotero)
+    assert (record.year, record.authors) == (2020, ("Smith, J", "Lee, K"))
+    assert record.keywords == ("Humans, Adult", "ICU", "Mesh A")
+    (record,) = tabular.parse('Title,Author/s,Published Year\nA trial,"Smith, J",2019\n')
+    assert (record.authors, record.year) == (("Smith, J",), 2019)
