@@ -36,6 +36,13 @@ Each variant is FEATURES:SCORER.
                               logistic, so |r| is used)
             lr_nbmix=W        z(logistic on X) + W x z(logistic on the NB-scaled X), B from
                               nb= (default 1)
+            lr_to=1           records without an abstract are scored by a second logistic
+                              trained on the labelled records' titles alone (title-only
+                              vectors in the same feature space); the rest by the default
+            lr_tomax=1        the same, but a record without an abstract gets the larger of
+                              the two scores
+            lr_aug=1          one logistic trained on the labelled rows plus a title-only
+                              copy of each labelled record that has an abstract (same label)
             elas     the `elas-u4` preset's classifier (ASReview's ELAS u4: SVM, C = 0.11);
                      with FEATURES mindf1 it is ASReview's model, so `mindf1:elas` measures
                      ASReview beside screener on any priors, not only the anchors' one seed
@@ -228,6 +235,13 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
     Xb = X.copy() if nb else None
     if Xb is not None:
         Xb.data[:] = 1.0
+    tonly = any(k in opt for k in ("to", "tomax", "aug"))
+    noabs = np.array([not a.strip() for a in ds.abstracts]) if tonly else None
+    XX = None
+    if tonly:
+        feats = fit_features(ds.texts, FeatureConfig())
+        XX = sp.csr_matrix(sp.vstack([X, feats.transform(list(ds.titles))], format="csr"),
+                           dtype=np.float32)
     t1 = time.perf_counter()
     while len(order) < n - len(priors):
         yl = y[lab]
@@ -237,8 +251,16 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
             s = fit_scores(X2, np.asarray(lab), yl, cfg2, rng, None)
         elif Xb is not None and "nbmix" not in opt:
             s = nb_fit_scores(X, Xb, np.asarray(lab), yl, cfg, opt["nb"])
+        elif XX is not None and noabs is not None and "aug" in opt:
+            la = np.asarray(lab)
+            keep = ~noabs[la]
+            rows = np.concatenate([la, la[keep] + n])
+            s = fit_scores(XX, rows, np.concatenate([yl, yl[keep]]), cfg, rng, None)[:n]
         else:
             s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)
+        if XX is not None and noabs is not None and ("to" in opt or "tomax" in opt):
+            st = fit_scores(XX, np.asarray(lab) + n, yl, cfg, rng, None)[n:]
+            s = np.where(noabs, np.maximum(s, st) if "tomax" in opt else st, s)
         if Xb is not None and "nbmix" in opt:
             s = fused(s, nb_fit_scores(X, Xb, np.asarray(lab), yl, cfg, opt.get("nb", 1.0)),
                       opt["nbmix"], labelled)
