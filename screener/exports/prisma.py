@@ -22,6 +22,10 @@ organisation_results, the template having no neutral row, and `other_method_note
 every source whose box its name does not say plainly, for the command to print.
 Rows screener does not know (previous studies, meta-analysis) keep the template's 0.
 A draft (not final) diagram is marked in the yellow title box's text (`prisma_csv`).
+The template has no row for records excluded by automation tools at screening, so when there
+are any, the Records excluded box's text splits its count, as the template's ** footnote asks
+("Records excluded (by a person n = 120; by automation tools n = 3000)"); the R package and
+the Shiny app draw that text above the total.
 """
 
 from __future__ import annotations
@@ -262,6 +266,9 @@ def prisma_csv(counts: PrismaCounts, draft: str = "") -> str:
         if draft and box == DRAFT_BOX:
             description = f"{description}. {' '.join(draft.split())}"
             boxtext = f"DRAFT, not final. {boxtext}"
+        if data == "records_excluded" and counts.records_excluded_automation:
+            boxtext = (f"{boxtext} (by a person n = {counts.records_excluded_human}; "
+                       f"by automation tools n = {counts.records_excluded_automation})")
         rows.append((data, node, box, description, boxtext, tooltips, url,
                      values.get(data, n)))
     return csv_text(TEMPLATE_COLUMNS, rows)

@@ -182,6 +182,19 @@ def test_csv_has_the_prisma2020_template_structure(counts: PrismaCounts) -> None
         "27", "31", "27", "31")
 
 
+def test_csv_splits_records_excluded_by_person_and_automation(counts: PrismaCounts) -> None:
+    """The template has no row for the split its ** footnote asks for: it goes in the Records
+    excluded box's text, which the R package and the Shiny app draw above the total."""
+    assert (counts.records_excluded_human, counts.records_excluded_automation) == (1480, 3100)
+    rows = {r[0]: r for r in csv.reader(io.StringIO(prisma_csv(counts)))}
+    assert rows["records_excluded"][4] == (
+        "Records excluded (by a person n = 1480; by automation tools n = 3100)")
+    assert rows["records_excluded"][7] == "4580"
+    manual = replace(counts, records_excluded_automation=0, records_excluded_human=4580)
+    rows = {r[0]: r for r in csv.reader(io.StringIO(prisma_csv(manual)))}
+    assert rows["records_excluded"][4] == "Records excluded"
+
+
 def test_csv_cells_are_spreadsheet_safe(counts: PrismaCounts) -> None:
     text = prisma_csv(replace(counts, databases=(("=cmd|' /C calc'!A0", 6874),)))
     assert "\"'=cmd|' /C calc'!A0, 6874\"" in text
