@@ -6,8 +6,10 @@ The other layers use `Database` and `repo` and never import SQLAlchemy themselve
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
@@ -25,6 +27,7 @@ from screener.storage.engine import (
     normalise_url,
     redact,
     session_factory,
+    sqlite_file_problem,
     sqlite_url,
     upgrade,
 )
@@ -47,6 +50,17 @@ class Database:
     @property
     def display_url(self) -> str:
         return redact(self.url)
+
+    def check_review_file(self) -> None:
+        """Refuse an existing SQLite file that cannot be a review (empty, cut short, not
+        SQLite, another application's database) before anything connects to it: a
+        connection sets WAL mode, which writes into the file. A file not there yet passes
+        (a new review is created in it)."""
+        path = self.engine.url.database if self.is_sqlite else None
+        if path and path != ":memory:" and os.path.isfile(path):
+            problem = sqlite_file_problem(Path(path))
+            if problem:
+                raise StorageError(problem)
 
     def check_reachable(self) -> None:
         try:
@@ -145,9 +159,6 @@ class Database:
 
 
 def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
-    import os
-    from pathlib import Path
-
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         return (f"no such folder: {folder}, where the database {os.path.basename(path)} "
