@@ -97,6 +97,11 @@ class Database:
                 "the version your team uses. Nothing was changed")
         try:
             upgrade(self.engine)
+        except OperationalError as exc:
+            if self.is_sqlite and _is_read_only(exc):  # (an older review, read-only)
+                raise StorageError(_explain_sqlite_read_only(
+                    self.engine.url.database or "", exc)) from None
+            raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
         except DBAPIError as exc:
             raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
 
@@ -141,7 +146,10 @@ class Database:
         try:
             yield
         except OperationalError as exc:
-            raise StorageError(_explain_operational(exc, self.display_url)) from None
+            read_only = self.is_sqlite and _is_read_only(exc)
+            raise StorageError(_explain_sqlite_read_only(self.engine.url.database or "", exc)
+                               if read_only else
+                               _explain_operational(exc, self.display_url)) from None
         except DatabaseError as exc:
             damaged = _explain_damaged(exc, self.display_url)
             if damaged:
@@ -165,10 +173,28 @@ def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
                 "would be; create the folder first, or check the path (a SQLite URL takes "
                 "four slashes before an absolute path: sqlite:////abs/path/review.db)")
     if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
-        return (f"the review folder {folder} is read-only: screener needs write access to it "
-                "(SQLite keeps its journal beside review.db). Nothing was written; ask for "
-                "write access, or copy the review folder somewhere writable")
+        return _explain_sqlite_read_only(path, exc)
     return _explain_operational(exc, path)
+
+
+def _is_read_only(exc: OperationalError) -> bool:
+    low = _first_line(exc).lower()
+    return "readonly" in low or "read-only" in low or "read only" in low
+
+
+def _explain_sqlite_read_only(path: str, exc: OperationalError) -> str:
+    """A review.db this process may not write, or whose folder it may not write: which of
+    the two, and what still works."""
+    folder = os.path.dirname(path) or "."
+    if not os.access(folder, os.W_OK):
+        return (f"the review folder {folder} is read-only: SQLite keeps its journal "
+                f"({os.path.basename(path)}-wal, -shm) beside the database, so screener cannot "
+                "open the review there, not even to read it. Nothing was written; ask for "
+                "write access to the folder, or copy the review folder somewhere writable")
+    return (f"{path} is read-only ({_first_line(exc)}): this command writes to the review, "
+            "and nothing was written. Ask for write access to the file, or copy the review "
+            "folder somewhere writable (status, the exports, the report and log verify "
+            "read a read-only review.db)")
 
 
 def _explain_damaged(exc: DatabaseError, where: str) -> str | None:
