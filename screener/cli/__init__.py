@@ -1,5 +1,7 @@
 """The `screener` command line: each command parses, opens the review, calls one
 workflow function and prints. Imports the terminal UI only inside `screen` and `demo`.
+Its entry point is `screener.__main__.run`, which also handles Ctrl-C while this package
+loads; a Ctrl-C inside a command is handled here, before click would turn it into 'Aborted!'.
 
 Commands live in this package's modules by theme (`base` here; `importing`, `ranking`,
 `team`, `exports`, `screen`), each registering on `main`.
@@ -16,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from screener import __version__
+from screener.__main__ import interrupted
 from screener.cli.params import DB_ID, PATH, POSITION
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,12 +35,17 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 class ScreenerGroup(click.Group):
     """Turns every known user error into one clear message and exit code 2."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:  # (click would print 'Aborted!' and exit 1)
+            interrupted()
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # first: Ctrl-C while modules load must not import more
-            click.echo("interrupted: nothing was written by the unfinished step", err=True)
-            sys.exit(130)
+            interrupted()
         except _user_errors() as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)

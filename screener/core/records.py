@@ -68,6 +68,16 @@ def key_paper_id(value: str) -> str:
     return match.group(1) if match else ""
 
 
+def key_paper_match(value: str) -> str:
+    """A key paper as it is looked for among records: its `key_paper_id`, or as written
+    when it is neither a DOI nor a PMID (then no record matches it, and status names it).
+
+    >>> key_paper_match("PMID: 0123"), key_paper_match("Smith 2020")
+    ('123', 'Smith 2020')
+    """
+    return key_paper_id(value) or value
+
+
 RIS_TYPE_NAMES: dict[str, str] = {
     "JOUR": "Journal Article", "JFULL": "Journal", "EJOUR": "Electronic Article",
     "ABST": "Abstract", "BOOK": "Book", "EBOOK": "Electronic Book", "EDBOOK": "Edited Book",

@@ -6,8 +6,10 @@ The other layers use `Database` and `repo` and never import SQLAlchemy themselve
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
@@ -25,6 +27,7 @@ from screener.storage.engine import (
     normalise_url,
     redact,
     session_factory,
+    sqlite_file_problem,
     sqlite_url,
     upgrade,
 )
@@ -47,6 +50,17 @@ class Database:
     @property
     def display_url(self) -> str:
         return redact(self.url)
+
+    def check_review_file(self) -> None:
+        """Refuse an existing SQLite file that cannot be a review (empty, cut short, not
+        SQLite, another application's database) before anything connects to it: a
+        connection sets WAL mode, which writes into the file. A file not there yet passes
+        (a new review is created in it)."""
+        path = self.engine.url.database if self.is_sqlite else None
+        if path and path != ":memory:" and os.path.isfile(path):
+            problem = sqlite_file_problem(Path(path))
+            if problem:
+                raise StorageError(problem)
 
     def check_reachable(self) -> None:
         try:
@@ -83,6 +97,11 @@ class Database:
                 "the version your team uses. Nothing was changed")
         try:
             upgrade(self.engine)
+        except OperationalError as exc:
+            if self.is_sqlite and _is_read_only(exc):  # (an older review, read-only)
+                raise StorageError(_explain_sqlite_read_only(
+                    self.engine.url.database or "", exc)) from None
+            raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
         except DBAPIError as exc:
             raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
 
@@ -127,7 +146,10 @@ class Database:
         try:
             yield
         except OperationalError as exc:
-            raise StorageError(_explain_operational(exc, self.display_url)) from None
+            read_only = self.is_sqlite and _is_read_only(exc)
+            raise StorageError(_explain_sqlite_read_only(self.engine.url.database or "", exc)
+                               if read_only else
+                               _explain_operational(exc, self.display_url)) from None
         except DatabaseError as exc:
             damaged = _explain_damaged(exc, self.display_url)
             if damaged:
@@ -145,19 +167,34 @@ class Database:
 
 
 def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
-    import os
-    from pathlib import Path
-
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         return (f"no such folder: {folder}, where the database {os.path.basename(path)} "
                 "would be; create the folder first, or check the path (a SQLite URL takes "
                 "four slashes before an absolute path: sqlite:////abs/path/review.db)")
     if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
-        return (f"the review folder {folder} is read-only: screener needs write access to it "
-                "(SQLite keeps its journal beside review.db). Nothing was written; ask for "
-                "write access, or copy the review folder somewhere writable")
+        return _explain_sqlite_read_only(path, exc)
     return _explain_operational(exc, path)
+
+
+def _is_read_only(exc: OperationalError) -> bool:
+    low = _first_line(exc).lower()
+    return "readonly" in low or "read-only" in low or "read only" in low
+
+
+def _explain_sqlite_read_only(path: str, exc: OperationalError) -> str:
+    """A review.db this process may not write, or whose folder it may not write: which of
+    the two, and what still works."""
+    folder = os.path.dirname(path) or "."
+    if not os.access(folder, os.W_OK):
+        return (f"the review folder {folder} is read-only: SQLite keeps its journal "
+                f"({os.path.basename(path)}-wal, -shm) beside the database, so screener cannot "
+                "open the review there, not even to read it. Nothing was written; ask for "
+                "write access to the folder, or copy the review folder somewhere writable")
+    return (f"{path} is read-only ({_first_line(exc)}): this command writes to the review, "
+            "and nothing was written. Ask for write access to the file, or copy the review "
+            "folder somewhere writable (status, the exports, the report and log verify "
+            "read a read-only review.db)")
 
 
 def _explain_damaged(exc: DatabaseError, where: str) -> str | None:

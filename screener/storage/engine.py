@@ -85,6 +85,74 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+_REMEDY = ("nothing was changed. Check that --review (or --db) names the review's folder; if "
+           "this file was the review, restore review.db from a backup")
+
+
+def sqlite_file_problem(path: Path) -> str | None:
+    """Why the existing file `path` cannot be a screener review (empty, cut short, not
+    SQLite, without screener's tables), or None when it may be one. Only reads: the file
+    is opened read-only, before any connection that could write (setting WAL mode writes
+    a header even into an empty file)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"cannot read {path} ({exc.strerror}); {_REMEDY}"
+    if size == 0:
+        return (f"{path} is empty (0 bytes), not a screener review; {_REMEDY}. An empty file "
+                "left by an `init` that did not finish can be deleted before running init again")
+    if not header.startswith(SQLITE_HEADER):
+        return f"{path} is not an SQLite database, so not a screener review; {_REMEDY}"
+    short = _cut_short(path, header, size)
+    if short:
+        return f"{path} is cut short ({short}), so it cannot be read; {_REMEDY}"
+    tables = _table_names(path)
+    if tables is None or "reviews" in tables:
+        return None  # (None: it could not be opened read-only; connecting will say why)
+    if not tables:
+        return (f"{path} is an SQLite database without tables, not a screener review; "
+                f"{_REMEDY}. One left by an `init` that did not finish can be deleted before "
+                "running init again")
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    return (f"{path} is an SQLite database of another application (tables {shown}), not a "
+            f"screener review; {_REMEDY}")
+
+
+def _cut_short(path: Path, header: bytes, size: int) -> str | None:
+    """How a file is shorter than its header says it is (None: it is not). A file beside
+    a journal is left alone: SQLite completes or rolls back an interrupted write from it."""
+    if any(Path(f"{path}{side}").exists() for side in ("-wal", "-journal")):
+        return None
+    if len(header) < 100:
+        return f"{size} bytes, less than an SQLite header"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    pages_valid = header[24:28] == header[92:96] and pages > 0
+    if pages_valid and size < page_size * pages:
+        return f"{size:,} bytes of the {page_size * pages:,} its header gives"
+    return None
+
+
+def _table_names(path: Path) -> set[str] | None:
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return {name for (name,) in rows}
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's begin event decide when transactions start.
     dbapi_conn.isolation_level = None

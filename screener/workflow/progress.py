@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from screener.core.decisions import Label, Role, Stage, in_screening_order
-from screener.core.records import key_paper_id
+from screener.core.records import key_paper_match
 from screener.storage import Session, repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_count
@@ -175,7 +175,7 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
                                  recall_target=rule.recall_target,
                                  confidence=rule.confidence,
                                  # as records carry them: "PMID: 1" is 1, a DOI lower case
-                                 key_papers=[key_paper_id(k) or k for k in rule.key_papers],
+                                 key_papers=[key_paper_match(k) for k in rule.key_papers],
                                  found_ids=found_ids,
                                  consecutive_threshold=rule.consecutive_irrelevant)
     remaining = summary.remaining

@@ -160,6 +160,7 @@ _SQLITE_FILES = ("", "-journal", "-wal", "-shm")
 def _holds_review(url: str) -> bool:
     db = Database(url)
     try:
+        db.check_review_file()
         if not db.has_tables():
             return False
         with db.read() as session:
@@ -195,6 +196,7 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
                               "`screener init DIR --protocol FILE`, or pass --review DIR")
     db = Database(url)
     try:
+        db.check_review_file()  # before anything connects: connecting may write
         if not db.has_tables():
             raise ReviewError(_no_review(db))
         if db.revision() != db.head():
@@ -358,6 +360,7 @@ def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> t
     url, _ = _resolve(folder, db_url)
     db = Database(url)
     try:
+        db.check_review_file()
         before = db.revision() if db.has_tables() else None
         db.upgrade()
         return before, db.revision() or ""

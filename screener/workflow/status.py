@@ -11,7 +11,8 @@ from collections import Counter
 from typing import Any
 
 from screener.core.decisions import Label, Role, Stage
-from screener.core.records import key_paper_id
+from screener.core.records import key_paper_match
+from screener.core.wording import counted, number
 from screener.storage import repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes, reviewer_name
@@ -166,14 +167,10 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,
 def _key_papers_missing(review: Review) -> list[str]:
     """The protocol's key papers that no record of the review carries (as written): the SAFE
     item waits for them to be included, so the stopping rule cannot be met without them."""
-    papers = {k: key_paper_id(k) or k for k in review.protocol.stopping.key_papers}
+    papers = {k: key_paper_match(k) for k in review.protocol.stopping.key_papers}
     with review.read() as session:
         present = repo.identifiers_present(session, sorted(set(papers.values())))
     return [k for k, normal in papers.items() if normal not in present]
-
-
-def _records(n: int) -> str:
-    return f"{n} record{'' if n == 1 else 's'}"
 
 
 def format_status(data: dict[str, Any]) -> str:
@@ -182,34 +179,34 @@ def format_status(data: dict[str, Any]) -> str:
                               f" (created as: {created}; the title was amended)"),
              f"  review: {data['location']} (protocol v{data['protocol_version']}, "
              f"{data['mode']} screening{', blind' if data['blind_stages'] else ''})",
-             f"  records: {data['records_total']} identified, {data['duplicates_removed']} "
-             f"duplicates removed, {data['records_unique']} unique"]
+             f"  records: {number(data['records_total'])} identified, "
+             f"{number(data['duplicates_removed'])} duplicates removed, "
+             f"{number(data['records_unique'])} unique"]
     if data["sources"]:
         lines.append("  sources:")
         for s in data["sources"]:
             origin = f" from {s['file']}" if s["file"] else (" (search)" if s["query"] else "")
-            lines.append(f"    {s['name']} ({s['kind']}): {s['records']}{origin}")
+            lines.append(f"    {s['name']} ({s['kind']}): {number(s['records'])}{origin}")
     for stage, total in data["stages"].items():
         lines.append(f"  {stage}: " + ("hidden until reconciliation starts (blind)"
-                                        if total is None else f"{_records(total)} at this stage"))
+                                        if total is None else f"{counted(total, 'record')} at this stage"))
         for row in data["screened"]:
             if row["stage"] == stage:
                 labels = {d["label"]: d["count"] for d in data["decisions"]
                           if d["reviewer"] == row["reviewer"] and d["stage"] == stage}
-                detail = ", ".join(f"{k} {labels[k]}" for k in (x.value for x in Label)
+                detail = ", ".join(f"{k} {number(labels[k])}" for k in (x.value for x in Label)
                                    if k in labels) or ("labels hidden (blind)" if row["count"]
                                                        else "")
                 if row.get("role") == Role.ADJUDICATOR.value:  # resolutions, not screening
-                    n = row["count"]
-                    lines.append(f"    {row['reviewer']}: resolved {n} "
-                                 f"conflict{'' if n == 1 else 's'} (adjudicator"
+                    lines.append(f"    {row['reviewer']}: resolved "
+                                 f"{counted(row['count'], 'conflict')} (adjudicator"
                                  + (f"; {detail})" if detail else ")"))
                     continue
-                lines.append(f"    {row['reviewer']}: {row['count']} screened"
+                lines.append(f"    {row['reviewer']}: {number(row['count'])} screened"
                              + (f" ({detail})" if detail else "")
-                             + ("" if row["left"] is None else f", {row['left']} left to screen"))
+                             + ("" if row["left"] is None else f", {number(row['left'])} left to screen"))
         if stage in data["outcomes"] and data["outcomes"][stage]:
-            out = ", ".join(f"{k} {v}" for k, v in data["outcomes"][stage].items())
+            out = ", ".join(f"{k} {number(v)}" for k, v in data["outcomes"][stage].items())
             lines.append(f"    outcomes: {out}")
     stop = data.get("stopping")
     if stop:
@@ -234,7 +231,7 @@ def format_status(data: dict[str, Any]) -> str:
         for names, r in groups:
             who = names[0] if len(names) == 1 else (
                 f"{', '.join(names)} (the review's figures: each record is screened once)")
-            parts = [f"{r['consecutive_irrelevant']} irrelevant in a row"]
+            parts = [f"{number(r['consecutive_irrelevant'])} irrelevant in a row"]
             if r["p_value"] is not None:
                 parts.append(f"stopping-test p = {r['p_value']:.3f}")
             if r["estimated_recall"] is not None:
@@ -255,7 +252,7 @@ def format_status(data: dict[str, Any]) -> str:
                          + ", ".join(stop["key_papers_missing"]))
     if Stage.FULL_TEXT.value in data["stages"] and data["reports"] is not None:
         r = data["reports"]
-        lines.append(f"  reports: {r['sought']} sought ({r['awaiting']} awaiting retrieval or "
-                     f"assessment, {r['not_retrieved']} not retrieved, {r['assessed']} "
-                     f"assessed)")
+        lines.append(f"  reports: {number(r['sought'])} sought ({number(r['awaiting'])} awaiting "
+                     f"retrieval or assessment, {number(r['not_retrieved'])} not retrieved, "
+                     f"{number(r['assessed'])} assessed)")
     return "\n".join(lines)

@@ -226,7 +226,8 @@ def test_a_review_db_left_without_a_review_is_named_with_what_to_do(tmp_path: Pa
     for command in (["init", str(folder), "--protocol", MINIMAL], ["status", "--review",
                                                                     str(folder)]):
         out = run(*command, code=2)
-        assert "holds no review" in out and "delete it" in out and "--db" not in out, out
+        assert "is empty (0 bytes)" in out and "can be deleted" in out, out
+        assert (folder / "review.db").read_bytes() == b"", "the empty file was written to"
     (folder / "review.db").unlink()
     assert "created review" in run("init", str(folder), "--protocol", MINIMAL)
 

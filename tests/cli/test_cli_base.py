@@ -626,7 +626,7 @@ def test_a_damaged_or_replaced_review_db_gets_one_message(tmp_path: Path) -> Non
             in result.output and "Restore review.db from a backup" in result.output
     (rev / "review.db").write_text("a note saved over the database\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["status", "--review", str(rev)])
-    assert result.exit_code == 2 and "(file is not a database)" in result.output
+    assert result.exit_code == 2 and "is not an SQLite database" in result.output
 
 
 def test_an_export_on_a_full_disk_says_so_and_leaves_nothing(

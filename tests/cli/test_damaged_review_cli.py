@@ -1,0 +1,148 @@
+"""CLI: a review.db that is not a review (empty, cut short, a text file, another
+application's SQLite database) gets one message naming the file and what to do, exit code
+2, from every command that opens a review, and the file is left byte for byte as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from screener.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+MINIMAL = str(REPO / "protocols" / "minimal.yaml")
+RIS = str(REPO / "tests" / "data" / "formats" / "ris" / "asreview_scopus_first2.ris")
+
+ARGS: dict[str, list[str]] = {
+    "agreement": [], "conflicts": [], "db upgrade": [], "dedup": [], "export log": [],
+    "export prisma": [], "export records": [], "log events": [], "log verify": [],
+    "report": [], "status": [],
+    "allocate": ["--reviewers", "ann,bob"],
+    "decide": ["1", "--reviewer", "ann", "--label", "include"],
+    "resolve": ["1", "--reviewer", "ann", "--label", "include"],
+    "export-reviewer": ["{tmp}/copy", "--reviewer", "ann"],
+    "import": [RIS],
+    "import-ids": ["--email", "a@example.org", "{tmp}/ids.txt"],
+    "merge": ["{tmp}/copy"],
+    "next": ["--reviewer", "ann"],
+    "not-retrieved": ["1"],
+    "protocol amend": [MINIMAL, "--reason", "r"],
+    "rank": ["--reviewer", "ann"],
+    "screen": ["--reviewer", "ann"],
+    "search pubmed": ["covid", "--email", "a@example.org"],
+}
+"""Arguments each command that opens a review needs to get that far."""
+
+
+def _review_commands() -> Iterator[str]:
+    def walk(group: click.Group, prefix: str) -> Iterator[str]:
+        for name, command in sorted(group.commands.items()):
+            if isinstance(command, click.Group):
+                yield from walk(command, f"{prefix}{name} ")
+            elif any(p.name == "review_dir" for p in command.params):
+                yield f"{prefix}{name}"
+
+    return walk(main, "")
+
+
+def test_every_command_that_opens_a_review_is_checked_here() -> None:
+    assert sorted(_review_commands()) == sorted(ARGS), "add the new command to ARGS"
+
+
+def _empty(db: Path) -> None:
+    db.write_bytes(b"")
+
+
+def _text(db: Path) -> None:
+    db.write_text("notes saved under the wrong name\n", encoding="utf-8")
+
+
+def _foreign(db: Path) -> None:
+    db.unlink()
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+    conn.close()
+
+
+def _no_tables(db: Path) -> None:
+    db.unlink()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 7")   # (writes the header: a database, no tables)
+    conn.close()
+
+
+def _cut_short(db: Path) -> None:
+    data = db.read_bytes()
+    db.write_bytes(data[:len(data) // 2])
+
+
+@pytest.fixture
+def review(tmp_path: Path) -> Path:
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "rev"), "--protocol", MINIMAL])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "rev" / "review.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")   # (the whole review in the file)
+    conn.close()
+    for side in ("-wal", "-shm"):
+        (tmp_path / "rev" / f"review.db{side}").unlink(missing_ok=True)
+    (tmp_path / "ids.txt").write_text("12345\n", encoding="utf-8")
+    return tmp_path / "rev"
+
+
+DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+    "empty": (_empty, "is empty (0 bytes)"),
+    "text": (_text, "is not an SQLite database"),
+    "foreign": (_foreign, "is an SQLite database of another application (tables moz_places)"),
+    "no tables": (_no_tables, "is an SQLite database without tables"),
+    "cut short": (_cut_short, "is cut short ("),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_review_db_that_is_no_review_is_named_and_left_unchanged(
+        review: Path, damage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import screener.cli.screen
+
+    monkeypatch.setattr(screener.cli.screen, "_need_terminal", lambda: None)  # (a terminal)
+    db = review / "review.db"
+    make, words = DAMAGE[damage]
+    make(db)
+    before = db.read_bytes()
+    for command, args in ARGS.items():
+        args = [a.replace("{tmp}", str(review.parent)) for a in args]
+        result = CliRunner().invoke(main, [*command.split(), *args, "--review", str(review)])
+        assert result.exit_code == 2, (command, result.output)
+        assert f"{db} {words}" in result.output, (command, result.output)
+        assert "restore review.db from a backup" in result.output, (command, result.output)
+        assert db.read_bytes() == before, f"{command} changed {db}"
+        assert sorted(p.name for p in review.iterdir()) == [
+            "exports", "protocol.yaml", "review.db"], command
+    result = CliRunner().invoke(main, ["init", str(review), "--protocol", MINIMAL])
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert db.read_bytes() == before
+
+
+def test_a_review_from_before_the_latest_migrations_still_opens_and_is_upgraded(
+        review: Path) -> None:
+    """The check that refuses files that are no review lets an older review through: it is
+    upgraded as it always was."""
+    from alembic import command
+
+    from screener.storage import Database, sqlite_url
+    from screener.storage.engine import _alembic_config
+
+    db = Database(sqlite_url(review / "review.db"))
+    with db.engine.begin() as conn:
+        config = _alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    assert db.revision() == "0001"
+    result = CliRunner().invoke(main, ["status", "--review", str(review)])
+    assert result.exit_code == 0 and "My systematic review" in result.output, result.output
+    assert db.revision() == Database.head()
+    db.dispose()

@@ -1,0 +1,120 @@
+"""A read-only review.db, and a review folder that is read-only, seen by a process that
+really may not write them: commands that only read work on the read-only file; commands
+that write say which is read-only (exit 2) and write nothing.
+
+Root writes through any permission bits, so the commands run without the capabilities that
+let it (setpriv), or as nobody; the tests skip, saying why, where neither is possible.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from screener.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+MINIMAL = str(REPO / "protocols" / "minimal.yaml")
+RIS = str(REPO / "tests" / "data" / "formats" / "ris" / "asreview_scopus_first2.ris")
+
+_NO_BYPASS = "-dac_override,-dac_read_search,-fowner"
+CANDIDATES = [
+    ["setpriv", f"--inh-caps={_NO_BYPASS}", f"--bounding-set={_NO_BYPASS}", "--"],
+    ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"],
+]
+"""Prefixes that run a command unable to write what its permission bits forbid."""
+
+
+def _unprivileged(folder: Path) -> list[str]:
+    """A prefix whose processes may not write a file mode 0444 in `folder` but can run
+    screener; skips the test when there is none."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("runs as root and setpriv is missing: no way to run a command that "
+                    "permission bits stop")
+    probe = folder / "probe"
+    probe.write_text("x")
+    probe.chmod(0o444)
+    code = (f"import screener.cli\ntry:\n    open({str(probe)!r}, 'a')\nexcept PermissionError:"
+            "\n    print('stopped')")
+    tried = []
+    try:
+        for prefix in CANDIDATES:
+            out = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True,
+                                 text=True, cwd=REPO)
+            if out.stdout.strip() == "stopped":
+                return prefix
+            tried.append(f"{' '.join(prefix[:2])}: {(out.stderr or out.stdout).strip()[-120:]}")
+    finally:
+        probe.unlink()
+    pytest.skip("runs as root and cannot drop the right to write through permission bits "
+                f"({'; '.join(tried)})")
+
+
+@pytest.fixture
+def review(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "rev"
+    assert CliRunner().invoke(main, ["init", str(folder), "--protocol", MINIMAL]).exit_code == 0
+    assert CliRunner().invoke(main, ["import", RIS, "--review", str(folder)]).exit_code == 0
+    yield folder
+    for path in (folder, *folder.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _state(folder: Path) -> str:
+    result = CliRunner().invoke(main, ["status", "--review", str(folder)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _run(prefix: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([*prefix, sys.executable, "-m", "screener", *args],
+                         capture_output=True, text=True, cwd=REPO)
+    assert "Traceback" not in out.stderr, out.stderr
+    return out
+
+
+def test_a_read_only_review_db_is_read_and_refuses_writes_by_name(review: Path,
+                                                                  tmp_path: Path) -> None:
+    prefix = _unprivileged(tmp_path)
+    (review / "review.db").chmod(0o444)
+    before = _state(review)
+    elsewhere = tmp_path / "out"
+    elsewhere.mkdir(mode=0o777)
+    elsewhere.chmod(0o777)
+    for args in (["status"], ["log", "verify"], ["export", "log", "--out", f"{elsewhere}/l.csv"],
+                 ["report", "--out", f"{elsewhere}/r.md"]):
+        out = _run(prefix, *args, "--review", str(review))
+        assert out.returncode == 0, (args, out.stderr)
+    assert "2 unique" in _run(prefix, "status", "--review", str(review)).stdout
+    assert (elsewhere / "l.csv").is_file() and (elsewhere / "r.md").is_file()
+    for args in (["decide", "1", "--reviewer", "ann", "--label", "include"], ["import", RIS,
+                                                                             "--again"]):
+        out = _run(prefix, *args, "--review", str(review))
+        assert out.returncode == 2, (args, out.stderr)
+        assert f"{review / 'review.db'} is read-only" in out.stderr, out.stderr
+        assert "nothing was written" in out.stderr and "write access" in out.stderr
+    assert _state(review) == before
+
+
+def test_a_read_only_review_folder_is_named_as_such(review: Path, tmp_path: Path) -> None:
+    prefix = _unprivileged(tmp_path)
+    before = _state(review)
+    for side in ("-wal", "-shm"):
+        assert not (review / f"review.db{side}").exists()  # (closed cleanly: no journal)
+    review.chmod(0o555)
+    for args in (["status"], ["decide", "1", "--reviewer", "ann", "--label", "include"]):
+        out = _run(prefix, *args, "--review", str(review))
+        assert out.returncode == 2, (args, out.stderr)
+        assert f"the review folder {review} is read-only" in out.stderr, out.stderr
+        assert "copy the review folder somewhere writable" in out.stderr
+    review.chmod(0o755)
+    assert _state(review) == before
