@@ -169,9 +169,10 @@ def _holds_review(url: str) -> bool:
         db.dispose()
 
 
-def open_review(folder: Path | None = None, db_url: str | None = None) -> Review:
-    """Open an existing review (applying any pending migrations)."""
-    url, folder_ = _resolve(folder, db_url)
+def _existing_review_file(url: str) -> None:
+    """For a SQLite URL: refuse (ReviewError) a folder or review.db that does not exist, or
+    a path that is a file where the folder should be, before anything connects (connecting
+    would create the database). Other URLs pass."""
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
         if path.parent.is_file():
@@ -194,6 +195,12 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
                     f"SCREENER_DB); add --review {path.parent} to keep exports in this folder")
             raise ReviewError(f"{path.parent} is not a review (no {DB_FILE}); create one with "
                               "`screener init DIR --protocol FILE`, or pass --review DIR")
+
+
+def open_review(folder: Path | None = None, db_url: str | None = None) -> Review:
+    """Open an existing review (applying any pending migrations)."""
+    url, folder_ = _resolve(folder, db_url)
+    _existing_review_file(url)
     db = Database(url)
     try:
         db.check_review_file()  # before anything connects: connecting may write
@@ -358,10 +365,13 @@ def _dropped_ids(session: Session, before: Protocol, after: Protocol) -> list[Dr
 def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> tuple[str | None, str]:
     """Apply migrations; returns (revision before, revision after)."""
     url, _ = _resolve(folder, db_url)
+    _existing_review_file(url)
     db = Database(url)
     try:
         db.check_review_file()
-        before = db.revision() if db.has_tables() else None
+        if not db.has_tables():
+            raise ReviewError(_no_review(db))
+        before = db.revision()
         db.upgrade()
         return before, db.revision() or ""
     finally:

@@ -819,3 +819,12 @@ def test_every_prisma_format_says_why_a_draft_is_a_draft(tmp_path: Path) -> None
                                        "--review", str(tmp_path / "rev")])
     assert "DRAFT" not in result.stderr
     assert "DRAFT" not in (tmp_path / "rev" / "exports" / "prisma.csv").read_text()
+
+
+def test_db_upgrade_where_there_is_no_review_creates_nothing(tmp_path: Path) -> None:
+    """`db upgrade` in a folder without review.db used to create an empty database there,
+    which every later command then called a review left half-made."""
+    (tmp_path / "rev").mkdir()
+    code, out = run("db", "upgrade", "--review", str(tmp_path / "rev"), ok=False)
+    assert code == 2 and "is not a review (no review.db)" in out and "Traceback" not in out
+    assert list((tmp_path / "rev").iterdir()) == []
