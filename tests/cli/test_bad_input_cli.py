@@ -285,3 +285,22 @@ def test_init_with_a_sqlite_url_in_a_missing_folder_says_the_folder_is_missing(
     out = run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, "--db", url, code=2)
     assert f"no such folder: {tmp_path}/missing/dir" in out and "read-only" not in out, out
     assert not (tmp_path / "rev").exists()
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://ann:hun@ter2@127.0.0.1:9/db",        # an '@' in the password, not encoded
+    "postgresql://ann@127.0.0.1:9/db?password=hunter2",  # libpq's password parameter
+])
+def test_a_password_in_any_part_of_the_url_is_never_printed(tmp_path: Path, url: str) -> None:
+    # 'hun@ter2' was split at its '@': 'ter2@127.0.0.1' became the host and was printed
+    # (by screener and in the driver's 'failed to resolve host'); ?password= was printed whole
+    for args in (["status", "--db", url],
+                 ["init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", url]):
+        out = run(*args, code=2)
+        assert "ter2" not in out and "***" in out
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_at_sign_in_a_url_password_is_explained() -> None:
+    out = run("status", "--db", "postgresql://ann:hun@ter2@127.0.0.1:9/db", code=2)
+    assert "cannot read the database URL" in out and "%40" in out
