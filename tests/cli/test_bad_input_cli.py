@@ -304,3 +304,30 @@ def test_a_password_in_any_part_of_the_url_is_never_printed(tmp_path: Path, url:
 def test_an_at_sign_in_a_url_password_is_explained() -> None:
     out = run("status", "--db", "postgresql://ann:hun@ter2@127.0.0.1:9/db", code=2)
     assert "cannot read the database URL" in out and "%40" in out
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_not_created_yet_is_named_with_how_to_create_it(
+        tmp_path: Path, pg_url: str) -> None:
+    # the README's `init --db` does not create the database; the message only said "check
+    # the host, port, user and database name", as if the name were wrong
+    missing = pg_url.rsplit("/", 1)[0] + "/ketamine_review"
+    for args in (["init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", missing],
+                 ["status", "--db", missing]):
+        out = run(*args, code=2)
+        assert 'database "ketamine_review" does not exist' in out
+        assert "createdb" in out and "ketamine_review" in out.split("createdb", 1)[1]
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_server_that_refuses_the_connection_points_at_host_and_port() -> None:
+    out = run("status", "--db", "postgresql://ann@127.0.0.1:9/db", code=2)
+    assert "cannot connect" in out and "Check the host and port" in out
+
+
+def test_a_wrong_postgresql_password_points_at_the_password() -> None:
+    # the test server trusts every local connection, so the server's words are given here
+    from screener.storage import connection_hint
+
+    said = 'connection failed: FATAL:  password authentication failed for user "ann"'
+    assert "~/.pgpass" in connection_hint(said, "postgresql://ann@127.0.0.1:9/db")
