@@ -47,7 +47,9 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        return redact(self.url)
+        """The URL as a user writes it (psql and createdb take it; the driver name, which
+        only SQLAlchemy reads, is left out), without the password."""
+        return redact(self.url.replace("postgresql+psycopg://", "postgresql://", 1))
 
     def check_reachable(self) -> None:
         try:

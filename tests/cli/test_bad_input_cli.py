@@ -331,3 +331,14 @@ def test_a_wrong_postgresql_password_points_at_the_password() -> None:
 
     said = 'connection failed: FATAL:  password authentication failed for user "ann"'
     assert "~/.pgpass" in connection_hint(said, "postgresql://ann@127.0.0.1:9/db")
+
+
+@pytest.mark.postgres
+def test_a_postgresql_review_is_named_by_the_url_a_user_writes(tmp_path: Path,
+                                                               pg_url: str) -> None:
+    # init and status printed postgresql+psycopg://..., which psql and createdb refuse
+    out = run("init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", pg_url)
+    assert f"created review 'My systematic review' at {pg_url}" in out
+    assert f"review: {pg_url} " in run("status", "--db", pg_url)
+    out = run("status", "--db", pg_url.rsplit("/", 1)[0] + "/not_made", code=2)
+    assert "postgresql+psycopg" not in out
