@@ -32,7 +32,8 @@ from screener.storage.engine import (
     upgrade,
 )
 
-__all__ = ["INT_MAX", "Database", "Session", "StorageError", "redact", "repo", "sqlite_url"]
+__all__ = ["INT_MAX", "Database", "Session", "StorageError", "connection_hint", "redact", "repo",
+           "sqlite_url"]
 
 
 class Database:
@@ -49,7 +50,9 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        return redact(self.url)
+        """The URL as a user writes it (psql and createdb take it; the driver name, which
+        only SQLAlchemy reads, is left out), without the password."""
+        return redact(self.url.replace("postgresql+psycopg://", "postgresql://", 1))
 
     def check_review_file(self) -> None:
         """Refuse an existing SQLite file that cannot be a review (empty, cut short, not
@@ -74,10 +77,9 @@ class Database:
                 raise
             if self.is_sqlite:
                 raise StorageError(_explain_sqlite_open(self.engine.url.database or "", exc)) from None
-            raise StorageError(
-                f"cannot connect to {self.display_url}: {_first_line(exc)}. Check the host, "
-                "port, user and database name, and that the server is running"
-            ) from None
+            said = _first_line(exc)
+            raise StorageError(f"cannot connect to {self.display_url}: {said}. "
+                               f"{connection_hint(said, self.url)}") from None
 
     def has_tables(self) -> bool:
         self.check_reachable()
@@ -164,6 +166,31 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def connection_hint(said: str, url: str) -> str:
+    """What to do when the PostgreSQL server at `url` refused a connection with `said`."""
+    import shlex
+
+    from sqlalchemy.engine import make_url
+
+    low = said.lower()
+    if "database" in low and "does not exist" in low:
+        parsed = make_url(url)
+        flags = [f"-h {shlex.quote(parsed.host)}" if parsed.host else "",
+                 f"-p {parsed.port}" if parsed.port else "",
+                 f"-U {shlex.quote(parsed.username)}" if parsed.username else ""]
+        command = " ".join([
+            "createdb", *filter(None, flags), shlex.quote(parsed.database or "")])
+        return (f"Create it first: `{command}` (or CREATE DATABASE in psql, as an account "
+                "allowed to), or check the database name. A database holds one review")
+    if "password" in low:
+        return ("Check the user name and password: keep the password in ~/.pgpass or "
+                "PGPASSWORD (in the URL, write an '@' in it as %40)")
+    if any(word in low for word in ("refused", "resolve host", "translate host", "timeout",
+                                    "timed out", "no route", "unreachable")):
+        return "Check the host and port in the URL, and that the server is running"
+    return "Check the host, port, user and database name, and that the server is running"
 
 
 def _explain_sqlite_open(path: str, exc: OperationalError) -> str:

@@ -43,7 +43,9 @@ def redact(url: str) -> str:
     """The URL with any password replaced by ***, safe to print (also when it cannot be
     parsed: then everything between `user:` and the last `@` is hidden)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        if "@" not in (parsed.host or ""):  # else a password's '@' was read as the host's
+            return _hide_query_password(parsed.render_as_string(hide_password=True))
     except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         pass
     scheme, sep, rest = url.partition("://")
@@ -53,7 +55,12 @@ def redact(url: str) -> str:
         userinfo, host = rest.rsplit("@", 1)
         user, colon, _password = userinfo.partition(":")
         rest = f"{user}{':***' if colon else ''}@{host}"
-    return re.sub(r"(?i)(password=)[^&]*", r"\1***", f"{scheme}{sep}{rest}")
+    return _hide_query_password(f"{scheme}{sep}{rest}")
+
+
+def _hide_query_password(url: str) -> str:
+    """libpq also takes the password as a parameter: `...db?password=...`."""
+    return re.sub(r"(?i)(password=)[^&]*", r"\1***", url)
 
 
 _BRACKETS = re.compile(r"@\[[^\]/?]*(?:[/?]|$)|://\[[^\]/?]*(?:[/?]|$)")
@@ -70,6 +77,11 @@ def normalise_url(url: str) -> str:
             f"cannot read the database URL {redact(url)!r}{hint}: use "
             "postgresql://user@host:port/db or sqlite:///path/to/review.db"
         ) from exc
+    if "@" in (parsed.host or ""):
+        raise StorageError(
+            f"cannot read the database URL {redact(url)!r}: it holds more than one '@'. "
+            "Write an '@' in the user name or password as %40, "
+            "or leave the password out of the URL and use ~/.pgpass or PGPASSWORD")
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -286,3 +286,60 @@ def test_init_with_a_sqlite_url_in_a_missing_folder_says_the_folder_is_missing(
     out = run("init", str(tmp_path / "rev"), "--protocol", MINIMAL, "--db", url, code=2)
     assert f"no such folder: {tmp_path}/missing/dir" in out and "read-only" not in out, out
     assert not (tmp_path / "rev").exists()
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://ann:hun@ter2@127.0.0.1:9/db",        # an '@' in the password, not encoded
+    "postgresql://ann@127.0.0.1:9/db?password=hunter2",  # libpq's password parameter
+])
+def test_a_password_in_any_part_of_the_url_is_never_printed(tmp_path: Path, url: str) -> None:
+    # 'hun@ter2' was split at its '@': 'ter2@127.0.0.1' became the host and was printed
+    # (by screener and in the driver's 'failed to resolve host'); ?password= was printed whole
+    for args in (["status", "--db", url],
+                 ["init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", url]):
+        out = run(*args, code=2)
+        assert "ter2" not in out and "***" in out
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_at_sign_in_a_url_password_is_explained() -> None:
+    out = run("status", "--db", "postgresql://ann:hun@ter2@127.0.0.1:9/db", code=2)
+    assert "cannot read the database URL" in out and "%40" in out
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_not_created_yet_is_named_with_how_to_create_it(
+        tmp_path: Path, pg_url: str) -> None:
+    # the README's `init --db` does not create the database; the message only said "check
+    # the host, port, user and database name", as if the name were wrong
+    missing = pg_url.rsplit("/", 1)[0] + "/ketamine_review"
+    for args in (["init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", missing],
+                 ["status", "--db", missing]):
+        out = run(*args, code=2)
+        assert 'database "ketamine_review" does not exist' in out
+        assert "createdb" in out and "ketamine_review" in out.split("createdb", 1)[1]
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_server_that_refuses_the_connection_points_at_host_and_port() -> None:
+    out = run("status", "--db", "postgresql://ann@127.0.0.1:9/db", code=2)
+    assert "cannot connect" in out and "Check the host and port" in out
+
+
+def test_a_wrong_postgresql_password_points_at_the_password() -> None:
+    # the test server trusts every local connection, so the server's words are given here
+    from screener.storage import connection_hint
+
+    said = 'connection failed: FATAL:  password authentication failed for user "ann"'
+    assert "~/.pgpass" in connection_hint(said, "postgresql://ann@127.0.0.1:9/db")
+
+
+@pytest.mark.postgres
+def test_a_postgresql_review_is_named_by_the_url_a_user_writes(tmp_path: Path,
+                                                               pg_url: str) -> None:
+    # init and status printed postgresql+psycopg://..., which psql and createdb refuse
+    out = run("init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", pg_url)
+    assert f"created review 'My systematic review' at {pg_url}" in out
+    assert f"review: {pg_url} " in run("status", "--db", pg_url)
+    out = run("status", "--db", pg_url.rsplit("/", 1)[0] + "/not_made", code=2)
+    assert "postgresql+psycopg" not in out
