@@ -360,7 +360,9 @@ def describe_event(event: LogEvent) -> str:
         text = f"record {event.record_id}: not-retrieved mark taken back (report sought again)"
     elif kind == "offline_copy_made":
         text = (f"offline copy for {d.get('reviewer')} written to {d.get('folder')} "
-                f"({counted(int(d.get('records', 0)), 'record')} offered)")
+                f"({counted(int(d.get('records', 0)), 'record')} offered, including those "
+                f"they had decided: {counted(int(d.get('decisions', 0)), 'decision')} of "
+                "theirs copied)")
     elif kind == "offline_copy_merged":
         text = (f"{counted(int(d.get('decisions', 0)), 'decision')} merged from the offline "
                 f"copy {d.get('folder')} ({', '.join(d.get('reviewers', []))})")

@@ -570,6 +570,13 @@ def test_export_decide_offline_merge_twice(make_review: Callable[..., Any], tmp_
     copy_dir = tmp_path / "ann-laptop"
     records, decisions = export_reviewer(review, "ann", copy_dir)
     assert (records, decisions) == (5, 1)
+    from screener.core.audit import describe_event
+
+    with review.transaction() as s:   # the log says the offer holds what ann had decided
+        (made,) = [describe_event(e) for e, _ in repo.event_log(s)
+                   if e.kind == "offline_copy_made"]
+    assert ("(5 records offered, including those they had decided: 1 decision of theirs "
+            "copied)") in made
     with pytest.raises(ReviewError, match="already exists"):
         export_reviewer(review, "ann", copy_dir)
 
