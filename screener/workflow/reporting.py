@@ -235,11 +235,14 @@ def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
 
 def _still_blind(review: Review, hidden: set[Stage], why: str, then: str) -> str:
     """A refusal that names the stages still blind and what opens them."""
+    from screener.workflow.team import reconcile_command
+
     names = " and ".join(s.label for s in review.protocol.stages
                          if s in hidden)
+    first = min(hidden, key=review.protocol.stages.index)
     return (f"{names} screening is still blind (reconciliation has not started there): "
             f"{why}; {then} once the adjudicator (in consensus mode, a screener) has run "
-            f"`screener conflicts --stage {min(hidden, key=review.protocol.stages.index).value}`")
+            f"`{reconcile_command(review, first)}`")
 
 
 def _refuse_while_blind(review: Review, what: str) -> None:
