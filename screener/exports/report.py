@@ -110,6 +110,10 @@ class AutomationInfo:
     retraining: str = "after each screening decision"
     """How often the model was retrained, as the log shows it (completes "was retrained
     ..."; "" when the decisions drew on a single ranking: it was not retrained)."""
+    unranked: str = ""
+    """The title/abstract decisions that record no ranking, and why, in words ("" when each
+    records one); said in its own sentence when the model was not retrained (`retraining`
+    says it otherwise)."""
     earlier_models: tuple[tuple[str, str, int], ...] = ()
     """Other configurations used before this one: (name, hash, decisions made on them)."""
     stages: tuple[Stage, ...] = (Stage.TITLE_ABSTRACT,)
@@ -526,6 +530,8 @@ def automation_paragraph(inputs: ReportInputs) -> str:
             f" was retrained {auto.retraining}" if auto.retraining
             else " was not retrained during screening") + \
             ", and records were shown in order of predicted relevance."
+        if auto.unranked and not auto.retraining:
+            out.append(auto.unranked.replace(" decision", " title/abstract decision", 1) + ".")
     if auto.earlier_models:
         out.append("Before it, " + "; ".join(
             f"{_n(n, 'decision')} {_were(n)} made on rankings by {name} (configuration hash "

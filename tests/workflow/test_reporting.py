@@ -683,6 +683,37 @@ def test_methods_text_counts_decision_rows_and_says_why_some_record_no_ranking(
             "undone)") in text
 
 
+def test_methods_text_names_decisions_without_a_ranking_when_the_model_was_not_retrained(
+        make_review: Callable[..., Any]) -> None:
+    # ann screens on one model ranking; bob, who never ran `rank` (no ranking of his own),
+    # screens with `next`/`decide` in import order: the text must not claim that every
+    # record was shown in order of predicted relevance
+    from screener.workflow.ranking import refresh_ranking
+    from screener.workflow.screening import ScreeningSession
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Ketamine trial {i}") for i in range(6)])
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    record_decision(review, ids[1], "ann", Label.EXCLUDE)
+    refresh_ranking(review, "ann")  # one model ranking, never refreshed
+    session = ScreeningSession(review, "ann")
+    while (item := session.next()) is not None:
+        assert item.ranking_id
+        session.decide(item.record.id, Label.EXCLUDE)
+    for _ in ids:
+        item = ScreeningSession(review, "bob").next()
+        assert item is not None and item.ranking_id is None
+        record_decision(review, item.record.id, "bob", Label.EXCLUDE)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    text = _methods(review)
+    assert "was not retrained during screening" in text
+    assert ("8 title/abstract decisions record no ranking: 8 made before the reviewer's "
+            "first ranking arrived (records in import order).") in text
+
+
 def test_prisma_csv_and_json_name_the_box_a_source_was_guessed_into(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     review = make_review()
