@@ -310,13 +310,15 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         rules = "; ".join(f"{_count(n)} {_METHOD_WORDS.get(m, m)}"
                           for m, n in dedup.removed_by_method)
         text.append(
-            "Duplicates were removed with screener's deduplication: records with the same "
+            f"Duplicates were {'removed' if removed else 'sought'} with screener's "
+            "deduplication: records with the same "
             "DOI, then the same PubMed id, then a matching title"
             + (f" (similarity at least {dedup.threshold:.2f})" if dedup.threshold else "")
             + " with an agreeing year and first author and nothing "
             "contradicting them (such as the journal or the numbers in the title). "
-            f"{_n(removed, 'record')} {_were(removed)} removed as "
-            f"{'a duplicate' if removed == 1 else 'duplicates'}"
+            + (f"{_n(removed, 'record')} {_were(removed)} removed as "
+               f"{'a duplicate' if removed == 1 else 'duplicates'}" if removed
+               else "No record was removed as a duplicate")
             + (f" ({rules})" if rules else "") + ".")
         if dedup.restored:
             text.append(f"{_n(dedup.restored, 'record')} that the matching had "

@@ -844,6 +844,34 @@ def test_prisma_json_lists_the_problems_the_cli_and_report_list(
     assert json.loads(out.read_text(encoding="utf-8"))["problems"] == list(result.problems)
 
 
+def test_report_says_duplicates_were_sought_when_dedup_found_none(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    # `screener dedup` on records with no duplicates: the methods text said "Duplicates were
+    # not removed with screener", as if deduplication had been skipped
+    from screener.core.audit import describe_event
+    from screener.workflow.audit_check import check_tables
+    from screener.workflow.importing import deduplicate, import_records
+    from screener.workflow.reporting import list_events
+
+    review = make_review()
+    import_records(review, [Record(title="Ketamine trial", year=2020),
+                            Record(title="Esketamine cohort", year=2021)],
+                   source="PubMed", kind="database")
+
+    def identification() -> str:
+        report = write_report(review, tmp_path / "r.md", force=True).read_text("utf-8")
+        return " ".join(report.split("## Identification", 1)[1].split("## Study", 1)[0].split())
+
+    assert "Duplicates were not removed with screener." in identification()
+    assert deduplicate(review).removed == 0
+    text = identification()
+    assert "not removed with screener" not in text
+    assert "Duplicates were sought with screener's deduplication" in text
+    assert "No record was removed as a duplicate." in text
+    assert "duplicates sought: none found" in describe_event(list_events(review)[-1][0])
+    assert check_tables(review) == []  # `log verify` agrees
+
+
 def test_report_names_each_search_and_how_duplicates_were_removed(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     # PRISMA-S: the information specialist must not have to rebuild from the event log
