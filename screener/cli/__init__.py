@@ -304,7 +304,10 @@ def not_retrieved(record_id: int, review_dir: Path | None, db_url: str | None,
 @click.option("--reviewer", default="demo", show_default=True)
 @click.option("--no-ui", is_flag=True, help="Only create the demo review; do not open the UI.")
 def demo(directory: Path | None, reviewer: str, no_ui: bool) -> None:
-    """Create the bundled demo review (882 real records) and open the screening UI."""
+    """Create the bundled demo review (882 real records) and open the screening UI.
+
+    DIRECTORY defaults to demo-review in the current folder; run again, it reopens the
+    review there."""
     from screener.workflow.demo import ensure_demo
 
     review, created = ensure_demo(directory)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 from screener.cli import emit_json, main, open_from, review_options
 from screener.cli.params import DB_ID, PATH
+from screener.core.wording import plural
 
 KIND = click.Choice(["database", "register", "other"])
 
@@ -77,7 +78,8 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
         for warning in summary.warnings:
             click.echo(f"warning: {summary.file}: {warning}", err=True)
         extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
-        click.echo(f"{summary.file}: {summary.records} records ({summary.format}){extra}")
+        click.echo(f"{summary.file}: {summary.records} {plural(summary.records, 'record')} "
+                   f"({summary.format}){extra}")
 
 
 @main.command()

@@ -30,8 +30,10 @@ from screener.cli.params import PATH, SEED
 @click.option("--output", type=PATH, default=None,
               help="Write the order, metrics, model and timings as JSON.")
 @click.option("--plot", type=PATH, default=None,
-              help="Write recall against records screened (SVG).")
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+              help="Write recall against records screened: SVG, PNG or PDF, by the file "
+                   "name's ending (.svg, .png, .pdf).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the metrics and timings as JSON.")
 @click.option("--force", is_flag=True, help="Replace existing --output / --plot files.")
 def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included: int,
              n_prior_excluded: int, stop_after: int | None, model: str,

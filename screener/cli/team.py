@@ -13,6 +13,7 @@ import click
 
 from screener.cli import STAGES, emit_json, main, open_from, review_options
 from screener.cli.params import DB_ID, PATH, SEED
+from screener.core.wording import plural
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -157,7 +158,8 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
               else "" if s.kappa is None
               else f" (no 95% CI under {MIN_N_FOR_CI} records)" if s.n < MIN_N_FOR_CI
               else " (no 95% CI: its standard error is 0)")
-        click.echo(f"{p.stage.value}: {p.reviewer_a} vs {p.reviewer_b}, {s.n} records "
+        click.echo(f"{p.stage.value}: {p.reviewer_a} vs {p.reviewer_b}, "
+                   f"{s.n} {plural(s.n, 'record')} "
                    f"(rows: {p.reviewer_a}, columns: {p.reviewer_b})")
         click.echo("    " + " " * 10 + "".join(f"{c:>9}" for c in s.categories))
         for cat, row in zip(s.categories, s.table, strict=True):

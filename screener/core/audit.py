@@ -338,6 +338,8 @@ def describe_event(event: LogEvent) -> str:
                 + (f", {where}" if where else "") + ")")
         if d.get("labels"):
             text += f"; {d['labels']} labels as {d.get('labels_as', '')}"
+    elif kind == "duplicates_removed" and not int(d.get("removed", 0)):
+        text = "duplicates sought: none found"
     elif kind == "duplicates_removed":
         text = f"{counted(int(d.get('removed', 0)), 'record')} removed as duplicates"
         if d.get("clusters"):

@@ -110,6 +110,10 @@ class AutomationInfo:
     retraining: str = "after each screening decision"
     """How often the model was retrained, as the log shows it (completes "was retrained
     ..."; "" when the decisions drew on a single ranking: it was not retrained)."""
+    unranked: str = ""
+    """The title/abstract decisions that record no ranking, and why, in words ("" when each
+    records one); said in its own sentence when the model was not retrained (`retraining`
+    says it otherwise)."""
     earlier_models: tuple[tuple[str, str, int], ...] = ()
     """Other configurations used before this one: (name, hash, decisions made on them)."""
     stages: tuple[Stage, ...] = (Stage.TITLE_ABSTRACT,)
@@ -306,13 +310,15 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         rules = "; ".join(f"{_count(n)} {_METHOD_WORDS.get(m, m)}"
                           for m, n in dedup.removed_by_method)
         text.append(
-            "Duplicates were removed with screener's deduplication: records with the same "
+            f"Duplicates were {'removed' if removed else 'sought'} with screener's "
+            "deduplication: records with the same "
             "DOI, then the same PubMed id, then a matching title"
             + (f" (similarity at least {dedup.threshold:.2f})" if dedup.threshold else "")
             + " with an agreeing year and first author and nothing "
             "contradicting them (such as the journal or the numbers in the title). "
-            f"{_n(removed, 'record')} {_were(removed)} removed as "
-            f"{'a duplicate' if removed == 1 else 'duplicates'}"
+            + (f"{_n(removed, 'record')} {_were(removed)} removed as "
+               f"{'a duplicate' if removed == 1 else 'duplicates'}" if removed
+               else "No record was removed as a duplicate")
             + (f" ({rules})" if rules else "") + ".")
         if dedup.restored:
             text.append(f"{_n(dedup.restored, 'record')} that the matching had "
@@ -526,6 +532,8 @@ def automation_paragraph(inputs: ReportInputs) -> str:
             f" was retrained {auto.retraining}" if auto.retraining
             else " was not retrained during screening") + \
             ", and records were shown in order of predicted relevance."
+        if auto.unranked and not auto.retraining:
+            out.append(auto.unranked.replace(" decision", " title/abstract decision", 1) + ".")
     if auto.earlier_models:
         out.append("Before it, " + "; ".join(
             f"{_n(n, 'decision')} {_were(n)} made on rankings by {name} (configuration hash "

@@ -411,12 +411,13 @@ def deduplicate(review: Review, *, threshold: float | None = None,
             number += 1
             made += 1
         repo.add_duplicate_links(session, links)
-        if links:
-            repo.add_event(session, "duplicates_removed", details={
-                "removed": len(links), "clusters": made, "first_cluster": links[0][0],
-                "last_cluster": links[-1][0], "by_method": by_method,
-                "threshold": threshold or DEFAULT_THRESHOLD,
-                "links": [[rid, keep] for _, rid, keep, _, _ in links]})
+        # a run that finds nothing is logged too: the report then says duplicates were
+        # sought (and none found), not that they were never removed with screener
+        repo.add_event(session, "duplicates_removed", details={
+            "removed": len(links), "clusters": made,
+            **({"first_cluster": links[0][0], "last_cluster": links[-1][0]} if links else {}),
+            "by_method": by_method, "threshold": threshold or DEFAULT_THRESHOLD,
+            "links": [[rid, keep] for _, rid, keep, _, _ in links]})
     return DedupSummary(made, len(links), by_method, skipped,
                         *_screened_copies(labels, [(rid, keep) for _, rid, keep, _, _ in links]))
 

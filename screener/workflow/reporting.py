@@ -235,11 +235,14 @@ def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
 
 def _still_blind(review: Review, hidden: set[Stage], why: str, then: str) -> str:
     """A refusal that names the stages still blind and what opens them."""
+    from screener.workflow.team import reconcile_command
+
     names = " and ".join(s.label for s in review.protocol.stages
                          if s in hidden)
+    first = min(hidden, key=review.protocol.stages.index)
     return (f"{names} screening is still blind (reconciliation has not started there): "
             f"{why}; {then} once the adjudicator (in consensus mode, a screener) has run "
-            f"`screener conflicts --stage {min(hidden, key=review.protocol.stages.index).value}`")
+            f"`{reconcile_command(review, first)}`")
 
 
 def _refuse_while_blind(review: Review, what: str) -> None:
@@ -769,6 +772,7 @@ def build_report_inputs(review: Review) -> object:
             cold_start=bool(similarity), similarity_only=bool(used) and similarity == set(used),
             stopping=stop, retraining=_retraining(made, used, changed, similarity,
                                                    {i["owner"] for i in infos.values() if i}),
+            unranked=_unranked(made, changed),
             earlier_models=_earlier_models(made, infos, str(info["config_hash"])))
     events = [e for e, _ in list_events(review)]
     sources, dedup = _identification(review, events)
@@ -968,27 +972,37 @@ def _retraining(made: Sequence[Decision], used: Sequence[int], changed: set[int]
                      "trained on their own decisions only")
     if notes:
         text += f" ({'; '.join(notes)})"
+    unranked = _unranked(made, changed)
+    return text + (f" ({unranked.replace(' decision', ' further decision', 1)})"
+                   if unranked else "")
+
+
+def _unranked(made: Sequence[Decision], changed: set[int]) -> str:
+    """The title/abstract decision rows that record no ranking, and why, in words ("" when
+    every row records one): "3 decisions record no ranking: 1 made before ..."."""
+    linked = [d for d in made if d.ranking_id]
     unlinked = [d for d in made if not d.ranking_id]
-    if unlinked:
-        # a reviewer's decisions before their first ranked one: the UI shows the first
-        # record(s) in import order while the cold-start ranking is computed
-        first_ranked: dict[str, int] = {}
-        for d in linked:
-            first_ranked.setdefault(d.reviewer, d.id or 0)
-        early = {d.id for d in unlinked if d.id not in changed
-                 and (d.id or 0) < first_ranked.get(d.reviewer, 0)}
-        redone = sum(1 for d in unlinked if d.id in changed)
-        opened = len(unlinked) - redone - len(early)
-        parts = ([f"{_count(len(early))} made before the reviewer's first ranking arrived "
-                  "(records in import order)"] if early else [])
-        parts += ([f"{_count(opened)} on records opened outside the ranked queue"]
-                  if opened else [])
-        parts += [f"{_count(redone)} deciding again a record decided before (changed or "
-                  "undone)"] if redone else []
-        text += (f" ({_count(len(unlinked))} further {_s(len(unlinked), 'decision')} "
-                 f"record{'s' if len(unlinked) == 1 else ''} no ranking: "
-                 f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]})")
-    return text
+    if not unlinked:
+        return ""
+    # a reviewer's decisions before their first ranked one (or of a reviewer who never had
+    # a ranking): the UI shows the first record(s) in import order while the cold-start
+    # ranking is computed, and `next` does so until the reviewer has a ranking
+    first_ranked: dict[str, int] = {}
+    for d in linked:
+        first_ranked.setdefault(d.reviewer, d.id or 0)
+    early = {d.id for d in unlinked if d.id not in changed
+             and (d.reviewer not in first_ranked or (d.id or 0) < first_ranked[d.reviewer])}
+    redone = sum(1 for d in unlinked if d.id in changed)
+    opened = len(unlinked) - redone - len(early)
+    parts = ([f"{_count(len(early))} made before the reviewer's first ranking arrived "
+              "(records in import order)"] if early else [])
+    parts += ([f"{_count(opened)} on records opened outside the ranked queue"]
+              if opened else [])
+    parts += [f"{_count(redone)} deciding again a record decided before (changed or "
+              "undone)"] if redone else []
+    return (f"{_count(len(unlinked))} {_s(len(unlinked), 'decision')} "
+            f"record{'s' if len(unlinked) == 1 else ''} no ranking: "
+            f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]}")
 
 
 def _earlier_models(made: Sequence[Decision], infos: dict[int, dict[str, Any] | None],

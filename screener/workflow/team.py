@@ -462,6 +462,14 @@ class Conflict:
                                "reason": v.reason_id, "note": v.note} for v in self.votes]}
 
 
+def reconcile_command(review: Review, stage: Stage) -> str:
+    """The command that starts reconciliation at `stage`: the adjudicator listing the
+    conflicts (NAME when the protocol names none, as in consensus mode)."""
+    adj = review.protocol.screening.adjudicator
+    who = shlex.quote(adj) if adj else "NAME"
+    return f"screener conflicts --stage {stage.value} --reviewer {who}"
+
+
 def is_adjudicator(review: Review, session: Session, name: str) -> bool:
     """The adjudicator the protocol in force names; when it names none, a reviewer stored
     with the adjudicator role. (An adjudicator replaced by an amendment resolves no more:
@@ -507,12 +515,11 @@ def list_conflicts(review: Review, stage: Stage = Stage.TITLE_ABSTRACT,
         may = viewer is not None and _may_reconcile(review, session, viewer)
         blind = stage in blind_stages(review, session)
         if blind and not may:
-            adj = review.protocol.screening.adjudicator
-            who = shlex.quote(adj) if adj else "NAME"
             raise BlindingError(
                 f"screening is blind: conflicts at {stage.value} are shown once reconciliation "
-                f"starts (`screener conflicts --stage {stage.value} --reviewer {who}`"
-                + ("" if adj else ", NAME being the adjudicator, whom the protocol should name "
+                f"starts (`{reconcile_command(review, stage)}`"
+                + ("" if review.protocol.screening.adjudicator else
+                   ", NAME being the adjudicator, whom the protocol should name "
                    "under screening: adjudicator") + ")")
         if may and blind:
             # (a stage nobody has screened yet is not reconciled in advance: that would

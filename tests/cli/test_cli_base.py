@@ -460,6 +460,16 @@ def test_every_command_has_help_and_is_in_readme() -> None:
         assert f"screener {name}" in readme, f"`screener {name}` is missing from README.md"
 
 
+def test_demo_without_a_folder_makes_demo_review_here_and_reopens_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # README and --help name the default folder (neither did)
+    monkeypatch.chdir(tmp_path)
+    assert "DIRECTORY defaults to demo-review" in run("demo", "--help")[1]
+    assert "demo review created at demo-review" in run("demo", "--no-ui")[1]
+    assert (tmp_path / "demo-review" / "review.db").is_file()
+    assert "opening the demo review at demo-review" in run("demo", "--no-ui")[1]
+
+
 def test_rank_with_an_embedding_model_is_refused_clearly(tmp_path: Path) -> None:
     protocol = tmp_path / "p.yaml"
     text = Path(MINIMAL).read_text() + "ranking:\n  model: screener-lr-minilm\n"

@@ -49,6 +49,10 @@ def test_import_many_formats_keeps_provenance(review_dir: list[str]) -> None:
     assert by_name["Embase"]["kind"] == "database" and by_name["Hand search"]["kind"] == "other"
     assert data["identified_by_kind"]["other"] == by_name["Hand search"]["records"] == 2
     assert data["records_total"] == sum(s["records"] for s in data["sources"])
+    # a file of one record says so in the singular (it said "1 records (bibtex)")
+    out = run("import", str(FORMATS / "bibtex" / "bibtexparser_article_start_with_bom.bib"),
+              *review_dir)
+    assert "bibtexparser_article_start_with_bom.bib: 1 record (bibtex)" in out
 
 
 def test_bad_file_imports_nothing(review_dir: list[str], tmp_path: Path) -> None:

@@ -141,6 +141,9 @@ def test_simulate_plot_formats_by_suffix(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert plot.read_bytes().startswith(magic)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.pdf", "run.png"]  # no temp left
+    # and --help says so (it said SVG only); --json prints the timings too
+    shown = " ".join(CliRunner().invoke(main, ["simulate", "--help"]).output.split())
+    assert "SVG, PNG or PDF" in shown and "Print the metrics and timings as JSON" in shown
 
 
 def test_cold_start_text_leaves_out_the_exclusion_criteria(tmp_path: Path) -> None:

@@ -65,6 +65,11 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     hidden = json.loads(run("agreement", "--json", *loc))
     # full text: nobody has screened there yet, so nothing there is hidden
     assert hidden == {"pairs": [], "hidden_stages": ["title_abstract"]}
+    # the refusals of the report and the exports name the command that opens them, whole
+    # (without --reviewer, `conflicts` is refused as blind too)
+    for refused in (["report"], ["export", "prisma"], ["export", "log"]):
+        out = run(*refused, *loc, code=2)
+        assert "`screener conflicts --stage title_abstract --reviewer Adjudicator`" in out
 
     first = CliRunner().invoke(main, ["conflicts", "--json", "--reviewer", ADJ, *loc])
     listed = json.loads(first.stdout)

@@ -683,6 +683,37 @@ def test_methods_text_counts_decision_rows_and_says_why_some_record_no_ranking(
             "undone)") in text
 
 
+def test_methods_text_names_decisions_without_a_ranking_when_the_model_was_not_retrained(
+        make_review: Callable[..., Any]) -> None:
+    # ann screens on one model ranking; bob, who never ran `rank` (no ranking of his own),
+    # screens with `next`/`decide` in import order: the text must not claim that every
+    # record was shown in order of predicted relevance
+    from screener.workflow.ranking import refresh_ranking
+    from screener.workflow.screening import ScreeningSession
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Ketamine trial {i}") for i in range(6)])
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    record_decision(review, ids[1], "ann", Label.EXCLUDE)
+    refresh_ranking(review, "ann")  # one model ranking, never refreshed
+    session = ScreeningSession(review, "ann")
+    while (item := session.next()) is not None:
+        assert item.ranking_id
+        session.decide(item.record.id, Label.EXCLUDE)
+    for _ in ids:
+        item = ScreeningSession(review, "bob").next()
+        assert item is not None and item.ranking_id is None
+        record_decision(review, item.record.id, "bob", Label.EXCLUDE)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    text = _methods(review)
+    assert "was not retrained during screening" in text
+    assert ("8 title/abstract decisions record no ranking: 8 made before the reviewer's "
+            "first ranking arrived (records in import order).") in text
+
+
 def test_prisma_csv_and_json_name_the_box_a_source_was_guessed_into(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     review = make_review()
@@ -811,6 +842,34 @@ def test_prisma_json_lists_the_problems_the_cli_and_report_list(
     assert result.draft and any(p.startswith("Records screened") for p in check(result.counts))
     out, _ = export_prisma(review, "json", tmp_path / "prisma.json")
     assert json.loads(out.read_text(encoding="utf-8"))["problems"] == list(result.problems)
+
+
+def test_report_says_duplicates_were_sought_when_dedup_found_none(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    # `screener dedup` on records with no duplicates: the methods text said "Duplicates were
+    # not removed with screener", as if deduplication had been skipped
+    from screener.core.audit import describe_event
+    from screener.workflow.audit_check import check_tables
+    from screener.workflow.importing import deduplicate, import_records
+    from screener.workflow.reporting import list_events
+
+    review = make_review()
+    import_records(review, [Record(title="Ketamine trial", year=2020),
+                            Record(title="Esketamine cohort", year=2021)],
+                   source="PubMed", kind="database")
+
+    def identification() -> str:
+        report = write_report(review, tmp_path / "r.md", force=True).read_text("utf-8")
+        return " ".join(report.split("## Identification", 1)[1].split("## Study", 1)[0].split())
+
+    assert "Duplicates were not removed with screener." in identification()
+    assert deduplicate(review).removed == 0
+    text = identification()
+    assert "not removed with screener" not in text
+    assert "Duplicates were sought with screener's deduplication" in text
+    assert "No record was removed as a duplicate." in text
+    assert "duplicates sought: none found" in describe_event(list_events(review)[-1][0])
+    assert check_tables(review) == []  # `log verify` agrees
 
 
 def test_report_names_each_search_and_how_duplicates_were_removed(
