@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from screener.core.decisions import Decision
-from screener.core.wording import counted
+from screener.core.wording import counted, plural
 
 GENESIS = hashlib.sha256(b"screener decision log v1").hexdigest()
 """The `prev_hash` of the first row."""
@@ -341,7 +341,8 @@ def describe_event(event: LogEvent) -> str:
     elif kind == "duplicates_removed" and not int(d.get("removed", 0)):
         text = "duplicates sought: none found"
     elif kind == "duplicates_removed":
-        text = f"{counted(int(d.get('removed', 0)), 'record')} removed as duplicates"
+        removed = int(d.get("removed", 0))
+        text = f"{counted(removed, 'record')} removed as {plural(removed, 'a duplicate', 'duplicates')}"
         if d.get("clusters"):
             text += f" in {counted(int(d['clusters']), 'cluster')}"
         if d.get("redo_of") is not None:

@@ -344,4 +344,4 @@ def test_event_counts_in_words_have_thousands_separators() -> None:
     one = LogEvent(seq=2, kind="duplicates_removed", actor="ann",
                    time="2026-11-27T10:00:00.000000Z", stage="", record_id=None,
                    details={"removed": 1})
-    assert describe_event(one).startswith("1 record removed")
+    assert describe_event(one).startswith("1 record removed as a duplicate")
