@@ -19,6 +19,7 @@ from screener.storage import repo
 from screener.storage.engine import (
     INT_MAX,
     READ_ONLY,
+    SCHEMA_HEAD,
     StorageError,
     current_revision,
     head_revision,
@@ -113,7 +114,7 @@ class Database:
 
     @staticmethod
     def head() -> str:
-        return head_revision()
+        return SCHEMA_HEAD
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

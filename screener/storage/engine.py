@@ -229,12 +229,27 @@ def known_revisions() -> set[str]:
         _alembic_config()).walk_revisions()}
 
 
+SCHEMA_HEAD = "0005"
+"""The newest schema revision this version of screener ships (the head of its migrations,
+`head_revision()`; a test keeps them equal). Opening a review compares its revision with
+this constant, so a command does not load Alembic and parse the migration scripts unless the
+review needs upgrading."""
+
+
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    """The review's schema revision, as Alembic records it (None: no schema yet). Read
+    with plain SQL, without loading Alembic."""
+    from sqlalchemy import inspect, text
 
     with engine.connect() as conn:
-        conn.execution_options(**{READ_ONLY: True})  # SQLite: plain BEGIN, no write lock
-        return MigrationContext.configure(conn).get_current_revision()
+        conn = conn.execution_options(**{READ_ONLY: True})  # SQLite: plain BEGIN, no write lock
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) > 1:
+        raise StorageError(f"the database records {len(rows)} schema revisions ({', '.join(rows)}) "
+                           "where there is one: it was changed outside screener")
+    return str(rows[0]) if rows else None
 
 
 _MIGRATION_LOCK = 0x5C2EE4E2  # any constant; the advisory lock key for schema migrations

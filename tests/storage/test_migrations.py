@@ -72,3 +72,30 @@ def test_concurrent_first_open_migrates_once(backend: str, tmp_path: Path,
     for rc, out, err in results:
         assert rc == 0, err
         assert out.strip() == Database.head()
+
+
+def test_the_schema_head_constant_is_the_migrations_head() -> None:
+    """Opening a review compares its revision with SCHEMA_HEAD; a new migration must move it
+    (else reviews would not be upgraded to it when opened)."""
+    from screener.storage.engine import SCHEMA_HEAD, head_revision
+
+    assert SCHEMA_HEAD == head_revision()
+
+
+def test_a_command_on_an_up_to_date_review_does_not_load_alembic(tmp_path: Path) -> None:
+    """Alembic and its migration scripts cost a fraction of a second per command: they load
+    only when a review needs upgrading, not for `status` on a review at head."""
+    import subprocess
+    import sys
+
+    from screener.workflow.review import create_review
+
+    protocol = Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml"
+    create_review(tmp_path / "rev", protocol).close()
+    code = ("import sys\nfrom screener.cli import main\n"
+            "try:\n    main(['status', '--review', sys.argv[1]])\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('alembic loaded' if 'alembic' in sys.modules else 'alembic not loaded')")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "rev")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "records" in out and out.strip().endswith("alembic not loaded")
