@@ -43,6 +43,11 @@ Each variant is FEATURES:SCORER.
                               the two scores
             lr_aug=1          one logistic trained on the labelled rows plus a title-only
                               copy of each labelled record that has an abstract (same label)
+            lr_pr=K           the review's protocol text (benchmarks/protocol_texts.py) as a
+                              labelled include, counted K times, in every training set
+                              (FEATURES base only; datasets without a text rank as the default)
+            lr_ps=W           z-scored logistic score + W x z-scored cosine similarity to the
+                              protocol text
             elas     the `elas-u4` preset's classifier (ASReview's ELAS u4: SVM, C = 0.11);
                      with FEATURES mindf1 it is ASReview's model, so `mindf1:elas` measures
                      ASReview beside screener on any priors, not only the anchors' one seed
@@ -74,6 +79,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metadata_tokens import dataset_metadata, metadata_block  # noqa: E402
+from protocol_texts import protocol_texts  # noqa: E402
 
 from screener.ranking.config import FeatureConfig, ModelConfig  # noqa: E402
 from screener.ranking.derived import char_block  # noqa: E402
@@ -242,6 +248,16 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
         feats = fit_features(ds.texts, FeatureConfig())
         XX = sp.csr_matrix(sp.vstack([X, feats.transform(list(ds.titles))], format="csr"),
                            dtype=np.float32)
+    ptext = protocol_texts(DATA).get(name, "") if ("pr" in opt or "ps" in opt) else ""
+    psim = prow = None
+    if ptext:
+        if fv != "base":
+            raise ValueError("pr= and ps= need FEATURES base")
+        q = fit_features(ds.texts, FeatureConfig()).transform([ptext])
+        psim = np.asarray((X @ q.T).toarray()).ravel()
+        if "pr" in opt:
+            X = sp.csr_matrix(sp.vstack([X, q], format="csr"), dtype=np.float32)
+            prow = np.full(int(opt["pr"]), n)
     t1 = time.perf_counter()
     while len(order) < n - len(priors):
         yl = y[lab]
@@ -256,8 +272,14 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
             keep = ~noabs[la]
             rows = np.concatenate([la, la[keep] + n])
             s = fit_scores(XX, rows, np.concatenate([yl, yl[keep]]), cfg, rng, None)[:n]
+        elif prow is not None:
+            s = fit_scores(X, np.concatenate([lab, prow]),
+                           np.concatenate([yl, np.ones(len(prow), np.int64)]), cfg, rng,
+                           None)[:n]
         else:
             s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)
+        if psim is not None and "ps" in opt:
+            s = fused(s, psim, opt["ps"], labelled)
         if XX is not None and noabs is not None and ("to" in opt or "tomax" in opt):
             st = fit_scores(XX, np.asarray(lab) + n, yl, cfg, rng, None)[n:]
             s = np.where(noabs, np.maximum(s, st) if "tomax" in opt else st, s)
