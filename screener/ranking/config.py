@@ -86,6 +86,10 @@ class ModelConfig:
     embedding_weight: float = 0.0
     """Weight of a block of sentence embeddings (all-MiniLM-L6-v2, see `embeddings.py`;
     optional packages) beside the word block; 0 = off."""
+    protocol_include: int = 0
+    """The protocol text (title, question, inclusion criteria, include terms) as a labelled
+    include in every training set, counted this many times; 0 = off. Uses information
+    beyond the labels (benchmarks/RANKING.md, round 10)."""
 
     @classmethod
     def from_settings(cls, model: str, seed: int, params: Mapping[str, Any]) -> ModelConfig:
@@ -143,6 +147,8 @@ class ModelConfig:
             raise ValueError("C and include_weight must be positive")
         if self.embedding_weight < 0:
             raise ValueError("embedding_weight must be >= 0")
+        if self.protocol_include < 0:
+            raise ValueError("protocol_include must be >= 0")
         if self.char_weight < 0 or self.prefix_weight < 0 or self.lsa_dims < 0 or self.lsa_weight <= 0:
             raise ValueError("block weights and lsa_dims must be >= 0, lsa_weight positive")
 
@@ -185,5 +191,5 @@ def _check_type(name: str, default: Any, value: Any) -> None:
 
 
 _LATER_FIELDS: dict[str, Any] = {"char_weight": 0.0, "prefix_weight": 0.0, "lsa_dims": 0, "lsa_weight": 1.0,
-                                 "embedding_weight": 0.0}
+                                 "embedding_weight": 0.0, "protocol_include": 0}
 """Fields added after configurations were first stored, with their defaults."""

@@ -218,7 +218,9 @@ def rank(
     n_inc = int(lab_y.sum())
     X = model_matrix(features, config, embeddings)
     if 0 < n_inc < len(lab_y) and features.n_features > 0:
-        scores = fit_scores(X, lab_rows, lab_y, config, rng, rows)[rows]
+        Xp, train_rows, train_y = with_protocol(features, X, protocol_text, config,
+                                                lab_rows, lab_y)
+        scores = fit_scores(Xp, train_rows, train_y, config, rng, rows)[rows]
         method = "classifier"
     elif config.cold_start and protocol_text.strip():
         scores = protocol_similarity(features, protocol_text, rows)
@@ -238,6 +240,25 @@ def rank(
         method=method,
         seconds=time.perf_counter() - start,
     )
+
+
+def with_protocol(
+    features: FeatureSet, X: sp.csr_matrix, protocol_text: str, config: ModelConfig,
+    lab_rows: np.ndarray, lab_y: np.ndarray,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """With `config.protocol_include` > 0 and a protocol text: X with the protocol's vector
+    as one more row (zeros in any block beside the words), and the labelled rows and labels
+    with that row added as an include `protocol_include` times. Otherwise unchanged."""
+    k = config.protocol_include
+    if k <= 0 or not protocol_text.strip():
+        return X, lab_rows, lab_y
+    q = features.transform([protocol_text])
+    if X.shape[1] > q.shape[1]:
+        q = sp.hstack([q, sp.csr_matrix((1, X.shape[1] - q.shape[1]))], format="csr")
+    Xp = sp.csr_matrix(sp.vstack([X, q], format="csr"), dtype=np.float32)
+    rows = np.concatenate([lab_rows, np.full(k, X.shape[0], dtype=np.int64)])
+    ys = np.concatenate([lab_y, np.ones(k, dtype=np.int64)])
+    return Xp, rows, ys
 
 
 def protocol_similarity(

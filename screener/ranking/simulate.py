@@ -29,7 +29,7 @@ from screener.ranking.config import ModelConfig
 from screener.ranking.derived import model_matrix
 from screener.ranking.features import FeatureSet, fit_features, record_text
 from screener.ranking.metrics import all_metrics
-from screener.ranking.model import fit_scores, protocol_similarity
+from screener.ranking.model import fit_scores, protocol_similarity, with_protocol
 
 HEADER = ("record_id", "title", "abstract", "authors", "year", "journal", "doi", "pmid",
           "label_included")
@@ -221,7 +221,9 @@ def simulate(
         n_inc = int(y_lab.sum())
         if 0 < n_inc < len(y_lab):
             unl = np.flatnonzero(~labelled) if cfg.pseudo_negatives else None
-            scores = fit_scores(X, np.asarray(lab_rows), y_lab, cfg, rng, unl)
+            Xp, rows_p, y_p = with_protocol(feats, X, protocol_text, cfg,
+                                            np.asarray(lab_rows), y_lab)
+            scores = fit_scores(Xp, rows_p, y_p, cfg, rng, unl)[:n]
         elif cold is not None and n_inc == 0:
             scores = cold.copy()
         else:

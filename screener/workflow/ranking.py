@@ -169,9 +169,9 @@ def refresh_ranking(review: Review, reviewer: str) -> RankingUpdate:
     row_labels = {row_of[rid]: y for rid, y in labels.items() if rid in row_of}
     exclude = [row_of[rid] for rid in ids if rid not in eligible or rid in labels
                or (not review.protocol.screening.dual and rid in decided_any)]
-    use_cold = settings.cold_start
+    use_text = settings.cold_start or config.protocol_include > 0
     result = rank(features, row_labels, config,
-                  protocol_text=protocol_text(review) if use_cold else "", exclude=exclude)
+                  protocol_text=protocol_text(review) if use_text else "", exclude=exclude)
     order_ids = [ids[i] for i in result.order]
     with review.transaction() as session:
         owner = _ranking_owner(review, session, reviewer)

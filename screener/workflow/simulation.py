@@ -62,13 +62,15 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
         raise ReviewError(f"the priors include every relevant record of {path.name}; "
                           "nothing would be left to find: leave one out of --prior")
     protocol_text = ""
+    params: dict[str, object] = {}
     if protocol_file is not None:
         from screener.protocol import read_protocol_file
 
         proto, _ = read_protocol_file(protocol_file)
         protocol_text = protocol_text_of(proto)  # as a review's cold start uses it
+        params = dict(proto.ranking.params)  # e.g. protocol_include, as a review uses them
     try:
-        config = ModelConfig.from_settings(MODEL_ALIASES.get(model, model), seed, {})
+        config = ModelConfig.from_settings(MODEL_ALIASES.get(model, model), seed, params)
     except ValueError as exc:
         raise ReviewError(f"--model: {exc}") from None
     try:

@@ -838,3 +838,31 @@ def test_db_upgrade_where_there_is_no_review_creates_nothing(tmp_path: Path) -> 
     code, out = run("db", "upgrade", "--review", str(tmp_path / "rev"), ok=False)
     assert code == 2 and "is not a review (no review.db)" in out and "Traceback" not in out
     assert list((tmp_path / "rev").iterdir()) == []
+
+
+def test_a_protocol_can_train_the_ranking_as_an_include(tmp_path: Path) -> None:
+    # ranking.params.protocol_include: the protocol's title, question and criteria join
+    # every training set as an include, so a record on the question's topic that shares
+    # no word with the first include comes first.
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(MINIMAL).read_text().replace(
+        '"My systematic review"', '"Capsule endoscopy for oesophageal varices"')
+        + "ranking:\n  params: {protocol_include: 2}\n")
+    run("init", str(tmp_path / "rev"), "--protocol", str(protocol))
+    from screener.workflow.importing import import_records
+
+    texts = ["Band ligation trial for bleeding", "Football injuries in adolescent leagues",
+             "Football league injuries of adults", "Band ligation complications registry",
+             "Capsule endoscopy diagnostic yield study", "Capsule endoscopy accuracy"]
+    with open_review(tmp_path / "rev") as review:
+        import_records(review, [Record(title=t, abstract=t) for t in texts], source="PubMed",
+                       kind="database")
+        with review.read() as s:
+            ids = sorted(repo.record_sources(s))
+    loc = where(tmp_path, None)
+    run("decide", str(ids[0]), "--reviewer", "ann", "--label", "include", *loc)
+    run("decide", str(ids[1]), "--reviewer", "ann", "--label", "exclude", *loc)
+    _, out = run("rank", "--reviewer", "ann", *loc)
+    assert "trained on 2 decisions (1 includes)" in out
+    shown = json.loads(run("next", "--reviewer", "ann", "--json", *loc)[1])
+    assert shown["record_id"] in ids[4:]  # words of the features need two records

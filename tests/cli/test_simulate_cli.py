@@ -189,3 +189,23 @@ def test_simulate_names_a_folder_and_a_dataset_without_words(tmp_path: Path) -> 
                      "1,,,,,,,,1\n2,,,,,,,,0\n3,,,,,,,,0\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["simulate", str(empty)])
     assert result.exit_code == 2 and "no words to learn from" in result.output
+
+
+def test_simulate_applies_the_protocols_ranking_params(tmp_path: Path) -> None:
+    # The dataset is CLEF 2017 topic CD008760 (capsule endoscopy for oesophageal varices).
+    minimal = Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml"
+    text = minimal.read_text().replace(
+        '"My systematic review"',
+        '"Capsule endoscopy for the diagnosis of oesophageal varices in chronic liver disease"')
+    runs = {}
+    for k in (0, 2):
+        proto = tmp_path / f"p{k}.yaml"
+        proto.write_text(text + f"ranking:\n  params: {{protocol_include: {k}}}\n")
+        out = tmp_path / f"run{k}.json"
+        result = CliRunner().invoke(main, ["simulate", str(DATASET), "--seed", "3",
+                                           "--protocol", str(proto), "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        runs[k] = json.loads(out.read_text(encoding="utf-8"))
+    assert runs[2]["model"]["protocol_include"] == 2
+    assert "protocol_include" not in runs[0]["model"]  # off: the default's configuration
+    assert runs[2]["order"] != runs[0]["order"]

@@ -67,6 +67,37 @@ def test_cold_start_puts_protocol_like_records_first() -> None:
     assert off.method == "random"
 
 
+def test_protocol_as_include_ranks_records_of_the_question_first() -> None:
+    # One include about varices, one exclude; of the unlabelled records, two share words
+    # only with the protocol (capsule endoscopy), not with the include.
+    texts = [
+        "Band ligation of oesophageal varices bleeding trial",
+        "Football injuries among adolescent players in leagues",
+        "Capsule endoscopy accuracy study in adults",
+        "Football league injuries of adult players",
+        "Capsule endoscopy diagnostic yield",
+        "Band ligation complications registry",
+    ]
+    protocol = "Capsule endoscopy for the diagnosis of oesophageal varices"
+    labels = {0: 1, 1: 0}
+    off_cfg = ModelConfig.from_settings("screener-lr", 0, {})
+    on_cfg = ModelConfig.from_settings("screener-lr", 0, {"protocol_include": 2})
+    fs = fit_features(texts, off_cfg.features.__class__(min_df=1))
+    off = rank(fs, labels, off_cfg, protocol_text=protocol)
+    on = rank(fs, labels, on_cfg, protocol_text=protocol)
+    assert on.method == off.method == "classifier"
+    assert set(on.order[:2]) == {2, 4}
+    assert set(off.order[:2]) != {2, 4}
+    assert on.training_size == off.training_size == 2  # the protocol is not a decision
+    # no protocol text: the option changes nothing but the configuration
+    assert rank(fs, labels, on_cfg).order == off.order
+    # off by default, and the default's hash is what it was before the option existed
+    assert "protocol_include" not in off_cfg.to_dict()
+    assert on_cfg.to_dict()["protocol_include"] == 2 and on_cfg.hash() != off_cfg.hash()
+    with pytest.raises(ValueError, match="protocol_include"):
+        ModelConfig.from_settings("screener-lr", 0, {"protocol_include": -1})
+
+
 def test_provenance_hash_is_stable() -> None:
     cfg = ModelConfig.from_settings("screener-lr", 42, {"C": 0.5})
     expected = hashlib.sha256(canonical_json(cfg.to_dict()).encode()).hexdigest()
