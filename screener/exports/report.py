@@ -534,6 +534,11 @@ def automation_paragraph(inputs: ReportInputs) -> str:
             ", and records were shown in order of predicted relevance."
         if auto.unranked and not auto.retraining:
             out.append(auto.unranked.replace(" decision", " title/abstract decision", 1) + ".")
+        weight = dict(auto.config).get("protocol_include", "0")
+        if weight.isdigit() and int(weight) > 0:
+            out.append("The review's title, question, inclusion criteria and include terms "
+                       "were part of every training set as one relevant example, weighted "
+                       f"like {_n(int(weight), 'included record')}.")
     if auto.earlier_models:
         out.append("Before it, " + "; ".join(
             f"{_n(n, 'decision')} {_were(n)} made on rankings by {name} (configuration hash "

@@ -866,3 +866,9 @@ def test_a_protocol_can_train_the_ranking_as_an_include(tmp_path: Path) -> None:
     assert "trained on 2 decisions (1 includes)" in out
     shown = json.loads(run("next", "--reviewer", "ann", "--json", *loc)[1])
     assert shown["record_id"] in ids[4:]  # words of the features need two records
+    # a decision made on that ranking: the methods text says the protocol trained it
+    run("decide", str(shown["record_id"]), "--reviewer", "ann", "--label", "include",
+        "--ranking-id", str(shown["ranking_id"]), "--rank-position", "1", *loc)
+    run("report", "--out", str(tmp_path / "report.md"), *loc)
+    text = " ".join((tmp_path / "report.md").read_text().split())
+    assert "part of every training set as one relevant example, weighted like 2" in text

@@ -92,6 +92,20 @@ def test_report_covers_item_8_automation_and_16b(counts: PrismaCounts) -> None:
     assert "do not add up" not in text
 
 
+def test_a_protocol_trained_as_an_include_is_disclosed(counts: PrismaCounts) -> None:
+    # ranking.params.protocol_include: the protocol's text took part in training, which a
+    # reader of the methods must be told in words, not as a parameter name
+    base = _inputs(counts)
+    assert base.automation is not None
+    plain = " ".join(methods_report(base).split())
+    assert "part of every training set" not in plain
+    auto = replace(base.automation, config=(*base.automation.config, ("protocol_include", "2")))
+    text = " ".join(methods_report(replace(base, automation=auto)).split())
+    assert ("The review's title, question, inclusion criteria and include terms were part of "
+            "every training set as one relevant example, weighted like 2 included records."
+            ) in text
+
+
 def test_report_single_screening_without_automation(counts: PrismaCounts) -> None:
     inputs = replace(_inputs(counts), automation=None, agreement=(), excluded_reports=(),
                      protocol=replace(PROTOCOL, screening=ScreeningMode()),
