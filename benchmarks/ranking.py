@@ -11,6 +11,8 @@ Per-dataset results are cached as JSON under benchmarks/out/ranking/<config hash
     python benchmarks/ranking.py --cv CONFIGS.json        # choose among variants by CV
     python benchmarks/ranking.py --params '{"char_weight": 1}' --versus '{}' \
         --prior-seeds 1 2 3 --datasets ...               # paired, random priors per seed
+    python benchmarks/ranking.py --protocol --params '{"protocol_include": 2}' --jobs 2
+                                                         # with each review's question
     python benchmarks/ranking.py --time-asreview Smid_2020 Menon_2022 \
         --asreview /tmp/asr-venv/bin/asreview        # whole-simulation wall time
 
@@ -39,6 +41,9 @@ sys.path.insert(0, str(ROOT))
 from screener.ranking.config import ModelConfig  # noqa: E402
 from screener.ranking.simulate import load_dataset, simulate  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from protocol_texts import protocol_texts  # noqa: E402
+
 DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
 OUT = ROOT / "benchmarks" / "out" / "ranking"
 N_FOLDS = 3
@@ -53,22 +58,24 @@ def fold_of(name: str, names: list[str]) -> int:
     return sorted(names).index(name) % N_FOLDS
 
 
-def run_one(args: tuple[str, str, dict[str, Any], bool, int | None]) -> dict[str, Any]:
+def run_one(args: tuple[str, str, dict[str, Any], bool, int | None, bool]) -> dict[str, Any]:
     """One simulation: ASReview's seed and priors, or (`prior_seed`) one include and one
-    exclude drawn at random with that seed."""
-    name, model, params, force, prior_seed = args
+    exclude drawn at random with that seed; with `protocol`, the dataset's protocol text
+    (benchmarks/protocol_texts.py) is passed as a screener review would pass its protocol."""
+    name, model, params, force, prior_seed, protocol = args
     anchor = anchors()[name]
     seed = int(anchor["seed"]) if prior_seed is None else prior_seed
     cfg = ModelConfig.from_settings(model, seed, params)
-    suffix = "" if prior_seed is None else "@random-priors"
+    text = protocol_texts(DATA)[name] if protocol else ""
+    suffix = ("" if prior_seed is None else "@random-priors") + ("@protocol" if protocol else "")
     cache = OUT / cfg.hash()[:16] / f"{name}{suffix}.json"
     if cache.exists() and not force:
         return dict(json.loads(cache.read_text()))
     t0 = time.perf_counter()
     ds = load_dataset(DATA / anchor["path"])
     priors = anchor["prior_record_ids"] if prior_seed is None else None
-    res = simulate(ds, seed=seed, prior_ids=priors, model_config=cfg)
-    row = {"dataset": name, "prior_seed": prior_seed, **res.metrics, **res.timings,
+    res = simulate(ds, seed=seed, prior_ids=priors, model_config=cfg, protocol_text=text)
+    row = {"dataset": name, "prior_seed": prior_seed, "protocol_text": text, **res.metrics, **res.timings,
            "labels_in_order": list(res.labels_in_order),
            "wall_s_total": time.perf_counter() - t0, "config": cfg.to_dict(),
            "config_hash": cfg.hash()}
@@ -78,8 +85,9 @@ def run_one(args: tuple[str, str, dict[str, Any], bool, int | None]) -> dict[str
 
 
 def run_many(names: list[str], model: str, params: dict[str, Any], jobs: int,
-             force: bool = False, prior_seed: int | None = None) -> dict[str, dict[str, Any]]:
-    tasks = [(n, model, params, force, prior_seed) for n in names]
+             force: bool = False, prior_seed: int | None = None,
+             protocol: bool = False) -> dict[str, dict[str, Any]]:
+    tasks = [(n, model, params, force, prior_seed, protocol) for n in names]
     # Largest first so the pool finishes evenly.
     sizes = {n: anchors()[n]["n_records"] for n in names}
     tasks.sort(key=lambda t: -sizes[t[0]])
@@ -324,6 +332,10 @@ def main() -> None:
     ap.add_argument("--versus", default="{}", help="JSON params of the reference variant")
     ap.add_argument("--block-cost", type=int, metavar="N",
                     help="time the optional feature blocks on N pooled records")
+    ap.add_argument("--protocol", action="store_true",
+                    help="pass each dataset's protocol text (benchmarks/protocol_texts.py; "
+                         "use with --params '{\"protocol_include\": 2}'): information "
+                         "beyond the labels that ASReview does not get")
     ap.add_argument("--simulate-csv", help=argparse.SUPPRESS)
     ap.add_argument("--priors", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
@@ -353,7 +365,7 @@ def main() -> None:
     if args.cv:
         cross_validate(json.loads(Path(args.cv).read_text()), names, args.jobs)
         return
-    rows = run_many(names, args.model, params, args.jobs, args.force)
+    rows = run_many(names, args.model, params, args.jobs, args.force, protocol=args.protocol)
     print_table(rows)
 
 

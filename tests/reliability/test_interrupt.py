@@ -23,7 +23,11 @@ REPO = Path(__file__).resolve().parents[2]
 MINIMAL = str(REPO / "protocols" / "minimal.yaml")
 
 CHILD = r"""
-import os, runpy, sys
+import os, runpy, signal, sys
+
+# as in a terminal: a suite started in the background (`cmd &` in a script) hands its
+# children SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 kind, what, *args = sys.argv[1:]
 
