@@ -11,8 +11,8 @@ Per-dataset results are cached as JSON under benchmarks/out/ranking/<config hash
     python benchmarks/ranking.py --cv CONFIGS.json        # choose among variants by CV
     python benchmarks/ranking.py --params '{"char_weight": 1}' --versus '{}' \
         --prior-seeds 1 2 3 --datasets ...               # paired, random priors per seed
-    python benchmarks/ranking.py --protocol --params '{"protocol_include": 2}' --jobs 2
-                                                         # with each review's question
+    python benchmarks/ranking.py --protocol --params '{"protocol_include": 2}' \
+        --beside-default --jobs 2     # with each review's question, beside the default
     python benchmarks/ranking.py --time-asreview Smid_2020 Menon_2022 \
         --asreview /tmp/asr-venv/bin/asreview        # whole-simulation wall time
 
@@ -129,6 +129,41 @@ def print_table(rows: dict[str, dict[str, Any]], heldout: dict[str, bool] | None
         print(f"mean {label} ({len(group)}): WSS95 {w:.4f} vs {wa:.4f} ({w - wa:+.4f}); "
               f"R@10% {rc:.3f} vs {ra:.3f}; ATD {at:.4f} vs {aa:.4f} "
               f"(ratio {at / aa:.3f}); worst WSS95 diff {worst:+.3f}")
+
+
+def held_out(names: list[str]) -> set[str]:
+    """The datasets no tuning decision used since round 3 (`ranking_variants.py --set held`):
+    every third by name, and all above 2,100 records."""
+    anc = anchors()
+    ordered = sorted(anc)
+    return {n for n in names if ordered.index(n) % 3 == 2 or anc[n]["n_records"] > 2100}
+
+
+def print_beside(rows: dict[str, dict[str, Any]], base: dict[str, dict[str, Any]]) -> None:
+    """A variant (`rows`) beside the default configuration (`base`) and ASReview, with the
+    means over all datasets, the tuning ones and the held-out ones (marked *)."""
+    anc = anchors()
+    names = sorted(rows, key=lambda n: anc[n]["n_records"])
+    held = held_out(names)
+    print(f"{'dataset':36s} {'N':>5s} {'R':>4s}  {'WSS95':>6s} {'default':>7s} {'asr':>6s}  "
+          f"{'ATD':>6s} {'default':>7s} {'asr':>6s}")
+    for n in names:
+        r, b, a = rows[n], base[n], anc[n]
+        print(f"{n[:35]:35s}{'*' if n in held else ' '} {a['n_pool']:5d} "
+              f"{a['n_pool_included']:4d}  {r['wss95']:6.3f} {b['wss95']:7.3f} {a['wss95']:6.3f}  "
+              f"{r['atd']:6.3f} {b['atd']:7.3f} {a['atd']:6.3f}")
+    for label, group in (("all", names), ("tuning", [n for n in names if n not in held]),
+                         ("held-out (*)", [n for n in names if n in held])):
+        for what, src in (("this", rows), ("default", base)):
+            w = mean([src[n]["wss95"] for n in group])
+            wa = mean([anc[n]["wss95"] for n in group])
+            at = mean([src[n]["atd"] for n in group])
+            aa = mean([anc[n]["atd"] for n in group])
+            worst = min(src[n]["wss95"] - anc[n]["wss95"] for n in group)
+            below = sum(src[n]["wss95"] - anc[n]["wss95"] < -0.03 for n in group)
+            print(f"mean {label} ({len(group)}), {what}: WSS95 {w:.4f} vs ASReview {wa:.4f} "
+                  f"({w - wa:+.4f}); ATD {at:.4f} vs {aa:.4f} (ratio {at / aa:.3f}); "
+                  f"worst WSS95 diff {worst:+.3f}; {below} more than 0.03 below")
 
 
 def cross_validate(configs: list[dict[str, Any]], names: list[str], jobs: int) -> None:
@@ -336,6 +371,9 @@ def main() -> None:
                     help="pass each dataset's protocol text (benchmarks/protocol_texts.py; "
                          "use with --params '{\"protocol_include\": 2}'): information "
                          "beyond the labels that ASReview does not get")
+    ap.add_argument("--beside-default", action="store_true",
+                    help="print the results beside the default configuration's (run without "
+                         "--params and --protocol), with tuning and held-out means")
     ap.add_argument("--simulate-csv", help=argparse.SUPPRESS)
     ap.add_argument("--priors", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
@@ -366,6 +404,9 @@ def main() -> None:
         cross_validate(json.loads(Path(args.cv).read_text()), names, args.jobs)
         return
     rows = run_many(names, args.model, params, args.jobs, args.force, protocol=args.protocol)
+    if args.beside_default:
+        print_beside(rows, run_many(names, args.model, {}, args.jobs, args.force))
+        return
     print_table(rows)
 
 
