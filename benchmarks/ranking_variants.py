@@ -46,6 +46,8 @@ Each variant is FEATURES:SCORER.
             lr_pr=K           the review's protocol text (benchmarks/protocol_texts.py) as a
                               labelled include, counted K times, in every training set
                               (FEATURES base only; datasets without a text rank as the default)
+            lr_pr=K_prn=T     the same until T relevant records are labelled, then the
+                              labelled records alone
             lr_ps=W           z-scored logistic score + W x z-scored cosine similarity to the
                               protocol text
             elas     the `elas-u4` preset's classifier (ASReview's ELAS u4: SVM, C = 0.11);
@@ -272,12 +274,12 @@ def run(task: tuple[str, str, str, int | None]) -> dict[str, Any]:
             keep = ~noabs[la]
             rows = np.concatenate([la, la[keep] + n])
             s = fit_scores(XX, rows, np.concatenate([yl, yl[keep]]), cfg, rng, None)[:n]
-        elif prow is not None:
+        elif prow is not None and ("prn" not in opt or yl.sum() < opt["prn"]):
             s = fit_scores(X, np.concatenate([lab, prow]),
                            np.concatenate([yl, np.ones(len(prow), np.int64)]), cfg, rng,
                            None)[:n]
-        else:
-            s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)
+        else:  # [:n]: X has the protocol's row at the end under lr_pr
+            s = fit_scores(X, np.asarray(lab), yl, cfg, rng, None)[:n]
         if psim is not None and "ps" in opt:
             s = fused(s, psim, opt["ps"], labelled)
         if XX is not None and noabs is not None and ("to" in opt or "tomax" in opt):
