@@ -1,13 +1,15 @@
 """Crash safety: SIGKILL a screening process at random moments; nothing acknowledged is lost.
 
 The child screens through the workflow API and prints `ACK <record id>` only after
-`decide` has returned (the decision is committed). After each kill the parent checks
+`decide` has returned (the decision is committed). Each screening child is forked from one
+process that has loaded the modules, and opens the review itself. After each kill the parent checks
 that every acknowledged decision is in the database, that SQLite's integrity check
 passes, and that the review reopens and resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import select
@@ -28,44 +30,64 @@ REPO = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("SCREENER_CRASH_KILLS", "50"))
 
 CHILD = """
-import sys
+import os, sys
 from pathlib import Path
 from screener.core.decisions import Label
 from screener.workflow.review import open_review
 from screener.workflow.screening import ScreeningSession
-review = open_review(Path(sys.argv[1]))
-session = ScreeningSession(review, sys.argv[2])
-print("READY", flush=True)
+
+# The modules load once; each line on stdin forks a fresh process that opens the review
+# itself and screens until it is killed. (Starting Python 50 times took most of the test.)
 labels = [Label.EXCLUDE, Label.EXCLUDE, Label.INCLUDE, Label.MAYBE]
-n = 0
-while (item := session.next()) is not None:
-    session.decide(item.record.id, labels[n % 4], note="n%d" % n)
-    sys.stdout.write("ACK %d\\n" % item.record.id)   # one write: never half a line
+for _ in sys.stdin:
     sys.stdout.flush()
-    n += 1
-print("DONE", flush=True)
+    pid = os.fork()
+    if pid == 0:
+        review = open_review(Path(sys.argv[1]))
+        session = ScreeningSession(review, sys.argv[2])
+        sys.stdout.write("READY %d\\n" % os.getpid())
+        sys.stdout.flush()
+        n = 0
+        while (item := session.next()) is not None:
+            session.decide(item.record.id, labels[n % 4], note="n%d" % n)
+            sys.stdout.write("ACK %d\\n" % item.record.id)   # one write: never half a line
+            sys.stdout.flush()
+            n += 1
+        sys.stdout.write("DONE\\n")
+        sys.stdout.flush()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    sys.stdout.write("REAPED\\n")
+    sys.stdout.flush()
 """
 
 
-def _read_until_killed(proc: subprocess.Popen[str], deadline: float) -> list[int]:
-    acked: list[int] = []
-    assert proc.stdout is not None
+def _acked(line: str) -> list[int]:
+    # whole lines only: a line the kill cut short was not an acknowledgement yet
+    return [int(line.split()[1])] if line.startswith("ACK") and line.endswith("\n") else []
+
+
+def _screen_until_killed(proc: subprocess.Popen[str], seconds: float) -> list[int]:
+    """Fork one screening process, SIGKILL it after `seconds`; the record ids it
+    acknowledged (printed after `decide` returned), those printed before it died included."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("GO\n")
+    proc.stdin.flush()
+    ready = proc.stdout.readline().split()
+    assert ready[0] == "READY", ready
+    pid, acked = int(ready[1]), []
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
+        if not select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
             break
         line = proc.stdout.readline()
-        if not line:
+        if not line or line == "DONE\n":
             break
-        if line.startswith("ACK") and line.endswith("\n"):
-            acked.append(int(line.split()[1]))
-    os.kill(proc.pid, signal.SIGKILL)
-    # whatever the child printed before it died was acknowledged too (whole lines only: a
-    # line the kill cut short was not an acknowledgement yet)
-    rest = proc.stdout.read()
-    acked += [int(x.split()[1]) for x in rest.splitlines(keepends=True)
-              if x.startswith("ACK") and x.endswith("\n")]
-    proc.wait()
+        acked += _acked(line)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    while (line := proc.stdout.readline()) not in ("REAPED\n", ""):
+        acked += _acked(line)
     return acked
 
 
@@ -80,12 +102,10 @@ def test_sigkill_during_screening_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261126)
     acked_all: list[int] = []
     survived = 0
+    zygote = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), "ann"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
     for _ in range(KILLS):
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), "ann"],
-                                stdout=subprocess.PIPE, text=True, cwd=REPO)
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "READY"
-        acked_all += _read_until_killed(proc, time.monotonic() + rng.uniform(0.0, 0.4))
+        acked_all += _screen_until_killed(zygote, rng.uniform(0.0, 0.4))
         with sqlite3.connect(folder / "review.db") as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         with open_review(folder) as review, review.transaction() as s:
@@ -95,6 +115,9 @@ def test_sigkill_during_screening_loses_nothing(tmp_path: Path) -> None:
         assert not missing, f"acknowledged decisions lost: {sorted(missing)[:10]}"
         assert [d.seq for d in log] == list(range(1, len(log) + 1))
         survived += 1
+    assert zygote.stdin is not None
+    zygote.stdin.close()
+    assert zygote.wait(timeout=60) == 0
     assert survived == KILLS
     assert len(acked_all) > KILLS  # the kills landed mid-screening, not before the first decision
     # resume: the next record is the first one nobody has decided
