@@ -66,7 +66,6 @@ def run_one(args: tuple[str, str, dict[str, Any], bool, int | None, bool]) -> di
     anchor = anchors()[name]
     seed = int(anchor["seed"]) if prior_seed is None else prior_seed
     cfg = ModelConfig.from_settings(model, seed, params)
-    text = protocol_texts(DATA)[name] if protocol else ""
     suffix = ("" if prior_seed is None else "@random-priors") + ("@protocol" if protocol else "")
     cache = OUT / cfg.hash()[:16] / f"{name}{suffix}.json"
     if cache.exists() and not force:
@@ -74,9 +73,10 @@ def run_one(args: tuple[str, str, dict[str, Any], bool, int | None, bool]) -> di
     t0 = time.perf_counter()
     ds = load_dataset(DATA / anchor["path"])
     priors = anchor["prior_record_ids"] if prior_seed is None else None
+    text = protocol_texts(DATA)[name] if protocol else ""
     res = simulate(ds, seed=seed, prior_ids=priors, model_config=cfg, protocol_text=text)
-    row = {"dataset": name, "prior_seed": prior_seed, "protocol_text": text, **res.metrics, **res.timings,
-           "labels_in_order": list(res.labels_in_order),
+    row = {"dataset": name, "prior_seed": prior_seed, "protocol_text": text, **res.metrics,
+           **res.timings, "labels_in_order": list(res.labels_in_order),
            "wall_s_total": time.perf_counter() - t0, "config": cfg.to_dict(),
            "config_hash": cfg.hash()}
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -131,20 +131,14 @@ def print_table(rows: dict[str, dict[str, Any]], heldout: dict[str, bool] | None
               f"(ratio {at / aa:.3f}); worst WSS95 diff {worst:+.3f}")
 
 
-def held_out(names: list[str]) -> set[str]:
-    """The datasets no tuning decision used since round 3 (`ranking_variants.py --set held`):
-    every third by name, and all above 2,100 records."""
-    anc = anchors()
-    ordered = sorted(anc)
-    return {n for n in names if ordered.index(n) % 3 == 2 or anc[n]["n_records"] > 2100}
-
-
 def print_beside(rows: dict[str, dict[str, Any]], base: dict[str, dict[str, Any]]) -> None:
     """A variant (`rows`) beside the default configuration (`base`) and ASReview, with the
     means over all datasets, the tuning ones and the held-out ones (marked *)."""
+    from ranking_variants import dataset_sets  # the held-out split every round has used
+
     anc = anchors()
     names = sorted(rows, key=lambda n: anc[n]["n_records"])
-    held = held_out(names)
+    held = set(dataset_sets()["held"])
     print(f"{'dataset':36s} {'N':>5s} {'R':>4s}  {'WSS95':>6s} {'default':>7s} {'asr':>6s}  "
           f"{'ATD':>6s} {'default':>7s} {'asr':>6s}")
     for n in names:
