@@ -215,10 +215,10 @@ def _explain_sqlite_read_only(path: str, exc: OperationalError) -> str:
     the two, and what still works."""
     folder = os.path.dirname(path) or "."
     if not os.access(folder, os.W_OK):
-        return (f"the review folder {folder} is read-only: SQLite keeps its journal "
-                f"({os.path.basename(path)}-wal, -shm) beside the database, so screener cannot "
-                "open the review there, not even to read it. Nothing was written; ask for "
-                "write access to the folder, or copy the review folder somewhere writable")
+        return (f"the review folder {folder} is read-only: this command writes to the review, "
+                "and nothing was written. The commands that only read (status, the exports, "
+                "the report, log verify) work on it; to write, ask for write access to the "
+                "folder, or copy the review folder somewhere writable")
     return (f"{path} is read-only ({_first_line(exc)}): this command writes to the review, "
             "and nothing was written. Ask for write access to the file, or copy the review "
             "folder somewhere writable (status, the exports, the report and log verify "

@@ -176,12 +176,44 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_on_connect_immutable(dbapi_conn: Any, _record: Any) -> None:
+    # No WAL pragma: it would write. Nothing writes the file while it is read this way.
+    dbapi_conn.isolation_level = None
+    dbapi_conn.execute("PRAGMA foreign_keys = ON")
+
+
+def closed_in_read_only_folder(path: str) -> bool:
+    """True when the review database `path` is there, in a folder this process may not
+    write, and was closed cleanly (no -wal journal beside it). SQLite cannot open such a
+    WAL database the usual way, not even to read (it must create the -shm index next to
+    it), but can read it as an immutable file: no process is writing it, since a writer
+    would have its journal there. (A writer that opens the review later is not seen by
+    this process; its commands are short reads.)"""
+    folder = os.path.dirname(path) or "."
+    return (path not in ("", ":memory:") and os.path.isfile(path)
+            and not os.access(folder, os.W_OK) and not Path(f"{path}-wal").exists())
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for the URL; SQLite connections get WAL, foreign keys and a busy timeout."""
+    """An engine for the URL; SQLite connections get WAL, foreign keys and a busy timeout.
+
+    A review closed cleanly in a folder this process may not write (an archived review, a
+    read-only share) is opened as an immutable file: the commands that only read work,
+    and any write fails as read-only."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_on_connect)
+        path = make_url(url).database or ""
+        if closed_in_read_only_folder(path):
+            import sqlite3
+            from urllib.parse import quote
+
+            uri = f"file:{quote(os.path.abspath(path))}?immutable=1"
+            engine = create_engine(url, creator=lambda: sqlite3.connect(
+                uri, uri=True, check_same_thread=False))
+            event.listen(engine, "connect", _sqlite_on_connect_immutable)
+        else:
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            event.listen(engine, "connect", _sqlite_on_connect)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:

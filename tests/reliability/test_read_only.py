@@ -105,16 +105,54 @@ def test_a_read_only_review_db_is_read_and_refuses_writes_by_name(review: Path,
     assert _state(review) == before
 
 
-def test_a_read_only_review_folder_is_named_as_such(review: Path, tmp_path: Path) -> None:
+def test_a_review_in_a_read_only_folder_is_read_and_refuses_writes(review: Path,
+                                                                   tmp_path: Path) -> None:
+    """An archived review (a read-only share, a read-only mount) closed cleanly: status,
+    log verify, the exports and the report work; a decision is refused, naming the folder."""
     prefix = _unprivileged(tmp_path)
     before = _state(review)
     for side in ("-wal", "-shm"):
         assert not (review / f"review.db{side}").exists()  # (closed cleanly: no journal)
+    elsewhere = tmp_path / "out"
+    elsewhere.mkdir(mode=0o777)
+    elsewhere.chmod(0o777)
     review.chmod(0o555)
-    for args in (["status"], ["decide", "1", "--reviewer", "ann", "--label", "include"]):
+    assert _run(prefix, "status", "--review", str(review)).stdout == before
+    for args in (["log", "verify"], ["export", "log", "--out", f"{elsewhere}/l.csv"],
+                 ["export", "prisma", "--out", f"{elsewhere}/p.svg"],
+                 ["report", "--out", f"{elsewhere}/r.md"]):
         out = _run(prefix, *args, "--review", str(review))
-        assert out.returncode == 2, (args, out.stderr)
-        assert f"the review folder {review} is read-only" in out.stderr, out.stderr
-        assert "copy the review folder somewhere writable" in out.stderr
+        assert out.returncode == 0, (args, out.stderr)
+    assert (elsewhere / "l.csv").is_file() and (elsewhere / "r.md").is_file()
+    assert "<svg" in (elsewhere / "p.svg").read_text()
+    out = _run(prefix, "decide", "1", "--reviewer", "ann", "--label", "include",
+               "--review", str(review))
+    assert out.returncode == 2, out.stderr
+    assert f"the review folder {review} is read-only" in out.stderr, out.stderr
+    assert "nothing was written" in out.stderr and "status" in out.stderr
+    assert sorted(p.name for p in review.iterdir()) == sorted(
+        p.name for p in review.iterdir() if not p.name.startswith("review.db-"))
     review.chmod(0o755)
     assert _state(review) == before
+
+
+def test_a_read_only_folder_beside_a_writer_is_read_with_the_journal(review: Path,
+                                                                     tmp_path: Path) -> None:
+    """Someone who may write the folder has the review open (its -wal journal is there): a
+    reader who may not write the folder reads the review as it is, journal included."""
+    import sqlite3
+
+    prefix = _unprivileged(tmp_path)
+    writer = sqlite3.connect(review / "review.db")
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("UPDATE reviews SET title = 'Renamed while open'")
+        writer.commit()
+        assert (review / "review.db-wal").exists()
+        review.chmod(0o555)
+        out = _run(prefix, "status", "--review", str(review))
+        assert out.returncode == 0 and "Renamed while open" in out.stdout, out
+        assert _run(prefix, "log", "verify", "--review", str(review)).returncode == 0
+    finally:
+        review.chmod(0o755)
+        writer.close()
