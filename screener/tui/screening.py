@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -128,6 +128,20 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._had_record: bool | None = None
         self._undone: Decision | None = None
         """The decision undo withdrew on the record shown (the card says what it was)."""
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """As Textual's, with the screening keys in their own order (Include first) also
+        when the key map changes some: Textual moves a remapped key to the end, so the
+        footer read "Exclude Maybe ... Include" once the include key was remapped."""
+        bindings = super().active_bindings
+        order = {action: index for index, action in enumerate(SCREEN_ACTIONS)}
+        slots = [key for key, active in bindings.items() if active.binding.action in order]
+        ordered = sorted(slots, key=lambda key: order[bindings[key].binding.action])
+        if ordered == slots:
+            return bindings
+        moved = dict(zip(slots, ordered, strict=True))
+        return {moved.get(key, key): bindings[moved.get(key, key)] for key in bindings}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo" and self.screener.session.role == Role.ADJUDICATOR:

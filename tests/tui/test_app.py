@@ -395,6 +395,21 @@ async def test_keys_remapped_in_user_file_win_over_protocol(make_app: MakeApp, t
                                   (ids[1], "ann", "maybe", None, "")]
 
 
+async def test_a_remapped_key_keeps_its_place_in_the_footer(make_app: MakeApp,
+                                                             tmp_path: Path) -> None:
+    """Include stays the first key of the footer, shown with the protocol's key."""
+    from textual.widgets._footer import FooterKey
+
+    protocol = write_protocol(tmp_path / "p", keys={"include": "y"})
+    app, review, ids, _ = make_app(protocol)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await settle(pilot)
+        keys = [(k.description, k.key_display) for k in app.screening.query(FooterKey)]
+        assert keys[:3] == [("Include", "y"), ("Exclude", "e"), ("Maybe", "m")], keys
+        await pilot.press("y")
+        assert stored(review) == [(ids[0], "ann", "include", None, "")]
+
+
 async def test_clashing_user_key_is_refused_with_a_notification(make_app: MakeApp, tmp_path: Path,
                                                                 monkeypatch: Any) -> None:
     config = tmp_path / "config"
