@@ -28,13 +28,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
 from screener.core.decisions import Decision, Role, Stage
-from screener.tui.dialogs import ConfirmScreen, HelpScreen
+from screener.tui.dialogs import ConfirmScreen, GatedKeysApp, HelpScreen
 from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
@@ -124,7 +123,7 @@ class ProcessRanker:
             process.close()
 
 
-class ScreenerApp(App[None]):
+class ScreenerApp(GatedKeysApp):
     """Screen one review as one reviewer at one stage."""
 
     CSS_PATH = "screener.tcss"

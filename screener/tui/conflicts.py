@@ -214,7 +214,7 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
             elif self.current is conflict:
                 self.resolve_current(DecisionLabel.EXCLUDE, choice.reason_id)
 
-        await self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
+        await self.push_dialog(ReasonScreen(protocol.exclusion_reasons, required), chosen)
 
     @opens_dialog
     async def action_note(self) -> None:
@@ -233,8 +233,8 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
                 self.notes.pop(record_id, None)
             self._show_detail()
 
-        await self.app.push_screen(NoteScreen(self.notes.get(record_id, ""),
-                                              "Note (stored with your resolution)"), written)
+        await self.push_dialog(NoteScreen(self.notes.get(record_id, ""),
+                                          "Note (stored with your resolution)"), written)
 
     def unsaved_notes(self) -> dict[int, str]:
         """Notes not yet stored with a resolution (the app asks before quitting)."""

@@ -13,10 +13,11 @@ from typing import Any, TypeVar, cast
 
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -25,6 +26,7 @@ from screener.core.protocol import ExclusionReason
 from screener.tui.keys import DESCRIPTIONS
 
 _Action = TypeVar("_Action", bound=Callable[..., Awaitable[None]])
+ResultT = TypeVar("ResultT")
 
 
 def opens_dialog(action: _Action) -> _Action:
@@ -37,46 +39,148 @@ def opens_dialog(action: _Action) -> _Action:
         try:
             await action(self, *args, **kwargs)
         finally:
-            self._release_held()
+            self._unhold()
 
     run.opens_dialog = True  # type: ignore[attr-defined]
     return cast(_Action, run)
 
 
-class HoldsKeysForDialogs(Screen[Any]):
-    """Base of a screen whose actions (marked `opens_dialog`) open dialogs."""
+class KeyGate:
+    """Holds the keys typed while a dialog opens or closes, and gives them back in the
+    order they were typed once none is.
 
-    _held: list[tuple[str, str | None]] | None = None
-    """Keys typed while a dialog is opening (None: not opening one)."""
+    A dialog opens (from its key until it is up) and closes (from the key that closes it
+    until its result has been acted on, e.g. the decision saved and the next record shown,
+    and it is gone) over several steps of the event loop. Keys typed meanwhile ("e 3 e 3"
+    fast, or over SSH in one terminal read) would otherwise reach a screen that is going
+    away or one not yet up, or overtake one another: the app, the screen that opened the
+    dialog and the dialog each put such keys here, by the time they were typed, and the
+    app replays them when the last hold ends. A hold that is never ended (a bug) is ended
+    after `LIMIT_S` seconds, so the keyboard never stays dead."""
+
+    LIMIT_S = 5.0
+
+    def __init__(self, app: GatedKeysApp) -> None:
+        self.app = app
+        self.holds = 0
+        self.keys: list[tuple[float, str, str | None]] = []
+        self._limit: Any = None
+
+    @property
+    def closed(self) -> bool:
+        """True while keys must wait (a hold is on, or held keys are not replayed yet)."""
+        return self.holds > 0 or bool(self.keys)
+
+    def hold(self) -> None:
+        self.holds += 1
+        if self.holds == 1:
+            self._limit = self.app.set_timer(self.LIMIT_S, self._overdue)
+
+    def unhold(self) -> None:
+        self.holds = max(0, self.holds - 1)
+        if self.holds == 0:
+            if self._limit is not None:
+                self._limit.stop()
+                self._limit = None
+            self.app.post_message(ReplayKeys())
+
+    def keep(self, event: events.Key) -> None:
+        """Hold `event` (stopped: nothing else handles it)."""
+        event.stop()
+        event.prevent_default()
+        self.keys.append((event.time, event.key, event.character))
+
+    def _overdue(self) -> None:
+        self._limit = None
+        if self.holds:
+            self.holds = 1
+            self.unhold()
+
+    def take(self) -> list[events.Key]:
+        """The held keys, oldest first, to be replayed (none while a hold is on)."""
+        if self.holds:
+            return []
+        keys, self.keys = sorted(self.keys), []
+        taken = []
+        for time, key, character in keys:
+            event = events.Key(key, character)
+            event.time = time
+            taken.append(event)
+        return taken
+
+
+class ReplayKeys(Message):
+    """Replay the keys a `KeyGate` held (posted to the app when its last hold ends)."""
+
+
+class GatedKeysApp(App[Any]):
+    """An app whose keys wait in a `KeyGate` while a dialog opens or closes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_gate = KeyGate(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and self.key_gate.closed:
+            self.key_gate.keep(event)
+            return
+        await super().on_event(event)
+
+    async def on_replay_keys(self, _message: ReplayKeys) -> None:
+        """Give the held keys to the screens, oldest first, all in this one handler, so no
+        key typed later overtakes them. A key that opens a dialog holds the gate again, and
+        the keys after it, already on their way, come back to the gate in order."""
+        for event in self.key_gate.take():
+            await super().on_event(event)
+
+
+def _gate(node: Screen[Any]) -> KeyGate | None:
+    app = node.app
+    return app.key_gate if isinstance(app, GatedKeysApp) else None
+
+
+class HoldsKeysForDialogs(Screen[Any]):
+    """Base of a screen whose actions (marked `opens_dialog`) open dialogs: from the key
+    that opens one until it is up, and from the key that closes one until its result has
+    been acted on, the keys typed wait in the app's `KeyGate`."""
 
     def on_key(self, event: events.Key) -> None:
         """Keys typed right after one that opens a dialog (a fast "e 3", or "n" and the
         note, over SSH often in one terminal read) reach this screen before the dialog is
         up. They are held until it is, then given to it, instead of being dropped."""
-        if not self.is_attached:
+        gate = _gate(self)
+        if not self.is_attached or gate is None:
             return
-        if self._held is not None or self.app.screen is not self:
-            event.stop()
-            event.prevent_default()
-            if self._held is not None:
-                self._held.append((event.key, event.character))
-            else:  # the dialog is up but the key was already on its way here
-                self.app.post_message(events.Key(event.key, event.character))
+        if gate.holds or self.app.screen is not self:
+            gate.keep(event)  # (a key on its way here when a dialog went up: replayed to it)
+            if not gate.holds:
+                gate.hold()
+                gate.unhold()
             return
         active = self.active_bindings.get(event.key)
         if active is not None and active.enabled and getattr(
                 getattr(self, f"action_{active.binding.action}", None), "opens_dialog", False):
-            self._held = []
+            gate.hold()
 
-    def _release_held(self) -> None:
-        """Hand the held keys to the app, which gives them to the screen now on top."""
-        held, self._held = self._held or [], None
-        for key, character in held:
-            self.app.post_message(events.Key(key, character))
+    def _unhold(self) -> None:
+        gate = _gate(self)
+        if gate is not None:
+            gate.unhold()
 
+    async def push_dialog(self, dialog: Dialog[ResultT],
+                          callback: Callable[[ResultT | None], None]) -> None:
+        """Open `dialog`; once it is dismissed, the keys typed from then on wait until
+        `callback` has acted on its result (e.g. saved the decision and shown the next
+        record) and the dialog is gone."""
+        dialog.holds_keys = True
 
+        def done(result: ResultT | None) -> None:
+            try:
+                callback(result)
+            finally:
+                self._unhold()
 
-ResultT = TypeVar("ResultT")
+        await self.app.push_screen(dialog, done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +197,38 @@ class Dialog(ModalScreen[ResultT]):
 
     _dismissed = False
     _after: list[tuple[str, str | None]]
+    holds_keys = False
+    """Opened with `push_dialog`: the keys typed after it is dismissed wait in the app's
+    `KeyGate` until its result is acted on and it is gone."""
 
     def dismiss(self, result: ResultT | None = None) -> AwaitComplete:
         self._dismissed, self._after = True, []
         self.set_focus(None)  # an Input would take the next characters before on_key
+        gate = _gate(self) if self.holds_keys else None
+        if gate is not None:
+            gate.hold()  # ended by push_dialog's callback
+            gate.hold()  # ended when this dialog is unmounted
         return super().dismiss(result)
 
     def on_key(self, event: events.Key) -> None:
         if self._dismissed:
-            event.stop()
-            event.prevent_default()
-            self._after.append((event.key, event.character))
+            self.keep_after(event)
+
+    def keep_after(self, event: events.Key) -> None:
+        """A key typed after this dialog was dismissed: for the screen below."""
+        gate = _gate(self) if self.holds_keys else None
+        if gate is not None:
+            gate.keep(event)
+            return
+        event.stop()
+        event.prevent_default()
+        self._after.append((event.key, event.character))
 
     def on_unmount(self) -> None:
         # the dialog is off the stack: the screen below gets the keys, in order
+        gate = _gate(self) if self.holds_keys and self._dismissed else None
+        if gate is not None:
+            gate.unhold()
         for key, character in self._after if self._dismissed else ():
             self.app.post_message(events.Key(key, character))
 
@@ -207,9 +329,7 @@ class _NoteInput(Input):
         if not isinstance(screen, NoteScreen):
             return
         if screen._dismissed:
-            event.stop()
-            event.prevent_default()
-            screen._after.append((event.key, event.character))
+            screen.keep_after(event)
         elif event.key == "enter":
             event.stop()
             event.prevent_default()

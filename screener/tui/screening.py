@@ -178,7 +178,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
 
     def on_key(self, event: events.Key) -> None:
         """A key whose action cannot work here says why (it is not in the footer)."""
-        if self.is_attached and self._held is None and self.app.screen is self:
+        if self.is_attached and not self.screener.key_gate.closed and self.app.screen is self:
             for action in SCREEN_ACTIONS:
                 if (binding_key(self.screener.keymap.key(action)) == event.key
                         and event.key not in self.active_bindings):
@@ -474,7 +474,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 self.decide(Label.EXCLUDE, choice.reason_id)
 
         # Awaited: the keys held meanwhile are given to the dialog once it is up.
-        await self.app.push_screen(ReasonScreen(protocol.exclusion_reasons, required), chosen)
+        await self.push_dialog(ReasonScreen(protocol.exclusion_reasons, required), chosen)
 
     @opens_dialog
     async def action_note(self) -> None:
@@ -489,7 +489,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 self.query_one(RecordCard).show(self.record, self._context_line(),
                                                 heading=self._heading())
 
-        await self.app.push_screen(NoteScreen(self.note), written)
+        await self.push_dialog(NoteScreen(self.note), written)
 
     def action_undo(self) -> None:
         app = self.screener
