@@ -331,7 +331,8 @@ def _refuse_outside_allocation(session: Session, source: Path,
     if outside:
         raise ReviewError(f"{source} holds decisions on records the allocation gives to other "
                           f"reviewers ({_records_by_reviewer(outside)}); nothing was merged. "
-                          "Take those decisions back in the copy (undo), or allocate again to "
+                          "Take those decisions back in the copy (in its `screener screen`, u "
+                          "takes back the latest ones, one by one), or allocate again to "
                           "include them")
 
 
@@ -851,7 +852,7 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
         screeners = repo.record_screeners(dst, d.stage, d.record_id)
         if _settled(review, dst, d.record_id, d.reviewer, d.stage, screeners):
             settled.setdefault(d.reviewer, []).append(d.record_id)
-    problems = []
+    problems = _outside_the_protocol(review, src, dst, source, uid_of, known)
     for what, found in (("on records settled meanwhile by other screeners or the "
                          "adjudicator", settled),
                         ("older than the same reviewer's decisions made online since the "
@@ -860,7 +861,42 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
             problems.append(f"decisions {what} ({_records_by_reviewer(found)})")
     if problems:
         raise ReviewError(f"{source} holds {' and '.join(problems)}; nothing was merged. "
-                          "Take those decisions back in the copy (undo) and merge again")
+                          "Take those decisions back in the copy (in its `screener screen`, u "
+                          "takes back the latest ones, one by one) and merge again")
+
+
+def _outside_the_protocol(review: Review, src: Session, dst: Session, source: Path,
+                          uid_of: dict[int, str], known: dict[str, int]) -> list[str]:
+    """Refuse the copy's new decisions made under a protocol version this review never had
+    (the copy amended its own); return its new standing decisions that `decide` would
+    refuse under this review's protocol (an exclusion reason or criterion it lacks), with
+    what is wrong, by record and reviewer."""
+    from screener.workflow.screening import validate_decision
+
+    ours = {sha for _, sha, _, _ in repo.protocol_versions(dst)}
+    foreign = {sha: (version, reason) for version, sha, reason, _ in repo.protocol_versions(src)
+               if sha not in ours}
+    under: dict[str, list[int]] = {}
+    for d in repo.decision_log(src):
+        if d.id is not None and uid_of[d.id] not in known and d.protocol_hash in foreign:
+            under.setdefault(d.reviewer, []).append(d.record_id)
+    if under:
+        versions = ", ".join(f"version {v} ({why})" for v, why in sorted(foreign.values()))
+        raise ReviewError(
+            f"{source} holds decisions made under a protocol this review does not have (the "
+            f"copy's amended {versions}; {_records_by_reviewer(under)}); nothing was merged. "
+            "If the team agrees to the amendment, amend this review's protocol the same way "
+            "first (`screener protocol amend` with the copy's protocol.yaml), then merge again")
+    refused: dict[str, list[str]] = {}
+    for d in repo.current_decisions(src):
+        if d.id is None or uid_of[d.id] in known or d.reviewer_role != Role.SCREENER:
+            continue
+        try:
+            validate_decision(review, d.stage, d.label, d.reason_id, d.criterion_ids)
+        except ReviewError as exc:
+            refused.setdefault(str(exc), []).append(f"record {d.record_id} by {d.reviewer}")
+    return [f"decisions `decide` refuses here ({', '.join(where)}: {why})"
+            for why, where in refused.items()]
 
 
 def merge(review: Review, source: Path) -> MergeResult:

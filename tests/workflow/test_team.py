@@ -17,7 +17,13 @@ from screener.core.records import Record
 from screener.storage import repo
 from screener.workflow.progress import progress
 from screener.workflow.ranking import training_labels
-from screener.workflow.review import Review, ReviewError, create_review, open_review
+from screener.workflow.review import (
+    Review,
+    ReviewError,
+    amend_protocol,
+    create_review,
+    open_review,
+)
 from screener.workflow.screening import ScreeningSession, record_decision
 from screener.workflow.status import format_status, status
 from screener.workflow.team import (
@@ -752,6 +758,57 @@ def test_merge_refuses_what_decide_would_refuse_now(make_review: Callable[..., A
         merge(review, tmp_path / "bob")
     with review.transaction() as s:
         assert len(repo.record_screeners(s, TA, ids[1])) == 2  # nothing came in
+
+
+def _protocol_with(tmp_path: Path, name: str, reasons_from: Path, extra: str | None,
+                   drop: str | None = None) -> Path:
+    """The review's protocol.yaml with one exclusion reason added and/or one dropped."""
+    data = yaml.safe_load((reasons_from / "protocol.yaml").read_text())
+    data["exclusion_reasons"] = [r for r in data["exclusion_reasons"] if r["id"] != drop]
+    if extra:
+        data["exclusion_reasons"].append({"id": extra, "label": extra.title(), "key": "8"})
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_merge_refuses_decisions_made_under_a_protocol_the_copy_amended(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """A copy that added an exclusion reason to its own protocol and used it: the review,
+    which has no such reason, would hold decisions its protocol cannot explain (and the
+    methods text would say the protocol was never amended)."""
+    review, ids, copy_dir = with_copy(make_review, tmp_path, "bob", 3)
+    amended = _protocol_with(tmp_path, "lang.yaml", copy_dir, "language")
+    with open_review(copy_dir) as copy:
+        amend_protocol(copy, amended, "add a language reason")
+    with open_review(copy_dir) as copy:
+        record_decision(copy, ids[0], "bob", EXC, reason_id="language")
+        record_decision(copy, ids[1], "bob", INC)
+    with pytest.raises(ReviewError, match=r"protocol this review does not have \(the copy's "
+                       rf"amended version 2 \(add a language reason\); bob: {ids[0]}, {ids[1]}"):
+        merge(review, copy_dir)
+    with review.transaction() as s:
+        assert repo.count_decisions(s) == 0
+    amend_protocol(review, amended, "add a language reason")  # the team agrees: same text
+    assert merge(review, copy_dir).added == 2
+    with review.transaction() as s:
+        assert {(d.record_id, d.reason_id) for d in repo.current_decisions(s)} == {
+            (ids[0], "language"), (ids[1], None)}
+    assert chain_ok(review)
+
+
+def test_merge_refuses_a_reason_the_review_dropped_after_the_copy(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    review, ids, copy_dir = with_copy(make_review, tmp_path, "bob", 3)
+    with open_review(copy_dir) as copy:
+        record_decision(copy, ids[0], "bob", EXC, reason_id="other")
+    amend_protocol(review, _protocol_with(tmp_path, "no-other.yaml", review.folder, None,
+                                          drop="other"), "no catch-all reason")
+    with pytest.raises(ReviewError, match=rf"decisions `decide` refuses here \(record "
+                       rf"{ids[0]} by bob: unknown exclusion reason 'other'"):
+        merge(review, copy_dir)
+    with review.transaction() as s:
+        assert repo.count_decisions(s) == 0
 
 
 def test_merge_does_not_let_an_older_offline_decision_override_a_newer_one(
