@@ -85,7 +85,7 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
 @main.command()
 @review_options
 @click.option("--threshold", type=float, default=None,
-              help="Minimum title similarity (0-1) for a fuzzy match (default: tuned value).")
+              help="Minimum title similarity (0.5-1) for a fuzzy match (default: tuned value, 0.85).")
 @click.option("--list", "list_", is_flag=True, help="List the duplicate clusters.")
 @click.option("--undo", type=DB_ID, default=None, metavar="CLUSTER",
               help="Reverse the merge of one cluster (dedup never merges its records again).")

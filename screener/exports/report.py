@@ -166,6 +166,15 @@ class SourceInfo:
     """The number of results the database reported, when it was given."""
 
 
+def _thresholds(values: tuple[float, ...]) -> str:
+    """The threshold (0.85), or "0.50 or 0.85, by run" when the standing matches came
+    from runs with different thresholds."""
+    shown = [f"{v:.2f}" for v in values]
+    if len(shown) == 1:
+        return shown[0]
+    return f"{', '.join(shown[:-1])} or {shown[-1]}, by run"
+
+
 @dataclass(frozen=True, slots=True)
 class DedupInfo:
     """How duplicates were removed (PRISMA-S item 16)."""
@@ -174,8 +183,9 @@ class DedupInfo:
     """Standing removals per matching rule ('doi', 'pmid', 'fuzzy', ...)."""
     ran: bool = False
     """Deduplication was run."""
-    threshold: float | None = None
-    """The title similarity threshold of its last run (None: not recorded)."""
+    thresholds: tuple[float, ...] = ()
+    """The title similarity thresholds of the runs whose fuzzy matches stand (of the last
+    run when none stands), lowest first."""
     restored: int = 0
     """Records a reviewer restored after inspection (clusters undone)."""
 
@@ -313,7 +323,8 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
             f"Duplicates were {'removed' if removed else 'sought'} with screener's "
             "deduplication: records with the same "
             "DOI, then the same PubMed id, then a matching title"
-            + (f" (similarity at least {dedup.threshold:.2f})" if dedup.threshold else "")
+            + (f" (similarity at least {_thresholds(dedup.thresholds)})"
+               if dedup.thresholds else "")
             + " with an agreeing year and first author and nothing "
             "contradicting them (such as the journal or the numbers in the title). "
             + (f"{_n(removed, 'record')} {_were(removed)} removed as "

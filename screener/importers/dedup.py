@@ -93,6 +93,8 @@ match; tuned in `benchmarks/dedup.py` on held-in datasets."""
 
 
 _NEAR_MARGIN = 0.08
+MIN_THRESHOLD = 0.5
+"""The lowest title similarity `dedup --threshold` takes (below, unrelated titles match)."""
 """Titles this far under the threshold still match when the abstract openings agree (>= 90)
 and the year or first author agrees too (preprints with a few words changed)."""
 _KEYS_PER_RECORD = 3
@@ -566,7 +568,7 @@ def _candidate_pairs(
     titles = [f.title for f in feats]
     # A pair passes the coarse filter when its ratio could still reach the threshold or
     # the shorter title could be a dropped-subtitle prefix of the longer one.
-    coarse = 100 * min(threshold - _NEAR_MARGIN, 0.55)
+    coarse = 100 * max(0.0, min(threshold - _NEAR_MARGIN, 0.55))
     links: list[tuple[float, int, int, bool]] = []
     step = max(1, n // 100)
     for i, f in enumerate(feats):

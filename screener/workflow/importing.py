@@ -377,10 +377,14 @@ def deduplicate(review: Review, *, threshold: float | None = None,
 
     Pairs that a reviewer separated with `--undo` are never merged again.
     """
-    from screener.importers.dedup import DEFAULT_THRESHOLD, find_duplicates
+    from screener.importers.dedup import DEFAULT_THRESHOLD, MIN_THRESHOLD, find_duplicates
 
-    if threshold is not None and not 0 < threshold <= 1:
-        raise ReviewError(f"--threshold must be between 0 and 1 (got {threshold})")
+    if threshold is not None and not MIN_THRESHOLD <= threshold <= 1:
+        raise ReviewError(
+            f"--threshold must be from {MIN_THRESHOLD} to 1 (got {threshold}): it is the "
+            "title similarity from which two records with the same year and first author "
+            f"count as one; below {MIN_THRESHOLD} unrelated titles would be merged. The "
+            f"default is {DEFAULT_THRESHOLD}")
     with review.transaction() as session:
         removed = repo.removed_duplicate_ids(session)
         records = [r for r in repo.get_records_lean(session) if r.id not in removed]

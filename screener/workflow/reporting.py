@@ -813,11 +813,19 @@ def _identification(review: Review, events: Sequence[LogEvent]
     runs = [e for e in events if e.kind == "duplicates_removed"
             and "threshold" in e.details]
     standing = Counter(link["method"] for link in links if not link["undone"])
+    run_of = {}  # a removed record -> the threshold of the (latest) run that removed it
+    for run in runs:
+        for rid, _keep in run.details.get("links", []):
+            run_of[rid] = float(run.details["threshold"])
+    used = {run_of[link["record_id"]] for link in links if not link["undone"]
+            and link["method"] == "fuzzy" and link["record_id"] in run_of}
+    if not used and runs:
+        used = {float(runs[-1].details["threshold"])}
     undone = {link["record_id"] for link in links if link["undone"]}
     restored = undone - {link["record_id"] for link in links if not link["undone"]}
     dedup = DedupInfo(removed_by_method=tuple(sorted(standing.items(), key=lambda kv: (
         ["doi", "pmid", "fuzzy"].index(kv[0]) if kv[0] in ("doi", "pmid", "fuzzy") else 3,
-        kv[0]))), threshold=float(runs[-1].details["threshold"]) if runs else None,
+        kv[0]))), thresholds=tuple(sorted(used)),
         ran=bool(runs or links), restored=len(restored))
     return sources, dedup
 

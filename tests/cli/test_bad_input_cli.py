@@ -343,3 +343,15 @@ def test_a_postgresql_review_is_named_by_the_url_a_user_writes(tmp_path: Path,
     assert f"review: {pg_url} " in run("status", "--db", pg_url)
     out = run("status", "--db", pg_url.rsplit("/", 1)[0] + "/not_made", code=2)
     assert "postgresql+psycopg" not in out
+
+
+@pytest.mark.parametrize("threshold", ["0.05", "0.001", "0", "-1", "1.5"])
+def test_a_dedup_threshold_out_of_range_is_one_message(tmp_path: Path, db_url: str | None,
+                                                       loc: list[str], threshold: str) -> None:
+    """0.05 crashed in rapidfuzz (a negative cut-off) with a traceback."""
+    before = counts(tmp_path, db_url)
+    out = run("dedup", *loc, "--threshold", threshold, code=2)
+    assert f"--threshold must be from 0.5 to 1 (got {float(threshold)})" in out, out
+    assert "default is 0.85" in out
+    assert counts(tmp_path, db_url) == before
+    run("dedup", *loc, "--threshold", "0.5")  # the lowest it takes runs

@@ -872,6 +872,34 @@ def test_report_says_duplicates_were_sought_when_dedup_found_none(
     assert check_tables(review) == []  # `log verify` agrees
 
 
+def test_report_gives_the_thresholds_of_the_runs_whose_matches_stand(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """A second run at 0.99 that removes nothing does not make the report say the title
+    matches removed at 0.85 needed 0.99; two runs that both removed title matches are
+    both named."""
+    from screener.workflow.importing import deduplicate, import_records
+
+    review = make_review()
+    records = [Record(title=t, year=2020, authors=("Smith, J",)) for t in (
+        "Ketamine infusion for resistant depression: a randomised trial",
+        "Ketamine infusion for resistant depression - a randomized trial",
+        "Esketamine nasal spray in older adults with major depression: a randomised trial",
+        "Esketamine nasal spray in older adults with major depression (TRANSFORM-3): a "
+        "randomised trial")]
+    import_records(review, records, source="PubMed", kind="database")
+
+    def dedup_text() -> str:
+        report = write_report(review, tmp_path / "r.md", force=True).read_text("utf-8")
+        text = " ".join(report.split("## Identification", 1)[1].split("## Study", 1)[0].split())
+        return text[text.index("Duplicates were"):][:400]
+
+    assert deduplicate(review, threshold=0.95).removed == 1  # the spelling variant only
+    assert deduplicate(review, threshold=0.99).removed == 0
+    assert "(similarity at least 0.95)" in dedup_text()
+    assert deduplicate(review, threshold=0.7).removed == 1   # the reworded one too
+    assert "(similarity at least 0.70 or 0.95, by run)" in dedup_text()
+
+
 def test_report_names_each_search_and_how_duplicates_were_removed(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     # PRISMA-S: the information specialist must not have to rebuild from the event log
