@@ -61,18 +61,27 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     if prior_ids and sum(label_of[p] for p in prior_ids) == sum(dataset.labels):
         raise ReviewError(f"the priors include every relevant record of {path.name}; "
                           "nothing would be left to find: leave one out of --prior")
+    relevant = sum(dataset.labels)
+    if not prior_ids and n_prior_included >= relevant:
+        raise ReviewError(
+            f"{path.name} has {relevant} relevant record(s) and --n-prior-included "
+            f"{n_prior_included} would take them all as priors, leaving nothing to find: "
+            + (f"give --n-prior-included {relevant - 1} or less (0: a cold start)"
+               if relevant > 1 else "give --n-prior-included 0 (a cold start)"))
     protocol_text = ""
     params: dict[str, object] = {}
     if protocol_file is not None:
-        from screener.protocol import read_protocol_file
+        from screener.workflow.review import read_protocol
 
-        proto, _ = read_protocol_file(protocol_file)
+        proto, _ = read_protocol(protocol_file)  # (its ranking: checked as `init` checks it)
         protocol_text = protocol_text_of(proto)  # as a review's cold start uses it
         params = dict(proto.ranking.params)  # e.g. protocol_include, as a review uses them
     try:
         config = ModelConfig.from_settings(MODEL_ALIASES.get(model, model), seed, params)
     except ValueError as exc:
-        raise ReviewError(f"--model: {exc}") from None
+        where = (f"--model {model} with the ranking params of {protocol_file}" if params
+                 else "--model")
+        raise ReviewError(f"{where}: {exc}") from None
     try:
         result = simulate(dataset, seed=seed, prior_ids=list(prior_ids) or None,
                           n_prior_included=n_prior_included, n_prior_excluded=n_prior_excluded,

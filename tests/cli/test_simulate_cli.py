@@ -105,6 +105,12 @@ def test_simulate_refuses_priors_that_would_falsify_the_metrics(tmp_path: Path) 
     alone = CliRunner().invoke(main, ["simulate", str(path), "--prior", only["record_id"],
                                       "--prior", "19809355"])
     assert alone.exit_code == 2 and "every relevant record" in alone.output
+    drawn = CliRunner().invoke(main, ["simulate", str(path)])  # 1 relevant, drawn as prior
+    assert drawn.exit_code == 2 and ("has 1 relevant record(s) and --n-prior-included 1 "
+                                     "would take them all as priors") in drawn.output
+    assert "give --n-prior-included 0 (a cold start)" in drawn.output
+    cold = CliRunner().invoke(main, ["simulate", str(path), "--n-prior-included", "0"])
+    assert cold.exit_code == 0 and "not reached" not in cold.output, cold.output
     mixed = CliRunner().invoke(main, ["simulate", str(DATASET), "--prior", "18435461",
                                       "--prior", "19809355", "--n-prior-included", "2"])
     assert mixed.exit_code == 2 and "--n-prior-included cannot be used with --prior" in (
@@ -186,7 +192,7 @@ def test_simulate_names_a_folder_and_a_dataset_without_words(tmp_path: Path) -> 
     assert result.exit_code == 2 and "is a folder; give the dataset's CSV" in result.output
     empty = tmp_path / "empty.csv"
     empty.write_text("record_id,title,abstract,authors,year,journal,doi,pmid,label_included\n"
-                     "1,,,,,,,,1\n2,,,,,,,,0\n3,,,,,,,,0\n", encoding="utf-8")
+                     "1,,,,,,,,1\n2,,,,,,,,1\n3,,,,,,,,0\n4,,,,,,,,0\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["simulate", str(empty)])
     assert result.exit_code == 2 and "no words to learn from" in result.output
 
@@ -209,3 +215,16 @@ def test_simulate_applies_the_protocols_ranking_params(tmp_path: Path) -> None:
     assert runs[2]["model"]["protocol_include"] == 2
     assert "protocol_include" not in runs[0]["model"]  # off: the default's configuration
     assert runs[2]["order"] != runs[0]["order"]
+
+
+def test_simulate_names_every_problem_of_the_protocols_ranking_section(tmp_path: Path) -> None:
+    """As `protocol check` does, with lines; not one of them blamed on --model."""
+    minimal = Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml"
+    proto = tmp_path / "p.yaml"
+    proto.write_text(minimal.read_text()
+                     + "ranking:\n  model: nosuch\n  params: {C: -1, foo: 2}\n")
+    result = CliRunner().invoke(main, ["simulate", str(DATASET), "--protocol", str(proto)])
+    assert result.exit_code == 2 and "--model" not in result.output, result.output
+    for part in ("3 problem(s)", "ranking.model: unknown model 'nosuch'",
+                 "ranking.params.C:", "ranking.params.foo: unknown model parameter 'foo'"):
+        assert part in result.output, (part, result.output)
