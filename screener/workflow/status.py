@@ -210,7 +210,10 @@ def format_status(data: dict[str, Any]) -> str:
             lines.append(f"    outcomes: {out}")
     stop = data.get("stopping")
     if stop:
-        state = (": every record has been screened (the stopping rule is moot)"
+        open_conflicts = data["outcomes"].get("title_abstract", {}).get("conflict", 0)
+        waiting = (f"; {number(open_conflicts)} conflict(s) still await resolution"
+                   if open_conflicts else "")
+        state = (f": every record has been screened (the stopping rule is moot{waiting})"
                  if stop.get("every_record_screened") else
                  "" if stop["rule_met"] is None else
                  ": the protocol's stopping rule is met" if stop["rule_met"] else

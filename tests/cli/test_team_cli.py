@@ -289,6 +289,23 @@ def test_status_says_the_stopping_rule_is_moot_once_every_record_is_screened(
     assert data["stopping"]["every_record_screened"] is True
 
 
+def test_status_names_the_conflicts_still_open_when_the_stopping_rule_is_moot(
+        tmp_path: Path, db_url: str | None) -> None:
+    """Screening is over, but the methods are not final until the adjudicator has
+    resolved the conflict: status says so beside 'moot' (the report says DRAFT)."""
+    loc, ids = setup(tmp_path, db_url, n=2)
+    with _open(tmp_path, db_url) as review:
+        for rid in ids:
+            record_decision(review, rid, "ann", Label.EXCLUDE)
+        record_decision(review, ids[0], "bob", Label.EXCLUDE)
+        record_decision(review, ids[1], "bob", Label.INCLUDE)
+    run("conflicts", "--reviewer", ADJ, *loc)
+    assert ("every record has been screened (the stopping rule is moot; 1 conflict(s) still "
+            "await resolution)") in run("status", *loc)
+    run("resolve", str(ids[1]), "--reviewer", ADJ, "--label", "exclude", *loc)
+    assert "(the stopping rule is moot)" in run("status", *loc)
+
+
 def test_allocating_single_screening_in_a_dual_review_warns(tmp_path: Path,
                                                             db_url: str | None) -> None:
     # allocate's default --overlap 0% quietly made a dual protocol single screening
