@@ -303,16 +303,18 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         out.append(f"| {_md(src.name)} | {_KIND_WORDS.get(src.kind, src.kind)} | "
                    f"{src.searched_on or 'not recorded'} | {found} | {_md(how)} |")
     text: list[str] = []
-    undated = [s.name for s in sources if not s.searched_on]
+    undated = list(dict.fromkeys(s.name for s in sources if not s.searched_on))
     if undated:
         text.append(f"The date of the search was not recorded for {_names(undated)} (give "
-                    "it with `screener import --searched`).")
+                    "it with `screener import --searched` when importing, or report it "
+                    "beside the search).")
     # PRISMA 2020 item 7 / PRISMA-S item 8: the full search of every database and register
     unsearched = list(dict.fromkeys(s.name for s in sources if not s.query
                                     and s.kind in ("database", "register")))
     if unsearched:
         text.append(f"The search strategy was not recorded for {_names(unsearched)} (give it "
-                    "with `screener import --query`, or report it elsewhere in full).")
+                    "with `screener import --query` when importing, or report it elsewhere in "
+                    "full).")
     if dedup is None or not dedup.ran:
         text.append("Duplicates were not removed with screener.")
     else:
