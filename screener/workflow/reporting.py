@@ -1051,8 +1051,18 @@ def write_report(review: Review, out: Path | None = None, force: bool = False) -
     target = resolve_output(review, out, "report.md", force)
     inputs = replace(inputs, prisma_svg=f"{target.stem}-prisma.svg")
     svg = target.parent / f"{target.stem}-prisma.svg"
-    if svg.exists() and not force:
-        raise ReviewError(f"{svg} exists; pass --force to replace it")
+    if svg.resolve() in _review_files(review):
+        raise ReviewError(f"{svg} (the diagram written beside the report) is one of the "
+                          "review's own files; give another path with --out")
+    check_output(svg, force, "--out (the diagram goes beside the report, named "
+                 "<name>-prisma.svg)")
+    text = methods_report(inputs)  # (made before anything is written)
+    existed = svg.exists()
     write_text_atomic(svg, prisma_svg(inputs.counts, inputs.draft))
-    write_text_atomic(target, methods_report(inputs))
+    try:
+        write_text_atomic(target, text)
+    except BaseException:
+        if not existed:  # no diagram left without the report that names it
+            svg.unlink(missing_ok=True)
+        raise
     return target

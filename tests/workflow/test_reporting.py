@@ -325,6 +325,44 @@ def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_pat
     assert "identified through other methods was excluded at title/abstract" in notes
 
 
+def test_report_refuses_a_link_or_folder_where_its_diagram_goes(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """The diagram beside the report gets the same checks as --out: a dangling link there
+    was replaced silently, without --force; a failed write leaves no lone diagram."""
+    review = make_review()
+    build(review)
+    (tmp_path / "r-prisma.svg").symlink_to(tmp_path / "elsewhere.svg")
+    with pytest.raises(ReviewError, match=r"r-prisma.svg is a symbolic link"):
+        write_report(review, tmp_path / "r.md", force=True)
+    assert (tmp_path / "r-prisma.svg").is_symlink() and not (tmp_path / "r.md").exists()
+    (tmp_path / "s-prisma.svg").mkdir()
+    with pytest.raises(ReviewError, match=r"s-prisma.svg is a folder"):
+        write_report(review, tmp_path / "s.md")
+    (tmp_path / "t.md").mkdir()
+    with pytest.raises(ReviewError, match=r"t.md is a folder"):
+        write_report(review, tmp_path / "t.md")
+    assert not (tmp_path / "t-prisma.svg").exists()
+
+
+def test_a_report_that_cannot_be_written_leaves_no_diagram(
+        make_review: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import screener.workflow.reporting as reporting
+
+    review = make_review()
+    build(review)
+    real = reporting.write_text_atomic
+
+    def full_disk(target: Path, text: str) -> Path:
+        if target.suffix == ".md":
+            raise OSError(28, "No space left on device")
+        return real(target, text)
+
+    monkeypatch.setattr(reporting, "write_text_atomic", full_disk)
+    with pytest.raises(OSError):
+        write_report(review, tmp_path / "u.md")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("u")) == []
+
+
 def test_report_cites_both_log_heads_and_says_when_a_log_does_not_verify(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     from screener.workflow.reporting import verify_event_log
