@@ -73,21 +73,22 @@ def iter_records(
     # Field names lower-cased first: `Author =` (Web of Science, JabRef) must be split
     # into names like `author =`. Names are split before LaTeX is decoded, so a braced group
     # ("{WHO Study Group}") stays one name; `_name` decodes each part.
-    library = parse_string(
-        text, append_middleware=[NormalizeFieldKeys(), SeparateCoAuthors(), _DECODER]
-    )
+    library = parse_string(text, append_middleware=_middlewares())
     number = 0
     for block in library.blocks:
         kind = type(block).__name__
+        line = _line(block)  # (an entry parsed again on its own counts lines anew)
         if kind in {"DuplicateBlockKeyBlock", "MiddlewareErrorBlock"}:
             entry = getattr(block, "ignore_error_block", None)
-            warn(f"Entry '{getattr(block, 'key', '?')}' at line {_line(block)}: "
+            if kind == "DuplicateBlockKeyBlock" and entry is not None:
+                entry = _alone(entry, library)
+            warn(f"Entry '{getattr(block, 'key', '?')}' at line {line}: "
                  f"{getattr(block, 'error', '')}; "
                  "kept as its own record.")
         elif kind in {"ParsingFailedBlock", "DuplicateFieldKeyBlock"}:
             raise ImportFailed(
                 f"the entry could not be parsed ({_reason(getattr(block, 'error', None))})",
-                file=path, line=_line(block), record=number + 1,
+                file=path, line=line, record=number + 1,
                 hint="check the braces and quotes of this entry (the file may be truncated)",
             )
         elif kind == "Entry":
@@ -102,12 +103,27 @@ def iter_records(
         except Exception as exc:
             raise ImportFailed(
                 f"entry could not be read ({type(exc).__name__}: {exc})",
-                file=path, line=_line(entry), record=number,
+                file=path, line=line, record=number,
                 hint="check this entry in the file",
             ) from exc
         if not record.title:
-            warn(f"Entry '{entry.key}' (line {_line(entry)}) has no title.")
+            warn(f"Entry '{entry.key}' (line {line}) has no title.")
         yield record
+
+
+def _middlewares() -> list[Any]:
+    return [NormalizeFieldKeys(), SeparateCoAuthors(), _DECODER]
+
+
+def _alone(entry: Any, library: Any) -> Any:
+    """An entry whose key an earlier entry has, as bibtexparser gives it back: raw, before
+    its middlewares (braces kept, authors in one string, LaTeX undecoded). Parsed again on
+    its own, with the file's @string definitions, it is cleaned like every other entry."""
+    strings = "\n".join(str(s.raw) for s in library.strings if getattr(s, "raw", None))
+    again = parse_string(f"{strings}\n{entry.raw}", append_middleware=_middlewares())
+    if len(again.entries) != 1 or not getattr(entry, "raw", None):
+        return entry
+    return again.entries[0]
 
 
 def _line(block: Any) -> int | None:

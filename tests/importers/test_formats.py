@@ -350,6 +350,24 @@ def test_bibtex_keywords_split_on_semicolons_when_there_are_any_else_on_commas()
                                         "Research Support, Non-U.S. Gov't")
 
 
+def test_bibtex_entry_with_a_repeated_key_is_cleaned_like_the_others() -> None:
+    """Merged .bib files often repeat a key: the second entry is kept (with a warning), and
+    its title, authors and @string journal read as any entry's do, not raw (it came back
+    as "{Caf{\\'e} {Two}}" with one author "Smith, J. and Doe, A.", which also broke
+    first-author deduplication)."""
+    text = ('@string{jn = "Journal of Foo"}\n'
+            "@article{k1, title={One}, author={Smith, J. and Doe, A.}, year=2020}\n"
+            "@article{k1, title={Caf{\\'e} {Two}}, author={Smith, J. and Doe, A.},\n"
+            "  journal=jn, year=2021}\n")
+    warnings: list[str] = []
+    first, second = bibtex.iter_records(text, warn=warnings.append)
+    assert (first.title, first.authors) == ("One", ("Smith, J.", "Doe, A."))
+    assert (second.title, second.authors, second.journal, second.year) == (
+        "Café Two", ("Smith, J.", "Doe, A."), "Journal of Foo", 2021)
+    assert len(warnings) == 1 and "'k1' at line 3" in warnings[0], warnings
+    assert "kept as its own record" in warnings[0]
+
+
 def test_bibtex_capitalised_author_field_is_split_into_names() -> None:
     # Web of Science and JabRef write `Author =`; the bundled file has `Author` too
     records = read_file(DATA / "bibtex" / "bibtexparser_multiple_entries_and_comments.bib").records
