@@ -118,7 +118,8 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
     with open_from(review_dir, db_url) as review:
         if reviewer is not None:
             reviewer = known_reviewer(review, reviewer)
-        target, n = run(review, label, Stage(stage), fmt, out, force, reviewer)
+        target, n = run(review, label, Stage(stage), fmt, out, force, reviewer,
+                        warn=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"wrote {n} record{'' if n == 1 else 's'} to {target}")
     if n == 0 and label == "all":
         click.echo(f"note: no record is at {stage} yet", err=True)

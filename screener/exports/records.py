@@ -245,9 +245,15 @@ def records_csv(items: Sequence[RecordItem], provenance: Provenance | None = Non
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+XLSX_CELL_LIMIT = 32767
+"""The most characters Excel keeps in one cell."""
+
+
 def records_xlsx(items: Sequence[RecordItem], path: str | Path,
-                 provenance: Provenance | None = None) -> None:
-    """The same table as `records_csv` in an .xlsx workbook (sheet "records")."""
+                 provenance: Provenance | None = None) -> list[str]:
+    """The same table as `records_csv` in an .xlsx workbook (sheet "records"). Returns
+    what had to be cut to Excel's cell limit ("record 12: authors, 41,020 characters"),
+    for a warning: the CSV keeps it whole."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -259,9 +265,14 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path,
     sheet.append(list(RECORD_COLUMNS))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+    cut: list[str] = []
     for number, item in enumerate(items, start=2):
-        sheet.append([_ILLEGAL_XLSX.sub("", v)[:32767] if isinstance(v, str) else v
-                      for v in _row(item, provenance)])
+        row = [_ILLEGAL_XLSX.sub("", v) if isinstance(v, str) else v
+               for v in _row(item, provenance)]
+        cut += [f"record {item[0].id}: {name}, {len(v):,} characters"
+                for name, v in zip(RECORD_COLUMNS, row, strict=True)
+                if isinstance(v, str) and len(v) > XLSX_CELL_LIMIT]
+        sheet.append([v[:XLSX_CELL_LIMIT] if isinstance(v, str) else v for v in row])
         for cell in sheet[number]:
             if isinstance(cell.value, str):
                 # stored as text, never as a formula: "=SUM(1,2)" in a title stays that text
@@ -276,3 +287,4 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path,
     workbook.properties.created = datetime(2000, 1, 1)
     workbook.properties.modified = datetime(2000, 1, 1)
     workbook.save(Path(path))
+    return cut

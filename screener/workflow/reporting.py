@@ -554,7 +554,8 @@ RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
 
 def export_records(review: Review, label: str = "include", stage: Stage = Stage.TITLE_ABSTRACT,
                    fmt: str = "ris", out: Path | None = None, force: bool = False,
-                   viewer: str | None = None) -> tuple[Path, int]:
+                   viewer: str | None = None, warn: Callable[[str], None] | None = None
+                   ) -> tuple[Path, int]:
     """Write records with their outcome at a stage (label include/exclude/maybe), or every
     record at the stage, decided or not (label all: at title/abstract every record left
     after deduplication, at full text every record whose report was sought). CSV and XLSX
@@ -564,7 +565,8 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     before and after reconciliation alike, as `export_log(viewer=...)` keeps their rows:
     never the combined outcome. Without it, the combined outcome; an exclusion that the
     reviewers agreed on for different reasons (not adjudicated) lists every distinct
-    reason, joined with "; " in the order they were given."""
+    reason, joined with "; " in the order they were given. `warn` is told what an XLSX
+    export had to cut to Excel's cell limit."""
     from screener.exports import records as rec
 
     if fmt not in RECORD_FORMATS:
@@ -629,7 +631,12 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
             f"{'bib' if fmt == 'bibtex' else fmt}")
     target = resolve_output(review, out, name, force)
     if fmt == "xlsx":
-        write_atomic(target, lambda p: rec.records_xlsx(items, p, provenance))
+        cut: list[str] = []
+        write_atomic(target, lambda p: cut.extend(rec.records_xlsx(items, p, provenance)))
+        if cut and warn is not None:
+            warn(f"{len(cut)} cell(s) longer than Excel's {rec.XLSX_CELL_LIMIT:,} characters "
+                 f"were cut ({'; '.join(cut[:5])}{'; ...' if len(cut) > 5 else ''}); "
+                 "export --format csv keeps them whole")
     elif fmt == "csv":
         write_text_atomic(target, rec.records_csv(items, provenance))
     else:

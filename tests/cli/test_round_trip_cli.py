@@ -108,3 +108,22 @@ def test_export_then_import_keeps_every_field(original: Path, tmp_path: Path,
             # with the journal, and that type comes back beside the record's own
             values = {**values, "publication_types": ("Journal Article", "Letter")}
         assert after[title] == values, title
+
+
+def test_an_xlsx_export_says_which_cells_excel_could_not_hold(tmp_path: Path) -> None:
+    folder = tmp_path / "rev"
+    run("init", str(folder), "--protocol", PROTOCOL)
+    long = tmp_path / "long.csv"
+    with long.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, ["Title", "Abstract"])
+        writer.writeheader()
+        writer.writerow({"Title": "A trial with a very long abstract", "Abstract": "x" * 40000})
+    run("import", str(long), "--review", str(folder), "--source", "Hand search", "--kind",
+        "other")
+    out = run("export", "records", "--label", "all", "--format", "xlsx", "--out",
+              str(tmp_path / "r.xlsx"), "--review", str(folder))
+    assert ("warning: 1 cell(s) longer than Excel's 32,767 characters were cut (record 1: "
+            "abstract, 40,000 characters); export --format csv keeps them whole") in out, out
+    out = run("export", "records", "--label", "all", "--format", "csv", "--out",
+              str(tmp_path / "r.csv"), "--review", str(folder))
+    assert "warning" not in out

@@ -136,6 +136,20 @@ def test_xlsx_has_decisions_and_no_formulas(tmp_path: Path) -> None:
         assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")  # no formula at all
 
 
+def test_xlsx_says_which_cells_it_cut_to_excels_limit(tmp_path: Path) -> None:
+    """A record with 7,456 authors lost most of them in the workbook without a word."""
+    from dataclasses import replace
+
+    many = replace(TRIAL, id=12, authors=tuple(f"Author{i:05d}, A" for i in range(4000)))
+    path = tmp_path / "records.xlsx"
+    assert records_xlsx([(many, "include", "", ""), *ITEMS[1:]], path) == [
+        f"record 12: authors, {len('; '.join(many.authors)):,} characters"]
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    assert len(str(sheet.cell(2, RECORD_COLUMNS.index("authors") + 1).value)) == 32767
+    assert records_xlsx(ITEMS, tmp_path / "whole.xlsx") == []
+
+
 def test_decision_text() -> None:
     assert decision_text("exclude", "Wrong\npopulation", "") == (
         "screener: exclude; reason: Wrong population")
