@@ -163,6 +163,10 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
                     reason_id=reason_id, note=self.notes.get(conflict.record_id, ""))
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Not resolved", severity="error")
+            # a screener may have changed their decision meanwhile: show the list as it is
+            self.current = next((c for c in self._fresh() if c.record_id == conflict.record_id),
+                                None)
+            self._redraw()
             return
         self.resolved += 1
         self.notes.pop(conflict.record_id, None)
@@ -170,13 +174,20 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         self.current = None
         self.reload()
 
-    def reload(self) -> None:
-        """List the conflicts again (resolved ones drop out)."""
+    def _fresh(self) -> list[Conflict]:
+        """The conflicts as they stand now (those known so far if they cannot be read)."""
         try:
             self.conflicts = list_conflicts(self.review, self.stage, self.adjudicator)
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Conflicts", severity="error")
-            return
+        return list(self.conflicts)
+
+    def reload(self) -> None:
+        """List the conflicts again (resolved ones drop out)."""
+        self._fresh()
+        self._redraw()
+
+    def _redraw(self) -> None:
         table = self.query_one(DataTable)
         row = table.cursor_row
         self._fill()

@@ -319,6 +319,25 @@ class ConfirmScreen(Dialog[bool]):
             self.dismiss(yes)
 
 
+_SHOWN = {"\n": "↵", "\t": "⇥"}
+
+
+def to_one_line(note: str) -> str:
+    """A note as the one-line editor shows it: a line break as ↵, a tab as ⇥ (a note
+    written with `screener decide --note` may hold them; written raw, they broke the
+    dialog's layout)."""
+    for raw, shown in _SHOWN.items():
+        note = note.replace(raw, shown)
+    return note
+
+
+def from_one_line(text: str) -> str:
+    """The note the editor's text stands for (`to_one_line` undone)."""
+    for raw, shown in _SHOWN.items():
+        text = text.replace(shown, raw)
+    return text
+
+
 class _NoteInput(Input):
     """The note's input. Enter closes the dialog here, in the order the keys reach this
     input, not when the Submitted message comes round: a key typed right after Enter (in
@@ -333,7 +352,7 @@ class _NoteInput(Input):
         elif event.key == "enter":
             event.stop()
             event.prevent_default()
-            screen.dismiss(self.value.strip())
+            screen.dismiss(from_one_line(self.value).strip())
 
 
 class NoteScreen(Dialog[str | None]):
@@ -350,14 +369,14 @@ class NoteScreen(Dialog[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="note-dialog", classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            yield _NoteInput(self.note, placeholder="e.g. check dose in full text",
+            yield _NoteInput(to_one_line(self.note), placeholder="e.g. check dose in full text",
                              id="note-input")
             yield Label("Enter keeps the note · Esc cancels", classes="dialog-hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if not self._dismissed:
-            self.dismiss(event.value.strip())
+            self.dismiss(from_one_line(event.value).strip())
 
     def action_cancel(self) -> None:
         self.dismiss(None)

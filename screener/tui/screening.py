@@ -310,7 +310,11 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         if record is None or record.id is None:
             return ""
         kind = "Full-text report" if self.screener.stage == Stage.FULL_TEXT else "Record"
-        return f"{kind} {record.id}" + (" (revisited)" if self.revisit else "")
+        if not self.revisit:
+            return f"{kind} {record.id}"
+        undone = self._undone is not None and self._undone.record_id == record.id
+        decided = record.id in self.mine or undone
+        return f"{kind} {record.id}" + (" (revisited)" if decided else " (from browse)")
 
     def _show(self) -> None:
         keys = self.screener.keymap
@@ -575,10 +579,22 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 return
             if record is not None:
                 self._undone = None
+                self._refresh_mine()
                 self.show_record(record)
 
         await self.app.push_screen(
             BrowseScreen(app.review, app.reviewer, app.stage, search=search), opened)
+
+    def _refresh_mine(self) -> None:
+        """Read the reviewer's decisions again: they may have decided elsewhere meanwhile
+        (`screener decide`, a second window), which browse lists and the card must say."""
+        app = self.screener
+        fresh = app.initial_decisions()
+        if {k: d.id for k, d in fresh.items()} != {k: d.id for k, d in self.mine.items()}:
+            self.mine = fresh
+            self.progress = app.initial_progress(fresh)
+            self.show_status()
+            self.after_change()
 
     @opens_dialog
     async def action_search(self) -> None:

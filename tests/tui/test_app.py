@@ -941,3 +941,52 @@ async def test_tab_and_enter_never_decide_a_record(make_app: MakeApp) -> None:
         assert stored(review) == [] and app.current_record_id == ids[0]
         await pilot.click("#btn-include")                 # the mouse still decides
         assert [row[0] for row in stored(review)] == [ids[0]]
+
+
+async def test_a_record_decided_elsewhere_shows_that_decision_when_opened(
+        make_app: MakeApp) -> None:
+    """The reviewer decides record 2 with `screener decide` while the UI is open: browse
+    lists it, and the card opened from browse said "not screened by you" until a restart."""
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        record_decision(review, ids[1], "ann", Label.EXCLUDE, reason_id="outcome",
+                        note="from the command line")
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.current_record_id == ids[1]
+        assert "your decision: exclude" in shown(app, "context")
+        assert "from the command line" in shown(app, "context")
+        assert str(card(app).border_title).endswith(f"{ids[1]} (revisited)")
+        assert "Screened 1 of 5" in str(app.screening.query_one("#status-counts").render())
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")  # never decided: not "revisited"
+        await settle(pilot)
+        assert app.current_record_id == ids[2]
+        assert str(card(app).border_title).endswith(f"{ids[2]} (from browse)")
+
+
+async def test_a_note_with_line_breaks_is_edited_on_one_line_and_kept(
+        make_app: MakeApp) -> None:
+    """A note written with `decide --note` may hold line breaks and tabs: the one-line
+    editor shows them as ↵ and ⇥ (written raw, they broke the dialog), and gives them
+    back as they were."""
+    app, review, ids, _ = make_app(reverse=False)
+    record_decision(review, ids[0], "ann", Label.MAYBE, note="line one\nline two\tdose?")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_record_id == ids[0]
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, NoteScreen)
+        assert app.screen.query_one(Input).value == "line one↵line two⇥dose?"
+        await pilot.press("end", *" ok", "enter", "i")
+        await settle(pilot)
+    assert stored(review)[-1] == (ids[0], "ann", "include", None, "line one\nline two\tdose? ok")

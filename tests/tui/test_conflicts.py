@@ -216,3 +216,23 @@ async def test_listing_conflicts_asks_before_it_ends_blinding(make_app: MakeApp)
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, ConflictsScreen)
+
+
+async def test_a_conflict_that_went_away_meanwhile_leaves_the_list(make_app: MakeApp) -> None:
+    """While the adjudicator has a conflict open, a screener changes their mind and the
+    two agree: resolving is refused, and the list shows the conflicts as they are now
+    (it kept the settled one, and its detail, until the screen was opened again)."""
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_conflicts(pilot)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert screen.current is not None and screen.current.record_id == ids[1]
+        record_decision(review, ids[1], "bob", Label.INCLUDE)  # in bob's own window
+        await pilot.press("i")
+        await settle(pilot)
+        assert any("no conflict" in str(n.message) for n in app._notifications)
+        assert [r[0] for r in table_rows(screen)] == [str(ids[0])]
+        assert screen.current is None and not screen.query_one("#conflict-detail").display
+    assert adjudicator_decisions(review) == []
