@@ -211,6 +211,11 @@ class ReportInputs:
     split the records (None: every record had the protocol's number of screeners)."""
     split_full_text: tuple[int, int] | None = None
     """The same at full text."""
+    screening_modes: tuple[tuple[int, str, int, bool], ...] = ()
+    """(protocol version, date, reviewers per record, blind) of each version, when an
+    amendment changed how many reviewers screen a record or the blinding (else empty)."""
+    multi_screened: int = 0
+    """Title/abstract records that two or more screeners decided."""
     draft: str = ""
     """Why the PRISMA diagram is not final ("" when it is)."""
     imported_labels: tuple[tuple[str, int], ...] = ()
@@ -368,6 +373,22 @@ def _criteria_counts(n_inc: int, n_exc: int) -> str:
     return f" ({' and '.join(parts)})" if parts else ""
 
 
+def _mode_history(modes: tuple[tuple[int, str, int, bool], ...], multi: int) -> str:
+    """An amendment changed how records were screened: each version's way, and how many
+    records two or more reviewers screened, so the text above (the version in force) is
+    not read as the whole review's."""
+    parts = []
+    for version, date, per, blind in modes:
+        who = _WORDS.get(per, str(per))
+        parts.append(f"version {version} (from {date}) asked for {who} reviewer"
+                     f"{'s' if per > 1 else ''} per record"
+                     + (", blinded" if blind and per > 1 else ""))
+    return ("The protocol's screening mode was amended during the review: "
+            f"{'; '.join(parts)}; the sentences above describe the version in force. At "
+            f"title and abstract, {_n(multi, 'record')} {_were(multi)} screened by two or more "
+            "reviewers.")
+
+
 def screening_paragraph(inputs: ReportInputs) -> str:
     """PRISMA 2020 item 8: who screened, how many per record, independence, conflicts."""
     protocol, mode = inputs.protocol, inputs.protocol.screening
@@ -428,6 +449,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                     "report, was screened by one reviewer."
                     if inputs.counts.records_excluded_automation
                     else "Each record and each retrieved report was screened by one reviewer."])
+    if inputs.screening_modes:
+        out.append(_mode_history(inputs.screening_modes, inputs.multi_screened))
     if inputs.counts.records_excluded_automation:
         n = inputs.counts.records_excluded_automation
         out.append(f"{_n(n, 'record').capitalize()} from databases and registers "

@@ -722,6 +722,12 @@ def build_report_inputs(review: Review) -> object:
                        and e.details.get("dropped_although_cited")}
         versions = _protocol_versions(repo.protocol_versions(session),
                                       repo.protocol_texts(session), log, kept_citing)
+        modes = _screening_modes(repo.protocol_versions(session), repo.protocol_texts(session))
+        screeners_of: dict[int, set[str]] = {}
+        for d in current:
+            if d.stage == Stage.TITLE_ABSTRACT and d.reviewer_role == Role.SCREENER:
+                screeners_of.setdefault(d.record_id, set()).add(d.reviewer)
+        multi = sum(1 for names in screeners_of.values() if len(names) > 1)
         used = sorted({d.ranking_id for d in made if d.ranking_id})
         infos = {i: repo.ranking_info(session, i) for i in used}
         info = infos[used[-1]] if used else None
@@ -790,7 +796,8 @@ def build_report_inputs(review: Review) -> object:
                                            else review.title),
                         protocol_versions=versions,
                         stopping=None if automation is not None else stop, split=split,
-                        split_full_text=split_ft,
+                        split_full_text=split_ft, screening_modes=modes,
+                        multi_screened=multi,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
                         unblinded=unblinded, other_methods=result.other_methods,
@@ -880,6 +887,24 @@ def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dic
             decided_before=0 if v == 1 else sum(
                 1 for d in rows if audit.iso_utc(d.created_at) < stamp)))
     return tuple(out)
+
+
+def _screening_modes(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str]
+                     ) -> tuple[tuple[int, str, int, bool], ...]:
+    """(version, date, reviewers per record, blind) of every protocol version, when they
+    differ in how many reviewers screen a record or in blinding (else empty)."""
+    from screener.protocol.loader import ProtocolError, load_protocol_text
+
+    modes = []
+    for v, _sha, _reason, at in versions:
+        try:
+            screening = load_protocol_text(texts[v], f"protocol version {v}",
+                                           stored=True).screening
+        except (ProtocolError, KeyError):
+            continue
+        per = screening.reviewers_per_record
+        modes.append((v, audit.iso_utc(at)[:10], per, screening.blind and per > 1))
+    return tuple(modes) if len({(per, blind) for _, _, per, blind in modes}) > 1 else ()
 
 
 _STOPPING_FIELDS = (("recall_target", "recall target", "{:.0%}"),

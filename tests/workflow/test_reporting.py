@@ -477,6 +477,42 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
     assert "At full text every retrieved report was screened by two reviewers." in text
 
 
+def test_methods_text_says_when_an_amendment_changed_the_screening_mode(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """Screened in pairs, then amended to one reviewer: the text said every record "was
+    screened by one reviewer", which the review's own log contradicts."""
+    import yaml
+
+    from screener.workflow.review import amend_protocol
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"R{i}") for i in range(4)])
+    for rid in ids[:2]:
+        record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="design")
+        record_decision(review, rid, "bob", Label.EXCLUDE, reason_id="design")
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    text = _methods(review)
+    assert "screening mode was amended" not in text  # one mode so far: nothing to say
+    assert review.folder is not None
+    data = yaml.safe_load((review.folder / "protocol.yaml").read_text(encoding="utf-8"))
+    data["screening"] = {"mode": "single", "reviewers_per_record": 1, "blind": False}
+    single = tmp_path / "single.yaml"
+    single.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, single, "go single")
+    for rid in ids[2:]:
+        record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="design")
+    text = " ".join(_methods(review).split())
+    assert "was screened by one reviewer" in text  # the version in force, as before
+    assert re.search(r"The protocol's screening mode was amended during the review: version "
+                     r"1 \(from [0-9-]{10}\) asked for two reviewers per record, blinded; "
+                     r"version 2 \(from [0-9-]{10}\) asked for one reviewer per record; the "
+                     r"sentences above describe the version in force\. At title and abstract, "
+                     r"2 records were screened by two or more reviewers\.", text), text
+
+
 def test_draft_methods_text_claims_the_protocol_number_only_for_what_was_screened(
         make_review: Callable[..., Any]) -> None:
     """Half-way through an allocated dual review, the full-text sentence (not allocated)
