@@ -188,6 +188,9 @@ def _refuse_repeats(review: Review, read: Sequence[_ReadFile]) -> None:
     seen_records: dict[str, Path] = {}
     for f in read:
         if f.sha256 in seen:
+            if Path(f.path).resolve() == Path(seen[f.sha256]).resolve():
+                raise ReviewError(f"{f.path} is given twice in the same command; nothing was "
+                                  "imported. Give each file once")
             raise ReviewError(f"{f.path} has the same content as {seen[f.sha256]}, given "
                               "in the same command; nothing was imported. Give each file "
                               "once (or add --again to import both copies)")

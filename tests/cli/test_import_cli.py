@@ -359,6 +359,10 @@ def test_two_files_with_the_same_records_in_one_command_are_refused(review_dir: 
     out = run("import", str(ris), str(copy), *review_dir, code=2)
     assert "holds the same records as" in out and "same command" in out
     assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
+    out = run("import", str(ris), str(ris), *review_dir, code=2)  # the same name twice
+    assert f"{ris} is given twice in the same command; nothing was imported" in out, out
+    assert "same content as" not in out
+    assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
 
 
 def test_source_names_are_tidied_and_a_second_spelling_is_refused(review_dir: list[str]
