@@ -55,6 +55,10 @@ def iter_records(
             ) from exc
         if not record.title and not record.abstract:
             warn(f"Record {number} (line {starts[number - 1]}) has no title or abstract.")
+        given = first(tags, "DO").strip()
+        if given and not record.doi:
+            warn(f"Record {number} (line {starts[number - 1]}): DO {given[:80]!r} is not a "
+                 "DOI (10.NNNN/...); the record is kept without one.")
         yield record
 
 

@@ -345,6 +345,10 @@ def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
     if year is None and one("year"):
         warn(f"{where}year {one('year')!r} is not a year (four digits, 1500-2099); the "
              "record is kept without a year.")
+    doi = normalise_doi(one("doi")) or _doi_from_links(cols.get("link", []))
+    if one("doi") and not doi:
+        warn(f"{where}DOI {one('doi')[:80]!r} is not a DOI (10.NNNN/...); the record is "
+             "kept without one.")
     return Record(
         title=_text.clean_inline(one("title")),
         abstract=_text.clean_abstract(one("abstract")),
@@ -354,7 +358,7 @@ def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
         volume=_text.numbering(one("volume")) or (embase.get("volume") or ""),
         issue=_text.numbering(one("issue")) or (embase.get("issue") or ""),
         pages=pages or one("article_number") or (embase.get("pages") or ""),
-        doi=normalise_doi(one("doi")) or _doi_from_links(cols.get("link", [])),
+        doi=doi,
         pmid=normalise_pmid(one("pmid")) if one("pmid").strip().isdigit() else "",
         publication_types=_text.split_terms(cols.get("types", []), ";"),
         keywords=_text.split_terms([_keyword_list(v) for v in _keyword_cells(raw, cols)], ";"),

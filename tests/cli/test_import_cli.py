@@ -306,7 +306,7 @@ def test_a_file_imported_twice_is_refused_and_several_files_import_together(
     assert "asreview_embase.ris was already imported on" in out and "'Embase'" in out
     assert "--again" in out and "Traceback" not in out
     out = run("import", csv_sample, csv_sample, *review_dir, code=2)
-    assert "same content" in out
+    assert "is given twice in the same command" in out and "same content" not in out
     broken = tmp_path / "broken.ris"
     broken.write_text("TY  - JOUR\nTI  - A title\nthis is not RIS\n", encoding="utf-8")
     run("import", csv_sample, str(broken), *review_dir, code=2)

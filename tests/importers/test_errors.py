@@ -147,6 +147,23 @@ def test_a_year_that_is_not_one_is_dropped_with_a_warning(tmp_path: Path) -> Non
     assert any("Row 1 (line 2): year '20o1' is not a year" in w for w in result.warnings)
 
 
+def test_a_doi_that_is_not_one_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    """It was dropped without a word (a bad year warned): DOIs are what dedup trusts first."""
+    path = tmp_path / "dois.csv"
+    path.write_text("title,doi\nA trial,not-a-doi\nAnother trial,https://doi.org/10.1000/X.1\n")
+    result = read_file(path)
+    assert [r.doi for r in result.records] == ["", "10.1000/x.1"]
+    assert any("Row 1 (line 2): DOI 'not-a-doi' is not a DOI" in w for w in result.warnings)
+    ris = tmp_path / "dois.ris"
+    ris.write_text("TY  - JOUR\nTI  - A trial\nDO  - not a doi\nER  - \n\n"
+                   "TY  - JOUR\nTI  - Another\nDO  - 10.1000/y.2\nER  - \n")
+    result = read_file(ris)
+    assert [r.doi for r in result.records] == ["", "10.1000/y.2"]
+    assert [w for w in result.warnings if "is not a DOI" in w] == [
+        "Record 1 (line 1): DO 'not a doi' is not a DOI (10.NNNN/...); the record is kept "
+        "without one."]
+
+
 def test_file_with_only_a_header_has_no_records(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("Title,Abstract,DOI\n")
