@@ -172,6 +172,10 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             # the adjudicator is offered no records: their decisions are resolutions
             return (f"You resolve the conflicts: press {keys.key('conflicts')} to list them "
                     "and decide there")
+        if action == "fulltext_not_retrieved" and adjudicator and self.record is None:
+            # the adjudicator is offered no reports: they open one from browse
+            return (f"Open the report from browse ({keys.key('browse')}) first, then press "
+                    f"{keys.key(action)} to mark it not retrieved")
         if action in DECIDING and self.record is None:
             return "No record to decide on"
         return None

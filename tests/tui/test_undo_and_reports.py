@@ -64,6 +64,10 @@ async def test_the_adjudicator_takes_back_their_not_retrieved_mark_with_u(
         await settle(pilot)
         footer = [k.description for k in app.screening.query(FooterKey)]
         assert "Undo" not in footer  # nothing of theirs to take back yet
+        await pilot.press("r")  # no report on screen: they are told how to get one
+        await pilot.pause()
+        assert ("Open the report from browse (b) first, then press r to mark it not "
+                "retrieved") in toasts(app)
         await pilot.press("b")
         await settle(pilot)
         assert isinstance(app.screen, BrowseScreen)
