@@ -98,6 +98,24 @@ def make_review(tmp_path: Path, db_url: str | None) -> Iterator[Callable[..., ob
         review.close()
 
 
+@pytest.fixture
+def amend_to_single(tmp_path: Path) -> Callable[..., None]:
+    """Amend a review's protocol (in its folder) to single, unblinded screening."""
+    import yaml
+
+    from screener.workflow.review import Review, amend_protocol
+
+    def amend(review: Review, reason: str) -> None:
+        assert review.folder is not None
+        data = yaml.safe_load((review.folder / "protocol.yaml").read_text(encoding="utf-8"))
+        data["screening"] = {"mode": "single", "reviewers_per_record": 1, "blind": False}
+        single = tmp_path / "single.yaml"
+        single.write_text(yaml.safe_dump(data), encoding="utf-8")
+        amend_protocol(review, single, reason)
+
+    return amend
+
+
 class Tmux:
     """A private tmux server (its own socket) holding one session, "main", for a test that
     drives the real terminal UI: start a command, send keys, read the pane."""

@@ -671,7 +671,7 @@ def build_report_inputs(review: Review) -> object:
         ReportInputs,
         StoppingInfo,
     )
-    from screener.workflow.team import agreement
+    from screener.workflow.team import agreement, reconciliation_cutoffs
 
     met, progs = stopping_rule_met(review)
     result = prisma_counts(review, rule_met=met)
@@ -700,7 +700,7 @@ def build_report_inputs(review: Review) -> object:
         split = _allocation_split(review, session)
         split_ft = (_allocation_split(review, session, Stage.FULL_TEXT)
                     if Stage.FULL_TEXT in review.protocol.stages else None)
-        started = repo.reconciliations(session) if review.protocol.screening.blind else {}
+        started = reconciliation_cutoffs(review, session)
         unblinded = tuple(
             (stage, n) for stage, (_, at) in sorted(started.items(), key=lambda x: x[1][1])
             if (n := len({d.record_id for d in current if d.stage == stage

@@ -390,6 +390,29 @@ def is_blind(review: Review) -> bool:
     return review.protocol.screening.blind and review.protocol.screening.dual
 
 
+def reconciliation_cutoffs(review: Review, session: Session) -> dict[Stage, tuple[str, datetime]]:
+    """When each stage's reconciliation began, in a review that was blind then: decisions
+    made or changed after it were made seeing the others' and are left out of agreement.
+    A review amended from blind to not blind keeps its cut-offs (its agreement must not
+    change after the fact); one never blind has none."""
+    if review.protocol.screening.blind or _was_ever_blind(session):
+        return repo.reconciliations(session)
+    return {}
+
+
+def _was_ever_blind(session: Session) -> bool:
+    from screener.protocol.loader import ProtocolError, load_protocol_text
+
+    for version, text in repo.protocol_texts(session).items():
+        try:
+            if load_protocol_text(text, f"protocol version {version}", stored=True
+                                  ).screening.blind:
+                return True
+        except ProtocolError:
+            continue
+    return False
+
+
 def blind_stages(review: Review, session: Session) -> set[Stage]:
     """Stages whose decisions are still blinded: screeners have decided there and
     reconciliation has not started. (A stage nobody has screened yet hides nothing, so it
@@ -644,7 +667,7 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
         if stage is not None and stage in hidden:
             raise BlindingError(f"screening is blind: agreement at {stage.value} is shown once "
                                 "reconciliation starts")
-        started = repo.reconciliations(session) if review.protocol.screening.blind else {}
+        started = reconciliation_cutoffs(review, session)
         log = repo.decision_log(session) if started else []
         for s in stages:
             if s in hidden:

@@ -478,12 +478,9 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
 
 
 def test_methods_text_says_when_an_amendment_changed_the_screening_mode(
-        make_review: Callable[..., Any], tmp_path: Path) -> None:
+        make_review: Callable[..., Any], amend_to_single: Callable[..., None]) -> None:
     """Screened in pairs, then amended to one reviewer: the text said every record "was
     screened by one reviewer", which the review's own log contradicts."""
-    import yaml
-
-    from screener.workflow.review import amend_protocol
     from screener.workflow.team import list_conflicts
 
     review = make_review("dual-screening.yaml")
@@ -496,12 +493,7 @@ def test_methods_text_says_when_an_amendment_changed_the_screening_mode(
     list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
     text = _methods(review)
     assert "screening mode was amended" not in text  # one mode so far: nothing to say
-    assert review.folder is not None
-    data = yaml.safe_load((review.folder / "protocol.yaml").read_text(encoding="utf-8"))
-    data["screening"] = {"mode": "single", "reviewers_per_record": 1, "blind": False}
-    single = tmp_path / "single.yaml"
-    single.write_text(yaml.safe_dump(data), encoding="utf-8")
-    amend_protocol(review, single, "go single")
+    amend_to_single(review, "go single")
     for rid in ids[2:]:
         record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="design")
     text = " ".join(_methods(review).split())

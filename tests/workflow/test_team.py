@@ -956,6 +956,26 @@ def test_agreement_uses_the_decisions_made_before_reconciliation_began(
     assert pair.stats.n == 3 and pair.stats.table == ((1, 1), (0, 1))  # ann's include kept
 
 
+def test_agreement_does_not_change_when_the_review_is_amended_out_of_blinding(
+        make_review: Callable[..., Any], amend_to_single: Callable[..., None]) -> None:
+    """Amended from blind dual to single screening after reconciliation began, the review
+    used all decisions for agreement (κ rose after the fact, 50 -> 60 records in a helper's
+    run): the decisions made seeing the others' still stay out."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 4)
+    for rid, (a, b) in zip(ids, ((INC, INC), (INC, EXC), (EXC, EXC)), strict=False):
+        decide(review, rid, "ann", a)
+        decide(review, rid, "bob", b)
+    list_conflicts(review, TA, ADJ)
+    decide(review, ids[1], "ann", EXC)
+    decide(review, ids[3], "ann", INC)
+    decide(review, ids[3], "bob", EXC)
+    (before,) = agreement(review, TA).pairs
+    amend_to_single(review, "one reviewer from now on")
+    (after,) = agreement(review, TA).pairs
+    assert after.stats == before.stats and after.stats.n == 3
+
+
 def test_stopping_statistics_under_an_allocation_use_the_reviewers_own_records(
         make_review: Callable[..., Any]) -> None:
     # with half the records allocated to bob, ann's 10 records are her whole population:
