@@ -129,6 +129,7 @@ class ScreenerApp(GatedKeysApp):
     CSS_PATH = "screener.tcss"
     ENABLE_COMMAND_PALETTE = False
     HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (72, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
     BINDINGS = [Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
                         key_display=DEFAULT_KEYS[a], show=a not in ("theme", "panel"))
                 for a in ("help", "quit", "theme", "panel")]

@@ -990,3 +990,16 @@ async def test_a_note_with_line_breaks_is_edited_on_one_line_and_kept(
         await pilot.press("end", *" ok", "enter", "i")
         await settle(pilot)
     assert stored(review)[-1] == (ids[0], "ann", "include", None, "line one\nline two\tdose? ok")
+
+
+async def test_a_small_split_pane_keeps_the_record_readable(make_app: MakeApp) -> None:
+    """At 50 x 12 the side panel below the record took every row: the card was only its
+    borders. Under 20 rows (and 72 columns) the panel is left out."""
+    app, _, _, _ = make_app("ketamine-depression.yaml")
+    async with app.run_test(size=(50, 12)) as pilot:
+        await settle(pilot)
+        assert card(app).region.height >= 5, card(app).region
+        assert app.screening.query_one("#side").region.height == 0
+        await pilot.resize_terminal(50, 30)
+        await pilot.pause()
+        assert app.screening.query_one("#side").region.height > 0  # below the record again
