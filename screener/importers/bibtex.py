@@ -119,11 +119,11 @@ def _alone(entry: Any, library: Any) -> Any:
     """An entry whose key an earlier entry has, as bibtexparser gives it back: raw, before
     its middlewares (braces kept, authors in one string, LaTeX undecoded). Parsed again on
     its own, with the file's @string definitions, it is cleaned like every other entry."""
+    if not getattr(entry, "raw", None):
+        return entry
     strings = "\n".join(str(s.raw) for s in library.strings if getattr(s, "raw", None))
     again = parse_string(f"{strings}\n{entry.raw}", append_middleware=_middlewares())
-    if len(again.entries) != 1 or not getattr(entry, "raw", None):
-        return entry
-    return again.entries[0]
+    return again.entries[0] if len(again.entries) == 1 else entry
 
 
 def _line(block: Any) -> int | None:

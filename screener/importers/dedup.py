@@ -93,10 +93,10 @@ match; tuned in `benchmarks/dedup.py` on held-in datasets."""
 
 
 _NEAR_MARGIN = 0.08
-MIN_THRESHOLD = 0.5
-"""The lowest title similarity `dedup --threshold` takes (below, unrelated titles match)."""
 """Titles this far under the threshold still match when the abstract openings agree (>= 90)
 and the year or first author agrees too (preprints with a few words changed)."""
+MIN_THRESHOLD = 0.5
+"""The lowest title similarity `dedup --threshold` takes (below, unrelated titles match)."""
 _KEYS_PER_RECORD = 3
 """Rarest title words each record looks up in the inverted index..."""
 _MIN_KEYS = 1
