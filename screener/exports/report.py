@@ -212,8 +212,9 @@ class ReportInputs:
     split_full_text: tuple[int, int] | None = None
     """The same at full text."""
     screening_modes: tuple[tuple[int, str, int, bool], ...] = ()
-    """(protocol version, date, reviewers per record, blind) of each version, when an
-    amendment changed how many reviewers screen a record or the blinding (else empty)."""
+    """(protocol version, date, reviewers per record, blinded: two or more reviewers who
+    could not see each other's decisions) of each version, when an amendment changed how
+    many reviewers screen a record or the blinding (else empty)."""
     multi_screened: int = 0
     """Title/abstract records that two or more screeners decided."""
     draft: str = ""
@@ -382,7 +383,7 @@ def _mode_history(modes: tuple[tuple[int, str, int, bool], ...], multi: int) -> 
         who = _WORDS.get(per, str(per))
         parts.append(f"version {version} (from {date}) asked for {who} reviewer"
                      f"{'s' if per > 1 else ''} per record"
-                     + (", blinded" if blind and per > 1 else ""))
+                     + (", blinded" if blind else ""))
     return ("The protocol's screening mode was amended during the review: "
             f"{'; '.join(parts)}; the sentences above describe the version in force. At "
             f"title and abstract, {_n(multi, 'record')} {_were(multi)} screened by two or more "

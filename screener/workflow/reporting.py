@@ -43,7 +43,7 @@ from screener.core.wording import were as _were
 from screener.storage import Session, repo
 from screener.workflow.audit_check import check_tables
 from screener.workflow.progress import Progress, progress
-from screener.workflow.review import Review, ReviewError
+from screener.workflow.review import Review, ReviewError, stored_protocols
 from screener.workflow.screening import outcomes
 
 if TYPE_CHECKING:
@@ -720,9 +720,9 @@ def build_report_inputs(review: Review) -> object:
                        for e, _ in repo.event_log(session)
                        if e.kind == "protocol_version" and e.details.get("version")
                        and e.details.get("dropped_although_cited")}
-        versions = _protocol_versions(repo.protocol_versions(session),
-                                      repo.protocol_texts(session), log, kept_citing)
-        modes = _screening_modes(repo.protocol_versions(session), repo.protocol_texts(session))
+        stored, protocols = repo.protocol_versions(session), stored_protocols(session)
+        versions = _protocol_versions(stored, protocols, log, kept_citing)
+        modes = _screening_modes(stored, protocols)
         screeners_of: dict[int, set[str]] = {}
         for d in current:
             if d.stage == Stage.TITLE_ABSTRACT and d.reviewer_role == Role.SCREENER:
@@ -844,16 +844,17 @@ def _identification(review: Review, events: Sequence[LogEvent]
     return sources, dedup
 
 
-def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str],
-                       log: Sequence[Decision], kept_citing: dict[int, list[str]] | None = None
+def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]],
+                       protocols: dict[int, Protocol], log: Sequence[Decision],
+                       kept_citing: dict[int, list[str]] | None = None
                        ) -> tuple[ProtocolVersionInfo, ...]:
     """Each stored protocol version with the decision rows made while it was in force (by
     the protocol hash each decision records; the version stored last before the decision
     when several versions share a hash), what it changed and how many decisions came
     before it. `kept_citing`: per version, what it dropped although decisions cited it
-    (`protocol amend --drop-used`, from its event), named among its changes."""
+    (`protocol amend --drop-used`, from its event), named among its changes. A version
+    missing from `protocols` (it no longer loads) is listed without changes."""
     from screener.exports.report import ProtocolVersionInfo
-    from screener.protocol.loader import ProtocolError, load_protocol_text
 
     stamps = [(v, sha, audit.iso_utc(at)) for v, sha, _, at in versions]
     rows = [d for d in log if d.label != Label.UNDONE]
@@ -865,12 +866,6 @@ def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dic
         version = (earlier or [v for v, _ in same] or [0])[-1]
         if version in per:
             per[version][d.stage] += 1
-    protocols = {}
-    for v, text in texts.items():
-        try:
-            protocols[v] = load_protocol_text(text, f"protocol version {v}", stored=True)
-        except ProtocolError:  # a version that no longer loads is listed without changes
-            continue
     out = []
     for v, sha, reason, at in versions:
         stamp = audit.iso_utc(at)
@@ -889,19 +884,15 @@ def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]], texts: dic
     return tuple(out)
 
 
-def _screening_modes(versions: Sequence[tuple[int, str, str, Any]], texts: dict[int, str]
-                     ) -> tuple[tuple[int, str, int, bool], ...]:
-    """(version, date, reviewers per record, blind) of every protocol version, when they
-    differ in how many reviewers screen a record or in blinding (else empty)."""
-    from screener.protocol.loader import ProtocolError, load_protocol_text
-
+def _screening_modes(versions: Sequence[tuple[int, str, str, Any]],
+                     protocols: dict[int, Protocol]) -> tuple[tuple[int, str, int, bool], ...]:
+    """(version, date, reviewers per record, blind) of every protocol version that loads,
+    when they differ in how many reviewers screen a record or in blinding (else empty)."""
     modes = []
     for v, _sha, _reason, at in versions:
-        try:
-            screening = load_protocol_text(texts[v], f"protocol version {v}",
-                                           stored=True).screening
-        except (ProtocolError, KeyError):
+        if v not in protocols:
             continue
+        screening = protocols[v].screening
         per = screening.reviewers_per_record
         modes.append((v, audit.iso_utc(at)[:10], per, screening.blind and per > 1))
     return tuple(modes) if len({(per, blind) for _, _, per, blind in modes}) > 1 else ()

@@ -239,6 +239,18 @@ def _protocol_in_force(session: Session) -> tuple[Protocol, str, int]:
     return load_protocol_text(text, f"protocol version {version}", stored=True), sha, version
 
 
+def stored_protocols(session: Session) -> dict[int, Protocol]:
+    """Every stored protocol version, by version, read as stored versions are; one that no
+    longer loads is left out (its callers say what they do without it)."""
+    out = {}
+    for version, text in repo.protocol_texts(session).items():
+        try:
+            out[version] = load_protocol_text(text, f"protocol version {version}", stored=True)
+        except ProtocolError:
+            continue
+    return out
+
+
 def follow_amendments(review: Review, session: Session) -> bool:
     """Make `review` carry the protocol version in force, when another process amended it
     since the review was opened (a UI left open during `protocol amend`): a decision is

@@ -41,6 +41,7 @@ from screener.workflow.review import (
     follow_amendments,
     open_review,
     remove_written,
+    stored_protocols,
 )
 
 CLAIM_MINUTES = 20
@@ -401,16 +402,7 @@ def reconciliation_cutoffs(review: Review, session: Session) -> dict[Stage, tupl
 
 
 def _was_ever_blind(session: Session) -> bool:
-    from screener.protocol.loader import ProtocolError, load_protocol_text
-
-    for version, text in repo.protocol_texts(session).items():
-        try:
-            if load_protocol_text(text, f"protocol version {version}", stored=True
-                                  ).screening.blind:
-                return True
-        except ProtocolError:
-            continue
-    return False
+    return any(p.screening.blind for p in stored_protocols(session).values())
 
 
 def blind_stages(review: Review, session: Session) -> set[Stage]:
