@@ -85,10 +85,13 @@ class KeyGate:
             self.app.post_message(ReplayKeys())
 
     def keep(self, event: events.Key) -> None:
-        """Hold `event` (stopped: nothing else handles it)."""
+        """Hold `event` (stopped: nothing else handles it); with no hold on, it is replayed
+        at once, after the keys held before it."""
         event.stop()
         event.prevent_default()
         self.keys.append((event.time, event.key, event.character))
+        if not self.holds:
+            self.app.post_message(ReplayKeys())
 
     def _overdue(self) -> None:
         self._limit = None
@@ -153,9 +156,6 @@ class HoldsKeysForDialogs(Screen[Any]):
             return
         if gate.holds or self.app.screen is not self:
             gate.keep(event)  # (a key on its way here when a dialog went up: replayed to it)
-            if not gate.holds:
-                gate.hold()
-                gate.unhold()
             return
         active = self.active_bindings.get(event.key)
         if active is not None and active.enabled and getattr(
@@ -193,21 +193,22 @@ class ReasonChoice:
 class Dialog(ModalScreen[ResultT]):
     """A modal dialog that gives the keys typed right after the one that closes it (a fast
     "Enter i", or "3 m" in the reason dialog, often in one terminal read) to the screen
-    below, instead of taking them itself while it is being closed."""
+    below, instead of taking them itself while it is being closed: from its dismissal until
+    it is gone they wait in the app's `KeyGate`."""
 
     _dismissed = False
-    _after: list[tuple[str, str | None]]
     holds_keys = False
-    """Opened with `push_dialog`: the keys typed after it is dismissed wait in the app's
-    `KeyGate` until its result is acted on and it is gone."""
+    """Opened with `push_dialog`: the keys typed after it is dismissed also wait until its
+    result has been acted on."""
 
     def dismiss(self, result: ResultT | None = None) -> AwaitComplete:
-        self._dismissed, self._after = True, []
+        gate = None if self._dismissed else _gate(self)
+        self._dismissed = True
         self.set_focus(None)  # an Input would take the next characters before on_key
-        gate = _gate(self) if self.holds_keys else None
         if gate is not None:
-            gate.hold()  # ended by push_dialog's callback
             gate.hold()  # ended when this dialog is unmounted
+            if self.holds_keys:
+                gate.hold()  # ended by push_dialog's callback
         return super().dismiss(result)
 
     def on_key(self, event: events.Key) -> None:
@@ -216,21 +217,15 @@ class Dialog(ModalScreen[ResultT]):
 
     def keep_after(self, event: events.Key) -> None:
         """A key typed after this dialog was dismissed: for the screen below."""
-        gate = _gate(self) if self.holds_keys else None
+        gate = _gate(self)
         if gate is not None:
             gate.keep(event)
-            return
-        event.stop()
-        event.prevent_default()
-        self._after.append((event.key, event.character))
 
     def on_unmount(self) -> None:
         # the dialog is off the stack: the screen below gets the keys, in order
-        gate = _gate(self) if self.holds_keys and self._dismissed else None
+        gate = _gate(self) if self._dismissed else None
         if gate is not None:
             gate.unhold()
-        for key, character in self._after if self._dismissed else ():
-            self.app.post_message(events.Key(key, character))
 
 
 class ReasonScreen(Dialog[ReasonChoice | None]):
