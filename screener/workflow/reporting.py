@@ -280,15 +280,17 @@ def default_export_dir(review: Review) -> Path:
     return (review.folder or Path.cwd()) / "exports"
 
 
-def resolve_output(review: Review, out: Path | None, default_name: str, force: bool) -> Path:
+def resolve_output(review: Review, out: Path | None, default_name: str, force: bool,
+                   option: str = "--out") -> Path:
     """Where to write: `out`, or exports/<default_name>. Never an existing file without
-    `force`, never a folder, never through a symbolic link."""
+    `force`, never a folder, never through a symbolic link, never a file of the review's
+    own. `option` is how the messages name the path's option."""
     target = out if out is not None else default_export_dir(review) / default_name
     if target.resolve() in _review_files(review):
         raise ReviewError(f"{target} is one of the review's own files; screener never writes "
                           "an export over it (not even with --force). Give another path with "
-                          "--out")
-    check_output(target, force, "--out", made_here=out is None)
+                          f"{option}")
+    check_output(target, force, option, made_here=out is None)
     return target
 
 
@@ -1073,12 +1075,8 @@ def write_report(review: Review, out: Path | None = None, force: bool = False) -
     assert isinstance(inputs, ReportInputs)
     target = resolve_output(review, out, "report.md", force)
     inputs = replace(inputs, prisma_svg=f"{target.stem}-prisma.svg")
-    svg = target.parent / f"{target.stem}-prisma.svg"
-    if svg.resolve() in _review_files(review):
-        raise ReviewError(f"{svg} (the diagram written beside the report) is one of the "
-                          "review's own files; give another path with --out")
-    check_output(svg, force, "--out (the diagram goes beside the report, named "
-                 "<name>-prisma.svg)")
+    svg = resolve_output(review, target.parent / f"{target.stem}-prisma.svg", "", force,
+                         "--out (the diagram goes beside the report, named <name>-prisma.svg)")
     text = methods_report(inputs)  # (made before anything is written)
     existed = svg.exists()
     write_text_atomic(svg, prisma_svg(inputs.counts, inputs.draft))
