@@ -348,18 +348,38 @@ def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict
         return None
     if _kept_apart(a, b):
         return None
-    score = title_ratio
-    prefix = False  # the shorter title is the opening of the longer (subtitle dropped)
-    near = False  # just under the threshold: accepted only with strong evidence
-    if score < threshold:
+    # The routes a pair may match by, each with its own demands. The dropped-subtitle
+    # route is open whenever some threshold at or above this one would take it, so that a
+    # pair matched at a high threshold is matched at every lower one too.
+    routes: list[tuple[float, _Route]] = []
+    if title_ratio >= threshold:
+        routes.append((title_ratio, "title"))
+    elif title_ratio >= threshold - _NEAR_MARGIN:
+        routes.append((title_ratio, "near"))
+    if title_ratio < 1.0:
         prefix_score = _prefix_score(a, b)
-        if prefix_score >= max(threshold, 0.95):
-            score, prefix = prefix_score, True
-        elif score >= threshold - _NEAR_MARGIN:
-            near = True
-        else:
-            return None
+        if prefix_score > title_ratio and prefix_score >= max(threshold, 0.95):
+            routes.append((prefix_score, "prefix"))
+    for score, route in routes:
+        verdict = _judge_route(a, b, score, route, preprint_doi_pair)
+        if verdict is not None:
+            return verdict
+    return None
 
+
+_Route = Literal["title", "near", "prefix"]
+"""How a pair's titles match: the whole title at or above the threshold; just under it
+("near", accepted only with strong evidence); or the shorter title as the opening of the
+longer ("prefix": a dropped subtitle or a title cut short by a database)."""
+
+
+def _judge_route(
+    a: _Feat, b: _Feat, score: float, route: _Route, preprint_doi_pair: bool
+) -> _Verdict | None:
+    """Decide on the evidence beside the title whether a pair matching by `route` (with
+    title similarity `score`) is one publication."""
+    prefix = route == "prefix"
+    near = route == "near"
     preprint_pair = a.preprint != b.preprint
     supports = 0
     if a.year is not None and b.year is not None:

@@ -16,7 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screener.core.records import Record
-from screener.importers.dedup import Cluster, Match, find_duplicates, normalise_title
+from screener.importers.dedup import (
+    DEFAULT_THRESHOLD,
+    Cluster,
+    Match,
+    find_duplicates,
+    normalise_title,
+)
 
 ABSTRACT = (
     "BACKGROUND: In patients with mild asthma, as-needed use of an inhaled glucocorticoid "
@@ -57,8 +63,8 @@ def with_ids(*records: Record) -> list[Record]:
     return [replace(r, id=k) for k, r in enumerate(records, start=1)]
 
 
-def clusters_as_sets(records: list[Record]) -> list[set[int]]:
-    return [set(c.ids) for c in find_duplicates(records)]
+def clusters_as_sets(records: list[Record], threshold: float = DEFAULT_THRESHOLD) -> list[set[int]]:
+    return [set(c.ids) for c in find_duplicates(records, threshold=threshold)]
 
 
 def embase_copy(record: Record, **changes: object) -> Record:
@@ -503,6 +509,44 @@ def test_clusters_partition_the_records(rows: list[tuple[list[str], int | None, 
         dois = {records[i].doi for i in c.ids} - {""}
         assert len(dois) <= 1  # never two DOIs in one cluster
     assert find_duplicates(list(reversed(records))) == clusters
+
+
+def test_a_dropped_subtitle_matches_at_the_default_threshold_as_at_higher_ones() -> None:
+    # the title ratio of these two is about 0.9: between the default threshold and the
+    # 0.95 the dropped-subtitle path needs. It used to match at 0.9 and above only, since
+    # that path was tried just under the threshold and, above it, the added words
+    # ("a prospective cohort") read as another paper
+    short = Record(title="Switching from originator to biosimilar infliximab in patients "
+                   "with inflammatory bowel disease", year=2019, authors=("Smith, John",),
+                   journal="Gut")
+    full = replace(short, title=short.title + ": a prospective cohort",
+                   authors=("Smith, J.",))
+    for threshold in (0.8, 0.85, 0.9, 0.95):
+        assert clusters_as_sets(with_ids(short, full), threshold=threshold) == [{1, 2}]
+
+
+PAIR_WORDS = st.sampled_from(["switching", "to", "biosimilar", "infliximab", "in", "adults",
+                              "children", "a", "cohort", "randomised", "randomized", "trial",
+                              "of", "disease", "the", "outcomes", "network", "review"])
+
+
+@settings(max_examples=max(60, settings().max_examples // 10), deadline=None)
+@given(st.lists(PAIR_WORDS, min_size=3, max_size=12), st.lists(PAIR_WORDS, max_size=5),
+       st.integers(0, 11), st.booleans(), st.booleans(),
+       st.sampled_from([0.5, 0.7, 0.8, 0.85, 0.9]), st.sampled_from([0.02, 0.05, 0.1, 0.2]))
+def test_a_pair_matched_at_one_threshold_is_matched_at_every_lower_one(
+    words: list[str], edit: list[str], at: int, replace_words: bool, same_year: bool,
+    low: float, step: float,
+) -> None:
+    # lowering --threshold never keeps apart two records a higher one merged
+    cut = min(at, len(words))
+    changed = words[:cut] + edit + words[cut + (len(edit) if replace_words else 0):]
+    first = Record(title=" ".join(words), year=2019, authors=("Smith, J",), journal="Gut")
+    second = replace(first, title=" ".join(changed) or "x", year=2019 if same_year else 2020)
+    pair = with_ids(first, second)
+    high = min(1.0, round(low + step, 2))
+    if clusters_as_sets(pair, threshold=high):
+        assert clusters_as_sets(pair, threshold=low) == [{1, 2}]
 
 
 def test_a_congress_abstract_and_the_later_full_paper_in_another_journal_stay_apart() -> None:
