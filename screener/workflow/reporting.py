@@ -159,12 +159,20 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                      "yet and the protocol's stopping rule is not met, so "
                      f"{'it is' if n == 1 else 'they are'} neither excluded nor sought: the "
                      "diagram is not final")
-    if two_reasons:
-        n = len(two_reasons)
+    # Dual screening counts the reason of the reviewer who decided first; single screening
+    # (after an amendment from dual, say) the latest decision's: each note names its rule.
+    by_rule: dict[str, list[int]] = {}
+    for rid in two_reasons:
+        outcome, decisions = ft_with[rid]
+        first = min((d for d in decisions if d.reviewer_role != Role.ADJUDICATOR),
+                    key=lambda d: d.id or 0)
+        rule = "who decided first" if outcome.reason_id == first.reason_id else "who decided last"
+        by_rule.setdefault(rule, []).append(rid)
+    for rule, rids in by_rule.items():
+        n = len(rids)
         notes.append(f"{_n(n, 'full-text report')} {_were(n)} excluded by both reviewers "
-                     "for different reasons; the diagram counts the reason of the reviewer "
-                     "who decided first "
-                     f"({_s(n, 'record')} {', '.join(map(str, two_reasons[:20]))})")
+                     f"for different reasons; the diagram counts the reason of the reviewer "
+                     f"{rule} ({_s(n, 'record')} {', '.join(map(str, rids[:20]))})")
     conflicts = sum(1 for r in pending if ta[r].conflict)
     waiting = len(pending) - conflicts
     if conflicts:

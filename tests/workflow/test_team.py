@@ -142,6 +142,31 @@ def test_full_text_reason_mismatch_setting(tmp_path: Path, db_url: str | None,
                     ) in result.notes
 
 
+def test_the_note_on_two_reasons_names_the_rule_in_force_after_an_amendment_to_single(
+        tmp_path: Path, db_url: str | None, amend_to_single: Callable[..., None]) -> None:
+    """Amended from dual to single screening, a record two reviewers excluded for
+    different reasons is counted with the latest decision's reason (the rule of the
+    protocol in force); the note used to say 'the reviewer who decided first'."""
+    from screener.workflow.reporting import prisma_counts
+
+    with custom_review(tmp_path, db_url, reason_mismatch_full_text=False) as review:
+        (rid,) = add(review, 1)
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", INC)
+        assert list_conflicts(review, TA, ADJ) == []
+        decide(review, rid, "ann", EXC, FT, "population")
+        decide(review, rid, "bob", EXC, FT, "design")
+        assert prisma_counts(review).counts.reports_excluded_reasons == (
+            ("Wrong population", 1),)
+        amend_to_single(review, "one reviewer from now on")
+        result = prisma_counts(review)
+        assert result.counts.reports_excluded_reasons == (("Wrong study design", 1),)
+        assert (f"1 full-text report was excluded by both reviewers for different reasons; "
+                f"the diagram counts the reason of the reviewer who decided last (record {rid})"
+                ) in result.notes
+        assert not any("decided first" in note for note in result.notes)
+
+
 # --- blinding -------------------------------------------------------------------------
 
 def test_blinding_on_every_face_until_reconciliation(make_review: Callable[..., Any]) -> None:
