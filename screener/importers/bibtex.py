@@ -108,6 +108,10 @@ def iter_records(
             ) from exc
         if not record.title:
             warn(f"Entry '{entry.key}' (line {line}) has no title.")
+        fields = _fields(entry)
+        _text.warn_dropped(warn, f"Entry '{entry.key}' (line {line})",
+                           year=("year", _get(fields, "year"), record.year),
+                           doi=("doi", _get(fields, "doi"), record.doi))
         yield record
 
 

@@ -48,6 +48,10 @@ def iter_records(
             ) from exc
         if not record.title:
             warn(f"Record {number} has no title.")
+        _text.warn_dropped(warn, f"Record {number}",
+                           year=("year", _one(element, "dates/year"), record.year),
+                           doi=("electronic-resource-num",
+                                _one(element, "electronic-resource-num"), record.doi))
         yield record
 
 

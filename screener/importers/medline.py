@@ -190,6 +190,8 @@ def iter_records(
             ) from exc
         if not record.title:
             warn(f"Record {number} (line {start}) has no title.")
+        _text.warn_dropped(warn, f"Record {number} (line {start})",
+                           year=("DP", _one(raw, "DP"), record.year))
         yield record
     if last is None:
         return

@@ -55,10 +55,9 @@ def iter_records(
             ) from exc
         if not record.title and not record.abstract:
             warn(f"Record {number} (line {starts[number - 1]}) has no title or abstract.")
-        given = first(tags, "DO").strip()
-        if given and not record.doi:
-            warn(f"Record {number} (line {starts[number - 1]}): DO {given[:80]!r} is not a "
-                 "DOI (10.NNNN/...); the record is kept without one.")
+        _text.warn_dropped(warn, f"Record {number} (line {starts[number - 1]})",
+                           year=("PY", first(tags, "PY"), record.year),
+                           doi=("DO", first(tags, "DO"), record.doi))
         yield record
 
 

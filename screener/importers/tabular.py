@@ -199,7 +199,7 @@ def _records(
         if len(cells) > len(names):
             raw["_extra"] = cells[len(names):]
         try:
-            record = to_record(raw, warn, f"Row {number} (line {line}): ")
+            record = to_record(raw, warn, f"Row {number} (line {line})")
         except Exception as exc:
             raise ImportFailed(
                 f"row could not be read ({type(exc).__name__}: {exc})",
@@ -328,7 +328,7 @@ def _keyword_list(value: str) -> str:
 
 
 def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
-              where: str = "") -> Record:
+              where: str = "A row") -> Record:
     """Map one row (column -> text) to a `Record`; `warn` hears of a value that had to be
     dropped (`where` names the row in it)."""
     cols = _columns(raw)
@@ -342,13 +342,9 @@ def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
     authors = _text.split_authors(_SCOPUS_ID.sub("", one("authors")))
     pages = _text.numbering(one("pages")) or _text.join_pages(one("page_start"), one("page_end"))
     year = _text.parse_year(one("year"), embase.get("year"))
-    if year is None and one("year"):
-        warn(f"{where}year {one('year')!r} is not a year (four digits, 1500-2099); the "
-             "record is kept without a year.")
     doi = normalise_doi(one("doi")) or _doi_from_links(cols.get("link", []))
-    if one("doi") and not doi:
-        warn(f"{where}DOI {one('doi')[:80]!r} is not a DOI (10.NNNN/...); the record is "
-             "kept without one.")
+    _text.warn_dropped(warn, where, year=("year", one("year"), year),
+                       doi=("DOI", one("doi"), doi))
     return Record(
         title=_text.clean_inline(one("title")),
         abstract=_text.clean_abstract(one("abstract")),

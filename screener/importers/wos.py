@@ -49,6 +49,9 @@ def iter_records(
             ) from exc
         if not record.title:
             warn(f"Record {number} (line {starts[number - 1]}) has no title.")
+        _text.warn_dropped(warn, f"Record {number} (line {starts[number - 1]})",
+                           year=("PY", first(tags, "PY"), record.year),
+                           doi=("DI", first(tags, "DI"), record.doi))
         yield record
 
 

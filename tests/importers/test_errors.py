@@ -164,6 +164,45 @@ def test_a_doi_that_is_not_one_is_dropped_with_a_warning(tmp_path: Path) -> None
         "without one."]
 
 
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("bad.bib", "@article{k1, title={A trial}, year={20x1}, doi={not a doi}}\n"
+     "@article{k2, title={Another}, year={2002}, doi={10.1000/b.2}}\n",
+     ["Entry 'k1' (line 1): year '20x1' is not a year",
+      "Entry 'k1' (line 1): doi 'not a doi' is not a DOI"]),
+    ("bad.xml", "<xml><records><record><ref-type name=\"Journal Article\">17</ref-type>"
+     "<titles><title>A trial</title></titles><dates><year>20x1</year></dates>"
+     "<electronic-resource-num>not a doi</electronic-resource-num></record>"
+     "<record><ref-type name=\"Journal Article\">17</ref-type><titles><title>Another"
+     "</title></titles><dates><year>2002</year></dates><electronic-resource-num>"
+     "10.1000/b.2</electronic-resource-num></record></records></xml>\n",
+     ["Record 1: year '20x1' is not a year",
+      "Record 1: electronic-resource-num 'not a doi' is not a DOI"]),
+    ("bad.txt", "FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nTI A trial\n"
+     "PY 20x1\nDI not a doi\nER\n\nPT J\nTI Another\nPY 2002\nDI 10.1000/b.2\nER\n\nEF\n",
+     ["Record 1 (line 3): PY '20x1' is not a year",
+      "Record 1 (line 3): DI 'not a doi' is not a DOI"]),
+    ("bad.ris", "TY  - JOUR\nTI  - A trial\nPY  - 20x1\nER  - \n\n"
+     "TY  - JOUR\nTI  - Another\nPY  - 2002\nER  - \n",
+     ["Record 1 (line 1): PY '20x1' is not a year"]),
+    ("bad.nbib", "PMID- 1\nTI  - A trial\nDP  - 20x1\nSO  - J. 20x1.\n\n"
+     "PMID- 2\nTI  - Another\nDP  - 2002\nSO  - J. 2002.\n",
+     ["Record 1 (line 1): DP '20x1' is not a year"]),
+])
+def test_every_format_warns_of_a_year_or_doi_it_drops(
+        tmp_path: Path, name: str, text: str, expected: list[str]) -> None:
+    """BibTeX, EndNote, Web of Science, RIS years and MEDLINE dates were dropped without a
+    word (CSV already warned): the record is kept, and the warning names it and the field."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = read_file(path)
+    assert [r.year for r in result.records] == [None, 2002]
+    dropped = [w for w in result.warnings if "is not a" in w]
+    assert len(dropped) == len(expected)
+    for start, warning in zip(expected, dropped, strict=True):
+        assert warning.startswith(start), warning
+        assert "the record is kept without" in warning
+
+
 def test_file_with_only_a_header_has_no_records(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("Title,Abstract,DOI\n")
