@@ -21,7 +21,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from screener.core.decisions import Stage
-from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key
+from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key, key_problem
 from screener.core.protocol import (
     Criterion,
     CriterionKind,
@@ -264,9 +264,10 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
     for action, key in (bindings.items() if isinstance(bindings, dict) else []):
         if not isinstance(key, str):
             continue
-        if key in action_keys:
-            add(["keys", action], f"key {key!r} is also bound to {action_keys[key]!r}")
-        action_keys.setdefault(key, action)
+        name = binding_key(key)  # '/' and 'slash' are one key
+        if name in action_keys:
+            add(["keys", action], f"key {key!r} is also bound to {action_keys[name]!r}")
+        action_keys.setdefault(name, action)
     return problems
 
 
@@ -304,9 +305,13 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
                                               else []) if isinstance(key, str)}
     for action, key in wanted.items():
         name = binding_key(key)
-        if name in RESERVED_KEYS:
-            add(["keys", action], f"key {key!r} is kept by the screening UI ({name}: "
-                f"{RESERVED_KEYS[name]}); choose another key for {action}")
+        if name.lower() in RESERVED_KEYS:
+            add(["keys", action], f"key {key!r} is kept by the screening UI ({name.lower()}: "
+                f"{RESERVED_KEYS[name.lower()]}); choose another key for {action}")
+            continue
+        problem = key_problem(key)
+        if problem is not None:
+            add(["keys", action], problem)
             continue
         for other, default in DEFAULT_KEYS.items():
             if other == action or other in wanted or binding_key(default) != name:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key
+from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key, key_problem
 
 __all__ = ["ACTIONS", "DEFAULT_KEYS", "DESCRIPTIONS", "KeyMap", "KeyMapError", "binding_key",
            "build_keymap", "load_keymap", "parse_keys_text", "user_keys_path"]
@@ -101,13 +101,20 @@ def build_keymap(layers: Iterable[tuple[str, Mapping[str, str]]]) -> KeyMap:
         wanted = {a: k for a, k in layer.items() if a in ACTIONS}
         proposal = {**keys, **wanted}
         for action, key in wanted.items():
-            if binding_key(key) in RESERVED_KEYS:
+            if binding_key(key).lower() in RESERVED_KEYS:
                 problems.append(f"{origin}: key {key!r} for {action} is kept by the UI for "
-                                f"{RESERVED_KEYS[binding_key(key)]}. Kept {action} on "
+                                f"{RESERVED_KEYS[binding_key(key).lower()]}. Kept {action} on "
                                 f"{keys[action]!r}")
                 proposal[action] = keys[action]
                 continue
-            clash = [other for other, k in proposal.items() if k == key and other != action]
+            problem = key_problem(key)
+            if problem is not None:
+                problems.append(f"{origin}: {action}: {problem}. Kept {action} on "
+                                f"{keys[action]!r}")
+                proposal[action] = keys[action]
+                continue
+            clash = [other for other, k in proposal.items()
+                     if binding_key(k) == binding_key(key) and other != action]
             if clash:
                 problems.append(f"{origin}: key {key!r} for {action} is also the key for "
                                 f"{', '.join(clash)}; remap that too. Kept {action} on "

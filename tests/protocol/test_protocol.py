@@ -306,6 +306,14 @@ def test_a_key_written_twice_is_refused_with_both_lines(text: str, expected: str
     ("  help: enter\n", 7, "key 'enter' is kept by the screening UI"),
     ("  search: q\n", 7, "already the key of quit by default"),
     ("  quit: slash\n", 7, "already the key of search by default"),  # '/' is 'slash'
+    # accepted before, though no key press could ever reach them (a helper's findings)
+    ("  include: foo\n", 7, "key 'foo' is not a key screener can bind"),
+    ("  include: esc\n", 7, "key 'esc' is not a key screener can bind"),
+    ("  include: ctrl+i\n", 7, "key 'ctrl+i' reaches the screening UI as tab"),
+    ("  include: ctrl+C\n", 7, "key 'ctrl+C' is kept by the screening UI (ctrl+c"),
+    ("  include: Escape\n", 7, "key 'Escape' is kept by the screening UI (escape"),
+    ("  maybe: \" \"\n", 7, "key ' ' is a blank or invisible character; write space"),
+    ("  include: \"/\"\n  maybe: slash\n  search: x\n", 8, "key 'slash' is also bound to 'include'"),
 ])
 def test_keys_that_clash_with_the_uis_own_are_refused(keys: str, line: int,
                                                        fragment: str) -> None:

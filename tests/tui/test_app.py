@@ -380,6 +380,21 @@ async def test_keys_remapped_in_protocol(make_app: MakeApp, tmp_path: Path) -> N
                                   (ids[1], "ann", "exclude", "population", "")]
 
 
+@pytest.mark.parametrize(("key", "press"), [
+    ("f5", "f5"), ("ctrl+s", "ctrl+s"), ("space", "space"), ("M", "M"), ("slash", "slash")])
+async def test_every_key_form_the_protocol_check_accepts_fires(
+        make_app: MakeApp, tmp_path: Path, key: str, press: str) -> None:
+    """The check now refuses key names no press can reach ('foo', 'esc', 'ctrl+i'); each
+    form it accepts must reach its action."""
+    keys = {"include": key} if key != "slash" else {"include": key, "search": "x"}
+    protocol = write_protocol(tmp_path / "p", keys=keys)
+    app, review, ids, _ = make_app(protocol)
+    async with app.run_test() as pilot:
+        await pilot.press(press)
+        await settle(pilot)
+        assert stored(review) == [(ids[0], "ann", "include", None, "")]
+
+
 async def test_keys_remapped_in_user_file_win_over_protocol(make_app: MakeApp, tmp_path: Path,
                                                             monkeypatch: Any) -> None:
     config = tmp_path / "config"

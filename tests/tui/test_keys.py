@@ -77,3 +77,14 @@ def test_a_key_the_ui_keeps_for_itself_is_refused(tmp_path: Path) -> None:
     assert keymap.keys["include"] == "i" and keymap.keys["maybe"] == "k"
     assert len(keymap.problems) == 1 and "key 'escape' for include is kept by the UI" in (
         keymap.problems[0])
+
+
+def test_a_key_no_press_can_reach_is_refused_in_the_user_file(tmp_path: Path) -> None:
+    path = tmp_path / "keys.yaml"
+    path.write_text("include: esc\nmaybe: k\nsearch: slash\nnote: /\n")
+    keymap = load_keymap((), path)
+    assert keymap.keys["include"] == "i" and keymap.keys["maybe"] == "k"
+    # '/' and 'slash' are one key: both asked for it, so neither moves
+    assert keymap.keys["note"] == "n" and keymap.keys["search"] == "/"
+    assert "key 'esc' is not a key screener can bind" in keymap.problems[0]
+    assert "key 'slash' for search is also the key for note" in keymap.problems[1]
