@@ -331,9 +331,11 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
 
 
 def _build(data: dict[str, Any]) -> Protocol:
+    # (The whole numbers are made int: JSON Schema counts 7.0 as an integer, as YAML
+    # writes it, and a float seed crashed the ranking.)
     screening = data.get("screening", {})
     mode = screening.get("mode", "single")
-    per = screening.get("reviewers_per_record", 2 if mode == "dual" else 1)
+    per = int(screening.get("reviewers_per_record", 2 if mode == "dual" else 1))
     conflicts = screening.get("conflicts", {})
     ranking = data.get("ranking", {})
     stopping = data.get("stopping", {})
@@ -369,14 +371,14 @@ def _build(data: dict[str, Any]) -> Protocol:
         ),
         ranking=RankingSettings(
             model=ranking.get("model", "default"),
-            seed=ranking.get("seed", 42),
+            seed=int(ranking.get("seed", 42)),
             cold_start=ranking.get("cold_start", True),
             params=tuple(sorted((str(k), v) for k, v in ranking.get("params", {}).items())),
         ),
         stopping=StoppingRule(
             recall_target=stopping.get("recall_target", 0.95),
             confidence=stopping.get("confidence", 0.95),
-            consecutive_irrelevant=stopping.get("consecutive_irrelevant", 50),
+            consecutive_irrelevant=int(stopping.get("consecutive_irrelevant", 50)),
             min_screened_fraction=stopping.get("min_screened_fraction", 0.10),
             key_papers=tuple(stopping.get("key_papers", [])),
             defaulted=tuple(k for k in ("recall_target", "confidence",

@@ -64,6 +64,19 @@ def test_defaults() -> None:
     assert p.ranking.seed == 42
 
 
+def test_whole_numbers_written_with_a_point_are_whole_numbers() -> None:
+    """JSON Schema (and so the check) takes 7.0 as an integer; it reached the ranking as a
+    float, whose seed crashed `rank` with a traceback, and the UI showed 'run 1/5.0'."""
+    text = VALID + (
+        "ranking:\n  seed: 7.0\nstopping:\n  consecutive_irrelevant: 5.0\n")
+    p = load_protocol_text(text)
+    assert (p.ranking.seed, p.stopping.consecutive_irrelevant) == (7, 5)
+    assert type(p.ranking.seed) is int and type(p.stopping.consecutive_irrelevant) is int
+    dual = load_protocol_text(VALID + "screening:\n  mode: dual\n  reviewers_per_record: 2.0\n"
+                              "  adjudicator: Ada\n")
+    assert type(dual.screening.reviewers_per_record) is int
+
+
 BROKEN = [
     # (name, text, expected line, expected fragment)
     ("not yaml", "title: [unclosed\n", 2, "expected"),
