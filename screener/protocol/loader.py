@@ -271,6 +271,44 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
     return problems
 
 
+_FieldPattern = tuple[str | None, ...]
+_ONE_LINE: tuple[_FieldPattern, ...] = (("title",), ("exclusion_reasons", None, "label"),
+             ("searches", None, "source"), ("screening", "adjudicator"))
+"""Fields shown as one line (a heading, a list entry, a name): a line break would break
+the report's heading or the UI's line. `None` stands for every item of a list."""
+_MUST_HAVE_TEXT: tuple[_FieldPattern, ...] = (("title",), ("criteria", None, "text"), ("exclusion_reasons", None, "label"),
+                   ("searches", None, "source"))
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
+                        "\u2066-\u2069]")
+"""Control characters (a line break and a tab aside) and bidirectional overrides: sent to
+the terminal they can clear the screen or reverse the text shown around them."""
+
+
+def _strings(value: Any, path: list[Any]) -> list[tuple[list[Any], str]]:
+    """Every string in the protocol data (keys aside), with its path."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in _strings(v, [*path, k])]
+    if isinstance(value, list):
+        return [found for i, v in enumerate(value) for found in _strings(v, [*path, i])]
+    return []
+
+
+def _fields_at(data: Any, pattern: _FieldPattern) -> list[tuple[list[Any], Any]]:
+    """The values at a path pattern (`None`: every item of a list), with their paths."""
+    found: list[tuple[list[Any], Any]] = [([], data)]
+    for part in pattern:
+        nxt: list[tuple[list[Any], Any]] = []
+        for path, value in found:
+            if part is None and isinstance(value, list):
+                nxt += [([*path, i], v) for i, v in enumerate(value)]
+            elif part is not None and isinstance(value, dict) and part in value:
+                nxt.append(([*path, part], value[part]))
+        found = nxt
+    return found
+
+
 def _input_problems(data: dict[str, Any], node: yaml.Node | None,
                     ranking_check: RankingCheck | None) -> list[Problem]:
     """The checks a protocol file gets and a stored version does not (see `stored`)."""
@@ -278,6 +316,32 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
 
     def add(path: list[Any], message: str) -> None:
         problems.append(Problem(_path_text(path), _line_of(node, path), message))
+
+    for where, text in _strings(data, []):
+        bad = _INVISIBLE.search(text)
+        if bad:
+            add(where, f"holds an invisible control character (U+{ord(bad.group()):04X}), "
+                "which would garble the screen or the report around it; remove it")
+    for pattern in _MUST_HAVE_TEXT:
+        for where, value in _fields_at(data, pattern):
+            if isinstance(value, str) and value and not value.strip():
+                add(where, "is blank: write the text (it is shown to reviewers and in the "
+                    "report)")
+    for pattern in _ONE_LINE:
+        for where, value in _fields_at(data, pattern):
+            if isinstance(value, str) and "\n" in value.strip():
+                add(where, "spans several lines: write it on one line (it is shown as a "
+                    "heading or a list entry)")
+    highlight = data.get("highlight")
+    if isinstance(highlight, dict):
+        include, exclude = highlight.get("include"), highlight.get("exclude")
+        both = ({t.strip().lower() for t in include if isinstance(t, str)}
+                & {t.strip().lower() for t in exclude if isinstance(t, str)}
+                if isinstance(include, list) and isinstance(exclude, list) else set())
+        for i, term in enumerate(exclude if both and isinstance(exclude, list) else []):
+            if isinstance(term, str) and term.strip().lower() in both:
+                add(["highlight", "exclude", i], f"{term.strip()!r} is also an include term; "
+                    "a word is marked one way only (as include), so keep it in one list")
 
     for i, search in _items(data, "searches"):
         date = search.get("date")

@@ -96,6 +96,9 @@ _HINTS = (
      "(\"...\"), and a key must not be indented under a value on the line above"),
     ("could not find expected ':'", "a key needs ': ' after it, and a long value must be "
      "quoted (\"...\") or continued with the same indentation"),
+    ("found undefined alias", "a value that starts with * (a highlight term such as "
+     "*ketamine) must be quoted: \"*ketamine\" (unquoted, YAML reads it as a reference to "
+     "an anchor)"),
 )
 
 

@@ -77,6 +77,36 @@ def test_whole_numbers_written_with_a_point_are_whole_numbers() -> None:
     assert type(dual.screening.reviewers_per_record) is int
 
 
+@pytest.mark.parametrize(("text", "line", "fragment"), [
+    ('title: "   "\n' + VALID.split("\n", 1)[1], 1, "title: is blank: write the text"),
+    (VALID.replace("text: Adults", 'text: "  "'), 3, "criteria[0].text: is blank"),
+    (VALID.replace("label: Wrong population", 'label: " "'), 5,
+     "exclusion_reasons[0].label: is blank"),
+    ("title: |\n  Line one\n  Line two\n" + VALID.split("\n", 1)[1], 1,
+     "title: spans several lines: write it on one line"),
+    ('title: "Ketamine\\e[2J"\n' + VALID.split("\n", 1)[1], 1,
+     "title: holds an invisible control character (U+001B)"),
+    (VALID.replace("text: Adults", 'text: "Adults \\u202e reversed"'), 3,
+     "criteria[0].text: holds an invisible control character (U+202E)"),
+    (VALID + "highlight:\n  include: [ketamine, review]\n  exclude: [Review]\n", 8,
+     "highlight.exclude[0]: 'Review' is also an include term"),
+    (VALID + "highlight:\n  include: [*ketamine]\n", 7,
+     'must be quoted: "*ketamine"'),
+])
+def test_text_a_reviewer_or_reader_would_see_broken_is_refused(
+        text: str, line: int, fragment: str) -> None:
+    """Blank, multi-line and control-character text passed the check: the report's heading
+    read '# : screening methods' or broke in two, and an escape sequence cleared the UI."""
+    problems = _problems(text)
+    assert any(p.startswith(f"line {line}") and fragment in p for p in problems), problems
+
+
+def test_multi_line_criteria_and_question_text_are_still_accepted() -> None:
+    text = VALID.replace("text: Adults", 'text: "Adults aged 18 or over,\\nany setting"'
+                         ) + "question:\n  text: |\n    One.\n    Two.\n"
+    assert load_protocol_text(text).criteria[0].text.count("\n") == 1
+
+
 BROKEN = [
     # (name, text, expected line, expected fragment)
     ("not yaml", "title: [unclosed\n", 2, "expected"),
@@ -292,10 +322,10 @@ def test_an_alias_inside_its_own_anchor_is_refused() -> None:
 
 
 def test_a_few_aliases_still_work() -> None:
-    # (key papers are DOIs or PMIDs now, so the alias is used within highlight)
-    p = load_protocol_text(VALID + "highlight:\n  include: &terms [ketamine, esketamine]\n"
-                           "  exclude: *terms\n")
-    assert p.highlight.include == p.highlight.exclude == ("ketamine", "esketamine")
+    # (a term in both highlight lists is refused now, so the alias is used in the question)
+    p = load_protocol_text(VALID + "question:\n  population: &adults Adults over 18\n"
+                           "  setting: *adults\n")
+    assert dict(p.question) == {"population": "Adults over 18", "setting": "Adults over 18"}
 
 
 @pytest.mark.parametrize(("text", "expected"), [
