@@ -157,6 +157,9 @@ class ScreenerApp(GatedKeysApp):
         self.ranker: Ranker = ranker or self.process_ranker or default_ranker
         self.progress_fn: ProgressFn = progress_fn or panel_progress
         self.keymap = keymap or load_keymap(review.protocol.keys, user_keys_file)
+        self._keymap_given = keymap is not None
+        self.user_keys_file = user_keys_file
+        self.session.shown_protocol = review.protocol_hash
         self.background_delay = background_delay
         """Seconds of pause after a decision before re-ranking starts (0: at once, and
         progress too)."""
@@ -186,10 +189,20 @@ class ScreenerApp(GatedKeysApp):
         if self.process_ranker is not None and self.stage == Stage.TITLE_ABSTRACT:
             # After the first record is on screen: starting the child costs CPU.
             self.set_timer(WARM_UP_DELAY, self._warm_up)
+        self.apply_keymap()
+
+    def apply_keymap(self) -> None:
         self.set_keymap({action: key for action, key in self.keymap.keys.items()
                          if key != DEFAULT_KEYS[action]})
         for problem in self.keymap.problems:
             self.notify(problem, title="Key map", severity="warning", timeout=10)
+
+    def follow_protocol_keys(self) -> None:
+        """Bind the keys of the protocol in force (after an amendment; the user's keys.yaml
+        still wins), unless the app was given its key map."""
+        if not self._keymap_given:
+            self.keymap = load_keymap(self.review.protocol.keys, self.user_keys_file)
+            self.apply_keymap()
 
     def _warm_up(self) -> None:
         if self.process_ranker is not None:

@@ -50,6 +50,7 @@ from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least
 from screener.workflow.ranking import RankingUpdate
+from screener.workflow.review import ProtocolAmended
 from screener.workflow.screening import NextItem
 from screener.workflow.team import RecordTaken, blinding_ends_on_listing, list_conflicts
 
@@ -391,7 +392,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.after_change()
             return
         except USER_ERRORS as exc:
-            self.notify(str(exc), title="Not saved", severity="error")
+            self.notify(str(exc), title="Not saved", severity="error",
+                        timeout=15 if isinstance(exc, ProtocolAmended) else 10)
+            self.follow_protocol()
             return
         previous = self.mine.get(record.id)
         self.mine[record.id] = decision
@@ -436,6 +439,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         """
         app = self.screener
         app.idle_gc.activity()
+        self.follow_protocol()
         if app.background_delay <= 0:
             self._start_ranking()
             self.refresh_progress()
@@ -446,6 +450,23 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._ranking_timer = self.set_timer(app.background_delay, self._start_ranking)
         self._progress_timer = self.set_timer(max(app.progress_delay, app.background_delay),
                                               self.refresh_progress)
+
+    def follow_protocol(self) -> None:
+        """Show the protocol version in force when another process amended it (a decision
+        or undo read it): the title, criteria and reasons, the marked terms and the keys.
+        Decisions are refused until the screen shows it (`ScreeningSession.shown_protocol`)."""
+        app = self.screener
+        session, review = app.session, app.review
+        if session.shown_protocol is None or session.shown_protocol == review.protocol_hash:
+            return
+        session.shown_protocol = review.protocol_hash
+        app.title = review.protocol.title
+        self.query_one(RecordCard).follow(review.protocol)
+        self.query_one(CriteriaPanel).show(review.protocol)
+        app.follow_protocol_keys()
+        self.notify(f"The protocol was amended: version {review.protocol_version} is in "
+                    "force. Its criteria, exclusion reasons, highlighted terms and keys are "
+                    "shown from now on.", title="Protocol amended", timeout=15)
 
     def _start_ranking(self) -> None:
         self._ranking_timer = None

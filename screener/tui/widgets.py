@@ -84,6 +84,11 @@ class RecordCard(ScrollView, can_focus=True):
     def part(self, name: str) -> Text:
         return self.parts[name]
 
+    def follow(self, protocol: Protocol) -> None:
+        """Mark the terms of `protocol` (another version after an amendment) from now on."""
+        self.protocol = protocol
+        self._render_record()
+
     def show(self, record: Record | None, context: str = "", empty: str = "",
              heading: str = "") -> None:
         """Show `record` (None: the `empty` message); `heading` goes in the border,
@@ -231,6 +236,11 @@ class CriteriaPanel(Static):
         self.protocol = protocol
 
     def on_mount(self) -> None:
+        self.show(self.protocol)
+
+    def show(self, protocol: Protocol) -> None:
+        """List `protocol`'s criteria and reasons (another version after an amendment)."""
+        self.protocol = protocol
         text = Text()
         text.append("Criteria\n", style="bold")
         for c in self.protocol.criteria:

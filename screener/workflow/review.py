@@ -26,6 +26,11 @@ class ReviewError(Exception):
     """A problem the user can fix; the CLI prints it and exits with code 2."""
 
 
+class ProtocolAmended(ReviewError):
+    """The protocol was amended since the screen showed the record: the decision was made
+    against criteria, reasons or terms no longer in force, so it is not saved."""
+
+
 @dataclass
 class Review:
     """An open review: its database, folder (if any) and the protocol in force."""
@@ -391,4 +396,4 @@ def upgrade_database(folder: Path | None = None, db_url: str | None = None) -> t
 
 
 __all__ = ["Amendment", "DroppedId", "Review", "ReviewError", "ProtocolError", "StorageError",
-           "amend_protocol", "create_review", "open_review", "read_protocol", "upgrade_database"]
+           "ProtocolAmended", "amend_protocol", "create_review", "open_review", "read_protocol", "upgrade_database"]

@@ -24,7 +24,7 @@ from screener.core.decisions import (
 from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.records import Record
 from screener.storage import Session, repo
-from screener.workflow.review import Review, ReviewError, follow_amendments
+from screener.workflow.review import ProtocolAmended, Review, ReviewError, follow_amendments
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +148,14 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                     stage: Stage = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
                     criterion_ids: Sequence[str] = (), note: str = "",
                     ranking_id: int | None = None, rank_position: int | None = None,
-                    role: Role | None = None, if_needed: bool = False) -> Decision:
+                    role: Role | None = None, if_needed: bool = False,
+                    seen_protocol: str | None = None) -> Decision:
     """Validate and commit one decision (one transaction); returns it as stored.
 
     if_needed: refuse (`team.RecordTaken`) when other screeners completed the record
-    meanwhile (set by `ScreeningSession.decide` for a record that `next` offered)."""
+    meanwhile (set by `ScreeningSession.decide` for a record that `next` offered).
+    seen_protocol: the hash of the protocol version the reviewer was shown (the UI's);
+    refuse (`ProtocolAmended`) when the version in force is another."""
     validate_decision(review, stage, label, reason_id, criterion_ids)
     check_note(note)
     reviewer = reviewer_name(reviewer)
@@ -168,6 +171,12 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     with review.transaction() as session:
         if follow_amendments(review, session):   # amended meanwhile: check against it
             validate_decision(review, stage, label, reason_id, criterion_ids)
+        if seen_protocol is not None and seen_protocol != review.protocol_hash:
+            raise ProtocolAmended(
+                f"the protocol was amended (now version {review.protocol_version}) while "
+                "this record was on screen, so the decision was made against criteria, "
+                "reasons or terms no longer in force; nothing was saved: the screen now "
+                f"follows version {review.protocol_version}, decide again")
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
         if ranking_id is not None and not repo.ranking_exists(session, ranking_id):
@@ -455,6 +464,10 @@ class ScreeningSession:
         self.held = 0
         """When `next` found nothing: records it skipped only because others hold them (on
         their screens, claimed; they come back when not decided)."""
+        self.shown_protocol: str | None = None
+        """The hash of the protocol version a UI shows the reviewer (its criteria, reasons,
+        terms and keys): `decide` refuses (`ProtocolAmended`) once another is in force.
+        None: decisions are checked against the version in force only."""
         self.reload()
 
     def release(self) -> None:
@@ -533,7 +546,7 @@ class ScreeningSession:
                 reason_id=reason_id, criterion_ids=criterion_ids, note=note,
                 ranking_id=shown.ranking_id if shown else None,
                 rank_position=shown.rank_position if shown else None, role=self.role,
-                if_needed=shown is not None)
+                if_needed=shown is not None, seen_protocol=self.shown_protocol)
         except RecordTaken:  # not to be offered again (a report marked meanwhile would be)
             self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
             raise

@@ -395,6 +395,54 @@ async def test_every_key_form_the_protocol_check_accepts_fires(
         assert stored(review) == [(ids[0], "ann", "include", None, "")]
 
 
+async def test_an_amendment_made_while_the_screen_is_open_is_shown_before_a_decision_counts(
+        make_app: MakeApp, tmp_path: Path) -> None:
+    """A helper amended the protocol in another shell while the UI was open: the UI kept
+    the old reasons, terms and keys, yet stamped its decisions with the new version. Now
+    the first decision after the amendment is refused (nothing saved) and the screen shows
+    the version in force; the next one counts, under it."""
+    import yaml
+
+    from screener.workflow.review import amend_protocol
+
+    app, review, ids, _ = make_app()
+    assert review.folder is not None
+    data = yaml.safe_load((review.folder / "protocol.yaml").read_text(encoding="utf-8"))
+    data["exclusion_reasons"].append({"id": "conference", "label": "Conference abstract",
+                                      "key": "7"})
+    data["highlight"] = {"include": ["ketamine"]}
+    data["keys"] = {"include": "y"}
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        other = open_review(review.folder)  # another shell
+        try:
+            amend_protocol(other, amended, "conference abstracts are excluded")
+        finally:
+            other.close()
+        panel = str(app.screening.query_one("#criteria", Static).content)
+        assert "Conference abstract" not in panel  # nothing has read the amendment yet
+        await pilot.press("e", "1")
+        await settle(pilot)
+        assert stored(review) == []
+        assert any(n.title == "Not saved" and "amended" in n.message
+                   for n in app._notifications)
+        assert any(n.title == "Protocol amended" for n in app._notifications)
+        panel = str(app.screening.query_one("#criteria", Static).content)
+        assert "[7] Conference abstract (conference)" in panel
+        assert app.screening.query_one(RecordCard).protocol.highlight.include == ("ketamine",)
+        await pilot.press("e", "7")
+        await settle(pilot)
+        await pilot.press("y")  # the amended protocol's include key
+        await settle(pilot)
+        assert stored(review) == [(ids[0], "ann", "exclude", "conference", ""),
+                                  (ids[1], "ann", "include", None, "")]
+        with review.read() as session:
+            hashes = {d.protocol_hash for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
+        assert hashes == {review.protocol_hash} and review.protocol_version == 2
+
+
 async def test_keys_remapped_in_user_file_win_over_protocol(make_app: MakeApp, tmp_path: Path,
                                                             monkeypatch: Any) -> None:
     config = tmp_path / "config"
