@@ -178,6 +178,8 @@ def protocol_amend(file: Path, reason: str, drop_used: bool, review_dir: Path | 
     if amendment.dropped:
         click.echo("warning: decisions still cite what this version dropped: "
                    f"{'; '.join(map(str, amendment.dropped))}", err=True)
+    for change in amendment.changed_outcomes:
+        click.echo(f"warning: under the new screening rules, {change}", err=True)
 
 
 @main.group()

@@ -287,6 +287,9 @@ class Amendment:
     """The protocol version recorded."""
     dropped: tuple[DroppedId, ...] = ()
     """Ids in use that the new version drops (only with `drop_used`)."""
+    changed_outcomes: tuple[str, ...] = ()
+    """What the new screening rules changed for records already decided (one sentence per
+    kind: conflicts settled without the adjudicator, records waiting for another reviewer)."""
 
 
 def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
@@ -312,8 +315,8 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
     # disk, no write access) refuses the amendment before the version is recorded
     staged = _stage_copy(protocol_path, copy) if copy is not None else None
     try:
-        version, dropped = _record_amendment(review, protocol_path, protocol, text, sha,
-                                             reason, drop_used)
+        version, dropped, changed = _record_amendment(review, protocol_path, protocol, text,
+                                                      sha, reason, drop_used)
     except BaseException:
         if staged is not None:
             staged.unlink(missing_ok=True)
@@ -327,7 +330,7 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
             raise ReviewError(f"protocol version {version} was recorded, but {copy} could not "
                               f"be replaced ({exc.strerror}): copy {protocol_path} there "
                               "yourself, so the folder shows the protocol in force") from None
-    return Amendment(version, tuple(dropped))
+    return Amendment(version, tuple(dropped), tuple(changed))
 
 
 def _stage_copy(source: Path, copy: Path) -> Path:
@@ -344,9 +347,13 @@ def _stage_copy(source: Path, copy: Path) -> Path:
 
 def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, text: str,
                       sha: str, reason: str, drop_used: bool
-                      ) -> tuple[int, list[DroppedId]]:
+                      ) -> tuple[int, list[DroppedId], list[str]]:
+    from screener.workflow.screening import follow_new_screening_rules
+
+    in_force = review.protocol
     with review.transaction() as session:
-        dropped = _dropped_ids(session, _protocol_in_force(session)[0], protocol)
+        before = _protocol_in_force(session)[0]
+        dropped = _dropped_ids(session, before, protocol)
         if dropped and not drop_used:
             raise ReviewError(
                 f"{protocol_path} drops what existing decisions cite: "
@@ -358,7 +365,11 @@ def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, t
         version = repo.add_protocol_version(
             session, text, sha, reason.strip(),
             {"dropped_although_cited": [str(d) for d in dropped]} if dropped else None)
-    return version, dropped
+        try:
+            changed = follow_new_screening_rules(review, session, before, protocol)
+        finally:
+            review.protocol = in_force
+    return version, dropped, changed
 
 
 def _dropped_ids(session: Session, before: Protocol, after: Protocol) -> list[DroppedId]:

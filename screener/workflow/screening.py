@@ -22,6 +22,7 @@ from screener.core.decisions import (
     current_decisions,
 )
 from screener.core.outcomes import Outcome, passes_title_abstract
+from screener.core.protocol import Protocol
 from screener.core.records import Record
 from screener.storage import Session, repo
 from screener.workflow.review import ProtocolAmended, Review, ReviewError, follow_amendments
@@ -85,9 +86,93 @@ def outcomes(review: Review, session: Session, stage: Stage,
 
 
 def apply_outcome_effects(review: Review, session: Session, record_id: int, stage: Stage) -> None:
-    """Keep full-text reports in step with title/abstract outcomes and full-text decisions."""
+    """Keep full-text reports in step with title/abstract outcomes and full-text decisions.
+    A title/abstract change that would take back out of full text a record whose report was
+    assessed, decided on or marked not retrieved is refused (ReviewError; the caller's
+    transaction then writes nothing): those full-text steps would count nowhere, and the
+    PRISMA counts would contradict the full-text exclusions and `status`."""
     outcome = outcomes(review, session, stage, [record_id]).get(record_id, Outcome(None))
+    if stage == Stage.TITLE_ABSTRACT and not passes_title_abstract(outcome):
+        _refuse_leaving_full_text(session, record_id)
     _outcome_effects(session, record_id, stage, outcome)
+
+
+def follow_new_screening_rules(review: Review, session: Session, before: Protocol,
+                               after: Protocol) -> list[str]:
+    """After an amendment that changes how decisions combine (mode, reviewers per record,
+    conflict rules): bring the full-text reports in step with the outcomes under `after`
+    (`review.protocol` must be `after`), and say what changed for whom, one sentence per
+    kind: conflicts now settled without the adjudicator, records decided before that now
+    wait for another reviewer or are in conflict, and records at full text that no longer
+    pass title/abstract."""
+    if before.screening == after.screening:
+        return []
+    notes: list[str] = []
+    for stage in after.stages:
+        review.protocol = before
+        old = outcomes(review, session, stage)
+        review.protocol = after
+        new = outcomes(review, session, stage)
+        if stage not in before.stages:
+            continue
+        settled = sorted(r for r, o in old.items() if o.conflict and r in new
+                         and new[r].label is not None and not new[r].adjudicated)
+        waiting = sorted(r for r, o in old.items() if o.label is not None and r in new
+                         and new[r].label is None and not new[r].conflict)
+        conflict = sorted(r for r, o in old.items() if not o.conflict and r in new
+                          and new[r].conflict)
+        where = stage.label
+        if settled:
+            notes.append(f"{_ids(settled)} in conflict at {where} {_are(settled)} now settled "
+                         "by the latest decision, without the adjudicator")
+        if waiting:
+            one = len(waiting) == 1
+            notes.append(f"{_ids(waiting)} decided at {where} under the earlier version "
+                         f"now wait{'s' if one else ''} for another reviewer ({'it counts' if one else 'they count'} as "
+                         "not yet screened there until one decides)")
+        if conflict:
+            notes.append(f"{_ids(conflict)} at {where} {_are(conflict)} now in conflict, "
+                         "for the adjudicator")
+        if stage == Stage.TITLE_ABSTRACT:
+            for rid, outcome in new.items():
+                _outcome_effects(session, rid, stage, outcome)
+            stuck = sorted(r for r, o in new.items() if not passes_title_abstract(o)
+                           and (repo.reports(session).get(r, ReportStatus.SOUGHT)
+                                != ReportStatus.SOUGHT
+                                or repo.current_decisions(session, Stage.FULL_TEXT, [r])))
+            if stuck:
+                notes.append(f"{_ids(stuck)} already at full text no longer "
+                             f"pass{'es' if len(stuck) == 1 else ''} title/abstract under "
+                             "this version; the PRISMA counts leave their full-text steps "
+                             "out until the title/abstract decisions they need are made")
+    return notes
+
+
+def _ids(ids: Sequence[int]) -> str:
+    shown = ", ".join(map(str, ids[:20])) + (", ..." if len(ids) > 20 else "")
+    return f"{len(ids)} record{'s' if len(ids) != 1 else ''} ({shown})"
+
+
+def _are(ids: Sequence[int]) -> str:
+    return "is" if len(ids) == 1 else "are"
+
+
+def _refuse_leaving_full_text(session: Session, record_id: int) -> None:
+    full_text = [d for d in repo.current_decisions(session, Stage.FULL_TEXT, [record_id])]
+    if full_text:
+        done = ", ".join(f"{d.reviewer}: {d.label.value}" + (f" ({d.reason_id})" if d.reason_id
+                                                             else "") for d in full_text)
+        raise ReviewError(
+            f"record {record_id} is already at full text ({done}); this would take it back "
+            "out, and its full-text decisions would then count nowhere, so nothing was "
+            "saved. A record found ineligible once at full text is excluded there, with a "
+            "reason: leave its title/abstract decision as it is")
+    if repo.reports(session).get(record_id) == ReportStatus.NOT_RETRIEVED:
+        raise ReviewError(
+            f"record {record_id}'s full text is marked not retrieved (PRISMA counts it as "
+            "sought and not retrieved); this would take it back out of full text, so nothing "
+            "was saved. To change its title/abstract decision, take the mark back first: "
+            f"`screener not-retrieved {record_id} --undo`")
 
 
 def refresh_outcome_effects(review: Review, session: Session, stage: Stage) -> None:

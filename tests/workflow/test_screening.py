@@ -169,6 +169,33 @@ def test_full_text_stage_reports(make_review: Callable[..., Any]) -> None:
     assert ScreeningSession(review, "ann", Stage.FULL_TEXT).next() is None
 
 
+def test_a_title_abstract_change_cannot_take_a_record_out_of_full_text_work(
+        make_review: Callable[..., Any]) -> None:
+    """A title/abstract exclusion made after the report was assessed or marked not
+    retrieved left `status`, the report's full-text table and the exports counting it while
+    PRISMA did not (a helper's run): it is refused, nothing written, with what to do."""
+    review = make_review()
+    a, b, c = add(review, 3)
+    for rid in (a, b, c):
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    record_decision(review, a, "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT, reason_id="design")
+    mark_not_retrieved(review, b)
+    with review.read() as s:
+        before = (len(repo.current_decisions(s)), repo.reports(s))
+    with pytest.raises(ReviewError, match=r"record \d+ is already at full text \(ann: exclude "
+                       r"\(design\)\).*nothing was saved.*excluded there, with a reason"):
+        record_decision(review, a, "ann", Label.EXCLUDE, reason_id="population")
+    with pytest.raises(ReviewError, match=r"marked not retrieved.*nothing was saved.*"
+                       rf"screener not-retrieved {b} --undo"):
+        record_decision(review, b, "ann", Label.EXCLUDE, reason_id="population")
+    with review.read() as s:
+        assert (len(repo.current_decisions(s)), repo.reports(s)) == before
+    record_decision(review, a, "ann", Label.MAYBE)  # still passes title/abstract: allowed
+    record_decision(review, c, "ann", Label.EXCLUDE, reason_id="population")  # untouched: fine
+    with review.read() as s:
+        assert c not in repo.reports(s)
+
+
 def test_dual_mode_offers_record_to_two_reviewers(make_review: Callable[..., Any]) -> None:
     review = make_review("dual-screening.yaml")
     ids = add(review, 2)

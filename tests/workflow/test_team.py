@@ -981,6 +981,63 @@ def test_agreement_uses_the_decisions_made_before_reconciliation_began(
     assert pair.stats.n == 3 and pair.stats.table == ((1, 1), (0, 1))  # ann's include kept
 
 
+def test_an_amendment_to_single_screening_names_the_conflicts_it_settles(
+        make_review: Callable[..., Any], amend_to_single: Callable[..., None]) -> None:
+    """Amended from dual to single screening, a disagreement became the latest decision
+    without a word (a helper's run): the amendment now says which conflicts it settles."""
+    review = make_review("dual-screening.yaml")
+    r1, r2, r3 = add(review, 3)
+    for rid, (a, b) in ((r1, (INC, EXC)), (r2, (EXC, EXC)), (r3, (INC, INC))):
+        decide(review, rid, "ann", a)
+        decide(review, rid, "bob", b)
+    assert [c.record_id for c in list_conflicts(review, TA, ADJ)] == [r1]
+    assert review.folder is not None
+    data = yaml.safe_load((review.folder / "protocol.yaml").read_text(encoding="utf-8"))
+    data["screening"] = {"mode": "single", "reviewers_per_record": 1, "blind": False}
+    single = review.folder.parent / "single.yaml"
+    single.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amendment = amend_protocol(review, single, "one reviewer from now on")
+    assert amendment.changed_outcomes == (
+        f"1 record ({r1}) in conflict at title/abstract is now settled by the latest decision, "
+        "without the adjudicator",)
+    assert list_conflicts(review, TA, ADJ) == []
+
+
+def test_an_amendment_to_dual_screening_sends_single_screened_records_back_for_a_second(
+        tmp_path: Path, db_url: str | None) -> None:
+    """Amended from single to dual screening, a record one reviewer had included stayed
+    'at full text' for `status` and `next` while PRISMA counted it pending (a helper's
+    run): its untouched report leaves full text, and the amendment names what changed."""
+    review = create_review(tmp_path / "rev", PROTOCOLS / "minimal.yaml", db_url)
+    r1, r2, r3 = add(review, 3)
+    decide(review, r1, "ann", INC)
+    decide(review, r2, "ann", INC)
+    decide(review, r3, "ann", EXC, reason="design")
+    decide(review, r2, "ann", INC, FT)
+    data = yaml.safe_load((PROTOCOLS / "minimal.yaml").read_text(encoding="utf-8"))
+    data["screening"] = {"mode": "dual", "reviewers_per_record": 2, "blind": False,
+                         "adjudicator": ADJ}
+    dual = tmp_path / "dual.yaml"
+    dual.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amendment = amend_protocol(review, dual, "two reviewers from now on")
+    assert amendment.changed_outcomes == (
+        f"3 records ({r1}, {r2}, {r3}) decided at title/abstract under the earlier version now "
+        "wait for another reviewer (they count as not yet screened there until one decides)",
+        f"1 record ({r2}) already at full text no longer passes title/abstract under this "
+        "version; the PRISMA counts leave their full-text steps out until the title/abstract "
+        "decisions they need are made",
+        f"1 record ({r2}) decided at full-text under the earlier version now waits for "
+        "another reviewer (it counts as not yet screened there until one decides)")
+    from screener.workflow.screening import eligible_ids
+
+    with review.read() as session:
+        # r1's untouched report left full text (r2's, assessed, stays: the warning names it)
+        assert set(repo.reports(session)) == {r2} and eligible_ids(session, FT) == [r2]
+    decide(review, r1, "bob", INC)  # the second title/abstract reviewer it now needs
+    with review.read() as session:
+        assert eligible_ids(session, FT) == [r1, r2]
+
+
 def test_agreement_does_not_change_when_the_review_is_amended_out_of_blinding(
         make_review: Callable[..., Any], amend_to_single: Callable[..., None]) -> None:
     """Amended from blind dual to single screening after reconciliation began, the review
