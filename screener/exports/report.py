@@ -217,6 +217,8 @@ class ReportInputs:
     many reviewers screen a record or the blinding (else empty)."""
     multi_screened: int = 0
     """Title/abstract records that two or more screeners decided."""
+    single_screened: int = 0
+    """Title/abstract records that one screener decided."""
     draft: str = ""
     """Why the PRISMA diagram is not final ("" when it is)."""
     imported_labels: tuple[tuple[str, int], ...] = ()
@@ -374,7 +376,8 @@ def _criteria_counts(n_inc: int, n_exc: int) -> str:
     return f" ({' and '.join(parts)})" if parts else ""
 
 
-def _mode_history(modes: tuple[tuple[int, str, int, bool], ...], multi: int) -> str:
+def _mode_history(modes: tuple[tuple[int, str, int, bool], ...], multi: int,
+                  single: int) -> str:
     """An amendment changed how records were screened: each version's way, and how many
     records two or more reviewers screened, so the text above (the version in force) is
     not read as the whole review's."""
@@ -387,7 +390,7 @@ def _mode_history(modes: tuple[tuple[int, str, int, bool], ...], multi: int) -> 
     return ("The protocol's screening mode was amended during the review: "
             f"{'; '.join(parts)}; the sentences above describe the version in force. At "
             f"title and abstract, {_n(multi, 'record')} {_were(multi)} screened by two or more "
-            "reviewers.")
+            f"reviewers and {_n(single, 'record')} by one.")
 
 
 def screening_paragraph(inputs: ReportInputs) -> str:
@@ -414,7 +417,11 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                "reconciliation of the stage began (blinded)" if mode.blind else
                "but not independently: reviewers could see each other's decisions")
         sentences = _allocation_sentences(inputs)
-        if not sentences:
+        if not sentences and inputs.screening_modes:
+            # amended: not every record had this many reviewers (the history says how many)
+            out.append(f"Under the protocol version in force, each record and each retrieved "
+                       f"report is screened by {per} reviewers, {how}.")
+        elif not sentences:
             screened = (" screened so far" if inputs.draft else " screened"
                         if inputs.counts.records_excluded_automation else "")
             out.append(f"At each stage every record{screened} and every retrieved report was "
@@ -444,14 +451,17 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
         out += (_allocation_sentences(inputs)
-                or ["Each record and each retrieved report screened so far was screened by one "
+                or ["Under the protocol version in force, each record and each retrieved "
+                    "report is screened by one reviewer." if inputs.screening_modes
+                    else "Each record and each retrieved report screened so far was screened by one "
                     "reviewer." if inputs.draft
                     else "Each record screened at title and abstract, and each retrieved "
                     "report, was screened by one reviewer."
                     if inputs.counts.records_excluded_automation
                     else "Each record and each retrieved report was screened by one reviewer."])
     if inputs.screening_modes:
-        out.append(_mode_history(inputs.screening_modes, inputs.multi_screened))
+        out.append(_mode_history(inputs.screening_modes, inputs.multi_screened,
+                                 inputs.single_screened))
     if inputs.counts.records_excluded_automation:
         n = inputs.counts.records_excluded_automation
         out.append(f"{_n(n, 'record').capitalize()} from databases and registers "
@@ -477,7 +487,9 @@ _SETTING_WORDS = {"recall_target": "the recall target", "confidence": "the confi
                   "min_screened_fraction": "the minimum share of records screened"}
 
 
-def _stopping_text(stop: StoppingInfo) -> list[str]:
+def _stopping_text(stop: StoppingInfo, ranked: bool = True) -> list[str]:
+    """`ranked`: whether records were screened in ranked order (else the sentence on the
+    ranking's effect on the estimate is left out: there was none)."""
     parts = []
     if stop.recall_target is not None:
         conf = f" with {stop.confidence:.0%} confidence" if stop.confidence is not None else ""
@@ -511,9 +523,10 @@ def _stopping_text(stop: StoppingInfo) -> list[str]:
                "recall is the relevant records found (included or maybe) divided by those "
                "found plus those estimated left, its interval from the ends of that "
                "interval, so its lower end is the recall the stopping test supports at that "
-               "level. As the ranking puts likely relevant records first, the records "
-               "screened last are usually richer in relevant records than those left, so "
-               "this estimate of recall tends to be too low.")
+               "level." + (" As the ranking puts likely relevant records first, the records "
+                           "screened last are usually richer in relevant records than those "
+                           "left, so this estimate of recall tends to be too low." if ranked
+                           else ""))
     for v in stop.amended:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "
@@ -546,7 +559,7 @@ def automation_paragraph(inputs: ReportInputs) -> str:
                     "screened in ranked order."]
         stop = inputs.stopping
         if stop is not None and (stop.stopped or stop.unscreened):
-            text += _stopping_text(stop)
+            text += _stopping_text(stop, ranked=False)
             text += _automation_exclusions(inputs.counts, inputs.other_methods)
         return " ".join(text)
     stages = _names([STAGE_NAMES[s] for s in auto.stages])

@@ -202,6 +202,8 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                      "text")
     why = ([f"{_n(len(untouched), 'record')} not screened yet"] if untouched and not stopped
            else [])
+    # a review with nothing imported is not a finished one that found nothing
+    why += ["no records imported yet"] if not records else []
     why += [f"{_n(o_open, 'record')} from other methods not screened or settled yet"
             ] if o_open else []
     why += [f"{conflicts:,} in conflict"] if conflicts else []
@@ -738,6 +740,7 @@ def build_report_inputs(review: Review) -> object:
             if d.stage == Stage.TITLE_ABSTRACT and d.reviewer_role == Role.SCREENER:
                 screeners_of.setdefault(d.record_id, set()).add(d.reviewer)
         multi = sum(1 for names in screeners_of.values() if len(names) > 1)
+        single = len(screeners_of) - multi
         used = sorted({d.ranking_id for d in made if d.ranking_id})
         infos = {i: repo.ranking_info(session, i) for i in used}
         info = infos[used[-1]] if used else None
@@ -807,7 +810,7 @@ def build_report_inputs(review: Review) -> object:
                         protocol_versions=versions,
                         stopping=None if automation is not None else stop, split=split,
                         split_full_text=split_ft, screening_modes=modes,
-                        multi_screened=multi,
+                        multi_screened=multi, single_screened=single,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
                         unblinded=unblinded, other_methods=result.other_methods,

@@ -477,6 +477,30 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
     assert "At full text every retrieved report was screened by two reviewers." in text
 
 
+def test_a_review_with_nothing_imported_is_a_draft(make_review: Callable[..., Any]) -> None:
+    """An empty review exported a diagram marked final: zero records found and screened."""
+    from screener.workflow.reporting import prisma_counts
+
+    result = prisma_counts(make_review())
+    assert result.draft == "DRAFT, not final: no records imported yet"
+
+
+def test_a_review_never_ranked_is_not_said_to_have_been_ranked(
+        make_review: Callable[..., Any]) -> None:
+    """'No automation tools were used' was followed by 'As the ranking puts likely relevant
+    records first...' in a review where `rank` never ran (a helper's run)."""
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"R{i}") for i in range(6)])
+    for rid in ids[:3]:
+        record_decision(review, rid, "ann", Label.EXCLUDE)
+    text = " ".join(_methods(review).split())
+    assert "No automation tools were used to prioritise records." in text
+    assert "The stopping test is that of Callaghan" in text  # still said: status shows it
+    assert "ranking" not in text.lower()
+
+
 def test_methods_text_says_when_an_amendment_changed_the_screening_mode(
         make_review: Callable[..., Any], amend_to_single: Callable[..., None]) -> None:
     """Screened in pairs, then amended to one reviewer: the text said every record "was
@@ -497,12 +521,17 @@ def test_methods_text_says_when_an_amendment_changed_the_screening_mode(
     for rid in ids[2:]:
         record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="design")
     text = " ".join(_methods(review).split())
-    assert "was screened by one reviewer" in text  # the version in force, as before
+    # the version in force, said as its rule: "each record was screened by one reviewer"
+    # would be false of the two records screened in pairs
+    assert ("Under the protocol version in force, each record and each retrieved report is "
+            "screened by one reviewer.") in text
+    assert "was screened by one reviewer" not in text
     assert re.search(r"The protocol's screening mode was amended during the review: version "
                      r"1 \(from [0-9-]{10}\) asked for two reviewers per record, blinded; "
                      r"version 2 \(from [0-9-]{10}\) asked for one reviewer per record; the "
                      r"sentences above describe the version in force\. At title and abstract, "
-                     r"2 records were screened by two or more reviewers\.", text), text
+                     r"2 records were screened by two or more reviewers and 2 records by "
+                     r"one\.", text), text
 
 
 def test_draft_methods_text_claims_the_protocol_number_only_for_what_was_screened(
