@@ -60,6 +60,14 @@ class Highlight:
     exclude: tuple[str, ...] = ()
 
 
+APOSTROPHES = "'\u2019\u02bc\u2018\u2032"
+"""Apostrophe, right and left single quotation marks, modifier letter apostrophe, prime:
+one character in a highlight term (SSRI's matches SSRI’s)."""
+HYPHENS = "-\u2010\u2011\u2012\u2013\u2212"
+"""Hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash, minus sign: one
+character in a highlight term (IL-1β matches IL‑1β)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ScreeningMode:
     reviewers_per_record: int = 1

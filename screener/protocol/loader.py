@@ -23,6 +23,8 @@ from jsonschema import Draft202012Validator
 from screener.core.decisions import Stage
 from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key, key_problem
 from screener.core.protocol import (
+    APOSTROPHES,
+    HYPHENS,
     Criterion,
     CriterionKind,
     ExclusionReason,
@@ -44,7 +46,8 @@ RankingCheck = Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], s
 ranking model would refuse, each with its path below `ranking` (e.g. ("params", "C"))."""
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
-_TERM = re.compile(r"^[\w][\w\-' ]*\*?$|^\*[\w][\w\-' ]*$", re.UNICODE)
+_TERM_CHARS = r"\w " + "".join(re.escape(c) for c in APOSTROPHES + HYPHENS)
+_TERM = re.compile(rf"^\w[{_TERM_CHARS}]*\*?$|^\*\w[{_TERM_CHARS}]*$", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +246,12 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
         terms = highlight.get(kind) if isinstance(highlight, dict) else None
         for i, term in enumerate(terms if isinstance(terms, list) else []):
             if isinstance(term, str) and not _TERM.match(term.strip()):
-                add(["highlight", kind, i], f"{term!r} is not a highlight term: use words, "
-                    "with an optional * wildcard at the start or end (e.g. ketamin*)")
+                words = re.findall(r"\w+", term)
+                split = (f"; list its words as separate terms ({', '.join(words)})"
+                         if len(words) > 1 else "")
+                add(["highlight", kind, i], f"{term!r} is not a highlight term: use words "
+                    "(letters, digits, apostrophes, hyphens and spaces), with an optional * "
+                    f"wildcard at the start or end (e.g. ketamin*){split}")
     screening = data.get("screening")
     screening = screening if isinstance(screening, dict) else {}
     mode = screening.get("mode", "single")

@@ -12,6 +12,10 @@ from typing import Any
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]+$", "minLength": 1, "maxLength": 64}
 _TEXT = {"type": "string"}
 _TERMS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_HIGHLIGHT_TERMS = {**_TERMS, "description": (
+    "Words matched whole and case-insensitively: letters, digits, apostrophes, hyphens and "
+    "spaces, with an optional * wildcard at the start or end (ketamin*, *ketamine); "
+    "`protocol check` refuses other signs (C++, HIV/AIDS: list HIV and AIDS).")}
 _PROB = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
 
 ACTIONS = ("include", "exclude", "maybe", "note", "undo", "search", "browse", "help", "quit",
@@ -88,7 +92,7 @@ SCHEMA: dict[str, Any] = {
         "highlight": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"include": _TERMS, "exclude": _TERMS},
+            "properties": {"include": _HIGHLIGHT_TERMS, "exclude": _HIGHLIGHT_TERMS},
         },
         "screening": {
             "type": "object",

@@ -7,14 +7,21 @@ Term syntax (as the protocol loader accepts it): words, matched case-insensitive
 whole words; `*` at the end is a suffix wildcard (`ketamin*` matches ketamine, ketamines),
 `*` at the start a prefix wildcard (`*ketamine` matches esketamine); a space inside a term
 matches any run of white space ("treatment resistant" matches across a line break).
+Typography does not matter: an apostrophe matches a curly one (SSRI's, SSRI’s), a hyphen
+any Unicode hyphen or dash used as one (IL-1β, IL‑1β), and an accented letter its
+decomposed spelling (naïve written as i + combining diaeresis), as Embase and Scopus
+exports write them.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
+
+from screener.core.protocol import APOSTROPHES, HYPHENS
 
 Kind = Literal["include", "exclude"]
 
@@ -43,8 +50,20 @@ def term_regex(term: str) -> str:
         prefix, text = r"\w*", text[1:]
     if text.endswith("*"):
         suffix, text = r"\w*", text[:-1]
-    words = [re.escape(w) for w in text.split()]
+    words = ["".join(_char_regex(ch) for ch in w)
+             for w in unicodedata.normalize("NFC", text).split()]
     return prefix + r"\s+".join(words) + suffix
+
+
+def _char_regex(ch: str) -> str:
+    """One character of a term: any of its typographic twins, or either Unicode form."""
+    for twins in (APOSTROPHES, HYPHENS):
+        if ch in twins:
+            return "[" + "".join(re.escape(c) for c in twins) + "]"
+    forms = {ch, unicodedata.normalize("NFD", ch)}
+    if len(forms) == 1:
+        return re.escape(ch)
+    return "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")"
 
 
 def _literal_length(term: str) -> int:

@@ -64,6 +64,14 @@ def test_defaults() -> None:
     assert p.ranking.seed == 42
 
 
+def test_highlight_terms_with_typographic_signs_pass_and_other_signs_get_a_fix() -> None:
+    p = load_protocol_text(VALID + "highlight:\n  include: [\"SSRI\u2019s\", \"IL\u20101\u03b2\"]\n")
+    assert p.highlight.include == ("SSRI\u2019s", "IL\u20101\u03b2")
+    problems = _problems(VALID + "highlight:\n  include: [HIV/AIDS]\n")
+    assert any("'HIV/AIDS' is not a highlight term" in p
+               and "list its words as separate terms (HIV, AIDS)" in p for p in problems)
+
+
 def test_whole_numbers_written_with_a_point_are_whole_numbers() -> None:
     """JSON Schema (and so the check) takes 7.0 as an integer; it reached the ranking as a
     float, whose seed crashed `rank` with a traceback, and the UI showed 'run 1/5.0'."""

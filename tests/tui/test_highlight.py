@@ -50,6 +50,23 @@ def test_special_characters_are_literal() -> None:
     assert term_regex("a.b*") == r"a\.b\w*"
 
 
+def test_typography_does_not_keep_a_term_from_matching() -> None:
+    """Curly apostrophes, Unicode hyphens and decomposed accents (common in Embase and
+    Scopus exports) made SSRI's, treatment-resistant, IL-1β and naïve miss."""
+    import unicodedata
+
+    text = ("SSRI\u2019s and Alzheimer\u2018s; treatment\u2010resistant; IL\u20111\u03b2; "
+            + unicodedata.normalize("NFD", "naïve"))
+    found = [t for t, _ in marked(text, ["SSRI's", "alzheimer's", "treatment-resistant",
+                                         "IL-1β", "naïve"])]
+    assert found == ["SSRI\u2019s", "Alzheimer\u2018s", "treatment\u2010resistant",
+                     "IL\u20111\u03b2", unicodedata.normalize("NFD", "naïve")]
+    # the other way round: a term copied with typographic signs matches plain text
+    assert [t for t, _ in marked("SSRI's in naïve mice", ["SSRI\u2019s",
+                                 unicodedata.normalize("NFD", "naïve")])] == ["SSRI's", "naïve"]
+    assert marked("treatment resistant", ["treatment-resistant"]) == []  # a hyphen is not a space
+
+
 def test_no_terms_or_empty_text() -> None:
     assert find_terms("anything", [], []) == []
     assert find_terms("", ["x"], []) == []
