@@ -181,10 +181,14 @@ def _hint(err: Any, field: str) -> str:
     if err.validator == "type":
         if value is None:
             return "; the value is empty: write one after the colon"
-        if wanted == "string" and isinstance(value, (int, float, bool)):
+        if wanted == "string" and isinstance(value, bool):
+            # (the word as written is lost: yes, on, true all read as True)
+            quoted = "- \"...\"" if field.isdigit() else f"{field}: \"...\""
+            return (f"; put the word in quotes ({quoted}), as YAML reads yes, no, on, off, "
+                    "true and false as a yes/no value otherwise")
+        if wanted == "string" and isinstance(value, (int, float)):
             quoted = f"- \"{value}\"" if field.isdigit() else f"{field}: \"{value}\""
-            return (f"; put it in quotes ({quoted}), as YAML reads it as a "
-                    f"{'yes/no value' if isinstance(value, bool) else 'number'} otherwise")
+            return f"; put it in quotes ({quoted}), as YAML reads it as a number otherwise"
         if wanted in ("integer", "number") and isinstance(value, str):
             try:
                 float(value.strip().rstrip("%"))

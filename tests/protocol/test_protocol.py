@@ -178,6 +178,9 @@ HOW_TO_FIX = [
      'put it in quotes (key: "1")'),
     ("unquoted key paper", VALID + "stopping:\n  key_papers: [12345]\n",
      "stopping.key_papers[0]", 'put it in quotes (- "12345")'),
+    # it said (text: "True"), the value YAML read, not the word written
+    ("a yes/no word as text", VALID.replace("text: Adults", "text: yes"), "criteria[0].text",
+     'put the word in quotes (text: "...")'),
     ("reason key of two letters", VALID.replace('key: "1"', 'key: "F1"'),
      "exclusion_reasons[0].key", "one lower-case letter or digit"),
     ("id with a space", VALID.replace("id: I1", "id: I 1"), "criteria[0].id",
