@@ -19,7 +19,7 @@ import click
 
 from screener import __version__
 from screener.__main__ import interrupted
-from screener.cli.params import DB_ID, PATH, POSITION
+from screener.cli.params import DB_ID, DB_URL, PATH, POSITION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +53,7 @@ class ScreenerGroup(click.Group):
 
 def review_options(func: F) -> F:
     """--review DIR and --db URL, as every command that opens a review takes them."""
-    func = click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB",
+    func = click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB", type=DB_URL,
                         help="PostgreSQL URL (postgresql://user@host:port/db) instead of a "
                              "review folder; also read from SCREENER_DB.")(func)
     func = click.option("--review", "review_dir", type=PATH,
@@ -101,7 +101,7 @@ def main() -> None:
 @click.argument("directory", type=PATH)
 @click.option("--protocol", "protocol_file", required=True,
               type=PATH, help="The review protocol (YAML).")
-@click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB",
+@click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB", type=DB_URL,
               help="Create the review in this PostgreSQL database; DIRECTORY keeps the "
                    "protocol copy and exports.")
 def init(directory: Path, protocol_file: Path, db_url: str | None) -> None:

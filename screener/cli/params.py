@@ -57,3 +57,20 @@ class NonEmptyPath(click.Path):
 
 PATH = NonEmptyPath(path_type=Path)
 """A file or folder argument (a pathlib.Path)."""
+
+
+class _DbUrl(click.ParamType):
+    """--db URL: refuses "" (it fell back to the current folder, as if not given)."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty database URL was given; write postgresql://user@host:port/db, "
+                      "or leave --db out to use the review folder", param, ctx)
+        return value
+
+
+DB_URL = _DbUrl()
+"""A database URL option (checked further when the review is opened)."""

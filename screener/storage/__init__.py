@@ -89,6 +89,14 @@ class Database:
             conn = conn.execution_options(**{READ_ONLY: True})
             return inspect(conn).has_table("reviews")
 
+    def foreign_tables(self) -> list[str]:
+        """In a database that holds no review (`has_tables` False), the tables of its default
+        schema: another application's, even where a name is one of screener's ("records")."""
+        self.check_reachable()
+        with self._explained(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            return sorted(t for t in inspect(conn).get_table_names() if t != "alembic_version")
+
     def upgrade(self) -> None:
         """Apply migrations to head (idempotent)."""
         self.check_reachable()

@@ -84,6 +84,11 @@ def normalise_url(url: str) -> str:
             "or leave the password out of the URL and use ~/.pgpass or PGPASSWORD")
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
+        if not parsed.database:
+            raise StorageError(
+                f"the database URL {redact(url)!r} names no database: end it with /DBNAME "
+                "(postgresql://user@host:port/review), the database that holds or will hold "
+                "the review")
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend != "sqlite":
         raise StorageError(

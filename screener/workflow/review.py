@@ -122,6 +122,8 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
                     if repo.review_exists(session):
                         raise ReviewError(f"{db.display_url} already holds a review; "
                                           "use an empty database")
+            elif not db.is_sqlite and (foreign := db.foreign_tables()):
+                raise ReviewError(_foreign(db, foreign) + "; nothing was created")
             db.upgrade()
             with db.transaction() as session:
                 repo.create_review(session, protocol.title)
@@ -233,8 +235,18 @@ def _no_review(db: Database) -> str:
         where = Path(db.engine.url.database or DB_FILE)
         return (f"{where} holds no review (left by an `init` that did not finish?): delete "
                 f"it and run `screener init {where.parent} --protocol FILE` again")
+    foreign = db.foreign_tables()
+    if foreign:
+        return _foreign(db, foreign)
     return (f"{db.display_url} holds no review; create one with "
             "`screener init DIR --protocol FILE --db URL`")
+
+
+def _foreign(db: Database, tables: list[str]) -> str:
+    shown = ", ".join(tables[:8]) + (", ..." if len(tables) > 8 else "")
+    return (f"{db.display_url} holds no review but another application's tables ({shown}): "
+            "a review needs a database of its own; create an empty one (createdb NAME) and "
+            "give its URL")
 
 
 def _protocol_in_force(session: Session) -> tuple[Protocol, str, int]:

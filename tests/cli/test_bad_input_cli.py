@@ -321,6 +321,35 @@ def test_a_postgresql_database_not_created_yet_is_named_with_how_to_create_it(
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.postgres
+def test_another_applications_database_is_named_as_such_and_left_as_it_was(
+        tmp_path: Path, pg_url: str) -> None:
+    """A database holding a table `records` said 'holds no review; create one with init',
+    and init then failed on 'relation records already exists'; one holding only `users`
+    took screener's tables beside it without a word."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE records (id int); CREATE TABLE users (id int)")
+    for args in (["status", "--db", pg_url],
+                 ["init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", pg_url]):
+        out = run(*args, code=2)
+        assert "holds no review but another application's tables (records, users)" in out
+        assert "a database of its own" in out
+    assert not (tmp_path / "r").exists()
+    with psycopg.connect(pg_url) as conn:
+        tables = {r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert tables == {"records", "users"}
+
+
+def test_a_database_url_without_a_database_or_empty_is_refused() -> None:
+    out = run("status", "--db", "postgresql://ann@127.0.0.1:9/", code=2)
+    assert "names no database: end it with /DBNAME" in out and "createdb" not in out
+    out = run("status", "--db", "", code=2)  # it fell back to the current folder
+    assert "an empty database URL was given" in out
+
+
 def test_a_server_that_refuses_the_connection_points_at_host_and_port() -> None:
     out = run("status", "--db", "postgresql://ann@127.0.0.1:9/db", code=2)
     assert "cannot connect" in out and "Check the host and port" in out
