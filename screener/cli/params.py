@@ -59,7 +59,7 @@ PATH = NonEmptyPath(path_type=Path)
 """A file or folder argument (a pathlib.Path)."""
 
 
-class _DbUrl(click.ParamType):
+class _DbUrl(click.types.StringParamType):
     """--db URL: refuses "" (it fell back to the current folder, as if not given)."""
 
     name = "url"
