@@ -10,6 +10,7 @@ Commands live in this package's modules by theme (`base` here; `importing`, `ran
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,11 @@ from screener.__main__ import interrupted
 from screener.cli.params import DB_ID, DB_URL, PATH, POSITION
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# psycopg logs "error ignored terminating <psycopg.Pipeline [BAD]>: the connection is lost"
+# as a lost connection is closed; Python printed it raw above the command's own message,
+# which already says what happened and that nothing was written.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 STAGES = click.Choice(["title_abstract", "full_text"])
 
