@@ -262,7 +262,8 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
               help="The ranking that showed the record (`next` prints it): the log and the "
                    "methods text then record that screening followed the ranking.")
 @click.option("--rank-position", type=POSITION, default=None,
-              help="The record's position in that ranking (`next` prints it).")
+              help="The record's place among the records the reviewer still had to screen "
+                   "in that ranking, 1 for the first (`next` prints it).")
 @click.option("--new-reviewer", is_flag=True,
               help="Decide under a name the review has not seen while it has reviewers "
                    "already (without it such a name is refused, in case it is a typo).")

@@ -66,7 +66,9 @@ class LogRow:
     ranking_id: int | None
     """The ranking that put the record in front of the reviewer (None: import order)."""
     rank_shown: int | None
-    """1-based position of the record in that ranking when it was shown."""
+    """The record's place, when it was shown, among the records the reviewer still had to
+    screen in that ranking (1: the first of them, as `next` and the UI offer them; records
+    screened or settled since the ranking was computed do not count)."""
 
 
 @dataclass(frozen=True, slots=True)
