@@ -169,6 +169,8 @@ def _explain(err: Any) -> str:
         return f"{err.message}{hint}; allowed fields: {', '.join(allowed)}"
     if err.validator == "required":
         return f"missing required field: {err.message}"
+    if err.validator == "minItems" and err.instance == []:
+        return "the list is empty: give at least one entry"
     field = str(err.absolute_path[-1]) if err.absolute_path else ""
     if err.validator == "pattern" and "date" in _path_text(list(err.absolute_path)):
         return f"{err.instance!r} is not a date; write it as YYYY-MM-DD"
@@ -196,6 +198,8 @@ def _hint(err: Any, field: str) -> str:
                 return f"; write a {'whole ' * (wanted == 'integer')}number"
             return ("; write the number without quotes" if not value.strip().endswith("%")
                     else "; write a proportion without % (e.g. 0.95 for 95%)")
+        if wanted in ("integer", "number") and isinstance(value, bool):
+            return "; write a number, not a yes/no value"
         if wanted == "integer" and isinstance(value, float):
             return "; write a whole number"
         if wanted == "boolean" and isinstance(value, str):
@@ -263,7 +267,7 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
     if mode == "single" and per not in (None, 1) and isinstance(per, int):
         add(["screening", "reviewers_per_record"],
             f"mode is single but reviewers_per_record is {per}; use mode: dual")
-    if mode == "dual" and per == 1:
+    if mode == "dual" and per == 1 and not isinstance(per, bool):  # (true: a type error)
         add(["screening", "reviewers_per_record"], "mode is dual: reviewers_per_record must be ≥ 2")
     if (mode == "dual" and screening.get("resolution", "adjudicator") == "adjudicator"
             and not str(screening.get("adjudicator") or "").strip()):

@@ -88,7 +88,8 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_timesta
 
 
 _HINTS = (
-    ("'\\t'", "indent with spaces, not tabs (YAML does not allow a tab in indentation)"),
+    ("'\\t'", "replace the tab with spaces (YAML does not allow a tab in indentation or "
+     "between the items of a {...} or [...])"),
     ("tab character", "indent with spaces, not tabs (YAML does not allow a tab in indentation)"),
     ("expected <block end>", "the indentation is inconsistent: the entries of one list or "
      "mapping must start in the same column, and a list's `-` lines in one column"),
@@ -96,6 +97,8 @@ _HINTS = (
      "(\"...\"), and a key must not be indented under a value on the line above"),
     ("could not find expected ':'", "a key needs ': ' after it, and a long value must be "
      "quoted (\"...\") or continued with the same indentation"),
+    ("but found another document", "a protocol is one YAML document: remove the `---` "
+     "line (and any second protocol after it), keeping one set of fields"),
     ("found undefined alias", "a value that starts with * (a highlight term such as "
      "*ketamine) must be quoted: \"*ketamine\" (unquoted, YAML reads it as a reference to "
      "an anchor)"),

@@ -145,7 +145,7 @@ BROKEN = [
     ("bad highlight term", VALID + "highlight:\n  include: ['a*b*c']\n", 7,
      "not a highlight term"),
     ("empty criteria", VALID.replace("  - {id: I1, type: include, text: Adults}\n", "").replace(
-        "criteria:\n", "criteria: []\n"), 2, "should be non-empty"),
+        "criteria:\n", "criteria: []\n"), 2, "the list is empty: give at least one entry"),
     ("key clash", VALID + "keys:\n  include: x\n  exclude: x\n", 8, "also bound"),
     ("wrong type", VALID.replace("title: Test review", "title: 42"), 1, "is not of type"),
 ]
@@ -178,6 +178,12 @@ HOW_TO_FIX = [
      'put it in quotes (key: "1")'),
     ("unquoted key paper", VALID + "stopping:\n  key_papers: [12345]\n",
      "stopping.key_papers[0]", 'put it in quotes (- "12345")'),
+    # these said what was wrong but not how to fix it (or the fix contradicted another line)
+    ("a yes/no value as a number", VALID + "screening:\n  mode: dual\n  adjudicator: A\n"
+     "  reviewers_per_record: true\n", "screening.reviewers_per_record",
+     "write a number, not a yes/no value"),
+    ("two documents", VALID + "---\ntitle: Another\n", "",
+     "a protocol is one YAML document: remove the `---` line"),
     # it said (text: "True"), the value YAML read, not the word written
     ("a yes/no word as text", VALID.replace("text: Adults", "text: yes"), "criteria[0].text",
      'put the word in quotes (text: "...")'),
@@ -400,7 +406,7 @@ def test_a_tab_gets_a_hint_and_keeps_line_and_column() -> None:
     assert len(problems) == 1
     assert problems[0].startswith("line 7, column 1, ")
     assert "found character '\\t' that cannot start any token" in problems[0]
-    assert "indent with spaces, not tabs" in problems[0]
+    assert "replace the tab with spaces" in problems[0]
 
 
 def test_inconsistent_indentation_gets_a_hint() -> None:
