@@ -194,11 +194,18 @@ def export_reviewer(target: Path, review_dir: Path | None, db_url: str | None,
 @main.command()
 @click.argument("source", metavar="FOLDER", type=PATH)
 @review_options
-def merge(source: Path, review_dir: Path | None, db_url: str | None) -> None:
+@click.option("--leave-out-refused", is_flag=True,
+              help="Merge the other decisions when some would be refused (records settled "
+                   "meanwhile by others, or decided online by the same reviewer since the "
+                   "copy); those stay in the copy only, named in a warning.")
+def merge(source: Path, review_dir: Path | None, db_url: str | None,
+          leave_out_refused: bool) -> None:
     """Bring the decisions of an offline copy back (merging twice changes nothing)."""
     from screener.workflow.team import merge as run_merge
 
     with open_from(review_dir, db_url) as review:
-        result = run_merge(review, source)
+        result = run_merge(review, source, leave_out_refused=leave_out_refused)
     who = f" by {', '.join(result.reviewers)}" if result.reviewers else ""
     click.echo(f"merged {result.added} new decisions{who}; {result.skipped} already present")
+    if result.left_out:
+        click.echo(f"warning: left in the copy, not merged: {result.left_out}", err=True)

@@ -699,6 +699,9 @@ class MergeResult:
     skipped: int
     """Decisions the review already had (same uid)."""
     reviewers: tuple[str, ...]
+    left_out: str = ""
+    """With `leave_out_refused`: the copy's decisions left in the copy, as 'what (reviewer:
+    records)' ("" when none)."""
 
 
 def _copy_ranking(src: Session, dst: Session, ranking_id: int | None, reviewer_id: int | None,
@@ -843,15 +846,19 @@ def _same_start(src: Session, dst: Session) -> bool:
 
 
 def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, source: Path,
-                                known: dict[str, int]) -> None:
+                                known: dict[str, int], leave_out: bool = False
+                                ) -> tuple[set[tuple[int, str, Stage]], str]:
     """Refuse (nothing merged) the copy's new standing decisions that `decide` would refuse
     now: on records other screeners or the adjudicator have settled since the copy was
     made, or older than a decision the same reviewer made online since then (which would
-    otherwise be overridden by an earlier one)."""
+    otherwise be overridden by an earlier one). With `leave_out`, return them instead, as
+    (record, reviewer, stage) keys whose rows stay in the copy, and what they are; what the
+    protocol refuses is refused all the same."""
     uid_of = repo.decision_uids(src)
     copy_uids = set(uid_of.values())
     settled: dict[str, list[int]] = {}
     older: dict[str, list[int]] = {}
+    keys: set[tuple[int, str, Stage]] = set()
     online = {(d.record_id, d.reviewer, d.stage): d for d in repo.current_decisions(dst)}
     online_uids = repo.decision_uids(dst)
     for d in repo.current_decisions(src):
@@ -863,21 +870,24 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
                 and audit.iso_utc(there.created_at) > audit.iso_utc(d.created_at)
                 and online_uids.get(there.id) not in copy_uids):
             older.setdefault(d.reviewer, []).append(d.record_id)
+            keys.add((d.record_id, d.reviewer, d.stage))
             continue
         screeners = repo.record_screeners(dst, d.stage, d.record_id)
         if _settled(review, dst, d.record_id, d.reviewer, d.stage, screeners):
             settled.setdefault(d.reviewer, []).append(d.record_id)
+            keys.add((d.record_id, d.reviewer, d.stage))
     problems = _outside_the_protocol(review, src, dst, source, uid_of, known)
-    for what, found in (("on records settled meanwhile by other screeners or the "
-                         "adjudicator", settled),
-                        ("older than the same reviewer's decisions made online since the "
-                         "copy", older)):
-        if found:
-            problems.append(f"decisions {what} ({_records_by_reviewer(found)})")
-    if problems:
-        raise ReviewError(f"{source} holds {' and '.join(problems)}; nothing was merged. "
-                          "Take those decisions back in the copy (in its `screener screen`, u "
-                          "takes back the latest ones, one by one) and merge again")
+    refused = [f"decisions {what} ({_records_by_reviewer(found)})" for what, found in (
+        ("on records settled meanwhile by other screeners or the adjudicator", settled),
+        ("older than the same reviewer's decisions made online since the copy", older))
+        if found]
+    if problems or (refused and not leave_out):
+        raise ReviewError(f"{source} holds {' and '.join(problems + refused)}; nothing was "
+                          "merged. Take those decisions back in the copy (in its `screener "
+                          "screen`, u takes back the latest ones, one by one) and merge again"
+                          + ("" if problems else ", or merge the others with "
+                             "--leave-out-refused (those stay in the copy only)"))
+    return keys, " and ".join(refused)
 
 
 def _outside_the_protocol(review: Review, src: Session, dst: Session, source: Path,
@@ -914,10 +924,12 @@ def _outside_the_protocol(review: Review, src: Session, dst: Session, source: Pa
             for why, where in refused.items()]
 
 
-def merge(review: Review, source: Path) -> MergeResult:
+def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> MergeResult:
     """Bring an offline copy's decisions back (one transaction). Decisions already in the
     review (same uid) are skipped, so merging twice changes nothing; new ones get the next
-    seq and row_hash in this review's log."""
+    seq and row_hash in this review's log. `leave_out_refused`: merge the others when some
+    would be refused as `decide` refuses them (settled meanwhile by others, or older than
+    the reviewer's own online decision): those records' decisions stay in the copy."""
     from screener.workflow.screening import apply_outcome_effects
 
     copy = _open_copy(review, source)
@@ -956,9 +968,11 @@ def merge(review: Review, source: Path) -> MergeResult:
                     "--reviewer NAME`)")
             _refuse_outside_allocation(dst, source, [d for d, uid, _ in rows
                                                      if uid not in known])
-            _refuse_what_decide_refuses(review, src, dst, source, known)
+            kept_out, left_out = _refuse_what_decide_refuses(review, src, dst, source, known,
+                                                             leave_out_refused)
             skipped = len(known)
-            added = _append(src, dst, rows, known)
+            added = _append(src, dst, [row for row in rows if (
+                row[0].record_id, row[0].reviewer, row[0].stage) not in kept_out], known)
             for rid, stage in sorted({(d.record_id, d.stage) for d in added}):
                 apply_outcome_effects(review, dst, rid, stage)
             if added:
@@ -968,5 +982,7 @@ def merge(review: Review, source: Path) -> MergeResult:
                     # where they sit in the decision log (made offline earlier than the
                     # rows before them: the log is in the order rows were stored)
                     "first_seq": min(d.seq or 0 for d in added),
-                    "last_seq": max(d.seq or 0 for d in added)})
-    return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})))
+                    "last_seq": max(d.seq or 0 for d in added),
+                    **({"left_in_the_copy": left_out} if left_out else {})})
+    return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})),
+                       left_out)

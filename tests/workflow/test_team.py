@@ -779,10 +779,39 @@ def test_merge_refuses_what_decide_would_refuse_now(make_review: Callable[..., A
     with open_review(tmp_path / "bob") as copy:
         record_decision(copy, ids[1], "bob", EXC)
         record_decision(copy, ids[0], "bob", INC)  # bob changes his mind offline
-    with pytest.raises(ReviewError, match=rf"settled meanwhile .*bob: {ids[0]}, {ids[1]}"):
+    with pytest.raises(ReviewError, match=rf"settled meanwhile .*bob: {ids[0]}, {ids[1]}.*"
+                       "--leave-out-refused"):
         merge(review, tmp_path / "bob")
     with review.transaction() as s:
         assert len(repo.record_screeners(s, TA, ids[1])) == 2  # nothing came in
+
+
+def test_merge_can_leave_the_refused_decisions_in_the_copy_and_bring_the_rest(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """One offline decision on a record others settled meanwhile blocked the whole merge,
+    and the advice (take back the latest decisions one by one) meant undoing good ones
+    made after it (a helper's run)."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 4)
+    export_reviewer(review, "bob", tmp_path / "bob", new_reviewer=True)
+    decide(review, ids[0], "ann", EXC)
+    decide(review, ids[0], "carl", EXC)       # ids[0] settled by two others after the copy
+    with open_review(tmp_path / "bob") as copy:
+        for rid in ids:
+            record_decision(copy, rid, "bob", INC)
+    result = merge(review, tmp_path / "bob", leave_out_refused=True)
+    assert (result.added, result.reviewers) == (3, ("bob",))
+    assert result.left_out == ("decisions on records settled meanwhile by other screeners or "
+                               f"the adjudicator (bob: {ids[0]})")
+    with review.transaction() as s:
+        def names(rid: int) -> set[str]:
+            return {name for name, _ in repo.record_screeners(s, TA, rid)}
+
+        assert names(ids[0]) == {"ann", "carl"}
+        assert all(names(rid) == {"bob"} for rid in ids[1:])
+        assert repo.verify_log(s).ok
+    again = merge(review, tmp_path / "bob", leave_out_refused=True)  # changes nothing more
+    assert (again.added, again.skipped) == (0, 3)
 
 
 def _protocol_with(tmp_path: Path, name: str, reasons_from: Path, extra: str | None,
