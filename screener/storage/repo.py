@@ -736,6 +736,12 @@ def set_report_status(session: Session, record_id: int, status: ReportStatus) ->
                     .values(status=status.value, updated_at=datetime.now(UTC)))
 
 
+def report_status(session: Session, record_id: int) -> ReportStatus | None:
+    """The record's full-text report status (None: it has no report)."""
+    status = session.scalar(select(ReportRow.status).where(ReportRow.record_id == record_id))
+    return ReportStatus(status) if status is not None else None
+
+
 def reports(session: Session) -> dict[int, ReportStatus]:
     return {rid: ReportStatus(s) for rid, s in
             session.execute(select(ReportRow.record_id, ReportRow.status)).all()}

@@ -136,10 +136,10 @@ def follow_new_screening_rules(review: Review, session: Session, before: Protoco
         if stage == Stage.TITLE_ABSTRACT:
             for rid, outcome in new.items():
                 _outcome_effects(session, rid, stage, outcome)
-            stuck = sorted(r for r, o in new.items() if not passes_title_abstract(o)
-                           and (repo.reports(session).get(r, ReportStatus.SOUGHT)
-                                != ReportStatus.SOUGHT
-                                or repo.current_decisions(session, Stage.FULL_TEXT, [r])))
+            touched = ({r for r, s in repo.reports(session).items() if s != ReportStatus.SOUGHT}
+                       | {d.record_id for d in repo.current_decisions(session, Stage.FULL_TEXT)})
+            stuck = sorted(r for r, o in new.items()
+                           if not passes_title_abstract(o) and r in touched)
             if stuck:
                 notes.append(f"{_ids(stuck)} already at full text no longer "
                              f"pass{'es' if len(stuck) == 1 else ''} title/abstract under "
@@ -158,7 +158,7 @@ def _are(ids: Sequence[int]) -> str:
 
 
 def _refuse_leaving_full_text(session: Session, record_id: int) -> None:
-    full_text = [d for d in repo.current_decisions(session, Stage.FULL_TEXT, [record_id])]
+    full_text = repo.current_decisions(session, Stage.FULL_TEXT, [record_id])
     if full_text:
         done = ", ".join(f"{d.reviewer}: {d.label.value}" + (f" ({d.reason_id})" if d.reason_id
                                                              else "") for d in full_text)
@@ -167,7 +167,7 @@ def _refuse_leaving_full_text(session: Session, record_id: int) -> None:
             "out, and its full-text decisions would then count nowhere, so nothing was "
             "saved. A record found ineligible once at full text is excluded there, with a "
             "reason: leave its title/abstract decision as it is")
-    if repo.reports(session).get(record_id) == ReportStatus.NOT_RETRIEVED:
+    if repo.report_status(session, record_id) == ReportStatus.NOT_RETRIEVED:
         raise ReviewError(
             f"record {record_id}'s full text is marked not retrieved (PRISMA counts it as "
             "sought and not retrieved); this would take it back out of full text, so nothing "
