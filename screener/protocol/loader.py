@@ -287,12 +287,14 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
 
 
 _FieldPattern = tuple[str | None, ...]
-_ONE_LINE: tuple[_FieldPattern, ...] = (("title",), ("exclusion_reasons", None, "label"),
-             ("searches", None, "source"), ("screening", "adjudicator"))
+_ONE_LINE: tuple[_FieldPattern, ...] = (
+    ("title",), ("exclusion_reasons", None, "label"), ("searches", None, "source"),
+    ("screening", "adjudicator"))
 """Fields shown as one line (a heading, a list entry, a name): a line break would break
 the report's heading or the UI's line. `None` stands for every item of a list."""
-_MUST_HAVE_TEXT: tuple[_FieldPattern, ...] = (("title",), ("criteria", None, "text"), ("exclusion_reasons", None, "label"),
-                   ("searches", None, "source"))
+_MUST_HAVE_TEXT: tuple[_FieldPattern, ...] = (
+    ("title",), ("criteria", None, "text"), ("exclusion_reasons", None, "label"),
+    ("searches", None, "source"))
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
                         "\u2066-\u2069]")
 """Control characters (a line break and a tab aside) and bidirectional overrides: sent to
@@ -410,8 +412,8 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
 
 
 def _build(data: dict[str, Any]) -> Protocol:
-    # (The whole numbers are made int: JSON Schema counts 7.0 as an integer, as YAML
-    # writes it, and a float seed crashed the ranking.)
+    """The Protocol of validated data. Whole numbers are made int: JSON Schema counts 7.0
+    as an integer, and a float seed crashed the ranking."""
     screening = data.get("screening", {})
     mode = screening.get("mode", "single")
     per = int(screening.get("reviewers_per_record", 2 if mode == "dual" else 1))
