@@ -845,6 +845,35 @@ def _same_start(src: Session, dst: Session) -> bool:
     return bool(sha_src == sha_dst and audit.iso_utc(at_src) == audit.iso_utc(at_dst))
 
 
+def _signature(d: Decision) -> tuple[object, ...]:
+    """What a decision row says, as a copy and the review both hold it (ids, sequence,
+    hashes, the note of an undo and the ranking's id differ between the two)."""
+    return (d.reviewer, d.record_id, d.stage, d.label, d.reason_id, tuple(d.criterion_ids),
+            d.protocol_hash, audit.iso_utc(d.created_at) if d.created_at else "")
+
+
+def _refuse_edited_uids(dst: Session, source: Path,
+                        rows: Sequence[tuple[Decision, str, str | None]],
+                        known: dict[str, int]) -> None:
+    """The uid that tells merge a row is already here is not part of the row hash: refuse
+    a copy whose uids were edited (nothing merged), which would otherwise drop a decision
+    (its uid made that of another decision) or bring one in twice (a merged row's uid
+    changed)."""
+    ours = {d.id: d for d in repo.decision_log(dst)}
+    signatures = {_signature(d) for d in ours.values()}
+    for d, uid, _ in rows:
+        here = ours.get(known[uid]) if uid in known else None
+        if (here is not None and _signature(here) != _signature(d)) or (
+                here is None and _signature(d) in signatures):
+            raise ReviewError(
+                f"{source} was changed outside screener: its decision on record "
+                f"{d.record_id} by {d.reviewer} ({d.label.value}) "
+                + ("carries the id of another decision in this review" if here is not None
+                   else "is already in this review under another id")
+                + "; nothing was merged. Make a new copy (`screener export-reviewer`) and "
+                  "redo the decisions made in this one")
+
+
 def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, source: Path,
                                 known: dict[str, int], leave_out: bool = False
                                 ) -> tuple[set[tuple[int, str, Stage]], str]:
@@ -858,11 +887,17 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
     copy_uids = set(uid_of.values())
     settled: dict[str, list[int]] = {}
     older: dict[str, list[int]] = {}
+    removed: dict[str, list[int]] = {}
     keys: set[tuple[int, str, Stage]] = set()
+    duplicates = repo.removed_duplicate_ids(dst)
     online = {(d.record_id, d.reviewer, d.stage): d for d in repo.current_decisions(dst)}
     online_uids = repo.decision_uids(dst)
     for d in repo.current_decisions(src):
         if d.id is None or uid_of[d.id] in known or d.reviewer_role != Role.SCREENER:
+            continue
+        if d.record_id in duplicates:  # (`decide` refuses them; the kept copy counts)
+            removed.setdefault(d.reviewer, []).append(d.record_id)
+            keys.add((d.record_id, d.reviewer, d.stage))
             continue
         there = online.get((d.record_id, d.reviewer, d.stage))
         if (there is not None and there.id is not None and there.created_at is not None
@@ -879,7 +914,9 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
     problems = _outside_the_protocol(review, src, dst, source, uid_of, known)
     refused = [f"decisions {what} ({_records_by_reviewer(found)})" for what, found in (
         ("on records settled meanwhile by other screeners or the adjudicator", settled),
-        ("older than the same reviewer's decisions made online since the copy", older))
+        ("older than the same reviewer's decisions made online since the copy", older),
+        ("on records removed as duplicates since the copy was made (decide on the record "
+         "kept; `screener dedup --list` names it)", removed))
         if found]
     if problems or (refused and not leave_out):
         raise ReviewError(f"{source} holds {' and '.join(problems + refused)}; nothing was "
@@ -953,6 +990,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
                                   "nothing was merged")
             repo.lock_review(dst)
             known = repo.decision_ids_by_uid(dst, [uid for _, uid, _ in rows])
+            _refuse_edited_uids(dst, source, rows, known)
             owners = set()
             for stage in review.protocol.stages:
                 run = repo.latest_allocation(src, stage)

@@ -766,6 +766,77 @@ def test_merge_refuses_a_copy_whose_log_was_edited(make_review: Callable[..., An
     assert chain_ok(review)
 
 
+def test_merge_refuses_a_copy_whose_uids_were_edited(make_review: Callable[..., Any],
+                                                    tmp_path: Path) -> None:
+    """The uid that tells merge a decision is already in the review is not in the row
+    hash: edited in a copy, it silently dropped a decision (made the uid of another) or
+    brought one in twice (a merged row's uid changed), and `log verify` passed (a helper's
+    run)."""
+    import sqlite3
+
+    review, ids, copy_dir = with_copy(make_review, tmp_path, "bob", 3)
+    decide(review, ids[2], "ann", INC)
+    with review.transaction() as s:
+        ann_uid = next(iter(repo.decision_uids(s).values()))
+    with open_review(copy_dir) as copy:
+        record_decision(copy, ids[0], "bob", EXC)
+    db = sqlite3.connect(copy_dir / "review.db")
+    db.execute("update decisions set uid=? where seq=(select max(seq) from decisions)",
+               (ann_uid,))
+    db.commit()
+    db.close()
+    with pytest.raises(ReviewError, match=rf"changed outside screener: its decision on record "
+                       rf"{ids[0]} by bob \(exclude\) carries the id of another decision"):
+        merge(review, copy_dir)
+    with review.transaction() as s:
+        assert repo.count_decisions(s) == 1  # ann's only: nothing came in
+
+
+def test_merge_refuses_a_merged_decision_whose_uid_was_edited(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    import sqlite3
+
+    review2, ids2, copy2 = with_copy(make_review, tmp_path, "bob", 3)
+    with open_review(copy2) as copy:
+        record_decision(copy, ids2[0], "bob", EXC)
+    assert merge(review2, copy2).added == 1
+    db = sqlite3.connect(copy2 / "review.db")
+    db.execute("update decisions set uid='edited' where seq=(select max(seq) from decisions)")
+    db.commit()
+    db.close()
+    with pytest.raises(ReviewError, match="is already in this review under another id"):
+        merge(review2, copy2)
+    with review2.transaction() as s:
+        assert repo.count_decisions(s) == 1  # not brought in twice
+
+
+def test_merge_refuses_a_decision_on_a_record_removed_as_a_duplicate_since_the_copy(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """Merged without a word, such a decision no longer counted (the kept copy was still
+    waiting for the reviewer), although `decide` refuses it (a helper's run)."""
+    from screener.workflow.importing import deduplicate
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="Test", kind="database")
+        ids = repo.add_records(s, source, [
+            Record(title="Ketamine for depression", doi="10.1000/k.1", year=2020),
+            Record(title="Ketamine for depression.", doi="10.1000/k.1", year=2020),
+            Record(title="Something else entirely", year=2021)])
+    export_reviewer(review, "ann", tmp_path / "ann", new_reviewer=True)
+    with open_review(tmp_path / "ann") as copy:
+        record_decision(copy, ids[1], "ann", INC)
+        record_decision(copy, ids[2], "ann", EXC)
+    deduplicate(review)  # online: ids[1] is removed as a copy of ids[0]
+    with review.transaction() as s:
+        assert ids[1] in repo.removed_duplicate_ids(s)
+    with pytest.raises(ReviewError, match=rf"removed as duplicates since the copy was made "
+                       rf"\(decide on the record kept.*ann: {ids[1]}"):
+        merge(review, tmp_path / "ann")
+    result = merge(review, tmp_path / "ann", leave_out_refused=True)
+    assert result.added == 1 and f"ann: {ids[1]}" in result.left_out
+
+
 def test_merge_refuses_what_decide_would_refuse_now(make_review: Callable[..., Any],
                                                    tmp_path: Path) -> None:
     review = make_review("dual-screening.yaml")
