@@ -578,7 +578,18 @@ class ScreeningSession:
         self._put_back.clear()
 
     def next(self) -> NextItem | None:
-        """The record this reviewer should screen next, or None when nothing is left."""
+        """The record this reviewer should screen next, or None when nothing is left.
+
+        Before saying nothing is left, the queue is built again from the database: records
+        may have come back since it was built (a not-retrieved mark taken back, a record
+        another reviewer's decision sent to full text, a duplicate restored)."""
+        item = self._next_in_queue()
+        if item is None:
+            self.reload()
+            item = self._next_in_queue()
+        return item
+
+    def _next_in_queue(self) -> NextItem | None:
         from screener.workflow.team import OfferGate
 
         self.held = 0

@@ -305,6 +305,31 @@ def test_the_adjudicators_undo_takes_back_marks_only(make_review: Callable[..., 
         assert repo.reports(s)[ids[1]] == ReportStatus.SOUGHT
 
 
+def test_a_report_whose_mark_is_taken_back_elsewhere_is_offered_again(
+        make_review: Callable[..., Any]) -> None:
+    """The UI said 'Nothing left for you to screen' beside 'Screened 2 of 3' after the
+    adjudicator took back a not-retrieved mark, until it was restarted (a helper's run)."""
+    from screener.workflow.screening import unmark_not_retrieved
+    from screener.workflow.team import RecordTaken
+
+    review = make_review()
+    ids = add(review, 3)
+    for rid in ids:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    ann = ScreeningSession(review, "ann", Stage.FULL_TEXT)
+    assert (item := ann.next()) is not None and item.record.id == ids[0]
+    mark_not_retrieved(review, ids[0], "bob")  # another shell, while it is on screen
+    with pytest.raises(RecordTaken):
+        ann.decide(ids[0], Label.INCLUDE)  # it leaves ann's queue
+    unmark_not_retrieved(review, ids[0], "bob")  # taken back
+    for rid in ids[1:]:
+        assert (item := ann.next()) is not None and item.record.id == rid
+        ann.decide(rid, Label.EXCLUDE, reason_id="design")
+    assert (item := ann.next()) is not None and item.record.id == ids[0]
+    ann.decide(ids[0], Label.INCLUDE)
+    assert ann.next() is None
+
+
 def test_a_report_marked_elsewhere_is_not_offered_or_decided(
         make_review: Callable[..., Any]) -> None:
     from screener.workflow.team import RecordTaken
