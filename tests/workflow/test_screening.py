@@ -305,6 +305,18 @@ def test_the_adjudicators_undo_takes_back_marks_only(make_review: Callable[..., 
         assert repo.reports(s)[ids[1]] == ReportStatus.SOUGHT
 
 
+def _ann_at_full_text(make_review: Callable[..., Any]
+                      ) -> tuple[Review, list[int], ScreeningSession]:
+    """Three records ann included, and her full-text session with the first on screen."""
+    review = make_review()
+    ids = add(review, 3)
+    for rid in ids:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    ann = ScreeningSession(review, "ann", Stage.FULL_TEXT)
+    assert (item := ann.next()) is not None and item.record.id == ids[0]
+    return review, ids, ann
+
+
 def test_a_report_whose_mark_is_taken_back_elsewhere_is_offered_again(
         make_review: Callable[..., Any]) -> None:
     """The UI said 'Nothing left for you to screen' beside 'Screened 2 of 3' after the
@@ -312,12 +324,7 @@ def test_a_report_whose_mark_is_taken_back_elsewhere_is_offered_again(
     from screener.workflow.screening import unmark_not_retrieved
     from screener.workflow.team import RecordTaken
 
-    review = make_review()
-    ids = add(review, 3)
-    for rid in ids:
-        record_decision(review, rid, "ann", Label.INCLUDE)
-    ann = ScreeningSession(review, "ann", Stage.FULL_TEXT)
-    assert (item := ann.next()) is not None and item.record.id == ids[0]
+    review, ids, ann = _ann_at_full_text(make_review)
     mark_not_retrieved(review, ids[0], "bob")  # another shell, while it is on screen
     with pytest.raises(RecordTaken):
         ann.decide(ids[0], Label.INCLUDE)  # it leaves ann's queue
@@ -334,12 +341,7 @@ def test_a_report_marked_elsewhere_is_not_offered_or_decided(
         make_review: Callable[..., Any]) -> None:
     from screener.workflow.team import RecordTaken
 
-    review = make_review()
-    ids = add(review, 3)
-    for rid in ids:
-        record_decision(review, rid, "ann", Label.INCLUDE)
-    ann = ScreeningSession(review, "ann", Stage.FULL_TEXT)
-    assert (item := ann.next()) is not None and item.record.id == ids[0]
+    review, ids, ann = _ann_at_full_text(make_review)
     mark_not_retrieved(review, ids[0], "bob")  # in another shell, while it is on screen
     mark_not_retrieved(review, ids[1], "bob")
     with pytest.raises(RecordTaken, match="marked not retrieved while it was on screen"):
