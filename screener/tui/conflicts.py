@@ -41,10 +41,14 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
 
     BINDINGS = [Binding("escape", "back", "Back"),
                 # priority: the row opens while Enter is handled, so a key typed right after
-                # it ("Enter i" in one terminal read) finds the conflict open
+                # it ("Enter i" in one terminal read) finds the conflict open; the resolving
+                # keys are priority bindings too, so that all are handled in the order typed
+                # (a priority key overtook a plain one still on its way to the table: "i
+                # Enter e 3" reopened the conflict just resolved, and the "e" found none)
                 Binding("enter", "open", "Open", priority=True, show=False),
                 *[Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
-                          key_display=DEFAULT_KEYS[a]) for a in RESOLVE_ACTIONS]]
+                          key_display=DEFAULT_KEYS[a], priority=True)
+                  for a in RESOLVE_ACTIONS]]
 
     def __init__(self, review: Review, adjudicator: str, stage: Stage,
                  conflicts: list[Conflict]) -> None:

@@ -188,6 +188,38 @@ async def test_adjudicator_keys_typed_fast_and_the_cursor_stays_in_place(
             (ids[1], "Adjudicator", "include", None), (ids[3], "Adjudicator", "exclude", "design")]
 
 
+async def test_an_adjudicator_typing_several_resolutions_in_one_burst_loses_none(
+        make_app: MakeApp) -> None:
+    """'i Enter e 1 Enter n ... Enter i' in one send-keys stored only the first resolution:
+    Enter, a priority binding, overtook the 'i' still on its way to the table, reopened the
+    conflict 'i' then resolved, and every key after it found no conflict open (a helper's
+    run in tmux)."""
+    from textual import events
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    record_decision(review, ids[3], "ann", Label.INCLUDE)
+    record_decision(review, ids[3], "bob", Label.EXCLUDE, reason_id="design")
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_conflicts(pilot)
+        for key in ("enter", "i", "enter", "e", "3", "enter", "n", "o", "k", "enter", "i"):
+            app.post_message(events.Key(key, None if key == "enter" else key))
+        await settle(pilot)
+        assert not [n.message for n in app._notifications if "Open a conflict" in n.message]
+        assert sorted(adjudicator_decisions(review)) == [
+            (ids[0], "Adjudicator", "include", None), (ids[1], "Adjudicator", "exclude", "design"),
+            (ids[3], "Adjudicator", "include", None)]
+        assert app.screen is screen and table_rows(screen) == []
+    other = open_review(review.folder)
+    try:
+        with other.read() as session:
+            notes = {d.record_id: d.note for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)
+                     if d.reviewer_role == Role.ADJUDICATOR}
+    finally:
+        other.close()
+    assert notes[ids[3]] == "ok"
+
+
 async def test_listing_conflicts_asks_before_it_ends_blinding(make_app: MakeApp) -> None:
     # one key would otherwise unblind the stage for everyone, records still to screen too
     app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
