@@ -50,7 +50,7 @@ from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least
 from screener.workflow.ranking import RankingUpdate
-from screener.workflow.review import ProtocolAmended
+from screener.workflow.review import ProtocolAmended, catch_up_with_amendments
 from screener.workflow.screening import NextItem
 from screener.workflow.team import RecordTaken, blinding_ends_on_listing, list_conflicts
 
@@ -488,6 +488,11 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         if self.record is None:
             self.notify("No record to decide on", severity="warning")
             return
+        try:  # the reasons offered are those in force (an amendment in another shell)
+            if catch_up_with_amendments(self.screener.review):
+                self.follow_protocol()
+        except USER_ERRORS:
+            pass  # (the database is unreachable: the decision will say so)
         protocol = self.screener.review.protocol
         required = (self.screener.stage == Stage.FULL_TEXT
                     or protocol.screening.reason_required_at_title_abstract)

@@ -278,6 +278,13 @@ def follow_amendments(review: Review, session: Session) -> bool:
     return True
 
 
+def catch_up_with_amendments(review: Review) -> bool:
+    """`follow_amendments` in a read of its own (a UI about to offer the protocol's exclusion
+    reasons checks first that no amendment changed them). True when it changed."""
+    with review.read() as session:
+        return follow_amendments(review, session)
+
+
 @dataclass(frozen=True, slots=True)
 class DroppedId:
     """An exclusion reason or criterion id that standing decisions cite, or a stage they were

@@ -423,7 +423,7 @@ async def test_an_amendment_made_while_the_screen_is_open_is_shown_before_a_deci
             other.close()
         panel = str(app.screening.query_one("#criteria", Static).content)
         assert "Conference abstract" not in panel  # nothing has read the amendment yet
-        await pilot.press("e", "1")
+        await pilot.press("i")
         await settle(pilot)
         assert stored(review) == []
         assert any(n.title == "Not saved" and "amended" in n.message
@@ -441,6 +441,20 @@ async def test_an_amendment_made_while_the_screen_is_open_is_shown_before_a_deci
         with review.read() as session:
             hashes = {d.protocol_hash for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)}
         assert hashes == {review.protocol_hash} and review.protocol_version == 2
+        # the reason dialog checks first: a reason added meanwhile is offered at once
+        data["exclusion_reasons"].append({"id": "animal", "label": "Animal study", "key": "8"})
+        amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+        other = open_review(review.folder)
+        try:
+            amend_protocol(other, amended, "animal studies are excluded")
+        finally:
+            other.close()
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ReasonScreen)
+        await pilot.press("8")
+        await settle(pilot)
+        assert len(stored(review)) == 3 and stored(review)[-1][2:4] == ("exclude", "animal")
 
 
 async def test_keys_remapped_in_user_file_win_over_protocol(make_app: MakeApp, tmp_path: Path,
