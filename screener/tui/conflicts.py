@@ -11,6 +11,7 @@ Must not import screener.storage or sqlalchemy.
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -48,7 +49,12 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
                 Binding("enter", "open", "Open", priority=True, show=False),
                 *[Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
                           key_display=DEFAULT_KEYS[a], priority=True)
-                  for a in RESOLVE_ACTIONS]]
+                  for a in RESOLVE_ACTIONS],
+                # the screening keys for help (which said nothing here) and undo
+                Binding(binding_key(DEFAULT_KEYS["help"]), "app.help", "Help", id="help",
+                        key_display=DEFAULT_KEYS["help"], show=False),
+                Binding(binding_key(DEFAULT_KEYS["undo"]), "undo", "Undo", id="undo",
+                        key_display=DEFAULT_KEYS["undo"], show=False)]
 
     def __init__(self, review: Review, adjudicator: str, stage: Stage,
                  conflicts: list[Conflict]) -> None:
@@ -82,6 +88,19 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         self._fill()
         self._show_detail()
         table.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Maybe at full text has no binding here (it is not offered): pressed anyway, it
+        is told why instead of doing nothing."""
+        if (self.stage == Stage.FULL_TEXT and self.current is not None
+                and event.key == binding_key(self.app_keys().get("maybe", "m"))):
+            event.stop()
+            event.prevent_default()  # (Textual calls each class's on_key: not the base's)
+            self.notify("Maybe is for title/abstract; at full text include or exclude")
+
+    def app_keys(self) -> dict[str, str]:
+        keymap = getattr(self.app, "keymap", None)
+        return dict(keymap.keys) if keymap is not None else dict(DEFAULT_KEYS)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "maybe":
@@ -155,8 +174,13 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
 
     def _target(self) -> Conflict | None:
         if self.current is None:
-            self.notify("Open a conflict with Enter first", severity="warning")
+            self.notify("Open a conflict with Enter first" if self.conflicts else
+                        f"No conflict to resolve at {self.stage.label}", severity="warning")
         return self.current
+
+    def action_undo(self) -> None:
+        self.notify("A resolution is not undone here: u on the screening screen takes back "
+                    "your latest not-retrieved mark only", severity="warning")
 
     def resolve_current(self, label: DecisionLabel, reason_id: str | None = None) -> None:
         conflict = self.current

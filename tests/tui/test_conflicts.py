@@ -220,6 +220,47 @@ async def test_an_adjudicator_typing_several_resolutions_in_one_burst_loses_none
     assert notes[ids[3]] == "ok"
 
 
+async def test_keys_on_the_conflicts_screen_that_do_nothing_say_why(
+        make_app: MakeApp, review_factory: Callable[..., Any]) -> None:
+    """? and u did nothing here, m on a full-text conflict did nothing, and with no conflict
+    at all a decision key said 'Open a conflict with Enter first' (a helper's run)."""
+    from screener.tui.dialogs import HelpScreen
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_conflicts(pilot)
+        await pilot.press("i")
+        await pilot.press("u")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert "No conflict to resolve at title/abstract" in said
+        assert any(m.startswith("A resolution is not undone here") for m in said)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+
+    review2, ids2 = review_factory(DUAL, folder="full-text")
+    for rid in ids2[:1]:
+        record_decision(review2, rid, "ann", Label.INCLUDE)
+        record_decision(review2, rid, "bob", Label.INCLUDE)
+    list_conflicts(review2, Stage.TITLE_ABSTRACT, "Adjudicator")
+    record_decision(review2, ids2[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+    record_decision(review2, ids2[0], "bob", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="design")
+    app2 = ScreenerApp(review2, "Adjudicator", Stage.FULL_TEXT, ranker=FakeRanker(ids2),
+                       background_delay=0)
+    async with app2.run_test(size=(110, 36)) as pilot:
+        await open_conflicts(pilot)
+        await pilot.press("enter", "m")
+        await settle(pilot)
+        assert "Maybe is for title/abstract; at full text include or exclude" in [
+            n.message for n in app2._notifications]
+        assert adjudicator_decisions(review2) == []
+
+
 async def test_listing_conflicts_asks_before_it_ends_blinding(make_app: MakeApp) -> None:
     # one key would otherwise unblind the stage for everyone, records still to screen too
     app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
