@@ -278,14 +278,17 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
 
 
 def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer: str,
-                      role: Role, stage: Stage, *, if_needed: bool = False) -> None:
+                      role: Role, stage: Stage, *, if_needed: bool = False,
+                      withdrawing: bool = False) -> None:
     """Under the write lock: raise ReviewError when `record_decision` would refuse a new
     decision by `reviewer` on the record now (removed as a duplicate, no full-text stage,
     allocated to others, settled by other screeners or the adjudicator). `undo` asks it too:
     withdrawing a decision the reviewer could not make again would lose it for good.
 
     if_needed (a record `next` offered): `team.RecordTaken` when others settled the record,
-    or its report was marked not retrieved, while it was on screen."""
+    or its report was marked not retrieved, while it was on screen. A reviewer may change
+    her own standing decision on a record a later allocation gave to others, but not
+    withdraw it (`withdrawing`, for undo): she could not decide it again."""
     from screener.workflow.team import (
         RecordTaken,
         allocated_ids,
@@ -316,7 +319,8 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
                           f"{record_id} --undo` takes the mark back)")
     if role == Role.SCREENER:
         mine = allocated_ids(review, session, reviewer, stage)
-        if mine is not None and record_id not in mine:
+        if mine is not None and record_id not in mine and (withdrawing or reviewer not in {
+                name for name, _ in repo.record_screeners(session, stage, record_id)}):
             raise ReviewError(
                 f"record {record_id} is allocated to other reviewers at {stage.value} "
                 f"(`screener allocate`): {reviewer} does not screen it")
@@ -740,7 +744,7 @@ class ScreeningSession:
                 "not decide the record again); it stands")
         try:
             ensure_may_decide(self.review, session, record_id, self.reviewer, self.role,
-                              self.stage)
+                              self.stage, withdrawing=True)
         except ReviewError as exc:
             raise ReviewError(f"your decision on record {record_id} can no longer be undone, "
                               f"as a new one would be refused ({exc}); it stands") from exc

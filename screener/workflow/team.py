@@ -208,17 +208,37 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
                       sum(1 for _, who in plan if len(who) == 2), per)
 
 
+@dataclass(frozen=True, slots=True)
+class Allocated:
+    """The records a reviewer may screen under the allocation in force (`in` tells)."""
+
+    mine: frozenset[int]
+    """Records allocated to the reviewer."""
+    others: frozenset[int] | None
+    """Records allocated to other reviewers only; None for an offline copy's list, which
+    holds every record its reviewer may screen. Under an allocation, a record it does not
+    cover (imported or restored from dedup after it) is anyone's: it was refused to all."""
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self.mine if self.others is None else record_id not in self.others
+
+
 def allocated_ids(review: Review, session: Session, reviewer: str,
-                  stage: Stage = Stage.TITLE_ABSTRACT) -> set[int] | None:
-    """Records allocated to `reviewer` at `stage`, or None when no allocation is in force
-    (every eligible record may be offered)."""
+                  stage: Stage = Stage.TITLE_ABSTRACT) -> Allocated | None:
+    """Records `reviewer` may screen at `stage` under the allocation in force, or None when
+    none is in force (every eligible record may be offered)."""
     return _allocated(session, repo.latest_allocation(session, stage), reviewer)
 
 
-def _allocated(session: Session, run: dict[str, Any] | None, reviewer: str) -> set[int] | None:
+def _allocated(session: Session, run: dict[str, Any] | None, reviewer: str
+               ) -> Allocated | None:
     if run is None:
         return None
-    return {rid for rid, _ in repo.allocation_pairs(session, run["id"], reviewer=reviewer)}
+    pairs = repo.allocation_pairs(session, run["id"])
+    mine = frozenset(rid for rid, name in pairs if name == reviewer)
+    if run["kind"] != "allocation":
+        return Allocated(mine, None)
+    return Allocated(mine, frozenset(rid for rid, _ in pairs) - mine)
 
 
 # --- offering records: allocation + claims (used by ScreeningSession.next) ---------------
@@ -319,7 +339,7 @@ def _refuse_outside_allocation(session: Session, source: Path,
     gives to others: `decide` and the UI refuse them too."""
     outside: dict[str, list[int]] = {}
     runs = {stage: repo.latest_allocation(session, stage) for stage in {d.stage for d in new}}
-    allowed: dict[tuple[str, Stage], set[int] | None] = {}
+    allowed: dict[tuple[str, Stage], Allocated | None] = {}
     for d in new:
         if d.label == Label.UNDONE or d.reviewer_role != Role.SCREENER:
             continue

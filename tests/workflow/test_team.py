@@ -27,6 +27,7 @@ from screener.workflow.review import (
 from screener.workflow.screening import ScreeningSession, record_decision
 from screener.workflow.status import format_status, status
 from screener.workflow.team import (
+    Allocated,
     BlindingError,
     RecordTaken,
     agreement,
@@ -52,6 +53,11 @@ def add(review: Review, n: int) -> list[int]:
     with review.transaction() as s:
         source = repo.add_source(s, name="Test", kind="database")
         return repo.add_records(s, source, [Record(title=f"Record {i}") for i in range(n)])
+
+
+def _mine(allocated: Allocated | None) -> set[int]:
+    """The records allocated to a reviewer (none without an allocation)."""
+    return set(allocated.mine) if allocated is not None else set()
 
 
 def custom_review(tmp_path: Path, db_url: str | None, name: str = "rev",
@@ -356,7 +362,7 @@ def test_allocation_limits_what_next_offers(make_review: Callable[..., Any]) -> 
     result = allocate(review, ["ann", "bob"], 0.2, seed=3)
     assert (result.records, result.double) == (10, 2)
     with review.transaction() as s:
-        mine = {n: allocated_ids(review, s, n) or set() for n in ("ann", "bob", "carl")}
+        mine = {n: _mine(allocated_ids(review, s, n)) for n in ("ann", "bob", "carl")}
     assert mine["ann"] | mine["bob"] == set(ids) and len(mine["ann"] & mine["bob"]) == 2
     assert mine["carl"] == set()
     for name in ("ann", "bob"):
@@ -374,13 +380,65 @@ def test_allocation_limits_what_next_offers(make_review: Callable[..., Any]) -> 
     assert data["outcomes"]["title_abstract"] == {"exclude": 10}
 
 
+def test_a_record_the_allocation_does_not_cover_is_open_to_every_screener(
+        make_review: Callable[..., Any]) -> None:
+    """A duplicate restored by `dedup --undo` after `allocate` was allocated to no one:
+    `decide` refused it to each reviewer as 'allocated to other reviewers', `next` offered
+    it to none, and status said 0 left for everyone (a helper's run)."""
+    from screener.workflow.importing import deduplicate, undo_duplicate_cluster
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="Test", kind="database")
+        ids = repo.add_records(s, source, [
+            Record(title="Ketamine for depression", doi="10.1000/k.1", year=2020),
+            Record(title="Ketamine for depression.", doi="10.1000/k.1", year=2020),
+            *[Record(title=f"Record {i}") for i in range(4)]])
+    assert deduplicate(review).removed == 1  # ids[1], in cluster 1
+    allocate(review, ["ann", "bob"], 0.0, seed=3)
+    undo_duplicate_cluster(review, 1)  # ids[1] is back, after the allocation
+    with review.transaction() as s:
+        allocated = {n: _mine(allocated_ids(review, s, n)) for n in ("ann", "bob")}
+    assert ids[1] not in allocated["ann"] | allocated["bob"]
+    offered = set()
+    for name in ("ann", "bob"):
+        session = ScreeningSession(review, name)
+        while (item := session.next()) is not None:
+            assert item.record.id is not None
+            offered.add(item.record.id)
+            session.decide(item.record.id, EXC)
+    assert ids[1] in offered  # screened once, by whoever reached it first
+    with pytest.raises(ReviewError, match="allocated to other reviewers"):
+        record_decision(review, sorted(allocated["bob"])[0], "ann", INC)  # still bob's
+
+
+def test_a_reviewer_may_change_her_own_decision_after_a_new_allocation(
+        make_review: Callable[..., Any]) -> None:
+    """Allocated again after decisions, a record ann had decided went to bob: ann was
+    refused ('allocated to other reviewers') and bob too ('already settled by ann'), so the
+    decision could not be corrected (a helper's run)."""
+    review = make_review()
+    add(review, 12)
+    allocate(review, ["ann", "bob"], 0.0, seed=1)
+    with review.transaction() as s:
+        first = _mine(allocated_ids(review, s, "ann"))
+    for rid in first:
+        record_decision(review, rid, "ann", EXC)
+    allocate(review, ["ann", "bob", "carl"], 0.0, seed=7)
+    with review.transaction() as s:
+        moved = first - _mine(allocated_ids(review, s, "ann"))
+    assert moved  # some of ann's records are someone else's now
+    rid = min(moved)
+    assert record_decision(review, rid, "ann", INC).label == INC  # her own: she may change it
+
+
 def test_progress_counts_what_each_reviewer_is_still_offered(
         make_review: Callable[..., Any]) -> None:
     review = make_review("dual-screening.yaml")
     ids = add(review, 10)
     allocate(review, ["ann", "bob"], 0.2, seed=3)
     with review.transaction() as s:
-        mine = {n: allocated_ids(review, s, n) or set() for n in ("ann", "bob")}
+        mine = {n: _mine(allocated_ids(review, s, n)) for n in ("ann", "bob")}
     before = progress(review, "ann")
     # the records allocated to bob alone are not ann's to screen
     assert before.not_offered == len(set(ids) - mine["ann"])
@@ -706,7 +764,7 @@ def test_merge_refuses_decisions_on_records_allocated_to_others(
     ids = add(review, 6)
     allocate(review, ["ann", "bob"], 0.0, seed=1)
     with review.transaction() as s:
-        bobs = sorted(allocated_ids(review, s, "bob") or set())
+        bobs = sorted(_mine(allocated_ids(review, s, "bob")))
     with pytest.raises(ReviewError, match="allocated to other reviewers"):
         record_decision(review, bobs[0], "ann", INC)  # decide refuses it ...
     export_reviewer(review, "ann", tmp_path / "ann")
