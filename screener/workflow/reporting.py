@@ -209,7 +209,15 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     why += [f"{conflicts:,} in conflict"] if conflicts else []
     why += [f"{waiting:,} waiting for another reviewer"] if waiting else []
     awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
-    why += [f"{_n(awaiting, 'full-text report')} not assessed yet"] if awaiting > 0 else []
+    # of those, the ones whose reviewers disagree wait for the adjudicator, not a reviewer
+    ft_conflicts = sum(1 for r in (main | other) - removed
+                       if r in ft and ft[r].conflict and r in ta
+                       and passes_title_abstract(ta[r])
+                       and reports.get(r) != ReportStatus.NOT_RETRIEVED)
+    why += [f"{_n(ft_conflicts, 'full-text report')} in conflict (to resolve)"
+            ] if ft_conflicts else []
+    unassessed = awaiting - ft_conflicts
+    why += [f"{_n(unassessed, 'full-text report')} not assessed yet"] if unassessed > 0 else []
     draft = f"DRAFT, not final: {'; '.join(why)}" if why else ""
     # In a draft, the boxes a draft line already explains do not add up yet: those checks
     # are left out when the gap is exactly what the draft line names.

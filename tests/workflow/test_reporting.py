@@ -110,6 +110,28 @@ def test_prisma_counts_equal_direct_queries(make_review: Callable[..., Any]) -> 
                for n in result.notes)
 
 
+def test_a_full_text_conflict_is_named_as_one_in_the_draft_line(
+        make_review: Callable[..., Any]) -> None:
+    """While the adjudicator had a full-text conflict to resolve, the draft line said the
+    report was 'not assessed yet' (a helper's run): both reviewers had assessed it."""
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(2)])
+    for rid in ids:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+        record_decision(review, rid, "bob", Label.INCLUDE)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    record_decision(review, ids[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+    record_decision(review, ids[0], "bob", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="design")
+    assert prisma_counts(review).draft == (
+        "DRAFT, not final: 1 full-text report in conflict (to resolve); 1 full-text report "
+        "not assessed yet")
+
+
 def test_draft_line_and_notes_are_singular_for_one_record(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     """The draft line every diagram carries and the notes the report prints read as
