@@ -1005,9 +1005,13 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
             record_ids = sorted({d.record_id for d, _, _ in rows})
             mine = {r.id: r.title for r in repo.get_records(dst, record_ids)}
             theirs = {r.id: r.title for r in repo.get_records(src, record_ids)}
-            if any(mine.get(i) != theirs.get(i) for i in record_ids):
-                raise ReviewError(f"{source} holds records this review does not have; "
-                                  "nothing was merged")
+            differ = [i for i in record_ids if mine.get(i) != theirs.get(i)]
+            if differ:
+                shown = ", ".join(map(str, differ[:10])) + (", ..." if len(differ) > 10 else "")
+                raise ReviewError(f"{source} holds records this review does not have, or "
+                                  f"has with another title (record {shown}); nothing was "
+                                  "merged. Was the copy edited outside screener? Make a new "
+                                  "copy (`screener export-reviewer`) and redo its decisions")
             repo.lock_review(dst)
             known = repo.decision_ids_by_uid(dst, [uid for _, uid, _ in rows])
             _refuse_edited_uids(dst, source, rows, known)

@@ -895,6 +895,22 @@ def test_merge_refuses_a_decision_on_a_record_removed_as_a_duplicate_since_the_c
     assert result.added == 1 and f"ann: {ids[1]}" in result.left_out
 
 
+def test_merge_names_a_record_whose_title_the_copy_changed(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    import sqlite3
+
+    review, ids, copy_dir = with_copy(make_review, tmp_path, "bob", 3)
+    with open_review(copy_dir) as copy:
+        record_decision(copy, ids[1], "bob", EXC)
+    db = sqlite3.connect(copy_dir / "review.db")
+    db.execute("update records set title='Edited' where id=?", (ids[1],))
+    db.commit()
+    db.close()
+    with pytest.raises(ReviewError, match=rf"has with another title \(record {ids[1]}\); "
+                       "nothing was merged"):
+        merge(review, copy_dir)
+
+
 def test_merge_refuses_what_decide_would_refuse_now(make_review: Callable[..., Any],
                                                    tmp_path: Path) -> None:
     review = make_review("dual-screening.yaml")
