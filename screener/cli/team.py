@@ -75,7 +75,7 @@ def _note_if_blinding_ended(review: Any, stage: str, before: bool) -> None:
             and reconciliation_started(review, Stage(stage))):
         click.echo(f"note: reconciliation at {stage} has started, so blinding there has "
                    "ended: decisions made from now on, including on records not yet "
-                   "screened by both reviewers, are made unblinded (the methods text "
+                   "screened by all their reviewers, are made unblinded (the methods text "
                    "will say how many)", err=True)
 
 

@@ -955,12 +955,36 @@ def _protocol_changes(old: Protocol, new: Protocol) -> list[str]:
     if old.stopping.key_papers != new.stopping.key_papers:
         out.append(f"the stopping rule's key papers from {len(old.stopping.key_papers)} to "
                    f"{len(new.stopping.key_papers)}")
-    for field, name in (("screening", "screening mode"), ("ranking", "ranking settings"),
-                        ("searches", "search strategies"), ("highlight", "highlight terms"),
+    for field, name in (("screening", "screening mode"), ("ranking", "ranking settings")):
+        if getattr(old, field) != getattr(new, field):
+            details = _setting_changes(getattr(old, field), getattr(new, field))
+            out.append(f"{name} ({details})" if details else name)
+    for field, name in (("searches", "search strategies"), ("highlight", "highlight terms"),
                         ("keys", "UI keys")):
         if getattr(old, field) != getattr(new, field):
             out.append(name)
     return out
+
+
+def _setting_changes(old: Any, new: Any) -> str:
+    """'seed 42 to 7; C 0.11 to 0.5' for two settings dataclasses (a `params` field of
+    (name, value) pairs is compared by name)."""
+    import dataclasses
+
+    parts = []
+    for f in dataclasses.fields(old):
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if a == b:
+            continue
+        if f.name == "params":
+            pa, pb = dict(a), dict(b)
+            parts += [f"{k} {pa.get(k, '(default)')} to {pb.get(k, '(default)')}"
+                      for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)]
+        else:  # (an enum by its value: "resolution adjudicator to consensus")
+            a, b = (getattr(v, "value", v) for v in (a, b))
+            parts.append(f"{f.name.replace('_', ' ')} {a if a != '' else '(none)'} to "
+                         f"{b if b != '' else '(none)'}")
+    return "; ".join(parts)
 
 
 def _log_state(check: LogCheck) -> LogState:

@@ -1057,3 +1057,20 @@ def test_report_names_each_search_and_how_duplicates_were_removed(
     assert "similarity at least 0.85" in text
     assert "1 record was removed as a duplicate (1 by DOI)." in text
     assert "1 record that the matching had removed was restored after inspection." in text
+
+
+def test_an_amendment_of_the_ranking_or_screening_mode_says_what_changed() -> None:
+    """The report's protocol table named such an amendment only 'ranking settings' or
+    'screening mode' (a helper's run): a reader could not tell seed 42 -> 7 from a new model."""
+    from screener.protocol import load_protocol_text
+    from screener.workflow.reporting import _protocol_changes
+
+    base = ("title: T\ncriteria:\n  - {id: I1, type: include, text: Adults}\n"
+            "exclusion_reasons:\n  - {id: population, label: Wrong population, key: \"1\"}\n")
+    old = load_protocol_text(base + "ranking:\n  seed: 42\n")
+    new = load_protocol_text(base + "ranking:\n  seed: 7\n  params: {C: 0.5}\n"
+                             "screening:\n  mode: dual\n  adjudicator: Ada\n")
+    changes = _protocol_changes(old, new)
+    assert ("screening mode (reviewers per record 1 to 2; blind False to True; adjudicator "
+            "(none) to Ada)") in changes
+    assert "ranking settings (seed 42 to 7; C (default) to 0.5)" in changes
