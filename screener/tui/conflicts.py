@@ -56,6 +56,9 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
                 Binding(binding_key(DEFAULT_KEYS["undo"]), "undo", "Undo", id="undo",
                         key_display=DEFAULT_KEYS["undo"], show=False)]
 
+    REFRESH_S = 10.0
+    """Seconds between looks for conflicts that arose while the screen is open."""
+
     def __init__(self, review: Review, adjudicator: str, stage: Stage,
                  conflicts: list[Conflict]) -> None:
         super().__init__()
@@ -88,6 +91,17 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         self._fill()
         self._show_detail()
         table.focus()
+        self.set_interval(self.REFRESH_S, self._refresh_if_idle)
+
+    def _refresh_if_idle(self) -> None:
+        """List the conflicts again when none is open and no dialog is up: a screener's
+        change made meanwhile (a decision changed in browse, a second reviewer) can open a
+        new conflict, which the list showed only once reopened."""
+        if self.current is None and self.app.screen is self:
+            before = [c.record_id for c in self.conflicts]
+            self._fresh()
+            if [c.record_id for c in self.conflicts] != before:
+                self._redraw()
 
     def on_key(self, event: events.Key) -> None:
         """Maybe at full text has no binding here (it is not offered): pressed anyway, it

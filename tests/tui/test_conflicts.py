@@ -261,6 +261,28 @@ async def test_keys_on_the_conflicts_screen_that_do_nothing_say_why(
         assert adjudicator_decisions(review2) == []
 
 
+async def test_a_conflict_that_arises_while_the_screen_is_open_joins_the_list(
+        make_app: MakeApp, monkeypatch: Any) -> None:
+    """A screener's change made while the adjudicator's conflicts screen was open showed
+    up only once the screen was closed and opened again (a helper's run)."""
+    monkeypatch.setattr(ConflictsScreen, "REFRESH_S", 0.2)
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_conflicts(pilot)
+        assert [r[0] for r in table_rows(screen)] == [str(ids[0]), str(ids[1])]
+        other = open_review(review.folder)  # bob, in another shell
+        try:
+            record_decision(other, ids[2], "bob", Label.EXCLUDE, reason_id="design")
+        finally:
+            other.close()
+        await pilot.pause(0.6)
+        await settle(pilot)
+        assert [r[0] for r in table_rows(screen)] == [str(ids[0]), str(ids[1]), str(ids[2])]
+        summary = str(screen.query_one("#conflicts-summary", Static).content)
+        assert summary.startswith("3 conflicts")
+
+
 async def test_listing_conflicts_asks_before_it_ends_blinding(make_app: MakeApp) -> None:
     # one key would otherwise unblind the stage for everyone, records still to screen too
     app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
