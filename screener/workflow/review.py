@@ -369,7 +369,6 @@ def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, t
                       ) -> tuple[int, list[DroppedId], list[str]]:
     from screener.workflow.screening import follow_new_screening_rules
 
-    in_force = review.protocol
     with review.transaction() as session:
         before = _protocol_in_force(session)[0]
         dropped = _dropped_ids(session, before, protocol)
@@ -384,10 +383,7 @@ def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, t
         version = repo.add_protocol_version(
             session, text, sha, reason.strip(),
             {"dropped_although_cited": [str(d) for d in dropped]} if dropped else None)
-        try:
-            changed = follow_new_screening_rules(review, session, before, protocol)
-        finally:
-            review.protocol = in_force
+        changed = follow_new_screening_rules(review, session, before, protocol)
     return version, dropped, changed
 
 

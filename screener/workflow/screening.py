@@ -22,7 +22,7 @@ from screener.core.decisions import (
     current_decisions,
 )
 from screener.core.outcomes import Outcome, passes_title_abstract
-from screener.core.protocol import Protocol
+from screener.core.protocol import Protocol, ScreeningMode
 from screener.core.records import Record
 from screener.storage import Session, repo
 from screener.workflow.review import ProtocolAmended, Review, ReviewError, follow_amendments
@@ -77,12 +77,13 @@ def eligible_count(session: Session, stage: Stage) -> int:
 
 def outcomes(review: Review, session: Session, stage: Stage,
              record_ids: Sequence[int] | None = None,
-             current: Sequence[Decision] | None = None) -> dict[int, Outcome]:
-    """Each decided record's outcome; `current` as in `team.record_outcomes`."""
+             current: Sequence[Decision] | None = None,
+             mode: ScreeningMode | None = None) -> dict[int, Outcome]:
+    """Each decided record's outcome; `current` and `mode` as in `team.record_outcomes`."""
     from screener.workflow.team import record_outcomes
 
     return {rid: outcome for rid, (outcome, _) in
-            record_outcomes(review, session, stage, record_ids, current).items()}
+            record_outcomes(review, session, stage, record_ids, current, mode).items()}
 
 
 def apply_outcome_effects(review: Review, session: Session, record_id: int, stage: Stage) -> None:
@@ -100,21 +101,18 @@ def apply_outcome_effects(review: Review, session: Session, record_id: int, stag
 def follow_new_screening_rules(review: Review, session: Session, before: Protocol,
                                after: Protocol) -> list[str]:
     """After an amendment that changes how decisions combine (mode, reviewers per record,
-    conflict rules): bring the full-text reports in step with the outcomes under `after`
-    (`review.protocol` must be `after`), and say what changed for whom, one sentence per
-    kind: conflicts now settled without the adjudicator, records decided before that now
-    wait for another reviewer or are in conflict, and records at full text that no longer
-    pass title/abstract."""
+    conflict rules): bring the full-text reports in step with the outcomes under `after`,
+    and say what changed for whom, one sentence per kind: conflicts now settled without the
+    adjudicator, records decided before that now wait for another reviewer or are in
+    conflict, and records at full text that no longer pass title/abstract."""
     if before.screening == after.screening:
         return []
     notes: list[str] = []
     for stage in after.stages:
-        review.protocol = before
-        old = outcomes(review, session, stage)
-        review.protocol = after
-        new = outcomes(review, session, stage)
         if stage not in before.stages:
             continue
+        old = outcomes(review, session, stage, mode=before.screening)
+        new = outcomes(review, session, stage, mode=after.screening)
         settled = sorted(r for r, o in old.items() if o.conflict and r in new
                          and new[r].label is not None and not new[r].adjudicated)
         waiting = sorted(r for r, o in old.items() if o.label is not None and r in new

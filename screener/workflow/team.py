@@ -87,17 +87,19 @@ def mode_for(mode: ScreeningMode, required: int | None) -> ScreeningMode:
 def record_outcomes(review: Review, session: Session, stage: Stage,
                     record_ids: Sequence[int] | None = None,
                     current: Sequence[Decision] | None = None,
+                    mode: ScreeningMode | None = None,
                     ) -> dict[int, tuple[Outcome, list[Decision]]]:
     """Each decided record's outcome (allocation-aware) with its current decisions.
     `current`: the stage's current decisions (of `record_ids`), when the caller has read
-    them already."""
+    them already. `mode`: the screening rules to combine them by (default: those of the
+    protocol in force)."""
     by_record: dict[int, list[Decision]] = {}
     if current is None:
         current = repo.current_decisions(session, stage, record_ids)
     for decision in current:
         by_record.setdefault(decision.record_id, []).append(decision)
     required = required_reviewers(review, session, stage, record_ids) or {}
-    mode = review.protocol.screening
+    mode = mode or review.protocol.screening
     return {rid: (record_outcome(ds, mode_for(mode, required.get(rid))), ds)
             for rid, ds in by_record.items()}
 
