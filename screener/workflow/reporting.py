@@ -112,11 +112,15 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     pending = {r for r in screened if r in ta and ta[r].label is None}
     reason_label = {r.id: r.label for r in review.protocol.exclusion_reasons}
 
-    def column(ids: set[int]) -> tuple[int, int, int, int, tuple[tuple[str, int], ...], int]:
+    def column(ids: set[int]
+               ) -> tuple[int, int, int, int, tuple[tuple[str, int], ...], int, int]:
+        """Sought, not retrieved, assessed, excluded, the reasons, included, and the
+        reports neither retrieved-and-assessed nor marked that are in conflict."""
         sought = {r for r in ids if r in ta and passes_title_abstract(ta[r])}
         if not has_full_text:
             included = {r for r in sought if ta[r].label == Label.INCLUDE}
-            return len(sought), 0, len(sought), len(sought) - len(included), (), len(included)
+            return (len(sought), 0, len(sought), len(sought) - len(included), (),
+                    len(included), 0)
         not_retrieved = {r for r in sought if reports.get(r) == ReportStatus.NOT_RETRIEVED}
         assessed = {r for r in sought if r in ft and ft[r].label in (Label.INCLUDE,
                                                                      Label.EXCLUDE)}
@@ -126,11 +130,13 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         ordered = tuple((label, reasons[label]) for label in
                         [*reason_label.values(), *sorted(set(reasons) - set(reason_label.values()))]
                         if reasons.get(label))
+        in_conflict = sum(1 for r in sought - not_retrieved - assessed
+                          if r in ft and ft[r].conflict)
         return (len(sought), len(not_retrieved), len(assessed), len(excluded), ordered,
-                len(assessed) - len(excluded))
+                len(assessed) - len(excluded), in_conflict)
 
-    m_sought, m_nr, m_assessed, m_excl, m_reasons, m_incl = column(screened)
-    o_sought, o_nr, o_assessed, o_excl, o_reasons, o_incl = column(other - removed)
+    m_sought, m_nr, m_assessed, m_excl, m_reasons, m_incl, m_conf = column(screened)
+    o_sought, o_nr, o_assessed, o_excl, o_reasons, o_incl, o_conf = column(other - removed)
     counts = PrismaCounts(
         databases=per_name(("database",)), registers=per_name(("register",)),
         other_sources=per_name(("other",)),
@@ -210,10 +216,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     why += [f"{waiting:,} waiting for another reviewer"] if waiting else []
     awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
     # of those, the ones whose reviewers disagree wait for the adjudicator, not a reviewer
-    ft_conflicts = sum(1 for r in (main | other) - removed
-                       if r in ft and ft[r].conflict and r in ta
-                       and passes_title_abstract(ta[r])
-                       and reports.get(r) != ReportStatus.NOT_RETRIEVED)
+    ft_conflicts = m_conf + o_conf
     why += [f"{_n(ft_conflicts, 'full-text report')} in conflict (to resolve)"
             ] if ft_conflicts else []
     unassessed = awaiting - ft_conflicts
