@@ -907,9 +907,11 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
     protocol refuses is refused all the same."""
     uid_of = repo.decision_uids(src)
     copy_uids = set(uid_of.values())
-    settled: dict[str, list[int]] = {}
-    older: dict[str, list[int]] = {}
-    removed: dict[str, list[int]] = {}
+    settled = "on records settled meanwhile by other screeners or the adjudicator"
+    older = "older than the same reviewer's decisions made online since the copy"
+    removed = ("on records removed as duplicates since the copy was made (decide on the "
+               "record kept; `screener dedup --list` names it)")
+    found: dict[str, dict[str, list[int]]] = {settled: {}, older: {}, removed: {}}
     keys: set[tuple[int, str, Stage]] = set()
     duplicates = repo.removed_duplicate_ids(dst)
     online = {(d.record_id, d.reviewer, d.stage): d for d in repo.current_decisions(dst)}
@@ -917,29 +919,24 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
     for d in repo.current_decisions(src):
         if d.id is None or uid_of[d.id] in known or d.reviewer_role != Role.SCREENER:
             continue
-        if d.record_id in duplicates:  # (`decide` refuses them; the kept copy counts)
-            removed.setdefault(d.reviewer, []).append(d.record_id)
-            keys.add((d.record_id, d.reviewer, d.stage))
-            continue
         there = online.get((d.record_id, d.reviewer, d.stage))
-        if (there is not None and there.id is not None and there.created_at is not None
+        if d.record_id in duplicates:  # (`decide` refuses them; the kept copy counts)
+            why = removed
+        elif (there is not None and there.id is not None and there.created_at is not None
                 and d.created_at is not None
                 and audit.iso_utc(there.created_at) > audit.iso_utc(d.created_at)
                 and online_uids.get(there.id) not in copy_uids):
-            older.setdefault(d.reviewer, []).append(d.record_id)
-            keys.add((d.record_id, d.reviewer, d.stage))
+            why = older
+        elif _settled(review, dst, d.record_id, d.reviewer, d.stage,
+                      repo.record_screeners(dst, d.stage, d.record_id)):
+            why = settled
+        else:
             continue
-        screeners = repo.record_screeners(dst, d.stage, d.record_id)
-        if _settled(review, dst, d.record_id, d.reviewer, d.stage, screeners):
-            settled.setdefault(d.reviewer, []).append(d.record_id)
-            keys.add((d.record_id, d.reviewer, d.stage))
+        found[why].setdefault(d.reviewer, []).append(d.record_id)
+        keys.add((d.record_id, d.reviewer, d.stage))
     problems = _outside_the_protocol(review, src, dst, source, uid_of, known)
-    refused = [f"decisions {what} ({_records_by_reviewer(found)})" for what, found in (
-        ("on records settled meanwhile by other screeners or the adjudicator", settled),
-        ("older than the same reviewer's decisions made online since the copy", older),
-        ("on records removed as duplicates since the copy was made (decide on the record "
-         "kept; `screener dedup --list` names it)", removed))
-        if found]
+    refused = [f"decisions {what} ({_records_by_reviewer(by_reviewer)})"
+               for what, by_reviewer in found.items() if by_reviewer]
     if problems or (refused and not leave_out):
         raise ReviewError(f"{source} holds {' and '.join(problems + refused)}; nothing was "
                           "merged. Take those decisions back in the copy (in its `screener "
