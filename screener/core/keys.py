@@ -47,6 +47,13 @@ def binding_key(key: str) -> str:
     return _REPLACEMENTS.get(name, name)
 
 
+def reserved_name(key: str) -> str | None:
+    """The `RESERVED_KEYS` name `key` stands for, whatever its case ('Escape', 'ctrl+C'),
+    or None when it is not one of them."""
+    name = binding_key(key).lower()
+    return name if name in RESERVED_KEYS else None
+
+
 _NAMED_KEYS = frozenset({binding_key(c) for c in string.punctuation} | {"space"}
                         | {f"f{n}" for n in range(1, 13)})
 """Key names a binding may give instead of one character: a sign's name ('slash'),

@@ -21,7 +21,13 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from screener.core.decisions import Stage
-from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key, key_problem
+from screener.core.keys import (
+    DEFAULT_KEYS,
+    RESERVED_KEYS,
+    binding_key,
+    key_problem,
+    reserved_name,
+)
 from screener.core.protocol import (
     APOSTROPHES,
     HYPHENS,
@@ -386,9 +392,9 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
                                               else []) if isinstance(key, str)}
     for action, key in wanted.items():
         name = binding_key(key)
-        if name.lower() in RESERVED_KEYS:
-            add(["keys", action], f"key {key!r} is kept by the screening UI ({name.lower()}: "
-                f"{RESERVED_KEYS[name.lower()]}); choose another key for {action}")
+        if (reserved := reserved_name(key)) is not None:
+            add(["keys", action], f"key {key!r} is kept by the screening UI ({reserved}: "
+                f"{RESERVED_KEYS[reserved]}); choose another key for {action}")
             continue
         problem = key_problem(key)
         if problem is not None:

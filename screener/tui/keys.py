@@ -20,7 +20,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from screener.core.keys import DEFAULT_KEYS, RESERVED_KEYS, binding_key, key_problem
+from screener.core.keys import (
+    DEFAULT_KEYS,
+    RESERVED_KEYS,
+    binding_key,
+    key_problem,
+    reserved_name,
+)
 
 __all__ = ["ACTIONS", "DEFAULT_KEYS", "DESCRIPTIONS", "KeyMap", "KeyMapError", "binding_key",
            "build_keymap", "load_keymap", "parse_keys_text", "user_keys_path"]
@@ -101,9 +107,9 @@ def build_keymap(layers: Iterable[tuple[str, Mapping[str, str]]]) -> KeyMap:
         wanted = {a: k for a, k in layer.items() if a in ACTIONS}
         proposal = {**keys, **wanted}
         for action, key in wanted.items():
-            if binding_key(key).lower() in RESERVED_KEYS:
+            if (reserved := reserved_name(key)) is not None:
                 problems.append(f"{origin}: key {key!r} for {action} is kept by the UI for "
-                                f"{RESERVED_KEYS[binding_key(key).lower()]}. Kept {action} on "
+                                f"{RESERVED_KEYS[reserved]}. Kept {action} on "
                                 f"{keys[action]!r}")
                 proposal[action] = keys[action]
                 continue
