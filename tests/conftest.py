@@ -116,6 +116,27 @@ def amend_to_single(tmp_path: Path) -> Callable[..., None]:
     return amend
 
 
+@pytest.fixture
+def full_text_conflict() -> Callable[..., None]:
+    """Put a record of a dual review in conflict at full text: ann and bob include it at
+    title/abstract, the adjudicator's listing opens full text, then ann includes the
+    report and bob excludes it."""
+    from screener.core.decisions import Label, Stage
+    from screener.workflow.review import Review
+    from screener.workflow.screening import record_decision
+    from screener.workflow.team import list_conflicts
+
+    def conflict(review: Review, record_id: int, adjudicator: str = "Adjudicator") -> None:
+        record_decision(review, record_id, "ann", Label.INCLUDE)
+        record_decision(review, record_id, "bob", Label.INCLUDE)
+        list_conflicts(review, Stage.TITLE_ABSTRACT, adjudicator)
+        record_decision(review, record_id, "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+        record_decision(review, record_id, "bob", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                        reason_id="design")
+
+    return conflict
+
+
 class Tmux:
     """A private tmux server (its own socket) holding one session, "main", for a test that
     drives the real terminal UI: start a command, send keys, read the pane."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.widgets import DataTable, Static
 
-from screener.core.decisions import Label, Role, Stage
+from screener.core.decisions import Decision, Label, Role, Stage
 from screener.storage import repo
 from screener.tui.app import ScreenerApp
 from screener.tui.conflicts import ConflictsScreen
@@ -36,16 +36,20 @@ def disagree(review: Review, ids: list[int]) -> None:
     record_decision(review, ids[2], "bob", Label.INCLUDE)
 
 
-def adjudicator_decisions(review: Review) -> list[tuple[int, str, str, str | None]]:
-    """Current adjudicator decisions, read through a fresh connection."""
+def adjudications(review: Review) -> list[Decision]:
+    """Current adjudicator decisions at title/abstract, read through a fresh connection."""
     other = open_review(review.folder)
     try:
         with other.transaction() as session:
-            return [(d.record_id, d.reviewer, d.label.value, d.reason_id)
-                    for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)
+            return [d for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)
                     if d.reviewer_role == Role.ADJUDICATOR]
     finally:
         other.close()
+
+
+def adjudicator_decisions(review: Review) -> list[tuple[int, str, str, str | None]]:
+    """Current adjudicator decisions as (record, reviewer, label, reason)."""
+    return [(d.record_id, d.reviewer, d.label.value, d.reason_id) for d in adjudications(review)]
 
 
 def conflicts_now(review: Review) -> list[int]:
@@ -59,6 +63,24 @@ def conflicts_now(review: Review) -> list[int]:
 def table_rows(screen: ConflictsScreen) -> list[list[str]]:
     table: DataTable[str] = screen.query_one(DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def three_conflicts(make_app: MakeApp) -> tuple[ScreenerApp, Review, list[int]]:
+    """The adjudicator's app on a dual review with conflicts on the first, second and
+    fourth records (`disagree`, then ann includes and bob excludes the fourth)."""
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    record_decision(review, ids[3], "ann", Label.INCLUDE)
+    record_decision(review, ids[3], "bob", Label.EXCLUDE, reason_id="design")
+    return app, review, ids
+
+
+def type_at_once(app: ScreenerApp, *keys: str) -> None:
+    """Keys that arrive together, as in one terminal read (a fast typist, a paste)."""
+    from textual import events
+
+    for key in keys:
+        app.post_message(events.Key(key, None if key == "enter" else key))
 
 
 async def open_conflicts(pilot: Any, key: str = "c") -> ConflictsScreen:
@@ -164,24 +186,17 @@ async def test_conflicts_key_is_remappable(make_app: MakeApp, tmp_path: Any) -> 
 
 async def test_adjudicator_keys_typed_fast_and_the_cursor_stays_in_place(
         make_app: MakeApp) -> None:
-    from textual import events
-
-    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
-    disagree(review, ids)
-    record_decision(review, ids[3], "ann", Label.INCLUDE)
-    record_decision(review, ids[3], "bob", Label.EXCLUDE, reason_id="design")
+    app, review, ids = three_conflicts(make_app)
     async with app.run_test(size=(110, 36)) as pilot:
         screen = await open_conflicts(pilot)
         await pilot.press("down")  # the second conflict
-        for key in ("enter", "i"):  # in one terminal read
-            app.post_message(events.Key(key, None if key == "enter" else key))
+        type_at_once(app, "enter", "i")  # in one terminal read
         await settle(pilot)
         assert adjudicator_decisions(review) == [(ids[1], "Adjudicator", "include", None)]
         table: DataTable[str] = screen.query_one(DataTable)
         assert [r[0] for r in table_rows(screen)] == [str(ids[0]), str(ids[3])]
         assert table.cursor_row == 1  # on the next conflict, not back at the first
-        for key in ("enter", "e", "3"):
-            app.post_message(events.Key(key, None if key == "enter" else key))
+        type_at_once(app, "enter", "e", "3")
         await settle(pilot)
         assert app.screen is screen
         assert sorted(adjudicator_decisions(review)) == [
@@ -194,34 +209,22 @@ async def test_an_adjudicator_typing_several_resolutions_in_one_burst_loses_none
     Enter, a priority binding, overtook the 'i' still on its way to the table, reopened the
     conflict 'i' then resolved, and every key after it found no conflict open (a helper's
     run in tmux)."""
-    from textual import events
-
-    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
-    disagree(review, ids)
-    record_decision(review, ids[3], "ann", Label.INCLUDE)
-    record_decision(review, ids[3], "bob", Label.EXCLUDE, reason_id="design")
+    app, review, ids = three_conflicts(make_app)
     async with app.run_test(size=(110, 36)) as pilot:
         screen = await open_conflicts(pilot)
-        for key in ("enter", "i", "enter", "e", "3", "enter", "n", "o", "k", "enter", "i"):
-            app.post_message(events.Key(key, None if key == "enter" else key))
+        type_at_once(app, "enter", "i", "enter", "e", "3", "enter", "n", "o", "k", "enter", "i")
         await settle(pilot)
         assert not [n.message for n in app._notifications if "Open a conflict" in n.message]
         assert sorted(adjudicator_decisions(review)) == [
             (ids[0], "Adjudicator", "include", None), (ids[1], "Adjudicator", "exclude", "design"),
             (ids[3], "Adjudicator", "include", None)]
         assert app.screen is screen and table_rows(screen) == []
-    other = open_review(review.folder)
-    try:
-        with other.read() as session:
-            notes = {d.record_id: d.note for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)
-                     if d.reviewer_role == Role.ADJUDICATOR}
-    finally:
-        other.close()
-    assert notes[ids[3]] == "ok"
+    assert {d.record_id: d.note for d in adjudications(review)}[ids[3]] == "ok"
 
 
 async def test_keys_on_the_conflicts_screen_that_do_nothing_say_why(
-        make_app: MakeApp, review_factory: Callable[..., Any]) -> None:
+        make_app: MakeApp, review_factory: Callable[..., Any],
+        full_text_conflict: Callable[..., None]) -> None:
     """? and u did nothing here, m on a full-text conflict did nothing, and with no conflict
     at all a decision key said 'Open a conflict with Enter first' (a helper's run)."""
     from screener.tui.dialogs import HelpScreen
@@ -243,13 +246,7 @@ async def test_keys_on_the_conflicts_screen_that_do_nothing_say_why(
         assert app.screen is screen
 
     review2, ids2 = review_factory(DUAL, folder="full-text")
-    for rid in ids2[:1]:
-        record_decision(review2, rid, "ann", Label.INCLUDE)
-        record_decision(review2, rid, "bob", Label.INCLUDE)
-    list_conflicts(review2, Stage.TITLE_ABSTRACT, "Adjudicator")
-    record_decision(review2, ids2[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
-    record_decision(review2, ids2[0], "bob", Label.EXCLUDE, stage=Stage.FULL_TEXT,
-                    reason_id="design")
+    full_text_conflict(review2, ids2[0])
     app2 = ScreenerApp(review2, "Adjudicator", Stage.FULL_TEXT, ranker=FakeRanker(ids2),
                        background_delay=0)
     async with app2.run_test(size=(110, 36)) as pilot:

@@ -111,22 +111,16 @@ def test_prisma_counts_equal_direct_queries(make_review: Callable[..., Any]) -> 
 
 
 def test_a_full_text_conflict_is_named_as_one_in_the_draft_line(
-        make_review: Callable[..., Any]) -> None:
+        make_review: Callable[..., Any], full_text_conflict: Callable[..., None]) -> None:
     """While the adjudicator had a full-text conflict to resolve, the draft line said the
     report was 'not assessed yet' (a helper's run): both reviewers had assessed it."""
-    from screener.workflow.team import list_conflicts
-
     review = make_review("dual-screening.yaml")
     with review.transaction() as s:
         source = repo.add_source(s, name="PubMed", kind="database")
         ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(2)])
-    for rid in ids:
-        record_decision(review, rid, "ann", Label.INCLUDE)
-        record_decision(review, rid, "bob", Label.INCLUDE)
-    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
-    record_decision(review, ids[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
-    record_decision(review, ids[0], "bob", Label.EXCLUDE, stage=Stage.FULL_TEXT,
-                    reason_id="design")
+    record_decision(review, ids[1], "ann", Label.INCLUDE)
+    record_decision(review, ids[1], "bob", Label.INCLUDE)
+    full_text_conflict(review, ids[0])
     assert prisma_counts(review).draft == (
         "DRAFT, not final: 1 full-text report in conflict (to resolve); 1 full-text report "
         "not assessed yet")
