@@ -99,7 +99,8 @@ def iter_records(
             continue
         number += 1
         try:
-            record = to_record(entry.entry_type, entry.key, _fields(entry))
+            fields = _fields(entry)
+            record = to_record(entry.entry_type, entry.key, fields)
         except Exception as exc:
             raise ImportFailed(
                 f"entry could not be read ({type(exc).__name__}: {exc})",
@@ -108,7 +109,6 @@ def iter_records(
             ) from exc
         if not record.title:
             warn(f"Entry '{entry.key}' (line {line}) has no title.")
-        fields = _fields(entry)
         _text.warn_dropped(warn, f"Entry '{entry.key}' (line {line})",
                            year=("year", _get(fields, "year"), record.year),
                            doi=("doi", _get(fields, "doi"), record.doi))
