@@ -124,6 +124,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._ranking_disabled = False
         self._progress_running = False
         self._progress_stale = False
+        self._figures_of: int | None = None
+        """The count screened when the stopping statistics shown were computed, once
+        decisions have been made since (None: they are current)."""
         self._ranking_timer: Timer | None = None
         self._progress_timer: Timer | None = None
         self._had_record: bool | None = None
@@ -374,7 +377,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.progress, item.rank_position if item else None, item.score if item else None,
             self.screener.review.protocol.stopping.consecutive_irrelevant,
             item.basis if item else "", revisit=self.revisit, queued=self._queued(),
-            adjudicator=self.screener.session.role == Role.ADJUDICATOR)
+            adjudicator=self.screener.session.role == Role.ADJUDICATOR,
+            figures_of=self._figures_of)
 
     # -- deciding -----------------------------------------------------------------------
     def decide(self, label: Label, reason_id: str | None = None) -> None:
@@ -408,6 +412,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         p = self.progress
         if p is None:
             return
+        if self._figures_of is None:  # the statistics shown stay those of this count
+            self._figures_of = p.screened
         screened = p.screened + (decision is not None) - (previous is not None)
         includes = (p.includes + (decision is not None and decision.label == Label.INCLUDE)
                     - (previous is not None and previous.label == Label.INCLUDE))
@@ -753,6 +759,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     def on_progress_computed(self, message: ProgressComputed) -> None:
         if message.generation == self._generation:
             self.progress = message.progress
+            self._figures_of = None
             self.show_status()
 
     def on_progress_failed(self, message: ProgressFailed) -> None:

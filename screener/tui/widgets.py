@@ -308,9 +308,14 @@ class StatusPanel(Vertical):
 
     def show(self, progress: Progress, rank: int | None, score: float | None,
              consecutive_target: int, basis: str = "", revisit: bool = False,
-             adjudicator: bool = False, queued: bool = False) -> None:
+             adjudicator: bool = False, queued: bool = False,
+             figures_of: int | None = None) -> None:
         """Update in place; a layout pass is asked for only when a line count changes
-        (status lines never wrap), so the counts cost almost nothing per decision."""
+        (status lines never wrap), so the counts cost almost nothing per decision.
+
+        `figures_of`: the count screened when the stopping statistics were computed, when
+        decisions have been made since (they are recomputed once the reviewer pauses); the
+        panel says so rather than passing them off as current."""
         if adjudicator:  # offered no records: resolutions are the adjudicator's work
             self._set("#status-counts", f"Adjudicator: {progress.screened:,} resolved")
             self._hide("#status-bar", *self._STOPPING_PARTS)
@@ -335,6 +340,8 @@ class StatusPanel(Vertical):
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"
                  + recall_floor(progress.estimated_recall_interval)]
+        if figures_of is not None and progress.checklist:  # computed: not up to date
+            lines.append(f"(as of {figures_of:,} screened)")
         if progress.checklist:
             lines.append("SAFE checklist:")
             # "35 of ≥ 50" -> "35/50": the panel is 25 columns wide at 80

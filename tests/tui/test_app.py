@@ -928,6 +928,27 @@ async def test_the_safe_irrelevant_run_follows_each_decision_at_once(make_app: M
         assert item.value.startswith("2 of") and not item.passed
 
 
+async def test_the_panel_says_its_statistics_are_from_before_the_latest_decisions(
+        make_app: MakeApp) -> None:
+    """During fast screening the stopping figures wait for a pause; until then the panel
+    says which count they were computed at, not passing them off as current."""
+    from screener.workflow.progress import progress
+
+    app, _, _, _ = make_app(reverse=False, progress_fn=progress, progress_delay=0)
+    async with app.run_test() as pilot:
+        await pilot.press("i")
+        await settle(pilot)
+        stopping = app.screening.query_one("#status-stopping")
+        assert "as of" not in str(stopping.render())  # just computed
+        app.progress_delay = app.background_delay = 1000  # the statistics wait for a pause
+        await pilot.press("e", "enter", "e", "enter")
+        await pilot.pause()
+        assert "(as of 1 screened)" in str(stopping.render())
+        app.screening.refresh_progress()
+        await settle(pilot)
+        assert "as of" not in str(stopping.render())
+
+
 async def test_browse_keeps_the_title_on_screen_in_a_narrow_terminal(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app()  # single screening: the others' column is shown too
     record_decision(review, ids[0], "ann", Label.EXCLUDE, reason_id="intervention",
