@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from screener.core.decisions import Stage
 from screener.core.keys import DEFAULT_KEYS, binding_key
-from screener.tui.widgets import FitFooter
+from screener.tui.widgets import FitFooter, shorten
 from screener.workflow.browse import BrowseFilter, BrowseResult, BrowseRow, browse
 from screener.workflow.review import Review
 
@@ -153,10 +153,10 @@ class BrowseScreen(ModalScreen[int | None]):
         blind = self.review.protocol.screening.blind and self.review.protocol.screening.dual
         for row in message.result.rows:
             w = self._widths
-            cells = [str(row.record_id), _short(_label_cell(row), w["label"])]
+            cells = [str(row.record_id), shorten(_label_cell(row), w["label"])]
             if not blind:
-                cells.append(_short(row.others, w["others"]))
-            cells += [str(row.year or ""), _short(row.first_author, w["author"]), row.title]
+                cells.append(shorten(row.others, w["others"]))
+            cells += [str(row.year or ""), shorten(row.first_author, w["author"]), row.title]
             table.add_row(*cells, key=str(row.record_id))
         shown, matching = len(message.result.rows), message.result.matching
         what = TAB_LABELS[self.which].lower()
@@ -258,7 +258,3 @@ def _label_cell(row: BrowseRow) -> str:
     if row.note:
         text += " ✎"
     return text
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"

@@ -28,7 +28,7 @@ from screener.tui.dialogs import (
     opens_dialog,
 )
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
-from screener.tui.widgets import FitFooter, RecordCard
+from screener.tui.widgets import FitFooter, RecordCard, shorten
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.review import Review
@@ -86,8 +86,10 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("id", key="id")
-        table.add_column("title", key="title")
+        # the votes before the title: they are what the list is scanned for, and the title
+        # may run off the edge of a narrow terminal
         table.add_column("votes", key="votes")
+        table.add_column("title", key="title")
         self._fill()
         self._show_detail()
         table.focus()
@@ -126,9 +128,9 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         table = self.query_one(DataTable)
         table.clear()
         for conflict in self.conflicts:
-            table.add_row(str(conflict.record_id), _short(conflict.title, 60),
+            table.add_row(str(conflict.record_id),
                           "; ".join(f"{v.reviewer}: {v.label.value}" for v in conflict.votes),
-                          key=str(conflict.record_id))
+                          shorten(conflict.title, 60), key=str(conflict.record_id))
         stage = self.stage.label
         n = len(self.conflicts)
         summary = (f"{n} conflict{'s' if n != 1 else ''} at {stage}"
@@ -295,7 +297,3 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"

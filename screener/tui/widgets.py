@@ -277,6 +277,11 @@ def rank_line(rank: int | None, score: float | None, basis: str, revisit: bool =
     return f"Rank {rank:,} · {'match' if basis == 'protocol' else 'model'} {score:.3f}"
 
 
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters, with an ellipsis when it is cut."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def format_fraction(value: float | None) -> str:
     return DASH if value is None else f"{value:.0%}"
 

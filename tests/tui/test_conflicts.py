@@ -113,8 +113,8 @@ async def test_adjudicator_resolves_a_conflict(make_app: MakeApp) -> None:
         screen = await open_conflicts(pilot)
         rows = table_rows(screen)
         assert [r[0] for r in rows] == [str(ids[0]), str(ids[1])]
-        assert rows[0][1] == TITLES[0][:59] + "…"
-        assert rows[0][2] == "ann: include; bob: exclude"
+        assert rows[0][1] == "ann: include; bob: exclude"
+        assert rows[0][2] == TITLES[0][:59] + "…"
         assert not screen.query_one("#conflict-detail").display
 
         # Deciding before opening a conflict stores nothing.
@@ -328,3 +328,18 @@ async def test_a_conflict_that_went_away_meanwhile_leaves_the_list(make_app: Mak
         assert [r[0] for r in table_rows(screen)] == [str(ids[0])]
         assert screen.current is None and not screen.query_one("#conflict-detail").display
     assert adjudicator_decisions(review) == []
+
+
+async def test_the_votes_are_whole_in_an_80_column_terminal(make_app: MakeApp) -> None:
+    """The votes are what the adjudicator scans the list for: they come before the title,
+    which may run off the edge (it was the votes that were cut, without an ellipsis)."""
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await open_conflicts(pilot)
+        table: DataTable[str] = screen.query_one(DataTable)
+        keys = [c.key.value for c in table.ordered_columns]
+        upto = keys.index("votes") + 1
+        used = sum(c.get_render_width(table) for c in table.ordered_columns[:upto])
+        assert used <= 80 - 2, used  # the table's border
