@@ -30,6 +30,7 @@ from pathlib import Path
 
 from textual.binding import Binding
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from screener.core.decisions import Decision, Role, Stage
@@ -246,6 +247,12 @@ class ScreenerApp(GatedKeysApp):
 
         labels = [d.label for d in sorted(mine.values(), key=lambda d: d.id or 0)]
         return from_labels(self.reviewer, self.stage, labels, self.session.total)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """As Textual's, always as plain text: messages quote titles, reviewer names and
+        searches, whose square brackets ("[corrected]", "[/]") are not markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def on_screener_app_ranking_applied(self, message: RankingApplied) -> None:
         self.rankings_applied += 1

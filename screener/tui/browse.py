@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import events, work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
@@ -97,8 +98,8 @@ class BrowseScreen(ModalScreen[int | None]):
             with Horizontal(id="browse-search-row"):
                 yield Input(placeholder="search title and abstract, Enter to search",
                             id="browse-search")
-            yield Label("loading…", id="browse-summary")
-            table: DataTable[str] = DataTable(id="browse-table", cursor_type="row",
+            yield Label("loading…", id="browse-summary", markup=False)
+            table: DataTable[str | Text] = DataTable(id="browse-table", cursor_type="row",
                                               zebra_stripes=True)
             yield table
         yield FitFooter()
@@ -153,10 +154,14 @@ class BrowseScreen(ModalScreen[int | None]):
         blind = self.review.protocol.screening.blind and self.review.protocol.screening.dual
         for row in message.result.rows:
             w = self._widths
-            cells = [str(row.record_id), shorten(_label_cell(row), w["label"])]
+            # names, authors and titles as Text: a string cell is read as markup, which
+            # dropped "[corrected]" and crashed on "[/]"
+            cells: list[str | Text] = [str(row.record_id),
+                                       shorten(_label_cell(row), w["label"])]
             if not blind:
-                cells.append(shorten(row.others, w["others"]))
-            cells += [str(row.year or ""), shorten(row.first_author, w["author"]), row.title]
+                cells.append(Text(shorten(row.others, w["others"])))
+            cells += [str(row.year or ""), Text(shorten(row.first_author, w["author"])),
+                      Text(row.title)]
             table.add_row(*cells, key=str(row.record_id))
         shown, matching = len(message.result.rows), message.result.matching
         what = TAB_LABELS[self.which].lower()

@@ -74,8 +74,8 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conflicts"):
-            yield Label("", id="conflicts-summary")
-            table: DataTable[str] = DataTable(id="conflicts-table", cursor_type="row",
+            yield Label("", id="conflicts-summary", markup=False)
+            table: DataTable[str | Text] = DataTable(id="conflicts-table", cursor_type="row",
                                               zebra_stripes=True)
             yield table
             with Vertical(id="conflict-detail"):
@@ -128,9 +128,10 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         table = self.query_one(DataTable)
         table.clear()
         for conflict in self.conflicts:
-            table.add_row(str(conflict.record_id),
-                          "; ".join(f"{v.reviewer}: {v.label.value}" for v in conflict.votes),
-                          shorten(conflict.title, 60), key=str(conflict.record_id))
+            table.add_row(str(conflict.record_id),  # Text: a string cell is read as markup
+                          Text("; ".join(f"{v.reviewer}: {v.label.value}"
+                                         for v in conflict.votes)),
+                          Text(shorten(conflict.title, 60)), key=str(conflict.record_id))
         stage = self.stage.label
         n = len(self.conflicts)
         summary = (f"{n} conflict{'s' if n != 1 else ''} at {stage}"

@@ -302,9 +302,9 @@ class ConfirmScreen(Dialog[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog", classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Label(self.text, classes="dialog-text")
-            yield Label(self.hint, classes="dialog-hint")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(self.text, classes="dialog-text", markup=False)
+            yield Label(self.hint, classes="dialog-hint", markup=False)
 
     def action_enter(self) -> None:
         self.action_answer(self.enter_is_yes)
@@ -363,7 +363,7 @@ class NoteScreen(Dialog[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note-dialog", classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             yield _NoteInput(to_one_line(self.note), placeholder="e.g. check dose in full text",
                              id="note-input")
             yield Label("Enter keeps the note · Esc cancels", classes="dialog-hint")

@@ -306,7 +306,7 @@ class StatusPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="status-counts", classes="status-line")
         yield ProgressBar(show_eta=False, id="status-bar")
-        yield Static(id="status-rank", classes="status-line")
+        yield Static(id="status-rank", classes="status-line", markup=False)
         yield Static(id="status-stopping", classes="status-line")
         yield Label("Includes found over time", id="status-curve-label")
         yield Sparkline([0.0], id="status-curve")
