@@ -35,7 +35,12 @@ def screen(review_dir: Path | None, db_url: str | None, reviewer: str, stage: st
 
     with open_from(review_dir, db_url) as review:
         reviewer = screening_reviewer(review, reviewer, new=new_reviewer)  # before the UI opens
-        run_app(review, reviewer, stage, theme=theme)
+        if run_app(review, reviewer, stage, theme=theme):
+            # Textual printed the traceback; a crash must not look like a normal quit
+            click.echo("error: the screening UI stopped on an error (above); every decision "
+                       "made before it is stored (`screener status` counts them). Please "
+                       "report the error with the lines above.", err=True)
+            sys.exit(1)
 
 
 def _need_terminal() -> None:

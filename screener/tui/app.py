@@ -336,6 +336,9 @@ class ScreenerApp(GatedKeysApp):
 
 
 def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,
-            theme: str | None = None) -> None:
-    """Open the screening UI in this terminal; returns when the reviewer quits."""
-    ScreenerApp(review, reviewer, stage, theme=theme).run()
+            theme: str | None = None) -> int:
+    """Open the screening UI in this terminal; returns when the reviewer quits, with the
+    app's return code (not 0 when it stopped on an error, whose traceback Textual printed)."""
+    app = ScreenerApp(review, reviewer, stage, theme=theme)
+    app.run()
+    return app.return_code or 0
