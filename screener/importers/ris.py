@@ -110,6 +110,14 @@ def _article_number(tags: Tags) -> str:
     return value if value and " " not in value and len(value) <= 20 else ""
 
 
+def _abstract(tags: Tags) -> str:
+    """Every AB line (some exports give a structured abstract a line per section), one
+    paragraph each; without AB, every N2 line. A line repeated word for word counts once."""
+    lines = [v for v in every(tags, "AB") if v.strip()] or [v for v in every(tags, "N2")
+                                                             if v.strip()]
+    return "\n\n".join(dict.fromkeys(lines))
+
+
 def to_record(tags: Tags) -> Record:
     """Map one RIS record (raw tags) to a `Record`."""
     # one tag's list: a file that carries the authors under both AU and A1 must not
@@ -121,7 +129,7 @@ def to_record(tags: Tags) -> Record:
     )
     return Record(
         title=_text.clean_inline(first(tags, "TI", "T1", "CT", "BT", "ST")),
-        abstract=_text.clean_abstract(first(tags, "AB", "N2")),
+        abstract=_text.clean_abstract(_abstract(tags)),
         authors=authors,
         year=_text.parse_year(first(tags, "PY"), first(tags, "Y1"), first(tags, "DA"),
                               first(tags, "Y2")),

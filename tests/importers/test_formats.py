@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from screener.core.records import Record
-from screener.importers import bibtex, read_file
+from screener.importers import bibtex, read_file, ris
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 
@@ -148,6 +148,17 @@ def test_ris_multiline_values() -> None:
     assert len(records) == 3
     assert records[1].raw["N2"] == ["first line,\nER then second line and at the end\nthe last line"]
     assert records[1].abstract == "first line, ER then second line and at the end the last line"
+
+
+def test_ris_abstract_over_several_ab_lines_is_kept_whole() -> None:
+    # some exports write a structured abstract one section per AB line; only the first
+    # section was kept
+    text = ("TY  - JOUR\nTI  - A trial\nAB  - Background: first line.\n"
+            "AB  - Methods: second line.\nER  - \n")
+    (record,) = ris.parse(text)
+    assert record.abstract == "Background: first line.\n\nMethods: second line."
+    both = "TY  - JOUR\nTI  - A trial\nN2  - The abstract.\nN2  - Its second part.\nER  - \n"
+    assert ris.parse(both)[0].abstract == "The abstract.\n\nIts second part."
 
 
 def test_ris_literal_nan_is_a_missing_value() -> None:
