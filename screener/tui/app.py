@@ -148,7 +148,8 @@ class ScreenerApp(GatedKeysApp):
                  theme: str | None = None, settings_file: Path | None = None,
                  session: ScreeningSession | None = None,
                  background_delay: float = 0.15, progress_delay: float = 1.0,
-                 rank_on_open: bool | None = None, gc_idle_seconds: float = 2.0) -> None:
+                 rank_on_open: bool | None = None, gc_idle_seconds: float = 2.0,
+                 min_view_s: float = 0.0) -> None:
         super().__init__()
         self.review = review
         self.stage = Stage(stage)
@@ -170,6 +171,10 @@ class ScreenerApp(GatedKeysApp):
         """Rank at once when the screen opens on a review with no ranking yet (cold start:
         similarity to the protocol), rather than after the first decision. Default: with
         the default ranker only."""
+        self.min_view_s = min_view_s
+        """Seconds a record is on screen before a decision key takes effect: a key held
+        down or bounced must not decide a record nobody read (`run_app` sets `MIN_VIEW_S`;
+        0, the default here, for scripted use)."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
         self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds,
@@ -335,10 +340,16 @@ class ScreenerApp(GatedKeysApp):
             self.notify(problem, title="Side panel", severity="warning", timeout=8)
 
 
+MIN_VIEW_S = 0.3
+"""A decision key within this many seconds of a record appearing is not taken. Key
+auto-repeat starts 0.25-0.66 s after the press and then comes every 30-40 ms, so a held key
+decides one record, not a run of them; nobody reads a record in 0.3 s."""
+
+
 def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,
             theme: str | None = None) -> int:
     """Open the screening UI in this terminal; returns when the reviewer quits, with the
     app's return code (not 0 when it stopped on an error, whose traceback Textual printed)."""
-    app = ScreenerApp(review, reviewer, stage, theme=theme)
+    app = ScreenerApp(review, reviewer, stage, theme=theme, min_view_s=MIN_VIEW_S)
     app.run()
     return app.return_code or 0

@@ -378,8 +378,10 @@ class NoteScreen(Dialog[str | None]):
 
 
 HELP_TEXT = """\
-Screening: a decision is saved (committed) before the next record appears. The ranking
-is refreshed in the background after each decision and used as soon as it arrives.
+Screening: a decision is saved (committed) before the next record appears. A decision
+key pressed within 0.3 s of a record appearing (held down, pressed twice) is not taken.
+The ranking is refreshed in the background after each decision and used as soon as it
+arrives.
 
 Exclude asks for a reason by its key; at title/abstract Enter skips it unless the protocol
 requires one; at full text a reason is always required. Esc cancels the exclusion.

@@ -12,6 +12,7 @@ Must not import screener.storage or sqlalchemy: the database is reached through
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
@@ -132,6 +133,10 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._had_record: bool | None = None
         self._undone: Decision | None = None
         """The decision undo withdrew on the record shown (the card says what it was)."""
+        self.shown_at = 0.0
+        """When the record shown appeared (`time.monotonic`), for `ScreenerApp.min_view_s`."""
+        self._too_soon_told: int | None = None
+        """The record whose too-early decision key the reviewer was told about."""
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
@@ -337,8 +342,10 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             done = ("You resolve the conflicts: press "
                     f"{keys.key('conflicts')} to list them, {keys.key('browse')} to browse, "
                     f"{keys.key('quit')} to quit.")
-        self.query_one(RecordCard).show(self.record, self._context_line(), empty=done,
-                                        heading=self._heading())
+        card = self.query_one(RecordCard)
+        if (self.record and self.record.id) != (card.record and card.record.id):
+            self.shown_at = time.monotonic()
+        card.show(self.record, self._context_line(), empty=done, heading=self._heading())
         self.show_status()
         has_record = self.record is not None
         if self.screener.session.role == Role.ADJUDICATOR or has_record != self._had_record:
@@ -480,19 +487,39 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.request_ranking()
 
     # -- actions (key bindings and buttons) ---------------------------------------------
+    def _too_soon(self) -> bool:
+        """True (and the reviewer told, once per record) when a decision key comes within
+        `min_view_s` of the record appearing: a key held down or pressed twice."""
+        record = self.record
+        if record is None or record.id is None:
+            return False
+        seen = time.monotonic() - self.shown_at
+        if seen >= self.screener.min_view_s:
+            return False
+        if self._too_soon_told != record.id:
+            self._too_soon_told = record.id
+            self.notify(f"Not saved: record {record.id} was on screen for only "
+                        f"{seen * 1000:.0f} ms (a key held down or pressed twice?). Read it, "
+                        "then decide.", title="Key not taken", severity="warning", timeout=4)
+        return True
+
     def action_include(self) -> None:
-        self.decide(Label.INCLUDE)
+        if not self._too_soon():
+            self.decide(Label.INCLUDE)
 
     def action_maybe(self) -> None:
         if self.screener.stage == Stage.FULL_TEXT:
             self.notify("Maybe is for title/abstract; at full text include or exclude")
             return
-        self.decide(Label.MAYBE)
+        if not self._too_soon():
+            self.decide(Label.MAYBE)
 
     @opens_dialog
     async def action_exclude(self) -> None:
         if self.record is None:
             self.notify("No record to decide on", severity="warning")
+            return
+        if self._too_soon():
             return
         try:  # the reasons offered are those in force (an amendment in another shell)
             if catch_up_with_amendments(self.screener.review):
@@ -579,11 +606,14 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self._show()
         else:
             self.show_record(record)
+        self.shown_at = 0.0  # read before: deciding again at once is no slip
 
     def action_fulltext_not_retrieved(self) -> None:
         app = self.screener
         record = self.record
         if app.stage != Stage.FULL_TEXT or record is None or record.id is None:
+            return
+        if self._too_soon():
             return
         try:
             app.session.mark_not_retrieved(record.id)

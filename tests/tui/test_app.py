@@ -949,6 +949,28 @@ async def test_the_panel_says_its_statistics_are_from_before_the_latest_decision
         assert "as of" not in str(stopping.render())
 
 
+async def test_a_decision_key_right_after_a_record_appears_is_not_taken(
+        make_app: MakeApp) -> None:
+    """A key held down (auto-repeat) or bounced decided records nobody had read: "ii"
+    stored two includes 0.1 s apart. A decision key within `min_view_s` of the record
+    appearing is refused, with a word why, and the same key later decides."""
+    app, review, ids, _ = make_app(reverse=False, min_view_s=30)
+    async with app.run_test() as pilot:
+        app.screening.shown_at -= 31  # the first record has been read
+        await pilot.press("i", "i", "m", "e")  # a bounce, then keys on the unread record
+        await pilot.pause()
+        assert stored(review) == [(ids[0], "ann", "include", None, "")]
+        assert app.current_record_id == ids[1] and app.screen is app.screening  # no dialog
+        warned = [str(n.message) for n in app._notifications if "on screen for only" in str(n.message)]
+        assert len(warned) == 1 and f"record {ids[1]}" in warned[0]  # said once, not per key
+        app.screening.shown_at -= 31  # read now
+        await pilot.press("m")
+        assert stored(review)[-1] == (ids[1], "ann", "maybe", None, "")
+        await pilot.press("u", "i")  # undo brings back a record already read: no wait
+        await pilot.pause()
+        assert stored(review)[-1] == (ids[1], "ann", "include", None, "")
+
+
 async def test_browse_keeps_the_title_on_screen_in_a_narrow_terminal(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app()  # single screening: the others' column is shown too
     record_decision(review, ids[0], "ann", Label.EXCLUDE, reason_id="intervention",

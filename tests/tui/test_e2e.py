@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from screener.tui.app import MIN_VIEW_S
 from screener.workflow.review import create_review
 
 from .conftest import PROTOCOLS, add_records, stored
@@ -34,9 +35,12 @@ def test_screen_command_in_tmux(tmp_path: Path, tmux: Tmux) -> None:
     tmux.start(command, 100, 32)
     tmux.wait_for(lambda p: "Ketamine infusion for" in p and "Screened 0 of 5" in p,
                   "the first record")
-    tmux.keys("i")
+    time.sleep(MIN_VIEW_S + 0.1)  # the record is read (a key sooner is not taken)
+    tmux.keys("i", "i")  # a key bounce: the second press must not decide the next record
     tmux.wait_for(lambda p: "Anaesthesia with ketamine in rats" in p
-                  and "Screened 1 of 5" in p, "the second record after include")
+                  and "Screened 1 of 5" in p and "Key not taken" in p,
+                  "the second record after include, and the bounce refused")
+    time.sleep(MIN_VIEW_S + 0.1)
     tmux.keys("e")
     tmux.wait_for(lambda p: "Press a reason's key" in p, "the reason dialog")
     tmux.keys("2")
@@ -47,9 +51,10 @@ def test_screen_command_in_tmux(tmp_path: Path, tmux: Tmux) -> None:
     # Re-ranking (the real ranker) may have reordered the rest; any other record will do.
     assert "Ketamine infusion for" not in pane and "Anaesthesia with ketamine" not in pane
     with_reopened = stored(review)
-    assert with_reopened == [(ids[0], "ann", "include", None, ""),
+    assert with_reopened == [(ids[0], "ann", "include", None, ""),  # not the bounce
                              (ids[1], "ann", "exclude", "intervention", "")]
-    # p hides the side panel; the card's border keeps the counts
+    # p hides the side panel; the card's border keeps the counts (once the notice is gone)
+    tmux.wait_for(lambda p: "Key not taken" not in p, "the bounce notice gone")
     tmux.keys("p")
     tmux.wait_for(lambda p: "Screened 2 of 5 · includes 1" in p and "Irrelevant run" not in p,
                   "the side panel hidden")
