@@ -210,22 +210,20 @@ def db_upgrade(review_dir: Path | None, db_url: str | None) -> None:
 @click.option("--reviewer", required=True)
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--new-reviewer", is_flag=True,
+              help="Join a review that has reviewers already under a name it has not seen "
+                   "(without it such a name is refused, in case it is a typo).")
 def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
-          as_json: bool) -> None:
+          as_json: bool, new_reviewer: bool) -> None:
     """Print the record REVIEWER should screen next (null when none is left)."""
     from screener.core.decisions import Stage
-    from screener.workflow import ReviewError
-    from screener.workflow.screening import ScreeningSession, known_reviewer, reviewer_name
+    from screener.workflow.screening import ScreeningSession, reviewer_name, screening_reviewer
 
     reviewer_name(reviewer)  # a name that cannot be one is refused before anything else
     with open_from(review_dir, db_url) as review:
-        try:
-            known_reviewer(review, reviewer)
-        except ReviewError:  # a colleague starting, or a typo: say it, then go on
-            if not as_json:  # (scripts read JSON; `status` lists every reviewer)
-                click.echo(f"note: {reviewer.strip()!r} is new to this review and is registered "
-                           "as a screener now (`status` lists them); check the spelling if you "
-                           "meant a reviewer who has screened already", err=True)
+        # a typo would be registered as a screener, offered every record (as decide and
+        # screen refuse it)
+        reviewer = screening_reviewer(review, reviewer, new=new_reviewer)
         session = ScreeningSession(review, reviewer, Stage(stage))
         item = session.next()
     if item is None:

@@ -735,13 +735,28 @@ def test_next_says_when_the_records_left_are_on_others_screens(tmp_path: Path) -
     run("init", rev, "--protocol", MINIMAL)
     (rid,) = seed(tmp_path, None, 1)
     first = CliRunner().invoke(main, ["next", "--reviewer", "carl", "--review", rev])
-    assert "'carl' is new to this review and is registered" in first.output  # typo or newcomer
+    assert first.exit_code == 0 and f"[{rid}]" in first.output  # the first reviewer: any name
     again = CliRunner().invoke(main, ["next", "--reviewer", "carl", "--review", rev])
-    assert "is new to this review" not in again.output       # carl has it on screen
-    result = CliRunner().invoke(main, ["next", "--reviewer", "dana", "--review", rev])
+    assert again.exit_code == 0 and f"[{rid}]" in again.output  # carl has it on screen
+    result = CliRunner().invoke(main, ["next", "--reviewer", "dana", "--new-reviewer",
+                                       "--review", rev])
     assert result.exit_code == 0 and "nothing left to screen" in result.output
     assert "1 record(s) are on other reviewers' screens" in result.output
-    assert rid > 0
+
+
+def test_next_refuses_a_name_the_review_has_not_seen_as_decide_does(tmp_path: Path) -> None:
+    """`next --reviewer bobb` (a typo) registered bobb, who then showed in `status` with
+    records left to screen; `decide` refused the same name."""
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    (rid, _) = seed(tmp_path, None, 2)
+    run("decide", str(rid), "--reviewer", "bob", "--label", "include", "--review", rev)
+    for extra in ([], ["--json"]):
+        code, out = run("next", "--reviewer", "bobb", *extra, "--review", rev, ok=False)
+        assert code == 2 and out.count("error:") == 1
+        assert "'bobb' has not screened in this review" in out and "--new-reviewer" in out
+    assert "bobb" not in run("status", "--review", rev)[1]
+    assert run("next", "--reviewer", "bobb", "--new-reviewer", "--review", rev)[0] == 0
 
 
 def test_a_folder_given_with_review_wins_over_screener_db(tmp_path: Path) -> None:

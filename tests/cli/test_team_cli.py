@@ -137,8 +137,9 @@ def test_allocate(tmp_path: Path, db_url: str | None) -> None:
     data = json.loads(result.stdout)
     assert data == {"stage": "title_abstract", "seed": 5, "overlap": 0.2, "records": 10,
                     "double_screened": 2, "per_reviewer": {"ann": 6, "bob": 6}}
-    out = json.loads(run("next", "--reviewer", "carl", "--json", *loc) or "null")
-    assert out is None
+    out = json.loads(run("next", "--reviewer", "carl", "--new-reviewer", "--json", *loc)
+                     or "null")
+    assert out is None  # every record is allocated to ann or bob
     for bad in (["--overlap", "lots"], ["--overlap", "150%"]):
         out = run("allocate", "--reviewers", "ann,bob", *bad, *loc, code=2)
         assert out.count("error:") == 1
