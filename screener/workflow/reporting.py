@@ -359,30 +359,85 @@ _UMASK = _umask()
 """The process's umask, read once at import (reading it means setting it)."""
 
 
+def check_writable(target: Path, option: str) -> None:
+    """Refuse `target` when no file can be created in its folder (tried by creating and
+    removing a temporary file there), so that long work is not done for nothing."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise ReviewError(f"{option} {target}: cannot write in {target.parent} "
+                          f"({exc.strerror}); nothing was written. Choose a folder you can "
+                          f"write in with {option}") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
 def write_atomic(target: Path, writer: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the same folder, then rename: never half a file.
     The file gets the permissions a plain new file would (0666 less the umask), not the
     temporary file's 0600, so teammates can read exports as they can the review."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as exc:
-        raise ReviewError(f"cannot write in {target.parent} ({exc.strerror}); nothing was "
-                          "written") from None
-    os.close(fd)
-    try:
-        writer(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) or (isinstance(exc, Exception) and _nearly_full(target)):
-            # (a writer such as matplotlib's PDF backend fails in its own way on a full disk)
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the disk is full"
-            raise ReviewError(f"writing {target} failed ({why}); nothing was written. Free "
-                              "some space (or choose another place with --out) and try "
-                              "again") from None
-        raise
+    write_all_atomic([(target, writer, "--out")])
     return target
+
+
+def write_all_atomic(writes: Sequence[tuple[Path, Callable[[Path], None], str]]) -> None:
+    """Write every file of `writes` (target, writer, the option that named it) or none.
+    Each is written to a temporary file in its target's folder (as `write_atomic`); only
+    when all are written are they renamed into place. Should a rename fail, the targets
+    already renamed are put back: removed, or the file they replaced restored."""
+    temps: list[tuple[Path, Path]] = []
+    placed: list[tuple[Path, Path | None]] = []
+    try:
+        for target, writer, option in writes:
+            try:
+                fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            except OSError as exc:
+                raise ReviewError(f"cannot write in {target.parent} ({exc.strerror}); "
+                                  "nothing was written") from None
+            os.close(fd)
+            tmp = Path(name)
+            temps.append((tmp, target))
+            try:
+                writer(tmp)
+                os.chmod(tmp, 0o666 & ~_UMASK)
+            except Exception as exc:
+                if isinstance(exc, OSError) or _nearly_full(target):
+                    # (a writer such as matplotlib's PDF backend fails in its own way on a
+                    # full disk)
+                    why = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                           else "the disk is full")
+                    raise ReviewError(f"writing {target} failed ({why}); nothing was "
+                                      f"written. Free some space (or choose another place "
+                                      f"with {option}) and try again") from None
+                raise
+        for tmp, target in temps:
+            backup = None
+            if target.exists():  # (--force) kept until every file is in place
+                backup = tmp.with_name(tmp.name + ".old")
+                try:
+                    os.link(target, backup)
+                except OSError:
+                    backup = None
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
+                raise ReviewError(f"writing {target} failed ({exc.strerror}); nothing was "
+                                  "written") from None
+            placed.append((target, backup))
+    except BaseException:
+        for target, backup in reversed(placed):
+            if backup is not None:
+                os.replace(backup, target)
+            else:
+                target.unlink(missing_ok=True)
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+    for _, backup in placed:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
 
 
 def _nearly_full(target: Path) -> bool:

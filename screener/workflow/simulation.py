@@ -5,7 +5,7 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     from screener.ranking.simulate import PLOT_FORMATS, load_dataset, save_plot, simulate
     from screener.workflow.model_settings import MODEL_ALIASES
     from screener.workflow.ranking import protocol_text_of
-    from screener.workflow.reporting import check_output, write_atomic, write_text_atomic
+    from screener.workflow.reporting import check_output, check_writable, write_all_atomic
 
     if path.is_dir():
         raise ReviewError(f"{path} is a folder; give the dataset's CSV (or CSV.gz) file")
@@ -34,6 +34,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                 raise ReviewError(f"{option} {out} is the dataset itself; give another file "
                                   "(not even --force writes over the input)")
             check_output(out, force, option)
+            check_writable(out, option)  # before the run, which may take hours
     if output is not None and plot is not None and output.resolve() == plot.resolve():
         raise ReviewError(f"--output and --plot are both {output}; give two files")
     plot_format = None
@@ -93,8 +94,16 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                               "learn from (titles and abstracts empty, or only stop words); "
                               "check the title and abstract columns") from None
         raise ReviewError(f"cannot simulate {path.name}: {exc}") from None
+    writes: list[tuple[Path, Callable[[Path], None], str]] = []
     if output is not None:
-        write_text_atomic(output, result.to_json())
+        text = result.to_json()
+
+        def write_json(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        writes.append((output, write_json, "--output"))
     if plot is not None:
-        write_atomic(plot, lambda tmp: save_plot(result, dataset, tmp, plot_format))
+        writes.append((plot, lambda tmp: save_plot(result, dataset, tmp, plot_format),
+                       "--plot"))
+    write_all_atomic(writes)  # both or neither
     return result

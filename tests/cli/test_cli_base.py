@@ -666,6 +666,28 @@ def test_an_export_on_a_full_disk_says_so_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_files_written_together_are_put_back_when_one_cannot_be_moved_in(
+        tmp_path: Path) -> None:
+    # (simulate --output and --plot): the second rename fails after the first file is in
+    # place; the first is restored as it was (--force) or removed (new), no temporary left
+    from screener.workflow import reporting
+
+    kept, new, blocked = tmp_path / "kept.json", tmp_path / "new.json", tmp_path / "x.svg"
+    kept.write_text("earlier run", encoding="utf-8")
+
+    def in_the_way(path: Path) -> None:  # something takes the name meanwhile
+        path.write_text("<svg/>")
+        blocked.mkdir()
+        (blocked / "file").write_text("")
+
+    with pytest.raises(reporting.ReviewError, match=f"writing {blocked} failed.*nothing was"):
+        reporting.write_all_atomic([(kept, lambda p: p.write_text("new run"), "--output"),
+                                    (new, lambda p: p.write_text("new run"), "--output"),
+                                    (blocked, in_the_way, "--plot")])
+    assert kept.read_text(encoding="utf-8") == "earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.json", "x.svg"]
+
+
 def test_a_database_from_a_newer_screener_is_named_not_a_traceback(
         tmp_path: Path, db_url: str | None) -> None:
     from sqlalchemy import text

@@ -228,3 +228,47 @@ def test_simulate_names_every_problem_of_the_protocols_ranking_section(tmp_path:
     for part in ("3 problem(s)", "ranking.model: unknown model 'nosuch'",
                  "ranking.params.C:", "ranking.params.foo: unknown model parameter 'foo'"):
         assert part in result.output, (part, result.output)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs a folder no file can be made in")
+def test_simulate_checks_every_destination_can_be_written_before_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # /proc exists but no file can be created in it: found only after the whole run, and
+    # --output was written although the message said "nothing was written"
+    import screener.ranking.simulate as sim
+
+    ran: list[bool] = []
+    real = sim.simulate
+    monkeypatch.setattr(sim, "simulate", lambda *a, **k: ran.append(True) or real(*a, **k))
+    out = tmp_path / "g.json"
+    result = CliRunner().invoke(main, ["simulate", str(DATASET), "--output", str(out),
+                                       "--plot", "/proc/x.svg"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "--plot /proc/x.svg: cannot write in /proc" in result.output
+    assert not ran and not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_simulate_writes_its_outputs_all_or_none(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # the plot fails after the JSON could be written (a full disk): neither is left behind,
+    # and a file --force would have replaced is kept as it was
+    import errno
+
+    import screener.ranking.simulate as sim
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sim, "save_plot", full)
+    out, plot = tmp_path / "g.json", tmp_path / "g.svg"
+    result = CliRunner().invoke(main, ["simulate", str(DATASET), "--output", str(out),
+                                       "--plot", str(plot)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "No space left on device" in result.output and "nothing was written" in result.output
+    assert list(tmp_path.iterdir()) == []  # no JSON, no temporary file
+    out.write_text("earlier run", encoding="utf-8")
+    forced = CliRunner().invoke(main, ["simulate", str(DATASET), "--output", str(out),
+                                       "--plot", str(plot), "--force"])
+    assert forced.exit_code == 2 and out.read_text(encoding="utf-8") == "earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.json"]
