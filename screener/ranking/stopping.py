@@ -13,7 +13,8 @@ records were screened and N, the total number of records, and returns numbers.
 - `safe_checklist`: the SAFE procedure (Boetje & van de Schoot 2024) items.
 - `consecutive_irrelevant`: irrelevant records since the last relevant one.
 - `estimate_remaining`: relevant records still unscreened, with an interval, by inverting
-  the stopping test (see its docstring).
+  the stopping test (see its docstring); p-values within 1e-8 of a level are compared with
+  it exactly, in integers (`hypergeom_cdf_exact`).
 
 The hypergeometric CDF (`hypergeom_cdf`) and the Clopper-Pearson interval are computed here
 with numpy, from a table of log factorials, instead of with scipy.stats: importing
@@ -27,8 +28,10 @@ whose sum does not converge in `_MAX_STEPS` terms (never met in the tests).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -210,6 +213,29 @@ _K_GRID = 300
 beyond, those plus a geometric grid of `_K_GRID` larger ones (see its docstring)."""
 
 
+_TIE = 1e-8
+"""Relative distance from a level within which `_LeftTest.below` recomputes a p-value
+exactly: `hypergeom_cdf`'s relative error is about 1e-10, so outside this band the float's
+side of the level is the exact value's side."""
+
+
+def hypergeom_cdf_exact(x: int, urn: int, successes: int, draws: int) -> Fraction:
+    """P(X <= x) as `hypergeom_cdf`, exactly: integer counts of the draws, as a fraction."""
+    lo, hi = max(0, draws - (urn - successes)), min(successes, draws)
+    if x >= hi:
+        return Fraction(1)
+    if x < lo:
+        return Fraction(0)
+    # C(K, i) C(M - K, N - i), each from the one before (an exact integer division)
+    term = math.comb(successes, lo) * math.comb(urn - successes, draws - lo)
+    total = term
+    for i in range(lo, x):
+        term = term * (successes - i) * (draws - i) // (
+            (i + 1) * (urn - successes - draws + i + 1))
+        total += term
+    return Fraction(total, math.comb(urn, draws))
+
+
 class _LeftTest:
     """The stopping test's p-value for H0 "at least m relevant records are unscreened", as
     a function of m: the smallest, over sample sizes k (the last k screened, `k_rel` of them
@@ -219,24 +245,32 @@ class _LeftTest:
 
     def __init__(self, k_rel: np.ndarray, ks: np.ndarray, left: int) -> None:
         self.k_rel, self.ks, self.left = k_rel, ks, left
-        self.seen: dict[int, float] = {}
+        self.seen: dict[int, np.ndarray] = {}
 
-    def p(self, m: int) -> float:
+    def below(self, m: int, q: Fraction) -> bool:
+        """Whether the p-value at m is below the level `q`, decided exactly: a p-value that
+        equals `q` (e.g. 1/2) is not below it, however the floats round. Only the sample
+        sizes whose float p-value lies within `_TIE` of `q` are recomputed exactly."""
         if m <= 0:
-            return 1.0
+            return False
         if m > self.left:
-            return 0.0
+            return True
         if m not in self.seen:
-            self.seen[m] = float(hypergeom_cdf(self.k_rel, self.left + self.ks,
-                                               self.k_rel + m, self.ks).min())
-        return self.seen[m]
+            self.seen[m] = hypergeom_cdf(self.k_rel, self.left + self.ks, self.k_rel + m,
+                                         self.ks)
+        p, level = self.seen[m], float(q)
+        if (p < level * (1 - _TIE)).any():
+            return True
+        return any(hypergeom_cdf_exact(int(self.k_rel[j]), self.left + int(self.ks[j]),
+                                       int(self.k_rel[j]) + m, int(self.ks[j])) < q
+                   for j in np.flatnonzero(np.abs(p - level) <= level * _TIE))
 
-    def smallest_below(self, q: float, lo: int, hi: int) -> int:
+    def smallest_below(self, q: Fraction, lo: int, hi: int) -> int:
         """Smallest m in lo..hi with p(m) < q (p(hi) < q), to within 0.5 % of m: the
         answer may be up to that much larger than the exact one, never smaller."""
         while hi - lo > max(0, int(0.005 * lo)):
             mid = (lo + hi) // 2
-            if self.p(mid) < q:
+            if self.below(mid, q):
                 hi = mid
             else:
                 lo = mid + 1
@@ -258,7 +292,9 @@ def estimate_remaining(
     hypothesis as "at least m relevant records left", m = floor(found × (1/t − 1)) + 1, and
     the test's p-value falls as m grows. The point estimate is the m at which it crosses
     0.5, minus one (a median); the interval's ends where it crosses (1 − confidence) / 2
-    (high) and 1 − (1 − confidence) / 2 (low). So "at most `high` left" holds with the
+    (high) and 1 − (1 − confidence) / 2 (low). "Crosses" means strictly below, decided
+    exactly: a p-value equal to the level (which happens: 6/12 = 0.5) does not cross it,
+    although its float may round below (`_LeftTest.below`). So "at most `high` left" holds with the
     test's own confidence: recall is at least found / (found + high). Like the test, it
     treats the last k screened as a random sample of what was left, which prioritised
     screening makes richer than the rest, so it leans high (recall too low); measured
@@ -278,7 +314,6 @@ def estimate_remaining(
         raise ValueError("more records screened than in total")
     if n == 0 or left == 0:
         return Estimate(0.0, 0.0, float(left), "nothing screened" if n == 0 else "none left")
-    a = (1 - confidence) / 2
     if method == "window":
         recent = y[-window:] if window > 0 else y
         w, k = len(recent), int(recent.sum())
@@ -294,10 +329,12 @@ def estimate_remaining(
         grid = np.unique(np.round(np.geomspace(_ALL_K_UP_TO, n, _K_GRID)).astype(np.int64))
         ks = np.concatenate([np.arange(1, _ALL_K_UP_TO), grid])
     test = _LeftTest(np.cumsum(y[::-1])[ks - 1], ks, left)
-    mid = test.smallest_below(0.5, 1, left + 1)
-    high = test.smallest_below(a, mid, left + 1) - 1
+    # the levels as the decimals they were written as (0.95 is 19/20, not 1 - 5e-2 + 4e-17)
+    tail = (1 - Fraction(repr(float(confidence)))) / 2
+    mid = test.smallest_below(Fraction(1, 2), 1, left + 1)
+    high = test.smallest_below(tail, mid, left + 1) - 1
     # within 0.5 % of m, rounded down: the low end errs low, as the high end errs high
-    low = max(0, test.smallest_below(1 - a, 1, mid) - 1 - int(0.005 * mid))
+    low = max(0, test.smallest_below(1 - tail, 1, mid) - 1 - int(0.005 * mid))
     point = mid - 1
     return Estimate(
         point=float(point), low=float(low), high=float(high),

@@ -4,6 +4,7 @@ numpy hypergeometric CDF and Clopper-Pearson interval against scipy.stats."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -262,3 +263,39 @@ def test_statistics_do_not_import_scipy_stats() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def left_by_counting(labels: list[int], n_total: int, level: Fraction) -> int:
+    """Smallest m whose p-value (min over k, exact fractions) is below `level`, else N − n + 1."""
+    n, left = len(labels), n_total - len(labels)
+    for m in range(1, left + 1):
+        if min(hyper_cdf_exact(sum(labels[n - k:]), left + k, sum(labels[n - k:]) + m, k)
+               for k in range(1, n + 1)) < level:
+            return m
+    return left + 1
+
+
+def hyper_cdf_exact(k: int, urn: int, successes: int, draws: int) -> Fraction:
+    return Fraction(sum(math.comb(successes, i) * math.comb(urn - successes, draws - i)
+                        for i in range(0, min(k, successes, draws) + 1)),
+                    math.comb(urn, draws))
+
+
+@pytest.mark.parametrize(("labels", "n_total"), [
+    ([0] * 6 + [1] * 2 + [0] * 6, 20),  # p = 6/12 = 1/2 exactly at m = 1 (the point)
+    ([1, 0], 9),                         # 1/2 exactly again, at m = 4
+    ([0] * 13, 16),                      # p = 14/560 = 1/40 exactly at m = 2 (the high end)
+    ([0, 0, 1], 16),
+    ([1, 1, 0, 1, 0, 0, 1] + [0] * 20, 60),
+    ([0, 1, 0, 0, 0, 1, 0, 0, 0, 0], 25),
+])
+def test_estimate_remaining_crossings_are_exact_on_ties(labels: list[int],
+                                                        n_total: int) -> None:
+    """The p-value must fall strictly below a level: one equal to it, as 6/12 is to 0.5,
+    was computed as 0.49999999999999906 and counted as below, so 0 relevant records were
+    estimated left instead of 1 (and the high end one too low on a tie with 0.025)."""
+    est = estimate_remaining(labels, n_total, confidence=0.95)
+    point = left_by_counting(labels, n_total, Fraction(1, 2)) - 1
+    high = left_by_counting(labels, n_total, Fraction(1, 40)) - 1
+    low = max(0, left_by_counting(labels, n_total, Fraction(39, 40)) - 1)
+    assert (est.point, est.low, est.high) == (point, low, high)
