@@ -39,6 +39,9 @@ class Progress:
     p_value: float | None = None
     """Stopping test p-value for 'the recall target has been missed' (None before ranking)."""
     estimated_recall: float | None = None
+    """Relevant records found / (found + the point of `estimated_remaining`); None before
+    ranking and while nothing relevant has been found (not estimable, see
+    `RECALL_NOT_ESTIMABLE`)."""
     estimated_remaining: tuple[float, float, float] | None = None
     """Point estimate and interval of relevant records still unscreened."""
     estimated_recall_interval: tuple[float, float] | None = None
@@ -68,6 +71,10 @@ class Progress:
         """Records screened by this reviewer plus those still to be offered to them."""
         return max(self.total - self.not_offered, self.screened)
 
+
+RECALL_NOT_ESTIMABLE = "not estimable (no relevant record found yet)"
+"""What `status` and the report say for the estimated recall before anything relevant has
+been found."""
 
 POSSIBLY_RELEVANT = frozenset({Label.INCLUDE, Label.MAYBE})
 """Labels the stopping statistics count as relevant (maybe: not excluded yet)."""
@@ -180,7 +187,8 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
                                  consecutive_threshold=rule.consecutive_irrelevant)
     remaining = summary.remaining
     found = summary.n_relevant_found
-    recall = found / (found + remaining.point) if found + remaining.point > 0 else None
+    # nothing relevant found yet: no recall to estimate (0 of an unknown number)
+    recall = found / (found + remaining.point) if found else None
     recall_interval = ((found / (found + remaining.high), found / (found + remaining.low))
                        if found else None)
     items = []

@@ -42,7 +42,7 @@ from screener.core.wording import plural as _s
 from screener.core.wording import were as _were
 from screener.storage import Session, repo
 from screener.workflow.audit_check import check_tables
-from screener.workflow.progress import Progress, progress
+from screener.workflow.progress import RECALL_NOT_ESTIMABLE, Progress, progress
 from screener.workflow.review import Review, ReviewError, stored_protocols
 from screener.workflow.screening import outcomes
 
@@ -821,12 +821,13 @@ def build_report_inputs(review: Review) -> object:
                        (f"consecutive irrelevant{who}", str(prog.consecutive_irrelevant))]
             if prog.p_value is not None:
                 values.append((f"stopping-test p-value{who}", f"{prog.p_value:.3f}"))
+            recall = RECALL_NOT_ESTIMABLE
             if prog.estimated_recall is not None:
                 recall = f"{prog.estimated_recall:.2f}"
                 if prog.estimated_recall_interval is not None:
                     low, high = prog.estimated_recall_interval
                     recall += f" ({low:.2f} to {high:.2f})"
-                values.append((f"estimated recall{who}", recall))
+            values.append((f"estimated recall{who}", recall))
             if prog.estimated_remaining is not None:
                 point, low, high = prog.estimated_remaining
                 values.append((f"relevant records estimated left{who}",

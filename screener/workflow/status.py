@@ -14,6 +14,7 @@ from screener.core.decisions import Label, Role, Stage
 from screener.core.records import key_paper_match
 from screener.core.wording import counted, number
 from screener.storage import repo
+from screener.workflow.progress import RECALL_NOT_ESTIMABLE
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes, reviewer_name
 from screener.workflow.team import blind_stages, not_offered
@@ -242,6 +243,8 @@ def format_status(data: dict[str, Any]) -> str:
                 parts.append(f"estimated recall {r['estimated_recall']:.2f}"
                              + (f" (at least {floor[0]:.2f} by the stopping test)"
                                 if floor else ""))
+            else:
+                parts.append(f"estimated recall {RECALL_NOT_ESTIMABLE}")
             if r["estimated_remaining"] is not None:
                 point, low, high = r["estimated_remaining"]
                 parts.append(f"about {point:.0f} relevant left ({low:.0f} to {high:.0f})")

@@ -1036,6 +1036,34 @@ async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
         assert "Est. recall 97% (≥62%)" in str(panel.query_one("#status-stopping").render())
 
 
+async def test_the_panel_shows_no_recall_before_a_relevant_record_is_found(
+        review_factory: Any) -> None:
+    """Two excludes and nothing relevant yet, some relevant records estimated left: the
+    panel read "Est. recall 0%"; there is no recall to estimate, so it shows a dash, as
+    before the statistics are computed."""
+    from textual.app import App, ComposeResult
+
+    from screener.tui.widgets import DASH, StatusPanel
+    from screener.workflow.progress import progress
+
+    review, ids = review_factory()
+    for rid in ids[:2]:
+        record_decision(review, rid, "ann", Label.EXCLUDE)
+    computed = progress(review, "ann")
+    assert computed.estimated_remaining is not None and computed.estimated_remaining[0] > 0
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield StatusPanel()
+
+    async with Host().run_test() as pilot:
+        panel = pilot.app.query_one(StatusPanel)
+        panel.show(computed, 1, 0.5, 50)
+        text = str(panel.query_one("#status-stopping").render())
+    assert computed.p_value is not None  # the statistics were computed
+    assert f"Est. recall {DASH}\n" in text and "Est. recall 0%" not in text
+
+
 async def test_down_from_the_search_box_goes_into_the_results(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app(reverse=False)
     async with app.run_test(size=(100, 32)) as pilot:

@@ -167,3 +167,30 @@ def test_status_names_key_papers_no_record_carries(tmp_path: Path) -> None:
     assert data["stopping"]["key_papers_missing"] == ["10.1000/NOT-HERE"]
     assert ("key papers no record carries (the rule waits for them to be included; check "
             "the DOI or PMID, or import the record): 10.1000/NOT-HERE") in format_status(data)
+
+
+@pytest.mark.parametrize("excluded", [6, 17])
+def test_recall_is_not_estimable_before_a_relevant_record_is_found(tmp_path: Path,
+                                                                   excluded: int) -> None:
+    """Nothing relevant found: no recall to estimate. 6 excludes of 20 printed "estimated
+    recall 0.00", 17 left it out; both now say it is not estimable (None in the JSON), in
+    `status` and in the report."""
+    from screener.workflow.reporting import write_report
+    from screener.workflow.status import format_status, status
+
+    with review_of(tmp_path, 20) as review:
+        session = ScreeningSession(review, "ann")
+        for _ in range(excluded):
+            item = session.next()
+            assert item is not None and item.record.id is not None
+            session.decide(item.record.id, Label.EXCLUDE)
+        p = progress(review, "ann")
+        data = status(review)
+        text = format_status(data)
+        report = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    assert (p.estimated_recall, p.estimated_recall_interval) == (None, None)
+    mine = data["stopping"]["reviewers"][0]
+    assert (mine["estimated_recall"], mine["estimated_recall_interval"]) == (None, None)
+    assert "estimated recall not estimable (no relevant record found yet)" in text
+    assert "estimated recall 0.00" not in text
+    assert "estimated recall: not estimable (no relevant record found yet)" in report
