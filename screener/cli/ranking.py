@@ -8,6 +8,7 @@ import click
 
 from screener.cli import emit_json, main, open_from, review_options
 from screener.cli.params import PATH, SEED
+from screener.core.wording import counted
 
 
 @main.command()
@@ -54,15 +55,21 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
                             model=model, protocol_file=protocol_file, output=output, plot=plot,
                             force=force)
     if as_json:
-        emit_json({"metrics": result.metrics, "timings": result.timings})
+        emit_json({**result.header(), "metrics": result.metrics, "timings": result.timings})
         return
     m = result.metrics
-    click.echo(f"{result.dataset}: {len(result.order)} records presented")
+    priors_shown = ", ".join(result.prior_ids) or "none (a cold start)"
+    click.echo(f"{result.dataset_file}: {counted(len(result.order), 'record')} presented of "
+               f"N = {m['n_pool']:,} (R = {m['n_pool_included']:,} relevant; the pool, "
+               f"without the priors); priors {priors_shown}; seed {result.seed}")
     for key in ("wss95", "wss100", "recall_at_10pct", "atd", "n_screened_at_95"):
         if key in m:
             value = m[key]
-            shown = (f"{value:.4f}" if isinstance(value, float) else
-                     "not reached (the run stopped first)" if value is None else str(value))
+            shown = (f"{value:.4f}" if isinstance(value, float) else str(value)
+                     if value is not None else
+                     "undefined (a pool under 10 records has no first 10%)"
+                     if key == "recall_at_10pct" and m["n_pool"] < 10 else
+                     "not reached (the run stopped first)")
             click.echo(f"  {key:18} {shown}")
     click.echo(f"  total time         {result.timings.get('total_s', 0):.2f} s")
 

@@ -3,7 +3,8 @@
 Definitions (as in the shared anchors README and Cohen et al. 2006): the pool is the
 dataset minus the prior records, N its size and R its relevant records; positions are
 1-based in the presented order; n_at(r) is the position of the ceil(r·R)-th relevant record;
-WSS@r = (N − n_at(r))/N − (1 − r); recall@10% = relevant among the first floor(0.1·N) / R;
+WSS@r = (N − n_at(r))/N − (1 − r); recall@10% = relevant among the first floor(0.1·N) / R
+(undefined, None, when floor(0.1·N) = 0);
 ATD = mean over the relevant records of position/N.
 
 Imports: standard library only.
@@ -41,10 +42,13 @@ def recall_at(labels_in_order: Sequence[int], n_pool: int, n_relevant: int,
               fraction: float = 0.1) -> float | None:
     """Share of the relevant records found in the first floor(fraction·N) presented; None
     when fewer were presented (a run stopped early) and some relevant records were left,
-    since the rest of those first records is then unknown."""
+    since the rest of those first records is then unknown; None too when floor(fraction·N)
+    is 0 (a pool under 10 records at 10 %): there are no first records to count."""
     if n_relevant <= 0:
         return None
     k = math.floor(fraction * n_pool + 1e-9)
+    if k == 0:
+        return None
     found = sum(1 for y in labels_in_order[:k] if y == 1)
     if len(labels_in_order) < k and found < n_relevant:
         return None

@@ -47,6 +47,8 @@ class Dataset:
     abstracts: tuple[str, ...]
     labels: tuple[int, ...]
     """1 = included, 0 = excluded."""
+    file_name: str = ""
+    """The file it was read from, without its folder ("" when not read from a file)."""
 
     @property
     def texts(self) -> list[str]:
@@ -90,7 +92,7 @@ def load_dataset(path: str | Path) -> Dataset:
     name = p.name
     for suffix in (".gz", ".csv"):
         name = name.removesuffix(suffix)
-    return Dataset(name, tuple(ids), tuple(titles), tuple(abstracts), tuple(labels))
+    return Dataset(name, tuple(ids), tuple(titles), tuple(abstracts), tuple(labels), p.name)
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,20 @@ class SimulationResult:
     timings: dict[str, float]
     """features_s, simulation_s, total_s, step_s_mean, step_s_max (seconds)."""
     dataset: str = ""
+    """Dataset name (file name without .csv/.csv.gz)."""
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    dataset_file: str = ""
+    """The dataset's file name ("" when it was not read from a file)."""
+
+    def header(self) -> dict[str, Any]:
+        """What was run: dataset, dataset_file, seed, prior_ids."""
+        return {"dataset": self.dataset, "dataset_file": self.dataset_file,
+                "seed": self.seed, "prior_ids": list(self.prior_ids)}
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "dataset": self.dataset,
-            "seed": self.seed,
-            "prior_ids": list(self.prior_ids),
+            **self.header(),
             "order": list(self.order),
             "metrics": self.metrics,
             "model": {**self.config, "hash": self.config_hash},
@@ -126,7 +134,8 @@ class SimulationResult:
         }
 
     def to_json(self) -> str:
-        """JSON with keys order, metrics, model, timings (plus dataset, seed, prior_ids)."""
+        """JSON with keys dataset, dataset_file, seed, prior_ids, order, metrics, model,
+        timings."""
         return json.dumps(self.to_dict(), indent=1)
 
 
@@ -262,6 +271,7 @@ def simulate(
         timings=timings,
         dataset=dataset.name,
         seed=seed,
+        dataset_file=dataset.file_name,
     )
 
 

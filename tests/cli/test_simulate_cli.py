@@ -272,3 +272,47 @@ def test_simulate_writes_its_outputs_all_or_none(tmp_path: Path,
                                        "--plot", str(plot), "--force"])
     assert forced.exit_code == 2 and out.read_text(encoding="utf-8") == "earlier run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.json"]
+
+
+def test_simulate_says_what_was_run_on_a_small_pool(tmp_path: Path) -> None:
+    # 9 records, 2 priors: a pool of 7, too small for a first 10 %: recall@10% is null,
+    # not 0.0. The JSON names the dataset file, the seed and the priors; the text gives N,
+    # R, the priors and the seed on one line, in good English
+    rows = _rows()
+    relevant = [r for r in rows if r["label_included"] == "1"][:3]
+    small = relevant + [r for r in rows if r["label_included"] == "0"][:6]
+    path = _write(tmp_path / "small.csv", small)
+    out = tmp_path / "run.json"
+    result = CliRunner().invoke(main, ["simulate", str(path), "--seed", "7", "--output",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["metrics"]["n_pool"] == 7 and data["metrics"]["recall_at_10pct"] is None
+    assert (data["dataset_file"], data["seed"]) == ("small.csv", 7)
+    priors = data["prior_ids"]
+    assert len(priors) == 2 and set(priors) <= {r["record_id"] for r in small}
+    assert not set(priors) & set(data["order"])
+    printed = CliRunner().invoke(main, ["simulate", str(path), "--seed", "7", "--json"])
+    shown = json.loads(printed.output)
+    assert {k: shown[k] for k in ("dataset_file", "seed", "prior_ids")} == {
+        "dataset_file": "small.csv", "seed": 7, "prior_ids": priors}
+    assert shown["metrics"]["recall_at_10pct"] is None
+    first = result.output.splitlines()[0]
+    n_presented = len(data["order"])
+    assert first.startswith(f"small.csv: {n_presented} record{'s' if n_presented != 1 else ''}"
+                            " presented")
+    for part in ("N = 7", "R = 2", f"priors {priors[0]}, {priors[1]}", "seed 7"):
+        assert part in first, (part, first)
+    line = next(x for x in result.output.splitlines() if "recall_at_10pct" in x)
+    assert "not reached" not in line and "under 10 records" in line
+
+
+def test_simulate_says_record_for_one(tmp_path: Path) -> None:
+    # one relevant record left in the pool, found first: "1 record presented"
+    rows = _rows()
+    small = [r for r in rows if r["label_included"] == "1"][:2] + [
+        r for r in rows if r["label_included"] == "0"][:6]
+    path = _write(tmp_path / "small.csv", small)
+    result = CliRunner().invoke(main, ["simulate", str(path), "--stop-after", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 record presented" in result.output and "1 records" not in result.output

@@ -46,3 +46,14 @@ def test_recall_at_ten_percent_of_a_run_stopped_before_it() -> None:
     # N = 100: the first 10 records count, but only 5 were presented (--stop-after 5)
     assert recall_at([1, 0, 0, 0, 0], 100, 2) is None  # the other 5 are unknown
     assert recall_at([1, 0, 1, 0, 0], 100, 2) == 1.0  # every relevant record already found
+
+
+def test_recall_at_10pct_is_undefined_on_a_pool_under_ten_records() -> None:
+    # N = 8: floor(0.1 * 8) = 0 records, so there is no "first 10 %" (it read 0.0, as if
+    # the model had found nothing there); WSS and ATD stay defined
+    order = [1, 0, 1]
+    assert recall_at(order, 8, 2) is None
+    m = all_metrics(order, 8, 2)
+    assert m["recall_at_10pct"] is None
+    assert m["wss100"] == pytest.approx((8 - 3) / 8) and m["atd"] == pytest.approx(4 / 16)
+    assert recall_at(order, 10, 2) == pytest.approx(0.5)  # one record: defined again
