@@ -13,8 +13,8 @@ Estimators compared (`estimate_remaining`'s methods, and one experiment):
   window   screener's until 28 Nov 2026: rate of relevant records in the last 200 screened
            x the records left, 95 % Clopper-Pearson interval (method="window")
   test     screener's since: the stopping test inverted (the default method): the number
-           left at which its p-value crosses 0.5, with the interval where it crosses 0.025
-           and 0.975
+           left at which its p-value crosses 0.5, with the interval where it crosses 0.05
+           and 0.95 (0.025 and 0.975 before 29 Nov 2026)
   cvplatt  experiment, not a feature: 5-fold cross-validated scores of the screened records
            (each fold's logistic trained on the other four), a Platt logistic fitted to them,
            summed over the current model's scores of the unscreened records; interval from
@@ -23,7 +23,7 @@ Estimators compared (`estimate_remaining`'s methods, and one experiment):
 
 Points with nothing relevant found yet are left out (recall is 0 there; screener shows no
 estimated recall). Printed per bin of true recall at the point: mean |estimated recall - true recall|, the
-share of points whose 95 % interval of the records left holds the true number, the share
+share of points whose interval of the records left (90 % two-sided, since 29 Nov 2026) holds the true number, the share
 whose estimated recall is more than 0.05 above the truth (too optimistic), and the number
 of points. Runs are cached in benchmarks/out/recall/ (npz).
 
@@ -224,7 +224,7 @@ def main() -> None:
                          f"{np.mean([x[0] for x in v]):.2f} / {np.mean([x[1] for x in v]):.0%} / "
                          f"{np.mean([x[2] for x in v]):.0%} ({len(v)})")
         print(f"| {label} | " + " | ".join(cells) + " |")
-    print("cells: mean |estimated - true recall| / 95 % interval holds the true number left / "
+    print("cells: mean |estimated - true recall| / interval holds the true number left / "
           "estimated recall > true + 0.05 (points)")
     print()
     print("| true recall at the point | " + " | ".join(

@@ -512,18 +512,22 @@ def _stopping_text(stop: StoppingInfo, ranked: bool = True) -> list[str]:
                    f"{'value was' if one else 'values were'} applied, so "
                    f"{'that criterion was' if one else 'those criteria were'} not set in "
                    "advance by the review team.")
-    level = f"{stop.confidence if stop.confidence is not None else 0.95:.0%}"
+    confidence = stop.confidence if stop.confidence is not None else 0.95
+    level = f"{confidence:.0%}"
+    tail = f"{1 - confidence:.3g}"  # the stopping test's level
     out.append("The stopping test is that of Callaghan and Müller-Hansen (2020): the "
                "hypergeometric p-value for the hypothesis that the recall target has been "
                "missed, taking the records screened since each point as a random sample of "
                "those left (the smallest p over these points). The relevant records left were "
                "estimated by inverting the same test: the point estimate is the number left "
-               "at which its p-value crosses 0.5, and the ends of the "
-               f"{level} interval are where it crosses the two tail levels. The estimated "
-               "recall is the relevant records found (included or maybe) divided by those "
-               "found plus those estimated left, its interval from the ends of that "
-               "interval, so its lower end is the recall the stopping test supports at that "
-               "level." + (" As the ranking puts likely relevant records first, the records "
+               "at which its p-value crosses 0.5, and each end of its interval is a "
+               f"one-sided {level} bound: the upper end where the p-value crosses "
+               f"{tail}, the level of the stopping test, and the lower end where it crosses "
+               f"{confidence:g}. The estimated recall is the relevant records found "
+               "(included or maybe) divided by those found plus those estimated left, its "
+               "interval from the ends of that interval, so its lower end is the recall the "
+               "stopping test supports at the rule's confidence: when the test says stop, it "
+               "is at least the recall target." + (" As the ranking puts likely relevant records first, the records "
                            "screened last are usually richer in relevant records than those "
                            "left, so this estimate of recall tends to be too low." if ranked
                            else ""))

@@ -291,8 +291,12 @@ def estimate_remaining(
     buscar's recall frontier, Callaghan & Müller-Hansen 2020). Recall < t is the same
     hypothesis as "at least m relevant records left", m = floor(found × (1/t − 1)) + 1, and
     the test's p-value falls as m grows. The point estimate is the m at which it crosses
-    0.5, minus one (a median); the interval's ends where it crosses (1 − confidence) / 2
-    (high) and 1 − (1 − confidence) / 2 (low). "Crosses" means strictly below, decided
+    0.5, minus one (a median); the interval's ends where it crosses 1 − confidence (high)
+    and `confidence` (low): each end is a one-sided bound at the confidence the stopping
+    rule uses (so for 95 % the two together make a 90 % interval). The high end is thus
+    the test's own verdict: when the test says stop for a recall target t, recall
+    found / (found + high) is at least t; with (1 − confidence) / 2 (before 29 Nov 2026)
+    it could read 0.92 beside a rule met at 0.95. "Crosses" means strictly below, decided
     exactly: a p-value equal to the level (which happens: 6/12 = 0.5) does not cross it,
     although its float may round below (`_LeftTest.below`). So "at most `high` left" holds with the
     test's own confidence: recall is at least found / (found + high). Like the test, it
@@ -330,7 +334,7 @@ def estimate_remaining(
         ks = np.concatenate([np.arange(1, _ALL_K_UP_TO), grid])
     test = _LeftTest(np.cumsum(y[::-1])[ks - 1], ks, left)
     # the levels as the decimals they were written as (0.95 is 19/20, not 1 - 5e-2 + 4e-17)
-    tail = (1 - Fraction(repr(float(confidence)))) / 2
+    tail = 1 - Fraction(repr(float(confidence)))
     mid = test.smallest_below(Fraction(1, 2), 1, left + 1)
     high = test.smallest_below(tail, mid, left + 1) - 1
     # within 0.5 % of m, rounded down: the low end errs low, as the high end errs high
@@ -339,7 +343,7 @@ def estimate_remaining(
     return Estimate(
         point=float(point), low=float(low), high=float(high),
         method=f"stopping test inverted (Callaghan & Mueller-Hansen 2020); "
-               f"{confidence:.0%} interval")
+               f"each end a one-sided {confidence:.0%} bound")
 
 
 @dataclass(frozen=True)

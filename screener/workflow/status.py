@@ -241,7 +241,8 @@ def format_status(data: dict[str, Any]) -> str:
             if r["estimated_recall"] is not None:
                 floor = r["estimated_recall_interval"]
                 parts.append(f"estimated recall {r['estimated_recall']:.2f}"
-                             + (f" (at least {floor[0]:.2f} by the stopping test)"
+                             + (f" (at least {floor[0]:.2f} at {stop['confidence']:.0%} "
+                                f"confidence, by the stopping test)"
                                 if floor else ""))
             else:
                 parts.append(f"estimated recall {RECALL_NOT_ESTIMABLE}")
