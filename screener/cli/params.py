@@ -1,8 +1,8 @@
 """Parameter types shared by the commands: whole numbers the database can store, and paths
-that may not be empty. A bad value is refused by click before any command opens a review,
+that may not be empty nor longer than the file system allows. A bad value is refused by click before any command opens a review,
 with click's usage message and exit code 2.
 
-Registers no command. Imports click only.
+Registers no command. Imports click and screener.core only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from screener.core.paths import too_long
 
 DB_INT_MAX = 2**31 - 1
 """The largest id, seed or count the review's columns hold: they are INTEGER, 32 bits on
@@ -45,14 +47,18 @@ POSITION = _DbInt(1, "a position")
 
 class NonEmptyPath(click.Path):
     """click.Path that refuses "": Path("") is the current folder, which a script passing an
-    unset variable never meant."""
+    unset variable never meant. It also refuses a name longer than the file system allows
+    (the first call that touched it raised "File name too long")."""
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
             self.fail("an empty path was given; name the folder or file (`.` for the "
                       "current folder)", param, ctx)
-        return super().convert(value, param, ctx)
+        path = super().convert(value, param, ctx)
+        if isinstance(path, Path) and (problem := too_long(path)):
+            self.fail(problem, param, ctx)
+        return path
 
 
 PATH = NonEmptyPath(path_type=Path)

@@ -332,9 +332,21 @@ def _review_files(review: Review) -> set[Path]:
 
 
 def check_output(target: Path, force: bool, option: str, made_here: bool = False) -> None:
-    """Refuse an output path that is a symbolic link (even a dangling one), a folder, an
-    existing file without `force`, or in a folder that does not exist (created instead
-    when `made_here`: screener's own exports folder)."""
+    """Refuse an output path longer than the file system allows, a symbolic link (even a
+    dangling one), a folder, an existing file without `force`, or in a folder that does not
+    exist (created instead when `made_here`: screener's own exports folder)."""
+    from screener.core.paths import too_long
+
+    if problem := too_long(target):
+        raise ReviewError(f"{option}: {problem}")
+    try:
+        _check_output(target, force, option, made_here)
+    except OSError as exc:  # (e.g. a folder on the way that cannot be read)
+        raise ReviewError(f"cannot write {target} ({exc.strerror}); choose another path "
+                          f"with {option}") from None
+
+
+def _check_output(target: Path, force: bool, option: str, made_here: bool) -> None:
     if target.is_symlink():
         raise ReviewError(f"{target} is a symbolic link; screener does not write through "
                           f"links. Give a plain file path with {option}")
@@ -363,7 +375,7 @@ def check_writable(target: Path, option: str) -> None:
     """Refuse `target` when no file can be created in its folder (tried by creating and
     removing a temporary file there), so that long work is not done for nothing."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise ReviewError(f"{option} {target}: cannot write in {target.parent} "
                           f"({exc.strerror}); nothing was written. Choose a folder you can "
@@ -374,8 +386,10 @@ def check_writable(target: Path, option: str) -> None:
 
 def write_atomic(target: Path, writer: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the same folder, then rename: never half a file.
-    The file gets the permissions a plain new file would (0666 less the umask), not the
-    temporary file's 0600, so teammates can read exports as they can the review."""
+    The temporary file's name is short (not the target's with more added), so any name the
+    file system allows can be written. The file gets the permissions a plain new file
+    would (0666 less the umask), not the temporary file's 0600, so teammates can read
+    exports as they can the review."""
     write_all_atomic([(target, writer, "--out")])
     return target
 
@@ -390,7 +404,8 @@ def write_all_atomic(writes: Sequence[tuple[Path, Callable[[Path], None], str]])
     try:
         for target, writer, option in writes:
             try:
-                fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+                fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp",
+                                            dir=target.parent)
             except OSError as exc:
                 raise ReviewError(f"cannot write in {target.parent} ({exc.strerror}); "
                                   "nothing was written") from None

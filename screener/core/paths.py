@@ -1,0 +1,49 @@
+"""What a file system can hold in a path a user gives: a name (one part of the path) of at
+most NAME_MAX bytes (255 on Linux and macOS), a whole path shorter than PATH_MAX. Checked
+before anything is written, so a path too long is one message, not an OSError from the
+first call that touches it. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+NAME_MAX = 255
+"""The longest name, in bytes, when the file system does not say (os.pathconf)."""
+
+PATH_MAX = 4096
+"""The longest path, in bytes with its terminating NUL, when the file system does not say."""
+
+
+def _limits(path: Path) -> tuple[int, int]:
+    """(NAME_MAX, PATH_MAX) of the file system holding the nearest folder of `path` that
+    exists."""
+    folder = path.absolute()
+    while not os.path.isdir(folder) and folder != folder.parent:  # (False on an OSError)
+        folder = folder.parent
+    try:
+        return (os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX"))
+    except (OSError, ValueError, AttributeError):  # (no pathconf on Windows)
+        return NAME_MAX, PATH_MAX
+
+
+def shown(name: str, width: int = 40) -> str:
+    """A long name cut in the middle for a message: 'aaaaaaaaaa…aaaa.ris'."""
+    return name if len(name) <= width else f"{name[:width - 14]}…{name[-12:]}"
+
+
+def too_long(path: Path) -> str:
+    """Why the file system cannot hold `path`, in words ("" when it can): a name longer
+    than the file system allows, or a whole path too long."""
+    name_max, path_max = _limits(path)
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > name_max and part != path.anchor:
+            return (f"the name '{shown(part)}' is {size} bytes long; a file or folder name "
+                    f"may be at most {name_max} bytes here: give a shorter name")
+    size = len(os.fsencode(str(path)))
+    if size >= path_max:
+        return (f"the path is {size} bytes long; a path may be at most {path_max - 1} bytes "
+                "here: give a shorter one")
+    return ""
