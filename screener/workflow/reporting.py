@@ -471,6 +471,38 @@ def write_text_atomic(target: Path, text: str) -> Path:
 
 # --- exports ----------------------------------------------------------------------------
 
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "svg": (".svg",), "pdf": (".pdf",), "png": (".png",), "csv": (".csv",),
+    "json": (".json",), "jsonl": (".jsonl", ".ndjson"), "ris": (".ris",),
+    "bibtex": (".bib", ".bibtex"), "xlsx": (".xlsx",), "markdown": (".md", ".markdown")}
+"""The file name endings of each format screener writes (the first is its own)."""
+
+_OTHER_SUFFIXES = frozenset({".tsv", ".xls", ".html", ".htm", ".docx", ".odt", ".rtf"})
+"""Endings of formats screener does not write, often given by mistake."""
+
+
+def check_suffix(out: Path | None, fmt: str, offered: Sequence[str], what: str = "") -> None:
+    """Refuse an --out whose ending names another format than `fmt` (one of `offered`,
+    the command's formats): the file would hold `fmt` under a name that says otherwise.
+    An ending that names no format (.txt, none) is taken as given. `what`: the output in
+    words when the command writes one format ("the report is Markdown")."""
+    if out is None:
+        return
+    suffix = out.suffix.lower()
+    known = {s for suffixes in SUFFIXES.values() for s in suffixes} | _OTHER_SUFFIXES
+    if suffix not in known or suffix in SUFFIXES[fmt]:
+        return
+    own = SUFFIXES[fmt][0]
+    named = next((f for f in offered if suffix in SUFFIXES[f]), None)
+    if named is not None:
+        raise ReviewError(f"--out {out.name} names a {suffix} file but --format is {fmt}: "
+                          f"give --format {named}, or an --out ending in {own}")
+    but = what or (f"--format is {fmt} (this command writes "
+                   f"{' or '.join(offered)})")
+    raise ReviewError(f"--out {out.name} names a {suffix} file but {but}: give an --out "
+                      f"ending in {own}")
+
+
 PRISMA_FORMATS = ("svg", "pdf", "png", "csv", "json")
 
 
@@ -481,14 +513,11 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
 
     if fmt not in PRISMA_FORMATS:
         raise ReviewError(f"--format must be one of {', '.join(PRISMA_FORMATS)}")
+    check_suffix(out, fmt, PRISMA_FORMATS)
     _refuse_while_blind(review, "the PRISMA counts")
     result = prisma_counts(review)
     if strict and result.problems:
         raise ReviewError("the PRISMA numbers do not add up:\n  " + "\n  ".join(result.problems))
-    if out is not None and out.suffix.lower() in {f".{f}" for f in PRISMA_FORMATS} - {f".{fmt}"}:
-        raise ReviewError(f"--out {out.name} names a .{out.suffix[1:].lower()} file but "
-                          f"--format is {fmt}: give --format {out.suffix[1:].lower()}, or an "
-                          f"--out ending in .{fmt}")
     target = resolve_output(review, out, f"prisma.{fmt}", force)
     if fmt in ("csv", "json"):  # the R template's boxes (the diagrams name each source)
         result = replace(result, notes=(*result.notes,
@@ -540,6 +569,7 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
 
     if fmt not in ("csv", "jsonl"):
         raise ReviewError("--format must be csv or jsonl")
+    check_suffix(out, fmt, ("csv", "jsonl"))
     decisions = [d for d in _visible_log(review, viewer) if isinstance(d, Decision)]
     with review.read() as session:
         hashes = repo.ranking_hashes(session)
@@ -565,6 +595,7 @@ def export_events(review: Review, fmt: str = "csv", out: Path | None = None,
 
     if fmt not in ("csv", "jsonl"):
         raise ReviewError("--format must be csv or jsonl")
+    check_suffix(out, fmt, ("csv", "jsonl"))
     with review.read() as session:
         rows = repo.event_log(session)
     target = resolve_output(review, out, f"event-log.{fmt}", force)
@@ -666,6 +697,7 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         raise ReviewError(f"--format must be one of {', '.join(RECORD_FORMATS)}")
     if label not in ("include", "exclude", "maybe", "all"):
         raise ReviewError("--label must be include, exclude, maybe or all")
+    check_suffix(out, fmt, RECORD_FORMATS)
     from screener.workflow.team import blind_stages, record_outcomes
 
     with review.read() as session:
@@ -1187,6 +1219,7 @@ def write_report(review: Review, out: Path | None = None, force: bool = False) -
     from screener.exports.prisma import prisma_svg
     from screener.exports.report import ReportInputs, methods_report
 
+    check_suffix(out, "markdown", ("markdown",), "the report is Markdown")
     _refuse_while_blind(review, "the report's counts and agreement")
     inputs = build_report_inputs(review)
     assert isinstance(inputs, ReportInputs)

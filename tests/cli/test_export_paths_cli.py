@@ -91,3 +91,48 @@ def test_a_report_whose_diagram_name_would_be_too_long_says_so(tmp_path: Path,
     out = run("report", "--out", str(target), "--review", rev, code=2)
     assert "-prisma.svg" in out and "give a shorter name" in out, out
     assert files_in(tmp_path) == {"rev", "a.csv"}
+
+
+@pytest.mark.parametrize(("args", "name", "hint"), [
+    # the name says one of the command's other formats: --format names it
+    (["export", "records", "--label", "all"], "x.bib", "give --format bibtex, or an --out "
+                                                       "ending in .ris"),
+    (["export", "records", "--format", "csv"], "x.xlsx", "give --format xlsx, or an --out "
+                                                          "ending in .csv"),
+    (["export", "records", "--format", "bibtex"], "x.ris", "give --format ris, or an --out "
+                                                            "ending in .bib"),
+    (["export", "log", "--format", "jsonl"], "x.csv", "give --format csv, or an --out "
+                                                       "ending in .jsonl"),
+    (["export", "log", "--events"], "x.jsonl", "give --format jsonl, or an --out ending in "
+                                               ".csv"),
+    (["export", "prisma"], "x.png", "give --format png, or an --out ending in .svg"),
+    # a format the command does not write at all
+    (["export", "log"], "x.xlsx", "give an --out ending in .csv"),
+    (["export", "records"], "x.pdf", "give an --out ending in .ris"),
+    (["report"], "r.pdf", "give an --out ending in .md"),
+    (["report"], "r.html", "give an --out ending in .md"),
+])
+def test_a_file_name_that_says_another_format_is_refused(tmp_path: Path, rev: str,
+                                                         args: list[str], name: str,
+                                                         hint: str) -> None:
+    # `export records --out x.bib` wrote RIS into x.bib, `report --out r.pdf` Markdown
+    out = run(*args, "--out", str(tmp_path / name), "--review", rev, code=2)
+    suffix = name.rsplit(".", 1)[1]
+    assert f"--out {name} names a .{suffix} file but" in out and hint in out, out
+    assert files_in(tmp_path) == {"rev", "a.csv"}
+
+
+@pytest.mark.parametrize(("args", "name"), [
+    (["export", "records", "--format", "bibtex"], "x.bib"),
+    (["export", "records"], "x.txt"),
+    (["export", "records", "--format", "xlsx"], "X.XLSX"),
+    (["export", "log", "--format", "jsonl"], "x.jsonl"),
+    (["export", "log"], "decisions"),
+    (["report"], "r.md"),
+    (["report"], "r.txt"),
+])
+def test_a_file_name_of_the_format_or_of_none_is_written(tmp_path: Path, rev: str,
+                                                         args: list[str], name: str) -> None:
+    run(*args, "--out", str(tmp_path / name), "--review", rev)
+    assert (tmp_path / name).stat().st_size > 0
+
