@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from screener.cli import main, open_from, review_options
-from screener.cli.params import PATH
+from screener.cli.params import OUT_PATH, PATH
 
-OUT = click.option("--out", type=PATH, default=None,
+OUT = click.option("--out", type=OUT_PATH, default=None,
                    help="Output file (default: exports/ in the review folder).")
 FORCE = click.option("--force", is_flag=True, help="Replace an existing file.")
 

@@ -7,6 +7,7 @@ Registers no command. Imports click and screener.core only.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,29 @@ class NonEmptyPath(click.Path):
 
 PATH = NonEmptyPath(path_type=Path)
 """A file or folder argument (a pathlib.Path)."""
+
+
+class OutputPath(NonEmptyPath):
+    """A file to write: a value ending in a slash names a folder, which pathlib drops
+    (`--out newdir/` wrote a file named newdir). Refused unless the folder exists (the
+    command then says it is a folder)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        if isinstance(value, str) and value.endswith(("/", os.sep)) and isinstance(path, Path):
+            option = param.opts[0] if param is not None and param.opts else "the path"
+            if path.is_file():
+                self.fail(f"{path} is a file, not a folder; {option} names a file: leave out "
+                          "the final slash, or give a file path in a folder", param, ctx)
+            if not path.is_dir():
+                self.fail(f"{path}: no such folder, and {option} names a file, not a folder: "
+                          "create the folder, then give a file path in it", param, ctx)
+        return path
+
+
+OUT_PATH = OutputPath(path_type=Path)
+"""A file to write (a pathlib.Path); see OutputPath."""
 
 
 class _DbUrl(click.types.StringParamType):

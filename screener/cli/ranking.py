@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from screener.cli import emit_json, main, open_from, review_options
-from screener.cli.params import PATH, SEED
+from screener.cli.params import OUT_PATH, PATH, SEED
 from screener.core.wording import counted
 
 
@@ -28,9 +28,9 @@ from screener.core.wording import counted
                    "extra).")
 @click.option("--protocol", "protocol_file", type=PATH, default=None,
               help="Protocol whose criteria drive the cold start.")
-@click.option("--output", type=PATH, default=None,
+@click.option("--output", type=OUT_PATH, default=None,
               help="Write the order, metrics, model and timings as JSON.")
-@click.option("--plot", type=PATH, default=None,
+@click.option("--plot", type=OUT_PATH, default=None,
               help="Write recall against records screened: SVG, PNG or PDF, by the file "
                    "name's ending (.svg, .png, .pdf).")
 @click.option("--json", "as_json", is_flag=True,

@@ -358,6 +358,11 @@ def _check_output(target: Path, force: bool, option: str, made_here: bool) -> No
     if made_here:
         target.parent.mkdir(parents=True, exist_ok=True)
     elif not target.parent.is_dir():
+        # the nearest existing path on the way: a file there is not a missing folder
+        there = next((p for p in target.parents if p.exists()), None)
+        if there is not None and not there.is_dir():
+            raise ReviewError(f"{there} is a file, not a folder; give {option} a file path "
+                              "in a folder")
         raise ReviewError(f"{target.parent}: no such folder for {option}")
 
 

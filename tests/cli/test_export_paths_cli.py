@@ -136,3 +136,25 @@ def test_a_file_name_of_the_format_or_of_none_is_written(tmp_path: Path, rev: st
     run(*args, "--out", str(tmp_path / name), "--review", rev)
     assert (tmp_path / name).stat().st_size > 0
 
+
+@pytest.mark.parametrize("args", [
+    ["export", "records"], ["export", "prisma"], ["export", "log"], ["report"]])
+def test_an_out_ending_in_a_slash_names_a_folder_not_a_file(tmp_path: Path, rev: str,
+                                                            args: list[str]) -> None:
+    # `--out newdir/` wrote a FILE named newdir
+    out = run(*args, "--out", f"{tmp_path}/newdir/", "--review", rev, code=2)
+    assert "newdir: no such folder" in out and "--out names a file" in out, out
+    assert files_in(tmp_path) == {"rev", "a.csv"}
+    (tmp_path / "there").mkdir()
+    out = run(*args, "--out", f"{tmp_path}/there/", "--review", rev, code=2)
+    assert "there is a folder; give a file path" in out, out
+    assert list((tmp_path / "there").iterdir()) == []
+
+
+@pytest.mark.parametrize("under", ["x.bib/foo.ris", "x.bib/deeper/foo.ris"])
+def test_an_out_inside_a_file_says_it_is_a_file(tmp_path: Path, rev: str, under: str) -> None:
+    (tmp_path / "x.bib").write_text("keep me", encoding="utf-8")
+    out = run("export", "records", "--out", str(tmp_path / under), "--review", rev, code=2)
+    assert f"{tmp_path / 'x.bib'} is a file, not a folder" in out, out
+    assert "no such folder" not in out
+    assert (tmp_path / "x.bib").read_text(encoding="utf-8") == "keep me"

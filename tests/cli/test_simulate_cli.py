@@ -316,3 +316,13 @@ def test_simulate_says_record_for_one(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["simulate", str(path), "--stop-after", "1"])
     assert result.exit_code == 0, result.output
     assert "1 record presented" in result.output and "1 records" not in result.output
+
+
+@pytest.mark.parametrize("option", ["--output", "--plot"])
+def test_simulate_output_ending_in_a_slash_is_a_missing_folder_not_a_file(
+        tmp_path: Path, option: str) -> None:
+    # `--output newdir/` wrote a file named newdir
+    result = CliRunner().invoke(main, ["simulate", str(DATASET), option, f"{tmp_path}/newdir/"])
+    assert result.exit_code == 2, result.output
+    assert "newdir: no such folder" in result.output and f"{option} names a file" in result.output
+    assert list(tmp_path.iterdir()) == []
