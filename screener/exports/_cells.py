@@ -3,7 +3,11 @@
 A cell whose text begins with "=", "+", "-", "@", a tab or a carriage return (or their
 full-width forms) is read as a formula by Excel, LibreOffice and Google Sheets (CSV
 injection). `safe_cell` prefixes such text with a single quote, which spreadsheets show
-as plain text. Every CSV/XLSX writer in screener.exports goes through `safe_cell`.
+as plain text, and so text whose own leading apostrophes come before such a character
+("'-omics' approaches" is written "''-omics' approaches"): an importer that takes one quote
+off text that starts with quotes and then a formula character (screener's tabular
+importer does) reads back every text exactly as it was. Every CSV writer in
+screener.exports goes through `safe_cell`; XLSX writes text cells as they are.
 
 Imports the standard library only.
 """
@@ -28,8 +32,10 @@ def safe_cell(value: Cell) -> Cell:
     '\\'=HYPERLINK("http://x")'
     >>> safe_cell("-1"), safe_cell(-1)
     ("'-1", -1)
+    >>> safe_cell("'-omics' approaches"), safe_cell("'Tis")
+    ("''-omics' approaches", "'Tis")
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.lstrip("'").startswith(_FORMULA_STARTS):
         return "'" + value
     return value
 

@@ -27,7 +27,8 @@ Each item is (record, decision label, reason label, note), e.g.
 - CSV / XLSX: the columns `decision`, `reason`, `note`, then `sources` (the names of the
   sources the record came from, its removed duplicates' included) and `duplicates_removed`
   (the ids of the copies deduplication removed in its favour), each joined with "; ";
-  every cell through `_cells.safe_cell` (CSV injection).
+  in CSV every cell through `_cells.safe_cell` (CSV injection), in XLSX text cells stored
+  as text (never a formula) and as they are.
 """
 
 from __future__ import annotations

@@ -128,12 +128,15 @@ def iter_records(
                 hint="save the table again as UTF-8 CSV; check the quotes in this row",
             ) from exc
 
-    yield from _records(rows(), path, warn)
+    yield from _records(rows(), path, warn, quoted=True)
 
 
 def _records(
-    rows: Iterable[tuple[int, Sequence[Any]]], path: Path | None, warn: _text.Warn
+    rows: Iterable[tuple[int, Sequence[Any]]], path: Path | None, warn: _text.Warn,
+    quoted: bool = False,
 ) -> Iterator[Record]:
+    """Records from rows of cells. `quoted`: the cells are CSV text, whose quote before a
+    formula start is taken off (`_cell`)."""
     header: list[str] | None = None
     number = 0
     above: list[int] = []  # lines before the header (a spreadsheet's banner rows)
@@ -141,7 +144,7 @@ def _records(
     untitled: list[int] = []  # lines of rows with an empty title cell
     titled = False  # the header names a title column (else one warning says so)
     for line, row in rows:
-        cells = ["" if c is None else _cell(c) for c in row]
+        cells = ["" if c is None else _cell(c, quoted) for c in row]
         if not any(c.strip() for c in cells):
             continue
         if header is None:
@@ -251,15 +254,21 @@ def _scopus_funding(header: list[str], cells: list[str]) -> list[str]:
     return header[:at] + extra + header[at:]
 
 
-_QUOTED_FORMULA = re.compile("^'(?=[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20])")
+_QUOTED_FORMULA = re.compile("^'(?='*[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20])")
 """The quote a CSV export (screener's among them, see exports._cells) puts before text a
-spreadsheet would take for a formula ("'=1+1", "'-negative"): not part of the text."""
+spreadsheet would take for a formula ("'=1+1", "'-negative"), and screener's before text
+whose own apostrophes come before one ("''-omics' approaches" for "'-omics' approaches"):
+not part of the text. One quote is taken off, so text of every kind reads back as written."""
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, quoted: bool = True) -> str:
+    """A cell's text. `quoted` (CSV, TSV): without the quote an export put before a
+    formula start. An XLSX cell's value is its text as it is: Excel keeps its own quote
+    prefix out of the value (a style), and screener's XLSX export writes text cells as
+    they are."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return _QUOTED_FORMULA.sub("", str(value))
+    return _QUOTED_FORMULA.sub("", str(value)) if quoted else str(value)
 
 
 _MAX_BANNER_ROWS = 20

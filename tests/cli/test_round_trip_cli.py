@@ -42,6 +42,13 @@ CONFERENCE_ROW = {
     "Journal": "Proceedings of the Cochrane Colloquium", "Pages": "12-13",
     "Keywords": "-omics; Humans, Adult", "Publication Type": "Conference Paper",
 }
+QUOTED_TITLES = (
+    # a title's own leading apostrophe: CSV and XLSX lost it before a formula character
+    "'-omics' approaches in single-cell biology",
+    "'=' in a title is text, not a formula",
+    "''+1'' quoted twice",
+    "'Tis the season: a plain quoted start",
+)
 FIELDS = ("title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi",
           "pmid", "keywords", "mesh_terms", "publication_types", "language")
 
@@ -71,6 +78,10 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
         writer.writerow(CONFERENCE_ROW)
     run("import", str(full), "--review", str(folder), "--source", "Hand search",
         "--kind", "other")
+    quoted = folder.parent / "quoted.ris"
+    quoted.write_text("".join(f"TY  - JOUR\nTI  - {t}\nPY  - 2020\nER  - \n\n"
+                              for t in QUOTED_TITLES), encoding="utf-8")
+    run("import", str(quoted), "--review", str(folder), "--source", "Quoted")
     run("import", str(FORMATS / "medline" / "rispy_example_pubmed.nbib"), "--review",
         str(folder), "--source", "PubMed")
     run("import", str(FORMATS / "bibtex" / "bibtexparser_random_winter08.bib"), "--review",
@@ -96,6 +107,7 @@ def test_export_then_import_keeps_every_field(original: Path, tmp_path: Path,
     assert full["publication_types"] == ("Journal Article", "Randomized Controlled Trial",
                                          "Research Support, Non-U.S. Gov't")
     assert all(full.values())
+    assert set(QUOTED_TITLES) <= set(before)
     conference = before[CONFERENCE_ROW["Title"]]
     assert conference["keywords"] == ("-omics", "Humans, Adult")
     assert conference["publication_types"] == ("Conference Paper",)

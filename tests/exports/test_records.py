@@ -8,6 +8,8 @@ from pathlib import Path
 
 import rispy
 from bibtexparser.entrypoint import parse_string
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from screener.core.records import Record
@@ -167,3 +169,45 @@ def test_bibtex_entry_type_follows_the_record_type() -> None:
     assert first.entry_type == "inproceedings"
     assert first.fields_dict["booktitle"].value == "Proceedings of the Colloquium"
     assert second.entry_type == "book"
+
+
+# Titles as a user could have them: apostrophes, then perhaps a character a spreadsheet
+# reads as the start of a formula (ASCII or full-width), then ordinary text.
+QUOTED_TITLES = st.builds(
+    lambda quotes, start, rest: quotes + start + rest,
+    st.text("'", max_size=3),
+    st.sampled_from(["", "=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"]),
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9' =+@-]{0,30}", fullmatch=True).map(str.rstrip))
+ROUND_TRIP = settings(max_examples=max(200, settings().max_examples), deadline=None,
+                      database=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@ROUND_TRIP
+@given(st.lists(QUOTED_TITLES, min_size=1, max_size=5))
+def test_csv_export_reads_back_with_the_same_titles(titles: list[str]) -> None:
+    # the quote put before a formula start is taken off again, and only that quote: a
+    # title's own leading apostrophe ("'-omics' approaches") came back without it
+    from screener.importers import tabular
+
+    items: list[RecordItem] = [(Record(title=t, year=2020, id=i), "include", "", t)
+                               for i, t in enumerate(titles, start=1)]
+    back = tabular.parse(records_csv(items))
+    assert [r.title for r in back] == titles
+
+
+@settings(ROUND_TRIP, max_examples=max(40, settings().max_examples))
+@given(st.lists(QUOTED_TITLES, min_size=1, max_size=5))
+def test_xlsx_export_reads_back_with_the_same_titles(titles: list[str]) -> None:
+    # XLSX cells hold the text as it is (Excel keeps its own quote prefix out of the
+    # value), so nothing is taken off on import
+    import tempfile
+
+    from screener.importers import tabular
+
+    items: list[RecordItem] = [(Record(title=t, year=2020, id=i), "include", "", "")
+                               for i, t in enumerate(titles, start=1)]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "r.xlsx"
+        records_xlsx(items, path)
+        back = tabular.parse_xlsx(path.read_bytes())
+    assert [r.title for r in back] == titles
