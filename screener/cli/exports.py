@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from screener.cli import main, open_from, review_options
 from screener.cli.params import OUT_PATH, PATH
 
+if TYPE_CHECKING:
+    from screener.workflow.review import Review
+
 OUT = click.option("--out", type=OUT_PATH, default=None,
                    help="Output file (default: exports/ in the review folder).")
 FORCE = click.option("--force", is_flag=True, help="Replace an existing file.")
+
+
+def _review_problems(review: Review) -> list[str]:
+    """The review's problems (`review_problems`), for `_warn_untrusted` once it is closed."""
+    from screener.workflow.reporting import review_problems
+
+    return review_problems(review)
+
+
+def _warn_untrusted(problems: list[str], what: str) -> None:
+    """Warn that an export of a review that does not verify may not say what was done:
+    the files are the evidence handed to others."""
+    for problem in problems:
+        click.echo(f"warning: the review's records do not verify ({problem}); {what} may "
+                   "not be what was done: see `screener log verify`", err=True)
 
 
 @main.group()
@@ -29,18 +48,13 @@ def export() -> None:
 def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Path | None,
                   force: bool, strict: bool) -> None:
     """The PRISMA 2020 flow diagram (or its counts: csv in the PRISMA2020 R template)."""
-    from screener.workflow.audit_check import check_tables
     from screener.workflow.reporting import export_prisma as run
-    from screener.workflow.reporting import verify_event_log, verify_log
 
     with open_from(review_dir, db_url) as review:
         target, result = run(review, fmt, out, force, strict)
         # the numbers come from the review's tables: say when they cannot be trusted
-        untrusted = [c.problem for c in (verify_log(review), verify_event_log(review))
-                     if not c.ok] + check_tables(review)
-    for problem in untrusted:
-        click.echo(f"warning: the review's records do not verify ({problem}); the diagram's "
-                   "numbers may not be what was done: see `screener log verify`", err=True)
+        untrusted = _review_problems(review)
+    _warn_untrusted(untrusted, "the diagram's numbers")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     for problem in result.problems:
@@ -82,6 +96,8 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
             if reviewer is not None:
                 reviewer = known_reviewer(review, reviewer)
             target, n = run(review, fmt, out, force, reviewer)
+        untrusted = _review_problems(review)
+    _warn_untrusted(untrusted, "the log")
     click.echo(f"wrote {n} {'events' if events else 'decisions'} to {target}")
     if reviewer is not None:
         click.echo("note: a log limited to one reviewer is a subset of the chain and cannot "
@@ -120,6 +136,8 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
             reviewer = known_reviewer(review, reviewer)
         target, n = run(review, label, Stage(stage), fmt, out, force, reviewer,
                         warn=lambda text: click.echo(f"warning: {text}", err=True))
+        untrusted = _review_problems(review)
+    _warn_untrusted(untrusted, "the records' decisions")
     click.echo(f"wrote {n} record{'' if n == 1 else 's'} to {target}")
     if n == 0 and label == "all":
         click.echo(f"note: no record is at {stage} yet", err=True)
@@ -226,4 +244,6 @@ def report(review_dir: Path | None, db_url: str | None, out: Path | None, force:
 
     with open_from(review_dir, db_url) as review:
         target = write_report(review, out, force)
+        untrusted = _review_problems(review)
+    _warn_untrusted(untrusted, "the report's numbers and methods text")
     click.echo(f"wrote {target} (and {target.stem}-prisma.svg beside it)")

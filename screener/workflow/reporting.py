@@ -678,6 +678,14 @@ def verify_event_log(review: Review) -> LogCheck:
     return LogCheck(result.ok, count, result.problem, head if count else "", events=True)
 
 
+def review_problems(review: Review) -> list[str]:
+    """Why what the review holds may not be what was done ([] when it verifies): a hash
+    chain (decisions, events) that does not verify, tables that disagree with the event
+    log. Every export is made all the same; the CLI warns with these."""
+    return ([c.problem for c in (verify_log(review), verify_event_log(review)) if not c.ok]
+            + check_tables(review))
+
+
 RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
 
 

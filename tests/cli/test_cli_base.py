@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -821,6 +822,31 @@ def test_log_verify_checks_the_tables_and_a_file_against_the_reviews_own_chain(
     code, out = run("log", "verify", "--file", str(tmp_path / "log.jsonl"), "--review", rev,
                     ok=False)
     assert code == 1 and "the review's log FAILED: row 2" in out
+
+
+@pytest.mark.parametrize(("args", "what"), [
+    (["export", "log"], "the log"),
+    (["export", "log", "--format", "jsonl"], "the log"),
+    (["export", "log", "--events"], "the log"),
+    (["export", "records", "--label", "all"], "the records' decisions"),
+    (["export", "records", "--format", "xlsx"], "the records' decisions"),
+    (["export", "prisma"], "the diagram's numbers"),
+    (["report"], "the report's numbers and methods text"),
+])
+def test_every_export_of_a_review_that_does_not_verify_warns(tmp_path: Path, args: list[str],
+                                                             what: str) -> None:
+    # export log and export records wrote the evidence handed to others without a word
+    rev = two_trials_imported(tmp_path)
+    run("decide", "1", "--reviewer", "ann", "--label", "include", "--review", rev)
+    _, out = run(*args, "--review", rev)
+    assert "do not verify" not in out, out
+    db = sqlite3.connect(tmp_path / "rev" / "review.db")
+    with db:
+        db.execute("UPDATE decisions SET label = 'exclude' WHERE id = 1")
+    db.close()
+    code, out = run(*args, "--review", rev, "--force")
+    assert code == 0 and out.count("warning: the review's records do not verify (row 1: ") == 1
+    assert f"{what} may not be what was done: see `screener log verify`" in out, out
 
 
 def test_a_postgresql_reviews_folder_says_to_give_the_database(tmp_path: Path) -> None:
