@@ -100,7 +100,7 @@ class BrowseScreen(ModalScreen[int | None]):
                             id="browse-search")
             yield Label("loading…", id="browse-summary", markup=False)
             table: DataTable[str | Text] = DataTable(id="browse-table", cursor_type="row",
-                                              zebra_stripes=True)
+                                                     zebra_stripes=True)
             yield table
         yield FitFooter()
 

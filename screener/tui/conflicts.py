@@ -75,8 +75,8 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="conflicts"):
             yield Label("", id="conflicts-summary", markup=False)
-            table: DataTable[str | Text] = DataTable(id="conflicts-table", cursor_type="row",
-                                              zebra_stripes=True)
+            table: DataTable[str | Text] = DataTable(id="conflicts-table",
+                                                     cursor_type="row", zebra_stripes=True)
             yield table
             with Vertical(id="conflict-detail"):
                 yield Static(id="conflict-votes")
