@@ -22,10 +22,10 @@ Estimators compared (`estimate_remaining`'s methods, and one experiment):
            count for each; falls back to `window` with fewer than 2 relevant screened
 
 Points with nothing relevant found yet are left out (recall is 0 there; screener shows no
-estimated recall). Printed per bin of true recall at the point: mean |estimated recall - true recall|, the
-share of points whose interval of the records left (90 % two-sided, since 29 Nov 2026) holds the true number, the share
-whose estimated recall is more than 0.05 above the truth (too optimistic), and the number
-of points. Runs are cached in benchmarks/out/recall/ (npz).
+estimated recall). Printed per bin of true recall at the point: mean |estimated recall -
+true recall|, the share of points whose interval of the records left (90 % two-sided since
+29 Nov 2026, 95 % before) holds the true number, the share whose estimated recall is more
+than 0.05 above the truth (too optimistic), and the number of points. Runs are cached in benchmarks/out/recall/ (npz).
 
     python benchmarks/recall_estimate.py --jobs 2                 # 22 tuning datasets, seed 1
     python benchmarks/recall_estimate.py --set held --jobs 2      # the 21 others

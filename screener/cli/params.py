@@ -1,6 +1,6 @@
 """Parameter types shared by the commands: whole numbers the database can store, and paths
-that may not be empty nor longer than the file system allows. A bad value is refused by click before any command opens a review,
-with click's usage message and exit code 2.
+that may not be empty nor longer than the file system allows. A bad value is refused by
+click before any command opens a review, with click's usage message and exit code 2.
 
 Registers no command. Imports click and screener.core only.
 """

@@ -527,10 +527,10 @@ def _stopping_text(stop: StoppingInfo, ranked: bool = True) -> list[str]:
                "(included or maybe) divided by those found plus those estimated left, its "
                "interval from the ends of that interval, so its lower end is the recall the "
                "stopping test supports at the rule's confidence: when the test says stop, it "
-               "is at least the recall target." + (" As the ranking puts likely relevant records first, the records "
-                           "screened last are usually richer in relevant records than those "
-                           "left, so this estimate of recall tends to be too low." if ranked
-                           else ""))
+               "is at least the recall target."
+               + (" As the ranking puts likely relevant records first, the records screened "
+                  "last are usually richer in relevant records than those left, so this "
+                  "estimate of recall tends to be too low." if ranked else ""))
     for v in stop.amended:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "

@@ -961,7 +961,8 @@ async def test_a_decision_key_right_after_a_record_appears_is_not_taken(
         await pilot.pause()
         assert stored(review) == [(ids[0], "ann", "include", None, "")]
         assert app.current_record_id == ids[1] and app.screen is app.screening  # no dialog
-        warned = [str(n.message) for n in app._notifications if "on screen for only" in str(n.message)]
+        warned = [str(n.message) for n in app._notifications
+                  if "on screen for only" in str(n.message)]
         assert len(warned) == 1 and f"record {ids[1]}" in warned[0]  # said once, not per key
         app.screening.shown_at -= 31  # read now
         await pilot.press("m")
