@@ -10,7 +10,8 @@ Each item is (record, decision label, reason label, note), e.g.
   (Zotero imports N1 as a child note, EndNote as Notes). The PubMed id goes in `AN`
   (Accession Number, where EndNote's PubMed filter puts it) with `DB  - PubMed` (the
   database the accession number belongs to, so it reads back as the PMID), the journal in `T2`, pages
-  in `SP`/`EP`, the database id in `ID`. The publication types ("Journal Article; Randomized
+  in `SP`/`EP` (an end page MEDLINE abbreviates, "117-55", written in full: `EP  - 155`),
+  the database id in `ID`. The publication types ("Journal Article; Randomized
   Controlled Trial") go in one `M3` line ("type of work", where EndNote's PubMed filter and
   Embase/Scopus exports put a record's type; rispy reads M3 as a single value, so one line
   joined by "; " reaches its users whole), `TY` is the code of the first type RIS has one for. Keywords stay the record's own (`KW`), so
@@ -19,8 +20,8 @@ Each item is (record, decision label, reason label, note), e.g.
   (structured abstracts) become spaces: RIS has no multi-line values.
 - BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note); PMID in
   `pmid`; the entry type from the record's type (@inproceedings with `booktitle` for a
-  conference paper, @book, ...; else @article with `journal`, or @misc); keywords in
-  `keywords`, joined by "; " (JabRef and Zotero split on it too; a
+  conference paper, @book, ...; else @article with `journal`, or @misc); pages as "117--155" (the
+  end page in full, as in RIS); keywords in `keywords`, joined by "; " (JabRef and Zotero split on it too; a
   comma would split "Humans, Adult" into two on the way back); the publication types in
   `pubtype` (the field JabRef's PubMed import fills) and the MeSH terms in `mesh`, each
   joined by "; ".
@@ -28,7 +29,8 @@ Each item is (record, decision label, reason label, note), e.g.
   sources the record came from, its removed duplicates' included) and `duplicates_removed`
   (the ids of the copies deduplication removed in its favour), each joined with "; ";
   in CSV every cell through `_cells.safe_cell` (CSV injection), in XLSX text cells stored
-  as text (never a formula) and as they are.
+  as text (never a formula) and as they are. `pages` stays as the source wrote it
+  ("117-55"), as the record card shows it: a table's cells are the record's own text.
 """
 
 from __future__ import annotations
@@ -73,8 +75,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+_PAGE = re.compile(r"([A-Za-z]*)(\d+)")
+
+
 def _split_pages(pages: str) -> tuple[str, str]:
+    """(start page, end page), the end page written out in full where the source
+    abbreviated it as MEDLINE does ("117-55" -> 117, 155; "R117-55" -> R117, R155). A
+    range that is no such abbreviation ("e123-e130", "1012-1020", "198-03", whose
+    expansion would end before it starts) keeps its end page as it is."""
     first, sep, last = re.sub(r"\s*[-\u2010-\u2015]+\s*", "-", pages.strip()).partition("-")
+    start, end = _PAGE.fullmatch(first), re.fullmatch(r"\d+", last)
+    if start and end and len(last) < len(digits := start.group(2)):
+        full = digits[:-len(last)] + last
+        if int(full) >= int(digits):
+            last = start.group(1) + full
     return first, last if sep else ""
 
 

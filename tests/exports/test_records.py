@@ -211,3 +211,33 @@ def test_xlsx_export_reads_back_with_the_same_titles(titles: list[str]) -> None:
         records_xlsx(items, path)
         back = tabular.parse_xlsx(path.read_bytes())
     assert [r.title for r in back] == titles
+
+
+ABBREVIATED = {  # MEDLINE `PG` as stored -> (RIS SP, RIS EP); BibTeX pages is "SP--EP"
+    "117-55": ("117", "155"), "1134-42": ("1134", "1142"), "9-10": ("9", "10"),
+    "R117-55": ("R117", "R155"), "1012-1020": ("1012", "1020"),
+    "e123-e130": ("e123", "e130"), "S12-S15": ("S12", "S15"), "e045123": ("e045123", ""),
+    # not an abbreviation (the expansion would end before the start) or not a range of
+    # page numbers: written as they are
+    "198-03": ("198", "03"), "155-117": ("155", "117"), "iii-iv": ("iii", "iv"),
+    "117-55, 160": ("117", "55, 160"),
+}
+
+
+def test_abbreviated_page_ranges_are_expanded_in_ris_and_bibtex() -> None:
+    """MEDLINE writes `PG  - 117-55`; RIS got `EP  - 55` and BibTeX `117--55`, a range
+    that ends before it starts in every reference manager."""
+    items: list[RecordItem] = [(Record(title=f"Paper {i}", pages=pages, id=i), "", "", "")
+                               for i, pages in enumerate(ABBREVIATED, start=1)]
+    ris_pages = [(e.get("start_page", ""), e.get("end_page", ""))
+                 for e in rispy.loads(records_ris(items))]
+    assert ris_pages == list(ABBREVIATED.values())
+    bib_pages = [e.fields_dict["pages"].value
+                 for e in parse_string(records_bibtex(items)).entries]
+    assert bib_pages == [f"{sp}--{ep}" if ep else sp for sp, ep in ABBREVIATED.values()]
+
+
+def test_csv_keeps_the_page_range_as_the_source_wrote_it() -> None:
+    record = Record(title="Paper", pages="117-55", id=1)
+    (row,) = csv.DictReader(io.StringIO(records_csv([(record, "include", "", "")])))
+    assert row["pages"] == "117-55"
