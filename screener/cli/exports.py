@@ -108,7 +108,8 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
 @review_options
 @click.option("--label", type=click.Choice(["include", "exclude", "maybe", "all"]),
               default="include", show_default=True,
-              help="The outcome at --stage to export; all: every record at the stage, "
+              help="The outcome at --stage to export (maybe at title_abstract only); all: "
+                   "every record at the stage, "
                    "decided or not (at title_abstract, every record left after "
                    "deduplication; at full_text, every report sought).")
 @click.option("--stage", type=click.Choice(["title_abstract", "full_text"]),

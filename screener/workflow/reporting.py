@@ -710,6 +710,11 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         raise ReviewError(f"--format must be one of {', '.join(RECORD_FORMATS)}")
     if label not in ("include", "exclude", "maybe", "all"):
         raise ReviewError("--label must be include, exclude, maybe or all")
+    if label == Label.MAYBE and stage == Stage.FULL_TEXT:
+        # no report is ever decided maybe (`decide` refuses it): the file would be empty
+        raise ReviewError("maybe is a title/abstract label, not a full-text decision: give "
+                          "--stage title_abstract, or --label include, exclude or all with "
+                          "--stage full_text")
     check_suffix(out, fmt, RECORD_FORMATS)
     from screener.workflow.team import blind_stages, record_outcomes
 

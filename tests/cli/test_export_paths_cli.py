@@ -158,3 +158,19 @@ def test_an_out_inside_a_file_says_it_is_a_file(tmp_path: Path, rev: str, under:
     assert f"{tmp_path / 'x.bib'} is a file, not a folder" in out, out
     assert "no such folder" not in out
     assert (tmp_path / "x.bib").read_text(encoding="utf-8") == "keep me"
+
+
+@pytest.mark.parametrize("out", [None, "maybe.csv"])
+@pytest.mark.parametrize("who", [[], ["--reviewer", "ann"]])
+def test_maybe_at_full_text_is_refused_and_nothing_is_written(tmp_path: Path, rev: str,
+                                                              out: str | None,
+                                                              who: list[str]) -> None:
+    # "wrote 0 records": maybe is not a full-text decision, so no record ever has it there
+    where = ["--out", str(tmp_path / out)] if out else []
+    before = files_in(tmp_path), files_in(Path(rev))
+    text = run("export", "records", "--stage", "full_text", "--label", "maybe", "--format",
+               "csv", *where, *who, "--review", rev, code=2)
+    assert "maybe is a title/abstract label" in text and "--label include" in text, text
+    assert text.count("\n") == 1 and "wrote" not in text, text
+    assert (files_in(tmp_path), files_in(Path(rev))) == before
+    assert not (Path(rev) / "exports").exists() or not any((Path(rev) / "exports").iterdir())
