@@ -9,6 +9,7 @@ import click
 
 from screener.cli import main, open_from, review_options
 from screener.cli.params import OUT_PATH, PATH
+from screener.core.wording import counted
 
 if TYPE_CHECKING:
     from screener.workflow.review import Review
@@ -98,7 +99,7 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
             target, n = run(review, fmt, out, force, reviewer)
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the log")
-    click.echo(f"wrote {n} {'events' if events else 'decisions'} to {target}")
+    click.echo(f"wrote {counted(n, 'event' if events else 'decision')} to {target}")
     if reviewer is not None:
         click.echo("note: a log limited to one reviewer is a subset of the chain and cannot "
                    "be verified on its own; `screener log verify` checks the full log", err=True)
@@ -139,7 +140,7 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
                         warn=lambda text: click.echo(f"warning: {text}", err=True))
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the records' decisions")
-    click.echo(f"wrote {n} record{'' if n == 1 else 's'} to {target}")
+    click.echo(f"wrote {counted(n, 'record')} to {target}")
     if n == 0 and label == "all":
         click.echo(f"note: no record is at {stage} yet", err=True)
     elif n == 0 and reviewer is not None:
@@ -204,9 +205,11 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
     for check in checks:
         head = f"; last hash {check.head}" if check.head else ""
         if check.events:
-            click.echo(f"event log OK: {check.rows} events, hash chain intact{against}{head}")
+            click.echo(f"event log OK: {counted(check.rows, 'event')}, hash chain intact"
+                       f"{against}{head}")
         else:
-            click.echo(f"log OK: {check.rows} decisions, hash chain intact{against}{head}")
+            click.echo(f"log OK: {counted(check.rows, 'decision')}, hash chain intact"
+                       f"{against}{head}")
     if review_dir is not None or db_url is not None or jsonl is None:
         click.echo("tables OK: sources, protocol versions, duplicates, reconciliation, reports "
                    "not retrieved and allocations agree with the event log")

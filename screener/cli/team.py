@@ -13,7 +13,7 @@ import click
 
 from screener.cli import STAGES, emit_json, main, open_from, review_options
 from screener.cli.params import DB_ID, PATH, SEED
-from screener.core.wording import plural
+from screener.core.wording import counted, plural
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -186,7 +186,8 @@ def export_reviewer(target: Path, review_dir: Path | None, db_url: str | None,
 
     with open_from(review_dir, db_url) as review:
         records, decisions = run_export(review, reviewer, target, new_reviewer=new_reviewer)
-    click.echo(f"wrote {target}: {records} records, {decisions} decisions by {reviewer}; "
+    click.echo(f"wrote {target}: {counted(records, 'record')}, "
+               f"{counted(decisions, 'decision')} by {reviewer}; "
                f"screen with `screener screen --review {target} --reviewer {reviewer}`, "
                f"then `screener merge {target}`")
 

@@ -935,3 +935,25 @@ def test_a_protocol_can_train_the_ranking_as_an_include(tmp_path: Path) -> None:
     run("report", "--out", str(tmp_path / "report.md"), *loc)
     text = " ".join((tmp_path / "report.md").read_text().split())
     assert "part of every training set as one relevant example, weighted like 2" in text
+
+
+def test_the_wrote_messages_count_one_in_the_singular(tmp_path: Path) -> None:
+    # "wrote 1 decisions to ...": one row, one record, one decision, one event
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    (one,) = seed(tmp_path, None, 1)
+    loc = where(tmp_path, None)
+    run("decide", str(one), "--reviewer", "ann", "--label", "include", *loc)
+    _, out = run("export", "log", "--out", str(tmp_path / "log.csv"), *loc)
+    assert f"wrote 1 decision to {tmp_path / 'log.csv'}" in out, out
+    _, out = run("export", "records", "--out", str(tmp_path / "r.ris"), *loc)
+    assert f"wrote 1 record to {tmp_path / 'r.ris'}" in out, out
+    _, out = run("export-reviewer", str(tmp_path / "copy"), "--reviewer", "ann", *loc)
+    assert f"wrote {tmp_path / 'copy'}: 1 record, 1 decision by ann;" in out, out
+    _, out = run("log", "verify", *loc)
+    assert "log OK: 1 decision, hash chain intact" in out, out
+    # the event log of a fresh review holds one event: its first protocol version
+    run("init", str(tmp_path / "fresh"), "--protocol", MINIMAL)
+    fresh = ["--review", str(tmp_path / "fresh")]
+    _, out = run("export", "log", "--events", "--out", str(tmp_path / "ev.csv"), *fresh)
+    assert f"wrote 1 event to {tmp_path / 'ev.csv'}" in out, out
+    assert "event log OK: 1 event, hash chain intact" in run("log", "verify", *fresh)[1]

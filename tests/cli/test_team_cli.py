@@ -154,7 +154,7 @@ def test_export_reviewer_and_merge(tmp_path: Path, db_url: str | None) -> None:
         record_decision(review, ids[0], "bob", Label.EXCLUDE)
     laptop = tmp_path / "laptop"
     out = run("export-reviewer", str(laptop), "--reviewer", "bob", *loc)
-    assert "4 records, 1 decisions by bob" in out
+    assert "4 records, 1 decision by bob" in out
     run("export-reviewer", str(laptop), "--reviewer", "bob", *loc, code=2)
     # bob screens offline with the ordinary commands
     offline = ["--review", str(laptop)]
