@@ -15,6 +15,7 @@ Output is deterministic: no dates unless given in the inputs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -253,15 +254,28 @@ class ReportInputs:
     dedup: DedupInfo | None = None
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+
+_MD_ACTIVE = re.compile(r"[\\`*_\[\]<|~]|&(?=#?\w+;)")
+"""Characters a Markdown viewer acts on inside a line: `\\` and `` ` `` (escapes, code),
+`*`, `_` and `~` (emphasis, strikethrough), `[`/`]` (links), `<` (an HTML tag: `<internal>`
+would vanish), `|` (a table column), and `&` where it starts an entity (`&amp;`)."""
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, `|` and `\\` escaped, and `<`
-    escaped so that a name like `R&D <"test">` is shown, not taken for an HTML tag."""
-    return (" ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
-            .replace("<", "\\<"))
+    """User text (a title, source, reviewer or reason) as Markdown that shows it as typed,
+    in a table cell, heading or sentence alike: one line, each active character
+    backslash-escaped, so `<internal>` is not taken for an HTML tag and `*stars*` or
+    `_underscores_` are not drawn as emphasis."""
+    return _MD_ACTIVE.sub(lambda m: "\\" + m.group(), " ".join(text.split()))
+
+
+def _code(text: str) -> str:
+    """Text as a code span in a table cell (a search query): one line, `|` escaped (the
+    table splits on it even inside code), fenced by more backticks than it holds."""
+    text = " ".join(text.split()).replace("|", "\\|")
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _link(path: str) -> str:
@@ -302,22 +316,23 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
     duplicates were removed."""
     out = ["| Source | Type | Searched | Records | Search |", "|---|---|---|---:|---|"]
     for src in sources:
-        how = (f"query: `{_one_line(src.query)}`" if src.query
-               else f"file {_md(src.file_name)}" + (f" ({src.format})" if src.format else "")
+        how = (f"query: {_code(src.query)}" if src.query
+               else f"file {_md(src.file_name)}" + (f" ({_md(src.format)})" if src.format
+                                                    else "")
                if src.file_name else "")
         found = _count(src.records)
         if src.reported_count is not None and src.reported_count != src.records:
             found += f" (the database reported {_count(src.reported_count)})"
         out.append(f"| {_md(src.name)} | {_KIND_WORDS.get(src.kind, src.kind)} | "
-                   f"{src.searched_on or 'not recorded'} | {found} | {_md(how)} |")
+                   f"{src.searched_on or 'not recorded'} | {found} | {how} |")
     text: list[str] = []
-    undated = list(dict.fromkeys(s.name for s in sources if not s.searched_on))
+    undated = list(dict.fromkeys(_md(s.name) for s in sources if not s.searched_on))
     if undated:
         text.append(f"The date of the search was not recorded for {_names(undated)} (give "
                     "it with `screener import --searched` when importing, or report it "
                     "beside the search).")
     # PRISMA 2020 item 7 / PRISMA-S item 8: the full search of every database and register
-    unsearched = list(dict.fromkeys(s.name for s in sources if not s.query
+    unsearched = list(dict.fromkeys(_md(s.name) for s in sources if not s.query
                                     and s.kind in ("database", "register")))
     if unsearched:
         text.append(f"The search strategy was not recorded for {_names(unsearched)} (give it "
@@ -402,15 +417,15 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     out = [f"Records were screened at {len(stages)} stage{'s' if len(stages) > 1 else ''} "
            f"({', then '.join(stages)}) against the protocol's eligibility criteria"
            + _criteria_counts(n_inc, n_exc) + "."]
-    screeners = [r.name for r in inputs.reviewers if r.role == Role.SCREENER]
-    adjudicators = [r.name for r in inputs.reviewers if r.role == Role.ADJUDICATOR]
+    screeners = [_md(r.name) for r in inputs.reviewers if r.role == Role.SCREENER]
+    adjudicators = [_md(r.name) for r in inputs.reviewers if r.role == Role.ADJUDICATOR]
     if screeners:
         out.append(f"{_WORDS.get(len(screeners), str(len(screeners))).capitalize()} "
                    f"reviewer{'s' if len(screeners) > 1 else ''} took part in screening "
                    f"({_names(screeners)}).")
     for name, n in inputs.imported_labels:
         out.append(f"Title/abstract decisions on {_n(n, 'record')} were imported from an "
-                   f"earlier screening (recorded as '{name}'), not made in screener.")
+                   f"earlier screening (recorded as '{_md(name)}'), not made in screener.")
     per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
     if mode.dual:
         how = ("independently: reviewers could not see each other's decisions until "
@@ -443,7 +458,7 @@ def screening_paragraph(inputs: ReportInputs) -> str:
             kinds.append("maybe versus exclude")
         if mode.reason_mismatch_is_conflict:
             kinds.append("different exclusion reasons at full text")
-        resolved = (f"by an adjudicator ({mode.adjudicator or _names(adjudicators)})"
+        resolved = (f"by an adjudicator ({_md(mode.adjudicator) or _names(adjudicators)})"
                     if mode.resolution == Resolution.ADJUDICATOR
                     and (mode.adjudicator or adjudicators)
                     else "by an adjudicator" if mode.resolution == Resolution.ADJUDICATOR
@@ -535,8 +550,8 @@ def _stopping_text(stop: StoppingInfo, ranked: bool = True) -> list[str]:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "
                    f"({v.date}), after screening had started ({_n(v.decided_before, 'decision')}"
-                   f" had been made under earlier versions): {'; '.join(rule)} "
-                   f"(reason given: \"{_one_line(v.reason)}\").")
+                   f" had been made under earlier versions): {_md('; '.join(rule))} "
+                   f"(reason given: \"{_md(v.reason)}\").")
     values = "; ".join(f"{name}: {value}" for name, value in stop.values)
     if stop.stopped:
         when = f" on {stop.stopped_at}" if stop.stopped_at else ""
@@ -663,10 +678,10 @@ def protocol_section(versions: tuple[ProtocolVersionInfo, ...], title_at_creatio
            f"{last.version} (sha256 `{last.sha256[:12]}`) is in force. The table below lists "
            "every version with the decision rows made while it was in force."]
     if title_at_creation:
-        out.append(f"The review was created under the title \"{_one_line(title_at_creation)}\".")
+        out.append(f"The review was created under the title \"{_md(title_at_creation)}\".")
     late = [v for v in versions[1:] if v.decided_before]
     for v in late:
-        changed = "; ".join(v.changes) or "nothing that screener compares"
+        changed = _md("; ".join(v.changes)) or "nothing that screener compares"
         out.append(f"**Protocol version {v.version} was recorded on {v.date}, after screening "
                    f"had started** ({_n(v.decided_before, 'decision')} had been made under "
                    f"earlier versions). It changed: {changed}.")
@@ -759,7 +774,7 @@ def counts_table(counts: PrismaCounts) -> str:
 
 def methods_report(inputs: ReportInputs) -> str:
     """The whole report as Markdown."""
-    title = inputs.title or inputs.protocol.title
+    title = _md(inputs.title or inputs.protocol.title)
     out = [f"# {title}: screening methods", ""]
     if inputs.draft:  # the text reads as final: say so before anyone copies it
         out += [f"**{inputs.draft}.** The figures and sentences below "

@@ -197,3 +197,73 @@ def test_angle_brackets_in_a_table_cell_are_shown_not_read_as_html(
     text = methods_report(replace(inputs, excluded_reports=(odd,)))
     assert 'Outcomes at IQ \\<70 and R&D \\<"test">' in text
     assert "IQ <70" not in text
+
+
+def _rendered(markdown: str) -> list[tuple[str, str]]:
+    """(element, its text as a Markdown viewer shows it) for each heading, paragraph,
+    list item and table cell, and each emphasis the viewer would draw."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    blocks = {"h1", "h2", "p", "li", "td", "th", "em", "strong", "del"}
+
+    class Texts(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.open: list[tuple[str, list[str]]] = []
+            self.found: list[tuple[str, str]] = []
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            if tag in blocks:
+                self.open.append((tag, []))
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in blocks and self.open:
+                name, parts = self.open.pop()
+                self.found.append((name, "".join(parts)))
+                if self.open:
+                    self.open[-1][1].append("".join(parts))
+
+        def handle_data(self, data: str) -> None:
+            if self.open:
+                self.open[-1][1].append(data)
+
+    parser = Texts()
+    parser.feed(html)
+    return parser.found
+
+
+ODD = "Mobilisation <internal> *stars* & _underscores_ [v2] ~~x~~ `tick` a\\b"
+
+
+def test_user_text_in_headings_and_prose_is_shown_as_typed(counts: PrismaCounts) -> None:
+    """A protocol title or source name with `<internal>` vanished in a Markdown viewer (read
+    as an HTML tag), and `*stars*` or `_underscores_` turned into emphasis."""
+    from screener.exports.report import ProtocolVersionInfo, SourceInfo
+
+    inputs = _inputs(counts)
+    first = ProtocolVersionInfo(1, "2026-01-01", "a" * 64, "initial protocol")
+    later = ProtocolVersionInfo(2, "2026-02-01", "b" * 64, f"reason {ODD}",
+                                changes=(f"the title (was {ODD})",), decided_before=3)
+    text = methods_report(replace(
+        inputs, protocol=replace(PROTOCOL, title=ODD),
+        reviewers=(Reviewer(f"ann {ODD}"), Reviewer("bob"), Reviewer("carol", Role.ADJUDICATOR)),
+        imported_labels=((f"asreview {ODD}", 4),),
+        protocol_versions=(first, later), title_at_creation=f"first {ODD}",
+        sources=(SourceInfo(f"db {ODD}", "database", 10, query=f"q {ODD} | x"),
+                 SourceInfo(f"file {ODD}", "other", 2, file_name=f"{ODD}.ris"))))
+    shown = _rendered(text)
+    assert ("h1", f"{ODD}: screening methods") in shown
+    prose = " ".join(t for tag, t in shown if tag in ("p", "li"))
+    for typed in (f"ann {ODD}", f"asreview {ODD}", f"first {ODD}", f"the title (was {ODD})",
+                  f"db {ODD}", f"file {ODD}"):
+        assert typed in prose, typed
+    cells = [t for tag, t in shown if tag == "td"]
+    assert f"db {ODD}" in cells and f"query: q {ODD} | x" in cells and f"file {ODD}" in cells
+    assert f"file {ODD}.ris" in cells and f"reason {ODD}" in cells
+    # the report's own emphasis (the late amendment) is the only one drawn
+    assert [t for tag, t in shown if tag in ("em", "del")] == []
+    assert [t for tag, t in shown if tag == "strong"] == [
+        "Protocol version 2 was recorded on 2026-02-01, after screening had started"]
