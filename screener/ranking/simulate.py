@@ -18,7 +18,7 @@ import io
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,35 +59,81 @@ class Dataset:
         return len(self.record_ids)
 
 
+REQUIRED_COLUMNS = ("record_id", "title", "abstract", "label_included")
+
+
+def _decoded(raw: bytes) -> str:
+    """The file's text; bytes that are not UTF-8 are refused naming their line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ValueError(f"line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8 (the file "
+                         "was saved in another encoding, such as Windows-1252); save it as "
+                         "UTF-8 (Excel: CSV UTF-8) and try again") from None
+
+
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(the line the record starts on, its fields) for each record; blank lines skipped.
+    A quote never closed (the parser read the rest of the file into one value) is refused
+    naming the line where its record starts."""
+    lines = io.StringIO(text, newline="").readlines()  # the lines as csv counts them
+    reader = csv.reader(lines)
+    end = 0
+    for fields in reader:
+        start, end = end + 1, reader.line_num
+        if not fields:
+            continue
+        while not lines[start - 1].strip():  # blank lines before the record
+            start += 1
+        if end > start and end == len(lines) and "".join(lines[start - 1:]).count('"') % 2:
+            raise ValueError(f"line {start}: a quote opens in this record and is never closed "
+                             "(the rest of the file was read into one value); close it, or "
+                             "double a quote inside a quoted value (\"\")")
+        yield start, fields
+
+
 def load_dataset(path: str | Path) -> Dataset:
-    """Read a labelled CSV or gzip-compressed CSV with the shared header."""
+    """Read a labelled CSV or gzip-compressed CSV with the shared header. Every problem is
+    a ValueError that names the line where its record starts: bytes that are not UTF-8, a
+    header separated by semicolons or tabs, a row with more or fewer fields than the header
+    (its columns have shifted), a quote that is never closed, a bad id or label."""
     p = Path(path)
     raw = p.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
-    text = raw.decode("utf-8-sig")
     csv.field_size_limit(sys.maxsize)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = {"record_id", "title", "abstract", "label_included"} - set(reader.fieldnames or ())
+    rows = _rows(_decoded(raw))
+    top, header = next(rows, (1, []))
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise ValueError(f"{p}: missing column(s) {sorted(missing)}")
+        for sep, name in ((";", "semicolon"), ("\t", "tab")):
+            if len(header) == 1 and set(missing) <= {c.strip() for c in header[0].split(sep)}:
+                raise ValueError(f"line {top}: the header looks {name}-separated; the file "
+                                 "must be comma-separated (save it as CSV with commas)")
+        raise ValueError(f"line {top}: missing column(s) {', '.join(missing)}; the header "
+                         f"must have {','.join(REQUIRED_COLUMNS)}")
+    at = {c: header.index(c) for c in REQUIRED_COLUMNS}
     ids, titles, abstracts, labels = [], [], [], []
     first_line: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        record_id = (row["record_id"] or "").strip()
+    for line, fields in rows:
+        if len(fields) != len(header):
+            raise ValueError(f"line {line}: {len(fields)} fields where the header has "
+                             f"{len(header)}: the columns have shifted (a comma in a value "
+                             "that is not in quotes?); quote such values or fix the row")
+        record_id = fields[at["record_id"]].strip()
         if not record_id:
             raise ValueError(f"line {line}: record_id is empty; every record needs one")
         if record_id in first_line:
             raise ValueError(f"line {line}: record_id {record_id!r} is also on line "
                              f"{first_line[record_id]}; record ids must be unique")
         first_line[record_id] = line
-        label = (row["label_included"] or "").strip()
+        label = fields[at["label_included"]].strip()
         if label not in ("0", "1"):
             raise ValueError(f"line {line}: label_included is {label!r}; it must be 0 or 1")
         ids.append(record_id)
-        titles.append(row["title"] or "")
-        abstracts.append(row["abstract"] or "")
+        titles.append(fields[at["title"]])
+        abstracts.append(fields[at["abstract"]])
         labels.append(int(label))
     name = p.name
     for suffix in (".gz", ".csv"):

@@ -45,7 +45,9 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                               f"{', '.join('.' + f for f in PLOT_FORMATS)} (the format)")
     try:
         dataset = load_dataset(path)
-    except (ValueError, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except ValueError as exc:  # names the line and what to do about it
+        raise ReviewError(f"{path}, {exc}") from None
+    except (OSError, EOFError) as exc:
         raise ReviewError(f"{path}: cannot read the dataset ({exc}); it must be a CSV (or "
                           "CSV.gz) with record_id,title,abstract,...,label_included") from None
     if not any(dataset.labels):

@@ -326,3 +326,32 @@ def test_simulate_output_ending_in_a_slash_is_a_missing_folder_not_a_file(
     assert result.exit_code == 2, result.output
     assert "newdir: no such folder" in result.output and f"{option} names a file" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+HEADER = b"record_id,title,abstract,label_included\n"
+
+
+@pytest.mark.parametrize(("content", "fragments"), [
+    # (a) saved in Windows-1252/Latin-1: the line and what to do, not a codec's position
+    (HEADER + b"1,Ketamine trial,abc,1\n2,Caf\xe9 study,def,0\n3,Other,ghi,0\n",
+     ["line 3", "byte 0xe9 is not UTF-8", "save it as UTF-8"]),
+    # (b) a European Excel's "CSV": every column was reported missing
+    (HEADER.replace(b",", b";") + b"1;Ketamine trial;abc;1\n2;Other;def;0\n",
+     ["line 1", "semicolon-separated", "must be comma-separated"]),
+    # (c) a row whose columns have shifted was taken as it came
+    (HEADER + b"1,Ketamine trial,abc,1\n2,Other,def,0\n3,extra,field,0,EXTRA\n4,More,x,0\n",
+     ["line 4", "5 fields", "the header has 4"]),
+    # (d) the record whose quote never closes starts on line 3, not at the end of the file
+    (HEADER + b'1,Ketamine trial,abc,1\n2,"Other,def,0\n3,More,x,0\n4,Yet,y,0\n',
+     ["line 3", "quote", "never closed"]),
+])
+def test_simulate_names_the_line_of_an_unreadable_dataset(tmp_path: Path, content: bytes,
+                                                           fragments: list[str]) -> None:
+    data = tmp_path / "d.csv"
+    data.write_bytes(content)
+    out = tmp_path / "run.json"
+    result = CliRunner().invoke(main, ["simulate", str(data), "--output", str(out)])
+    assert result.exit_code == 2, result.output
+    assert all(f in result.output for f in fragments), result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert not out.exists()

@@ -6,6 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
+
 from screener.ranking import ModelConfig
 from screener.ranking.simulate import Dataset, load_dataset, save_plot, simulate
 
@@ -66,3 +68,20 @@ def test_save_plot_writes_svg(tmp_path: Path, small_dataset: Dataset) -> None:
     out = tmp_path / "curve.svg"
     save_plot(r, small_dataset, out)
     assert out.read_text().lstrip().startswith("<?xml")
+
+
+def test_load_dataset_reads_quoted_lines_and_names_a_records_first_line(
+        tmp_path: Path) -> None:
+    # values over several lines (with doubled quotes), CRLF line ends and a blank line:
+    # read as they are, and a bad row after them is named by the line it starts on
+    text = ('record_id,title,abstract,label_included\r\n'
+            '1,"Trial, one","Background:\r\nsaid ""yes""\r\nend",1\r\n\r\n'
+            '2,Two,"last\r\nrecord",0\r\n')
+    path = tmp_path / "d.csv"
+    path.write_bytes(text.encode("utf-8"))
+    data = load_dataset(path)
+    assert data.titles == ("Trial, one", "Two")
+    assert data.abstracts == ('Background:\r\nsaid "yes"\r\nend', "last\r\nrecord")
+    path.write_bytes(text.replace(",0\r\n", ",2\r\n").encode("utf-8"))
+    with pytest.raises(ValueError, match="^line 6: label_included is '2'"):
+        load_dataset(path)
