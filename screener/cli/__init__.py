@@ -261,7 +261,8 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
                    "methods text then record that screening followed the ranking.")
 @click.option("--rank-position", type=POSITION, default=None,
               help="The record's place among the records the reviewer still had to screen "
-                   "in that ranking, 1 for the first (`next` prints it).")
+                   "in that ranking, 1 for the first (`next` prints it); needs "
+                   "--ranking-id.")
 @click.option("--new-reviewer", is_flag=True,
               help="Decide under a name the review has not seen while it has reviewers "
                    "already (without it such a name is refused, in case it is a typo).")

@@ -684,9 +684,15 @@ def latest_ranking(session: Session, stage: Stage, reviewer_id: int | None
     return row.id, ids, scores, info
 
 
-def ranking_exists(session: Session, ranking_id: int) -> bool:
-    """Whether a ranking with this id is stored (its order and scores are not read)."""
-    return session.scalar(select(RankingRow.id).where(RankingRow.id == ranking_id)) is not None
+def ranking_extent(session: Session, ranking_id: int) -> tuple[Stage, int] | None:
+    """(stage, how many records the ranking put in order) of a stored ranking, None when
+    there is none; 0 records when its order is no longer stored (`prune_rankings`) or it
+    ranked none."""
+    row = session.execute(select(RankingRow.stage, RankingRow.order_ids)
+                          .where(RankingRow.id == ranking_id)).one_or_none()
+    if row is None:
+        return None
+    return Stage(row.stage), len(_unpack("I", row.order_ids))
 
 
 def ranking_info(session: Session, ranking_id: int) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from screener.core.decisions import (
 from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.protocol import Protocol, ScreeningMode
 from screener.core.records import Record
+from screener.core.wording import counted
 from screener.storage import Session, repo
 from screener.workflow.review import ProtocolAmended, Review, ReviewError, follow_amendments
 
@@ -262,9 +263,7 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                 f"follows version {review.protocol_version}, decide again")
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
-        if ranking_id is not None and not repo.ranking_exists(session, ranking_id):
-            raise ReviewError(f"no ranking with id {ranking_id} in this review: give the "
-                              "ranking_id that `screener next` printed with the record")
+        check_rank(session, stage, ranking_id, rank_position)
         ensure_may_decide(review, session, record_id, reviewer, role, stage, if_needed=if_needed)
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=reviewer, stage=stage, label=label,
@@ -273,6 +272,37 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
             rank_position=rank_position, reviewer_role=role))
         apply_outcome_effects(review, session, record_id, stage)
     return decision
+
+
+def check_rank(session: Session, stage: Stage, ranking_id: int | None,
+               rank_position: int | None) -> None:
+    """Refuse a ranking and place that the ranking cannot have shown the record at: the log
+    (`rank_shown`) and the methods text would credit the ranking with the decision. The
+    place must be within the records the ranking put in order (`next` gives 1); when that
+    order is no longer stored, or was empty, within the records of the review."""
+    if rank_position is not None and ranking_id is None:
+        raise ReviewError("--rank-position needs --ranking-id (the ranking it is a place in); "
+                          "give both as `screener next --json` printed them, or neither")
+    if ranking_id is None:
+        return
+    extent = repo.ranking_extent(session, ranking_id)
+    if extent is None:
+        raise ReviewError(f"no ranking with id {ranking_id} in this review: give the "
+                          "ranking_id that `screener next` printed with the record")
+    ranked_stage, ranked = extent
+    if ranked_stage != stage:
+        raise ReviewError(f"ranking {ranking_id} ordered the records for "
+                          f"{ranked_stage.value}, not {stage.value}: give the ranking_id "
+                          f"that `screener next --stage {stage.value}` printed, or none")
+    if rank_position is None:
+        return
+    limit = ranked or repo.count_records(session)
+    what = (f"it put {counted(limit, 'record')} in order" if ranked
+            else f"the review holds {counted(limit, 'record')}")
+    if not 1 <= rank_position <= limit:
+        raise ReviewError(f"--rank-position {rank_position} is not a place in ranking "
+                          f"{ranking_id} ({what}): give the rank_position that `screener "
+                          "next --json` printed with the record (1 when following it)")
 
 
 def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer: str,

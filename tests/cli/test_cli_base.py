@@ -141,6 +141,46 @@ def test_decide_records_the_ranking_that_next_printed(tmp_path: Path) -> None:
     assert d.record_id in ids
 
 
+@pytest.mark.parametrize(("position", "ranking", "fragment"), [
+    # 3 records ranked: a fifth place (or the 5000th of 882) is not one it gave
+    ("5", "shown", "--rank-position 5 is not a place in ranking"),
+    ("5000", "shown", "it put 3 records in order"),
+    # a position without the ranking it is a place in
+    ("1", None, "--rank-position needs --ranking-id"),
+])
+def test_decide_refuses_a_rank_position_the_ranking_never_gave(
+        tmp_path: Path, position: str, ranking: str | None, fragment: str) -> None:
+    # the log (rank_shown) and the methods text would credit the ranking with it
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    seed(tmp_path, None, 3)
+    loc = where(tmp_path, None)
+    run("rank", "--reviewer", "ann", *loc)
+    shown = json.loads(run("next", "--reviewer", "ann", "--json", *loc)[1])
+    with_ranking = ["--ranking-id", str(shown["ranking_id"])] if ranking else []
+    code, out = run("decide", str(shown["record_id"]), "--reviewer", "ann", "--label",
+                    "include", *with_ranking, "--rank-position", position, *loc, ok=False)
+    assert code == 2 and fragment in out and out.count("\n") == 1, out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert repo.current_decisions(s) == []
+
+
+def test_decide_refuses_a_ranking_of_another_stage(tmp_path: Path) -> None:
+    # a title/abstract ranking did not show the report at full text
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    seed(tmp_path, None, 3)
+    loc = where(tmp_path, None)
+    run("rank", "--reviewer", "ann", *loc)
+    shown = json.loads(run("next", "--reviewer", "ann", "--json", *loc)[1])
+    rid, ranking = str(shown["record_id"]), str(shown["ranking_id"])
+    run("decide", rid, "--reviewer", "ann", "--label", "include", "--ranking-id", ranking,
+        "--rank-position", "1", *loc)
+    code, out = run("decide", rid, "--reviewer", "ann", "--label", "include", "--stage",
+                    "full_text", "--ranking-id", ranking, *loc, ok=False)
+    assert code == 2 and "ordered the records for title_abstract, not full_text" in out, out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert repo.current_decisions(s, Stage.FULL_TEXT) == []
+
+
 def test_protocol_amend_adds_version(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     amended = tmp_path / "p2.yaml"
