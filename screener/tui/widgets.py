@@ -132,7 +132,8 @@ class RecordCard(ScrollView, can_focus=True):
         parts["title"] = heading
         lines = Text()
         if record.authors:
-            lines.append(", ".join(record.authors) + "\n")
+            # names are stored "Last, First": a comma between them would read as more names
+            lines.append("; ".join(record.authors) + "\n")
         if record.citation:
             lines.append(record.citation + "\n", style="italic")
         ids = []

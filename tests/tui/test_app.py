@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import WorkerCancelled
 
 from screener.core.decisions import Label, ReportStatus, Stage
+from screener.core.records import Record
 from screener.storage import repo
 from screener.tui.app import ScreenerApp
 from screener.tui.browse import BrowseScreen
@@ -52,7 +53,7 @@ async def test_card_shows_record_as_pubmed_does(make_app: MakeApp) -> None:
         assert app.current_record_id == ids[0]
         assert shown(app) == TITLES[0]
         meta = shown(app, "meta")
-        for part in ("Murrough, James W, Iosifescu, Dan V",
+        for part in ("Murrough, James W; Iosifescu, Dan V",
                      "Am J Psychiatry. 2013;170(10):1134-42.",
                      "DOI: 10.1176/appi.ajp.2013.13030392", "PMID: 23982301",
                      "Publication types: Journal Article; Randomized Controlled Trial",
@@ -64,6 +65,20 @@ async def test_card_shows_record_as_pubmed_does(make_app: MakeApp) -> None:
         assert "include term" in legend and "exclude term" in legend
         criteria = str(app.screening.query_one("#criteria", Static).render())
         assert "P1" in criteria and "[7] Review, editorial, letter or abstract only" in criteria
+
+
+TWO_AUTHORS = [Record(title="Two authors", authors=("Smith, J", "Müller, K"), year=2020)]
+
+
+async def test_card_separates_authors_so_each_name_reads_as_one(
+        review_factory: Callable[..., Any]) -> None:
+    # stored "Last, First": commas between authors made "Smith, J, Müller, K" four names
+    review, ids = review_factory(records=TWO_AUTHORS)
+    app = ScreenerApp(review, "ann", Stage.TITLE_ABSTRACT, ranker=FakeRanker(ids),
+                      background_delay=0)
+    async with app.run_test(size=(100, 32)):
+        first_line = shown(app, "meta").splitlines()[0]
+        assert first_line.split("; ") == ["Smith, J", "Müller, K"]
 
 
 async def test_terms_are_marked_with_styles_not_colour_alone(make_app: MakeApp) -> None:
