@@ -28,7 +28,7 @@ from screener.core.decisions import Decision, Stage
 from screener.core.protocol import CriterionKind, Protocol
 from screener.core.records import Record
 from screener.tui.highlight import Span, abstract_sections, find_terms
-from screener.workflow.progress import Progress
+from screener.workflow.progress import Progress, StoppingItem
 
 DASH = "—"
 
@@ -50,6 +50,20 @@ SAFE_LABELS = {"screened fraction": "screened",
                "screened / (2 x estimated relevant)": "2x relevant",
                "consecutive irrelevant": "irrelevant run", "key papers found": "key papers"}
 """Short names of the SAFE items, so that their values fit the side panel at 80 columns."""
+SIDE_TEXT_WIDTH = 25
+"""Columns the side panel has for text at its narrowest beside the record (#side: 30, less
+its border, padding and scrollbar); below the record (-compact) it has more."""
+
+
+def safe_lines(item: StoppingItem) -> list[str]:
+    """A SAFE item as the panel shows it: "35 of ≥ 50" as "35/50"; the value on a line of
+    its own when the item would not fit in `SIDE_TEXT_WIDTH` (never cut off)."""
+    head = f" {'✓' if item.passed else '✗'} {SAFE_LABELS.get(item.name, item.name)}:"
+    value = item.value.replace(" of ≥ ", "/")
+    if cell_len(f"{head} {value}") <= SIDE_TEXT_WIDTH:
+        return [f"{head} {value}"]
+    return [head, f"   {value}"]
+
 
 class RecordCard(ScrollView, can_focus=True):
     """The record as a PubMed abstract page shows it, with the protocol's terms marked.
@@ -350,9 +364,8 @@ class StatusPanel(Vertical):
             lines.append(f"(as of {figures_of:,} screened)")
         if progress.checklist:
             lines.append("SAFE checklist:")
-            # "35 of ≥ 50" -> "35/50": the panel is 25 columns wide at 80
-            lines += [f" {'✓' if item.passed else '✗'} {SAFE_LABELS.get(item.name, item.name)}: "
-                      f"{item.value.replace(' of ≥ ', '/')}" for item in progress.checklist]
+            for item in progress.checklist:
+                lines += safe_lines(item)
         else:
             lines.append(f"SAFE checklist {DASH}")
         if progress.criteria_met:  # the protocol's rule, spelt out (not left to the reader)

@@ -197,7 +197,7 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
             shown = f"{item.value:.0%} of ≥ {rule.min_screened_fraction:.0%}"
             passed = item.value >= rule.min_screened_fraction
         elif item.name == "key papers found":
-            shown = f"{item.value:.0%}" if rule.key_papers else "none listed"
+            shown = f"{item.value:.0%}" if rule.key_papers else "none set"
             passed = item.passed
         else:
             shown = at_least(item.value, item.threshold)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -1050,6 +1051,38 @@ async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
         assert "Est. recall 97%\n" in text + "\n"
         panel.show(replace(base, estimated_recall_interval=(0.62, 0.99)), 1, 0.5, 50)
         assert "Est. recall 97% (≥62%)" in str(panel.query_one("#status-stopping").render())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 32)])
+async def test_every_safe_line_fits_the_side_panel_uncut(make_app: MakeApp,
+                                                         size: tuple[int, int]) -> None:
+    """The panel cut "✓ key papers: none list…": each SAFE item must be readable whole,
+    also with the largest counts a big review reaches."""
+    from textual.geometry import Region
+
+    from screener.workflow.progress import at_least, progress
+
+    app, review, ids, _ = make_app(reverse=False)
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    computed = progress(review, "ann")  # no key papers in the protocol
+    big = {"screened / (2 x estimated relevant)": at_least(12345, 2468),
+           "consecutive irrelevant": at_least(12345, 1000)}
+    items = tuple(replace(item, value=big.get(item.name, item.value))
+                  for item in computed.checklist)
+    async with app.run_test(size=size) as pilot:
+        app.screening.progress = replace(computed, checklist=items)
+        app.screening.show_status()
+        await pilot.pause()
+        panel = app.screening.query_one("#status-stopping", Static)
+        width, height = panel.size
+        lines = ["".join(s.text for s in strip)
+                 for strip in panel.render_lines(Region(0, 0, width, height))]
+        text = " ".join(line.strip() for line in lines)
+        assert "…" not in text
+        words = text.split()
+        for item in items:
+            for word in item.value.replace(" of ≥ ", " ").split():
+                assert any(word in w for w in words), (word, text)
 
 
 async def test_the_panel_shows_no_recall_before_a_relevant_record_is_found(
