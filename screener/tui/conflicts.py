@@ -106,19 +106,29 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
                 self._redraw()
 
     def on_key(self, event: events.Key) -> None:
-        """Maybe at full text has no binding here (it is not offered): pressed anyway, it
-        is told why instead of doing nothing."""
-        if (self.stage == Stage.FULL_TEXT and self.current is not None
-                and event.key == binding_key(self.app_keys().get("maybe", "m"))):
-            event.stop()
-            event.prevent_default()  # (Textual calls each class's on_key: not the base's)
+        """The decision keys are bound only while a conflict is open, and maybe not at full
+        text: pressed anyway, they say why instead of doing nothing."""
+        keys = self.app_keys()
+        pressed = [a for a in RESOLVE_ACTIONS
+                   if event.key == binding_key(keys.get(a, DEFAULT_KEYS[a]))]
+        if not pressed:
+            return
+        if self.current is None:
+            self._target()  # says what to do first
+        elif self.stage == Stage.FULL_TEXT and pressed == ["maybe"]:
             self.notify("Maybe is for title/abstract; at full text include or exclude")
+        else:
+            return
+        event.stop()
+        event.prevent_default()  # (Textual calls each class's on_key: not the base's)
 
     def app_keys(self) -> dict[str, str]:
         keymap = getattr(self.app, "keymap", None)
         return dict(keymap.keys) if keymap is not None else dict(DEFAULT_KEYS)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in RESOLVE_ACTIONS and self.current is None:
+            return False  # offered once a conflict is open (Enter)
         if action == "maybe":
             return self.stage == Stage.TITLE_ABSTRACT
         return True
@@ -143,6 +153,7 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         detail = self.query_one("#conflict-detail", Vertical)
         conflict = self.current
         detail.display = conflict is not None
+        self.refresh_bindings()  # the decision keys: only while a conflict is open
         if conflict is None:
             return
         try:

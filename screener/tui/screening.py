@@ -53,7 +53,12 @@ from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import ProtocolAmended, catch_up_with_amendments
 from screener.workflow.screening import NextItem
-from screener.workflow.team import RecordTaken, blinding_ends_on_listing, list_conflicts
+from screener.workflow.team import (
+    RecordTaken,
+    blinding_ends_on_listing,
+    conflicts_can_arise,
+    list_conflicts,
+)
 
 if TYPE_CHECKING:
     from screener.tui.app import ScreenerApp
@@ -668,9 +673,15 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
 
     @opens_dialog
     async def action_conflicts(self) -> None:
-        """Open the conflicts screen; a reviewer who may not list them gets the reason."""
+        """Open the conflicts screen; a reviewer who may not list them gets the reason, and
+        so does one in single screening, where no record can be in conflict."""
         app = self.screener
         try:
+            if not conflicts_can_arise(app.review, app.stage):
+                self.notify("Single screening: each record is settled by one screener's "
+                            f"decision, so there are no conflicts at {app.stage.label}",
+                            title="Conflicts", timeout=8)
+                return
             open_records = blinding_ends_on_listing(app.review, app.stage, app.reviewer)
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)

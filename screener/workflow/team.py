@@ -567,6 +567,18 @@ def list_conflicts(review: Review, stage: Stage = Stage.TITLE_ABSTRACT,
         return _conflicts(review, session, stage)
 
 
+def conflicts_can_arise(review: Review, stage: Stage = Stage.TITLE_ABSTRACT) -> bool:
+    """Whether records at `stage` can be in conflict: some record needs two screeners
+    (dual screening, or an allocation that gives records to two). In single screening the
+    first screener's decision settles a record (a second one is refused), so there is never a
+    conflict."""
+    if review.protocol.screening.dual:
+        return True
+    with review.read() as session:
+        required = required_reviewers(review, session, stage) or {}
+    return any(count > 1 for count in required.values())
+
+
 def blinding_ends_on_listing(review: Review, stage: Stage, viewer: str) -> int | None:
     """When `viewer` listing the conflicts at `stage` would start its reconciliation (and so
     end blinding there for everyone): how many eligible records still lack some of their

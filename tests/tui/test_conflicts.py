@@ -343,3 +343,45 @@ async def test_the_votes_are_whole_in_an_80_column_terminal(make_app: MakeApp) -
         upto = keys.index("votes") + 1
         used = sum(c.get_render_width(table) for c in table.ordered_columns[:upto])
         assert used <= 80 - 2, used  # the table's border
+
+
+async def test_single_screening_says_there_are_no_conflicts_instead_of_an_empty_list(
+        make_app: MakeApp) -> None:
+    # one screener decides each record: the conflicts screen could only ever be empty
+    app, _, _, _ = make_app("minimal.yaml")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        told = [str(n.message).lower() for n in app._notifications]
+        assert len(told) == 1 and "single screening" in told[0]
+        assert app.screen is app.screening  # no empty "0 conflicts" screen on top
+
+
+async def test_the_conflicts_footer_offers_decision_keys_only_while_one_is_open(
+        make_app: MakeApp) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_conflicts(pilot)
+
+        def offered() -> set[str]:
+            return {k.description for k in screen.query(FooterKey)}
+
+        deciding = {"Include", "Exclude", "Maybe", "Note"}
+        assert not deciding & offered()
+        await pilot.press("i")           # before one is open: told how, nothing stored
+        await pilot.pause()
+        assert adjudicator_decisions(review) == []
+        assert any("Enter" in str(n.message) for n in app._notifications)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert deciding <= offered()
+        await pilot.press("i")
+        await pilot.press("enter", "i")  # the second conflict: none is left open
+        await pilot.pause()
+        assert [d[0] for d in adjudicator_decisions(review)] == ids[:2]
+        assert "0 conflicts" in str(screen.query_one("#conflicts-summary").render())
+        assert not deciding & offered()

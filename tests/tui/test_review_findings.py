@@ -173,8 +173,11 @@ async def test_the_adjudicator_adds_a_note_to_a_resolution(make_app: MakeApp) ->
     disagree(review, ids)
     async with app.run_test(size=(110, 36)) as pilot:
         screen = await open_conflicts(pilot)
+        assert "Note" not in footer(app)  # offered once a conflict is open
+        await pilot.press("enter")
+        await pilot.pause()
         assert "Note" in footer(app)
-        await pilot.press("enter", "n")
+        await pilot.press("n")
         await pilot.pause()
         await pilot.press(*"dose unclear", "enter")
         await pilot.pause()

@@ -33,6 +33,7 @@ from screener.workflow.team import (
     agreement,
     allocate,
     allocated_ids,
+    conflicts_can_arise,
     export_reviewer,
     list_conflicts,
     merge,
@@ -256,6 +257,23 @@ def test_single_mode_is_not_blind(make_review: Callable[..., Any]) -> None:
     decide(review, rid, "ann", INC)
     assert [x.reviewer for x in visible_decisions(review, "bob")] == ["ann"]
     assert list_conflicts(review, TA) == []
+
+
+def test_conflicts_can_arise_only_where_a_record_needs_two_screeners(
+        make_review: Callable[..., Any]) -> None:
+    # single screening with several screeners: each record is settled by the first decision
+    review = make_review()
+    ids = add(review, 10)
+    decide(review, ids[0], "ann", INC)
+    with pytest.raises(ReviewError, match="already settled"):
+        decide(review, ids[0], "bob", EXC)
+    assert list_conflicts(review, TA) == []
+    assert not conflicts_can_arise(review, TA)
+    # an allocation with overlap makes some records dual: they can be in conflict
+    result = allocate(review, ["ann", "bob"], 0.2, seed=3)
+    assert result.double == 2
+    assert conflicts_can_arise(review, TA)
+    assert conflicts_can_arise(make_review("dual-screening.yaml", folder="dual"), TA)
 
 
 # --- resolution -----------------------------------------------------------------------
