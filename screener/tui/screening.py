@@ -110,7 +110,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     BINDINGS = [*(Binding(binding_key(DEFAULT_KEYS[a]), a, DESCRIPTIONS[a], id=a,
                           show=a not in HIDDEN_IN_FOOTER, key_display=DEFAULT_KEYS[a])
                   for a in SCREEN_ACTIONS),
-                Binding("escape", "back_to_queue", "Back to the queue", show=False)]
+                # in the footer only where Esc goes back (`check_action`)
+                Binding("escape", "back_to_queue", "Back", tooltip="Back to the queue",
+                        key_display="esc")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,6 +138,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._ranking_timer: Timer | None = None
         self._progress_timer: Timer | None = None
         self._had_record: bool | None = None
+        self._could_go_back = False
         self._undone: Decision | None = None
         """The decision undo withdrew on the record shown (the card says what it was)."""
         self.shown_at = 0.0
@@ -158,6 +161,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         return {moved.get(key, key): bindings[moved.get(key, key)] for key in bindings}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back_to_queue":
+            return self._can_go_back()
         if action == "undo" and self.screener.session.role == Role.ADJUDICATOR:
             # their undo takes back a not-retrieved mark only (resolutions are changed by
             # resolving again): offered while there is one to take back
@@ -265,6 +270,12 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         else:
             self.notes.pop(record_id, None)
 
+    def _can_go_back(self) -> bool:
+        """Esc has somewhere to go: the record came from browse, search or undo."""
+        item = self.item
+        return self.revisit or (item is not None and item.basis == "undo"
+                                and item.record.id is not None)
+
     def action_back_to_queue(self) -> None:
         """Esc on a record opened from browse, search or undo: leave it as it is and go
         back to the next record of the queue. A record undo brought back is undecided: it
@@ -353,10 +364,13 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         card.show(self.record, self._context_line(), empty=done, heading=self._heading())
         self.show_status()
         has_record = self.record is not None
-        if self.screener.session.role == Role.ADJUDICATOR or has_record != self._had_record:
+        can_go_back = self._can_go_back()
+        if (self.screener.session.role == Role.ADJUDICATOR or has_record != self._had_record
+                or can_go_back != self._could_go_back):
             # the decision keys show while there is a record; the adjudicator's undo key
-            # while a mark can be taken back
+            # while a mark can be taken back; Esc while it goes back to the queue
             self._had_record = has_record
+            self._could_go_back = can_go_back
             self.refresh_bindings()
             self.query_one(DecisionBar).offer(
                 {a for a in SCREEN_ACTIONS if self.check_action(a, ())})

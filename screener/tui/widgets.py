@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Button, Footer, Header, Label, ProgressBar, Sparkline, Static
+from textual.widgets._footer import FooterKey
 from textual.widgets._header import HeaderTitle
 
 from screener.core.decisions import Decision, Stage
@@ -527,9 +528,39 @@ class FitHeader(Header):
 
 class FitFooter(Footer):
     """The key footer, in Textual's compact style (one space between keys) on terminals
-    under 80 columns, so every key, Help and Quit included, still fits at 66 columns."""
+    under 80 columns or where the keys need it, so every key, Help and Quit included, still
+    fits at 66 columns; a key in `SPARE` is left out where the others would not fit with it."""
 
     COMPACT_BELOW = 80
+    SPARE = ("back_to_queue",)
+    """Keys that go first when the footer is too narrow (Esc back: in the help too)."""
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        self.call_after_refresh(self._fit)
 
     def on_resize(self) -> None:
-        self.compact = self.size.width < self.COMPACT_BELOW
+        self._fit()
+
+    def _needs(self) -> tuple[int, int, int]:
+        """Columns the keys shown need: in the full style, in the compact one, and in the
+        compact one without the `SPARE` keys (as Textual's footer styles space them)."""
+        shown = {b.action: b for _, b, _, _ in self.screen.active_bindings.values() if b.show}
+        sizes = {action: (cell_len(self.app.get_key_display(b)), cell_len(b.description))
+                 for action, b in shown.items()}
+        full = sum(key + 2 + text + 1 for key, text in sizes.values())
+        compact = sum(key + 1 + text + 1 for key, text in sizes.values())
+        spare = sum(key + 1 + text + 1 for action, (key, text) in sizes.items()
+                    if action in self.SPARE)
+        return full, compact, compact - spare
+
+    def _fit(self) -> None:
+        if not self.is_attached:
+            return
+        width = self.size.width
+        full, compact, _ = self._needs()
+        self.compact = width < max(self.COMPACT_BELOW, full)
+        crowded = self.compact and compact - 1 > width  # (no margin after the last key)
+        for key in self.query(FooterKey):
+            if key.action in self.SPARE:
+                key.display = not crowded

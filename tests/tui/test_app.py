@@ -806,6 +806,40 @@ async def test_a_record_opened_from_browse_is_marked_as_revisited(make_app: Make
         assert str(app.screening.query_one("#status-rank").render()) != "Revisited (not in queue)"
 
 
+async def test_footer_offers_esc_back_only_where_esc_goes_back_to_the_queue(
+        make_app: MakeApp) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await settle(pilot)
+
+        def offered() -> dict[str, str]:
+            return {k.description: k.key_display for k in app.screening.query(FooterKey)
+                    if k.display}
+
+        assert "Back" not in offered()           # a queue record: Esc does nothing
+        await pilot.press("i", "b")
+        await settle(pilot)
+        await pilot.press("enter")               # opened from browse
+        await pilot.pause()
+        assert app.current_record_id == ids[0] and offered().get("Back") == "esc"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_record_id != ids[0] and "Back" not in offered()
+        await pilot.press("u")                   # undo brings the record back
+        await settle(pilot)
+        assert app.current_record_id == ids[0] and offered().get("Back") == "esc"
+        for width in (66, 80, 90):  # the extra key costs no other key its place (at 66 it
+            await pilot.resize_terminal(width, 24)  # gives way itself: it is in the help)
+            await pilot.pause()
+            keys = list(app.screening.query(FooterKey))
+            cut = [k.description for k in keys if k.display
+                   and (not k.region.width or k.region.right > width)]
+            assert cut == [], (width, cut)
+            assert ("Back" in offered()) == (width >= 80)
+
+
 async def test_footer_shows_every_key_down_to_66_columns(make_app: MakeApp) -> None:
     from textual.widgets._footer import FooterKey
 
