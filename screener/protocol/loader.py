@@ -232,6 +232,47 @@ def _items(data: dict[str, Any], section: str) -> list[tuple[int, dict[str, Any]
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
 
+_WILDCARDS = "?*#$!"
+"""Signs bibliographic databases use as wildcards or truncation inside a word."""
+_MIN_LETTERS = 3
+"""A suggested term has at least this many letters or digits: shorter pieces (`S`, `ed`)
+would be marked wherever they stand alone."""
+
+
+def suggested_terms(term: str) -> tuple[str, ...]:
+    """Highlight terms that do what `term` (not one itself) was meant to: a wildcard inside
+    a word becomes a * ending there (`non-randomi?ed` -> `non-randomi*`); other signs split
+    the term into its pieces (`HIV/AIDS` -> HIV, AIDS; `(S)-ketamine` -> ketamine, which the
+    highlighter marks in "(S)-ketamine" too). Pieces under `_MIN_LETTERS` are left out."""
+    text = term.strip()
+    inner = re.search(rf"(?<=\w)[{re.escape(_WILDCARDS)}]", text.lstrip("*"))
+    if inner is not None:
+        stem = text.lstrip("*")[:inner.start()]
+        pieces = [("*" if text.startswith("*") else "") + _edge_stripped(stem) + "*"]
+    else:
+        pieces = [_edge_stripped(p) for p in re.split(rf"[^{_TERM_CHARS}*]+", text)]
+    return tuple(dict.fromkeys(
+        p for p in pieces if _TERM.match(p) and len(re.sub(r"\W", "", p)) >= _MIN_LETTERS))
+
+
+def _edge_stripped(piece: str) -> str:
+    """A piece without spaces, hyphens and apostrophes at its ends (a term begins with a
+    letter or digit)."""
+    return piece.strip(" " + APOSTROPHES + HYPHENS)
+
+
+def _term_advice(term: str) -> str:
+    fixes = suggested_terms(term)
+    if not fixes:
+        return ""
+    if any(fix.endswith("*") and not term.strip().endswith("*") for fix in fixes):
+        return (f"; a * ends a word: {', '.join(fixes)} (or list each spelling as a term "
+                "of its own)")
+    if len(fixes) == 1:
+        return f"; the term {fixes[0]} marks it (as any other {fixes[0]})"
+    return f"; list its words as separate terms ({', '.join(fixes)})"
+
+
 def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -260,12 +301,9 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
         terms = highlight.get(kind) if isinstance(highlight, dict) else None
         for i, term in enumerate(terms if isinstance(terms, list) else []):
             if isinstance(term, str) and not _TERM.match(term.strip()):
-                words = re.findall(r"\w+", term)
-                split = (f"; list its words as separate terms ({', '.join(words)})"
-                         if len(words) > 1 else "")
                 add(["highlight", kind, i], f"{term!r} is not a highlight term: use words "
                     "(letters, digits, apostrophes, hyphens and spaces), with an optional * "
-                    f"wildcard at the start or end (e.g. ketamin*){split}")
+                    f"wildcard at the start or end (e.g. ketamin*){_term_advice(term)}")
     screening = data.get("screening")
     screening = screening if isinstance(screening, dict) else {}
     mode = screening.get("mode", "single")

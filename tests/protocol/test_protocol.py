@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from screener.core.decisions import Stage
 from screener.core.protocol import CriterionKind, Resolution
 from screener.protocol import ProtocolError, load_protocol_text, read_protocol_file, schema_json
+from screener.protocol.loader import suggested_terms
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "protocols").glob("*.yaml"))
@@ -70,6 +72,29 @@ def test_highlight_terms_with_typographic_signs_pass_and_other_signs_get_a_fix()
     problems = _problems(VALID + "highlight:\n  include: [HIV/AIDS]\n")
     assert any("'HIV/AIDS' is not a highlight term" in p
                and "list its words as separate terms (HIV, AIDS)" in p for p in problems)
+
+
+@pytest.mark.parametrize(("term", "text", "spellings"), [
+    ("non-randomi?ed", "A non-randomised and a non-randomized study; non-ed S.",
+     ["non-randomised", "non-randomized"]),
+    ("(S)-ketamine", "(S)-ketamine, that is S-ketamine; S and ed.", ["ketamine", "ketamine"]),
+    ("randomi*ed", "randomised, randomized; or random.", ["randomised", "randomized"]),
+    ("HIV/AIDS", "HIV/AIDS in Africa", ["HIV", "AIDS"]),
+])
+def test_the_fix_for_a_highlight_term_marks_what_it_meant_and_no_fragments(
+        term: str, text: str, spellings: list[str]) -> None:
+    """The advice for `non-randomi?ed` was "list its words as separate terms (non, randomi,
+    ed)": followed, it marks non, ed (and S, from `(S)-ketamine`) everywhere."""
+    from screener.tui.highlight import find_terms
+
+    (problem,) = [p for p in _problems(VALID + f"highlight:\n  include: [{term!r}]\n")
+                  if "highlight term" in p]
+    fixes = suggested_terms(term)
+    assert fixes and all(f"{fix}" in problem for fix in fixes)
+    assert all(len(re.sub(r"\W", "", fix)) >= 3 for fix in fixes)
+    load_protocol_text(VALID + f"highlight:\n  include: {list(fixes)!r}\n")  # valid terms
+    marked = [text[s.start:s.end] for s in find_terms(text, fixes, [])]
+    assert marked == spellings
 
 
 def test_whole_numbers_written_with_a_point_are_whole_numbers() -> None:
