@@ -4,7 +4,8 @@ Pure functions (standard library only) so they can be unit-tested without a term
 record card turns the spans into styles. Must not import textual, the database or workflow.
 
 Term syntax (as the protocol loader accepts it): words, matched case-insensitively and as
-whole words; `*` at the end is a suffix wildcard (`ketamin*` matches ketamine, ketamines),
+whole words (beside Chinese or Japanese characters, written without spaces, no boundary is
+needed: ケタミン is found in ケタミン投与群); `*` at the end is a suffix wildcard (`ketamin*` matches ketamine, ketamines),
 `*` at the start a prefix wildcard (`*ketamine` matches esketamine); a space inside a term
 matches any run of white space ("treatment resistant" matches across a line break).
 Typography does not matter: an apostrophe matches a curly one (SSRI's, SSRI’s), a hyphen
@@ -66,6 +67,24 @@ def _char_regex(ch: str) -> str:
     return "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")"
 
 
+UNSPACED = ("\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+            "\uff66-\uff9f\U00020000-\U0003134f")
+"""Characters of scripts written without spaces between words (a regex class body): CJK
+ideographs and the iteration mark 々, hiragana, katakana (half-width too). Beside one, a
+term needs no word boundary. Hangul is written with spaces and is not among them."""
+_UNSPACED = re.compile(f"[{UNSPACED}]")
+
+
+def _bounded(term: str, regex: str) -> str:
+    """`regex` for `term` as a whole word: no letter or digit right before or after it,
+    except where the character there, or the term's own first or last character, belongs
+    to a script written without spaces (ケタミン in ケタミン投与群)."""
+    literal = unicodedata.normalize("NFC", term.strip().strip("*"))
+    before = "" if _UNSPACED.match(literal[:1]) else rf"(?:(?<!\w)|(?<=[{UNSPACED}]))"
+    after = "" if _UNSPACED.match(literal[-1:]) else rf"(?:(?!\w)|(?=[{UNSPACED}]))"
+    return before + regex + after
+
+
 def _literal_length(term: str) -> int:
     return len(term.strip().strip("*"))
 
@@ -85,8 +104,8 @@ def _compiled(include: tuple[str, ...], exclude: tuple[str, ...]
     for i, (kind, term) in enumerate(terms):
         name = f"t{i}"
         groups[name] = (kind, term)
-        parts.append(f"(?P<{name}>{term_regex(term)})")
-    pattern = r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)"
+        parts.append(f"(?P<{name}>{_bounded(term, term_regex(term))})")
+    pattern = "|".join(parts)
     return re.compile(pattern, re.IGNORECASE), groups
 
 

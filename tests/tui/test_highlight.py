@@ -67,6 +67,22 @@ def test_typography_does_not_keep_a_term_from_matching() -> None:
     assert marked("treatment resistant", ["treatment-resistant"]) == []  # a hyphen is not a space
 
 
+@pytest.mark.parametrize(("text", "term", "expected"), [
+    # Chinese and Japanese are written without spaces: a term stands beside other characters
+    ("ケタミン投与群では", "ケタミン", ["ケタミン"]),
+    ("低用量ケタミン 静注", "ケタミン", ["ケタミン"]),
+    ("氯胺酮组与对照组", "氯胺酮", ["氯胺酮"]),
+    ("S-ketamine群とketamine群", "ketamine", ["ketamine", "ketamine"]),
+    # Hangul is spaced: a term inside a longer word is not that word
+    ("케타민군 대 케타민", "케타민", ["케타민"]),
+    # Latin as before: not inside a longer word, also next to CJK text
+    ("esketamine投与", "ketamine", []),
+])
+def test_terms_in_scripts_written_without_spaces(text: str, term: str,
+                                                 expected: list[str]) -> None:
+    assert [t for t, _ in marked(text, [term])] == expected
+
+
 def test_no_terms_or_empty_text() -> None:
     assert find_terms("anything", [], []) == []
     assert find_terms("", ["x"], []) == []
