@@ -77,11 +77,18 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
 @main.command()
 @review_options
 @click.option("--reviewer", required=True, help="Whose ranking (blind mode: each has one).")
-def rank(review_dir: Path | None, db_url: str | None, reviewer: str) -> None:
+@click.option("--new-reviewer", is_flag=True,
+              help="Rank for a name the review has not seen while it has reviewers already "
+                   "(without it such a name is refused, in case it is a typo).")
+def rank(review_dir: Path | None, db_url: str | None, reviewer: str,
+         new_reviewer: bool) -> None:
     """Retrain on the decisions so far and store a new ranking (the UI does this itself)."""
     from screener.workflow.ranking import refresh_ranking
+    from screener.workflow.screening import screening_reviewer
 
     with open_from(review_dir, db_url) as review:
+        # a typo would become a screener with a ranking of their own (blind screening)
+        reviewer = screening_reviewer(review, reviewer, new=new_reviewer)
         update = refresh_ranking(review, reviewer)
     click.echo(f"ranking {update.ranking_id}: trained on {update.training_size} decisions "
                f"({update.n_included} includes), {update.n_ranked} undecided records ranked in "

@@ -822,6 +822,20 @@ def test_next_refuses_a_name_the_review_has_not_seen_as_decide_does(tmp_path: Pa
     assert run("next", "--reviewer", "bobb", "--new-reviewer", "--review", rev)[0] == 0
 
 
+def test_rank_refuses_a_name_the_review_has_not_seen(tmp_path: Path) -> None:
+    """In blind dual screening each reviewer has a ranking of their own: `rank --reviewer
+    bobb` (a typo) registered bobb as a screener, as `next` did."""
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", str(REPO / "protocols" / "dual-screening.yaml"))
+    (rid, _, _) = seed(tmp_path, None, 3)
+    run("decide", str(rid), "--reviewer", "bob", "--label", "include", "--review", rev)
+    code, out = run("rank", "--reviewer", "bobb", "--review", rev, ok=False)
+    assert code == 2 and out.count("error:") == 1
+    assert "'bobb' has not screened in this review" in out and "--new-reviewer" in out
+    assert "bobb" not in run("status", "--review", rev)[1]
+    assert "ranking" in run("rank", "--reviewer", "bob", "--review", rev)[1]
+
+
 def test_a_folder_given_with_review_wins_over_screener_db(tmp_path: Path) -> None:
     """SCREENER_DB names the team's database; `--review COPY` (an offline copy, as
     export-reviewer prints it) must open the copy, not screen online."""
