@@ -68,10 +68,12 @@ def _char_regex(ch: str) -> str:
 
 
 UNSPACED = ("\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-            "\uff66-\uff9f\U00020000-\U0003134f")
+            "\uff66-\uff9f\U00020000-\U0003134f"
+            "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff")
 """Characters of scripts written without spaces between words (a regex class body): CJK
-ideographs and the iteration mark 々, hiragana, katakana (half-width too). Beside one, a
-term needs no word boundary. Hangul is written with spaces and is not among them."""
+ideographs and the iteration mark 々, hiragana, katakana (half-width too), Thai and Lao,
+Myanmar, Khmer. Beside one, a term needs no word boundary. Hangul is written with spaces
+and is not among them."""
 _UNSPACED = re.compile(f"[{UNSPACED}]")
 
 

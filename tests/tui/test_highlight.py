@@ -73,6 +73,9 @@ def test_typography_does_not_keep_a_term_from_matching() -> None:
     ("低用量ケタミン 静注", "ケタミン", ["ケタミン"]),
     ("氯胺酮组与对照组", "氯胺酮", ["氯胺酮"]),
     ("S-ketamine群とketamine群", "ketamine", ["ketamine", "ketamine"]),
+    # so are Thai, Lao, Khmer and Myanmar
+    ("การให้เคตามีนทางหลอดเลือดดำ", "เคตามีน", ["เคตามีน"]),
+    ("ການໃຫ້ຢາເຄຕາມີນ", "ເຄຕາມີນ", ["ເຄຕາມີນ"]),
     # Hangul is spaced: a term inside a longer word is not that word
     ("케타민군 대 케타민", "케타민", ["케타민"]),
     # Latin as before: not inside a longer word, also next to CJK text
