@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from screener.core.protocol import (
     SearchStrategy,
     SourceKind,
     StoppingRule,
+    word_chars,
 )
 from screener.core.records import key_paper_id
 from screener.protocol.schema import ACTIONS, SCHEMA
@@ -52,8 +54,20 @@ RankingCheck = Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], s
 ranking model would refuse, each with its path below `ranking` (e.g. ("params", "C"))."""
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
-_TERM_CHARS = r"\w " + "".join(re.escape(c) for c in APOSTROPHES + HYPHENS)
-_TERM = re.compile(rf"^\w[{_TERM_CHARS}]*\*?$|^\*\w[{_TERM_CHARS}]*$", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _term_chars() -> str:
+    """What a highlight term is made of (a regex class body): word characters, combining
+    marks among them (`word_chars`), spaces, apostrophes and hyphens."""
+    return word_chars() + " " + "".join(re.escape(c) for c in APOSTROPHES + HYPHENS)
+
+
+@lru_cache(maxsize=1)
+def _term() -> re.Pattern[str]:
+    """A highlight term: starts with a letter or digit, with an optional * at one end."""
+    chars = _term_chars()
+    return re.compile(rf"^\w[{chars}]*\*?$|^\*\w[{chars}]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,9 +264,9 @@ def suggested_terms(term: str) -> tuple[str, ...]:
         stem = text.lstrip("*")[:inner.start()]
         pieces = [("*" if text.startswith("*") else "") + _edge_stripped(stem) + "*"]
     else:
-        pieces = [_edge_stripped(p) for p in re.split(rf"[^{_TERM_CHARS}*]+", text)]
+        pieces = [_edge_stripped(p) for p in re.split(rf"[^{_term_chars()}*]+", text)]
     return tuple(dict.fromkeys(
-        p for p in pieces if _TERM.match(p) and len(re.sub(r"\W", "", p)) >= _MIN_LETTERS))
+        p for p in pieces if _term().match(p) and len(re.sub(r"\W", "", p)) >= _MIN_LETTERS))
 
 
 def _edge_stripped(piece: str) -> str:
@@ -300,7 +314,7 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
     for kind in ("include", "exclude"):
         terms = highlight.get(kind) if isinstance(highlight, dict) else None
         for i, term in enumerate(terms if isinstance(terms, list) else []):
-            if isinstance(term, str) and not _TERM.match(term.strip()):
+            if isinstance(term, str) and not _term().match(term.strip()):
                 add(["highlight", kind, i], f"{term!r} is not a highlight term: use words "
                     "(letters, digits, apostrophes, hyphens and spaces), with an optional * "
                     f"wildcard at the start or end (e.g. ketamin*){_term_advice(term)}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from screener.core.protocol import APOSTROPHES, HYPHENS
+from screener.core.protocol import APOSTROPHES, HYPHENS, word_chars
 
 Kind = Literal["include", "exclude"]
 
@@ -42,15 +42,16 @@ class Span:
 def term_regex(term: str) -> str:
     """The regular expression (without word boundaries) for one highlight term.
 
-    >>> term_regex("ketamin*")
-    'ketamin\\\\w*'
+    >>> term_regex("ketamin*").startswith("ketamin[\\\\w")  # then the combining marks
+    True
     """
     text = term.strip()
     prefix = suffix = ""
+    rest = f"[{word_chars()}]*"  # (a vowel sign is part of the word: `word_chars`)
     if text.startswith("*"):
-        prefix, text = r"\w*", text[1:]
+        prefix, text = rest, text[1:]
     if text.endswith("*"):
-        suffix, text = r"\w*", text[:-1]
+        suffix, text = rest, text[:-1]
     words = ["".join(_char_regex(ch) for ch in w)
              for w in unicodedata.normalize("NFC", text).split()]
     return prefix + r"\s+".join(words) + suffix
@@ -82,8 +83,9 @@ def _bounded(term: str, regex: str) -> str:
     except where the character there, or the term's own first or last character, belongs
     to a script written without spaces (ケタミン in ケタミン投与群)."""
     literal = unicodedata.normalize("NFC", term.strip().strip("*"))
-    before = "" if _UNSPACED.match(literal[:1]) else rf"(?:(?<!\w)|(?<=[{UNSPACED}]))"
-    after = "" if _UNSPACED.match(literal[-1:]) else rf"(?:(?!\w)|(?=[{UNSPACED}]))"
+    word = word_chars()  # a combining mark next to the term continues its word
+    before = "" if _UNSPACED.match(literal[:1]) else rf"(?:(?<![{word}])|(?<=[{UNSPACED}]))"
+    after = "" if _UNSPACED.match(literal[-1:]) else rf"(?:(?![{word}])|(?=[{UNSPACED}]))"
     return before + regex + after
 
 

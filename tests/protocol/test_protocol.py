@@ -74,6 +74,14 @@ def test_highlight_terms_with_typographic_signs_pass_and_other_signs_get_a_fix()
                and "list its words as separate terms (HIV, AIDS)" in p for p in problems)
 
 
+def test_highlight_terms_in_scripts_with_vowel_signs_are_terms() -> None:
+    """Thai and Indic vowel signs, Arabic points and a decomposed accent are combining
+    marks, which `\\w` leaves out: such terms were refused as "not a highlight term"."""
+    terms = ["เคตามีน", "केटामाइन", "كيتامين", "kétamine".replace("é", "e\u0301")]
+    p = load_protocol_text(VALID + f"highlight:\n  include: {terms!r}\n")
+    assert p.highlight.include == tuple(terms)
+
+
 @pytest.mark.parametrize(("term", "text", "spellings"), [
     ("non-randomi?ed", "A non-randomised and a non-randomized study; non-ed S.",
      ["non-randomised", "non-randomized"]),

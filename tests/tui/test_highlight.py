@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from screener.core.protocol import word_chars
 from screener.tui.highlight import abstract_sections, find_terms, term_regex
 
 
@@ -47,7 +48,7 @@ def test_special_characters_are_literal() -> None:
     assert marked("HAM-D and HAMD; MADRS (total)", ["HAM-D", "MADRS"]) == [
         ("HAM-D", "include"), ("MADRS", "include")]
     assert marked("TNFα inhibitors and TNF", ["TNF*"]) == [("TNFα", "include"), ("TNF", "include")]
-    assert term_regex("a.b*") == r"a\.b\w*"
+    assert term_regex("a.b*") == r"a\.b" + f"[{word_chars()}]*"  # `.` is a dot, * a word's rest
 
 
 def test_typography_does_not_keep_a_term_from_matching() -> None:
@@ -84,6 +85,14 @@ def test_typography_does_not_keep_a_term_from_matching() -> None:
 def test_terms_in_scripts_written_without_spaces(text: str, term: str,
                                                  expected: list[str]) -> None:
     assert [t for t, _ in marked(text, [term])] == expected
+
+
+def test_a_vowel_sign_is_part_of_the_word() -> None:
+    # Devanagari is written with spaces, and a vowel sign (a combining mark, not \w) belongs
+    # to the word: केट is not a word of केटामाइन, and केटा* runs to the end of it
+    assert marked("केटामाइन थेरेपी", ["केट"]) == []
+    assert [t for t, _ in marked("केटामाइन थेरेपी", ["केटा*"])] == ["केटामाइन"]
+    assert [t for t, _ in marked("केटामाइन थेरेपी", ["केटामाइन"])] == ["केटामाइन"]
 
 
 def test_no_terms_or_empty_text() -> None:
