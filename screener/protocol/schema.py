@@ -119,7 +119,7 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "model": {"type": "string"},
-                "seed": {"type": "integer", "minimum": 0},
+                "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
                 "cold_start": {"type": "boolean"},
                 "params": {
                     "type": "object",

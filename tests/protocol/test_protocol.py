@@ -74,6 +74,14 @@ def test_highlight_terms_with_typographic_signs_pass_and_other_signs_get_a_fix()
                and "list its words as separate terms (HIV, AIDS)" in p for p in problems)
 
 
+def test_a_seed_the_database_cannot_store_is_refused_by_the_check() -> None:
+    """`seed: 3000000000` passed `protocol check`, `init` and `rank`; `allocate` then failed
+    ("cannot be stored with the allocation")."""
+    problems = _problems(VALID + "ranking:\n  seed: 3000000000\n")
+    assert any("ranking.seed" in p and "3000000000" in p for p in problems), problems
+    assert load_protocol_text(VALID + "ranking:\n  seed: 2147483647\n").ranking.seed == 2**31 - 1
+
+
 def test_highlight_terms_in_scripts_with_vowel_signs_are_terms() -> None:
     """Thai and Indic vowel signs, Arabic points and a decomposed accent are combining
     marks, which `\\w` leaves out: such terms were refused as "not a highlight term"."""
