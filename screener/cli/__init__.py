@@ -257,11 +257,11 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
 @click.option("--note", default="")
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
 @click.option("--ranking-id", type=DB_ID, default=None,
-              help="The ranking that showed the record (`next` prints it): the log and the "
+              help="The ranking that showed the record (`next --json` prints it): the log and the "
                    "methods text then record that screening followed the ranking.")
 @click.option("--rank-position", type=POSITION, default=None,
               help="The record's place among the records the reviewer still had to screen "
-                   "in that ranking, 1 for the first (`next` prints it); needs "
+                   "in that ranking, 1 for the first (`next --json` prints it); needs "
                    "--ranking-id.")
 @click.option("--new-reviewer", is_flag=True,
               help="Decide under a name the review has not seen while it has reviewers "
@@ -323,7 +323,8 @@ def demo(directory: Path | None, reviewer: str, no_ui: bool) -> None:
         if created:
             click.echo(f"demo review created at {review.location}")
         else:
-            click.echo(f"opening the demo review at {review.location}")
+            click.echo(f"the demo review is at {review.location} (made before)"
+                       + ("" if no_ui or not sys.stdout.isatty() else "; opening it"))
         if no_ui or not sys.stdout.isatty():
             from screener.workflow.status import format_status
             from screener.workflow.status import status as get_status

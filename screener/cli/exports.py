@@ -81,8 +81,10 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
 @FORCE
 def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: str | None,
                events: bool, out: Path | None, force: bool) -> None:
-    """Every decision in time order, each row hash-chained to the one before (with
-    --events: every other change to the review, in a chain of its own)."""
+    """Every decision in the order it was stored (a decision merged from an offline copy
+    comes after those stored before the merge, though made earlier), each row
+    hash-chained to the one before (with --events: every other change to the review, in a
+    chain of its own)."""
     from screener.workflow.reporting import export_events
     from screener.workflow.reporting import export_log as run
     from screener.workflow.screening import known_reviewer

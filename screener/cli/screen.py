@@ -21,7 +21,7 @@ from screener.cli import STAGES, main, open_from, review_options
               help="Screening stage.")
 @click.option("--theme", type=click.Choice(["dark", "light"]), default=None,
               help="Colour theme; default: the one last chosen with t in the app "
-                   "(kept in ~/.config/screener/ui.json).")
+                   "(kept in $XDG_CONFIG_HOME/screener/ui.json, or ~/.config/screener/ui.json).")
 @click.option("--new-reviewer", is_flag=True,
               help="Join a review that has reviewers already under a name it has not seen "
                    "(without it such a name is refused, in case it is a typo).")

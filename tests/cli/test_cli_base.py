@@ -508,7 +508,8 @@ def test_demo_without_a_folder_makes_demo_review_here_and_reopens_it(
     assert "DIRECTORY defaults to demo-review" in run("demo", "--help")[1]
     assert "demo review created at demo-review" in run("demo", "--no-ui")[1]
     assert (tmp_path / "demo-review" / "review.db").is_file()
-    assert "opening the demo review at demo-review" in run("demo", "--no-ui")[1]
+    again = run("demo", "--no-ui")[1]  # --no-ui opens nothing: it does not say it does
+    assert "the demo review is at demo-review (made before)" in again and "open" not in again
 
 
 def test_rank_with_an_embedding_model_is_refused_clearly(tmp_path: Path) -> None:
