@@ -165,6 +165,10 @@ class SourceInfo:
     format: str = ""
     reported_count: int | None = None
     """The number of results the database reported, when it was given."""
+    date_from_protocol: bool = False
+    """`searched_on` is the protocol's date for the source: the import recorded none."""
+    query_from_protocol: bool = False
+    """`query` is the protocol's query for the source: the import recorded none."""
 
 
 def _thresholds(values: tuple[float, ...]) -> str:
@@ -316,7 +320,8 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
     duplicates were removed."""
     out = ["| Source | Type | Searched | Records | Search |", "|---|---|---|---:|---|"]
     for src in sources:
-        how = (f"query: {_code(src.query)}" if src.query
+        how = (f"query{' (protocol)' if src.query_from_protocol else ''}: {_code(src.query)}"
+               if src.query
                else f"file {_md(src.file_name)}" + (f" ({_md(src.format)})" if src.format
                                                     else "")
                if src.file_name else "")
@@ -324,8 +329,12 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         if src.reported_count is not None and src.reported_count != src.records:
             found += f" (the database reported {_count(src.reported_count)})"
         out.append(f"| {_md(src.name)} | {_KIND_WORDS.get(src.kind, src.kind)} | "
-                   f"{src.searched_on or 'not recorded'} | {found} | {how} |")
+                   f"{src.searched_on or 'not recorded'}"
+                   f"{' (protocol)' if src.date_from_protocol else ''} | {found} | {how} |")
     text: list[str] = []
+    if any(s.date_from_protocol or s.query_from_protocol for s in sources):
+        text.append("Marked (protocol): not recorded at import; the date or query the "
+                    "protocol gives for that source.")
     undated = list(dict.fromkeys(_md(s.name) for s in sources if not s.searched_on))
     if undated:
         text.append(f"The date of the search was not recorded for {_names(undated)} (give "

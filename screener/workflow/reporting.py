@@ -964,11 +964,19 @@ def _identification(review: Review, events: Sequence[LogEvent]
     with review.read() as session:
         rows = repo.sources(session)
         links = repo.duplicate_links(session, active_only=False)
-    sources = tuple(SourceInfo(
-        name=r["name"], kind=r["kind"], records=r["records"] or 0,
-        searched_on=r["searched_on"] or "",
-        query=r["query"] or "", file_name=r["file_name"] or "", format=r["format"] or "",
-        reported_count=r["reported_count"]) for r in rows)
+    # a date or query not recorded at import: the protocol's search for that source, marked
+    planned = {s.source.casefold(): s for s in review.protocol.searches}
+    sources = []
+    for r in rows:
+        plan = planned.get(str(r["name"]).casefold())
+        date, query = r["searched_on"] or "", r["query"] or ""
+        sources.append(SourceInfo(
+            name=r["name"], kind=r["kind"], records=r["records"] or 0,
+            searched_on=date or (plan.date if plan else ""),
+            query=query or (plan.query if plan else ""), file_name=r["file_name"] or "",
+            format=r["format"] or "", reported_count=r["reported_count"],
+            date_from_protocol=not date and bool(plan and plan.date),
+            query_from_protocol=not query and bool(plan and plan.query)))
     runs = [e for e in events if e.kind == "duplicates_removed"
             and "threshold" in e.details]
     standing = Counter(link["method"] for link in links if not link["undone"])
@@ -986,7 +994,7 @@ def _identification(review: Review, events: Sequence[LogEvent]
         ["doi", "pmid", "fuzzy"].index(kv[0]) if kv[0] in ("doi", "pmid", "fuzzy") else 3,
         kv[0]))), thresholds=tuple(sorted(used)),
         ran=bool(runs or links), restored=len(restored))
-    return sources, dedup
+    return tuple(sources), dedup
 
 
 def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]],

@@ -1053,6 +1053,31 @@ def test_report_names_each_search_and_how_duplicates_were_removed(
     assert "1 record that the matching had removed was restored after inspection." in text
 
 
+def test_a_search_the_protocol_gives_fills_what_the_import_did_not_record(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """The protocol names each source's search (date, query), yet a source imported without
+    --searched or --query was reported as "not recorded", as the README's own walkthrough
+    did (`import embase.ris --source Embase`)."""
+    from screener.workflow.importing import import_records
+
+    review = make_review("ketamine-depression.yaml")
+    embase = next(s for s in review.protocol.searches if s.source == "Embase")
+    import_records(review, [Record(title="Esketamine nasal spray cohort", year=2021)],
+                   source="embase", kind="database")  # the protocol's source, in any case
+    import_records(review, [Record(title="Ketamine and suicidality", year=2022)],
+                   source="Hand search", kind="other")  # not in the protocol
+    report = write_report(review, tmp_path / "r.md").read_text(encoding="utf-8")
+    section = report.split("## Identification", 1)[1].split("## Study selection", 1)[0]
+    row = next(line for line in section.splitlines() if line.startswith("| embase |"))
+    assert f"{embase.date} (protocol)" in row and "query (protocol):" in row
+    assert "| Hand search | other method | not recorded |" in section
+    text = " ".join(section.split())
+    assert "The date of the search was not recorded for Hand search" in text
+    assert "not recorded for embase" not in text
+    assert ("Marked (protocol): not recorded at import; the date or query the protocol "
+            "gives for that source.") in text
+
+
 def test_an_amendment_of_the_ranking_or_screening_mode_says_what_changed() -> None:
     """The report's protocol table named such an amendment only 'ranking settings' or
     'screening mode' (a helper's run): a reader could not tell seed 42 -> 7 from a new model."""
