@@ -73,15 +73,14 @@ def test_the_largest_id_is_looked_up_not_refused(tmp_path: Path, db_url: str | N
     assert "allocated" in run("allocate", "--reviewers", "a,b", "--seed", str(INT_MAX), *loc)
 
 
-def test_a_protocol_seed_too_large_to_store_is_refused_by_allocate(tmp_path: Path) -> None:
+def test_a_protocol_seed_too_large_to_store_is_refused_by_init(tmp_path: Path) -> None:
+    # it passed init and rank, and only allocate refused it (it cannot be stored)
     protocol = tmp_path / "p.yaml"
     protocol.write_text(Path(MINIMAL).read_text(encoding="utf-8")
                         + f"ranking:\n  seed: {HUGE}\n", encoding="utf-8")
-    run("init", str(tmp_path / "rev"), "--protocol", str(protocol))
-    out = run("allocate", "--reviewers", "a,b", "--review", str(tmp_path / "rev"), code=2)
-    assert "--seed N from 0 to" in out and "protocol's ranking seed" in out
-    assert "allocated" in run("allocate", "--reviewers", "a,b", "--seed", "7", "--review",
-                              str(tmp_path / "rev"))
+    out = run("init", str(tmp_path / "rev"), "--protocol", str(protocol), code=2)
+    assert out.count("error:") == 1 and "ranking.seed" in out and "2147483647" in out
+    assert not (tmp_path / "rev").exists()
 
 
 def test_simulate_refuses_a_seed_out_of_range() -> None:
