@@ -174,6 +174,12 @@ def _key_papers_missing(review: Review) -> list[str]:
     return [k for k, normal in papers.items() if normal not in present]
 
 
+def percent(value: float) -> str:
+    """A share in percent, as the protocol's targets are written: whole percent, one
+    decimal under 10 % ("0.4%", not "0%" or "0.00")."""
+    return f"{value:.1%}" if 0 < value < 0.1 else f"{value:.0%}"
+
+
 def format_status(data: dict[str, Any]) -> str:
     created = data.get("title_at_creation") or data["title"]
     lines = [data["title"] + ("" if created == data["title"] else
@@ -240,8 +246,8 @@ def format_status(data: dict[str, Any]) -> str:
                 parts.append(f"stopping-test p = {r['p_value']:.3f}")
             if r["estimated_recall"] is not None:
                 floor = r["estimated_recall_interval"]
-                parts.append(f"estimated recall {r['estimated_recall']:.2f}"
-                             + (f" (at least {floor[0]:.2f} at {stop['confidence']:.0%} "
+                parts.append(f"estimated recall {percent(r['estimated_recall'])}"
+                             + (f" (at least {percent(floor[0])} at {stop['confidence']:.0%} "
                                 f"confidence, by the stopping test)"
                                 if floor else ""))
             else:
@@ -251,6 +257,7 @@ def format_status(data: dict[str, Any]) -> str:
                 parts.append(f"about {point:.0f} relevant left ({low:.0f} to {high:.0f})")
             if r["safe"]:
                 parts.append("SAFE " + ", ".join(
+                    "no key papers set" if i["value"] == "none set" else
                     f"{i['name']} {'ok' if i['passed'] else 'not yet'}" for i in r["safe"]))
             lines.append(f"    {who}: {'; '.join(parts)}")
         if stop.get("key_papers_missing"):

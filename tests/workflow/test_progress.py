@@ -117,8 +117,10 @@ def test_status_gives_the_recall_the_stopping_test_supports(tmp_path: Path) -> N
     floor, top = mine["estimated_recall_interval"]
     assert floor == pytest.approx(2 / (2 + high)) and top == pytest.approx(2 / (2 + low))
     assert floor <= mine["estimated_recall"] <= top
-    assert f"estimated recall {mine['estimated_recall']:.2f} (at least {floor:.2f} at 95% " \
+    # in percent, as the targets are (0.01 "at least 0.00" told the reader nothing)
+    assert f"estimated recall {mine['estimated_recall']:.0%} (at least {floor:.0%} at 95% " \
            "confidence, by the stopping test)" in text
+    assert "no key papers set" in text  # the protocol names none: not "found ok"
 
 
 def test_key_papers_written_as_pmid_or_doi_url_are_found(tmp_path: Path) -> None:
