@@ -209,7 +209,9 @@ def db_upgrade(review_dir: Path | None, db_url: str | None) -> None:
 @review_options
 @click.option("--reviewer", required=True)
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the record as JSON, with the ranking_id and rank_position to give "
+                   "`decide` (null when none is left).")
 @click.option("--new-reviewer", is_flag=True,
               help="Join a review that has reviewers already under a name it has not seen "
                    "(without it such a name is refused, in case it is a typo).")

@@ -91,7 +91,8 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
               help="Reverse the merge of one cluster (dedup never merges its records again).")
 @click.option("--redo", type=DB_ID, default=None, metavar="CLUSTER",
               help="Merge an undone cluster again (as a new cluster; the undo stays logged).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result (or, with --list, the clusters) as JSON.")
 def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, list_: bool,
           undo: int | None, redo: int | None, as_json: bool) -> None:
     """Remove duplicates: exact DOI and PMID, then fuzzy title + year + first author."""
