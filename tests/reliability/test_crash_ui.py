@@ -24,6 +24,7 @@ import pytest
 
 from screener.core.records import Record
 from screener.storage import repo
+from screener.tui.app import MIN_VIEW_S
 from screener.workflow.review import create_review, open_review
 
 if TYPE_CHECKING:
@@ -83,16 +84,20 @@ def test_sigkill_while_screening_in_the_terminal_ui(tmp_path: Path, tmux: Tmux) 
             pid = int(tmux.run("display-message", "-p", "-t", "main",
                                "#{pane_pid}").stdout.strip())
             for _ in range(rng.randint(0, 3)):
+                time.sleep(MIN_VIEW_S + 0.1)  # read it (a key sooner is not taken)
                 tmux.keys("i")
                 before = shown
                 shown, screened_now = _screen(tmux)
+                deadline = time.monotonic() + 60
                 while shown == before or screened_now != screened + 1:
+                    assert time.monotonic() < deadline, "the include never showed"
                     time.sleep(0.02)
                     shown, screened_now = _screen(tmux)
                 acknowledged[id_of[before]] = "include"
                 screened = screened_now
             if rng.random() < 0.6:
                 # Mid-decision: a key, then the kill a moment later, acknowledged or not.
+                time.sleep(MIN_VIEW_S + 0.1)
                 tmux.keys("i")
                 mid_decision += 1
                 time.sleep(rng.uniform(0.0, 0.15))
