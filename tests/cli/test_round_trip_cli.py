@@ -119,6 +119,10 @@ def test_export_then_import_keeps_every_field(original: Path, tmp_path: Path,
             # journal article (TY JOUR, @article) that the reader's reference manager files
             # with the journal, and that type comes back beside the record's own
             values = {**values, "publication_types": ("Journal Article", "Letter")}
+        if form in ("ris", "bibtex") and values["pages"] == "117-55":
+            # an abbreviated MEDLINE range: the start and end page fields (RIS SP/EP,
+            # BibTeX pages) get the end page in full, which is read back
+            values = {**values, "pages": "117-155"}
         assert after[title] == values, title
 
 
