@@ -7,29 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from screener.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
-MINIMAL = str(REPO / "protocols" / "minimal.yaml")
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result.output
+from .test_bad_input_cli import MINIMAL, run
+from .test_cli_base import two_trials_imported
 
 
 @pytest.fixture
 def rev(tmp_path: Path) -> str:
     """A review folder with two records imported from a CSV file and one decision."""
-    folder = str(tmp_path / "rev")
-    run("init", folder, "--protocol", MINIMAL)
-    (tmp_path / "a.csv").write_text("title,abstract\nOne trial,x\nTwo trial,y\n",
-                                    encoding="utf-8")
-    run("import", str(tmp_path / "a.csv"), "--review", folder)
+    folder = two_trials_imported(tmp_path)
     run("decide", "1", "--reviewer", "ann", "--label", "include", "--review", folder)
     return folder
 
