@@ -542,23 +542,21 @@ class FitFooter(Footer):
     def on_resize(self) -> None:
         self._fit()
 
-    def _needs(self) -> tuple[int, int, int]:
-        """Columns the keys shown need: in the full style, in the compact one, and in the
-        compact one without the `SPARE` keys (as Textual's footer styles space them)."""
+    def _needs(self) -> tuple[int, int]:
+        """Columns the keys shown need, in the full style and in the compact one (as
+        Textual's footer styles space them)."""
         shown = {b.action: b for _, b, _, _ in self.screen.active_bindings.values() if b.show}
-        sizes = {action: (cell_len(self.app.get_key_display(b)), cell_len(b.description))
-                 for action, b in shown.items()}
-        full = sum(key + 2 + text + 1 for key, text in sizes.values())
-        compact = sum(key + 1 + text + 1 for key, text in sizes.values())
-        spare = sum(key + 1 + text + 1 for action, (key, text) in sizes.items()
-                    if action in self.SPARE)
-        return full, compact, compact - spare
+        sizes = [(cell_len(self.app.get_key_display(b)), cell_len(b.description))
+                 for b in shown.values()]  # (one key an action, as the footer shows them)
+        full = sum(key + 2 + text + 1 for key, text in sizes)
+        compact = sum(key + 1 + text + 1 for key, text in sizes)
+        return full, compact
 
     def _fit(self) -> None:
         if not self.is_attached:
             return
         width = self.size.width
-        full, compact, _ = self._needs()
+        full, compact = self._needs()
         self.compact = width < max(self.COMPACT_BELOW, full)
         crowded = self.compact and compact - 1 > width  # (no margin after the last key)
         for key in self.query(FooterKey):
