@@ -34,7 +34,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from screener.core.decisions import Decision, Role, Stage
-from screener.tui.dialogs import ConfirmScreen, GatedKeysApp, HelpScreen
+from screener.tui.dialogs import MIN_VIEW_S, ConfirmScreen, GatedKeysApp, HelpScreen
 from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
@@ -338,12 +338,6 @@ class ScreenerApp(GatedKeysApp):
         problem = save_setting(self.settings_file, "side_panel", not hidden, "side panel")
         if problem:
             self.notify(problem, title="Side panel", severity="warning", timeout=8)
-
-
-MIN_VIEW_S = 0.3
-"""A decision key within this many seconds of a record appearing is not taken. Key
-auto-repeat starts 0.25-0.66 s after the press and then comes every 30-40 ms, so a held key
-decides one record, not a run of them; nobody reads a record in 0.3 s."""
 
 
 def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,

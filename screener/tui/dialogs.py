@@ -377,9 +377,16 @@ class NoteScreen(Dialog[str | None]):
         self.dismiss(None)
 
 
-HELP_TEXT = """\
+MIN_VIEW_S = 0.3
+"""A decision key within this many seconds of a record appearing is not taken. Key
+auto-repeat starts 0.25-0.66 s after the press and then comes every 30-40 ms, so a held key
+decides one record, not a run of them; nobody reads a record in 0.3 s. (Here, where the
+help says it; `run_app` applies it.)"""
+
+
+HELP_TEXT = f"""\
 Screening: a decision is saved (committed) before the next record appears. A decision
-key pressed within 0.3 s of a record appearing (held down, pressed twice) is not taken.
+key pressed within {MIN_VIEW_S} s of a record appearing (held down, pressed twice) is not taken.
 The ranking is refreshed in the background after each decision and used as soon as it
 arrives.
 
