@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 
 class Stage(StrEnum):
@@ -77,22 +78,49 @@ class Decision:
     """Hash chained to the previous log row (see screener.core.audit)."""
 
 
-def _stacks(decisions: Iterable[Decision]
-            ) -> dict[tuple[int, str, Stage], list[tuple[int, Decision]]]:
+class _Keyed(Protocol):
+    """What the undo stacks read of a decision (a `Decision`, or a log row)."""
+
+    @property
+    def record_id(self) -> int: ...
+    @property
+    def reviewer(self) -> str: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+
+
+K = TypeVar("K", bound=_Keyed)
+
+
+def _stacks(decisions: Iterable[K], withdrawn: dict[int, int] | None = None
+            ) -> dict[tuple[int, str, str], list[tuple[int, K]]]:
     """(position, decision) still standing per (record, reviewer, stage), oldest first: an
-    `undone` row withdraws the latest one of its key."""
-    stacks: dict[tuple[int, str, Stage], list[tuple[int, Decision]]] = {}
+    `undone` row withdraws the latest one of its key (`withdrawn` gets the undo's position
+    -> the withdrawn decision's position)."""
+    stacks: dict[tuple[int, str, str], list[tuple[int, K]]] = {}
     for index, decision in enumerate(decisions):
         stack = stacks.setdefault((decision.record_id, decision.reviewer, decision.stage), [])
         if decision.label == Label.UNDONE:
             if stack:
-                stack.pop()
+                popped, _ = stack.pop()
+                if withdrawn is not None:
+                    withdrawn[index] = popped
         else:
             stack.append((index, decision))
     return stacks
 
 
-def current_decisions(decisions: Iterable[Decision]) -> dict[tuple[int, str, Stage], Decision]:
+def undo_targets(decisions: Iterable[_Keyed]) -> dict[int, int]:
+    """For each `undone` row that withdrew a decision, given in log order: its position ->
+    the position of the decision it withdrew."""
+    withdrawn: dict[int, int] = {}
+    _stacks(decisions, withdrawn)
+    return withdrawn
+
+
+def current_decisions(decisions: Iterable[Decision]) -> dict[tuple[int, str, str], Decision]:
     """The standing decision per (record, reviewer, stage), decisions given in time order;
     the result is in the order those decisions were made.
 

@@ -7,9 +7,9 @@ standard library and screener.core.
 - `log_jsonl`: one JSON object per line, the row's fields exactly as hashed plus
   `row_hash`; `read_log_jsonl` reads it back for `screener.core.audit.verify`.
 - `log_csv`: the same columns for spreadsheets, then which removed duplicate a decision's
-  record became and which offline copy a row was merged from; criterion ids joined with
-  ";". Cells
-  that could start a formula are quoted (`_cells.safe_cell`), so a CSV is for reading,
+  record became, which offline copy a row was merged from, the exclusion reason in words
+  and which row an undo withdrew; criterion ids joined with ";". Cells that could start a
+  formula are quoted (`_cells.safe_cell`), so a CSV is for reading,
   and the JSONL file is the one to verify.
 - `events_jsonl`, `events_csv`, `read_events_jsonl`: the same for the event log
   (`screener.core.audit.LogEvent`); the CSV adds a `description` column in words.
@@ -23,6 +23,7 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from screener.core.audit import LogEvent, LogRow, describe_event, details_json, event_dict, row_dict
+from screener.core.decisions import undo_targets
 from screener.exports._cells import Cell, csv_text
 
 T = TypeVar("T")
@@ -44,17 +45,30 @@ def _cells(row: LogRow, row_hash: str) -> list[Cell]:
 
 def log_csv(rows: Sequence[tuple[LogRow, str]],
             duplicate_of: Mapping[int, int] | None = None,
-            merged_from: Mapping[int, str] | None = None) -> str:
-    """The decision log as CSV, one row per decision in log order, with `row_hash`, and two
-    columns that are not hashed (the event log holds what they say):
-    `removed_as_duplicate_of`, the record kept in place of a decision's record that dedup
-    removed later (its decisions no longer count), and `merged_from`, the offline copy a
-    row was merged from (made there earlier than the rows stored before it)."""
+            merged_from: Mapping[int, str] | None = None,
+            reason_labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The decision log as CSV, one row per decision in log order, with `row_hash`, and
+    columns that are not hashed (the event log and the protocol versions hold what they
+    say): `removed_as_duplicate_of`, the record kept in place of a decision's record that
+    dedup removed later (its decisions no longer count); `merged_from`, the offline copy a
+    row was merged from (made there earlier than the rows stored before it);
+    `reason_label`, the exclusion reason in words as `reason_labels` (protocol sha256 ->
+    reason id -> label) gives it for the protocol version in force at the decision; and
+    `undoes_seq`, the `seq` of the decision an `undone` row withdrew."""
     kept = duplicate_of or {}
     merged = merged_from or {}
-    return csv_text(LOG_COLUMNS + ("removed_as_duplicate_of", "merged_from"),
-                    ([*_cells(row, h), kept.get(row.record_id), merged.get(row.seq, "")]
-                     for row, h in rows))
+    labels = reason_labels or {}
+    undoes = undo_targets(row for row, _ in rows)
+
+    def reason_label(row: LogRow) -> str:
+        return labels.get(row.protocol_hash, {}).get(row.reason_id or "", "")
+
+    return csv_text(LOG_COLUMNS + ("removed_as_duplicate_of", "merged_from", "reason_label",
+                                   "undoes_seq"),
+                    ([*_cells(row, h), kept.get(row.record_id), merged.get(row.seq, ""),
+                      reason_label(row),
+                      rows[undoes[i]][0].seq if i in undoes else None]
+                     for i, (row, h) in enumerate(rows)))
 
 
 def _jsonl(rows: Sequence[tuple[T, str]], as_dict: Callable[[T], dict[str, Any]]) -> str:

@@ -583,12 +583,23 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
                   if e.kind == "offline_copy_merged" and e.details.get("first_seq")
                   for seq in range(int(e.details["first_seq"]),
                                    int(e.details.get("last_seq") or 0) + 1)}
+        reasons = _reason_labels_by_version(session) if fmt == "csv" else {}
     rows = list(zip(log_rows(decisions, hashes), (d.row_hash for d in decisions), strict=True))
     # a subset is not mistaken for the whole (verifiable) log
     target = resolve_output(review, out, f"decision-log{_own_file(viewer)}.{fmt}", force)
-    write_text_atomic(target, log_csv(rows, removed, merged) if fmt == "csv"
+    write_text_atomic(target, log_csv(rows, removed, merged, reasons) if fmt == "csv"
                       else log_jsonl(rows))
     return target, len(rows)
+
+
+def _reason_labels_by_version(session: Session) -> dict[str, dict[str, str]]:
+    """Protocol sha256 -> exclusion reason id -> label, for every stored version that
+    still loads."""
+    from screener.workflow.review import stored_protocols
+
+    protocols = stored_protocols(session)
+    return {sha: {r.id: r.label for r in protocols[version].exclusion_reasons}
+            for version, sha, _, _ in repo.protocol_versions(session) if version in protocols}
 
 
 def export_events(review: Review, fmt: str = "csv", out: Path | None = None,

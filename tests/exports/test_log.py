@@ -37,7 +37,8 @@ def test_jsonl_reads_back_and_verifies(decisions: list[Decision]) -> None:
 
 def test_log_csv_columns_and_escaping(decisions: list[Decision]) -> None:
     rows = list(csv.DictReader(io.StringIO(log_csv(chain(log_rows(decisions, CONFIGS))))))
-    assert tuple(rows[0]) == (*LOG_COLUMNS, "removed_as_duplicate_of", "merged_from")
+    assert tuple(rows[0]) == (*LOG_COLUMNS, "removed_as_duplicate_of", "merged_from",
+                              "reason_label", "undoes_seq")
     assert {(row["removed_as_duplicate_of"], row["merged_from"]) for row in rows} == {("", "")}
     assert len(rows) == len(decisions)
     assert rows[1]["note"] == "'=HYPERLINK(\"http://evil\")"
@@ -47,6 +48,24 @@ def test_log_csv_columns_and_escaping(decisions: list[Decision]) -> None:
     assert rows[0]["time"] == "2026-03-02T09:30:00.125000Z"
     assert rows[0]["model_config_hash"] == "c0" * 32 and rows[3]["model_config_hash"] == ""
     assert rows[0]["prev_decision_id"] == "" and rows[1]["prev_decision_id"] == "10"
+
+
+def test_log_csv_names_reasons_and_what_an_undo_withdrew(decisions: list[Decision]) -> None:
+    """A reader of the CSV sees the reason's label (as the protocol version in force at
+    the decision worded it) and which row an undo withdrew, without rebuilding the stacks."""
+    labels = {"p" * 64: {"wrong_population": "Wrong population"}}
+    rows = list(csv.DictReader(io.StringIO(
+        log_csv(chain(log_rows(decisions, CONFIGS)), reason_labels=labels))))
+    assert tuple(rows[0])[-2:] == ("reason_label", "undoes_seq")
+    assert rows[4]["reason_id"] == "wrong_population"
+    assert rows[4]["reason_label"] == "Wrong population"
+    assert [r["reason_label"] for r in rows[:4]] == ["", "", "", ""]
+    # alice's undo on record 2 withdraws her maybe (seq 3), not a row of another key
+    assert rows[5]["label"] == "undone" and rows[5]["undoes_seq"] == "3"
+    assert [r["undoes_seq"] for r in rows[:5]] == [""] * 5
+    # a reason the protocol no longer names keeps its id only
+    unknown = list(csv.DictReader(io.StringIO(log_csv(chain(log_rows(decisions, CONFIGS))))))
+    assert unknown[4]["reason_label"] == ""
 
 
 def test_safe_cell_quotes_every_formula_start() -> None:

@@ -1093,3 +1093,38 @@ def test_an_amendment_of_the_ranking_or_screening_mode_says_what_changed() -> No
     assert ("screening mode (reviewers per record 1 to 2; blind False to True; adjudicator "
             "(none) to Ada)") in changes
     assert "ranking settings (seed 42 to 7; C (default) to 0.5)" in changes
+
+
+def test_decision_log_csv_words_reasons_as_their_protocol_version_did(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """The CSV log gave reason ids only ("design"); a reader now sees each reason's label,
+    as the protocol version in force when the decision was made worded it, and which row
+    an undo withdrew."""
+    import csv
+
+    import yaml
+
+    from screener.workflow.review import amend_protocol
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title="A cohort", abstract="Adults")])
+    record_decision(review, ids[0], "ann", Label.EXCLUDE, reason_id="design")
+    record_decision(review, ids[0], "ann", Label.UNDONE)
+    data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
+    for reason in data["exclusion_reasons"]:
+        if reason["id"] == "design":
+            reason["label"] = "Not a randomised trial"
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, amended, "reason reworded")
+    record_decision(review, ids[0], "ann", Label.EXCLUDE, reason_id="design")
+    path, _ = export_log(review, "csv", tmp_path / "log.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    mine = [r for r in rows if r["record_id"] == str(ids[0]) and r["reviewer"] == "ann"
+            and r["stage"] == "title_abstract"]
+    assert [(r["label"], r["reason_label"]) for r in mine] == [
+        ("exclude", "Wrong study design"), ("undone", ""), ("exclude", "Not a randomised trial")]
+    assert mine[1]["undoes_seq"] == mine[0]["seq"] and mine[2]["undoes_seq"] == ""
