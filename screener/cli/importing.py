@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from screener.cli import emit_json, main, open_from, review_options
 from screener.cli.params import DB_ID, PATH
-from screener.core.wording import plural
+from screener.core.wording import counted, plural
 
 KIND = click.Choice(["database", "register", "other"])
 
@@ -217,7 +217,7 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
     with open_from(review_dir, db_url) as review:
         summary = search_pubmed_into(review, query, email=email, api_key=api_key,
                                      max_records=max_records, source=source, again=again)
-    click.echo(f"PubMed: {summary.records} records imported as source {source!r}")
+    click.echo(f"PubMed: {counted(summary.records, 'record')} imported as source {source!r}")
 
 
 @main.command("import-ids")
@@ -244,4 +244,5 @@ def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | Non
     with open_from(review_dir, db_url) as review:
         summary = import_pmids(review, ids, email=email, api_key=api_key, source=source,
                                kind=kind, again=again)
-    click.echo(f"{summary.records} records fetched by PMID as source {source!r} ({kind})")
+    click.echo(f"{counted(summary.records, 'record')} fetched by PMID as source {source!r} "
+               f"({kind})")

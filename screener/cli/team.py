@@ -43,14 +43,16 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
         result = run_allocate(review, names, share, seed=seed, stage=Stage(stage))
         screening = review.protocol.screening
     if result.double and not screening.adjudicator and screening.resolution.value != "consensus":
-        click.echo(f"warning: {result.double} records are double-screened, but the protocol "
+        click.echo(f"warning: {counted(result.double, 'record')} "
+                   f"{plural(result.double, 'is', 'are')} double-screened, but the protocol "
                    "names no adjudicator to resolve their disagreements: add `adjudicator: "
                    "NAME` (or `resolution: consensus`) under `screening:` and run `screener "
                    "protocol amend FILE`", err=True)
     single = result.records - result.double
     if screening.dual and single:
         click.echo(f"warning: the protocol asks for two reviewers per record, but {single} of "
-                   f"the {result.records} records get one screener (--overlap {overlap}); the "
+                   f"the {counted(result.records, 'record')} {plural(single, 'gets', 'get')} one "
+                   f"screener (--overlap {overlap}); the "
                    "methods text will say so. For every record to be screened twice, "
                    "allocate again with --overlap 100%", err=True)
     data = {"stage": result.stage.value, "seed": result.seed, "overlap": result.overlap,
@@ -59,7 +61,7 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
     if as_json:
         emit_json(data)
         return
-    click.echo(f"allocated {result.records} records at {stage} (seed {result.seed}): "
+    click.echo(f"allocated {counted(result.records, 'record')} at {stage} (seed {result.seed}): "
                f"{result.double} double-screened, {result.records - result.double} single")
     for name, count in result.per_reviewer.items():
         click.echo(f"  {name}: {count}")

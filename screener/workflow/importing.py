@@ -16,6 +16,7 @@ from typing import Any
 
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record
+from screener.core.wording import counted, were
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
 
@@ -314,8 +315,8 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
     digest = _digest(records)
     with review.transaction() as session:
         if not again and records and (earlier := repo.sources_with_records(session, digest)):
-            raise ReviewError(_repeated(f"the {len(records)} records fetched were already "
-                                        "imported", earlier[0]))
+            raise ReviewError(_repeated(f"the {counted(len(records), 'record')} fetched "
+                                        f"{were(len(records))} already imported", earlier[0]))
         source = _source_name(session, source)
         source_id = repo.add_source(session, name=source, kind=kind, query=query, fmt=fmt,
                                     searched_on=searched, reported_count=reported_count)

@@ -286,6 +286,25 @@ def test_fetching_the_same_records_again_is_refused(review_dir: list[str],
                                      "me@example.org", "--max", "600", *review_dir, code=2)
 
 
+def test_one_record_fetched_is_counted_in_the_singular(review_dir: list[str],
+                                                       recorded: Recorded,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the search, the PMID fetch and its refusal said "1 records"
+    out = run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
+              "--max", "1", *review_dir)
+    assert "PubMed: 1 record imported as source 'PubMed'" in out
+    from screener.importers import pubmed
+
+    answer = (ENTREZ / "efetch_ids.xml").read_text(encoding="utf-8")
+    one = answer[:answer.index("</PubmedArticle>")] + "</PubmedArticle></PubmedArticleSet>"
+    monkeypatch.setattr(pubmed, "entrez_transport", lambda utility, params: one.encode())
+    out = run("import-ids", "--pmid", "29768149", "--email", "me@example.org", *review_dir)
+    assert "1 record fetched by PMID as source 'Citation searching' (other)" in out
+    out = run("import-ids", "--pmid", "29768149", "--source", "Hand searching", "--email",
+              "me@example.org", *review_dir, code=2)
+    assert "the 1 record fetched was already imported" in out
+
+
 def test_decisions_on_imported_records(review_dir: list[str], tmp_path: Path,
                                        db_url: str | None) -> None:
     run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir)

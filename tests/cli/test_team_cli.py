@@ -318,17 +318,33 @@ def test_allocating_single_screening_in_a_dual_review_warns(tmp_path: Path,
     assert "warning" not in out and "10 double-screened, 0 single" in out
 
 
-def test_allocating_an_overlap_without_an_adjudicator_warns(tmp_path: Path) -> None:
+def _single_screening_review(tmp_path: Path, n: int) -> list[str]:
+    """A review of the minimal protocol (single screening, no adjudicator) with n records."""
     minimal = str(Path(DUAL).parent / "minimal.yaml")
     run("init", str(tmp_path / "rev"), "--protocol", minimal)
-    loc = ["--review", str(tmp_path / "rev")]
     with _open(tmp_path, None) as review, review.transaction() as s:
         source = repo.add_source(s, name="Test", kind="database")
-        repo.add_records(s, source, [Record(title=f"Record {i}") for i in range(10)])
+        repo.add_records(s, source, [Record(title=f"Record {i}") for i in range(n)])
+    return ["--review", str(tmp_path / "rev")]
+
+
+def test_allocating_an_overlap_without_an_adjudicator_warns(tmp_path: Path) -> None:
+    loc = _single_screening_review(tmp_path, 10)
     out = run("allocate", "--reviewers", "ann,bob", "--overlap", "20%", "--seed", "5", *loc)
     assert "warning: 2 records are double-screened, but the protocol names no adjudicator" in out
     out = run("allocate", "--reviewers", "ann,bob", "--seed", "5", *loc)   # no overlap
     assert "warning" not in out
+
+
+def test_allocating_one_record_says_record(tmp_path: Path) -> None:
+    # allocate said "1 records" in its line and in both warnings
+    loc = _single_screening_review(tmp_path, 1)
+    out = run("allocate", "--reviewers", "ann,bob", "--overlap", "100%", "--seed", "5", *loc)
+    assert "warning: 1 record is double-screened, but the protocol" in out
+    assert "allocated 1 record at title_abstract (seed 5): 1 double-screened, 0 single" in out
+    loc, _ = setup(tmp_path / "dual", None, n=2)
+    out = run("allocate", "--reviewers", "ann,bob", "--overlap", "50%", "--seed", "5", *loc)
+    assert "but 1 of the 2 records gets one screener (--overlap 50%)" in out
 
 
 def test_decide_refuses_a_name_new_to_a_review_that_has_reviewers(
