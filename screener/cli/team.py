@@ -67,18 +67,20 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
         click.echo(f"  {name}: {count}")
 
 
-def _note_if_blinding_ended(review: Any, stage: str, before: bool) -> None:
+def _note_if_blinding_ended(review: Any, stage: str, unscreened: int | None) -> None:
     """Tell whoever just started reconciliation at `stage` (listing the conflicts, or a first
-    resolution) that blinding has ended there for everyone."""
+    resolution) that blinding has ended there for everyone, and for how many records not yet
+    screened by all their reviewers (`blinding_ends_on_listing` before the command, as the
+    UI asks; None: the command could end no blinding)."""
     from screener.core.decisions import Stage
     from screener.workflow.team import reconciliation_started
 
-    if (review.protocol.screening.blind and not before
-            and reconciliation_started(review, Stage(stage))):
+    if unscreened is not None and reconciliation_started(review, Stage(stage)):
+        including = (f", including on the {counted(unscreened, 'record')} not yet screened "
+                     "by all their reviewers," if unscreened else "")
         click.echo(f"note: reconciliation at {stage} has started, so blinding there has "
-                   "ended: decisions made from now on, including on records not yet "
-                   "screened by all their reviewers, are made unblinded (the methods text "
-                   "will say how many)", err=True)
+                   f"ended: decisions made from now on{including} are made unblinded (the "
+                   "methods text will say how many)", err=True)
 
 
 @main.command()
@@ -91,12 +93,13 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
               as_json: bool) -> None:
     """List records whose reviewers disagree (blind reviews: adjudicator only)."""
     from screener.core.decisions import Stage
-    from screener.workflow.team import list_conflicts, reconciliation_started
+    from screener.workflow.team import blinding_ends_on_listing, list_conflicts
 
     with open_from(review_dir, db_url) as review:
-        before = reconciliation_started(review, Stage(stage))
+        unscreened = (None if reviewer is None
+                      else blinding_ends_on_listing(review, Stage(stage), reviewer))
         found = list_conflicts(review, Stage(stage), reviewer)
-        _note_if_blinding_ended(review, stage, before)
+        _note_if_blinding_ended(review, stage, unscreened)
     if as_json:
         emit_json([c.as_dict() for c in found])
         return
@@ -124,14 +127,14 @@ def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewe
             stage: str) -> None:
     """Resolve the conflict on RECORD_ID with the adjudicator's decision."""
     from screener.core.decisions import Label, Stage
-    from screener.workflow.team import reconciliation_started
+    from screener.workflow.team import blinding_ends_on_listing
     from screener.workflow.team import resolve as run_resolve
 
     with open_from(review_dir, db_url) as review:
-        before = reconciliation_started(review, Stage(stage))
+        unscreened = blinding_ends_on_listing(review, Stage(stage), reviewer)
         d = run_resolve(review, record_id, reviewer, Label(label), stage=Stage(stage),
                         reason_id=reason, criterion_ids=criteria, note=note)
-        _note_if_blinding_ended(review, stage, before)
+        _note_if_blinding_ended(review, stage, unscreened)
     click.echo(f"decision {d.seq}: record {record_id} {label} by {d.reviewer} (adjudicator) "
                f"at {stage}")
 

@@ -582,9 +582,11 @@ def conflicts_can_arise(review: Review, stage: Stage = Stage.TITLE_ABSTRACT) -> 
 def blinding_ends_on_listing(review: Review, stage: Stage, viewer: str) -> int | None:
     """When `viewer` listing the conflicts at `stage` would start its reconciliation (and so
     end blinding there for everyone): how many eligible records still lack some of their
-    screeners' decisions. None when listing would end no blinding."""
-    from screener.workflow.screening import eligible_ids
+    screeners' decisions. None when listing would end no blinding. (A first resolution
+    ends it as listing does: this is also how many records that leaves unblinded.)"""
+    from screener.workflow.screening import eligible_ids, reviewer_name
 
+    viewer = reviewer_name(viewer)
     with review.read() as session:
         if stage not in blind_stages(review, session) or not _may_reconcile(
                 review, session, viewer):

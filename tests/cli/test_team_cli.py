@@ -113,16 +113,40 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     assert "kappa 0.000" in text and "(rows: ann, columns: bob)" in text
 
 
+def test_listing_conflicts_says_how_many_records_blinding_ends_for(
+        tmp_path: Path, db_url: str | None) -> None:
+    # the UI asked "including on the 2 record(s) not yet screened by all their reviewers"
+    # before listing; the CLI's note said "records" without how many
+    loc, ids = setup(tmp_path, db_url, n=6)
+    screen(tmp_path, db_url, ids)
+    with _open(tmp_path, db_url) as review:
+        record_decision(review, ids[4], "ann", Label.INCLUDE)   # bob's still missing
+    listed = CliRunner().invoke(main, ["conflicts", "--reviewer", ADJ, *loc])
+    assert listed.exit_code == 0, listed.output
+    assert ("decisions made from now on, including on the 2 records not yet screened by "
+            "all their reviewers, are made unblinded") in listed.stderr
+
+
+def test_the_blinding_note_leaves_out_records_when_all_are_screened(
+        tmp_path: Path, db_url: str | None) -> None:
+    loc, ids = setup(tmp_path, db_url)
+    screen(tmp_path, db_url, ids)
+    listed = CliRunner().invoke(main, ["conflicts", "--reviewer", ADJ, *loc])
+    assert "blinding there has ended: decisions made from now on are made unblinded" in (
+        listed.stderr)
+
+
 def test_a_first_resolution_says_it_ended_blinding(tmp_path: Path, db_url: str | None) -> None:
     # the adjudicator resolves a conflict they were told of before listing any: that
     # starts reconciliation (blinding ends for everyone) as listing does, and says so
-    loc, ids = setup(tmp_path, db_url)
-    screen(tmp_path, db_url, ids)
+    loc, ids = setup(tmp_path, db_url, n=5)
+    screen(tmp_path, db_url, ids)   # the fifth record is screened by nobody yet
     first = CliRunner().invoke(main, ["resolve", str(ids[1]), "--reviewer", ADJ,
                                       "--label", "include", *loc])
     assert first.exit_code == 0, first.output
     assert "reconciliation at title_abstract has started" in first.stderr
     assert "blinding there has ended" in first.stderr
+    assert "including on the 1 record not yet screened by all their reviewers" in first.stderr
     assert json.loads(run("status", "--json", "--reviewer", "ann", *loc))["blind"] is False
     again = CliRunner().invoke(main, ["resolve", str(ids[3]), "--reviewer", ADJ,
                                       "--label", "exclude", *loc])
