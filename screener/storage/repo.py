@@ -684,17 +684,19 @@ def latest_ranking(session: Session, stage: Stage, reviewer_id: int | None
     return row.id, ids, scores, info
 
 
-def ranking_extent(session: Session, ranking_id: int) -> tuple[Stage, int] | None:
-    """(stage, how many records the ranking put in order) of a stored ranking, None when
-    there is none; 0 records when its order is no longer stored (`prune_rankings`) or it
-    ranked none."""
+def ranking_extent(session: Session, ranking_id: int) -> tuple[Stage, int, int | None] | None:
+    """(stage, how many records the ranking put in order, owner) of a stored ranking, None
+    when there is none; 0 records when its order is no longer stored (`prune_rankings`) or
+    it ranked none; the owner is the reviewer id of a blind reviewer's own ranking (None:
+    shared)."""
     # the order's length from its size (4 bytes an id), not the order itself: it is read on
     # every decision the UI makes, and is 800 kB at 200,000 records
-    row = session.execute(select(RankingRow.stage, func.length(RankingRow.order_ids))
+    row = session.execute(select(RankingRow.stage, func.length(RankingRow.order_ids),
+                                 RankingRow.reviewer_id)
                           .where(RankingRow.id == ranking_id)).one_or_none()
     if row is None:
         return None
-    return Stage(row[0]), int(row[1] or 0) // 4
+    return Stage(row[0]), int(row[1] or 0) // 4, row[2]
 
 
 def ranking_info(session: Session, ranking_id: int) -> dict[str, Any] | None:

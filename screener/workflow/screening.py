@@ -263,7 +263,7 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                 f"follows version {review.protocol_version}, decide again")
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
-        check_rank(session, stage, ranking_id, rank_position)
+        check_rank(review, session, reviewer, stage, ranking_id, rank_position)
         ensure_may_decide(review, session, record_id, reviewer, role, stage, if_needed=if_needed)
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=reviewer, stage=stage, label=label,
@@ -274,12 +274,16 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     return decision
 
 
-def check_rank(session: Session, stage: Stage, ranking_id: int | None,
-               rank_position: int | None) -> None:
+def check_rank(review: Review, session: Session, reviewer: str, stage: Stage,
+               ranking_id: int | None, rank_position: int | None) -> None:
     """Refuse a ranking and place that the ranking cannot have shown the record at: the log
-    (`rank_shown`) and the methods text would credit the ranking with the decision. The
-    place must be within the records the ranking put in order (`next` gives 1); when that
-    order is no longer stored, or was empty, within the records of the review."""
+    (`rank_shown`) and the methods text would credit the ranking with the decision. In
+    blind screening the ranking must be the reviewer's own (checked first: the refusals
+    below would tell how many records another reviewer has left). The place must be within
+    the records the ranking put in order (`next` gives 1); when that order is no longer
+    stored, or was empty, within the records of the review."""
+    from screener.workflow.team import is_blind
+
     if rank_position is not None and ranking_id is None:
         raise ReviewError("--rank-position needs --ranking-id (the ranking it is a place in); "
                           "give both as `screener next --json` printed them, or neither")
@@ -289,7 +293,13 @@ def check_rank(session: Session, stage: Stage, ranking_id: int | None,
     if extent is None:
         raise ReviewError(f"no ranking with id {ranking_id} in this review: give the "
                           "ranking_id that `screener next` printed with the record")
-    ranked_stage, ranked = extent
+    ranked_stage, ranked, owner = extent
+    if (owner is not None and is_blind(review)
+            and owner != repo.reviewer_id(session, reviewer)):
+        raise ReviewError(f"ranking {ranking_id} is not {reviewer}'s: in blind screening each "
+                          "reviewer screens in the order of their own ranking; give the "
+                          "ranking_id that `screener next --reviewer "
+                          f"{shlex.quote(reviewer)} --json` printed with the record, or none")
     if ranked_stage != stage:
         raise ReviewError(f"ranking {ranking_id} ordered the records for "
                           f"{ranked_stage.value}, not {stage.value}: give the ranking_id "

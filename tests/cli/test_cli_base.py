@@ -164,6 +164,32 @@ def test_decide_refuses_a_rank_position_the_ranking_never_gave(
         assert repo.current_decisions(s) == []
 
 
+@pytest.mark.parametrize("position", ["1", "5000"])
+def test_decide_refuses_another_reviewers_ranking_in_blind_screening(
+        tmp_path: Path, position: str) -> None:
+    # bob could cite ann's ranking: the log credited it with his decision, and a place
+    # beyond it was refused with how many records ann still had to screen
+    run("init", str(tmp_path / "rev"), "--protocol", str(REPO / "protocols" /
+                                                         "dual-screening.yaml"))
+    seed(tmp_path, None, 3)
+    loc = where(tmp_path, None)
+    run("rank", "--reviewer", "ann", *loc)
+    run("rank", "--reviewer", "bob", "--new-reviewer", *loc)
+    anns = json.loads(run("next", "--reviewer", "ann", "--json", *loc)[1])
+    bobs = json.loads(run("next", "--reviewer", "bob", "--json", *loc)[1])
+    assert anns["ranking_id"] != bobs["ranking_id"]
+    code, out = run("decide", str(bobs["record_id"]), "--reviewer", "bob", "--label",
+                    "include", "--ranking-id", str(anns["ranking_id"]), "--rank-position",
+                    position, *loc, ok=False)
+    assert code == 2 and out.count("\n") == 1, out
+    assert f"ranking {anns['ranking_id']} is not bob's" in out and "in order" not in out
+    assert "`screener next --reviewer bob --json`" in out
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        assert repo.current_decisions(s) == []
+    run("decide", str(bobs["record_id"]), "--reviewer", "bob", "--label", "include",
+        "--ranking-id", str(bobs["ranking_id"]), "--rank-position", "1", *loc)
+
+
 def test_decide_refuses_a_ranking_of_another_stage(tmp_path: Path) -> None:
     # a title/abstract ranking did not show the report at full text
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
