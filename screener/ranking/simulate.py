@@ -18,6 +18,7 @@ import io
 import json
 import sys
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,10 @@ from screener.ranking.model import fit_scores, protocol_similarity, with_protoco
 
 HEADER = ("record_id", "title", "abstract", "authors", "year", "journal", "doi", "pmid",
           "label_included")
+
+
+class DamagedGzip(OSError):
+    """The dataset is gzip-compressed but cannot be decompressed (cut short, corrupted)."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +102,15 @@ def load_dataset(path: str | Path) -> Dataset:
     """Read a labelled CSV or gzip-compressed CSV with the shared header. Every problem is
     a ValueError that names the line where its record starts: bytes that are not UTF-8, a
     header separated by semicolons or tabs, a row with more or fewer fields than the header
-    (its columns have shifted), a quote that is never closed, a bad id or label."""
+    (its columns have shifted), a quote that is never closed, a bad id or label; gzip data
+    that will not decompress is a DamagedGzip."""
     p = Path(path)
     raw = p.read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:  # cut short, bad CRC, bad deflate data
+            raise DamagedGzip(f"the gzip file is damaged ({exc})") from exc
     csv.field_size_limit(sys.maxsize)
     rows = _rows(_decoded(raw))
     top, header = next(rows, (1, []))

@@ -19,7 +19,13 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                    plot: Path | None = None, force: bool = False) -> Any:
     """Run one simulation; write JSON and plot when asked. Returns the SimulationResult."""
     from screener.ranking import ModelConfig
-    from screener.ranking.simulate import PLOT_FORMATS, load_dataset, save_plot, simulate
+    from screener.ranking.simulate import (
+        PLOT_FORMATS,
+        DamagedGzip,
+        load_dataset,
+        save_plot,
+        simulate,
+    )
     from screener.workflow.model_settings import MODEL_ALIASES
     from screener.workflow.ranking import protocol_text_of
     from screener.workflow.reporting import check_output, check_writable, write_all_atomic
@@ -47,6 +53,8 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
         dataset = load_dataset(path)
     except ValueError as exc:  # names the line and what to do about it
         raise ReviewError(f"{path}, {exc}") from None
+    except DamagedGzip as exc:
+        raise ReviewError(f"{path}: {exc}; download or compress the file again") from None
     except (OSError, EOFError) as exc:
         raise ReviewError(f"{path}: cannot read the dataset ({exc}); it must be a CSV (or "
                           "CSV.gz) with record_id,title,abstract,...,label_included") from None

@@ -355,3 +355,25 @@ def test_simulate_names_the_line_of_an_unreadable_dataset(tmp_path: Path, conten
     assert all(f in result.output for f in fragments), result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
     assert not out.exists()
+
+
+def _flipped(data: bytes) -> bytes:
+    """The compressed stream with 40 bytes inverted: zlib fails on it mid-way."""
+    return data[:100] + bytes(b ^ 0xFF for b in data[100:140]) + data[140:]
+
+
+@pytest.mark.parametrize(("damage", "fragment"), [
+    (lambda data: data[:300], "gzip file is damaged"),           # cut short: EOFError
+    (_flipped, "gzip file is damaged"),                          # was zlib.error's traceback
+    (lambda data: data[:-5] + bytes([data[-5] ^ 0xFF]) + data[-4:], "gzip file is damaged"),
+    (lambda data: data[:2] + b"\x63" + data[3:], "gzip file is damaged"),  # no deflate
+    (lambda data: bytes(range(256)) * 4, "is not UTF-8"),        # a .gz name, not gzip
+])
+def test_simulate_names_a_damaged_gzip_dataset(tmp_path: Path, damage: Any,
+                                               fragment: str) -> None:
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(damage(DATASET.read_bytes()))
+    result = CliRunner().invoke(main, ["simulate", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert f"error: {bad}" in result.output and fragment in result.output, result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
