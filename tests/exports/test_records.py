@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 import rispy
 from bibtexparser.entrypoint import parse_string
 from hypothesis import HealthCheck, given, settings
@@ -112,6 +113,23 @@ def test_bibtex_export_reads_back_as_the_same_text() -> None:
     assert (back.title, back.abstract) == (record.title, text)
     assert back.authors == record.authors
     assert back.doi == "10.1000/a_b"
+
+
+@pytest.mark.parametrize("doi", [
+    "10.1000/a_b", "10.1000/50%off", "10.1000/Mixed_Case#1",
+    "10.1002/(SICI)1097-4636(199706)35:4<409::AID-JBM1>3.0.CO;2-#",
+])
+def test_bibtex_writes_the_doi_verbatim(doi: str) -> None:
+    # not escaped like the other fields, on purpose: biblatex reads `doi` verbatim (an
+    # escaped "\_" would stay in the link) and Zotero writes it unescaped too; bibtexparser
+    # and screener's import read it back unchanged (screener's in lower case: dedup keys)
+    from screener.importers import bibtex
+
+    text = records_bibtex([(Record(title="T", doi=doi, id=1), "include", "", "")])
+    assert f"doi = {{{doi}}}," in text
+    assert parse_string(text).entries[0].fields_dict["doi"].value == doi
+    (back,) = bibtex.parse(text)
+    assert back.doi == doi.lower()
 
 
 def test_csv_has_decisions_and_safe_cells() -> None:
