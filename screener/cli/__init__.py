@@ -21,6 +21,7 @@ import click
 from screener import __version__
 from screener.__main__ import interrupted
 from screener.cli.params import DB_ID, DB_URL, PATH, POSITION
+from screener.core.wording import counted, plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -233,7 +234,7 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
         if session.held:
             from screener.workflow.team import CLAIM_MINUTES
 
-            click.echo(f"note: {session.held} record(s) are on other reviewers' screens "
+            click.echo(f"note: {counted(session.held, 'record')} {plural(session.held, 'is', 'are')} on other reviewers' screens "
                        "(offered to them, not yet decided); they come back if those reviewers "
                        f"quit or leave them for {CLAIM_MINUTES} minutes: try again later",
                        err=True)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from screener.cli import emit_json, main, open_from, review_options
 from screener.cli.params import DB_ID, PATH
-from screener.core.wording import counted, plural
+from screener.core.wording import counted, plural, were
 
 KIND = click.Choice(["database", "register", "other"])
 
@@ -104,7 +104,7 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
             if as_json:
                 emit_json({"undone": undo, "restored": n})
                 return
-            click.echo(f"cluster {undo} undone: {n} record(s) restored "
+            click.echo(f"cluster {undo} undone: {counted(n, 'record')} restored "
                        f"(`screener dedup --redo {undo}` merges them again)")
             return
         if redo is not None:
@@ -144,7 +144,7 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
                            f"{link['kept_id']} ({link['method']}, {link['score']:.2f})\n"
                            f"    removed: {shown(link['removed'])}\n"
                            f"    kept:    {shown(link['kept'])}")
-            click.echo(f"{len(links)} duplicate record(s) removed")
+            click.echo(f"{counted(len(links), 'duplicate record')} removed")
             if undone:
                 click.echo(f"undone cluster(s), kept apart: {', '.join(map(str, undone))} "
                            "(`screener dedup --redo N` merges one again)")
@@ -178,13 +178,14 @@ def _warn_screened_copies(summary: DedupSummary) -> None:
         return shown + (", ..." if len(ids) > 20 else "")
 
     if summary.screened_removed:
-        click.echo(f"warning: {len(summary.screened_removed)} removed record(s) had been "
+        click.echo(f"warning: {counted(len(summary.screened_removed), 'removed record')} had been "
                    f"screened as well as the copy kept: {pairs(summary.screened_removed)}; "
                    "their decisions stay in the log but no longer count. Check they agree "
                    "with the kept copy's (`screener dedup --list`), or take a cluster back "
                    "with `dedup --undo N`", err=True)
     if summary.decided_differently:
-        click.echo(f"warning: {len(summary.decided_differently)} of them were decided "
+        click.echo(f"warning: {len(summary.decided_differently)} of them "
+                   f"{were(len(summary.decided_differently))} decided "
                    "differently from the copy kept: "
                    f"{pairs(summary.decided_differently)}; only the kept copy's decisions "
                    "count now; decide which is right, and change the kept copy's decision if "

@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record
+from screener.core.wording import counted, plural
 from screener.tui.browse import BrowseScreen
 from screener.tui.conflicts import ConflictsScreen
 from screener.tui.dialogs import (
@@ -349,9 +350,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         keys = self.screener.keymap
         done = ("Nothing left for you to screen at this stage. Press "
                 f"{keys.key('browse')} to browse, {keys.key('quit')} to quit.")
-        if self.screener.session.held:
-            done = (f"Nothing left for you now: {self.screener.session.held} record(s) are on "
-                    "other reviewers' screens, not yet decided; they come back if those "
+        if held := self.screener.session.held:
+            done = (f"Nothing left for you now: {counted(held, 'record')} "
+                    f"{plural(held, 'is', 'are')} on other reviewers' screens, not yet decided; they come back if those "
                     f"reviewers leave them. Press {keys.key('browse')} to browse, "
                     f"{keys.key('quit')} to quit (and open the screen again later).")
         if self.screener.session.role == Role.ADJUDICATOR:
@@ -709,7 +710,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 "End blinding?",
                 f"Listing the conflicts starts reconciliation at {app.stage.label}: from "
                 "then on every reviewer sees the others' decisions there"
-                + (f", including on the {open_records:,} record(s) not yet screened by all "
+                + (f", including on the {counted(open_records, 'record')} not yet screened by all "
                    "their reviewers" if open_records else "")
                 + ". The methods text will report decisions made after this. List them?"),
                 answered)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from screener.core.audit import LogEvent
+from screener.core.wording import counted, plural
 from screener.storage import repo
 from screener.workflow.review import Review
 
@@ -61,7 +62,7 @@ def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
     pairs, problems = _paired(
         tables["sources"], _by(events, "records_imported"), "id",
         lambda e: e.details.get("source_id"),
-        lambda s: (f"source {s['id']} ({s['name']!r}, {s['records']} records) has no "
+        lambda s: (f"source {s['id']} ({s['name']!r}, {counted(s['records'], 'record')}) has no "
                    "import event: it was added outside screener"),
         lambda k, e: (f"source {k} of the import in event {e.seq} is missing from the "
                       "sources table"))
@@ -72,7 +73,7 @@ def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
                 problems.append(f"source {source['id']}: {field} is {source[field]!r} but its "
                                 f"import (event {event.seq}) recorded {d[field]!r}")
         if source["stored_records"] != source["records"]:
-            problems.append(f"source {source['id']} holds {source['stored_records']} records "
+            problems.append(f"source {source['id']} holds {counted(source['stored_records'], 'record')} "
                             f"but {source['records']} were imported (event {event.seq})")
         elif d.get("records_sha256") and d["records_sha256"] != digests.get(source["id"]):
             problems.append(f"source {source['id']}: its records' titles, abstracts, authors, "
@@ -111,7 +112,7 @@ def _duplicates(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
     standing = links["all"] - links["undone"]
     problems = []
     if standing != removed - restored:
-        problems.append(f"{standing} records stand removed as duplicates, but the events "
+        problems.append(f"{counted(standing, 'record')} {plural(standing, 'stands', 'stand')} removed as duplicates, but the events "
                         f"removed {removed} and restored {restored} ({removed - restored} "
                         "net): duplicate links were added or deleted outside screener")
         return problems

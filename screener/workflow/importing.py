@@ -16,7 +16,7 @@ from typing import Any
 
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record
-from screener.core.wording import counted, were
+from screener.core.wording import counted, plural, were
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
 
@@ -259,7 +259,7 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         if odd:
             shown = "; ".join(f"record {n}: {t!r}" for n, t in odd[:5]) + (
                 "; ..." if len(odd) > 5 else "")
-            warnings.append(f"{len(odd)} record(s) have a label that is neither include nor "
+            warnings.append(f"{counted(len(odd), 'record')} {plural(len(odd), 'has', 'have')} a label that is neither include nor "
                             f"exclude ({shown}); they were imported without a decision. "
                             "Labels read: 1/0, yes/no, true/false, include/exclude")
         if not labels:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from screener.core.wording import counted
 from screener.workflow.review import ReviewError
 
 
@@ -75,7 +76,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     relevant = sum(dataset.labels)
     if not prior_ids and n_prior_included >= relevant:
         raise ReviewError(
-            f"{path.name} has {relevant} relevant record(s) and --n-prior-included "
+            f"{path.name} has {counted(relevant, 'relevant record')} and --n-prior-included "
             f"{n_prior_included} would take them all as priors, leaving nothing to find: "
             + (f"give --n-prior-included {relevant - 1} or less (0: a cold start)"
                if relevant > 1 else "give --n-prior-included 0 (a cold start)"))

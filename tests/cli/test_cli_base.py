@@ -831,7 +831,7 @@ def test_next_says_when_the_records_left_are_on_others_screens(tmp_path: Path) -
     result = CliRunner().invoke(main, ["next", "--reviewer", "dana", "--new-reviewer",
                                        "--review", rev])
     assert result.exit_code == 0 and "nothing left to screen" in result.output
-    assert "1 record(s) are on other reviewers' screens" in result.output
+    assert "1 record is on other reviewers' screens" in result.output
 
 
 def test_next_refuses_a_name_the_review_has_not_seen_as_decide_does(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_labels_as_names_label_cells_it_could_not_read(review_dir: list[str],
                         encoding="utf-8")
     out = run("import", str(labelled), *review_dir, "--labels-as", "original-team")
     assert "6 records (csv), 3 labels as decisions" in out
-    assert ("2 record(s) have a label that is neither include nor exclude (record 2: 'maybe'; "
+    assert ("2 records have a label that is neither include nor exclude (record 2: 'maybe'; "
             "record 6: '2'); they were imported without a decision") in out
     data = json.loads(run("status", "--json", *review_dir))
     assert sum(d["count"] for d in data["decisions"]) == 3        # an empty cell: unlabelled
@@ -130,7 +130,7 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     again = json.loads(run("dedup", "--json", *review_dir))
     assert again["removed"] == 0 and again["kept_apart"] == 1
     listed = run("dedup", "--list", *review_dir)
-    assert "5 duplicate record(s) removed" in listed
+    assert "5 duplicate records removed" in listed
     assert f"undone cluster(s), kept apart: {cluster} " in listed
     marked = json.loads(run("dedup", "--list", "--json", *review_dir))
     assert [link["cluster"] for link in marked if link["undone"]] == [cluster]
@@ -157,12 +157,12 @@ def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
     links = {link["record_id"]: link for link in
              json.loads(run("dedup", "--list", "--json", *review_dir))}
     assert links[7]["kept_id"] == 1 and links[8]["kept_id"] == 2
-    assert "2 removed record(s) had been screened" in out and "7 (kept: 1)" in out
-    assert "1 of them were decided differently from the copy kept: 8 (kept: 2)" in out
+    assert "2 removed records had been screened" in out and "7 (kept: 1)" in out
+    assert "1 of them was decided differently from the copy kept: 8 (kept: 2)" in out
     cluster = links[8]["cluster"]
     run("dedup", "--undo", str(cluster), *review_dir)
     out = run("dedup", "--redo", str(cluster), *review_dir)
-    assert "merged again" in out and "1 removed record(s) had been screened" in out
+    assert "merged again" in out and "1 removed record had been screened" in out
     assert "decided differently from the copy kept: 8 (kept: 2)" in out
     new = int(out.split("merged again as cluster ")[1].split()[0])
     assert json.loads(run("dedup", "--undo", str(new), "--json", *review_dir))["restored"] == 1

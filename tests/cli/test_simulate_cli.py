@@ -106,7 +106,7 @@ def test_simulate_refuses_priors_that_would_falsify_the_metrics(tmp_path: Path) 
                                       "--prior", "19809355"])
     assert alone.exit_code == 2 and "every relevant record" in alone.output
     drawn = CliRunner().invoke(main, ["simulate", str(path)])  # 1 relevant, drawn as prior
-    assert drawn.exit_code == 2 and ("has 1 relevant record(s) and --n-prior-included 1 "
+    assert drawn.exit_code == 2 and ("has 1 relevant record and --n-prior-included 1 "
                                      "would take them all as priors") in drawn.output
     assert "give --n-prior-included 0 (a cold start)" in drawn.output
     cold = CliRunner().invoke(main, ["simulate", str(path), "--n-prior-included", "0"])

@@ -115,7 +115,7 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
 
 def test_listing_conflicts_says_how_many_records_blinding_ends_for(
         tmp_path: Path, db_url: str | None) -> None:
-    # the UI asked "including on the 2 record(s) not yet screened by all their reviewers"
+    # the UI asked "including on the 2 records not yet screened by all their reviewers"
     # before listing; the CLI's note said "records" without how many
     loc, ids = setup(tmp_path, db_url, n=6)
     screen(tmp_path, db_url, ids)
