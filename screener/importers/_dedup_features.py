@@ -2,7 +2,7 @@
 traits that keep records apart (notice, conference, preprint, volume and part numbers,
 numbers in the title). Split from `screener.importers.dedup`, which judges pairs of these.
 
-Imports: standard library and `screener.core` only.
+Imports: standard library, `screener.core` and `_text` (its markup tags) only.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from screener.core.records import Record
+from screener.importers._text import MARKUP_TAG
 
 # --------------------------------------------------------------------------- normalising
 
-_TAGS = re.compile(r"<[^>]{0,200}>")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
 
@@ -36,7 +36,7 @@ def normalise_title(text: str) -> str:
         return ""
     value = html.unescape(html.unescape(text)) if "&" in text else text
     if "<" in value:
-        value = _TAGS.sub(" ", value)
+        value = MARKUP_TAG.sub(" ", value)
     if not value.isascii():
         value = unicodedata.normalize("NFKD", value)
         value = "".join(ch for ch in value if not unicodedata.combining(ch))

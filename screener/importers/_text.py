@@ -13,13 +13,34 @@ import html
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:_-]*(?:\s[^<>]*)?/?>")
+_MARKUP = (
+    # HTML as databases write it in titles and abstracts
+    "a|abbr|b|big|blockquote|br|caption|cite|code|dd|del|dfn|div|dl|dt|em|font|h[1-6]|hr|i|"
+    "img|ins|kbd|li|mark|ol|p|pre|q|s|samp|small|span|strike|strong|sub|sup|table|tbody|td|"
+    "tfoot|th|thead|tr|tt|u|ul|var|wbr|"
+    # JATS and Scopus (<inf> is Scopus's subscript), unprefixed
+    "bold|italic|underline|overline|monospace|roman|sans-serif|sc|scp|inf|sec|title|label|"
+    "list|list-item|xref|ext-link|named-content|styled-content|inline-formula|"
+    "disp-formula|tex-math|alternatives|"
+    # MathML, unprefixed
+    "math|mi|mn|mo|ms|mtext|mrow|msub|msup|msubsup|mfrac|msqrt|mroot|mover|munder|"
+    "munderover|mtable|mtr|mtd|mstyle|mspace|mfenced|semantics|annotation|"
+    # any tag of a namespace such as jats: or mml:
+    "[A-Za-z][A-Za-z0-9]*:[A-Za-z][A-Za-z0-9_.-]*")
+MARKUP_TAG = re.compile(
+    r"</?(?:" + _MARKUP + r")"
+    r"(?:\s+[A-Za-z_:][\w:.-]*\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>=`]+))*\s*/?>",
+    re.IGNORECASE)
+"""A markup tag: a name HTML, JATS or MathML uses in bibliographic text (or any tag with
+a namespace prefix), and attributes written `name=value`. Text such as 'ALT <ULN and
+bilirubin >2 mg/dL' or 'x<y>z' is not markup and stays."""
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _LINEBREAK = re.compile(r"\s*\n\s*")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_SCRIPT = re.compile(r"<(su[pb])(?:\s[^<>]*)?>\s*(.{0,200}?)\s*</\1\s*>", re.IGNORECASE | re.DOTALL)
+_SCRIPT = re.compile(r"<(su[pb]|inf)(?:\s[^<>]*)?>\s*(.{0,200}?)\s*</\1\s*>",
+                     re.IGNORECASE | re.DOTALL)
 
 
 def _scripts(match: re.Match[str]) -> str:
@@ -27,11 +48,12 @@ def _scripts(match: re.Match[str]) -> str:
 
 
 def _strip_tags(text: str) -> str:
-    """HTML tags removed; superscripts and subscripts first written '^x' and '_x', so
-    '10<sup>18</sup>' stays the number 10^18 (not 1018) and 'T<sub>MTTF</sub>' T_MTTF."""
-    if "<su" in text or "<SU" in text:
+    """Markup tags (`MARKUP_TAG`) removed; superscripts and subscripts (Scopus: <inf>) first
+    written '^x' and '_x', so '10<sup>18</sup>' stays the number 10^18 (not 1018) and
+    'T<sub>MTTF</sub>' T_MTTF."""
+    if "<su" in text or "<SU" in text or "<inf" in text or "<INF" in text:
         text = _SCRIPT.sub(_scripts, text)
-    return _TAG.sub("", text)
+    return MARKUP_TAG.sub("", text)
 
 
 def iter_lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:

@@ -311,6 +311,45 @@ def test_html_in_titles_is_stripped(tmp_path: Path) -> None:
     assert record.abstract == "First\n\nSecond > third"
 
 
+ANGLES = ("Liver safety in patients with ALT <ULN and bilirubin >2 mg/dL; "
+          "values <LLOQ set to half, x<y>z, a<b and c>d, <baseline visit>")
+
+
+def test_text_in_angle_brackets_that_is_no_markup_is_kept(tmp_path: Path) -> None:
+    """'ALT <ULN and bilirubin >2 mg/dL' became 'ALT 2 mg/dL': anything from '<' and a
+    letter to the next '>' was taken for an HTML tag, in every format (a tester's find)."""
+    ris_file = tmp_path / "lt.ris"
+    ris_file.write_text(f"TY  - JOUR\nTI  - {ANGLES}\nAB  - {ANGLES}\nER  - \n")
+    nbib = tmp_path / "lt.nbib"
+    nbib.write_text(f"PMID- 99999901\nTI  - {ANGLES}\nAB  - {ANGLES}\nDP  - 2020\n"
+                    "SO  - J Test. 2020.\n\n")
+    table = tmp_path / "lt.csv"
+    table.write_text(f'Title,Abstract\n"{ANGLES}","{ANGLES}"\n')
+    source = (DATA / "pubmed_xml" / "biopython_pubmed1.xml").read_text()
+    start = source.index("<ArticleTitle>") + len("<ArticleTitle>")
+    xml = tmp_path / "lt.xml"
+    escaped = ANGLES.replace("<", "&lt;").replace(">", "&gt;")
+    xml.write_text(source[:start] + escaped + source[source.index("</ArticleTitle>"):])
+    for path in (ris_file, nbib, table):
+        record = read_file(path).records[0]
+        assert (record.title, record.abstract) == (ANGLES, ANGLES), path.name
+    assert read_file(xml).records[0].title == ANGLES
+
+
+def test_markup_of_every_kind_is_still_stripped(tmp_path: Path) -> None:
+    """Tags with attributes, namespaced JATS and MathML tags, Scopus's <inf> subscripts and
+    self-closing tags go; the words between them stay."""
+    path = tmp_path / "markup.ris"
+    path.write_text('TY  - JOUR\nTI  - <span class="title">Effect</span> of CO<inf>2</inf>'
+                    "<br/> on <jats:italic>E. coli</jats:italic> and "
+                    '<mml:math xmlns:mml="http://www.w3.org/1998/Math/MathML"><mml:mi>x'
+                    "</mml:mi></mml:math>\nAB  - <jats:p>First</jats:p>\n\n"
+                    "<P ALIGN=center>Second</P>\nER  - \n")
+    record = read_file(path).records[0]
+    assert record.title == "Effect of CO_2 on E. coli and x"
+    assert record.abstract == "First\n\nSecond"
+
+
 def test_superscripts_and_subscripts_keep_their_numbers(tmp_path: Path) -> None:
     # '10<sup>18</sup>' read as '1018': a different number
     path = tmp_path / "scripts.ris"
