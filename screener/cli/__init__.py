@@ -234,7 +234,8 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
         if session.held:
             from screener.workflow.team import CLAIM_MINUTES
 
-            click.echo(f"note: {counted(session.held, 'record')} {plural(session.held, 'is', 'are')} on other reviewers' screens "
+            click.echo(f"note: {counted(session.held, 'record')} "
+                       f"{plural(session.held, 'is', 'are')} on other reviewers' screens "
                        "(offered to them, not yet decided); they come back if those reviewers "
                        f"quit or leave them for {CLAIM_MINUTES} minutes: try again later",
                        err=True)

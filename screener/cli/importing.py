@@ -42,12 +42,16 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
 @click.option("--query", default="", help="The search query, for PRISMA-S.")
 @click.option("--labels-as", default=None, metavar="REVIEWER",
               help="Turn a label_included/included column into earlier decisions by REVIEWER.")
+@click.option("--labels-only", is_flag=True,
+              help="With --labels-as: add only the labels, to the records of the earlier "
+                   "import holding the same records in the same order (a second reviewer's "
+                   "labels); no record is imported again.")
 @click.option("--again", is_flag=True,
               help="Import a file even though a file with the same bytes, or the same "
                    "records, was imported before.")
 def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None,
             source: str | None, kind: str, searched: str | None, query: str,
-            labels_as: str | None, again: bool) -> None:
+            labels_as: str | None, labels_only: bool, again: bool) -> None:
     """Import bibliography FILES (format detected from the content).
 
     RIS (Ovid, Embase, Scopus, Web of Science, Zotero, EndNote, ProQuest), PubMed
@@ -73,10 +77,16 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
         with progress:
             summaries = import_files(
                 review, list(files), source=source, kind=kind, searched=searched, query=query,
-                labels_as=labels_as, progress=advance, again=again)
+                labels_as=labels_as, progress=advance, again=again,
+                labels_only=labels_only)
     for summary in summaries:
         for warning in summary.warnings:
             click.echo(f"warning: {summary.file}: {warning}", err=True)
+        if summary.onto_source:
+            click.echo(f"{summary.file}: {counted(summary.labels_imported, 'label')} as "
+                       f"decisions by {labels_as} on the records of source "
+                       f"{summary.onto_source!r} ({summary.format})")
+            continue
         extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
         click.echo(f"{summary.file}: {summary.records} {plural(summary.records, 'record')} "
                    f"({summary.format}){extra}")

@@ -219,6 +219,8 @@ EVENT_GENESIS = hashlib.sha256(b"screener event log v1").hexdigest()
 EVENT_KINDS: dict[str, str] = {
     "protocol_version": "a protocol version was stored (the first, or an amendment)",
     "records_imported": "records were imported from a file or a search",
+    "labels_imported": "a file's labels were added, as a reviewer's decisions, to the "
+                       "records of an earlier import (import --labels-only)",
     "duplicates_removed": "duplicates were removed (records linked to the copy kept)",
     "duplicates_restored": "a duplicate cluster was undone (its records count again)",
     "allocation": "records were allocated to reviewers (or restricted in an offline copy)",
@@ -340,11 +342,16 @@ def describe_event(event: LogEvent) -> str:
                 + (f", {where}" if where else "") + ")")
         if d.get("labels"):
             text += f"; {d['labels']} labels as {d.get('labels_as', '')}"
+    elif kind == "labels_imported":
+        text = (f"{counted(int(d.get('labels', 0)), 'label')} imported as "
+                f"{d.get('labels_as', '')}'s decisions on the records of source "
+                f"{d.get('source_id')} ({d.get('source', '')}), from {d.get('file', '')}")
     elif kind == "duplicates_removed" and not int(d.get("removed", 0)):
         text = "duplicates sought: none found"
     elif kind == "duplicates_removed":
         removed = int(d.get("removed", 0))
-        text = f"{counted(removed, 'record')} removed as {plural(removed, 'a duplicate', 'duplicates')}"
+        text = (f"{counted(removed, 'record')} removed as "
+                f"{plural(removed, 'a duplicate', 'duplicates')}")
         if d.get("clusters"):
             text += f" in {counted(int(d['clusters']), 'cluster')}"
         if d.get("redo_of") is not None:

@@ -1055,6 +1055,12 @@ def audit_tables(session: Session) -> dict[str, Any]:
             "not_retrieved": not_retrieved, "decisions": undo_rows, "rankings": rankings}
 
 
+def source_record_ids(session: Session, source_id: int) -> list[int]:
+    """The ids of a source's records in import order."""
+    return list(session.scalars(select(RecordRow.id).where(RecordRow.source_id == source_id)
+                                .order_by(RecordRow.position)))
+
+
 def source_records_digest(session: Session, source_id: int) -> str:
     """`audit.records_digest` of a source's records as stored (import order)."""
     rows = session.execute(

@@ -352,7 +352,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 f"{keys.key('browse')} to browse, {keys.key('quit')} to quit.")
         if held := self.screener.session.held:
             done = (f"Nothing left for you now: {counted(held, 'record')} "
-                    f"{plural(held, 'is', 'are')} on other reviewers' screens, not yet decided; they come back if those "
+                    f"{plural(held, 'is', 'are')} on other reviewers' screens, not yet "
+                    "decided; they come back if those "
                     f"reviewers leave them. Press {keys.key('browse')} to browse, "
                     f"{keys.key('quit')} to quit (and open the screen again later).")
         if self.screener.session.role == Role.ADJUDICATOR:

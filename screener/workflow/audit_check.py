@@ -73,7 +73,8 @@ def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
                 problems.append(f"source {source['id']}: {field} is {source[field]!r} but its "
                                 f"import (event {event.seq}) recorded {d[field]!r}")
         if source["stored_records"] != source["records"]:
-            problems.append(f"source {source['id']} holds {counted(source['stored_records'], 'record')} "
+            problems.append(f"source {source['id']} holds "
+                            f"{counted(source['stored_records'], 'record')} "
                             f"but {source['records']} were imported (event {event.seq})")
         elif d.get("records_sha256") and d["records_sha256"] != digests.get(source["id"]):
             problems.append(f"source {source['id']}: its records' titles, abstracts, authors, "
@@ -112,7 +113,8 @@ def _duplicates(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
     standing = links["all"] - links["undone"]
     problems = []
     if standing != removed - restored:
-        problems.append(f"{counted(standing, 'record')} {plural(standing, 'stands', 'stand')} removed as duplicates, but the events "
+        problems.append(f"{counted(standing, 'record')} {plural(standing, 'stands', 'stand')} "
+                        "removed as duplicates, but the events "
                         f"removed {removed} and restored {restored} ({removed - restored} "
                         "net): duplicate links were added or deleted outside screener")
         return problems

@@ -31,6 +31,8 @@ class ImportSummary:
     records: int
     warnings: tuple[str, ...]
     labels_imported: int = 0
+    onto_source: str = ""
+    """With `labels_only`: the name of the earlier import whose records got the labels."""
 
 
 def _check_kind(kind: str) -> None:
@@ -139,24 +141,29 @@ def _sha256_of(path: Path) -> tuple[str, str]:
 def import_file(review: Review, path: Path, *, source: str | None = None, kind: str = "database",
                 searched: str | None = None, query: str = "", labels_as: str | None = None,
                 progress: Callable[[int], None] | None = None,
-                again: bool = False) -> ImportSummary:
+                again: bool = False, labels_only: bool = False) -> ImportSummary:
     """Import one file whole or not at all (one transaction)."""
     return import_files(review, [path], source=source, kind=kind, searched=searched,
                         query=query, labels_as=labels_as,
                         progress=(lambda _path, n: progress(n)) if progress else None,
-                        again=again)[0]
+                        again=again, labels_only=labels_only)[0]
 
 
 def import_files(review: Review, paths: Sequence[Path], *, source: str | None = None,
                  kind: str = "database", searched: str | None = None, query: str = "",
                  labels_as: str | None = None,
                  progress: Callable[[Path, int], None] | None = None,
-                 again: bool = False) -> list[ImportSummary]:
+                 again: bool = False, labels_only: bool = False) -> list[ImportSummary]:
     """Import files all together or not at all: every file is read and checked first, then
     all are written in one transaction. A file whose bytes were imported before (or given
-    twice) is refused unless `again`."""
+    twice) is refused unless `again`. With `labels_only`, each file adds only its labels,
+    as `labels_as`'s decisions, to the records of an earlier import that holds the same
+    records in the same order (`_write_labels`)."""
     from screener.workflow.screening import reviewer_name
 
+    if labels_only and labels_as is None:
+        raise ReviewError("--labels-only needs --labels-as REVIEWER (whose labels they are); "
+                          "nothing was imported")
     _check_kind(kind)
     searched_on = _check_date(searched)
     if labels_as is not None:
@@ -168,16 +175,25 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
         read.append(_ReadFile(path, fmt, records, warnings, *_sha256_of(path),
                               records_sha256=_digest(records)))
-    if not again:
-        _refuse_repeats(review, read)
+    if not again and not labels_only:
+        try:
+            _refuse_repeats(review, read)
+        except ReviewError as exc:
+            if labels_as is None:
+                raise
+            raise ReviewError(f"{exc}. To add {labels_as}'s labels to the records imported "
+                              "then, import the file with --labels-only") from None
     summaries = []
     with review.transaction() as session:
         if labels_as is not None:
             _check_labels_as(review, session, labels_as)
         for f in read:
-            summaries.append(_write_file(review, session, f, source=source, kind=kind,
-                                         searched_on=searched_on, query=query,
-                                         labels_as=labels_as))
+            if labels_only and labels_as is not None:
+                summaries.append(_write_labels(review, session, f, labels_as))
+            else:
+                summaries.append(_write_file(review, session, f, source=source, kind=kind,
+                                             searched_on=searched_on, query=query,
+                                             labels_as=labels_as))
     return summaries
 
 
@@ -247,35 +263,7 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
     ids = repo.add_records(session, source_id, records)
     warnings = list(f.warnings)
     if labels_as:
-        from screener.importers import labels_from_raw, unreadable_label
-
-        odd: list[tuple[int, str]] = []
-        for number, (rid, record) in enumerate(zip(ids, records, strict=True), start=1):
-            value = labels_from_raw(record)
-            if value is not None:
-                labels.append((rid, value))
-            elif (text := unreadable_label(record)) is not None:
-                odd.append((number, text))
-        if odd:
-            shown = "; ".join(f"record {n}: {t!r}" for n, t in odd[:5]) + (
-                "; ..." if len(odd) > 5 else "")
-            warnings.append(f"{counted(len(odd), 'record')} {plural(len(odd), 'has', 'have')} a label that is neither include nor "
-                            f"exclude ({shown}); they were imported without a decision. "
-                            "Labels read: 1/0, yes/no, true/false, include/exclude")
-        if not labels:
-            raise ReviewError(f"{path}: --labels-as was given but the file has no "
-                              "label_included / included column with values; nothing was "
-                              "imported")
-        for rid, value in labels:
-            repo.add_decision(session, Decision(
-                record_id=rid, reviewer=labels_as, stage=Stage.TITLE_ABSTRACT,
-                label=Label.INCLUDE if value else Label.EXCLUDE,
-                note=f"{IMPORTED_LABEL_NOTE} {path.name}", protocol_hash=review.protocol_hash,
-                reviewer_role=Role.SCREENER))
-        from screener.workflow.screening import apply_outcome_effects
-
-        for rid, _value in labels:
-            apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
+        labels = _add_labels(review, session, f, ids, labels_as, warnings)
     repo.add_event(session, "records_imported", details={
         "source_id": source_id, "source": source, "kind": kind,
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
@@ -283,6 +271,77 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         "labels": len(labels), "records_sha256": f.records_sha256})
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings),
                          len(labels))
+
+
+def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[int],
+                reviewer: str, warnings: list[str]) -> list[tuple[int, int]]:
+    """Store the file's labels (records in `ids`' order) as `reviewer`'s title/abstract
+    decisions; a label that is neither include nor exclude is named in `warnings`."""
+    from screener.importers import labels_from_raw, unreadable_label
+    from screener.workflow.screening import apply_outcome_effects
+
+    labels: list[tuple[int, int]] = []
+    odd: list[tuple[int, str]] = []
+    for number, (rid, record) in enumerate(zip(ids, f.records, strict=True), start=1):
+        value = labels_from_raw(record)
+        if value is not None:
+            labels.append((rid, value))
+        elif (text := unreadable_label(record)) is not None:
+            odd.append((number, text))
+    if odd:
+        shown = "; ".join(f"record {n}: {t!r}" for n, t in odd[:5]) + (
+            "; ..." if len(odd) > 5 else "")
+        warnings.append(f"{counted(len(odd), 'record')} {plural(len(odd), 'has', 'have')} "
+                        f"a label that is neither include nor exclude ({shown}); they were "
+                        "imported without a decision. Labels read: 1/0, yes/no, true/false, "
+                        "include/exclude")
+    if not labels:
+        raise ReviewError(f"{f.path}: --labels-as was given but the file has no "
+                          "label_included / included column with values; nothing was "
+                          "imported")
+    for rid, value in labels:
+        repo.add_decision(session, Decision(
+            record_id=rid, reviewer=reviewer, stage=Stage.TITLE_ABSTRACT,
+            label=Label.INCLUDE if value else Label.EXCLUDE,
+            note=f"{IMPORTED_LABEL_NOTE} {f.path.name}", protocol_hash=review.protocol_hash,
+            reviewer_role=Role.SCREENER))
+    for rid, _value in labels:
+        apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
+    return labels
+
+
+def _write_labels(review: Review, session: Session, f: _ReadFile,
+                  reviewer: str) -> ImportSummary:
+    """`import --labels-only`: the file's labels onto the records of the earlier import
+    that holds the same records in the same order (its import event's `records_sha256`),
+    record by record; no record or source is added. Refused when no import holds them, or
+    when `reviewer` has decided some of them already (the same labels imported twice)."""
+    earlier = repo.sources_with_records(session, f.records_sha256) if f.records else []
+    if not earlier:
+        raise ReviewError(
+            f"{f.path}: its {counted(len(f.records), 'record')} are not those of an earlier "
+            "import (the same records, field for field, in the same order); --labels-only "
+            "adds labels to the records of an import. Nothing was imported. Export the "
+            "labels with the records as they were imported, or import the file without "
+            "--labels-only")
+    target = earlier[0]
+    ids = repo.source_record_ids(session, int(target["id"]))
+    decided = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)
+               if d.reviewer == reviewer} & set(ids)
+    if decided:
+        raise ReviewError(
+            f"{f.path}: {reviewer} already has decisions on {len(decided):,} of these "
+            f"records (e.g. record "
+            f"{min(decided)}): these labels were imported before, or {reviewer} screened "
+            "them here. Nothing was imported")
+    warnings = list(f.warnings)
+    labels = _add_labels(review, session, f, ids, reviewer, warnings)
+    repo.add_event(session, "labels_imported", details={
+        "source_id": target["id"], "source": target["name"], "file": f.path.name,
+        "format": f.format, "sha256": f.sha256, "labels_as": reviewer, "labels": len(labels),
+        "records_sha256": f.records_sha256})
+    return ImportSummary(str(f.path), f.format, int(target["id"]), 0, tuple(warnings),
+                         len(labels), onto_source=str(target["name"]))
 
 
 def _digest(records: Sequence[Record]) -> str:

@@ -75,6 +75,54 @@ def test_labels_as_turns_a_label_column_into_decisions(review_dir: list[str]) ->
     assert sum(labels.values()) == 8 and labels.get("exclude", 0) >= 1
 
 
+def test_labels_only_adds_a_second_reviewers_labels_to_the_records_imported_before(
+        tmp_path: Path, db_url: str | None) -> None:
+    """A team bringing a dual screening from another tool has each reviewer's labels on the
+    same records. A second `--labels-as` import was refused ("already imported"), and with
+    --again it imported the records twice, so PRISMA counted the search twice (a tester's
+    find). --labels-only attaches the labels to the records of the earlier import."""
+    rev = ["--db", db_url] if db_url else ["--review", str(tmp_path / "rev")]
+    run("init", str(tmp_path / "rev"), "--protocol",
+        str(TESTS.parent / "protocols" / "dual-screening.yaml"), *rev[:2] if db_url else ())
+    head = "title,abstract,doi,label_included\n"
+    rows = ["Paper one about ketamine,abstract one,10.1000/one,{}",
+            "Paper two about esketamine,abstract two,10.1000/two,{}",
+            "Paper three,abstract three,10.1000/three,{}"]
+    ann, bob = tmp_path / "ann.csv", tmp_path / "bob.csv"
+    ann.write_text(head + "\n".join(r.format(v) for r, v in zip(rows, "10", strict=False))
+                   + "\n" + rows[2].format("") + "\n")
+    bob.write_text(head + "\n".join(r.format(v) for r, v in zip(rows, "001", strict=True)) + "\n")
+    run("import", str(ann), *rev, "--source", "PubMed", "--labels-as", "ann")
+    hint = run("import", str(bob), *rev, "--labels-as", "bob", code=2)
+    assert "were already imported" in hint and "import the file with --labels-only" in hint
+    out = run("import", str(bob), *rev, "--labels-as", "bob", "--labels-only")
+    assert "3 labels as decisions by bob on the records of source 'PubMed'" in out
+    data = json.loads(run("status", "--json", *rev))
+    assert data["records_total"] == 3 and [s["records"] for s in data["sources"]] == [3]
+    labels = {}
+    for name in ("ann", "bob"):  # blind screening: each reviewer sees their own
+        own = json.loads(run("status", "--json", "--reviewer", name, *rev))["decisions"]
+        labels.update({(d["reviewer"], d["label"]): d["count"] for d in own})
+    assert labels == {("ann", "include"): 1, ("ann", "exclude"): 1,
+                      ("bob", "exclude"): 2, ("bob", "include"): 1}
+    assert "labels imported" in run("log", "events", *rev)
+    verified = run("log", "verify", *rev)
+    assert "event log OK" in verified and "tables OK" in verified
+    # the same labels again, a file of other records, no reviewer: refused, nothing stored
+    again = run("import", str(bob), *rev, "--labels-as", "bob", "--labels-only", code=2)
+    assert "bob already has decisions on 3 of these records" in again
+    other = tmp_path / "other.csv"
+    other.write_text(head + "Another paper,abstract,10.1000/four,1\n")
+    refused = run("import", str(other), *rev, "--labels-as", "bob", "--labels-only", code=2)
+    assert "are not those of an earlier import" in refused and "Nothing was imported" in refused
+    assert "--labels-only needs --labels-as" in run("import", str(bob), *rev, "--labels-only",
+                                                    code=2)
+    after = json.loads(run("status", "--json", "--reviewer", "bob", *rev))
+    assert after["records_total"] == 3
+    assert {(d["label"], d["count"]) for d in after["decisions"]} == {("exclude", 2),
+                                                                        ("include", 1)}
+
+
 def test_labels_as_names_label_cells_it_could_not_read(review_dir: list[str],
                                                        tmp_path: Path) -> None:
     labelled = tmp_path / "l.csv"
