@@ -293,7 +293,8 @@ def _unique_names(cells: list[str]) -> list[str]:
 
 
 def _columns(raw: dict[str, Any]) -> dict[str, list[str]]:
-    """Field -> values of the matching columns, in the order of `COLUMNS` aliases."""
+    """Field -> values of the matching columns, in the order of `COLUMNS` aliases and,
+    for one alias (a repeated column name), in column order."""
     found: dict[str, list[tuple[int, str]]] = {}
     for name, value in raw.items():
         base = normalise_header(_REPEAT.sub("", name))
@@ -301,7 +302,8 @@ def _columns(raw: dict[str, Any]) -> dict[str, list[str]]:
         if field and isinstance(value, str) and value.strip():
             rank = COLUMNS[field].index(base)
             found.setdefault(field, []).append((rank, value))
-    return {field: [v for _, v in sorted(values)] for field, values in found.items()}
+    return {field: [v for _, v in sorted(values, key=lambda pair: pair[0])]
+            for field, values in found.items()}
 
 
 def _keyword_cells(raw: dict[str, Any], cols: dict[str, list[str]]) -> list[str]:

@@ -594,6 +594,17 @@ def test_csv_repeated_header_reads_the_column_that_has_the_value(tmp_path: Path)
     assert any("more than once" in w for w in result.warnings)
 
 
+def test_csv_repeated_header_reads_the_first_filled_column_not_the_smallest_value(
+        tmp_path: Path) -> None:
+    # the values of a repeated column were sorted, so 'Alpha' under the second Title beat
+    # 'Zeta' under the first (and likewise for Abstract and DOI)
+    path = tmp_path / "twice.csv"
+    path.write_text("Title,Abstract,DOI,Title,Abstract,DOI\n"
+                    "Zeta,Abs Z,10.1000/zz,Alpha,Abs A,10.1000/aa\n", encoding="utf-8")
+    [record] = read_file(path).records
+    assert (record.title, record.abstract, record.doi) == ("Zeta", "Abs Z", "10.1000/zz")
+
+
 def test_csv_rows_longer_than_the_header_are_one_warning_not_one_per_row(tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
     rows = "".join(f"Title {i},Smith,2020" + (f",{30000000 + i}" if i < 5 else "") + "\n"
