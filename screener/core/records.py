@@ -51,7 +51,25 @@ def normalise_pmid(value: str | int | None) -> str:
     return digits if digits and _PMID_SHAPE.match(digits) else ""
 
 
-_KEY_PMID = re.compile(r"^\s*(?:pmid\s*:?\s*)?0*(\d{1,9})\s*$", re.IGNORECASE)
+_TYPED_PMID = re.compile(
+    r"\s*(?:pmid\s*[:-]?\s*"
+    r"|(?P<link>(?:https?://)?(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/))?"
+    r"0*(?P<id>[1-9]\d{0,8})(?(link)/?)\s*",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def typed_pmid(value: str) -> str:
+    """The PubMed id a person wrote: "123", "PMID:123", "PMID: 123", "pmid 123", "PMID- 123"
+    or a PubMed link ("https://pubmed.ncbi.nlm.nih.gov/123/"), as digits without leading
+    zeros; "" when the text is not exactly one id ("12ab", "PMC123" or a 10-digit number is
+    not cut down to one, unlike `normalise_pmid`).
+
+    >>> typed_pmid("PMID: 0123"), typed_pmid("12ab")
+    ('123', '')
+    """
+    match = _TYPED_PMID.fullmatch(value)
+    return match.group("id") if match else ""
 
 
 def key_paper_id(value: str) -> str:
@@ -64,8 +82,7 @@ def key_paper_id(value: str) -> str:
     doi = normalise_doi(value)
     if doi:
         return doi
-    match = _KEY_PMID.match(str(value))
-    return match.group(1) if match else ""
+    return typed_pmid(str(value))
 
 
 def key_paper_match(value: str) -> str:

@@ -288,16 +288,21 @@ Warn = Callable[[str], None]
 
 
 def warn_dropped(warn: Warn, where: str, *, year: tuple[str, str, int | None] | None = None,
-                 doi: tuple[str, str, str] | None = None) -> None:
-    """Warn of a year or DOI field the file filled that gave the record none (the value is
-    dropped, the record kept): `year` is (field name, text given, year read), `doi` (field
-    name, text given, DOI read); `where` names the record ("Row 3 (line 4)")."""
+                 doi: tuple[str, str, str] | None = None,
+                 pmid: tuple[str, str, str] | None = None) -> None:
+    """Warn of a year, DOI or PMID field the file filled that gave the record none (the
+    value is dropped, the record kept): `year` is (field name, text given, year read), `doi`
+    and `pmid` (field name, text given, id read); `where` names the record ("Row 3 (line
+    4)")."""
     if year is not None and year[1].strip() and year[2] is None:
         warn(f"{where}: {year[0]} {year[1].strip()[:40]!r} is not a year (four digits, "
              "1500-2099); the record is kept without a year.")
     if doi is not None and doi[1].strip() and not doi[2]:
         warn(f"{where}: {doi[0]} {doi[1].strip()[:80]!r} is not a DOI (10.NNNN/...); the "
              "record is kept without one.")
+    if pmid is not None and pmid[1].strip() and not pmid[2]:
+        warn(f"{where}: {pmid[0]} {pmid[1].strip()[:40]!r} is not a PubMed id (1 to 9 digits, "
+             "e.g. 'PMID: 123'); the record is kept without one.")
 
 
 def no_warnings(message: str) -> None:

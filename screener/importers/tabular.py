@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.core.records import Record, normalise_doi, typed_pmid
 from screener.importers import _text
 from screener.importers.errors import ImportFailed
 
@@ -354,8 +354,9 @@ def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
     pages = _text.numbering(one("pages")) or _text.join_pages(one("page_start"), one("page_end"))
     year = _text.parse_year(one("year"), embase.get("year"))
     doi = normalise_doi(one("doi")) or _doi_from_links(cols.get("link", []))
+    pmid = typed_pmid(one("pmid"))
     _text.warn_dropped(warn, where, year=("year", one("year"), year),
-                       doi=("DOI", one("doi"), doi))
+                       doi=("DOI", one("doi"), doi), pmid=("PMID", one("pmid"), pmid))
     return Record(
         title=_text.clean_inline(one("title")),
         abstract=_text.clean_abstract(one("abstract")),
@@ -366,7 +367,7 @@ def to_record(raw: dict[str, Any], warn: _text.Warn = _text.no_warnings,
         issue=_text.numbering(one("issue")) or (embase.get("issue") or ""),
         pages=pages or one("article_number") or (embase.get("pages") or ""),
         doi=doi,
-        pmid=normalise_pmid(one("pmid")) if one("pmid").strip().isdigit() else "",
+        pmid=pmid,
         publication_types=_text.split_terms(cols.get("types", []), ";"),
         keywords=_text.split_terms([_keyword_list(v) for v in _keyword_cells(raw, cols)], ";"),
         mesh_terms=_text.split_terms(cols.get("mesh", []), ";"),

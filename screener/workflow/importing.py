@@ -6,6 +6,7 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from screener.core.decisions import Decision, Label, Role, Stage
-from screener.core.records import Record
+from screener.core.records import Record, typed_pmid
 from screener.core.wording import counted, plural, were
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
@@ -581,15 +582,8 @@ def _check_email(email: str) -> None:
                           "for a contact address with every request)")
 
 
-def _typed_pmid(token: str) -> str:
-    """The PubMed id a user typed ("123", "PMID:123", "PMID: 123"), or "" when the text is
-    not exactly one: "12ab" or a 10-digit number is refused, not read as a shorter id."""
-    text = token.strip()
-    if text[:4].upper() == "PMID":
-        text = text[4:].removeprefix(":").strip()
-    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > 9:
-        return ""
-    return text.lstrip("0")
+_PMID_TOKEN = re.compile(r"pmid\s*[:-]?\s*[^\s,]+|[^\s,]+", re.IGNORECASE)
+"""One PMID of a line in a list: a prefix ("PMID: ") is kept with the id after it."""
 
 
 def read_pmid_list(path: Path) -> list[str]:
@@ -601,8 +595,8 @@ def read_pmid_list(path: Path) -> list[str]:
     pmids: list[str] = []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace")
                                   .splitlines(), 1):
-        for token in line.replace(",", " ").split():
-            pmid = _typed_pmid(token)
+        for token in _PMID_TOKEN.findall(line):
+            pmid = typed_pmid(token)
             if not pmid:
                 raise ReviewError(f"{path}, line {number}: {token!r} is not a PMID; write one "
                                   "PubMed id (digits) per line")
@@ -618,12 +612,12 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
     _check_kind(kind)
     _check_email(email)
     source = _check_source(review, source)
-    bad = [p for p in pmids if not _typed_pmid(p)]
+    bad = [p for p in pmids if not typed_pmid(p)]
     if bad or not pmids:
         raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}; a "
                           "PubMed id is 1 to 9 digits (PMID:123 is fine)")
     try:
-        records = fetch_pmids([_typed_pmid(p) for p in pmids], email=email, api_key=api_key)
+        records = fetch_pmids([typed_pmid(p) for p in pmids], email=email, api_key=api_key)
     except PubMedError as exc:
         raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
                           "imported.") from None

@@ -312,6 +312,21 @@ def test_import_ids_is_citation_searching(review_dir: list[str], recorded: Recor
                            code=2)
 
 
+def test_a_pmid_list_file_takes_the_forms_pmid_takes(tmp_path: Path) -> None:
+    # 'PMID: 29768149' on a line was refused with "'PMID:' is not a PMID", though
+    # --pmid 'PMID: 29768149' is accepted
+    from screener.workflow.importing import read_pmid_list
+    from screener.workflow.review import ReviewError
+
+    ids = tmp_path / "pmids.txt"
+    ids.write_text("29768149\nPMID: 30922926, PMID:123 pmid 456\n"
+                   "https://pubmed.ncbi.nlm.nih.gov/789/\n", encoding="utf-8")
+    assert read_pmid_list(ids) == ["29768149", "30922926", "123", "456", "789"]
+    ids.write_text("29768149\nPMID:\n", encoding="utf-8")
+    with pytest.raises(ReviewError, match="line 2: 'PMID:' is not a PMID"):
+        read_pmid_list(ids)
+
+
 def test_fetching_the_same_records_again_is_refused(review_dir: list[str],
                                                     recorded: Recorded) -> None:
     """A PubMed search or PMID list fetched a second time, with PubMed's records unchanged,

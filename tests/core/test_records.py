@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from screener.core.records import normalise_pmid
+from screener.core.records import normalise_pmid, typed_pmid
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -17,6 +17,22 @@ from screener.core.records import normalise_pmid
 ])
 def test_pmids_are_read_whole_or_not_at_all(value: object, expected: str) -> None:
     assert normalise_pmid(value) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("29768149", "29768149"), (" 29768149 ", "29768149"), ("PMID:29768149", "29768149"),
+    ("PMID: 29768149", "29768149"), ("pmid 29768149", "29768149"), ("PMID-29768149", "29768149"),
+    ("PMID- 29768149", "29768149"), ("0000000123", "123"),
+    ("https://pubmed.ncbi.nlm.nih.gov/29768149/", "29768149"),
+    ("pubmed.ncbi.nlm.nih.gov/29768149", "29768149"),
+    ("https://www.ncbi.nlm.nih.gov/pubmed/29768149", "29768149"),
+    ("abc", ""), ("PMID:", ""), ("12ab", ""), ("PMC5678", ""), ("1234567890", ""), ("0", ""),
+    ("29768149 [Indexed for MEDLINE]", ""), ("29768149/", ""), ("\u0661\u0662\u0663", ""),
+    ("https://example.org/29768149", ""), ("", ""),
+])
+def test_a_typed_pmid_is_one_id_in_a_form_people_write_or_nothing(
+        value: str, expected: str) -> None:
+    assert typed_pmid(value) == expected
 
 
 def test_long_numbers_in_a_pmid_column_do_not_make_duplicates(tmp_path: Path) -> None:

@@ -605,6 +605,19 @@ def test_csv_repeated_header_reads_the_first_filled_column_not_the_smallest_valu
     assert (record.title, record.abstract, record.doi) == ("Zeta", "Abs Z", "10.1000/zz")
 
 
+def test_csv_pmid_cells_with_a_prefix_are_read_and_others_are_named(tmp_path: Path) -> None:
+    # 'PMID: 23456' and 'PMID:34567' were stored empty, and 'abc' dropped with no warning
+    path = tmp_path / "pmid.csv"
+    path.write_text("Title,Abstract,PMID\nT A,Abs,12345\nT B,Abs,PMID: 23456\n"
+                    "T C,Abs,PMID:34567\nT D,Abs, 45678 \nT E,Abs,abc\n"
+                    "T F,Abs,https://pubmed.ncbi.nlm.nih.gov/56789/\n", encoding="utf-8")
+    result = read_file(path)
+    assert [r.pmid for r in result.records] == ["12345", "23456", "34567", "45678", "", "56789"]
+    assert [w for w in result.warnings if "PMID" in w] == [
+        "Row 5 (line 6): PMID 'abc' is not a PubMed id (1 to 9 digits, e.g. 'PMID: 123'); "
+        "the record is kept without one."]
+
+
 def test_csv_rows_longer_than_the_header_are_one_warning_not_one_per_row(tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
     rows = "".join(f"Title {i},Smith,2020" + (f",{30000000 + i}" if i < 5 else "") + "\n"
