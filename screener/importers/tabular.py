@@ -409,9 +409,19 @@ def iter_xlsx(
                  f"'{sheet.title}', was read.")
         rows = ((n, row) for n, row in enumerate(sheet.iter_rows(values_only=True), start=1))
         found = 0
-        for record in _records(rows, path, warn):
-            found += 1
-            yield record
+        try:
+            for record in _records(rows, path, warn):
+                found += 1
+                yield record
+        except ImportFailed as exc:
+            if found or len(workbook.worksheets) == 1:
+                raise
+            others = ", ".join(f"'{ws.title}'" for ws in workbook.worksheets[1:])
+            raise ImportFailed(
+                f"{exc.message} in the first sheet, '{sheet.title}', the only one read (not "
+                f"read: {others})", file=exc.file, line=exc.line, record=exc.record,
+                field=exc.field, hint=f"{exc.hint.rstrip('.')}; if the records are on another "
+                "sheet, move that sheet to the front or save it alone as CSV") from exc
         if not found and len(workbook.worksheets) > 1:
             names = ", ".join(f"'{ws.title}'" for ws in workbook.worksheets)
             raise ImportFailed(

@@ -585,6 +585,36 @@ def test_xlsx_with_the_records_on_a_later_sheet_names_the_sheets(tmp_path: Path)
         read_file(tmp_path / "two.xlsx")
 
 
+def test_xlsx_with_notes_on_the_first_sheet_says_only_it_was_read(tmp_path: Path) -> None:
+    # the error was "line 1: no header row naming a title, ... column", as if the workbook
+    # had one sheet
+    import openpyxl
+
+    from screener.importers import ImportFailed
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Notes"
+    workbook.active.append(["Search run on 2024-01-01 by AB"])
+    for name in ("Scopus", "WoS"):
+        data = workbook.create_sheet(name)
+        data.append(["Title", "Year"])
+        data.append(["Ketamine for depression", 2020])
+    workbook.save(tmp_path / "notes.xlsx")
+    with pytest.raises(ImportFailed) as caught:
+        read_file(tmp_path / "notes.xlsx")
+    assert str(caught.value) == (
+        f"Cannot import {tmp_path / 'notes.xlsx'}, line 1: no header row naming a title, "
+        "abstract, author, DOI or PMID column in the first sheet, 'Notes', the only one read "
+        "(not read: 'Scopus', 'WoS'); the first row of the table must name its columns, e.g. "
+        "Title, Abstract, Authors, Year; if the records are on another sheet, move that "
+        "sheet to the front or save it alone as CSV.")
+    workbook.active.append(["Authors", "Notes"])  # a header with neither title nor abstract
+    workbook.save(tmp_path / "notes.xlsx")
+    with pytest.raises(ImportFailed, match="in the first sheet, 'Notes', the only one read "
+                                           r"\(not read: 'Scopus', 'WoS'\)"):
+        read_file(tmp_path / "notes.xlsx")
+
+
 def test_csv_repeated_header_reads_the_column_that_has_the_value(tmp_path: Path) -> None:
     path = tmp_path / "twice.csv"
     path.write_text("Title,Abstract,Year,Title\n,An abstract,2020,The real title\n"
