@@ -19,13 +19,24 @@ from screener.importers._text import MARKUP_TAG
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
+_GREEK_NAMES = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
+    "sigma sigma tau upsilon phi chi psi omega"
+).split()
+_GREEK = str.maketrans(
+    {chr(0x03B1 + k): name for k, name in enumerate(_GREEK_NAMES)}  # α..ω, final ς included
+    | {chr(0x0391 + k): name for k, name in enumerate(_GREEK_NAMES) if k != 17}  # Α..Ω
+)
+"""Greek letters (after NFKD, which makes the micro sign µ a mu and takes off accents) as
+their names, so 'TNF-α' reads as 'TNF-alpha' does, the way Web of Science spells them."""
 
 
 def normalise_title(text: str) -> str:
     """Return a title in a form that compares equal across databases and exports.
 
     Unescapes HTML entities (twice, for double-escaped exports), removes HTML tags, folds
-    Unicode compatibility forms and accents (NFKD without combining marks), lower-cases,
+    Unicode compatibility forms and accents (NFKD without combining marks), spells out Greek
+    letters ("β" -> "beta"), lower-cases,
     turns "&" into "and", replaces punctuation by spaces and collapses white space (so
     trailing periods and brackets disappear).
 
@@ -40,7 +51,7 @@ def normalise_title(text: str) -> str:
     if not value.isascii():
         value = unicodedata.normalize("NFKD", value)
         value = "".join(ch for ch in value if not unicodedata.combining(ch))
-        value = value.replace("ß", "ss")
+        value = value.replace("ß", "ss").translate(_GREEK)
     value = value.casefold().replace("&", " and ")
     value = _NON_ALNUM.sub(" ", value)
     return _SPACES.sub(" ", value).strip()

@@ -87,6 +87,30 @@ def test_normalise_title_folds_the_usual_differences() -> None:
     assert normalise_title("") == ""
 
 
+def test_normalise_title_spells_out_greek_letters() -> None:
+    # 'TNF-α' lost its α ('tnf') and did not match 'TNF-alpha'; '&alpha;' did
+    spelled = "effect of beta blockers on tnf alpha levels"
+    for title in ("Effect of β-blockers on TNF-α levels", "EFFECT OF Β-BLOCKERS ON TNF-Α LEVELS",
+                  "Effect of &beta;-blockers on TNF-&alpha; levels",
+                  "Effect of \u03d0-blockers on TNF-\u03ac levels",  # beta symbol, alpha tonos
+                  "Effect of beta-blockers on TNF-alpha levels"):
+        assert normalise_title(title) == spelled, title
+    greek = "αβγδεζηθικλμνξοπρσςτυφχψω"
+    names = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
+             "omicron pi rho sigma sigma tau upsilon phi chi psi omega")
+    assert normalise_title(" ".join(greek)) == names
+    assert normalise_title(" ".join(greek.upper())) == names
+    # the micro sign (which NFKD makes a Greek mu) and mu read alike
+    assert normalise_title("5 \u00b5g/kg") == normalise_title("5 \u03bcg/kg") == "5 mug kg"
+
+
+def test_greek_letters_and_their_names_make_duplicates() -> None:
+    one = Record(title="Effect of β-blockers on TNF-α levels", authors=("Test, A",), year=2019,
+                 journal="J Test")
+    two = replace(one, title="Effect of beta-blockers on TNF-alpha levels")
+    assert clusters_as_sets(with_ids(one, two, OTHER)) == [{1, 2}]
+
+
 # --------------------------------------------------------------------------- variations
 
 
