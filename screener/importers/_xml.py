@@ -109,11 +109,17 @@ def iter_elements(text: str, tags: set[str], path: Path | None) -> Iterator[Elem
 
 
 _SCRIPTS = {"sup": "^", "sub": "_"}
+_WRAPPED = re.compile(r"(?<=\S)[ \t]*\n[ \t]*\Z")
+"""A line break (with its indentation) ending a text that has a character before it: the
+file's, not the author's, when a superscript or subscript comes next (PubMed XML writes
+'&#946;\\n<sub>2</sub>' for beta-2)."""
 
 
 def text_of(element: Element | None) -> str:
     """All text inside the element (inline markup such as <i> flattened; a superscript or
-    subscript written '^x' or '_x', so '10<sup>18</sup>' stays 10^18, not 1018)."""
+    subscript written '^x' or '_x', so '10<sup>18</sup>' stays 10^18, not 1018). A line break
+    between a character and a superscript or subscript goes ('β\\n<sub>2</sub>' is 'β_2');
+    a space ('CO <sub>2</sub>', 'CO _2') or a blank line stays, as the author's."""
     if element is None:
         return ""
     if element.find(".//sup") is None and element.find(".//sub") is None:
@@ -130,6 +136,8 @@ def _gather(element: Element, parts: list[str]) -> None:
         if isinstance(child.tag, str):  # (not a comment or processing instruction)
             mark = _SCRIPTS.get(child.tag)
             if mark is not None:
+                if parts:
+                    parts[-1] = _WRAPPED.sub("", parts[-1])
                 parts.append(mark)
             _gather(child, parts)
         if child.tail:

