@@ -77,10 +77,12 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "Cluster",
     "Match",
+    "PREPRINT_AND_ARTICLE",
     "Method",
     "Progress",
     "find_duplicates",
     "normalise_title",
+    "shown_method",
 ]
 
 Method = Literal["doi", "pmid", "fuzzy"]
@@ -305,6 +307,22 @@ def _prefix_score(a: _Feat, b: _Feat) -> float:
 
 def _prefix_like(a: _Feat, b: _Feat) -> bool:
     return _prefix_score(a, b) >= 0.9
+
+
+PREPRINT_AND_ARTICLE = "fuzzy, preprint and article"
+"""How a title match ("fuzzy") between a preprint server's DOI and another, a journal's,
+is listed: a preprint merged with its journal article, two reports of one study, which a
+team may want to keep apart (`dedup --undo`)."""
+
+
+def shown_method(method: str, doi: str, other_doi: str) -> str:
+    """The method of a stored link between records with these DOIs as `dedup --list` names
+    it: `PREPRINT_AND_ARTICLE` for a fuzzy link between a preprint DOI and a journal DOI,
+    else `method`. Which records are merged does not depend on it."""
+    if (method == "fuzzy" and doi and other_doi and doi != other_doi
+            and bool(_PREPRINT_DOI.match(doi)) != bool(_PREPRINT_DOI.match(other_doi))):
+        return PREPRINT_AND_ARTICLE
+    return method
 
 
 class _Verdict(NamedTuple):

@@ -492,13 +492,21 @@ def deduplicate(review: Review, *, threshold: float | None = None,
 
 def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, object]]:
     """Duplicate links (active ones; with `undone`, the undone ones too, marked `undone`)
-    with both records' titles, by cluster."""
+    with both records' titles, by cluster; a preprint's title match with its journal
+    article is named as such (`shown_method`), not plain "fuzzy"."""
+    from screener.importers.dedup import shown_method
+
     with review.transaction() as session:
         links = repo.duplicate_links(session, active_only=not undone)
         ids = {link["record_id"] for link in links} | {link["kept_id"] for link in links}
         titles = {r.id: (r.title, r.year, r.doi) for r in repo.get_records(session, ids)}
-    return [{**link, "removed": titles.get(link["record_id"]), "kept": titles.get(link["kept_id"])}
-            for link in links]
+    listed: list[dict[str, object]] = []
+    for link in links:
+        removed, kept = titles.get(link["record_id"]), titles.get(link["kept_id"])
+        method = shown_method(link["method"], removed[2] if removed else "",
+                              kept[2] if kept else "")
+        listed.append({**link, "method": method, "removed": removed, "kept": kept})
+    return listed
 
 
 def undo_duplicate_cluster(review: Review, cluster: int) -> int:

@@ -194,6 +194,29 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     assert f"undone, then merged again: {cluster} as cluster {redone['cluster']}" in listed
 
 
+def test_dedup_list_names_a_preprint_merged_with_its_journal_article(
+        review_dir: list[str], tmp_path: Path) -> None:
+    # a bioRxiv preprint and the journal article, under their own DOIs, were listed as
+    # plain "fuzzy", like two exports of one record; a team could not tell them apart
+    table = tmp_path / "pair.csv"
+    title = "Gut microbiota composition predicts response to ketamine in depression"
+    abstract = ("We followed 212 adults with treatment-resistant depression given ketamine "
+                "infusions and sequenced their stool before the first infusion.")
+    table.write_text(
+        "Title,Abstract,Authors,Year,Journal,DOI\n"
+        f'{title},{abstract},"Smith, Jane; Lee, Ann",2021,Nature Medicine,10.1038/s41591-021-1\n'
+        f'{title},{abstract},"Smith, Jane; Lee, Ann",2020,bioRxiv,10.1101/2020.05.01.072801\n'
+        "Exercise for knee pain in older adults,A cohort,\"Brown, Bo\",2019,BMJ,"
+        "10.1136/bmj.l1\n", encoding="utf-8")
+    run("import", str(table), *review_dir)
+    assert json.loads(run("dedup", "--json", *review_dir))["removed"] == 1
+    (link,) = json.loads(run("dedup", "--list", "--json", *review_dir))
+    assert (link["record_id"], link["kept_id"]) == (2, 1)
+    assert link["method"] == "fuzzy, preprint and article"
+    assert "record 2 duplicate of 1 (fuzzy, preprint and article, 1.00)" in run(
+        "dedup", "--list", *review_dir)
+
+
 def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
         review_dir: list[str], tmp_path: Path) -> None:
     ris = str(FORMATS / "ris" / "asreview_embase.ris")
