@@ -13,6 +13,7 @@ import click
 
 from screener.cli import STAGES, emit_json, main, open_from, review_options
 from screener.cli.params import DB_ID, PATH, SEED
+from screener.core.audit import iso_utc
 from screener.core.wording import counted, plural
 
 
@@ -55,9 +56,13 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
                    f"screener (--overlap {overlap}); the "
                    "methods text will say so. For every record to be screened twice, "
                    "allocate again with --overlap 100%", err=True)
-    data = {"stage": result.stage.value, "seed": result.seed, "overlap": result.overlap,
-            "records": result.records, "double_screened": result.double,
-            "per_reviewer": result.per_reviewer}
+    data: dict[str, Any] = {
+        "stage": result.stage.value, "seed": result.seed, "overlap": result.overlap,
+        "records": result.records, "double_screened": result.double,
+        "per_reviewer": result.per_reviewer}
+    if result.replaced is not None:
+        data |= {"replaced_allocation_of": iso_utc(result.replaced),
+                 "kept_with_their_screeners": result.kept}
     if as_json:
         emit_json(data)
         return
@@ -65,6 +70,13 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
                f"{result.double} double-screened, {result.records - result.double} single")
     for name, count in result.per_reviewer.items():
         click.echo(f"  {name}: {count}")
+    if result.replaced is not None:
+        made = iso_utc(result.replaced)[:16].replace("T", " ")
+        click.echo(f"this replaces the allocation made {made} UTC")
+    if result.kept:
+        click.echo(f"{counted(result.kept, 'record')} {plural(result.kept, 'keeps', 'keep')} the "
+                   f"screeners who had already decided {plural(result.kept, 'it', 'them')} "
+                   "(a conflict stays one until the adjudicator resolves it)")
 
 
 def _note_if_blinding_ended(review: Any, stage: str, unscreened: int | None) -> None:

@@ -364,6 +364,10 @@ def describe_event(event: LogEvent) -> str:
         text = (f"{stage}: {counted(int(d.get('records', 0)), 'record')} {what} "
                 f"{', '.join(d.get('reviewers', []))} (run {d.get('run_id')}, seed "
                 f"{d.get('seed')}, overlap {d.get('overlap')})")
+        if d.get("kept"):
+            kept = int(d["kept"])
+            text += (f"; {kept} kept the screeners who had decided "
+                     f"{plural(kept, 'it', 'them')}")
     elif kind == "reconciliation_started":
         text = f"reconciliation of {stage} started: blinding ends there"
     elif kind == "report_not_retrieved":

@@ -817,12 +817,14 @@ def lock_review(session: Session) -> None:
 
 def add_allocation(session: Session, *, stage: Stage, kind: str, seed: int, overlap: float,
                    reviewer_names: Sequence[str],
-                   pairs: Iterable[tuple[int, str]]) -> int:
-    """Store an allocation run and its (record id, reviewer name) pairs; returns the run id."""
+                   pairs: Iterable[tuple[int, str]], kept: int = 0) -> int:
+    """Store an allocation run and its (record id, reviewer name) pairs; returns the run id.
+    `kept`: how many records kept screeners who had decided them (for the event)."""
     from screener.storage.models import AllocationRow, AllocationRunRow
 
-    ids = {name: get_or_create_reviewer(session, name).id for name in reviewer_names}
     pairs_list = list(pairs)
+    ids = {name: get_or_create_reviewer(session, name).id
+           for name in dict.fromkeys([*reviewer_names, *(n for _, n in pairs_list)])}
     run = AllocationRunRow(stage=stage.value, kind=kind, seed=seed, overlap=overlap,
                            reviewers=list(reviewer_names), created_at=datetime.now(UTC))
     session.add(run)
@@ -834,7 +836,7 @@ def add_allocation(session: Session, *, stage: Stage, kind: str, seed: int, over
     add_event(session, "allocation", stage=stage, at=run.created_at, details={
         "run_id": run.id, "kind": kind, "seed": seed, "overlap": overlap,
         "reviewers": list(reviewer_names),
-        "records": len({rid for rid, _ in pairs_list})})
+        "records": len({rid for rid, _ in pairs_list}), **({"kept": kept} if kept else {})})
     return run.id
 
 

@@ -121,6 +121,11 @@ class Allocation:
     """Records allocated to two reviewers."""
     per_reviewer: dict[str, int]
     """Records allocated to each reviewer."""
+    replaced: datetime | None = None
+    """When the allocation this one replaces was made (None: there was none)."""
+    kept: int = 0
+    """Records that kept screeners who had already decided them, beside or instead of
+    those the split planned (a new allocation takes no record from its screeners)."""
 
 
 def parse_share(text: str) -> float:
@@ -162,12 +167,27 @@ def plan_allocation(record_ids: Sequence[int], reviewers: Sequence[str], overlap
     return plan
 
 
+def keep_screeners(planned: Sequence[str], decided: Sequence[str]) -> tuple[str, ...]:
+    """A record's screeners under a new allocation: those who have already decided it
+    (their decisions stand, so a conflict stays one and a record stays double-screened),
+    then those `planned`, as far as the record needs more than have decided."""
+    kept = list(decided)
+    for name in planned:
+        if len(kept) >= len(planned):
+            break
+        if name not in kept:
+            kept.append(name)
+    return tuple(kept)
+
+
 def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
              seed: int | None = None, stage: Stage = Stage.TITLE_ABSTRACT) -> Allocation:
     """Split the stage's eligible records among reviewers (replaces any earlier allocation).
 
     The overlap share is screened by two reviewers, the rest by one; `seed` defaults to the
-    protocol's ranking seed, so the same call gives the same split."""
+    protocol's ranking seed, so the same call gives the same split. A record some screeners
+    have already decided keeps them (`keep_screeners`): allocating again mid-screening
+    takes no decided record from its screeners."""
     from screener.workflow.screening import eligible_ids, refresh_outcome_effects
 
     if stage not in review.protocol.stages:
@@ -195,19 +215,30 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
         for name in names:
             if name:
                 role_of(review, session, name, "--reviewers")  # "ann" beside a known "Ann"
-        plan = plan_allocation(eligible_ids(session, stage), names, overlap, seed)
+        decided: dict[int, list[str]] = {}
+        for d in repo.current_decisions(session, stage):
+            if d.reviewer_role == Role.SCREENER:
+                decided.setdefault(d.record_id, []).append(d.reviewer)
+        earlier = repo.latest_allocation(session, stage)
+        planned = plan_allocation(eligible_ids(session, stage), names, overlap, seed)
+        plan = [(rid, keep_screeners(who, decided.get(rid, []))) for rid, who in planned]
+        kept = sum(1 for (_, who), (_, now) in zip(planned, plan, strict=True)
+                   if set(now) - set(who))
         run_id = repo.add_allocation(
             session, stage=stage, kind="allocation", seed=seed, overlap=overlap,
-            reviewer_names=names, pairs=[(rid, n) for rid, who in plan for n in who])
+            reviewer_names=names, pairs=[(rid, n) for rid, who in plan for n in who],
+            kept=kept)
         # records screened before now may need a second reviewer, or no longer: their
         # outcomes, and so their full-text reports, follow the new allocation
         refresh_outcome_effects(review, session, stage)
     per = dict.fromkeys(names, 0)
     for _, who in plan:
         for name in who:
-            per[name] += 1
+            per[name] = per.get(name, 0) + 1
     return Allocation(run_id, stage, seed, overlap, tuple(names), len(plan),
-                      sum(1 for _, who in plan if len(who) == 2), per)
+                      sum(1 for _, who in plan if len(who) >= 2), per,
+                      earlier["created_at"] if earlier and earlier["kind"] == "allocation"
+                      else None, kept)
 
 
 @dataclass(frozen=True, slots=True)

@@ -342,6 +342,27 @@ def test_allocating_single_screening_in_a_dual_review_warns(tmp_path: Path,
     assert "warning" not in out and "10 double-screened, 0 single" in out
 
 
+def test_allocating_again_says_what_it_replaces_and_keeps_decided_records(
+        tmp_path: Path, db_url: str | None) -> None:
+    # allocated again mid-screening with no overlap, record 6 went to bob alone: its
+    # conflict vanished (alice's include became the outcome) and allocate said nothing
+    loc, ids = setup(tmp_path, db_url, n=20)
+    out = run("allocate", "--reviewers", "alice,bob", "--overlap", "100%", *loc)
+    assert "replaces" not in out
+    rid = ids[5]
+    with _open(tmp_path, db_url) as review:
+        record_decision(review, rid, "bob", Label.EXCLUDE)
+        record_decision(review, rid, "alice", Label.INCLUDE)
+    out = run("allocate", "--reviewers", "alice,bob", "--overlap", "0%", "--seed", "1", *loc)
+    assert "replaces the allocation made 20" in out and " UTC" in out
+    assert ("1 record keeps the screeners who had already decided it (a conflict stays "
+            "one until the adjudicator resolves it)") in out
+    assert "1 double-screened, 19 single" in out and "19 of the 20 records get one" in out
+    assert f"[{rid}]" in run("conflicts", "--reviewer", ADJ, *loc)
+    events = run("log", "events", *loc)
+    assert "1 kept the screeners who had decided it" in events
+
+
 def _single_screening_review(tmp_path: Path, n: int) -> list[str]:
     """A review of the minimal protocol (single screening, no adjudicator) with n records."""
     minimal = str(Path(DUAL).parent / "minimal.yaml")

@@ -438,7 +438,8 @@ def test_a_reviewer_may_change_her_own_decision_after_a_new_allocation(
         make_review: Callable[..., Any]) -> None:
     """Allocated again after decisions, a record ann had decided went to bob: ann was
     refused ('allocated to other reviewers') and bob too ('already settled by ann'), so the
-    decision could not be corrected (a helper's run)."""
+    decision could not be corrected (a helper's run). A new allocation now leaves every
+    decided record with the screeners who decided it."""
     review = make_review()
     add(review, 12)
     allocate(review, ["ann", "bob"], 0.0, seed=1)
@@ -446,12 +447,44 @@ def test_a_reviewer_may_change_her_own_decision_after_a_new_allocation(
         first = _mine(allocated_ids(review, s, "ann"))
     for rid in first:
         record_decision(review, rid, "ann", EXC)
-    allocate(review, ["ann", "bob", "carl"], 0.0, seed=7)
+    result = allocate(review, ["ann", "bob", "carl"], 0.0, seed=7)
     with review.transaction() as s:
-        moved = first - _mine(allocated_ids(review, s, "ann"))
-    assert moved  # some of ann's records are someone else's now
-    rid = min(moved)
+        assert first <= _mine(allocated_ids(review, s, "ann"))
+        assert not first & (_mine(allocated_ids(review, s, "bob"))
+                            | _mine(allocated_ids(review, s, "carl")))
+    assert result.kept > 0  # the plan alone would have given some of them to others
+    rid = min(first)
     assert record_decision(review, rid, "ann", INC).label == INC  # her own: she may change it
+
+
+def test_a_new_allocation_keeps_a_record_with_the_screeners_who_decided_it(
+        make_review: Callable[..., Any]) -> None:
+    """Allocated again mid-screening with no overlap, a record alice and bob disagreed on
+    went to bob alone: the conflict disappeared, alice's include became the outcome, and
+    the methods text said each record had one screener while agreement had n=1."""
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.screening import outcomes
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 20)
+    first = allocate(review, ["alice", "bob"], 1.0, seed=3)
+    assert first.replaced is None and first.kept == 0
+    bobs = [r for r, who in plan_allocation(ids, ["alice", "bob"], 0.0, 1) if who == ("bob",)]
+    rid, half = bobs[:2]   # the new allocation below gives both to bob alone
+    decide(review, rid, "bob", EXC)
+    decide(review, rid, "alice", INC)
+    decide(review, half, "alice", INC)   # bob has not screened it yet
+    second = allocate(review, ["alice", "bob"], 0.0, seed=1)
+    assert second.replaced is not None and second.kept == 2
+    with review.transaction() as s:
+        assert rid in _mine(allocated_ids(review, s, "alice"))
+        assert rid in _mine(allocated_ids(review, s, "bob"))
+        assert half in _mine(allocated_ids(review, s, "alice"))  # still hers, decided
+        assert outcomes(review, s, TA)[rid].conflict
+    assert second.double == 1 and second.records == 20
+    assert sum(second.per_reviewer.values()) == 21
+    assert [c.record_id for c in list_conflicts(review, TA, ADJ)] == [rid]
+    assert build_report_inputs(review).split == (1, 19)
 
 
 def test_progress_counts_what_each_reviewer_is_still_offered(
