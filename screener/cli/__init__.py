@@ -275,19 +275,25 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
            stage: str, ranking_id: int | None, rank_position: int | None,
            new_reviewer: bool) -> None:
     """Record a decision on RECORD_ID."""
-    from screener.core.decisions import Label, Stage
+    from screener.cli.team import note_if_blinding_ended
+    from screener.core.decisions import Label, Role, Stage
     from screener.workflow.screening import record_decision, screening_reviewer
+    from screener.workflow.team import blinding_ends_on_listing
 
     with open_from(review_dir, db_url) as review:
         # a typo would become another screener, counted as a record's second reviewer
         reviewer = screening_reviewer(review, reviewer, new=new_reviewer)
+        # the adjudicator's decision resolves, as `resolve` does: a first one ends blinding
+        unscreened = blinding_ends_on_listing(review, Stage(stage), reviewer)
         d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
                             reason_id=reason, criterion_ids=criteria, note=note,
                             ranking_id=ranking_id, rank_position=rank_position,
                             # a record `next` offered: refused if decided meanwhile (by
                             # others who settled it, or by the same reviewer in another shell)
                             if_needed=ranking_id is not None)
-    click.echo(f"decision {d.seq}: record {record_id} {label} by {reviewer} at {stage}")
+        note_if_blinding_ended(review, stage, unscreened)
+    role = " (adjudicator)" if d.reviewer_role == Role.ADJUDICATOR else ""
+    click.echo(f"decision {d.seq}: record {record_id} {label} by {reviewer}{role} at {stage}")
 
 
 @main.command("not-retrieved")

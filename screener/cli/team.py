@@ -79,9 +79,9 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
                    "(a conflict stays one until the adjudicator resolves it)")
 
 
-def _note_if_blinding_ended(review: Any, stage: str, unscreened: int | None) -> None:
+def note_if_blinding_ended(review: Any, stage: str, unscreened: int | None) -> None:
     """Tell whoever just started reconciliation at `stage` (listing the conflicts, or a first
-    resolution) that blinding has ended there for everyone, and for how many records not yet
+    resolution by `resolve` or the adjudicator's `decide`) that blinding has ended there for everyone, and for how many records not yet
     screened by all their reviewers (`blinding_ends_on_listing` before the command, as the
     UI asks; None: the command could end no blinding)."""
     from screener.core.decisions import Stage
@@ -111,7 +111,7 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
         unscreened = (None if reviewer is None
                       else blinding_ends_on_listing(review, Stage(stage), reviewer))
         found = list_conflicts(review, Stage(stage), reviewer)
-        _note_if_blinding_ended(review, stage, unscreened)
+        note_if_blinding_ended(review, stage, unscreened)
     if as_json:
         emit_json([c.as_dict() for c in found])
         return
@@ -146,7 +146,7 @@ def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewe
         unscreened = blinding_ends_on_listing(review, Stage(stage), reviewer)
         d = run_resolve(review, record_id, reviewer, Label(label), stage=Stage(stage),
                         reason_id=reason, criterion_ids=criteria, note=note)
-        _note_if_blinding_ended(review, stage, unscreened)
+        note_if_blinding_ended(review, stage, unscreened)
     click.echo(f"decision {d.seq}: record {record_id} {label} by {d.reviewer} (adjudicator) "
                f"at {stage}")
 

@@ -153,6 +153,27 @@ def test_a_first_resolution_says_it_ended_blinding(tmp_path: Path, db_url: str |
     assert again.exit_code == 0 and again.stderr == ""  # said once, when it happened
 
 
+def test_the_adjudicators_decide_says_it_ended_blinding_as_resolve_does(
+        tmp_path: Path, db_url: str | None) -> None:
+    # decide by the adjudicator resolves as `resolve` does, and so ends blinding for the
+    # whole stage: it printed only its decision line, and the event log alone told
+    loc, ids = setup(tmp_path, db_url, n=5)
+    screen(tmp_path, db_url, ids)   # the fifth record is screened by nobody yet
+    first = CliRunner().invoke(main, ["decide", str(ids[1]), "--reviewer", ADJ,
+                                      "--label", "include", *loc])
+    assert first.exit_code == 0, first.output
+    assert f"record {ids[1]} include by {ADJ} (adjudicator) at title_abstract" in first.stdout
+    assert ("blinding there has ended: decisions made from now on, including on the 1 "
+            "record not yet screened by all their reviewers, are made unblinded") in (
+        first.stderr)
+    again = CliRunner().invoke(main, ["decide", str(ids[3]), "--reviewer", ADJ,
+                                      "--label", "exclude", *loc])
+    assert again.exit_code == 0 and again.stderr == ""  # said once, when it happened
+    screener = CliRunner().invoke(main, ["decide", str(ids[4]), "--reviewer", "ann",
+                                         "--label", "include", *loc])
+    assert "(adjudicator)" not in screener.stdout and screener.stderr == ""
+
+
 def test_allocate(tmp_path: Path, db_url: str | None) -> None:
     loc, ids = setup(tmp_path, db_url, 10)
     result = CliRunner().invoke(main, ["allocate", "--reviewers", "ann,bob", "--overlap", "20%",
