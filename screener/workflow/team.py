@@ -850,7 +850,11 @@ def _write_copy(review: Review, name: str, target: Path) -> tuple[int, int]:
             # which reports are sought tells which records passed title/abstract, i.e. the
             # other screeners' decisions: not in a copy while that stage is blind
             tables["reports"] = []
-        own = [row for row in repo.decisions_for_merge(session) if row[0].reviewer == name]
+        # the reviewer's own decisions, and the adjudicator's resolutions (made only where
+        # reconciliation has ended blinding): with them the copy refuses, as `decide` and
+        # undo do here, a decision on a record the adjudicator has resolved
+        rows = [row for row in repo.decisions_for_merge(session)
+                if row[0].reviewer == name or row[0].reviewer_role == Role.ADJUDICATOR]
         offer: dict[Stage, list[int]] = {}
         for stage in review.protocol.stages:
             allowed = allocated_ids(review, session, name, stage)
@@ -868,7 +872,7 @@ def _write_copy(review: Review, name: str, target: Path) -> tuple[int, int]:
                 repo.create_review(dst, review.title)
                 repo.load_review_tables(dst, tables)
                 repo.get_or_create_reviewer(dst, name, Role.SCREENER)
-                added = _append(session, dst, own, {})
+                added = [d for d in _append(session, dst, rows, {}) if d.reviewer == name]
                 for stage, ids in offer.items():
                     repo.add_allocation(dst, stage=stage, kind="offline", seed=0, overlap=0.0,
                                         reviewer_names=[name], pairs=[(i, name) for i in ids])
@@ -953,10 +957,17 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
     uid_of = repo.decision_uids(src)
     copy_uids = set(uid_of.values())
     settled = "on records settled meanwhile by other screeners or the adjudicator"
+    # (a copy made by an earlier screener took decisions on records settled before it)
+    before = ("on records other screeners or the adjudicator had settled before the copy "
+              "was made")
+    runs = [repo.latest_allocation(src, stage) for stage in review.protocol.stages]
+    made = min((audit.iso_utc(run["created_at"]) for run in runs
+                if run is not None and run["kind"] == "offline"), default="")
     older = "older than the same reviewer's decisions made online since the copy"
     removed = ("on records removed as duplicates since the copy was made (decide on the "
                "record kept; `screener dedup --list` names it)")
-    found: dict[str, dict[str, list[int]]] = {settled: {}, older: {}, removed: {}}
+    found: dict[str, dict[str, list[int]]] = {before: {}, settled: {}, older: {},
+                                              removed: {}}
     keys: set[tuple[int, str, Stage]] = set()
     duplicates = repo.removed_duplicate_ids(dst)
     online = {(d.record_id, d.reviewer, d.stage): d for d in repo.current_decisions(dst)}
@@ -972,9 +983,11 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
                 and audit.iso_utc(there.created_at) > audit.iso_utc(d.created_at)
                 and online_uids.get(there.id) not in copy_uids):
             why = older
-        elif _settled(review, dst, d.record_id, d.reviewer, d.stage,
-                      repo.record_screeners(dst, d.stage, d.record_id)):
-            why = settled
+        elif by := _settled(review, dst, d.record_id, d.reviewer, d.stage,
+                            repo.record_screeners(dst, d.stage, d.record_id)):
+            times = [audit.iso_utc(o.created_at) for o in repo.current_decisions(
+                dst, d.stage, [d.record_id]) if o.reviewer in by]
+            why = before if made and times and max(times) < made else settled
         else:
             continue
         found[why].setdefault(d.reviewer, []).append(d.record_id)

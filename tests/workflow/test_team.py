@@ -1094,6 +1094,56 @@ def test_export_offers_no_records_others_have_settled(make_review: Callable[...,
     assert sorted(offered) == ids[1:]
 
 
+def test_a_copy_refuses_decisions_on_records_resolved_before_it_was_made(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """The copy let bob change (or undo) his decision on a record the adjudicator had
+    resolved before the copy was made, and merge then refused it as 'settled meanwhile'."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 3)
+    decide(review, ids[0], "ann", INC)
+    decide(review, ids[0], "bob", EXC)
+    resolve(review, ids[0], ADJ, INC)
+    assert export_reviewer(review, "bob", tmp_path / "bob") == (3, 1)  # bob's one decision
+    refused = rf"record {ids[0]} was resolved (at title_abstract )?by the adjudicator"
+    with open_review(tmp_path / "bob") as copy:
+        with pytest.raises(ReviewError, match=refused):
+            record_decision(copy, ids[0], "bob", INC)
+        with pytest.raises(ReviewError, match=refused):
+            ScreeningSession(copy, "bob").undo()
+        session = ScreeningSession(copy, "bob")
+        while (item := session.next()) is not None:
+            assert item.record.id is not None and item.record.id != ids[0]
+            session.decide(item.record.id, EXC)
+    result = merge(review, tmp_path / "bob")
+    assert (result.added, result.skipped) == (2, 2)   # bob's and the resolution were there
+    with review.transaction() as s:
+        assert repo.verify_log(s).ok and sum(
+            1 for d in repo.decision_log(s) if d.reviewer_role == Role.ADJUDICATOR) == 1
+
+
+def test_merge_says_a_record_was_resolved_before_a_copy_an_earlier_screener_made(
+        make_review: Callable[..., Any], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a copy made by an earlier screener held no resolutions, so it took bob's change on a
+    # record resolved before it; merge called that record "settled meanwhile"
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 2)
+    decide(review, ids[0], "ann", INC)
+    decide(review, ids[0], "bob", EXC)
+    resolve(review, ids[0], ADJ, INC)
+    every_row = repo.decisions_for_merge
+    with monkeypatch.context() as patch:   # the earlier screener copied bob's rows only
+        patch.setattr(repo, "decisions_for_merge", lambda s: [
+            row for row in every_row(s) if row[0].reviewer_role != Role.ADJUDICATOR])
+        export_reviewer(review, "bob", tmp_path / "bob")
+    with open_review(tmp_path / "bob") as copy:
+        record_decision(copy, ids[0], "bob", INC)
+    with pytest.raises(ReviewError, match=rf"the adjudicator had settled before the copy "
+                       rf"was made \(bob: {ids[0]}\)") as refused:
+        merge(review, tmp_path / "bob")
+    assert "meanwhile" not in str(refused.value)
+
+
 def test_merge_refuses_another_review(make_review: Callable[..., Any], tmp_path: Path,
                                       db_url: str | None) -> None:
     review = make_review("dual-screening.yaml")
