@@ -916,6 +916,20 @@ def _same_start(src: Session, dst: Session) -> bool:
     return bool(sha_src == sha_dst and audit.iso_utc(at_src) == audit.iso_utc(at_dst))
 
 
+def _another_review(source: Path, copy: Review, src: Session, review: Review,
+                    dst: Session) -> str:
+    """Why `source` is refused as another review, naming what tells the two apart: each
+    one's title and when it was created (to the second; finer when that is the same)."""
+    made = [audit.iso_utc(versions[0][3]) if (versions := repo.protocol_versions(s)) else ""
+            for s in (src, dst)]
+    cut = 26 if made[0][:19] == made[1][:19] else 19
+    theirs, ours = (f"created {m[:cut].replace('T', ' ')} UTC" if m else "no protocol"
+                    for m in made)
+    title = "" if copy.title == review.title else f"{review.title!r}, "
+    return (f"{source} is a copy of another review ({copy.title!r}, {theirs}), not of this "
+            f"one ({title}{ours}); nothing was merged")
+
+
 def _signature(d: Decision) -> tuple[object, ...]:
     """What a decision row says, as a copy and the review both hold it (ids, sequence,
     hashes, the note of an undo and the ranking's id differ between the two)."""
@@ -1050,8 +1064,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
     with copy:
         with copy.transaction() as src, review.transaction() as dst:
             if copy.title != review.title or not _same_start(src, dst):
-                raise ReviewError(f"{source} is a copy of another review "
-                                  f"({copy.title!r}); nothing was merged")
+                raise ReviewError(_another_review(source, copy, src, review, dst))
             for what, check in (("decision log", repo.verify_log(src)),
                                 ("event log", repo.verify_events(src))):
                 if not check.ok:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from screener.core.audit import iso_utc
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.outcomes import is_conflict
 from screener.core.protocol import ScreeningMode
@@ -1158,8 +1159,20 @@ def test_merge_refuses_another_review(make_review: Callable[..., Any], tmp_path:
     add(twin, 2)
     record_decision(twin, 1, "bob", INC)
     twin.close()
-    with pytest.raises(ReviewError, match="another review"):
+    with pytest.raises(ReviewError, match="another review") as refused:
         merge(review, tmp_path / "twin")
+    # both are 'Dual-screening review template': the message named that title alone; it
+    # now says when each was created (made in one second here: to the microsecond)
+    with review.read() as s, open_review(tmp_path / "twin") as twin, twin.read() as t:
+        ours, theirs = (iso_utc(repo.protocol_versions(x)[0][3]) for x in (s, t))
+    cut = 26 if ours[:19] == theirs[:19] else 19
+
+    def at(when: str) -> str:
+        return f"{when[:cut].replace('T', ' ')} UTC"
+
+    assert (f"is a copy of another review ('Dual-screening review template', created "
+            f"{at(theirs)}), not of this one (created {at(ours)})") in str(refused.value)
+    assert at(theirs) != at(ours)
     with pytest.raises(ReviewError, match="no such"):
         merge(review, tmp_path / "missing")
 
