@@ -385,12 +385,23 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
     out = [f"At title and abstract every record{screened} was screened by {per}." if ta is None else
            f"At title and abstract the records were allocated at random: "
            f"{_split_words(ta, 'record')}."]
-    if has_ft:
-        out.append(f"At full text every retrieved report{so_far} was screened by {per}."
-                   if ft is None
-                   else f"At full text the reports were allocated at random"
+    if has_ft and ft is not None:
+        out.append(f"At full text the reports were allocated at random"
                    f"{' too' if ta else ''}: {_split_words(ft, 'report')}.")
+    elif has_ft:
+        out.append(_no_full_text_yet(inputs)
+                   or f"At full text every retrieved report{so_far} was screened by {per}.")
     return out
+
+
+def _no_full_text_yet(inputs: ReportInputs) -> str:
+    """The sentence for a full-text stage where no report has been assessed (what the
+    protocol asks of each report there would be said of none); "" once one has."""
+    counts = inputs.counts
+    if counts.reports_assessed or counts.other_reports_assessed:
+        return ""
+    return ("No report has been screened at full text yet." if inputs.draft
+            else "No report was screened at full text.")
 
 
 def _criteria_counts(n_inc: int, n_exc: int) -> str:
@@ -448,7 +459,10 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         elif not sentences:
             screened = (" screened so far" if inputs.draft else " screened"
                         if inputs.counts.records_excluded_automation else "")
-            out.append(f"At each stage every record{screened} and every retrieved report was "
+            none = Stage.FULL_TEXT in protocol.stages and _no_full_text_yet(inputs)
+            out.append(f"At title and abstract every record{screened} was screened by {per} "
+                       f"reviewers, {how}. {none}" if none else
+                       f"At each stage every record{screened} and every retrieved report was "
                        f"screened by {per} reviewers, {how}.")
         else:
             out += sentences

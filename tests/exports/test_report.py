@@ -145,6 +145,28 @@ def test_a_draft_says_each_record_screened_so_far(counts: PrismaCounts) -> None:
     assert "every record screened so far and every retrieved report was screened by two" in dual
 
 
+def test_before_any_full_text_screening_nothing_is_claimed_of_its_reports(
+        counts: PrismaCounts) -> None:
+    # "At full text every retrieved report screened so far was screened by two reviewers"
+    # before any report was screened at full text: vacuous
+    draft = "DRAFT, not final: 762 records not screened yet"
+    none = replace(counts, records_excluded_automation=0, reports_assessed=0,
+                   reports_excluded=0, reports_excluded_reasons=(), other_reports_assessed=0,
+                   other_reports_excluded=0, other_reports_excluded_reasons=(),
+                   studies_included=0, reports_included=0)
+    split = " ".join(methods_report(replace(_inputs(none), draft=draft, split=(2, 8))).split())
+    assert "At full text" not in split
+    assert "2 records were screened by two reviewers and 8 by one reviewer." in split
+    assert "No report has been screened at full text yet." in split
+    dual = " ".join(methods_report(replace(_inputs(none), draft=draft)).split())
+    assert "retrieved report" not in dual
+    assert ("At title and abstract every record screened so far was screened by two "
+            "reviewers, independently") in dual
+    assert "No report has been screened at full text yet." in dual
+    final = " ".join(methods_report(_inputs(none)).split())
+    assert "No report was screened at full text." in final
+
+
 def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
     one = replace(counts, records_excluded_automation=0)
     stop = StoppingInfo(stopped=False, consecutive_irrelevant=1, unscreened=1)

@@ -489,8 +489,10 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
     assert "allocated at random: 2 records were screened by two reviewers" in text
     assert "and 8 by one reviewer" in text
     assert "every record and every retrieved report was screened by two" not in text
-    # full text was not allocated: said so (PRISMA item 8 asks for every stage)
-    assert "At full text every retrieved report was screened by two reviewers." in text
+    # full text was not allocated, and every record was excluded before it: said so
+    # (PRISMA item 8 asks for every stage), without claiming two reviewers of no report
+    assert "No report was screened at full text." in text
+    assert "At full text every retrieved report" not in text
 
 
 def test_a_review_with_nothing_imported_is_a_draft(make_review: Callable[..., Any]) -> None:
@@ -553,7 +555,8 @@ def test_methods_text_says_when_an_amendment_changed_the_screening_mode(
 def test_draft_methods_text_claims_the_protocol_number_only_for_what_was_screened(
         make_review: Callable[..., Any]) -> None:
     """Half-way through an allocated dual review, the full-text sentence (not allocated)
-    speaks of the reports screened so far, not of every retrieved report."""
+    speaks of the reports screened so far, not of every retrieved report; before any report
+    is screened there, it says none has been."""
     from screener.workflow.team import allocate
 
     review = make_review("dual-screening.yaml")
@@ -563,8 +566,8 @@ def test_draft_methods_text_claims_the_protocol_number_only_for_what_was_screene
     allocate(review, ["ann", "bob"], 0.2, seed=3)
     _exclude_all_offered(review, "ann")          # bob has not started
     text = _methods(review)
-    assert "At full text every retrieved report screened so far was screened by two" in text
-    assert "every retrieved report was screened" not in text
+    assert "At full text" not in text and "every retrieved report" not in text
+    assert "No report has been screened at full text yet." in text
 
 
 @pytest.mark.parametrize(("protocol", "overlap", "said"), [
