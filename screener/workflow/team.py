@@ -208,6 +208,13 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
                               "two ways (case, spacing or accents typed differently): give "
                               "each name once")
     with review.transaction() as session:
+        copy_of = {name for s in review.protocol.stages
+                   if (run := repo.latest_allocation(session, s)) and run["kind"] == "offline"
+                   for name in run["reviewers"]}
+        if copy_of:
+            raise ReviewError(f"this is the offline copy of {', '.join(sorted(copy_of))} "
+                              "(screener export-reviewer): allocate in the review itself, "
+                              "then make a new copy; nothing was allocated")
         adjudicators = [n for n in names if is_adjudicator(review, session, n)]
         if adjudicators:
             raise ReviewError(f"{', '.join(adjudicators)} is the adjudicator; allocate "

@@ -814,6 +814,23 @@ def test_merge_refuses_decisions_by_others_in_a_reviewers_copy(
         assert repo.count_decisions(s) == before  # not even ann's came in
 
 
+def test_allocate_is_refused_in_an_offline_copy(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """allocate in ann's copy replaced the copy's record list, and merge then judged the
+    copy's decisions against that list, not the review's."""
+    review = make_review("dual-screening.yaml")
+    add(review, 4)
+    export_reviewer(review, "ann", tmp_path / "ann")
+    with open_review(tmp_path / "ann") as copy:
+        with copy.read() as s:
+            before = repo.latest_allocation(s, TA)
+        with pytest.raises(ReviewError, match=r"offline copy of ann .*allocate in the review "
+                                              r"itself.*nothing was allocated"):
+            allocate(copy, ["ann", "bob"], 1.0, seed=1)
+        with copy.read() as s:
+            assert repo.latest_allocation(s, TA) == before
+
+
 def test_merge_refuses_decisions_on_records_allocated_to_others(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     review = make_review("dual-screening.yaml")
