@@ -394,6 +394,13 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
     return out
 
 
+def _screened(inputs: ReportInputs) -> str:
+    """ " screened so far" (a draft), " screened" (automation left records unscreened) or
+    "": what "every record" needs so as not to claim records nobody screened."""
+    return (" screened so far" if inputs.draft else " screened"
+            if inputs.counts.records_excluded_automation else "")
+
+
 def _no_full_text_yet(inputs: ReportInputs) -> str:
     """The sentence for a full-text stage where no report has been assessed (what the
     protocol asks of each report there would be said of none); "" once one has."""
@@ -457,8 +464,7 @@ def screening_paragraph(inputs: ReportInputs) -> str:
             out.append(f"Under the protocol version in force, each record and each retrieved "
                        f"report is screened by {per} reviewers, {how}.")
         elif not sentences:
-            screened = (" screened so far" if inputs.draft else " screened"
-                        if inputs.counts.records_excluded_automation else "")
+            screened = _screened(inputs)
             none = Stage.FULL_TEXT in protocol.stages and _no_full_text_yet(inputs)
             out.append(f"At title and abstract every record{screened} was screened by {per} "
                        f"reviewers, {how}. {none}" if none else
@@ -488,11 +494,14 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                     else "by discussion until the reviewers reached consensus")
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
+        none = Stage.FULL_TEXT in protocol.stages and _no_full_text_yet(inputs)
         out += (_allocation_sentences(inputs)
                 or ["Under the protocol version in force, each record and each retrieved "
                     "report is screened by one reviewer." if inputs.screening_modes
-                    else "Each record and each retrieved report screened so far was screened by one "
-                    "reviewer." if inputs.draft
+                    else f"Each record{_screened(inputs)} was screened by one reviewer. "
+                    f"{none}" if none
+                    else "Each record and each retrieved report screened so far was screened "
+                    "by one reviewer." if inputs.draft
                     else "Each record screened at title and abstract, and each retrieved "
                     "report, was screened by one reviewer."
                     if inputs.counts.records_excluded_automation
@@ -511,7 +520,7 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         return " ".join(out)
     out.append("Records rated include or maybe at title and abstract went on to full-text "
                "retrieval.")
-    if protocol.exclusion_reasons:
+    if protocol.exclusion_reasons and not _no_full_text_yet(inputs):
         out.append(f"Reports excluded at full text were given one of "
                    f"{len(protocol.exclusion_reasons)} predefined exclusion reasons.")
     other = other_methods_sentence(inputs.other_methods)

@@ -165,6 +165,17 @@ def test_before_any_full_text_screening_nothing_is_claimed_of_its_reports(
     assert "No report has been screened at full text yet." in dual
     final = " ".join(methods_report(_inputs(none)).split())
     assert "No report was screened at full text." in final
+    # single screening said the same of its reports; and "Reports excluded at full text
+    # were given one of 2 predefined exclusion reasons" of reports nobody had screened
+    single = replace(PROTOCOL, screening=ScreeningMode())
+    one = " ".join(methods_report(replace(_inputs(none), draft=draft, protocol=single)).split())
+    assert "retrieved report" not in one and "predefined exclusion reasons" not in one
+    assert ("Each record screened so far was screened by one reviewer. No report has been "
+            "screened at full text yet.") in one
+    for text in (split, dual, final):
+        assert "predefined exclusion reasons" not in text
+    screened = " ".join(methods_report(_inputs(counts)).split())
+    assert "given one of 2 predefined exclusion reasons" in screened
 
 
 def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
