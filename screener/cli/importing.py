@@ -202,6 +202,10 @@ def _warn_screened_copies(summary: DedupSummary) -> None:
                    "needed", err=True)
 
 
+def _to_stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
 @main.group()
 def search() -> None:
     """Search a bibliographic database directly (needs the network)."""
@@ -227,7 +231,8 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
 
     with open_from(review_dir, db_url) as review:
         summary = search_pubmed_into(review, query, email=email, api_key=api_key,
-                                     max_records=max_records, source=source, again=again)
+                                     max_records=max_records, source=source, again=again,
+                                     notice=_to_stderr)
     click.echo(f"PubMed: {counted(summary.records, 'record')} imported as source {source!r}")
 
 
@@ -254,6 +259,6 @@ def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | Non
         raise ReviewError("give PMIDs with --pmid ID (repeatable) or a FILE with one per line")
     with open_from(review_dir, db_url) as review:
         summary = import_pmids(review, ids, email=email, api_key=api_key, source=source,
-                               kind=kind, again=again)
+                               kind=kind, again=again, notice=_to_stderr)
     click.echo(f"{counted(summary.records, 'record')} fetched by PMID as source {source!r} "
                f"({kind})")

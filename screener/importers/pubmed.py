@@ -176,6 +176,7 @@ class _Client:
         limiter: RateLimiter,
         sleep: Callable[[float], None],
         backoff: float,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         if not email or "@" not in email:
             raise ValueError("NCBI asks for a contact email address with every request")
@@ -186,6 +187,7 @@ class _Client:
         self.limiter = limiter
         self.sleep = sleep
         self.backoff = backoff
+        self.notice = notice
 
     def call(self, utility: Utility, **params: Any) -> bytes:
         """One E-utility request with NCBI's rate limit and retries on 429/5xx."""
@@ -204,12 +206,16 @@ class _Client:
                 last, network = f"HTTP {exc.code} {exc.reason}", False
                 delay = self._retry_after(exc) or self.backoff * 2**attempt
             except (URLError, OSError, HTTPException) as exc:  # DNS, reset, timeout, cut short
-                last = f"network error ({getattr(exc, 'reason', None) or exc!r})"
+                reason = getattr(exc, "reason", None)
+                last = f"network error ({reason if reason else repr(exc)})"
                 network = True
                 delay = self.backoff * 2**attempt
             if attempt < MAX_TRIES - 1:
+                if self.notice is not None:
+                    self.notice(f"PubMed {utility}: {last}; trying again in {delay:g} s (try "
+                                f"{attempt + 2} of {MAX_TRIES})")
                 self.sleep(delay)
-        hint = ("check that this machine can reach eutils.ncbi.nlm.nih.gov (network, proxy, "
+        hint = ("Check that this machine can reach eutils.ncbi.nlm.nih.gov (network, proxy, "
                 "DNS)" if network else
                 "NCBI may be busy: try again later (an API key raises the rate limit)")
         raise PubMedError(f"PubMed {utility} failed {MAX_TRIES} times; last error: {last}. "
@@ -244,6 +250,7 @@ def _client(
     limiter: RateLimiter | None,
     sleep: Callable[[float], None] | None,
     backoff: float,
+    notice: Callable[[str], None] | None = None,
 ) -> _Client:
     pause = sleep or time.sleep
     return _Client(
@@ -253,6 +260,7 @@ def _client(
         limiter=limiter or shared_limiter(api_key),
         sleep=pause,
         backoff=backoff,
+        notice=notice,
     )
 
 
@@ -293,6 +301,7 @@ def search_pubmed(
     limiter: RateLimiter | None = None,
     sleep: Callable[[float], None] | None = None,
     backoff: float = 1.0,
+    notice: Callable[[str], None] | None = None,
 ) -> SearchResult:
     """Run `query` on PubMed and fetch up to `max_records` of its records (all by default).
 
@@ -300,6 +309,7 @@ def search_pubmed(
     the history server (WebEnv + query_key) in batches of at most `BATCH_SIZE`. PubMed only
     serves the first 10,000 records of a search this way: a larger search raises
     `PubMedError` unless `max_records` is given (split the query, e.g. by publication date).
+    `notice` is told of each retry before its wait (what failed, when the next try comes).
     `transport`, `limiter`, `sleep` and `backoff` exist for tests and special set-ups.
     """
     if not query.strip():
@@ -307,7 +317,7 @@ def search_pubmed(
     if max_records is not None and max_records < 0:
         raise ValueError("max_records must be >= 0")
     searched_at = datetime.now(UTC).date().isoformat()
-    client = _client(email, api_key, transport, limiter, sleep, backoff)
+    client = _client(email, api_key, transport, limiter, sleep, backoff, notice)
     found = _read_esearch(client.call("esearch", db="pubmed", term=query, usehistory="y",
                                       retmax=0))
     try:
@@ -350,6 +360,7 @@ def fetch_pmids(
     limiter: RateLimiter | None = None,
     sleep: Callable[[float], None] | None = None,
     backoff: float = 1.0,
+    notice: Callable[[str], None] | None = None,
 ) -> list[Record]:
     """Fetch the given PubMed ids (efetch by id list, batches of at most `BATCH_SIZE`).
 
@@ -364,7 +375,7 @@ def fetch_pmids(
             raise ValueError(f"not a PubMed id: {value!r}")
         if pmid not in wanted:
             wanted.append(pmid)
-    client = _client(email, api_key, transport, limiter, sleep, backoff)
+    client = _client(email, api_key, transport, limiter, sleep, backoff, notice)
     by_pmid: dict[str, Record] = {}
     for start in range(0, len(wanted), BATCH_SIZE):
         batch = wanted[start:start + BATCH_SIZE]

@@ -559,7 +559,8 @@ def redo_duplicate_cluster(review: Review, cluster: int) -> DedupSummary:
 def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str | None = None,
                        max_records: int | None = None, source: str = "PubMed",
                        progress: Callable[[int, int], None] | None = None,
-                       again: bool = False) -> ImportSummary:
+                       again: bool = False,
+                       notice: Callable[[str], None] | None = None) -> ImportSummary:
     """Run a PubMed search (network) and store its records as one source with the query,
     the date and PubMed's own count (PRISMA-S items 13 and 15)."""
     from screener.importers.pubmed import PubMedError, search_pubmed
@@ -574,7 +575,7 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
     source = _check_source(review, source)
     try:
         result = search_pubmed(query, email=email, api_key=api_key, max_records=max_records,
-                               progress=progress)
+                               progress=progress, notice=notice)
     except PubMedError as exc:
         raise ReviewError(f"PubMed search failed: {str(exc).rstrip('.')}. Nothing was "
                           "imported.") from None
@@ -613,8 +614,10 @@ def read_pmid_list(path: Path) -> list[str]:
 
 
 def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: str | None,
-                 source: str, kind: str, again: bool = False) -> ImportSummary:
-    """Fetch records by PMID (e.g. citation searching) and store them as one source."""
+                 source: str, kind: str, again: bool = False,
+                 notice: Callable[[str], None] | None = None) -> ImportSummary:
+    """Fetch records by PMID (e.g. citation searching) and store them as one source;
+    `notice` is told of each retry of a failed request."""
     from screener.importers.pubmed import PubMedError, fetch_pmids
 
     _check_kind(kind)
@@ -625,7 +628,8 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
         raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}; a "
                           "PubMed id is 1 to 9 digits (PMID:123 is fine)")
     try:
-        records = fetch_pmids([typed_pmid(p) for p in pmids], email=email, api_key=api_key)
+        records = fetch_pmids([typed_pmid(p) for p in pmids], email=email, api_key=api_key,
+                              notice=notice)
     except PubMedError as exc:
         raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
                           "imported.") from None

@@ -350,6 +350,29 @@ def test_a_pmid_list_file_takes_the_forms_pmid_takes(tmp_path: Path) -> None:
         read_pmid_list(ids)
 
 
+def test_a_retry_is_announced_while_the_command_waits(review_dir: list[str],
+                                                     recorded: Recorded,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # with no network, search and import-ids sat silent for 16 s of retries
+    from urllib.error import URLError
+
+    from screener.importers import pubmed
+
+    monkeypatch.setattr(pubmed.time, "sleep", lambda seconds: None)
+    fails = [URLError("[Errno -3] Temporary failure in name resolution")]
+
+    def flaky(utility: str, params: Mapping[str, Any]) -> bytes:
+        if fails:
+            raise fails.pop()
+        return recorded(utility, params)
+
+    monkeypatch.setattr(pubmed, "entrez_transport", flaky)
+    out = run("import-ids", "--pmid", "29768149", "--email", "me@example.org", *review_dir)
+    assert ("PubMed efetch: network error ([Errno -3] Temporary failure in name resolution); "
+            "trying again in 1 s (try 2 of 5)") in out
+    assert "fetched by PMID" in out
+
+
 def test_fetching_the_same_records_again_is_refused(review_dir: list[str],
                                                     recorded: Recorded) -> None:
     """A PubMed search or PMID list fetched a second time, with PubMed's records unchanged,

@@ -299,6 +299,25 @@ def test_a_network_that_stays_down_is_named_as_the_cause() -> None:
     assert "busy" not in str(caught.value)
 
 
+def test_each_retry_is_announced_before_the_wait() -> None:
+    """With no network, search and import-ids sat silent for 16 s of retries; a notice now
+    says what failed and when the next try comes."""
+    clock = FakeClock()
+    notices: list[str] = []
+
+    def transport(utility: str, params: Mapping[str, Any]) -> bytes:
+        raise URLError("[Errno -3] Temporary failure in name resolution")
+
+    with pytest.raises(PubMedError, match="failed 5 times"):
+        fetch_pmids(["29768149"], email=EMAIL, transport=transport,
+                    limiter=RateLimiter(3, clock=clock, sleep=clock.sleep), sleep=clock.sleep,
+                    notice=notices.append)
+    assert len(notices) == 4 == len(clock.sleeps)
+    assert notices[0] == ("PubMed efetch: network error ([Errno -3] Temporary failure in "
+                          "name resolution); trying again in 1 s (try 2 of 5)")
+    assert notices[-1].endswith("trying again in 8 s (try 5 of 5)")
+
+
 def test_network_errors_are_retried() -> None:
     clock = FakeClock()
     outcomes: list[Exception | None] = [URLError("connection reset"), TimeoutError(), None]
