@@ -359,6 +359,11 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
         mine = allocated_ids(review, session, reviewer, stage)
         if mine is not None and record_id not in mine and (withdrawing or reviewer not in {
                 name for name, _ in repo.record_screeners(session, stage, record_id)}):
+            if mine.others is None:  # an offline copy's list
+                raise ReviewError(
+                    f"record {record_id} is not in this offline copy at {stage.value}: it was "
+                    "allocated to other reviewers or settled by others when the copy was made; "
+                    f"{reviewer} decides it in the review itself, if at all")
             raise ReviewError(
                 f"record {record_id} is allocated to other reviewers at {stage.value} "
                 f"(`screener allocate`): {reviewer} does not screen it")
