@@ -46,7 +46,8 @@ def _cells(row: LogRow, row_hash: str) -> list[Cell]:
 def log_csv(rows: Sequence[tuple[LogRow, str]],
             duplicate_of: Mapping[int, int] | None = None,
             merged_from: Mapping[int, str] | None = None,
-            reason_labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
+            reason_labels: Mapping[str, Mapping[str, str]] | None = None,
+            undoes: Mapping[int, int] | None = None) -> str:
     """The decision log as CSV, one row per decision in log order, with `row_hash`, and
     columns that are not hashed (the event log and the protocol versions hold what they
     say): `removed_as_duplicate_of`, the record kept in place of a decision's record that
@@ -54,11 +55,15 @@ def log_csv(rows: Sequence[tuple[LogRow, str]],
     row was merged from (made there earlier than the rows stored before it);
     `reason_label`, the exclusion reason in words as `reason_labels` (protocol sha256 ->
     reason id -> label) gives it for the protocol version in force at the decision; and
-    `undoes_seq`, the `seq` of the decision an `undone` row withdrew."""
+    `undoes_seq`, the `seq` of the decision an `undone` row withdrew: `undoes` (the undo's
+    seq -> the withdrawn row's seq, as stored), or by default worked out from the rows (an
+    undo withdraws the latest standing decision of its reviewer, record and stage)."""
     kept = duplicate_of or {}
     merged = merged_from or {}
     labels = reason_labels or {}
-    undoes = undo_targets(row for row, _ in rows)
+    if undoes is None:
+        undoes = {rows[undo][0].seq: rows[withdrawn][0].seq
+                  for undo, withdrawn in undo_targets(row for row, _ in rows).items()}
 
     def reason_label(row: LogRow) -> str:
         return labels.get(row.protocol_hash, {}).get(row.reason_id or "", "")
@@ -66,9 +71,8 @@ def log_csv(rows: Sequence[tuple[LogRow, str]],
     return csv_text(LOG_COLUMNS + ("removed_as_duplicate_of", "merged_from", "reason_label",
                                    "undoes_seq"),
                     ([*_cells(row, h), kept.get(row.record_id), merged.get(row.seq, ""),
-                      reason_label(row),
-                      rows[undoes[i]][0].seq if i in undoes else None]
-                     for i, (row, h) in enumerate(rows)))
+                      reason_label(row), undoes.get(row.seq)]
+                     for row, h in rows))
 
 
 def _jsonl(rows: Sequence[tuple[T, str]], as_dict: Callable[[T], dict[str, Any]]) -> str:

@@ -967,6 +967,13 @@ def decisions_for_merge(session: Session) -> list[tuple[Decision, str, str | Non
     return out
 
 
+def undo_links(session: Session) -> dict[int, int]:
+    """Undo decision id -> the id of the decision it withdrew, as stored."""
+    return {undo: withdrawn for undo, withdrawn in session.execute(
+        select(DecisionRow.id, DecisionRow.undoes_id)
+        .where(DecisionRow.undoes_id.is_not(None))).all() if withdrawn is not None}
+
+
 def decision_ids_by_uid(session: Session, uids: Iterable[str]) -> dict[str, int]:
     wanted = list(uids)
     found: dict[str, int] = {}

@@ -584,10 +584,14 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
                   for seq in range(int(e.details["first_seq"]),
                                    int(e.details.get("last_seq") or 0) + 1)}
         reasons = _reason_labels_by_version(session) if fmt == "csv" else {}
+        seq_of = {d.id: d.seq for d in decisions if d.id is not None and d.seq is not None}
+        undoes = {seq_of[undo]: seq_of[withdrawn]
+                  for undo, withdrawn in repo.undo_links(session).items()
+                  if undo in seq_of and withdrawn in seq_of}
     rows = list(zip(log_rows(decisions, hashes), (d.row_hash for d in decisions), strict=True))
     # a subset is not mistaken for the whole (verifiable) log
     target = resolve_output(review, out, f"decision-log{_own_file(viewer)}.{fmt}", force)
-    write_text_atomic(target, log_csv(rows, removed, merged, reasons) if fmt == "csv"
+    write_text_atomic(target, log_csv(rows, removed, merged, reasons, undoes) if fmt == "csv"
                       else log_jsonl(rows))
     return target, len(rows)
 

@@ -1108,13 +1108,14 @@ def test_decision_log_csv_words_reasons_as_their_protocol_version_did(
     import yaml
 
     from screener.workflow.review import amend_protocol
+    from screener.workflow.screening import ScreeningSession
 
     review = make_review()
     with review.transaction() as s:
         source = repo.add_source(s, name="X", kind="database")
         ids = repo.add_records(s, source, [Record(title="A cohort", abstract="Adults")])
     record_decision(review, ids[0], "ann", Label.EXCLUDE, reason_id="design")
-    record_decision(review, ids[0], "ann", Label.UNDONE)
+    assert ScreeningSession(review, "ann").undo() is not None  # as the UI's undo key does
     data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
     for reason in data["exclusion_reasons"]:
         if reason["id"] == "design":
