@@ -240,6 +240,9 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     meanwhile (set by `ScreeningSession.decide` for a record that `next` offered).
     seen_protocol: the hash of the protocol version the reviewer was shown (the UI's);
     refuse (`ProtocolAmended`) when the version in force is another."""
+    if label == Label.UNDONE:  # it would withdraw nothing: no undo link
+        raise ReviewError("undone is not a decision; undo with ScreeningSession.undo (the "
+                          "UI's undo key)")
     validate_decision(review, stage, label, reason_id, criterion_ids)
     check_note(note)
     reviewer = reviewer_name(reviewer)
