@@ -59,6 +59,18 @@ def test_decision_is_committed_before_next(make_review: Callable[..., Any]) -> N
         other.close()
 
 
+def test_record_decision_refuses_an_undone_label(make_review: Callable[..., Any]) -> None:
+    """An 'undone' row stored as a decision withdrew nothing (no undo link): log verify
+    then reported the review damaged. An undo goes through ScreeningSession.undo."""
+    review = make_review()
+    ids = add(review, 1)
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    with pytest.raises(ReviewError, match="undone is not a decision"):
+        record_decision(review, ids[0], "ann", Label.UNDONE)
+    with review.read() as s:
+        assert [d.label for d in repo.decision_log(s)] == [Label.INCLUDE]
+
+
 def test_undo_steps_back_through_own_decisions(make_review: Callable[..., Any]) -> None:
     review = make_review()
     ids = add(review, 3)
@@ -259,8 +271,8 @@ def test_a_note_with_escape_codes_is_refused_and_a_multi_line_note_is_kept(
 
 def test_undo_is_refused_where_a_new_decision_would_be(make_review: Callable[..., Any]) -> None:
     """Withdrawing a decision the reviewer could not make again would lose it for good:
-    refused, nothing written, once the adjudicator resolved the record or an allocation
-    gives it to others."""
+    refused, nothing written, once the adjudicator resolved the record. (An allocation
+    never takes a decided record from its screener.)"""
     from screener.workflow.team import allocate, list_conflicts, resolve
 
     review = make_review("dual-screening.yaml")
@@ -279,10 +291,15 @@ def test_undo_is_refused_where_a_new_decision_would_be(make_review: Callable[...
     assert ann.my_decisions()[ids[0]].label == Label.INCLUDE
 
     ann.decide(ids[1], Label.INCLUDE)
-    allocate(review, ["bob", "carl"], 0.0, seed=1)  # ann screens nothing from now on
+    ann.decide(ids[2], Label.INCLUDE)
+    allocate(review, ["bob", "carl"], 0.0, seed=1)  # ann gets no new record from now on
+    # ... but keeps those she decided (a new allocation takes none from its screener), so
+    # she may undo one and decide it again
+    assert ann.undo() is not None
+    assert ids[2] not in ann.my_decisions()
+    record_decision(review, ids[2], "ann", Label.EXCLUDE)
     with pytest.raises(ReviewError, match="allocated to other reviewers"):
-        ann.undo()
-    assert ann.my_decisions()[ids[1]].label == Label.INCLUDE
+        record_decision(review, ids[3], "ann", Label.INCLUDE)
 
 
 def test_the_adjudicators_undo_takes_back_marks_only(make_review: Callable[..., Any]) -> None:
