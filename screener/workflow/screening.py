@@ -189,6 +189,10 @@ def _outcome_effects(session: Session, record_id: int, stage: Stage, outcome: Ou
             repo.drop_report_if_untouched(session, record_id)
     elif outcome.label in (Label.INCLUDE, Label.EXCLUDE):
         repo.set_report_status(session, record_id, ReportStatus.ASSESSED)
+    elif repo.report_status(session, record_id) == ReportStatus.ASSESSED:
+        # the decision that settled it was undone or changed (it awaits a decision, or the
+        # reviewers' disagreement, again): the report is sought, not assessed
+        repo.set_report_status(session, record_id, ReportStatus.SOUGHT)
 
 
 def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str | None,

@@ -181,6 +181,26 @@ def test_full_text_stage_reports(make_review: Callable[..., Any]) -> None:
     assert ScreeningSession(review, "ann", Stage.FULL_TEXT).next() is None
 
 
+def test_an_undone_full_text_decision_leaves_the_report_awaiting_again(
+        make_review: Callable[..., Any]) -> None:
+    """After undoing a full-text exclusion the report stayed 'assessed': status counted it
+    as assessed while PRISMA had it awaiting, and the report could not be marked not
+    retrieved (the wrong PDF had been read, the right one could not be had)."""
+    review = make_review()
+    (a,) = add(review, 1)
+    record_decision(review, a, "ann", Label.INCLUDE)
+    ft = ScreeningSession(review, "ann", Stage.FULL_TEXT)
+    ft.decide(a, Label.EXCLUDE, reason_id="design")
+    with review.read() as s:
+        assert repo.reports(s) == {a: ReportStatus.ASSESSED}
+    assert ft.undo() is not None
+    with review.read() as s:
+        assert repo.reports(s) == {a: ReportStatus.SOUGHT}
+    mark_not_retrieved(review, a)
+    with review.read() as s:
+        assert repo.reports(s) == {a: ReportStatus.NOT_RETRIEVED}
+
+
 def test_a_title_abstract_change_cannot_take_a_record_out_of_full_text_work(
         make_review: Callable[..., Any]) -> None:
     """A title/abstract exclusion made after the report was assessed or marked not
