@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -45,6 +46,7 @@ from screener.tui.settings import (
     saved_theme,
     ui_settings_path,
 )
+from screener.tui.terminal import BidiControlFilter
 from screener.workflow.browse import my_decisions, panel_progress
 from screener.workflow.progress import Progress, from_labels
 from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
@@ -186,6 +188,13 @@ class ScreenerApp(GatedKeysApp):
         if theme is not None:
             self.theme = THEMES.get(theme, theme)
         self.set_class(not saved_side_panel(self.settings_file), "-no-side")
+        self.bidi_filter = BidiControlFilter()
+        """One instance for the app's life: Textual keeps each line's filtered form by filter."""
+
+    def get_line_filters(self) -> list[LineFilter]:
+        """Textual's filters (colours), then `BidiControlFilter`: a bidirectional control
+        in a record's text never reaches the terminal, wherever the text is shown."""
+        return [*super().get_line_filters(), self.bidi_filter]
 
     def get_default_screen(self) -> Screen[None]:
         return ScreeningScreen()

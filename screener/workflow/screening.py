@@ -396,9 +396,11 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
             "is refused; a disagreement goes to `screener resolve`")
 
 
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                            "\u2066\u2067\u2068\u2069")
-"""Characters that reorder the text around them on a terminal (a name could hide another)."""
+"""Characters that reorder the text around them on a terminal (a name could hide another;
+a title could read as other words): refused in names and notes, and never shown by the UI
+(`screener.tui.terminal`)."""
 
 
 def _control_char(text: str, categories: tuple[str, ...], allowed: str = ""
@@ -407,7 +409,7 @@ def _control_char(text: str, categories: tuple[str, ...], allowed: str = ""
     Unicode `categories` or a bidirectional control, `allowed` ones aside; None if none."""
     for position, char in enumerate(text, 1):
         if char not in allowed and (unicodedata.category(char) in categories
-                                    or char in _BIDI_CONTROLS):
+                                    or char in BIDI_CONTROLS):
             return position, char
     return None
 

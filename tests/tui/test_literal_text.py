@@ -81,3 +81,50 @@ async def test_conflicts_list_and_notifications_show_bracketed_text(
         await pilot.pause()
         assert any("[/] is not markup" in str(n.message) for n in app._notifications)
 
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+SPOOFED = [
+    Record(title="Ketamine \u202egnippoeR\u202c trial", abstract="Left \u2067override\u2069 "
+           "text and \u200f marks, \u202aembedded\u202c.", authors=("Mal\u202eory\u202c, A",),
+           year=2020, journal="J \u200eBidi"),
+    Record(title="Esketamine nasal spray", abstract="A trial.", authors=("Wu, L",), year=2021),
+]
+
+
+def no_bidi_on_screen(app: ScreenerApp) -> str:
+    """The screen as the terminal gets it (line filters applied), checked to hold no
+    bidirectional control; returned for further checks."""
+    screen = app.export_screenshot()
+    assert not [hex(ord(c)) for c in screen if c in BIDI]
+    return screen
+
+
+async def test_bidi_controls_in_record_text_never_reach_the_terminal(
+        review_factory: Any) -> None:
+    review, ids = review_factory("minimal.yaml", records=SPOOFED)
+    app = ScreenerApp(review, "ann", ranker=FakeRanker(ids, reverse=False),
+                      background_delay=0, min_view_s=0)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot)
+        assert "gnippoeR" in no_bidi_on_screen(app)  # the card, in stored (logical) order
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        no_bidi_on_screen(app)
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_row_at(0)[-1]) == SPOOFED[0].title  # the stored text unchanged
+
+
+async def test_bidi_controls_in_a_conflict_never_reach_the_terminal(
+        review_factory: Any) -> None:
+    review, ids = review_factory(DUAL, records=SPOOFED)
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    record_decision(review, ids[0], "bob", Label.EXCLUDE, reason_id="design")
+    app = ScreenerApp(review, "Adjudicator", ranker=FakeRanker(ids), background_delay=0)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await open_conflicts(pilot)
+        no_bidi_on_screen(app)
+        await pilot.press("enter")  # the conflict's card
+        await settle(pilot)
+        assert "gnippoeR" in no_bidi_on_screen(app)

@@ -1,0 +1,30 @@
+"""What reaches the terminal: filters applied to every line the app draws.
+
+`BidiControlFilter` removes the bidirectional controls (`BIDI_CONTROLS`) from every line,
+wherever the text comes from (a record's title, abstract or authors on the card, in
+browse, in the conflicts list, a notification quoting a title): a terminal that applies
+them would show the text after a RIGHT-TO-LEFT OVERRIDE reversed, so a title could read
+as other words. The text stored is unchanged; the controls take no cell on screen, so the
+lines keep their width. Must not import screener.storage or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.segment import Segment
+from textual.color import Color
+from textual.filter import LineFilter
+
+from screener.workflow.screening import BIDI_CONTROLS
+
+_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
+class BidiControlFilter(LineFilter):
+    """Drops bidirectional controls from the segments of a line (the rest as it was)."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        search, sub = _BIDI.search, _BIDI.sub
+        return [Segment(sub("", segment.text), segment.style, segment.control)
+                if search(segment.text) else segment for segment in segments]
