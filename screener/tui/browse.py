@@ -17,6 +17,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Tab, Tabs
@@ -24,6 +25,7 @@ from textual.worker import get_current_worker
 
 from screener.core.decisions import Stage
 from screener.core.keys import DEFAULT_KEYS, binding_key
+from screener.tui.dialogs import TakesTypedKeys
 from screener.tui.widgets import FitFooter, shorten
 from screener.workflow.browse import BrowseFilter, BrowseResult, BrowseRow, browse
 from screener.workflow.review import Review
@@ -43,7 +45,7 @@ def _default_lister(review: Review, reviewer: str, stage: Stage, which: BrowseFi
     return browse(review, reviewer, stage, which, text=text, limit=BROWSE_LIMIT)
 
 
-class BrowseScreen(ModalScreen[int | None]):
+class BrowseScreen(TakesTypedKeys, ModalScreen[int | None]):
     """Records with filters; dismisses with the chosen record id (None: back)."""
 
     BINDINGS = [Binding("escape", "back", "Back"),
@@ -201,6 +203,23 @@ class BrowseScreen(ModalScreen[int | None]):
         if event.key == "down" and isinstance(self.focused, Input):
             event.stop()
             self.query_one(DataTable).focus()
+
+    def take_typed_key(self, event: events.Key) -> bool:
+        """A letter, digit or sign typed on the records or the filter tabs that is none of
+        the keys bound there (help, back, search) starts a search in the box, which takes
+        the focus: a search typed at once went nowhere, and its Enter opened a record."""
+        try:
+            box = self.query_one("#browse-search", Input)
+        except NoMatches:  # (not composed yet)
+            return False
+        if (self.focused is box or not event.is_printable or not event.character
+                or event.key in self.active_bindings):
+            return False
+        # at once, so that the keys typed next go to the box too; its Focus selects an
+        # earlier search (as `/` does) and this key, which the box gets next, replaces it
+        self.set_focus(box)
+        box.post_message(events.Key(event.key, event.character))
+        return True
 
     def action_open(self) -> None:
         """Enter: open the record under the cursor; from the filter tabs, go into the

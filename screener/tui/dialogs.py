@@ -124,9 +124,12 @@ class GatedKeysApp(App[Any]):
         self.key_gate = KeyGate(self)
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded and self.key_gate.closed:
-            self.key_gate.keep(event)
-            return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self.key_gate.closed:
+                self.key_gate.keep(event)
+                return
+            if self._taken_by_screen(event):
+                return
         await super().on_event(event)
 
     async def on_replay_keys(self, _message: ReplayKeys) -> None:
@@ -134,7 +137,22 @@ class GatedKeysApp(App[Any]):
         key typed later overtakes them. A key that opens a dialog holds the gate again, and
         the keys after it, already on their way, come back to the gate in order."""
         for event in self.key_gate.take():
-            await super().on_event(event)
+            if not self._taken_by_screen(event):
+                await super().on_event(event)
+
+    def _taken_by_screen(self, event: events.Key) -> bool:
+        screen = self.screen
+        return isinstance(screen, TakesTypedKeys) and screen.take_typed_key(event)
+
+
+class TakesTypedKeys(Screen[Any]):
+    """Base of a screen that may take a key as it is typed, before any binding or widget
+    sees it (`take_typed_key`): the app asks it in the order the keys came, so a key
+    typed after it (an Enter, a priority binding) finds what it did done."""
+
+    def take_typed_key(self, event: events.Key) -> bool:
+        """True: this key is taken (nothing else gets it)."""
+        return False
 
 
 def _gate(node: Screen[Any]) -> KeyGate | None:
@@ -406,8 +424,9 @@ Browse (b): lists records with filters (all, unscreened, included, excluded, may
 notes): Left and Right change the filter, Shift+Left and Shift+Right scroll long titles,
 Up and Down move through the records, Enter
 opens the one under the cursor to see it and decide again (a new decision row is
-stored); Esc (or q) goes back to the queue without deciding; ? shows this help.
-Search (/) opens browse with the search box: title and abstract, case-insensitive.
+stored); Esc (or q) goes back to the queue without deciding; ? shows this help; any other
+letter typed there starts a search. Search (/) opens browse with the search box: title and
+abstract, case-insensitive.
 
 Conflicts (adjudicator): lists the records whose screeners disagree at this stage; Enter
 shows the record and each screener's decision, reason and note; include, exclude (with a

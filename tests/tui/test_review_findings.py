@@ -266,6 +266,48 @@ async def test_help_and_quit_keys_work_in_browse(make_app: MakeApp) -> None:
         assert app.current_record_id == ids[0]
 
 
+async def test_typing_in_browse_goes_into_the_search_box(make_app: MakeApp) -> None:
+    """Browse opens with the focus on the records, under a search box: "ketamine" typed
+    there went nowhere, and its Enter opened the first record. A letter, digit or sign that
+    is not one of browse's keys now goes into the box; browse's own keys still work."""
+    from textual import events
+    from textual.widgets import DataTable, Input, Tabs
+
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        browse = await open_browse(app, pilot)
+        box = browse.query_one(Input)
+        assert browse.query_one(DataTable).has_focus
+        await pilot.press(*"ketamine quality")  # the q in it is text, not Back or Quit
+        assert app.screen is browse and box.has_focus and box.value == "ketamine quality"
+        await pilot.press("ctrl+u", *"rat", "enter")
+        await settle(pilot)
+        assert app.screen is browse and box.value == "rat" and browse.text == "rat"
+        table = browse.query_one(DataTable)
+        assert table.has_focus and [table.get_row_at(i)[0] for i in range(table.row_count)] \
+            == [str(ids[1])]
+        # from the filter tabs too a key starts a new search, as / does; typed in one
+        # burst (over SSH), the Enter after it searches, it does not open a record
+        browse.query_one(Tabs).focus()
+        await pilot.pause()
+        for key in (*"rats", "enter"):
+            app.post_message(events.Key(key, None if key == "enter" else key))
+        await settle(pilot)
+        assert app.screen is browse and box.value == "rats" and browse.text == "rats"
+        # browse's own keys on the records: ? help, q back (not quit), Enter opens
+        table.focus()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is browse and box.value == "rats"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_record_id == ids[1] and app.is_running
+        assert stored(review) == []
+
+
 async def test_shift_arrows_scroll_long_titles_in_browse(make_app: MakeApp) -> None:
     """Left/Right became the filter keys, so long titles could no longer be scrolled into
     view: Shift+Left/Right scroll the list sideways."""
