@@ -26,7 +26,7 @@ from textual.worker import get_current_worker
 from screener.core.decisions import Stage
 from screener.core.keys import DEFAULT_KEYS, binding_key
 from screener.tui.dialogs import TakesTypedKeys
-from screener.tui.widgets import FitFooter, shorten
+from screener.tui.widgets import NO_TITLE, FitFooter, shorten
 from screener.workflow.browse import BrowseFilter, BrowseResult, BrowseRow, browse
 from screener.workflow.review import Review
 
@@ -163,7 +163,7 @@ class BrowseScreen(TakesTypedKeys, ModalScreen[int | None]):
             if not blind:
                 cells.append(Text(shorten(row.others, w["others"])))
             cells += [str(row.year or ""), Text(shorten(row.first_author, w["author"])),
-                      Text(row.title)]
+                      Text(row.title or NO_TITLE)]
             table.add_row(*cells, key=str(row.record_id))
         shown, matching = len(message.result.rows), message.result.matching
         what = TAB_LABELS[self.which].lower()

@@ -28,7 +28,7 @@ from screener.tui.dialogs import (
     opens_dialog,
 )
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
-from screener.tui.widgets import FitFooter, RecordCard, shorten
+from screener.tui.widgets import NO_TITLE, FitFooter, RecordCard, shorten
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.review import Review
@@ -141,7 +141,7 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
             table.add_row(str(conflict.record_id),  # Text: a string cell is read as markup
                           Text("; ".join(f"{v.reviewer}: {v.label.value}"
                                          for v in conflict.votes)),
-                          Text(shorten(conflict.title, 60)), key=str(conflict.record_id))
+                          Text(shorten(conflict.title or NO_TITLE, 60)), key=str(conflict.record_id))
         stage = self.stage.label
         n = len(self.conflicts)
         summary = (f"{n} conflict{'s' if n != 1 else ''} at {stage}"

@@ -32,6 +32,8 @@ from screener.tui.highlight import Span, abstract_sections, find_terms
 from screener.workflow.progress import Progress, StoppingItem
 
 DASH = "—"
+NO_TITLE = "(no title)"
+"""What the card, browse and the conflicts list show for a record whose title is empty."""
 
 
 def highlighted(text: str, spans: Sequence[Span], include: Style, exclude: Style,
@@ -142,7 +144,7 @@ class RecordCard(ScrollView, can_focus=True):
             parts["title"] = Text(self._empty)
             return
         include, exclude, section, title_style = self._styles()
-        heading = self._mark(record.title or "(no title)")
+        heading = self._mark(record.title or NO_TITLE)
         heading.stylize(title_style)
         parts["title"] = heading
         lines = Text()

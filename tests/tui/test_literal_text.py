@@ -128,3 +128,27 @@ async def test_bidi_controls_in_a_conflict_never_reach_the_terminal(
         await pilot.press("enter")  # the conflict's card
         await settle(pilot)
         assert "gnippoeR" in no_bidi_on_screen(app)
+
+
+UNTITLED = [Record(title="", abstract="Esketamine nasal spray for resistant depression.",
+                   authors=("Nobody, N",), year=2018),
+            Record(title="Ketamine for depression", abstract="A trial.", authors=("Wu, L",))]
+
+
+async def test_a_record_without_a_title_says_so_in_browse_and_conflicts(
+        review_factory: Any) -> None:
+    """The card said "(no title)" where browse and the conflicts list left the cell blank."""
+    review, ids = review_factory(DUAL, records=UNTITLED)
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    record_decision(review, ids[0], "bob", Label.EXCLUDE, reason_id="design")
+    app = ScreenerApp(review, "Adjudicator", ranker=FakeRanker(ids, reverse=False),
+                      background_delay=0)
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        assert [r[2] for r in table_rows(screen)] == ["(no title)"]
+        await pilot.press("escape", "b")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        table = app.screen.query_one(DataTable)
+        assert [str(table.get_row_at(i)[-1]) for i in range(table.row_count)] == [
+            "(no title)", "Ketamine for depression"]
