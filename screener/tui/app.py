@@ -315,7 +315,8 @@ class ScreenerApp(GatedKeysApp):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        self.push_screen(HelpScreen(self.keymap.keys, self.sub_title, self.help_notes()))
+        self.push_screen(HelpScreen(self.keymap.keys, self.sub_title, self.help_notes(),
+                                    self.review.protocol.exclusion_reasons))
 
     def help_notes(self) -> dict[str, str]:
         """Help's words for the keys that do nothing at this stage or for this reviewer."""

@@ -7,7 +7,7 @@ Must not import screener.storage or sqlalchemy.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -446,16 +446,34 @@ def help_paragraphs() -> str:
     return "\n\n".join(" ".join(p.split()) for p in HELP_TEXT.split("\n\n"))
 
 
+def reason_keys(keys: Sequence[str]) -> str:
+    """The exclusion reasons' keys as the help lists them: runs of three or more digits
+    in a row as a range ("1-4, 9", "1-8"), the others one by one ("" when none)."""
+    parts: list[str] = []
+    run: list[str] = []
+    for key in [*keys, ""]:
+        if run and key.isdigit() and run[-1].isdigit() and int(key) == int(run[-1]) + 1:
+            run.append(key)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(run))
+        run = [key] if key else []
+    return ", ".join(parts)
+
+
 class HelpScreen(ModalScreen[None]):
     """The key map in force and how screening works."""
 
     BINDINGS = [Binding("escape", "close", "Close"), Binding("q", "close", "Close")]
 
     def __init__(self, keys: dict[str, str], stage_label: str,
-                 descriptions: dict[str, str] | None = None) -> None:
+                 descriptions: dict[str, str] | None = None,
+                 reasons: Sequence[ExclusionReason] = ()) -> None:
         super().__init__()
         self.keys = keys
         self.stage_label = stage_label
+        self.reasons = reason_keys([r.key for r in reasons])
+        """The exclusion reasons' keys ("1-4, 9"), as the protocol in force gives them."""
         self.descriptions = {**DESCRIPTIONS, **(descriptions or {})}
         """What each key does, said here where it cannot (e.g. "full-text stage only")."""
 
@@ -464,8 +482,9 @@ class HelpScreen(ModalScreen[None]):
         for action, key in self.keys.items():
             table.append(f"{key:>6}  ", style="bold")
             table.append(f"{self.descriptions.get(action, action)}\n")
-        table.append(f"{'1-9':>6}  ", style="bold")
-        table.append("Exclusion reason (in the reason dialog)\n")
+        if self.reasons:
+            table.append(f"{self.reasons:>6}  ", style="bold")
+            table.append("Exclusion reason (in the reason dialog)\n")
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Label(f"Help · {self.stage_label}", classes="dialog-title")
             yield Static(table, id="help-keys")

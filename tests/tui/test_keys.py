@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from screener.tui.dialogs import HelpScreen, reason_keys
 from screener.tui.keys import (
     DEFAULT_KEYS,
     KeyMapError,
@@ -88,3 +90,22 @@ def test_a_key_no_press_can_reach_is_refused_in_the_user_file(tmp_path: Path) ->
     assert keymap.keys["note"] == "n" and keymap.keys["search"] == "/"
     assert "key 'esc' is not a key screener can bind" in keymap.problems[0]
     assert "key 'slash' for search is also the key for note" in keymap.problems[1]
+
+
+@pytest.mark.parametrize(("keys", "shown"), [
+    ("12345678", "1-8"), ("1", "1"), ("12349", "1-4, 9"), ("123", "1-3"),
+    ("13", "1, 3"), ("12ab", "1, 2, a, b"), ("", "")])
+def test_the_help_names_the_exclusion_reason_keys_the_protocol_uses(keys: str,
+                                                                   shown: str) -> None:
+    """The help said "1-9" whatever keys the protocol's reasons have."""
+    assert reason_keys(list(keys)) == shown
+
+
+async def test_help_lists_the_reason_keys_of_the_protocol(make_app: Any) -> None:
+    app, _, _, _ = make_app()  # minimal.yaml: reasons on 1, 2, 3, 4 and 9
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = str(app.screen.query_one("#help-keys").render())
+        assert "1-4, 9  Exclusion reason" in keys and "1-9" not in keys
