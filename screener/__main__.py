@@ -1,39 +1,70 @@
 """`python -m screener` and the `screener` command: run the command-line interface, with
-Ctrl-C handled once for every command.
+Ctrl-C, SIGTERM and SIGHUP handled once for every command.
 
 An interrupt can arrive while the command's modules are still being imported (click,
 SQLAlchemy, scikit-learn: the first second of a command), before click runs; `run` catches
-it around that import too. What a command writes is one transaction per action and files
-go through a temporary file and a rename, so the step cut short left nothing behind.
+it around that import too. SIGTERM (kill, systemd) and SIGHUP (a closed terminal or SSH
+session) raise `Terminated`, a KeyboardInterrupt, so they unwind the command as Ctrl-C
+does. What a command writes is one transaction per action and files go through a
+temporary file and a rename, so the step cut short left nothing behind.
 Imports nothing but the standard library before `screener.cli`.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 from typing import NoReturn
 
 INTERRUPTED = "interrupted: nothing was written by the unfinished step"
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop a command as Ctrl-C does (the screening UI quits on them itself)."""
 
 
-def interrupted() -> NoReturn:
-    """Ctrl-C: one line on stderr and exit code 130 (128 + SIGINT), never a traceback."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is, so that it unwinds as Ctrl-C does:
+    its transaction is rolled back, an export's temporary file removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminated(signum: int, _frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def stop_on_termination() -> None:
+    """SIGTERM and SIGHUP raise `Terminated` from now on (unless they are ignored, as
+    under nohup: then they stay ignored)."""
+    for signum in TERMINATING:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _terminated)
+
+
+def interrupted(exc: BaseException | None = None) -> NoReturn:
+    """Ctrl-C (or `Terminated`): one line on stderr and exit code 128 + the signal's
+    number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), never a traceback."""
     try:
         sys.stderr.write(f"\n{INTERRUPTED}\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # stderr closed or gone with the terminal
         pass
-    raise SystemExit(130)
+    # (by its attribute: under `python -m screener` this file is also imported as
+    # screener.__main__, whose Terminated is another class)
+    raise SystemExit(128 + int(getattr(exc, "signum", signal.SIGINT)))
 
 
 def run() -> None:
     """The entry point ([project.scripts] and `python -m screener`)."""
     try:
+        stop_on_termination()
         from screener.cli import main
 
         main()
-    except KeyboardInterrupt:
-        interrupted()
+    except KeyboardInterrupt as exc:
+        interrupted(exc)
 
 
 if __name__ == "__main__":

@@ -45,14 +45,14 @@ class ScreenerGroup(click.Group):
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
             return super().make_context(*args, **kwargs)
-        except KeyboardInterrupt:  # (click would print 'Aborted!' and exit 1)
-            interrupted()
+        except KeyboardInterrupt as exc:  # (click would print 'Aborted!' and exit 1)
+            interrupted(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:  # first: Ctrl-C while modules load must not import more
-            interrupted()
+        except KeyboardInterrupt as exc:  # first: Ctrl-C while modules load must not import more
+            interrupted(exc)
         except _user_errors() as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)

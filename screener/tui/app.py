@@ -24,6 +24,8 @@ Must not import screener.storage or sqlalchemy: the database is reached through
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -151,7 +153,7 @@ class ScreenerApp(GatedKeysApp):
                  session: ScreeningSession | None = None,
                  background_delay: float = 0.15, progress_delay: float = 1.0,
                  rank_on_open: bool | None = None, gc_idle_seconds: float = 2.0,
-                 min_view_s: float = 0.0) -> None:
+                 min_view_s: float = 0.0, quit_on_signals: bool = False) -> None:
         super().__init__()
         self.review = review
         self.stage = Stage(stage)
@@ -177,6 +179,9 @@ class ScreenerApp(GatedKeysApp):
         """Seconds a record is on screen before a decision key takes effect: a key held
         down or bounced must not decide a record nobody read (`run_app` sets `MIN_VIEW_S`;
         0, the default here, for scripted use)."""
+        self.quit_on_signals = quit_on_signals
+        """Quit on SIGTERM and SIGHUP as on the quit key (`run_app` sets it; the command
+        line turns them into Ctrl-C, which must not be raised in the middle of the app)."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
         self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds,
@@ -205,6 +210,11 @@ class ScreenerApp(GatedKeysApp):
             # After the first record is on screen: starting the child costs CPU.
             self.set_timer(WARM_UP_DELAY, self._warm_up)
         self.apply_keymap()
+        if self.quit_on_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                if signal.getsignal(signum) is not signal.SIG_IGN:  # (nohup: stays ignored)
+                    loop.add_signal_handler(signum, self.exit)
 
     def apply_keymap(self) -> None:
         self.set_keymap({action: key for action, key in self.keymap.keys.items()
@@ -354,6 +364,7 @@ def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABST
             theme: str | None = None) -> int:
     """Open the screening UI in this terminal; returns when the reviewer quits, with the
     app's return code (not 0 when it stopped on an error, whose traceback Textual printed)."""
-    app = ScreenerApp(review, reviewer, stage, theme=theme, min_view_s=MIN_VIEW_S)
+    app = ScreenerApp(review, reviewer, stage, theme=theme, min_view_s=MIN_VIEW_S,
+                      quit_on_signals=True)
     app.run()
     return app.return_code or 0

@@ -68,8 +68,9 @@ runpy.run_module("screener", run_name="__main__", alter_sys=True)
 """
 
 
-def interrupt_at(kind: str, what: str, *args: str) -> str:
-    """Run `screener ARGS`, send SIGINT when it reaches the pause point; its stderr."""
+def interrupt_at(kind: str, what: str, *args: str, sig: int = signal.SIGINT) -> str:
+    """Run `screener ARGS`, send `sig` (SIGINT: Ctrl-C) when it reaches the pause point;
+    its stderr. It exits with 128 + the signal's number, as a shell reports it."""
     child = subprocess.Popen([sys.executable, "-c", CHILD, kind, what, *args],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, cwd=REPO)
@@ -79,9 +80,9 @@ def interrupt_at(kind: str, what: str, *args: str) -> str:
         child.kill()
         out, err = child.communicate()
         pytest.fail(f"never reached the pause point {kind} {what}: {first}{err}")
-    child.send_signal(signal.SIGINT)
+    child.send_signal(sig)
     out, err = child.communicate(timeout=300)
-    assert child.returncode == 130, err
+    assert child.returncode == 128 + sig, err
     assert "Traceback" not in err and "no signal came" not in err, err
     assert err.strip() == "interrupted: nothing was written by the unfinished step", err
     return err
@@ -133,3 +134,22 @@ def test_ctrl_c_before_an_export_is_renamed_into_place_leaves_no_file(review: Pa
     assert list(exports.iterdir()) == [], "a temporary or half-written file was left"
     run("export", "log", "--review", str(review))
     assert [p.name for p in exports.iterdir()] == ["decision-log.csv"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_a_hang_up_before_an_export_is_renamed_leaves_no_file(
+        review: Path, sig: int) -> None:
+    """kill, systemd or a closed SSH session stop a command as Ctrl-C does: it left a
+    0-byte .screener-XXXX.tmp beside the export."""
+    exports = review / "exports"
+    interrupt_at("replace", "decision-log.csv", "export", "log", "--review", str(review),
+                 sig=sig)
+    assert list(exports.iterdir()) == [], "a temporary or half-written file was left"
+
+
+def test_sigterm_in_the_middle_of_an_import_leaves_the_review_unchanged(
+        review: Path, tmp_path: Path) -> None:
+    big = _big_ris(tmp_path / "big.ris", 300)
+    interrupt_at("after", "screener.storage.repo.add_records", "import", str(big),
+                 "--review", str(review), sig=signal.SIGTERM)
+    assert "0 unique" in run("status", "--review", str(review))

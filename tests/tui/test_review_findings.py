@@ -4,6 +4,8 @@ keyboard, and the card after revisits and undo."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -351,3 +353,23 @@ async def test_after_undo_the_card_says_what_was_undone(make_app: MakeApp) -> No
                                           "note (with your next decision): dose")
         await pilot.press("i")  # decided again: the next record says nothing of it
         assert "you undid" not in shown(app, "context")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+async def test_sigterm_or_a_hang_up_quits_the_ui_and_keeps_its_decisions(
+        make_app: MakeApp, signum: int) -> None:
+    """The command line turns SIGTERM and SIGHUP into Ctrl-C; in the UI they quit it as q
+    does (the terminal restored, the record on screen given up), decisions kept."""
+    app, review, ids, _ = make_app(reverse=False, quit_on_signals=True)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        # (the app's own handler, or this test would end pytest)
+        assert signal.getsignal(signum) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        os.kill(os.getpid(), signum)
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if not app.is_running:
+                break
+        assert not app.is_running
+    assert stored(review)[-1][:3] == (ids[0], "ann", "include")
