@@ -153,9 +153,9 @@ def protocol_check(file: Path) -> None:
     from screener.workflow.review import read_protocol
 
     proto, _ = read_protocol(file)
-    click.echo(f"{file}: OK ({len(proto.criteria)} criteria, "
-               f"{len(proto.exclusion_reasons)} exclusion reasons, "
-               f"{proto.screening.reviewers_per_record} reviewer(s) per record)")
+    click.echo(f"{file}: OK ({counted(len(proto.criteria), 'criterion', 'criteria')}, "
+               f"{counted(len(proto.exclusion_reasons), 'exclusion reason')}, "
+               f"{counted(proto.screening.reviewers_per_record, 'reviewer')} per record)")
 
 
 @protocol.command("schema")
@@ -248,7 +248,10 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
     if as_json:
         emit_json(data)
     else:
-        click.echo(f"[{r.id}] {r.title}\n{r.citation}\n\n{r.abstract}")
+        from screener.workflow.screening import shown_text
+
+        click.echo(f"[{r.id}] {shown_text(r.title, '(no title)')}\n"
+                   f"{shown_text(r.citation)}\n\n{shown_text(r.abstract, '(no abstract)')}")
 
 
 @main.command()

@@ -117,8 +117,10 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
         return
     if not found:
         click.echo(f"no conflicts at {stage}")
+    from screener.workflow.screening import shown_text
+
     for c in found:
-        click.echo(f"[{c.record_id}] {c.title}")
+        click.echo(f"[{c.record_id}] {shown_text(c.title, '(no title)')}")
         for v in c.votes:
             extra = (f" ({v.reason_id})" if v.reason_id else "") + (f" - {v.note}" if v.note else "")
             click.echo(f"    {v.reviewer}: {v.label.value}{extra}")

@@ -10,15 +10,11 @@ lines keep their width. Must not import screener.storage or sqlalchemy.
 
 from __future__ import annotations
 
-import re
-
 from rich.segment import Segment
 from textual.color import Color
 from textual.filter import LineFilter
 
-from screener.workflow.screening import BIDI_CONTROLS
-
-_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+from screener.workflow.screening import BIDI_PATTERN as _BIDI
 
 
 class BidiControlFilter(LineFilter):

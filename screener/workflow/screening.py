@@ -8,6 +8,7 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import re
 import shlex
 import unicodedata
 from collections.abc import Sequence
@@ -392,7 +393,7 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
             record_id, review.protocol.screening.reviewers_per_record)
         raise ReviewError(
             f"record {record_id} is already settled at {stage.value} by "
-            f"{' and '.join(others)} (it needs {need} reviewer(s)): a further decision "
+            f"{' and '.join(others)} (it needs {counted(need, 'reviewer')}): a further decision "
             "is refused; a disagreement goes to `screener resolve`")
 
 
@@ -401,6 +402,15 @@ BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
 """Characters that reorder the text around them on a terminal (a name could hide another;
 a title could read as other words): refused in names and notes, and never shown by the UI
 (`screener.tui.terminal`)."""
+
+BIDI_PATTERN = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+"""Any one of `BIDI_CONTROLS`."""
+
+
+def shown_text(text: str, empty: str = "") -> str:
+    """Record text as the CLI prints it for people: the bidirectional controls left out
+    (as the UI leaves them out), `empty` when there is no text."""
+    return BIDI_PATTERN.sub("", text) if text.strip() else empty
 
 
 def _control_char(text: str, categories: tuple[str, ...], allowed: str = ""

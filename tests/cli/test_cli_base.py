@@ -92,6 +92,30 @@ def test_next_and_decide(tmp_path: Path, db_url: str | None) -> None:
         ("exclude", 1), ("include", 1)}
 
 
+def test_next_prints_record_text_without_bidi_controls(tmp_path: Path) -> None:
+    """The UI never draws a RIGHT-TO-LEFT OVERRIDE in a title (the text after it would
+    show reversed), but `next` printed it raw, and an empty title as nothing. The JSON
+    keeps the stored text."""
+    from screener.workflow.importing import import_records
+
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    with open_review(tmp_path / "rev", None) as review:
+        import_records(review, [Record(title="Left \u202eoverride\u202c text",
+                                       abstract="An \u2067isolate\u2069 here"),
+                                Record(title="", abstract="No title at all")],
+                       source="PubMed", kind="database")
+    loc = where(tmp_path, None)
+    _, out = run("next", "--reviewer", "ann", *loc)
+    assert "Left override text" in out and "An isolate here" in out
+    assert not set(out) & set("\u202e\u202c\u2067\u2069")
+    _, data = run("next", "--reviewer", "ann", "--json", *loc)
+    first = json.loads(data)
+    assert first["title"] == "Left \u202eoverride\u202c text"
+    run("decide", str(first["record_id"]), "--reviewer", "ann", "--label", "include", *loc)
+    _, out = run("next", "--reviewer", "ann", *loc)
+    assert "(no title)" in out.splitlines()[0]
+
+
 def test_a_full_text_not_retrieved_from_the_command_line(tmp_path: Path) -> None:
     # scripted reviews need the PRISMA box "reports not retrieved" too (the UI has r)
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
@@ -237,7 +261,7 @@ def test_amending_the_reviews_own_protocol_copy_edited_in_place(tmp_path: Path) 
 
 def test_protocol_check_and_schema(tmp_path: Path) -> None:
     _, out = run("protocol", "check", MINIMAL)
-    assert "OK" in out
+    assert "OK (2 criteria, 5 exclusion reasons, 1 reviewer per record)" in out
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: x\ncriteria: []\nexclusion_reasons: []\nfoo: 1\n")
     code, out = run("protocol", "check", str(bad), ok=False)
