@@ -176,7 +176,8 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
                    "decided_differently": list(summary.decided_differently)})
         return
     methods = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_method.items())) or "none"
-    click.echo(f"{summary.removed} duplicate(s) removed in {summary.clusters} cluster(s) "
+    click.echo(f"{counted(summary.removed, 'duplicate')} removed in "
+               f"{counted(summary.clusters, 'cluster')} "
                f"({methods})")
     _warn_screened_copies(summary)
 

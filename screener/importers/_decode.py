@@ -103,8 +103,10 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
             good = sum(1 for ch in text if ord(ch) > 127) - bad
             if good > bad:  # mostly UTF-8 with a few damaged bytes: keep UTF-8
                 warnings.append(
-                    f"{bad} byte sequence(s) are not valid UTF-8 (first on line {where}) and "
-                    "were replaced by '\ufffd'."
+                    f"{bad:,} byte sequence{'' if bad == 1 else 's'} "
+                    f"{'is' if bad == 1 else 'are'} not valid UTF-8 (first on line {where}) "
+                    f"and {'was' if bad == 1 else 'were'} "
+                    "replaced by '\ufffd'."
                 )
                 return text, "utf-8", warnings
             try:

@@ -46,6 +46,7 @@ from screener.core.protocol import (
     word_chars,
 )
 from screener.core.records import key_paper_id
+from screener.core.wording import counted
 from screener.protocol.schema import ACTIONS, SCHEMA
 from screener.protocol.yaml_reader import YamlError, read_yaml
 
@@ -94,7 +95,7 @@ class ProtocolError(Exception):
         self.problems = problems
         lines = "\n".join(f"  {file}: {p}" for p in problems)
         super().__init__(
-            f"{file}: {len(problems)} problem(s) in the protocol:\n{lines}\n"
+            f"{file}: {counted(len(problems), 'problem')} in the protocol:\n{lines}\n"
             "Fix the file (see `screener protocol schema` for every field) and run "
             "`screener protocol check` again."
         )

@@ -792,8 +792,8 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         cut: list[str] = []
         write_atomic(target, lambda p: cut.extend(rec.records_xlsx(items, p, provenance)))
         if cut and warn is not None:
-            warn(f"{len(cut)} cell(s) longer than Excel's {rec.XLSX_CELL_LIMIT:,} characters "
-                 f"were cut ({'; '.join(cut[:5])}{'; ...' if len(cut) > 5 else ''}); "
+            warn(f"{_n(len(cut), 'cell')} longer than Excel's {rec.XLSX_CELL_LIMIT:,} "
+                 f"characters {_were(len(cut))} cut ({'; '.join(cut[:5])}{'; ...' if len(cut) > 5 else ''}); "
                  "export --format csv keeps them whole")
     elif fmt == "csv":
         write_text_atomic(target, rec.records_csv(items, provenance))

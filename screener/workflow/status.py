@@ -218,7 +218,8 @@ def format_status(data: dict[str, Any]) -> str:
     stop = data.get("stopping")
     if stop:
         open_conflicts = data["outcomes"].get("title_abstract", {}).get("conflict", 0)
-        waiting = (f"; {number(open_conflicts)} conflict(s) still await resolution"
+        waiting = (f"; {counted(open_conflicts, 'conflict')} still "
+                   f"{'awaits' if open_conflicts == 1 else 'await'} resolution"
                    if open_conflicts else "")
         state = (f": every record has been screened (the stopping rule is moot{waiting})"
                  if stop.get("every_record_screened") else

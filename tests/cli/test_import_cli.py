@@ -228,6 +228,7 @@ def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
     links = {link["record_id"]: link for link in
              json.loads(run("dedup", "--list", "--json", *review_dir))}
     assert links[7]["kept_id"] == 1 and links[8]["kept_id"] == 2
+    assert "6 duplicates removed in 6 clusters" in out  # said "duplicate(s) ... cluster(s)"
     assert "2 removed records had been screened" in out and "7 (kept: 1)" in out
     assert "1 of them was decided differently from the copy kept: 8 (kept: 2)" in out
     cluster = links[8]["cluster"]
@@ -614,7 +615,7 @@ def test_a_table_with_abstracts_but_no_titles_or_some_empty_titles_imports(
     some = _table(tmp_path / "some.csv", [
         ["Article Title", "Abstract"], ["A trial of X", "x"], ["", "Only an abstract here."]])
     out = run("import", str(some), *review_dir)
-    assert "1 row(s) have an empty title (line(s) 3)" in out
+    assert "1 row has an empty title (line 3)" in out
     with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
         records = repo.get_records(s)
     assert sorted((r.title, r.abstract) for r in records) == [

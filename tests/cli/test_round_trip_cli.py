@@ -138,7 +138,7 @@ def test_an_xlsx_export_says_which_cells_excel_could_not_hold(tmp_path: Path) ->
         "other")
     out = run("export", "records", "--label", "all", "--format", "xlsx", "--out",
               str(tmp_path / "r.xlsx"), "--review", str(folder))
-    assert ("warning: 1 cell(s) longer than Excel's 32,767 characters were cut (record 1: "
+    assert ("warning: 1 cell longer than Excel's 32,767 characters was cut (record 1: "
             "abstract, 40,000 characters); export --format csv keeps them whole") in out, out
     out = run("export", "records", "--label", "all", "--format", "csv", "--out",
               str(tmp_path / "r.csv"), "--review", str(folder))

@@ -225,7 +225,7 @@ def test_simulate_names_every_problem_of_the_protocols_ranking_section(tmp_path:
                      + "ranking:\n  model: nosuch\n  params: {C: -1, foo: 2}\n")
     result = CliRunner().invoke(main, ["simulate", str(DATASET), "--protocol", str(proto)])
     assert result.exit_code == 2 and "--model" not in result.output, result.output
-    for part in ("3 problem(s)", "ranking.model: unknown model 'nosuch'",
+    for part in ("3 problems", "ranking.model: unknown model 'nosuch'",
                  "ranking.params.C:", "ranking.params.foo: unknown model parameter 'foo'"):
         assert part in result.output, (part, result.output)
 

@@ -346,8 +346,8 @@ def test_status_names_the_conflicts_still_open_when_the_stopping_rule_is_moot(
         record_decision(review, ids[0], "bob", Label.EXCLUDE)
         record_decision(review, ids[1], "bob", Label.INCLUDE)
     run("conflicts", "--reviewer", ADJ, *loc)
-    assert ("every record has been screened (the stopping rule is moot; 1 conflict(s) still "
-            "await resolution)") in run("status", *loc)
+    assert ("every record has been screened (the stopping rule is moot; 1 conflict still "
+            "awaits resolution)") in run("status", *loc)
     run("resolve", str(ids[1]), "--reviewer", ADJ, "--label", "exclude", *loc)
     assert "(the stopping rule is moot)" in run("status", *loc)
 

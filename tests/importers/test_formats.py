@@ -756,7 +756,7 @@ def test_csv_rows_with_an_empty_title_are_counted_in_one_warning(tmp_path: Path)
     result = read_file(path)
     assert len(result.records) == 3
     assert result.warnings == [
-        "2 row(s) have an empty title (line(s) 3, 4); they are imported without one (a "
+        "2 rows have an empty title (lines 3, 4); they are imported without one (a "
         "spreadsheet formula whose value was never saved reads as empty: open and save the "
         "file in a spreadsheet program)."]
 
