@@ -50,7 +50,7 @@ from screener.tui.widgets import (
 )
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
-from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least
+from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least, without_stopping
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import ProtocolAmended, catch_up_with_amendments
 from screener.workflow.screening import NextItem
@@ -487,8 +487,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
 
     def follow_protocol(self) -> None:
         """Show the protocol version in force when another process amended it (a decision
-        or undo read it): the title, criteria and reasons, the marked terms and the keys.
-        Decisions are refused until the screen shows it (`ScreeningSession.shown_protocol`)."""
+        or undo read it): the title, criteria and reasons, the marked terms and the keys; the
+        stopping figures are recomputed under its rule (dashes meanwhile). Decisions are
+        refused until the screen shows it (`ScreeningSession.shown_protocol`)."""
         app = self.screener
         session, review = app.session, app.review
         if session.shown_protocol is None or session.shown_protocol == review.protocol_hash:
@@ -498,9 +499,14 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.query_one(RecordCard).follow(review.protocol)
         self.query_one(CriteriaPanel).show(review.protocol)
         app.follow_protocol_keys()
+        if self.progress is not None:  # the old rule's figures: dashes until recomputed
+            self.progress = without_stopping(self.progress)
+            self._figures_of = None
+            self.show_status()
+        self.refresh_progress()
         self.notify(f"The protocol was amended: version {review.protocol_version} is in "
-                    "force. Its criteria, exclusion reasons, highlighted terms and keys are "
-                    "shown from now on.", title="Protocol amended", timeout=15)
+                    "force. Its criteria, exclusion reasons, highlighted terms, keys and "
+                    "stopping rule are shown from now on.", title="Protocol amended", timeout=15)
 
     def _start_ranking(self) -> None:
         self._ranking_timer = None

@@ -126,6 +126,13 @@ def from_labels(reviewer: str, stage: Stage, labels: list[Label], total: int,
                     irrelevant_run(labels), tuple(curve), not_offered=not_offered)
 
 
+def without_stopping(progress: Progress) -> Progress:
+    """`progress` with its stopping statistics taken out (as before they are computed): the
+    figures of a stopping rule no longer in force are not shown as this one's."""
+    return replace(progress, p_value=None, estimated_recall=None, estimated_remaining=None,
+                   estimated_recall_interval=None, checklist=(), stop_by_test=False)
+
+
 def progress_counts(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT
                     ) -> Progress:
     """The reviewer's counts and recall curve alone (the stopping fields stay empty)."""

@@ -473,6 +473,47 @@ async def test_an_amendment_made_while_the_screen_is_open_is_shown_before_a_deci
         assert len(stored(review)) == 3 and stored(review)[-1][2:4] == ("exclude", "animal")
 
 
+async def test_an_amendment_of_the_stopping_rule_recomputes_the_panel_at_once(
+        make_app: MakeApp, tmp_path: Path) -> None:
+    """The UI took up an amendment that raised the recall target (toast "Protocol amended")
+    yet kept "✓ Stopping rule met" in the panel, figures of the old rule, until the next
+    decision, while `status` said not met. The figures are recomputed under the new version
+    as soon as the screen follows it."""
+    import yaml
+
+    from screener.workflow.progress import Progress, StoppingItem
+    from screener.workflow.review import amend_protocol
+
+    def met_below_99(review: Any, reviewer: str, stage: Stage) -> Progress:
+        """Met while the recall target is under 0.99 (as the amendment makes it)."""
+        met = review.protocol.stopping.recall_target < 0.99
+        return Progress(reviewer, stage, 0, 5, 0, 0, 0, (), p_value=0.04 if met else 0.5,
+                        checklist=(StoppingItem("screened fraction", "1", True),),
+                        stop_by_test=met)
+
+    app, review, _, _ = make_app(progress_fn=met_below_99)
+    assert review.folder is not None
+    data = yaml.safe_load((review.folder / "protocol.yaml").read_text(encoding="utf-8"))
+    data["stopping"] = {**data.get("stopping", {}), "recall_target": 0.99}
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        panel = app.screening.query_one("#status-stopping", Static)
+        assert "✓ Stopping rule met" in str(panel.render())
+        other = open_review(review.folder)  # another shell
+        try:
+            amend_protocol(other, amended, "stricter")
+        finally:
+            other.close()
+        await pilot.press("i")  # refused: the screen follows version 2
+        await settle(pilot)
+        assert any(n.title == "Protocol amended" for n in app._notifications)
+        assert stored(review) == []
+        assert "Stopping rule met" not in str(panel.render()).replace("not met", "")
+        assert "p-value 0.500" in str(panel.render())
+
+
 async def test_keys_remapped_in_user_file_win_over_protocol(make_app: MakeApp, tmp_path: Path,
                                                             monkeypatch: Any) -> None:
     config = tmp_path / "config"
