@@ -314,6 +314,22 @@ def format_p(value: float | None) -> str:
     return DASH if value is None else (f"{value:.3f}" if value >= 0.001 else "<0.001")
 
 
+def verdict_lines(progress: Progress) -> list[str]:
+    """Whether the protocol's stopping rule is met and, when not, what is missing: the
+    stopping test (its p-value and the level it must be below) and the SAFE items left;
+    each line fits the narrow side panel (27 columns)."""
+    if progress.criteria_met:
+        return ["✓ Stopping rule met"]
+    lines = ["✗ Stopping rule not met"]
+    if not progress.stop_by_test and progress.p_value is not None:
+        level = (DASH if progress.stop_level is None else f"{progress.stop_level:.4g}")
+        lines.append(f"  p {format_p(progress.p_value)}, needs < {level}")
+    unmet = sum(not item.passed for item in progress.checklist)
+    if unmet:
+        lines.append(f"  {unmet} SAFE item{'s' * (unmet != 1)} not met")
+    return lines
+
+
 class StatusPanel(Vertical):
     """Progress bar, includes, rank and score of the record shown, and the stopping panel."""
 
@@ -371,8 +387,8 @@ class StatusPanel(Vertical):
                 lines += safe_lines(item)
         else:
             lines.append(f"SAFE checklist {DASH}")
-        if progress.criteria_met:  # the protocol's rule, spelt out (not left to the reader)
-            lines.append("✓ Stopping rule met")
+        if progress.checklist:  # the protocol's rule, spelt out (not left to the reader)
+            lines += verdict_lines(progress)
         self._set("#status-stopping", "\n".join(lines))
         curve = [float(v) for v in progress.recall_curve]
         sparkline = self.query_one("#status-curve", Sparkline)

@@ -54,6 +54,9 @@ class Progress:
     reviewers settled them, or the allocation gives them to others."""
     stop_by_test: bool = False
     """The stopping test's p-value is below 1 - the protocol's confidence."""
+    stop_level: float | None = None
+    """The level the stopping test's p-value must be below: 1 - the protocol's confidence
+    (None while the stopping statistics are not computed)."""
 
     @property
     def criteria_met(self) -> bool:
@@ -130,7 +133,8 @@ def without_stopping(progress: Progress) -> Progress:
     """`progress` with its stopping statistics taken out (as before they are computed): the
     figures of a stopping rule no longer in force are not shown as this one's."""
     return replace(progress, p_value=None, estimated_recall=None, estimated_remaining=None,
-                   estimated_recall_interval=None, checklist=(), stop_by_test=False)
+                   estimated_recall_interval=None, checklist=(), stop_by_test=False,
+                   stop_level=None)
 
 
 def progress_counts(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT
@@ -215,4 +219,5 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
         base, p_value=summary.p_value if labels else None, estimated_recall=recall,
         estimated_recall_interval=recall_interval,
         estimated_remaining=(remaining.point, remaining.low, remaining.high),
-        checklist=tuple(items), stop_by_test=bool(labels) and summary.stop_by_test)
+        checklist=tuple(items), stop_by_test=bool(labels) and summary.stop_by_test,
+        stop_level=1 - rule.confidence)

@@ -1097,23 +1097,36 @@ async def test_quitting_gives_up_the_record_on_screen(review_factory: Any) -> No
         assert repo.active_claims(session, Stage.TITLE_ABSTRACT, since) == []
 
 
-async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
-    """The reviewer is told in words, not left to read p < 0.05 and four ticks."""
+def _all_ticked(**changes: Any) -> Any:
+    """A reviewer's Progress with every SAFE item ticked (p 0.01, the test not passed)."""
+    from screener.workflow.progress import Progress, StoppingItem
+
+    items = tuple(StoppingItem(name, "1 of ≥ 1", True) for name in (
+        "screened fraction", "2x relevant", "irrelevant run", "key papers"))
+    return replace(Progress(reviewer="ann", stage=Stage.TITLE_ABSTRACT, screened=55,
+                            total=60, includes=2, maybes=0, consecutive_irrelevant=53,
+                            p_value=0.01, estimated_recall=0.97, checklist=items), **changes)
+
+
+def _panel_host() -> Any:
+    """An app holding the status panel alone."""
     from textual.app import App, ComposeResult
 
     from screener.tui.widgets import StatusPanel
-    from screener.workflow.progress import Progress, StoppingItem
 
     class Host(App[None]):
         def compose(self) -> ComposeResult:
             yield StatusPanel()
 
-    items = tuple(StoppingItem(name, "1 of ≥ 1", True) for name in (
-        "screened fraction", "2x relevant", "irrelevant run", "key papers"))
-    base = Progress(reviewer="ann", stage=Stage.TITLE_ABSTRACT, screened=55, total=60,
-                    includes=2, maybes=0, consecutive_irrelevant=53, p_value=0.01,
-                    estimated_recall=0.97, checklist=items)
-    async with Host().run_test() as pilot:
+    return Host()
+
+
+async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
+    """The reviewer is told in words, not left to read p < 0.05 and four ticks."""
+    from screener.tui.widgets import StatusPanel
+
+    base = _all_ticked()
+    async with _panel_host().run_test() as pilot:
         panel = pilot.app.query_one(StatusPanel)
         panel.show(base, 1, 0.5, 50)
         text = str(panel.query_one("#status-stopping").render())
@@ -1126,6 +1139,33 @@ async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
         assert "Est. recall 97%\n" in text + "\n"
         panel.show(replace(base, estimated_recall_interval=(0.62, 0.99)), 1, 0.5, 50)
         assert "Est. recall 97% (≥62%)" in str(panel.query_one("#status-stopping").render())
+
+
+async def test_the_panel_says_when_the_stopping_rule_is_not_met() -> None:
+    """With every SAFE item ticked the panel showed "Stopping p-value 0.361" and no verdict,
+    while a met rule says "✓ Stopping rule met": it says not met, and why, in the narrow
+    panel's 27 columns."""
+    from screener.tui.widgets import StatusPanel
+
+    base = _all_ticked(p_value=0.361, stop_level=0.05)
+    items = base.checklist
+    async with _panel_host().run_test() as pilot:
+        panel = pilot.app.query_one(StatusPanel)
+
+        def shown(progress: Any) -> str:
+            panel.show(progress, 1, 0.5, 50)
+            return str(panel.query_one("#status-stopping").render())
+
+        text = shown(base)
+        assert "✗ Stopping rule not met\n  p 0.361, needs < 0.05" in text
+        assert "Stopping rule met" not in text.replace("rule not met", "")
+        failing = (replace(items[0], passed=False), replace(items[1], passed=False), *items[2:])
+        text = shown(replace(base, p_value=0.01, stop_by_test=True, checklist=failing))
+        assert "✗ Stopping rule not met\n  2 SAFE items not met" in text and "needs" not in text
+        text = shown(replace(base, checklist=failing[1:], stop_level=0.01))
+        assert "✗ Stopping rule not met\n  p 0.361, needs < 0.01\n  1 SAFE item not met" in text
+        assert max(len(line) for line in text.splitlines()) <= 27
+        assert "not met" not in shown(replace(base, checklist=()))  # not computed yet
 
 
 @pytest.mark.parametrize("size", [(80, 24), (100, 32)])
