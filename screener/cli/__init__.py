@@ -150,12 +150,15 @@ def protocol() -> None:
 @click.argument("file", type=PATH)
 def protocol_check(file: Path) -> None:
     """Validate FILE; report every problem with its line and field."""
+    from screener.protocol import protocol_warnings
     from screener.workflow.review import read_protocol
 
-    proto, _ = read_protocol(file)
+    proto, text = read_protocol(file)
     click.echo(f"{file}: OK ({counted(len(proto.criteria), 'criterion', 'criteria')}, "
                f"{counted(len(proto.exclusion_reasons), 'exclusion reason')}, "
                f"{counted(proto.screening.reviewers_per_record, 'reviewer')} per record)")
+    for warning in protocol_warnings(text):
+        click.echo(f"warning: {file}: {warning}", err=True)
 
 
 @protocol.command("schema")

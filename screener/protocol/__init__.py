@@ -5,10 +5,11 @@ from screener.protocol.loader import (
     ProtocolError,
     RankingCheck,
     load_protocol_text,
+    protocol_warnings,
     read_protocol_file,
     sha256_text,
 )
 from screener.protocol.schema import SCHEMA, schema_json
 
 __all__ = ["SCHEMA", "Problem", "ProtocolError", "RankingCheck", "load_protocol_text",
-           "read_protocol_file", "schema_json", "sha256_text"]
+           "protocol_warnings", "read_protocol_file", "schema_json", "sha256_text"]

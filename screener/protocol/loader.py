@@ -529,6 +529,45 @@ def _build(data: dict[str, Any]) -> Protocol:
     )
 
 
+UNUSUAL_STOPPING = {"recall_target": 0.8, "confidence": 0.8}
+"""The stopping rule's settings `protocol_warnings` warns of below these values (valid, but
+they let the rule say stop with many relevant records unfound)."""
+LONGEST_USUAL_RUN = 10_000
+"""`stopping.consecutive_irrelevant` above this is warned of."""
+
+
+def protocol_warnings(text: str) -> list[Problem]:
+    """Settings of a valid protocol that no review is likely to mean (a typo, or a test
+    setting left in): each with its field, line and why. They are not refused."""
+    node, data, _ = read_yaml(text)
+    stopping = data.get("stopping") if isinstance(data, dict) else None
+    if not isinstance(stopping, dict):
+        return []
+    warnings: list[Problem] = []
+
+    def warn(key: str, message: str) -> None:
+        path = ["stopping", key]
+        warnings.append(Problem(_path_text(path), _line_of(node, path), message))
+
+    recall, confidence = stopping.get("recall_target"), stopping.get("confidence")
+    if isinstance(recall, float | int) and recall < UNUSUAL_STOPPING["recall_target"]:
+        warn("recall_target", f"{recall} asks for {recall:.0%} recall: the stopping rule "
+             f"may say stop with {1 - recall:.0%} of the relevant records unfound (reviews "
+             "usually aim at 0.95)")
+    if isinstance(confidence, float | int) and confidence < UNUSUAL_STOPPING["confidence"]:
+        warn("confidence", f"{confidence} is {confidence:.0%} confidence: the stopping test "
+             f"says stop at p < {1 - confidence:.2g}: where the recall target has not been "
+             f"reached it may still say stop up to {1 - confidence:.0%} of the time (0.95 is "
+             "usual)")
+    run = stopping.get("consecutive_irrelevant")
+    if isinstance(run, int) and run > LONGEST_USUAL_RUN:
+        warn("consecutive_irrelevant", f"a run of {run:,} irrelevant records is longer "
+             "than most reviews' whole search: this SAFE item is met only after that many "
+             "exclusions in a row, so the rule is unlikely ever to be met (50 to a few "
+             "hundred are usual)")
+    return warnings
+
+
 def read_protocol_file(path: Path, *, ranking_check: RankingCheck | None = None
                        ) -> tuple[Protocol, str]:
     """Read and validate a protocol file; return it with its text (stored verbatim)."""

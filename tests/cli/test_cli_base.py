@@ -311,6 +311,26 @@ def test_protocol_check_lists_every_problem_of_a_testers_file(tmp_path: Path) ->
     assert "line 23, ranking.model: unknown model 'nonexistent-model'" in out
 
 
+def test_protocol_check_warns_of_stopping_settings_no_review_means(tmp_path: Path) -> None:
+    """recall_target 0.01, confidence 0.01 and a run of 99999999999999 irrelevant records
+    passed without a word. They stay valid (exit 0), each with a warning naming its line,
+    field and why; the usual settings get none."""
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(MINIMAL).read_text() + "stopping:\n  recall_target: 0.01\n"
+                        "  confidence: 0.01\n  consecutive_irrelevant: 99999999999999\n")
+    _, out = run("protocol", "check", str(protocol))
+    assert f"{protocol}: OK" in out and "Traceback" not in out
+    assert f"warning: {protocol}: line 19, stopping.recall_target: 0.01 asks for 1% " in out
+    assert f"warning: {protocol}: line 20, stopping.confidence: 0.01 " in out
+    assert f"warning: {protocol}: line 21, stopping.consecutive_irrelevant: " in out
+    assert out.count("warning:") == 3
+    usual = tmp_path / "usual.yaml"
+    usual.write_text(Path(MINIMAL).read_text() + "stopping:\n  recall_target: 0.8\n"
+                     "  confidence: 0.8\n  consecutive_irrelevant: 10000\n")
+    _, out = run("protocol", "check", str(usual))
+    assert "warning" not in out
+
+
 def test_protocol_check_of_an_alias_bomb_is_quick_and_clear(tmp_path: Path) -> None:
     protocol = tmp_path / "bomb.yaml"
     lines = [Path(MINIMAL).read_text(), "x0: &a0 [z,z,z,z,z,z,z,z,z,z]"]
