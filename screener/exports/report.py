@@ -256,7 +256,12 @@ class ReportInputs:
     sources: tuple[SourceInfo, ...] = ()
     """Every imported source, in import order (empty: the section is left out)."""
     dedup: DedupInfo | None = None
-
+    reasons_amended: tuple[int, int] = (0, 0)
+    """(exclusion reasons added, reasons reworded) by amendments since the first protocol
+    version, among those of the version in force."""
+    reworded_reasons: tuple[tuple[str, str, int], ...] = ()
+    """(label in force, earlier label, reports in Table 2 excluded under the earlier one)
+    for each reason an amendment reworded after exclusions were made under it."""
 
 
 _MD_ACTIVE = re.compile(r"[\\`*_\[\]<|~]|&(?=#?\w+;)")
@@ -521,12 +526,24 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     out.append("Records rated include or maybe at title and abstract went on to full-text "
                "retrieval.")
     if protocol.exclusion_reasons and not _no_full_text_yet(inputs):
-        out.append(f"Reports excluded at full text were given one of "
-                   f"{len(protocol.exclusion_reasons)} predefined exclusion reasons.")
+        out.append(_reasons_sentence(len(protocol.exclusion_reasons), *inputs.reasons_amended))
     other = other_methods_sentence(inputs.other_methods)
     if other:
         out.append(other)
     return " ".join(out)
+
+
+def _reasons_sentence(total: int, added: int, reworded: int) -> str:
+    """How many exclusion reasons there were, and how many amendments added or reworded:
+    a reason added mid-review was not predefined."""
+    if not added and not reworded:
+        return (f"Reports excluded at full text were given one of {total} predefined "
+                "exclusion reasons.")
+    changed = " and ".join(p for p in (f"{_count(added)} added" if added else "",
+                                       f"{_count(reworded)} reworded" if reworded else "") if p)
+    return (f"Reports excluded at full text were given one of {_n(total, 'exclusion reason')} "
+            f"({_count(total - added)} set in the protocol before screening; {changed} by "
+            "amendment).")
 
 
 _SETTING_WORDS = {"recall_target": "the recall target", "confidence": "the confidence",
@@ -831,6 +848,12 @@ def methods_report(inputs: ReportInputs) -> str:
         out += [f"Table 2. Reports excluded after full-text assessment, with reasons "
                 f"(n = {len(inputs.excluded_reports)}).", "",
                 excluded_table(inputs.excluded_reports)]
+        if inputs.reworded_reasons:
+            out += ["", "Reasons are worded as in the protocol version in force, here and in "
+                    "the flow diagram. " + " ".join(
+                        f"Exclusion reason \"{_md(now)}\" was worded \"{_md(before)}\" when "
+                        f"{_count(n)} of these exclusions {_were(n)} made."
+                        for now, before, n in inputs.reworded_reasons)]
     else:
         out.append("No report was excluded at full text.")
     out += ["", "## PRISMA 2020 flow diagram", "",

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from screener.core import audit
 from screener.core.audit import LogEvent
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
-from screener.core.outcomes import passes_title_abstract
+from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
 from screener.core.wording import counted as _n
 from screener.core.wording import number as _count
@@ -869,6 +869,8 @@ def build_report_inputs(review: Review) -> object:
         excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE]
         excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
+        reasons_amended, reworded = _reason_amendments(
+            session, review.protocol, ft, excluded_ids, current)
         # the title/abstract decisions screeners made here, and the rankings they record
         # (every decision row, changed and undone ones too: each was made on a record
         # something showed; `changed` marks those on a record the reviewer had decided)
@@ -967,7 +969,34 @@ def build_report_inputs(review: Review) -> object:
                         table_problems=tuple(check_tables(review)),
                         backfilled_events=sum(1 for e in events
                                               if e.details.get("recorded_by")),
-                        sources=sources, dedup=dedup)
+                        sources=sources, dedup=dedup, reasons_amended=reasons_amended,
+                        reworded_reasons=reworded)
+
+
+def _reason_amendments(session: Session, protocol: Protocol, ft: dict[int, Outcome],
+                       excluded_ids: Sequence[int], current: Sequence[Decision]
+                       ) -> tuple[tuple[int, int], tuple[tuple[str, str, int], ...]]:
+    """(reasons added, reasons reworded) since the first protocol version, among those of
+    `protocol`; and, for the reports excluded at full text, (label in force, label when
+    the exclusion was made, reports) wherever the two differ (by the protocol hash of the
+    decision that gave the report its reason)."""
+    stored = stored_protocols(session)
+    first = {r.id: r.label for r in stored[min(stored)].exclusion_reasons} if stored else {}
+    now = {r.id: r.label for r in protocol.exclusion_reasons}
+    added = sum(1 for k in now if k not in first)
+    reworded = sum(1 for k in now if k in first and first[k] != now[k])
+    labels = _reason_labels_by_version(session)
+    earlier: Counter[tuple[str, str]] = Counter()
+    for rid in excluded_ids:
+        reason = ft[rid].reason_id or ""
+        made = [d for d in current if d.record_id == rid and d.stage == Stage.FULL_TEXT
+                and d.label == Label.EXCLUDE and (d.reason_id or "") == reason]
+        if not made or reason not in now:
+            continue
+        then = labels.get(max(made, key=lambda d: d.id or 0).protocol_hash, {}).get(reason)
+        if then is not None and then != now[reason]:
+            earlier[(now[reason], then)] += 1
+    return (added, reworded), tuple((a, b, n) for (a, b), n in sorted(earlier.items()))
 
 
 def _identification(review: Review, events: Sequence[LogEvent]

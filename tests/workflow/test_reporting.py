@@ -1132,3 +1132,45 @@ def test_decision_log_csv_words_reasons_as_their_protocol_version_did(
     assert [(r["label"], r["reason_label"]) for r in mine] == [
         ("exclude", "Wrong study design"), ("undone", ""), ("exclude", "Not a randomised trial")]
     assert mine[1]["undoes_seq"] == mine[0]["seq"] and mine[2]["undoes_seq"] == ""
+
+
+def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """A reason added by `protocol amend` mid-review was called one of the "predefined"
+    reasons, and Table 2 listed exclusions made under "Wrong population" as "Ineligible
+    population (adults only)", a wording the reviewer never applied (a tester's review)."""
+    import yaml
+
+    from screener.workflow.review import amend_protocol
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}", year=2020)
+                                           for i in range(4)])
+    for rid in ids:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    for rid in ids[:2]:
+        record_decision(review, rid, "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                        reason_id="population")
+    data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
+    data["exclusion_reasons"][0]["label"] = "Ineligible population (adults only)"
+    data["exclusion_reasons"].append({"id": "noreport", "label": "No full report",
+                                      "key": "5"})
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, amended, "reasons refined")
+    record_decision(review, ids[2], "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="noreport")
+    record_decision(review, ids[3], "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="population")
+    text = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "predefined" not in text.split("## Automation")[0]
+    assert ("Reports excluded at full text were given one of 6 exclusion reasons (5 set in "
+            "the protocol before screening; 1 added and 1 reworded by amendment).") in text
+    # Table 2 keeps the current wording, and a note names the earlier one and its uses
+    assert text.count("| Ineligible population (adults only) |") == 3
+    assert ('Exclusion reason "Ineligible population (adults only)" was worded "Wrong '
+            'population" when 2 of these exclusions were made') in text
+    # the PRISMA counts are those of the reasons in force, as before
+    assert "| Reports excluded: Ineligible population (adults only) | 3 |" in text
