@@ -128,7 +128,8 @@ class ProtocolVersionInfo:
 
     version: int
     date: str
-    """When it was stored, ISO 8601 UTC date ("2026-11-26")."""
+    """When it was stored, UTC date and time to the second ("2026-11-26 14:03:12 UTC"):
+    versions stored the same day are told apart."""
     sha256: str
     reason: str
     """The reason given (`protocol amend --reason`; "initial protocol" for the first)."""

@@ -1073,7 +1073,7 @@ def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]],
             changes += ("decisions kept that cite what it removed (--drop-used): "
                         f"{'; '.join((kept_citing or {})[v])}",)
         out.append(ProtocolVersionInfo(
-            version=v, date=stamp[:10], sha256=sha, reason=reason,
+            version=v, date=f"{stamp[:10]} {stamp[11:19]} UTC", sha256=sha, reason=reason,
             decisions=tuple((stage, per[v][stage]) for stage in Stage if per[v][stage]),
             changes=changes,
             decided_before=0 if v == 1 else sum(
@@ -1116,10 +1116,7 @@ def _protocol_changes(old: Protocol, new: Protocol) -> list[str]:
              {c.id: (c.kind, c.text) for c in new.criteria}),
             ("exclusion reasons", {r.id: r.label for r in old.exclusion_reasons},
              {r.id: r.label for r in new.exclusion_reasons})):
-        parts = [f"added {', '.join(k for k in after if k not in before)}"] if set(
-            after) - set(before) else []
-        parts += [f"removed {', '.join(k for k in before if k not in after)}"] if set(
-            before) - set(after) else []
+        parts = _added_removed(before, after)
         edited = [k for k in after if k in before and after[k] != before[k]]
         parts += [f"reworded {', '.join(edited)}"] if edited else []
         if parts:
@@ -1129,17 +1126,41 @@ def _protocol_changes(old: Protocol, new: Protocol) -> list[str]:
         if a != b:
             out.append(f"the stopping rule's {name} from {fmt.format(a)} to {fmt.format(b)}")
     if old.stopping.key_papers != new.stopping.key_papers:
+        papers = _added_removed(old.stopping.key_papers, new.stopping.key_papers)
         out.append(f"the stopping rule's key papers from {len(old.stopping.key_papers)} to "
-                   f"{len(new.stopping.key_papers)}")
+                   f"{len(new.stopping.key_papers)}"
+                   + (f" ({'; '.join(papers)})" if papers else " (reordered)"))
     for field, name in (("screening", "screening mode"), ("ranking", "ranking settings")):
         if getattr(old, field) != getattr(new, field):
             details = _setting_changes(getattr(old, field), getattr(new, field))
             out.append(f"{name} ({details})" if details else name)
-    for field, name in (("searches", "search strategies"), ("highlight", "highlight terms"),
-                        ("keys", "UI keys")):
+    if old.highlight != new.highlight:
+        terms = [f"{kind} terms {'; '.join(parts)}" for kind in ("include", "exclude")
+                 if (parts := _added_removed(getattr(old.highlight, kind),
+                                             getattr(new.highlight, kind)))]
+        out.append(f"highlight terms ({'; '.join(terms) or 'reordered'})")
+    for field, name in (("searches", "search strategies"), ("keys", "UI keys")):
         if getattr(old, field) != getattr(new, field):
             out.append(name)
     return out
+
+
+def _added_removed(before: Collection[str], after: Collection[str]) -> list[str]:
+    """["added c", "removed a, b"]: the items of `after` not in `before` and the other way
+    round, each in its own order (empty parts left out)."""
+    added = [k for k in after if k not in before]
+    removed = [k for k in before if k not in after]
+    return ([f"added {', '.join(added)}"] if added else []) + (
+        [f"removed {', '.join(removed)}"] if removed else [])
+
+
+def _setting_value(value: Any) -> str:
+    """A setting as the report words it: "yes"/"no" for a boolean, an enum by its value,
+    "(none)" for an empty text."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    value = getattr(value, "value", value)
+    return "(none)" if value == "" else str(value)
 
 
 def _setting_changes(old: Any, new: Any) -> str:
@@ -1154,12 +1175,12 @@ def _setting_changes(old: Any, new: Any) -> str:
             continue
         if f.name == "params":
             pa, pb = dict(a), dict(b)
-            parts += [f"{k} {pa.get(k, '(default)')} to {pb.get(k, '(default)')}"
+            parts += [f"{k} {_setting_value(pa[k]) if k in pa else '(default)'} to "
+                      f"{_setting_value(pb[k]) if k in pb else '(default)'}"
                       for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)]
         else:  # (an enum by its value: "resolution adjudicator to consensus")
-            a, b = (getattr(v, "value", v) for v in (a, b))
-            parts.append(f"{f.name.replace('_', ' ')} {a if a != '' else '(none)'} to "
-                         f"{b if b != '' else '(none)'}")
+            parts.append(f"{f.name.replace('_', ' ')} {_setting_value(a)} to "
+                         f"{_setting_value(b)}")
     return "; ".join(parts)
 
 

@@ -851,6 +851,7 @@ def test_prisma_csv_and_json_name_the_box_a_source_was_guessed_into(
 
 def test_report_lists_protocol_versions_and_says_plainly_when_one_came_after_screening(
         tmp_path: Path, db_url: str | None) -> None:
+    from screener.core.audit import iso_utc
     from screener.workflow.review import amend_protocol, create_review
     from screener.workflow.status import format_status, status
 
@@ -896,7 +897,10 @@ def test_report_lists_protocol_versions_and_says_plainly_when_one_came_after_scr
     assert sorted(table) == [1, 2, 3]
     for version, sha, reason, at in versions:
         date, prefix, why, changes, decided = table[version]
-        assert date == at.date().isoformat() and prefix == f"`{sha[:12]}`" and why == reason
+        # with the UTC time: versions stored the same day are told apart
+        stamp = iso_utc(at)
+        assert date == f"{stamp[:10]} {stamp[11:19]} UTC"
+        assert prefix == f"`{sha[:12]}`" and why == reason
     assert table[1][4] == "12 at title and abstract"  # decisions made under version 1
     assert table[2][4] == "3 at title and abstract"
     assert table[3][4] == "none"
@@ -1093,7 +1097,7 @@ def test_an_amendment_of_the_ranking_or_screening_mode_says_what_changed() -> No
     new = load_protocol_text(base + "ranking:\n  seed: 7\n  params: {C: 0.5}\n"
                              "screening:\n  mode: dual\n  adjudicator: Ada\n")
     changes = _protocol_changes(old, new)
-    assert ("screening mode (reviewers per record 1 to 2; blind False to True; adjudicator "
+    assert ("screening mode (reviewers per record 1 to 2; blind no to yes; adjudicator "
             "(none) to Ada)") in changes
     assert "ranking settings (seed 42 to 7; C (default) to 0.5)" in changes
 
@@ -1174,3 +1178,23 @@ def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
             'population" when 2 of these exclusions were made') in text
     # the PRISMA counts are those of the reasons in force, as before
     assert "| Reports excluded: Ineligible population (adults only) | 3 |" in text
+
+
+def test_an_amendment_of_key_papers_or_highlight_terms_names_them() -> None:
+    """The protocol table said "the stopping rule's key papers from 3 to 2" without naming
+    the one dropped, and "highlight terms" without naming a term (a tester's review)."""
+    from screener.protocol import load_protocol_text
+    from screener.workflow.reporting import _protocol_changes
+
+    base = ("title: T\ncriteria:\n  - {id: I1, type: include, text: Adults}\n"
+            "exclusion_reasons:\n  - {id: population, label: Wrong population, key: \"1\"}\n")
+    old = load_protocol_text(
+        base + "stopping:\n  key_papers: ['10.1000/a', '10.1000/b', '12345678']\n"
+        "highlight:\n  include: [ketamine, depression]\n  exclude: [rat]\n")
+    new = load_protocol_text(
+        base + "stopping:\n  key_papers: ['10.1000/a', '10.1000/c']\n"
+        "highlight:\n  include: [ketamine, esketamine]\n  exclude: [rat]\n")
+    changes = _protocol_changes(old, new)
+    assert ("the stopping rule's key papers from 3 to 2 (added 10.1000/c; removed "
+            "10.1000/b, 12345678)") in changes
+    assert "highlight terms (include terms added esketamine; removed depression)" in changes
