@@ -113,8 +113,8 @@ class AutomationInfo:
     ..."; "" when the decisions drew on a single ranking: it was not retrained)."""
     unranked: str = ""
     """The title/abstract decisions that record no ranking, and why, in words ("" when each
-    records one); said in its own sentence when the model was not retrained (`retraining`
-    says it otherwise)."""
+    records one); said in its own sentence when the model was not retrained or never
+    trained (`retraining` says it otherwise)."""
     earlier_models: tuple[tuple[str, str, int], ...] = ()
     """Other configurations used before this one: (name, hash, decisions made on them)."""
     stages: tuple[Stage, ...] = (Stage.TITLE_ABSTRACT,)
@@ -641,18 +641,22 @@ def automation_paragraph(inputs: ReportInputs) -> str:
     if auto.config:
         out[-1] += "; " + ", ".join(f"{k} = {v}" for k, v in auto.config)
     if auto.similarity_only:
+        # "every record" only when every decision records its ranking: those made before
+        # the first ranking arrived were shown in import order
+        shown = ("records were shown in order of their similarity" if auto.unranked
+                 else "every record was shown in order of its similarity")
         out[-1] += (f"{'; random seed ' + str(auto.seed) if auto.seed is not None else ''})"
-                    " was never trained during screening: every record was shown in order "
-                    "of its similarity to the review question and eligibility criteria (the "
-                    "cold start, used until a record has been included and another "
-                    "excluded).")
+                    f" was never trained during screening: {shown} to the review question "
+                    "and eligibility criteria (the cold start, used until a record has been "
+                    "included and another excluded).")
     else:
         out[-1] += f"{'; random seed ' + str(auto.seed) if auto.seed is not None else ''})" + (
             f" was retrained {auto.retraining}" if auto.retraining
             else " was not retrained during screening") + \
             ", and records were shown in order of predicted relevance."
-        if auto.unranked and not auto.retraining:
-            out.append(auto.unranked.replace(" decision", " title/abstract decision", 1) + ".")
+    if auto.unranked and (auto.similarity_only or not auto.retraining):
+        out.append(auto.unranked.replace(" decision", " title/abstract decision", 1) + ".")
+    if not auto.similarity_only:
         weight = dict(auto.config).get("protocol_include", "0")
         if weight.isdigit() and int(weight) > 0:
             out.append("The review's title, question, inclusion criteria and include terms "

@@ -1198,3 +1198,28 @@ def test_an_amendment_of_key_papers_or_highlight_terms_names_them() -> None:
     assert ("the stopping rule's key papers from 3 to 2 (added 10.1000/c; removed "
             "10.1000/b, 12345678)") in changes
     assert "highlight terms (include terms added esketamine; removed depression)" in changes
+
+
+def test_similarity_rankings_only_do_not_claim_every_record_was_ranked(
+        make_review: Callable[..., Any]) -> None:
+    """The first record was decided in import order before any ranking existed (the UI
+    said "Import order (not ranked)"), yet the text said "every record was shown in order
+    of its similarity to the review question" (a tester's review)."""
+    from screener.workflow.ranking import refresh_ranking
+    from screener.workflow.screening import ScreeningSession
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Ketamine trial {i}") for i in range(6)])
+    record_decision(review, ids[0], "ann", Label.EXCLUDE)  # no ranking yet
+    refresh_ranking(review, "ann")  # the cold start: one class only, similarity
+    session = ScreeningSession(review, "ann")
+    item = session.next()
+    assert item is not None and item.ranking_id and item.record.id is not None
+    session.decide(item.record.id, Label.INCLUDE)
+    text = " ".join(_methods(review).split())
+    assert "was never trained during screening" in text
+    assert "every record was shown" not in text
+    assert ("1 title/abstract decision records no ranking: 1 made before the reviewer's "
+            "first ranking arrived (records in import order).") in text
