@@ -1,7 +1,9 @@
 """Counts in words, for the report, the PRISMA notes and the CLI: "1 record", "1,234
-records", "was"/"were". Standard library only."""
+records", "was"/"were", "98%". Standard library only."""
 
 from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
 
 
 def number(n: int) -> str:
@@ -21,3 +23,15 @@ def counted(n: int, word: str, many: str = "") -> str:
 
 def were(n: int) -> str:
     return "was" if n == 1 else "were"
+
+
+def percent(value: float) -> str:
+    """A share in percent, as the protocol's targets are written: whole percent, one
+    decimal under 10 % ("0.4%", not "0%" or "0.00"). Rounded half up on the decimal value
+    the float stands for (0.965 is "97%", though as a binary float it is 0.96499...), so
+    `status`, the report and the UI round a value alike."""
+    hundred = Decimal(repr(value)) * 100
+    tenths = hundred.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if 0 < value and tenths < 10:
+        return f"{tenths}%"
+    return f"{hundred.quantize(Decimal('1'), rounding=ROUND_HALF_UP)}%"

@@ -79,7 +79,7 @@ class StoppingInfo:
     or ""."""
     values: tuple[tuple[str, str], ...] = ()
     """The rule's values when screening stopped, as (name, value): e.g.
-    ("records screened", "1,200 of 5,000 (24.0%)"), ("estimated recall", "0.96")."""
+    ("records screened", "1,200 of 5,000 (24.0%)"), ("estimated recall", "96% (91% to 99%)")."""
     unscreened: int = 0
     """Records no reviewer has decided on (0: every record was screened)."""
     amended: tuple[ProtocolVersionInfo, ...] = ()

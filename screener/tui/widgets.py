@@ -28,6 +28,7 @@ from textual.widgets._header import HeaderTitle
 from screener.core.decisions import Decision, Stage
 from screener.core.protocol import CriterionKind, Protocol
 from screener.core.records import Record
+from screener.core.wording import percent
 from screener.tui.highlight import Span, abstract_sections, find_terms
 from screener.workflow.progress import Progress, StoppingItem
 
@@ -301,13 +302,13 @@ def shorten(text: str, width: int) -> str:
 
 
 def format_fraction(value: float | None) -> str:
-    return DASH if value is None else f"{value:.0%}"
+    return DASH if value is None else percent(value)
 
 
 def recall_floor(interval: tuple[float, float] | None) -> str:
     """ " (≥62%)": the lower end of the estimated recall, the recall the stopping test
     supports at the protocol's confidence ("" without an interval)."""
-    return "" if interval is None else f" (≥{interval[0]:.0%})"
+    return "" if interval is None else f" (≥{percent(interval[0])})"
 
 
 def format_p(value: float | None) -> str:

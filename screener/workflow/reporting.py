@@ -38,6 +38,7 @@ from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.prisma import PrismaCounts, check
 from screener.core.wording import counted as _n
 from screener.core.wording import number as _count
+from screener.core.wording import percent
 from screener.core.wording import plural as _s
 from screener.core.wording import were as _were
 from screener.storage import Session, repo
@@ -905,10 +906,10 @@ def build_report_inputs(review: Review) -> object:
                 values.append((f"stopping-test p-value{who}", f"{prog.p_value:.3f}"))
             recall = RECALL_NOT_ESTIMABLE
             if prog.estimated_recall is not None:
-                recall = f"{prog.estimated_recall:.2f}"
+                recall = percent(prog.estimated_recall)  # as status words it
                 if prog.estimated_recall_interval is not None:
                     low, high = prog.estimated_recall_interval
-                    recall += f" ({low:.2f} to {high:.2f})"
+                    recall += f" ({percent(low)} to {percent(high)})"
             values.append((f"estimated recall{who}", recall))
             if prog.estimated_remaining is not None:
                 point, low, high = prog.estimated_remaining

@@ -12,7 +12,7 @@ from typing import Any
 
 from screener.core.decisions import Label, Role, Stage
 from screener.core.records import key_paper_match
-from screener.core.wording import counted, number
+from screener.core.wording import counted, number, percent
 from screener.storage import repo
 from screener.workflow.progress import RECALL_NOT_ESTIMABLE
 from screener.workflow.review import Review
@@ -172,12 +172,6 @@ def _key_papers_missing(review: Review) -> list[str]:
     with review.read() as session:
         present = repo.identifiers_present(session, sorted(set(papers.values())))
     return [k for k, normal in papers.items() if normal not in present]
-
-
-def percent(value: float) -> str:
-    """A share in percent, as the protocol's targets are written: whole percent, one
-    decimal under 10 % ("0.4%", not "0%" or "0.00")."""
-    return f"{value:.1%}" if 0 < value < 0.1 else f"{value:.0%}"
 
 
 def format_status(data: dict[str, Any]) -> str:

@@ -189,7 +189,7 @@ def test_unscreened_records_are_excluded_by_automation_only_once_the_rule_is_met
     # interval a reader needs to judge it, not a bare point estimate
     assert re.search(r"Title and abstract screening stopped on \d{4}-\d\d-\d\d with this rule "
                      r"met \(", text)
-    assert re.search(r"estimated recall: \d\.\d\d \(\d\.\d\d to \d\.\d\d\)", text)
+    assert re.search(r"estimated recall: \d+% \(\d+% to \d+%\)", text)  # as status says it
     assert "The estimated recall is the relevant records found" in " ".join(text.split())
     late_svg = export_prisma(review, "svg", tmp_path / "late.svg")[0].read_text()
     # title/abstract is done (the rule met); the 10 full-text reports still keep it a draft
@@ -1223,3 +1223,36 @@ def test_similarity_rankings_only_do_not_claim_every_record_was_ranked(
     assert "every record was shown" not in text
     assert ("1 title/abstract decision records no ranking: 1 made before the reviewer's "
             "first ranking arrived (records in import order).") in text
+
+
+def test_estimated_recall_is_rounded_as_status_rounds_it(
+        make_review: Callable[..., Any], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Estimated recall 0.975 was "98%" in `status` but "0.97 (0.91 to 1.00)" in the
+    report (binary float rounding): both now say 98%, rounded half up on the decimal
+    value, the interval too."""
+    import dataclasses
+
+    from screener.workflow import reporting
+    from screener.workflow.status import format_status, status
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(6)])
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    record_decision(review, ids[1], "ann", Label.EXCLUDE)
+    real = reporting.stopping_rule_met
+
+    def fixed(review: Review) -> tuple[bool, list[Any]]:
+        met, progs = real(review)
+        return met, [dataclasses.replace(p, estimated_recall=0.975,
+                                         estimated_recall_interval=(0.965, 1.0))
+                     for p in progs]
+
+    monkeypatch.setattr(reporting, "stopping_rule_met", fixed)  # status's source too
+    text = " ".join(write_report(review, tmp_path / "report.md").read_text(
+        encoding="utf-8").split())
+    assert "estimated recall: 98% (97% to 100%)" in text
+    shown = format_status(status(review))
+    assert "estimated recall 98% (at least 97% at 95%" in shown
