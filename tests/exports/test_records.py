@@ -195,7 +195,9 @@ QUOTED_TITLES = st.builds(
     lambda quotes, start, rest: quotes + start + rest,
     st.text("'", max_size=3),
     st.sampled_from(["", "=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"]),
-    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9' =+@-]{0,30}", fullmatch=True).map(str.rstrip))
+    # (spaces as an importer stores them: one between words, none at the end)
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9' =+@-]{0,30}", fullmatch=True)
+    .map(lambda text: " ".join(text.split())))
 ROUND_TRIP = settings(max_examples=max(200, settings().max_examples), deadline=None,
                       database=None, suppress_health_check=[HealthCheck.too_slow])
 
