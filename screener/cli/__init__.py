@@ -121,6 +121,7 @@ def init(directory: Path, protocol_file: Path, db_url: str | None) -> None:
     with create_review(directory, protocol_file, db_url) as review:
         click.echo(f"created review {review.title!r} at {review.location}")
         click.echo(f"protocol v{review.protocol_version} sha256 {review.protocol_hash}")
+    _warn_of_settings(protocol_file)
 
 
 @main.command()
@@ -150,14 +151,22 @@ def protocol() -> None:
 @click.argument("file", type=PATH)
 def protocol_check(file: Path) -> None:
     """Validate FILE; report every problem with its line and field."""
-    from screener.protocol import protocol_warnings
     from screener.workflow.review import read_protocol
 
     proto, text = read_protocol(file)
     click.echo(f"{file}: OK ({counted(len(proto.criteria), 'criterion', 'criteria')}, "
                f"{counted(len(proto.exclusion_reasons), 'exclusion reason')}, "
                f"{counted(proto.screening.reviewers_per_record, 'reviewer')} per record)")
-    for warning in protocol_warnings(text):
+    _warn_of_settings(file, text)
+
+
+def _warn_of_settings(file: Path, text: str | None = None) -> None:
+    """`protocol_warnings` of a protocol checked, or stored by init or amend (its text read
+    as they read it), on stderr."""
+    from screener.protocol import protocol_warnings
+    from screener.workflow.review import read_protocol
+
+    for warning in protocol_warnings(read_protocol(file)[1] if text is None else text):
         click.echo(f"warning: {file}: {warning}", err=True)
 
 
@@ -185,6 +194,7 @@ def protocol_amend(file: Path, reason: str, drop_used: bool, review_dir: Path | 
     with open_from(review_dir, db_url) as review:
         amendment = amend_protocol(review, file, reason, drop_used=drop_used)
     click.echo(f"protocol version {amendment.version} recorded")
+    _warn_of_settings(file)
     if amendment.dropped:
         click.echo("warning: decisions still cite what this version dropped: "
                    f"{'; '.join(map(str, amendment.dropped))}", err=True)

@@ -329,6 +329,16 @@ def test_protocol_check_warns_of_stopping_settings_no_review_means(tmp_path: Pat
                      "  confidence: 0.8\n  consecutive_irrelevant: 10000\n")
     _, out = run("protocol", "check", str(usual))
     assert "warning" not in out
+    # init and protocol amend store such a protocol with the same warnings (they said nothing)
+    _, out = run("init", str(tmp_path / "rev"), "--protocol", str(protocol))
+    assert "created review" in out and out.count("warning:") == 3
+    assert "line 19, stopping.recall_target: 0.01 asks for 1% " in out
+    _, out = run("protocol", "amend", str(usual), "--reason", "usual rule", "--review",
+                 str(tmp_path / "rev"))
+    assert "recorded" in out and "warning" not in out
+    _, out = run("protocol", "amend", str(protocol), "--reason", "back", "--review",
+                 str(tmp_path / "rev"))
+    assert "recorded" in out and out.count("warning:") == 3
 
 
 def test_protocol_check_of_an_alias_bomb_is_quick_and_clear(tmp_path: Path) -> None:
