@@ -397,6 +397,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                     f"{progress.includes:,}"
             if progress.stage == Stage.TITLE_ABSTRACT and progress.criteria_met:
                 brief += " · stopping rule met"
+            elif (progress.stage == Stage.TITLE_ABSTRACT and progress.checklist
+                  and progress.stop_level is not None):  # (not before it is computed)
+                brief += " · stopping rule not met"
         card = self.query_one(RecordCard)
         if card.border_subtitle != brief:
             card.border_subtitle = brief

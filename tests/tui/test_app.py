@@ -948,10 +948,19 @@ async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
         await pilot.pause()
         assert not side.display and side.region.width == 0
         assert card.size.width == narrow + 30  # the record has the panel's width now
-        assert card.border_subtitle == "Screened 0 of 5 · includes 0"  # the essentials
+        assert card.border_subtitle == ("Screened 0 of 5 · includes 0 · stopping rule not "
+                                        "met")  # the essentials
         await pilot.press("i")
         await pilot.pause(0.5)
-        assert app.screen.query_one("#card").border_subtitle == "Screened 1 of 5 · includes 1"
+        assert app.screen.query_one("#card").border_subtitle == (
+            "Screened 1 of 5 · includes 1 · stopping rule not met")
+        # the verdict, met or not (it said "stopping rule met" or nothing at all)
+        app.screening.progress = _all_ticked(p_value=0.361, stop_level=0.05)
+        app.screening.show_status()
+        assert card.border_subtitle == "Screened 55 of 60 · includes 2 · stopping rule not met"
+        app.screening.progress = _all_ticked(stop_by_test=True, stop_level=0.05)
+        app.screening.show_status()
+        assert card.border_subtitle == "Screened 55 of 60 · includes 2 · stopping rule met"
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)  # help lists the key
         assert "p  Side panel" in str(app.screen.query_one("#help-keys").render())
