@@ -208,9 +208,7 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
                               "two ways (case, spacing or accents typed differently): give "
                               "each name once")
     with review.transaction() as session:
-        copy_of = {name for s in review.protocol.stages
-                   if (run := repo.latest_allocation(session, s)) and run["kind"] == "offline"
-                   for name in run["reviewers"]}
+        copy_of = {name for run in _offline_runs(review, session) for name in run["reviewers"]}
         if copy_of:
             raise ReviewError(f"this is the offline copy of {', '.join(sorted(copy_of))} "
                               "(screener export-reviewer): allocate in the review itself, "
@@ -626,8 +624,9 @@ def blinding_ends_on_listing(review: Review, stage: Stage, viewer: str) -> int |
 
     viewer = reviewer_name(viewer)
     with review.read() as session:
-        if stage not in blind_stages(review, session) or not _may_reconcile(
-                review, session, viewer):
+        # (who may reconcile first: `decide` asks for every decision, mostly a screener's)
+        if not _may_reconcile(review, session, viewer) or stage not in blind_stages(
+                review, session):
             return None
         need = required_reviewers(review, session, stage) or {}
         per = review.protocol.screening.reviewers_per_record
@@ -937,6 +936,14 @@ def _another_review(source: Path, copy: Review, src: Session, review: Review,
             f"one ({title}{ours}); nothing was merged")
 
 
+def _offline_runs(review: Review, session: Session) -> list[dict[str, Any]]:
+    """The allocation runs in force that make this review an offline copy (`export-reviewer`
+    restricts the copy's records to its reviewer's): none in a review itself."""
+    return [run for stage in review.protocol.stages
+            if (run := repo.latest_allocation(session, stage)) is not None
+            and run["kind"] == "offline"]
+
+
 def _signature(d: Decision) -> tuple[object, ...]:
     """What a decision row says, as a copy and the review both hold it (ids, sequence,
     hashes, the note of an undo and the ranking's id differ between the two)."""
@@ -981,9 +988,8 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
     # (a copy made by an earlier screener took decisions on records settled before it)
     before = ("on records other screeners or the adjudicator had settled before the copy "
               "was made")
-    runs = [repo.latest_allocation(src, stage) for stage in review.protocol.stages]
-    made = min((audit.iso_utc(run["created_at"]) for run in runs
-                if run is not None and run["kind"] == "offline"), default="")
+    made = min((audit.iso_utc(run["created_at"]) for run in _offline_runs(review, src)),
+               default="")
     older = "older than the same reviewer's decisions made online since the copy"
     removed = ("on records removed as duplicates since the copy was made (decide on the "
                "record kept; `screener dedup --list` names it)")
@@ -1092,11 +1098,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
             repo.lock_review(dst)
             known = repo.decision_ids_by_uid(dst, [uid for _, uid, _ in rows])
             _refuse_edited_uids(dst, source, rows, known)
-            owners = set()
-            for stage in review.protocol.stages:
-                run = repo.latest_allocation(src, stage)
-                if run is not None and run["kind"] == "offline":
-                    owners.update(run["reviewers"])
+            owners = {name for run in _offline_runs(review, src) for name in run["reviewers"]}
             strangers = sorted({d.reviewer for d, uid, _ in rows
                                 if uid not in known and d.reviewer not in owners})
             if owners and strangers:
