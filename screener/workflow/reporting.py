@@ -597,12 +597,14 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     return target, len(rows)
 
 
-def _reason_labels_by_version(session: Session) -> dict[str, dict[str, str]]:
+def _reason_labels_by_version(session: Session, protocols: dict[int, Protocol] | None = None
+                              ) -> dict[str, dict[str, str]]:
     """Protocol sha256 -> exclusion reason id -> label, for every stored version that
-    still loads."""
+    still loads (`protocols`: `stored_protocols`, when the caller has read them)."""
     from screener.workflow.review import stored_protocols
 
-    protocols = stored_protocols(session)
+    if protocols is None:
+        protocols = stored_protocols(session)
     return {sha: {r.id: r.label for r in protocols[version].exclusion_reasons}
             for version, sha, _, _ in repo.protocol_versions(session) if version in protocols}
 
@@ -794,8 +796,8 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         write_atomic(target, lambda p: cut.extend(rec.records_xlsx(items, p, provenance)))
         if cut and warn is not None:
             warn(f"{_n(len(cut), 'cell')} longer than Excel's {rec.XLSX_CELL_LIMIT:,} "
-                 f"characters {_were(len(cut))} cut ({'; '.join(cut[:5])}{'; ...' if len(cut) > 5 else ''}); "
-                 "export --format csv keeps them whole")
+                 f"characters {_were(len(cut))} cut ({'; '.join(cut[:5])}"
+                 f"{'; ...' if len(cut) > 5 else ''}); export --format csv keeps them whole")
     elif fmt == "csv":
         write_text_atomic(target, rec.records_csv(items, provenance))
     else:
@@ -870,8 +872,9 @@ def build_report_inputs(review: Review) -> object:
         excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE]
         excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
+        protocols = stored_protocols(session)
         reasons_amended, reworded = _reason_amendments(
-            session, review.protocol, ft, excluded_ids, current)
+            session, review.protocol, protocols, ft, excluded_ids, current)
         # the title/abstract decisions screeners made here, and the rankings they record
         # (every decision row, changed and undone ones too: each was made on a record
         # something showed; `changed` marks those on a record the reviewer had decided)
@@ -881,7 +884,7 @@ def build_report_inputs(review: Review) -> object:
                        for e, _ in repo.event_log(session)
                        if e.kind == "protocol_version" and e.details.get("version")
                        and e.details.get("dropped_although_cited")}
-        stored, protocols = repo.protocol_versions(session), stored_protocols(session)
+        stored = repo.protocol_versions(session)
         versions = _protocol_versions(stored, protocols, log, kept_citing)
         modes = _screening_modes(stored, protocols)
         screeners_of: dict[int, set[str]] = {}
@@ -974,27 +977,33 @@ def build_report_inputs(review: Review) -> object:
                         reworded_reasons=reworded)
 
 
-def _reason_amendments(session: Session, protocol: Protocol, ft: dict[int, Outcome],
-                       excluded_ids: Sequence[int], current: Sequence[Decision]
+def _reason_amendments(session: Session, protocol: Protocol, stored: dict[int, Protocol],
+                       ft: dict[int, Outcome], excluded_ids: Sequence[int],
+                       current: Sequence[Decision]
                        ) -> tuple[tuple[int, int], tuple[tuple[str, str, int], ...]]:
     """(reasons added, reasons reworded) since the first protocol version, among those of
     `protocol`; and, for the reports excluded at full text, (label in force, label when
     the exclusion was made, reports) wherever the two differ (by the protocol hash of the
-    decision that gave the report its reason)."""
-    stored = stored_protocols(session)
+    decision that gave the report its reason). `stored`: `stored_protocols`."""
     first = {r.id: r.label for r in stored[min(stored)].exclusion_reasons} if stored else {}
     now = {r.id: r.label for r in protocol.exclusion_reasons}
     added = sum(1 for k in now if k not in first)
     reworded = sum(1 for k in now if k in first and first[k] != now[k])
-    labels = _reason_labels_by_version(session)
+    labels = _reason_labels_by_version(session, stored)
+    # the latest full-text exclusion per (record, reason): one pass over the decisions
+    latest: dict[tuple[int, str], Decision] = {}
+    for d in current:
+        if d.stage == Stage.FULL_TEXT and d.label == Label.EXCLUDE:
+            key = (d.record_id, d.reason_id or "")
+            if key not in latest or (d.id or 0) > (latest[key].id or 0):
+                latest[key] = d
     earlier: Counter[tuple[str, str]] = Counter()
     for rid in excluded_ids:
         reason = ft[rid].reason_id or ""
-        made = [d for d in current if d.record_id == rid and d.stage == Stage.FULL_TEXT
-                and d.label == Label.EXCLUDE and (d.reason_id or "") == reason]
-        if not made or reason not in now:
+        made = latest.get((rid, reason))
+        if made is None or reason not in now:
             continue
-        then = labels.get(max(made, key=lambda d: d.id or 0).protocol_hash, {}).get(reason)
+        then = labels.get(made.protocol_hash, {}).get(reason)
         if then is not None and then != now[reason]:
             earlier[(now[reason], then)] += 1
     return (added, reworded), tuple((a, b, n) for (a, b), n in sorted(earlier.items()))
