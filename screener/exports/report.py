@@ -387,7 +387,7 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
     n = inputs.protocol.screening.reviewers_per_record
     per = f"{_WORDS.get(n, str(n))} {plural(n, 'reviewer')}"
     so_far = " screened so far" if inputs.draft else ""
-    screened = so_far or (" screened" if inputs.counts.records_excluded_automation else "")
+    screened = _screened(inputs)
     out = [f"At title and abstract every record{screened} was screened by {per}." if ta is None else
            f"At title and abstract the records were allocated at random: "
            f"{_split_words(ta, 'record')}."]
@@ -460,6 +460,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(f"Title/abstract decisions on {_n(n, 'record')} were imported from an "
                    f"earlier screening (recorded as '{_md(name)}'), not made in screener.")
     per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
+    # said instead of what each report would be screened by, before any was
+    none = Stage.FULL_TEXT in protocol.stages and _no_full_text_yet(inputs)
     if mode.dual:
         how = ("independently: reviewers could not see each other's decisions until "
                "reconciliation of the stage began (blinded)" if mode.blind else
@@ -471,7 +473,6 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                        f"report is screened by {per} reviewers, {how}.")
         elif not sentences:
             screened = _screened(inputs)
-            none = Stage.FULL_TEXT in protocol.stages and _no_full_text_yet(inputs)
             out.append(f"At title and abstract every record{screened} was screened by {per} "
                        f"reviewers, {how}. {none}" if none else
                        f"At each stage every record{screened} and every retrieved report was "
@@ -500,7 +501,6 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                     else "by discussion until the reviewers reached consensus")
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
-        none = Stage.FULL_TEXT in protocol.stages and _no_full_text_yet(inputs)
         out += (_allocation_sentences(inputs)
                 or ["Under the protocol version in force, each record and each retrieved "
                     "report is screened by one reviewer." if inputs.screening_modes
