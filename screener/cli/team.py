@@ -81,9 +81,10 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
 
 def note_if_blinding_ended(review: Any, stage: str, unscreened: int | None) -> None:
     """Tell whoever just started reconciliation at `stage` (listing the conflicts, or a first
-    resolution by `resolve` or the adjudicator's `decide`) that blinding has ended there for everyone, and for how many records not yet
-    screened by all their reviewers (`blinding_ends_on_listing` before the command, as the
-    UI asks; None: the command could end no blinding)."""
+    resolution by `resolve` or the adjudicator's `decide`) that blinding has ended there for
+    everyone, and for how many records not yet screened by all their reviewers
+    (`blinding_ends_on_listing` before the command, as the UI asks; None: the command could
+    end no blinding)."""
     from screener.core.decisions import Stage
     from screener.workflow.team import reconciliation_started
 

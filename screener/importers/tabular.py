@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from screener.core.records import Record, normalise_doi, typed_pmid
-from screener.core.wording import counted
+from screener.core.wording import counted, plural
 from screener.importers import _text
 from screener.importers.errors import ImportFailed
 
@@ -213,8 +213,8 @@ def _records(
             untitled.append(line)
         yield record
     if untitled:
-        warn(f"{counted(len(untitled), 'row')} {'has' if len(untitled) == 1 else 'have'} "
-             f"an empty title ({'line' if len(untitled) == 1 else 'lines'} "
+        warn(f"{counted(len(untitled), 'row')} {plural(len(untitled), 'has', 'have')} "
+             f"an empty title ({plural(len(untitled), 'line')} "
              f"{', '.join(map(str, untitled[:5]))}{', ...' if len(untitled) > 5 else ''}); "
              "they are imported without one (a spreadsheet formula whose value was never "
              "saved reads as empty: open and save the file in a spreadsheet program).")

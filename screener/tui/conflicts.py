@@ -141,7 +141,8 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
             table.add_row(str(conflict.record_id),  # Text: a string cell is read as markup
                           Text("; ".join(f"{v.reviewer}: {v.label.value}"
                                          for v in conflict.votes)),
-                          Text(shorten(conflict.title or NO_TITLE, 60)), key=str(conflict.record_id))
+                          Text(shorten(conflict.title or NO_TITLE, 60)),
+                          key=str(conflict.record_id))
         stage = self.stage.label
         n = len(self.conflicts)
         summary = (f"{n} conflict{'s' if n != 1 else ''} at {stage}"

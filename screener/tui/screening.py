@@ -397,9 +397,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                     f"{progress.includes:,}"
             if progress.stage == Stage.TITLE_ABSTRACT and progress.criteria_met:
                 brief += " · stopping rule met"
-            elif (progress.stage == Stage.TITLE_ABSTRACT and progress.checklist
-                  and progress.stop_level is not None):  # (not before it is computed)
-                brief += " · stopping rule not met"
+            elif progress.stage == Stage.TITLE_ABSTRACT and progress.checklist:
+                brief += " · stopping rule not met"  # (as the panel: once computed)
         card = self.query_one(RecordCard)
         if card.border_subtitle != brief:
             card.border_subtitle = brief

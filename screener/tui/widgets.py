@@ -28,7 +28,7 @@ from textual.widgets._header import HeaderTitle
 from screener.core.decisions import Decision, Stage
 from screener.core.protocol import CriterionKind, Protocol
 from screener.core.records import Record
-from screener.core.wording import percent
+from screener.core.wording import counted, percent
 from screener.tui.highlight import Span, abstract_sections, find_terms
 from screener.workflow.progress import Progress, StoppingItem
 
@@ -327,7 +327,7 @@ def verdict_lines(progress: Progress) -> list[str]:
         lines.append(f"  p {format_p(progress.p_value)}, needs < {level}")
     unmet = sum(not item.passed for item in progress.checklist)
     if unmet:
-        lines.append(f"  {unmet} SAFE item{'s' * (unmet != 1)} not met")
+        lines.append(f"  {counted(unmet, 'SAFE item')} not met")
     return lines
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from screener.core.decisions import Label, Role, Stage
 from screener.core.records import key_paper_match
-from screener.core.wording import counted, number, percent
+from screener.core.wording import counted, number, percent, plural
 from screener.storage import repo
 from screener.workflow.progress import RECALL_NOT_ESTIMABLE
 from screener.workflow.review import Review
@@ -213,7 +213,7 @@ def format_status(data: dict[str, Any]) -> str:
     if stop:
         open_conflicts = data["outcomes"].get("title_abstract", {}).get("conflict", 0)
         waiting = (f"; {counted(open_conflicts, 'conflict')} still "
-                   f"{'awaits' if open_conflicts == 1 else 'await'} resolution"
+                   f"{plural(open_conflicts, 'awaits', 'await')} resolution"
                    if open_conflicts else "")
         state = (f": every record has been screened (the stopping rule is moot{waiting})"
                  if stop.get("every_record_screened") else
