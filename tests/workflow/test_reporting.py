@@ -1085,14 +1085,19 @@ def test_a_search_the_protocol_gives_fills_what_the_import_did_not_record(
             "gives for that source.") in text
 
 
+SMALL_PROTOCOL = ("title: T\ncriteria:\n  - {id: I1, type: include, text: Adults}\n"
+                  "exclusion_reasons:\n  - {id: population, label: Wrong population, "
+                  "key: \"1\"}\n")
+"""A protocol of one criterion and one reason, for the protocol-change wording tests."""
+
+
 def test_an_amendment_of_the_ranking_or_screening_mode_says_what_changed() -> None:
     """The report's protocol table named such an amendment only 'ranking settings' or
     'screening mode' (a helper's run): a reader could not tell seed 42 -> 7 from a new model."""
     from screener.protocol import load_protocol_text
     from screener.workflow.reporting import _protocol_changes
 
-    base = ("title: T\ncriteria:\n  - {id: I1, type: include, text: Adults}\n"
-            "exclusion_reasons:\n  - {id: population, label: Wrong population, key: \"1\"}\n")
+    base = SMALL_PROTOCOL
     old = load_protocol_text(base + "ranking:\n  seed: 42\n")
     new = load_protocol_text(base + "ranking:\n  seed: 7\n  params: {C: 0.5}\n"
                              "screening:\n  mode: dual\n  adjudicator: Ada\n")
@@ -1186,8 +1191,7 @@ def test_an_amendment_of_key_papers_or_highlight_terms_names_them() -> None:
     from screener.protocol import load_protocol_text
     from screener.workflow.reporting import _protocol_changes
 
-    base = ("title: T\ncriteria:\n  - {id: I1, type: include, text: Adults}\n"
-            "exclusion_reasons:\n  - {id: population, label: Wrong population, key: \"1\"}\n")
+    base = SMALL_PROTOCOL
     old = load_protocol_text(
         base + "stopping:\n  key_papers: ['10.1000/a', '10.1000/b', '12345678']\n"
         "highlight:\n  include: [ketamine, depression]\n  exclude: [rat]\n")
