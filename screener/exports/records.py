@@ -8,8 +8,12 @@ Each item is (record, decision label, reason label, note), e.g.
 
 - RIS: one `N1` (notes) line "screener: exclude; reason: Wrong population; note: ..."
   (Zotero imports N1 as a child note, EndNote as Notes). The PubMed id goes in `AN`
-  (Accession Number, where EndNote's PubMed filter puts it) with `DB  - PubMed` (the
-  database the accession number belongs to, so it reads back as the PMID), the journal in `T2`, pages
+  (Accession Number, where EndNote's PubMed filter puts it) with `DP  - NLM` (the
+  provider of the database the accession number belongs to, so it reads back as the PMID);
+  `DB` (Name of Database) names the sources the record came from, its removed
+  duplicates' included, as the CSV's `sources` column does ("Embase; Scopus": one line,
+  as rispy keeps only the first of several), never PubMed for a record found in Embase;
+  the journal in `T2`, pages
   in `SP`/`EP` (an end page MEDLINE abbreviates, "117-55", written in full: `EP  - 155`),
   the database id in `ID`. The publication types ("Journal Article; Randomized
   Controlled Trial") go in one `M3` line ("type of work", where EndNote's PubMed filter and
@@ -113,8 +117,9 @@ def _ris_type(record: Record) -> str:
     return "JOUR" if record.journal else "GEN"
 
 
-def records_ris(items: Sequence[RecordItem]) -> str:
-    """RIS (written with rispy) with the decision in an N1 note."""
+def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = None) -> str:
+    """RIS (written with rispy) with the decision in an N1 note and, with `provenance`,
+    the record's source names in `DB`."""
     entries = []
     for record, decision, reason, note in items:
         entry: dict[str, object] = {"type_of_reference": _ris_type(record)}
@@ -129,8 +134,10 @@ def records_ris(items: Sequence[RecordItem]) -> str:
                            ("language", record.language)):
             if value:
                 entry[key] = _one_line(value)
+        if sources := (provenance or {}).get(record.id or 0, ("", ""))[0]:
+            entry["name_of_database"] = _one_line(sources)
         if record.pmid:
-            entry["name_of_database"] = "PubMed"  # whose accession number AN is
+            entry["database_provider"] = "NLM"  # whose accession number AN is: PubMed's
         if record.authors:
             entry["authors"] = [_one_line(a) for a in record.authors]
         if record.keywords:

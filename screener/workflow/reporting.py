@@ -713,8 +713,8 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                    ) -> tuple[Path, int]:
     """Write records with their outcome at a stage (label include/exclude/maybe), or every
     record at the stage, decided or not (label all: at title/abstract every record left
-    after deduplication, at full text every record whose report was sought). CSV and XLSX
-    name each record's sources and the duplicates removed in its favour.
+    after deduplication, at full text every record whose report was sought). CSV, XLSX
+    and RIS (`DB`) name each record's sources and the duplicates removed in its favour.
 
     With `viewer`, that reviewer's own current decisions (their label, reason and note),
     before and after reconciliation alike, as `export_log(viewer=...)` keeps their rows:
@@ -780,7 +780,7 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
             ids = [rid for rid, (lab, _, _) in result.items()
                    if rid not in removed and lab.value == label]
         records = repo.get_records(session, ids)
-        provenance = _provenance(session, ids) if fmt in ("csv", "xlsx") else {}
+        provenance = _provenance(session, ids) if fmt != "bibtex" else {}
     items = []
     for record in records:
         assert record.id is not None
@@ -800,9 +800,10 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                  f"{'; ...' if len(cut) > 5 else ''}); export --format csv keeps them whole")
     elif fmt == "csv":
         write_text_atomic(target, rec.records_csv(items, provenance))
+    elif fmt == "ris":
+        write_text_atomic(target, rec.records_ris(items, provenance))
     else:
-        text = {"ris": rec.records_ris, "bibtex": rec.records_bibtex}[fmt](items)
-        write_text_atomic(target, text)
+        write_text_atomic(target, rec.records_bibtex(items))
     return target, len(items)
 
 

@@ -327,6 +327,33 @@ def test_export_all_is_the_deduplicated_library_with_sources(
     assert n == 0  # no report sought yet
 
 
+def test_ris_names_the_databases_each_record_came_from(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """DB names the record's sources (its removed duplicates' included), not PubMed for
+    every record with a PMID; the PMID still reads back from AN."""
+    import rispy
+
+    from screener.importers import read_file
+    from screener.workflow.importing import deduplicate, import_records
+
+    review = make_review()
+    for name, records in (
+            ("Embase", [Record(title="Trial a", year=2020, doi="10.1000/a", pmid="111"),
+                        Record(title="Trial b", year=2020, doi="10.1000/b", pmid="222")]),
+            ("Scopus", [Record(title="Trial a", year=2020, doi="10.1000/a", pmid="111"),
+                        Record(title="Trial c", year=2020, doi="10.1000/c")])):
+        import_records(review, records, source=name, kind="database")
+    deduplicate(review)
+    path, n = export_records(review, "all", Stage.TITLE_ABSTRACT, "ris", tmp_path / "all.ris")
+    entries = {e["doi"]: e for e in rispy.loads(path.read_text(encoding="utf-8"))}
+    assert entries["10.1000/a"]["name_of_database"] == "Embase; Scopus"
+    assert entries["10.1000/b"]["name_of_database"] == "Embase"
+    assert entries["10.1000/c"]["name_of_database"] == "Scopus"
+    assert "PubMed" not in path.read_text(encoding="utf-8")
+    assert {r.doi: r.pmid for r in read_file(path).records} == {
+        "10.1000/a": "111", "10.1000/b": "222", "10.1000/c": ""}
+
+
 def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_path: Path) -> None:
     review = make_review()
     build(review)
