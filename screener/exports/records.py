@@ -18,7 +18,9 @@ Each item is (record, decision label, reason label, note), e.g.
   the database id in `ID`. The publication types ("Journal Article; Randomized
   Controlled Trial") go in one `M3` line ("type of work", where EndNote's PubMed filter and
   Embase/Scopus exports put a record's type; rispy reads M3 as a single value, so one line
-  joined by "; " reaches its users whole), `TY` is the code of the first type RIS has one for. Keywords stay the record's own (`KW`), so
+  joined by "; " reaches its users whole), `TY` is the code of the first type RIS has one for
+  ("Generic" aside: a record of no known type that names a journal is `JOUR`). Keywords
+  stay the record's own (`KW`), so
   reading the file back with rispy gives the same title, authors, year, journal,
   volume, issue, pages, DOI, PMID, abstract, keywords and publication types. Line breaks inside a value
   (structured abstracts) become spaces: RIS has no multi-line values.
@@ -108,13 +110,25 @@ class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
 _RIS_CODES = {name: code for code, name in RIS_TYPE_NAMES.items()}
 
 
-def _ris_type(record: Record) -> str:
-    """The `TY` code of the record's first type that RIS has a code for ("Conference Paper"
-    -> CPAPER), else JOUR for a record with a journal, GEN without."""
+_UNKNOWN_TYPE = RIS_TYPE_NAMES["GEN"]
+""""Generic": the type EndNote, Mendeley and RIS's GEN give a reference of no known type
+(BibTeX's @misc), which says nothing of what it is."""
+
+
+def _entry_type(record: Record, codes: Mapping[str, str], article: str, other: str) -> str:
+    """The code of the record's first type that the format has one for, "Generic" left
+    out; else `article` for a record with a journal (a CSV row of no type, or "Generic",
+    that names a journal is almost always a journal article), `other` without."""
     for name in record.publication_types:
-        if name in _RIS_CODES:
-            return _RIS_CODES[name]
-    return "JOUR" if record.journal else "GEN"
+        if name in codes and name != _UNKNOWN_TYPE:
+            return codes[name]
+    return article if record.journal else other
+
+
+def _ris_type(record: Record) -> str:
+    """The `TY` code of the record's type ("Conference Paper" -> CPAPER), else JOUR for a
+    record with a journal, GEN without."""
+    return _entry_type(record, _RIS_CODES, "JOUR", "GEN")
 
 
 def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = None) -> str:
@@ -214,12 +228,9 @@ _IN_A_BOOK = {"inproceedings", "incollection", "inbook"}
 
 
 def _bib_kind(record: Record) -> str:
-    """The entry type of the record's first type BibTeX has one for ("Conference Paper" ->
-    inproceedings), else article for a record with a journal, misc without."""
-    for name in record.publication_types:
-        if name in _BIB_KINDS:
-            return _BIB_KINDS[name]
-    return "article" if record.journal else "misc"
+    """The entry type of the record's type ("Conference Paper" -> inproceedings), else
+    article for a record with a journal, misc without."""
+    return _entry_type(record, _BIB_KINDS, "article", "misc")
 
 
 def records_bibtex(items: Sequence[RecordItem]) -> str:

@@ -189,6 +189,21 @@ def test_bibtex_entry_type_follows_the_record_type() -> None:
     assert second.entry_type == "book"
 
 
+def test_a_record_of_unknown_type_with_a_journal_is_exported_as_an_article() -> None:
+    # a CSV row whose type column says only "Generic" (EndNote's, Mendeley's unknown type)
+    # but which names a journal, volume and pages: a reference manager should get an article
+    from screener.importers import tabular
+
+    rows = tabular.parse("Title,Journal,Year,Volume,Pages,Type\n"
+                         "Ketamine for depression,BMJ Open,2021,11,e045123,Generic\n"
+                         "A web page on ketamine,,2021,,,Generic\n")
+    items: list[RecordItem] = [(r, "", "", "") for r in rows]
+    assert [e["type_of_reference"] for e in rispy.loads(records_ris(items))] == ["JOUR", "GEN"]
+    library = parse_string(records_bibtex(items))
+    assert [e.entry_type for e in library.entries] == ["article", "misc"]
+    assert library.entries[0].fields_dict["journal"].value == "BMJ Open"
+
+
 # Titles as a user could have them: apostrophes, then perhaps a character a spreadsheet
 # reads as the start of a formula (ASCII or full-width), then ordinary text.
 QUOTED_TITLES = st.builds(
