@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from screener.core.prisma import Counts, PrismaCounts
+from screener.core.wording import counted, number, were
 
 # Advance widths (1/1000 em) of DejaVu Sans for ASCII 32..126, regular and bold.
 _REGULAR = (
@@ -74,6 +75,50 @@ FOOTNOTES = (
     "PRISMA 2020 statement: an updated guideline for reporting systematic reviews. BMJ "
     "2021;372:n71. doi: 10.1136/bmj.n71",
 )
+
+
+OTHER_MARK = "\u2020"
+"""† after "Records identified from" in the other-methods column: its footnote counts the
+records of that column the diagram has no box for."""
+REWORDED_MARK = "\u2021"
+"""‡ after each exclusion reason an amendment reworded: its footnote gives the earlier wording."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiagramNotes:
+    """What the counts alone do not show, for footnotes marked in the boxes they concern
+    (each only when it applies; the default adds none)."""
+
+    other_duplicates: int = 0
+    """Records identified through other methods removed as duplicates (no box for them)."""
+    other_excluded: int = 0
+    """Records identified through other methods excluded at title/abstract (no box)."""
+    reworded: tuple[tuple[str, str, int], ...] = ()
+    """(reason as worded now, earlier wording, reports excluded under the earlier one) for
+    each exclusion reason an amendment reworded after exclusions were made under it."""
+
+
+def _footnotes(counts: PrismaCounts, notes: DiagramNotes) -> list[str]:
+    """The diagram's footnotes: PRISMA's own, those of `notes` that apply, the citation."""
+    out = list(FOOTNOTES[:-1])
+    dup, excl = notes.other_duplicates, notes.other_excluded
+    if counts.has_other_methods and (dup or excl):
+        parts = [f"{number(dup)} {were(dup)} removed as "
+                 f"{'a duplicate' if dup == 1 else 'duplicates'}"] if dup else []
+        parts += [f"{number(excl)} {were(excl)} excluded at title/abstract screening"
+                  ] if excl else []
+        out.append(f"{OTHER_MARK}Of the records identified through other methods, "
+                   f"{' and '.join(parts)}; this column has no box for "
+                   f"{'it' if dup + excl == 1 else 'them'}.")
+    listed = {name for name, _ in (*counts.reports_excluded_reasons,
+                                   *counts.other_reports_excluded_reasons)}
+    reworded = [(now, then, n) for now, then, n in notes.reworded if now in listed]
+    if reworded:
+        out.append(f"{REWORDED_MARK}Reasons are worded as in the protocol version in force. "
+                   + " ".join(f'Exclusion reason "{now}" was worded "{then}" when '
+                              f"{counted(n, 'report')} counted under it {were(n)} excluded."
+                              for now, then, n in reworded))
+    return out + [FOOTNOTES[-1]]
 
 
 def text_width(text: str, size: float, bold: bool = False) -> float:
@@ -224,18 +269,21 @@ def _content_box(key: str, items: list[_Item], x: float, y: float, w: float, h: 
     return Box(key, x, y, w, h, WHITE, BLACK, tuple(lines))
 
 
-def _list(counts: Counts) -> list[_Item]:
-    return [_Item(f"{name} {_n(n)}", INDENT) for name, n in counts]
+def _list(counts: Counts, marked: frozenset[str] = frozenset()) -> list[_Item]:
+    return [_Item(f"{name}{REWORDED_MARK if name in marked else ''} {_n(n)}", INDENT)
+            for name, n in counts]
 
 
-def _reasons_box(total: int, reasons: Counts) -> list[_Item]:
+def _reasons_box(total: int, reasons: Counts, marked: frozenset[str]) -> list[_Item]:
     if not reasons:
         return [_Item(f"Reports excluded {_n(total)}")]
-    return [_Item("Reports excluded:")] + _list(reasons)
+    return [_Item("Reports excluded:")] + _list(reasons, marked)
 
 
-def _boxes(c: PrismaCounts) -> dict[str, tuple[list[_Item], bool]]:
-    """The text of each content box (items, centred?)."""
+def _boxes(c: PrismaCounts, notes: DiagramNotes) -> dict[str, tuple[list[_Item], bool]]:
+    """The text of each content box (items, centred?), with the marks of `notes`."""
+    marked = frozenset(now for now, _, _ in notes.reworded)
+    other_mark = OTHER_MARK if notes.other_duplicates or notes.other_excluded else ""
     identified = [_Item("Records identified from*:"), _Item(f"Databases {_n(c.database_total)}")]
     if c.databases and not (len(c.databases) == 1 and c.databases[0][0] == "Databases"):
         identified += _list(c.databases)
@@ -263,15 +311,15 @@ def _boxes(c: PrismaCounts) -> dict[str, tuple[list[_Item], bool]]:
             [_Item(f"Reports not retrieved {_n(c.reports_not_retrieved)}")], True),
         "reports_assessed": (
             [_Item(f"Reports assessed for eligibility {_n(c.reports_assessed)}")], True),
-        "reports_excluded": (_reasons_box(c.reports_excluded, c.reports_excluded_reasons),
-                             not c.reports_excluded_reasons),
+        "reports_excluded": (_reasons_box(c.reports_excluded, c.reports_excluded_reasons,
+                                          marked), not c.reports_excluded_reasons),
         "included": ([_Item(f"Studies included in review {_n(c.studies_included)}"),
                       _Item(f"Reports of included studies {_n(c.reports_included)}")], True),
     }
     if c.has_other_methods:
         boxes.update({
-            "other_identified": ([_Item("Records identified from:")] + _list(c.other_sources),
-                                 False),
+            "other_identified": ([_Item(f"Records identified from{other_mark}:")]
+                                 + _list(c.other_sources), False),
             "other_reports_sought": (
                 [_Item(f"Reports sought for retrieval {_n(c.other_reports_sought)}")], True),
             "other_reports_not_retrieved": (
@@ -280,7 +328,8 @@ def _boxes(c: PrismaCounts) -> dict[str, tuple[list[_Item], bool]]:
                 [_Item(f"Reports assessed for eligibility {_n(c.other_reports_assessed)}")],
                 True),
             "other_reports_excluded": (
-                _reasons_box(c.other_reports_excluded, c.other_reports_excluded_reasons),
+                _reasons_box(c.other_reports_excluded, c.other_reports_excluded_reasons,
+                             marked),
                 not c.other_reports_excluded_reasons),
         })
     return boxes
@@ -314,9 +363,11 @@ def _arrow(points: list[tuple[float, float]]) -> Arrow:
     return Arrow(tuple(points[:-1]) + (base,), head)
 
 
-def layout(counts: PrismaCounts) -> Layout:
-    """Place every box, heading and arrow of the diagram for these counts."""
-    content = _boxes(counts)
+def layout(counts: PrismaCounts, notes: DiagramNotes | None = None) -> Layout:
+    """Place every box, heading and arrow of the diagram for these counts, with the
+    footnotes (and their marks) of `notes` that apply."""
+    notes = notes or DiagramNotes()
+    content = _boxes(counts, notes)
     other = counts.has_other_methods
     n_cols = 4 if other else 2
     col_x: list[float] = []
@@ -415,7 +466,7 @@ def layout(counts: PrismaCounts) -> Layout:
     y = bottom + V_GAP / 2 + 4
     foot_lines: list[TextLine] = []
     foot_w = width - 2 * MARGIN
-    for note in FOOTNOTES:
+    for note in _footnotes(counts, notes):
         for piece in wrap(note, foot_w * 0.97, SMALL):
             foot_lines.append(TextLine(piece, MARGIN, y + 0.8 * SMALL, SMALL))
             y += SMALL_LINE

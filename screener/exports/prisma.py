@@ -38,9 +38,18 @@ from xml.sax.saxutils import escape, quoteattr
 
 from screener.core.prisma import Counts, PrismaCounts, check
 from screener.exports._cells import csv_text
-from screener.exports._layout import BLACK, SMALL, Box, Layout, TextLine, layout
+from screener.exports._layout import (
+    BLACK,
+    SMALL,
+    Box,
+    DiagramNotes,
+    Layout,
+    TextLine,
+    layout,
+)
 
-__all__ = ["OTHER_METHOD_BOXES", "TEMPLATE_COLUMNS", "other_method_box", "other_method_notes",
+__all__ = ["OTHER_METHOD_BOXES", "TEMPLATE_COLUMNS", "DiagramNotes", "other_method_box",
+           "other_method_notes",
            "other_method_row", "prisma_csv", "prisma_json", "prisma_pdf",
            "prisma_png", "prisma_svg", "prisma_values"]
 
@@ -398,10 +407,13 @@ def _render_svg(geo: Layout, draft: str = "") -> str:
     return "\n".join(out) + "\n"
 
 
-def prisma_svg(counts: PrismaCounts, draft: str = "") -> str:
+def prisma_svg(counts: PrismaCounts, draft: str = "", notes: DiagramNotes | None = None
+               ) -> str:
     """The PRISMA 2020 flow diagram as a standalone SVG document (deterministic); `draft`,
-    when given, is printed across the top (why the diagram is not final)."""
-    return _render_svg(layout(counts), draft)
+    when given, is printed across the top (why the diagram is not final); `notes` adds
+    the footnotes that apply (records from other methods the column has no box for,
+    reworded exclusion reasons), each marked in its box."""
+    return _render_svg(layout(counts, notes), draft)
 
 
 # --- PDF and PNG (matplotlib, same geometry) --------------------------------------------
@@ -442,7 +454,8 @@ def _figure(geo: Layout, draft: str = "") -> Any:
     return fig
 
 
-def _save(counts: PrismaCounts, path: str | Path, fmt: str, dpi: int, draft: str = "") -> None:
+def _save(counts: PrismaCounts, path: str | Path, fmt: str, dpi: int, draft: str = "",
+          notes: DiagramNotes | None = None) -> None:
     import matplotlib
 
     metadata: dict[str, Any] = ({"Creator": "screener", "Producer": "screener",
@@ -450,15 +463,17 @@ def _save(counts: PrismaCounts, path: str | Path, fmt: str, dpi: int, draft: str
                                 else {"Software": "screener"})
     with matplotlib.rc_context({"svg.hashsalt": "screener", "pdf.fonttype": 42,
                                 "path.simplify": False}):
-        fig = _figure(layout(counts), draft)
+        fig = _figure(layout(counts, notes), draft)
         fig.savefig(Path(path), format=fmt, dpi=dpi, metadata=metadata, facecolor="white")
 
 
-def prisma_pdf(counts: PrismaCounts, path: str | Path, draft: str = "") -> None:
-    """Write the flow diagram as a PDF (vector; same geometry as the SVG)."""
-    _save(counts, path, "pdf", 72, draft)
+def prisma_pdf(counts: PrismaCounts, path: str | Path, draft: str = "",
+               notes: DiagramNotes | None = None) -> None:
+    """Write the flow diagram as a PDF (vector; same geometry and footnotes as the SVG)."""
+    _save(counts, path, "pdf", 72, draft, notes)
 
 
-def prisma_png(counts: PrismaCounts, path: str | Path, dpi: int = 200, draft: str = "") -> None:
-    """Write the flow diagram as a PNG at `dpi` (same geometry as the SVG)."""
-    _save(counts, path, "png", dpi, draft)
+def prisma_png(counts: PrismaCounts, path: str | Path, dpi: int = 200, draft: str = "",
+               notes: DiagramNotes | None = None) -> None:
+    """Write the flow diagram as a PNG at `dpi` (same geometry and footnotes as the SVG)."""
+    _save(counts, path, "png", dpi, draft, notes)

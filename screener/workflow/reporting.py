@@ -49,6 +49,7 @@ from screener.workflow.screening import outcomes
 
 if TYPE_CHECKING:
     from screener.core.protocol import Protocol
+    from screener.exports.prisma import DiagramNotes
     from screener.exports.report import LogState, ProtocolVersionInfo
 
 MAIN_KINDS = ("database", "register")
@@ -529,18 +530,42 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
         result = replace(result, notes=(*result.notes,
                                         *prisma.other_method_notes(result.counts)))
     counts, draft = result.counts, result.draft
+    notes = (_diagram_notes(result.other_methods, _reworded_reasons(review))
+             if fmt in ("svg", "pdf", "png") else None)
     if fmt == "svg":
-        write_text_atomic(target, prisma.prisma_svg(counts, draft))
+        write_text_atomic(target, prisma.prisma_svg(counts, draft, notes))
     elif fmt == "csv":  # no row for it in the template: the title box's text says it
         write_text_atomic(target, prisma.prisma_csv(counts, draft))
     elif fmt == "json":
         write_text_atomic(target, prisma.prisma_json(counts, draft, result.notes,
                                                      result.problems))
     elif fmt == "pdf":
-        write_atomic(target, lambda p: prisma.prisma_pdf(counts, p, draft))
+        write_atomic(target, lambda p: prisma.prisma_pdf(counts, p, draft, notes))
     else:
-        write_atomic(target, lambda p: prisma.prisma_png(counts, p, draft=draft))
+        write_atomic(target, lambda p: prisma.prisma_png(counts, p, draft=draft, notes=notes))
     return target, result
+
+
+def _diagram_notes(other_methods: tuple[int, int, int],
+                   reworded: tuple[tuple[str, str, int], ...]) -> DiagramNotes:
+    """The diagram's footnotes beyond PRISMA's own (`DiagramNotes`): the records from other
+    methods its column has no box for (`PrismaResult.other_methods`: duplicates, excluded
+    at title/abstract), as the notes on the counts say, and the reasons reworded after
+    exclusions were made under them, as Table 2's note says."""
+    from screener.exports.prisma import DiagramNotes
+
+    return DiagramNotes(other_duplicates=other_methods[0], other_excluded=other_methods[1],
+                        reworded=reworded)
+
+
+def _reworded_reasons(review: Review) -> tuple[tuple[str, str, int], ...]:
+    """`_reason_amendments`' reworded reasons, for a diagram made without the report."""
+    with review.read() as session:
+        ft = outcomes(review, session, Stage.FULL_TEXT)
+        return _reason_amendments(
+            session, review.protocol, stored_protocols(session), ft,
+            [rid for rid, o in ft.items() if o.label == Label.EXCLUDE],
+            repo.current_decisions(session))[1]
 
 
 def _visible_log(review: Review, viewer: str | None) -> list[object]:
@@ -1331,7 +1356,8 @@ def write_report(review: Review, out: Path | None = None, force: bool = False) -
                          "--out (the diagram goes beside the report, named <name>-prisma.svg)")
     text = methods_report(inputs)  # (made before anything is written)
     existed = svg.exists()
-    write_text_atomic(svg, prisma_svg(inputs.counts, inputs.draft))
+    write_text_atomic(svg, prisma_svg(inputs.counts, inputs.draft, _diagram_notes(
+        inputs.other_methods, inputs.reworded_reasons)))
     try:
         write_text_atomic(target, text)
     except BaseException:

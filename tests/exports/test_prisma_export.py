@@ -16,6 +16,7 @@ from screener.core.prisma import PrismaCounts
 from screener.exports._layout import FONT, PAD_X, layout, text_width
 from screener.exports.prisma import (
     TEMPLATE_COLUMNS,
+    DiagramNotes,
     other_method_row,
     prisma_csv,
     prisma_json,
@@ -111,6 +112,35 @@ def test_svg_has_every_template_label_and_number(counts: PrismaCounts) -> None:
             "databases/registers).") in footnotes
     assert ("**If automation tools were used, indicate how many records were excluded by a "
             "human and how many were excluded by automation tools.") in footnotes
+
+
+def test_diagram_footnotes_what_its_boxes_cannot_show(counts: PrismaCounts) -> None:
+    """Records from other methods excluded at title/abstract (no box in their column) and
+    reasons an amendment reworded were in the notes and Table 2, not on the diagram."""
+    notes = DiagramNotes(other_duplicates=1, other_excluded=3,
+                         reworded=(("Wrong population", "Adults only", 5),
+                                   ("A reason no box lists", "Earlier", 1)))
+    boxes = _box_texts(prisma_svg(counts, notes=notes))
+    assert "Records identified from\u2020:" in boxes["other_identified"]
+    assert "Wrong population\u2021 (n = 21)" in boxes["reports_excluded"]
+    assert "Wrong population\u2021 (n = 6)" in boxes["other_reports_excluded"]
+    assert "Wrong intervention (n = 14)" in boxes["reports_excluded"]
+    footnotes = boxes["footnotes"]
+    assert ("\u2020Of the records identified through other methods, 1 was removed as a "
+            "duplicate and 3 were excluded at title/abstract screening; this column has no "
+            "box for them.") in footnotes
+    assert ('\u2021Reasons are worded as in the protocol version in force. Exclusion reason '
+            '"Wrong population" was worded "Adults only" when 5 reports counted under it '
+            'were excluded.') in footnotes
+    assert "A reason no box lists" not in footnotes  # only reasons the diagram lists
+    assert footnotes.index("\u2021") < footnotes.index("From: Page MJ")
+    # the same footnotes in the PDF and PNG: they are drawn from the same layout
+    texts = [b.text for b in layout(counts, notes).boxes if b.key == "footnotes"]
+    assert texts == [footnotes]
+    # nothing to note, no mark and no footnote (the golden diagrams)
+    assert prisma_svg(counts, notes=DiagramNotes()) == prisma_svg(counts)
+    plain = _box_texts(prisma_svg(counts))
+    assert "\u2020" not in "".join(plain.values()) and "\u2021" not in "".join(plain.values())
 
 
 def test_svg_is_deterministic(counts: PrismaCounts) -> None:

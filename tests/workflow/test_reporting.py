@@ -366,6 +366,14 @@ def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_pat
     notes = text_.split("Notes on the counts:", 1)[1]
     assert "records have not been screened yet" in notes
     assert "identified through other methods was excluded at title/abstract" in notes
+    # the diagram says it too, under the column that has no box for it
+    exported, _ = export_prisma(review, "svg", tmp_path / "prisma.svg")
+    for svg in (tmp_path / "report-prisma.svg", exported):
+        drawn = svg.read_text(encoding="utf-8")
+        assert "Records identified from\u2020:" in drawn
+        assert ("\u2020Of the records identified through other methods, 1 was excluded at "
+                "title/abstract screening; this column has no box for it.") in " ".join(
+                    re.findall(r"<text[^>]*>([^<]*)</text>", drawn))
 
 
 def test_report_refuses_a_link_or_folder_where_its_diagram_goes(
@@ -1210,6 +1218,14 @@ def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
             'population" when 2 of these exclusions were made') in text
     # the PRISMA counts are those of the reasons in force, as before
     assert "| Reports excluded: Ineligible population (adults only) | 3 |" in text
+    # and the diagrams (the report's, export prisma's) mark the reason and give the note
+    exported, _ = export_prisma(review, "svg", tmp_path / "prisma.svg")
+    for svg in (tmp_path / "report-prisma.svg", exported):
+        drawn = svg.read_text(encoding="utf-8")
+        assert "Ineligible population (adults only)\u2021 (n = 3)" in drawn
+        assert ('Exclusion reason "Ineligible population (adults only)" was worded '
+                '"Wrong population" when 2 reports counted under it were excluded.'
+                ) in " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", drawn))
 
 
 def test_an_amendment_of_key_papers_or_highlight_terms_names_them() -> None:
