@@ -190,8 +190,16 @@ def iter_records(
             ) from exc
         if not record.title:
             warn(f"Record {number} (line {start}) has no title.")
+        if not record.pmid and not _one(raw, "PMID"):
+            # (a PMID line that is not a PubMed id: warn_dropped's warning below)
+            named = repr(_title_start(record.title)) if record.title else "no title"
+            warn(f"Record {number} (line {start}, {named}) has no PMID line, which PubMed "
+                 "writes for every record: the record may have been cut from the file or "
+                 "edited by hand. It is imported without a PMID; check it against PubMed, "
+                 "or export again.")
         _text.warn_dropped(warn, f"Record {number} (line {start})",
-                           year=("DP", _one(raw, "DP"), record.year))
+                           year=("DP", _one(raw, "DP"), record.year),
+                           pmid=("PMID", _one(raw, "PMID"), record.pmid))
         yield record
     if last is None:
         return
@@ -211,6 +219,13 @@ def iter_records(
         warn(f"The last record (record {last[0]}, line {last[1]}) has no SO line, which PubMed "
              "writes at the end of every record: the file may be cut short (an interrupted "
              "download?). Check its abstract against PubMed, or export again.")
+
+
+def _title_start(title: str, limit: int = 50) -> str:
+    """The title, or its first words within `limit` characters and " ..."."""
+    if len(title) <= limit:
+        return title
+    return (title[:limit].rsplit(" ", 1)[0] or title[:limit]) + " ..."
 
 
 def _values(raw: dict[str, Any], tag: str) -> list[str]:

@@ -502,6 +502,30 @@ def test_medline_file_cut_at_a_line_end_is_seen_by_its_missing_so_line(tmp_path:
         "abstract against PubMed, or export again."]
 
 
+def test_medline_record_without_a_pmid_is_imported_with_a_warning(tmp_path: Path) -> None:
+    """PubMed writes a PMID line for every record; one without is likely cut or edited by
+    hand, and it came in without a word (dedup then cannot match it by PMID)."""
+    path = tmp_path / "edited.nbib"
+    path.write_text("PMID- 11111111\nTI  - A whole record.\nDP  - 2020\nSO  - J. 2020.\n\n"
+                    "OWN - NLM\nTI  - Ketamine for treatment-resistant depression: a "
+                    "randomised trial in adults over sixty\nDP  - 2021\nSO  - J. 2021.\n\n"
+                    "PMID- 33333333\nDP  - 2022\nSO  - J. 2022.\n")
+    result = read_file(path)
+    assert [r.pmid for r in result.records] == ["11111111", "", "33333333"]
+    assert [w for w in result.warnings if "PMID" in w] == [
+        "Record 2 (line 6, 'Ketamine for treatment-resistant depression: a ...') has no PMID "
+        "line, which PubMed writes for every record: the record may have been cut from the "
+        "file or edited by hand. It is imported without a PMID; check it against PubMed, or "
+        "export again."]
+    # the other fields PubMed always writes (OWN, STAT, ...) are not asked for
+    assert not [w for w in result.warnings if "OWN" in w or "STAT" in w]
+    # a PMID line that holds no PubMed id is dropped with the warning other formats give
+    path.write_text("PMID- see note\nOWN - NLM\nTI  - A record.\nDP  - 2020\nSO  - J. 2020.\n")
+    assert read_file(path).warnings == [
+        "Record 1 (line 1): PMID 'see note' is not a PubMed id (1 to 9 digits, e.g. "
+        "'PMID: 123'); the record is kept without one."]
+
+
 def test_csv_row_split_by_an_unquoted_line_break_is_named(tmp_path: Path) -> None:
     path = tmp_path / "split.csv"
     path.write_text("Title,Abstract,Year,DOI\nFirst paper,An abstract,2020,10.1/a\n"
