@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 OUT = click.option("--out", type=OUT_PATH, default=None,
                    help="Output file (default: exports/ in the review folder).")
 FORCE = click.option("--force", is_flag=True, help="Replace an existing file.")
+EXCEL = click.option("--excel", is_flag=True,
+                     help="CSV for Excel: UTF-8 with a byte-order mark, so that Excel shows "
+                          "accented names as they are (pandas and R read either).")
 
 
 def _review_problems(review: Review) -> list[str]:
@@ -79,8 +82,9 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
                    "allocations, the end of blinding, not-retrieved marks, offline copies.")
 @OUT
 @FORCE
+@EXCEL
 def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: str | None,
-               events: bool, out: Path | None, force: bool) -> None:
+               events: bool, out: Path | None, force: bool, excel: bool) -> None:
     """Every decision in the order it was stored (a decision merged from an offline copy
     comes after those stored before the merge, though made earlier), each row
     hash-chained to the one before (with --events: every other change to the review, in a
@@ -94,11 +98,11 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
                                "decisions); leave out --reviewer")
     with open_from(review_dir, db_url) as review:
         if events:
-            target, n = export_events(review, fmt, out, force)
+            target, n = export_events(review, fmt, out, force, excel)
         else:
             if reviewer is not None:
                 reviewer = known_reviewer(review, reviewer)
-            target, n = run(review, fmt, out, force, reviewer)
+            target, n = run(review, fmt, out, force, reviewer, excel)
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the log")
     click.echo(f"wrote {counted(n, 'event' if events else 'decision')} to {target}")
@@ -125,8 +129,10 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
                    "outcome (refused while the stage is blind).")
 @OUT
 @FORCE
+@EXCEL
 def export_records(review_dir: Path | None, db_url: str | None, label: str, stage: str,
-                   fmt: str, reviewer: str | None, out: Path | None, force: bool) -> None:
+                   fmt: str, reviewer: str | None, out: Path | None, force: bool,
+                   excel: bool) -> None:
     """Records with their decision, reason and note (for full-text retrieval, Zotero, EndNote).
 
     CSV and XLSX also name each record's sources and the duplicates removed in its favour.
@@ -139,7 +145,7 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
         if reviewer is not None:
             reviewer = known_reviewer(review, reviewer)
         target, n = run(review, label, Stage(stage), fmt, out, force, reviewer,
-                        warn=lambda text: click.echo(f"warning: {text}", err=True))
+                        warn=lambda text: click.echo(f"warning: {text}", err=True), bom=excel)
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the records' decisions")
     click.echo(f"wrote {counted(n, 'record')} to {target}")

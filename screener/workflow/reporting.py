@@ -469,9 +469,11 @@ def _nearly_full(target: Path) -> bool:
         return False
 
 
-def write_text_atomic(target: Path, text: str) -> Path:
+def write_text_atomic(target: Path, text: str, bom: bool = False) -> Path:
+    """Write `text` as UTF-8 (with `bom`, after a byte-order mark: how Excel tells UTF-8
+    from Windows-1252) by way of a temporary file renamed into place."""
     def write(path: Path) -> None:
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8-sig" if bom else "utf-8")
 
     return write_atomic(target, write)
 
@@ -592,8 +594,9 @@ def _own_file(viewer: str | None) -> str:
 
 
 def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force: bool = False,
-               viewer: str | None = None) -> tuple[Path, int]:
-    """Write the decision log in time order with each row's chained hash."""
+               viewer: str | None = None, bom: bool = False) -> tuple[Path, int]:
+    """Write the decision log in time order with each row's chained hash (`bom`: a CSV
+    with a byte-order mark, for Excel)."""
     from screener.core.audit import log_rows
     from screener.core.decisions import Decision
     from screener.exports.log import log_csv, log_jsonl
@@ -601,6 +604,7 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     if fmt not in ("csv", "jsonl"):
         raise ReviewError("--format must be csv or jsonl")
     check_suffix(out, fmt, ("csv", "jsonl"))
+    _check_bom(bom, fmt)
     decisions = [d for d in _visible_log(review, viewer) if isinstance(d, Decision)]
     with review.read() as session:
         hashes = repo.ranking_hashes(session)
@@ -618,8 +622,15 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     # a subset is not mistaken for the whole (verifiable) log
     target = resolve_output(review, out, f"decision-log{_own_file(viewer)}.{fmt}", force)
     write_text_atomic(target, log_csv(rows, removed, merged, reasons, undoes) if fmt == "csv"
-                      else log_jsonl(rows))
+                      else log_jsonl(rows), bom)
     return target, len(rows)
+
+
+def _check_bom(bom: bool, fmt: str) -> None:
+    """Refuse `--excel` for a format other than CSV (XLSX opens in Excel as it is)."""
+    if bom and fmt != "csv":
+        raise ReviewError(f"--excel writes a CSV file with a byte-order mark for Excel, but "
+                          f"--format is {fmt}: give --format csv, or leave out --excel")
 
 
 def _reason_labels_by_version(session: Session, protocols: dict[int, Protocol] | None = None
@@ -635,19 +646,21 @@ def _reason_labels_by_version(session: Session, protocols: dict[int, Protocol] |
 
 
 def export_events(review: Review, fmt: str = "csv", out: Path | None = None,
-                  force: bool = False) -> tuple[Path, int]:
+                  force: bool = False, bom: bool = False) -> tuple[Path, int]:
     """Write the event log (imports, duplicates, protocol versions, allocations, unblinding,
     not-retrieved marks, offline copies) with each event's chained hash. Events show no
-    one's decisions, so the whole log is written in a blind review too."""
+    one's decisions, so the whole log is written in a blind review too. `bom`: a CSV with
+    a byte-order mark, for Excel."""
     from screener.exports.log import events_csv, events_jsonl
 
     if fmt not in ("csv", "jsonl"):
         raise ReviewError("--format must be csv or jsonl")
     check_suffix(out, fmt, ("csv", "jsonl"))
+    _check_bom(bom, fmt)
     with review.read() as session:
         rows = repo.event_log(session)
     target = resolve_output(review, out, f"event-log.{fmt}", force)
-    write_text_atomic(target, events_csv(rows) if fmt == "csv" else events_jsonl(rows))
+    write_text_atomic(target, events_csv(rows) if fmt == "csv" else events_jsonl(rows), bom)
     return target, len(rows)
 
 
@@ -734,8 +747,8 @@ RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
 
 def export_records(review: Review, label: str = "include", stage: Stage = Stage.TITLE_ABSTRACT,
                    fmt: str = "ris", out: Path | None = None, force: bool = False,
-                   viewer: str | None = None, warn: Callable[[str], None] | None = None
-                   ) -> tuple[Path, int]:
+                   viewer: str | None = None, warn: Callable[[str], None] | None = None,
+                   bom: bool = False) -> tuple[Path, int]:
     """Write records with their outcome at a stage (label include/exclude/maybe), or every
     record at the stage, decided or not (label all: at title/abstract every record left
     after deduplication, at full text every record whose report was sought). CSV, XLSX
@@ -746,7 +759,7 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     never the combined outcome. Without it, the combined outcome; an exclusion that the
     reviewers agreed on for different reasons (not adjudicated) lists every distinct
     reason, joined with "; " in the order they were given. `warn` is told what an XLSX
-    export had to cut to Excel's cell limit."""
+    export had to cut to Excel's cell limit. `bom`: a CSV with a byte-order mark, for Excel."""
     from screener.exports import records as rec
 
     if fmt not in RECORD_FORMATS:
@@ -759,6 +772,7 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                           "--stage title_abstract, or --label include, exclude or all with "
                           "--stage full_text")
     check_suffix(out, fmt, RECORD_FORMATS)
+    _check_bom(bom, fmt)
     from screener.workflow.team import blind_stages, record_outcomes
 
     with review.read() as session:
@@ -824,7 +838,7 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                  f"characters {_were(len(cut))} cut ({'; '.join(cut[:5])}"
                  f"{'; ...' if len(cut) > 5 else ''}); export --format csv keeps them whole")
     elif fmt == "csv":
-        write_text_atomic(target, rec.records_csv(items, provenance))
+        write_text_atomic(target, rec.records_csv(items, provenance), bom)
     elif fmt == "ris":
         write_text_atomic(target, rec.records_ris(items, provenance))
     else:

@@ -143,3 +143,35 @@ def test_an_xlsx_export_says_which_cells_excel_could_not_hold(tmp_path: Path) ->
     out = run("export", "records", "--label", "all", "--format", "csv", "--out",
               str(tmp_path / "r.csv"), "--review", str(folder))
     assert "warning" not in out
+
+
+def test_csv_for_excel_has_a_byte_order_mark_and_imports_the_same(original: Path,
+                                                                   tmp_path: Path) -> None:
+    """Excel on Windows read the UTF-8 CSV as Windows-1252 ("Ã–lÃ§Ã¼m" for "Ölçüm"): with
+    --excel the file begins with a byte-order mark; without it, as before (pandas, R)."""
+    plain, excel = tmp_path / "plain.csv", tmp_path / "excel.csv"
+    run("export", "records", "--label", "all", "--format", "csv", "--out", str(plain),
+        "--review", str(original))
+    run("export", "records", "--label", "all", "--format", "csv", "--excel", "--out",
+        str(excel), "--review", str(original))
+    assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert excel.read_bytes() == b"\xef\xbb\xbf" + plain.read_bytes()
+    again = tmp_path / "again"
+    run("init", str(again), "--protocol", PROTOCOL)
+    run("import", str(excel), "--review", str(again), "--source", "Earlier review")
+    assert sorted(fields(again)) == sorted(fields(original))
+    log = tmp_path / "log.csv"
+    run("export", "log", "--excel", "--out", str(log), "--review", str(original))
+    assert log.read_bytes().startswith(b"\xef\xbb\xbf")
+    events = tmp_path / "events.csv"
+    run("export", "log", "--events", "--excel", "--out", str(events), "--review",
+        str(original))
+    assert events.read_bytes().startswith(b"\xef\xbb\xbf")
+    # a format Excel does not open as CSV: one clear message, exit 2, nothing written
+    for args in (["records", "--format", "ris"], ["records", "--format", "xlsx"],
+                 ["log", "--format", "jsonl"]):
+        out = tmp_path / "never"
+        output = run("export", *args, "--excel", "--out", str(out), "--review", str(original),
+                     code=2)
+        assert "--excel" in output and "--format csv" in output
+        assert not out.exists()
