@@ -288,6 +288,20 @@ def _term_advice(term: str) -> str:
     return f"; list its words as separate terms ({', '.join(fixes)})"
 
 
+def _short_stem(term: str) -> str | None:
+    """Why a * term marks too much (its stem under `_MIN_LETTERS`), or None."""
+    text = term.strip()
+    if not _term().match(text) or "*" not in text:
+        return None
+    stem = text.strip("*")
+    if len(re.sub(rf"[^{word_chars()}]", "", stem)) >= _MIN_LETTERS:
+        return None
+    where = "starts" if text.endswith("*") else "ends"
+    return (f"{term!r} would mark every word that {where} with {stem!r}: a term with a * "
+            f"needs at least {_MIN_LETTERS} letters or digits beside the * (e.g. ketamin*); "
+            "write the whole word, or a longer stem")
+
+
 def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -409,6 +423,11 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
                 add(where, "spans several lines: write it on one line (it is shown as a "
                     "heading or a list entry)")
     highlight = data.get("highlight")
+    for kind in ("include", "exclude"):
+        terms = highlight.get(kind) if isinstance(highlight, dict) else None
+        for i, term in enumerate(terms if isinstance(terms, list) else []):
+            if isinstance(term, str) and (short := _short_stem(term)) is not None:
+                add(["highlight", kind, i], short)
     if isinstance(highlight, dict):
         include, exclude = highlight.get("include"), highlight.get("exclude")
         both = ({t.strip().lower() for t in include if isinstance(t, str)}

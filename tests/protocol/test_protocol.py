@@ -496,3 +496,17 @@ def test_the_ranking_check_is_given_the_section_and_its_problems_are_located() -
         load_protocol_text(text, ranking_check=check)
     assert seen == [{"model": "default", "params": {"C": 2}}]
     assert [str(p) for p in info.value.problems] == ["line 9, ranking.params.C: no good"]
+
+
+@pytest.mark.parametrize(("term", "starts"), [("a*", "starts with 'a'"),
+                                              ("AB*", "starts with 'AB'"),
+                                              ("*ab", "ends with 'ab'")])
+def test_a_wildcard_term_with_a_stem_too_short_is_refused(term: str, starts: str) -> None:
+    """`a*` passed `protocol check`, and the UI marked every word starting with a."""
+    (problem,) = [p for p in _problems(VALID + f"highlight:\n  include: [ketamine, {term!r}]\n")
+                  if "highlight.include[1]" in p]
+    assert problem.startswith("line 7") and f"{term!r}" in problem, problem
+    assert "at least 3 letters or digits" in problem and starts in problem, problem
+    assert load_protocol_text(VALID + "highlight:\n  include: ['abc*', '*ab1']\n")
+    # a version a review already holds still opens
+    assert load_protocol_text(VALID + f"highlight:\n  include: [{term!r}]\n", stored=True)
