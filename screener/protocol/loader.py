@@ -181,6 +181,8 @@ def _error_path(err: Any) -> list[Any]:
 
 def _explain(err: Any) -> str:
     """jsonschema's message, with how to fix it where the mistake is a common one."""
+    if err.instance is None and err.validator in ("type", "enum"):
+        return _empty(err)
     if err.validator == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
         extra = sorted(set(err.instance) - set(allowed), key=str) if isinstance(
@@ -198,12 +200,83 @@ def _explain(err: Any) -> str:
     return f"{err.message}{_hint(err, field)}"
 
 
+def _yes_no(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _without() -> dict[tuple[str, ...], str]:
+    """What leaving out an optional section gives (the values `_build` takes then)."""
+    stop, rank, mode = StoppingRule(), RankingSettings(), ScreeningMode()
+    return {
+        ("stopping",): "to use the default stopping rule (recall_target "
+        f"{stop.recall_target:g}, confidence {stop.confidence:g}, consecutive_irrelevant "
+        f"{stop.consecutive_irrelevant}, min_screened_fraction {stop.min_screened_fraction:g})",
+        ("ranking",): f"to use the defaults (model {rank.model}, seed {rank.seed}, "
+        f"cold_start {_yes_no(rank.cold_start)})",
+        ("ranking", "params"): "to use the model's default parameters",
+        ("screening",): "to use the defaults (mode single: one reviewer per record)",
+        ("screening", "conflicts"): "to use the defaults (maybe_vs_exclude "
+        f"{_yes_no(mode.maybe_vs_exclude_is_conflict)}, reason_mismatch_full_text "
+        f"{_yes_no(mode.reason_mismatch_is_conflict)})",
+        ("keys",): "to use the default keys",
+        ("stages",): "to use both stages (title_abstract, full_text)",
+        ("highlight",): "to highlight no terms",
+        ("searches",): "to record no search strategy",
+        ("stopping", "key_papers"): "to name no key papers",
+    }
+
+
+def _required(path: list[Any]) -> bool:
+    """Whether the field at `path` (a name, not a list item) must be given."""
+    schema: Any = SCHEMA
+    for part in path[:-1]:
+        if isinstance(part, int):
+            schema = schema.get("items", {})
+        else:
+            schema = schema.get("properties", {}).get(part, schema.get("additionalProperties"))
+        if not isinstance(schema, dict):
+            return False
+    return path[-1] in schema.get("required", [])
+
+
+def _empty(err: Any) -> str:
+    """What to write where YAML read nothing (`stopping:` with no lines below it)."""
+    path = list(err.absolute_path)
+    name = str(path[-1]) if path else ""
+    wanted = err.schema.get("type")
+    fields = ", ".join(err.schema.get("properties", {}))
+    if path and isinstance(path[-1], int):
+        what = (f"give the entry's fields ({fields})" if wanted == "object"
+                else "write the entry after the `-`")
+        return f"the entry is empty (a `-` with nothing after it): {what}, or remove the line"
+    if wanted == "object":
+        message = (f"the section is empty (nothing below `{name}:`): give its fields, "
+                   f"indented below it ({fields})" if fields else
+                   f"the section is empty (nothing below `{name}:`): give its entries, "
+                   "indented below it (name: value)")
+    elif wanted == "array":
+        least = " (at least one)" if err.schema.get("minItems") else ""
+        message = (f"the list is empty (nothing after `{name}:`): list its entries{least} "
+                   "below it, each on a line starting with `- ` (or in brackets: [a, b])")
+    elif "enum" in err.schema:
+        message = ("the value is empty: write one of "
+                   f"{', '.join(map(str, err.schema['enum']))} after the colon")
+    elif wanted == "boolean":
+        message = "the value is empty: write true or false after the colon"
+    elif wanted in ("integer", "number"):
+        message = "the value is empty: write a number after the colon"
+    else:
+        message = f"the value is empty: write the {name.replace('_', ' ')} after the colon"
+    if _required(path):
+        return message
+    without = _without().get(tuple(map(str, path)), "")
+    return f"{message}, or remove the `{name}:` line{' ' * bool(without)}{without}"
+
+
 def _hint(err: Any, field: str) -> str:
     """How to fix a value of the wrong type, range or form ("" when jsonschema says it)."""
     value, wanted = err.instance, err.schema.get("type")
     if err.validator == "type":
-        if value is None:
-            return "; the value is empty: write one after the colon"
         if wanted == "string" and isinstance(value, bool):
             # (the word as written is lost: yes, on, true all read as True)
             quoted = "- \"...\"" if field.isdigit() else f"{field}: \"...\""

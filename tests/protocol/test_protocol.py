@@ -510,3 +510,41 @@ def test_a_wildcard_term_with_a_stem_too_short_is_refused(term: str, starts: str
     assert load_protocol_text(VALID + "highlight:\n  include: ['abc*', '*ab1']\n")
     # a version a review already holds still opens
     assert load_protocol_text(VALID + f"highlight:\n  include: [{term!r}]\n", stored=True)
+
+
+_NO_CRITERIA = VALID.replace("  - {id: I1, type: include, text: Adults}\n", "")
+
+
+EMPTY = [
+    # (text, field path, line, how the message says to fix it)
+    (VALID + "stopping:\n", "stopping", 6,
+     "remove the `stopping:` line to use the default stopping rule (recall_target 0.95, "
+     "confidence 0.95, consecutive_irrelevant 50, min_screened_fraction 0.1)"),
+    (VALID + "ranking:\n", "ranking", 6,
+     "remove the `ranking:` line to use the defaults (model default, seed 42, cold_start true)"),
+    (VALID + "screening:\n", "screening", 6, "remove the `screening:` line to use the "
+     "defaults (mode single: one reviewer per record)"),
+    (VALID + "highlight:\n", "highlight", 6, "remove the `highlight:` line"),
+    (VALID + "highlight:\n  include:\n", "highlight.include", 7, "remove the `include:` line"),
+    (VALID + "question:\n", "question", 6, "remove the `question:` line"),
+    (VALID + "keys:\n", "keys", 6, "remove the `keys:` line to use the default keys"),
+    (VALID + "stages:\n", "stages", 6, "remove the `stages:` line to use both stages"),
+    (VALID + "screening:\n  conflicts:\n", "screening.conflicts", 7,
+     "remove the `conflicts:` line"),
+    (_NO_CRITERIA, "criteria", 2, "list its entries (at least one) below it"),
+    (VALID.replace("  - {id: population", "  -\n  - {id: population"),
+     "exclusion_reasons[0]", 5, "give the entry's fields (id, label, key)"),
+    (VALID + "screening:\n  mode:\n", "screening.mode", 7, "write one of single, dual"),
+    (VALID.replace("title: Test review", "title:"), "title", 1,
+     "the value is empty: write the title after the colon"),
+]
+
+
+@pytest.mark.parametrize(("text", "path", "line", "fix"), EMPTY, ids=[e[1] for e in EMPTY])
+def test_an_empty_section_or_value_says_so_and_how_to_fix_it(text: str, path: str, line: int,
+                                                              fix: str) -> None:
+    """`stopping:` with nothing below it said "None is not of type 'object'"."""
+    problems = _problems(text)
+    assert not [p for p in problems if "None" in p], problems
+    mine = [p for p in problems if p.startswith(f"line {line}, {path}: ")]
+    assert mine and "empty" in mine[0] and fix in mine[0], problems
