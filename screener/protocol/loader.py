@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -630,12 +631,15 @@ LONGEST_USUAL_RUN = 10_000
 
 def protocol_warnings(text: str) -> list[Problem]:
     """Settings of a valid protocol that no review is likely to mean (a typo, or a test
-    setting left in): each with its field, line and why. They are not refused."""
+    setting left in), and highlight terms listed twice: each with its field, line and why.
+    They are not refused."""
     node, data, _ = read_yaml(text)
-    stopping = data.get("stopping") if isinstance(data, dict) else None
-    if not isinstance(stopping, dict):
+    if not isinstance(data, dict):
         return []
-    warnings: list[Problem] = []
+    warnings = _repeated_terms(data.get("highlight"), node)
+    stopping = data.get("stopping")
+    if not isinstance(stopping, dict):
+        return warnings
 
     def warn(key: str, message: str) -> None:
         path = ["stopping", key]
@@ -657,6 +661,38 @@ def protocol_warnings(text: str) -> list[Problem]:
              "than most reviews' whole search: this SAFE item is met only after that many "
              "exclusions in a row, so the rule is unlikely ever to be met (50 to a few "
              "hundred are usual)")
+    return warnings
+
+
+def _term_key(term: str) -> str:
+    """A highlight term as the highlighter matches it: whatever the case, the typography
+    (curly or straight apostrophe, which hyphen) and the Unicode form, spaces as one."""
+    text = " ".join(unicodedata.normalize("NFC", term).split()).lower()
+    return text.translate({ord(c): "'" for c in APOSTROPHES} | {ord(c): "-" for c in HYPHENS})
+
+
+def _repeated_terms(highlight: Any, node: yaml.Node | None) -> list[Problem]:
+    """A term listed twice in one list (the same word, perhaps in another case), with both
+    places."""
+    warnings: list[Problem] = []
+    for kind in ("include", "exclude"):
+        listed = highlight.get(kind) if isinstance(highlight, dict) else None
+        terms: list[Any] = listed if isinstance(listed, list) else []
+        first: dict[str, int] = {}
+        for i, term in enumerate(terms):
+            if not isinstance(term, str):
+                continue
+            j = first.setdefault(_term_key(term), i)
+            if j == i:
+                continue
+            earlier = ["highlight", kind, j]
+            same = (f"{terms[j].strip()!r} too" if terms[j].strip() == term.strip() else
+                    f"{terms[j].strip()!r}, and terms match whatever the case and typography, so "
+                    "they mark the same words")
+            path = ["highlight", kind, i]
+            warnings.append(Problem(_path_text(path), _line_of(node, path), (
+                f"{term.strip()!r} is listed twice: {_path_text(earlier)} on line "
+                f"{_line_of(node, earlier)} is {same}; remove one")))
     return warnings
 
 

@@ -548,3 +548,30 @@ def test_an_empty_section_or_value_says_so_and_how_to_fix_it(text: str, path: st
     assert not [p for p in problems if "None" in p], problems
     mine = [p for p in problems if p.startswith(f"line {line}, {path}: ")]
     assert mine and "empty" in mine[0] and fix in mine[0], problems
+
+
+def test_a_highlight_term_listed_twice_is_warned_of_with_both_places() -> None:
+    """`include: [ketamine, esketamine, Ketamine]` passed without a word; matching ignores
+    case, so the second is the first again."""
+    from screener.protocol import protocol_warnings
+
+    text = (VALID + "highlight:\n  include: [ketamine, esketamine]\n  exclude:\n    - rat*\n"
+            "    - \"RAT*\"\n    - mice\n")
+    text = text.replace("esketamine]", "esketamine, \"Ketamine\"]")
+    load_protocol_text(text)  # still valid
+    warnings = [str(w) for w in protocol_warnings(text)]
+    assert warnings == [
+        "line 7, highlight.include[2]: 'Ketamine' is listed twice: highlight.include[0] on "
+        "line 7 is 'ketamine', and terms match whatever the case and typography, so they "
+        "mark the same words; remove one",
+        "line 10, highlight.exclude[1]: 'RAT*' is listed twice: highlight.exclude[0] on "
+        "line 9 is 'rat*', and terms match whatever the case and typography, so they mark "
+        "the same words; remove one"], warnings
+    assert protocol_warnings(VALID + "highlight:\n  include: [ketamine, esketamine]\n") == []
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_protocols_give_no_warnings(path: Path) -> None:
+    from screener.protocol import protocol_warnings
+
+    assert protocol_warnings(path.read_text(encoding="utf-8")) == []
