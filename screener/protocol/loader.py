@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -350,6 +351,142 @@ def _edge_stripped(piece: str) -> str:
     return piece.strip(" " + APOSTROPHES + HYPHENS)
 
 
+_REGEX_SIGNS = re.compile(
+    r"\\|\||\.[*+?{]|^\^|\(\?|\[(?:\^|[^\]]*\w-\w|[^\W\d_]{2,}\])|\)[?*+{]|\w\+\w|[)\]]\+|\{\d")
+"""What marks a term as a regular expression, not a bibliographic wildcard or a chemical
+name such as (S)-ketamine or [11C]raclopride: a backslash, `|`, `.*` (`.+`, `.?`), a `^`
+at the start, a class of letters (`[Cc]`, `[sz]`) or with a range (`[a-z]`), a
+quantified group (`(ren)?`) or one opening `(?`, a `+` inside a word (`ket+amine`), a count `{2}`."""
+_ANY, _SOME = "\0", "\1"
+"""In a spelling of an expression: any run of characters, possibly none (`.*`), or at
+least one (`.+`, `\\w`)."""
+_MAX_SPELLINGS = 8
+
+
+class _Expansion:
+    """The spellings a simple regular expression matches (`child(ren)?` -> child,
+    children), a run of any characters standing as `_ANY` or `_SOME`; None where there are
+    too many, or the expression is beyond this reading."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.case_folded = text, 0, False
+
+    def spellings(self) -> list[str] | None:
+        found = self._alternatives()
+        return found if self.pos == len(self.text) else None
+
+    def _peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _alternatives(self) -> list[str] | None:
+        found: list[str] = []
+        while True:
+            branch = self._sequence()
+            if branch is None:
+                return None
+            found += branch
+            if self._peek() != "|":
+                return found if len(found) <= _MAX_SPELLINGS else None
+            self.pos += 1
+
+    def _sequence(self) -> list[str] | None:
+        found = [""]
+        while self._peek() not in ("", "|", ")"):
+            atom = self._quantified()
+            if atom is None:
+                return None
+            found = [a + b for a in found for b in atom]
+            if len(found) > _MAX_SPELLINGS:
+                return None
+        return found
+
+    def _quantified(self) -> list[str] | None:
+        atom = self._atom()
+        if atom is None:
+            return None
+        sign = self._peek()
+        if sign == "{":
+            end = self.text.find("}", self.pos)
+            if end < 0:
+                return None
+            sign = "?" if self.text[self.pos + 1:end].startswith("0") else "+"
+            self.pos = end
+        elif sign not in ("?", "*", "+"):
+            return atom
+        self.pos += 1
+        if atom == [_SOME]:
+            return [_ANY if sign in "?*" else _SOME]
+        return ["", *atom] if sign in "?*" else atom
+
+    def _atom(self) -> list[str] | None:
+        ch = self._peek()
+        self.pos += 1
+        if ch in "^$" and self.pos in (1, len(self.text)):
+            return [""]
+        if ch == ".":
+            return [_SOME]
+        if ch == "\\":
+            escaped = self._peek()
+            self.pos += 1
+            if escaped == "b":
+                return [""]
+            if escaped == "s":
+                return [" "]
+            return [_SOME] if escaped.isalpha() else [escaped]
+        if ch == "[":
+            end = self.text.find("]", self.pos)
+            if end < 0:
+                return None
+            body, self.pos = self.text[self.pos:end], end + 1
+            if body.startswith("^") or re.search(r"\w-\w|\\", body):
+                return [_SOME]
+            letters = list(dict.fromkeys(body.lower()))
+            self.case_folded |= len(letters) < len(set(body))
+            return letters
+        if ch == "(" and (flags := re.match(r"\?[aiLmsux]+\)", self.text[self.pos:])):
+            self.pos += flags.end()  # (?i): terms match whatever the case anyway
+            self.case_folded |= "i" in flags.group()
+            return [""]
+        if ch == "(":
+            if self.text.startswith("?:", self.pos):
+                self.pos += 2
+            inner = self._alternatives()
+            if inner is None or self._peek() != ")":
+                return None
+            self.pos += 1
+            return inner
+        return [ch] if ch and ch not in "?*+{" else None
+
+
+def _regex_advice(term: str) -> str:
+    """Plain terms that mark what regular expression `term` was written to find."""
+    expansion = _Expansion(term.strip())
+    spellings = expansion.spellings() or []
+    words = list({w.lower(): w for w in reversed([  # the first of each in any case
+        " ".join(s.replace(_ANY, "").split()) for s in spellings if _SOME not in s])}.values())
+    words.reverse()
+    stems = [f"{s.split(_ANY)[0].split(_SOME)[0]}*" for s in spellings
+             if _ANY in s or _SOME in s]
+    stems += [f"*{s.rsplit(_ANY)[-1].rsplit(_SOME)[-1]}" for s in spellings
+              if _ANY in s or _SOME in s]
+    if len(words) > 1:
+        stems.append(os.path.commonprefix([w.lower() for w in words]) + "*")
+    fine = [w for w in words if _valid(w)]
+    notes = [*(["each a term of its own"] if len(fine) > 1 else []),
+             *(["terms match whatever the case"] if expansion.case_folded else [])]
+    note = f" ({'; '.join(notes)})" if notes else ""
+    parts = [f"{', '.join(fine)}{note}"] if fine else []
+    for stem in dict.fromkeys(s for s in stems if _valid(s)):
+        where = "starting with" if stem.endswith("*") else "ending in"
+        parts.append(f"{stem} (every word {where} {stem.strip('*')})")
+    return f"; write instead: {', or '.join(parts)}" if parts else ""
+
+
+def _valid(term: str) -> bool:
+    """A highlight term of at least `_MIN_LETTERS` letters or digits."""
+    return bool(_term().match(term)) and len(re.sub(r"\W", "", term)) >= _MIN_LETTERS
+
+
 def _term_advice(term: str) -> str:
     fixes = suggested_terms(term)
     if not fixes:
@@ -403,7 +540,14 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
     for kind in ("include", "exclude"):
         terms = highlight.get(kind) if isinstance(highlight, dict) else None
         for i, term in enumerate(terms if isinstance(terms, list) else []):
-            if isinstance(term, str) and not _term().match(term.strip()):
+            if not isinstance(term, str) or _term().match(term.strip()):
+                continue
+            if _REGEX_SIGNS.search(term.strip()):
+                add(["highlight", kind, i], f"{term!r} is not a highlight term: terms are "
+                    "plain words, not regular expressions (letters, digits, apostrophes, "
+                    "hyphens and spaces, with an optional * at the start or end, as in "
+                    f"ketamin*){_regex_advice(term)}")
+            else:
                 add(["highlight", kind, i], f"{term!r} is not a highlight term: use words "
                     "(letters, digits, apostrophes, hyphens and spaces), with an optional * "
                     f"wildcard at the start or end (e.g. ketamin*){_term_advice(term)}")

@@ -575,3 +575,39 @@ def test_shipped_protocols_give_no_warnings(path: Path) -> None:
     from screener.protocol import protocol_warnings
 
     assert protocol_warnings(path.read_text(encoding="utf-8")) == []
+
+
+REGEX_TERMS = [
+    # (term, text the regular expression was meant for, what the advice must offer)
+    ("[Cc]ortisol", "Cortisol and cortisol levels", ["cortisol"]),
+    ("child(ren)?", "a child, two children", ["child", "children", "child*"]),
+    ("gluco.*corticoid", "a glucocorticoid", ["glucocorticoid", "gluco*", "*corticoid"]),
+    ("randomi[sz]ed", "randomised or randomized", ["randomised", "randomized", "randomi*"]),
+    ("^ketamine$", "ketamine", ["ketamine"]),
+    ("ketamine|esketamine", "ketamine or esketamine", ["ketamine", "esketamine"]),
+    ("\\bket\\w+", "ketamine", ["ket*"]),
+    ("ket+amine", "ketamine", ["ketamine"]),
+]
+
+
+@pytest.mark.parametrize(("term", "text", "offered"), REGEX_TERMS,
+                         ids=[r[0] for r in REGEX_TERMS])
+def test_a_term_written_as_a_regular_expression_is_told_so_and_given_true_fixes(
+        term: str, text: str, offered: list[str]) -> None:
+    """`[Cc]ortisol` was advised "the term ortisol marks it", `child(ren)?` "list its words
+    as separate terms (child, ren)" and `gluco.*corticoid` "gluco, *corticoid" as words."""
+    from screener.tui.highlight import find_terms
+
+    (problem,) = [p for p in _problems(VALID + f"highlight:\n  include: ['{term}']\n")
+                  if "highlight.include[0]" in p]
+    assert "plain words, not regular expressions" in problem, problem
+    advice = problem.split("not regular expressions", 1)[1]
+    suggested = re.findall(r"[*\w][\w*-]*", advice.split("instead:", 1)[1])
+    assert [t for t in offered if t not in suggested] == [], problem
+    for fix in offered:  # each a valid term that marks the word the expression was for
+        load_protocol_text(VALID + f"highlight:\n  include: [{fix!r}]\n")
+        assert find_terms(text, [fix], []), fix
+    for fragment in ("ortisol", "ren", "gluco,"):
+        assert f" {fragment} " not in advice and f"({fragment}" not in advice, problem
+    if "[Cc]" in term:  # why the class is not needed
+        assert "terms match whatever the case" in problem, problem
