@@ -156,7 +156,7 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
                            f"    kept:    {shown(link['kept'])}")
             click.echo(f"{counted(len(links), 'duplicate record')} removed")
             if undone:
-                click.echo(f"undone cluster(s), kept apart: {', '.join(map(str, undone))} "
+                click.echo(f"undone {plural(len(undone), 'cluster')}, kept apart: {', '.join(map(str, undone))} "
                            "(`screener dedup --redo N` merges one again)")
             if again:
                 click.echo("undone, then merged again: " + ", ".join(

@@ -180,7 +180,7 @@ def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = No
                 listed = ", ".join(str(s) for s in missing[:5]) + (
                     ", ..." if len(missing) > 5 else "")
                 problem = (f"row {index + 1}: {_where(row)} where seq {expected_seq} was expected: "
-                           f"row(s) with seq {listed} removed")
+                           f"{plural(len(missing), 'row')} with seq {listed} removed")
             else:
                 problem = (f"row {index + 1}: {_where(row)} where seq {expected_seq} was expected: "
                            f"rows reordered or duplicated")
@@ -312,7 +312,7 @@ def verify_events(rows: Sequence[tuple[LogEvent, str]], *, expected_head: str | 
             gap = event.seq > index + 1 and all(e.seq != index + 1 for e, _ in rows)
             return VerifyResult(False, index, (
                 f"{where} where event {index + 1} was expected: "
-                + ("event(s) removed" if gap else "events reordered or duplicated")))
+                + (f"event {index + 1} removed" if gap else "events reordered or duplicated")))
         computed = next_event_hash(prev_hash, event)
         if computed != stored:
             return VerifyResult(False, index, (

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from screener.core.audit import LogEvent, LogRow, describe_event, details_json, event_dict, row_dict
 from screener.core.decisions import undo_targets
+from screener.core.wording import plural
 from screener.exports._cells import Cell, csv_text
 
 T = TypeVar("T")
@@ -117,7 +118,7 @@ def _check_shape(cls: type, data: dict[str, Any]) -> None:
     wanted = {f.name: str(f.type) for f in fields(cls)}
     unknown = sorted(set(data) - set(wanted))
     if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+        raise ValueError(f"unknown {plural(len(unknown), 'field')} {', '.join(unknown)}")
     for name, shape in wanted.items():
         if name not in data:
             raise ValueError(f"field {name!r} is missing")

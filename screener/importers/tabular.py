@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from screener.core.records import Record, normalise_doi, typed_pmid
-from screener.core.wording import counted, plural
+from screener.core.wording import counted, plural, were
 from screener.importers import _text
 from screener.importers.errors import ImportFailed
 
@@ -159,8 +159,10 @@ def _records(
                              "Title, Abstract, Authors, Year")
                 continue
             if above:
-                warn(f"Line(s) {', '.join(map(str, above))} above the header (line {line}) "
-                     "name no columns and were skipped.")
+                one = len(above) == 1
+                warn(f"{plural(len(above), 'Line')} {', '.join(map(str, above))} above the "
+                     f"header (line {line}) {'names' if one else 'name'} no columns and "
+                     f"{were(len(above))} skipped.")
             header = _unique_names(cells)
             repeated = sorted({h for h in cells if h.strip() and cells.count(h) > 1})
             if repeated:

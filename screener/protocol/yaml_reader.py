@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from screener.core.wording import counted
+
 MAX_VALUES = 10_000
 """Values (scalars, lists, mappings) a document may hold once its aliases are expanded;
 the largest shipped protocol holds a few hundred."""
@@ -217,10 +219,12 @@ def _check_aliases(aliases: list[tuple[str, yaml.Mark, yaml.Node]], root: yaml.N
                                     "instead")) from None
     if total > MAX_VALUES:
         name, mark, _ = max(aliases, key=lambda a: sizes.get(id(a[2]), 0))
+        others = counted(len(aliases) - 1, "other alias", "other aliases")
+        which = (f"the aliases (*{name} here and {others}) expand" if len(aliases) > 1
+                 else f"the alias *{name} expands")
         raise YamlError(YamlProblem(
             (), mark.line + 1, mark.column + 1,
-            f"the aliases (*{name} here and {len(aliases) - 1} other(s)) expand the protocol "
-            f"to {total:,} values, more than the {MAX_VALUES:,} allowed (an alias bomb?). "
+            f"{which} the protocol to {total:,} values, more than the {MAX_VALUES:,} allowed (an alias bomb?). "
             "A protocol is plain data: write the values out instead of using anchors "
             "(&name) and aliases (*name)"))
 

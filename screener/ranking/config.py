@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from screener.core.wording import plural
+
 MODELS = ("screener-lr", "elas-u4", "screener-lr-minilm")
 """Named presets accepted by `ModelConfig.from_settings`."""
 
@@ -123,7 +125,8 @@ class ModelConfig:
                 feat_known = {f.name for f in fields(FeatureConfig)}
                 bad = set(value) - feat_known
                 if bad:
-                    raise ValueError(f"unknown feature parameter(s) {sorted(map(str, bad))}")
+                    raise ValueError(f"unknown {plural(len(bad), 'feature parameter')} "
+                                     f"{', '.join(repr(b) for b in sorted(map(str, bad)))}")
                 for name, item in value.items():
                     _check_type(f"features.{name}", getattr(base.features, name), item)
                 overrides[key] = replace(base.features, **dict(value))

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from screener.core.wording import plural
 from screener.ranking.config import ModelConfig
 from screener.ranking.derived import model_matrix
 from screener.ranking.features import FeatureSet, fit_features, record_text
@@ -120,7 +121,8 @@ def load_dataset(path: str | Path) -> Dataset:
             if len(header) == 1 and set(missing) <= {c.strip() for c in header[0].split(sep)}:
                 raise ValueError(f"line {top}: the header looks {name}-separated; the file "
                                  "must be comma-separated (save it as CSV with commas)")
-        raise ValueError(f"line {top}: missing column(s) {', '.join(missing)}; the header "
+        raise ValueError(f"line {top}: missing {plural(len(missing), 'column')} "
+                         f"{', '.join(missing)}; the header "
                          f"must have {','.join(REQUIRED_COLUMNS)}")
     at = {c: header.index(c) for c in REQUIRED_COLUMNS}
     ids, titles, abstracts, labels = [], [], [], []

@@ -25,7 +25,7 @@ from screener.core.decisions import (
 from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.protocol import Protocol, ScreeningMode
 from screener.core.records import Record
-from screener.core.wording import counted
+from screener.core.wording import counted, plural
 from screener.storage import Session, repo
 from screener.workflow.review import ProtocolAmended, Review, ReviewError, follow_amendments
 
@@ -220,7 +220,7 @@ def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str
     known_criteria = {c.id for c in protocol.criteria}
     unknown = [c for c in criterion_ids if c not in known_criteria]
     if unknown:
-        raise ReviewError(f"unknown criterion id(s) {', '.join(unknown)}; the protocol has: "
+        raise ReviewError(f"unknown {plural(len(unknown), 'criterion id')} {', '.join(unknown)}; the protocol has: "
                           f"{', '.join(sorted(known_criteria))}")
 
 

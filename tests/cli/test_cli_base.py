@@ -729,9 +729,11 @@ def test_log_verify_names_an_edited_seq_at_once_and_refuses_rows_of_the_wrong_sh
 
     code, out = verify_with("seq", 10**30)      # listing the "removed" rows must not hang
     assert code == 1 and "where seq 2 was expected" in out and ", ... removed" in out
+    assert "rows with seq 2, " in out and "(s)" not in out
     for field, value, words in (("seq", "two", "field 'seq' is \"two\", not int"),
                                 ("decision_id", None, "field 'decision_id' is null, not int"),
-                                ("criterion_ids", "E1", "not a list of text")):
+                                ("criterion_ids", "E1", "not a list of text"),
+                                ("colour", "red", "unknown field colour")):
         code, out = verify_with(field, value)
         assert code == 2 and "decision log line 2" in out and words in out, out
 

@@ -179,7 +179,7 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     assert again["removed"] == 0 and again["kept_apart"] == 1
     listed = run("dedup", "--list", *review_dir)
     assert "5 duplicate records removed" in listed
-    assert f"undone cluster(s), kept apart: {cluster} " in listed
+    assert f"undone cluster, kept apart: {cluster} " in listed
     marked = json.loads(run("dedup", "--list", "--json", *review_dir))
     assert [link["cluster"] for link in marked if link["undone"]] == [cluster]
     assert "no active duplicate cluster" in run("dedup", "--undo", "999", *review_dir, code=2)

@@ -370,6 +370,9 @@ def test_an_alias_bomb_is_refused_at_once_with_its_line() -> None:
     assert len(problems) == 1
     assert "line 15, column 10" in problems[0] and "*a7" in problems[0]
     assert "write the values out" in problems[0] and "10,000" in problems[0]
+    assert "the aliases (*a7 here and 79 other aliases)" in problems[0], problems
+    one = _problems(VALID + "x0: &a [" + ", ".join(["z"] * 6000) + "]\nx1: *a\n")
+    assert "line 7, column 5" in one[0] and "the alias *a expands the protocol to " in one[0]
 
 
 def test_an_alias_inside_its_own_anchor_is_refused() -> None:

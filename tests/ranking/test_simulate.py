@@ -85,3 +85,14 @@ def test_load_dataset_reads_quoted_lines_and_names_a_records_first_line(
     path.write_bytes(text.replace(",0\r\n", ",2\r\n").encode("utf-8"))
     with pytest.raises(ValueError, match="^line 6: label_included is '2'"):
         load_dataset(path)
+
+
+def test_a_missing_column_is_named_in_its_number(tmp_path: Path) -> None:
+    """It said "missing column(s) label_included" for one."""
+    path = tmp_path / "d.csv"
+    path.write_text("record_id,title,abstract\n1,One,x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="^line 1: missing column label_included; "):
+        load_dataset(path)
+    path.write_text("record_id,title\n1,One\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="^line 1: missing columns abstract, label_included; "):
+        load_dataset(path)

@@ -148,6 +148,9 @@ def test_exclusion_reason_rules(make_review: Callable[..., Any]) -> None:
         record_decision(review, rid, "ann", Label.INCLUDE, reason_id="population")
     with pytest.raises(ReviewError, match="no record with id 999"):
         record_decision(review, 999, "ann", Label.INCLUDE)
+    with pytest.raises(ReviewError, match="^unknown criterion id X9; the protocol has"):
+        record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="population",
+                        criterion_ids=["I1", "X9"])
     d = record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="population",
                         criterion_ids=["I1"])
     assert d.reason_id == "population" and d.criterion_ids == ("I1",)
