@@ -3,8 +3,9 @@
 For every cached simulation of benchmarks/ranking.py (benchmarks/out/ranking/<hash>/*.json,
 which hold the labels in screened order up to the last relevant record; everything after it
 is irrelevant by construction) — or fresh simulations with extra seeds (--seeds) — the
-stopping test is evaluated after every screened record; the run stops at the first record
-where p < 1 − confidence. Reported: recall reached at the stop, work saved (1 − screened/N),
+run stops at the first record after which the stopping test says p < 1 − confidence, as if
+it were asked after every record (`stop_points` of screener.ranking.stopping, which
+`screener simulate` reports too). Reported: recall reached at the stop, work saved (1 − screened/N),
 and the share of runs whose recall met the target (must be ≥ the confidence level).
 The SAFE checklist and the "50 consecutive irrelevant" rule are reported beside it.
 
@@ -27,50 +28,22 @@ sys.path.insert(0, str(ROOT))
 
 from screener.ranking.config import ModelConfig  # noqa: E402
 from screener.ranking.simulate import load_dataset, simulate  # noqa: E402
-from screener.ranking.stopping import safe_checklist, stopping_test  # noqa: E402
+from screener.ranking.stopping import stop_points  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 DATA = Path("/work/shared/data")
 
 
-def first_stop(labels: list[int], n: int, target: float, alpha: float) -> int | None:
-    """Smallest number of screened records at which the test says stop (None: never)."""
-    for i in range(1, n + 1):
-        if labels[i - 1] == 1:
-            continue  # the p-value cannot drop right after a relevant record
-        if stopping_test(labels[:i], n, target) < alpha:
-            return i
-    return None
-
-
-def first_heuristic(labels: list[int], n: int, run: int) -> int | None:
-    zeros = 0
-    for i, y in enumerate(labels, 1):
-        zeros = 0 if y else zeros + 1
-        if zeros >= run:
-            return i
-    return None
-
-
-def first_safe(labels: list[int], n: int) -> int | None:
-    run = 0
-    for i in range(1, n + 1):
-        run = 0 if labels[i - 1] else run + 1
-        # the estimate behind "twice the estimated relevant" costs most: ask for the
-        # checklist only where its two cheap items (10 % screened, 50 in a row) pass
-        if run >= 50 and i >= 0.1 * n and safe_checklist(labels[:i], n).all_passed:
-            return i
-    return None
-
-
 def evaluate(args: tuple[str, list[int], int, int, float, float]) -> dict[str, Any]:
-    name, seen, n_pool, n_rel, target, alpha = args
+    """Where each rule first says stop (`stop_points`, as `screener simulate` reports it);
+    a rule never met stops at N, all records screened."""
+    name, seen, n_pool, n_rel, target, confidence = args
     labels = list(seen) + [0] * (n_pool - len(seen))
     out: dict[str, Any] = {"dataset": name, "N": n_pool, "R": n_rel}
-    for rule, stop in (("test", first_stop(labels, n_pool, target, alpha)),
-                       ("run50", first_heuristic(labels, n_pool, 50)),
-                       ("safe", first_safe(labels, n_pool))):
-        at = stop if stop is not None else n_pool
+    points = stop_points(seen, n_pool, n_rel, recall_target=target, confidence=confidence,
+                         consecutive_threshold=50, min_fraction=0.10)
+    for rule, point in zip(("test", "safe", "run50"), points, strict=True):
+        at = point.screened if point.screened is not None else n_pool
         out[rule] = {"stop": at, "recall": sum(labels[:at]) / n_rel,
                      "work_saved": 1 - at / n_pool}
     return out
@@ -94,7 +67,6 @@ def main() -> None:
     ap.add_argument("--confidence", type=float, default=0.95)
     ap.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args()
-    alpha = 1 - args.confidence
     runs: list[tuple[str, list[int], int, int]] = []
     folders = sorted((OUT / "ranking").glob("*/"), key=lambda p: p.stat().st_mtime)
     folder = folders[-1] if folders else None
@@ -121,7 +93,8 @@ def main() -> None:
         tasks = [(n, s, cfg_dict) for n in names for s in args.seeds]
         with ProcessPoolExecutor(args.jobs) as ex:
             runs.extend(ex.map(sim_labels, tasks))
-    tasks2 = [(n, lab, npool, nrel, args.target, alpha) for n, lab, npool, nrel in runs]
+    tasks2 = [(n, lab, npool, nrel, args.target, args.confidence)
+              for n, lab, npool, nrel in runs]
     with ProcessPoolExecutor(max(args.jobs, 1)) as ex:
         results = list(ex.map(evaluate, tasks2))
     print(f"{'run':40s} {'N':>5s} {'R':>4s} | {'test stop':>9s} {'recall':>6s} {'saved':>6s} | "

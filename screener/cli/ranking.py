@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -55,7 +56,8 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
                             model=model, protocol_file=protocol_file, output=output, plot=plot,
                             force=force)
     if as_json:
-        emit_json({**result.header(), "metrics": result.metrics, "timings": result.timings})
+        emit_json({**result.header(), "metrics": result.metrics, "timings": result.timings,
+                   "stopping": result.stopping})
         return
     m = result.metrics
     priors_shown = ", ".join(result.prior_ids) or "none (a cold start)"
@@ -72,6 +74,35 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
                      "not reached (the run stopped first)")
             click.echo(f"  {key:18} {shown}")
     click.echo(f"  total time         {result.timings.get('total_s', 0):.2f} s")
+    for line in _stopping_lines(result.stopping, int(m["n_pool"]), int(m["n_pool_included"])):
+        click.echo(line)
+
+
+def _stopping_lines(stopping: dict[str, Any], n_pool: int, relevant: int) -> list[str]:
+    """Where the stopping rule would have said stop: its settings, then one line per rule."""
+    rule = stopping["rule"]
+    source = ("the protocol's defaults" if rule["from"] == "defaults"
+              else f"from {rule['from']}")
+    run = rule["consecutive_irrelevant"]
+    lines = [f"stopping rule ({source}): recall target {rule['recall_target']}, confidence "
+             f"{rule['confidence']}, {run:,} irrelevant in a row, "
+             f"at least {rule['min_screened_fraction']:.0%} screened"]
+    names = {"stopping_test": "stopping test", "safe_checklist": "SAFE checklist",
+             "consecutive_irrelevant": f"{run:,} irrelevant in a row"}
+    width = max(map(len, names.values()))
+    for key, name in names.items():
+        point = stopping[key]
+        if point["met"]:
+            found = round(point["recall"] * relevant)
+            shown = (f"stop after {point['screened']:,} of {n_pool:,} records: recall "
+                     f"{point['recall']:.4f} ({found:,} of {relevant:,} relevant), work saved "
+                     f"{point['work_saved']:.4f}")
+        elif point["within"] < n_pool:
+            shown = f"not met within the {counted(point['within'], 'record')} presented"
+        else:
+            shown = f"not met within the pool's {counted(n_pool, 'record')}"
+        lines.append(f"  {name:{width}}  {shown}")
+    return lines
 
 
 @main.command()

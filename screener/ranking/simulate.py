@@ -20,12 +20,13 @@ import sys
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from screener.core.protocol import StoppingRule
 from screener.core.wording import plural
 from screener.ranking.config import ModelConfig
 from screener.ranking.derived import model_matrix
@@ -175,6 +176,8 @@ class SimulationResult:
     extra: dict[str, Any] = field(default_factory=dict)
     dataset_file: str = ""
     """The dataset's file name ("" when it was not read from a file)."""
+    stopping: dict[str, Any] = field(default_factory=dict)
+    """The stopping rule replayed (`stopping_section`; empty until it is added)."""
 
     def header(self) -> dict[str, Any]:
         """What was run: dataset, dataset_file, seed, prior_ids."""
@@ -188,11 +191,12 @@ class SimulationResult:
             "metrics": self.metrics,
             "model": {**self.config, "hash": self.config_hash},
             "timings": self.timings,
+            "stopping": self.stopping,
         }
 
     def to_json(self) -> str:
         """JSON with keys dataset, dataset_file, seed, prior_ids, order, metrics, model,
-        timings."""
+        timings, stopping."""
         return json.dumps(self.to_dict(), indent=1)
 
 
@@ -332,6 +336,32 @@ def simulate(
     )
 
 
+STOP_RULES = ("stopping_test", "safe_checklist", "consecutive_irrelevant")
+"""The keys of `with_stopping`'s section, one per rule, in the order `stop_points` gives."""
+
+
+def with_stopping(result: SimulationResult, rule: StoppingRule, source: str
+                  ) -> SimulationResult:
+    """`result` with its `stopping` section: the settings of `rule` (and `source`, where
+    they come from) and, for the stopping test, the SAFE checklist and the run of
+    irrelevant records, where each first says stop (`stopping.stop_points` over the pool;
+    the SAFE item of key papers is taken as met, as a simulation has none: its priors are
+    known from the start)."""
+    from screener.ranking.stopping import stop_points
+
+    n_pool = int(result.metrics["n_pool"])
+    points = stop_points(result.labels_in_order, n_pool, int(result.metrics["n_pool_included"]),
+                         recall_target=rule.recall_target, confidence=rule.confidence,
+                         consecutive_threshold=rule.consecutive_irrelevant,
+                         min_fraction=rule.min_screened_fraction)
+    settings = {"from": source, "recall_target": rule.recall_target,
+                "confidence": rule.confidence,
+                "consecutive_irrelevant": rule.consecutive_irrelevant,
+                "min_screened_fraction": rule.min_screened_fraction}
+    return replace(result, stopping={
+        "rule": settings, **{key: p.to_dict() for key, p in zip(STOP_RULES, points, strict=True)}})
+
+
 def recall_curve(labels_in_order: Sequence[int], n_relevant: int) -> list[float]:
     """Recall after each presented record."""
     out, found = [], 0
@@ -361,6 +391,10 @@ def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path,
     ax.plot([0, n_pool], [0, 1], linestyle="--", color="grey", label="random order")
     ax.plot([0, r, n_pool], [0, 1, 1], linestyle=":", color="black", label="best possible")
     ax.axhline(0.95, color="red", linewidth=0.5)
+    stop = result.stopping.get("stopping_test", {}).get("screened")
+    if stop is not None:
+        ax.axvline(stop, color="green", linestyle="-.", linewidth=1,
+                   label=f"stopping test says stop ({stop:,} screened)")
     ax.set_xlabel("records screened")
     ax.set_ylabel("recall")
     ax.set_xlim(0, n_pool)

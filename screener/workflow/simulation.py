@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from screener.core.protocol import StoppingRule
 from screener.core.wording import counted
 from screener.workflow.review import ReviewError
 
@@ -26,6 +27,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
         load_dataset,
         save_plot,
         simulate,
+        with_stopping,
     )
     from screener.workflow.model_settings import MODEL_ALIASES
     from screener.workflow.ranking import protocol_text_of
@@ -82,12 +84,14 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                if relevant > 1 else "give --n-prior-included 0 (a cold start)"))
     protocol_text = ""
     params: dict[str, object] = {}
+    rule, source = StoppingRule(), "defaults"  # the protocol's defaults, as the loader's
     if protocol_file is not None:
         from screener.workflow.review import read_protocol
 
         proto, _ = read_protocol(protocol_file)  # (its ranking: checked as `init` checks it)
         protocol_text = protocol_text_of(proto)  # as a review's cold start uses it
         params = dict(proto.ranking.params)  # e.g. protocol_include, as a review uses them
+        rule, source = proto.stopping, protocol_file.name
     try:
         config = ModelConfig.from_settings(MODEL_ALIASES.get(model, model), seed, params)
     except ValueError as exc:
@@ -105,6 +109,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                               "learn from (titles and abstracts empty, or only stop words); "
                               "check the title and abstract columns") from None
         raise ReviewError(f"cannot simulate {path.name}: {exc}") from None
+    result = with_stopping(result, rule, source)  # where the protocol's rule says stop
     writes: list[tuple[Path, Callable[[Path], None], str]] = []
     if output is not None:
         text = result.to_json()

@@ -377,3 +377,103 @@ def test_simulate_names_a_damaged_gzip_dataset(tmp_path: Path, damage: Any,
     assert result.exit_code == 2, result.output
     assert f"error: {bad}" in result.output and fragment in result.output, result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def _hand_made(path: Path) -> Path:
+    """80 records, 6 relevant (about ketamine for depression, which the model finds first),
+    74 about other things: the run ends at the last relevant record long before the pool."""
+    topics = ("hip fracture surgery rehabilitation", "asthma inhaler adherence children",
+              "malaria bed nets village", "dental caries fluoride varnish",
+              "stroke thrombolysis door needle", "obesity school meals policy")
+    rows = [{"record_id": f"r{i}", "title": f"Ketamine infusion for treatment resistant "
+             f"depression trial {i}", "abstract": "ketamine depression randomised",
+             "label_included": "1"} for i in range(6)]
+    rows += [{"record_id": f"x{i}", "title": f"{topics[i % 6]} cohort {i}",
+              "abstract": f"{topics[(i + 1) % 6]} outcomes", "label_included": "0"}
+             for i in range(74)]
+    return _write(path, rows)
+
+
+def _stop_by_hand(full: list[int], says_stop: Any) -> int | None:
+    return next((i for i in range(1, len(full) + 1) if says_stop(full[:i])), None)
+
+
+def test_simulate_says_where_the_stopping_rule_would_have_said_stop(tmp_path: Path) -> None:
+    """The stopping test replayed after every record of the simulated order (completed with
+    the irrelevant records it never reached): the first record where it says stop, the true
+    recall there and the work saved, in the text, --output and the plot (a line)."""
+    from screener.ranking.stopping import stopping_test
+
+    data = _hand_made(tmp_path / "hand.csv")
+    out, plot = tmp_path / "run.json", tmp_path / "run.svg"
+    result = CliRunner().invoke(main, ["simulate", str(data), "--prior", "r0", "--prior", "x0",
+                                       "--output", str(out), "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    run = json.loads(out.read_text(encoding="utf-8"))
+    label = {r["record_id"]: int(r["label_included"]) for r in _read(data)}
+    n_pool, relevant = run["metrics"]["n_pool"], run["metrics"]["n_pool_included"]
+    full = [label[r] for r in run["order"]] + [0] * (n_pool - len(run["order"]))
+    at = _stop_by_hand(full, lambda y: stopping_test(y, n_pool, 0.95) < 1 - 0.95)
+    assert at is not None and at > len(run["order"])  # past the records presented
+    recall = sum(full[:at]) / relevant
+    assert run["stopping"]["stopping_test"] == {
+        "met": True, "screened": at, "recall": recall, "work_saved": 1 - at / n_pool,
+        "within": n_pool}
+    assert run["stopping"]["rule"] == {"from": "defaults", "recall_target": 0.95,
+                                       "confidence": 0.95, "consecutive_irrelevant": 50,
+                                       "min_screened_fraction": 0.1}
+    assert (f"stopping test           stop after {at} of {n_pool} records: recall "
+            f"{recall:.4f} ({sum(full[:at])} of {relevant} relevant), work saved "
+            f"{1 - at / n_pool:.4f}") in result.output
+    assert f"stopping test says stop ({at} screened)" in plot.read_text(encoding="utf-8")
+
+
+def test_simulate_replays_the_protocols_stopping_rule(tmp_path: Path) -> None:
+    from screener.ranking.stopping import consecutive_irrelevant, safe_checklist, stopping_test
+
+    data = _hand_made(tmp_path / "hand.csv")
+    minimal = Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml"
+    proto = tmp_path / "p.yaml"
+    proto.write_text(minimal.read_text() + "stopping:\n  recall_target: 0.8\n  confidence: 0.9"
+                     "\n  consecutive_irrelevant: 7\n  min_screened_fraction: 0.3\n")
+    result = CliRunner().invoke(main, ["simulate", str(data), "--prior", "r0", "--prior", "x0",
+                                       "--protocol", str(proto), "--json", "--output",
+                                       str(tmp_path / "o.json")])
+    assert result.exit_code == 0, result.output
+    stopping, m = json.loads(result.output)["stopping"], json.loads(result.output)["metrics"]
+    assert stopping["rule"] == {"from": "p.yaml", "recall_target": 0.8, "confidence": 0.9,
+                                "consecutive_irrelevant": 7, "min_screened_fraction": 0.3}
+    written = json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
+    assert written["stopping"] == stopping
+    presented = written["order"]
+    label = {r["record_id"]: int(r["label_included"]) for r in _read(data)}
+    n = m["n_pool"]
+    full = [label[r] for r in presented] + [0] * (n - len(presented))
+    for key, says_stop in (
+            ("stopping_test", lambda y: stopping_test(y, n, 0.8) < 1 - 0.9),
+            ("safe_checklist", lambda y: safe_checklist(
+                y, n, consecutive_threshold=7, min_fraction=0.3).all_passed),
+            ("consecutive_irrelevant", lambda y: consecutive_irrelevant(y) >= 7)):
+        at = _stop_by_hand(full, says_stop)
+        assert at is not None and stopping[key]["screened"] == at, key
+        assert stopping[key]["recall"] == sum(full[:at]) / m["n_pool_included"]
+
+
+def test_simulate_cut_short_says_the_rule_was_not_met_within_the_records_presented(
+        tmp_path: Path) -> None:
+    data = _hand_made(tmp_path / "hand.csv")
+    result = CliRunner().invoke(main, ["simulate", str(data), "--prior", "r0", "--prior", "x0",
+                                       "--stop-after", "2"])
+    assert result.exit_code == 0, result.output
+    assert "stopping test           not met within the 2 records presented" in result.output
+    as_json = CliRunner().invoke(main, ["simulate", str(data), "--prior", "r0", "--prior",
+                                        "x0", "--stop-after", "2", "--json"])
+    assert json.loads(as_json.output)["stopping"]["stopping_test"] == {
+        "met": False, "screened": None, "recall": None, "work_saved": None, "within": 2}
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))

@@ -324,3 +324,71 @@ def test_estimate_remaining_crossings_are_exact_on_ties(labels: list[int],
     high = left_by_counting(labels, n_total, Fraction(1, 20)) - 1
     low = max(0, left_by_counting(labels, n_total, Fraction(19, 20)) - 1)
     assert (est.point, est.low, est.high) == (point, low, high)
+
+
+def _step_by_step(labels: list[int], n_total: int, says_stop: object) -> int | None:
+    """The first number of screened records at which `says_stop(labels[:i])` holds."""
+    assert callable(says_stop)
+    return next((i for i in range(1, len(labels) + 1) if says_stop(labels[:i])), None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 1), min_size=1, max_size=40), st.integers(0, 30),
+       st.sampled_from([0.8, 0.95, 1.0]), st.sampled_from([0.9, 0.95]), st.integers(1, 12),
+       st.sampled_from([0.0, 0.1, 0.3]))
+@example([1, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], 20, 0.95, 0.95, 5, 0.1)
+def test_stop_points_are_where_each_rule_applied_step_by_step_first_says_stop(
+        presented: list[int], unrelevant_left: int, target: float, confidence: float,
+        run: int, fraction: float) -> None:
+    """`stop_points` replays a simulated screening (relevant records found, so the rest is
+    irrelevant and the order is completed with zeros): each rule's stop is the first record
+    after which the rule itself, asked after every record, says stop; the recall there is
+    the true recall (found so far / all relevant)."""
+    from screener.ranking.stopping import stop_points
+
+    if not any(presented):
+        return
+    n_total = len(presented) + unrelevant_left
+    relevant = sum(presented)
+    full = presented + [0] * unrelevant_left
+    test, safe, in_a_row = stop_points(presented, n_total, relevant, recall_target=target,
+                                       confidence=confidence, consecutive_threshold=run,
+                                       min_fraction=fraction)
+    expected = {
+        test: _step_by_step(full, n_total, lambda y: stopping_test(y, n_total, target)
+                            < 1 - confidence),
+        safe: _step_by_step(full, n_total, lambda y: safe_checklist(
+            y, n_total, consecutive_threshold=run, min_fraction=fraction).all_passed),
+        in_a_row: _step_by_step(full, n_total, lambda y: consecutive_irrelevant(y) >= run),
+    }
+    for point, at in expected.items():
+        assert point.screened == at and point.within == n_total
+        if at is not None:
+            assert point.recall == sum(full[:at]) / relevant
+            assert point.work_saved == 1 - at / n_total
+        else:
+            assert point.recall is None and point.work_saved is None
+    assert test.screened is not None  # with every record screened the test always stops
+
+
+def test_stop_points_of_a_run_cut_short_stay_within_the_records_presented() -> None:
+    """A run stopped before the last relevant record (--stop-after) cannot be completed with
+    zeros: a rule not met among the records presented is not met (within them), one met
+    there is met where it was."""
+    from screener.ranking.stopping import stop_points
+
+    presented = [1, 1, 0, 0, 0, 0]
+    test, safe, in_a_row = stop_points(presented, 100, 5, consecutive_threshold=3)
+    assert (test.screened, test.within) == (None, 6) and safe.screened is None
+    assert (in_a_row.screened, in_a_row.recall, in_a_row.work_saved) == (5, 2 / 5, 0.95)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 1), min_size=1, max_size=50), st.integers(0, 80),
+       st.sampled_from([0.8, 0.95, 1.0]))
+def test_an_irrelevant_record_never_raises_the_stopping_p_value(
+        labels: list[int], unscreened: int, target: float) -> None:
+    """What `first_stop`'s search by halves rests on."""
+    n_total = len(labels) + 1 + unscreened
+    before = by_hand(labels, n_total, target)
+    assert by_hand(labels + [0], n_total, target) <= before + 1e-12
