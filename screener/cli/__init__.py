@@ -344,14 +344,18 @@ def demo(directory: Path | None, reviewer: str, no_ui: bool) -> None:
     review there."""
     from screener.workflow.demo import ensure_demo
 
+    # the UI needs keys from a terminal and a terminal to draw in; without it, the status
+    ui = not no_ui and interactive()
+    if ui:  # before the review is made: nothing done, nothing to undo
+        refuse_dumb_terminal(" (`screener demo --no-ui` makes the demo review without it)")
     review, created = ensure_demo(directory)
     with review:
         if created:
             click.echo(f"demo review created at {review.location}")
         else:
             click.echo(f"the demo review is at {review.location} (made before)"
-                       + ("" if no_ui or not sys.stdout.isatty() else "; opening it"))
-        if no_ui or not sys.stdout.isatty():
+                       + ("; opening it" if ui else ""))
+        if not ui:
             from screener.workflow.status import format_status
             from screener.workflow.status import status as get_status
 
@@ -360,6 +364,25 @@ def demo(directory: Path | None, reviewer: str, no_ui: bool) -> None:
                 click.echo("(not a terminal: run `screener demo` in a terminal to screen)")
             return
         _run_ui(review, reviewer, "title_abstract")
+
+
+def interactive() -> bool:
+    """Whether the command reads keys from a terminal and writes to one (the UI needs both)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def refuse_dumb_terminal(hint: str = "") -> None:
+    """Refuse to open the full-screen UI where TERM=dumb (Emacs's shell, some consoles): such
+    a terminal cannot move the cursor, so the UI would fill it with escape sequences."""
+    import os
+
+    if os.environ.get("TERM") == "dumb":
+        from screener.workflow.review import ReviewError
+
+        raise ReviewError("this terminal (TERM=dumb) cannot show the full-screen screening "
+                          "UI; run it in a terminal such as xterm or tmux, or screen from "
+                          "the command line with `screener next` and `screener decide`"
+                          + hint)
 
 
 def _run_ui(review: Any, reviewer: str, stage: str) -> None:

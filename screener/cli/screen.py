@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from screener.cli import STAGES, main, open_from, review_options
+from screener.cli import STAGES, interactive, main, open_from, refuse_dumb_terminal, review_options
 
 
 @main.command()
@@ -46,7 +46,8 @@ def screen(review_dir: Path | None, db_url: str | None, reviewer: str, stage: st
 def _need_terminal() -> None:
     from screener.workflow.review import ReviewError
 
-    if not sys.stdout.isatty() or not sys.stdin.isatty():
+    if not interactive():
         raise ReviewError("`screener screen` needs a terminal (its input or output is "
                           "redirected); run it in a terminal, or use `screener next` and "
                           "`screener decide` from scripts")
+    refuse_dumb_terminal()

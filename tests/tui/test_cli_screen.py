@@ -61,3 +61,78 @@ def test_a_crash_of_the_ui_is_not_reported_as_success(tmp_path: Path, monkeypatc
     import gc
 
     gc.collect()  # the crashed app's coroutine is reported here (filtered), not in a later test
+
+
+def _in_a_terminal(args: list[str], env: dict[str, str], stdin_null: bool = False
+                   ) -> tuple[int | None, str]:
+    """Run `python -m screener ARGS` with a pseudo-terminal as its output (and input, unless
+    `stdin_null`), as a reviewer's shell does; (exit code, output). A UI that opens is
+    killed after 30 s (exit code None), so the test fails instead of hanging."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    primary, secondary = os.openpty()
+    stdin = subprocess.DEVNULL if stdin_null else secondary
+    proc = subprocess.Popen([sys.executable, "-m", "screener", *args], stdin=stdin,
+                            stdout=secondary, stderr=secondary, env={**os.environ, **env},
+                            close_fds=True)
+    os.close(secondary)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(primary, 65536)
+                except OSError:  # the process ended and closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif proc.poll() is not None:
+                break
+        try:
+            code: int | None = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:  # the UI is up, waiting for keys
+            proc.kill()
+            proc.wait()
+            code = None
+    finally:
+        os.close(primary)
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("command", ["screen", "demo"])
+def test_a_dumb_terminal_is_refused_the_full_screen_ui(tmp_path: Path, command: str) -> None:
+    """TERM=dumb (Emacs's shell, some CI consoles) cannot move the cursor: the UI opened all
+    the same and filled it with escape sequences. One message and exit code 2 instead,
+    naming the commands that screen without it."""
+    review = tmp_path / "review"
+    if command == "screen":
+        assert CliRunner().invoke(main, ["init", str(review), "--protocol",
+                                         str(PROTOCOLS / "minimal.yaml")]).exit_code == 0
+        args = ["screen", "--review", str(review), "--reviewer", "ann"]
+    else:
+        args = ["demo", str(review)]
+    code, output = _in_a_terminal(args, {"TERM": "dumb"})
+    assert code == 2, output
+    assert "\x1b[" not in output and output.count("error:") == 1
+    assert "(TERM=dumb) cannot show the full-screen screening UI" in output
+    assert "`screener next`" in output and "`screener decide`" in output
+    assert (command == "demo") == ("screener demo --no-ui" in output)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+def test_demo_with_its_input_redirected_does_not_open_the_ui(tmp_path: Path) -> None:
+    """`screener demo < /dev/null` in a terminal: the UI opened and waited for keys it
+    could never read; now, as with its output redirected, the status and a note."""
+    code, output = _in_a_terminal(["demo", str(tmp_path / "demo")], {"TERM": "xterm"},
+                                  stdin_null=True)
+    assert code == 0, output
+    assert "\x1b[?1049h" not in output  # the full screen never opened
+    assert "not a terminal: run `screener demo` in a terminal to screen" in output
