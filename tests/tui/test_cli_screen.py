@@ -67,7 +67,8 @@ def _in_a_terminal(args: list[str], env: dict[str, str], stdin_null: bool = Fals
                    ) -> tuple[int | None, str]:
     """Run `python -m screener ARGS` with a pseudo-terminal as its output (and input, unless
     `stdin_null`), as a reviewer's shell does; (exit code, output). A UI that opens is
-    killed after 30 s (exit code None), so the test fails instead of hanging."""
+    killed after 120 s (exit code None), so the test fails instead of hanging (a loaded
+    machine takes a while to make the demo review before it says anything)."""
     import os
     import select
     import subprocess
@@ -81,7 +82,7 @@ def _in_a_terminal(args: list[str], env: dict[str, str], stdin_null: bool = Fals
                             close_fds=True)
     os.close(secondary)
     chunks: list[bytes] = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
             ready, _, _ = select.select([primary], [], [], 0.2)
