@@ -227,6 +227,7 @@ def merge(source: Path, review_dir: Path | None, db_url: str | None,
     with open_from(review_dir, db_url) as review:
         result = run_merge(review, source, leave_out_refused=leave_out_refused)
     who = f" by {', '.join(result.reviewers)}" if result.reviewers else ""
-    click.echo(f"merged {result.added} new decisions{who}; {result.skipped} already present")
+    click.echo(f"merged {counted(result.added, 'new decision')}{who}; "
+               f"{result.skipped} already present")
     if result.left_out:
         click.echo(f"warning: left in the copy, not merged: {result.left_out}", err=True)

@@ -209,7 +209,7 @@ def test_export_reviewer_and_merge(tmp_path: Path, db_url: str | None) -> None:
     data = json.loads(run("status", "--json", "--reviewer", "bob", *offline))
     assert {d["reviewer"] for d in data["screened"]} == {"bob"}
 
-    assert "merged 1 new decisions by bob; 1 already present" in run("merge", str(laptop), *loc)
+    assert "merged 1 new decision by bob; 1 already present" in run("merge", str(laptop), *loc)
     assert "merged 0 new decisions; 2 already present" in run("merge", str(laptop), *loc)
     with _open(tmp_path, db_url) as review, review.transaction() as s:
         assert repo.count_decisions(s) == 3
