@@ -88,8 +88,15 @@ def open_from(review_dir: Path | None, db_url: str | None) -> Any:
     if (review_dir is not None and db_url and _from_environment()
             and (review_dir / DB_FILE).is_file()):
         click.echo(f"note: using {review_dir / DB_FILE} (--review), not SCREENER_DB", err=True)
-        return open_review(review_dir, sqlite_url((review_dir / DB_FILE).resolve()))
-    return open_review(review_dir, db_url)
+        review = open_review(review_dir, sqlite_url((review_dir / DB_FILE).resolve()))
+    else:
+        review = open_review(review_dir, db_url)
+    if review.upgraded_from is not None:
+        click.echo(f"note: {review.location} was made by an older screener: its database was "
+                   f"upgraded from schema {review.upgraded_from} to {review.db.head()} "
+                   f"(screener {__version__}); teammates who open it need this version or a "
+                   "newer one", err=True)
+    return review
 
 
 def emit_json(data: Any) -> None:

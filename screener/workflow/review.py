@@ -41,6 +41,9 @@ class Review:
     protocol_hash: str
     protocol_version: int
     title: str
+    upgraded_from: str | None = None
+    """The database schema revision the review had before opening it upgraded it (None: it
+    was at this screener's revision already)."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -213,9 +216,12 @@ def open_review(folder: Path | None = None, db_url: str | None = None) -> Review
         db.check_review_file()  # before anything connects: connecting may write
         if not db.has_tables():
             raise ReviewError(_no_review(db))
-        if db.revision() != db.head():
+        before = db.revision()
+        if before != db.head():
             db.upgrade()
-        return _open(db, folder_)
+        review = _open(db, folder_)
+        review.upgraded_from = before if before != db.head() else None
+        return review
     except BaseException:
         db.dispose()
         raise

@@ -145,4 +145,9 @@ def test_a_review_from_before_the_latest_migrations_still_opens_and_is_upgraded(
     result = CliRunner().invoke(main, ["status", "--review", str(review)])
     assert result.exit_code == 0 and "My systematic review" in result.output, result.output
     assert db.revision() == Database.head()
+    # the upgrade is said once, on stderr (teammates on an older screener can no longer open it)
+    assert (f"was made by an older screener: its database was upgraded from schema 0001 to "
+            f"{Database.head()}") in result.stderr, result.stderr
+    again = CliRunner().invoke(main, ["status", "--review", str(review)])
+    assert again.exit_code == 0 and "older screener" not in again.stderr, again.stderr
     db.dispose()
