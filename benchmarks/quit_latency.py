@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from baseline import checkout  # noqa: E402
 from tui_latency import build  # noqa: E402
 
 from screener.core.decisions import Label  # noqa: E402
@@ -140,15 +141,8 @@ def main() -> None:
     print(f"{args.records:,} records; median of {args.runs} runs\n")
     print(f"{'revision':<26} {'UI gone':>8}   {'shell back':>8}")
     if args.baseline:
-        with tempfile.TemporaryDirectory() as tmp:
-            tree = Path(tmp) / "baseline"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",
-                            str(tree), args.baseline], check=True)
-            try:
-                measure(f"baseline ({args.baseline})", tree, folder, args.runs, args.wait)
-            finally:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                                str(tree)], check=True)
+        with checkout(args.baseline) as tree:
+            measure(f"baseline ({args.baseline})", tree, folder, args.runs, args.wait)
     measure("working tree", ROOT, folder, args.runs, args.wait)
 
 

@@ -53,6 +53,10 @@ class ScreenerGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:  # first: Ctrl-C while modules load must not import more
             interrupted(exc)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            # help, usage errors, exits: before the next clause, whose tuple is built by
+            # importing the whole workflow (SQLAlchemy...), a second's wait for `status -h`
+            raise
         except _user_errors() as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
