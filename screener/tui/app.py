@@ -15,6 +15,8 @@ and a fake ranker without patching globals:
 - `rank_on_open`: start a cold-start ranking when the review has none yet.
 - `background_delay` / `progress_delay`: re-ranking and the full progress start once the
   reviewer pauses this long after a decision (tests use 0: at once).
+- `protocol_check_s`: how often the screen looks for a protocol amendment made in another
+  shell (a worker reads the latest version's hash; default `PROTOCOL_CHECK_S`).
 - `gc_idle_seconds`: full garbage collections run when the reviewer pauses this long
   (`screener.tui.idle_gc`), not between a key and the next record.
 
@@ -62,6 +64,10 @@ ProgressFn = Callable[[Review, str, Stage], Progress]
 WARM_UP_DELAY = 1.0
 """Seconds after opening before the ranking process is started (unless a re-ranking is
 asked for sooner), so the first record is not slowed by it."""
+
+
+PROTOCOL_CHECK_S = 5.0
+"""Seconds between two looks for a protocol amendment made elsewhere (one small read)."""
 
 
 def default_ranker(review: Review, reviewer: str) -> RankingUpdate:
@@ -153,7 +159,8 @@ class ScreenerApp(GatedKeysApp):
                  session: ScreeningSession | None = None,
                  background_delay: float = 0.15, progress_delay: float = 1.0,
                  rank_on_open: bool | None = None, gc_idle_seconds: float = 2.0,
-                 min_view_s: float = 0.0, quit_on_signals: bool = False) -> None:
+                 min_view_s: float = 0.0, quit_on_signals: bool = False,
+                 protocol_check_s: float = PROTOCOL_CHECK_S) -> None:
         super().__init__()
         self.review = review
         self.stage = Stage(stage)
@@ -182,6 +189,9 @@ class ScreenerApp(GatedKeysApp):
         self.quit_on_signals = quit_on_signals
         """Quit on SIGTERM and SIGHUP as on the quit key (`run_app` sets it; the command
         line turns them into Ctrl-C, which must not be raised in the middle of the app)."""
+        self.protocol_check_s = protocol_check_s
+        """Seconds between two looks for an amendment made in another shell (0: none): the
+        screen follows it while the reviewer only reads, not at the next decision key."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
         self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds,

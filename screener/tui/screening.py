@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 from textual import events, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, ScreenStackError
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -52,7 +52,11 @@ from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least, without_stopping
 from screener.workflow.ranking import RankingUpdate
-from screener.workflow.review import ProtocolAmended, catch_up_with_amendments
+from screener.workflow.review import (
+    ProtocolAmended,
+    amended_elsewhere,
+    catch_up_with_amendments,
+)
 from screener.workflow.screening import NextItem
 from screener.workflow.team import (
     RecordTaken,
@@ -93,6 +97,10 @@ class ProgressComputed(Message):
         super().__init__()
         self.progress = progress
         self.generation = generation
+
+
+class AmendedElsewhere(Message):
+    """The periodic look found a protocol amendment made in another process."""
 
 
 class ProgressFailed(Message):
@@ -239,6 +247,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.progress = app.initial_progress(self.mine)
         self.show_next()
         self.refresh_progress()
+        if app.protocol_check_s > 0:
+            self.set_interval(app.protocol_check_s, self.look_for_amendment)
         if (app.rank_on_open and app.stage == Stage.TITLE_ABSTRACT
                 and app.session.queue.ranking_id is None
                 and app.review.protocol.ranking.cold_start):
@@ -510,6 +520,45 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                     "force. Its criteria, exclusion reasons, highlighted terms, keys and "
                     "stopping rule are shown from now on.", title="Protocol amended", timeout=15)
 
+    def catch_up(self) -> None:
+        """Take up an amendment made in another process, if any, and show it."""
+        try:
+            if catch_up_with_amendments(self.screener.review):
+                self.follow_protocol()
+        except USER_ERRORS:
+            pass  # (the database is unreachable: the next decision will say so)
+
+    def look_for_amendment(self) -> None:
+        """Every `protocol_check_s`: whether another shell amended the protocol, in a worker
+        (a read may wait on a remote database), one look at a time. Found, the screen
+        follows it as a decision key would have: the panel's stopping figures, criteria and
+        reasons are those in force while the reviewer only reads. Not while a dialog, browse
+        or the conflicts list is up: a reason dialog keeps offering what it offered, and the
+        decision it gives is checked (refused after an amendment) as before."""
+        if self._on_top() and not any(w.group == "protocol-check" and not w.is_finished
+                                      for w in self.app.workers):
+            self._look_for_amendment()
+
+    def _on_top(self) -> bool:
+        """This screen is the one shown, no dialog over it (False while the app closes)."""
+        try:
+            return self.app.screen is self
+        except ScreenStackError:  # no screen left: the app is closing
+            return False
+
+    @work(thread=True, group="protocol-check")
+    def _look_for_amendment(self) -> None:
+        try:
+            amended = amended_elsewhere(self.screener.review)
+        except Exception:  # noqa: BLE001 - a failed look changes nothing; decisions check
+            return
+        if amended:
+            self.post_message(AmendedElsewhere())
+
+    def on_amended_elsewhere(self, message: AmendedElsewhere) -> None:
+        if self._on_top():  # (a dialog opened meanwhile: the next look finds it again)
+            self.catch_up()
+
     def _start_ranking(self) -> None:
         self._ranking_timer = None
         if self.screener.stage == Stage.TITLE_ABSTRACT:
@@ -550,11 +599,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             return
         if self._too_soon():
             return
-        try:  # the reasons offered are those in force (an amendment in another shell)
-            if catch_up_with_amendments(self.screener.review):
-                self.follow_protocol()
-        except USER_ERRORS:
-            pass  # (the database is unreachable: the decision will say so)
+        self.catch_up()  # the reasons offered are those in force (an amendment elsewhere)
         protocol = self.screener.review.protocol
         required = (self.screener.stage == Stage.FULL_TEXT
                     or protocol.screening.reason_required_at_title_abstract)

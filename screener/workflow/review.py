@@ -284,6 +284,14 @@ def follow_amendments(review: Review, session: Session) -> bool:
     return True
 
 
+def amended_elsewhere(review: Review) -> bool:
+    """True when the protocol in force is no longer the version `review` carries (another
+    process amended it). One small read of the latest version's hash, nothing changed: a
+    UI's periodic look, from a worker thread; `catch_up_with_amendments` takes it up."""
+    with review.read() as session:
+        return repo.latest_protocol_hash(session) != review.protocol_hash
+
+
 def catch_up_with_amendments(review: Review) -> bool:
     """`follow_amendments` in a read of its own (a UI about to offer the protocol's exclusion
     reasons checks first that no amendment changed them). True when it changed."""

@@ -416,12 +416,13 @@ async def test_an_amendment_made_while_the_screen_is_open_is_shown_before_a_deci
     """A helper amended the protocol in another shell while the UI was open: the UI kept
     the old reasons, terms and keys, yet stamped its decisions with the new version. Now
     the first decision after the amendment is refused (nothing saved) and the screen shows
-    the version in force; the next one counts, under it."""
+    the version in force; the next one counts, under it (the periodic look is off here:
+    this is the decision's own check; tests/tui/test_protocol_watch.py has the look)."""
     import yaml
 
     from screener.workflow.review import amend_protocol
 
-    app, review, ids, _ = make_app()
+    app, review, ids, _ = make_app(protocol_check_s=0)
     assert review.folder is not None
     data = yaml.safe_load((review.folder / "protocol.yaml").read_text(encoding="utf-8"))
     data["exclusion_reasons"].append({"id": "conference", "label": "Conference abstract",
@@ -491,7 +492,7 @@ async def test_an_amendment_of_the_stopping_rule_recomputes_the_panel_at_once(
                         checklist=(StoppingItem("screened fraction", "1", True),),
                         stop_by_test=met)
 
-    app, review, _, _ = make_app(progress_fn=met_below_99)
+    app, review, _, _ = make_app(progress_fn=met_below_99, protocol_check_s=0)
     assert review.folder is not None
     data = yaml.safe_load((review.folder / "protocol.yaml").read_text(encoding="utf-8"))
     data["stopping"] = {**data.get("stopping", {}), "recall_target": 0.99}
