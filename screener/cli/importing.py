@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -161,6 +161,7 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
             if again:
                 click.echo("undone, then merged again: " + ", ".join(
                     f"{old} as cluster {new}" for old, new in sorted(again.items())))
+            _warn_contradicting([link["contradicts"] for link in links if link["contradicts"]])
             return
         progress, task = _bar(None, "deduplicating")
 
@@ -173,13 +174,24 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
         emit_json({"clusters": summary.clusters, "removed": summary.removed,
                    "by_method": summary.by_method, "kept_apart": summary.skipped_undone,
                    "screened_removed": list(summary.screened_removed),
-                   "decided_differently": list(summary.decided_differently)})
+                   "decided_differently": list(summary.decided_differently),
+                   "contradicting": list(summary.contradicting)})
         return
     methods = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_method.items())) or "none"
     click.echo(f"{counted(summary.removed, 'duplicate')} removed in "
                f"{counted(summary.clusters, 'cluster')} "
                f"({methods})")
     _warn_screened_copies(summary)
+    _warn_contradicting(list(summary.contradicting))
+
+
+def _warn_contradicting(found: list[Any]) -> None:
+    """Name the standing duplicate links whose records' identifiers contradict (an older
+    version made them), each with the undo that separates it."""
+    from screener.workflow.importing import contradiction_warning
+
+    for item in found:
+        click.echo(f"warning: {contradiction_warning(item)}", err=True)
 
 
 def _warn_screened_copies(summary: DedupSummary) -> None:

@@ -58,7 +58,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -76,10 +76,12 @@ from screener.importers._dedup_features import (
 __all__ = [
     "DEFAULT_THRESHOLD",
     "Cluster",
+    "Contradiction",
     "Match",
     "PREPRINT_AND_ARTICLE",
     "Method",
     "Progress",
+    "contradicting_links",
     "find_duplicates",
     "normalise_title",
     "shown_method",
@@ -344,6 +346,26 @@ def _dois_conflict(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -
     return bool(pub_a and pub_b and pub_a != pub_b)
 
 
+def _abstracts_agree(a: _Feat, b: _Feat) -> float:
+    """Similarity (0..100) of two records' abstracts, -1 when either is too short to tell;
+    a preprint's and its article's by their words too (often edited between the two)."""
+    if len(a.abstract) < 80 or len(b.abstract) < 80:
+        return -1.0
+    similarity = _abstract_similarity(a.abstract, b.abstract)
+    if a.preprint != b.preprint:
+        similarity = max(similarity, fuzz.token_set_ratio(a.abstract, b.abstract))
+    return similarity
+
+
+def _republished(a: _Feat, b: _Feat, abstract_sim: float) -> bool:
+    """Two PubMed entries (different PMIDs) that are one paper: a republication, with the
+    same abstract (`abstract_sim`, `_abstracts_agree`), year and first author. Companion
+    papers often share all but one word of title and abstract, so the titles must be
+    identical up to spacing."""
+    return (abstract_sim >= 97 and a.year == b.year and a.surname == b.surname
+            and a.title.replace(" ", "") == b.title.replace(" ", ""))
+
+
 def _judge(a: _Feat, b: _Feat, title_ratio: float, threshold: float) -> _Verdict | None:
     """Decide whether two records are the same publication on title and other evidence."""
     preprint_doi_pair = False
@@ -414,11 +436,8 @@ def _judge_route(
         if not _surnames_agree(a.surname, b.surname):
             return None
         supports += 1
-    abstract_sim = -1.0
-    if len(a.abstract) >= 80 and len(b.abstract) >= 80:
-        abstract_sim = _abstract_similarity(a.abstract, b.abstract)
-        if preprint_pair:  # abstracts are often edited between preprint and article
-            abstract_sim = max(abstract_sim, fuzz.token_set_ratio(a.abstract, b.abstract))
+    abstract_sim = _abstracts_agree(a, b)
+    if abstract_sim >= 0:
         if abstract_sim < 50 and not preprint_pair:
             return None  # same-titled but different papers (letters, series, updates)
         # An identical abstract opening is nearly as telling as an identifier.
@@ -441,10 +460,7 @@ def _judge_route(
     pmid_override = False
     if a.pmid and b.pmid and a.pmid != b.pmid:
         # Two PubMed entries: only a republication with the same abstract is a duplicate.
-        # Companion papers often share all but one word of title and abstract, so the
-        # titles must be identical up to spacing.
-        if not (abstract_sim >= 97 and a.year == b.year and a.surname == b.surname
-                and a.title.replace(" ", "") == b.title.replace(" ", "")):
+        if not _republished(a, b, abstract_sim):
             return None
         pmid_override = True
 
@@ -726,3 +742,62 @@ def find_duplicates(
         clusters.append(Cluster(ordered[kept].id or 0, matches))
     clusters.sort(key=lambda c: c.kept_id)
     return clusters
+
+
+class Contradiction(NamedTuple):
+    """A standing duplicate link that the current rules would not make: the removed record
+    and the one kept carry identifiers that tell two publications."""
+
+    cluster: int
+    record_id: int
+    """The record removed as a duplicate."""
+    kept_id: int
+    identifier: Literal["DOI", "PMID"]
+    """What differs: DOIs that conflict (`_dois_conflict`), or PMIDs."""
+
+
+def _joined_by_identifier(feats: Mapping[int, _Feat]) -> dict[int, int]:
+    """Each record's group: records are joined when they share a DOI or a PMID, directly
+    or through others (the group is named by one of its record ids)."""
+    root = {i: i for i in feats}
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            i = root[i]
+        return i
+
+    for key in ("doi", "pmid"):
+        first: dict[str, int] = {}
+        for i, f in sorted(feats.items()):
+            value = getattr(f, key)
+            if value:
+                root[find(i)] = find(first.setdefault(value, i))
+    return {i: find(i) for i in feats}
+
+
+def contradicting_links(records: Mapping[int, Record],
+                        links: Iterable[tuple[int, int, int]]) -> list[Contradiction]:
+    """The links (cluster, removed record id, kept record id) whose two records the current
+    rules keep apart by their identifiers, by cluster: conflicting DOIs (a preprint
+    server's DOI and a journal's do not conflict: a preprint merged with its article,
+    `PREPRINT_AND_ARTICLE`), or different PMIDs where nothing in the cluster vouches for
+    the link (a DOI or PMID the two share through its records, as when PubMed indexed one
+    article twice, or a republication with the same title and abstract). Older versions
+    linked records by PMID though their DOIs differed. `records` holds at least the
+    linked records (a link to one it lacks is passed over)."""
+    by_cluster: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for cluster, removed, kept in links:
+        if removed in records and kept in records:
+            by_cluster[cluster].append((removed, kept))
+    found: list[Contradiction] = []
+    for cluster, pairs in sorted(by_cluster.items()):
+        feats = {i: _features(records[i]) for pair in pairs for i in pair}
+        group = _joined_by_identifier(feats)
+        for removed, kept in pairs:
+            a, b = feats[removed], feats[kept]
+            if _dois_conflict({a.doi} - {""}, {b.doi} - {""}):
+                found.append(Contradiction(cluster, removed, kept, "DOI"))
+            elif (a.pmid and b.pmid and a.pmid != b.pmid and group[removed] != group[kept]
+                  and not _republished(a, b, _abstracts_agree(a, b))):
+                found.append(Contradiction(cluster, removed, kept, "PMID"))
+    return found

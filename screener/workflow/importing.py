@@ -403,6 +403,8 @@ class DedupSummary:
     """The kept copy of each of `screened_removed` (removed id -> kept id)."""
     cluster: int = 0
     """For `redo_duplicate_cluster`: the number of the new cluster."""
+    contradicting: tuple[dict[str, Any], ...] = ()
+    """Standing links whose records' identifiers contradict (`contradicting_duplicates`)."""
 
 
 def _labels_by_record(session: Session) -> dict[int, set[tuple[str, str]]]:
@@ -486,26 +488,80 @@ def deduplicate(review: Review, *, threshold: float | None = None,
             **({"first_cluster": links[0][0], "last_cluster": links[-1][0]} if links else {}),
             "by_method": by_method, "threshold": threshold or DEFAULT_THRESHOLD,
             "links": [[rid, keep] for _, rid, keep, _, _ in links]})
+        contradicting = tuple(contradicting_duplicates(session))
     return DedupSummary(made, len(links), by_method, skipped,
-                        *_screened_copies(labels, [(rid, keep) for _, rid, keep, _, _ in links]))
+                        *_screened_copies(labels, [(rid, keep) for _, rid, keep, _, _ in links]),
+                        contradicting=contradicting)
+
+
+def contradicting_duplicates(session: Session,
+                             links: Sequence[dict[str, Any]] | None = None,
+                             records: dict[int, Record] | None = None) -> list[dict[str, Any]]:
+    """The standing duplicate links (`links`, default: every one) that the current rules
+    would not make, their records' DOIs or PMIDs telling two publications
+    (`dedup.contradicting_links`; older versions linked records by PMID though their DOIs
+    differed): cluster, record_id, kept_id, identifier ("DOI" or "PMID") and, for
+    "removed" and "kept", the record's doi, pmid and year. Never undone here: a reviewer
+    may have decided on them, and `screener dedup --undo` says what it restores."""
+    from screener.importers.dedup import contradicting_links
+
+    if links is None:
+        links = repo.duplicate_links(session)
+    if not links:
+        return []
+    if records is None:
+        records = {r.id: r for r in repo.get_records(session, {
+            i for link in links for i in (link["record_id"], link["kept_id"])})
+                   if r.id is not None}
+    found = contradicting_links(records, [(link["cluster"], link["record_id"], link["kept_id"])
+                                          for link in links if not link["undone"]])
+
+    def identifiers(rid: int) -> dict[str, Any]:
+        r = records[rid]
+        return {"doi": r.doi, "pmid": r.pmid, "year": r.year}
+
+    return [{"cluster": c.cluster, "record_id": c.record_id, "kept_id": c.kept_id,
+             "identifier": c.identifier, "removed": identifiers(c.record_id),
+             "kept": identifiers(c.kept_id)} for c in found]
+
+
+def contradiction_warning(found: dict[str, Any]) -> str:
+    """One `contradicting_duplicates` link in words, with the undo that separates it."""
+    def shown(rid: int, ids: dict[str, Any]) -> str:
+        parts = [str(ids["year"]) if ids["year"] else "no year",
+                 f"DOI {ids['doi']}" if ids["doi"] else "no DOI",
+                 f"PMID {ids['pmid']}" if ids["pmid"] else "no PMID"]
+        return f"record {rid} ({', '.join(parts)})"
+
+    cluster = found["cluster"]
+    return (f"cluster {cluster}: {shown(found['record_id'], found['removed'])} was removed as "
+            f"a duplicate of {shown(found['kept_id'], found['kept'])}, but their "
+            f"{found['identifier']}s differ: the current rules keep such records apart; if "
+            f"they are different articles, undo it with `screener dedup --undo {cluster}`")
 
 
 def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, object]]:
     """Duplicate links (active ones; with `undone`, the undone ones too, marked `undone`)
     with both records' titles, by cluster; a preprint's title match with its journal
-    article is named as such (`shown_method`), not plain "fuzzy"."""
+    article is named as such (`shown_method`), not plain "fuzzy"; a standing link whose
+    records' identifiers contradict carries `contradicts` (`contradicting_duplicates`),
+    the others None."""
     from screener.importers.dedup import shown_method
 
     with review.transaction() as session:
         links = repo.duplicate_links(session, active_only=not undone)
         ids = {link["record_id"] for link in links} | {link["kept_id"] for link in links}
-        titles = {r.id: (r.title, r.year, r.doi) for r in repo.get_records(session, ids)}
+        records = {r.id: r for r in repo.get_records(session, ids) if r.id is not None}
+        contradicting = {(c["cluster"], c["record_id"]): c
+                         for c in contradicting_duplicates(session, links, records)}
+    titles = {rid: (r.title, r.year, r.doi) for rid, r in records.items()}
     listed: list[dict[str, object]] = []
     for link in links:
         removed, kept = titles.get(link["record_id"]), titles.get(link["kept_id"])
         method = shown_method(link["method"], removed[2] if removed else "",
                               kept[2] if kept else "")
-        listed.append({**link, "method": method, "removed": removed, "kept": kept})
+        listed.append({**link, "method": method, "removed": removed, "kept": kept,
+                       "contradicts": contradicting.get((link["cluster"], link["record_id"]))})
     return listed
 
 

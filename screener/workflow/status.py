@@ -14,6 +14,7 @@ from screener.core.decisions import Label, Role, Stage
 from screener.core.records import key_paper_match
 from screener.core.wording import counted, number, percent, plural
 from screener.storage import repo
+from screener.workflow.importing import contradicting_duplicates
 from screener.workflow.progress import RECALL_NOT_ESTIMABLE
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes, reviewer_name
@@ -31,6 +32,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         total = repo.count_records(session)
         removed_ids = repo.removed_duplicate_ids(session)
         removed = len(removed_ids)
+        # links an older version made between records whose DOIs or PMIDs differ
+        contradicting = len(contradicting_duplicates(session)) if removed_ids else 0
         sources = repo.sources(session)
         # decisions and reports of records removed as duplicates after they were screened
         # are kept in the log but, as in the PRISMA counts, not counted
@@ -103,6 +106,7 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         "records_total": total,
         "duplicates_removed": removed,
         "records_unique": total - removed,
+        "duplicate_links_contradicting": contradicting,
         "sources": [
             {"name": s["name"], "kind": s["kind"], "records": s["records"],
              "file": s["file_name"], "query": s["query"], "searched": s["searched_on"],
@@ -183,6 +187,10 @@ def format_status(data: dict[str, Any]) -> str:
              f"  records: {number(data['records_total'])} identified, "
              f"{number(data['duplicates_removed'])} duplicates removed, "
              f"{number(data['records_unique'])} unique"]
+    if data.get("duplicate_links_contradicting"):
+        n = data["duplicate_links_contradicting"]
+        lines.append(f"  {counted(n, 'duplicate link')} {plural(n, 'contradicts', 'contradict')} "
+                     "the records' identifiers: see `screener dedup --list`")
     if data["sources"]:
         lines.append("  sources:")
         for s in data["sources"]:

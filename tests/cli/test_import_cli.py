@@ -217,6 +217,52 @@ def test_dedup_list_names_a_preprint_merged_with_its_journal_article(
         "dedup", "--list", *review_dir)
 
 
+def test_dedup_names_an_older_versions_link_between_records_whose_dois_differ(
+        review_dir: list[str], tmp_path: Path, db_url: str | None) -> None:
+    """Older versions linked records by PMID though their DOIs differed (a 2019 article
+    removed as a duplicate of a 2015 one): the current dedup said '0 duplicates removed'
+    and the link stood, hiding a real record from screening."""
+    table = tmp_path / "records.csv"
+    title = "Gut microbiota composition predicts response to ketamine in depression"
+    table.write_text(
+        "Title,Authors,Year,Journal,DOI,PMID\n"
+        '"Long-term efficacy of CT-P13 in inflammatory bowel disease","Kim, Ho",2019,'
+        "J Gastroenterol Hepatol,10.1111/jgh.14645,30828891\n"
+        '"Efficacy of CT-P13 in inflammatory bowel disease","Kim, Ho",2015,'
+        "J Gastroenterol Hepatol,10.1111/jgh.12997,30828891\n"
+        f'{title},"Smith, Jane",2021,Nature Medicine,10.1038/s41591-021-1,\n'
+        f'{title},"Smith, Jane",2020,bioRxiv,10.1101/2020.05.01.072801,\n',
+        encoding="utf-8")
+    run("import", str(table), *review_dir)
+    # as an older version stored them: 1 removed as a duplicate of 2 by their PMID, and
+    # the preprint (4) merged with its journal article (3) by title
+    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
+        repo.add_duplicate_links(s, [(1, 1, 2, "pmid", 1.0), (2, 4, 3, "fuzzy", 1.0)])
+    out = run("dedup", *review_dir)
+    assert "0 duplicates removed" in out
+    undo = ("the current rules keep such records apart; if they are different articles, "
+            "undo it with `screener dedup --undo 1`")
+    named = ("cluster 1: record 1 (2019, DOI 10.1111/jgh.14645, PMID 30828891) was removed "
+             "as a duplicate of record 2 (2015, DOI 10.1111/jgh.12997, PMID 30828891), but "
+             "their DOIs differ")
+    assert f"warning: {named}: {undo}" in out
+    listed = run("dedup", "--list", *review_dir)
+    assert f"{named}: {undo}" in listed and "2 duplicate records removed" in listed
+    # the preprint merged with its journal article is such a link made on purpose
+    assert "cluster 2:" in listed and "record 4 (" not in listed + out
+    links = {link["cluster"]: link for link in
+             json.loads(run("dedup", "--list", "--json", *review_dir))}
+    assert links[1]["contradicts"]["identifier"] == "DOI" and links[2]["contradicts"] is None
+    assert json.loads(run("dedup", "--json", *review_dir))["contradicting"][0]["cluster"] == 1
+    assert ("1 duplicate link contradicts the records' identifiers: see `screener dedup "
+            "--list`") in run("status", *review_dir)
+    # never undone by dedup itself; once undone, nothing is named
+    assert json.loads(run("status", "--json", *review_dir))["duplicates_removed"] == 2
+    run("dedup", "--undo", "1", *review_dir)
+    assert "warning" not in run("dedup", "--list", *review_dir)
+    assert "contradict" not in run("status", *review_dir)
+
+
 def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(
         review_dir: list[str], tmp_path: Path) -> None:
     ris = str(FORMATS / "ris" / "asreview_embase.ris")

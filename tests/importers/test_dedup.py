@@ -19,7 +19,9 @@ from screener.core.records import Record
 from screener.importers.dedup import (
     DEFAULT_THRESHOLD,
     Cluster,
+    Contradiction,
     Match,
+    contradicting_links,
     find_duplicates,
     normalise_title,
 )
@@ -635,3 +637,27 @@ def test_volumes_of_one_proceedings_stay_apart() -> None:
     a = replace(ARTICLE, title=ARTICLE.title + " Part A", doi="", pmid="")
     b = replace(a, title=ARTICLE.title + " Part B", abstract="")
     assert find_duplicates(with_ids(a, b)) == []
+
+
+def test_contradicting_links_names_links_the_current_rules_would_not_make() -> None:
+    """Stored links (say, an older version's) between records whose DOIs conflict or whose
+    PMIDs differ with nothing to vouch for the link are named; links the current rules
+    make themselves are not: a preprint with its article, one DOI under two PMIDs (also
+    through another record of the cluster), a republication."""
+    def copy(rid: int, **changes: object) -> Record:
+        return replace(ARTICLE, id=rid, **changes)  # type: ignore[arg-type]
+
+    records = {r.id or 0: r for r in (
+        copy(1), copy(2, doi="10.1056/nejmoa1800001", pmid="29768150", year=2019),  # DOI
+        copy(3, doi="", pmid="29768151", title="Budesonide in asthma"),  # another PMID
+        copy(4, doi="10.1101/2018.01.01.000001", pmid=""),  # the preprint
+        copy(5, pmid="29768152"),  # the same DOI under another PMID
+        copy(6, doi="", pmid="29768152", title="Budesonide in asthma"),  # through 5
+        copy(7, doi="", pmid="29768153"),  # republished: same title and abstract
+    )}
+    links = [(1, 2, 1), (2, 3, 1), (3, 4, 1), (4, 5, 1), (4, 6, 1), (5, 7, 1)]
+    assert contradicting_links(records, links) == [
+        Contradiction(1, 2, 1, "DOI"), Contradiction(2, 3, 1, "PMID")]
+    # a link to a record no longer there is passed over
+    assert contradicting_links({1: records[1]}, links) == []
+    assert find_duplicates([records[1], records[2]]) == []  # apart under the rules indeed
