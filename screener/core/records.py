@@ -116,6 +116,18 @@ RIS_TYPE_NAMES: dict[str, str] = {
 import, and the RIS export writes the code of a record's type from it."""
 
 
+TYPE_SYNONYMS: dict[str, str] = {
+    "Article": "Journal Article", "Chapter": "Book Section", "Book Chapter": "Book Section",
+    "Conference Review": "Conference Proceedings", "Conference Abstract": "Abstract",
+    "Meeting Abstract": "Abstract", "Proceedings Paper": "Conference Paper",
+}
+"""Type names databases write in their CSV and tagged exports (Scopus's and Springer's
+"Chapter", "Book Chapter", "Conference Review"; Embase's "Conference Abstract"; Web of
+Science's "Proceedings Paper", "Meeting Abstract") and the `RIS_TYPE_NAMES` name they stand
+for: the RIS and BibTeX exports read a record's type through it (the record keeps the
+source's name)."""
+
+
 BIBTEX_TYPE_NAMES: dict[str, str] = {
     "article": "Journal Article", "inproceedings": "Conference Paper",
     "conference": "Conference Paper", "proceedings": "Conference Proceedings",

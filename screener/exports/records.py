@@ -52,7 +52,7 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
-from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record
+from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, TYPE_SYNONYMS, Record
 from screener.exports._cells import Cell, csv_text
 
 RecordItem = tuple[Record, str, str, str]
@@ -119,7 +119,8 @@ def _entry_type(record: Record, codes: Mapping[str, str], article: str, other: s
     """The code of the record's first type that the format has one for, "Generic" left
     out; else `article` for a record with a journal (a CSV row of no type, or "Generic",
     that names a journal is almost always a journal article), `other` without."""
-    for name in record.publication_types:
+    for given in record.publication_types:
+        name = TYPE_SYNONYMS.get(given, given)  # Springer's "Chapter" is a book section
         if name in codes and name != _UNKNOWN_TYPE:
             return codes[name]
     return article if record.journal else other

@@ -204,6 +204,25 @@ def test_a_record_of_unknown_type_with_a_journal_is_exported_as_an_article() -> 
     assert library.entries[0].fields_dict["journal"].value == "BMJ Open"
 
 
+
+def test_a_database_type_name_is_exported_as_the_type_it_stands_for() -> None:
+    # Springer's and Scopus's CSV type names: a chapter is a book section (its book in
+    # booktitle), a conference review a proceedings volume, Embase's conference abstract
+    # an abstract; they were written as journal articles (or misc) with the book as journal
+    from screener.importers import tabular
+
+    rows = tabular.parse("Title,Journal,Year,Type\n"
+                         "Load balancing,Soft Computing Proceedings 2021,2022,Chapter\n"
+                         "Overview of the congress,Proc. ICSCCW,2021,Conference Review\n"
+                         "Ketamine in 30 patients,Eur Psychiatry,2020,Conference Abstract\n")
+    items: list[RecordItem] = [(r, "", "", "") for r in rows]
+    assert [e["type_of_reference"] for e in rispy.loads(records_ris(items))] == [
+        "CHAP", "CONF", "ABST"]
+    library = parse_string(records_bibtex(items))
+    assert library.entries[0].entry_type == "incollection"
+    assert library.entries[0].fields_dict["booktitle"].value == "Soft Computing Proceedings 2021"
+    assert [r.publication_types for r in rows][0] == ("Chapter",)  # the record keeps its name
+
 # Titles as a user could have them: apostrophes, then perhaps a character a spreadsheet
 # reads as the start of a formula (ASCII or full-width), then ordinary text.
 QUOTED_TITLES = st.builds(
