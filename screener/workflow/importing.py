@@ -233,13 +233,18 @@ def _refuse_repeats(review: Review, read: Sequence[_ReadFile]) -> None:
                 raise ReviewError(_repeated(what, earlier[0]))
 
 
-def _repeated(what: str, earlier: dict[str, Any]) -> str:
-    """The refusal of an import that repeats `earlier` (a source's row)."""
+def _repeated(what: str, earlier: dict[str, Any], again: str = "--again --searched DATE "
+              "(the day it was run)") -> str:
+    """The refusal of an import that repeats `earlier` (a source's row); `again`: the
+    options that import an update search that found nothing new."""
     when = earlier["imported_at"].strftime("%Y-%m-%d") if earlier["imported_at"] else "?"
     file = f", file {earlier['file_name']!r}" if earlier["file_name"] else ""
-    return (f"{what} on {when} as source {earlier['name']!r} ({earlier['records']} "
-            f"records{file}); nothing was imported. Importing them again would add every "
-            "record twice; add --again if that is what you want")
+    searched = f", searched {earlier['searched_on']}" if earlier["searched_on"] else ""
+    return (f"{what} on {when} as source {earlier['name']!r} "
+            f"({counted(earlier['records'], 'record')}{file}{searched}); nothing was "
+            "imported. Importing them again would add every record twice. For an update "
+            f"search that found nothing new, import it with {again}, then run `screener "
+            "dedup`, which removes the copies; otherwise leave it out")
 
 
 def _check_labels_as(review: Review, session: Session, name: str) -> None:
@@ -376,7 +381,8 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
     with review.transaction() as session:
         if not again and records and (earlier := repo.sources_with_records(session, digest)):
             raise ReviewError(_repeated(f"the {counted(len(records), 'record')} fetched "
-                                        f"{were(len(records))} already imported", earlier[0]))
+                                        f"{were(len(records))} already imported", earlier[0],
+                                        "--again (it records the day)"))
         source = _source_name(session, source)
         source_id = repo.add_source(session, name=source, kind=kind, query=query, fmt=fmt,
                                     searched_on=searched, reported_count=reported_count)

@@ -666,3 +666,16 @@ def test_a_table_with_abstracts_but_no_titles_or_some_empty_titles_imports(
         records = repo.get_records(s)
     assert sorted((r.title, r.abstract) for r in records) == [
         ("", "Only an abstract here."), ("", "We randomised 120 adults."), ("A trial of X", "x")]
+
+
+def test_an_update_search_that_found_nothing_new_is_told_how_to_import_it(
+        review_dir: list[str]) -> None:
+    """An update search run months later that finds the same records was refused with
+    "add --again if that is what you want" and only the import date: the refusal gives the
+    earlier search's date and the update procedure (--again --searched DATE, then dedup)."""
+    nbib = str(FORMATS / "medline" / "rispy_example_pubmed.nbib")
+    run("import", nbib, *review_dir, "--source", "PubMed", "--searched", "2021-01-05")
+    out = run("import", nbib, *review_dir, "--source", "PubMed", "--searched", "2021-07-01",
+              code=2)
+    assert "searched 2021-01-05" in out and "imported on" in out
+    assert "--again --searched DATE" in out and "screener dedup" in out
