@@ -110,7 +110,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         "sources": [
             {"name": s["name"], "kind": s["kind"], "records": s["records"],
              "file": s["file_name"], "query": s["query"], "searched": s["searched_on"],
-             "reported_count": s["reported_count"]}
+             "reported_count": s["reported_count"],
+             "imported": s["imported_at"].isoformat() if s["imported_at"] else None}
             for s in sources
         ],
         "identified_by_kind": {k: per_kind.get(k, 0) for k in ("database", "register", "other")},
@@ -195,7 +196,10 @@ def format_status(data: dict[str, Any]) -> str:
         lines.append("  sources:")
         for s in data["sources"]:
             origin = f" from {s['file']}" if s["file"] else (" (search)" if s["query"] else "")
-            lines.append(f"    {s['name']} ({s['kind']}): {number(s['records'])}{origin}")
+            # two imports under one name (an update search) told apart by their dates
+            when = (f", searched {s['searched']}" if s["searched"] else
+                    f", imported {s['imported'][:10]}" if s.get("imported") else "")
+            lines.append(f"    {s['name']} ({s['kind']}): {number(s['records'])}{origin}{when}")
     for stage, total in data["stages"].items():
         lines.append(f"  {stage}: " + ("hidden until reconciliation starts (blind)"
                                         if total is None else f"{counted(total, 'record')} at this stage"))

@@ -679,3 +679,24 @@ def test_an_update_search_that_found_nothing_new_is_told_how_to_import_it(
               code=2)
     assert "searched 2021-01-05" in out and "imported on" in out
     assert "--again --searched DATE" in out and "screener dedup" in out
+
+
+def test_status_tells_two_imports_under_one_source_name_apart(review_dir: list[str],
+                                                              tmp_path: Path) -> None:
+    """An update search imported under the same name showed as a second "PubMed (database)"
+    line with nothing to tell the two apart: each line gives its search date (or, without
+    one, its import date)."""
+    from datetime import date
+
+    nbib = FORMATS / "medline" / "rispy_example_pubmed.nbib"
+    update = tmp_path / "update.nbib"
+    update.write_bytes(nbib.read_bytes() + b"\n")
+    run("import", str(nbib), *review_dir, "--source", "PubMed", "--searched", "2021-01-05")
+    run("import", str(update), *review_dir, "--source", "PubMed", "--again")
+    lines = [line for line in run("status", *review_dir).splitlines()
+             if line.strip().startswith("PubMed (database)")]
+    assert len(lines) == 2
+    assert lines[0].endswith("searched 2021-01-05")
+    assert lines[1].endswith(f"imported {date.today().isoformat()}")
+    data = json.loads(run("status", "--json", *review_dir))
+    assert [s["imported"][:10] for s in data["sources"]] == [date.today().isoformat()] * 2
