@@ -253,6 +253,11 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
         reviewer = screening_reviewer(review, reviewer, new=new_reviewer)
         session = ScreeningSession(review, reviewer, Stage(stage))
         item = session.next()
+        from screener.workflow.importing import dedup_note
+
+        waiting = dedup_note(review)
+    if waiting:  # an update search imported, not deduplicated: its copies would come up
+        click.echo(f"note: {waiting}", err=True)
     if item is None:
         click.echo("null" if as_json else "nothing left to screen")
         if session.held:

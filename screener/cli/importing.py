@@ -90,6 +90,10 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
         extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
         click.echo(f"{summary.file}: {summary.records} {plural(summary.records, 'record')} "
                    f"({summary.format}){extra}")
+    if any(not summary.onto_source for summary in summaries):
+        click.echo("note: run `screener dedup` once every search is imported, before "
+                   "screening: it removes the records found more than once (in one file, or "
+                   "by an earlier import)", err=True)
 
 
 @main.command()

@@ -1077,3 +1077,18 @@ def source_records_digest(session: Session, source_id: int) -> str:
                RecordRow.journal, RecordRow.doi, RecordRow.pmid)
         .where(RecordRow.source_id == source_id).order_by(RecordRow.position)).all()
     return audit.records_digest(rows)
+
+
+def import_and_dedup_runs(session: Session) -> list[tuple[str, dict[str, Any], datetime]]:
+    """The `records_imported` and `duplicates_removed` events, in log order: (kind,
+    details, time)."""
+    rows = session.execute(
+        select(EventRow.kind, EventRow.details, EventRow.created_at)
+        .where(EventRow.kind.in_(("records_imported", "duplicates_removed")))
+        .order_by(EventRow.seq)).all()
+    return [(r.kind, json.loads(r.details), r.created_at) for r in rows]
+
+
+def first_decision_time(session: Session) -> datetime | None:
+    """When the earliest decision stored was made (None before any)."""
+    return session.scalar(select(func.min(DecisionRow.created_at)))

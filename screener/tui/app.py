@@ -220,6 +220,11 @@ class ScreenerApp(GatedKeysApp):
             # After the first record is on screen: starting the child costs CPU.
             self.set_timer(WARM_UP_DELAY, self._warm_up)
         self.apply_keymap()
+        from screener.workflow.importing import dedup_note
+
+        waiting = dedup_note(self.review)  # an update search imported, not deduplicated
+        if waiting:
+            self.notify(waiting, title="Not deduplicated", severity="warning", timeout=15)
         if self.quit_on_signals:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGHUP):

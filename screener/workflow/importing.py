@@ -394,6 +394,40 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
     return ImportSummary(source, fmt, source_id, len(records), ())
 
 
+def records_not_deduplicated(session: Session) -> tuple[int, bool]:
+    """(How many records came in after the latest dedup run, whether dedup ever ran), when
+    that matters: after a dedup run, or, in a review never deduplicated, the records
+    imported after its first decision (an update search into a screened review). A review
+    that screens its imports without deduplicating them, by choice, is not told again."""
+    runs = repo.import_and_dedup_runs(session)
+    last = max((i for i, (kind, details, _) in enumerate(runs)
+                if kind == "duplicates_removed" and "redo_of" not in details), default=None)
+    if last is not None:
+        since = runs[last + 1:]
+    elif (first := repo.first_decision_time(session)) is not None:
+        since = [run for run in runs if run[2] > first]
+    else:
+        since = []
+    return (sum(int(details.get("records", 0)) for kind, details, _ in since
+                if kind == "records_imported"), last is not None)
+
+
+def not_deduplicated_note(count: int, dedup_ran: bool) -> str:
+    """The note of `status` and `next` on records `records_not_deduplicated` counts ("" for
+    none)."""
+    if not count:
+        return ""
+    since = "since dedup last ran" if dedup_ran else "since screening began, never deduplicated"
+    return (f"{counted(count, 'record')} imported {since}: run `screener dedup` before "
+            "screening them (a record found again would be screened twice)")
+
+
+def dedup_note(review: Review) -> str:
+    """`not_deduplicated_note` of the review as it stands ("" when nothing awaits dedup)."""
+    with review.read() as session:
+        return not_deduplicated_note(*records_not_deduplicated(session))
+
+
 @dataclass(frozen=True, slots=True)
 class DedupSummary:
     clusters: int

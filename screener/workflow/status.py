@@ -14,7 +14,11 @@ from screener.core.decisions import Label, Role, Stage
 from screener.core.records import key_paper_match
 from screener.core.wording import counted, number, percent, plural
 from screener.storage import repo
-from screener.workflow.importing import contradicting_duplicates
+from screener.workflow.importing import (
+    contradicting_duplicates,
+    not_deduplicated_note,
+    records_not_deduplicated,
+)
 from screener.workflow.progress import RECALL_NOT_ESTIMABLE
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes, reviewer_name
@@ -66,6 +70,7 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
                                     or ta_outcomes[rid].conflict)
             for rid in eligible.get(ta, ()))
         reviewers = repo.reviewers(session)
+        not_deduplicated = records_not_deduplicated(session)
         # records each screener is still offered: not decided by them, not settled by
         # others, not allocated to others
         left: dict[tuple[str, str], int] = {}
@@ -107,6 +112,9 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         "duplicates_removed": removed,
         "records_unique": total - removed,
         "duplicate_links_contradicting": contradicting,
+        # imported after the latest dedup run (after screening began, if it never ran)
+        "not_deduplicated": not_deduplicated[0],
+        "not_deduplicated_note": not_deduplicated_note(*not_deduplicated),
         "sources": [
             {"name": s["name"], "kind": s["kind"], "records": s["records"],
              "file": s["file_name"], "query": s["query"], "searched": s["searched_on"],
@@ -192,6 +200,8 @@ def format_status(data: dict[str, Any]) -> str:
         n = data["duplicate_links_contradicting"]
         lines.append(f"  {counted(n, 'duplicate link')} {plural(n, 'contradicts', 'contradict')} "
                      "the records' identifiers: see `screener dedup --list`")
+    if data.get("not_deduplicated_note"):
+        lines.append(f"  note: {data['not_deduplicated_note']}")
     if data["sources"]:
         lines.append("  sources:")
         for s in data["sources"]:

@@ -700,3 +700,51 @@ def test_status_tells_two_imports_under_one_source_name_apart(review_dir: list[s
     assert lines[1].endswith(f"imported {date.today().isoformat()}")
     data = json.loads(run("status", "--json", *review_dir))
     assert [s["imported"][:10] for s in data["sources"]] == [date.today().isoformat()] * 2
+
+
+def _updated_review(review_dir: list[str], tmp_path: Path) -> tuple[Path, str]:
+    """A review screened after dedup, then an update search of the same records imported."""
+    nbib = FORMATS / "medline" / "rispy_example_pubmed.nbib"
+    update = tmp_path / "update.nbib"
+    update.write_bytes(nbib.read_bytes() + b"\n")
+    run("import", str(nbib), *review_dir, "--source", "PubMed", "--searched", "2021-01-05")
+    run("dedup", *review_dir)
+    first = json.loads(run("next", "--reviewer", "ann", "--json", *review_dir))
+    run("decide", str(first["record_id"]), "--reviewer", "ann", "--label", "include",
+        *review_dir)
+    out = run("import", str(update), *review_dir, "--source", "PubMed", "--searched",
+              "2021-07-01", "--again")
+    return update, out
+
+
+def test_records_imported_after_dedup_are_noted_until_dedup_runs(review_dir: list[str],
+                                                                   tmp_path: Path) -> None:
+    """After an update search was imported into a screened review, `next` offered the new
+    copy of a record screened already, and neither import, status nor next said that the
+    new records were not deduplicated: import advises dedup, and status and next say how
+    many records came in since dedup last ran, until it runs again."""
+    _, out = _updated_review(review_dir, tmp_path)
+    assert "screener dedup" in out
+    waiting = "records imported since dedup last ran: run `screener dedup` before screening"
+    data = json.loads(run("status", "--json", *review_dir))
+    assert data["not_deduplicated"] == data["sources"][1]["records"] > 0
+    assert f"{data['not_deduplicated']} {waiting}" in run("status", *review_dir)
+    assert waiting in run("next", "--reviewer", "ann", *review_dir)
+    run("dedup", *review_dir)
+    assert json.loads(run("status", "--json", *review_dir))["not_deduplicated"] == 0
+    assert waiting not in run("status", *review_dir)
+    assert waiting not in run("next", "--reviewer", "ann", *review_dir)
+
+
+def test_a_single_import_screened_without_dedup_is_not_nagged(review_dir: list[str]) -> None:
+    """A review that screens one import without deduplicating (its choice) hears of dedup
+    once, from import, not on every status and next."""
+    out = run("import", str(FORMATS / "medline" / "rispy_example_pubmed.nbib"), *review_dir)
+    assert "screener dedup" in out
+    first = json.loads(run("next", "--reviewer", "ann", "--json", *review_dir))
+    run("decide", str(first["record_id"]), "--reviewer", "ann", "--label", "include",
+        *review_dir)
+    assert json.loads(run("status", "--json", *review_dir))["not_deduplicated"] == 0
+    assert "dedup" not in run("status", *review_dir)
+    assert "dedup" not in run("next", "--reviewer", "ann", *review_dir)
+

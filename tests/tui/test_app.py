@@ -1325,3 +1325,19 @@ async def test_a_small_split_pane_keeps_the_record_readable(make_app: MakeApp) -
         await pilot.resize_terminal(50, 30)
         await pilot.pause()
         assert app.screening.query_one("#side").region.height > 0  # below the record again
+
+
+async def test_records_imported_since_dedup_are_noted_when_the_ui_opens(make_app: MakeApp
+                                                                         ) -> None:
+    """An update search imported after dedup and not deduplicated: the UI opened on the
+    records' new copies without a word; it now says so on opening, as status and next do."""
+    from screener.workflow.importing import deduplicate, import_file
+
+    app, review, _, _ = make_app()
+    deduplicate(review)
+    import_file(review, Path(__file__).parents[1] / "data" / "formats" / "medline"
+                / "rispy_example_pubmed.nbib", source="PubMed", searched="2021-07-01")
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert any("10 records imported since dedup last ran: run `screener dedup`"
+                   in n.message for n in app._notifications)
