@@ -41,7 +41,9 @@ def _bar(total: int | None, label: str) -> tuple[Progress, TaskID]:
               "(YYYY-MM-DD).")
 @click.option("--query", default="", help="The search query, for PRISMA-S.")
 @click.option("--labels-as", default=None, metavar="REVIEWER",
-              help="Turn a label_included/included column into earlier decisions by REVIEWER.")
+              help="Turn a label column (label_included, included, ..., or the decision "
+                   "column of screener's own records export, title/abstract only) into "
+                   "earlier title/abstract decisions by REVIEWER.")
 @click.option("--labels-only", is_flag=True,
               help="With --labels-as: add only the labels, to the records of the earlier "
                    "import holding the same records in the same order (a second reviewer's "

@@ -31,7 +31,9 @@ Each item is (record, decision label, reason label, note), e.g.
   comma would split "Humans, Adult" into two on the way back); the publication types in
   `pubtype` (the field JabRef's PubMed import fills) and the MeSH terms in `mesh`, each
   joined by "; ".
-- CSV / XLSX: the columns `decision`, `reason`, `note`, then `sources` (the names of the
+- CSV / XLSX: the columns `stage` (of the decisions exported: `import --labels-as` reads
+  a title/abstract `decision` back as a label), `decision`, `reason`, `note`, then
+  `sources` (the names of the
   sources the record came from, its removed duplicates' included) and `duplicates_removed`
   (the ids of the copies deduplication removed in its favour), each joined with "; ";
   in CSV every cell through `_cells.safe_cell` (CSV injection), in XLSX text cells stored
@@ -60,7 +62,8 @@ RecordItem = tuple[Record, str, str, str]
 
 RECORD_COLUMNS = ("id", "title", "authors", "year", "journal", "volume", "issue", "pages",
                   "doi", "pmid", "abstract", "keywords", "mesh_terms", "publication_types",
-                  "language", "decision", "reason", "note", "sources", "duplicates_removed")
+                  "language", "stage", "decision", "reason", "note", "sources",
+                  "duplicates_removed")
 
 Provenance = Mapping[int, tuple[str, str]]
 """record id -> (source names, ids of the duplicates removed in its favour), each joined
@@ -261,19 +264,21 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
 
 # --- CSV and XLSX -----------------------------------------------------------------------
 
-def _row(item: RecordItem, provenance: Provenance | None) -> list[Cell]:
+def _row(item: RecordItem, provenance: Provenance | None, stage: str) -> list[Cell]:
     record, decision, reason, note = item
     sources, removed = (provenance or {}).get(record.id or 0, ("", ""))
     return [record.id, record.title, "; ".join(record.authors), record.year, record.journal,
             record.volume, record.issue, record.pages, record.doi, record.pmid,
             record.abstract, "; ".join(record.keywords), "; ".join(record.mesh_terms),
             "; ".join(record.publication_types),
-            record.language, decision, reason, note, sources, removed]
+            record.language, stage, decision, reason, note, sources, removed]
 
 
-def records_csv(items: Sequence[RecordItem], provenance: Provenance | None = None) -> str:
-    """One row per record (`RECORD_COLUMNS`), lists joined with "; ", cells made safe."""
-    return csv_text(RECORD_COLUMNS, (_row(item, provenance) for item in items))
+def records_csv(items: Sequence[RecordItem], provenance: Provenance | None = None,
+                stage: str = "") -> str:
+    """One row per record (`RECORD_COLUMNS`), lists joined with "; ", cells made safe;
+    `stage`: the stage whose decisions these are (its column, for `import --labels-as`)."""
+    return csv_text(RECORD_COLUMNS, (_row(item, provenance, stage) for item in items))
 
 
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -284,7 +289,7 @@ XLSX_CELL_LIMIT = 32767
 
 
 def records_xlsx(items: Sequence[RecordItem], path: str | Path,
-                 provenance: Provenance | None = None) -> list[str]:
+                 provenance: Provenance | None = None, stage: str = "") -> list[str]:
     """The same table as `records_csv` in an .xlsx workbook (sheet "records"). Returns
     what had to be cut to Excel's cell limit ("record 12: authors, 41,020 characters"),
     for a warning: the CSV keeps it whole."""
@@ -302,7 +307,7 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path,
     cut: list[str] = []
     for number, item in enumerate(items, start=2):
         row = [_ILLEGAL_XLSX.sub("", v) if isinstance(v, str) else v
-               for v in _row(item, provenance)]
+               for v in _row(item, provenance, stage)]
         cut += [f"record {item[0].id}: {name}, {len(v):,} characters"
                 for name, v in zip(RECORD_COLUMNS, row, strict=True)
                 if isinstance(v, str) and len(v) > XLSX_CELL_LIMIT]

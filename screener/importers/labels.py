@@ -11,8 +11,11 @@ from typing import Any
 from screener.core.records import Record
 
 LABEL_COLUMNS = ("label_included", "included", "label", "label_abstract_screening",
-                 "final_included", "inclusion")
-"""Column names (case-insensitive) read as labels, in this order."""
+                 "final_included", "inclusion", "decision")
+"""Column names (case-insensitive) read as labels, in this order (`decision`: screener's
+own records export, whose `stage` column says which stage's decisions it holds)."""
+
+_FULL_TEXT = {"full_text", "full text", "fulltext"}
 
 _YES = {"1", "1.0", "yes", "y", "true", "t", "include", "included", "relevant", "i"}
 _NO = {"0", "0.0", "no", "n", "false", "f", "exclude", "excluded", "irrelevant", "e"}
@@ -42,6 +45,8 @@ def labels_from_raw(record: Record) -> int | None:
     """
     raw = record.raw or {}
     lowered = {str(k).strip().lower(): v for k, v in raw.items()}
+    if _at_full_text(lowered):
+        return None
     for column in LABEL_COLUMNS:
         if column in lowered:
             value = lowered[column]
@@ -65,6 +70,22 @@ def unreadable_label(record: Record) -> str | None:
     if labels_from_raw(record) is not None:
         return None
     lowered = {str(k).strip().lower(): v for k, v in (record.raw or {}).items()}
+    return None if _at_full_text(lowered) else _label_text(lowered)
+
+
+def full_text_decision(record: Record) -> str | None:
+    """The decision of a row of screener's full-text records export (its `stage` column
+    says full_text), which is no title/abstract label; None for any other record."""
+    lowered = {str(k).strip().lower(): v for k, v in (record.raw or {}).items()}
+    return _label_text(lowered) if _at_full_text(lowered) else None
+
+
+def _at_full_text(lowered: dict[str, Any]) -> bool:
+    return str(lowered.get("stage") or "").strip().lower() in _FULL_TEXT
+
+
+def _label_text(lowered: dict[str, Any]) -> str | None:
+    """The first non-empty text of a label column."""
     for column in LABEL_COLUMNS:
         value = lowered.get(column)
         items = value if isinstance(value, list) else [value]

@@ -283,17 +283,26 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
                 reviewer: str, warnings: list[str]) -> list[tuple[int, int]]:
     """Store the file's labels (records in `ids`' order) as `reviewer`'s title/abstract
     decisions; a label that is neither include nor exclude is named in `warnings`."""
-    from screener.importers import labels_from_raw, unreadable_label
+    from screener.importers import full_text_decision, labels_from_raw, unreadable_label
+    from screener.importers.labels import LABEL_COLUMNS
     from screener.workflow.screening import apply_outcome_effects
 
     labels: list[tuple[int, int]] = []
     odd: list[tuple[int, str]] = []
+    full_text = 0
     for number, (rid, record) in enumerate(zip(ids, f.records, strict=True), start=1):
         value = labels_from_raw(record)
         if value is not None:
             labels.append((rid, value))
         elif (text := unreadable_label(record)) is not None:
             odd.append((number, text))
+        elif full_text_decision(record) is not None:
+            full_text += 1
+    not_imported = (f"{counted(full_text, 'full-text decision')} in the file "
+                    f"{plural(full_text, 'is', 'are')} not imported: --labels-as brings "
+                    "title/abstract labels (its stage column says full_text; export the "
+                    "title/abstract decisions with `export records --stage title_abstract`)"
+                    if full_text else "")
     if odd:
         shown = "; ".join(f"record {n}: {t!r}" for n, t in odd[:5]) + (
             "; ..." if len(odd) > 5 else "")
@@ -301,10 +310,15 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
                         f"a label that is neither include nor exclude ({shown}); they were "
                         "imported without a decision. Labels read: 1/0, yes/no, true/false, "
                         "include/exclude")
+    if not labels and full_text:
+        raise ReviewError(f"{f.path}: {not_imported}; nothing was imported")
     if not labels:
-        raise ReviewError(f"{f.path}: --labels-as was given but the file has no "
-                          "label_included / included column with values; nothing was "
-                          "imported")
+        raise ReviewError(f"{f.path}: --labels-as was given but the file has no label "
+                          "column with values; nothing was imported. Columns read as labels "
+                          f"(in this order, any case): {', '.join(LABEL_COLUMNS)} (screener's "
+                          "own records export), or ASReview's RIS notes")
+    if full_text:
+        warnings.append(not_imported)
     for rid, value in labels:
         repo.add_decision(session, Decision(
             record_id=rid, reviewer=reviewer, stage=Stage.TITLE_ABSTRACT,

@@ -832,13 +832,14 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     target = resolve_output(review, out, name, force)
     if fmt == "xlsx":
         cut: list[str] = []
-        write_atomic(target, lambda p: cut.extend(rec.records_xlsx(items, p, provenance)))
+        write_atomic(target, lambda p: cut.extend(rec.records_xlsx(items, p, provenance,
+                                                                   stage.value)))
         if cut and warn is not None:
             warn(f"{_n(len(cut), 'cell')} longer than Excel's {rec.XLSX_CELL_LIMIT:,} "
                  f"characters {_were(len(cut))} cut ({'; '.join(cut[:5])}"
                  f"{'; ...' if len(cut) > 5 else ''}); export --format csv keeps them whole")
     elif fmt == "csv":
-        write_text_atomic(target, rec.records_csv(items, provenance), bom)
+        write_text_atomic(target, rec.records_csv(items, provenance, stage.value), bom)
     elif fmt == "ris":
         write_text_atomic(target, rec.records_ris(items, provenance))
     else:

@@ -748,3 +748,45 @@ def test_a_single_import_screened_without_dedup_is_not_nagged(review_dir: list[s
     assert "dedup" not in run("status", *review_dir)
     assert "dedup" not in run("next", "--reviewer", "ann", *review_dir)
 
+
+def test_labels_as_reads_screeners_own_records_export(tmp_path: Path,
+                                                      db_url: str | None) -> None:
+    """A team moving decisions into a new review exported them with `export records --label
+    all --format csv`; `import --labels-as` said the file had no label_included / included
+    column. It reads the export's decision column (title/abstract), says that full-text
+    decisions are not imported, and its refusal names the columns it reads."""
+    if db_url:
+        pytest.skip("one SQLite review folder is enough for the file round trip")
+    old, new = tmp_path / "old", tmp_path / "new"
+    run("init", str(old), "--protocol", PROTOCOL)
+    run("init", str(new), "--protocol", PROTOCOL)
+    run("import", str(FORMATS / "ris" / "asreview_embase.ris"), "--review", str(old))
+    for rid, label in ((1, "include"), (2, "exclude"), (3, "maybe")):
+        run("decide", str(rid), "--reviewer", "ann", "--label", label, "--review", str(old))
+    exported = tmp_path / "decisions.csv"
+    run("export", "records", "--label", "all", "--format", "csv", "--out", str(exported),
+        "--review", str(old))
+    out = run("import", str(exported), "--source", "Previous version", "--labels-as", "ann",
+              "--review", str(new))
+    assert "2 labels as decisions" in out and "'maybe'" in out
+    data = json.loads(run("status", "--json", "--review", str(new)))
+    assert {(d["stage"], d["label"], d["count"]) for d in data["decisions"]} == {
+        ("title_abstract", "include", 1), ("title_abstract", "exclude", 1)}
+    # a full-text export's decisions are not title/abstract labels
+    rows = list(csv.DictReader(exported.open(encoding="utf-8")))
+    assert {r["stage"] for r in rows} == {"title_abstract"}
+    fields = list(rows[0])
+    full = tmp_path / "full.csv"
+    with full.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fields)
+        writer.writeheader()
+        writer.writerows({**r, "stage": "full_text", "title": r["title"] + " (copy)"}
+                         for r in rows)
+    out = run("import", str(full), "--source", "Full text", "--labels-as", "bob",
+              "--review", str(new), code=2)
+    assert "3 full-text decisions in the file are not imported" in out
+    assert "--labels-as brings title/abstract labels" in out
+    plain = tmp_path / "plain.csv"
+    plain.write_text("title,abstract\nA title,An abstract\n", encoding="utf-8")
+    out = run("import", str(plain), "--labels-as", "bob", "--review", str(new), code=2)
+    assert "label_included" in out and "decision" in out and "inclusion" in out

@@ -431,6 +431,20 @@ def test_label_values(tmp_path: Path, column: str, value: str, label: int | None
     assert labels_from_raw(read_file(path).records[0]) == label
 
 
+@pytest.mark.parametrize(("stage", "label", "full_text"),
+                         [("title_abstract", 0, None), ("", 0, None), ("full_text", None, "exclude")])
+def test_screeners_own_export_reads_its_title_abstract_decisions(
+        tmp_path: Path, stage: str, label: int | None, full_text: str | None) -> None:
+    """The decision column of screener's records export is a label at title/abstract; a
+    full-text export's decision is none (it was read as one, or not at all)."""
+    from screener.importers import full_text_decision
+
+    path = tmp_path / "records.csv"
+    path.write_text(f"title,stage,decision\nA title,{stage},exclude\n")
+    record = read_file(path).records[0]
+    assert (labels_from_raw(record), full_text_decision(record)) == (label, full_text)
+
+
 def test_xlsx_with_entity_declaration_is_refused(tmp_path: Path) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     import zipfile
