@@ -419,7 +419,10 @@ def records_not_deduplicated(session: Session) -> tuple[int, bool]:
     if last is not None:
         since = runs[last + 1:]
     elif (first := repo.first_decision_time(session)) is not None:
-        since = [run for run in runs if run[2] > first]
+        # when each source was added: before the labels its own import made decisions of
+        added = {s["id"]: s["imported_at"] for s in repo.sources(session)}
+        since = [run for run in runs
+                 if (added.get(run[1].get("source_id")) or run[2]) > first]
     else:
         since = []
     return (sum(int(details.get("records", 0)) for kind, details, _ in since

@@ -747,6 +747,10 @@ def test_a_single_import_screened_without_dedup_is_not_nagged(review_dir: list[s
     assert json.loads(run("status", "--json", *review_dir))["not_deduplicated"] == 0
     assert "dedup" not in run("status", *review_dir)
     assert "dedup" not in run("next", "--reviewer", "ann", *review_dir)
+    # records imported after screening began are, dedup or not
+    run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir)
+    assert ("6 records imported since screening began, never deduplicated: run `screener "
+            "dedup`") in run("status", *review_dir)
 
 
 def test_labels_as_reads_screeners_own_records_export(tmp_path: Path,
@@ -790,3 +794,13 @@ def test_labels_as_reads_screeners_own_records_export(tmp_path: Path,
     plain.write_text("title,abstract\nA title,An abstract\n", encoding="utf-8")
     out = run("import", str(plain), "--labels-as", "bob", "--review", str(new), code=2)
     assert "label_included" in out and "decision" in out and "inclusion" in out
+
+
+def test_labels_imported_with_their_records_are_not_screening_before_the_import(
+        review_dir: list[str]) -> None:
+    """Labels imported with their records (--labels-as) are decisions made by the import
+    itself: a review never deduplicated is not told its one import came in after screening
+    began."""
+    run("import", str(FORMATS / "csv" / "synergy_chou_2004_sample.csv"), *review_dir,
+        "--labels-as", "original-team")
+    assert json.loads(run("status", "--json", *review_dir))["not_deduplicated"] == 0
