@@ -12,6 +12,14 @@ records were screened and N, the total number of records, and returns numbers.
   k and returns the smallest P: stop when it is below 1 − confidence (e.g. 0.05).
 - `safe_checklist`: the SAFE procedure (Boetje & van de Schoot 2024) items.
 - `consecutive_irrelevant`: irrelevant records since the last relevant one.
+
+`sample_start` (every function that uses the sample): the index in `labels_in_order` from
+which the sample may start. The last k screened are a random sample of the records
+unscreened before them only if those were all the records there were: records added to the
+pool after some decisions (an update search imported once screening had begun) were not in
+the urn those decisions drew from, so the decisions before the addition say nothing about
+them. They still count as screened (n, the relevant found); the sample, the run of
+irrelevant records and the estimate from them use only the decisions from `sample_start` on.
 - `estimate_remaining`: relevant records still unscreened, with an interval, by inverting
   the stopping test (see its docstring); p-values within 1e-8 of a level are compared with
   it exactly, in integers (`hypergeom_cdf_exact`).
@@ -142,13 +150,23 @@ def _as_array(labels_in_order: Sequence[int]) -> np.ndarray:
     return arr
 
 
+def _sample_size(n: int, sample_start: int) -> int:
+    """How many of the n screened may be in the sample: those from `sample_start` on."""
+    if not 0 <= sample_start <= n:
+        raise ValueError(f"sample_start must be in 0..{n} (the records screened)")
+    return n - sample_start
+
+
 def stopping_test(
-    labels_in_order: Sequence[int], n_total: int, recall_target: float = 0.95
+    labels_in_order: Sequence[int], n_total: int, recall_target: float = 0.95,
+    *, sample_start: int = 0,
 ) -> float:
     """p-value for H0 "recall < `recall_target`" (Callaghan & Müller-Hansen 2020).
 
     Small values are evidence that the target has been reached. Returns 1.0 when nothing
-    has been screened. Minimum over all sample sizes k (`hypergeom_cdf`).
+    has been screened, or nothing from `sample_start` on (see the module docstring).
+    Minimum over all sample sizes k (`hypergeom_cdf`) up to the records screened from
+    `sample_start` on.
     """
     y = _as_array(labels_in_order)
     n = len(y)
@@ -156,17 +174,18 @@ def stopping_test(
         raise ValueError("more records screened than in total")
     if not 0 < recall_target <= 1:
         raise ValueError("recall_target must be in (0, 1]")
-    if n == 0:
+    size = _sample_size(n, sample_start)
+    if size == 0:
         return 1.0
     r_seen = int(y.sum())
-    rev = y[::-1]
-    k = np.arange(1, n + 1)  # sample size: the last k screened
+    rev = y[::-1][:size]
+    k = np.arange(1, size + 1)  # sample size: the last k screened
     k_rel = np.cumsum(rev)  # relevant among them
     urn = n_total - n + k  # records unscreened before the sample
     r_before = r_seen - k_rel
     k_min = np.floor(r_seen / recall_target - r_before + 1e-12).astype(np.int64) + 1
     k_min = np.maximum(k_min, 0)
-    p = np.ones(n)
+    p = np.ones(size)
     possible = k_min <= urn
     p[~possible] = 0.0  # H0 cannot hold: the urn is too small for that many relevant
     idx = np.flatnonzero(possible)
@@ -175,12 +194,13 @@ def stopping_test(
     return float(min(1.0, max(0.0, p.min())))
 
 
-def consecutive_irrelevant(labels_in_order: Sequence[int]) -> int:
+def consecutive_irrelevant(labels_in_order: Sequence[int], *, sample_start: int = 0) -> int:
     """Number of irrelevant records screened since the last relevant one (all of them if
-    none was relevant)."""
+    none was relevant), counting only those from `sample_start` on."""
     y = _as_array(labels_in_order)
+    size = _sample_size(len(y), sample_start)
     ones = np.flatnonzero(y == 1)
-    return int(len(y) if ones.size == 0 else len(y) - 1 - ones[-1])
+    return min(size, int(len(y) if ones.size == 0 else len(y) - 1 - ones[-1]))
 
 
 @dataclass(frozen=True)
@@ -284,6 +304,7 @@ def estimate_remaining(
     confidence: float = 0.95,
     method: str = "test",
     window: int = 200,
+    sample_start: int = 0,
 ) -> Estimate:
     """Relevant records still among the N − n unscreened.
 
@@ -307,6 +328,11 @@ def estimate_remaining(
     grid, to keep it well under a second at 100,000 records (a minimum over fewer sizes can
     only make the bound more cautious).
 
+    With `sample_start`, only the records screened from that index on make the sample (see
+    the module docstring); with none, nothing is known of the records left: the point and
+    the high end are all of them, the low end none ("nothing screened since the sample
+    start").
+
     `method="window"` (the estimate before 28 Nov 2026, kept for comparison): the relevant
     share of the last `window` screened records × (N − n), with a Clopper-Pearson interval
     of that share.
@@ -316,10 +342,13 @@ def estimate_remaining(
     left = n_total - n
     if left < 0:
         raise ValueError("more records screened than in total")
+    size = _sample_size(n, sample_start)
     if n == 0 or left == 0:
         return Estimate(0.0, 0.0, float(left), "nothing screened" if n == 0 else "none left")
+    if size == 0:
+        return Estimate(float(left), 0.0, float(left), "nothing screened since the sample start")
     if method == "window":
-        recent = y[-window:] if window > 0 else y
+        recent = y[-min(window, size):] if window > 0 else y[sample_start:]
         w, k = len(recent), int(recent.sum())
         low, high = clopper_pearson(k, w, confidence)
         return Estimate(
@@ -328,9 +357,9 @@ def estimate_remaining(
                    f"{confidence:.0%} Clopper-Pearson")
     if method != "test":
         raise ValueError(f"unknown method {method!r} (test or window)")
-    ks = np.arange(1, n + 1)
-    if n > _ALL_K_UP_TO:
-        grid = np.unique(np.round(np.geomspace(_ALL_K_UP_TO, n, _K_GRID)).astype(np.int64))
+    ks = np.arange(1, size + 1)
+    if size > _ALL_K_UP_TO:
+        grid = np.unique(np.round(np.geomspace(_ALL_K_UP_TO, size, _K_GRID)).astype(np.int64))
         ks = np.concatenate([np.arange(1, _ALL_K_UP_TO), grid])
     test = _LeftTest(np.cumsum(y[::-1])[ks - 1], ks, left)
     # the levels as the decimals they were written as (0.95 is 19/20, not 1 - 5e-2 + 4e-17)
@@ -388,6 +417,7 @@ def safe_checklist(
     min_fraction: float = 0.10,
     key_papers: Collection[str] = (),
     found_ids: Collection[str] = (),
+    sample_start: int = 0,
 ) -> SafeChecklist:
     """Evaluate the SAFE checklist.
 
@@ -396,19 +426,22 @@ def safe_checklist(
     `estimate_remaining` is used, and before anything relevant is found there is no
     estimate to double, so the item asks for every record. It never asks for more than
     every record (`n_total`). `key_papers` are ids that must be among `found_ids`
-    (the ids of the records included so far).
+    (the ids of the records included so far). `sample_start` as in `estimate_remaining`
+    and `consecutive_irrelevant`: the estimate and the run use only the records screened
+    from there on; the screened fraction counts every record screened.
     """
     y = _as_array(labels_in_order)
     n = len(y)
     frac = n / n_total if n_total else 0.0
     twice = None
     if estimated_relevant is None:
-        estimated_relevant = float(y.sum()) + estimate_remaining(y.tolist(), n_total).point
+        estimated_relevant = float(y.sum()) + estimate_remaining(
+            y.tolist(), n_total, sample_start=sample_start).point
         if not y.sum():  # nothing relevant found yet: no estimate to double, so every record
             twice = float(n_total)
     # more than every record is never asked: screening them all meets the item
     twice = min(2.0 * estimated_relevant if twice is None else twice, float(n_total))
-    run = consecutive_irrelevant(y.tolist())
+    run = consecutive_irrelevant(y.tolist(), sample_start=sample_start)
     found = set(found_ids)
     n_key = len(set(key_papers))
     key_share = 1.0 if n_key == 0 else len(set(key_papers) & found) / n_key
@@ -439,6 +472,8 @@ class StoppingSummary:
     """p_value < 1 − confidence."""
     remaining: Estimate
     safe: SafeChecklist
+    sample_start: int = 0
+    """The index from which the screened records made the sample (module docstring)."""
 
 
 def summarise(
@@ -450,17 +485,23 @@ def summarise(
     key_papers: Collection[str] = (),
     found_ids: Collection[str] = (),
     consecutive_threshold: int = 50,
+    sample_start: int = 0,
 ) -> StoppingSummary:
-    """All stopping statistics at once."""
+    """All stopping statistics at once; the sample from `sample_start` on (see the module
+    docstring)."""
     y = _as_array(labels_in_order).tolist()
-    p = stopping_test(y, n_total, recall_target)
+    p = stopping_test(y, n_total, recall_target, sample_start=sample_start)
     return StoppingSummary(
         n_screened=len(y), n_total=n_total, n_relevant_found=int(sum(y)),
-        consecutive_irrelevant=consecutive_irrelevant(y), recall_target=recall_target,
-        p_value=p, confidence=confidence, stop_by_test=p < 1 - confidence,
-        remaining=estimate_remaining(y, n_total, confidence=confidence),
+        consecutive_irrelevant=consecutive_irrelevant(y, sample_start=sample_start),
+        recall_target=recall_target, p_value=p, confidence=confidence,
+        stop_by_test=p < 1 - confidence,
+        remaining=estimate_remaining(y, n_total, confidence=confidence,
+                                     sample_start=sample_start),
         safe=safe_checklist(y, n_total, key_papers=key_papers, found_ids=found_ids,
-                            consecutive_threshold=consecutive_threshold),
+                            consecutive_threshold=consecutive_threshold,
+                            sample_start=sample_start),
+        sample_start=sample_start,
     )
 
 

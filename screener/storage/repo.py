@@ -272,6 +272,21 @@ def sources(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def pool_imports(session: Session, record_ids: Iterable[int] | None = None
+                 ) -> list[tuple[datetime, int]]:
+    """(import time, records) per source that put records in the screening pool, oldest
+    first: its records not removed as duplicates (and, with `record_ids`, among those).
+    A labels-only import adds no records, so it is not listed."""
+    removed = select(DuplicateLinkRow.record_id).where(DuplicateLinkRow.undone_at.is_(None))
+    query = (select(SourceRow.imported_at, func.count(RecordRow.id))
+             .join(RecordRow, RecordRow.source_id == SourceRow.id)
+             .where(RecordRow.id.not_in(removed))
+             .group_by(SourceRow.id, SourceRow.imported_at).order_by(SourceRow.imported_at))
+    if record_ids is not None:
+        query = query.where(RecordRow.id.in_(list(record_ids)))
+    return [(when, int(count)) for when, count in session.execute(query)]
+
+
 def sources_with_content(session: Session, sha256: str) -> list[dict[str, Any]]:
     """Sources imported from a file with these bytes (SHA-256), oldest first."""
     return [s for s in sources(session) if sha256 and s["content_sha256"] == sha256]
@@ -574,6 +589,21 @@ def current_stage_roles(session: Session) -> set[tuple[Stage, Role]]:
              .join(sub, sub.c.mid == DecisionRow.id)
              .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id))
     return {(Stage(stage), Role(role)) for stage, role in session.execute(query)}
+
+
+def first_screened_at(session: Session, stage: Stage, reviewer: str | None = None
+                      ) -> dict[int, datetime]:
+    """record id -> when its place in the screening order was taken: the time of the first
+    standing decision on it (`current_decisions(screening_order=True)`), the reviewer's or,
+    without `reviewer`, the earliest of any screener's."""
+    sub = _current_ids(stage)
+    query = (select(DecisionRow.record_id, func.min(DecisionRow.created_at))
+             .join(sub, sub.c.first == DecisionRow.id)
+             .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
+             .group_by(DecisionRow.record_id))
+    query = query.where(ReviewerRow.name == reviewer if reviewer is not None
+                        else ReviewerRow.role == Role.SCREENER.value)
+    return {int(rid): when for rid, when in session.execute(query)}
 
 
 def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Decision]:

@@ -6,12 +6,14 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from screener.core.decisions import Label, Role, Stage, in_screening_order
 from screener.core.records import key_paper_match
+from screener.core.wording import counted
 from screener.storage import Session, repo
 from screener.workflow.review import Review
-from screener.workflow.screening import eligible_count
+from screener.workflow.screening import eligible_count, eligible_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,18 @@ class Progress:
     stop_level: float | None = None
     """The level the stopping test's p-value must be below: 1 - the protocol's confidence
     (None while the stopping statistics are not computed)."""
+    added_since_start: int = 0
+    """Records imported into the pool at this stage after the screening counted here had
+    begun (an update search): the decisions before the latest such import were no sample
+    of them, so the stopping statistics use only the decisions since (`screened_since`)."""
+    added_on: datetime | None = None
+    """When the latest of those imports was made (None: no such import)."""
+    sample_start: int = 0
+    """Index, in the screening order the stopping statistics read, from which their sample
+    may start: after the last decision made before the latest of those imports (0: no such
+    import)."""
+    screened_since: int = 0
+    """Decisions the stopping statistics count since that import (with none, 0)."""
 
     @property
     def criteria_met(self) -> bool:
@@ -78,6 +92,21 @@ class Progress:
 RECALL_NOT_ESTIMABLE = "not estimable (no relevant record found yet)"
 """What `status` and the report say for the estimated recall before anything relevant has
 been found."""
+
+RECALL_NOT_ESTIMABLE_SINCE_IMPORT = "not estimable (nothing screened since the latest import)"
+"""What they say for it when records were imported after screening began and none has been
+screened since: the decisions before say nothing of the records added."""
+
+
+def import_note(added: int, day: str, since: int) -> str:
+    """What `status` (and the panel, shortened) say of records imported after screening
+    began: the stopping rule counts only the decisions since the latest such import (`day`,
+    as 2021-07-01)."""
+    counts = (f"only the {counted(since, 'record')} screened since" if since else
+              "only records screened since, and none has been yet")
+    return (f"{counted(added, 'record')} imported after screening began (the latest on "
+            f"{day}): the stopping rule counts {counts}")
+
 
 POSSIBLY_RELEVANT = frozenset({Label.INCLUDE, Label.MAYBE})
 """Labels the stopping statistics count as relevant (maybe: not excluded yet)."""
@@ -164,11 +193,19 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
     found_ids: list[str] = []
     with review.read() as session:
         base, ordered = _counts(review, session, reviewer, stage)
+        whose: str | None = reviewer
         # (a reviewer screening alone: the review's sequence is theirs, read once)
         if not review.protocol.screening.dual and repo.others_decided(session, stage, reviewer):
             ordered = _pooled(session, stage)
+            whose = None
             base = replace(base, consecutive_irrelevant=irrelevant_run(
                 [lab for _, lab in ordered]))
+        # records imported after screening began: the run and the sample start after them
+        start, added, added_on = _added_since(session, stage, ordered, whose)
+        since = len(ordered) - start
+        base = replace(base, consecutive_irrelevant=min(base.consecutive_irrelevant, since),
+                       added_since_start=added, added_on=added_on, sample_start=start,
+                       screened_since=since if added else 0)
         included = [rid for rid, lab in ordered if lab == Label.INCLUDE]
         if review.protocol.stopping.key_papers and included:
             for record in repo.get_records(session, included):
@@ -177,6 +214,30 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
     # (later stop) for a reviewer who marks likely-relevant records maybe
     return _with_stopping(review, base,
                           [1 if lab in POSSIBLY_RELEVANT else 0 for _, lab in ordered], found_ids)
+
+
+def _added_since(session: Session, stage: Stage, ordered: list[tuple[int, Label]],
+                 reviewer: str | None) -> tuple[int, int, datetime | None]:
+    """(sample start, records added, latest import time) for the decisions `ordered` (the
+    reviewer's, or with None every screener's, in screening order): the records imported
+    into the stage's pool after the first of those decisions, and the index in `ordered`
+    after the last decision made before the latest of those imports. A record removed as a
+    duplicate of one already there is not in the pool, so it adds nothing."""
+    if not ordered:
+        return 0, 0, None
+    placed = repo.first_screened_at(session, stage, reviewer)
+    times = [placed.get(rid) for rid, _ in ordered]
+    known = [t for t in times if t is not None]
+    if not known:
+        return 0, 0, None
+    pool = None if stage == Stage.TITLE_ABSTRACT else eligible_ids(session, stage)
+    later = [(when, n) for when, n in repo.pool_imports(session, pool) if when > min(known)]
+    if not later:
+        return 0, 0, None
+    latest = max(when for when, _ in later)
+    start = max((i + 1 for i, t in enumerate(times) if t is not None and t < latest),
+                default=0)
+    return start, sum(n for _, n in later), latest
 
 
 def _with_stopping(review: Review, base: Progress, labels: list[int],
@@ -195,13 +256,17 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
                                  # as records carry them: "PMID: 1" is 1, a DOI lower case
                                  key_papers=[key_paper_match(k) for k in rule.key_papers],
                                  found_ids=found_ids,
-                                 consecutive_threshold=rule.consecutive_irrelevant)
+                                 consecutive_threshold=rule.consecutive_irrelevant,
+                                 sample_start=base.sample_start)
     remaining = summary.remaining
     found = summary.n_relevant_found
-    # nothing relevant found yet: no recall to estimate (0 of an unknown number)
-    recall = found / (found + remaining.point) if found else None
+    # nothing relevant found yet, or nothing screened since records were added: no recall
+    # to estimate (0 of an unknown number; nothing known of the records added)
+    sampled = len(labels) > base.sample_start
+    estimable = found and sampled
+    recall = found / (found + remaining.point) if estimable else None
     recall_interval = ((found / (found + remaining.high), found / (found + remaining.low))
-                       if found else None)
+                       if estimable else None)
     items = []
     for item in summary.safe.items:
         if item.name == "screened fraction":
@@ -218,6 +283,7 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
     return replace(
         base, p_value=summary.p_value if labels else None, estimated_recall=recall,
         estimated_recall_interval=recall_interval,
-        estimated_remaining=(remaining.point, remaining.low, remaining.high),
-        checklist=tuple(items), stop_by_test=bool(labels) and summary.stop_by_test,
+        estimated_remaining=(None if labels and not sampled
+                             else (remaining.point, remaining.low, remaining.high)),
+        checklist=tuple(items), stop_by_test=sampled and summary.stop_by_test,
         stop_level=1 - rule.confidence)

@@ -19,7 +19,11 @@ from screener.workflow.importing import (
     not_deduplicated_note,
     records_not_deduplicated,
 )
-from screener.workflow.progress import RECALL_NOT_ESTIMABLE
+from screener.workflow.progress import (
+    RECALL_NOT_ESTIMABLE,
+    RECALL_NOT_ESTIMABLE_SINCE_IMPORT,
+    import_note,
+)
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, outcomes, reviewer_name
 from screener.workflow.team import blind_stages, not_offered
@@ -171,6 +175,10 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,
                                     else list(p.estimated_remaining)),
             "safe": [{"name": i.name, "value": i.value, "passed": i.passed}
                      for i in p.checklist],
+            # records imported after this screening began: the figures count only since
+            "added_since_start": p.added_since_start,
+            "added_on": None if p.added_on is None else f"{p.added_on:%Y-%m-%d}",
+            "screened_since": p.screened_since,
         } for p in progs]}
     if stopping is not None:
         stopping["key_papers_missing"] = _key_papers_missing(review)
@@ -248,7 +256,8 @@ def format_status(data: dict[str, Any]) -> str:
         for r in stop["reviewers"]:  # single screening shared: the same (the review's)
             same = {k: r[k] for k in ("consecutive_irrelevant", "p_value",
                                       "estimated_recall", "estimated_recall_interval",
-                                      "estimated_remaining", "safe")}
+                                      "estimated_remaining", "safe", "added_since_start",
+                                      "added_on", "screened_since")}
             for names, figures in groups:
                 if figures == same:
                     names.append(r["reviewer"])
@@ -267,6 +276,8 @@ def format_status(data: dict[str, Any]) -> str:
                              + (f" (at least {percent(floor[0])} at {stop['confidence']:.0%} "
                                 f"confidence, by the stopping test)"
                                 if floor else ""))
+            elif r["added_since_start"] and not r["screened_since"]:
+                parts.append(f"estimated recall {RECALL_NOT_ESTIMABLE_SINCE_IMPORT}")
             else:
                 parts.append(f"estimated recall {RECALL_NOT_ESTIMABLE}")
             if r["estimated_remaining"] is not None:
@@ -277,6 +288,9 @@ def format_status(data: dict[str, Any]) -> str:
                     "no key papers set" if i["value"] == "none set" else
                     f"{i['name']} {'ok' if i['passed'] else 'not yet'}" for i in r["safe"]))
             lines.append(f"    {who}: {'; '.join(parts)}")
+            if r["added_since_start"]:
+                lines.append("      " + import_note(r["added_since_start"], r["added_on"],
+                                                    r["screened_since"]))
         if stop.get("key_papers_missing"):
             lines.append("    key papers no record carries (the rule waits for them to be "
                          "included; check the DOI or PMID, or import the record): "

@@ -392,3 +392,69 @@ def test_an_irrelevant_record_never_raises_the_stopping_p_value(
     n_total = len(labels) + 1 + unscreened
     before = by_hand(labels, n_total, target)
     assert by_hand(labels + [0], n_total, target) <= before + 1e-12
+
+
+def by_hand_from(labels: list[int], n_total: int, target: float, start: int) -> float:
+    """`by_hand` with the sample limited to the records screened from index `start` on."""
+    n = len(labels)
+    r_seen = sum(labels)
+    best = 1.0
+    for k in range(1, n - start + 1):
+        k_rel = sum(labels[n - k:])
+        urn = n_total - n + k
+        need = math.floor(r_seen / target - (r_seen - k_rel)) + 1
+        best = min(best, 0.0 if need > urn else hyper_cdf(k_rel, urn, need, k))
+    return best
+
+
+def test_records_added_after_screening_began_are_sampled_only_by_later_decisions() -> None:
+    """Round 1: 100 relevant, then 500 irrelevant, of 1,000: the test says stop. An update
+    search adds 64 records (N = 1,064) after those 600 decisions; 12 more, all irrelevant,
+    are screened. Over all 612 the sample of the last k (k up to 612) still says stop; from
+    index 600 on only the last 12 may be the sample: k = 12, urn = 1,064 - 612 + 12 = 464,
+    need floor(100 / 0.95 - 100) + 1 = 6 relevant, P(0 of 12) = C(458, 12) / C(464, 12)
+    ~ 0.85, the minimum."""
+    labels = [1] * 100 + [0] * 500 + [0] * 12
+    assert stopping_test(labels, 1064, 0.95) < 0.05
+    p = stopping_test(labels, 1064, 0.95, sample_start=600)
+    assert p == pytest.approx(by_hand_from(labels, 1064, 0.95, 600))
+    assert p == pytest.approx(math.comb(458, 12) / math.comb(464, 12))
+    assert p > 0.8
+    # nothing screened since: no sample at all
+    assert stopping_test(labels[:600], 1064, 0.95, sample_start=600) == 1.0
+    with pytest.raises(ValueError):
+        stopping_test(labels, 1064, 0.95, sample_start=613)
+
+
+def test_the_run_and_the_estimate_start_at_the_sample_start() -> None:
+    labels = [1] + [0] * 100 + [0] * 5
+    assert consecutive_irrelevant(labels) == 105
+    assert consecutive_irrelevant(labels, sample_start=101) == 5
+    assert consecutive_irrelevant([1, 0, 0, 1, 0], sample_start=1) == 1
+    # the estimate inverts the windowed test: with the whole run it says few are left ...
+    whole = estimate_remaining(labels, 300)
+    since = estimate_remaining(labels, 300, sample_start=101)
+    assert whole.high < since.high
+    # ... and its high end is that test's verdict, as without a window
+    found, high = 1, int(since.high)
+    assert stopping_test(labels, 300, found / (found + high + 0.5), sample_start=101) < 0.05
+    assert stopping_test(labels, 300, found / (found + high - 0.5), sample_start=101) >= 0.05
+    # nothing screened since: nothing known of the records left
+    none = estimate_remaining(labels[:101], 300, sample_start=101)
+    assert (none.point, none.low, none.high) == (199.0, 0.0, 199.0)
+
+
+def test_summary_and_safe_checklist_use_the_window_but_count_every_record_screened() -> None:
+    labels = [1] * 100 + [0] * 500
+    before = summarise(labels, 1000, consecutive_threshold=50)
+    assert before.stop_by_test and before.safe.all_passed
+    after = summarise(labels + [0] * 3, 1064, consecutive_threshold=50, sample_start=600)
+    assert not after.stop_by_test
+    assert after.consecutive_irrelevant == 3
+    assert after.n_screened == 603 and after.n_relevant_found == 100
+    assert after.safe.screened_fraction.passed  # 603 of 1,064
+    assert not after.safe.consecutive_irrelevant.passed
+    # twice the relevant estimated from the 3 since: found + that estimate's point
+    windowed = estimate_remaining(labels + [0] * 3, 1064, sample_start=600)
+    assert after.remaining == windowed
+    assert after.safe.twice_estimated_relevant.threshold == 2 * (100 + windowed.point)
