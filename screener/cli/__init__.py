@@ -269,6 +269,11 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
                        f"quit or leave them for {CLAIM_MINUTES} minutes: try again later",
                        err=True)
         return
+    added = session.queue.added_since_ranking
+    if added:  # `next` ranks nothing itself (before any ranking: import order), so it says
+        click.echo(f"note: the ranking predates {counted(added, 'record')} imported since, "
+                   "which come after the records it ranked; run `screener rank` to rank "
+                   "them", err=True)
     r = item.record
     data = {"record_id": r.id, "title": r.title, "abstract": r.abstract,
             "authors": list(r.authors), "year": r.year, "journal": r.journal, "doi": r.doi,

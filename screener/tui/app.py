@@ -12,7 +12,8 @@ and a fake ranker without patching globals:
 - `keymap` (default: protocol keys, then the user's keys.yaml; see `screener.tui.keys`).
 - `theme`: 'dark' or 'light'; default: the theme the reviewer last chose with `t`, kept in
   `settings_file` (default: the user's ui.json; see `screener.tui.settings`).
-- `rank_on_open`: start a cold-start ranking when the review has none yet.
+- `rank_on_open`: start a ranking when the review has none yet (the cold start) or the latest
+  one predates records imported since.
 - `background_delay` / `progress_delay`: re-ranking and the full progress start once the
   reviewer pauses this long after a decision (tests use 0: at once).
 - `protocol_check_s`: how often the screen looks for a protocol amendment made in another

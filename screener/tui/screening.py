@@ -249,10 +249,13 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.refresh_progress()
         if app.protocol_check_s > 0:
             self.set_interval(app.protocol_check_s, self.look_for_amendment)
-        if (app.rank_on_open and app.stage == Stage.TITLE_ABSTRACT
-                and app.session.queue.ranking_id is None
-                and app.review.protocol.ranking.cold_start):
-            self.request_ranking()  # no ranking yet: the cold start, in the background
+        queue = app.session.queue
+        if app.rank_on_open and app.stage == Stage.TITLE_ABSTRACT and (
+                (queue.ranking_id is None and app.review.protocol.ranking.cold_start)
+                or queue.added_since_ranking):
+            # no ranking yet (the cold start), or records imported since the latest one
+            # (it has no place for them): ranked in the background, as after a decision
+            self.request_ranking()
 
     # -- showing ------------------------------------------------------------------------
     def show_next(self) -> None:

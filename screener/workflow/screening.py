@@ -53,6 +53,9 @@ class Queue:
     basis: str = ""
     """What the scores are: 'model' (the classifier's score), 'protocol' (cold start:
     similarity to the protocol's criteria), 'random' (no score), '' (no ranking yet)."""
+    added_since_ranking: int = 0
+    """Eligible records imported after the ranking was made: it holds no place for them, so
+    they come after the records it ranked, in import order, until the next ranking."""
 
 
 OPEN_REPORTS = (ReportStatus.SOUGHT, ReportStatus.ASSESSED)

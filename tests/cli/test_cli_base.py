@@ -1094,3 +1094,26 @@ def test_the_wrote_messages_count_one_in_the_singular(tmp_path: Path) -> None:
     _, out = run("export", "log", "--events", "--out", str(tmp_path / "ev.csv"), *fresh)
     assert f"wrote 1 event to {tmp_path / 'ev.csv'}" in out, out
     assert "event log OK: 1 event, hash chain intact" in run("log", "verify", *fresh)[1]
+
+
+def test_next_says_when_the_ranking_predates_records_imported_since(tmp_path: Path) -> None:
+    """An update imported after `rank`: `next` went on with the old ranking (the new records
+    after every ranked one) without a word; it now says so and how to rank them."""
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    seed(tmp_path, None, 3)
+    loc = where(tmp_path, None)
+    run("rank", "--reviewer", "ann", *loc)
+    result = CliRunner().invoke(main, ["next", "--reviewer", "ann", "--json", *loc])
+    assert result.exit_code == 0 and "predates" not in result.stderr
+    with open_review(tmp_path / "rev") as review:
+        from screener.workflow.importing import import_records
+
+        import_records(review, [Record(title=f"Update {i}", abstract="b") for i in range(2)],
+                       source="Embase", kind="database")
+    result = CliRunner().invoke(main, ["next", "--reviewer", "ann", "--json", *loc])
+    assert result.exit_code == 0 and json.loads(result.stdout)["ranking_id"] is not None
+    assert ("note: the ranking predates 2 records imported since, which come after the "
+            "records it ranked; run `screener rank` to rank them") in result.stderr
+    run("rank", "--reviewer", "ann", *loc)
+    result = CliRunner().invoke(main, ["next", "--reviewer", "ann", "--json", *loc])
+    assert result.exit_code == 0 and "predates" not in result.stderr

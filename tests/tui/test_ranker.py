@@ -55,3 +55,36 @@ async def test_default_ranker_runs_in_a_child_that_ends_with_the_app(
     while not gone(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert gone(pid), f"ranking process {pid} outlived the app"
+
+
+def _ranked(review: Review, ids: list[int]) -> None:
+    """A stored ranking of `ids` (as `screener rank` leaves one)."""
+    from screener.core.decisions import Stage
+    from screener.storage import repo
+
+    with review.transaction() as s:
+        repo.add_ranking(s, stage=Stage.TITLE_ABSTRACT, reviewer_id=None, config={},
+                         config_hash="x", training_size=0, n_included=0, order_ids=ids,
+                         scores=[1.0] * len(ids))
+
+
+@pytest.mark.parametrize("update", [False, True])
+async def test_opens_with_a_new_ranking_when_records_were_imported_since_the_last(
+        review_factory: Callable[..., tuple[Review, list[int]]], update: bool) -> None:
+    """An update imported after the latest ranking: the UI opened on that ranking, the new
+    records after every ranked one, until the first decision re-ranked. It now ranks on
+    open, as it does when there is no ranking; with none imported since, it does not."""
+    from screener.core.records import Record
+    from screener.storage import repo
+
+    review, ids = review_factory("minimal.yaml")  # (single screening: one shared ranking)
+    _ranked(review, ids)
+    if update:
+        with review.transaction() as s:
+            source = repo.add_source(s, name="Update", kind="database")
+            repo.add_records(s, source, [Record(title=f"Update {i}") for i in range(3)])
+    ranker = FakeRanker(ids)
+    app = ScreenerApp(review, "ann", ranker=ranker, background_delay=0, rank_on_open=True)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert ranker.calls == (1 if update else 0)
