@@ -473,9 +473,11 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         checklist = tuple(
             replace(item, value=at_least(since, need), passed=since >= need)
             if item.name == "consecutive irrelevant" else item for item in p.checklist)
+        counted_since = p.screened_since + (bool(p.added_since_start) and decision is not None
+                                            and previous is None)
         self.progress = replace(p, screened=screened, includes=includes, maybes=maybes,
                                 recall_curve=curve, consecutive_irrelevant=since,
-                                checklist=checklist)
+                                checklist=checklist, screened_since=counted_since)
 
     def after_change(self) -> None:
         """Start the background work a decision calls for.

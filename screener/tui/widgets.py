@@ -380,6 +380,8 @@ class StatusPanel(Vertical):
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"
                  + recall_floor(progress.estimated_recall_interval)]
+        if progress.added_since_start:  # an update search: the figures count only since
+            lines.insert(0, f"Since import: {progress.screened_since:,} counted")
         if figures_of is not None and progress.checklist:  # computed: not up to date
             lines.append(f"(as of {figures_of:,} screened)")
         if progress.checklist:

@@ -102,10 +102,14 @@ def import_note(added: int, day: str, since: int) -> str:
     """What `status` (and the panel, shortened) say of records imported after screening
     began: the stopping rule counts only the decisions since the latest such import (`day`,
     as 2021-07-01)."""
-    counts = (f"only the {counted(since, 'record')} screened since" if since else
-              "only records screened since, and none has been yet")
     return (f"{counted(added, 'record')} imported after screening began (the latest on "
-            f"{day}): the stopping rule counts {counts}")
+            f"{day}): the stopping rule counts {counts_since(since)}")
+
+
+def counts_since(since: int) -> str:
+    """What the stopping statistics count after an import (`import_note`)."""
+    return (f"only the {counted(since, 'record')} screened since" if since else
+            "only records screened since, and none has been yet")
 
 
 POSSIBLY_RELEVANT = frozenset({Label.INCLUDE, Label.MAYBE})
@@ -225,13 +229,16 @@ def _added_since(session: Session, stage: Stage, ordered: list[tuple[int, Label]
     duplicate of one already there is not in the pool, so it adds nothing."""
     if not ordered:
         return 0, 0, None
+    pool = None if stage == Stage.TITLE_ABSTRACT else eligible_ids(session, stage)
+    imports = repo.pool_imports(session, pool)
+    if len(imports) < 2:  # one import: screening began after it
+        return 0, 0, None
     placed = repo.first_screened_at(session, stage, reviewer)
     times = [placed.get(rid) for rid, _ in ordered]
     known = [t for t in times if t is not None]
     if not known:
         return 0, 0, None
-    pool = None if stage == Stage.TITLE_ABSTRACT else eligible_ids(session, stage)
-    later = [(when, n) for when, n in repo.pool_imports(session, pool) if when > min(known)]
+    later = [(when, n) for when, n in imports if when > min(known)]
     if not later:
         return 0, 0, None
     latest = max(when for when, _ in later)

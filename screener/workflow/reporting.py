@@ -43,7 +43,13 @@ from screener.core.wording import plural as _s
 from screener.core.wording import were as _were
 from screener.storage import Session, repo
 from screener.workflow.audit_check import check_tables
-from screener.workflow.progress import RECALL_NOT_ESTIMABLE, Progress, progress
+from screener.workflow.progress import (
+    RECALL_NOT_ESTIMABLE,
+    RECALL_NOT_ESTIMABLE_SINCE_IMPORT,
+    Progress,
+    counts_since,
+    progress,
+)
 from screener.workflow.review import Review, ReviewError, stored_protocols
 from screener.workflow.screening import outcomes
 
@@ -946,9 +952,17 @@ def build_report_inputs(review: Review) -> object:
             values += [(f"records screened{who}", f"{prog.screened:,} of {prog.total:,} "
                         f"({prog.fraction:.1%})"),
                        (f"consecutive irrelevant{who}", str(prog.consecutive_irrelevant))]
+            if prog.added_since_start and prog.added_on is not None:
+                # an update search: the run, the test and the estimate count only since
+                values.append((f"records imported after screening began{who}",
+                               f"{prog.added_since_start:,} (the latest on "
+                               f"{prog.added_on:%Y-%m-%d}: the stopping statistics count "
+                               f"{counts_since(prog.screened_since)})"))
             if prog.p_value is not None:
                 values.append((f"stopping-test p-value{who}", f"{prog.p_value:.3f}"))
-            recall = RECALL_NOT_ESTIMABLE
+            recall = (RECALL_NOT_ESTIMABLE_SINCE_IMPORT
+                      if prog.added_since_start and not prog.screened_since
+                      else RECALL_NOT_ESTIMABLE)
             if prog.estimated_recall is not None:
                 recall = percent(prog.estimated_recall)  # as status words it
                 if prog.estimated_recall_interval is not None:

@@ -1151,6 +1151,22 @@ async def test_the_panel_says_when_the_stopping_rule_is_met() -> None:
         assert "Est. recall 97% (≥62%)" in str(panel.query_one("#status-stopping").render())
 
 
+async def test_the_panel_says_its_figures_count_only_since_an_import() -> None:
+    """Records imported after screening began: the run and the test count only the
+    decisions since, and the panel says how many, in its 27 columns."""
+    from screener.tui.widgets import StatusPanel
+
+    async with _panel_host().run_test() as pilot:
+        panel = pilot.app.query_one(StatusPanel)
+        panel.show(_all_ticked(), 1, 0.5, 50)
+        assert "Since import" not in str(panel.query_one("#status-stopping").render())
+        panel.show(_all_ticked(added_since_start=64, screened_since=1234,
+                               consecutive_irrelevant=12), 1, 0.5, 50)
+        text = str(panel.query_one("#status-stopping").render())
+    assert text.startswith("Since import: 1,234 counted\nIrrelevant run 12/50")
+    assert max(len(line) for line in text.splitlines()) <= 27
+
+
 async def test_the_panel_says_when_the_stopping_rule_is_not_met() -> None:
     """With every SAFE item ticked the panel showed "Stopping p-value 0.361" and no verdict,
     while a met rule says "✓ Stopping rule met": it says not met, and why, in the narrow

@@ -120,3 +120,25 @@ def test_dual_screening_windows_each_reviewers_own_order(tmp_path: Path) -> None
     assert (ann.added_since_start, ann.screened_since, ann.criteria_met) == (30, 0, False)
     assert (bob.added_since_start, bob.sample_start) == (0, 0)
     assert bob.consecutive_irrelevant == 100
+
+
+def test_the_report_gives_the_figures_counted_since_the_update(tmp_path: Path) -> None:
+    """The methods text's values are the windowed ones, and say why."""
+    from screener.workflow.reporting import write_report
+
+    with review_with(tmp_path) as review:
+        screen(review, "ann", 120)
+        add(review, "Update", [f"U{i}" for i in range(30)])
+        empty = write_report(review, tmp_path / "before.md").read_text(encoding="utf-8")
+        screen(review, "ann", 5)
+        p = progress(review, "ann")
+        report = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    day = f"{p.added_on:%Y-%m-%d}" if p.added_on else "?"
+    assert "consecutive irrelevant: 5;" in report
+    assert p.p_value is not None and f"stopping-test p-value: {p.p_value:.3f}" in report
+    assert (f"records imported after screening began: 30 (the latest on {day}: the stopping "
+            "statistics count only the 5 records screened since)") in report
+    assert "stopping rule's criteria are not met" in report
+    assert "estimated recall: not estimable (nothing screened since the latest import)" in empty
+    assert "consecutive irrelevant: 0;" in empty
+    assert "count only records screened since, and none has been yet)" in empty
