@@ -174,9 +174,20 @@ def stopping_test(
         raise ValueError("more records screened than in total")
     if not 0 < recall_target <= 1:
         raise ValueError("recall_target must be in (0, 1]")
+    terms = _test_terms(y, n_total, recall_target, sample_start)
+    if terms is None:
+        return 1.0
+    return float(min(1.0, max(0.0, terms[-1].min())))
+
+
+def _test_terms(y: np.ndarray, n_total: int, recall_target: float, sample_start: int = 0
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per sample size k (the last k screened): (relevant among them, the urn, the relevant
+    H0 puts in it, k, the p-value); None with no sample."""
+    n = len(y)
     size = _sample_size(n, sample_start)
     if size == 0:
-        return 1.0
+        return None
     r_seen = int(y.sum())
     rev = y[::-1][:size]
     k = np.arange(1, size + 1)  # sample size: the last k screened
@@ -191,7 +202,29 @@ def stopping_test(
     idx = np.flatnonzero(possible)
     if idx.size:
         p[idx] = hypergeom_cdf(k_rel[idx], urn[idx], k_min[idx], k[idx])
-    return float(min(1.0, max(0.0, p.min())))
+    return k_rel, urn, k_min, k, p
+
+
+def says_stop(labels_in_order: Sequence[int], n_total: int, recall_target: float = 0.95,
+              confidence: float = 0.95, *, sample_start: int = 0) -> bool:
+    """Whether `stopping_test`'s p-value is below 1 − `confidence`, decided exactly where
+    the float is too close to tell: a p-value equal to the level (1/20 with 20 records,
+    whose float 0.05000000000000003 is below the float of 1 − 0.95) is not below it. The
+    estimate of the records left decides its ends the same way (`_LeftTest.below`), so a
+    rule that says stop never stands beside a recall bound under its target."""
+    y = _as_array(labels_in_order)
+    if len(y) > n_total:
+        raise ValueError("more records screened than in total")
+    terms = _test_terms(y, n_total, recall_target, sample_start)
+    if terms is None:
+        return False
+    k_rel, urn, k_min, k, p = terms
+    level = 1 - Fraction(str(confidence))
+    q = float(level)
+    if (p < q * (1 - _TIE)).any():
+        return True
+    return any(hypergeom_cdf_exact(int(k_rel[j]), int(urn[j]), int(k_min[j]), int(k[j]))
+               < level for j in np.flatnonzero(np.abs(p - q) <= q * _TIE))
 
 
 def consecutive_irrelevant(labels_in_order: Sequence[int], *, sample_start: int = 0) -> int:
@@ -495,7 +528,7 @@ def summarise(
         n_screened=len(y), n_total=n_total, n_relevant_found=int(sum(y)),
         consecutive_irrelevant=consecutive_irrelevant(y, sample_start=sample_start),
         recall_target=recall_target, p_value=p, confidence=confidence,
-        stop_by_test=p < 1 - confidence,
+        stop_by_test=says_stop(y, n_total, recall_target, confidence, sample_start=sample_start),
         remaining=estimate_remaining(y, n_total, confidence=confidence,
                                      sample_start=sample_start),
         safe=safe_checklist(y, n_total, key_papers=key_papers, found_ids=found_ids,
@@ -541,10 +574,9 @@ def first_stop(labels_in_order: Sequence[int], n_total: int, recall_target: floa
     relevant record plus a few times per stop, instead of once per record (a pool of 40,000
     took 8 minutes that way)."""
     y = _as_array(labels_in_order).tolist()
-    level = 1 - confidence
 
     def stops(i: int) -> bool:
-        return stopping_test(y[:i], n_total, recall_target) < level
+        return says_stop(y[:i], n_total, recall_target, confidence)
 
     i = 1
     while i <= len(y):

@@ -129,6 +129,7 @@ def test_estimate_remaining_high_end_is_the_stopping_test_bound(labels: list[int
 @given(st.lists(st.integers(0, 1), max_size=40), st.integers(0, 150), st.integers(0, 60),
        st.sampled_from([0.8, 0.9, 0.95]), st.sampled_from([0.9, 0.95, 0.99]))
 @example([1] * 11, 51, 2, 0.95, 0.95)  # the case found: p = 2/53 = 0.038, "at least 0.92"
+@example([1], 19, 1, 0.8, 0.95)  # p = 1/20 exactly, whose float is below that of 1 - 0.95
 def test_when_the_test_says_stop_the_recall_it_supports_reaches_the_target(
         mixed: list[int], run: int, unscreened: int, target: float, confidence: float) -> None:
     """The lower end of the estimated recall is shown as what the stopping test supports;
@@ -146,6 +147,21 @@ def test_when_the_test_says_stop_the_recall_it_supports_reaches_the_target(
     if summary.stop_by_test and found:
         assert found / (found + summary.remaining.high) >= target - 1e-12
 
+
+
+def test_a_p_value_equal_to_the_level_does_not_say_stop() -> None:
+    """One relevant record, then 19 irrelevant, of 21: the test's p-value is 1/20, exactly
+    the level of 95 % confidence; its float (0.05000000000000003) is below the float of
+    1 − 0.95 (0.050000000000000044), so the rule said stop while the recall bound beside it
+    read 50 % for a target of 80 %."""
+    from screener.ranking.stopping import says_stop, summarise
+
+    labels = [1] + [0] * 19
+    assert stopping_test(labels, 21, 0.8) < 1 - 0.95  # the float comparison is wrong here
+    assert not says_stop(labels, 21, 0.8, 0.95)
+    summary = summarise(labels, 21, recall_target=0.8, confidence=0.95)
+    assert not summary.stop_by_test
+    assert says_stop([1] + [0] * 20, 22, 0.8, 0.95)  # one more irrelevant: 1/21 < 1/20
 
 def test_estimate_remaining_is_exact_at_the_ends() -> None:
     assert estimate_remaining([1, 0, 1], 3) == estimate_remaining([1, 0, 1], 3)
@@ -337,6 +353,7 @@ def _step_by_step(labels: list[int], n_total: int, says_stop: object) -> int | N
        st.sampled_from([0.8, 0.95, 1.0]), st.sampled_from([0.9, 0.95]), st.integers(1, 12),
        st.sampled_from([0.0, 0.1, 0.3]))
 @example([1, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], 20, 0.95, 0.95, 5, 0.1)
+@example([1], 20, 0.8, 0.95, 1, 0.0)  # p = 1/20 at 20 screened: a tie, no stop
 def test_stop_points_are_where_each_rule_applied_step_by_step_first_says_stop(
         presented: list[int], unrelevant_left: int, target: float, confidence: float,
         run: int, fraction: float) -> None:
@@ -344,7 +361,7 @@ def test_stop_points_are_where_each_rule_applied_step_by_step_first_says_stop(
     irrelevant and the order is completed with zeros): each rule's stop is the first record
     after which the rule itself, asked after every record, says stop; the recall there is
     the true recall (found so far / all relevant)."""
-    from screener.ranking.stopping import stop_points
+    from screener.ranking.stopping import says_stop, stop_points
 
     if not any(presented):
         return
@@ -355,8 +372,8 @@ def test_stop_points_are_where_each_rule_applied_step_by_step_first_says_stop(
                                        confidence=confidence, consecutive_threshold=run,
                                        min_fraction=fraction)
     expected = {
-        test: _step_by_step(full, n_total, lambda y: stopping_test(y, n_total, target)
-                            < 1 - confidence),
+        # (says_stop: stopping_test's p-value below the level, decided exactly at a tie)
+        test: _step_by_step(full, n_total, lambda y: says_stop(y, n_total, target, confidence)),
         safe: _step_by_step(full, n_total, lambda y: safe_checklist(
             y, n_total, consecutive_threshold=run, min_fraction=fraction).all_passed),
         in_a_row: _step_by_step(full, n_total, lambda y: consecutive_irrelevant(y) >= run),
