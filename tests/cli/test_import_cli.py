@@ -753,15 +753,12 @@ def test_a_single_import_screened_without_dedup_is_not_nagged(review_dir: list[s
             "dedup`") in run("status", *review_dir)
 
 
-def test_labels_as_reads_screeners_own_records_export(tmp_path: Path,
-                                                      db_url: str | None) -> None:
+def test_labels_as_reads_screeners_own_records_export(tmp_path: Path) -> None:
     """A team moving decisions into a new review exported them with `export records --label
     all --format csv`; `import --labels-as` said the file had no label_included / included
     column. It reads the export's decision column (title/abstract), says that full-text
     decisions are not imported, and its refusal names the columns it reads."""
-    if db_url:
-        pytest.skip("one SQLite review folder is enough for the file round trip")
-    old, new = tmp_path / "old", tmp_path / "new"
+    old, new = tmp_path / "old", tmp_path / "new"  # (SQLite review folders: a file round trip)
     run("init", str(old), "--protocol", PROTOCOL)
     run("init", str(new), "--protocol", PROTOCOL)
     run("import", str(FORMATS / "ris" / "asreview_embase.ris"), "--review", str(old))
