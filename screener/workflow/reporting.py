@@ -43,6 +43,7 @@ from screener.core.wording import plural as _s
 from screener.core.wording import were as _were
 from screener.storage import Session, repo
 from screener.workflow.audit_check import check_tables
+from screener.workflow.importing import records_not_deduplicated
 from screener.workflow.progress import (
     RECALL_NOT_ESTIMABLE,
     RECALL_NOT_ESTIMABLE_SINCE_IMPORT,
@@ -95,6 +96,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         ft_with = record_outcomes(review, session, Stage.FULL_TEXT)
         ft = {rid: outcome for rid, (outcome, _) in ft_with.items()}
         reports = repo.reports(session)
+        not_deduplicated, _ = records_not_deduplicated(session)
     # excluded by both screeners with different reasons (allowed when the protocol does not
     # count it as a conflict): one reason goes in the diagram, and the notes say so
     two_reasons = sorted(
@@ -218,6 +220,10 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
            else [])
     # a review with nothing imported is not a finished one that found nothing
     why += ["no records imported yet"] if not records else []
+    # an update search not deduplicated yet: its copies of records screened before count
+    # as identified, screened and (unscreened) excluded, and dedup will change them
+    why += [f"{_n(not_deduplicated, 'record')} imported since dedup last ran (run "
+            "`screener dedup`)"] if not_deduplicated else []
     why += [f"{_n(o_open, 'record')} from other methods not screened or settled yet"
             ] if o_open else []
     why += [f"{conflicts:,} in conflict"] if conflicts else []

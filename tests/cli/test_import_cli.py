@@ -730,7 +730,14 @@ def test_records_imported_after_dedup_are_noted_until_dedup_runs(review_dir: lis
     assert data["not_deduplicated"] == data["sources"][1]["records"] > 0
     assert f"{data['not_deduplicated']} {waiting}" in run("status", *review_dir)
     assert waiting in run("next", "--reviewer", "ann", *review_dir)
+    # the diagram would count the copies as identified and screened: a draft until dedup
+    draft = f"{data['not_deduplicated']} records imported since dedup last ran"
+    prisma = tmp_path / "prisma.json"
+    run("export", "prisma", "--format", "json", "--out", str(prisma), *review_dir)
+    assert draft in json.loads(prisma.read_text())["draft"]
     run("dedup", *review_dir)
+    run("export", "prisma", "--format", "json", "--out", str(prisma), "--force", *review_dir)
+    assert draft not in json.loads(prisma.read_text()).get("draft", "")
     assert json.loads(run("status", "--json", *review_dir))["not_deduplicated"] == 0
     assert waiting not in run("status", *review_dir)
     assert waiting not in run("next", "--reviewer", "ann", *review_dir)
