@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from screener.cli import main, open_from, review_options
-from screener.cli.params import OUT_PATH, PATH
+from screener.cli.params import COUNT, OUT_PATH, PATH
 from screener.core.wording import counted
 
 if TYPE_CHECKING:
@@ -20,6 +20,15 @@ FORCE = click.option("--force", is_flag=True, help="Replace an existing file.")
 EXCEL = click.option("--excel", is_flag=True,
                      help="CSV for Excel: UTF-8 with a byte-order mark, so that Excel shows "
                           "accented names as they are (pandas and R read either).")
+
+PREVIOUS_STUDIES = click.option(
+    "--previous-studies", type=COUNT, default=None, metavar="N",
+    help="An update screened in a review folder of its own: the studies the previous version "
+         "of the review included; draws the updated-review template (with "
+         "--previous-reports).")
+PREVIOUS_REPORTS = click.option(
+    "--previous-reports", type=COUNT, default=None, metavar="M",
+    help="The reports of those studies (with --previous-studies).")
 
 
 def _review_problems(review: Review) -> list[str]:
@@ -49,13 +58,18 @@ def export() -> None:
 @OUT
 @FORCE
 @click.option("--strict", is_flag=True, help="Refuse to draw when the numbers do not add up.")
+@PREVIOUS_STUDIES
+@PREVIOUS_REPORTS
 def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Path | None,
-                  force: bool, strict: bool) -> None:
+                  force: bool, strict: bool, previous_studies: int | None,
+                  previous_reports: int | None) -> None:
     """The PRISMA 2020 flow diagram (or its counts: csv in the PRISMA2020 R template)."""
     from screener.workflow.reporting import export_prisma as run
+    from screener.workflow.reporting import previous_version
 
+    previous = previous_version(previous_studies, previous_reports)
     with open_from(review_dir, db_url) as review:
-        target, result = run(review, fmt, out, force, strict)
+        target, result = run(review, fmt, out, force, strict, previous)
         # the numbers come from the review's tables: say when they cannot be trusted
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the diagram's numbers")
@@ -250,12 +264,16 @@ def log_events(review_dir: Path | None, db_url: str | None) -> None:
 @review_options
 @OUT
 @FORCE
-def report(review_dir: Path | None, db_url: str | None, out: Path | None, force: bool) -> None:
+@PREVIOUS_STUDIES
+@PREVIOUS_REPORTS
+def report(review_dir: Path | None, db_url: str | None, out: Path | None, force: bool,
+           previous_studies: int | None, previous_reports: int | None) -> None:
     """Methods text (PRISMA item 8, automation disclosure), agreement, exclusions, diagram."""
-    from screener.workflow.reporting import write_report
+    from screener.workflow.reporting import previous_version, write_report
 
+    previous = previous_version(previous_studies, previous_reports)
     with open_from(review_dir, db_url) as review:
-        target = write_report(review, out, force)
+        target = write_report(review, out, force, previous)
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the report's numbers and methods text")
     click.echo(f"wrote {target} (and {target.stem}-prisma.svg beside it)")

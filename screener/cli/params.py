@@ -45,6 +45,9 @@ SEED = _DbInt(0, "a seed")
 POSITION = _DbInt(1, "a position")
 """A rank position (the first is 1)."""
 
+COUNT = _DbInt(0, "a count")
+"""A number of things, e.g. the studies a previous version of the review included."""
+
 
 class NonEmptyPath(click.Path):
     """click.Path that refuses "": Path("") is the current folder, which a script passing an

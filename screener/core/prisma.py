@@ -8,7 +8,9 @@ The boxes follow the PRISMA 2020 flow diagram for new systematic reviews which
 included searches of databases, registers and other sources (Page et al., BMJ
 2021;372:n71). Records found by other methods (websites, organisations, citation
 searching) skip title/abstract screening in that template: they go straight to the
-"Reports sought for retrieval" box of the other-methods column.
+"Reports sought for retrieval" box of the other-methods column. With `previous` (an
+update screened in a review of its own), the boxes follow the template for updated
+reviews: a "Previous studies" column, and the included studies split into new and total.
 
 Active learning note: records that the tool left unscreened when the stopping rule
 ended screening are best reported as "excluded by automation tools" in the Records
@@ -26,6 +28,15 @@ Counts = tuple[tuple[str, int], ...]
 
 def _total(items: Counts) -> int:
     return sum(n for _, n in items)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousVersion:
+    """The studies and reports the previous version of an updated review included (the
+    updated-review template's "Previous studies" column)."""
+
+    studies: int
+    reports: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +86,20 @@ class PrismaCounts:
     """Reports excluded at full text (other methods), in total."""
     other_reports_excluded_reasons: Counts = ()
     """Reports excluded per reason (other methods), as (reason label, count)."""
+    previous: PreviousVersion | None = None
+    """The previous version's included studies and reports: drawn as the updated-review
+    template (`studies_included` and `reports_included` are then the new ones); None for
+    a new review."""
+
+    @property
+    def total_studies(self) -> int:
+        """Studies included in the review, the previous version's with the new ones."""
+        return self.studies_included + (self.previous.studies if self.previous else 0)
+
+    @property
+    def total_reports(self) -> int:
+        """Reports of the studies included, the previous version's with the new ones."""
+        return self.reports_included + (self.previous.reports if self.previous else 0)
 
     @property
     def database_total(self) -> int:
@@ -165,6 +190,11 @@ def check(counts: PrismaCounts) -> list[str]:
         problems.append(
             f"Studies included in review (n = {c.studies_included}) exceeds reports of "
             f"included studies (n = {c.reports_included}): each study has at least one report")
+    if c.previous and c.previous.studies > c.previous.reports:
+        problems.append(
+            f"Studies included in previous version of review (n = {c.previous.studies}) "
+            f"exceeds reports of studies included in previous version of review "
+            f"(n = {c.previous.reports}): each study has at least one report")
     return problems
 
 
@@ -217,4 +247,9 @@ def _all_numbers(c: PrismaCounts) -> list[tuple[str, int]]:
         ("Reports assessed for eligibility (other methods)", c.other_reports_assessed),
         ("Reports excluded (other methods)", c.other_reports_excluded),
     ]
+    if c.previous:
+        numbers += [
+            ("Studies included in previous version of review", c.previous.studies),
+            ("Reports of studies included in previous version of review", c.previous.reports),
+        ]
     return numbers

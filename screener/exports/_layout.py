@@ -1,5 +1,9 @@
 """Geometry of the PRISMA 2020 flow diagram, derived from the counts alone.
 
+With `PrismaCounts.previous`, the template for updated reviews: a "Previous studies"
+column left of the others, the headings say "new studies", and the included box (new
+studies) is followed by the total, into which the previous column's box flows.
+
 One layout feeds every renderer (SVG text, and PDF/PNG through matplotlib), so the
 files agree box for box. Text is measured with a built-in width table for DejaVu Sans
 (the font matplotlib ships, and the widest of the SVG's font stack), so wrapping never
@@ -316,6 +320,19 @@ def _boxes(c: PrismaCounts, notes: DiagramNotes) -> dict[str, tuple[list[_Item],
         "included": ([_Item(f"Studies included in review {_n(c.studies_included)}"),
                       _Item(f"Reports of included studies {_n(c.reports_included)}")], True),
     }
+    if c.previous:
+        boxes.update({
+            "previous": ([_Item("Studies included in previous version of review "
+                                f"{_n(c.previous.studies)}"),
+                          _Item("Reports of studies included in previous version of review "
+                                f"{_n(c.previous.reports)}")], True),
+            "included": ([_Item(f"New studies included in review {_n(c.studies_included)}"),
+                          _Item(f"Reports of new included studies {_n(c.reports_included)}")],
+                         True),
+            "total": ([_Item(f"Total studies included in review {_n(c.total_studies)}"),
+                       _Item(f"Reports of total included studies {_n(c.total_reports)}")],
+                      True),
+        })
     if c.has_other_methods:
         boxes.update({
             "other_identified": ([_Item(f"Records identified from{other_mark}:")]
@@ -335,20 +352,22 @@ def _boxes(c: PrismaCounts, notes: DiagramNotes) -> dict[str, tuple[list[_Item],
     return boxes
 
 
-# (row, column) of each content box; columns 0-1 databases/registers, 2-3 other methods.
+# (row, column) of each content box; columns 0-1 databases/registers, 2-3 other methods,
+# -1 the previous studies of an updated review.
 _GRID = {
+    "previous": (0, -1),
     "identified": (0, 0), "removed": (0, 1), "other_identified": (0, 2),
     "records_screened": (1, 0), "records_excluded": (1, 1),
     "reports_sought": (2, 0), "reports_not_retrieved": (2, 1),
     "other_reports_sought": (2, 2), "other_reports_not_retrieved": (2, 3),
     "reports_assessed": (3, 0), "reports_excluded": (3, 1),
     "other_reports_assessed": (3, 2), "other_reports_excluded": (3, 3),
-    "included": (4, 0),
+    "included": (4, 0), "total": (5, 0),
 }
 
 
 _PHASES = (("Identification", 0, 0), ("Screening", 1, 3), ("Included", 4, 4))
-"""Phase bars: label, first row, last row."""
+"""Phase bars: label, first row, last row (an updated review's Included: rows 4 and 5)."""
 
 
 def _arrow(points: list[tuple[float, float]]) -> Arrow:
@@ -369,22 +388,24 @@ def layout(counts: PrismaCounts, notes: DiagramNotes | None = None) -> Layout:
     notes = notes or DiagramNotes()
     content = _boxes(counts, notes)
     other = counts.has_other_methods
+    update = counts.previous is not None
     n_cols = 4 if other else 2
-    col_x: list[float] = []
+    col_x: dict[int, float] = {}
     x = MARGIN + BAR_W + BAR_GAP
-    for col in range(n_cols):
-        col_x.append(x)
-        x += COL_W + (COLUMN_GAP if col == 1 else H_GAP)
-    width = col_x[-1] + COL_W + MARGIN + (COLUMN_GAP / 4 if other else 0)
+    for col in range(-1 if update else 0, n_cols):
+        col_x[col] = x
+        x += COL_W + (COLUMN_GAP if col in (-1, 1) else H_GAP)
+    width = col_x[n_cols - 1] + COL_W + MARGIN + (COLUMN_GAP / 4 if other else 0)
+    phases = (*_PHASES[:-1], ("Included", 4, 5)) if update else _PHASES
 
     heights = {key: _block_height(items, COL_W) for key, (items, _) in content.items()}
-    row_h = [0.0] * 5
+    row_h = [0.0] * (6 if update else 5)
     for key, h in heights.items():
         row = _GRID[key][0]
         row_h[row] = max(row_h[row], h)
 
     # A phase bar must be tall enough for its rotated label.
-    for label, first, last in _PHASES:
+    for label, first, last in phases:
         need = text_width(label, FONT, bold=True) + 2 * PAD_Y
         have = sum(row_h[first:last + 1]) + V_GAP * (last - first)
         row_h[last] += max(0.0, need - have)
@@ -393,15 +414,19 @@ def layout(counts: PrismaCounts, notes: DiagramNotes | None = None) -> Layout:
     panels: list[Box] = []
     y = float(MARGIN)
     head_w = 2 * COL_W + H_GAP
-    head_items = [_Item("Identification of studies via databases and registers")]
+    new = "new " if update else ""
+    head_items = [_Item(f"Identification of {new}studies via databases and registers")]
     head_h = _block_height(head_items, head_w)
-    headings = [("heading_dbr", col_x[0], YELLOW, head_items)]
+    headings = [("heading_dbr", col_x[0], head_w, YELLOW, head_items)]
     if other:
-        headings.append(("heading_other", col_x[2], GREY,
-                         [_Item("Identification of studies via other methods")]))
-        head_h = max(head_h, _block_height(headings[1][3], head_w))
-    for key, hx, fill, items in headings:
-        box = _content_box(key, items, hx, y, head_w, head_h, True)
+        headings.append(("heading_other", col_x[2], head_w, GREY,
+                         [_Item(f"Identification of {new}studies via other methods")]))
+    if update:
+        headings.insert(0, ("heading_previous", col_x[-1], COL_W, GREY,
+                            [_Item("Previous studies")]))
+    head_h = max(_block_height(items, hw) for _, _, hw, _, items in headings)
+    for key, hx, hw, fill, items in headings:
+        box = _content_box(key, items, hx, y, hw, head_h, True)
         boxes.append(Box(key, box.x, box.y, box.w, box.h, fill, BLACK,
                          tuple(TextLine(t.text, t.x, t.y, t.size, True, t.anchor)
                                for t in box.lines), rounded=True))
@@ -426,7 +451,7 @@ def layout(counts: PrismaCounts, notes: DiagramNotes | None = None) -> Layout:
         placed[key] = _content_box(key, items, col_x[col], top, COL_W, h, center)
     boxes += [placed[key] for key in _GRID if key in placed]
 
-    for label, first, last in _PHASES:
+    for label, first, last in phases:
         key = "phase_" + label.lower()
         top, bot = row_y[first], row_y[last] + row_h[last]
         cx, cy = MARGIN + BAR_W / 2, (top + bot) / 2
@@ -462,6 +487,11 @@ def layout(counts: PrismaCounts, notes: DiagramNotes | None = None) -> Layout:
         src, dst = placed["other_reports_assessed"], placed["included"]
         cx, cy = src.x + src.w / 2, dst.y + dst.h / 2
         arrows.append(_arrow([(cx, src.y + src.h), (cx, cy), (dst.x + dst.w, cy)]))
+    if update:
+        down("included", "total")
+        src, dst = placed["previous"], placed["total"]
+        cx, cy = src.x + src.w / 2, dst.y + dst.h / 2
+        arrows.append(_arrow([(cx, src.y + src.h), (cx, cy), (dst.x, cy)]))
 
     y = bottom + V_GAP / 2 + 4
     foot_lines: list[TextLine] = []

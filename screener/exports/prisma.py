@@ -20,7 +20,9 @@ website/internet/Google to websites, organisations/experts/contacts/authors/spon
 registers searched as other methods to organisations); a name matching none goes to
 organisation_results, the template having no neutral row, and `other_method_notes` names
 every source whose box its name does not say plainly, for the command to print.
-Rows screener does not know (previous studies, meta-analysis) keep the template's 0.
+Rows screener does not know keep the template's 0: the previous studies, unless the counts
+give them (`PrismaCounts.previous`: an updated review, whose new_* rows are then the
+review's own and total_* the two together), and the meta-analysis.
 A draft (not final) diagram is marked in the yellow title box's text (`prisma_csv`).
 The template has no row for records excluded by automation tools at screening, so when there
 are any, the Records excluded box's text splits its count, as the template's ** footnote asks
@@ -251,9 +253,11 @@ def prisma_values(counts: PrismaCounts) -> dict[str, str]:
         "other_excluded": _list_cell(other_excluded),
         "new_studies": c.studies_included,
         "new_reports": c.reports_included,
-        "total_studies": c.studies_included,
-        "total_reports": c.reports_included,
+        "total_studies": c.total_studies,
+        "total_reports": c.total_reports,
     }
+    if c.previous:
+        values.update(previous_studies=c.previous.studies, previous_reports=c.previous.reports)
     return {key: str(value) for key, value in values.items()}
 
 
@@ -326,6 +330,13 @@ def prisma_json(counts: PrismaCounts, draft: str = "", notes: Sequence[str] = ()
             "reports_excluded_reasons": _named(c.other_reports_excluded_reasons),
         } if c.has_other_methods else None,
         "included": {"studies": c.studies_included, "reports": c.reports_included},
+    }
+    if c.previous:  # an updated review: "included" holds the new studies
+        data.update({
+            "previous_version": {"studies": c.previous.studies, "reports": c.previous.reports},
+            "total": {"studies": c.total_studies, "reports": c.total_reports},
+        })
+    data |= {
         "prisma2020_template": prisma_values(c),
         "problems": list(check(c) if problems is None else problems),
     }

@@ -819,8 +819,17 @@ def counts_table(counts: PrismaCounts) -> str:
                  ("Reports excluded (other methods)", c.other_reports_excluded)]
         rows += [(f"Reports excluded (other methods): {reason}", n)
                  for reason, n in c.other_reports_excluded_reasons]
-    rows += [("Studies included in review", c.studies_included),
-             ("Reports of included studies", c.reports_included)]
+    if c.previous:  # the updated-review template's boxes
+        rows += [("Studies included in previous version of review", c.previous.studies),
+                 ("Reports of studies included in previous version of review",
+                  c.previous.reports),
+                 ("New studies included in review", c.studies_included),
+                 ("Reports of new included studies", c.reports_included),
+                 ("Total studies included in review", c.total_studies),
+                 ("Reports of total included studies", c.total_reports)]
+    else:
+        rows += [("Studies included in review", c.studies_included),
+                 ("Reports of included studies", c.reports_included)]
     out = ["| Box | n |", "|---|---:|"]
     out += [f"| {_md(name)} | {_count(n)} |" for name, n in rows]
     return "\n".join(out)

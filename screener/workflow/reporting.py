@@ -35,7 +35,7 @@ from screener.core import audit
 from screener.core.audit import LogEvent
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import Outcome, passes_title_abstract
-from screener.core.prisma import PrismaCounts, check
+from screener.core.prisma import PreviousVersion, PrismaCounts, check
 from screener.core.wording import counted as _n
 from screener.core.wording import number as _count
 from screener.core.wording import percent
@@ -527,9 +527,30 @@ def check_suffix(out: Path | None, fmt: str, offered: Sequence[str], what: str =
 PRISMA_FORMATS = ("svg", "pdf", "png", "csv", "json")
 
 
+def previous_version(studies: int | None, reports: int | None) -> PreviousVersion | None:
+    """The previous version of an updated review from --previous-studies and
+    --previous-reports (None when neither is given); refuses one without the other, and
+    fewer reports than studies."""
+    if studies is None and reports is None:
+        return None
+    if studies is None or reports is None:
+        given, missing = (("--previous-studies", "--previous-reports") if reports is None
+                          else ("--previous-reports", "--previous-studies"))
+        raise ReviewError(f"{given} needs {missing} too: give the studies the previous "
+                          "version of the review included and their reports, or neither")
+    if reports < studies:
+        raise ReviewError(f"--previous-reports {reports} is fewer than --previous-studies "
+                          f"{studies}: each study included has at least one report (give "
+                          "the reports of those studies, or the studies as reports when "
+                          "each had one)")
+    return PreviousVersion(studies, reports)
+
+
 def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
-                  force: bool = False, strict: bool = False) -> tuple[Path, PrismaResult]:
-    """Write the PRISMA 2020 diagram (or its counts) after checking the arithmetic."""
+                  force: bool = False, strict: bool = False,
+                  previous: PreviousVersion | None = None) -> tuple[Path, PrismaResult]:
+    """Write the PRISMA 2020 diagram (or its counts) after checking the arithmetic;
+    `previous`: the updated-review template, with the previous version's studies."""
     from screener.exports import prisma
 
     if fmt not in PRISMA_FORMATS:
@@ -537,6 +558,8 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
     check_suffix(out, fmt, PRISMA_FORMATS)
     _refuse_while_blind(review, "the PRISMA counts")
     result = prisma_counts(review)
+    if previous is not None:  # the review's included studies are the new ones
+        result = replace(result, counts=replace(result.counts, previous=previous))
     if strict and result.problems:
         raise ReviewError("the PRISMA numbers do not add up:\n  " + "\n  ".join(result.problems))
     target = resolve_output(review, out, f"prisma.{fmt}", force)
@@ -1376,8 +1399,10 @@ def _allocation_split(review: Review, session: Session, stage: Stage = Stage.TIT
     return double, len(per) - double
 
 
-def write_report(review: Review, out: Path | None = None, force: bool = False) -> Path:
-    """The methods report (Markdown) with the PRISMA diagram written beside it."""
+def write_report(review: Review, out: Path | None = None, force: bool = False,
+                 previous: PreviousVersion | None = None) -> Path:
+    """The methods report (Markdown) with the PRISMA diagram written beside it; `previous`:
+    its counts and diagram as the updated-review template's."""
     from screener.exports.prisma import prisma_svg
     from screener.exports.report import ReportInputs, methods_report
 
@@ -1387,6 +1412,8 @@ def write_report(review: Review, out: Path | None = None, force: bool = False) -
     assert isinstance(inputs, ReportInputs)
     target = resolve_output(review, out, "report.md", force)
     inputs = replace(inputs, prisma_svg=f"{target.stem}-prisma.svg")
+    if previous is not None:
+        inputs = replace(inputs, counts=replace(inputs.counts, previous=previous))
     svg = resolve_output(review, target.parent / f"{target.stem}-prisma.svg", "", force,
                          "--out (the diagram goes beside the report, named <name>-prisma.svg)")
     text = methods_report(inputs)  # (made before anything is written)

@@ -284,3 +284,88 @@ def test_png_and_pdf_files(counts: PrismaCounts, tmp_path: Path, fmt: str) -> No
     again = tmp_path / f"again.{fmt}"
     write(counts, again)
     assert again.read_bytes() == data
+
+
+# --- updated reviews (the previous version's studies given) -----------------------------
+
+def _updated(counts: PrismaCounts, studies: int = 12, reports: int = 15) -> PrismaCounts:
+    from screener.core.prisma import PreviousVersion
+
+    return replace(counts, previous=PreviousVersion(studies, reports))
+
+
+def test_updated_review_csv_and_json_fill_the_previous_new_and_total_rows(
+        counts: PrismaCounts) -> None:
+    """The R template's previous_*, new_* and total_* rows kept 0 and the review's own
+    numbers: an update screened in a review folder of its own could not say what the
+    previous version included."""
+    updated = _updated(counts)
+    n = {r["data"]: r["n"] for r in csv.DictReader(io.StringIO(prisma_csv(updated)))}
+    assert (n["previous_studies"], n["previous_reports"]) == ("12", "15")
+    assert (n["new_studies"], n["new_reports"]) == ("27", "31")
+    assert (n["total_studies"], n["total_reports"]) == ("39", "46")
+    # every other row as for the new review
+    plain = {r["data"]: r["n"] for r in csv.DictReader(io.StringIO(prisma_csv(counts)))}
+    changed = {key for key in n if n[key] != plain[key]}
+    assert changed == {"previous_studies", "previous_reports", "total_studies",
+                       "total_reports"}
+    data = json.loads(prisma_json(updated))
+    assert data["previous_version"] == {"studies": 12, "reports": 15}
+    assert data["included"] == {"studies": 27, "reports": 31}
+    assert data["total"] == {"studies": 39, "reports": 46}
+    assert data["prisma2020_template"]["total_studies"] == "39"
+    assert data["problems"] == []
+    # a new review's JSON has none of them (the golden file)
+    assert "previous_version" not in json.loads(prisma_json(counts))
+
+
+@pytest.mark.parametrize("other", [True, False])
+def test_updated_review_diagram_draws_the_previous_studies_column(
+        counts: PrismaCounts, other: bool) -> None:
+    if not other:
+        counts = replace(counts, other_sources=(), other_reports_sought=0,
+                         other_reports_not_retrieved=0, other_reports_assessed=0,
+                         other_reports_excluded=0, other_reports_excluded_reasons=(),
+                         reports_included=24)
+    updated = _updated(counts)
+    boxes = _box_texts(prisma_svg(updated))
+    assert boxes["heading_previous"] == "Previous studies"
+    assert boxes["previous"] == ("Studies included in previous version of review (n = 12) "
+                                 "Reports of studies included in previous version of "
+                                 "review (n = 15)")
+    assert "Identification of new studies via databases and registers" in boxes["heading_dbr"]
+    assert ("Identification of new studies via other methods"
+            in boxes.get("heading_other", "")) is other
+    assert boxes["included"] == (f"New studies included in review (n = 27) Reports of new "
+                                 f"included studies (n = {counts.reports_included})")
+    assert boxes["total"] == (f"Total studies included in review (n = 39) Reports of total "
+                              f"included studies (n = {counts.reports_included + 15})")
+    geo = layout(updated)
+    placed = {b.key: b for b in geo.boxes}
+    previous, identified = placed["previous"], placed["identified"]
+    included, total = placed["included"], placed["total"]
+    # the previous column left of the others, the total below the new studies
+    assert previous.x + previous.w < identified.x and total.y > included.y + included.h
+    assert placed["phase_included"].y + placed["phase_included"].h >= total.y + total.h
+    # arrows into the total: from the new studies, and from the previous column's box
+    tips = [a.head[0] for a in geo.arrows]
+    assert (total.x, total.y + total.h / 2) in tips
+    assert (total.x + total.w / 2, total.y) in tips
+    boxes_only = [b for b in geo.boxes if b.key != "footnotes"]
+    for i, a in enumerate(boxes_only):
+        for b in boxes_only[i + 1:]:
+            assert (a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y
+                    or b.y + b.h <= a.y), (a.key, b.key)
+    assert geo.width > layout(counts).width
+    # the same boxes in the PDF and PNG, drawn from this layout; none without `previous`
+    assert "previous" not in _box_texts(prisma_svg(counts))
+    assert "Previous studies" not in prisma_svg(counts)
+
+
+def test_previous_version_with_fewer_reports_than_studies_is_a_problem(
+        counts: PrismaCounts) -> None:
+    from screener.core.prisma import check
+
+    assert check(_updated(counts)) == []
+    (problem,) = check(_updated(counts, 5, 3))
+    assert "previous version of review (n = 5) exceeds reports" in problem
