@@ -170,6 +170,9 @@ class SourceInfo:
     """`searched_on` is the protocol's date for the source: the import recorded none."""
     query_from_protocol: bool = False
     """`query` is the protocol's query for the source: the import recorded none."""
+    update: str = ""
+    """When the import updates an earlier search of the same source: the update's search
+    date ("2021-07-01"), or "imported 2021-07-03" when it was not recorded ("" otherwise)."""
 
 
 def _thresholds(values: tuple[float, ...]) -> str:
@@ -194,6 +197,9 @@ class DedupInfo:
     run when none stands), lowest first."""
     restored: int = 0
     """Records a reviewer restored after inspection (clusters undone)."""
+    found_again: int | None = None
+    """Records of update searches removed as duplicates of records earlier searches found
+    (None: no update search, or one not deduplicated yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +343,7 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         out.append(f"| {_md(src.name)} | {_KIND_WORDS.get(src.kind, src.kind)} | "
                    f"{src.searched_on or 'not recorded'}"
                    f"{' (protocol)' if src.date_from_protocol else ''} | {found} | {how} |")
-    text: list[str] = []
+    text = _update_sentence(sources, dedup)
     if any(s.date_from_protocol or s.query_from_protocol for s in sources):
         text.append("Marked (protocol): not recorded at import; the date or query the "
                     "protocol gives for that source.")
@@ -375,6 +381,33 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
             text.append(f"{_n(dedup.restored, 'record')} that the matching had "
                         f"removed {_were(dedup.restored)} restored after inspection.")
     return "\n".join(out) + "\n\n" + " ".join(text)
+
+
+def _update_sentence(sources: tuple[SourceInfo, ...], dedup: DedupInfo | None) -> list[str]:
+    """When the searches were run and when updated (the same source searched again), and
+    what deduplication removed of the update ([] when no search was updated)."""
+    rounds: dict[str, list[str]] = {}
+    for src in sources:
+        if src.update:
+            names = rounds.setdefault(src.update, [])
+            if _md(src.name) not in names:
+                names.append(_md(src.name))
+    if not rounds:
+        return []
+    first = sorted({s.searched_on for s in sources if not s.update and s.searched_on
+                    and not s.date_from_protocol})
+    when = _names([f"{'in a search ' if r.startswith('imported') else 'on '}{r} "
+                   f"({_names(names)})" for r, names in sorted(rounds.items())])
+    text = (f"The searches were run on {_names(first)} and updated {when}" if first
+            else f"The searches were updated {when}")
+    found = dedup.found_again if dedup is not None else None
+    if found:
+        text += (f"; {_n(found, 'record')} found again by the update {_were(found)} removed "
+                 f"as {'a duplicate' if found == 1 else 'duplicates'} of records found by "
+                 "the earlier searches")
+    elif found == 0:
+        text += "; none of the records the update found was one the earlier searches found"
+    return [text + "."]
 
 
 def _allocation_sentences(inputs: ReportInputs) -> list[str]:

@@ -1102,6 +1102,9 @@ def _identification(review: Review, events: Sequence[LogEvent]
     with review.read() as session:
         rows = repo.sources(session)
         links = repo.duplicate_links(session, active_only=False)
+        updates = _update_searches(rows, repo.first_decision_time(session))
+        source_of = repo.record_sources(session)
+        pending, _ = records_not_deduplicated(session)
     # a date or query not recorded at import: the protocol's search for that source, marked
     planned = {s.source.casefold(): s for s in review.protocol.searches}
     sources = []
@@ -1114,7 +1117,17 @@ def _identification(review: Review, events: Sequence[LogEvent]
             query=query or (plan.query if plan else ""), file_name=r["file_name"] or "",
             format=r["format"] or "", reported_count=r["reported_count"],
             date_from_protocol=not date and bool(plan and plan.date),
-            query_from_protocol=not query and bool(plan and plan.query)))
+            query_from_protocol=not query and bool(plan and plan.query),
+            update=updates.get(r["id"], "")))
+    # records of an update found again: removed as duplicates of records an earlier search
+    # (not the same update) found; counted once the update has been deduplicated
+    order = {r["id"]: i for i, r in enumerate(rows)}
+    found_again = None if not updates or pending else sum(
+        1 for link in links if not link["undone"]
+        and (removed := source_of.get(link["record_id"])) in updates
+        and (kept := source_of.get(link["kept_id"])) is not None
+        and order.get(kept, len(rows)) < order[removed]
+        and updates.get(kept) != updates[removed])
     runs = [e for e in events if e.kind == "duplicates_removed"
             and "threshold" in e.details]
     standing = Counter(link["method"] for link in links if not link["undone"])
@@ -1131,8 +1144,31 @@ def _identification(review: Review, events: Sequence[LogEvent]
     dedup = DedupInfo(removed_by_method=tuple(sorted(standing.items(), key=lambda kv: (
         ["doi", "pmid", "fuzzy"].index(kv[0]) if kv[0] in ("doi", "pmid", "fuzzy") else 3,
         kv[0]))), thresholds=tuple(sorted(used)),
-        ran=bool(runs or links), restored=len(restored))
+        ran=bool(runs or links), restored=len(restored), found_again=found_again)
     return tuple(sources), dedup
+
+
+def _update_searches(rows: Sequence[dict[str, Any]], first_decision: Any
+                     ) -> dict[int, str]:
+    """The imports that update an earlier search of the same source (by name): source id ->
+    the update's round ("2021-07-01", its search date; "imported 2021-07-03" when the date
+    was not recorded). An import is an update when an earlier import of that name was
+    searched on an earlier date, or, undated, when it came after screening began and an
+    import of that name came before. A second file of the same search (same date) is not."""
+    started = audit.iso_utc(first_decision) if first_decision is not None else None
+    rounds: dict[int, str] = {}
+    for i, r in enumerate(rows):
+        name = str(r["name"]).casefold()
+        earlier = [e for e in rows[:i] if str(e["name"]).casefold() == name]
+        date = r["searched_on"] or ""
+        at = audit.iso_utc(r["imported_at"]) if r["imported_at"] else ""
+        if date and any(e["searched_on"] and e["searched_on"] < date for e in earlier):
+            rounds[r["id"]] = date
+        elif not date and started and at > started and any(
+                e["imported_at"] and audit.iso_utc(e["imported_at"]) <= started
+                for e in earlier):
+            rounds[r["id"]] = f"imported {at[:10]}"
+    return rounds
 
 
 def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]],

@@ -300,3 +300,17 @@ def test_user_text_in_headings_and_prose_is_shown_as_typed(counts: PrismaCounts)
     assert [t for tag, t in shown if tag in ("em", "del")] == []
     assert [t for tag, t in shown if tag == "strong"] == [
         "Protocol version 2 was recorded on 2026-02-01, after screening had started"]
+
+
+def test_an_update_search_not_dated_is_named_by_its_import_day() -> None:
+    from screener.exports.report import DedupInfo, SourceInfo, identification_section
+
+    sources = (SourceInfo("PubMed", "database", 10, searched_on="2020-01-15"),
+               SourceInfo("PubMed", "database", 4, update="imported 2021-07-03"))
+    text = " ".join(identification_section(sources, DedupInfo(ran=True, found_again=0))
+                    .split())
+    assert ("The searches were run on 2020-01-15 and updated in a search imported "
+            "2021-07-03 (PubMed); none of the records the update found was one the earlier "
+            "searches found.") in text
+    plain = " ".join(identification_section(sources[:1], DedupInfo(ran=True)).split())
+    assert "updated" not in plain

@@ -1303,3 +1303,75 @@ def test_estimated_recall_is_rounded_as_status_rounds_it(
     assert "estimated recall: 98% (97% to 100%)" in text
     shown = format_status(status(review))
     assert "estimated recall 98% (at least 97% at 95%" in shown
+
+
+def _update_review(tmp_path: Path, db_url: str | None) -> tuple[Review, list[int]]:
+    """The tester's update: PubMed and Embase searched on 2020-01-15, deduplicated and
+    screened; both searched again on 2021-07-01 into the same review, deduplicated again.
+    Returns the review and the ids of the update's records left to screen."""
+    from screener.workflow.importing import deduplicate, import_records
+    from screener.workflow.review import create_review
+
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text(
+        (Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml").read_text()
+        + "searches:\n  - {source: PubMed, date: '2020-01-15'}\n"
+        "  - {source: Embase, date: '2020-01-15'}\n", encoding="utf-8")
+    review = create_review(tmp_path / "rev", protocol, db_url)
+    old = [Record(title=f"Ketamine for depression: randomised trial number {w}", year=2019,
+                  authors=("Smith, J",), doi=f"10.1000/k.{i}")
+           for i, w in enumerate(("one", "two", "three", "four"))]
+    new = [Record(title=f"Esketamine spray: randomised trial number {w}", year=2021,
+                  authors=("Lee, K",), doi=f"10.1000/e.{i}")
+           for i, w in enumerate(("one", "two", "three"))]
+    import_records(review, old, source="PubMed", kind="database", searched="2020-01-15")
+    import_records(review, old[:2], source="Embase", kind="database", searched="2020-01-15")
+    deduplicate(review)
+    with review.read() as s:
+        first = sorted(set(repo.record_sources(s)) - repo.removed_duplicate_ids(s))
+    for rid in first:
+        record_decision(review, rid, "ann", Label.EXCLUDE)
+    # the update: PubMed finds two of round 1's records again and three new ones, Embase
+    # one of round 1's and one of PubMed's new ones (a duplicate within the update)
+    import_records(review, [*old[:2], *new], source="PubMed", kind="database",
+                   searched="2021-07-01")
+    import_records(review, [old[3], new[0]], source="Embase", kind="database",
+                   searched="2021-07-01")
+    deduplicate(review)
+    with review.read() as s:
+        left = sorted(set(repo.record_sources(s)) - repo.removed_duplicate_ids(s)
+                      - set(first))
+    return review, left
+
+
+def test_report_says_the_searches_were_updated_and_what_dedup_removed_of_the_update(
+        tmp_path: Path, db_url: str | None) -> None:
+    # the tester's update search: the Identification table listed every import with its
+    # date, but nothing in the text said the review had been updated
+    review, left = _update_review(tmp_path, db_url)
+    try:
+        for rid in left:
+            record_decision(review, rid, "ann", Label.EXCLUDE)
+        text = " ".join(write_report(review, tmp_path / "r.md").read_text(
+            encoding="utf-8").split())
+    finally:
+        review.close()
+    assert len(left) == 3
+    assert ("The searches were run on 2020-01-15 and updated on 2021-07-01 (PubMed and "
+            "Embase); 3 records found again by the update were removed as duplicates of "
+            "records found by the earlier searches.") in text
+
+
+def test_report_does_not_call_a_second_file_of_the_same_search_an_update(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.workflow.importing import import_records
+
+    review = make_review()
+    import_records(review, [Record(title="Trial one")], source="Embase", kind="database",
+                   searched="2020-01-15")
+    record_decision(review, 1, "ann", Label.EXCLUDE)
+    # Embase's export limit: the same search's second file, imported the next day
+    import_records(review, [Record(title="Trial two")], source="Embase", kind="database",
+                   searched="2020-01-15")
+    text = write_report(review, tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "updated on" not in text
