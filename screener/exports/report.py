@@ -139,6 +139,10 @@ class ProtocolVersionInfo:
     """What it changed from the version before, in words (empty for the first)."""
     decided_before: int = 0
     """Decision rows made before it was stored (> 0: amended after screening started)."""
+    searches_only: tuple[str, tuple[str, ...]] = ("", ())
+    """When it changed only the protocol's searches: ("update", sources) when it added
+    searches of sources searched before (an update), ("added", sources) when it added
+    others too, ("changed", ()) when it edited or removed one; ("", ()) otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -768,6 +772,15 @@ def protocol_section(versions: tuple[ProtocolVersionInfo, ...], title_at_creatio
         out.append(f"The review was created under the title \"{_md(title_at_creation)}\".")
     late = [v for v in versions[1:] if v.decided_before]
     for v in late:
+        how, names = v.searches_only
+        if how:  # recording an update search is no deviation from the protocol
+            did = (f"adds the {'update ' if how == 'update' else ''}searches of "
+                   f"{_names([_md(n) for n in names])}" if names
+                   else "changes only the search strategies")
+            out.append(f"Protocol version {v.version} was recorded on {v.date} (it {did}; "
+                       "recorded after screening had started, when "
+                       f"{_n(v.decided_before, 'decision')} had been made).")
+            continue
         changed = _md("; ".join(v.changes)) or "nothing that screener compares"
         out.append(f"**Protocol version {v.version} was recorded on {v.date}, after screening "
                    f"had started** ({_n(v.decided_before, 'decision')} had been made under "

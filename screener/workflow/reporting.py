@@ -55,7 +55,7 @@ from screener.workflow.review import Review, ReviewError, stored_protocols
 from screener.workflow.screening import outcomes
 
 if TYPE_CHECKING:
-    from screener.core.protocol import Protocol
+    from screener.core.protocol import Protocol, SearchStrategy
     from screener.exports.prisma import DiagramNotes
     from screener.exports.report import LogState, ProtocolVersionInfo
 
@@ -1207,7 +1207,9 @@ def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]],
             decisions=tuple((stage, per[v][stage]) for stage in Stage if per[v][stage]),
             changes=changes,
             decided_before=0 if v == 1 else sum(
-                1 for d in rows if audit.iso_utc(d.created_at) < stamp)))
+                1 for d in rows if audit.iso_utc(d.created_at) < stamp),
+            searches_only=(_searches_only(old, new, changes)
+                           if old is not None and new is not None else ("", ()))))
     return tuple(out)
 
 
@@ -1269,10 +1271,35 @@ def _protocol_changes(old: Protocol, new: Protocol) -> list[str]:
                  if (parts := _added_removed(getattr(old.highlight, kind),
                                              getattr(new.highlight, kind)))]
         out.append(f"highlight terms ({'; '.join(terms) or 'reordered'})")
-    for field, name in (("searches", "search strategies"), ("keys", "UI keys")):
-        if getattr(old, field) != getattr(new, field):
-            out.append(name)
+    if old.searches != new.searches:
+        searches = _added_removed([_search_name(s) for s in old.searches],
+                                  [_search_name(s) for s in new.searches])
+        out.append(f"search strategies ({'; '.join(searches)})" if searches
+                   else "search strategies")
+    if old.keys != new.keys:
+        out.append("UI keys")
     return out
+
+
+def _search_name(search: SearchStrategy) -> str:
+    """A protocol search as the report names it: "PubMed 2021-07-01" (the date when given)."""
+    return f"{search.source} {search.date}".strip()
+
+
+def _searches_only(old: Protocol, new: Protocol, changes: Sequence[str]
+                   ) -> tuple[str, tuple[str, ...]]:
+    """When an amendment changed nothing but the protocol's searches: ("update", sources)
+    when it only added searches of sources searched before, ("added", sources) when it
+    added others too, ("changed", ()) when it edited or removed one; ("", ()) when it
+    changed anything else."""
+    if old.searches == new.searches or len(changes) != 1:
+        return "", ()
+    added = [s for s in new.searches if s not in old.searches]
+    if not added or any(s not in new.searches for s in old.searches):
+        return "changed", ()
+    names = tuple(dict.fromkeys(s.source for s in added))
+    before = {s.source.casefold() for s in old.searches}
+    return ("update" if all(n.casefold() in before for n in names) else "added"), names
 
 
 def _added_removed(before: Collection[str], after: Collection[str]) -> list[str]:

@@ -1375,3 +1375,37 @@ def test_report_does_not_call_a_second_file_of_the_same_search_an_update(
                    searched="2020-01-15")
     text = write_report(review, tmp_path / "r.md").read_text(encoding="utf-8")
     assert "updated on" not in text
+
+
+def test_an_amendment_adding_only_the_update_searches_is_not_called_a_deviation(
+        tmp_path: Path, db_url: str | None) -> None:
+    # the tester recorded the update searches in the protocol after screening began; the
+    # report printed it in bold like a change of the criteria
+    from screener.workflow.review import amend_protocol
+
+    review, left = _update_review(tmp_path, db_url)
+    try:
+        assert review.folder is not None
+        protocol = tmp_path / "protocol.yaml"
+        updated = tmp_path / "v2.yaml"
+        updated.write_text(protocol.read_text(encoding="utf-8")
+                           + "  - {source: PubMed, date: '2021-07-01'}\n"
+                           "  - {source: Embase, date: '2021-07-01'}\n", encoding="utf-8")
+        amend_protocol(review, updated, "update searches")
+        stopping = tmp_path / "v3.yaml"
+        stopping.write_text(updated.read_text(encoding="utf-8")
+                            + "stopping: {consecutive_irrelevant: 5}\n", encoding="utf-8")
+        amend_protocol(review, stopping, "shorter run")
+        text = " ".join(write_report(review, tmp_path / "r.md").read_text(
+            encoding="utf-8").split())
+    finally:
+        review.close()
+    section = text.split("## Protocol", 1)[1].split("## Identification", 1)[0]
+    assert "**Protocol version 2" not in section
+    assert re.search(r"Protocol version 2 was recorded on \S+ \S+ UTC \(it adds the update "
+                     r"searches of PubMed and Embase; recorded after screening had started, "
+                     r"when 4 decisions had been made\)\.", section), section
+    # a change of how records are screened stays in bold
+    assert "**Protocol version 3 was recorded on" in section
+    # the table says which searches
+    assert ("search strategies (added PubMed 2021-07-01, Embase 2021-07-01)" in section)
