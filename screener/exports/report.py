@@ -87,6 +87,9 @@ class StoppingInfo:
     (their `changes` name the stopping rule's, among others)."""
     defaulted: tuple[str, ...] = ()
     """Settings the protocol did not give (screener's defaults applied), by name."""
+    since_import: bool = False
+    """Records were imported after screening began: the stopping statistics count only the
+    decisions since the latest such import (`values` says when, and how many)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -633,6 +636,13 @@ def _stopping_text(stop: StoppingInfo, ranked: bool = True) -> list[str]:
                + (" As the ranking puts likely relevant records first, the records screened "
                   "last are usually richer in relevant records than those left, so this "
                   "estimate of recall tends to be too low." if ranked else ""))
+    if stop.since_import:
+        out.append("Records were imported after screening began (an update search), and the "
+                   "decisions made before the latest such import are no random sample of the "
+                   "records it added: the run of consecutive irrelevant records, the stopping "
+                   "test and the estimate of the relevant records left count only the "
+                   "decisions made since it; the records screened and the relevant records "
+                   "found count every decision.")
     for v in stop.amended:
         rule = [c for c in v.changes if c.startswith("the stopping rule")]
         out.append(f"These are the criteria as amended in protocol version {v.version} "

@@ -1018,7 +1018,8 @@ def build_report_inputs(review: Review) -> object:
             unscreened=result.unscreened + result.other_unscreened,
             amended=tuple(v for v in versions if v.decided_before and any(
                 c.startswith("the stopping rule") for c in v.changes)),
-            defaulted=rule.defaulted)
+            defaulted=rule.defaulted,
+            since_import=any(prog.added_since_start for prog in progs))
     automation = None
     # a ranking trained on one class only (no include, or no exclude yet) is the cold
     # start's similarity to the protocol, not the model's

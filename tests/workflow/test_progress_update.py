@@ -142,3 +142,29 @@ def test_the_report_gives_the_figures_counted_since_the_update(tmp_path: Path) -
     assert "estimated recall: not estimable (nothing screened since the latest import)" in empty
     assert "consecutive irrelevant: 0;" in empty
     assert "count only records screened since, and none has been yet)" in empty
+
+
+def test_the_methods_text_says_in_words_which_decisions_the_stopping_rule_counted(
+        tmp_path: Path) -> None:
+    """Round 2 met the rule: the text described the stopping test over 'the records
+    screened' and said only in the list of values, in brackets, that it counted the
+    decisions since the update."""
+    from screener.workflow.reporting import write_report
+
+    with review_with(tmp_path) as review:
+        screen(review, "ann", 120)
+        first = write_report(review, tmp_path / "first.md").read_text(encoding="utf-8")
+        add(review, "Update", [f"U{i}" for i in range(30)])
+        screen(review, "ann", 45)
+        p = progress(review, "ann")
+        report = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    text, before = " ".join(report.split()), " ".join(first.split())
+    assert p.criteria_met and p.added_since_start == 30
+    assert ("Records were imported after screening began (an update search), and the "
+            "decisions made before the latest such import are no random sample of the "
+            "records it added: the run of consecutive irrelevant records, the stopping test "
+            "and the estimate of the relevant records left count only the decisions made "
+            "since it; the records screened and the relevant records found count every "
+            "decision.") in text
+    assert "Title and abstract screening stopped on" in text
+    assert "imported after screening began" not in before
