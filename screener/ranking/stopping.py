@@ -538,7 +538,6 @@ def summarise(
     )
 
 
-
 @dataclass(frozen=True)
 class StopPoint:
     """Where a stopping rule first says stop in a screening whose every label is known."""
