@@ -74,16 +74,23 @@ def current_queue(review: Review, session: Session, reviewer: str, stage: Stage,
     seen = set(ranked)
     rest = [i for i in eligible if i not in seen]
     return Queue(tuple(ranked + rest), ranking_id, dict(zip(order, scores, strict=False)),
-                 score_basis(info), _imported_after(session, rest, info["created_at"]))
+                 score_basis(info), _imported_after(review, session, reviewer, rest,
+                                                    info["created_at"]))
 
 
-def _imported_after(session: Session, ids: list[int], when: Any) -> int:
-    """How many of `ids` came in with an import made after `when` (a ranking's time)."""
+def _imported_after(review: Review, session: Session, reviewer: str, ids: list[int],
+                    when: Any) -> int:
+    """How many of `ids` came in with an import made after `when` (a ranking's time) and
+    are still to be screened by `reviewer`: not decided by them (nor, in single screening,
+    by anyone), as a record imported with its labels (`--labels-as`) is."""
     later = {s["id"] for s in repo.sources(session) if s["imported_at"] > when}
     if not later or not ids:  # (the usual case: no record-by-record look-up)
         return 0
     source_of = repo.record_sources(session)
-    return sum(source_of.get(i) in later for i in ids)
+    dual = review.protocol.screening.dual
+    decided = {d.record_id for d in repo.current_decisions(session, Stage.TITLE_ABSTRACT)
+               if d.reviewer == reviewer or not dual}
+    return sum(source_of.get(i) in later and i not in decided for i in ids)
 
 
 def score_basis(info: dict[str, Any]) -> str:

@@ -1114,6 +1114,12 @@ def test_next_says_when_the_ranking_predates_records_imported_since(tmp_path: Pa
     assert result.exit_code == 0 and json.loads(result.stdout)["ranking_id"] is not None
     assert ("note: the ranking predates 2 records imported since, which come after the "
             "records it ranked; run `screener rank` to rank them") in result.stderr
+    # a record of the update decided already (e.g. its label imported) is not waiting
+    with open_review(tmp_path / "rev") as review, review.read() as s:
+        first_update = repo.record_ids_in_order(s)[-2]
+    run("decide", str(first_update), "--reviewer", "ann", "--label", "exclude", *loc)
+    result = CliRunner().invoke(main, ["next", "--reviewer", "ann", "--json", *loc])
+    assert "the ranking predates 1 record imported since" in result.stderr, result.stderr
     run("rank", "--reviewer", "ann", *loc)
     result = CliRunner().invoke(main, ["next", "--reviewer", "ann", "--json", *loc])
     assert result.exit_code == 0 and "predates" not in result.stderr
