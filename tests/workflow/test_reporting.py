@@ -1126,17 +1126,22 @@ SMALL_PROTOCOL = ("title: T\ncriteria:\n  - {id: I1, type: include, text: Adults
 """A protocol of one criterion and one reason, for the protocol-change wording tests."""
 
 
-def test_an_amendment_of_the_ranking_or_screening_mode_says_what_changed() -> None:
-    """The report's protocol table named such an amendment only 'ranking settings' or
-    'screening mode' (a helper's run): a reader could not tell seed 42 -> 7 from a new model."""
+def _changes_between(old_tail: str, new_tail: str) -> list[str]:
+    """What the report's protocol table says changed from `SMALL_PROTOCOL` + `old_tail` to
+    `SMALL_PROTOCOL` + `new_tail`."""
     from screener.protocol import load_protocol_text
     from screener.workflow.reporting import _protocol_changes
 
-    base = SMALL_PROTOCOL
-    old = load_protocol_text(base + "ranking:\n  seed: 42\n")
-    new = load_protocol_text(base + "ranking:\n  seed: 7\n  params: {C: 0.5}\n"
-                             "screening:\n  mode: dual\n  adjudicator: Ada\n")
-    changes = _protocol_changes(old, new)
+    return _protocol_changes(load_protocol_text(SMALL_PROTOCOL + old_tail),
+                             load_protocol_text(SMALL_PROTOCOL + new_tail))
+
+
+def test_an_amendment_of_the_ranking_or_screening_mode_says_what_changed() -> None:
+    """The report's protocol table named such an amendment only 'ranking settings' or
+    'screening mode' (a helper's run): a reader could not tell seed 42 -> 7 from a new model."""
+    changes = _changes_between("ranking:\n  seed: 42\n",
+                               "ranking:\n  seed: 7\n  params: {C: 0.5}\n"
+                               "screening:\n  mode: dual\n  adjudicator: Ada\n")
     assert ("screening mode (reviewers per record 1 to 2; blind no to yes; adjudicator "
             "(none) to Ada)") in changes
     assert "ranking settings (seed 42 to 7; C (default) to 0.5)" in changes
@@ -1231,17 +1236,11 @@ def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
 def test_an_amendment_of_key_papers_or_highlight_terms_names_them() -> None:
     """The protocol table said "the stopping rule's key papers from 3 to 2" without naming
     the one dropped, and "highlight terms" without naming a term (a tester's review)."""
-    from screener.protocol import load_protocol_text
-    from screener.workflow.reporting import _protocol_changes
-
-    base = SMALL_PROTOCOL
-    old = load_protocol_text(
-        base + "stopping:\n  key_papers: ['10.1000/a', '10.1000/b', '12345678']\n"
-        "highlight:\n  include: [ketamine, depression]\n  exclude: [rat]\n")
-    new = load_protocol_text(
-        base + "stopping:\n  key_papers: ['10.1000/a', '10.1000/c']\n"
+    changes = _changes_between(
+        "stopping:\n  key_papers: ['10.1000/a', '10.1000/b', '12345678']\n"
+        "highlight:\n  include: [ketamine, depression]\n  exclude: [rat]\n",
+        "stopping:\n  key_papers: ['10.1000/a', '10.1000/c']\n"
         "highlight:\n  include: [ketamine, esketamine]\n  exclude: [rat]\n")
-    changes = _protocol_changes(old, new)
     assert ("the stopping rule's key papers from 3 to 2 (added 10.1000/c; removed "
             "10.1000/b, 12345678)") in changes
     assert "highlight terms (include terms added esketamine; removed depression)" in changes
