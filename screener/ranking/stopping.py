@@ -219,12 +219,21 @@ def says_stop(labels_in_order: Sequence[int], n_total: int, recall_target: float
     if terms is None:
         return False
     k_rel, urn, k_min, k, p = terms
-    level = 1 - Fraction(str(confidence))
-    q = float(level)
-    if (p < q * (1 - _TIE)).any():
+    return _any_below(p, k_rel, urn, k_min, k, 1 - Fraction(str(confidence)))
+
+
+def _any_below(p: np.ndarray, x: np.ndarray, urn: np.ndarray, successes: np.ndarray,
+               draws: np.ndarray, q: Fraction) -> bool:
+    """Whether any of the p-values `p` (`hypergeom_cdf(x, urn, successes, draws)`) is below
+    the level `q`, decided exactly: a p-value that equals `q` (1/2, 1/20) is not below it,
+    however the floats round. Only those whose float lies within `_TIE` of `q` are
+    recomputed exactly (`hypergeom_cdf_exact`)."""
+    level = float(q)
+    if (p < level * (1 - _TIE)).any():
         return True
-    return any(hypergeom_cdf_exact(int(k_rel[j]), int(urn[j]), int(k_min[j]), int(k[j]))
-               < level for j in np.flatnonzero(np.abs(p - q) <= q * _TIE))
+    return any(hypergeom_cdf_exact(int(x[j]), int(urn[j]), int(successes[j]),
+                                   int(draws[j])) < q
+               for j in np.flatnonzero(np.abs(p - level) <= level * _TIE))
 
 
 def consecutive_irrelevant(labels_in_order: Sequence[int], *, sample_start: int = 0) -> int:
@@ -267,7 +276,7 @@ beyond, those plus a geometric grid of `_K_GRID` larger ones (see its docstring)
 
 
 _TIE = 1e-8
-"""Relative distance from a level within which `_LeftTest.below` recomputes a p-value
+"""Relative distance from a level within which `_any_below` recomputes a p-value
 exactly: `hypergeom_cdf`'s relative error is about 1e-10, so outside this band the float's
 side of the level is the exact value's side."""
 
@@ -301,9 +310,7 @@ class _LeftTest:
         self.seen: dict[int, np.ndarray] = {}
 
     def below(self, m: int, q: Fraction) -> bool:
-        """Whether the p-value at m is below the level `q`, decided exactly: a p-value that
-        equals `q` (e.g. 1/2) is not below it, however the floats round. Only the sample
-        sizes whose float p-value lies within `_TIE` of `q` are recomputed exactly."""
+        """Whether the p-value at m is below the level `q`, decided exactly (`_any_below`)."""
         if m <= 0:
             return False
         if m > self.left:
@@ -311,12 +318,8 @@ class _LeftTest:
         if m not in self.seen:
             self.seen[m] = hypergeom_cdf(self.k_rel, self.left + self.ks, self.k_rel + m,
                                          self.ks)
-        p, level = self.seen[m], float(q)
-        if (p < level * (1 - _TIE)).any():
-            return True
-        return any(hypergeom_cdf_exact(int(self.k_rel[j]), self.left + int(self.ks[j]),
-                                       int(self.k_rel[j]) + m, int(self.ks[j])) < q
-                   for j in np.flatnonzero(np.abs(p - level) <= level * _TIE))
+        return _any_below(self.seen[m], self.k_rel, self.left + self.ks, self.k_rel + m,
+                          self.ks, q)
 
     def smallest_below(self, q: Fraction, lo: int, hi: int) -> int:
         """Smallest m in lo..hi with p(m) < q (p(hi) < q), to within 0.5 % of m: the
