@@ -322,6 +322,14 @@ def _items(data: dict[str, Any], section: str) -> list[tuple[int, dict[str, Any]
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
 
+def _highlight_lists(highlight: Any) -> list[tuple[str, list[Any]]]:
+    """(kind, its list) for the `highlight` section's include and exclude term lists
+    (other shapes, schema errors, as empty lists)."""
+    lists = highlight if isinstance(highlight, dict) else {}
+    return [(kind, terms if isinstance(terms := lists.get(kind), list) else [])
+            for kind in ("include", "exclude")]
+
+
 _WILDCARDS = "?*#$!"
 """Signs bibliographic databases use as wildcards or truncation inside a word."""
 _MIN_LETTERS = 3
@@ -536,10 +544,8 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Pro
             add(["exclusion_reasons", i, "key"],
                 f"key {reason['key']!r} is already used by exclusion_reasons[{keys[reason['key']]}]")
         keys.setdefault(reason["key"], i)
-    highlight = data.get("highlight")
-    for kind in ("include", "exclude"):
-        terms = highlight.get(kind) if isinstance(highlight, dict) else None
-        for i, term in enumerate(terms if isinstance(terms, list) else []):
+    for kind, terms in _highlight_lists(data.get("highlight")):
+        for i, term in enumerate(terms):
             if not isinstance(term, str) or _term().match(term.strip()):
                 continue
             if _REGEX_SIGNS.search(term.strip()):
@@ -641,9 +647,8 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
                 add(where, "spans several lines: write it on one line (it is shown as a "
                     "heading or a list entry)")
     highlight = data.get("highlight")
-    for kind in ("include", "exclude"):
-        terms = highlight.get(kind) if isinstance(highlight, dict) else None
-        for i, term in enumerate(terms if isinstance(terms, list) else []):
+    for kind, terms in _highlight_lists(highlight):
+        for i, term in enumerate(terms):
             if isinstance(term, str) and (short := _short_stem(term)) is not None:
                 add(["highlight", kind, i], short)
     if isinstance(highlight, dict):
@@ -819,9 +824,7 @@ def _repeated_terms(highlight: Any, node: yaml.Node | None) -> list[Problem]:
     """A term listed twice in one list (the same word, perhaps in another case), with both
     places."""
     warnings: list[Problem] = []
-    for kind in ("include", "exclude"):
-        listed = highlight.get(kind) if isinstance(highlight, dict) else None
-        terms: list[Any] = listed if isinstance(listed, list) else []
+    for kind, terms in _highlight_lists(highlight):
         first: dict[str, int] = {}
         for i, term in enumerate(terms):
             if not isinstance(term, str):
