@@ -354,6 +354,17 @@ def test_ris_names_the_databases_each_record_came_from(
         "10.1000/a": "111", "10.1000/b": "222", "10.1000/c": ""}
 
 
+def _both_diagrams(review: Any, tmp_path: Path) -> list[tuple[str, str]]:
+    """The report's diagram (report-prisma.svg, written already) and `export prisma`'s:
+    each SVG's text, and the words of its text runs joined (a footnote wraps over several)."""
+    exported, _ = export_prisma(review, "svg", tmp_path / "prisma.svg")
+    out = []
+    for svg in (tmp_path / "report-prisma.svg", exported):
+        drawn = svg.read_text(encoding="utf-8")
+        out.append((drawn, " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", drawn))))
+    return out
+
+
 def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_path: Path) -> None:
     review = make_review()
     build(review)
@@ -367,13 +378,10 @@ def test_report_has_methods_and_diagram(make_review: Callable[..., Any], tmp_pat
     assert "records have not been screened yet" in notes
     assert "identified through other methods was excluded at title/abstract" in notes
     # the diagram says it too, under the column that has no box for it
-    exported, _ = export_prisma(review, "svg", tmp_path / "prisma.svg")
-    for svg in (tmp_path / "report-prisma.svg", exported):
-        drawn = svg.read_text(encoding="utf-8")
+    for drawn, words in _both_diagrams(review, tmp_path):
         assert "Records identified from\u2020:" in drawn
         assert ("\u2020Of the records identified through other methods, 1 was excluded at "
-                "title/abstract screening; this column has no box for it.") in " ".join(
-                    re.findall(r"<text[^>]*>([^<]*)</text>", drawn))
+                "title/abstract screening; this column has no box for it.") in words
 
 
 def test_report_refuses_a_link_or_folder_where_its_diagram_goes(
@@ -1224,13 +1232,10 @@ def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
     # the PRISMA counts are those of the reasons in force, as before
     assert "| Reports excluded: Ineligible population (adults only) | 3 |" in text
     # and the diagrams (the report's, export prisma's) mark the reason and give the note
-    exported, _ = export_prisma(review, "svg", tmp_path / "prisma.svg")
-    for svg in (tmp_path / "report-prisma.svg", exported):
-        drawn = svg.read_text(encoding="utf-8")
+    for drawn, words in _both_diagrams(review, tmp_path):
         assert "Ineligible population (adults only)\u2021 (n = 3)" in drawn
         assert ('Exclusion reason "Ineligible population (adults only)" was worded '
-                '"Wrong population" when 2 reports counted under it were excluded.'
-                ) in " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", drawn))
+                '"Wrong population" when 2 reports counted under it were excluded.') in words
 
 
 def test_an_amendment_of_key_papers_or_highlight_terms_names_them() -> None:
