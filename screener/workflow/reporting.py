@@ -1103,22 +1103,23 @@ def _identification(review: Review, events: Sequence[LogEvent]
     with review.read() as session:
         rows = repo.sources(session)
         links = repo.duplicate_links(session, active_only=False)
-        updates = _update_searches(rows, repo.first_decision_time(session))
+        started = repo.first_decision_time(session)
+        updates = _update_searches(rows, started)
         source_of = repo.record_sources(session)
         pending, _ = records_not_deduplicated(session)
-    # a date or query not recorded at import: the protocol's search for that source, marked
-    planned = {s.source.casefold(): s for s in review.protocol.searches}
+    # a date or query not recorded at import: the protocol's search for that import, marked
+    planned = _planned_searches(rows, review.protocol.searches, started)
     sources = []
     for r in rows:
-        plan = planned.get(str(r["name"]).casefold())
+        plan_date, plan_query = planned.get(r["id"], ("", ""))
         date, query = r["searched_on"] or "", r["query"] or ""
         sources.append(SourceInfo(
             name=r["name"], kind=r["kind"], records=r["records"] or 0,
-            searched_on=date or (plan.date if plan else ""),
-            query=query or (plan.query if plan else ""), file_name=r["file_name"] or "",
+            searched_on=date or plan_date,
+            query=query or plan_query, file_name=r["file_name"] or "",
             format=r["format"] or "", reported_count=r["reported_count"],
-            date_from_protocol=not date and bool(plan and plan.date),
-            query_from_protocol=not query and bool(plan and plan.query),
+            date_from_protocol=not date and bool(plan_date),
+            query_from_protocol=not query and bool(plan_query),
             update=updates.get(r["id"], "")))
     # records of an update found again: removed as duplicates of records an earlier search
     # (not the same update) found; counted once the update has been deduplicated
@@ -1147,6 +1148,46 @@ def _identification(review: Review, events: Sequence[LogEvent]
         kv[0]))), thresholds=tuple(sorted(used)),
         ran=bool(runs or links), restored=len(restored), found_again=found_again)
     return tuple(sources), dedup
+
+
+def _planned_searches(rows: Sequence[dict[str, Any]], searches: Sequence[SearchStrategy],
+                      first_decision: Any) -> dict[int, tuple[str, str]]:
+    """Source id -> (date, query) the protocol's `searches` give for that import, each ""
+    unless unambiguous. The protocol may list one source twice (a search and its update):
+    an undated import gets the one date of that source's searches left once the imports of
+    the same name made on the other side of the first decision (`first_decision`) are
+    accounted for (an import made after it is of a later search than one made before it,
+    as an update is to `_update_searches`); a query, when the searches of that date (of
+    every date, when the date is not known or none has it) give only one."""
+    started = audit.iso_utc(first_decision) if first_decision is not None else None
+
+    def after_start(row: dict[str, Any]) -> bool:
+        return bool(started and row["imported_at"]
+                    and audit.iso_utc(row["imported_at"]) > started)
+
+    out: dict[int, tuple[str, str]] = {}
+    for i, r in enumerate(rows):
+        name = str(r["name"]).casefold()
+        plans = [s for s in searches if s.source.casefold() == name]
+        dates = sorted({s.date for s in plans if s.date})
+        recorded = r["searched_on"] or ""
+        date = recorded
+        if not recorded and dates:
+            left = dates
+            for j, other in enumerate(rows):
+                if (j == i or str(other["name"]).casefold() != name
+                        or after_start(other) == after_start(r)):
+                    continue  # the same side of the first decision: either may be first
+                then = other["searched_on"] or ""
+                if j < i:  # `r` is the later search
+                    left = [d for d in left if d > (then or dates[0])]
+                else:
+                    left = [d for d in left if d < (then or dates[-1])]
+            date = left[0] if len(left) == 1 else ""
+        chosen = [s for s in plans if s.date == date] if date else plans
+        queries = {s.query for s in chosen or plans if s.query}
+        out[r["id"]] = ("" if recorded else date, queries.pop() if len(queries) == 1 else "")
+    return out
 
 
 def _update_searches(rows: Sequence[dict[str, Any]], first_decision: Any

@@ -1128,6 +1128,58 @@ def test_a_search_the_protocol_gives_fills_what_the_import_did_not_record(
             "gives for that source.") in text
 
 
+def _review_searching(tmp_path: Path, db_url: str | None,
+                      *searches: tuple[str, str]) -> Review:
+    """A review of protocols/minimal.yaml with the `searches` (source, date) added, its
+    protocol written to tmp_path/protocol.yaml."""
+    from screener.workflow.review import create_review
+
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text(
+        (Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml").read_text()
+        + "searches:\n" + "".join(f"  - {{source: {name}, date: '{date}'}}\n"
+                                  for name, date in searches), encoding="utf-8")
+    return create_review(tmp_path / "rev", protocol, db_url)
+
+
+def _protocol_rows(tmp_path: Path, db_url: str | None, screen_between: bool) -> list[str]:
+    """The Identification table's PubMed rows of a review whose protocol lists PubMed's
+    original search (2020-01-15) and its update (2021-07-01), both imported without
+    --searched; with a decision between the two imports when `screen_between`."""
+    from screener.workflow.importing import import_records
+
+    review = _review_searching(tmp_path, db_url, ("PubMed", "2020-01-15"),
+                               ("PubMed", "2021-07-01"))
+    try:
+        import_records(review, [Record(title="Ketamine trial one", year=2019)],
+                       source="PubMed", kind="database")
+        if screen_between:
+            record_decision(review, 1, "ann", Label.EXCLUDE)
+        import_records(review, [Record(title="Esketamine trial two", year=2021)],
+                       source="PubMed", kind="database")
+        report = write_report(review, tmp_path / "r.md").read_text(encoding="utf-8")
+    finally:
+        review.close()
+    return [line for line in report.splitlines() if line.startswith("| PubMed |")]
+
+
+def test_a_protocol_listing_a_search_and_its_update_dates_each_import_in_order(
+        tmp_path: Path, db_url: str | None) -> None:
+    # the protocol's update (2021-07-01) was attributed to the original import, made
+    # before screening began, as well as to the update's
+    original, update = _protocol_rows(tmp_path, db_url, screen_between=True)
+    assert "| 2020-01-15 (protocol) |" in original
+    assert "| 2021-07-01 (protocol) |" in update
+
+
+def test_a_protocol_date_is_not_attributed_when_it_is_ambiguous_for_the_import(
+        tmp_path: Path, db_url: str | None) -> None:
+    # two imports before screening began: either may be either search; no date is known
+    rows = _protocol_rows(tmp_path, db_url, screen_between=False)
+    assert len(rows) == 2
+    assert all("| not recorded |" in row and "(protocol)" not in row for row in rows), rows
+
+
 SMALL_PROTOCOL = ("title: T\ncriteria:\n  - {id: I1, type: include, text: Adults}\n"
                   "exclusion_reasons:\n  - {id: population, label: Wrong population, "
                   "key: \"1\"}\n")
@@ -1314,14 +1366,9 @@ def _update_review(tmp_path: Path, db_url: str | None) -> tuple[Review, list[int
     screened; both searched again on 2021-07-01 into the same review, deduplicated again.
     Returns the review and the ids of the update's records left to screen."""
     from screener.workflow.importing import deduplicate, import_records
-    from screener.workflow.review import create_review
 
-    protocol = tmp_path / "protocol.yaml"
-    protocol.write_text(
-        (Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml").read_text()
-        + "searches:\n  - {source: PubMed, date: '2020-01-15'}\n"
-        "  - {source: Embase, date: '2020-01-15'}\n", encoding="utf-8")
-    review = create_review(tmp_path / "rev", protocol, db_url)
+    review = _review_searching(tmp_path, db_url, ("PubMed", "2020-01-15"),
+                               ("Embase", "2020-01-15"))
     old = [Record(title=f"Ketamine for depression: randomised trial number {w}", year=2019,
                   authors=("Smith, J",), doi=f"10.1000/k.{i}")
            for i, w in enumerate(("one", "two", "three", "four"))]
