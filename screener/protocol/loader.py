@@ -334,7 +334,18 @@ _WILDCARDS = "?*#$!"
 """Signs bibliographic databases use as wildcards or truncation inside a word."""
 _MIN_LETTERS = 3
 """A suggested term has at least this many letters or digits: shorter pieces (`S`, `ed`)
-would be marked wherever they stand alone."""
+would be marked wherever they stand alone. Counted by `_letters`."""
+_IDEOGRAPHS = re.compile("[\u3005\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+                         "\U00020000-\U0003134f]")
+_SYLLABLES = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f\uac00-\ud7a3]")
+
+
+def _letters(text: str) -> int:
+    """The letters and digits of `text`, as counted against `_MIN_LETTERS`: a CJK ideograph
+    carries a word's meaning and counts as enough alone (`薬*`), a kana or Hangul syllable
+    counts as two letters (`ケタ*`, `약물*`, not `の*`)."""
+    return sum(_MIN_LETTERS if _IDEOGRAPHS.match(ch) else 2 if _SYLLABLES.match(ch) else 1
+               for ch in re.sub(r"\W", "", text))
 
 
 def suggested_terms(term: str) -> tuple[str, ...]:
@@ -350,7 +361,7 @@ def suggested_terms(term: str) -> tuple[str, ...]:
     else:
         pieces = [_edge_stripped(p) for p in re.split(rf"[^{_term_chars()}*]+", text)]
     return tuple(dict.fromkeys(
-        p for p in pieces if _term().match(p) and len(re.sub(r"\W", "", p)) >= _MIN_LETTERS))
+        p for p in pieces if _valid(p)))
 
 
 def _edge_stripped(piece: str) -> str:
@@ -491,8 +502,8 @@ def _regex_advice(term: str) -> str:
 
 
 def _valid(term: str) -> bool:
-    """A highlight term of at least `_MIN_LETTERS` letters or digits."""
-    return bool(_term().match(term)) and len(re.sub(r"\W", "", term)) >= _MIN_LETTERS
+    """A highlight term of at least `_MIN_LETTERS` letters or digits (`_letters`)."""
+    return bool(_term().match(term)) and _letters(term) >= _MIN_LETTERS
 
 
 def _term_advice(term: str) -> str:
@@ -513,12 +524,13 @@ def _short_stem(term: str) -> str | None:
     if not _term().match(text) or "*" not in text:
         return None
     stem = text.strip("*")
-    if len(re.sub(rf"[^{word_chars()}]", "", stem)) >= _MIN_LETTERS:
+    if _letters(stem) >= _MIN_LETTERS:
         return None
     where = "starts" if text.endswith("*") else "ends"
     return (f"{term!r} would mark every word that {where} with {stem!r}: a term with a * "
-            f"needs at least {_MIN_LETTERS} letters or digits beside the * (e.g. ketamin*); "
-            "write the whole word, or a longer stem")
+            f"needs at least {_MIN_LETTERS} letters or digits beside the * (e.g. ketamin*; "
+            "or one CJK ideograph, or two kana or Hangul syllables); write the whole word, "
+            "or a longer stem")
 
 
 def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Problem]:

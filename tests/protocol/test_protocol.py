@@ -515,6 +515,22 @@ def test_a_wildcard_term_with_a_stem_too_short_is_refused(term: str, starts: str
     assert load_protocol_text(VALID + f"highlight:\n  include: [{term!r}]\n", stored=True)
 
 
+@pytest.mark.parametrize("term", ["薬*", "糖尿*", "*尿病", "ケタ*", "약물*"])
+def test_a_short_wildcard_stem_in_a_script_whose_characters_carry_more_is_accepted(
+        term: str) -> None:
+    """The 3-letter minimum refused `薬*` (drug) and `糖尿*` (diabetes): one ideograph
+    carries a word's meaning; two kana or Hangul syllables are a syllable each."""
+    protocol = load_protocol_text(VALID + f"highlight:\n  include: [{term!r}]\n")
+    assert protocol.highlight.include == (term,)
+
+
+@pytest.mark.parametrize("term", ["ab*", "の*", "약*"])
+def test_a_single_kana_or_hangul_stem_is_refused_as_a_short_latin_one(term: str) -> None:
+    (problem,) = [p for p in _problems(VALID + f"highlight:\n  include: [{term!r}]\n")
+                  if "highlight.include[0]" in p]
+    assert f"{term!r} would mark every word" in problem, problem
+
+
 _NO_CRITERIA = VALID.replace("  - {id: I1, type: include, text: Adults}\n", "")
 
 
