@@ -506,15 +506,34 @@ def _valid(term: str) -> bool:
     return bool(_term().match(term)) and _letters(term) >= _MIN_LETTERS
 
 
+def _optional_letter(term: str) -> list[str] | None:
+    """The spellings of a term whose one wildcard is a ? between letters, read as in a
+    regular expression, the letter before it optional (`colou?r` -> colour, color); None
+    for any other term, or when a spelling is no valid term."""
+    text = term.strip()
+    core = text.strip("*")
+    if (core.count("?") != 1 or not re.search(r"\w\?\w", core)
+            or re.search(rf"[{re.escape(_WILDCARDS.replace('?', ''))}]", core)):
+        return None
+    spellings = [text[:len(text) - len(text.lstrip("*"))] + s
+                 + text[len(text.rstrip("*")):] for s in _Expansion(core).spellings() or []]
+    return spellings[::-1] if spellings and all(_valid(s) for s in spellings) else None
+
+
 def _term_advice(term: str) -> str:
     fixes = suggested_terms(term)
     if not fixes:
         return ""
+    # a database's ? stands for a letter (randomi?ed); a regular expression's makes the
+    # letter before it optional (colou?r), which a stem ending before it does not cover
+    both = _optional_letter(term)
+    optional = (f"; if the ? makes the {term.strip().split('?')[0][-1]} before it "
+                f"optional, as in a regular expression: {', '.join(both)}" if both else "")
     if any(fix.endswith("*") and not term.strip().endswith("*") for fix in fixes):
         return (f"; a * ends a word: {', '.join(fixes)} (or list each spelling as a term "
-                "of its own)")
+                f"of its own{optional})")
     if len(fixes) == 1:
-        return f"; the term {fixes[0]} marks it (as any other {fixes[0]})"
+        return f"; the term {fixes[0]} marks it (as any other {fixes[0]}){optional}"
     return f"; list its words as separate terms ({', '.join(fixes)})"
 
 

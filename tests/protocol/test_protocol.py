@@ -113,6 +113,28 @@ def test_the_fix_for_a_highlight_term_marks_what_it_meant_and_no_fragments(
     assert marked == spellings
 
 
+@pytest.mark.parametrize(("term", "words"), [
+    ("colou?r", ["colour", "color"]),
+    ("colou?r*", ["colours", "colors"]),
+    ("behaviou?ral", ["behavioural", "behavioral"]),
+    ("non-randomi?ed", ["non-randomised", "non-randomized"]),
+])
+def test_the_advice_for_a_question_mark_marks_every_spelling_it_may_mean(
+        term: str, words: list[str]) -> None:
+    """`colou?r` (the u optional, as in a regular expression) was advised `colou*` alone,
+    which does not mark "color"."""
+    from screener.tui.highlight import find_terms
+
+    (problem,) = [p for p in _problems(VALID + f"highlight:\n  include: [{term!r}]\n")
+                  if "highlight term" in p]
+    advice = problem.split("(e.g. ketamin*)", 1)[1]
+    offered = re.findall(r"[\w*][\w*-]*[\w*]", advice)
+    fixes = [t for t in offered if t.casefold().startswith(term[:3])]
+    load_protocol_text(VALID + f"highlight:\n  include: {fixes!r}\n")  # valid terms
+    for word in words:
+        assert find_terms(f"a {word} study", fixes, []), (word, problem)
+
+
 def test_whole_numbers_written_with_a_point_are_whole_numbers() -> None:
     """JSON Schema (and so the check) takes 7.0 as an integer; it reached the ranking as a
     float, whose seed crashed `rank` with a traceback, and the UI showed 'run 1/5.0'."""
