@@ -34,9 +34,17 @@ STAGES = click.Choice(["title_abstract", "full_text"])
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from screener.workflow import USER_ERRORS
+    """The user errors a command may have raised: those of the modules it loaded (a
+    `protocol check` refused loads no database layer to say so)."""
+    if "screener.workflow.review" in sys.modules or "screener.storage" in sys.modules:
+        from screener.workflow import USER_ERRORS
 
-    return USER_ERRORS
+        return USER_ERRORS
+    if "screener.protocol" in sys.modules:
+        from screener.protocol import ProtocolError
+
+        return (ProtocolError,)
+    return ()
 
 
 class ScreenerGroup(click.Group):
@@ -162,7 +170,7 @@ def protocol() -> None:
 @click.argument("file", type=PATH)
 def protocol_check(file: Path) -> None:
     """Validate FILE; report every problem with its line and field."""
-    from screener.workflow.review import read_protocol
+    from screener.workflow.model_settings import read_protocol
 
     proto, text = read_protocol(file)
     click.echo(f"{file}: OK ({counted(len(proto.criteria), 'criterion', 'criteria')}, "
@@ -175,7 +183,7 @@ def _warn_of_settings(file: Path, text: str | None = None) -> None:
     """`protocol_warnings` of a protocol checked, or stored by init or amend (its text read
     as they read it), on stderr."""
     from screener.protocol import protocol_warnings
-    from screener.workflow.review import read_protocol
+    from screener.workflow.model_settings import read_protocol
 
     for warning in protocol_warnings(read_protocol(file)[1] if text is None else text):
         click.echo(f"warning: {file}: {warning}", err=True)

@@ -2,16 +2,22 @@
 
 One place decides which `ranking:` settings a review can use, so that `protocol check`,
 `init` and `protocol amend` refuse what `rank` would refuse (`ranking_problems`, passed to
-the protocol loader), with the same words. Light: imports only `screener.ranking.config`
-(standard library), never scikit-learn. Must not import textual, click or sqlalchemy.
+the protocol loader), with the same words; and reads a protocol file with them
+(`read_protocol`). Light: imports only `screener.ranking.config` (standard library), and
+the protocol loader where it reads a file; never scikit-learn. Must not import textual,
+click or sqlalchemy (`protocol check` comes here for `read_protocol`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from screener.ranking.config import MODELS, ModelConfig
+
+if TYPE_CHECKING:
+    from screener.core.protocol import Protocol
 
 MODEL_ALIASES = {"default": "screener-lr"}
 """Names a protocol may use for a preset."""
@@ -73,3 +79,13 @@ def ranking_problems(ranking: Mapping[str, Any]) -> list[tuple[tuple[str | int, 
         except ValueError as exc:
             problems.append((("params",), str(exc)))
     return problems
+
+
+def read_protocol(path: Path) -> tuple[Protocol, str]:
+    """Read a protocol file with every check, the ranking settings' included (as `rank`
+    would refuse them): what `protocol check`, `init` and `protocol amend` accept. Returns
+    the protocol and its text (stored verbatim). Here, not in `review`, so that `protocol
+    check` loads no database layer."""
+    from screener.protocol import read_protocol_file
+
+    return read_protocol_file(path, ranking_check=ranking_problems)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from screener.core.protocol import Protocol
-from screener.protocol import ProtocolError, load_protocol_text, read_protocol_file, sha256_text
+from screener.protocol import ProtocolError, load_protocol_text, sha256_text
 from screener.storage import Database, Session, StorageError, repo, sqlite_url
-from screener.workflow.model_settings import ranking_problems
+from screener.workflow.model_settings import read_protocol
 
 DB_FILE = "review.db"
 PROTOCOL_FILE = "protocol.yaml"
@@ -76,13 +76,6 @@ def _resolve(folder: Path | None, db_url: str | None) -> tuple[str, Path | None]
         return url, folder
     folder = folder or Path.cwd()
     return sqlite_url(folder.resolve() / DB_FILE), folder
-
-
-def read_protocol(path: Path) -> tuple[Protocol, str]:
-    """Read a protocol file with every check, the ranking settings' included (as `rank`
-    would refuse them): what `protocol check`, `init` and `protocol amend` accept. Returns
-    the protocol and its text (stored verbatim)."""
-    return read_protocol_file(path, ranking_check=ranking_problems)
 
 
 def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) -> Review:

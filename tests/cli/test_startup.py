@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,18 @@ def test_a_usage_error_loads_no_heavy_module() -> None:
     code, output, heavy = loaded("status", "--no-such-option")
     assert code == 2 and "No such option '--no-such-option'" in output, output
     assert heavy == []
+
+
+@pytest.mark.parametrize("fixture", ["minimal.yaml", "bad"])
+def test_protocol_check_does_not_load_the_database_layer(fixture: str, tmp_path: Path) -> None:
+    """`protocol check` only reads a file, yet loaded SQLAlchemy (through the workflow
+    package's own imports): most of its start-up time. A protocol refused says so without
+    loading it either."""
+    path = Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml"
+    if fixture == "bad":
+        path = tmp_path / "bad.yaml"
+        path.write_text("title: T\ncriteria: []\n", encoding="utf-8")
+    code, output, heavy = loaded("protocol", "check", str(path))
+    assert code == (0 if fixture != "bad" else 2), output
+    assert ("OK (" in output) == (fixture != "bad"), output
+    assert "sqlalchemy" not in heavy and "psycopg" not in heavy, heavy
