@@ -192,7 +192,7 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
 
 
 def _warn_contradicting(found: list[Any]) -> None:
-    """Name the standing duplicate links whose records' identifiers contradict (an older
+    """Name the standing duplicate links whose records' identifiers or years contradict (an older
     version made them), each with the undo that separates it."""
     from screener.workflow.importing import contradiction_warning
 

@@ -413,6 +413,17 @@ _Route = Literal["title", "near", "prefix"]
 longer ("prefix": a dropped subtitle or a title cut short by a database)."""
 
 
+def _years_apart(a: _Feat, b: _Feat) -> bool:
+    """Years too far apart for one publication: more than one (a preprint and its article:
+    more than three, or the preprint more than a year after the article)."""
+    if a.year is None or b.year is None:
+        return False
+    if a.preprint != b.preprint:
+        pre, pub = (a.year, b.year) if a.preprint else (b.year, a.year)
+        return pub - pre > 3 or pre > pub + 1
+    return abs(a.year - b.year) > 1
+
+
 def _judge_route(
     a: _Feat, b: _Feat, score: float, route: _Route, preprint_doi_pair: bool
 ) -> _Verdict | None:
@@ -423,15 +434,9 @@ def _judge_route(
     preprint_pair = a.preprint != b.preprint
     supports = 0
     if a.year is not None and b.year is not None:
-        gap = abs(a.year - b.year)
-        if preprint_pair:
-            pre, pub = (a, b) if a.preprint else (b, a)
-            assert pre.year is not None and pub.year is not None
-            if gap > 3 or pre.year > pub.year + 1:
-                return None
-        elif gap > 1:
+        if _years_apart(a, b):
             return None
-        supports += 1 if gap == 0 or preprint_pair else 0
+        supports += 1 if a.year == b.year or preprint_pair else 0
     if a.surname and b.surname:
         if not _surnames_agree(a.surname, b.surname):
             return None
@@ -746,19 +751,22 @@ def find_duplicates(
 
 class Contradiction(NamedTuple):
     """A standing duplicate link that the current rules would not make: the removed record
-    and the one kept carry identifiers that tell two publications."""
+    and the one kept carry identifiers, or years, that tell two publications."""
 
     cluster: int
     record_id: int
     """The record removed as a duplicate."""
     kept_id: int
-    identifier: Literal["DOI", "PMID"]
-    """What differs: DOIs that conflict (`_dois_conflict`), or PMIDs."""
+    identifier: Literal["DOI", "PMID", "year"]
+    """What differs: DOIs that conflict (`_dois_conflict`), PMIDs, or years too far apart
+    (`_years_apart`)."""
 
 
-def _joined_by_identifier(feats: Mapping[int, _Feat]) -> dict[int, int]:
-    """Each record's group: records are joined when they share a DOI or a PMID, directly
-    or through others (the group is named by one of its record ids)."""
+def _joined_by_identifier(feats: Mapping[int, _Feat],
+                          keys: tuple[str, ...] = ("doi", "pmid")) -> dict[int, int]:
+    """Each record's group: records are joined when they share a DOI or a PMID (the
+    identifiers `keys` name), directly or through others (the group is named by one of
+    its record ids)."""
     root = {i: i for i in feats}
 
     def find(i: int) -> int:
@@ -766,7 +774,7 @@ def _joined_by_identifier(feats: Mapping[int, _Feat]) -> dict[int, int]:
             i = root[i]
         return i
 
-    for key in ("doi", "pmid"):
+    for key in keys:
         first: dict[str, int] = {}
         for i, f in sorted(feats.items()):
             value = getattr(f, key)
@@ -784,7 +792,10 @@ def contradicting_links(records: Mapping[int, Record],
     the link (a DOI or PMID the two share through its records, as when PubMed indexed one
     article twice, or a republication with the same title and abstract). Older versions
     linked records by PMID though their DOIs differed. `records` holds at least the
-    linked records (a link to one it lacks is passed over)."""
+    linked records (a link to one it lacks is passed over). Records whose years are too far
+    apart for one publication (`_years_apart`) are kept apart too, unless a DOI they share
+    through the cluster's records links them (the DOI rule takes no year into account);
+    older versions linked them by PMID or title."""
     by_cluster: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for cluster, removed, kept in links:
         if removed in records and kept in records:
@@ -793,6 +804,7 @@ def contradicting_links(records: Mapping[int, Record],
     for cluster, pairs in sorted(by_cluster.items()):
         feats = {i: _features(records[i]) for pair in pairs for i in pair}
         group = _joined_by_identifier(feats)
+        by_doi = _joined_by_identifier(feats, ("doi",))
         for removed, kept in pairs:
             a, b = feats[removed], feats[kept]
             if _dois_conflict({a.doi} - {""}, {b.doi} - {""}):
@@ -800,4 +812,6 @@ def contradicting_links(records: Mapping[int, Record],
             elif (a.pmid and b.pmid and a.pmid != b.pmid and group[removed] != group[kept]
                   and not _republished(a, b, _abstracts_agree(a, b))):
                 found.append(Contradiction(cluster, removed, kept, "PMID"))
+            elif by_doi[removed] != by_doi[kept] and _years_apart(a, b):
+                found.append(Contradiction(cluster, removed, kept, "year"))
     return found

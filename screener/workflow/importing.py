@@ -461,7 +461,8 @@ class DedupSummary:
     cluster: int = 0
     """For `redo_duplicate_cluster`: the number of the new cluster."""
     contradicting: tuple[dict[str, Any], ...] = ()
-    """Standing links whose records' identifiers contradict (`contradicting_duplicates`)."""
+    """Standing links whose records' identifiers or years contradict
+    (`contradicting_duplicates`)."""
 
 
 def _labels_by_record(session: Session) -> dict[int, set[tuple[str, str]]]:
@@ -555,9 +556,9 @@ def contradicting_duplicates(session: Session,
                              links: Sequence[dict[str, Any]] | None = None,
                              records: dict[int, Record] | None = None) -> list[dict[str, Any]]:
     """The standing duplicate links (`links`, default: every one) that the current rules
-    would not make, their records' DOIs or PMIDs telling two publications
+    would not make, their records' DOIs, PMIDs or years telling two publications
     (`dedup.contradicting_links`; older versions linked records by PMID though their DOIs
-    differed): cluster, record_id, kept_id, identifier ("DOI" or "PMID") and, for
+    differed): cluster, record_id, kept_id, identifier ("DOI", "PMID" or "year") and, for
     "removed" and "kept", the record's doi, pmid and year. Never undone here: a reviewer
     may have decided on them, and `screener dedup --undo` says what it restores."""
     from screener.importers.dedup import contradicting_links
@@ -591,10 +592,12 @@ def contradiction_warning(found: dict[str, Any]) -> str:
         return f"record {rid} ({', '.join(parts)})"
 
     cluster = found["cluster"]
+    differ = (f"they are {abs(found['removed']['year'] - found['kept']['year'])} years apart"
+              if found["identifier"] == "year" else f"their {found['identifier']}s differ")
     return (f"cluster {cluster}: {shown(found['record_id'], found['removed'])} was removed as "
-            f"a duplicate of {shown(found['kept_id'], found['kept'])}, but their "
-            f"{found['identifier']}s differ: the current rules keep such records apart; if "
-            f"they are different articles, undo it with `screener dedup --undo {cluster}`")
+            f"a duplicate of {shown(found['kept_id'], found['kept'])}, but {differ}: the "
+            "current rules keep such records apart; if they are different articles, undo it "
+            f"with `screener dedup --undo {cluster}`")
 
 
 def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, object]]:

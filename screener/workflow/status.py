@@ -207,7 +207,7 @@ def format_status(data: dict[str, Any]) -> str:
     if data.get("duplicate_links_contradicting"):
         n = data["duplicate_links_contradicting"]
         lines.append(f"  {counted(n, 'duplicate link')} {plural(n, 'contradicts', 'contradict')} "
-                     "the records' identifiers: see `screener dedup --list`")
+                     "the records' identifiers or years: see `screener dedup --list`")
     if data.get("not_deduplicated_note"):
         lines.append(f"  note: {data['not_deduplicated_note']}")
     if data["sources"]:

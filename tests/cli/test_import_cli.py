@@ -254,13 +254,35 @@ def test_dedup_names_an_older_versions_link_between_records_whose_dois_differ(
              json.loads(run("dedup", "--list", "--json", *review_dir))}
     assert links[1]["contradicts"]["identifier"] == "DOI" and links[2]["contradicts"] is None
     assert json.loads(run("dedup", "--json", *review_dir))["contradicting"][0]["cluster"] == 1
-    assert ("1 duplicate link contradicts the records' identifiers: see `screener dedup "
-            "--list`") in run("status", *review_dir)
+    assert ("1 duplicate link contradicts the records' identifiers or years: see "
+            "`screener dedup --list`") in run("status", *review_dir)
     # never undone by dedup itself; once undone, nothing is named
     assert json.loads(run("status", "--json", *review_dir))["duplicates_removed"] == 2
     run("dedup", "--undo", "1", *review_dir)
     assert "warning" not in run("dedup", "--list", *review_dir)
     assert "contradict" not in run("status", *review_dir)
+
+
+def test_dedup_names_an_older_link_between_records_years_apart(
+        review_dir: list[str], tmp_path: Path, db_url: str | None) -> None:
+    """A link between records of one PMID (and no DOI) four years apart, which the current
+    rules do not make, was not named."""
+    table = tmp_path / "records.csv"
+    table.write_text(
+        "Title,Authors,Year,Journal,PMID\n"
+        '"Efficacy of CT-P13 in inflammatory bowel disease","Kim, Ho",2019,'
+        "J Gastroenterol Hepatol,30828891\n"
+        '"Efficacy of CT-P13 in inflammatory bowel disease","Kim, Ho",2015,'
+        "J Gastroenterol Hepatol,30828891\n", encoding="utf-8")
+    run("import", str(table), *review_dir)
+    assert "0 duplicates removed" in run("dedup", *review_dir)  # apart under the rules
+    with open_review(tmp_path / "rev", db_url) as review, review.transaction() as s:
+        repo.add_duplicate_links(s, [(1, 1, 2, "pmid", 1.0)])
+    named = ("cluster 1: record 1 (2019, no DOI, PMID 30828891) was removed as a duplicate "
+             "of record 2 (2015, no DOI, PMID 30828891), but they are 4 years apart: the "
+             "current rules keep such records apart")
+    assert named in run("dedup", *review_dir) and named in run("dedup", "--list", *review_dir)
+    assert "1 duplicate link contradicts" in run("status", *review_dir)
 
 
 def test_dedup_and_redo_name_screened_removed_copies_with_the_copy_kept(

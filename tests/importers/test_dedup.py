@@ -661,3 +661,26 @@ def test_contradicting_links_names_links_the_current_rules_would_not_make() -> N
     # a link to a record no longer there is passed over
     assert contradicting_links({1: records[1]}, links) == []
     assert find_duplicates([records[1], records[2]]) == []  # apart under the rules indeed
+
+
+def test_contradicting_links_names_links_between_records_years_apart() -> None:
+    """A stored link between records whose DOIs and PMIDs agree but whose years are more
+    than one apart was not named, though the current rules keep them apart; one DOI on
+    both, or a preprint two years before its article, the rules link themselves."""
+    def copy(rid: int, **changes: object) -> Record:
+        return replace(ARTICLE, id=rid, **changes)  # type: ignore[arg-type]
+
+    records = {r.id or 0: r for r in (
+        copy(1), copy(2, doi="", year=2022),  # the same PMID, four years later
+        copy(3, doi="", pmid="", year=2015),  # no identifier, three years before
+        copy(4, year=2022),  # the same DOI
+        copy(5, doi="10.1101/2016.01.01.000001", pmid="", year=2016, journal="bioRxiv"),
+        copy(6, doi="", pmid="", year=2017),  # a year before: one paper
+    )}
+    for rid in (2, 3):  # apart under the current rules indeed
+        assert find_duplicates([records[1], records[rid]]) == [], rid
+    for rid in (4, 5, 6):  # linked by them
+        assert find_duplicates([records[1], records[rid]]) != [], rid
+    links = [(1, 2, 1), (2, 3, 1), (3, 4, 1), (4, 5, 1), (5, 6, 1)]
+    assert contradicting_links(records, links) == [
+        Contradiction(1, 2, 1, "year"), Contradiction(2, 3, 1, "year")]
