@@ -276,6 +276,9 @@ class ReportInputs:
     reworded_reasons: tuple[tuple[str, str, int], ...] = ()
     """(label in force, earlier label, reports in Table 2 excluded under the earlier one)
     for each reason an amendment reworded after exclusions were made under it."""
+    diagram_reworded_reasons: tuple[tuple[str, str, int], ...] = ()
+    """The same among the reports the flow diagram counts under the reasons (Table 2 lists
+    a report removed as a duplicate after its exclusion too; the diagram does not)."""
 
 
 _MD_ACTIVE = re.compile(r"[\\`*_\[\]<|~]|&(?=#?\w+;)")

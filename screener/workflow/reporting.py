@@ -78,6 +78,9 @@ class PrismaResult:
     as duplicates, excluded at title/abstract, not screened or settled yet."""
     other_unscreened: int = 0
     """Records identified through other methods that no reviewer has decided on yet."""
+    reports_excluded: frozenset[int] = frozenset()
+    """The reports the diagram counts as excluded at full text, in either column: those its
+    reasons count (a record removed as a duplicate is none of them)."""
 
 
 def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
@@ -121,6 +124,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                                    else rule_met)
     pending = {r for r in screened if r in ta and ta[r].label is None}
     reason_label = {r.id: r.label for r in review.protocol.exclusion_reasons}
+    counted_excluded: set[int] = set()
 
     def column(ids: set[int]
                ) -> tuple[int, int, int, int, tuple[tuple[str, int], ...], int, int]:
@@ -135,6 +139,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         assessed = {r for r in sought if r in ft and ft[r].label in (Label.INCLUDE,
                                                                      Label.EXCLUDE)}
         excluded = {r for r in assessed if ft[r].label == Label.EXCLUDE}
+        counted_excluded.update(excluded)
         reasons = Counter(reason_label.get(ft[r].reason_id or "", ft[r].reason_id or "no reason")
                           for r in excluded)
         ordered = tuple((label, reasons[label]) for label in
@@ -251,7 +256,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     problems = [p for p in check(counts) if not p.startswith(tuple(explained))]
     o_untouched = sum(1 for r in o_kept if r not in ta)
     return PrismaResult(counts, tuple(problems), tuple(notes), len(untouched), draft,
-                        (o_dup, o_excluded, o_open), o_untouched)
+                        (o_dup, o_excluded, o_open), o_untouched, frozenset(counted_excluded))
 
 
 def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
@@ -567,7 +572,8 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
         result = replace(result, notes=(*result.notes,
                                         *prisma.other_method_notes(result.counts)))
     counts, draft = result.counts, result.draft
-    notes = (_diagram_notes(result.other_methods, _reworded_reasons(review))
+    notes = (_diagram_notes(result.other_methods,
+                            _reworded_reasons(review, result.reports_excluded))
              if fmt in ("svg", "pdf", "png") else None)
     if fmt == "svg":
         write_text_atomic(target, prisma.prisma_svg(counts, draft, notes))
@@ -595,14 +601,15 @@ def _diagram_notes(other_methods: tuple[int, int, int],
                         reworded=reworded)
 
 
-def _reworded_reasons(review: Review) -> tuple[tuple[str, str, int], ...]:
-    """`_reason_amendments`' reworded reasons, for a diagram made without the report."""
+def _reworded_reasons(review: Review, excluded: Collection[int]
+                      ) -> tuple[tuple[str, str, int], ...]:
+    """`_reason_amendments`' reworded reasons among the reports `excluded` (the diagram's,
+    `PrismaResult.reports_excluded`), for a diagram made without the report."""
     with review.read() as session:
         ft = outcomes(review, session, Stage.FULL_TEXT)
         return _reason_amendments(
             session, review.protocol, stored_protocols(session), ft,
-            [rid for rid, o in ft.items() if o.label == Label.EXCLUDE],
-            repo.current_decisions(session))[1]
+            sorted(r for r in excluded if r in ft), repo.current_decisions(session))[1]
 
 
 def _visible_log(review: Review, viewer: str | None) -> list[object]:
@@ -951,6 +958,8 @@ def build_report_inputs(review: Review) -> object:
         protocols = stored_protocols(session)
         reasons_amended, reworded = _reason_amendments(
             session, review.protocol, protocols, ft, excluded_ids, current)
+        drawn = _reason_amendments(session, review.protocol, protocols, ft, sorted(
+            r for r in result.reports_excluded if r in ft), current)[1]
         # the title/abstract decisions screeners made here, and the rankings they record
         # (every decision row, changed and undone ones too: each was made on a record
         # something showed; `changed` marks those on a record the reviewer had decided)
@@ -1059,7 +1068,7 @@ def build_report_inputs(review: Review) -> object:
                         backfilled_events=sum(1 for e in events
                                               if e.details.get("recorded_by")),
                         sources=sources, dedup=dedup, reasons_amended=reasons_amended,
-                        reworded_reasons=reworded)
+                        reworded_reasons=reworded, diagram_reworded_reasons=drawn)
 
 
 def _reason_amendments(session: Session, protocol: Protocol, stored: dict[int, Protocol],
@@ -1524,7 +1533,7 @@ def write_report(review: Review, out: Path | None = None, force: bool = False,
     text = methods_report(inputs)  # (made before anything is written)
     existed = svg.exists()
     write_text_atomic(svg, prisma_svg(inputs.counts, inputs.draft, _diagram_notes(
-        inputs.other_methods, inputs.reworded_reasons)))
+        inputs.other_methods, inputs.diagram_reworded_reasons)))
     try:
         write_text_atomic(target, text)
     except BaseException:

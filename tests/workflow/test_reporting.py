@@ -1290,6 +1290,46 @@ def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
                 '"Wrong population" when 2 reports counted under it were excluded.') in words
 
 
+def test_the_reworded_reason_footnote_counts_the_reports_the_diagram_counts(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """A report excluded at full text under the earlier wording, then removed as a
+    duplicate of a copy excluded under the new one, is not in the diagram's count of the
+    reason, yet its footnote counted it among the reports excluded under the earlier
+    wording."""
+    import yaml
+
+    from screener.workflow.importing import deduplicate, import_records
+    from screener.workflow.review import amend_protocol
+
+    review = make_review()
+    trial = Record(title="Ketamine infusion for depression: a randomised trial", year=2020,
+                   doi="10.1000/k.1")
+    # the same report from two databases, not deduplicated yet, and another one
+    import_records(review, [trial], source="PubMed", kind="database")
+    import_records(review, [trial, Record(title="Another trial", year=2021)],
+                   source="Embase", kind="database")
+    for rid in (1, 2, 3):
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    for rid in (2, 3):
+        record_decision(review, rid, "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                        reason_id="population")
+    data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
+    data["exclusion_reasons"][0]["label"] = "Ineligible population"
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, amended, "reason reworded")
+    record_decision(review, 1, "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="population")
+    deduplicate(review)  # both copies screened: 1 kept, 2 removed
+    with review.read() as s:
+        assert repo.removed_duplicate_ids(s) == {2}
+    write_report(review, tmp_path / "report.md")
+    for drawn, words in _both_diagrams(review, tmp_path):
+        assert "Ineligible population\u2021 (n = 2)" in drawn
+        assert ('Exclusion reason "Ineligible population" was worded "Wrong population" '
+                'when 1 report counted under it was excluded.') in words, words
+
+
 def test_an_amendment_of_key_papers_or_highlight_terms_names_them() -> None:
     """The protocol table said "the stopping rule's key papers from 3 to 2" without naming
     the one dropped, and "highlight terms" without naming a term (a tester's review)."""
