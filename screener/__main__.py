@@ -69,10 +69,34 @@ def skip_final_collection() -> None:
     gc.freeze()
 
 
+UNICODE_PROBE = "\u4e2d\u2014\U0001f9ea"
+"""A CJK character, a dash and an emoji: an output encoding that can write these three
+writes every character screener prints."""
+
+
+def tolerate_narrow_output() -> None:
+    """stdout and stderr whose encoding lacks characters a title, source or name may hold
+    (Latin-1 terminals, Windows cp1252 when output is redirected) write those characters as
+    backslash escapes ('\\u4e2d') instead of failing with UnicodeEncodeError halfway through a
+    command. Files screener writes are UTF-8 whatever this says."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        reconfigure = getattr(stream, "reconfigure", None)
+        if not encoding or reconfigure is None:
+            continue
+        try:
+            UNICODE_PROBE.encode(encoding)
+        except UnicodeEncodeError:
+            reconfigure(errors="backslashreplace")
+        except LookupError:  # an encoding Python does not know: leave the stream as it is
+            pass
+
+
 def run() -> None:
     """The entry point ([project.scripts] and `python -m screener`)."""
     try:
         stop_on_termination()
+        tolerate_narrow_output()
         from screener.cli import main
 
         main()

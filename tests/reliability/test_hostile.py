@@ -140,3 +140,25 @@ def test_read_only_review_gives_clear_message(tmp_path: Path) -> None:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
     with open_review(folder) as review, review.transaction() as s:
         assert [(d.record_id, d.label) for d in repo.current_decisions(s)] == [(rid, Label.INCLUDE)]
+
+
+def test_output_encoding_without_the_characters_shown(tmp_path: Path) -> None:
+    """A Latin-1 terminal or Windows cp1252 redirected output cannot show CJK or emoji: the
+    command still prints, with those characters escaped, instead of a traceback."""
+    folder = tmp_path / "r"
+    title = "中文标题 🧪 — résumé"
+    with create_review(folder, MINIMAL) as review:
+        with review.transaction() as s:
+            source = repo.add_source(s, name="来源 🧪", kind="database")
+            repo.add_records(s, source, [Record(title=title)])
+    encoding = "latin-1"
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    for args in (["next", "--reviewer", "ann"], ["status"], ["status", "--json"],
+                 ["log", "events"]):
+        out = subprocess.run([sys.executable, "-m", "screener", *args, "--review", str(folder)],
+                             capture_output=True, cwd=REPO, env=env)
+        stderr = out.stderr.decode(encoding)
+        assert out.returncode == 0 and "Traceback" not in stderr, (args, stderr)
+        if args[0] == "next":
+            assert "\\u4e2d\\u6587" in out.stdout.decode(encoding) and "résumé" in \
+                out.stdout.decode(encoding)
