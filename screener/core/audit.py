@@ -90,6 +90,13 @@ def iso_utc(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def utc_day(value: datetime | None) -> str:
+    """The UTC date (YYYY-MM-DD) of a stored moment, as `iso_utc` dates it ("" for None):
+    the date screener shows of an import or a decision, whatever the time zone of the
+    database server or session (PostgreSQL gives its values in the session's zone)."""
+    return iso_utc(value)[:10]
+
+
 def log_row(decision: Decision, *, seq: int, prev_decision_id: int | None,
             model_config_hash: str = "") -> LogRow:
     """The log row of a stored decision (it must have an id)."""

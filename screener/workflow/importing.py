@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from screener.core import audit
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record, typed_pmid
 from screener.core.wording import counted, plural, were
@@ -237,7 +238,7 @@ def _repeated(what: str, earlier: dict[str, Any], again: str = "--again --search
               "(the day it was run)") -> str:
     """The refusal of an import that repeats `earlier` (a source's row); `again`: the
     options that import an update search that found nothing new."""
-    when = earlier["imported_at"].strftime("%Y-%m-%d") if earlier["imported_at"] else "?"
+    when = audit.utc_day(earlier["imported_at"]) or "?"
     file = f", file {earlier['file_name']!r}" if earlier["file_name"] else ""
     searched = f", searched {earlier['searched_on']}" if earlier["searched_on"] else ""
     return (f"{what} on {when} as source {earlier['name']!r} "

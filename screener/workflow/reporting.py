@@ -994,7 +994,7 @@ def build_report_inputs(review: Review) -> object:
                 # an update search: the run, the test and the estimate count only since
                 values.append((f"records imported after screening began{who}",
                                f"{prog.added_since_start:,} (the latest on "
-                               f"{prog.added_on:%Y-%m-%d}: the stopping statistics count "
+                               f"{audit.utc_day(prog.added_on)}: the stopping statistics count "
                                f"{counts_since(prog.screened_since)})"))
             if prog.p_value is not None:
                 values.append((f"stopping-test p-value{who}", f"{prog.p_value:.3f}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from screener.core import audit
 from screener.core.decisions import Label, Role, Stage
 from screener.core.records import key_paper_match
 from screener.core.wording import counted, number, percent, plural
@@ -123,7 +124,7 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
             {"name": s["name"], "kind": s["kind"], "records": s["records"],
              "file": s["file_name"], "query": s["query"], "searched": s["searched_on"],
              "reported_count": s["reported_count"],
-             "imported": s["imported_at"].isoformat() if s["imported_at"] else None}
+             "imported": audit.iso_utc(s["imported_at"]) or None}
             for s in sources
         ],
         "identified_by_kind": {k: per_kind.get(k, 0) for k in ("database", "register", "other")},
@@ -177,7 +178,7 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,
                      for i in p.checklist],
             # records imported after this screening began: the figures count only since
             "added_since_start": p.added_since_start,
-            "added_on": None if p.added_on is None else f"{p.added_on:%Y-%m-%d}",
+            "added_on": audit.utc_day(p.added_on) or None,
             "screened_since": p.screened_since,
         } for p in progs]}
     if stopping is not None:

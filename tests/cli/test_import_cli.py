@@ -708,8 +708,9 @@ def test_status_tells_two_imports_under_one_source_name_apart(review_dir: list[s
     """An update search imported under the same name showed as a second "PubMed (database)"
     line with nothing to tell the two apart: each line gives its search date (or, without
     one, its import date)."""
-    from datetime import date
+    from datetime import UTC, datetime
 
+    today = datetime.now(UTC).date().isoformat()  # import times are shown in UTC
     nbib = FORMATS / "medline" / "rispy_example_pubmed.nbib"
     update = tmp_path / "update.nbib"
     update.write_bytes(nbib.read_bytes() + b"\n")
@@ -719,9 +720,9 @@ def test_status_tells_two_imports_under_one_source_name_apart(review_dir: list[s
              if line.strip().startswith("PubMed (database)")]
     assert len(lines) == 2
     assert lines[0].endswith("searched 2021-01-05")
-    assert lines[1].endswith(f"imported {date.today().isoformat()}")
+    assert lines[1].endswith(f"imported {today}")
     data = json.loads(run("status", "--json", *review_dir))
-    assert [s["imported"][:10] for s in data["sources"]] == [date.today().isoformat()] * 2
+    assert [s["imported"][:10] for s in data["sources"]] == [today] * 2
 
 
 def _updated_review(review_dir: list[str], tmp_path: Path) -> tuple[Path, str]:
