@@ -8,7 +8,6 @@ is not this one's to import. Must not import sqlalchemy, textual, click or sklea
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import hashlib
 import os
@@ -23,6 +22,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from screener.core.dates import search_date_problem
 from screener.core.decisions import Stage
 from screener.core.keys import (
     DEFAULT_KEYS,
@@ -694,12 +694,10 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
 
     for i, search in _items(data, "searches"):
         date = search.get("date")
-        if isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-            try:
-                dt.date(*map(int, date.split("-")))
-            except ValueError as exc:
-                add(["searches", i, "date"], f"{date!r} is not a date ({exc}); write the day "
-                    "the search was run as YYYY-MM-DD, e.g. 2026-10-01")
+        # (one not written YYYY-MM-DD is the schema's problem)
+        if (isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)
+                and (wrong := search_date_problem(date))):
+            add(["searches", i, "date"], f"{date!r} {wrong}")
     stopping = data.get("stopping")
     papers = stopping.get("key_papers") if isinstance(stopping, dict) else None
     for i, paper in enumerate(papers if isinstance(papers, list) else []):

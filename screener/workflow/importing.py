@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from screener.core import audit
+from screener.core.dates import search_date_problem
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record, typed_pmid
 from screener.core.wording import counted, plural, were
@@ -45,14 +46,9 @@ def _check_kind(kind: str) -> None:
 def _check_date(searched: str | None) -> str:
     if not searched:
         return ""
-    try:
-        day = date.fromisoformat(searched)
-    except ValueError:
-        raise ReviewError(f"--searched {searched!r} is not a date; write it as YYYY-MM-DD") from None
-    if day > date.today():
-        raise ReviewError(f"--searched {searched} is in the future: give the day the search "
-                          "was run (PRISMA reports it)")
-    return day.isoformat()
+    if problem := search_date_problem(searched):
+        raise ReviewError(f"--searched {searched!r} {problem}")
+    return searched
 
 
 def _source_name(session: Session, name: str, option: str = "--source") -> str:

@@ -594,14 +594,38 @@ def test_source_name_of_a_gzipped_export_drops_both_suffixes(review_dir: list[st
         "scopus"]
 
 
-def test_a_search_date_in_the_future_is_refused(review_dir: list[str]) -> None:
-    from datetime import date, timedelta
+def _utc_today_plus(days: int) -> str:
+    from datetime import UTC, datetime, timedelta
 
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize(("searched", "fragment"), [
+    (_utc_today_plus(2), "is in the future"),
+    ("0001-01-01", "is before 1900"),
+    ("1899-12-31", "is before 1900"),
+    ("2026-02-30", "is not a date (day is out of range for month)"),
+    ("2026-W48-1", "is not a date; write it as YYYY-MM-DD"),
+    ("20261101", "is not a date; write it as YYYY-MM-DD"),
+    ("2026-11-01T10:00", "is not a date; write it as YYYY-MM-DD"),
+])
+def test_an_implausible_search_date_is_refused(review_dir: list[str], searched: str,
+                                               fragment: str) -> None:
+    """A search date in the future, before 1900 (0001-01-01), a day the month lacks, or
+    not written YYYY-MM-DD (an ISO week, no dashes) is refused, as the protocol's are."""
     out = run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir,
-              "--searched", tomorrow, code=2)
-    assert f"--searched {tomorrow} is in the future" in out
+              "--searched", searched, code=2)
+    assert f"--searched {searched!r} {fragment}" in out
     assert json.loads(run("status", "--json", *review_dir))["records_total"] == 0
+
+
+def test_a_search_date_already_today_somewhere_is_accepted(review_dir: list[str]) -> None:
+    """A searcher ahead of UTC (Auckland, Kiribati) may write their local date, the UTC
+    date's next day."""
+    run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir,
+        "--searched", _utc_today_plus(1))
+    data = json.loads(run("status", "--json", *review_dir))
+    assert [s["searched"] for s in data["sources"]] == [_utc_today_plus(1)]
 
 
 @pytest.mark.parametrize(("args", "fragment"), [

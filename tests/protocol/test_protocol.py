@@ -461,6 +461,32 @@ def test_an_impossible_search_date_is_refused_with_its_field(date: str) -> None:
     assert "YYYY-MM-DD" in problems[0]
 
 
+def _utc_today_plus(days: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize(("date", "fragment"), [
+    ("2099-01-01", "is in the future"), (_utc_today_plus(2), "is in the future"),
+    ("1899-12-31", "is before 1900"), ("'0001-01-01'", "is before 1900"),
+])
+def test_a_search_date_in_the_future_or_before_1900_is_refused_with_its_field(
+        date: str, fragment: str) -> None:
+    """'2099-01-01' passed the check and the report gave it as the search date, while
+    import --searched refuses a date in the future."""
+    problems = _problems(VALID + f"searches:\n  - source: PubMed\n    date: {date}\n")
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"line 8, searches[0].date: '{date.strip(chr(39))}' "
+                                  f"{fragment}"), problems
+
+
+def test_a_search_date_already_today_somewhere_is_accepted() -> None:
+    tomorrow = _utc_today_plus(1)  # a searcher ahead of UTC writes their own date
+    protocol = load_protocol_text(VALID + f"searches:\n  - {{source: PubMed, date: {tomorrow}}}\n")
+    assert [s.date for s in protocol.searches] == [tomorrow]
+
+
 def test_a_tag_that_cannot_read_its_value_is_a_problem() -> None:
     problems = _problems(VALID + "question:\n  text: !!int abc\n")
     assert problems == ["line 7, column 9, (top level): 'abc' cannot be read as int (its tag "
