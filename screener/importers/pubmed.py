@@ -28,13 +28,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.client import HTTPException
 from typing import Any, Literal
 from urllib.error import HTTPError, URLError
 
 from Bio import Entrez
 
+from screener.core.dates import searched_today
 from screener.core.records import Record, normalise_pmid
 from screener.importers import pubmed_xml
 from screener.importers.errors import ImportFailed
@@ -83,7 +83,7 @@ class SearchResult:
     records: list[Record] = field(default_factory=list)
     """Fetched records in PubMed's order (at most `max_records` of them)."""
     searched_at: str = ""
-    """Date of the search (UTC), ISO format 'YYYY-MM-DD'."""
+    """Date of the search: the searcher's local date, ISO format 'YYYY-MM-DD'."""
     query_translation: str = ""
     """PubMed's translation of the query (automatic term mapping), for the search report."""
 
@@ -316,7 +316,7 @@ def search_pubmed(
         raise ValueError("the query is empty")
     if max_records is not None and max_records < 0:
         raise ValueError("max_records must be >= 0")
-    searched_at = datetime.now(UTC).date().isoformat()
+    searched_at = searched_today()  # the searcher's own date, as import-ids dates its
     client = _client(email, api_key, transport, limiter, sleep, backoff, notice)
     found = _read_esearch(client.call("esearch", db="pubmed", term=query, usehistory="y",
                                       retmax=0))

@@ -10,13 +10,12 @@ import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from screener.core import audit
-from screener.core.dates import search_date_problem
+from screener.core.dates import search_date_problem, searched_today
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.records import Record, typed_pmid
 from screener.core.wording import counted, plural, were
@@ -747,5 +746,5 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
         raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
                           "imported.") from None
     return import_records(review, records, source=source, kind=kind,
-                          query="PMIDs: " + " ".join(pmids), searched=date.today().isoformat(),
+                          query="PMIDs: " + " ".join(pmids), searched=searched_today(),
                           fmt="pubmed_xml", reported_count=len(pmids), again=again)

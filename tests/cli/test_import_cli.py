@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -387,6 +387,38 @@ def test_search_pubmed_stores_query_date_and_count(review_dir: list[str],
     assert source["name"] == "PubMed" and source["query"] == "odontogenic keratocyst"
     assert source["reported_count"] == 1234 and source["searched"]
     assert source["records"] == data["records_total"] > 0
+
+
+@pytest.fixture
+def local_day_not_utc() -> Iterator[str]:
+    """A local time zone (TZ) whose date now is not the UTC date (UTC+14 in the UTC
+    afternoon, UTC-12 in the morning); gives that local date."""
+    import os
+    import time
+    from datetime import UTC, date, datetime
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Etc/GMT-14" if datetime.now(UTC).hour >= 12 else "Etc/GMT+12"
+    time.tzset()
+    try:
+        yield date.today().isoformat()
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_a_search_run_now_is_dated_with_the_searchers_own_day(
+        review_dir: list[str], recorded: Recorded, local_day_not_utc: str) -> None:
+    """search pubmed stored the UTC date and import-ids the local one: a search run in
+    Auckland on the morning of 30 November was dated 29 November by one, 30 by the other."""
+    run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
+        "--max", "600", *review_dir)
+    run("import-ids", "--pmid", "29768149", "--email", "me@example.org", *review_dir)
+    data = json.loads(run("status", "--json", *review_dir))
+    assert [s["searched"] for s in data["sources"]] == [local_day_not_utc] * 2
 
 
 def test_import_ids_is_citation_searching(review_dir: list[str], recorded: Recorded,
