@@ -256,7 +256,7 @@ def log_events(review_dir: Path | None, db_url: str | None) -> None:
         click.echo("no events")
         return
     for event, _ in rows:
-        click.echo(f"{event.seq:>4}  {event.time[:19].replace('T', ' ')}  "
+        click.echo(f"{event.seq:>4}  {event.time[:19].replace('T', ' ')} UTC  "
                    f"{describe_event(event)}")
 
 

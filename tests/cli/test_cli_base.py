@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -658,6 +659,9 @@ def test_log_verify_checks_both_chains_and_log_events_lists_the_history(
     lines = out.splitlines()
     assert "protocol version 1 stored" in lines[0] and "initial protocol" in lines[0]
     assert "2 records imported as source 1 (a, a.csv)" in lines[1]
+    # the time says its zone, as the report's and the CSV's do
+    assert all(re.match(r" +\d+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  \S", line)
+               for line in lines), lines
     _, out = run("export", "log", "--events", "--format", "jsonl", "--out",
                  str(tmp_path / "ev.jsonl"), "--review", rev)
     assert "wrote 2 events" in out
