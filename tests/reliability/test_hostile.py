@@ -3,6 +3,7 @@ URLs, a full disk and a read-only review. Each gets a clear message and nothing 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -159,6 +160,9 @@ def test_output_encoding_without_the_characters_shown(tmp_path: Path) -> None:
                              capture_output=True, cwd=REPO, env=env)
         stderr = out.stderr.decode(encoding)
         assert out.returncode == 0 and "Traceback" not in stderr, (args, stderr)
+        if args == ["status", "--json"]:
+            sources = json.loads(out.stdout.decode(encoding))["sources"]
+            assert [s["name"] for s in sources] == ["来源 🧪"]
         if args[0] == "next":
             assert "\\u4e2d\\u6587" in out.stdout.decode(encoding) and "résumé" in \
                 out.stdout.decode(encoding)
