@@ -76,9 +76,13 @@ class OutputPath(NonEmptyPath):
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
+        option = param.opts[0] if param is not None and param.opts else "the path"
+        if value == "-":
+            self.fail(f"{option} - would write a file named '-': screener writes exports to "
+                      f"files, not to standard output; give a file name, or leave {option} "
+                      "out for the default", param, ctx)
         path = super().convert(value, param, ctx)
         if isinstance(value, str) and value.endswith(("/", os.sep)) and isinstance(path, Path):
-            option = param.opts[0] if param is not None and param.opts else "the path"
             if path.is_file():
                 self.fail(f"{path} is a file, not a folder; {option} names a file: leave out "
                           "the final slash, or give a file path in a folder", param, ctx)

@@ -128,6 +128,21 @@ def test_an_empty_path_is_not_the_current_folder(tmp_path: Path,
     assert list(here.iterdir()) == [] and not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("args", [
+    ["export", "log", "--out", "-"],
+    ["export", "records", "--format", "csv", "--out", "-"],
+    ["report", "--out", "-"],
+])
+def test_out_dash_is_refused_not_written_as_a_file_named_dash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    # `export log --out -` (stdout, as many tools read it) wrote a file named '-'
+    run("init", str(tmp_path / "r"), "--protocol", MINIMAL)
+    monkeypatch.chdir(tmp_path)
+    out = run(*args, "--review", str(tmp_path / "r"), code=2)
+    assert "--out - would write a file named '-'" in out and "give a file name" in out
+    assert not (tmp_path / "-").exists()
+
+
 @pytest.mark.parametrize("command", [
     ["decide", "1", "--reviewer", "ann", "--label", "include"],
     ["protocol", "amend", str(REPO / "protocols" / "dual-screening.yaml"), "--reason", "r"],
