@@ -56,14 +56,18 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
                             model=model, protocol_file=protocol_file, output=output, plot=plot,
                             force=force)
     if as_json:
-        emit_json({**result.header(), "metrics": result.metrics, "timings": result.timings,
+        emit_json({**result.header(), "metrics": result.metrics,
+                   "model": result.to_dict()["model"], "timings": result.timings,
                    "stopping": result.stopping})
         return
     m = result.metrics
-    priors_shown = ", ".join(result.prior_ids) or "none (a cold start)"
+    priors_shown = (f"{', '.join(result.prior_ids)} ({result.priors_label()})"
+                    if result.prior_ids else "none (a cold start)")
     click.echo(f"{result.dataset_file}: {counted(len(result.order), 'record')} presented of "
                f"N = {m['n_pool']:,} (R = {m['n_pool_included']:,} relevant; the pool, "
-               f"without the priors); priors {priors_shown}; seed {result.seed}")
+               f"without the priors); priors {priors_shown}; seed {result.seed}; "
+               f"model {result.model_label()}")
+    click.echo(f"  {result.made_by()}")
     for key in ("wss95", "wss100", "recall_at_10pct", "atd", "n_screened_at_95"):
         if key in m:
             value = m[key]

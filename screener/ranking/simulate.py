@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import sys
@@ -56,6 +57,8 @@ class Dataset:
     """1 = included, 0 = excluded."""
     file_name: str = ""
     """The file it was read from, without its folder ("" when not read from a file)."""
+    sha256: str = ""
+    """sha256 of the file's bytes as read (compressed or not; "" when not read from a file)."""
 
     @property
     def texts(self) -> list[str]:
@@ -64,6 +67,13 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.record_ids)
+
+    @property
+    def without_text(self) -> int:
+        """Records with neither title nor abstract (their scores tie: the tie-break, keyed by
+        row, orders them)."""
+        return sum(1 for t, a in zip(self.titles, self.abstracts, strict=True)
+                   if not t.strip() and not a.strip())
 
 
 REQUIRED_COLUMNS = ("record_id", "title", "abstract", "label_included")
@@ -108,6 +118,7 @@ def load_dataset(path: str | Path) -> Dataset:
     that will not decompress is a DamagedGzip."""
     p = Path(path)
     raw = p.read_bytes()
+    checksum = hashlib.sha256(raw).hexdigest()
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
@@ -150,7 +161,8 @@ def load_dataset(path: str | Path) -> Dataset:
     name = p.name
     for suffix in (".gz", ".csv"):
         name = name.removesuffix(suffix)
-    return Dataset(name, tuple(ids), tuple(titles), tuple(abstracts), tuple(labels), p.name)
+    return Dataset(name, tuple(ids), tuple(titles), tuple(abstracts), tuple(labels), p.name,
+                   checksum)
 
 
 @dataclass(frozen=True)
@@ -178,11 +190,50 @@ class SimulationResult:
     """The dataset's file name ("" when it was not read from a file)."""
     stopping: dict[str, Any] = field(default_factory=dict)
     """The stopping rule replayed (`stopping_section`; empty until it is added)."""
+    run: dict[str, Any] = field(default_factory=dict)
+    """How the run was made, so that an output can be read alone (`run_simulation` fills
+    it): screener_version, date_utc, dataset_path, dataset_sha256, priors_drawn,
+    n_prior_included and n_prior_excluded (None when the priors were given), protocol_file
+    and protocol_sha256 (None without one), ranking_params (the protocol's `ranking:
+    params:`), records_without_text."""
 
     def header(self) -> dict[str, Any]:
-        """What was run: dataset, dataset_file, seed, prior_ids."""
+        """What was run: dataset, dataset_file, seed, prior_ids and the keys of `run`."""
         return {"dataset": self.dataset, "dataset_file": self.dataset_file,
-                "seed": self.seed, "prior_ids": list(self.prior_ids)}
+                "seed": self.seed, "prior_ids": list(self.prior_ids), **self.run}
+
+    def model_label(self) -> str:
+        """The model's name, with the protocol's ranking params when they set any:
+        'screener-lr (protocol_include 2 from pinc.yaml)'."""
+        name = str(self.config.get("name", "model"))
+        params = self.run.get("ranking_params") or {}
+        if not params:
+            return name
+        shown = ", ".join(f"{key} {value}" for key, value in params.items())
+        where = Path(str(self.run.get("protocol_file") or "")).name
+        return f"{name} ({shown}{f' from {where}' if where else ''})"
+
+    def priors_label(self) -> str:
+        """How the priors were chosen: 'drawn: 1 included, 1 excluded' (with the seed) or
+        'given with --prior' ("" when the run does not say)."""
+        if "priors_drawn" not in self.run:
+            return ""
+        if not self.run["priors_drawn"]:
+            return "given with --prior"
+        return (f"drawn: {self.run['n_prior_included']} included, "
+                f"{self.run['n_prior_excluded']} excluded")
+
+    def made_by(self) -> str:
+        """Version, date and checksums in one line: 'screener 0.1.0, 2026-11-29T20:44:29Z;
+        dataset sha256 0123456789ab; protocol pinc.yaml sha256 ba9876543210'."""
+        parts = [f"screener {self.run.get('screener_version', '?')}, "
+                 f"{self.run.get('date_utc', '?')}"]
+        if self.run.get("dataset_sha256"):
+            parts.append(f"dataset sha256 {self.run['dataset_sha256'][:12]}")
+        if self.run.get("protocol_file"):
+            parts.append(f"protocol {Path(self.run['protocol_file']).name} sha256 "
+                         f"{self.run['protocol_sha256'][:12]}")
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,8 +246,8 @@ class SimulationResult:
         }
 
     def to_json(self) -> str:
-        """JSON with keys dataset, dataset_file, seed, prior_ids, order, metrics, model,
-        timings, stopping."""
+        """JSON with keys dataset, dataset_file, seed, prior_ids, the keys of `run`, order,
+        metrics, model, timings, stopping."""
         return json.dumps(self.to_dict(), indent=1)
 
 
@@ -387,10 +438,10 @@ def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path,
     r = int(result.metrics.get("n_pool_included") or sum(result.labels_in_order))
     xs = list(range(1, len(result.labels_in_order) + 1))
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(xs, recall_curve(result.labels_in_order, r), label="model")
+    ax.plot(xs, recall_curve(result.labels_in_order, r), label=result.model_label())
     ax.plot([0, n_pool], [0, 1], linestyle="--", color="grey", label="random order")
     ax.plot([0, r, n_pool], [0, 1, 1], linestyle=":", color="black", label="best possible")
-    ax.axhline(0.95, color="red", linewidth=0.5)
+    ax.axhline(0.95, color="red", linewidth=0.5, label="95 % recall")
     stop = result.stopping.get("stopping_test", {}).get("screened")
     if stop is not None:
         ax.axvline(stop, color="green", linestyle="-.", linewidth=1,
@@ -400,9 +451,14 @@ def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path,
     ax.set_xlim(0, n_pool)
     ax.set_ylim(0, 1.02)
     wss95 = result.metrics.get("wss95")
-    title = dataset.name + (f"  (WSS@95 = {wss95:.3f})" if isinstance(wss95, float) else "")
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
+    priors = result.priors_label()
+    title = (f"{dataset.name}: {result.model_label()}, seed {result.seed}"
+             + (f"\npriors {priors}" if priors else "")
+             + f"; N = {n_pool:,}, R = {r:,}"
+             + (f", WSS@95 = {wss95:.3f}" if isinstance(wss95, float) else ""))
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.text(0.01, 0.005, result.made_by(), fontsize=6, color="grey", va="bottom")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(str(path), format=fmt or Path(path).suffix.lstrip(".").lower() or "svg")
     plt.close(fig)

@@ -5,7 +5,10 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +113,9 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                               "check the title and abstract columns") from None
         raise ReviewError(f"cannot simulate {path.name}: {exc}") from None
     result = with_stopping(result, rule, source)  # where the protocol's rule says stop
+    result = replace(result, run=_how_run(dataset, path, protocol_file, params,
+                                          drawn=None if prior_ids else (n_prior_included,
+                                                                        n_prior_excluded)))
     writes: list[tuple[Path, Callable[[Path], None], str]] = []
     if output is not None:
         text = result.to_json()
@@ -123,3 +129,26 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                        "--plot"))
     write_all_atomic(writes)  # both or neither
     return result
+
+
+def _how_run(dataset: Any, path: Path, protocol_file: Path | None, params: dict[str, object],
+             drawn: tuple[int, int] | None) -> dict[str, Any]:
+    """What an output needs to be read alone (SimulationResult.run): the version, the date,
+    the dataset's and the protocol's files and checksums, the protocol's ranking params and
+    how the priors were chosen (`drawn`: the --n-prior-* counts, None when given)."""
+    from screener import __version__
+
+    return {
+        "screener_version": __version__,
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "dataset_path": str(path.resolve()),
+        "dataset_sha256": dataset.sha256,
+        "priors_drawn": drawn is not None,
+        "n_prior_included": drawn[0] if drawn else None,
+        "n_prior_excluded": drawn[1] if drawn else None,
+        "protocol_file": str(protocol_file.resolve()) if protocol_file else None,
+        "protocol_sha256": (hashlib.sha256(protocol_file.read_bytes()).hexdigest()
+                            if protocol_file else None),
+        "ranking_params": params,
+        "records_without_text": dataset.without_text,
+    }

@@ -477,3 +477,45 @@ def _read(path: Path) -> list[dict[str, str]]:
 
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def test_simulate_outputs_say_which_run_made_them(tmp_path: Path) -> None:
+    # the text, --json, --output and the plot did not name the model, the protocol's
+    # ranking params, the version, the date, the dataset's checksum, nor how the priors
+    # were chosen: an output could not be told from another run's
+    import hashlib
+    import re
+
+    from screener import __version__
+
+    minimal = Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml"
+    proto = tmp_path / "pinc.yaml"
+    proto.write_text(minimal.read_text() + "ranking:\n  params: {protocol_include: 2}\n")
+    out, plot = tmp_path / "run.json", tmp_path / "run.svg"
+    result = CliRunner().invoke(main, ["simulate", str(DATASET), "--model", "elas-u4",
+                                       "--protocol", str(proto), "--output", str(out),
+                                       "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    first, second = result.output.splitlines()[:2]
+    assert "model elas-u4" in first and "protocol_include 2" in first, first
+    assert "pinc.yaml" in first and "drawn" in first, first
+    assert f"screener {__version__}" in second and "sha256" in second, second
+    data = json.loads(out.read_text(encoding="utf-8"))
+    checksum = hashlib.sha256(DATASET.read_bytes()).hexdigest()
+    assert data["screener_version"] == __version__
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["date_utc"])
+    assert data["dataset_sha256"] == checksum and checksum[:12] in second
+    assert data["protocol_file"] == str(proto.resolve())
+    assert data["protocol_sha256"] == hashlib.sha256(proto.read_bytes()).hexdigest()
+    assert data["ranking_params"] == {"protocol_include": 2}
+    assert (data["priors_drawn"], data["n_prior_included"], data["n_prior_excluded"]) == (
+        True, 1, 1)
+    assert data["model"]["name"] == "elas-u4"  # kept as it was
+    shown = json.loads(CliRunner().invoke(main, ["simulate", str(DATASET), "--json", "--prior",
+                                                 "18435461", "--prior", "19809355"]).output)
+    assert shown["model"]["name"] == "screener-lr" and shown["priors_drawn"] is False
+    assert shown["n_prior_included"] is None and shown["protocol_file"] is None
+    svg = " ".join(plot.read_text(encoding="utf-8").split())
+    for part in ("elas-u4", "protocol_include 2", "95 % recall", "seed 42", __version__,
+                 checksum[:12]):
+        assert part in svg, part
