@@ -55,6 +55,11 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
                             n_prior_excluded=n_prior_excluded, stop_after=stop_after,
                             model=model, protocol_file=protocol_file, output=output, plot=plot,
                             force=force)
+    blank = int(result.run.get("records_without_text", 0))
+    if blank > 1:  # they score alike: the tie-break (keyed by row) orders them
+        click.echo(f"note: {counted(blank, 'record')} have no title or abstract; their order "
+                   "among themselves follows the file's row order (a copy of the file sorted "
+                   "otherwise can give another run)", err=True)
     if as_json:
         emit_json({**result.header(), "metrics": result.metrics,
                    "model": result.to_dict()["model"], "timings": result.timings,

@@ -519,3 +519,22 @@ def test_simulate_outputs_say_which_run_made_them(tmp_path: Path) -> None:
     for part in ("elas-u4", "protocol_include 2", "95 % recall", "seed 42", __version__,
                  checksum[:12]):
         assert part in svg, part
+
+
+def test_simulate_notes_records_whose_order_follows_the_files_rows(tmp_path: Path) -> None:
+    # records with no title and no abstract score alike; the tie-break among them is keyed
+    # by row, so a re-sorted copy of the file gave another run, and nothing said so
+    rows = _rows()
+    for row in [r for r in rows if r["label_included"] == "0"][:3]:
+        row.update(title="", abstract="")
+    path = _write(tmp_path / "blank.csv", rows)
+    for extra in ([], ["--json"]):
+        result = CliRunner().invoke(main, ["simulate", str(path), *extra])
+        assert result.exit_code == 0, result.output
+        note = ("note: 3 records have no title or abstract; their order among themselves "
+                "follows the file's row order")
+        assert result.stderr.count(note) == 1, result.stderr
+        assert note not in result.stdout
+    assert json.loads(result.stdout)["records_without_text"] == 3
+    plain = CliRunner().invoke(main, ["simulate", str(DATASET), "--stop-after", "2"])
+    assert plain.exit_code == 0 and "no title or abstract" not in plain.output
