@@ -538,3 +538,18 @@ def test_simulate_notes_records_whose_order_follows_the_files_rows(tmp_path: Pat
     assert json.loads(result.stdout)["records_without_text"] == 3
     plain = CliRunner().invoke(main, ["simulate", str(DATASET), "--stop-after", "2"])
     assert plain.exit_code == 0 and "no title or abstract" not in plain.output
+
+
+def test_readme_defines_every_metric_simulate_prints() -> None:
+    # simulate printed wss95, wss100, recall_at_10pct, atd and n_screened_at_95, and README
+    # never said what they were
+    result = CliRunner().invoke(main, ["simulate", str(DATASET), "--stop-after", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("  total time"))
+    printed = [line.split()[0] for line in lines[2:end]]  # after the two header lines
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text(
+        encoding="utf-8").split())
+    assert len(printed) == 5, result.output
+    for key in printed:
+        assert f"`{key}`" in readme, key
