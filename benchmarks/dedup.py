@@ -3,7 +3,7 @@ duplicates, threshold tuning on held-in datasets, and 100,000-record time and me
 
 Run:  .venv/bin/python benchmarks/dedup.py [--data DIR] [--seed N] [--skip-scale]
 
-Datasets are the screening CSVs in /work/shared/data/screening (SYNERGY, CLEF, Cohen 2006 and
+Datasets are the screening CSVs in ../shared/data/screening (or $SCREENER_SHARED_DATA/screening) (SYNERGY, CLEF, Cohen 2006 and
 others; see datasets.json there). For a share of records a duplicate is injected with one to
 three realistic variations (see VARIATIONS). Truth: an injected copy belongs with its source;
 original records that already share a DOI or PMID are counted as true duplicates of each
@@ -49,11 +49,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rapidfuzz import fuzz
+from shared_data import data_option
 
 from screener.core.records import Record, normalise_doi, normalise_pmid
 from screener.importers.dedup import DEFAULT_THRESHOLD, find_duplicates
 
-DATA = Path("/work/shared/data/screening")
 VARIATIONS = (
     "case", "punctuation", "missing_ids", "truncated_abstract", "preprint_title",
     "author_format", "html_entities", "unicode_forms", "trailing_period", "year_shift",
@@ -419,7 +419,8 @@ def _row(name: str, target: str, value: str, ok: bool | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the screening CSVs (default: screening/ of the shared data)")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--share", type=float, default=0.2,
                         help="injected duplicates per original record (per dataset runs)")
@@ -427,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--scale-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.data = data_option(args.data, "screening")
     if args.scale_child:
         scale_run(args.data, args.size, args.seed)
         return 0

@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from shared_data import data_option
+
 from screener.core.records import Record
 from screener.exports.records import RecordItem, records_csv, records_ris, records_xlsx
-
-DATA = Path("/work/shared/data")
 
 
 def load(data: Path, n: int) -> list[RecordItem]:
@@ -49,8 +49,10 @@ def load(data: Path, n: int) -> list[RecordItem]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[2000, 8000, 32000])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the shared data folder (default: $SCREENER_SHARED_DATA, else ../shared/data)")
     args = parser.parse_args()
+    args.data = data_option(args.data)
     pool = load(args.data, max(args.records))
     print(f"{'records':>8} {'csv s':>7} {'ris s':>7} {'xlsx s':>7} {'xlsx rec/s':>10} "
           f"{'xlsx/csv':>8}")

@@ -37,7 +37,8 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-DATA = Path("/work/shared/data")
+from shared_data import data_option
+
 TARGET_RATE = 5_000
 TARGET_PEAK_MB = 1.5 * 1024
 
@@ -191,7 +192,8 @@ def measure(path: Path, mode: str = "parse", db_url: str = "") -> dict[str, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the shared data folder (default: $SCREENER_SHARED_DATA, else ../shared/data)")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--mode", choices=("review", "parse", "both"), default="review",
                         help="review: whole import into a fresh review (default); "
@@ -199,6 +201,7 @@ def main() -> None:
     parser.add_argument("--db-url", default="", help="PostgreSQL URL for the review mode "
                         "(default: a SQLite review in a temporary folder)")
     args = parser.parse_args()
+    args.data = data_option(args.data)
     modes = ("review", "parse") if args.mode == "both" else (args.mode,)
 
     rows = screening_rows(args.data / "screening")

@@ -1,7 +1,7 @@
 """How long `q` in the screening UI takes to give the shell back, on a large review.
 
 Builds (once, in --cache) a review of --records varied records (pooled from
-/work/shared/data/screening/*.csv.gz, as benchmarks/tui_latency.py builds them), with 60
+../shared/data/screening/*.csv.gz, as benchmarks/tui_latency.py builds them), with 60
 decisions and a stored ranking, then runs `screener screen` in a tmux session of 160x45:
 waits until the first record is on screen and the ranking process is up (--wait seconds),
 presses `q`, and times

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -44,7 +43,10 @@ from screener.ranking.simulate import load_dataset, simulate  # noqa: E402
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from protocol_texts import protocol_texts  # noqa: E402
 
-DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_data import shared_data  # noqa: E402
+
+DATA = shared_data()
 OUT = ROOT / "benchmarks" / "out" / "ranking"
 N_FOLDS = 3
 

@@ -43,7 +43,9 @@ def embed(names: list[str]) -> None:
     root = next(r for r, _, files in os.walk(os.path.dirname(pkg.__file__))
                 if "config.json" in files)
     model = SentenceTransformer(root, device="cpu")
-    data = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data")) / "screening"
+    from shared_data import shared_data  # benchmarks/, on the path when run as a script
+
+    data = shared_data("screening")
     EMB.mkdir(parents=True, exist_ok=True)
     csv.field_size_limit(sys.maxsize)
     for n in names:

@@ -24,7 +24,6 @@ import csv
 import glob
 import gzip
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_data import shared_data  # noqa: E402
+
+DATA = shared_data()
 
 ASREVIEW_CODE = r"""
 import json, sys, time

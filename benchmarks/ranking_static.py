@@ -32,7 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_data import shared_data  # noqa: E402
+
+DATA = shared_data()
 
 
 def texts_of(name: str) -> list[str]:

@@ -90,7 +90,10 @@ from screener.ranking.metrics import all_metrics  # noqa: E402
 from screener.ranking.model import LinearRanker, fit_scores  # noqa: E402
 from screener.ranking.simulate import Dataset, choose_priors, load_dataset, next_record  # noqa: E402
 
-DATA = Path(os.environ.get("SCREENER_SHARED_DATA", "/work/shared/data"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_data import shared_data  # noqa: E402
+
+DATA = shared_data()
 OUT = ROOT / "benchmarks" / "out" / "variants"
 
 

@@ -41,6 +41,7 @@ from import_speed import (  # noqa: E402
     screening_rows,
     write,
 )
+from shared_data import data_option  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -240,10 +241,12 @@ async def screen_with_pilot(review: object, n: int) -> tuple[list[float], list[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the shared data folder (default: $SCREENER_SHARED_DATA, else ../shared/data)")
     parser.add_argument("--decisions", type=int, default=100)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    args.data = data_option(args.data)
     global METER
     METER = PeakMeter()
 

@@ -2,7 +2,8 @@
 
 For every cached simulation of benchmarks/ranking.py (benchmarks/out/ranking/<hash>/*.json,
 which hold the labels in screened order up to the last relevant record; everything after it
-is irrelevant by construction) — or fresh simulations with extra seeds (--seeds) — the
+is irrelevant by construction) — or, with --seeds, only fresh simulations with those seeds
+(random priors; the cache gives the model and, without --datasets, the datasets) — the
 run stops at the first record after which the stopping test says p < 1 − confidence, as if
 it were asked after every record (`stop_points` of screener.ranking.stopping, which
 `screener simulate` reports too). Reported: recall reached at the stop, work saved (1 − screened/N),
@@ -26,12 +27,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from screener.core.wording import counted, plural  # noqa: E402
 from screener.ranking.config import ModelConfig  # noqa: E402
 from screener.ranking.simulate import load_dataset, simulate  # noqa: E402
 from screener.ranking.stopping import stop_points  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
-DATA = Path("/work/shared/data")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_data import shared_data  # noqa: E402
+
+DATA = shared_data()
 
 
 def evaluate(args: tuple[str, list[int], int, int, float, float]) -> dict[str, Any]:
@@ -56,6 +61,15 @@ def sim_labels(args: tuple[str, int, dict[str, Any]]) -> tuple[str, list[int], i
     r = simulate(ds, seed=seed, n_prior_included=1, n_prior_excluded=1, model_config=cfg)
     return (f"{name}/s{seed}", list(r.labels_in_order), int(r.metrics["n_pool"]),
             int(r.metrics["n_pool_included"]))
+
+
+def _no_runs(where: str, alternative: str) -> int:
+    """Say that there is nothing to summarise (no cached run, or none of --datasets); the
+    exit code, 2."""
+    print(f"no cached runs of benchmarks/ranking.py found in {where}: nothing to summarise; "
+          f"run benchmarks/ranking.py first, it caches each run there{alternative}",
+          file=sys.stderr)
+    return 2
 
 
 def main() -> None:
@@ -88,11 +102,29 @@ def main() -> None:
             cfg_dict = row["config"]
             runs.append((row["dataset"], row["labels_in_order"], row["n_pool"],
                          row["n_pool_included"]))
-    if args.seeds:
+    where = f"{folder.relative_to(ROOT)}" if folder is not None else "benchmarks/out/ranking"
+    if args.datasets:
+        where += f" for {', '.join(args.datasets)}"
+    if args.seeds:  # the requested seeds only: the cached runs are another seed's
         names = args.datasets or sorted({r[0] for r in runs})
+        if not names:
+            sys.exit(_no_runs(where, " (or name the datasets to simulate with --datasets)"))
+        missing = [n for n in names if not (DATA / "screening" / f"{n}.csv.gz").is_file()]
+        if missing:
+            print(f"--datasets: no {', '.join(missing)} in {DATA / 'screening'} (the names "
+                  "are the file names without .csv.gz)", file=sys.stderr)
+            sys.exit(2)
         tasks = [(n, s, cfg_dict) for n in names for s in args.seeds]
+        print(f"summarising {counted(len(tasks), 'new run')}: "
+              f"{plural(len(args.seeds), 'seed')} {', '.join(map(str, args.seeds))} on "
+              f"{counted(len(names), 'dataset')}, random priors, the model of "
+              f"{where if runs else 'screener-lr (no cached run)'}")
         with ProcessPoolExecutor(args.jobs) as ex:
-            runs.extend(ex.map(sim_labels, tasks))
+            runs = list(ex.map(sim_labels, tasks))
+    elif not runs:
+        sys.exit(_no_runs(where, ""))
+    else:
+        print(f"summarising the {counted(len(runs), 'cached run')} of {where}")
     tasks2 = [(n, lab, npool, nrel, args.target, args.confidence)
               for n, lab, npool, nrel in runs]
     with ProcessPoolExecutor(max(args.jobs, 1)) as ex:

@@ -1,8 +1,8 @@
 """How long a reviewer waits in the terminal UI: decision key -> next record on screen.
 
 Builds reviews of 5,000 and 100,000 varied records (titles and abstracts pooled from
-/work/shared/data/screening/*.csv.gz, recycled with new pairings past the ~75k real
-rows), then drives `ScreenerApp` with Textual's Pilot:
+../shared/data/screening/*.csv.gz ($SCREENER_SHARED_DATA/screening when set), recycled
+with new pairings past the ~75k real rows), then drives `ScreenerApp` with Textual's Pilot:
 
 - start-up: from constructing the app (which opens the screening session) to the first
   record on screen;
@@ -45,6 +45,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shared_data import shared_data
+
 from screener.core.decisions import Stage
 from screener.core.records import Record
 from screener.storage import repo
@@ -54,7 +56,6 @@ from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import DB_FILE, Review, create_review, open_review
 from screener.workflow.screening import Queue, eligible_ids
 
-DATA = Path("/work/shared/data/screening")
 PROTOCOL = Path(__file__).resolve().parents[1] / "screener" / "demo" / "demo-biosimilar-retransitioning.yaml"
 TARGETS = {"median": 0.050, "p99": 0.150, "startup": 1.5}
 
@@ -62,7 +63,7 @@ TARGETS = {"median": 0.050, "p99": 0.150, "startup": 1.5}
 def pooled_rows() -> list[dict[str, str]]:
     csv.field_size_limit(10**8)
     rows: list[dict[str, str]] = []
-    for path in sorted(DATA.glob("*.csv.gz")):
+    for path in sorted(shared_data("screening").glob("*.csv.gz")):
         with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
             rows.extend(csv.DictReader(handle))
     return rows
