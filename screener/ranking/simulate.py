@@ -77,6 +77,9 @@ class Dataset:
 
 
 REQUIRED_COLUMNS = ("record_id", "title", "abstract", "label_included")
+LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
+"""label_included as written: 0 or 1, or 0.0 and 1.0 as pandas writes an integer column with
+a missing value (import --labels-as reads these too, screener.importers.labels)."""
 
 
 def _decoded(raw: bytes) -> str:
@@ -152,12 +155,13 @@ def load_dataset(path: str | Path) -> Dataset:
                              f"{first_line[record_id]}; record ids must be unique")
         first_line[record_id] = line
         label = fields[at["label_included"]].strip()
-        if label not in ("0", "1"):
-            raise ValueError(f"line {line}: label_included is {label!r}; it must be 0 or 1")
+        if label not in LABELS:
+            raise ValueError(f"line {line}: label_included is {label!r}; it must be 0 or 1 "
+                             "(1.0 and 0.0 are read as 1 and 0)")
         ids.append(record_id)
         titles.append(fields[at["title"]])
         abstracts.append(fields[at["abstract"]])
-        labels.append(int(label))
+        labels.append(LABELS[label])
     name = p.name
     for suffix in (".gz", ".csv"):
         name = name.removesuffix(suffix)

@@ -64,6 +64,9 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
     except (OSError, EOFError) as exc:
         raise ReviewError(f"{path}: cannot read the dataset ({exc}); it must be a CSV (or "
                           "CSV.gz) with record_id,title,abstract,...,label_included") from None
+    if not dataset.labels:
+        raise ReviewError(f"{path}: the file has no records, only its header; nothing to "
+                          "simulate")
     if not any(dataset.labels):
         raise ReviewError(f"{path}: no record has label_included = 1; nothing to find")
     known = set(dataset.record_ids)
@@ -85,6 +88,15 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
             f"{n_prior_included} would take them all as priors, leaving nothing to find: "
             + (f"give --n-prior-included {relevant - 1} or less (0: a cold start)"
                if relevant > 1 else "give --n-prior-included 0 (a cold start)"))
+    irrelevant = len(dataset.labels) - relevant
+    if not prior_ids and n_prior_excluded > irrelevant:
+        raise ReviewError(
+            f"{path.name} has "
+            + (f"{counted(irrelevant, 'irrelevant record')} and --n-prior-excluded "
+               f"{n_prior_excluded} asks for more: give --n-prior-excluded {irrelevant} or "
+               "less" if irrelevant else
+               "no irrelevant record (every record has label_included = 1), so none can be "
+               "drawn as an excluded prior: give --n-prior-excluded 0"))
     protocol_text = ""
     params: dict[str, object] = {}
     rule, source = StoppingRule(), "defaults"  # the protocol's defaults, as the loader's

@@ -553,3 +553,36 @@ def test_readme_defines_every_metric_simulate_prints() -> None:
     assert len(printed) == 5, result.output
     for key in printed:
         assert f"`{key}`" in readme, key
+
+
+def test_simulate_reads_labels_written_as_floats(tmp_path: Path) -> None:
+    # pandas writes an int column with a missing value as 1.0/0.0: 'label_included is
+    # '1.0'; it must be 0 or 1', though import --labels-as reads 1.0 and 0.0
+    rows = _rows()
+    whole = _write(tmp_path / "whole.csv", rows)
+    floats = _write(tmp_path / "floats.csv", [{**r, "label_included": r["label_included"] + ".0"}
+                                              for r in rows])
+    runs = [CliRunner().invoke(main, ["simulate", str(path), "--json"])
+            for path in (whole, floats)]
+    assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+    first, second = (json.loads(r.stdout) for r in runs)
+    assert first["metrics"] == second["metrics"] and first["prior_ids"] == second["prior_ids"]
+    from screener.importers.labels import label_value
+
+    assert (label_value("1.0"), label_value("0.0")) == (1, 0)  # the same rule as the import
+
+
+def test_simulate_says_what_an_empty_or_all_relevant_dataset_lacks(tmp_path: Path) -> None:
+    header = tmp_path / "header.csv"
+    header.write_text("record_id,title,abstract,label_included\n", encoding="utf-8")
+    empty = CliRunner().invoke(main, ["simulate", str(header)])
+    assert empty.exit_code == 2 and "has no records" in empty.output, empty.output
+    assert "label_included = 1" not in empty.output
+    rows = [{**r, "label_included": "1"} for r in _rows()[:10]]
+    relevant = _write(tmp_path / "all.csv", rows)
+    drawn = CliRunner().invoke(main, ["simulate", str(relevant)])
+    assert drawn.exit_code == 2, drawn.output
+    assert "no irrelevant record" in drawn.output and "--n-prior-excluded 0" in drawn.output
+    assert "the dataset has 10 and 0" not in drawn.output
+    fixed = CliRunner().invoke(main, ["simulate", str(relevant), "--n-prior-excluded", "0"])
+    assert fixed.exit_code == 0, fixed.output
