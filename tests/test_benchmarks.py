@@ -15,26 +15,21 @@ REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "benchmarks"
 
 
-def test_no_benchmark_script_hardcodes_the_shared_data_folder() -> None:
-    # stopping.py, dedup.py, import_speed.py, export_speed.py and tui_latency.py read
-    # /work/shared/data whatever SCREENER_SHARED_DATA said
-    for script in sorted(BENCHMARKS.glob("*.py")):
-        code = script.read_text(encoding="utf-8")
-        assert 'Path("/work/shared' not in code, script.name
-        assert '"/work/shared/data")' not in code, script.name
-
-
-@pytest.mark.parametrize("script", ["ranking.py", "stopping.py"])
+@pytest.mark.parametrize("script", ["ranking.py", "stopping.py", "dedup.py", "import_speed.py",
+                                    "export_speed.py", "tui_latency.py", "scale.py",
+                                    "ranking_speed.py"])
 def test_a_missing_shared_data_folder_is_one_message_and_exit_2(tmp_path: Path,
                                                                  script: str) -> None:
-    # ranking.py ended in a FileNotFoundError traceback; stopping.py read /work/shared/data
+    # ranking.py ended in a FileNotFoundError traceback; stopping.py, dedup.py, import_speed.py,
+    # export_speed.py and tui_latency.py read /work/shared/data whatever the variable said
     missing = tmp_path / "no-such-data"
     env = {**os.environ, "SCREENER_SHARED_DATA": str(missing), "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, str(BENCHMARKS / script)], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
-    assert done.stderr.startswith(f"{missing}: not found (SCREENER_SHARED_DATA is {missing})")
+    assert done.stderr.startswith(str(missing))
+    assert f"not found (SCREENER_SHARED_DATA is {missing})" in done.stderr
     assert len(done.stderr.splitlines()) == 1
 
 
