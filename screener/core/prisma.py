@@ -86,6 +86,11 @@ class PrismaCounts:
     """Reports excluded at full text (other methods), in total."""
     other_reports_excluded_reasons: Counts = ()
     """Reports excluded per reason (other methods), as (reason label, count)."""
+    full_text: bool = True
+    """False when screening (in screener) ended at title/abstract: the diagram ends at
+    "Reports sought for retrieval" (the records passed on), and the boxes after it (reports
+    not retrieved, assessed, excluded; studies included) are neither drawn nor checked:
+    nothing here recorded them."""
     previous: PreviousVersion | None = None
     """The previous version's included studies and reports: drawn as the updated-review
     template (`studies_included` and `reports_included` are then the new ones); None for
@@ -163,33 +168,34 @@ def check(counts: PrismaCounts) -> list[str]:
             f"Reports sought for retrieval (n = {c.reports_sought}) should equal records "
             f"screened (n = {c.records_screened}) minus records excluded "
             f"(n = {c.records_excluded}) = {expected}")
-    problems += _retrieval(c.reports_sought, c.reports_not_retrieved, c.reports_assessed,
-                           c.reports_excluded, c.reports_excluded_reasons, "")
-    problems += _retrieval(c.other_reports_sought, c.other_reports_not_retrieved,
-                           c.other_reports_assessed, c.other_reports_excluded,
-                           c.other_reports_excluded_reasons, " (other methods)")
     if c.other_reports_sought > c.other_identified:
         problems.append(
             f"Reports sought for retrieval (other methods) (n = {c.other_reports_sought}) "
             f"exceeds records identified by other methods (n = {c.other_identified})")
+    if c.full_text:  # else the diagram ends at the reports sought: nothing after it
+        problems += _retrieval(c.reports_sought, c.reports_not_retrieved, c.reports_assessed,
+                               c.reports_excluded, c.reports_excluded_reasons, "")
+        problems += _retrieval(c.other_reports_sought, c.other_reports_not_retrieved,
+                               c.other_reports_assessed, c.other_reports_excluded,
+                               c.other_reports_excluded_reasons, " (other methods)")
 
-    dbr_kept = c.reports_assessed - c.reports_excluded
-    other_kept = c.other_reports_assessed - c.other_reports_excluded
-    expected = dbr_kept + other_kept
-    if c.reports_included != expected:
-        detail = (f"reports assessed for eligibility (n = {c.reports_assessed}) minus reports "
-                  f"excluded (n = {c.reports_excluded})")
-        if c.has_other_methods:
-            detail += (f", plus reports assessed via other methods "
-                       f"(n = {c.other_reports_assessed}) minus reports excluded via other "
-                       f"methods (n = {c.other_reports_excluded})")
-        problems.append(
-            f"Reports of included studies (n = {c.reports_included}) should equal {detail} "
-            f"= {expected}")
-    if c.studies_included > c.reports_included:
-        problems.append(
-            f"Studies included in review (n = {c.studies_included}) exceeds reports of "
-            f"included studies (n = {c.reports_included}): each study has at least one report")
+        dbr_kept = c.reports_assessed - c.reports_excluded
+        other_kept = c.other_reports_assessed - c.other_reports_excluded
+        expected = dbr_kept + other_kept
+        if c.reports_included != expected:
+            detail = (f"reports assessed for eligibility (n = {c.reports_assessed}) minus reports "
+                      f"excluded (n = {c.reports_excluded})")
+            if c.has_other_methods:
+                detail += (f", plus reports assessed via other methods "
+                           f"(n = {c.other_reports_assessed}) minus reports excluded via other "
+                           f"methods (n = {c.other_reports_excluded})")
+            problems.append(
+                f"Reports of included studies (n = {c.reports_included}) should equal {detail} "
+                f"= {expected}")
+        if c.studies_included > c.reports_included:
+            problems.append(
+                f"Studies included in review (n = {c.studies_included}) exceeds reports of "
+                f"included studies (n = {c.reports_included}): each study has at least one report")
     if c.previous and c.previous.studies > c.previous.reports:
         problems.append(
             f"Studies included in previous version of review (n = {c.previous.studies}) "

@@ -102,9 +102,24 @@ class DiagramNotes:
     each exclusion reason an amendment reworded after exclusions were made under it."""
 
 
+TITLE_ABSTRACT_ONLY = (
+    "The protocol has no full-text stage: screening in screener ended at title and "
+    "abstract, and the reports sought for retrieval are the records rated include or maybe "
+    "there. The diagram ends at that box, as screener recorded no retrieval, full-text "
+    "assessment or studies included.")
+"""The footnote of a diagram that ends at the reports sought (`PrismaCounts.full_text`)."""
+
+_AFTER_SOUGHT = frozenset({
+    "reports_not_retrieved", "reports_assessed", "reports_excluded", "included", "total",
+    "other_reports_not_retrieved", "other_reports_assessed", "other_reports_excluded"})
+"""The boxes after "Reports sought for retrieval": not drawn without a full-text stage."""
+
+
 def _footnotes(counts: PrismaCounts, notes: DiagramNotes) -> list[str]:
     """The diagram's footnotes: PRISMA's own, those of `notes` that apply, the citation."""
     out = list(FOOTNOTES[:-1])
+    if not counts.full_text:
+        out.append(TITLE_ABSTRACT_ONLY)
     dup, excl = notes.other_duplicates, notes.other_excluded
     if counts.has_other_methods and (dup or excl):
         parts = [f"{number(dup)} {were(dup)} removed as "
@@ -349,6 +364,8 @@ def _boxes(c: PrismaCounts, notes: DiagramNotes) -> dict[str, tuple[list[_Item],
                              marked),
                 not c.other_reports_excluded_reasons),
         })
+    if not c.full_text:
+        return {key: box for key, box in boxes.items() if key not in _AFTER_SOUGHT}
     return boxes
 
 
@@ -396,10 +413,11 @@ def layout(counts: PrismaCounts, notes: DiagramNotes | None = None) -> Layout:
         col_x[col] = x
         x += COL_W + (COLUMN_GAP if col in (-1, 1) else H_GAP)
     width = col_x[n_cols - 1] + COL_W + MARGIN + (COLUMN_GAP / 4 if other else 0)
-    phases = (*_PHASES[:-1], ("Included", 4, 5)) if update else _PHASES
+    phases = ((*_PHASES[:-1], ("Included", 4, 5)) if update else _PHASES
+              ) if counts.full_text else (_PHASES[0], ("Screening", 1, 2))
 
     heights = {key: _block_height(items, COL_W) for key, (items, _) in content.items()}
-    row_h = [0.0] * (6 if update else 5)
+    row_h = [0.0] * ((6 if update else 5) if counts.full_text else 3)
     for key, h in heights.items():
         row = _GRID[key][0]
         row_h[row] = max(row_h[row], h)
@@ -471,23 +489,27 @@ def layout(counts: PrismaCounts, notes: DiagramNotes | None = None) -> Layout:
         cx = src.x + src.w / 2
         arrows.append(_arrow([(cx, src.y + src.h), (cx, dst.y)]))
 
+    ft = counts.full_text  # else the diagram ends at the reports sought
     down("identified", "records_screened")
     down("records_screened", "reports_sought")
-    down("reports_sought", "reports_assessed")
-    down("reports_assessed", "included")
+    if ft:
+        down("reports_sought", "reports_assessed")
+        down("reports_assessed", "included")
     right("identified", "removed")
     right("records_screened", "records_excluded")
-    right("reports_sought", "reports_not_retrieved")
-    right("reports_assessed", "reports_excluded")
+    if ft:
+        right("reports_sought", "reports_not_retrieved")
+        right("reports_assessed", "reports_excluded")
     if other:
         down("other_identified", "other_reports_sought")
+    if other and ft:
         down("other_reports_sought", "other_reports_assessed")
         right("other_reports_sought", "other_reports_not_retrieved")
         right("other_reports_assessed", "other_reports_excluded")
         src, dst = placed["other_reports_assessed"], placed["included"]
         cx, cy = src.x + src.w / 2, dst.y + dst.h / 2
         arrows.append(_arrow([(cx, src.y + src.h), (cx, cy), (dst.x + dst.w, cy)]))
-    if update:
+    if update and ft:
         down("included", "total")
         src, dst = placed["previous"], placed["total"]
         cx, cy = src.x + src.w / 2, dst.y + dst.h / 2

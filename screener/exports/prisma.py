@@ -258,7 +258,16 @@ def prisma_values(counts: PrismaCounts) -> dict[str, str]:
     }
     if c.previous:
         values.update(previous_studies=c.previous.studies, previous_reports=c.previous.reports)
+    if not c.full_text:  # screener recorded nothing after the reports sought
+        values.update(dict.fromkeys(AFTER_SOUGHT_ROWS, "NA"))
     return {key: str(value) for key, value in values.items()}
+
+
+AFTER_SOUGHT_ROWS = ("dbr_notretrieved_reports", "other_notretrieved_reports", "dbr_assessed",
+                     "dbr_excluded", "other_assessed", "other_excluded", "new_studies",
+                     "new_reports", "total_studies", "total_reports")
+"""The template rows after "Reports sought for retrieval": "NA" without a full-text stage
+(`PrismaCounts.full_text`), the numbers being unknown to screener, not zero."""
 
 
 DRAFT_BOX = "newstud"
@@ -291,6 +300,18 @@ def _named(items: Counts) -> list[dict[str, Any]]:
     return [{"name": name, "n": n} for name, n in items]
 
 
+def _column(full_text: bool, sought: int, not_retrieved: int, assessed: int, excluded: int,
+            reasons: Counts) -> dict[str, Any]:
+    """A column's boxes from the reports sought on: null after it without a full-text stage."""
+    if not full_text:
+        return {"reports_sought": sought, "reports_not_retrieved": None,
+                "reports_assessed": None, "reports_excluded": None,
+                "reports_excluded_reasons": None}
+    return {"reports_sought": sought, "reports_not_retrieved": not_retrieved,
+            "reports_assessed": assessed, "reports_excluded": excluded,
+            "reports_excluded_reasons": _named(reasons)}
+
+
 def prisma_json(counts: PrismaCounts, draft: str = "", notes: Sequence[str] = (),
                 problems: Sequence[str] | None = None) -> str:
     """The counts as JSON: every box, totals, the R template values and the problems
@@ -317,19 +338,15 @@ def prisma_json(counts: PrismaCounts, draft: str = "", notes: Sequence[str] = ()
             "records_excluded_human": c.records_excluded_human,
             "records_excluded_automation": c.records_excluded_automation,
         },
-        "databases_and_registers": {
-            "reports_sought": c.reports_sought, "reports_not_retrieved": c.reports_not_retrieved,
-            "reports_assessed": c.reports_assessed, "reports_excluded": c.reports_excluded,
-            "reports_excluded_reasons": _named(c.reports_excluded_reasons),
-        },
-        "other_methods": {
-            "reports_sought": c.other_reports_sought,
-            "reports_not_retrieved": c.other_reports_not_retrieved,
-            "reports_assessed": c.other_reports_assessed,
-            "reports_excluded": c.other_reports_excluded,
-            "reports_excluded_reasons": _named(c.other_reports_excluded_reasons),
-        } if c.has_other_methods else None,
-        "included": {"studies": c.studies_included, "reports": c.reports_included},
+        "databases_and_registers": _column(c.full_text, c.reports_sought,
+                                           c.reports_not_retrieved, c.reports_assessed,
+                                           c.reports_excluded, c.reports_excluded_reasons),
+        "other_methods": _column(c.full_text, c.other_reports_sought,
+                                 c.other_reports_not_retrieved, c.other_reports_assessed,
+                                 c.other_reports_excluded, c.other_reports_excluded_reasons
+                                 ) if c.has_other_methods else None,
+        "included": {"studies": c.studies_included, "reports": c.reports_included
+                     } if c.full_text else None,
     }
     if c.previous:  # an updated review: "included" holds the new studies
         data.update({

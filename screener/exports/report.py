@@ -564,8 +564,9 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                    f"{_were(n)} not screened by any reviewer: title and abstract screening "
                    "stopped before reaching them (see Automation).")
     if Stage.FULL_TEXT not in protocol.stages:
-        out.append("Screening was of titles and abstracts only; records rated include at "
-                   "title and abstract are the included records.")
+        out.append("Screening was of titles and abstracts only: records rated include or "
+                   "maybe at title and abstract were passed on to be read in full, which was "
+                   "not recorded in screener.")
         return " ".join(out)
     out.append("Records rated include or maybe at title and abstract went on to full-text "
                "retrieval.")
@@ -863,16 +864,18 @@ def counts_table(counts: PrismaCounts) -> str:
              ("Records excluded", c.records_excluded),
              ("Records excluded by a human", c.records_excluded_human),
              ("Records excluded by automation tools", c.records_excluded_automation),
-             ("Reports sought for retrieval", c.reports_sought),
-             ("Reports not retrieved", c.reports_not_retrieved),
-             ("Reports assessed for eligibility", c.reports_assessed),
-             ("Reports excluded", c.reports_excluded)]
+             ("Reports sought for retrieval", c.reports_sought)]
+    if c.full_text:  # else the diagram ends at the reports sought
+        rows += [("Reports not retrieved", c.reports_not_retrieved),
+                 ("Reports assessed for eligibility", c.reports_assessed),
+                 ("Reports excluded", c.reports_excluded)]
     rows += [(f"Reports excluded: {reason}", n) for reason, n in c.reports_excluded_reasons]
     if c.has_other_methods:
         rows += [(f"Records identified (other methods): {name}", n)
                  for name, n in c.other_sources]
-        rows += [("Reports sought for retrieval (other methods)", c.other_reports_sought),
-                 ("Reports not retrieved (other methods)", c.other_reports_not_retrieved),
+        rows += [("Reports sought for retrieval (other methods)", c.other_reports_sought)]
+    if c.has_other_methods and c.full_text:
+        rows += [("Reports not retrieved (other methods)", c.other_reports_not_retrieved),
                  ("Reports assessed for eligibility (other methods)",
                   c.other_reports_assessed),
                  ("Reports excluded (other methods)", c.other_reports_excluded)]
@@ -881,12 +884,13 @@ def counts_table(counts: PrismaCounts) -> str:
     if c.previous:  # the updated-review template's boxes
         rows += [("Studies included in previous version of review", c.previous.studies),
                  ("Reports of studies included in previous version of review",
-                  c.previous.reports),
-                 ("New studies included in review", c.studies_included),
+                  c.previous.reports)]
+    if c.previous and c.full_text:
+        rows += [("New studies included in review", c.studies_included),
                  ("Reports of new included studies", c.reports_included),
                  ("Total studies included in review", c.total_studies),
                  ("Reports of total included studies", c.total_reports)]
-    else:
+    elif c.full_text:  # else the diagram ends at the reports sought
         rows += [("Studies included in review", c.studies_included),
                  ("Reports of included studies", c.reports_included)]
     out = ["| Box | n |", "|---|---:|"]
@@ -916,7 +920,8 @@ def methods_report(inputs: ReportInputs) -> str:
                 "(before disagreements were resolved).", "", agreement_table(inputs.agreement)]
     else:
         out.append("No record was screened by two reviewers, so agreement is not reported.")
-    out += ["", "## Reports excluded at full text", ""]
+    if inputs.excluded_reports or inputs.counts.full_text:  # else no full-text stage
+        out += ["", "## Reports excluded at full text", ""]
     if inputs.excluded_reports:
         out += [f"Table 2. Reports excluded after full-text assessment, with reasons "
                 f"(n = {len(inputs.excluded_reports)}).", "",
@@ -927,7 +932,7 @@ def methods_report(inputs: ReportInputs) -> str:
                         f"Exclusion reason \"{_md(now)}\" was worded \"{_md(before)}\" when "
                         f"{_count(n)} of these exclusions {_were(n)} made."
                         for now, before, n in inputs.reworded_reasons)]
-    else:
+    elif inputs.counts.full_text:
         out.append("No report was excluded at full text.")
     out += ["", "## PRISMA 2020 flow diagram", "",
             f"![PRISMA 2020 flow diagram]({_link(inputs.prisma_svg)})", "",

@@ -131,10 +131,8 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         """Sought, not retrieved, assessed, excluded, the reasons, included, and the
         reports neither retrieved-and-assessed nor marked that are in conflict."""
         sought = {r for r in ids if r in ta and passes_title_abstract(ta[r])}
-        if not has_full_text:
-            included = {r for r in sought if ta[r].label == Label.INCLUDE}
-            return (len(sought), 0, len(sought), len(sought) - len(included), (),
-                    len(included), 0)
+        if not has_full_text:  # the diagram ends at the records passed on
+            return len(sought), 0, 0, 0, (), 0, 0
         not_retrieved = {r for r in sought if reports.get(r) == ReportStatus.NOT_RETRIEVED}
         assessed = {r for r in sought if r in ft and ft[r].label in (Label.INCLUDE,
                                                                      Label.EXCLUDE)}
@@ -166,9 +164,11 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         studies_included=m_incl + o_incl, reports_included=m_incl + o_incl,
         other_reports_sought=o_sought, other_reports_not_retrieved=o_nr,
         other_reports_assessed=o_assessed, other_reports_excluded=o_excl,
-        other_reports_excluded_reasons=o_reasons,
+        other_reports_excluded_reasons=o_reasons, full_text=has_full_text,
     )
-    notes = []
+    notes = [] if has_full_text else [_title_abstract_only(
+        sum(1 for r in (screened | other) - removed
+            if r in ta and ta[r].label == Label.MAYBE))]
     if untouched and stopped:
         n = len(untouched)
         notes.append(f"{_n(n, 'record')} {_were(n)} not screened by a reviewer; "
@@ -233,7 +233,8 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
             ] if o_open else []
     why += [f"{conflicts:,} in conflict"] if conflicts else []
     why += [f"{waiting:,} waiting for another reviewer"] if waiting else []
-    awaiting = (m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
+    awaiting = ((m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
+                if has_full_text else 0)
     # of those, the ones whose reviewers disagree wait for the adjudicator, not a reviewer
     ft_conflicts = m_conf + o_conf
     why += [f"{_n(ft_conflicts, 'full-text report')} in conflict (to resolve)"
@@ -249,14 +250,23 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     if pending and (counts.records_screened - counts.records_excluded - counts.reports_sought
                     == len(pending)):  # in conflict or waiting: neither excluded nor sought
         explained.append("Reports sought for retrieval (n =")
-    if m_sought - m_nr - m_assessed > 0:  # full-text reports not assessed yet
+    if has_full_text and m_sought - m_nr - m_assessed > 0:  # not assessed yet
         explained.append("Reports assessed for eligibility (n =")
-    if o_sought - o_nr - o_assessed > 0:
+    if has_full_text and o_sought - o_nr - o_assessed > 0:
         explained.append("Reports assessed for eligibility (other methods) (n =")
     problems = [p for p in check(counts) if not p.startswith(tuple(explained))]
     o_untouched = sum(1 for r in o_kept if r not in ta)
     return PrismaResult(counts, tuple(problems), tuple(notes), len(untouched), draft,
                         (o_dup, o_excluded, o_open), o_untouched, frozenset(counted_excluded))
+
+
+def _title_abstract_only(maybe: int) -> str:
+    """The note of a diagram that ends at the reports sought (no full-text stage)."""
+    rated = f"those rated maybe ({_n(maybe, 'record')})" if maybe else "any rated maybe"
+    return ("The protocol has no full-text stage, so screening in screener ended at title "
+            "and abstract: the reports sought for retrieval are the records rated include "
+            f"there and {rated}, passed on to be read in full; the diagram ends at that box, "
+            "as screener recorded no retrieval, full-text assessment or studies included")
 
 
 def stopping_rule_met(review: Review) -> tuple[bool, list[Progress]]:
@@ -295,6 +305,13 @@ def _refuse_while_blind(review: Review, what: str) -> None:
                                          "decisions", "they are available"))
 
 
+AFTER_SOUGHT = ("reports_not_retrieved", "reports_assessed", "reports_excluded",
+                "reports_excluded_reasons", "studies_included", "reports_included",
+                "other_reports_not_retrieved", "other_reports_assessed",
+                "other_reports_excluded", "other_reports_excluded_reasons")
+"""The counts after the reports sought: null in status --json without a full-text stage."""
+
+
 def prisma_status(review: Review, rule_met: bool | None = None) -> dict[str, object]:
     """The PRISMA numbers as a flat dict, for `screener status --json` (`rule_met` as in
     `prisma_counts`)."""
@@ -305,6 +322,8 @@ def prisma_status(review: Review, rule_met: bool | None = None) -> dict[str, obj
     for key, value in list(data.items()):
         if isinstance(value, tuple | list):
             data[key] = [{"name": n, "count": c} for n, c in value]
+    if not result.counts.full_text:  # the diagram ends at the reports sought
+        data.update(dict.fromkeys(AFTER_SOUGHT, None))
     data["records_excluded"] = result.counts.records_excluded
     data["identified"] = result.counts.identified
     data["problems"] = list(result.problems)

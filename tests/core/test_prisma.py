@@ -66,3 +66,14 @@ def test_check_names_boxes_and_numbers(change: dict[str, object], expected: list
 def test_missing_reasons_are_reported() -> None:
     problems = check(replace(GOOD, reports_excluded_reasons=()))
     assert problems == ["Reports excluded (n = 16) gives no reasons"]
+
+
+def test_without_a_full_text_stage_only_the_boxes_up_to_the_reports_sought_are_checked() -> None:
+    """A title/abstract-only review has no reports assessed, excluded or studies included:
+    zeros there are no inconsistency, but the boxes it has are still checked."""
+    ends = PrismaCounts(databases=(("PubMed", 10),), records_screened=10,
+                        records_excluded_human=7, reports_sought=3, full_text=False)
+    assert check(ends) == []
+    assert check(replace(ends, full_text=True))  # a full-text review: 3 sought, 0 assessed
+    assert any(p.startswith("Reports sought for retrieval (n = 4)")
+               for p in check(replace(ends, reports_sought=4)))

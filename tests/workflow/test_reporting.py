@@ -1500,3 +1500,48 @@ def test_an_amendment_adding_only_the_update_searches_is_not_called_a_deviation(
     assert "**Protocol version 3 was recorded on" in section
     # the table says which searches
     assert ("search strategies (added PubMed 2021-07-01, Embase 2021-07-01)" in section)
+
+
+def _title_abstract_only(make_review: Callable[..., Any], tmp_path: Path,
+                         mode: str = "") -> Review:
+    """A review whose protocol has no full-text stage (`mode`: a screening block, else
+    single screening)."""
+    protocol = tmp_path / "ta-only.yaml"
+    minimal = Path(__file__).parents[2] / "protocols" / "minimal.yaml"
+    protocol.write_text(minimal.read_text(encoding="utf-8") + "stages: [title_abstract]\n"
+                        + mode, encoding="utf-8")
+    return make_review(str(protocol))
+
+
+def test_a_title_abstract_only_diagram_ends_at_the_reports_sought(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """A protocol with stages [title_abstract] drew a full-text branch nobody carried out:
+    'Reports assessed for eligibility' = the reports sought, the maybes 'Reports excluded'
+    with no reason (so export prisma --strict refused: 'do not add up'), and the report
+    said 'No report was excluded at full text'."""
+    review = _title_abstract_only(make_review, tmp_path)
+    with review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(5)])
+    for rid, label in zip(ids, (Label.INCLUDE, Label.INCLUDE, Label.MAYBE, Label.EXCLUDE,
+                                Label.EXCLUDE), strict=True):
+        record_decision(review, rid, "ann", label)
+    _, result = export_prisma(review, "svg", tmp_path / "p.svg", strict=True)
+    assert result.problems == () and result.counts.reports_sought == 3
+    assert any("no full-text stage" in n and "those rated maybe (1 record)" in n
+               for n in result.notes), result.notes
+    drawn = (tmp_path / "p.svg").read_text(encoding="utf-8")
+    assert "Reports sought for retrieval (n = 3)" in drawn
+    for box in ("Reports assessed", "Reports excluded", "Reports not retrieved",
+                "Studies included", "Included"):
+        assert box not in drawn, box
+    export_prisma(review, "json", tmp_path / "p.json")
+    data = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    assert data["databases_and_registers"]["reports_sought"] == 3
+    assert data["databases_and_registers"]["reports_assessed"] is None
+    assert data["included"] is None and data["problems"] == []
+    assert data["prisma2020_template"]["dbr_assessed"] == "NA"
+    report = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Reports excluded at full text" not in report
+    assert "Reports assessed for eligibility" not in report
+    assert "do not add up" not in report
