@@ -504,7 +504,10 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                    f"earlier screening (recorded as '{_md(name)}'), not made in screener.")
     per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
     # said instead of what each report would be screened by, before any was
-    none = Stage.FULL_TEXT in protocol.stages and _no_full_text_yet(inputs)
+    has_ft = Stage.FULL_TEXT in protocol.stages
+    none = has_ft and _no_full_text_yet(inputs)
+    # what each record's screening covers: no report is screened without a full-text stage
+    report = " and each retrieved report" if has_ft else ""
     if mode.dual:
         how = ("independently: reviewers could not see each other's decisions until "
                "reconciliation of the stage began (blinded)" if mode.blind else
@@ -512,14 +515,15 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         sentences = _allocation_sentences(inputs)
         if not sentences and inputs.screening_modes:
             # amended: not every record had this many reviewers (the history says how many)
-            out.append(f"Under the protocol version in force, each record and each retrieved "
-                       f"report is screened by {per} reviewers, {how}.")
+            out.append(f"Under the protocol version in force, each record{report} is screened "
+                       f"by {per} reviewers, {how}.")
         elif not sentences:
             screened = _screened(inputs)
             out.append(f"At title and abstract every record{screened} was screened by {per} "
                        f"reviewers, {how}. {none}" if none else
                        f"At each stage every record{screened} and every retrieved report was "
-                       f"screened by {per} reviewers, {how}.")
+                       f"screened by {per} reviewers, {how}." if has_ft else
+                       f"Every record{screened} was screened by {per} reviewers, {how}.")
         else:
             out += sentences
             ta, ft = inputs.split, inputs.split_full_text
@@ -535,7 +539,7 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         kinds = ["include versus exclude"]
         if mode.maybe_vs_exclude_is_conflict:
             kinds.append("maybe versus exclude")
-        if mode.reason_mismatch_is_conflict:
+        if mode.reason_mismatch_is_conflict and has_ft:
             kinds.append("different exclusion reasons at full text")
         resolved = (f"by an adjudicator ({_md(mode.adjudicator) or _names(adjudicators)})"
                     if mode.resolution == Resolution.ADJUDICATOR
@@ -545,16 +549,16 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
     else:
         out += (_allocation_sentences(inputs)
-                or ["Under the protocol version in force, each record and each retrieved "
-                    "report is screened by one reviewer." if inputs.screening_modes
+                or [f"Under the protocol version in force, each record{report} is screened "
+                    "by one reviewer." if inputs.screening_modes
                     else f"Each record{_screened(inputs)} was screened by one reviewer. "
                     f"{none}" if none
-                    else "Each record and each retrieved report screened so far was screened "
-                    "by one reviewer." if inputs.draft
-                    else "Each record screened at title and abstract, and each retrieved "
-                    "report, was screened by one reviewer."
+                    else f"Each record{report} screened so far was screened by one reviewer."
+                    if inputs.draft
+                    else "Each record screened at title and abstract"
+                    f"{',' + report + ',' if report else ''} was screened by one reviewer."
                     if inputs.counts.records_excluded_automation
-                    else "Each record and each retrieved report was screened by one reviewer."])
+                    else f"Each record{report} was screened by one reviewer."])
     if inputs.screening_modes:
         out.append(_mode_history(inputs.screening_modes, inputs.multi_screened,
                                  inputs.single_screened))

@@ -1545,3 +1545,25 @@ def test_a_title_abstract_only_diagram_ends_at_the_reports_sought(
     assert "Reports excluded at full text" not in report
     assert "Reports assessed for eligibility" not in report
     assert "do not add up" not in report
+
+
+@pytest.mark.parametrize(("mode", "said"), [
+    ("", "Each record screened so far was screened by one reviewer."),
+    ("screening:\n  mode: dual\n  reviewers_per_record: 3\n  blind: true\n"
+     "  resolution: consensus\n  conflicts: {reason_mismatch_full_text: true}\n",
+     "Every record screened so far was screened by three reviewers, independently"),
+])
+def test_title_abstract_only_methods_text_speaks_of_records_only(
+        make_review: Callable[..., Any], tmp_path: Path, mode: str, said: str) -> None:
+    """Without a full-text stage the text said 'At each stage every record ... and every
+    retrieved report was screened by three reviewers' (or 'Each record and each retrieved
+    report screened so far ... by one reviewer'): there was one stage and no report."""
+    review = _title_abstract_only(make_review, tmp_path, mode)
+    with review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(3)])
+    record_decision(review, ids[0], "ann", Label.EXCLUDE)
+    text = " ".join(_methods(review).split())
+    assert said in text, text
+    assert "report" not in text.split("Screening was of titles")[0], text
+    assert "at full text" not in text
