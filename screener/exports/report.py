@@ -226,10 +226,15 @@ class ReportInputs:
     stopping: StoppingInfo | None = None
     """The stopping rule's state when no ranking was used (`automation` is None)."""
     split: tuple[int, int] | None = None
-    """(records allocated to two screeners, to one) at title/abstract when an allocation
-    split the records (None: every record had the protocol's number of screeners)."""
+    """(records screened by two or more screeners, by one) at title/abstract when an
+    allocation split the records (None: every record had the protocol's number of
+    screeners)."""
     split_full_text: tuple[int, int] | None = None
     """The same at full text."""
+    split_plan: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)
+    """(records allocated to two screeners, to one) at title/abstract and at full text,
+    where it differs from `split` and `split_full_text` (what was screened): a draft, or
+    records left unscreened by the stopping rule."""
     screening_modes: tuple[tuple[int, str, int, bool], ...] = ()
     """(protocol version, date, reviewers per record, blinded: two or more reviewers who
     could not see each other's decisions) of each version, when an amendment changed how
@@ -310,14 +315,29 @@ def _link(path: str) -> str:
 
 
 def _split_words(split: tuple[int, int], word: str) -> str:
-    """How an allocation split the records (or reports) of a stage: (double, single)."""
+    """How many records (or reports) of a stage two reviewers screened, and one: (double,
+    single)."""
     double, single = split
+    if not double and not single:
+        return f"no {word} has been screened yet"
     if double and single:
         return (f"{_n(double, word)} {_were(double)} screened by two reviewers and "
                 f"{_count(single)} by one reviewer")
     if double:
         return f"each of the {_n(double, word)} was screened by two reviewers"
     return f"each of the {_n(single, word)} was screened by one reviewer only"
+
+
+def _plan_words(split: tuple[int, int] | None, word: str, draft: bool) -> str:
+    """ ", 43 records to two reviewers and 172 to one; so far" (the allocation, then what
+    was screened of it); ":" without a plan that differs from what was screened."""
+    if split is None:
+        return ":"
+    double, single = split
+    parts = [f"{_n(double, word)} to two reviewers" if double else "",
+             (f"{_count(single)} to one" if double else f"{_n(single, word)} to one reviewer")
+             if single else ""]
+    return f", {' and '.join(p for p in parts if p)};{' so far' if draft else ''}"
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -431,12 +451,15 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
     per = f"{_WORDS.get(n, str(n))} {plural(n, 'reviewer')}"
     so_far = " screened so far" if inputs.draft else ""
     screened = _screened(inputs)
+    plan_ta, plan_ft = inputs.split_plan
     out = [f"At title and abstract every record{screened} was screened by {per}." if ta is None else
-           f"At title and abstract the records were allocated at random: "
+           f"At title and abstract the records were allocated at random"
+           f"{_plan_words(plan_ta, 'record', bool(inputs.draft))} "
            f"{_split_words(ta, 'record')}."]
     if has_ft and ft is not None:
         out.append(f"At full text the reports were allocated at random"
-                   f"{' too' if ta else ''}: {_split_words(ft, 'report')}.")
+                   f"{' too' if ta else ''}{_plan_words(plan_ft, 'report', bool(inputs.draft))} "
+                   f"{_split_words(ft, 'report')}.")
     elif has_ft:
         out.append(_no_full_text_yet(inputs)
                    or f"At full text every retrieved report{so_far} was screened by {per}.")
@@ -536,29 +559,28 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                        "changed while the reviewers could see each other's decisions; the "
                        "agreement statistics use the decisions as they stood when "
                        "reconciliation began.")
-        kinds = ["include versus exclude"]
-        if mode.maybe_vs_exclude_is_conflict:
-            kinds.append("maybe versus exclude")
-        if mode.reason_mismatch_is_conflict and has_ft:
-            kinds.append("different exclusion reasons at full text")
-        resolved = (f"by an adjudicator ({_md(mode.adjudicator) or _names(adjudicators)})"
-                    if mode.resolution == Resolution.ADJUDICATOR
-                    and (mode.adjudicator or adjudicators)
-                    else "by an adjudicator" if mode.resolution == Resolution.ADJUDICATOR
-                    else "by discussion until the reviewers reached consensus")
-        out.append(f"Disagreements ({_names(kinds)}) were resolved {resolved}.")
+        out.append(_disagreements(inputs, adjudicators))
+    elif sentences := _allocation_sentences(inputs):
+        out += sentences
+        ta, ft = inputs.split, inputs.split_full_text
+        plan_ta, plan_ft = inputs.split_plan
+        if any(split and split[0] for split in (ta, ft, plan_ta, plan_ft)):
+            # an overlap: PRISMA item 8 asks how those records were screened (single
+            # screening is never blinded) and how the reviewers' disagreements were settled
+            out.append("Records with two reviewers were screened but not independently: "
+                       "reviewers could see each other's decisions.")
+            out.append(_disagreements(inputs, adjudicators))
     else:
-        out += (_allocation_sentences(inputs)
-                or [f"Under the protocol version in force, each record{report} is screened "
-                    "by one reviewer." if inputs.screening_modes
-                    else f"Each record{_screened(inputs)} was screened by one reviewer. "
-                    f"{none}" if none
-                    else f"Each record{report} screened so far was screened by one reviewer."
-                    if inputs.draft
-                    else "Each record screened at title and abstract"
-                    f"{',' + report + ',' if report else ''} was screened by one reviewer."
-                    if inputs.counts.records_excluded_automation
-                    else f"Each record{report} was screened by one reviewer."])
+        out.append(f"Under the protocol version in force, each record{report} is screened "
+                   "by one reviewer." if inputs.screening_modes
+                   else f"Each record{_screened(inputs)} was screened by one reviewer. "
+                   f"{none}" if none
+                   else f"Each record{report} screened so far was screened by one reviewer."
+                   if inputs.draft
+                   else "Each record screened at title and abstract"
+                   f"{',' + report + ',' if report else ''} was screened by one reviewer."
+                   if inputs.counts.records_excluded_automation
+                   else f"Each record{report} was screened by one reviewer.")
     if inputs.screening_modes:
         out.append(_mode_history(inputs.screening_modes, inputs.multi_screened,
                                  inputs.single_screened))
@@ -580,6 +602,22 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     if other:
         out.append(other)
     return " ".join(out)
+
+
+def _disagreements(inputs: ReportInputs, adjudicators: Sequence[str]) -> str:
+    """Which disagreements count as conflicts, and how they were resolved (PRISMA item 8)."""
+    mode = inputs.protocol.screening
+    kinds = ["include versus exclude"]
+    if mode.maybe_vs_exclude_is_conflict:
+        kinds.append("maybe versus exclude")
+    if mode.reason_mismatch_is_conflict and Stage.FULL_TEXT in inputs.protocol.stages:
+        kinds.append("different exclusion reasons at full text")
+    resolved = (f"by an adjudicator ({_md(mode.adjudicator) or _names(list(adjudicators))})"
+                if mode.resolution == Resolution.ADJUDICATOR
+                and (mode.adjudicator or adjudicators)
+                else "by an adjudicator" if mode.resolution == Resolution.ADJUDICATOR
+                else "by discussion until the reviewers reached consensus")
+    return f"Disagreements ({_names(kinds)}) were resolved {resolved}."
 
 
 def _reasons_sentence(total: int, added: int, reworded: int) -> str:

@@ -960,9 +960,9 @@ def build_report_inputs(review: Review) -> object:
             if d.reviewer not in screened_here:
                 imported[d.reviewer] = imported.get(d.reviewer, 0) + 1
         reviewers = tuple(r for r in repo.reviewers(session) if r.name in screened_here)
-        split = _allocation_split(review, session)
-        split_ft = (_allocation_split(review, session, Stage.FULL_TEXT)
-                    if Stage.FULL_TEXT in review.protocol.stages else None)
+        split, plan = _allocation_split(review, session, current)
+        split_ft, plan_ft = (_allocation_split(review, session, current, Stage.FULL_TEXT)
+                             if Stage.FULL_TEXT in review.protocol.stages else (None, None))
         started = reconciliation_cutoffs(review, session)
         unblinded = tuple(
             (stage, n) for stage, (_, at) in sorted(started.items(), key=lambda x: x[1][1])
@@ -1075,7 +1075,8 @@ def build_report_inputs(review: Review) -> object:
                                            else review.title),
                         protocol_versions=versions,
                         stopping=None if automation is not None else stop, split=split,
-                        split_full_text=split_ft, screening_modes=modes,
+                        split_full_text=split_ft, split_plan=(plan, plan_ft),
+                        screening_modes=modes,
                         multi_screened=multi, single_screened=single,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
@@ -1517,19 +1518,31 @@ def _earlier_models(made: Sequence[Decision], infos: dict[int, dict[str, Any] | 
     return tuple((name, h, n) for (name, h), n in counts.items())
 
 
-def _allocation_split(review: Review, session: Session, stage: Stage = Stage.TITLE_ABSTRACT
-                      ) -> tuple[int, int] | None:
-    """(records allocated to two screeners, to one) under the stage's allocation in force;
-    None without one, or when it gives every record the protocol's number of screeners
-    (an allocation with no overlap in a dual review gives each record one: not None)."""
+Split = tuple[int, int]
+
+
+def _allocation_split(review: Review, session: Session, current: Sequence[Decision],
+                      stage: Stage = Stage.TITLE_ABSTRACT) -> tuple[Split | None, Split | None]:
+    """(records screened by two or more screeners, by one; records allocated to two
+    screeners, to one) under the stage's allocation in force. The first is None without an
+    allocation, or when it gives every record the protocol's number of screeners (an
+    allocation with no overlap in a dual review gives each record one: not None); the
+    second (the plan) is None when what was screened matches it."""
     from screener.workflow.team import required_reviewers
 
     per = required_reviewers(review, session, stage)
     need = review.protocol.screening.reviewers_per_record
     if not per or all(n == need for n in per.values()):
-        return None
+        return None, None
     double = sum(1 for n in per.values() if n >= 2)
-    return double, len(per) - double
+    plan = double, len(per) - double
+    screeners: dict[int, set[str]] = {}
+    for d in current:
+        if d.stage == stage and d.reviewer_role == Role.SCREENER and d.record_id in per:
+            screeners.setdefault(d.record_id, set()).add(d.reviewer)
+    two = sum(1 for names in screeners.values() if len(names) >= 2)
+    done = two, len(screeners) - two
+    return done, None if done == plan else plan
 
 
 def write_report(review: Review, out: Path | None = None, force: bool = False,

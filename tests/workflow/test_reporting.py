@@ -638,6 +638,41 @@ def test_methods_text_says_how_many_screened_each_record_when_an_allocation_chan
     assert "Each record and each retrieved report was screened by one reviewer" not in text
 
 
+def test_methods_text_counts_what_was_screened_not_the_allocation_plan(
+        make_review: Callable[..., Any]) -> None:
+    """Single screening with a 20% overlap, a few records decided: the text said '43
+    records were screened by two reviewers and 172 by one reviewer' (the allocation) while
+    the log held 3 and 5; and it said nothing of how the double-screened records were
+    screened or their disagreements resolved (PRISMA item 8)."""
+    from screener.workflow.screening import ScreeningSession
+    from screener.workflow.team import allocate, required_reviewers
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=f"R{i}") for i in range(20)])
+    allocate(review, ["ann", "bob"], 0.2, seed=3)
+    with review.read() as s:
+        per = required_reviewers(review, s, Stage.TITLE_ABSTRACT)
+    assert per is not None
+    both = sorted(rid for rid, n in per.items() if n == 2)
+    record_decision(review, both[0], "ann", Label.EXCLUDE)
+    record_decision(review, both[0], "bob", Label.EXCLUDE)
+    session = ScreeningSession(review, "ann")
+    for _ in range(2):  # two more of ann's, one reviewer each so far
+        item = session.next()
+        assert item is not None and item.record.id is not None
+        session.decide(item.record.id, Label.EXCLUDE, reason_id="design")
+    text = " ".join(_methods(review).split())
+    planned = sum(1 for n in per.values() if n == 2)
+    assert (f"allocated at random, {planned} records to two reviewers and "
+            f"{len(per) - planned} to one; so far 1 record was screened by two reviewers and "
+            "2 by one reviewer.") in text, text
+    assert ("Records with two reviewers were screened but not independently: reviewers "
+            "could see each other's decisions.") in text
+    assert "Disagreements (include versus exclude" in text
+
+
 def test_methods_text_does_not_deny_rankings_it_cannot_tie_to_decisions(
         make_review: Callable[..., Any]) -> None:
     review = make_review()
