@@ -1491,12 +1491,24 @@ def _unranked(made: Sequence[Decision], changed: set[int]) -> str:
     first_ranked: dict[str, int] = {}
     for d in linked:
         first_ranked.setdefault(d.reviewer, d.id or 0)
-    early = {d.id for d in unlinked if d.id not in changed
-             and (d.reviewer not in first_ranked or (d.id or 0) < first_ranked[d.reviewer])}
+    early = [d for d in unlinked if d.id not in changed
+             and (d.reviewer not in first_ranked or (d.id or 0) < first_ranked[d.reviewer])]
     redone = sum(1 for d in unlinked if d.id in changed)
     opened = len(unlinked) - redone - len(early)
-    parts = ([f"{_count(len(early))} made before the reviewer's first ranking arrived "
-              "(records in import order)"] if early else [])
+    # import order only where it could have been: a reviewer whose records, in the order
+    # decided, do not go up by import (record id) picked them (`decide`, browse), as
+    # screener would have offered the first record left
+    by_reviewer: dict[str, list[int]] = {}
+    for d in sorted(early, key=lambda d: d.id or 0):
+        by_reviewer.setdefault(d.reviewer, []).append(d.record_id)
+    picked = sum(len(ids) for ids in by_reviewer.values()
+                 if any(b <= a for a, b in zip(ids, ids[1:], strict=False)))
+    in_order = len(early) - picked
+    parts = ([f"{_count(in_order)} made before the reviewer's first ranking arrived "
+              "(records in import order)"] if in_order else [])
+    parts += ([f"{_count(picked)} made before the reviewer's first ranking arrived, on "
+               "records the reviewer chose (not offered by screener, which offers records in "
+               "import order until then)"] if picked else [])
     parts += ([f"{_count(opened)} on records opened outside the ranked queue"]
               if opened else [])
     parts += [f"{_count(redone)} deciding again a record decided before (changed or "

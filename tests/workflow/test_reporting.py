@@ -906,6 +906,32 @@ def test_methods_text_names_decisions_without_a_ranking_when_the_model_was_not_r
             "first ranking arrived (records in import order).") in text
 
 
+def test_methods_text_does_not_say_import_order_of_records_picked_by_hand(
+        make_review: Callable[..., Any]) -> None:
+    """bob decided records 5, 2 and 4 with `decide` before any ranking of his: the text
+    said they were 'records in import order' (what `next` offers before a ranking)."""
+    from screener.workflow.ranking import refresh_ranking
+    from screener.workflow.screening import ScreeningSession
+
+    review = make_review()
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Ketamine trial {i}") for i in range(8)])
+    for i in (5, 2, 4):
+        record_decision(review, ids[i], "bob", Label.EXCLUDE)
+    record_decision(review, ids[0], "bob", Label.INCLUDE)
+    for _ in range(2):  # two rankings, so the text speaks of retraining
+        refresh_ranking(review, "bob")
+        session = ScreeningSession(review, "bob")
+        item = session.next()
+        assert item is not None and item.ranking_id
+        session.decide(item.record.id, Label.EXCLUDE)
+    text = " ".join(_methods(review).split())
+    assert ("4 further decisions record no ranking: 4 made before the reviewer's first "
+            "ranking arrived, on records the reviewer chose (not offered by screener") in text
+    assert "import order)" not in text.replace("import order until then)", "")
+
+
 def test_prisma_csv_and_json_name_the_box_a_source_was_guessed_into(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     review = make_review()
