@@ -814,7 +814,7 @@ def protocol_warnings(text: str) -> list[Problem]:
     node, data, _ = read_yaml(text)
     if not isinstance(data, dict):
         return []
-    warnings = _repeated_terms(data.get("highlight"), node)
+    warnings = _repeated_terms(data.get("highlight"), node) + _screening_warnings(data, node)
     stopping = data.get("stopping")
     if not isinstance(stopping, dict):
         return warnings
@@ -839,6 +839,41 @@ def protocol_warnings(text: str) -> list[Problem]:
              "than most reviews' whole search: this SAFE item is met only after that many "
              "exclusions in a row, so the rule is unlikely ever to be met (50 to a few "
              "hundred are usual)")
+    return warnings
+
+
+def _screening_warnings(data: dict[str, Any], node: yaml.Node | None) -> list[Problem]:
+    """`screening:` settings that have no effect, or say two things, with the others."""
+    screening = data.get("screening")
+    if not isinstance(screening, dict):
+        return []
+    warnings: list[Problem] = []
+
+    def warn(path: list[Any], message: str) -> None:
+        warnings.append(Problem(_path_text(path), _line_of(node, path), message))
+
+    mode = screening.get("mode", "single")
+    per = screening.get("reviewers_per_record", 2 if mode == "dual" else 1)
+    if screening.get("blind") is True and per == 1:
+        default = "" if "mode" in screening else " (the default)"
+        warn(["screening", "blind"], (
+            f"blinding has no effect with mode: {mode}{default}: reviewers see each "
+            "other's decisions, even on the records an allocation's "
+            "--overlap gives two reviewers; write mode: dual for blind screening, or remove "
+            "blind"))
+    if screening.get("resolution") == "consensus" and screening.get("adjudicator"):
+        warn(["screening", "adjudicator"], (
+            f"an adjudicator ({screening['adjudicator']}) is named with resolution: "
+            "consensus: the screeners resolve their conflicts together, and the adjudicator "
+            "may resolve them too, while the report says they were resolved by consensus; "
+            "remove adjudicator, or write resolution: adjudicator"))
+    conflicts = screening.get("conflicts")
+    stages = data.get("stages", ["title_abstract", "full_text"])
+    if (isinstance(conflicts, dict) and conflicts.get("reason_mismatch_full_text") is True
+            and "full_text" not in stages):
+        warn(["screening", "conflicts", "reason_mismatch_full_text"], (
+            "has no effect: stages has no full_text, so no exclusion reason is compared "
+            "there; remove it, or add full_text to stages"))
     return warnings
 
 

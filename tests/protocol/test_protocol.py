@@ -678,3 +678,38 @@ def test_a_term_written_as_a_regular_expression_is_told_so_and_given_true_fixes(
         assert f" {fragment} " not in advice and f"({fragment}" not in advice, problem
     if "[Cc]" in term:  # why the class is not needed
         assert "terms match whatever the case" in problem, problem
+
+
+@pytest.mark.parametrize(("screening", "where", "said"), [
+    # blinding applies to dual screening only: an overlap's pairs in single mode see
+    # each other's decisions
+    ("screening:\n  mode: single\n  blind: true\n", "line 8, screening.blind",
+     "blinding has no effect with mode: single:"),
+    ("screening:\n  blind: true\n", "line 7, screening.blind",
+     "blinding has no effect with mode: single (the default):"),
+    ("screening:\n  mode: dual\n  resolution: consensus\n  adjudicator: Adj\n",
+     "line 9, screening.adjudicator", "an adjudicator (Adj) is named with resolution: consensus"),
+    ("stages: [title_abstract]\nscreening:\n  conflicts: {reason_mismatch_full_text: true}\n",
+     "line 8, screening.conflicts.reason_mismatch_full_text",
+     "has no effect: stages has no full_text"),
+])
+def test_screening_settings_that_do_nothing_or_contradict_are_warned_of(
+        screening: str, where: str, said: str) -> None:
+    """`mode: single` with `blind: true`, an adjudicator named for consensus, a full-text
+    conflict rule without a full-text stage: protocol check and init said nothing."""
+    from screener.protocol import protocol_warnings
+
+    text = VALID + screening
+    load_protocol_text(text)  # still valid
+    warnings = [str(w) for w in protocol_warnings(text)]
+    assert len(warnings) == 1 and warnings[0].startswith(f"{where}: {said}"), warnings
+
+
+def test_single_screening_settings_used_by_an_overlap_are_not_warned_of() -> None:
+    """In single screening an allocation's overlap gives some records two reviewers, whose
+    conflicts the adjudicator (or consensus) resolves: those settings are not idle."""
+    from screener.protocol import protocol_warnings
+
+    assert protocol_warnings(VALID + "screening:\n  mode: single\n  resolution: adjudicator\n"
+                             "  adjudicator: Adj\n  conflicts: {maybe_vs_exclude: false}\n"
+                             ) == []
