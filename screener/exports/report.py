@@ -231,6 +231,9 @@ class ReportInputs:
     screeners)."""
     split_full_text: tuple[int, int] | None = None
     """The same at full text."""
+    open_conflicts: int = 0
+    """Records (title/abstract) and reports (full text) whose reviewers disagree and whose
+    conflict is not resolved yet."""
     split_plan: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)
     """(records allocated to two screeners, to one) at title/abstract and at full text,
     where it differs from `split` and `split_full_text` (what was screened): a draft, or
@@ -617,7 +620,13 @@ def _disagreements(inputs: ReportInputs, adjudicators: Sequence[str]) -> str:
                 and (mode.adjudicator or adjudicators)
                 else "by an adjudicator" if mode.resolution == Resolution.ADJUDICATOR
                 else "by discussion until the reviewers reached consensus")
-    return f"Disagreements ({_names(kinds)}) were resolved {resolved}."
+    if not inputs.draft:
+        return f"Disagreements ({_names(kinds)}) were resolved {resolved}."
+    # screening goes on: the protocol's way, and how many wait for it
+    left = inputs.open_conflicts
+    return (f"Disagreements ({_names(kinds)}) are resolved {resolved}"
+            + (f"; {_count(left)} {'is' if left == 1 else 'are'} not resolved yet."
+               if left else "."))
 
 
 def _reasons_sentence(total: int, added: int, reworded: int) -> str:

@@ -971,6 +971,12 @@ def build_report_inputs(review: Review) -> object:
                           and audit.iso_utc(d.created_at) > audit.iso_utc(at)})))
         n_rankings = len(repo.ranking_hashes(session))
         ft = outcomes(review, session, Stage.FULL_TEXT)
+        removed = repo.removed_duplicate_ids(session)
+        # conflicts not resolved yet (a draft's "are resolved", with how many remain)
+        open_conflicts = sum(1 for stage_outcomes in (
+            outcomes(review, session, Stage.TITLE_ABSTRACT), ft)
+            for rid, o in stage_outcomes.items()
+            if o.conflict and o.label is None and rid not in removed)
         excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE]
         excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
@@ -1076,6 +1082,7 @@ def build_report_inputs(review: Review) -> object:
                         protocol_versions=versions,
                         stopping=None if automation is not None else stop, split=split,
                         split_full_text=split_ft, split_plan=(plan, plan_ft),
+                        open_conflicts=open_conflicts,
                         screening_modes=modes,
                         multi_screened=multi, single_screened=single,
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),

@@ -1628,3 +1628,20 @@ def test_title_abstract_only_methods_text_speaks_of_records_only(
     assert said in text, text
     assert "report" not in text.split("Screening was of titles")[0], text
     assert "at full text" not in text
+
+
+def test_a_draft_says_how_conflicts_are_resolved_and_how_many_remain(
+        make_review: Callable[..., Any]) -> None:
+    """A draft with a conflict still open said 'Disagreements ... were resolved by an
+    adjudicator', as if every one had been."""
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"R{i}") for i in range(4)])
+    record_decision(review, ids[0], "ann", Label.INCLUDE)
+    record_decision(review, ids[0], "bob", Label.EXCLUDE, reason_id="design")
+    text = " ".join(_methods(review).split())
+    assert "Disagreements (include versus exclude and maybe versus exclude) are resolved by " \
+           "an adjudicator" in text, text
+    assert "; 1 is not resolved yet." in text
+    assert "were resolved" not in text
