@@ -99,6 +99,32 @@ def make_review(tmp_path: Path, db_url: str | None) -> Iterator[Callable[..., ob
 
 
 @pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Set this machine's clock `minutes` off the real time (negative: behind), as
+    screener reads it to stamp rows and to expire holds: `clock(-10)` then acts as a
+    team member whose computer runs 10 minutes slow; `clock(0)` as one set right."""
+    import datetime as dt
+
+    from screener.storage import models, repo
+    from screener.workflow import team
+
+    shift = [dt.timedelta()]
+
+    class Skewed(dt.datetime):
+        @classmethod
+        def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
+            return dt.datetime.now(tz) + shift[0]
+
+    for module in (models, repo, team):
+        monkeypatch.setattr(module, "datetime", Skewed)
+
+    def set_to(minutes: float) -> None:
+        shift[0] = dt.timedelta(minutes=minutes)
+
+    return set_to
+
+
+@pytest.fixture
 def amend_to_single(tmp_path: Path) -> Callable[..., None]:
     """Amend a review's protocol (in its folder) to single, unblinded screening."""
     import yaml

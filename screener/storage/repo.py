@@ -449,6 +449,13 @@ def verify_log(session: Session) -> audit.VerifyResult:
 
 # --- the event log (hash-chained, like decisions) -----------------------------------------
 
+POSITIONED_EVENTS = ("reconciliation_started",)
+"""Events that record how many decisions the decision log held when they were written
+(detail `DECISION_POSITION`): what was decided before them is told by that position,
+not by comparing times stamped by different machines' clocks."""
+DECISION_POSITION = "decision_seq"
+
+
 def add_event(session: Session, kind: str, *, actor: str = "", stage: Stage | None = None,
               record_id: int | None = None, details: dict[str, Any] | None = None,
               at: datetime | None = None) -> audit.LogEvent:
@@ -460,6 +467,8 @@ def add_event(session: Session, kind: str, *, actor: str = "", stage: Stage | No
     seq = review.event_count + 1
     created = at or datetime.now(UTC)
     details = dict(details or {})
+    if kind in POSITIONED_EVENTS:  # where it falls among the decisions (_logged_positions)
+        details.setdefault(DECISION_POSITION, review.decision_count)
     if not actor:  # a command without a reviewer name: the operating-system account
         details.setdefault("account", _account())
     event = audit.LogEvent(seq=seq, kind=kind, actor=actor, time=audit.iso_utc(created),
@@ -1117,6 +1126,41 @@ def import_and_dedup_runs(session: Session) -> list[tuple[str, dict[str, Any], d
         .where(EventRow.kind.in_(("records_imported", "duplicates_removed")))
         .order_by(EventRow.seq)).all()
     return [(r.kind, json.loads(r.details), r.created_at) for r in rows]
+
+
+def _logged_positions(session: Session, kind: str, key: str) -> dict[Any, int]:
+    """The decision-log position each `kind` event recorded (`DECISION_POSITION`), by its
+    `key` detail ("stage": the event's stage); events written before positions were
+    recorded are left out."""
+    out: dict[Any, int] = {}
+    for stage, text in session.execute(select(EventRow.stage, EventRow.details)
+                                       .where(EventRow.kind == kind).order_by(EventRow.seq)):
+        details = json.loads(text)
+        found = stage if key == "stage" else details.get(key)
+        if DECISION_POSITION in details and found is not None:
+            out[found] = int(details[DECISION_POSITION])
+    return out
+
+
+def _positions_by_time(session: Session, times: dict[Any, datetime]) -> dict[Any, int]:
+    """For rows stored before positions were recorded (or in an offline copy, which holds
+    no events): the position by the clocks, the seq of the latest decision stamped at or
+    before each time."""
+    if not times:
+        return {}
+    stamps = [(audit.iso_utc(at), int(seq)) for seq, at in session.execute(
+        select(DecisionRow.seq, DecisionRow.created_at))]
+    return {k: max((seq for t, seq in stamps if t <= audit.iso_utc(at)), default=0)
+            for k, at in times.items()}
+
+
+def reconciliation_positions(session: Session) -> dict[Stage, int]:
+    """stage -> how many decisions the log held when its reconciliation started: the
+    decisions with seq <= it were made blind."""
+    logged = {Stage(k): v for k, v in _logged_positions(
+        session, "reconciliation_started", "stage").items()}
+    return logged | _positions_by_time(session, {s: at for s, (_, at) in reconciliations(
+        session).items() if s not in logged})
 
 
 def first_decision_time(session: Session) -> datetime | None:

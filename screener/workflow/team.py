@@ -449,13 +449,15 @@ def is_blind(review: Review) -> bool:
     return review.protocol.screening.blind and review.protocol.screening.dual
 
 
-def reconciliation_cutoffs(review: Review, session: Session) -> dict[Stage, tuple[str, datetime]]:
-    """When each stage's reconciliation began, in a review that was blind then: decisions
-    made or changed after it were made seeing the others' and are left out of agreement.
-    A review amended from blind to not blind keeps its cut-offs (its agreement must not
-    change after the fact); one never blind has none."""
+def reconciliation_cutoffs(review: Review, session: Session) -> dict[Stage, int]:
+    """Where each stage's reconciliation began in the decision log (stage -> the seq of the
+    last decision made before it), in a review that was blind then: decisions made or
+    changed after it were made seeing the others' and are left out of agreement. A place
+    in the log, not a time: a screener whose clock is behind stamps times earlier than the
+    adjudicator's. A review amended from blind to not blind keeps its cut-offs (its
+    agreement must not change after the fact); one never blind has none."""
     if review.protocol.screening.blind or _was_ever_blind(session):
-        return repo.reconciliations(session)
+        return repo.reconciliation_positions(session)
     return {}
 
 
@@ -738,9 +740,8 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
             if s in hidden:
                 continue
             if s in started:
-                at = audit.iso_utc(started[s][1])
                 standing: Iterable[Decision] = current_decisions_of(
-                    [d for d in log if d.stage == s and audit.iso_utc(d.created_at) <= at]
+                    [d for d in log if d.stage == s and (d.seq or 0) <= started[s]]
                 ).values()
             else:
                 standing = repo.current_decisions(session, s)

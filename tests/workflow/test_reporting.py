@@ -842,6 +842,30 @@ def test_methods_text_says_when_blind_screening_went_on_after_reconciliation_beg
             "decisions") in text
 
 
+def test_a_decision_made_after_reconciliation_began_on_a_machine_running_slow_is_unblinded(
+        make_review: Callable[..., Any], clock: Callable[[float], None]) -> None:
+    # bob's computer runs 10 minutes slow: his change, made after the adjudicator's listing,
+    # was stamped earlier than it, and was counted as made blind (agreement 100 %, no word)
+    from screener.workflow.team import agreement, list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"R{i}") for i in range(2)])
+    for rid, bobs in zip(ids, (Label.INCLUDE, Label.EXCLUDE), strict=True):
+        record_decision(review, rid, "ann", Label.INCLUDE)
+        record_decision(review, rid, "bob", bobs)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")  # reconciliation starts
+    clock(-10)
+    record_decision(review, ids[1], "bob", Label.INCLUDE)       # seeing ann's include
+    clock(0)
+    (pair,) = agreement(review, Stage.TITLE_ABSTRACT).pairs
+    assert (pair.stats.n, pair.stats.percent_agreement) == (2, 50.0)
+    assert ("After reconciliation of title and abstract screening had begun, decisions on 1 "
+            "record were made or changed while the reviewers could see each other's "
+            "decisions") in _methods(review)
+
+
 def test_methods_text_counts_decision_rows_and_says_why_some_record_no_ranking(
         make_review: Callable[..., Any]) -> None:
     from screener.workflow.ranking import refresh_ranking
