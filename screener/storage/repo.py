@@ -273,18 +273,31 @@ def sources(session: Session) -> list[dict[str, Any]]:
 
 
 def pool_imports(session: Session, record_ids: Iterable[int] | None = None
-                 ) -> list[tuple[datetime, int]]:
-    """(import time, records) per source that put records in the screening pool, oldest
-    first: its records not removed as duplicates (and, with `record_ids`, among those).
-    A labels-only import adds no records, so it is not listed."""
+                 ) -> list[tuple[datetime, int, int]]:
+    """(import time, decision-log position (`source_positions`), records) per source that
+    put records in the screening pool, in import order: its records not removed as
+    duplicates (and, with `record_ids`, among those). A labels-only import adds no
+    records, so it is not listed."""
     removed = select(DuplicateLinkRow.record_id).where(DuplicateLinkRow.undone_at.is_(None))
-    query = (select(SourceRow.imported_at, func.count(RecordRow.id))
+    query = (select(SourceRow.id, SourceRow.imported_at, func.count(RecordRow.id))
              .join(RecordRow, RecordRow.source_id == SourceRow.id)
              .where(RecordRow.id.not_in(removed))
-             .group_by(SourceRow.id, SourceRow.imported_at).order_by(SourceRow.imported_at))
+             .group_by(SourceRow.id, SourceRow.imported_at).order_by(SourceRow.id))
     if record_ids is not None:
         query = query.where(RecordRow.id.in_(list(record_ids)))
-    return [(when, int(count)) for when, count in session.execute(query)]
+    rows = session.execute(query).all()
+    at = source_positions(session) if rows else {}
+    return [(when, at.get(int(sid), 0), int(count)) for sid, when, count in rows]
+
+
+def source_positions(session: Session) -> dict[int, int]:
+    """source id -> how many decisions the log held when the source was added (its import's
+    event records it; the decisions its own labels made come after it). A decision with
+    seq <= that position was made before the import."""
+    logged = _logged_positions(session, "records_imported", "source_id")
+    missing = session.execute(select(SourceRow.id, SourceRow.imported_at)
+                              .where(SourceRow.id.not_in(list(logged)))).all()
+    return logged | _positions_by_time(session, {int(i): at for i, at in missing})
 
 
 def sources_with_content(session: Session, sha256: str) -> list[dict[str, Any]]:
@@ -449,7 +462,7 @@ def verify_log(session: Session) -> audit.VerifyResult:
 
 # --- the event log (hash-chained, like decisions) -----------------------------------------
 
-POSITIONED_EVENTS = ("reconciliation_started",)
+POSITIONED_EVENTS = ("records_imported", "reconciliation_started")
 """Events that record how many decisions the decision log held when they were written
 (detail `DECISION_POSITION`): what was decided before them is told by that position,
 not by comparing times stamped by different machines' clocks."""
@@ -600,19 +613,20 @@ def current_stage_roles(session: Session) -> set[tuple[Stage, Role]]:
     return {(Stage(stage), Role(role)) for stage, role in session.execute(query)}
 
 
-def first_screened_at(session: Session, stage: Stage, reviewer: str | None = None
-                      ) -> dict[int, datetime]:
-    """record id -> when its place in the screening order was taken: the time of the first
-    standing decision on it (`current_decisions(screening_order=True)`), the reviewer's or,
-    without `reviewer`, the earliest of any screener's."""
+def first_screened_seq(session: Session, stage: Stage, reviewer: str | None = None
+                      ) -> dict[int, int]:
+    """record id -> where its place in the screening order was taken: the decision-log
+    position (seq) of the first standing decision on it (`current_decisions(
+    screening_order=True)`), the reviewer's or, without `reviewer`, the earliest of any
+    screener's."""
     sub = _current_ids(stage)
-    query = (select(DecisionRow.record_id, func.min(DecisionRow.created_at))
+    query = (select(DecisionRow.record_id, func.min(DecisionRow.seq))
              .join(sub, sub.c.first == DecisionRow.id)
              .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
              .group_by(DecisionRow.record_id))
     query = query.where(ReviewerRow.name == reviewer if reviewer is not None
                         else ReviewerRow.role == Role.SCREENER.value)
-    return {int(rid): when for rid, when in session.execute(query)}
+    return {int(rid): int(seq) for rid, seq in session.execute(query)}
 
 
 def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Decision]:
@@ -1161,8 +1175,3 @@ def reconciliation_positions(session: Session) -> dict[Stage, int]:
         session, "reconciliation_started", "stage").items()}
     return logged | _positions_by_time(session, {s: at for s, (_, at) in reconciliations(
         session).items() if s not in logged})
-
-
-def first_decision_time(session: Session) -> datetime | None:
-    """When the earliest decision stored was made (None before any)."""
-    return session.scalar(select(func.min(DecisionRow.created_at)))

@@ -264,9 +264,13 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
                                 searched_on=searched_on, content_sha256=f.sha256)
     ids = repo.add_records(session, source_id, records)
     warnings = list(f.warnings)
+    # where the import falls in the decision log: before the decisions its labels make
+    position = {}
     if labels_as:
+        repo.lock_review(session)
+        position = {repo.DECISION_POSITION: repo.log_head(session)[0]}
         labels = _add_labels(review, session, f, ids, labels_as, warnings)
-    repo.add_event(session, "records_imported", details={
+    repo.add_event(session, "records_imported", details={**position,
         "source_id": source_id, "source": source, "kind": kind,
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
         "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
@@ -414,11 +418,11 @@ def records_not_deduplicated(session: Session) -> tuple[int, bool]:
                 if kind == "duplicates_removed" and "redo_of" not in details), default=None)
     if last is not None:
         since = runs[last + 1:]
-    elif (first := repo.first_decision_time(session)) is not None:
-        # when each source was added: before the labels its own import made decisions of
-        added = {s["id"]: s["imported_at"] for s in repo.sources(session)}
-        since = [run for run in runs
-                 if (added.get(run[1].get("source_id")) or run[2]) > first]
+    elif repo.log_head(session)[0]:
+        # where each source was added in the decision log (before the labels its own
+        # import made decisions of), not by the clocks of the machines that did either
+        added = repo.source_positions(session)
+        since = [run for run in runs if added.get(int(run[1].get("source_id") or 0), 0) > 0]
     else:
         since = []
     return (sum(int(details.get("records", 0)) for kind, details, _ in since

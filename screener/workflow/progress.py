@@ -233,18 +233,19 @@ def _added_since(session: Session, stage: Stage, ordered: list[tuple[int, Label]
     imports = repo.pool_imports(session, pool)
     if len(imports) < 2:  # one import: screening began after it
         return 0, 0, None
-    placed = repo.first_screened_at(session, stage, reviewer)
-    times = [placed.get(rid) for rid, _ in ordered]
-    known = [t for t in times if t is not None]
+    # by places in the decision log, not by the clocks of the machines that stamped them
+    placed = repo.first_screened_seq(session, stage, reviewer)
+    seqs = [placed.get(rid) for rid, _ in ordered]
+    known = [s for s in seqs if s is not None]
     if not known:
         return 0, 0, None
-    later = [(when, n) for when, n in imports if when > min(known)]
+    later = [(position, when, n) for when, position, n in imports if position >= min(known)]
     if not later:
         return 0, 0, None
-    latest = max(when for when, _ in later)
-    start = max((i + 1 for i, t in enumerate(times) if t is not None and t < latest),
+    latest, latest_on, _ = max(later[::-1], key=lambda imp: imp[0])  # (ties: the last)
+    start = max((i + 1 for i, s in enumerate(seqs) if s is not None and s <= latest),
                 default=0)
-    return start, sum(n for _, n in later), latest
+    return start, sum(n for _, _, n in later), latest_on
 
 
 def _with_stopping(review: Review, base: Progress, labels: list[int],

@@ -1138,12 +1138,12 @@ def _identification(review: Review, events: Sequence[LogEvent]
     with review.read() as session:
         rows = repo.sources(session)
         links = repo.duplicate_links(session, active_only=False)
-        started = repo.first_decision_time(session)
-        updates = _update_searches(rows, started)
+        positions = repo.source_positions(session)
+        updates = _update_searches(rows, positions)
         source_of = repo.record_sources(session)
         pending, _ = records_not_deduplicated(session)
     # a date or query not recorded at import: the protocol's search for that import, marked
-    planned = _planned_searches(rows, review.protocol.searches, started)
+    planned = _planned_searches(rows, review.protocol.searches, positions)
     sources = []
     for r in rows:
         plan_date, plan_query = planned.get(r["id"], ("", ""))
@@ -1186,19 +1186,16 @@ def _identification(review: Review, events: Sequence[LogEvent]
 
 
 def _planned_searches(rows: Sequence[dict[str, Any]], searches: Sequence[SearchStrategy],
-                      first_decision: Any) -> dict[int, tuple[str, str]]:
+                      positions: dict[int, int]) -> dict[int, tuple[str, str]]:
     """Source id -> (date, query) the protocol's `searches` give for that import, each ""
     unless unambiguous. The protocol may list one source twice (a search and its update):
     an undated import gets the one date of that source's searches left once the imports of
-    the same name made on the other side of the first decision (`first_decision`) are
+    the same name made on the other side of the first decision are
     accounted for (an import made after it is of a later search than one made before it,
-    as an update is to `_update_searches`); a query, when the searches of that date (of
+    as an update is to `_update_searches`; both go by `repo.source_positions`); a query, when the searches of that date (of
     every date, when the date is not known or none has it) give only one."""
-    started = audit.iso_utc(first_decision) if first_decision is not None else None
-
     def after_start(row: dict[str, Any]) -> bool:
-        return bool(started and row["imported_at"]
-                    and audit.iso_utc(row["imported_at"]) > started)
+        return positions.get(row["id"], 0) > 0
 
     out: dict[int, tuple[str, str]] = {}
     for i, r in enumerate(rows):
@@ -1225,14 +1222,14 @@ def _planned_searches(rows: Sequence[dict[str, Any]], searches: Sequence[SearchS
     return out
 
 
-def _update_searches(rows: Sequence[dict[str, Any]], first_decision: Any
+def _update_searches(rows: Sequence[dict[str, Any]], positions: dict[int, int]
                      ) -> dict[int, str]:
     """The imports that update an earlier search of the same source (by name): source id ->
     the update's round ("2021-07-01", its search date; "imported 2021-07-03" when the date
     was not recorded). An import is an update when an earlier import of that name was
     searched on an earlier date, or, undated, when it came after screening began and an
-    import of that name came before. A second file of the same search (same date) is not."""
-    started = audit.iso_utc(first_decision) if first_decision is not None else None
+    import of that name came before (by their places in the decision log,
+    `repo.source_positions`). A second file of the same search (same date) is not."""
     rounds: dict[int, str] = {}
     for i, r in enumerate(rows):
         name = str(r["name"]).casefold()
@@ -1241,9 +1238,8 @@ def _update_searches(rows: Sequence[dict[str, Any]], first_decision: Any
         at = audit.iso_utc(r["imported_at"]) if r["imported_at"] else ""
         if date and any(e["searched_on"] and e["searched_on"] < date for e in earlier):
             rounds[r["id"]] = date
-        elif not date and started and at > started and any(
-                e["imported_at"] and audit.iso_utc(e["imported_at"]) <= started
-                for e in earlier):
+        elif not date and positions.get(r["id"], 0) > 0 and any(
+                positions.get(e["id"], 0) == 0 for e in earlier):
             rounds[r["id"]] = f"imported {at[:10]}"
     return rounds
 

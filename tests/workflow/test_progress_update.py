@@ -3,6 +3,7 @@ no sample of the records it added, so the stopping statistics count only those s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from screener.core.decisions import Label
@@ -75,6 +76,40 @@ def test_an_update_imported_after_the_rule_was_met_is_not_counted_as_screened(
             "rule counts only records screened since, and none has been yet") in text
     assert "estimated recall not estimable (nothing screened since the latest import)" in text
     assert "about 0 relevant left" not in text
+
+
+def test_an_import_and_a_decision_from_machines_whose_clocks_differ_keep_their_order(
+        tmp_path: Path, clock: Callable[[float], None]) -> None:
+    """The order the review stored them in counts, not the times the machines stamped:
+    an update imported on a computer 10 minutes slow is still an update, and a first
+    decision made on one 10 minutes slow does not put the imports after screening began."""
+    from screener.workflow.importing import dedup_note, import_records
+    from screener.workflow.reporting import prisma_counts
+    from screener.workflow.status import format_status, status
+
+    text = (REPO / "protocols" / "minimal.yaml").read_text(encoding="utf-8")
+    (tmp_path / "protocol.yaml").write_text(text + "stopping: {consecutive_irrelevant: 20}\n",
+                                            encoding="utf-8")
+    with create_review(tmp_path / "r", tmp_path / "protocol.yaml") as review:
+        for name, titles in (("PubMed", ["P1", "P2"]), ("Embase", ["E1"])):
+            import_records(review, [Record(title=t) for t in titles], source=name,
+                           kind="database")
+        clock(-10)  # ann's computer: her first decision is stamped before both imports
+        screen(review, "ann", 1)
+        clock(0)
+        assert dedup_note(review) == ""
+        assert "never deduplicated" not in format_status(status(review))
+        assert "imported since dedup last ran" not in prisma_counts(review).draft
+        screen(review, "bob", 2)
+        assert progress(review, "bob").added_since_start == 0
+        clock(-10)  # the update, imported on a computer 10 minutes slow after 3 decisions
+        import_records(review, [Record(title=f"U{i}") for i in range(30)], source="PubMed",
+                       kind="database")
+        clock(0)
+        after = progress(review, "bob")
+        note = dedup_note(review)
+    assert after.added_since_start == 30 and after.screened_since == 0
+    assert note.startswith("30 records imported since screening began, never deduplicated")
 
 
 def test_decisions_since_the_update_make_the_sample(tmp_path: Path) -> None:
