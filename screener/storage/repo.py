@@ -462,7 +462,7 @@ def verify_log(session: Session) -> audit.VerifyResult:
 
 # --- the event log (hash-chained, like decisions) -----------------------------------------
 
-POSITIONED_EVENTS = ("records_imported", "reconciliation_started")
+POSITIONED_EVENTS = ("records_imported", "protocol_version", "reconciliation_started")
 """Events that record how many decisions the decision log held when they were written
 (detail `DECISION_POSITION`): what was decided before them is told by that position,
 not by comparing times stamped by different machines' clocks."""
@@ -1166,6 +1166,13 @@ def _positions_by_time(session: Session, times: dict[Any, datetime]) -> dict[Any
         select(DecisionRow.seq, DecisionRow.created_at))]
     return {k: max((seq for t, seq in stamps if t <= audit.iso_utc(at)), default=0)
             for k, at in times.items()}
+
+
+def protocol_positions(session: Session) -> dict[int, int]:
+    """protocol version -> how many decisions the log held when it was recorded."""
+    logged = _logged_positions(session, "protocol_version", "version")
+    return logged | _positions_by_time(session, {v: at for v, _, _, at in protocol_versions(
+        session) if v not in logged})
 
 
 def reconciliation_positions(session: Session) -> dict[Stage, int]:

@@ -994,7 +994,8 @@ def build_report_inputs(review: Review) -> object:
                        if e.kind == "protocol_version" and e.details.get("version")
                        and e.details.get("dropped_although_cited")}
         stored = repo.protocol_versions(session)
-        versions = _protocol_versions(stored, protocols, log, kept_citing)
+        versions = _protocol_versions(stored, protocols, log, repo.protocol_positions(session),
+                                      kept_citing)
         modes = _screening_modes(stored, protocols)
         screeners_of: dict[int, set[str]] = {}
         for d in current:
@@ -1246,29 +1247,40 @@ def _update_searches(rows: Sequence[dict[str, Any]], positions: dict[int, int]
 
 def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]],
                        protocols: dict[int, Protocol], log: Sequence[Decision],
+                       positions: dict[int, int],
                        kept_citing: dict[int, list[str]] | None = None
                        ) -> tuple[ProtocolVersionInfo, ...]:
     """Each stored protocol version with the decision rows made while it was in force (by
     the protocol hash each decision records; the version stored last before the decision
     when several versions share a hash), what it changed and how many decisions came
-    before it. `kept_citing`: per version, what it dropped although decisions cited it
-    (`protocol amend --drop-used`, from its event), named among its changes. A version
-    missing from `protocols` (it no longer loads) is listed without changes."""
+    before it. Before and after go by places in the decision log (`positions`: version ->
+    the decisions the log held when it was recorded, `repo.protocol_positions`), not by
+    the clocks of the machines that stamped them. `kept_citing`: per version, what it
+    dropped although decisions cited it (`protocol amend --drop-used`, from its event),
+    named among its changes. A version missing from `protocols` (it no longer loads) is
+    listed without changes."""
     from screener.exports.report import ProtocolVersionInfo
 
-    stamps = [(v, sha, audit.iso_utc(at)) for v, sha, _, at in versions]
+    at_seq = positions
+    stamps = [(v, sha, at_seq.get(v, 0)) for v, sha, _, _ in versions]
     rows = [d for d in log if d.label != Label.UNDONE]
     per: dict[int, Counter[Stage]] = {v: Counter() for v, _, _ in stamps}
     for d in rows:
-        when = audit.iso_utc(d.created_at)
         same = [(v, at) for v, sha, at in stamps if sha == d.protocol_hash]
-        earlier = [v for v, at in same if at <= when]
+        earlier = [v for v, at in same if at < (d.seq or 0)]
         version = (earlier or [v for v, _ in same] or [0])[-1]
         if version in per:
             per[version][d.stage] += 1
     out = []
+    latest = ""  # the latest stamp of the versions before
     for v, sha, reason, at in versions:
         stamp = audit.iso_utc(at)
+        # stamped before an earlier version: the machines' clocks disagreed (the versions
+        # are in the order they were recorded)
+        date = f"{stamp[:10]} {stamp[11:19]} UTC" + (
+            " (stamped before an earlier version: the clocks of the machines that recorded "
+            "them disagree)" if stamp < latest else "")
+        latest = max(latest, stamp)
         old, new = protocols.get(v - 1), protocols.get(v)
         changes = (() if v == 1 else ("not compared (a version could not be read)",)
                    if old is None or new is None else tuple(_protocol_changes(old, new)))
@@ -1276,11 +1288,11 @@ def _protocol_versions(versions: Sequence[tuple[int, str, str, Any]],
             changes += ("decisions kept that cite what it removed (--drop-used): "
                         f"{'; '.join((kept_citing or {})[v])}",)
         out.append(ProtocolVersionInfo(
-            version=v, date=f"{stamp[:10]} {stamp[11:19]} UTC", sha256=sha, reason=reason,
+            version=v, date=date, sha256=sha, reason=reason,
             decisions=tuple((stage, per[v][stage]) for stage in Stage if per[v][stage]),
             changes=changes,
             decided_before=0 if v == 1 else sum(
-                1 for d in rows if audit.iso_utc(d.created_at) < stamp),
+                1 for d in rows if (d.seq or 0) <= at_seq.get(v, 0)),
             searches_only=(_searches_only(old, new, changes)
                            if old is not None and new is not None else ("", ()))))
     return tuple(out)

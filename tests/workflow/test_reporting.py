@@ -1047,6 +1047,39 @@ def test_report_lists_protocol_versions_and_says_plainly_when_one_came_after_scr
             "run was too long for this topic\")") in text
 
 
+def test_an_amendment_recorded_on_a_machine_running_slow_still_came_after_screening(
+        tmp_path: Path, db_url: str | None, clock: Callable[[float], None]) -> None:
+    # the amendment, made after 2 decisions on a computer 10 minutes slow, was stamped
+    # before them: the report lost that screening had started, and listed no decision
+    # under version 1
+    from screener.workflow.review import amend_protocol, create_review
+
+    base = (Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml").read_text()
+    first = tmp_path / "v1.yaml"
+    first.write_text(base + "stopping:\n  consecutive_irrelevant: 100\n")
+    second = tmp_path / "v2.yaml"
+    second.write_text(base + "stopping:\n  consecutive_irrelevant: 5\n")
+    with create_review(tmp_path / "rev", first, db_url) as review:
+        with review.transaction() as s:
+            source = repo.add_source(s, name="PubMed", kind="database")
+            ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(3)])
+        for rid in ids[:2]:
+            record_decision(review, rid, "ann", Label.EXCLUDE)
+        clock(-10)
+        amend_protocol(review, second, "the irrelevant run was too long for this topic")
+        clock(0)
+        record_decision(review, ids[2], "ann", Label.EXCLUDE)
+        text = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    table = {int(row.split("|")[1]): [c.strip() for c in row.split("|")[2:-1]]
+             for row in text.splitlines() if re.match(r"\| \d+ \|", row)}
+    assert (table[1][4], table[2][4]) == ("2 at title and abstract", "1 at title and abstract")
+    assert table[2][0].endswith("UTC (stamped before an earlier version: the clocks of the "
+                                "machines that recorded them disagree)")
+    assert table[1][0].endswith("UTC")
+    assert re.search(r"\*\*Protocol version 2 was recorded on [^*]+, after screening had "
+                     r"started\*\* \(2 decisions had been made under earlier versions\)", text)
+
+
 def test_report_counts_as_unscreened_only_records_nobody_has_decided(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     # Dual screening: a record one reviewer has decided waits for the other; the report
