@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Text, and_, delete, func, insert, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
@@ -922,6 +922,15 @@ def allocation_pairs(session: Session, run_id: int, reviewer: str | None = None,
     return [(int(r), str(n)) for r, n in session.execute(query.order_by(AllocationRow.id))]
 
 
+def database_now(session: Session) -> datetime:
+    """Now by the one clock every writer of the database shares: the PostgreSQL server's
+    (the screeners' own computers may be minutes apart), or on SQLite, whose writers all
+    run on the machine that holds the file, that machine's."""
+    if session.get_bind().dialect.name == "sqlite":
+        return datetime.now(UTC)
+    return cast(datetime, session.execute(select(func.clock_timestamp())).scalar_one())
+
+
 def set_claim(session: Session, record_id: int, stage: Stage, reviewer: str) -> None:
     """The reviewer now holds this record (and drops any earlier claim at the stage)."""
     from screener.storage.models import ClaimRow
@@ -932,12 +941,14 @@ def set_claim(session: Session, record_id: int, stage: Stage, reviewer: str) -> 
     session.execute(delete(ClaimRow).where(and_(ClaimRow.reviewer_id == reviewer_id,
                                                 ClaimRow.stage == stage.value)))
     session.execute(insert(ClaimRow).values(record_id=record_id, stage=stage.value,
-                                            reviewer_id=reviewer_id, claimed_at=datetime.now(UTC)))
+                                            reviewer_id=reviewer_id,
+                                            claimed_at=database_now(session)))
 
 
 def active_claims(session: Session, stage: Stage, since: datetime,
                   record_id: int | None = None) -> list[tuple[int, str]]:
-    """(record id, reviewer name) of claims at a stage made at or after `since`."""
+    """(record id, reviewer name) of claims at a stage made at or after `since` (a time
+    by `database_now`'s clock, the one claims are stamped with)."""
     from screener.storage.models import ClaimRow
 
     query = (select(ClaimRow.record_id, ReviewerRow.name)

@@ -22,7 +22,7 @@ import random
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -297,7 +297,9 @@ class OfferGate:
         run = repo.latest_allocation(session, stage)
         self.allowed = _allocated(session, run, reviewer)
         self.required = _required(session, run) or {}
-        self.since = datetime.now(UTC) - timedelta(minutes=CLAIM_MINUTES)
+        # holds expire by the clock that stamped them (the database's): a reviewer whose
+        # computer runs 20 minutes slow would otherwise read everyone's holds as expired
+        self.since = repo.database_now(session) - timedelta(minutes=CLAIM_MINUTES)
         self.claims: dict[int, set[str]] = {}
         for rid, name in repo.active_claims(session, stage, self.since):
             if name != reviewer:

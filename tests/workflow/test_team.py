@@ -634,6 +634,21 @@ def test_next_claims_the_record_and_decide_rechecks(make_review: Callable[..., A
         assert [(x.record_id, x.reviewer) for x in repo.current_decisions(s)] == [(r1, "carl")]
 
 
+def test_a_hold_expires_by_the_databases_clock_not_the_reviewers(
+        make_review: Callable[..., Any], backend: str, clock: Callable[[float], None]) -> None:
+    # ann's computer runs 25 minutes slow: bob's read her hold on r1 as older than 20
+    # minutes and was offered r1 too. On PostgreSQL both go by the server's clock; a SQLite
+    # review is written from one machine, where 25 minutes on its clock is 25 minutes
+    review = make_review()
+    r1, r2, _ = add(review, 3)
+    clock(-25)
+    first = ScreeningSession(review, "ann").next()
+    clock(0)
+    second = ScreeningSession(review, "bob").next()
+    assert first is not None and first.record.id == r1 and second is not None
+    assert second.record.id == (r1 if backend == "sqlite" else r2)
+
+
 def test_each_blind_reviewers_ranking_survives_the_others_reranking(
         make_review: Callable[..., Any]) -> None:
     # Blind dual screening: each reviewer's queue is their own ranking. Ann re-ranking
