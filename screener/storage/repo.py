@@ -241,6 +241,13 @@ def record_sources(session: Session) -> dict[int, int]:
     return {i: s for i, s in rows}
 
 
+def source_of_record(session: Session, record_id: int) -> int | None:
+    """The source (import) a record came in with; None for an id the review does not hold."""
+    found = session.execute(select(_RECORDS.source_id)
+                            .where(_RECORDS.id == record_id)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
 def record_id_span(session: Session) -> tuple[int, int]:
     """(number of records, highest record id): changes whenever records are added."""
     count, top = session.execute(select(func.count(RecordRow.id), func.max(RecordRow.id))).one()

@@ -74,17 +74,25 @@ def current_queue(review: Review, session: Session, reviewer: str, stage: Stage,
     seen = set(ranked)
     rest = [i for i in eligible if i not in seen]
     return Queue(tuple(ranked + rest), ranking_id, dict(zip(order, scores, strict=False)),
-                 score_basis(info), _imported_after(review, session, reviewer, rest,
-                                                    info["created_at"]))
+                 score_basis(info), _imported_after(review, session, reviewer, rest, order))
 
 
 def _imported_after(review: Review, session: Session, reviewer: str, ids: list[int],
-                    when: Any) -> int:
-    """How many of `ids` came in with an import made after `when` (a ranking's time) and
-    are still to be screened by `reviewer`: not decided by them (nor, in single screening,
-    by anyone), as a record imported with its labels (`--labels-as`) is."""
-    later = {s["id"] for s in repo.sources(session) if s["imported_at"] > when}
-    if not later or not ids:  # (the usual case: no record-by-record look-up)
+                    ranked: list[int]) -> int:
+    """How many of `ids` came in with an import made after the ranking that put `ranked` in
+    order and are still to be screened by `reviewer`: not decided by them (nor, in single
+    screening, by anyone), as a record imported with its labels (`--labels-as`) is.
+
+    An import after the ranking is one the database numbered after the import of the
+    newest record it ranked (imports are numbered as they are stored), not one stamped
+    later: the clocks of the computers that ranked and imported may disagree, and an import
+    stored while the ranker was training is after its snapshot though stamped before it."""
+    if not ids or not ranked:
+        return 0
+    newest = repo.source_of_record(session, max(ranked))
+    later = {s["id"] for s in repo.sources(session)
+             if newest is not None and s["id"] > newest}
+    if not later:  # (the usual case: no record-by-record look-up)
         return 0
     source_of = repo.record_sources(session)
     dual = review.protocol.screening.dual

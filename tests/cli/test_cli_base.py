@@ -8,6 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -1098,6 +1099,31 @@ def test_the_wrote_messages_count_one_in_the_singular(tmp_path: Path) -> None:
     _, out = run("export", "log", "--events", "--out", str(tmp_path / "ev.csv"), *fresh)
     assert f"wrote 1 event to {tmp_path / 'ev.csv'}" in out, out
     assert "event log OK: 1 event, hash chain intact" in run("log", "verify", *fresh)[1]
+
+
+def test_the_ranking_predates_an_import_whatever_the_clocks_say(
+        tmp_path: Path, clock: Callable[[float], None]) -> None:
+    """The ranking made on a computer whose clock runs 10 minutes fast is stamped after an
+    update imported on another a minute later: `next` said nothing of the update's records
+    (it compared the stamps) and offered them after every ranked one."""
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    seed(tmp_path, None, 3)
+    loc = where(tmp_path, None)
+    clock(10)
+    run("rank", "--reviewer", "ann", *loc)
+    clock(0)
+    with open_review(tmp_path / "rev") as review:
+        from screener.workflow.importing import import_records
+
+        import_records(review, [Record(title=f"Update {i}", abstract="b") for i in range(2)],
+                       source="Embase", kind="database")
+    result = CliRunner().invoke(main, ["next", "--reviewer", "ann", "--json", *loc])
+    assert result.exit_code == 0
+    assert "the ranking predates 2 records imported since" in result.stderr, result.stderr
+    clock(-10)  # ranked again on a computer running slow: the update is ranked now
+    run("rank", "--reviewer", "ann", *loc)
+    result = CliRunner().invoke(main, ["next", "--reviewer", "ann", "--json", *loc])
+    assert result.exit_code == 0 and "predates" not in result.stderr, result.stderr
 
 
 def test_next_says_when_the_ranking_predates_records_imported_since(tmp_path: Path) -> None:
