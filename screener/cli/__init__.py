@@ -249,6 +249,26 @@ def db_upgrade(review_dir: Path | None, db_url: str | None) -> None:
     click.echo(f"database at revision {after}" + (f" (was {before})" if before != after else ""))
 
 
+@main.command()
+@click.argument("target", type=PATH)
+@review_options
+def backup(target: Path, review_dir: Path | None, db_url: str | None) -> None:
+    """Copy the review folder to TARGET, a new folder, safely while others screen.
+
+    review.db is copied with SQLite's online backup (a consistent snapshot, decisions still
+    in review.db-wal included), the rest of the folder beside it; the copy is checked
+    (it opens, SQLite's integrity check passes) before it takes its name. A review kept in
+    PostgreSQL is backed up with pg_dump.
+    """
+    from screener.workflow.backup import backup_review
+
+    with open_from(review_dir, db_url) as review:
+        done = backup_review(review, target)
+    click.echo(f"backed up {review.location} to {done.target}: review.db "
+               f"({counted(done.decisions, 'decision')}, integrity check OK), "
+               f"{', '.join(done.files)}")
+
+
 # --- screening from scripts --------------------------------------------------------------
 
 @main.command("next")

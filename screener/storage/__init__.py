@@ -116,6 +116,47 @@ class Database:
         except DBAPIError as exc:
             raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite review (None on PostgreSQL)."""
+        path = self.engine.url.database if self.is_sqlite else None
+        return Path(path) if path and path != ":memory:" else None
+
+    def copy_to(self, target: Path) -> None:
+        """Write the whole SQLite database into the new file `target` with SQLite's online
+        backup: a snapshot of what was committed (what still sits in the -wal journal too),
+        consistent while other processes write, as a file copy is not."""
+        import sqlite3
+
+        self.check_reachable()
+        with self._explained():
+            raw = self.engine.raw_connection()
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                raw.driver_connection.backup(copy)  # type: ignore[union-attr]
+                copy.execute("PRAGMA journal_mode = DELETE")  # (one file, no journal beside)
+            finally:
+                copy.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"copying {self.display_url} to {target} failed ({exc}); "
+                               "nothing was written") from None
+        finally:
+            raw.close()
+
+    def integrity_problems(self, limit: int = 10) -> list[str]:
+        """What SQLite's `PRAGMA integrity_check` finds wrong in the database file (an index
+        missing rows, pages torn by a copy taken while it was written), up to `limit` lines;
+        empty when it is sound, and on PostgreSQL (the server keeps its own files sound)."""
+        if not self.is_sqlite:
+            return []
+        from sqlalchemy import text
+
+        with self._explained(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            rows = [str(row[0]) for row in conn.execute(text(f"PRAGMA integrity_check({limit})"))]
+        return [] if rows == ["ok"] else rows
+
     def revision(self) -> str | None:
         with self._explained():
             return current_revision(self.engine)

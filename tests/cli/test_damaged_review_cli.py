@@ -19,7 +19,7 @@ MINIMAL = str(REPO / "protocols" / "minimal.yaml")
 RIS = str(REPO / "tests" / "data" / "formats" / "ris" / "asreview_scopus_first2.ris")
 
 ARGS: dict[str, list[str]] = {
-    "agreement": [], "conflicts": [], "db upgrade": [], "dedup": [], "export log": [],
+    "agreement": [], "backup": ["{tmp}/bk"], "conflicts": [], "db upgrade": [], "dedup": [], "export log": [],
     "export prisma": [], "export records": [], "log events": [], "log verify": [],
     "report": [], "status": [],
     "allocate": ["--reviewers", "ann,bob"],

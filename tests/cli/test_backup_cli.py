@@ -1,0 +1,95 @@
+"""CLI: `screener backup` writes a copy of a review folder that opens and holds every decision
+committed, those still in review.db-wal too (copying review.db alone loses them); it writes
+nothing over an existing folder and leaves nothing half-written behind."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from screener.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+MINIMAL = str(REPO / "protocols" / "minimal.yaml")
+RIS = str(REPO / "tests" / "data" / "formats" / "ris" / "asreview_scopus_first2.ris")
+
+
+def _ok(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def review(tmp_path: Path) -> Path:
+    folder = tmp_path / "rev"
+    _ok("init", str(folder), "--protocol", MINIMAL)
+    _ok("import", RIS, "--review", str(folder))
+    return folder
+
+
+def _decisions(folder: Path) -> int:
+    conn = sqlite3.connect(f"file:{folder / 'review.db'}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM decisions").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_backup_holds_the_decisions_still_in_the_wal_journal(review: Path,
+                                                             tmp_path: Path) -> None:
+    # a UI left open keeps the journal: the decisions are in review.db-wal, not review.db
+    held = sqlite3.connect(review / "review.db")
+    held.execute("SELECT count(*) FROM records").fetchone()
+    try:
+        for record in ("1", "2"):
+            _ok("decide", record, "--reviewer", "ann", "--label", "include",
+                "--review", str(review))
+        assert (review / "review.db-wal").stat().st_size > 0
+        plain = tmp_path / "plain"
+        plain.mkdir()
+        (plain / "review.db").write_bytes((review / "review.db").read_bytes())
+        assert _decisions(plain) < 2  # what copying review.db alone gives
+
+        out = _ok("backup", str(tmp_path / "bk"), "--review", str(review))
+    finally:
+        held.close()
+    assert "2 decisions, integrity check OK" in out, out
+    copy = tmp_path / "bk"
+    assert sorted(p.name for p in copy.iterdir()) == ["exports", "protocol.yaml", "review.db"]
+    assert (copy / "protocol.yaml").read_bytes() == (review / "protocol.yaml").read_bytes()
+    assert _decisions(copy) == 2
+    status = _ok("status", "--review", str(copy))
+    assert "My systematic review" in status, status
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_backup_writes_nothing_over_an_existing_folder(review: Path, tmp_path: Path) -> None:
+    target = tmp_path / "old"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(main, ["backup", str(target), "--review", str(review)])
+    assert result.exit_code == 2, result.output
+    assert f"{target} exists" in result.output and "does not exist yet" in result.output
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    inside = CliRunner().invoke(main, ["backup", str(review / "bk"), "--review", str(review)])
+    assert inside.exit_code == 2 and "inside the review folder" in inside.output, inside.output
+    assert not (review / "bk").exists()
+
+
+def test_a_backup_that_fails_leaves_nothing_behind(review: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from screener.storage import Database
+
+    def torn(self: Database, target: Path) -> None:
+        target.write_bytes(b"SQLite format 3\x00" + b"\x00" * 84)
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(Database, "copy_to", torn)
+    result = CliRunner().invoke(main, ["backup", str(tmp_path / "bk"), "--review", str(review)])
+    assert result.exit_code == 2, result.output
+    assert "No space left on device" in result.output and "nothing was left" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rev"]
