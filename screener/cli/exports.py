@@ -186,15 +186,17 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
     tables the figures come from agree with the event log."""
     import sys
 
-    from screener.workflow.audit_check import check_tables
+    from screener.workflow.audit_check import RESTORE, check_tables, database_damage
     from screener.workflow.reporting import verify_event_log, verify_log, verify_log_file
 
     problems: list[str] = []
+    damage: str | None = None
     if jsonl is not None and review_dir is None and db_url is None:
         checks = [verify_log_file(jsonl)]
         against = ""
     elif jsonl is not None:
         with open_from(review_dir, db_url) as review:
+            damage = database_damage(review)
             checks = [verify_log_file(jsonl, review)]
             # the head and count alone would pass a review whose rows were edited since
             stored = verify_event_log(review) if checks[0].events else verify_log(review)
@@ -206,10 +208,14 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
         against = " and matches the review's log"
     else:
         with open_from(review_dir, db_url) as review:
+            damage = database_damage(review)
             checks = [verify_log(review), verify_event_log(review)]
             problems = check_tables(review)
         against = ""
-    failed = False
+    failed = damage is not None
+    if damage:
+        click.echo(f"database FAILED: {damage}: what is read from it (counts, exports, the "
+                   f"logs) may be wrong or incomplete. {RESTORE}", err=True)
     for check in checks:
         name = "event log" if check.events else "log"
         if not check.ok:

@@ -219,6 +219,23 @@ def _rankings(tables: dict[str, Any]) -> list[str]:
             if sha256_of(config) != config_hash]
 
 
+RESTORE = ("Restore review.db from a backup: quit every screener window and command, delete "
+           "review.db-wal and review.db-shm beside it, then copy the backup's review.db in "
+           "(README: \"Backing up, moving and sharing a review\")")
+
+
+def database_damage(review: Review) -> str | None:
+    """What SQLite's integrity check finds wrong in a SQLite review's file (a copy torn
+    while it was written: an index missing rows), in words; None when it is sound, and on
+    PostgreSQL. The hash chains cannot see this: the rows they hash may all be there while
+    an index that queries use has lost some."""
+    problems = review.db.integrity_problems()
+    if not problems:
+        return None
+    shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
+    return f"the database file {review.db.sqlite_path} is damaged ({shown})"
+
+
 def check_tables(review: Review) -> list[str]:
     """Every disagreement between the review's tables and its event log (or what decision
     rows and rankings say of themselves), in words; [] when they agree."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from screener.storage import StorageError, repo
+from screener.workflow.audit_check import RESTORE, database_damage
 from screener.workflow.review import (
     _SQLITE_FILES,
     DB_FILE,
@@ -49,9 +50,9 @@ def backup_review(review: Review, target: Path) -> Backup:
     if not target.parent.is_dir():
         raise ReviewError(f"no such folder: {target.parent}; create it first, or give "
                           "another place for the backup")
-    problems = review.db.integrity_problems()
-    if problems:
-        raise ReviewError(_damaged(source, problems, "no backup was written"))
+    damage = database_damage(review)
+    if damage:
+        raise ReviewError(f"{damage}: no backup was written. {RESTORE}")
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
                                         dir=target.parent))
@@ -105,14 +106,10 @@ def _check(staging: Path) -> int:
         raise ReviewError(f"the copy does not open as a review ({exc}); no backup was "
                           "written") from None
     with copy:
-        problems = copy.db.integrity_problems()
-        if problems:
-            raise ReviewError(_damaged(staging / DB_FILE, problems, "no backup was written"))
+        damage = database_damage(copy)
+        if damage:
+            raise ReviewError(f"the copy failed SQLite's integrity check: {damage}; no "
+                              "backup was written")
         with copy.read() as session:
             return repo.count_decisions(session)
 
-
-def _damaged(path: Path, problems: list[str], outcome: str) -> str:
-    return (f"the database file {path} is damaged ({'; '.join(problems[:3])}"
-            f"{'; ...' if len(problems) > 3 else ''}): {outcome}. Restore it from a backup "
-            "(quit every screener window and command first)")

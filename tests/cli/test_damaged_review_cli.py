@@ -151,3 +151,46 @@ def test_a_review_from_before_the_latest_migrations_still_opens_and_is_upgraded(
     again = CliRunner().invoke(main, ["status", "--review", str(review)])
     assert again.exit_code == 0 and "older screener" not in again.stderr, again.stderr
     db.dispose()
+
+
+def _drop_index_entry(db: Path, index: str, row: int) -> None:
+    """Take row `row` out of `index` and nothing else, as a copy torn halfway through a
+    checkpoint leaves it: the index is rebuilt as a partial index without the row, then
+    given its own definition back."""
+    conn = sqlite3.connect(db)
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (index,)).fetchone()
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?",
+                 (f"{sql} WHERE id != {row}", index))
+    conn.commit()
+    conn.close()
+    conn = sqlite3.connect(db)
+    conn.execute(f"REINDEX {index}")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?", (sql, index))
+    conn.commit()
+    conn.close()
+
+
+def test_log_verify_and_backup_name_a_damaged_database_file(review: Path) -> None:
+    """A review.db whose index lost a row (its hash chains intact) fails `log verify`,
+    which names the damage and how to restore, and `backup` refuses to copy it."""
+    assert CliRunner().invoke(main, ["import", RIS, "--review", str(review)]).exit_code == 0
+    for record in ("1", "2"):
+        result = CliRunner().invoke(main, ["decide", record, "--reviewer", "ann", "--label",
+                                           "include", "--review", str(review)])
+        assert result.exit_code == 0, result.output
+    assert CliRunner().invoke(main, ["log", "verify", "--review", str(review)]).exit_code == 0
+    _drop_index_entry(review / "review.db", "ix_decisions_reviewer_id", 2)
+
+    result = CliRunner().invoke(main, ["log", "verify", "--review", str(review)])
+    assert result.exit_code == 1, result.output
+    assert (f"database FAILED: the database file {review / 'review.db'} is damaged (row 2 "
+            "missing from index ix_decisions_reviewer_id") in result.stderr, result.output
+    assert "Restore review.db from a backup" in result.stderr
+    assert "tables OK" not in result.output
+    backup = CliRunner().invoke(main, ["backup", str(review.parent / "bk"),
+                                       "--review", str(review)])
+    assert backup.exit_code == 2, backup.output
+    assert "is damaged (row 2 missing" in backup.output and "no backup was written" in backup.output
+    assert not (review.parent / "bk").exists()
