@@ -249,6 +249,14 @@ def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
         return (f"no such folder: {folder}, where the database {os.path.basename(path)} "
                 "would be; create the folder first, or check the path (a SQLite URL takes "
                 "four slashes before an absolute path: sqlite:////abs/path/review.db)")
+    if (not os.access(folder, os.W_OK) and os.path.isfile(f"{path}-wal")
+            and not Path(f"{path}-shm").exists()):
+        name = os.path.basename(path)
+        return (f"{path}-wal is there without {name}-shm, and the folder cannot be written: SQLite cannot read the review's journal (its latest changes) "
+                f"without the {name}-shm it would create beside it, so nothing can be read. "
+                "Copy the whole review folder somewhere you can write and use the copy, or "
+                "open the review where it was written (a folder copied while the review was "
+                f"open, or without {name}-shm, looks like this)")
     if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
         return _explain_sqlite_read_only(path, exc)
     return _explain_operational(exc, path)
@@ -265,13 +273,14 @@ def _explain_sqlite_read_only(path: str, exc: OperationalError) -> str:
     folder = os.path.dirname(path) or "."
     if not os.access(folder, os.W_OK):
         return (f"the review folder {folder} is read-only: this command writes to the review, "
-                "and nothing was written. The commands that only read (status, the exports, "
-                "the report, log verify) work on it; to write, ask for write access to the "
+                "and nothing was written. The commands that only read (status, agreement, "
+                "conflicts once reconciliation has started, the exports, the report, log "
+                "verify, backup) work on it; to write, ask for write access to the "
                 "folder, or copy the review folder somewhere writable")
     return (f"{path} is read-only ({_first_line(exc)}): this command writes to the review, "
             "and nothing was written. Ask for write access to the file, or copy the review "
-            "folder somewhere writable (status, the exports, the report and log verify "
-            "read a read-only review.db)")
+            "folder somewhere writable (status, agreement, conflicts, the exports, the report, "
+            "log verify and backup read a read-only review.db)")
 
 
 def _explain_damaged(exc: DatabaseError, where: str) -> str | None:

@@ -156,3 +156,65 @@ def test_a_read_only_folder_beside_a_writer_is_read_with_the_journal(review: Pat
     finally:
         review.chmod(0o755)
         writer.close()
+
+
+def test_a_journal_without_its_index_in_a_read_only_folder_is_named(review: Path,
+                                                                    tmp_path: Path) -> None:
+    """A folder copied while the review was open (review.db-wal, no review.db-shm) that may not
+    be written cannot be read at all: the message says why and what to do, not that the
+    command writes."""
+    import sqlite3
+
+    prefix = _unprivileged(tmp_path)
+    writer = sqlite3.connect(review / "review.db")
+    copy = tmp_path / "copy"
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("UPDATE reviews SET title = 'Renamed while open'")
+        writer.commit()
+        copy.mkdir()
+        for name in ("review.db", "review.db-wal", "protocol.yaml"):
+            shutil.copy(review / name, copy / name)
+    finally:
+        writer.close()
+    copy.chmod(0o555)
+    try:
+        for args in (["status"], ["log", "verify"]):
+            out = _run(prefix, *args, "--review", str(copy))
+            assert out.returncode == 2, (args, out)
+            assert (f"{copy / 'review.db-wal'} is there without review.db-shm, and the folder "
+                    "cannot be written") in out.stderr, out.stderr
+            assert "Copy the whole review folder somewhere you can write" in out.stderr
+            assert "this command writes" not in out.stderr
+    finally:
+        copy.chmod(0o755)
+    assert "Renamed while open" in _state(copy)   # (the same folder, writable: all there)
+
+
+def test_agreement_and_conflicts_read_a_review_in_a_read_only_folder(tmp_path: Path) -> None:
+    """Once reconciliation has started, agreement and conflicts only read: they work on an
+    archived review, and a refused write names them among the commands that do."""
+    prefix = _unprivileged(tmp_path)
+    folder = tmp_path / "dual"
+    dual = str(REPO / "protocols" / "dual-screening.yaml")
+    for args in (["init", str(folder), "--protocol", dual], ["import", RIS],
+                 ["decide", "1", "--reviewer", "ann", "--label", "include"],
+                 ["decide", "1", "--reviewer", "bob", "--label", "exclude", "--reason",
+                  "population", "--new-reviewer"],
+                 ["conflicts", "--reviewer", "Adjudicator"]):
+        if args[0] != "init":
+            args = [*args, "--review", str(folder)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+    folder.chmod(0o555)
+    try:
+        out = _run(prefix, "agreement", "--review", str(folder))
+        assert out.returncode == 0 and "ann" in out.stdout, out
+        out = _run(prefix, "conflicts", "--review", str(folder))
+        assert out.returncode == 0 and "bob: exclude (population)" in out.stdout, out
+        out = _run(prefix, "decide", "2", "--reviewer", "ann", "--label", "include",
+                   "--review", str(folder))
+        assert out.returncode == 2, out
+        assert "agreement, conflicts" in out.stderr, out.stderr
+    finally:
+        folder.chmod(0o755)
