@@ -164,12 +164,14 @@ def _where(row: LogRow) -> str:
 
 
 def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = None,
-           expected_count: int | None = None) -> VerifyResult:
+           expected_count: int | None = None, own: bool = False) -> VerifyResult:
     """Check a whole log from the genesis row; report the first row that is wrong (rows are
     numbered from 1 in the message: the line of an exported JSONL file).
 
     `expected_head` (the last row's hash) and `expected_count` (number of rows), kept
-    apart from the log, also catch rows removed from the end.
+    apart from the log, also catch rows removed from the end. `own`: `rows` are the
+    review's own table, which the count and head must match; else an exported file, which
+    a review restored from an older copy holds fewer rows than.
     """
     prev_hash = GENESIS
     prev: LogRow | None = None
@@ -215,7 +217,7 @@ def verify(rows: Sequence[tuple[LogRow, str]], *, expected_head: str | None = No
                 f"contents and the previous hash ({computed[:12]}... expected): the row was "
                 f"edited, or the hash of the row before it was rewritten"))
         prev_hash, prev = stored, row
-    return _check_end(len(rows), prev_hash, expected_head, expected_count, "log")
+    return _check_end([h for _, h in rows], expected_head, expected_count, "log", own)
 
 
 # --- the event log: what changed the review besides decisions ------------------------------
@@ -293,13 +295,37 @@ def chain_events(events: Iterable[LogEvent],
     return out
 
 
-def _check_end(rows: int, last_hash: str, expected_head: str | None,
-               expected_count: int | None, what: str) -> VerifyResult:
-    """Rows cut off (or added at) the end, seen against the count and head kept apart."""
+def _check_end(hashes: Sequence[str], expected_head: str | None,
+               expected_count: int | None, what: str, own: bool) -> VerifyResult:
+    """Rows cut off (or added at) the end, seen against the count and head kept apart.
+    `hashes`: every row's hash, the chain checked. `own`: the rows are the review's own
+    (else an exported file compared with the review)."""
+    rows = len(hashes)
+    last_hash = hashes[-1] if hashes else ""
     if expected_count is not None and rows != expected_count:
-        return VerifyResult(False, rows if rows < expected_count else expected_count, (
-            f"the {what} has {rows} rows but the review records {expected_count}: "
-            + ("rows removed from the end" if rows < expected_count else "rows added")))
+        first_wrong = rows if rows < expected_count else expected_count
+        if own:
+            return VerifyResult(False, first_wrong, (
+                f"the {what} has {rows} rows but the review records {expected_count}: "
+                + ("rows removed from the end" if rows < expected_count else "rows added")))
+        units = "events" if what == "event log" else "decisions"
+        if rows < expected_count:
+            return VerifyResult(False, first_wrong, (
+                f"the exported {what} has {rows} rows but the review records "
+                f"{expected_count}: rows cut off the end of the file, or {units} made since "
+                "it was exported (export it again)"))
+        held = f"{expected_count} of its {rows}"
+        if not expected_count or hashes[expected_count - 1] == expected_head:
+            same = f", the same as its first {expected_count}" if expected_count else ""
+            return VerifyResult(False, first_wrong, (
+                f"the review holds fewer {units} than the exported {what} ({held}{same}): "
+                f"the review may have been restored from an older copy, or its last {units} "
+                "deleted"))
+        return VerifyResult(False, first_wrong, (
+            f"the review holds fewer {units} than the exported {what} ({held}), and its last "
+            f"hash {str(expected_head)[:12]}... is not the file's row {expected_count}: the "
+            "file and the review differ (a log of another review, or a review restored from "
+            "an older copy and changed since)"))
     if expected_head is not None and last_hash != expected_head:
         return VerifyResult(False, max(rows - 1, 0), (
             f"the last row's hash {last_hash[:12]}... differs from the stored head "
@@ -308,7 +334,7 @@ def _check_end(rows: int, last_hash: str, expected_head: str | None,
 
 
 def verify_events(rows: Sequence[tuple[LogEvent, str]], *, expected_head: str | None = None,
-                  expected_count: int | None = None) -> VerifyResult:
+                  expected_count: int | None = None, own: bool = False) -> VerifyResult:
     """Check the event log from its genesis; the first event edited, removed or moved.
     `expected_head` and `expected_count` (kept on the review row) catch events cut off the
     end."""
@@ -327,7 +353,8 @@ def verify_events(rows: Sequence[tuple[LogEvent, str]], *, expected_head: str | 
                 f"previous hash ({computed[:12]}... expected): the event was edited, or the "
                 "hash of the event before it was rewritten"))
         prev_hash = stored
-    return _check_end(len(rows), prev_hash, expected_head, expected_count, "event log")
+    return _check_end([h for _, h in rows], expected_head, expected_count, "event log",
+                      own)
 
 
 def describe_event(event: LogEvent) -> str:

@@ -464,7 +464,8 @@ def verify_log(session: Session) -> audit.VerifyResult:
     chained = list(zip(audit.log_rows(rows, ranking_hashes(session)),
                        (d.row_hash for d in rows), strict=True))
     count, head = log_head(session)
-    return audit.verify(chained, expected_head=head if count else None, expected_count=count)
+    return audit.verify(chained, expected_head=head if count else None, expected_count=count,
+                        own=True)
 
 
 # --- the event log (hash-chained, like decisions) -----------------------------------------
@@ -535,7 +536,7 @@ def verify_events(session: Session) -> audit.VerifyResult:
     """Re-hash the stored event log against its chain and the head kept on the review."""
     count, head = event_head(session)
     return audit.verify_events(event_log(session), expected_head=head if count else None,
-                               expected_count=count)
+                               expected_count=count, own=True)
 
 
 def _fields(d: Decision) -> dict[str, Any]:

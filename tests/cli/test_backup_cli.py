@@ -93,3 +93,39 @@ def test_a_backup_that_fails_leaves_nothing_behind(review: Path, tmp_path: Path,
     assert result.exit_code == 2, result.output
     assert "No space left on device" in result.output and "nothing was left" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rev"]
+
+
+def _decide(review: Path, record: str, label: str = "include") -> None:
+    _ok("decide", record, "--reviewer", "ann", "--label", label, "--review", str(review))
+
+
+def test_log_verify_file_after_a_restore_says_the_review_holds_fewer_decisions(
+        review: Path, tmp_path: Path) -> None:
+    _decide(review, "1")
+    _ok("backup", str(tmp_path / "bk"), "--review", str(review))
+    early = tmp_path / "early.jsonl"
+    _ok("export", "log", "--format", "jsonl", "--out", str(early), "--review", str(review))
+    _decide(review, "2")
+    _decide(review, "2", "maybe")  # (ann changes her mind)
+    log = tmp_path / "log.jsonl"
+    _ok("export", "log", "--format", "jsonl", "--out", str(log), "--review", str(review))
+
+    result = CliRunner().invoke(main, ["log", "verify", "--file", str(early),
+                                       "--review", str(review)])
+    assert result.exit_code == 1
+    assert ("the exported log has 1 rows but the review records 3: rows cut off the end of "
+            "the file, or decisions made since it was exported") in result.stderr, result.stderr
+
+    # restored from the backup, as README says
+    for side in ("-wal", "-shm"):
+        (review / f"review.db{side}").unlink(missing_ok=True)
+    (review / "review.db").write_bytes((tmp_path / "bk" / "review.db").read_bytes())
+    result = CliRunner().invoke(main, ["log", "verify", "--file", str(log),
+                                       "--review", str(review)])
+    assert result.exit_code == 1
+    assert ("log FAILED: the review holds fewer decisions than the exported log (1 of its 3, "
+            "the same as its first 1): the review may have been restored from an older copy, "
+            "or its last decisions deleted") in result.stderr, result.stderr
+    assert "rows added" not in result.stderr
+    assert CliRunner().invoke(main, ["log", "verify", "--file", str(early),
+                                     "--review", str(review)]).exit_code == 0

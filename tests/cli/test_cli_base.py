@@ -634,9 +634,9 @@ def test_log_verify_of_a_file_cut_short_needs_the_review(tmp_path: Path) -> None
     # the chain of the first two rows is intact; the file alone cannot tell it was cut
     assert alone.exit_code == 0 and "2 decisions" in alone.output
     assert "cannot be seen from the file alone" in alone.output
-    for name, fragment in (("cut", "the log has 2 rows but the review records 4: rows "
-                                   "removed from the end"),
-                           ("empty", "the log has 0 rows but the review records 4")):
+    for name, fragment in (("cut", "the exported log has 2 rows but the review records 4: "
+                                   "rows cut off the end of the file"),
+                           ("empty", "the exported log has 0 rows but the review records 4")):
         result = runner.invoke(main, ["log", "verify", "--file", str(tmp_path / f"{name}.jsonl"),
                                       "--review", rev])
         assert result.exit_code == 1 and fragment in result.output, result.output

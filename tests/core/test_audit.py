@@ -88,7 +88,7 @@ def test_verify_catches_a_deletion(index: int) -> None:
     rows = _log()
     head, count = rows[-1][1], len(rows)
     del rows[index]
-    result = verify(rows, expected_head=head, expected_count=count)
+    result = verify(rows, expected_head=head, expected_count=count, own=True)
     assert not result.ok
     if index < 4:
         assert result.first_bad_index == index
@@ -120,7 +120,7 @@ def test_verify_catches_renumbered_and_rehashed_rows() -> None:
                 for i, r in enumerate(renumbered)]
     forged = chain(relinked)
     assert verify(forged).ok  # a full rewrite is only caught by the stored head
-    result = verify(forged, expected_head=original_head, expected_count=5)
+    result = verify(forged, expected_head=original_head, expected_count=5, own=True)
     assert not result.ok and "removed from the end" in result.problem
     result = verify(forged, expected_head=original_head)
     assert not result.ok and "stored head" in result.problem
