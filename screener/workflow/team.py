@@ -1093,11 +1093,9 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
             theirs = {r.id: r.title for r in repo.get_records(src, record_ids)}
             differ = [i for i in record_ids if mine.get(i) != theirs.get(i)]
             if differ:
-                shown = ", ".join(map(str, differ[:10])) + (", ..." if len(differ) > 10 else "")
-                raise ReviewError(f"{source} holds records this review does not have, or "
-                                  f"has with another title (record {shown}); nothing was "
-                                  "merged. Was the copy edited outside screener? Make a new "
-                                  "copy (`screener export-reviewer`) and redo its decisions")
+                from screener.workflow.merge_hints import records_not_in_review
+
+                raise ReviewError(records_not_in_review(source, src, dst, differ, mine))
             repo.lock_review(dst)
             known = repo.decision_ids_by_uid(dst, [uid for _, uid, _ in rows])
             _refuse_edited_uids(dst, source, rows, known)

@@ -129,3 +129,25 @@ def test_log_verify_file_after_a_restore_says_the_review_holds_fewer_decisions(
     assert "rows added" not in result.stderr
     assert CliRunner().invoke(main, ["log", "verify", "--file", str(early),
                                      "--review", str(review)]).exit_code == 0
+
+
+def test_merge_of_a_copy_that_imported_records_names_the_import_to_repeat(
+        review: Path, tmp_path: Path) -> None:
+    """A plain copy of the review folder that imported a file and screened its records:
+    merge names that import and how to repeat it here; done, the merge goes through."""
+    other = str(REPO / "tests" / "data" / "formats" / "ris" / "asreview_zotero_nan_first3.ris")
+    copy = tmp_path / "copy"
+    _ok("backup", str(copy), "--review", str(review))
+    _ok("import", other, "--source", "Hand search", "--review", str(copy))
+    _ok("decide", "3", "--reviewer", "ann", "--label", "include", "--review", str(copy))
+
+    result = CliRunner().invoke(main, ["merge", str(copy), "--review", str(review)])
+    assert result.exit_code == 2, result.output
+    assert (f"{copy} holds records this review does not have (record 3): the copy imported "
+            "them itself (source 'Hand search' from asreview_zotero_nan_first3.ris, imported ") in result.output
+    assert ("Import the same into this review first (`screener import asreview_zotero_nan_first3.ris "
+            "--source 'Hand search'`), then merge again") in result.output, result.output
+    assert "edited outside screener" not in result.output
+
+    _ok("import", other, "--source", "Hand search", "--review", str(review))
+    assert "merged 1 new decision" in _ok("merge", str(copy), "--review", str(review))
