@@ -52,7 +52,10 @@ class Database:
     @property
     def display_url(self) -> str:
         """The URL as a user writes it (psql and createdb take it; the driver name, which
-        only SQLAlchemy reads, is left out), without the password."""
+        only SQLAlchemy reads, is left out), without the password; for SQLite, the database
+        file's path (what a user copies, restores or checks with sqlite3)."""
+        if self.sqlite_path is not None:
+            return str(self.sqlite_path)
         return redact(self.url.replace("postgresql+psycopg://", "postgresql://", 1))
 
     def check_review_file(self) -> None:

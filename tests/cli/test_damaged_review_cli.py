@@ -194,3 +194,15 @@ def test_log_verify_and_backup_name_a_damaged_database_file(review: Path) -> Non
     assert backup.exit_code == 2, backup.output
     assert "is damaged (row 2 missing" in backup.output and "no backup was written" in backup.output
     assert not (review.parent / "bk").exists()
+
+
+def test_a_malformed_review_db_is_named_by_its_path_not_a_url(review: Path) -> None:
+    db = review / "review.db"
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[page * 2:] = b"\xff" * (len(data) - page * 2)   # (header intact, the pages after not)
+    db.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["status", "--review", str(review)])
+    assert result.exit_code == 2, result.output
+    assert f"error: {db} is not a readable screener database" in result.output, result.output
+    assert "sqlite:" not in result.output
