@@ -451,7 +451,8 @@ def write_all_atomic(writes: Sequence[tuple[Path, Callable[[Path], None], str]])
                                             dir=target.parent)
             except OSError as exc:
                 raise ReviewError(f"cannot write in {target.parent} ({exc.strerror}); "
-                                  "nothing was written") from None
+                                  f"nothing was written. Give {option} PATH in a folder "
+                                  "you can write") from None
             os.close(fd)
             tmp = Path(name)
             temps.append((tmp, target))

@@ -125,6 +125,11 @@ def test_a_review_in_a_read_only_folder_is_read_and_refuses_writes(review: Path,
         assert out.returncode == 0, (args, out.stderr)
     assert (elsewhere / "l.csv").is_file() and (elsewhere / "r.md").is_file()
     assert "<svg" in (elsewhere / "p.svg").read_text()
+    (review / "exports").chmod(0o555)  # (the whole folder archived read-only)
+    out = _run(prefix, "export", "log", "--review", str(review))  # to exports/ in the folder
+    (review / "exports").chmod(0o755)
+    assert out.returncode == 2 and "nothing was written" in out.stderr, out.stderr
+    assert "Give --out PATH in a folder you can write" in out.stderr, out.stderr
     out = _run(prefix, "decide", "1", "--reviewer", "ann", "--label", "include",
                "--review", str(review))
     assert out.returncode == 2, out.stderr
