@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from screener.core.protocol import word_chars
-from screener.tui.highlight import abstract_sections, find_terms, term_regex
+from screener.tui.highlight import abstract_sections, find_terms
 
 
 def marked(text: str, include: list[str], exclude: list[str] | None = None) -> list[tuple[str, str]]:
@@ -48,7 +47,8 @@ def test_special_characters_are_literal() -> None:
     assert marked("HAM-D and HAMD; MADRS (total)", ["HAM-D", "MADRS"]) == [
         ("HAM-D", "include"), ("MADRS", "include")]
     assert marked("TNFα inhibitors and TNF", ["TNF*"]) == [("TNFα", "include"), ("TNF", "include")]
-    assert term_regex("a.b*") == r"a\.b" + f"[{word_chars()}]*"  # `.` is a dot, * a word's rest
+    # `.` is a dot, * a word's rest
+    assert marked("a.bcd and axbcd", ["a.b*"]) == [("a.bcd", "include")]
 
 
 def test_typography_does_not_keep_a_term_from_matching() -> None:
@@ -85,6 +85,17 @@ def test_typography_does_not_keep_a_term_from_matching() -> None:
 def test_terms_in_scripts_written_without_spaces(text: str, term: str,
                                                  expected: list[str]) -> None:
     assert [t for t, _ in marked(text, [term])] == expected
+
+
+def test_a_wildcard_beside_a_script_without_spaces_marks_the_stem_only() -> None:
+    # 薬* (drug) marked 薬物投与した, everything up to the full stop: unspaced text has no
+    # word end for the * to run to, so the stem is what is marked, wherever it stands
+    text = "糖尿病患者に薬物投与した。"
+    assert [t for t, _ in marked(text, ["薬*"])] == ["薬"]
+    assert [t for t, _ in marked(text, ["*尿病"])] == ["尿病"]
+    assert [t for t, _ in marked(text, ["ケタ*"])] == []
+    assert [t for t, _ in marked("ketamine群とketamines", ["ketamine*"])] == [
+        "ketamine", "ketamines"]  # a Latin stem still runs to its word's end
 
 
 def test_a_vowel_sign_is_part_of_the_word() -> None:
