@@ -203,9 +203,8 @@ class RecordCard(ScrollView, can_focus=True):
         for i, (name, piece) in enumerate(pieces):
             if i:
                 text.append("\n\n")
-            if name in styled:
-                piece = piece.copy()
-                piece.stylize(styled[name])
+            if name in styled:  # beneath the piece's own styles: the legend's samples
+                piece = Text.assemble(piece, style=styled[name])  # keep the terms' marks
             text.append_text(piece)
         return text
 

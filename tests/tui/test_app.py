@@ -68,6 +68,44 @@ async def test_card_shows_record_as_pubmed_does(make_app: MakeApp) -> None:
         assert "P1" in criteria and "[7] Review, editorial, letter or abstract only" in criteria
 
 
+def _contrast(a: Any, b: Any) -> float:
+    """WCAG contrast ratio of two textual Colors."""
+    def luminance(c: Any) -> float:
+        lin = [(v / 255) / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4
+               for v in (c.r, c.g, c.b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+async def test_the_highlight_legend_is_readable_and_shows_the_marks_it_explains(
+        make_app: MakeApp, theme: str) -> None:
+    # the light theme drew the legend white on light grey (1.32:1), and in both themes its
+    # samples lost the colours of the terms they explain
+    from textual.color import Color
+
+    app, _, _, _ = make_app("ketamine-depression.yaml", theme=theme)
+    async with app.run_test(size=(100, 32)):
+        shown_card = card(app)
+        text = shown_card._card_text()
+        background = shown_card.background_colors[1]
+        plain = text.plain
+        console = app.console
+
+        def colour_at(fragment: str) -> Any:
+            style = text.get_style_at_offset(console, plain.index(fragment))
+            return style.color, style
+        legend, _ = colour_at("Terms: ")
+        assert _contrast(Color.from_rich_color(legend), background) >= 4.5, (theme, legend)
+        sample, sample_style = colour_at("include term")
+        marked = card(app).part("abstract")
+        term = next(span for span in marked.spans if "underline" in str(span.style))
+        term_style = text.get_style_at_offset(console, plain.index(
+            marked.plain[term.start:term.end]))
+        assert sample == term_style.color and sample_style.underline
+
+
 TWO_AUTHORS = [Record(title="Two authors", authors=("Smith, J", "Müller, K"), year=2020)]
 
 
