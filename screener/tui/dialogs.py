@@ -294,6 +294,16 @@ class ReasonScreen(Dialog[ReasonChoice | None]):
         event.stop()
         self.dismiss(ReasonChoice(event.option.id))
 
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # once the arrows highlight a reason, Enter stores it: the hint says so (it said
+        # "Enter: exclude without a reason" while Enter stored the highlighted reason)
+        if self.query_one(OptionList).highlighted is None:
+            return  # (the list's first highlight, undone on mount: nothing is highlighted)
+        reason = next((r for r in self.reasons if r.id == event.option.id), None)
+        if reason is not None:
+            self.query_one(".dialog-hint", Static).update(
+                f"Enter: exclude with [{reason.key}] {reason.label} · Esc cancels")
+
     def action_skip(self, enter: bool = False) -> None:
         if not enter:
             self.dismiss(None)  # Escape: cancel

@@ -164,7 +164,12 @@ async def test_exclude_with_reason_by_key(make_app: MakeApp) -> None:
 async def test_exclude_reason_can_be_skipped_when_not_required(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app()
     async with app.run_test() as pilot:
-        await pilot.press("e", "enter")  # Enter: exclude without a reason
+        await pilot.press("e")
+        hint = app.screen.query_one(".dialog-hint", Static)
+        assert "Enter: exclude without a reason" in str(hint.render())
+        await pilot.press("down")  # a reason highlighted: Enter would store it, and says so
+        assert "Enter: exclude with [1]" in str(hint.render()), str(hint.render())
+        await pilot.press("escape", "e", "enter")  # Enter: exclude without a reason
         await pilot.press("e", "escape")  # Escape: an `e` pressed by mistake records nothing
         assert not isinstance(app.screen, ReasonScreen)
         assert app.current_record_id == ids[1]
