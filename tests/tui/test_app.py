@@ -86,7 +86,8 @@ async def test_the_highlight_legend_is_readable_and_shows_the_marks_it_explains(
     from textual.color import Color
 
     app, _, _, _ = make_app("ketamine-depression.yaml", theme=theme)
-    async with app.run_test(size=(100, 32)):
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
         shown_card = card(app)
         text = shown_card._card_text()
         background = shown_card.background_colors[1]
@@ -104,6 +105,15 @@ async def test_the_highlight_legend_is_readable_and_shows_the_marks_it_explains(
         term_style = text.get_style_at_offset(console, plain.index(
             marked.plain[term.start:term.end]))
         assert sample == term_style.color and sample_style.underline
+        # the terms themselves and the footer's keys are readable too
+        assert _contrast(Color.from_rich_color(term_style.color), background) >= 4.5, theme
+        from textual.widgets._footer import FooterKey
+
+        key = app.query(FooterKey).first()
+        key_style = key.get_component_rich_style("footer-key--key")
+        assert _contrast(Color.from_rich_color(key_style.color),
+                         Color.from_rich_color(key_style.bgcolor)
+                         if key_style.bgcolor else key.background_colors[1]) >= 4.5, theme
 
 
 TWO_AUTHORS = [Record(title="Two authors", authors=("Smith, J", "Müller, K"), year=2020)]
