@@ -141,6 +141,10 @@ class GatedKeysApp(App[Any]):
                 await super().on_event(event)
 
     def _taken_by_screen(self, event: events.Key) -> bool:
+        """True: a screen took the key as typed, or there is no screen left to give it to
+        (held keys replayed while the app closes: the key is dropped)."""
+        if not self.screen_stack:
+            return True
         screen = self.screen
         return isinstance(screen, TakesTypedKeys) and screen.take_typed_key(event)
 

@@ -769,6 +769,20 @@ async def test_keys_arriving_in_one_burst_reach_the_dialog_they_open(make_app: M
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == [str(ids[2])]
 
 
+async def test_keys_replayed_after_the_last_screen_closed_are_dropped() -> None:
+    # CI: a key held in the gate was replayed while the app was closing, and the replay
+    # asked for the screen on top of an empty stack: ScreenStackError in the test's teardown
+    from textual import events
+
+    from screener.tui.dialogs import GatedKeysApp, ReplayKeys
+
+    app = GatedKeysApp()
+    assert app.screen_stack == []
+    app.key_gate.keep(events.Key("i", "i"))
+    await app.on_replay_keys(ReplayKeys())
+    assert app.key_gate.keys == []  # taken from the gate, given to no screen
+
+
 async def test_narrow_terminal_keeps_the_card_full_width(make_app: MakeApp) -> None:
     app, _, _, _ = make_app("ketamine-depression.yaml")
     async with app.run_test(size=(60, 24)) as pilot:
