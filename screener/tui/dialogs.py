@@ -499,6 +499,9 @@ class HelpScreen(ModalScreen[None]):
         if self.reasons:
             table.append(f"{self.reasons:>6}  ", style="bold")
             table.append("Exclusion reason (in the reason dialog)\n")
+        # the record scrolls with the usual keys; only its scroll bar said it runs on
+        table.append(f"{'↑ ↓':>6}  ", style="bold")
+        table.append("Scroll the record (PgUp, PgDn, Home, End too)\n")
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Label(f"Help · {self.stage_label}", classes="dialog-title")
             yield Static(table, id="help-keys")

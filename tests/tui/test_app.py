@@ -1032,6 +1032,8 @@ async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)  # help lists the key
         assert "p  Side panel" in str(app.screen.query_one("#help-keys").render())
+        assert "↑ ↓  Scroll the record (PgUp, PgDn, Home, End too)" in str(
+            app.screen.query_one("#help-keys").render())
     assert json.loads(settings.read_text(encoding="utf-8")) == {"side_panel": False}
     again = ScreenerApp(review, "ann", ranker=FakeRanker([]), settings_file=settings)
     async with again.run_test(size=(80, 24)) as pilot:
