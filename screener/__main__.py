@@ -15,7 +15,7 @@ from __future__ import annotations
 import signal
 import sys
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 INTERRUPTED = "interrupted: nothing was written by the unfinished step"
 TERMINATING = (signal.SIGTERM, signal.SIGHUP)
@@ -74,22 +74,25 @@ UNICODE_PROBE = "\u4e2d\u2014\U0001f9ea"
 writes every character screener prints."""
 
 
+def writes_unicode(stream: Any) -> bool:
+    """Whether `stream`'s encoding can write every character screener prints (a stream
+    with no encoding is taken as UTF-8)."""
+    try:
+        UNICODE_PROBE.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def tolerate_narrow_output() -> None:
     """stdout and stderr whose encoding lacks characters a title, source or name may hold
     (Latin-1 terminals, Windows cp1252 when output is redirected) write those characters as
     backslash escapes ('\\u4e2d') instead of failing with UnicodeEncodeError halfway through a
     command. Files screener writes are UTF-8 whatever this says."""
     for stream in (sys.stdout, sys.stderr):
-        encoding = getattr(stream, "encoding", None)
         reconfigure = getattr(stream, "reconfigure", None)
-        if not encoding or reconfigure is None:
-            continue
-        try:
-            UNICODE_PROBE.encode(encoding)
-        except UnicodeEncodeError:
+        if reconfigure is not None and not writes_unicode(stream):
             reconfigure(errors="backslashreplace")
-        except LookupError:  # an encoding Python does not know: leave the stream as it is
-            pass
 
 
 def run() -> None:

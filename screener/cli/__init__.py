@@ -114,18 +114,10 @@ def open_from(review_dir: Path | None, db_url: str | None) -> Any:
 def emit_json(data: Any) -> None:
     """`data` as JSON on stdout: as written when stdout can write every character, else with
     JSON's own \\u escapes (the backslash escapes a narrow stream falls back on are not JSON)."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=not _writes_unicode(sys.stdout),
+    from screener.__main__ import writes_unicode
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=not writes_unicode(sys.stdout),
                           default=str))
-
-
-def _writes_unicode(stream: Any) -> bool:
-    from screener.__main__ import UNICODE_PROBE
-
-    try:
-        UNICODE_PROBE.encode(getattr(stream, "encoding", None) or "utf-8")
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
 
 
 @click.group(cls=ScreenerGroup, context_settings={"help_option_names": ["-h", "--help"]})
