@@ -285,8 +285,11 @@ class ReportInputs:
     """(label in force, earlier label, reports in Table 2 excluded under the earlier one)
     for each reason an amendment reworded after exclusions were made under it."""
     diagram_reworded_reasons: tuple[tuple[str, str, int], ...] = ()
-    """The same among the reports the flow diagram counts under the reasons (Table 2 lists
-    a report removed as a duplicate after its exclusion too; the diagram does not)."""
+    """The same among the reports the flow diagram counts under the reasons (Table 2's,
+    when the diagram draws the full-text boxes; empty otherwise)."""
+    excluded_then_removed: int = 0
+    """Reports excluded at full text and removed as duplicates afterwards: the diagram
+    counts them among the duplicates removed, so Table 2 does not list them."""
 
 
 _MD_ACTIVE = re.compile(r"[\\`*_\[\]<|~]|&(?=#?\w+;)")
@@ -971,7 +974,8 @@ def methods_report(inputs: ReportInputs) -> str:
                 "(before disagreements were resolved).", "", agreement_table(inputs.agreement)]
     else:
         out.append("No record was screened by two reviewers, so agreement is not reported.")
-    if inputs.excluded_reports or inputs.counts.full_text:  # else no full-text stage
+    if (inputs.excluded_reports or inputs.excluded_then_removed
+            or inputs.counts.full_text):  # else no full-text stage
         out += ["", "## Reports excluded at full text", ""]
     if inputs.excluded_reports:
         out += [f"Table 2. Reports excluded after full-text assessment, with reasons "
@@ -985,6 +989,14 @@ def methods_report(inputs: ReportInputs) -> str:
                         for now, before, n in inputs.reworded_reasons)]
     elif inputs.counts.full_text:
         out.append("No report was excluded at full text.")
+    if inputs.excluded_then_removed:
+        n = inputs.excluded_then_removed
+        it = "it" if n == 1 else "them"
+        out += ["", f"{_n(n, 'report')} excluded at full text {_were(n)} removed afterwards "
+                f"as {'a duplicate' if n == 1 else 'duplicates'} of another record; "
+                f"{'it is' if n == 1 else 'they are'} not listed here: the flow diagram "
+                f"counts {it} among the duplicate records removed, not among the reports "
+                "excluded."]
     out += ["", "## PRISMA 2020 flow diagram", "",
             f"![PRISMA 2020 flow diagram]({_link(inputs.prisma_svg)})", "",
             counts_table(inputs.counts)]

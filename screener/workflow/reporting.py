@@ -977,14 +977,20 @@ def build_report_inputs(review: Review) -> object:
             outcomes(review, session, Stage.TITLE_ABSTRACT), ft)
             for rid, o in stage_outcomes.items()
             if o.conflict and o.label is None and rid not in removed)
-        excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE]
+        # Table 2 lists the reports the diagram counts as excluded: one excluded at full
+        # text and removed as a duplicate afterwards is among its duplicates removed
+        has_full_text = result.counts.full_text
+        excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE
+                        and rid not in removed
+                        and (rid in result.reports_excluded or not has_full_text)]
+        then_removed = sum(1 for rid, o in ft.items()
+                           if o.label == Label.EXCLUDE and rid in removed)
         excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
         protocols = stored_protocols(session)
         reasons_amended, reworded = _reason_amendments(
             session, review.protocol, protocols, ft, excluded_ids, current)
-        drawn = _reason_amendments(session, review.protocol, protocols, ft, sorted(
-            r for r in result.reports_excluded if r in ft), current)[1]
+        drawn = reworded if has_full_text else ()  # (the diagram's reports are Table 2's)
         # the title/abstract decisions screeners made here, and the rankings they record
         # (every decision row, changed and undone ones too: each was made on a record
         # something showed; `changed` marks those on a record the reviewer had decided)
@@ -1096,7 +1102,8 @@ def build_report_inputs(review: Review) -> object:
                         backfilled_events=sum(1 for e in events
                                               if e.details.get("recorded_by")),
                         sources=sources, dedup=dedup, reasons_amended=reasons_amended,
-                        reworded_reasons=reworded, diagram_reworded_reasons=drawn)
+                        reworded_reasons=reworded, diagram_reworded_reasons=drawn,
+                        excluded_then_removed=then_removed)
 
 
 def _reason_amendments(session: Session, protocol: Protocol, stored: dict[int, Protocol],

@@ -1408,6 +1408,18 @@ def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
                 '"Wrong population" when 2 reports counted under it were excluded.') in words
 
 
+def _one_report_twice(review: Review) -> None:
+    """The same report from two databases (records 1 and 2), not deduplicated yet, and
+    another one (record 3)."""
+    from screener.workflow.importing import import_records
+
+    trial = Record(title="Ketamine infusion for depression: a randomised trial", year=2020,
+                   doi="10.1000/k.1")
+    import_records(review, [trial], source="PubMed", kind="database")
+    import_records(review, [trial, Record(title="Another trial", year=2021)],
+                   source="Embase", kind="database")
+
+
 def test_the_reworded_reason_footnote_counts_the_reports_the_diagram_counts(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     """A report excluded at full text under the earlier wording, then removed as a
@@ -1416,16 +1428,11 @@ def test_the_reworded_reason_footnote_counts_the_reports_the_diagram_counts(
     wording."""
     import yaml
 
-    from screener.workflow.importing import deduplicate, import_records
+    from screener.workflow.importing import deduplicate
     from screener.workflow.review import amend_protocol
 
     review = make_review()
-    trial = Record(title="Ketamine infusion for depression: a randomised trial", year=2020,
-                   doi="10.1000/k.1")
-    # the same report from two databases, not deduplicated yet, and another one
-    import_records(review, [trial], source="PubMed", kind="database")
-    import_records(review, [trial, Record(title="Another trial", year=2021)],
-                   source="Embase", kind="database")
+    _one_report_twice(review)  # records 1 and 2, and another one (3)
     for rid in (1, 2, 3):
         record_decision(review, rid, "ann", Label.INCLUDE)
     for rid in (2, 3):
@@ -1702,3 +1709,33 @@ def test_a_draft_says_how_conflicts_are_resolved_and_how_many_remain(
            "an adjudicator" in text, text
     assert "; 1 is not resolved yet." in text
     assert "were resolved" not in text
+
+
+def test_table_2_lists_the_reports_the_diagram_counts_as_excluded(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """A report excluded at full text and then removed as a duplicate stayed in Table 2,
+    whose n (3) then exceeded the diagram's "Reports excluded" box (2): the diagram counts
+    it among the duplicates removed, and the table now says so instead of listing it."""
+    from screener.workflow.importing import deduplicate
+
+    review = make_review()
+    _one_report_twice(review)  # records 1 and 2, and another one (3)
+    for rid in (1, 2, 3):
+        record_decision(review, rid, "ann", Label.INCLUDE)
+        record_decision(review, rid, "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                        reason_id="population")
+    deduplicate(review)  # both copies assessed: 1 kept, 2 removed
+    with review.read() as s:
+        assert repo.removed_duplicate_ids(s) == {2}
+    text_ = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    boxes = dict(re.findall(r"^\| (Reports excluded|Duplicate records removed) \| (\d+) \|$",
+                            text_, re.M))
+    table = re.search(r"Table 2\. .*\(n = (\d+)\)\.\n\n((?:\|.*\n)+)", text_)
+    assert table is not None
+    assert table.group(1) == boxes["Reports excluded"] == "2"
+    assert len(table.group(2).splitlines()) - 2 == 2  # (header and rule)
+    words = " ".join(text_.split())
+    assert ("1 report excluded at full text was removed afterwards as a duplicate of "
+            "another record; it is not listed here: the flow diagram counts it among the "
+            "duplicate records removed") in words
+    assert boxes["Duplicate records removed"] == "1"
