@@ -432,10 +432,23 @@ def _update_sentence(sources: tuple[SourceInfo, ...], dedup: DedupInfo | None) -
         return []
     first = sorted({s.searched_on for s in sources if not s.update and s.searched_on
                     and not s.date_from_protocol})
+    # the original searches of the sources updated whose date the import did not record
+    undated = list(dict.fromkeys(
+        _md(s.name) for s in sources if not s.update and (not s.searched_on
+                                                          or s.date_from_protocol)
+        and any(_md(s.name) in names for names in rounds.values())))
     when = _names([f"{'in a search ' if r.startswith('imported') else 'on '}{r} "
                    f"({_names(names)})" for r, names in sorted(rounds.items())])
-    text = (f"The searches were run on {_names(first)} and updated {when}" if first
-            else f"The searches were updated {when}")
+    if first:
+        text = (f"The searches were run on {_names(first)}"
+                + (f" ({_names(undated)} on a date not recorded)" if undated else "")
+                + f" and updated {when}")
+    elif undated:
+        one = len(undated) == 1
+        text = (f"The original {'search, whose date was' if one else 'searches, whose dates were'}"
+                f" not recorded, {'was' if one else 'were'} updated {when}")
+    else:
+        text = f"The searches were updated {when}"
     found = dedup.found_again if dedup is not None else None
     if found:
         text += (f"; {_n(found, 'record')} found again by the update {_were(found)} removed "

@@ -1236,9 +1236,10 @@ def _update_searches(rows: Sequence[dict[str, Any]], positions: dict[int, int]
     """The imports that update an earlier search of the same source (by name): source id ->
     the update's round ("2021-07-01", its search date; "imported 2021-07-03" when the date
     was not recorded). An import is an update when an earlier import of that name was
-    searched on an earlier date, or, undated, when it came after screening began and an
-    import of that name came before (by their places in the decision log,
-    `repo.source_positions`). A second file of the same search (same date) is not."""
+    searched on an earlier date, or when it came after screening began and an import of
+    that name came before (by their places in the decision log, `repo.source_positions`)
+    whose date it cannot be compared with (one of the two is undated). A second file of
+    the same search (same date) is not."""
     rounds: dict[int, str] = {}
     for i, r in enumerate(rows):
         name = str(r["name"]).casefold()
@@ -1247,9 +1248,10 @@ def _update_searches(rows: Sequence[dict[str, Any]], positions: dict[int, int]
         at = audit.iso_utc(r["imported_at"]) if r["imported_at"] else ""
         if date and any(e["searched_on"] and e["searched_on"] < date for e in earlier):
             rounds[r["id"]] = date
-        elif not date and positions.get(r["id"], 0) > 0 and any(
-                positions.get(e["id"], 0) == 0 for e in earlier):
-            rounds[r["id"]] = f"imported {at[:10]}"
+        elif positions.get(r["id"], 0) > 0 and any(
+                positions.get(e["id"], 0) == 0 and not (date and e["searched_on"])
+                for e in earlier):
+            rounds[r["id"]] = date or f"imported {at[:10]}"
     return rounds
 
 

@@ -314,3 +314,25 @@ def test_an_update_search_not_dated_is_named_by_its_import_day() -> None:
             "searches found.") in text
     plain = " ".join(identification_section(sources[:1], DedupInfo(ran=True)).split())
     assert "updated" not in plain
+
+
+def test_an_update_of_an_undated_search_says_the_original_date_was_not_recorded() -> None:
+    from screener.exports.report import DedupInfo, SourceInfo, identification_section
+
+    def sentence(*sources: SourceInfo) -> str:
+        return " ".join(identification_section(sources, DedupInfo(ran=True)).split())
+
+    pubmed = (SourceInfo("PubMed", "database", 10),
+              SourceInfo("PubMed", "database", 4, searched_on="2021-07-01",
+                         update="2021-07-01"))
+    assert ("The original search, whose date was not recorded, was updated on 2021-07-01 "
+            "(PubMed).") in sentence(*pubmed)
+    embase = (SourceInfo("Embase", "database", 8),
+              SourceInfo("Embase", "database", 2, searched_on="2021-07-01",
+                         update="2021-07-01"))
+    assert ("The original searches, whose dates were not recorded, were updated on "
+            "2021-07-01 (PubMed and Embase).") in sentence(*pubmed, *embase)
+    dated = SourceInfo("Embase", "database", 8, searched_on="2020-01-15")
+    assert ("The searches were run on 2020-01-15 (PubMed on a date not recorded) and "
+            "updated on 2021-07-01 (PubMed and Embase).") in sentence(
+                *pubmed, dated, embase[1])

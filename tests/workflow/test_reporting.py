@@ -1739,3 +1739,22 @@ def test_table_2_lists_the_reports_the_diagram_counts_as_excluded(
             "another record; it is not listed here: the flow diagram counts it among the "
             "duplicate records removed") in words
     assert boxes["Duplicate records removed"] == "1"
+
+
+def test_a_dated_update_of_an_undated_search_is_reported_as_an_update(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """The original PubMed search imported without --searched, screened, then its update
+    imported with --searched 2021-07-01: the report said nothing of an update (it did when
+    both searches were dated)."""
+    from screener.workflow.importing import import_records
+
+    review = make_review()
+    import_records(review, [Record(title="Trial one", year=2019)], source="PubMed",
+                   kind="database")
+    record_decision(review, 1, "ann", Label.EXCLUDE)
+    import_records(review, [Record(title="Trial two", year=2021)], source="PubMed",
+                   kind="database", searched="2021-07-01")
+    text = " ".join(write_report(review, tmp_path / "r.md").read_text(
+        encoding="utf-8").split())
+    assert ("The original search, whose date was not recorded, was updated on 2021-07-01 "
+            "(PubMed)") in text
