@@ -571,6 +571,20 @@ def previous_version(studies: int | None, reports: int | None) -> PreviousVersio
     return PreviousVersion(studies, reports)
 
 
+def _check_previous(review: Review, previous: PreviousVersion | None) -> None:
+    """Refuse the updated-review template for a protocol without a full-text stage: its
+    "Previous studies" box flows only into "Total studies included in review", and the
+    diagram of such a protocol ends at "Reports sought for retrieval"."""
+    if previous is not None and Stage.FULL_TEXT not in review.protocol.stages:
+        raise ReviewError(
+            "--previous-studies and --previous-reports draw PRISMA 2020's template for "
+            "updated reviews, whose previous studies join the new ones in \"Total studies "
+            "included in review\"; the protocol has no full-text stage, so the diagram ends "
+            "at \"Reports sought for retrieval\" and has no studies included to add them to. "
+            "Leave both options out (and give the previous version's studies in the text), "
+            "or add the full-text stage with `screener protocol amend`")
+
+
 def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
                   force: bool = False, strict: bool = False,
                   previous: PreviousVersion | None = None) -> tuple[Path, PrismaResult]:
@@ -581,6 +595,7 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
     if fmt not in PRISMA_FORMATS:
         raise ReviewError(f"--format must be one of {', '.join(PRISMA_FORMATS)}")
     check_suffix(out, fmt, PRISMA_FORMATS)
+    _check_previous(review, previous)
     _refuse_while_blind(review, "the PRISMA counts")
     result = prisma_counts(review)
     if previous is not None:  # the review's included studies are the new ones
@@ -1589,6 +1604,7 @@ def write_report(review: Review, out: Path | None = None, force: bool = False,
     from screener.exports.report import ReportInputs, methods_report
 
     check_suffix(out, "markdown", ("markdown",), "the report is Markdown")
+    _check_previous(review, previous)
     _refuse_while_blind(review, "the report's counts and agreement")
     inputs = build_report_inputs(review)
     assert isinstance(inputs, ReportInputs)

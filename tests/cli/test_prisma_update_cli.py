@@ -93,3 +93,27 @@ def test_bad_previous_version_is_refused(tmp_path: Path, command: list[str],
     code, out = run(*command, *args, "--review", rev, ok=False)
     assert code == 2 and message in out and "Traceback" not in out
     assert not (Path(rev) / "exports").exists() or not any((Path(rev) / "exports").iterdir())
+
+
+@pytest.mark.parametrize("command", [["export", "prisma"], ["report"]])
+def test_previous_studies_are_refused_without_a_full_text_stage(
+        tmp_path: Path, command: list[str]) -> None:
+    """A title/abstract-only protocol's diagram ends at "Reports sought for retrieval", yet
+    --previous-studies drew the previous-studies box beside it with no arrow: in PRISMA
+    2020's template for updated reviews that box flows only into the total of studies
+    included, which such a diagram does not have."""
+    from .test_cli_base import MINIMAL
+
+    protocol = tmp_path / "ta-only.yaml"
+    protocol.write_text(Path(MINIMAL).read_text(encoding="utf-8") + "stages: [title_abstract]\n",
+                        encoding="utf-8")
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", str(protocol))
+    seed(tmp_path, None)
+    code, out = run(*command, *PREVIOUS, "--review", rev, ok=False)
+    assert code == 2 and "Traceback" not in out
+    assert ("--previous-studies and --previous-reports draw PRISMA 2020's template for "
+            "updated reviews") in " ".join(out.split())
+    assert "no full-text stage" in out
+    assert not (Path(rev) / "exports").exists() or not any((Path(rev) / "exports").iterdir())
+    run(*command, "--review", rev)  # without them: the diagram that ends at the reports sought
