@@ -532,8 +532,10 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     stages = [STAGE_NAMES[s] for s in protocol.stages]
     n_inc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.INCLUDE)
     n_exc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.EXCLUDE)
-    out = [f"Records were screened at {len(stages)} stage{'s' if len(stages) > 1 else ''} "
-           f"({', then '.join(stages)}) against the protocol's eligibility criteria"
+    n_stages = len(stages)
+    out = [f"Records were screened in {_WORDS.get(n_stages, str(n_stages))} "
+           f"{plural(n_stages, 'stage')} ({', then '.join(stages)}) against the protocol's "
+           "eligibility criteria"
            + _criteria_counts(n_inc, n_exc) + "."]
     screeners = [_md(r.name) for r in inputs.reviewers if r.role == Role.SCREENER]
     adjudicators = [_md(r.name) for r in inputs.reviewers if r.role == Role.ADJUDICATOR]

@@ -192,6 +192,18 @@ def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
     assert "1 records" not in text
 
 
+def test_the_stages_are_named_in_words(counts: PrismaCounts) -> None:
+    """A title/abstract-only protocol read "Records were screened at 1 stage (title and
+    abstract)"."""
+    one = replace(PROTOCOL, stages=(Stage.TITLE_ABSTRACT,))
+    text = methods_report(replace(_inputs(replace(counts, full_text=False)), protocol=one,
+                                  excluded_reports=()))
+    assert ("Records were screened in one stage (title and abstract) against the "
+            "protocol's eligibility criteria") in text
+    assert ("Records were screened in two stages (title and abstract, then full text) "
+            "against") in methods_report(_inputs(counts))
+
+
 def test_criteria_counts_and_defaulted_setting_agree_in_number(counts: PrismaCounts) -> None:
     """"2 inclusion criteria and 1 exclusion criterion", not "1 exclusion criteria"; one
     defaulted setting is "the default value was applied, so that criterion was"."""
