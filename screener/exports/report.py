@@ -180,6 +180,10 @@ class SourceInfo:
     update: str = ""
     """When the import updates an earlier search of the same source: the update's search
     date ("2021-07-01"), or "imported 2021-07-03" when it was not recorded ("" otherwise)."""
+    future_date: str = ""
+    """A search date stored for the import (recorded, or the protocol's when
+    `date_from_protocol`) that is after the day the report was written: a planned date
+    older versions accepted, not the day of the search. `searched_on` is then ""."""
 
 
 def _thresholds(values: tuple[float, ...]) -> str:
@@ -376,14 +380,30 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         found = _count(src.records)
         if src.reported_count is not None and src.reported_count != src.records:
             found += f" (the database reported {_count(src.reported_count)})"
+        searched = ("not given (a future date)" if src.future_date else
+                    f"{src.searched_on or 'not recorded'}"
+                    f"{' (protocol)' if src.date_from_protocol else ''}")
         out.append(f"| {_md(src.name)} | {_KIND_WORDS.get(src.kind, src.kind)} | "
-                   f"{src.searched_on or 'not recorded'}"
-                   f"{' (protocol)' if src.date_from_protocol else ''} | {found} | {how} |")
+                   f"{searched} | {found} | {how} |")
     text = _update_sentence(sources, dedup)
-    if any(s.date_from_protocol or s.query_from_protocol for s in sources):
+    if any((s.date_from_protocol and s.searched_on) or s.query_from_protocol
+           for s in sources):
         text.append("Marked (protocol): not recorded at import; the date or query the "
                     "protocol gives for that source.")
-    undated = list(dict.fromkeys(_md(s.name) for s in sources if not s.searched_on))
+    future = [f"{_md(s.name)} ({s.future_date}{', from the protocol' if s.date_from_protocol else ''})"
+              for s in sources if s.future_date]
+    if future:
+        many = len(future) > 1
+        text.append(f"The search date{'s' if many else ''} stored for {_names(future)} "
+                    f"{'are' if many else 'is'} after the day this report was written, so "
+                    f"{'they are' if many else 'it is'} not given as the "
+                    f"{'days of the searches' if many else 'day of the search'}: "
+                    f"{'planned dates' if many else 'a planned date'}, which older versions "
+                    "of screener accepted. Report the day each search was run beside the "
+                    "search (for a date from the protocol, correct its `searches` with "
+                    "`screener protocol amend`).")
+    undated = list(dict.fromkeys(_md(s.name) for s in sources
+                                 if not s.searched_on and not s.future_date))
     if undated:
         text.append(f"The date of the search was not recorded for {_names(undated)} (give "
                     "it with `screener import --searched` when importing, or report it "

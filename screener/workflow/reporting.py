@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from screener.core import audit
 from screener.core.audit import LogEvent
+from screener.core.dates import latest_search_day
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.prisma import PreviousVersion, PrismaCounts, check
@@ -1168,18 +1169,27 @@ def _identification(review: Review, events: Sequence[LogEvent]
         pending, _ = records_not_deduplicated(session)
     # a date or query not recorded at import: the protocol's search for that import, marked
     planned = _planned_searches(rows, review.protocol.searches, positions)
+    # a date after today anywhere on Earth (a planned date older versions stored) is no
+    # search's: flagged, not given as one
+    latest = latest_search_day().isoformat()
     sources = []
     for r in rows:
         plan_date, plan_query = planned.get(r["id"], ("", ""))
         date, query = r["searched_on"] or "", r["query"] or ""
+        given = date or plan_date
+        future = given if given > latest else ""
+        update = updates.get(r["id"], "")
+        if future and update == future:  # the update named by its import day instead
+            update = f"imported {audit.iso_utc(r['imported_at'])[:10]}" if r[
+                "imported_at"] else ""
         sources.append(SourceInfo(
             name=r["name"], kind=r["kind"], records=r["records"] or 0,
-            searched_on=date or plan_date,
+            searched_on="" if future else given,
             query=query or plan_query, file_name=r["file_name"] or "",
             format=r["format"] or "", reported_count=r["reported_count"],
             date_from_protocol=not date and bool(plan_date),
             query_from_protocol=not query and bool(plan_query),
-            update=updates.get(r["id"], "")))
+            update=update, future_date=future))
     # records of an update found again: removed as duplicates of records an earlier search
     # (not the same update) found; counted once the update has been deduplicated
     order = {r["id"]: i for i, r in enumerate(rows)}

@@ -348,3 +348,15 @@ def test_an_update_of_an_undated_search_says_the_original_date_was_not_recorded(
     assert ("The searches were run on 2020-01-15 (PubMed on a date not recorded) and "
             "updated on 2021-07-01 (PubMed and Embase).") in sentence(
                 *pubmed, dated, embase[1])
+
+
+def test_one_future_search_date_is_flagged_in_the_singular() -> None:
+    from screener.exports.report import SourceInfo, identification_section
+
+    text = " ".join(identification_section((SourceInfo(
+        "PubMed", "database", 3, future_date="2999-01-01"),), None).split())
+    assert "| PubMed | database | not given (a future date) | 3 |" in text
+    assert ("The search date stored for PubMed (2999-01-01) is after the day this report "
+            "was written, so it is not given as the day of the search: a planned date, "
+            "which older versions of screener accepted.") in text
+    assert "The date of the search was not recorded for" not in text

@@ -1758,3 +1758,36 @@ def test_a_dated_update_of_an_undated_search_is_reported_as_an_update(
         encoding="utf-8").split())
     assert ("The original search, whose date was not recorded, was updated on 2021-07-01 "
             "(PubMed)") in text
+
+
+def test_a_stored_search_date_in_the_future_is_flagged_not_given_as_the_search_date(
+        tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A protocol stored by an older screener with a planned search date (2999-01-01, now
+    refused by `protocol check`) gave that date in the report as the day PubMed was
+    searched; so did an import dated in the future by an older `import --searched`."""
+    import datetime as dt
+
+    from screener.core import dates
+    from screener.workflow.importing import import_records
+
+    # what older versions allowed: no search date was too late
+    monkeypatch.setattr(dates, "latest_search_day", lambda: dt.date(3000, 1, 1))
+    review = _review_searching(tmp_path, db_url, ("PubMed", "2999-01-01"))
+    try:
+        import_records(review, [Record(title="Ketamine trial one", year=2019)],
+                       source="PubMed", kind="database")
+        import_records(review, [Record(title="Ketamine trial two", year=2020)],
+                       source="Embase", kind="database", searched="2999-02-01")
+        monkeypatch.undo()
+        text = write_report(review, tmp_path / "r.md").read_text(encoding="utf-8")
+    finally:
+        review.close()
+    table = text.split("## Identification", 1)[1].split("\n\n")[1]
+    assert "2999" not in table
+    assert "| PubMed | database | not given (a future date) |" in table
+    assert "| Embase | database | not given (a future date) |" in table
+    assert "Marked (protocol)" not in text  # (no date or query of the protocol's is shown)
+    words = " ".join(text.split())
+    assert ("The search dates stored for PubMed (2999-01-01, from the protocol) and Embase "
+            "(2999-02-01) are after the day this report was written, so they are not given "
+            "as the days of the searches") in words
