@@ -42,7 +42,7 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
              protocol_file: Path | None, output: Path | None, plot: Path | None,
              as_json: bool, force: bool) -> None:
     """Replay a screening of DATASET (CSV or CSV.gz with label_included) with known labels."""
-    from screener.workflow.simulation import run_simulation
+    from screener.workflow.simulation import row_order_note, run_simulation
 
     ctx = click.get_current_context()
     given = [f"--{name.replace('_', '-')}" for name in ("n_prior_included", "n_prior_excluded")
@@ -54,12 +54,7 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
                             n_prior_included=n_prior_included,
                             n_prior_excluded=n_prior_excluded, stop_after=stop_after,
                             model=model, protocol_file=protocol_file, output=output, plot=plot,
-                            force=force)
-    blank = int(result.run.get("records_without_text", 0))
-    if blank > 1:  # they score alike: the tie-break (keyed by row) orders them
-        click.echo(f"note: {counted(blank, 'record')} have no title or abstract; their order "
-                   "among themselves follows the file's row order (a copy of the file sorted "
-                   "otherwise can give another run)", err=True)
+                            force=force, notice=lambda note: click.echo(note, err=True))
     if as_json:
         emit_json({**result.header(), "metrics": result.metrics,
                    "model": result.to_dict()["model"], "timings": result.timings,
@@ -85,6 +80,9 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
     click.echo(f"  total time         {result.timings.get('total_s', 0):.2f} s")
     for line in _stopping_lines(result.stopping, int(m["n_pool"]), int(m["n_pool_included"])):
         click.echo(line)
+    note = row_order_note(int(result.run.get("records_without_text", 0)))
+    if note:  # shown on stderr before the run; here too, so that a saved text keeps it
+        click.echo(note)
 
 
 def _stopping_lines(stopping: dict[str, Any], n_pool: int, relevant: int) -> list[str]:

@@ -21,8 +21,11 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                    n_prior_included: int = 1, n_prior_excluded: int = 1,
                    stop_after: int | None = None, model: str = "default",
                    protocol_file: Path | None = None, output: Path | None = None,
-                   plot: Path | None = None, force: bool = False) -> Any:
-    """Run one simulation; write JSON and plot when asked. Returns the SimulationResult."""
+                   plot: Path | None = None, force: bool = False,
+                   notice: Callable[[str], None] | None = None) -> Any:
+    """Run one simulation; write JSON and plot when asked. Returns the SimulationResult.
+    `notice` is given, before the run (which may take hours), what the user should know
+    about the dataset (`row_order_note`)."""
     from screener.ranking import ModelConfig
     from screener.ranking.simulate import (
         PLOT_FORMATS,
@@ -97,6 +100,9 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                "less" if irrelevant else
                "no irrelevant record (every record has label_included = 1), so none can be "
                "drawn as an excluded prior: give --n-prior-excluded 0"))
+    note = row_order_note(dataset.without_text)
+    if note and notice is not None:
+        notice(note)
     protocol_text = ""
     params: dict[str, object] = {}
     rule, source = StoppingRule(), "defaults"  # the protocol's defaults, as the loader's
@@ -141,6 +147,16 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
                        "--plot"))
     write_all_atomic(writes)  # both or neither
     return result
+
+
+def row_order_note(without_text: int) -> str:
+    """What to know when records have neither title nor abstract: they score alike, and the
+    tie-break (keyed by row) orders them ("" for fewer than two such records)."""
+    if without_text < 2:
+        return ""
+    return (f"note: {counted(without_text, 'record')} have no title or abstract; their order "
+            "among themselves follows the file's row order (a copy of the file sorted "
+            "otherwise can give another run)")
 
 
 def _how_run(dataset: Any, path: Path, protocol_file: Path | None, params: dict[str, object],

@@ -528,16 +528,38 @@ def test_simulate_notes_records_whose_order_follows_the_files_rows(tmp_path: Pat
     for row in [r for r in rows if r["label_included"] == "0"][:3]:
         row.update(title="", abstract="")
     path = _write(tmp_path / "blank.csv", rows)
-    for extra in ([], ["--json"]):
-        result = CliRunner().invoke(main, ["simulate", str(path), *extra])
-        assert result.exit_code == 0, result.output
-        note = ("note: 3 records have no title or abstract; their order among themselves "
-                "follows the file's row order")
-        assert result.stderr.count(note) == 1, result.stderr
-        assert note not in result.stdout
-    assert json.loads(result.stdout)["records_without_text"] == 3
+    note = ("note: 3 records have no title or abstract; their order among themselves "
+            "follows the file's row order")
+    text = CliRunner().invoke(main, ["simulate", str(path)])
+    assert text.exit_code == 0, text.output
+    assert text.stderr.count(note) == 1, text.stderr
+    assert text.stdout.count(note) == 1, text.stdout  # a saved copy of the text keeps it
+    shown = CliRunner().invoke(main, ["simulate", str(path), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stderr.count(note) == 1 and note not in shown.stdout, shown.stderr
+    assert json.loads(shown.stdout)["records_without_text"] == 3
     plain = CliRunner().invoke(main, ["simulate", str(DATASET), "--stop-after", "2"])
     assert plain.exit_code == 0 and "no title or abstract" not in plain.output
+
+
+def test_simulate_note_comes_before_the_run(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # the note came only after the run, which may take hours; a run that does not finish
+    # (here: stopped by an error in the middle) has already shown it
+    import screener.ranking.simulate as sim
+
+    rows = _rows()
+    for row in [r for r in rows if r["label_included"] == "0"][:3]:
+        row.update(title="", abstract="")
+    path = _write(tmp_path / "blank.csv", rows)
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("interrupted")
+
+    monkeypatch.setattr(sim, "simulate", interrupted)
+    result = CliRunner().invoke(main, ["simulate", str(path)])
+    assert result.exit_code == 2 and "cannot simulate" in result.stderr, result.output
+    assert "note: 3 records have no title or abstract" in result.stderr, result.stderr
 
 
 def test_readme_defines_every_metric_simulate_prints() -> None:
