@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from screener.core.labels import label_value
 from screener.core.records import Record
 
 LABEL_COLUMNS = ("label_included", "included", "label", "label_abstract_screening",
@@ -17,30 +18,14 @@ own records export, whose `stage` column says which stage's decisions it holds).
 
 _FULL_TEXT = {"full_text", "full text", "fulltext"}
 
-_YES = {"1", "1.0", "yes", "y", "true", "t", "include", "included", "relevant", "i"}
-_NO = {"0", "0.0", "no", "n", "false", "f", "exclude", "excluded", "irrelevant", "e"}
 _ASREVIEW = {"asreview_relevant": 1, "asreview_irrelevant": 0}
-
-
-def label_value(value: Any) -> int | None:
-    """1 for include-like values, 0 for exclude-like values, None otherwise."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float) and value in (0, 1):
-        return int(value)
-    text = str(value).strip().lower() if value is not None else ""
-    if text in _YES:
-        return 1
-    if text in _NO:
-        return 0
-    return None
 
 
 def labels_from_raw(record: Record) -> int | None:
     """The label kept in `record.raw` (1 included, 0 excluded), or None when there is none.
 
     Reads a label column (`label_included`, `included`, `label`, ...: 1/0, yes/no,
-    true/false, include/exclude) or ASReview's RIS notes (N1 'ASReview_relevant' /
+    true/false, include/exclude, as `screener.core.labels.label_value` reads them) or ASReview's RIS notes (N1 'ASReview_relevant' /
     'ASReview_irrelevant').
     """
     raw = record.raw or {}

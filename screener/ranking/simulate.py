@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from screener.core.labels import LABELS_READ, label_value
 from screener.core.protocol import StoppingRule
 from screener.core.wording import plural
 from screener.ranking.config import ModelConfig
@@ -77,11 +78,6 @@ class Dataset:
 
 
 REQUIRED_COLUMNS = ("record_id", "title", "abstract", "label_included")
-LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
-"""label_included as written: 0 or 1, or 0.0 and 1.0 as pandas writes an integer column with
-a missing value (import --labels-as reads these too, screener.importers.labels)."""
-
-
 def _decoded(raw: bytes) -> str:
     """The file's text; bytes that are not UTF-8 are refused naming their line."""
     try:
@@ -154,14 +150,16 @@ def load_dataset(path: str | Path) -> Dataset:
             raise ValueError(f"line {line}: record_id {record_id!r} is also on line "
                              f"{first_line[record_id]}; record ids must be unique")
         first_line[record_id] = line
-        label = fields[at["label_included"]].strip()
-        if label not in LABELS:
-            raise ValueError(f"line {line}: label_included is {label!r}; it must be 0 or 1 "
-                             "(1.0 and 0.0 are read as 1 and 0)")
+        label = label_value(fields[at["label_included"]])
+        if label is None:  # read as `import --labels-as` reads a label column
+            text = fields[at["label_included"]].strip()
+            shown = repr(text) if text else "empty"
+            raise ValueError(f"line {line}: label_included is {shown}; every record needs "
+                             f"a label, one of {LABELS_READ}")
         ids.append(record_id)
         titles.append(fields[at["title"]])
         abstracts.append(fields[at["abstract"]])
-        labels.append(LABELS[label])
+        labels.append(label)
     name = p.name
     for suffix in (".gz", ".csv"):
         name = name.removesuffix(suffix)

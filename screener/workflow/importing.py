@@ -283,6 +283,7 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
                 reviewer: str, warnings: list[str]) -> list[tuple[int, int]]:
     """Store the file's labels (records in `ids`' order) as `reviewer`'s title/abstract
     decisions; a label that is neither include nor exclude is named in `warnings`."""
+    from screener.core.labels import LABELS_READ
     from screener.importers import full_text_decision, labels_from_raw, unreadable_label
     from screener.importers.labels import LABEL_COLUMNS
     from screener.workflow.screening import apply_outcome_effects
@@ -308,8 +309,7 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
             "; ..." if len(odd) > 5 else "")
         warnings.append(f"{counted(len(odd), 'record')} {plural(len(odd), 'has', 'have')} "
                         f"a label that is neither include nor exclude ({shown}); they were "
-                        "imported without a decision. Labels read: 1/0, yes/no, true/false, "
-                        "include/exclude")
+                        f"imported without a decision. Labels read: {LABELS_READ}")
     if not labels and full_text:
         raise ReviewError(f"{f.path}: {not_imported}; nothing was imported")
     if not labels:

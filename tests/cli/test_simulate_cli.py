@@ -74,8 +74,10 @@ def _write(path: Path, rows: list[dict[str, str]]) -> Path:
 
 @pytest.mark.parametrize(("change", "fragment"), [
     (lambda rows: rows[3].update(label_included="-1"), "line 5: label_included is '-1'"),
-    (lambda rows: rows[3].update(label_included="2"), "it must be 0 or 1"),
-    (lambda rows: rows[3].update(label_included="yes"), "line 5: label_included is 'yes'"),
+    (lambda rows: rows[3].update(label_included="2"), "every record needs a label, one of "
+                                                      "1/0, yes/no, true/false, include/exclude"),
+    (lambda rows: rows[3].update(label_included="maybe"), "line 5: label_included is 'maybe'"),
+    (lambda rows: rows[3].update(label_included=" "), "line 5: label_included is empty"),
     (lambda rows: rows[3].update(record_id=rows[2]["record_id"]), "is also on line 4"),
     (lambda rows: rows[3].update(record_id=""), "line 5: record_id is empty"),
 ])
@@ -577,21 +579,28 @@ def test_readme_defines_every_metric_simulate_prints() -> None:
         assert f"`{key}`" in readme, key
 
 
-def test_simulate_reads_labels_written_as_floats(tmp_path: Path) -> None:
-    # pandas writes an int column with a missing value as 1.0/0.0: 'label_included is
-    # '1.0'; it must be 0 or 1', though import --labels-as reads 1.0 and 0.0
+@pytest.mark.parametrize("words", [
+    {"1": "1.0", "0": "0.0"},  # pandas writes an int column with a missing value so
+    {"1": "yes", "0": "No"},
+    {"1": "Include", "0": "excluded"},
+    {"1": "TRUE", "0": "false"},
+])
+def test_simulate_reads_labels_as_import_does(tmp_path: Path, words: dict[str, str]) -> None:
+    # a label column of yes/no or include/exclude, which `import --labels-as` reads, was
+    # refused ("label_included is 'yes'; it must be 0 or 1")
+    from screener.importers import labels_from_raw, read_file
+
     rows = _rows()
     whole = _write(tmp_path / "whole.csv", rows)
-    floats = _write(tmp_path / "floats.csv", [{**r, "label_included": r["label_included"] + ".0"}
+    worded = _write(tmp_path / "worded.csv", [{**r, "label_included": words[r["label_included"]]}
                                               for r in rows])
     runs = [CliRunner().invoke(main, ["simulate", str(path), "--json"])
-            for path in (whole, floats)]
+            for path in (whole, worded)]
     assert [r.exit_code for r in runs] == [0, 0], runs[1].output
     first, second = (json.loads(r.stdout) for r in runs)
     assert first["metrics"] == second["metrics"] and first["prior_ids"] == second["prior_ids"]
-    from screener.importers.labels import label_value
-
-    assert (label_value("1.0"), label_value("0.0")) == (1, 0)  # the same rule as the import
+    imported = [labels_from_raw(r) for r in read_file(worded).records]
+    assert imported == [int(r["label_included"]) for r in rows]  # the import reads them alike
 
 
 def test_simulate_says_what_an_empty_or_all_relevant_dataset_lacks(tmp_path: Path) -> None:
