@@ -160,7 +160,8 @@ def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewe
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
               as_json: bool) -> None:
-    """Agreement per reviewer pair: counts, % agreement, kappa (95% CI), PABAK, AC1."""
+    """Agreement per reviewer pair: counts, % agreement, kappa (95% CI), PABAK, AC1; and
+    Fleiss' kappa where three or more reviewers screened each record."""
     from screener.core.agreement import MIN_N_FOR_CI
     from screener.core.decisions import Stage
     from screener.workflow.team import agreement as run_agreement
@@ -169,6 +170,7 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
         report = run_agreement(review, Stage(stage) if stage else None)
     if as_json:
         data: dict[str, Any] = {"pairs": [p.as_dict() for p in report.pairs],
+                                "fleiss": [g.as_dict() for g in report.groups],
                                 "hidden_stages": [s.value for s in report.hidden_stages]}
         emit_json(data)
         return
@@ -186,6 +188,11 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
             click.echo(f"    {cat:<10}" + "".join(f"{n:>9}" for n in row))
         click.echo(f"    agreement {_fmt(s.percent_agreement, 1)}%, kappa {_fmt(s.kappa)}{ci}, "
                    f"PABAK {_fmt(s.pabak)}, AC1 {_fmt(s.ac1)}")
+    for g in report.groups:
+        click.echo(f"{g.stage.value}: {counted(g.stats.n, 'record')} each screened by "
+                   f"{g.stats.raters} reviewers (of {', '.join(g.reviewers)})")
+        click.echo(f"    agreement {_fmt(g.stats.percent_agreement, 1)}% (reviewer pairs "
+                   f"agreeing, per record), Fleiss' kappa {_fmt(g.stats.kappa)}")
     if not report.pairs and not report.hidden_stages:
         click.echo("no records screened by two reviewers yet")
     for hidden in report.hidden_stages:

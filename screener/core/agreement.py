@@ -1,5 +1,6 @@
 """Inter-rater agreement for a pair of reviewers: counts table, percent agreement, Cohen's
-kappa with a 95% confidence interval, PABAK and Gwet's AC1.
+kappa with a 95% confidence interval, PABAK and Gwet's AC1; and among three or more
+reviewers who each screened the same records, Fleiss' kappa.
 
 Pure domain: standard library only (math). The workflow layer pairs reviewers' current
 decisions on the records both screened and calls `pair_agreement`.
@@ -19,6 +20,13 @@ p_o = Σ p_ii, row margins p_i., column margins p_.j:
 - Gwet's AC1 (Gwet 2008, Br J Math Stat Psychol 61:29-48): (p_o − p_e) / (1 − p_e) with
   p_e = Σ_k π_k (1 − π_k) / (k − 1), π_k = (p_k. + p_.k) / 2. Unlike kappa it stays
   high when both reviewers agree that includes are rare (the "kappa paradox").
+
+For N records each labelled by the same number m ≥ 2 of reviewers (not necessarily the
+same reviewers), n_ij = how many gave record i category j:
+
+- Fleiss' kappa (Fleiss 1971, "Measuring nominal scale agreement among many raters",
+  Psychol Bull 76:378-382): P_i = (Σ_j n_ij² − m) / (m (m − 1)), P̄ = mean P_i,
+  p_j = Σ_i n_ij / (N m), P̄_e = Σ_j p_j², κ = (P̄ − P̄_e) / (1 − P̄_e).
 """
 
 from __future__ import annotations
@@ -149,3 +157,59 @@ def pair_agreement(labels_a: Sequence[str], labels_b: Sequence[str],
                    categories: Sequence[str]) -> AgreementStats:
     """All statistics for two reviewers' aligned labels on the records both screened."""
     return table_agreement(categories, counts_table(labels_a, labels_b, categories))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """Agreement among the reviewers of records each screened by the same number of them."""
+
+    categories: tuple[str, ...]
+    n: int
+    """Records."""
+    raters: int
+    """Reviewers per record (m)."""
+    percent_agreement: float | None
+    """100·P̄: the mean share of agreeing reviewer pairs per record; None when n is 0."""
+    kappa: float | None
+    """Fleiss' kappa; None when undefined (n = 0, or every label the same)."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"categories": list(self.categories), "n": self.n,
+                "reviewers_per_record": self.raters,
+                "percent_agreement": self.percent_agreement, "fleiss_kappa": self.kappa}
+
+
+def fleiss_kappa(counts: Sequence[Sequence[int]]) -> tuple[float | None, float | None]:
+    """(P̄, Fleiss' kappa) for counts[i][j] = reviewers who gave record i category j; every
+    row must sum to the same m ≥ 2. (None, None) without records; kappa None when P̄_e = 1."""
+    if not counts:
+        return None, None
+    m = sum(counts[0])
+    if m < 2 or any(sum(row) != m for row in counts):
+        raise ValueError("Fleiss' kappa needs the same number (2 or more) of ratings per "
+                         "record")
+    n = len(counts)
+    k = len(counts[0])
+    p_bar = sum((sum(c * c for c in row) - m) / (m * (m - 1)) for row in counts) / n
+    shares = [sum(row[j] for row in counts) / (n * m) for j in range(k)]
+    p_e = sum(p * p for p in shares)
+    if math.isclose(p_e, 1.0):
+        return p_bar, None
+    return p_bar, (p_bar - p_e) / (1 - p_e)
+
+
+def group_agreement(labels: Sequence[Sequence[str]], categories: Sequence[str]) -> GroupStats:
+    """Fleiss' kappa and mean agreement for records (one label list each, all of one
+    length m ≥ 2, in any reviewer order) over `categories`."""
+    index = {c: i for i, c in enumerate(categories)}
+    counts = []
+    for given in labels:
+        row = [0] * len(categories)
+        for label in given:
+            if label not in index:
+                raise ValueError(f"label {label!r} is not one of {list(categories)}")
+            row[index[label]] += 1
+        counts.append(row)
+    p_bar, kappa = fleiss_kappa(counts)
+    return GroupStats(tuple(categories), len(counts), len(labels[0]) if labels else 0,
+                      100 * p_bar if p_bar is not None else None, kappa)

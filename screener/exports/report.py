@@ -54,6 +54,22 @@ class AgreementRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupAgreementRow:
+    """Fleiss' kappa at one stage over the records each screened by `raters` (3 or more)
+    reviewers (computed by the workflow)."""
+
+    stage: Stage
+    reviewers: tuple[str, ...]
+    """Every reviewer who screened one of the records."""
+    n: int
+    raters: int
+    percent_agreement: float
+    """Mean share of agreeing reviewer pairs per record, 0-100."""
+    kappa: float | None = None
+    """Fleiss' kappa (None when undefined, e.g. one category only)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ExcludedReport:
     """A report excluded at full text, with the reason (PRISMA item 16b)."""
 
@@ -221,6 +237,8 @@ class ReportInputs:
     counts: PrismaCounts
     reviewers: tuple[Reviewer, ...] = ()
     agreement: tuple[AgreementRow, ...] = ()
+    group_agreement: tuple[GroupAgreementRow, ...] = ()
+    """Fleiss' kappa where three or more reviewers screened each record."""
     excluded_reports: tuple[ExcludedReport, ...] = ()
     automation: AutomationInfo | None = None
     prisma_svg: str = "prisma.svg"
@@ -897,6 +915,18 @@ def protocol_section(versions: tuple[ProtocolVersionInfo, ...], title_at_creatio
             + "\n".join(table))
 
 
+def group_agreement_paragraph(rows: tuple[GroupAgreementRow, ...]) -> str:
+    """Which statistic measures agreement among three or more reviewers, and its values."""
+    parts = [f"at {STAGE_NAMES[r.stage]}, {_n(r.n, 'record')} each screened by "
+             f"{_WORDS.get(r.raters, str(r.raters))} reviewers "
+             f"({_names([_md(w) for w in r.reviewers])}): agreement "
+             f"{r.percent_agreement:.1f}%, Fleiss' κ {_fmt(r.kappa)}" for r in rows]
+    return ("Where three or more reviewers screened each record, agreement among them is "
+            "Fleiss' κ (Fleiss 1971) over the records screened by the same number of "
+            "reviewers, with agreement as the mean share of reviewer pairs agreeing on a "
+            f"record: {'; '.join(parts)}.")
+
+
 def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
     """Markdown table: per reviewer pair and stage, n, agreement, kappa (95% CI), PABAK, AC1."""
     out = ["| Stage | Reviewers | n | Agreement (%) | Cohen's κ (95% CI) | PABAK | Gwet's AC1 |",
@@ -1006,7 +1036,10 @@ def methods_report(inputs: ReportInputs) -> str:
     out += ["## Agreement between reviewers", ""]
     if inputs.agreement:
         out += ["Table 1. Agreement between pairs of reviewers on the records both screened "
-                "(before disagreements were resolved).", "", agreement_table(inputs.agreement)]
+                "(before disagreements were resolved), as Cohen's κ for each pair.", "",
+                agreement_table(inputs.agreement)]
+        if inputs.group_agreement:
+            out += ["", group_agreement_paragraph(inputs.group_agreement)]
     else:
         out.append("No record was screened by two reviewers, so agreement is not reported.")
     if (inputs.excluded_reports or inputs.excluded_then_removed

@@ -948,6 +948,7 @@ def build_report_inputs(review: Review) -> object:
         AgreementRow,
         AutomationInfo,
         ExcludedReport,
+        GroupAgreementRow,
         ReportInputs,
         StoppingInfo,
     )
@@ -961,6 +962,10 @@ def build_report_inputs(review: Review) -> object:
                      p.stats.percent_agreement or 0.0, p.stats.kappa, p.stats.kappa_ci,
                      p.stats.pabak, p.stats.ac1)
         for p in report.pairs)
+    group_rows = tuple(
+        GroupAgreementRow(g.stage, g.reviewers, g.stats.n, g.stats.raters,
+                          g.stats.percent_agreement or 0.0, g.stats.kappa)
+        for g in report.groups)
     reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
     with review.read() as session:
         # the reviewers who decided something (a name only registered, e.g. by
@@ -1098,7 +1103,8 @@ def build_report_inputs(review: Review) -> object:
     events = [e for e, _ in list_events(review)]
     sources, dedup = _identification(review, events)
     return ReportInputs(protocol=review.protocol, counts=result.counts, reviewers=reviewers,
-                        agreement=rows, excluded_reports=excluded, automation=automation,
+                        agreement=rows, group_agreement=group_rows,
+                        excluded_reports=excluded, automation=automation,
                         prisma_svg="report-prisma.svg", title=review.protocol.title,
                         title_at_creation=("" if review.title == review.protocol.title
                                            else review.title),

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from screener.core import audit
-from screener.core.agreement import AgreementStats, pair_agreement
+from screener.core.agreement import AgreementStats, GroupStats, group_agreement, pair_agreement
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.decisions import current_decisions as current_decisions_of
 from screener.core.outcomes import Outcome, record_outcome
@@ -717,10 +717,30 @@ class PairAgreement:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupAgreement:
+    """Fleiss' kappa at one stage over the records each screened by `stats.raters` (3 or
+    more) screeners; `reviewers`: every screener who screened one of them."""
+
+    stage: Stage
+    reviewers: tuple[str, ...]
+    stats: GroupStats
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage.value, "reviewers": list(self.reviewers),
+                **self.stats.as_dict()}
+
+
+MIN_GROUP = 3
+"""Fewest screeners per record for which Fleiss' kappa is given (two: Cohen's, per pair)."""
+
+
+@dataclass(frozen=True, slots=True)
 class AgreementReport:
     pairs: tuple[PairAgreement, ...]
     hidden_stages: tuple[Stage, ...]
     """Stages left out because they are still blind."""
+    groups: tuple[GroupAgreement, ...] = ()
+    """Per stage and number of screeners per record (3 or more): Fleiss' kappa."""
 
 
 def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
@@ -728,9 +748,11 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
     decisions; adjudications left out). In a blind review, the decisions as they stood when
     the stage's reconciliation began: those made or changed later, when the reviewers could
     see each other's, were not independent. Blind stages are left out; asking for one
-    explicitly is a BlindingError."""
+    explicitly is a BlindingError. Where records were screened by three or more screeners,
+    Fleiss' kappa per stage over the records screened by the same number of them."""
     stages = [stage] if stage is not None else list(review.protocol.stages)
     pairs: list[PairAgreement] = []
+    groups: list[GroupAgreement] = []
     with review.read() as session:
         hidden = blind_stages(review, session)
         if stage is not None and stage in hidden:
@@ -763,7 +785,25 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                 la = [labels[a][r] for r in common]
                 lb = [labels[b][r] for r in common]
                 pairs.append(PairAgreement(s, a, b, pair_agreement(la, lb, cats)))
-    return AgreementReport(tuple(pairs), tuple(s for s in stages if s in hidden))
+            groups += _groups(s, labels, cats)
+    return AgreementReport(tuple(pairs), tuple(s for s in stages if s in hidden),
+                           tuple(groups))
+
+
+def _groups(stage: Stage, labels: dict[str, dict[int, str]], cats: tuple[str, ...]
+            ) -> list[GroupAgreement]:
+    """Fleiss' kappa per number (3 or more) of screeners per record, fewest first."""
+    by_record: dict[int, dict[str, str]] = {}
+    for who, given in labels.items():
+        for record_id, label in given.items():
+            by_record.setdefault(record_id, {})[who] = label
+    by_size: dict[int, list[dict[str, str]]] = {}
+    for votes in by_record.values():
+        if len(votes) >= MIN_GROUP:
+            by_size.setdefault(len(votes), []).append(votes)
+    return [GroupAgreement(stage, tuple(sorted({w for votes in records for w in votes})),
+                           group_agreement([list(v.values()) for v in records], cats))
+            for _, records in sorted(by_size.items())]
 
 
 # --- offline copies ---------------------------------------------------------------------

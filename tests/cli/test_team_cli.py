@@ -64,7 +64,7 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     assert "blind" in out
     hidden = json.loads(run("agreement", "--json", *loc))
     # full text: nobody has screened there yet, so nothing there is hidden
-    assert hidden == {"pairs": [], "hidden_stages": ["title_abstract"]}
+    assert hidden == {"pairs": [], "fleiss": [], "hidden_stages": ["title_abstract"]}
     # the refusals of the report and the exports name the command that opens them, whole
     # (without --reviewer, `conflicts` is refused as blind too)
     for refused in (["report"], ["export", "prisma"], ["export", "log"]):
@@ -455,3 +455,29 @@ def test_screen_refuses_a_name_new_to_a_review_that_has_reviewers(
     assert opened == ["ann", "bob", ADJ, "carl"]  # never for bobb or Bob
     names = {r["name"] for r in json.loads(run("status", "--json", *loc))["reviewers"]}
     assert "bobb" not in names and "Bob" not in names
+
+
+def test_agreement_gives_fleiss_kappa_for_three_screeners(tmp_path: Path,
+                                                          db_url: str | None) -> None:
+    protocol = tmp_path / "three.yaml"
+    protocol.write_text(Path(DUAL).read_text(encoding="utf-8")
+                        .replace("reviewers_per_record: 2", "reviewers_per_record: 3")
+                        .replace("blind: true", "blind: false"), encoding="utf-8")
+    run("init", str(tmp_path / "rev"), "--protocol", str(protocol),
+        *(["--db", db_url] if db_url else []))
+    loc = ["--db", db_url] if db_url else ["--review", str(tmp_path / "rev")]
+    with _open(tmp_path, db_url) as review:
+        with review.transaction() as s:
+            source = repo.add_source(s, name="PubMed", kind="database")
+            ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(4)])
+        for rid, votes in zip(ids, ("iii", "eee", "iie", "eei"), strict=True):
+            for who, vote in zip(("ann", "bob", "carl"), votes, strict=True):
+                record_decision(review, rid, who,
+                                Label.INCLUDE if vote == "i" else Label.EXCLUDE)
+    text = run("agreement", *loc)
+    assert "ann vs bob" in text and "bob vs carl" in text  # Cohen's kappa per pair is kept
+    assert "title_abstract: 4 records each screened by 3 reviewers (of ann, bob, carl)" in text
+    assert "Fleiss' kappa 0.33" in text, text
+    (group,) = json.loads(run("agreement", "--json", *loc))["fleiss"]
+    assert group["fleiss_kappa"] == pytest.approx(1 / 3) and group["n"] == 4
+    assert group["reviewers_per_record"] == 3 and group["reviewers"] == ["ann", "bob", "carl"]

@@ -10,6 +10,8 @@ import pytest
 from screener.core.agreement import (
     cohen_kappa,
     counts_table,
+    fleiss_kappa,
+    group_agreement,
     gwet_ac1,
     pabak,
     pair_agreement,
@@ -167,3 +169,44 @@ def test_no_interval_for_kappa_on_a_handful_of_records() -> None:
     assert tiny.n == 2 and tiny.kappa is not None and tiny.kappa_ci is None
     larger = table_agreement(["include", "exclude"], [[4, 1], [2, 5]])
     assert larger.kappa_ci is not None and larger.kappa_ci[0] < larger.kappa < larger.kappa_ci[1]
+
+
+# Wikipedia, "Fleiss' kappa", worked example: 10 subjects, 14 raters each, 5 categories
+# (P̄ = 0.378, P̄_e = 0.213, κ = 0.210)
+WIKIPEDIA_FLEISS = ((0, 0, 0, 0, 14), (0, 2, 6, 4, 2), (0, 0, 3, 5, 6), (0, 3, 9, 2, 0),
+                    (2, 2, 8, 1, 1), (7, 7, 0, 0, 0), (3, 2, 6, 3, 0), (2, 5, 3, 2, 2),
+                    (6, 5, 2, 1, 0), (0, 2, 2, 3, 7))
+
+
+def test_fleiss_kappa_on_the_worked_example() -> None:
+    p_bar, kappa = fleiss_kappa(WIKIPEDIA_FLEISS)
+    assert p_bar == pytest.approx(0.378, abs=5e-4)
+    assert kappa == pytest.approx(0.210, abs=5e-4)
+    # the same from each record's labels, in any order
+    cats = tuple("abcde")
+    labels = [[c for c, n in zip(cats, row, strict=True) for _ in range(n)][::-1]
+              for row in WIKIPEDIA_FLEISS]
+    stats = group_agreement(labels, cats)
+    assert (stats.n, stats.raters) == (10, 14)
+    assert stats.kappa == pytest.approx(kappa) and stats.percent_agreement == pytest.approx(
+        100 * p_bar)
+
+
+def test_fleiss_kappa_of_two_raters_is_scotts_pi() -> None:
+    # with m = 2 Fleiss' kappa is Scott's pi: p_e from the pooled margins
+    a = ["include"] * 6 + ["exclude"] * 14
+    b = ["include"] * 4 + ["exclude"] * 2 + ["include"] * 3 + ["exclude"] * 11
+    cats = ("include", "exclude")
+    pooled = [(a.count(c) + b.count(c)) / 40 for c in cats]
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / 20
+    pe = sum(p * p for p in pooled)
+    stats = group_agreement(list(zip(a, b, strict=True)), cats)
+    assert stats.kappa == pytest.approx((po - pe) / (1 - pe))
+
+
+def test_fleiss_kappa_undefined_and_refused() -> None:
+    assert fleiss_kappa(()) == (None, None)
+    assert fleiss_kappa(((3, 0), (3, 0)))[1] is None  # every label the same
+    assert fleiss_kappa(((3, 0), (0, 3))) == (1.0, 1.0)
+    with pytest.raises(ValueError, match="same number"):
+        fleiss_kappa(((3, 0), (1, 1)))

@@ -1530,3 +1530,38 @@ def test_each_reviewers_own_log_gets_its_own_default_file(
     whole, n = export_log(review, "csv")
     assert (whole.name, n) == ("decision-log.csv", 4)
     assert whole.parent == ann_path.parent
+
+
+def test_three_screeners_per_record_get_fleiss_kappa_beside_cohens(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """With three screeners on each record agreement was only Cohen's kappa per pair; the
+    records screened by three now also give Fleiss' kappa, and the report says which
+    statistic measures what."""
+    from screener.workflow.reporting import write_report
+
+    text = (PROTOCOLS / "dual-screening.yaml").read_text(encoding="utf-8")
+    protocol = tmp_path / "three.yaml"
+    protocol.write_text(text.replace("reviewers_per_record: 2", "reviewers_per_record: 3")
+                        .replace("blind: true", "blind: false"), encoding="utf-8")
+    review = make_review(str(protocol))
+    ids = add(review, 5)
+    votes = [(INC, INC, INC), (EXC, EXC, EXC), (INC, INC, EXC), (EXC, EXC, INC)]
+    for rid, labels in zip(ids[:4], votes, strict=True):
+        for who, label in zip(("ann", "bob", "carl"), labels, strict=True):
+            decide(review, rid, who, label)
+    decide(review, ids[4], "ann", INC)
+    decide(review, ids[4], "bob", EXC)       # two so far: in the pairs, not in Fleiss'
+    report = agreement(review, TA)
+    assert len(report.pairs) == 3            # Cohen's kappa per pair is kept
+    (group,) = report.groups
+    assert group.reviewers == ("ann", "bob", "carl")
+    assert (group.stats.n, group.stats.raters) == (4, 3)
+    # P_i = 1, 1, 1/3, 1/3: P̄ = 2/3; p_include = 6/12: P̄e = 1/2; κ = (2/3 - 1/2) / (1/2)
+    assert group.stats.kappa == pytest.approx(1 / 3)
+    assert group.stats.percent_agreement == pytest.approx(200 / 3)
+    written = " ".join(write_report(review, tmp_path / "report.md").read_text(
+        encoding="utf-8").split())
+    assert "as Cohen's κ for each pair" in written
+    assert ("agreement among them is Fleiss' κ (Fleiss 1971)" in written
+            and "4 records each screened by three reviewers (ann, bob and carl): agreement "
+                "66.7%, Fleiss' κ 0.33" in written), written
