@@ -19,6 +19,7 @@ from screener.storage import repo
 from screener.storage.engine import (
     INT_MAX,
     READ_ONLY,
+    RESTORE_STEPS,
     SCHEMA_HEAD,
     StorageError,
     current_revision,
@@ -33,7 +34,7 @@ from screener.storage.engine import (
     upgrade,
 )
 
-__all__ = ["INT_MAX", "Database", "Session", "StorageError", "connection_hint", "redact", "repo",
+__all__ = ["INT_MAX", "RESTORE_STEPS", "Database", "Session", "StorageError", "connection_hint", "redact", "repo",
            "sqlite_url"]
 
 
@@ -292,9 +293,8 @@ def _explain_damaged(exc: DatabaseError, where: str) -> str | None:
     low = text.lower()
     if "not a database" in low or "malformed" in low or "file is encrypted" in low:
         return (f"{where} is not a readable screener database ({text}): the file was replaced "
-                "or damaged, and nothing was written. Restore review.db from a backup (an "
-                "exported decision log, `screener export log --format jsonl`, shows what was "
-                "decided); `sqlite3 review.db 'PRAGMA integrity_check'` shows the damage")
+                f"or damaged, and nothing was written. Restore review.db from a backup: "
+                f"{RESTORE_STEPS}")
     return None
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from screener.core.audit import LogEvent
 from screener.core.wording import counted, plural
-from screener.storage import repo
+from screener.storage import RESTORE_STEPS, repo
 from screener.workflow.review import Review
 
 _SOURCE_FIELDS = ("name", "kind", "file", "format", "sha256", "records", "query",
@@ -219,9 +219,7 @@ def _rankings(tables: dict[str, Any]) -> list[str]:
             if sha256_of(config) != config_hash]
 
 
-RESTORE = ("Restore review.db from a backup: quit every screener window and command, delete "
-           "review.db-wal and review.db-shm beside it, then copy the backup's review.db in "
-           "(README: \"Backing up, moving and sharing a review\")")
+RESTORE = f"Restore review.db from a backup: {RESTORE_STEPS}"
 
 
 def database_damage(review: Review) -> str | None:

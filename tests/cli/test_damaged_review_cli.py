@@ -198,11 +198,31 @@ def test_log_verify_and_backup_name_a_damaged_database_file(review: Path) -> Non
 
 def test_a_malformed_review_db_is_named_by_its_path_not_a_url(review: Path) -> None:
     db = review / "review.db"
-    data = bytearray(db.read_bytes())
-    page = int.from_bytes(data[16:18], "big")
-    data[page * 2:] = b"\xff" * (len(data) - page * 2)   # (header intact, the pages after not)
-    db.write_bytes(bytes(data))
+    _pages_overwritten(db)
     result = CliRunner().invoke(main, ["status", "--review", str(review)])
     assert result.exit_code == 2, result.output
     assert f"error: {db} is not a readable screener database" in result.output, result.output
     assert "sqlite:" not in result.output
+
+
+def _pages_overwritten(db: Path) -> None:
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[page * 2:] = b"\xff" * (len(data) - page * 2)   # (header intact, the pages after not)
+    db.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [_cut_short, _pages_overwritten])
+def test_a_damaged_review_db_says_how_to_restore_it(review: Path,
+                                                    damage: Callable[[Path], None]) -> None:
+    """The message said 'restore review.db from a backup' and no more: not where backups
+    come from, that every UI must be closed and review.db-wal/-shm deleted first (SQLite
+    would apply them to the restored file), nor how to check the result."""
+    damage(review / "review.db")
+    result = CliRunner().invoke(main, ["status", "--review", str(review)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    said = " ".join(result.output.split())
+    for step in ("restore review.db from a backup", "quit every screener window and command",
+                 "delete review.db-wal and review.db-shm", "`screener backup`",
+                 "`screener log verify`", "Backing up, moving and sharing a review"):
+        assert step.lower() in said.lower(), (step, said)
