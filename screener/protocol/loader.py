@@ -506,29 +506,46 @@ def _valid(term: str) -> bool:
     return bool(_term().match(term)) and _letters(term) >= _MIN_LETTERS
 
 
-def _optional_letter(term: str) -> list[str] | None:
-    """The spellings of a term whose one wildcard is a ? between letters, read as in a
-    regular expression, the letter before it optional (`colou?r` -> colour, color); None
-    for any other term, or when a spelling is no valid term."""
+_OPTIONAL_LETTER_SPELLINGS = re.compile(
+    r"ou\?r|[ao]\?e|ge\?(?:ment|ing|abl)|([b-df-hj-np-tv-z])\1\?", re.IGNORECASE)
+"""Where a letter made optional by a ? spells a word both ways (British and American, or
+old and new): colou?r, pa?ediatric, o?estrogen, judge?ment, age?ing, travell?ed."""
+_S_OR_Z = re.compile(r"[iy]\?[aeio]", re.IGNORECASE)
+"""Where a ? standing for one letter stands for s or z: randomi?ed, organi?ation, analy?e."""
+
+
+def _question_mark_readings(term: str) -> list[tuple[str, list[str]]]:
+    """The readings of a term whose one wildcard is a ? between letters that spell words:
+    (what the ? is read as, the spellings), for the letter before it optional as in a
+    regular expression where that spells a word both ways (`colou?r` -> colour, color),
+    and for one letter, s or z, as in a database search (`randomi?ed` -> randomised,
+    randomized). [] for any other term, or when a spelling is no valid term."""
     text = term.strip()
     core = text.strip("*")
     if (core.count("?") != 1 or not re.search(r"\w\?\w", core)
             or re.search(rf"[{re.escape(_WILDCARDS.replace('?', ''))}]", core)):
-        return None
-    spellings = [text[:len(text) - len(text.lstrip("*"))] + s
-                 + text[len(text.rstrip("*")):] for s in _Expansion(core).spellings() or []]
-    return spellings[::-1] if spellings and all(_valid(s) for s in spellings) else None
+        return []
+    head, tail = text[:len(text) - len(text.lstrip("*"))], text[len(text.rstrip("*")):]
+    before = core.split("?")[0]
+    readings: list[tuple[str, list[str]]] = []
+    if _OPTIONAL_LETTER_SPELLINGS.search(core):
+        readings.append((f"makes the {before[-1]} before it optional, as in a regular "
+                         "expression", (_Expansion(core).spellings() or [])[::-1]))
+    if _S_OR_Z.search(core):
+        readings.append(("stands for s or z, as in a database search",
+                         [core.replace("?", letter) for letter in "sz"]))
+    return [(how, [head + w + tail for w in words]) for how, words in readings
+            if words and all(_valid(head + w + tail) for w in words)]
 
 
 def _term_advice(term: str) -> str:
     fixes = suggested_terms(term)
-    if not fixes:
-        return ""
     # a database's ? stands for a letter (randomi?ed); a regular expression's makes the
     # letter before it optional (colou?r), which a stem ending before it does not cover
-    both = _optional_letter(term)
-    optional = (f"; if the ? makes the {term.strip().split('?')[0][-1]} before it "
-                f"optional, as in a regular expression: {', '.join(both)}" if both else "")
+    optional = "".join(f"; if the ? {how}: {', '.join(words)}"
+                       for how, words in _question_mark_readings(term))
+    if not fixes:  # (a stem too short to mark: pa?ediatric)
+        return f"; list each spelling as a term of its own{optional}" if optional else ""
     if any(fix.endswith("*") and not term.strip().endswith("*") for fix in fixes):
         return (f"; a * ends a word: {', '.join(fixes)} (or list each spelling as a term "
                 f"of its own{optional})")

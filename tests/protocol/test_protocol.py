@@ -135,6 +135,29 @@ def test_the_advice_for_a_question_mark_marks_every_spelling_it_may_mean(
         assert find_terms(f"a {word} study", fixes, []), (word, problem)
 
 
+@pytest.mark.parametrize(("term", "offered", "nonsense"), [
+    ("non-randomi?ed", "non-randomised, non-randomized", ["non-randomied", "non-randomed"]),
+    ("randomi?ation", "randomisation, randomization", ["randomiation", "randomation"]),
+    ("analy?e", "analyse, analyze", ["analye", "anale"]),
+    ("colou?r", "colour, color", ["colosr", "colozr"]),
+    ("pa?ediatric", "paediatric, pediatric", ["pasediatric"]),
+    ("travell?ed", "travelled, traveled", ["travellsed"]),
+    ("wom?n", "", ["womn", "won", "womsn"]),
+])
+def test_the_readings_of_a_question_mark_offered_are_words(
+        term: str, offered: str, nonsense: list[str]) -> None:
+    """`non-randomi?ed` was also offered the regular-expression reading, the i optional:
+    'non-randomied, non-randomed'; each reading is now offered only where it spells words
+    (the ? as s or z: randomi?ed; the letter before it optional: colou?r)."""
+    (problem,) = [p for p in _problems(VALID + f"highlight:\n  include: [{term!r}]\n")
+                  if "highlight term" in p]
+    words = set(re.findall(r"[\w*][\w*-]*[\w*]", problem))
+    assert not words & set(nonsense), problem
+    if offered:
+        assert f": {offered}" in problem, problem
+        load_protocol_text(VALID + f"highlight:\n  include: {offered.split(', ')!r}\n")
+
+
 def test_whole_numbers_written_with_a_point_are_whole_numbers() -> None:
     """JSON Schema (and so the check) takes 7.0 as an integer; it reached the ranking as a
     float, whose seed crashed `rank` with a traceback, and the UI showed 'run 1/5.0'."""
