@@ -632,8 +632,10 @@ def _utc_today_plus(days: int) -> str:
     return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
 
 
+# Parameters are computed when the tests are collected: a run that crosses midnight UTC
+# moves 'today' on by one, so the nearest future date tried is three days ahead, not two.
 @pytest.mark.parametrize(("searched", "fragment"), [
-    (_utc_today_plus(2), "is in the future"),
+    (_utc_today_plus(3), "is in the future"),
     ("0001-01-01", "is before 1900"),
     ("1899-12-31", "is before 1900"),
     ("2026-02-30", "is not a date (day is out of range for month)"),
