@@ -25,8 +25,9 @@ from textual.worker import get_current_worker
 
 from screener.core.decisions import Stage
 from screener.core.keys import DEFAULT_KEYS, binding_key
+from screener.core.protocol import Protocol
 from screener.tui.dialogs import TakesTypedKeys
-from screener.tui.widgets import NO_TITLE, FitFooter, shorten
+from screener.tui.widgets import NO_TITLE, FitFooter, reason_name, shorten
 from screener.workflow.browse import BrowseFilter, BrowseResult, BrowseRow, browse
 from screener.workflow.review import Review
 
@@ -156,10 +157,10 @@ class BrowseScreen(TakesTypedKeys, ModalScreen[int | None]):
         blind = self.review.protocol.screening.blind and self.review.protocol.screening.dual
         for row in message.result.rows:
             w = self._widths
-            # names, authors and titles as Text: a string cell is read as markup, which
-            # dropped "[corrected]" and crashed on "[/]"
-            cells: list[str | Text] = [str(row.record_id),
-                                       shorten(_label_cell(row), w["label"])]
+            # names, reasons, authors and titles as Text: a string cell is read as markup,
+            # which dropped "[corrected]" and crashed on "[/]"
+            label = _label_cell(row, self.review.protocol)
+            cells: list[str | Text] = [str(row.record_id), Text(shorten(label, w["label"]))]
             if not blind:
                 cells.append(Text(shorten(row.others, w["others"])))
             cells += [str(row.year or ""), Text(shorten(row.first_author, w["author"])),
@@ -273,12 +274,12 @@ _NARROW = {"label": 14, "others": 10, "author": 12}
 """Widest cells before the title, by terminal width (under 90 columns: narrow)."""
 
 
-def _label_cell(row: BrowseRow) -> str:
+def _label_cell(row: BrowseRow, protocol: Protocol) -> str:
     if row.label is None:
         return "—"
     text = row.label.value
     if row.reason_id:
-        text += f" ({row.reason_id})"
+        text += f" ({reason_name(protocol, row.reason_id)})"
     if row.note:
         text += " ✎"
     return text

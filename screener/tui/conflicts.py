@@ -28,7 +28,7 @@ from screener.tui.dialogs import (
     opens_dialog,
 )
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
-from screener.tui.widgets import NO_TITLE, FitFooter, RecordCard, shorten
+from screener.tui.widgets import NO_TITLE, FitFooter, RecordCard, reason_name, shorten
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
 from screener.workflow.review import Review
@@ -176,8 +176,7 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
             text.append(f"{vote.reviewer}: ", style="bold")
             text.append(vote.label.value)
             if vote.reason_id:
-                reason = self.review.protocol.reason(vote.reason_id)
-                text.append(f" — {reason.label if reason else vote.reason_id}")
+                text.append(f" — {reason_name(self.review.protocol, vote.reason_id)}")
             if vote.note:
                 text.append(f" · note: {vote.note}", style="italic")
             text.append("\n")

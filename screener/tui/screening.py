@@ -47,6 +47,7 @@ from screener.tui.widgets import (
     RecordCard,
     StatusPanel,
     decision_text,
+    reason_name,
 )
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
@@ -328,9 +329,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         protocol = self.screener.review.protocol
 
         def said(decision: Decision | None) -> str:
-            reason = protocol.reason(decision.reason_id) \
-                if decision is not None and decision.reason_id else None
-            return decision_text(decision, reason.label if reason else "")
+            return decision_text(decision, reason_name(protocol, decision.reason_id)
+                                 if decision is not None and decision.reason_id else "")
 
         undone = self._undone
         if undone is not None and undone.record_id == record.id:

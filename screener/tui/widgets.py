@@ -501,6 +501,13 @@ class DecisionBar(Horizontal):
             self.post_message(self.ActionPicked(event.button.id.removeprefix("btn-")))
 
 
+def reason_name(protocol: Protocol, reason_id: str) -> str:
+    """How an exclusion reason is shown: its label, or its id when the protocol in force no
+    longer has it (browse, the card and the conflicts list say the same)."""
+    reason = protocol.reason(reason_id)
+    return reason.label if reason else reason_id
+
+
 def decision_text(decision: Decision | None, reason_label: str = "") -> str:
     if decision is None:
         return "not screened by you"

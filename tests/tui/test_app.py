@@ -276,7 +276,7 @@ async def test_browse_filters_and_change_a_decision(make_app: MakeApp) -> None:
         browse.query_one("Tabs").active = "filter-included"  # type: ignore[attr-defined]
         await settle(pilot)
         table = browse.query_one(DataTable)
-        assert table.get_row_at(0)[1] == "include ✎"
+        assert str(table.get_row_at(0)[1]) == "include ✎"
         table.focus()
         await pilot.press("enter")
         assert app.current_record_id == ids[0]
@@ -1145,7 +1145,7 @@ async def test_a_decision_key_right_after_a_record_appears_is_not_taken(
 async def test_browse_keeps_the_title_on_screen_in_a_narrow_terminal(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app()  # single screening: the others' column is shown too
     record_decision(review, ids[0], "ann", Label.EXCLUDE, reason_id="intervention",
-                    note="adults only")  # a long decision cell: "exclude (intervention) ✎"
+                    note="adults only")  # a long decision cell: "exclude (Wrong intervention) ✎"
     record_decision(review, ids[1], "bob", Label.EXCLUDE, reason_id="intervention")
     async with app.run_test(size=(66, 24)) as pilot:
         await settle(pilot)

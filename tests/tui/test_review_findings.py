@@ -199,6 +199,27 @@ async def open_browse(app: ScreenerApp, pilot: Any) -> BrowseScreen:
     return app.screen
 
 
+async def test_browse_names_an_exclusion_reason_as_the_card_does(make_app: MakeApp) -> None:
+    """Browse listed "exclude (outcome)", the reason's id, where the card says "exclude
+    (Wrong outcome)": the same words in both places."""
+    from textual.widgets import DataTable
+
+    from screener.core.decisions import Label
+    from screener.workflow.screening import record_decision
+
+    app, review, ids, _ = make_app(reverse=False)
+    record_decision(review, ids[1], "ann", Label.EXCLUDE, reason_id="outcome")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        screen = await open_browse(app, pilot)
+        cell = str(screen.query_one(DataTable).get_cell(str(ids[1]), "label"))
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.current_record_id == ids[1]
+        said = shown(app, "context").removeprefix("your decision: ")
+    assert cell == said == "exclude (Wrong outcome)"
+
+
 async def test_browse_filters_and_opens_by_keyboard(make_app: MakeApp) -> None:
     from textual.widgets import DataTable, Input, Tabs
 
