@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.css.scalar import Scalar
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, Static
@@ -273,12 +274,40 @@ class ReasonScreen(Dialog[ReasonChoice | None]):
                                for r in self.reasons], id="reason-list")
             hint = ("Press a reason's key · Esc cancels" if self.required
                     else "Press a reason's key · Enter: exclude without a reason · Esc cancels")
-            yield Label(hint, classes="dialog-hint")
+            yield Label(hint, classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
         options.highlighted = None
         options.focus()
+        self._tallest = options.styles.max_height  # (the style's: 14 rows)
+        self.call_after_refresh(self._fit_list)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._fit_list)
+
+    def _fit_list(self) -> None:
+        """The list gives up rows (it scrolls) before the hint under it is cut: in a short
+        terminal, or with many reasons, the dialog (at most 90% of the screen) cut off the
+        hint, "Esc cancels" with it."""
+        if self._dismissed:
+            return
+        dialog = self.query_one("#reason-dialog")
+        options = self.query_one(OptionList)
+        hint = self.query_one(".dialog-hint")
+        if dialog.styles.max_height is None or self._tallest is None:
+            return
+        most = int(dialog.styles.max_height.resolve(self.size, self.size))
+        frame = dialog.outer_size.height - dialog.content_size.height
+        # the title and the hint (as wrapped now: its text changes) with their gaps: every
+        # row of the dialog but the list's
+        width = dialog.content_size.width
+        others = (options.region.y - dialog.content_region.y + hint.styles.margin.top
+                  + hint.get_content_height(self.size, self.size, width))
+        tallest = int(self._tallest.resolve(self.size, self.size))
+        rows = max(3, min(tallest, most - frame - others))
+        if options.styles.max_height != Scalar.from_number(rows):
+            options.styles.max_height = rows
 
     def on_key(self, event: events.Key) -> None:
         if self._dismissed:
@@ -307,6 +336,7 @@ class ReasonScreen(Dialog[ReasonChoice | None]):
         if reason is not None:
             self.query_one(".dialog-hint", Static).update(
                 f"Enter: exclude with [{reason.key}] {reason.label} · Esc cancels")
+            self.call_after_refresh(self._fit_list)  # (a longer hint may take more rows)
 
     def action_skip(self, enter: bool = False) -> None:
         if not enter:

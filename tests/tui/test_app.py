@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 from textual.worker import WorkerCancelled
 
 from screener.core.decisions import Label, ReportStatus, Stage
@@ -989,19 +989,48 @@ async def test_every_decision_button_is_whole_beside_the_side_panel(review_facto
                         stage, width, str(button.label), button.region, bar)
 
 
-async def test_reason_dialog_hint_wraps_in_a_narrow_terminal(make_app: MakeApp) -> None:
-    app, _, _, _ = make_app("ketamine-depression.yaml")
-    async with app.run_test(size=(60, 24)) as pilot:
+def screen_text(app: ScreenerApp, region: Any) -> str:
+    """The words on screen inside `region` (what a reviewer reads there), on one line."""
+    rows = ["".join(segment.text for segment in strip)
+            for strip in app.screen._compositor.render_strips()]
+    return " ".join(" ".join(row[region.x:region.right] for row in
+                             rows[region.y:region.bottom]).split())
+
+
+MANY_REASONS = [{"id": f"r{n}", "label": f"Reason number {n}", "key": key}
+                for n, key in enumerate("123456789abc", 1)]
+
+
+@pytest.mark.parametrize("size, reasons", [((60, 24), None), ((60, 18), None),
+                                           ((60, 20), MANY_REASONS)])
+async def test_reason_dialog_hint_wraps_in_a_narrow_terminal(
+        make_app: MakeApp, tmp_path: Path, size: tuple[int, int],
+        reasons: list[dict[str, str]] | None) -> None:
+    # at 60x18, or with twelve reasons at 60x20, the list took the rows of the hint below
+    # it: "Esc cancels" (or the whole hint) was not on screen
+    protocol = (write_protocol(tmp_path / "p", exclusion_reasons=reasons) if reasons
+                else "ketamine-depression.yaml")
+    app, _, _, _ = make_app(protocol)
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
+        app.screening.shown_at -= 31  # read long enough
         await pilot.press("e")
         await settle(pilot)
         assert isinstance(app.screen, ReasonScreen)
-        hint = app.screen.query_one(".dialog-hint")
-        dialog = app.screen.query_one(".dialog")
-        # the whole hint is on screen: wrapped onto more lines inside the dialog, not cut
-        assert hint.region.right <= dialog.region.right
-        lines = [str(line.text).strip() for line in hint.render_lines(hint.region.reset_offset)]
-        assert "without a reason" in " ".join(" ".join(lines).split()), lines
+        dialog = app.screen
+        options = dialog.query_one(OptionList)
+        for step in range(options.option_count + 1):
+            if step:
+                await pilot.press("down")  # each reason highlighted in turn: a longer hint
+                await pilot.pause()
+            on_screen = screen_text(app, dialog.query_one(".dialog").content_region)
+            hint = str(dialog.query_one(".dialog-hint", Static).content)
+            # the whole hint is on screen, wrapped onto more lines inside the dialog
+            assert " ".join(hint.split()) in on_screen, (step, hint)
+            assert "Esc cancels" in hint
+            if options.highlighted is not None:  # and so is the reason it names
+                label = dialog.reasons[options.highlighted].label
+                assert f"[{dialog.reasons[options.highlighted].key}] {label}" in on_screen
 
 
 async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
