@@ -1033,6 +1033,28 @@ async def test_reason_dialog_hint_wraps_in_a_narrow_terminal(
                 assert f"[{dialog.reasons[options.highlighted].key}] {label}" in on_screen
 
 
+@pytest.mark.parametrize("size", [(60, 20), (60, 24), (100, 32), (120, 40)])
+async def test_messages_leave_the_record_readable(make_app: MakeApp,
+                                                  size: tuple[int, int]) -> None:
+    # at 60x20 two or three messages (undo, "nothing to undo") stacked up over the right
+    # half of the record card, over its title and authors
+    from textual.widgets._toast import Toast
+
+    app, _, _, _ = make_app()
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(pilot)
+        app.screening.shown_at -= 31  # read long enough
+        await pilot.press("i", "u", "u", "u")
+        await settle(pilot)
+        visible = app.screen._compositor.visible_widgets  # (region, clip) of those shown
+        shown_toasts = [(str(t.render()), visible[t][0].intersection(visible[t][1]))
+                        for t in app.screen.query(Toast) if t in visible]
+        assert shown_toasts and "Nothing to undo" in shown_toasts[-1][0]  # the newest shows
+        record = card(app).region
+        for text, region in shown_toasts:
+            assert not region.overlaps(record), (text, region, record)
+
+
 async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
         make_app: MakeApp, tmp_path: Path) -> None:
     settings = tmp_path / "ui.json"
