@@ -78,6 +78,23 @@ def _contrast(a: Any, b: Any) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
+def drawn_rows(app: ScreenerApp) -> list[list[Any]]:
+    """The screen as drawn: per terminal row, its segments (text and rich style)."""
+    return [list(strip) for strip in app.screen._compositor.render_strips()]
+
+
+def drawn_contrast(app: ScreenerApp, fragment: str) -> float:
+    """WCAG contrast ratio of the text drawn on screen that holds `fragment` (its colours
+    as the terminal gets them: opacity, dimming and theme applied)."""
+    from textual.color import Color
+
+    segment = next((seg for row in drawn_rows(app) for seg in row
+                    if fragment in seg.text and seg.style and seg.style.color), None)
+    assert segment is not None, f"{fragment!r} is not on screen"
+    return _contrast(Color.from_rich_color(segment.style.color),
+                     Color.from_rich_color(segment.style.bgcolor))
+
+
 @pytest.mark.parametrize("theme", ["dark", "light"])
 async def test_the_highlight_legend_is_readable_and_shows_the_marks_it_explains(
         make_app: MakeApp, theme: str) -> None:
@@ -85,7 +102,8 @@ async def test_the_highlight_legend_is_readable_and_shows_the_marks_it_explains(
     # samples lost the colours of the terms they explain
     from textual.color import Color
 
-    app, _, _, _ = make_app("ketamine-depression.yaml", theme=theme)
+    app, review, ids, _ = make_app("ketamine-depression.yaml", theme=theme, reverse=False)
+    record_decision(review, ids[1], "ann", Label.EXCLUDE, reason_id="outcome")
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.pause()
         shown_card = card(app)
@@ -114,6 +132,30 @@ async def test_the_highlight_legend_is_readable_and_shows_the_marks_it_explains(
         assert _contrast(Color.from_rich_color(key_style.color),
                          Color.from_rich_color(key_style.bgcolor)
                          if key_style.bgcolor else key.background_colors[1]) >= 4.5, theme
+        # so is the rest of the text, as drawn (each was under 4.5:1 in one theme or both)
+        await settle(pilot)
+        ratios = {"Exclude button": drawn_contrast(app, "✗ Excl"),
+                  "header's dimmed sub-title": drawn_contrast(app, "title/abstract")}
+        app.screening.shown_at -= 31  # read long enough
+        await pilot.press("b")
+        await settle(pilot)
+        ratios["filter tab not chosen"] = drawn_contrast(app, "Unscreened")
+        ratios["placeholder"] = drawn_contrast(app, "search title and abstract")
+        await pilot.press("slash")  # the search box has the focus: another background
+        await settle(pilot)
+        ratios["placeholder, focused"] = drawn_contrast(app, "earch title and abstract")
+        await pilot.press("down")  # into the records: the cursor row has the focus
+        await settle(pilot)
+        ratios["focused cursor row"] = drawn_contrast(app, TITLES[0][:20])
+        await pilot.press("down", "enter")  # the record decided before: revisited
+        await settle(pilot)
+        ratios["revisited record's context line"] = drawn_contrast(app, "your decision")
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, NoteScreen)
+        ratios["note's placeholder"] = drawn_contrast(app, "check dose")
+        low = {what: round(ratio, 2) for what, ratio in ratios.items() if ratio < 4.5}
+        assert not low, (theme, low)
 
 
 TWO_AUTHORS = [Record(title="Two authors", authors=("Smith, J", "Müller, K"), year=2020)]
@@ -991,8 +1033,7 @@ async def test_every_decision_button_is_whole_beside_the_side_panel(review_facto
 
 def screen_text(app: ScreenerApp, region: Any) -> str:
     """The words on screen inside `region` (what a reviewer reads there), on one line."""
-    rows = ["".join(segment.text for segment in strip)
-            for strip in app.screen._compositor.render_strips()]
+    rows = ["".join(segment.text for segment in row) for row in drawn_rows(app)]
     return " ".join(" ".join(row[region.x:region.right] for row in
                              rows[region.y:region.bottom]).split())
 
