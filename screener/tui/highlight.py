@@ -83,15 +83,16 @@ and is not among them."""
 _UNSPACED = re.compile(f"[{UNSPACED}]")
 
 
-def _bounded(term: str, regex: str) -> str:
-    """`regex` for `term` as a whole word: no letter or digit right before or after it,
-    except where the character there, or the term's own first or last character, belongs
-    to a script written without spaces (ケタミン in ケタミン投与群)."""
+def _boundaries(term: str) -> tuple[str, str]:
+    """The assertions that make `term` match as a whole word (before it, after it): no
+    letter or digit right before or after it, except where the character there, or the
+    term's own first or last character, belongs to a script written without spaces
+    (ケタミン in ケタミン投与群); "" where none is needed."""
     literal = unicodedata.normalize("NFC", term.strip().strip("*"))
     word = word_chars()  # a combining mark next to the term continues its word
     before = "" if _UNSPACED.match(literal[:1]) else rf"(?:(?<![{word}])|(?<=[{UNSPACED}]))"
     after = "" if _UNSPACED.match(literal[-1:]) else rf"(?:(?![{word}])|(?=[{UNSPACED}]))"
-    return before + regex + after
+    return before, after
 
 
 def _literal_length(term: str) -> int:
@@ -109,12 +110,22 @@ def _compiled(include: tuple[str, ...], exclude: tuple[str, ...]
     # at equal length include terms come first (sorted is stable).
     terms.sort(key=lambda kt: -_literal_length(kt[1]))
     groups: dict[str, tuple[Kind, str]] = {}
-    parts = []
+    runs: list[tuple[str, list[str]]] = []
     for i, (kind, term) in enumerate(terms):
         name = f"t{i}"
         groups[name] = (kind, term)
-        parts.append(f"(?P<{name}>{_bounded(term, term_regex(term))})")
-    pattern = "|".join(parts)
+        before, after = _boundaries(term)
+        alternative = f"(?P<{name}>{term_regex(term)}{after})"
+        if before and runs and runs[-1][0] == before:
+            runs[-1][1].append(alternative)
+        else:
+            runs.append((before, [alternative]))
+    # Neighbouring terms that need the same boundary before them share one test of it: the
+    # boundary, with its large character classes, was tested once per term at every
+    # character of the text (6 ms an abstract for 25 terms), and is now tested once per
+    # run. The same matches in the same order: B(?:x|y) matches where Bx|By does.
+    pattern = "|".join(f"{before}(?:{'|'.join(alternatives)})" if before
+                       else "|".join(alternatives) for before, alternatives in runs)
     return re.compile(pattern, re.IGNORECASE), groups
 
 

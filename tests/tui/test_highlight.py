@@ -43,6 +43,16 @@ def test_longer_term_wins_and_kinds_are_kept_apart() -> None:
         ("rats", "exclude")]
 
 
+def test_longer_term_wins_across_scripts_with_and_without_spaces() -> None:
+    """Terms of both kinds of script, interleaved by length: the longest still wins at each
+    place, whichever boundary rule each term follows."""
+    text = "ケタミン投与群 and esketamine therapy, ketamine therapy; 投与 ketamine"
+    terms = ["ketamine therapy", "ケタミン投与", "*ketamine", "投与", "ketamine"]
+    assert marked(text, terms[:2], terms[2:]) == [
+        ("ケタミン投与", "include"), ("esketamine", "exclude"), ("ketamine therapy", "include"),
+        ("投与", "exclude"), ("ketamine", "exclude")]
+
+
 def test_special_characters_are_literal() -> None:
     assert marked("HAM-D and HAMD; MADRS (total)", ["HAM-D", "MADRS"]) == [
         ("HAM-D", "include"), ("MADRS", "include")]
