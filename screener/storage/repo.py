@@ -13,10 +13,23 @@ import uuid
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Text, and_, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    BindParameter,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +37,8 @@ from screener.core import audit
 from screener.core.decisions import Decision, Label, ReportStatus, Reviewer, Role, Stage
 from screener.core.records import Record
 from screener.storage.models import (
+    AllocationRunRow,
+    ClaimRow,
     DecisionRow,
     DuplicateLinkRow,
     EventRow,
@@ -84,8 +99,12 @@ def latest_protocol(session: Session) -> tuple[int, str, str]:
 
 def latest_protocol_hash(session: Session) -> str:
     """sha256 of the protocol in force (a cheap check that it has not been amended)."""
-    return session.scalars(select(ProtocolVersionRow.sha256)
-                           .order_by(ProtocolVersionRow.version.desc()).limit(1)).one()
+    return session.scalars(_LATEST_PROTOCOL_HASH).one()
+
+
+_LATEST_PROTOCOL_HASH = (select(ProtocolVersionRow.sha256)
+                         .order_by(ProtocolVersionRow.version.desc()).limit(1))
+"""Built once: read before every decision (see `_current_decisions_query`)."""
 
 
 def protocol_versions(session: Session) -> list[tuple[int, str, str, datetime]]:
@@ -590,24 +609,42 @@ def current_decisions(session: Session, stage: Stage | None = None,
     `screener.core.decisions.current_decisions`), in the order they were made, or with
     `screening_order` in the order their records were first screened (a changed decision
     keeps the place of the first standing one, as `core.decisions.in_screening_order`)."""
-    sub = _current_ids(stage, record_ids)
-    query = _decision_select().join(sub, sub.c.mid == DecisionRow.id).order_by(
+    params: dict[str, Any] = {}
+    if stage is not None:
+        params["stage"] = stage.value
+    if record_ids is not None:
+        params["record_ids"] = list(record_ids)
+    query = _current_decisions_query(stage is not None, record_ids is not None, screening_order)
+    return [_to_decision(r) for r in session.execute(query, params)]
+
+
+@cache
+def _current_decisions_query(by_stage: bool, by_records: bool, screening_order: bool) -> Any:
+    """`current_decisions`'s statement, built once per shape with the stage and record ids
+    as parameters: the screening UI reads them two or three times per decision, and
+    building the statement (and SQLAlchemy's cache key for it) took longer than running it."""
+    sub = _current_ids(bindparam("stage") if by_stage else None,
+                       bindparam("record_ids", expanding=True) if by_records else None)
+    return _decision_select().join(sub, sub.c.mid == DecisionRow.id).order_by(
         sub.c.first if screening_order else DecisionRow.id)
-    return [_to_decision(r) for r in session.execute(query)]
 
 
-def _current_ids(stage: Stage | None = None, record_ids: Sequence[int] | None = None) -> Any:
+def _current_ids(stage: Stage | BindParameter[Any] | None = None,
+                 record_ids: Sequence[int] | BindParameter[Any] | None = None) -> Any:
     """Subquery: per (record, reviewer, stage), the id of the standing decision (`mid`) and
-    of the first one not withdrawn (`first`)."""
+    of the first one not withdrawn (`first`). `stage` and `record_ids` may be parameters
+    (`_current_decisions_query`)."""
     withdrawn = select(DecisionRow.undoes_id).where(DecisionRow.undoes_id.is_not(None))
     keys = (DecisionRow.record_id, DecisionRow.reviewer_id, DecisionRow.stage)
     latest = select(func.max(DecisionRow.id).label("mid"), func.min(DecisionRow.id).label(
         "first"), *keys).where(and_(DecisionRow.label != Label.UNDONE.value,
                                     DecisionRow.id.not_in(withdrawn))).group_by(*keys)
     if stage is not None:
-        latest = latest.where(DecisionRow.stage == stage.value)
+        latest = latest.where(DecisionRow.stage == (stage.value if isinstance(stage, Stage)
+                                                    else stage))
     if record_ids is not None:
-        latest = latest.where(DecisionRow.record_id.in_(list(record_ids)))
+        latest = latest.where(DecisionRow.record_id.in_(
+            record_ids if isinstance(record_ids, BindParameter) else list(record_ids)))
     return latest.subquery()
 
 
@@ -903,16 +940,20 @@ def add_allocation(session: Session, *, stage: Stage, kind: str, seed: int, over
 
 def latest_allocation(session: Session, stage: Stage) -> dict[str, Any] | None:
     """The allocation run in force at a stage (the latest), or None."""
-    from screener.storage.models import AllocationRunRow
-
-    t = AllocationRunRow
-    row = session.execute(select(t.id, t.kind, t.seed, t.overlap, t.reviewers, t.created_at)
-                          .where(t.stage == stage.value).order_by(t.id.desc()).limit(1)).first()
+    row = session.execute(_LATEST_ALLOCATION, {"stage": stage.value}).first()
     if row is None:
         return None
     return {"id": row.id, "stage": stage.value, "kind": row.kind, "seed": row.seed,
             "overlap": row.overlap, "reviewers": list(row.reviewers or []),
             "created_at": row.created_at}
+
+
+_LATEST_ALLOCATION = (
+    select(AllocationRunRow.id, AllocationRunRow.kind, AllocationRunRow.seed,
+           AllocationRunRow.overlap, AllocationRunRow.reviewers, AllocationRunRow.created_at)
+    .where(AllocationRunRow.stage == bindparam("stage"))
+    .order_by(AllocationRunRow.id.desc()).limit(1))
+"""`latest_allocation`'s statement, built once (read three times per decision)."""
 
 
 def allocation_pairs(session: Session, run_id: int, reviewer: str | None = None,
@@ -957,14 +998,21 @@ def active_claims(session: Session, stage: Stage, since: datetime,
                   record_id: int | None = None) -> list[tuple[int, str]]:
     """(record id, reviewer name) of claims at a stage made at or after `since` (a time
     by `database_now`'s clock, the one claims are stamped with)."""
-    from screener.storage.models import ClaimRow
+    params: dict[str, Any] = {"stage": stage.value, "since": since}
+    if record_id is not None:
+        params["record_id"] = record_id
+    query = _active_claims_query(record_id is not None)
+    return [(int(r), str(n)) for r, n in session.execute(query, params)]
 
+
+@cache
+def _active_claims_query(by_record: bool) -> Any:
+    """`active_claims`'s statement, built once per shape (read twice per decision)."""
     query = (select(ClaimRow.record_id, ReviewerRow.name)
              .join(ReviewerRow, ReviewerRow.id == ClaimRow.reviewer_id)
-             .where(and_(ClaimRow.stage == stage.value, ClaimRow.claimed_at >= since)))
-    if record_id is not None:
-        query = query.where(ClaimRow.record_id == record_id)
-    return [(int(r), str(n)) for r, n in session.execute(query)]
+             .where(and_(ClaimRow.stage == bindparam("stage"),
+                         ClaimRow.claimed_at >= bindparam("since"))))
+    return query.where(ClaimRow.record_id == bindparam("record_id")) if by_record else query
 
 
 def release_claims(session: Session, reviewer: str, stage: Stage) -> None:
@@ -1059,16 +1107,21 @@ def decision_ids_by_uid(session: Session, uids: Iterable[str]) -> dict[str, int]
 def record_screeners(session: Session, stage: Stage, record_id: int) -> list[tuple[str, Role]]:
     """(reviewer, role) of every current, not withdrawn decision on a record at a stage
     (one light query; `current_decisions` gives the full decisions)."""
-    rows = session.execute(
-        select(ReviewerRow.name, ReviewerRow.role, DecisionRow.label)
-        .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
-        .where(and_(DecisionRow.record_id == record_id, DecisionRow.stage == stage.value))
-        .order_by(DecisionRow.id))
+    rows = session.execute(_RECORD_SCREENERS, {"record_id": record_id, "stage": stage.value})
     standing: dict[str, tuple[str, int]] = {}  # name -> (role, decisions standing)
     for name, role, label in rows:
         count = standing.get(name, (role, 0))[1]
         standing[name] = (role, max(count - 1, 0) if label == Label.UNDONE.value else count + 1)
     return [(name, Role(role)) for name, (role, count) in standing.items() if count]
+
+
+_RECORD_SCREENERS = (
+    select(ReviewerRow.name, ReviewerRow.role, DecisionRow.label)
+    .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
+    .where(and_(DecisionRow.record_id == bindparam("record_id"),
+                DecisionRow.stage == bindparam("stage")))
+    .order_by(DecisionRow.id))
+"""`record_screeners`'s statement, built once (read twice per decision)."""
 
 
 def others_decided(session: Session, stage: Stage, reviewer: str) -> bool:
