@@ -394,3 +394,33 @@ def test_a_report_marked_elsewhere_is_not_offered_or_decided(
     # outside the queue (browse, `screener decide`): a plain refusal that says why
     with pytest.raises(ReviewError, match="is marked not retrieved, so it has no full-text"):
         record_decision(review, ids[0], "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+
+
+def test_statements_per_decision_do_not_grow_with_the_decisions_made(
+        make_review: Callable[..., Any]) -> None:
+    """Showing a record and committing its decision reads what that record needs: as many
+    SQL statements for the 40th decision as for the 4th (nothing per decision made so far,
+    so the wait between records does not grow as the review goes on)."""
+    from sqlalchemy import event
+
+    review = make_review()
+    add(review, 60)
+    session = ScreeningSession(review, "ann")
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(review.db.engine, "before_cursor_execute", count)
+    try:
+        per_decision = []
+        for _ in range(40):
+            statements.clear()
+            item = session.next()
+            assert item is not None
+            session.decide(item.record.id, Label.INCLUDE)
+            per_decision.append(len(statements))
+    finally:
+        event.remove(review.db.engine, "before_cursor_execute", count)
+    assert per_decision[3] > 0
+    assert per_decision[3:] == [per_decision[3]] * 37
