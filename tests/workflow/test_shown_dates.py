@@ -19,8 +19,8 @@ from screener.workflow.review import Review, ReviewError
 from screener.workflow.screening import record_decision
 from screener.workflow.status import format_status, status
 
-LATE_EVENING = datetime(2026, 11, 29, 20, 32, tzinfo=UTC)
-"""The update's import: 29 November in UTC, already 30 November in Auckland (UTC+13)."""
+LATE_EVENING = datetime(2025, 6, 14, 20, 32, tzinfo=UTC)  # 08:32 on the 15th in Auckland
+"""The update's import: 14 June in UTC, already 15 June in Auckland (UTC+12 in winter)."""
 
 
 def ris(path: Path, titles: list[str]) -> Path:
@@ -34,7 +34,9 @@ def test_an_import_is_shown_under_its_utc_date_in_any_zone(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The tester's case: the server in Pacific/Auckland showed an import at 20:32 UTC on
     29 November as 2026-11-30 in status, the re-import refusal and the report, while the
-    event log said 29 November; status --json gave '+13:00' (on SQLite no zone at all)."""
+    event log said 29 November; status --json gave '+13:00' (on SQLite no zone at all).
+    Replayed on a day in the past (that test's day was 'today' on 30 November, which the
+    report names as the day it was written)."""
     monkeypatch.setenv("PGTZ", "Pacific/Auckland")  # the session's zone (PostgreSQL)
     review = make_review()
     import_file(review, ris(tmp_path / "round1.ris", [f"A{i}" for i in range(5)]),
@@ -54,10 +56,10 @@ def test_an_import_is_shown_under_its_utc_date_in_any_zone(
         import_file(review, again, source="Update")
     report = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
     imported = {s["name"]: s["imported"] for s in data["sources"]}
-    assert imported["Update"] == "2026-11-29T20:32:00.000000Z"
-    assert [p["added_on"] for p in data["stopping"]["reviewers"]] == ["2026-11-29"]
-    assert "Update (database): 5 from update.ris, imported 2026-11-29" in text
-    assert "(the latest on 2026-11-29)" in text
-    assert "already imported on 2026-11-29 as source 'Update'" in str(refused.value)
-    assert "the latest on 2026-11-29" in report
-    assert "2026-11-30" not in text + str(refused.value) + report
+    assert imported["Update"] == "2025-06-14T20:32:00.000000Z"
+    assert [p["added_on"] for p in data["stopping"]["reviewers"]] == ["2025-06-14"]
+    assert "Update (database): 5 from update.ris, imported 2025-06-14" in text
+    assert "(the latest on 2025-06-14)" in text
+    assert "already imported on 2025-06-14 as source 'Update'" in str(refused.value)
+    assert "the latest on 2025-06-14" in report
+    assert "2025-06-15" not in text + str(refused.value) + report
