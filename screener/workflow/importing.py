@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -172,16 +173,18 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
         read.append(_ReadFile(path, fmt, records, warnings, *_sha256_of(path),
                               records_sha256=_digest(records)))
-    if not again and not labels_only:
-        try:
-            _refuse_repeats(review, read)
-        except ReviewError as exc:
-            if labels_as is None:
-                raise
-            raise ReviewError(f"{exc}. To add {labels_as}'s labels to the records imported "
-                              "then, import the file with --labels-only") from None
+    check_repeats = not again and not labels_only
+    if check_repeats:
+        with _labels_hint(labels_as):
+            _refuse_repeats_in_command(read)
     summaries = []
     with review.transaction() as session:
+        if check_repeats:
+            # Checked in the write transaction, after the review-wide lock: two imports of
+            # one file run at once queue here, and the second sees the first's source.
+            repo.lock_review(session)
+            with _labels_hint(labels_as):
+                _refuse_repeats(session, read)
         if labels_as is not None:
             _check_labels_as(review, session, labels_as)
         for f in read:
@@ -194,10 +197,21 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     return summaries
 
 
-def _refuse_repeats(review: Review, read: Sequence[_ReadFile]) -> None:
-    """Refuse a file imported before: the same bytes (content), or other bytes holding the
-    same records (a copy with a line added, re-saved, exported again), or two such files in
-    one command."""
+@contextmanager
+def _labels_hint(labels_as: str | None) -> Iterator[None]:
+    """A refused repeat with --labels-as says how to add the labels instead."""
+    try:
+        yield
+    except ReviewError as exc:
+        if labels_as is None:
+            raise
+        raise ReviewError(f"{exc}. To add {labels_as}'s labels to the records imported "
+                          "then, import the file with --labels-only") from None
+
+
+def _refuse_repeats_in_command(read: Sequence[_ReadFile]) -> None:
+    """Refuse two files of one command with the same bytes, or other bytes holding the same
+    records (a copy with a line added, re-saved, exported again)."""
     seen: dict[str, Path] = {}
     seen_records: dict[str, Path] = {}
     for f in read:
@@ -215,18 +229,22 @@ def _refuse_repeats(review: Review, read: Sequence[_ReadFile]) -> None:
                               "(or add --again to import both copies)")
         seen[f.sha256] = f.path
         seen_records[f.records_sha256] = f.path
-    with review.read() as session:
-        for f in read:
-            earlier = repo.sources_with_content(session, f.sha256) or (
-                repo.sources_with_content(session, f.raw_sha256)
-                if f.raw_sha256 != f.sha256 else [])
-            what = f"{f.path} was already imported"
-            if not earlier and f.records:
-                earlier = repo.sources_with_records(session, f.records_sha256)
-                what = f"the records of {f.path} were already imported (from a file with " \
-                       "other bytes)"
-            if earlier:
-                raise ReviewError(_repeated(what, earlier[0]))
+
+
+def _refuse_repeats(session: Session, read: Sequence[_ReadFile]) -> None:
+    """Refuse a file imported before: the same bytes (content), or other bytes holding the
+    same records."""
+    for f in read:
+        earlier = repo.sources_with_content(session, f.sha256) or (
+            repo.sources_with_content(session, f.raw_sha256)
+            if f.raw_sha256 != f.sha256 else [])
+        what = f"{f.path} was already imported"
+        if not earlier and f.records:
+            earlier = repo.sources_with_records(session, f.records_sha256)
+            what = f"the records of {f.path} were already imported (from a file with " \
+                   "other bytes)"
+        if earlier:
+            raise ReviewError(_repeated(what, earlier[0]))
 
 
 def _repeated(what: str, earlier: dict[str, Any], again: str = "--again --searched DATE "

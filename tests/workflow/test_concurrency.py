@@ -21,13 +21,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from screener.core.records import Record
 from screener.storage import repo
-from screener.workflow.review import Review, create_review
+from screener.workflow.review import Review, ReviewError, create_review, open_review
 
 PROTOCOLS = Path(__file__).resolve().parents[2] / "protocols"
 REVIEWERS = ("ann", "bob", "carl", "dana")
@@ -145,3 +147,48 @@ def test_four_reviewers_screen_at_once(tmp_path: Path, db_url: str | None, backe
               f"{seconds:.1f}s; duplicates 0; skipped as taken {taken}")
     finally:
         review.close()
+
+
+def test_one_file_imported_at_once_by_three_commands_is_accepted_once(
+        tmp_path: Path, make_review: Callable[..., Review], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three `screener import` of the same file run at the same time: one imports it, the
+    others get the refusal an import after it gets (the check is made in the write
+    transaction), so the records and the source are there once."""
+    import threading
+
+    from screener.workflow import importing
+
+    review = make_review()
+    file = tmp_path / "search.csv"
+    file.write_text("title,abstract\n" + "".join(f"Trial {i},About {i}\n" for i in range(200)))
+    together = threading.Barrier(3, timeout=60)
+    digest = importing._digest
+
+    def digest_then_wait(records: Any) -> str:
+        found = digest(records)
+        together.wait()  # all three have read the file before any checks the review
+        return found
+
+    monkeypatch.setattr(importing, "_digest", digest_then_wait)
+    results: list[str] = []
+
+    def run() -> None:
+        with open_review(review.folder, None if review.db.is_sqlite else review.db.url) as own:
+            try:
+                importing.import_file(own, file, source="PubMed", searched="2026-10-01")
+                results.append("imported")
+            except ReviewError as exc:
+                results.append(str(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count("imported") == 1, results
+    assert all("was already imported" in r and "nothing was imported" in r
+               for r in results if r != "imported"), results
+    with review.read() as s:
+        assert repo.count_records(s) == 200
+        assert [src["name"] for src in repo.sources(s)] == ["PubMed"]
