@@ -47,3 +47,47 @@ def too_long(path: Path) -> str:
         return (f"the path is {size} bytes long; a path may be at most {path_max - 1} bytes "
                 "here: give a shorter one")
     return ""
+
+
+def sync_file(path: Path | str) -> None:
+    """Flush the file's bytes to the disk (fsync), so that a rename that puts it in place
+    after a power cut or system crash cannot show an empty or half-written file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_folder(folder: Path | str) -> None:
+    """Flush the folder's entries (a rename into it, a file created in it) to the disk. File
+    systems and systems that cannot sync a folder (Windows, some network shares) are left
+    as they are: the rename is still atomic there, only its durability is theirs."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def replace_durably(source: Path | str, target: Path | str) -> None:
+    """Rename the finished file `source` onto `target` (atomic, in one folder) so that it
+    survives a power cut: the file is synced before the rename, the folder after."""
+    sync_file(source)
+    os.replace(source, target)
+    sync_folder(os.path.dirname(os.path.abspath(target)))
+
+
+def sync_tree(folder: Path) -> None:
+    """`sync_file` every file under `folder` and `sync_folder` every folder in it (a copy
+    made in a staging folder, before it is renamed into place)."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            if not os.path.islink(os.path.join(root, name)):
+                sync_file(os.path.join(root, name))
+        sync_folder(root)

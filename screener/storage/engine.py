@@ -184,7 +184,9 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA synchronous = NORMAL")
+    # FULL: a commit is on the disk when it returns (NORMAL, with WAL, may lose the last
+    # commits to a power cut or system crash; it saved about 2 ms a decision, see README)
+    cursor.execute("PRAGMA synchronous = FULL")
     cursor.close()
 
 

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from screener.core.paths import replace_durably
 from screener.tui.keys import user_keys_path
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
@@ -53,7 +54,7 @@ def save_setting(path: Path, name: str, value: object, what: str) -> str | None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ui-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out, indent=2)
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     except OSError as exc:
         return f"{what} not saved for next time: cannot write {path} ({exc.strerror})"
     return None

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from screener.core.paths import sync_folder, sync_tree
 from screener.storage import StorageError, repo
 from screener.workflow.audit_check import RESTORE, database_damage
 from screener.workflow.review import (
@@ -66,7 +67,9 @@ def backup_review(review: Review, target: Path) -> Backup:
         umask = os.umask(0)
         os.umask(umask)
         staging.chmod(0o777 & ~umask)  # (as a folder made by mkdir; mkdtemp's is private)
+        sync_tree(staging)  # (the copy is on the disk before its name is)
         os.rename(staging, target)
+        sync_folder(target.parent)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise ReviewError(f"writing the backup failed ({exc.strerror}: "

@@ -36,6 +36,7 @@ from screener.core.audit import LogEvent
 from screener.core.dates import latest_search_day
 from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import Outcome, passes_title_abstract
+from screener.core.paths import sync_file, sync_folder
 from screener.core.prisma import PreviousVersion, PrismaCounts, check
 from screener.core.wording import counted as _n
 from screener.core.wording import number as _count
@@ -460,6 +461,7 @@ def write_all_atomic(writes: Sequence[tuple[Path, Callable[[Path], None], str]])
             try:
                 writer(tmp)
                 os.chmod(tmp, 0o666 & ~_UMASK)
+                sync_file(tmp)  # (before the rename: a power cut leaves old or new, whole)
             except Exception as exc:
                 if isinstance(exc, OSError) or _nearly_full(target):
                     # (a writer such as matplotlib's PDF backend fails in its own way on a
@@ -495,6 +497,8 @@ def write_all_atomic(writes: Sequence[tuple[Path, Callable[[Path], None], str]])
         for tmp, _ in temps:
             tmp.unlink(missing_ok=True)
         raise
+    for folder in {target.parent for target, _ in placed}:
+        sync_folder(folder)
     for _, backup in placed:
         if backup is not None:
             backup.unlink(missing_ok=True)

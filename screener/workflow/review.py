@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from screener.core.paths import replace_durably
 from screener.core.protocol import Protocol
 from screener.protocol import ProtocolError, load_protocol_text, sha256_text
 from screener.storage import Database, Session, StorageError, repo, sqlite_url
@@ -350,7 +351,7 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
     review.protocol, review.protocol_hash, review.protocol_version = protocol, sha, version
     if staged is not None and copy is not None:
         try:
-            os.replace(staged, copy)
+            replace_durably(staged, copy)
         except OSError as exc:
             staged.unlink(missing_ok=True)
             raise ReviewError(f"protocol version {version} was recorded, but {copy} could not "

@@ -52,6 +52,8 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+            # FULL (2): a committed decision survives a power cut or system crash
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
     finally:
         db.dispose()
 
