@@ -23,6 +23,7 @@ from screener.storage.engine import (
     SCHEMA_HEAD,
     StorageError,
     current_revision,
+    disk_nearly_full,
     head_revision,
     known_revisions,
     make_engine,
@@ -275,6 +276,8 @@ def _explain_sqlite_read_only(path: str, exc: OperationalError) -> str:
     """A review.db this process may not write, or whose folder it may not write: which of
     the two, and what still works."""
     folder = os.path.dirname(path) or "."
+    if os.access(folder, os.W_OK) and disk_nearly_full(path):  # (opened immutable: full)
+        return _explain_full_disk(path, "no space left on the device")
     if not os.access(folder, os.W_OK):
         return (f"the review folder {folder} is read-only: this command writes to the review, "
                 "and nothing was written. The commands that only read (status, agreement, "
@@ -304,9 +307,10 @@ def _explain_operational(exc: OperationalError, where: str) -> str:
     if "readonly" in low or "read-only" in low or "read only" in low:
         return (f"the review database {where} is read-only ({text}): nothing was written. "
                 "Ask for write access to the review folder, or copy it somewhere writable")
-    if "disk is full" in low or "no space" in low or "disk full" in low:
-        return (f"the disk holding {where} is full ({text}): the last action was not saved; "
-                "everything saved before it is safe. Free some space and try again")
+    if ("disk is full" in low or "no space" in low or "disk full" in low
+            or ("disk i/o error" in low and os.path.isabs(where) and disk_nearly_full(where))):
+        # (SQLite says "disk I/O error" when it cannot make the -shm index on a full disk)
+        return _explain_full_disk(where, text)
     if "locked" in low or "busy" in low:
         return (f"the review {where} stayed busy for too long ({text}): nothing was written. "
                 "Try again in a moment")
@@ -314,6 +318,13 @@ def _explain_operational(exc: OperationalError, where: str) -> str:
         return (f"cannot open the review database {where} ({text}): check that the folder "
                 "exists and is readable")
     return f"database error on {where}: {text}; nothing of this action was written"
+
+
+def _explain_full_disk(where: str, text: str) -> str:
+    return (f"the disk holding {where} is full ({text}): the last action was not saved; "
+            "everything saved before it is safe. The commands that only read (status, the "
+            "exports, the report, log verify, backup to another disk) still work. Free some "
+            "space and try again")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -208,16 +208,47 @@ def closed_in_read_only_folder(path: str) -> bool:
             and not os.access(folder, os.W_OK) and not Path(f"{path}-wal").exists())
 
 
+FULL_DISK_BYTES = 64 * 1024
+"""Less free space than this on the review's disk: SQLite cannot make the -shm index (32
+KiB) a WAL database needs to be opened, nor log a change."""
+
+
+def closed_on_full_disk(path: str) -> bool:
+    """True when the review database `path` is there, on a disk with (nearly) no space left,
+    and its -wal journal is missing or empty (every commit is in the file). SQLite fails to
+    open such a WAL database at all ("disk I/O error": it cannot make its -shm index), but
+    can read it as an immutable file: with no space, nothing can be committed meanwhile."""
+    if path in ("", ":memory:") or not os.path.isfile(path):
+        return False
+    try:
+        if os.path.getsize(f"{path}-wal") > 0:
+            return False
+    except OSError:
+        pass  # (no journal)
+    return disk_nearly_full(path, FULL_DISK_BYTES)
+
+
+def disk_nearly_full(path: str, below: int = 1 << 20) -> bool:
+    """Whether the disk holding the file `path` has less than `below` bytes free."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < below
+    except OSError:
+        return False
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite connections get WAL, foreign keys and a busy timeout.
 
     A review closed cleanly in a folder this process may not write (an archived review, a
-    read-only share) is opened as an immutable file: the commands that only read work,
-    and any write fails as read-only."""
+    read-only share), or on a disk with no space left, is opened as an immutable file: the
+    commands that only read work (a backup or export to another disk), and any write
+    fails as read-only."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
-        if closed_in_read_only_folder(path):
+        if closed_in_read_only_folder(path) or closed_on_full_disk(path):
             import sqlite3
             from urllib.parse import quote
 
