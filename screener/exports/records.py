@@ -43,11 +43,13 @@ Each item is (record, decision label, reason label, note), e.g.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import rispy
 from bibtexparser.entrypoint import write_string
@@ -56,6 +58,9 @@ from bibtexparser.model import Entry, Field
 
 from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, TYPE_SYNONYMS, Record
 from screener.exports._cells import Cell, csv_text
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 RecordItem = tuple[Record, str, str, str]
 """(record, decision label, reason label, note)."""
@@ -327,5 +332,23 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path,
     workbook.properties.creator = "screener"
     workbook.properties.created = datetime(2000, 1, 1)
     workbook.properties.modified = datetime(2000, 1, 1)
-    workbook.save(Path(path))
+    _save_workbook(workbook, Path(path))
     return cut
+
+
+def _save_workbook(workbook: Workbook, path: Path) -> None:
+    """`workbook.save(path)`, but the zip file is closed when writing fails (a full disk):
+    left open, it was closed when garbage-collected, whose write failed again and printed
+    "Exception ignored in: <function ZipFile.__del__>" with a traceback after the message.
+    (openpyxl's save also stamps the time of saving over the fixed document dates.)"""
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    archive = ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        ExcelWriter(workbook, archive).save()  # (closes the archive)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            archive.close()  # (the same failure again; the first one is raised)
+        raise

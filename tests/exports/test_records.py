@@ -170,6 +170,25 @@ def test_xlsx_says_which_cells_it_cut_to_excels_limit(tmp_path: Path) -> None:
     assert records_xlsx(ITEMS, tmp_path / "whole.xlsx") == []
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_xlsx_that_cannot_be_written_fails_once_with_nothing_printed_later(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a full disk (/dev/full: every write says 'No space left on device') the export
+    failed with one OSError, but the zip file left open failed again when garbage-collected,
+    printing "Exception ignored in: <function ZipFile.__del__>" after the message."""
+    import gc
+    import sys
+
+    ignored: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+    with pytest.raises(OSError) as failed:
+        records_xlsx(ITEMS, "/dev/full")
+    assert "No space left" in str(failed.value)
+    del failed
+    gc.collect()
+    assert ignored == []
+
+
 def test_decision_text() -> None:
     assert decision_text("exclude", "Wrong\npopulation", "") == (
         "screener: exclude; reason: Wrong population")
