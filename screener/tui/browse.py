@@ -27,7 +27,7 @@ from screener.core.decisions import Stage
 from screener.core.keys import DEFAULT_KEYS, binding_key
 from screener.core.protocol import Protocol
 from screener.tui.dialogs import TakesTypedKeys
-from screener.tui.widgets import NO_TITLE, FitFooter, reason_name, shorten
+from screener.tui.widgets import NO_TITLE, FitFooter, error_text, reason_name, shorten
 from screener.workflow.browse import BrowseFilter, BrowseResult, BrowseRow, browse
 from screener.workflow.review import Review
 
@@ -138,12 +138,7 @@ class BrowseScreen(TakesTypedKeys, ModalScreen[int | None]):
         try:
             result = self._lister(self.review, self.reviewer, self.stage, which, text)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never crashes the app
-            from screener.workflow import USER_ERRORS
-
-            # a user error is its message; anything else names its kind (a bug report)
-            known = isinstance(exc, USER_ERRORS)
-            self.post_message(self.LoadFailed(str(exc) if known else
-                                              f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.LoadFailed(error_text(exc)))
             return
         if not worker.is_cancelled:
             self.post_message(self.RowsLoaded(result, generation))

@@ -47,6 +47,7 @@ from screener.tui.widgets import (
     RecordCard,
     StatusPanel,
     decision_text,
+    error_text,
     reason_name,
 )
 from screener.workflow import USER_ERRORS
@@ -847,7 +848,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.notify(f"Re-ranking is not available ({error}); records stay in their "
                         "current order", title="Ranking", severity="warning")
             return
-        self.notify(f"{type(error).__name__}: {error}", title="Re-ranking failed",
+        self.notify(error_text(error), title="Re-ranking failed",
                     severity="error")
 
     def refresh_progress(self) -> None:
@@ -878,5 +879,5 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.show_status()
 
     def on_progress_failed(self, message: ProgressFailed) -> None:
-        self.notify(f"{type(message.error).__name__}: {message.error}",
-                    title="Progress unavailable", severity="warning")
+        self.notify(error_text(message.error), title="Progress unavailable",
+                    severity="warning")

@@ -589,3 +589,12 @@ class FitFooter(Footer):
         for key in self.query(FooterKey):
             if key.action in self.SPARE:
                 key.display = not crowded
+
+
+def error_text(exc: BaseException) -> str:
+    """What a notice says of a failure: a user error (bad input, a database problem the
+    user can act on) is its message alone; anything else also names its kind, for a bug
+    report."""
+    from screener.workflow import USER_ERRORS
+
+    return str(exc) if isinstance(exc, USER_ERRORS) else f"{type(exc).__name__}: {exc}"

@@ -679,6 +679,27 @@ async def test_ranker_errors_are_notified_not_fatal(make_app: MakeApp) -> None:
         assert app.current_record_id == ids[2] and ranker.calls == 2
 
 
+async def test_a_database_problem_is_notified_by_its_message_alone(make_app: MakeApp) -> None:
+    """The notices read "Progress unavailable: StorageError: database error on ...": the
+    class name is noise to a reviewer for a problem the message explains. A bug still
+    names its kind (RuntimeError above)."""
+    from screener.storage import StorageError
+
+    said = "the disk holding review.db is full: Free some space and try again"
+
+    def failing(*_args: object) -> object:
+        raise StorageError(said)
+
+    app, _, _, ranker = make_app(progress_fn=failing, progress_delay=0)
+    ranker.error = StorageError(said)
+    async with app.run_test() as pilot:
+        await pilot.press("i")
+        await settle(pilot)
+        shown = {n.title: n.message for n in app._notifications}
+        assert shown.get("Progress unavailable") == said, shown
+        assert shown.get("Re-ranking failed") == said, shown
+
+
 async def test_missing_ranking_library_disables_reranking(make_app: MakeApp) -> None:
     app, review, ids, ranker = make_app()
     ranker.error = ImportError("No module named 'screener.ranking.stopping'")
