@@ -45,15 +45,19 @@ def stop_on_termination() -> None:
 
 def interrupted(exc: BaseException | None = None) -> NoReturn:
     """Ctrl-C (or `Terminated`): one line on stderr and exit code 128 + the signal's
-    number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), never a traceback."""
+    number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), never a traceback. The line
+    starts on a line of its own after the "^C" a terminal echoes for Ctrl-C; written to a
+    file or pipe, or for a signal from kill, it has no blank line before it."""
+    signum = int(getattr(exc, "signum", signal.SIGINT))
     try:
-        sys.stderr.write(f"\n{INTERRUPTED}\n")
+        echoed = signum == signal.SIGINT and sys.stderr.isatty()
+        sys.stderr.write(("\n" if echoed else "") + INTERRUPTED + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # stderr closed or gone with the terminal
         pass
     # (by its attribute: under `python -m screener` this file is also imported as
     # screener.__main__, whose Terminated is another class)
-    raise SystemExit(128 + int(getattr(exc, "signum", signal.SIGINT)))
+    raise SystemExit(128 + signum)
 
 
 def skip_final_collection() -> None:

@@ -84,7 +84,8 @@ def interrupt_at(kind: str, what: str, *args: str, sig: int = signal.SIGINT) -> 
     out, err = child.communicate(timeout=300)
     assert child.returncode == 128 + sig, err
     assert "Traceback" not in err and "no signal came" not in err, err
-    assert err.strip() == "interrupted: nothing was written by the unfinished step", err
+    # one line (no blank line before it: stderr is not a terminal that echoed "^C")
+    assert err == "interrupted: nothing was written by the unfinished step\n", err
     return err
 
 
