@@ -144,8 +144,10 @@ class Database:
             finally:
                 copy.close()
         except sqlite3.Error as exc:
-            raise StorageError(f"copying {self.display_url} to {target} failed ({exc}); "
-                               "nothing was written") from None
+            error = StorageError(f"copying {self.display_url} to {target} failed ({exc}); "
+                                 "nothing was written")
+            error.reason = str(exc)
+            raise error from None
         finally:
             raw.close()
 

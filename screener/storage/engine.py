@@ -38,6 +38,9 @@ INT_MAX = 2**31 - 1
 class StorageError(Exception):
     """A database problem the user can act on (bad URL, not a review, unreachable server)."""
 
+    reason: str = ""
+    """What the database said, when the message wraps it (`Database.copy_to`)."""
+
 
 def redact(url: str) -> str:
     """The URL with any password replaced by ***, safe to print (also when it cannot be

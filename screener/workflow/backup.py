@@ -70,14 +70,22 @@ def backup_review(review: Review, target: Path) -> Backup:
         sync_tree(staging)  # (the copy is on the disk before its name is)
         os.rename(staging, target)
         sync_folder(target.parent)
-    except OSError as exc:
+    except (OSError, StorageError) as exc:
+        # (named by the backup's path: the staging folder beside it is gone with this)
         shutil.rmtree(staging, ignore_errors=True)
-        raise ReviewError(f"writing the backup failed ({exc.strerror}: "
-                          f"{exc.filename or target}); nothing was left at {target}") from None
+        why = exc.strerror if isinstance(exc, OSError) else exc.reason or str(exc)
+        raise ReviewError(f"writing the backup {target} failed ({why}); nothing was left "
+                          f"at {target}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Backup(target, decisions, files)
+
+
+LEFT_BY_AN_INTERRUPTED_WRITE = (".screener-*.tmp", ".screener-*.tmp.old", ".*.partial",
+                                ".*.amending")
+"""Temporary files and folders a killed export, backup or amendment leaves (SIGKILL, a
+power cut): not part of the review, so a backup does not copy them."""
 
 
 def _copy_folder(review: Review, folder: Path | None, staging: Path) -> tuple[str, ...]:
@@ -85,12 +93,13 @@ def _copy_folder(review: Review, folder: Path | None, staging: Path) -> tuple[st
     a folder without its protocol copy (a review opened by --db URL) gets the protocol in
     force, and an exports folder, as `init` makes them."""
     skip = {DB_FILE + side for side in _SQLITE_FILES}
+    stray = shutil.ignore_patterns(*LEFT_BY_AN_INTERRUPTED_WRITE)
     if folder is not None:
         for entry in sorted(folder.iterdir()):
-            if entry.name in skip or entry.name.endswith(".amending"):
+            if entry.name in skip or stray(str(folder), [entry.name]):
                 continue
             if entry.is_dir() and not entry.is_symlink():
-                shutil.copytree(entry, staging / entry.name, symlinks=True)
+                shutil.copytree(entry, staging / entry.name, symlinks=True, ignore=stray)
             else:
                 shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
     if not (staging / PROTOCOL_FILE).exists():

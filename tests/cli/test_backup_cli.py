@@ -93,6 +93,22 @@ def test_a_backup_that_fails_leaves_nothing_behind(review: Path, tmp_path: Path,
     assert result.exit_code == 2, result.output
     assert "No space left on device" in result.output and "nothing was left" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rev"]
+    # named by the backup's path, not the hidden staging folder beside it (now removed)
+    assert f"the backup {tmp_path / 'bk'} failed" in result.output, result.output
+    assert ".partial" not in result.output, result.output
+
+
+def test_a_backup_leaves_out_what_killed_commands_left_behind(review: Path,
+                                                              tmp_path: Path) -> None:
+    """An export or a backup killed outright (SIGKILL, a power cut) leaves its temporary
+    file or folder; the next backup copied them as if they were part of the review."""
+    (review / "exports" / ".screener-k2j4x.tmp").write_text("half an export")
+    (review / "exports" / "log.csv").write_text("seq\n")
+    (review / ".bk.a8f3.partial").mkdir()
+    (review / ".protocol.yaml.amending").write_text("a protocol")
+    _ok("backup", str(tmp_path / "bk"), "--review", str(review))
+    copied = sorted(str(p.relative_to(tmp_path / "bk")) for p in (tmp_path / "bk").rglob("*"))
+    assert copied == ["exports", "exports/log.csv", "protocol.yaml", "review.db"]
 
 
 def _decide(review: Path, record: str, label: str = "include") -> None:

@@ -69,3 +69,15 @@ def test_a_review_on_a_full_disk_can_be_read_backed_up_and_exported(
     assert f"the disk holding {rev}/review.db is full" in out and "Free some space" in out, out
     (small_disk / "filler").unlink()
     assert run("decide", "1", "--reviewer", "ann", "--label", "include", "--review", rev)[0] == 0
+
+
+def test_a_backup_onto_a_full_disk_names_the_backup(small_disk: Path, tmp_path: Path) -> None:
+    """It named the hidden staging folder beside it (.bk.xxxx.partial/review.db), which the
+    failure had removed."""
+    rev = str(tmp_path / "rev")
+    assert run("init", rev, "--protocol", MINIMAL)[0] == 0
+    _fill(small_disk)
+    code, out = run("backup", str(small_disk / "bk"), "--review", rev)
+    assert code == 2
+    assert f"writing the backup {small_disk / 'bk'} failed" in out, out
+    assert ".partial" not in out and list(small_disk.iterdir()) == [small_disk / "filler"]
