@@ -28,13 +28,14 @@ from screener.cli import STAGES, interactive, main, open_from, refuse_dumb_termi
 def screen(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
            theme: str | None, new_reviewer: bool) -> None:
     """Screen records in the terminal UI (keys: i include, e exclude, m maybe, ? help)."""
-    from screener.workflow.screening import screening_reviewer
+    from screener.workflow.screening import check_can_screen, screening_reviewer
 
     _need_terminal()
     from screener.tui.app import run_app
 
     with open_from(review_dir, db_url) as review:
         reviewer = screening_reviewer(review, reviewer, new=new_reviewer)  # before the UI opens
+        check_can_screen(review)
         if run_app(review, reviewer, stage, theme=theme):
             # Textual printed the traceback; a crash must not look like a normal quit
             click.echo("error: the screening UI stopped on an error (above); every decision "

@@ -22,6 +22,8 @@ from screener.storage.engine import (
     RESTORE_STEPS,
     SCHEMA_HEAD,
     StorageError,
+    closed_in_read_only_folder,
+    closed_on_full_disk,
     current_revision,
     disk_nearly_full,
     head_revision,
@@ -46,6 +48,17 @@ class Database:
         self.url = normalise_url(url)
         self.engine: Engine = make_engine(self.url)
         self._factory = session_factory(self.engine)
+
+    def cannot_write(self) -> str | None:
+        """Why this SQLite review was opened as an immutable file, so that no command can
+        write it (its disk is full, or its folder read-only); None when it can be written
+        (as far as can be told before writing)."""
+        path = str(self.sqlite_path or "")
+        if closed_on_full_disk(path) and os.access(os.path.dirname(path), os.W_OK):
+            return _explain_full_disk(path, "no space left on the device")
+        if closed_in_read_only_folder(path):
+            return _explain_sqlite_read_only(path, "attempt to write a readonly database")
+        return None
 
     @property
     def is_sqlite(self) -> bool:
@@ -116,7 +129,7 @@ class Database:
         except OperationalError as exc:
             if self.is_sqlite and _is_read_only(exc):  # (an older review, read-only)
                 raise StorageError(_explain_sqlite_read_only(
-                    self.engine.url.database or "", exc)) from None
+                    self.engine.url.database or "", _first_line(exc))) from None
             raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
         except DBAPIError as exc:
             raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
@@ -206,7 +219,8 @@ class Database:
             yield
         except OperationalError as exc:
             read_only = self.is_sqlite and _is_read_only(exc)
-            raise StorageError(_explain_sqlite_read_only(self.engine.url.database or "", exc)
+            raise StorageError(_explain_sqlite_read_only(self.engine.url.database or "",
+                                                         _first_line(exc))
                                if read_only else
                                _explain_operational(exc, self.display_url)) from None
         except DatabaseError as exc:
@@ -265,7 +279,7 @@ def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
                 "open the review where it was written (a folder copied while the review was "
                 f"open, or without {name}-shm, looks like this)")
     if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
-        return _explain_sqlite_read_only(path, exc)
+        return _explain_sqlite_read_only(path, _first_line(exc))
     return _explain_operational(exc, path)
 
 
@@ -274,7 +288,7 @@ def _is_read_only(exc: OperationalError) -> bool:
     return "readonly" in low or "read-only" in low or "read only" in low
 
 
-def _explain_sqlite_read_only(path: str, exc: OperationalError) -> str:
+def _explain_sqlite_read_only(path: str, said: str) -> str:
     """A review.db this process may not write, or whose folder it may not write: which of
     the two, and what still works."""
     folder = os.path.dirname(path) or "."
@@ -286,7 +300,7 @@ def _explain_sqlite_read_only(path: str, exc: OperationalError) -> str:
                 "conflicts once reconciliation has started, the exports, the report, log "
                 "verify, backup) work on it; to write, ask for write access to the "
                 "folder, or copy the review folder somewhere writable")
-    return (f"{path} is read-only ({_first_line(exc)}): this command writes to the review, "
+    return (f"{path} is read-only ({said}): this command writes to the review, "
             "and nothing was written. Ask for write access to the file, or copy the review "
             "folder somewhere writable (status, agreement, conflicts, the exports, the report, "
             "log verify and backup read a read-only review.db)")

@@ -26,7 +26,7 @@ from screener.core.outcomes import Outcome, passes_title_abstract
 from screener.core.protocol import Protocol, ScreeningMode
 from screener.core.records import Record
 from screener.core.wording import counted, plural
-from screener.storage import Session, repo
+from screener.storage import Session, StorageError, repo
 from screener.workflow.review import ProtocolAmended, Review, ReviewError, follow_amendments
 
 
@@ -518,6 +518,14 @@ def screening_reviewer(review: Review, name: str, *, new: bool = False) -> str:
     raise ReviewError(f"--reviewer {name!r} has not screened in this review (its reviewers: "
                       f"{listed}); check the spelling, or add --new-reviewer to join the "
                       f"review as {name!r}. Nothing was changed")
+
+
+def check_can_screen(review: Review) -> None:
+    """Refuse to open the screening UI on a review no decision can be written to (its disk
+    full, its folder read-only): the UI would fail on its first step."""
+    why = review.db.cannot_write()
+    if why:
+        raise StorageError(why)
 
 
 def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:

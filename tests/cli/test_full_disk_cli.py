@@ -52,7 +52,7 @@ def _fill(disk: Path) -> None:
 
 
 def test_a_review_on_a_full_disk_can_be_read_backed_up_and_exported(
-        small_disk: Path, tmp_path: Path) -> None:
+        small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rev = str(small_disk / "rev")
     assert run("init", rev, "--protocol", MINIMAL)[0] == 0
     (tmp_path / "a.csv").write_text("title,abstract\nOne trial,x\nTwo trial,y\n",
@@ -67,6 +67,13 @@ def test_a_review_on_a_full_disk_can_be_read_backed_up_and_exported(
     code, out = run("decide", "1", "--reviewer", "ann", "--label", "include", "--review", rev)
     assert code != 0
     assert f"the disk holding {rev}/review.db is full" in out and "Free some space" in out, out
+    # the screening UI is not opened only to fail on its first step with a traceback
+    opened: list[object] = []
+    monkeypatch.setattr("screener.cli.screen._need_terminal", lambda: None)
+    monkeypatch.setattr("screener.tui.app.run_app", lambda *args, **kw: opened.append(args))
+    code, out = run("screen", "--reviewer", "ann", "--review", rev)
+    assert code == 2 and f"the disk holding {rev}/review.db is full" in out, out
+    assert opened == []
     (small_disk / "filler").unlink()
     assert run("decide", "1", "--reviewer", "ann", "--label", "include", "--review", rev)[0] == 0
 
