@@ -75,7 +75,7 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
     _warn_untrusted(untrusted, "the diagram's numbers")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    for problem in result.problems:
+    for problem in (*result.problems, *result.warnings):
         click.echo(f"warning: {problem}", err=True)
     if result.draft:  # whatever the format: the file's mark may be missed
         where = {"csv": "the yellow title box's text begins \"DRAFT, not final\"",

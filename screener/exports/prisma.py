@@ -39,6 +39,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from screener.core.prisma import Counts, PrismaCounts, check
+from screener.exports import _glyphs
 from screener.exports._cells import csv_text
 from screener.exports._layout import (
     BLACK,
@@ -52,8 +53,8 @@ from screener.exports._layout import (
 
 __all__ = ["OTHER_METHOD_BOXES", "TEMPLATE_COLUMNS", "DiagramNotes", "other_method_box",
            "other_method_notes",
-           "other_method_row", "prisma_csv", "prisma_json", "prisma_pdf",
-           "prisma_png", "prisma_svg", "prisma_values"]
+           "other_method_row", "prisma_csv", "prisma_json", "prisma_missing_glyphs",
+           "prisma_pdf", "prisma_png", "prisma_svg", "prisma_values"]
 
 FONT_FAMILY = "Arial, Helvetica, 'Liberation Sans', 'DejaVu Sans', sans-serif"
 TEMPLATE_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
@@ -466,19 +467,20 @@ def _figure(geo: Layout, draft: str = "") -> Any:
             ax.add_patch(Rectangle((box.x, box.y), box.w, box.h, facecolor=box.fill,
                                    edgecolor=edge, linewidth=1))
         for line in box.lines:
-            ax.text(line.x, line.y, line.text, fontsize=line.size,
+            ax.text(line.x, line.y, _glyphs.drawable(line.text), fontsize=line.size,
                     fontweight="bold" if line.bold else "normal",
                     ha="center" if line.anchor == "middle" else "left", va="baseline",
                     rotation=90 if line.rotate else 0, rotation_mode="anchor",
-                    family="DejaVu Sans")
+                    family=_glyphs.families())
     for arrow in geo.arrows:
         xs = [p[0] for p in arrow.points]
         ys = [p[1] for p in arrow.points]
         ax.plot(xs, ys, color=BLACK, linewidth=1.2, solid_capstyle="butt")
         ax.add_patch(Polygon(list(arrow.head), closed=True, facecolor=BLACK, edgecolor="none"))
     if draft:
-        ax.text(geo.width / 2, DRAFT_Y, draft, fontsize=SMALL, fontweight="bold",
-                color=DRAFT_COLOUR, ha="center", va="baseline", family="DejaVu Sans")
+        ax.text(geo.width / 2, DRAFT_Y, _glyphs.drawable(draft), fontsize=SMALL,
+                fontweight="bold", color=DRAFT_COLOUR, ha="center", va="baseline",
+                family=_glyphs.families())
     return fig
 
 
@@ -490,9 +492,19 @@ def _save(counts: PrismaCounts, path: str | Path, fmt: str, dpi: int, draft: str
                                  "CreationDate": None} if fmt == "pdf"
                                 else {"Software": "screener"})
     with matplotlib.rc_context({"svg.hashsalt": "screener", "pdf.fonttype": 42,
-                                "path.simplify": False}):
+                                "path.simplify": False}), _glyphs.quiet():
         fig = _figure(layout(counts, notes), draft)
         fig.savefig(Path(path), format=fmt, dpi=dpi, metadata=metadata, facecolor="white")
+
+
+def prisma_missing_glyphs(counts: PrismaCounts, draft: str = "",
+                          notes: DiagramNotes | None = None) -> list[tuple[str, str]]:
+    """(line, its characters no installed font has) for each line of the PDF and PNG
+    diagrams that would show empty boxes (`screener.exports._glyphs`); the SVG keeps its
+    text as text, for the reader's browser to draw."""
+    geo = layout(counts, notes)
+    return _glyphs.missing([draft, *(line.text for box in geo.panels + geo.boxes
+                                     for line in box.lines)])
 
 
 def prisma_pdf(counts: PrismaCounts, path: str | Path, draft: str = "",

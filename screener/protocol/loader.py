@@ -644,6 +644,9 @@ _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
                         "\u2066-\u2069]")
 """Control characters (a line break and a tab aside) and bidirectional overrides: sent to
 the terminal they can clear the screen or reverse the text shown around them."""
+_ZERO_WIDTH = re.compile("[\ufeff\u200b\u2060]")
+"""The byte-order mark (U+FEFF, zero width no-break space), zero-width space and word joiner:
+invisible, and U+FEFF crashes matplotlib's PDF backend (the diagram now leaves it out)."""
 
 
 def _strings(value: Any, path: list[Any]) -> list[tuple[list[Any], str]]:
@@ -684,6 +687,11 @@ def _input_problems(data: dict[str, Any], node: yaml.Node | None,
         if bad:
             add(where, f"holds an invisible control character (U+{ord(bad.group()):04X}), "
                 "which would garble the screen or the report around it; remove it")
+        elif zero := _ZERO_WIDTH.search(text):
+            add(where, f"holds an invisible character (U+{ord(zero.group()):04X}, "
+                f"{unicodedata.name(zero.group()).lower()}) at character {zero.start() + 1}, "
+                "often pasted in with the text: it shows nothing, cannot be drawn in the PDF "
+                "diagram and makes two texts that look alike differ; remove it")
     for pattern in _MUST_HAVE_TEXT:
         for where, value in _fields_at(data, pattern):
             if isinstance(value, str) and value and not value.strip():

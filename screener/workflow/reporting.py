@@ -83,6 +83,8 @@ class PrismaResult:
     reports_excluded: frozenset[int] = frozenset()
     """The reports the diagram counts as excluded at full text, in either column: those its
     reasons count (a record removed as a duplicate is none of them)."""
+    warnings: tuple[str, ...] = ()
+    """What the exported file cannot show as it should (e.g. characters no font has)."""
 
 
 def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
@@ -626,7 +628,18 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
         write_atomic(target, lambda p: prisma.prisma_pdf(counts, p, draft, notes))
     else:
         write_atomic(target, lambda p: prisma.prisma_png(counts, p, draft=draft, notes=notes))
+    if fmt in ("pdf", "png") and (lacking := prisma.prisma_missing_glyphs(counts, draft, notes)):
+        result = replace(result, warnings=(*result.warnings, _missing_glyphs(fmt, lacking)))
     return target, result
+
+
+def _missing_glyphs(fmt: str, lacking: list[tuple[str, str]]) -> str:
+    """The warning for text the PDF or PNG diagram draws as empty boxes."""
+    lines = "; ".join(f"{text!r} (no glyph for {chars})" for text, chars in lacking)
+    return (f"the {fmt.upper()} diagram shows empty boxes in place of characters no font on "
+            f"this machine has: {lines}. Install a font that has them (e.g. Noto Sans CJK "
+            "for Chinese, Japanese or Korean) and export again, or use --format svg (its "
+            "text stays text, which a browser draws with its own fonts) or --format csv")
 
 
 def _diagram_notes(other_methods: tuple[int, int, int],

@@ -427,12 +427,20 @@ def _control_char(text: str, categories: tuple[str, ...], allowed: str = ""
     return None
 
 
+ZERO_WIDTH = re.compile("[\ufeff\u200b\u2060]")
+"""Invisible characters with no meaning in a name: the byte-order mark (U+FEFF, carried in
+by `$(head -1 file)` from a file saved with one), the zero-width space and word joiner."""
+
+
 def clean_name(name: str, option: str = "--reviewer") -> str:
     """A name as stored: NFC-normalised (the "ë" typed as one character or as "e" plus a
-    combining mark is one reviewer) with surrounding spaces dropped. Refuses a name holding
-    control characters (escape codes would reach every terminal that shows the name, a
-    newline would split a row of the CSV log) or bidirectional controls. May be empty."""
-    name = unicodedata.normalize("NFC", name).strip()
+    combining mark is one reviewer) with surrounding spaces and `ZERO_WIDTH` characters
+    dropped (unseen, never meant, they would make a second source or reviewer that looks
+    the same, and a byte-order mark cannot be drawn in the PDF diagram). Refuses a name
+    holding control characters (escape codes would reach every terminal that shows the
+    name, a newline would split a row of the CSV log) or bidirectional controls. May be
+    empty."""
+    name = unicodedata.normalize("NFC", ZERO_WIDTH.sub("", name)).strip()
     found = _control_char(name, ("Cc", "Zl", "Zp"))
     if found is not None:
         position, char = found
@@ -453,7 +461,7 @@ def reviewer_name(name: str, option: str = "--reviewer") -> str:
 def name_key(name: str) -> str:
     """The form in which two names are the same reviewer: case, spacing and Unicode normal
     form set aside."""
-    return " ".join(unicodedata.normalize("NFC", name.casefold()).split())
+    return " ".join(unicodedata.normalize("NFC", ZERO_WIDTH.sub("", name).casefold()).split())
 
 
 def role_of(review: Review, session: Session, reviewer: str,

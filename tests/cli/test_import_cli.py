@@ -889,3 +889,15 @@ def test_labels_imported_with_their_records_are_not_screening_before_the_import(
     run("import", str(FORMATS / "csv" / "synergy_chou_2004_sample.csv"), *review_dir,
         "--labels-as", "original-team")
     assert json.loads(run("status", "--json", *review_dir))["not_deduplicated"] == 0
+
+
+def test_a_byte_order_mark_in_a_source_name_is_dropped(review_dir: list[str]) -> None:
+    """`--source "$(head -1 sources.txt)"` from a file saved with a byte-order mark stored
+    the invisible U+FEFF in the name: a second "PubMed" that looked like the first, and
+    `export prisma --format pdf` crashed drawing it."""
+    nbib = str(FORMATS / "medline" / "rispy_example_pubmed.nbib")
+    run("import", nbib, *review_dir, "--source", "\ufeffPubMed")
+    run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir,
+        "--source", "Em\u200bbase")
+    names = [s["name"] for s in json.loads(run("status", "--json", *review_dir))["sources"]]
+    assert sorted(names) == ["Embase", "PubMed"]

@@ -13,6 +13,7 @@ import defusedxml.ElementTree as ET
 import pytest
 
 from screener.core.prisma import PrismaCounts
+from screener.exports import _glyphs
 from screener.exports._layout import FONT, PAD_X, layout, text_width
 from screener.exports.prisma import (
     TEMPLATE_COLUMNS,
@@ -20,6 +21,7 @@ from screener.exports.prisma import (
     other_method_row,
     prisma_csv,
     prisma_json,
+    prisma_missing_glyphs,
     prisma_pdf,
     prisma_png,
     prisma_svg,
@@ -369,3 +371,41 @@ def test_previous_version_with_fewer_reports_than_studies_is_a_problem(
     assert check(_updated(counts)) == []
     (problem,) = check(_updated(counts, 5, 3))
     assert "previous version of review (n = 5) exceeds reports" in problem
+
+
+# --- text matplotlib cannot draw (PDF and PNG) --------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["png", "pdf"])
+def test_invisible_format_characters_do_not_crash_the_drawing(
+        counts: PrismaCounts, tmp_path: Path, fmt: str) -> None:
+    """A source named "\\ufeffPubMed" (or a reason label holding U+FEFF, from a review made
+    before these were refused) crashed `export prisma --format pdf` with an IndexError in
+    matplotlib's track_glyph."""
+    odd = replace(counts,
+                  databases=tuple((f"\ufeff{name}\u200b", n) for name, n in counts.databases),
+                  reports_excluded_reasons=tuple(
+                      (f"Wrong\ufeff{name}", n) for name, n in counts.reports_excluded_reasons))
+    path = tmp_path / f"prisma.{fmt}"
+    (prisma_pdf if fmt == "pdf" else prisma_png)(odd, path)
+    assert path.stat().st_size > 1000
+    assert prisma_missing_glyphs(odd) == []  # invisible: nothing shown, nothing missing
+
+
+def test_text_no_font_has_is_named_once_and_matplotlib_stays_quiet(
+        counts: PrismaCounts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CJK source name was drawn as empty boxes on a machine without a CJK font, with a
+    raw matplotlib "Glyph ... missing from font(s)" warning per character."""
+    dejavu_only = _glyphs._installed()[:1]  # a machine with no fallback font installed
+    assert dejavu_only[0][0] == "DejaVu Sans"
+    monkeypatch.setattr(_glyphs, "_installed", lambda: dejavu_only)
+    cjk = replace(counts, databases=(("中国知网 (CNKI)", counts.database_total),))
+    lacking = prisma_missing_glyphs(cjk)
+    assert [(text.split(" (n =")[0], chars) for text, chars in lacking] == [
+        ("中国知网 (CNKI)", "中国知网")]
+    assert prisma_missing_glyphs(counts) == []
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prisma_png(cjk, tmp_path / "prisma.png", dpi=50)
+    assert not [w for w in caught if "missing from" in str(w.message)]

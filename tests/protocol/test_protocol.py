@@ -182,6 +182,9 @@ def test_whole_numbers_written_with_a_point_are_whole_numbers() -> None:
      "title: holds an invisible control character (U+001B)"),
     (VALID.replace("text: Adults", 'text: "Adults \\u202e reversed"'), 3,
      "criteria[0].text: holds an invisible control character (U+202E)"),
+    (VALID.replace("label: Wrong population", 'label: "Wrong\\ufeffpopulation"'), 5,
+     "exclusion_reasons[0].label: holds an invisible character (U+FEFF, zero width no-break "
+     "space) at character 6"),
     (VALID + "highlight:\n  include: [ketamine, review]\n  exclude: [Review]\n", 8,
      "highlight.exclude[0]: 'Review' is also an include term"),
     (VALID + "highlight:\n  include: [*ketamine]\n", 7,
