@@ -195,30 +195,39 @@ def _cite_key(record: Record, taken: set[str]) -> str:
     return key
 
 
-def _braced(text: str) -> str:
-    """A value safe inside BibTeX braces: unbalanced braces are dropped."""
+def _balanced(text: str) -> bool:
+    """Whether every brace of `text` closes one opened before it."""
     depth = 0
     for ch in text:
         depth += 1 if ch == "{" else -1 if ch == "}" else 0
         if depth < 0:
-            break
-    if depth != 0:
-        text = text.replace("{", "").replace("}", "")
-    return text
+            return False
+    return depth == 0
+
+
+def _braced(text: str) -> str:
+    """A value safe inside BibTeX braces: unbalanced braces are dropped."""
+    return text if _balanced(text) else text.replace("{", "").replace("}", "")
 
 
 _VERBATIM = {"doi", "pmid", "year"}
 """Fields written as they are (biblatex reads `doi` verbatim; an escaped `_` would stay)."""
-_LATEX_SPECIAL = re.compile(r"[\\%&_#$~{}]")
-_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}"}
+_LATEX_SPECIAL = re.compile(r"[\\%&_#$~^{}]")
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}"}
+_UNPAIRED_BRACES = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+r"""Braces in a value whose braces do not pair: BibTeX, Biber and JabRef count `\{` as a
+brace too, so an unpaired one would end the field (or the entry) early."""
 
 
 def _latex(text: str) -> str:
-    """Text as a BibTeX value that LaTeX (and screener's import) reads back as the same
-    text: `%` would start a comment, `&`, `_`, `#`, `$` and `~` mean something in LaTeX,
-    and a brace would change the grouping. Unbalanced braces are dropped (`_braced`)."""
-    return _LATEX_SPECIAL.sub(lambda m: _LATEX_ESCAPES.get(m.group(), "\\" + m.group()),
-                              _braced(text))
+    r"""Text as a BibTeX value that LaTeX (and screener's import) reads back as the same
+    text: `%` would start a comment, `&`, `_`, `#`, `$`, `~` and `^` mean something in
+    LaTeX, and a brace would change the grouping. Braces that pair are written `\{`, `\}`;
+    when they do not, every brace of the value is written `\textbraceleft{}` and
+    `\textbraceright{}`, which leave the field's own braces balanced."""
+    escapes = _LATEX_ESCAPES if _balanced(text) else _LATEX_ESCAPES | _UNPAIRED_BRACES
+    return _LATEX_SPECIAL.sub(lambda m: escapes.get(m.group(), "\\" + m.group()), text)
 
 
 def _bib_name(name: str) -> str:

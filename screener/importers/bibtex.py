@@ -35,6 +35,9 @@ logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 _ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _LATEX_CHARS = re.compile(r"[\\{}$~]")
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
+_TEXT_SYMBOLS = {"textbraceleft": "{", "textbraceright": "}", "textasciicircum": "^"}
+"""LaTeX's text commands for characters a BibTeX value cannot hold as they are (screener's
+BibTeX export writes unpaired braces and `^` so), read back as those characters."""
 
 TYPE_NAMES = BIBTEX_TYPE_NAMES
 
@@ -49,8 +52,21 @@ class _LatexDecoding(LatexDecodingMiddleware):
         if not _LATEX_CHARS.search(python_string):
             return python_string, ""
         python_string = _BARE_PERCENT.sub(r"\\%", python_string)
+        # the decoder drops \textbraceleft and \textbraceright and reads \textasciicircum
+        # as U+02C6: each is held as a private-use character through it, then put back
+        held: dict[str, str] = {}
+        for command, char in _TEXT_SYMBOLS.items():
+            if command in python_string:
+                mark = next(chr(c) for c in range(0xE000, 0xF8FF)
+                            if chr(c) not in python_string and chr(c) not in held)
+                python_string = re.sub(rf"\\{command}(?![A-Za-z])(\{{\}}| *)", mark,
+                                       python_string)
+                held[mark] = char
         result: tuple[str, str] = super()._transform_python_value_string(python_string)
-        return result
+        text = result[0]
+        for mark, char in held.items():
+            text = text.replace(mark, char)
+        return text, result[1]
 
 
 _DECODER = _LatexDecoding()

@@ -86,7 +86,8 @@ def test_bibtex_parses_with_the_decision_in_note() -> None:
     assert first["keywords"].value == "mobilisation; cardiac surgery; -negative keyword"
     assert first["pubtype"].value == "Journal Article; Randomized Controlled Trial"
     second = library.entries[1].fields_dict
-    assert second["title"].value == "Unbalanced brace in a title"
+    # an unpaired brace is kept, as LaTeX's text command (the field's braces still pair)
+    assert second["title"].value == r"\textbraceleft{}Unbalanced brace in a title"
     assert second["pages"].value == "1012--1020"
 
 
@@ -113,6 +114,30 @@ def test_bibtex_export_reads_back_as_the_same_text() -> None:
     assert (back.title, back.abstract) == (record.title, text)
     assert back.authors == record.authors
     assert back.doi == "10.1000/a_b"
+
+
+@pytest.mark.parametrize("text", [
+    "Braces {unbalanced and 100% \\backslash #hash & ampersand_under ~tilde $dollar^",
+    "a closing } first, then {a pair}",
+    "set {a, b} and x^2",
+])
+def test_bibtex_keeps_every_brace_and_caret(text: str) -> None:
+    """One unpaired brace in a title made the export drop every brace of the title,
+    abstract and note ("{unbalanced" became "unbalanced", "{x}" became "x"), and `^` was
+    written bare (a LaTeX error outside math); bibtexparser read back the loss."""
+    from screener.importers import bibtex
+
+    record = Record(title=text, abstract=f"Abstract: {text}", year=2020, authors=("Smith, J",),
+                    id=1)
+    written = records_bibtex([(record, "exclude", "Wrong {design", f"see {text}")])
+    (entry,) = parse_string(written).entries
+    assert entry.fields_dict["note"].value.count("{") == entry.fields_dict["note"].value.count(
+        "}")  # the field's own braces pair, as BibTeX and Biber need
+    assert "^" not in written
+    (back,) = bibtex.parse(written)
+    assert (back.title, back.abstract) == (text, f"Abstract: {text}")
+    assert bibtex._decode(entry.fields_dict["note"].value) == (
+        f"screener: exclude; reason: Wrong {{design; note: see {text}")
 
 
 @pytest.mark.parametrize("doi", [
