@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from screener.core.records import Record
-from screener.importers._text import MARKUP_TAG
+from screener.importers._text import MARKUP_TAG, letter_case
 
 # --------------------------------------------------------------------------- normalising
 
@@ -109,7 +109,8 @@ def _surname(author: str) -> str:
         family = text.split(",", 1)[0]
     else:
         words = text.replace(".", ". ").split()
-        if len(words) > 1 and _INITIALS.match(words[-1]) and not _INITIALS.match(words[0]):
+        initials = [bool(_INITIALS.match(letter_case(w))) for w in (words[0], words[-1])]
+        if len(words) > 1 and initials[1] and not initials[0]:
             family = " ".join(words[:-1])  # "Smith J", "Smith JA"
         else:
             family = words[-1]  # "John Smith", "J. Smith", "J.A. Smith"

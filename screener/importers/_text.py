@@ -200,21 +200,40 @@ _INITIALS_FIRST = re.compile(
 _HYPHEN = re.compile(r"\s*-\s*")
 
 
+def letter_case(text: str) -> str:
+    """`text` with each capital letter of any script as "A" and each other letter as "a",
+    character for character: the initials patterns, written for [A-Z], then match the
+    capitals of "Ünal Ö." and "Østergaard L." too (Python's re has no \\p{Lu})."""
+    if text.isascii():
+        return text
+    return "".join("A" if ch.isupper() else "a" if ch.isalpha() else ch for ch in text)
+
+
+def _groups(pattern: re.Pattern[str], text: str) -> dict[str, str] | None:
+    """`pattern`'s named groups in `text`, matched on `letter_case(text)`."""
+    match = pattern.match(letter_case(text))
+    if match is None:
+        return None
+    return {name: text[match.start(name):match.end(name)] for name in pattern.groupindex}
+
+
 def author_name(value: str) -> str:
-    """One author as 'Family, Given' where the text allows ('Liu R.' -> 'Liu, R.')."""
+    """One author as 'Family, Given' where the text allows ('Liu R.' -> 'Liu, R.',
+    'Ünal Ö.' -> 'Ünal, Ö.')."""
     name = clean_inline(value).strip(" ;,")
     if not name or "," in name:
         return name
-    match = _INITIALS_LAST.match(name)
+    match = _groups(_INITIALS_LAST, name)
     if match:
         return f"{match['family']}, {match['initials'].strip()}"
-    match = _INITIALS_FIRST.match(name)
+    match = _groups(_INITIALS_FIRST, name)
     if match:  # IEEE writes 'J. -P. Nominé': 'Nominé, J.-P.'
         return f"{match['family']}, {_HYPHEN.sub('-', match['initials'].strip())}"
     return name
 
 
 _INITIALS_TAIL = re.compile(r"\s(?:[A-Z]\.?-?){1,4}$")
+"""Initials ending an author ("Smith J.", "Ünal Ö." once `letter_case`d)."""
 
 
 def split_authors(value: str) -> tuple[str, ...]:
@@ -228,7 +247,8 @@ def split_authors(value: str) -> tuple[str, ...]:
         parts = text.split(" and ")
     else:
         candidates = text.split(",")
-        if len(candidates) > 1 and all(_INITIALS_TAIL.search(p.strip()) for p in candidates):
+        if len(candidates) > 1 and all(_INITIALS_TAIL.search(letter_case(p.strip()))
+                                       for p in candidates):
             parts = candidates
         else:
             parts = [text]

@@ -368,6 +368,17 @@ def test_letters_with_the_same_title_by_different_authors_stay_apart() -> None:
     assert find_duplicates(with_ids(letter, other)) == []
 
 
+def test_a_first_author_with_non_ascii_initials_is_one_surname_however_written() -> None:
+    """"Ünal Ö" (a source that writes initials after the name) read as the family name "Ö",
+    so its copy written "Ünal, Ö." had another surname and the two stayed apart."""
+    letter = Record(title="Venous thromboembolism and cancer", authors=("Ünal Ö",),
+                    year=2000, journal="N Engl J Med")
+    copy = replace(letter, authors=("Ünal, Ö.",))
+    assert clusters_as_sets(with_ids(letter, copy)) == [{1, 2}]
+    other = replace(letter, authors=("Østergaard ØL",))
+    assert find_duplicates(with_ids(letter, other)) == []
+
+
 def test_companion_papers_with_one_word_changed_stay_apart() -> None:
     a = Record(title="Neuropharmacological effect of atomoxetine on attention network in "
                "children with ADHD", authors=("Nagashima, M",), year=2014,

@@ -214,6 +214,21 @@ def test_authors_of_one_name_are_all_kept(tmp_path: Path) -> None:
     assert len(read_file(many).records[0].authors) == 7456
 
 
+def test_authors_with_initials_of_any_alphabet_are_split_and_inverted(tmp_path: Path) -> None:
+    """A Scopus CSV's "Smith J., Ünal Ö., Østergaard L." was one author (the initials
+    patterns knew only A-Z), so the first author, and the dedup key built on it, was wrong."""
+    table = tmp_path / "scopus.csv"
+    table.write_text('Title,Authors,Year\n"Trial","Smith J., Ünal Ö., Østergaard L.",2020\n'
+                     '"Other","Ünal Ö., Çelik ŞA",2021\n', encoding="utf-8")
+    first, second = read_file(table).records
+    assert first.authors == ("Smith, J.", "Ünal, Ö.", "Østergaard, L.")
+    assert second.authors == ("Ünal, Ö.", "Çelik, ŞA")
+    wos = tmp_path / "one.ris"
+    wos.write_text("TY  - JOUR\nTI  - T\nAU  - Łukasiewicz Ż\nAU  - Ö. Ünal\nER  - \n",
+                   encoding="utf-8")
+    assert read_file(wos).records[0].authors == ("Łukasiewicz, Ż", "Ünal, Ö.")
+
+
 def test_medline() -> None:
     result = read_file(DATA / "medline" / "biopython_pubmed_result2.txt")
     assert (result.format, len(result.records)) == ("medline", 4)
