@@ -147,7 +147,8 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
 def export_records(review_dir: Path | None, db_url: str | None, label: str, stage: str,
                    fmt: str, reviewer: str | None, out: Path | None, force: bool,
                    excel: bool) -> None:
-    """Records with their decision, reason and note (for full-text retrieval, Zotero, EndNote).
+    """Records with their decision, reason and note (for Zotero, EndNote; the full texts to
+    retrieve: --stage full_text --label all, every report sought, maybe included).
 
     CSV and XLSX also name each record's sources and the duplicates removed in its favour.
     """
@@ -159,7 +160,8 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
         if reviewer is not None:
             reviewer = known_reviewer(review, reviewer)
         target, n = run(review, label, Stage(stage), fmt, out, force, reviewer,
-                        warn=lambda text: click.echo(f"warning: {text}", err=True), bom=excel)
+                        warn=lambda text: click.echo(f"warning: {text}", err=True), bom=excel,
+                        notice=lambda text: click.echo(f"note: {text}", err=True))
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the records' decisions")
     click.echo(f"wrote {counted(n, 'record')} to {target}")

@@ -843,7 +843,8 @@ RECORD_FORMATS = ("ris", "bibtex", "csv", "xlsx")
 def export_records(review: Review, label: str = "include", stage: Stage = Stage.TITLE_ABSTRACT,
                    fmt: str = "ris", out: Path | None = None, force: bool = False,
                    viewer: str | None = None, warn: Callable[[str], None] | None = None,
-                   bom: bool = False) -> tuple[Path, int]:
+                   bom: bool = False, notice: Callable[[str], None] | None = None
+                   ) -> tuple[Path, int]:
     """Write records with their outcome at a stage (label include/exclude/maybe), or every
     record at the stage, decided or not (label all: at title/abstract every record left
     after deduplication, at full text every record whose report was sought). CSV, XLSX
@@ -854,7 +855,9 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     never the combined outcome. Without it, the combined outcome; an exclusion that the
     reviewers agreed on for different reasons (not adjudicated) lists every distinct
     reason, joined with "; " in the order they were given. `warn` is told what an XLSX
-    export had to cut to Excel's cell limit. `bom`: a CSV with a byte-order mark, for Excel."""
+    export had to cut to Excel's cell limit. `bom`: a CSV with a byte-order mark, for Excel.
+    `notice` is told, for `include` at title/abstract, of the records that also go to full text
+    but are not in the file (rated maybe) or not yet (in conflict)."""
     from screener.exports import records as rec
 
     if fmt not in RECORD_FORMATS:
@@ -913,6 +916,12 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         else:
             ids = [rid for rid, (lab, _, _) in result.items()
                    if rid not in removed and lab.value == label]
+        if (notice is not None and viewer is None and label == Label.INCLUDE
+                and stage == Stage.TITLE_ABSTRACT):  # (a reviewer's own maybe may not be)
+            settled = [o for rid, (o, _) in record_outcomes(review, session, stage).items()
+                       if rid not in removed]
+            _left_out_of_include(notice, sum(o.label == Label.MAYBE for o in settled),
+                                 sum(o.conflict and o.label is None for o in settled))
         records = repo.get_records(session, ids)
         provenance = _provenance(session, ids) if fmt != "bibtex" else {}
     items = []
@@ -940,6 +949,22 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     else:
         write_text_atomic(target, rec.records_bibtex(items))
     return target, len(items)
+
+
+def _left_out_of_include(note: Callable[[str], None], maybe: int, in_conflict: int) -> None:
+    """Say which records an include export leaves out though they go to full text (maybe:
+    PRISMA counts them as reports sought) or may (in conflict)."""
+    if maybe:
+        note(f"{_n(maybe, 'record')} rated maybe also {'goes' if maybe == 1 else 'go'} to "
+             "full text (PRISMA counts them as reports sought) and "
+             f"{'is' if maybe == 1 else 'are'} not in this file: `screener export records "
+             "--label maybe` exports them, and `screener export records --stage full_text "
+             "--label all` every report sought, for retrieval")
+    if in_conflict:
+        note(f"{_n(in_conflict, 'record')} in conflict at title/abstract "
+             f"{'is' if in_conflict == 1 else 'are'} not in this file: "
+             f"{'it goes' if in_conflict == 1 else 'they go'} to full text if resolved as "
+             "include or maybe (`screener conflicts`)")
 
 
 def _provenance(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str]]:

@@ -1791,3 +1791,45 @@ def test_a_stored_search_date_in_the_future_is_flagged_not_given_as_the_search_d
     assert ("The search dates stored for PubMed (2999-01-01, from the protocol) and Embase "
             "(2999-02-01) are after the day this report was written, so they are not given "
             "as the days of the searches") in words
+
+
+def test_an_include_export_names_the_records_it_leaves_out_that_go_to_full_text(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """`export records` (include, "for full-text retrieval") left out the records rated
+    maybe, whose full texts are sought too, and those in conflict, without a word."""
+    review = make_review()
+    build(review)  # one record rated maybe
+    notes: list[str] = []
+    _, n = export_records(review, "include", Stage.TITLE_ABSTRACT, "ris", tmp_path / "i.ris",
+                          notice=notes.append)
+    assert notes == [
+        "1 record rated maybe also goes to full text (PRISMA counts them as reports sought) "
+        "and is not in this file: `screener export records --label maybe` exports them, and "
+        "`screener export records --stage full_text --label all` every report sought, for "
+        "retrieval"]
+    _, sought = export_records(review, "all", Stage.FULL_TEXT, "csv", tmp_path / "ft.csv")
+    counts = prisma_counts(review).counts  # both columns: databases and other methods
+    assert sought == counts.reports_sought + counts.other_reports_sought == n + 1
+    notes.clear()
+    export_records(review, "exclude", Stage.TITLE_ABSTRACT, "ris", tmp_path / "e.ris",
+                   notice=notes.append)
+    assert notes == []  # only an include export is taken for the retrieval list
+
+
+def test_an_include_export_counts_the_records_still_in_conflict(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    from screener.workflow.team import list_conflicts
+
+    notes: list[str] = []
+    dual = make_review("dual-screening.yaml")
+    with dual.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(3)])
+    for rid in ids:
+        record_decision(dual, rid, "ann", Label.INCLUDE)
+        record_decision(dual, rid, "bob", Label.EXCLUDE if rid == ids[0] else Label.INCLUDE)
+    list_conflicts(dual, viewer="Adjudicator")  # ends blinding
+    export_records(dual, "include", Stage.TITLE_ABSTRACT, "ris", tmp_path / "d.ris",
+                   notice=notes.append)
+    assert notes == ["1 record in conflict at title/abstract is not in this file: it goes to "
+                     "full text if resolved as include or maybe (`screener conflicts`)"]
