@@ -22,7 +22,12 @@ from pathlib import Path
 from screener.core.records import Record
 from screener.importers import _decode, _text, tabular
 from screener.importers.errors import ImportFailed
-from screener.importers.labels import full_text_decision, labels_from_raw, unreadable_label
+from screener.importers.labels import (
+    full_text_decision,
+    label_reason_and_note,
+    labels_from_raw,
+    unreadable_label,
+)
 from screener.importers.registry import (
     BY_NAME,
     FORMAT_NAMES,
@@ -41,6 +46,7 @@ __all__ = [
     "ImportResult",
     "detect_format",
     "full_text_decision",
+    "label_reason_and_note",
     "labels_from_raw",
     "unreadable_label",
     "read_bytes",

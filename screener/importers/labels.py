@@ -65,16 +65,35 @@ def full_text_decision(record: Record) -> str | None:
     return _label_text(lowered) if _at_full_text(lowered) else None
 
 
+REASON_COLUMNS = ("reason", "exclusion_reason")
+NOTE_COLUMNS = ("note", "notes")
+"""Columns (any case) read with a label as its exclusion reason and note (`reason` and
+`note`: screener's own records export)."""
+
+
+def label_reason_and_note(record: Record) -> tuple[str, str]:
+    """The text of the record's reason and note columns ("" when it has none), as they go
+    with its label (`labels_from_raw`)."""
+    lowered = {str(k).strip().lower(): v for k, v in (record.raw or {}).items()}
+    return ("; ".join(_texts(lowered, REASON_COLUMNS)),
+            "; ".join(_texts(lowered, NOTE_COLUMNS)))
+
+
 def _at_full_text(lowered: dict[str, Any]) -> bool:
     return str(lowered.get("stage") or "").strip().lower() in _FULL_TEXT
 
 
-def _label_text(lowered: dict[str, Any]) -> str | None:
-    """The first non-empty text of a label column."""
-    for column in LABEL_COLUMNS:
+def _texts(lowered: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
+    """The non-empty texts of the first of `columns` that has any."""
+    for column in columns:
         value = lowered.get(column)
         items = value if isinstance(value, list) else [value]
         texts = [str(v).strip() for v in items if v is not None and str(v).strip()]
         if texts:
-            return texts[0]
-    return None
+            return texts
+    return []
+
+
+def _label_text(lowered: dict[str, Any]) -> str | None:
+    """The first non-empty text of a label column."""
+    return next(iter(_texts(lowered, LABEL_COLUMNS)), None)

@@ -302,7 +302,12 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
     """Store the file's labels (records in `ids`' order) as `reviewer`'s title/abstract
     decisions; a label that is neither include nor exclude is named in `warnings`."""
     from screener.core.labels import LABELS_READ
-    from screener.importers import full_text_decision, labels_from_raw, unreadable_label
+    from screener.importers import (
+        full_text_decision,
+        label_reason_and_note,
+        labels_from_raw,
+        unreadable_label,
+    )
     from screener.importers.labels import LABEL_COLUMNS
     from screener.workflow.screening import apply_outcome_effects
 
@@ -337,15 +342,53 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
                           "own records export), or ASReview's RIS notes")
     if full_text:
         warnings.append(not_imported)
+    records = dict(zip(ids, f.records, strict=True))
+    dropped: list[tuple[int, str]] = []
+    number_of = {rid: number for number, rid in enumerate(ids, start=1)}
     for rid, value in labels:
+        reason_text, note = label_reason_and_note(records[rid])
+        reason_id, unknown = _reason_of(review, reason_text) if not value else (None, [])
+        dropped += [(number_of[rid], text) for text in unknown]
+        note = _CONTROL.sub(" ", note)
         repo.add_decision(session, Decision(
             record_id=rid, reviewer=reviewer, stage=Stage.TITLE_ABSTRACT,
-            label=Label.INCLUDE if value else Label.EXCLUDE,
-            note=f"{IMPORTED_LABEL_NOTE} {f.path.name}", protocol_hash=review.protocol_hash,
-            reviewer_role=Role.SCREENER))
+            label=Label.INCLUDE if value else Label.EXCLUDE, reason_id=reason_id,
+            note=f"{IMPORTED_LABEL_NOTE} {f.path.name}" + (f"; note: {note}" if note else ""),
+            protocol_hash=review.protocol_hash, reviewer_role=Role.SCREENER))
+    if dropped:
+        shown = "; ".join(f"record {n}: {t!r}" for n, t in dropped[:5]) + (
+            "; ..." if len(dropped) > 5 else "")
+        warnings.append(
+            f"{counted(len(dropped), 'exclusion reason')} in the file "
+            f"{plural(len(dropped), 'was', 'were')} not kept with the labels ({shown}): a "
+            "decision keeps one reason, one of the protocol's exclusion_reasons (its id or "
+            "label); the first that is one was kept, and every note")
     for rid, _value in labels:
         apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
     return labels
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters a note cannot hold (a line break and a tab aside)."""
+
+
+def _reason_of(review: Review, text: str) -> tuple[str | None, list[str]]:
+    """(the protocol's reason id for an imported exclusion reason, the parts of `text` not
+    kept): `text` names the reason by id or label (any case or spacing), or several joined
+    by "; " (as screener's records export lists two screeners' reasons), of which the first
+    the protocol has is kept."""
+    if not text:
+        return None, []
+
+    def key(name: str) -> str:
+        return " ".join(name.casefold().split())
+
+    known = {key(name): r.id for r in review.protocol.exclusion_reasons
+             for name in (r.id, r.label)}
+    parts = [text] if key(text) in known else [p.strip() for p in text.split(";") if p.strip()]
+    found = [known[key(p)] for p in parts if key(p) in known]
+    kept = found[0] if found else None
+    return kept, [p for p in parts if key(p) not in known or known[key(p)] != kept]
 
 
 def _write_labels(review: Review, session: Session, f: _ReadFile,

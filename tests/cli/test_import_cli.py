@@ -901,3 +901,30 @@ def test_a_byte_order_mark_in_a_source_name_is_dropped(review_dir: list[str]) ->
         "--source", "Em\u200bbase")
     names = [s["name"] for s in json.loads(run("status", "--json", *review_dir))["sources"]]
     assert sorted(names) == ["Embase", "PubMed"]
+
+
+def test_labels_as_keeps_the_exclusion_reasons_and_notes_and_names_those_it_cannot(
+        review_dir: list[str], tmp_path: Path) -> None:
+    """`--labels-as` kept only include/exclude: the reason and note columns of the file
+    (screener's own records export has both) were dropped without a word."""
+    labelled = tmp_path / "l.csv"
+    labelled.write_text(
+        "title,decision,reason,note\n"
+        "A trial,exclude,Wrong population,adults only\n"
+        "B trial,exclude,design,\n"
+        'C trial,exclude,"Wrong outcome; Wrong study design",two screeners\n'
+        "D trial,exclude,Not in this protocol,\n"
+        "E trial,include,,check the dose\n", encoding="utf-8")
+    out = run("import", str(labelled), *review_dir, "--labels-as", "carol")
+    assert ("2 exclusion reasons in the file were not kept with the labels (record 3: "
+            "'Wrong study design'; record 4: 'Not in this protocol')") in out
+    exported = tmp_path / "back.csv"
+    run("export", "records", "--label", "all", "--format", "csv", "--out", str(exported),
+        *review_dir)
+    rows = {r["title"]: r for r in csv.DictReader(exported.open(encoding="utf-8"))}
+    assert [(rows[f"{t} trial"]["reason"], rows[f"{t} trial"]["note"]) for t in "ABCDE"] == [
+        ("Wrong population", "carol: imported label from l.csv; note: adults only"),
+        ("Wrong study design", "carol: imported label from l.csv"),
+        ("Wrong outcome", "carol: imported label from l.csv; note: two screeners"),
+        ("", "carol: imported label from l.csv"),
+        ("", "carol: imported label from l.csv; note: check the dose")]
