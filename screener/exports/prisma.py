@@ -13,7 +13,8 @@ PRISMA.csv: columns data,node,box,description,boxtext,tooltips,url,n; 34 rows in
 template's order) with only the `n` column filled in, so the file can be uploaded to
 https://estech.shinyapps.io/prisma_flowdiagram/ or read with PRISMA2020::PRISMA_data().
 List cells use the template's syntax "Name, n; Name, n"; commas and semicolons inside
-names are replaced so that the R parser splits them correctly. Other-method sources
+names are replaced by " -" (the R parser has no quoting: it reads a name up to its first
+comma), and `list_cell_notes` says so for the command to print. Other-method sources
 are summed into website_results / organisation_results / citations_results by name
 (`other_method_box`: citation/reference/snowball and hand searching go to citations,
 website/internet/Google to websites, organisations/experts/contacts/authors/sponsors and
@@ -51,8 +52,8 @@ from screener.exports._layout import (
     layout,
 )
 
-__all__ = ["OTHER_METHOD_BOXES", "TEMPLATE_COLUMNS", "DiagramNotes", "other_method_box",
-           "other_method_notes",
+__all__ = ["OTHER_METHOD_BOXES", "TEMPLATE_COLUMNS", "DiagramNotes", "list_cell_notes",
+           "other_method_box", "other_method_notes",
            "other_method_row", "prisma_csv", "prisma_json", "prisma_missing_glyphs",
            "prisma_pdf", "prisma_png", "prisma_svg", "prisma_values"]
 
@@ -214,12 +215,31 @@ def other_method_notes(counts: PrismaCounts) -> list[str]:
     return notes
 
 
+def _cell_name(name: str) -> str:
+    """A name as a list cell can hold it: PRISMA2020's PRISMA_parse_reasons_() splits the
+    cell at each ";" and reads a name up to its first ",", with no quoting or escape."""
+    return name.replace(";", " -").replace(",", " -")
+
+
 def _list_cell(items: Counts) -> str:
     """ "Name, n; Name, n" as PRISMA2020::PRISMA_data() parses it, or "NA"."""
     if not items:
         return "NA"
-    return "; ".join(f"{name.replace(';', ' -').replace(',', ' -')}, {n}"
-                     for name, n in items)
+    return "; ".join(f"{_cell_name(name)}, {n}" for name, n in items)
+
+
+def list_cell_notes(counts: PrismaCounts) -> list[str]:
+    """For each source name or exclusion reason that the R template's list cells cannot
+    hold as it is (a comma or semicolon in it, `_cell_name`): how it is written instead."""
+    c = counts
+    names = [name for items in (c.databases, c.registers, c.reports_excluded_reasons,
+                                c.other_reports_excluded_reasons) for name, _ in items]
+    return [f"{name!r} is written {_cell_name(name)!r} in the PRISMA2020 template's list "
+            "cells: the R package and the Shiny app read a name up to its first comma and "
+            "split the list at each semicolon, with no way to quote either; the JSON's own "
+            "lists and the diagrams keep the wording (edit the box's text in the Shiny app "
+            "if the published wording must stay)"
+            for name in dict.fromkeys(names) if _cell_name(name) != name]
 
 
 def prisma_values(counts: PrismaCounts) -> dict[str, str]:

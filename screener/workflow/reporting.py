@@ -612,7 +612,8 @@ def export_prisma(review: Review, fmt: str = "svg", out: Path | None = None,
     target = resolve_output(review, out, f"prisma.{fmt}", force)
     if fmt in ("csv", "json"):  # the R template's boxes (the diagrams name each source)
         result = replace(result, notes=(*result.notes,
-                                        *prisma.other_method_notes(result.counts)))
+                                        *prisma.other_method_notes(result.counts),
+                                        *prisma.list_cell_notes(result.counts)))
     counts, draft = result.counts, result.draft
     notes = (_diagram_notes(result.other_methods,
                             _reworded_reasons(review, result.reports_excluded))

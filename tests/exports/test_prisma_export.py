@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from screener.exports._layout import FONT, PAD_X, layout, text_width
 from screener.exports.prisma import (
     TEMPLATE_COLUMNS,
     DiagramNotes,
+    list_cell_notes,
     other_method_row,
     prisma_csv,
     prisma_json,
@@ -409,3 +411,28 @@ def test_text_no_font_has_is_named_once_and_matplotlib_stays_quiet(
         warnings.simplefilter("always")
         prisma_png(cjk, tmp_path / "prisma.png", dpi=50)
     assert not [w for w in caught if "missing from" in str(w.message)]
+
+
+def _r_parse_reasons(cell: str) -> list[tuple[str, int]]:
+    """PRISMA2020's PRISMA_parse_reasons_(): split at ";" (and one space), the reason up to
+    its first comma, the number after it."""
+    parts = re.split(r";(?: )?", cell)
+    return [(re.sub(r",.*$", "", p), int(re.sub(r"^.*?,([ 0-9,]*)$", r"\1", p).replace(",", "")))
+            for p in parts if p]
+
+
+def test_names_the_r_template_cannot_hold_are_reworded_and_said_so(
+        counts: PrismaCounts) -> None:
+    """A reason "Review, editorial, letter" became "Review - editorial - letter" in
+    prisma.csv without a word: the R package reads a reason up to its first comma."""
+    odd = replace(counts, reports_excluded_reasons=(
+        ("Review, editorial, letter", 5), ("Wrong population; adults", 3)))
+    rows = {row["data"]: row for row in csv.DictReader(io.StringIO(prisma_csv(odd)))}
+    assert _r_parse_reasons(rows["dbr_excluded"]["n"]) == [
+        ("Review - editorial - letter", 5), ("Wrong population - adults", 3)]
+    notes = list_cell_notes(odd)
+    assert [n.split(" in the PRISMA2020")[0] for n in notes] == [
+        "'Review, editorial, letter' is written 'Review - editorial - letter'",
+        "'Wrong population; adults' is written 'Wrong population - adults'"]
+    assert list_cell_notes(replace(odd, reports_excluded_reasons=(("Wrong population", 8),))
+                           ) == []
