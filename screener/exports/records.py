@@ -302,6 +302,21 @@ XLSX_CELL_LIMIT = 32767
 """The most characters Excel keeps in one cell."""
 
 
+def _too_long(record_id: int | None, row: Sequence[Cell]) -> list[str]:
+    """The cells of a row longer than Excel holds ("record 12: authors, 41,020 characters")."""
+    return [f"record {record_id}: {name}, {len(v):,} characters"
+            for name, v in zip(RECORD_COLUMNS, row, strict=True)
+            if isinstance(v, str) and len(v) > XLSX_CELL_LIMIT]
+
+
+def cells_over_excel_limit(items: Sequence[RecordItem], provenance: Provenance | None = None,
+                           stage: str = "") -> list[str]:
+    """The cells of `records_csv`'s table that Excel would cut on opening the file, as
+    `records_xlsx` names those it cuts."""
+    return [cell for item in items
+            for cell in _too_long(item[0].id, _row(item, provenance, stage))]
+
+
 def records_xlsx(items: Sequence[RecordItem], path: str | Path,
                  provenance: Provenance | None = None, stage: str = "") -> list[str]:
     """The same table as `records_csv` in an .xlsx workbook (sheet "records"). Returns
@@ -322,9 +337,7 @@ def records_xlsx(items: Sequence[RecordItem], path: str | Path,
     for number, item in enumerate(items, start=2):
         row = [_ILLEGAL_XLSX.sub("", v) if isinstance(v, str) else v
                for v in _row(item, provenance, stage)]
-        cut += [f"record {item[0].id}: {name}, {len(v):,} characters"
-                for name, v in zip(RECORD_COLUMNS, row, strict=True)
-                if isinstance(v, str) and len(v) > XLSX_CELL_LIMIT]
+        cut += _too_long(item[0].id, row)
         sheet.append([v[:XLSX_CELL_LIMIT] if isinstance(v, str) else v for v in row])
         for column, value in enumerate(row, start=1):
             if isinstance(value, str):

@@ -941,15 +941,26 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                                                                    stage.value)))
         if cut and warn is not None:
             warn(f"{_n(len(cut), 'cell')} longer than Excel's {rec.XLSX_CELL_LIMIT:,} "
-                 f"characters {_were(len(cut))} cut ({'; '.join(cut[:5])}"
-                 f"{'; ...' if len(cut) > 5 else ''}); export --format csv keeps them whole")
+                 f"characters {_were(len(cut))} cut ({_listed(cut)}); export --format csv "
+                 "keeps them whole")
     elif fmt == "csv":
         write_text_atomic(target, rec.records_csv(items, provenance, stage.value), bom)
+        long = rec.cells_over_excel_limit(items, provenance, stage.value) if bom else []
+        if long and warn is not None:  # --excel: the file is for Excel, which cuts them
+            warn(f"{_n(len(long), 'cell')} {'is' if len(long) == 1 else 'are'} longer than "
+                 f"Excel's {rec.XLSX_CELL_LIMIT:,} characters ({_listed(long)}): the CSV "
+                 "keeps them whole, but Excel cuts them when it opens the file (and saving it "
+                 "from Excel would lose the rest); pandas and R read them whole")
     elif fmt == "ris":
         write_text_atomic(target, rec.records_ris(items, provenance))
     else:
         write_text_atomic(target, rec.records_bibtex(items))
     return target, len(items)
+
+
+def _listed(items: Sequence[str]) -> str:
+    """The first five of `items`, joined by "; " ("; ..." when there are more)."""
+    return "; ".join(items[:5]) + ("; ..." if len(items) > 5 else "")
 
 
 def _left_out_of_include(note: Callable[[str], None], maybe: int, in_conflict: int) -> None:

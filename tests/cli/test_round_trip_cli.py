@@ -143,6 +143,14 @@ def test_an_xlsx_export_says_which_cells_excel_could_not_hold(tmp_path: Path) ->
     out = run("export", "records", "--label", "all", "--format", "csv", "--out",
               str(tmp_path / "r.csv"), "--review", str(folder))
     assert "warning" not in out
+    # a CSV for Excel (--excel) is cut the same way when Excel opens it
+    out = run("export", "records", "--label", "all", "--format", "csv", "--excel", "--out",
+              str(tmp_path / "excel.csv"), "--review", str(folder))
+    assert ("warning: 1 cell is longer than Excel's 32,767 characters (record 1: abstract, "
+            "40,000 characters): the CSV keeps them whole, but Excel cuts them when it opens "
+            "the file") in out, out
+    assert len(next(csv.DictReader((tmp_path / "excel.csv").open(encoding="utf-8-sig")))[
+        "abstract"]) == 40000
 
 
 def test_csv_for_excel_has_a_byte_order_mark_and_imports_the_same(original: Path,
