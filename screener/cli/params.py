@@ -69,6 +69,17 @@ PATH = NonEmptyPath(path_type=Path)
 """A file or folder argument (a pathlib.Path)."""
 
 
+class PathError(click.ClickException):
+    """A path option refused for what the path is, not how the command was typed: printed
+    as "error: ..." with exit code 2, as the command's own refusals of a path are
+    (`ReviewError`), not with click's "Usage: ... Try --help" lines."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
 class OutputPath(NonEmptyPath):
     """A file to write: a value ending in a slash names a folder, which pathlib drops
     (`--out newdir/` wrote a file named newdir). Refused unless the folder exists (the
@@ -78,17 +89,17 @@ class OutputPath(NonEmptyPath):
                 ctx: click.Context | None) -> Any:
         option = param.opts[0] if param is not None and param.opts else "the path"
         if value == "-":
-            self.fail(f"{option} - would write a file named '-': screener writes exports to "
-                      f"files, not to standard output; give a file name, or leave {option} "
-                      "out for the default", param, ctx)
+            raise PathError(f"{option} - would write a file named '-': screener writes "
+                            "exports to files, not to standard output; give a file name, or "
+                            f"leave {option} out for the default")
         path = super().convert(value, param, ctx)
         if isinstance(value, str) and value.endswith(("/", os.sep)) and isinstance(path, Path):
             if path.is_file():
-                self.fail(f"{path} is a file, not a folder; {option} names a file: leave out "
-                          "the final slash, or give a file path in a folder", param, ctx)
+                raise PathError(f"{path} is a file, not a folder; {option} names a file: "
+                                "leave out the final slash, or give a file path in a folder")
             if not path.is_dir():
-                self.fail(f"{path}: no such folder, and {option} names a file, not a folder: "
-                          "create the folder, then give a file path in it", param, ctx)
+                raise PathError(f"{path}: no such folder, and {option} names a file, not a "
+                                "folder: create the folder, then give a file path in it")
         return path
 
 

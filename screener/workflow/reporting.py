@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import tempfile
 from collections import Counter
@@ -397,14 +398,21 @@ def _check_output(target: Path, force: bool, option: str, made_here: bool) -> No
     if target.exists() and not force:
         raise ReviewError(f"{target} exists; pass --force to replace it, or choose another "
                           f"path with {option}")
+    if target.parent.is_dir():
+        return
+    # the nearest existing path on the way: a file there is not a missing folder
+    there = next((p for p in target.parents if p.exists()), None)
+    if there is not None and not there.is_dir():
+        if made_here:  # the review's exports/ (or a folder in it) is a plain file
+            raise ReviewError(f"{there} is a file, not a folder: exports go in the folder "
+                              f"{target.parent}. Rename or move that file (e.g. `mv {shlex.quote(str(there))} "
+                              f"{shlex.quote(f'{there}.old')}`), or give a file path elsewhere "
+                              f"with {option}")
+        raise ReviewError(f"{there} is a file, not a folder; give {option} a file path "
+                          "in a folder")
     if made_here:
         target.parent.mkdir(parents=True, exist_ok=True)
-    elif not target.parent.is_dir():
-        # the nearest existing path on the way: a file there is not a missing folder
-        there = next((p for p in target.parents if p.exists()), None)
-        if there is not None and not there.is_dir():
-            raise ReviewError(f"{there} is a file, not a folder; give {option} a file path "
-                              "in a folder")
+    else:
         raise ReviewError(f"{target.parent}: no such folder for {option}")
 
 

@@ -4,6 +4,7 @@ exist: one message and exit code 2, never a traceback, and nothing written."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,28 @@ def test_maybe_at_full_text_is_refused_and_nothing_is_written(tmp_path: Path, re
     assert text.count("\n") == 1 and "wrote" not in text, text
     assert (files_in(tmp_path), files_in(Path(rev))) == before
     assert not (Path(rev) / "exports").exists() or not any((Path(rev) / "exports").iterdir())
+
+
+@pytest.mark.parametrize("args", [["export", "prisma"], ["export", "records"], ["report"]])
+def test_an_exports_file_where_the_folder_goes_is_named_as_such(
+        tmp_path: Path, rev: str, args: list[str]) -> None:
+    """With a plain file named `exports` in the review, the default export said "cannot
+    write .../exports/prisma.svg (File exists)"."""
+    shutil.rmtree(Path(rev) / "exports", ignore_errors=True)
+    (Path(rev) / "exports").write_text("keep me", encoding="utf-8")
+    out = run(*args, "--review", rev, code=2)
+    assert out.startswith(f"error: {Path(rev) / 'exports'} is a file, not a folder: exports "
+                          "go in the folder"), out
+    assert "Rename or move that file" in out and "File exists" not in out
+    assert (Path(rev) / "exports").read_text(encoding="utf-8") == "keep me"
+
+
+@pytest.mark.parametrize("value", ["-", "nodir/"])
+def test_out_refusals_read_as_every_other_path_error(tmp_path: Path, rev: str,
+                                                     value: str) -> None:
+    """`--out -` and `--out nodir/` came in click's "Usage: ... Try --help ... Error:
+    Invalid value" form while every other --out refusal reads "error: ..."."""
+    out = run("export", "prisma", "--out", f"{tmp_path}/{value}" if value != "-" else value,
+              "--review", rev, code=2)
+    assert out.startswith("error: ") and out.count("\n") == 1, out
+    assert "Usage:" not in out and "Try " not in out
