@@ -71,6 +71,13 @@ class Progress:
     import)."""
     screened_since: int = 0
     """Decisions the stopping statistics count since that import (with none, 0)."""
+    shared: bool = False
+    """Single screening shared with other screeners: the stopping figures (irrelevant run,
+    stopping test, estimates, SAFE items) are the review's, from every screener's decisions,
+    and the same for each of them; `screened` stays this reviewer's own."""
+    sample_screened: int = 0
+    """The decisions the stopping figures are computed from: `screened` (the reviewer's
+    own), or with `shared` every screener's."""
 
     @property
     def criteria_met(self) -> bool:
@@ -203,7 +210,8 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
             ordered = _pooled(session, stage)
             whose = None
             base = replace(base, consecutive_irrelevant=irrelevant_run(
-                [lab for _, lab in ordered]))
+                [lab for _, lab in ordered]), shared=True)
+        base = replace(base, sample_screened=len(ordered))
         # records imported after screening began: the run and the sample start after them
         start, added, added_on = _added_since(session, stage, ordered, whose)
         since = len(ordered) - start

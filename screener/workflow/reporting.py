@@ -1100,10 +1100,15 @@ def build_report_inputs(review: Review) -> object:
     stop = None
     if progs:
         values = []
-        for prog in progs:  # every screener's (dual screening: each has their own)
-            who = f" ({prog.reviewer})" if len(progs) > 1 else ""
-            values += [(f"records screened{who}", f"{prog.screened:,} of {prog.total:,} "
-                        f"({prog.fraction:.1%})"),
+        # dual screening: each screener has their own figures; single screening shared by
+        # several: one set, the review's (as `status` groups them), under every name
+        together = len(progs) > 1 and all(p.shared for p in progs)
+        for prog in progs[:1] if together else progs:
+            who = f" ({prog.reviewer})" if len(progs) > 1 and not together else ""
+            whose = (f" ({', '.join(p.reviewer for p in progs)} together: each record "
+                     "is screened once, so these are the review's figures)" if together else who)
+            values += [(f"records screened{whose}", f"{prog.sample_screened:,} of "
+                        f"{prog.total:,} ({prog.sample_screened / (prog.total or 1):.1%})"),
                        (f"consecutive irrelevant{who}", str(prog.consecutive_irrelevant))]
             if prog.added_since_start and prog.added_on is not None:
                 # an update search: the run, the test and the estimate count only since

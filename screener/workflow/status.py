@@ -168,6 +168,10 @@ def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,
         "recall_target": rule.recall_target, "confidence": rule.confidence,
         "reviewers": [{
             "reviewer": p.reviewer, "screened": p.screened, "total": p.total,
+            # whose the figures below are: the reviewer's own, or in single screening
+            # shared by several screeners the review's (the same for each), from how many
+            "figures_of": "review" if p.shared else "reviewer",
+            "figures_screened": p.sample_screened,
             "consecutive_irrelevant": p.consecutive_irrelevant, "p_value": p.p_value,
             "stop_by_test": p.stop_by_test, "estimated_recall": p.estimated_recall,
             "estimated_recall_interval": (None if p.estimated_recall_interval is None
@@ -255,7 +259,8 @@ def format_status(data: dict[str, Any]) -> str:
                      f"confidence {stop['confidence']:.0%}){state}")
         groups: list[tuple[list[str], dict[str, Any]]] = []
         for r in stop["reviewers"]:  # single screening shared: the same (the review's)
-            same = {k: r[k] for k in ("consecutive_irrelevant", "p_value",
+            same = {k: r[k] for k in ("figures_of", "figures_screened",
+                                      "consecutive_irrelevant", "p_value",
                                       "estimated_recall", "estimated_recall_interval",
                                       "estimated_remaining", "safe", "added_since_start",
                                       "added_on", "screened_since")}

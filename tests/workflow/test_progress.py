@@ -99,6 +99,55 @@ def test_status_prints_the_shared_stopping_figures_of_single_screening_once(
         "ann, bob (the review's figures: each record is screened once): 5 irrelevant in a row")
 
 
+def test_report_and_status_json_give_shared_single_screening_figures_as_the_reviews(
+        tmp_path: Path) -> None:
+    """Single screening shared by ann and bob: the methods text credited the review's run,
+    test and SAFE items to each screener in turn, beside each one's own records screened
+    ("consecutive irrelevant (ann): 6" after ann's 2 exclusions); it now gives them once,
+    as the review's, with the records both screened. status --json says whose they are."""
+    from screener.exports.report import automation_paragraph
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.status import status
+
+    with review_of(tmp_path, 40) as review:
+        ann, bob = ScreeningSession(review, "ann"), ScreeningSession(review, "bob")
+        plan = [(ann, Label.INCLUDE)] + [(ann, Label.EXCLUDE)] * 2 + [(bob, Label.EXCLUDE)] * 4
+        for session, label in plan:
+            item = session.next()
+            assert item is not None and item.record.id is not None
+            session.decide(item.record.id, label)
+        text = automation_paragraph(build_report_inputs(review))
+        data = status(review)
+    assert "(ann)" not in text and "(bob)" not in text
+    assert ("records screened (ann, bob together: each record is screened once, so these "
+            "are the review's figures): 7 of 40 (17.5%); consecutive irrelevant: 6;") in text
+    assert text.count("SAFE checklist") == 1
+    rows = {r["reviewer"]: r for r in data["stopping"]["reviewers"]}
+    assert (rows["ann"]["screened"], rows["bob"]["screened"]) == (3, 4)  # their own
+    assert {(r["figures_of"], r["figures_screened"], r["consecutive_irrelevant"])
+            for r in rows.values()} == {("review", 7, 6)}
+
+
+def test_dual_screening_figures_are_each_reviewers_own_in_status_json(tmp_path: Path) -> None:
+    from screener.workflow.status import status
+
+    review = create_review(tmp_path / "d", REPO / "protocols" / "dual-screening.yaml")
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=f"R{i}") for i in range(10)])
+    with review:
+        for name, n in (("ann", 3), ("bob", 2)):
+            session = ScreeningSession(review, name)
+            for _ in range(n):
+                item = session.next()
+                assert item is not None and item.record.id is not None
+                session.decide(item.record.id, Label.EXCLUDE)
+        rows = status(review, viewer="ann")["stopping"]["reviewers"]
+    mine = [(r["screened"], r["figures_of"], r["figures_screened"])
+            for r in rows if r["reviewer"] == "ann"]
+    assert mine == [(3, "reviewer", 3)]
+
+
 def test_status_gives_the_recall_the_stopping_test_supports(tmp_path: Path) -> None:
     """Beside the estimated recall, its lower end: found / (found + the upper end of the
     relevant records estimated left), in the text and in the JSON."""
