@@ -268,6 +268,8 @@ class ReportInputs:
     """Title/abstract records that two or more screeners decided."""
     single_screened: int = 0
     """Title/abstract records that one screener decided."""
+    full_text_screened: tuple[int, int] = (0, 0)
+    """(reports two or more screeners decided, reports one did) at full text."""
     draft: str = ""
     """Why the PRISMA diagram is not final ("" when it is)."""
     imported_labels: tuple[tuple[str, int], ...] = ()
@@ -530,6 +532,23 @@ def _screened(inputs: ReportInputs) -> str:
             if inputs.counts.records_excluded_automation else "")
 
 
+def _so_far(inputs: ReportInputs, per: str) -> str:
+    """A draft's count of the records (and reports) screened by several reviewers and by
+    one so far: "So far, at title and abstract, 40 records have been screened by two
+    reviewers and 20 by one; at full text, ..."."""
+    many = per if per == "two" else "two or more"
+    parts = []
+    for where, (multi, single), word in (
+            ("title and abstract", (inputs.multi_screened, inputs.single_screened), "record"),
+            ("full text", inputs.full_text_screened, "report")):
+        first = multi or single
+        if first:
+            parts.append(f"at {where}, {_n(first, word)} {'has' if first == 1 else 'have'} "
+                         "been screened by " + (f"{many} reviewers" if multi else "one reviewer")
+                         + (f" and {_count(single)} by one" if multi and single else ""))
+    return f" So far, {'; '.join(parts)}." if parts else ""
+
+
 def _no_full_text_yet(inputs: ReportInputs) -> str:
     """The sentence for a full-text stage where no report has been assessed (what the
     protocol asks of each report there would be said of none); "" once one has."""
@@ -599,6 +618,14 @@ def screening_paragraph(inputs: ReportInputs) -> str:
             # amended: not every record had this many reviewers (the history says how many)
             out.append(f"Under the protocol version in force, each record{report} is screened "
                        f"by {per} reviewers, {how}.")
+        elif not sentences and inputs.draft:
+            # part-way through, some records wait for their second reviewer: what the
+            # protocol asks, then how far it has been done
+            # (no report assessed yet, but one may wait for its second reviewer)
+            no_ft = "" if any(inputs.full_text_screened) else none
+            out.append(f"Under the protocol each record{'' if no_ft else report} is screened "
+                       f"by {per} reviewers, {how}.{_so_far(inputs, per)}"
+                       + (f" {no_ft}" if no_ft else ""))
         elif not sentences:
             screened = _screened(inputs)
             out.append(f"At title and abstract every record{screened} was screened by {per} "

@@ -1087,12 +1087,7 @@ def build_report_inputs(review: Review) -> object:
         versions = _protocol_versions(stored, protocols, log, repo.protocol_positions(session),
                                       kept_citing)
         modes = _screening_modes(stored, protocols)
-        screeners_of: dict[int, set[str]] = {}
-        for d in current:
-            if d.stage == Stage.TITLE_ABSTRACT and d.reviewer_role == Role.SCREENER:
-                screeners_of.setdefault(d.record_id, set()).add(d.reviewer)
-        multi = sum(1 for names in screeners_of.values() if len(names) > 1)
-        single = len(screeners_of) - multi
+        multi, single = _screened_by(current, Stage.TITLE_ABSTRACT)
         used = sorted({d.ranking_id for d in made if d.ranking_id})
         infos = {i: repo.ranking_info(session, i) for i in used}
         info = infos[used[-1]] if used else None
@@ -1181,6 +1176,7 @@ def build_report_inputs(review: Review) -> object:
                         open_conflicts=open_conflicts,
                         screening_modes=modes,
                         multi_screened=multi, single_screened=single,
+                        full_text_screened=_screened_by(current, Stage.FULL_TEXT),
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         unlinked_rankings=n_rankings if info is None else 0,
                         unblinded=unblinded, other_methods=result.other_methods,
@@ -1193,6 +1189,16 @@ def build_report_inputs(review: Review) -> object:
                         sources=sources, dedup=dedup, reasons_amended=reasons_amended,
                         reworded_reasons=reworded, diagram_reworded_reasons=drawn,
                         excluded_then_removed=then_removed)
+
+
+def _screened_by(current: Sequence[Decision], stage: Stage) -> tuple[int, int]:
+    """(records two or more screeners decided, records one did) at the stage."""
+    screeners_of: dict[int, set[str]] = {}
+    for d in current:
+        if d.stage == stage and d.reviewer_role == Role.SCREENER:
+            screeners_of.setdefault(d.record_id, set()).add(d.reviewer)
+    multi = sum(1 for names in screeners_of.values() if len(names) > 1)
+    return multi, len(screeners_of) - multi
 
 
 def _reason_amendments(session: Session, protocol: Protocol, stored: dict[int, Protocol],

@@ -1270,6 +1270,38 @@ def test_methods_text_gives_every_screeners_stopping_figures(
     assert "SAFE checklist (bob): not met" in text
 
 
+def test_draft_methods_text_of_a_dual_review_part_way_says_how_many_have_two_decisions(
+        make_review: Callable[..., Any]) -> None:
+    """Part-way through a blind dual review (ann 6 records, bob 4 of them; a report one
+    reviewer assessed, another none yet), the draft said 'At each stage every record screened
+    so far and every retrieved report was screened by two reviewers, independently': false
+    of the 2 records and the reports with one decision. It now says what the protocol asks
+    and how far that has been done."""
+    from screener.exports.report import screening_paragraph
+    from screener.workflow.reporting import build_report_inputs
+
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 10)
+    for rid in ids[:2]:
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", INC)
+    for rid in ids[2:6]:
+        decide(review, rid, "ann", EXC)
+    for rid in ids[2:4]:
+        decide(review, rid, "bob", EXC)
+    list_conflicts(review, TA, ADJ)  # reconciliation: the report may be written
+    decide(review, ids[0], "ann", INC, stage=FT)
+    inputs = build_report_inputs(review)
+    assert inputs.draft
+    text = " ".join(screening_paragraph(inputs).split())
+    assert "every retrieved report was screened by two" not in text
+    assert "every record screened so far" not in text
+    assert ("Under the protocol each record and each retrieved report is screened by two "
+            "reviewers, independently") in text
+    assert ("So far, at title and abstract, 4 records have been screened by two reviewers "
+            "and 2 by one; at full text, 1 report has been screened by one reviewer.") in text
+
+
 def test_not_retrieved_in_blind_dual_screening_is_the_adjudicators_and_never_drops_a_decision(
         make_review: Callable[..., Any]) -> None:
     from screener.workflow.screening import mark_not_retrieved
