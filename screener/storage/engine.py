@@ -269,9 +269,27 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
         return engine
-    connect_args = {"connect_timeout": int(os.environ.get("SCREENER_PG_CONNECT_TIMEOUT", "10")),
-                    **PG_LOST_SERVER_ARGS}
+    connect_args = {"connect_timeout": pg_connect_timeout(), **PG_LOST_SERVER_ARGS}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+PG_CONNECT_TIMEOUT_ENV = "SCREENER_PG_CONNECT_TIMEOUT"
+"""Seconds to wait for a PostgreSQL server to answer a connection (default 10)."""
+
+
+def pg_connect_timeout() -> int:
+    """`PG_CONNECT_TIMEOUT_ENV` as a whole number of seconds (10 when unset or empty); a value
+    that is not one is a `StorageError` naming the variable."""
+    raw = os.environ.get(PG_CONNECT_TIMEOUT_ENV, "").strip() or "10"
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = -1
+    if seconds < 1:
+        raise StorageError(f"{PG_CONNECT_TIMEOUT_ENV}={raw!r} is not a number of seconds: set "
+                           "it to a whole number of 1 or more (e.g. 30), or unset it for the "
+                           "default of 10")
+    return seconds
 
 
 PG_LOST_SERVER_ARGS = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,

@@ -369,6 +369,16 @@ def test_a_server_that_refuses_the_connection_points_at_host_and_port() -> None:
     assert "cannot connect" in out and "Check the host and port" in out
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "2.5"])
+def test_a_connect_timeout_that_is_no_number_of_seconds_is_named(
+        monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    # SCREENER_PG_CONNECT_TIMEOUT=abc ended in a ValueError traceback
+    monkeypatch.setenv("SCREENER_PG_CONNECT_TIMEOUT", value)
+    out = run("status", "--db", "postgresql://ann@127.0.0.1:9/db", code=2)
+    assert f"SCREENER_PG_CONNECT_TIMEOUT={value!r} is not a number of seconds" in out
+    assert "cannot connect" not in out
+
+
 def test_a_wrong_postgresql_password_points_at_the_password() -> None:
     # the test server trusts every local connection, so the server's words are given here
     from screener.storage import connection_hint
