@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -73,8 +74,9 @@ class ScreenerGroup(click.Group):
 def review_options(func: F) -> F:
     """--review DIR and --db URL, as every command that opens a review takes them."""
     func = click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB", type=DB_URL,
-                        help="PostgreSQL URL (postgresql://user@host:port/db) instead of a "
-                             "review folder; also read from SCREENER_DB.")(func)
+                        help="Database URL instead of a review folder: PostgreSQL "
+                             "(postgresql://user@host:port/db) or SQLite "
+                             "(sqlite:///path/to/review.db); also read from SCREENER_DB.")(func)
     func = click.option("--review", "review_dir", type=PATH,
                         default=None, metavar="DIR",
                         help="Review folder (default: the current folder).")(func)
@@ -87,6 +89,21 @@ def _from_environment(name: str = "db_url") -> bool:
 
     ctx = click.get_current_context(silent=True)
     return ctx is not None and ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT
+
+
+@contextmanager
+def _naming_screener_db(db_url: str | None) -> Iterator[None]:
+    """A database error about a URL that came from SCREENER_DB, not the command line, says
+    so (the user typed no --db)."""
+    from screener.storage import StorageError
+
+    try:
+        yield
+    except StorageError as exc:
+        if db_url and _from_environment():
+            raise StorageError(f"{exc} (the URL is the SCREENER_DB environment variable's: "
+                               "fix it, or unset it to use the review folder)") from exc
+        raise
 
 
 def open_from(review_dir: Path | None, db_url: str | None) -> Any:
@@ -102,7 +119,8 @@ def open_from(review_dir: Path | None, db_url: str | None) -> Any:
         click.echo(f"note: using {review_dir / DB_FILE} (--review), not SCREENER_DB", err=True)
         review = open_review(review_dir, sqlite_url((review_dir / DB_FILE).resolve()))
     else:
-        review = open_review(review_dir, db_url)
+        with _naming_screener_db(db_url):
+            review = open_review(review_dir, db_url)
     if review.upgraded_from is not None:
         click.echo(f"note: {review.location} was made by an older screener: its database was "
                    f"upgraded from schema {review.upgraded_from} to {review.db.head()} "
@@ -133,8 +151,9 @@ def main() -> None:
 @click.option("--protocol", "protocol_file", required=True,
               type=PATH, help="The review protocol (YAML).")
 @click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB", type=DB_URL,
-              help="Create the review in this PostgreSQL database; DIRECTORY keeps the "
-                   "protocol copy and exports.")
+              help="Create the review in this database (postgresql://user@host:port/db, or "
+                   "sqlite:///path/to/review.db); DIRECTORY keeps the protocol copy and "
+                   "exports. Also read from SCREENER_DB.")
 def init(directory: Path, protocol_file: Path, db_url: str | None) -> None:
     """Create a review in DIRECTORY from a protocol."""
     from screener.workflow.review import create_review
@@ -142,7 +161,9 @@ def init(directory: Path, protocol_file: Path, db_url: str | None) -> None:
     if db_url and _from_environment():
         click.echo("note: SCREENER_DB is set, so the review goes into that database (unset it "
                    "for a review kept in the folder)", err=True)
-    with create_review(directory, protocol_file, db_url) as review:
+    with _naming_screener_db(db_url):
+        review = create_review(directory, protocol_file, db_url)
+    with review:
         click.echo(f"created review {review.title!r} at {review.location}")
         click.echo(f"protocol v{review.protocol_version} sha256 {review.protocol_hash}")
     _warn_of_settings(protocol_file)

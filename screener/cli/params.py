@@ -115,8 +115,18 @@ class _DbUrl(click.types.StringParamType):
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
-            self.fail("an empty database URL was given; write postgresql://user@host:port/db, "
-                      "or leave --db out to use the review folder", param, ctx)
+            from click.core import ParameterSource
+
+            if (ctx is not None and param is not None and param.name
+                    and ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT):
+                raise click.BadParameter(
+                    f"it is set to {value!r}, which names no database; set it to "
+                    "postgresql://user@host:port/db or sqlite:///path/to/review.db, or unset "
+                    "it (unset SCREENER_DB) to use the review folder", ctx, param,
+                    param_hint="SCREENER_DB (the environment variable --db reads)")
+            self.fail("an empty database URL was given; write postgresql://user@host:port/db "
+                      "or sqlite:///path/to/review.db, or leave --db out to use the review "
+                      "folder", param, ctx)
         return value
 
 

@@ -364,6 +364,23 @@ def test_a_database_url_without_a_database_or_empty_is_refused() -> None:
     assert "an empty database URL was given" in out
 
 
+def test_a_bad_url_from_screener_db_names_screener_db(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    # SCREENER_DB=" " said "Invalid value for '--db'" to a user who typed no --db
+    monkeypatch.setenv("SCREENER_DB", " ")
+    out = run("status", code=2)
+    assert "Invalid value for SCREENER_DB" in out and "'--db'" not in out
+    assert "unset SCREENER_DB" in out
+    monkeypatch.setenv("SCREENER_DB", "not a url")
+    for args in (["status"], ["init", str(tmp_path / "rev"), "--protocol", MINIMAL]):
+        out = run(*args, code=2)
+        assert "cannot read the database URL 'not a url'" in out
+        assert "the URL is the SCREENER_DB environment variable's" in out
+    monkeypatch.delenv("SCREENER_DB")
+    out = run("status", "--db", "not a url", code=2)  # typed: no word of the variable
+    assert "cannot read the database URL" in out and "SCREENER_DB" not in out
+
+
 def test_a_server_that_refuses_the_connection_points_at_host_and_port() -> None:
     out = run("status", "--db", "postgresql://ann@127.0.0.1:9/db", code=2)
     assert "cannot connect" in out and "Check the host and port" in out
