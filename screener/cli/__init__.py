@@ -284,19 +284,31 @@ def backup(target: Path, review_dir: Path | None, db_url: str | None) -> None:
 
 # --- screening from scripts --------------------------------------------------------------
 
+EXIT_TRY_LATER = 75
+"""`next`'s exit code when no record is left for the reviewer now but some are on other
+reviewers' screens, to come back (EX_TEMPFAIL of sysexits.h: try again later); screening
+finished exits 0. Either way stdout is `null` (--json) so loops that stop at null still do."""
+
+
 @main.command("next")
 @review_options
 @click.option("--reviewer", required=True)
 @click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
 @click.option("--json", "as_json", is_flag=True,
               help="Print the record as JSON, with the ranking_id and rank_position to give "
-                   "`decide` (null when none is left).")
+                   "`decide` (null when none is left to screen now: exit code 0 when "
+                   "screening is finished, 75 when records are held on other reviewers' "
+                   "screens).")
 @click.option("--new-reviewer", is_flag=True,
               help="Join a review that has reviewers already under a name it has not seen "
                    "(without it such a name is refused, in case it is a typo).")
 def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str,
           as_json: bool, new_reviewer: bool) -> None:
-    """Print the record REVIEWER should screen next (null when none is left)."""
+    """Print the record the --reviewer should screen next.
+
+    When none is left: "nothing left to screen" (null with --json) and exit code 0; when the
+    records left are on other reviewers' screens, "nothing to screen for now" (null) and
+    exit code 75: try again later."""
     from screener.core.decisions import Stage
     from screener.workflow.screening import ScreeningSession, reviewer_name, screening_reviewer
 
@@ -313,16 +325,18 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
     if waiting:  # an update search imported, not deduplicated: its copies would come up
         click.echo(f"note: {waiting}", err=True)
     if item is None:
-        click.echo("null" if as_json else "nothing left to screen")
-        if session.held:
-            from screener.workflow.team import CLAIM_MINUTES
+        if not session.held:
+            click.echo("null" if as_json else "nothing left to screen")
+            return
+        from screener.workflow.team import CLAIM_MINUTES
 
-            click.echo(f"note: {counted(session.held, 'record')} "
-                       f"{plural(session.held, 'is', 'are')} on other reviewers' screens "
-                       "(offered to them, not yet decided); they come back if those reviewers "
-                       f"quit or leave them for {CLAIM_MINUTES} minutes: try again later",
-                       err=True)
-        return
+        click.echo("null" if as_json else "nothing to screen for now")
+        click.echo(f"note: {counted(session.held, 'record')} "
+                   f"{plural(session.held, 'is', 'are')} on other reviewers' screens "
+                   "(offered to them, not yet decided); they come back if those reviewers "
+                   f"quit or leave them for {CLAIM_MINUTES} minutes: try again later "
+                   f"(exit code {EXIT_TRY_LATER})", err=True)
+        sys.exit(EXIT_TRY_LATER)
     added = session.queue.added_since_ranking
     if added:  # `next` ranks nothing itself (before any ranking: import order), so it says
         click.echo(f"note: the ranking predates {counted(added, 'record')} imported since, "

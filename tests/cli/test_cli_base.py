@@ -891,8 +891,16 @@ def test_next_says_when_the_records_left_are_on_others_screens(tmp_path: Path) -
     assert again.exit_code == 0 and f"[{rid}]" in again.output  # carl has it on screen
     result = CliRunner().invoke(main, ["next", "--reviewer", "dana", "--new-reviewer",
                                        "--review", rev])
-    assert result.exit_code == 0 and "nothing left to screen" in result.output
-    assert "1 record is on other reviewers' screens" in result.output
+    # it said "nothing left to screen" (exit 0) beside "try again later", and --json printed
+    # null as when screening is finished: a script could not tell the two apart
+    assert result.exit_code == 75 and "nothing to screen for now" in result.stdout
+    assert "nothing left" not in result.output
+    assert "1 record is on other reviewers' screens" in result.stderr
+    held = CliRunner().invoke(main, ["next", "--reviewer", "dana", "--json", "--review", rev])
+    assert (held.exit_code, held.stdout.strip()) == (75, "null")
+    run("decide", str(rid), "--reviewer", "carl", "--label", "exclude", "--review", rev)
+    done = CliRunner().invoke(main, ["next", "--reviewer", "dana", "--json", "--review", rev])
+    assert (done.exit_code, done.stdout.strip()) == (0, "null")
 
 
 def test_next_refuses_a_name_the_review_has_not_seen_as_decide_does(tmp_path: Path) -> None:
