@@ -8,6 +8,7 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 import unicodedata
@@ -498,7 +499,9 @@ def known_reviewer(review: Review, name: str, option: str = "--reviewer") -> str
     if name in known:
         return name
     near = [k for k in known if name_key(k) == name_key(name)]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = (f"; names are matched exactly: {option} {shlex.quote(near[0])}" if near
+            else f"; did you mean {option} {shlex.quote(close[0])}?" if close
             else "; check the spelling")
     listed = ", ".join(repr(k) for k in known) if known else "none yet (no decisions)"
     raise ReviewError(f"{option} {name!r} is not a reviewer of this review (known: {listed})"

@@ -26,13 +26,20 @@ from screener.workflow.progress import (
     import_note,
 )
 from screener.workflow.review import Review
-from screener.workflow.screening import eligible_ids, outcomes, reviewer_name
+from screener.workflow.screening import eligible_ids, known_reviewer, outcomes, reviewer_name
 from screener.workflow.team import blind_stages, not_offered
 
 
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
+    """The review's counts, decisions, stopping figures and PRISMA numbers; in a blind
+    review only the `viewer`'s own labels. A `viewer` the review does not know (a typo) is
+    refused as other commands refuse it, once the review has reviewers."""
     if viewer is not None:
         viewer = reviewer_name(viewer)
+        with review.read() as session:
+            anyone = bool(repo.reviewers(session))
+        if anyone:
+            viewer = known_reviewer(review, viewer)
     with review.read() as session:
         # stages still blind (reconciliation not started there): their labels and combined
         # outcomes are hidden from everyone but the viewer's own decisions

@@ -918,6 +918,24 @@ def test_next_refuses_a_name_the_review_has_not_seen_as_decide_does(tmp_path: Pa
     assert run("next", "--reviewer", "bobb", "--new-reviewer", "--review", rev)[0] == 0
 
 
+def test_status_refuses_a_reviewer_the_review_does_not_know(tmp_path: Path) -> None:
+    """`status --reviewer nobdy` (a typo) exited 0 showing nothing of anyone's labels, where
+    every other command refuses a name the review does not know."""
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    assert run("status", "--reviewer", "ann", "--review", rev)[0] == 0  # no reviewers yet
+    (rid, _) = seed(tmp_path, None, 2)
+    run("decide", str(rid), "--reviewer", "bob", "--label", "include", "--review", rev)
+    for extra in ([], ["--json"]):
+        code, out = run("status", "--reviewer", "bobb", *extra, "--review", rev, ok=False)
+        assert code == 2 and out.count("error:") == 1
+        assert "'bobb' is not a reviewer of this review (known: 'bob')" in out
+        assert "did you mean --reviewer bob?" in out
+    code, out = run("status", "--reviewer", "zed", "--review", rev, ok=False)
+    assert code == 2 and "check the spelling" in out and "did you mean" not in out
+    assert "bob: 1 screened" in run("status", "--reviewer", "bob", "--review", rev)[1]
+
+
 def test_rank_refuses_a_name_the_review_has_not_seen(tmp_path: Path) -> None:
     """In blind dual screening each reviewer has a ranking of their own: `rank --reviewer
     bobb` (a typo) registered bobb as a screener, as `next` did."""
