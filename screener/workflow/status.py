@@ -8,13 +8,14 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from screener.core import audit
-from screener.core.decisions import Label, Role, Stage
+from screener.core.decisions import Decision, Label, Reviewer, Role, Stage
 from screener.core.records import key_paper_match
 from screener.core.wording import counted, number, percent, plural
-from screener.storage import repo
+from screener.storage import Session, repo
 from screener.workflow.importing import (
     contradicting_duplicates,
     not_deduplicated_note,
@@ -27,7 +28,7 @@ from screener.workflow.progress import (
 )
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, known_reviewer, outcomes, reviewer_name
-from screener.workflow.team import blind_stages, not_offered
+from screener.workflow.team import CLAIM_MINUTES, blind_stages, not_offered
 
 
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
@@ -53,7 +54,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         sources = repo.sources(session)
         # decisions and reports of records removed as duplicates after they were screened
         # are kept in the log but, as in the PRISMA counts, not counted
-        current = [d for d in repo.current_decisions(session) if d.record_id not in removed_ids]
+        every = repo.current_decisions(session)
+        current = [d for d in every if d.record_id not in removed_ids]
         # while title/abstract is blind, how many records reach full text would tell each
         # reviewer the combined outcome: None = hidden
         eligible = {s: set(eligible_ids(session, s)) for s in review.protocol.stages}
@@ -81,7 +83,7 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
             rid in ta_outcomes and (ta_outcomes[rid].label is not None
                                     or ta_outcomes[rid].conflict)
             for rid in eligible.get(ta, ()))
-        reviewers = repo.reviewers(session)
+        reviewers = _taking_part(review, session, every)
         not_deduplicated = records_not_deduplicated(session)
         # records each screener is still offered: not decided by them, not settled by
         # others, not allocated to others
@@ -155,6 +157,21 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
             "assessed": reports.get("assessed", 0)},
         **_stopping_and_prisma(review, hidden, viewer, all_screened),
     }
+
+
+def _taking_part(review: Review, session: Session, current: list[Decision]) -> list[Reviewer]:
+    """The reviewers to list: a screener is one once they have a decision, hold a record
+    (one `next` or the UI offered them) or are named in an allocation. A name registered
+    only because it asked for a record (`next --reviewer carol --new-reviewer`, a trial)
+    and holds none now would be listed for good with nothing screened: it is not (it is
+    still a known name, so `--new-reviewer` is not asked for again)."""
+    since = repo.database_now(session) - timedelta(minutes=CLAIM_MINUTES)
+    stages = review.protocol.stages
+    named = ({d.reviewer for d in current}
+             | {name for s in stages for _, name in repo.active_claims(session, s, since)}
+             | {name for s in stages if (run := repo.latest_allocation(session, s))
+                for name in run["reviewers"]})
+    return [r for r in repo.reviewers(session) if r.role != Role.SCREENER or r.name in named]
 
 
 def _stopping_and_prisma(review: Review, hidden: set[Stage], viewer: str | None,

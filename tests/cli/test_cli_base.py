@@ -936,6 +936,30 @@ def test_status_refuses_a_reviewer_the_review_does_not_know(tmp_path: Path) -> N
     assert "bob: 1 screened" in run("status", "--reviewer", "bob", "--review", rev)[1]
 
 
+def test_a_reviewer_who_only_tried_next_is_not_listed_once_they_hold_nothing(
+        tmp_path: Path) -> None:
+    """`next --reviewer carol --new-reviewer` (a trial) left carol listed in `status` for
+    good, '0 screened', beside the reviewers who screen."""
+    from screener.core.decisions import Stage
+
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", MINIMAL)
+    (rid, other, _) = seed(tmp_path, None, 3)
+    run("decide", str(rid), "--reviewer", "bob", "--label", "exclude", "--review", rev)
+    run("next", "--reviewer", "carol", "--new-reviewer", "--review", rev)
+    assert "carol: 0 screened" in run("status", "--review", rev)[1]  # she holds a record
+    with open_review(tmp_path / "rev") as review, review.transaction() as s:
+        repo.release_claims(s, "carol", Stage.TITLE_ABSTRACT)  # as quitting the UI does
+    out = run("status", "--review", rev)[1]
+    assert "carol" not in out and "bob: 1 screened" in out
+    code, data = run("status", "--json", "--review", rev)
+    assert [r["name"] for r in json.loads(data)["reviewers"]] == ["bob"]
+    # still a name the review knows: no --new-reviewer asked for her next record
+    assert run("next", "--reviewer", "carol", "--review", rev)[0] == 0
+    run("decide", str(other), "--reviewer", "carol", "--label", "exclude", "--review", rev)
+    assert "carol: 1 screened" in run("status", "--review", rev)[1]
+
+
 def test_rank_refuses_a_name_the_review_has_not_seen(tmp_path: Path) -> None:
     """In blind dual screening each reviewer has a ranking of their own: `rank --reviewer
     bobb` (a typo) registered bobb as a screener, as `next` did."""

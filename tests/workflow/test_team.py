@@ -516,7 +516,9 @@ def test_status_says_how_many_records_each_screener_has_left(
         make_review: Callable[..., Any]) -> None:
     review = make_review("minimal.yaml")  # single screening, shared by ann and bob
     ids = add(review, 5)
-    ScreeningSession(review, "bob")  # bob opens the review and has screened nothing yet
+    # bob opens the review (the UI shows him a record) and has screened nothing yet: he is
+    # listed while he holds it (a name that only tried `next` and holds nothing is not)
+    assert ScreeningSession(review, "bob").next() is not None
     record_decision(review, ids[0], "ann", INC)
     record_decision(review, ids[1], "ann", EXC, reason_id="design")
     data = status(review)
