@@ -34,6 +34,13 @@ logging.getLogger("psycopg").addHandler(logging.NullHandler())
 STAGES = click.Choice(["title_abstract", "full_text"])
 
 
+def stage_option(help: str = "Screening stage: title_abstract, or full_text (the reports "
+                 "of records included or rated maybe at title/abstract).") -> Callable[[F], F]:
+    """--stage, as the commands that work at one stage take it (title_abstract by default)."""
+    return click.option("--stage", type=STAGES, default="title_abstract", show_default=True,
+                        help=help)
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     """The user errors a command may have raised: those of the modules it loaded (a
     `protocol check` refused loads no database layer to say so)."""
@@ -292,8 +299,9 @@ finished exits 0. Either way stdout is `null` (--json) so loops that stop at nul
 
 @main.command("next")
 @review_options
-@click.option("--reviewer", required=True)
-@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@click.option("--reviewer", required=True,
+              help="Your name, as stored with your decisions: the record is offered to you.")
+@stage_option()
 @click.option("--json", "as_json", is_flag=True,
               help="Print the record as JSON, with the ranking_id and rank_position to give "
                    "`decide` (null when none is left to screen now: exit code 0 when "
@@ -359,12 +367,15 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
 @main.command()
 @click.argument("record_id", type=DB_ID)
 @review_options
-@click.option("--reviewer", required=True)
-@click.option("--label", type=click.Choice(["include", "exclude", "maybe"]), required=True)
+@click.option("--reviewer", required=True, help="Your name, as stored with your decisions.")
+@click.option("--label", type=click.Choice(["include", "exclude", "maybe"]), required=True,
+              help="Your decision (maybe: title/abstract only).")
 @click.option("--reason", default=None, help="Exclusion reason id from the protocol.")
 @click.option("--criterion", "criteria", multiple=True, help="Criterion id (repeatable).")
-@click.option("--note", default="")
-@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@click.option("--note", default="",
+              help="A free-text note kept with the decision (in the decision log and the "
+                   "records export).")
+@stage_option()
 @click.option("--ranking-id", type=DB_ID, default=None,
               help="The ranking that showed the record (`next --json` prints it): the log and the "
                    "methods text then record that screening followed the ranking.")
@@ -424,7 +435,8 @@ def not_retrieved(record_id: int, review_dir: Path | None, db_url: str | None,
 
 @main.command()
 @click.argument("directory", required=False, type=PATH)
-@click.option("--reviewer", default="demo", show_default=True)
+@click.option("--reviewer", default="demo", show_default=True,
+              help="The name you screen the demo under.")
 @click.option("--no-ui", is_flag=True, help="Only create the demo review; do not open the UI.")
 def demo(directory: Path | None, reviewer: str, no_ui: bool) -> None:
     """Create the bundled demo review (882 real records) and open the screening UI.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from screener.cli import main, open_from, review_options
+from screener.cli import main, open_from, review_options, stage_option
 from screener.cli.params import COUNT, OUT_PATH, PATH
 from screener.core.wording import counted
 
@@ -54,7 +54,9 @@ def export() -> None:
 @export.command("prisma")
 @review_options
 @click.option("--format", "fmt", type=click.Choice(["svg", "pdf", "png", "csv", "json"]),
-              default="svg", show_default=True)
+              default="svg", show_default=True,
+              help="svg, pdf or png: the diagram; csv: the PRISMA2020 R package's template; "
+                   "json: the counts.")
 @OUT
 @FORCE
 @click.option("--strict", is_flag=True, help="Refuse to draw when the numbers do not add up.")
@@ -87,7 +89,8 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
 @export.command("log")
 @review_options
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
-              show_default=True)
+              show_default=True, help="csv: one row per decision; jsonl: one JSON object "
+                                      "per line.")
 @click.option("--reviewer", default=None,
               help="Only this reviewer's rows (in blind screening, your own decisions); the "
                    "default file name ends in the name.")
@@ -133,10 +136,11 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
                    "every record at the stage, "
                    "decided or not (at title_abstract, every record left after "
                    "deduplication; at full_text, every report sought).")
-@click.option("--stage", type=click.Choice(["title_abstract", "full_text"]),
-              default="title_abstract", show_default=True)
+@stage_option("The stage whose outcome --label names: title_abstract, or full_text.")
 @click.option("--format", "fmt", type=click.Choice(["ris", "bibtex", "csv", "xlsx"]),
-              default="ris", show_default=True)
+              default="ris", show_default=True,
+              help="ris or bibtex for a reference manager; csv or xlsx: a table with the "
+                   "decisions.")
 @click.option("--reviewer", default=None,
               help="That reviewer's own current decisions (their label, reason and note), "
                    "before and after reconciliation alike; without it, the combined "

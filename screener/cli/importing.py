@@ -235,10 +235,12 @@ def search() -> None:
 @review_options
 @click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")
 @click.option("--api-key", default=None, envvar="NCBI_API_KEY",
-              help="NCBI API key: 10 requests/s instead of 3.")
+              help="NCBI API key: 10 requests/s instead of 3 (also read from NCBI_API_KEY).")
 @click.option("--max", "max_records", type=click.IntRange(min=0), default=None, metavar="N",
               help="Fetch at most N records (default: all).")
-@click.option("--source", default="PubMed", show_default=True)
+@click.option("--source", default="PubMed", show_default=True,
+              help="Source name the records are imported under (an update search: the "
+                   "same name, with --again if needed).")
 @click.option("--again", is_flag=True,
               help="Import the records even though an earlier import holds exactly the same "
                    "records (the same search or PMIDs fetched before, unchanged).")
@@ -260,9 +262,13 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
 @click.option("--pmid", "pmids", multiple=True, help="A PubMed id (repeatable).")
 @review_options
 @click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")
-@click.option("--api-key", default=None, envvar="NCBI_API_KEY")
-@click.option("--source", default="Citation searching", show_default=True)
-@click.option("--kind", type=KIND, default="other", show_default=True)
+@click.option("--api-key", default=None, envvar="NCBI_API_KEY",
+              help="NCBI API key: 10 requests/s instead of 3 (also read from NCBI_API_KEY).")
+@click.option("--source", default="Citation searching", show_default=True,
+              help="Source name the records are imported under.")
+@click.option("--kind", type=KIND, default="other", show_default=True,
+              help="PRISMA column: database, register, or other (citation searching, "
+                   "websites, organisations).")
 @click.option("--again", is_flag=True,
               help="Import the records even though an earlier import holds exactly the same "
                    "records (the same search or PMIDs fetched before, unchanged).")

@@ -14,11 +14,14 @@ from screener.core.wording import counted
 
 @main.command()
 @click.argument("dataset", type=PATH)
-@click.option("--seed", type=SEED, default=42, show_default=True)
+@click.option("--seed", type=SEED, default=42, show_default=True,
+              help="Random seed: the priors drawn and the model's randomness.")
 @click.option("--prior", "priors", multiple=True, metavar="RECORD_ID",
               help="A prior record by record_id (repeatable); compares exactly with other tools.")
-@click.option("--n-prior-included", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--n-prior-excluded", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--n-prior-included", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Relevant records drawn at random as priors (not with --prior).")
+@click.option("--n-prior-excluded", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Irrelevant records drawn at random as priors (not with --prior).")
 @click.option("--stop-after", type=click.IntRange(min=1), default=None, metavar="N",
               help="Stop after N records (default: when every relevant record is found).")
 @click.option("--model", type=click.Choice(["default", "screener-lr", "elas-u4",

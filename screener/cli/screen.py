@@ -11,14 +11,20 @@ from pathlib import Path
 
 import click
 
-from screener.cli import STAGES, interactive, main, open_from, refuse_dumb_terminal, review_options
+from screener.cli import (
+    interactive,
+    main,
+    open_from,
+    refuse_dumb_terminal,
+    review_options,
+    stage_option,
+)
 
 
 @main.command()
 @review_options
 @click.option("--reviewer", required=True, help="Your name, as stored with your decisions.")
-@click.option("--stage", type=STAGES, default="title_abstract", show_default=True,
-              help="Screening stage.")
+@stage_option()
 @click.option("--theme", type=click.Choice(["dark", "light"]), default=None,
               help="Colour theme; default: the one last chosen with t in the app "
                    "(kept in $XDG_CONFIG_HOME/screener/ui.json, or ~/.config/screener/ui.json).")

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from screener.cli import STAGES, emit_json, main, open_from, review_options
+from screener.cli import STAGES, emit_json, main, open_from, review_options, stage_option
 from screener.cli.params import DB_ID, PATH, SEED
 from screener.core.audit import iso_utc
 from screener.core.wording import counted, plural
@@ -29,7 +29,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
               help="Share of records screened by two reviewers, e.g. 20% or 0.2.")
 @click.option("--seed", type=SEED, default=None,
               help="Random seed (default: the protocol's ranking seed).")
-@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@stage_option()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overlap: str,
              seed: int | None, stage: str, as_json: bool) -> None:
@@ -98,7 +98,7 @@ def note_if_blinding_ended(review: Any, stage: str, unscreened: int | None) -> N
 
 @main.command()
 @review_options
-@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@stage_option()
 @click.option("--reviewer", default=None,
               help="Who is asking; the adjudicator listing conflicts starts reconciliation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -132,11 +132,13 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
 @review_options
 @click.option("--reviewer", required=True,
               help="The adjudicator (consensus mode: one of the two screeners).")
-@click.option("--label", type=click.Choice(["include", "exclude", "maybe"]), required=True)
+@click.option("--label", type=click.Choice(["include", "exclude", "maybe"]), required=True,
+              help="The decision that settles the record (maybe: title/abstract only).")
 @click.option("--reason", default=None, help="Exclusion reason id from the protocol.")
 @click.option("--criterion", "criteria", multiple=True, help="Criterion id (repeatable).")
-@click.option("--note", default="")
-@click.option("--stage", type=STAGES, default="title_abstract", show_default=True)
+@click.option("--note", default="",
+              help="A free-text note kept with the resolution (in the decision log).")
+@stage_option()
 def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewer: str,
             label: str, reason: str | None, criteria: tuple[str, ...], note: str,
             stage: str) -> None:

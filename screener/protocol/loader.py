@@ -92,15 +92,17 @@ class Problem:
 class ProtocolError(Exception):
     """A protocol that cannot be used; `problems` lists every one found."""
 
-    def __init__(self, file: str, problems: list[Problem]) -> None:
+    def __init__(self, file: str, problems: list[Problem], message: str = "") -> None:
+        """`message`: what to say instead of listing the problems (a file that could not
+        be read has none in its content to fix)."""
         self.file = file
         self.problems = problems
         lines = "\n".join(f"  {file}: {p}" for p in problems)
-        super().__init__(
+        super().__init__(message or (
             f"{file}: {counted(len(problems), 'problem')} in the protocol:\n{lines}\n"
             "Fix the file (see `screener protocol schema` for every field) and run "
             "`screener protocol check` again."
-        )
+        ))
 
 
 def sha256_text(text: str) -> str:
@@ -938,9 +940,12 @@ def read_protocol_file(path: Path, *, ranking_check: RankingCheck | None = None
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ProtocolError(str(path), [Problem("", None, "file not found")]) from None
+        raise ProtocolError(str(path), [Problem("", None, "file not found")],
+                            f"{path}: no such protocol file: check the path") from None
     except OSError as exc:
-        raise ProtocolError(str(path), [Problem("", None, f"cannot read: {exc.strerror}")]) from None
+        raise ProtocolError(str(path), [Problem("", None, f"cannot read: {exc.strerror}")],
+                            f"{path}: cannot read the protocol file ({exc.strerror}): check "
+                            "the path and its permissions") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -493,7 +493,11 @@ def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     (["status", "--review", "{tmp}"], "is not a review"),
     (["status", "--db", "mysql://u:secret@h/db"], "unsupported database 'mysql'"),
     (["status", "--db", "postgresql://u:secret@127.0.0.1:1/db"], "cannot connect"),
-    (["init", "{tmp}/r", "--protocol", "{tmp}/missing.yaml"], "file not found"),
+    (["init", "{tmp}/r", "--protocol", "{tmp}/missing.yaml"], "no such protocol file"),
+    # it said "1 problem in the protocol ... Fix the file" of a file that is not there
+    (["protocol", "check", "{tmp}/missing.yaml"], "missing.yaml: no such protocol file: "
+                                                   "check the path"),
+    (["protocol", "check", "{tmp}"], "cannot read the protocol file"),
     # a PostgreSQL review that cannot connect leaves no empty folder behind
     (["init", "{tmp}/r", "--protocol", MINIMAL, "--db", "postgresql://u:secret@127.0.0.1:1/db"],
      "cannot connect"),
@@ -506,6 +510,7 @@ def test_bad_input_is_one_clear_message(tmp_path: Path, args: list[str], fragmen
     assert result.exit_code == 2, result.output
     assert fragment in result.output
     assert "secret" not in result.output and "Traceback" not in result.output
+    assert "Fix the file" not in result.output
     assert not (tmp_path / "r").exists()
 
 
@@ -578,9 +583,15 @@ def test_every_command_has_help_and_is_in_readme() -> None:
                 found += walk(cmd, f"{prefix}{name} ")
         return found
 
+    missing = []
     for name, cmd in walk(main, ""):
         assert (cmd.help or "").strip(), f"`screener {name}` has no help"
         assert f"screener {name}" in readme, f"`screener {name}` is missing from README.md"
+        # every option a user can see says what it does (`decide --note` said nothing)
+        missing += [f"screener {name} {param.opts[0]}" for param in cmd.params
+                    if isinstance(param, click.Option) and not param.hidden
+                    and not (param.help or "").strip()]
+    assert not missing, "options without help: " + ", ".join(missing)
 
 
 def test_demo_without_a_folder_makes_demo_review_here_and_reopens_it(
