@@ -60,6 +60,27 @@ def interrupted(exc: BaseException | None = None) -> NoReturn:
     raise SystemExit(128 + signum)
 
 
+STDOUT_CLOSED = 128 + int(getattr(signal, "SIGPIPE", 13))
+"""Exit code when whatever reads stdout went away (`screener log events | head -1`): 141,
+what the shell reports for a Unix tool that SIGPIPE stopped (cat, grep, git)."""
+
+
+def stdout_closed() -> NoReturn:
+    """Stop quietly once stdout's reader has gone: no traceback, no "Exception ignored"
+    line as Python flushes the closed stream on the way out (stdout is pointed at the null
+    device for that), exit code `STDOUT_CLOSED`. Nothing half-written: a command writes
+    its files and transactions before or apart from what it prints."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout
+        pass
+    raise SystemExit(STDOUT_CLOSED)
+
+
 def skip_final_collection() -> None:
     """Leave the objects still alive when the command has finished to the operating system:
     the interpreter's last garbage collections walk every one of them, which kept the shell
@@ -109,6 +130,8 @@ def run() -> None:
         main()
     except KeyboardInterrupt as exc:
         interrupted(exc)
+    except BrokenPipeError:
+        stdout_closed()
     finally:
         skip_final_collection()
 

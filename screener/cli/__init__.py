@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from screener import __version__
-from screener.__main__ import interrupted
+from screener.__main__ import interrupted, stdout_closed
 from screener.cli.params import DB_ID, DB_URL, PATH, POSITION
 from screener.core.wording import counted, plural
 
@@ -63,12 +63,18 @@ class ScreenerGroup(click.Group):
             return super().make_context(*args, **kwargs)
         except KeyboardInterrupt as exc:  # (click would print 'Aborted!' and exit 1)
             interrupted(exc)
+        except BrokenPipeError:  # `screener --help | head -1` (click: a silent exit 1)
+            stdout_closed()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
+            sys.stdout.flush()  # what is still buffered, while a closed pipe can be told
+            return done
         except KeyboardInterrupt as exc:  # first: Ctrl-C while modules load must not import more
             interrupted(exc)
+        except BrokenPipeError:  # `screener log events | head -1`
+            stdout_closed()
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             # help, usage errors, exits: before the next clause, whose tuple is built by
             # importing the whole workflow (SQLAlchemy...), a second's wait for `status -h`

@@ -570,6 +570,29 @@ def test_python_dash_m_works() -> None:
     assert "screener" in out.stdout
 
 
+@pytest.mark.parametrize("args", [["log", "events", "--review", "{rev}"],
+                                  ["status", "--json", "--review", "{rev}"], ["--help"],
+                                  ["decide", "--help"]])
+def test_a_closed_stdout_ends_the_command_quietly_as_unix_tools_do(
+        tmp_path: Path, args: list[str]) -> None:
+    """`screener log events | head -1` ended in a silent exit 1 once head had gone (click's
+    answer to a broken pipe), which a script reads as a failure of its own; it now ends as
+    cat or git do there: no message, exit code 141 (128 + SIGPIPE)."""
+    import os
+
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    reader, writer = os.pipe()
+    os.close(reader)  # whatever read stdout has gone before the command writes
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "screener",
+             *(a.replace("{rev}", str(tmp_path / "rev")) for a in args)],
+            stdout=writer, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
 def test_every_command_has_help_and_is_in_readme() -> None:
     import click
 
