@@ -85,13 +85,16 @@ class OutputPath(NonEmptyPath):
     (`--out newdir/` wrote a file named newdir). Refused unless the folder exists (the
     command then says it is a folder)."""
 
+    instead = "give a file name, or leave {option} out for the default"
+    """What to do instead of `-` (standard output)."""
+
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
         option = param.opts[0] if param is not None and param.opts else "the path"
         if value == "-":
             raise PathError(f"{option} - would write a file named '-': screener writes "
-                            "exports to files, not to standard output; give a file name, or "
-                            f"leave {option} out for the default")
+                            "exports to files, not to standard output; "
+                            + self.instead.format(option=option))
         path = super().convert(value, param, ctx)
         if isinstance(value, str) and value.endswith(("/", os.sep)) and isinstance(path, Path):
             if path.is_file():
@@ -105,6 +108,17 @@ class OutputPath(NonEmptyPath):
 
 OUT_PATH = OutputPath(path_type=Path)
 """A file to write (a pathlib.Path); see OutputPath."""
+
+
+class RunOutputPath(OutputPath):
+    """A file to write that has no default (simulate's --out and --plot: without it
+    nothing is written)."""
+
+    instead = "give a file name (--json prints the results on standard output)"
+
+
+RUN_OUT_PATH = RunOutputPath(path_type=Path)
+"""A file to write with no default file (a pathlib.Path); see RunOutputPath."""
 
 
 class _DbUrl(click.types.StringParamType):

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from screener.cli import emit_json, main, open_from, review_options
-from screener.cli.params import OUT_PATH, PATH, SEED
+from screener.cli.params import PATH, RUN_OUT_PATH, SEED
 from screener.core.wording import counted
 
 
@@ -32,18 +32,20 @@ from screener.core.wording import counted
                    "extra).")
 @click.option("--protocol", "protocol_file", type=PATH, default=None,
               help="Protocol whose criteria drive the cold start.")
-@click.option("--output", type=OUT_PATH, default=None,
+@click.option("--out", "output", type=RUN_OUT_PATH, default=None,
               help="Write the order, metrics, model and timings as JSON.")
-@click.option("--plot", type=OUT_PATH, default=None,
+@click.option("--output", "output_alias", type=RUN_OUT_PATH, default=None, hidden=True,
+              help="The former name of --out (every other command says --out).")
+@click.option("--plot", type=RUN_OUT_PATH, default=None,
               help="Write recall against records screened: SVG, PNG or PDF, by the file "
                    "name's ending (.svg, .png, .pdf).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the metrics and timings as JSON.")
-@click.option("--force", is_flag=True, help="Replace existing --output / --plot files.")
+@click.option("--force", is_flag=True, help="Replace existing --out / --plot files.")
 def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included: int,
              n_prior_excluded: int, stop_after: int | None, model: str,
-             protocol_file: Path | None, output: Path | None, plot: Path | None,
-             as_json: bool, force: bool) -> None:
+             protocol_file: Path | None, output: Path | None, output_alias: Path | None,
+             plot: Path | None, as_json: bool, force: bool) -> None:
     """Replay a screening of DATASET (CSV or CSV.gz with label_included) with known labels."""
     from screener.workflow.simulation import row_order_note, run_simulation
 
@@ -53,6 +55,9 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
     if priors and given:
         raise click.UsageError(f"{' and '.join(given)} cannot be used with --prior: the "
                                "priors are then exactly the records given with --prior")
+    if output is not None and output_alias is not None:
+        raise click.UsageError("--output is --out's former name: give one of them")
+    output = output if output is not None else output_alias
     result = run_simulation(dataset, seed=seed, prior_ids=priors,
                             n_prior_included=n_prior_included,
                             n_prior_excluded=n_prior_excluded, stop_after=stop_after,

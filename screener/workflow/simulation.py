@@ -43,7 +43,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
         raise ReviewError(f"{path} is a folder; give the dataset's CSV (or CSV.gz) file")
     if not path.is_file():
         raise ReviewError(f"{path}: no such file")
-    for out, option in ((output, "--output"), (plot, "--plot")):
+    for out, option in ((output, "--out"), (plot, "--plot")):
         if out is not None:
             if out.resolve() == path.resolve():
                 raise ReviewError(f"{option} {out} is the dataset itself; give another file "
@@ -51,7 +51,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
             check_output(out, force, option)
             check_writable(out, option)  # before the run, which may take hours
     if output is not None and plot is not None and output.resolve() == plot.resolve():
-        raise ReviewError(f"--output and --plot are both {output}; give two files")
+        raise ReviewError(f"--out and --plot are both {output}; give two files")
     plot_format = None
     if plot is not None:
         plot_format = plot.suffix.lstrip(".").lower()
@@ -141,7 +141,7 @@ def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
         def write_json(tmp: Path) -> None:
             tmp.write_text(text, encoding="utf-8")
 
-        writes.append((output, write_json, "--output"))
+        writes.append((output, write_json, "--out"))
     if plot is not None:
         writes.append((plot, lambda tmp: save_plot(result, dataset, tmp, plot_format),
                        "--plot"))

@@ -34,6 +34,26 @@ def test_simulate_writes_the_order_metrics_and_plot(tmp_path: Path) -> None:
     assert forced.exit_code == 0 and json.loads(out.read_text(encoding="utf-8")) != data
 
 
+def test_simulate_takes_out_as_every_other_command_does(tmp_path: Path) -> None:
+    """simulate wrote its JSON with --output where every other command says --out (a user
+    typing --out got "No such option"); --output stays as a hidden alias."""
+    out, old = tmp_path / "run.json", tmp_path / "old.json"
+    run = ["simulate", str(DATASET), "--stop-after", "3"]
+    assert CliRunner().invoke(main, [*run, "--out", str(out)]).exit_code == 0
+    assert CliRunner().invoke(main, [*run, "--output", str(old)]).exit_code == 0
+    assert json.loads(out.read_text())["metrics"] == json.loads(old.read_text())["metrics"]
+    both = CliRunner().invoke(main, [*run, "--out", str(tmp_path / "a.json"), "--output",
+                                     str(tmp_path / "b.json")])
+    assert both.exit_code == 2 and "--output is --out's former name" in both.output
+    shown = CliRunner().invoke(main, ["simulate", "--help"]).output
+    assert "--out PATH" in shown and "--output" not in shown
+    # `--output -` said "or leave --output out for the default": there is no default file
+    for option in ("--out", "--output"):
+        dash = CliRunner().invoke(main, [*run, option, "-"])
+        assert dash.exit_code == 2 and "default" not in dash.output
+        assert "--json prints the results on standard output" in dash.output
+
+
 def test_simulate_stopped_early_does_not_invent_recall(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["simulate", str(DATASET), "--stop-after", "3", "--json"])
     assert result.exit_code == 0, result.output
