@@ -442,7 +442,7 @@ class DecisionBar(Horizontal):
         self._stage = stage
         actions = [("include", "✓ Include", "success"), ("exclude", "✗ Exclude", "error")]
         if stage == Stage.TITLE_ABSTRACT:
-            actions.append(("maybe", "? Maybe", "warning"))
+            actions.append(("maybe", "◐ Maybe", "warning"))
         else:
             actions.append(("fulltext_not_retrieved", "Not retrieved", "warning"))
         actions += [("note", "Note", "default"), ("undo", "↶ Undo", "default")]

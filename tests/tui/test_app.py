@@ -1035,7 +1035,7 @@ async def test_every_decision_button_is_whole_beside_the_side_panel(review_facto
     review, ids = review_factory("minimal.yaml")
     for rid in ids[:3]:
         record_decision(review, rid, "ann", Label.INCLUDE)
-    for stage, middle in ((Stage.TITLE_ABSTRACT, "? Maybe"), (Stage.FULL_TEXT, "Not retrieved")):
+    for stage, middle in ((Stage.TITLE_ABSTRACT, "◐ Maybe"), (Stage.FULL_TEXT, "Not retrieved")):
         app = ScreenerApp(review, "ann", stage, ranker=FakeRanker(ids), background_delay=0)
         async with app.run_test(size=(79, 24)) as pilot:
             for width in (79, 72, 76, 100):
