@@ -7,6 +7,7 @@ Must not import screener.storage or sqlalchemy.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -477,6 +478,27 @@ shows the record and each screener's decision, reason and note; include, exclude
 reason) or maybe stores the adjudicator's decision and the conflict leaves the list. In a
 blind review only the adjudicator may open it (doing so starts reconciliation).
 
+Side panel (its key is in the table above; the stopping figures are title/abstract's):
+- Screened 40 of 282: your decisions at this stage / the records you are offered.
+- Rank 3 · model 0.912: the record's place in your queue and its score (match: likeness to
+the protocol, used before the model has an include and an exclude to learn from).
+- Irrelevant run 12/50: records excluded in a row since the last include or maybe / the
+run the protocol asks for.
+- Stopping p-value: the stopping test (Callaghan & Müller-Hansen 2020); below 1 − the
+protocol's confidence (e.g. 0.05), the recall target is probably reached.
+- Est. recall 38% (≥25%): relevant found / found plus those estimated left; in brackets
+the lower end, the recall the test supports.
+- SAFE checklist (Boetje & van de Schoot 2024), ✓ met, ✗ not yet, – does not apply:
+  - screened 12%/10%: share of the records screened / the protocol's minimum.
+  - 2x relevant 43/186: records screened / twice the estimated relevant records; that
+estimate, and so the target, moves as you screen.
+  - irrelevant run: as above. key papers: share of the protocol's key papers included
+(none set: the protocol lists none, so it neither holds back stopping nor was met).
+- The stopping rule says stop when the p-value is below its level and every SAFE item is
+met: the panel then reads "✓ Stopping rule met"; until then "✗ Stopping rule not met" and
+what is missing. The figures are recomputed when you pause ("as of 120 screened" until
+then).
+
 Terms from the protocol are marked: include terms bold and underlined (green), exclude
 terms reversed and struck through (red).
 
@@ -486,8 +508,19 @@ $XDG_CONFIG_HOME/screener/keys.yaml (or ~/.config/screener/keys.yaml); the user 
 
 
 def help_paragraphs() -> str:
-    """HELP_TEXT with its source line breaks removed, so it wraps to the dialog's width."""
-    return "\n\n".join(" ".join(p.split()) for p in HELP_TEXT.split("\n\n"))
+    """HELP_TEXT with its source line breaks removed, so it wraps to the dialog's width;
+    a line starting "- " (one figure of the side panel) starts a line of its own, "• ",
+    and one starting "  - " (a part of it) one starting "  ◦ "."""
+    paragraphs = []
+    for paragraph in HELP_TEXT.split("\n\n"):
+        lines = []
+        for item in re.split(r"\n(?=(?:  )?- )", paragraph):
+            words = " ".join(item.split())
+            if words.startswith("- "):
+                words = ("  ◦ " if item.startswith("  ") else "• ") + words[2:]
+            lines.append(words)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
 
 
 def reason_keys(keys: Sequence[str]) -> str:
@@ -532,11 +565,12 @@ class HelpScreen(ModalScreen[None]):
         # the record scrolls with the usual keys; only its scroll bar said it runs on
         table.append(f"{'↑ ↓':>6}  ", style="bold")
         table.append("Scroll the record (PgUp, PgDn, Home, End too)\n")
-        with VerticalScroll(id="help-dialog", classes="dialog"):
+        with VerticalScroll(id="help-dialog", classes="dialog") as dialog:
+            # on the frame, seen without scrolling (at the end of a long help it was not)
+            dialog.border_subtitle = "Esc closes · ↑ ↓ PgUp PgDn scroll"
             yield Label(f"Help · {self.stage_label}", classes="dialog-title")
             yield Static(table, id="help-keys")
-            yield Static(help_paragraphs(), id="help-text")
-            yield Label("Esc closes", classes="dialog-hint")
+            yield Static(help_paragraphs(), id="help-text", markup=False)
 
     def on_key(self, event: events.Key) -> None:
         if event.character is not None and event.character == self.keys.get("help"):

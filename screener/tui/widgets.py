@@ -30,7 +30,7 @@ from screener.core.protocol import CriterionKind, Protocol
 from screener.core.records import Record
 from screener.core.wording import counted, percent
 from screener.tui.highlight import Span, abstract_sections, find_terms
-from screener.workflow.progress import Progress, StoppingItem
+from screener.workflow.progress import NOT_APPLICABLE, Progress, StoppingItem
 
 DASH = "—"
 NO_TITLE = "(no title)"
@@ -61,8 +61,10 @@ its border, padding and scrollbar); below the record (-compact) it has more."""
 
 def safe_lines(item: StoppingItem) -> list[str]:
     """A SAFE item as the panel shows it: "35 of ≥ 50" as "35/50"; the value on a line of
-    its own when the item would not fit in `SIDE_TEXT_WIDTH` (never cut off)."""
-    head = f" {'✓' if item.passed else '✗'} {SAFE_LABELS.get(item.name, item.name)}:"
+    its own when the item would not fit in `SIDE_TEXT_WIDTH` (never cut off). An item that
+    does not apply (key papers: none set) is marked '–', not '✓': nothing was met."""
+    mark = "–" if item.value == NOT_APPLICABLE else "✓" if item.passed else "✗"
+    head = f" {mark} {SAFE_LABELS.get(item.name, item.name)}:"
     value = item.value.replace(" of ≥ ", "/")
     if cell_len(f"{head} {value}") <= SIDE_TEXT_WIDTH:
         return [f"{head} {value}"]

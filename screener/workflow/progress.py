@@ -96,6 +96,11 @@ class Progress:
         return max(self.total - self.not_offered, self.screened)
 
 
+NOT_APPLICABLE = "none set"
+"""The value of the SAFE item `key papers found` when the protocol lists no key papers: the
+item does not apply (it passes, so it never holds back the stopping rule, but nothing was
+checked)."""
+
 RECALL_NOT_ESTIMABLE = "not estimable (no relevant record found yet)"
 """What `status` and the report say for the estimated recall before anything relevant has
 been found."""
@@ -289,7 +294,7 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
             shown = f"{item.value:.0%} of ≥ {rule.min_screened_fraction:.0%}"
             passed = item.value >= rule.min_screened_fraction
         elif item.name == "key papers found":
-            shown = f"{item.value:.0%}" if rule.key_papers else "none set"
+            shown = f"{item.value:.0%}" if rule.key_papers else NOT_APPLICABLE
             passed = item.passed
         else:
             shown = at_least(item.value, item.threshold)

@@ -22,6 +22,7 @@ from screener.workflow.importing import (
     records_not_deduplicated,
 )
 from screener.workflow.progress import (
+    NOT_APPLICABLE,
     RECALL_NOT_ESTIMABLE,
     RECALL_NOT_ESTIMABLE_SINCE_IMPORT,
     import_note,
@@ -315,7 +316,7 @@ def format_status(data: dict[str, Any]) -> str:
                 parts.append(f"about {point:.0f} relevant left ({low:.0f} to {high:.0f})")
             if r["safe"]:
                 parts.append("SAFE " + ", ".join(
-                    "no key papers set" if i["value"] == "none set" else
+                    "no key papers set" if i["value"] == NOT_APPLICABLE else
                     f"{i['name']} {'ok' if i['passed'] else 'not yet'}" for i in r["safe"]))
             lines.append(f"    {who}: {'; '.join(parts)}")
             if r["added_since_start"]:

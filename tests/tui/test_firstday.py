@@ -4,15 +4,20 @@ agreed decision during reconciliation, a screener's conflicts key and the blindi
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.widgets import Button
+from textual.widgets import Button, Static
 
 from screener.core.decisions import Stage
 from screener.tui.app import ScreenerApp
+from screener.tui.dialogs import HelpScreen
+from screener.tui.widgets import safe_lines
+from screener.workflow.progress import StoppingItem
 
 from .conftest import FakeRanker
 
@@ -32,3 +37,39 @@ async def test_no_button_starts_with_another_actions_key(make_app: MakeApp, stag
             glyph, _, words = label.partition(" ")
             assert glyph not in keys or not words, label
             assert any(c.isalpha() for c in label), label
+
+
+def screen_lines(app: ScreenerApp) -> list[str]:
+    """The terminal's lines as the reviewer sees them (from the screenshot SVG)."""
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for x, y, text in re.findall(r'<text[^>]*?x="([\d.]+)"[^>]*?y="([\d.]+)"[^>]*>(.*?)</text>',
+                                 app.export_screenshot()):
+        rows.setdefault(float(y), []).append((float(x), html.unescape(text)))
+    return ["".join(t for _, t in sorted(row)).replace("\xa0", " ")
+            for _, row in sorted(rows.items())]
+
+
+# -- 2. the side panel's figures explained; "key papers: none set" is no met criterion ----
+async def test_help_explains_each_figure_of_the_side_panel(make_app: MakeApp) -> None:
+    app, _, _, _ = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text", Static).render())
+        lines = text.splitlines()
+        for figure in ("Irrelevant run", "Stopping p-value", "Est. recall", "2x relevant",
+                       "key papers", "Screened"):
+            line = next((ln for ln in lines if figure in ln), "")
+            assert line, figure  # explained, on a line of its own
+        assert "Stopping rule met" in text  # when the rule says stop
+        # "Esc closes" is on screen without scrolling
+        assert any("Esc closes" in line for line in screen_lines(app))
+
+
+def test_key_papers_none_set_is_not_shown_as_met() -> None:
+    line = " ".join(safe_lines(StoppingItem("key papers found", "none set", True)))
+    assert "none set" in line
+    assert "✓" not in line and "✗" not in line  # not applicable: neither met nor missing
+    met = " ".join(safe_lines(StoppingItem("key papers found", "100%", True)))
+    assert met.lstrip().startswith("✓")
