@@ -345,11 +345,21 @@ class ScreenerApp(GatedKeysApp):
                                     self.review.protocol.exclusion_reasons))
 
     def help_notes(self) -> dict[str, str]:
-        """Help's words for the keys that do nothing at this stage or for this reviewer."""
+        """Help's words for the keys that do nothing at this stage or for this reviewer, or
+        something else (the adjudicator's decision keys resolve the conflict open)."""
         screening = self.review.protocol.screening
+        notes: dict[str, str] = {}
+        if self.session.role == Role.ADJUDICATOR:
+            notes = {"include": "Resolve the open conflict: include (conflicts list)",
+                     "exclude": "Resolve the open conflict: exclude (conflicts list)",
+                     "maybe": "Resolve the open conflict: maybe (conflicts list)",
+                     "note": "Note with the open conflict's resolution",
+                     "undo": "Reopen your last resolution (conflicts list)"
+                             + ("; take back a not-retrieved mark" if self.stage == Stage.FULL_TEXT
+                                else "")}
         if self.stage == Stage.TITLE_ABSTRACT:
-            return {"fulltext_not_retrieved": "Not retrieved (full-text stage only)"}
-        notes = {"maybe": "Maybe (title/abstract only)"}
+            return {**notes, "fulltext_not_retrieved": "Not retrieved (full-text stage only)"}
+        notes["maybe"] = "Maybe (title/abstract only)"
         if (screening.dual and screening.blind
                 and self.session.role != Role.ADJUDICATOR):
             notes["fulltext_not_retrieved"] = "Not retrieved (the adjudicator marks reports)"

@@ -69,6 +69,8 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         self.current: Conflict | None = None
         """The conflict opened with Enter (the one the decision keys resolve)."""
         self.resolved = 0
+        self.last: tuple[Conflict, DecisionLabel] | None = None
+        """The conflict resolved last here and how (undo reopens it, to be resolved again)."""
         self.notes: dict[int, str] = {}
         """Notes written for a conflict's resolution (by record id), stored with it."""
 
@@ -207,8 +209,21 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         return self.current
 
     def action_undo(self) -> None:
-        self.notify("A resolution is not undone here: u on the screening screen takes back "
-                    "your latest not-retrieved mark only", severity="warning")
+        """Reopen the conflict resolved last here: its resolution stands until it is
+        resolved again (a new decision row; the latest one stands, as with `resolve`)."""
+        if self.last is None:
+            self.notify("Nothing resolved here yet. To change an earlier resolution, resolve "
+                        "it again: `screener resolve RECORD_ID --reviewer NAME --label "
+                        "LABEL`", severity="warning", timeout=10)
+            return
+        conflict, label = self.last
+        self.current = conflict
+        self._show_detail()
+        keys = self.app_keys()
+        self.notify(f"Record {conflict.record_id} reopened: your resolution ({label.value}) "
+                    f"stands until you resolve it again ({keys['include']}/{keys['exclude']}"
+                    + (f"/{keys['maybe']}" if self.stage == Stage.TITLE_ABSTRACT else "")
+                    + ")", timeout=8)
 
     def resolve_current(self, label: DecisionLabel, reason_id: str | None = None) -> None:
         conflict = self.current
@@ -224,7 +239,9 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
                                 None)
             self._redraw()
             return
-        self.resolved += 1
+        if self.last is None or self.last[0] is not conflict:  # (not a change of one)
+            self.resolved += 1
+        self.last = (conflict, label)
         self.notes.pop(conflict.record_id, None)
         self.notify(f"Record {conflict.record_id}: resolved as {label.value}")
         self.current = None

@@ -74,6 +74,11 @@ SCREEN_ACTIONS = ("include", "exclude", "maybe", "note", "undo", "search", "brow
                   "fulltext_not_retrieved", "conflicts")
 DECIDING = ("include", "exclude", "maybe", "note", "fulltext_not_retrieved")
 """Actions on the record shown (offered only while there is one)."""
+RESOLUTION_CHANGE = (
+    "A resolution is changed by resolving it again (the latest stands): in the conflicts "
+    "list ({conflicts}) {undo} reopens the one you resolved last there; an earlier one with "
+    "`screener resolve RECORD_ID --reviewer NAME --label LABEL`")
+"""How the adjudicator changes a resolution (their undo takes back no resolution)."""
 HIDDEN_IN_FOOTER = ("search", "conflicts")
 """Bound but not shown in the footer (search is browse's; conflicts is the adjudicator's)."""
 
@@ -198,6 +203,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                         "reports not retrieved: tell them which report could not be obtained")
         if action == "maybe" and stage == Stage.FULL_TEXT:
             return "Maybe is for title/abstract; at full text include or exclude"
+        if action == "undo" and adjudicator:  # (offered while a mark can be taken back)
+            return ("Nothing to undo here. " + RESOLUTION_CHANGE.format(
+                conflicts=keys.key("conflicts"), undo=keys.key(action)))
         if action in DECIDING and adjudicator and action != "fulltext_not_retrieved":
             # the adjudicator is offered no records: their decisions are resolutions
             return (f"You resolve the conflicts: press {keys.key('conflicts')} to list them "

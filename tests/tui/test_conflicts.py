@@ -237,7 +237,8 @@ async def test_keys_on_the_conflicts_screen_that_do_nothing_say_why(
         await settle(pilot)
         said = [n.message for n in app._notifications]
         assert "No conflict to resolve at title/abstract" in said
-        assert any(m.startswith("A resolution is not undone here") for m in said)
+        assert any(m.startswith("Nothing resolved here yet. To change an earlier resolution")
+                   for m in said)
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)

@@ -20,6 +20,8 @@ from screener.tui.widgets import safe_lines
 from screener.workflow.progress import StoppingItem
 
 from .conftest import FakeRanker
+from .test_app import settle
+from .test_conflicts import DUAL, adjudicator_decisions, disagree, open_conflicts
 
 MakeApp = Callable[..., tuple[ScreenerApp, Any, list[int], FakeRanker]]
 
@@ -73,3 +75,50 @@ def test_key_papers_none_set_is_not_shown_as_met() -> None:
     assert "✓" not in line and "✗" not in line  # not applicable: neither met nor missing
     met = " ".join(safe_lines(StoppingItem("key papers found", "100%", True)))
     assert met.lstrip().startswith("✓")
+
+
+# -- 3. the adjudicator's undo, and a help that lists the keys as they work for the role ---
+def notes(app: ScreenerApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def help_lines(app: ScreenerApp) -> list[str]:
+    assert isinstance(app.screen, HelpScreen)
+    return str(app.screen.query_one("#help-keys", Static).render()).splitlines()
+
+
+async def test_adjudicator_undo_says_how_and_reopens_the_last_resolution(
+        make_app: MakeApp) -> None:
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("u")  # nothing to take back: it says how a resolution is changed
+        await pilot.pause()
+        assert any("resolving it again" in n for n in notes(app)), notes(app)
+        screen = await open_conflicts(pilot)
+        await pilot.press("enter", "i")
+        await pilot.pause()
+        assert adjudicator_decisions(review) == [(ids[0], "Adjudicator", "include", None)]
+        await pilot.press("u")  # the resolution just made is open again, to be changed
+        await pilot.pause()
+        assert screen.current is not None and screen.current.record_id == ids[0]
+        assert any(f"Record {ids[0]} reopened" in n for n in notes(app)), notes(app)
+        await pilot.press("e", "3")
+        await settle(pilot)
+        assert adjudicator_decisions(review) == [(ids[0], "Adjudicator", "exclude", "design")]
+        assert screen.current is None
+
+
+async def test_help_lists_the_adjudicators_keys_as_they_work(make_app: MakeApp) -> None:
+    app, _, _, _ = make_app(DUAL, reviewer="Adjudicator")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        lines = help_lines(app)
+        for key in "iemn":
+            line = next(ln for ln in lines if ln.strip().startswith(f"{key} "))
+            assert "conflict" in line, line  # they resolve an open conflict, nothing else
+        undo = next(ln for ln in lines if ln.strip().startswith("u "))
+        assert "resolution" in undo, undo
