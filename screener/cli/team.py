@@ -117,7 +117,7 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
         emit_json([c.as_dict() for c in found])
         return
     if not found:
-        click.echo(f"no conflicts at {stage}")
+        click.echo(f"no conflicts at {Stage(stage).label}")
     from screener.workflow.screening import shown_text
 
     for c in found:

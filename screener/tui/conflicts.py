@@ -10,13 +10,14 @@ Must not import screener.storage or sqlalchemy.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import DataTable, Static
 
 from screener.core.decisions import Label as DecisionLabel
 from screener.core.decisions import Stage
@@ -76,7 +77,8 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="conflicts"):
-            yield Label("", id="conflicts-summary", markup=False)
+            # (wraps: one line cut the end off at 80 columns once "resolved here" was added)
+            yield Static("", id="conflicts-summary", markup=False)
             table: DataTable[str | Text] = DataTable(id="conflicts-table",
                                                      cursor_type="row", zebra_stripes=True)
             yield table
@@ -96,6 +98,11 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         self._show_detail()
         table.focus()
         self.set_interval(self.REFRESH_S, self._refresh_if_idle)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The titles are cut to the width the table has: cut again for the new one."""
+        if self.is_mounted:
+            self.call_after_refresh(self._redraw)
 
     def _refresh_if_idle(self) -> None:
         """List the conflicts again when none is open and no dialog is up: a screener's
@@ -136,21 +143,34 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         return True
 
     # -- showing ------------------------------------------------------------------------
+    @staticmethod
+    def votes_line(conflict: Conflict) -> str:
+        """The row's votes, each exclusion with its reason's id ("ann: exclude (design);
+        bob: exclude (population)"): without them, a conflict of reasons read as agreement."""
+        return "; ".join(f"{v.reviewer}: {v.label.value}"
+                         + (f" ({v.reason_id})" if v.reason_id else "")
+                         for v in conflict.votes)
+
     def _fill(self) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        for conflict in self.conflicts:
+        votes = [self.votes_line(c) for c in self.conflicts]
+        # the title takes the width the id and the votes leave (each column has a space
+        # either side; the scroll bar 2), cut with "…": it ran off a 80-column screen uncut
+        width = (table.size.width or self.app.size.width) - 2
+        room = width - 2 * 3 - max([2, *(len(str(c.record_id)) for c in self.conflicts)]) \
+            - max([5, *(cell_len(v) for v in votes)])
+        for conflict, line in zip(self.conflicts, votes, strict=True):
             table.add_row(str(conflict.record_id),  # Text: a string cell is read as markup
-                          Text("; ".join(f"{v.reviewer}: {v.label.value}"
-                                         for v in conflict.votes)),
-                          Text(shorten(conflict.title or NO_TITLE, 60)),
+                          Text(line),
+                          Text(shorten(conflict.title or NO_TITLE, max(room, 20))),
                           key=str(conflict.record_id))
         stage = self.stage.label
         n = len(self.conflicts)
         summary = (f"{n} conflict{'s' if n != 1 else ''} at {stage}"
                    + (f" · {self.resolved} resolved here" if self.resolved else "")
                    + (" · Enter opens one, then include/exclude (n: a note)" if n else ""))
-        self.query_one("#conflicts-summary", Label).update(summary)
+        self.query_one("#conflicts-summary", Static).update(summary)
 
     def _show_detail(self) -> None:
         detail = self.query_one("#conflict-detail", Vertical)

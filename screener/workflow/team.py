@@ -571,8 +571,11 @@ def _conflicts(review: Review, session: Session, stage: Stage,
     found = [(rid, ds) for rid, (o, ds) in record_outcomes(review, session, stage,
                                                             record_ids).items() if o.conflict]
     titles = {r.id: r.title for r in repo.get_records(session, [rid for rid, _ in found])}
+    # the votes by reviewer name: in the order of the decisions they changed from record to
+    # record, and a list read down a column compared one reviewer with another
     return [Conflict(rid, titles.get(rid, ""), stage,
-                     tuple(Vote(d.reviewer, d.label, d.reason_id, d.note) for d in ds
+                     tuple(Vote(d.reviewer, d.label, d.reason_id, d.note)
+                           for d in sorted(ds, key=lambda d: d.reviewer)
                            if d.reviewer_role != Role.ADJUDICATOR))
             for rid, ds in sorted(found)]
 

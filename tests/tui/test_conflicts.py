@@ -113,8 +113,8 @@ async def test_adjudicator_resolves_a_conflict(make_app: MakeApp) -> None:
         screen = await open_conflicts(pilot)
         rows = table_rows(screen)
         assert [r[0] for r in rows] == [str(ids[0]), str(ids[1])]
-        assert rows[0][1] == "ann: include; bob: exclude"
-        assert rows[0][2] == TITLES[0][:59] + "…"
+        assert rows[0][1] == "ann: include; bob: exclude (design)"
+        assert rows[0][2].endswith("…") and TITLES[0].startswith(rows[0][2][:-1])
         assert not screen.query_one("#conflict-detail").display
 
         # Deciding before opening a conflict stores nothing.

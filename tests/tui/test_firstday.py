@@ -7,21 +7,24 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.widgets import Button, Static
+from textual.widgets import Button, DataTable, Static
 
-from screener.core.decisions import Stage
+from screener.core.decisions import Label, Stage
 from screener.tui.app import ScreenerApp
 from screener.tui.dialogs import HelpScreen
 from screener.tui.widgets import safe_lines
 from screener.workflow.progress import StoppingItem
+from screener.workflow.screening import record_decision
+from screener.workflow.team import list_conflicts
 
-from .conftest import FakeRanker
+from .conftest import TITLES, FakeRanker, write_protocol
 from .test_app import settle
-from .test_conflicts import DUAL, adjudicator_decisions, disagree, open_conflicts
+from .test_conflicts import DUAL, adjudicator_decisions, disagree, open_conflicts, table_rows
 
 MakeApp = Callable[..., tuple[ScreenerApp, Any, list[int], FakeRanker]]
 
@@ -122,3 +125,69 @@ async def test_help_lists_the_adjudicators_keys_as_they_work(make_app: MakeApp) 
             assert "conflict" in line, line  # they resolve an open conflict, nothing else
         undo = next(ln for ln in lines if ln.strip().startswith("u "))
         assert "resolution" in undo, undo
+
+
+# -- 4. the conflicts list: reasons in the row, reviewers in one order, fits 80x24 ---------
+def reason_conflicts(review_factory: Any, tmp_path: Path) -> tuple[Any, list[int]]:
+    """A dual review where different exclusion reasons conflict at full text: bob decides
+    first on the first and third records, ann on the second and fourth; the first three
+    are excluded by both for different reasons, the fourth included by one."""
+    protocol = write_protocol(tmp_path / "protocols", DUAL, screening={
+        "conflicts": {"maybe_vs_exclude": True, "reason_mismatch_full_text": True}})
+    review, ids = review_factory(protocol)
+    order = [("bob", "ann"), ("ann", "bob")]
+    for i, rid in enumerate(ids[:4]):
+        for who in order[i % 2]:
+            record_decision(review, rid, who, Label.INCLUDE)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    for i, rid in enumerate(ids[:4]):
+        first, second = order[i % 2]
+        record_decision(review, rid, first, Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                        reason_id="design")
+        if i == 3:
+            record_decision(review, rid, second, Label.INCLUDE, stage=Stage.FULL_TEXT)
+        else:
+            record_decision(review, rid, second, Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                            reason_id="population")
+    return review, ids
+
+
+async def test_conflict_rows_show_reasons_in_one_reviewer_order_and_fit_80x24(
+        review_factory: Any, tmp_path: Path) -> None:
+    review, ids = reason_conflicts(review_factory, tmp_path)
+    app = ScreenerApp(review, "Adjudicator", Stage.FULL_TEXT, ranker=FakeRanker(ids),
+                      background_delay=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_conflicts(pilot)
+        rows = table_rows(screen)
+        assert len(rows) == 4
+        for _, votes, _ in rows:
+            assert votes.startswith("ann: ") and "; bob: " in votes, votes  # by name
+        assert "population" in rows[0][1] and "design" in rows[0][1]  # no "agreement"
+        table = screen.query_one(DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        for (_, _, title), full in zip(rows, TITLES, strict=False):
+            assert title == full or (title.endswith("…") and full.startswith(title[:-1]))
+        await pilot.press("enter", "i")  # the summary grows ("1 resolved here"): not cut
+        await settle(pilot)
+        summary = str(screen.query_one("#conflicts-summary").render())
+        on_screen = " ".join(screen_lines(app))
+        assert "resolved here" in summary
+        assert all(word in on_screen for word in summary.split()), (summary, on_screen)
+
+
+def test_cli_conflicts_lists_votes_by_reviewer_name_and_names_the_stage(
+        review_factory: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from screener.cli import main
+
+    review, ids = reason_conflicts(review_factory, tmp_path)
+    where = ["--review", str(review.folder)]
+    out = CliRunner().invoke(main, ["conflicts", "--stage", "full_text", "--reviewer",
+                                    "Adjudicator", *where]).output
+    votes = [line.split(":")[0].strip() for line in out.splitlines() if line.startswith("    ")]
+    assert votes == ["ann", "bob"] * 4, out
+    assert "(population)" in out and "(design)" in out
+    empty = CliRunner().invoke(main, ["conflicts", "--reviewer", "Adjudicator", *where])
+    assert "no conflicts at title/abstract" in empty.output, empty.output
