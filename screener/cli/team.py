@@ -167,6 +167,7 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
     from screener.core.agreement import MIN_N_FOR_CI
     from screener.core.decisions import Stage
     from screener.workflow.team import agreement as run_agreement
+    from screener.workflow.team import reasons_differ_note
 
     with open_from(review_dir, db_url) as review:
         report = run_agreement(review, Stage(stage) if stage else None)
@@ -190,6 +191,10 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
             click.echo(f"    {cat:<10}" + "".join(f"{n:>9}" for n in row))
         click.echo(f"    agreement {_fmt(s.percent_agreement, 1)}%, kappa {_fmt(s.kappa)}{ci}, "
                    f"PABAK {_fmt(s.pabak)}, AC1 {_fmt(s.ac1)}")
+        note = reasons_differ_note(p.reasons_differ, p.stage == Stage.FULL_TEXT and
+                                   review.protocol.screening.reason_mismatch_is_conflict)
+        if note:
+            click.echo(f"    note: {note}")
     for g in report.groups:
         click.echo(f"{g.stage.value}: {counted(g.stats.n, 'record')} each screened by "
                    f"{g.stats.raters} reviewers (of {', '.join(g.reviewers)})")

@@ -51,6 +51,9 @@ class AgreementRow:
     """Prevalence- and bias-adjusted kappa."""
     ac1: float | None = None
     """Gwet's AC1."""
+    reasons_note: str = ""
+    """What the statistics (on the labels only) leave out: records both reviewers excluded
+    for different reasons ("" when none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -969,6 +972,10 @@ def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
         out.append(f"| {STAGE_NAMES[r.stage].capitalize()} | {_md(r.reviewer_a)} and {_md(r.reviewer_b)} "
                    f"| {_count(r.n)} | {r.percent_agreement:.1f} | {kappa} | {_fmt(r.pabak)} "
                    f"| {_fmt(r.ac1)} |")
+    for r in rows:
+        if r.reasons_note:
+            out.append(f"\n{STAGE_NAMES[r.stage].capitalize()}, {_md(r.reviewer_a)} and "
+                       f"{_md(r.reviewer_b)}: {_md(r.reasons_note)}.")
     if small:
         out.append(f"\n\\* No confidence interval for κ from fewer than {MIN_N_FOR_CI} "
                    "records screened by both reviewers.")

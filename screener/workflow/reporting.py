@@ -1014,15 +1014,18 @@ def build_report_inputs(review: Review) -> object:
         ReportInputs,
         StoppingInfo,
     )
-    from screener.workflow.team import agreement, reconciliation_cutoffs
+    from screener.workflow.team import agreement, reasons_differ_note, reconciliation_cutoffs
 
     met, progs = stopping_rule_met(review)
     result = prisma_counts(review, rule_met=met)
     report = agreement(review)
+    reason_conflicts = review.protocol.screening.reason_mismatch_is_conflict
     rows = tuple(
         AgreementRow(p.stage, p.reviewer_a, p.reviewer_b, p.stats.n,
                      p.stats.percent_agreement or 0.0, p.stats.kappa, p.stats.kappa_ci,
-                     p.stats.pabak, p.stats.ac1)
+                     p.stats.pabak, p.stats.ac1,
+                     reasons_differ_note(p.reasons_differ,
+                                         reason_conflicts and p.stage == Stage.FULL_TEXT))
         for p in report.pairs)
     group_rows = tuple(
         GroupAgreementRow(g.stage, g.reviewers, g.stats.n, g.stats.raters,

@@ -32,6 +32,7 @@ from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.decisions import current_decisions as current_decisions_of
 from screener.core.outcomes import Outcome, record_outcome
 from screener.core.protocol import Resolution, ScreeningMode
+from screener.core.wording import counted
 from screener.storage import INT_MAX, Database, Session, repo, sqlite_url
 from screener.workflow.review import (
     DB_FILE,
@@ -713,10 +714,14 @@ class PairAgreement:
     reviewer_a: str
     reviewer_b: str
     stats: AgreementStats
+    reasons_differ: int = 0
+    """Records both excluded for different reasons: agreement on the label, which the
+    statistics (on the labels only) count as agreement; at full text a conflict when the
+    protocol counts different reasons as one."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"stage": self.stage.value, "reviewers": [self.reviewer_a, self.reviewer_b],
-                **self.stats.as_dict()}
+                **self.stats.as_dict(), "excluded_for_different_reasons": self.reasons_differ}
 
 
 @dataclass(frozen=True, slots=True)
@@ -746,6 +751,17 @@ class AgreementReport:
     """Per stage and number of screeners per record (3 or more): Fleiss' kappa."""
 
 
+def reasons_differ_note(count: int, reason_conflicts: bool) -> str:
+    """What `agreement` and the report say beside the statistics of a pair with records both
+    excluded for different reasons ("" with none)."""
+    if not count:
+        return ""
+    return (f"the agreement is on the labels only: {counted(count, 'record')} both "
+            "excluded for different reasons count as agreed here"
+            + ("; they are conflicts of reasons, counted separately" if reason_conflicts
+               else ""))
+
+
 def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
     """Agreement per reviewer pair and stage over the records both screened (screeners'
     decisions; adjudications left out). In a blind review, the decisions as they stood when
@@ -773,9 +789,11 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
             else:
                 standing = repo.current_decisions(session, s)
             labels: dict[str, dict[int, str]] = {}
+            reasons: dict[str, dict[int, str | None]] = {}
             for d in standing:
                 if d.reviewer_role != Role.ADJUDICATOR:
                     labels.setdefault(d.reviewer, {})[d.record_id] = d.label.value
+                    reasons.setdefault(d.reviewer, {})[d.record_id] = d.reason_id
             # one scale for every pair of the stage (PABAK and AC1 depend on how many
             # categories there are: pairs on 2 and on 3 were not comparable in one table)
             cats = (("include", "maybe", "exclude")
@@ -787,7 +805,11 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                     continue
                 la = [labels[a][r] for r in common]
                 lb = [labels[b][r] for r in common]
-                pairs.append(PairAgreement(s, a, b, pair_agreement(la, lb, cats)))
+                differ = sum(1 for r in common
+                             if labels[a][r] == labels[b][r] == Label.EXCLUDE.value
+                             and None not in (reasons[a][r], reasons[b][r])
+                             and reasons[a][r] != reasons[b][r])
+                pairs.append(PairAgreement(s, a, b, pair_agreement(la, lb, cats), differ))
             groups += _groups(s, labels, cats)
     return AgreementReport(tuple(pairs), tuple(s for s in stages if s in hidden),
                            tuple(groups))

@@ -191,3 +191,24 @@ def test_cli_conflicts_lists_votes_by_reviewer_name_and_names_the_stage(
     assert "(population)" in out and "(design)" in out
     empty = CliRunner().invoke(main, ["conflicts", "--reviewer", "Adjudicator", *where])
     assert "no conflicts at title/abstract" in empty.output, empty.output
+
+
+def test_agreement_and_report_say_reason_conflicts_are_counted_apart(
+        review_factory: Any, tmp_path: Path) -> None:
+    """'agreement 100%, kappa 1.00' at full text beside conflicts of reasons read as a
+    contradiction: both say the agreement is on the labels, and how many records both
+    reviewers excluded for different reasons."""
+    from click.testing import CliRunner
+
+    from screener.cli import main
+
+    review, ids = reason_conflicts(review_factory, tmp_path)
+    list_conflicts(review, Stage.FULL_TEXT, "Adjudicator")  # (ends blinding there)
+    where = ["--review", str(review.folder)]
+    out = CliRunner().invoke(main, ["agreement", "--stage", "full_text", *where]).output
+    assert "3 records both excluded for different reasons" in out, out
+    assert "the agreement is on the labels only" in out and "conflicts of reasons" in out
+    report = tmp_path / "report.md"
+    CliRunner().invoke(main, ["report", "--out", str(report), *where])
+    text = report.read_text(encoding="utf-8")
+    assert "3 records both excluded for different reasons" in text, text
