@@ -63,8 +63,10 @@ from screener.workflow.screening import NextItem
 from screener.workflow.team import (
     RecordTaken,
     blinding_ends_on_listing,
+    change_after_reconciliation,
     conflicts_can_arise,
     list_conflicts,
+    resolution_on,
 )
 
 if TYPE_CHECKING:
@@ -157,6 +159,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._could_go_back = False
         self._undone: Decision | None = None
         """The decision undo withdrew on the record shown (the card says what it was)."""
+        self._resolution: Decision | None = None
+        """The adjudicator's resolution on the record revisited (the card says so)."""
         self.shown_at = 0.0
         """When the record shown appeared (`time.monotonic`), for `ScreenerApp.min_view_s`."""
         self._too_soon_told: int | None = None
@@ -325,6 +329,13 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.item = None
         self.record = record
         self.revisit = True
+        self._resolution = None
+        if record.id is not None:
+            try:  # said before a key is refused for it
+                self._resolution = resolution_on(self.screener.review, record.id,
+                                                 self.screener.stage)
+            except USER_ERRORS:
+                pass
         standing = self.mine.get(record.id) if record.id is not None else None
         if record.id is not None and record.id not in self.notes and standing is not None:
             self._keep_note(record.id, standing.note)
@@ -352,6 +363,10 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             parts.append("your decision: "
                          + said(replace(decision, note="") if decision and note_kept
                                 else decision))
+        resolution = self._resolution
+        if self.revisit and resolution is not None and resolution.record_id == record.id:
+            parts.append(f"resolved by the adjudicator ({said(replace(resolution, note=''))}): "
+                         "your decision can no longer change")
         if self.note:
             parts.append(f"note ({'kept ' if note_kept else ''}with your next decision): "
                          f"{self.note}")
@@ -458,6 +473,36 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._count(previous, decision)
         self.show_next()
         self.after_change()
+
+    def decide_checked(self, label: Label, reason_id: str | None = None) -> None:
+        """`decide`; but on a record opened again (from browse) once reconciliation has
+        begun at the stage, a change that undoes an agreed outcome (a new conflict, the
+        record out of full text, a decision counted as unblinded) is stored only once the
+        reviewer says yes to a dialog that says what it will do."""
+        app = self.screener
+        record = self.record
+        warning = None
+        if self.revisit and record is not None and record.id is not None:
+            try:
+                warning = change_after_reconciliation(app.review, record.id, app.reviewer,
+                                                      app.stage, label, reason_id)
+            except USER_ERRORS:
+                warning = None  # (decide says what is wrong)
+        if not warning or record is None:
+            self.decide(label, reason_id)
+            return
+        record_id = record.id
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.notify(f"Not stored: your decision on record {record_id} stands")
+            elif self.record is not None and self.record.id == record_id:
+                self.decide(label, reason_id)
+
+        self.app.push_screen(ConfirmScreen(
+            "Change an agreed decision?", f"{warning} Store your {label.value}?",
+            enter_is_yes=False, hint="y: store it · n / Esc / Enter: keep your decision"),
+            answered)
 
     def _count(self, previous: Decision | None, decision: Decision | None) -> None:
         """Update the status counts in place (the full progress follows from a worker)."""
@@ -597,14 +642,14 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
 
     def action_include(self) -> None:
         if not self._too_soon():
-            self.decide(Label.INCLUDE)
+            self.decide_checked(Label.INCLUDE)
 
     def action_maybe(self) -> None:
         if self.screener.stage == Stage.FULL_TEXT:
             self.notify("Maybe is for title/abstract; at full text include or exclude")
             return
         if not self._too_soon():
-            self.decide(Label.MAYBE)
+            self.decide_checked(Label.MAYBE)
 
     @opens_dialog
     async def action_exclude(self) -> None:
@@ -618,7 +663,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         required = (self.screener.stage == Stage.FULL_TEXT
                     or protocol.screening.reason_required_at_title_abstract)
         if not protocol.exclusion_reasons:
-            self.decide(Label.EXCLUDE)
+            self.decide_checked(Label.EXCLUDE)
             return
         record_id = self.record.id
 
@@ -626,7 +671,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             if choice is None:
                 self.notify("Exclusion cancelled")
             elif self.record is not None and self.record.id == record_id:
-                self.decide(Label.EXCLUDE, choice.reason_id)
+                self.decide_checked(Label.EXCLUDE, choice.reason_id)
 
         # Awaited: the keys held meanwhile are given to the dialog once it is up.
         await self.push_dialog(ReasonScreen(protocol.exclusion_reasons, required), chosen)

@@ -30,7 +30,7 @@ from screener.core import audit
 from screener.core.agreement import AgreementStats, GroupStats, group_agreement, pair_agreement
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.decisions import current_decisions as current_decisions_of
-from screener.core.outcomes import Outcome, record_outcome
+from screener.core.outcomes import Outcome, passes_title_abstract, record_outcome
 from screener.core.protocol import Resolution, ScreeningMode
 from screener.core.wording import counted
 from screener.storage import INT_MAX, Database, Session, repo, sqlite_url
@@ -490,6 +490,57 @@ def ensure_full_text_open(review: Review, session: Session) -> None:
             "title/abstract screening is still blind: the full-text stage opens once "
             "reconciliation has started (`screener conflicts` run by the adjudicator, or in "
             "consensus mode by a screener, even when there are none)")
+
+
+def resolution_on(review: Review, record_id: int, stage: Stage) -> Decision | None:
+    """The adjudicator's resolution standing on a record at `stage` (None: none). A
+    resolution exists only once reconciliation has ended blinding there."""
+    with review.read() as session:
+        found = [d for d in repo.current_decisions(session, stage, [record_id])
+                 if d.reviewer_role == Role.ADJUDICATOR]
+    return max(found, key=lambda d: d.id or 0) if found else None
+
+
+def change_after_reconciliation(review: Review, record_id: int, reviewer: str, stage: Stage,
+                                label: Label, reason_id: str | None = None) -> str | None:
+    """What changing `reviewer`'s standing decision on a record would do once reconciliation
+    has started at `stage`, when it undoes an agreed outcome (the screen asks before storing
+    it): a new conflict, or another outcome, and at title/abstract the record leaving or
+    joining the full-text stage. None when there is nothing to tell: reconciliation has not
+    started, no decision of theirs stands, the record is not agreed (pending, in conflict,
+    resolved: `decide` says why it refuses) or the change leaves its outcome as it is."""
+    if not reconciliation_started(review, stage):
+        return None
+    with review.read() as session:
+        current = repo.current_decisions(session, stage, [record_id])
+        mine = [d for d in current if d.reviewer == reviewer]
+        if not mine or mine[0].reviewer_role == Role.ADJUDICATOR:
+            return None
+        required = (required_reviewers(review, session, stage, [record_id]) or {}).get(record_id)
+    mode = mode_for(review.protocol.screening, required)
+    before = record_outcome(current, mode)
+    if before.label is None or before.adjudicated:
+        return None
+    after = record_outcome([replace(d, label=label, reason_id=reason_id)
+                            if d.reviewer == reviewer else d for d in current], mode)
+    if (after.label, after.conflict) == (before.label, before.conflict):
+        return None
+    others = " and ".join(sorted(d.reviewer for d in current if d.reviewer != reviewer
+                                 and d.reviewer_role != Role.ADJUDICATOR)) or "the others"
+    what = (f"makes it a conflict with {others}, for the adjudicator to resolve"
+            if after.conflict else
+            f"changes its outcome from {before.label.value} to "
+            f"{after.label.value if after.label else 'undecided'}")
+    text = (f"Record {record_id}: you and {others} agreed ({before.label.value}) at "
+            f"{stage.label}; changing yours to {label.value} {what}.")
+    if stage == Stage.TITLE_ABSTRACT and passes_title_abstract(before) and not \
+            passes_title_abstract(after):
+        text += " It leaves the full-text stage" + (
+            " until the conflict is resolved." if after.conflict else ".")
+    if review.protocol.screening.blind:
+        text += (f" Reconciliation has begun at {stage.label}: the methods text counts this "
+                 "decision as made unblinded.")
+    return text
 
 
 def reconciliation_started(review: Review, stage: Stage | None = None) -> bool:

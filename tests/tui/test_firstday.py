@@ -212,3 +212,58 @@ def test_agreement_and_report_say_reason_conflicts_are_counted_apart(
     CliRunner().invoke(main, ["report", "--out", str(report), *where])
     text = report.read_text(encoding="utf-8")
     assert "3 records both excluded for different reasons" in text, text
+
+
+# -- 5. changing an agreed decision after reconciliation began: asked first -------------
+async def test_changing_an_agreed_decision_after_reconciliation_asks_first(
+        make_app: MakeApp) -> None:
+    from screener.tui.dialogs import ConfirmScreen
+    from screener.workflow.browse import get_record
+
+    from .conftest import stored
+
+    app, review, ids, _ = make_app(DUAL, reviewer="ann")
+    for who in ("ann", "bob"):
+        record_decision(review, ids[0], who, Label.INCLUDE)  # agreed: on to full text
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")  # reconciliation began
+    before = stored(review)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        record = get_record(review, ids[0])
+        assert record is not None
+        app.screening.show_record(record)  # as from browse
+        await pilot.pause()
+        await pilot.press("e", "3")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        said = app.screen.text
+        assert "conflict" in said and "bob" in said and "full-text stage" in said, said
+        await pilot.press("n")
+        await settle(pilot)
+        assert stored(review) == before  # nothing stored
+        assert app.screening.record is not None and app.screening.record.id == ids[0]
+        await pilot.press("e", "3")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+    assert stored(review)[-1][:4] == (ids[0], "ann", "exclude", "design")
+
+
+async def test_a_resolved_record_says_so_on_the_card(make_app: MakeApp) -> None:
+    from screener.workflow.browse import get_record
+    from screener.workflow.team import resolve
+
+    from .test_app import shown
+
+    app, review, ids, _ = make_app(DUAL, reviewer="ann")
+    disagree(review, ids)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    resolve(review, ids[0], "Adjudicator", Label.INCLUDE)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        record = get_record(review, ids[0])
+        assert record is not None
+        app.screening.show_record(record)
+        await pilot.pause()
+        assert "resolved by the adjudicator" in shown(app, "context"), shown(app, "context")
