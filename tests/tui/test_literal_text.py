@@ -75,8 +75,10 @@ async def test_conflicts_list_and_notifications_show_bracketed_text(
     async with app.run_test(size=(140, 30)) as pilot:
         screen = await open_conflicts(pilot)
         rows = table_rows(screen)
-        assert [r[1] for r in rows] == ["ann [lead]: include; [/]bob: exclude"] * 3
-        assert [r[2] for r in rows] == [t if len(t) <= 60 else t[:59] + "…" for t in TITLES]
+        # (the reviewers in name order, "[" before "a"; each exclusion with its reason)
+        assert [r[1] for r in rows] == ["[/]bob: exclude (design); ann [lead]: include"] * 3
+        assert all(r[2] == t or (r[2].endswith("…") and t.startswith(r[2][:-1]))
+                   for r, t in zip(rows, TITLES, strict=True))
         app.notify("Record 3: [/] is not markup")  # e.g. an error quoting a title
         await pilot.pause()
         assert any("[/] is not markup" in str(n.message) for n in app._notifications)
