@@ -40,6 +40,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from screener.core.decisions import Decision, Role, Stage
+from screener.core.protocol import Resolution
 from screener.tui.dialogs import MIN_VIEW_S, ConfirmScreen, GatedKeysApp, HelpScreen
 from screener.tui.idle_gc import IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
@@ -341,8 +342,18 @@ class ScreenerApp(GatedKeysApp):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        self.push_screen(HelpScreen(self.keymap.keys, self.sub_title, self.help_notes(),
+        # the conflicts key only to whom it serves (a screener's says who resolves them)
+        keys = {action: key for action, key in self.keymap.keys.items()
+                if action != "conflicts" or self.reconciles}
+        self.push_screen(HelpScreen(keys, self.sub_title, self.help_notes(),
                                     self.review.protocol.exclusion_reasons))
+
+    @property
+    def reconciles(self) -> bool:
+        """This reviewer lists and resolves conflicts: the adjudicator, or in consensus
+        mode a screener."""
+        return (self.session.role == Role.ADJUDICATOR
+                or self.review.protocol.screening.resolution == Resolution.CONSENSUS)
 
     def help_notes(self) -> dict[str, str]:
         """Help's words for the keys that do nothing at this stage or for this reviewer, or

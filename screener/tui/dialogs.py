@@ -476,8 +476,9 @@ abstract, case-insensitive.
 Conflicts (adjudicator): lists the records whose screeners disagree at this stage; Enter
 shows the record and each screener's decision, reason and note; include, exclude (with a
 reason) or maybe stores the adjudicator's decision and the conflict leaves the list; undo
-there reopens the one resolved last, to resolve it again (the latest resolution stands). In a
-blind review only the adjudicator may open it (doing so starts reconciliation).
+there reopens the one resolved last, to resolve it again (the latest resolution stands). Only
+the adjudicator (in consensus mode, the screeners) opens it; in a blind review doing so starts
+reconciliation.
 
 Side panel (its key is in the table above; the stopping figures are title/abstract's):
 - Screened 40 of 282: your decisions at this stage / the records you are offered.

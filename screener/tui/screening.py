@@ -810,6 +810,15 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                             f"decision, so there are no conflicts at {app.stage.label}",
                             title="Conflicts", timeout=8)
                 return
+            if not app.reconciles:
+                # (in a blind review before anyone decided it opened an empty list, later
+                # it said why not with the stage's id: one message, in words, always)
+                adjudicator = app.review.protocol.screening.adjudicator
+                who = f"the adjudicator ({adjudicator})" if adjudicator else "the adjudicator"
+                self.notify(f"Conflicts at {app.stage.label} are resolved by {who}, who lists "
+                            f"them with {app.keymap.key('conflicts')} on their screen; screeners "
+                            "are not shown them", title="Conflicts", timeout=8)
+                return
             open_records = blinding_ends_on_listing(app.review, app.stage, app.reviewer)
         except USER_ERRORS as exc:
             self.notify(str(exc), title="Conflicts", severity="warning", timeout=8)

@@ -167,7 +167,7 @@ async def test_screener_in_a_blind_review_gets_a_notification(make_app: MakeApp)
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, ScreeningScreen)
-        assert any("screening is blind" in n.message for n in app._notifications)
+        assert any("resolved by the adjudicator" in n.message for n in app._notifications)
     assert adjudicator_decisions(review) == []
 
 

@@ -123,6 +123,7 @@ async def test_help_lists_the_adjudicators_keys_as_they_work(make_app: MakeApp) 
         for key in "iemn":
             line = next(ln for ln in lines if ln.strip().startswith(f"{key} "))
             assert "conflict" in line, line  # they resolve an open conflict, nothing else
+        assert any(line.split()[:2] == ["c", "Conflicts"] for line in lines)  # theirs
         undo = next(ln for ln in lines if ln.strip().startswith("u "))
         assert "resolution" in undo, undo
 
@@ -267,3 +268,26 @@ async def test_a_resolved_record_says_so_on_the_card(make_app: MakeApp) -> None:
         app.screening.show_record(record)
         await pilot.pause()
         assert "resolved by the adjudicator" in shown(app, "context"), shown(app, "context")
+
+
+# -- 6. a screener's conflicts key: one toast, in words; the help lists it to its role ----
+@pytest.mark.parametrize("decided", [False, True])
+async def test_a_screeners_conflicts_key_says_who_resolves_them(make_app: MakeApp,
+                                                               decided: bool) -> None:
+    from screener.tui.screening import ScreeningScreen
+
+    app, review, ids, _ = make_app(DUAL, reviewer="ann")
+    if decided:
+        disagree(review, ids)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ScreeningScreen)  # no empty conflicts screen
+        said = [n for n in notes(app) if "onflict" in n]
+        assert len(said) == 1, notes(app)
+        assert "title/abstract" in said[0] and "title_abstract" not in said[0], said
+        assert "Adjudicator" in said[0], said  # who resolves them
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not any("Conflicts" in line for line in help_lines(app))
