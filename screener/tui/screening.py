@@ -831,7 +831,10 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             await self.app.push_screen(ConfirmScreen(
                 "End blinding?",
                 f"Listing the conflicts starts reconciliation at {app.stage.label}: from "
-                "then on every reviewer sees the others' decisions there"
+                "then on every reviewer can see the others' decisions there in `screener "
+                "status` and `screener agreement`, and in the exported decision log and the "
+                "report once no stage is blind (the screening screen and browse still show "
+                "each screener only their own)"
                 + (f", including on the {counted(open_records, 'record')} not yet screened by all "
                    "their reviewers" if open_records else "")
                 + ". The methods text will report decisions made after this. List them?"),

@@ -291,3 +291,20 @@ async def test_a_screeners_conflicts_key_says_who_resolves_them(make_app: MakeAp
         await pilot.press("question_mark")
         await pilot.pause()
         assert not any("Conflicts" in line for line in help_lines(app))
+
+
+# -- 7. the End blinding dialog says where the others' decisions become visible ---------
+async def test_end_blinding_says_where_decisions_become_visible(make_app: MakeApp) -> None:
+    from screener.tui.dialogs import ConfirmScreen
+
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator")
+    disagree(review, ids)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        text = app.screen.text
+        for place in ("screener status", "decision log", "report"):
+            assert place in text, text
+        assert "only their own" in text  # not on the screening screen or in browse
