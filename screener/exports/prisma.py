@@ -468,6 +468,8 @@ def prisma_svg(counts: PrismaCounts, draft: str = "", notes: DiagramNotes | None
 # --- PDF and PNG (matplotlib, same geometry) --------------------------------------------
 
 def _figure(geo: Layout, draft: str = "") -> Any:
+    """The diagram as a matplotlib Figure; its text is drawn as written (`parse_math` off:
+    a label with two `$`, a source "($0 budget) and ($5 reports)", is not mathtext)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch, Polygon, Rectangle
 
@@ -491,7 +493,7 @@ def _figure(geo: Layout, draft: str = "") -> Any:
                     fontweight="bold" if line.bold else "normal",
                     ha="center" if line.anchor == "middle" else "left", va="baseline",
                     rotation=90 if line.rotate else 0, rotation_mode="anchor",
-                    family=_glyphs.families())
+                    family=_glyphs.families(), parse_math=False)
     for arrow in geo.arrows:
         xs = [p[0] for p in arrow.points]
         ys = [p[1] for p in arrow.points]
@@ -500,7 +502,7 @@ def _figure(geo: Layout, draft: str = "") -> Any:
     if draft:
         ax.text(geo.width / 2, DRAFT_Y, _glyphs.drawable(draft), fontsize=SMALL,
                 fontweight="bold", color=DRAFT_COLOUR, ha="center", va="baseline",
-                family=_glyphs.families())
+                family=_glyphs.families(), parse_math=False)
     return fig
 
 

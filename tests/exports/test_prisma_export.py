@@ -393,6 +393,33 @@ def test_invisible_format_characters_do_not_crash_the_drawing(
     assert prisma_missing_glyphs(odd) == []  # invisible: nothing shown, nothing missing
 
 
+def test_dollar_signs_are_drawn_as_written_not_as_mathtext(
+        counts: PrismaCounts, tmp_path: Path) -> None:
+    """Matplotlib reads text between two `$` as mathtext: a source "Grey lit ($0 budget) and
+    ($5 reports)" was drawn in the PNG and PDF as "(0)(5 reports)" with "budget and" in
+    italics, and a reason holding `$\\foo$` made the export fail (ParseFatalException)."""
+    import matplotlib
+
+    from screener.exports import prisma
+
+    odd = replace(counts, other_sources=(("Grey lit ($0 budget) and ($5 reports)", 61),),
+                  reports_excluded_reasons=(("Cost $\\foo$ over $5", 58),))
+    path = tmp_path / "drawn.svg"
+    # the PNG/PDF drawing, saved as an SVG that keeps its text as text
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        prisma._figure(layout(odd)).savefig(path, format="svg")
+    drawn = {"".join(t.itertext()) for t in ET.parse(path).getroot().iter(f"{SVG}text")}
+    geo = layout(odd)
+    lines = " ".join(line.text for box in geo.panels + geo.boxes for line in box.lines)
+    assert "($0 budget) and ($5" in lines and "$\\foo$ over $5" in lines
+    # every line is drawn as one text, as written (mathtext splits it into glyphs)
+    assert {line.text for box in geo.panels + geo.boxes for line in box.lines} <= drawn
+    for fmt in ("png", "pdf"):
+        (prisma_pdf if fmt == "pdf" else lambda c, p: prisma_png(c, p, dpi=50))(
+            odd, tmp_path / f"prisma.{fmt}")
+        assert (tmp_path / f"prisma.{fmt}").stat().st_size > 1000
+
+
 def test_text_no_font_has_is_named_once_and_matplotlib_stays_quiet(
         counts: PrismaCounts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A CJK source name was drawn as empty boxes on a machine without a CJK font, with a
