@@ -119,7 +119,8 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
         else:
             if reviewer is not None:
                 reviewer = known_reviewer(review, reviewer)
-            target, n = run(review, fmt, out, force, reviewer, excel)
+            target, n = run(review, fmt, out, force, reviewer, excel,
+                            warn=lambda text: click.echo(f"warning: {text}", err=True))
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the log")
     click.echo(f"wrote {counted(n, 'event' if events else 'decision')} to {target}")

@@ -48,3 +48,15 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
     for row in rows:
         writer.writerow(["" if v is None else safe_cell(v) for v in row])
     return out.getvalue()
+
+
+EXCEL_CELL_LIMIT = 32767
+"""The most characters Excel keeps in one cell (it cuts the rest on opening a CSV)."""
+
+
+def over_excel_limit(header: Sequence[str], row: Sequence[Cell], where: str) -> list[str]:
+    """The cells of `row` (under `header`) longer than Excel keeps, each named for a
+    warning: "`where`: column, 41,020 characters"."""
+    return [f"{where}: {name}, {len(v):,} characters"
+            for name, v in zip(header, row, strict=True)
+            if isinstance(v, str) and len(v) > EXCEL_CELL_LIMIT]

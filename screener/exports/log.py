@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from screener.core.audit import LogEvent, LogRow, describe_event, details_json, event_dict, row_dict
 from screener.core.decisions import undo_targets
 from screener.core.wording import plural
-from screener.exports._cells import Cell, csv_text
+from screener.exports._cells import Cell, csv_text, over_excel_limit
 
 T = TypeVar("T")
 
@@ -49,8 +49,26 @@ def log_csv(rows: Sequence[tuple[LogRow, str]],
             merged_from: Mapping[int, str] | None = None,
             reason_labels: Mapping[str, Mapping[str, str]] | None = None,
             undoes: Mapping[int, int] | None = None) -> str:
-    """The decision log as CSV, one row per decision in log order, with `row_hash`, and
-    columns that are not hashed (the event log and the protocol versions hold what they
+    """`log_table` as CSV."""
+    return csv_text(*log_table(rows, duplicate_of, merged_from, reason_labels, undoes))
+
+
+def log_cells_over_excel_limit(header: Sequence[str], table: Sequence[Sequence[Cell]]
+                               ) -> list[str]:
+    """The cells of `log_table`'s table that Excel would cut on opening the CSV, each
+    named by its row ("seq 12 (record 5): note, 40,120 characters")."""
+    return [cell for row in table
+            for cell in over_excel_limit(header, row, f"seq {row[0]} (record {row[3]})")]
+
+
+def log_table(rows: Sequence[tuple[LogRow, str]],
+              duplicate_of: Mapping[int, int] | None = None,
+              merged_from: Mapping[int, str] | None = None,
+              reason_labels: Mapping[str, Mapping[str, str]] | None = None,
+              undoes: Mapping[int, int] | None = None
+              ) -> tuple[tuple[str, ...], list[list[Cell]]]:
+    """The decision log's CSV table (header, rows): one row per decision in log order,
+    with `row_hash`, and columns that are not hashed (the event log and the protocol versions hold what they
     say): `removed_as_duplicate_of`, the record kept in place of a decision's record that
     dedup removed later (its decisions no longer count); `merged_from`, the offline copy a
     row was merged from (made there earlier than the rows stored before it);
@@ -69,11 +87,10 @@ def log_csv(rows: Sequence[tuple[LogRow, str]],
     def reason_label(row: LogRow) -> str:
         return labels.get(row.protocol_hash, {}).get(row.reason_id or "", "")
 
-    return csv_text(LOG_COLUMNS + ("removed_as_duplicate_of", "merged_from", "reason_label",
-                                   "undoes_seq"),
-                    ([*_cells(row, h), kept.get(row.record_id), merged.get(row.seq, ""),
-                      reason_label(row), undoes.get(row.seq)]
-                     for row, h in rows))
+    return (LOG_COLUMNS + ("removed_as_duplicate_of", "merged_from", "reason_label",
+                           "undoes_seq"),
+            [[*_cells(row, h), kept.get(row.record_id), merged.get(row.seq, ""),
+              reason_label(row), undoes.get(row.seq)] for row, h in rows])
 
 
 def _jsonl(rows: Sequence[tuple[T, str]], as_dict: Callable[[T], dict[str, Any]]) -> str:

@@ -57,7 +57,7 @@ from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
 from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, TYPE_SYNONYMS, Record
-from screener.exports._cells import Cell, csv_text
+from screener.exports._cells import EXCEL_CELL_LIMIT, Cell, csv_text, over_excel_limit
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -298,15 +298,13 @@ def records_csv(items: Sequence[RecordItem], provenance: Provenance | None = Non
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-XLSX_CELL_LIMIT = 32767
+XLSX_CELL_LIMIT = EXCEL_CELL_LIMIT
 """The most characters Excel keeps in one cell."""
 
 
 def _too_long(record_id: int | None, row: Sequence[Cell]) -> list[str]:
     """The cells of a row longer than Excel holds ("record 12: authors, 41,020 characters")."""
-    return [f"record {record_id}: {name}, {len(v):,} characters"
-            for name, v in zip(RECORD_COLUMNS, row, strict=True)
-            if isinstance(v, str) and len(v) > XLSX_CELL_LIMIT]
+    return over_excel_limit(RECORD_COLUMNS, row, f"record {record_id}")
 
 
 def cells_over_excel_limit(items: Sequence[RecordItem], provenance: Provenance | None = None,

@@ -698,12 +698,15 @@ def _own_file(viewer: str | None) -> str:
 
 
 def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force: bool = False,
-               viewer: str | None = None, bom: bool = False) -> tuple[Path, int]:
+               viewer: str | None = None, bom: bool = False,
+               warn: Callable[[str], None] | None = None) -> tuple[Path, int]:
     """Write the decision log in time order with each row's chained hash (`bom`: a CSV
-    with a byte-order mark, for Excel)."""
+    with a byte-order mark, for Excel; `warn` is told of the cells, notes mostly, that
+    Excel would cut on opening it)."""
     from screener.core.audit import log_rows
     from screener.core.decisions import Decision
-    from screener.exports.log import log_csv, log_jsonl
+    from screener.exports._cells import csv_text
+    from screener.exports.log import log_cells_over_excel_limit, log_jsonl, log_table
 
     if fmt not in ("csv", "jsonl"):
         raise ReviewError("--format must be csv or jsonl")
@@ -725,9 +728,26 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     rows = list(zip(log_rows(decisions, hashes), (d.row_hash for d in decisions), strict=True))
     # a subset is not mistaken for the whole (verifiable) log
     target = resolve_output(review, out, f"decision-log{_own_file(viewer)}.{fmt}", force)
-    write_text_atomic(target, log_csv(rows, removed, merged, reasons, undoes) if fmt == "csv"
-                      else log_jsonl(rows), bom)
+    if fmt == "csv":
+        header, table = log_table(rows, removed, merged, reasons, undoes)
+        write_text_atomic(target, csv_text(header, table), bom)
+        if bom and warn is not None:  # --excel: the file is for Excel, which cuts them
+            _warn_excel_cuts(warn, log_cells_over_excel_limit(header, table))
+    else:
+        write_text_atomic(target, log_jsonl(rows))
     return target, len(rows)
+
+
+def _warn_excel_cuts(warn: Callable[[str], None], long: Sequence[str]) -> None:
+    """Tell `warn` of the cells of a CSV written for Excel (`--excel`) that are longer than
+    Excel keeps (nothing when there are none)."""
+    from screener.exports._cells import EXCEL_CELL_LIMIT
+
+    if long:
+        warn(f"{_n(len(long), 'cell')} {'is' if len(long) == 1 else 'are'} longer than "
+             f"Excel's {EXCEL_CELL_LIMIT:,} characters ({_listed(long)}): the CSV "
+             "keeps them whole, but Excel cuts them when it opens the file (and saving it "
+             "from Excel would lose the rest); pandas and R read them whole")
 
 
 def _check_bom(bom: bool, fmt: str) -> None:
@@ -953,12 +973,8 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                  "keeps them whole")
     elif fmt == "csv":
         write_text_atomic(target, rec.records_csv(items, provenance, stage.value), bom)
-        long = rec.cells_over_excel_limit(items, provenance, stage.value) if bom else []
-        if long and warn is not None:  # --excel: the file is for Excel, which cuts them
-            warn(f"{_n(len(long), 'cell')} {'is' if len(long) == 1 else 'are'} longer than "
-                 f"Excel's {rec.XLSX_CELL_LIMIT:,} characters ({_listed(long)}): the CSV "
-                 "keeps them whole, but Excel cuts them when it opens the file (and saving it "
-                 "from Excel would lose the rest); pandas and R read them whole")
+        if bom and warn is not None:  # --excel: the file is for Excel, which cuts them
+            _warn_excel_cuts(warn, rec.cells_over_excel_limit(items, provenance, stage.value))
     elif fmt == "ris":
         write_text_atomic(target, rec.records_ris(items, provenance))
     else:

@@ -153,6 +153,28 @@ def test_an_xlsx_export_says_which_cells_excel_could_not_hold(tmp_path: Path) ->
         "abstract"]) == 40000
 
 
+def test_a_decision_log_for_excel_says_which_notes_excel_would_cut(tmp_path: Path) -> None:
+    """`export log --excel` gave no warning for a note over Excel's cell limit, which Excel
+    cuts on opening the file, as `export records --format csv --excel` does."""
+    folder = tmp_path / "rev"
+    run("init", str(folder), "--protocol", PROTOCOL)
+    records = tmp_path / "two.csv"
+    records.write_text("Title,Abstract\nFirst trial,About a drug\nSecond trial,About another\n",
+                       encoding="utf-8")
+    run("import", str(records), "--review", str(folder), "--source", "Hand search")
+    run("decide", "2", "--reviewer", "ann", "--new-reviewer", "--label", "maybe", "--note",
+        "n" * 40000, "--review", str(folder))
+    out = run("export", "log", "--excel", "--out", str(tmp_path / "log.csv"),
+              "--review", str(folder))
+    assert ("warning: 1 cell is longer than Excel's 32,767 characters (seq 1 (record 2): "
+            "note, 40,000 characters): the CSV keeps them whole, but Excel cuts them when "
+            "it opens the file") in out, out
+    assert len(next(csv.DictReader((tmp_path / "log.csv").open(encoding="utf-8-sig")))[
+        "note"]) == 40000
+    out = run("export", "log", "--out", str(tmp_path / "plain.csv"), "--review", str(folder))
+    assert "warning" not in out  # not for Excel: pandas and R read it whole
+
+
 def test_csv_for_excel_has_a_byte_order_mark_and_imports_the_same(original: Path,
                                                                    tmp_path: Path) -> None:
     """Excel on Windows read the UTF-8 CSV as Windows-1252 ("Ã–lÃ§Ã¼m" for "Ölçüm"): with
