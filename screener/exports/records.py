@@ -205,13 +205,9 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
-def _braced(text: str) -> str:
-    """A value safe inside BibTeX braces: unbalanced braces are dropped."""
-    return text if _balanced(text) else text.replace("{", "").replace("}", "")
-
-
 _VERBATIM = {"doi", "pmid", "year"}
-"""Fields written as they are (biblatex reads `doi` verbatim; an escaped `_` would stay)."""
+"""Fields written as they are (biblatex reads `doi` verbatim; an escaped `_` would stay),
+but for braces that do not pair (`_verbatim`)."""
 _LATEX_SPECIAL = re.compile(r"[\\%&_#$~^{}]")
 _LATEX_ESCAPES = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}",
                   "^": r"\textasciicircum{}"}
@@ -228,6 +224,15 @@ def _latex(text: str) -> str:
     `\textbraceright{}`, which leave the field's own braces balanced."""
     escapes = _LATEX_ESCAPES if _balanced(text) else _LATEX_ESCAPES | _UNPAIRED_BRACES
     return _LATEX_SPECIAL.sub(lambda m: escapes.get(m.group(), "\\" + m.group()), text)
+
+
+def _verbatim(text: str) -> str:
+    r"""A `_VERBATIM` field's value: as it is, but when its braces do not pair, each brace
+    written `	extbraceleft{}` or `	extbraceright{}` as `_latex` does (an unpaired brace
+    would end the field early; dropping it, as before, lost it from the DOI)."""
+    if _balanced(text):
+        return text
+    return re.sub(r"[{}]", lambda m: _UNPAIRED_BRACES[m.group()], text)
 
 
 def _bib_name(name: str) -> str:
@@ -269,7 +274,7 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
                   ("pubtype", "; ".join(record.publication_types)),
                   ("mesh", "; ".join(record.mesh_terms)), ("language", record.language),
                   ("note", decision_text(decision, reason, note)))
-        fields = [Field(key, value if key == "author" else _braced(value)
+        fields = [Field(key, value if key == "author" else _verbatim(value)
                         if key in _VERBATIM else _latex(value))
                   for key, value in values if value]
         library.add(Entry(kind, _cite_key(record, taken), fields))

@@ -157,6 +157,25 @@ def test_bibtex_writes_the_doi_verbatim(doi: str) -> None:
     assert back.doi == doi.lower()
 
 
+@pytest.mark.parametrize("doi", ["10.1000/x{1", "10.1000/a_b}c", "10.1000/}50%{off#1"])
+def test_bibtex_keeps_an_unpaired_brace_in_the_doi_and_pmid(doi: str) -> None:
+    """The doi, pmid and year fields dropped an unpaired brace ("10.1000/x{1" was written
+    "10.1000/x1", another DOI), as title, abstract and note did before: it is written
+    `\\textbraceleft{}` / `\\textbraceright{}` (the field's own braces still pair), and
+    the rest as it is."""
+    from screener.importers import bibtex
+
+    record = Record(title="T", doi=doi, pmid="123{45", id=1)
+    written = records_bibtex([(record, "include", "", "")])
+    (entry,) = parse_string(written).entries
+    for key in ("doi", "pmid"):
+        value = entry.fields_dict[key].value
+        assert value.count("{") == value.count("}")
+        assert bibtex._decode(value) == getattr(record, key)
+    (back,) = bibtex.parse(written)
+    assert back.doi == doi.lower()
+
+
 def test_csv_has_decisions_and_safe_cells() -> None:
     rows = list(csv.DictReader(io.StringIO(records_csv(ITEMS))))
     assert tuple(rows[0]) == RECORD_COLUMNS
