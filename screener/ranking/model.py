@@ -72,7 +72,10 @@ class LinearRanker(BaseEstimator):  # type: ignore[misc]
                     C=self.C, solver="liblinear", dual=True, max_iter=1000, random_state=seed))
             elif name == "svm":
                 svm_c = self.C if len(names) == 1 else 0.11
-                out.append(LinearSVC(C=svm_c, loss="squared_hinge", random_state=seed))
+                # dual="auto" is the default from scikit-learn 1.5; scikit-learn 1.4 (the
+                # lowest supported) defaulted to True and warned on every fit without it.
+                out.append(LinearSVC(
+                    C=svm_c, loss="squared_hinge", dual="auto", random_state=seed))
             elif name == "nb":
                 out.append(MultinomialNB(alpha=3.822))
             else:
