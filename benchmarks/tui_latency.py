@@ -56,7 +56,7 @@ from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import DB_FILE, Review, create_review, open_review
 from screener.workflow.screening import Queue, eligible_ids
 
-PROTOCOL = Path(__file__).resolve().parents[1] / "screener" / "demo" / "demo-biosimilar-retransitioning.yaml"
+PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "demo-biosimilar-retransitioning.yaml"
 TARGETS = {"median": 0.050, "p99": 0.150, "startup": 1.5}
 
 

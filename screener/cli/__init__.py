@@ -9,6 +9,7 @@ Commands live in this package's modules by theme (`base` here; `importing`, `ran
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import sys
@@ -159,18 +160,34 @@ def main() -> None:
 
 # --- review set-up ----------------------------------------------------------------------
 
-@main.command()
+def _bundled_protocol_names() -> list[str]:
+    """The names of the bundled example protocols (screener.protocol.bundled_protocols),
+    read from the package folder without importing screener.protocol, whose YAML and
+    schema modules --help should not wait for."""
+    spec = importlib.util.find_spec("screener.protocol")
+    assert spec is not None and spec.submodule_search_locations
+    folder = Path(next(iter(spec.submodule_search_locations))) / "examples"
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+@main.command(epilog="\b\nBundled example protocols (--protocol NAME):\n"
+                     + "\n".join(f"  {name}" for name in _bundled_protocol_names())
+                     + "\n\nThe review keeps its copy of the protocol as "
+                       "DIRECTORY/protocol.yaml.")
 @click.argument("directory", type=PATH)
-@click.option("--protocol", "protocol_file", required=True,
-              type=PATH, help="The review protocol (YAML).")
+@click.option("--protocol", "protocol_file", required=True, type=PATH,
+              help="The review protocol: a YAML file, or the name of a bundled example "
+                   "(listed below).")
 @click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB", type=DB_URL,
               help="Create the review in this database (postgresql://user@host:port/db, or "
                    "sqlite:///path/to/review.db); DIRECTORY keeps the protocol copy and "
                    "exports. Also read from SCREENER_DB.")
 def init(directory: Path, protocol_file: Path, db_url: str | None) -> None:
     """Create a review in DIRECTORY from a protocol."""
+    from screener.protocol import protocol_or_example
     from screener.workflow.review import create_review
 
+    protocol_file = protocol_or_example(protocol_file)
     if db_url and _from_environment():
         click.echo("note: SCREENER_DB is set, so the review goes into that database (unset it "
                    "for a review kept in the folder)", err=True)

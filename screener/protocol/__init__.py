@@ -1,5 +1,6 @@
 """YAML protocols: validation against one declared schema, conversion to core.Protocol."""
 
+from screener.protocol.bundled import bundled_protocols, protocol_or_example
 from screener.protocol.loader import (
     Problem,
     ProtocolError,
@@ -11,5 +12,6 @@ from screener.protocol.loader import (
 )
 from screener.protocol.schema import SCHEMA, schema_json
 
-__all__ = ["SCHEMA", "Problem", "ProtocolError", "RankingCheck", "load_protocol_text",
-           "protocol_warnings", "read_protocol_file", "schema_json", "sha256_text"]
+__all__ = ["SCHEMA", "Problem", "ProtocolError", "RankingCheck", "bundled_protocols",
+           "load_protocol_text", "protocol_or_example", "protocol_warnings",
+           "read_protocol_file", "schema_json", "sha256_text"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from screener.protocol import read_protocol_file
+from screener.protocol import bundled_protocols, read_protocol_file
 from screener.workflow.importing import import_file
 from screener.workflow.review import DB_FILE, Review, ReviewError, create_review, open_review
 
@@ -18,7 +18,7 @@ def demo_data() -> Path:
 
 
 def demo_protocol() -> Path:
-    return Path(str(resources.files("screener.demo") / DEMO_PROTOCOL))
+    return bundled_protocols()[Path(DEMO_PROTOCOL).stem]
 
 
 def ensure_demo(directory: Path | None = None) -> tuple[Review, bool]:

@@ -480,6 +480,35 @@ def test_amend_that_cannot_write_the_folder_copy_records_nothing(
     assert (tmp_path / "rev" / "protocol.yaml").read_text() == amended.read_text()
 
 
+def test_init_takes_a_bundled_example_protocol_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's walk-through used protocols/ketamine-depression.yaml, a file a wheel install
+    does not have: the examples ship inside the package and init takes their names."""
+    from screener.protocol import bundled_protocols
+
+    monkeypatch.chdir(tmp_path)  # no protocols/ folder here
+    names = list(bundled_protocols())
+    assert {"minimal", "ketamine-depression", "dual-screening"} <= set(names)
+    _, help_text = run("init", "--help")
+    listed = help_text.split("Bundled example protocols", 1)[1].split("\n\n")[0]
+    assert listed.split()[2:] == names  # init --help lists them
+    run("init", "my-review", "--protocol", "ketamine-depression")
+    copy = tmp_path / "my-review" / "protocol.yaml"
+    assert copy.read_bytes() == (REPO / "protocols" / "ketamine-depression.yaml").read_bytes()
+    run("init", "other", "--protocol", "minimal.yaml")  # the file name works too
+    assert "My systematic review" in run("status", "--review", "other")[1]
+    # a file of that name in the current folder comes first
+    (tmp_path / "minimal").write_text(Path(MINIMAL).read_text().replace(
+        "My systematic review", "Mine"))
+    run("init", "mine", "--protocol", "minimal")
+    assert "Mine" in run("status", "--review", "mine")[1]
+    code, out = run("init", "r", "--protocol", "ketamine", ok=False)
+    assert code == 2 and "Traceback" not in out and not (tmp_path / "r").exists()
+    assert f"ketamine: no such protocol file and no bundled example of that name: check the " \
+           f"path, or name an example ({', '.join(names)})" in " ".join(out.split())
+
+
 def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     from screener.storage import Database

@@ -39,7 +39,7 @@ def loaded(*args: str) -> tuple[int, str, list[str]]:
 @pytest.mark.parametrize("args", [
     ("--help",), ("--version",), ("status", "--help"), ("import", "--help"),
     ("screen", "--help"), ("protocol", "--help"), ("protocol", "amend", "--help"),
-    ("export", "prisma", "-h"),
+    ("export", "prisma", "-h"), ("init", "--help"),
 ])
 def test_help_loads_no_heavy_module(args: tuple[str, ...]) -> None:
     code, output, heavy = loaded(*args)

@@ -11,7 +11,13 @@ import pytest
 
 from screener.core.decisions import Stage
 from screener.core.protocol import CriterionKind, Resolution
-from screener.protocol import ProtocolError, load_protocol_text, read_protocol_file, schema_json
+from screener.protocol import (
+    ProtocolError,
+    bundled_protocols,
+    load_protocol_text,
+    read_protocol_file,
+    schema_json,
+)
 from screener.protocol.loader import suggested_terms
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,9 +60,14 @@ def test_ketamine_protocol_content() -> None:
     assert protocol.stages == (Stage.TITLE_ABSTRACT, Stage.FULL_TEXT)
 
 
-def test_demo_protocol_bundled_copy_matches() -> None:
-    bundled = REPO / "screener" / "demo" / "demo-biosimilar-retransitioning.yaml"
-    assert bundled.read_bytes() == (REPO / "protocols" / bundled.name).read_bytes()
+def test_bundled_examples_are_the_protocols_folder() -> None:
+    """The package ships protocols/*.yaml (which the tests read) for `init --protocol NAME`
+    and the demo: the same files, byte for byte, none missing, none extra."""
+    bundled = bundled_protocols()
+    assert sorted(bundled) == [p.stem for p in SHIPPED]
+    for path in SHIPPED:
+        assert bundled[path.stem].read_bytes() == path.read_bytes(), (
+            f"cp protocols/{path.name} screener/protocol/examples/")
 
 
 def test_defaults() -> None:
