@@ -505,20 +505,33 @@ class _Group:
     pmids: set[str] = field(default_factory=set)
     years: set[int] = field(default_factory=set)
     """Years of the group's non-preprint records."""
+    apart: set[int] = field(default_factory=set)
+    """The group's records that a team separated from others (`find_duplicates`'s
+    `apart`)."""
 
 
 class _UnionFind:
-    def __init__(self, feats: Sequence[_Feat]) -> None:
+    def __init__(self, feats: Sequence[_Feat],
+                 apart: Mapping[int, set[int]] | None = None) -> None:
         self.feats = feats
         self.parent = list(range(len(feats)))
+        self.apart = apart or {}
+        """Index -> the indexes of the records it must never share a group with."""
         self.groups = [
             _Group(
                 {f.doi} if f.doi else set(),
                 {f.pmid} if f.pmid else set(),
                 {f.year} if f.year is not None and not f.preprint else set(),
+                {k} if k in self.apart else set(),
             )
-            for f in feats
+            for k, f in enumerate(feats)
         ]
+
+    def separated(self, i: int, j: int) -> bool:
+        """Joining the groups of i and j would put two records a team separated into one."""
+        gi, gj = self.groups[self.find(i)], self.groups[self.find(j)]
+        return bool(gi.apart and gj.apart) and any(
+            not self.apart[k].isdisjoint(gj.apart) for k in gi.apart)
 
     def find(self, i: int) -> int:
         root = i
@@ -572,6 +585,7 @@ class _UnionFind:
         gi.dois |= gj.dois
         gi.pmids |= gj.pmids
         gi.years |= gj.years
+        gi.apart |= gj.apart
         return True
 
 
@@ -668,12 +682,17 @@ def find_duplicates(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     progress: Progress | None = None,
+    apart: Iterable[Iterable[int]] = (),
+    kept_apart: Callable[[int, int], None] | None = None,
 ) -> list[Cluster]:
     """Group duplicate records; return one `Cluster` per group of two or more records.
 
     Every record must carry a distinct integer `id`. Clusters are ordered by `kept_id`;
     the result depends only on the records' content and ids (not on their order).
     `threshold` is the minimum normalised-title similarity (0..1) for a fuzzy match.
+    `apart` holds pairs of record ids that a team separated (`dedup --undo`): no cluster
+    holds both records of a pair, directly or through others; `kept_apart(id, other)` is
+    called for each link between two groups refused for that reason.
     """
     ids = [r.id for r in records]
     if any(i is None for i in ids):
@@ -685,7 +704,21 @@ def find_duplicates(
     # Work in id order so that results do not depend on input order.
     ordered = sorted(records, key=lambda r: r.id or 0)
     feats = [_features(r) for r in ordered]
-    uf = _UnionFind(feats)
+    index = {r.id: k for k, r in enumerate(ordered)}
+    apart_of: dict[int, set[int]] = defaultdict(set)
+    for pair in apart:
+        a, b = (index.get(i) for i in pair)
+        if a is not None and b is not None and a != b:
+            apart_of[a].add(b)
+            apart_of[b].add(a)
+    uf = _UnionFind(feats, apart_of)
+
+    def refused(i: int, j: int) -> bool:
+        if not uf.separated(i, j):
+            return False
+        if kept_apart is not None:
+            kept_apart(ordered[i].id or 0, ordered[j].id or 0)
+        return True
     best: dict[int, tuple[int, float]] = {}  # index -> (method rank, score); rank 0 best
     ranks: dict[Method, int] = {"doi": 0, "pmid": 1, "fuzzy": 2}
 
@@ -711,6 +744,8 @@ def find_duplicates(
                     continue
                 if method == "pmid" and not uf.pmid_compatible(k, i):
                     continue  # one PMID on two papers with their own DOIs (or years apart)
+                if refused(k, i):
+                    continue
                 uf.union(k, i)
                 note(k, method, 1.0)
                 note(i, method, 1.0)
@@ -725,7 +760,7 @@ def find_duplicates(
             note(i, "fuzzy", score)
             note(j, "fuzzy", score)
             continue
-        if uf.compatible(i, j, pmid_override):
+        if uf.compatible(i, j, pmid_override) and not refused(i, j):
             uf.union(i, j)
             note(i, "fuzzy", score)
             note(j, "fuzzy", score)

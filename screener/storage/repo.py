@@ -395,17 +395,60 @@ def duplicate_links(session: Session, active_only: bool = True) -> list[dict[str
             for r in session.scalars(query)]
 
 
-def undo_cluster(session: Session, cluster: int) -> int:
-    """Undo a duplicate cluster (its links are kept, marked undone; an event says so)."""
+def undo_cluster(session: Session, cluster: int, record_ids: Iterable[int] | None = None,
+                 separated: Iterable[tuple[int, int]] | None = None,
+                 details: dict[str, Any] | None = None) -> int:
+    """Undo a duplicate cluster's standing links (those removing `record_ids`, default:
+    every one); the links are kept, marked undone, and an event says so. The event names
+    the pairs of records the undo separates (`separated`, default: every pair of the
+    cluster's records), which `separations` reads and dedup never merges again."""
     now = datetime.now(UTC)
     standing = and_(DuplicateLinkRow.cluster == cluster, DuplicateLinkRow.undone_at.is_(None))
-    restored = sorted(session.scalars(select(DuplicateLinkRow.record_id).where(standing)))
-    result = session.execute(update(DuplicateLinkRow).where(standing).values(undone_at=now))
-    count = int(result.rowcount)  # type: ignore[attr-defined]
-    if count:
-        add_event(session, "duplicates_restored", at=now,
-                  details={"cluster": cluster, "records": count, "record_ids": restored})
-    return count
+    links = session.execute(select(DuplicateLinkRow.record_id, DuplicateLinkRow.kept_id)
+                            .where(standing)).all()
+    if record_ids is not None:
+        chosen = set(record_ids)
+        links = [link for link in links if link[0] in chosen]
+    restored = sorted(int(r) for r, _ in links)
+    if not restored:
+        return 0
+    session.execute(update(DuplicateLinkRow)
+                    .where(and_(standing, DuplicateLinkRow.record_id.in_(restored)))
+                    .values(undone_at=now))
+    if separated is None:
+        ids = sorted({int(i) for link in links for i in link})
+        separated = [(a, b) for k, a in enumerate(ids) for b in ids[k + 1:]]
+    add_event(session, "duplicates_restored", at=now,
+              details={"cluster": cluster, "records": len(restored), "record_ids": restored,
+                       "separated": [list(p) for p in sorted({tuple(sorted(p)) for p in separated})],
+                       **(details or {})})
+    return len(restored)
+
+
+def separations(session: Session) -> set[frozenset[int]]:
+    """The pairs of records a team separated with `dedup --undo` (or took apart with
+    `--split`), unordered: dedup never puts the two in one cluster again. An undo logged
+    before events named their pairs separated every pair of the cluster's records."""
+    found: set[frozenset[int]] = set()
+    legacy: set[int] = set()
+    for (text,) in session.execute(select(EventRow.details)
+                                   .where(EventRow.kind == "duplicates_restored")):
+        details = json.loads(text)
+        if "separated" in details:
+            found.update(frozenset((int(a), int(b))) for a, b in details["separated"])
+        elif details.get("cluster") is not None:
+            legacy.add(int(details["cluster"]))
+    if legacy:
+        members: dict[int, set[int]] = {}
+        for cluster, rid, kept in session.execute(
+                select(DuplicateLinkRow.cluster, DuplicateLinkRow.record_id,
+                       DuplicateLinkRow.kept_id)
+                .where(and_(DuplicateLinkRow.cluster.in_(legacy),
+                            DuplicateLinkRow.undone_at.is_not(None)))):
+            members.setdefault(int(cluster), set()).update((int(rid), int(kept)))
+        for ids in members.values():
+            found.update(frozenset((a, b)) for a in ids for b in ids if a < b)
+    return found
 
 
 # --- reviewers ------------------------------------------------------------------------

@@ -524,6 +524,10 @@ class DedupSummary:
     contradicting: tuple[dict[str, Any], ...] = ()
     """Standing links whose records' identifiers or years contradict
     (`contradicting_duplicates`)."""
+    kept_apart: tuple[tuple[int, int], ...] = ()
+    """Pairs of records (lower id first) that dedup found alike but did not merge, as a
+    reviewer had separated them, or records merged with them, with `--undo` (their number
+    is `skipped_undone`)."""
 
 
 def _labels_by_record(session: Session) -> dict[int, set[tuple[str, str]]]:
@@ -560,7 +564,8 @@ def deduplicate(review: Review, *, threshold: float | None = None,
                 progress: Callable[[int, int], None] | None = None) -> DedupSummary:
     """Find duplicates among the records not yet removed and link them (one transaction).
 
-    Pairs that a reviewer separated with `--undo` are never merged again.
+    Records that a reviewer separated with `--undo` are never put in one cluster again,
+    whichever copies are kept; the summary names the links refused for that reason.
     """
     from screener.importers.dedup import DEFAULT_THRESHOLD, MIN_THRESHOLD, find_duplicates
 
@@ -573,28 +578,22 @@ def deduplicate(review: Review, *, threshold: float | None = None,
     with review.transaction() as session:
         removed = repo.removed_duplicate_ids(session)
         records = [r for r in repo.get_records_lean(session) if r.id not in removed]
-        separated = {(link["record_id"], link["kept_id"])
-                     for link in repo.duplicate_links(session, active_only=False)
-                     if link["undone"]}
-        separated |= {(b, a) for a, b in separated}
-        clusters = find_duplicates(records, threshold=threshold or DEFAULT_THRESHOLD,
-                                   progress=progress)
+        refused: set[tuple[int, int]] = set()
+        clusters = find_duplicates(
+            records, threshold=threshold or DEFAULT_THRESHOLD, progress=progress,
+            apart=repo.separations(session),
+            kept_apart=lambda a, b: refused.add((min(a, b), max(a, b))))
         number = repo.next_cluster_number(session)
         labels = _labels_by_record(session)
         decided = set(labels)
         links: list[tuple[int, int, int, str, float]] = []
-        skipped = 0
         by_method: dict[str, int] = {}
         made = 0
         for cluster in clusters:
             keep, members = _keep_screened(
                 cluster.kept_id, [(m.record_id, m.method, float(m.score))
                                   for m in cluster.members], decided)
-            kept = [m for m in members if (m[0], keep) not in separated]
-            skipped += len(members) - len(kept)
-            if not kept:
-                continue
-            for rid, method, score in kept:
+            for rid, method, score in members:
                 links.append((number, rid, keep, method, score))
                 by_method[method] = by_method.get(method, 0) + 1
             number += 1
@@ -608,9 +607,9 @@ def deduplicate(review: Review, *, threshold: float | None = None,
             "by_method": by_method, "threshold": threshold or DEFAULT_THRESHOLD,
             "links": [[rid, keep] for _, rid, keep, _, _ in links]})
         contradicting = tuple(contradicting_duplicates(session))
-    return DedupSummary(made, len(links), by_method, skipped,
+    return DedupSummary(made, len(links), by_method, len(refused),
                         *_screened_copies(labels, [(rid, keep) for _, rid, keep, _, _ in links]),
-                        contradicting=contradicting)
+                        contradicting=contradicting, kept_apart=tuple(sorted(refused)))
 
 
 def contradicting_duplicates(session: Session,

@@ -695,3 +695,21 @@ def test_contradicting_links_names_links_between_records_years_apart() -> None:
     links = [(1, 2, 1), (2, 3, 1), (3, 4, 1), (4, 5, 1), (5, 6, 1)]
     assert contradicting_links(records, links) == [
         Contradiction(1, 2, 1, "year"), Contradiction(2, 3, 1, "year")]
+
+
+def test_records_kept_apart_never_share_a_cluster_even_through_a_third_copy() -> None:
+    # two copies a team separated (dedup --undo), and a third, richer copy that matches both
+    # by DOI: it joins one of them, never both, and the refused link is reported
+    title = "Efficacy of TNF-alpha inhibitors in early rheumatoid arthritis: a randomized trial"
+    doi = "10.1136/annrheumdis-2018-214001"
+    a = Record(id=1, title=title, year=2019, authors=("Smith JA",), doi=doi)
+    b = Record(id=2, title=title.upper(), year=2019, authors=("Smith J.",), doi=doi.upper())
+    c = Record(id=3, title=title, year=2019, authors=("Smith, John",), doi=doi,
+               abstract="Background: TNF inhibitors. Methods: 320 patients randomised.",
+               journal="Ann Rheum Dis", volume="78", pages="600-607", pmid="30000001")
+    assert [set(cl.ids) for cl in find_duplicates([a, b, c])] == [{1, 2, 3}]
+    refused: list[tuple[int, int]] = []
+    found = find_duplicates([a, b, c], apart=[(2, 1)],
+                            kept_apart=lambda i, j: refused.append((i, j)))
+    assert len(found) == 1 and len(set(found[0].ids) & {1, 2}) == 1 and 3 in found[0].ids
+    assert refused and all({i, j} & {1, 2} for i, j in refused)

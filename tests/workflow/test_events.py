@@ -123,7 +123,7 @@ def test_amendment_dedup_undo_and_redo_are_events(make_review: Callable[..., Any
         "protocol_version", "records_imported", "duplicates_removed", "duplicates_restored",
         "duplicates_removed", "protocol_version"]
     assert events[3].details == {"cluster": 1, "records": 1,
-                                 "record_ids": [2],
+                                 "record_ids": [2], "separated": [[1, 2]],
                                  "account": getpass.getuser()}   # no reviewer: who ran it
     assert events[4].details["redo_of"] == 1
     assert events[5].details["version"] == 2

@@ -1,0 +1,116 @@
+"""Deduplication as a team uses it, on both databases: separations made with `dedup --undo`
+or `--split` hold whichever copy is kept later, and the copy kept of a cluster is the one
+whose decision carries the record furthest.
+
+The records are hand-made after /tmp/explore-dedup/lib/gen.py (an auditor's library of one
+rheumatology trial found in PubMed, Embase, Scopus and CINAHL, with its congress abstract).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from screener.core.decisions import Label
+from screener.core.records import Record
+from screener.storage import repo
+from screener.workflow.importing import deduplicate, undo_duplicate_cluster
+from screener.workflow.review import Review
+from screener.workflow.screening import record_decision
+
+TITLE = "Efficacy of TNF-alpha inhibitors in early rheumatoid arthritis: a randomized controlled trial"
+ABSTRACT = ("Background: TNF inhibitors are used in rheumatoid arthritis. Methods: We randomly "
+            "assigned 320 patients with early disease to adalimumab or placebo. Results: "
+            "Remission at 52 weeks was 42% versus 18%.")
+DOI = "10.1136/annrheumdis-2018-214001"
+
+
+def pubmed() -> Record:
+    return Record(title=TITLE + ".", authors=("Smith JA", "Jones B"), year=2019,
+                  journal="Ann Rheum Dis", volume="78", issue="5", pages="600-607", doi=DOI,
+                  pmid="30000001", abstract=ABSTRACT)
+
+
+def embase() -> Record:
+    return Record(title=TITLE, authors=("Smith J.A.", "Jones B."), year=2019,
+                  journal="Annals of the Rheumatic Diseases", volume="78", issue="5",
+                  pages="600-607", doi=DOI.upper(), abstract=ABSTRACT)
+
+
+def scopus() -> Record:
+    return Record(title=TITLE.upper(), authors=("Smith J.",), year=2019,
+                  journal="Ann. Rheum. Dis.", volume="78", issue="5", pages="600-607")
+
+
+def cinahl_rich() -> Record:
+    """A later search's copy with more metadata than any other (it is kept when merged)."""
+    return Record(title=TITLE, authors=("Smith, John A.", "Jones, Beth"), year=2019,
+                  journal="Annals of the Rheumatic Diseases", volume="78", issue="5",
+                  pages="600-607", doi=DOI, pmid="30000001", abstract=ABSTRACT,
+                  language="English", keywords=("adalimumab", "remission"),
+                  mesh_terms=("Arthritis, Rheumatoid",), publication_types=("Journal Article",))
+
+
+def add(review: Review, name: str, records: list[Record]) -> list[int]:
+    with review.transaction() as s:
+        source = repo.add_source(s, name=name, kind="database")
+        return repo.add_records(s, source, records)
+
+
+def clusters(review: Review) -> list[set[int]]:
+    """The records of each standing cluster."""
+    with review.read() as s:
+        found: dict[int, set[int]] = {}
+        for link in repo.duplicate_links(s):
+            found.setdefault(link["cluster"], set()).update((link["record_id"], link["kept_id"]))
+    return list(found.values())
+
+
+def test_an_undone_cluster_stays_apart_when_a_richer_copy_comes_in(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    copies = add(review, "PubMed", [pubmed(), embase(), scopus()])
+    assert deduplicate(review).removed == 2
+    undo_duplicate_cluster(review, 1)  # the team holds the three to be separate records
+    new = add(review, "CINAHL", [cinahl_rich()])[0]
+    summary = deduplicate(review)
+    # the new copy joins one of them at most; the three never share a cluster again
+    assert all(len(group & set(copies)) <= 1 for group in clusters(review))
+    assert summary.removed <= 1
+    assert summary.skipped_undone >= 2
+    assert {p for pair in summary.kept_apart for p in pair} >= set(copies) - set(
+        next((g for g in clusters(review) if new in g), set()))
+
+
+def test_an_undone_cluster_stays_apart_when_another_copy_was_screened_since(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    copies = add(review, "PubMed", [pubmed(), embase(), scopus()])
+    deduplicate(review)
+    undo_duplicate_cluster(review, 1)
+    record_decision(review, copies[2], "ann", Label.INCLUDE)  # the copy dedup did not keep
+    summary = deduplicate(review)
+    assert summary.removed == 0 and clusters(review) == []
+    assert summary.skipped_undone >= 1
+
+
+def test_an_undo_logged_before_separations_were_named_still_holds(
+        make_review: Callable[..., Any]) -> None:
+    # an undo event without "separated" (older versions): every pair of its cluster's
+    # records stays apart
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from screener.storage.models import DuplicateLinkRow
+
+    review = make_review()
+    copies = add(review, "PubMed", [pubmed(), embase(), scopus()])
+    deduplicate(review)
+    with review.transaction() as s:
+        s.execute(update(DuplicateLinkRow).values(undone_at=datetime.now(UTC)))
+        repo.add_event(s, "duplicates_restored", details={
+            "cluster": 1, "records": 2, "record_ids": sorted(copies[1:])})
+    record_decision(review, copies[1], "ann", Label.INCLUDE)
+    assert deduplicate(review).removed == 0
+    assert clusters(review) == []
