@@ -84,6 +84,7 @@ __all__ = [
     "contradicting_links",
     "find_duplicates",
     "normalise_title",
+    "pair_evidence",
     "shown_method",
 ]
 
@@ -325,6 +326,18 @@ def shown_method(method: str, doi: str, other_doi: str) -> str:
             and bool(_PREPRINT_DOI.match(doi)) != bool(_PREPRINT_DOI.match(other_doi))):
         return PREPRINT_AND_ARTICLE
     return method
+
+
+def pair_evidence(a: Record, b: Record) -> tuple[Method, float]:
+    """What links two records of one cluster themselves (not through the cluster's other
+    records): a DOI both carry ("doi", 1.0), else a PMID ("pmid", 1.0), else their titles
+    ("fuzzy", title similarity 0..1, a dropped subtitle counted as `_prefix_score` does)."""
+    fa, fb = _features(a), _features(b)
+    if fa.doi and fa.doi == fb.doi:
+        return "doi", 1.0
+    if fa.pmid and fa.pmid == fb.pmid:
+        return "pmid", 1.0
+    return "fuzzy", round(max(fuzz.ratio(fa.title, fb.title) / 100, _prefix_score(fa, fb)), 4)
 
 
 class _Verdict(NamedTuple):

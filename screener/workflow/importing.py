@@ -548,16 +548,44 @@ def _screened_copies(labels: dict[int, set[tuple[str, str]]], pairs: Sequence[tu
             dict(screened))
 
 
-def _keep_screened(keep: int, members: list[tuple[int, str, float]], decided: set[int]
-                   ) -> tuple[int, list[tuple[int, str, float]]]:
-    """The copy to keep of a cluster and its removed (record, method, score) members: a
-    screened copy when `keep` was not screened, so its decisions go on counting (the first
-    kept record takes its place among the removed)."""
-    if keep not in decided:
-        swap = next((m for m in members if m[0] in decided), None)
-        if swap is not None:
-            return swap[0], [(keep, swap[1], swap[2]) if m is swap else m for m in members]
-    return keep, members
+_STAGE_REACHED = {Stage.TITLE_ABSTRACT.value: 0, Stage.FULL_TEXT.value: 1}
+_LABEL_REACH = {Label.EXCLUDE.value: 0, Label.MAYBE.value: 1, Label.INCLUDE.value: 2}
+
+
+def _how_far(labels: set[tuple[str, str]]) -> tuple[int, int]:
+    """How far a record's current decisions carry it: the furthest stage decided (full
+    text over title/abstract), then the best label there (include > maybe > exclude)."""
+    stage = max(_STAGE_REACHED.get(s, 0) for s, _ in labels)
+    return stage, max(_LABEL_REACH.get(label, 0) for s, label in labels
+                      if _STAGE_REACHED.get(s, 0) == stage)
+
+
+def _keep_screened(keep: int, others: Sequence[int],
+                   labels: dict[int, set[tuple[str, str]]],
+                   records: dict[int, Record]) -> tuple[int, list[int]]:
+    """The copy to keep of a cluster (`keep`, the one dedup chose, and `others`) and the
+    copies to remove: of the screened copies, the one whose decisions carry the record
+    furthest (`_how_far`), ties: the most metadata, then `keep`, then the lowest id; none
+    screened: `keep`. So the cluster's outcome is its furthest-going copy's, and the
+    decisions of the copy kept go on counting."""
+    ids = [keep, *others]
+    screened = [i for i in ids if labels.get(i)]
+    if screened:
+        keep = max(screened, key=lambda i: (
+            _how_far(labels[i]),
+            records[i].metadata_score() if i in records else 0, i == keep, -i))
+    return keep, [i for i in ids if i != keep]
+
+
+def _cluster_links(number: int, keep: int, removed: Sequence[int],
+                   records: dict[int, Record]) -> list[tuple[int, int, int, str, float]]:
+    """The links (cluster, removed, kept, method, score) of one cluster, each with what
+    links its two records (`pair_evidence`), so `--list` never names a DOI the kept copy
+    lacks."""
+    from screener.importers.dedup import pair_evidence
+
+    return [(number, rid, keep, *pair_evidence(records[rid], records[keep]))
+            for rid in removed]
 
 
 def deduplicate(review: Review, *, threshold: float | None = None,
@@ -585,17 +613,16 @@ def deduplicate(review: Review, *, threshold: float | None = None,
             kept_apart=lambda a, b: refused.add((min(a, b), max(a, b))))
         number = repo.next_cluster_number(session)
         labels = _labels_by_record(session)
-        decided = set(labels)
+        by_id = {r.id: r for r in records if r.id is not None}
         links: list[tuple[int, int, int, str, float]] = []
         by_method: dict[str, int] = {}
         made = 0
         for cluster in clusters:
-            keep, members = _keep_screened(
-                cluster.kept_id, [(m.record_id, m.method, float(m.score))
-                                  for m in cluster.members], decided)
-            for rid, method, score in members:
-                links.append((number, rid, keep, method, score))
-                by_method[method] = by_method.get(method, 0) + 1
+            keep, removed_ids = _keep_screened(
+                cluster.kept_id, [m.record_id for m in cluster.members], labels, by_id)
+            for link in _cluster_links(number, keep, removed_ids, by_id):
+                links.append(link)
+                by_method[link[3]] = by_method.get(link[3], 0) + 1
             number += 1
             made += 1
         repo.add_duplicate_links(session, links)
@@ -714,20 +741,22 @@ def redo_duplicate_cluster(review: Review, cluster: int) -> DedupSummary:
                               "in another duplicate cluster now; undo that one first")
         number = repo.next_cluster_number(session)
         labels = _labels_by_record(session)
-        # the undone links of one cluster share their kept copy; a screened copy is kept
-        # if that one was not screened since, as `deduplicate` would
-        keep, members = _keep_screened(undone[0]["kept_id"], [
-            (link["record_id"], link["method"], float(link["score"])) for link in undone],
-            set(labels))
+        # the undone links of one cluster share their kept copy; the screened copy that
+        # goes furthest is kept, as `deduplicate` would
+        ids = {i for link in undone for i in (link["record_id"], link["kept_id"])}
+        records = {r.id: r for r in repo.get_records(session, ids) if r.id is not None}
+        keep, removed = _keep_screened(undone[0]["kept_id"],
+                                       [link["record_id"] for link in undone], labels, records)
+        members = [link[1:] for link in _cluster_links(number, keep, removed, records)]
         repo.add_duplicate_links(session, [(number, rid, keep, method, score)
-                                           for rid, method, score in members])
+                                           for rid, _, method, score in members])
         repo.add_event(session, "duplicates_removed", details={
             "removed": len(members), "clusters": 1, "first_cluster": number,
             "last_cluster": number, "redo_of": cluster,
-            "links": [[rid, keep] for rid, _, _ in members]})
-        copies = _screened_copies(labels, [(rid, keep) for rid, _, _ in members])
+            "links": [[rid, keep] for rid, _, _, _ in members]})
+        copies = _screened_copies(labels, [(rid, keep) for rid, _, _, _ in members])
     by_method: dict[str, int] = {}
-    for _, method, _ in members:
+    for _, _, method, _ in members:
         by_method[method] = by_method.get(method, 0) + 1
     return DedupSummary(1, len(members), by_method, 0, *copies, cluster=number)
 

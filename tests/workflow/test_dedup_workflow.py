@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from screener.core.decisions import Label
+from screener.core.decisions import Label, Stage
 from screener.core.records import Record
 from screener.storage import repo
 from screener.workflow.importing import deduplicate, undo_duplicate_cluster
@@ -114,3 +114,50 @@ def test_an_undo_logged_before_separations_were_named_still_holds(
     record_decision(review, copies[1], "ann", Label.INCLUDE)
     assert deduplicate(review).removed == 0
     assert clusters(review) == []
+
+
+def test_the_copy_kept_is_the_one_whose_decision_goes_furthest(
+        make_review: Callable[..., Any]) -> None:
+    # an update search brought copies screened before: the copy kept was the screened one
+    # with the lowest id whatever its decision, so an included article could be removed in
+    # favour of an excluded copy and the cluster's outcome became exclude
+    from screener.workflow.importing import list_duplicates
+    from screener.workflow.status import status
+
+    review = make_review()
+    first, second, third = add(review, "PubMed", [pubmed(), embase(), scopus()])
+    record_decision(review, first, "ann", Label.EXCLUDE, reason_id="design")
+    record_decision(review, third, "ann", Label.INCLUDE)
+    summary = deduplicate(review)
+    assert summary.removed == 2
+    with review.read() as s:
+        assert repo.removed_duplicate_ids(s) == {first, second}  # the included copy stays
+    assert status(review)["outcomes"]["title_abstract"] == {"include": 1}
+    assert summary.decided_differently == (first,)
+    # the kept copy (Scopus) has no DOI: the list says how each pair itself is linked
+    listed = {link["record_id"]: link for link in list_duplicates(review)}
+    assert {listed[first]["kept_id"], listed[second]["kept_id"]} == {third}
+    assert listed[first]["method"] == listed[second]["method"] == "fuzzy"
+    assert summary.by_method == {"fuzzy": 2}
+
+
+def test_a_full_text_decision_outweighs_a_title_abstract_one_and_metadata_breaks_ties(
+        make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    first, second, third = add(review, "PubMed", [pubmed(), embase(), scopus()])
+    for rid in (first, second, third):
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    record_decision(review, third, "ann", Label.INCLUDE, stage=Stage.FULL_TEXT)
+    deduplicate(review)
+    with review.read() as s:  # the copy assessed in full text is kept
+        assert repo.removed_duplicate_ids(s) == {first, second}
+
+
+def test_of_copies_decided_alike_the_richest_is_kept(make_review: Callable[..., Any]) -> None:
+    review = make_review()
+    poorer, richer = add(review, "PubMed", [scopus(), pubmed()])
+    for rid in (poorer, richer):
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    deduplicate(review)
+    with review.read() as s:
+        assert repo.removed_duplicate_ids(s) == {poorer}
