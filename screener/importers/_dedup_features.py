@@ -154,6 +154,11 @@ class _Feat:
     publication type): it often carries its article's DOI, title and authors."""
     conference: bool
     """A conference abstract or paper (publication type, or a meeting/congress venue)."""
+    meeting_abstract: bool
+    """A meeting abstract printed in a journal: a conference or meeting abstract by type,
+    or a supplement's volume or issue ('Suppl 2'), or an abstract's page ('A123', 'S45')."""
+    regular: bool
+    """Pages or an issue that are a regular issue's (what a meeting abstract lacks)."""
     volume_no: str
     """The volume's first number ('6016 LNCS' -> '6016'), or ''."""
     part: str
@@ -185,6 +190,9 @@ def _features(record: Record) -> _Feat:
         or "[" in record.title else title,
         notice=_is_notice(record),
         conference=_is_conference(record),
+        meeting_abstract=_is_meeting_abstract(record),
+        regular=bool(record.pages.strip() or record.issue.strip())
+        and not _is_meeting_abstract(record),
         volume_no=_first_number(record.volume),
         part=_part(record),
     )
@@ -192,14 +200,15 @@ def _features(record: Record) -> _Feat:
 
 _NOTICE_TITLE = re.compile(
     r"^\W*(?:(?:retraction|withdrawal|erratum|errata|corrigendum|corrigenda|correction"
-    r"|addendum)(?:\s+(?:note|notice|statement))?(?:\s+to\b|(?:\s+(?:of|for|on|in))?\s*"
-    r"(?:[:.\-\u2013\[\]()\"'\u201c]|$))|(?:notice|note|statement)\s+of\s+"
-    r"(?:retraction|concern|withdrawal)|expression\s+of\s+concern"
+    r"|corrections|addendum)(?:\s+(?:note|notice|statement))?(?:\s+to\b|(?:\s+(?:of|for|on|in))?"
+    r"\s*(?:[:.\-\u2013\[\]()\"'\u201c]|$))|(?:notice|note|statement)\s+of\s+"
+    r"(?:retraction|concern|withdrawal)|(?:editorial\s+)?expression\s+of\s+concern"
     r"|(?:author|publisher)(?:'s|s')?\s+correction)",
     re.IGNORECASE,
 )
 """Titles of notices: 'Retraction note: <title>', 'Erratum to "<title>"', 'Correction:
-...', 'Erratum in: <title>', 'Notice of retraction', 'Expression of concern', 'Author correction: ...'. Not
+...', 'Erratum in: <title>', 'Corrections to the article <title>', 'Notice of retraction',
+'(Editorial) Expression of concern: ...', 'Author correction: ...'. Not
 'RETRACTED: <title>' (the retracted article itself) nor 'Correction of hallux valgus'."""
 _NOTICE_TYPES = ("retraction of publication", "published erratum", "erratum", "correction",
                  "retraction notice", "expression of concern", "corrected and republished")
@@ -211,6 +220,21 @@ def _is_notice(record: Record) -> bool:
     if _NOTICE_TITLE.match(record.title):
         return True
     return any(t.strip().lower() in _NOTICE_TYPES for t in record.publication_types)
+
+
+_MEETING_ABSTRACT_TYPES = ("conference abstract", "meeting abstract", "congress abstract")
+_SUPPLEMENT = re.compile(r"\bsuppl", re.IGNORECASE)
+_ABSTRACT_PAGE = re.compile(r"^[as]\d+\b", re.IGNORECASE)
+
+
+def _is_meeting_abstract(record: Record) -> bool:
+    """A meeting abstract in a journal (Embase's 'Conference Abstract', Web of Science's
+    'Meeting Abstract'; 'Suppl' in the volume or issue; pages such as 'A123' or 'S45')."""
+    if any(t.strip().lower() in _MEETING_ABSTRACT_TYPES for t in record.publication_types):
+        return True
+    if _SUPPLEMENT.search(record.volume) or _SUPPLEMENT.search(record.issue):
+        return True
+    return bool(_ABSTRACT_PAGE.match(record.pages.strip()))
 
 
 def _is_conference(record: Record) -> bool:

@@ -26,8 +26,9 @@ reaches the threshold and first author and year agree; different PMIDs only when
 abstracts are near identical; titles whose numbers differ on both sides ('part I' / 'part
 II', '2008' / '2014') are different papers, and so are records whose volume numbers or
 part numbers (Scopus: 'PART 1' in the issue) are both given and differ, and a conference
-abstract and a record of another year in another venue; a notice and a record that is not
-one; years more than one apart block a merge (preprint vs journal article: up to three
+abstract and a record of another year in another venue, or a meeting abstract in a journal's
+supplement ('Suppl' issue, page 'A123') and a paper of a regular issue; a notice and a
+record that is not one; years more than one apart block a merge (preprint vs journal article: up to three
 years, preprint first); first-author surnames
 must agree when both are known; titles that differ by a word that can change the paper
 ('adults' / 'children', 'bipolar' / 'unipolar', 'randomized' / 'nonrandomized', a word such
@@ -38,7 +39,7 @@ very short titles need exact evidence (same title, year, author, journal and pag
 volume); long identical titles (8+ words) need no other evidence when nothing contradicts
 them; two journals that cannot be the same (abbreviations and acronyms allowed) keep
 records with different titles apart (a congress abstract and the later full paper).
-Fuzzy links are applied best first to a union-find that refuses a link between two groups
+Fuzzy links are applied best first (of equal ones, those within a year first) to a union-find that refuses a link between two groups
 that already carry conflicting DOIs or different PMIDs, span more than one year, or whose
 founding records' titles, first authors, title numbers or journals disagree, so
 transitivity cannot chain unrelated records together.
@@ -179,7 +180,13 @@ def _kept_apart(a: _Feat, b: _Feat) -> bool:
 
 def _abstract_and_paper(a: _Feat, b: _Feat) -> bool:
     """A conference abstract and a paper of another year in another venue (the abstract
-    of a meeting, then the full paper a year later, often under the same title)."""
+    of a meeting, then the full paper a year later, often under the same title); or a
+    meeting abstract printed in a journal's supplement and a paper of a regular issue,
+    whatever their years and journals (Ann Rheum Dis 2019;78 Suppl 2:A123 and 2019;78(5):
+    600-607)."""
+    if (a.meeting_abstract != b.meeting_abstract and (a.regular or b.regular)
+            and not (a.pages and a.pages == b.pages)):
+        return True
     return ((a.conference or b.conference) and a.year is not None and b.year is not None
             and a.year != b.year and a.journal != "" and b.journal != ""
             and not _journals_agree(a.journal, b.journal))
@@ -767,7 +774,14 @@ def find_duplicates(
                 firsts.append(i)
 
     links = _candidate_pairs(feats, threshold, progress)
-    links.sort(key=lambda link: (-link[0], link[1], link[2]))
+
+    def years_between(i: int, j: int) -> int:
+        """Of equally good links, those within a year go first: a Cochrane update without
+        a DOI joins the version of its own year, not last year's."""
+        yi, yj = feats[i].year, feats[j].year
+        return abs(yi - yj) if yi is not None and yj is not None else 0
+
+    links.sort(key=lambda link: (-link[0], years_between(link[1], link[2]), link[1], link[2]))
     for score, i, j, pmid_override in links:
         if uf.find(i) == uf.find(j):
             note(i, "fuzzy", score)

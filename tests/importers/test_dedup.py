@@ -713,3 +713,57 @@ def test_records_kept_apart_never_share_a_cluster_even_through_a_third_copy() ->
                             kept_apart=lambda i, j: refused.append((i, j)))
     assert len(found) == 1 and len(set(found[0].ids) & {1, 2}) == 1 and 3 in found[0].ids
     assert refused and all({i, j} & {1, 2} for i, j in refused)
+
+
+# Records after the auditor's library in /tmp/explore-dedup (lib/gen.py, lib2/gen2.py).
+_TNF = "Efficacy of TNF-alpha inhibitors in early rheumatoid arthritis: a randomized controlled trial"
+_TNF_ARTICLE = Record(id=1, title=_TNF + ".", authors=("Smith, JA", "Jones, B"), year=2019,
+                      journal="Ann Rheum Dis", volume="78", issue="5", pages="600-607",
+                      doi="10.1136/annrheumdis-2018-214001", pmid="30000001")
+
+
+def test_a_meeting_abstract_in_the_journals_supplement_is_not_its_full_article() -> None:
+    # same journal, same year and volume: only the supplement and the abstract's page tell
+    embase = Record(id=2, title=_TNF, authors=("Smith, J.A.", "Jones, B."), year=2019,
+                    journal="Annals of the Rheumatic Diseases", volume="78", issue="Suppl 2",
+                    pages="A123", publication_types=("Journal Article", "Conference Abstract"),
+                    abstract="Objectives: to assess adalimumab in early RA. Methods: 320 "
+                             "patients randomised. Results: remission 42% vs 18% at 52 weeks.")
+    wos = replace(embase, id=3, journal="ANNALS OF THE RHEUMATIC DISEASES",
+                  publication_types=("Meeting Abstract",), abstract="")
+    scopus = replace(embase, id=4, publication_types=(), issue="", abstract="")
+    found = find_duplicates([_TNF_ARTICLE, embase, wos, scopus])
+    assert [set(c.ids) for c in found] == [{2, 3, 4}]  # the abstract's copies, apart
+
+
+def test_notices_carrying_the_articles_doi_are_not_the_article() -> None:
+    title = ("A smartphone self-management application for adults with moderate asthma: a "
+             "randomised controlled trial")
+    doi = "10.1136/thoraxjnl-2019-000001"
+    article = Record(id=1, title=title, authors=("Kim, S", "Park, J"), year=2020,
+                     journal="Thorax", volume="75", pages="300-308", doi=doi)
+    concern = Record(id=2, title="Editorial Expression of Concern: " + title, year=2021,
+                     journal="Thorax", volume="76", pages="1000", doi=doi)
+    corrections = Record(id=3, title="Corrections to the article " + title, year=2020,
+                         journal="Thorax", volume="75", pages="900", doi=doi)
+    found = find_duplicates([article, concern, corrections])
+    assert all(1 not in c.ids for c in found)
+
+
+def test_a_cochrane_update_without_doi_joins_the_version_of_its_year() -> None:
+    title = "Antibiotics for acute otitis media in children"
+    abstract = ("Acute otitis media is one of the commonest childhood infections. We assessed "
+                "the effects of antibiotics for children with acute otitis media.")
+    pubmed = dict(authors=("Venekamp, RP", "Sanders, SL"), journal="Cochrane Database Syst Rev",
+                  abstract=abstract)
+    scopus = dict(authors=("Venekamp, R.P.",), abstract=abstract,
+                  journal="Cochrane Database of Systematic Reviews")
+    v2022 = Record(id=1, title=title + ".", year=2022, doi="10.1002/14651858.CD000219.pub5",
+                   pmid="37777771", **pubmed)
+    v2023 = Record(id=2, title=title + ".", year=2023, doi="10.1002/14651858.CD000219.pub6",
+                   pmid="37777772", **pubmed)
+    s2022 = Record(id=3, title=title, year=2022, **scopus)
+    s2023 = Record(id=4, title=title, year=2023, **scopus)
+    for records in ([v2022, v2023, s2022, s2023], [v2022, v2023, s2023]):
+        groups = [set(c.ids) for c in find_duplicates(records)]
+        assert {2, 4} in groups and not any({1, 4} <= g for g in groups)
