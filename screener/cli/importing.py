@@ -107,14 +107,38 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
               help="Reverse the merge of one cluster (dedup never merges its records again).")
 @click.option("--redo", type=DB_ID, default=None, metavar="CLUSTER",
               help="Merge an undone cluster again (as a new cluster; the undo stays logged).")
+@click.option("--split", type=DB_ID, default=None, metavar="RECORD",
+              help="Take one record out of its duplicate cluster, the others staying merged "
+                   "(dedup never merges it with them again).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result (or, with --list, the clusters) as JSON.")
 def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, list_: bool,
-          undo: int | None, redo: int | None, as_json: bool) -> None:
+          undo: int | None, redo: int | None, split: int | None, as_json: bool) -> None:
     """Remove duplicates: exact DOI and PMID, then fuzzy title + year + first author."""
     from screener.workflow import importing
 
+    if sum(x is not None for x in (undo, redo, split)) + list_ > 1:
+        raise click.UsageError("give one of --undo, --redo, --split and --list")
     with open_from(review_dir, db_url) as review:
+        if split is not None:
+            done = importing.split_duplicate(review, split)
+            if as_json:
+                emit_json({"split": split, "clusters": list(done.clusters),
+                           "kept_id": done.kept_id, "new_cluster": done.new_cluster or None,
+                           "new_kept": done.new_kept or None})
+                return
+            where = ", ".join(map(str, done.clusters))
+            if done.kept_id != split:
+                click.echo(f"record {split} taken out of cluster {where} (it was a copy of "
+                           f"{done.kept_id}): it counts again as a record of its own")
+            elif done.new_cluster:
+                click.echo(f"record {split} taken out of cluster {where}, whose kept copy it "
+                           f"was: the others are merged as cluster {done.new_cluster}, "
+                           f"keeping record {done.new_kept}")
+            else:
+                click.echo(f"record {split} taken out of cluster {where}: both records count "
+                           "again")
+            return
         if undo is not None:
             n = importing.undo_duplicate_cluster(review, undo)
             if as_json:

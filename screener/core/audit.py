@@ -390,6 +390,12 @@ def describe_event(event: LogEvent) -> str:
             text += f" in {counted(int(d['clusters']), 'cluster')}"
         if d.get("redo_of") is not None:
             text += f" (cluster {d['redo_of']} merged again as cluster {d.get('first_cluster')})"
+        if d.get("split_of") is not None:
+            text += (f" (the rest of a cluster once record {d['split_of']}, their kept copy, "
+                     f"was taken out, as cluster {d.get('first_cluster')})")
+    elif kind == "duplicates_restored" and d.get("split") is not None:
+        text = (f"record {d['split']} taken out of duplicate cluster {d.get('cluster')}: "
+                f"{counted(int(d.get('records', 0)), 'record')} restored")
     elif kind == "duplicates_restored":
         text = (f"duplicate cluster {d.get('cluster')} undone: "
                 f"{counted(int(d.get('records', 0)), 'record')} restored")

@@ -476,7 +476,8 @@ def records_not_deduplicated(session: Session) -> tuple[int, bool]:
     that screens its imports without deduplicating them, by choice, is not told again."""
     runs = repo.import_and_dedup_runs(session)
     last = max((i for i, (kind, details, _) in enumerate(runs)
-                if kind == "duplicates_removed" and "redo_of" not in details), default=None)
+                if kind == "duplicates_removed" and "redo_of" not in details
+                and "split_of" not in details), default=None)
     if last is not None:
         since = runs[last + 1:]
     elif repo.log_head(session)[0]:
@@ -718,6 +719,63 @@ def undo_duplicate_cluster(review: Review, cluster: int) -> int:
     if count == 0:
         raise ReviewError(f"no active duplicate cluster {cluster}; see `screener dedup --list`")
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class SplitSummary:
+    """What `split_duplicate` did."""
+
+    record_id: int
+    clusters: tuple[int, ...]
+    """The clusters the record was taken out of."""
+    kept_id: int
+    """The copy the record had been merged with (the record itself when it was the kept
+    copy)."""
+    new_cluster: int = 0
+    """When the record was the kept copy of two or more others: the cluster that now
+    merges them, under `new_kept`."""
+    new_kept: int = 0
+
+
+def split_duplicate(review: Review, record_id: int) -> SplitSummary:
+    """Take one record out of its duplicate cluster, the others staying merged (one
+    transaction): a removed copy counts again as a record of its own; the kept copy stays,
+    and the others are merged again under the copy `deduplicate` would keep of them. Logged
+    as an undo of the record's links; dedup never merges the record with those records
+    again."""
+    with review.transaction() as session:
+        links = repo.duplicate_links(session)
+        removed = next((link for link in links if link["record_id"] == record_id), None)
+        kept = removed["kept_id"] if removed else record_id
+        group = [link for link in links if link["kept_id"] == kept]
+        if not group:
+            raise ReviewError(f"record {record_id} is in no duplicate cluster; see `screener "
+                              "dedup --list`")
+        others = {i for link in group for i in (link["record_id"], link["kept_id"])} - {
+            record_id}
+        apart = [(record_id, i) for i in sorted(others)]
+        details = {"split": record_id}
+        if removed is not None:
+            repo.undo_cluster(session, removed["cluster"], [record_id], apart, details)
+            return SplitSummary(record_id, (removed["cluster"],), kept)
+        clusters = sorted({link["cluster"] for link in group})
+        for cluster in clusters:
+            repo.undo_cluster(session, cluster, separated=[
+                (record_id, link["record_id"]) for link in group if link["cluster"] == cluster],
+                details=details)
+        if len(others) < 2:
+            return SplitSummary(record_id, tuple(clusters), kept)
+        records = {r.id: r for r in repo.get_records(session, others) if r.id is not None}
+        first, *rest = sorted(others, key=lambda i: (-records[i].metadata_score(), i))
+        keep, removed_ids = _keep_screened(first, rest, _labels_by_record(session), records)
+        number = repo.next_cluster_number(session)
+        new_links = _cluster_links(number, keep, removed_ids, records)
+        repo.add_duplicate_links(session, new_links)
+        repo.add_event(session, "duplicates_removed", details={
+            "removed": len(new_links), "clusters": 1, "first_cluster": number,
+            "last_cluster": number, "split_of": record_id,
+            "links": [[rid, keep] for _, rid, _, _, _ in new_links]})
+    return SplitSummary(record_id, tuple(clusters), kept, number, keep)
 
 
 def redo_duplicate_cluster(review: Review, cluster: int) -> DedupSummary:

@@ -198,6 +198,25 @@ def test_dedup_list_and_undo(review_dir: list[str]) -> None:
     assert f"undone, then merged again: {cluster} as cluster {redone['cluster']}" in listed
 
 
+def test_dedup_split_takes_one_record_out_of_its_cluster(review_dir: list[str]) -> None:
+    ris = str(FORMATS / "ris" / "asreview_embase.ris")
+    run("import", ris, *review_dir, "--source", "Embase")
+    run("import", ris, *review_dir, "--source", "Embase again", "--again")
+    run("dedup", *review_dir)
+    link = json.loads(run("dedup", "--list", "--json", *review_dir))[0]
+    out = run("dedup", "--split", str(link["record_id"]), *review_dir)
+    assert out.startswith(f"record {link['record_id']} taken out of cluster "
+                          f"{link['cluster']} (it was a copy of {link['kept_id']})")
+    assert json.loads(run("status", "--json", *review_dir))["duplicates_removed"] == 5
+    assert json.loads(run("dedup", "--json", *review_dir))["removed"] == 0
+    assert "is in no duplicate cluster" in run("dedup", "--split", str(link["record_id"]),
+                                               *review_dir, code=2)
+    assert "give one of --undo, --redo, --split and --list" in run(
+        "dedup", "--split", "1", "--undo", "1", *review_dir, code=2)
+    assert f"record {link['record_id']} taken out of duplicate cluster" in run(
+        "log", "events", *review_dir)
+
+
 def test_dedup_list_names_a_preprint_merged_with_its_journal_article(
         review_dir: list[str], tmp_path: Path) -> None:
     # a bioRxiv preprint and the journal article, under their own DOIs, were listed as

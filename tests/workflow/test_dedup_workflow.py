@@ -161,3 +161,50 @@ def test_of_copies_decided_alike_the_richest_is_kept(make_review: Callable[..., 
     deduplicate(review)
     with review.read() as s:
         assert repo.removed_duplicate_ids(s) == {poorer}
+
+
+def preprint() -> Record:
+    """The trial's medRxiv preprint: merged with its article, which a team counting
+    preprints as reports of their own takes out of the cluster."""
+    return Record(title=TITLE, authors=("Smith, J. A.", "Jones, B."), year=2018,
+                  journal="medRxiv", doi="10.1101/2018.11.02.18012345", abstract=ABSTRACT)
+
+
+def test_split_takes_one_copy_out_and_leaves_the_others_merged(
+        make_review: Callable[..., Any]) -> None:
+    from screener.workflow.audit_check import check_tables
+    from screener.workflow.importing import split_duplicate
+    from screener.workflow.reporting import verify_event_log
+    from screener.workflow.status import status
+
+    review = make_review()
+    ids = add(review, "PubMed", [pubmed(), embase(), scopus(), preprint()])
+    deduplicate(review)
+    before = clusters(review)
+    assert len(before) == 1 and ids[3] in before[0]  # the preprint went in with the article
+    done = split_duplicate(review, ids[3])
+    assert done.kept_id == ids[0] and done.clusters == (1,)
+    assert clusters(review) == [set(ids[:3])]
+    assert status(review)["duplicates_removed"] == 2
+    record_decision(review, ids[3], "ann", Label.EXCLUDE, reason_id="design")
+    assert deduplicate(review).removed == 0  # never merged with them again
+    assert clusters(review) == [set(ids[:3])]
+    # the kept copy taken out: the other two stay merged, under one of them
+    done = split_duplicate(review, ids[0])
+    assert done.new_cluster and done.new_kept in ids[1:3]
+    assert clusters(review) == [set(ids[1:3])]
+    assert deduplicate(review).removed == 0
+    assert verify_event_log(review).ok  # the links replay from the events alike:
+    assert [p for p in check_tables(review) if "duplicate" in p] == []
+
+
+def test_split_refuses_a_record_in_no_cluster(make_review: Callable[..., Any]) -> None:
+    import pytest
+
+    from screener.workflow.importing import split_duplicate
+    from screener.workflow.review import ReviewError
+
+    review = make_review()
+    ids = add(review, "PubMed", [pubmed()])
+    with pytest.raises(ReviewError, match=f"record {ids[0]} is in no duplicate cluster"):
+        split_duplicate(review, ids[0])
