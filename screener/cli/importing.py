@@ -215,7 +215,7 @@ def dedup(review_dir: Path | None, db_url: str | None, threshold: float | None, 
         pairs = ", ".join(f"{a} and {b}" for a, b in summary.kept_apart[:20])
         click.echo(f"note: {counted(len(summary.kept_apart), 'pair')} of records found alike "
                    f"{plural(len(summary.kept_apart), 'was', 'were')} not merged, as "
-                   f"`dedup --undo` separated them (or a copy merged with them): {pairs}"
+                   f"`dedup --undo` or `--split` separated them (or a copy merged with them): {pairs}"
                    f"{', ...' if len(summary.kept_apart) > 20 else ''}; `dedup --redo "
                    "CLUSTER` merges an undone cluster again", err=True)
     _warn_screened_copies(summary)

@@ -75,7 +75,15 @@ _GENERIC_TITLES = frozenset(
     )
 )
 _GENERIC_PREFIXES = ("erratum", "correction to", "corrigendum", "retraction", "reply to",
-                     "response to", "comment on", "re ", "in reply", "retracted", "errata")
+                     "response to letter", "response to the letter", "response to comment",
+                     "response to the comment", "response to the editor", "comment on",
+                     "in reply", "errata")
+_REPLY = re.compile(r"^\W*(?:re|response(?:\s+to)?|reply(?:\s+to)?)\s*:", re.IGNORECASE)
+"""A reply's title: 'Re: <title>', 'Response to: ...' (not 'Re-operation ...', 'Response to
+immune checkpoint inhibitors ...', which are papers' titles)."""
+_RETRACTED = re.compile(r"^\W*retracted(?:\s+article)?\s*[:.\]]\s*", re.IGNORECASE)
+"""'RETRACTED: ', 'RETRACTED ARTICLE: ', '[Retracted] ': the retracted article itself, as
+its publisher now titles it (a retraction notice is another record, `_NOTICE_TITLE`)."""
 _STOPWORDS = frozenset(
     "a an the of in on for and or to with by at from as is are be was were its their this "
     "that these those into than vs versus via after before during between among under over "
@@ -111,11 +119,20 @@ def _surname(author: str) -> str:
         words = text.replace(".", ". ").split()
         initials = [bool(_INITIALS.match(letter_case(w))) for w in (words[0], words[-1])]
         if len(words) > 1 and initials[1] and not initials[0]:
-            family = " ".join(words[:-1])  # "Smith J", "Smith JA"
+            last = len(words) - 1
+            while last > 1 and _INITIALS.match(letter_case(words[last - 1])):
+                last -= 1  # "Smith J. A.", as "Smith J.A." is split
+            family = " ".join(words[:last])  # "Smith J", "Smith JA"
         else:
             family = words[-1]  # "John Smith", "J. Smith", "J.A. Smith"
     parts = normalise_title(family.replace("-", "")).split()
     return parts[-1] if parts else ""
+
+
+def is_preprint(record: Record) -> bool:
+    """A preprint: a preprint server's name as the journal (medRxiv, bioRxiv, SSRN, Research
+    Square, arXiv, ...), a preprint server's DOI, or 'preprint' as a publication type."""
+    return _is_preprint(record)
 
 
 def _is_preprint(record: Record) -> bool:
@@ -165,11 +182,29 @@ class _Feat:
     """The part number of a volume ('PART 1' in the issue, 'Part II' in the title), or ''."""
 
 
+_PAGE_RANGE = re.compile(r"^([a-z]*)(\d+)\s*[-\u2013]+\s*\1?(\d+)$")
+
+
+def full_pages(pages: str) -> str:
+    """Pages with the end page written in full, lower case: MEDLINE's '840-51' and the
+    journal's '840-851' compare equal ('e123-e130', 'S45-7' too)."""
+    text = pages.strip().lower()
+    found = _PAGE_RANGE.match(text)
+    if not found:
+        return text
+    prefix, start, end = found.groups()
+    if len(end) < len(start):
+        end = start[: len(start) - len(end)] + end
+    return f"{prefix}{start}-{prefix}{end}"
+
+
 def _features(record: Record) -> _Feat:
-    title = normalise_title(record.title)
+    raw_title = _RETRACTED.sub("", record.title)
+    title = normalise_title(raw_title)
     generic = (
         title in _GENERIC_TITLES
         or title.startswith(_GENERIC_PREFIXES)
+        or bool(_REPLY.match(raw_title))
         or len(title) < 12
     )
     return _Feat(
@@ -184,10 +219,10 @@ def _features(record: Record) -> _Feat:
         pmid=record.pmid.strip(),
         preprint=_is_preprint(record),
         volume=record.volume.strip().lower(),
-        pages=record.pages.strip().lower(),
+        pages=full_pages(record.pages),
         numbers=_title_numbers(title),
-        core=normalise_title(_BRACKETED.sub(" ", record.title)) if "(" in record.title
-        or "[" in record.title else title,
+        core=normalise_title(_BRACKETED.sub(" ", raw_title)) if "(" in raw_title
+        or "[" in raw_title else title,
         notice=_is_notice(record),
         conference=_is_conference(record),
         meeting_abstract=_is_meeting_abstract(record),

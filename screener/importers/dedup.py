@@ -71,6 +71,7 @@ from screener.importers._dedup_features import (
     _STOPWORDS,
     _Feat,
     _features,
+    is_preprint,
     normalise_title,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "Progress",
     "contradicting_links",
     "find_duplicates",
+    "is_preprint",
     "normalise_title",
     "pair_evidence",
     "shown_method",
@@ -325,14 +327,19 @@ is listed: a preprint merged with its journal article, two reports of one study,
 team may want to keep apart (`dedup --undo`)."""
 
 
-def shown_method(method: str, doi: str, other_doi: str) -> str:
+def shown_method(method: str, doi: str, other_doi: str,
+                 preprints: tuple[bool, bool] = (False, False)) -> str:
     """The method of a stored link between records with these DOIs as `dedup --list` names
     it: `PREPRINT_AND_ARTICLE` for a fuzzy link between a preprint DOI and a journal DOI,
-    else `method`. Which records are merged does not depend on it."""
-    if (method == "fuzzy" and doi and other_doi and doi != other_doi
+    or between a preprint and a record that is not one (`preprints`, `is_preprint` of the
+    two records: a medRxiv or Research Square record without a DOI), else `method`. Which
+    records are merged does not depend on it."""
+    if method != "fuzzy":
+        return method
+    if (doi and other_doi and doi != other_doi
             and bool(_PREPRINT_DOI.match(doi)) != bool(_PREPRINT_DOI.match(other_doi))):
         return PREPRINT_AND_ARTICLE
-    return method
+    return PREPRINT_AND_ARTICLE if preprints[0] != preprints[1] else method
 
 
 def pair_evidence(a: Record, b: Record) -> tuple[Method, float]:

@@ -694,7 +694,7 @@ def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, obje
     article is named as such (`shown_method`), not plain "fuzzy"; a standing link whose
     records' identifiers contradict carries `contradicts` (`contradicting_duplicates`),
     the others None."""
-    from screener.importers.dedup import shown_method
+    from screener.importers.dedup import is_preprint, shown_method
 
     with review.transaction() as session:
         links = repo.duplicate_links(session, active_only=not undone)
@@ -706,8 +706,10 @@ def list_duplicates(review: Review, undone: bool = False) -> list[dict[str, obje
     listed: list[dict[str, object]] = []
     for link in links:
         removed, kept = titles.get(link["record_id"]), titles.get(link["kept_id"])
+        preprints = tuple(rid in records and is_preprint(records[rid])
+                          for rid in (link["record_id"], link["kept_id"]))
         method = shown_method(link["method"], removed[2] if removed else "",
-                              kept[2] if kept else "")
+                              kept[2] if kept else "", (preprints[0], preprints[1]))
         listed.append({**link, "method": method, "removed": removed, "kept": kept,
                        "contradicts": contradicting.get((link["cluster"], link["record_id"]))})
     return listed

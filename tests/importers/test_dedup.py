@@ -18,12 +18,15 @@ from hypothesis import strategies as st
 from screener.core.records import Record
 from screener.importers.dedup import (
     DEFAULT_THRESHOLD,
+    PREPRINT_AND_ARTICLE,
     Cluster,
     Contradiction,
     Match,
     contradicting_links,
     find_duplicates,
+    is_preprint,
     normalise_title,
+    shown_method,
 )
 
 ABSTRACT = (
@@ -767,3 +770,63 @@ def test_a_cochrane_update_without_doi_joins_the_version_of_its_year() -> None:
     for records in ([v2022, v2023, s2022, s2023], [v2022, v2023, s2023]):
         groups = [set(c.ids) for c in find_duplicates(records)]
         assert {2, 4} in groups and not any({1, 4} <= g for g in groups)
+
+
+@pytest.mark.parametrize("title", [
+    "Re-operation rates after breast-conserving surgery: a population-based cohort study",
+    "Response to immune checkpoint inhibitors in patients with melanoma brain metastases",
+    "Re-irradiation for recurrent glioblastoma: a systematic review",
+])
+def test_titles_beginning_with_re_or_response_to_are_papers_not_replies(title: str) -> None:
+    pubmed = Record(id=1, title=title + ".", authors=("Olsen, K",), year=2021,
+                    journal="Ann Surg Oncol", volume="28", pages="1200-1209")
+    embase = Record(id=2, title=title, authors=("Olsen, K.",), year=2021,
+                    journal="Annals of Surgical Oncology", volume="28", pages="1200-1209")
+    assert [c.ids for c in find_duplicates([pubmed, embase])] == [(1, 2)]
+
+
+def test_a_reply_titled_re_colon_is_not_its_article() -> None:
+    title = "Re-operation rates after breast-conserving surgery: a population-based cohort study"
+    article = Record(id=1, title=title, authors=("Olsen, K",), year=2021,
+                     journal="Ann Surg Oncol", volume="28", pages="1200-1209")
+    reply = Record(id=2, title="Re: " + title, authors=("Olsen, K",), year=2021,
+                   journal="Ann Surg Oncol", volume="28", pages="3000")
+    assert find_duplicates([article, reply]) == []
+
+
+def test_a_short_title_matches_with_the_end_page_abbreviated() -> None:
+    pubmed = Record(id=1, title="Sepsis.", authors=("Angus, DC",), year=2013,
+                    journal="N Engl J Med", volume="369", issue="9", pages="840-51")
+    embase = Record(id=2, title="Sepsis", authors=("Angus, D.C.", "van der Poll, T."),
+                    year=2013, journal="N Engl J Med", volume="369", pages="840-851")
+    other = Record(id=3, title="Sepsis", authors=("Angus, DC",), year=2013,
+                   journal="N Engl J Med", volume="369", pages="2063")
+    assert [c.ids for c in find_duplicates([pubmed, embase, other])] == [(1, 2)]
+
+
+def test_the_retracted_article_titled_retracted_is_its_article() -> None:
+    title = "Interleukin-1β blockade and cardiovascular events in patients with type 2 diabetes"
+    pubmed = Record(id=1, title=title + ".", authors=("García-López, M", "Chen, L"), year=2020,
+                    journal="Diabetes Care", volume="43", pages="100-108",
+                    doi="10.2337/dc19-1234", pmid="31111111")
+    scopus = Record(id=2, title="RETRACTED: " + title, authors=("Garcia-Lopez, M.",),
+                    year=2020, journal="Diabetes Care", volume="43", pages="100-108")
+    notice = Record(id=3, title="Retraction notice to: " + title, authors=("Garcia-Lopez, M.",),
+                    year=2021, journal="Diabetes Care", volume="44", pages="500",
+                    doi="10.2337/dc19-1234")
+    assert [c.ids for c in find_duplicates([pubmed, scopus, notice])] == [(1, 2)]
+
+
+def test_a_preprint_without_doi_and_its_article_are_listed_as_such() -> None:
+    assert shown_method("fuzzy", "", "10.1016/s1473-3099(21)00123-4",
+                        (True, False)) == PREPRINT_AND_ARTICLE
+    assert shown_method("fuzzy", "", "10.1016/s1473-3099(21)00123-4") == "fuzzy"
+    assert is_preprint(Record(title="x", journal="Research Square"))
+    assert is_preprint(Record(title="x", journal="SSRN Electronic Journal"))
+
+
+@pytest.mark.parametrize("author", ["Smith J.A.", "Smith J. A.", "Smith JA", "Smith, J.A."])
+def test_the_surname_of_an_author_with_initials_after_it(author: str) -> None:
+    from screener.importers._dedup_features import _surname
+
+    assert _surname(author) == "smith"

@@ -208,3 +208,21 @@ def test_split_refuses_a_record_in_no_cluster(make_review: Callable[..., Any]) -
     ids = add(review, "PubMed", [pubmed()])
     with pytest.raises(ReviewError, match=f"record {ids[0]} is in no duplicate cluster"):
         split_duplicate(review, ids[0])
+
+
+def test_a_medrxiv_preprint_without_doi_is_listed_as_preprint_and_article(
+        make_review: Callable[..., Any]) -> None:
+    from screener.importers.dedup import PREPRINT_AND_ARTICLE
+    from screener.workflow.importing import list_duplicates
+
+    title = ("Ivermectin for the treatment of mild COVID-19: a randomised, double-blind, "
+             "placebo-controlled trial")
+    review = make_review()
+    add(review, "Embase", [
+        Record(title=title, authors=("Rossi, F.",), year=2020, journal="medRxiv",
+               abstract="We conducted a randomised trial of ivermectin in 400 outpatients "
+                        "with mild COVID-19. Time to symptom resolution did not differ."),
+        Record(title=title + ".", authors=("Rossi, F",), year=2021, journal="Lancet Infect Dis",
+               volume="21", pages="1100-1110", doi="10.1016/S1473-3099(21)00123-4")])
+    assert deduplicate(review).removed == 1
+    assert [link["method"] for link in list_duplicates(review)] == [PREPRINT_AND_ARTICLE]
