@@ -166,9 +166,11 @@ class _Feat:
     core: str
     """The title without its parts in brackets ('(JCS 2008)', '[Article in German]'), which
     databases drop or add, normalised: what `_words_differ` compares."""
-    notice: bool
-    """A retraction, erratum, correction or expression-of-concern notice (by title or
-    publication type): it often carries its article's DOI, title and authors."""
+    notice: str
+    """What notice the record is, "" for none: "retraction" (or withdrawal), "correction"
+    (erratum, corrigendum, addendum), "concern" (expression of concern), by title or
+    publication type. A notice often carries its article's DOI, title and authors, and
+    notices of different kinds on one article do too."""
     conference: bool
     """A conference abstract or paper (publication type, or a meeting/congress venue)."""
     meeting_abstract: bool
@@ -251,10 +253,22 @@ _CONFERENCE_TYPES = ("conference", "congress", "meeting abstract", "meeting repo
 _CONFERENCE_VENUE = re.compile(r"\b(?:meeting|congress|conference|symposium|abstracts)\b")
 
 
-def _is_notice(record: Record) -> bool:
-    if _NOTICE_TITLE.match(record.title):
-        return True
-    return any(t.strip().lower() in _NOTICE_TYPES for t in record.publication_types)
+_NOTICE_KINDS = (("concern", "concern"), ("retract", "retraction"), ("withdraw", "retraction"),
+                 ("errat", "correction"), ("corrig", "correction"), ("correct", "correction"),
+                 ("addend", "correction"))
+
+
+def _is_notice(record: Record) -> str:
+    """The kind of notice the record is (`_Feat.notice`), "" for none."""
+    found = _NOTICE_TITLE.match(record.title)
+    if found:
+        text = found.group().lower()
+    else:
+        text = " ".join(t.strip().lower() for t in record.publication_types
+                        if t.strip().lower() in _NOTICE_TYPES)
+        if not text:
+            return ""
+    return next((kind for stem, kind in _NOTICE_KINDS if stem in text), "notice")
 
 
 _MEETING_ABSTRACT_TYPES = ("conference abstract", "meeting abstract", "congress abstract")

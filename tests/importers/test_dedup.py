@@ -830,3 +830,17 @@ def test_the_surname_of_an_author_with_initials_after_it(author: str) -> None:
     from screener.importers._dedup_features import _surname
 
     assert _surname(author) == "smith"
+
+
+def test_notices_of_different_kinds_on_one_article_are_not_one_record() -> None:
+    title = ("A smartphone self-management application for adults with moderate asthma: a "
+             "randomised controlled trial")
+    doi = "10.1136/thoraxjnl-2019-000001"
+    concern = Record(id=1, title="Editorial Expression of Concern: " + title, year=2021,
+                     journal="Thorax", volume="76", pages="1000", doi=doi)
+    corrections = Record(id=2, title="Corrections to the article " + title, year=2020,
+                         journal="Thorax", volume="75", pages="900", doi=doi)
+    concern_again = Record(id=3, title="Editorial expression of concern: " + title,
+                           authors=("Kim, S",), year=2021, journal="Thorax", volume="76",
+                           pages="1000")
+    assert [c.ids for c in find_duplicates([concern, corrections, concern_again])] == [(1, 3)]
