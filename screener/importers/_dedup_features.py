@@ -320,3 +320,10 @@ _ROMAN = frozenset(_ROMAN_VALUES)
 
 def _title_numbers(title: str) -> frozenset[str]:
     return frozenset(t for t in title.split() if t.isdigit() or t in _ROMAN)
+
+
+def keep_first(record: Record) -> tuple[bool, int]:
+    """The order in which dedup prefers a copy to keep (smallest first; ties: lowest id): a
+    copy titled as retracted ('RETRACTED: ...') first, so that screeners see the article was
+    retracted, then the copy with the most metadata (`Record.metadata_score`)."""
+    return (not _RETRACTED.match(record.title or ""), -record.metadata_score())

@@ -1,8 +1,8 @@
 """Find duplicate records: exact DOI, exact PMID, then fuzzy title + year + first author.
 
 Purpose: after an import (or several imports into one review), group the records that
-describe the same publication and choose the one to keep (the one with the most metadata,
-`Record.metadata_score()`, ties broken by the lowest id).
+describe the same publication and choose the one to keep (a copy titled as retracted, else
+the one with the most metadata, `Record.metadata_score()`; ties broken by the lowest id).
 
 Steps:
 
@@ -72,6 +72,7 @@ from screener.importers._dedup_features import (
     _Feat,
     _features,
     is_preprint,
+    keep_first,
     normalise_title,
 )
 
@@ -86,6 +87,7 @@ __all__ = [
     "contradicting_links",
     "find_duplicates",
     "is_preprint",
+    "keep_first",
     "normalise_title",
     "pair_evidence",
     "shown_method",
@@ -127,7 +129,8 @@ class Cluster:
     """A group of records describing one publication."""
 
     kept_id: int
-    """Id of the record to keep: most metadata (`Record.metadata_score`), ties: lowest id."""
+    """Id of the record to keep: a copy titled as retracted, else the one with the most
+    metadata (`Record.metadata_score`); ties: lowest id (`keep_first`)."""
     members: tuple[Match, ...]
     """The other records of the group (duplicates to set aside), ordered by record id."""
 
@@ -807,7 +810,7 @@ def find_duplicates(
     for members in groups.values():
         if len(members) < 2:
             continue
-        kept = min(members, key=lambda k: (-ordered[k].metadata_score(), ordered[k].id or 0))
+        kept = min(members, key=lambda k: (*keep_first(ordered[k]), ordered[k].id or 0))
         matches = tuple(
             Match(ordered[k].id or 0, methods[best[k][0]], round(best[k][1], 4))
             for k in sorted(members, key=lambda k: ordered[k].id or 0)

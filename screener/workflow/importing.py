@@ -745,6 +745,8 @@ def split_duplicate(review: Review, record_id: int) -> SplitSummary:
     and the others are merged again under the copy `deduplicate` would keep of them. Logged
     as an undo of the record's links; dedup never merges the record with those records
     again."""
+    from screener.importers.dedup import keep_first
+
     with review.transaction() as session:
         links = repo.duplicate_links(session)
         removed = next((link for link in links if link["record_id"] == record_id), None)
@@ -768,7 +770,7 @@ def split_duplicate(review: Review, record_id: int) -> SplitSummary:
         if len(others) < 2:
             return SplitSummary(record_id, tuple(clusters), kept)
         records = {r.id: r for r in repo.get_records(session, others) if r.id is not None}
-        first, *rest = sorted(others, key=lambda i: (-records[i].metadata_score(), i))
+        first, *rest = sorted(others, key=lambda i: (*keep_first(records[i]), i))
         keep, removed_ids = _keep_screened(first, rest, _labels_by_record(session), records)
         number = repo.next_cluster_number(session)
         new_links = _cluster_links(number, keep, removed_ids, records)

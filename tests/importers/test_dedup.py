@@ -814,7 +814,20 @@ def test_the_retracted_article_titled_retracted_is_its_article() -> None:
     notice = Record(id=3, title="Retraction notice to: " + title, authors=("Garcia-Lopez, M.",),
                     year=2021, journal="Diabetes Care", volume="44", pages="500",
                     doi="10.2337/dc19-1234")
-    assert [c.ids for c in find_duplicates([pubmed, scopus, notice])] == [(1, 2)]
+    assert [c.ids for c in find_duplicates([pubmed, scopus, notice])] == [(2, 1)]
+
+
+def test_the_copy_marked_retracted_is_the_one_kept() -> None:
+    """The copy titled 'RETRACTED: ...' is kept though the unmarked one carries more
+    metadata: screeners are to see that the article was retracted."""
+    title = "Vitamin D supplementation and mortality in the elderly: a randomised trial"
+    full = Record(id=1, title=title, abstract="Background. " * 100, authors=("Ng, K",),
+                  year=2019, journal="Lancet", volume="393", pages="10-19",
+                  doi="10.1016/s0140-6736(19)30001-1", pmid="30000001", language="eng",
+                  keywords=("vitamin D",), mesh_terms=("Aged",))
+    marked = Record(id=2, title="[Retracted] " + title, authors=("Ng, K",), year=2019,
+                    journal="Lancet", volume="393", pages="10-19")
+    assert [c.ids for c in find_duplicates([full, marked])] == [(2, 1)]
 
 
 def test_a_preprint_without_doi_and_its_article_are_listed_as_such() -> None:
