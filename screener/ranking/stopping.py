@@ -321,12 +321,36 @@ class _LeftTest:
         return _any_below(self.seen[m], self.k_rel, self.left + self.ks, self.k_rel + m,
                           self.ks, q)
 
+    def too_few(self, m: int, j: int, q: Fraction) -> bool:
+        """Whether the other tail rules out "m relevant records left" as too few, on the
+        sample of the last `ks[j]` screened: seeing at least the `k_rel[j]` relevant seen
+        there has probability P(X >= k_rel[j]) below the level `q` (decided exactly, as
+        `below`). Counted by the irrelevant drawn, Y = k − X ~ Hypergeometric(left + k,
+        left + k − k_rel − m, k): P(X >= k_rel) = P(Y <= k − k_rel). It rules out fewer as
+        m grows; with nothing relevant in the sample, none (P(X >= 0) = 1)."""
+        if m > self.left:
+            return False
+        k, rel = self.ks[j:j + 1], self.k_rel[j:j + 1]
+        args = (k - rel, self.left + k, self.left + k - rel - m, k)
+        return _any_below(hypergeom_cdf(*args), *args, q)
+
     def smallest_below(self, q: Fraction, lo: int, hi: int) -> int:
         """Smallest m in lo..hi with p(m) < q (p(hi) < q), to within 0.5 % of m: the
         answer may be up to that much larger than the exact one, never smaller."""
+        return self._smallest(lambda m: self.below(m, q), lo, hi)
+
+    def smallest_kept(self, j: int, q: Fraction, lo: int, hi: int) -> int:
+        """Smallest m in lo..hi that `too_few` does not rule out on the sample `j` at the
+        level `q` (hi is not ruled out), within 0.5 % of m as `smallest_below`."""
+        return self._smallest(lambda m: not self.too_few(m, j, q), lo, hi)
+
+    @staticmethod
+    def _smallest(holds: Any, lo: int, hi: int) -> int:
+        """Smallest m in lo..hi at which `holds` (false up to some m, then true; true at
+        hi), to within 0.5 % of m: up to that much larger than the exact one."""
         while hi - lo > max(0, int(0.005 * lo)):
             mid = (lo + hi) // 2
-            if self.below(mid, q):
+            if holds(mid):
                 hi = mid
             else:
                 lo = mid + 1
@@ -348,9 +372,16 @@ def estimate_remaining(
     buscar's recall frontier, Callaghan & Müller-Hansen 2020). Recall < t is the same
     hypothesis as "at least m relevant records left", m = floor(found × (1/t − 1)) + 1, and
     the test's p-value falls as m grows. The point estimate is the m at which it crosses
-    0.5, minus one (a median); the interval's ends where it crosses 1 − confidence (high)
-    and `confidence` (low): each end is a one-sided bound at the confidence the stopping
-    rule uses (so for 95 % the two together make a 90 % interval). The high end is thus
+    0.5, minus one (a median); the high end where it crosses 1 − confidence, a one-sided
+    bound at the confidence the stopping rule uses. The low end is a one-sided bound at
+    that confidence by the other tail (as Clopper-Pearson's lower end): on the sample the
+    point rests on (the last k screened whose p-value is smallest at the point + 1, k_rel
+    of them relevant), the fewest m left for which P(X >= k_rel) >= 1 − confidence,
+    X ~ Hypergeometric(left + k records, k_rel + m relevant, k drawn); so with nothing
+    relevant in that sample it is 0 (until 30 Nov 2026 it was where the test's own
+    P(X <= k_rel) crossed `confidence`, which is no lower bound: 13 left after 10
+    irrelevant records of 1,333 and nothing relevant). For 95 % the two ends together make
+    a 90 % interval. The high end is thus
     the test's own verdict: when the test says stop for a recall target t, recall
     found / (found + high) is at least t; with (1 − confidence) / 2 (before 29 Nov 2026)
     it could read 0.92 beside a rule met at 0.95. "Crosses" means strictly below, decided
@@ -402,8 +433,16 @@ def estimate_remaining(
     tail = 1 - Fraction(repr(float(confidence)))
     mid = test.smallest_below(Fraction(1, 2), 1, left + 1)
     high = test.smallest_below(tail, mid, left + 1) - 1
-    # within 0.5 % of m, rounded down: the low end errs low, as the high end errs high
-    low = max(0, test.smallest_below(1 - tail, 1, mid) - 1 - int(0.005 * mid))
+    # the low end, by the other tail (as Clopper-Pearson's), on the sample the point rests
+    # on (the k whose p-value is smallest where it crosses 1/2): the fewest left under which
+    # seeing at least the relevant records seen there is not below 1 − confidence. At the
+    # point it is above 1/2 (one relevant more in the urn shifts X by at most one), so the
+    # low end is at most the point. Within 0.5 % of m, rounded down: it errs low, as the
+    # high end errs high.
+    at = min(mid, left)
+    test.below(at, Fraction(1, 2))
+    j = int(np.argmin(test.seen[at]))
+    low = max(0, test.smallest_kept(j, tail, 0, mid - 1) - int(0.005 * mid))
     point = mid - 1
     return Estimate(
         point=float(point), low=float(low), high=float(high),

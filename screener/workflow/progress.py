@@ -45,7 +45,9 @@ class Progress:
     ranking and while nothing relevant has been found (not estimable, see
     `RECALL_NOT_ESTIMABLE`)."""
     estimated_remaining: tuple[float, float, float] | None = None
-    """Point estimate and interval of relevant records still unscreened."""
+    """Point estimate and interval of relevant records still unscreened; None when
+    `estimated_recall` is (not estimable: nothing relevant found yet, or nothing screened
+    since the latest import)."""
     estimated_recall_interval: tuple[float, float] | None = None
     """The interval of `estimated_recall`: found / (found + the interval's ends of
     `estimated_remaining`)."""
@@ -108,6 +110,14 @@ been found."""
 RECALL_NOT_ESTIMABLE_SINCE_IMPORT = "not estimable (nothing screened since the latest import)"
 """What they say for it when records were imported after screening began and none has been
 screened since: the decisions before say nothing of the records added."""
+
+
+def not_estimable(added_since_start: int, screened_since: int) -> str:
+    """Why the estimated recall and the relevant records left are not estimable (when
+    `Progress.estimated_recall` is None), from its fields of the same names:
+    `RECALL_NOT_ESTIMABLE` or `RECALL_NOT_ESTIMABLE_SINCE_IMPORT`."""
+    return (RECALL_NOT_ESTIMABLE_SINCE_IMPORT if added_since_start and not screened_since
+            else RECALL_NOT_ESTIMABLE)
 
 
 def import_note(added: int, day: str, since: int) -> str:
@@ -304,7 +314,8 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
     return replace(
         base, p_value=summary.p_value if labels else None, estimated_recall=recall,
         estimated_recall_interval=recall_interval,
-        estimated_remaining=(None if labels and not sampled
-                             else (remaining.point, remaining.low, remaining.high)),
+        # 0 left fits the data as well as any number while nothing relevant is found
+        estimated_remaining=((remaining.point, remaining.low, remaining.high)
+                             if estimable else None),
         checklist=tuple(items), stop_by_test=sampled and summary.stop_by_test,
         stop_level=1 - rule.confidence)

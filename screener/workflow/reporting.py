@@ -48,10 +48,9 @@ from screener.storage import Session, repo
 from screener.workflow.audit_check import check_tables
 from screener.workflow.importing import records_not_deduplicated
 from screener.workflow.progress import (
-    RECALL_NOT_ESTIMABLE,
-    RECALL_NOT_ESTIMABLE_SINCE_IMPORT,
     Progress,
     counts_since,
+    not_estimable,
     progress,
 )
 from screener.workflow.review import Review, ReviewError, stored_protocols
@@ -1132,19 +1131,18 @@ def build_report_inputs(review: Review) -> object:
                                f"{counts_since(prog.screened_since)})"))
             if prog.p_value is not None:
                 values.append((f"stopping-test p-value{who}", f"{prog.p_value:.3f}"))
-            recall = (RECALL_NOT_ESTIMABLE_SINCE_IMPORT
-                      if prog.added_since_start and not prog.screened_since
-                      else RECALL_NOT_ESTIMABLE)
+            recall = not_estimable(prog.added_since_start, prog.screened_since)
             if prog.estimated_recall is not None:
                 recall = percent(prog.estimated_recall)  # as status words it
                 if prog.estimated_recall_interval is not None:
                     low, high = prog.estimated_recall_interval
                     recall += f" ({percent(low)} to {percent(high)})"
             values.append((f"estimated recall{who}", recall))
+            left = not_estimable(prog.added_since_start, prog.screened_since)  # with nothing relevant found, 0 fits as well as any
             if prog.estimated_remaining is not None:
                 point, low, high = prog.estimated_remaining
-                values.append((f"relevant records estimated left{who}",
-                               f"{point:.0f} ({low:.0f} to {high:.0f})"))
+                left = f"{point:.0f} ({low:.0f} to {high:.0f})"
+            values.append((f"relevant records estimated left{who}", left))
             failed = [item.name for item in prog.checklist if not item.passed]
             if prog.checklist:
                 values.append((f"SAFE checklist{who}", "every item met" if not failed

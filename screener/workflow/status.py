@@ -23,9 +23,8 @@ from screener.workflow.importing import (
 )
 from screener.workflow.progress import (
     NOT_APPLICABLE,
-    RECALL_NOT_ESTIMABLE,
-    RECALL_NOT_ESTIMABLE_SINCE_IMPORT,
     import_note,
+    not_estimable,
 )
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, known_reviewer, outcomes, reviewer_name
@@ -299,6 +298,7 @@ def format_status(data: dict[str, Any]) -> str:
             who = names[0] if len(names) == 1 else (
                 f"{', '.join(names)} (the review's figures: each record is screened once)")
             parts = [f"{number(r['consecutive_irrelevant'])} irrelevant in a row"]
+            unknown = not_estimable(r["added_since_start"], r["screened_since"])
             if r["p_value"] is not None:
                 parts.append(f"stopping-test p = {r['p_value']:.3f}")
             if r["estimated_recall"] is not None:
@@ -307,13 +307,13 @@ def format_status(data: dict[str, Any]) -> str:
                              + (f" (at least {percent(floor[0])} at {stop['confidence']:.0%} "
                                 f"confidence, by the stopping test)"
                                 if floor else ""))
-            elif r["added_since_start"] and not r["screened_since"]:
-                parts.append(f"estimated recall {RECALL_NOT_ESTIMABLE_SINCE_IMPORT}")
             else:
-                parts.append(f"estimated recall {RECALL_NOT_ESTIMABLE}")
+                parts.append(f"estimated recall {unknown}")
             if r["estimated_remaining"] is not None:
                 point, low, high = r["estimated_remaining"]
                 parts.append(f"about {point:.0f} relevant left ({low:.0f} to {high:.0f})")
+            else:  # with nothing relevant found, 0 left fits as well as any number
+                parts.append(f"relevant records left {unknown}")
             if r["safe"]:
                 parts.append("SAFE " + ", ".join(
                     "no key papers set" if i["value"] == NOT_APPLICABLE else

@@ -338,8 +338,39 @@ def test_estimate_remaining_crossings_are_exact_on_ties(labels: list[int],
     est = estimate_remaining(labels, n_total, confidence=0.95)
     point = left_by_counting(labels, n_total, Fraction(1, 2)) - 1
     high = left_by_counting(labels, n_total, Fraction(1, 20)) - 1
-    low = max(0, left_by_counting(labels, n_total, Fraction(19, 20)) - 1)
+    low = low_by_counting(labels, n_total, point + 1, Fraction(1, 20))
     assert (est.point, est.low, est.high) == (point, low, high)
+
+
+def low_by_counting(labels: list[int], n_total: int, mid: int, level: Fraction) -> int:
+    """The low end by its definition, in exact fractions: on the sample of the last k
+    screened whose p-value is smallest at `mid` (the point + 1), the fewest m left under
+    which seeing at least the relevant records seen there, P(X >= seen), is not below
+    `level` (the upper tail: 1 − P(X <= seen − 1))."""
+    n, left = len(labels), n_total - len(labels)
+    at = min(mid, left)
+    k = min(range(1, n + 1), key=lambda k: hyper_cdf_exact(
+        sum(labels[n - k:]), left + k, sum(labels[n - k:]) + at, k))
+    seen = sum(labels[n - k:])
+    return next(m for m in range(0, left + 1)
+                if 1 - hyper_cdf_exact(seen - 1, left + k, seen + m, k) >= level)
+
+
+def test_the_low_end_is_a_lower_bound_by_the_other_tail() -> None:
+    """It was where the stopping test's own p-value, P(X <= seen), crosses the confidence:
+    after 10 irrelevant records of 1,333 and nothing relevant it read "88 left (13 to
+    274)", although with nothing relevant seen no number left is too few (P(X >= 0) = 1).
+    The low end is now a lower bound by the other tail, P(X >= seen) >= 1 − confidence,
+    on the sample the point estimate rests on."""
+    none = estimate_remaining([0] * 10, 1333, confidence=0.9)
+    assert none.low == 0 and none.point > 0
+    # 3 relevant among the last 4 of 95 screened of 1,333: so many are unlikely with few
+    # left, and the end is well above 0
+    labels = [0] * 90 + [0, 1, 0, 1, 1]
+    est = estimate_remaining(labels, 1333, confidence=0.9)
+    low = low_by_counting(labels, 1333, int(est.point) + 1, Fraction(1, 10))
+    assert est.low == low > 0
+    assert est.low <= est.point <= est.high
 
 
 def _step_by_step(labels: list[int], n_total: int, says_stop: object) -> int | None:

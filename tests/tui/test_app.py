@@ -1410,9 +1410,9 @@ async def test_every_safe_line_fits_the_side_panel_uncut(make_app: MakeApp,
 
 async def test_the_panel_shows_no_recall_before_a_relevant_record_is_found(
         review_factory: Any) -> None:
-    """Two excludes and nothing relevant yet, some relevant records estimated left: the
-    panel read "Est. recall 0%"; there is no recall to estimate, so it shows a dash, as
-    before the statistics are computed."""
+    """Two excludes and nothing relevant yet: the panel read "Est. recall 0%"; there is
+    no recall to estimate (nor records left: 0 fits as well as any number), so it shows a
+    dash, as before the statistics are computed."""
     from textual.app import App, ComposeResult
 
     from screener.tui.widgets import DASH, StatusPanel
@@ -1422,7 +1422,7 @@ async def test_the_panel_shows_no_recall_before_a_relevant_record_is_found(
     for rid in ids[:2]:
         record_decision(review, rid, "ann", Label.EXCLUDE)
     computed = progress(review, "ann")
-    assert computed.estimated_remaining is not None and computed.estimated_remaining[0] > 0
+    assert computed.estimated_remaining is None
 
     class Host(App[None]):
         def compose(self) -> ComposeResult:

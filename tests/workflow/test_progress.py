@@ -245,3 +245,37 @@ def test_recall_is_not_estimable_before_a_relevant_record_is_found(tmp_path: Pat
     assert "estimated recall not estimable (no relevant record found yet)" in text
     assert "estimated recall 0.00" not in text
     assert "estimated recall: not estimable (no relevant record found yet)" in report
+
+
+def test_no_records_left_are_estimated_before_a_relevant_record_is_found(
+        tmp_path: Path) -> None:
+    """Ten excludes and nothing relevant: `status` and the report read "estimated recall
+    not estimable" beside "about 88 relevant left (13 to 274)"; with nothing relevant
+    found, 0 left fits as well as any number, so the records left are not estimable
+    either (JSON null); after the first include they are estimated again."""
+    from screener.exports.report import automation_paragraph
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.status import format_status, status
+
+    with review_of(tmp_path, 200) as review:
+        session = ScreeningSession(review, "ann")
+
+        def screen(labels: list[Label]) -> None:
+            for label in labels:
+                item = session.next()
+                assert item is not None and item.record.id is not None
+                session.decide(item.record.id, label)
+
+        screen([Label.EXCLUDE] * 10)
+        data = status(review)
+        text = format_status(data)
+        report = automation_paragraph(build_report_inputs(review))
+        screen([Label.INCLUDE])
+        after = status(review)["stopping"]["reviewers"][0]
+    mine = data["stopping"]["reviewers"][0]
+    assert mine["estimated_remaining"] is None and mine["estimated_recall"] is None
+    assert "relevant records left not estimable (no relevant record found yet)" in text
+    assert "relevant left (" not in text
+    assert ("relevant records estimated left: not estimable (no relevant record found yet)"
+            in report)
+    assert after["estimated_remaining"] is not None
