@@ -3,7 +3,7 @@ records", "was"/"were", "98%". Standard library only."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 
 def number(n: int) -> str:
@@ -35,3 +35,15 @@ def percent(value: float) -> str:
     if 0 < value and tenths < 10:
         return f"{tenths}%"
     return f"{hundred.quantize(Decimal('1'), rounding=ROUND_HALF_UP)}%"
+
+
+def share_of(value: float, minimum: float, decimals: int = 0) -> str:
+    """A share in percent beside the minimum it must reach ("9.9%" beside "10%"): rounded
+    half up to `decimals`, except that a value below the minimum is never shown reaching
+    it: then it is floored, with one decimal more (133 of 1,333, 9.98 %, is "9.9%", not
+    "10%" beside a failed minimum of 10 %; with one decimal "9.97%", not "10.0%")."""
+    hundred = Decimal(repr(value)) * 100
+    shown = hundred.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if value < minimum and shown >= Decimal(repr(minimum)) * 100:
+        shown = hundred.quantize(Decimal(1).scaleb(-decimals - 1), rounding=ROUND_FLOOR)
+    return f"{shown}%"

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from screener.core.decisions import Label, Role, Stage, in_screening_order
 from screener.core.records import key_paper_match
-from screener.core.wording import counted
+from screener.core.wording import counted, share_of
 from screener.storage import Session, repo
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_count, eligible_ids
@@ -301,7 +301,9 @@ def _with_stopping(review: Review, base: Progress, labels: list[int],
     items = []
     for item in summary.safe.items:
         if item.name == "screened fraction":
-            shown = f"{item.value:.0%} of ≥ {rule.min_screened_fraction:.0%}"
+            # a share below the minimum never reads as reaching it (9.98 %: 9.9%, not 10%)
+            shown = (f"{share_of(item.value, rule.min_screened_fraction)} of ≥ "
+                     f"{rule.min_screened_fraction:.0%}")
             passed = item.value >= rule.min_screened_fraction
         elif item.name == "key papers found":
             shown = f"{item.value:.0%}" if rule.key_papers else NOT_APPLICABLE

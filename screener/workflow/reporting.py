@@ -41,7 +41,7 @@ from screener.core.paths import sync_file, sync_folder
 from screener.core.prisma import PreviousVersion, PrismaCounts, check
 from screener.core.wording import counted as _n
 from screener.core.wording import number as _count
-from screener.core.wording import percent
+from screener.core.wording import percent, share_of
 from screener.core.wording import plural as _s
 from screener.core.wording import were as _were
 from screener.storage import Session, repo
@@ -1120,8 +1120,10 @@ def build_report_inputs(review: Review) -> object:
             who = f" ({prog.reviewer})" if len(progs) > 1 and not together else ""
             whose = (f" ({', '.join(p.reviewer for p in progs)} together: each record "
                      "is screened once, so these are the review's figures)" if together else who)
+            share = share_of(prog.sample_screened / (prog.total or 1),
+                             rule.min_screened_fraction, 1)  # 9.97%, not 10.0%, when short
             values += [(f"records screened{whose}", f"{prog.sample_screened:,} of "
-                        f"{prog.total:,} ({prog.sample_screened / (prog.total or 1):.1%})"),
+                        f"{prog.total:,} ({share})"),
                        (f"consecutive irrelevant{who}", str(prog.consecutive_irrelevant))]
             if prog.added_since_start and prog.added_on is not None:
                 # an update search: the run, the test and the estimate count only since

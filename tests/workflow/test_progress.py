@@ -63,7 +63,7 @@ def test_single_screening_shared_by_two_pools_the_stopping_statistics(tmp_path: 
     assert (p_ann.screened, p_ann.includes, p_bob.screened) == (4, 1, 5)  # own counts
     assert p_ann.consecutive_irrelevant == p_bob.consecutive_irrelevant == 8
     fraction = {i.name: i.value for i in p_ann.checklist}["screened fraction"]
-    assert fraction.startswith("22%")  # 9 of 40, not ann's 4
+    assert fraction.startswith("23%")  # 9 of 40 (22.5 %, half up), not ann's 4
     assert (p_ann.p_value, p_ann.estimated_remaining) == (p_bob.p_value, p_bob.estimated_remaining)
 
 
@@ -279,3 +279,27 @@ def test_no_records_left_are_estimated_before_a_relevant_record_is_found(
     assert ("relevant records estimated left: not estimable (no relevant record found yet)"
             in report)
     assert after["estimated_remaining"] is not None
+
+
+def test_a_screened_share_just_short_of_the_minimum_is_not_rounded_up_to_it(
+        tmp_path: Path) -> None:
+    """100 of 1,001 screened (9.99 %) against a minimum of 10 %: the SAFE item read
+    "10% of ≥ 10%" (the panel "✗ screened: 10%/10%") and the report "100 of 1,001
+    (10.0%)" beside "not met: screened fraction"."""
+    from screener.exports.report import automation_paragraph
+    from screener.workflow.reporting import build_report_inputs
+
+    with review_of(tmp_path, 1001) as review:
+        assert review.protocol.stopping.min_screened_fraction == 0.10
+        with review.read() as s:
+            ids = repo.record_ids_by_id(s)[:100]
+        session = ScreeningSession(review, "ann")
+        for rid in ids:
+            assert rid is not None
+            session.decide(rid, Label.EXCLUDE)
+        item = next(i for i in progress(review, "ann").checklist
+                    if i.name == "screened fraction")
+        text = automation_paragraph(build_report_inputs(review))
+    assert (item.value, item.passed) == ("9.9% of ≥ 10%", False)
+    assert "records screened: 100 of 1,001 (9.99%)" in text
+    assert "not met: screened fraction" in text
