@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect
@@ -39,6 +40,11 @@ from screener.storage.engine import (
 
 __all__ = ["INT_MAX", "RESTORE_STEPS", "Database", "Session", "StorageError", "connection_hint", "redact", "repo",
            "sqlite_url"]
+
+
+_SNAPSHOT: ContextVar[tuple[Database, Session] | None] = ContextVar("screener_snapshot",
+                                                                  default=None)
+"""The database and session of the `Database.snapshot` open in this context, if any."""
 
 
 class Database:
@@ -203,13 +209,40 @@ class Database:
         On SQLite it takes no write lock (plain BEGIN under WAL): it sees the database as
         of its first read and never waits for, nor delays, a writer. Writing inside it is
         a programming error (SQLite would refuse with "database is locked" when another
-        connection writes).
+        connection writes). Within `snapshot` it is the snapshot's transaction.
         """
+        shared = _SNAPSHOT.get()
+        if shared is not None and shared[0] is self:
+            yield shared[1]
+            return
         with self._explained(), self._factory() as session:
             session.connection(execution_options={READ_ONLY: True})
             try:
                 yield session
             finally:
+                session.rollback()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every `read` within it (in this thread or task) is one read transaction, so
+        figures read by separate functions agree although others write meanwhile: on
+        SQLite a plain BEGIN under WAL reads one snapshot (from its first read); on
+        PostgreSQL the transaction is REPEATABLE READ (READ COMMITTED, the default, sees
+        each statement's own). Nested, the outer one stands."""
+        shared = _SNAPSHOT.get()
+        if shared is not None and shared[0] is self:
+            yield
+            return
+        options: dict[str, object] = {READ_ONLY: True}
+        if not self.is_sqlite:
+            options["isolation_level"] = "REPEATABLE READ"
+        with self._explained(), self._factory() as session:
+            session.connection(execution_options=options)
+            token = _SNAPSHOT.set((self, session))
+            try:
+                yield
+            finally:
+                _SNAPSHOT.reset(token)
                 session.rollback()
 
     @contextmanager

@@ -1019,7 +1019,17 @@ def _provenance(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, st
 
 
 def build_report_inputs(review: Review) -> object:
-    """Gather what the methods report renders, from the database."""
+    """Gather what the methods report renders, from the database, in one read transaction
+    (`Review.snapshot`): the stopping values, the PRISMA counts, the agreement and the rest
+    are read by separate functions, and a decision made between two of them (others
+    screening while the report is written) made it disagree with itself ("records
+    screened: 434" in the methods text, "Records screened 436" in the diagram)."""
+    with review.snapshot():
+        return _report_inputs(review)
+
+
+def _report_inputs(review: Review) -> object:
+    """`build_report_inputs`, within its snapshot."""
     from screener import __version__
     from screener.exports.report import (
         AgreementRow,

@@ -57,6 +57,13 @@ class Review:
         with self.db.read() as session:
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every `read` within it is one read transaction, one consistent view of the
+        review (see Database.snapshot)."""
+        with self.db.snapshot():
+            yield
+
     @property
     def location(self) -> str:
         return str(self.folder) if self.db.is_sqlite and self.folder else self.db.display_url

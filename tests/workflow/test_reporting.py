@@ -1838,3 +1838,35 @@ def test_an_include_export_counts_the_records_still_in_conflict(
                    notice=notes.append)
     assert notes == ["1 record in conflict at title/abstract is not in this file: it goes to "
                      "full text if resolved as include or maybe (`screener conflicts`)"]
+
+
+def test_the_report_reads_its_figures_from_one_snapshot(
+        make_review: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone screened while the report was written: the methods text read "records
+    screened: 434" and the diagram "Records screened 436", as the stopping values and the
+    PRISMA counts were read in separate transactions. A decision made between the two
+    reads (a hook in front of the PRISMA counts) now changes neither."""
+    from screener.exports.report import ReportInputs
+    from screener.workflow import reporting
+    from screener.workflow.importing import import_records
+
+    review = make_review()
+    import_records(review, [Record(title=f"Trial {i}", year=2020) for i in range(20)],
+                   source="PubMed", kind="database")
+    for rid in range(1, 6):
+        record_decision(review, rid, "ann", Label.INCLUDE if rid == 1 else Label.EXCLUDE)
+    counts = reporting.prisma_counts
+
+    def someone_screens(*args: Any, **kwargs: Any) -> Any:
+        record_decision(review, 6, "ann", Label.EXCLUDE)  # committed, in its own transaction
+        return counts(*args, **kwargs)
+
+    monkeypatch.setattr(reporting, "prisma_counts", someone_screens)
+    inputs = reporting.build_report_inputs(review)
+    assert isinstance(inputs, ReportInputs) and inputs.stopping is not None
+    values = dict(inputs.stopping.values)
+    assert values["records screened"].startswith("5 of 20")
+    assert inputs.counts.records_screened == 5
+    monkeypatch.setattr(reporting, "prisma_counts", counts)
+    after = reporting.build_report_inputs(review)  # the decision is there for the next
+    assert isinstance(after, ReportInputs) and after.counts.records_screened == 6
