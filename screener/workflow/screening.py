@@ -628,6 +628,9 @@ class ScreeningSession:
         self._put_back: set[int] = set()
         """Records `undo` put back at the head of the queue: shown again with no ranking
         (the log must not say a ranking placed them there)."""
+        self._pairs_first = False
+        """Whether `_pairs_ahead` puts first the records others decided (`_own_rule_met`
+        when the queue was last built)."""
         self.undid_mark = False
         """Whether the last `undo` took back a not-retrieved mark (not a decision)."""
         self.undone: Decision | None = None
@@ -656,14 +659,42 @@ class ScreeningSession:
 
         with self.review.read() as session:
             eligible = eligible_ids(session, self.stage)
-            self.queue = current_queue(self.review, session, self.reviewer, self.stage, eligible)
+            queue = current_queue(self.review, session, self.reviewer, self.stage, eligible)
             self.total = len(eligible)
+        self._pairs_first = self._own_rule_met()
+        self.queue = self._pairs_ahead(queue)
 
     def use_queue(self, queue: Queue) -> None:
         """Switch to a new ranking (called when a worker's re-ranking arrives): records
         undo put back now have their place in it."""
-        self.queue = queue
+        self.queue = self._pairs_ahead(queue)
         self._put_back.clear()
+
+    def _own_rule_met(self) -> bool:
+        """Dual screening at title/abstract: whether this reviewer's own stopping rule is
+        met (then `_pairs_ahead` puts the records others decided first)."""
+        if not (self.review.protocol.screening.dual and self.stage == Stage.TITLE_ABSTRACT
+                and self.role == Role.SCREENER):
+            return False
+        from screener.workflow.progress import progress
+
+        return progress(self.review, self.reviewer, self.stage).criteria_met
+
+    def _pairs_ahead(self, queue: Queue) -> Queue:
+        """Once this reviewer's own stopping rule is met (dual screening): the records
+        another screener decided and this one has not first, in the queue's order, so that
+        the pairs complete (both rules met, the review could not become final while each
+        waited for the other's decision). It tells that the record was screened, never how."""
+        if not self._pairs_first:
+            return queue
+        from screener.workflow.team import awaiting_decision
+
+        with self.review.read() as session:
+            waiting = awaiting_decision(self.review, session, self.reviewer, self.stage)
+        if not waiting:
+            return queue
+        first = [i for i in queue.ids if i in waiting]
+        return replace(queue, ids=(*first, *(i for i in queue.ids if i not in waiting)))
 
     def next(self) -> NextItem | None:
         """The record this reviewer should screen next, or None when nothing is left.

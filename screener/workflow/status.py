@@ -28,7 +28,12 @@ from screener.workflow.progress import (
 )
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, known_reviewer, outcomes, reviewer_name
-from screener.workflow.team import CLAIM_MINUTES, blind_stages, not_offered
+from screener.workflow.team import (
+    CLAIM_MINUTES,
+    awaiting_decision,
+    blind_stages,
+    not_offered,
+)
 
 
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
@@ -88,6 +93,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         # records each screener is still offered: not decided by them, not settled by
         # others, not allocated to others
         left: dict[tuple[str, str], int] = {}
+        # of those, records another screener decided (dual: pairs waiting for this one)
+        awaiting: dict[tuple[str, str], int] = {}
         for stage in review.protocol.stages:
             if stage_totals[stage.value] is None:
                 continue
@@ -98,6 +105,8 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
                 left[(r.name, stage.value)] = (
                     len(eligible[stage] - mine)
                     - not_offered(review, session, r.name, stage, by_stage[stage]))
+                awaiting[(r.name, stage.value)] = len(awaiting_decision(
+                    review, session, r.name, stage, by_stage[stage]))
     per_kind: Counter[str] = Counter()
     for s in sources:
         per_kind[s["kind"]] += s["records"]
@@ -141,6 +150,7 @@ def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
         "reviewers": [{"name": r.name, "role": r.role.value} for r in reviewers],
         "screened": [
             {"reviewer": r, "stage": s, "count": n, "left": left.get((r, s)),
+             "awaiting_second": awaiting.get((r, s)),
              "role": roles.get(r, Role.SCREENER).value}
             for (r, s), n in sorted(screened_by.items())
         ],
@@ -264,7 +274,10 @@ def format_status(data: dict[str, Any]) -> str:
                     continue
                 lines.append(f"    {row['reviewer']}: {number(row['count'])} screened"
                              + (f" ({detail})" if detail else "")
-                             + ("" if row["left"] is None else f", {number(row['left'])} left to screen"))
+                             + ("" if row["left"] is None else f", {number(row['left'])} left to screen")
+                             + (f" ({number(row['awaiting_second'])} of them decided by another "
+                                f"screener, waiting for {row['reviewer']}'s decision)"
+                                if row.get("awaiting_second") else ""))
         if stage in data["outcomes"] and data["outcomes"][stage]:
             out = ", ".join(f"{k} {number(v)}" for k, v in data["outcomes"][stage].items())
             lines.append(f"    outcomes: {out}")

@@ -374,6 +374,27 @@ def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stag
     return closed
 
 
+def awaiting_decision(review: Review, session: Session, reviewer: str, stage: Stage,
+                      current: Sequence[Decision] | None = None) -> set[int]:
+    """Records another screener has decided and `reviewer` has not, that `reviewer` is
+    still to be offered: in dual screening the pairs waiting for this reviewer's decision
+    (none in single screening, where one decision settles a record). `current` as in
+    `not_offered_ids`."""
+    from screener.workflow.screening import eligible_ids, role_of
+
+    if role_of(review, session, reviewer) == Role.ADJUDICATOR:
+        return set()
+    if current is None:
+        current = repo.current_decisions(session, stage)
+    mine = {d.record_id for d in current if d.reviewer == reviewer}
+    waiting = {d.record_id for d in current
+               if d.reviewer_role == Role.SCREENER and d.reviewer != reviewer} - mine
+    if not waiting:
+        return set()
+    return ((waiting & set(eligible_ids(session, stage)))
+            - not_offered_ids(review, session, reviewer, stage, current))
+
+
 def _refuse_outside_allocation(session: Session, source: Path,
                                new: Sequence[Decision]) -> None:
     """Refuse (nothing merged) screeners' decisions on records the allocation in force

@@ -1599,3 +1599,49 @@ def test_three_screeners_per_record_get_fleiss_kappa_beside_cohens(
     assert ("agreement among them is Fleiss' κ (Fleiss 1971)" in written
             and "4 records each screened by three reviewers (ann, bob and carl): agreement "
                 "66.7%, Fleiss' κ 0.33" in written), written
+
+
+def test_once_a_screeners_rule_is_met_the_pairs_waiting_for_them_come_first(
+        tmp_path: Path, db_url: str | None) -> None:
+    """Dual screening, both screeners' stopping rules met, yet the review could never be
+    final: 74 records waited for a second decision, and `next --reviewer ann` offered her
+    undecided records in her ranked order, not the ones bob had decided. Once her own rule
+    is met, the records bob decided and she has not come first; status counts them."""
+    data = yaml.safe_load((PROTOCOLS / "dual-screening.yaml").read_text(encoding="utf-8"))
+    data["stopping"] = {"recall_target": 0.8, "confidence": 0.8, "consecutive_irrelevant": 10,
+                        "min_screened_fraction": 0.1}
+    proto = tmp_path / "dual.yaml"
+    proto.write_text(yaml.safe_dump(data), encoding="utf-8")
+    review = create_review(tmp_path / "r", proto, db_url)
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(60)])
+    bob_only = ids[-3:]
+    for rid in bob_only:
+        record_decision(review, rid, "bob", Label.EXCLUDE)
+    ann = ScreeningSession(review, "ann")
+    offered = []
+    while not progress(review, "ann").criteria_met:
+        item = ann.next()
+        assert item is not None and item.record.id is not None
+        offered.append(item.record.id)
+        ann.decide(item.record.id, Label.INCLUDE if len(offered) == 1 else Label.EXCLUDE)
+    assert not set(offered) & set(bob_only)  # her ranked order until then
+    rows = {r["reviewer"]: r for r in status(review)["screened"]
+            if r["stage"] == "title_abstract"}
+    assert rows["ann"]["awaiting_second"] == 3
+    assert ("3 of them decided by another screener, waiting for ann's decision"
+            in format_status(status(review)))
+    later = ScreeningSession(review, "ann")  # as `next --reviewer ann` asks
+    firsts = []
+    for _ in bob_only:
+        item = later.next()
+        assert item is not None and item.record.id is not None
+        firsts.append(item.record.id)
+        later.decide(item.record.id, Label.EXCLUDE)
+    assert firsts == bob_only
+    rows = {r["reviewer"]: r for r in status(review)["screened"]
+            if r["stage"] == "title_abstract"}
+    assert rows["ann"]["awaiting_second"] == 0
+    assert rows["bob"]["awaiting_second"] == len(offered)  # hers wait for him likewise
+    review.close()
