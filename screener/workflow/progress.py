@@ -124,7 +124,7 @@ def import_note(added: int, day: str, since: int) -> str:
     """What `status` (and the panel, shortened) say of records imported after screening
     began: the stopping rule counts only the decisions since the latest such import (`day`,
     as 2021-07-01)."""
-    return (f"{counted(added, 'record')} imported after screening began (the latest on "
+    return (f"{counted(added, 'record')} imported after screening began (the latest imported on "
             f"{day}): the stopping rule counts {counts_since(since)}")
 
 

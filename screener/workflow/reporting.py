@@ -1138,7 +1138,7 @@ def _report_inputs(review: Review) -> object:
             if prog.added_since_start and prog.added_on is not None:
                 # an update search: the run, the test and the estimate count only since
                 values.append((f"records imported after screening began{who}",
-                               f"{prog.added_since_start:,} (the latest on "
+                               f"{prog.added_since_start:,} (the latest imported on "
                                f"{audit.utc_day(prog.added_on)}: the stopping statistics count "
                                f"{counts_since(prog.screened_since)})"))
             if prog.p_value is not None:

@@ -72,7 +72,7 @@ def test_an_update_imported_after_the_rule_was_met_is_not_counted_as_screened(
     assert (prisma["records_excluded_automation"], prisma["records_not_yet_screened"]) == (0, 110)
     assert "the protocol's stopping rule is not met" in text
     day = f"{after.added_on:%Y-%m-%d}" if after.added_on else "?"
-    assert (f"30 records imported after screening began (the latest on {day}): the stopping "
+    assert (f"30 records imported after screening began (the latest imported on {day}): the stopping "
             "rule counts only records screened since, and none has been yet") in text
     assert "estimated recall not estimable (nothing screened since the latest import)" in text
     assert "about 0 relevant left" not in text
@@ -171,7 +171,7 @@ def test_the_report_gives_the_figures_counted_since_the_update(tmp_path: Path) -
     day = f"{p.added_on:%Y-%m-%d}" if p.added_on else "?"
     assert "consecutive irrelevant: 5;" in report
     assert p.p_value is not None and f"stopping-test p-value: {p.p_value:.3f}" in report
-    assert (f"records imported after screening began: 30 (the latest on {day}: the stopping "
+    assert (f"records imported after screening began: 30 (the latest imported on {day}: the stopping "
             "statistics count only the 5 records screened since)") in report
     assert "stopping rule's criteria are not met" in report
     assert "estimated recall: not estimable (nothing screened since the latest import)" in empty

@@ -59,7 +59,7 @@ def test_an_import_is_shown_under_its_utc_date_in_any_zone(
     assert imported["Update"] == "2025-06-14T20:32:00.000000Z"
     assert [p["added_on"] for p in data["stopping"]["reviewers"]] == ["2025-06-14"]
     assert "Update (database): 5 from update.ris, imported 2025-06-14" in text
-    assert "(the latest on 2025-06-14)" in text
+    assert "(the latest imported on 2025-06-14)" in text
     assert "already imported on 2025-06-14 as source 'Update'" in str(refused.value)
-    assert "the latest on 2025-06-14" in report
+    assert "the latest imported on 2025-06-14" in report
     assert "2025-06-15" not in text + str(refused.value) + report
