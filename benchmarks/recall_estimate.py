@@ -13,8 +13,10 @@ Estimators compared (`estimate_remaining`'s methods, and one experiment):
   window   screener's until 28 Nov 2026: rate of relevant records in the last 200 screened
            x the records left, 95 % Clopper-Pearson interval (method="window")
   test     screener's since: the stopping test inverted (the default method): the number
-           left at which its p-value crosses 0.5, with the interval where it crosses 0.05
-           and 0.95 (0.025 and 0.975 before 29 Nov 2026)
+           left at which its p-value crosses 0.5, the high end where it crosses 0.05
+           (0.025 before 29 Nov 2026), the low end by the other tail on the sample the
+           point rests on (since 30 Nov 2026; before, where the p-value crossed 0.95, and
+           0.975 before 29 Nov 2026: the results in RANKING.md predate the change)
   cvplatt  experiment, not a feature: 5-fold cross-validated scores of the screened records
            (each fold's logistic trained on the other four), a Platt logistic fitted to them,
            summed over the current model's scores of the unscreened records; interval from
