@@ -506,3 +506,17 @@ def test_summary_and_safe_checklist_use_the_window_but_count_every_record_screen
     windowed = estimate_remaining(labels + [0] * 3, 1064, sample_start=600)
     assert after.remaining == windowed
     assert after.safe.twice_estimated_relevant.threshold == 2 * (100 + windowed.point)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 1), min_size=1, max_size=40), st.integers(1, 200),
+       st.sampled_from([0.8, 0.9, 0.95]))
+def test_the_low_end_never_exceeds_the_point(labels: list[int], unscreened: int,
+                                             confidence: float) -> None:
+    """The low end (the other tail, on the sample the point rests on) is at most the
+    point: at the point, seeing as many relevant as were seen there has a probability
+    above 1/2; and with nothing relevant found it is 0."""
+    est = estimate_remaining(labels, len(labels) + unscreened, confidence=confidence)
+    assert 0 <= est.low <= est.point <= est.high
+    if not any(labels):
+        assert est.low == 0
