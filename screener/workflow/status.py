@@ -39,7 +39,13 @@ from screener.workflow.team import (
 def status(review: Review, viewer: str | None = None) -> dict[str, Any]:
     """The review's counts, decisions, stopping figures and PRISMA numbers; in a blind
     review only the `viewer`'s own labels. A `viewer` the review does not know (a typo) is
-    refused as other commands refuse it, once the review has reviewers."""
+    refused as other commands refuse it, once the review has reviewers. Read from one
+    snapshot (`Review.snapshot`), so the figures agree while others screen."""
+    with review.snapshot():
+        return _status(review, viewer)
+
+
+def _status(review: Review, viewer: str | None) -> dict[str, Any]:
     if viewer is not None:
         viewer = reviewer_name(viewer)
         with review.read() as session:

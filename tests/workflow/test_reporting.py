@@ -1870,3 +1870,33 @@ def test_the_report_reads_its_figures_from_one_snapshot(
     monkeypatch.setattr(reporting, "prisma_counts", counts)
     after = reporting.build_report_inputs(review)  # the decision is there for the next
     assert isinstance(after, ReportInputs) and after.counts.records_screened == 6
+
+
+def test_status_reads_its_figures_from_one_snapshot(
+        make_review: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the report: `status` read its counts, the stopping values and the PRISMA numbers
+    in separate transactions, so a decision stored meanwhile (a hook in front of the
+    stopping values) made them disagree; they now come from one snapshot."""
+    from screener.workflow import reporting
+    from screener.workflow.importing import import_records
+    from screener.workflow.status import status
+
+    review = make_review()
+    import_records(review, [Record(title=f"Trial {i}", year=2020) for i in range(20)],
+                   source="PubMed", kind="database")
+    for rid in range(1, 6):
+        record_decision(review, rid, "ann", Label.INCLUDE if rid == 1 else Label.EXCLUDE)
+    rule_met = reporting.stopping_rule_met
+
+    def someone_screens(*args: Any, **kwargs: Any) -> Any:
+        record_decision(review, 6, "ann", Label.EXCLUDE)  # committed, in its own transaction
+        return rule_met(*args, **kwargs)
+
+    monkeypatch.setattr(reporting, "stopping_rule_met", someone_screens)
+    data = status(review)
+    screened = {(s["reviewer"], s["stage"]): s["count"] for s in data["screened"]}
+    assert screened[("ann", "title_abstract")] == 5
+    assert [p["screened"] for p in data["stopping"]["reviewers"]] == [5]
+    assert data["prisma"]["records_screened"] == 5
+    monkeypatch.setattr(reporting, "stopping_rule_met", rule_met)
+    assert status(review)["prisma"]["records_screened"] == 6  # there for the next look
