@@ -1840,6 +1840,27 @@ def test_an_include_export_counts_the_records_still_in_conflict(
                      "full text if resolved as include or maybe (`screener conflicts`)"]
 
 
+def _screening_meanwhile(review: Any, monkeypatch: pytest.MonkeyPatch, module: Any,
+                         name: str) -> Callable[[], None]:
+    """A review of 20 records, 5 screened by ann, where someone screens a sixth (a
+    decision committed in its own transaction) just before `module.name` is called; the
+    function returned takes the hook away."""
+    from screener.workflow.importing import import_records
+
+    import_records(review, [Record(title=f"Trial {i}", year=2020) for i in range(20)],
+                   source="PubMed", kind="database")
+    for rid in range(1, 6):
+        record_decision(review, rid, "ann", Label.INCLUDE if rid == 1 else Label.EXCLUDE)
+    original = getattr(module, name)
+
+    def someone_screens(*args: Any, **kwargs: Any) -> Any:
+        record_decision(review, 6, "ann", Label.EXCLUDE)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, someone_screens)
+    return lambda: monkeypatch.setattr(module, name, original)
+
+
 def test_the_report_reads_its_figures_from_one_snapshot(
         make_review: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """Someone screened while the report was written: the methods text read "records
@@ -1848,26 +1869,15 @@ def test_the_report_reads_its_figures_from_one_snapshot(
     reads (a hook in front of the PRISMA counts) now changes neither."""
     from screener.exports.report import ReportInputs
     from screener.workflow import reporting
-    from screener.workflow.importing import import_records
 
     review = make_review()
-    import_records(review, [Record(title=f"Trial {i}", year=2020) for i in range(20)],
-                   source="PubMed", kind="database")
-    for rid in range(1, 6):
-        record_decision(review, rid, "ann", Label.INCLUDE if rid == 1 else Label.EXCLUDE)
-    counts = reporting.prisma_counts
-
-    def someone_screens(*args: Any, **kwargs: Any) -> Any:
-        record_decision(review, 6, "ann", Label.EXCLUDE)  # committed, in its own transaction
-        return counts(*args, **kwargs)
-
-    monkeypatch.setattr(reporting, "prisma_counts", someone_screens)
+    unhook = _screening_meanwhile(review, monkeypatch, reporting, "prisma_counts")
     inputs = reporting.build_report_inputs(review)
     assert isinstance(inputs, ReportInputs) and inputs.stopping is not None
     values = dict(inputs.stopping.values)
     assert values["records screened"].startswith("5 of 20")
     assert inputs.counts.records_screened == 5
-    monkeypatch.setattr(reporting, "prisma_counts", counts)
+    unhook()
     after = reporting.build_report_inputs(review)  # the decision is there for the next
     assert isinstance(after, ReportInputs) and after.counts.records_screened == 6
 
@@ -1878,25 +1888,14 @@ def test_status_reads_its_figures_from_one_snapshot(
     in separate transactions, so a decision stored meanwhile (a hook in front of the
     stopping values) made them disagree; they now come from one snapshot."""
     from screener.workflow import reporting
-    from screener.workflow.importing import import_records
     from screener.workflow.status import status
 
     review = make_review()
-    import_records(review, [Record(title=f"Trial {i}", year=2020) for i in range(20)],
-                   source="PubMed", kind="database")
-    for rid in range(1, 6):
-        record_decision(review, rid, "ann", Label.INCLUDE if rid == 1 else Label.EXCLUDE)
-    rule_met = reporting.stopping_rule_met
-
-    def someone_screens(*args: Any, **kwargs: Any) -> Any:
-        record_decision(review, 6, "ann", Label.EXCLUDE)  # committed, in its own transaction
-        return rule_met(*args, **kwargs)
-
-    monkeypatch.setattr(reporting, "stopping_rule_met", someone_screens)
+    unhook = _screening_meanwhile(review, monkeypatch, reporting, "stopping_rule_met")
     data = status(review)
     screened = {(s["reviewer"], s["stage"]): s["count"] for s in data["screened"]}
     assert screened[("ann", "title_abstract")] == 5
     assert [p["screened"] for p in data["stopping"]["reviewers"]] == [5]
     assert data["prisma"]["records_screened"] == 5
-    monkeypatch.setattr(reporting, "stopping_rule_met", rule_met)
+    unhook()
     assert status(review)["prisma"]["records_screened"] == 6  # there for the next look
