@@ -114,13 +114,13 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
         raise click.UsageError("--events writes the whole event log (it shows no one's "
                                "decisions); leave out --reviewer")
     with open_from(review_dir, db_url) as review:
+        warn = lambda text: click.echo(f"warning: {text}", err=True)  # noqa: E731
         if events:
-            target, n = export_events(review, fmt, out, force, excel)
+            target, n = export_events(review, fmt, out, force, excel, warn=warn)
         else:
             if reviewer is not None:
                 reviewer = known_reviewer(review, reviewer)
-            target, n = run(review, fmt, out, force, reviewer, excel,
-                            warn=lambda text: click.echo(f"warning: {text}", err=True))
+            target, n = run(review, fmt, out, force, reviewer, excel, warn=warn)
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the log")
     click.echo(f"wrote {counted(n, 'event' if events else 'decision')} to {target}")

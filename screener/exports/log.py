@@ -166,12 +166,26 @@ def events_jsonl(rows: Sequence[tuple[LogEvent, str]]) -> str:
     return _jsonl(rows, event_dict)
 
 
-def events_csv(rows: Sequence[tuple[LogEvent, str]]) -> str:
-    """The event log as CSV (details as JSON text), with a description in words."""
+def events_table(rows: Sequence[tuple[LogEvent, str]]
+                 ) -> tuple[tuple[str, ...], list[list[Cell]]]:
+    """The event log's CSV table (header, rows): details as JSON text, a description in
+    words, and each row's chained hash."""
     header = EVENT_COLUMNS[:-1] + ("description", "row_hash")
-    return csv_text(header, ([e.seq, e.kind, e.actor, e.time, e.stage, e.record_id,
-                              details_json(e.details), describe_event(e), h]
-                             for e, h in rows))
+    return header, [[e.seq, e.kind, e.actor, e.time, e.stage, e.record_id,
+                     details_json(e.details), describe_event(e), h] for e, h in rows]
+
+
+def events_csv(rows: Sequence[tuple[LogEvent, str]]) -> str:
+    """The event log as CSV (`events_table`)."""
+    return csv_text(*events_table(rows))
+
+
+def event_cells_over_excel_limit(header: Sequence[str], table: Sequence[Sequence[Cell]]
+                                 ) -> list[str]:
+    """The cells of `events_table`'s table that Excel would cut on opening the CSV, each
+    named by its row ("event 3 (records_imported): details, 40,120 characters")."""
+    return [cell for row in table
+            for cell in over_excel_limit(header, row, f"event {row[0]} ({row[1]})")]
 
 
 def is_event_log(text: str) -> bool:

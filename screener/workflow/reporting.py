@@ -769,12 +769,15 @@ def _reason_labels_by_version(session: Session, protocols: dict[int, Protocol] |
 
 
 def export_events(review: Review, fmt: str = "csv", out: Path | None = None,
-                  force: bool = False, bom: bool = False) -> tuple[Path, int]:
+                  force: bool = False, bom: bool = False,
+                  warn: Callable[[str], None] | None = None) -> tuple[Path, int]:
     """Write the event log (imports, duplicates, protocol versions, allocations, unblinding,
     not-retrieved marks, offline copies) with each event's chained hash. Events show no
     one's decisions, so the whole log is written in a blind review too. `bom`: a CSV with
-    a byte-order mark, for Excel."""
-    from screener.exports.log import events_csv, events_jsonl
+    a byte-order mark, for Excel (`warn` is told of the cells, a long search strategy's
+    mostly, that Excel would cut on opening it)."""
+    from screener.exports._cells import csv_text
+    from screener.exports.log import event_cells_over_excel_limit, events_jsonl, events_table
 
     if fmt not in ("csv", "jsonl"):
         raise ReviewError("--format must be csv or jsonl")
@@ -783,7 +786,13 @@ def export_events(review: Review, fmt: str = "csv", out: Path | None = None,
     with review.read() as session:
         rows = repo.event_log(session)
     target = resolve_output(review, out, f"event-log.{fmt}", force)
-    write_text_atomic(target, events_csv(rows) if fmt == "csv" else events_jsonl(rows), bom)
+    if fmt == "csv":
+        header, table = events_table(rows)
+        write_text_atomic(target, csv_text(header, table), bom)
+        if bom and warn is not None:  # --excel: the file is for Excel, which cuts them
+            _warn_excel_cuts(warn, event_cells_over_excel_limit(header, table))
+    else:
+        write_text_atomic(target, events_jsonl(rows))
     return target, len(rows)
 
 

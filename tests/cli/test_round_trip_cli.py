@@ -175,6 +175,28 @@ def test_a_decision_log_for_excel_says_which_notes_excel_would_cut(tmp_path: Pat
     assert "warning" not in out  # not for Excel: pandas and R read it whole
 
 
+def test_an_event_log_for_excel_says_which_cells_excel_would_cut(tmp_path: Path) -> None:
+    """`export log --events --excel` gave no warning for an event over Excel's cell limit
+    (a search strategy of 40,000 characters stored with its import), as `export log
+    --excel` does for a decision's note."""
+    folder = tmp_path / "rev"
+    run("init", str(folder), "--protocol", PROTOCOL)
+    records = tmp_path / "two.csv"
+    records.write_text("Title,Abstract\nFirst trial,About a drug\n", encoding="utf-8")
+    run("import", str(records), "--review", str(folder), "--source", "Embase",
+        "--query", "q" * 40000)
+    out = run("export", "log", "--events", "--excel", "--out", str(tmp_path / "events.csv"),
+              "--review", str(folder))
+    assert ("warning: 1 cell is longer than Excel's 32,767 characters (event 2 "
+            "(records_imported): details, 40,") in out, out
+    assert "the CSV keeps them whole, but Excel cuts them when it opens the file" in out
+    rows = list(csv.DictReader((tmp_path / "events.csv").open(encoding="utf-8-sig")))
+    assert "q" * 40000 in rows[1]["details"]
+    out = run("export", "log", "--events", "--out", str(tmp_path / "plain.csv"),
+              "--review", str(folder))
+    assert "warning" not in out  # not for Excel: pandas and R read it whole
+
+
 def test_csv_for_excel_has_a_byte_order_mark_and_imports_the_same(original: Path,
                                                                    tmp_path: Path) -> None:
     """Excel on Windows read the UTF-8 CSV as Windows-1252 ("Ã–lÃ§Ã¼m" for "Ölçüm"): with
