@@ -22,7 +22,7 @@ import click
 
 from screener import __version__
 from screener.__main__ import interrupted, stdout_closed
-from screener.cli.params import DB_ID, DB_URL, PATH, POSITION
+from screener.cli.params import DB_ID, DB_URL, PATH, POSITION, Refused
 from screener.core.wording import counted, plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -224,25 +224,37 @@ def protocol() -> None:
 
 @protocol.command("check")
 @click.argument("file", type=PATH)
-def protocol_check(file: Path) -> None:
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 2) on a warning too, e.g. to check a protocol in CI.")
+def protocol_check(file: Path, strict: bool) -> None:
     """Validate FILE; report every problem with its line and field."""
     from screener.workflow.model_settings import read_protocol
 
     proto, text = read_protocol(file)
+    if strict:
+        warned = _warn_of_settings(file, text)
+        if warned:
+            raise Refused(f"--strict: {counted(warned, 'warning')} "
+                              f"{'fails' if warned == 1 else 'fail'} the check of {file} "
+                              "(above); change the settings it names, or check without "
+                              "--strict")
     click.echo(f"{file}: OK ({counted(len(proto.criteria), 'criterion', 'criteria')}, "
                f"{counted(len(proto.exclusion_reasons), 'exclusion reason')}, "
                f"{counted(proto.screening.reviewers_per_record, 'reviewer')} per record)")
-    _warn_of_settings(file, text)
+    if not strict:
+        _warn_of_settings(file, text)
 
 
-def _warn_of_settings(file: Path, text: str | None = None) -> None:
+def _warn_of_settings(file: Path, text: str | None = None) -> int:
     """`protocol_warnings` of a protocol checked, or stored by init or amend (its text read
-    as they read it), on stderr."""
+    as they read it), on stderr; how many there were."""
     from screener.protocol import protocol_warnings
     from screener.workflow.model_settings import read_protocol
 
-    for warning in protocol_warnings(read_protocol(file)[1] if text is None else text):
+    warnings = protocol_warnings(read_protocol(file)[1] if text is None else text)
+    for warning in warnings:
         click.echo(f"warning: {file}: {warning}", err=True)
+    return len(warnings)
 
 
 @protocol.command("schema")

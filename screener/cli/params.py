@@ -69,15 +69,20 @@ PATH = NonEmptyPath(path_type=Path)
 """A file or folder argument (a pathlib.Path)."""
 
 
-class PathError(click.ClickException):
-    """A path option refused for what the path is, not how the command was typed: printed
-    as "error: ..." with exit code 2, as the command's own refusals of a path are
-    (`ReviewError`), not with click's "Usage: ... Try --help" lines."""
+class Refused(click.ClickException):
+    """A refusal for what was given, not for how the command was typed, where raising
+    the workflow's `ReviewError` would load what the command avoids (`protocol check`
+    loads no database code): printed as "error: ..." with exit code 2, as `ReviewError`
+    is, not with click's "Usage: ... Try --help" lines."""
 
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+class PathError(Refused):
+    """A path option refused for what the path is (`Refused`)."""
 
 
 class OutputPath(NonEmptyPath):

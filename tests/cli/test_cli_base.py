@@ -313,6 +313,21 @@ def test_protocol_check_lists_every_problem_of_a_testers_file(tmp_path: Path) ->
     assert "line 23, ranking.model: unknown model 'nonexistent-model'" in out
 
 
+def test_protocol_check_strict_fails_on_warnings_for_ci(tmp_path: Path) -> None:
+    """A pipeline that checks the protocol could not fail on a warning (exit 0 whatever
+    it said); with --strict a warning fails the check (exit 2), as export prisma --strict
+    refuses what it would otherwise only warn of; a protocol without warnings passes."""
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(Path(MINIMAL).read_text() + "stopping:\n  recall_target: 0.01\n")
+    code, out = run("protocol", "check", "--strict", str(protocol), ok=False)
+    assert code == 2 and "Traceback" not in out
+    assert f"warning: {protocol}: line 19, stopping.recall_target: 0.01 asks for 1% " in out
+    assert "--strict: 1 warning fails the check" in out
+    assert f"{protocol}: OK" not in out
+    _, out = run("protocol", "check", "--strict", MINIMAL)
+    assert f"{MINIMAL}: OK" in out and "warning" not in out
+
+
 def test_protocol_check_warns_of_stopping_settings_no_review_means(tmp_path: Path) -> None:
     """recall_target 0.01, confidence 0.01 and a run of 99999999999999 irrelevant records
     passed without a word. They stay valid (exit 0), each with a warning naming its line,
