@@ -51,7 +51,7 @@ from screener.tui.widgets import (
     reason_name,
 )
 from screener.workflow import USER_ERRORS
-from screener.workflow.browse import get_record
+from screener.workflow.browse import BrowseFilter, get_record
 from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least, without_stopping
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import (
@@ -159,6 +159,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._could_go_back = False
         self._undone: Decision | None = None
         """The decision undo withdrew on the record shown (the card says what it was)."""
+        self._browse_filter = BrowseFilter.ALL
+        """The filter browse was left on: it reopens there (a search starts from All)."""
         self._resolution: Decision | None = None
         """The adjudicator's resolution on the record revisited (the card says so)."""
         self.shown_at = 0.0
@@ -781,8 +783,14 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 self._refresh_mine()
                 self.show_record(record)
 
-        await self.app.push_screen(
-            BrowseScreen(app.review, app.reviewer, app.stage, search=search), opened)
+        browser = BrowseScreen(app.review, app.reviewer, app.stage, search=search,
+                               which=BrowseFilter.ALL if search else self._browse_filter)
+
+        def closed(record_id: int | None) -> None:
+            self._browse_filter = browser.which
+            opened(record_id)
+
+        await self.app.push_screen(browser, closed)
 
     def _refresh_mine(self) -> None:
         """Read the reviewer's decisions again: they may have decided elsewhere meanwhile

@@ -199,6 +199,34 @@ async def open_browse(app: ScreenerApp, pilot: Any) -> BrowseScreen:
     return app.screen
 
 
+async def test_browse_reopens_on_the_filter_last_used(make_app: MakeApp) -> None:
+    """A tester went through the maybe records one by one: browse reopened on All each
+    time, so every record meant Right, Right, Right again. It now reopens on the filter
+    used last in this session; `/` (a search) still starts from All."""
+    from textual.widgets import Tabs
+
+    app, _, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("m", "m")  # ids[0] and ids[1] maybe
+        screen = await open_browse(app, pilot)
+        await pilot.press("right", "right", "right", "right")  # All -> ... -> Maybe
+        await settle(pilot)
+        assert screen.query_one(Tabs).active == "filter-maybe"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_record_id == ids[0]
+        screen = await open_browse(app, pilot)
+        assert screen.query_one(Tabs).active == "filter-maybe"
+        await pilot.press("escape")  # back without opening one: the filter is kept too
+        await settle(pilot)
+        screen = await open_browse(app, pilot)
+        assert screen.query_one(Tabs).active == "filter-maybe"
+        await pilot.press("escape", "slash")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        assert app.screen.query_one(Tabs).active == "filter-all"
+
+
 async def test_browse_names_an_exclusion_reason_as_the_card_does(make_app: MakeApp) -> None:
     """Browse listed "exclude (outcome)", the reason's id, where the card says "exclude
     (Wrong outcome)": the same words in both places."""
@@ -236,10 +264,12 @@ async def test_browse_filters_and_opens_by_keyboard(make_app: MakeApp) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.current_record_id == ids[1]
-        # from the filter tabs, Down goes into the records and Enter opens one
+        # from the filter tabs, Down goes into the records and Enter opens one (browse
+        # reopens on Included, the filter last used: Left is Unscreened)
         screen = await open_browse(app, pilot)
+        assert screen.query_one(Tabs).active == "filter-included"
         screen.query_one(Tabs).focus()
-        await pilot.press("right", "down")
+        await pilot.press("left", "down")
         await settle(pilot)
         assert screen.query_one(DataTable).has_focus
         await pilot.press("up", "shift+tab")  # back on the tabs; Enter goes to the records
