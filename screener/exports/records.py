@@ -228,7 +228,7 @@ def _latex(text: str) -> str:
 
 def _verbatim(text: str) -> str:
     r"""A `_VERBATIM` field's value: as it is, but when its braces do not pair, each brace
-    written `	extbraceleft{}` or `	extbraceright{}` as `_latex` does (an unpaired brace
+    written `\textbraceleft{}` or `\textbraceright{}` as `_latex` does (an unpaired brace
     would end the field early; dropping it, as before, lost it from the DOI)."""
     if _balanced(text):
         return text
@@ -300,6 +300,13 @@ def records_csv(items: Sequence[RecordItem], provenance: Provenance | None = Non
     return csv_text(RECORD_COLUMNS, (_row(item, provenance, stage) for item in items))
 
 
+def records_table(items: Sequence[RecordItem], provenance: Provenance | None = None,
+                  stage: str = "") -> list[list[Cell]]:
+    """`records_csv`'s rows, for a caller that also checks them (`cells_over_excel_limit`):
+    `csv_text(RECORD_COLUMNS, table)` is the same file."""
+    return [_row(item, provenance, stage) for item in items]
+
+
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -307,17 +314,15 @@ XLSX_CELL_LIMIT = EXCEL_CELL_LIMIT
 """The most characters Excel keeps in one cell."""
 
 
-def _too_long(record_id: int | None, row: Sequence[Cell]) -> list[str]:
+def _too_long(record_id: Cell, row: Sequence[Cell]) -> list[str]:
     """The cells of a row longer than Excel holds ("record 12: authors, 41,020 characters")."""
     return over_excel_limit(RECORD_COLUMNS, row, f"record {record_id}")
 
 
-def cells_over_excel_limit(items: Sequence[RecordItem], provenance: Provenance | None = None,
-                           stage: str = "") -> list[str]:
-    """The cells of `records_csv`'s table that Excel would cut on opening the file, as
-    `records_xlsx` names those it cuts."""
-    return [cell for item in items
-            for cell in _too_long(item[0].id, _row(item, provenance, stage))]
+def cells_over_excel_limit(table: Sequence[Sequence[Cell]]) -> list[str]:
+    """The cells of `records_table`'s rows that Excel would cut on opening the CSV, as
+    `records_xlsx` names those it cuts (each row begins with its record's id)."""
+    return [cell for row in table for cell in _too_long(row[0], row)]
 
 
 def records_xlsx(items: Sequence[RecordItem], path: str | Path,

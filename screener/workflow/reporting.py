@@ -896,6 +896,7 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
     `notice` is told, for `include` at title/abstract, of the records that also go to full text
     but are not in the file (rated maybe) or not yet (in conflict)."""
     from screener.exports import records as rec
+    from screener.exports._cells import csv_text
 
     if fmt not in RECORD_FORMATS:
         raise ReviewError(f"--format must be one of {', '.join(RECORD_FORMATS)}")
@@ -980,9 +981,12 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
                  f"characters {_were(len(cut))} cut ({_listed(cut)}); export --format csv "
                  "keeps them whole")
     elif fmt == "csv":
-        write_text_atomic(target, rec.records_csv(items, provenance, stage.value), bom)
         if bom and warn is not None:  # --excel: the file is for Excel, which cuts them
-            _warn_excel_cuts(warn, rec.cells_over_excel_limit(items, provenance, stage.value))
+            table = rec.records_table(items, provenance, stage.value)
+            write_text_atomic(target, csv_text(rec.RECORD_COLUMNS, table), bom)
+            _warn_excel_cuts(warn, rec.cells_over_excel_limit(table))
+        else:
+            write_text_atomic(target, rec.records_csv(items, provenance, stage.value), bom)
     elif fmt == "ris":
         write_text_atomic(target, rec.records_ris(items, provenance))
     else:
