@@ -458,9 +458,14 @@ def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path,
              + (f"\npriors {priors}" if priors else "")
              + f"; N = {n_pool:,}, R = {r:,}"
              + (f", WSS@95 = {wss95:.3f}" if isinstance(wss95, float) else ""))
-    ax.set_title(title, fontsize=9)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.text(0.01, 0.005, result.made_by(), fontsize=6, color="grey", va="bottom")
+    # every text drawn as written (`parse_math` off, as the PRISMA diagram does): the
+    # dataset's and protocol's file names are a user's, and "cost$_2020$.csv" was typeset
+    # as math, or stopped the plot where it was no valid math
+    ax.set_title(title, fontsize=9, parse_math=False)
+    for text in ax.legend(loc="lower right", fontsize=8).get_texts():
+        text.set_parse_math(False)
+    fig.text(0.01, 0.005, result.made_by(), fontsize=6, color="grey", va="bottom",
+             parse_math=False)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(str(path), format=fmt or Path(path).suffix.lstrip(".").lower() or "svg")
     plt.close(fig)

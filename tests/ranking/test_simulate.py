@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,20 @@ def test_a_missing_column_is_named_in_its_number(tmp_path: Path) -> None:
     path.write_text("record_id,title\n1,One\n", encoding="utf-8")
     with pytest.raises(ValueError, match="^line 1: missing columns abstract, label_included; "):
         load_dataset(path)
+
+
+@pytest.mark.parametrize("name", ["cost$_2020$", "a$\\frac$b"])
+def test_the_plot_shows_a_dollar_in_the_dataset_name_as_written(
+        tmp_path: Path, small_dataset: Dataset, name: str) -> None:
+    # a dataset file named "cost$_2020$.csv" had its name typeset as math (a subscript),
+    # and one that is no valid math stopped the plot with matplotlib's parse error
+    import dataclasses
+
+    import matplotlib
+
+    r = simulate(small_dataset, seed=42, prior_ids=PRIORS, stop_after=5)
+    out = tmp_path / "curve.svg"
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text kept as text in the SVG
+        save_plot(r, dataclasses.replace(small_dataset, name=name), out)
+    drawn = re.sub(r"<!--.*?-->", "", out.read_text(), flags=re.S)  # (comments: the source)
+    assert f"{name}: " in drawn
