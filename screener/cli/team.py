@@ -123,8 +123,12 @@ def conflicts(review_dir: Path | None, db_url: str | None, stage: str, reviewer:
     for c in found:
         click.echo(f"[{c.record_id}] {shown_text(c.title, '(no title)')}")
         for v in c.votes:
-            extra = (f" ({v.reason_id})" if v.reason_id else "") + (f" - {v.note}" if v.note else "")
-            click.echo(f"    {v.reviewer}: {v.label.value}{extra}")
+            vote = f"    {v.reviewer}: {v.label.value}" + (f" ({v.reason_id})" if v.reason_id
+                                                        else "")
+            if v.note:  # a note's later lines under its first, never flush left like a row
+                vote += " - "
+                vote += ("\n" + " " * len(vote)).join(v.note.splitlines())
+            click.echo(vote)
 
 
 @main.command()

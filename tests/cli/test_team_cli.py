@@ -481,3 +481,22 @@ def test_agreement_gives_fleiss_kappa_for_three_screeners(tmp_path: Path,
     (group,) = json.loads(run("agreement", "--json", *loc))["fleiss"]
     assert group["fleiss_kappa"] == pytest.approx(1 / 3) and group["n"] == 4
     assert group["reviewers_per_record"] == 3 and group["reviewers"] == ["ann", "bob", "carl"]
+
+
+def test_conflicts_indents_a_notes_later_lines_under_the_note(tmp_path: Path,
+                                                              db_url: str | None) -> None:
+    # a note of two lines had its second line printed flush left, where it read as a new
+    # record's row
+    loc, ids = setup(tmp_path, db_url, n=1)
+    with _open(tmp_path, db_url) as review:
+        record_decision(review, ids[0], "ann", Label.INCLUDE,
+                        note="dose unclear\nask the authors")
+        record_decision(review, ids[0], "bob", Label.EXCLUDE)
+    listed = CliRunner().invoke(main, ["conflicts", "--reviewer", ADJ, *loc])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()  # (stderr: the note that blinding ends)
+    ann = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ann:"))
+    assert lines[ann].endswith(" - dose unclear")
+    assert lines[ann + 1].strip() == "ask the authors"
+    assert lines[ann + 1].index("ask") == lines[ann].index("dose")
+    assert [line for line in lines if not line.startswith(" ")] == [f"[{ids[0]}] Trial 0"]
