@@ -30,7 +30,8 @@ Each item is (record, decision label, reason label, note), e.g.
   end page in full, as in RIS); keywords in `keywords`, joined by "; " (JabRef and Zotero split on it too; a
   comma would split "Humans, Adult" into two on the way back); the publication types in
   `pubtype` (the field JabRef's PubMed import fills) and the MeSH terms in `mesh`, each
-  joined by "; ".
+  joined by "; "; the record's id in `screener_id` (as RIS's `ID`: the id the decision log
+  names it by; BibTeX, Biber, JabRef and Zotero keep or ignore a field they do not know).
 - CSV / XLSX: the columns `stage` (of the decisions exported: `import --labels-as` reads
   a title/abstract `decision` back as a label), `decision`, `reason`, `note`, then
   `sources` (the names of the
@@ -205,7 +206,7 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
-_VERBATIM = {"doi", "pmid", "year"}
+_VERBATIM = {"doi", "pmid", "year", "screener_id"}
 """Fields written as they are (biblatex reads `doi` verbatim; an escaped `_` would stay),
 but for braces that do not pair (`_verbatim`)."""
 _LATEX_SPECIAL = re.compile(r"[\\%&_#$~^{}]")
@@ -273,7 +274,8 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
                   ("keywords", "; ".join(record.keywords)),
                   ("pubtype", "; ".join(record.publication_types)),
                   ("mesh", "; ".join(record.mesh_terms)), ("language", record.language),
-                  ("note", decision_text(decision, reason, note)))
+                  ("note", decision_text(decision, reason, note)),
+                  ("screener_id", str(record.id) if record.id is not None else ""))
         fields = [Field(key, value if key == "author" else _verbatim(value)
                         if key in _VERBATIM else _latex(value))
                   for key, value in values if value]

@@ -358,3 +358,14 @@ def test_csv_keeps_the_page_range_as_the_source_wrote_it() -> None:
     record = Record(title="Paper", pages="117-55", id=1)
     (row,) = csv.DictReader(io.StringIO(records_csv([(record, "include", "", "")])))
     assert row["pages"] == "117-55"
+
+
+def test_bibtex_names_each_records_screener_id() -> None:
+    # a user matching an exported .bib back to the decision log (which names records by
+    # their id) had no id to match on: RIS has `ID`, BibTeX had none
+    from screener.importers import bibtex
+
+    library = parse_string(records_bibtex(ITEMS))
+    assert not library.failed_blocks
+    assert [e.fields_dict["screener_id"].value for e in library.entries] == ["7", "8"]
+    assert [r.raw["screener_id"] for r in bibtex.parse(records_bibtex(ITEMS))] == ["7", "8"]
