@@ -23,7 +23,9 @@ Each item is (record, decision label, reason label, note), e.g.
   stay the record's own (`KW`), so
   reading the file back with rispy gives the same title, authors, year, journal,
   volume, issue, pages, DOI, PMID, abstract, keywords and publication types. Line breaks inside a value
-  (structured abstracts) become spaces: RIS has no multi-line values.
+  become spaces, but for an abstract's paragraphs (a blank line between them, as EndNote
+  and Zotero write and read them; rispy joins them with a space) and a note's lines (rispy
+  reads each as a note).
 - BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note); PMID in
   `pmid`; the entry type from the record's type (@inproceedings with `booktitle` for a
   conference paper, @book, ...; else @article with `journal`, or @misc); pages as "117--155" (the
@@ -78,16 +80,42 @@ with "; " (the last two columns of CSV and XLSX)."""
 
 def decision_text(decision: str, reason: str, note: str) -> str:
     """ "screener: exclude; reason: Wrong population; note: adult ICU only"."""
+    return _one_line(_decision(decision, reason, note))
+
+
+def _decision(decision: str, reason: str, note: str) -> str:
+    """`decision_text` with the note's line breaks kept (for RIS's `N1`)."""
     parts = [f"screener: {decision or 'undecided'}"]
     if reason:
-        parts.append(f"reason: {reason}")
+        parts.append(f"reason: {_one_line(reason)}")
     if note:
         parts.append(f"note: {note}")
-    return _one_line("; ".join(parts))
+    return "; ".join(parts)
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+_TAG_LIKE = re.compile(r"\W{0,3}[A-Z][A-Z0-9] {1,2}-")
+"""The start of a line that RIS readers take for a new tag (rispy, Zotero, screener's
+import allow for a few stray characters before it)."""
+
+
+def _ris_lines(text: str, breaks: str) -> str:
+    """`text` over several RIS lines: each part between the `breaks` ("\n\n": an
+    abstract's paragraphs, a blank line between them; "\n": a note's lines) on one line,
+    as EndNote and Zotero write them and read them back (rispy joins the lines of an
+    abstract with spaces, and reads each line of a note as a note of its own). A part that
+    would read as a tag ("ER  - ...") joins the one before it."""
+    lines: list[str] = []
+    for part in re.split(r"\n\s*\n" if breaks == "\n\n" else r"\n", text):
+        line = _one_line(part)
+        if lines and _TAG_LIKE.match(line):
+            lines[-1] = _one_line(f"{lines[-1]} {line}")
+        elif line:
+            lines.append(line)
+    return breaks.join(lines)
 
 
 _PAGE = re.compile(r"([A-Za-z]*)(\d+)")
@@ -157,7 +185,8 @@ def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = Non
                            ("accession_number", record.pmid), ("abstract", record.abstract),
                            ("language", record.language)):
             if value:
-                entry[key] = _one_line(value)
+                entry[key] = (_ris_lines(value, "\n\n") if key == "abstract"
+                              else _one_line(value))
         if sources := (provenance or {}).get(record.id or 0, ("", ""))[0]:
             entry["name_of_database"] = _one_line(sources)
         if record.pmid:
@@ -168,7 +197,7 @@ def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = Non
             entry["keywords"] = [_one_line(k) for k in record.keywords]
         if record.publication_types:
             entry["type_of_work"] = _one_line("; ".join(record.publication_types))
-        entry["notes"] = [decision_text(decision, reason, note)]
+        entry["notes"] = [_ris_lines(_decision(decision, reason, note), "\n")]
         entries.append(entry)
     return str(rispy.dumps(entries, implementation=_RisWriter))
 

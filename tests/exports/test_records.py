@@ -369,3 +369,27 @@ def test_bibtex_names_each_records_screener_id() -> None:
     assert not library.failed_blocks
     assert [e.fields_dict["screener_id"].value for e in library.entries] == ["7", "8"]
     assert [r.raw["screener_id"] for r in bibtex.parse(records_bibtex(ITEMS))] == ["7", "8"]
+
+
+def test_ris_keeps_an_abstracts_paragraphs_and_a_notes_lines() -> None:
+    # an abstract of unlabelled paragraphs (a blank line between them) came back as one
+    # paragraph, and a note written over two lines as one line: each paragraph is now
+    # a line of its own (a blank line between paragraphs), as EndNote and Zotero write
+    # them, and a line that would read as a tag ("ER  - ...") joins the one before
+    from screener.importers import ris
+
+    abstract = ("Patients stay in bed after surgery.\n\nWe randomised 120 adults.\n\n"
+                "ER  - a paragraph that looks like a tag.")
+    record = Record(title="Early mobilisation", abstract=abstract, id=1)
+    text = records_ris([(record, "include", "", "dose unclear\nask the authors")])
+    assert "AB  - Patients stay in bed after surgery.\n\nWe randomised 120 adults." in text
+    (back,) = ris.parse(text)
+    assert back.abstract == ("Patients stay in bed after surgery.\n\nWe randomised 120 adults."
+                             " ER - a paragraph that looks like a tag.")
+    assert back.raw["N1"] == ["screener: include; note: dose unclear\nask the authors"]
+    # rispy joins an abstract's lines with spaces (every word kept, one paragraph) and
+    # reads each line of a note as one note
+    (entry,) = rispy.loads(text)
+    assert entry["title"] == "Early mobilisation"
+    assert entry["abstract"].split() == abstract.split()
+    assert entry["notes"] == ["screener: include; note: dose unclear", "ask the authors"]
