@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +126,25 @@ TYPE_SYNONYMS: dict[str, str] = {
 Science's "Proceedings Paper", "Meeting Abstract") and the `RIS_TYPE_NAMES` name they stand
 for: the RIS and BibTeX exports read a record's type through it (the record keeps the
 source's name)."""
+
+
+def written_type(types: Iterable[str], known: Collection[str], journal: str) -> str:
+    """The type name a record of `types` is written as where a format gives it one type (RIS's
+    `TY`, BibTeX's entry type): its first type (read through `TYPE_SYNONYMS`) that the
+    format knows (`known`), "Generic" aside; else "Journal Article" for a record that names
+    a `journal` (a row of no type that names one is almost always a journal article),
+    "Generic" without. The RIS and BibTeX exports write it; their imports, finding it beside
+    the types it was chosen from (RIS `M3`, BibTeX `pubtype`), add nothing for it, so a
+    letter exported as `JOUR` comes back as the letter it was.
+
+    >>> written_type(["Letter"], RIS_TYPE_NAMES.values(), "BMJ")
+    'Journal Article'
+    """
+    for given in types:
+        name = TYPE_SYNONYMS.get(given, given)  # Springer's "Chapter" is a book section
+        if name in known and name != "Generic":
+            return name
+    return "Journal Article" if journal else "Generic"
 
 
 BIBTEX_TYPE_NAMES: dict[str, str] = {

@@ -59,7 +59,7 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
-from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, TYPE_SYNONYMS, Record
+from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record, written_type
 from screener.exports._cells import EXCEL_CELL_LIMIT, Cell, csv_text, over_excel_limit
 
 if TYPE_CHECKING:
@@ -147,26 +147,10 @@ class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
 _RIS_CODES = {name: code for code, name in RIS_TYPE_NAMES.items()}
 
 
-_UNKNOWN_TYPE = RIS_TYPE_NAMES["GEN"]
-""""Generic": the type EndNote, Mendeley and RIS's GEN give a reference of no known type
-(BibTeX's @misc), which says nothing of what it is."""
-
-
-def _entry_type(record: Record, codes: Mapping[str, str], article: str, other: str) -> str:
-    """The code of the record's first type that the format has one for, "Generic" left
-    out; else `article` for a record with a journal (a CSV row of no type, or "Generic",
-    that names a journal is almost always a journal article), `other` without."""
-    for given in record.publication_types:
-        name = TYPE_SYNONYMS.get(given, given)  # Springer's "Chapter" is a book section
-        if name in codes and name != _UNKNOWN_TYPE:
-            return codes[name]
-    return article if record.journal else other
-
-
 def _ris_type(record: Record) -> str:
     """The `TY` code of the record's type ("Conference Paper" -> CPAPER), else JOUR for a
-    record with a journal, GEN without."""
-    return _entry_type(record, _RIS_CODES, "JOUR", "GEN")
+    record with a journal, GEN without (`written_type`)."""
+    return _RIS_CODES[written_type(record.publication_types, _RIS_CODES, record.journal)]
 
 
 def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = None) -> str:
@@ -282,8 +266,8 @@ _IN_A_BOOK = {"inproceedings", "incollection", "inbook"}
 
 def _bib_kind(record: Record) -> str:
     """The entry type of the record's type ("Conference Paper" -> inproceedings), else
-    article for a record with a journal, misc without."""
-    return _entry_type(record, _BIB_KINDS, "article", "misc")
+    article for a record with a journal, misc without (`written_type`)."""
+    return _BIB_KINDS[written_type(record.publication_types, _BIB_KINDS, record.journal)]
 
 
 def records_bibtex(items: Sequence[RecordItem]) -> str:

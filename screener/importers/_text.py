@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+
+from screener.core.records import written_type
 
 _MARKUP = (
     # HTML as databases write it in titles and abstracts
@@ -327,3 +329,17 @@ def warn_dropped(warn: Warn, where: str, *, year: tuple[str, str, int | None] | 
 
 def no_warnings(message: str) -> None:
     """A `Warn` that discards."""
+
+
+def types_beside(named: Sequence[str], given: Sequence[str], known: Collection[str],
+                 journal: str) -> tuple[str, ...]:
+    """A record's types from a format's one type (`named`: RIS's `TY`, BibTeX's entry type,
+    as type names) and the types written beside it (`given`: RIS `M3`, BibTeX `pubtype`):
+    `given` alone, in its order, when it includes `named` or `named` is the type `given` is
+    written as (`written_type`: a letter is `JOUR`, `@article`; `known`, the type names the
+    format has), else `named` then `given`. Without the second, a letter screener exported
+    came back as "Journal Article; Letter"."""
+    if given and (set(named) <= set(given)
+                  or list(named) == [written_type(given, known, journal)]):
+        return tuple(given)
+    return unique([*named, *given])

@@ -211,11 +211,13 @@ def _terms(value: str) -> tuple[str, ...]:
     return _text.split_terms(value, ";" if ";" in value else ",")
 
 
-def _types(kind: str, pubtype: tuple[str, ...]) -> tuple[str, ...]:
+def _types(kind: str, pubtype: tuple[str, ...], journal: str) -> tuple[str, ...]:
     """The entry type's name, then the `pubtype` names (JabRef's PubMed import, screener's
-    export), in their order when they include the entry type's."""
-    name = TYPE_NAMES.get(kind, kind)
-    return pubtype if name in pubtype else _text.unique([name, *pubtype])
+    export); the `pubtype` names alone, in their order, when they include the entry type's
+    or the entry type is the one they are written as (`_text.types_beside`: a letter's
+    @article)."""
+    return _text.types_beside([TYPE_NAMES.get(kind, kind)], pubtype, TYPE_NAMES.values(),
+                              journal)
 
 
 def to_record(entry_type: str, key: str, fields: dict[str, Any]) -> Record:
@@ -225,19 +227,20 @@ def to_record(entry_type: str, key: str, fields: dict[str, Any]) -> Record:
         authors = [authors]
     kind = entry_type.lower()
     doi = normalise_doi(_get(fields, "doi")) or normalise_doi(_get(fields, "url"))
+    journal = _text.clean_inline(_get(fields, "journal", "journaltitle", "booktitle", "series",
+                                      "publisher"))
     return Record(
         title=_text.clean_inline(_get(fields, "title")),
         abstract=_text.clean_abstract(_get(fields, "abstract")),
         authors=_text.names(_name(a) for a in authors),
         year=_text.parse_year(_get(fields, "year"), _get(fields, "date")),
-        journal=_text.clean_inline(_get(fields, "journal", "journaltitle", "booktitle",
-                                        "series", "publisher")),
+        journal=journal,
         volume=_text.clean_inline(_get(fields, "volume")),
         issue=_text.clean_inline(_get(fields, "number", "issue")),
         pages=_text.clean_inline(_get(fields, "pages").replace("--", "-")),
         doi=doi,
         pmid=_pmid(fields),
-        publication_types=_types(kind, _terms(_get(fields, "pubtype"))),
+        publication_types=_types(kind, _terms(_get(fields, "pubtype")), journal),
         keywords=_terms(_get(fields, "keywords", "keyword")),
         mesh_terms=_text.split_terms(_get(fields, "mesh", "mesh_terms"), ";"),
         language=_text.language_name(_get(fields, "language", "langid")),

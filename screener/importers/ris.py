@@ -90,18 +90,19 @@ def _doi(tags: Tags) -> str:
     return ""
 
 
-def _types(tags: Tags) -> tuple[str, ...]:
+def _types(tags: Tags, journal: str) -> tuple[str, ...]:
     """The type TY names, then the 'type of work' (M3) names: Embase, Scopus and Ovid write
     one there, screener's export all of a record's types joined by "; " (a type such as
     "Research Support, Non-U.S. Gov't" holds a comma, never a semicolon), and when these
-    include TY's name their order is kept. An M3 that names no type (Ovid's classification
-    "Disorders [3290]", a DOI) is left out."""
+    include TY's name, or TY is the type they are written as (`_text.types_beside`: a
+    letter's `JOUR`), M3's alone, in their order. An M3 that names no type (Ovid's
+    classification "Disorders [3290]", a DOI) is left out."""
     named = _text.unique(TYPE_NAMES.get(code.strip().upper(), code.strip())
                          for code in every(tags, "TY"))
     work = _text.unique(
         name for value in every(tags, "M3") for name in map(_text.clean_inline, value.split(";"))
         if "[" not in name and not any(ch.isdigit() for ch in name) and len(name) < 60)
-    return work if set(named) <= set(work) else _text.unique([*named, *work])
+    return _text.types_beside(named, work, TYPE_NAMES.values(), journal)
 
 
 def _article_number(tags: Tags) -> str:
@@ -127,19 +128,20 @@ def to_record(tags: Tags) -> Record:
         for value in (every(tags, "AU") or every(tags, "A1"))
         for line in value.split("\n")
     )
+    journal = _text.clean_inline(first(tags, "JF", "T2", "JO", "JA", "J2", "J1"))
     return Record(
         title=_text.clean_inline(first(tags, "TI", "T1", "CT", "BT", "ST")),
         abstract=_text.clean_abstract(_abstract(tags)),
         authors=authors,
         year=_text.parse_year(first(tags, "PY"), first(tags, "Y1"), first(tags, "DA"),
                               first(tags, "Y2")),
-        journal=_text.clean_inline(first(tags, "JF", "T2", "JO", "JA", "J2", "J1")),
+        journal=journal,
         volume=_text.numbering(first(tags, "VL", "VO")),
         issue=_text.numbering(first(tags, "IS", "CP")),
         pages=_text.join_pages(first(tags, "SP"), first(tags, "EP")) or _article_number(tags),
         doi=_doi(tags),
         pmid=_pmid(tags),
-        publication_types=_types(tags),
+        publication_types=_types(tags, journal),
         keywords=_text.split_terms(every(tags, "KW"), ";"),
         mesh_terms=(),
         language=_text.language_name(first(tags, "LA")),

@@ -114,11 +114,8 @@ def test_export_then_import_keeps_every_field(original: Path, tmp_path: Path,
     for title, values in before.items():
         if form == "ris":  # RIS has no tag for MeSH terms (README says so)
             values = {**values, "mesh_terms": ()}
-        if values["publication_types"] == ("Letter",) and form in ("ris", "bibtex"):
-            # a type neither format has a record type for: the letter is written as a
-            # journal article (TY JOUR, @article) that the reader's reference manager files
-            # with the journal, and that type comes back beside the record's own
-            values = {**values, "publication_types": ("Journal Article", "Letter")}
+        # (a letter, a type neither RIS nor BibTeX has, is written as a journal article,
+        # TY JOUR and @article, beside its own type: it comes back as the letter it was)
         if form in ("ris", "bibtex") and values["pages"] == "117-55":
             # an abbreviated MEDLINE range: the start and end page fields (RIS SP/EP,
             # BibTeX pages) get the end page in full, which is read back

@@ -393,3 +393,19 @@ def test_ris_keeps_an_abstracts_paragraphs_and_a_notes_lines() -> None:
     assert entry["title"] == "Early mobilisation"
     assert entry["abstract"].split() == abstract.split()
     assert entry["notes"] == ["screener: include; note: dose unclear", "ask the authors"]
+
+
+@pytest.mark.parametrize(("types", "journal"), [
+    (("Letter",), "BMJ"), (("Letter",), ""), (("Comment", "Letter"), "BMJ"),
+    (("Randomized Controlled Trial",), "BMJ"), (("Chapter",), "Soft Computing 2021"),
+    (("Journal Article", "Letter"), "BMJ"), (("Letter", "Journal Article"), "BMJ")])
+def test_a_records_types_read_back_as_they_were(types: tuple[str, ...], journal: str) -> None:
+    # a letter was exported as JOUR / @article (RIS and BibTeX have no letter type) and
+    # came back as "Journal Article; Letter": the type the entry type stood for was added
+    # to the types written beside it (M3, pubtype), which already said what it was
+    from screener.importers import bibtex, ris
+
+    record = Record(title="Ketamine", journal=journal, publication_types=types, id=1)
+    items: list[RecordItem] = [(record, "include", "", "")]
+    assert ris.parse(records_ris(items))[0].publication_types == types
+    assert bibtex.parse(records_bibtex(items))[0].publication_types == types

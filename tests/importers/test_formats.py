@@ -51,7 +51,8 @@ def test_ris_embase() -> None:
             "symptomatology",
         ),
         "mesh_terms": (),
-        "publication_types": ("Journal Article", "Article"),
+        # TY JOUR is the type M3's "Article" is written as: nothing is added for it
+        "publication_types": ("Article",),
         "language": "English",
     })
     assert result.records[0].raw["DB"] == ["Embase"]
@@ -97,7 +98,7 @@ def test_ris_scopus_pmid_and_article_number() -> None:
         "volume": "132", "issue": "", "pages": "109324",
         "doi": "10.1016/j.mehy.2019.109324", "pmid": "31421429",
         "abstract": "Functional bowel symptoms can be occurred during remission",
-        "publication_types": ("Journal Article", "Article"), "language": "English",
+        "publication_types": ("Article",), "language": "English",  # (TY JOUR: M3's)
         "mesh_terms": (),
     })
     assert record.keywords[:3] == ("FODMAP", "Inflammatory bowel disease",
