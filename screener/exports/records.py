@@ -7,7 +7,9 @@ Each item is (record, decision label, reason label, note), e.g.
 (record, "exclude", "Wrong population", "adult ICU only"). Where the decision goes:
 
 - RIS: one `N1` (notes) line "screener: exclude; reason: Wrong population; note: ..."
-  (Zotero imports N1 as a child note, EndNote as Notes). The PubMed id goes in `AN`
+  (Zotero imports N1 as a child note, EndNote as Notes), then the notes the record was
+  imported with from RIS (`N1`) or BibTeX (`note`), one `N1` each, and its ISSNs (RIS `SN`,
+  BibTeX `issn`) in `SN` (other formats' are not read from their raw fields). The PubMed id goes in `AN`
   (Accession Number, where EndNote's PubMed filter puts it) with `DP  - NLM` (the
   provider of the database the accession number belongs to, so it reads back as the PMID);
   `DB` (Name of Database) names the sources the record came from, its removed
@@ -26,7 +28,8 @@ Each item is (record, decision label, reason label, note), e.g.
   become spaces, but for an abstract's paragraphs (a blank line between them, as EndNote
   and Zotero write and read them; rispy joins them with a space) and a note's lines (rispy
   reads each as a note).
-- BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note); PMID in
+- BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note), the record's
+  own notes go in `annote` (Zotero: a child note) and its ISSNs in `issn`; PMID in
   `pmid`; the entry type from the record's type (@inproceedings with `booktitle` for a
   conference paper, @book, ...; else @article with `journal`, or @misc); pages as "117--155" (the
   end page in full, as in RIS); keywords in `keywords`, joined by "; " (JabRef and Zotero split on it too; a
@@ -118,6 +121,38 @@ def _ris_lines(text: str, breaks: str) -> str:
     return breaks.join(lines)
 
 
+_OWN_FIELDS = {"TY": ("SN", "N1"), "ENTRYTYPE": ("issn", "note")}
+"""Where a record's raw fields keep its ISSN and note: the RIS import (tag -> values; a
+record's first tag is TY), the BibTeX import (field -> value, with ENTRYTYPE)."""
+
+
+def _raw_values(record: Record, field: int) -> list[str]:
+    """The values of the record's raw ISSN (`field` 0) or note (1) field, stripped."""
+    for marker, names in _OWN_FIELDS.items():
+        if marker in record.raw:
+            value = record.raw.get(names[field]) or []
+            return [v.strip() for v in ([value] if isinstance(value, str) else value)
+                    if isinstance(v, str) and v.strip()]
+    return []
+
+
+def _own_notes(record: Record) -> list[str]:
+    """The notes the record was imported with (RIS `N1`, BibTeX `note`), but a decision
+    screener's export wrote there ("screener: include; ..."): this review's decision
+    replaces that one, never stands beside it."""
+    return [v for v in _raw_values(record, 1) if not v.startswith("screener: ")]
+
+
+_ISSN = re.compile(r"\b\d{4}-?\d{3}[\dXx]\b")
+
+
+def _issns(record: Record) -> list[str]:
+    """The ISSNs the record was imported with (RIS `SN`, which may hold an ISBN: those
+    are left out; BibTeX `issn`), each once."""
+    return list(dict.fromkeys(m.group() for v in _raw_values(record, 0)
+                              for m in _ISSN.finditer(v)))
+
+
 _PAGE = re.compile(r"([A-Za-z]*)(\d+)")
 
 
@@ -138,7 +173,10 @@ def _split_pages(pages: str) -> tuple[str, str]:
 # --- RIS ------------------------------------------------------------------------------
 
 class _RisWriter(rispy.RisWriter):  # type: ignore[misc]
-    """rispy's writer without the "1." counter line before each reference."""
+    """rispy's writer without the "1." counter line before each reference, and with a
+    line per ISSN (`SN`: a print and an electronic ISSN, as Embase and Scopus write them)."""
+
+    DEFAULT_LIST_TAGS = [*rispy.RisWriter.DEFAULT_LIST_TAGS, "SN"]
 
     def set_header(self, count: int) -> str:
         return ""
@@ -181,7 +219,10 @@ def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = Non
             entry["keywords"] = [_one_line(k) for k in record.keywords]
         if record.publication_types:
             entry["type_of_work"] = _one_line("; ".join(record.publication_types))
-        entry["notes"] = [_ris_lines(_decision(decision, reason, note), "\n")]
+        if issns := _issns(record):
+            entry["issn"] = issns
+        entry["notes"] = [_ris_lines(text, "\n") for text in
+                          (_decision(decision, reason, note), *_own_notes(record))]
         entries.append(entry)
     return str(rispy.dumps(entries, implementation=_RisWriter))
 
@@ -287,7 +328,9 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
                   ("keywords", "; ".join(record.keywords)),
                   ("pubtype", "; ".join(record.publication_types)),
                   ("mesh", "; ".join(record.mesh_terms)), ("language", record.language),
+                  ("issn", ", ".join(_issns(record))),
                   ("note", decision_text(decision, reason, note)),
+                  ("annote", "\n\n".join(_own_notes(record))),
                   ("screener_id", str(record.id) if record.id is not None else ""))
         fields = [Field(key, value if key == "author" else _verbatim(value)
                         if key in _VERBATIM else _latex(value))

@@ -409,3 +409,51 @@ def test_a_records_types_read_back_as_they_were(types: tuple[str, ...], journal:
     items: list[RecordItem] = [(record, "include", "", "")]
     assert ris.parse(records_ris(items))[0].publication_types == types
     assert bibtex.parse(records_bibtex(items))[0].publication_types == types
+
+
+IMPORTED_RIS = """TY  - JOUR
+TI  - Ketamine for depression
+T2  - BMJ Open
+SN  - 2044-6055
+N1  - Cited by 12
+ER  -
+"""
+IMPORTED_BIBTEX = """@article{smith2020,
+  title = {Ketamine for depression},
+  journal = {BMJ Open},
+  issn = {2044-6055},
+  note = {Cited by 12},
+}
+"""
+
+
+@pytest.mark.parametrize("source", [IMPORTED_RIS, IMPORTED_BIBTEX])
+def test_a_records_own_note_and_issn_are_exported(source: str) -> None:
+    # the note and ISSN a record was imported with (kept in its raw fields) were left out
+    # of both exports: RIS now writes them in N1 (after screener's) and SN, BibTeX in
+    # annote (its note holds the decision; Zotero reads annote as a note) and issn
+    from screener.importers import bibtex, ris
+
+    (record,) = (ris if source.startswith("TY") else bibtex).parse(source)
+    items: list[RecordItem] = [(record, "include", "", "")]
+    (entry,) = rispy.loads(records_ris(items))
+    assert entry["issn"] == "2044-6055"
+    assert entry["notes"] == ["screener: include", "Cited by 12"]
+    library = parse_string(records_bibtex(items))
+    fields = library.entries[0].fields_dict
+    assert fields["issn"].value == "2044-6055"
+    assert fields["annote"].value == "Cited by 12"
+    assert fields["note"].value == "screener: include"
+
+
+def test_an_earlier_exports_decision_is_not_exported_as_the_records_note() -> None:
+    # a record read from screener's own export carries that review's decision in N1
+    # (BibTeX: note): this review's decision replaces it, never stands beside it
+    from screener.importers import bibtex, ris
+
+    (first,) = ris.parse(records_ris(ITEMS[:1]))
+    (second,) = bibtex.parse(records_bibtex(ITEMS[:1]))
+    assert rispy.loads(records_ris([(first, "exclude", "", "")]))[0]["notes"] == [
+        "screener: exclude"]
+    library = parse_string(records_bibtex([(second, "exclude", "", "")]))
+    assert "annote" not in library.entries[0].fields_dict
