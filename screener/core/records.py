@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,6 +160,18 @@ BIBTEX_TYPE_NAMES: dict[str, str] = {
 type of a name is the one the BibTeX export writes for it)."""
 
 
+def _texts(value: object) -> Iterator[str]:
+    """Every string in a record's `raw` fields (dicts and lists of them, nested)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One bibliographic record, as imported and as screened."""
@@ -178,7 +190,7 @@ class Record:
     issue: str = ""
     pages: str = ""
     doi: str = ""
-    """Normalised DOI (see `normalise_doi`)."""
+    """Normalised DOI (see `normalise_doi`: lower case); `doi_as_written` has its case."""
     pmid: str = ""
     """PubMed id, digits only."""
     publication_types: tuple[str, ...] = ()
@@ -192,6 +204,20 @@ class Record:
     """Database id, once stored."""
     source_id: int | None = None
     """Database id of the source (import or search) the record came from."""
+
+    @property
+    def doi_as_written(self) -> str:
+        """The DOI with the case the source wrote it in ("10.1136/BMJ.m1234"), for display
+        and export: `doi` is kept in lower case, as DOIs compare (deduplication, look-ups),
+        and the source's own text stays in `raw`, where it is found (the first text that
+        holds `doi` in any case); `doi` when it is not there (or "" without a DOI)."""
+        if self.doi:
+            for text in _texts(self.raw):
+                lowered = text.lower()
+                at = lowered.find(self.doi) if len(lowered) == len(text) else -1
+                if at >= 0:
+                    return text[at:at + len(self.doi)]
+        return self.doi
 
     @property
     def first_author(self) -> str:

@@ -203,7 +203,7 @@ def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = Non
         for key, value in (("title", record.title), ("secondary_title", record.journal),
                            ("year", str(record.year) if record.year else ""),
                            ("volume", record.volume), ("number", record.issue),
-                           ("start_page", start), ("end_page", end), ("doi", record.doi),
+                           ("start_page", start), ("end_page", end), ("doi", record.doi_as_written),
                            ("accession_number", record.pmid), ("abstract", record.abstract),
                            ("language", record.language)):
             if value:
@@ -324,7 +324,7 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
                   ("booktitle" if kind in _IN_A_BOOK else "journal", record.journal),
                   ("year", str(record.year or "")),
                   ("volume", record.volume), ("number", record.issue), ("pages", pages),
-                  ("doi", record.doi), ("pmid", record.pmid), ("abstract", record.abstract),
+                  ("doi", record.doi_as_written), ("pmid", record.pmid), ("abstract", record.abstract),
                   ("keywords", "; ".join(record.keywords)),
                   ("pubtype", "; ".join(record.publication_types)),
                   ("mesh", "; ".join(record.mesh_terms)), ("language", record.language),
@@ -345,7 +345,7 @@ def _row(item: RecordItem, provenance: Provenance | None, stage: str) -> list[Ce
     record, decision, reason, note = item
     sources, removed = (provenance or {}).get(record.id or 0, ("", ""))
     return [record.id, record.title, "; ".join(record.authors), record.year, record.journal,
-            record.volume, record.issue, record.pages, record.doi, record.pmid,
+            record.volume, record.issue, record.pages, record.doi_as_written, record.pmid,
             record.abstract, "; ".join(record.keywords), "; ".join(record.mesh_terms),
             "; ".join(record.publication_types),
             record.language, stage, decision, reason, note, sources, removed]

@@ -992,7 +992,7 @@ def _study(record: Record) -> str:
     # the year once: the citation ("Journal. 2019;12:3-4.") has it when there is a journal
     head = f"{family}{more}" + ("" if record.year and str(record.year) in citation
                                 else f" {record.year or 'n.d.'}")
-    ident = (f"doi:{record.doi}" if record.doi else f"PMID {record.pmid}" if record.pmid
+    ident = (f"doi:{record.doi_as_written}" if record.doi else f"PMID {record.pmid}" if record.pmid
              else f"record {record.id}" if record.id is not None else "")
     parts = [head.rstrip("."), record.title.rstrip("."), citation.rstrip(".")]
     text = ". ".join(p for p in parts if p) + "."

@@ -158,7 +158,7 @@ class RecordCard(ScrollView, can_focus=True):
             lines.append(record.citation + "\n", style="italic")
         ids = []
         if record.doi:
-            ids.append(f"DOI: {record.doi}")
+            ids.append(f"DOI: {record.doi_as_written}")
         if record.pmid:
             ids.append(f"PMID: {record.pmid}")
         if ids:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from screener.core.records import normalise_pmid, typed_pmid
+from screener.core.records import Record, normalise_doi, normalise_pmid, typed_pmid
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -49,3 +49,13 @@ def test_long_numbers_in_a_pmid_column_do_not_make_duplicates(tmp_path: Path) ->
     _, records, _ = read_any(path)
     assert [r.pmid for r in records] == ["", ""]
     assert find_duplicates([replace(r, id=i) for i, r in enumerate(records, 1)]) == []
+
+
+def test_the_doi_as_written_keeps_the_sources_case() -> None:
+    # what the record card and the exports show; `doi` stays in lower case for comparing
+    written = "https://doi.org/10.1136/BMJ.m1234"
+    record = Record(doi=normalise_doi(written),
+                    raw={"TY": ["JOUR"], "UR": ["https://example.org"], "DO": [written]})
+    assert (record.doi, record.doi_as_written) == ("10.1136/bmj.m1234", "10.1136/BMJ.m1234")
+    assert Record(doi="10.1136/bmj.m1234").doi_as_written == "10.1136/bmj.m1234"
+    assert Record(raw={"DO": ["10.1/X"]}).doi_as_written == ""

@@ -457,3 +457,21 @@ def test_an_earlier_exports_decision_is_not_exported_as_the_records_note() -> No
         "screener: exclude"]
     library = parse_string(records_bibtex([(second, "exclude", "", "")]))
     assert "annote" not in library.entries[0].fields_dict
+
+
+def test_a_doi_is_exported_in_the_case_the_source_wrote_it() -> None:
+    # DOIs were exported in lower case ("10.1136/bmj.m1234"), as they are kept for
+    # comparing; the source's own text ("10.1136/BMJ.m1234") is kept in the record's raw
+    # fields, and the exports now write that
+    from screener.importers import ris
+
+    source = IMPORTED_RIS.replace("SN  - ", "DO  - https://doi.org/10.1136/BMJ.m1234\nSN  - ")
+    (record,) = ris.parse(source)
+    assert record.doi == "10.1136/bmj.m1234"  # what deduplication and look-ups compare
+    items: list[RecordItem] = [(record, "include", "", "")]
+    assert rispy.loads(records_ris(items))[0]["doi"] == "10.1136/BMJ.m1234"
+    library = parse_string(records_bibtex(items))
+    assert library.entries[0].fields_dict["doi"].value == "10.1136/BMJ.m1234"
+    (row,) = csv.DictReader(io.StringIO(records_csv(items)))
+    assert row["doi"] == "10.1136/BMJ.m1234"
+    assert ris.parse(records_ris(items))[0].doi == record.doi
