@@ -25,8 +25,8 @@ Each item is (record, decision label, reason label, note), e.g.
   stay the record's own (`KW`), so
   reading the file back with rispy gives the same title, authors, year, journal,
   volume, issue, pages, DOI, PMID, abstract, keywords and publication types. Line breaks inside a value
-  become spaces, but for an abstract's paragraphs (a blank line between them, as EndNote
-  and Zotero write and read them; rispy joins them with a space) and a note's lines (rispy
+  become spaces, but for an abstract's paragraphs (a blank line between them, which Zotero's
+  RIS import reads as line breaks; rispy joins them with a space) and a note's lines (rispy
   reads each as a note).
 - BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note), the record's
   own notes go in `annote` (Zotero: a child note) and its ISSNs in `issn`; PMID in
@@ -108,9 +108,9 @@ import allow for a few stray characters before it)."""
 def _ris_lines(text: str, breaks: str) -> str:
     """`text` over several RIS lines: each part between the `breaks` ("\n\n": an
     abstract's paragraphs, a blank line between them; "\n": a note's lines) on one line,
-    as EndNote and Zotero write them and read them back (rispy joins the lines of an
-    abstract with spaces, and reads each line of a note as a note of its own). A part that
-    would read as a tag ("ER  - ...") joins the one before it."""
+    as Zotero's RIS import reads them back (an empty line is a line break there; rispy
+    joins the lines of an abstract with spaces, and reads each line of a note as a note of
+    its own). A part that would read as a tag ("ER  - ...") joins the one before it."""
     lines: list[str] = []
     for part in re.split(r"\n\s*\n" if breaks == "\n\n" else r"\n", text):
         line = _one_line(part)
