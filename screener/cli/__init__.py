@@ -428,6 +428,7 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
     """Record a decision on RECORD_ID."""
     from screener.cli.team import note_if_blinding_ended
     from screener.core.decisions import Label, Role, Stage
+    from screener.workflow.review import NothingChanged
     from screener.workflow.screening import record_decision, screening_reviewer
     from screener.workflow.team import blinding_ends_on_listing
 
@@ -436,12 +437,17 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
         reviewer = screening_reviewer(review, reviewer, new=new_reviewer)
         # the adjudicator's decision resolves, as `resolve` does: a first one ends blinding
         unscreened = blinding_ends_on_listing(review, Stage(stage), reviewer)
-        d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
-                            reason_id=reason, criterion_ids=criteria, note=note,
-                            ranking_id=ranking_id, rank_position=rank_position,
-                            # a record `next` offered: refused if decided meanwhile (by
-                            # others who settled it, or by the same reviewer in another shell)
-                            if_needed=ranking_id is not None)
+        try:
+            d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
+                                reason_id=reason, criterion_ids=criteria, note=note,
+                                ranking_id=ranking_id, rank_position=rank_position,
+                                # a record `next` offered: refused if decided meanwhile (by
+                                # others who settled it, or by the same reviewer in another
+                                # shell), unless it is this decision (the command run again)
+                                if_needed=ranking_id is not None, repeat_ok=True)
+        except NothingChanged as exc:
+            click.echo(str(exc))
+            return
         note_if_blinding_ended(review, stage, unscreened)
     role = " (adjudicator)" if d.reviewer_role == Role.ADJUDICATOR else ""
     click.echo(f"decision {d.seq}: record {record_id} {label} by {reviewer}{role} at {stage}")
@@ -457,13 +463,15 @@ def not_retrieved(record_id: int, review_dir: Path | None, db_url: str | None,
                   undo: bool, reviewer: str | None) -> None:
     """Mark RECORD_ID's full-text report as not retrieved (PRISMA: reports not retrieved);
     the UI's r key does the same."""
+    from screener.workflow.review import NothingChanged
     from screener.workflow.screening import mark_not_retrieved, unmark_not_retrieved
 
     with open_from(review_dir, db_url) as review:
-        if undo:
-            unmark_not_retrieved(review, record_id, reviewer)
-        else:
-            mark_not_retrieved(review, record_id, reviewer)
+        try:
+            (unmark_not_retrieved if undo else mark_not_retrieved)(review, record_id, reviewer)
+        except NothingChanged as exc:  # run again: the mark is as asked already
+            click.echo(str(exc))
+            return
     click.echo(f"record {record_id}: full-text report "
                + ("sought again" if undo else "marked not retrieved"))
 

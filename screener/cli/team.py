@@ -148,13 +148,19 @@ def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewe
             stage: str) -> None:
     """Resolve the conflict on RECORD_ID with the adjudicator's decision."""
     from screener.core.decisions import Label, Stage
+    from screener.workflow.review import NothingChanged
     from screener.workflow.team import blinding_ends_on_listing
     from screener.workflow.team import resolve as run_resolve
 
     with open_from(review_dir, db_url) as review:
         unscreened = blinding_ends_on_listing(review, Stage(stage), reviewer)
-        d = run_resolve(review, record_id, reviewer, Label(label), stage=Stage(stage),
-                        reason_id=reason, criterion_ids=criteria, note=note)
+        try:
+            d = run_resolve(review, record_id, reviewer, Label(label), stage=Stage(stage),
+                            reason_id=reason, criterion_ids=criteria, note=note,
+                            repeat_ok=True)
+        except NothingChanged as exc:  # run again: this resolution stands already
+            click.echo(str(exc))
+            return
         note_if_blinding_ended(review, stage, unscreened)
     click.echo(f"decision {d.seq}: record {record_id} {label} by {d.reviewer} (adjudicator) "
                f"at {stage}")

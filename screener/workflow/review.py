@@ -27,6 +27,12 @@ class ReviewError(Exception):
     """A problem the user can fix; the CLI prints it and exits with code 2."""
 
 
+class NothingChanged(ReviewError):
+    """What a command asked for holds already (a script run again): nothing was written.
+    Raised only where the caller asks for it (`repeat_ok`; `mark_not_retrieved`); the CLI
+    prints it and exits 0. A caller that does not catch it refuses, as a ReviewError."""
+
+
 class ProtocolAmended(ReviewError):
     """The protocol was amended since the screen showed the record: the decision was made
     against criteria, reasons or terms no longer in force, so it is not saved."""

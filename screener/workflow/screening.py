@@ -28,7 +28,13 @@ from screener.core.protocol import Protocol, ScreeningMode
 from screener.core.records import Record
 from screener.core.wording import counted, plural
 from screener.storage import Session, StorageError, repo
-from screener.workflow.review import ProtocolAmended, Review, ReviewError, follow_amendments
+from screener.workflow.review import (
+    NothingChanged,
+    ProtocolAmended,
+    Review,
+    ReviewError,
+    follow_amendments,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,13 +248,17 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                     criterion_ids: Sequence[str] = (), note: str = "",
                     ranking_id: int | None = None, rank_position: int | None = None,
                     role: Role | None = None, if_needed: bool = False,
-                    seen_protocol: str | None = None) -> Decision:
+                    seen_protocol: str | None = None, repeat_ok: bool = False) -> Decision:
     """Validate and commit one decision (one transaction); returns it as stored.
 
     if_needed: refuse (`team.RecordTaken`) when other screeners completed the record
     meanwhile (set by `ScreeningSession.decide` for a record that `next` offered).
     seen_protocol: the hash of the protocol version the reviewer was shown (the UI's);
-    refuse (`ProtocolAmended`) when the version in force is another."""
+    refuse (`ProtocolAmended`) when the version in force is another.
+    repeat_ok: when the reviewer's standing decision on the record is this one (same label,
+    reason, criteria and note, under the protocol in force), raise `NothingChanged` and add
+    no row (`decide` run again); the ranking given is not compared: the decision stands with
+    the one that showed it first."""
     if label == Label.UNDONE:  # it would withdraw nothing: no undo link
         raise ReviewError("undone is not a decision; undo with ScreeningSession.undo (the "
                           "UI's undo key)")
@@ -263,7 +273,8 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
             from screener.workflow.team import resolve
 
             return resolve(review, record_id, reviewer, label, stage=stage,
-                           reason_id=reason_id, criterion_ids=criterion_ids, note=note)
+                           reason_id=reason_id, criterion_ids=criterion_ids, note=note,
+                           repeat_ok=repeat_ok)
     with review.transaction() as session:
         if follow_amendments(review, session):   # amended meanwhile: check against it
             validate_decision(review, stage, label, reason_id, criterion_ids)
@@ -275,6 +286,10 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                 f"follows version {review.protocol_version}, decide again")
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
+        if repeat_ok:
+            ensure_changed(review, session, Decision(
+                record_id=record_id, reviewer=reviewer, stage=stage, label=label,
+                reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note))
         check_rank(review, session, reviewer, stage, ranking_id, rank_position)
         ensure_may_decide(review, session, record_id, reviewer, role, stage, if_needed=if_needed)
         decision = repo.add_decision(session, Decision(
@@ -284,6 +299,20 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
             rank_position=rank_position, reviewer_role=role))
         apply_outcome_effects(review, session, record_id, stage)
     return decision
+
+
+def ensure_changed(review: Review, session: Session, wanted: Decision) -> None:
+    """`NothingChanged` when `wanted` (record, reviewer, stage, label, reason, criteria,
+    note) is the reviewer's standing decision already, under the protocol in force."""
+    def same(d: Decision) -> tuple[object, ...]:
+        return (d.reviewer, d.label, d.reason_id or None, sorted(d.criterion_ids), d.note)
+
+    for d in repo.current_decisions(session, wanted.stage, [wanted.record_id]):
+        if same(d) == same(wanted) and d.protocol_hash == review.protocol_hash:
+            role = " (adjudicator)" if d.reviewer_role == Role.ADJUDICATOR else ""
+            raise NothingChanged(
+                f"record {d.record_id} is {d.label.value} by {d.reviewer}{role} at "
+                f"{d.stage.value} already (decision {d.seq}); nothing changed")
 
 
 def check_rank(review: Review, session: Session, reviewer: str, stage: Stage,
@@ -566,7 +595,8 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
                               f"(by {', '.join(name for name, _ in decided) or 'a reviewer'}); "
                               "it cannot be marked not retrieved")
         if status == ReportStatus.NOT_RETRIEVED:
-            raise ReviewError(f"record {record_id}'s full text is marked not retrieved already")
+            raise NothingChanged(f"record {record_id}'s full-text report is marked not "
+                                 "retrieved already; nothing changed")
         if record_id not in set(eligible_ids(session, Stage.FULL_TEXT)):
             raise ReviewError(f"record {record_id} has no full-text report to mark (it did not "
                               "pass title/abstract screening)")
@@ -580,8 +610,16 @@ def unmark_not_retrieved(review: Review, record_id: int, reviewer: str | None = 
     with review.transaction() as session:
         if repo.get_record(session, record_id) is None:
             raise ReviewError(f"no record with id {record_id} in this review")
-        if repo.reports(session).get(record_id) != ReportStatus.NOT_RETRIEVED:
-            raise ReviewError(f"record {record_id}'s report is not marked not retrieved")
+        status = repo.reports(session).get(record_id)
+        if status != ReportStatus.NOT_RETRIEVED:
+            if status != ReportStatus.ASSESSED and record_id in set(
+                    eligible_ids(session, Stage.FULL_TEXT)):
+                raise NothingChanged(f"record {record_id}'s full-text report is not marked "
+                                     "not retrieved (it is sought); nothing changed")
+            raise ReviewError(f"record {record_id}'s report is not marked not retrieved"
+                              + ("" if status == ReportStatus.ASSESSED else " (it has no "
+                                 "full-text report: it did not pass title/abstract "
+                                 "screening)"))
         repo.set_report_status(session, record_id, ReportStatus.SOUGHT)
         repo.add_event(session, "report_sought_again", actor=reviewer_name(reviewer)
                        if reviewer else "", stage=Stage.FULL_TEXT, record_id=record_id)

@@ -720,14 +720,18 @@ def blinding_ends_on_listing(review: Review, stage: Stage, viewer: str) -> int |
 
 def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
             stage: Stage = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
-            criterion_ids: Sequence[str] = (), note: str = "") -> Decision:
+            criterion_ids: Sequence[str] = (), note: str = "",
+            repeat_ok: bool = False) -> Decision:
     """Record the adjudicator's decision on a record in conflict (one transaction).
 
     Consensus mode: `adjudicator` is one of the two screeners; the decision is stored as
-    reviewer 'consensus' (adjudicator role) with both screeners' names in the note."""
+    reviewer 'consensus' (adjudicator role) with both screeners' names in the note.
+    repeat_ok: `NothingChanged` (no row) when this resolution stands already, as
+    `screening.record_decision`'s."""
     from screener.workflow.screening import (
         apply_outcome_effects,
         check_note,
+        ensure_changed,
         reviewer_name,
         validate_decision,
     )
@@ -769,6 +773,10 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
                                   f"record {record_id} ({', '.join(screeners)})")
             note = f"consensus of {' and '.join(screeners)}" + (f": {note}" if note else "")
             name = CONSENSUS_REVIEWER
+        if repeat_ok:
+            ensure_changed(review, session, Decision(
+                record_id=record_id, reviewer=name, stage=stage, label=label,
+                reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note))
         repo.start_reconciliation(session, stage, asking)
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=name, stage=stage, label=label, reason_id=reason_id,
