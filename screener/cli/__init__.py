@@ -222,15 +222,17 @@ def protocol() -> None:
     """Check, print the schema of, or amend a protocol."""
 
 
-@protocol.command("check")
+@protocol.command("check", epilog="FILE may be the name of a bundled example protocol "
+                                   "(see init --help).")
 @click.argument("file", type=PATH)
 @click.option("--strict", is_flag=True,
               help="Fail (exit 2) on a warning too, e.g. to check a protocol in CI.")
 def protocol_check(file: Path, strict: bool) -> None:
     """Validate FILE; report every problem with its line and field."""
+    from screener.protocol import protocol_or_example
     from screener.workflow.model_settings import read_protocol
 
-    proto, text = read_protocol(file)
+    proto, text = read_protocol(protocol_or_example(file))
     if strict:
         warned = _warn_of_settings(file, text)
         if warned:
@@ -276,7 +278,14 @@ def protocol_schema() -> None:
 def protocol_amend(file: Path, reason: str, drop_used: bool, review_dir: Path | None,
                    db_url: str | None) -> None:
     """Record FILE as a new protocol version (earlier versions are kept)."""
+    from screener.protocol import example_named
     from screener.workflow.review import amend_protocol
+
+    if (name := example_named(file)) is not None:  # it would replace the review's protocol
+        raise Refused(f"{file} is the name of a bundled example protocol, not a file here: "
+                      "amend with the path of your edited protocol file (the review keeps "
+                      "its copy as protocol.yaml in its folder); a new review starts from "
+                      f"the example with `screener init DIR --protocol {name}`")
 
     with open_from(review_dir, db_url) as review:
         amendment = amend_protocol(review, file, reason, drop_used=drop_used)

@@ -31,7 +31,8 @@ from screener.core.wording import counted
                    "screener-lr-minilm (adds sentence embeddings; needs the `embeddings` "
                    "extra).")
 @click.option("--protocol", "protocol_file", type=PATH, default=None,
-              help="Protocol whose criteria drive the cold start.")
+              help="Protocol whose criteria drive the cold start: a YAML file, or the name "
+                   "of a bundled example (see init --help).")
 @click.option("--out", "output", type=RUN_OUT_PATH, default=None,
               help="Write the order, metrics, model and timings as JSON.")
 @click.option("--output", "output_alias", type=RUN_OUT_PATH, default=None, hidden=True,
@@ -58,6 +59,10 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
     if output is not None and output_alias is not None:
         raise click.UsageError("--output is --out's former name: give one of them")
     output = output if output is not None else output_alias
+    if protocol_file is not None:
+        from screener.protocol import protocol_or_example
+
+        protocol_file = protocol_or_example(protocol_file)
     result = run_simulation(dataset, seed=seed, prior_ids=priors,
                             n_prior_included=n_prior_included,
                             n_prior_excluded=n_prior_excluded, stop_after=stop_after,

@@ -1,6 +1,6 @@
 """YAML protocols: validation against one declared schema, conversion to core.Protocol."""
 
-from screener.protocol.bundled import bundled_protocols, protocol_or_example
+from screener.protocol.bundled import bundled_protocols, example_named, protocol_or_example
 from screener.protocol.loader import (
     Problem,
     ProtocolError,
@@ -13,5 +13,5 @@ from screener.protocol.loader import (
 from screener.protocol.schema import SCHEMA, schema_json
 
 __all__ = ["SCHEMA", "Problem", "ProtocolError", "RankingCheck", "bundled_protocols",
-           "load_protocol_text", "protocol_or_example", "protocol_warnings",
+           "example_named", "load_protocol_text", "protocol_or_example", "protocol_warnings",
            "read_protocol_file", "schema_json", "sha256_text"]

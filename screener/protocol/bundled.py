@@ -23,15 +23,25 @@ def bundled_protocols() -> dict[str, Path]:
             if entry.name.endswith(".yaml")}
 
 
+def example_named(path: Path) -> str | None:
+    """The name of the bundled example `path` names (`minimal` or `minimal.yaml`), when it
+    is a bare name with nothing of that name here (a file in the current folder comes first);
+    else None."""
+    if path.exists() or path.is_symlink() or len(path.parts) != 1:
+        return None
+    name = str(path).removesuffix(".yaml")
+    return name if name in bundled_protocols() else None
+
+
 def protocol_or_example(path: Path) -> Path:
     """`path` when it names a file (or anything else there) or has a folder part (reading
-    it says what is wrong), else the bundled example of that name (`minimal` or
-    `minimal.yaml`); neither: ProtocolError naming the examples."""
+    it says what is wrong), else the bundled example of that name (`example_named`);
+    neither: ProtocolError naming the examples."""
     if path.exists() or path.is_symlink() or len(path.parts) != 1:
         return path
     examples = bundled_protocols()
-    name = str(path).removesuffix(".yaml")
-    if name in examples:
+    name = example_named(path)
+    if name is not None:
         return examples[name]
     names = ", ".join(examples)
     raise ProtocolError(str(path), [Problem("", None, "file not found")],

@@ -524,6 +524,28 @@ def test_init_takes_a_bundled_example_protocol_by_name(
            f"path, or name an example ({', '.join(names)})" in " ".join(out.split())
 
 
+def test_protocol_check_and_simulate_take_a_bundled_example_by_name_amend_says_why_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`protocol check minimal` said 'no such protocol file' of the name init takes: the
+    commands that read a protocol take the bundled examples' names as init does; amend, which
+    replaces the review's protocol, says the name is an example's and what to give."""
+    monkeypatch.chdir(tmp_path)  # no file named like an example here
+    _, out = run("protocol", "check", "dual-screening")
+    assert out.startswith("dual-screening: OK") and "2 reviewers per record" in out
+    run("init", "rev", "--protocol", "minimal")
+    code, out = run("protocol", "amend", "dual-screening", "--reason", "x", "--review", "rev",
+                    ok=False)
+    assert code == 2 and "Traceback" not in out
+    assert ("dual-screening is the name of a bundled example protocol, not a file here"
+            in " ".join(out.split()))
+    assert "screener init DIR --protocol dual-screening" in " ".join(out.split())
+    data = REPO / "tests" / "data" / "ranking" / "CLEF2017_CD008760.csv.gz"
+    out = CliRunner().invoke(main, ["simulate", str(data), "--protocol", "minimal", "--json",
+                                    "--stop-after", "5"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["protocol_file"].endswith("minimal.yaml")
+
+
 def test_db_upgrade_reports_revision(tmp_path: Path) -> None:
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     from screener.storage import Database
