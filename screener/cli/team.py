@@ -26,7 +26,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 @click.option("--reviewers", required=True, metavar="A,B,C",
               help="Comma-separated reviewer names.")
 @click.option("--overlap", default="0%", show_default=True, metavar="SHARE",
-              help="Share of records screened by two reviewers, e.g. 20% or 0.2.")
+              help="Share of records screened by two reviewers, e.g. 20% or 0.2 (under 1%: "
+                   "a fraction, 0.002; write 100%, not 1).")
 @click.option("--seed", type=SEED, default=None,
               help="Random seed (default: the protocol's ranking seed).")
 @stage_option()
@@ -36,7 +37,7 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
     """Split the stage's records among reviewers; the overlap share is double-screened."""
     from screener.core.decisions import Stage
     from screener.workflow.team import allocate as run_allocate
-    from screener.workflow.team import parse_share
+    from screener.workflow.team import parse_share, share_text
 
     share = parse_share(overlap)
     names = [n.strip() for n in reviewers.split(",")]
@@ -53,7 +54,7 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
     if screening.dual and single:
         click.echo(f"warning: the protocol asks for two reviewers per record, but {single} of "
                    f"the {counted(result.records, 'record')} {plural(single, 'gets', 'get')} one "
-                   f"screener (--overlap {overlap}); the "
+                   f"screener (--overlap {share_text(share)}); the "
                    "methods text will say so. For every record to be screened twice, "
                    "allocate again with --overlap 100%", err=True)
     data: dict[str, Any] = {
@@ -67,7 +68,8 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
         emit_json(data)
         return
     click.echo(f"allocated {counted(result.records, 'record')} at {stage} (seed {result.seed}): "
-               f"{result.double} double-screened, {result.records - result.double} single")
+               f"{result.double} double-screened, {result.records - result.double} single; "
+               f"overlap {share_text(share)} of records (n = {round(share * result.records)})")
     for name, count in result.per_reviewer.items():
         click.echo(f"  {name}: {count}")
     if result.replaced is not None:

@@ -18,6 +18,7 @@ Must not import textual, click or sqlalchemy.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import shlex
 from collections.abc import Iterable, Sequence
@@ -130,16 +131,38 @@ class Allocation:
 
 
 def parse_share(text: str) -> float:
-    """'20%' or '0.2' -> 0.2; anything else outside 0-100% is a ReviewError."""
+    """'20%' or '0.2' -> 0.2 (allocate's --overlap). A ReviewError for what is not a share
+    from 0% to 100%, and for forms that read two ways: a percentage under 1% ('0.2%': 0.2
+    percent, or a fraction with a % added?; under 1% is written as a fraction, 0.002) and
+    a bare 1 (100%, or 1%?)."""
     raw = text.strip()
+    percent = raw.endswith("%")
     try:
-        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+        number = float(raw[:-1] if percent else raw)
     except ValueError:
-        raise ReviewError(f"cannot read the overlap {text!r}: use a percentage such as 20% "
-                          "or a fraction such as 0.2") from None
+        number = math.nan
+    if math.isnan(number):
+        raise ReviewError(f"cannot read --overlap {text}: use a percentage such as 20% or a "
+                          "fraction such as 0.2")
+    value = number / 100 if percent else number
     if not 0 <= value <= 1:
-        raise ReviewError(f"the overlap {text!r} must be between 0% and 100%")
+        raise ReviewError(f"--overlap {text} is not a fraction from 0 to 1: write "
+                          f"{number:g}% or {number / 100:g}" if not percent and 1 < number <= 100
+                          else f"--overlap {text} must be between 0% and 100%")
+    if percent and 0 < number < 1:
+        raise ReviewError(f"--overlap {text} reads as {number:g} percent (1 record in "
+                          f"{100 / number:,.0f}), not {number * 100:g}%: write "
+                          f"{number * 100:g}% for that; a share under 1% is given as a "
+                          f"fraction ({value:g})")
+    if not percent and number == 1:
+        raise ReviewError(f"--overlap {text} reads two ways, 100% or 1%: write 100% (every "
+                          "record screened by two) or 1%")
     return value
+
+
+def share_text(share: float) -> str:
+    """A share (0-1) as the percentage it is: 0.2 -> '20%', 0.002 -> '0.2%'."""
+    return f"{round(share * 100, 10):g}%"
 
 
 def plan_allocation(record_ids: Sequence[int], reviewers: Sequence[str], overlap: float,

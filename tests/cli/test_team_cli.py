@@ -192,6 +192,27 @@ def test_allocate(tmp_path: Path, db_url: str | None) -> None:
     assert "adjudicator" in out
 
 
+def test_allocate_echoes_the_overlap_as_a_percentage_and_refuses_ambiguous_shares(
+        tmp_path: Path) -> None:
+    """`--overlap 0.2%` double-screened 0.2 percent of the records (none of 10), said nowhere,
+    where 20% was likely meant; `--overlap 1` gave 100%, perhaps meant as 1%. The output
+    names the share as a percentage with its count; forms that read two ways are refused."""
+    loc, _ = setup(tmp_path, None, 10)
+    out = run("allocate", "--reviewers", "ann,bob", "--overlap", "0.2", "--seed", "5", *loc)
+    assert "2 double-screened, 8 single; overlap 20% of records (n = 2)" in out
+    out = run("allocate", "--reviewers", "ann,bob", "--overlap", "30%", "--seed", "5", *loc)
+    assert "overlap 30% of records (n = 3)" in out
+    for given, fragment in (
+            ("0.2%", "--overlap 0.2% reads as 0.2 percent (1 record in 500), not 20%"),
+            ("1", "--overlap 1 reads two ways, 100% or 1%: write 100%"),
+            ("20", "--overlap 20 is not a fraction from 0 to 1: write 20% or 0.2")):
+        out = run("allocate", "--reviewers", "ann,bob", "--overlap", given, *loc, code=2)
+        assert out.count("error:") == 1 and fragment in " ".join(out.split()), out
+    # a share under 1% is written as a fraction, and echoed as the percentage it is
+    out = run("allocate", "--reviewers", "ann,bob", "--overlap", "0.002", "--seed", "5", *loc)
+    assert "overlap 0.2% of records (n = 0)" in out
+
+
 def test_export_reviewer_and_merge(tmp_path: Path, db_url: str | None) -> None:
     loc, ids = setup(tmp_path, db_url)
     with _open(tmp_path, db_url) as review:

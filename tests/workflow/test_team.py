@@ -370,7 +370,8 @@ def test_plan_allocation_is_deterministic_with_the_overlap_share() -> None:
     load = {n: sum(n in who for _, who in plan) for n in "ABC"}
     assert max(load.values()) - min(load.values()) <= 1 and sum(load.values()) == 120
     assert parse_share("20%") == parse_share("0.2") == 0.2
-    for bad in ("120%", "x", "-1"):
+    assert parse_share("0.002") == 0.002 and parse_share("1%") == 0.01
+    for bad in ("120%", "x", "-1", "0.2%", "1", "20", "nan"):
         with pytest.raises(ReviewError):
             parse_share(bad)
     with pytest.raises(ReviewError):
