@@ -1303,3 +1303,38 @@ def test_next_says_when_the_ranking_predates_records_imported_since(tmp_path: Pa
     run("rank", "--reviewer", "ann", *loc)
     result = CliRunner().invoke(main, ["next", "--reviewer", "ann", "--json", *loc])
     assert result.exit_code == 0 and "predates" not in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="bash pipelines")
+def test_the_readmes_ways_past_exit_141_under_pipefail_work(tmp_path: Path) -> None:
+    """README says how a script under `set -o pipefail` gets past the 141 of a reader that
+    went away: both ways end the pipeline with 0 and the first line, whether or not the
+    reader left before the command wrote; a real failure (exit 2) still stops the script."""
+    import shutil
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert "| head -1 || [ $? -eq 141 ]" in readme and "`sed -n 1p`" in readme
+    rev = two_trials_imported(tmp_path)
+    screener = f"{sys.executable} -m screener"
+    first = run("next", "--reviewer", "ann", "--review", rev)[1].splitlines()[0]
+    for pipeline in (f"{screener} next --reviewer ann --review {rev} | head -1 "
+                     "|| [ $? -eq 141 ]",
+                     # a reader gone before anything is written: the 141 case for certain
+                     f"{screener} next --reviewer ann --review {rev} | (exec 0<&-; true) "
+                     "|| [ $? -eq 141 ]",
+                     f"{screener} next --reviewer ann --review {rev} | sed -n 1p"):
+        done = subprocess.run([bash, "-c", f"set -e -o pipefail; {pipeline}; echo done"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (pipeline, done.stderr)
+        assert done.stdout.endswith("done\n")
+        if "true" not in pipeline:
+            assert done.stdout.splitlines()[0] == first
+    failing = subprocess.run(
+        [bash, "-c", f"set -e -o pipefail; {screener} next --reviewer '' --review {rev} "
+                     "| head -1 || [ $? -eq 141 ]; echo done"],
+        capture_output=True, text=True, timeout=120)
+    assert failing.returncode != 0 and "done" not in failing.stdout
+    assert "error:" in failing.stderr
