@@ -169,8 +169,11 @@ def _table_names(path: Path) -> set[str] | None:
     import sqlite3
     from urllib.parse import quote
 
+    # (mode=ro still creates the -wal and -shm beside a WAL database; on a full disk that
+    # left an empty review.db-wal and a 3-byte review.db-shm after a command that reads)
+    mode = "immutable=1" if opens_immutable(str(path)) else "mode=ro"
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{quote(str(path))}?{mode}", uri=True)
         try:
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         finally:
@@ -241,6 +244,12 @@ def disk_nearly_full(path: str, below: int = 1 << 20) -> bool:
         return False
 
 
+def opens_immutable(path: str) -> bool:
+    """Whether the review database `path` is read as an immutable file (closed cleanly in a
+    read-only folder, or on a full disk): nothing may be created beside it then."""
+    return closed_in_read_only_folder(path) or closed_on_full_disk(path)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite connections get WAL, foreign keys and a busy timeout.
 
@@ -251,7 +260,7 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
-        if closed_in_read_only_folder(path) or closed_on_full_disk(path):
+        if opens_immutable(path):
             import sqlite3
             from urllib.parse import quote
 

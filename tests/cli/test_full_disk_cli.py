@@ -88,3 +88,19 @@ def test_a_backup_onto_a_full_disk_names_the_backup(small_disk: Path, tmp_path: 
     assert code == 2
     assert f"writing the backup {small_disk / 'bk'} failed" in out, out
     assert ".partial" not in out and list(small_disk.iterdir()) == [small_disk / "filler"]
+
+
+def test_commands_that_read_leave_the_full_disk_review_folder_as_it_was(
+        small_disk: Path, tmp_path: Path) -> None:
+    """status and export on a full disk worked but left an empty review.db-wal and a 3-byte
+    review.db-shm beside the database (the check that review.db is a review opened it
+    read-only, which still creates them, and failed to grow the -shm)."""
+    rev = small_disk / "rev"
+    assert run("init", str(rev), "--protocol", MINIMAL)[0] == 0
+    _fill(small_disk)
+    before = sorted(p.name for p in rev.iterdir())
+    for args in (["status"], ["export", "log", "--out", str(tmp_path / "log.csv")],
+                 ["export", "prisma", "--out", str(tmp_path / "prisma.svg")]):
+        code, out = run(*args, "--review", str(rev))
+        assert code == 0, (args, out)
+        assert sorted(p.name for p in rev.iterdir()) == before, args
