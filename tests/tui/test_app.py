@@ -1117,6 +1117,31 @@ async def test_messages_leave_the_record_readable(make_app: MakeApp,
             assert not region.overlaps(record), (text, region, record)
 
 
+@pytest.mark.parametrize("size", [(60, 16), (60, 20), (80, 24), (120, 40)])
+async def test_messages_leave_the_record_readable_with_the_side_panel_hidden(
+        make_app: MakeApp, tmp_path: Path, size: tuple[int, int]) -> None:
+    # messages sit over the side panel; with it hidden (p) they covered the right of the
+    # record's last rows, the abstract being read, in a short pane its title too
+    from textual.widgets._toast import Toast
+
+    app, _, _, _ = make_app(settings_file=tmp_path / "ui.json")
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        app.screening.shown_at -= 31  # read long enough
+        await pilot.press("i", "u", "u", "u")
+        await settle(pilot)
+        assert not app.screen.query_one("#side").display
+        visible = app.screen._compositor.visible_widgets  # (region, clip) of those shown
+        shown_toasts = [(str(t.render()), t.region, visible[t][0].intersection(visible[t][1]))
+                        for t in app.screen.query(Toast) if t in visible]
+        assert shown_toasts and "Nothing to undo" in shown_toasts[-1][0]  # the newest shows
+        assert shown_toasts[-1][2] == shown_toasts[-1][1]  # whole, not cut
+        text = card(app).content_region  # the title and abstract
+        for message, _, region in shown_toasts:
+            assert not region.overlaps(text), (message, region, text)
+
+
 async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
         make_app: MakeApp, tmp_path: Path) -> None:
     settings = tmp_path / "ui.json"
