@@ -331,6 +331,16 @@ def backup(target: Path, review_dir: Path | None, db_url: str | None) -> None:
     click.echo(f"backed up {review.location} to {done.target}: review.db "
                f"({counted(done.decisions, 'decision')}, integrity check OK), "
                f"{', '.join(done.files)}")
+    say_removed(done.removed, done.target.parent, "backup")
+
+
+def say_removed(names: tuple[str, ...], folder: Path, what: str) -> None:
+    """One note on stderr naming the leftovers of interrupted runs a command removed."""
+    if names:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        click.echo(f"note: removed {counted(len(names), 'leftover')} of an interrupted {what} "
+                   f"from {folder} ({shown}): unchanged for over an hour, so no running "
+                   f"{what} was writing {'them' if len(names) > 1 else 'it'}", err=True)
 
 
 # --- screening from scripts --------------------------------------------------------------

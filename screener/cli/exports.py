@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from screener.cli import main, open_from, review_options, stage_option
+from screener.cli import main, open_from, review_options, say_removed, stage_option
 from screener.cli.params import COUNT, OUT_PATH, PATH
 from screener.core.wording import counted
 
@@ -36,6 +36,13 @@ def _review_problems(review: Review) -> list[str]:
     from screener.workflow.reporting import review_problems
 
     return review_problems(review)
+
+
+def _tidy(target: Path) -> None:
+    """Remove (and name) what killed exports left in the folder just written to."""
+    from screener.workflow.backup import EXPORT_LEFTOVER, remove_leftovers
+
+    say_removed(remove_leftovers(target.parent, EXPORT_LEFTOVER), target.parent, "export")
 
 
 def _warn_untrusted(problems: list[str], what: str) -> None:
@@ -84,6 +91,7 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
                  "json": "\"final\": false"}.get(fmt, "a red line at the top")
         click.echo(f"warning: {result.draft} (the file is marked: {where})", err=True)
     click.echo(f"wrote {target}")
+    _tidy(target)
 
 
 @export.command("log")
@@ -124,6 +132,7 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the log")
     click.echo(f"wrote {counted(n, 'event' if events else 'decision')} to {target}")
+    _tidy(target)
     if reviewer is not None:
         click.echo("note: a log limited to one reviewer is a subset of the chain and cannot "
                    "be verified on its own; `screener log verify` checks the full log", err=True)
@@ -170,6 +179,7 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the records' decisions")
     click.echo(f"wrote {counted(n, 'record')} to {target}")
+    _tidy(target)
     if n == 0 and label == "all":
         click.echo(f"note: no record is at {stage} yet", err=True)
     elif n == 0 and reviewer is not None:
@@ -290,3 +300,4 @@ def report(review_dir: Path | None, db_url: str | None, out: Path | None, force:
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the report's numbers and methods text")
     click.echo(f"wrote {target} (and {target.stem}-prisma.svg beside it)")
+    _tidy(target)

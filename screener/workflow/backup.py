@@ -5,8 +5,10 @@ under a temporary name, checked, then renamed into place."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,8 @@ class Backup:
     """Decision rows in the copy (the decision log's length)."""
     files: tuple[str, ...]
     """What the copy holds besides review.db (protocol.yaml, exports, ...)."""
+    removed: tuple[str, ...] = ()
+    """Leftovers of interrupted backups removed from the folder beside it (their names)."""
 
 
 def backup_review(review: Review, target: Path) -> Backup:
@@ -79,13 +83,78 @@ def backup_review(review: Review, target: Path) -> Backup:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Backup(target, decisions, files)
+    return Backup(target, decisions, files, remove_leftovers(target.parent, BACKUP_LEFTOVER))
 
 
 LEFT_BY_AN_INTERRUPTED_WRITE = (".screener-*.tmp", ".screener-*.tmp.old", ".*.partial",
                                 ".*.amending")
 """Temporary files and folders a killed export, backup or amendment leaves (SIGKILL, a
 power cut): not part of the review, so a backup does not copy them."""
+
+
+BACKUP_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.partial")
+"""A backup's staging folder (tempfile.mkdtemp's 8 characters between '.NAME.' and
+'.partial'), left beside the backup's place by a backup killed before its rename."""
+
+EXPORT_LEFTOVER = re.compile(r"\.screener-[a-z0-9_]{8}\.tmp(\.old)?")
+"""An export's temporary file (tempfile.mkstemp's 8 characters), or the link that keeps a
+file --force replaces until every file is in place, left by an export killed meanwhile."""
+
+LEFTOVER_AGE_S = 3600.0
+"""A leftover unchanged for this many seconds is no running process's: removed.
+
+The names carry no process id (and a process id would mean nothing to another computer
+sharing the folder), so age decides. A backup changes its staging folder continuously
+(every file copied, review.db written page by page, the copy opened to be checked), an
+export writes its file in one go: an hour without a change is a killed process, while
+a minute-long export of a large review or the backup of a large database still
+running is never taken for one. A leftover younger than that is kept until a later run."""
+
+
+def remove_leftovers(folder: Path, pattern: re.Pattern[str],
+                     now: float | None = None) -> tuple[str, ...]:
+    """Remove from `folder` what a killed backup or export of screener's left there (names
+    matching `pattern`; regular files and folders, never a link) and no running process
+    is writing: unchanged (modified, or its status: a link made, a mode set) for
+    `LEFTOVER_AGE_S`. Returns the names removed; one that cannot be read or removed is
+    left, silently (it is only clutter)."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return ()
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or entry.is_symlink():
+            continue
+        changed = _last_change(entry)
+        if changed is None or now - changed < LEFTOVER_AGE_S:
+            continue
+        try:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            elif entry.is_file():
+                entry.unlink()
+            else:
+                continue
+        except OSError:
+            continue
+        removed.append(entry.name)
+    return tuple(removed)
+
+
+def _last_change(entry: Path) -> float | None:
+    """The latest change (st_mtime or st_ctime) of `entry` and, for a folder, of anything
+    in it; None when it cannot be read. (The change time, which no process sets back, as
+    copy2 does the modification time of a copied file.)"""
+    try:
+        stats = [entry.lstat()]
+        if entry.is_dir():
+            for root, dirs, files in os.walk(entry):
+                stats.extend(Path(root, name).lstat() for name in (*dirs, *files))
+    except OSError:
+        return None
+    return max(max(s.st_mtime, s.st_ctime) for s in stats)
 
 
 def _copy_folder(review: Review, folder: Path | None, staging: Path) -> tuple[str, ...]:

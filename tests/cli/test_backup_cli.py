@@ -4,6 +4,7 @@ nothing over an existing folder and leaves nothing half-written behind."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -109,6 +110,74 @@ def test_a_backup_leaves_out_what_killed_commands_left_behind(review: Path,
     _ok("backup", str(tmp_path / "bk"), "--review", str(review))
     copied = sorted(str(p.relative_to(tmp_path / "bk")) for p in (tmp_path / "bk").rglob("*"))
     assert copied == ["exports", "exports/log.csv", "protocol.yaml", "review.db"]
+
+
+def _an_hour_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the leftovers' age pass (their change time cannot be set back)."""
+    import time
+    from types import SimpleNamespace
+
+    from screener.workflow import backup
+
+    later = time.time() + getattr(backup, "LEFTOVER_AGE_S", 3600) + 1
+    monkeypatch.setattr(backup, "time", SimpleNamespace(time=lambda: later), raising=False)
+
+
+def _run(*args: str) -> tuple[str, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout, result.stderr
+
+
+def test_a_backup_removes_what_killed_backups_left_beside_it(
+        review: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backup killed outright left its hidden staging folder (.bk.xxxxxxxx.partial, a
+    whole copy of review.db) beside the backup's place, and nothing ever removed it."""
+    import tempfile
+
+    place = tmp_path / "backups"
+    place.mkdir()
+    killed = Path(tempfile.mkdtemp(prefix=".bk.", suffix=".partial", dir=place))
+    (killed / "review.db").write_bytes((review / "review.db").read_bytes())
+    theirs = [place / ".bk.partial", place / "notes.partial", place / ".x.abcdefgh.part"]
+    for path in theirs:
+        path.mkdir()
+    # just made: a backup running in another shell may be writing it; it is kept
+    out, err = _run("backup", str(place / "bk1"), "--review", str(review))
+    assert killed.is_dir() and "removed" not in err, err
+    _an_hour_later(monkeypatch)
+    out, err = _run("backup", str(place / "bk2"), "--review", str(review))
+    assert not killed.exists()
+    assert err.count("note: removed") == 1, err
+    assert (f"removed 1 leftover of an interrupted backup from {place} ({killed.name})"
+            in " ".join(err.split())), err
+    assert sorted(p.name for p in place.iterdir()) == sorted(
+        ["bk1", "bk2", *(p.name for p in theirs)])
+
+
+def test_an_export_removes_what_killed_exports_left_in_its_folder(
+        review: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export killed outright left its hidden temporary file (.screener-xxxxxxxx.tmp)
+    in the exports folder, and nothing ever removed it."""
+    import tempfile
+
+    exports = review / "exports"
+    fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=exports)
+    os.write(fd, b"half an export")
+    os.close(fd)
+    killed = [Path(name), Path(name + ".old")]
+    killed[1].write_text("the file --force was replacing")
+    (exports / ".screener-notes.txt").write_text("not ours")
+    out, err = _run("export", "log", "--review", str(review))
+    assert all(p.exists() for p in killed) and "removed" not in err, err
+    _an_hour_later(monkeypatch)
+    out, err = _run("export", "log", "--review", str(review), "--force")
+    assert not any(p.exists() for p in killed)
+    assert err.count("note: removed") == 1, err
+    assert (f"removed 2 leftovers of an interrupted export from {exports} "
+            f"({killed[0].name}, {killed[1].name})" in " ".join(err.split())), err
+    assert sorted(p.name for p in exports.iterdir()) == [".screener-notes.txt",
+                                                         "decision-log.csv"]
 
 
 def _decide(review: Path, record: str, label: str = "include") -> None:
