@@ -54,6 +54,7 @@ from screener.tui.settings import (
 )
 from screener.tui.terminal import BidiControlFilter
 from screener.workflow.browse import my_decisions, panel_progress
+from screener.workflow.drafts import drafts_path, keep_drafts, take_drafts
 from screener.workflow.progress import Progress, from_labels
 from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
 from screener.workflow.ranking import RankingUpdate
@@ -205,6 +206,9 @@ class ScreenerApp(GatedKeysApp):
         if theme is not None:
             self.theme = THEMES.get(theme, theme)
         self.set_class(not saved_side_panel(self.settings_file), "-no-side")
+        self.drafts_file = drafts_path(review, self.settings_file.parent)
+        """Where notes not yet stored with a decision are kept when the UI is closed from
+        outside (`quit_on_signals`), for the next session."""
         self.bidi_filter = BidiControlFilter()
         """One instance for the app's life: Textual keeps each line's filtered form by filter."""
 
@@ -231,7 +235,30 @@ class ScreenerApp(GatedKeysApp):
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGHUP):
                 if signal.getsignal(signum) is not signal.SIG_IGN:  # (nohup: stays ignored)
-                    loop.add_signal_handler(signum, self.exit)
+                    loop.add_signal_handler(signum, self.closed_from_outside)
+
+    def closed_from_outside(self) -> None:
+        """Quit on SIGHUP (the terminal closed) or SIGTERM, where nobody can be asked: the
+        notes not yet stored with a decision, the one being typed too, are kept in
+        `drafts_file` and given back next time (`take_drafts`)."""
+        notes = self.unsaved_notes()
+        if notes:
+            try:
+                keep_drafts(self.drafts_file, self.review, self.reviewer, self.stage, notes)
+            except OSError:
+                pass  # (no terminal to say it on; the notes are lost as before)
+        self.exit()
+
+    def take_drafts(self) -> dict[int, str]:
+        """The notes kept when the UI was last closed from outside, said in a message."""
+        notes = take_drafts(self.drafts_file, self.review, self.reviewer, self.stage)
+        if notes:
+            records = ", ".join(str(record_id) for record_id in sorted(notes))
+            self.notify(f"{'A note' if len(notes) == 1 else f'{len(notes)} notes'} you had not "
+                        f"saved when screening was closed (record{'s' * (len(notes) > 1)} "
+                        f"{records}) {'waits' if len(notes) == 1 else 'wait'} for your next "
+                        "decision on its record, as before", title="Notes kept", timeout=15)
+        return notes
 
     def apply_keymap(self) -> None:
         self.set_keymap({action: key for action, key in self.keymap.keys.items()

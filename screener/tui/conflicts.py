@@ -338,7 +338,8 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
             self._show_detail()
 
         await self.push_dialog(NoteScreen(self.notes.get(record_id, ""),
-                                          "Note (stored with your resolution)"), written)
+                                          "Note (stored with your resolution)", record_id),
+                               written)
 
     def unsaved_notes(self) -> dict[int, str]:
         """Notes not yet stored with a resolution (the app asks before quitting)."""

@@ -419,10 +419,13 @@ class NoteScreen(Dialog[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, note: str,
-                 title: str = "Note (saved with your next decision on this record)") -> None:
+                 title: str = "Note (saved with your next decision on this record)",
+                 record_id: int | None = None) -> None:
         super().__init__()
         self.note = note
         self.title_text = title
+        self.record_id = record_id
+        """The record the note is for (the draft being typed is kept for it)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note-dialog", classes="dialog"):
@@ -438,6 +441,13 @@ class NoteScreen(Dialog[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def unsaved_notes(self) -> dict[int, str]:
+        """The note being typed, when it is not the one the dialog opened with."""
+        typed = from_one_line(self.query_one(_NoteInput).value).strip()
+        if self.record_id is None or self._dismissed or not typed or typed == self.note:
+            return {}
+        return {self.record_id: typed}
 
 
 MIN_VIEW_S = 0.3

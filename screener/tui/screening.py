@@ -260,6 +260,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 self._bindings.key_to_bindings[key] = [
                     replace(b, show=True) if b.action == "conflicts" else b for b in bindings]
         self.mine = app.initial_decisions()
+        for record_id, note in app.take_drafts().items():  # kept when the UI was closed
+            self._keep_note(record_id, note)
         self.progress = app.initial_progress(self.mine)
         self.show_next()
         self.refresh_progress()
@@ -691,7 +693,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                 self.query_one(RecordCard).show(self.record, self._context_line(),
                                                 heading=self._heading())
 
-        await self.push_dialog(NoteScreen(self.note), written)
+        await self.push_dialog(NoteScreen(self.note, record_id=record_id), written)
 
     def action_undo(self) -> None:
         app = self.screener

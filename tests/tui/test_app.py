@@ -1567,3 +1567,41 @@ async def test_records_imported_since_dedup_are_noted_when_the_ui_opens(make_app
         await pilot.pause()
         assert any("10 records imported since dedup last ran: run `screener dedup`"
                    in n.message for n in app._notifications)
+
+
+
+@pytest.mark.parametrize("keys", [("n", *"check dose", "enter"), ("n", *"check dose")],
+                         ids=["kept", "being typed"])
+async def test_a_note_not_yet_saved_survives_the_terminal_closing(
+        make_app: MakeApp, tmp_path: Path, keys: tuple[str, ...]) -> None:
+    """A note kept for the next decision, or half typed in the note dialog, was lost when
+    the terminal was closed (SIGHUP): q asks first, a signal did not. It is kept and, in
+    the next session, waits for the next decision on its record, as it did."""
+    import os
+    import signal
+
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+        pytest.skip("SIGHUP is ignored here (nohup): the UI keeps running, as it should")
+    settings = tmp_path / "ui.json"
+    app, review, ids, _ = make_app(settings_file=settings, quit_on_signals=True)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        first = app.screening.record.id
+        await pilot.press(*keys)
+        await settle(pilot)
+        os.kill(os.getpid(), signal.SIGHUP)
+        await pilot.pause()
+    assert app.return_code is not None and stored(review) == []
+    again = ScreenerApp(review, "ann", Stage.TITLE_ABSTRACT, ranker=FakeRanker(ids),
+                        background_delay=0, settings_file=settings)
+    async with again.run_test(notifications=True) as pilot:
+        await settle(pilot)
+        said = [n.message for n in again._notifications]
+        assert any(f"(record {first}) waits for your next decision" in m for m in said), said
+        assert again.screening.record.id == first
+        assert "check dose" in shown(again, "context")
+        await pilot.press("i")
+        await settle(pilot)
+    assert stored(review) == [(first, "ann", "include", None, "check dose")]
+    assert not (review.folder / "unsaved-notes.json").exists()
+
