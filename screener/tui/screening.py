@@ -950,6 +950,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     def on_progress_computed(self, message: ProgressComputed) -> None:
         if message.generation == self._generation:
             self.progress = message.progress
+            self.screener.session.follow_progress(message.progress.criteria_met)
             self._figures_of = None
             self.show_status()
 

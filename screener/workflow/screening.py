@@ -708,15 +708,30 @@ class ScreeningSession:
         self.queue = self._pairs_ahead(queue)
         self._put_back.clear()
 
+    def _completes_pairs(self) -> bool:
+        """Dual screening at title/abstract, this reviewer a screener: the records others
+        decided come first once this one's own rule is met."""
+        return (self.review.protocol.screening.dual and self.stage == Stage.TITLE_ABSTRACT
+                and self.role == Role.SCREENER)
+
     def _own_rule_met(self) -> bool:
         """Dual screening at title/abstract: whether this reviewer's own stopping rule is
         met (then `_pairs_ahead` puts the records others decided first)."""
-        if not (self.review.protocol.screening.dual and self.stage == Stage.TITLE_ABSTRACT
-                and self.role == Role.SCREENER):
+        if not self._completes_pairs():
             return False
         from screener.workflow.progress import progress
 
         return progress(self.review, self.reviewer, self.stage).criteria_met
+
+    def follow_progress(self, rule_met: bool) -> None:
+        """This reviewer's progress, computed meanwhile (the UI does after decisions): once
+        it says their own stopping rule is met, the records another screener decided and
+        this one has not come next (`_pairs_ahead`), those decided since included. Until
+        then a reviewer who kept screening met them only when the queue was rebuilt (a
+        restart, or the queue run out)."""
+        if self._completes_pairs() and (rule_met or self._pairs_first):
+            self._pairs_first = True
+            self.queue = self._pairs_ahead(self.queue)
 
     def _pairs_ahead(self, queue: Queue) -> Queue:
         """Once this reviewer's own stopping rule is met (dual screening): the records

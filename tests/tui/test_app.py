@@ -1605,3 +1605,36 @@ async def test_a_note_not_yet_saved_survives_the_terminal_closing(
     assert stored(review) == [(first, "ann", "include", None, "check dose")]
     assert not (review.folder / "unsaved-notes.json").exists()
 
+
+async def test_pairs_waiting_come_next_once_the_rule_is_met_while_screening(
+        review_factory: Callable[..., Any], tmp_path: Path) -> None:
+    """Dual screening: once a screener's own stopping rule is met, the records the other
+    screener decided and they have not come first, but only when the queue was rebuilt:
+    ann, who kept screening past her rule, went on through her ranked order and met bob's
+    records only after a restart."""
+    protocol = write_protocol(tmp_path / "p", "dual-screening.yaml",
+                              stopping={"recall_target": 0.5, "confidence": 0.5,
+                                        "consecutive_irrelevant": 5,
+                                        "min_screened_fraction": 0.1})
+    review, ids = review_factory(protocol, [Record(title=f"Trial {n}") for n in range(20)])
+    bob_only = ids[-3:]  # last in ann's order
+    for record_id in bob_only:
+        record_decision(review, record_id, "bob", Label.EXCLUDE, reason_id="design")
+    app = ScreenerApp(review, "ann", Stage.TITLE_ABSTRACT,
+                      ranker=FakeRanker(ids, reverse=False), background_delay=0,
+                      progress_delay=0, rank_on_open=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        decided = 0
+        while not app.screening.progress.criteria_met:  # the panel says it once computed
+            assert app.screening.record is not None and decided < 16
+            await pilot.press(*(("i",) if decided == 0 else ("e", "3")))
+            decided += 1
+            await settle(pilot)
+        seen = []
+        for _ in range(4):  # the record on screen may have been shown before it was met
+            assert app.screening.record is not None
+            seen.append(app.screening.record.id)
+            await pilot.press("e", "3")
+            await settle(pilot)
+    assert set(bob_only) <= set(seen), (seen, bob_only)

@@ -1602,24 +1602,43 @@ def test_three_screeners_per_record_get_fleiss_kappa_beside_cohens(
                 "66.7%, Fleiss' κ 0.33" in written), written
 
 
+def _dual_with_bobs_last_three(tmp_path: Path, db_url: str | None, level: float,
+                               run: int, count: int) -> tuple[Any, list[int]]:
+    """A dual review of `count` records (stopping rule: recall target and confidence
+    `level`, an irrelevant run of `run`) whose last three bob has excluded."""
+    data = yaml.safe_load((PROTOCOLS / "dual-screening.yaml").read_text(encoding="utf-8"))
+    data["stopping"] = {"recall_target": level, "confidence": level,
+                        "consecutive_irrelevant": run, "min_screened_fraction": 0.1}
+    proto = tmp_path / "dual.yaml"
+    proto.write_text(yaml.safe_dump(data), encoding="utf-8")
+    review = create_review(tmp_path / "r", proto, db_url)
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(count)])
+    for rid in ids[-3:]:
+        record_decision(review, rid, "bob", Label.EXCLUDE)
+    return review, ids
+
+
+def _exclude_next(session: ScreeningSession, count: int) -> list[int]:
+    """Exclude the next `count` records `session` offers; their ids, in that order."""
+    offered = []
+    for _ in range(count):
+        item = session.next()
+        assert item is not None and item.record.id is not None
+        offered.append(item.record.id)
+        session.decide(item.record.id, Label.EXCLUDE)
+    return offered
+
+
 def test_once_a_screeners_rule_is_met_the_pairs_waiting_for_them_come_first(
         tmp_path: Path, db_url: str | None) -> None:
     """Dual screening, both screeners' stopping rules met, yet the review could never be
     final: 74 records waited for a second decision, and `next --reviewer ann` offered her
     undecided records in her ranked order, not the ones bob had decided. Once her own rule
     is met, the records bob decided and she has not come first; status counts them."""
-    data = yaml.safe_load((PROTOCOLS / "dual-screening.yaml").read_text(encoding="utf-8"))
-    data["stopping"] = {"recall_target": 0.8, "confidence": 0.8, "consecutive_irrelevant": 10,
-                        "min_screened_fraction": 0.1}
-    proto = tmp_path / "dual.yaml"
-    proto.write_text(yaml.safe_dump(data), encoding="utf-8")
-    review = create_review(tmp_path / "r", proto, db_url)
-    with review.transaction() as s:
-        source = repo.add_source(s, name="X", kind="database")
-        ids = repo.add_records(s, source, [Record(title=f"Trial {i}") for i in range(60)])
+    review, ids = _dual_with_bobs_last_three(tmp_path, db_url, 0.8, 10, 60)
     bob_only = ids[-3:]
-    for rid in bob_only:
-        record_decision(review, rid, "bob", Label.EXCLUDE)
     ann = ScreeningSession(review, "ann")
     offered = []
     while not progress(review, "ann").criteria_met:
@@ -1634,15 +1653,37 @@ def test_once_a_screeners_rule_is_met_the_pairs_waiting_for_them_come_first(
     assert ("3 of them decided by another screener, waiting for ann's decision"
             in format_status(status(review)))
     later = ScreeningSession(review, "ann")  # as `next --reviewer ann` asks
-    firsts = []
-    for _ in bob_only:
-        item = later.next()
-        assert item is not None and item.record.id is not None
-        firsts.append(item.record.id)
-        later.decide(item.record.id, Label.EXCLUDE)
-    assert firsts == bob_only
+    assert _exclude_next(later, len(bob_only)) == bob_only
     rows = {r["reviewer"]: r for r in status(review)["screened"]
             if r["stage"] == "title_abstract"}
     assert rows["ann"]["awaiting_second"] == 0
     assert rows["bob"]["awaiting_second"] == len(offered)  # hers wait for him likewise
+    review.close()
+
+
+def test_a_screener_who_keeps_screening_gets_the_pairs_waiting_without_a_restart(
+        tmp_path: Path, db_url: str | None) -> None:
+    """The pairs waiting for a screener came first only when the queue was rebuilt (a new
+    session): the same session, told its rule is met (the UI computes progress after each
+    decision), offers them next, and those the other screener decides later too."""
+    review, ids = _dual_with_bobs_last_three(tmp_path, db_url, 0.5, 5, 30)
+    ann = ScreeningSession(review, "ann")
+    ann.follow_progress(progress(review, "ann").criteria_met)  # not met: nothing moves
+    first = ann.next()
+    assert first is not None and first.record.id not in ids[-3:]
+    decided = []
+    while not progress(review, "ann").criteria_met:
+        item = ann.next()
+        assert item is not None and item.record.id is not None
+        ann.decide(item.record.id, Label.INCLUDE if not decided else Label.EXCLUDE)
+        decided.append(item.record.id)
+    ann.follow_progress(True)
+    offered = _exclude_next(ann, 3)
+    assert sorted(offered) == sorted(ids[-3:])
+    undecided = [rid for rid in ann.queue.ids if rid not in {*decided, *offered}]
+    later = undecided[-1]  # bob decides one more, last in her order
+    record_decision(review, later, "bob", Label.EXCLUDE)
+    ann.follow_progress(progress(review, "ann").criteria_met)
+    item = ann.next()
+    assert item is not None and item.record.id == later
     review.close()
