@@ -98,16 +98,32 @@ def outcomes(review: Review, session: Session, stage: Stage,
             record_outcomes(review, session, stage, record_ids, current, mode).items()}
 
 
-def apply_outcome_effects(review: Review, session: Session, record_id: int, stage: Stage) -> None:
+def apply_outcome_effects(review: Review, session: Session, record_id: int, stage: Stage,
+                          *, passed_before: bool = True) -> None:
     """Keep full-text reports in step with title/abstract outcomes and full-text decisions.
     A title/abstract change that would take back out of full text a record whose report was
     assessed, decided on or marked not retrieved is refused (ReviewError; the caller's
     transaction then writes nothing): those full-text steps would count nowhere, and the
-    PRISMA counts would contradict the full-text exclusions and `status`."""
+    PRISMA counts would contradict the full-text exclusions and `status`.
+    passed_before: whether the record passed title/abstract before the change (see
+    `passes_title_abstract_now`). One that did not (an amendment to dual screening left it
+    waiting for a second reviewer) is not taken out by it: a second reviewer's decision
+    stands, a disagreement goes to the adjudicator, and the full-text steps stay out of
+    PRISMA until the record passes title/abstract again, as the amendment said."""
     outcome = outcomes(review, session, stage, [record_id]).get(record_id, Outcome(None))
-    if stage == Stage.TITLE_ABSTRACT and not passes_title_abstract(outcome):
-        _refuse_leaving_full_text(session, record_id)
+    if stage == Stage.TITLE_ABSTRACT and passed_before and not passes_title_abstract(outcome):
+        _refuse_leaving_full_text(review, session, record_id)
     _outcome_effects(session, record_id, stage, outcome)
+
+
+def passes_title_abstract_now(review: Review, session: Session, record_id: int,
+                              stage: Stage) -> bool:
+    """Whether the record passes title/abstract before a decision at `stage` is added
+    (for `apply_outcome_effects`' passed_before; True at other stages)."""
+    if stage != Stage.TITLE_ABSTRACT:
+        return True
+    return passes_title_abstract(outcomes(review, session, stage, [record_id]).get(
+        record_id, Outcome(None)))
 
 
 def follow_new_screening_rules(review: Review, session: Session, before: Protocol,
@@ -167,11 +183,15 @@ def _are(ids: Sequence[int]) -> str:
     return "is" if len(ids) == 1 else "are"
 
 
-def _refuse_leaving_full_text(session: Session, record_id: int) -> None:
+def _refuse_leaving_full_text(review: Review, session: Session, record_id: int) -> None:
+    from screener.workflow.team import blind_stages
+
     full_text = repo.current_decisions(session, Stage.FULL_TEXT, [record_id])
     if full_text:
-        done = ", ".join(f"{d.reviewer}: {d.label.value}" + (f" ({d.reason_id})" if d.reason_id
-                                                             else "") for d in full_text)
+        # while blind, the reviewers' decisions are not named (nor their number)
+        done = ("it has full-text decisions" if blind_stages(review, session) else
+                ", ".join(f"{d.reviewer}: {d.label.value}" + (
+                    f" ({d.reason_id})" if d.reason_id else "") for d in full_text))
         raise ReviewError(
             f"record {record_id} is already at full text ({done}); this would take it back "
             "out, and its full-text decisions would then count nowhere, so nothing was "
@@ -292,12 +312,13 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                 reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note))
         check_rank(review, session, reviewer, stage, ranking_id, rank_position)
         ensure_may_decide(review, session, record_id, reviewer, role, stage, if_needed=if_needed)
+        passed = passes_title_abstract_now(review, session, record_id, stage)
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=reviewer, stage=stage, label=label,
             reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note,
             protocol_hash=review.protocol_hash, ranking_id=ranking_id,
             rank_position=rank_position, reviewer_role=role))
-        apply_outcome_effects(review, session, record_id, stage)
+        apply_outcome_effects(review, session, record_id, stage, passed_before=passed)
     return decision
 
 

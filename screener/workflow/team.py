@@ -755,6 +755,7 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
         apply_outcome_effects,
         check_note,
         ensure_changed,
+        passes_title_abstract_now,
         reviewer_name,
         validate_decision,
     )
@@ -801,11 +802,12 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
                 record_id=record_id, reviewer=name, stage=stage, label=label,
                 reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note))
         repo.start_reconciliation(session, stage, asking)
+        passed = passes_title_abstract_now(review, session, record_id, stage)
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=name, stage=stage, label=label, reason_id=reason_id,
             criterion_ids=tuple(criterion_ids), note=note, protocol_hash=review.protocol_hash,
             reviewer_role=Role.ADJUDICATOR))
-        apply_outcome_effects(review, session, record_id, stage)
+        apply_outcome_effects(review, session, record_id, stage, passed_before=passed)
     return decision
 
 

@@ -18,6 +18,7 @@ from screener.core.records import Record
 from screener.storage import repo
 from screener.workflow.progress import progress
 from screener.workflow.ranking import training_labels
+from screener.workflow.reporting import prisma_counts
 from screener.workflow.review import (
     Review,
     ReviewError,
@@ -1687,3 +1688,45 @@ def test_a_screener_who_keeps_screening_gets_the_pairs_waiting_without_a_restart
     item = ann.next()
     assert item is not None and item.record.id == later
     review.close()
+
+
+def test_a_blind_second_reviewer_may_disagree_on_a_record_already_at_full_text(
+        tmp_path: Path, db_url: str | None) -> None:
+    """Amended from single to blind dual screening, bob's title/abstract exclusion of a
+    record ann had taken to full text was refused with "already at full text (ann: include)"
+    (a tester's run): it told a blinded reviewer ann's decision, and bob could never
+    disagree. His decision now stands: the record is in conflict, ann's full-text decision
+    stays, PRISMA leaves its full-text steps out until the adjudicator resolves it."""
+    review = create_review(tmp_path / "rev", PROTOCOLS / "minimal.yaml", db_url)
+    r1, r2 = add(review, 2)
+    for rid in (r1, r2):
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "ann", EXC, FT, reason="design")
+    data = yaml.safe_load((PROTOCOLS / "minimal.yaml").read_text(encoding="utf-8"))
+    data["screening"] = {"mode": "dual", "reviewers_per_record": 2, "blind": True,
+                         "adjudicator": ADJ}
+    dual = tmp_path / "dual.yaml"
+    dual.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, dual, "two blind reviewers from now on")
+    decide(review, r1, "bob", EXC, reason="population")   # refused before
+    decide(review, r2, "bob", INC)
+    assert [c.record_id for c in list_conflicts(review, TA, ADJ)] == [r1]
+    with review.read() as session:
+        assert {d.record_id for d in repo.current_decisions(session, FT)} == {r1, r2}
+    counts = prisma_counts(review).counts  # r1 awaits the adjudicator: not yet passed on
+    assert (counts.records_excluded_human, counts.reports_sought) == (0, 1)
+    # the adjudicator's exclusion settles it: r1 leaves full text, its decision there
+    # stays in the log and counts nowhere
+    resolve(review, r1, ADJ, EXC, reason_id="population")
+    counts = prisma_counts(review).counts
+    assert (counts.records_excluded_human, counts.reports_sought) == (1, 1)
+    # once two agreed, a change that would take a record out of full text is still
+    # refused, without naming what the others decided while full text is blind
+    (r3,) = add(review, 1)
+    decide(review, r3, "ann", INC)
+    decide(review, r3, "bob", INC)
+    decide(review, r3, "ann", EXC, FT, reason="design")
+    with pytest.raises(ReviewError) as refused:
+        decide(review, r3, "bob", EXC, reason="population")
+    assert f"record {r3} is already at full text" in str(refused.value)
+    assert "ann" not in str(refused.value) and "design" not in str(refused.value)
