@@ -163,6 +163,30 @@ def full_text_conflict() -> Callable[..., None]:
     return conflict
 
 
+@pytest.fixture
+def history_batch() -> Callable[[int, int], bytes]:
+    """efetch's answer from the history server for `(retstart, retmax)` of the recorded
+    search (tests/data/entrez, Count 1,234): the recorded batch's real articles, then
+    copies of its last one under made-up PMIDs, as many as PubMed would send."""
+    import re
+
+    count = 1234
+
+    def batch(retstart: int, retmax: int) -> bytes:
+        text = (DATA / "entrez" / f"efetch_history_batch{retstart // 500 % 3 + 1}.xml"
+                ).read_text(encoding="utf-8")
+        articles = re.findall(r"<PubmedArticle>.*?</PubmedArticle>", text, re.S)
+        template = re.sub(r'<ArticleId IdType="doi">[^<]*</ArticleId>', "", articles[-1])
+        want = max(min(retmax, count - retstart), 0)
+        extra = [re.sub(r'(<PMID Version="1">|<ArticleId IdType="pubmed">)\d+',
+                        rf"\g<1>{90_000_000 + retstart + i}", template)
+                 for i in range(len(articles), want)]
+        end = text.rindex("</PubmedArticleSet>")
+        return (text[:end] + "\n".join(extra) + text[end:]).encode("utf-8")
+
+    return batch
+
+
 class Tmux:
     """A private tmux server (its own socket) holding one session, "main", for a test that
     drives the real terminal UI: start a command, send keys, read the pane."""

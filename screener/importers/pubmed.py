@@ -334,20 +334,42 @@ def search_pubmed(
         )
     records: list[Record] = []
     for start in range(0, total, BATCH_SIZE):
-        size = min(BATCH_SIZE, total - start)
-        body = client.call("efetch", db="pubmed", WebEnv=webenv, query_key=query_key,
-                           retstart=start, retmax=size, retmode="xml")
-        batch = _read_articles(body)
-        if not batch:
-            raise PubMedError(
-                f"PubMed efetch returned no articles for records {start + 1}-{start + size} "
-                f"of the search (answer began: {body[:200]!r}); try again later"
-            )
-        records.extend(batch[:size])
+        records.extend(_history_batch(client, webenv, query_key, start,
+                                      min(BATCH_SIZE, total - start)))
         if progress is not None:
             progress(len(records), total)
     return SearchResult(query=query, count=count, records=records, searched_at=searched_at,
                         query_translation=translation)
+
+
+def _history_batch(client: _Client, webenv: str, query_key: str, start: int,
+                   size: int) -> list[Record]:
+    """Records start+1..start+size of the search from the history server. An answer with
+    fewer (none, or cut short) is asked for again, with backoff, like a failed request;
+    still short after `MAX_TRIES`, the search fails (a search stored with records missing
+    would be reported as complete)."""
+    for attempt in range(MAX_TRIES):
+        body = client.call("efetch", db="pubmed", WebEnv=webenv, query_key=query_key,
+                           retstart=start, retmax=size, retmode="xml")
+        batch = _read_articles(body)[:size]
+        if len(batch) == size:
+            return batch
+        got = (f"no articles for records {start + 1}-{start + size}" if not batch else
+               f"{len(batch)} of the {size} records {start + 1}-{start + size}")
+        if attempt < MAX_TRIES - 1:
+            delay = client.backoff * 2**attempt
+            if client.notice is not None:
+                client.notice(f"PubMed efetch returned {got}; trying again in {delay:g} s "
+                              f"(try {attempt + 2} of {MAX_TRIES})")
+            client.sleep(delay)
+    if not batch:
+        raise PubMedError(
+            f"PubMed efetch returned no articles for records {start + 1}-{start + size} "
+            f"of the search {MAX_TRIES} times (answer began: {body[:200]!r}); try again later")
+    raise PubMedError(
+        f"PubMed efetch returned {got} {MAX_TRIES} times: records "
+        f"{start + len(batch) + 1}–{start + size} of the search were not returned; try "
+        "again later")
 
 
 def fetch_pmids(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -368,8 +368,9 @@ def test_redo_keeps_the_copy_screened_while_the_cluster_was_undone(
 class Recorded:
     """E-utilities answered from recorded files (tests/data/entrez); counts the calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, history_batch: Callable[[int, int], bytes]) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.history_batch = history_batch
 
     def __call__(self, utility: str, params: Mapping[str, Any]) -> bytes:
         self.calls.append((utility, dict(params)))
@@ -377,12 +378,12 @@ class Recorded:
             return (ENTREZ / "esearch_history.xml").read_bytes()
         if "id" in params:
             return (ENTREZ / "efetch_ids.xml").read_bytes()
-        batch = sum(1 for u, p in self.calls if u == "efetch" and "id" not in p)
-        return (ENTREZ / f"efetch_history_batch{(batch - 1) % 3 + 1}.xml").read_bytes()
+        return self.history_batch(int(params["retstart"]), int(params["retmax"]))
 
 
 @pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> Recorded:
+def recorded(monkeypatch: pytest.MonkeyPatch,
+             history_batch: Callable[[int, int], bytes]) -> Recorded:
     from screener.importers import pubmed
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -390,7 +391,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Recorded:
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    fake = Recorded()
+    fake = Recorded(history_batch)
     monkeypatch.setattr(pubmed, "entrez_transport", fake)
     monkeypatch.setattr(pubmed, "shared_limiter",
                         lambda api_key: pubmed.RateLimiter(1000.0, clock=lambda: 0.0,

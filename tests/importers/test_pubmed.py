@@ -12,7 +12,7 @@ import email.message
 import io
 import socket
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -37,8 +37,11 @@ EMAIL = "reviewer@example.org"
 
 
 @pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_network(monkeypatch: pytest.MonkeyPatch,
+                history_batch: Callable[[int, int], bytes]) -> None:
     """Fail loudly if anything tries to open a real connection."""
+    monkeypatch.setattr(FakeEutils, "history_batch", staticmethod(history_batch),
+                        raising=False)
 
     def refuse(*args: object, **kwargs: object) -> None:
         pytest.fail(f"a test tried to open a network connection: {args!r}")
@@ -76,6 +79,9 @@ class FakeClock:
 class FakeEutils:
     """Answers esearch/efetch from recorded files; records every request and its time."""
 
+    history_batch: Callable[[int, int], bytes]
+    """The `history_batch` fixture (set for every test)."""
+
     def __init__(self, clock: FakeClock, failures: list[int] | None = None) -> None:
         self.clock = clock
         self.calls: list[tuple[str, dict[str, Any], float]] = []
@@ -93,8 +99,7 @@ class FakeEutils:
         if "id" in params:
             return (DATA / "efetch_ids.xml").read_bytes()
         self.efetch_batches += 1
-        batch = (self.efetch_batches - 1) % 3 + 1
-        return (DATA / f"efetch_history_batch{batch}.xml").read_bytes()
+        return FakeEutils.history_batch(int(params["retstart"]), int(params["retmax"]))
 
     def of(self, utility: str) -> list[dict[str, Any]]:
         return [params for name, params, _ in self.calls if name == utility]
@@ -148,11 +153,11 @@ def test_search_uses_history_server_and_batches_of_500() -> None:
     assert result.count == 1234
     assert result.query_translation == '"odontogenic keratocyst"[All Fields]'
     assert len(result.searched_at) == 10 and result.searched_at[4] == "-"
-    assert [r.pmid for r in result.records] == [
-        "31690499", "30576676", "25371100", "24709432", "17950424", "15472489",
-        "15196982", "11936454", "3869727", "5249350",
-    ]
-    assert progress == [(4, 1234), (7, 1234), (10, 1234)]
+    pmids = [r.pmid for r in result.records]
+    assert len(pmids) == len(set(pmids)) == 1234
+    assert [pmids[i] for i in (0, 3, 500, 1000)] == ["31690499", "24709432", "17950424",
+                                                     "11936454"]  # each batch's real ones
+    assert progress == [(500, 1234), (1000, 1234), (1234, 1234)]
 
 
 def test_max_records_limits_the_batches() -> None:
@@ -348,6 +353,35 @@ def test_an_empty_efetch_answer_is_an_error() -> None:
                       limiter=RateLimiter(3, clock=clock, sleep=clock.sleep), sleep=clock.sleep)
 
 
+def test_a_short_efetch_batch_is_retried_then_refused_with_the_records_missing() -> None:
+    """efetch answering 300 of the 500 records asked for in batch 2 imported 1,034 of the
+    search's 1,234 with exit 0 (a tester's run): the batch is tried again like an empty
+    one, and when it stays short the search fails, naming the records not returned."""
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    answers = {"short": 0}
+
+    def transport(utility: str, params: Mapping[str, Any]) -> bytes:
+        body = eutils(utility, params)
+        if utility == "efetch" and params["retstart"] == 500:
+            answers["short"] += 1
+            if answers["short"] < 3:  # short twice, then whole
+                head, *articles = body.split(b"<PubmedArticle>")
+                return b"<PubmedArticle>".join([head, *articles[:300]]) + (
+                    b"</PubmedArticleSet>\n" if len(articles) > 300 else b"")
+        return body
+
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    result = search_pubmed("x", email=EMAIL, transport=transport, limiter=limiter,
+                           sleep=clock.sleep)
+    assert len(result.records) == 1234 and answers["short"] == 3
+    answers["short"] = -100   # short every time
+    with pytest.raises(PubMedError, match="300 of the 500 records 501-1000 5 times: "
+                       "records 801–1000 of the search were not returned"):
+        search_pubmed("x", email=EMAIL, transport=transport, limiter=limiter,
+                      sleep=clock.sleep)
+
+
 def test_client_errors_are_not_retried() -> None:
     clock = FakeClock()
     eutils = FakeEutils(clock, failures=[400])
@@ -492,8 +526,8 @@ def entrez_urlopen(monkeypatch: pytest.MonkeyPatch) -> Iterator[Urlopen]:
         elif "id" in query:
             body = (DATA / "efetch_ids.xml").read_bytes()
         else:
-            start = int(query["retstart"][0])
-            body = (DATA / f"efetch_history_batch{start // 500 + 1}.xml").read_bytes()
+            body = FakeEutils.history_batch(int(query["retstart"][0]),
+                                            int(query["retmax"][0]))
         return FakeResponse(body, url)
 
     monkeypatch.setattr(Entrez, "urlopen", urlopen)
@@ -514,7 +548,7 @@ def test_through_bio_entrez_requests(entrez_urlopen: Urlopen) -> None:
     clock = FakeClock()
     result = search_pubmed("odontogenic keratocyst", email=EMAIL, api_key="k3y",
                            limiter=RateLimiter(10, clock=clock, sleep=clock.sleep))
-    assert result.count == 1234 and len(result.records) == 10
+    assert result.count == len(result.records) == 1234
     sent = entrez_urlopen.requests
     first = _query(sent[0])
     assert "esearch.fcgi" in sent[0].full_url
