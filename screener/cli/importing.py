@@ -316,5 +316,7 @@ def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | Non
     with open_from(review_dir, db_url) as review:
         summary = import_pmids(review, ids, email=email, api_key=api_key, source=source,
                                kind=kind, again=again, notice=_to_stderr)
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"{counted(summary.records, 'record')} fetched by PMID as source {source!r} "
                f"({kind})")

@@ -59,6 +59,11 @@ _TYPED_PMID = re.compile(
 )
 
 
+PMID_LIST_QUERY = "PMIDs: "
+"""How the query of a source fetched by PMID (`import-ids`) begins: the PMIDs asked for
+follow, separated by spaces; its reported count is how many distinct PMIDs were asked for."""
+
+
 def typed_pmid(value: str) -> str:
     """The PubMed id a person wrote: "123", "PMID:123", "PMID: 123", "pmid 123", "PMID- 123"
     or a PubMed link ("https://pubmed.ncbi.nlm.nih.gov/123/"), as digits without leading

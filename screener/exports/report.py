@@ -23,7 +23,7 @@ from screener.core.agreement import MIN_N_FOR_CI
 from screener.core.decisions import Reviewer, Role, Stage
 from screener.core.prisma import PrismaCounts, check
 from screener.core.protocol import CriterionKind, Protocol, Resolution
-from screener.core.records import Record
+from screener.core.records import PMID_LIST_QUERY, Record
 from screener.core.wording import counted as _n
 from screener.core.wording import number as _count
 from screener.core.wording import plural
@@ -401,7 +401,11 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
                                                     else "")
                if src.file_name else "")
         found = _count(src.records)
-        if src.reported_count is not None and src.reported_count != src.records:
+        if src.reported_count is not None and src.query.startswith(PMID_LIST_QUERY):
+            if src.reported_count != src.records:  # not the database's count: the ids asked
+                found = (f"{_count(src.records)} of {_count(src.reported_count)} PMIDs asked "
+                         "for found")
+        elif src.reported_count is not None and src.reported_count != src.records:
             found += f" (the database reported {_count(src.reported_count)})"
         searched = ("not given (a future date)" if src.future_date else
                     f"{src.searched_on or 'not recorded'}"

@@ -18,7 +18,7 @@ from typing import Any
 from screener.core import audit
 from screener.core.dates import search_date_problem, searched_today
 from screener.core.decisions import Decision, Label, Role, Stage
-from screener.core.records import Record, typed_pmid
+from screener.core.records import PMID_LIST_QUERY, Record, typed_pmid
 from screener.core.wording import counted, plural, were
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
@@ -447,10 +447,13 @@ def _guess_source(path: Path, fmt: str) -> str:
 
 def import_records(review: Review, records: Sequence[Record], *, source: str, kind: str,
                    query: str = "", searched: str = "", fmt: str = "",
-                   reported_count: int | None = None, again: bool = False) -> ImportSummary:
+                   reported_count: int | None = None, again: bool = False,
+                   details: dict[str, Any] | None = None,
+                   warnings: tuple[str, ...] = ()) -> ImportSummary:
     """Store records fetched from a service (PubMed search, PMIDs) as one source. Records
     identical to an earlier import's (the same search or PMIDs fetched again, PubMed's
-    records unchanged) are refused unless `again`."""
+    records unchanged) are refused unless `again`. `details` go into the import's event;
+    `warnings` into the summary."""
     _check_kind(kind)
     digest = _digest(records)
     with review.transaction() as session:
@@ -465,8 +468,9 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
         repo.add_event(session, "records_imported", details={
             "source_id": source_id, "source": source, "kind": kind, "file": "",
             "format": fmt, "sha256": "", "records": len(records), "searched_on": searched,
-            "query": query, "reported_count": reported_count, "records_sha256": digest})
-    return ImportSummary(source, fmt, source_id, len(records), ())
+            "query": query, "reported_count": reported_count, "records_sha256": digest,
+            **(details or {})})
+    return ImportSummary(source, fmt, source_id, len(records), warnings)
 
 
 def records_not_deduplicated(session: Session) -> tuple[int, bool]:
@@ -894,12 +898,24 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
     if bad or not pmids:
         raise ReviewError(f"not PMIDs: {', '.join(map(repr, bad)) or '(none given)'}; a "
                           "PubMed id is 1 to 9 digits (PMID:123 is fine)")
+    asked = list(dict.fromkeys(typed_pmid(p) for p in pmids))  # distinct, in order given
     try:
-        records = fetch_pmids([typed_pmid(p) for p in pmids], email=email, api_key=api_key,
-                              notice=notice)
+        records = fetch_pmids(asked, email=email, api_key=api_key, notice=notice)
     except PubMedError as exc:
         raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
                           "imported.") from None
+    found = {r.pmid for r in records}
+    missing = [p for p in asked if p not in found]
+    shown = ", ".join(missing[:20]) + (", ..." if len(missing) > 20 else "")
+    if not records:
+        raise ReviewError(f"none of the {counted(len(asked), 'PMID')} asked for was found "
+                          f"in PubMed ({shown}); "
+                          "nothing was imported. Check the ids (a PMID is PubMed's own "
+                          "number, not a PMC or DOI)")
+    warnings = (f"{len(missing)} of the {counted(len(asked), 'PMID')} asked for "
+                f"{were(len(missing))} not found in PubMed: {shown}; "
+                f"{plural(len(missing), 'it was', 'they were')} not imported",) if missing else ()
     return import_records(review, records, source=source, kind=kind,
-                          query="PMIDs: " + " ".join(pmids), searched=searched_today(),
-                          fmt="pubmed_xml", reported_count=len(pmids), again=again)
+                          query=PMID_LIST_QUERY + " ".join(asked), searched=searched_today(),
+                          fmt="pubmed_xml", reported_count=len(asked), again=again,
+                          details={"pmids_not_found": missing}, warnings=warnings)

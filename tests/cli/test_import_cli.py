@@ -952,3 +952,39 @@ def test_labels_as_keeps_the_exclusion_reasons_and_notes_and_names_those_it_cann
         ("Wrong outcome", "carol: imported label from l.csv; note: two screeners"),
         ("", "carol: imported label from l.csv"),
         ("", "carol: imported label from l.csv; note: check the dose")]
+
+
+def test_import_ids_names_the_pmids_pubmed_does_not_know(review_dir: list[str],
+                                                         recorded: Recorded,
+                                                         tmp_path: Path) -> None:
+    """import-ids dropped PMIDs PubMed did not know without a word and stored as the
+    reported count every PMID given, duplicates included: the report then said "(the
+    database reported 6)" of 2 records (a tester's run). The ids not found are named, the
+    count is of distinct PMIDs asked for, and the report words it so."""
+    out = run("import-ids", "--pmid", "29768149", "--pmid", "PMID: 11748933", "--pmid", "123",
+              "--pmid", "29768149", "--pmid", "456", "--email", "me@example.org", *review_dir)
+    assert "2 records fetched by PMID" in out
+    assert "2 of the 4 PMIDs asked for were not found in PubMed: 123, 456" in out
+    (source,) = json.loads(run("status", "--json", *review_dir))["sources"]
+    assert (source["records"], source["reported_count"]) == (2, 4)
+    run("export", "log", "--events", "--format", "jsonl", "--out", str(tmp_path / "ev.jsonl"),
+        *review_dir)
+    (imported,) = [json.loads(line) for line in (tmp_path / "ev.jsonl").read_text().splitlines()
+                   if '"records_imported"' in line]
+    assert "123" in json.dumps(imported) and "456" in json.dumps(imported)
+    report = tmp_path / "report.md"
+    run("report", "--out", str(report), *review_dir)
+    text = report.read_text(encoding="utf-8")
+    assert "2 of 4 PMIDs asked for found" in text and "the database reported" not in text
+
+
+def test_import_ids_with_no_pmid_found_stores_nothing(review_dir: list[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from screener.importers import pubmed
+
+    empty = b'<?xml version="1.0" ?>\n<PubmedArticleSet></PubmedArticleSet>\n'
+    monkeypatch.setattr(pubmed, "entrez_transport", lambda utility, params: empty)
+    out = run("import-ids", "--pmid", "123", "--pmid", "456", "--email", "me@example.org",
+              *review_dir, code=2)
+    assert "none of the 2 PMIDs asked for was found in PubMed (123, 456)" in out
+    assert json.loads(run("status", "--json", *review_dir))["sources"] == []
