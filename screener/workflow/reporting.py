@@ -104,6 +104,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
         ft = {rid: outcome for rid, (outcome, _) in ft_with.items()}
         reports = repo.reports(session)
         not_deduplicated, _ = records_not_deduplicated(session)
+        reason_of = _exclusion_reason_labels(session, review.protocol, ft)
     # excluded by both screeners with different reasons (allowed when the protocol does not
     # count it as a conflict): one reason goes in the diagram, and the notes say so
     two_reasons = sorted(
@@ -142,8 +143,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                                                                      Label.EXCLUDE)}
         excluded = {r for r in assessed if ft[r].label == Label.EXCLUDE}
         counted_excluded.update(excluded)
-        reasons = Counter(reason_label.get(ft[r].reason_id or "", ft[r].reason_id or "no reason")
-                          for r in excluded)
+        reasons = Counter(reason_of[r] for r in excluded)
         ordered = tuple((label, reasons[label]) for label in
                         [*reason_label.values(), *sorted(set(reasons) - set(reason_label.values()))]
                         if reasons.get(label))
@@ -756,6 +756,36 @@ def _check_bom(bom: bool, fmt: str) -> None:
                           f"--format is {fmt}: give --format csv, or leave out --excel")
 
 
+def _exclusion_reason_labels(session: Session, protocol: Protocol, ft: dict[int, Outcome]
+                            ) -> dict[int, str]:
+    """Each record excluded at full text -> the wording of its reason: the protocol's; for
+    a reason id an amendment dropped (`--drop-used`), the wording it had in the version the
+    exclusion was made under, as the decision log's reason_label gives it (the bare id when
+    that version no longer loads); "no reason" without one."""
+    now = {r.id: r.label for r in protocol.exclusion_reasons}
+    out: dict[int, str] = {}
+    dropped: dict[int, str] = {}
+    for rid, outcome in ft.items():
+        if outcome.label != Label.EXCLUDE:
+            continue
+        reason = outcome.reason_id or ""
+        if reason in now or not reason:
+            out[rid] = now.get(reason, "no reason")
+        else:
+            dropped[rid] = reason
+    if dropped:
+        labels = _reason_labels_by_version(session)
+        made = sorted((d for d in repo.current_decisions(session, Stage.FULL_TEXT, list(dropped))
+                       if d.label == Label.EXCLUDE and d.reason_id == dropped[d.record_id]),
+                      key=lambda d: d.id or 0)
+        for d in made:  # the latest exclusion with that reason gives its wording
+            out[d.record_id] = labels.get(d.protocol_hash, {}).get(dropped[d.record_id],
+                                                                     dropped[d.record_id])
+        for rid, reason in dropped.items():
+            out.setdefault(rid, reason)
+    return out
+
+
 def _reason_labels_by_version(session: Session, protocols: dict[int, Protocol] | None = None
                               ) -> dict[str, dict[str, str]]:
     """Protocol sha256 -> exclusion reason id -> label, for every stored version that
@@ -1069,7 +1099,6 @@ def _report_inputs(review: Review) -> object:
         GroupAgreementRow(g.stage, g.reviewers, g.stats.n, g.stats.raters,
                           g.stats.percent_agreement or 0.0, g.stats.kappa)
         for g in report.groups)
-    reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
     with review.read() as session:
         # the reviewers who decided something (a name only registered, e.g. by
         # export-reviewer, did not take part)
@@ -1109,7 +1138,8 @@ def _report_inputs(review: Review) -> object:
                         and (rid in result.reports_excluded or not has_full_text)]
         then_removed = sum(1 for rid, o in ft.items()
                            if o.label == Label.EXCLUDE and rid in removed)
-        excluded = tuple(ExcludedReport(r, reasons.get(ft[r.id].reason_id or "", "no reason"))
+        reason_of = _exclusion_reason_labels(session, review.protocol, ft)
+        excluded = tuple(ExcludedReport(r, reason_of[r.id])
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)
         protocols = stored_protocols(session)
         reasons_amended, reworded = _reason_amendments(

@@ -1361,6 +1361,17 @@ def test_decision_log_csv_words_reasons_as_their_protocol_version_did(
     assert mine[1]["undoes_seq"] == mine[0]["seq"] and mine[2]["undoes_seq"] == ""
 
 
+def _trials_at_full_text(review: Review, n: int) -> list[int]:
+    """n records from PubMed, each included at title/abstract by ann."""
+    with review.transaction() as s:
+        source = repo.add_source(s, name="PubMed", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Trial {i}", year=2020)
+                                           for i in range(n)])
+    for rid in ids:
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    return ids
+
+
 def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     """A reason added by `protocol amend` mid-review was called one of the "predefined"
@@ -1371,12 +1382,7 @@ def test_report_says_which_exclusion_reasons_an_amendment_added_or_reworded(
     from screener.workflow.review import amend_protocol
 
     review = make_review()
-    with review.transaction() as s:
-        source = repo.add_source(s, name="PubMed", kind="database")
-        ids = repo.add_records(s, source, [Record(title=f"Trial {i}", year=2020)
-                                           for i in range(4)])
-    for rid in ids:
-        record_decision(review, rid, "ann", Label.INCLUDE)
+    ids = _trials_at_full_text(review, 4)
     for rid in ids[:2]:
         record_decision(review, rid, "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
                         reason_id="population")
@@ -1899,3 +1905,29 @@ def test_status_reads_its_figures_from_one_snapshot(
     assert data["prisma"]["records_screened"] == 5
     unhook()
     assert status(review)["prisma"]["records_screened"] == 6  # there for the next look
+
+
+def test_an_exclusion_reason_dropped_by_amendment_keeps_its_wording_in_the_report(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """After `protocol amend --drop-used` renamed the reason id 'design' cited by a
+    full-text exclusion, Table 2 said "no reason" and PRISMA the bare id "design" (a
+    tester's run): both now give the wording stored with the decision, as the log does."""
+    import yaml
+
+    from screener.workflow.review import amend_protocol
+
+    review = make_review()
+    ids = _trials_at_full_text(review, 2)
+    record_decision(review, ids[0], "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="design")
+    data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
+    (design,) = [r for r in data["exclusion_reasons"] if r["id"] == "design"]
+    worded = design["label"]
+    design["id"], design["label"] = "study_design", "Not a randomised trial"
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, amended, "reason ids tidied", drop_used=True)
+    text = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"| {worded} |" in text and "no reason" not in text
+    assert f"| Reports excluded: {worded} | 1 |" in text
+    assert "| Reports excluded: design |" not in text
