@@ -1127,17 +1127,20 @@ def _report_inputs(review: Review) -> object:
         removed = repo.removed_duplicate_ids(session)
         # conflicts not resolved yet (a draft's "are resolved", with how many remain)
         open_conflicts = sum(1 for stage_outcomes in (
-            outcomes(review, session, Stage.TITLE_ABSTRACT), ft)
+            outcomes(review, session, Stage.TITLE_ABSTRACT),
+            ft if Stage.FULL_TEXT in review.protocol.stages else {})
             for rid, o in stage_outcomes.items()
             if o.conflict and o.label is None and rid not in removed)
         # Table 2 lists the reports the diagram counts as excluded: one excluded at full
         # text and removed as a duplicate afterwards is among its duplicates removed
         has_full_text = result.counts.full_text
+        # (none without a full-text stage: the decisions at a stage an amendment dropped
+        # are left out, as by status and the exports)
         excluded_ids = [rid for rid, o in ft.items() if o.label == Label.EXCLUDE
-                        and rid not in removed
-                        and (rid in result.reports_excluded or not has_full_text)]
+                        and rid not in removed and rid in result.reports_excluded
+                        and has_full_text]
         then_removed = sum(1 for rid, o in ft.items()
-                           if o.label == Label.EXCLUDE and rid in removed)
+                           if o.label == Label.EXCLUDE and rid in removed and has_full_text)
         reason_of = _exclusion_reason_labels(session, review.protocol, ft)
         excluded = tuple(ExcludedReport(r, reason_of[r.id])
                          for r in repo.get_records(session, excluded_ids) if r.id is not None)

@@ -1931,3 +1931,28 @@ def test_an_exclusion_reason_dropped_by_amendment_keeps_its_wording_in_the_repor
     assert f"| {worded} |" in text and "no reason" not in text
     assert f"| Reports excluded: {worded} | 1 |" in text
     assert "| Reports excluded: design |" not in text
+
+
+def test_a_dropped_full_text_stage_leaves_its_exclusions_out_of_the_report(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """After `protocol amend --drop-used` dropped the full_text stage, the report said
+    screening was of titles and abstracts only but still printed "Reports excluded at full
+    text" and Table 2 with the old full-text exclusion (a tester's run): decisions at a
+    dropped stage are left out, as status and the exports leave them out."""
+    import yaml
+
+    from screener.workflow.review import amend_protocol
+
+    review = make_review()
+    ids = _trials_at_full_text(review, 2)
+    record_decision(review, ids[0], "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="design")
+    data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
+    data["stages"] = ["title_abstract"]
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, amended, "title/abstract only", drop_used=True)
+    text = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "titles and abstracts only" in text
+    assert "excluded at full text" not in text and "Table 2" not in text
+    assert "Trial 0" not in text
