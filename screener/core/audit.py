@@ -369,6 +369,10 @@ def describe_event(event: LogEvent) -> str:
         if d.get("dropped_although_cited"):
             text += (f"; dropped although decisions cite them (--drop-used): "
                      f"{'; '.join(d['dropped_although_cited'])}")
+        settled = d.get("conflicts_settled_by_latest_decision") or {}
+        if settled:
+            text += "; conflicts settled by the latest decision, without the adjudicator: " + (
+                ", ".join(f"{n} at {stage}" for stage, n in settled.items()))
     elif kind == "records_imported":
         where = d.get("file") or d.get("query") or ""
         text = (f"{counted(int(d.get('records', 0)), 'record')} imported as source "

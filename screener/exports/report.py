@@ -267,6 +267,10 @@ class ReportInputs:
     """(protocol version, date, reviewers per record, blinded: two or more reviewers who
     could not see each other's decisions) of each version, when an amendment changed how
     many reviewers screen a record or the blinding (else empty)."""
+    settled_by_amendment: tuple[tuple[int, str, Stage, int], ...] = ()
+    """(protocol version, date, stage, conflicts) for each amendment (dual to single
+    screening) that settled conflicts not yet resolved by the latest decision, without the
+    adjudicator."""
     multi_screened: int = 0
     """Title/abstract records that two or more screeners decided."""
     single_screened: int = 0
@@ -677,6 +681,11 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     if inputs.screening_modes:
         out.append(_mode_history(inputs.screening_modes, inputs.multi_screened,
                                  inputs.single_screened))
+    for version, date, stage, n in inputs.settled_by_amendment:
+        out.append(f"{_n(n, 'disagreement').capitalize()} at {STAGE_NAMES[stage]} not yet "
+                   f"resolved when the protocol was amended to version {version} ({date}) "
+                   f"{_were(n)} settled by the latest decision on each record, without the "
+                   "adjudicator: under that version one reviewer's decision is enough.")
     if inputs.counts.records_excluded_automation:
         n = inputs.counts.records_excluded_automation
         out.append(f"{_n(n, 'record').capitalize()} from databases and registers "

@@ -53,7 +53,7 @@ from screener.workflow.progress import (
     not_estimable,
     progress,
 )
-from screener.workflow.review import Review, ReviewError, stored_protocols
+from screener.workflow.review import SETTLED_BY_AMENDMENT, Review, ReviewError, stored_protocols
 from screener.workflow.screening import outcomes
 
 if TYPE_CHECKING:
@@ -1153,10 +1153,14 @@ def _report_inputs(review: Review) -> object:
         # something showed; `changed` marks those on a record the reviewer had decided)
         log = repo.decision_log(session)
         made, changed = _ta_decision_rows(log, screened_here)
+        amended = [e for e, _ in repo.event_log(session)
+                   if e.kind == "protocol_version" and e.details.get("version")]
         kept_citing = {int(e.details["version"]): list(e.details["dropped_although_cited"])
-                       for e, _ in repo.event_log(session)
-                       if e.kind == "protocol_version" and e.details.get("version")
-                       and e.details.get("dropped_although_cited")}
+                       for e in amended if e.details.get("dropped_although_cited")}
+        settled = tuple((int(e.details["version"]), e.time[:10], Stage(stage),
+                         int(n))
+                        for e in amended
+                        for stage, n in (e.details.get(SETTLED_BY_AMENDMENT) or {}).items())
         stored = repo.protocol_versions(session)
         versions = _protocol_versions(stored, protocols, log, repo.protocol_positions(session),
                                       kept_citing)
@@ -1249,7 +1253,7 @@ def _report_inputs(review: Review) -> object:
                         stopping=None if automation is not None else stop, split=split,
                         split_full_text=split_ft, split_plan=(plan, plan_ft),
                         open_conflicts=open_conflicts,
-                        screening_modes=modes,
+                        screening_modes=modes, settled_by_amendment=settled,
                         multi_screened=multi, single_screened=single,
                         full_text_screened=_screened_by(current, Stage.FULL_TEXT),
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),

@@ -385,6 +385,11 @@ def _stage_copy(source: Path, copy: Path) -> Path:
     return staged
 
 
+SETTLED_BY_AMENDMENT = "conflicts_settled_by_latest_decision"
+"""The protocol_version event's detail: stage value -> how many conflicts the amendment
+settled by the latest decision, without the adjudicator (dual to single screening)."""
+
+
 def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, text: str,
                       sha: str, reason: str, drop_used: bool
                       ) -> tuple[int, list[DroppedId], list[str]]:
@@ -401,10 +406,11 @@ def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, t
                 "or sit at a stage it no longer has (status, exports and the report leave "
                 "them out). Keep the id or stage in the new version (a label or text may "
                 "change), or pass --drop-used to amend anyway")
-        version = repo.add_protocol_version(
-            session, text, sha, reason.strip(),
-            {"dropped_although_cited": [str(d) for d in dropped]} if dropped else None)
-        changed = follow_new_screening_rules(review, session, before, protocol)
+        # (the outcomes under each version's rules do not depend on which is stored last)
+        changed, settled = follow_new_screening_rules(review, session, before, protocol)
+        note = ({"dropped_although_cited": [str(d) for d in dropped]} if dropped else {}) | (
+            {SETTLED_BY_AMENDMENT: settled} if settled else {})
+        version = repo.add_protocol_version(session, text, sha, reason.strip(), note or None)
     return version, dropped, changed
 
 

@@ -127,15 +127,17 @@ def passes_title_abstract_now(review: Review, session: Session, record_id: int,
 
 
 def follow_new_screening_rules(review: Review, session: Session, before: Protocol,
-                               after: Protocol) -> list[str]:
+                               after: Protocol) -> tuple[list[str], dict[str, int]]:
     """After an amendment that changes how decisions combine (mode, reviewers per record,
     conflict rules): bring the full-text reports in step with the outcomes under `after`,
     and say what changed for whom, one sentence per kind: conflicts now settled without the
     adjudicator, records decided before that now wait for another reviewer or are in
-    conflict, and records at full text that no longer pass title/abstract."""
+    conflict, and records at full text that no longer pass title/abstract. Also gives how
+    many conflicts it settled so, per stage (value), for the amendment's event."""
     if before.screening == after.screening:
-        return []
+        return [], {}
     notes: list[str] = []
+    settled_at: dict[str, int] = {}
     for stage in after.stages:
         if stage not in before.stages:
             continue
@@ -149,6 +151,7 @@ def follow_new_screening_rules(review: Review, session: Session, before: Protoco
                           and new[r].conflict)
         where = stage.label
         if settled:
+            settled_at[stage.value] = len(settled)
             notes.append(f"{_ids(settled)} in conflict at {where} {_are(settled)} now settled "
                          "by the latest decision, without the adjudicator")
         if waiting:
@@ -171,7 +174,7 @@ def follow_new_screening_rules(review: Review, session: Session, before: Protoco
                              f"pass{'es' if len(stuck) == 1 else ''} title/abstract under "
                              "this version; the PRISMA counts leave their full-text steps "
                              "out until the title/abstract decisions they need are made")
-    return notes
+    return notes, settled_at
 
 
 def _ids(ids: Sequence[int]) -> str:

@@ -1956,3 +1956,20 @@ def test_a_dropped_full_text_stage_leaves_its_exclusions_out_of_the_report(
     assert "titles and abstracts only" in text
     assert "excluded at full text" not in text and "Table 2" not in text
     assert "Trial 0" not in text
+
+
+def test_the_methods_text_says_how_many_conflicts_an_amendment_to_single_settled(
+        make_review: Callable[..., Any], amend_to_single: Callable[..., None],
+        tmp_path: Path) -> None:
+    """Amended from dual to single screening, the command said that conflicts "are now
+    settled by the latest decision, without the adjudicator", but the methods text never
+    said so (a tester's run): it now gives how many, where and how."""
+    review = make_review("dual-screening.yaml")
+    ids = _trials_at_full_text(review, 3)
+    for rid, label in zip(ids, (Label.EXCLUDE, Label.EXCLUDE, Label.INCLUDE), strict=True):
+        record_decision(review, rid, "bob", label, reason_id=None)
+    amend_to_single(review, "one reviewer from now on")
+    text = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
+    assert ("2 disagreements at title and abstract not yet resolved when the protocol was "
+            "amended to version 2") in text
+    assert "settled by the latest decision on each record, without the adjudicator" in text
