@@ -481,8 +481,9 @@ def _update_sentence(sources: tuple[SourceInfo, ...], dedup: DedupInfo | None) -
                 names.append(_md(src.name))
     if not rounds:
         return []
+    # the original searches are of databases and registers (not citation searching, say)
     first = sorted({s.searched_on for s in sources if not s.update and s.searched_on
-                    and not s.date_from_protocol})
+                    and not s.date_from_protocol and s.kind in ("database", "register")})
     # the original searches of the sources updated whose date the import did not record
     undated = list(dict.fromkeys(
         _md(s.name) for s in sources if not s.update and (not s.searched_on

@@ -361,6 +361,22 @@ def test_an_update_of_an_undated_search_says_the_original_date_was_not_recorded(
                 *pubmed, dated, embase[1])
 
 
+def test_the_update_sentence_leaves_citation_searching_out_of_the_original_searches(
+        ) -> None:
+    """A PMID fetch for citation searching (other methods) a day after the PubMed search
+    made "The searches were run on 2026-11-29 and 2026-11-30 and updated on 2026-11-30
+    (PubMed)" (a tester's run): it is no database search, so no date of the searches."""
+    from screener.exports.report import DedupInfo, SourceInfo, identification_section
+
+    sources = (SourceInfo("PubMed", "database", 10, searched_on="2026-11-29"),
+               SourceInfo("Citation searching", "other", 2, searched_on="2026-11-30",
+                          query="PMIDs: 1 2"),
+               SourceInfo("PubMed", "database", 4, searched_on="2026-11-30",
+                          update="2026-11-30"))
+    text = " ".join(identification_section(sources, DedupInfo(ran=True)).split())
+    assert "The searches were run on 2026-11-29 and updated on 2026-11-30 (PubMed)." in text
+
+
 def test_one_future_search_date_is_flagged_in_the_singular() -> None:
     from screener.exports.report import SourceInfo, identification_section
 
