@@ -267,7 +267,7 @@ def search() -> None:
 @click.option("--email", required=True, help="Your e-mail address (NCBI asks for it).")
 @click.option("--api-key", default=None, envvar="NCBI_API_KEY",
               help="NCBI API key: 10 requests/s instead of 3 (also read from NCBI_API_KEY).")
-@click.option("--max", "max_records", type=click.IntRange(min=0), default=None, metavar="N",
+@click.option("--max", "max_records", type=click.IntRange(min=1), default=None, metavar="N",
               help="Fetch at most N records (default: all).")
 @click.option("--source", default="PubMed", show_default=True,
               help="Source name the records are imported under (an update search: the "

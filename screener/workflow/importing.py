@@ -457,7 +457,17 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
     _check_kind(kind)
     digest = _digest(records)
     with review.transaction() as session:
-        if not again and records and (earlier := repo.sources_with_records(session, digest)):
+        earlier = [] if again else repo.sources_with_records(session, digest)
+        if not records:  # (any search that found nothing has these no records)
+            earlier = [s for s in earlier if s["query"] == query and s["kind"] == kind]
+        if earlier and not records:
+            first = earlier[0]
+            raise ReviewError(
+                f"this search found no records, as it did on "
+                f"{audit.utc_day(first['imported_at']) or '?'} (source {first['name']!r}); "
+                "nothing was stored again. To record that it was run again and still found "
+                "nothing (an update search), pass --again")
+        if earlier:
             raise ReviewError(_repeated(f"the {counted(len(records), 'record')} fetched "
                                         f"{were(len(records))} already imported", earlier[0],
                                         "--again (it records the day)"))
@@ -839,8 +849,8 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
     if not query.strip():
         raise ReviewError("the PubMed query is empty; give the search as PubMed would run it, "
                           "e.g. screener search pubmed \"ketamine AND depression\" --email ADDR")
-    if max_records is not None and max_records < 0:
-        raise ReviewError(f"--max {max_records}: give how many records to fetch at most (0 or "
+    if max_records is not None and max_records < 1:
+        raise ReviewError(f"--max {max_records}: give how many records to fetch at most (1 or "
                           "more), or leave --max out to fetch them all")
     _check_email(email)
     source = _check_source(review, source)

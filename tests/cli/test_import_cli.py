@@ -688,6 +688,7 @@ def test_a_search_date_already_today_somewhere_is_accepted(review_dir: list[str]
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (["search", "pubmed", "x", "--email", "me@example.org", "--max", "-1"], "'--max'"),
+    (["search", "pubmed", "x", "--email", "me@example.org", "--max", "0"], "'--max'"),
     (["search", "pubmed", "", "--email", "me@example.org"], "the PubMed query is empty"),
     (["search", "pubmed", "   ", "--email", "me@example.org"], "the PubMed query is empty"),
     (["search", "pubmed", "x", "--email", ""], "is not an e-mail address"),
@@ -988,3 +989,24 @@ def test_import_ids_with_no_pmid_found_stores_nothing(review_dir: list[str],
               *review_dir, code=2)
     assert "none of the 2 PMIDs asked for was found in PubMed (123, 456)" in out
     assert json.loads(run("status", "--json", *review_dir))["sources"] == []
+
+
+def test_a_search_that_finds_nothing_is_stored_once(review_dir: list[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search PubMed found nothing for was stored as a source with 0 records, and again
+    each time it was run (the repeat check skipped empty results; a tester's run): run
+    again, it is refused like any repeat unless --again; another query still stores."""
+    from screener.importers import pubmed
+
+    esearch = (ENTREZ / "esearch_history.xml").read_bytes().replace(b"<Count>1234</Count>",
+                                                                    b"<Count>0</Count>")
+    monkeypatch.setattr(pubmed, "entrez_transport", lambda utility, params: esearch)
+    search = ("search", "pubmed", "zzqx", "--email", "me@example.org", "--source", "Zero")
+    assert "0 records imported" in run(*search, *review_dir)
+    out = run(*search, *review_dir, code=2)
+    assert "found no records" in out and "--again" in out
+    run("search", "pubmed", "qqzz", "--email", "me@example.org", "--source", "Zero",
+        *review_dir)
+    run(*search, "--again", *review_dir)
+    sources = json.loads(run("status", "--json", *review_dir))["sources"]
+    assert [s["query"] for s in sources] == ["zzqx", "qqzz", "zzqx"]
