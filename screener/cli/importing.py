@@ -93,9 +93,14 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
         click.echo(f"{summary.file}: {summary.records} {plural(summary.records, 'record')} "
                    f"({summary.format}){extra}")
     if any(not summary.onto_source for summary in summaries):
-        click.echo("note: run `screener dedup` once every search is imported, before "
-                   "screening: it removes the records found more than once (in one file, or "
-                   "by an earlier import)", err=True)
+        _dedup_note()
+
+
+def _dedup_note() -> None:
+    """After an import that added records (a file, a search, PMIDs)."""
+    click.echo("note: run `screener dedup` once every search is imported, before "
+               "screening: it removes the records found more than once (in one file, or "
+               "by an earlier import)", err=True)
 
 
 @main.command()
@@ -286,6 +291,8 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
                                      max_records=max_records, source=source, again=again,
                                      notice=_to_stderr)
     click.echo(f"PubMed: {counted(summary.records, 'record')} imported as source {source!r}")
+    if summary.records:
+        _dedup_note()
 
 
 @main.command("import-ids")
@@ -320,3 +327,4 @@ def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | Non
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{counted(summary.records, 'record')} fetched by PMID as source {source!r} "
                f"({kind})")
+    _dedup_note()  # (none found is refused)

@@ -65,6 +65,8 @@ MAX_TRIES = 5
 HISTORY_LIMIT = 10_000
 """PubMed serves only the first 10,000 records of a search through the history server."""
 TOOL = "screener"
+_ERROR_ELEMENT = re.compile(rb"<ERROR>([^<]{1,300})</ERROR>")
+"""The error an E-utility sends in place of an answer."""
 _PMID_INPUT = re.compile(r"\s*(?:PMID:?\s*)?\d{1,9}\s*", re.IGNORECASE)
 
 
@@ -200,9 +202,7 @@ class _Client:
                 return self.transport(utility, merged)
             except HTTPError as exc:
                 if exc.code != 429 and exc.code < 500:
-                    raise PubMedError(
-                        f"PubMed {utility} was refused: HTTP {exc.code} {exc.reason}"
-                    ) from exc
+                    raise PubMedError(_refused(utility, exc)) from exc
                 last, network = f"HTTP {exc.code} {exc.reason}", False
                 delay = self._retry_after(exc) or self.backoff * 2**attempt
             except (URLError, OSError, HTTPException) as exc:  # DNS, reset, timeout, cut short
@@ -228,6 +228,18 @@ class _Client:
             return min(float(value), 60.0) if value else 0.0
         except ValueError:
             return 0.0
+
+
+def _refused(utility: Utility, exc: HTTPError) -> str:
+    """A client error in words, with NCBI's own text when it sent one."""
+    try:
+        said = exc.read()[:300].decode("utf-8", "replace").strip() if exc.fp else ""
+    except (OSError, ValueError):
+        said = ""
+    hint = (": check --api-key (NCBI refuses a key it does not know) and the query"
+            if exc.code == 400 else "")
+    return (f"PubMed {utility} was refused: HTTP {exc.code} {exc.reason}"
+            + (f" (NCBI said: {said})" if said else "") + hint)
 
 
 _SHARED_LIMITERS: dict[str | None, RateLimiter] = {}
@@ -268,6 +280,12 @@ def _client(
 
 
 def _read_esearch(body: bytes) -> dict[str, Any]:
+    said = _ERROR_ELEMENT.search(body)
+    if said and b"<Count>" not in body:
+        raise PubMedError(
+            f"PubMed rejected the query: {said.group(1).decode('utf-8', 'replace').strip()}. "
+            "Check its syntax (quotes, brackets, field tags such as [tiab]); PubMed's "
+            "Advanced Search shows how it reads a query")
     try:
         parsed = Entrez.read(io.BytesIO(body))  # type: ignore[no-untyped-call]
     except Exception as exc:  # Bio raises several parser-specific errors
@@ -280,11 +298,41 @@ def _read_esearch(body: bytes) -> dict[str, Any]:
     return result
 
 
-def _read_articles(body: bytes) -> list[Record]:
+def _read_articles(body: bytes) -> tuple[list[Record], str]:
+    """The articles of an efetch answer, and "" or why it could not be read (an answer cut
+    short in transit, say: worth asking for again, unlike an exported file)."""
     try:
-        return pubmed_xml.parse(body.decode("utf-8", errors="replace"))
+        return pubmed_xml.parse(body.decode("utf-8", errors="replace")), ""
     except ImportFailed as exc:
-        raise PubMedError(f"PubMed efetch answer could not be read: {exc}") from exc
+        place = f"line {exc.line}: " if exc.line is not None else ""
+        return [], f"{place}{exc.message.rstrip('.')}"
+
+
+def _efetch(client: _Client, what: str, check: Callable[[list[Record]], str],
+            **params: Any) -> tuple[list[Record], str]:
+    """efetch `params`: (articles, ""); an answer that cannot be read, or that `check`
+    finds wanting (it says how, or ""), is asked for again with the backoff of a failed
+    request (each retry announced); still so after `MAX_TRIES`, (the last answer's
+    articles, the `PubMedError` message naming `what` and the problem)."""
+    articles: list[Record] = []
+    problem = ""
+    for attempt in range(MAX_TRIES):
+        body = client.call("efetch", **params)
+        articles, unreadable = _read_articles(body)
+        problem = (f"XML that could not be read ({unreadable}; cut short in transit?)"
+                   if unreadable else check(articles))
+        if not problem:
+            return articles, ""
+        said = _ERROR_ELEMENT.search(body)
+        if said:
+            problem += f" (PubMed said: {said.group(1).decode('utf-8', 'replace').strip()})"
+        if attempt < MAX_TRIES - 1:
+            delay = client.backoff * 2**attempt
+            if client.notice is not None:
+                client.notice(f"PubMed efetch answered {what} with {problem}; trying again "
+                              f"in {delay:g} s (try {attempt + 2} of {MAX_TRIES})")
+            client.sleep(delay)
+    return articles, f"PubMed efetch answered {what} with {problem}, {MAX_TRIES} times"
 
 
 # --------------------------------------------------------------------------- public API
@@ -345,31 +393,22 @@ def search_pubmed(
 def _history_batch(client: _Client, webenv: str, query_key: str, start: int,
                    size: int) -> list[Record]:
     """Records start+1..start+size of the search from the history server. An answer with
-    fewer (none, or cut short) is asked for again, with backoff, like a failed request;
-    still short after `MAX_TRIES`, the search fails (a search stored with records missing
+    fewer (none, or cut short) is asked for again like a failed request; still short, the
+    search fails naming the records not returned (a search stored with records missing
     would be reported as complete)."""
-    for attempt in range(MAX_TRIES):
-        body = client.call("efetch", db="pubmed", WebEnv=webenv, query_key=query_key,
-                           retstart=start, retmax=size, retmode="xml")
-        batch = _read_articles(body)[:size]
-        if len(batch) == size:
-            return batch
-        got = (f"no articles for records {start + 1}-{start + size}" if not batch else
-               f"{len(batch)} of the {size} records {start + 1}-{start + size}")
-        if attempt < MAX_TRIES - 1:
-            delay = client.backoff * 2**attempt
-            if client.notice is not None:
-                client.notice(f"PubMed efetch returned {got}; trying again in {delay:g} s "
-                              f"(try {attempt + 2} of {MAX_TRIES})")
-            client.sleep(delay)
-    if not batch:
-        raise PubMedError(
-            f"PubMed efetch returned no articles for records {start + 1}-{start + size} "
-            f"of the search {MAX_TRIES} times (answer began: {body[:200]!r}); try again later")
-    raise PubMedError(
-        f"PubMed efetch returned {got} {MAX_TRIES} times: records "
-        f"{start + len(batch) + 1}–{start + size} of the search were not returned; try "
-        "again later")
+    def whole(articles: list[Record]) -> str:
+        return ("" if len(articles) >= size else "no articles" if not articles else
+                f"only {len(articles)} of the {size} records")
+
+    articles, problem = _efetch(client, f"records {start + 1}-{start + size} of the search",
+                                whole, db="pubmed", WebEnv=webenv, query_key=query_key,
+                                retstart=start, retmax=size, retmode="xml")
+    if not problem:
+        return articles[:size]
+    if 0 < len(articles) < size:
+        problem += (f": records {start + len(articles) + 1}–{start + size} of the search "
+                    "were not returned")  # (PubMed sends them in order)
+    raise PubMedError(f"{problem}; run the search again later")
 
 
 def fetch_pmids(
@@ -401,8 +440,13 @@ def fetch_pmids(
     by_pmid: dict[str, Record] = {}
     for start in range(0, len(wanted), BATCH_SIZE):
         batch = wanted[start:start + BATCH_SIZE]
-        body = client.call("efetch", db="pubmed", id=",".join(batch), retmode="xml")
-        for record in _read_articles(body):
+        articles, problem = _efetch(client, f"PMIDs {batch[0]} to {batch[-1]}"
+                                    if len(batch) > 1 else f"PMID {batch[0]}",
+                                    lambda _: "", db="pubmed", id=",".join(batch),
+                                    retmode="xml")
+        if problem:
+            raise PubMedError(f"{problem}; run import-ids again later")
+        for record in articles:
             by_pmid.setdefault(record.pmid, record)
         if progress is not None:
             progress(min(start + len(batch), len(wanted)), len(wanted))

@@ -862,7 +862,9 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
                           "imported.") from None
     return import_records(review, result.records, source=source, kind="database", query=query,
                           searched=result.searched_at, fmt="pubmed_xml",
-                          reported_count=result.count, again=again)
+                          reported_count=result.count, again=again,
+                          details={"query_translation": result.query_translation}
+                          if result.query_translation else None)
 
 
 def _check_email(email: str) -> None:

@@ -400,17 +400,26 @@ def recorded(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_search_pubmed_stores_query_date_and_count(review_dir: list[str],
-                                                   recorded: Recorded) -> None:
+                                                   recorded: Recorded, tmp_path: Path) -> None:
     out = run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
               "--max", "600", *review_dir)
     assert "records imported" in out
-    efetches = [p for u, p in recorded.calls if u == "efetch"]
+    # like import, it says to deduplicate (a tester missed it), and keeps PubMed's reading
+    assert "run `screener dedup`" in out
+    assert "run `screener dedup`" in run("import-ids", "--pmid", "29768149", "--email",
+                                         "me@example.org", *review_dir)
+    run("export", "log", "--events", "--format", "jsonl", "--out", str(tmp_path / "e.jsonl"),
+        *review_dir)
+    (searched, _) = [e["details"] for e in map(json.loads, (tmp_path / "e.jsonl").read_text(
+        encoding="utf-8").splitlines()) if e["kind"] == "records_imported"]
+    assert searched["query_translation"] == '"odontogenic keratocyst"[All Fields]'
+    efetches = [p for u, p in recorded.calls if u == "efetch" and "id" not in p]
     assert len(efetches) == 2 and all(int(p["retmax"]) <= 500 for p in efetches)
     data = json.loads(run("status", "--json", *review_dir))
-    (source,) = data["sources"]
+    (source, _) = data["sources"]
     assert source["name"] == "PubMed" and source["query"] == "odontogenic keratocyst"
     assert source["reported_count"] == 1234 and source["searched"]
-    assert source["records"] == data["records_total"] > 0
+    assert source["records"] == 600
 
 
 @pytest.fixture

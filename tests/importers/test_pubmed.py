@@ -348,7 +348,8 @@ def test_an_empty_efetch_answer_is_an_error() -> None:
             return (DATA / "esearch_history.xml").read_bytes()
         return b'<?xml version="1.0" ?>\n<eFetchResult><ERROR>Empty result</ERROR></eFetchResult>'
 
-    with pytest.raises(PubMedError, match="no articles for records 1-500"):
+    with pytest.raises(PubMedError, match="records 1-500 of the search with no articles "
+                       r"\(PubMed said: Empty result\)"):
         search_pubmed("x", email=EMAIL, transport=transport,
                       limiter=RateLimiter(3, clock=clock, sleep=clock.sleep), sleep=clock.sleep)
 
@@ -376,10 +377,50 @@ def test_a_short_efetch_batch_is_retried_then_refused_with_the_records_missing()
                            sleep=clock.sleep)
     assert len(result.records) == 1234 and answers["short"] == 3
     answers["short"] = -100   # short every time
-    with pytest.raises(PubMedError, match="300 of the 500 records 501-1000 5 times: "
-                       "records 801–1000 of the search were not returned"):
+    with pytest.raises(PubMedError, match="records 501-1000 of the search with only 300 of "
+                       "the 500 records, 5 times: records 801–1000 of the search were not "
+                       "returned"):
         search_pubmed("x", email=EMAIL, transport=transport, limiter=limiter,
                       sleep=clock.sleep)
+
+
+def test_pubmed_answers_are_explained_in_their_own_terms() -> None:
+    """A truncated efetch answer said "the file may be truncated or damaged; export it
+    again" and was not retried; esearch's <ERROR> said the answer "could not be read";
+    HTTP 400 said nothing of why (a tester's runs)."""
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    cut = {"left": 1}
+
+    def truncating(utility: str, params: Mapping[str, Any]) -> bytes:
+        body = eutils(utility, params)
+        if utility == "efetch" and cut["left"]:
+            cut["left"] -= 1
+            return body[: len(body) // 2]
+        return body
+
+    notices: list[str] = []
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    result = search_pubmed("x", email=EMAIL, transport=truncating, limiter=limiter,
+                           sleep=clock.sleep, max_records=10, notice=notices.append)
+    assert len(result.records) == 10
+    (notice,) = notices
+    assert "could not be read" in notice and "export it again" not in notice
+
+    def rejecting(utility: str, params: Mapping[str, Any]) -> bytes:
+        return (b'<?xml version="1.0" ?>\n<eSearchResult><ERROR>Invalid query syntax'
+                b'</ERROR></eSearchResult>')
+
+    with pytest.raises(PubMedError, match="PubMed rejected the query: Invalid query syntax"):
+        search_pubmed("x AND (", email=EMAIL, transport=rejecting, limiter=limiter)
+
+    def bad_request(utility: str, params: Mapping[str, Any]) -> bytes:
+        raise HTTPError("https://eutils.ncbi.nlm.nih.gov/", 400, "Bad Request",
+                        email.message.Message(), io.BytesIO(b'{"error":"API key invalid"}'))
+
+    with pytest.raises(PubMedError, match=r'NCBI said: \{"error":"API key invalid"\}\): '
+                       "check --api-key"):
+        search_pubmed("x", email=EMAIL, transport=bad_request, limiter=limiter)
 
 
 def test_client_errors_are_not_retried() -> None:
