@@ -40,7 +40,12 @@ _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _LINEBREAK = re.compile(r"\s*\n\s*")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_RECORD_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+"""Control characters removed from a record's text. Not the set a decision's note cannot
+hold (`screener.workflow.screening.NOTE_CONTROLS`), on purpose: a record's whitespace
+controls (tab, line break, form feed, carriage return) are left to the whitespace
+collapsing that follows, which makes spaces or paragraph breaks of them, where a note keeps
+its tabs and line breaks and refuses the rest."""
 _SCRIPT = re.compile(r"<(su[pb]|inf)(?:\s[^<>]*)?>\s*(.{0,200}?)\s*</\1\s*>",
                      re.IGNORECASE | re.DOTALL)
 
@@ -92,7 +97,7 @@ def clean_inline(value: object) -> str:
         text = _strip_tags(text)
     if "&" in text:
         text = html.unescape(text)
-    text = _CONTROL.sub("", text)
+    text = _RECORD_CONTROLS.sub("", text)
     return " ".join(text.split())
 
 
@@ -108,7 +113,7 @@ def clean_paragraphs(value: object) -> str:
         text = _strip_tags(text)
     if "&" in text:
         text = html.unescape(text)
-    text = _CONTROL.sub("", text)
+    text = _RECORD_CONTROLS.sub("", text)
     parts = (" ".join(p.split()) for p in _PARAGRAPH.split(text))
     return "\n\n".join(p for p in parts if p)
 

@@ -309,7 +309,7 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
         unreadable_label,
     )
     from screener.importers.labels import LABEL_COLUMNS
-    from screener.workflow.screening import apply_outcome_effects
+    from screener.workflow.screening import apply_outcome_effects, note_as_held
 
     labels: list[tuple[int, int]] = []
     odd: list[tuple[int, str]] = []
@@ -349,7 +349,7 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
         reason_text, note = label_reason_and_note(records[rid])
         reason_id, unknown = _reason_of(review, reason_text) if not value else (None, [])
         dropped += [(number_of[rid], text) for text in unknown]
-        note = _CONTROL.sub(" ", note)
+        note = note_as_held(note)
         repo.add_decision(session, Decision(
             record_id=rid, reviewer=reviewer, stage=Stage.TITLE_ABSTRACT,
             label=Label.INCLUDE if value else Label.EXCLUDE, reason_id=reason_id,
@@ -366,10 +366,6 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
     for rid, _value in labels:
         apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
     return labels
-
-
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-"""Control characters a note cannot hold (a line break and a tab aside)."""
 
 
 def _reason_of(review: Review, text: str) -> tuple[str | None, list[str]]:

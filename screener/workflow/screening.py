@@ -260,10 +260,17 @@ def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str
 def check_note(note: str) -> None:
     """A note may run over several lines, but holds no other control characters: escape
     codes in it would reach every terminal that shows it (conflicts, the UI, the log)."""
-    found = _control_char(note, ("Cc",), allowed="\n\t")
+    found = _NOTE_REFUSED.search(note)
     if found is not None:
-        raise ReviewError(f"the note holds a control character ({found[1]!r}); write it as "
-                          "plain text")
+        raise ReviewError(f"the note holds a control character ({found.group()!r}); write it "
+                          "as plain text")
+
+
+def note_as_held(text: str) -> str:
+    """`text` as a note can hold it (`check_note`), for a note read from a file: its control
+    characters (`NOTE_CONTROLS`) made spaces, its bidirectional controls left out (as the UI
+    leaves them out)."""
+    return NOTE_CONTROLS.sub(" ", BIDI_PATTERN.sub("", text))
 
 
 def record_decision(review: Review, record_id: int, reviewer: str, label: Label, *,
@@ -462,6 +469,13 @@ a title could read as other words): refused in names and notes, and never shown 
 
 BIDI_PATTERN = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
 """Any one of `BIDI_CONTROLS`."""
+
+NOTE_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""The control characters (Unicode category Cc) a note cannot hold: all but a tab and a line
+break (a note may run over several lines)."""
+
+_NOTE_REFUSED = re.compile(f"{NOTE_CONTROLS.pattern}|{BIDI_PATTERN.pattern}")
+"""What `check_note` refuses: a `NOTE_CONTROLS` or a `BIDI_CONTROLS` character."""
 
 
 def shown_text(text: str, empty: str = "") -> str:

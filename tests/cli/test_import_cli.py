@@ -1019,3 +1019,23 @@ def test_a_search_that_finds_nothing_is_stored_once(review_dir: list[str],
     run(*search, "--again", *review_dir)
     sources = json.loads(run("status", "--json", *review_dir))["sources"]
     assert [s["query"] for s in sources] == ["zzqx", "qqzz", "zzqx"]
+
+
+def test_labels_as_keeps_a_note_a_screener_could_have_typed(
+        review_dir: list[str], tmp_path: Path) -> None:
+    """An imported note kept the bidirectional controls a typed note is refused for: the
+    'note: ...' of the decision log could show its words reversed (a right-to-left override)
+    where a screener's own note could not."""
+    from screener.workflow.screening import check_note
+
+    labelled = tmp_path / "l.csv"
+    labelled.write_text("title,decision,note\n"
+                        "A trial,include,\u202echeck the dose\u202c and\x1b[2J the arms\n",
+                        encoding="utf-8")
+    run("import", str(labelled), *review_dir, "--labels-as", "carol")
+    exported = tmp_path / "back.csv"
+    run("export", "records", "--label", "all", "--format", "csv", "--out", str(exported),
+        *review_dir)
+    note = next(csv.DictReader(exported.open(encoding="utf-8")))["note"]
+    assert note.endswith("note: check the dose and [2J the arms")
+    check_note(note.split(": ", 1)[1])  # what a screener could have typed
