@@ -576,15 +576,21 @@ def _keep_screened(keep: int, others: Sequence[int],
                    records: dict[int, Record]) -> tuple[int, list[int]]:
     """The copy to keep of a cluster (`keep`, the one dedup chose, and `others`) and the
     copies to remove: of the screened copies, the one whose decisions carry the record
-    furthest (`_how_far`), ties: the most metadata, then `keep`, then the lowest id; none
-    screened: `keep`. So the cluster's outcome is its furthest-going copy's, and the
-    decisions of the copy kept go on counting."""
+    furthest (`_how_far`), ties as dedup breaks them (`keep_first`: a copy titled as
+    retracted, then the most metadata), then `keep`, then the lowest id; none screened:
+    `keep`. So the cluster's outcome is its furthest-going copy's, and the decisions of the
+    copy kept go on counting."""
+    from screener.importers.dedup import keep_first
+
+    def order(i: int) -> tuple[tuple[int, int], tuple[bool, int], bool, int]:
+        far, best = _how_far(labels[i])
+        return ((-far, -best), keep_first(records[i]) if i in records else (True, 0),
+                i != keep, i)
+
     ids = [keep, *others]
     screened = [i for i in ids if labels.get(i)]
     if screened:
-        keep = max(screened, key=lambda i: (
-            _how_far(labels[i]),
-            records[i].metadata_score() if i in records else 0, i == keep, -i))
+        keep = min(screened, key=order)
     return keep, [i for i in ids if i != keep]
 
 

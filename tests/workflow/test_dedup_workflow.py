@@ -226,3 +226,20 @@ def test_a_medrxiv_preprint_without_doi_is_listed_as_preprint_and_article(
                volume="21", pages="1100-1110", doi="10.1016/S1473-3099(21)00123-4")])
     assert deduplicate(review).removed == 1
     assert [link["method"] for link in list_duplicates(review)] == [PREPRINT_AND_ARTICLE]
+
+
+def test_of_copies_decided_alike_the_one_marked_retracted_is_kept(
+        make_review: Callable[..., Any]) -> None:
+    # dedup keeps the copy titled as retracted so that screeners see the article was
+    # retracted; of screened copies the richest was kept instead, and the mark went with
+    # the copy removed
+    from dataclasses import replace
+
+    review = make_review()
+    richer, retracted = add(review, "PubMed", [
+        pubmed(), replace(scopus(), title="RETRACTED: " + TITLE)])
+    for rid in (richer, retracted):
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    deduplicate(review)
+    with review.read() as s:
+        assert repo.removed_duplicate_ids(s) == {richer}
