@@ -211,16 +211,12 @@ class Database:
         a programming error (SQLite would refuse with "database is locked" when another
         connection writes). Within `snapshot` it is the snapshot's transaction.
         """
-        shared = _SNAPSHOT.get()
-        if shared is not None and shared[0] is self:
-            yield shared[1]
+        shared = self._snapshot_session()
+        if shared is not None:
+            yield shared
             return
-        with self._explained(), self._factory() as session:
-            session.connection(execution_options={READ_ONLY: True})
-            try:
-                yield session
-            finally:
-                session.rollback()
+        with self._read_only() as session:
+            yield session
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -229,20 +225,31 @@ class Database:
         SQLite a plain BEGIN under WAL reads one snapshot (from its first read); on
         PostgreSQL the transaction is REPEATABLE READ (READ COMMITTED, the default, sees
         each statement's own). Nested, the outer one stands."""
-        shared = _SNAPSHOT.get()
-        if shared is not None and shared[0] is self:
+        if self._snapshot_session() is not None:
             yield
             return
-        options: dict[str, object] = {READ_ONLY: True}
-        if not self.is_sqlite:
-            options["isolation_level"] = "REPEATABLE READ"
-        with self._explained(), self._factory() as session:
-            session.connection(execution_options=options)
+        isolation = {} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"}
+        with self._read_only(**isolation) as session:
             token = _SNAPSHOT.set((self, session))
             try:
                 yield
             finally:
                 _SNAPSHOT.reset(token)
+
+    def _snapshot_session(self) -> Session | None:
+        """The session of the `snapshot` open on this database in this thread or task."""
+        shared = _SNAPSHOT.get()
+        return shared[1] if shared is not None and shared[0] is self else None
+
+    @contextmanager
+    def _read_only(self, **options: object) -> Iterator[Session]:
+        """A session whose transaction only reads (`options`: more execution options),
+        rolled back at the end."""
+        with self._explained(), self._factory() as session:
+            session.connection(execution_options={READ_ONLY: True, **options})
+            try:
+                yield session
+            finally:
                 session.rollback()
 
     @contextmanager
