@@ -37,7 +37,7 @@ whose sum does not converge in `_MAX_STEPS` terms (never met in the tests).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -315,11 +315,17 @@ class _LeftTest:
             return False
         if m > self.left:
             return True
+        return _any_below(self.p_values(m), self.k_rel, self.left + self.ks, self.k_rel + m,
+                          self.ks, q)
+
+    def p_values(self, m: int) -> np.ndarray:
+        """P(X <= k_rel) at m (1 <= m <= left) for each sample size of `ks`, computed once
+        per m (`seen`): the three searches ask for some of the same m, and the low end
+        takes the sample size of the smallest at the point."""
         if m not in self.seen:
             self.seen[m] = hypergeom_cdf(self.k_rel, self.left + self.ks, self.k_rel + m,
                                          self.ks)
-        return _any_below(self.seen[m], self.k_rel, self.left + self.ks, self.k_rel + m,
-                          self.ks, q)
+        return self.seen[m]
 
     def too_few(self, m: int, j: int, q: Fraction) -> bool:
         """Whether the other tail rules out "m relevant records left" as too few, on the
@@ -345,7 +351,7 @@ class _LeftTest:
         return self._smallest(lambda m: not self.too_few(m, j, q), lo, hi)
 
     @staticmethod
-    def _smallest(holds: Any, lo: int, hi: int) -> int:
+    def _smallest(holds: Callable[[int], bool], lo: int, hi: int) -> int:
         """Smallest m in lo..hi at which `holds` (false up to some m, then true; true at
         hi), to within 0.5 % of m: up to that much larger than the exact one."""
         while hi - lo > max(0, int(0.005 * lo)):
@@ -439,9 +445,7 @@ def estimate_remaining(
     # point it is above 1/2 (one relevant more in the urn shifts X by at most one), so the
     # low end is at most the point. Within 0.5 % of m, rounded down: it errs low, as the
     # high end errs high.
-    at = min(mid, left)
-    test.below(at, Fraction(1, 2))
-    j = int(np.argmin(test.seen[at]))
+    j = int(np.argmin(test.p_values(min(mid, left))))
     low = max(0, test.smallest_kept(j, tail, 0, mid - 1) - int(0.005 * mid))
     point = mid - 1
     return Estimate(
