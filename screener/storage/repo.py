@@ -211,6 +211,11 @@ def get_record(session: Session, record_id: int) -> Record | None:
     return _to_record(row) if row is not None else None
 
 
+def record_exists(session: Session, record_id: int) -> bool:
+    """Whether the review has a record with this id (its row is not read)."""
+    return session.scalar(select(RecordRow.id).where(RecordRow.id == record_id)) is not None
+
+
 def get_records_lean(session: Session) -> list[Record]:
     """Every record without its raw source fields (for deduplication of large reviews)."""
     c = _RECORDS

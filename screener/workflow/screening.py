@@ -314,7 +314,7 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
                 "this record was on screen, so the decision was made against criteria, "
                 "reasons or terms no longer in force; nothing was saved: the screen now "
                 f"follows version {review.protocol_version}, decide again")
-        if repo.get_record(session, record_id) is None:
+        if not repo.record_exists(session, record_id):
             raise ReviewError(f"no record with id {record_id} in this review")
         if repeat_ok:
             ensure_changed(review, session, Decision(
@@ -624,7 +624,7 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
                 "in blind dual screening the adjudicator marks full-text reports not "
                 f"retrieved{who}, so that no screener learns whether the other has assessed "
                 "the report; tell the adjudicator which report could not be obtained")
-        if repo.get_record(session, record_id) is None:
+        if not repo.record_exists(session, record_id):
             raise ReviewError(f"no record with id {record_id} in this review")
         status = repo.reports(session).get(record_id)
         decided = repo.record_screeners(session, Stage.FULL_TEXT, record_id)
@@ -646,7 +646,7 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
 def unmark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:
     """Take back `mark_not_retrieved`: the report is sought again."""
     with review.transaction() as session:
-        if repo.get_record(session, record_id) is None:
+        if not repo.record_exists(session, record_id):
             raise ReviewError(f"no record with id {record_id} in this review")
         status = repo.reports(session).get(record_id)
         if status != ReportStatus.NOT_RETRIEVED:

@@ -785,7 +785,7 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
                     f"(`screener conflicts --reviewer {shlex.quote(name)}` ends blinding for "
                     "this stage), then resolve them")
         outcome_and = record_outcomes(review, session, stage, [record_id]).get(record_id)
-        if outcome_and is None and repo.get_record(session, record_id) is None:
+        if outcome_and is None and not repo.record_exists(session, record_id):
             raise ReviewError(f"no record with id {record_id} in this review")
         if outcome_and is None or not (outcome_and[0].conflict or outcome_and[0].adjudicated):
             raise ReviewError(f"record {record_id} has no conflict at {stage.value}; "
