@@ -33,13 +33,14 @@ from screener.storage.engine import (
     normalise_url,
     redact,
     session_factory,
+    sqlite_file,
     sqlite_file_problem,
     sqlite_url,
     upgrade,
 )
 
 __all__ = ["INT_MAX", "RESTORE_STEPS", "Database", "Session", "StorageError", "connection_hint", "redact", "repo",
-           "sqlite_url"]
+           "sqlite_file", "sqlite_url"]
 
 
 _SNAPSHOT: ContextVar[tuple[Database, Session] | None] = ContextVar("screener_snapshot",

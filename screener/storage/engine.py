@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,7 +102,22 @@ def normalise_url(url: str) -> str:
 
 
 def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
+    """The URL of the SQLite database file `path`, with any character a URL reads otherwise
+    escaped: a folder named `Ketamine%20review`, `Does it work?` or `Trial #2` must open its
+    own review.db, not `Ketamine review`'s or a file `Does it work` beside it."""
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file a SQLite URL names, decoded as SQLAlchemy reads it (None for
+    another database, an in-memory one, or a URL that cannot be read)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"

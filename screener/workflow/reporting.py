@@ -364,8 +364,8 @@ def _review_files(review: Review) -> set[Path]:
     bases = []
     if review.folder is not None:
         bases.append(review.folder / DB_FILE)
-    if review.db.url.startswith("sqlite:///"):
-        bases.append(Path(review.db.url.removeprefix("sqlite:///")))
+    if review.db.sqlite_path is not None:
+        bases.append(review.db.sqlite_path)
     files = {review.folder.resolve() / PROTOCOL_FILE} if review.folder is not None else set()
     for base in bases:
         for suffix in ("", "-wal", "-shm", "-journal"):

@@ -15,7 +15,7 @@ from pathlib import Path
 from screener.core.paths import replace_durably
 from screener.core.protocol import Protocol
 from screener.protocol import ProtocolError, load_protocol_text, sha256_text
-from screener.storage import Database, Session, StorageError, repo, sqlite_url
+from screener.storage import Database, Session, StorageError, repo, sqlite_file, sqlite_url
 from screener.workflow.model_settings import read_protocol
 
 DB_FILE = "review.db"
@@ -190,8 +190,8 @@ def _existing_review_file(url: str) -> None:
     """For a SQLite URL: refuse (ReviewError) a folder or review.db that does not exist, or
     a path that is a file where the folder should be, before anything connects (connecting
     would create the database). Other URLs pass."""
-    if url.startswith("sqlite"):
-        path = Path(url.removeprefix("sqlite:///"))
+    path = sqlite_file(url)
+    if path is not None:
         if path.parent.is_file():
             hint = (f" (--review {path.parent.parent})"
                     if (path.parent.parent / DB_FILE).is_file() else "")
@@ -199,7 +199,7 @@ def _existing_review_file(url: str) -> None:
                               f"the review was created in, the one that holds {DB_FILE}{hint}")
         if not path.parent.is_dir():
             hint = ""
-            if not url.startswith("sqlite:////") and not path.is_absolute():
+            if not path.is_absolute():
                 hint = (f" ({url} is relative to the current folder: a SQLite URL takes "
                         "four slashes before an absolute path, sqlite:////abs/path/review.db)")
             raise ReviewError(f"no such folder: {path.parent}{hint}; create a review with "
