@@ -6,6 +6,7 @@ from screener.protocol.loader import (
     ProtocolError,
     RankingCheck,
     load_protocol_text,
+    normalise_protocol_text,
     protocol_warnings,
     read_protocol_file,
     sha256_text,
@@ -13,5 +14,6 @@ from screener.protocol.loader import (
 from screener.protocol.schema import SCHEMA, schema_json
 
 __all__ = ["SCHEMA", "Problem", "ProtocolError", "RankingCheck", "bundled_protocols",
-           "example_named", "load_protocol_text", "protocol_or_example", "protocol_warnings",
+           "example_named", "load_protocol_text", "normalise_protocol_text",
+           "protocol_or_example", "protocol_warnings",
            "read_protocol_file", "schema_json", "sha256_text"]

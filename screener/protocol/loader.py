@@ -109,6 +109,14 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def normalise_protocol_text(text: str) -> str:
+    """The protocol text as a review stores, hashes and copies it: without a byte-order mark,
+    lines ending in LF. A protocol re-saved on Windows (CRLF), by an old Mac editor (CR) or
+    with a BOM is the same protocol, and `sha256sum protocol.yaml` of the review's copy
+    gives the hash screener prints."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _path_text(path: list[Any]) -> str:
     out = ""
     for part in path:
@@ -936,7 +944,8 @@ def _repeated_terms(highlight: Any, node: yaml.Node | None) -> list[Problem]:
 
 def read_protocol_file(path: Path, *, ranking_check: RankingCheck | None = None
                        ) -> tuple[Protocol, str]:
-    """Read and validate a protocol file; return it with its text (stored verbatim)."""
+    """Read and validate a protocol file; return it with its text as a review stores it
+    (`normalise_protocol_text`: no BOM, LF line endings)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -951,4 +960,5 @@ def read_protocol_file(path: Path, *, ranking_check: RankingCheck | None = None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ProtocolError(str(path), [Problem("", line, "not UTF-8 text; save the file as UTF-8")]) from None
+    text = normalise_protocol_text(text)
     return load_protocol_text(text, str(path), ranking_check=ranking_check), text

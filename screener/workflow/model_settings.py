@@ -84,8 +84,8 @@ def ranking_problems(ranking: Mapping[str, Any]) -> list[tuple[tuple[str | int, 
 def read_protocol(path: Path) -> tuple[Protocol, str]:
     """Read a protocol file with every check, the ranking settings' included (as `rank`
     would refuse them): what `protocol check`, `init` and `protocol amend` accept. Returns
-    the protocol and its text (stored verbatim). Here, not in `review`, so that `protocol
-    check` loads no database layer."""
+    the protocol and its text as a review stores it (no BOM, LF line endings). Here, not in
+    `review`, so that `protocol check` loads no database layer."""
     from screener.protocol import read_protocol_file
 
     return read_protocol_file(path, ranking_check=ranking_problems)

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from screener.core.paths import replace_durably
 from screener.core.protocol import Protocol
-from screener.protocol import ProtocolError, load_protocol_text, sha256_text
+from screener.protocol import (
+    ProtocolError,
+    load_protocol_text,
+    normalise_protocol_text,
+    sha256_text,
+)
 from screener.storage import Database, Session, StorageError, repo, sqlite_file, sqlite_url
 from screener.workflow.model_settings import read_protocol
 
@@ -142,8 +147,8 @@ def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) 
             db.dispose()
             raise
         try:
-            if not same_file:
-                shutil.copyfile(protocol_path, copy)
+            if not same_file or copy.read_bytes() != text.encode("utf-8"):
+                _write_copy(text, copy)
             (folder_ / "exports").mkdir(exist_ok=True)
         except BaseException:
             db.dispose()
@@ -345,15 +350,20 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
         raise ReviewError("an amendment needs a reason: --reason 'what changed and why'")
     protocol, text = read_protocol(protocol_path)
     sha = sha256_text(text)
-    if sha == review.protocol_hash:
+    with review.read() as session:
+        in_force, stored, _ = repo.latest_protocol(session)
+    # (a version stored by an older screener may hold CRLF or a BOM: compared as read now)
+    if normalise_protocol_text(stored) == text:
         raise ReviewError(f"{protocol_path} is the protocol already in force (version "
-                          f"{review.protocol_version}); nothing to amend")
+                          f"{in_force}; line endings and a byte-order mark do not count); "
+                          "nothing to amend")
     copy = review.folder / PROTOCOL_FILE if review.folder is not None else None
-    if copy is not None and copy.exists() and copy.resolve() == protocol_path.resolve():
-        copy = None   # (amending the copy itself, edited in place)
+    if (copy is not None and copy.exists() and copy.resolve() == protocol_path.resolve()
+            and copy.read_bytes() == text.encode("utf-8")):
+        copy = None   # (amending the copy itself, edited in place, already as stored)
     # the folder's copy is written beside it first: a folder that cannot take it (full
     # disk, no write access) refuses the amendment before the version is recorded
-    staged = _stage_copy(protocol_path, copy) if copy is not None else None
+    staged = _stage_copy(text, copy) if copy is not None else None
     try:
         version, dropped, changed = _record_amendment(review, protocol_path, protocol, text,
                                                       sha, reason, drop_used)
@@ -373,16 +383,33 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
     return Amendment(version, tuple(dropped), tuple(changed))
 
 
-def _stage_copy(source: Path, copy: Path) -> Path:
+def _write_staged(text: str, copy: Path) -> Path:
+    """The protocol text, as stored, written beside the folder's `copy` (to be renamed onto
+    it), so that `sha256sum` of the copy gives the stored hash; nothing is left on failure."""
     staged = copy.with_name(f".{copy.name}.amending")
     try:
-        shutil.copyfile(source, staged)
-    except OSError as exc:
+        staged.write_bytes(text.encode("utf-8"))
+    except OSError:
         staged.unlink(missing_ok=True)
+        raise
+    return staged
+
+
+def _write_copy(text: str, copy: Path) -> None:
+    staged = _write_staged(text, copy)
+    try:
+        replace_durably(staged, copy)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def _stage_copy(text: str, copy: Path) -> Path:
+    try:
+        return _write_staged(text, copy)
+    except OSError as exc:
         raise ReviewError(f"cannot write the protocol copy beside {copy} ({exc.strerror}): "
                           "nothing was recorded. Free some space or get write access to the "
                           "review folder, and amend again") from None
-    return staged
 
 
 SETTLED_BY_AMENDMENT = "conflicts_settled_by_latest_decision"

@@ -472,8 +472,6 @@ def test_amend_that_cannot_write_the_folder_copy_records_nothing(
     into the review folder: refused with a message before the version is recorded, so the
     folder's protocol.yaml and the version in force never disagree; it was a traceback
     after the version had been recorded."""
-    import shutil
-
     run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
     loc = ["--review", str(tmp_path / "rev")]
     amended = tmp_path / "p2.yaml"
@@ -482,7 +480,7 @@ def test_amend_that_cannot_write_the_folder_copy_records_nothing(
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(shutil, "copyfile", full)
+    monkeypatch.setattr(Path, "write_bytes", full)  # (the copy is written from the text stored)
     code, out = run("protocol", "amend", str(amended), "--reason", "r", *loc, ok=False)
     monkeypatch.undo()
     assert code == 2 and "Traceback" not in out and "nothing was recorded" in out, out
