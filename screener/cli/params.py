@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from screener.core.paths import too_long
+from screener.core.paths import not_utf8, too_long
 
 DB_INT_MAX = 2**31 - 1
 """The largest id, seed or count the review's columns hold: they are INTEGER, 32 bits on
@@ -52,7 +52,12 @@ COUNT = _DbInt(0, "a count")
 class NonEmptyPath(click.Path):
     """click.Path that refuses "": Path("") is the current folder, which a script passing an
     unset variable never meant. It also refuses a name longer than the file system allows
-    (the first call that touched it raised "File name too long")."""
+    (the first call that touched it raised "File name too long"), and one whose bytes are
+    not UTF-8 (`core.paths.not_utf8`: it was a traceback where the name was stored)."""
+
+    utf8_only = True
+    """Refuse a name that is not UTF-8 (a review folder, a file imported: screener keeps
+    their names)."""
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
@@ -62,6 +67,8 @@ class NonEmptyPath(click.Path):
         path = super().convert(value, param, ctx)
         if isinstance(path, Path) and (problem := too_long(path)):
             self.fail(problem, param, ctx)
+        if self.utf8_only and isinstance(path, Path) and (problem := not_utf8(path)):
+            raise PathError(problem)
         return path
 
 
@@ -91,6 +98,8 @@ class OutputPath(NonEmptyPath):
     command then says it is a folder)."""
 
     instead = "give a file name, or leave {option} out for the default"
+
+    utf8_only = False  # (an export's name is not kept: written as the file system takes it)
     """What to do instead of `-` (standard output)."""
 
     def convert(self, value: Any, param: click.Parameter | None,

@@ -49,6 +49,24 @@ def too_long(path: Path) -> str:
     return ""
 
 
+def not_utf8(path: Path | str) -> str:
+    """Why screener cannot keep `path` as text (a review stores the names of its files and
+    folders, and opens its database through a URL): a name whose bytes are not UTF-8, such
+    as a Latin-1 `r\xe9sum\xe9` from an old archive or a Windows share. In words, with the
+    bytes escaped ("" when every name is UTF-8)."""
+    for part in Path(path).parts:
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError:
+            name = os.fsencode(part).decode("utf-8", "backslashreplace")
+            whole = os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+            where = f" (in {whole})" if whole != name else ""
+            return (f"the name '{name}'{where} is not UTF-8: its bytes shown as \\x.. are in "
+                    "another encoding, which screener cannot keep as text; rename it (e.g. "
+                    "with your file manager) and give the new name; nothing was written")
+    return ""
+
+
 def sync_file(path: Path | str) -> None:
     """Flush the file's bytes to the disk (fsync), so that a rename that puts it in place
     after a power cut or system crash cannot show an empty or half-written file."""

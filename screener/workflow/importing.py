@@ -18,6 +18,7 @@ from typing import Any
 from screener.core import audit
 from screener.core.dates import search_date_problem, searched_today
 from screener.core.decisions import Decision, Label, Role, Stage
+from screener.core.paths import not_utf8
 from screener.core.records import PMID_LIST_QUERY, Record, typed_pmid
 from screener.core.wording import counted, plural, were
 from screener.storage import Session, repo
@@ -168,6 +169,8 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
         labels_as = reviewer_name(labels_as, "--labels-as")
     if source is not None:
         source = _check_source(review, source)
+    if problem := next(filter(None, map(not_utf8, paths)), ""):
+        raise ReviewError(problem)
     read: list[_ReadFile] = []
     for path in paths:
         fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)

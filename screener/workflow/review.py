@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from screener.core.paths import replace_durably
+from screener.core.paths import not_utf8, replace_durably
 from screener.core.protocol import Protocol
 from screener.protocol import (
     ProtocolError,
@@ -94,6 +94,8 @@ def _resolve(folder: Path | None, db_url: str | None) -> tuple[str, Path | None]
     if url:
         return url, folder
     folder = folder or Path.cwd()
+    if problem := not_utf8(folder.resolve()):
+        raise ReviewError(problem)
     return sqlite_url(folder.resolve() / DB_FILE), folder
 
 

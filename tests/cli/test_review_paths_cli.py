@@ -4,12 +4,15 @@ every command reads and writes the review.db inside that folder, and no other.""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from screener.cli import main
+from screener.workflow.importing import import_file
+from screener.workflow.review import ReviewError, open_review
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = str(REPO / "protocols" / "minimal.yaml")
@@ -50,3 +53,27 @@ def test_a_review_folder_of_any_name_keeps_its_own_database(
         assert records(tmp_path / lookalike) == 0
     made = {p.relative_to(tmp_path) for p in tmp_path.rglob("*")} - set(before)
     assert all(p.parts[0] in (name, "a.csv") for p in made), made  # nothing beside it
+
+
+BAD = os.fsdecode(b"r\xe9sum\xe9")  # Latin-1 bytes, as an old archive or a share names files
+
+
+def test_a_file_or_folder_name_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    bad_file = tmp_path / f"export_{BAD}.csv"
+    bad_file.write_text("title,abstract\nOne trial,x\n", encoding="utf-8")
+    before = (rev / "review.db").read_bytes()
+    for args in (["import", str(bad_file), "--review", str(rev)],
+                 ["init", str(tmp_path / BAD), "--protocol", MINIMAL],
+                 ["status", "--review", str(tmp_path / BAD)],
+                 ["backup", str(tmp_path / BAD), "--review", str(rev)]):
+        out = run(*args, code=2)
+        assert out.startswith("error: the name '") and len(out.splitlines()) == 1, out
+        assert "r\\xe9sum\\xe9" in out and "rename it" in out, out
+    assert (rev / "review.db").read_bytes() == before and records(rev) == 0
+    with open_review(rev) as review, pytest.raises(ReviewError, match="is not UTF-8"):
+        import_file(review, bad_file)  # the Python API says the same
+    with pytest.raises(ReviewError, match="is not UTF-8"):
+        open_review(tmp_path / BAD)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([bad_file.name, "rev"])
