@@ -144,10 +144,17 @@ def _records(
     longer = 0  # rows with more cells than the header
     untitled: list[int] = []  # lines of rows with an empty title cell
     titled = False  # the header names a title column (else one warning says so)
+    header_key: list[str] = []  # the header's names as compared (`_as_header`)
     for line, row in rows:
         cells = ["" if c is None else _cell(c, quoted) for c in row]
         if not any(c.strip() for c in cells):
             continue
+        if header is not None and _as_header(cells) == header_key:
+            bom = " (after a byte-order mark, where a file begins)" if _BOM in cells[0] else ""
+            raise ImportFailed(
+                f"this line repeats the header{bom}: were two files joined? import them "
+                "separately", file=path, line=line,
+                hint="one import command takes several files (screener import a.csv b.csv)")
         if header is None:
             if not any(_ALIASES.get(normalise_header(c)) in _KEY_FIELDS for c in cells):
                 above.append(line)
@@ -164,6 +171,7 @@ def _records(
                      f"header (line {line}) {'names' if one else 'name'} no columns and "
                      f"{were(len(above))} skipped.")
             header = _unique_names(cells)
+            header_key = _as_header(cells)
             repeated = sorted({h for h in cells if h.strip() and cells.count(h) > 1})
             if repeated:
                 warn(f"The header names {', '.join(repr(h.strip()) for h in repeated)} more "
@@ -238,6 +246,18 @@ def _records(
             file=path, line=above[0],
             hint="the first row of the table must name its columns, e.g. Title, Abstract, "
                  "Authors, Year")
+
+
+_BOM = "\ufeff"
+
+
+def _as_header(cells: Sequence[str]) -> list[str]:
+    """A row's cells compared as column names (`normalise_header`: a byte-order mark, case,
+    spaces and underscores aside; trailing empty cells dropped)."""
+    names = [normalise_header(c) for c in cells]
+    while names and not names[-1]:
+        names.pop()
+    return names
 
 
 def _listed(header: list[str]) -> str:

@@ -548,3 +548,25 @@ def test_csv_row_split_by_an_unquoted_line_break_is_named(tmp_path: Path) -> Non
     result = read_file(path)
     assert any(w.startswith("Row 2 (line 3) has 2 cells but the header has 4: a line break")
                for w in result.warnings), result.warnings
+
+
+@pytest.mark.parametrize(("second", "crlf"), [(b"", False), (b"\xef\xbb\xbf", False),
+                                              (b"\xef\xbb\xbf", True)])
+def test_two_csv_exports_joined_are_refused_at_the_second_header(
+        tmp_path: Path, second: bytes, crlf: bool) -> None:
+    # `cat a.csv b.csv > all.csv`: b's header (after its BOM, if it has one) became a row
+    # and was imported as a record titled "Title"
+    one = "Title,Abstract,Year\nFirst trial,About it,2019\nSecond trial,About that,2020\n"
+    two = "Title,Abstract,Year\nThird trial,And this,2021\n"
+    eol = "\r\n" if crlf else "\n"
+    path = tmp_path / "all.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + one.replace("\n", eol).encode()
+                     + second + two.replace("\n", eol).encode())
+    error = fail(path)
+    assert error.line == 4
+    assert "line 4: this line repeats the header" in str(error), error
+    assert "were two files joined? import them separately" in str(error)
+    assert "\ufeff" not in str(error)
+    for name in ("a.csv", "b.csv"):  # each alone imports
+        (tmp_path / name).write_text(one if name == "a.csv" else two, encoding="utf-8")
+    assert [r.title for r in read_file(tmp_path / "b.csv").records] == ["Third trial"]
