@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from screener.core.records import Record
@@ -69,6 +69,9 @@ class ImportResult:
     """Problems that did not stop the import (encoding fallback, records without title...)."""
     encoding: str = "utf-8"
     """Text encoding used to decode the file ('binary' for .xlsx)."""
+    decoding: list[str] = field(default_factory=list)
+    """The warnings about how the bytes were read as text (a Windows-1252 fallback, bytes
+    replaced), also in `warnings`: a review keeps them with the import."""
 
 
 def read_file(path: Path | str, *, progress: Callable[[int], None] | None = None) -> ImportResult:
@@ -156,7 +159,7 @@ def _read(
     name = detect_text(text, path)
     fmt = BY_NAME[name]
     records = _collect(fmt.iter_records(text, path, warnings), progress)
-    return _result(name, records, warnings, encoding, path)
+    return replace(_result(name, records, warnings, encoding, path), decoding=notes)
 
 
 def _collect(records: Iterator[Record], progress: Callable[[int], None] | None) -> list[Record]:

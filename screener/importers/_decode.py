@@ -2,7 +2,10 @@
 recognition of files that are not bibliographies at all (images, PDFs, archives).
 
 Standard library only; must not import sqlalchemy, textual, click, sklearn. Invalid bytes
-never raise here: they are replaced or decoded by the fallback, with a warning.
+are replaced or decoded by the fallback, with a warning; the one refusal is a file the
+fallback would garble (`ImportFailed`): bytes that read as control characters, or as East
+Asian text in an older encoding (Shift-JIS, GBK, EUC-KR, Big5), which Windows-1252 turns
+into titles of mojibake.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
+
+from screener.importers.errors import ImportFailed
 
 MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
@@ -69,8 +75,9 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def decode(data: bytes) -> tuple[str, str, list[str]]:
-    """(text, encoding name, warnings). Never raises for any input bytes. Lines ended by a
-    lone carriage return (classic Mac OS exports) are turned into line feeds."""
+    """(text, encoding name, warnings). Lines ended by a lone carriage return (classic Mac
+    OS exports) are turned into line feeds. Raises `ImportFailed` only for bytes that are
+    not UTF-8 and would be garbled by the Windows-1252/Latin-1 fallback (`_not_western`)."""
     text, encoding, warnings = _decode(data)
     if "\r" in text and "\n" not in text:
         text = text.replace("\r", "\n")
@@ -115,6 +122,7 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
             except UnicodeDecodeError:
                 text = data.decode("latin-1")
                 encoding = "latin-1"
+            _refuse_if_not_western(data, text)
             label = "Windows-1252" if encoding == "cp1252" else "Latin-1"
             warnings.append(
                 f"The file is not valid UTF-8 (first invalid byte on line {where}); it was "
@@ -126,6 +134,50 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
             f"Some bytes are not valid {encoding.removesuffix('-sig').upper()} and were replaced by '\ufffd'."
         )
     return text, encoding, warnings
+
+
+_C1 = re.compile("[\x80-\x9f]")
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+_EAST_ASIAN = ("shift_jis", "gbk", "euc_kr", "big5")
+"""Older encodings of Japanese, Chinese and Korean, as exports from Excel or local databases
+on such systems write them."""
+
+
+def _refuse_if_not_western(data: bytes, text: str) -> None:
+    """Refuse bytes that the Windows-1252/Latin-1 fallback (`text`) would store garbled:
+    C1 control characters (U+0080-U+009F, which no Western text holds), or East Asian text
+    in an older encoding. Those come as runs of non-ASCII bytes (two bytes a character)
+    that decode in one of `_EAST_ASIAN`, where Western text has mostly single accented
+    letters between ASCII ones ('été', 'Größe'; 'ção' is a pair) and a letter before a space
+    or comma that no such encoding takes."""
+    if looks_binary(text):
+        return  # (not text at all: detection says so)
+    control = _C1.search(text)
+    runs = list(_HIGH_RUN.finditer(data))
+    high = sum(len(run[0]) for run in runs)
+    paired = sum(len(run[0]) for run in runs if len(run[0]) > 1)
+    east_asian = (high >= 4 and paired > 0.6 * high
+                  and any(_decodes(data, codec) for codec in _EAST_ASIAN))
+    if east_asian:
+        line = data.count(b"\n", 0, runs[0].start()) + 1
+    elif control is not None:
+        line = text.count("\n", 0, control.start()) + 1
+    else:
+        return
+    what = ("looks like Chinese, Japanese or Korean text in an older encoding (Shift-JIS, GBK, "
+            "EUC-KR, Big5)" if east_asian else "holds bytes that read as control characters")
+    raise ImportFailed(
+        f"the file is not UTF-8 and {what}, which would be stored garbled", line=line,
+        hint="save the file as UTF-8 (in Excel: Save As, file type 'CSV UTF-8 (Comma "
+             "delimited)'; in a text editor: encoding UTF-8) and import it again")
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def looks_binary(text: str) -> bool:

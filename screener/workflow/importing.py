@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from screener.core import audit
 from screener.core.dates import search_date_problem, searched_today
@@ -23,6 +23,9 @@ from screener.core.records import PMID_LIST_QUERY, Record, typed_pmid
 from screener.core.wording import counted, plural, were
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError
+
+if TYPE_CHECKING:
+    from screener.importers import ImportResult
 
 KINDS = ("database", "register", "other")
 
@@ -79,23 +82,22 @@ def _check_source(review: Review, name: str) -> str:
 
 def read_any(path: Path, progress: Callable[[int], None] | None = None) -> tuple[str, list[Record], list[str]]:
     """Read one bibliography file (gzip-compressed or not); (format, records, warnings)."""
+    result = _read_result(path, progress)
+    return result.format, list(result.records), list(result.warnings)
+
+
+def _read_result(path: Path, progress: Callable[[int], None] | None) -> ImportResult:
     from screener.importers import read_file
     from screener.importers.errors import ImportFailed
 
-    try:
-        return _read_any(path, read_file, progress)
-    except ImportFailed as exc:
-        raise ReviewError(f"{exc} Nothing was imported.") from None
-
-
-def _read_any(path: Path, read_file: Callable[..., Any],
-              progress: Callable[[int], None] | None) -> tuple[str, list[Record], list[str]]:
     if not path.exists():
         raise ReviewError(f"{path}: no such file")
     if path.is_dir():
         raise ReviewError(f"{path} is a folder; give the export files themselves")
-    result = read_file(path, progress=progress)  # gzip-compressed files too
-    return result.format, list(result.records), list(result.warnings)
+    try:
+        return read_file(path, progress=progress)  # gzip-compressed files too
+    except ImportFailed as exc:
+        raise ReviewError(f"{exc} Nothing was imported.") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,9 @@ class _ReadFile:
     """Of the file's bytes (differs for a gzip file)."""
     records_sha256: str = ""
     """`audit.records_digest` of the records read (stored with the import event)."""
+    encoding: str = "utf-8"
+    decoding: tuple[str, ...] = ()
+    """How the bytes were read as text, when not plainly (stored with the import event)."""
 
 
 def _sha256_of(path: Path) -> tuple[str, str]:
@@ -173,9 +178,11 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
         raise ReviewError(problem)
     read: list[_ReadFile] = []
     for path in paths:
-        fmt, records, warnings = read_any(path, partial(progress, path) if progress else None)
-        read.append(_ReadFile(path, fmt, records, warnings, *_sha256_of(path),
-                              records_sha256=_digest(records)))
+        result = _read_result(path, partial(progress, path) if progress else None)
+        records = list(result.records)
+        read.append(_ReadFile(path, result.format, records, list(result.warnings),
+                              *_sha256_of(path), records_sha256=_digest(records),
+                              encoding=result.encoding, decoding=tuple(result.decoding)))
     check_repeats = not again and not labels_only
     if check_repeats:
         with _labels_hint(labels_as):
@@ -295,7 +302,8 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         "source_id": source_id, "source": source, "kind": kind,
         "file": path.name, "format": fmt, "sha256": f.sha256, "records": len(records),
         "searched_on": searched_on, "query": query, "labels_as": labels_as or "",
-        "labels": len(labels), "records_sha256": f.records_sha256})
+        "labels": len(labels), "records_sha256": f.records_sha256,
+        **({"encoding": f.encoding, "encoding_warnings": list(f.decoding)} if f.decoding else {})})
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings),
                          len(labels))
 

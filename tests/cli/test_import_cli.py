@@ -1039,3 +1039,18 @@ def test_labels_as_keeps_a_note_a_screener_could_have_typed(
     note = next(csv.DictReader(exported.open(encoding="utf-8")))["note"]
     assert note.endswith("note: check the dose and [2J the arms")
     check_note(note.split(": ", 1)[1])  # what a screener could have typed
+
+
+def test_a_table_read_as_windows_1252_says_so_in_its_import_event(
+        tmp_path: Path, review_dir: list[str], db_url: str | None) -> None:
+    # the warning was printed on stderr only: the review kept no trace of the guess
+    table = tmp_path / "export.csv"
+    table.write_bytes("Title,Abstract\nEfficacité chez les âgés,Größe\n".encode("cp1252"))
+    out = run("import", str(table), *review_dir)
+    assert "read as Windows-1252" in out
+    with open_review(tmp_path / "rev", db_url) as review, review.read() as session:
+        event = next(e for e, _ in repo.event_log(session) if e.kind == "records_imported")
+    assert event.details["encoding"] == "cp1252"
+    assert any("read as Windows-1252" in w for w in event.details["encoding_warnings"])
+    assert "Windows-1252" in run("log", "events", *review_dir)
+    assert "event log OK" in run("log", "verify", *review_dir)

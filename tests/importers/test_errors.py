@@ -570,3 +570,44 @@ def test_two_csv_exports_joined_are_refused_at_the_second_header(
     for name in ("a.csv", "b.csv"):  # each alone imports
         (tmp_path / name).write_text(one if name == "a.csv" else two, encoding="utf-8")
     assert [r.title for r in read_file(tmp_path / "b.csv").records] == ["Third trial"]
+
+
+TABLE = ("Title,Abstract,Year\n{title},{abstract},2021\n"
+         "Second {title},{abstract},2022\n")
+
+
+@pytest.mark.parametrize(("title", "abstract", "encoding"), [
+    ("日本語のタイトル：うつ病に対する鍼治療", "背景：うつ病は一般的な疾患である。", "shift_jis"),
+    ("中文标题：针灸治疗抑郁症的随机对照试验", "背景：抑郁症是常见疾病。", "gbk"),
+    ("우울증에 대한 침술 치료", "배경: 우울증은 흔한 질환이다.", "euc_kr"),
+])
+def test_a_table_in_an_east_asian_legacy_encoding_is_refused(
+        tmp_path: Path, title: str, abstract: str, encoding: str) -> None:
+    # read as Windows-1252/Latin-1 it gave titles of mojibake and C1 control characters
+    path = tmp_path / "export.csv"
+    path.write_bytes(TABLE.format(title=title, abstract=abstract).encode(encoding))
+    error = fail(path)
+    assert error.line == 2
+    assert "save the file as UTF-8" in str(error) and "CSV UTF-8" in str(error)
+    path.write_bytes(TABLE.format(title=title, abstract=abstract).encode("utf-8"))
+    assert read_file(path).records[0].title == title  # saved as UTF-8, it imports
+
+
+@pytest.mark.parametrize("text", [
+    "Avaliação da eficácia: informações sobre a intervenção até à alta",  # çã, çõ side by side
+    "Größe der Stichprobe für Mädchen — „Ergebnisse“ ß",
+    "Efficacité du traitement chez les patients âgés à Zürich: une étude “naïve” – œuvre",
+])
+def test_western_text_not_in_utf8_is_still_read_with_a_warning(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(TABLE.format(title=text, abstract=text).encode("cp1252"))
+    result = read_file(path)
+    assert result.records[0].title == text
+    assert "read as Windows-1252" in result.warnings[0]
+
+
+def test_c1_control_characters_from_the_latin1_fallback_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"  # 0x81 and 0x9d are not Windows-1252: read as Latin-1
+    path.write_bytes(b"Title,Abstract\nA title \x81 with \x9d,x\n")
+    error = fail(path)
+    assert error.line == 2 and "save the file as UTF-8" in str(error)
