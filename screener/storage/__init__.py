@@ -35,6 +35,7 @@ from screener.storage.engine import (
     session_factory,
     sqlite_file,
     sqlite_file_problem,
+    sqlite_path_too_long,
     sqlite_url,
     upgrade,
 )
@@ -306,6 +307,8 @@ def connection_hint(said: str, url: str) -> str:
 
 
 def _explain_sqlite_open(path: str, exc: OperationalError) -> str:
+    if "unable to open" in _first_line(exc).lower() and (too_long := sqlite_path_too_long(path)):
+        return too_long
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         return (f"no such folder: {folder}, where the database {os.path.basename(path)} "

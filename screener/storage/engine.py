@@ -120,6 +120,23 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+SQLITE_PATH_MAX = 504
+"""The longest path, in bytes, of a database file SQLite opens (its unix limit of 512,
+less room for the `-journal` it may add); longer, it says only "unable to open"."""
+
+
+def sqlite_path_too_long(path: str) -> str:
+    """Why SQLite cannot open the database file `path`, when its whole path is too long,
+    in words ("" when it is not)."""
+    size = len(os.fsencode(os.path.abspath(path)))
+    if size <= SQLITE_PATH_MAX:
+        return ""
+    return (f"cannot open the review database {path}: its path is {size} bytes long, and "
+            f"SQLite opens a database whose path is at most {SQLITE_PATH_MAX} bytes. Use a "
+            "review folder with a shorter path (nearer the top of the drive, or with shorter "
+            "folder names): create the review there, or move it there and give that path")
+
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 RESTORE_STEPS = ("quit every screener window and command, delete review.db-wal and "

@@ -77,3 +77,21 @@ def test_a_file_or_folder_name_that_is_not_utf8_is_refused_by_name(tmp_path: Pat
     with pytest.raises(ReviewError, match="is not UTF-8"):
         open_review(tmp_path / BAD)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([bad_file.name, "rev"])
+
+
+def test_a_review_path_longer_than_sqlite_opens_says_so(tmp_path: Path) -> None:
+    # SQLite opens a database whose path is at most 504 bytes (512 with room for -journal);
+    # past that it said "check that the folder exists and is readable", which it was
+    deep = tmp_path.joinpath(*["d" * 60] * 9)
+    deep.mkdir(parents=True)
+    folder = deep / "rev"
+    out = run("init", str(folder), "--protocol", MINIMAL, code=2)
+    assert "check that the folder exists" not in out, out
+    size = len(os.fsencode(folder / "review.db"))
+    assert f"{size} bytes long" in out and "504" in out and "shorter" in out, out
+    assert not folder.exists()  # nothing was left
+    shallow = tmp_path / "rev"
+    run("init", str(shallow), "--protocol", MINIMAL)
+    shallow.rename(deep / "rev")  # a review moved deep into a folder tree
+    out = run("status", "--review", str(folder), code=2)
+    assert f"{size} bytes long" in out and "504" in out, out
