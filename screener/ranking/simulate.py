@@ -431,15 +431,17 @@ def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path,
               fmt: str | None = None) -> None:
     """Recall vs records screened, with random-order and best-possible curves, as `fmt`
     (one of PLOT_FORMATS; default: the suffix of `path`, else SVG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A Figure of its own on the Agg canvas: pyplot and matplotlib.use would switch the
+    # caller's backend (a notebook's inline plots) and keep the figure in pyplot's list
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     n_pool = int(result.metrics.get("n_pool") or (len(dataset) - len(result.prior_ids)))
     r = int(result.metrics.get("n_pool_included") or sum(result.labels_in_order))
     xs = list(range(1, len(result.labels_in_order) + 1))
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.plot(xs, recall_curve(result.labels_in_order, r), label=result.model_label())
     ax.plot([0, n_pool], [0, 1], linestyle="--", color="grey", label="random order")
     ax.plot([0, r, n_pool], [0, 1, 1], linestyle=":", color="black", label="best possible")
@@ -468,4 +470,3 @@ def save_plot(result: SimulationResult, dataset: Dataset, path: str | Path,
              parse_math=False)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(str(path), format=fmt or Path(path).suffix.lstrip(".").lower() or "svg")
-    plt.close(fig)

@@ -142,18 +142,18 @@ def _sha256_of(path: Path) -> tuple[str, str]:
         return raw, raw
 
 
-def import_file(review: Review, path: Path, *, source: str | None = None, kind: str = "database",
+def import_file(review: Review, path: Path | str, *, source: str | None = None, kind: str = "database",
                 searched: str | None = None, query: str = "", labels_as: str | None = None,
                 progress: Callable[[int], None] | None = None,
                 again: bool = False, labels_only: bool = False) -> ImportSummary:
     """Import one file whole or not at all (one transaction)."""
-    return import_files(review, [path], source=source, kind=kind, searched=searched,
+    return import_files(review, [Path(path)], source=source, kind=kind, searched=searched,
                         query=query, labels_as=labels_as,
                         progress=(lambda _path, n: progress(n)) if progress else None,
                         again=again, labels_only=labels_only)[0]
 
 
-def import_files(review: Review, paths: Sequence[Path], *, source: str | None = None,
+def import_files(review: Review, paths: Sequence[Path | str], *, source: str | None = None,
                  kind: str = "database", searched: str | None = None, query: str = "",
                  labels_as: str | None = None,
                  progress: Callable[[Path, int], None] | None = None,
@@ -165,6 +165,7 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
     records in the same order (`_write_labels`)."""
     from screener.workflow.screening import reviewer_name
 
+    files = [Path(p) for p in paths]
     if labels_only and labels_as is None:
         raise ReviewError("--labels-only needs --labels-as REVIEWER (whose labels they are); "
                           "nothing was imported")
@@ -174,10 +175,10 @@ def import_files(review: Review, paths: Sequence[Path], *, source: str | None = 
         labels_as = reviewer_name(labels_as, "--labels-as")
     if source is not None:
         source = _check_source(review, source)
-    if problem := next(filter(None, map(not_utf8, paths)), ""):
+    if problem := next(filter(None, map(not_utf8, files)), ""):
         raise ReviewError(problem)
     read: list[_ReadFile] = []
-    for path in paths:
+    for path in files:
         result = _read_result(path, partial(progress, path) if progress else None)
         records = list(result.records)
         read.append(_ReadFile(path, result.format, records, list(result.warnings),

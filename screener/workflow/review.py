@@ -99,11 +99,13 @@ def _resolve(folder: Path | None, db_url: str | None) -> tuple[str, Path | None]
     return sqlite_url(folder.resolve() / DB_FILE), folder
 
 
-def create_review(folder: Path, protocol_path: Path, db_url: str | None = None) -> Review:
+def create_review(folder: Path | str, protocol_path: Path | str,
+                  db_url: str | None = None) -> Review:
     """Create a review: validate the protocol, make the folder and database, store version 1.
 
     Nothing is written when the protocol is invalid or the target already holds a review.
     """
+    folder, protocol_path = Path(folder), Path(protocol_path)
     protocol, text = read_protocol(protocol_path)
     url, folder_ = _resolve(folder, db_url)
     assert folder_ is not None
@@ -221,8 +223,9 @@ def _existing_review_file(url: str) -> None:
                               "`screener init DIR --protocol FILE`, or pass --review DIR")
 
 
-def open_review(folder: Path | None = None, db_url: str | None = None) -> Review:
+def open_review(folder: Path | str | None = None, db_url: str | None = None) -> Review:
     """Open an existing review (applying any pending migrations)."""
+    folder = Path(folder) if folder is not None else None
     url, folder_ = _resolve(folder, db_url)
     _existing_review_file(url)
     db = Database(url)

@@ -14,6 +14,8 @@ import shlex
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import TypeVar
 
 from screener.core.decisions import (
     Decision,
@@ -229,6 +231,19 @@ def _outcome_effects(session: Session, record_id: int, stage: Stage, outcome: Ou
         repo.set_report_status(session, record_id, ReportStatus.SOUGHT)
 
 
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def as_member(kind: type[_E], value: _E | str, what: str) -> _E:
+    """`value` as a member of the enumeration `kind` (the Python API takes "include" for
+    Label.INCLUDE); any other value is a ReviewError listing the members."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise ReviewError(f"{value!r} is not {what}: give one of "
+                          f"{', '.join(m.value for m in kind)}") from None
+
+
 def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str | None,
                       criterion_ids: Sequence[str]) -> None:
     protocol = review.protocol
@@ -273,8 +288,8 @@ def note_as_held(text: str) -> str:
     return NOTE_CONTROLS.sub(" ", BIDI_PATTERN.sub("", text))
 
 
-def record_decision(review: Review, record_id: int, reviewer: str, label: Label, *,
-                    stage: Stage = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
+def record_decision(review: Review, record_id: int, reviewer: str, label: Label | str, *,
+                    stage: Stage | str = Stage.TITLE_ABSTRACT, reason_id: str | None = None,
                     criterion_ids: Sequence[str] = (), note: str = "",
                     ranking_id: int | None = None, rank_position: int | None = None,
                     role: Role | None = None, if_needed: bool = False,
@@ -284,11 +299,13 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label,
     if_needed: refuse (`team.RecordTaken`) when other screeners completed the record
     meanwhile (set by `ScreeningSession.decide` for a record that `next` offered).
     seen_protocol: the hash of the protocol version the reviewer was shown (the UI's);
-    refuse (`ProtocolAmended`) when the version in force is another.
+    refuse (`ProtocolAmended`) when the version in force is another. `label` and `stage`
+    may be given as their values ("include", "full_text").
     repeat_ok: when the reviewer's standing decision on the record is this one (same label,
     reason, criteria and note, under the protocol in force), raise `NothingChanged` and add
     no row (`decide` run again); the ranking given is not compared: the decision stands with
     the one that showed it first."""
+    label, stage = as_member(Label, label, "a label"), as_member(Stage, stage, "a stage")
     if label == Label.UNDONE:  # it would withdraw nothing: no undo link
         raise ReviewError("undone is not a decision; undo with ScreeningSession.undo (the "
                           "UI's undo key)")

@@ -14,18 +14,26 @@ from typing import Any
 
 from screener.core.protocol import StoppingRule
 from screener.core.wording import counted
+from screener.storage import INT_MAX
 from screener.workflow.review import ReviewError
 
 
-def run_simulation(path: Path, *, seed: int = 42, prior_ids: Sequence[str] = (),
+def run_simulation(path: Path | str, *, seed: int = 42, prior_ids: Sequence[str] = (),
                    n_prior_included: int = 1, n_prior_excluded: int = 1,
                    stop_after: int | None = None, model: str = "default",
-                   protocol_file: Path | None = None, output: Path | None = None,
-                   plot: Path | None = None, force: bool = False,
+                   protocol_file: Path | str | None = None, output: Path | str | None = None,
+                   plot: Path | str | None = None, force: bool = False,
                    notice: Callable[[str], None] | None = None) -> Any:
     """Run one simulation; write JSON and plot when asked. Returns the SimulationResult.
     `notice` is given, before the run (which may take hours), what the user should know
-    about the dataset (`row_order_note`)."""
+    about the dataset (`row_order_note`). Paths may be given as str."""
+    path = Path(path)
+    protocol_file, output, plot = (None if p is None else Path(p)
+                                   for p in (protocol_file, output, plot))
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= INT_MAX:
+        # (as --seed: a seed a review's 32-bit columns store; numpy's own words were others)
+        raise ReviewError(f"seed {seed!r} is not a seed: give a whole number from 0 to "
+                          f"{INT_MAX}")
     from screener.ranking import ModelConfig
     from screener.ranking.simulate import (
         PLOT_FORMATS,
