@@ -301,14 +301,17 @@ def format_status(data: dict[str, Any]) -> str:
         lines.append(f"  stopping at title_abstract (recall target {stop['recall_target']:.0%}, "
                      f"confidence {stop['confidence']:.0%}){state}")
         groups: list[tuple[list[str], dict[str, Any]]] = []
-        for r in stop["reviewers"]:  # single screening shared: the same (the review's)
+        for r in stop["reviewers"]:
             same = {k: r[k] for k in ("figures_of", "figures_screened",
                                       "consecutive_irrelevant", "p_value",
                                       "estimated_recall", "estimated_recall_interval",
                                       "estimated_remaining", "safe", "added_since_start",
                                       "added_on", "screened_since")}
+            # single screening shared: the review's figures, the same for each, printed
+            # once; a screener's own figures (dual screening) stay on their own line even
+            # when they happen to equal another's
             for names, figures in groups:
-                if figures == same:
+                if figures == same and same["figures_of"] == "review":
                     names.append(r["reviewer"])
                     break
             else:

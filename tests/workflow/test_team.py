@@ -1730,3 +1730,24 @@ def test_a_blind_second_reviewer_may_disagree_on_a_record_already_at_full_text(
         decide(review, r3, "bob", EXC, reason="population")
     assert f"record {r3} is already at full text" in str(refused.value)
     assert "ann" not in str(refused.value) and "design" not in str(refused.value)
+
+
+def test_status_keeps_dual_screeners_with_equal_figures_apart(
+        make_review: Callable[..., Any]) -> None:
+    """Dual screening: ann and bob each screen every record, and their own figures can
+    happen to be equal (the same labels in the same order). status printed them as one
+    line, 'ann, bob (the review's figures: each record is screened once)', which is false
+    here; only single screening's shared figures are printed once."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, 8)
+    for who in ("ann", "bob"):
+        for rid, label in zip(ids, (INC, EXC, EXC, EXC), strict=False):
+            decide(review, rid, who, label)
+    list_conflicts(review, TA, ADJ)  # reconciliation: both screeners' figures shown
+    data = status(review)
+    rows = data["stopping"]["reviewers"]
+    assert {r["figures_of"] for r in rows} == {"reviewer"}
+    text = format_status(data)
+    assert "each record is screened once" not in text
+    assert [x.strip().split(":")[0] for x in text.splitlines()
+            if "irrelevant in a row" in x] == ["ann", "bob"]
