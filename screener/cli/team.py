@@ -14,7 +14,7 @@ import click
 from screener.cli import STAGES, emit_json, main, open_from, review_options, stage_option
 from screener.cli.params import DB_ID, PATH, SEED
 from screener.core.audit import iso_utc
-from screener.core.wording import counted, plural
+from screener.core.wording import counted, plural, spelled
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -26,15 +26,17 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 @click.option("--reviewers", required=True, metavar="A,B,C",
               help="Comma-separated reviewer names.")
 @click.option("--overlap", default="0%", show_default=True, metavar="SHARE",
-              help="Share of records screened by two reviewers, e.g. 20% or 0.2 (under 1%: "
-                   "a fraction, 0.002; write 100%, not 1).")
+              help="Share of records screened by the protocol's reviewers per record "
+              "(two in single screening), e.g. 20% or 0.2 (under 1%: a fraction, 0.002; "
+              "write 100%, not 1).")
 @click.option("--seed", type=SEED, default=None,
               help="Random seed (default: the protocol's ranking seed).")
 @stage_option()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overlap: str,
              seed: int | None, stage: str, as_json: bool) -> None:
-    """Split the stage's records among reviewers; the overlap share is double-screened."""
+    """Split the stage's records among reviewers; the overlap share gets the protocol's
+    reviewers per record (two in single screening), the rest one."""
     from screener.core.decisions import Stage
     from screener.workflow.team import allocate as run_allocate
     from screener.workflow.team import parse_share, share_text
@@ -44,22 +46,27 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
     with open_from(review_dir, db_url) as review:
         result = run_allocate(review, names, share, seed=seed, stage=Stage(stage))
         screening = review.protocol.screening
+    shared = ("double-screened" if result.per_record == 2 else
+              f"screened by {spelled(result.per_record)}")
     if result.double and not screening.adjudicator and screening.resolution.value != "consensus":
         click.echo(f"warning: {counted(result.double, 'record')} "
-                   f"{plural(result.double, 'is', 'are')} double-screened, but the protocol "
+                   f"{plural(result.double, 'is', 'are')} {shared}, but the protocol "
                    "names no adjudicator to resolve their disagreements: add `adjudicator: "
                    "NAME` (or `resolution: consensus`) under `screening:` and run `screener "
                    "protocol amend FILE`", err=True)
     single = result.records - result.double
     if screening.dual and single:
-        click.echo(f"warning: the protocol asks for two reviewers per record, but {single} of "
+        per = spelled(screening.reviewers_per_record)
+        click.echo(f"warning: the protocol asks for {per} reviewers per record, but {single} of "
                    f"the {counted(result.records, 'record')} {plural(single, 'gets', 'get')} one "
                    f"screener (--overlap {share_text(share)}); the "
-                   "methods text will say so. For every record to be screened twice, "
+                   "methods text will say so. For every record to be screened "
+                   f"{'twice' if per == 'two' else 'by ' + per}, "
                    "allocate again with --overlap 100%", err=True)
     data: dict[str, Any] = {
         "stage": result.stage.value, "seed": result.seed, "overlap": result.overlap,
         "records": result.records, "double_screened": result.double,
+        "screeners_per_shared_record": result.per_record,
         "per_reviewer": result.per_reviewer}
     if result.replaced is not None:
         data |= {"replaced_allocation_of": iso_utc(result.replaced),
@@ -68,7 +75,7 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
         emit_json(data)
         return
     click.echo(f"allocated {counted(result.records, 'record')} at {stage} (seed {result.seed}): "
-               f"{result.double} double-screened, {result.records - result.double} single; "
+               f"{result.double} {shared}, {result.records - result.double} single; "
                f"overlap {share_text(share)} of records (n = {round(share * result.records)})")
     for name, count in result.per_reviewer.items():
         click.echo(f"  {name}: {count}")

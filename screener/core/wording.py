@@ -11,6 +11,14 @@ def number(n: int) -> str:
     return f"{n:,}"
 
 
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def spelled(n: int) -> str:
+    """ "three": a small count in words (to ten), as prose writes it; larger ones in figures."""
+    return _WORDS[n] if 0 <= n < len(_WORDS) else number(n)
+
+
 def plural(n: int, word: str, many: str = "") -> str:
     """`word`, or its plural for a count other than 1 (`many` when not `word` + "s")."""
     return word if n == 1 else many or word + "s"

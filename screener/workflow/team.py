@@ -33,7 +33,7 @@ from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.decisions import current_decisions as current_decisions_of
 from screener.core.outcomes import Outcome, passes_title_abstract, record_outcome
 from screener.core.protocol import Resolution, ScreeningMode
-from screener.core.wording import counted
+from screener.core.wording import counted, plural, spelled
 from screener.storage import INT_MAX, Database, Session, repo, sqlite_url
 from screener.workflow.review import (
     DB_FILE,
@@ -64,8 +64,9 @@ class RecordTaken(ReviewError):
 
 def required_reviewers(review: Review, session: Session, stage: Stage,
                        record_ids: Sequence[int] | None = None) -> dict[int, int] | None:
-    """Screeners each allocated record needs (1 or 2) under the allocation in force, or
-    None without an allocation (the protocol's `reviewers_per_record` applies)."""
+    """Screeners each allocated record needs (1, or the protocol's reviewers per record,
+    at least 2) under the allocation in force, or None without an allocation (the
+    protocol's `reviewers_per_record` applies)."""
     return _required(session, repo.latest_allocation(session, stage), record_ids)
 
 
@@ -120,7 +121,8 @@ class Allocation:
     reviewers: tuple[str, ...]
     records: int
     double: int
-    """Records allocated to two reviewers."""
+    """Records allocated to more than one reviewer (`per_record` each, or those who had
+    decided them)."""
     per_reviewer: dict[str, int]
     """Records allocated to each reviewer."""
     replaced: datetime | None = None
@@ -128,6 +130,8 @@ class Allocation:
     kept: int = 0
     """Records that kept screeners who had already decided them, beside or instead of
     those the split planned (a new allocation takes no record from its screeners)."""
+    per_record: int = 2
+    """Screeners each overlap record gets: the protocol's reviewers per record, at least two."""
 
 
 def parse_share(text: str) -> float:
@@ -166,18 +170,23 @@ def share_text(share: float) -> str:
 
 
 def plan_allocation(record_ids: Sequence[int], reviewers: Sequence[str], overlap: float,
-                    seed: int) -> list[tuple[int, tuple[str, ...]]]:
-    """Deterministic split: shuffle with `seed`; the first round(overlap·N) records go to a
-    pair of reviewers (pairs taken in turn), the rest one each to the least-loaded reviewer."""
+                    seed: int, per_record: int = 2) -> list[tuple[int, tuple[str, ...]]]:
+    """Deterministic split: shuffle with `seed`; the first round(overlap·N) records go to
+    `per_record` reviewers (groups of that size taken in turn), the rest one each to the
+    least-loaded reviewer."""
     names = list(reviewers)
     if not names or len(set(names)) != len(names) or any(not n.strip() for n in names):
         raise ReviewError("--reviewers needs distinct, non-empty names: --reviewers A,B,C")
-    if overlap > 0 and len(names) < 2:
-        raise ReviewError("an overlap needs at least two reviewers")
+    if overlap > 0 and len(names) < per_record:
+        raise ReviewError(f"an overlap needs at least {spelled(per_record)} reviewers"
+                          + ("" if per_record == 2 else
+                             f" (the protocol asks for {spelled(per_record)} per record)")
+                          + f"; {spelled(len(names))} {plural(len(names), 'was', 'were')} "
+                          "given: name more in --reviewers")
     order = sorted(record_ids)
     random.Random(seed).shuffle(order)
     n_double = round(overlap * len(order))
-    pairs = list(itertools.combinations(names, 2))
+    pairs = list(itertools.combinations(names, per_record))
     load = dict.fromkeys(names, 0)
     plan: list[tuple[int, tuple[str, ...]]] = []
     for i, rid in enumerate(order):
@@ -208,7 +217,8 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
              seed: int | None = None, stage: Stage = Stage.TITLE_ABSTRACT) -> Allocation:
     """Split the stage's eligible records among reviewers (replaces any earlier allocation).
 
-    The overlap share is screened by two reviewers, the rest by one; `seed` defaults to the
+    The overlap share is screened by the protocol's reviewers per record (at least two:
+    a single-screening review's overlap is double-screened), the rest by one; `seed` defaults to the
     protocol's ranking seed, so the same call gives the same split. A record some screeners
     have already decided keeps them (`keep_screeners`): allocating again mid-screening
     takes no decided record from its screeners."""
@@ -224,6 +234,7 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
         raise ReviewError(f"seed {seed} cannot be stored with the allocation: give --seed N "
                           f"from 0 to {INT_MAX}" + ("" if given else " (the protocol's "
                                                      "ranking seed is out of that range)"))
+    per_record = max(2, review.protocol.screening.reviewers_per_record)
     names = [clean_name(n, "--reviewers") for n in reviewers]
     keys: dict[str, str] = {}
     for name in names:
@@ -249,7 +260,8 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
             if d.reviewer_role == Role.SCREENER:
                 decided.setdefault(d.record_id, []).append(d.reviewer)
         earlier = repo.latest_allocation(session, stage)
-        planned = plan_allocation(eligible_ids(session, stage), names, overlap, seed)
+        planned = plan_allocation(eligible_ids(session, stage), names, overlap, seed,
+                                  per_record)
         plan = [(rid, keep_screeners(who, decided.get(rid, []))) for rid, who in planned]
         kept = sum(1 for (_, who), (_, now) in zip(planned, plan, strict=True)
                    if set(now) - set(who))
@@ -267,7 +279,7 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
     return Allocation(run_id, stage, seed, overlap, tuple(names), len(plan),
                       sum(1 for _, who in plan if len(who) >= 2), per,
                       earlier["created_at"] if earlier and earlier["kind"] == "allocation"
-                      else None, kept)
+                      else None, kept, per_record)
 
 
 @dataclass(frozen=True, slots=True)

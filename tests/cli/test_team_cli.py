@@ -181,7 +181,8 @@ def test_allocate(tmp_path: Path, db_url: str | None) -> None:
     assert "8 of the 10 records get one screener" in result.stderr  # a dual protocol
     data = json.loads(result.stdout)
     assert data == {"stage": "title_abstract", "seed": 5, "overlap": 0.2, "records": 10,
-                    "double_screened": 2, "per_reviewer": {"ann": 6, "bob": 6}}
+                    "double_screened": 2, "screeners_per_shared_record": 2,
+                    "per_reviewer": {"ann": 6, "bob": 6}}
     out = json.loads(run("next", "--reviewer", "carl", "--new-reviewer", "--json", *loc)
                      or "null")
     assert out is None  # every record is allocated to ann or bob
@@ -403,6 +404,31 @@ def test_allocating_again_says_what_it_replaces_and_keeps_decided_records(
     assert f"[{rid}]" in run("conflicts", "--reviewer", ADJ, *loc)
     events = run("log", "events", *loc)
     assert "1 kept the screeners who had decided it" in events
+
+
+def test_allocating_a_three_reviewer_protocol_gives_shared_records_three(
+        tmp_path: Path) -> None:
+    # reviewers_per_record: 3: allocate gave each record two screeners, and a record two
+    # of them agreed on was settled, below the registered protocol's three
+    import yaml
+
+    data = yaml.safe_load(Path(DUAL).read_text())
+    data["screening"]["reviewers_per_record"] = 3
+    (tmp_path / "p3.yaml").write_text(yaml.safe_dump(data))
+    run("init", str(tmp_path / "rev"), "--protocol", str(tmp_path / "p3.yaml"))
+    with _open(tmp_path, None) as review, review.transaction() as s:
+        source = repo.add_source(s, name="Test", kind="database")
+        repo.add_records(s, source, [Record(title=f"Record {i}") for i in range(4)])
+    loc = ["--review", str(tmp_path / "rev")]
+    out = run("allocate", "--reviewers", "ann,bob,dan", "--overlap", "100%", *loc)
+    assert "allocated 4 records at title_abstract (seed 42): 4 screened by three, 0 single" in out
+    assert "warning" not in out and "ann: 4" in out and "dan: 4" in out
+    out = run("allocate", "--reviewers", "ann,bob,dan", "--overlap", "50%", *loc)
+    assert ("warning: the protocol asks for three reviewers per record, but 2 of the 4 "
+            "records get one screener (--overlap 50%)") in out and "screened by three" in out
+    out = run("allocate", "--reviewers", "ann,bob", "--overlap", "100%", *loc, code=2)
+    assert ("an overlap needs at least three reviewers (the protocol asks for three per "
+            "record); two were given") in out
 
 
 def _single_screening_review(tmp_path: Path, n: int) -> list[str]:

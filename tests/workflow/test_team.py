@@ -1751,3 +1751,33 @@ def test_status_keeps_dual_screeners_with_equal_figures_apart(
     assert "each record is screened once" not in text
     assert [x.strip().split(":")[0] for x in text.splitlines()
             if "irrelevant in a row" in x] == ["ann", "bob"]
+
+
+def test_allocating_a_three_reviewer_protocol_gives_each_shared_record_three(
+        tmp_path: Path, db_url: str | None) -> None:
+    """reviewers_per_record: 3 with --overlap 100%: allocate gave each record a pair, so a
+    record two screeners agreed on was settled with two decisions, not the protocol's
+    three. Each shared record now gets three screeners (threes taken in turn), and two
+    decisions leave it waiting for the third."""
+    from screener.workflow.screening import outcomes
+
+    with custom_review(tmp_path, db_url, reviewers_per_record=3, adjudicator=ADJ) as review:
+        ids = add(review, 8)
+        result = allocate(review, ["ann", "bob", "dan", "eve"], 1.0, seed=3)
+        assert (result.records, result.double) == (8, 8)
+        assert sum(result.per_reviewer.values()) == 24
+        with review.read() as s:
+            mine = {n: _mine(allocated_ids(review, s, n)) for n in ("ann", "bob", "dan", "eve")}
+        for rid in ids:
+            assert sum(rid in m for m in mine.values()) == 3
+        rid = next(iter(mine["ann"] & mine["bob"]))
+        decide(review, rid, "ann", EXC)
+        decide(review, rid, "bob", EXC)
+        with review.read() as s:
+            assert outcomes(review, s, TA, [rid])[rid].label is None  # waits for the third
+        third = next(n for n in ("dan", "eve") if rid in mine[n])
+        decide(review, rid, third, EXC)
+        with review.read() as s:
+            assert outcomes(review, s, TA, [rid])[rid].label == EXC
+        with pytest.raises(ReviewError, match="at least three reviewers"):
+            allocate(review, ["ann", "bob"], 0.5, seed=3)
