@@ -32,9 +32,12 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 @click.option("--seed", type=SEED, default=None,
               help="Random seed (default: the protocol's ranking seed).")
 @stage_option()
+@click.option("--new-reviewer", "new_reviewer", is_flag=True,
+              help="Allocate to names the review has not seen yet (without it such a name "
+                   "is refused, in case it is a typo).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overlap: str,
-             seed: int | None, stage: str, as_json: bool) -> None:
+             seed: int | None, stage: str, new_reviewer: bool, as_json: bool) -> None:
     """Split the stage's records among reviewers; the overlap share gets the protocol's
     reviewers per record (two in single screening), the rest one."""
     from screener.core.decisions import Stage
@@ -44,7 +47,8 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
     share = parse_share(overlap)
     names = [n.strip() for n in reviewers.split(",")]
     with open_from(review_dir, db_url) as review:
-        result = run_allocate(review, names, share, seed=seed, stage=Stage(stage))
+        result = run_allocate(review, names, share, seed=seed, stage=Stage(stage),
+                              new_reviewers=new_reviewer)
         screening = review.protocol.screening
     shared = ("double-screened" if result.per_record == 2 else
               f"screened by {spelled(result.per_record)}")

@@ -592,27 +592,32 @@ def known_reviewer(review: Review, name: str, option: str = "--reviewer") -> str
                       f"{hint}")
 
 
-def screening_reviewer(review: Review, name: str, *, new: bool = False) -> str:
-    """`name` as stored, for opening the screening UI or deciding with `decide`. A name the
-    review has never seen, while it has reviewers already, is refused unless `new` (a typo
-    would become a second screener, shown every record and counted as a record's second
-    reviewer); a brand-new review (no reviewer yet) takes any name. A second spelling of a
-    known name is refused either way."""
-    name = reviewer_name(name)
+def screening_reviewer(review: Review, name: str, *, new: bool = False,
+                       option: str = "--reviewer", joining: str = "to join the review as"
+                       ) -> str:
+    """`name` as stored, for opening the screening UI, deciding with `decide` or allocating
+    (`option` names the option it came from). A name the review has never seen, while it
+    has reviewers already, is refused unless `new` (a typo would become a second screener,
+    shown every record and counted as a record's second reviewer), with the closest known
+    name; a brand-new review (no reviewer yet) takes any name. A second spelling of a known
+    name is refused either way."""
+    name = reviewer_name(name, option)
     try:
-        return known_reviewer(review, name)
+        return known_reviewer(review, name, option)
     except ReviewError:
         with review.read() as session:
             known = [r.name for r in repo.reviewers(session)]
-            role_of(review, session, name)  # "Bob" beside "bob": refused, with the name
+            role_of(review, session, name, option)  # "Bob" beside "bob": refused, named
     if new or not known:
         return name
     adjudicator = review.protocol.screening.adjudicator
-    listed = ", ".join(repr(k) for k in known + (
-        [adjudicator] if adjudicator and adjudicator not in known else []))
-    raise ReviewError(f"--reviewer {name!r} has not screened in this review (its reviewers: "
-                      f"{listed}); check the spelling, or add --new-reviewer to join the "
-                      f"review as {name!r}. Nothing was changed")
+    every = known + ([adjudicator] if adjudicator and adjudicator not in known else [])
+    listed = ", ".join(repr(k) for k in every)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"did you mean {shlex.quote(close[0])}? " if close else ""
+    raise ReviewError(f"{option} {name!r} has not screened in this review (its reviewers: "
+                      f"{listed}); {hint}check the spelling, or add --new-reviewer {joining} "
+                      f"{name!r}. Nothing was changed")
 
 
 def check_can_screen(review: Review) -> None:

@@ -214,15 +214,22 @@ def keep_screeners(planned: Sequence[str], decided: Sequence[str]) -> tuple[str,
 
 
 def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
-             seed: int | None = None, stage: Stage = Stage.TITLE_ABSTRACT) -> Allocation:
+             seed: int | None = None, stage: Stage = Stage.TITLE_ABSTRACT,
+             new_reviewers: bool = False) -> Allocation:
     """Split the stage's eligible records among reviewers (replaces any earlier allocation).
 
     The overlap share is screened by the protocol's reviewers per record (at least two:
     a single-screening review's overlap is double-screened), the rest by one; `seed` defaults to the
     protocol's ranking seed, so the same call gives the same split. A record some screeners
     have already decided keeps them (`keep_screeners`): allocating again mid-screening
-    takes no decided record from its screeners."""
-    from screener.workflow.screening import eligible_ids, refresh_outcome_effects
+    takes no decided record from its screeners. A name the review has not seen, once it
+    has reviewers, is refused (a typo would take records from the screener meant) unless
+    `new_reviewers`, as `decide` and `next` refuse it."""
+    from screener.workflow.screening import (
+        eligible_ids,
+        refresh_outcome_effects,
+        screening_reviewer,
+    )
 
     if stage not in review.protocol.stages:
         raise ReviewError(f"the protocol has no {stage.value} stage")
@@ -242,12 +249,17 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
             raise ReviewError(f"--reviewers names {same!r} and {name!r}, one reviewer spelt "
                               "two ways (case, spacing or accents typed differently): give "
                               "each name once")
-    with review.transaction() as session:
+    with review.read() as session:
         copy_of = {name for run in _offline_runs(review, session) for name in run["reviewers"]}
-        if copy_of:
-            raise ReviewError(f"this is the offline copy of {', '.join(sorted(copy_of))} "
-                              "(screener export-reviewer): allocate in the review itself, "
-                              "then make a new copy; nothing was allocated")
+    if copy_of:
+        raise ReviewError(f"this is the offline copy of {', '.join(sorted(copy_of))} "
+                          "(screener export-reviewer): allocate in the review itself, "
+                          "then make a new copy; nothing was allocated")
+    for name in names:
+        if name:
+            screening_reviewer(review, name, new=new_reviewers, option="--reviewers",
+                               joining="to allocate records to")
+    with review.transaction() as session:
         adjudicators = [n for n in names if is_adjudicator(review, session, n)]
         if adjudicators:
             raise ReviewError(f"{', '.join(adjudicators)} is the adjudicator; allocate "

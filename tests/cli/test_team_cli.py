@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from screener.cli import main
-from screener.core.decisions import Label, Role
+from screener.core.decisions import Label, Role, Stage
 from screener.core.records import Record
 from screener.storage import repo
 from screener.workflow.review import Review, open_review
@@ -547,3 +547,21 @@ def test_conflicts_indents_a_notes_later_lines_under_the_note(tmp_path: Path,
     assert lines[ann + 1].strip() == "ask the authors"
     assert lines[ann + 1].index("ask") == lines[ann].index("dose")
     assert [line for line in lines if not line.startswith(" ")] == [f"[{ids[0]}] Trial 0"]
+
+
+def test_allocate_refuses_a_name_new_to_a_review_that_has_reviewers(
+        tmp_path: Path, db_url: str | None) -> None:
+    # `allocate --reviewers ann,bbo` (meaning bob) gave half of bob's records to 'bbo'
+    loc, ids = setup(tmp_path, db_url, 6)
+    screen(tmp_path, db_url, ids[:1])
+    out = run("allocate", "--reviewers", "ann,bbo", "--overlap", "100%", *loc, code=2)
+    assert out.count("error:") == 1
+    assert ("--reviewers 'bbo' has not screened in this review (its reviewers: 'ann', 'bob', "
+            "'Adjudicator'); did you mean bob? check the spelling, or add --new-reviewer to "
+            "allocate records to 'bbo'. Nothing was changed") in out
+    with _open(tmp_path, db_url) as review, review.read() as s:
+        assert repo.latest_allocation(s, Stage.TITLE_ABSTRACT) is None
+    out = run("allocate", "--reviewers", "ann,bob,cat", "--new-reviewer", "--overlap", "100%",
+              *loc)
+    assert "  cat: " in out
+    run("allocate", "--reviewers", "ann,bob,cat", "--overlap", "100%", *loc)  # known now

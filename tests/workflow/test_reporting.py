@@ -524,7 +524,7 @@ def test_methods_text_reports_the_allocation_and_only_reviewers_who_decided(
         source = repo.add_source(s, name="X", kind="database")
         repo.add_records(s, source, [Record(title=f"R{i}") for i in range(10)])
         repo.get_or_create_reviewer(s, "nobody")  # registered (export-reviewer), never decided
-    allocate(review, ["ann", "bob"], 0.2, seed=3)
+    allocate(review, ["ann", "bob"], 0.2, seed=3, new_reviewers=True)
     _exclude_all_offered(review, "ann", "bob")
     text = _methods(review)
     assert "Two reviewers took part in screening (ann and bob)" in text

@@ -315,7 +315,7 @@ def test_undo_is_refused_where_a_new_decision_would_be(make_review: Callable[...
 
     ann.decide(ids[1], Label.INCLUDE)
     ann.decide(ids[2], Label.INCLUDE)
-    allocate(review, ["bob", "carl"], 0.0, seed=1)  # ann gets no new record from now on
+    allocate(review, ["bob", "carl"], 0.0, seed=1, new_reviewers=True)  # ann gets no new record from now on
     # ... but keeps those she decided (a new allocation takes none from its screener), so
     # she may undo one and decide it again
     assert ann.undo() is not None

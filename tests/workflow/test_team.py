@@ -272,7 +272,7 @@ def test_conflicts_can_arise_only_where_a_record_needs_two_screeners(
     assert list_conflicts(review, TA) == []
     assert not conflicts_can_arise(review, TA)
     # an allocation with overlap makes some records dual: they can be in conflict
-    result = allocate(review, ["ann", "bob"], 0.2, seed=3)
+    result = allocate(review, ["ann", "bob"], 0.2, seed=3, new_reviewers=True)
     assert result.double == 2
     assert conflicts_can_arise(review, TA)
 
@@ -450,7 +450,7 @@ def test_a_reviewer_may_change_her_own_decision_after_a_new_allocation(
         first = _mine(allocated_ids(review, s, "ann"))
     for rid in first:
         record_decision(review, rid, "ann", EXC)
-    result = allocate(review, ["ann", "bob", "carl"], 0.0, seed=7)
+    result = allocate(review, ["ann", "bob", "carl"], 0.0, seed=7, new_reviewers=True)
     with review.transaction() as s:
         assert first <= _mine(allocated_ids(review, s, "ann"))
         assert not first & (_mine(allocated_ids(review, s, "bob"))
@@ -610,7 +610,7 @@ def test_allocating_after_screening_keeps_full_text_in_step(
     assert status(review)["reports"]["sought"] == 3
     assert ScreeningSession(review, "ann", Stage.FULL_TEXT).next() is not None
     # every record now goes to two reviewers: ann's includes wait for a second one
-    allocate(review, ["ann", "bob"], 1.0, seed=1)
+    allocate(review, ["ann", "bob"], 1.0, seed=1, new_reviewers=True)
     data = status(review)
     assert data["outcomes"]["title_abstract"] == {"pending": 3}
     assert data["reports"]["sought"] == 0 == prisma_counts(review).counts.reports_sought
