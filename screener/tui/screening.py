@@ -64,6 +64,7 @@ from screener.workflow.team import (
     RecordTaken,
     blinding_ends_on_listing,
     change_after_reconciliation,
+    closed_to,
     conflicts_can_arise,
     list_conflicts,
     resolution_on,
@@ -139,6 +140,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.record: Record | None = None
         self.revisit = False
         """True when the record came from browse or undo rather than from the queue."""
+        self._closed_to_me = ""
+        """Why the revisited record is not this reviewer's to screen ("settled by others",
+        "allocated to others"), or ""."""
         self.notes: dict[int, str] = {}
         """Notes waiting for the next decision on their record (kept while the reviewer moves
         on: a note written, or brought back by undo, is not lost by leaving the record)."""
@@ -334,10 +338,13 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self.record = record
         self.revisit = True
         self._resolution = None
+        self._closed_to_me = ""
         if record.id is not None:
             try:  # said before a key is refused for it
                 self._resolution = resolution_on(self.screener.review, record.id,
                                                  self.screener.stage)
+                self._closed_to_me = closed_to(self.screener.review, self.screener.reviewer,
+                                         self.screener.stage, record.id)
             except USER_ERRORS:
                 pass
         standing = self.mine.get(record.id) if record.id is not None else None
@@ -449,7 +456,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.screener.review.protocol.stopping.consecutive_irrelevant,
             item.basis if item else "", revisit=self.revisit, queued=self._queued(),
             adjudicator=self.screener.session.role == Role.ADJUDICATOR,
-            figures_of=self._figures_of)
+            figures_of=self._figures_of, closed=self._closed_to_me)
 
     # -- deciding -----------------------------------------------------------------------
     def decide(self, label: Label, reason_id: str | None = None) -> None:

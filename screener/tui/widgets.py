@@ -277,15 +277,17 @@ class CriteriaPanel(Static):
 
 
 def rank_line(rank: int | None, score: float | None, basis: str, revisit: bool = False,
-              queued: bool = False) -> str:
+              queued: bool = False, closed: str = "") -> str:
     """The record's place in the queue and what put it there: the classifier's score
     ('model'), the cold start's similarity to the protocol ('match'; another scale), no score
     (random order; or a record the latest ranking left out because it was decided then),
     undo (basis 'undo': shown again, not by a ranking), or the import order before any
     ranking. A record opened from browse or search is shown out of queue order: one you
-    have decided is not in the queue, one you have not (`queued`) is still there."""
+    have decided is not in the queue, one you have not (`queued`) is still there, unless
+    it is not yours to screen (`closed`: "settled by others", "allocated to others")."""
     if revisit:
-        return "From browse (in queue)" if queued else "Revisited (not in queue)"
+        return (f"From browse ({closed})" if closed else
+                "From browse (in queue)" if queued else "Revisited (not in queue)")
     if basis == "undo":
         return "Back by undo (not ranked)"
     if rank is None:
@@ -350,7 +352,7 @@ class StatusPanel(Vertical):
     def show(self, progress: Progress, rank: int | None, score: float | None,
              consecutive_target: int, basis: str = "", revisit: bool = False,
              adjudicator: bool = False, queued: bool = False,
-             figures_of: int | None = None) -> None:
+             figures_of: int | None = None, closed: str = "") -> None:
         """Update in place; a layout pass is asked for only when a line count changes
         (status lines never wrap), so the counts cost almost nothing per decision.
 
@@ -376,7 +378,7 @@ class StatusPanel(Vertical):
         if not title_abstract:
             self._hide(*self._STOPPING_PARTS)
             return
-        self._set("#status-rank", rank_line(rank, score, basis, revisit, queued))
+        self._set("#status-rank", rank_line(rank, score, basis, revisit, queued, closed))
         lines = [f"Irrelevant run {progress.consecutive_irrelevant:,}/{consecutive_target:,}",
                  f"Stopping p-value {format_p(progress.p_value)}",
                  f"Est. recall {format_fraction(progress.estimated_recall)}"

@@ -419,6 +419,7 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
     from screener.workflow.team import (
         RecordTaken,
         allocated_ids,
+        blind_stages,
         ensure_full_text_open,
         ensure_still_needed,
         required_reviewers,
@@ -472,9 +473,12 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
                 + "; ask the adjudicator if the resolution should change")
         need = (required_reviewers(review, session, stage, [record_id]) or {}).get(
             record_id, review.protocol.screening.reviewers_per_record)
+        # while the stage is blind, who screened a record is not told to another screener
+        by = ("other reviewers" if stage in blind_stages(review, session)
+              else " and ".join(others))
         raise ReviewError(
             f"record {record_id} is already settled at {stage.value} by "
-            f"{' and '.join(others)} (it needs {counted(need, 'reviewer')}): a further decision "
+            f"{by} (it needs {counted(need, 'reviewer')}): a further decision "
             "is refused; a disagreement goes to `screener resolve`")
 
 

@@ -421,6 +421,21 @@ def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stag
     return closed
 
 
+def closed_to(review: Review, reviewer: str, stage: Stage, record_id: int) -> str:
+    """Why `reviewer` will not be offered a record they have not decided: "settled by
+    others" or "allocated to others"; "" when it is theirs to screen (or they decided it).
+    Names no one, so it may be shown while the stage is blind."""
+    with review.read() as session:
+        found = repo.record_screeners(session, stage, record_id)
+        if any(name == reviewer for name, _ in found) or is_adjudicator(review, session,
+                                                                          reviewer):
+            return ""
+        gate = OfferGate(review, session, reviewer, Role.SCREENER, stage)
+        if gate.allowed is not None and record_id not in gate.allowed:
+            return "allocated to others"
+        return "" if gate._offerable(record_id, found, set()) else "settled by others"
+
+
 def awaiting_decision(review: Review, session: Session, reviewer: str, stage: Stage,
                       current: Sequence[Decision] | None = None) -> set[int]:
     """Records another screener has decided and `reviewer` has not, that `reviewer` is

@@ -565,3 +565,16 @@ def test_allocate_refuses_a_name_new_to_a_review_that_has_reviewers(
               *loc)
     assert "  cat: " in out
     run("allocate", "--reviewers", "ann,bob,cat", "--overlap", "100%", *loc)  # known now
+
+
+def test_decide_on_a_settled_record_names_no_screener_while_blind(
+        tmp_path: Path, db_url: str | None) -> None:
+    # carl's refused decision said 'already settled at title_abstract by ann and bob',
+    # telling who screened the record while title/abstract is blind
+    loc, ids = setup(tmp_path, db_url)
+    screen(tmp_path, db_url, ids[:1])
+    out = run("decide", str(ids[0]), "--reviewer", "carl", "--new-reviewer", "--label",
+              "include", *loc, code=2)
+    assert (f"record {ids[0]} is already settled at title_abstract by other reviewers (it "
+            "needs 2 reviewers)") in out
+    assert "ann" not in out and "bob" not in out

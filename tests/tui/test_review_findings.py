@@ -380,17 +380,23 @@ async def test_shift_arrows_scroll_long_titles_in_browse(make_app: MakeApp) -> N
 
 
 # -- 5. the card after a revisit, a search and an undo ----------------------------------------
+async def open_lithium_from_search(app: ScreenerApp, pilot: Any) -> str:
+    """Search for 'lithium', open the first hit (record 5); the panel's rank line."""
+    await pilot.press("slash")
+    await settle(pilot)
+    await pilot.press(*"lithium", "enter")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    return str(app.screening.query_one("#status-rank").render())
+
+
 async def test_a_never_decided_record_from_search_is_said_to_be_in_the_queue(
         make_app: MakeApp) -> None:
     app, _, ids, _ = make_app(reverse=False)
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.press("slash")
-        await settle(pilot)
-        await pilot.press(*"lithium", "enter")
-        await settle(pilot)
-        await pilot.press("enter")
+        rank = await open_lithium_from_search(app, pilot)
         assert app.current_record_id == ids[4]
-        rank = str(app.screening.query_one("#status-rank").render())
         assert rank == "From browse (in queue)"
         assert "your decision: not screened by you" in shown(app, "context")
 
@@ -424,3 +430,27 @@ async def test_sigterm_or_a_hang_up_quits_the_ui_and_keeps_its_decisions(
                 break
         assert not app.is_running
     assert stored(review)[-1][:3] == (ids[0], "ann", "include")
+
+
+async def test_a_record_others_settled_is_not_said_to_be_in_the_queue_nor_who_settled_it(
+        make_app: MakeApp) -> None:
+    """Blind dual screening: carl opened from a search a record ann and bob had settled.
+    The panel said 'From browse (in queue)' though the queue does not offer it, and i said
+    it was 'settled at title_abstract by ann and bob', naming who screened it while the
+    stage is blind. Now: 'From browse (settled by others)', and no names."""
+    from screener.core.decisions import Label
+    from screener.workflow.screening import record_decision
+
+    app, review, ids, _ = make_app("dual-screening.yaml", reviewer="carl", reverse=False)
+    for who in ("ann", "bob"):
+        record_decision(review, ids[4], who, Label.EXCLUDE)
+    async with app.run_test(size=(100, 32)) as pilot:
+        rank = await open_lithium_from_search(app, pilot)
+        assert app.current_record_id == ids[4]
+        assert rank == "From browse (settled by others)"
+        await pilot.press("i")
+        await settle(pilot)
+        said = [n.message for n in app._notifications if "already settled" in n.message]
+        assert said and "by other reviewers (it needs 2 reviewers)" in said[-1]
+        assert not any("ann" in m or "bob" in m for m in said)
+    assert [r for r, who, *_ in stored(review) if who == "carl"] == []
