@@ -436,8 +436,7 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
         ensure_full_text_open(review, session)
     if stage == Stage.FULL_TEXT and record_id not in set(eligible_ids(session, stage)):
         if repo.reports(session).get(record_id) != ReportStatus.NOT_RETRIEVED:
-            raise ReviewError(f"record {record_id} was not included at title/abstract; it "
-                              "has no full-text stage")
+            raise ReviewError(_not_at_full_text(review, session, record_id))
         if if_needed:  # marked by someone else (another shell, the adjudicator) meanwhile
             raise RecordTaken(f"record {record_id}'s full text was marked not retrieved while "
                               "it was on screen; it has left the full-text stage, take the "
@@ -480,6 +479,23 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
             f"record {record_id} is already settled at {stage.value} by "
             f"{by} (it needs {counted(need, 'reviewer')}): a further decision "
             "is refused; a disagreement goes to `screener resolve`")
+
+
+def _not_at_full_text(review: Review, session: Session, record_id: int) -> str:
+    """Why a record has no full-text stage: in conflict or still waiting for decisions at
+    title/abstract (for now), or not included there. (Full text opens once title/abstract
+    reconciliation has started, so its outcome is no longer blind.)"""
+    ta = outcomes(review, session, Stage.TITLE_ABSTRACT, [record_id]).get(record_id)
+    if ta is not None and ta.conflict:
+        who = ("the adjudicator" if review.protocol.screening.adjudicator
+               else "its resolution")
+        return (f"record {record_id} is in conflict at title/abstract and waits for {who} "
+                "(`screener conflicts`); it reaches full text if resolved as include or "
+                "maybe")
+    if ta is None or ta.label is None:
+        return (f"record {record_id} is not settled at title/abstract yet (it waits for "
+                "its screeners' decisions there); it reaches full text if included")
+    return f"record {record_id} was not included at title/abstract; it has no full-text stage"
 
 
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"

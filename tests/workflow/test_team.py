@@ -1781,3 +1781,24 @@ def test_allocating_a_three_reviewer_protocol_gives_each_shared_record_three(
             assert outcomes(review, s, TA, [rid])[rid].label == EXC
         with pytest.raises(ReviewError, match="at least three reviewers"):
             allocate(review, ["ann", "bob"], 0.5, seed=3)
+
+
+def test_a_full_text_decision_on_a_record_in_conflict_says_it_waits_for_the_adjudicator(
+        make_review: Callable[..., Any]) -> None:
+    """decide --stage full_text on a record in conflict at title/abstract said it 'was not
+    included at title/abstract; it has no full-text stage', as if it were excluded."""
+    review = make_review("dual-screening.yaml")
+    torn, agreed, out = add(review, 3)
+    for rid, a, b in ((torn, INC, EXC), (agreed, INC, INC), (out, EXC, EXC)):
+        decide(review, rid, "ann", a)
+        decide(review, rid, "bob", b)
+    list_conflicts(review, TA, ADJ)  # reconciliation: full text opens
+    with pytest.raises(ReviewError) as refused:
+        decide(review, torn, "ann", INC, FT)
+    assert str(refused.value) == (
+        f"record {torn} is in conflict at title/abstract and waits for the adjudicator "
+        "(`screener conflicts`); it reaches full text if resolved as include or maybe")
+    with pytest.raises(ReviewError, match="was not included at title/abstract"):
+        decide(review, out, "ann", INC, FT)
+    resolve(review, torn, ADJ, INC)
+    decide(review, torn, "ann", INC, FT)  # resolved as include: at full text now
