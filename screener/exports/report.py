@@ -26,7 +26,7 @@ from screener.core.protocol import CriterionKind, Protocol, Resolution
 from screener.core.records import PMID_LIST_QUERY, Record
 from screener.core.wording import counted as _n
 from screener.core.wording import number as _count
-from screener.core.wording import plural
+from screener.core.wording import plural, spelled
 from screener.core.wording import were as _were
 
 STAGE_NAMES = {Stage.TITLE_ABSTRACT: "title and abstract", Stage.FULL_TEXT: "full text"}
@@ -387,9 +387,6 @@ def _names(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
-
-
 _KIND_WORDS = {"database": "database", "register": "register", "other": "other method"}
 _METHOD_WORDS = {"doi": "by DOI", "pmid": "by PubMed id", "fuzzy": "by title"}
 
@@ -519,7 +516,7 @@ def _allocation_sentences(inputs: ReportInputs) -> list[str]:
     if ta is None and (ft is None or not has_ft):
         return []
     n = inputs.protocol.screening.reviewers_per_record
-    per = f"{_WORDS.get(n, str(n))} {plural(n, 'reviewer')}"
+    per = f"{spelled(n)} {plural(n, 'reviewer')}"
     so_far = " screened so far" if inputs.draft else ""
     screened = _screened(inputs)
     plan_ta, plan_ft = inputs.split_plan
@@ -585,7 +582,7 @@ def _mode_history(modes: tuple[tuple[int, str, int, bool], ...], multi: int,
     not read as the whole review's."""
     parts = []
     for version, date, per, blind in modes:
-        who = _WORDS.get(per, str(per))
+        who = spelled(per)
         parts.append(f"version {version} (from {date}) asked for {who} reviewer"
                      f"{'s' if per > 1 else ''} per record"
                      + (", blinded" if blind else ""))
@@ -602,20 +599,22 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     n_inc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.INCLUDE)
     n_exc = sum(1 for c in protocol.criteria if c.kind == CriterionKind.EXCLUDE)
     n_stages = len(stages)
-    out = [f"Records were screened in {_WORDS.get(n_stages, str(n_stages))} "
+    out = [f"Records were screened in {spelled(n_stages)} "
            f"{plural(n_stages, 'stage')} ({', then '.join(stages)}) against the protocol's "
            "eligibility criteria"
            + _criteria_counts(n_inc, n_exc) + "."]
     screeners = [_md(r.name) for r in inputs.reviewers if r.role == Role.SCREENER]
     adjudicators = [_md(r.name) for r in inputs.reviewers if r.role == Role.ADJUDICATOR]
     if screeners:
-        out.append(f"{_WORDS.get(len(screeners), str(len(screeners))).capitalize()} "
-                   f"reviewer{'s' if len(screeners) > 1 else ''} took part in screening "
-                   f"({_names(screeners)}).")
+        # a sentence never opens with a numeral: a count past ten is put after "In all,"
+        many = len(screeners)
+        took = f"reviewer{'s' if many > 1 else ''} took part in screening ({_names(screeners)})."
+        out.append(f"{spelled(many).capitalize()} {took}" if spelled(many).isalpha()
+                   else f"In all, {_count(many)} {took}")
     for name, n in inputs.imported_labels:
         out.append(f"Title/abstract decisions on {_n(n, 'record')} were imported from an "
                    f"earlier screening (recorded as '{_md(name)}'), not made in screener.")
-    per = _WORDS.get(mode.reviewers_per_record, str(mode.reviewers_per_record))
+    per = spelled(mode.reviewers_per_record)
     # said instead of what each report would be screened by, before any was
     has_ft = Stage.FULL_TEXT in protocol.stages
     none = has_ft and _no_full_text_yet(inputs)
@@ -965,8 +964,10 @@ def protocol_section(versions: tuple[ProtocolVersionInfo, ...], title_at_creatio
 def group_agreement_paragraph(rows: tuple[GroupAgreementRow, ...]) -> str:
     """Which statistic measures agreement among three or more reviewers, and its values."""
     parts = [f"at {STAGE_NAMES[r.stage]}, {_n(r.n, 'record')} each screened by "
-             f"{_WORDS.get(r.raters, str(r.raters))} reviewers "
-             f"({_names([_md(w) for w in r.reviewers])}): agreement "
+             + (f"{spelled(r.raters)} reviewers ({_names([_md(w) for w in r.reviewers])})"
+                if len(r.reviewers) <= r.raters else
+                f"{spelled(r.raters)} of {_names([_md(w) for w in r.reviewers])}")
+             + ": agreement "
              f"{r.percent_agreement:.1f}%, Fleiss' κ {_fmt(r.kappa)}" for r in rows]
     return ("Where three or more reviewers screened each record, agreement among them is "
             "Fleiss' κ (Fleiss 1971) over the records screened by the same number of "

@@ -186,16 +186,18 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                      "diagram is not final")
     # Dual screening counts the reason of the reviewer who decided first; single screening
     # (after an amendment from dual, say) the latest decision's: each note names its rule.
-    by_rule: dict[str, list[int]] = {}
+    by_rule: dict[tuple[str, bool], list[int]] = {}
     for rid in two_reasons:
         outcome, decisions = ft_with[rid]
-        first = min((d for d in decisions if d.reviewer_role != Role.ADJUDICATOR),
-                    key=lambda d: d.id or 0)
+        screeners = [d for d in decisions if d.reviewer_role != Role.ADJUDICATOR]
+        first = min(screeners, key=lambda d: d.id or 0)
         rule = "who decided first" if outcome.reason_id == first.reason_id else "who decided last"
-        by_rule.setdefault(rule, []).append(rid)
-    for rule, rids in by_rule.items():
+        by_rule.setdefault((rule, len(screeners) > 2), []).append(rid)
+    for (rule, more), rids in by_rule.items():
         n = len(rids)
-        notes.append(f"{_n(n, 'full-text report')} {_were(n)} excluded by both reviewers "
+        # two reviewers are "both"; three or more, all of the report's reviewers
+        who = "both reviewers" if not more else f"all {'its' if n == 1 else 'their'} reviewers"
+        notes.append(f"{_n(n, 'full-text report')} {_were(n)} excluded by {who} "
                      f"for different reasons; the diagram counts the reason of the reviewer "
                      f"{rule} ({_s(n, 'record')} {', '.join(map(str, rids[:20]))})")
     conflicts = sum(1 for r in pending if ta[r].conflict)

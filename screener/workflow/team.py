@@ -900,8 +900,8 @@ def reasons_differ_note(count: int, reason_conflicts: bool) -> str:
     excluded for different reasons ("" with none)."""
     if not count:
         return ""
-    return (f"the agreement is on the labels only: {counted(count, 'record')} both "
-            "excluded for different reasons count as agreed here"
+    return (f"the agreement is on the labels only: {counted(count, 'record')} that both "
+            f"excluded for different reasons {plural(count, 'counts', 'count')} as agreed here"
             + ("; they are conflicts of reasons, counted separately" if reason_conflicts
                else ""))
 

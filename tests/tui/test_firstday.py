@@ -207,12 +207,12 @@ def test_agreement_and_report_say_reason_conflicts_are_counted_apart(
     list_conflicts(review, Stage.FULL_TEXT, "Adjudicator")  # (ends blinding there)
     where = ["--review", str(review.folder)]
     out = CliRunner().invoke(main, ["agreement", "--stage", "full_text", *where]).output
-    assert "3 records both excluded for different reasons" in out, out
+    assert "3 records that both excluded for different reasons" in out, out
     assert "the agreement is on the labels only" in out and "conflicts of reasons" in out
     report = tmp_path / "report.md"
     CliRunner().invoke(main, ["report", "--out", str(report), *where])
     text = report.read_text(encoding="utf-8")
-    assert "3 records both excluded for different reasons" in text, text
+    assert "3 records that both excluded for different reasons" in text, text
 
 
 # -- 5. changing an agreed decision after reconciliation began: asked first -------------

@@ -1802,3 +1802,33 @@ def test_a_full_text_decision_on_a_record_in_conflict_says_it_waits_for_the_adju
         decide(review, out, "ann", INC, FT)
     resolve(review, torn, ADJ, INC)
     decide(review, torn, "ann", INC, FT)  # resolved as include: at full text now
+
+
+def test_the_report_words_three_reviewers_per_record_of_five(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """Three reviewers per record among five: the report said 'excluded by both reviewers
+    for different reasons' of a report three excluded, '1 record both excluded ... count
+    as agreed', 'each screened by three reviewers (ann, bob, carl, dan and eve)' of five
+    names, and '5 reviewers took part' (a sentence opening with a numeral)."""
+    from screener.workflow.reporting import write_report
+
+    text = (PROTOCOLS / "dual-screening.yaml").read_text(encoding="utf-8")
+    protocol = tmp_path / "three.yaml"
+    protocol.write_text(text.replace("reviewers_per_record: 2", "reviewers_per_record: 3")
+                        .replace("blind: true", "blind: false"), encoding="utf-8")
+    review = make_review(str(protocol))
+    r0, r1, r2 = add(review, 3)
+    for rid, who, label in ((r0, ("ann", "bob", "carl"), INC), (r1, ("bob", "dan", "eve"), EXC),
+                            (r2, ("ann", "dan", "eve"), EXC)):
+        for name in who:
+            decide(review, rid, name, label)
+    for name, reason in (("ann", "population"), ("bob", "design"), ("carl", "design")):
+        decide(review, r0, name, EXC, FT, reason)
+    written = " ".join(write_report(review, tmp_path / "report.md").read_text(
+        encoding="utf-8").split())
+    assert "Five reviewers took part in screening (ann, bob, carl, dan and eve)" in written
+    assert ("3 records each screened by three of ann, bob, carl, dan and eve: agreement"
+            in written), written
+    assert "1 full-text report was excluded by all its reviewers for different reasons" in written
+    assert "by both reviewers" not in written
+    assert "1 record that both excluded for different reasons counts as agreed here" in written
