@@ -33,6 +33,7 @@ from screener.workflow.team import (
     awaiting_decision,
     blind_stages,
     not_offered,
+    waiting_note,
 )
 
 
@@ -94,6 +95,9 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
             rid in ta_outcomes and (ta_outcomes[rid].label is not None
                                     or ta_outcomes[rid].conflict)
             for rid in eligible.get(ta, ()))
+        # records with some, not all, of the decisions they need (not told while blind)
+        waiting = None if blind else sum(1 for o in ta_outcomes.values()
+                                         if o.label is None and not o.conflict)
         reviewers = _taking_part(review, session, every)
         not_deduplicated = records_not_deduplicated(session)
         # records each screener is still offered: not decided by them, not settled by
@@ -165,6 +169,8 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
             for (r, s, lab), n in sorted(decisions.items())
         ],
         "outcomes": outcome_counts,
+        # title/abstract records waiting for a screener who has not decided them
+        "waiting_for_reviewer": waiting,
         # "sought" as in PRISMA: every report sought, whatever became of it since
         # reports and PRISMA combine every stage's outcomes: closed while any stage is blind
         "reports": None if hidden else {
@@ -287,6 +293,8 @@ def format_status(data: dict[str, Any]) -> str:
         if stage in data["outcomes"] and data["outcomes"][stage]:
             out = ", ".join(f"{k} {number(v)}" for k, v in data["outcomes"][stage].items())
             lines.append(f"    outcomes: {out}")
+        if stage == Stage.TITLE_ABSTRACT.value and data.get("waiting_for_reviewer"):
+            lines.append(f"    {waiting_note(data['waiting_for_reviewer'])}")
     stop = data.get("stopping")
     if stop:
         open_conflicts = data["outcomes"].get("title_abstract", {}).get("conflict", 0)

@@ -421,6 +421,17 @@ def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stag
     return closed
 
 
+def waiting_note(n: int) -> str:
+    """What to do about records that have some, not all, of the screeners' decisions they
+    need: they wait for a screener who has not decided them, for good if that screener has
+    left (a third of three, say)."""
+    return (f"{counted(n, 'record')} {plural(n, 'waits', 'wait')} for a reviewer who has not "
+            f"decided {plural(n, 'it', 'them')} (`screener status` shows whose turn it is; if "
+            "a screener has left, `screener allocate` the records to another reviewer, let "
+            "one join with `screener screen --reviewer NAME --new-reviewer`, or amend the "
+            "protocol's reviewers_per_record with `screener protocol amend`)")
+
+
 def closed_to(review: Review, reviewer: str, stage: Stage, record_id: int) -> str:
     """Why `reviewer` will not be offered a record they have not decided: "settled by
     others" or "allocated to others"; "" when it is theirs to screen (or they decided it).

@@ -1099,7 +1099,7 @@ def test_report_counts_as_unscreened_only_records_nobody_has_decided(
     assert (result.unscreened, result.other_unscreened) == (1, 1)
     # records waiting for the second reviewer are neither excluded nor sought: the draft
     # line says so, and the diagram's check does not call it an error
-    assert "2 waiting for another reviewer" in result.draft
+    assert "2 records wait for a reviewer who has not decided them" in result.draft
     assert result.problems == ()
     list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")  # ends blinding
     report = " ".join(write_report(review, tmp_path / "r.md").read_text(

@@ -1253,7 +1253,7 @@ def test_prisma_notes_tell_conflicts_from_records_waiting_for_a_second_reviewer(
     result = prisma_counts(review)
     assert "1 record is in conflict at title/abstract (to resolve)" in result.notes
     assert "1 record waits for another reviewer at title/abstract" in result.notes
-    assert "1 in conflict; 1 waiting for another reviewer" in result.draft
+    assert "1 in conflict; 1 record waits for a reviewer who has not decided it" in result.draft
 
 
 def test_methods_text_gives_every_screeners_stopping_figures(
@@ -1568,6 +1568,16 @@ def test_each_reviewers_own_log_gets_its_own_default_file(
     assert whole.parent == ann_path.parent
 
 
+def three_per_record_review(make_review: Callable[..., Any], tmp_path: Path) -> Review:
+    """A review of protocols/dual-screening.yaml with three reviewers per record, not blind."""
+    text = (PROTOCOLS / "dual-screening.yaml").read_text(encoding="utf-8")
+    protocol = tmp_path / "three.yaml"
+    protocol.write_text(text.replace("reviewers_per_record: 2", "reviewers_per_record: 3")
+                        .replace("blind: true", "blind: false"), encoding="utf-8")
+    review: Review = make_review(str(protocol))
+    return review
+
+
 def test_three_screeners_per_record_get_fleiss_kappa_beside_cohens(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     """With three screeners on each record agreement was only Cohen's kappa per pair; the
@@ -1575,11 +1585,7 @@ def test_three_screeners_per_record_get_fleiss_kappa_beside_cohens(
     statistic measures what."""
     from screener.workflow.reporting import write_report
 
-    text = (PROTOCOLS / "dual-screening.yaml").read_text(encoding="utf-8")
-    protocol = tmp_path / "three.yaml"
-    protocol.write_text(text.replace("reviewers_per_record: 2", "reviewers_per_record: 3")
-                        .replace("blind: true", "blind: false"), encoding="utf-8")
-    review = make_review(str(protocol))
+    review = three_per_record_review(make_review, tmp_path)
     ids = add(review, 5)
     votes = [(INC, INC, INC), (EXC, EXC, EXC), (INC, INC, EXC), (EXC, EXC, INC)]
     for rid, labels in zip(ids[:4], votes, strict=True):
@@ -1812,11 +1818,7 @@ def test_the_report_words_three_reviewers_per_record_of_five(
     names, and '5 reviewers took part' (a sentence opening with a numeral)."""
     from screener.workflow.reporting import write_report
 
-    text = (PROTOCOLS / "dual-screening.yaml").read_text(encoding="utf-8")
-    protocol = tmp_path / "three.yaml"
-    protocol.write_text(text.replace("reviewers_per_record: 2", "reviewers_per_record: 3")
-                        .replace("blind: true", "blind: false"), encoding="utf-8")
-    review = make_review(str(protocol))
+    review = three_per_record_review(make_review, tmp_path)
     r0, r1, r2 = add(review, 3)
     for rid, who, label in ((r0, ("ann", "bob", "carl"), INC), (r1, ("bob", "dan", "eve"), EXC),
                             (r2, ("ann", "dan", "eve"), EXC)):
@@ -1832,3 +1834,31 @@ def test_the_report_words_three_reviewers_per_record_of_five(
     assert "1 full-text report was excluded by all its reviewers for different reasons" in written
     assert "by both reviewers" not in written
     assert "1 record that both excluded for different reasons counts as agreed here" in written
+
+
+def test_records_waiting_for_a_screener_who_left_are_counted_with_a_way_on(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """Three reviewers per record, dan left after one record: the others' records stayed
+    pending for good, and status and the report's DRAFT line ('2 waiting for another
+    reviewer') offered no way on. Both now count them and name allocate, a new reviewer
+    or a protocol amendment."""
+    from screener.workflow.reporting import prisma_counts
+
+    review = three_per_record_review(make_review, tmp_path)
+    ids = add(review, 3)
+    for rid in ids:
+        for who in ("ann", "bob") if rid != ids[0] else ("ann", "bob", "dan"):
+            decide(review, rid, who, EXC)
+    data = status(review)
+    assert data["waiting_for_reviewer"] == 2
+    way = ("2 records wait for a reviewer who has not decided them (`screener status` shows "
+           "whose turn it is; if a screener has left, `screener allocate` the records to "
+           "another reviewer, let one join with `screener screen --reviewer NAME "
+           "--new-reviewer`, or amend the protocol's reviewers_per_record with `screener "
+           "protocol amend`)")
+    assert way in format_status(data)
+    assert way in prisma_counts(review).draft
+    decide(review, ids[1], "eve", EXC)
+    decide(review, ids[2], "eve", EXC)
+    assert "wait for a reviewer" not in format_status(status(review))
+    assert not prisma_counts(review).draft
