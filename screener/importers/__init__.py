@@ -157,9 +157,23 @@ def _read(
     for note in notes:
         warnings(note)
     name = detect_text(text, path)
+    if name not in ("csv", "tsv") and (joined := _decode.joined_files(text)):
+        # (a table refuses its repeated header instead; MEDLINE ends a record there)
+        warnings(_joined_note(joined))
+        if name != "medline":  # the mark is not text: '\ufeffTY  - ' is a start line
+            text = text.replace("\n" + _decode.FILE_START, "\n")
     fmt = BY_NAME[name]
     records = _collect(fmt.iter_records(text, path, warnings), progress)
     return replace(_result(name, records, warnings, encoding, path), decoding=notes)
+
+
+def _joined_note(lines: list[int]) -> str:
+    where = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+    starts = "Another file starts" if len(lines) == 1 else f"{len(lines) + 1} files start"
+    return (f"{starts} (a byte-order mark) at line{'' if len(lines) == 1 else 's'} {where}: "
+            "were files joined? Their records were all read; if they are separate searches, "
+            "import each file on its own (one import command takes several files) so each keeps "
+            "its own source in the PRISMA-S table.")
 
 
 def _collect(records: Iterator[Record], progress: Callable[[int], None] | None) -> list[Record]:

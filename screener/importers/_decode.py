@@ -136,6 +136,24 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
     return text, encoding, warnings
 
 
+FILE_START = "\ufeff"
+"""A byte-order mark: where it begins a line after the first, another file starts there
+(exports joined with `cat`)."""
+
+
+def joined_files(text: str) -> list[int]:
+    """The lines after the first that begin with a byte-order mark (`FILE_START`)."""
+    lines: list[int] = []
+    line, start = 1, 0
+    at = text.find("\n" + FILE_START)
+    while at >= 0:
+        line += text.count("\n", start, at + 1)
+        lines.append(line)
+        start = at + 1
+        at = text.find("\n" + FILE_START, start)
+    return lines
+
+
 _C1 = re.compile("[\x80-\x9f]")
 _HIGH_RUN = re.compile(rb"[\x80-\xff]+")
 _EAST_ASIAN = ("shift_jis", "gbk", "euc_kr", "big5")
@@ -191,4 +209,4 @@ def looks_binary(text: str) -> bool:
     return control > 0.02 * len(sample)
 
 
-__all__ = ["GZIP_MAGIC", "binary_kind", "decode", "gunzip", "looks_binary"]
+__all__ = ["GZIP_MAGIC", "binary_kind", "decode", "gunzip", "joined_files", "looks_binary"]

@@ -18,6 +18,7 @@ from Bio import Medline
 
 from screener.core.records import Record, normalise_doi, normalise_pmid
 from screener.importers import _text
+from screener.importers._decode import FILE_START
 from screener.importers.errors import ImportFailed
 
 NAME = "medline"
@@ -58,6 +59,11 @@ class _Lines:
         for lineno, raw in enumerate(_text.iter_lines(self.text), start=1):
             self.lineno = lineno
             line = raw.rstrip("\r")
+            if line[:1] == FILE_START:  # another file starts (joined with cat)
+                line = line[1:]
+                if in_record:
+                    in_record = False
+                    yield "\n"
             if not line.strip() and not line.startswith("      "):
                 in_record = False
                 yield "\n"
@@ -114,6 +120,12 @@ def _fast(text: str, path: Path | None) -> Iterator[tuple[int, dict[str, Any]]]:
     strip_cr = "\r" in text
     for lineno, raw in enumerate(_text.iter_lines(text), start=1):
         line = raw.rstrip("\r") if strip_cr else raw
+        if line[:1] == FILE_START:  # another file starts (joined with cat): a record ends
+            line = line[1:]
+            in_record = False
+            if record:
+                yield start, _joined(record)
+                record = {}
         if line[:6] == "      ":
             if not in_record:
                 raise _malformed(_BEFORE_TAG, path, lineno, starts)

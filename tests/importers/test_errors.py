@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from screener.importers import ImportFailed, labels_from_raw, read_file, ris
+from screener.importers import ImportFailed, labels_from_raw, medline, read_file, ris
 from screener.importers.errors import ImportFailed as ImportFailedDirect
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
@@ -570,6 +570,42 @@ def test_two_csv_exports_joined_are_refused_at_the_second_header(
     for name in ("a.csv", "b.csv"):  # each alone imports
         (tmp_path / name).write_text(one if name == "a.csv" else two, encoding="utf-8")
     assert [r.title for r in read_file(tmp_path / "b.csv").records] == ["Third trial"]
+
+
+@pytest.mark.parametrize(("first", "second", "crlf"), [
+    ("ris/asreview_embase.ris", "ris/rispy_example_multiline.ris", False),
+    ("ris/asreview_scopus_first2.ris", "ris/asreview_embase.ris", True),
+    ("medline/rispy_example_pubmed.nbib", "medline/biopython_pubmed_result2.txt", False),
+    ("medline/biopython_pubmed_result2.txt", "medline/rispy_example_pubmed.nbib", True),
+    ("wos/rispy_example_wos.txt", "wos/rispy_example_wos.txt", False),
+    ("bibtex/bibtexparser_random_winter08.bib",
+     "bibtexparser_multiple_entries_and_comments.bib", False),
+])
+def test_two_tagged_exports_joined_with_their_byte_order_marks_keep_every_record(
+        tmp_path: Path, first: str, second: str, crlf: bool) -> None:
+    # `cat a.ris b.ris > all.ris` with b saved with a BOM: '\ufeffTY  - JOUR' (or
+    # '\ufeffPMID- 1') was taken for a damaged line and the whole file was refused
+    second = second if "/" in second else f"{first.split('/')[0]}/{second}"
+    parts = []
+    for name in (first, second):
+        text = (DATA / name).read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+        text = text if text.endswith("\n") else text + "\n"
+        parts.append(text.replace("\n", "\r\n") if crlf else text)
+        (tmp_path / Path(name).name).write_text(parts[-1], encoding="utf-8-sig", newline="")
+    path = tmp_path / "all.txt"
+    path.write_bytes(b"".join(b"\xef\xbb\xbf" + part.encode() for part in parts))
+    alone = [read_file(tmp_path / Path(name).name).records for name in (first, second)]
+    result = read_file(path)
+    assert result.records == alone[0] + alone[1]
+    line = parts[0].count("\n") + 1
+    assert f"Another file starts (a byte-order mark) at line {line}: were files joined?" in (
+        " ".join(result.warnings))
+    assert not any("\ufeff" in str(value) for record in result.records
+                   for value in record.raw.values())
+    if first.startswith("medline/"):  # Bio.Medline behind the line checks agrees
+        text = path.read_bytes().decode("utf-8-sig")
+        assert list(medline.raw_records(text, reference=True)) == list(
+            medline.raw_records(text))
 
 
 TABLE = ("Title,Abstract,Year\n{title},{abstract},2021\n"
