@@ -332,6 +332,8 @@ def backup(target: Path, review_dir: Path | None, db_url: str | None) -> None:
                f"({counted(done.decisions, 'decision')}, integrity check OK), "
                f"{', '.join(done.files)}")
     say_removed(done.removed, done.target.parent, "backup")
+    if review.folder is not None:
+        say_removed(done.amending_removed, review.folder, "protocol amend")
 
 
 def say_removed(names: tuple[str, ...], folder: Path, what: str) -> None:

@@ -34,6 +34,8 @@ class Backup:
     """What the copy holds besides review.db (protocol.yaml, exports, ...)."""
     removed: tuple[str, ...] = ()
     """Leftovers of interrupted backups removed from the folder beside it (their names)."""
+    amending_removed: tuple[str, ...] = ()
+    """Leftovers of interrupted protocol amendments removed from the review folder."""
 
 
 def backup_review(review: Review, target: Path) -> Backup:
@@ -83,7 +85,8 @@ def backup_review(review: Review, target: Path) -> Backup:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Backup(target, decisions, files, remove_leftovers(target.parent, BACKUP_LEFTOVER))
+    return Backup(target, decisions, files, remove_leftovers(target.parent, BACKUP_LEFTOVER),
+                  () if folder is None else remove_leftovers(folder, AMEND_LEFTOVER))
 
 
 LEFT_BY_AN_INTERRUPTED_WRITE = (".screener-*.tmp", ".screener-*.tmp.old", ".*.partial",
@@ -99,6 +102,11 @@ BACKUP_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.partial")
 EXPORT_LEFTOVER = re.compile(r"\.screener-[a-z0-9_]{8}\.tmp(\.old)?")
 """An export's temporary file (tempfile.mkstemp's 8 characters), or the link that keeps a
 file --force replaces until every file is in place, left by an export killed meanwhile."""
+
+AMEND_LEFTOVER = re.compile(r"\..+\.amending")
+"""The protocol text `protocol amend` (or `init`) writes beside the folder's copy and renames
+onto it, left in the review folder by one killed meanwhile; a backup of the review, which
+leaves it out, removes it."""
 
 LEFTOVER_AGE_S = 3600.0
 """A leftover unchanged for this many seconds is no running process's: removed.

@@ -180,6 +180,31 @@ def test_an_export_removes_what_killed_exports_left_in_its_folder(
                                                          "decision-log.csv"]
 
 
+def test_a_backup_removes_what_a_killed_protocol_amend_left_in_the_review_folder(
+        review: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `protocol amend` killed outright left .protocol.yaml.amending (the new protocol's
+    text, staged to be renamed onto the copy) in the review folder: backups skipped it, but
+    nothing removed it."""
+    killed = review / ".protocol.yaml.amending"
+    protocol = (review / "protocol.yaml").read_text()
+    killed.write_text(protocol + "# amended\n")
+    theirs = [review / "protocol.yaml.amending", review / ".amending"]
+    for path in theirs:
+        path.write_text("not a leftover of ours")
+    # just made: an amendment running in another shell may be about to rename it
+    out, err = _run("backup", str(tmp_path / "bk1"), "--review", str(review))
+    assert killed.is_file() and "removed" not in err, err
+    _an_hour_later(monkeypatch)
+    out, err = _run("backup", str(tmp_path / "bk2"), "--review", str(review))
+    assert not killed.exists()
+    assert err.count("note: removed") == 1, err
+    assert (f"removed 1 leftover of an interrupted protocol amend from {review} "
+            f"({killed.name}): unchanged for over an hour" in " ".join(err.split())), err
+    assert all(path.is_file() for path in theirs)
+    assert not (tmp_path / "bk2" / killed.name).exists()
+    assert (review / "protocol.yaml").read_text() == protocol  # the copy is untouched
+
+
 def _decide(review: Path, record: str, label: str = "include") -> None:
     _ok("decide", record, "--reviewer", "ann", "--label", label, "--review", str(review))
 
