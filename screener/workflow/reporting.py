@@ -776,16 +776,35 @@ def _exclusion_reason_labels(session: Session, protocol: Protocol, ft: dict[int,
         else:
             dropped[rid] = reason
     if dropped:
-        labels = _reason_labels_by_version(session)
+        wording = _reason_wording(session, protocol)
         made = sorted((d for d in repo.current_decisions(session, Stage.FULL_TEXT, list(dropped))
                        if d.label == Label.EXCLUDE and d.reason_id == dropped[d.record_id]),
                       key=lambda d: d.id or 0)
         for d in made:  # the latest exclusion with that reason gives its wording
-            out[d.record_id] = labels.get(d.protocol_hash, {}).get(dropped[d.record_id],
-                                                                     dropped[d.record_id])
+            out[d.record_id] = wording(d)
         for rid, reason in dropped.items():
             out.setdefault(rid, reason)
     return out
+
+
+def _reason_wording(session: Session, protocol: Protocol
+                    ) -> Callable[[Decision | str | None], str]:
+    """`wording(decision)`: the protocol's label of the decision's reason; for a reason id
+    an amendment dropped (`--drop-used`), the label it had in the version the decision was
+    made under, as the decision log's reason_label gives it (the bare id when that version
+    no longer loads, or a bare reason id is given instead of a decision); "" without one."""
+    now = {r.id: r.label for r in protocol.exclusion_reasons}
+    by_version: list[dict[str, dict[str, str]]] = []  # read once, when first needed
+
+    def wording(decision: Decision | str | None) -> str:
+        reason = (decision if not isinstance(decision, Decision) else decision.reason_id) or ""
+        if reason in now or not reason or not isinstance(decision, Decision):
+            return now.get(reason, reason)
+        if not by_version:
+            by_version.append(_reason_labels_by_version(session))
+        return by_version[0].get(decision.protocol_hash, {}).get(reason, reason)
+
+    return wording
 
 
 def _reason_labels_by_version(session: Session, protocols: dict[int, Protocol] | None = None
@@ -949,31 +968,31 @@ def export_records(review: Review, label: str = "include", stage: Stage = Stage.
         raise ReviewError(_still_blind(
             review, {stage}, "the outcomes would show each reviewer the others' decisions. "
             "Export your own with --reviewer NAME", "every reviewer's can be exported"))
-    reasons = {r.id: r.label for r in review.protocol.exclusion_reasons}
-
-    def reason_text(reason_id: str | None) -> str:
-        return reasons.get(reason_id or "", reason_id or "")
-
     with review.read() as session:
+        reason_text = _reason_wording(session, review.protocol)
         removed = repo.removed_duplicate_ids(session)
         result: dict[int, tuple[Label, str, str]] = {}
         if viewer is not None:  # the reviewer's own, whatever the others decided
             for d in repo.current_decisions(session, stage):
                 if d.reviewer == viewer:
-                    result[d.record_id] = (d.label, reason_text(d.reason_id), d.note)
+                    result[d.record_id] = (d.label, reason_text(d), d.note)
         else:
             for rid, (o, ds) in record_outcomes(review, session, stage).items():
                 if o.label is None:
                     continue
-                why = [reason_text(o.reason_id)] if o.reason_id else []
+                ordered = sorted(ds, key=lambda d: d.id or 0)
+                # (the latest decision giving the outcome's reason: the version it was made
+                # under words a reason the protocol has dropped since)
+                why = [reason_text(next((d for d in reversed(ordered)
+                                         if d.reason_id == o.reason_id), o.reason_id))
+                       ] if o.reason_id else []
                 if o.label == Label.EXCLUDE and not o.adjudicated:
                     # every screener who excluded it, each reason once
                     why = list(dict.fromkeys(
-                        reason_text(d.reason_id) for d in sorted(ds, key=lambda d: d.id or 0)
+                        reason_text(d) for d in ordered
                         if d.reviewer_role != Role.ADJUDICATOR and d.label == Label.EXCLUDE
                         and d.reason_id))
-                notes = " | ".join(f"{d.reviewer}: {d.note}"
-                                   for d in sorted(ds, key=lambda d: d.id or 0) if d.note)
+                notes = " | ".join(f"{d.reviewer}: {d.note}" for d in ordered if d.note)
                 result[rid] = (o.label, "; ".join(why), notes)
         not_retrieved: set[int] = set()
         if label == "all":  # decided or not: the deduplicated library, or the full texts

@@ -1907,30 +1907,67 @@ def test_status_reads_its_figures_from_one_snapshot(
     assert status(review)["prisma"]["records_screened"] == 6  # there for the next look
 
 
+def _design_excluded_then_renamed(review: Review, rid: int, tmp_path: Path) -> str:
+    """ann excludes `rid` at full text for the reason 'design', whose id `protocol amend
+    --drop-used` then renames (to 'study_design', reworded); the wording 'design' had."""
+    import yaml
+
+    from screener.workflow.review import amend_protocol
+
+    record_decision(review, rid, "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="design")
+    data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
+    (design,) = [r for r in data["exclusion_reasons"] if r["id"] == "design"]
+    worded = str(design["label"])
+    design["id"], design["label"] = "study_design", "Not a randomised trial"
+    amended = tmp_path / "amended.yaml"
+    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
+    amend_protocol(review, amended, "reason ids tidied", drop_used=True)
+    return worded
+
+
 def test_an_exclusion_reason_dropped_by_amendment_keeps_its_wording_in_the_report(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     """After `protocol amend --drop-used` renamed the reason id 'design' cited by a
     full-text exclusion, Table 2 said "no reason" and PRISMA the bare id "design" (a
     tester's run): both now give the wording stored with the decision, as the log does."""
-    import yaml
-
-    from screener.workflow.review import amend_protocol
-
     review = make_review()
     ids = _trials_at_full_text(review, 2)
-    record_decision(review, ids[0], "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
-                    reason_id="design")
-    data = yaml.safe_load((tmp_path / "review" / "protocol.yaml").read_text(encoding="utf-8"))
-    (design,) = [r for r in data["exclusion_reasons"] if r["id"] == "design"]
-    worded = design["label"]
-    design["id"], design["label"] = "study_design", "Not a randomised trial"
-    amended = tmp_path / "amended.yaml"
-    amended.write_text(yaml.safe_dump(data), encoding="utf-8")
-    amend_protocol(review, amended, "reason ids tidied", drop_used=True)
+    worded = _design_excluded_then_renamed(review, ids[0], tmp_path)
     text = write_report(review, tmp_path / "report.md").read_text(encoding="utf-8")
     assert f"| {worded} |" in text and "no reason" not in text
     assert f"| Reports excluded: {worded} | 1 |" in text
     assert "| Reports excluded: design |" not in text
+
+
+@pytest.mark.parametrize("viewer", [None, "ann"])
+def test_an_exclusion_reason_dropped_by_amendment_keeps_its_wording_in_the_records_export(
+        make_review: Callable[..., Any], tmp_path: Path, viewer: str | None) -> None:
+    """After `protocol amend --drop-used` renamed the reason id 'design', `export records`
+    gave the excluded report's reason as the bare id 'design' in every format, where the
+    decision log, the report and PRISMA give the wording stored with the decision."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    review = make_review()
+    ids = _trials_at_full_text(review, 3)
+    worded = _design_excluded_then_renamed(review, ids[0], tmp_path)
+    record_decision(review, ids[1], "ann", Label.EXCLUDE, stage=Stage.FULL_TEXT,
+                    reason_id="study_design")  # (a reason of the protocol in force)
+    files = {fmt: export_records(review, "exclude", Stage.FULL_TEXT, fmt,
+                                 tmp_path / f"ex.{'bib' if fmt == 'bibtex' else fmt}",
+                                 viewer=viewer)[0] for fmt in ("csv", "ris", "bibtex", "xlsx")}
+    with files["csv"].open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["reason"] for row in rows] == [worded, "Not a randomised trial"]
+    sheet = load_workbook(files["xlsx"], read_only=True).worksheets[0]
+    table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    at = table[0].index("reason")
+    assert [row[at] for row in table[1:]] == [worded, "Not a randomised trial"]
+    for fmt in ("ris", "bibtex"):
+        text = files[fmt].read_text(encoding="utf-8")
+        assert f"reason: {worded}" in text and "reason: design" not in text, text
 
 
 def test_a_dropped_full_text_stage_leaves_its_exclusions_out_of_the_report(
