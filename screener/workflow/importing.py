@@ -467,7 +467,11 @@ def import_records(review: Review, records: Sequence[Record], *, source: str, ki
     with review.transaction() as session:
         earlier = [] if again else repo.sources_with_records(session, digest)
         if not records:  # (any search that found nothing has these no records)
-            earlier = [s for s in earlier if s["query"] == query and s["kind"] == kind]
+            # the same query however it is spaced ('a  AND b' is 'a AND b'); case is kept
+            # apart: PubMed's field tags ignore it, but a quoted phrase's terms may not
+            asked = " ".join(query.split())
+            earlier = [s for s in earlier
+                       if " ".join(s["query"].split()) == asked and s["kind"] == kind]
         if earlier and not records:
             first = earlier[0]
             raise ReviewError(

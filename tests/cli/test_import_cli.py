@@ -1021,6 +1021,31 @@ def test_a_search_that_finds_nothing_is_stored_once(review_dir: list[str],
     assert [s["query"] for s in sources] == ["zzqx", "qqzz", "zzqx"]
 
 
+def test_a_search_that_finds_nothing_is_a_repeat_however_its_query_is_spaced(
+        review_dir: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same query that found nothing, typed with other spaces, was stored again as a
+    new source; the same words in another case are another query (a quoted phrase's terms
+    may differ in PubMed), and stored."""
+    from screener.importers import pubmed
+
+    esearch = (ENTREZ / "esearch_history.xml").read_bytes().replace(b"<Count>1234</Count>",
+                                                                    b"<Count>0</Count>")
+    monkeypatch.setattr(pubmed, "entrez_transport", lambda utility, params: esearch)
+
+    def search(query: str, code: int = 0) -> str:
+        return run("search", "pubmed", query, "--email", "me@example.org", "--source", "Zero",
+                   *review_dir, code=code)
+
+    search('"zzqx trial"[tiab] AND 2020[dp]')
+    for spaced in ('"zzqx  trial"[tiab]   AND 2020[dp]', '"zzqx trial"[tiab]\tAND\n2020[dp] '):
+        out = search(spaced, code=2)
+        assert "found no records" in out and "--again" in out
+    search('"ZZQX trial"[tiab] AND 2020[dp]')
+    sources = json.loads(run("status", "--json", *review_dir))["sources"]
+    assert [s["query"] for s in sources] == ['"zzqx trial"[tiab] AND 2020[dp]',
+                                             '"ZZQX trial"[tiab] AND 2020[dp]']
+
+
 def test_labels_as_keeps_a_note_a_screener_could_have_typed(
         review_dir: list[str], tmp_path: Path) -> None:
     """An imported note kept the bidirectional controls a typed note is refused for: the
