@@ -104,7 +104,8 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
         try:
             return data.decode("utf-8"), "utf-8", warnings
         except UnicodeDecodeError as exc:
-            where = data.count(b"\n", 0, exc.start) + 1
+            # (lines ended by carriage returns alone, as older Macs write them, counted too)
+            where = data.count(b"\n" if b"\n" in data else b"\r", 0, exc.start) + 1
             text = data.decode("utf-8", errors="replace")
             bad = text.count("\ufffd")
             good = sum(1 for ch in text if ord(ch) > 127) - bad
@@ -116,14 +117,16 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
                     "replaced by '\ufffd'."
                 )
                 return text, "utf-8", warnings
-            try:
-                text = data.decode("cp1252")
-                encoding = "cp1252"
-            except UnicodeDecodeError:
-                text = data.decode("latin-1")
-                encoding = "latin-1"
+            if _mac_roman_likelier(data):
+                text, encoding, label = data.decode("mac_roman"), "mac_roman", (
+                    "Mac OS Roman (older Macs' encoding, in which Mac Excel saves 'CSV': "
+                    "lines ended by carriage returns, accents that read as letters so)")
+            else:
+                try:
+                    text, encoding, label = data.decode("cp1252"), "cp1252", "Windows-1252"
+                except UnicodeDecodeError:
+                    text, encoding, label = data.decode("latin-1"), "latin-1", "Latin-1"
             _refuse_if_not_western(data, text)
-            label = "Windows-1252" if encoding == "cp1252" else "Latin-1"
             warnings.append(
                 f"The file is not valid UTF-8 (first invalid byte on line {where}); it was "
                 f"read as {label}. Check accented characters, or save the file as UTF-8."
@@ -152,6 +155,27 @@ def joined_files(text: str) -> list[int]:
         start = at + 1
         at = text.find("\n" + FILE_START, start)
     return lines
+
+
+def _mac_roman_likelier(data: bytes) -> bool:
+    """Bytes that are not UTF-8, from an older Mac (Mac Excel's 'CSV' is still written so):
+    lines ended by carriage returns alone, and accented letters that read as lower-case
+    letters within words in Mac OS Roman ('Efficacit\x8e', 'Z\x9frich': 'Efficacité',
+    'Zürich') at least twice, and more than twice as often as in Windows-1252 (where they
+    read 'EfficacitŽ', 'ZŸrich'). A Windows file ends its lines with CR LF, and its
+    accented letters read as capitals or signs in Mac OS Roman, so it stays Windows-1252."""
+    if b"\r" not in data or b"\n" in data:
+        return False
+    mac = _letters_in_words(data.decode("mac_roman"))
+    return mac >= 2 and mac > 2 * _letters_in_words(data.decode("cp1252", errors="replace"))
+
+
+_LETTER_IN_WORD = re.compile(r"(?<=[A-Za-z])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z])")
+
+
+def _letters_in_words(text: str) -> int:
+    """Non-ASCII lower-case letters beside an ASCII letter: accents as a text has them."""
+    return sum(1 for found in _LETTER_IN_WORD.finditer(text) if found[0].islower())
 
 
 _C1 = re.compile("[\x80-\x9f]")

@@ -608,6 +608,38 @@ def test_two_tagged_exports_joined_with_their_byte_order_marks_keep_every_record
             medline.raw_records(text))
 
 
+MAC_TABLE = ("Title,Abstract,Year\n"
+             "Efficacité chez les âgés à Zürich,Größe für Mädchen “naïve” – œuvre,2020\n"
+             "Über die Wirkung von Ölsäure,Ça résume l'étude,2021\n")
+
+
+def test_a_mac_excel_csv_is_read_as_mac_os_roman(tmp_path: Path) -> None:
+    # Mac Excel's 'CSV' (Mac OS Roman, lines ended by CR) was read as Windows-1252:
+    # 'EfficacitŽ chez les ‰gŽs ˆ ZŸrich', with only the Windows-1252 warning
+    path = tmp_path / "mac.csv"
+    path.write_bytes(MAC_TABLE.replace("\n", "\r").encode("mac_roman"))
+    result = read_file(path)
+    expected = [line.split(",") for line in MAC_TABLE.splitlines()[1:]]
+    assert [[r.title, r.abstract] for r in result.records] == [e[:2] for e in expected]
+    assert result.encoding == "mac_roman"
+    assert any("line 2); it was read as Mac OS Roman" in w for w in result.warnings), (
+        result.warnings)
+
+
+@pytest.mark.parametrize(("encoding", "eol"), [("cp1252", "\r"), ("cp1252", "\r\n"),
+                                               ("mac_roman", "\r\n")])
+def test_a_windows_file_or_a_mac_one_with_windows_line_ends_stays_windows_1252(
+        tmp_path: Path, encoding: str, eol: str) -> None:
+    # only lines ended by CR alone and accents that read as letters in Mac OS Roman make it
+    path = tmp_path / "table.csv"
+    path.write_bytes(MAC_TABLE.replace("\n", eol).encode(encoding))
+    result = read_file(path)
+    assert result.encoding == "cp1252"
+    assert any("read as Windows-1252" in w for w in result.warnings), result.warnings
+    if encoding == "cp1252":
+        assert result.records[0].title == "Efficacité chez les âgés à Zürich"
+
+
 TABLE = ("Title,Abstract,Year\n{title},{abstract},2021\n"
          "Second {title},{abstract},2022\n")
 
