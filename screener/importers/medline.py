@@ -48,14 +48,15 @@ def _is_tag_line(line: str) -> bool:
 class _Lines:
     """Feeds Bio.Medline normalised lines while counting them and checking their shape."""
 
-    def __init__(self, text: str, path: Path | None) -> None:
+    def __init__(self, text: str, path: Path | None, unparted: list[int]) -> None:
         self.text = text
         self.path = path
         self.lineno = 0
         self.starts: list[int] = []
+        self.unparted = unparted
 
     def __iter__(self) -> Iterator[str]:
-        in_record = False
+        in_record = has_pmid = False
         for lineno, raw in enumerate(_text.iter_lines(self.text), start=1):
             self.lineno = lineno
             line = raw.rstrip("\r")
@@ -72,9 +73,15 @@ class _Lines:
                 if not in_record:
                     self._fail(_BEFORE_TAG)
             elif _is_tag_line(line):
+                if in_record and has_pmid and line[:4] == "PMID":  # _starts_another
+                    self.unparted.append(lineno)
+                    in_record = False
+                    yield "\n"
                 if not in_record:
                     self.starts.append(self.lineno)
                     in_record = True
+                    has_pmid = False
+                has_pmid = has_pmid or line[:4] == "PMID"
             else:
                 self._fail(_not_a_line(line))
             yield line + "\n"
@@ -99,18 +106,22 @@ def _not_a_line(line: str) -> str:
     return f"line {line[:30]!r} is neither a 'TAG - value' line nor an indented continuation line"
 
 
-def _reference(text: str, path: Path | None) -> Iterator[tuple[int, dict[str, Any]]]:
+def _reference(text: str, path: Path | None,
+               unparted: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Bio.Medline.parse behind the line checks: (start line, tag -> str or list)."""
-    lines = _Lines(text, path)
+    lines = _Lines(text, path, unparted)
     for number, bio in enumerate(_bio_parse(iter(lines)), start=1):
         raw = {str(k): (v if isinstance(v, str) else [str(x) for x in v]) for k, v in bio.items()}
         yield lines.starts[number - 1], raw
 
 
-def _fast(text: str, path: Path | None) -> Iterator[tuple[int, dict[str, Any]]]:
+def _fast(text: str, path: Path | None,
+          unparted: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
     """The same as `_reference` (line checks + Bio.Medline's record loop, including its
     text-key joining and MH/AD continuation rules) written out inline: about three times
-    faster on 100,000 records. Tests check that both give the same result."""
+    faster on 100,000 records. Tests check that both give the same result.
+    unparted: gets the lines where a record starts with no blank line before it (a second
+    PMID line in one record: two files joined, the first without its last blank line)."""
     record: dict[str, Any] = {}
     key = ""
     current: list[str] = []
@@ -136,6 +147,11 @@ def _fast(text: str, path: Path | None) -> Iterator[tuple[int, dict[str, Any]]]:
                 current.append(body[6:] if body else "\n")
         elif (line[4:6] == "- " or line[4:] == "-") and (tag := line[:4].rstrip()) \
                 and tag.isalnum() and tag.isupper():
+            if in_record and tag == "PMID" and "PMID" in record:  # another record starts
+                unparted.append(lineno)
+                yield start, _joined(record)
+                record = {}
+                in_record = False
             if not in_record:
                 in_record = True
                 starts += 1
@@ -179,10 +195,14 @@ def parse(text: str, path: Path | None = None) -> list[Record]:
 
 
 def raw_records(
-    text: str, path: Path | None = None, *, reference: bool = False
+    text: str, path: Path | None = None, *, reference: bool = False,
+    unparted: list[int] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(start line, raw tags) per record; `reference=True` runs Bio.Medline.parse itself."""
-    return _reference(text, path) if reference else _fast(text, path)
+    """(start line, raw tags) per record; `reference=True` runs Bio.Medline.parse itself.
+    A PMID line in a record that has one starts another record (PubMed writes PMID first,
+    once per record): `unparted` gets its line."""
+    found = [] if unparted is None else unparted
+    return _reference(text, path, found) if reference else _fast(text, path, found)
 
 
 def iter_records(
@@ -190,7 +210,9 @@ def iter_records(
 ) -> Iterator[Record]:
     """Records of a MEDLINE text, in file order."""
     last: tuple[int, int, dict[str, Any]] | None = None
-    for number, (start, raw) in enumerate(raw_records(text, path), start=1):
+    unparted: list[int] = []
+    for number, (start, raw) in enumerate(raw_records(text, path, unparted=unparted),
+                                          start=1):
         last = (number, start, raw)
         try:
             record = to_record(raw)
@@ -213,6 +235,12 @@ def iter_records(
                            year=("DP", _one(raw, "DP"), record.year),
                            pmid=("PMID", _one(raw, "PMID"), record.pmid))
         yield record
+    if unparted:
+        where = ", ".join(map(str, unparted[:5])) + (", ..." if len(unparted) > 5 else "")
+        warn(f"A record starts with no blank line before it at line{_s(unparted)} {where} "
+             "(a PMID line in a record that has one): were files joined? It was read as a "
+             "record of its own; if the files are separate searches, import each on its own "
+             "so each keeps its own source in the PRISMA-S table.")
     if last is None:
         return
     if not text.endswith(("\n", "\r")):  # (records were read: the text is not blank)
@@ -231,6 +259,10 @@ def iter_records(
         warn(f"The last record (record {last[0]}, line {last[1]}) has no SO line, which PubMed "
              "writes at the end of every record: the file may be cut short (an interrupted "
              "download?). Check its abstract against PubMed, or export again.")
+
+
+def _s(items: list[int]) -> str:
+    return "" if len(items) == 1 else "s"
 
 
 def _title_start(title: str, limit: int = 50) -> str:

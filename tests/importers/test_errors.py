@@ -608,6 +608,32 @@ def test_two_tagged_exports_joined_with_their_byte_order_marks_keep_every_record
             medline.raw_records(text))
 
 
+@pytest.mark.parametrize("crlf", [False, True])
+def test_two_medline_files_joined_without_a_blank_line_between_keep_every_record(
+        tmp_path: Path, crlf: bool) -> None:
+    # `cat a.nbib b.nbib` where a.nbib does not end with a blank line: MEDLINE parts records
+    # by blank lines only, so a's last record and b's first were read as one (6 records
+    # gave 5, silently; the second PMID, title and abstract lost in the first's lists)
+    parts = []
+    for name in ("rispy_example_pubmed.nbib", "biopython_pubmed_result2.txt"):
+        text = (DATA / "medline" / name).read_bytes().decode("utf-8-sig")
+        text = text.replace("\r\n", "\n").strip("\n") + "\n"
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        parts.append(text)
+    path = tmp_path / "all.nbib"
+    joined = "".join(parts)
+    path.write_bytes((joined.replace("\n", "\r\n") if crlf else joined).encode())
+    alone = [read_file(tmp_path / name).records
+             for name in ("rispy_example_pubmed.nbib", "biopython_pubmed_result2.txt")]
+    result = read_file(path)
+    assert result.records == alone[0] + alone[1]
+    line = parts[0].count("\n") + 1
+    assert (f"A record starts with no blank line before it at line {line} (a PMID line in a "
+            "record that has one): were files joined?") in " ".join(result.warnings)
+    text = path.read_bytes().decode()  # Bio.Medline behind the line checks agrees
+    assert list(medline.raw_records(text, reference=True)) == list(medline.raw_records(text))
+
+
 MAC_TABLE = ("Title,Abstract,Year\n"
              "Efficacité chez les âgés à Zürich,Größe für Mädchen “naïve” – œuvre,2020\n"
              "Über die Wirkung von Ölsäure,Ça résume l'étude,2021\n")
