@@ -234,14 +234,16 @@ def _outcome_effects(session: Session, record_id: int, stage: Stage, outcome: Ou
 _E = TypeVar("_E", bound=StrEnum)
 
 
-def as_member(kind: type[_E], value: _E | str, what: str) -> _E:
+def as_member(kind: type[_E], value: _E | str, what: str,
+              unlisted: Sequence[_E] = ()) -> _E:
     """`value` as a member of the enumeration `kind` (the Python API takes "include" for
-    Label.INCLUDE); any other value is a ReviewError listing the members."""
+    Label.INCLUDE); any other value is a ReviewError listing the members, less `unlisted`
+    (members the caller converts only to refuse with a message of its own)."""
     try:
         return kind(value)
     except ValueError:
-        raise ReviewError(f"{value!r} is not {what}: give one of "
-                          f"{', '.join(m.value for m in kind)}") from None
+        listed = ", ".join(m.value for m in kind if m not in unlisted)
+        raise ReviewError(f"{value!r} is not {what}: give one of {listed}") from None
 
 
 def validate_decision(review: Review, stage: Stage, label: Label, reason_id: str | None,
@@ -305,7 +307,8 @@ def record_decision(review: Review, record_id: int, reviewer: str, label: Label 
     reason, criteria and note, under the protocol in force), raise `NothingChanged` and add
     no row (`decide` run again); the ranking given is not compared: the decision stands with
     the one that showed it first."""
-    label, stage = as_member(Label, label, "a label"), as_member(Stage, stage, "a stage")
+    label = as_member(Label, label, "a label", unlisted=[Label.UNDONE])
+    stage = as_member(Stage, stage, "a stage")
     if label == Label.UNDONE:  # it would withdraw nothing: no undo link
         raise ReviewError("undone is not a decision; undo with ScreeningSession.undo (the "
                           "UI's undo key)")

@@ -28,8 +28,12 @@ def test_paths_and_labels_may_be_given_as_str(tmp_path: Path) -> None:
         assert summary.records == 2
         decision = record_decision(review, 1, "ann", "include")
         assert decision.label is Label.INCLUDE
-        with pytest.raises(ReviewError, match="'maybe_not' is not a label: give one of"):
+        with pytest.raises(ReviewError, match="'maybe_not' is not a label: give one of") as e:
             record_decision(review, 2, "ann", "maybe_not")
+        # the choices listed are the ones a decision takes: undone is refused as one
+        assert str(e.value).endswith("give one of include, exclude, maybe")
+        with pytest.raises(ReviewError, match="undone is not a decision"):
+            record_decision(review, 2, "ann", "undone")
 
 
 @pytest.mark.parametrize("seed", [-1, 2**31, 2**40])
