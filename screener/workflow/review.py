@@ -121,8 +121,9 @@ def create_review(folder: Path | str, protocol_path: Path | str,
                           f"`init` that did not finish?): delete it and run init again")
     copy = folder_ / PROTOCOL_FILE
     same_file = copy.exists() and copy.resolve() == protocol_path.resolve()
+    # the same protocol saved with CRLF or a byte-order mark is the same: compared as stored
     if copy.exists() and not same_file and (
-            not copy.is_file() or copy.read_bytes() != protocol_path.read_bytes()):
+            not copy.is_file() or _stored_text(copy) != text):
         raise ReviewError(f"{copy} exists and is not {protocol_path}: screener keeps the "
                           f"review's protocol copy there and would write over it. Move it "
                           f"away, or give it as the protocol (--protocol {copy})")
@@ -167,6 +168,15 @@ def create_review(folder: Path | str, protocol_path: Path | str,
                               "you may write to, and run init again") from None
         raise
     return _open(db, folder_)
+
+
+def _stored_text(path: Path) -> str | None:
+    """The protocol file's text as it would be stored (`normalise_protocol_text`); None when
+    it is not UTF-8 text (then it is not the protocol given, which was read as such)."""
+    try:
+        return normalise_protocol_text(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
 
 
 def remove_written(paths: Iterable[Path]) -> None:

@@ -812,6 +812,22 @@ def test_init_keeps_a_protocol_yaml_already_in_the_folder(tmp_path: Path) -> Non
     assert (folder / "review.db").exists()
 
 
+@pytest.mark.parametrize("copy", [b"\xef\xbb\xbf", b"\r\n"], ids=["bom", "crlf"])
+def test_init_takes_a_folder_copy_of_the_same_protocol_saved_with_a_bom_or_crlf(
+        tmp_path: Path, copy: bytes) -> None:
+    # the same protocol saved by another editor: compared as stored (no BOM, LF), as amend does
+    text = Path(MINIMAL).read_bytes()
+    saved = copy + text if copy.startswith(b"\xef") else text.replace(b"\n", copy)
+    folder = tmp_path / "rv"
+    folder.mkdir()
+    (folder / "protocol.yaml").write_bytes(saved)
+    _, out = run("init", str(folder), "--protocol", MINIMAL)
+    assert (folder / "review.db").exists() and "exists and is not" not in out
+    assert (folder / "protocol.yaml").read_bytes() == text   # the copy as stored
+    _, out = run("log", "verify", "--review", str(folder))
+    assert "log OK" in out
+
+
 def test_log_verify_names_an_edited_seq_at_once_and_refuses_rows_of_the_wrong_shape(
         tmp_path: Path) -> None:
     rev = str(tmp_path / "rev")
