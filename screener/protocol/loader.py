@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from screener.core.controls import BIDI_PATTERN
 from screener.core.dates import search_date_problem
 from screener.core.decisions import Stage
 from screener.core.keys import (
@@ -650,10 +651,10 @@ the report's heading or the UI's line. `None` stands for every item of a list.""
 _MUST_HAVE_TEXT: tuple[_FieldPattern, ...] = (
     ("title",), ("criteria", None, "text"), ("exclusion_reasons", None, "label"),
     ("searches", None, "source"))
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
-                        "\u2066-\u2069]")
-"""Control characters (a line break and a tab aside) and bidirectional overrides: sent to
-the terminal they can clear the screen or reverse the text shown around them."""
+_INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f]|{BIDI_PATTERN.pattern}")
+"""Control characters (a line break and a tab aside) and the bidirectional controls names
+and notes refuse (`BIDI_CONTROLS`): sent to the terminal they can clear the screen or
+reverse the text shown around them."""
 _ZERO_WIDTH = re.compile("[\ufeff\u200b\u2060]")
 """The byte-order mark (U+FEFF, zero width no-break space), zero-width space and word joiner:
 invisible, and U+FEFF crashes matplotlib's PDF backend (the diagram now leaves it out)."""

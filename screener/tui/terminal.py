@@ -14,7 +14,7 @@ from rich.segment import Segment
 from textual.color import Color
 from textual.filter import LineFilter
 
-from screener.workflow.screening import BIDI_PATTERN as _BIDI
+from screener.core.controls import BIDI_PATTERN as _BIDI
 
 
 class BidiControlFilter(LineFilter):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TypeVar
 
+from screener.core.controls import BIDI_CONTROLS, BIDI_PATTERN
 from screener.core.decisions import (
     Decision,
     Label,
@@ -500,15 +501,6 @@ def _not_at_full_text(review: Review, session: Session, record_id: int) -> str:
                 "its screeners' decisions there); it reaches full text if included")
     return f"record {record_id} was not included at title/abstract; it has no full-text stage"
 
-
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                           "\u2066\u2067\u2068\u2069")
-"""Characters that reorder the text around them on a terminal (a name could hide another;
-a title could read as other words): refused in names and notes, and never shown by the UI
-(`screener.tui.terminal`)."""
-
-BIDI_PATTERN = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
-"""Any one of `BIDI_CONTROLS`."""
 
 NOTE_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """The control characters (Unicode category Cc) a note cannot hold: all but a tab and a line

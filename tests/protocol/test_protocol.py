@@ -193,6 +193,8 @@ def test_whole_numbers_written_with_a_point_are_whole_numbers() -> None:
      "title: holds an invisible control character (U+001B)"),
     (VALID.replace("text: Adults", 'text: "Adults \\u202e reversed"'), 3,
      "criteria[0].text: holds an invisible control character (U+202E)"),
+    (VALID.replace("text: Adults", 'text: "Adults \\u061c reversed"'), 3,
+     "criteria[0].text: holds an invisible control character (U+061C)"),
     (VALID.replace("label: Wrong population", 'label: "Wrong\\ufeffpopulation"'), 5,
      "exclusion_reasons[0].label: holds an invisible character (U+FEFF, zero width no-break "
      "space) at character 6"),
@@ -207,6 +209,16 @@ def test_text_a_reviewer_or_reader_would_see_broken_is_refused(
     read '# : screening methods' or broke in two, and an escape sequence cleared the UI."""
     problems = _problems(text)
     assert any(p.startswith(f"line {line}") and fragment in p for p in problems), problems
+
+
+def test_the_check_refuses_every_bidirectional_control_names_and_notes_refuse() -> None:
+    """The protocol's text is shown beside the record as a note is: the bidirectional
+    controls refused in names and notes (U+061C, Arabic letter mark, was let through)."""
+    from screener.core.controls import BIDI_CONTROLS
+
+    for char in sorted(BIDI_CONTROLS):
+        text = VALID.replace("text: Adults", f'text: "Adults \\u{ord(char):04x} reversed"')
+        assert any(f"(U+{ord(char):04X})" in p for p in _problems(text)), hex(ord(char))
 
 
 def test_multi_line_criteria_and_question_text_are_still_accepted() -> None:
