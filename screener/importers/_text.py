@@ -40,12 +40,14 @@ _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _LINEBREAK = re.compile(r"\s*\n\s*")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
-_RECORD_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-"""Control characters removed from a record's text. Not the set a decision's note cannot
-hold (`screener.workflow.screening.NOTE_CONTROLS`), on purpose: a record's whitespace
-controls (tab, line break, form feed, carriage return) are left to the whitespace
-collapsing that follows, which makes spaces or paragraph breaks of them, where a note keeps
-its tabs and line breaks and refuses the rest."""
+_RECORD_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x84\x86-\x9f]")
+"""Control characters removed from a record's text: C0, DEL and C1 (U+0080-U+009F, which a
+UTF-8 file may hold and a record's text never legitimately does: U+009B is a terminal's
+CSI, as ESC [ is). Not the set a decision's note cannot hold
+(`screener.workflow.screening.NOTE_CONTROLS`), on purpose: a record's whitespace controls
+(tab, line break, form feed, carriage return, and U+0085, next line) are left to the
+whitespace collapsing that follows, which makes spaces or paragraph breaks of them, where a
+note keeps its tabs and line breaks and refuses the rest."""
 _SCRIPT = re.compile(r"<(su[pb]|inf)(?:\s[^<>]*)?>\s*(.{0,200}?)\s*</\1\s*>",
                      re.IGNORECASE | re.DOTALL)
 

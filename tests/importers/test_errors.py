@@ -705,3 +705,19 @@ def test_c1_control_characters_from_the_latin1_fallback_are_refused(tmp_path: Pa
     path.write_bytes(b"Title,Abstract\nA title \x81 with \x9d,x\n")
     error = fail(path)
     assert error.line == 2 and "save the file as UTF-8" in str(error)
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export.ris"])
+def test_c1_control_characters_in_a_utf8_file_are_removed_from_titles_and_abstracts(
+        tmp_path: Path, name: str) -> None:
+    # U+009B is a terminal's CSI ('\x9b2J' clears the screen, as ESC [ 2J does) and U+0085 a
+    # next-line; a UTF-8 file may hold them, and a record's text never legitimately does
+    title, abstract = "A title \u009b2J with\u0085a CSI", "Background\u0090 text\u009c here"
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_text(f"Title,Abstract\n{title},{abstract}\n", encoding="utf-8")
+    else:
+        path.write_text(f"TY  - JOUR\nTI  - {title}\nAB  - {abstract}\nER  - \n",
+                        encoding="utf-8")
+    record = read_file(path).records[0]
+    assert (record.title, record.abstract) == ("A title 2J with a CSI", "Background text here")
