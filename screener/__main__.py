@@ -12,6 +12,7 @@ Imports nothing but the standard library before `screener.cli`.
 
 from __future__ import annotations
 
+import codecs
 import signal
 import sys
 from types import FrameType
@@ -109,15 +110,35 @@ def writes_unicode(stream: Any) -> bool:
     return True
 
 
+ESCAPE_ERRORS = "screener-escape"
+"""The codec error handler `tolerate_narrow_output` gives stdout and stderr."""
+
+
+def _escape(exc: UnicodeError) -> tuple[str, int]:
+    """What cannot be written, in backslash escapes: a byte of a file name that is not UTF-8
+    (its stand-in U+DCE9) as '\\xe9', as `core.paths.not_utf8` names it; another character
+    as 'backslashreplace' writes it ('\\u4e2d')."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    from screener.core.paths import escaped_bytes  # (standard library only)
+
+    part = escaped_bytes(exc.object[exc.start:exc.end])
+    return part.encode("ascii", "backslashreplace").decode("ascii"), exc.end
+
+
 def tolerate_narrow_output() -> None:
-    """stdout and stderr whose encoding lacks characters a title, source or name may hold
-    (Latin-1 terminals, Windows cp1252 when output is redirected) write those characters as
-    backslash escapes ('\\u4e2d') instead of failing with UnicodeEncodeError halfway through a
-    command. Files screener writes are UTF-8 whatever this says."""
+    """stdout and stderr write what their encoding cannot as backslash escapes (`_escape`)
+    instead of failing with UnicodeEncodeError halfway through a command: characters a
+    title, source or name may hold on an encoding that lacks them (Latin-1 terminals,
+    Windows cp1252 when output is redirected), and the bytes of a file name that is not
+    UTF-8, which a message naming the file (`wrote o_r\\xe9sum\\xe9.csv`) shows as the refusal
+    of such a name does, not as raw bytes or a '\\udce9'. Files screener writes are UTF-8
+    whatever this says."""
+    codecs.register_error(ESCAPE_ERRORS, _escape)
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None and not writes_unicode(stream):
-            reconfigure(errors="backslashreplace")
+        if reconfigure is not None:
+            reconfigure(errors=ESCAPE_ERRORS)
 
 
 def run() -> None:

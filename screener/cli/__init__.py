@@ -23,6 +23,7 @@ import click
 from screener import __version__
 from screener.__main__ import interrupted, stdout_closed
 from screener.cli.params import DB_ID, DB_URL, PATH, POSITION, Refused
+from screener.core.paths import escaped_bytes
 from screener.core.wording import counted, plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,7 +82,7 @@ class ScreenerGroup(click.Group):
             # importing the whole workflow (SQLAlchemy...), a second's wait for `status -h`
             raise
         except _user_errors() as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {escaped_bytes(str(exc))}", err=True)
             sys.exit(2)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from screener.core.paths import not_utf8, too_long
+from screener.core.paths import escaped_bytes, not_utf8, too_long
 
 DB_INT_MAX = 2**31 - 1
 """The largest id, seed or count the review's columns hold: they are INTEGER, 32 bits on
@@ -85,7 +85,7 @@ class Refused(click.ClickException):
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True, file=file)
+        click.echo(f"error: {escaped_bytes(self.format_message())}", err=True, file=file)
 
 
 class PathError(Refused):

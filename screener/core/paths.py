@@ -7,6 +7,7 @@ first call that touches it. Standard library only.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 NAME_MAX = 255
@@ -58,13 +59,26 @@ def not_utf8(path: Path | str) -> str:
         try:
             part.encode("utf-8")
         except UnicodeEncodeError:
-            name = os.fsencode(part).decode("utf-8", "backslashreplace")
-            whole = os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+            name, whole = escaped_bytes(part), escaped_bytes(str(path))
             where = f" (in {whole})" if whole != name else ""
             return (f"the name '{name}'{where} is not UTF-8: its bytes shown as \\x.. are in "
                     "another encoding, which screener cannot keep as text; rename it (e.g. "
                     "with your file manager) and give the new name; nothing was written")
     return ""
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+"""The stand-ins Python gives bytes of a file name that are not UTF-8 (U+DC80-U+DCFF, for
+bytes 0x80-0xFF: os.fsdecode's surrogateescape)."""
+
+
+def escaped_bytes(text: str) -> str:
+    """`text` (a message naming a path) with the bytes of a name that is not UTF-8 written
+    as `not_utf8` writes them, 'r\\xe9sum\\xe9', not as their stand-ins 'r\\udce9sum\\udce9'
+    (or, on a terminal, a replacement character)."""
+    if not _UNDECODED.search(text):
+        return text
+    return _UNDECODED.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
 
 
 def sync_file(path: Path | str) -> None:

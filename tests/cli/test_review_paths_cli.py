@@ -95,3 +95,26 @@ def test_a_review_path_longer_than_sqlite_opens_says_so(tmp_path: Path) -> None:
     shallow.rename(deep / "rev")  # a review moved deep into a folder tree
     out = run("status", "--review", str(folder), code=2)
     assert f"{size} bytes long" in out and "504" in out, out
+
+
+def test_a_name_that_is_not_utf8_is_printed_with_its_bytes_escaped(tmp_path: Path) -> None:
+    # an --out file may have such a name; messages named it 'o_\udce9report.csv', Python's
+    # stand-in for the byte, where the refusal of such a name shows 'r\xe9sum\xe9'
+    import subprocess
+    import sys
+
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    out = run("export", "prisma", "--format", "csv", "--out", str(tmp_path / f"o_{BAD}.md"),
+              "--review", str(rev), code=2)
+    assert "--out o_r\\xe9sum\\xe9.md names a .md file" in out and "\\udc" not in out, out
+    out = run("report", "--out", str(tmp_path / BAD / "r.md"), "--review", str(rev), code=2)
+    assert f"{tmp_path}/r\\xe9sum\\xe9: no such folder" in out and "\\udc" not in out, out
+    # as the command prints it to a terminal or a pipe (whatever its encoding)
+    done = subprocess.run(
+        [sys.executable, "-m", "screener", "export", "prisma", "--format", "csv", "--out",
+         os.fsencode(tmp_path / f"o_{BAD}.csv"), "--review", str(rev)],
+        capture_output=True, timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode("ascii").strip().endswith("o_r\\xe9sum\\xe9.csv"), done.stdout
+    assert (tmp_path / f"o_{BAD}.csv").is_file()
