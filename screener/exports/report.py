@@ -29,6 +29,10 @@ from screener.core.wording import number as _count
 from screener.core.wording import plural, spelled
 from screener.core.wording import were as _were
 
+Split = tuple[tuple[int, int], ...]
+"""How many records (or reports) of a stage so many reviewers screened, or were allocated
+to: ((reviewers, records), ...), most reviewers first: ((3, 40), (1, 60))."""
+
 STAGE_NAMES = {Stage.TITLE_ABSTRACT: "title and abstract", Stage.FULL_TEXT: "full text"}
 
 
@@ -250,17 +254,16 @@ class ReportInputs:
     """Report heading; the protocol title when empty."""
     stopping: StoppingInfo | None = None
     """The stopping rule's state when no ranking was used (`automation` is None)."""
-    split: tuple[int, int] | None = None
-    """(records screened by two or more screeners, by one) at title/abstract when an
-    allocation split the records (None: every record had the protocol's number of
-    screeners)."""
-    split_full_text: tuple[int, int] | None = None
+    split: Split | None = None
+    """How many records so many screeners decided at title/abstract, when an allocation
+    split the records (None: every record had the protocol's number of screeners)."""
+    split_full_text: Split | None = None
     """The same at full text."""
     open_conflicts: int = 0
     """Records (title/abstract) and reports (full text) whose reviewers disagree and whose
     conflict is not resolved yet."""
-    split_plan: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)
-    """(records allocated to two screeners, to one) at title/abstract and at full text,
+    split_plan: tuple[Split | None, Split | None] = (None, None)
+    """How many records the allocation gave so many screeners, at title/abstract and at full text,
     where it differs from `split` and `split_full_text` (what was screened): a draft, or
     records left unscreened by the stopping rule."""
     screening_modes: tuple[tuple[int, str, int, bool], ...] = ()
@@ -351,30 +354,46 @@ def _link(path: str) -> str:
     return f"<{path}>" if any(ch in path for ch in " ()<>") else path
 
 
-def _split_words(split: tuple[int, int], word: str) -> str:
-    """How many records (or reports) of a stage two reviewers screened, and one: (double,
-    single)."""
-    double, single = split
-    if not double and not single:
+def _split_words(split: Split, word: str) -> str:
+    """How many records (or reports) of a stage so many reviewers screened: "40 records
+    were screened by three reviewers and 60 by one reviewer"."""
+    parts = [(n, c) for n, c in split if c]
+    if not parts:
         return f"no {word} has been screened yet"
-    if double and single:
-        return (f"{_n(double, word)} {_were(double)} screened by two reviewers and "
-                f"{_count(single)} by one reviewer")
-    if double:
-        return f"each of the {_n(double, word)} was screened by two reviewers"
-    return f"each of the {_n(single, word)} was screened by one reviewer only"
+    (n, c), rest = parts[0], parts[1:]
+    by = f"{spelled(n)} {plural(n, 'reviewer')}"
+    if not rest:
+        return (f"{_n(c, word)} was screened by {by}" if c == 1 else
+                f"each of the {_n(c, word)} was screened by {by}{' only' if n == 1 else ''}")
+    return (f"{_n(c, word)} {_were(c)} screened by {by}"
+            + _and_the_rest(rest, "by") + f" {plural(rest[-1][0], 'reviewer')}")
 
 
-def _plan_words(split: tuple[int, int] | None, word: str, draft: bool) -> str:
+def _and_the_rest(rest: list[tuple[int, int]], how: str) -> str:
+    """ ", 5 by two and 60 by one": the parts of a split after the first."""
+    words = [f"{_count(c)} {how} {spelled(n)}" for n, c in rest]
+    return (", " + ", ".join(words[:-1]) if words[:-1] else "") + f" and {words[-1]}"
+
+
+def _shared_by(split: Split | None) -> str:
+    """ "three": how many reviewers screened each record that more than one did ("two or
+    more" when that differs between records; "" when none had more than one)."""
+    numbers = {n for n, c in split or () if c and n >= 2}
+    return spelled(min(numbers)) + (" or more" if len(numbers) > 1 else "") if numbers else ""
+
+
+def _plan_words(split: Split | None, word: str, draft: bool) -> str:
     """ ", 43 records to two reviewers and 172 to one; so far" (the allocation, then what
     was screened of it); ":" without a plan that differs from what was screened."""
     if split is None:
         return ":"
-    double, single = split
-    parts = [f"{_n(double, word)} to two reviewers" if double else "",
-             (f"{_count(single)} to one" if double else f"{_n(single, word)} to one reviewer")
-             if single else ""]
-    return f", {' and '.join(p for p in parts if p)};{' so far' if draft else ''}"
+    parts = [(n, c) for n, c in split if c]
+    if not parts:
+        return ":"
+    (n, c), rest = parts[0], parts[1:]
+    text = f"{_n(c, word)} to {spelled(n)} {plural(n, 'reviewer')}" + (
+        _and_the_rest(rest, "to") if rest else "")
+    return f", {text};{' so far' if draft else ''}"
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -647,9 +666,11 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         else:
             out += sentences
             ta, ft = inputs.split, inputs.split_full_text
-            if (ta is None or ta[0]) or (Stage.FULL_TEXT in inputs.protocol.stages
-                                         and (ft is None or ft[0])):
-                out.append(f"Records with two reviewers were screened {how}.")
+            split_at = (ta, ft) if Stage.FULL_TEXT in inputs.protocol.stages else (ta,)
+            if any(split is None for split in split_at):
+                out.append(f"Records with {per} reviewers were screened {how}.")
+            elif shared := _shared_by(tuple(p for split in split_at for p in split or ())):
+                out.append(f"Records with {shared} reviewers were screened {how}.")
         for stage, n in inputs.unblinded:
             out.append(f"After reconciliation of {STAGE_NAMES[stage]} screening had begun, "
                        f"decisions on {_n(n, 'record')} were made or "
@@ -659,13 +680,12 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         out.append(_disagreements(inputs, adjudicators))
     elif sentences := _allocation_sentences(inputs):
         out += sentences
-        ta, ft = inputs.split, inputs.split_full_text
-        plan_ta, plan_ft = inputs.split_plan
-        if any(split and split[0] for split in (ta, ft, plan_ta, plan_ft)):
+        splits = (inputs.split, inputs.split_full_text, *inputs.split_plan)
+        if shared := _shared_by(tuple(p for split in splits for p in split or ())):
             # an overlap: PRISMA item 8 asks how those records were screened (single
             # screening is never blinded) and how the reviewers' disagreements were settled
-            out.append("Records with two reviewers were screened but not independently: "
-                       "reviewers could see each other's decisions.")
+            out.append(f"Records with {shared} reviewers were screened but not "
+                       "independently: reviewers could see each other's decisions.")
             out.append(_disagreements(inputs, adjudicators))
     else:
         out.append(f"Under the protocol version in force, each record{report} is screened "

@@ -59,7 +59,7 @@ from screener.workflow.screening import outcomes
 if TYPE_CHECKING:
     from screener.core.protocol import Protocol, SearchStrategy
     from screener.exports.prisma import DiagramNotes
-    from screener.exports.report import LogState, ProtocolVersionInfo
+    from screener.exports.report import LogState, ProtocolVersionInfo, Split
 
 MAIN_KINDS = ("database", "register")
 
@@ -1758,15 +1758,17 @@ def _earlier_models(made: Sequence[Decision], infos: dict[int, dict[str, Any] | 
     return tuple((name, h, n) for (name, h), n in counts.items())
 
 
-Split = tuple[int, int]
+def _split_of(records_by_reviewers: Counter[int]) -> Split:
+    """((reviewers, records), ...), most reviewers first."""
+    return tuple(sorted(records_by_reviewers.items(), reverse=True))
 
 
 def _allocation_split(review: Review, session: Session, current: Sequence[Decision],
                       stage: Stage = Stage.TITLE_ABSTRACT) -> tuple[Split | None, Split | None]:
-    """(records screened by two or more screeners, by one; records allocated to two
-    screeners, to one) under the stage's allocation in force. The first is None without an
-    allocation, or when it gives every record the protocol's number of screeners (an
-    allocation with no overlap in a dual review gives each record one: not None); the
+    """(how many records so many screeners decided; how many records the allocation gave so
+    many screeners), as `Split`s, under the stage's allocation in force. The first is None
+    without an allocation, or when it gives every record the protocol's number of screeners
+    (an allocation with no overlap in a dual review gives each record one: not None); the
     second (the plan) is None when what was screened matches it."""
     from screener.workflow.team import required_reviewers
 
@@ -1774,14 +1776,12 @@ def _allocation_split(review: Review, session: Session, current: Sequence[Decisi
     need = review.protocol.screening.reviewers_per_record
     if not per or all(n == need for n in per.values()):
         return None, None
-    double = sum(1 for n in per.values() if n >= 2)
-    plan = double, len(per) - double
+    plan = _split_of(Counter(per.values()))
     screeners: dict[int, set[str]] = {}
     for d in current:
         if d.stage == stage and d.reviewer_role == Role.SCREENER and d.record_id in per:
             screeners.setdefault(d.record_id, set()).add(d.reviewer)
-    two = sum(1 for names in screeners.values() if len(names) >= 2)
-    done = two, len(screeners) - two
+    done = _split_of(Counter(len(names) for names in screeners.values()))
     return done, None if done == plan else plan
 
 

@@ -165,7 +165,7 @@ def test_before_any_full_text_screening_nothing_is_claimed_of_its_reports(
                    reports_excluded=0, reports_excluded_reasons=(), other_reports_assessed=0,
                    other_reports_excluded=0, other_reports_excluded_reasons=(),
                    studies_included=0, reports_included=0)
-    split = " ".join(methods_report(replace(_inputs(none), draft=draft, split=(2, 8))).split())
+    split = " ".join(methods_report(replace(_inputs(none), draft=draft, split=((2, 2), (1, 8)))).split())
     assert "At full text" not in split
     assert "2 records were screened by two reviewers and 8 by one reviewer." in split
     assert "No report has been screened at full text yet." in split
@@ -193,7 +193,7 @@ def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
     one = replace(counts, records_excluded_automation=0)
     stop = StoppingInfo(stopped=False, consecutive_irrelevant=1, unscreened=1)
     text = methods_report(replace(_inputs(one), automation=None, stopping=stop,
-                                  split=(1, 1), imported_labels=(("earlier", 1),),
+                                  split=((2, 1), (1, 1)), imported_labels=(("earlier", 1),),
                                   unlinked_rankings=1))
     assert "1 record has not been screened" in text
     assert "criteria were 1 consecutive irrelevant record and" in text

@@ -638,6 +638,44 @@ def test_methods_text_says_how_many_screened_each_record_when_an_allocation_chan
     assert "Each record and each retrieved report was screened by one reviewer" not in text
 
 
+def test_methods_text_words_an_allocation_of_three_reviewers_per_record_with_three(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """reviewers_per_record: 3 with a 40% overlap: the text said '4 records were screened
+    by two reviewers and 6 by one' (any record with two or more screeners counted as
+    double), though allocate gave each shared record three and three screened each."""
+    from screener.workflow.team import allocate, allocated_ids, required_reviewers
+
+    protocols = Path(__file__).resolve().parents[2] / "protocols"
+    text = (protocols / "dual-screening.yaml").read_text(encoding="utf-8")
+    three = tmp_path / "three.yaml"
+    three.write_text(text.replace("reviewers_per_record: 2", "reviewers_per_record: 3")
+                     .replace("blind: true", "blind: false"), encoding="utf-8")
+    review = make_review(str(three))
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=f"R{i}") for i in range(10)])
+    names = ["ann", "bob", "dan", "eve"]
+    allocate(review, names, 0.4, seed=3, new_reviewers=True)
+    with review.read() as s:
+        per = required_reviewers(review, s, Stage.TITLE_ABSTRACT)
+        assert per is not None
+        shared = sorted(rid for rid, n in per.items() if n == 3)
+        mine = {n: allocated_ids(review, s, n) for n in names}
+    first, second = [n for n, a in mine.items() if a is not None and shared[0] in a.mine][:2]
+    record_decision(review, shared[0], first, Label.EXCLUDE)  # two of its three so far
+    record_decision(review, shared[0], second, Label.EXCLUDE)
+    draft = " ".join(_methods(review).split())
+    assert (f"allocated at random, {len(shared)} records to three reviewers and "
+            f"{10 - len(shared)} to one; so far 1 record was screened by two reviewers.") \
+        in draft, draft
+    _exclude_all_offered(review, *names)
+    final = " ".join(_methods(review).split())
+    assert (f"allocated at random: {len(shared)} records were screened by three reviewers "
+            f"and {10 - len(shared)} by one reviewer.") in final, final
+    assert "Records with three reviewers were screened but not independently" in final
+    assert "by two reviewers" not in final and "Records with two" not in final
+
+
 def test_methods_text_counts_what_was_screened_not_the_allocation_plan(
         make_review: Callable[..., Any]) -> None:
     """Single screening with a 20% overlap, a few records decided: the text said '43

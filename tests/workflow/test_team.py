@@ -489,7 +489,7 @@ def test_a_new_allocation_keeps_a_record_with_the_screeners_who_decided_it(
     assert [c.record_id for c in list_conflicts(review, TA, ADJ)] == [rid]
     inputs = build_report_inputs(review)
     # screened so far: rid by both, half by alice; the allocation's plan beside it
-    assert inputs.split == (1, 1) and inputs.split_plan[0] == (1, 19)
+    assert inputs.split == ((2, 1), (1, 1)) and inputs.split_plan[0] == ((2, 1), (1, 19))
 
 
 def test_progress_counts_what_each_reviewer_is_still_offered(
