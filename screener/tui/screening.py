@@ -55,6 +55,7 @@ from screener.workflow.browse import BrowseFilter, get_record
 from screener.workflow.progress import POSSIBLY_RELEVANT, Progress, at_least, without_stopping
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import (
+    NothingChanged,
     ProtocolAmended,
     amended_elsewhere,
     catch_up_with_amendments,
@@ -82,6 +83,10 @@ RESOLUTION_CHANGE = (
     "list ({conflicts}) {undo} reopens the one you resolved last there; an earlier one with "
     "`screener resolve RECORD_ID --reviewer NAME --label LABEL`")
 """How the adjudicator changes a resolution (their undo takes back no resolution)."""
+DECIDED_AS = {Label.INCLUDE: "included", Label.EXCLUDE: "excluded",
+              Label.MAYBE: "marked maybe"}
+"""A decision in the toast for pressing its key on a record decided so already."""
+
 HIDDEN_IN_FOOTER = ("search", "conflicts")
 """Bound but not shown in the footer (search is browse's; conflicts is the adjudicator's)."""
 
@@ -466,7 +471,13 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             return
         app = self.screener
         try:
-            decision = app.session.decide(record.id, label, reason_id=reason_id, note=self.note)
+            decision = app.session.decide(record.id, label, reason_id=reason_id, note=self.note,
+                                          repeat_ok=True)
+        except NothingChanged:  # as it stands (opened again): no second row, on as after one
+            self.notify(f"already {DECIDED_AS[label]}; nothing changed")
+            self.notes.pop(record.id, None)  # (it stands with the decision)
+            self.show_next()
+            return
         except RecordTaken as exc:  # settled elsewhere while on screen: on to the next one
             self.notify(str(exc), title="Not saved", severity="warning")
             self.mine = app.initial_decisions()

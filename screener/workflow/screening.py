@@ -878,8 +878,13 @@ class ScreeningSession:
         return None
 
     def decide(self, record_id: int, label: Label, *, reason_id: str | None = None,
-               criterion_ids: Sequence[str] = (), note: str = "") -> Decision:
-        """Commit the decision; the record leaves this reviewer's queue."""
+               criterion_ids: Sequence[str] = (), note: str = "",
+               repeat_ok: bool = False) -> Decision:
+        """Commit the decision; the record leaves this reviewer's queue.
+
+        repeat_ok: `NothingChanged` (no row) when the reviewer's standing decision on the
+        record is this one, as `record_decision`; the record leaves the queue all the same,
+        and the step does not count for undo (which takes back the last real one)."""
         from screener.workflow.team import RecordTaken
 
         shown = self._shown if self._shown and self._shown.record.id == record_id else None
@@ -889,8 +894,10 @@ class ScreeningSession:
                 reason_id=reason_id, criterion_ids=criterion_ids, note=note,
                 ranking_id=shown.ranking_id if shown else None,
                 rank_position=shown.rank_position if shown else None, role=self.role,
-                if_needed=shown is not None, seen_protocol=self.shown_protocol)
-        except RecordTaken:  # not to be offered again (a report marked meanwhile would be)
+                if_needed=shown is not None, seen_protocol=self.shown_protocol,
+                repeat_ok=repeat_ok)
+        except (RecordTaken, NothingChanged):
+            # not to be offered again (a report marked meanwhile would be); decided already
             self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))
             raise
         self.queue = replace(self.queue, ids=_without(self.queue.ids, record_id))

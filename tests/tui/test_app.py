@@ -416,6 +416,34 @@ async def test_undo_of_a_changed_decision_shows_the_earlier_one_again(
     assert stored(review)[-1][2] == "undone"
 
 
+async def test_including_a_record_included_already_adds_no_row_and_undo_skips_it(
+        make_app: MakeApp) -> None:
+    """Pressing i on a record opened from browse that the reviewer had included (same
+    label, note) stored a second include, where `decide` says nothing changed; and undo
+    then withdrew that copy ('your earlier decision (include) stands again') instead of the
+    reviewer's last real decision."""
+    app, review, ids, _ = make_app(reverse=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n", *"check dose", "enter", "i", "m")  # ids[0] include, ids[1] maybe
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("enter")  # ids[0] from browse
+        assert app.current_record_id == ids[0]
+        await pilot.press("i")  # as it stands: include, the same note
+        assert any(n.message == "already included; nothing changed"
+                   for n in app._notifications), [n.message for n in app._notifications]
+        assert app.current_record_id == ids[2]  # on to the queue, as after a decision
+        assert len(stored(review)) == 2
+        await settle(pilot)
+        counts = str(app.screening.query_one("#status-counts").render())
+        assert "Screened 2 of 5" in counts and "Includes 1" in counts
+        await pilot.press("u")  # the last real decision: ids[1]'s maybe
+        assert app.current_record_id == ids[1]
+    log = stored(review)
+    assert [(r[0], r[2]) for r in log] == [(ids[0], "include"), (ids[1], "maybe"),
+                                           (ids[1], "undone")]
+
+
 async def test_note_is_offered_again_after_its_decision_is_undone(make_app: MakeApp) -> None:
     app, review, ids, _ = make_app(reverse=False)
     async with app.run_test(size=(100, 32)) as pilot:

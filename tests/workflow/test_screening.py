@@ -10,7 +10,7 @@ import pytest
 from screener.core.decisions import Label, ReportStatus, Role, Stage
 from screener.core.records import Record
 from screener.storage import repo
-from screener.workflow.review import Review, ReviewError
+from screener.workflow.review import NothingChanged, Review, ReviewError
 from screener.workflow.screening import ScreeningSession, mark_not_retrieved, record_decision
 
 
@@ -86,6 +86,37 @@ def test_undo_steps_back_through_own_decisions(make_review: Callable[..., Any]) 
         log = repo.decision_log(s)
         assert [d.label for d in log] == [Label.EXCLUDE, Label.EXCLUDE, Label.UNDONE, Label.UNDONE]
         assert repo.current_decisions(s) == []
+
+
+def test_a_decision_as_it_stands_adds_no_row_and_undo_takes_back_the_last_real_step(
+        make_review: Callable[..., Any]) -> None:
+    """The UI's decide on a record decided so already (opened from browse) stored a copy,
+    which undo then withdrew in place of the reviewer's last real step."""
+    review = make_review()
+    ids = add(review, 3)
+    session = ScreeningSession(review, "ann")
+    session.decide(ids[0], Label.INCLUDE, note="dose?")
+    session.decide(ids[1], Label.EXCLUDE)
+    with pytest.raises(NothingChanged, match="nothing changed"):
+        session.decide(ids[0], Label.INCLUDE, note="dose?", repeat_ok=True)
+    undone = session.undo()
+    assert undone is not None and undone.id == ids[1]
+    for rid in ids[1:]:  # at full text: a mark after the last decision is the step undo takes
+        record_decision(review, rid, "ann", Label.INCLUDE)
+    full = ScreeningSession(review, "ann", stage=Stage.FULL_TEXT)
+    full.decide(ids[0], Label.INCLUDE)
+    full.mark_not_retrieved(ids[1])
+    with pytest.raises(NothingChanged):
+        full.decide(ids[0], Label.INCLUDE, repeat_ok=True)
+    undone = full.undo()
+    assert full.undid_mark and undone is not None and undone.id == ids[1]
+    with review.read() as s:
+        log = [(d.record_id, d.reviewer, d.stage, d.label) for d in repo.decision_log(s)]
+    ta, ft = Stage.TITLE_ABSTRACT, Stage.FULL_TEXT
+    assert log == [(ids[0], "ann", ta, Label.INCLUDE), (ids[1], "ann", ta, Label.EXCLUDE),
+                   (ids[1], "ann", ta, Label.UNDONE),
+                   *((rid, "ann", ta, Label.INCLUDE) for rid in ids[1:]),
+                   (ids[0], "ann", ft, Label.INCLUDE)]
 
 
 def test_a_record_undo_brings_back_is_not_logged_as_placed_by_the_ranking(
