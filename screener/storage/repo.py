@@ -74,6 +74,15 @@ def review_title(session: Session) -> str:
     return session.scalars(select(ReviewRow.title)).one()
 
 
+def review_created(session: Session) -> str:
+    """When the review was created (UTC, ISO 8601): the same in a copy of its database and
+    however its path or URL is spelled."""
+    created = session.scalars(select(ReviewRow.created_at)).one()
+    if created.tzinfo is not None:  # PostgreSQL gives it back with its zone; SQLite without
+        created = created.astimezone(UTC).replace(tzinfo=None)
+    return created.isoformat()
+
+
 def add_protocol_version(session: Session, yaml_text: str, sha256: str, reason: str,
                          note: dict[str, Any] | None = None) -> int:
     """Store the next protocol version (and its event; `note` adds to the event's details,

@@ -50,8 +50,15 @@ def _write(path: Path, rows: list[dict[str, object]]) -> None:
 
 
 def _mine(row: dict[str, object], review: Review, reviewer: str, stage: Stage) -> bool:
-    return (row.get("review"), row.get("reviewer"), row.get("stage")) == (
-        review.location, reviewer, stage.value)
+    """A draft of `reviewer` at `stage` in `review`: told by when the review was created, not
+    by its path (typed another way, a backup copy, a moved folder are the same review). A
+    draft kept before that was stored is matched by its folder (the file is in it) or, for
+    a review opened by --db alone, by its location as before."""
+    if (row.get("reviewer"), row.get("stage")) != (reviewer, stage.value):
+        return False
+    if "created" in row:
+        return row["created"] == review.created
+    return review.folder is not None or row.get("review") == review.location
 
 
 def keep_drafts(path: Path, review: Review, reviewer: str, stage: Stage,
@@ -59,7 +66,8 @@ def keep_drafts(path: Path, review: Review, reviewer: str, stage: Stage,
     """Keep `notes` (record id: note) of `reviewer` at `stage` in the file `path`, in place
     of the ones kept there before for them (others' are left). Raises OSError."""
     rows = [row for row in _read(path) if not _mine(row, review, reviewer, stage)]
-    rows += [{"review": review.location, "reviewer": reviewer, "stage": stage.value,
+    rows += [{"review": review.location, "created": review.created, "reviewer": reviewer,
+              "stage": stage.value,
               "record": record_id, "note": note}
              for record_id, note in sorted(notes.items()) if note]
     _write(path, rows)

@@ -56,6 +56,10 @@ class Review:
     upgraded_from: str | None = None
     """The database schema revision the review had before opening it upgraded it (None: it
     was at this screener's revision already)."""
+    created: str = ""
+    """When the review was created, as its database keeps it: what tells it from another
+    review whatever path or URL opened it (a copy of its folder or database is the same
+    review)."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -260,7 +264,8 @@ def _open(db: Database, folder: Path | None) -> Review:
             raise ReviewError(_no_review(db))
         protocol, sha, version = _protocol_in_force(session)
         title = repo.review_title(session)
-    return Review(db, folder, protocol, sha, version, title)
+        created = repo.review_created(session)
+    return Review(db, folder, protocol, sha, version, title, created=created)
 
 
 def _no_review(db: Database) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from screener.core.decisions import Stage
 from screener.workflow.drafts import drafts_path, keep_drafts, take_drafts
 from screener.workflow.review import Review, create_review
@@ -36,3 +38,65 @@ def test_a_damaged_drafts_file_gives_none(tmp_path: Path) -> None:
         path = drafts_path(review, tmp_path)
         path.write_text("{not json", encoding="utf-8")
         assert take_drafts(path, review, "ann", Stage.TITLE_ABSTRACT) == {}
+
+
+def test_drafts_follow_the_review_not_the_way_its_path_was_typed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notes kept when the terminal closed were given back only when the review's path was
+    typed as before: opened by its absolute path, from a backup copy of its folder, or
+    after the folder was moved, they were never offered. They follow the review now; a
+    review opened by --db alone (its file beside ui.json) still gets only its own."""
+    import shutil
+
+    from screener.storage import sqlite_url
+    from screener.workflow.review import open_review
+
+    ta = Stage.TITLE_ABSTRACT
+    create_review(tmp_path / "r", PROTOCOL, None).close()
+    monkeypatch.chdir(tmp_path)
+    with open_review(Path("r")) as review:  # `cd ..; screener screen r`
+        keep_drafts(drafts_path(review, tmp_path), review, "ann", ta, {3: "check dose"})
+    with open_review(tmp_path / "r") as review:  # the same folder, its absolute path
+        assert take_drafts(drafts_path(review, tmp_path), review, "ann", ta) == {
+            3: "check dose"}
+        keep_drafts(drafts_path(review, tmp_path), review, "ann", ta, {4: "ask authors"})
+    shutil.copytree(tmp_path / "r", tmp_path / "bk-r")
+    monkeypatch.chdir(tmp_path / "bk-r")
+    with open_review() as review:  # a backup copy: cd bk-r; screener screen
+        assert take_drafts(drafts_path(review, tmp_path), review, "ann", ta) == {
+            4: "ask authors"}
+        keep_drafts(drafts_path(review, tmp_path), review, "ann", ta, {5: "dose?"})
+    (tmp_path / "bk-r").rename(tmp_path / "moved")
+    with open_review(tmp_path / "moved") as review:
+        assert take_drafts(drafts_path(review, tmp_path), review, "bob", ta) == {}
+        assert take_drafts(drafts_path(review, tmp_path), review, "ann", ta) == {5: "dose?"}
+
+    # --db alone: the file is beside ui.json, shared by every review opened that way
+    create_review(tmp_path / "other", PROTOCOL, None).close()
+    ui = tmp_path / "config"
+    ui.mkdir()
+    db = tmp_path / "r" / "review.db"
+    with open_review(None, sqlite_url(db)) as review:
+        assert review.folder is None
+        keep_drafts(drafts_path(review, ui), review, "ann", ta, {7: "seven"})
+    monkeypatch.chdir(tmp_path / "r")
+    with open_review(None, "sqlite:///review.db") as review:  # the same file, spelled anew
+        with open_review(None, sqlite_url(tmp_path / "other" / "review.db")) as other:
+            assert take_drafts(drafts_path(other, ui), other, "ann", ta) == {}
+        assert take_drafts(drafts_path(review, ui), review, "ann", ta) == {7: "seven"}
+
+
+@pytest.mark.postgres
+def test_drafts_of_a_postgresql_review_follow_it_whatever_its_url(
+        tmp_path: Path, pg_url: str) -> None:
+    """A PostgreSQL review opened by --db alone: its notes come back when its URL is
+    spelled another way (the driver named, as SQLAlchemy writes it)."""
+    from screener.workflow.review import open_review
+
+    ta = Stage.TITLE_ABSTRACT
+    create_review(tmp_path / "r", PROTOCOL, pg_url).close()
+    with open_review(None, pg_url) as review:
+        keep_drafts(drafts_path(review, tmp_path), review, "ann", ta, {2: "two"})
+    spelled = pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    with open_review(None, spelled) as review:
+        assert take_drafts(drafts_path(review, tmp_path), review, "ann", ta) == {2: "two"}
