@@ -649,18 +649,12 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
     full text (their decision would stop counting). In blind dual screening only the
     adjudicator marks reports: a refusal would tell a screener that the other one has
     assessed the report."""
-    from screener.workflow.team import ensure_full_text_open, is_adjudicator
+    from screener.workflow.team import ensure_full_text_open
 
-    screening = review.protocol.screening
     with review.transaction() as session:
         ensure_full_text_open(review, session)
-        if screening.dual and screening.blind and not (
-                reviewer and is_adjudicator(review, session, reviewer_name(reviewer))):
-            who = f" ({screening.adjudicator})" if screening.adjudicator else ""
-            raise ReviewError(
-                "in blind dual screening the adjudicator marks full-text reports not "
-                f"retrieved{who}, so that no screener learns whether the other has assessed "
-                "the report; tell the adjudicator which report could not be obtained")
+        _only_the_adjudicator_marks(review, session, reviewer,
+                                    "tell the adjudicator which report could not be obtained")
         if not repo.record_exists(session, record_id):
             raise ReviewError(f"no record with id {record_id} in this review")
         status = repo.reports(session).get(record_id)
@@ -680,9 +674,29 @@ def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = No
                        if reviewer else "", stage=Stage.FULL_TEXT, record_id=record_id)
 
 
+def _only_the_adjudicator_marks(review: Review, session: Session, reviewer: str | None,
+                                what_to_do: str) -> None:
+    """In blind dual screening only the adjudicator marks reports not retrieved and takes
+    marks back: a screener's refusal about one report (assessed, marked) would tell them
+    whether the other screener has assessed it. Raises ReviewError for anyone else."""
+    from screener.workflow.team import is_adjudicator
+
+    screening = review.protocol.screening
+    if screening.dual and screening.blind and not (
+            reviewer and is_adjudicator(review, session, reviewer_name(reviewer))):
+        who = f" ({screening.adjudicator})" if screening.adjudicator else ""
+        raise ReviewError(
+            "in blind dual screening the adjudicator marks full-text reports not retrieved "
+            f"and takes such marks back{who}, so that no screener learns whether the other "
+            f"has assessed the report; {what_to_do}")
+
+
 def unmark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:
-    """Take back `mark_not_retrieved`: the report is sought again."""
+    """Take back `mark_not_retrieved`: the report is sought again. In blind dual screening
+    only the adjudicator does, refused before anything about the report is said."""
     with review.transaction() as session:
+        _only_the_adjudicator_marks(review, session, reviewer,
+                                    "ask the adjudicator if a report should be sought again")
         if not repo.record_exists(session, record_id):
             raise ReviewError(f"no record with id {record_id} in this review")
         status = repo.reports(session).get(record_id)

@@ -1306,16 +1306,22 @@ def test_draft_methods_text_of_a_dual_review_part_way_says_how_many_have_two_dec
             "and 2 by one; at full text, 1 report has been screened by one reviewer.") in text
 
 
+def _at_full_text(make_review: Callable[..., Any], n: int) -> tuple[Any, list[int]]:
+    """A blind dual review of `n` records ann and bob both included, full text open."""
+    review = make_review("dual-screening.yaml")
+    ids = add(review, n)
+    for rid in ids:
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", INC)
+    list_conflicts(review, TA, ADJ)  # reconciliation: full text opens
+    return review, ids
+
+
 def test_not_retrieved_in_blind_dual_screening_is_the_adjudicators_and_never_drops_a_decision(
         make_review: Callable[..., Any]) -> None:
     from screener.workflow.screening import mark_not_retrieved
 
-    review = make_review("dual-screening.yaml")
-    ids = add(review, 3)
-    for rid in ids:
-        decide(review, rid, "ann", INC)
-        decide(review, rid, "bob", INC)
-    list_conflicts(review, TA, ADJ)  # full text opens
+    review, ids = _at_full_text(make_review, 3)
     decide(review, ids[0], "bob", INC, FT)
     # a screener may not mark: a refusal for ids[0] only would tell ann that bob decided it
     for rid in ids[:2]:
@@ -1326,6 +1332,31 @@ def test_not_retrieved_in_blind_dual_screening_is_the_adjudicators_and_never_dro
     mark_not_retrieved(review, ids[1], ADJ)
     with review.transaction() as s:
         assert repo.reports(s)[ids[1]].value == "not_retrieved"
+        assert repo.reports(s)[ids[0]].value == "sought"
+
+
+def test_a_screener_cannot_take_back_the_adjudicators_not_retrieved_mark_nor_learn_of_it(
+        make_review: Callable[..., Any]) -> None:
+    """In blind dual screening `not-retrieved N --reviewer bob --undo` took back the
+    adjudicator's mark, and a second try said 'not marked ... nothing changed', telling a
+    screener the mark's state: the undo is the adjudicator's, as the mark is, and a
+    screener's is refused the same way whatever the report's state."""
+    from screener.workflow.review import NothingChanged
+    from screener.workflow.screening import mark_not_retrieved, unmark_not_retrieved
+
+    review, ids = _at_full_text(make_review, 2)
+    mark_not_retrieved(review, ids[0], ADJ)
+    for rid in ids:  # marked, and not: the same refusal
+        for who in ("bob", None):
+            with pytest.raises(ReviewError, match="the adjudicator marks full-text reports") \
+                    as refused:
+                unmark_not_retrieved(review, rid, who)
+            assert not isinstance(refused.value, NothingChanged)
+            assert "not marked" not in str(refused.value)
+    with review.transaction() as s:
+        assert repo.reports(s)[ids[0]].value == "not_retrieved"
+    unmark_not_retrieved(review, ids[0], ADJ)
+    with review.transaction() as s:
         assert repo.reports(s)[ids[0]].value == "sought"
 
 
