@@ -297,6 +297,8 @@ def protocol_amend(file: Path, reason: str, drop_used: bool, review_dir: Path | 
                    f"{'; '.join(map(str, amendment.dropped))}", err=True)
     for change in amendment.changed_outcomes:
         click.echo(f"warning: under the new screening rules, {change}", err=True)
+    for warning in amendment.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.group()

@@ -98,8 +98,9 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                    for rid, sid in repo.record_sources(session).items()}
         removed = repo.removed_duplicate_ids(session)
         ta = outcomes(review, session, Stage.TITLE_ABSTRACT)
-        from screener.workflow.team import record_outcomes, waiting_note
+        from screener.workflow.team import allocation_in_force, record_outcomes, waiting_note
 
+        allocated = allocation_in_force(session, Stage.TITLE_ABSTRACT)
         ft_with = record_outcomes(review, session, Stage.FULL_TEXT)
         ft = {rid: outcome for rid, (outcome, _) in ft_with.items()}
         reports = repo.reports(session)
@@ -238,7 +239,7 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
     why += [f"{_n(o_open, 'record')} from other methods not screened or settled yet"
             ] if o_open else []
     why += [f"{conflicts:,} in conflict"] if conflicts else []
-    why += [waiting_note(waiting)] if waiting else []
+    why += [waiting_note(waiting, allocated=allocated)] if waiting else []
     awaiting = ((m_sought - m_nr - m_assessed) + (o_sought - o_nr - o_assessed)
                 if has_full_text else 0)
     # of those, the ones whose reviewers disagree wait for the adjudicator, not a reviewer

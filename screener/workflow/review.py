@@ -355,6 +355,9 @@ class Amendment:
     changed_outcomes: tuple[str, ...] = ()
     """What the new screening rules changed for records already decided (one sentence per
     kind: conflicts settled without the adjudicator, records waiting for another reviewer)."""
+    warnings: tuple[str, ...] = ()
+    """What the new version does not change although it might seem to: an allocation in
+    force that gives another number of screeners per shared record."""
 
 
 def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
@@ -385,8 +388,8 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
     # disk, no write access) refuses the amendment before the version is recorded
     staged = _stage_copy(text, copy) if copy is not None else None
     try:
-        version, dropped, changed = _record_amendment(review, protocol_path, protocol, text,
-                                                      sha, reason, drop_used)
+        version, dropped, changed, warnings = _record_amendment(
+            review, protocol_path, protocol, text, sha, reason, drop_used)
     except BaseException:
         if staged is not None:
             staged.unlink(missing_ok=True)
@@ -400,7 +403,7 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
             raise ReviewError(f"protocol version {version} was recorded, but {copy} could not "
                               f"be replaced ({exc.strerror}): copy {protocol_path} there "
                               "yourself, so the folder shows the protocol in force") from None
-    return Amendment(version, tuple(dropped), tuple(changed))
+    return Amendment(version, tuple(dropped), tuple(changed), tuple(warnings))
 
 
 def _write_staged(text: str, copy: Path) -> Path:
@@ -439,8 +442,9 @@ settled by the latest decision, without the adjudicator (dual to single screenin
 
 def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, text: str,
                       sha: str, reason: str, drop_used: bool
-                      ) -> tuple[int, list[DroppedId], list[str]]:
+                      ) -> tuple[int, list[DroppedId], list[str], list[str]]:
     from screener.workflow.screening import follow_new_screening_rules
+    from screener.workflow.team import allocations_left_behind
 
     with review.transaction() as session:
         before = _protocol_in_force(session)[0]
@@ -455,10 +459,11 @@ def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, t
                 "change), or pass --drop-used to amend anyway")
         # (the outcomes under each version's rules do not depend on which is stored last)
         changed, settled = follow_new_screening_rules(review, session, before, protocol)
+        warnings = allocations_left_behind(session, before, protocol)
         note = ({"dropped_although_cited": [str(d) for d in dropped]} if dropped else {}) | (
             {SETTLED_BY_AMENDMENT: settled} if settled else {})
         version = repo.add_protocol_version(session, text, sha, reason.strip(), note or None)
-    return version, dropped, changed
+    return version, dropped, changed, warnings
 
 
 def _dropped_ids(session: Session, before: Protocol, after: Protocol) -> list[DroppedId]:

@@ -30,6 +30,7 @@ from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids, known_reviewer, outcomes, reviewer_name
 from screener.workflow.team import (
     CLAIM_MINUTES,
+    allocation_in_force,
     awaiting_decision,
     blind_stages,
     not_offered,
@@ -98,6 +99,7 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
         # records with some, not all, of the decisions they need (not told while blind)
         waiting = None if blind else sum(1 for o in ta_outcomes.values()
                                          if o.label is None and not o.conflict)
+        allocated = allocation_in_force(session, ta)
         reviewers = _taking_part(review, session, every)
         not_deduplicated = records_not_deduplicated(session)
         # records each screener is still offered: not decided by them, not settled by
@@ -171,6 +173,8 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
         "outcomes": outcome_counts,
         # title/abstract records waiting for a screener who has not decided them
         "waiting_for_reviewer": waiting,
+        # an allocation sets who screens each title/abstract record and how many
+        "allocation_in_force": allocated,
         # "sought" as in PRISMA: every report sought, whatever became of it since
         # reports and PRISMA combine every stage's outcomes: closed while any stage is blind
         "reports": None if hidden else {
@@ -294,7 +298,9 @@ def format_status(data: dict[str, Any]) -> str:
             out = ", ".join(f"{k} {number(v)}" for k, v in data["outcomes"][stage].items())
             lines.append(f"    outcomes: {out}")
         if stage == Stage.TITLE_ABSTRACT.value and data.get("waiting_for_reviewer"):
-            lines.append(f"    {waiting_note(data['waiting_for_reviewer'])}")
+            note = waiting_note(data["waiting_for_reviewer"],
+                                allocated=bool(data.get("allocation_in_force")))
+            lines.append(f"    {note}")
     stop = data.get("stopping")
     if stop:
         open_conflicts = data["outcomes"].get("title_abstract", {}).get("conflict", 0)

@@ -21,6 +21,7 @@ import itertools
 import math
 import random
 import shlex
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from screener.core.agreement import AgreementStats, GroupStats, group_agreement,
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.decisions import current_decisions as current_decisions_of
 from screener.core.outcomes import Outcome, passes_title_abstract, record_outcome
-from screener.core.protocol import Resolution, ScreeningMode
+from screener.core.protocol import Protocol, Resolution, ScreeningMode
 from screener.core.wording import counted, plural, spelled
 from screener.storage import INT_MAX, Database, Session, repo, sqlite_url
 from screener.workflow.review import (
@@ -421,15 +422,55 @@ def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stag
     return closed
 
 
-def waiting_note(n: int) -> str:
+def waiting_note(n: int, *, allocated: bool = False) -> str:
     """What to do about records that have some, not all, of the screeners' decisions they
     need: they wait for a screener who has not decided them, for good if that screener has
-    left (a third of three, say)."""
+    left (a third of three, say). `allocated`: an allocation is in force at title/abstract,
+    which sets who screens each record and how many (an amended reviewers_per_record
+    counts only once it is run again)."""
+    if allocated:
+        way = ("`screener allocate` again, naming another reviewer in their place (the "
+               "allocation in force sets who screens each record and how many; run again, it "
+               "follows the protocol's reviewers_per_record, which `screener protocol amend` "
+               "changes)")
+    else:
+        way = ("`screener allocate` the records to another reviewer, let one join with "
+               "`screener screen --reviewer NAME --new-reviewer`, or amend the protocol's "
+               "reviewers_per_record with `screener protocol amend`")
     return (f"{counted(n, 'record')} {plural(n, 'waits', 'wait')} for a reviewer who has not "
             f"decided {plural(n, 'it', 'them')} (`screener status` shows whose turn it is; if "
-            "a screener has left, `screener allocate` the records to another reviewer, let "
-            "one join with `screener screen --reviewer NAME --new-reviewer`, or amend the "
-            "protocol's reviewers_per_record with `screener protocol amend`)")
+            f"a screener has left, {way})")
+
+
+def allocation_in_force(session: Session, stage: Stage) -> bool:
+    """Whether an allocation (not an offline copy's hand-out) is in force at `stage`."""
+    run = repo.latest_allocation(session, stage)
+    return run is not None and run["kind"] == "allocation"
+
+
+def allocations_left_behind(session: Session, before: Protocol, after: Protocol) -> list[str]:
+    """Warnings for an amendment that changes reviewers_per_record while an allocation is in
+    force: its own count per shared record replaces the protocol's until `allocate` is run
+    again (which follows the protocol in force)."""
+    wanted = max(2, after.screening.reviewers_per_record)
+    if before.screening.reviewers_per_record == after.screening.reviewers_per_record:
+        return []
+    notes = []
+    for stage in after.stages:
+        run = repo.latest_allocation(session, stage)
+        if run is None or run["kind"] != "allocation":
+            continue
+        counts = Counter(n for n in (_required(session, run) or {}).values() if n >= 2)
+        if not counts:
+            continue
+        given = counts.most_common(1)[0][0]
+        if given != wanted:
+            made = audit.iso_utc(run["created_at"])[:16].replace("T", " ")
+            which = "" if stage == Stage.TITLE_ABSTRACT else f"{stage.label} "
+            notes.append(f"the {which}allocation of {made} UTC gives {spelled(given)} "
+                         "screeners per shared record and still applies; run `screener "
+                         "allocate` again to follow the new number")
+    return notes
 
 
 def closed_to(review: Review, reviewer: str, stage: Stage, record_id: int) -> str:

@@ -1893,3 +1893,46 @@ def test_records_waiting_for_a_screener_who_left_are_counted_with_a_way_on(
     decide(review, ids[2], "eve", EXC)
     assert "wait for a reviewer" not in format_status(status(review))
     assert not prisma_counts(review).draft
+
+
+def test_amending_reviewers_per_record_under_an_allocation_says_to_allocate_again(
+        tmp_path: Path, db_url: str | None) -> None:
+    """An allocation's count replaces the protocol's, so amending reviewers_per_record 3 ->
+    2 while one was in force changed nothing, without a word, and the waiting note advised
+    just that amendment. The amendment now warns that the allocation still applies, the
+    note says to allocate again, and allocating again follows the new number."""
+    from screener.workflow.screening import outcomes
+
+    with custom_review(tmp_path, db_url, reviewers_per_record=3, blind=False,
+                       adjudicator=ADJ) as review:
+        ids = add(review, 3)
+        made = allocate(review, ["ann", "bob", "cat"], 1.0, seed=3, new_reviewers=True)
+        with review.read() as s:
+            run = repo.latest_allocation(s, TA)
+        assert run is not None and made.per_record == 3
+        for rid in ids:  # cat leaves after two records
+            for who in ("ann", "bob", "cat") if rid != ids[2] else ("ann", "bob"):
+                decide(review, rid, who, EXC)
+        note = format_status(status(review))
+        assert "1 record waits for a reviewer" in note
+        assert "amend the protocol's reviewers_per_record with" not in note
+        assert "`screener allocate` again" in note
+
+        two = tmp_path / "two.yaml"
+        two.write_text((tmp_path / "rev.yaml").read_text().replace(
+            "reviewers_per_record: 3", "reviewers_per_record: 2"))
+        amended = amend_protocol(review, two, "cat left: two per record")
+        made_at = iso_utc(run["created_at"])[:16].replace("T", " ")
+        assert amended.warnings == (
+            f"the allocation of {made_at} UTC gives three screeners per shared record and "
+            "still applies; run `screener allocate` again to follow the new number",)
+        with review.read() as s:
+            assert outcomes(review, s, TA, [ids[2]])[ids[2]].label is None  # as it said
+        again = tmp_path / "again.yaml"
+        again.write_text(two.read_text().replace("title:", "title: Amended", 1))
+        assert amend_protocol(review, again, "retitled").warnings == ()  # the number stays
+
+        assert allocate(review, ["ann", "bob", "cat"], 1.0, seed=3).per_record == 2
+        with review.read() as s:
+            assert outcomes(review, s, TA, [ids[2]])[ids[2]].label == EXC
+        assert "wait for a reviewer" not in format_status(status(review))
