@@ -42,11 +42,11 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
     reviewers per record (two in single screening), the rest one."""
     from screener.core.decisions import Stage
     from screener.workflow.team import allocate as run_allocate
-    from screener.workflow.team import parse_share, share_text
+    from screener.workflow.team import parse_share, share_text, shared_by
 
-    share = parse_share(overlap)
     names = [n.strip() for n in reviewers.split(",")]
     with open_from(review_dir, db_url) as review:
+        share = parse_share(overlap, shared_by(review))
         result = run_allocate(review, names, share, seed=seed, stage=Stage(stage),
                               new_reviewers=new_reviewer)
         screening = review.protocol.screening

@@ -135,11 +135,12 @@ class Allocation:
     """Screeners each overlap record gets: the protocol's reviewers per record, at least two."""
 
 
-def parse_share(text: str) -> float:
+def parse_share(text: str, per_record: int = 2) -> float:
     """'20%' or '0.2' -> 0.2 (allocate's --overlap). A ReviewError for what is not a share
     from 0% to 100%, and for forms that read two ways: a percentage under 1% ('0.2%': 0.2
     percent, or a fraction with a % added?; under 1% is written as a fraction, 0.002) and
-    a bare 1 (100%, or 1%?)."""
+    a bare 1 (100%, or 1%?). `per_record`: the screeners each shared record gets (the
+    protocol's reviewers per record, at least two), which the refusal names."""
     raw = text.strip()
     percent = raw.endswith("%")
     try:
@@ -161,13 +162,19 @@ def parse_share(text: str) -> float:
                           f"fraction ({value:g})")
     if not percent and number == 1:
         raise ReviewError(f"--overlap {text} reads two ways, 100% or 1%: write 100% (every "
-                          "record screened by two) or 1%")
+                          f"record screened by {spelled(per_record)}) or 1%")
     return value
 
 
 def share_text(share: float) -> str:
     """A share (0-1) as the percentage it is: 0.2 -> '20%', 0.002 -> '0.2%'."""
     return f"{round(share * 100, 10):g}%"
+
+
+def shared_by(review: Review) -> int:
+    """Screeners each record of an allocation's overlap gets: the protocol's reviewers per
+    record, at least two (a single-screening review's overlap is double-screened)."""
+    return max(2, review.protocol.screening.reviewers_per_record)
 
 
 def plan_allocation(record_ids: Sequence[int], reviewers: Sequence[str], overlap: float,
@@ -242,7 +249,7 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
         raise ReviewError(f"seed {seed} cannot be stored with the allocation: give --seed N "
                           f"from 0 to {INT_MAX}" + ("" if given else " (the protocol's "
                                                      "ranking seed is out of that range)"))
-    per_record = max(2, review.protocol.screening.reviewers_per_record)
+    per_record = shared_by(review)
     names = [clean_name(n, "--reviewers") for n in reviewers]
     keys: dict[str, str] = {}
     for name in names:
@@ -452,7 +459,7 @@ def allocations_left_behind(session: Session, before: Protocol, after: Protocol)
     """Warnings for an amendment that changes reviewers_per_record while an allocation is in
     force: its own count per shared record replaces the protocol's until `allocate` is run
     again (which follows the protocol in force)."""
-    wanted = max(2, after.screening.reviewers_per_record)
+    wanted = max(2, after.screening.reviewers_per_record)  # as `shared_by` will give
     if before.screening.reviewers_per_record == after.screening.reviewers_per_record:
         return []
     notes = []

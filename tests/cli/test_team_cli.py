@@ -205,7 +205,8 @@ def test_allocate_echoes_the_overlap_as_a_percentage_and_refuses_ambiguous_share
     assert "overlap 30% of records (n = 3)" in out
     for given, fragment in (
             ("0.2%", "--overlap 0.2% reads as 0.2 percent (1 record in 500), not 20%"),
-            ("1", "--overlap 1 reads two ways, 100% or 1%: write 100%"),
+            ("1", "--overlap 1 reads two ways, 100% or 1%: write 100% (every record "
+                  "screened by two) or 1%"),
             ("20", "--overlap 20 is not a fraction from 0 to 1: write 20% or 0.2")):
         out = run("allocate", "--reviewers", "ann,bob", "--overlap", given, *loc, code=2)
         assert out.count("error:") == 1 and fragment in " ".join(out.split()), out
@@ -429,6 +430,11 @@ def test_allocating_a_three_reviewer_protocol_gives_shared_records_three(
     out = run("allocate", "--reviewers", "ann,bob", "--overlap", "100%", *loc, code=2)
     assert ("an overlap needs at least three reviewers (the protocol asks for three per "
             "record); two were given") in out
+    # `--overlap 1`'s refusal said 'every record screened by two' of a three-per-record review
+    out = " ".join(run("allocate", "--reviewers", "ann,bob,dan", "--overlap", "1", *loc,
+                       code=2).split())
+    assert ("--overlap 1 reads two ways, 100% or 1%: write 100% (every record screened by "
+            "three) or 1%") in out, out
 
 
 def _single_screening_review(tmp_path: Path, n: int) -> list[str]:
