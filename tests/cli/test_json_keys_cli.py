@@ -1,5 +1,6 @@
 """README's "JSON output" section documents the keys scripts read: the keys it lists for
-`status --json` and `export prisma --format json` are the keys those commands produce."""
+`status --json`, `export prisma --format json` and `allocate --json` are the keys those
+commands produce, both ways (a key produced but not listed fails, as one listed but gone)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,20 @@ def test_the_readme_lists_the_keys_status_and_export_prisma_produce(tmp_path: Pa
         for path, keys in rows.items():
             for item in at(data, path):
                 assert set(item) == keys, (command, path, set(item) ^ keys)
+
+
+def test_the_readme_lists_the_keys_allocate_produces(tmp_path: Path) -> None:
+    """allocate --json's row lacked `screeners_per_shared_record`, and the test above did
+    not read it."""
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", str(REPO / "protocols" / "dual-screening.yaml"))
+    (tmp_path / "db.csv").write_text("title,abstract\nOne trial,a\nTwo trial,b\n",
+                                     encoding="utf-8")
+    run("import", str(tmp_path / "db.csv"), "--source", "Embase", "--review", rev)
+    args = ("allocate", "--reviewers", "ann,bob", "--overlap", "100%", "--new-reviewer",
+            "--json", "--review", rev)
+    first, again = json.loads(run(*args)), json.loads(run(*args))
+    (keys,) = documented("allocate --json").values()
+    replacing = {"replaced_allocation_of", "kept_with_their_screeners"}  # "when it replaced one"
+    assert set(again) == keys, set(again) ^ keys
+    assert set(first) == keys - replacing, set(first) ^ (keys - replacing)
