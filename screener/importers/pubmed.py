@@ -400,7 +400,7 @@ def _history_batch(client: _Client, webenv: str, query_key: str, start: int,
         return ("" if len(articles) >= size else "no articles" if not articles else
                 f"only {len(articles)} of the {size} records")
 
-    articles, problem = _efetch(client, f"records {start + 1}-{start + size} of the search",
+    articles, problem = _efetch(client, f"records {start + 1}–{start + size} of the search",
                                 whole, db="pubmed", WebEnv=webenv, query_key=query_key,
                                 retstart=start, retmax=size, retmode="xml")
     if not problem:

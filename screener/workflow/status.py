@@ -13,8 +13,8 @@ from typing import Any
 
 from screener.core import audit
 from screener.core.decisions import Decision, Label, Reviewer, Role, Stage
-from screener.core.records import key_paper_match
-from screener.core.wording import counted, number, percent, plural
+from screener.core.records import PMID_LIST_QUERY, key_paper_match
+from screener.core.wording import counted, number, percent, plural, spelled
 from screener.storage import Session, repo
 from screener.workflow.importing import (
     contradicting_duplicates,
@@ -141,6 +141,7 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
         "protocol_version": review.protocol_version,
         "protocol_sha256": review.protocol_hash,
         "mode": "dual" if review.protocol.screening.dual else "single",
+        "reviewers_per_record": review.protocol.screening.reviewers_per_record,
         "blind": blind,
         "blind_stages": [s.value for s in review.protocol.stages if s in hidden],
         "records_total": total,
@@ -250,12 +251,20 @@ def _key_papers_missing(review: Review) -> list[str]:
     return [k for k, normal in papers.items() if normal not in present]
 
 
+def _mode_words(data: dict[str, Any]) -> str:
+    """'dual screening', or 'three reviewers per record' where the protocol asks for more
+    than two."""
+    per = data.get("reviewers_per_record") or 0
+    return (f"{spelled(per)} reviewers per record" if per > 2 else
+            f"{data['mode']} screening")
+
+
 def format_status(data: dict[str, Any]) -> str:
     created = data.get("title_at_creation") or data["title"]
     lines = [data["title"] + ("" if created == data["title"] else
                               f" (created as: {created}; the title was amended)"),
              f"  review: {data['location']} (protocol v{data['protocol_version']}, "
-             f"{data['mode']} screening{', blind' if data['blind_stages'] else ''})",
+             f"{_mode_words(data)}{', blind' if data['blind_stages'] else ''})",
              f"  records: {number(data['records_total'])} identified, "
              f"{number(data['duplicates_removed'])} duplicates removed, "
              f"{number(data['records_unique'])} unique"]
@@ -268,7 +277,9 @@ def format_status(data: dict[str, Any]) -> str:
     if data["sources"]:
         lines.append("  sources:")
         for s in data["sources"]:
-            origin = f" from {s['file']}" if s["file"] else (" (search)" if s["query"] else "")
+            origin = (f" from {s['file']}" if s["file"] else
+                      " (PMID list)" if s["query"].startswith(PMID_LIST_QUERY) else
+                      " (search)" if s["query"] else "")
             # two imports under one name (an update search) told apart by their dates
             when = (f", searched {s['searched']}" if s["searched"] else
                     f", imported {s['imported'][:10]}" if s.get("imported") else "")
@@ -299,7 +310,7 @@ def format_status(data: dict[str, Any]) -> str:
             lines.append(f"    outcomes: {out}")
         if stage == Stage.TITLE_ABSTRACT.value and data.get("waiting_for_reviewer"):
             note = waiting_note(data["waiting_for_reviewer"],
-                                allocated=bool(data.get("allocation_in_force")))
+                                allocated=bool(data.get("allocation_in_force")), in_status=True)
             lines.append(f"    {note}")
     stop = data.get("stopping")
     if stop:

@@ -429,12 +429,13 @@ def not_offered_ids(review: Review, session: Session, reviewer: str, stage: Stag
     return closed
 
 
-def waiting_note(n: int, *, allocated: bool = False) -> str:
+def waiting_note(n: int, *, allocated: bool = False, in_status: bool = False) -> str:
     """What to do about records that have some, not all, of the screeners' decisions they
     need: they wait for a screener who has not decided them, for good if that screener has
     left (a third of three, say). `allocated`: an allocation is in force at title/abstract,
     which sets who screens each record and how many (an amended reviewers_per_record
-    counts only once it is run again)."""
+    counts only once it is run again). `in_status`: said by `screener status` itself, which
+    it then does not point to."""
     if allocated:
         way = ("`screener allocate` again, naming another reviewer in their place (the "
                "allocation in force sets who screens each record and how many; run again, it "
@@ -444,9 +445,9 @@ def waiting_note(n: int, *, allocated: bool = False) -> str:
         way = ("`screener allocate` the records to another reviewer, let one join with "
                "`screener screen --reviewer NAME --new-reviewer`, or amend the protocol's "
                "reviewers_per_record with `screener protocol amend`")
+    turn = "" if in_status else "`screener status` shows whose turn it is; "
     return (f"{counted(n, 'record')} {plural(n, 'waits', 'wait')} for a reviewer who has not "
-            f"decided {plural(n, 'it', 'them')} (`screener status` shows whose turn it is; if "
-            f"a screener has left, {way})")
+            f"decided {plural(n, 'it', 'them')} ({turn}if a screener has left, {way})")
 
 
 def allocation_in_force(session: Session, stage: Stage) -> bool:

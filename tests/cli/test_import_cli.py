@@ -522,6 +522,8 @@ def test_fetching_the_same_records_again_is_refused(review_dir: list[str],
     after = json.loads(run("status", "--json", *review_dir))
     assert [s["name"] for s in after["sources"]] == ["Citation searching", "Hand searching"]
     assert after["records_total"] == 2 * before["records_total"]
+    # status listed a PMID list as '(search)'
+    assert "Hand searching (other): 1 (PMID list)" in run("status", *review_dir)
     run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
         "--max", "600", *review_dir)
     recorded.calls.clear()  # the recorded PubMed answers the same search the same way again

@@ -348,7 +348,7 @@ def test_an_empty_efetch_answer_is_an_error() -> None:
             return (DATA / "esearch_history.xml").read_bytes()
         return b'<?xml version="1.0" ?>\n<eFetchResult><ERROR>Empty result</ERROR></eFetchResult>'
 
-    with pytest.raises(PubMedError, match="records 1-500 of the search with no articles "
+    with pytest.raises(PubMedError, match="records 1–500 of the search with no articles "
                        r"\(PubMed said: Empty result\)"):
         search_pubmed("x", email=EMAIL, transport=transport,
                       limiter=RateLimiter(3, clock=clock, sleep=clock.sleep), sleep=clock.sleep)
@@ -377,7 +377,8 @@ def test_a_short_efetch_batch_is_retried_then_refused_with_the_records_missing()
                            sleep=clock.sleep)
     assert len(result.records) == 1234 and answers["short"] == 3
     answers["short"] = -100   # short every time
-    with pytest.raises(PubMedError, match="records 501-1000 of the search with only 300 of "
+    # one dash throughout the message (it read 'records 501-1000 ... records 801–1000')
+    with pytest.raises(PubMedError, match="records 501–1000 of the search with only 300 of "
                        "the 500 records, 5 times: records 801–1000 of the search were not "
                        "returned"):
         search_pubmed("x", email=EMAIL, transport=transport, limiter=limiter,

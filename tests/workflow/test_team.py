@@ -1882,13 +1882,16 @@ def test_records_waiting_for_a_screener_who_left_are_counted_with_a_way_on(
             decide(review, rid, who, EXC)
     data = status(review)
     assert data["waiting_for_reviewer"] == 2
-    way = ("2 records wait for a reviewer who has not decided them (`screener status` shows "
-           "whose turn it is; if a screener has left, `screener allocate` the records to "
-           "another reviewer, let one join with `screener screen --reviewer NAME "
-           "--new-reviewer`, or amend the protocol's reviewers_per_record with `screener "
-           "protocol amend`)")
-    assert way in format_status(data)
-    assert way in prisma_counts(review).draft
+    way = ("if a screener has left, `screener allocate` the records to another reviewer, let "
+           "one join with `screener screen --reviewer NAME --new-reviewer`, or amend the "
+           "protocol's reviewers_per_record with `screener protocol amend`)")
+    waiting = "2 records wait for a reviewer who has not decided them ("
+    turn = "`screener status` shows whose turn it is; "
+    # status itself does not point to status; the report does
+    assert waiting + way in format_status(data)
+    assert waiting + turn + way in prisma_counts(review).draft
+    # a three-per-record review was shown as '(protocol v1, dual screening)'
+    assert "(protocol v1, three reviewers per record)" in format_status(data)
     decide(review, ids[1], "eve", EXC)
     decide(review, ids[2], "eve", EXC)
     assert "wait for a reviewer" not in format_status(status(review))
