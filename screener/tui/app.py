@@ -52,7 +52,7 @@ from screener.tui.settings import (
     saved_theme,
     ui_settings_path,
 )
-from screener.tui.terminal import BidiControlFilter
+from screener.tui.terminal import BidiControlFilter, terminal_gone
 from screener.workflow.browse import my_decisions, panel_progress
 from screener.workflow.drafts import drafts_path, keep_drafts, take_drafts
 from screener.workflow.progress import Progress, from_labels
@@ -71,6 +71,9 @@ asked for sooner), so the first record is not slowed by it."""
 
 PROTOCOL_CHECK_S = 5.0
 """Seconds between two looks for a protocol amendment made elsewhere (one small read)."""
+
+TERMINAL_CHECK_S = 2.0
+"""Seconds between two looks at whether the terminal has hung up unsignalled (`terminal_gone`)."""
 
 
 def default_ranker(review: Review, reviewer: str) -> RankingUpdate:
@@ -236,6 +239,13 @@ class ScreenerApp(GatedKeysApp):
             for signum in (signal.SIGTERM, signal.SIGHUP):
                 if signal.getsignal(signum) is not signal.SIG_IGN:  # (nohup: stays ignored)
                     loop.add_signal_handler(signum, self.closed_from_outside)
+            self.set_interval(TERMINAL_CHECK_S, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        """Quit as on SIGHUP once the terminal has hung up without one (SIGHUP ignored): an
+        orphaned UI kept a core busy for hours and its review open (a tester's run)."""
+        if terminal_gone():
+            self.closed_from_outside()
 
     def closed_from_outside(self) -> None:
         """Quit on SIGHUP (the terminal closed) or SIGTERM, where nobody can be asked: the

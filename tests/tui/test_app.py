@@ -1634,6 +1634,52 @@ async def test_a_note_not_yet_saved_survives_the_terminal_closing(
     assert not (review.folder / "unsaved-notes.json").exists()
 
 
+def test_a_hung_up_terminal_is_told_from_a_live_one() -> None:
+    # the check the UI makes every TERMINAL_CHECK_S: a pseudo-terminal whose other end
+    # closed (the terminal window or SSH session gone) fails to give its settings (EIO)
+    import os
+
+    from screener.tui.terminal import terminal_gone
+
+    main, tty = os.openpty()
+    try:
+        assert not terminal_gone(tty)
+        os.close(main)
+        assert terminal_gone(tty)
+    finally:
+        os.close(tty)
+    read, write = os.pipe()  # not a terminal: not for this check to judge
+    assert not terminal_gone(read)
+    os.close(read), os.close(write)
+
+
+async def test_the_ui_quits_keeping_its_note_when_its_terminal_hangs_up_unsignalled(
+        make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With SIGHUP ignored (nohup, `trap '' HUP`), closing the terminal sent no signal: the
+    UI ran on without one for hours, a core busy (Textual's input thread reading the end
+    of its input over and over) and its half-typed note never kept (a tester's tmux run).
+    It now looks at its terminal every few seconds and, once it has hung up, quits as on
+    SIGHUP, keeping the note for the next session."""
+    from screener.tui import app as app_module
+
+    gone = [False]
+    monkeypatch.setattr(app_module, "TERMINAL_CHECK_S", 0.05)
+    monkeypatch.setattr(app_module, "terminal_gone", lambda: gone[0])
+    settings = tmp_path / "ui.json"
+    app, review, _ids, _ = make_app(settings_file=settings, quit_on_signals=True)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        first = app.screening.record.id
+        await pilot.press("n", *"check dose")
+        await pilot.pause(0.2)
+        assert app.return_code is None  # the terminal is there: nothing happens
+        gone[0] = True
+        await pilot.pause(0.3)
+    assert app.return_code is not None and stored(review) == []
+    kept = json.loads((review.folder / "unsaved-notes.json").read_text(encoding="utf-8"))
+    assert [(row["record"], row["note"]) for row in kept] == [(first, "check dose")]
+
+
 async def test_pairs_waiting_come_next_once_the_rule_is_met_while_screening(
         review_factory: Callable[..., Any], tmp_path: Path) -> None:
     """Dual screening: once a screener's own stopping rule is met, the records the other
