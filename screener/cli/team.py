@@ -46,7 +46,7 @@ def allocate(review_dir: Path | None, db_url: str | None, reviewers: str, overla
 
     names = [n.strip() for n in reviewers.split(",")]
     with open_from(review_dir, db_url) as review:
-        share = parse_share(overlap, shared_by(review))
+        share = parse_share(overlap, shared_by(review.protocol))
         result = run_allocate(review, names, share, seed=seed, stage=Stage(stage),
                               new_reviewers=new_reviewer)
         screening = review.protocol.screening

@@ -171,10 +171,10 @@ def share_text(share: float) -> str:
     return f"{round(share * 100, 10):g}%"
 
 
-def shared_by(review: Review) -> int:
-    """Screeners each record of an allocation's overlap gets: the protocol's reviewers per
-    record, at least two (a single-screening review's overlap is double-screened)."""
-    return max(2, review.protocol.screening.reviewers_per_record)
+def shared_by(protocol: Protocol) -> int:
+    """Screeners each record of an allocation's overlap gets under `protocol`: its reviewers
+    per record, at least two (a single-screening review's overlap is double-screened)."""
+    return max(2, protocol.screening.reviewers_per_record)
 
 
 def plan_allocation(record_ids: Sequence[int], reviewers: Sequence[str], overlap: float,
@@ -249,7 +249,7 @@ def allocate(review: Review, reviewers: Sequence[str], overlap: float, *,
         raise ReviewError(f"seed {seed} cannot be stored with the allocation: give --seed N "
                           f"from 0 to {INT_MAX}" + ("" if given else " (the protocol's "
                                                      "ranking seed is out of that range)"))
-    per_record = shared_by(review)
+    per_record = shared_by(review.protocol)
     names = [clean_name(n, "--reviewers") for n in reviewers]
     keys: dict[str, str] = {}
     for name in names:
@@ -460,7 +460,7 @@ def allocations_left_behind(session: Session, before: Protocol, after: Protocol)
     """Warnings for an amendment that changes reviewers_per_record while an allocation is in
     force: its own count per shared record replaces the protocol's until `allocate` is run
     again (which follows the protocol in force)."""
-    wanted = max(2, after.screening.reviewers_per_record)  # as `shared_by` will give
+    wanted = shared_by(after)  # what `allocate` run again will give
     if before.screening.reviewers_per_record == after.screening.reviewers_per_record:
         return []
     notes = []
@@ -854,7 +854,6 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
         apply_outcome_effects,
         check_note,
         ensure_changed,
-        passes_title_abstract_now,
         reviewer_name,
         validate_decision,
     )
@@ -901,7 +900,8 @@ def resolve(review: Review, record_id: int, adjudicator: str, label: Label, *,
                 record_id=record_id, reviewer=name, stage=stage, label=label,
                 reason_id=reason_id, criterion_ids=tuple(criterion_ids), note=note))
         repo.start_reconciliation(session, stage, asking)
-        passed = passes_title_abstract_now(review, session, record_id, stage)
+        # (whether it passed title/abstract before this decision: from the outcome read above)
+        passed = stage != Stage.TITLE_ABSTRACT or passes_title_abstract(outcome_and[0])
         decision = repo.add_decision(session, Decision(
             record_id=record_id, reviewer=name, stage=stage, label=label, reason_id=reason_id,
             criterion_ids=tuple(criterion_ids), note=note, protocol_hash=review.protocol_hash,
