@@ -268,3 +268,6 @@ def merge(source: Path, review_dir: Path | None, db_url: str | None,
                f"{result.skipped} already present")
     if result.left_out:
         click.echo(f"warning: left in the copy, not merged: {result.left_out}", err=True)
+    if result.replaced:
+        click.echo("left out, as the copy's own later decisions (already in this review) "
+                   f"replace them: earlier decisions ({result.replaced})")

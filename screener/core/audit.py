@@ -430,6 +430,9 @@ def describe_event(event: LogEvent) -> str:
                 f"copy {d.get('folder')} ({', '.join(d.get('reviewers', []))})")
         if d.get("first_seq"):
             text += f": decision log rows {d['first_seq']} to {d.get('last_seq')}"
+        if d.get("replaced_left_out"):
+            text += ("; left out, replaced by the copy's later decisions already here: "
+                     f"{d['replaced_left_out']}")
     else:
         text = f"{kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
     if event.actor:

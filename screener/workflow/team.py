@@ -541,6 +541,13 @@ def _refuse_outside_allocation(session: Session, source: Path,
                           "include them")
 
 
+def _by_reviewer(decisions: Iterable[Decision]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for d in decisions:
+        found.setdefault(d.reviewer, []).append(d.record_id)
+    return found
+
+
 def _records_by_reviewer(found: dict[str, list[int]]) -> str:
     """'ann: 3, 7; bob: 12' (at most ten records each), for a refused merge."""
     return "; ".join(f"{name}: {', '.join(map(str, sorted(set(ids))[:10]))}"
@@ -1047,6 +1054,10 @@ class MergeResult:
     left_out: str = ""
     """With `leave_out_refused`: the copy's decisions left in the copy, as 'what (reviewer:
     records)' ("" when none)."""
+    replaced: str = ""
+    """The copy's decisions left out because the copy's own later decisions, already here,
+    replace them, as 'reviewer: records' ("" when none): appended after those, they would
+    stand over them (the latest row stands)."""
 
 
 def _copy_ranking(src: Session, dst: Session, ranking_id: int | None, reviewer_id: int | None,
@@ -1303,6 +1314,34 @@ def _refuse_what_decide_refuses(review: Review, src: Session, dst: Session, sour
     return keys, " and ".join(refused)
 
 
+def _replaced_in_the_copy(src: Session, dst: Session,
+                          rows: Sequence[tuple[Decision, str, str | None]]) -> set[str]:
+    """The uids of `rows` (the copy's rows new here) that would stand here, appended, though
+    they do not stand in the copy: the copy's own later decision (or undo) replaced them, but
+    that one is here already (merged before, or this review's own, copied to the copy), so
+    appended after it, an older decision would stand over a later one by the same reviewer
+    (the latest row stands). Those are left out, with the undo rows that withdraw them."""
+    keys = {(d.record_id, d.reviewer, d.stage) for d, _, _ in rows}
+    if not keys:
+        return set()
+    uid_of = repo.decision_uids(src)
+    in_copy = {key: uid_of[d.id] for d in repo.current_decisions(src) if d.id is not None
+               and (key := (d.record_id, d.reviewer, d.stage)) in keys}
+    here = [row for row in repo.decisions_for_merge(dst)
+            if (row[0].record_id, row[0].reviewer, row[0].stage) in keys]
+    new = {uid for _, uid, _ in rows}
+    left_out: set[str] = set()
+    while True:
+        log = [row for row in [*here, *rows] if row[1] not in left_out]
+        withdrawn = {undoes for _, _, undoes in log if undoes}
+        standing = {(d.record_id, d.reviewer, d.stage): uid for d, uid, _ in log
+                    if d.label != Label.UNDONE and uid not in withdrawn}
+        wrong = {uid for key, uid in standing.items() if uid in new and uid != in_copy.get(key)}
+        if not wrong:
+            return left_out
+        left_out |= wrong | {uid for _, uid, undoes in rows if undoes in wrong}
+
+
 def _outside_the_protocol(review: Review, src: Session, dst: Session, source: Path,
                           uid_of: dict[int, str], known: dict[str, int]) -> list[str]:
     """Refuse the copy's new decisions made under a protocol version this review never had
@@ -1382,8 +1421,12 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
             kept_out, left_out = _refuse_what_decide_refuses(review, src, dst, source, known,
                                                              leave_out_refused)
             skipped = len(known)
-            added = _append(src, dst, [row for row in rows if (
-                row[0].record_id, row[0].reviewer, row[0].stage) not in kept_out], known)
+            new = [row for row in rows if row[1] not in known and (
+                row[0].record_id, row[0].reviewer, row[0].stage) not in kept_out]
+            replaced = _replaced_in_the_copy(src, dst, new)
+            added = _append(src, dst, [row for row in new if row[1] not in replaced], known)
+            replaced_text = _records_by_reviewer(_by_reviewer(
+                d for d, uid, _ in new if uid in replaced and d.label != Label.UNDONE))
             for rid, stage in sorted({(d.record_id, d.stage) for d in added}):
                 apply_outcome_effects(review, dst, rid, stage)
             if added:
@@ -1394,6 +1437,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
                     # rows before them: the log is in the order rows were stored)
                     "first_seq": min(d.seq or 0 for d in added),
                     "last_seq": max(d.seq or 0 for d in added),
-                    **({"left_in_the_copy": left_out} if left_out else {})})
+                    **({"left_in_the_copy": left_out} if left_out else {}),
+                    **({"replaced_left_out": replaced_text} if replaced_text else {})})
     return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})),
-                       left_out)
+                       left_out, replaced_text)

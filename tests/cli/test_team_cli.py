@@ -247,6 +247,27 @@ def test_export_reviewer_and_merge(tmp_path: Path, db_url: str | None) -> None:
                     ("bob", str(ids[1]), str(laptop.resolve()))]
 
 
+def test_merging_plain_copies_both_ways_says_what_it_left_out(tmp_path: Path) -> None:
+    # B is a plain copy of A; ann includes record 1 in A and changes it to exclude in B
+    import shutil
+
+    loc, ids = setup(tmp_path, None)
+    shutil.copytree(tmp_path / "rev", tmp_path / "B")
+    b = ["--review", str(tmp_path / "B")]
+    run("decide", str(ids[0]), "--reviewer", "ann", "--label", "include", "--new-reviewer", *loc)
+    run("decide", str(ids[0]), "--reviewer", "ann", "--label", "exclude", "--reason",
+        "population", "--new-reviewer", *b)
+    assert "merged 1 new decision by ann" in run("merge", str(tmp_path / "B"), *loc)
+    out = run("merge", str(tmp_path / "rev"), *b)
+    assert "merged 0 new decisions; 1 already present" in out
+    assert ("left out, as the copy's own later decisions (already in this review) replace "
+            f"them: earlier decisions (ann: {ids[0]})") in out
+    for folder in ("rev", "B"):
+        with open_review(tmp_path / folder) as review, review.transaction() as s:
+            assert [(d.record_id, d.label) for d in repo.current_decisions(s)] == [
+                (ids[0], Label.EXCLUDE)]
+
+
 def test_every_team_command_has_help() -> None:
     for command in ("allocate", "conflicts", "resolve", "agreement", "export-reviewer", "merge"):
         out = run(command, "--help")

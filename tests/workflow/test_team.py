@@ -3,6 +3,7 @@ face, resolution, allocation, claims, agreement, and the offline export/merge ro
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -1116,6 +1117,58 @@ def test_merge_does_not_let_an_older_offline_decision_override_a_newer_one(
         merge(review, tmp_path / "ann")
     with review.transaction() as s:
         assert [d.label for d in repo.current_decisions(s)] == [EXC]
+
+
+def _standing(review: Review, rid: int, who: str) -> Label:
+    with review.transaction() as s:
+        (found,) = [x.label for x in repo.current_decisions(s, TA, [rid]) if x.reviewer == who]
+    return found
+
+
+def test_merging_two_copies_both_ways_keeps_the_reviewers_later_decision(
+        tmp_path: Path) -> None:
+    # a plain copy (cp -r) of a review: ann includes record 1 in A, then changes her mind
+    # in B. Merged both ways, B used to end with her older include (A's row, appended after
+    # her exclude, stood over it) and A with her exclude, "merged 1 new decision by ann"
+    first = create_review(tmp_path / "A", PROTOCOLS / "dual-screening.yaml")
+    (rid,) = add(first, 1)
+    first.close()
+    shutil.copytree(tmp_path / "A", tmp_path / "B")
+    with open_review(tmp_path / "A") as a, open_review(tmp_path / "B") as b:
+        decide(a, rid, "ann", INC)
+        decide(b, rid, "ann", EXC, reason="population")
+        assert merge(a, tmp_path / "B").added == 1
+        back = merge(b, tmp_path / "A")
+        assert (back.added, back.skipped) == (0, 1)
+        assert back.replaced == f"ann: {rid}"             # said, not merged silently
+        assert _standing(a, rid, "ann") == _standing(b, rid, "ann") == EXC
+        again = merge(b, tmp_path / "A")                  # merging twice changes nothing
+        assert (again.added, again.replaced) == (0, f"ann: {rid}")
+        for review in (a, b):
+            assert chain_ok(review)
+
+
+def test_a_third_copy_does_not_bring_back_a_decision_its_reviewer_changed(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    # ann screens in her offline copy and in a copy of it on a second laptop, where she
+    # changes her mind later; the second is merged into the review and into the first,
+    # then the first into the review: its include (replaced there) must not stand again
+    review, ids, copy_dir = with_copy(make_review, tmp_path, "ann", 2)
+    shutil.copytree(copy_dir, tmp_path / "laptop")
+    with open_review(copy_dir) as copy, open_review(tmp_path / "laptop") as laptop:
+        decide(copy, ids[0], "ann", INC)
+        decide(copy, ids[1], "ann", INC)
+        decide(laptop, ids[0], "ann", EXC, reason="population")
+        assert merge(review, tmp_path / "laptop").added == 1
+        assert merge(copy, tmp_path / "laptop").added == 1
+        assert _standing(copy, ids[0], "ann") == EXC
+    result = merge(review, copy_dir)
+    assert (_standing(review, ids[0], "ann"), _standing(review, ids[1], "ann")) == (EXC, INC)
+    assert (result.added, result.replaced) == (1, f"ann: {ids[0]}")
+    with review.transaction() as s:
+        (event,) = [e for e, _ in repo.event_log(s) if e.kind == "offline_copy_merged"
+                    and e.details.get("folder") == str(copy_dir.resolve())]
+    assert event.details["replaced_left_out"] == f"ann: {ids[0]}"
 
 
 def test_export_offers_no_records_others_have_settled(make_review: Callable[..., Any],
