@@ -271,3 +271,5 @@ def merge(source: Path, review_dir: Path | None, db_url: str | None,
     if result.replaced:
         click.echo("left out, as the copy's own later decisions (already in this review) "
                    f"replace them: earlier decisions ({result.replaced})")
+    for line in result.reconciliations:
+        click.echo(line)

@@ -416,6 +416,8 @@ def describe_event(event: LogEvent) -> str:
                      f"{plural(kept, 'it', 'them')}")
     elif kind == "reconciliation_started":
         text = f"reconciliation of {stage} started: blinding ends there"
+        if d.get("merged_from"):
+            text += f" (merged from the copy {d['merged_from']}, where it started)"
     elif kind == "report_not_retrieved":
         text = f"record {event.record_id}: full-text report marked not retrieved"
     elif kind == "report_sought_again":

@@ -1080,8 +1080,12 @@ def release_claims(session: Session, reviewer: str, stage: Stage) -> None:
                                                 ClaimRow.stage == stage.value)))
 
 
-def start_reconciliation(session: Session, stage: Stage, started_by: str) -> bool:
-    """Mark reconciliation of a stage as started; False when it already was."""
+def start_reconciliation(session: Session, stage: Stage, started_by: str, *,
+                         at: datetime | None = None,
+                         details: dict[str, Any] | None = None) -> bool:
+    """Mark reconciliation of a stage as started (now, or `at` for one started in an offline
+    copy, whose event `details` then say where it falls in this log); False when it
+    already was."""
     from screener.storage.models import ReconciliationRow
 
     lock_review(session)
@@ -1089,10 +1093,11 @@ def start_reconciliation(session: Session, stage: Stage, started_by: str) -> boo
                             .where(ReconciliationRow.stage == stage.value))
     if exists is not None:
         return False
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     session.add(ReconciliationRow(stage=stage.value, started_by=started_by, started_at=now))
     session.flush()
-    add_event(session, "reconciliation_started", actor=started_by, stage=stage, at=now)
+    add_event(session, "reconciliation_started", actor=started_by, stage=stage, at=now,
+              details=details)
     return True
 
 

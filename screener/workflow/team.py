@@ -1058,6 +1058,9 @@ class MergeResult:
     """The copy's decisions left out because the copy's own later decisions, already here,
     replace them, as 'reviewer: records' ("" when none): appended after those, they would
     stand over them (the latest row stands)."""
+    reconciliations: tuple[str, ...] = ()
+    """What became of the copy's starts of reconciliation (one line each; none when it
+    started none this review lacks)."""
 
 
 def _copy_ranking(src: Session, dst: Session, ranking_id: int | None, reviewer_id: int | None,
@@ -1342,6 +1345,48 @@ def _replaced_in_the_copy(src: Session, dst: Session,
         left_out |= wrong | {uid for _, uid, undoes in rows if undoes in wrong}
 
 
+def _bring_reconciliations(review: Review, src: Session, dst: Session, source: Path,
+                           rows: Sequence[tuple[Decision, str, str | None]],
+                           known: dict[str, int], added: Sequence[Decision],
+                           before: int) -> tuple[str, ...]:
+    """Bring, with the decisions merged, a plain copy's starts of reconciliation this review
+    lacks: without them the adjudicator's resolutions came, but the decisions made after
+    the start counted as blind in agreement and the report named no one ending blinding.
+    It falls here after the last merged decision the copy had before it (after this
+    review's own, made blind of it). Where both started, this review's start stands: it
+    is earlier in its log than the merged decisions, which count as made after it. Not
+    from a reviewer's offline copy, which saw only that reviewer's decisions. Returns what
+    to tell."""
+    if not added or _offline_runs(review, src):
+        return ()
+    ours = repo.reconciliations(dst)
+    positions = repo.reconciliation_positions(src)
+    seq_here = {d.id: d.seq or 0 for d in added}
+    told: list[str] = []
+    for stage, (by, at) in repo.reconciliations(src).items():
+        when, name = audit.iso_utc(at)[:19].replace("T", " ") + " UTC", stage.label.replace(
+            "-", " ")
+        if stage in ours:
+            by_here, at_here = ours[stage]
+            if (by_here, audit.iso_utc(at_here)) != (by, audit.iso_utc(at)) and any(
+                    d.stage == stage for d in added):
+                told.append(
+                    f"reconciliation of {name} had started here (by {by_here}, "
+                    f"{audit.iso_utc(at_here)[:19].replace('T', ' ')} UTC) and in the copy "
+                    f"(by {by}, {when}): this review's start stands, and the copy's "
+                    f"{stage.label} decisions merged count as made after it (unblinded)")
+            continue
+        cut = positions.get(stage, 0)
+        position = max([before, *(seq_here[i] for d, uid, _ in rows if (d.seq or 0) <= cut
+                                  and (i := known.get(uid)) in seq_here)])
+        repo.start_reconciliation(dst, stage, by, at=at, details={
+            repo.DECISION_POSITION: position, "merged_from": str(source.resolve())})
+        told.append(f"reconciliation of {name} started in the copy (by {by}, {when}): "
+                    "merged too, blinding ends there here as well; the copy's decisions "
+                    "made after it count as made unblinded")
+    return tuple(told)
+
+
 def _outside_the_protocol(review: Review, src: Session, dst: Session, source: Path,
                           uid_of: dict[int, str], known: dict[str, int]) -> list[str]:
     """Refuse the copy's new decisions made under a protocol version this review never had
@@ -1420,7 +1465,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
                                                      if uid not in known])
             kept_out, left_out = _refuse_what_decide_refuses(review, src, dst, source, known,
                                                              leave_out_refused)
-            skipped = len(known)
+            skipped, before = len(known), repo.log_head(dst)[0]
             new = [row for row in rows if row[1] not in known and (
                 row[0].record_id, row[0].reviewer, row[0].stage) not in kept_out]
             replaced = _replaced_in_the_copy(src, dst, new)
@@ -1439,5 +1484,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
                     "last_seq": max(d.seq or 0 for d in added),
                     **({"left_in_the_copy": left_out} if left_out else {}),
                     **({"replaced_left_out": replaced_text} if replaced_text else {})})
+            started = _bring_reconciliations(review, src, dst, source, rows, known, added,
+                                             before)
     return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})),
-                       left_out, replaced_text)
+                       left_out, replaced_text, started)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from screener.core.audit import iso_utc
+from screener.core.audit import describe_event, iso_utc
 from screener.core.decisions import Decision, Label, Role, Stage
 from screener.core.outcomes import is_conflict
 from screener.core.protocol import ScreeningMode
@@ -737,7 +737,6 @@ def test_export_decide_offline_merge_twice(make_review: Callable[..., Any], tmp_
     copy_dir = tmp_path / "ann-laptop"
     records, decisions = export_reviewer(review, "ann", copy_dir)
     assert (records, decisions) == (5, 1)
-    from screener.core.audit import describe_event
 
     with review.transaction() as s:   # the log says the offer holds what ann had decided
         (made,) = [describe_event(e) for e, _ in repo.event_log(s)
@@ -1169,6 +1168,81 @@ def test_a_third_copy_does_not_bring_back_a_decision_its_reviewer_changed(
         (event,) = [e for e, _ in repo.event_log(s) if e.kind == "offline_copy_merged"
                     and e.details.get("folder") == str(copy_dir.resolve())]
     assert event.details["replaced_left_out"] == f"ann: {ids[0]}"
+
+
+def _reconciled_copy(tmp_path: Path) -> tuple[list[int], Path, Path]:
+    """A dual review A past title/abstract (4 records included by ann and bob, reconciled)
+    and B, a plain copy of it, where full text was screened and reconciled: bob excludes 1
+    and includes 2, ann excludes 2, the adjudicator lists the conflicts and resolves 2,
+    then ann excludes 1, seeing bob's (unblinded)."""
+    first = create_review(tmp_path / "A", PROTOCOLS / "dual-screening.yaml")
+    ids = add(first, 4)
+    for rid in ids:
+        decide(first, rid, "ann", INC)
+        decide(first, rid, "bob", INC)
+    list_conflicts(first, TA, ADJ)
+    first.close()
+    shutil.copytree(tmp_path / "A", tmp_path / "B")
+    with open_review(tmp_path / "B") as b:
+        decide(b, ids[0], "bob", EXC, FT, "design")
+        decide(b, ids[1], "bob", INC, FT)
+        decide(b, ids[1], "ann", EXC, FT, "population")
+        list_conflicts(b, FT, ADJ)
+        resolve(b, ids[1], ADJ, INC, stage=FT)
+        decide(b, ids[0], "ann", EXC, FT, "design")
+    return ids, tmp_path / "A", tmp_path / "B"
+
+
+def test_merge_brings_the_start_of_reconciliation_with_the_resolutions(
+        tmp_path: Path) -> None:
+    # merged into A, B's decisions used to come without its start of full-text
+    # reconciliation: A's agreement counted ann's unblinded decision as independent (2
+    # records, 50% against B's 1 record, 0%), its report had no one ending blinding
+    from screener.workflow.audit_check import check_tables
+
+    ids, a_dir, b_dir = _reconciled_copy(tmp_path)
+    with open_review(b_dir) as b, b.transaction() as s:
+        started = repo.reconciliations(s)[FT]
+        in_b = agreement(b, FT).pairs[0].stats
+    assert in_b.n == 1
+    with open_review(a_dir) as a:
+        result = merge(a, b_dir)
+        assert result.added == 5
+        here = agreement(a, FT).pairs[0].stats
+        assert (here.n, here.percent_agreement) == (in_b.n, in_b.percent_agreement)
+        assert reconciliation_started(a, FT)
+        with a.transaction() as s:
+            by, at = repo.reconciliations(s)[FT]
+            events = [describe_event(e) for e, _ in repo.event_log(s)
+                      if e.kind == "reconciliation_started" and e.stage == FT.value]
+        assert (by, iso_utc(at)) == (started[0], iso_utc(started[1])) == (ADJ, iso_utc(at))
+        assert len(events) == 1 and "merged from the copy" in events[0]
+        assert [p for p in check_tables(a) if "reconciliation" in p] == []
+        assert merge(a, b_dir).added == 0             # merging twice changes nothing
+        with a.transaction() as s:
+            assert len(repo.reconciliations(s)) == 2
+
+
+def test_merge_keeps_the_reviews_own_start_of_reconciliation_and_says_so(
+        tmp_path: Path) -> None:
+    ids, a_dir, b_dir = _reconciled_copy(tmp_path)
+    with open_review(a_dir) as a:
+        decide(a, ids[2], "ann", INC, FT)
+        decide(a, ids[2], "bob", INC, FT)
+        list_conflicts(a, FT, ADJ)
+        with a.transaction() as s:
+            ours = repo.reconciliations(s)[FT]
+        result = merge(a, b_dir)
+        (told,) = result.reconciliations
+        assert told.startswith(f"reconciliation of full text had started here (by {ADJ}, "
+                               f"{iso_utc(ours[1])[:19].replace('T', ' ')} UTC) and in the "
+                               f"copy (by {ADJ}, ")
+        assert told.endswith("this review's start stands, and the copy's full-text "
+                             "decisions merged count as made after it (unblinded)")
+        with a.transaction() as s:
+            assert repo.reconciliations(s)[FT] == ours
+        # the copy's decisions come after the start here: only A's pair counts as blind
+        assert agreement(a, FT).pairs[0].stats.n == 1
 
 
 def test_export_offers_no_records_others_have_settled(make_review: Callable[..., Any],
