@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from screener.core.decisions import Label
+
 INCLUDE_WORDS = frozenset({"1", "1.0", "yes", "y", "true", "t", "include", "included",
                            "relevant", "i"})
 EXCLUDE_WORDS = frozenset({"0", "0.0", "no", "n", "false", "f", "exclude", "excluded",
@@ -18,6 +20,10 @@ writes an integer column with a missing value."""
 LABELS_READ = ("1/0, yes/no, true/false, include/exclude (any case; also 1.0/0.0, y/n, t/f, "
                "i/e, included/excluded, relevant/irrelevant)")
 """The labels read, as messages name them."""
+
+MAYBE_WORDS = frozenset({"maybe", "unsure", "undecided", "uncertain"})
+"""Texts read as a maybe where the stage allows one (title/abstract): Covidence's and
+Rayyan's "Maybe"."""
 
 
 def label_value(value: Any) -> int | None:
@@ -32,3 +38,14 @@ def label_value(value: Any) -> int | None:
     if text in EXCLUDE_WORDS:
         return 0
     return None
+
+
+def decision_label(value: Any) -> Label | None:
+    """The decision a label text gives at title/abstract, where a maybe is allowed:
+    include or exclude as `label_value` reads them, maybe for `MAYBE_WORDS`, None otherwise.
+    (`label_value` stays two-valued: a simulation's labels are relevant or not.)"""
+    known = label_value(value)
+    if known is not None:
+        return Label.INCLUDE if known else Label.EXCLUDE
+    text = str(value).strip().lower() if value is not None else ""
+    return Label.MAYBE if text in MAYBE_WORDS else None

@@ -23,6 +23,7 @@ from screener.core.records import Record
 from screener.importers import _decode, _text, tabular
 from screener.importers.errors import ImportFailed
 from screener.importers.labels import (
+    decision_from_raw,
     full_text_decision,
     label_reason_and_note,
     labels_from_raw,
@@ -45,6 +46,7 @@ __all__ = [
     "ImportFailed",
     "ImportResult",
     "detect_format",
+    "decision_from_raw",
     "full_text_decision",
     "label_reason_and_note",
     "labels_from_raw",

@@ -6,9 +6,11 @@ Standard library only; must not import sqlalchemy, textual, click, sklearn.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from screener.core.labels import label_value
+from screener.core.decisions import Label
+from screener.core.labels import decision_label, label_value
 from screener.core.records import Record
 
 LABEL_COLUMNS = ("label_included", "included", "label", "label_abstract_screening",
@@ -17,6 +19,8 @@ LABEL_COLUMNS = ("label_included", "included", "label", "label_abstract_screenin
 own records export, whose `stage` column says which stage's decisions it holds)."""
 
 _FULL_TEXT = {"full_text", "full text", "fulltext"}
+
+_L = TypeVar("_L")
 
 _ASREVIEW = {"asreview_relevant": 1, "asreview_irrelevant": 0}
 
@@ -28,6 +32,18 @@ def labels_from_raw(record: Record) -> int | None:
     true/false, include/exclude, as `screener.core.labels.label_value` reads them) or ASReview's RIS notes (N1 'ASReview_relevant' /
     'ASReview_irrelevant').
     """
+    return _read_label(record, label_value)
+
+
+def decision_from_raw(record: Record) -> Label | None:
+    """The title/abstract decision kept in `record.raw`, or None when there is none: what
+    `labels_from_raw` reads, and a maybe (Covidence's and Rayyan's "Maybe", "Unsure", ...:
+    `screener.core.labels.decision_label`), which title/abstract screening allows."""
+    return _read_label(record, decision_label)
+
+
+def _read_label(record: Record, read: Callable[[Any], _L | None]) -> _L | None:
+    """The first label column's value that `read` reads, else ASReview's RIS notes."""
     raw = record.raw or {}
     lowered = {str(k).strip().lower(): v for k, v in raw.items()}
     if _at_full_text(lowered):
@@ -37,7 +53,7 @@ def labels_from_raw(record: Record) -> int | None:
             value = lowered[column]
             values = value if isinstance(value, list) else [value]
             for item in values:
-                label = label_value(item)
+                label = read(item)
                 if label is not None:
                     return label
     notes = raw.get("N1")
@@ -45,14 +61,14 @@ def labels_from_raw(record: Record) -> int | None:
         for note in notes:
             for token in str(note).replace(".", " ").split():
                 if token.lower() in _ASREVIEW:
-                    return _ASREVIEW[token.lower()]
+                    return read(_ASREVIEW[token.lower()])
     return None
 
 
 def unreadable_label(record: Record) -> str | None:
-    """The text of a label column that holds something other than a label (e.g. "maybe",
-    "2"), or None when the record has a label, an empty label cell or no label column."""
-    if labels_from_raw(record) is not None:
+    """The text of a label column that holds something other than a decision (e.g. "2"),
+    or None when the record has a label, an empty label cell or no label column."""
+    if decision_from_raw(record) is not None:
         return None
     lowered = {str(k).strip().lower(): v for k, v in (record.raw or {}).items()}
     return None if _at_full_text(lowered) else _label_text(lowered)

@@ -286,7 +286,7 @@ def _check_labels_as(review: Review, session: Session, name: str) -> None:
 def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str | None, kind: str,
                 searched_on: str, query: str, labels_as: str | None) -> ImportSummary:
     path, fmt, records = f.path, f.format, f.records
-    labels: list[tuple[int, int]] = []
+    labels: list[tuple[int, Label]] = []
     source = _source_name(session, source or _guess_source(path, fmt))
     source_id = repo.add_source(session, name=source, kind=kind,
                                 file_name=path.name, query=query, fmt=fmt,
@@ -310,24 +310,24 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
 
 
 def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[int],
-                reviewer: str, warnings: list[str]) -> list[tuple[int, int]]:
+                reviewer: str, warnings: list[str]) -> list[tuple[int, Label]]:
     """Store the file's labels (records in `ids`' order) as `reviewer`'s title/abstract
-    decisions; a label that is neither include nor exclude is named in `warnings`."""
-    from screener.core.labels import LABELS_READ
+    decisions; a label that is neither include, exclude nor maybe is named in `warnings`."""
+    from screener.core.labels import LABELS_READ, MAYBE_WORDS
     from screener.importers import (
+        decision_from_raw,
         full_text_decision,
         label_reason_and_note,
-        labels_from_raw,
         unreadable_label,
     )
     from screener.importers.labels import LABEL_COLUMNS
     from screener.workflow.screening import apply_outcome_effects, note_as_held
 
-    labels: list[tuple[int, int]] = []
+    labels: list[tuple[int, Label]] = []
     odd: list[tuple[int, str]] = []
     full_text = 0
     for number, (rid, record) in enumerate(zip(ids, f.records, strict=True), start=1):
-        value = labels_from_raw(record)
+        value = decision_from_raw(record)
         if value is not None:
             labels.append((rid, value))
         elif (text := unreadable_label(record)) is not None:
@@ -343,8 +343,9 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
         shown = "; ".join(f"record {n}: {t!r}" for n, t in odd[:5]) + (
             "; ..." if len(odd) > 5 else "")
         warnings.append(f"{counted(len(odd), 'record')} {plural(len(odd), 'has', 'have')} "
-                        f"a label that is neither include nor exclude ({shown}); they were "
-                        f"imported without a decision. Labels read: {LABELS_READ}")
+                        f"a label that is neither include, exclude nor maybe ({shown}); they "
+                        f"were imported without a decision. Labels read: {LABELS_READ}; "
+                        f"{'/'.join(sorted(MAYBE_WORDS))} as maybe")
     if not labels and full_text:
         raise ReviewError(f"{f.path}: {not_imported}; nothing was imported")
     if not labels:
@@ -359,12 +360,13 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
     number_of = {rid: number for number, rid in enumerate(ids, start=1)}
     for rid, value in labels:
         reason_text, note = label_reason_and_note(records[rid])
-        reason_id, unknown = _reason_of(review, reason_text) if not value else (None, [])
+        reason_id, unknown = (_reason_of(review, reason_text) if value == Label.EXCLUDE
+                              else (None, []))
         dropped += [(number_of[rid], text) for text in unknown]
         note = note_as_held(note)
         repo.add_decision(session, Decision(
             record_id=rid, reviewer=reviewer, stage=Stage.TITLE_ABSTRACT,
-            label=Label.INCLUDE if value else Label.EXCLUDE, reason_id=reason_id,
+            label=value, reason_id=reason_id,
             note=f"{IMPORTED_LABEL_NOTE} {f.path.name}" + (f"; note: {note}" if note else ""),
             protocol_hash=review.protocol_hash, reviewer_role=Role.SCREENER))
     if dropped:

@@ -130,9 +130,21 @@ def test_labels_as_names_label_cells_it_could_not_read(review_dir: list[str],
                         "C trial,z,yes\nD trial,w,\nE trial,v,0\nF trial,u,2\n",
                         encoding="utf-8")
     out = run("import", str(labelled), *review_dir, "--labels-as", "original-team")
-    assert "6 records (csv), 3 labels as decisions" in out
-    assert ("2 records have a label that is neither include nor exclude (record 2: 'maybe'; "
-            "record 6: '2'); they were imported without a decision") in out
+    assert "6 records (csv), 4 labels as decisions" in out
+    assert ("1 record has a label that is neither include, exclude nor maybe (record 6: "
+            "'2'); they were imported without a decision") in out
+
+
+def test_labels_as_reads_a_covidence_maybe_as_maybe(review_dir: list[str]) -> None:
+    """Covidence's "Maybe" was dropped ("1 record has a label that is neither include nor
+    exclude ... imported without a decision") though title/abstract screening has a maybe:
+    it is imported as one, and counts as the maybe it is."""
+    sample = FORMATS / "csv" / "covidence_maybe_sample.csv"
+    out = run("import", str(sample), *review_dir, "--source", "MEDLINE", "--labels-as", "ann")
+    assert "3 records (csv), 3 labels as decisions" in out and "neither" not in out
+    data = json.loads(run("status", "--json", "--reviewer", "ann", *review_dir))
+    assert {(d["label"], d["count"]) for d in data["decisions"]} == {("include", 2),
+                                                                       ("maybe", 1)}
     data = json.loads(run("status", "--json", *review_dir))
     assert sum(d["count"] for d in data["decisions"]) == 3        # an empty cell: unlabelled
 
@@ -893,10 +905,11 @@ def test_labels_as_reads_screeners_own_records_export(tmp_path: Path) -> None:
         "--review", str(old))
     out = run("import", str(exported), "--source", "Previous version", "--labels-as", "ann",
               "--review", str(new))
-    assert "2 labels as decisions" in out and "'maybe'" in out
+    assert "3 labels as decisions" in out and "'maybe'" not in out
     data = json.loads(run("status", "--json", "--review", str(new)))
     assert {(d["stage"], d["label"], d["count"]) for d in data["decisions"]} == {
-        ("title_abstract", "include", 1), ("title_abstract", "exclude", 1)}
+        ("title_abstract", "include", 1), ("title_abstract", "exclude", 1),
+        ("title_abstract", "maybe", 1)}
     # a full-text export's decisions are not title/abstract labels
     rows = list(csv.DictReader(exported.open(encoding="utf-8")))
     assert {r["stage"] for r in rows} == {"title_abstract"}
