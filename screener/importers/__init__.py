@@ -27,6 +27,7 @@ from screener.importers.labels import (
     full_text_decision,
     label_reason_and_note,
     labels_from_raw,
+    rayyan_votes,
     unreadable_label,
 )
 from screener.importers.registry import (
@@ -50,6 +51,7 @@ __all__ = [
     "full_text_decision",
     "label_reason_and_note",
     "labels_from_raw",
+    "rayyan_votes",
     "unreadable_label",
     "read_bytes",
     "read_file",

@@ -1,11 +1,12 @@
 """Read a screening label that an import kept in `Record.raw` (CSV label column, ASReview
-RIS notes). The importers never act on labels; the CLI/workflow decides (`--labels-as`).
+RIS notes, Rayyan's decisions in RIS notes or its CSV notes column). The importers never act on labels; the CLI/workflow decides (`--labels-as`).
 
 Standard library only; must not import sqlalchemy, textual, click, sklearn.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,11 +36,52 @@ def labels_from_raw(record: Record) -> int | None:
     return _read_label(record, label_value)
 
 
-def decision_from_raw(record: Record) -> Label | None:
+def decision_from_raw(record: Record, reviewer: str | None = None) -> Label | None:
     """The title/abstract decision kept in `record.raw`, or None when there is none: what
     `labels_from_raw` reads, and a maybe (Covidence's and Rayyan's "Maybe", "Unsure", ...:
-    `screener.core.labels.decision_label`), which title/abstract screening allows."""
+    `screener.core.labels.decision_label`), which title/abstract screening allows. A record
+    with Rayyan decisions (`rayyan_votes`) gives `reviewer`'s (the name in any case), or
+    None when `reviewer` made none on it."""
+    votes = rayyan_votes(record)
+    if votes:
+        vote = _vote_of(votes, reviewer)
+        return decision_label(vote) if vote is not None else None
     return _read_label(record, decision_label)
+
+
+_RAYYAN = re.compile(r"RAYYAN-INCLUSION:\s*\{(.*?)\}", re.DOTALL)
+_RAYYAN_VOTE = re.compile(r'"([^"]*)"\s*=>\s*"([^"]*)"')
+_RAYYAN_REASONS = re.compile(r"RAYYAN-EXCLUSION-REASONS:[ \t]*([^|\n]*)")
+
+
+def _rayyan_notes(record: Record) -> str:
+    """The text of a record's RIS notes (N1) and notes column, where Rayyan writes
+    `RAYYAN-INCLUSION: {"Ann"=>"Included", "Bob"=>"Maybe"} | RAYYAN-EXCLUSION-REASONS: ...`
+    (on one line or several)."""
+    raw = record.raw or {}
+    texts = [raw.get("N1")] + [v for k, v in raw.items() if str(k).strip().lower() == "notes"]
+    return "\n".join(str(item) for value in texts if value
+                     for item in (value if isinstance(value, list) else [value]))
+
+
+def rayyan_votes(record: Record) -> dict[str, str]:
+    """Each reviewer's Rayyan decision on the record (name -> "Included", "Excluded",
+    "Maybe"), in the file's order; empty for a record without Rayyan decisions."""
+    notes = _rayyan_notes(record)
+    return {name.strip(): vote.strip() for block in _RAYYAN.findall(notes)
+            for name, vote in _RAYYAN_VOTE.findall(block)} if "RAYYAN-" in notes else {}
+
+
+def _vote_of(votes: dict[str, str], reviewer: str | None) -> str | None:
+    wanted = (reviewer or "").casefold()
+    return next((v for name, v in votes.items() if name.casefold() == wanted), None)
+
+
+def _rayyan_reasons(record: Record) -> str:
+    """Rayyan's exclusion reasons for the record (of all its reviewers: Rayyan does not say
+    whose), as it writes them."""
+    return ", ".join(reason.strip() for found in _RAYYAN_REASONS.findall(_rayyan_notes(record))
+                     for reason in found.split(",") if reason.strip())
 
 
 def _read_label(record: Record, read: Callable[[Any], _L | None]) -> _L | None:
@@ -65,11 +107,14 @@ def _read_label(record: Record, read: Callable[[Any], _L | None]) -> _L | None:
     return None
 
 
-def unreadable_label(record: Record) -> str | None:
-    """The text of a label column that holds something other than a decision (e.g. "2"),
-    or None when the record has a label, an empty label cell or no label column."""
-    if decision_from_raw(record) is not None:
+def unreadable_label(record: Record, reviewer: str | None = None) -> str | None:
+    """The text of a label column (or `reviewer`'s Rayyan decision) that holds something
+    other than a decision (e.g. "2"), or None when the record has a decision, an empty label
+    cell or no label column."""
+    if decision_from_raw(record, reviewer) is not None:
         return None
+    if votes := rayyan_votes(record):
+        return _vote_of(votes, reviewer)
     lowered = {str(k).strip().lower(): v for k, v in (record.raw or {}).items()}
     return None if _at_full_text(lowered) else _label_text(lowered)
 
@@ -87,9 +132,15 @@ NOTE_COLUMNS = ("note", "notes")
 `note`: screener's own records export)."""
 
 
-def label_reason_and_note(record: Record) -> tuple[str, str]:
+def label_reason_and_note(record: Record, reviewer: str | None = None) -> tuple[str, str]:
     """The text of the record's reason and note columns ("" when it has none), as they go
-    with its label (`labels_from_raw`)."""
+    with its label (`decision_from_raw`). For Rayyan's decisions: no reason (Rayyan's
+    exclusion reasons are the record's, not a reviewer's) and, with `reviewer`'s exclusion,
+    the note `Rayyan exclusion reasons: ...`."""
+    if rayyan_votes(record):
+        reasons = _rayyan_reasons(record)
+        excluded = decision_from_raw(record, reviewer) == Label.EXCLUDE
+        return "", f"Rayyan exclusion reasons: {reasons}" if reasons and excluded else ""
     lowered = {str(k).strip().lower(): v for k, v in (record.raw or {}).items()}
     return ("; ".join(_texts(lowered, REASON_COLUMNS)),
             "; ".join(_texts(lowered, NOTE_COLUMNS)))

@@ -320,17 +320,16 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
         label_reason_and_note,
         unreadable_label,
     )
-    from screener.importers.labels import LABEL_COLUMNS
     from screener.workflow.screening import apply_outcome_effects, note_as_held
 
     labels: list[tuple[int, Label]] = []
     odd: list[tuple[int, str]] = []
     full_text = 0
     for number, (rid, record) in enumerate(zip(ids, f.records, strict=True), start=1):
-        value = decision_from_raw(record)
+        value = decision_from_raw(record, reviewer)
         if value is not None:
             labels.append((rid, value))
-        elif (text := unreadable_label(record)) is not None:
+        elif (text := unreadable_label(record, reviewer)) is not None:
             odd.append((number, text))
         elif full_text_decision(record) is not None:
             full_text += 1
@@ -349,17 +348,14 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
     if not labels and full_text:
         raise ReviewError(f"{f.path}: {not_imported}; nothing was imported")
     if not labels:
-        raise ReviewError(f"{f.path}: --labels-as was given but the file has no label "
-                          "column with values; nothing was imported. Columns read as labels "
-                          f"(in this order, any case): {', '.join(LABEL_COLUMNS)} (screener's "
-                          "own records export), or ASReview's RIS notes")
+        raise ReviewError(_no_labels(f, reviewer))
     if full_text:
         warnings.append(not_imported)
     records = dict(zip(ids, f.records, strict=True))
     dropped: list[tuple[int, str]] = []
     number_of = {rid: number for number, rid in enumerate(ids, start=1)}
     for rid, value in labels:
-        reason_text, note = label_reason_and_note(records[rid])
+        reason_text, note = label_reason_and_note(records[rid], reviewer)
         reason_id, unknown = (_reason_of(review, reason_text) if value == Label.EXCLUDE
                               else (None, []))
         dropped += [(number_of[rid], text) for text in unknown]
@@ -380,6 +376,32 @@ def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[in
     for rid, _value in labels:
         apply_outcome_effects(review, session, rid, Stage.TITLE_ABSTRACT)
     return labels
+
+
+TABLE_FORMATS = ("csv", "tsv", "xlsx")
+
+
+def _no_labels(f: _ReadFile, reviewer: str) -> str:
+    """Why `--labels-as reviewer` found no label in the file, worded for its format (a
+    table's columns, a RIS file's notes), naming the reviewers of Rayyan's decisions."""
+    from screener.importers import rayyan_votes
+    from screener.importers.labels import LABEL_COLUMNS
+
+    names = list(dict.fromkeys(name for r in f.records for name in rayyan_votes(r)))
+    if names:
+        return (f"{f.path}: the file has Rayyan decisions by {', '.join(names)}, none by "
+                f"{reviewer}; give --labels-as with one of them (in any case), as the "
+                "reviewer whose decisions these become. Nothing was imported")
+    rayyan = "RAYYAN-INCLUSION: {\"NAME\"=>\"Included\"}"
+    if f.format in TABLE_FORMATS:
+        return (f"{f.path}: --labels-as was given but the file has no label column with "
+                "values; nothing was imported. Columns read as labels (in this order, any "
+                f"case): {', '.join(LABEL_COLUMNS)} (screener's own records export), or "
+                f"Rayyan's decisions in a notes column ({rayyan})")
+    return (f"{f.path}: --labels-as was given but the file's notes hold no labels; nothing "
+            "was imported. Notes read as labels: ASReview's (N1  - ASReview_relevant or "
+            f"ASReview_irrelevant) and Rayyan's (N1  - {rayyan}); a file with a label "
+            "column is read as a CSV table")
 
 
 def _reason_of(review: Review, text: str) -> tuple[str | None, list[str]]:

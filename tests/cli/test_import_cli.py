@@ -149,6 +149,40 @@ def test_labels_as_reads_a_covidence_maybe_as_maybe(review_dir: list[str]) -> No
     assert sum(d["count"] for d in data["decisions"]) == 3        # an empty cell: unlabelled
 
 
+def test_labels_as_reads_each_reviewers_rayyan_decisions(review_dir: list[str],
+                                                         tmp_path: Path) -> None:
+    """A team moving in from Rayyan could not bring its decisions: Rayyan writes them in
+    the RIS notes (N1  - RAYYAN-INCLUSION: {"Ann"=>"Included", "Bob"=>"Maybe"} |
+    RAYYAN-EXCLUSION-REASONS: ...), and `--labels-as Ann` said the file had "no label
+    column". Each reviewer's decisions are read by name (any case), Rayyan's exclusion
+    reasons kept in the note; a name Rayyan does not have is refused naming those it has,
+    and a RIS file without labels is told of its notes, not of columns."""
+    sample = FORMATS / "ris" / "rayyan_decisions_sample.ris"
+    out = run("import", str(sample), *review_dir, "--source", "MEDLINE", "--labels-as", "ann")
+    assert "5 records (ris), 5 labels as decisions" in out
+    run("import", str(sample), *review_dir, "--labels-as", "Bob", "--labels-only")
+    data = json.loads(run("status", "--json", *review_dir))
+    assert {(d["reviewer"], d["label"], d["count"]) for d in data["decisions"]} == {
+        ("ann", "include", 2), ("ann", "exclude", 3),
+        ("Bob", "include", 2), ("Bob", "exclude", 1), ("Bob", "maybe", 2)}
+    exported = tmp_path / "ann.csv"
+    run("export", "records", "--label", "exclude", "--reviewer", "ann", "--format", "csv",
+        "--out", str(exported), *review_dir)
+    notes = sorted(r["note"] for r in csv.DictReader(exported.open(encoding="utf-8")))
+    assert notes == [
+        "imported label from rayyan_decisions_sample.ris; note: Rayyan exclusion "
+        f"reasons: {reasons}" for reasons in ("wrong population", "wrong population",
+                                              "wrong population, wrong outcome")]
+    refused = run("import", str(sample), *review_dir, "--labels-as", "Dave", "--labels-only",
+                  code=2)
+    assert ("the file has Rayyan decisions by Ann, Bob, Carol, none by Dave; give "
+            "--labels-as with one of them") in refused
+    plain = run("import", str(FORMATS / "ris" / "asreview_embase.ris"), *review_dir,
+                "--labels-as", "ann", code=2)
+    assert "the file's notes hold no labels" in plain and "column" not in plain.split(";")[0]
+    assert "Rayyan's (N1  - RAYYAN-INCLUSION:" in plain and "Traceback" not in plain
+
+
 @pytest.mark.parametrize(("name", "fragment"), [
     ("  ", "a reviewer name is needed: --labels-as NAME"),
     ("", "a reviewer name is needed: --labels-as NAME"),
