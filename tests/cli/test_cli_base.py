@@ -1352,3 +1352,25 @@ def test_the_readmes_ways_past_exit_141_under_pipefail_work(tmp_path: Path) -> N
         capture_output=True, text=True, timeout=120)
     assert failing.returncode != 0 and "done" not in failing.stdout
     assert "error:" in failing.stderr
+
+
+def test_the_readme_says_only_the_json_lines_log_can_be_verified(tmp_path: Path) -> None:
+    """README called the CSV decision log "hash-chained" and `log verify` checks "an
+    exported file", but `log verify --file` refuses the CSV: an auditor handed the CSV could
+    not check it. Both rows now say that only the JSON Lines export can be verified, as it
+    is."""
+    rev = two_trials_imported(tmp_path)
+    run("decide", "1", "--reviewer", "ann", "--label", "include", "--review", rev)
+    for fmt in ("csv", "jsonl"):
+        run("export", "log", "--format", fmt, "--out", str(tmp_path / f"log.{fmt}"),
+            "--review", rev)
+    assert run("log", "verify", "--file", str(tmp_path / "log.jsonl"))[0] == 0
+    code, refused = run("log", "verify", "--file", str(tmp_path / "log.csv"), ok=False)
+    assert code == 2 and "--format jsonl" in refused
+    rows = {line.split(" | ")[0]: line for line in
+            (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| `screener ")}
+    export_row = next(r for k, r in rows.items() if k.startswith("| `screener export log"))
+    verify_row = next(r for k, r in rows.items() if k.startswith("| `screener log verify"))
+    assert "only the JSON Lines export, `--format jsonl`, can be checked" in export_row
+    assert "a CSV export is refused" in verify_row
