@@ -220,7 +220,7 @@ def status(review_dir: Path | None, db_url: str | None, as_json: bool,
 
 @main.group()
 def protocol() -> None:
-    """Check, print the schema of, or amend a protocol."""
+    """Check, print the schema of, show a stored version of, or amend a protocol."""
 
 
 @protocol.command("check", epilog="FILE may be the name of a bundled example protocol "
@@ -266,6 +266,21 @@ def protocol_schema() -> None:
     from screener.protocol import schema_json
 
     click.echo(schema_json(), nl=False)
+
+
+@protocol.command("show")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None, metavar="N",
+              help="The protocol version to write (default: the one in force).")
+@review_options
+def protocol_show(version: int | None, review_dir: Path | None, db_url: str | None) -> None:
+    """Write a stored protocol version to standard output, byte for byte as it was hashed
+    (`screener protocol show --version 1 | sha256sum` gives the sha256 the review printed for
+    it), e.g. to publish an earlier version beside the report."""
+    from screener.workflow.review import protocol_version_text
+
+    with open_from(review_dir, db_url) as review:
+        _, text, _ = protocol_version_text(review, version)
+    click.echo(text.encode("utf-8"), nl=False)  # bytes: no newline translation, no re-encoding
 
 
 @protocol.command("amend")

@@ -306,6 +306,22 @@ def stored_protocols(session: Session) -> dict[int, Protocol]:
     return out
 
 
+def protocol_version_text(review: Review, version: int | None = None) -> tuple[int, str, str]:
+    """(version, YAML text, sha256) of a stored protocol version (default: the one in
+    force): the text exactly as stored and hashed, so its UTF-8 bytes have that sha256.
+    A version the review does not have is refused, naming those it has."""
+    with review.read() as session:
+        texts = repo.protocol_texts(session)
+        hashes = {v: sha for v, sha, _, _ in repo.protocol_versions(session)}
+    chosen = max(texts) if version is None else version
+    if chosen not in texts:
+        raise ReviewError(f"--version {version}: the review has protocol "
+                          f"{'version 1' if len(texts) == 1 else f'versions 1-{max(texts)}'}; "
+                          "give one of them (`screener log events` lists them with their "
+                          "dates and reasons)")
+    return chosen, texts[chosen], hashes[chosen]
+
+
 def follow_amendments(review: Review, session: Session) -> bool:
     """Make `review` carry the protocol version in force, when another process amended it
     since the review was opened (a UI left open during `protocol amend`): a decision is

@@ -248,6 +248,35 @@ def test_protocol_amend_adds_version(tmp_path: Path) -> None:
         assert review.protocol.reason("lang") is not None
 
 
+def test_protocol_show_writes_any_version_as_it_was_hashed(tmp_path: Path) -> None:
+    """An earlier protocol version could not be published: the review kept only the
+    current protocol.yaml, and no command wrote a stored version. `protocol show --version
+    N` writes it byte for byte as hashed, so its sha256 is the one printed for it (here a
+    protocol saved with a BOM and CRLF, stored without them)."""
+    import hashlib
+
+    rev = str(tmp_path / "rev")
+    windows = tmp_path / "p1.yaml"
+    windows.write_bytes(b"\xef\xbb\xbf" + Path(MINIMAL).read_bytes().replace(b"\n", b"\r\n"))
+    first = run("init", rev, "--protocol", str(windows))[1]
+    amended = tmp_path / "p2.yaml"
+    amended.write_text(Path(MINIMAL).read_text() + "  - {id: lang, label: Not English, key: \"8\"}\n")
+    run("protocol", "amend", str(amended), "--reason", "add language reason", "--review", rev)
+    current = json.loads(run("status", "--json", "--review", rev)[1])["protocol_sha256"]
+
+    def shown(*version: str) -> bytes:
+        result = CliRunner().invoke(main, ["protocol", "show", *version, "--review", rev])
+        assert result.exit_code == 0, result.output
+        return result.stdout_bytes
+
+    assert f"sha256 {hashlib.sha256(shown('--version', '1')).hexdigest()}" in first
+    assert shown("--version", "1") == Path(MINIMAL).read_bytes()
+    assert hashlib.sha256(shown("--version", "2")).hexdigest() == current
+    assert shown() == shown("--version", "2") == amended.read_bytes()
+    code, out = run("protocol", "show", "--version", "3", "--review", rev, ok=False)
+    assert code == 2 and "the review has protocol versions 1-2" in out
+
+
 def test_amending_the_reviews_own_protocol_copy_edited_in_place(tmp_path: Path) -> None:
     rev = tmp_path / "rev"
     run("init", str(rev), "--protocol", MINIMAL)
