@@ -285,6 +285,9 @@ class ReportInputs:
     imported_labels: tuple[tuple[str, int], ...] = ()
     """(name, records) of decisions imported as labels (`import --labels-as`), not made by
     a reviewer in screener."""
+    imported_label_files: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(name, files) of each reviewer some of whose decisions were imported as labels, and
+    the files they came from: the methods text names the files, Table 1 marks the name."""
     unlinked_rankings: int = 0
     """Rankings stored although no decision records the ranking that showed its record
     (decisions entered without the ranking `next` printed)."""
@@ -630,9 +633,12 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         took = f"reviewer{'s' if many > 1 else ''} took part in screening ({_names(screeners)})."
         out.append(f"{spelled(many).capitalize()} {took}" if spelled(many).isalpha()
                    else f"In all, {_count(many)} {took}")
+    files = dict(inputs.imported_label_files)
     for name, n in inputs.imported_labels:
         out.append(f"Title/abstract decisions on {_n(n, 'record')} were imported from an "
-                   f"earlier screening (recorded as '{_md(name)}'), not made in screener.")
+                   f"earlier screening (recorded as '{_md(name)}'"
+                   + (f", from {_names([_md(f) for f in files[name]])}" if files.get(name)
+                      else "") + "), not made in screener.")
     per = spelled(mode.reviewers_per_record)
     # said instead of what each report would be screened by, before any was
     has_ft = Stage.FULL_TEXT in protocol.stages
@@ -671,6 +677,12 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                 out.append(f"Records with {per} reviewers were screened {how}.")
             elif shared := _shared_by(tuple(p for split in split_at for p in split or ())):
                 out.append(f"Records with {shared} reviewers were screened {how}.")
+        if imported := [_md(name) for name, _ in inputs.imported_label_files]:
+            whose = _names([f"{name}'s" for name in imported])
+            out.append(f"This describes the screening done in screener: {whose} decisions "
+                       "were imported, not made in it, so whether they were blinded to and "
+                       "independent of the other reviewers' cannot be checked (they may be "
+                       "a team's combined verdict); Table 1 marks the agreement they enter.")
         for stage, n in inputs.unblinded:
             out.append(f"After reconciliation of {STAGE_NAMES[stage]} screening had begun, "
                        f"decisions on {_n(n, 'record')} were made or "
@@ -995,10 +1007,18 @@ def group_agreement_paragraph(rows: tuple[GroupAgreementRow, ...]) -> str:
             f"record: {'; '.join(parts)}.")
 
 
-def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
-    """Markdown table: per reviewer pair and stage, n, agreement, kappa (95% CI), PABAK, AC1."""
+def agreement_table(rows: tuple[AgreementRow, ...],
+                    imported: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> str:
+    """Markdown table: per reviewer pair and stage, n, agreement, kappa (95% CI), PABAK, AC1.
+    A reviewer whose decisions were imported (`imported`: name, files) is marked †, and a
+    note under the table says where they came from."""
     out = ["| Stage | Reviewers | n | Agreement (%) | Cohen's κ (95% CI) | PABAK | Gwet's AC1 |",
            "|---|---|---:|---:|---:|---:|---:|"]
+    files = dict(imported)
+
+    def name(reviewer: str) -> str:
+        return _md(reviewer) + ("†" if reviewer in files else "")
+
     small = False
     for r in rows:
         kappa = _fmt(r.kappa)
@@ -1007,7 +1027,7 @@ def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
         elif r.kappa is not None and r.n < MIN_N_FOR_CI:
             kappa += " (no CI*)"
             small = True
-        out.append(f"| {STAGE_NAMES[r.stage].capitalize()} | {_md(r.reviewer_a)} and {_md(r.reviewer_b)} "
+        out.append(f"| {STAGE_NAMES[r.stage].capitalize()} | {name(r.reviewer_a)} and {name(r.reviewer_b)} "
                    f"| {_count(r.n)} | {r.percent_agreement:.1f} | {kappa} | {_fmt(r.pabak)} "
                    f"| {_fmt(r.ac1)} |")
     for r in rows:
@@ -1017,6 +1037,12 @@ def agreement_table(rows: tuple[AgreementRow, ...]) -> str:
     if small:
         out.append(f"\n\\* No confidence interval for κ from fewer than {MIN_N_FOR_CI} "
                    "records screened by both reviewers.")
+    for reviewer in sorted({n for r in rows for n in (r.reviewer_a, r.reviewer_b)} & set(files)):
+        source = (f" from {_names([_md(f) for f in files[reviewer]])}" if files[reviewer]
+                  else "")
+        out.append(f"\n† {_md(reviewer)}'s decisions were imported{source} (`import "
+                   "--labels-as`), not made in screener; blinding and independence cannot "
+                   "be checked, so the agreement is not that of two independent reviewers.")
     return "\n".join(out)
 
 
@@ -1109,7 +1135,7 @@ def methods_report(inputs: ReportInputs) -> str:
     if inputs.agreement:
         out += ["Table 1. Agreement between pairs of reviewers on the records both screened "
                 "(before disagreements were resolved), as Cohen's κ for each pair.", "",
-                agreement_table(inputs.agreement)]
+                agreement_table(inputs.agreement, inputs.imported_label_files)]
         if inputs.group_agreement:
             out += ["", group_agreement_paragraph(inputs.group_agreement)]
     else:

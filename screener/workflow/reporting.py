@@ -1279,6 +1279,9 @@ def _report_inputs(review: Review) -> object:
                         multi_screened=multi, single_screened=single,
                         full_text_screened=_screened_by(current, Stage.FULL_TEXT),
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
+                        imported_label_files=_imported_label_files(
+                            events, {d.reviewer for d in current
+                                     if d.note.startswith(IMPORTED_LABEL_NOTE)}),
                         unlinked_rankings=n_rankings if info is None else 0,
                         unblinded=unblinded, other_methods=result.other_methods,
                         diagram_notes=result.notes, diagram_problems=result.problems,
@@ -1290,6 +1293,21 @@ def _report_inputs(review: Review) -> object:
                         sources=sources, dedup=dedup, reasons_amended=reasons_amended,
                         reworded_reasons=reworded, diagram_reworded_reasons=drawn,
                         excluded_then_removed=then_removed)
+
+
+def _imported_label_files(events: Sequence[LogEvent],
+                          names: set[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(name, the files its labels were imported from) of each reviewer in `names`, whose
+    current decisions include labels imported with `import --labels-as`, from the events of
+    those imports."""
+    files: dict[str, list[str]] = {name: [] for name in names}
+    for e in events:
+        name = str(e.details.get("labels_as") or "")
+        if (e.kind in ("records_imported", "labels_imported") and name in files
+                and e.details.get("labels")):
+            files[name].append(str(e.details.get("file", "")))
+    return tuple((name, tuple(dict.fromkeys(f for f in found if f)))
+                 for name, found in sorted(files.items()))
 
 
 def _screened_by(current: Sequence[Decision], stage: Stage) -> tuple[int, int]:

@@ -777,8 +777,43 @@ def test_methods_text_tells_imported_labels_from_reviewers(
     import_file(review, labelled, labels_as="asreview")
     text = _methods(review)
     assert ("Title/abstract decisions on 3 records were imported from an earlier screening "
-            "(recorded as 'asreview'), not made in screener.") in text
+            "(recorded as 'asreview', from labelled.csv), not made in screener.") in text
     assert "took part in screening" not in text
+
+
+def test_imported_decisions_are_not_reported_as_an_independent_blinded_reviewer(
+        make_review: Callable[..., Any]) -> None:
+    """Ann's decisions imported from a Covidence export (often the team's combined verdict)
+    and Bob screening here: the methods text said every record was screened "independently
+    ... (blinded)" and Table 1 gave Ann-vs-Bob Cohen's kappa unmarked, though neither can be
+    checked for decisions made elsewhere. The methods text names the file and says so, and
+    Table 1 marks Ann with a note saying where her decisions came from."""
+    from screener.exports.report import methods_report
+    from screener.workflow.importing import import_file
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.team import list_conflicts
+
+    covidence = Path(__file__).resolve().parents[1] / "data" / "formats" / "csv" / (
+        "covidence_maybe_sample.csv")
+    review = make_review("dual-screening.yaml")
+    import_file(review, covidence, source="MEDLINE", labels_as="Ann")
+    with review.read() as s:
+        ids = sorted({d.record_id for d in repo.current_decisions(s, Stage.TITLE_ABSTRACT)})
+    for rid, label in zip(ids, (Label.INCLUDE, Label.EXCLUDE, Label.INCLUDE), strict=True):
+        record_decision(review, rid, "Bob", label, reason_id=(
+            "design" if label == Label.EXCLUDE else None))
+    list_conflicts(review, viewer="Adjudicator")  # reconciliation: agreement is reported
+    inputs = build_report_inputs(review)
+    text = " ".join(methods_report(inputs).split())
+    assert ("Title/abstract decisions on 3 records were imported from an earlier screening "
+            "(recorded as 'Ann', from covidence\\_maybe\\_sample.csv), not made in "
+            "screener.") in text
+    assert ("Ann's decisions were imported, not made in it, so whether they were blinded to "
+            "and independent of the other reviewers' cannot be checked") in text
+    assert "| Title and abstract | Ann† and Bob | 3 |" in text
+    assert ("† Ann's decisions were imported from covidence\\_maybe\\_sample.csv (`import "
+            "--labels-as`), not made in screener; blinding and independence cannot be "
+            "checked") in text
 
 
 def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_used(
