@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -54,7 +55,7 @@ from screener.tui.settings import (
 )
 from screener.tui.terminal import BidiControlFilter, terminal_gone
 from screener.workflow.browse import my_decisions, panel_progress
-from screener.workflow.drafts import drafts_path, keep_drafts, take_drafts
+from screener.workflow.drafts import drafts_paths, keep_drafts_somewhere, take_drafts
 from screener.workflow.progress import Progress, from_labels
 from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
 from screener.workflow.ranking import RankingUpdate
@@ -209,9 +210,13 @@ class ScreenerApp(GatedKeysApp):
         if theme is not None:
             self.theme = THEMES.get(theme, theme)
         self.set_class(not saved_side_panel(self.settings_file), "-no-side")
-        self.drafts_file = drafts_path(review, self.settings_file.parent)
+        self.drafts_files = drafts_paths(review, self.settings_file.parent)
         """Where notes not yet stored with a decision are kept when the UI is closed from
-        outside (`quit_on_signals`), for the next session."""
+        outside (`quit_on_signals`), for the next session: the review folder's file, else
+        the one beside `settings_file` (given back from either)."""
+        self.exit_notes: list[str] = []
+        """What to say on stderr once the UI has quit (`run_app`): Textual holds stderr
+        while it runs."""
         self.bidi_filter = BidiControlFilter()
         """One instance for the app's life: Textual keeps each line's filtered form by filter."""
 
@@ -250,18 +255,18 @@ class ScreenerApp(GatedKeysApp):
     def closed_from_outside(self) -> None:
         """Quit on SIGHUP (the terminal closed) or SIGTERM, where nobody can be asked: the
         notes not yet stored with a decision, the one being typed too, are kept in
-        `drafts_file` and given back next time (`take_drafts`)."""
-        notes = self.unsaved_notes()
-        if notes:
-            try:
-                keep_drafts(self.drafts_file, self.review, self.reviewer, self.stage, notes)
-            except OSError:
-                pass  # (no terminal to say it on; the notes are lost as before)
+        `drafts_files` and given back next time (`take_drafts`)."""
+        said = keep_drafts_somewhere(self.drafts_files, self.review, self.reviewer,
+                                     self.stage, self.unsaved_notes())
+        if said:  # (the review folder could not take them; a terminal log keeps the line)
+            self.exit_notes.append(said)
         self.exit()
 
     def take_drafts(self) -> dict[int, str]:
         """The notes kept when the UI was last closed from outside, said in a message."""
-        notes = take_drafts(self.drafts_file, self.review, self.reviewer, self.stage)
+        notes: dict[int, str] = {}
+        for path in reversed(self.drafts_files):  # (the review folder's first)
+            notes.update(take_drafts(path, self.review, self.reviewer, self.stage))
         if notes:
             records = ", ".join(str(record_id) for record_id in sorted(notes))
             self.notify(f"{'A note' if len(notes) == 1 else f'{len(notes)} notes'} you had not "
@@ -441,4 +446,9 @@ def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABST
     app = ScreenerApp(review, reviewer, stage, theme=theme, min_view_s=MIN_VIEW_S,
                       quit_on_signals=True)
     app.run()
+    for note in app.exit_notes:
+        try:
+            print(f"screener: {note}", file=sys.stderr, flush=True)
+        except OSError:  # (the terminal is gone)
+            pass
     return app.return_code or 0

@@ -5,7 +5,10 @@ given back to that reviewer at that stage the next time the UI opens.
 A file, not a table: a note is stored only with a decision (append-only rows), and a
 draft is not a decision. The file is `unsaved-notes.json` in the review folder (a review
 opened by --db URL alone has none: the caller gives another folder); it is removed once
-every draft in it has been given back. Imports workflow.review and core only.
+every draft in it has been given back. A review folder that cannot take it (read-only, full
+disk) has them kept in the caller's folder instead, given back from there too, else in a
+new file in the temporary folder, else they are written out in the message that says so
+(`keep_drafts_somewhere`). Imports workflow.review and core only.
 """
 
 from __future__ import annotations
@@ -25,6 +28,13 @@ DRAFTS_FILE = "unsaved-notes.json"
 def drafts_path(review: Review, elsewhere: Path) -> Path:
     """Where the drafts of `review` are kept: its folder, else the folder `elsewhere`."""
     return (review.folder or elsewhere) / DRAFTS_FILE
+
+
+def drafts_paths(review: Review, elsewhere: Path) -> list[Path]:
+    """The files drafts of `review` are kept in and given back from: `drafts_path`, then the
+    one in `elsewhere` (where they go when the review folder cannot take them)."""
+    first, second = drafts_path(review, elsewhere), elsewhere / DRAFTS_FILE
+    return [first] if first == second else [first, second]
 
 
 def _read(path: Path) -> list[dict[str, object]]:
@@ -66,11 +76,14 @@ def keep_drafts(path: Path, review: Review, reviewer: str, stage: Stage,
     """Keep `notes` (record id: note) of `reviewer` at `stage` in the file `path`, in place
     of the ones kept there before for them (others' are left). Raises OSError."""
     rows = [row for row in _read(path) if not _mine(row, review, reviewer, stage)]
-    rows += [{"review": review.location, "created": review.created, "reviewer": reviewer,
-              "stage": stage.value,
-              "record": record_id, "note": note}
-             for record_id, note in sorted(notes.items()) if note]
-    _write(path, rows)
+    _write(path, rows + _rows(review, reviewer, stage, notes))
+
+
+def _rows(review: Review, reviewer: str, stage: Stage,
+          notes: dict[int, str]) -> list[dict[str, object]]:
+    return [{"review": review.location, "created": review.created, "reviewer": reviewer,
+             "stage": stage.value, "record": record_id, "note": note}
+            for record_id, note in sorted(notes.items()) if note]
 
 
 def take_drafts(path: Path, review: Review, reviewer: str, stage: Stage) -> dict[int, str]:
@@ -87,3 +100,41 @@ def take_drafts(path: Path, review: Review, reviewer: str, stage: Stage) -> dict
         except OSError:
             pass
     return taken
+
+
+def keep_drafts_somewhere(paths: list[Path], review: Review, reviewer: str, stage: Stage,
+                          notes: dict[int, str]) -> str:
+    """`keep_drafts` in the first of `paths` that can be written (given back from any of
+    them next time), else in a new file in the temporary folder (not given back by itself).
+    Returns '' when they are in the first, else what to tell the reviewer (stderr): where
+    they are, or, when nothing could be written, the notes themselves."""
+    notes = {record_id: note for record_id, note in notes.items() if note}
+    if not notes:
+        return ""
+    failed: list[str] = []
+    for n, path in enumerate(paths):
+        try:
+            if n:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            keep_drafts(path, review, reviewer, stage, notes)
+        except OSError as exc:
+            failed.append(f"{path} ({exc.strerror or exc})")
+            continue
+        if not n:
+            return ""
+        return (f"your notes not saved with a decision could not be kept in {failed[0]}: "
+                f"they are kept in {path} and wait for your next decision on their records "
+                "the next time you screen, as always")
+    problem = " or ".join(failed)
+    try:
+        fd, name = tempfile.mkstemp(prefix="screener-unsaved-notes-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(_rows(review, reviewer, stage, notes), out, ensure_ascii=False, indent=1)
+    except OSError:
+        written = "; ".join(f"record {record_id}: {note!r}"
+                            for record_id, note in sorted(notes.items()))
+        return (f"your notes not saved with a decision could not be kept in {problem}, nor "
+                f"in the temporary folder: {written}")
+    return (f"your notes not saved with a decision could not be kept in {problem}: they are "
+            f"in {name}, which screening does not read: copy each into your next decision "
+            "on its record")

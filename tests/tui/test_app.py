@@ -1680,6 +1680,37 @@ async def test_the_ui_quits_keeping_its_note_when_its_terminal_hangs_up_unsignal
     assert [(row["record"], row["note"]) for row in kept] == [(first, "check dose")]
 
 
+async def test_a_note_the_review_folder_cannot_take_is_kept_elsewhere_and_said(
+        make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review folder that could not take unsaved-notes.json (read-only, full disk): the
+    note typed when the terminal closed was lost without a word. It is kept beside ui.json,
+    said on stderr once the UI has quit, and given back in the next session."""
+    from screener.tui import app as app_module
+
+    gone = [False]
+    monkeypatch.setattr(app_module, "TERMINAL_CHECK_S", 0.05)
+    monkeypatch.setattr(app_module, "terminal_gone", lambda: gone[0])
+    settings = tmp_path / "config" / "ui.json"
+    app, review, ids, _ = make_app(settings_file=settings, quit_on_signals=True)
+    (review.folder / "unsaved-notes.json").mkdir()  # cannot be written there (as root too)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        first = app.screening.record.id
+        await pilot.press("n", *"check dose")
+        await pilot.pause()
+        gone[0] = True
+        await pilot.pause(0.3)
+    assert app.return_code is not None
+    assert len(app.exit_notes) == 1 and (
+        f"kept in {settings.parent / 'unsaved-notes.json'}" in app.exit_notes[0])
+    again = ScreenerApp(review, "ann", Stage.TITLE_ABSTRACT, ranker=FakeRanker(ids),
+                        background_delay=0, settings_file=settings)
+    async with again.run_test() as pilot:
+        await settle(pilot)
+        assert again.screening.record.id == first
+        assert "check dose" in shown(again, "context")
+
+
 async def test_pairs_waiting_come_next_once_the_rule_is_met_while_screening(
         review_factory: Callable[..., Any], tmp_path: Path) -> None:
     """Dual screening: once a screener's own stopping rule is met, the records the other

@@ -100,3 +100,39 @@ def test_drafts_of_a_postgresql_review_follow_it_whatever_its_url(
     spelled = pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
     with open_review(None, spelled) as review:
         assert take_drafts(drafts_path(review, tmp_path), review, "ann", ta) == {2: "two"}
+
+
+def test_drafts_the_review_folder_cannot_take_are_kept_elsewhere_and_said(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review folder that could not take unsaved-notes.json (read-only, full disk) lost
+    the notes without a word. They go to the user's folder now (given back from there next
+    time), else to a new file in the temporary folder, else into the message itself."""
+    import tempfile
+
+    from screener.workflow.drafts import drafts_paths, keep_drafts_somewhere
+
+    ta = Stage.TITLE_ABSTRACT
+    review: Review = create_review(tmp_path / "r", PROTOCOL, None)
+    with review:
+        assert review.folder is not None
+        (review.folder / "unsaved-notes.json").mkdir()  # cannot be written (as root too)
+        mine = tmp_path / "config" / "screener"
+        paths = drafts_paths(review, mine)
+        said = keep_drafts_somewhere(paths, review, "ann", ta, {3: "check dose"})
+        assert str(review.folder / "unsaved-notes.json") in said
+        assert f"they are kept in {mine / 'unsaved-notes.json'}" in said
+        assert take_drafts(paths[1], review, "ann", ta) == {3: "check dose"}
+
+        blocked = tmp_path / "a file"
+        blocked.write_text("", encoding="utf-8")
+        paths = drafts_paths(review, blocked / "screener")
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        said = keep_drafts_somewhere(paths, review, "ann", ta, {3: "check dose"})
+        kept = [p for p in tmp_path.iterdir() if p.name.startswith("screener-unsaved-notes-")]
+        assert len(kept) == 1 and f"they are in {kept[0]}" in said
+        assert "check dose" in kept[0].read_text(encoding="utf-8")
+
+        monkeypatch.setattr(tempfile, "tempdir", str(blocked / "tmp"))
+        said = keep_drafts_somewhere(paths, review, "ann", ta, {3: "check dose", 4: ""})
+        assert said.endswith("nor in the temporary folder: record 3: 'check dose'")
+        assert keep_drafts_somewhere(paths, review, "ann", ta, {4: ""}) == ""  # none to keep
