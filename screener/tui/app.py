@@ -55,7 +55,12 @@ from screener.tui.settings import (
 )
 from screener.tui.terminal import BidiControlFilter, terminal_gone
 from screener.workflow.browse import my_decisions, panel_progress
-from screener.workflow.drafts import drafts_paths, keep_drafts_somewhere, take_drafts
+from screener.workflow.drafts import (
+    SCREENING,
+    drafts_paths,
+    keep_drafts_somewhere,
+    take_drafts,
+)
 from screener.workflow.progress import Progress, from_labels
 from screener.workflow.ranker_process import RankerProcess, RankerUnavailable, prepare
 from screener.workflow.ranking import RankingUpdate
@@ -256,23 +261,27 @@ class ScreenerApp(GatedKeysApp):
         """Quit on SIGHUP (the terminal closed) or SIGTERM, where nobody can be asked: the
         notes not yet stored with a decision, the one being typed too, are kept in
         `drafts_files` and given back next time (`take_drafts`)."""
-        said = keep_drafts_somewhere(self.drafts_files, self.review, self.reviewer,
-                                     self.stage, self.unsaved_notes())
-        if said:  # (the review folder could not take them; a terminal log keeps the line)
-            self.exit_notes.append(said)
+        for place, notes in self.unsaved_notes_by_place().items():
+            said = keep_drafts_somewhere(self.drafts_files, self.review, self.reviewer,
+                                         self.stage, notes, place)
+            if said:  # (the review folder could not take them; a terminal log keeps it)
+                self.exit_notes.append(said)
         self.exit()
 
-    def take_drafts(self) -> dict[int, str]:
-        """The notes kept when the UI was last closed from outside, said in a message."""
+    def take_drafts(self, place: str = SCREENING) -> dict[int, str]:
+        """The notes kept when the UI was last closed from outside, typed on the screen
+        `place` (`drafts_place`), said in a message."""
         notes: dict[int, str] = {}
         for path in reversed(self.drafts_files):  # (the review folder's first)
-            notes.update(take_drafts(path, self.review, self.reviewer, self.stage))
+            notes.update(take_drafts(path, self.review, self.reviewer, self.stage, place))
         if notes:
             records = ", ".join(str(record_id) for record_id in sorted(notes))
+            waits = ("decision on its record" if place == SCREENING
+                     else "resolution of its conflict")
             self.notify(f"{'A note' if len(notes) == 1 else f'{len(notes)} notes'} you had not "
                         f"saved when screening was closed (record{'s' * (len(notes) > 1)} "
                         f"{records}) {'waits' if len(notes) == 1 else 'wait'} for your next "
-                        "decision on its record, as before", title="Notes kept", timeout=15)
+                        f"{waits}, as before", title="Notes kept", timeout=15)
         return notes
 
     def apply_keymap(self) -> None:
@@ -344,10 +353,20 @@ class ScreenerApp(GatedKeysApp):
     def unsaved_notes(self) -> dict[int, str]:
         """Notes typed on any open screen and not yet stored with a decision."""
         notes: dict[int, str] = {}
+        for held in self.unsaved_notes_by_place().values():
+            notes.update(held)
+        return notes
+
+    def unsaved_notes_by_place(self) -> dict[str, dict[int, str]]:
+        """`unsaved_notes` by the screen they were typed on (a screen's `drafts_place`; a
+        dialog's notes belong to the screen under it), to be given back there."""
+        notes: dict[str, dict[int, str]] = {}
+        place = SCREENING
         for screen in self.screen_stack:
+            place = getattr(screen, "drafts_place", place)
             held = getattr(screen, "unsaved_notes", None)
             if callable(held):
-                notes.update(held())
+                notes.setdefault(place, {}).update(held())
         return notes
 
     async def action_quit(self) -> None:

@@ -32,6 +32,7 @@ from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, binding_key
 from screener.tui.widgets import NO_TITLE, FitFooter, RecordCard, reason_name, shorten
 from screener.workflow import USER_ERRORS
 from screener.workflow.browse import get_record
+from screener.workflow.drafts import CONFLICTS
 from screener.workflow.review import Review
 from screener.workflow.team import Conflict, Vote, list_conflicts, resolve
 
@@ -56,6 +57,9 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
                         key_display=DEFAULT_KEYS["help"], show=False),
                 Binding(binding_key(DEFAULT_KEYS["undo"]), "undo", "Undo", id="undo",
                         key_display=DEFAULT_KEYS["undo"], show=False)]
+
+    drafts_place = CONFLICTS
+    """Notes typed here (and in a dialog over it) are given back here (`workflow.drafts`)."""
 
     REFRESH_S = 10.0
     """Seconds between looks for conflicts that arose while the screen is open."""
@@ -94,6 +98,9 @@ class ConflictsScreen(HoldsKeysForDialogs, ModalScreen[None]):
         # may run off the edge of a narrow terminal
         table.add_column("votes", key="votes")
         table.add_column("title", key="title")
+        take_drafts = getattr(self.app, "take_drafts", None)  # kept when the UI was closed
+        if callable(take_drafts):
+            self.notes.update(take_drafts(CONFLICTS))
         self._fill()
         self._show_detail()
         table.focus()

@@ -24,6 +24,12 @@ from screener.workflow.review import Review
 
 DRAFTS_FILE = "unsaved-notes.json"
 
+SCREENING = "screening"
+"""Where a draft was typed, for the screen it is given back on: the screening screen (its
+note waits for the reviewer's next decision on the record); `CONFLICTS`: the conflicts
+screen (the adjudicator's note waits for the conflict's resolution)."""
+CONFLICTS = "conflicts"
+
 
 def drafts_path(review: Review, elsewhere: Path) -> Path:
     """Where the drafts of `review` are kept: its folder, else the folder `elsewhere`."""
@@ -59,12 +65,15 @@ def _write(path: Path, rows: list[dict[str, object]]) -> None:
         raise
 
 
-def _mine(row: dict[str, object], review: Review, reviewer: str, stage: Stage) -> bool:
-    """A draft of `reviewer` at `stage` in `review`: told by when the review was created, not
-    by its path (typed another way, a backup copy, a moved folder are the same review). A
-    draft kept before that was stored is matched by its folder (the file is in it) or, for
-    a review opened by --db alone, by its location as before."""
-    if (row.get("reviewer"), row.get("stage")) != (reviewer, stage.value):
+def _mine(row: dict[str, object], review: Review, reviewer: str, stage: Stage,
+          place: str) -> bool:
+    """A draft of `reviewer` at `stage` in `review`, typed on the screen `place` (one kept
+    before the place was stored: on the screening screen): the review is told by when it was
+    created, not by its path (typed another way, a backup copy, a moved folder are the same
+    review). A draft kept before that was stored is matched by its folder (the file is in
+    it) or, for a review opened by --db alone, by its location as before."""
+    if (row.get("reviewer"), row.get("stage"), row.get("place", SCREENING)) != (
+            reviewer, stage.value, place):
         return False
     if "created" in row:
         return row["created"] == review.created
@@ -72,38 +81,42 @@ def _mine(row: dict[str, object], review: Review, reviewer: str, stage: Stage) -
 
 
 def keep_drafts(path: Path, review: Review, reviewer: str, stage: Stage,
-                notes: dict[int, str]) -> None:
-    """Keep `notes` (record id: note) of `reviewer` at `stage` in the file `path`, in place
-    of the ones kept there before for them (others' are left). Raises OSError."""
-    rows = [row for row in _read(path) if not _mine(row, review, reviewer, stage)]
-    _write(path, rows + _rows(review, reviewer, stage, notes))
+                notes: dict[int, str], place: str = SCREENING) -> None:
+    """Keep `notes` (record id: note) of `reviewer` at `stage`, typed on the screen `place`,
+    in the file `path`, in place of the ones kept there before for them (others' are left).
+    Raises OSError."""
+    rows = [row for row in _read(path) if not _mine(row, review, reviewer, stage, place)]
+    _write(path, rows + _rows(review, reviewer, stage, notes, place))
 
 
-def _rows(review: Review, reviewer: str, stage: Stage,
-          notes: dict[int, str]) -> list[dict[str, object]]:
+def _rows(review: Review, reviewer: str, stage: Stage, notes: dict[int, str],
+          place: str) -> list[dict[str, object]]:
     return [{"review": review.location, "created": review.created, "reviewer": reviewer,
-             "stage": stage.value, "record": record_id, "note": note}
+             "stage": stage.value, "place": place, "record": record_id, "note": note}
             for record_id, note in sorted(notes.items()) if note]
 
 
-def take_drafts(path: Path, review: Review, reviewer: str, stage: Stage) -> dict[int, str]:
-    """The notes kept in `path` for `reviewer` at `stage` (record id: note), taken out of it
-    (the file is removed once nothing is left in it). A file that cannot be read gives none;
-    one that cannot be rewritten keeps them (given back again next time)."""
+def take_drafts(path: Path, review: Review, reviewer: str, stage: Stage,
+                place: str = SCREENING) -> dict[int, str]:
+    """The notes kept in `path` for `reviewer` at `stage` on the screen `place` (record id:
+    note), taken out of it (the file is removed once nothing is left in it). A file that
+    cannot be read gives none; one that cannot be rewritten keeps them (given back again
+    next time)."""
     rows = _read(path)
     taken = {int(str(row["record"])): str(row["note"]) for row in rows
-             if _mine(row, review, reviewer, stage) and str(row.get("record", "")).isdigit()
-             and row.get("note")}
+             if _mine(row, review, reviewer, stage, place)
+             and str(row.get("record", "")).isdigit() and row.get("note")}
     if taken:
         try:
-            _write(path, [row for row in rows if not _mine(row, review, reviewer, stage)])
+            _write(path, [row for row in rows
+                          if not _mine(row, review, reviewer, stage, place)])
         except OSError:
             pass
     return taken
 
 
 def keep_drafts_somewhere(paths: list[Path], review: Review, reviewer: str, stage: Stage,
-                          notes: dict[int, str]) -> str:
+                          notes: dict[int, str], place: str = SCREENING) -> str:
     """`keep_drafts` in the first of `paths` that can be written (given back from any of
     them next time), else in a new file in the temporary folder (not given back by itself).
     Returns '' when they are in the first, else what to tell the reviewer (stderr): where
@@ -116,7 +129,7 @@ def keep_drafts_somewhere(paths: list[Path], review: Review, reviewer: str, stag
         try:
             if n:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            keep_drafts(path, review, reviewer, stage, notes)
+            keep_drafts(path, review, reviewer, stage, notes, place)
         except OSError as exc:
             failed.append(f"{path} ({exc.strerror or exc})")
             continue
@@ -129,7 +142,8 @@ def keep_drafts_somewhere(paths: list[Path], review: Review, reviewer: str, stag
     try:
         fd, name = tempfile.mkstemp(prefix="screener-unsaved-notes-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(_rows(review, reviewer, stage, notes), out, ensure_ascii=False, indent=1)
+            json.dump(_rows(review, reviewer, stage, notes, place), out, ensure_ascii=False,
+                      indent=1)
     except OSError:
         written = "; ".join(f"record {record_id}: {note!r}"
                             for record_id, note in sorted(notes.items()))

@@ -386,3 +386,41 @@ async def test_the_conflicts_footer_offers_decision_keys_only_while_one_is_open(
         assert [d[0] for d in adjudicator_decisions(review)] == ids[:2]
         assert "0 conflicts" in str(screen.query_one("#conflicts-summary").render())
         assert not deciding & offered()
+
+
+async def test_an_adjudicators_kept_note_comes_back_on_the_conflicts_screen(
+        make_app: MakeApp, tmp_path: Any) -> None:
+    """The note an adjudicator had written for a conflict's resolution when the terminal
+    closed came back on the screening screen, where the adjudicator decides nothing, so it
+    was never stored with the resolution. It comes back on the conflicts screen, where it
+    was typed, and is stored with the conflict's resolution."""
+    settings = tmp_path / "ui.json"
+    app, review, ids, _ = make_app(DUAL, reviewer="Adjudicator", settings_file=settings,
+                                   quit_on_signals=True)
+    disagree(review, ids)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await open_conflicts(pilot)
+        await pilot.press("enter", "n", *"check dose", "enter")
+        await settle(pilot)
+        app.closed_from_outside()  # as on SIGHUP
+        await pilot.pause()
+    assert app.return_code is not None and adjudicator_decisions(review) == []
+    again = ScreenerApp(review, "Adjudicator", Stage.TITLE_ABSTRACT, ranker=FakeRanker(ids),
+                        background_delay=0, settings_file=settings)
+    async with again.run_test(size=(110, 36), notifications=True) as pilot:
+        await settle(pilot)
+        assert again.unsaved_notes() == {}  # nothing waits on the screening screen
+        screen = await open_conflicts(pilot)
+        said = [n.message for n in again._notifications]
+        assert any(f"(record {ids[0]}) waits for your next resolution of its conflict" in m
+                   for m in said), said
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.current is not None and screen.current.record_id == ids[0]
+        assert "your note (with your resolution): check dose" in str(
+            screen.query_one("#conflict-votes", Static).render())
+        await pilot.press("i")
+        await settle(pilot)
+    resolved = {d.record_id: d.note for d in adjudications(review)}
+    assert resolved == {ids[0]: "check dose"}
+    assert not (review.folder / "unsaved-notes.json").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from screener.core.decisions import Stage
-from screener.workflow.drafts import drafts_path, keep_drafts, take_drafts
+from screener.workflow.drafts import CONFLICTS, drafts_path, keep_drafts, take_drafts
 from screener.workflow.review import Review, create_review
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "protocols" / "minimal.yaml"
@@ -30,6 +30,10 @@ def test_drafts_go_back_to_their_reviewer_and_stage_once(tmp_path: Path) -> None
         assert path.exists()
         assert take_drafts(path, review, "bob", ta) == {3: "bob's"}
         assert not path.exists()  # nothing left in it
+        # an adjudicator's note for a conflict's resolution goes back to the conflicts screen
+        keep_drafts(path, review, "adj", ta, {4: "resolve as include?"}, CONFLICTS)
+        assert take_drafts(path, review, "adj", ta) == {}
+        assert take_drafts(path, review, "adj", ta, CONFLICTS) == {4: "resolve as include?"}
 
 
 def test_a_damaged_drafts_file_gives_none(tmp_path: Path) -> None:
