@@ -895,6 +895,11 @@ def drop_report_if_untouched(session: Session, record_id: int) -> None:
                                                  ReportRow.status == ReportStatus.SOUGHT.value)))
 
 
+def drop_report(session: Session, record_id: int) -> None:
+    """Remove the record's full-text report, whatever its status (the record left full text)."""
+    session.execute(delete(ReportRow).where(ReportRow.record_id == record_id))
+
+
 def set_report_status(session: Session, record_id: int, status: ReportStatus) -> None:
     ensure_report(session, record_id)
     session.execute(update(ReportRow).where(ReportRow.record_id == record_id)

@@ -116,7 +116,14 @@ def apply_outcome_effects(review: Review, session: Session, record_id: int, stag
     outcome = outcomes(review, session, stage, [record_id]).get(record_id, Outcome(None))
     if stage == Stage.TITLE_ABSTRACT and passed_before and not passes_title_abstract(outcome):
         _refuse_leaving_full_text(review, session, record_id)
+    had_report = repo.report_status(session, record_id) is not None
     _outcome_effects(session, record_id, stage, outcome)
+    if (stage == Stage.TITLE_ABSTRACT and not had_report and passes_title_abstract(outcome)
+            and repo.current_decisions(session, Stage.FULL_TEXT, [record_id])):
+        # back at full text (an exclusion that had taken it out was changed): its report
+        # follows the full-text decisions it kept
+        _outcome_effects(session, record_id, Stage.FULL_TEXT, outcomes(
+            review, session, Stage.FULL_TEXT, [record_id]).get(record_id, Outcome(None)))
 
 
 def passes_title_abstract_now(review: Review, session: Session, record_id: int,
@@ -222,6 +229,12 @@ def _outcome_effects(session: Session, record_id: int, stage: Stage, outcome: Ou
     if stage == Stage.TITLE_ABSTRACT:
         if passes_title_abstract(outcome):
             repo.ensure_report(session, record_id)
+        elif outcome.label == Label.EXCLUDE:
+            # excluded at title/abstract: not at full text, whatever was done with its
+            # report (`apply_outcome_effects` refuses such a change, unless an amendment to
+            # dual screening had left the record at full text waiting for a second reviewer;
+            # its full-text decisions stay in the log, out of PRISMA)
+            repo.drop_report(session, record_id)
         else:
             repo.drop_report_if_untouched(session, record_id)
     elif outcome.label in (Label.INCLUDE, Label.EXCLUDE):

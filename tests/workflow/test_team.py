@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from screener.core.audit import describe_event, iso_utc
-from screener.core.decisions import Decision, Label, Role, Stage
+from screener.core.decisions import Decision, Label, ReportStatus, Role, Stage
 from screener.core.outcomes import is_conflict
 from screener.core.protocol import ScreeningMode
 from screener.core.records import Record
@@ -21,6 +21,7 @@ from screener.workflow.progress import progress
 from screener.workflow.ranking import training_labels
 from screener.workflow.reporting import prisma_counts
 from screener.workflow.review import (
+    Amendment,
     Review,
     ReviewError,
     amend_protocol,
@@ -81,6 +82,16 @@ def custom_review(tmp_path: Path, db_url: str | None, name: str = "rev",
 def decide(review: Review, rid: int, who: str, label: Label, stage: Stage = TA,
            reason: str | None = None) -> Decision:
     return record_decision(review, rid, who, label, stage=stage, reason_id=reason)
+
+
+def amend_to_dual(review: Review, tmp_path: Path, reason: str, *, blind: bool) -> Amendment:
+    """Amend a review made from protocols/minimal.yaml to dual screening with `ADJ`."""
+    data = yaml.safe_load((PROTOCOLS / "minimal.yaml").read_text(encoding="utf-8"))
+    data["screening"] = {"mode": "dual", "reviewers_per_record": 2, "blind": blind,
+                         "adjudicator": ADJ}
+    dual = tmp_path / "dual.yaml"
+    dual.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return amend_protocol(review, dual, reason)
 
 
 def chain_ok(review: Review) -> bool:
@@ -1536,12 +1547,7 @@ def test_an_amendment_to_dual_screening_sends_single_screened_records_back_for_a
     decide(review, r2, "ann", INC)
     decide(review, r3, "ann", EXC, reason="design")
     decide(review, r2, "ann", INC, FT)
-    data = yaml.safe_load((PROTOCOLS / "minimal.yaml").read_text(encoding="utf-8"))
-    data["screening"] = {"mode": "dual", "reviewers_per_record": 2, "blind": False,
-                         "adjudicator": ADJ}
-    dual = tmp_path / "dual.yaml"
-    dual.write_text(yaml.safe_dump(data), encoding="utf-8")
-    amendment = amend_protocol(review, dual, "two reviewers from now on")
+    amendment = amend_to_dual(review, tmp_path, "two reviewers from now on", blind=False)
     assert amendment.changed_outcomes == (
         f"3 records ({r1}, {r2}, {r3}) decided at title/abstract under the earlier version now "
         "wait for another reviewer (they count as not yet screened there until one decides)",
@@ -1558,6 +1564,43 @@ def test_an_amendment_to_dual_screening_sends_single_screened_records_back_for_a
     decide(review, r1, "bob", INC)  # the second title/abstract reviewer it now needs
     with review.read() as session:
         assert eligible_ids(session, FT) == [r1, r2]
+
+
+def test_a_record_the_adjudicator_excludes_after_an_amendment_to_dual_leaves_full_text(
+        tmp_path: Path, db_url: str | None) -> None:
+    """Single screening: ann included a record and assessed its report; amended to blind
+    dual screening, bob excluded it and the adjudicator excluded it at title/abstract. Its
+    assessed report kept it at full text: `eligible_ids(FULL_TEXT)` listed it, status
+    counted it there and bob was offered it. It leaves full text now; PRISMA counts it
+    excluded at title/abstract. Resolved as an include again, it is back with its report as
+    ann's full-text decision leaves it."""
+    from screener.workflow.screening import eligible_ids
+
+    review = create_review(tmp_path / "rev", PROTOCOLS / "minimal.yaml", db_url)
+    r1, r2 = add(review, 2)
+    decide(review, r1, "ann", INC)
+    decide(review, r1, "ann", INC, FT)
+    decide(review, r2, "ann", EXC)
+    amend_to_dual(review, tmp_path, "two reviewers from now on", blind=True)
+    decide(review, r1, "bob", EXC)
+    decide(review, r2, "bob", EXC)
+    assert [c.record_id for c in list_conflicts(review, TA, ADJ)] == [r1]
+    resolve(review, r1, ADJ, EXC)
+    with review.read() as session:
+        assert eligible_ids(session, FT) == []
+    assert ScreeningSession(review, "bob", FT).next() is None
+    counts = prisma_counts(review)
+    assert counts.problems == ()
+    assert (counts.counts.records_excluded_human, counts.counts.reports_sought,
+            counts.counts.reports_assessed) == (2, 0, 0)
+    assert "full_text: 0 records at this stage" in format_status(status(review))
+
+    resolve(review, r1, ADJ, INC)  # the adjudicator changes their resolution
+    with review.read() as session:
+        assert eligible_ids(session, FT) == [r1]
+        # ann's full-text include now waits for a second reviewer: sought, not assessed
+        assert repo.reports(session) == {r1: ReportStatus.SOUGHT}
+    assert prisma_counts(review).counts.reports_sought == 1
 
 
 def test_agreement_does_not_change_when_the_review_is_amended_out_of_blinding(
@@ -1866,12 +1909,7 @@ def test_a_blind_second_reviewer_may_disagree_on_a_record_already_at_full_text(
     for rid in (r1, r2):
         decide(review, rid, "ann", INC)
         decide(review, rid, "ann", EXC, FT, reason="design")
-    data = yaml.safe_load((PROTOCOLS / "minimal.yaml").read_text(encoding="utf-8"))
-    data["screening"] = {"mode": "dual", "reviewers_per_record": 2, "blind": True,
-                         "adjudicator": ADJ}
-    dual = tmp_path / "dual.yaml"
-    dual.write_text(yaml.safe_dump(data), encoding="utf-8")
-    amend_protocol(review, dual, "two blind reviewers from now on")
+    amend_to_dual(review, tmp_path, "two blind reviewers from now on", blind=True)
     decide(review, r1, "bob", EXC, reason="population")   # refused before
     decide(review, r2, "bob", INC)
     assert [c.record_id for c in list_conflicts(review, TA, ADJ)] == [r1]
