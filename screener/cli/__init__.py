@@ -136,6 +136,8 @@ def open_from(review_dir: Path | None, db_url: str | None) -> Any:
     else:
         with _naming_screener_db(db_url):
             review = open_review(review_dir, db_url)
+    if review.copy_mended:
+        click.echo(f"note: {review.copy_mended}", err=True)
     if review.upgraded_from is not None:
         click.echo(f"note: {review.location} was made by an older screener: its database was "
                    f"upgraded from schema {review.upgraded_from} to {review.db.head()} "

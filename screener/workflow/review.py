@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +61,9 @@ class Review:
     """When the review was created, as its database keeps it: what tells it from another
     review whatever path or URL opened it (a copy of its folder or database is the same
     review)."""
+    copy_mended: str = ""
+    """What opening it did about a folder's protocol.yaml that was an earlier version than
+    the one in force (`_mend_protocol_copy`; "" when it was right), for the caller to say."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -252,6 +256,7 @@ def open_review(folder: Path | str | None = None, db_url: str | None = None) -> 
             db.upgrade()
         review = _open(db, folder_)
         review.upgraded_from = before if before != db.head() else None
+        review.copy_mended = _mend_protocol_copy(review)
         return review
     except BaseException:
         db.dispose()
@@ -266,6 +271,52 @@ def _open(db: Database, folder: Path | None) -> Review:
         title = repo.review_title(session)
         created = repo.review_created(session)
     return Review(db, folder, protocol, sha, version, title, created=created)
+
+
+def _mend_protocol_copy(review: Review) -> str:
+    """Make the folder's protocol.yaml the protocol in force again when it holds an earlier
+    version the review stored: left by a `protocol amend` stopped (killed, a power cut)
+    after it recorded the new version and before it renamed it onto the copy. A text the
+    review never stored (the next amendment being written in place) is left alone. Returns
+    what to tell the user ("" when the copy was right, or is not screener's)."""
+    if review.folder is None:
+        return ""
+    copy = review.folder / PROTOCOL_FILE
+    try:
+        held = _stored_text(copy) if copy.is_file() and not copy.is_symlink() else None
+    except OSError:
+        return ""
+    if held is None:
+        return ""
+    with review.read() as session:
+        texts = {v: normalise_protocol_text(t) for v, t in repo.protocol_texts(session).items()}
+    in_force = texts.get(review.protocol_version)
+    earlier = [v for v, text in texts.items() if text == held and v != review.protocol_version]
+    if in_force is None or held == in_force or not earlier:
+        return ""
+    was = (f"{copy} was protocol version {max(earlier)}, not version "
+           f"{review.protocol_version}, the one in force (left by a `protocol amend` stopped "
+           "before it replaced the copy)")
+    try:
+        _put_in_force(in_force, copy)
+    except OSError as exc:
+        return (f"{was}, and could not be replaced ({exc.strerror}): it is not the protocol "
+                f"in force. Get write access to {review.folder} and run any command on the "
+                "review again, which puts the version in force there")
+    return f"{was}: it is version {review.protocol_version} again"
+
+
+def _put_in_force(text: str, copy: Path) -> None:
+    """Write `text` onto `copy` through a temporary file of its own (not the `.amending` one:
+    an amendment finishing meanwhile renames its own, the same text)."""
+    fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=copy.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(text.encode("utf-8"))
+        replace_durably(name, copy)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def _no_review(db: Database) -> str:

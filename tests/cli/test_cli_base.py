@@ -290,6 +290,42 @@ def test_amending_the_reviews_own_protocol_copy_edited_in_place(tmp_path: Path) 
     assert "lang" in copy.read_text()
 
 
+def test_a_protocol_copy_a_killed_amend_left_behind_is_put_right_by_the_next_command(
+        tmp_path: Path) -> None:
+    """A `protocol amend` killed after it recorded the new version and before it renamed it
+    onto the folder's protocol.yaml left the earlier version there: status and report said
+    nothing, `sha256sum protocol.yaml` no longer gave the hash the report prints, and a
+    team member editing that copy for the next amendment would undo the last one. The next
+    command that opens the review puts the version in force there, with a note; a copy the
+    review never stored (the next amendment being written) is left alone."""
+    import hashlib
+
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    copy = rev / "protocol.yaml"
+    first = copy.read_bytes()
+    amended = tmp_path / "p2.yaml"
+    amended.write_text(copy.read_text() + "  - {id: lang, label: Not English, key: \"8\"}\n")
+    run("protocol", "amend", str(amended), "--reason", "add language reason", "--review",
+        str(rev))
+    second = copy.read_bytes()
+    # the state a kill between the two steps leaves: v2 recorded and staged, v1 in place
+    (rev / ".protocol.yaml.amending").write_bytes(second)
+    copy.write_bytes(first)
+    _, out = run("status", "--review", str(rev))
+    assert (f"note: {copy} was protocol version 1, not version 2, the one in force (left by "
+            "a `protocol amend` stopped before it replaced the copy): it is version 2 "
+            "again") in out, out
+    assert copy.read_bytes() == second
+    _, out = run("report", "--review", str(rev), "--out", str(tmp_path / "report.md"))
+    assert "protocol version 1" not in out
+    assert hashlib.sha256(second).hexdigest()[:12] in (tmp_path / "report.md").read_text()
+    # the next amendment being written in place: not a stored version, left as it is
+    copy.write_bytes(first + b"# to amend: a new reason\n")
+    _, out = run("status", "--review", str(rev))
+    assert "protocol.yaml was" not in out and copy.read_bytes().endswith(b"new reason\n")
+
+
 def test_protocol_check_and_schema(tmp_path: Path) -> None:
     _, out = run("protocol", "check", MINIMAL)
     assert "OK (2 criteria, 5 exclusion reasons, 1 reviewer per record)" in out
