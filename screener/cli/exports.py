@@ -38,11 +38,12 @@ def _review_problems(review: Review) -> list[str]:
     return review_problems(review)
 
 
-def _tidy(target: Path) -> None:
-    """Remove (and name) what killed exports left in the folder just written to."""
+def tidy(target: Path, what: str = "export") -> None:
+    """Remove (and name) what killed exports (and `simulate` runs, which write the same
+    way) left in the folder just written to."""
     from screener.workflow.backup import EXPORT_LEFTOVER, remove_leftovers
 
-    say_removed(remove_leftovers(target.parent, EXPORT_LEFTOVER), target.parent, "export")
+    say_removed(remove_leftovers(target.parent, EXPORT_LEFTOVER), target.parent, what)
 
 
 def _warn_untrusted(problems: list[str], what: str) -> None:
@@ -91,7 +92,7 @@ def export_prisma(review_dir: Path | None, db_url: str | None, fmt: str, out: Pa
                  "json": "\"final\": false"}.get(fmt, "a red line at the top")
         click.echo(f"warning: {result.draft} (the file is marked: {where})", err=True)
     click.echo(f"wrote {target}")
-    _tidy(target)
+    tidy(target)
 
 
 @export.command("log")
@@ -132,7 +133,7 @@ def export_log(review_dir: Path | None, db_url: str | None, fmt: str, reviewer: 
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the log")
     click.echo(f"wrote {counted(n, 'event' if events else 'decision')} to {target}")
-    _tidy(target)
+    tidy(target)
     if reviewer is not None:
         click.echo("note: a log limited to one reviewer is a subset of the chain and cannot "
                    "be verified on its own; `screener log verify` checks the full log", err=True)
@@ -179,7 +180,7 @@ def export_records(review_dir: Path | None, db_url: str | None, label: str, stag
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the records' decisions")
     click.echo(f"wrote {counted(n, 'record')} to {target}")
-    _tidy(target)
+    tidy(target)
     if n == 0 and label == "all":
         click.echo(f"note: no record is at {stage} yet", err=True)
     elif n == 0 and reviewer is not None:
@@ -300,4 +301,4 @@ def report(review_dir: Path | None, db_url: str | None, out: Path | None, force:
         untrusted = _review_problems(review)
     _warn_untrusted(untrusted, "the report's numbers and methods text")
     click.echo(f"wrote {target} (and {target.stem}-prisma.svg beside it)")
-    _tidy(target)
+    tidy(target)

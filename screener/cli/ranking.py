@@ -68,6 +68,10 @@ def simulate(dataset: Path, seed: int, priors: tuple[str, ...], n_prior_included
                             n_prior_excluded=n_prior_excluded, stop_after=stop_after,
                             model=model, protocol_file=protocol_file, output=output, plot=plot,
                             force=force, notice=lambda note: click.echo(note, err=True))
+    from screener.cli.exports import tidy
+
+    for folder_of in {p.parent.resolve(): p for p in (output, plot) if p is not None}.values():
+        tidy(folder_of, "simulate or export")  # (they write their files the same way)
     if as_json:
         emit_json({**result.header(), "metrics": result.metrics,
                    "model": result.to_dict()["model"], "timings": result.timings,

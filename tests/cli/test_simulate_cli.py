@@ -637,3 +637,31 @@ def test_simulate_says_what_an_empty_or_all_relevant_dataset_lacks(tmp_path: Pat
     assert "the dataset has 10 and 0" not in drawn.output
     fixed = CliRunner().invoke(main, ["simulate", str(relevant), "--n-prior-excluded", "0"])
     assert fixed.exit_code == 0, fixed.output
+
+
+
+def test_simulate_removes_what_killed_runs_left_beside_its_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A simulate killed while it wrote --out or --plot left its temporary file
+    (.screener-xxxxxxxx.tmp) in their folder, and no later simulate removed it (only an
+    export there did). simulate now removes those unchanged for an hour in the folders it
+    writes to, as the exports do, with a note."""
+    import time
+    from types import SimpleNamespace
+
+    from screener.workflow import backup
+
+    out, plots = tmp_path / "runs", tmp_path / "plots"
+    out.mkdir(), plots.mkdir()
+    (out / ".screener-abcd1234.tmp").write_text("{", encoding="utf-8")
+    (plots / ".screener-efgh5678.tmp.old").write_text("<svg", encoding="utf-8")
+    (plots / "notes.tmp").write_text("not ours", encoding="utf-8")
+    later = time.time() + backup.LEFTOVER_AGE_S + 1  # (their change time cannot be set back)
+    monkeypatch.setattr(backup, "time", SimpleNamespace(time=lambda: later))
+    result = CliRunner().invoke(main, ["simulate", str(DATASET), "--seed", "3", "--out",
+                                       str(out / "run.json"), "--plot", str(plots / "r.svg")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["run.json"]
+    assert sorted(p.name for p in plots.iterdir()) == ["notes.tmp", "r.svg"]
+    assert (f"note: removed 1 leftover of an interrupted simulate or export from {out} "
+            "(.screener-abcd1234.tmp)") in result.stderr
