@@ -280,6 +280,10 @@ class ReportInputs:
     """Title/abstract records that one screener decided."""
     full_text_screened: tuple[int, int] = (0, 0)
     """(reports two or more screeners decided, reports one did) at full text."""
+    several_by: tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]] = ((), ())
+    """At title/abstract and at full text, (screeners, records) for the records two or
+    more screeners decided, most screeners first: how `multi_screened` and
+    `full_text_screened[0]` split (empty: not given; a draft then says "two or more")."""
     draft: str = ""
     """Why the PRISMA diagram is not final ("" when it is)."""
     imported_labels: tuple[tuple[str, int], ...] = ()
@@ -566,17 +570,25 @@ def _screened(inputs: ReportInputs) -> str:
 def _so_far(inputs: ReportInputs, per: str) -> str:
     """A draft's count of the records (and reports) screened by several reviewers and by
     one so far: "So far, at title and abstract, 40 records have been screened by two
-    reviewers and 20 by one; at full text, ..."."""
+    reviewers and 20 by one; at full text, ..."; with three per record, each number that
+    screened them ("2 records have been screened by three reviewers, 1 by two and 1 by
+    one")."""
     many = per if per == "two" else "two or more"
     parts = []
-    for where, (multi, single), word in (
-            ("title and abstract", (inputs.multi_screened, inputs.single_screened), "record"),
-            ("full text", inputs.full_text_screened, "report")):
-        first = multi or single
-        if first:
+    for where, (multi, single), several, word in (
+            ("title and abstract", (inputs.multi_screened, inputs.single_screened),
+             inputs.several_by[0], "record"),
+            ("full text", inputs.full_text_screened, inputs.several_by[1], "report")):
+        # (who, records) per group, most screeners first; "two or more" when not split
+        groups = [(spelled(k), n) for k, n in several] or ([(many, multi)] if multi else [])
+        groups += [("one", single)] if single else []
+        if groups:
+            (who, first), rest = groups[0], groups[1:]
+            tail = [f"{_count(n)} by {k}" for k, n in rest]
             parts.append(f"at {where}, {_n(first, word)} {'has' if first == 1 else 'have'} "
-                         "been screened by " + (f"{many} reviewers" if multi else "one reviewer")
-                         + (f" and {_count(single)} by one" if multi and single else ""))
+                         f"been screened by {who} reviewer{'' if who == 'one' else 's'}"
+                         + (f"{', ' if len(tail) > 1 else ' and '}{_names(tail)}"
+                            if tail else ""))
     return f" So far, {'; '.join(parts)}." if parts else ""
 
 

@@ -1278,6 +1278,8 @@ def _report_inputs(review: Review) -> object:
                         screening_modes=modes, settled_by_amendment=settled,
                         multi_screened=multi, single_screened=single,
                         full_text_screened=_screened_by(current, Stage.FULL_TEXT),
+                        several_by=(_several_by(current, Stage.TITLE_ABSTRACT),
+                                    _several_by(current, Stage.FULL_TEXT)),
                         draft=result.draft, imported_labels=tuple(sorted(imported.items())),
                         imported_label_files=_imported_label_files(
                             events, {d.reviewer for d in current
@@ -1312,12 +1314,21 @@ def _imported_label_files(events: Sequence[LogEvent],
 
 def _screened_by(current: Sequence[Decision], stage: Stage) -> tuple[int, int]:
     """(records two or more screeners decided, records one did) at the stage."""
+    by = _several_by(current, stage, with_one=True)
+    multi = sum(n for k, n in by if k > 1)
+    return multi, sum(n for _, n in by) - multi
+
+
+def _several_by(current: Sequence[Decision], stage: Stage,
+                with_one: bool = False) -> tuple[tuple[int, int], ...]:
+    """(screeners, records) at the stage for the records two or more screeners decided
+    (`with_one`: and one), most screeners first."""
     screeners_of: dict[int, set[str]] = {}
     for d in current:
         if d.stage == stage and d.reviewer_role == Role.SCREENER:
             screeners_of.setdefault(d.record_id, set()).add(d.reviewer)
-    multi = sum(1 for names in screeners_of.values() if len(names) > 1)
-    return multi, len(screeners_of) - multi
+    per = Counter(len(names) for names in screeners_of.values())
+    return tuple(sorted(((k, n) for k, n in per.items() if with_one or k > 1), reverse=True))
 
 
 def _reason_amendments(session: Session, protocol: Protocol, stored: dict[int, Protocol],

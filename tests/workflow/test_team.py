@@ -2032,6 +2032,32 @@ def test_the_report_words_three_reviewers_per_record_of_five(
     assert "1 record that both excluded for different reasons counts as agreed here" in written
 
 
+def test_a_draft_says_how_many_reviewers_screened_each_record_of_three(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """Three reviewers per record, no allocation, part-way through: the draft's methods
+    text said '3 records have been screened by two or more reviewers' of two records three
+    had screened and one two had (waiting for its third). It now gives each number."""
+    from screener.workflow.reporting import write_report
+
+    review = three_per_record_review(make_review, tmp_path)
+    ids = add(review, 5)
+    for rid, who in ((ids[0], ("ann", "bob", "carl")), (ids[1], ("ann", "bob", "carl")),
+                     (ids[2], ("ann", "bob")), (ids[3], ("ann",))):
+        for name in who:
+            decide(review, rid, name, INC)
+    for name in ("ann", "bob", "carl"):
+        decide(review, ids[0], name, EXC, FT, "design")
+    decide(review, ids[1], "ann", EXC, FT, "design")
+    written = " ".join(write_report(review, tmp_path / "report.md").read_text(
+        encoding="utf-8").split())
+    assert ("Under the protocol each record and each retrieved report is screened by three "
+            "reviewers") in written
+    assert ("So far, at title and abstract, 2 records have been screened by three reviewers, "
+            "1 by two and 1 by one; at full text, 1 report has been screened by three "
+            "reviewers and 1 by one.") in written, written
+    assert "two or more" not in written
+
+
 def test_records_waiting_for_a_screener_who_left_are_counted_with_a_way_on(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     """Three reviewers per record, dan left after one record: the others' records stayed
