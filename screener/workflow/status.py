@@ -96,9 +96,10 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
             rid in ta_outcomes and (ta_outcomes[rid].label is not None
                                     or ta_outcomes[rid].conflict)
             for rid in eligible.get(ta, ()))
-        # records with some, not all, of the decisions they need (not told while blind)
-        waiting = None if blind else sum(1 for o in ta_outcomes.values()
-                                         if o.label is None and not o.conflict)
+        # records with some, not all, of the decisions they need: told while blind too, as
+        # it says how many screeners decided a record (a pending outcome is only that: a
+        # conflict needs every screener's decision), not what they decided
+        waiting = sum(1 for o in ta_outcomes.values() if o.label is None and not o.conflict)
         allocated = allocation_in_force(session, ta)
         reviewers = _taking_part(review, session, every)
         not_deduplicated = records_not_deduplicated(session)

@@ -2089,6 +2089,28 @@ def test_records_waiting_for_a_screener_who_left_are_counted_with_a_way_on(
     assert not prisma_counts(review).draft
 
 
+def test_blind_status_counts_the_records_waiting_for_a_reviewer(
+        tmp_path: Path, db_url: str | None) -> None:
+    """While screening was blind, status --json gave waiting_for_reviewer null and the text
+    left the waiting note out, so a lead could not tell records stuck for a screener who
+    had left. How many screeners decided a record says nothing of what they decided (each
+    screener's list already shows what waits for them): it is counted while blind too,
+    and the labels stay hidden."""
+    with custom_review(tmp_path, db_url, reviewers_per_record=3, adjudicator=ADJ) as review:
+        ids = add(review, 4)
+        for rid, who, label in ((ids[0], ("ann", "bob", "cat"), INC),
+                                (ids[1], ("ann", "bob"), EXC), (ids[2], ("bob",), INC)):
+            for name in who:
+                decide(review, rid, name, label)
+        data = status(review, "ann")
+        assert data["blind"] and data["waiting_for_reviewer"] == 2
+        text = format_status(data)
+        assert "2 records wait for a reviewer who has not decided them" in text
+        # the others' labels and the combined outcomes stay hidden
+        assert "bob: 3 screened (labels hidden (blind))" in text
+        assert "outcomes" not in text and data["outcomes"] == {}
+
+
 def test_amending_reviewers_per_record_under_an_allocation_says_to_allocate_again(
         tmp_path: Path, db_url: str | None) -> None:
     """An allocation's count replaces the protocol's, so amending reviewers_per_record 3 ->
