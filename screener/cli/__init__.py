@@ -411,6 +411,11 @@ def next_(review_dir: Path | None, db_url: str | None, reviewer: str, stage: str
     if item is None:
         if not session.held:
             click.echo("null" if as_json else "nothing left to screen")
+            if session.left_out:
+                from screener.workflow.team import left_out_note
+
+                click.echo("note: " + left_out_note(session.left_out, reviewer, session.stage),
+                           err=True)
             return
         from screener.workflow.team import CLAIM_MINUTES
 

@@ -67,6 +67,7 @@ from screener.workflow.team import (
     change_after_reconciliation,
     closed_to,
     conflicts_can_arise,
+    left_out_note,
     list_conflicts,
     resolution_on,
 )
@@ -409,6 +410,11 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                     "decided; they come back if those "
                     f"reviewers leave them. Press {keys.key('browse')} to browse, "
                     f"{keys.key('quit')} to quit (and open the screen again later).")
+        elif left_out := self.screener.session.left_out:
+            note = left_out_note(left_out, self.screener.session.reviewer,
+                                 self.screener.session.stage, you=True)
+            done = (f"Nothing left for you: {note}. Press {keys.key('browse')} to browse, "
+                    f"{keys.key('quit')} to quit.")
         if self.screener.session.role == Role.ADJUDICATOR:
             done = ("You resolve the conflicts: press "
                     f"{keys.key('conflicts')} to list them, {keys.key('browse')} to browse, "

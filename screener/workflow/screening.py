@@ -780,6 +780,9 @@ class ScreeningSession:
         self.held = 0
         """When `next` found nothing: records it skipped only because others hold them (on
         their screens, claimed; they come back when not decided)."""
+        self.left_out = 0
+        """When `next` found nothing: records waiting for screeners that the allocation in
+        force gives to others, when it leaves this reviewer out (`left_out_by_allocation`)."""
         self.shown_protocol: str | None = None
         """The hash of the protocol version a UI shows the reviewer (its criteria, reasons,
         terms and keys): `decide` refuses (`ProtocolAmended`) once another is in force.
@@ -864,9 +867,9 @@ class ScreeningSession:
         return item
 
     def _next_in_queue(self) -> NextItem | None:
-        from screener.workflow.team import OfferGate
+        from screener.workflow.team import OfferGate, left_out_by_allocation
 
-        self.held = 0
+        self.held = self.left_out = 0
         with self.review.transaction() as session:
             gate = OfferGate(self.review, session, self.reviewer, self.role, self.stage)
             # full text: a report marked not retrieved meanwhile (another shell, the
@@ -901,6 +904,9 @@ class ScreeningSession:
                         return self._shown
                 start += len(chunk)
             self.held = len(set(gate.held))
+            if self.role == Role.SCREENER:
+                self.left_out = left_out_by_allocation(self.review, session, self.reviewer,
+                                                       self.stage)
         self._shown = None
         return None
 

@@ -437,10 +437,11 @@ def waiting_note(n: int, *, allocated: bool = False, in_status: bool = False) ->
     counts only once it is run again). `in_status`: said by `screener status` itself, which
     it then does not point to."""
     if allocated:
-        way = ("`screener allocate` again, naming another reviewer in their place (the "
-               "allocation in force sets who screens each record and how many; run again, it "
-               "follows the protocol's reviewers_per_record, which `screener protocol amend` "
-               "changes)")
+        way = ("`screener allocate` again, naming another reviewer in their place (add "
+               "--new-reviewer for a name the review has not seen; a reviewer the allocation "
+               "leaves out is offered none of its records). The allocation in force sets who "
+               "screens each record and how many; run again, it follows the protocol's "
+               "reviewers_per_record, which `screener protocol amend` changes")
     else:
         way = ("`screener allocate` the records to another reviewer, let one join with "
                "`screener screen --reviewer NAME --new-reviewer`, or amend the protocol's "
@@ -448,6 +449,34 @@ def waiting_note(n: int, *, allocated: bool = False, in_status: bool = False) ->
     turn = "" if in_status else "`screener status` shows whose turn it is; "
     return (f"{counted(n, 'record')} {plural(n, 'waits', 'wait')} for a reviewer who has not "
             f"decided {plural(n, 'it', 'them')} ({turn}if a screener has left, {way})")
+
+
+def left_out_by_allocation(review: Review, session: Session, reviewer: str,
+                           stage: Stage) -> int:
+    """Records that still wait for screeners (not every decision they need, no conflict)
+    when the allocation in force at `stage` leaves `reviewer` out: it gives them all to
+    others, so `next` and the screen offer none of them (a reviewer joining in the place of
+    one who left is not offered theirs). 0: no allocation in force, or it names `reviewer`."""
+    run = repo.latest_allocation(session, stage)
+    if run is None or run["kind"] != "allocation" or reviewer in run["reviewers"]:
+        return 0
+    allocated = {rid for rid, _ in repo.allocation_pairs(session, run["id"])}
+    settled = {rid for rid, (o, _) in record_outcomes(review, session, stage,
+                                                       sorted(allocated)).items()
+               if o.label is not None or o.conflict}
+    from screener.workflow.screening import eligible_ids
+
+    return len(allocated & set(eligible_ids(session, stage)) - settled)
+
+
+def left_out_note(n: int, reviewer: str, stage: Stage, *, you: bool = False) -> str:
+    """What `next` and the screen say beside "nothing left" of `left_out_by_allocation`'s
+    records (`you`: said to the reviewer on screen)."""
+    who = "you" if you else reviewer
+    return (f"the allocation in force at {stage.value} gives {who} no records; "
+            f"{counted(n, 'record')} it gives others {plural(n, 'waits', 'wait')} for "
+            f"screeners (if one has left, `screener allocate` again naming {who} in their "
+            "place)")
 
 
 def allocation_in_force(session: Session, stage: Stage) -> bool:

@@ -183,9 +183,10 @@ def test_allocate(tmp_path: Path, db_url: str | None) -> None:
     assert data == {"stage": "title_abstract", "seed": 5, "overlap": 0.2, "records": 10,
                     "double_screened": 2, "screeners_per_shared_record": 2,
                     "per_reviewer": {"ann": 6, "bob": 6}}
-    out = json.loads(run("next", "--reviewer", "carl", "--new-reviewer", "--json", *loc)
-                     or "null")
-    assert out is None  # every record is allocated to ann or bob
+    carl = CliRunner().invoke(main, ["next", "--reviewer", "carl", "--new-reviewer", "--json",
+                                     *loc])
+    assert json.loads(carl.stdout) is None  # every record is allocated to ann or bob
+    assert "gives carl no records" in carl.stderr  # (stdout stays JSON)
     for bad in (["--overlap", "lots"], ["--overlap", "150%"]):
         out = run("allocate", "--reviewers", "ann,bob", *bad, *loc, code=2)
         assert out.count("error:") == 1
@@ -456,6 +457,50 @@ def test_allocating_a_three_reviewer_protocol_gives_shared_records_three(
                        code=2).split())
     assert ("--overlap 1 reads two ways, 100% or 1%: write 100% (every record screened by "
             "three) or 1%") in out, out
+
+
+def test_a_screener_who_left_an_allocation_is_replaced_as_status_advises(
+        tmp_path: Path, db_url: str | None) -> None:
+    """Three per record, allocated to ann, bob and cat; cat left after one record. A new
+    reviewer's `next` said 'nothing left to screen' (exit 0, as when screening is over)
+    although three records waited, and status's advice to allocate again did not say that
+    a name new to the review needs --new-reviewer. `next` now says the allocation gives
+    the reviewer none of its records and what the lead can do; the advice, followed, ends
+    the wait."""
+    import yaml
+
+    data = yaml.safe_load(Path(DUAL).read_text())
+    data["screening"].update(reviewers_per_record=3, blind=False)
+    (tmp_path / "p3.yaml").write_text(yaml.safe_dump(data))
+    run("init", str(tmp_path / "rev"), "--protocol", str(tmp_path / "p3.yaml"),
+        *(["--db", db_url] if db_url else []))
+    loc = ["--db", db_url] if db_url else ["--review", str(tmp_path / "rev")]
+    with _open(tmp_path, db_url) as review, review.transaction() as s:
+        source = repo.add_source(s, name="Test", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"Record {i}") for i in range(4)])
+    run("allocate", "--reviewers", "ann,bob,cat", "--overlap", "100%", *loc)
+    for rid in ids:
+        for who in ("ann", "bob", "cat") if rid == ids[0] else ("ann", "bob"):
+            run("decide", str(rid), "--reviewer", who, "--label", "exclude", *loc)
+    advice = " ".join(run("status", *loc).split())
+    assert ("3 records wait for a reviewer who has not decided them (if a screener has "
+            "left, `screener allocate` again, naming another reviewer in their place (add "
+            "--new-reviewer for a name the review has not seen; a reviewer the allocation "
+            "leaves out is offered none of its records)") in advice, advice
+    out = " ".join(run("next", "--reviewer", "dave", "--new-reviewer", *loc).split())
+    assert out.startswith("nothing left to screen")
+    assert ("note: the allocation in force at title_abstract gives dave no records; 3 "
+            "records it gives others wait for screeners (if one has left, `screener "
+            "allocate` again naming dave in their place)") in out, out
+    # the advice, followed: a name the review has not seen needs --new-reviewer
+    refused = run("allocate", "--reviewers", "ann,bob,eve", "--overlap", "100%", *loc, code=2)
+    assert "add --new-reviewer" in refused
+    run("allocate", "--reviewers", "ann,bob,eve", "--overlap", "100%", "--new-reviewer", *loc)
+    for _ in ids[1:]:
+        rid = json.loads(run("next", "--reviewer", "eve", "--json", *loc))["record_id"]
+        run("decide", str(rid), "--reviewer", "eve", "--label", "exclude", *loc)
+    assert json.loads(run("status", "--json", *loc))["waiting_for_reviewer"] == 0
+    assert "nothing left to screen\n" == run("next", "--reviewer", "dave", *loc)
 
 
 def _single_screening_review(tmp_path: Path, n: int) -> list[str]:

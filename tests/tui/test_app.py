@@ -728,6 +728,26 @@ async def test_a_database_problem_is_notified_by_its_message_alone(make_app: Mak
         assert shown.get("Re-ranking failed") == said, shown
 
 
+async def test_a_reviewer_the_allocation_leaves_out_is_told_why_nothing_is_left(
+        make_app: MakeApp) -> None:
+    """The allocation in force gives every record to ann and bob: dave, joining in a
+    leaver's place, saw 'Nothing left for you to screen', as when screening is over. The
+    screen now says the allocation gives him no records and that allocating again naming
+    him lets him screen them."""
+    from screener.workflow.team import allocate
+
+    app, review, ids, _ = make_app("dual-screening.yaml", reviewer="dave")
+    allocate(review, ["ann", "bob"], 1.0, seed=1, new_reviewers=True)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.current_record_id is None
+        text = " ".join(shown(app).split())
+        assert (f"Nothing left for you: the allocation in force at title_abstract gives you "
+                f"no records; {len(ids)} records it gives others wait for screeners (if one "
+                "has left, `screener allocate` again naming you in their place)") in text, text
+        await pilot.press("q")
+
+
 async def test_missing_ranking_library_disables_reranking(make_app: MakeApp) -> None:
     app, review, ids, ranker = make_app()
     ranker.error = ImportError("No module named 'screener.ranking.stopping'")
