@@ -57,12 +57,21 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return ()
 
 
+def _escaped(exc: click.ClickException) -> click.ClickException:
+    """`exc` with a name that is not UTF-8 in its message shown as screener's messages show
+    it ('r\\xe9sum\\xe9'): click quotes a bad value with repr ('r\\udce9sum\\udce9')."""
+    vars(exc)["message"] = escaped_bytes(exc.message)  # (Final in click's stubs only)
+    return exc
+
+
 class ScreenerGroup(click.Group):
     """Turns every known user error into one clear message and exit code 2."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
             return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:  # an unknown option, say
+            raise _escaped(exc) from None
         except KeyboardInterrupt as exc:  # (click would print 'Aborted!' and exit 1)
             interrupted(exc)
         except BrokenPipeError:  # `screener --help | head -1` (click: a silent exit 1)
@@ -77,9 +86,11 @@ class ScreenerGroup(click.Group):
             interrupted(exc)
         except BrokenPipeError:  # `screener log events | head -1`
             stdout_closed()
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
-            # help, usage errors, exits: before the next clause, whose tuple is built by
-            # importing the whole workflow (SQLAlchemy...), a second's wait for `status -h`
+        except click.ClickException as exc:
+            # usage errors: before the next clause, whose tuple is built by importing the
+            # whole workflow (SQLAlchemy...), a second's wait for `status -h`
+            raise _escaped(exc) from None
+        except (click.exceptions.Exit, click.Abort, SystemExit):  # help, exits: as above
             raise
         except _user_errors() as exc:
             click.echo(f"error: {escaped_bytes(str(exc))}", err=True)

@@ -72,10 +72,18 @@ _UNDECODED = re.compile("[\udc80-\udcff]")
 bytes 0x80-0xFF: os.fsdecode's surrogateescape)."""
 
 
+_UNDECODED_REPR = re.compile(r"\\udc([89a-f][0-9a-f])")
+"""The same stand-ins as repr() writes them out, '\\udce9': in a message that quotes a value
+with repr (click's usage errors: "'o_r\\udce9sum\\udce9.svg' is not one of ...")."""
+
+
 def escaped_bytes(text: str) -> str:
     """`text` (a message naming a path) with the bytes of a name that is not UTF-8 written
     as `not_utf8` writes them, 'r\\xe9sum\\xe9', not as their stand-ins 'r\\udce9sum\\udce9'
-    (or, on a terminal, a replacement character)."""
+    (or, on a terminal, a replacement character), whether the stand-ins are in it as
+    characters or written out by repr()."""
+    if "\\udc" in text:
+        text = _UNDECODED_REPR.sub(r"\\x\1", text)
     if not _UNDECODED.search(text):
         return text
     return _UNDECODED.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)

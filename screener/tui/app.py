@@ -41,6 +41,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from screener.core.decisions import Decision, Role, Stage
+from screener.core.paths import escaped_bytes
 from screener.core.protocol import Resolution
 from screener.tui.dialogs import MIN_VIEW_S, ConfirmScreen, GatedKeysApp, HelpScreen
 from screener.tui.idle_gc import IdleCollector
@@ -343,8 +344,11 @@ class ScreenerApp(GatedKeysApp):
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """As Textual's, always as plain text: messages quote titles, reviewer names and
-        searches, whose square brackets ("[corrected]", "[/]") are not markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        searches, whose square brackets ("[corrected]", "[/]") are not markup. A path's
+        bytes that are not UTF-8 are shown as the command line shows them, 'r\\xe9sum\\xe9'
+        (`escaped_bytes`), not as Python's stand-ins for them."""
+        super().notify(escaped_bytes(message), title=escaped_bytes(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     def on_screener_app_ranking_applied(self, message: RankingApplied) -> None:
         self.rankings_applied += 1

@@ -79,6 +79,23 @@ def test_a_file_or_folder_name_that_is_not_utf8_is_refused_by_name(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([bad_file.name, "rev"])
 
 
+def test_click_usage_errors_escape_the_bytes_of_a_name_that_is_not_utf8(
+        tmp_path: Path) -> None:
+    """A path given where a choice was expected (`--format o_résumé.svg`, its name in
+    Latin-1) was quoted by click's usage error as 'o_r\\udce9sum\\udce9.svg', Python's
+    written-out stand-ins for the bytes, where screener's own messages show 'r\\xe9sum\\xe9';
+    a path given as an extra argument showed the stand-in character itself. Each now shows
+    the bytes as screener's messages do."""
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    path = str(tmp_path / f"o_{BAD}.svg")
+    for args in (["export", "prisma", "--format", path], ["status", path],
+                 ["next", "--reviewer", "ann", "--stage", path]):
+        out = run(*args, "--review", str(rev), code=2)
+        assert "o_r\\xe9sum\\xe9.svg" in out and "\\udc" not in out, out
+        assert path not in out and out.count("Error:") == 1, out
+
+
 def test_a_review_path_longer_than_sqlite_opens_says_so(tmp_path: Path) -> None:
     # SQLite opens a database whose path is at most 504 bytes (512 with room for -journal);
     # past that it said "check that the folder exists and is readable", which it was

@@ -1190,6 +1190,25 @@ async def test_messages_leave_the_record_readable_with_the_side_panel_hidden(
             assert not region.overlaps(text), (message, region, text)
 
 
+async def test_a_toast_naming_a_path_escapes_the_bytes_that_are_not_utf8(
+        make_app: MakeApp, tmp_path: Path) -> None:
+    """A settings file in a folder whose name is not UTF-8 (Latin-1 'résumé') that cannot
+    be written: the toast named it with Python's stand-ins for the bytes (shown as
+    replacement characters, or not at all), where the command line shows 'r\\xe9sum\\xe9'."""
+    import os
+
+    bad = os.fsdecode(b"r\xe9sum\xe9")
+    (tmp_path / "file").write_text("")  # a file where the folder would go: cannot write
+    app, _, _, _ = make_app(settings_file=tmp_path / "file" / bad / "ui.json")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        (message,) = [n.message for n in app._notifications if "theme" in n.message]
+        assert f"{tmp_path}/file/r\\xe9sum\\xe9/ui.json" in message, message
+        assert bad not in message
+
+
 async def test_p_hides_the_side_panel_for_a_small_terminal_and_it_stays_hidden(
         make_app: MakeApp, tmp_path: Path) -> None:
     settings = tmp_path / "ui.json"
