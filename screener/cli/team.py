@@ -223,6 +223,11 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
                    f"{g.stats.raters} reviewers (of {', '.join(g.reviewers)})")
         click.echo(f"    agreement {_fmt(g.stats.percent_agreement, 1)}% (reviewer pairs "
                    f"agreeing, per record), Fleiss' kappa {_fmt(g.stats.kappa)}")
+        note = reasons_differ_note(g.reasons_differ, g.stage == Stage.FULL_TEXT and
+                                   review.protocol.screening.reason_mismatch_is_conflict,
+                                   g.stats.raters)
+        if note:
+            click.echo(f"    note: {note}")
     if not report.pairs and not report.hidden_stages:
         click.echo("no records screened by two reviewers yet")
     for hidden in report.hidden_stages:

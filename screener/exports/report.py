@@ -74,6 +74,9 @@ class GroupAgreementRow:
     """Mean share of agreeing reviewer pairs per record, 0-100."""
     kappa: float | None = None
     """Fleiss' kappa (None when undefined, e.g. one category only)."""
+    note: str = ""
+    """What the statistics leave out: records all the reviewers excluded for different
+    reasons ("" with none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1012,7 +1015,8 @@ def group_agreement_paragraph(rows: tuple[GroupAgreementRow, ...]) -> str:
                 if len(r.reviewers) <= r.raters else
                 f"{spelled(r.raters)} of {_names([_md(w) for w in r.reviewers])}")
              + ": agreement "
-             f"{r.percent_agreement:.1f}%, Fleiss' κ {_fmt(r.kappa)}" for r in rows]
+             f"{r.percent_agreement:.1f}%, Fleiss' κ {_fmt(r.kappa)}"
+             + (f" ({r.note})" if r.note else "") for r in rows]
     return ("Where three or more reviewers screened each record, agreement among them is "
             "Fleiss' κ (Fleiss 1971) over the records screened by the same number of "
             "reviewers, with agreement as the mean share of reviewer pairs agreeing on a "

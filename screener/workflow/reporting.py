@@ -1119,7 +1119,10 @@ def _report_inputs(review: Review) -> object:
         for p in report.pairs)
     group_rows = tuple(
         GroupAgreementRow(g.stage, g.reviewers, g.stats.n, g.stats.raters,
-                          g.stats.percent_agreement or 0.0, g.stats.kappa)
+                          g.stats.percent_agreement or 0.0, g.stats.kappa,
+                          reasons_differ_note(g.reasons_differ,
+                                              reason_conflicts and g.stage == Stage.FULL_TEXT,
+                                              g.stats.raters))
         for g in report.groups)
     with review.read() as session:
         # the reviewers who decided something (a name only registered, e.g. by

@@ -972,10 +972,13 @@ class GroupAgreement:
     stage: Stage
     reviewers: tuple[str, ...]
     stats: GroupStats
+    reasons_differ: int = 0
+    """Records all their screeners excluded, not all for the same reason: agreement on the
+    label, which Fleiss' statistics count as agreement (`PairAgreement.reasons_differ`)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"stage": self.stage.value, "reviewers": list(self.reviewers),
-                **self.stats.as_dict()}
+                **self.stats.as_dict(), "excluded_for_different_reasons": self.reasons_differ}
 
 
 MIN_GROUP = 3
@@ -991,12 +994,14 @@ class AgreementReport:
     """Per stage and number of screeners per record (3 or more): Fleiss' kappa."""
 
 
-def reasons_differ_note(count: int, reason_conflicts: bool) -> str:
-    """What `agreement` and the report say beside the statistics of a pair with records both
+def reasons_differ_note(count: int, reason_conflicts: bool, screeners: int = 2) -> str:
+    """What `agreement` and the report say beside the statistics of a pair (`screeners` 2:
+    "both") or of a group of screeners per record ("all three") with records they all
     excluded for different reasons ("" with none)."""
     if not count:
         return ""
-    return (f"the agreement is on the labels only: {counted(count, 'record')} that both "
+    who = "both" if screeners == 2 else f"all {spelled(screeners)}"
+    return (f"the agreement is on the labels only: {counted(count, 'record')} that {who} "
             f"excluded for different reasons {plural(count, 'counts', 'count')} as agreed here"
             + ("; they are conflicts of reasons, counted separately" if reason_conflicts
                else ""))
@@ -1050,24 +1055,32 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                              and None not in (reasons[a][r], reasons[b][r])
                              and reasons[a][r] != reasons[b][r])
                 pairs.append(PairAgreement(s, a, b, pair_agreement(la, lb, cats), differ))
-            groups += _groups(s, labels, cats)
+            groups += _groups(s, labels, cats, reasons)
     return AgreementReport(tuple(pairs), tuple(s for s in stages if s in hidden),
                            tuple(groups))
 
 
-def _groups(stage: Stage, labels: dict[str, dict[int, str]], cats: tuple[str, ...]
-            ) -> list[GroupAgreement]:
-    """Fleiss' kappa per number (3 or more) of screeners per record, fewest first."""
+def _groups(stage: Stage, labels: dict[str, dict[int, str]], cats: tuple[str, ...],
+            reasons: dict[str, dict[int, str | None]]) -> list[GroupAgreement]:
+    """Fleiss' kappa per number (3 or more) of screeners per record, fewest first, with
+    the records all of them excluded for different reasons."""
     by_record: dict[int, dict[str, str]] = {}
     for who, given in labels.items():
         for record_id, label in given.items():
             by_record.setdefault(record_id, {})[who] = label
-    by_size: dict[int, list[dict[str, str]]] = {}
-    for votes in by_record.values():
+    by_size: dict[int, list[tuple[int, dict[str, str]]]] = {}
+    for record_id, votes in by_record.items():
         if len(votes) >= MIN_GROUP:
-            by_size.setdefault(len(votes), []).append(votes)
-    return [GroupAgreement(stage, tuple(sorted({w for votes in records for w in votes})),
-                           group_agreement([list(v.values()) for v in records], cats))
+            by_size.setdefault(len(votes), []).append((record_id, votes))
+
+    def differ(record_id: int, votes: dict[str, str]) -> bool:
+        given = [reasons[w][record_id] for w in votes]
+        return (set(votes.values()) == {Label.EXCLUDE.value} and None not in given
+                and len(set(given)) > 1)
+
+    return [GroupAgreement(stage, tuple(sorted({w for _, votes in records for w in votes})),
+                           group_agreement([list(v.values()) for _, v in records], cats),
+                           sum(1 for rid, votes in records if differ(rid, votes)))
             for _, records in sorted(by_size.items())]
 
 

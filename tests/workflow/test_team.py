@@ -2032,6 +2032,32 @@ def test_the_report_words_three_reviewers_per_record_of_five(
     assert "1 record that both excluded for different reasons counts as agreed here" in written
 
 
+def test_fleiss_agreement_notes_records_all_three_excluded_for_different_reasons(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """Three screened each report and all excluded it, not for the same reason: beside
+    Cohen's kappa each pair's note said 'records that both excluded for different reasons
+    count as agreed', but Fleiss' row (the three together, 100% agreement) said nothing of
+    it. It now says 'that all three excluded', in agreement --json and in the report."""
+    from screener.workflow.reporting import write_report
+
+    review = three_per_record_review(make_review, tmp_path)
+    r0, r1 = add(review, 2)
+    for rid in (r0, r1):
+        for name in ("ann", "bob", "carl"):
+            decide(review, rid, name, INC)
+    for rid, reasons in ((r0, ("population", "design", "design")),
+                         (r1, ("design", "design", "design"))):
+        for name, reason in zip(("ann", "bob", "carl"), reasons, strict=True):
+            decide(review, rid, name, EXC, FT, reason)
+    (group,) = agreement(review, FT).groups
+    assert group.as_dict()["excluded_for_different_reasons"] == 1
+    written = " ".join(write_report(review, tmp_path / "report.md").read_text(
+        encoding="utf-8").split())
+    assert ("Fleiss' κ n/a (the agreement is on the labels only: 1 record that all three "
+            "excluded for different reasons counts as agreed here)") in written, written
+    assert "1 record that both excluded for different reasons" in written  # ann's pairs
+
+
 def test_a_draft_says_how_many_reviewers_screened_each_record_of_three(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     """Three reviewers per record, no allocation, part-way through: the draft's methods
