@@ -64,8 +64,17 @@ def _escaped(exc: click.ClickException) -> click.ClickException:
     return exc
 
 
+EXIT_TRY_LATER = 75
+"""EX_TEMPFAIL of sysexits.h: try again later. A failure that is not the user's input
+(`TryAgainLater`: PubMed not answering through the retries); and `next`'s exit code when no
+record is left for the reviewer now but some are on other reviewers' screens, to come back
+(screening finished exits 0; either way stdout is `null` (--json), so loops that stop at
+null still do)."""
+
+
 class ScreenerGroup(click.Group):
-    """Turns every known user error into one clear message and exit code 2."""
+    """Turns every known user error into one clear message and exit code 2 (75 for a
+    failure that is not the user's input: `TryAgainLater`)."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -94,7 +103,14 @@ class ScreenerGroup(click.Group):
             raise
         except _user_errors() as exc:
             click.echo(f"error: {escaped_bytes(str(exc))}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_TRY_LATER if _try_later(exc) else 2)
+
+
+def _try_later(exc: BaseException) -> bool:
+    """A failure that is not the user's input (a service that did not answer): exit code
+    `EXIT_TRY_LATER`, not 2."""
+    review = sys.modules.get("screener.workflow.review")
+    return review is not None and isinstance(exc, review.TryAgainLater)
 
 
 def review_options(func: F) -> F:
@@ -378,10 +394,6 @@ def say_removed(names: tuple[str, ...], folder: Path, what: str) -> None:
 
 # --- screening from scripts --------------------------------------------------------------
 
-EXIT_TRY_LATER = 75
-"""`next`'s exit code when no record is left for the reviewer now but some are on other
-reviewers' screens, to come back (EX_TEMPFAIL of sysexits.h: try again later); screening
-finished exits 0. Either way stdout is `null` (--json) so loops that stop at null still do."""
 
 
 @main.command("next")

@@ -74,6 +74,11 @@ class PubMedError(RuntimeError):
     """A PubMed request failed for good, or PubMed answered with something unusable."""
 
 
+class PubMedUnavailable(PubMedError):
+    """PubMed did not answer (network), stayed busy (HTTP 429/5xx) or kept sending part of
+    the records, through `MAX_TRIES` tries: not the caller's input; try again later."""
+
+
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     """What a PubMed search returned, with what is needed to report it (PRISMA-S)."""
@@ -218,7 +223,7 @@ class _Client:
         hint = ("Check that this machine can reach eutils.ncbi.nlm.nih.gov (network, proxy, "
                 "DNS)" if network else
                 "NCBI may be busy: try again later (an API key raises the rate limit)")
-        raise PubMedError(f"PubMed {utility} failed {MAX_TRIES} times; last error: {last}. "
+        raise PubMedUnavailable(f"PubMed {utility} failed {MAX_TRIES} times; last error: {last}. "
                           f"{hint}")
 
     @staticmethod
@@ -408,7 +413,7 @@ def _history_batch(client: _Client, webenv: str, query_key: str, start: int,
     if 0 < len(articles) < size:
         problem += (f": records {start + len(articles) + 1}–{start + size} of the search "
                     "were not returned")  # (PubMed sends them in order)
-    raise PubMedError(f"{problem}; run the search again later")
+    raise PubMedUnavailable(f"{problem}; run the search again later")
 
 
 def fetch_pmids(
@@ -445,7 +450,7 @@ def fetch_pmids(
                                     lambda _: "", db="pubmed", id=",".join(batch),
                                     retmode="xml")
         if problem:
-            raise PubMedError(f"{problem}; run import-ids again later")
+            raise PubMedUnavailable(f"{problem}; run import-ids again later")
         for record in articles:
             by_pmid.setdefault(record.pmid, record)
         if progress is not None:

@@ -22,7 +22,7 @@ from screener.core.paths import not_utf8
 from screener.core.records import PMID_LIST_QUERY, Record, typed_pmid
 from screener.core.wording import counted, plural, were
 from screener.storage import Session, repo
-from screener.workflow.review import Review, ReviewError
+from screener.workflow.review import Review, ReviewError, TryAgainLater
 
 if TYPE_CHECKING:
     from screener.importers import ImportResult
@@ -900,13 +900,21 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
         result = search_pubmed(query, email=email, api_key=api_key, max_records=max_records,
                                progress=progress, notice=notice)
     except PubMedError as exc:
-        raise ReviewError(f"PubMed search failed: {str(exc).rstrip('.')}. Nothing was "
-                          "imported.") from None
+        raise pubmed_failed("search", exc) from None
     return import_records(review, result.records, source=source, kind="database", query=query,
                           searched=result.searched_at, fmt="pubmed_xml",
                           reported_count=result.count, again=again,
                           details={"query_translation": result.query_translation}
                           if result.query_translation else None)
+
+
+def pubmed_failed(what: str, exc: Exception) -> ReviewError:
+    """A PubMed failure in words: the user's to fix (a rejected query, a refused key), or,
+    PubMed not answering through the retries, `TryAgainLater` (exit code 75)."""
+    from screener.importers.pubmed import PubMedUnavailable
+
+    error = TryAgainLater if isinstance(exc, PubMedUnavailable) else ReviewError
+    return error(f"PubMed {what} failed: {str(exc).rstrip('.')}. Nothing was imported.")
 
 
 def _check_email(email: str) -> None:
@@ -956,8 +964,7 @@ def import_pmids(review: Review, pmids: Sequence[str], *, email: str, api_key: s
     try:
         records = fetch_pmids(asked, email=email, api_key=api_key, notice=notice)
     except PubMedError as exc:
-        raise ReviewError(f"PubMed fetch failed: {str(exc).rstrip('.')}. Nothing was "
-                          "imported.") from None
+        raise pubmed_failed("fetch", exc) from None
     found = {r.pmid for r in records}
     missing = [p for p in asked if p not in found]
     shown = ", ".join(missing[:20]) + (", ..." if len(missing) > 20 else "")

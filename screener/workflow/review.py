@@ -33,6 +33,12 @@ class ReviewError(Exception):
     """A problem the user can fix; the CLI prints it and exits with code 2."""
 
 
+class TryAgainLater(ReviewError):
+    """A failure that is not the user's input (a service that did not answer, or was busy,
+    through the retries): nothing was stored; the CLI prints it and exits with code 75
+    (EX_TEMPFAIL: try again later), not 2."""
+
+
 class NothingChanged(ReviewError):
     """What a command asked for holds already (a script run again): nothing was written.
     Raised only where the caller asks for it (`repeat_ok`; `mark_not_retrieved`); the CLI

@@ -553,6 +553,66 @@ def test_a_retry_is_announced_while_the_command_waits(review_dir: list[str],
     assert "fetched by PMID" in out
 
 
+@pytest.mark.parametrize("failure", ["network", "HTTP 503", "short answer"])
+def test_pubmed_not_answering_exits_75_not_2(review_dir: list[str], recorded: Recorded,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             failure: str) -> None:
+    """PubMed unreachable, busy after the retries, or sending part of the records exited 2,
+    as a typo in the query does, so a script could not tell "fix your input" from "try
+    again later": such failures exit 75 (EX_TEMPFAIL, as `next` does when records are on
+    other screens), and nothing is imported."""
+    from io import BytesIO
+    from urllib.error import HTTPError, URLError
+
+    from screener.importers import pubmed
+
+    monkeypatch.setattr(pubmed.time, "sleep", lambda seconds: None)
+
+    def failing(utility: str, params: Mapping[str, Any]) -> bytes:
+        if failure == "network":
+            raise URLError("[Errno 101] Network is unreachable")
+        if failure == "HTTP 503":
+            raise HTTPError("https://eutils", 503, "Service Unavailable", None,  # type: ignore[arg-type]
+                            BytesIO(b""))
+        if utility == "esearch":
+            return recorded(utility, params)
+        return b'<?xml version="1.0" ?>\n<PubmedArticleSet></PubmedArticleSet>\n'
+
+    monkeypatch.setattr(pubmed, "entrez_transport", failing)
+    search = run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
+                 *review_dir, code=75)
+    assert "PubMed search failed" in search and "Nothing was imported" in search
+    if failure != "short answer":  # (an id list's empty answer: PMIDs PubMed does not know)
+        fetch = run("import-ids", "--pmid", "29768149", "--email", "me@example.org",
+                    *review_dir, code=75)
+        assert "PubMed fetch failed" in fetch and "Nothing was imported" in fetch
+    assert json.loads(run("status", "--json", *review_dir))["sources"] == []
+
+
+def test_pubmed_refusing_the_input_still_exits_2(review_dir: list[str], recorded: Recorded,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query PubMed rejects, or a request it refuses (HTTP 400: a bad API key), is the
+    user's to fix: exit code 2, as other bad input."""
+    from io import BytesIO
+    from urllib.error import HTTPError
+
+    from screener.importers import pubmed
+
+    rejected = (b'<?xml version="1.0" ?>\n<eSearchResult><ERROR>Invalid query</ERROR>'
+                b"</eSearchResult>\n")
+    monkeypatch.setattr(pubmed, "entrez_transport", lambda utility, params: rejected)
+    assert "PubMed rejected the query" in run("search", "pubmed", "((", "--email",
+                                              "me@example.org", *review_dir, code=2)
+
+    def refused(utility: str, params: Mapping[str, Any]) -> bytes:
+        raise HTTPError("https://eutils", 400, "Bad Request", None,  # type: ignore[arg-type]
+                        BytesIO(b"API key invalid"))
+
+    monkeypatch.setattr(pubmed, "entrez_transport", refused)
+    assert "HTTP 400" in run("import-ids", "--pmid", "29768149", "--email", "me@example.org",
+                             "--api-key", "nokey", *review_dir, code=2)
+
+
 def test_fetching_the_same_records_again_is_refused(review_dir: list[str],
                                                     recorded: Recorded) -> None:
     """A PubMed search or PMID list fetched a second time, with PubMed's records unchanged,
