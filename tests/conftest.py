@@ -68,6 +68,54 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class StoppableServer:
+    """A throwaway PostgreSQL server of one test's own, which it may stop (SIGSTOP) as a
+    server that hangs while its machine still answers, and let go on (SIGCONT)."""
+
+    def __init__(self, url: str, folder: Path) -> None:
+        self.url = url
+        self.folder = folder
+        self.stopped: list[int] = []
+
+    def stop(self) -> None:
+        """Stop the server and every process of it (the backends serving connections)."""
+        import signal
+
+        postmaster = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True,
+                                  text=True, check=False).stdout.split()
+        self.stopped = [postmaster, *map(int, children)]
+        for pid in self.stopped:
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        import signal
+
+        for pid in self.stopped:
+            os.kill(pid, signal.SIGCONT)
+        self.stopped = []
+
+
+@pytest.fixture
+def stoppable_pg(monkeypatch: pytest.MonkeyPatch) -> Iterator[StoppableServer]:
+    """A PostgreSQL server started for this test (scripts/pg.sh; never the shared test
+    server, which other tests use meanwhile), with screener's waits for it set to 2 s."""
+    pg_admin_url()  # (skipped where there is no PostgreSQL to test with)
+    script = str(REPO / "scripts" / "pg.sh")
+    started = subprocess.run(["bash", script, "start"], capture_output=True, text=True,
+                             check=True).stdout
+    values = dict(line.removeprefix("export ").split("=", 1)
+                  for line in started.splitlines() if line.startswith("export "))
+    monkeypatch.setenv("SCREENER_PG_ANSWER_TIMEOUT", "2")
+    monkeypatch.setenv("SCREENER_PG_CONNECT_TIMEOUT", "2")
+    server = StoppableServer(values["SCREENER_TEST_PG_URL"], Path(values["SCREENER_PG_DIR"]))
+    try:
+        yield server
+    finally:
+        server.resume()
+        subprocess.run(["bash", script, "stop", str(server.folder)], check=False)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -107,10 +107,12 @@ class ScreenerGroup(click.Group):
 
 
 def _try_later(exc: BaseException) -> bool:
-    """A failure that is not the user's input (a service that did not answer): exit code
-    `EXIT_TRY_LATER`, not 2."""
-    review = sys.modules.get("screener.workflow.review")
-    return review is not None and isinstance(exc, review.TryAgainLater)
+    """A failure that is not the user's input (PubMed or the PostgreSQL server did not
+    answer): exit code `EXIT_TRY_LATER`, not 2."""
+    later = tuple(getattr(sys.modules.get(module), name, None) for module, name in (
+        ("screener.workflow.review", "TryAgainLater"),
+        ("screener.storage.engine", "StorageUnavailable")))
+    return isinstance(exc, tuple(kind for kind in later if kind is not None))
 
 
 def review_options(func: F) -> F:

@@ -19,10 +19,14 @@ from sqlalchemy.orm import Session
 from screener.storage import repo
 from screener.storage.engine import (
     INT_MAX,
+    NO_ANSWER,
+    PG_ANSWER_TIMEOUT_ENV,
+    PG_CONNECT_TIMEOUT_ENV,
     READ_ONLY,
     RESTORE_STEPS,
     SCHEMA_HEAD,
     StorageError,
+    StorageUnavailable,
     closed_in_read_only_folder,
     closed_on_full_disk,
     current_revision,
@@ -31,6 +35,8 @@ from screener.storage.engine import (
     known_revisions,
     make_engine,
     normalise_url,
+    pg_answer_timeout,
+    pg_connect_timeout,
     redact,
     session_factory,
     sqlite_file,
@@ -40,7 +46,8 @@ from screener.storage.engine import (
     upgrade,
 )
 
-__all__ = ["INT_MAX", "RESTORE_STEPS", "Database", "Session", "StorageError", "connection_hint", "redact", "repo",
+__all__ = ["INT_MAX", "RESTORE_STEPS", "Database", "Session", "StorageError", "StorageUnavailable",
+           "connection_hint", "redact", "repo",
            "sqlite_file", "sqlite_url"]
 
 
@@ -104,6 +111,7 @@ class Database:
                 raise
             if self.is_sqlite:
                 raise StorageError(_explain_sqlite_open(self.engine.url.database or "", exc)) from None
+            self._raise_if_silent(exc)
             said = _first_line(exc)
             raise StorageError(f"cannot connect to {self.display_url}: {said}. "
                                f"{connection_hint(said, self.url)}") from None
@@ -260,6 +268,7 @@ class Database:
         try:
             yield
         except OperationalError as exc:
+            self._raise_if_silent(exc)
             read_only = self.is_sqlite and _is_read_only(exc)
             raise StorageError(_explain_sqlite_read_only(self.engine.url.database or "",
                                                          _first_line(exc))
@@ -276,6 +285,25 @@ class Database:
                     "grant it SELECT, INSERT, UPDATE and DELETE on the review's tables (and "
                     "USAGE on its sequences)") from None
             raise
+
+    def _raise_if_silent(self, exc: OperationalError) -> None:
+        """`StorageUnavailable` when the PostgreSQL server did not answer a connection
+        (connect_timeout) or a statement (`answering_connection`) in time."""
+        said = _first_line(exc)
+        if self.is_sqlite:
+            return
+        if said.startswith(NO_ANSWER):
+            seconds, variable = pg_answer_timeout(), PG_ANSWER_TIMEOUT_ENV
+        elif "timeout expired" in said.lower():
+            seconds, variable = pg_connect_timeout(), PG_CONNECT_TIMEOUT_ENV
+        else:
+            return
+        url = self.engine.url
+        where = f"{url.host}:{url.port}" if url.port else str(url.host)
+        raise StorageUnavailable(
+            f"the PostgreSQL server at {where} did not answer within {seconds} s: nothing "
+            "was stored. Check that it is running and reachable, then try again (a server "
+            f"busy with a long job may need more time: set {variable})") from None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -40,6 +41,12 @@ class StorageError(Exception):
 
     reason: str = ""
     """What the database said, when the message wraps it (`Database.copy_to`)."""
+
+
+class StorageUnavailable(StorageError):
+    """The database server did not answer in time (hung, stopped, or lost by the network):
+    not the user's input; nothing of the action was stored. The CLI exits 75 (try again
+    later)."""
 
 
 def redact(url: str) -> str:
@@ -311,26 +318,91 @@ def make_engine(url: str) -> Engine:
 
         return engine
     connect_args = {"connect_timeout": pg_connect_timeout(), **PG_LOST_SERVER_ARGS}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    connection_class = answering_connection(pg_answer_timeout())
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return connection_class.connect(*cargs, **cparams)
+
+    return engine
 
 
 PG_CONNECT_TIMEOUT_ENV = "SCREENER_PG_CONNECT_TIMEOUT"
 """Seconds to wait for a PostgreSQL server to answer a connection (default 10)."""
+PG_ANSWER_TIMEOUT_ENV = "SCREENER_PG_ANSWER_TIMEOUT"
+"""Seconds a PostgreSQL server may stay silent on an open connection, a statement or commit
+under way, before the action fails (default 30)."""
+NO_ANSWER = "the server did not answer within"
+"""How the error of a connection given up on (`answering_connection`) begins."""
 
 
 def pg_connect_timeout() -> int:
     """`PG_CONNECT_TIMEOUT_ENV` as a whole number of seconds (10 when unset or empty); a value
     that is not one is a `StorageError` naming the variable."""
-    raw = os.environ.get(PG_CONNECT_TIMEOUT_ENV, "").strip() or "10"
+    return _seconds(PG_CONNECT_TIMEOUT_ENV, 10)
+
+
+def pg_answer_timeout() -> int:
+    """`PG_ANSWER_TIMEOUT_ENV` as a whole number of seconds (30 when unset or empty)."""
+    return _seconds(PG_ANSWER_TIMEOUT_ENV, 30)
+
+
+def _seconds(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip() or str(default)
     try:
         seconds = int(raw)
     except ValueError:
         seconds = -1
     if seconds < 1:
-        raise StorageError(f"{PG_CONNECT_TIMEOUT_ENV}={raw!r} is not a number of seconds: set "
-                           "it to a whole number of 1 or more (e.g. 30), or unset it for the "
-                           "default of 10")
+        raise StorageError(f"{variable}={raw!r} is not a number of seconds: set it to a "
+                           "whole number of 1 or more (e.g. 60), or unset it for the default "
+                           f"of {default}")
     return seconds
+
+
+def answering_connection(seconds: int) -> Any:
+    """A psycopg connection class that gives up on a server silent for `seconds` while it
+    waits for an answer (a statement, a commit, the pool's ping): the connection is closed
+    and the statement fails with an OperationalError that begins with `NO_ANSWER`.
+
+    libpq has no such limit: a server process that hangs (stopped, swapping, a disk that
+    stopped answering) while its machine still acknowledges the packets never trips the TCP
+    keepalives nor `tcp_user_timeout` (`PG_LOST_SERVER_ARGS`), and statement_timeout is the
+    server's own, so a decision in the UI and any command waited for good. The clock starts
+    again whenever the server sends or takes something, so a long import that streams is
+    not cut; a single statement the server works on for longer than `seconds` without a
+    word (a lock held by another long writer) fails likewise, and says so."""
+    import psycopg
+
+    def answered_within(gen: Any) -> Any:
+        """`gen`, failing once the socket has been idle `seconds` (psycopg's wait sends
+        READY_NONE every interval in which nothing happened)."""
+        last = time.monotonic()
+        try:
+            state = next(gen)
+            while True:
+                ready = yield state
+                now = time.monotonic()
+                if ready:
+                    last = now
+                elif now - last >= seconds:
+                    raise TimeoutError
+                state = gen.send(ready)
+        except StopIteration as done:
+            return done.value
+
+    class AnsweringConnection(psycopg.Connection[Any]):
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            if timeout is not None:  # (psycopg's own bounded waits: cancelling, closing)
+                return super().wait(gen, interval, timeout)
+            try:
+                return super().wait(answered_within(gen), interval)
+            except TimeoutError:
+                self.pgconn.finish()  # in an unknown state: never used again
+                raise psycopg.OperationalError(f"{NO_ANSWER} {seconds} s") from None
+
+    return AnsweringConnection
 
 
 PG_LOST_SERVER_ARGS = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
