@@ -23,6 +23,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -786,6 +787,13 @@ def count_decisions(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(DecisionRow)) or 0
 
 
+def change_counts(session: Session) -> tuple[int, int]:
+    """(decisions, events) stored in the review: a change to either, by anyone, changes it."""
+    count, events = session.execute(select(ReviewRow.decision_count,
+                                           ReviewRow.event_count)).one()
+    return int(count), int(events)
+
+
 def log_head(session: Session) -> tuple[int, str]:
     review = session.scalars(select(ReviewRow)).one()
     return review.decision_count, review.last_hash
@@ -904,6 +912,18 @@ def set_report_status(session: Session, record_id: int, status: ReportStatus) ->
     ensure_report(session, record_id)
     session.execute(update(ReportRow).where(ReportRow.record_id == record_id)
                     .values(status=status.value, updated_at=datetime.now(UTC)))
+
+
+def at_full_text(session: Session, record_id: int) -> bool:
+    """Whether the record has a full-text decision (standing or undone: one index look-up)
+    or its report is marked not retrieved: what taking it out of full text could leave
+    counted nowhere."""
+    decided = select(DecisionRow.id).where(DecisionRow.record_id == record_id,
+                                           DecisionRow.stage == Stage.FULL_TEXT.value)
+    marked = select(ReportRow.record_id).where(
+        ReportRow.record_id == record_id,
+        ReportRow.status == ReportStatus.NOT_RETRIEVED.value)
+    return bool(session.scalar(select(exists(decided) | exists(marked))))
 
 
 def report_status(session: Session, record_id: int) -> ReportStatus | None:

@@ -129,9 +129,12 @@ def apply_outcome_effects(review: Review, session: Session, record_id: int, stag
 def passes_title_abstract_now(review: Review, session: Session, record_id: int,
                               stage: Stage) -> bool:
     """Whether the record passes title/abstract before a decision at `stage` is added
-    (for `apply_outcome_effects`' passed_before; True at other stages)."""
-    if stage != Stage.TITLE_ABSTRACT:
-        return True
+    (for `apply_outcome_effects`' passed_before; True at other stages). Its outcome is read
+    only for a record with full-text decisions or marked not retrieved, the only ones
+    `apply_outcome_effects` may refuse to take out of full text: for the others (nearly
+    every decision) one indexed look-up replaces the outcome query."""
+    if stage != Stage.TITLE_ABSTRACT or not repo.at_full_text(session, record_id):
+        return True  # (True: with no full-text step there is nothing to refuse)
     return passes_title_abstract(outcomes(review, session, stage, [record_id]).get(
         record_id, Outcome(None)))
 
@@ -771,6 +774,9 @@ class ScreeningSession:
         self._pairs_first = False
         """Whether `_pairs_ahead` puts first the records others decided (`_own_rule_met`
         when the queue was last built)."""
+        self._waiting: tuple[tuple[int, int], set[int]] | None = None
+        """The records `_pairs_ahead` last read as waiting for this reviewer, with the
+        review's change counts (`repo.change_counts`) they were read at."""
         self.undid_mark = False
         """Whether the last `undo` took back a not-retrieved mark (not a decision)."""
         self.undone: Decision | None = None
@@ -848,7 +854,13 @@ class ScreeningSession:
         from screener.workflow.team import awaiting_decision
 
         with self.review.read() as session:
-            waiting = awaiting_decision(self.review, session, self.reviewer, self.stage)
+            # read again only when a decision or an event (import, dedup, allocation,
+            # amendment...) was stored since: the UI asks after every progress computation
+            counts = repo.change_counts(session)
+            if self._waiting is None or self._waiting[0] != counts:
+                self._waiting = counts, awaiting_decision(self.review, session, self.reviewer,
+                                                          self.stage)
+        waiting = self._waiting[1]
         if not waiting:
             return queue
         first = [i for i in queue.ids if i in waiting]
