@@ -120,7 +120,7 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
             if _mac_roman_likelier(data):
                 text, encoding, label = data.decode("mac_roman"), "mac_roman", (
                     "Mac OS Roman (older Macs' encoding, in which Mac Excel saves 'CSV': "
-                    "lines ended by carriage returns, accents that read as letters so)")
+                    "accents that read as letters so)")
             else:
                 try:
                     text, encoding, label = data.decode("cp1252"), "cp1252", "Windows-1252"
@@ -159,23 +159,36 @@ def joined_files(text: str) -> list[int]:
 
 def _mac_roman_likelier(data: bytes) -> bool:
     """Bytes that are not UTF-8, from an older Mac (Mac Excel's 'CSV' is still written so):
-    lines ended by carriage returns alone, and accented letters that read as lower-case
-    letters within words in Mac OS Roman ('Efficacit\x8e', 'Z\x9frich': 'Efficacité',
-    'Zürich') at least twice, and more than twice as often as in Windows-1252 (where they
-    read 'EfficacitŽ', 'ZŸrich'). A Windows file ends its lines with CR LF, and its
-    accented letters read as capitals or signs in Mac OS Roman, so it stays Windows-1252."""
-    if b"\r" not in data or b"\n" in data:
-        return False
-    mac = _letters_in_words(data.decode("mac_roman"))
-    return mac >= 2 and mac > 2 * _letters_in_words(data.decode("cp1252", errors="replace"))
+    accented letters that read as lower-case letters within words in Mac OS Roman
+    ('Efficacit\x8e', 'Z\x9frich': 'Efficacité', 'Zürich') at least twice, and more than
+    twice as often as in Windows-1252 (where they read 'EfficacitŽ', 'ZŸrich'), in a file
+    whose lines end in carriage returns alone as such files' do; where they end otherwise
+    (a Mac file passed through a Windows tool or git's autocrlf: CR LF), at least three
+    times and more than four times as often. A Windows file's accented letters read as
+    capitals or signs in Mac OS Roman ('étude' reads 'Ètude' there), so it stays
+    Windows-1252 whatever its line ends; its quotes and dashes, which read as letters in
+    Mac OS Roman ('patient\x92s': 'patient’s', 'patientís'), are no evidence either way
+    (`_AMBIGUOUS`)."""
+    mac = _letters_in_words(data.decode("mac_roman"), data)
+    windows = _letters_in_words(data.decode("cp1252", errors="replace"))
+    if b"\r" in data and b"\n" not in data:
+        return mac >= 2 and mac > 2 * windows
+    return mac >= 3 and mac > 4 * windows
 
 
 _LETTER_IN_WORD = re.compile(r"(?<=[A-Za-z])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z])")
+_AMBIGUOUS = frozenset(range(0x91, 0x98))
+"""Windows-1252's quotes and dashes (‘ ’ “ ” • – —), which Mac OS Roman reads as letters
+(ë í ì î ï ñ ó)."""
 
 
-def _letters_in_words(text: str) -> int:
-    """Non-ASCII lower-case letters beside an ASCII letter: accents as a text has them."""
-    return sum(1 for found in _LETTER_IN_WORD.finditer(text) if found[0].islower())
+def _letters_in_words(text: str, mac_bytes: bytes = b"") -> int:
+    """Non-ASCII lower-case letters beside an ASCII letter: accents as a text has them.
+    With `mac_bytes` (the bytes `text` was read from as Mac OS Roman), only Latin-1's
+    accented letters count ('π', 'ﬂ' do not), and none read from a byte of `_AMBIGUOUS`."""
+    return sum(1 for found in _LETTER_IN_WORD.finditer(text) if found[0].islower()
+               and not (mac_bytes and (not "\xc0" <= found[0] <= "\xff"
+                                       or mac_bytes[found.start()] in _AMBIGUOUS)))
 
 
 _C1 = re.compile("[\x80-\x9f]")
