@@ -14,6 +14,7 @@ import codecs
 import gzip
 import io
 import re
+import unicodedata
 
 from screener.importers.errors import ImportFailed
 
@@ -126,10 +127,18 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
                     text, encoding, label = data.decode("cp1252"), "cp1252", "Windows-1252"
                 except UnicodeDecodeError:
                     text, encoding, label = data.decode("latin-1"), "latin-1", "Latin-1"
-            _refuse_if_not_western(data, text)
+                if (found := _cyrillic_or_greek(data, text)) is not None:
+                    encoding, label = found
+                    text = data.decode(encoding)
+            if encoding not in CYRILLIC_OR_GREEK:
+                _refuse_if_not_western(data, text)
+            check = "accented characters"
+            if encoding in CYRILLIC_OR_GREEK:  # its bytes read as words of that script
+                check = (f"the titles, or convert the file: iconv -f "
+                         f"{CYRILLIC_OR_GREEK[encoding][1]} -t UTF-8 FILE > FILE-utf8;")
             warnings.append(
                 f"The file is not valid UTF-8 (first invalid byte on line {where}); it was "
-                f"read as {label}. Check accented characters, or save the file as UTF-8."
+                f"read as {label}. Check {check} or save the file as UTF-8."
             )
             return text, encoding, warnings
     if "\ufffd" in text:
@@ -191,6 +200,50 @@ def _letters_in_words(text: str, mac_bytes: bytes = b"") -> int:
                                        or mac_bytes[found.start()] in _AMBIGUOUS)))
 
 
+CYRILLIC_OR_GREEK = {
+    "cp1251": ("Windows-1251 (Cyrillic)", "CP1251", "оеаинтсрвлкм"),
+    "koi8_r": ("KOI8-R (Cyrillic)", "KOI8-R", "оеаинтсрвлкм"),
+    "cp1253": ("Windows-1253 (Greek)", "CP1253", "αοιετσςνηυρκπ"),
+}
+"""The older encodings of Russian and Greek text that a Windows-1252 reading garbles: its
+name in warnings, in iconv, and its language's most frequent (lower-case, unaccented)
+letters, about two thirds of the letters of a Russian or Greek text."""
+
+_FOREIGN_WORD = re.compile(r"[^\W\d_]{3,}")
+_SCRIPTS = {"cp1251": "CYRILLIC", "koi8_r": "CYRILLIC", "cp1253": "GREEK"}
+
+
+def _cyrillic_or_greek(data: bytes, text: str) -> tuple[str, str] | None:
+    """(encoding, its name) of bytes that hold Russian or Greek text in an older encoding
+    (`CYRILLIC_OR_GREEK`), which the Windows-1252 reading (`text`) turns into words of
+    accented letters alone ('Ðåçóëüòàòû' for 'Результаты'), as no Western text has them
+    ('été', 'Größe' and 'ação' hold ASCII letters): at least two such words of three
+    letters or more, holding most of the text's non-ASCII letters, and an encoding in which
+    they read as one script's letters, its language's most frequent ones making up at least
+    two fifths of them (Greek read as Windows-1251 is Cyrillic letters too, but rare ones).
+    None for anything else (East Asian text, which `_refuse_if_not_western` refuses, reads
+    as such words too): the Windows-1252 reading stands."""
+    foreign = [w for w in _FOREIGN_WORD.findall(text) if not any(ch.isascii() for ch in w)]
+    accented = sum(1 for ch in text if not ch.isascii() and ch.isalpha())
+    if len(foreign) < 2 or 2 * sum(map(len, foreign)) <= accented or (
+            _east_asian_at(data) is not None):
+        return None
+    best, best_share = None, 0.4
+    for encoding, (label, _, frequent) in CYRILLIC_OR_GREEK.items():
+        try:
+            letters = [ch for ch in data.decode(encoding) if not ch.isascii() and ch.isalpha()]
+        except UnicodeDecodeError:
+            continue
+        script = [ch for ch in letters if _SCRIPTS[encoding] in unicodedata.name(ch, "")]
+        if len(script) < 0.9 * len(letters):
+            continue
+        plain = [unicodedata.normalize("NFD", ch.lower())[0] for ch in script]
+        share = sum(ch in frequent for ch in plain) / len(plain)
+        if share > best_share:
+            best, best_share = (encoding, label), share
+    return best
+
+
 _C1 = re.compile("[\x80-\x9f]")
 _HIGH_RUN = re.compile(rb"[\x80-\xff]+")
 _EAST_ASIAN = ("shift_jis", "gbk", "euc_kr", "big5")
@@ -208,13 +261,9 @@ def _refuse_if_not_western(data: bytes, text: str) -> None:
     if looks_binary(text):
         return  # (not text at all: detection says so)
     control = _C1.search(text)
-    runs = list(_HIGH_RUN.finditer(data))
-    high = sum(len(run[0]) for run in runs)
-    paired = sum(len(run[0]) for run in runs if len(run[0]) > 1)
-    east_asian = (high >= 4 and paired > 0.6 * high
-                  and any(_decodes(data, codec) for codec in _EAST_ASIAN))
-    if east_asian:
-        line = data.count(b"\n", 0, runs[0].start()) + 1
+    east_asian = (at := _east_asian_at(data)) is not None
+    if at is not None:
+        line = data.count(b"\n", 0, at) + 1
     elif control is not None:
         line = text.count("\n", 0, control.start()) + 1
     else:
@@ -225,6 +274,18 @@ def _refuse_if_not_western(data: bytes, text: str) -> None:
         f"the file is not UTF-8 and {what}, which would be stored garbled", line=line,
         hint="save the file as UTF-8 (in Excel: Save As, file type 'CSV UTF-8 (Comma "
              "delimited)'; in a text editor: encoding UTF-8) and import it again")
+
+
+def _east_asian_at(data: bytes) -> int | None:
+    """Where the first non-ASCII byte is, in bytes that read as East Asian text in an older
+    encoding (see `_refuse_if_not_western`); None in others."""
+    runs = list(_HIGH_RUN.finditer(data))
+    high = sum(len(run[0]) for run in runs)
+    paired = sum(len(run[0]) for run in runs if len(run[0]) > 1)
+    if (high >= 4 and paired > 0.6 * high
+            and any(_decodes(data, codec) for codec in _EAST_ASIAN)):
+        return runs[0].start()
+    return None
 
 
 def _decodes(data: bytes, codec: str) -> bool:

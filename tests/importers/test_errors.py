@@ -710,6 +710,35 @@ def test_western_text_not_in_utf8_is_still_read_with_a_warning(tmp_path: Path, t
     assert "read as Windows-1252" in result.warnings[0]
 
 
+RUSSIAN = ("Результаты лечения депрессии у пожилых пациентов",
+           "Цель исследования — оценить эффективность кетамина.")
+GREEK = ("Αποτελέσματα της θεραπείας της κατάθλιψης σε ηλικιωμένους ασθενείς",
+         "Σκοπός της μελέτης ήταν η αξιολόγηση της αποτελεσματικότητας.")
+
+
+@pytest.mark.parametrize(("name", "texts", "encoding", "iconv"), [
+    ("export.ris", RUSSIAN, "cp1251", "CP1251"),
+    ("export.csv", GREEK, "cp1253", "CP1253"),
+    ("export.csv", RUSSIAN[:1] * 2, "koi8_r", "KOI8-R"),
+])
+def test_russian_or_greek_text_in_an_older_encoding_is_read_right(
+        tmp_path: Path, name: str, texts: tuple[str, str], encoding: str, iconv: str) -> None:
+    # read as Windows-1252 it was stored as 'Ðåçóëüòàòû ëå÷åíèÿ', with only the
+    # Windows-1252 warning
+    title, abstract = texts
+    path = tmp_path / name
+    text = (TABLE.format(title=title, abstract=abstract) if name.endswith(".csv") else
+            f"TY  - JOUR\nTI  - Ketamine for depression\nER  - \n\n"
+            f"TY  - JOUR\nTI  - {title}\nAB  - {abstract}\nER  - \n")
+    path.write_bytes(text.encode(encoding))
+    result = read_file(path)
+    assert title in [r.title for r in result.records]
+    assert abstract in [r.abstract for r in result.records]
+    line = 2 if name.endswith(".csv") else 6
+    assert any(f"line {line}); it was read as" in w and f"iconv -f {iconv} -t UTF-8" in w
+               for w in result.warnings), result.warnings
+
+
 def test_c1_control_characters_from_the_latin1_fallback_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"  # 0x81 and 0x9d are not Windows-1252: read as Latin-1
     path.write_bytes(b"Title,Abstract\nA title \x81 with \x9d,x\n")
