@@ -132,6 +132,8 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
                     text = data.decode(encoding)
             if encoding not in CYRILLIC_OR_GREEK:
                 _refuse_if_not_western(data, text)
+            if encoding in ("cp1252", "latin-1"):
+                warnings.extend(_japanese_lines(data))
             check = "accented characters"
             if encoding in CYRILLIC_OR_GREEK:  # its bytes read as words of that script
                 check = (f"the titles, or convert the file: iconv -f "
@@ -286,6 +288,42 @@ def _east_asian_at(data: bytes) -> int | None:
             and any(_decodes(data, codec) for codec in _EAST_ASIAN)):
         return runs[0].start()
     return None
+
+
+_KANA_OR_KANJI = ("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC")
+_WESTERN = frozenset(chr(c) for c in range(0xC0, 0x100) if chr(c).isalpha()) | set("‘’“”–—…•")
+"""What Western text's non-ASCII bytes read as in Windows-1252: accented letters, quotes
+and dashes."""
+
+
+def _japanese_lines(data: bytes) -> list[str]:
+    """A warning for the lines of a file read as Windows-1252 that hold a few Japanese
+    characters in Shift-JIS (a Japanese author's name in an English file, which
+    `_refuse_if_not_western` lets through as the file is not East Asian as a whole): the
+    line reads in Shift-JIS as nothing beyond ASCII but kana and kanji, two different ones
+    side by side at least (Western quotes and dashes before a letter, '’s', read as a
+    kanji each, with ASCII between them), and in Windows-1252 mostly as signs and capitals
+    ('Ž“c‘¾˜Y' for '山田太郎'), not as accented letters, quotes and dashes (`_WESTERN`)."""
+    found: list[tuple[int, str]] = []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if line.isascii():
+            continue
+        try:
+            japanese = [ch for ch in line.decode("shift_jis") if not ch.isascii()]
+        except UnicodeDecodeError:
+            continue
+        western = [ch for ch in line.decode("cp1252", errors="replace") if not ch.isascii()]
+        words = re.findall(r"[^\x00-\x7f]{2,}", line.decode("shift_jis"))
+        if (any(len(set(word)) > 1 for word in words)
+                and all(unicodedata.name(ch, "").startswith(_KANA_OR_KANJI) for ch in japanese)
+                and 2 * sum(ch in _WESTERN for ch in western) < len(western)):
+            found.append((number, max(words, key=len)))
+    if not found:
+        return []
+    lines = ", ".join(str(number) for number, _ in found[:5]) + (", ..." if found[5:] else "")
+    return [f"Line{'s' if found[1:] else ''} {lines} of the file hold{'' if found[1:] else 's'} "
+            f"Japanese text in Shift-JIS ('{found[0][1]}'), stored garbled as Windows-1252; "
+            "save the file as UTF-8 and import it again to keep it."]
 
 
 def _decodes(data: bytes, codec: str) -> bool:

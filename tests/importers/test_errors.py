@@ -739,6 +739,19 @@ def test_russian_or_greek_text_in_an_older_encoding_is_read_right(
                for w in result.warnings), result.warnings
 
 
+def test_a_japanese_name_in_shift_jis_in_a_western_file_is_warned_about(tmp_path: Path) -> None:
+    # one author's name in Shift-JIS in an otherwise Windows-1252 RIS was stored as
+    # 'Ž“c‘¾˜Y' with only the Windows-1252 warning (the file is not East Asian as a whole)
+    path = tmp_path / "export.ris"
+    path.write_bytes("TY  - JOUR\nTI  - Acupuncture for depression\nAU  - Müller, José\n"
+                     "AU  - ".encode("cp1252") + "山田太郎".encode("shift_jis")
+                     + "\nER  - \n".encode("cp1252"))
+    result = read_file(path)
+    assert result.records[0].authors[0] == "Müller, José"
+    assert any("Line 4 of the file holds Japanese text in Shift-JIS ('山田太郎')" in w
+               and "save the file as UTF-8" in w for w in result.warnings), result.warnings
+
+
 def test_c1_control_characters_from_the_latin1_fallback_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"  # 0x81 and 0x9d are not Windows-1252: read as Latin-1
     path.write_bytes(b"Title,Abstract\nA title \x81 with \x9d,x\n")
