@@ -385,6 +385,34 @@ def backup(target: Path, review_dir: Path | None, db_url: str | None) -> None:
         say_removed(done.amending_removed, review.folder, "protocol amend")
 
 
+@main.command()
+@click.argument("backup_dir", metavar="BACKUP", type=PATH)
+@click.option("--review", "review_dir", type=PATH, default=None, metavar="DIR",
+              help="Review folder to restore into (default: the current folder).")
+@click.option("--discard-newer", is_flag=True,
+              help="Restore even though the review holds decisions, imports or events the "
+                   "backup lacks: they are lost (the event log records how many).")
+def restore(backup_dir: Path, review_dir: Path | None, discard_newer: bool) -> None:
+    """Put the review.db of BACKUP (a folder `screener backup` wrote) back in the review folder.
+
+    Refused when the review holds decisions, imports or events the backup lacks (counted per
+    reviewer), unless --discard-newer; refused while a window or command has the review
+    open. The backup's database is copied beside review.db, checked, then renamed onto it,
+    so nothing half-written is left; protocol.yaml follows the restored protocol in force.
+    """
+    from screener.workflow.backup import restore_review
+
+    done = restore_review(review_dir or Path.cwd(), backup_dir, discard_newer=discard_newer)
+    click.echo(f"restored {done.folder} from {done.backup}: review.db "
+               f"({counted(done.decisions, 'decision')}, integrity check OK)")
+    if done.discarded:
+        click.echo(f"warning: discarded what the backup lacked (--discard-newer): "
+                   f"{done.discarded.text()}", err=True)
+    if done.unread:
+        click.echo(f"warning: the review.db replaced could not be read ({done.unread}); "
+                   "what it held newer than the backup is lost", err=True)
+
+
 def say_removed(names: tuple[str, ...], folder: Path, what: str) -> None:
     """One note on stderr naming the leftovers of interrupted runs a command removed."""
     if names:

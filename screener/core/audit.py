@@ -238,6 +238,8 @@ EVENT_KINDS: dict[str, str] = {
     "report_sought_again": "a not-retrieved mark was taken back",
     "offline_copy_made": "an offline copy was written for a reviewer",
     "offline_copy_merged": "an offline copy's decisions were merged into the review",
+    "review_restored": "review.db was restored from a backup (screener restore); what the "
+                       "review held that the backup lacked, if anything, was discarded",
 }
 """Every kind of event, with what it means."""
 
@@ -435,6 +437,17 @@ def describe_event(event: LogEvent) -> str:
         if d.get("replaced_left_out"):
             text += ("; left out, replaced by the copy's later decisions already here: "
                      f"{d['replaced_left_out']}")
+    elif kind == "review_restored":
+        text = (f"restored from the backup {d.get('backup')} "
+                f"({counted(int(d.get('decisions', 0)), 'decision')})")
+        lost = d.get("discarded_decisions") or {}
+        if lost or d.get("discarded_imports") or d.get("discarded_events"):
+            text += ("; discarded what the backup lacked (--discard-newer): "
+                     + ", ".join([f"{counted(int(n), 'decision row')} of {name}"
+                                  for name, n in lost.items()]
+                                 + [counted(int(d.get("discarded_imports", 0)), "import"),
+                                    counted(int(d.get("discarded_events", 0)),
+                                            "other event")]))
     else:
         text = f"{kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
     if event.actor:

@@ -47,7 +47,7 @@ from screener.storage.engine import (
 )
 
 __all__ = ["INT_MAX", "RESTORE_STEPS", "Database", "Session", "StorageError", "StorageUnavailable",
-           "connection_hint", "redact", "repo",
+           "close_for_replacement", "connection_hint", "copy_sqlite_file", "redact", "repo",
            "sqlite_file", "sqlite_url"]
 
 
@@ -307,6 +307,52 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def copy_sqlite_file(source: Path, target: Path) -> None:
+    """Write the SQLite database `source` (with what its -wal journal holds) into the file
+    `target` with SQLite's online backup, opening `source` read-only: nothing is written to
+    it, so a backup on a read-only disk can be copied back."""
+    import sqlite3
+
+    try:
+        src = sqlite3.connect(f"{Path(source).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                src.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                copy.close()
+        finally:
+            src.close()
+    except sqlite3.Error as exc:
+        error = StorageError(f"copying {source} to {target} failed ({exc})")
+        error.reason = str(exc)
+        raise error from None
+
+
+def close_for_replacement(path: Path) -> bool:
+    """Take the SQLite database `path` out of WAL mode (its journal folded into it), which
+    SQLite allows only while no other connection has it open: False when one has (a
+    screening window, a command still running), True when it could be replaced now."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(path, timeout=0)
+    except sqlite3.Error:
+        return True  # (what cannot be opened is no one's)
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return False
+        return True
+    except sqlite3.Error:
+        return True
+    finally:
+        conn.close()
+    return True
 
 
 def connection_hint(said: str, url: str) -> str:

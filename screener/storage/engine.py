@@ -146,11 +146,11 @@ def sqlite_path_too_long(path: str) -> str:
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
-RESTORE_STEPS = ("quit every screener window and command, delete review.db-wal and "
-                 "review.db-shm beside review.db (SQLite would apply them to the restored "
-                 "file), copy in the review.db of a backup (a folder `screener backup` wrote, "
-                 "or a copy of the whole review folder), then check it with `screener log "
-                 "verify` (README: \"Backing up, moving and sharing a review\")")
+RESTORE_STEPS = ("quit every screener window and command, run `screener restore BACKUP "
+                 "--review DIR` (BACKUP: a folder `screener backup` wrote, or a copy of the "
+                 "whole review folder; add --discard-newer when it says the damaged "
+                 "review.db cannot be read), then check it with `screener log verify` "
+                 "(README: \"Backing up, moving and sharing a review\")")
 """How to restore review.db, as every message about a damaged review.db says it."""
 
 _REMEDY = ("nothing was changed. Check that --review (or --db) names the review's folder; if "

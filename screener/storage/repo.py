@@ -783,6 +783,13 @@ def decision_uids(session: Session) -> dict[int, str]:
     return {i: u for i, u in session.execute(select(DecisionRow.id, DecisionRow.uid)).all()}
 
 
+def decision_uid_reviewers(session: Session) -> dict[str, str]:
+    """Every decision row's uid -> the name of the reviewer who made it."""
+    return dict(session.execute(select(DecisionRow.uid, ReviewerRow.name)
+                                .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
+                                ).all())
+
+
 def count_decisions(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(DecisionRow)) or 0
 

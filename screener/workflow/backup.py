@@ -12,8 +12,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from screener.core.paths import sync_folder, sync_tree
-from screener.storage import StorageError, repo
+from screener.core.paths import sync_file, sync_folder, sync_tree
+from screener.core.wording import counted
+from screener.storage import (
+    StorageError,
+    close_for_replacement,
+    copy_sqlite_file,
+    repo,
+    sqlite_url,
+)
 from screener.workflow.audit_check import RESTORE, database_damage
 from screener.workflow.review import (
     _SQLITE_FILES,
@@ -22,6 +29,7 @@ from screener.workflow.review import (
     Review,
     ReviewError,
     open_review,
+    write_protocol_copy,
 )
 
 
@@ -189,16 +197,191 @@ def _copy_folder(review: Review, folder: Path | None, staging: Path) -> tuple[st
 
 def _check(staging: Path) -> int:
     """Open the copy as a review and run SQLite's integrity check on it; its decision rows."""
-    try:
-        copy = open_review(staging)
-    except (ReviewError, StorageError) as exc:
-        raise ReviewError(f"the copy does not open as a review ({exc}); no backup was "
-                          "written") from None
-    with copy:
-        damage = database_damage(copy)
-        if damage:
-            raise ReviewError(f"the copy failed SQLite's integrity check: {damage}; no "
-                              "backup was written")
-        with copy.read() as session:
-            return repo.count_decisions(session)
+    with _open_checked(staging / DB_FILE, "the copy", "no backup was written") as copy, \
+            copy.read() as session:
+        return repo.count_decisions(session)
 
+
+def _open_checked(db_file: Path, what: str, nothing: str) -> Review:
+    """The review in `db_file` (a copy being written), open, once it passes SQLite's
+    integrity check; refused (ReviewError naming `what`, then `nothing`) otherwise."""
+    try:
+        copy = open_review(None, sqlite_url(db_file.resolve()))
+    except (ReviewError, StorageError) as exc:
+        raise ReviewError(f"{what} does not open as a review ({exc}); {nothing}") from None
+    damage = database_damage(copy)
+    if damage:
+        copy.close()
+        raise ReviewError(f"{what} failed SQLite's integrity check: {damage}; {nothing}")
+    return copy
+
+
+
+# --- restore ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Newer:
+    """What a review folder holds that a backup lacks (lost by restoring the backup)."""
+
+    decisions: dict[str, int]
+    """Decision rows (decisions, changes, undos) the backup lacks, per reviewer."""
+    imports: int
+    """Imports (records_imported events) the backup lacks."""
+    events: int
+    """Other events the backup lacks (duplicates removed, allocations, amendments, ...)."""
+
+    def __bool__(self) -> bool:
+        return bool(self.decisions or self.imports or self.events)
+
+    def text(self) -> str:
+        parts = []
+        if self.decisions:
+            parts.append(counted(sum(self.decisions.values()), "decision row") + " ("
+                         + ", ".join(f"{name}: {n}" for name, n in
+                                     sorted(self.decisions.items())) + ")")
+        if self.imports:
+            parts.append(counted(self.imports, "import"))
+        if self.events:
+            parts.append(counted(self.events, "other event") + " (duplicates removed, "
+                         "allocations, amendments, ...)")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    folder: Path
+    backup: Path
+    decisions: int
+    """Decision rows of the restored review."""
+    discarded: Newer
+    unread: str = ""
+    """Why the folder's own review.db could not be read (then what it held is not counted)."""
+
+
+class NewerThanBackup(ReviewError):
+    """The review folder holds decisions, imports or events its backup lacks."""
+
+
+def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False) -> Restored:
+    """Put the review.db of `backup` (a folder `backup_review` wrote, or a copy of a review
+    folder) in place of `folder`'s, as backup writes one: copied beside it under a temporary
+    name, checked (it opens as the same review, passes SQLite's integrity check), then
+    renamed onto review.db, so a restore cut short leaves the folder's review as it was.
+
+    Refused (NewerThanBackup) when the folder's review holds decisions, imports or events
+    the backup lacks, unless `discard_newer`; refused while any window or command has the
+    folder's review.db open. The restore is an event in the restored review's log."""
+    source = backup / DB_FILE
+    current = folder / DB_FILE
+    if not source.is_file():
+        raise ReviewError(f"{backup} is not a backup of a review (no {DB_FILE} in it): give "
+                          "the folder `screener backup` wrote")
+    if not folder.is_dir():
+        raise ReviewError(f"no such folder: {folder}; give the review folder to restore "
+                          "into with --review DIR")
+    if backup.resolve() == folder.resolve():
+        raise ReviewError(f"{backup} is the review folder itself: give the backup's folder")
+    if current.exists() and not current.is_file():
+        raise ReviewError(f"{current} is not a file: nothing was restored")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=folder)
+        os.close(fd)
+    except OSError as exc:
+        raise ReviewError(f"cannot write in {folder} ({exc.strerror}): nothing was "
+                          "restored") from None
+    staging = Path(name)
+    try:
+        copy_sqlite_file(source, staging)
+        decisions, newer, unread = _compare(staging, current, backup)
+        if newer and not discard_newer:
+            raise NewerThanBackup(
+                f"{folder} holds what the backup {backup} lacks: {newer.text()}; restoring "
+                "would lose them, so nothing was restored. To keep a reviewer's decisions, "
+                "write them to an offline copy first (`screener export-reviewer COPY "
+                "--reviewer NAME`), restore, then `screener merge COPY`; to restore and lose "
+                "them, add --discard-newer")
+        if unread and not discard_newer:
+            raise NewerThanBackup(
+                f"{current} cannot be read ({unread}), so what it holds that the backup "
+                f"lacks cannot be counted: nothing was restored. Restore and lose whatever "
+                "it holds newer than the backup with --discard-newer")
+        _log_restore(staging, backup, decisions, newer if newer else None)
+        if current.exists() and not close_for_replacement(current):
+            raise ReviewError(f"{current} is open in another screener window or command: "
+                              "quit them all (they would go on writing to the file being "
+                              "replaced), then restore again; nothing was restored")
+        sync_file(staging)
+        for side in ("-wal", "-shm", "-journal"):
+            Path(f"{current}{side}").unlink(missing_ok=True)
+        os.replace(staging, current)
+        sync_folder(folder)
+    except (OSError, StorageError) as exc:
+        staging.unlink(missing_ok=True)
+        why = exc.strerror if isinstance(exc, OSError) else exc.reason or str(exc)
+        raise ReviewError(f"restoring {backup} into {folder} failed ({why}); the folder's "
+                          f"{DB_FILE} was left as it was") from None
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    _restore_protocol_copy(folder, sqlite_url(current.resolve()))
+    return Restored(folder, backup, decisions, newer, unread)
+
+
+def _compare(staging: Path, current: Path, backup: Path) -> tuple[int, Newer, str]:
+    """The decision rows of the copy, what the folder's review holds that it lacks, and why
+    the folder's review could not be read ("" when it could, or there is none)."""
+    with _open_checked(staging, str(backup / DB_FILE),
+                       "nothing was restored; restore an older backup") as copy:
+        with copy.read() as session:
+            decisions = repo.count_decisions(session)
+            kept_uids = set(repo.decision_uid_reviewers(session))
+            kept_events = {h for _, h in repo.event_log(session)}
+    if not current.exists():
+        return decisions, Newer({}, 0, 0), ""
+    try:
+        review = open_review(None, sqlite_url(current.resolve()))
+    except (ReviewError, StorageError) as exc:
+        return decisions, Newer({}, 0, 0), str(exc)
+    with review:
+        if review.created != copy.created:
+            raise ReviewError(f"{backup} is a backup of another review ({copy.title!r}, "
+                              f"created {copy.created}; the folder's is {review.title!r}, "
+                              f"created {review.created}): nothing was restored")
+        try:
+            with review.read() as session:
+                theirs = repo.decision_uid_reviewers(session)
+                events = [e for e, h in repo.event_log(session) if h not in kept_events]
+        except StorageError as exc:
+            return decisions, Newer({}, 0, 0), str(exc)
+    lost: dict[str, int] = {}
+    for uid, name in theirs.items():
+        if uid not in kept_uids:
+            lost[name] = lost.get(name, 0) + 1
+    imports = sum(e.kind == "records_imported" for e in events)
+    return decisions, Newer(lost, imports, len(events) - imports), ""
+
+
+def _log_restore(staging: Path, backup: Path, decisions: int, discarded: Newer | None) -> None:
+    with open_review(None, sqlite_url(staging)) as copy, copy.transaction() as session:
+        details: dict[str, object] = {"backup": str(backup.resolve()),
+                                       "decisions": decisions}
+        if discarded is not None:
+            details["discarded_decisions"] = dict(sorted(discarded.decisions.items()))
+            details["discarded_imports"] = discarded.imports
+            details["discarded_events"] = discarded.events
+        repo.add_event(session, "review_restored", details=details)
+    # (journal_mode DELETE, as copy_sqlite_file left it: one file to rename, no WAL beside)
+    close_for_replacement(staging)
+
+
+def _restore_protocol_copy(folder: Path, url: str) -> None:
+    """The folder's protocol.yaml made the restored review's protocol in force."""
+    with open_review(folder, url) as review, review.read() as session:
+        text = repo.latest_protocol(session)[1]
+    copy = folder / PROTOCOL_FILE
+    try:
+        if copy.is_file() and copy.read_bytes() == text.encode("utf-8"):
+            return
+    except OSError:
+        pass
+    write_protocol_copy(text, copy)

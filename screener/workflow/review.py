@@ -167,7 +167,7 @@ def create_review(folder: Path | str, protocol_path: Path | str,
             raise
         try:
             if not same_file or copy.read_bytes() != text.encode("utf-8"):
-                _write_copy(text, copy)
+                write_protocol_copy(text, copy)
             (folder_ / "exports").mkdir(exist_ok=True)
         except BaseException:
             db.dispose()
@@ -491,7 +491,7 @@ def _write_staged(text: str, copy: Path) -> Path:
     return staged
 
 
-def _write_copy(text: str, copy: Path) -> None:
+def write_protocol_copy(text: str, copy: Path) -> None:
     staged = _write_staged(text, copy)
     try:
         replace_durably(staged, copy)

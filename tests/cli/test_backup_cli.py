@@ -261,3 +261,77 @@ def test_merge_of_a_copy_that_imported_records_names_the_import_to_repeat(
 
     _ok("import", other, "--source", "Hand search", "--review", str(review))
     assert "merged 1 new decision" in _ok("merge", str(copy), "--review", str(review))
+
+
+def test_restore_refuses_to_lose_decisions_made_after_the_backup(tmp_path: Path) -> None:
+    review = tmp_path / "dual"
+    _ok("init", str(review), "--protocol", "dual-screening")
+    _ok("import", RIS, "--review", str(review))
+    _ok("decide", "1", "--reviewer", "ann", "--label", "include", "--review", str(review))
+    _ok("backup", str(tmp_path / "bk"), "--review", str(review))
+    _ok("decide", "2", "--reviewer", "ann", "--label", "exclude", "--review", str(review))
+    _ok("decide", "2", "--reviewer", "bob", "--label", "include", "--new-reviewer",
+        "--review", str(review))
+    before = (review / "review.db").read_bytes()
+
+    refused = CliRunner().invoke(main, ["restore", str(tmp_path / "bk"), "--review",
+                                        str(review)])
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert "2 decision rows (ann: 1, bob: 1)" in said, said
+    assert "export-reviewer" in said and "--discard-newer" in said, said
+    assert "nothing was restored" in said, said
+    assert (review / "review.db").read_bytes() == before
+    assert _decisions(review) == 3
+
+    done = CliRunner().invoke(main, ["restore", str(tmp_path / "bk"), "--review",
+                                     str(review), "--discard-newer"])
+    assert done.exit_code == 0, done.output
+    assert "1 decision, integrity check OK" in done.output, done.output
+    assert "discarded" in done.output and "ann: 1, bob: 1" in done.output, done.output
+    assert _decisions(review) == 1
+    assert not [p for p in review.iterdir() if p.name.startswith(".screener-")]
+    verify = CliRunner().invoke(main, ["log", "verify", "--review", str(review)])
+    assert verify.exit_code == 0, verify.output
+    events = _ok("log", "events", "--review", str(review))
+    assert "restored from the backup" in events and "ann" in events, events
+
+
+def test_restore_of_a_backup_with_everything_puts_back_what_the_folder_lost(
+        review: Path, tmp_path: Path) -> None:
+    for record in ("1", "2"):
+        _ok("decide", record, "--reviewer", "ann", "--label", "include",
+            "--review", str(review))
+    _ok("backup", str(tmp_path / "bk"), "--review", str(review))
+    db = sqlite3.connect(review / "review.db")  # a decision lost (as by a damaged file)
+    db.execute("PRAGMA foreign_keys = OFF")
+    db.execute("DELETE FROM decisions WHERE seq = 2")
+    db.commit()
+    db.close()
+    out = _ok("restore", str(tmp_path / "bk"), "--review", str(review))
+    assert "2 decisions, integrity check OK" in out, out
+    assert _decisions(review) == 2
+    assert "restored from the backup" in _ok("log", "events", "--review", str(review))
+
+
+def test_restore_refuses_a_backup_of_another_review_and_a_review_held_open(
+        review: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    _ok("init", str(other), "--protocol", MINIMAL)
+    _ok("backup", str(tmp_path / "bk-other"), "--review", str(other))
+    wrong = CliRunner().invoke(main, ["restore", str(tmp_path / "bk-other"), "--review",
+                                      str(review)])
+    assert wrong.exit_code == 2 and "backup of another review" in wrong.output, wrong.output
+
+    _ok("backup", str(tmp_path / "bk"), "--review", str(review))
+    held = sqlite3.connect(review / "review.db")
+    held.execute("SELECT count(*) FROM records").fetchone()
+    try:
+        busy = CliRunner().invoke(main, ["restore", str(tmp_path / "bk"), "--review",
+                                         str(review)])
+    finally:
+        held.close()
+    assert busy.exit_code == 2 and "open in another screener window" in busy.output, (
+        busy.output)
+    assert not [p for p in review.iterdir() if p.name.startswith(".screener-")]
+    _ok("restore", str(tmp_path / "bk"), "--review", str(review))

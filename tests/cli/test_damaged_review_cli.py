@@ -38,13 +38,18 @@ ARGS: dict[str, list[str]] = {
 }
 """Arguments each command that opens a review needs to get that far."""
 
+REPLACES_REVIEW_DB = {"restore"}
+"""Commands that put a backup in place of review.db: a damaged one is what they are for
+(test_a_damaged_review_db_says_how_to_restore_it restores one)."""
+
 
 def _review_commands() -> Iterator[str]:
     def walk(group: click.Group, prefix: str) -> Iterator[str]:
         for name, command in sorted(group.commands.items()):
             if isinstance(command, click.Group):
                 yield from walk(command, f"{prefix}{name} ")
-            elif any(p.name == "review_dir" for p in command.params):
+            elif (any(p.name == "review_dir" for p in command.params)
+                  and name not in REPLACES_REVIEW_DB):
                 yield f"{prefix}{name}"
 
     return walk(main, "")
@@ -217,12 +222,22 @@ def test_a_damaged_review_db_says_how_to_restore_it(review: Path,
                                                     damage: Callable[[Path], None]) -> None:
     """The message said 'restore review.db from a backup' and no more: not where backups
     come from, that every UI must be closed and review.db-wal/-shm deleted first (SQLite
-    would apply them to the restored file), nor how to check the result."""
+    would apply them to the restored file), nor how to check the result. The steps it
+    gives restore the review."""
+    backup = review.parent / "bk"
+    assert CliRunner().invoke(main, ["backup", str(backup), "--review",
+                                     str(review)]).exit_code == 0
     damage(review / "review.db")
     result = CliRunner().invoke(main, ["status", "--review", str(review)])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     said = " ".join(result.output.split())
     for step in ("restore review.db from a backup", "quit every screener window and command",
-                 "delete review.db-wal and review.db-shm", "`screener backup`",
+                 "`screener restore BACKUP --review DIR`", "`screener backup`", "--discard-newer",
                  "`screener log verify`", "Backing up, moving and sharing a review"):
         assert step.lower() in said.lower(), (step, said)
+    restore = ["restore", str(backup), "--review", str(review)]
+    first = CliRunner().invoke(main, restore)
+    assert first.exit_code == 2 and "cannot be read" in first.output, first.output
+    done = CliRunner().invoke(main, [*restore, "--discard-newer"])
+    assert done.exit_code == 0, done.output
+    assert CliRunner().invoke(main, ["log", "verify", "--review", str(review)]).exit_code == 0
