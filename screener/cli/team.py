@@ -1,4 +1,5 @@
-"""Team screening commands: allocate, conflicts, resolve, agreement, export-reviewer, merge.
+"""Team screening commands: allocate, conflicts, resolve, reassign, agreement,
+export-reviewer, merge.
 
 Each command parses its options, opens the review and calls one function of
 `screener.workflow.team`; user errors (blinding included) exit with code 2.
@@ -177,6 +178,45 @@ def resolve(record_id: int, review_dir: Path | None, db_url: str | None, reviewe
         note_if_blinding_ended(review, stage, unscreened)
     click.echo(f"decision {d.seq}: record {record_id} {label} by {d.reviewer} (adjudicator) "
                f"at {stage}")
+
+
+@main.command()
+@review_options
+@click.option("--from", "source", required=True,
+              help="The name the decisions were made under (a typo, or a teammate's).")
+@click.option("--to", "target", required=True, help="The reviewer they belong to.")
+@click.option("--record", "records", type=DB_ID, multiple=True,
+              help="Move only the decisions on this record (repeatable; default: all).")
+@click.option("--stage", type=STAGES, default=None,
+              help="Move only the decisions at this stage (default: both).")
+@click.option("--new-reviewer", is_flag=True,
+              help="--to is a name the review has not seen (refused otherwise, in case it "
+                   "is a typo).")
+def reassign(review_dir: Path | None, db_url: str | None, source: str, target: str,
+             records: tuple[int, ...], stage: str | None, new_reviewer: bool) -> None:
+    """Move the decisions made under --from to --to (a mistyped or wrong reviewer name).
+
+    In one transaction, --from's standing decisions are taken back (undo rows, as the UI's
+    undo writes) and the same label, reason, criteria and note are written for --to (the
+    note says whose decision it was moved from); the decision log keeps both, the event
+    log records the move. Refused, nothing changed, when --to has decided any of those
+    records already (listed) or could not decide one. Labels are not shown.
+    """
+    from screener.core.decisions import Stage
+    from screener.workflow.reassign import reassign as run_reassign
+    from screener.workflow.screening import known_reviewer, screening_reviewer
+
+    with open_from(review_dir, db_url) as review:
+        source = known_reviewer(review, source, "--from")
+        target = screening_reviewer(review, target, new=new_reviewer, option="--to",
+                                    joining="to move the decisions to")
+        done = run_reassign(review, source, target, record_ids=records or None,
+                            stage=Stage(stage) if stage else None)
+    ids = sorted({rid for rid, _ in done.moved})
+    shown = ", ".join(map(str, ids[:20])) + (", ..." if len(ids) > 20 else "")
+    click.echo(f"moved {counted(len(done.moved), 'decision')} from {done.source} to "
+               f"{done.target} (record{'s' if len(ids) != 1 else ''} {shown}); "
+               f"{counted(done.rows, 'decision log row')} written")
 
 
 @main.command()

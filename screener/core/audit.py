@@ -238,6 +238,8 @@ EVENT_KINDS: dict[str, str] = {
     "report_sought_again": "a not-retrieved mark was taken back",
     "offline_copy_made": "an offline copy was written for a reviewer",
     "offline_copy_merged": "an offline copy's decisions were merged into the review",
+    "decisions_reassigned": "a reviewer name's decisions were moved to another name "
+                            "(screener reassign: undo rows, then the same decisions)",
     "review_restored": "review.db was restored from a backup (screener restore); what the "
                        "review held that the backup lacked, if anything, was discarded",
 }
@@ -437,6 +439,12 @@ def describe_event(event: LogEvent) -> str:
         if d.get("replaced_left_out"):
             text += ("; left out, replaced by the copy's later decisions already here: "
                      f"{d['replaced_left_out']}")
+    elif kind == "decisions_reassigned":
+        records = [str(r) for r in d.get("records") or ()]
+        shown = ", ".join(records[:10]) + (", ..." if len(records) > 10 else "")
+        text = (f"{counted(int(d.get('decisions', 0)), 'decision')} moved from "
+                f"{d.get('from')} to {d.get('to')} (record{'s' if len(records) != 1 else ''} "
+                f"{shown}; {', '.join(d.get('stages') or ())})")
     elif kind == "review_restored":
         text = (f"restored from the backup {d.get('backup')} "
                 f"({counted(int(d.get('decisions', 0)), 'decision')})")

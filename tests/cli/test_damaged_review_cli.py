@@ -25,6 +25,7 @@ ARGS: dict[str, list[str]] = {
     "allocate": ["--reviewers", "ann,bob"],
     "decide": ["1", "--reviewer", "ann", "--label", "include"],
     "resolve": ["1", "--reviewer", "ann", "--label", "include"],
+    "reassign": ["--from", "ann", "--to", "bob"],
     "export-reviewer": ["{tmp}/copy", "--reviewer", "ann"],
     "import": [RIS],
     "import-ids": ["--email", "a@example.org", "{tmp}/ids.txt"],

@@ -1,0 +1,138 @@
+"""Move decisions made under a wrong reviewer name to the right one (`screener reassign`).
+
+A decision made as `anne` (a typo joined with --new-reviewer) or as a teammate counts as
+that name's: a second screener on the record, a conflict, a refusal for the reviewer
+meant. Undoing each in the UI walks back through everything done since. `reassign` takes
+back the name's standing decisions (undo rows, as the UI's undo writes them) and writes
+the same label, reason, criteria and note for the right name, in one transaction; the
+decision log keeps both, and the event log says who moved what.
+
+Must not import textual, click or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from screener.core.decisions import Decision, Label, Role, Stage, current_decisions
+from screener.core.wording import counted
+from screener.storage import Session, repo
+from screener.workflow.review import Review, ReviewError, follow_amendments
+from screener.workflow.screening import (
+    UNDO_NOTE,
+    apply_outcome_effects,
+    ensure_may_decide,
+    passes_title_abstract_now,
+    role_of,
+)
+
+MOVED_NOTE = "[moved from {name}: decision {seq}]"
+"""Appended to the note of a decision moved to another name (the row it replaces)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reassigned:
+    source: str
+    target: str
+    moved: tuple[tuple[int, Stage], ...]
+    """(record, stage) of each decision moved, in log order."""
+    rows: int
+    """Decision rows written: the undo rows and the target's decisions."""
+
+
+def reassign(review: Review, source: str, target: str, *,
+             record_ids: Sequence[int] | None = None,
+             stage: Stage | None = None) -> Reassigned:
+    """Move `source`'s standing decisions (on `record_ids`, at `stage`; all when None) to
+    `target`, in one transaction. Refused (ReviewError, nothing written) when either is the
+    adjudicator, when `target` has a decision of their own on any of those records at that
+    stage, or when `target` could not decide one of them (allocated to others, resolved by
+    the adjudicator, removed as a duplicate): the records are listed. Blinding is kept:
+    labels are never shown, and each decision goes to the reviewer who made it."""
+    if source == target:
+        raise ReviewError(f"--from and --to are both {source!r}: nothing to move")
+    with review.transaction() as session:
+        follow_amendments(review, session)
+        for name, option in ((source, "--from"), (target, "--to")):
+            if role_of(review, session, name, option) != Role.SCREENER:
+                raise ReviewError(f"{option} {name!r} is the adjudicator: resolutions are "
+                                  "changed by resolving the record again (`screener "
+                                  "resolve`), not moved")
+        log = repo.decision_log(session)
+        standing = current_decisions(log)
+        wanted = set(record_ids) if record_ids is not None else None
+        moving = [d for (rid, who, st), d in standing.items()
+                  if who == source and (wanted is None or rid in wanted)
+                  and (stage is None or st == stage)]
+        if wanted is not None:
+            missing = sorted(wanted - {d.record_id for d in moving})
+            if missing:
+                raise ReviewError(f"{source} has no standing decision on record"
+                                  f"{'s' if len(missing) > 1 else ''} "
+                                  f"{', '.join(map(str, missing))}"
+                                  + (f" at {stage.value}" if stage else "")
+                                  + ": nothing was moved")
+        if not moving:
+            raise ReviewError(f"{source} has no standing decisions"
+                              + (f" at {stage.value}" if stage else "") + ": nothing to move")
+        clash = sorted((d.record_id, d.stage.value) for d in moving
+                       if (d.record_id, target, d.stage) in standing)
+        if clash:
+            raise ReviewError(
+                f"{target} has decided {counted(len(clash), 'record')} {source} decided too "
+                f"({_listed(clash)}): a record takes one decision per reviewer, so nothing "
+                f"was moved; leave those out (--record for the others), or have {target} "
+                "undo theirs first")
+        refused: list[str] = []
+        rows = 0
+        for d in moving:
+            passed = passes_title_abstract_now(review, session, d.record_id, d.stage)
+            rows += _take_back(review, session, log, d, source, target)
+            try:
+                ensure_may_decide(review, session, d.record_id, target, Role.SCREENER,
+                                  d.stage)
+            except ReviewError as exc:
+                refused.append(f"record {d.record_id} at {d.stage.value}: {exc}")
+                continue
+            moved_note = MOVED_NOTE.format(name=source, seq=d.seq)
+            repo.add_decision(session, replace(
+                d, reviewer=target, reviewer_role=Role.SCREENER, id=None, seq=None,
+                row_hash="", created_at=None,
+                note=f"{d.note} {moved_note}" if d.note else moved_note))
+            rows += 1
+            apply_outcome_effects(review, session, d.record_id, d.stage, passed_before=passed)
+        if refused:  # (raised inside the transaction: the rows above are not written)
+            raise ReviewError(f"{target} could not decide {counted(len(refused), 'record')} "
+                              f"of {source}'s, so nothing was moved: " + "; ".join(refused))
+        moved = tuple((d.record_id, d.stage) for d in moving)
+        repo.add_event(session, "decisions_reassigned", details={
+            "from": source, "to": target, "decisions": len(moved),
+            "records": [rid for rid, _ in moved],
+            "stages": sorted({st.value for _, st in moved})})
+    return Reassigned(source, target, moved, rows)
+
+
+def _take_back(review: Review, session: Session, log: list[Decision], d: Decision,
+               source: str, target: str) -> int:
+    """Undo rows withdrawing `source`'s decision on the record until none stands (a changed
+    decision has the earlier one under it); how many were written."""
+    history = [x for x in log if (x.record_id, x.reviewer, x.stage) ==
+               (d.record_id, source, d.stage)]
+    written = 0
+    while (last := current_decisions(history).get((d.record_id, source, d.stage))):
+        undo = repo.add_decision(session, Decision(
+            record_id=d.record_id, reviewer=source, stage=d.stage, label=Label.UNDONE,
+            note=f"{UNDO_NOTE}{last.id} (moved to {target})",
+            protocol_hash=review.protocol_hash, reviewer_role=Role.SCREENER),
+            undoes_id=last.id)
+        history.append(undo)
+        written += 1
+    return written
+
+
+def _listed(pairs: Sequence[tuple[int, str]]) -> str:
+    stages = {st for _, st in pairs}
+    if len(stages) == 1:
+        return "record " + ", ".join(str(rid) for rid, _ in pairs) + f" at {stages.pop()}"
+    return "; ".join(f"record {rid} at {st}" for rid, st in pairs)
