@@ -6,6 +6,7 @@ The only layer that combines storage and protocol. Must not import textual or cl
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -243,6 +244,13 @@ def _existing_review_file(url: str) -> None:
                     f"{path.parent} has a protocol but no {DB_FILE}: it is the folder of a "
                     "review kept in PostgreSQL. Give its database with --db URL (or set "
                     f"SCREENER_DB); add --review {path.parent} to keep exports in this folder")
+            above = path.parent.parent
+            if (above / DB_FILE).is_file():  # run from inside the review's exports/ folder
+                here = path.parent.resolve() == Path.cwd().resolve()
+                raise ReviewError(
+                    f"{path.parent} is not a review (no {DB_FILE}), but the folder above it "
+                    f"is: run the command in {above}, or pass --review "
+                    f"{'..' if here else shlex.quote(str(above))}")
             raise ReviewError(f"{path.parent} is not a review (no {DB_FILE}); create one with "
                               "`screener init DIR --protocol FILE`, or pass --review DIR")
 

@@ -135,3 +135,19 @@ def test_a_name_that_is_not_utf8_is_printed_with_its_bytes_escaped(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode("ascii").strip().endswith("o_r\\xe9sum\\xe9.csv"), done.stdout
     assert (tmp_path / f"o_{BAD}.csv").is_file()
+
+
+def test_a_command_run_in_the_reviews_exports_folder_points_to_the_folder_above(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It said '.../exports is not a review (no review.db); create one with `screener
+    init`': the folder above it is the review, where the command belongs."""
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL)
+    monkeypatch.chdir(tmp_path / "rev" / "exports")
+    said = " ".join(run("status", code=2).split())
+    assert "exports is not a review (no review.db), but the folder above it is" in said, said
+    assert said.endswith("or pass --review ..") and "screener init" not in said, said
+    assert "My systematic review" in run("status", "--review", "..")
+    monkeypatch.chdir(tmp_path)
+    elsewhere = " ".join(run("status", "--review", str(tmp_path / "rev" / "exports"),
+                             code=2).split())
+    assert f"--review {tmp_path / 'rev'}" in elsewhere, elsewhere
