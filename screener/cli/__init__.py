@@ -529,13 +529,16 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
     from screener.core.decisions import Label, Role, Stage
     from screener.workflow.review import NothingChanged
     from screener.workflow.screening import record_decision, screening_reviewer
-    from screener.workflow.team import blinding_ends_on_listing
+    from screener.workflow.team import blinding_ends_on_listing, change_after_reconciliation
 
     with open_from(review_dir, db_url) as review:
         # a typo would become another screener, counted as a record's second reviewer
         reviewer = screening_reviewer(review, reviewer, new=new_reviewer)
         # the adjudicator's decision resolves, as `resolve` does: a first one ends blinding
         unscreened = blinding_ends_on_listing(review, Stage(stage), reviewer)
+        # an agreed record made a conflict again, or given another outcome (the screen asks)
+        undone_agreement = change_after_reconciliation(
+            review, record_id, reviewer, Stage(stage), Label(label), reason)
         try:
             d = record_decision(review, record_id, reviewer, Label(label), stage=Stage(stage),
                                 reason_id=reason, criterion_ids=criteria, note=note,
@@ -548,6 +551,10 @@ def decide(record_id: int, review_dir: Path | None, db_url: str | None, reviewer
             click.echo(str(exc))
             return
         note_if_blinding_ended(review, stage, unscreened)
+    if undone_agreement:
+        click.echo(f"warning: {undone_agreement} (`screener decide` stores it without "
+                   "asking, as the screen does; deciding again as before restores the "
+                   "agreement)", err=True)
     role = " (adjudicator)" if d.reviewer_role == Role.ADJUDICATOR else ""
     click.echo(f"decision {d.seq}: record {record_id} {label} by {reviewer}{role} at {stage}")
 

@@ -650,3 +650,23 @@ def test_decide_on_a_settled_record_names_no_screener_while_blind(
     assert (f"record {ids[0]} is already settled at title_abstract by other reviewers (it "
             "needs 2 reviewers)") in out
     assert "ann" not in out and "bob" not in out
+
+
+def test_decide_warns_when_it_makes_an_agreed_record_a_conflict_again(
+        tmp_path: Path, db_url: str | None) -> None:
+    """The screen asks before a change undoes an agreement once reconciliation has begun;
+    `decide` stored it silently: a new conflict nobody was told of."""
+    loc, ids = setup(tmp_path, db_url)
+    screen(tmp_path, db_url, ids)                     # ids[0]: both include; ids[2]: both exclude
+    run("conflicts", "--reviewer", ADJ, *loc)
+    changed = CliRunner().invoke(main, ["decide", str(ids[0]), "--reviewer", "ann",
+                                        "--label", "exclude", *loc])
+    assert changed.exit_code == 0, changed.output
+    said = " ".join(changed.stderr.split())
+    assert said.startswith(f"warning: Record {ids[0]}: you and bob agreed (include)"), said
+    assert "makes it a conflict with bob" in said, said
+    assert ids[0] in [c["record_id"] for c in json.loads(
+        run("conflicts", "--json", "--reviewer", ADJ, *loc))]
+    same = CliRunner().invoke(main, ["decide", str(ids[2]), "--reviewer", "ann", "--label",
+                                     "exclude", "--note", "no control group", *loc])
+    assert same.exit_code == 0 and same.stderr == "", same.output
