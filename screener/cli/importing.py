@@ -328,3 +328,31 @@ def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | Non
     click.echo(f"{counted(summary.records, 'record')} fetched by PMID as source {source!r} "
                f"({kind})")
     _dedup_note()  # (none found is refused)
+
+
+@main.command("correct-import")
+@click.argument("source_id", type=DB_ID, metavar="IMPORT")
+@review_options
+@click.option("--source", "name", default=None, help="The source's right name (a PRISMA row).")
+@click.option("--kind", type=KIND, default=None,
+              help="The right PRISMA column: database, register or other.")
+@click.option("--searched", default=None, metavar="DATE",
+              help="The date the search was run (YYYY-MM-DD; \"\" when not known).")
+@click.option("--reason", required=True, help="Why the import is corrected (logged).")
+def correct_import(source_id: int, review_dir: Path | None, db_url: str | None,
+                   name: str | None, kind: str | None, searched: str | None,
+                   reason: str) -> None:
+    """Correct the source name, kind or search date an import was given.
+
+    IMPORT is the import's number (`screener log events` says "imported as source N"; a
+    number the review has not is answered with the list of its imports). The import stays in the event log as recorded; the
+    correction is logged beside it, and the report and PRISMA counts follow it."""
+    from screener.workflow.import_fixes import correct_import as run_correct
+
+    with open_from(review_dir, db_url) as review:
+        done = run_correct(review, source_id, name=name, kind=kind, searched=searched,
+                           reason=reason)
+    names = {"source": "source", "kind": "kind", "searched_on": "searched"}
+    click.echo(f"import {done.source_id} corrected: " + ", ".join(
+        f"{names[k]} {done.before[k] or '(none)'!r} -> {v or '(none)'!r}"
+        for k, v in done.after.items()))

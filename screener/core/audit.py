@@ -238,6 +238,8 @@ EVENT_KINDS: dict[str, str] = {
     "report_sought_again": "a not-retrieved mark was taken back",
     "offline_copy_made": "an offline copy was written for a reviewer",
     "offline_copy_merged": "an offline copy's decisions were merged into the review",
+    "import_corrected": "an import's source name, kind or search date was corrected "
+                        "(screener correct-import)",
     "decisions_reassigned": "a reviewer name's decisions were moved to another name "
                             "(screener reassign: undo rows, then the same decisions)",
     "review_restored": "review.db was restored from a backup (screener restore); what the "
@@ -439,6 +441,13 @@ def describe_event(event: LogEvent) -> str:
         if d.get("replaced_left_out"):
             text += ("; left out, replaced by the copy's later decisions already here: "
                      f"{d['replaced_left_out']}")
+    elif kind == "import_corrected":
+        before, after = d.get("before") or {}, d.get("after") or {}
+        names = {"source": "source name", "kind": "kind", "searched_on": "search date"}
+        text = (f"source {d.get('source_id')} corrected: "
+                + ", ".join(f"{names.get(k, k)} {before.get(k) or '(none)'!r} -> "
+                            f"{after[k] or '(none)'!r}" for k in names if k in after)
+                + f" ({d.get('reason', '')})")
     elif kind == "decisions_reassigned":
         records = [str(r) for r in d.get("records") or ()]
         shown = ", ".join(records[:10]) + (", ..." if len(records) > 10 else "")

@@ -313,6 +313,18 @@ def sources(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def update_source(session: Session, source_id: int, **fields: str) -> None:
+    """Set a source's name, kind or searched_on (an import corrected; logged by the caller)."""
+    row = session.get(SourceRow, source_id)
+    if row is None:
+        raise KeyError(source_id)
+    for field, value in fields.items():
+        if field not in ("name", "kind", "searched_on"):
+            raise ValueError(f"a source's {field} is not corrected")
+        setattr(row, field, value)
+    session.flush()
+
+
 def pool_imports(session: Session, record_ids: Iterable[int] | None = None
                  ) -> list[tuple[datetime, int, int]]:
     """(import time, decision-log position (`source_positions`), records) per source that

@@ -66,8 +66,12 @@ def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
                    "import event: it was added outside screener"),
         lambda k, e: (f"source {k} of the import in event {e.seq} is missing from the "
                       "sources table"))
+    corrected: dict[Any, dict[str, Any]] = {}
+    for e in _by(events, "import_corrected"):  # (in log order: the latest value wins)
+        corrected.setdefault(e.details.get("source_id"), {}).update(e.details.get("after", {}))
     for source, event in pairs:
-        d = dict(event.details, name=event.details.get("source"))
+        d = dict(event.details, **corrected.get(source["id"], {}))
+        d["name"] = d.get("source")
         for field in _SOURCE_FIELDS:
             if field in d and d[field] not in (None, "") and d[field] != source[field]:
                 problems.append(f"source {source['id']}: {field} is {source[field]!r} but its "

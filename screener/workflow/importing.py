@@ -55,7 +55,8 @@ def _check_date(searched: str | None) -> str:
     return searched
 
 
-def _source_name(session: Session, name: str, option: str = "--source") -> str:
+def _source_name(session: Session, name: str, option: str = "--source",
+                 nothing: str = "Nothing was imported") -> str:
     """A source's name as stored: surrounding spaces dropped, inner runs of spaces made one,
     NFC-normalised. A name that differs from an existing source's only in case or spacing
     is refused (it would be a second row of the PRISMA diagram), as reviewer names are."""
@@ -69,7 +70,7 @@ def _source_name(session: Session, name: str, option: str = "--source") -> str:
             raise ReviewError(f"{option} {name!r}: the review has a source named {other!r}; "
                               "source names are matched exactly (each is a row of the PRISMA "
                               f"diagram): use {option} {shlex.quote(other)}, or give a name "
-                              "of its own. Nothing was imported")
+                              f"of its own. {nothing}")
     return name
 
 
