@@ -356,3 +356,27 @@ def correct_import(source_id: int, review_dir: Path | None, db_url: str | None,
     click.echo(f"import {done.source_id} corrected: " + ", ".join(
         f"{names[k]} {done.before[k] or '(none)'!r} -> {v or '(none)'!r}"
         for k, v in done.after.items()))
+
+
+@main.command("withdraw-import")
+@click.argument("source_id", type=DB_ID, metavar="IMPORT")
+@review_options
+@click.option("--reason", required=True, help="Why the import is withdrawn (logged).")
+def withdraw_import(source_id: int, review_dir: Path | None, db_url: str | None,
+                    reason: str) -> None:
+    """Withdraw an import none of whose records has been decided (a wrong file).
+
+    Its records leave screening, the counts, the PRISMA diagram and deduplication (records
+    of other imports removed as copies of them count again); the import and its withdrawal
+    stay in the event log, and the report's audit trail names it. Refused when any of its
+    records has a decision (with how many, by whom)."""
+    from screener.workflow.import_fixes import withdraw_import as run_withdraw
+
+    with open_from(review_dir, db_url) as review:
+        done = run_withdraw(review, source_id, reason=reason)
+    click.echo(f"import {done.source_id} ({done.name}, "
+               f"{counted(done.records, 'record')}) withdrawn")
+    if done.restored:
+        click.echo(f"note: {counted(len(done.restored), 'record')} removed as copies of its "
+                   f"records count again ({', '.join(map(str, done.restored))}); run "
+                   "`screener dedup` to remove those that are copies of each other", err=True)

@@ -238,6 +238,8 @@ EVENT_KINDS: dict[str, str] = {
     "report_sought_again": "a not-retrieved mark was taken back",
     "offline_copy_made": "an offline copy was written for a reviewer",
     "offline_copy_merged": "an offline copy's decisions were merged into the review",
+    "import_withdrawn": "an import none of whose records had been decided was withdrawn: "
+                        "its records left the review (screener withdraw-import)",
     "import_corrected": "an import's source name, kind or search date was corrected "
                         "(screener correct-import)",
     "decisions_reassigned": "a reviewer name's decisions were moved to another name "
@@ -441,6 +443,15 @@ def describe_event(event: LogEvent) -> str:
         if d.get("replaced_left_out"):
             text += ("; left out, replaced by the copy's later decisions already here: "
                      f"{d['replaced_left_out']}")
+    elif kind == "import_withdrawn":
+        where = d.get("file") or d.get("query") or ""
+        text = (f"import of source {d.get('source_id')} withdrawn ({d.get('source', '')}"
+                + (f", {where}" if where else "")
+                + f", {counted(int(d.get('records', 0)), 'record')}): {d.get('reason', '')}")
+        if d.get("duplicates_restored"):
+            back = d["duplicates_restored"]
+            text += (f"; {counted(len(back), 'record')} removed as copies of its records "
+                     f"count again ({', '.join(map(str, back))})")
     elif kind == "import_corrected":
         before, after = d.get("before") or {}, d.get("after") or {}
         names = {"source": "source name", "kind": "kind", "searched_on": "search date"}

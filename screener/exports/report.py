@@ -240,6 +240,45 @@ class DedupInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportFix:
+    """An import withdrawn (`after` empty) or its source name, kind or date corrected."""
+
+    source_id: int
+    source: str
+    """The source's name when it was imported (withdrawn) or before the correction."""
+    when: str
+    """The day of the withdrawal or correction (YYYY-MM-DD)."""
+    reason: str
+    records: int = 0
+    file: str = ""
+    before: tuple[tuple[str, str], ...] = ()
+    after: tuple[tuple[str, str], ...] = ()
+    """(field, value) corrected: source, kind, searched_on."""
+
+    def sentence(self) -> str:
+        if not self.after:
+            where = f", {_md(self.file)}" if self.file else ""
+            return (f"import {self.source_id} ({_md(self.source)}{where}, "
+                    f"{_n(self.records, 'record')}) was withdrawn on {self.when} before "
+                    f"any of its records was decided ({_md(self.reason)}): its records are "
+                    "in none of the counts above or below")
+        names = {"source": "source name", "kind": "type", "searched_on": "search date"}
+        before = dict(self.before)
+        changes = ", ".join(f"{names.get(k, k)} from {_md(before.get(k) or 'none')} to "
+                            f"{_md(v or 'none')}" for k, v in self.after)
+        return (f"import {self.source_id} ({_md(self.source)}) was corrected on {self.when}: "
+                f"{changes} ({_md(self.reason)}); the table gives the corrected values")
+
+
+def import_fixes_paragraph(fixes: Sequence[ImportFix]) -> str:
+    """The Identification section's account of imports withdrawn or corrected."""
+    if not fixes:
+        return ""
+    return ("Imports put right afterwards (from the event log): "
+            + "; ".join(f.sentence() for f in fixes) + ".")
+
+
+@dataclass(frozen=True, slots=True)
 class ReportInputs:
     """Everything the methods report renders."""
 
@@ -321,6 +360,8 @@ class ReportInputs:
     """The title the review was created with, when an amendment changed it ("" otherwise)."""
     sources: tuple[SourceInfo, ...] = ()
     """Every imported source, in import order (empty: the section is left out)."""
+    import_fixes: tuple[ImportFix, ...] = ()
+    """Imports withdrawn or corrected after they were made, in log order."""
     dedup: DedupInfo | None = None
     reasons_amended: tuple[int, int] = (0, 0)
     """(exclusion reasons added, reasons reworded) by amendments since the first protocol
@@ -1144,6 +1185,8 @@ def methods_report(inputs: ReportInputs) -> str:
     if inputs.sources:
         out += ["## Identification", "", identification_section(inputs.sources, inputs.dedup),
                 ""]
+        if inputs.import_fixes:
+            out += [import_fixes_paragraph(inputs.import_fixes), ""]
     out += ["## Study selection", "",
            screening_paragraph(inputs), "", "## Automation", "", automation_paragraph(inputs),
            ""]

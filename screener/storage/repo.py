@@ -136,6 +136,10 @@ def add_source(session: Session, *, name: str, kind: str, file_name: str = "", q
     row = SourceRow(name=name, kind=kind, file_name=file_name, query=query, format=fmt,
                     searched_on=searched_on, record_count=0, reported_count=reported_count,
                     content_sha256=content_sha256)
+    if session.get_bind().dialect.name == "sqlite":  # (as for records: ids never reused)
+        withdrawn = withdrawn_ceilings(session)[1]
+        if withdrawn > (session.scalar(select(func.max(SourceRow.id))) or 0):
+            row.id = withdrawn + 1
     session.add(row)
     session.flush()
     return row.id
@@ -170,11 +174,12 @@ def _json_encoder() -> Callable[[Any], str]:
 _dumps = _json_encoder()
 
 
-def _insert_records_sql(paramstyle: str) -> str:
+def _insert_records_sql(paramstyle: str, with_id: bool = False) -> str:
     """The positional INSERT for the driver (SQLite '?', psycopg '%s'); constants only."""
     mark = "?" if paramstyle == "qmark" else "%s"
-    return (f"INSERT INTO records ({', '.join(_INSERT_COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})")
+    columns = ("id", *_INSERT_COLUMNS) if with_id else _INSERT_COLUMNS
+    return (f"INSERT INTO records ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join([mark] * len(columns))})")
 
 
 def add_records(session: Session, source_id: int, records: Sequence[Record]) -> list[int]:
@@ -187,11 +192,18 @@ def add_records(session: Session, source_id: int, records: Sequence[Record]) -> 
     """
     start = (session.scalar(select(func.max(RecordRow.position))) or 0) + 1
     connection = session.connection()
-    sql = _insert_records_sql(connection.dialect.paramstyle)
+    # after an import is withdrawn, its record ids are not given again (withdrawn_ceilings)
+    first_id = None
+    if connection.dialect.name == "sqlite":
+        withdrawn = withdrawn_ceilings(session)[0]
+        if withdrawn > (session.scalar(select(func.max(RecordRow.id))) or 0):
+            first_id = withdrawn + 1
+    sql = _insert_records_sql(connection.dialect.paramstyle, with_id=first_id is not None)
     dumps = _dumps
     for offset in range(0, len(records), _INSERT_CHUNK):
         rows = [
-            (source_id, start + offset + i, r.title, r.abstract, dumps(r.authors), r.year,
+            (*(() if first_id is None else (first_id + offset + i,)),
+             source_id, start + offset + i, r.title, r.abstract, dumps(r.authors), r.year,
              r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid,
              dumps(r.publication_types), dumps(r.keywords), dumps(r.mesh_terms), r.language,
              dumps(r.raw if type(r.raw) is dict else dict(r.raw)))
@@ -323,6 +335,65 @@ def update_source(session: Session, source_id: int, **fields: str) -> None:
             raise ValueError(f"a source's {field} is not corrected")
         setattr(row, field, value)
     session.flush()
+
+
+WITHDRAWN_CEILING = "last_record_id"
+"""The import_withdrawn event's detail: the highest record id the review had held."""
+
+
+def withdrawn_ceilings(session: Session) -> tuple[int, int]:
+    """The highest record id the review held when an import was withdrawn, and the highest
+    source id withdrawn ((0, 0): none withdrawn). SQLite gives a new row the highest id + 1,
+    so without these a withdrawn import's ids would name new records and sources (in old
+    rankings, feature caches and the event log)."""
+    records = sources = 0
+    for text in session.scalars(select(EventRow.details)
+                                .where(EventRow.kind == "import_withdrawn")):
+        details = json.loads(text)
+        records = max(records, int(details.get(WITHDRAWN_CEILING) or 0))
+        sources = max(sources, int(details.get("source_id") or 0))
+    return records, sources
+
+
+def source_entanglements(session: Session, source_id: int
+                         ) -> tuple[dict[str, int], int, list[int]]:
+    """What ties a source's records to the screening: decision rows on them per reviewer
+    (undo rows too), how many of its records they name, and the allocation runs that
+    name any of its records."""
+    from screener.storage.models import AllocationRow
+
+    ids = select(RecordRow.id).where(RecordRow.source_id == source_id).scalar_subquery()
+    per_reviewer = dict(session.execute(
+        select(ReviewerRow.name, func.count())
+        .join(DecisionRow, DecisionRow.reviewer_id == ReviewerRow.id)
+        .where(DecisionRow.record_id.in_(ids)).group_by(ReviewerRow.name)).all())
+    decided = session.scalar(select(func.count(func.distinct(DecisionRow.record_id)))
+                             .where(DecisionRow.record_id.in_(ids))) or 0
+    runs = sorted(session.scalars(select(func.distinct(AllocationRow.run_id))
+                                  .where(AllocationRow.record_id.in_(ids))))
+    return {str(k): int(v) for k, v in per_reviewer.items()}, int(decided), list(runs)
+
+
+def withdraw_source(session: Session, source_id: int) -> list[tuple[int, int]]:
+    """Delete a source and its records (which no decision or allocation may name: the
+    caller checks), with their claims, report rows and duplicate links, and the feature
+    caches (their rows are by record). Returns the standing duplicate links dropped
+    (removed record, kept record): records of other sources kept as copies of these count
+    again."""
+    ids = select(RecordRow.id).where(RecordRow.source_id == source_id).scalar_subquery()
+    involved = (DuplicateLinkRow.record_id.in_(ids) | DuplicateLinkRow.kept_id.in_(ids))
+    dropped = sorted((int(r), int(k)) for r, k in session.execute(
+        select(DuplicateLinkRow.record_id, DuplicateLinkRow.kept_id)
+        .where(involved, DuplicateLinkRow.undone_at.is_(None))).all())
+    session.execute(delete(DuplicateLinkRow).where(involved))
+    session.execute(delete(ClaimRow).where(ClaimRow.record_id.in_(ids)))
+    session.execute(delete(ReportRow).where(ReportRow.record_id.in_(ids)))
+    session.execute(delete(FeatureCacheChunkRow))
+    session.execute(delete(FeatureCacheRow))
+    session.execute(delete(RecordRow).where(RecordRow.source_id == source_id))
+    session.execute(delete(SourceRow).where(SourceRow.id == source_id))
+    session.flush()
+    return dropped
 
 
 def pool_imports(session: Session, record_ids: Iterable[int] | None = None

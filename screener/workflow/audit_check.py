@@ -59,8 +59,10 @@ def _paired(rows: Iterable[dict[str, Any]], events: list[LogEvent], key: str,
 
 def _sources(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
     digests = tables.get("records_sha256", {})
+    withdrawn = {e.details.get("source_id") for e in _by(events, "import_withdrawn")}
     pairs, problems = _paired(
-        tables["sources"], _by(events, "records_imported"), "id",
+        tables["sources"], [e for e in _by(events, "records_imported")
+                            if e.details.get("source_id") not in withdrawn], "id",
         lambda e: e.details.get("source_id"),
         lambda s: (f"source {s['id']} ({s['name']!r}, {counted(s['records'], 'record')}) has no "
                    "import event: it was added outside screener"),
@@ -113,6 +115,8 @@ def _duplicates(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
     removed = sum(int(e.details.get("removed", 0)) for e in _by(events, "duplicates_removed"))
     restored = sum(int(e.details.get("records", 0))
                    for e in _by(events, "duplicates_restored"))
+    restored += sum(len(e.details.get("duplicate_links_dropped") or ())
+                    for e in _by(events, "import_withdrawn"))
     links = tables["links"]
     standing = links["all"] - links["undone"]
     problems = []
@@ -124,13 +128,17 @@ def _duplicates(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
         return problems
     # link by link, where every event names its links (events from before they did: the
     # count above only)
-    moves = [e for e in events if e.kind in ("duplicates_removed", "duplicates_restored")]
-    if all("links" in e.details or "record_ids" in e.details for e in moves):
+    moves = [e for e in events if e.kind in ("duplicates_removed", "duplicates_restored",
+                                             "import_withdrawn")]
+    if all("links" in e.details or "record_ids" in e.details or e.kind == "import_withdrawn"
+           for e in moves):
         replay: dict[int, int] = {}
         for e in moves:
             for rid, keep in e.details.get("links", []):
                 replay[int(rid)] = int(keep)
             for rid in e.details.get("record_ids", []):
+                replay.pop(int(rid), None)
+            for rid, _ in e.details.get("duplicate_links_dropped", []):
                 replay.pop(int(rid), None)
         table = {int(r): int(k) for r, k in links["standing"]}
         wrong = sorted(set(replay.items()) ^ set(table.items()))

@@ -1,5 +1,6 @@
 """Putting a wrong import right: its source name, kind or search date corrected
-(`screener correct-import`).
+(`screener correct-import`), or the whole import withdrawn while none of its records has
+been decided (`screener withdraw-import`).
 
 The import stays in the event log as it was recorded; the correction is an event of its
 own, which `log verify` folds in when it checks the sources table against the imports.
@@ -36,8 +37,7 @@ def source_row(session: Session, source_id: int, nothing: str) -> dict[str, Any]
     for source in found:
         if source["id"] == source_id:
             return source
-    listed = "; ".join(f"{s['id']}: {s['name']} ({s['file_name'] or s['query'] or s['format']}, "
-                       f"{counted(s['records'], 'record')})" for s in found) or "none"
+    listed = "; ".join(f"{s['id']}: {s['name']} ({_where(s)})" for s in found) or "none"
     raise ReviewError(f"no import {source_id} in this review (its imports: {listed}); "
                       f"{nothing}")
 
@@ -74,3 +74,65 @@ def correct_import(review: Review, source_id: int, *, name: str | None = None,
         repo.add_event(session, "import_corrected", details={
             "source_id": source_id, "before": before, "after": after, "reason": reason})
     return Correction(source_id, before, after)
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    source_id: int
+    name: str
+    records: int
+    restored: tuple[int, ...]
+    """Records of other imports removed as copies of this one's: they count again."""
+
+
+def withdraw_import(review: Review, source_id: int, *, reason: str) -> Withdrawal:
+    """Take back an import none of whose records has been decided (or allocated): its
+    records leave screening, the counts, PRISMA identification and deduplication (a
+    record elsewhere removed as a copy of one of them counts again); the import's event
+    stays in the log, and the withdrawal is logged beside it (import_withdrawn). Refused
+    (ReviewError, nothing changed) when any of its records has a decision row."""
+    nothing = "nothing was withdrawn"
+    if not reason.strip():
+        raise ReviewError(f"--reason is empty: say why the import is withdrawn; {nothing}")
+    with review.transaction() as session:
+        repo.lock_review(session)
+        source = source_row(session, source_id, nothing)
+        per_reviewer, decided, runs = repo.source_entanglements(session, source_id)
+        what = f"import {source_id} ({source['name']}, {_where(source)})"
+        if per_reviewer:
+            rows = sum(per_reviewer.values())
+            by = ", ".join(f"{name}: {n}" for name, n in sorted(per_reviewer.items()))
+            raise ReviewError(
+                f"{counted(decided, 'record')} of {what} {'has' if decided == 1 else 'have'} "
+                f"decisions ({counted(rows, 'decision row')}: {by}), which the decision "
+                f"log keeps for good: it cannot be withdrawn, {nothing}. Correct its name, "
+                "kind or date with `screener correct-import`, or screen its records as any "
+                "others")
+        if runs:
+            raise ReviewError(
+                f"records of {what} are allocated to reviewers (allocation run"
+                f"{'s' if len(runs) > 1 else ''} {', '.join(map(str, runs))}), which the "
+                f"event log records: {nothing}")
+        ceiling = repo.record_id_span(session)[1]
+        dropped = repo.withdraw_source(session, source_id)
+        mine = {rid for rid, _ in dropped} | {keep for _, keep in dropped}
+        restored = tuple(sorted({rid for rid, _ in dropped} - _ids_gone(session, mine)))
+        repo.add_event(session, "import_withdrawn", details={
+            "source_id": source_id, "source": source["name"], "kind": source["kind"],
+            "file": source["file_name"], "query": source["query"],
+            "searched_on": source["searched_on"], "records": source["records"],
+            "imported": str(source["imported_at"]), "reason": reason,
+            repo.WITHDRAWN_CEILING: ceiling,
+            "duplicate_links_dropped": [list(pair) for pair in dropped],
+            "duplicates_restored": list(restored)})
+    return Withdrawal(source_id, source["name"], source["records"], restored)
+
+
+def _ids_gone(session: Session, ids: set[int]) -> set[int]:
+    present = {r.id for r in repo.get_records(session, ids)}
+    return ids - present
+
+
+def _where(source: dict[str, Any]) -> str:
+    return (f"{source['file_name'] or source['query'] or source['format']}, "
+            f"{counted(source['records'], 'record')}")

@@ -538,8 +538,10 @@ def records_not_deduplicated(session: Session) -> tuple[int, bool]:
         since = [run for run in runs if added.get(int(run[1].get("source_id") or 0), 0) > 0]
     else:
         since = []
+    present = {s["id"] for s in repo.sources(session)}  # (not those withdrawn since)
     return (sum(int(details.get("records", 0)) for kind, details, _ in since
-                if kind == "records_imported"), last is not None)
+                if kind == "records_imported" and details.get("source_id") in present),
+            last is not None)
 
 
 def not_deduplicated_note(count: int, dedup_ran: bool) -> str:

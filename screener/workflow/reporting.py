@@ -59,7 +59,7 @@ from screener.workflow.screening import outcomes
 if TYPE_CHECKING:
     from screener.core.protocol import Protocol, SearchStrategy
     from screener.exports.prisma import DiagramNotes
-    from screener.exports.report import LogState, ProtocolVersionInfo, Split
+    from screener.exports.report import ImportFix, LogState, ProtocolVersionInfo, Split
 
 MAIN_KINDS = ("database", "register")
 
@@ -1296,6 +1296,7 @@ def _report_inputs(review: Review) -> object:
                         backfilled_events=sum(1 for e in events
                                               if e.details.get("recorded_by")),
                         sources=sources, dedup=dedup, reasons_amended=reasons_amended,
+                        import_fixes=_import_fixes(events),
                         reworded_reasons=reworded, diagram_reworded_reasons=drawn,
                         excluded_then_removed=then_removed)
 
@@ -1847,3 +1848,41 @@ def write_report(review: Review, out: Path | None = None, force: bool = False,
             svg.unlink(missing_ok=True)
         raise
     return target
+
+
+def _import_fixes(events: Sequence[LogEvent]) -> tuple[ImportFix, ...]:
+    """The imports withdrawn or corrected, from their events (`screener.workflow.import_fixes`)."""
+    from screener.exports.report import ImportFix
+
+    fixes = []
+    for e in events:
+        d = e.details
+        if e.kind == "import_withdrawn":
+            fixes.append(ImportFix(int(d.get("source_id") or 0), str(d.get("source", "")),
+                                   e.time[:10], str(d.get("reason", "")),
+                                   records=int(d.get("records") or 0),
+                                   file=str(d.get("file") or d.get("query") or "")))
+        elif e.kind == "import_corrected":
+            before = {str(k): str(v) for k, v in (d.get("before") or {}).items()}
+            after = d.get("after") or {}
+            fixes.append(ImportFix(
+                int(d.get("source_id") or 0), before.get("source", "") or _name_then(
+                    events, e), e.time[:10], str(d.get("reason", "")),
+                before=tuple(before.items()),
+                after=tuple((k, str(after[k])) for k in ("source", "kind", "searched_on")
+                            if k in after)))
+    return tuple(fixes)
+
+
+def _name_then(events: Sequence[LogEvent], corrected: LogEvent) -> str:
+    """The source's name when `corrected` was made: its import's, as corrected before."""
+    source_id = corrected.details.get("source_id")
+    name = ""
+    for e in events:
+        if e.seq >= corrected.seq:
+            break
+        if e.kind == "records_imported" and e.details.get("source_id") == source_id:
+            name = str(e.details.get("source", ""))
+        elif e.kind == "import_corrected" and e.details.get("source_id") == source_id:
+            name = str((e.details.get("after") or {}).get("source", name))
+    return name

@@ -27,6 +27,7 @@ ARGS: dict[str, list[str]] = {
     "resolve": ["1", "--reviewer", "ann", "--label", "include"],
     "reassign": ["--from", "ann", "--to", "bob"],
     "correct-import": ["1", "--source", "Embase", "--reason", "r"],
+    "withdraw-import": ["1", "--reason", "r"],
     "export-reviewer": ["{tmp}/copy", "--reviewer", "ann"],
     "import": [RIS],
     "import-ids": ["--email", "a@example.org", "{tmp}/ids.txt"],

@@ -93,3 +93,78 @@ def test_correct_import_refuses_what_it_cannot_do(tmp_path: Path,
     assert "has these values already" in same, same
     assert "give what to correct" in run("correct-import", "2", "--reason", "r", *loc, code=2)
     assert "source 2 corrected" not in run("log", "events", *loc)
+
+
+def _ids(tmp_path: Path, db_url: str | None) -> dict[int, list[int]]:
+    """Record ids per source id."""
+    from screener.storage import repo
+    from screener.workflow.review import open_review
+
+    with open_review(tmp_path / "rev", db_url) as review, review.read() as session:
+        return {s["id"]: repo.source_record_ids(session, s["id"])
+                for s in repo.sources(session)}
+
+
+def test_an_import_whose_records_were_decided_is_not_withdrawn(
+        tmp_path: Path, db_url: str | None) -> None:
+    loc, first, wrong = _review(tmp_path, db_url)
+    record = str(_ids(tmp_path, db_url)[2][0])
+    run("decide", record, "--reviewer", "bob", "--label", "exclude", "--new-reviewer", *loc)
+    run("decide", record, "--reviewer", "bob", "--label", "include", *loc)
+    refused = " ".join(run("withdraw-import", "2", "--reason", "wrong file", *loc,
+                           code=2).split())
+    assert ("1 record of import 2 (PubMed, asreview_embase.ris, "
+            f"{wrong} records) has decisions (2 decision rows: bob: 2)") in refused, refused
+    assert "nothing was withdrawn" in refused, refused
+    assert f"records: {first + wrong} identified" in run("status", *loc)
+    assert "withdrawn" not in run("log", "events", *loc)
+
+
+def test_a_wrong_file_imported_after_screening_began_is_withdrawn(
+        tmp_path: Path, db_url: str | None) -> None:
+    loc, first, wrong = _review(tmp_path, db_url)
+    assert "imported after screening began" in run("status", *loc)
+    before = _ids(tmp_path, db_url)
+    out = run("withdraw-import", "2", "--reason", "the Embase file of another review", *loc)
+    assert f"import 2 (PubMed, {wrong} records) withdrawn" in out, out
+    status = run("status", *loc)
+    assert f"records: {first} identified" in status and "imported after" not in status, status
+    report = _report(loc, tmp_path, "report")
+    assert "updated on" not in report
+    assert f"| Records identified: PubMed (database) | {first} |" in report
+    assert (f"import 2 (PubMed, asreview\\_embase.ris, {wrong} records) was withdrawn on "
+            ) in report and "(the Embase file of another review)" in report, report
+    verify = CliRunner().invoke(main, ["log", "verify", *loc])
+    assert verify.exit_code == 0 and "tables OK" in verify.output, verify.output
+    events = run("log", "events", *loc)
+    assert "imported as source 2 (PubMed, asreview_embase.ris)" in events   # kept
+    assert "import of source 2 withdrawn" in events
+    # the right file imported then: new ids, which name no withdrawn record or source
+    run("import", str(RIS / "asreview_embase.ris"), "--source", "Embase", "--searched",
+        "2026-10-01", *loc)
+    after = _ids(tmp_path, db_url)
+    assert 2 not in after and min(after) == 1 and max(after) > 2
+    assert not set(after[max(after)]) & set(before[2])
+    assert CliRunner().invoke(main, ["log", "verify", *loc]).exit_code == 0
+
+
+def test_records_removed_as_copies_of_a_withdrawn_imports_records_count_again(
+        tmp_path: Path, db_url: str | None) -> None:
+    run("init", str(tmp_path / "rev"), "--protocol", MINIMAL,
+        *(["--db", db_url] if db_url else []))
+    loc = ["--db", db_url] if db_url else ["--review", str(tmp_path / "rev")]
+    file = str(RIS / "asreview_web_of_science.ris")
+    n = _count(run("import", file, "--source", "Scopus", *loc))
+    run("import", file, "--source", "Web of Science", "--again", *loc)
+    removed = run("dedup", *loc)
+    assert f"records: {2 * n} identified, {n} duplicates removed" in run("status", *loc), (
+        removed)
+    ids = _ids(tmp_path, db_url)
+    out = CliRunner().invoke(main, ["withdraw-import", "1", "--reason", "wrong", *loc])
+    assert out.exit_code == 0, out.output
+    assert f"{n} records removed as copies of its records count again" in out.stderr
+    assert f"records: {n} identified, 0 duplicates removed, {n} unique" in run("status", *loc)
+    assert _ids(tmp_path, db_url) == {2: ids[2]}
+    assert "No record was removed as a duplicate" in _report(loc, tmp_path, "r")
+    verify = CliRunner().invoke(main, ["log", "verify", *loc])
+    assert verify.exit_code == 0 and "tables OK" in verify.output, verify.output
