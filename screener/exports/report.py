@@ -362,6 +362,11 @@ class ReportInputs:
     """Every imported source, in import order (empty: the section is left out)."""
     import_fixes: tuple[ImportFix, ...] = ()
     """Imports withdrawn or corrected after they were made, in log order."""
+    reassignments: tuple[tuple[str, str, str, int], ...] = ()
+    """(day, from, to, decisions) of each `screener reassign`, in log order."""
+    restores: tuple[tuple[str, tuple[tuple[str, int], ...], int, int], ...] = ()
+    """(day, discarded decision rows per reviewer, imports, other events discarded) of each
+    restore from a backup, in log order."""
     dedup: DedupInfo | None = None
     reasons_amended: tuple[int, int] = (0, 0)
     """(exclusion reasons added, reasons reworded) by amendments since the first protocol
@@ -1235,7 +1240,32 @@ def methods_report(inputs: ReportInputs) -> str:
         out += ["", "## Audit trail", "", audit_paragraph(
             inputs.decision_log, inputs.event_log, inputs.table_problems,
             inputs.backfilled_events)]
+        if inputs.reassignments or inputs.restores:
+            out += ["", corrections_paragraph(inputs.reassignments, inputs.restores)]
     return "\n".join(out) + "\n"
+
+
+def corrections_paragraph(reassignments: Sequence[tuple[str, str, str, int]],
+                          restores: Sequence[tuple[str, tuple[tuple[str, int], ...], int, int]]
+                          ) -> str:
+    """The corrections the logs record that change whose decisions the figures count, or
+    which: decisions moved to another reviewer name, a restore from a backup."""
+    parts = [f"on {day}, {_n(n, 'decision')} made under the name {_md(source)} "
+             f"{'was' if n == 1 else 'were'} moved to {_md(target)} (`screener reassign`: "
+             "the decision log keeps the rows under both names), so the figures count them "
+             f"as {_md(target)}'s" for day, source, target, n in reassignments]
+    for day, lost, imports, events in restores:
+        if not (lost or imports or events):
+            parts.append(f"on {day}, the review was restored from a backup that held "
+                         "everything it held")
+            continue
+        what = [f"{_n(n, 'decision row')} of {_md(name)}" for name, n in lost]
+        what += [_n(imports, "import")] if imports else []
+        what += [_n(events, "other event")] if events else []
+        parts.append(f"on {day}, the review was restored from a backup, discarding what was "
+                     f"recorded after it ({', '.join(what)}): the logs above no longer "
+                     "hold them")
+    return "Corrections recorded in the event log: " + "; ".join(parts) + "."
 
 
 def audit_paragraph(decisions: LogState, events: LogState, table_problems: Sequence[str] = (),

@@ -1297,6 +1297,16 @@ def _report_inputs(review: Review) -> object:
                                               if e.details.get("recorded_by")),
                         sources=sources, dedup=dedup, reasons_amended=reasons_amended,
                         import_fixes=_import_fixes(events),
+                        reassignments=tuple(
+                            (e.time[:10], str(e.details.get("from", "")),
+                             str(e.details.get("to", "")), int(e.details.get("decisions", 0)))
+                            for e in events if e.kind == "decisions_reassigned"),
+                        restores=tuple(
+                            (e.time[:10], tuple((str(k), int(v)) for k, v in (
+                                e.details.get("discarded_decisions") or {}).items()),
+                             int(e.details.get("discarded_imports") or 0),
+                             int(e.details.get("discarded_events") or 0))
+                            for e in events if e.kind == "review_restored"),
                         reworded_reasons=reworded, diagram_reworded_reasons=drawn,
                         excluded_then_removed=then_removed)
 

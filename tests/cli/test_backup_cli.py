@@ -295,6 +295,11 @@ def test_restore_refuses_to_lose_decisions_made_after_the_backup(tmp_path: Path)
     assert verify.exit_code == 0, verify.output
     events = _ok("log", "events", "--review", str(review))
     assert "restored from the backup" in events and "ann" in events, events
+    _ok("conflicts", "--reviewer", "Adjudicator", "--review", str(review))  # (not blind)
+    _ok("report", "--out", str(tmp_path / "report.md"), "--review", str(review))
+    report = " ".join((tmp_path / "report.md").read_text(encoding="utf-8").split())
+    assert ("restored from a backup, discarding what was recorded after it (1 decision row "
+            "of ann, 1 decision row of bob") in report, report
 
 
 def test_restore_of_a_backup_with_everything_puts_back_what_the_folder_lost(

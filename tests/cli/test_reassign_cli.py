@@ -93,6 +93,10 @@ def test_decisions_made_under_a_typo_move_to_the_reviewer_meant(tmp_path: Path,
     named = [sorted(p["reviewers"]) for p in pairs]
     # carl's pair is ann now; anne keeps only record 7, which ann decided too
     assert sorted(named) == [["ann", "anne"], ["ann", "carl"]], pairs
+    run("report", "--out", str(tmp_path / "report.md"), *loc)
+    report = " ".join((tmp_path / "report.md").read_text(encoding="utf-8").split())
+    assert ("6 decisions made under the name anne were moved to ann (`screener reassign`"
+            in report), report
 
 
 def test_reassign_refuses_the_adjudicator_and_names_that_are_not_reviewers(
