@@ -283,6 +283,11 @@ def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False) -
         raise ReviewError(f"{backup} is the review folder itself: give the backup's folder")
     if current.exists() and not current.is_file():
         raise ReviewError(f"{current} is not a file: nothing was restored")
+    if not current.exists() and (folder / PROTOCOL_FILE).is_file():
+        raise ReviewError(f"{folder} has a protocol but no {DB_FILE}: it is the folder of a "
+                          "review kept in PostgreSQL, which is restored with the server's "
+                          "own tools (pg_restore into an empty database); nothing was "
+                          "restored")
     try:
         fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=folder)
         os.close(fd)

@@ -327,6 +327,14 @@ def test_restore_refuses_a_backup_of_another_review_and_a_review_held_open(
     wrong = CliRunner().invoke(main, ["restore", str(tmp_path / "bk-other"), "--review",
                                       str(review)])
     assert wrong.exit_code == 2 and "backup of another review" in wrong.output, wrong.output
+    server = tmp_path / "pg-folder"  # (what `init DIR --db URL` leaves in the folder)
+    server.mkdir()
+    (server / "protocol.yaml").write_text((other / "protocol.yaml").read_text("utf-8"), "utf-8")
+    kept_elsewhere = CliRunner().invoke(main, ["restore", str(tmp_path / "bk-other"),
+                                               "--review", str(server)])
+    assert kept_elsewhere.exit_code == 2 and "pg_restore" in kept_elsewhere.output, (
+        kept_elsewhere.output)
+    assert sorted(p.name for p in server.iterdir()) == ["protocol.yaml"]
 
     _ok("backup", str(tmp_path / "bk"), "--review", str(review))
     held = sqlite3.connect(review / "review.db")
