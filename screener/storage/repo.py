@@ -1431,3 +1431,28 @@ def reconciliation_positions(session: Session) -> dict[Stage, int]:
         session, "reconciliation_started", "stage").items()}
     return logged | _positions_by_time(session, {s: at for s, (_, at) in reconciliations(
         session).items() if s not in logged})
+
+
+def first_adjudications(session: Session) -> dict[Stage, tuple[int, int]]:
+    """stage -> (the seq of the first adjudicator decision row there, how many rows the
+    adjudicator stored there), withdrawn ones and undo rows included: the first one
+    showed the screeners' decisions, whatever became of it."""
+    rows = session.execute(
+        select(DecisionRow.stage, func.min(DecisionRow.seq), func.count())
+        .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
+        .where(ReviewerRow.role == Role.ADJUDICATOR.value).group_by(DecisionRow.stage))
+    return {Stage(stage): (int(first), int(n)) for stage, first, n in rows}
+
+
+def reconciliation_starts(session: Session) -> dict[Stage, int]:
+    """The stages whose reconciliation has started (blinding ended there), each with where
+    in the decision log: the decisions with seq <= it were made blind. Its recorded start
+    (`reconciliation_positions`), or, where an adjudicator decision comes earlier or no
+    start was recorded, just before the first adjudicator decision: `resolve` records the
+    start first, but merges by older versions of screener brought a copy's resolutions
+    without it. What decides, for blinding and for agreement alike, which stages have
+    started and where."""
+    starts = reconciliation_positions(session)
+    for stage, (first, _) in first_adjudications(session).items():
+        starts[stage] = min(starts.get(stage, first - 1), first - 1)
+    return starts

@@ -639,7 +639,7 @@ def reconciliation_cutoffs(review: Review, session: Session) -> dict[Stage, int]
     adjudicator's. A review amended from blind to not blind keeps its cut-offs (its
     agreement must not change after the fact); one never blind has none."""
     if review.protocol.screening.blind or _was_ever_blind(session):
-        return repo.reconciliation_positions(session)
+        return repo.reconciliation_starts(session)
     return {}
 
 
@@ -654,8 +654,7 @@ def blind_stages(review: Review, session: Session) -> set[Stage]:
     if not is_blind(review):
         return set()
     pairs = repo.current_stage_roles(session)
-    started = set(repo.reconciliations(session))
-    started |= {stage for stage, role in pairs if role == Role.ADJUDICATOR}
+    started = repo.reconciliation_starts(session)
     screened = {stage for stage, role in pairs if role == Role.SCREENER}
     return {s for s in review.protocol.stages if s not in started and s in screened}
 
@@ -725,9 +724,7 @@ def change_after_reconciliation(review: Review, record_id: int, reviewer: str, s
 def reconciliation_started(review: Review, stage: Stage | None = None) -> bool:
     """Whether reconciliation has started at `stage` (any stage when None)."""
     with review.read() as session:
-        started = set(repo.reconciliations(session))
-        started |= {d.stage for d in repo.current_decisions(session)
-                    if d.reviewer_role == Role.ADJUDICATOR}
+        started = repo.reconciliation_starts(session)
     return bool(started) if stage is None else stage in started
 
 

@@ -1234,6 +1234,48 @@ def test_merge_brings_the_start_of_reconciliation_with_the_resolutions(
             assert len(repo.reconciliations(s)) == 2
 
 
+def _merged_the_old_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                        ) -> tuple[list[int], Path, Path]:
+    """`_reconciled_copy`'s B merged into A as merges did before they brought a copy's start
+    of reconciliation: A holds B's full-text resolution but no start of full-text
+    reconciliation (no row, no event)."""
+    from screener.workflow import team
+
+    ids, a_dir, b_dir = _reconciled_copy(tmp_path)
+    with monkeypatch.context() as m, open_review(a_dir) as a:
+        m.setattr(team, "_bring_reconciliations", lambda *args: ())
+        assert merge(a, b_dir).added == 5
+        with a.transaction() as s:
+            assert FT not in repo.reconciliations(s)
+    return ids, a_dir, b_dir
+
+
+def test_resolutions_merged_without_their_start_end_blinding_at_the_first_of_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a review merged by the old code: its blinding took the resolution as the start of
+    # full-text reconciliation, but its agreement read only the reconciliations table and
+    # counted ann's decision, made after the resolution and seeing bob's, as independent
+    # (2 records, 50%, against the copy's 1 record, 0%), and its report said nothing of it
+    from screener.exports.report import ReportInputs, screening_paragraph
+    from screener.workflow.reporting import build_report_inputs
+
+    ids, a_dir, b_dir = _merged_the_old_way(tmp_path, monkeypatch)
+    with open_review(b_dir) as b:
+        in_b = agreement(b, FT).pairs[0].stats
+        b_inputs = build_report_inputs(b)
+    assert isinstance(b_inputs, ReportInputs) and b_inputs.unblinded
+    with open_review(a_dir) as a:
+        assert reconciliation_started(a, FT)
+        here = agreement(a, FT).pairs[0].stats
+        assert (here.n, here.percent_agreement) == (in_b.n, in_b.percent_agreement)
+        inputs = build_report_inputs(a)
+    assert isinstance(inputs, ReportInputs)
+    assert inputs.unblinded == b_inputs.unblinded
+    (n,) = [n for stage, n in inputs.unblinded if stage == FT]
+    assert (f"After reconciliation of full text screening had begun, decisions on {n} "
+            "record") in screening_paragraph(inputs)
+
+
 def test_merge_keeps_the_reviews_own_start_of_reconciliation_and_says_so(
         tmp_path: Path) -> None:
     ids, a_dir, b_dir = _reconciled_copy(tmp_path)
