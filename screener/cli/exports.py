@@ -204,10 +204,11 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
     tables the figures come from agree with the event log."""
     import sys
 
-    from screener.workflow.audit_check import RESTORE, check_tables, database_damage
+    from screener.workflow.audit_check import RESTORE, database_damage, table_findings
     from screener.workflow.reporting import verify_event_log, verify_log, verify_log_file
 
     problems: list[str] = []
+    warnings: list[str] = []
     damage: str | None = None
     if jsonl is not None and review_dir is None and db_url is None:
         checks = [verify_log_file(jsonl)]
@@ -218,7 +219,7 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
             checks = [verify_log_file(jsonl, review)]
             # the head and count alone would pass a review whose rows were edited since
             stored = verify_event_log(review) if checks[0].events else verify_log(review)
-            problems = check_tables(review)
+            problems, warnings = table_findings(review)
         if not stored.ok:
             click.echo(f"the review's {'event log' if stored.events else 'log'} FAILED: "
                        f"{stored.problem}", err=True)
@@ -228,7 +229,7 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
         with open_from(review_dir, db_url) as review:
             damage = database_damage(review)
             checks = [verify_log(review), verify_event_log(review)]
-            problems = check_tables(review)
+            problems, warnings = table_findings(review)
         against = ""
     failed = damage is not None
     if damage:
@@ -241,6 +242,8 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
             failed = True
     for problem in problems:
         click.echo(f"tables FAILED: {problem}", err=True)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if failed or problems:
         sys.exit(1)
     if jsonl is not None and not against and checks[0].rows == 0:

@@ -1360,9 +1360,12 @@ def audit_tables(session: Session) -> dict[str, Any]:
                DecisionRow.reviewer_id, DecisionRow.stage)).all()]
     rankings = [(i, config, config_hash) for i, config, config_hash in session.execute(
         select(RankingRow.id, RankingRow.config, RankingRow.config_hash)).all()]
+    adjudicated = [{"stage": stage.value, "first_seq": first, "decisions": n}
+                   for stage, (first, n) in first_adjudications(session).items()]
     return {"sources": sources, "protocols": protocols,
             "links": {"all": int(links[0]), "undone": int(links[1]), "standing": standing},
-            "reconciliations": reconciliations, "allocations": runs,
+            "reconciliations": reconciliations, "adjudicated": adjudicated,
+            "allocations": runs,
             "not_retrieved": not_retrieved, "decisions": undo_rows, "rankings": rankings}
 
 

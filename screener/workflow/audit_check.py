@@ -10,7 +10,10 @@ than its import event, a protocol text whose sha256 is not the one stored, more 
 links standing than the events removed, a reconciliation at another time than its event,
 a report marked not retrieved without an event, an allocation that differs from its event.
 Decision rows are checked for what their hash does not cover (`undoes_id`), and stored
-rankings for a configuration that no longer matches its hash.
+rankings for a configuration that no longer matches its hash. A stage where the adjudicator
+decided with no start of reconciliation recorded (merges by older versions of screener
+brought a copy's resolutions without it) is a warning: agreement there is cut off at the
+first adjudicator decision.
 
 A user who rewrites a table, its events and the whole chain after them, and the stored
 heads, is not caught here: only a head published elsewhere (the report prints both) shows
@@ -26,6 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from screener.core.audit import LogEvent
+from screener.core.decisions import Stage
 from screener.core.wording import counted, plural
 from screener.storage import RESTORE_STEPS, repo
 from screener.workflow.review import Review
@@ -164,6 +168,26 @@ def _reconciliations(tables: dict[str, Any], events: list[LogEvent]) -> list[str
     return problems
 
 
+def _reconciliation_warnings(tables: dict[str, Any]) -> list[str]:
+    """Stages where the adjudicator decided but no start of reconciliation was recorded
+    (merges by older versions of screener brought a copy's resolutions without it): not a
+    table edited, but agreement there is cut off at the first adjudicator decision."""
+    started = {row["stage"] for row in tables["reconciliations"]}
+    out = []
+    for row in tables["adjudicated"]:
+        if row["stage"] in started:
+            continue
+        name = Stage(row["stage"]).label.replace("-", " ")
+        out.append(
+            f"{name}: the adjudicator made {counted(row['decisions'], 'decision')} there "
+            f"(the first at seq {row['first_seq']} of the decision log) but no start of its "
+            "reconciliation was recorded (a merge by an older screener brought resolutions "
+            "from a copy without it): blinding ended at that first decision, so agreement "
+            f"at {name} uses the decisions as they stood just before it, and those made or "
+            "changed after it count as made unblinded")
+    return out
+
+
 def _not_retrieved(tables: dict[str, Any], events: list[LogEvent]) -> list[str]:
     marked: set[int] = set()
     for e in events:
@@ -249,6 +273,12 @@ def database_damage(review: Review) -> str | None:
 def check_tables(review: Review) -> list[str]:
     """Every disagreement between the review's tables and its event log (or what decision
     rows and rankings say of themselves), in words; [] when they agree."""
+    return table_findings(review)[0]
+
+
+def table_findings(review: Review) -> tuple[list[str], list[str]]:
+    """`check_tables`'s problems, and the warnings: what is no disagreement but changes
+    what the figures mean (`_reconciliation_warnings`)."""
     with review.read() as session:
         tables = repo.audit_tables(session)
         events = [e for e, _ in repo.event_log(session)]
@@ -259,8 +289,8 @@ def check_tables(review: Review) -> list[str]:
             for e in events[:1]):
         # an offline copy (`export-reviewer`): its records, protocol and reports were copied
         # from the review without the review's events; check those in the review
-        return (_allocations(tables, events) + _undo_links(tables) + _rankings(tables))
+        return (_allocations(tables, events) + _undo_links(tables) + _rankings(tables)), []
     return (_sources(tables, events) + _protocols(tables, events)
             + _duplicates(tables, events) + _reconciliations(tables, events)
             + _not_retrieved(tables, events) + _allocations(tables, events)
-            + _undo_links(tables) + _rankings(tables))
+            + _undo_links(tables) + _rankings(tables)), _reconciliation_warnings(tables)

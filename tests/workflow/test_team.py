@@ -1276,6 +1276,35 @@ def test_resolutions_merged_without_their_start_end_blinding_at_the_first_of_the
             "record") in screening_paragraph(inputs)
 
 
+def test_log_verify_warns_of_resolutions_merged_without_their_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `log verify` said the tables were fine for a review merged by the old code, so
+    # nothing found the reviews whose agreement counted unblinded decisions as independent
+    from click.testing import CliRunner
+
+    from screener.cli import main
+
+    ids, a_dir, b_dir = _merged_the_old_way(tmp_path, monkeypatch)
+    with open_review(a_dir) as a, a.transaction() as s:
+        first = min(d.seq or 0 for d in repo.decision_log(s)
+                    if d.stage == FT and d.reviewer_role == Role.ADJUDICATOR)
+    result = CliRunner().invoke(main, ["log", "verify", "--review", str(a_dir)])
+    # (the test's records were added without an import event: that one fails)
+    assert not [line for line in result.stderr.splitlines()
+                if line.startswith("tables FAILED") and "reconciliation" in line]
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warning.startswith(f"warning: full text: the adjudicator made 1 decision there "
+                              f"(the first at seq {first} of the decision log) but no start "
+                              "of its reconciliation was recorded")
+    assert warning.endswith("agreement at full text uses the decisions as they stood just "
+                            "before it, and those made or changed after it count as made "
+                            "unblinded")
+    from screener.workflow.audit_check import table_findings
+
+    with open_review(b_dir) as b:       # the copy, which recorded its start: no warning
+        assert table_findings(b)[1] == []
+
+
 def test_merge_keeps_the_reviews_own_start_of_reconciliation_and_says_so(
         tmp_path: Path) -> None:
     ids, a_dir, b_dir = _reconciled_copy(tmp_path)
