@@ -8,8 +8,9 @@ Each item is (record, decision label, reason label, note), e.g.
 
 - RIS: one `N1` (notes) line "screener: exclude; reason: Wrong population; note: ..."
   (Zotero imports N1 as a child note, EndNote as Notes), then the notes the record was
-  imported with from RIS (`N1`) or BibTeX (`note`), one `N1` each, and its ISSNs (RIS `SN`,
-  BibTeX `issn`) in `SN` (other formats' are not read from their raw fields). The PubMed id goes in `AN`
+  imported with from RIS (`N1`) or BibTeX (`note`), one `N1` each, and its ISSNs (read
+  from whichever format it came in: `core.issns`), one `SN` each, the print one first.
+  The PubMed id goes in `AN`
   (Accession Number, where EndNote's PubMed filter puts it) with `DP  - NLM` (the
   provider of the database the accession number belongs to, so it reads back as the PMID);
   `DB` (Name of Database) names the sources the record came from, its removed
@@ -62,6 +63,7 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
+from screener.core.issns import issns as record_issns
 from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record, written_type
 from screener.exports._cells import EXCEL_CELL_LIMIT, Cell, csv_text, over_excel_limit
 
@@ -121,16 +123,16 @@ def _ris_lines(text: str, breaks: str) -> str:
     return breaks.join(lines)
 
 
-_OWN_FIELDS = {"TY": ("SN", "N1"), "ENTRYTYPE": ("issn", "note")}
-"""Where a record's raw fields keep its ISSN and note: the RIS import (tag -> values; a
-record's first tag is TY), the BibTeX import (field -> value, with ENTRYTYPE)."""
+_NOTE_FIELDS = {"TY": "N1", "ENTRYTYPE": "note"}
+"""Where a record's raw fields keep its notes: the RIS import (tag -> values; a record's
+first tag is TY), the BibTeX import (field -> value, with ENTRYTYPE)."""
 
 
-def _raw_values(record: Record, field: int) -> list[str]:
-    """The values of the record's raw ISSN (`field` 0) or note (1) field, stripped."""
-    for marker, names in _OWN_FIELDS.items():
+def _raw_notes(record: Record) -> list[str]:
+    """The values of the record's raw note field, stripped."""
+    for marker, name in _NOTE_FIELDS.items():
         if marker in record.raw:
-            value = record.raw.get(names[field]) or []
+            value = record.raw.get(name) or []
             return [v.strip() for v in ([value] if isinstance(value, str) else value)
                     if isinstance(v, str) and v.strip()]
     return []
@@ -140,17 +142,7 @@ def _own_notes(record: Record) -> list[str]:
     """The notes the record was imported with (RIS `N1`, BibTeX `note`), but a decision
     screener's export wrote there ("screener: include; ..."): this review's decision
     replaces that one, never stands beside it."""
-    return [v for v in _raw_values(record, 1) if not v.startswith("screener: ")]
-
-
-_ISSN = re.compile(r"\b\d{4}-?\d{3}[\dXx]\b")
-
-
-def _issns(record: Record) -> list[str]:
-    """The ISSNs the record was imported with (RIS `SN`, which may hold an ISBN: those
-    are left out; BibTeX `issn`), each once."""
-    return list(dict.fromkeys(m.group() for v in _raw_values(record, 0)
-                              for m in _ISSN.finditer(v)))
+    return [v for v in _raw_notes(record) if not v.startswith("screener: ")]
 
 
 _PAGE = re.compile(r"([A-Za-z]*)(\d+)")
@@ -219,7 +211,7 @@ def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = Non
             entry["keywords"] = [_one_line(k) for k in record.keywords]
         if record.publication_types:
             entry["type_of_work"] = _one_line("; ".join(record.publication_types))
-        if issns := _issns(record):
+        if issns := record_issns(record.raw):
             entry["issn"] = issns
         entry["notes"] = [_ris_lines(text, "\n") for text in
                           (_decision(decision, reason, note), *_own_notes(record))]
@@ -328,7 +320,7 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
                   ("keywords", "; ".join(record.keywords)),
                   ("pubtype", "; ".join(record.publication_types)),
                   ("mesh", "; ".join(record.mesh_terms)), ("language", record.language),
-                  ("issn", ", ".join(_issns(record))),
+                  ("issn", ", ".join(record_issns(record.raw))),
                   ("note", decision_text(decision, reason, note)),
                   ("annote", "\n\n".join(_own_notes(record))),
                   ("screener_id", str(record.id) if record.id is not None else ""))

