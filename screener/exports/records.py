@@ -30,7 +30,8 @@ Each item is (record, decision label, reason label, note), e.g.
   RIS import reads as line breaks; rispy joins them with a space) and a note's lines (rispy
   reads each as a note).
 - BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note), the record's
-  own notes go in `annote` (Zotero: a child note) and its ISSNs in `issn`; PMID in
+  own notes go in `annote` (Zotero: a child note), its print ISSN in `issn` and its
+  electronic one in `eissn` (`_bib_issns`); PMID in
   `pmid`; the entry type from the record's type (@inproceedings with `booktitle` for a
   conference paper, @book, ...; else @article with `journal`, or @misc); pages as "117--155" (the
   end page in full, as in RIS); keywords in `keywords`, joined by "; " (JabRef and Zotero split on it too; a
@@ -63,7 +64,7 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
-from screener.core.issns import issns as record_issns
+from screener.core.issns import ELECTRONIC, issns, labelled_issns
 from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record, written_type
 from screener.exports._cells import EXCEL_CELL_LIMIT, Cell, csv_text, over_excel_limit
 
@@ -211,8 +212,8 @@ def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = Non
             entry["keywords"] = [_one_line(k) for k in record.keywords]
         if record.publication_types:
             entry["type_of_work"] = _one_line("; ".join(record.publication_types))
-        if issns := record_issns(record.raw):
-            entry["issn"] = issns
+        if found := issns(record.raw):
+            entry["issn"] = found
         entry["notes"] = [_ris_lines(text, "\n") for text in
                           (_decision(decision, reason, note), *_own_notes(record))]
         entries.append(entry)
@@ -303,6 +304,19 @@ def _bib_kind(record: Record) -> str:
     return _BIB_KINDS[written_type(record.publication_types, _BIB_KINDS, record.journal)]
 
 
+def _bib_issns(record: Record) -> tuple[str, str]:
+    """(`issn`, `eissn`): the print ISSN in `issn`, which holds one ISSN in biblatex (and
+    JabRef's integrity check), and the electronic one in `eissn`, as Web of Science's
+    BibTeX export writes them (JabRef keeps the field, biblatex and Zotero pass over it).
+    An electronic ISSN alone goes in `issn`. A further ISSN the source gives (a second
+    unlabelled one, or a linking ISSN unlike both) follows the first in `issn`, joined by
+    ", " (Zotero keeps the text, biblatex prints it as it is), rather than be lost."""
+    found = labelled_issns(record.raw)
+    electronic = [issn for issn, kind in found if kind == ELECTRONIC]
+    others = [issn for issn, kind in found if kind != ELECTRONIC] or electronic[:1]
+    return ", ".join(others), ", ".join(e for e in electronic if e not in others)
+
+
 def records_bibtex(items: Sequence[RecordItem]) -> str:
     """BibTeX (bibtexparser v2) with the decision in `note`."""
     library = Library()
@@ -320,7 +334,7 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
                   ("keywords", "; ".join(record.keywords)),
                   ("pubtype", "; ".join(record.publication_types)),
                   ("mesh", "; ".join(record.mesh_terms)), ("language", record.language),
-                  ("issn", ", ".join(record_issns(record.raw))),
+                  *zip(("issn", "eissn"), _bib_issns(record), strict=True),
                   ("note", decision_text(decision, reason, note)),
                   ("annote", "\n\n".join(_own_notes(record))),
                   ("screener_id", str(record.id) if record.id is not None else ""))

