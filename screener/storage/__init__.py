@@ -25,6 +25,7 @@ from screener.storage.engine import (
     READ_ONLY,
     RESTORE_STEPS,
     SCHEMA_HEAD,
+    ReviewFileReplaced,
     StorageError,
     StorageUnavailable,
     closed_in_read_only_folder,
@@ -267,6 +268,12 @@ class Database:
         """Database failures a user can act on become a `StorageError` with the remedy."""
         try:
             yield
+        except ReviewFileReplaced:
+            # Close this process's connections to the replaced file now: the last one to
+            # close checkpoints its -wal into that file and deletes the -wal and -shm by
+            # name, so no connection opening the new file lays them over it.
+            self.engine.dispose()
+            raise
         except OperationalError as exc:
             self._raise_if_silent(exc)
             read_only = self.is_sqlite and _is_read_only(exc)

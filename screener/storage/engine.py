@@ -289,6 +289,116 @@ def opens_immutable(path: str) -> bool:
     return closed_in_read_only_folder(path) or closed_on_full_disk(path)
 
 
+class ReviewFileReplaced(StorageError):
+    """review.db at its path is no longer the file this process opened: another program
+    (a sync tool, a restore) put a file in its place while the review was open."""
+
+
+class OpenedFile:
+    """The database file a SQLite engine opened, told from a file put at its path later.
+
+    SQLite goes on reading and writing the file it opened (now unlinked) after a sync tool
+    renames another review.db over it, but finds the -wal and -shm beside it by name and,
+    seeing the file moved, leaves them there when it closes: the next connection to open
+    the path lays that -wal over the new file (a teammate's decisions, delivered by the
+    sync tool, vanished once the UI quit). So every transaction first checks that the
+    path still names the file opened (its device and inode), and no new connection opens a
+    file put in its place; the first time it does not, the review as this process has it
+    is copied beside the new file and the -wal and -shm left by the replaced file (the
+    ones seen while it was there) are removed, so the new file opens as it came."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None
+        self.journal: tuple[int, int] | None = None
+        """The -wal journal the file had at its last transaction."""
+        self.kept: Path | None = None
+        """Where the review as this process had it was copied when the file was replaced."""
+        self.replaced = False
+
+    def remember(self) -> None:
+        """Note the file a first connection opened (created, for a new review)."""
+        if self.identity is None:
+            self.identity = _file_id(self.path)
+
+    def check(self, dbapi_conn: Any = None) -> None:
+        """Raise `ReviewFileReplaced` when the path names another file now; the first
+        time, with the connection `dbapi_conn` to the file opened, set it aside (above)."""
+        if not self.replaced:
+            now = _file_id(self.path)
+            if self.identity is None or now is None or now == self.identity:
+                self.journal = _file_id(f"{self.path}-wal")
+                return  # (gone: SQLite goes on with the file it has open, as for a move)
+            self.replaced = True
+            if dbapi_conn is not None:
+                self._set_aside(dbapi_conn)
+        raise ReviewFileReplaced(replaced_message(self.path, self.kept))
+
+    def _set_aside(self, dbapi_conn: Any) -> None:
+        wal = f"{self.path}-wal"
+        if self.journal is not None and _file_id(wal) != self.journal:
+            return  # another process with the replaced file open did it (or a sync tool)
+        self.kept = keep_replaced(self.path, dbapi_conn)
+        for side in (wal, f"{self.path}-shm"):
+            try:
+                os.unlink(side)
+            except OSError:
+                pass  # (not there)
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+REPLACED_COPY = "{stem} (replaced while open {when}){suffix}"
+"""The name of the copy of a review.db kept when another program replaced it."""
+
+
+def keep_replaced(path: str, dbapi_conn: Any) -> Path | None:
+    """Copy the database `dbapi_conn` has open (the file that was at `path`, its committed
+    journal included) into a new file beside `path`; None when that fails."""
+    import sqlite3
+    from datetime import datetime
+
+    original = Path(path)
+    when = datetime.now().strftime("%Y-%m-%d %H.%M.%S")
+    target = original.with_name(REPLACED_COPY.format(
+        stem=original.stem, when=when, suffix=original.suffix))
+    if target.exists():
+        return target
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            dbapi_conn.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # (one file, no journal beside)
+        finally:
+            copy.close()
+    except (sqlite3.Error, OSError):
+        target.unlink(missing_ok=True)
+        return None
+    return target
+
+
+def replaced_message(path: str, kept: Path | None) -> str:
+    name = os.path.basename(path)
+    saved = (f"The review as this window had it, with the decisions made here, is kept as "
+             f"{kept}: once the review is open again, put that file in a folder of its own "
+             f"as {name} with the review's protocol.yaml and `screener merge` that folder to "
+             "bring back decisions missing from the new file" if kept is not None else
+             f"The review as this window had it could not be kept: decisions made here "
+             f"since the file was last synced are missing from the new {name}")
+    return (f"{path} was replaced by another program (a sync tool?) while screener had it "
+            "open: your last action was not saved, and nothing more is written to the "
+            f"replaced file. Quit screener (every window and command on this review) and "
+            f"open the review again: it then works on the {name} now there. {saved} "
+            "(README: \"Backing up, moving and sharing a review\"). Keep a review folder out "
+            "of sync tools while it is open, or share it on PostgreSQL")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite connections get WAL, foreign keys and a busy timeout.
 
@@ -307,12 +417,24 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, creator=lambda: sqlite3.connect(
                 uri, uri=True, check_same_thread=False))
             event.listen(engine, "connect", _sqlite_on_connect_immutable)
+            opened = None
         else:
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _sqlite_on_connect)
+            opened = OpenedFile(path) if path not in ("", ":memory:") else None
+            if opened is not None:
+                @event.listens_for(engine, "do_connect")
+                def _connect(*_args: Any) -> None:
+                    opened.check()  # (no connection to a file put in its place)
+
+                @event.listens_for(engine, "connect")
+                def _connected(*_args: Any) -> None:
+                    opened.remember()
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
+            if opened is not None:
+                opened.check(conn.connection.dbapi_connection)
             reads_only = conn.get_execution_options().get(READ_ONLY, False)
             conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
