@@ -177,8 +177,10 @@ def sqlite_file_problem(path: Path) -> str | None:
     if short:
         return f"{path} is cut short ({short}), so it cannot be read; {_REMEDY}"
     tables = _table_names(path)
-    if tables is None or "reviews" in tables:
-        return None  # (None: it could not be opened read-only; connecting will say why)
+    if tables is None:
+        return None  # (it could not be opened read-only; connecting will say why)
+    if "reviews" in tables:
+        return stale_journal(path)
     if not tables:
         return (f"{path} is an SQLite database without tables, not a screener review; "
                 f"{_REMEDY}. One left by an `init` that did not finish can be deleted before "
@@ -202,6 +204,63 @@ def _cut_short(path: Path, header: bytes, size: int) -> str | None:
     if pages_valid and size < page_size * pages:
         return f"{size:,} bytes of the {page_size * pages:,} its header gives"
     return None
+
+
+def stale_journal(path: Path) -> str | None:
+    """Why the review.db-wal beside `path` must not be applied to it, or None.
+
+    SQLite lays every valid frame of a -wal over the database file when it opens it, and
+    nothing ties a -wal to the file it was written beside: a review.db and an older -wal
+    (a sync tool or a copy delivering the two from different times) open as the old
+    review, and the first write makes that for good. The review's decision and event logs
+    only grow, and a -wal only holds what was committed after the file's last checkpoint,
+    so with the right -wal the review as review.db and its -wal give it has at least the
+    decisions and events of review.db alone; fewer means the -wal is older than the file.
+    Both are read without writing (review.db alone as an immutable file, then with its
+    -wal read-only), review.db alone first, so a writer working meanwhile only adds to the
+    second figure."""
+    wal = Path(f"{path}-wal")
+    try:
+        if wal.stat().st_size == 0:
+            return None
+    except OSError:
+        return None
+    alone = _log_lengths(path, "immutable=1")
+    applied = _log_lengths(path, "mode=ro") if alone else None
+    back = ", ".join(f"from {before} {what} to {after}" for what, before, after in zip(
+        ("decisions", "events"), alone or (), applied or (), strict=False)
+        if before is not None and after is not None and after < before)
+    if not back:  # (a length its schema lacks in one view is not compared)
+        return None
+    return (f"{wal.name} beside {path} is older than {path.name}: SQLite would apply it and "
+            f"take the review back {back}, and the newer ones would be lost for good at the "
+            "next write (a sync tool or a copy paired files from different times). Nothing "
+            "was changed. Quit every screener window and command on this review, then move "
+            f"{wal.name} and {path.name}-shm out of the folder (keep them) and run the "
+            f"command again: the review opens as {path.name} holds it; check it with "
+            "`screener log verify` (README: \"Backing up, moving and sharing a review\")")
+
+
+def _log_lengths(path: Path, mode: str) -> tuple[int | None, int | None] | None:
+    """The review's decision and event log lengths as SQLite opened with `mode` reads
+    them (None: it could not be read; a length None: its schema has no such column)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?{mode}", uri=True)
+        try:
+            conn.row_factory = sqlite3.Row
+            row = conn.execute("SELECT * FROM reviews ORDER BY id LIMIT 1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    keys = row.keys()
+    return (int(row["decision_count"] or 0) if "decision_count" in keys else None,
+            int(row["event_count"] or 0) if "event_count" in keys else None)
 
 
 def _table_names(path: Path) -> set[str] | None:
