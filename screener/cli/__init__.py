@@ -172,6 +172,10 @@ def open_from(review_dir: Path | None, db_url: str | None) -> Any:
                    f"upgraded from schema {review.upgraded_from} to {review.db.head()} "
                    f"(screener {__version__}); teammates who open it need this version or a "
                    "newer one", err=True)
+    from screener.workflow.review import network_drive_note
+
+    if note := network_drive_note(review):
+        click.echo(f"warning: {note}", err=True)
     return review
 
 

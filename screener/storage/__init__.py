@@ -35,6 +35,7 @@ from screener.storage.engine import (
     head_revision,
     known_revisions,
     make_engine,
+    network_filesystem,
     normalise_url,
     pg_answer_timeout,
     pg_connect_timeout,
@@ -75,6 +76,11 @@ class Database:
         if closed_in_read_only_folder(path):
             return _explain_sqlite_read_only(path, "attempt to write a readonly database")
         return None
+
+    def network_filesystem(self) -> str | None:
+        """The network file system (nfs4, cifs, ...) a SQLite review's file is on, or None."""
+        path = self.sqlite_path
+        return network_filesystem(str(path)) if path is not None else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -312,6 +312,37 @@ def closed_in_read_only_folder(path: str) -> bool:
             and not os.access(folder, os.W_OK) and not Path(f"{path}-wal").exists())
 
 
+MOUNTS = Path("/proc/mounts")
+"""Linux's table of mounted file systems (device, mount point, type, ...)."""
+
+NETWORK_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "afs", "ncpfs", "9p",
+    "fuse.sshfs", "sshfs", "davfs", "fuse.davfs", "fuse.rclone", "ceph", "glusterfs",
+    "fuse.glusterfs", "lustre", "gpfs"})
+"""File system types reached over a network, where SQLite's locks and shared memory (which
+WAL mode needs) do not hold between computers."""
+
+
+def network_filesystem(path: str) -> str | None:
+    """The type of network file system (nfs4, cifs, ...) the file `path` lives on, from the
+    mount table; None on a local disk or where the table cannot be read (not Linux)."""
+    try:
+        table = MOUNTS.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    where = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    best, kind = "", None
+    for line in table.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ").replace("\\011", "\t")
+        inside = where == point or where.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind if kind in NETWORK_FILESYSTEMS else None
+
+
 FULL_DISK_BYTES = 64 * 1024
 """Less free space than this on the review's disk: SQLite cannot make the -shm index (32
 KiB) a WAL database needs to be opened, nor log a change."""

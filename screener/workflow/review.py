@@ -104,6 +104,45 @@ class Review:
         self.close()
 
 
+def other_copies(review: Review) -> list[str]:
+    """The names of other SQLite databases in a review's folder beside review.db: a sync
+    tool's conflicted copy ("review (Bob's conflicted copy 2026-11-30).db"), a copy kept
+    when review.db was replaced while open. Decisions made in one are not in the review."""
+    path = review.db.sqlite_path
+    if path is None:
+        return []
+    try:
+        return sorted(p.name for p in path.parent.glob("*.db")
+                      if p.name != path.name and p.is_file())
+    except OSError:
+        return []
+
+
+def other_copies_note(names: list[str]) -> str:
+    """What to do about `other_copies` ("" when there are none)."""
+    if not names:
+        return ""
+    listed = ", ".join(names)
+    one = len(names) == 1
+    return (f"{listed} {'is' if one else 'are'} beside {DB_FILE}: {'a copy' if one else 'copies'} "
+            f"of the review (a sync tool's conflicted copy?) whose decisions are not in this "
+            f"review. To bring them in, put {'it' if one else 'each'} in a folder of its own as "
+            f"{DB_FILE} with the review's protocol.yaml and `screener merge` that folder; then "
+            "move it out of the review folder (README: \"Backing up, moving and sharing a "
+            "review\")")
+
+
+def network_drive_note(review: Review) -> str:
+    """A warning when a SQLite review is on a network file system ("" when it is not)."""
+    kind = review.db.network_filesystem()
+    if kind is None:
+        return ""
+    return (f"the review {review.location} is on a network drive ({kind}): SQLite cannot keep "
+            f"{DB_FILE} safe when two computers open it there (its locks do not hold across "
+            "the network). Keep every screener on this review on one computer (others SSH in), "
+            "or share it on PostgreSQL; never open it from two computers at once")
+
+
 def _resolve(folder: Path | None, db_url: str | None) -> tuple[str, Path | None]:
     url = db_url or os.environ.get(ENV_DB) or None
     if url:

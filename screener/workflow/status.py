@@ -26,7 +26,7 @@ from screener.workflow.progress import (
     import_note,
     not_estimable,
 )
-from screener.workflow.review import Review
+from screener.workflow.review import Review, other_copies, other_copies_note
 from screener.workflow.screening import eligible_ids, known_reviewer, outcomes, reviewer_name
 from screener.workflow.team import (
     CLAIM_MINUTES,
@@ -152,6 +152,7 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
         # imported after the latest dedup run (after screening began, if it never ran)
         "not_deduplicated": not_deduplicated[0],
         "not_deduplicated_note": not_deduplicated_note(*not_deduplicated),
+        "other_copies": other_copies(review),
         "sources": [
             {"name": s["name"], "kind": s["kind"], "records": s["records"],
              "file": s["file_name"], "query": s["query"], "searched": s["searched_on"],
@@ -275,6 +276,8 @@ def format_status(data: dict[str, Any]) -> str:
                      "the records' identifiers or years: see `screener dedup --list`")
     if data.get("not_deduplicated_note"):
         lines.append(f"  note: {data['not_deduplicated_note']}")
+    if data.get("other_copies"):
+        lines.append(f"  note: {other_copies_note(data['other_copies'])}")
     if data["sources"]:
         lines.append("  sources:")
         for s in data["sources"]:

@@ -49,3 +49,13 @@ async def test_a_review_db_replaced_under_the_ui_is_said_and_the_note_kept(
     review.close()
     assert stored(review) == [(ids[0], "ann", "include", None, ""),
                               (ids[3], "bob", "include", None, "")]
+
+
+async def test_the_ui_names_a_conflicted_copy_when_it_opens(make_app: MakeApp) -> None:
+    app, review, _, _ = make_app()
+    copy = "review (Bob's conflicted copy 2026-11-30).db"
+    review.db.copy_to(review.folder / copy)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        said = [n.message for n in app._notifications if n.title == "Another copy of the review"]
+        assert len(said) == 1 and copy in said[0] and "screener merge" in said[0]
