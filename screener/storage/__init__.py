@@ -464,7 +464,41 @@ def _explain_operational(exc: OperationalError, where: str) -> str:
     if "unable to open" in low:
         return (f"cannot open the review database {where} ({text}): check that the folder "
                 "exists and is readable")
+    if "disk i/o error" in low and os.path.isabs(where):
+        return _explain_io_error(where, text)
     return f"database error on {where}: {text}; nothing of this action was written"
+
+
+def _explain_io_error(where: str, text: str) -> str:
+    """A write the system refused for a reason other than a full disk: the likely causes,
+    the one this process can see first."""
+    seen = []
+    if _file_size_limit() is not None:
+        seen.append(f"this shell lets a program write files of at most {_file_size_limit():,} bytes (`ulimit "
+                    "-f`): raise the limit (`ulimit -f unlimited`, or ask whoever set it) and "
+                    "try again")
+    kind = network_filesystem(where)
+    if kind is not None:
+        seen.append(f"the review is on a network drive ({kind}), which may have gone away or "
+                    "refused the write: check the connection; a review belongs on a local disk "
+                    "or on PostgreSQL (README: \"Backing up, moving and sharing a review\")")
+    other = ("a disk quota reached (`quota -s`, or ask the administrator), a network or sync "
+             "drive that went away, or the disk failing (the system log, `dmesg`)")
+    causes = (f"{'; '.join(seen)}. Otherwise: {other}" if seen else f"likely {other}")
+    return (f"could not write {where} ({text}): the last action was not saved; everything saved "
+            f"before it is safe. The system refused the write, with space left on the disk: "
+            f"{causes}. The commands that only read (status, the exports, backup to another "
+            "disk) may still work")
+
+
+def _file_size_limit() -> int | None:
+    """The largest file this process may write (`ulimit -f`), None when unlimited."""
+    try:
+        import resource
+    except ImportError:  # (not on Windows)
+        return None
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if limit == resource.RLIM_INFINITY else int(limit)
 
 
 def _explain_full_disk(where: str, text: str) -> str:
