@@ -59,6 +59,7 @@ from screener.workflow.review import (
     ProtocolAmended,
     amended_elsewhere,
     catch_up_with_amendments,
+    decision_head,
 )
 from screener.workflow.screening import NextItem
 from screener.workflow.team import (
@@ -109,14 +110,25 @@ class RankingFailed(Message):
 class ProgressComputed(Message):
     """A progress worker finished; `generation` tells whether it is still current."""
 
-    def __init__(self, progress: Progress, generation: int) -> None:
+    def __init__(self, progress: Progress, generation: int,
+                 head: tuple[int, str] | None = None) -> None:
         super().__init__()
         self.progress = progress
         self.generation = generation
+        self.head = head
+        """The decision log's head read before the figures were computed."""
 
 
 class AmendedElsewhere(Message):
     """The periodic look found a protocol amendment made in another process."""
+
+
+class DecidedElsewhere(Message):
+    """The periodic look found the decision log moved since the figures were computed."""
+
+    def __init__(self, head: tuple[int, str]) -> None:
+        super().__init__()
+        self.head = head
 
 
 class ProgressFailed(Message):
@@ -160,6 +172,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         self._ranking_disabled = False
         self._progress_running = False
         self._progress_stale = False
+        self._figures_head: tuple[int, str] | None = None
+        """The decision log's head when the figures shown were computed."""
         self._figures_of: int | None = None
         """The count screened when the stopping statistics shown were computed, once
         decisions have been made since (None: they are current)."""
@@ -635,12 +649,25 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
 
     @work(thread=True, group="protocol-check")
     def _look_for_amendment(self) -> None:
+        """Also whether others decided since the figures were computed (an idle UI's
+        stopping panel said "Stopping rule met" or "not met" long after it stopped holding)."""
         try:
             amended = amended_elsewhere(self.screener.review)
+            head = decision_head(self.screener.review)
         except Exception:  # noqa: BLE001 - a failed look changes nothing; decisions check
             return
         if amended:
             self.post_message(AmendedElsewhere())
+        elif self._figures_head is not None and head != self._figures_head:
+            self.post_message(DecidedElsewhere(head))
+
+    def on_decided_elsewhere(self, message: DecidedElsewhere) -> None:
+        """Recompute the figures, unless a computation is running or waiting (after the
+        reviewer's own decision), which will read the new head itself."""
+        if message.head == self._figures_head or self._progress_timer is not None:
+            return
+        self._figures_head = message.head  # (one recomputation per move, even if it fails)
+        self.refresh_progress()
 
     def on_amended_elsewhere(self, message: AmendedElsewhere) -> None:
         if self._on_top():  # (a dialog opened meanwhile: the next look finds it again)
@@ -965,15 +992,17 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     def _compute_progress(self, generation: int) -> None:
         app = self.screener
         try:
+            head = decision_head(app.review)  # (before: a decision meanwhile moves it on)
             progress = app.progress_fn(app.review, app.reviewer, app.stage)
         except Exception as exc:  # noqa: BLE001 - reported, never crashes the app
             self.post_message(ProgressFailed(exc))
             return
-        self.post_message(ProgressComputed(progress, generation))
+        self.post_message(ProgressComputed(progress, generation, head))
 
     def on_progress_computed(self, message: ProgressComputed) -> None:
         if message.generation == self._generation:
             self.progress = message.progress
+            self._figures_head = message.head
             self.screener.session.follow_progress(message.progress.criteria_met)
             self._figures_of = None
             self.show_status()

@@ -444,6 +444,14 @@ def amended_elsewhere(review: Review) -> bool:
         return repo.latest_protocol_hash(session) != review.protocol_hash
 
 
+def decision_head(review: Review) -> tuple[int, str]:
+    """The decision log's length and newest hash: one small read, which moves whenever
+    anyone decides, undoes or resolves (a UI's periodic look at whether its figures still
+    hold)."""
+    with review.read() as session:
+        return repo.log_head(session)
+
+
 def catch_up_with_amendments(review: Review) -> bool:
     """`follow_amendments` in a read of its own (a UI about to offer the protocol's exclusion
     reasons checks first that no amendment changed them). True when it changed."""

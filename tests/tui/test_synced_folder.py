@@ -59,3 +59,30 @@ async def test_the_ui_names_a_conflicted_copy_when_it_opens(make_app: MakeApp) -
         await settle(pilot)
         said = [n.message for n in app._notifications if n.title == "Another copy of the review"]
         assert len(said) == 1 and copy in said[0] and "screener merge" in said[0]
+
+
+async def test_an_idle_ui_follows_the_review_figures_when_others_decide(
+        make_app: MakeApp) -> None:
+    """The stopping panel of a UI left open showed figures (and 'Stopping rule met/not
+    met') that no longer held while teammates decided, until the reviewer's own next
+    decision. The periodic look (every protocol_check_s; called here rather than waited
+    for) now also reads the decision log's head and recomputes the figures when it moved."""
+    from textual.widgets import Static
+
+    app, review, ids, _ = make_app(protocol_check_s=0)
+
+    def stopping() -> str:
+        return str(app.screening.query_one("#status-stopping", Static).content)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "Irrelevant run 0/" in stopping()
+        teammate = open_review(review.folder)  # in single screening the figures are shared
+        for record_id in ids[:3]:
+            record_decision(teammate, record_id, "bob", Label.EXCLUDE, reason_id="design")
+        teammate.close()
+        await settle(pilot)
+        assert "Irrelevant run 0/" in stopping()  # nothing has looked yet
+        app.screening.look_for_amendment()
+        await settle(pilot)
+        assert "Irrelevant run 3/" in stopping()
