@@ -328,6 +328,9 @@ class ReportInputs:
     `full_text_screened[0]` split (empty: not given; a draft then says "two or more")."""
     draft: str = ""
     """Why the PRISMA diagram is not final ("" when it is)."""
+    protocol_copy_note: str = ""
+    """The review folder's protocol.yaml missing or not the protocol in force, and what to
+    do ("" when it is the one in force, or there is no folder)."""
     imported_labels: tuple[tuple[str, int], ...] = ()
     """(name, records) of decisions imported as labels (`import --labels-as`), not made by
     a reviewer in screener."""
@@ -1184,6 +1187,8 @@ def methods_report(inputs: ReportInputs) -> str:
     if inputs.draft:  # the text reads as final: say so before anyone copies it
         out += [f"**{inputs.draft}.** The figures and sentences below "
                 "describe the screening so far.", ""]
+    if inputs.protocol_copy_note:   # the sha256 below is not that of the folder's copy
+        out += [f"**Note.** {inputs.protocol_copy_note}.", ""]
     protocol = protocol_section(inputs.protocol_versions, inputs.title_at_creation)
     if protocol:
         out += ["## Protocol", "", protocol, ""]

@@ -53,7 +53,13 @@ from screener.workflow.progress import (
     not_estimable,
     progress,
 )
-from screener.workflow.review import SETTLED_BY_AMENDMENT, Review, ReviewError, stored_protocols
+from screener.workflow.review import (
+    SETTLED_BY_AMENDMENT,
+    Review,
+    ReviewError,
+    protocol_copy_note,
+    stored_protocols,
+)
 from screener.workflow.screening import outcomes
 
 if TYPE_CHECKING:
@@ -1283,7 +1289,8 @@ def _report_inputs(review: Review) -> object:
                         full_text_screened=_screened_by(current, Stage.FULL_TEXT),
                         several_by=(_several_by(current, Stage.TITLE_ABSTRACT),
                                     _several_by(current, Stage.FULL_TEXT)),
-                        draft=result.draft, imported_labels=tuple(sorted(imported.items())),
+                        draft=result.draft, protocol_copy_note=protocol_copy_note(review),
+                        imported_labels=tuple(sorted(imported.items())),
                         imported_label_files=_imported_label_files(
                             events, {d.reviewer for d in current
                                      if d.note.startswith(IMPORTED_LABEL_NOTE)}),

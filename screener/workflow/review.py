@@ -359,6 +359,42 @@ def _mend_protocol_copy(review: Review) -> str:
     return f"{was}: it is version {review.protocol_version} again"
 
 
+def protocol_copy_note(review: Review) -> str:
+    """What `status` and the report say when the folder's protocol.yaml is not the protocol
+    in force: missing, or a text the review never stored (edited by hand, or the next
+    amendment being written). An earlier stored version is `_mend_protocol_copy`'s, put
+    right when the review was opened ("" then, as when the copy is right or there is no
+    folder)."""
+    if review.folder is None:
+        return ""
+    copy = review.folder / PROTOCOL_FILE
+    try:
+        here = review.folder.resolve() == Path.cwd().resolve()
+    except OSError:
+        here = False
+    name = PROTOCOL_FILE if here else str(copy)
+    option = "" if here else f" --review {review.folder}"
+    restore = f"to restore it, `screener protocol show{option} > {name}`"
+    if not copy.exists() and not copy.is_symlink():
+        return (f"{name} is missing from the review folder (protocol version "
+                f"{review.protocol_version} is in force): {restore}")
+    try:
+        held = _stored_text(copy) if copy.is_file() else None
+    except OSError:
+        return ""
+    with review.read() as session:
+        texts = {v: normalise_protocol_text(t) for v, t in repo.protocol_texts(session).items()}
+    if review.protocol_version not in texts or held == texts[review.protocol_version]:
+        return ""
+    earlier = [v for v, text in texts.items() if text == held]
+    if earlier:   # (one `_mend_protocol_copy` could not replace)
+        return (f"{name} is protocol version {max(earlier)}, not version "
+                f"{review.protocol_version}, the one in force: {restore}")
+    return (f"{name} differs from protocol version {review.protocol_version}, the one in force "
+            f"(edited by hand?): to make it the protocol, `screener protocol amend{option} "
+            f"{name} --reason ...`; {restore}")
+
+
 def _put_in_force(text: str, copy: Path) -> None:
     """Write `text` onto `copy` through a temporary file of its own (not the `.amending` one:
     an amendment finishing meanwhile renames its own, the same text)."""

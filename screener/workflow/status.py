@@ -26,7 +26,12 @@ from screener.workflow.progress import (
     import_note,
     not_estimable,
 )
-from screener.workflow.review import Review, other_copies, other_copies_note
+from screener.workflow.review import (
+    Review,
+    other_copies,
+    other_copies_note,
+    protocol_copy_note,
+)
 from screener.workflow.screening import eligible_ids, known_reviewer, outcomes, reviewer_name
 from screener.workflow.team import (
     CLAIM_MINUTES,
@@ -141,6 +146,8 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
         "location": review.location,
         "protocol_version": review.protocol_version,
         "protocol_sha256": review.protocol_hash,
+        # the folder's protocol.yaml missing or not the version in force ("" when it is)
+        "protocol_copy_note": protocol_copy_note(review),
         "mode": "dual" if review.protocol.screening.dual else "single",
         "reviewers_per_record": review.protocol.screening.reviewers_per_record,
         "blind": blind,
@@ -270,6 +277,8 @@ def format_status(data: dict[str, Any]) -> str:
              f"  records: {number(data['records_total'])} identified, "
              f"{number(data['duplicates_removed'])} duplicates removed, "
              f"{number(data['records_unique'])} unique"]
+    if data.get("protocol_copy_note"):
+        lines.append(f"  note: {data['protocol_copy_note']}")
     if data.get("duplicate_links_contradicting"):
         n = data["duplicate_links_contradicting"]
         lines.append(f"  {counted(n, 'duplicate link')} {plural(n, 'contradicts', 'contradict')} "

@@ -326,6 +326,41 @@ def test_a_protocol_copy_a_killed_amend_left_behind_is_put_right_by_the_next_com
     assert "protocol.yaml was" not in out and copy.read_bytes().endswith(b"new reason\n")
 
 
+def test_a_protocol_copy_edited_by_hand_or_deleted_is_told_by_status_and_report(
+        tmp_path: Path) -> None:
+    """The folder's protocol.yaml changed with sed (a reason relabelled) or deleted: status,
+    its JSON and the report went on with the stored version and said nothing, so the
+    copy a reader opens (and `sha256sum protocol.yaml`) no longer matched the protocol in
+    force. They say so now, and what to do either way; the copy is left as it is."""
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    copy = rev / "protocol.yaml"
+    _, out = run("status", "--review", str(rev))
+    assert "note:" not in out
+    edited = copy.read_text().replace("Wrong population", "Wrong patients", 1)
+    assert edited != copy.read_text()
+    copy.write_text(edited)
+    _, out = run("status", "--review", str(rev))
+    said = (f"note: {copy} differs from protocol version 1, the one in force (edited by "
+            f"hand?): to make it the protocol, `screener protocol amend --review {rev} {copy} "
+            f"--reason ...`; to restore it, `screener protocol show --review {rev} > {copy}`")
+    assert said in out, out
+    _, out = run("status", "--review", str(rev), "--json")
+    assert json.loads(out)["protocol_copy_note"] == said.removeprefix("note: ")
+    run("report", "--review", str(rev), "--out", str(tmp_path / "report.md"))
+    assert said.removeprefix("note: ") in (tmp_path / "report.md").read_text()
+    assert copy.read_text() == edited
+    copy.unlink()
+    _, out = run("status", "--review", str(rev))
+    assert (f"note: {copy} is missing from the review folder (protocol version 1 is in "
+            f"force): to restore it, `screener protocol show --review {rev} > {copy}`") in out
+    # restored as the note says: nothing to tell
+    _, shown = run("protocol", "show", "--review", str(rev))
+    copy.write_text(shown, encoding="utf-8", newline="")
+    _, out = run("status", "--review", str(rev), "--json")
+    assert json.loads(out)["protocol_copy_note"] == ""
+
+
 def test_protocol_check_and_schema(tmp_path: Path) -> None:
     _, out = run("protocol", "check", MINIMAL)
     assert "OK (2 criteria, 5 exclusion reasons, 1 reviewer per record)" in out
