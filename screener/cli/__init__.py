@@ -341,6 +341,7 @@ def protocol_amend(file: Path, reason: str, drop_used: bool, review_dir: Path | 
     with open_from(review_dir, db_url) as review:
         amendment = amend_protocol(review, file, reason, drop_used=drop_used)
     click.echo(f"protocol version {amendment.version} recorded")
+    click.echo(f"protocol v{amendment.version} sha256 {amendment.sha256}")
     _warn_of_settings(file)
     if amendment.dropped:
         click.echo("warning: decisions still cite what this version dropped: "

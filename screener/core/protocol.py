@@ -6,7 +6,7 @@ Pure domain: standard library only. `screener.protocol` turns YAML into these.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import lru_cache
 
@@ -152,3 +152,42 @@ class Protocol:
 
     def criteria_text(self, kind: CriterionKind | None = None) -> str:
         return "\n".join(c.text for c in self.criteria if kind is None or c.kind == kind)
+
+
+def _items(protocol: Protocol) -> dict[str, object]:
+    """The protocol as named items (what `taken_back` compares): one for each setting,
+    and one for each criterion, exclusion reason, search, stage, key paper, highlight term
+    and UI key, so that adding, removing and rewording are told apart."""
+    out: dict[str, object] = {"the title": protocol.title}
+    out |= {f"the question's {name}": text for name, text in protocol.question}
+    out |= {f"the search of {s.source} {s.date}".rstrip(): s for s in protocol.searches}
+    out |= {f"stage {s.value}": True for s in protocol.stages}
+    out |= {f"criterion {c.id}": c for c in protocol.criteria}
+    out |= {f"exclusion reason {r.id}": r for r in protocol.exclusion_reasons}
+    for kind in ("include", "exclude"):
+        out |= {f"{kind} highlight term {t!r}": True for t in getattr(protocol.highlight, kind)}
+    for part in ("screening", "ranking", "stopping"):
+        settings = getattr(protocol, part)
+        out |= {f"{part} {f.name.replace('_', ' ')}": getattr(settings, f.name)
+                for f in fields(settings)
+                if f.name not in ("params", "key_papers", "defaulted")}
+    out |= {f"ranking param {name}": value for name, value in protocol.ranking.params}
+    out |= {f"key paper {p}": True for p in protocol.stopping.key_papers}
+    out |= {f"the UI key of {action}": key for action, key in protocol.keys}
+    return out
+
+
+def taken_back(earlier: Protocol, in_force: Protocol, new: Protocol) -> list[str]:
+    """What `new` (an amendment) takes back of what `in_force` changed from `earlier`, the
+    version before it: what it added and `new` drops, what it removed and `new` brings
+    back, what it changed and `new` has as before. Empty when `new` keeps all of it (a
+    copy of an earlier version edited and amended after a later one returns to it)."""
+    before, now, after = _items(earlier), _items(in_force), _items(new)
+    out = []
+    for name in dict.fromkeys([*now, *before]):
+        if before.get(name) == now.get(name) or after.get(name) != before.get(name):
+            continue
+        out.append(f"drops {name}, which it added" if name not in before else
+                   f"brings back {name}, which it removed" if name not in now else
+                   f"puts {name} back as it was")
+    return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from screener.core.paths import not_utf8, replace_durably
-from screener.core.protocol import Protocol
+from screener.core.protocol import Protocol, taken_back
 from screener.protocol import (
     ProtocolError,
     load_protocol_text,
@@ -521,7 +521,10 @@ class Amendment:
     kind: conflicts settled without the adjudicator, records waiting for another reviewer)."""
     warnings: tuple[str, ...] = ()
     """What the new version does not change although it might seem to: an allocation in
-    force that gives another number of screeners per shared record."""
+    force that gives another number of screeners per shared record; what it takes back of
+    the amendment before it (edited from a copy of an earlier version)."""
+    sha256: str = ""
+    """The new version's sha256 (of its text as stored, as `init` and `status` print it)."""
 
 
 def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
@@ -567,7 +570,7 @@ def amend_protocol(review: Review, protocol_path: Path, reason: str, *,
             raise ReviewError(f"protocol version {version} was recorded, but {copy} could not "
                               f"be replaced ({exc.strerror}): copy {protocol_path} there "
                               "yourself, so the folder shows the protocol in force") from None
-    return Amendment(version, tuple(dropped), tuple(changed), tuple(warnings))
+    return Amendment(version, tuple(dropped), tuple(changed), tuple(warnings), sha)
 
 
 def _write_staged(text: str, copy: Path) -> Path:
@@ -624,10 +627,25 @@ def _record_amendment(review: Review, protocol_path: Path, protocol: Protocol, t
         # (the outcomes under each version's rules do not depend on which is stored last)
         changed, settled = follow_new_screening_rules(review, session, before, protocol)
         warnings = allocations_left_behind(session, before, protocol)
+        warnings += _taking_back(session, before, protocol)
         note = ({"dropped_although_cited": [str(d) for d in dropped]} if dropped else {}) | (
             {SETTLED_BY_AMENDMENT: settled} if settled else {})
         version = repo.add_protocol_version(session, text, sha, reason.strip(), note or None)
     return version, dropped, changed, warnings
+
+
+def _taking_back(session: Session, in_force: Protocol, new: Protocol) -> list[str]:
+    """A warning when `new` takes back what the version in force changed from the one
+    before it (a copy of that earlier version edited and amended after it), naming what."""
+    version, _, _ = repo.latest_protocol(session)
+    earlier = stored_protocols(session).get(version - 1)
+    undone = taken_back(earlier, in_force, new) if earlier is not None else []
+    if not undone:
+        return []
+    return [f"this version takes back what version {version} changed from version "
+            f"{version - 1}: it {'; '.join(undone)} (edited from a copy of an earlier "
+            "version? `screener protocol show > protocol.yaml` writes the version in force "
+            "to edit; amend again to put back what you meant to keep)"]
 
 
 def _dropped_ids(session: Session, before: Protocol, after: Protocol) -> list[DroppedId]:

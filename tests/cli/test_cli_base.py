@@ -361,6 +361,44 @@ def test_a_protocol_copy_edited_by_hand_or_deleted_is_told_by_status_and_report(
     assert json.loads(out)["protocol_copy_note"] == ""
 
 
+def test_amending_an_old_copy_warns_of_what_it_takes_back_and_prints_the_sha256(
+        tmp_path: Path) -> None:
+    """A copy of version 1 kept aside, edited and amended after version 2 recorded version 3
+    without version 2's reason, and no word: the amendment silently undid the one before.
+    It now warns, naming what it takes back; and amend prints the new version's sha256 as
+    init does, so `sha256sum protocol.yaml` can be checked against it."""
+    import hashlib
+
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    copy = rev / "protocol.yaml"
+    old_copy = tmp_path / "mine.yaml"
+    old_copy.write_bytes(copy.read_bytes())
+    amended = tmp_path / "p2.yaml"
+    amended.write_text(copy.read_text().replace("Wrong population", "Wrong patients", 1)
+                       + "  - {id: lang, label: Not English, key: \"8\"}\n")
+    result = CliRunner().invoke(main, ["protocol", "amend", str(amended), "--reason", "lang",
+                                       "--review", str(rev)])
+    assert result.exit_code == 0 and "takes back" not in result.stderr, result.output
+    assert (f"protocol v2 sha256 {hashlib.sha256(copy.read_bytes()).hexdigest()}"
+            in result.stdout)
+    # a team member's copy of version 1, its title edited
+    old_copy.write_text(old_copy.read_text().replace("title: \"", "title: \"Updated - ", 1))
+    result = CliRunner().invoke(main, ["protocol", "amend", str(old_copy), "--reason", "title",
+                                       "--review", str(rev)])
+    assert result.exit_code == 0, result.output
+    assert ("warning: this version takes back what version 2 changed from version 1: it "
+            "puts exclusion reason population back as it was; drops exclusion reason lang, "
+            "which it added") in result.stderr, result.stderr
+    assert (f"protocol v3 sha256 {hashlib.sha256(copy.read_bytes()).hexdigest()}"
+            in result.stdout)
+    # an amendment that keeps what version 3 changed: no warning
+    copy.write_text(copy.read_text().replace("Updated - ", "Updated again - ", 1))
+    result = CliRunner().invoke(main, ["protocol", "amend", str(copy), "--reason", "title",
+                                       "--review", str(rev)])
+    assert result.exit_code == 0 and "takes back" not in result.stderr, result.output
+
+
 def test_protocol_check_and_schema(tmp_path: Path) -> None:
     _, out = run("protocol", "check", MINIMAL)
     assert "OK (2 criteria, 5 exclusion reasons, 1 reviewer per record)" in out
@@ -455,7 +493,10 @@ def test_protocol_check_warns_of_stopping_settings_no_review_means(tmp_path: Pat
     assert "recorded" in out and "warning" not in out
     _, out = run("protocol", "amend", str(protocol), "--reason", "back", "--review",
                  str(tmp_path / "rev"))
-    assert "recorded" in out and out.count("warning:") == 3
+    # (and, as it returns to version 1's rule, that it takes back what version 2 changed)
+    assert "recorded" in out and out.count("warning:") == 4
+    assert ("warning: this version takes back what version 2 changed from version 1: it puts "
+            "stopping recall target back as it was;") in out
 
 
 def test_protocol_check_of_an_alias_bomb_is_quick_and_clear(tmp_path: Path) -> None:
