@@ -132,7 +132,13 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
     screened_by: Counter[tuple[str, str]] = Counter()
     for key in left:
         screened_by[key] += 0  # a screener with nothing decided yet is listed too
+    # decisions on records no longer at their stage (a settled title/abstract exclusion
+    # after an amendment took a record out of full text): kept in the log, not counted
+    elsewhere: Counter[tuple[str, str]] = Counter()
     for d in current:
+        if d.stage in eligible and d.record_id not in eligible[d.stage]:
+            elsewhere[(d.reviewer, d.stage.value)] += 1
+            continue
         screened_by[(d.reviewer, d.stage.value)] += 1
         if d.stage in hidden and d.reviewer != viewer:
             continue
@@ -173,8 +179,9 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
         "screened": [
             {"reviewer": r, "stage": s, "count": n, "left": left.get((r, s)),
              "awaiting_second": awaiting.get((r, s)),
+             "not_at_stage": elsewhere.get((r, s), 0),
              "role": roles.get(r, Role.SCREENER).value}
-            for (r, s), n in sorted(screened_by.items())
+            for (r, s), n in sorted({k: screened_by[k] for k in [*screened_by, *elsewhere]}.items())
         ],
         "decisions": [
             {"reviewer": r, "stage": s, "label": lab, "count": n}
@@ -312,8 +319,11 @@ def format_status(data: dict[str, Any]) -> str:
                                  f"{counted(row['count'], 'conflict')} (adjudicator"
                                  + (f"; {detail})" if detail else ")"))
                     continue
+                gone = row.get("not_at_stage") or 0
                 lines.append(f"    {row['reviewer']}: {number(row['count'])} screened"
                              + (f" ({detail})" if detail else "")
+                             + (f" (and {number(gone)} on {plural(gone, 'a record', 'records')} "
+                                f"no longer at {stage})" if gone else "")
                              + ("" if row["left"] is None else f", {number(row['left'])} left to screen")
                              + (f" ({number(row['awaiting_second'])} of them decided by another "
                                 f"screener, waiting for {row['reviewer']}'s decision)"

@@ -1664,7 +1664,12 @@ def test_a_record_the_adjudicator_excludes_after_an_amendment_to_dual_leaves_ful
     assert counts.problems == ()
     assert (counts.counts.records_excluded_human, counts.counts.reports_sought,
             counts.counts.reports_assessed) == (2, 0, 0)
-    assert "full_text: 0 records at this stage" in format_status(status(review))
+    # ann's full-text decision on it is not counted as screened at full text, but told
+    assert ("full_text: 0 records at this stage\n    ann: 0 screened (and 1 on a record "
+            "no longer at full_text)") in format_status(status(review))
+    (ann_ft,) = [r for r in status(review)["screened"]
+                 if (r["reviewer"], r["stage"]) == ("ann", FT.value)]
+    assert (ann_ft["count"], ann_ft["not_at_stage"]) == (0, 1)
 
     resolve(review, r1, ADJ, INC)  # the adjudicator changes their resolution
     with review.read() as session:
