@@ -229,6 +229,7 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
     Fleiss' kappa where three or more reviewers screened each record."""
     from screener.core.agreement import MIN_N_FOR_CI
     from screener.core.decisions import Stage
+    from screener.core.wording import imported_decisions
     from screener.workflow.team import agreement as run_agreement
     from screener.workflow.team import reasons_differ_note
 
@@ -237,16 +238,24 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
     if as_json:
         data: dict[str, Any] = {"pairs": [p.as_dict() for p in report.pairs],
                                 "fleiss": [g.as_dict() for g in report.groups],
-                                "hidden_stages": [s.value for s in report.hidden_stages]}
+                                "hidden_stages": [s.value for s in report.hidden_stages],
+                                "imported_labels": [
+                                    {"reviewer": n, "imported": i, "decisions": t}
+                                    for n, i, t in report.imported]}
         emit_json(data)
         return
+    marked = {n for n, _, _ in report.imported}
+
+    def name(reviewer: str) -> str:
+        return reviewer + ("†" if reviewer in marked else "")
+
     for p in report.pairs:
         s = p.stats
         ci = (f" (95% CI {s.kappa_ci[0]:.3f} to {s.kappa_ci[1]:.3f})" if s.kappa_ci
               else "" if s.kappa is None
               else f" (no 95% CI under {MIN_N_FOR_CI} records)" if s.n < MIN_N_FOR_CI
               else " (no 95% CI: its standard error is 0)")
-        click.echo(f"{p.stage.value}: {p.reviewer_a} vs {p.reviewer_b}, "
+        click.echo(f"{p.stage.value}: {name(p.reviewer_a)} vs {name(p.reviewer_b)}, "
                    f"{s.n} {plural(s.n, 'record')} "
                    f"(rows: {p.reviewer_a}, columns: {p.reviewer_b})")
         click.echo("    " + " " * 10 + "".join(f"{c:>9}" for c in s.categories))
@@ -260,7 +269,7 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
             click.echo(f"    note: {note}")
     for g in report.groups:
         click.echo(f"{g.stage.value}: {counted(g.stats.n, 'record')} each screened by "
-                   f"{g.stats.raters} reviewers (of {', '.join(g.reviewers)})")
+                   f"{g.stats.raters} reviewers (of {', '.join(map(name, g.reviewers))})")
         click.echo(f"    agreement {_fmt(g.stats.percent_agreement, 1)}% (reviewer pairs "
                    f"agreeing, per record), Fleiss' kappa {_fmt(g.stats.kappa)}")
         note = reasons_differ_note(g.reasons_differ, g.stage == Stage.FULL_TEXT and
@@ -268,6 +277,10 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
                                    g.stats.raters)
         if note:
             click.echo(f"    note: {note}")
+    for reviewer, imported, made in report.imported:
+        click.echo(f"† {imported_decisions(reviewer, imported, made)} (import --labels-as), "
+                   "not made in screener: whether they were blinded and independent cannot "
+                   "be checked, so the agreement is not that of independent reviewers")
     if not report.pairs and not report.hidden_stages:
         click.echo("no records screened by two reviewers yet")
     for hidden in report.hidden_stages:

@@ -55,3 +55,12 @@ def share_of(value: float, minimum: float, decimals: int = 0) -> str:
     if value < minimum and shown >= Decimal(repr(minimum)) * 100:
         shown = hundred.quantize(Decimal(1).scaleb(-decimals - 1), rounding=ROUND_FLOOR)
     return f"{shown}%"
+
+
+def imported_decisions(name: str, imported: int, total: int) -> str:
+    """"Ann's decisions were imported", or "3 of Ann's 5 decisions were imported" when she
+    made the others in screener: what `agreement` and the report say of a reviewer some of
+    whose decisions came from `import --labels-as`."""
+    if imported >= total:
+        return f"{name}'s decisions were imported"
+    return f"{number(imported)} of {name}'s {number(total)} decisions were imported"

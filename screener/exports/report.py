@@ -16,7 +16,7 @@ Output is deterministic: no dates unless given in the inputs.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from screener.core.agreement import MIN_N_FOR_CI
@@ -25,8 +25,8 @@ from screener.core.prisma import PrismaCounts, check
 from screener.core.protocol import CriterionKind, Protocol, Resolution
 from screener.core.records import PMID_LIST_QUERY, Record
 from screener.core.wording import counted as _n
+from screener.core.wording import imported_decisions, plural, spelled
 from screener.core.wording import number as _count
-from screener.core.wording import plural, spelled
 from screener.core.wording import were as _were
 
 Split = tuple[tuple[int, int], ...]
@@ -334,6 +334,9 @@ class ReportInputs:
     imported_labels: tuple[tuple[str, int], ...] = ()
     """(name, records) of decisions imported as labels (`import --labels-as`), not made by
     a reviewer in screener."""
+    imported_in_agreement: tuple[tuple[str, int, int], ...] = ()
+    """(name, decisions imported, decisions) of each reviewer in the agreement some of whose
+    decisions were imported (`AgreementReport.imported`): Table 1's note says how many."""
     imported_label_files: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(name, files) of each reviewer some of whose decisions were imported as labels, and
     the files they came from: the methods text names the files, Table 1 marks the name."""
@@ -1057,12 +1060,17 @@ def protocol_section(versions: tuple[ProtocolVersionInfo, ...], title_at_creatio
             + "\n".join(table))
 
 
-def group_agreement_paragraph(rows: tuple[GroupAgreementRow, ...]) -> str:
-    """Which statistic measures agreement among three or more reviewers, and its values."""
+def group_agreement_paragraph(rows: tuple[GroupAgreementRow, ...],
+                              marked: Collection[str] = ()) -> str:
+    """Which statistic measures agreement among three or more reviewers, and its values;
+    the reviewers in `marked` (some decisions imported) are marked † as in Table 1."""
+    def names(reviewers: tuple[str, ...]) -> str:
+        return _names([_md(w) + ("†" if w in marked else "") for w in reviewers])
+
     parts = [f"at {STAGE_NAMES[r.stage]}, {_n(r.n, 'record')} each screened by "
-             + (f"{spelled(r.raters)} reviewers ({_names([_md(w) for w in r.reviewers])})"
+             + (f"{spelled(r.raters)} reviewers ({names(r.reviewers)})"
                 if len(r.reviewers) <= r.raters else
-                f"{spelled(r.raters)} of {_names([_md(w) for w in r.reviewers])}")
+                f"{spelled(r.raters)} of {names(r.reviewers)}")
              + ": agreement "
              f"{r.percent_agreement:.1f}%, Fleiss' κ {_fmt(r.kappa)}"
              + (f" ({r.note})" if r.note else "") for r in rows]
@@ -1073,10 +1081,12 @@ def group_agreement_paragraph(rows: tuple[GroupAgreementRow, ...]) -> str:
 
 
 def agreement_table(rows: tuple[AgreementRow, ...],
-                    imported: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> str:
+                    imported: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                    shares: tuple[tuple[str, int, int], ...] = ()) -> str:
     """Markdown table: per reviewer pair and stage, n, agreement, kappa (95% CI), PABAK, AC1.
     A reviewer whose decisions were imported (`imported`: name, files) is marked †, and a
-    note under the table says where they came from."""
+    note under the table says where they came from, and how many of them were (`shares`:
+    name, imported, decisions) when the reviewer made others in screener."""
     out = ["| Stage | Reviewers | n | Agreement (%) | Cohen's κ (95% CI) | PABAK | Gwet's AC1 |",
            "|---|---|---:|---:|---:|---:|---:|"]
     files = dict(imported)
@@ -1105,7 +1115,8 @@ def agreement_table(rows: tuple[AgreementRow, ...],
     for reviewer in sorted({n for r in rows for n in (r.reviewer_a, r.reviewer_b)} & set(files)):
         source = (f" from {_names([_md(f) for f in files[reviewer]])}" if files[reviewer]
                   else "")
-        out.append(f"\n† {_md(reviewer)}'s decisions were imported{source} (`import "
+        share = next(((i, t) for n, i, t in shares if n == reviewer), (1, 1))
+        out.append(f"\n† {imported_decisions(_md(reviewer), *share)}{source} (`import "
                    "--labels-as`), not made in screener; blinding and independence cannot "
                    "be checked, so the agreement is not that of two independent reviewers.")
     return "\n".join(out)
@@ -1204,9 +1215,11 @@ def methods_report(inputs: ReportInputs) -> str:
     if inputs.agreement:
         out += ["Table 1. Agreement between pairs of reviewers on the records both screened "
                 "(before disagreements were resolved), as Cohen's κ for each pair.", "",
-                agreement_table(inputs.agreement, inputs.imported_label_files)]
+                agreement_table(inputs.agreement, inputs.imported_label_files,
+                                inputs.imported_in_agreement)]
         if inputs.group_agreement:
-            out += ["", group_agreement_paragraph(inputs.group_agreement)]
+            out += ["", group_agreement_paragraph(inputs.group_agreement,
+                                                  dict(inputs.imported_label_files))]
     else:
         out.append("No record was screened by two reviewers, so agreement is not reported.")
     if (inputs.excluded_reports or inputs.excluded_then_removed

@@ -1291,6 +1291,7 @@ def _report_inputs(review: Review) -> object:
                                     _several_by(current, Stage.FULL_TEXT)),
                         draft=result.draft, protocol_copy_note=protocol_copy_note(review),
                         imported_labels=tuple(sorted(imported.items())),
+                        imported_in_agreement=report.imported,
                         imported_label_files=_imported_label_files(
                             events, {d.reviewer for d in current
                                      if d.note.startswith(IMPORTED_LABEL_NOTE)}),

@@ -989,6 +989,10 @@ class AgreementReport:
     """Stages left out because they are still blind."""
     groups: tuple[GroupAgreement, ...] = ()
     """Per stage and number of screeners per record (3 or more): Fleiss' kappa."""
+    imported: tuple[tuple[str, int, int], ...] = ()
+    """(reviewer, decisions imported with `import --labels-as`, decisions) of each reviewer
+    some of whose decisions that enter the agreement were imported, not made in screener:
+    whether they were blinded and independent cannot be checked."""
 
 
 def reasons_differ_note(count: int, reason_conflicts: bool, screeners: int = 2) -> str:
@@ -1012,8 +1016,12 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
     explicitly is a BlindingError. Where records were screened by three or more screeners,
     Fleiss' kappa per stage over the records screened by the same number of them."""
     stages = [stage] if stage is not None else list(review.protocol.stages)
+    from screener.workflow.importing import IMPORTED_LABEL_NOTE
+
     pairs: list[PairAgreement] = []
     groups: list[GroupAgreement] = []
+    made: Counter[str] = Counter()
+    imported: Counter[str] = Counter()
     with review.read() as session:
         hidden = blind_stages(review, session)
         if stage is not None and stage in hidden:
@@ -1036,6 +1044,8 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                 if d.reviewer_role != Role.ADJUDICATOR:
                     labels.setdefault(d.reviewer, {})[d.record_id] = d.label.value
                     reasons.setdefault(d.reviewer, {})[d.record_id] = d.reason_id
+                    made[d.reviewer] += 1
+                    imported[d.reviewer] += d.note.startswith(IMPORTED_LABEL_NOTE)
             # one scale for every pair of the stage (PABAK and AC1 depend on how many
             # categories there are: pairs on 2 and on 3 were not comparable in one table)
             cats = (("include", "maybe", "exclude")
@@ -1053,8 +1063,11 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                              and reasons[a][r] != reasons[b][r])
                 pairs.append(PairAgreement(s, a, b, pair_agreement(la, lb, cats), differ))
             groups += _groups(s, labels, cats, reasons)
+    rated = {n for p in pairs for n in (p.reviewer_a, p.reviewer_b)} | {
+        n for g in groups for n in g.reviewers}
     return AgreementReport(tuple(pairs), tuple(s for s in stages if s in hidden),
-                           tuple(groups))
+                           tuple(groups), tuple((n, imported[n], made[n])
+                                                for n in sorted(rated) if imported[n]))
 
 
 def _groups(stage: Stage, labels: dict[str, dict[int, str]], cats: tuple[str, ...],

@@ -64,7 +64,8 @@ def test_blind_status_conflicts_resolve_agreement(tmp_path: Path, db_url: str | 
     assert "blind" in out
     hidden = json.loads(run("agreement", "--json", *loc))
     # full text: nobody has screened there yet, so nothing there is hidden
-    assert hidden == {"pairs": [], "fleiss": [], "hidden_stages": ["title_abstract"]}
+    assert hidden == {"pairs": [], "fleiss": [], "hidden_stages": ["title_abstract"],
+                      "imported_labels": []}
     # the refusals of the report and the exports name the command that opens them, whole
     # (without --reviewer, `conflicts` is refused as blind too)
     for refused in (["report"], ["export", "prisma"], ["export", "log"]):
@@ -670,3 +671,46 @@ def test_decide_warns_when_it_makes_an_agreed_record_a_conflict_again(
     same = CliRunner().invoke(main, ["decide", str(ids[2]), "--reviewer", "ann", "--label",
                                      "exclude", "--note", "no control group", *loc])
     assert same.exit_code == 0 and same.stderr == "", same.output
+
+
+def test_agreement_and_the_report_mark_a_reviewer_whose_decisions_were_partly_imported(
+        tmp_path: Path) -> None:
+    """Ann's decisions on three records imported from a Covidence export, two more made in
+    screener; Bob and Cat screen all five (three per record). `screener agreement` listed
+    Ann unmarked, the report's Fleiss' κ sentence too, and Table 1's note said "Ann's
+    decisions were imported" though two of her five were made here. Both mark her † and
+    say how many were imported."""
+    protocol = tmp_path / "three.yaml"
+    protocol.write_text(Path(DUAL).read_text().replace("reviewers_per_record: 2",
+                                                       "reviewers_per_record: 3")
+                        .replace("blind: true", "blind: false"))
+    rev = str(tmp_path / "rev")
+    run("init", rev, "--protocol", str(protocol))
+    covidence = REPO / "tests" / "data" / "formats" / "csv" / "covidence_maybe_sample.csv"
+    run("import", str(covidence), "--labels-as", "Ann", "--source", "MEDLINE", "--review", rev)
+    more = tmp_path / "more.csv"
+    more.write_text("title,abstract\nA fourth trial,x\nA fifth trial,y\n", encoding="utf-8")
+    run("import", str(more), "--source", "Embase", "--review", rev)
+    with open_review(rev) as review:
+        with review.read() as s:
+            ids = sorted(repo.record_sources(s))
+            ann_has = {d.record_id for d in repo.current_decisions(s)}
+        for rid in ids:
+            for who in ("Ann", "Bob", "Cat"):
+                if who != "Ann" or rid not in ann_has:
+                    record_decision(review, rid, who,
+                                    Label.INCLUDE if (rid + len(who)) % 2 else Label.EXCLUDE)
+    assert len(ids) == 5 and len(ann_has) == 3
+    out = run("agreement", "--review", rev)
+    assert "title_abstract: Ann† vs Bob, 5 records" in out, out
+    assert "title_abstract: Bob vs Cat, 5 records" in out
+    assert "5 records each screened by 3 reviewers (of Ann†, Bob, Cat)" in out
+    assert ("† 3 of Ann's 5 decisions were imported (import --labels-as), not made in "
+            "screener") in out
+    data = json.loads(run("agreement", "--review", rev, "--json"))
+    assert data["imported_labels"] == [{"reviewer": "Ann", "imported": 3, "decisions": 5}]
+    run("report", "--review", rev, "--out", str(tmp_path / "report.md"))
+    text = " ".join((tmp_path / "report.md").read_text().split())
+    assert "| Title and abstract | Ann† and Bob | 5 |" in text
+    assert "each screened by three reviewers (Ann†, Bob and Cat)" in text
+    assert "† 3 of Ann's 5 decisions were imported from covidence\\_maybe\\_sample.csv" in text
