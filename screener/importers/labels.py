@@ -6,6 +6,7 @@ Standard library only; must not import sqlalchemy, textual, click, sklearn.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,6 +53,12 @@ def decision_from_raw(record: Record, reviewer: str | None = None) -> Label | No
 _RAYYAN = re.compile(r"RAYYAN-INCLUSION:\s*\{(.*?)\}", re.DOTALL)
 _RAYYAN_VOTE = re.compile(r'"([^"]*)"\s*=>\s*"([^"]*)"')
 _RAYYAN_REASONS = re.compile(r"RAYYAN-EXCLUSION-REASONS:[ \t]*([^|\n]*)")
+_RAYYAN_LABELS = re.compile(r"RAYYAN-LABELS:[ \t]*([^|\n]*)")
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_USER_NOTES_OF = re.compile(rf'"([^"]*)"\s*=>\s*\[((?:\s*{_QUOTED}\s*,?)*)\s*\]')
+_USER_NOTES = re.compile(rf'USER-NOTES:\s*\{{((?:\s*"[^"]*"\s*=>\s*\[(?:\s*{_QUOTED}\s*,?)*\s*\]'
+                         r'\s*,?)*)\s*\}')
+_RAYYAN_PARTS = (_RAYYAN, _RAYYAN_REASONS, _RAYYAN_LABELS, _USER_NOTES)
 
 
 def _rayyan_notes(record: Record) -> str:
@@ -82,6 +89,37 @@ def _rayyan_reasons(record: Record) -> str:
     whose), as it writes them."""
     return ", ".join(reason.strip() for found in _RAYYAN_REASONS.findall(_rayyan_notes(record))
                      for reason in found.split(",") if reason.strip())
+
+
+def _unquoted(text: str) -> str:
+    """A string as Rayyan quotes it (Ruby's inspect: JSON's escapes, mostly)."""
+    try:
+        return str(json.loads(text))
+    except ValueError:
+        return text[1:-1]
+
+
+def _rayyan_note(record: Record, reviewer: str | None, excluded: bool) -> str:
+    """What Rayyan's notes hold besides the decisions, for `reviewer`'s imported decision:
+    the record's Rayyan labels, its exclusion reasons (with an exclusion; Rayyan does not
+    say whose they are), the reviewer's own notes (USER-NOTES), and any other text of the
+    notes (a CSV's notes cell holds the record's own notes too)."""
+    notes = _rayyan_notes(record)
+    wanted = (reviewer or "").casefold()
+    own = [_unquoted(text) for block in _USER_NOTES.findall(notes)
+           for name, items in _USER_NOTES_OF.findall(block) if name.casefold() == wanted
+           for text in re.findall(_QUOTED, items)]
+    labels = ", ".join(label.strip() for found in _RAYYAN_LABELS.findall(notes)
+                       for label in found.split(",") if label.strip())
+    reasons = _rayyan_reasons(record)
+    rest = notes
+    for part in _RAYYAN_PARTS:
+        rest = part.sub("|", rest)
+    other = [text.strip() for text in re.split(r"[|\n]", rest) if text.strip()]
+    return "; ".join(
+        ([f"Rayyan labels: {labels}"] if labels else [])
+        + ([f"Rayyan exclusion reasons: {reasons}"] if reasons and excluded else [])
+        + ([f"Rayyan notes: {'; '.join(own)}"] if own else []) + other)
 
 
 def _read_label(record: Record, read: Callable[[Any], _L | None]) -> _L | None:
@@ -138,9 +176,8 @@ def label_reason_and_note(record: Record, reviewer: str | None = None) -> tuple[
     exclusion reasons are the record's, not a reviewer's) and, with `reviewer`'s exclusion,
     the note `Rayyan exclusion reasons: ...`."""
     if rayyan_votes(record):
-        reasons = _rayyan_reasons(record)
-        excluded = decision_from_raw(record, reviewer) == Label.EXCLUDE
-        return "", f"Rayyan exclusion reasons: {reasons}" if reasons and excluded else ""
+        return "", _rayyan_note(record, reviewer,
+                                decision_from_raw(record, reviewer) == Label.EXCLUDE)
     lowered = {str(k).strip().lower(): v for k, v in (record.raw or {}).items()}
     return ("; ".join(_texts(lowered, REASON_COLUMNS)),
             "; ".join(_texts(lowered, NOTE_COLUMNS)))

@@ -169,10 +169,12 @@ def test_labels_as_reads_each_reviewers_rayyan_decisions(review_dir: list[str],
     run("export", "records", "--label", "exclude", "--reviewer", "ann", "--format", "csv",
         "--out", str(exported), *review_dir)
     notes = sorted(r["note"] for r in csv.DictReader(exported.open(encoding="utf-8")))
+    # the record's Rayyan labels and Ann's own notes are kept with it (not Bob's)
     assert notes == [
         "imported label from rayyan_decisions_sample.ris; note: Rayyan exclusion "
-        f"reasons: {reasons}" for reasons in ("wrong population", "wrong population",
-                                              "wrong population, wrong outcome")]
+        f"reasons: {reasons}" for reasons in ("wrong population", "wrong population")] + [
+        "imported label from rayyan_decisions_sample.ris; note: Rayyan labels: RCT; Rayyan "
+        "exclusion reasons: wrong population, wrong outcome; Rayyan notes: check the dose"]
     refused = run("import", str(sample), *review_dir, "--labels-as", "Dave", "--labels-only",
                   code=2)
     assert ("the file has Rayyan decisions by Ann, Bob, Carol, none by Dave; give "
@@ -181,6 +183,34 @@ def test_labels_as_reads_each_reviewers_rayyan_decisions(review_dir: list[str],
                 "--labels-as", "ann", code=2)
     assert "the file's notes hold no labels" in plain and "column" not in plain.split(";")[0]
     assert "Rayyan's (N1  - RAYYAN-INCLUSION:" in plain and "Traceback" not in plain
+
+
+def test_labels_as_keeps_a_rayyan_csv_notes_cell_with_the_decision(
+        review_dir: list[str], tmp_path: Path) -> None:
+    """In a Rayyan CSV the notes cell holds the record's own notes beside Rayyan's
+    decisions, labels and each reviewer's notes; the imported decision's note was only
+    'Rayyan exclusion reasons: ...', the rest of the cell lost. It keeps them now."""
+    rayyan = tmp_path / "rayyan.csv"
+    with rayyan.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["key", "title", "abstract", "year", "notes"])
+        writer.writerow(["1", "A trial of one thing", "x", "2001",
+                         'From the hand search | RAYYAN-INCLUSION: {"Ann"=>"Excluded", '
+                         '"Bob"=>"Included"} | RAYYAN-LABELS: RCT,Hospital | '
+                         'RAYYAN-EXCLUSION-REASONS: wrong population | USER-NOTES: '
+                         '{"Ann"=>["check the dose", "ask Bob"], "Bob"=>["looks fine"]}'])
+        writer.writerow(["2", "A trial of another", "y", "2002",
+                         'RAYYAN-INCLUSION: {"Ann"=>"Included", "Bob"=>"Included"}'])
+    run("import", str(rayyan), *review_dir, "--source", "MEDLINE", "--labels-as", "Ann")
+    run("import", str(rayyan), *review_dir, "--labels-as", "Bob", "--labels-only")
+    exported = tmp_path / "out.csv"
+    run("export", "records", "--format", "csv", "--out", str(exported), *review_dir)
+    notes = {(r["title"], r["note"]) for r in csv.DictReader(exported.open(encoding="utf-8"))}
+    assert ("A trial of one thing", "Ann: imported label from rayyan.csv; note: Rayyan labels: "
+            "RCT, Hospital; Rayyan exclusion reasons: wrong population; Rayyan notes: check "
+            "the dose; ask Bob; From the hand search | Bob: imported label from rayyan.csv; "
+            "note: Rayyan labels: RCT, Hospital; Rayyan notes: looks fine; From the hand "
+            "search") in notes, notes
 
 
 @pytest.mark.parametrize(("name", "fragment"), [
