@@ -21,7 +21,7 @@ RIS = str(REPO / "tests" / "data" / "formats" / "ris" / "asreview_scopus_first2.
 ARGS: dict[str, list[str]] = {
     "agreement": [], "backup": ["{tmp}/bk"], "conflicts": [], "db upgrade": [], "dedup": [], "export log": [],
     "export prisma": [], "export records": [], "log events": [], "log verify": [],
-    "report": [], "status": [],
+    "protocol show": [], "report": [], "status": [],
     "allocate": ["--reviewers", "ann,bob"],
     "decide": ["1", "--reviewer", "ann", "--label", "include"],
     "resolve": ["1", "--reviewer", "ann", "--label", "include"],
