@@ -514,7 +514,7 @@ def make_engine(url: str) -> Engine:
             opened = OpenedFile(path) if path not in ("", ":memory:") else None
             if opened is not None:
                 @event.listens_for(engine, "do_connect")
-                def _connect(*_args: Any) -> None:
+                def _check_file(*_args: Any) -> None:
                     opened.check()  # (no connection to a file put in its place)
 
                 @event.listens_for(engine, "connect")
