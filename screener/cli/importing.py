@@ -91,7 +91,7 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
             continue
         extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
         click.echo(f"{summary.file}: {summary.records} {plural(summary.records, 'record')} "
-                   f"({summary.format}){extra}")
+                   f"({summary.format}){extra}, imported as import {summary.source_id}")
     if any(not summary.onto_source for summary in summaries):
         _dedup_note()
 
@@ -290,7 +290,8 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
         summary = search_pubmed_into(review, query, email=email, api_key=api_key,
                                      max_records=max_records, source=source, again=again,
                                      notice=_to_stderr)
-    click.echo(f"PubMed: {counted(summary.records, 'record')} imported as source {source!r}")
+    click.echo(f"PubMed: {counted(summary.records, 'record')} imported as source {source!r} "
+               f"(import {summary.source_id})")
     if summary.records:
         _dedup_note()
 
@@ -326,7 +327,7 @@ def import_ids(file: Path | None, pmids: tuple[str, ...], review_dir: Path | Non
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{counted(summary.records, 'record')} fetched by PMID as source {source!r} "
-               f"({kind})")
+               f"({kind}), imported as import {summary.source_id}")
     _dedup_note()  # (none found is refused)
 
 
@@ -344,9 +345,10 @@ def correct_import(source_id: int, review_dir: Path | None, db_url: str | None,
                    reason: str) -> None:
     """Correct the source name, kind or search date an import was given.
 
-    IMPORT is the import's number (`screener log events` says "imported as source N"; a
-    number the review has not is answered with the list of its imports). The import stays in the event log as recorded; the
-    correction is logged beside it, and the report and PRISMA counts follow it."""
+    IMPORT is the import's number (`screener status` shows it beside each source, `import`
+    says "imported as import N"; a number the review has not is answered with the list of
+    its imports). The import stays in the event log as recorded; the correction is logged
+    beside it, and the report and PRISMA counts follow it."""
     from screener.workflow.import_fixes import correct_import as run_correct
 
     with open_from(review_dir, db_url) as review:

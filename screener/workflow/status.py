@@ -167,7 +167,7 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
         "not_deduplicated_note": not_deduplicated_note(*not_deduplicated),
         "other_copies": other_copies(review),
         "sources": [
-            {"name": s["name"], "kind": s["kind"], "records": s["records"],
+            {"import": s["id"], "name": s["name"], "kind": s["kind"], "records": s["records"],
              "file": s["file_name"], "query": s["query"], "searched": s["searched_on"],
              "reported_count": s["reported_count"],
              "imported": audit.iso_utc(s["imported_at"]) or None}
@@ -303,7 +303,9 @@ def format_status(data: dict[str, Any]) -> str:
             # two imports under one name (an update search) told apart by their dates
             when = (f", searched {s['searched']}" if s["searched"] else
                     f", imported {s['imported'][:10]}" if s.get("imported") else "")
-            lines.append(f"    {s['name']} ({s['kind']}): {number(s['records'])}{origin}{when}")
+            # the number withdraw-import and correct-import take
+            lines.append(f"    {s['name']} ({s['kind']}): {number(s['records'])}{origin}{when}"
+                         f" (import {s['import']})")
     for stage, total in data["stages"].items():
         lines.append(f"  {stage}: " + ("hidden until reconciliation starts (blind)"
                                         if total is None else f"{counted(total, 'record')} at this stage"))

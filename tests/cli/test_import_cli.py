@@ -949,8 +949,8 @@ def test_status_tells_two_imports_under_one_source_name_apart(review_dir: list[s
     lines = [line for line in run("status", *review_dir).splitlines()
              if line.strip().startswith("PubMed (database)")]
     assert len(lines) == 2
-    assert lines[0].endswith("searched 2021-01-05")
-    assert lines[1].endswith(f"imported {today}")
+    assert lines[0].endswith("searched 2021-01-05 (import 1)")
+    assert lines[1].endswith(f"imported {today} (import 2)")
     data = json.loads(run("status", "--json", *review_dir))
     assert [s["imported"][:10] for s in data["sources"]] == [today] * 2
 

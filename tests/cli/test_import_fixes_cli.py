@@ -4,6 +4,7 @@ the correction (logged) and the import's own event stays as it was."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -168,3 +169,22 @@ def test_records_removed_as_copies_of_a_withdrawn_imports_records_count_again(
     assert "No record was removed as a duplicate" in _report(loc, tmp_path, "r")
     verify = CliRunner().invoke(main, ["log", "verify", *loc])
     assert verify.exit_code == 0 and "tables OK" in verify.output, verify.output
+
+
+def test_status_and_import_show_the_number_withdraw_import_and_correct_import_take(
+        tmp_path: Path, db_url: str | None) -> None:
+    loc, first, wrong = _review(tmp_path, db_url)
+    ids = sorted(_ids(tmp_path, db_url))
+    out = run("import", str(RIS / "asreview_scopus_first2.ris"), "--source", "Scopus", *loc)
+    third = max(_ids(tmp_path, db_url))
+    assert f"imported as import {third}" in out, out
+    status = run("status", *loc)
+    assert f"searched 2026-10-01 (import {ids[0]})" in status, status
+    assert f"{wrong} from asreview_embase.ris, searched 2026-11-01 (import {ids[1]})" in status
+    sources = json.loads(run("status", "--json", *loc))["sources"]
+    assert [(s["import"], s["file"]) for s in sources] == [
+        (ids[0], "asreview_web_of_science.ris"), (ids[1], "asreview_embase.ris"),
+        (third, "asreview_scopus_first2.ris")]
+    # the number status shows is the one withdraw-import takes
+    run("withdraw-import", str(ids[1]), "--reason", "wrong file", *loc)
+    assert "asreview_embase.ris" not in run("status", *loc)
