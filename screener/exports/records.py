@@ -8,8 +8,9 @@ Each item is (record, decision label, reason label, note), e.g.
 
 - RIS: one `N1` (notes) line "screener: exclude; reason: Wrong population; note: ..."
   (Zotero imports N1 as a child note, EndNote as Notes), then the notes the record was
-  imported with from RIS (`N1`) or BibTeX (`note`), one `N1` each, and its ISSNs (read
-  from whichever format it came in: `core.issns`), one `SN` each, the print one first.
+  imported with from RIS (`N1`) or BibTeX (`note`, `annote`), one `N1` each, and its
+  ISSNs (read from whichever format it came in: `core.issns`), one `SN` each, the print
+  one first.
   The PubMed id goes in `AN`
   (Accession Number, where EndNote's PubMed filter puts it) with `DP  - NLM` (the
   provider of the database the accession number belongs to, so it reads back as the PMID);
@@ -124,25 +125,27 @@ def _ris_lines(text: str, breaks: str) -> str:
     return breaks.join(lines)
 
 
-_NOTE_FIELDS = {"TY": "N1", "ENTRYTYPE": "note"}
+_NOTE_FIELDS = {"TY": ("N1",), "ENTRYTYPE": ("note", "annote")}
 """Where a record's raw fields keep its notes: the RIS import (tag -> values; a record's
-first tag is TY), the BibTeX import (field -> value, with ENTRYTYPE)."""
+first tag is TY), the BibTeX import (field -> value, with ENTRYTYPE): `note` (JabRef,
+EndNote) and `annote` (Zotero's notes, and where screener's own export writes them)."""
 
 
 def _raw_notes(record: Record) -> list[str]:
-    """The values of the record's raw note field, stripped."""
-    for marker, name in _NOTE_FIELDS.items():
+    """The values of the record's raw note fields, stripped."""
+    for marker, names in _NOTE_FIELDS.items():
         if marker in record.raw:
-            value = record.raw.get(name) or []
-            return [v.strip() for v in ([value] if isinstance(value, str) else value)
+            values = [record.raw.get(name) or [] for name in names]
+            return [v.strip() for value in values
+                    for v in ([value] if isinstance(value, str) else value)
                     if isinstance(v, str) and v.strip()]
     return []
 
 
 def _own_notes(record: Record) -> list[str]:
-    """The notes the record was imported with (RIS `N1`, BibTeX `note`), but a decision
-    screener's export wrote there ("screener: include; ..."): this review's decision
-    replaces that one, never stands beside it."""
+    """The notes the record was imported with (RIS `N1`, BibTeX `note` and `annote`), but
+    a decision screener's export wrote there ("screener: include; ..."): this review's
+    decision replaces that one, never stands beside it."""
     return [v for v in _raw_notes(record) if not v.startswith("screener: ")]
 
 

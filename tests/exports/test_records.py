@@ -460,6 +460,23 @@ def test_an_earlier_exports_decision_is_not_exported_as_the_records_note() -> No
     assert "annote" not in library.entries[0].fields_dict
 
 
+@pytest.mark.parametrize("source", [IMPORTED_RIS, IMPORTED_BIBTEX])
+def test_a_records_own_note_survives_screeners_bibtex_export_imported_again(
+        source: str) -> None:
+    # screener's BibTeX export writes a record's own note in annote (note holds the
+    # decision), but the BibTeX import read notes from note alone: a RIS or BibTeX record
+    # exported as BibTeX and imported again lost its note in the next export
+    from screener.importers import bibtex, ris
+
+    (record,) = (ris if source.startswith("TY") else bibtex).parse(source)
+    (again,) = bibtex.parse(records_bibtex([(record, "include", "", "")]))
+    items: list[RecordItem] = [(again, "exclude", "", "")]
+    fields = parse_string(records_bibtex(items)).entries[0].fields_dict
+    assert fields["annote"].value == "Cited by 12"
+    assert fields["note"].value == "screener: exclude"
+    assert rispy.loads(records_ris(items))[0]["notes"] == ["screener: exclude", "Cited by 12"]
+
+
 def test_a_doi_is_exported_in_the_case_the_source_wrote_it() -> None:
     # DOIs were exported in lower case ("10.1136/bmj.m1234"), as they are kept for
     # comparing; the source's own text ("10.1136/BMJ.m1234") is kept in the record's raw
