@@ -82,12 +82,18 @@ def _pubmed_xml(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield from _found(info.get("ISSNLinking"), LINKING)
 
 
-def _ris_note(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """The first line of the first note, when it is exactly an ISSN (EndNote's PubMed
-    import: the electronic ISSN)."""
+def ris_note_issn(raw: Mapping[str, Any]) -> str:
+    """The first line of a RIS record's first note when it is exactly an ISSN (EndNote's
+    PubMed import: the electronic ISSN), as written; else ''."""
+    if "TY" not in raw:
+        return ""
     first = next(_strings(raw.get("N1")), "")
     line = first.strip().split("\n", 1)[0].strip()
-    if _ONE_ISSN.fullmatch(line):
+    return line if _ONE_ISSN.fullmatch(line) else ""
+
+
+def _ris_note(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    if line := ris_note_issn(raw):
         yield from _found(line, ELECTRONIC)
 
 

@@ -65,7 +65,7 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
-from screener.core.issns import ELECTRONIC, issns, labelled_issns
+from screener.core.issns import ELECTRONIC, issns, labelled_issns, ris_note_issn
 from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record, written_type
 from screener.exports._cells import EXCEL_CELL_LIMIT, Cell, csv_text, over_excel_limit
 
@@ -145,8 +145,13 @@ def _raw_notes(record: Record) -> list[str]:
 def _own_notes(record: Record) -> list[str]:
     """The notes the record was imported with (RIS `N1`, BibTeX `note` and `annote`), but
     a decision screener's export wrote there ("screener: include; ..."): this review's
-    decision replaces that one, never stands beside it."""
-    return [v for v in _raw_notes(record) if not v.startswith("screener: ")]
+    decision replaces that one, never stands beside it. EndNote's electronic ISSN alone on
+    the first line of the first `N1` is left out: the export writes it as an ISSN (`SN`,
+    `eissn`)."""
+    notes = _raw_notes(record)
+    if notes and ris_note_issn(record.raw):  # (the first note: _raw_notes keeps it first)
+        notes[0] = notes[0].partition("\n")[2].strip()
+    return [v for v in notes if v and not v.startswith("screener: ")]
 
 
 _PAGE = re.compile(r"([A-Za-z]*)(\d+)")

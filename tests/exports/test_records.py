@@ -555,6 +555,30 @@ def test_a_note_that_only_begins_with_a_number_is_no_issn() -> None:
     assert re.findall(r"^SN  - (.*)$", records_ris(items), re.MULTILINE) == ["0312-5963"]
 
 
+def test_endnotes_electronic_issn_line_is_not_exported_in_the_note() -> None:
+    # EndNote's RIS writes the electronic ISSN alone on N1's first line; the exports write
+    # it as an ISSN (SN, eissn) and wrote it again at the top of the record's note
+    from screener.importers import read_bytes
+
+    record = read_bytes((FORMATS / "ris" / "asreview_pubmed_endnote.ris").read_bytes()
+                        ).records[0]
+    items: list[RecordItem] = [(record, "include", "", "")]
+    text = records_ris(items)
+    assert re.findall(r"^SN  - (.*)$", text, re.MULTILINE) == ["0312-5963", "1179-1926"]
+    notes = rispy.loads(text)[0]["notes"]
+    assert "1179-1926" not in notes and notes[1] == "Abdel-Tawab, Mona", notes
+    fields = parse_string(records_bibtex(items)).entries[0].fields_dict
+    assert fields["eissn"].value == "1179-1926"
+    assert fields["annote"].value.startswith("Abdel-Tawab, Mona"), fields["annote"].value
+    # a note that is no more than the ISSN leaves no note; one that only begins with an
+    # ISSN-shaped number is kept whole
+    for note, kept in (("1179-1926", []), ("1179-1926 patients were screened",
+                                            ["1179-1926 patients were screened"])):
+        (alone,) = read_bytes(f"TY  - JOUR\nTI  - Ketamine\nN1  - {note}\nER  - \n"
+                              .encode()).records
+        assert rispy.loads(records_ris([(alone, "include", "", "")]))[0]["notes"][1:] == kept
+
+
 def _bib_issn_fields(record: Record) -> dict[str, str]:
     fields = parse_string(records_bibtex([(record, "include", "", "")])).entries[0].fields_dict
     return {name: fields[name].value for name in ("issn", "eissn") if name in fields}
