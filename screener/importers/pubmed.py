@@ -294,13 +294,23 @@ def _read_esearch(body: bytes) -> dict[str, Any]:
     try:
         parsed = Entrez.read(io.BytesIO(body))  # type: ignore[no-untyped-call]
     except Exception as exc:  # Bio raises several parser-specific errors
-        raise PubMedError(f"PubMed esearch answer could not be read: {exc}") from exc
+        # (Bio's first sentence: the rest asks "the input" to be XML, which is PubMed's)
+        raise _unreadable(f"could not be read ({str(exc).split('. ')[0]})", body) from exc
     if not isinstance(parsed, Mapping):
-        raise PubMedError("PubMed esearch answer had an unexpected shape")
+        raise _unreadable("had an unexpected shape", body)
     result = dict(parsed)
     if "ERROR" in result:
         raise PubMedError(f"PubMed esearch reported an error: {result['ERROR']}")
     return result
+
+
+def _unreadable(problem: str, body: bytes | None = None) -> PubMedUnavailable:
+    """An esearch answer screener cannot use (an HTML error page from NCBI or a proxy, XML
+    of another kind): PubMed's, not the query's, so worth running again later."""
+    start = " ".join((body or b"")[:80].decode("utf-8", "replace").split())
+    began = "" if body is None else f"; it began {start!r}" if start else "; it was empty"
+    return PubMedUnavailable(f"PubMed esearch answer {problem}{began}. Run the search "
+                             "again later")
 
 
 def _read_articles(body: bytes) -> tuple[list[Record], str]:
@@ -377,7 +387,7 @@ def search_pubmed(
         count = int(found["Count"])
         webenv, query_key = str(found["WebEnv"]), str(found["QueryKey"])
     except (KeyError, ValueError) as exc:
-        raise PubMedError(f"PubMed esearch answer lacks {exc}") from exc
+        raise _unreadable(f"lacks {exc}") from exc
     translation = str(found.get("QueryTranslation", ""))
     total = count if max_records is None else min(count, max_records)
     if total > HISTORY_LIMIT:

@@ -619,6 +619,34 @@ def test_pubmed_not_answering_exits_75_not_2(review_dir: list[str], recorded: Re
     assert json.loads(run("status", "--json", *review_dir))["sources"] == []
 
 
+@pytest.mark.parametrize("answer", [
+    # a proxy's or NCBI's own error page in place of the XML
+    b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body>"
+    b"</html>\n",
+    # XML, but not an esearch answer (an eSummary list)
+    b'<?xml version="1.0" ?>\n<!DOCTYPE eSummaryResult PUBLIC "-//NLM//DTD esummary v1 '
+    b'20041029//EN" "https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20041029/esummary-v1.dtd">'
+    b"\n<eSummaryResult></eSummaryResult>\n",
+    # an esearch answer without its count and history keys
+    b'<?xml version="1.0" ?>\n<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch 20060628'
+    b'//EN" "https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">\n'
+    b"<eSearchResult><TranslationStack></TranslationStack></eSearchResult>\n",
+], ids=["HTML page", "unexpected shape", "no count"])
+def test_a_pubmed_answer_that_cannot_be_read_exits_75_not_2(
+        review_dir: list[str], monkeypatch: pytest.MonkeyPatch, answer: bytes) -> None:
+    """An esearch answer that could not be read (an HTML error page, XML of another shape)
+    exited 2, as a typo in the query does, though nothing in the user's input made it so:
+    it exits 75, as PubMed not answering does, and nothing is imported."""
+    from screener.importers import pubmed
+
+    monkeypatch.setattr(pubmed, "entrez_transport", lambda utility, params: answer)
+    out = run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
+              *review_dir, code=75)
+    assert "PubMed search failed" in out and "Nothing was imported" in out, out
+    assert "again later" in out, out
+    assert json.loads(run("status", "--json", *review_dir))["sources"] == []
+
+
 def test_pubmed_refusing_the_input_still_exits_2(review_dir: list[str], recorded: Recorded,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A query PubMed rejects, or a request it refuses (HTTP 400: a bad API key), is the
