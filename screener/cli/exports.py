@@ -260,8 +260,10 @@ def log_verify(review_dir: Path | None, db_url: str | None, jsonl: Path | None) 
             click.echo(f"log OK: {counted(check.rows, 'decision')}, hash chain intact"
                        f"{against}{head}")
     if review_dir is not None or db_url is not None or jsonl is None:
-        click.echo("tables OK: sources, protocol versions, duplicates, reconciliation, reports "
-                   "not retrieved and allocations agree with the event log")
+        # the warnings (stderr, printed first) are no failure, but the line says there were
+        above = f", {counted(len(warnings), 'warning')} above" if warnings else ""
+        click.echo(f"tables OK{above}: sources, protocol versions, duplicates, reconciliation, "
+                   "reports not retrieved and allocations agree with the event log")
     if jsonl is not None and not against:
         here = " ." if (Path.cwd() / "review.db").is_file() else " DIR"
         click.echo("note: rows cut off the end of a file cannot be seen from the file alone; "

@@ -1305,6 +1305,34 @@ def test_log_verify_warns_of_resolutions_merged_without_their_start(
         assert table_findings(b)[1] == []
 
 
+def test_log_verify_ends_tables_ok_counting_the_warnings_above(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # after the warning of a stage without a recorded start of reconciliation, the last
+    # line said only "tables OK: ... agree with the event log", as if nothing were found
+    from click.testing import CliRunner
+
+    from screener.cli import main
+    from screener.workflow.importing import import_records
+
+    def imported(review: Review, n: int) -> list[int]:  # with its event: tables agree
+        done = import_records(review, [Record(title=f"Record {i}") for i in range(n)],
+                              source="Test", kind="database")
+        with review.read() as s:
+            return repo.source_record_ids(s, done.source_id)
+
+    monkeypatch.setitem(globals(), "add", imported)
+    ids, a_dir, b_dir = _merged_the_old_way(tmp_path, monkeypatch)
+    result = CliRunner().invoke(main, ["log", "verify", "--review", str(a_dir)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("tables OK, 1 warning above: sources, protocol versions"), last
+    clean = CliRunner().invoke(main, ["log", "verify", "--review", str(b_dir)])
+    assert clean.exit_code == 0 and "warning" not in clean.output, clean.output
+    assert clean.stdout.splitlines()[-1].startswith("tables OK: sources,"), clean.stdout
+
+
 def test_merge_keeps_the_reviews_own_start_of_reconciliation_and_says_so(
         tmp_path: Path) -> None:
     ids, a_dir, b_dir = _reconciled_copy(tmp_path)
