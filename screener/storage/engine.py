@@ -573,6 +573,29 @@ def _seconds(variable: str, default: int) -> int:
     return seconds
 
 
+PSYCOPG_GIVES_UP_FROM = (3, 2)
+"""The psycopg release from which `answering_connection` works: 3.2 made Connection.wait
+`wait(gen, interval)` and its wait functions (Python and C) send the generator an empty
+`Ready` each interval nothing happens; 3.1's `wait(gen, timeout)` loops on the socket
+until it is ready, so a silent server would never be given up on. pyproject's lower bound
+is this release."""
+
+
+def _check_psycopg(psycopg: Any) -> None:
+    """A `StorageError` naming the installed psycopg when it is older than
+    `PSYCOPG_GIVES_UP_FROM` (installed beside screener without its dependencies)."""
+    version = str(getattr(psycopg, "__version__", ""))
+    try:
+        release = tuple(int(n) for n in version.split(".")[:2])
+    except ValueError:
+        return  # (a development build: taken as recent)
+    if release < PSYCOPG_GIVES_UP_FROM:
+        needed = ".".join(map(str, PSYCOPG_GIVES_UP_FROM))
+        raise StorageError(f"psycopg {version} is installed, but screener needs psycopg "
+                           f"{needed} or later to give up on a PostgreSQL server that stops "
+                           f"answering: run pip install 'psycopg[binary]>={needed}'")
+
+
 def answering_connection(seconds: int) -> Any:
     """A psycopg connection class that gives up on a server silent for `seconds` while it
     waits for an answer (a statement, a commit, the pool's ping): the connection is closed
@@ -584,8 +607,11 @@ def answering_connection(seconds: int) -> Any:
     server's own, so a decision in the UI and any command waited for good. The clock starts
     again whenever the server sends or takes something, so a long import that streams is
     not cut; a single statement the server works on for longer than `seconds` without a
-    word (a lock held by another long writer) fails likewise, and says so."""
+    word (a lock held by another long writer) fails likewise, and says so. An older psycopg
+    than `PSYCOPG_GIVES_UP_FROM` is a `StorageError`."""
     import psycopg
+
+    _check_psycopg(psycopg)
 
     def answered_within(gen: Any) -> Any:
         """`gen`, failing once the socket has been idle `seconds` (psycopg's wait sends

@@ -96,3 +96,29 @@ def test_a_command_on_a_hung_server_exits_75_with_one_message(
     ok = CliRunner().invoke(main, ["decide", str(ids[0]), "--label", "include", "--reviewer", "ann",
                                    "--db", stoppable_pg.url])
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_psycopg_too_old_to_give_up_on_a_server_is_named(
+        monkeypatch: Any, tmp_path: Path) -> None:
+    # pyproject allowed psycopg 3.1, whose Connection.wait(gen, timeout) loops on the
+    # socket without ever handing the generator an empty wait: the answer timeout above
+    # never fired there, so a hung server hung screener for good, as before it existed
+    import tomllib
+
+    import psycopg
+
+    from screener.storage.engine import PSYCOPG_GIVES_UP_FROM, make_engine
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml")
+                            .read_text(encoding="utf-8"))
+    (bound,) = [d.split(">=")[1].split(",")[0] for d in project["project"]["dependencies"]
+                if d.startswith("psycopg")]
+    assert tuple(int(n) for n in bound.split(".")[:2]) >= PSYCOPG_GIVES_UP_FROM, bound
+    monkeypatch.setattr(psycopg, "__version__", "3.1.19")
+    try:
+        make_engine("postgresql://screener@127.0.0.1:1/review")
+    except StorageError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("psycopg 3.1 was accepted")
+    assert "psycopg 3.1.19" in message and "psycopg[binary]>=3.2" in message, message
