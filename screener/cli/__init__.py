@@ -22,7 +22,7 @@ import click
 
 from screener import __version__
 from screener.__main__ import interrupted, stdout_closed
-from screener.cli.params import DB_ID, DB_URL, PATH, POSITION, Refused
+from screener.cli.params import DB_ID, DB_URL, PATH, POSITION, ChecksText, Refused
 from screener.core.paths import escaped_bytes
 from screener.core.wording import counted, plural
 
@@ -72,9 +72,13 @@ record is left for the reviewer now but some are on other reviewers' screens, to
 null still do)."""
 
 
-class ScreenerGroup(click.Group):
+class ScreenerGroup(ChecksText, click.Group):
     """Turns every known user error into one clear message and exit code 2 (75 for a
-    failure that is not the user's input: `TryAgainLater`)."""
+    failure that is not the user's input: `TryAgainLater`). Its commands and groups refuse
+    text that is not UTF-8 before they run (`ChecksText`)."""
+
+    command_class = ChecksText
+    group_class = type  # (its groups are ScreenerGroups: `export`, `log`, `search`...)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:

@@ -1,6 +1,7 @@
 """Parameter types shared by the commands: whole numbers the database can store, and paths
 that may not be empty nor longer than the file system allows. A bad value is refused by
 click before any command opens a review, with click's usage message and exit code 2.
+`ChecksText`, the class of every command, refuses text that is not UTF-8 in any of them.
 
 Registers no command. Imports click and screener.core only.
 """
@@ -90,6 +91,54 @@ class Refused(click.ClickException):
 
 class PathError(Refused):
     """A path option refused for what the path is (`Refused`)."""
+
+
+def _undecoded_excerpt(text: str) -> str | None:
+    """`text` with its bytes that are not UTF-8 escaped ('J\\xe9'; a long text cut to the
+    part around the first of them), or None when it is all UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        if len(text) > 60:
+            start, end = max(exc.start - 25, 0), exc.start + 25
+            text = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+        return escaped_bytes(text)
+    return None
+
+
+def refuse_undecoded_text(ctx: click.Context) -> None:
+    """Refuse (`Refused`, exit code 2) a text value of the command whose bytes are not UTF-8:
+    a name or note typed in a terminal set to another encoding ("José" in Latin-1 arrives as
+    'Jos\\xe9'), which the database cannot store (it failed there with a traceback).
+    Paths are not text here: their own type decides (`NonEmptyPath`)."""
+    if ctx.resilient_parsing:  # (shell completion)
+        return
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name) if param.name else None
+        for text in value if isinstance(value, tuple | list) else (value,):
+            if not isinstance(text, str) or (shown_value := _undecoded_excerpt(text)) is None:
+                continue
+            where = ("/".join(param.opts) if isinstance(param, click.Option)
+                     else param.human_readable_name)
+            again = "type it again"
+            if ctx.get_parameter_source(param.name or "") == click.core.ParameterSource.ENVIRONMENT:
+                where, again = f"{where} (the environment variable {param.envvar})", "set it again"
+            raise Refused(
+                f"{where} '{shown_value}' is not UTF-8: its bytes shown as \\x.. are in "
+                "another encoding (the terminal's, such as Latin-1), which screener cannot "
+                f"keep as text; {again} in a terminal that uses UTF-8 (e.g. after `export "
+                "LANG=C.UTF-8`), or leave those characters out; nothing was written")
+
+
+class ChecksText(click.Command):
+    """A command that refuses text that is not UTF-8 in any of its arguments and options
+    (`refuse_undecoded_text`) before it runs: the class of every screener command (the
+    command_class of `screener.cli.ScreenerGroup`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        refuse_undecoded_text(ctx)
+        return rest
 
 
 class OutputPath(NonEmptyPath):

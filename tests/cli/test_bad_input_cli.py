@@ -3,8 +3,10 @@ and nothing is written."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -425,3 +427,107 @@ def test_a_dedup_threshold_out_of_range_is_one_message(tmp_path: Path, db_url: s
     assert "default is 0.85" in out
     assert counts(tmp_path, db_url) == before
     run("dedup", *loc, "--threshold", "0.5")  # the lowest it takes runs
+
+
+LATIN1 = "J\udce9"
+""""Jé" typed in a Latin-1 terminal: the byte 0xe9, not UTF-8, as Python hands it over."""
+
+
+def _refused_as_not_utf8(out: str, where: str, shown: str = "J\\xe9") -> bool:
+    return (f"{where} '{shown}' is not UTF-8" in out and "LANG=C.UTF-8" in out
+            and "nothing was written" in out)
+
+
+@pytest.mark.parametrize(("args", "where"), [
+    (["next", "--reviewer", LATIN1, "--new-reviewer"], "--reviewer"),
+    (["decide", "1", "--reviewer", LATIN1, "--label", "include", "--new-reviewer"],
+     "--reviewer"),
+    (["decide", "1", "--reviewer", "ann", "--label", "include", "--new-reviewer",
+      "--note", LATIN1], "--note"),
+    (["allocate", "--reviewers", f"ann,{LATIN1}", "--new-reviewer"], "--reviewers"),
+    (["reassign", "--from", "ann", "--to", LATIN1], "--to"),
+    (["withdraw-import", "1", "--reason", LATIN1], "--reason"),
+    (["correct-import", "1", "--reason", LATIN1, "--source", "Embase"], "--reason"),
+    (["protocol", "amend", MINIMAL, "--reason", LATIN1], "--reason"),
+])
+def test_text_that_is_not_utf8_is_refused_and_nothing_is_stored(
+        tmp_path: Path, db_url: str | None, loc: list[str], args: list[str], where: str) -> None:
+    # it reached the database and failed there: a UnicodeEncodeError traceback, exit 1
+    before = counts(tmp_path, db_url)
+    out = run(*args, *loc, code=2)
+    shown = "ann,J\\xe9" if where == "--reviewers" else "J\\xe9"
+    assert _refused_as_not_utf8(out, where, shown), out
+    assert counts(tmp_path, db_url) == before
+    with open_review(tmp_path / "rev", db_url) as review, review.read() as s:
+        assert repo.reviewers(s) == []
+
+
+def test_an_import_source_that_is_not_utf8_is_refused(tmp_path: Path, db_url: str | None,
+                                                      loc: list[str]) -> None:
+    ris = REPO / "tests" / "data" / "formats" / "ris" / "asreview_baseline_tag-notes_labels.ris"
+    with open_review(tmp_path / "rev", db_url) as review, review.read() as s:
+        records = repo.count_records(s)
+    out = run("import", str(ris), "--source", f"Emb{LATIN1[1:]}se", *loc, code=2)
+    assert _refused_as_not_utf8(out, "--source", "Emb\\xe9se"), out
+    out = run("import", str(ris), "--source", "Embase", "--query", f"caf{LATIN1[1:]}", *loc,
+              code=2)
+    assert _refused_as_not_utf8(out, "--query", "caf\\xe9"), out
+    with open_review(tmp_path / "rev", db_url) as review, review.read() as s:
+        assert repo.count_records(s) == records
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[
+        tuple[tuple[str, ...], click.Command]]:
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def _is_text(param: click.Parameter) -> bool:
+    return isinstance(param.type, click.types.StringParamType) and not getattr(
+        param, "is_flag", False)
+
+
+def _filled(param: click.Parameter, value: str) -> list[str]:
+    """The command line that gives `param` the value."""
+    return [param.opts[0], value] if isinstance(param, click.Option) else [value]
+
+
+def _valid(param: click.Parameter, existing: Path) -> str:
+    if isinstance(param.type, click.Path):
+        return str(existing)
+    if isinstance(param.type, click.Choice):
+        return str(param.type.choices[0])
+    if isinstance(param.type, click.types.IntParamType):
+        return "1"
+    return "ann"
+
+
+TEXT_PARAMS = [(path, param.name) for path, command in _commands(main)
+               for param in command.params if _is_text(param)]
+
+
+@pytest.mark.parametrize(("path", "name"), TEXT_PARAMS,
+                         ids=[f"{' '.join(path)}-{name}" for path, name in TEXT_PARAMS])
+def test_every_text_option_of_every_command_refuses_text_that_is_not_utf8(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: tuple[str, ...],
+        name: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    existing = tmp_path / "file.txt"
+    existing.write_text("x", encoding="utf-8")
+    command = main
+    for part in path:
+        command = command.commands[part]  # type: ignore[attr-defined]
+    args: list[str] = list(path)
+    for param in command.params:
+        if param.name == name:
+            args += _filled(param, f"a{LATIN1[1:]}")
+            where = ("/".join(param.opts) if isinstance(param, click.Option)
+                     else param.human_readable_name)
+        elif param.required:
+            args += _filled(param, _valid(param, existing))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert _refused_as_not_utf8(result.output, where, "a\\xe9"), result.output
