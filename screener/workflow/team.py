@@ -997,13 +997,15 @@ class AgreementReport:
 
 def reasons_differ_note(count: int, reason_conflicts: bool, screeners: int = 2) -> str:
     """What `agreement` and the report say beside the statistics of a pair (`screeners` 2:
-    "both") or of a group of screeners per record ("all three") with records they all
-    excluded for different reasons ("" with none)."""
+    "both excluded for different reasons") or of a group of screeners per record ("all
+    three excluded, not all for the same reason": two of them may have given the same one)
+    with records they all excluded, their reasons differing ("" with none)."""
     if not count:
         return ""
-    who = "both" if screeners == 2 else f"all {spelled(screeners)}"
+    who = ("both excluded for different reasons" if screeners == 2 else
+           f"all {spelled(screeners)} excluded, not all for the same reason,")
     return (f"the agreement is on the labels only: {counted(count, 'record')} that {who} "
-            f"excluded for different reasons {plural(count, 'counts', 'count')} as agreed here"
+            f"{plural(count, 'counts', 'count')} as agreed here"
             + ("; they are conflicts of reasons, counted separately" if reason_conflicts
                else ""))
 

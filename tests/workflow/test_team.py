@@ -2137,11 +2137,13 @@ def test_the_report_words_three_reviewers_per_record_of_five(
 
 
 def test_fleiss_agreement_notes_records_all_three_excluded_for_different_reasons(
-        make_review: Callable[..., Any], tmp_path: Path) -> None:
+        make_review: Callable[..., Any], tmp_path: Path, db_url: str | None) -> None:
     """Three screened each report and all excluded it, not for the same reason: beside
     Cohen's kappa each pair's note said 'records that both excluded for different reasons
     count as agreed', but Fleiss' row (the three together, 100% agreement) said nothing of
-    it. It now says 'that all three excluded', in agreement --json and in the report."""
+    it. It now says 'that all three excluded', in agreement --json and in the report; not
+    'for different reasons', as two of the three gave the same one (ann and bob population,
+    carl design: it read as if all three reasons differed)."""
     from screener.workflow.reporting import write_report
 
     review = three_per_record_review(make_review, tmp_path)
@@ -2149,7 +2151,7 @@ def test_fleiss_agreement_notes_records_all_three_excluded_for_different_reasons
     for rid in (r0, r1):
         for name in ("ann", "bob", "carl"):
             decide(review, rid, name, INC)
-    for rid, reasons in ((r0, ("population", "design", "design")),
+    for rid, reasons in ((r0, ("population", "population", "design")),
                          (r1, ("design", "design", "design"))):
         for name, reason in zip(("ann", "bob", "carl"), reasons, strict=True):
             decide(review, rid, name, EXC, FT, reason)
@@ -2158,8 +2160,18 @@ def test_fleiss_agreement_notes_records_all_three_excluded_for_different_reasons
     written = " ".join(write_report(review, tmp_path / "report.md").read_text(
         encoding="utf-8").split())
     assert ("Fleiss' κ n/a (the agreement is on the labels only: 1 record that all three "
-            "excluded for different reasons counts as agreed here)") in written, written
+            "excluded, not all for the same reason, counts as agreed here)") in written, written
+    assert "all three excluded for different reasons" not in written
     assert "1 record that both excluded for different reasons" in written  # ann's pairs
+    from click.testing import CliRunner
+
+    from screener.cli import main
+
+    where = ["--db", db_url] if db_url else ["--review", str(review.location)]
+    text = " ".join(CliRunner().invoke(main, ["agreement", "--stage", "full_text", *where],
+                                       catch_exceptions=False).output.split())
+    assert ("note: the agreement is on the labels only: 1 record that all three excluded, "
+            "not all for the same reason, counts as agreed here") in text, text
 
 
 def test_a_draft_says_how_many_reviewers_screened_each_record_of_three(
