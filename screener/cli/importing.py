@@ -84,12 +84,13 @@ def import_(files: tuple[Path, ...], review_dir: Path | None, db_url: str | None
     for summary in summaries:
         for warning in summary.warnings:
             click.echo(f"warning: {summary.file}: {warning}", err=True)
+        labels = (f"{counted(summary.labels_imported, 'label')} as decisions by "
+                  f"{summary.labels_by}")
         if summary.onto_source:
-            click.echo(f"{summary.file}: {counted(summary.labels_imported, 'label')} as "
-                       f"decisions by {labels_as} on the records of source "
+            click.echo(f"{summary.file}: {labels} on the records of source "
                        f"{summary.onto_source!r} ({summary.format})")
             continue
-        extra = f", {summary.labels_imported} labels as decisions" if labels_as else ""
+        extra = f", {labels}" if summary.labels_by else ""
         click.echo(f"{summary.file}: {summary.records} {plural(summary.records, 'record')} "
                    f"({summary.format}){extra}, imported as import {summary.source_id}")
     if any(not summary.onto_source for summary in summaries):

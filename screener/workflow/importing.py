@@ -40,6 +40,8 @@ class ImportSummary:
     labels_imported: int = 0
     onto_source: str = ""
     """With `labels_only`: the name of the earlier import whose records got the labels."""
+    labels_by: str = ""
+    """With `labels_as`: the reviewer whose decisions the labels became, as stored."""
 
 
 def _check_kind(kind: str) -> None:
@@ -307,7 +309,7 @@ def _write_file(review: Review, session: Session, f: _ReadFile, *, source: str |
         "labels": len(labels), "records_sha256": f.records_sha256,
         **({"encoding": f.encoding, "encoding_warnings": list(f.decoding)} if f.decoding else {})})
     return ImportSummary(str(path), fmt, source_id, len(records), tuple(warnings),
-                         len(labels))
+                         len(labels), labels_by=labels_as or "")
 
 
 def _add_labels(review: Review, session: Session, f: _ReadFile, ids: Sequence[int],
@@ -455,7 +457,7 @@ def _write_labels(review: Review, session: Session, f: _ReadFile,
         "format": f.format, "sha256": f.sha256, "labels_as": reviewer, "labels": len(labels),
         "records_sha256": f.records_sha256})
     return ImportSummary(str(f.path), f.format, int(target["id"]), 0, tuple(warnings),
-                         len(labels), onto_source=str(target["name"]))
+                         len(labels), onto_source=str(target["name"]), labels_by=reviewer)
 
 
 def _digest(records: Sequence[Record]) -> str:

@@ -130,7 +130,7 @@ def test_labels_as_names_label_cells_it_could_not_read(review_dir: list[str],
                         "C trial,z,yes\nD trial,w,\nE trial,v,0\nF trial,u,2\n",
                         encoding="utf-8")
     out = run("import", str(labelled), *review_dir, "--labels-as", "original-team")
-    assert "6 records (csv), 4 labels as decisions" in out
+    assert "6 records (csv), 4 labels as decisions by original-team" in out
     assert ("1 record has a label that is neither include, exclude nor maybe (record 6: "
             "'2'); they were imported without a decision") in out
 
@@ -159,8 +159,9 @@ def test_labels_as_reads_each_reviewers_rayyan_decisions(review_dir: list[str],
     and a RIS file without labels is told of its notes, not of columns."""
     sample = FORMATS / "ris" / "rayyan_decisions_sample.ris"
     out = run("import", str(sample), *review_dir, "--source", "MEDLINE", "--labels-as", "ann")
-    assert "5 records (ris), 5 labels as decisions" in out
-    run("import", str(sample), *review_dir, "--labels-as", "Bob", "--labels-only")
+    assert "5 records (ris), 5 labels as decisions by ann" in out
+    out = run("import", str(sample), *review_dir, "--labels-as", "Bob ", "--labels-only")
+    assert "5 labels as decisions by Bob on the records of source 'MEDLINE'" in out  # as stored
     data = json.loads(run("status", "--json", *review_dir))
     assert {(d["reviewer"], d["label"], d["count"]) for d in data["decisions"]} == {
         ("ann", "include", 2), ("ann", "exclude", 3),
