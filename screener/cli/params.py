@@ -147,9 +147,9 @@ class OutputPath(NonEmptyPath):
     command then says it is a folder)."""
 
     instead = "give a file name, or leave {option} out for the default"
+    """What to do instead of `-` (standard output)."""
 
     utf8_only = False  # (an export's name is not kept: written as the file system takes it)
-    """What to do instead of `-` (standard output)."""
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
