@@ -61,6 +61,12 @@ def imported_decisions(name: str, imported: int, total: int) -> str:
     """"Ann's decisions were imported", or "3 of Ann's 5 decisions were imported" when she
     made the others in screener: what `agreement` and the report say of a reviewer some of
     whose decisions came from `import --labels-as`."""
-    if imported >= total:
-        return f"{name}'s decisions were imported"
-    return f"{number(imported)} of {name}'s {number(total)} decisions were imported"
+    return f"{whose_decisions(name, imported, total)} {'was' if imported == 1 < total else 'were'} imported"
+
+
+def whose_decisions(name: str, some: int, total: int) -> str:
+    """"Ann's decisions" when `some` are all of her `total`, else "3 of Ann's 5 decisions":
+    which of a reviewer's decisions a sentence is about."""
+    if some >= total:
+        return f"{name}'s decisions"
+    return f"{number(some)} of {name}'s {number(total)} decisions"

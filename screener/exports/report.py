@@ -25,7 +25,7 @@ from screener.core.prisma import PrismaCounts, check
 from screener.core.protocol import CriterionKind, Protocol, Resolution
 from screener.core.records import PMID_LIST_QUERY, Record
 from screener.core.wording import counted as _n
-from screener.core.wording import imported_decisions, plural, spelled
+from screener.core.wording import imported_decisions, plural, spelled, whose_decisions
 from screener.core.wording import number as _count
 from screener.core.wording import were as _were
 
@@ -331,9 +331,10 @@ class ReportInputs:
     protocol_copy_note: str = ""
     """The review folder's protocol.yaml missing or not the protocol in force, and what to
     do ("" when it is the one in force, or there is no folder)."""
-    imported_labels: tuple[tuple[str, int], ...] = ()
-    """(name, records) of decisions imported as labels (`import --labels-as`), not made by
-    a reviewer in screener."""
+    imported_labels: tuple[tuple[str, int, int], ...] = ()
+    """(name, records, others) of each reviewer some of whose title/abstract decisions were
+    imported as labels (`import --labels-as`): on how many records, and how many other
+    title/abstract decisions the reviewer made in screener."""
     imported_in_agreement: tuple[tuple[str, int, int], ...] = ()
     """(name, decisions imported, decisions) of each reviewer in the agreement some of whose
     decisions were imported (`AgreementReport.imported`): Table 1's note says how many."""
@@ -681,6 +682,53 @@ def _mode_history(modes: tuple[tuple[int, str, int, bool], ...], multi: int,
             f"reviewers and {_n(single, 'record')} by one.")
 
 
+def _imported_sentence(inputs: ReportInputs) -> str:
+    """The title/abstract decisions imported with `import --labels-as`: one sentence, per
+    reviewer how many records, from which files, and how many others the reviewer made in
+    screener."""
+    files = dict(inputs.imported_label_files)
+
+    def whence(name: str) -> str:
+        return f"from {_names([_md(f) for f in files[name]])}" if files.get(name) else ""
+
+    def others(name: str, here: int) -> str:
+        made = "decision was" if here == 1 else f"{_count(here)} decisions were"
+        return f"{_md(name)}'s other {made} made in screener" if here else ""
+
+    if len(inputs.imported_labels) == 1:
+        [(name, n, here)] = inputs.imported_labels
+        return (f"Title/abstract decisions on {_n(n, 'record')} were imported from an earlier "
+                f"screening (recorded as '{_md(name)}'"
+                + (f", {whence(name)}" if whence(name) else "") + "), not made in screener"
+                + (f"; {others(name, here)}" if here else "") + ".")
+    each = []
+    for name, n, here in inputs.imported_labels:
+        said = "; ".join(d for d in (whence(name), others(name, here)) if d)
+        each.append(f"on {_n(n, 'record')} recorded as '{_md(name)}'"
+                    + (f" ({said})" if said else ""))
+    return ("Title/abstract decisions were imported from an earlier screening, not made in "
+            f"screener: {_names(each)}.")
+
+
+def _imported_blinding(inputs: ReportInputs) -> str:
+    """What the imported decisions mean for blinding and independence: beside the screening
+    done in screener, or, when no screener made a decision there, for all of it."""
+    shares = [(_md(name), n, n + here) for name, n, here in inputs.imported_labels]
+    whose = (_names([f"{name}'s" for name, _, _ in shares]) + " decisions"
+             if all(n == total for _, n, total in shares)
+             else _names([whose_decisions(*share) for share in shares]))
+    if any(r.role == Role.SCREENER for r in inputs.reviewers) or any(
+            n < total for _, n, total in shares):
+        return (f"This describes the screening done in screener: {whose} were imported, not "
+                "made in it, so whether they were blinded to and independent of the other "
+                "reviewers' cannot be checked (they may be a team's combined verdict); Table 1 "
+                "marks the agreement they enter.")
+    other = " to and independent of each other's" if len(shares) > 1 else ""
+    return (f"No reviewer screened in screener: {whose} were imported, so whether they were "
+            f"blinded{other} cannot be checked (they may be a team's combined verdict); "
+            "Table 1 marks the agreement they enter.")
+
+
 def screening_paragraph(inputs: ReportInputs) -> str:
     """PRISMA 2020 item 8: who screened, how many per record, independence, conflicts."""
     protocol, mode = inputs.protocol, inputs.protocol.screening
@@ -700,12 +748,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
         took = f"reviewer{'s' if many > 1 else ''} took part in screening ({_names(screeners)})."
         out.append(f"{spelled(many).capitalize()} {took}" if spelled(many).isalpha()
                    else f"In all, {_count(many)} {took}")
-    files = dict(inputs.imported_label_files)
-    for name, n in inputs.imported_labels:
-        out.append(f"Title/abstract decisions on {_n(n, 'record')} were imported from an "
-                   f"earlier screening (recorded as '{_md(name)}'"
-                   + (f", from {_names([_md(f) for f in files[name]])}" if files.get(name)
-                      else "") + "), not made in screener.")
+    if inputs.imported_labels:
+        out.append(_imported_sentence(inputs))
     per = spelled(mode.reviewers_per_record)
     # said instead of what each report would be screened by, before any was
     has_ft = Stage.FULL_TEXT in protocol.stages
@@ -744,12 +788,8 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                 out.append(f"Records with {per} reviewers were screened {how}.")
             elif shared := _shared_by(tuple(p for split in split_at for p in split or ())):
                 out.append(f"Records with {shared} reviewers were screened {how}.")
-        if imported := [_md(name) for name, _ in inputs.imported_label_files]:
-            whose = _names([f"{name}'s" for name in imported])
-            out.append(f"This describes the screening done in screener: {whose} decisions "
-                       "were imported, not made in it, so whether they were blinded to and "
-                       "independent of the other reviewers' cannot be checked (they may be "
-                       "a team's combined verdict); Table 1 marks the agreement they enter.")
+        if inputs.imported_labels:
+            out.append(_imported_blinding(inputs))
         for stage, n in inputs.unblinded:
             out.append(f"After reconciliation of {STAGE_NAMES[stage]} screening had begun, "
                        f"decisions on {_n(n, 'record')} were made or "

@@ -1140,10 +1140,13 @@ def _report_inputs(review: Review) -> object:
         # did not screen here, and the methods text says where the labels came from
         screened_here = {d.reviewer for d in current
                          if not d.note.startswith(IMPORTED_LABEL_NOTE)}
-        imported: dict[str, int] = {}
+        # per reviewer some of whose title/abstract decisions were imported: how many, and
+        # how many others they made here (the methods text gives both)
+        imported: dict[str, list[int]] = {}
         for d in current:
-            if d.reviewer not in screened_here:
-                imported[d.reviewer] = imported.get(d.reviewer, 0) + 1
+            if d.stage == Stage.TITLE_ABSTRACT and d.reviewer_role == Role.SCREENER:
+                imported.setdefault(d.reviewer, [0, 0])[
+                    0 if d.note.startswith(IMPORTED_LABEL_NOTE) else 1] += 1
         reviewers = tuple(r for r in repo.reviewers(session) if r.name in screened_here)
         split, plan = _allocation_split(review, session, current)
         split_ft, plan_ft = (_allocation_split(review, session, current, Stage.FULL_TEXT)
@@ -1290,7 +1293,8 @@ def _report_inputs(review: Review) -> object:
                         several_by=(_several_by(current, Stage.TITLE_ABSTRACT),
                                     _several_by(current, Stage.FULL_TEXT)),
                         draft=result.draft, protocol_copy_note=protocol_copy_note(review),
-                        imported_labels=tuple(sorted(imported.items())),
+                        imported_labels=tuple((name, n, here) for name, (n, here)
+                                              in sorted(imported.items()) if n),
                         imported_in_agreement=report.imported,
                         imported_label_files=_imported_label_files(
                             events, {d.reviewer for d in current

@@ -193,7 +193,7 @@ def test_counts_of_one_are_singular(counts: PrismaCounts) -> None:
     one = replace(counts, records_excluded_automation=0)
     stop = StoppingInfo(stopped=False, consecutive_irrelevant=1, unscreened=1)
     text = methods_report(replace(_inputs(one), automation=None, stopping=stop,
-                                  split=((2, 1), (1, 1)), imported_labels=(("earlier", 1),),
+                                  split=((2, 1), (1, 1)), imported_labels=(("earlier", 1, 0),),
                                   unlinked_rankings=1))
     assert "1 record has not been screened" in text
     assert "criteria were 1 consecutive irrelevant record and" in text
@@ -306,7 +306,7 @@ def test_user_text_in_headings_and_prose_is_shown_as_typed(counts: PrismaCounts)
     text = methods_report(replace(
         inputs, protocol=replace(PROTOCOL, title=ODD),
         reviewers=(Reviewer(f"ann {ODD}"), Reviewer("bob"), Reviewer("carol", Role.ADJUDICATOR)),
-        imported_labels=((f"asreview {ODD}", 4),),
+        imported_labels=((f"asreview {ODD}", 4, 0),),
         protocol_versions=(first, later), title_at_creation=f"first {ODD}",
         sources=(SourceInfo(f"db {ODD}", "database", 10, query=f"q {ODD} | x"),
                  SourceInfo(f"file {ODD}", "other", 2, file_name=f"{ODD}.ris"))))

@@ -816,6 +816,76 @@ def test_imported_decisions_are_not_reported_as_an_independent_blinded_reviewer(
             "checked") in text
 
 
+def _rayyan_three(review: Any) -> list[int]:
+    """Ann's, Bob's and Carol's decisions imported from the Rayyan sample (Carol decided one
+    record there): the ids of its records."""
+    from screener.workflow.importing import import_file
+
+    rayyan = Path(__file__).resolve().parents[1] / "data" / "formats" / "ris" / (
+        "rayyan_decisions_sample.ris")
+    import_file(review, rayyan, source="MEDLINE", labels_as="Ann")
+    import_file(review, rayyan, source="MEDLINE", labels_as="Bob", labels_only=True)
+    import_file(review, rayyan, source="MEDLINE", labels_as="Carol", labels_only=True)
+    with review.read() as s:
+        return sorted({d.record_id for d in repo.current_decisions(s, Stage.TITLE_ABSTRACT)})
+
+
+def test_methods_text_says_once_whose_decisions_were_imported_when_all_were(
+        make_review: Callable[..., Any]) -> None:
+    """Three reviewers' Rayyan decisions imported, nothing screened in screener: the methods
+    text gave three near-identical sentences, one per reviewer, and said "This describes
+    the screening done in screener" though nobody had screened there."""
+    from screener.exports.report import methods_report
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    ids = _rayyan_three(review)
+    list_conflicts(review, viewer="Adjudicator")  # reconciliation: agreement is reported
+    text = " ".join(methods_report(build_report_inputs(review)).split())
+    assert ("Title/abstract decisions were imported from an earlier screening, not made in "
+            f"screener: on {len(ids)} records recorded as 'Ann' (from "
+            "rayyan\\_decisions\\_sample.ris), on 5 records recorded as 'Bob' (from "
+            "rayyan\\_decisions\\_sample.ris) and on 1 record recorded as 'Carol' (from "
+            "rayyan\\_decisions\\_sample.ris).") in text
+    assert text.count("imported from an earlier screening") == 1
+    assert "This describes the screening done in screener" not in text
+    assert ("No reviewer screened in screener: Ann's, Bob's and Carol's decisions were "
+            "imported, so whether they were blinded to and independent of each other's "
+            "cannot be checked") in text
+
+
+def test_methods_text_counts_each_reviewers_imported_and_own_decisions(
+        make_review: Callable[..., Any]) -> None:
+    """Decisions imported, then some made in screener by the same reviewers: the sentence
+    saying where the imported decisions came from vanished for a reviewer once they made one
+    decision here, while the text still said "Ann's and Bob's decisions were imported". It
+    now gives, per reviewer, the decisions imported and those made here, as Table 1's notes
+    do."""
+    from screener.exports.report import methods_report
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    ids = _rayyan_three(review)
+    # Ann screens two records here (one she had decided in Rayyan), Bob one
+    record_decision(review, ids[0], "Ann", Label.EXCLUDE, reason_id="design")
+    record_decision(review, ids[1], "Ann", Label.INCLUDE)
+    record_decision(review, ids[2], "Bob", Label.EXCLUDE, reason_id="design")
+    list_conflicts(review, viewer="Adjudicator")
+    text = " ".join(methods_report(build_report_inputs(review)).split())
+    assert ("Title/abstract decisions were imported from an earlier screening, not made in "
+            "screener: on 3 records recorded as 'Ann' (from rayyan\\_decisions\\_sample.ris; "
+            "Ann's other 2 decisions were made in screener), on 4 records recorded as 'Bob' "
+            "(from rayyan\\_decisions\\_sample.ris; Bob's other decision was made in screener) "
+            "and on 1 record recorded as 'Carol'") in text
+    assert ("This describes the screening done in screener: 3 of Ann's 5 decisions, 4 of "
+            "Bob's 5 decisions and Carol's decisions were imported, not made in it") in text
+    assert "No reviewer screened in screener" not in text
+    assert "† 3 of Ann's 5 decisions were imported from rayyan\\_decisions" in text
+    assert "† 4 of Bob's 5 decisions were imported from rayyan\\_decisions" in text
+
+
 def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_used(
         make_review: Callable[..., Any], tmp_path: Path) -> None:
     # what the log shows, not a constant: decisions on one ranking mean no retraining; a
