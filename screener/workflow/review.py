@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -397,9 +398,12 @@ def protocol_copy_note(review: Review) -> str:
 
 def _put_in_force(text: str, copy: Path) -> None:
     """Write `text` onto `copy` through a temporary file of its own (not the `.amending` one:
-    an amendment finishing meanwhile renames its own, the same text)."""
+    an amendment finishing meanwhile renames its own, the same text), with the permissions
+    the copy had (the temporary file's own are 0600: teammates could no longer read it)."""
+    mode = stat.S_IMODE(copy.stat().st_mode)
     fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=copy.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as out:
             out.write(text.encode("utf-8"))
         replace_durably(name, copy)

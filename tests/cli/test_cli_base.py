@@ -290,6 +290,24 @@ def test_amending_the_reviews_own_protocol_copy_edited_in_place(tmp_path: Path) 
     assert "lang" in copy.read_text()
 
 
+def _amend_killed_before_the_copy(tmp_path: Path) -> tuple[Path, bytes, bytes]:
+    """A review whose `protocol amend` to version 2 was killed between its two steps: v2
+    recorded and staged beside protocol.yaml, v1 still there. (The folder, then v1's and
+    v2's bytes.)"""
+    rev = tmp_path / "rev"
+    run("init", str(rev), "--protocol", MINIMAL)
+    copy = rev / "protocol.yaml"
+    first = copy.read_bytes()
+    amended = tmp_path / "p2.yaml"
+    amended.write_text(copy.read_text() + "  - {id: lang, label: Not English, key: \"8\"}\n")
+    run("protocol", "amend", str(amended), "--reason", "add language reason", "--review",
+        str(rev))
+    second = copy.read_bytes()
+    (rev / ".protocol.yaml.amending").write_bytes(second)
+    copy.write_bytes(first)
+    return rev, first, second
+
+
 def test_a_protocol_copy_a_killed_amend_left_behind_is_put_right_by_the_next_command(
         tmp_path: Path) -> None:
     """A `protocol amend` killed after it recorded the new version and before it renamed it
@@ -300,18 +318,8 @@ def test_a_protocol_copy_a_killed_amend_left_behind_is_put_right_by_the_next_com
     review never stored (the next amendment being written) is left alone."""
     import hashlib
 
-    rev = tmp_path / "rev"
-    run("init", str(rev), "--protocol", MINIMAL)
+    rev, first, second = _amend_killed_before_the_copy(tmp_path)
     copy = rev / "protocol.yaml"
-    first = copy.read_bytes()
-    amended = tmp_path / "p2.yaml"
-    amended.write_text(copy.read_text() + "  - {id: lang, label: Not English, key: \"8\"}\n")
-    run("protocol", "amend", str(amended), "--reason", "add language reason", "--review",
-        str(rev))
-    second = copy.read_bytes()
-    # the state a kill between the two steps leaves: v2 recorded and staged, v1 in place
-    (rev / ".protocol.yaml.amending").write_bytes(second)
-    copy.write_bytes(first)
     _, out = run("status", "--review", str(rev))
     assert (f"note: {copy} was protocol version 1, not version 2, the one in force (left by "
             "a `protocol amend` stopped before it replaced the copy): it is version 2 "
@@ -324,6 +332,21 @@ def test_a_protocol_copy_a_killed_amend_left_behind_is_put_right_by_the_next_com
     copy.write_bytes(first + b"# to amend: a new reason\n")
     _, out = run("status", "--review", str(rev))
     assert "protocol.yaml was" not in out and copy.read_bytes().endswith(b"new reason\n")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640])
+def test_a_protocol_copy_put_right_keeps_its_permissions(tmp_path: Path, mode: int) -> None:
+    """The copy a killed amend left behind was put right as a file only its owner could
+    read (0600, the temporary file's), so teammates sharing the folder lost the protocol.
+    It keeps the permissions it had."""
+    import stat
+
+    rev, _, second = _amend_killed_before_the_copy(tmp_path)
+    copy = rev / "protocol.yaml"
+    copy.chmod(mode)
+    _, out = run("status", "--review", str(rev))
+    assert "it is version 2 again" in out and copy.read_bytes() == second
+    assert stat.S_IMODE(copy.stat().st_mode) == mode
 
 
 def test_a_protocol_copy_edited_by_hand_or_deleted_is_told_by_status_and_report(
