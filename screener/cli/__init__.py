@@ -154,21 +154,22 @@ def _naming_screener_db(db_url: str | None) -> Iterator[None]:
         raise
 
 
-def open_from(review_dir: Path | None, db_url: str | None) -> Any:
+def open_from(review_dir: Path | None, db_url: str | None, *, mend_copy: bool = True) -> Any:
     """The review of --review DIR or --db URL. A folder given on the command line that
     holds its own review.db (an offline copy, a local review) wins over SCREENER_DB, which
     names the team's shared database: following `screen --review COPY` must not screen
-    online."""
+    online. (`mend_copy`: as `open_review`'s.)"""
     from screener.storage import sqlite_url
     from screener.workflow.review import DB_FILE, open_review
 
     if (review_dir is not None and db_url and _from_environment()
             and (review_dir / DB_FILE).is_file()):
         click.echo(f"note: using {review_dir / DB_FILE} (--review), not SCREENER_DB", err=True)
-        review = open_review(review_dir, sqlite_url((review_dir / DB_FILE).resolve()))
+        review = open_review(review_dir, sqlite_url((review_dir / DB_FILE).resolve()),
+                             mend_copy=mend_copy)
     else:
         with _naming_screener_db(db_url):
-            review = open_review(review_dir, db_url)
+            review = open_review(review_dir, db_url, mend_copy=mend_copy)
     if review.copy_mended:
         click.echo(f"note: {review.copy_mended}", err=True)
     if review.upgraded_from is not None:
@@ -342,7 +343,9 @@ def protocol_amend(file: Path, reason: str, drop_used: bool, review_dir: Path | 
                       "its copy as protocol.yaml in its folder); a new review starts from "
                       f"the example with `screener init DIR --protocol {name}`")
 
-    with open_from(review_dir, db_url) as review:
+    # FILE is read as given: the folder's protocol.yaml holding an earlier version is not
+    # put right first (written there to go back to that version, it would be lost)
+    with open_from(review_dir, db_url, mend_copy=False) as review:
         amendment = amend_protocol(review, file, reason, drop_used=drop_used)
     click.echo(f"protocol version {amendment.version} recorded")
     click.echo(f"protocol v{amendment.version} sha256 {amendment.sha256}")

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from screener.core.paths import not_utf8, replace_durably
@@ -295,8 +296,11 @@ def _existing_review_file(url: str) -> None:
                               "`screener init DIR --protocol FILE`, or pass --review DIR")
 
 
-def open_review(folder: Path | str | None = None, db_url: str | None = None) -> Review:
-    """Open an existing review (applying any pending migrations)."""
+def open_review(folder: Path | str | None = None, db_url: str | None = None, *,
+                mend_copy: bool = True) -> Review:
+    """Open an existing review (applying any pending migrations). `mend_copy=False` leaves
+    the folder's protocol.yaml as it is (`protocol amend`, which may be given that file
+    holding an earlier version on purpose, to go back to it)."""
     folder = Path(folder) if folder is not None else None
     url, folder_ = _resolve(folder, db_url)
     _existing_review_file(url)
@@ -310,7 +314,7 @@ def open_review(folder: Path | str | None = None, db_url: str | None = None) -> 
             db.upgrade()
         review = _open(db, folder_)
         review.upgraded_from = before if before != db.head() else None
-        review.copy_mended = _mend_protocol_copy(review)
+        review.copy_mended = _mend_protocol_copy(review) if mend_copy else ""
         return review
     except BaseException:
         db.dispose()
@@ -330,9 +334,12 @@ def _open(db: Database, folder: Path | None) -> Review:
 def _mend_protocol_copy(review: Review) -> str:
     """Make the folder's protocol.yaml the protocol in force again when it holds an earlier
     version the review stored: left by a `protocol amend` stopped (killed, a power cut)
-    after it recorded the new version and before it renamed it onto the copy. A text the
-    review never stored (the next amendment being written in place) is left alone. Returns
-    what to tell the user ("" when the copy was right, or is not screener's)."""
+    after it recorded the new version and before it renamed it onto the copy. That is so
+    when the amendment's staged copy is still beside it, or when the copy was last written
+    before the version in force was recorded; one written since (`protocol show --version 1
+    > protocol.yaml`, to go back to it) is the user's, and is left alone, as is a text the
+    review never stored (the next amendment being written in place). Returns what to tell
+    the user ("" when the copy was right, or is not screener's)."""
     if review.folder is None:
         return ""
     copy = review.folder / PROTOCOL_FILE
@@ -344,9 +351,12 @@ def _mend_protocol_copy(review: Review) -> str:
         return ""
     with review.read() as session:
         texts = {v: normalise_protocol_text(t) for v, t in repo.protocol_texts(session).items()}
+        recorded = {v: at for v, _, _, at in repo.protocol_versions(session)}
     in_force = texts.get(review.protocol_version)
     earlier = [v for v, text in texts.items() if text == held and v != review.protocol_version]
     if in_force is None or held == in_force or not earlier:
+        return ""
+    if not _left_by_amend(copy, in_force, recorded.get(review.protocol_version)):
         return ""
     was = (f"{copy} was protocol version {max(earlier)}, not version "
            f"{review.protocol_version}, the one in force (left by a `protocol amend` stopped "
@@ -358,6 +368,24 @@ def _mend_protocol_copy(review: Review) -> str:
                 f"in force. Get write access to {review.folder} and run any command on the "
                 "review again, which puts the version in force there")
     return f"{was}: it is version {review.protocol_version} again"
+
+
+def _left_by_amend(copy: Path, in_force: str, recorded: datetime | None) -> bool:
+    """Whether the earlier version in `copy` is what an amendment to `in_force`, recorded
+    at `recorded`, left when stopped: its staged copy is still there, or `copy` is older
+    than the amendment (a copy written after it was put there since)."""
+    staged = copy.with_name(f".{copy.name}.amending")
+    try:
+        if staged.is_file() and _stored_text(staged) == in_force:
+            return True
+        written = copy.stat().st_mtime
+    except OSError:
+        return False
+    if recorded is None:
+        return False
+    if recorded.tzinfo is None:  # (SQLite gives the stored UTC moment without its zone)
+        recorded = recorded.replace(tzinfo=UTC)
+    return written <= recorded.timestamp()
 
 
 def protocol_copy_note(review: Review) -> str:
@@ -387,13 +415,14 @@ def protocol_copy_note(review: Review) -> str:
         texts = {v: normalise_protocol_text(t) for v, t in repo.protocol_texts(session).items()}
     if review.protocol_version not in texts or held == texts[review.protocol_version]:
         return ""
+    amend = (f"`screener protocol amend{option} {name} --reason ...`")
     earlier = [v for v, text in texts.items() if text == held]
-    if earlier:   # (one `_mend_protocol_copy` could not replace)
+    if earlier:   # (written there since that version, or one `_mend_protocol_copy` could not replace)
         return (f"{name} is protocol version {max(earlier)}, not version "
-                f"{review.protocol_version}, the one in force: {restore}")
+                f"{review.protocol_version}, the one in force: to go back to version "
+                f"{max(earlier)}, {amend}; {restore}")
     return (f"{name} differs from protocol version {review.protocol_version}, the one in force "
-            f"(edited by hand?): to make it the protocol, `screener protocol amend{option} "
-            f"{name} --reason ...`; {restore}")
+            f"(edited by hand?): to make it the protocol, {amend}; {restore}")
 
 
 def _put_in_force(text: str, copy: Path) -> None:

@@ -334,6 +334,46 @@ def test_a_protocol_copy_a_killed_amend_left_behind_is_put_right_by_the_next_com
     assert "protocol.yaml was" not in out and copy.read_bytes().endswith(b"new reason\n")
 
 
+def test_an_earlier_version_written_onto_the_copy_is_amended_back_not_put_right(
+        tmp_path: Path) -> None:
+    """Going back to version 1 in place (`protocol show --version 1 > protocol.yaml`, then
+    `protocol amend protocol.yaml`) with version 2 in force: the repair of a killed amend's
+    copy ran first, said the file "was left by a `protocol amend` stopped before it
+    replaced the copy", overwrote it with version 2, and amend then refused it as the
+    protocol already in force, exit 2. amend reads the file as given, and a copy written
+    after the version in force was recorded is left alone by every command; one older
+    than it, with no staged copy left (a power cut), is still put right."""
+    import os
+    import time
+
+    from screener.workflow.review import protocol_version_text
+
+    rev, first, second = _amend_killed_before_the_copy(tmp_path)
+    copy = rev / "protocol.yaml"
+    (rev / ".protocol.yaml.amending").unlink()   # the user's doing, not a killed amend
+    copy.write_bytes(first)   # as `protocol show --version 1 > protocol.yaml` writes it
+    later = time.time() + 60   # written after version 2 was recorded (the file system's
+    os.utime(copy, (later, later))  # clock may lag by a tick: set, not left to it)
+    _, out = run("status", "--review", str(rev))
+    assert copy.read_bytes() == first and "stopped before it replaced" not in out
+    assert (f"note: {copy} is protocol version 1, not version 2, the one in force: to go "
+            f"back to version 1, `screener protocol amend --review {rev} {copy} --reason "
+            "...`") in out
+    code, out = run("protocol", "amend", str(copy), "--reason", "revert to v1", "--review",
+                    str(rev), ok=False)
+    assert code == 0 and "protocol version 3 recorded" in out, out
+    assert "stopped before it replaced" not in out
+    assert "warning: this version takes back what version 2 changed from version 1" in out
+    with open_review(rev) as review:
+        assert protocol_version_text(review, 3)[1].encode("utf-8") == first
+    assert copy.read_bytes() == first
+    # version 2 there, older than version 3, without a staged copy (a power cut): put right
+    copy.write_bytes(second)
+    os.utime(copy, (0, 0))
+    _, out = run("status", "--review", str(rev))
+    assert "was protocol version 2, not version 3" in out and copy.read_bytes() == first
+
+
 @pytest.mark.parametrize("mode", [0o644, 0o640])
 def test_a_protocol_copy_put_right_keeps_its_permissions(tmp_path: Path, mode: int) -> None:
     """The copy a killed amend left behind was put right as a file only its owner could
