@@ -278,7 +278,7 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
         if note:
             click.echo(f"    note: {note}")
     for reviewer, imported, made in report.imported:
-        click.echo(f"† {imported_decisions(reviewer, imported, made)} (import --labels-as), "
+        click.echo(f"† {imported_decisions(reviewer, imported, made, 'counted here')} (import --labels-as), "
                    "not made in screener: whether they were blinded and independent cannot "
                    "be checked, so the agreement is not that of independent reviewers")
     if not report.pairs and not report.hidden_stages:

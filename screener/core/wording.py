@@ -57,11 +57,17 @@ def share_of(value: float, minimum: float, decimals: int = 0) -> str:
     return f"{shown}%"
 
 
-def imported_decisions(name: str, imported: int, total: int) -> str:
-    """"Ann's decisions were imported", or "3 of Ann's 5 decisions were imported" when she
-    made the others in screener: what `agreement` and the report say of a reviewer some of
-    whose decisions came from `import --labels-as`."""
-    return f"{whose_decisions(name, imported, total)} {'was' if imported == 1 < total else 'were'} imported"
+def imported_decisions(name: str, imported: int, total: int, where: str) -> str:
+    """"Ann's decisions in this table were imported", or "3 of the 5 of Ann's decisions in
+    this table were imported" when she made the others in screener: what `agreement` and
+    the report say of a reviewer some of whose decisions entering the agreement (`where`:
+    "in this table", "counted here") came from `import --labels-as`. They are the decisions
+    as they stood when reconciliation began, so the count can differ from the methods
+    text's count of her imported and own decisions: `where` says which ones it counts."""
+    verb = "was" if imported == 1 < total else "were"
+    if imported >= total:
+        return f"{name}'s decisions {where} {verb} imported"
+    return f"{number(imported)} of the {number(total)} of {name}'s decisions {where} {verb} imported"
 
 
 def whose_decisions(name: str, some: int, total: int) -> str:

@@ -1156,7 +1156,7 @@ def agreement_table(rows: tuple[AgreementRow, ...],
         source = (f" from {_names([_md(f) for f in files[reviewer]])}" if files[reviewer]
                   else "")
         share = next(((i, t) for n, i, t in shares if n == reviewer), (1, 1))
-        out.append(f"\n† {imported_decisions(_md(reviewer), *share)}{source} (`import "
+        out.append(f"\n† {imported_decisions(_md(reviewer), *share, 'in this table')}{source} (`import "
                    "--labels-as`), not made in screener; blinding and independence cannot "
                    "be checked, so the agreement is not that of two independent reviewers.")
     return "\n".join(out)

@@ -992,7 +992,9 @@ class AgreementReport:
     imported: tuple[tuple[str, int, int], ...] = ()
     """(reviewer, decisions imported with `import --labels-as`, decisions) of each reviewer
     some of whose decisions that enter the agreement were imported, not made in screener:
-    whether they were blinded and independent cannot be checked."""
+    whether they were blinded and independent cannot be checked. Both count the decisions
+    that enter it: on records another screener decided too, in a blind review as they stood
+    when reconciliation began (so not the methods text's counts of all her decisions)."""
 
 
 def reasons_differ_note(count: int, reason_conflicts: bool, screeners: int = 2) -> str:
@@ -1042,10 +1044,16 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                 standing = repo.current_decisions(session, s)
             labels: dict[str, dict[int, str]] = {}
             reasons: dict[str, dict[int, str | None]] = {}
+            mine: list[Decision] = []
             for d in standing:
                 if d.reviewer_role != Role.ADJUDICATOR:
                     labels.setdefault(d.reviewer, {})[d.record_id] = d.label.value
                     reasons.setdefault(d.reviewer, {})[d.record_id] = d.reason_id
+                    mine.append(d)
+            # the decisions that enter the agreement: on records another screener decided
+            screeners = Counter(d.record_id for d in mine)
+            for d in mine:
+                if screeners[d.record_id] > 1:
                     made[d.reviewer] += 1
                     imported[d.reviewer] += d.note.startswith(IMPORTED_LABEL_NOTE)
             # one scale for every pair of the stage (PABAK and AC1 depend on how many

@@ -811,7 +811,7 @@ def test_imported_decisions_are_not_reported_as_an_independent_blinded_reviewer(
     assert ("Ann's decisions were imported, not made in it, so whether they were blinded to "
             "and independent of the other reviewers' cannot be checked") in text
     assert "| Title and abstract | Ann† and Bob | 3 |" in text
-    assert ("† Ann's decisions were imported from covidence\\_maybe\\_sample.csv (`import "
+    assert ("† Ann's decisions in this table were imported from covidence\\_maybe\\_sample.csv (`import "
             "--labels-as`), not made in screener; blinding and independence cannot be "
             "checked") in text
 
@@ -882,8 +882,8 @@ def test_methods_text_counts_each_reviewers_imported_and_own_decisions(
     assert ("This describes the screening done in screener: 3 of Ann's 5 decisions, 4 of "
             "Bob's 5 decisions and Carol's decisions were imported, not made in it") in text
     assert "No reviewer screened in screener" not in text
-    assert "† 3 of Ann's 5 decisions were imported from rayyan\\_decisions" in text
-    assert "† 4 of Bob's 5 decisions were imported from rayyan\\_decisions" in text
+    assert "† 3 of the 5 of Ann's decisions in this table were imported from rayyan\\_decisions" in text
+    assert "† 4 of the 5 of Bob's decisions in this table were imported from rayyan\\_decisions" in text
 
 
 def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_used(
@@ -2153,3 +2153,37 @@ def test_the_methods_text_says_how_many_conflicts_an_amendment_to_single_settled
     assert ("2 disagreements at title and abstract not yet resolved when the protocol was "
             "amended to version 2") in text
     assert "settled by the latest decision on each record, without the adjudicator" in text
+
+
+def test_table_1_note_says_which_of_a_reviewers_decisions_it_counts(
+        make_review: Callable[..., Any], tmp_path: Path) -> None:
+    """In a blind review Table 1's † note counts the decisions that enter the agreement, as
+    they stood when reconciliation began, and the methods text counts all of a reviewer's
+    imported and own decisions: the report said "3 of Ann's 6 decisions were imported"
+    beside "on 2 records recorded as 'Ann' (...; Ann's other 4 decisions were made in
+    screener)", two counts for "Ann's decisions". The note now says which it counts, and
+    counts only those the table holds (a record no one else screened is not in it)."""
+    from screener.exports.report import methods_report
+    from screener.workflow.importing import import_file
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    ids = _rayyan_three(review)
+    extra = tmp_path / "extra.csv"
+    extra.write_text("title,abstract\nA sixth trial,x\n", encoding="utf-8")
+    import_file(review, extra, source="Embase")
+    with review.read() as s:
+        [alone] = set(repo.record_sources(s)) - set(ids)
+    record_decision(review, ids[0], "Ann", Label.EXCLUDE, reason_id="design")
+    record_decision(review, ids[1], "Ann", Label.INCLUDE)
+    record_decision(review, alone, "Ann", Label.INCLUDE)  # no one else screened it
+    list_conflicts(review, viewer="Adjudicator")  # reconciliation begins
+    record_decision(review, ids[2], "Ann", Label.INCLUDE)  # after it: not in the agreement
+    text = " ".join(methods_report(build_report_inputs(review)).split())
+    assert ("on 2 records recorded as 'Ann' (from rayyan\\_decisions\\_sample.ris; Ann's other "
+            "4 decisions were made in screener)") in text
+    assert "| Title and abstract | Ann† and Bob† | 5 |" in text
+    assert ("† 3 of the 5 of Ann's decisions in this table were imported from "
+            "rayyan\\_decisions\\_sample.ris") in text
+    assert "† Carol's decisions in this table were imported from rayyan" in text
