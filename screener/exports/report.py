@@ -666,20 +666,24 @@ def _criteria_counts(n_inc: int, n_exc: int) -> str:
 
 
 def _mode_history(modes: tuple[tuple[int, str, int, bool], ...], multi: int,
-                  single: int) -> str:
+                  single: int, several: Split = ()) -> str:
     """An amendment changed how records were screened: each version's way, and how many
-    records two or more reviewers screened, so the text above (the version in force) is
-    not read as the whole review's."""
+    records each number of reviewers screened (`several`: (screeners, records) for two or
+    more, as ReportInputs.several_by[0]; "two or more" when not given), so the text above
+    (the version in force) is not read as the whole review's, nor a version's three
+    reviewers per record as two."""
     parts = []
     for version, date, per, blind in modes:
         who = spelled(per)
         parts.append(f"version {version} (from {date}) asked for {who} reviewer"
                      f"{'s' if per > 1 else ''} per record"
                      + (", blinded" if blind else ""))
+    counts = (_split_words((*several, (1, single)), "record") if several else
+              f"{_n(multi, 'record')} {_were(multi)} screened by two or more reviewers and "
+              f"{_n(single, 'record')} by one")
     return ("The protocol's screening mode was amended during the review: "
             f"{'; '.join(parts)}; the sentences above describe the version in force. At "
-            f"title and abstract, {_n(multi, 'record')} {_were(multi)} screened by two or more "
-            f"reviewers and {_n(single, 'record')} by one.")
+            f"title and abstract, {counts}.")
 
 
 def _imported_sentence(inputs: ReportInputs) -> str:
@@ -819,7 +823,7 @@ def screening_paragraph(inputs: ReportInputs) -> str:
                    else f"Each record{report} was screened by one reviewer.")
     if inputs.screening_modes:
         out.append(_mode_history(inputs.screening_modes, inputs.multi_screened,
-                                 inputs.single_screened))
+                                 inputs.single_screened, inputs.several_by[0]))
     for version, date, stage, n in inputs.settled_by_amendment:
         out.append(f"{_n(n, 'disagreement').capitalize()} at {STAGE_NAMES[stage]} not yet "
                    f"resolved when the protocol was amended to version {version} ({date}) "

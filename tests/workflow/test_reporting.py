@@ -591,8 +591,44 @@ def test_methods_text_says_when_an_amendment_changed_the_screening_mode(
                      r"1 \(from [0-9-]{10}\) asked for two reviewers per record, blinded; "
                      r"version 2 \(from [0-9-]{10}\) asked for one reviewer per record; the "
                      r"sentences above describe the version in force\. At title and abstract, "
-                     r"2 records were screened by two or more reviewers and 2 records by "
-                     r"one\.", text), text
+                     r"2 records were screened by two reviewers and 2 by one reviewer\.",
+                     text), text
+
+
+def test_the_amended_mode_history_gives_the_number_of_reviewers_of_each_record(
+        make_review: Callable[..., Any], amend_to_single: Callable[..., None],
+        tmp_path: Path) -> None:
+    """Three reviewers per record, then amended to one: the methods text said "3 records
+    were screened by two or more reviewers and 2 records by one" of two records three
+    reviewers screened and one that only two did, which reads as if the protocol had asked
+    for two. It now gives each number ("2 records were screened by three reviewers, 1 by
+    two and 2 by one reviewer")."""
+    from screener.workflow.team import list_conflicts
+
+    protocol = tmp_path / "three.yaml"
+    protocol.write_text((Path(__file__).resolve().parents[2] / "protocols"
+                         / "dual-screening.yaml").read_text(encoding="utf-8")
+                        .replace("reviewers_per_record: 2", "reviewers_per_record: 3")
+                        .replace("blind: true", "blind: false"), encoding="utf-8")
+    review = make_review(str(protocol))
+    with review.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        ids = repo.add_records(s, source, [Record(title=f"R{i}") for i in range(5)])
+    for rid, who in ((ids[0], ("ann", "bob", "cat")), (ids[1], ("ann", "bob", "cat")),
+                     (ids[2], ("ann", "bob"))):
+        for name in who:
+            record_decision(review, rid, name, Label.EXCLUDE, reason_id="design")
+    list_conflicts(review, Stage.TITLE_ABSTRACT, "Adjudicator")
+    amend_to_single(review, "go single")
+    for rid in ids[3:]:
+        record_decision(review, rid, "ann", Label.EXCLUDE, reason_id="design")
+    text = " ".join(_methods(review).split())
+    assert re.search(r"version 1 \(from [0-9-]{10}\) asked for three reviewers per record; "
+                     r"version 2 \(from [0-9-]{10}\) asked for one reviewer per record; the "
+                     r"sentences above describe the version in force\. At title and abstract, "
+                     r"2 records were screened by three reviewers, 1 by two and 2 by one "
+                     r"reviewer\.", text), text
+    assert "two or more" not in text
 
 
 def test_draft_methods_text_claims_the_protocol_number_only_for_what_was_screened(
