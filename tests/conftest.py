@@ -21,6 +21,22 @@ REPO = Path(__file__).resolve().parents[1]
 PROTOCOLS = REPO / "protocols"
 DATA = Path(__file__).resolve().parent / "data"
 
+UNREADABLE_ESEARCH = [
+    # a proxy's or NCBI's own error page in place of the XML
+    b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body>"
+    b"</html>\n",
+    # XML, but not an esearch answer (an eSummary list)
+    b'<?xml version="1.0" ?>\n<!DOCTYPE eSummaryResult PUBLIC "-//NLM//DTD esummary v1 '
+    b'20041029//EN" "https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20041029/esummary-v1.dtd">'
+    b"\n<eSummaryResult></eSummaryResult>\n",
+    # an esearch answer without its count and history keys
+    b'<?xml version="1.0" ?>\n<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch 20060628'
+    b'//EN" "https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">\n'
+    b"<eSearchResult><TranslationStack></TranslationStack></eSearchResult>\n",
+]
+"""esearch answers screener cannot use, none of them the query's fault (the PubMed
+importer's and `search pubmed`'s tests)."""
+
 
 # Hypothesis budgets. The fuzz tests ask for max(their own bounded budget, the profile's),
 # so CI stays bounded and `HYPOTHESIS_PROFILE=long` runs many more inputs (issue #8: about

@@ -6,8 +6,9 @@ at most 500), and map each article to a `Record` with the PubMed XML importer
 (`screener.importers.pubmed_xml`, defusedxml). esearch answers are read with
 `Bio.Entrez.read`. NCBI's usage rules are kept: at most 3 requests per second without an
 API key and 10 with one (`RateLimiter`, with an injectable clock and sleep for tests), email
-and tool sent with every request, HTTP 429 and 5xx retried with exponential backoff (at
-most `MAX_TRIES` attempts) before a `PubMedError`.
+and tool sent with every request, HTTP 429 and 5xx, and answers that cannot be read (an HTML
+error page, XML cut short or of another kind), retried with exponential backoff (at most
+`MAX_TRIES` attempts) before a `PubMedError`.
 
 The network goes through one `Transport` callable (E-utility name and parameters in, body
 bytes out). The default, `entrez_transport`, calls `Bio.Entrez.esearch`/`efetch`, passing
@@ -304,13 +305,15 @@ def _read_esearch(body: bytes) -> dict[str, Any]:
     return result
 
 
-def _unreadable(problem: str, body: bytes | None = None) -> PubMedUnavailable:
+class _Unreadable(PubMedUnavailable):
     """An esearch answer screener cannot use (an HTML error page from NCBI or a proxy, XML
-    of another kind): PubMed's, not the query's, so worth running again later."""
-    start = " ".join((body or b"")[:80].decode("utf-8", "replace").split())
-    began = "" if body is None else f"; it began {start!r}" if start else "; it was empty"
-    return PubMedUnavailable(f"PubMed esearch answer {problem}{began}. Run the search "
-                             "again later")
+    of another kind): PubMed's, not the query's, so worth asking for again (`_esearch`)."""
+
+
+def _unreadable(problem: str, body: bytes) -> _Unreadable:
+    start = " ".join(body[:80].decode("utf-8", "replace").split())
+    began = f"; it began {start!r}" if start else "; it was empty"
+    return _Unreadable(f"PubMed esearch answer {problem}{began}")
 
 
 def _read_articles(body: bytes) -> tuple[list[Record], str]:
@@ -342,12 +345,42 @@ def _efetch(client: _Client, what: str, check: Callable[[list[Record]], str],
         if said:
             problem += f" (PubMed said: {said.group(1).decode('utf-8', 'replace').strip()})"
         if attempt < MAX_TRIES - 1:
-            delay = client.backoff * 2**attempt
-            if client.notice is not None:
-                client.notice(f"PubMed efetch answered {what} with {problem}; trying again "
-                              f"in {delay:g} s (try {attempt + 2} of {MAX_TRIES})")
-            client.sleep(delay)
+            _again(client, attempt, f"PubMed efetch answered {what} with {problem}")
     return articles, f"PubMed efetch answered {what} with {problem}, {MAX_TRIES} times"
+
+
+def _esearch(client: _Client, **params: Any) -> tuple[int, str, str, str]:
+    """esearch `params` with the history server: (count, WebEnv, query_key, the query as
+    PubMed read it). An answer that cannot be read (an HTML error page from NCBI or a
+    proxy, XML of another kind, one lacking the count or history keys) is asked for again
+    with the backoff of a failed request, as an efetch answer is (each retry announced);
+    still so after `MAX_TRIES`, `PubMedUnavailable`. A query PubMed rejects is not."""
+    attempt = 0
+    while True:
+        body = client.call("esearch", **params)
+        try:
+            found = _read_esearch(body)
+            try:
+                return (int(found["Count"]), str(found["WebEnv"]), str(found["QueryKey"]),
+                        str(found.get("QueryTranslation", "")))
+            except (KeyError, ValueError) as exc:
+                raise _unreadable(f"lacks {exc}", body) from exc
+        except _Unreadable as exc:
+            if attempt == MAX_TRIES - 1:
+                raise PubMedUnavailable(f"{exc} ({MAX_TRIES} tries). Run the search again "
+                                        "later") from exc
+            _again(client, attempt, str(exc))
+            attempt += 1
+
+
+def _again(client: _Client, attempt: int, problem: str) -> None:
+    """Before try `attempt` + 2 of an answer that could not be used: say so (`problem`),
+    then wait the backoff of a failed request."""
+    delay = client.backoff * 2**attempt
+    if client.notice is not None:
+        client.notice(f"{problem}; trying again in {delay:g} s (try {attempt + 2} of "
+                      f"{MAX_TRIES})")
+    client.sleep(delay)
 
 
 # --------------------------------------------------------------------------- public API
@@ -381,14 +414,8 @@ def search_pubmed(
         raise ValueError("max_records must be >= 0")
     searched_at = searched_today()  # the searcher's own date, as import-ids dates its
     client = _client(email, api_key, transport, limiter, sleep, backoff, notice)
-    found = _read_esearch(client.call("esearch", db="pubmed", term=query, usehistory="y",
-                                      retmax=0))
-    try:
-        count = int(found["Count"])
-        webenv, query_key = str(found["WebEnv"]), str(found["QueryKey"])
-    except (KeyError, ValueError) as exc:
-        raise _unreadable(f"lacks {exc}") from exc
-    translation = str(found.get("QueryTranslation", ""))
+    count, webenv, query_key, translation = _esearch(client, db="pubmed", term=query,
+                                                     usehistory="y", retmax=0)
     total = count if max_records is None else min(count, max_records)
     if total > HISTORY_LIMIT:
         raise PubMedError(

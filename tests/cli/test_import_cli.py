@@ -17,6 +17,7 @@ from screener.cli import main
 from screener.core.decisions import Label
 from screener.storage import repo
 from screener.workflow.review import open_review
+from tests.conftest import UNREADABLE_ESEARCH
 
 TESTS = Path(__file__).resolve().parents[1]
 FORMATS = TESTS / "data" / "formats"
@@ -620,31 +621,31 @@ def test_pubmed_not_answering_exits_75_not_2(review_dir: list[str], recorded: Re
     assert json.loads(run("status", "--json", *review_dir))["sources"] == []
 
 
-@pytest.mark.parametrize("answer", [
-    # a proxy's or NCBI's own error page in place of the XML
-    b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body>"
-    b"</html>\n",
-    # XML, but not an esearch answer (an eSummary list)
-    b'<?xml version="1.0" ?>\n<!DOCTYPE eSummaryResult PUBLIC "-//NLM//DTD esummary v1 '
-    b'20041029//EN" "https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20041029/esummary-v1.dtd">'
-    b"\n<eSummaryResult></eSummaryResult>\n",
-    # an esearch answer without its count and history keys
-    b'<?xml version="1.0" ?>\n<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch 20060628'
-    b'//EN" "https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">\n'
-    b"<eSearchResult><TranslationStack></TranslationStack></eSearchResult>\n",
-], ids=["HTML page", "unexpected shape", "no count"])
+@pytest.mark.parametrize("answer", UNREADABLE_ESEARCH,
+                         ids=["HTML page", "unexpected shape", "no count"])
 def test_a_pubmed_answer_that_cannot_be_read_exits_75_not_2(
         review_dir: list[str], monkeypatch: pytest.MonkeyPatch, answer: bytes) -> None:
     """An esearch answer that could not be read (an HTML error page, XML of another shape)
     exited 2, as a typo in the query does, though nothing in the user's input made it so:
-    it exits 75, as PubMed not answering does, and nothing is imported."""
+    it exits 75, as PubMed not answering does, and nothing is imported. It is asked for
+    again first, as an unreadable efetch answer is (it was not: one passing error page
+    ended the search), each retry announced."""
     from screener.importers import pubmed
 
-    monkeypatch.setattr(pubmed, "entrez_transport", lambda utility, params: answer)
+    asked: list[str] = []
+
+    def unreadable(utility: str, params: Mapping[str, Any]) -> bytes:
+        asked.append(utility)
+        return answer
+
+    monkeypatch.setattr(pubmed.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(pubmed, "entrez_transport", unreadable)
     out = run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
               *review_dir, code=75)
     assert "PubMed search failed" in out and "Nothing was imported" in out, out
     assert "again later" in out, out
+    assert asked == ["esearch"] * pubmed.MAX_TRIES
+    assert "trying again in 1 s (try 2 of 5)" in out, out
     assert json.loads(run("status", "--json", *review_dir))["sources"] == []
 
 

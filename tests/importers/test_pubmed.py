@@ -26,11 +26,13 @@ from screener.core.records import Record
 from screener.importers import pubmed
 from screener.importers.pubmed import (
     PubMedError,
+    PubMedUnavailable,
     RateLimiter,
     SearchResult,
     fetch_pmids,
     search_pubmed,
 )
+from tests.conftest import UNREADABLE_ESEARCH
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "entrez"
 EMAIL = "reviewer@example.org"
@@ -103,6 +105,24 @@ class FakeEutils:
 
     def of(self, utility: str) -> list[dict[str, Any]]:
         return [params for name, params, _ in self.calls if name == utility]
+
+
+def spoiled(eutils: FakeEutils, utility: str, times: int,
+            spoil: Callable[[bytes], bytes]) -> tuple[Callable[[str, Mapping[str, Any]], bytes],
+                                                      dict[str, int]]:
+    """A transport answering as `eutils` does, except that its next `times` answers to
+    `utility` are spoiled (cut short, replaced): the transport, and {"left": answers still
+    to spoil} to change that."""
+    left = {"left": times}
+
+    def transport(name: str, params: Mapping[str, Any]) -> bytes:
+        body = eutils(name, params)
+        if name == utility and left["left"]:
+            left["left"] -= 1
+            return spoil(body)
+        return body
+
+    return transport, left
 
 
 def run_search(clock: FakeClock, eutils: FakeEutils, **kwargs: Any) -> SearchResult:
@@ -385,20 +405,54 @@ def test_a_short_efetch_batch_is_retried_then_refused_with_the_records_missing()
                       sleep=clock.sleep)
 
 
+
+
+@pytest.mark.parametrize("answer", UNREADABLE_ESEARCH,
+                         ids=["HTML page", "unexpected shape", "no count"])
+def test_an_unreadable_esearch_answer_is_asked_for_again(answer: bytes) -> None:
+    """An esearch answer that could not be read (an HTML error page, XML of another kind,
+    no Count or WebEnv) failed the search at once, while an unreadable efetch answer is
+    tried 5 times: a proxy's passing error page ended a search that a second try would have
+    run. esearch is now asked again with the same backoff, each retry announced; a query
+    PubMed rejects is still not."""
+    clock = FakeClock()
+    eutils = FakeEutils(clock)
+    flaky, bad = spoiled(eutils, "esearch", 2, lambda body: answer)
+
+    notices: list[str] = []
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    result = search_pubmed("x", email=EMAIL, transport=flaky, limiter=limiter,
+                           sleep=clock.sleep, max_records=10, notice=notices.append)
+    assert len(result.records) == 10 and len(eutils.of("esearch")) == 3
+    assert [n.split("; trying again")[1] for n in notices] == [" in 1 s (try 2 of 5)",
+                                                               " in 2 s (try 3 of 5)"]
+    assert all(n.startswith("PubMed esearch answer ") for n in notices), notices
+
+    bad["left"] = 99
+    with pytest.raises(PubMedUnavailable, match=r"\(5 tries\)\. Run the search again later"):
+        search_pubmed("x", email=EMAIL, transport=flaky, limiter=limiter, sleep=clock.sleep)
+    assert len(eutils.of("esearch")) == 3 + 5
+
+    rejected: list[str] = []
+
+    def rejecting(utility: str, params: Mapping[str, Any]) -> bytes:
+        rejected.append(utility)
+        return (b'<?xml version="1.0" ?>\n<eSearchResult><ERROR>Invalid query syntax'
+                b'</ERROR></eSearchResult>')
+
+    with pytest.raises(PubMedError, match="PubMed rejected the query"):
+        search_pubmed("x AND (", email=EMAIL, transport=rejecting, limiter=limiter,
+                      sleep=clock.sleep)
+    assert rejected == ["esearch"]
+
+
 def test_pubmed_answers_are_explained_in_their_own_terms() -> None:
     """A truncated efetch answer said "the file may be truncated or damaged; export it
     again" and was not retried; esearch's <ERROR> said the answer "could not be read";
     HTTP 400 said nothing of why (a tester's runs)."""
     clock = FakeClock()
     eutils = FakeEutils(clock)
-    cut = {"left": 1}
-
-    def truncating(utility: str, params: Mapping[str, Any]) -> bytes:
-        body = eutils(utility, params)
-        if utility == "efetch" and cut["left"]:
-            cut["left"] -= 1
-            return body[: len(body) // 2]
-        return body
+    truncating, _ = spoiled(eutils, "efetch", 1, lambda body: body[: len(body) // 2])
 
     notices: list[str] = []
     limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
