@@ -59,6 +59,27 @@ def _isolate_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("SCREENER_DB", raising=False)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker, collect the session's garbage now and freeze what is left.
+
+    Once a worker reports it has finished (after this hook), the controller ends it and
+    execnet sends it SIGINT if it is still busy 5 s later. pytest's last step is five full
+    garbage collections (to report unraisable exceptions); over the heap a worker builds in
+    the whole suite they took longer than that, so the SIGINT landed in Hypothesis's gc
+    callback and every run ended with two "PytestUnraisableExceptionWarning: Exception
+    ignored in: <function gc_cumulative_time.<locals>.gc_callback> ... KeyboardInterrupt".
+    The same five collections run here, before the worker reports (their unraisable
+    exceptions are reported as before); gc.freeze then leaves pytest's passes nothing old
+    to scan."""
+    import gc
+
+    if hasattr(session.config, "workerinput"):
+        for _ in range(5):
+            gc.collect()
+        gc.freeze()
+
+
 def pg_admin_url() -> str:
     url = os.environ.get("SCREENER_TEST_PG_URL", "")
     if not url:
