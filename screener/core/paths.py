@@ -123,6 +123,26 @@ def replace_durably(source: Path | str, target: Path | str) -> None:
     sync_folder(os.path.dirname(os.path.abspath(target)))
 
 
+def write_durably(target: Path | str, data: bytes, mode: int | None = None) -> None:
+    """Write `data` as the file `target` through a temporary file of its own in the same
+    folder, renamed onto it with `replace_durably`: a reader sees the old file or the new
+    one, whole; nothing is left behind on failure. `mode` sets the file's permissions (the
+    temporary file's own are 0600)."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp",
+                                dir=os.path.dirname(os.path.abspath(target)))
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        replace_durably(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
 def sync_tree(folder: Path) -> None:
     """`sync_file` every file under `folder` and `sync_folder` every folder in it (a copy
     made in a staging folder, before it is renamed into place)."""

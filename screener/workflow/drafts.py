@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from screener.core.decisions import Stage
-from screener.core.paths import replace_durably
+from screener.core.paths import write_durably
 from screener.workflow.review import Review
 
 DRAFTS_FILE = "unsaved-notes.json"
@@ -55,14 +55,7 @@ def _write(path: Path, rows: list[dict[str, object]]) -> None:
     if not rows:
         path.unlink(missing_ok=True)
         return
-    fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(rows, out, ensure_ascii=False, indent=1)
-        replace_durably(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+    write_durably(path, json.dumps(rows, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def _mine(row: dict[str, object], review: Review, reviewer: str, stage: Stage,

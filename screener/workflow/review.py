@@ -9,14 +9,13 @@ import os
 import shlex
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from screener.core.paths import not_utf8, replace_durably
+from screener.core.paths import not_utf8, replace_durably, write_durably
 from screener.core.protocol import Protocol, taken_back
 from screener.protocol import (
     ProtocolError,
@@ -429,16 +428,7 @@ def _put_in_force(text: str, copy: Path) -> None:
     """Write `text` onto `copy` through a temporary file of its own (not the `.amending` one:
     an amendment finishing meanwhile renames its own, the same text), with the permissions
     the copy had (the temporary file's own are 0600: teammates could no longer read it)."""
-    mode = stat.S_IMODE(copy.stat().st_mode)
-    fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=copy.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as out:
-            out.write(text.encode("utf-8"))
-        replace_durably(name, copy)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+    write_durably(copy, text.encode("utf-8"), stat.S_IMODE(copy.stat().st_mode))
 
 
 def _no_review(db: Database) -> str:
