@@ -473,8 +473,8 @@ def _explain_io_error(where: str, text: str) -> str:
     """A write the system refused for a reason other than a full disk: the likely causes,
     the one this process can see first."""
     seen = []
-    if _file_size_limit() is not None:
-        seen.append(f"this shell lets a program write files of at most {_file_size_limit():,} bytes (`ulimit "
+    if (limit := _file_size_limit()) is not None:
+        seen.append(f"this shell lets a program write files of at most {limit:,} bytes (`ulimit "
                     "-f`): raise the limit (`ulimit -f unlimited`, or ask whoever set it) and "
                     "try again")
     kind = network_filesystem(where)

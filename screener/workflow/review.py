@@ -346,7 +346,7 @@ def _mend_protocol_copy(review: Review) -> str:
         held = _stored_text(copy) if copy.is_file() and not copy.is_symlink() else None
     except OSError:
         return ""
-    if held is None:
+    if held is None or _is_in_force(review, held):
         return ""
     with review.read() as session:
         texts = {v: normalise_protocol_text(t) for v, t in repo.protocol_texts(session).items()}
@@ -367,6 +367,13 @@ def _mend_protocol_copy(review: Review) -> str:
                 f"in force. Get write access to {review.folder} and run any command on the "
                 "review again, which puts the version in force there")
     return f"{was}: it is version {review.protocol_version} again"
+
+
+def _is_in_force(review: Review, held: str) -> bool:
+    """Whether the copy's text `held` (as stored) is the protocol in force, told by its hash
+    alone: the common case, which needs no read of the stored versions (a version an older
+    screener stored with CRLF or a BOM has another hash, and is compared as text)."""
+    return sha256_text(held) == review.protocol_hash
 
 
 def _left_by_amend(copy: Path, in_force: str, recorded: datetime | None) -> bool:
@@ -409,6 +416,8 @@ def protocol_copy_note(review: Review) -> str:
     try:
         held = _stored_text(copy) if copy.is_file() else None
     except OSError:
+        return ""
+    if held is not None and _is_in_force(review, held):
         return ""
     with review.read() as session:
         texts = {v: normalise_protocol_text(t) for v, t in repo.protocol_texts(session).items()}
