@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from screener.core.decisions import Decision, Label, Role, Stage, current_decisions
+from screener.core.decisions import Decision, Role, Stage, current_decisions
 from screener.core.wording import counted
 from screener.storage import Session, repo
 from screener.workflow.review import Review, ReviewError, follow_amendments
 from screener.workflow.screening import (
-    UNDO_NOTE,
+    add_undo,
     apply_outcome_effects,
     ensure_may_decide,
     passes_title_abstract_now,
@@ -121,11 +121,7 @@ def _take_back(review: Review, session: Session, log: list[Decision], d: Decisio
                (d.record_id, source, d.stage)]
     written = 0
     while (last := current_decisions(history).get((d.record_id, source, d.stage))):
-        undo = repo.add_decision(session, Decision(
-            record_id=d.record_id, reviewer=source, stage=d.stage, label=Label.UNDONE,
-            note=f"{UNDO_NOTE}{last.id} (moved to {target})",
-            protocol_hash=review.protocol_hash, reviewer_role=Role.SCREENER),
-            undoes_id=last.id)
+        undo = add_undo(review, session, last, Role.SCREENER, why=f"moved to {target}")
         history.append(undo)
         written += 1
     return written

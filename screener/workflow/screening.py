@@ -745,6 +745,18 @@ UNDO_NOTE = "undo of decision "
 """How an undo row's note begins (then the id of the decision it withdraws)."""
 
 
+def add_undo(review: Review, session: Session, last: Decision, role: Role, *,
+             why: str = "") -> Decision:
+    """Append the row by which `last`'s reviewer, in `role`, withdraws it (a standing
+    decision): label undone, its note `UNDO_NOTE` and `last`'s id (then `why`, when given),
+    linked to it; the row as stored is returned. Outcome effects are the caller's."""
+    return repo.add_decision(session, Decision(
+        record_id=last.record_id, reviewer=last.reviewer, stage=last.stage,
+        label=Label.UNDONE, note=f"{UNDO_NOTE}{last.id}{f' ({why})' if why else ''}",
+        protocol_hash=review.protocol_hash, reviewer_role=role),
+        undoes_id=last.id)
+
+
 class ScreeningSession:
     """One reviewer screening one stage: next record, decide, undo, progress."""
 
@@ -1011,11 +1023,7 @@ class ScreeningSession:
                 return None
             last = max(standing.values(), key=lambda d: d.id or 0)
             self._ensure_undoable(session, last.record_id)
-            undo = Decision(
-                record_id=last.record_id, reviewer=self.reviewer, stage=self.stage,
-                label=Label.UNDONE, note=f"{UNDO_NOTE}{last.id}",
-                protocol_hash=self.review.protocol_hash, reviewer_role=self.role)
-            repo.add_decision(session, undo, undoes_id=last.id)
+            undo = add_undo(self.review, session, last, self.role)
             self.undone = last
             self.restored = current_decisions([*history, undo]).get(
                 (last.record_id, self.reviewer, self.stage))
