@@ -136,6 +136,22 @@ def labelled_issns(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     return sorted(kinds.items(), key=lambda item: _ORDER[item[1]])
 
 
+_WRITTEN_LABELS = {PRINT: "Print", ELECTRONIC: "Electronic", LINKING: "Linking"}
+
+
+def written_issns(raw: Mapping[str, Any]) -> list[str]:
+    """`labelled_issns` as PubMed and EndNote write them, each with what the source said it
+    is for: "1769-7212 (Print)", "1878-0849 (Electronic)", "0006-3231 (Linking)"; an ISSN
+    the source said nothing about as it is. Read back by `labelled_issns` from any field
+    it reads (a table's `issn` column, RIS `SN`).
+
+    >>> written_issns({"PMID": "1", "IS": "1878-0849 (Electronic) 1769-7212 (Print)"})
+    ['1769-7212 (Print)', '1878-0849 (Electronic)']
+    """
+    return [f"{issn} ({_WRITTEN_LABELS[kind]})" if kind in _WRITTEN_LABELS else issn
+            for issn, kind in labelled_issns(raw)]
+
+
 def issns(raw: Mapping[str, Any]) -> list[str]:
     """The ISSNs of a record's raw fields, each once, the print ones before the electronic.
 

@@ -40,8 +40,10 @@ Each item is (record, decision label, reason label, note), e.g.
   `pubtype` (the field JabRef's PubMed import fills) and the MeSH terms in `mesh`, each
   joined by "; "; the record's id in `screener_id` (as RIS's `ID`: the id the decision log
   names it by; BibTeX, Biber, JabRef and Zotero keep or ignore a field they do not know).
-- CSV / XLSX: the columns `stage` (of the decisions exported: `import --labels-as` reads
-  a title/abstract `decision` back as a label), `decision`, `reason`, `note`, then
+- CSV / XLSX: `issn` after `journal`, the record's ISSNs as `core.issns.written_issns`
+  writes them ("1769-7212 (Print); 1878-0849 (Electronic)"), which a table's import reads
+  back with what each is for; the columns `stage` (of the decisions exported:
+  `import --labels-as` reads a title/abstract `decision` back as a label), `decision`, `reason`, `note`, then
   `sources` (the names of the
   sources the record came from, its removed duplicates' included) and `duplicates_removed`
   (the ids of the copies deduplication removed in its favour), each joined with "; ";
@@ -65,7 +67,13 @@ from bibtexparser.entrypoint import write_string
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
-from screener.core.issns import ELECTRONIC, issns, labelled_issns, ris_note_issn
+from screener.core.issns import (
+    ELECTRONIC,
+    issns,
+    labelled_issns,
+    ris_note_issn,
+    written_issns,
+)
 from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record, written_type
 from screener.exports._cells import EXCEL_CELL_LIMIT, Cell, csv_text, over_excel_limit
 
@@ -75,8 +83,8 @@ if TYPE_CHECKING:
 RecordItem = tuple[Record, str, str, str]
 """(record, decision label, reason label, note)."""
 
-RECORD_COLUMNS = ("id", "title", "authors", "year", "journal", "volume", "issue", "pages",
-                  "doi", "pmid", "abstract", "keywords", "mesh_terms", "publication_types",
+RECORD_COLUMNS = ("id", "title", "authors", "year", "journal", "issn", "volume", "issue",
+                  "pages", "doi", "pmid", "abstract", "keywords", "mesh_terms", "publication_types",
                   "language", "stage", "decision", "reason", "note", "sources",
                   "duplicates_removed")
 
@@ -359,7 +367,8 @@ def _row(item: RecordItem, provenance: Provenance | None, stage: str) -> list[Ce
     record, decision, reason, note = item
     sources, removed = (provenance or {}).get(record.id or 0, ("", ""))
     return [record.id, record.title, "; ".join(record.authors), record.year, record.journal,
-            record.volume, record.issue, record.pages, record.doi_as_written, record.pmid,
+            "; ".join(written_issns(record.raw)), record.volume, record.issue, record.pages,
+            record.doi_as_written, record.pmid,
             record.abstract, "; ".join(record.keywords), "; ".join(record.mesh_terms),
             "; ".join(record.publication_types),
             record.language, stage, decision, reason, note, sources, removed]

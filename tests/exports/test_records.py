@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from screener.core.issns import labelled_issns
 from screener.core.records import Record
 from screener.exports.records import (
     RECORD_COLUMNS,
@@ -623,3 +624,27 @@ def test_an_issn_beyond_the_print_and_electronic_ones_is_kept_in_issn() -> None:
     assert (fields["issn"].value, fields["eissn"].value) == ("1464-7931, 0006-3231", "1469-185X")
     (again,) = bibtex.parse(text)
     assert _bib_issn_fields(again) == _bib_issn_fields(record)
+
+
+@pytest.mark.parametrize("source", ["medline/rispy_example_pubmed.nbib",
+                                    "ris/asreview_pubmed_endnote.ris", "csv/litstudy_ieee.csv"])
+def test_csv_and_xlsx_have_the_issns_and_they_import_again(source: str, tmp_path: Path) -> None:
+    # the RIS and BibTeX exports carried a record's ISSNs, the CSV and XLSX had no column
+    # for them: a table handed to a colleague or a reference manager lost the journal's
+    # ISSNs, print and electronic
+    from screener.importers import read_bytes
+
+    records = read_bytes((FORMATS / source).read_bytes()).records
+    record = next(r for r in records if len(labelled_issns(r.raw)) > 1) if (
+        "csv" not in source) else records[0]
+    items: list[RecordItem] = [(record, "include", "", "")]
+    (row,) = csv.DictReader(io.StringIO(records_csv(items)))
+    assert row["issn"]
+    records_xlsx(items, tmp_path / "records.xlsx")
+    sheet = load_workbook(tmp_path / "records.xlsx").active
+    assert sheet is not None
+    assert sheet.cell(2, RECORD_COLUMNS.index("issn") + 1).value == row["issn"]
+    # the column reads back as the same ISSNs, each still print or electronic
+    for data in (records_csv(items).encode(), (tmp_path / "records.xlsx").read_bytes()):
+        (again,) = read_bytes(data).records
+        assert labelled_issns(again.raw) == labelled_issns(record.raw)
