@@ -19,7 +19,10 @@ ISSN field). `issns` reads them for the exports (RIS `SN`, BibTeX `issn`/`eissn`
 
 An ISSN is written NNNN-NNNC (C a digit or X), from a value that may omit the hyphen
 (Scopus's CSV: "01928651") or write the X in lower case; a number inside a longer one (an
-ISBN's "978-1-7281-2451-3" holds "7281-2451") is no ISSN. Standard library only.
+ISBN's "978-1-7281-2451-3" holds "7281-2451") is no ISSN, nor is one whose check digit C
+fails (`valid_issn`): a mistyped ISSN ("1932-6208" for PLOS ONE's 1932-6203) is not
+exported as one, as Zotero's import (`cleanISSN`) drops it and a journal look-up finds
+nothing for it; the source's text stays in the record's raw fields. Standard library only.
 """
 
 from __future__ import annotations
@@ -58,13 +61,26 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
+def valid_issn(issn: str) -> bool:
+    """Whether `issn` ("NNNN-NNNC") passes its check digit: the seven digits weighted 8 to
+    2, plus C (X for 10), a multiple of 11 (ISO 3297).
+
+    >>> valid_issn("1932-6203"), valid_issn("1932-6208"), valid_issn("1558-366X")
+    (True, False, True)
+    """
+    digits = issn.replace("-", "").upper()
+    total = sum(int(d) * (8 - i) for i, d in enumerate(digits[:7]))
+    return (total + (10 if digits[7] == "X" else int(digits[7]))) % 11 == 0
+
+
 def _found(value: object, kind: str = UNSAID) -> Iterator[tuple[str, str]]:
-    """(ISSN, kind) for each ISSN in `value`; a label after it ("(Electronic)") says its
-    kind, else `kind`."""
+    """(ISSN, kind) for each ISSN in `value` that passes its check digit; a label after it
+    ("(Electronic)") says its kind, else `kind`."""
     for text in _strings(value):
         for match in _ISSN.finditer(text):
-            label = _LABELS.get((match.group(3) or "").lower(), kind)
-            yield f"{match.group(1)}-{match.group(2).upper()}", label
+            issn = f"{match.group(1)}-{match.group(2).upper()}"
+            if valid_issn(issn):
+                yield issn, _LABELS.get((match.group(3) or "").lower(), kind)
 
 
 def _pubmed_xml(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -83,13 +99,14 @@ def _pubmed_xml(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def ris_note_issn(raw: Mapping[str, Any]) -> str:
-    """The first line of a RIS record's first note when it is exactly an ISSN (EndNote's
-    PubMed import: the electronic ISSN), as written; else ''."""
+    """The first line of a RIS record's first note when it is exactly an ISSN that passes
+    its check digit (EndNote's PubMed import: the electronic ISSN), as written; else ''
+    (a line that fails the check is a note, and stays one)."""
     if "TY" not in raw:
         return ""
     first = next(_strings(raw.get("N1")), "")
     line = first.strip().split("\n", 1)[0].strip()
-    return line if _ONE_ISSN.fullmatch(line) else ""
+    return line if _ONE_ISSN.fullmatch(line) and valid_issn(line) else ""
 
 
 def _ris_note(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from screener.core.issns import ELECTRONIC, PRINT, UNSAID, issns, labelled_issns
+from screener.core.issns import (
+    ELECTRONIC,
+    PRINT,
+    UNSAID,
+    issns,
+    labelled_issns,
+    ris_note_issn,
+)
 
 
 def test_an_isbn_in_an_issn_field_is_no_issn() -> None:
@@ -25,3 +32,17 @@ def test_web_of_sciences_issue_is_no_issn_nor_a_ris_issue() -> None:
     assert issns({"UT": ["WOS:1"], "IS": ["1234-5678"], "SN": ["0006-2960"]}) == ["0006-2960"]
     assert issns({"TY": ["JOUR"], "IS": ["1234-5678"]}) == []
     assert labelled_issns({"PMID": "1", "IS": "0006-2960 (Print)"}) == [("0006-2960", PRINT)]
+
+
+def test_a_number_whose_check_digit_fails_is_no_issn() -> None:
+    # an ISSN's last character checks the other seven (weights 8..2, mod 11, X for 10):
+    # "1932-6208" (PLOS ONE is 1932-6203) was exported as an ISSN, which Zotero's import
+    # drops and a journal look-up finds nothing for
+    assert issns({"TY": ["JOUR"], "SN": ["1932-6208", "1932-6203"]}) == ["1932-6203"]
+    assert issns({"PMID": "1", "IS": "1878-0848 (Electronic) 1769-7212 (Print)"}) == [
+        "1769-7212"]
+    assert issns({"Title": "x", "eISSN": "1558-366X", "ISSN": "0192-8650"}) == ["1558-366X"]
+    # EndNote's electronic ISSN alone on N1's first line: a number that fails the check
+    # is a note, left in it
+    assert ris_note_issn({"TY": ["JOUR"], "N1": ["1179-1926\nSmith, Anna"]}) == "1179-1926"
+    assert ris_note_issn({"TY": ["JOUR"], "N1": ["1179-1927\nSmith, Anna"]}) == ""
