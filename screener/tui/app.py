@@ -245,11 +245,17 @@ class ScreenerApp(GatedKeysApp):
         waiting = dedup_note(self.review)  # an update search imported, not deduplicated
         if waiting:
             self.notify(waiting, title="Not deduplicated", severity="warning", timeout=15)
-        from screener.workflow.review import network_drive_note, other_copies, other_copies_note
+        from screener.workflow.review import (
+            network_drive_note,
+            other_copies,
+            other_copies_note,
+            protocol_copy_note,
+        )
 
         for title, said in (("Another copy of the review",
                              other_copies_note(other_copies(self.review))),
-                            ("Network drive", network_drive_note(self.review))):
+                            ("Network drive", network_drive_note(self.review)),
+                            ("Protocol file", protocol_copy_note(self.review))):
             if said:
                 self.notify(said, title=title, severity="warning", timeout=20)
         if self.quit_on_signals:

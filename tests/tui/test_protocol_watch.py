@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from textual.widgets import Static
 
@@ -73,3 +74,31 @@ async def test_an_amendment_reaches_a_screen_left_reading(make_app: MakeApp,
         await pilot.press("i")
         await settle(pilot)
         assert len(stored(review)) == 1
+
+
+
+@pytest.mark.parametrize("change", ["edit", "delete", "none"])
+async def test_the_ui_says_at_start_that_protocol_yaml_is_not_the_protocol_in_force(
+        make_app: MakeApp, change: str) -> None:
+    """The folder's protocol.yaml edited by hand (a reason relabelled) or deleted: `status`
+    and the report said so, but the screening UI, where a reviewer spends the day with
+    protocol.yaml open beside it, said nothing. It now says so at start, as it says a
+    conflicted copy or a network drive, with what to do either way."""
+    app, review, _, _ = make_app()
+    copy = review.folder / "protocol.yaml"
+    if change == "edit":
+        copy.write_text(copy.read_text(encoding="utf-8").replace(
+            "Wrong population", "Wrong patients", 1), encoding="utf-8")
+    elif change == "delete":
+        copy.unlink()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        said = [n.message for n in app._notifications if n.title == "Protocol file"]
+    review.close()
+    if change == "none":  # the copy as the review keeps it: nothing to say
+        assert said == []
+        return
+    assert len(said) == 1, said
+    assert ("differs from protocol version 1" if change == "edit"
+            else "is missing from the review folder") in said[0]
+    assert "screener protocol show" in said[0]
