@@ -291,6 +291,8 @@ def search_pubmed(query: str, review_dir: Path | None, db_url: str | None, email
         summary = search_pubmed_into(review, query, email=email, api_key=api_key,
                                      max_records=max_records, source=source, again=again,
                                      notice=_to_stderr)
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"PubMed: {counted(summary.records, 'record')} imported as source {source!r} "
                f"(import {summary.source_id})")
     if summary.records:

@@ -94,6 +94,9 @@ class SearchResult:
     """Date of the search: the searcher's local date, ISO format 'YYYY-MM-DD'."""
     query_translation: str = ""
     """PubMed's translation of the query (automatic term mapping), for the search report."""
+    warnings: tuple[str, ...] = ()
+    """What PubMed said about the query it ran (a phrase or field it did not find and left
+    out, its <ERROR> beside a count), one sentence each: to show and keep with the search."""
 
 
 # --------------------------------------------------------------------------- rate limit
@@ -286,23 +289,49 @@ def _client(
 
 
 def _read_esearch(body: bytes) -> dict[str, Any]:
+    """An esearch answer's fields. <ERROR> without a count, or without a search kept on
+    the history server to fetch from, is a query PubMed refused (`PubMedError`); beside
+    both (PubMed ran the query, and says something of one phrase) it is kept under
+    "ERROR" for `_warnings` (Bio.Entrez raises on any <ERROR>, so it is read without it)."""
     said = _ERROR_ELEMENT.search(body)
-    if said and b"<Count>" not in body:
+    error = said.group(1).decode("utf-8", "replace").strip() if said else ""
+    if said and (b"<Count>" not in body or b"<WebEnv>" not in body):
         raise PubMedError(
-            f"PubMed rejected the query: {said.group(1).decode('utf-8', 'replace').strip()}. "
-            "Check its syntax (quotes, brackets, field tags such as [tiab]); PubMed's "
-            "Advanced Search shows how it reads a query")
+            f"PubMed rejected the query: {error}. Check its syntax (quotes, brackets, field "
+            "tags such as [tiab]); PubMed's Advanced Search shows how it reads a query")
     try:
-        parsed = Entrez.read(io.BytesIO(body))  # type: ignore[no-untyped-call]
+        parsed = Entrez.read(  # type: ignore[no-untyped-call]
+            io.BytesIO(_ERROR_ELEMENT.sub(b"", body) if said else body))
     except Exception as exc:  # Bio raises several parser-specific errors
         # (Bio's first sentence: the rest asks "the input" to be XML, which is PubMed's)
         raise _unreadable(f"could not be read ({str(exc).split('. ')[0]})", body) from exc
     if not isinstance(parsed, Mapping):
         raise _unreadable("had an unexpected shape", body)
-    result = dict(parsed)
-    if "ERROR" in result:
-        raise PubMedError(f"PubMed esearch reported an error: {result['ERROR']}")
-    return result
+    return {**parsed, "ERROR": error} if error else dict(parsed)
+
+
+_SAID = {"PhraseNotFound": "phrase not found", "FieldNotFound": "field not found",
+         "QuotedPhraseNotFound": "quoted phrase not found", "PhraseIgnored": "phrase ignored",
+         "OutputMessage": ""}
+"""The items of esearch's ErrorList and WarningList (eSearch DTD), in words."""
+
+
+def _warnings(found: Mapping[str, Any]) -> tuple[str, ...]:
+    """What an esearch answer that has a count and a search to fetch says about the query:
+    its <ERROR> (PubMed sends one beside a count, about one phrase) and the items of its
+    ErrorList and WarningList, as one sentence ("" parts left out)."""
+    parts = [str(found["ERROR"]).strip()] if str(found.get("ERROR", "")).strip() else []
+    for name in ("ErrorList", "WarningList"):
+        listed = found.get(name)
+        for key, words in _SAID.items():
+            for item in (listed.get(key) or []) if isinstance(listed, Mapping) else []:
+                if str(item).strip():
+                    parts.append(f"{words}: {str(item).strip()}" if words
+                                 else str(item).strip())
+    if not parts:
+        return ()
+    return (f"PubMed ran the query but said: {'; '.join(parts)}. Check that the search is "
+            f"the one meant (PubMed read it as: {found.get('QueryTranslation') or '?'})",)
 
 
 class _Unreadable(PubMedUnavailable):
@@ -349,12 +378,13 @@ def _efetch(client: _Client, what: str, check: Callable[[list[Record]], str],
     return articles, f"PubMed efetch answered {what} with {problem}, {MAX_TRIES} times"
 
 
-def _esearch(client: _Client, **params: Any) -> tuple[int, str, str, str]:
+def _esearch(client: _Client, **params: Any) -> tuple[int, str, str, str, tuple[str, ...]]:
     """esearch `params` with the history server: (count, WebEnv, query_key, the query as
-    PubMed read it). An answer that cannot be read (an HTML error page from NCBI or a
+    PubMed read it, what PubMed said about the query it ran: `_warnings`). An answer that cannot be read (an HTML error page from NCBI or a
     proxy, XML of another kind, one lacking the count or history keys) is asked for again
     with the backoff of a failed request, as an efetch answer is (each retry announced);
-    still so after `MAX_TRIES`, `PubMedUnavailable`. A query PubMed rejects is not."""
+    still so after `MAX_TRIES`, `PubMedUnavailable`. A query PubMed rejects (<ERROR>
+    without a count or a search kept to fetch from) is not: `PubMedError`."""
     attempt = 0
     while True:
         body = client.call("esearch", **params)
@@ -362,7 +392,7 @@ def _esearch(client: _Client, **params: Any) -> tuple[int, str, str, str]:
             found = _read_esearch(body)
             try:
                 return (int(found["Count"]), str(found["WebEnv"]), str(found["QueryKey"]),
-                        str(found.get("QueryTranslation", "")))
+                        str(found.get("QueryTranslation", "")), _warnings(found))
             except (KeyError, ValueError) as exc:
                 raise _unreadable(f"lacks {exc}", body) from exc
         except _Unreadable as exc:
@@ -414,8 +444,8 @@ def search_pubmed(
         raise ValueError("max_records must be >= 0")
     searched_at = searched_today()  # the searcher's own date, as import-ids dates its
     client = _client(email, api_key, transport, limiter, sleep, backoff, notice)
-    count, webenv, query_key, translation = _esearch(client, db="pubmed", term=query,
-                                                     usehistory="y", retmax=0)
+    count, webenv, query_key, translation, warnings = _esearch(
+        client, db="pubmed", term=query, usehistory="y", retmax=0)
     total = count if max_records is None else min(count, max_records)
     if total > HISTORY_LIMIT:
         raise PubMedError(
@@ -429,7 +459,7 @@ def search_pubmed(
         if progress is not None:
             progress(len(records), total)
     return SearchResult(query=query, count=count, records=records, searched_at=searched_at,
-                        query_translation=translation)
+                        query_translation=translation, warnings=warnings)
 
 
 def _history_batch(client: _Client, webenv: str, query_key: str, start: int,

@@ -890,7 +890,9 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
                        again: bool = False,
                        notice: Callable[[str], None] | None = None) -> ImportSummary:
     """Run a PubMed search (network) and store its records as one source with the query,
-    the date and PubMed's own count (PRISMA-S items 13 and 15)."""
+    the date and PubMed's own count (PRISMA-S items 13 and 15). What PubMed said about the
+    query it ran (a phrase it did not find) is kept in the import's event
+    (`pubmed_warnings`) and returned in the summary's warnings."""
     from screener.importers.pubmed import PubMedError, search_pubmed
 
     if not query.strip():
@@ -906,11 +908,13 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
                                progress=progress, notice=notice)
     except PubMedError as exc:
         raise pubmed_failed("search", exc) from None
+    details = {**({"query_translation": result.query_translation}
+                   if result.query_translation else {}),
+               **({"pubmed_warnings": list(result.warnings)} if result.warnings else {})}
     return import_records(review, result.records, source=source, kind="database", query=query,
                           searched=result.searched_at, fmt="pubmed_xml",
-                          reported_count=result.count, again=again,
-                          details={"query_translation": result.query_translation}
-                          if result.query_translation else None)
+                          reported_count=result.count, again=again, details=details or None,
+                          warnings=result.warnings)
 
 
 def pubmed_failed(what: str, exc: Exception) -> ReviewError:

@@ -1248,3 +1248,29 @@ def test_a_table_read_as_windows_1252_says_so_in_its_import_event(
     assert any("read as Windows-1252" in w for w in event.details["encoding_warnings"])
     assert "Windows-1252" in run("log", "events", *review_dir)
     assert "event log OK" in run("log", "verify", *review_dir)
+
+
+def test_a_search_pubmed_ran_with_a_warning_is_imported_with_the_warning_kept(
+        review_dir: list[str], recorded: Recorded, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """An esearch answer with a count and an <ERROR> about one phrase exited 2 as a
+    rejected query, though PubMed had run it. The search is imported, PubMed's words are
+    printed as a warning and kept with the search (its import event)."""
+    from screener.importers import pubmed
+
+    def answering(utility: str, params: Mapping[str, Any]) -> bytes:
+        body = recorded(utility, params)
+        return (body.replace(b"<Count>", b"<ERROR>Phrase not found: kerato cyst</ERROR>"
+                             b"<Count>") if utility == "esearch" else body)
+
+    monkeypatch.setattr(pubmed, "entrez_transport", answering)
+    out = run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
+              "--max", "10", *review_dir)
+    assert "10 records imported" in out
+    assert "warning: PubMed ran the query but said: Phrase not found: kerato cyst" in out
+    run("export", "log", "--events", "--format", "jsonl", "--out", str(tmp_path / "e.jsonl"),
+        *review_dir)
+    (searched,) = [e["details"] for e in map(json.loads, (tmp_path / "e.jsonl").read_text(
+        encoding="utf-8").splitlines()) if e["kind"] == "records_imported"]
+    (kept,) = searched["pubmed_warnings"]
+    assert "Phrase not found: kerato cyst" in kept

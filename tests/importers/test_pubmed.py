@@ -668,3 +668,61 @@ def test_through_bio_entrez_retries_are_ours(entrez_urlopen: Urlopen) -> None:
     assert len(entrez_urlopen.requests) == 3  # Bio.Entrez does not retry on its own as well
     assert clock.sleeps[-2:] == [1.0, 2.0]
     assert Entrez.max_tries == 3  # restored
+
+
+def ran_with(extra: bytes) -> Callable[[str, Mapping[str, Any]], bytes]:
+    """A transport answering as `FakeEutils` does, but with `extra` (PubMed's <ERROR>,
+    <ErrorList>, <WarningList>) in the esearch answer, which still holds the count and the
+    history keys: PubMed ran the query and said something about it."""
+    eutils = FakeEutils(FakeClock())
+
+    def transport(name: str, params: Mapping[str, Any]) -> bytes:
+        body = eutils(name, params)
+        if name == "esearch":
+            if extra.startswith(b"<ERROR>"):  # (where the DTD has it: before the lists)
+                return body.replace(b"<Count>", extra + b"<Count>")
+            return body.replace(b"</eSearchResult>", extra + b"</eSearchResult>")
+        return body
+
+    return transport
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (b"<ERROR>Phrase not found: kerato cyst</ERROR>", "Phrase not found: kerato cyst"),
+    (b"<ErrorList><PhraseNotFound>keratocystt</PhraseNotFound></ErrorList>",
+     "phrase not found: keratocystt"),
+    (b"<ErrorList><FieldNotFound>tiabb</FieldNotFound></ErrorList>", "field not found: tiabb"),
+    (b"<WarningList><QuotedPhraseNotFound>\"jaw cyst x\"</QuotedPhraseNotFound>"
+     b"<OutputMessage>Quoted phrase not found.</OutputMessage></WarningList>",
+     'quoted phrase not found: "jaw cyst x"; Quoted phrase not found.'),
+])
+def test_a_query_pubmed_ran_with_a_warning_goes_on_and_says_it(extra: bytes, said: str) -> None:
+    # an esearch answer with a count and PubMed's <ERROR> about one phrase was refused as a
+    # rejected query (exit 2), and its ErrorList / WarningList (a phrase or field PubMed
+    # did not find, and left out of the search) were passed over in silence: PubMed ran
+    # the query, so the search goes on, and what PubMed said comes with the result
+    clock = FakeClock()
+    result = search_pubmed("odontogenic keratocyst", email=EMAIL, transport=ran_with(extra),
+                           limiter=RateLimiter(3, clock=clock, sleep=clock.sleep),
+                           sleep=clock.sleep, max_records=10)
+    assert result.count == 1234 and len(result.records) == 10
+    (warning,) = result.warnings
+    assert said in warning and "PubMed ran the query" in warning
+
+
+def test_an_error_without_the_history_keys_is_a_refused_query() -> None:
+    # <ERROR> with a count but no WebEnv: nothing to fetch, PubMed did not run it as asked;
+    # refused at once with PubMed's words (exit 2), not asked for again as unreadable
+    asked: list[str] = []
+
+    def refusing(utility: str, params: Mapping[str, Any]) -> bytes:
+        asked.append(utility)
+        return (b'<?xml version="1.0" ?>\n<eSearchResult><ERROR>Search Backend failed: '
+                b'syntax error</ERROR><Count>0</Count></eSearchResult>')
+
+    clock = FakeClock()
+    with pytest.raises(PubMedError, match="PubMed rejected the query: Search Backend") as err:
+        search_pubmed("x AND (", email=EMAIL, transport=refusing, sleep=clock.sleep,
+                      limiter=RateLimiter(3, clock=clock, sleep=clock.sleep))
+    assert not isinstance(err.value, PubMedUnavailable)
+    assert asked == ["esearch"]
