@@ -7,6 +7,7 @@ Imports: standard library, `screener.core` and `_text` (its markup tags) only.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -18,6 +19,7 @@ from screener.importers._text import MARKUP_TAG, letter_case
 # --------------------------------------------------------------------------- normalising
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_NOT_A_Z = re.compile(r"[^0-9a-z]")
 _SPACES = re.compile(r"\s+")
 _GREEK_NAMES = (
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
@@ -35,26 +37,94 @@ def normalise_title(text: str) -> str:
     """Return a title in a form that compares equal across databases and exports.
 
     Unescapes HTML entities (twice, for double-escaped exports), removes HTML tags, folds
-    Unicode compatibility forms and accents (NFKD without combining marks), spells out Greek
-    letters ("β" -> "beta"), lower-cases,
+    Unicode compatibility forms and accents (NFKD without combining marks), spells out
+    Greek letters ("β" -> "beta") unless the title has Greek words, lower-cases (case
+    folding),
     turns "&" into "and", replaces punctuation by spaces and collapses white space (so
-    trailing periods and brackets disappear).
+    trailing periods and brackets disappear). Latin letters are kept as a-z (others, such
+    as 'ø', separate words); letters and digits of other scripts are kept (a Greek, Russian,
+    Arabic, Chinese... word stays that word, Japanese kana keep their voiced marks), and
+    the spaces between characters of scripts written without spaces (Chinese, Japanese,
+    Thai...) are dropped, so a title segmented into words matches the unsegmented one.
 
     >>> normalise_title("  Caf&eacute; &amp; <i>Na&iuml;ve</i> T-cells.  ")
     'cafe and naive t cells'
+    >>> normalise_title("氯胺酮 治疗 抑郁症")
+    '氯胺酮治疗抑郁症'
     """
     if not text:
         return ""
     value = html.unescape(html.unescape(text)) if "&" in text else text
     if "<" in value:
         value = MARKUP_TAG.sub(" ", value)
-    if not value.isascii():
-        value = unicodedata.normalize("NFKD", value)
-        value = "".join(ch for ch in value if not unicodedata.combining(ch))
-        value = value.replace("ß", "ss").translate(_GREEK)
+    if value.isascii():
+        value = value.casefold().replace("&", " and ")
+        value = _NON_ALNUM.sub(" ", value)
+        return _SPACES.sub(" ", value).strip()
+    value = unicodedata.normalize("NFKD", value)
+    value = "".join(ch for ch in value if not unicodedata.combining(ch) or ch in _KANA_MARKS)
+    value = value.replace("ß", "ss")
+    if not any(len(run) >= 3 for run in _GREEK_RUN.findall(value)):
+        value = value.translate(_GREEK)
     value = value.casefold().replace("&", " and ")
-    value = _NON_ALNUM.sub(" ", value)
-    return _SPACES.sub(" ", value).strip()
+    value = _NOT_A_Z.sub(_letter_or_space, value)
+    value = _SPACES.sub(" ", value).strip()
+    if not value.isascii():
+        value = _SPACE_BETWEEN.sub("", unicodedata.normalize("NFC", value))
+    return value
+
+
+_KANA_MARKS = "\u3099\u309a"
+"""Japanese voiced sound marks, which NFKD splits off kana: 'が' is not 'か'."""
+_GREEK_RUN = re.compile("[\u0391-\u03a9\u03b1-\u03c9]+")
+"""Greek letters in a row: a title with a Greek word of three letters or more is written
+in Greek and keeps its letters (a Latin title's 'TNF-α', 'γδ T cells' spell them out)."""
+
+
+_SPACELESS = ("\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff"
+              "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f")
+"""Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, Japanese kana,
+Chinese (Han) characters."""
+_SPACE_BETWEEN = re.compile(f"(?<=[{_SPACELESS}]) (?=[{_SPACELESS}])")
+_SPACELESS_CHAR = re.compile(f"[{_SPACELESS}]")
+_SPACELESS_RUN = re.compile(f"[{_SPACELESS}]+")
+_SPACELESS_OR_NOT = re.compile(f"[{_SPACELESS}]|[^{_SPACELESS}]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _letter_or_space_of(ch: str) -> str:
+    if ch.isascii():
+        return " "
+    if ch in _KANA_MARKS:
+        return ch
+    kind = unicodedata.category(ch)
+    if kind == "Nd":
+        return str(unicodedata.digit(ch))
+    if kind[0] not in "LMN" or unicodedata.name(ch, "").startswith(_NOT_KEPT):
+        return " "
+    return ch
+
+
+_NOT_KEPT = ("LATIN", "COMBINING", "MODIFIER")
+"""Latin letters other than a-z ('ø'), marks that belong to no script and modifier
+letters ('ʼ' as an apostrophe) separate words, as punctuation does."""
+
+
+def _letter_or_space(found: re.Match[str]) -> str:
+    return _letter_or_space_of(found.group())
+
+
+def title_words(title: str) -> list[str]:
+    """The words of a normalised title, each character of a run written without spaces
+    (Chinese, Japanese) counted as a word: what `_words_differ` compares."""
+    if title.isascii():
+        return title.split()
+    return [piece for word in title.split() for piece in _SPACELESS_OR_NOT.findall(word)]
+
+
+def spaceless_length(title: str) -> int:
+    """How many characters of a normalised title are of scripts written without spaces."""
+    return 0 if title.isascii() else len(_SPACELESS_CHAR.findall(title))
 
 
 _GENERIC_TITLES = frozenset(
@@ -203,15 +273,18 @@ def full_pages(pages: str) -> str:
 def _features(record: Record) -> _Feat:
     raw_title = _RETRACTED.sub("", record.title)
     title = normalise_title(raw_title)
+    spaceless = spaceless_length(title)
     generic = (
         title in _GENERIC_TITLES
         or title.startswith(_GENERIC_PREFIXES)
         or bool(_REPLY.match(raw_title))
-        or len(title) < 12
+        or len(title) + 2 * spaceless < 12  # a Chinese character tells as much as 3 letters
     )
     return _Feat(
         title=title,
-        ntok=len(title.split()),
+        # a word of Chinese or Japanese is one to three characters: two counted as a word
+        ntok=len(title.split()) if not spaceless
+        else len(title_words(title)) - spaceless + (spaceless + 1) // 2,
         generic=generic,
         year=record.year,
         surname=_surname(record.first_author),

@@ -68,12 +68,15 @@ from rapidfuzz import fuzz, process
 from screener.core.records import Record
 from screener.importers._dedup_features import (
     _PREPRINT_DOI,
+    _SPACELESS_CHAR,
+    _SPACELESS_RUN,
     _STOPWORDS,
     _Feat,
     _features,
     is_preprint,
     keep_first,
     normalise_title,
+    title_words,
 )
 
 __all__ = [
@@ -287,7 +290,7 @@ def _words_differ(a: str, b: str) -> bool:
     'reevaluation') and articles do not count."""
     if a == b:
         return False
-    x, y = a.split(), b.split()
+    x, y = title_words(a), title_words(b)
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, x, y, autojunk=False).get_opcodes():
         if op == "equal":
             continue
@@ -637,6 +640,23 @@ def _blocking_key(token: str) -> str:
                                 key)
 
 
+def _blocking_words(title: str) -> list[str]:
+    """A title's words, without its runs of Chinese or Japanese characters (`_bigrams`)."""
+    if title.isascii():
+        return title.split()
+    return [w for w in title_words(title) if not _SPACELESS_CHAR.match(w)]
+
+
+def _bigrams(title: str) -> set[str]:
+    """The pairs of neighbouring characters in a title's runs of Chinese or Japanese
+    characters (a run of one character as itself): its words for blocking, since these
+    scripts do not mark where words end."""
+    if title.isascii():
+        return set()
+    return {run[k:k + 2] for run in _SPACELESS_RUN.findall(title)
+            for k in range(max(1, len(run) - 1))}
+
+
 def _candidate_pairs(
     feats: Sequence[_Feat], threshold: float, progress: Progress | None
 ) -> list[tuple[float, int, int, bool]]:
@@ -645,8 +665,8 @@ def _candidate_pairs(
     token_sets: list[frozenset[str]] = []
     postings: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(feats):
-        tokens = sorted({_blocking_key(t) for t in f.title.split()
-                         if len(t) > 2 and t not in _STOPWORDS})
+        tokens = sorted({_blocking_key(t) for t in _blocking_words(f.title)
+                         if len(t) > 2 and t not in _STOPWORDS} | _bigrams(f.title))
         token_lists.append(tokens)
         token_sets.append(frozenset(tokens))
         for t in tokens:

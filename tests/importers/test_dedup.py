@@ -116,6 +116,66 @@ def test_greek_letters_and_their_names_make_duplicates() -> None:
     assert clusters_as_sets(with_ids(one, two, OTHER)) == [{1, 2}]
 
 
+NON_LATIN_TITLES = {
+    "Chinese": ("氯胺酮治疗难治性抑郁症的随机对照试验", "王, 伟", "中华精神科杂志"),
+    "Japanese": ("ケタミン投与群におけるうつ病の寛解率に関する研究", "山田, 太郎", "精神神経学雑誌"),
+    "Korean": ("치료 저항성 우울증에 대한 케타민의 효과", "김, 민수", "대한정신약물학회지"),
+    "Russian": ("Кетамин при резистентной депрессии: рандомизированное исследование",
+                "Иванов, Иван", "Журнал неврологии и психиатрии"),
+    "Arabic": ("تأثير الكيتامين على الاكتئاب المقاوم للعلاج", "أحمد, علي", "مجلة الطب النفسي"),
+    "Hebrew": ("השפעת קטמין על דיכאון עמיד לטיפול", "כהן, דנה", "הרפואה"),
+    "Greek": ("Η κεταμίνη στην ανθεκτική κατάθλιψη των ενηλίκων", "Παπαδόπουλος, Γιώργος",
+              "Ψυχιατρική"),
+}
+
+
+def non_latin(language: str, **changes: object) -> Record:
+    title, author, journal = NON_LATIN_TITLES[language]
+    record = Record(title=title, authors=(author,), year=2020, journal=journal,
+                    volume="12", pages="100-105")
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("language", sorted(NON_LATIN_TITLES))
+def test_exact_duplicates_in_other_scripts_are_found(language: str) -> None:
+    # the titles normalised to '' (only a-z was kept), so two exports of one record
+    # without a DOI were never matched and both went to screening
+    one = non_latin(language)
+    other_title = {k: v for k, v in NON_LATIN_TITLES.items() if k != language}
+    different = non_latin(next(iter(other_title)), authors=one.authors, journal=one.journal)
+    assert clusters_as_sets(with_ids(one, replace(one), different, OTHER)) == [{1, 2}]
+
+
+def test_a_chinese_title_with_and_without_spaces_between_words_is_one_record() -> None:
+    one = non_latin("Chinese")
+    spaced = replace(one, title="氯胺酮 治疗 难治性 抑郁症 的 随机 对照 试验", volume="",
+                     pages="")
+    assert normalise_title(spaced.title) == normalise_title(one.title)
+    assert clusters_as_sets(with_ids(one, spaced, OTHER)) == [{1, 2}]
+
+
+def test_chinese_titles_that_differ_by_a_word_are_not_merged() -> None:
+    # 'adults' / 'children' (成人 / 儿童) with the same author, year and journal
+    adults = non_latin("Chinese", title="氯胺酮治疗成人难治性抑郁症的随机对照试验", pages="")
+    children = replace(adults, title="氯胺酮治疗儿童难治性抑郁症的随机对照试验")
+    assert clusters_as_sets(with_ids(adults, children)) == []
+    # punctuation is no difference; a word left out is none when the abstracts agree
+    colon = replace(adults, title="氯胺酮治疗成人难治性抑郁症：的随机对照试验。")
+    assert clusters_as_sets(with_ids(adults, colon, children)) == [{1, 2}]
+    abstract = "目的：评价氯胺酮治疗成人难治性抑郁症的疗效与安全性。方法：纳入120例患者，随机分为氯胺酮组与对照组。" * 2
+    assert clusters_as_sets(with_ids(
+        replace(adults, abstract=abstract), children,
+        replace(adults, title="氯胺酮治疗成人难治性抑郁症随机对照试验", abstract=abstract),
+    )) == [{1, 3}]
+
+
+def test_greek_words_stay_greek_and_lone_greek_letters_are_spelled_out() -> None:
+    assert normalise_title("Η κεταμίνη στην ΚΑΤΆΘΛΙΨΗ") == "η κεταμινη στην καταθλιψη"
+    assert normalise_title("Effect of β-blockers on TNF-α") == "effect of beta blockers on tnf alpha"
+    # Japanese kana keep their voiced marks; full-width and half-width forms fold
+    assert normalise_title("ガン") == normalise_title("ｶﾞﾝ") != normalise_title("カン")
+
+
 # --------------------------------------------------------------------------- variations
 
 
@@ -236,6 +296,21 @@ def test_chapters_sharing_their_book_doi_stay_apart() -> None:
     fourth = replace(second, title="ENERGY-AWARE CHECKPOINTING FOR LONG-RUNNING SIMULATIONS")
     assert sorted(map(sorted, clusters_as_sets(with_ids(first, second, third, fourth)))) == [
         [1, 3], [2, 4]]
+
+
+def test_chapters_in_other_scripts_sharing_their_book_doi_stay_apart() -> None:
+    # their titles normalised to '', which 'tells nothing', so any two records under one
+    # DOI were merged: two chapters of a Chinese book, or an English record of 2009 into
+    # a Chinese one of 2020 (a DOI typed wrong), took a study out of screening
+    book = "10.1234/zh-book.2020"
+    first = non_latin("Chinese", doi=book, volume="", pages="")
+    second = replace(first, title="艾司氯胺酮鼻喷雾剂的药代动力学", authors=("李, 娜",))
+    english = Record(title="Cognitive behavioural therapy for insomnia in older adults",
+                     authors=("Smith, John",), year=2009, journal="Sleep Med", doi=book)
+    assert find_duplicates(with_ids(first, second, english)) == []
+    # the same chapter again (spaced by a database) still merges by its DOI
+    spaced = replace(first, title="氯胺酮 治疗 难治性 抑郁症 的 随机 对照 试验", journal="")
+    assert clusters_as_sets(with_ids(first, second, spaced)) == [{1, 3}]
 
 
 def test_abstracts_sharing_their_supplement_doi_stay_apart() -> None:
