@@ -122,6 +122,20 @@ def title_words(title: str) -> list[str]:
     return [piece for word in title.split() for piece in _SPACELESS_OR_NOT.findall(word)]
 
 
+def title_script(title: str) -> str:
+    """The script most letters of a normalised title are written in: 'LATIN', 'CJK'
+    (Chinese and Japanese), 'HANGUL', 'CYRILLIC', 'GREEK', 'ARABIC', 'HEBREW'..."""
+    if title.isascii():
+        return "LATIN"
+    counts: dict[str, int] = {}
+    for ch in title:
+        if ch.isalpha():
+            script = "LATIN" if ch.isascii() else unicodedata.name(ch, "?").split()[0]
+            script = "CJK" if script in ("HIRAGANA", "KATAKANA") else script
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else ""
+
+
 def spaceless_length(title: str) -> int:
     """How many characters of a normalised title are of scripts written without spaces."""
     return 0 if title.isascii() else len(_SPACELESS_CHAR.findall(title))

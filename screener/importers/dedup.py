@@ -76,6 +76,7 @@ from screener.importers._dedup_features import (
     is_preprint,
     keep_first,
     normalise_title,
+    title_script,
     title_words,
 )
 
@@ -149,9 +150,14 @@ def _titles_clearly_differ(a: _Feat, b: _Feat) -> bool:
     """Two titles under one DOI or PMID that cannot be one paper's: a book's DOI on its
     chapters, a supplement's DOI on all its abstracts. Case, punctuation, a truncated title
     or subtitle, and brackets added or dropped ('[Article in German]', a translated title
-    in brackets) are not differences; an empty title tells nothing."""
+    in brackets) are not differences, nor are titles in two scripts of one year (a Chinese
+    or Russian article's title and its English translation); an empty title tells
+    nothing."""
     if not a.title or not b.title or a.title == b.title or a.core == b.core:
         return False
+    if a.year is not None and a.year == b.year and title_script(a.title) != title_script(
+            b.title):
+        return False  # a title and its translation, as a Chinese database and Scopus list it
     if fuzz.ratio(a.title, b.title) >= 70 or fuzz.token_set_ratio(a.core, b.core) >= 85:
         return False
     short, long_ = (a.title, b.title) if len(a.title) <= len(b.title) else (b.title, a.title)

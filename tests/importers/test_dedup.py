@@ -313,6 +313,18 @@ def test_chapters_in_other_scripts_sharing_their_book_doi_stay_apart() -> None:
     assert clusters_as_sets(with_ids(first, second, spaced)) == [{1, 3}]
 
 
+def test_a_translated_title_in_another_script_under_one_doi_merges_in_the_same_year() -> None:
+    # a Chinese journal's article as CNKI lists it and as Scopus does (English title)
+    chinese = non_latin("Chinese", doi="10.3760/cma.j.issn.1006-7884.2020.01.003")
+    english = replace(chinese, title="Ketamine for treatment-resistant depression: a "
+                      "randomised controlled trial", authors=("Wang, Wei",), journal="")
+    assert clusters_as_sets(with_ids(chinese, english)) == [{1, 2}]
+    russian = replace(english, title="Кетамин при резистентной депрессии", year=2020)
+    assert clusters_as_sets(with_ids(english, russian)) == [{1, 2}]
+    # years apart: two publications whatever their DOIs say
+    assert find_duplicates(with_ids(chinese, replace(english, year=2017))) == []
+
+
 def test_abstracts_sharing_their_supplement_doi_stay_apart() -> None:
     supplement = replace(OTHER, doi="10.1093/eurheartj/ehaa946.3412", pmid="")
     other_abstract = replace(supplement, title="Left atrial strain predicts atrial "
