@@ -166,6 +166,7 @@ def _read(
         warnings(_joined_note(joined))
         if name != "medline":  # the mark is not text: '\ufeffTY  - ' is a start line
             text = text.replace("\n" + _decode.FILE_START, "\n")
+    text = _text.composed(text)
     fmt = BY_NAME[name]
     records = _collect(fmt.iter_records(text, path, warnings), progress)
     return replace(_result(name, records, warnings, encoding, path), decoding=notes)

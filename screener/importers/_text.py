@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from screener.core.records import written_type
@@ -63,6 +64,16 @@ def _strip_tags(text: str) -> str:
     if "<su" in text or "<SU" in text or "<inf" in text or "<INF" in text:
         text = _SCRIPT.sub(_scripts, text)
     return MARKUP_TAG.sub("", text)
+
+
+def composed(text: str) -> str:
+    """`text` in Unicode normal form C: an accented letter as one character ('é', not 'e'
+    and a combining accent), as most databases write it. Exports from macOS tools write NFD,
+    whose records then did not compare, search or rank alike with the same text in NFC.
+    The text itself when it is already NFC (the common case; no copy)."""
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
 
 
 def iter_lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:

@@ -431,7 +431,8 @@ def iter_xlsx(
         if len(workbook.worksheets) > 1:
             warn(f"The workbook has {len(workbook.worksheets)} sheets; only the first, "
                  f"'{sheet.title}', was read.")
-        rows = ((n, row) for n, row in enumerate(sheet.iter_rows(values_only=True), start=1))
+        rows = ((n, tuple(_text.composed(v) if isinstance(v, str) else v for v in row))
+                for n, row in enumerate(sheet.iter_rows(values_only=True), start=1))
         found = 0
         try:
             for record in _records(rows, path, warn):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,21 @@ from screener.core.records import Record
 from screener.ranking.config import FeatureConfig, ModelConfig
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+"""Of the cached feature files: 3 since tokens are taken from NFC text (`_folded`); older
+files are refitted."""
+
+
+def _folded(text: str) -> str:
+    """`text` lower-cased for tokenising. Non-ASCII text is put in Unicode normal form C
+    first, so that a word written with combining accents (NFD: 'Nghie\u0302n') is one
+    token, as its composed form is, not 'nghie' and 'n'; and the dot that lower-casing
+    leaves on Turkish 'İ' (i + U+0307) is dropped, so 'İLAÇ' is 'ilaç', not 'laç'. ASCII
+    text is lower-cased only (its tokens are what they always were)."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFC", text).lower()
+    return text.replace("i\u0307", "i") if "\u0307" in text else text
 
 
 def record_text(
@@ -96,7 +111,7 @@ def _tokenise(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         if piece == b"\x01":
             sep_id = i
             continue
-        toks = _TOKEN.findall(piece.decode("utf-8", "surrogatepass").lower())
+        toks = _TOKEN.findall(_folded(piece.decode("utf-8", "surrogatepass")))
         n_sub[i] = len(toks)
         for tok in toks:
             tid = token_index.get(tok)
@@ -239,7 +254,7 @@ class FeatureSet:
         rows: list[np.ndarray] = []
         lengths = []
         for text in texts:
-            toks = _TOKEN.findall(text.lower())
+            toks = _TOKEN.findall(_folded(text))
             rows.append(np.fromiter((index.get(t, -1) for t in toks), np.int64, len(toks)))
             lengths.append(len(toks))
         ids = np.concatenate(rows) if rows else np.zeros(0, np.int64)

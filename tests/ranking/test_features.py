@@ -91,3 +91,19 @@ def test_counting_in_chunks_gives_the_same_matrix(small_dataset: Dataset,
     np.testing.assert_array_equal(chunked.keys, whole.keys)
     np.testing.assert_array_equal(chunked.idf, whole.idf)
     assert chunked.vocabulary == whole.vocabulary
+
+
+def test_accented_and_turkish_words_are_whole_tokens_whatever_their_unicode_form() -> None:
+    # records stored as NFD (imported before text was composed at import) split at every
+    # accent ('nghie', 'tr', 'ca'); 'İLAÇ' lower-cased to 'i\u0307laç' and gave 'laç'
+    import unicodedata
+
+    composed = "Nghiên cứu trầm cảm: İLAÇ tedavisi"
+    texts = [unicodedata.normalize("NFD", composed), composed, "depresyon ve kontrol grubu"]
+    fs = fit_features(texts, FeatureConfig(min_df=1, ngram_max=1))
+    assert {"nghiên", "cứu", "trầm", "cảm", "ilaç"} <= set(fs.vocabulary)
+    assert not {"nghie", "laç", "tr", "ca"} & set(fs.vocabulary)
+    np.testing.assert_allclose(fs.matrix[0].toarray(), fs.matrix[1].toarray(), atol=1e-6)
+    # a protocol's terms, whatever their form, meet the records' tokens
+    query = fs.transform([unicodedata.normalize("NFD", "trầm cảm"), "İlaç"])
+    assert query[0].nnz == 2 and query[1].nnz == 1

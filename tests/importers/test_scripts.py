@@ -1,0 +1,41 @@
+"""Records in many scripts and with markup, as databases export them: what is stored."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from screener.importers import read_bytes, read_file
+
+NFC_TITLE = "Mäuse und Café: Nghiên cứu trầm cảm, İLAÇ tedavisi"
+NFD_TITLE = unicodedata.normalize("NFD", NFC_TITLE)
+
+
+def ris(title: str, abstract: str = "", author: str = "Nguyễn, Văn An") -> bytes:
+    text = (f"TY  - JOUR\nTI  - {title}\nAU  - {author}\nPY  - 2020\n"
+            f"AB  - {abstract}\nER  - \n")
+    return text.encode("utf-8")
+
+
+def test_text_written_with_combining_accents_is_stored_composed() -> None:
+    # a macOS tool's NFD export was stored as it came: 'Nghie\u0302n', which did not
+    # compare, search or rank alike with the same words from another database
+    assert NFD_TITLE != NFC_TITLE
+    record = read_bytes(ris(NFD_TITLE, NFD_TITLE, unicodedata.normalize(
+        "NFD", "Nguyễn, Văn An"))).records[0]
+    assert (record.title, record.abstract, record.authors) == (
+        NFC_TITLE, NFC_TITLE, ("Nguyễn, Văn An",))
+    assert record.raw["TI"] == NFC_TITLE or record.raw["TI"] == [NFC_TITLE]
+
+
+def test_an_excel_sheet_with_combining_accents_is_stored_composed(tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Title", "Authors", "Year"])
+    sheet.append([NFD_TITLE, unicodedata.normalize("NFD", "Müller, Jürgen"), 2020])
+    path = tmp_path / "nfd.xlsx"
+    workbook.save(path)
+    record = read_file(path).records[0]
+    assert (record.title, record.authors) == (NFC_TITLE, ("Müller, Jürgen",))
