@@ -31,9 +31,40 @@ from screener.core.records import Record
 from screener.ranking.config import FeatureConfig, ModelConfig
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-FORMAT_VERSION = 3
-"""Of the cached feature files: 3 since tokens are taken from NFC text (`_folded`); older
-files are refitted."""
+FORMAT_VERSION = 4
+"""Of the cached feature files: 3 since tokens are taken from NFC text (`_folded`), 4 since
+Chinese, Japanese and Korean text gives character bigrams (`_tokens`); older files are
+refitted."""
+_CJK = ("\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf"
+        "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f")
+"""Han, Hiragana, Katakana and Hangul characters."""
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_CJK_OR_NOT = re.compile(f"[{_CJK}]+|[^{_CJK}]+")
+
+
+def _tokens(text: str) -> list[str]:
+    """The tokens of a text: ``re.findall(r"(?u)\\b\\w\\w+\\b", ...)`` of it `_folded`, each
+    run of Chinese, Japanese or Korean characters in a token replaced by its character
+    bigrams (a run of one character kept as it is). These scripts do not put spaces
+    between words, so the pattern made one token of a whole clause and a record shared
+    almost no feature with another; a bigram is about a word. Tokens without such
+    characters (every Latin-script token) are exactly the pattern's."""
+    toks = _TOKEN.findall(_folded(text))
+    if text.isascii() or not _CJK_CHAR.search(text):
+        return toks
+    out: list[str] = []
+    for tok in toks:
+        if not _CJK_CHAR.search(tok):
+            out.append(tok)
+            continue
+        for run in _CJK_OR_NOT.findall(tok):
+            if not _CJK_CHAR.match(run):
+                out.extend(_TOKEN.findall(run))  # the Latin letters or digits beside it
+            elif len(run) == 1:
+                out.append(run)
+            else:
+                out.extend(run[k:k + 2] for k in range(len(run) - 1))
+    return out
 
 
 def _folded(text: str) -> str:
@@ -89,7 +120,8 @@ _SEP = b" \x01 "
 def _tokenise(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Vocabulary, token ids of all texts concatenated, and tokens per text.
 
-    Same tokens as ``re.findall(r"(?u)\\b\\w\\w+\\b", text.lower())`` but fast: the
+    Same tokens as `_tokens` (for ASCII text ``re.findall(r"(?u)\\b\\w\\w+\\b",
+    text.lower())``) but fast: the
     corpus is split once as bytes on ASCII non-word characters (C speed), and the few
     distinct raw pieces that still hold non-ASCII punctuation, capitals or single
     characters are re-tokenised exactly with the regular expression, per distinct piece.
@@ -111,7 +143,7 @@ def _tokenise(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         if piece == b"\x01":
             sep_id = i
             continue
-        toks = _TOKEN.findall(_folded(piece.decode("utf-8", "surrogatepass")))
+        toks = _tokens(piece.decode("utf-8", "surrogatepass"))
         n_sub[i] = len(toks)
         for tok in toks:
             tid = token_index.get(tok)
@@ -254,7 +286,7 @@ class FeatureSet:
         rows: list[np.ndarray] = []
         lengths = []
         for text in texts:
-            toks = _TOKEN.findall(_folded(text))
+            toks = _tokens(text)
             rows.append(np.fromiter((index.get(t, -1) for t in toks), np.int64, len(toks)))
             lengths.append(len(toks))
         ids = np.concatenate(rows) if rows else np.zeros(0, np.int64)
@@ -391,7 +423,8 @@ def fit_features(texts: Sequence[str], config: ModelConfig | FeatureConfig) -> F
 
     Equivalent to scikit-learn's ``TfidfVectorizer(ngram_range=(1, n), min_df, max_df,
     sublinear_tf, token_pattern=r"(?u)\\b\\w\\w+\\b", lowercase=True)`` with float32 output,
-    up to column order.
+    up to column order, for texts without Chinese, Japanese or Korean characters (those
+    give character bigrams, `_tokens`).
 
     Memory: the (n-gram, record) pairs never exist for the whole review at once. A first
     pass over chunks of records counts each n-gram's document frequency; a second pass

@@ -107,3 +107,27 @@ def test_accented_and_turkish_words_are_whole_tokens_whatever_their_unicode_form
     # a protocol's terms, whatever their form, meet the records' tokens
     query = fs.transform([unicodedata.normalize("NFD", "trầm cảm"), "İlaç"])
     assert query[0].nnz == 2 and query[1].nnz == 1
+
+
+CHINESE = ["氯胺酮治疗难治性抑郁症的随机对照试验", "艾司西酞普兰治疗老年抑郁症的疗效观察",
+           "经颅磁刺激治疗难治性抑郁症的临床研究", "ケタミン投与群におけるうつ病の寛解",
+           "Ketamine for treatment-resistant depression", "Exercise for depression in adults",
+           "氯胺酮对小鼠抑郁样行为的影响"]
+
+
+def test_chinese_and_japanese_text_gives_character_bigrams() -> None:
+    # the token pattern made one token of each unspaced clause: a Chinese record shared no
+    # feature with another, and a protocol term never matched a title
+    fs = fit_features(CHINESE, FeatureConfig(min_df=1, ngram_max=1))
+    assert {"抑郁", "治疗", "氯胺", "胺酮", "ケタ"} <= set(fs.vocabulary)
+    assert CHINESE[0] not in fs.vocabulary
+    assert {"ketamine", "depression", "treatment", "resistant"} <= set(fs.vocabulary)
+
+
+def test_a_chinese_protocol_term_ranks_the_unspaced_title_first_on_cold_start() -> None:
+    from screener.ranking.model import protocol_similarity
+
+    fs = fit_features(CHINESE, FeatureConfig())
+    scores = protocol_similarity(fs, "氯胺酮")
+    assert set(np.argsort(-scores)[:2]) == {0, 6} and scores[[0, 6]].min() > 0
+    assert sorted(scores)[-3] == 0
