@@ -70,10 +70,21 @@ def composed(text: str) -> str:
     """`text` in Unicode normal form C: an accented letter as one character ('é', not 'e'
     and a combining accent), as most databases write it. Exports from macOS tools write NFD,
     whose records then did not compare, search or rank alike with the same text in NFC.
-    The text itself when it is already NFC (the common case; no copy)."""
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
+    Zero-width spaces, word joiners and zero-width no-break spaces (a byte-order mark
+    inside the text; not one that begins a line, which marks where a joined file starts)
+    are removed: invisible, they split a word for search and ranking ('Keta\u200bmine').
+    (Zero-width joiners and non-joiners stay: they are part of Persian and Indic spelling
+    and of emoji.) The text itself when there is nothing to do (the common case; no copy)."""
+    if text.isascii():
+        return text
+    if "\u200b" in text or "\u2060" in text or "\ufeff" in text:
+        text = _INVISIBLE.sub("", text)
+    if unicodedata.is_normalized("NFC", text):
         return text
     return unicodedata.normalize("NFC", text)
+
+
+_INVISIBLE = re.compile("[\u200b\u2060]|(?<!\n)\ufeff")
 
 
 def iter_lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -281,9 +282,35 @@ def _table_names(path: Path) -> set[str] | None:
     return {name for (name,) in rows}
 
 
+INVISIBLE = re.compile("[\u200b\u2060\ufeff]")
+"""Zero-width space, word joiner and zero-width no-break space (byte-order mark): invisible,
+they are no part of a word."""
+
+
+def fold_case(text: str | None) -> str | None:
+    """Text as search compares it, in every script: composed (NFC), case-folded ('Кетамин'
+    -> 'кетамин', 'Straße' -> 'strasse'), the dot that folding leaves on Turkish 'İ'
+    dropped ('İLAÇ' -> 'ilaç'), without zero-width spaces. ASCII text is only lower-cased.
+    Registered on SQLite connections as the SQL function `FOLD_FUNCTION`."""
+    if text is None or text.isascii():
+        return None if text is None else text.lower()
+    text = unicodedata.normalize("NFC", INVISIBLE.sub("", text)).casefold()
+    return text.replace("i\u0307", "i") if "\u0307" in text else text
+
+
+FOLD_FUNCTION = "screener_fold"
+"""SQLite's LIKE and lower() fold ASCII letters only, so search compares `fold_case` of
+the text (a function of this name on every SQLite connection)."""
+
+
+def _add_functions(dbapi_conn: Any) -> None:
+    dbapi_conn.create_function(FOLD_FUNCTION, 1, fold_case, deterministic=True)
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's begin event decide when transactions start.
     dbapi_conn.isolation_level = None
+    _add_functions(dbapi_conn)
     cursor = dbapi_conn.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")
@@ -297,6 +324,7 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_on_connect_immutable(dbapi_conn: Any, _record: Any) -> None:
     # No WAL pragma: it would write. Nothing writes the file while it is read this way.
     dbapi_conn.isolation_level = None
+    _add_functions(dbapi_conn)
     dbapi_conn.execute("PRAGMA foreign_keys = ON")
 
 

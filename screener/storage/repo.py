@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import unicodedata
 import uuid
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,6 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Text,
     and_,
     bindparam,
@@ -26,10 +28,14 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     type_coerce,
     update,
+)
+from sqlalchemy import (
+    text as text_sql,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,6 +43,7 @@ from sqlalchemy.orm import Session
 from screener.core import audit
 from screener.core.decisions import Decision, Label, ReportStatus, Reviewer, Role, Stage
 from screener.core.records import Record
+from screener.storage.engine import FOLD_FUNCTION, INVISIBLE, fold_case
 from screener.storage.models import (
     AllocationRunRow,
     ClaimRow,
@@ -444,12 +451,31 @@ def sources_with_records(session: Session, records_sha256: str) -> list[dict[str
 
 
 def search_records(session: Session, text: str, limit: int = 200) -> list[Record]:
-    """Records whose title or abstract contains `text` (case-insensitive, bound parameters)."""
+    """Records whose title or abstract contains `text` (case-insensitive in every script,
+    bound parameters). On SQLite, whose LIKE folds ASCII letters only, text that is not
+    ASCII is compared as `engine.fold_case` folds it (composed, case-folded); PostgreSQL's
+    ILIKE folds every script by the database's locale, 'ß' and 'ss' made alike."""
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    query = (select(RecordRow)
-             .where(or_(RecordRow.title.ilike(pattern, escape="\\"),
-                        RecordRow.abstract.ilike(pattern, escape="\\")))
-             .order_by(RecordRow.position).limit(limit))
+    found: ColumnElement[bool]
+    if text.isascii():
+        found = or_(RecordRow.title.ilike(pattern, escape="\\"),
+                    RecordRow.abstract.ilike(pattern, escape="\\"))
+    elif session.get_bind().dialect.name == "sqlite":
+        needle = fold_case(text) or ""
+        fold = getattr(func, FOLD_FUNCTION)
+        found = or_(func.instr(fold(RecordRow.title), needle) > 0,
+                    func.instr(fold(RecordRow.abstract), needle) > 0)
+    else:
+        pattern = unicodedata.normalize("NFC", INVISIBLE.sub("", pattern)).replace("ß", "ss")
+        utf8 = session.scalar(text_sql("SHOW server_encoding")) == "UTF8"
+
+        def folded(column: Any) -> Any:  # NFC (records an older screener stored as NFD)
+            composed = func.normalize(column, literal_column("NFC")) if utf8 else column
+            return func.replace(composed, "ß", "ss")
+
+        found = or_(folded(RecordRow.title).ilike(pattern, escape="\\"),
+                    folded(RecordRow.abstract).ilike(pattern, escape="\\"))
+    query = select(RecordRow).where(found).order_by(RecordRow.position).limit(limit)
     return [_to_record(r) for r in session.scalars(query)]
 
 

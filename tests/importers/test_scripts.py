@@ -39,3 +39,14 @@ def test_an_excel_sheet_with_combining_accents_is_stored_composed(tmp_path: Path
     workbook.save(path)
     record = read_file(path).records[0]
     assert (record.title, record.authors) == (NFC_TITLE, ("Müller, Jürgen",))
+
+
+def test_zero_width_characters_are_removed_from_record_text() -> None:
+    # 'Keta\u200bmine' looked like 'Ketamine' on the card but was two words to search,
+    # ranking and dedup
+    record = read_bytes(ris("Keta\u200bmine\u2060 therapy\ufeff for depression",
+                            "Zero\u200bwidth and ke\u200btamine; نمی‌دانم keeps its non-joiner",
+                            "Do\u200be, Jane")).records[0]
+    assert record.title == "Ketamine therapy for depression"
+    assert record.abstract == "Zerowidth and ketamine; نمی‌دانم keeps its non-joiner"
+    assert record.authors == ("Doe, Jane",)

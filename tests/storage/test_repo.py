@@ -193,6 +193,27 @@ def test_search_escapes_sql_metacharacters(db: Database) -> None:
         assert repo.count_records(s) == 2
 
 
+def test_search_ignores_case_in_every_script(db: Database) -> None:
+    # SQLite's LIKE folds ASCII only: '/кетамин' found nothing where a record had 'Кетамин'
+    import unicodedata
+
+    titles = ["Кетамин при депрессии", "Η ΚΕΤΑΜΊΝΗ στην κατάθλιψη", "Ketamin an der STRASSE",
+              unicodedata.normalize("NFD", "Nghiên cứu TRẦM CẢM"), "İLAÇ tedavisi", "Other"]
+    with db.transaction() as s:
+        source = repo.add_source(s, name="X", kind="database")
+        repo.add_records(s, source, [Record(title=t) for t in titles])
+    with db.transaction() as s:
+        def found(text: str) -> list[str]:
+            return [r.title for r in repo.search_records(s, text)]
+
+        assert found("кетамин") == found("КЕТАМИН") == [titles[0]]
+        assert found("κεταμίνη") == [titles[1]]
+        assert found("straße") == [titles[2]]
+        assert found("trầm cảm") == found("TRẦM\u200b CẢM") == [titles[3]]
+        assert found("ilaç") == [titles[4]]
+        assert found("keta") == [titles[2]]  # ASCII as before
+
+
 def test_feature_cache_round_trip_in_pieces(db: Database, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from screener.storage.models import FeatureCacheRow
