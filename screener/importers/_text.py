@@ -49,21 +49,55 @@ CSI, as ESC [ is). Not the set a decision's note cannot hold
 (tab, line break, form feed, carriage return, and U+0085, next line) are left to the
 whitespace collapsing that follows, which makes spaces or paragraph breaks of them, where a
 note keeps its tabs and line breaks and refuses the rest."""
-_SCRIPT = re.compile(r"<(su[pb]|inf)(?:\s[^<>]*)?>\s*(.{0,200}?)\s*</\1\s*>",
-                     re.IGNORECASE | re.DOTALL)
+_SCRIPT = re.compile(r"<((?:[A-Za-z][A-Za-z0-9]*:)?(?:su[pb]|inf))(?:\s[^<>]*)?>\s*(.{0,200}?)"
+                     r"\s*</\1\s*>", re.IGNORECASE | re.DOTALL)
+"""A superscript or subscript, JATS's too (<jats:sup>)."""
+_SCRIPT_START = re.compile(r"<(?:[A-Za-z][A-Za-z0-9]*:)?(?:su[pb]|inf)\b", re.IGNORECASE)
+_BLOCK = frozenset(
+    "p br div li ul ol dl dt dd h1 h2 h3 h4 h5 h6 hr blockquote pre table caption tbody thead "
+    "tfoot tr td th sec title label list list-item abstract trans-abstract disp-quote "
+    "disp-formula def-list def-item term def fig table-wrap boxed-text statement".split())
+"""Tags that end or begin a block of text (HTML's and JATS's, with or without a namespace
+prefix such as jats:): each is a word boundary, unlike inline tags (<i>, <b>, <sup>...)."""
+_TAG_NAME = re.compile(r"</?(?:[A-Za-z][A-Za-z0-9]*:)?([A-Za-z][A-Za-z0-9_.-]*)")
 
 
 def _scripts(match: re.Match[str]) -> str:
-    return ("^" if match.group(1).lower() == "sup" else "_") + match.group(2)
+    return ("^" if match.group(1).lower().endswith("sup") else "_") + match.group(2)
+
+
+def _tag_gap(match: re.Match[str]) -> str:
+    name = _TAG_NAME.match(match.group())
+    return " " if name is not None and name.group(1).lower() in _BLOCK else ""
 
 
 def _strip_tags(text: str) -> str:
-    """Markup tags (`MARKUP_TAG`) removed; superscripts and subscripts (Scopus: <inf>) first
-    written '^x' and '_x', so '10<sup>18</sup>' stays the number 10^18 (not 1018) and
-    'T<sub>MTTF</sub>' T_MTTF."""
-    if "<su" in text or "<SU" in text or "<inf" in text or "<INF" in text:
+    """Markup tags (`MARKUP_TAG`) removed, a block's tags (<p>, <br>, <jats:title>,
+    <jats:sec>...) as a space, so 'Background' and the paragraph after it stay two words,
+    inline tags (<i>, <b>, <sup>) as nothing; superscripts and subscripts (Scopus: <inf>,
+    JATS: <jats:sup>) first written '^x' and '_x', so '10<sup>18</sup>' stays the number
+    10^18 (not 1018) and 'T<sub>MTTF</sub>' T_MTTF."""
+    if _SCRIPT_START.search(text):
         text = _SCRIPT.sub(_scripts, text)
-    return MARKUP_TAG.sub("", text)
+    return MARKUP_TAG.sub(_tag_gap, text)
+
+
+_TWICE_ESCAPED = re.compile(r"&amp;(#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
+"""An entity escaped twice ('&amp;lt;', '&amp;#946;'), as some exports write them."""
+
+
+def _unescape(text: str) -> str:
+    """HTML entities unescaped; one escaped twice ('p &amp;lt; 0.05') once more, but only
+    where the first unescaping leaves an entity ('AT&amp;T' is 'AT&T', and '&amp;amp;' is
+    '&', the '&' escaped twice)."""
+    if "&amp;" in text:
+        text = _TWICE_ESCAPED.sub(_once_more, text)
+    return html.unescape(text)
+
+
+def _once_more(match: re.Match[str]) -> str:
+    entity = "&" + match.group(1)
+    return entity if html.unescape(entity) != entity else match.group()
 
 
 def composed(text: str) -> str:
@@ -120,7 +154,7 @@ def clean_inline(value: object) -> str:
     if "<" in text:
         text = _strip_tags(text)
     if "&" in text:
-        text = html.unescape(text)
+        text = _unescape(text)
     text = _RECORD_CONTROLS.sub("", text)
     return " ".join(text.split())
 
@@ -136,7 +170,7 @@ def clean_paragraphs(value: object) -> str:
     if "<" in text:
         text = _strip_tags(text)
     if "&" in text:
-        text = html.unescape(text)
+        text = _unescape(text)
     text = _RECORD_CONTROLS.sub("", text)
     parts = (" ".join(p.split()) for p in _PARAGRAPH.split(text))
     return "\n\n".join(p for p in parts if p)

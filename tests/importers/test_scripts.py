@@ -50,3 +50,21 @@ def test_zero_width_characters_are_removed_from_record_text() -> None:
     assert record.title == "Ketamine therapy for depression"
     assert record.abstract == "Zerowidth and ketamine; نمی‌دانم keeps its non-joiner"
     assert record.authors == ("Doe, Jane",)
+
+
+def test_block_tags_keep_words_apart_and_inline_tags_do_not() -> None:
+    # '<jats:title>Background</jats:title><jats:p>Ketamine' became 'BackgroundKetamine' and
+    # '<br>' joined two words; '<jats:sup>' was dropped as any tag ('kg−1'), and a twice
+    # escaped '&amp;lt;' showed as '&lt;'
+    table = ("Title,Abstract,Authors,Year\n"
+             '"Ketamine trial<br>second line: <i>in</i> vivo CO<sub>2</sub>",'
+             '"<jats:title>Abstract</jats:title><jats:sec><jats:title>Background</jats:title>'
+             "<jats:p>Ketamine reduces depression.</jats:p></jats:sec><jats:sec><jats:title>"
+             "Methods</jats:title><jats:p>We randomised 40 adults; p &amp;lt; 0.05; dose "
+             '0.5 mg kg<jats:sup>−1</jats:sup>; AT&amp;T &amp;amp; R&amp;D.</jats:p></jats:sec>",'
+             '"Lens, L",2021\n')
+    record = read_bytes(table.encode("utf-8")).records[0]
+    assert record.title == "Ketamine trial second line: in vivo CO_2"
+    assert record.abstract == (
+        "Abstract Background Ketamine reduces depression. Methods We randomised 40 adults; "
+        "p < 0.05; dose 0.5 mg kg^−1; AT&T & R&D.")
