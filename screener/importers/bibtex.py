@@ -34,7 +34,8 @@ logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 
 _ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _LATEX_CHARS = re.compile(r"[\\{}$~]")
-_BARE_PERCENT = re.compile(r"(?<!\\)%")
+_BARE_SPECIAL = re.compile(r"(?<!\\)[%&]")
+"""A `%` or `&` not escaped (see `_LatexDecoding`)."""
 _TEXT_SYMBOLS = {"textbraceleft": "{", "textbraceright": "}", "textasciicircum": "^"}
 """LaTeX's text commands for characters a BibTeX value cannot hold as they are (screener's
 BibTeX export writes unpaired braces and `^` so), read back as those characters."""
@@ -46,12 +47,14 @@ class _LatexDecoding(LatexDecodingMiddleware):
     """bibtexparser's LaTeX decoder, skipped for values without LaTeX syntax (30x faster).
 
     A bare `%` (as most exports write "50%") is a per cent sign, not a LaTeX comment: the
-    decoder would drop the rest of the line with it, so it is escaped first."""
+    decoder would drop the rest of the line with it; a bare `&` ("Anxiety & depression") is
+    an ampersand, not a table's column separator, which the decoder made spaces. Both are
+    escaped first."""
 
     def _transform_python_value_string(self, python_string: str) -> tuple[str, str]:
         if not _LATEX_CHARS.search(python_string):
             return python_string, ""
-        python_string = _BARE_PERCENT.sub(r"\\%", python_string)
+        python_string = _BARE_SPECIAL.sub(r"\\\g<0>", python_string)
         # the decoder drops \textbraceleft and \textbraceright and reads \textasciicircum
         # as U+02C6: each is held as a private-use character through it, then put back
         held: dict[str, str] = {}

@@ -419,6 +419,19 @@ def test_bibtex_bare_percent_is_a_per_cent_sign_not_a_comment() -> None:
     assert record.abstract.endswith("40.")
 
 
+def test_bibtex_bare_ampersand_is_kept_beside_latex() -> None:
+    # '&' is LaTeX's column separator: with a brace group or a macro elsewhere in the
+    # value the decoder made it spaces ('{in} a & b' -> 'in a     b'): words lost silently
+    text = ("@article{a,\n title={Anxiety & depression in {MDD}: {\\it in vivo}},\n"
+            " journal={Journal of Affective Disorders & Psychiatry},\n"
+            " abstract={Smith \\& Jones; R&D in M{\\\"u}nchen},\n year={2021}}\n")
+    (record,) = bibtex.parse(text)
+    assert record.title == "Anxiety & depression in MDD: in vivo"
+    assert record.journal == "Journal of Affective Disorders & Psychiatry"
+    assert record.abstract == "Smith & Jones; R&D in München"
+    assert bibtex._decode("{in} a & b") == "in a & b"
+
+
 def test_wos_plain_text() -> None:
     result = read_file(DATA / "wos" / "rispy_example_wos.txt")
     assert (result.format, len(result.records)) == ("wos", 2)
