@@ -177,6 +177,11 @@ def _texts(value: object) -> Iterator[str]:
             yield from _texts(item)
 
 
+
+ORIGINAL_TITLE = "_original_title"
+"""The key of `Record.raw` under which an importer keeps the title in the language of
+publication (MEDLINE `TT`, PubMed XML `VernacularTitle`) beside an English title."""
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One bibliographic record, as imported and as screened."""
@@ -223,6 +228,19 @@ class Record:
                 if at >= 0:
                     return text[at:at + len(self.doi)]
         return self.doi
+
+    @property
+    def original_title(self) -> str:
+        """The title in the language the article was published in, when the record's
+        title is another (PubMed gives non-English articles an English title and keeps the
+        original in MEDLINE `TT`, PubMed XML `VernacularTitle`; biblatex writes it in
+        `origtitle`): kept in `raw` under `ORIGINAL_TITLE` by the importers (a BibTeX
+        record's own `origtitle` too), "" when there is none or it is the title."""
+        for key in (ORIGINAL_TITLE, "origtitle"):
+            value = self.raw.get(key)
+            if isinstance(value, str) and value.strip() and value.strip() != self.title:
+                return value.strip()
+        return ""
 
     @property
     def first_author(self) -> str:

@@ -32,7 +32,10 @@ Each item is (record, decision label, reason label, note), e.g.
   become spaces, but for an abstract's paragraphs (a blank line between them, which Zotero's
   RIS import reads as line breaks; rispy joins them with a space) and a note's lines (rispy
   reads each as a note).
-- BibTeX: `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note), the record's
+- BibTeX: the title in the language of publication, when the record has one beside an
+  English title (`Record.original_title`), in biblatex's `origtitle` (RIS has no tag for it:
+  `TT` is a translated title there, the opposite; CSV/XLSX keep their columns);
+  `note` carries the same text (Zotero: Extra, JabRef/EndNote: Note), the record's
   own notes go in `annote` (Zotero: a child note), its print ISSN in `issn` and its
   electronic one in `eissn` (`_bib_issns`); PMID in
   `pmid`; the entry type from the record's type (@inproceedings with `booktitle` for a
@@ -343,7 +346,7 @@ def records_bibtex(items: Sequence[RecordItem]) -> str:
         pages = f"{start}--{end}" if end else start
         kind = _bib_kind(record)
         values = (("author", " and ".join(_bib_name(a) for a in record.authors)),
-                  ("title", record.title),
+                  ("title", record.title), ("origtitle", record.original_title),
                   ("booktitle" if kind in _IN_A_BOOK else "journal", record.journal),
                   ("year", str(record.year or "")),
                   ("volume", record.volume), ("number", record.issue), ("pages", pages),

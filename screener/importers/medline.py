@@ -16,7 +16,7 @@ from typing import Any
 
 from Bio import Medline
 
-from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.core.records import ORIGINAL_TITLE, Record, normalise_doi, normalise_pmid
 from screener.importers import _text
 from screener.importers._decode import FILE_START
 from screener.importers.errors import ImportFailed
@@ -320,6 +320,8 @@ def to_record(raw: dict[str, Any]) -> Record:
     people = _values(raw, "FAU") or [_text.author_name(a) for a in _values(raw, "AU")]
     authors = people + _values(raw, "CN")
     mesh = _values(raw, "MH")
+    if _one(raw, "TI", "BTI") and (original := _text.clean_inline(_one(raw, "TT"))):
+        raw[ORIGINAL_TITLE] = original  # beside the English title (the card shows it)
     return Record(
         title=_text.clean_inline(_one(raw, "TI", "BTI", "TT")),
         abstract=_text.clean_abstract(_one(raw, "AB")),

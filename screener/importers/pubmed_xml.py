@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from screener.core.records import Record, normalise_doi, normalise_pmid
+from screener.core.records import ORIGINAL_TITLE, Record, normalise_doi, normalise_pmid
 from screener.importers import _text, _xml
 from screener.importers.errors import ImportFailed
 
@@ -158,6 +158,9 @@ def to_record(element: Element) -> Record:
     journal = _first(article, "Journal/Title", "Journal/ISOAbbreviation") or _first(
         citation, "MedlineJournalInfo/MedlineTA") or _first(book, "Book/BookTitle")
     abstract = container.find("Abstract") if container is not None else None
+    raw = raw_fields(element)
+    if _first(container, "ArticleTitle") and (original := _first(container, "VernacularTitle")):
+        raw[ORIGINAL_TITLE] = original  # beside the English title (the card shows it)
     return Record(
         title=_first(container, "ArticleTitle", "VernacularTitle", "Book/BookTitle"),
         abstract=abstract_text(abstract),
@@ -174,5 +177,5 @@ def to_record(element: Element) -> Record:
                               + _texts(book, "KeywordList/Keyword")),
         mesh_terms=_text.unique(_texts(citation, "MeshHeadingList/MeshHeading/DescriptorName")),
         language=_text.language_name(_first(container, "Language")),
-        raw=raw_fields(element),
+        raw=raw,
     )

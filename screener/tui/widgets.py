@@ -149,6 +149,9 @@ class RecordCard(ScrollView, can_focus=True):
         include, exclude, section, title_style = self._styles()
         heading = self._mark(record.title or NO_TITLE)
         heading.stylize(title_style)
+        if original := record.original_title:  # a non-English article's own title
+            heading.append("\nOriginal title: ", style="bold")
+            heading.append_text(self._mark(original))
         parts["title"] = heading
         lines = Text()
         if record.authors:

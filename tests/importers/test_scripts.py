@@ -68,3 +68,49 @@ def test_block_tags_keep_words_apart_and_inline_tags_do_not() -> None:
     assert record.abstract == (
         "Abstract Background Ketamine reduces depression. Methods We randomised 40 adults; "
         "p < 0.05; dose 0.5 mg kg^−1; AT&T & R&D.")
+
+
+MEDLINE = """PMID- 30000002
+TI  - [Ketamine for treatment-resistant depression].
+TT  - 氯胺酮治疗难治性抑郁症
+FAU - Wang, Wei
+LA  - chi
+DP  - 2020
+JT  - Zhonghua Yi Xue Za Zhi
+
+PMID- 30000003
+TT  - Кетамин при депрессии
+FAU - Ivanov, Ivan
+DP  - 2019
+"""
+
+PUBMED_XML = """<?xml version="1.0"?>
+<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>30000004</PMID><Article>
+<Journal><Title>Seishin Shinkeigaku Zasshi</Title></Journal>
+<ArticleTitle>[Ketamine in depression].</ArticleTitle>
+<AuthorList><Author><LastName>Tanaka</LastName><ForeName>Yuki</ForeName></Author></AuthorList>
+<Language>jpn</Language><VernacularTitle>ケタミンとうつ病</VernacularTitle>
+</Article></MedlineCitation></PubmedArticle></PubmedArticleSet>
+"""
+
+
+def test_the_original_language_title_is_kept_beside_the_english_one() -> None:
+    # MEDLINE TT and PubMed XML VernacularTitle were read only when there was no title:
+    # a reviewer of a Chinese or Japanese article never saw its own title
+    english, russian = read_bytes(MEDLINE.encode("utf-8")).records
+    assert english.title == "[Ketamine for treatment-resistant depression]."
+    assert english.original_title == "氯胺酮治疗难治性抑郁症"
+    assert (russian.title, russian.original_title) == ("Кетамин при депрессии", "")
+    (japanese,) = read_bytes(PUBMED_XML.encode("utf-8")).records
+    assert (japanese.title, japanese.original_title) == (
+        "[Ketamine in depression].", "ケタミンとうつ病")
+
+
+def test_the_original_title_goes_to_bibtex_origtitle_and_comes_back() -> None:
+    from screener.exports.records import records_bibtex
+
+    english, _ = read_bytes(MEDLINE.encode("utf-8")).records
+    text = records_bibtex([(english, "include", "", "")])
+    assert "origtitle = {氯胺酮治疗难治性抑郁症}" in text
+    again = read_bytes(text.encode("utf-8")).records[0]
+    assert (again.title, again.original_title) == (english.title, english.original_title)

@@ -199,6 +199,20 @@ async def test_card_separates_authors_so_each_name_reads_as_one(
         assert first_line.split("; ") == ["Smith, J", "Müller, K"]
 
 
+async def test_card_shows_the_original_language_title_under_the_english_one(
+        review_factory: Callable[..., Any]) -> None:
+    # PubMed's English title only: a reviewer of a Chinese article never saw its own title
+    from screener.core.records import ORIGINAL_TITLE
+
+    records = [Record(title="[Ketamine for depression].", year=2020,
+                      raw={ORIGINAL_TITLE: "氯胺酮治疗抑郁症"})]
+    review, ids = review_factory(records=records)
+    app = ScreenerApp(review, "ann", Stage.TITLE_ABSTRACT, ranker=FakeRanker(ids),
+                      background_delay=0)
+    async with app.run_test(size=(100, 32)):
+        assert shown(app) == "[Ketamine for depression].\nOriginal title: 氯胺酮治疗抑郁症"
+
+
 async def test_terms_are_marked_with_styles_not_colour_alone(make_app: MakeApp) -> None:
     app, _, _, _ = make_app("ketamine-depression.yaml")
     async with app.run_test(size=(100, 32)):
