@@ -1473,6 +1473,25 @@ def first_adjudications(session: Session) -> dict[Stage, tuple[int, int]]:
     return {Stage(stage): (int(first), int(n)) for stage, first, n in rows}
 
 
+MADE_BLIND = "made_blind"
+"""Detail of an `offline_copy_merged` event: per stage whose reconciliation this review had
+started before the merge, the ranges [first seq, last seq] of the merged rows there that
+the copy's reviewers made blind (before the copy's own start, or in a copy that had none),
+though stored after this review's start."""
+
+
+def merged_blind(session: Session) -> dict[Stage, list[tuple[int, int]]]:
+    """stage -> the ranges of decision-log rows (`MADE_BLIND`) made blind in an offline
+    copy and merged after this review's start of reconciliation there."""
+    out: dict[Stage, list[tuple[int, int]]] = {}
+    for text in session.scalars(select(EventRow.details)
+                                .where(EventRow.kind == "offline_copy_merged")
+                                .order_by(EventRow.seq)):
+        for stage, ranges in (json.loads(text).get(MADE_BLIND) or {}).items():
+            out.setdefault(Stage(stage), []).extend((int(a), int(b)) for a, b in ranges)
+    return out
+
+
 def reconciliation_starts(session: Session) -> dict[Stage, int]:
     """The stages whose reconciliation has started (blinding ended there), each with where
     in the decision log: the decisions with seq <= it were made blind. Its recorded start

@@ -1153,9 +1153,9 @@ def _report_inputs(review: Review) -> object:
                              if Stage.FULL_TEXT in review.protocol.stages else (None, None))
         started = reconciliation_cutoffs(review, session)
         unblinded = tuple(
-            (stage, n) for stage, at in sorted(started.items(), key=lambda x: x[1])
+            (stage, n) for stage, at in sorted(started.items(), key=lambda x: x[1].seq)
             if (n := len({d.record_id for d in current if d.stage == stage
-                          and d.reviewer_role == Role.SCREENER and (d.seq or 0) > at})))
+                          and d.reviewer_role == Role.SCREENER and not at.blind(d.seq)})))
         n_rankings = len(repo.ranking_hashes(session))
         ft = outcomes(review, session, Stage.FULL_TEXT)
         removed = repo.removed_duplicate_ids(session)

@@ -631,16 +631,38 @@ def is_blind(review: Review) -> bool:
     return review.protocol.screening.blind and review.protocol.screening.dual
 
 
-def reconciliation_cutoffs(review: Review, session: Session) -> dict[Stage, int]:
-    """Where each stage's reconciliation began in the decision log (stage -> the seq of the
-    last decision made before it), in a review that was blind then: decisions made or
-    changed after it were made seeing the others' and are left out of agreement. A place
-    in the log, not a time: a screener whose clock is behind stamps times earlier than the
-    adjudicator's. A review amended from blind to not blind keeps its cut-offs (its
-    agreement must not change after the fact); one never blind has none."""
+@dataclass(frozen=True, slots=True)
+class Cutoff:
+    """Where a stage's reconciliation began in the decision log: the rows with seq <= `seq`
+    were made blind, and so were those in the ranges `merged` (merged from an offline copy
+    after this review's start, though made before the copy's own start or in a copy that
+    had none, so without seeing the others' decisions)."""
+
+    seq: int
+    merged: tuple[tuple[int, int], ...] = ()
+
+    def blind(self, seq: int | None) -> bool:
+        """Whether the decision-log row `seq` was made blind."""
+        at = seq or 0
+        return at <= self.seq or any(first <= at <= last for first, last in self.merged)
+
+
+def reconciliation_cutoffs(review: Review, session: Session) -> dict[Stage, Cutoff]:
+    """Where each stage's reconciliation began in the decision log, in a review that was
+    blind then: decisions made or changed after it were made seeing the others' and are
+    left out of agreement. A place in the log, not a time: a screener whose clock is behind
+    stamps times earlier than the adjudicator's. A review amended from blind to not blind
+    keeps its cut-offs (its agreement must not change after the fact); one never blind has
+    none."""
     if review.protocol.screening.blind or _was_ever_blind(session):
-        return repo.reconciliation_starts(session)
+        return _cutoffs(session)
     return {}
+
+
+def _cutoffs(session: Session) -> dict[Stage, Cutoff]:
+    merged = repo.merged_blind(session)
+    return {stage: Cutoff(seq, tuple(merged.get(stage, ())))
+            for stage, seq in repo.reconciliation_starts(session).items()}
 
 
 def _was_ever_blind(session: Session) -> bool:
@@ -1038,8 +1060,7 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                 continue
             if s in started:
                 standing: Iterable[Decision] = current_decisions_of(
-                    [d for d in log if d.stage == s and (d.seq or 0) <= started[s]]
-                ).values()
+                    [d for d in log if d.stage == s and started[s].blind(d.seq)]).values()
             else:
                 standing = repo.current_decisions(session, s)
             labels: dict[str, dict[int, str]] = {}
@@ -1435,8 +1456,9 @@ def _bring_reconciliations(review: Review, src: Session, dst: Session, source: P
                 told.append(
                     f"reconciliation of {name} had started here (by {by_here}, "
                     f"{audit.iso_utc(at_here)[:19].replace('T', ' ')} UTC) and in the copy "
-                    f"(by {by}, {when}): this review's start stands, and the copy's "
-                    f"{stage.label} decisions merged count as made after it (unblinded)")
+                    f"(by {by}, {when}): this review's start stands; the copy's "
+                    f"{stage.label} decisions merged count as made blind where the copy "
+                    "made them before its own start, and as unblinded after it")
             continue
         cut = positions.get(stage, 0)
         position = max([before, *(seq_here[i] for d, uid, _ in rows if (d.seq or 0) <= cut
@@ -1447,6 +1469,34 @@ def _bring_reconciliations(review: Review, src: Session, dst: Session, source: P
                     "merged too, blinding ends there here as well; the copy's decisions "
                     "made after it count as made unblinded")
     return tuple(told)
+
+
+def _made_blind_in_copy(src: Session, rows: Sequence[tuple[Decision, str, str | None]],
+                        known: dict[str, int], added: Sequence[Decision],
+                        started_here: Iterable[Stage]) -> dict[str, list[list[int]]]:
+    """At each stage this review had started reconciling before the merge, the ranges of the
+    merged rows (their seqs here) that the copy's reviewers made blind: before the copy's
+    own start there, or in a copy that never started it (`repo.MADE_BLIND`). Stored after
+    this review's start, they would otherwise count as made unblinded."""
+    theirs = _cutoffs(src)
+    seq_here = {d.id: d.seq or 0 for d in added}
+    out: dict[str, list[list[int]]] = {}
+    for stage in started_here:
+        ranges: list[list[int]] = []
+        open_run = False
+        for d, uid, _ in rows:
+            if d.stage != stage or (i := known.get(uid)) not in seq_here:
+                continue
+            if stage in theirs and not theirs[stage].blind(d.seq):
+                open_run = False
+            elif open_run:
+                ranges[-1][1] = seq_here[i]
+            else:
+                ranges.append([seq_here[i], seq_here[i]])
+                open_run = True
+        if ranges:
+            out[stage.value] = ranges
+    return out
 
 
 def _outside_the_protocol(review: Review, src: Session, dst: Session, source: Path,
@@ -1528,6 +1578,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
             kept_out, left_out = _refuse_what_decide_refuses(review, src, dst, source, known,
                                                              leave_out_refused)
             skipped, before = len(known), repo.log_head(dst)[0]
+            started_here = repo.reconciliation_starts(dst)
             new = [row for row in rows if row[1] not in known and (
                 row[0].record_id, row[0].reviewer, row[0].stage) not in kept_out]
             replaced = _replaced_in_the_copy(src, dst, new)
@@ -1537,6 +1588,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
             for rid, stage in sorted({(d.record_id, d.stage) for d in added}):
                 apply_outcome_effects(review, dst, rid, stage)
             if added:
+                blind = _made_blind_in_copy(src, rows, known, added, started_here)
                 repo.add_event(dst, "offline_copy_merged", details={
                     "folder": str(source.resolve()), "decisions": len(added),
                     "skipped": skipped, "reviewers": sorted({d.reviewer for d in added}),
@@ -1545,7 +1597,8 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
                     "first_seq": min(d.seq or 0 for d in added),
                     "last_seq": max(d.seq or 0 for d in added),
                     **({"left_in_the_copy": left_out} if left_out else {}),
-                    **({"replaced_left_out": replaced_text} if replaced_text else {})})
+                    **({"replaced_left_out": replaced_text} if replaced_text else {}),
+                    **({repo.MADE_BLIND: blind} if blind else {})})
             started = _bring_reconciliations(review, src, dst, source, rows, known, added,
                                              before)
     return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})),

@@ -1347,12 +1347,95 @@ def test_merge_keeps_the_reviews_own_start_of_reconciliation_and_says_so(
         assert told.startswith(f"reconciliation of full text had started here (by {ADJ}, "
                                f"{iso_utc(ours[1])[:19].replace('T', ' ')} UTC) and in the "
                                f"copy (by {ADJ}, ")
-        assert told.endswith("this review's start stands, and the copy's full-text "
-                             "decisions merged count as made after it (unblinded)")
+        assert told.endswith("this review's start stands; the copy's full-text decisions "
+                             "merged count as made blind where the copy made them before "
+                             "its own start, and as unblinded after it")
         with a.transaction() as s:
             assert repo.reconciliations(s)[FT] == ours
-        # the copy's decisions come after the start here: only A's pair counts as blind
-        assert agreement(a, FT).pairs[0].stats.n == 1
+        # A's pair and the copy's pair decided before the copy's start count as blind
+        assert agreement(a, FT).pairs[0].stats.n == 2
+
+
+def _past_title_abstract(folder: Path, n: int) -> tuple[Review, list[int]]:
+    """A dual review at `folder` with `n` records ann and bob included, title/abstract
+    reconciled: full text is open."""
+    review = create_review(folder, PROTOCOLS / "dual-screening.yaml")
+    ids = add(review, n)
+    for rid in ids:
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", INC)
+    list_conflicts(review, TA, ADJ)
+    return review, ids
+
+
+def test_merge_keeps_the_blinding_of_a_copys_decisions_where_both_had_started(
+        tmp_path: Path) -> None:
+    # both A and its plain copy B started full-text reconciliation; B's decisions made
+    # before B's own start were blind, but merged into A they came after A's start and
+    # counted as unblinded: A's agreement, Table 1 and the methods text left them out
+    from screener.exports.report import ReportInputs
+    from screener.workflow.reporting import build_report_inputs
+
+    blind_here = [(0, "ann", INC, None), (0, "bob", INC, None), (1, "ann", EXC, "design"),
+                  (1, "bob", INC, None)]
+    blind_there = [(2, "ann", INC, None), (2, "bob", EXC, "design"), (3, "ann", INC, None),
+                   (3, "bob", INC, None), (4, "bob", EXC, "population"),
+                   (4, "ann", EXC, "design")]
+    seen_here, seen_there = [(1, "ann", INC, None)], [(2, "bob", INC, None)]
+
+    def made(review: Review, ids: list[int],
+             rows: list[tuple[int, str, Label, str | None]]) -> None:
+        for i, who, label, reason in rows:
+            decide(review, ids[i], who, label, FT, reason)
+
+    a, ids = _past_title_abstract(tmp_path / "A", 5)
+    a.close()
+    shutil.copytree(tmp_path / "A", tmp_path / "B")
+    with open_review(tmp_path / "A") as a:
+        made(a, ids, blind_here)
+        list_conflicts(a, FT, ADJ)
+        made(a, ids, seen_here)
+    with open_review(tmp_path / "B") as b:
+        made(b, ids, blind_there)
+        list_conflicts(b, FT, ADJ)
+        made(b, ids, seen_there)
+    # the same decisions made in one review: the blind ones, the start, the others
+    one, same_ids = _past_title_abstract(tmp_path / "one", 5)
+    assert same_ids == ids
+    with one:
+        made(one, ids, blind_here + blind_there)
+        list_conflicts(one, FT, ADJ)
+        made(one, ids, seen_here + seen_there)
+        expected = agreement(one, FT).pairs[0].stats
+        expected_inputs = build_report_inputs(one)
+    with open_review(tmp_path / "A") as a:
+        merge(a, tmp_path / "B")
+        here = agreement(a, FT).pairs[0].stats
+        inputs = build_report_inputs(a)
+    assert expected.n == 5
+    assert here == expected
+    assert isinstance(inputs, ReportInputs) and isinstance(expected_inputs, ReportInputs)
+    assert inputs.agreement == expected_inputs.agreement      # Table 1
+    assert inputs.unblinded == expected_inputs.unblinded == ((FT, 2),)
+
+
+def test_an_offline_copys_decisions_merged_after_the_start_count_as_blind(
+        tmp_path: Path) -> None:
+    # ann screened full text in her offline copy, which never saw bob's decisions; the
+    # adjudicator started reconciliation in the review meanwhile: merged after that start,
+    # her decisions counted as unblinded, and the pair left agreement altogether
+    a, ids = _past_title_abstract(tmp_path / "A", 3)
+    with a:
+        export_reviewer(a, "ann", tmp_path / "ann")
+        for rid, label in zip(ids, (INC, EXC, INC), strict=True):
+            decide(a, rid, "bob", label, FT, "design" if label == EXC else None)
+        list_conflicts(a, FT, ADJ)
+        with open_review(tmp_path / "ann") as copy:
+            for rid in ids:
+                decide(copy, rid, "ann", INC, FT)
+        assert merge(a, tmp_path / "ann").added == 3
+        stats = agreement(a, FT).pairs[0].stats
+        assert (stats.n, stats.table) == (3, ((2, 1), (0, 0)))
 
 
 def test_export_offers_no_records_others_have_settled(make_review: Callable[..., Any],
