@@ -404,17 +404,24 @@ def backup(target: Path, review_dir: Path | None, db_url: str | None) -> None:
 @click.option("--discard-newer", is_flag=True,
               help="Restore even though the review holds decisions, imports or events the "
                    "backup lacks: they are lost (the event log records how many).")
-def restore(backup_dir: Path, review_dir: Path | None, discard_newer: bool) -> None:
+@click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB", type=DB_URL,
+              default=None, help="The review's database, when not the folder's review.db: "
+                                 "a review kept in PostgreSQL is refused (pg_restore "
+                                 "restores it). Also read from SCREENER_DB.")
+def restore(backup_dir: Path, review_dir: Path | None, discard_newer: bool,
+            db_url: str | None) -> None:
     """Put the review.db of BACKUP (a folder `screener backup` wrote) back in the review folder.
 
     Refused when the review holds decisions, imports or events the backup lacks (counted per
     reviewer), unless --discard-newer; refused while a window or command has the review
     open. The backup's database is copied beside review.db, checked, then renamed onto it,
     so nothing half-written is left; protocol.yaml follows the restored protocol in force.
+    A review kept in PostgreSQL is restored with pg_restore instead.
     """
     from screener.workflow.backup import restore_review
 
-    done = restore_review(review_dir or Path.cwd(), backup_dir, discard_newer=discard_newer)
+    done = restore_review(review_dir or Path.cwd(), backup_dir, discard_newer=discard_newer,
+                          db_url=db_url)
     click.echo(f"restored {done.folder} from {done.backup}: review.db "
                f"({counted(done.decisions, 'decision')}, integrity check OK)")
     if done.discarded:

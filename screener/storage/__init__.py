@@ -49,8 +49,8 @@ from screener.storage.engine import (
 )
 
 __all__ = ["INT_MAX", "RESTORE_STEPS", "Database", "Session", "StorageError", "StorageUnavailable",
-           "close_for_replacement", "connection_hint", "copy_sqlite_file", "redact", "repo",
-           "sqlite_file", "sqlite_url"]
+           "close_for_replacement", "connection_hint", "copy_sqlite_file", "normalise_url",
+           "redact", "repo", "sqlite_file", "sqlite_url"]
 
 
 _SNAPSHOT: ContextVar[tuple[Database, Session] | None] = ContextVar("screener_snapshot",

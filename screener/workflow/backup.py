@@ -18,7 +18,10 @@ from screener.storage import (
     StorageError,
     close_for_replacement,
     copy_sqlite_file,
+    normalise_url,
+    redact,
     repo,
+    sqlite_file,
     sqlite_url,
 )
 from screener.workflow.audit_check import RESTORE, database_damage
@@ -262,7 +265,38 @@ class NewerThanBackup(ReviewError):
     """The review folder holds decisions, imports or events its backup lacks."""
 
 
-def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False) -> Restored:
+def _kept_in_postgresql(where: str) -> ReviewError:
+    """The refusal of `restore` for a review kept in PostgreSQL, with what restores one."""
+    return ReviewError(
+        f"{where} is kept in PostgreSQL, and `screener restore` puts back a SQLite review.db "
+        "only: nothing was restored. Restore it with the server's own tools from the dump "
+        "`pg_dump -Fc -f review.dump URL` wrote: `pg_restore -d URL review.dump` into an empty "
+        "database (then point --db or SCREENER_DB at it), and copy the backup's "
+        "protocol.yaml into the review folder")
+
+
+def _refuse_other_database(folder: Path, db_url: str | None) -> None:
+    """Refuse a restore into a review whose database is not the folder's review.db: one
+    kept in PostgreSQL (the folder holds only its protocol and exports, or --db or
+    SCREENER_DB names the server), or a SQLite file --db names elsewhere. A folder holding
+    its own review.db is that review (as `screen --review` opens it over SCREENER_DB)."""
+    if (folder / DB_FILE).exists():
+        return
+    if db_url:
+        url = normalise_url(db_url)
+        file = sqlite_file(url)
+        if file is None:
+            raise _kept_in_postgresql(redact(db_url))
+        if file.resolve() != (folder / DB_FILE).resolve():
+            raise ReviewError(f"{redact(db_url)} is not {folder / DB_FILE}: restore puts a "
+                              "backup into a review folder; give the folder of that file "
+                              "with --review; nothing was restored")
+    if (folder / PROTOCOL_FILE).is_file():
+        raise _kept_in_postgresql(f"{folder} has a protocol but no {DB_FILE}: its review")
+
+
+def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False,
+                   db_url: str | None = None) -> Restored:
     """Put the review.db of `backup` (a folder `backup_review` wrote, or a copy of a review
     folder) in place of `folder`'s, as backup writes one: copied beside it under a temporary
     name, checked (it opens as the same review, passes SQLite's integrity check), then
@@ -270,24 +304,22 @@ def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False) -
 
     Refused (NewerThanBackup) when the folder's review holds decisions, imports or events
     the backup lacks, unless `discard_newer`; refused while any window or command has the
-    folder's review.db open. The restore is an event in the restored review's log."""
+    folder's review.db open, and for a review kept in PostgreSQL (`db_url`, from --db or
+    SCREENER_DB, names the server, or the folder holds no review.db but a protocol). The
+    restore is an event in the restored review's log."""
     source = backup / DB_FILE
     current = folder / DB_FILE
-    if not source.is_file():
-        raise ReviewError(f"{backup} is not a backup of a review (no {DB_FILE} in it): give "
-                          "the folder `screener backup` wrote")
     if not folder.is_dir():
         raise ReviewError(f"no such folder: {folder}; give the review folder to restore "
                           "into with --review DIR")
+    _refuse_other_database(folder, db_url)
+    if not source.is_file():
+        raise ReviewError(f"{backup} is not a backup of a review (no {DB_FILE} in it): give "
+                          "the folder `screener backup` wrote")
     if backup.resolve() == folder.resolve():
         raise ReviewError(f"{backup} is the review folder itself: give the backup's folder")
     if current.exists() and not current.is_file():
         raise ReviewError(f"{current} is not a file: nothing was restored")
-    if not current.exists() and (folder / PROTOCOL_FILE).is_file():
-        raise ReviewError(f"{folder} has a protocol but no {DB_FILE}: it is the folder of a "
-                          "review kept in PostgreSQL, which is restored with the server's "
-                          "own tools (pg_restore into an empty database); nothing was "
-                          "restored")
     try:
         fd, name = tempfile.mkstemp(prefix=".screener-", suffix=".tmp", dir=folder)
         os.close(fd)

@@ -348,3 +348,24 @@ def test_restore_refuses_a_backup_of_another_review_and_a_review_held_open(
         busy.output)
     assert not [p for p in review.iterdir() if p.name.startswith(".screener-")]
     _ok("restore", str(tmp_path / "bk"), "--review", str(review))
+
+
+def test_restore_of_a_review_kept_in_postgresql_is_one_clear_refusal(
+        tmp_path: Path, pg_url: str) -> None:
+    # restore puts back a SQLite review.db only: on a review kept in PostgreSQL it said the
+    # dump file was "not a backup of a review", and `--db URL` was "No such option" (usage)
+    folder = tmp_path / "rev"
+    _ok("init", str(folder), "--protocol", MINIMAL, "--db", pg_url)
+    dump = tmp_path / "review.dump"      # (what `pg_dump -Fc` writes begins so)
+    dump.write_bytes(b"PGDMP\x01\x0e\x00")
+    made = sorted(p.name for p in folder.iterdir())
+    for args, env in ((["--review", str(folder)], {}),
+                      (["--review", str(folder), "--db", pg_url], {}),
+                      (["--review", str(folder)], {"SCREENER_DB": pg_url})):
+        result = CliRunner().invoke(main, ["restore", str(dump), *args], env=env)
+        assert result.exit_code == 2, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        (line,) = result.output.splitlines()
+        assert line.startswith("error: ") and "kept in PostgreSQL" in line, line
+        assert "pg_restore" in line and "nothing was restored" in line, line
+    assert sorted(p.name for p in folder.iterdir()) == made
