@@ -841,6 +841,35 @@ def first_screened_seq(session: Session, stage: Stage, reviewer: str | None = No
     return {int(rid): int(seq) for rid, seq in session.execute(query)}
 
 
+def first_standing_seqs(session: Session, stage: Stage) -> dict[tuple[int, str], int]:
+    """(record id, screener) -> the decision-log position (seq) of the screener's first
+    standing decision on the record at `stage`: where it took its place in the screening
+    order (`current_decisions(screening_order=True)`)."""
+    sub = _current_ids(stage)
+    query = (select(DecisionRow.record_id, ReviewerRow.name, DecisionRow.seq)
+             .join(sub, sub.c.first == DecisionRow.id)
+             .join(ReviewerRow, ReviewerRow.id == DecisionRow.reviewer_id)
+             .where(ReviewerRow.role == Role.SCREENER.value))
+    return {(int(rid), str(name)): int(seq) for rid, name, seq in session.execute(query)}
+
+
+REASSIGNED_PLACES = "placed"
+"""Detail of a `decisions_reassigned` event: [seq of a decision written for --to, seq whose
+place in the screening order it keeps] for each decision moved."""
+
+
+def reassigned_places(session: Session) -> dict[int, int]:
+    """seq of a decision `reassign` wrote -> the seq whose place in the screening order it
+    keeps (that of the first standing decision of the name it was moved from)."""
+    out: dict[int, int] = {}
+    for text in session.scalars(select(EventRow.details)
+                                .where(EventRow.kind == "decisions_reassigned")
+                                .order_by(EventRow.seq)):
+        for new, place in json.loads(text).get(REASSIGNED_PLACES) or ():
+            out[int(new)] = int(place)
+    return out
+
+
 def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Decision]:
     """A reviewer's decision rows at a stage, oldest first (undo rows included)."""
     query = (_decision_select().where(and_(ReviewerRow.name == reviewer,

@@ -152,20 +152,41 @@ def irrelevant_run(labels: list[Label]) -> int:
     return since
 
 
-def _standing(session: Session, reviewer: str, stage: Stage) -> list[tuple[int, Label]]:
+Places = dict[tuple[int, str], int]
+"""(record id, screener) -> place in the screening order (`screening_places`)."""
+
+
+def screening_places(session: Session, stage: Stage) -> Places | None:
+    """Each screener's standing decisions' places in the screening order: the decision-log
+    position of the first standing decision on the record, or, for one `reassign` moved,
+    that of the decision it was moved from (written at the end of the log, it was screened
+    when first made under the other name). None when no decision was ever moved: the log's
+    order is the screening order."""
+    moved = repo.reassigned_places(session)
+    if not moved:
+        return None
+    return {key: moved.get(seq, seq)
+            for key, seq in repo.first_standing_seqs(session, stage).items()}
+
+
+def _standing(session: Session, reviewer: str, stage: Stage,
+              places: Places | None = None) -> list[tuple[int, Label]]:
     """(record id, label) of the reviewer's standing decisions, in the order their records
-    were first screened (revising an old record does not make it the latest screened)."""
+    were first screened (revising an old record does not make it the latest screened, nor
+    does moving a decision to the reviewer: `places`)."""
     standing = in_screening_order(repo.reviewer_history(session, reviewer, stage))
+    if places is not None:
+        standing.sort(key=lambda d: places.get((d.record_id, reviewer), d.seq or 0))
     return [(d.record_id, d.label) for d in standing]
 
 
-def _counts(review: Review, session: Session, reviewer: str, stage: Stage
-            ) -> tuple[Progress, list[tuple[int, Label]]]:
+def _counts(review: Review, session: Session, reviewer: str, stage: Stage,
+            places: Places | None = None) -> tuple[Progress, list[tuple[int, Label]]]:
     """Progress without the stopping statistics, and the standing decisions it counts."""
     from screener.workflow.team import not_offered
 
     total = eligible_count(session, stage)
-    ordered = _standing(session, reviewer, stage)
+    ordered = _standing(session, reviewer, stage, places)
     closed = not_offered(review, session, reviewer, stage)
     return from_labels(reviewer, stage, [lab for _, lab in ordered], total,
                        not_offered=closed), ordered
@@ -196,16 +217,20 @@ def progress_counts(review: Review, reviewer: str, stage: Stage = Stage.TITLE_AB
                     ) -> Progress:
     """The reviewer's counts and recall curve alone (the stopping fields stay empty)."""
     with review.read() as session:
-        return _counts(review, session, reviewer, stage)[0]
+        return _counts(review, session, reviewer, stage,
+                       screening_places(session, stage))[0]
 
 
-def _pooled(session: Session, stage: Stage) -> list[tuple[int, Label]]:
+def _pooled(session: Session, stage: Stage,
+            places: Places | None = None) -> list[tuple[int, Label]]:
     """(record id, label) of every screener's standing decisions at the stage, in the order
     the records were first screened: the review's screening sequence when screeners share
     one queue."""
-    return [(d.record_id, d.label)
-            for d in repo.current_decisions(session, stage, screening_order=True)
-            if d.reviewer_role == Role.SCREENER]
+    standing = [d for d in repo.current_decisions(session, stage, screening_order=True)
+                if d.reviewer_role == Role.SCREENER]
+    if places is not None:
+        standing.sort(key=lambda d: places.get((d.record_id, d.reviewer), d.seq or 0))
+    return [(d.record_id, d.label) for d in standing]
 
 
 def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:
@@ -218,17 +243,18 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
     Revising an old record keeps its place in that order."""
     found_ids: list[str] = []
     with review.read() as session:
-        base, ordered = _counts(review, session, reviewer, stage)
+        places = screening_places(session, stage)
+        base, ordered = _counts(review, session, reviewer, stage, places)
         whose: str | None = reviewer
         # (a reviewer screening alone: the review's sequence is theirs, read once)
         if not review.protocol.screening.dual and repo.others_decided(session, stage, reviewer):
-            ordered = _pooled(session, stage)
+            ordered = _pooled(session, stage, places)
             whose = None
             base = replace(base, consecutive_irrelevant=irrelevant_run(
                 [lab for _, lab in ordered]), shared=True)
         base = replace(base, sample_screened=len(ordered))
         # records imported after screening began: the run and the sample start after them
-        start, added, added_on = _added_since(session, stage, ordered, whose)
+        start, added, added_on = _added_since(session, stage, ordered, whose, places)
         since = len(ordered) - start
         base = replace(base, consecutive_irrelevant=min(base.consecutive_irrelevant, since),
                        added_since_start=added, added_on=added_on, sample_start=start,
@@ -244,7 +270,8 @@ def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT)
 
 
 def _added_since(session: Session, stage: Stage, ordered: list[tuple[int, Label]],
-                 reviewer: str | None) -> tuple[int, int, datetime | None]:
+                 reviewer: str | None, places: Places | None = None
+                 ) -> tuple[int, int, datetime | None]:
     """(sample start, records added, latest import time) for the decisions `ordered` (the
     reviewer's, or with None every screener's, in screening order): the records imported
     into the stage's pool after the first of those decisions, and the index in `ordered`
@@ -257,7 +284,10 @@ def _added_since(session: Session, stage: Stage, ordered: list[tuple[int, Label]
     if len(imports) < 2:  # one import: screening began after it
         return 0, 0, None
     # by places in the decision log, not by the clocks of the machines that stamped them
-    placed = repo.first_screened_seq(session, stage, reviewer)
+    placed = repo.first_screened_seq(session, stage, reviewer) if places is None else {}
+    for (rid, who), seq in (places or {}).items():
+        if reviewer is None or who == reviewer:
+            placed[rid] = min(placed.get(rid, seq), seq)
     seqs = [placed.get(rid) for rid, _ in ordered]
     known = [s for s in seqs if s is not None]
     if not known:

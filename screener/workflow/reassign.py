@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from screener.core.decisions import Decision, Role, Stage, current_decisions
 from screener.core.wording import counted
 from screener.storage import Session, repo
+from screener.workflow.progress import screening_places
 from screener.workflow.review import Review, ReviewError, follow_amendments
 from screener.workflow.screening import (
     add_undo,
@@ -86,6 +87,11 @@ def reassign(review: Review, source: str, target: str, *,
                 "undo theirs first")
         refused: list[str] = []
         rows = 0
+        # each moved decision keeps its place in the screening order (the stopping
+        # statistics read it): that of the first standing decision under --from's name
+        before = {st: screening_places(session, st) or repo.first_standing_seqs(session, st)
+                  for st in {d.stage for d in moving}}
+        placed: list[list[int]] = []
         for d in moving:
             passed = passes_title_abstract_now(review, session, d.record_id, d.stage)
             rows += _take_back(review, session, log, d, source, target)
@@ -96,10 +102,13 @@ def reassign(review: Review, source: str, target: str, *,
                 refused.append(f"record {d.record_id} at {d.stage.value}: {exc}")
                 continue
             moved_note = MOVED_NOTE.format(name=source, seq=d.seq)
-            repo.add_decision(session, replace(
+            new = repo.add_decision(session, replace(
                 d, reviewer=target, reviewer_role=Role.SCREENER, id=None, seq=None,
                 row_hash="", created_at=None,
                 note=f"{d.note} {moved_note}" if d.note else moved_note))
+            place = before[d.stage].get((d.record_id, source))
+            if new.seq is not None and place is not None:
+                placed.append([new.seq, place])
             rows += 1
             apply_outcome_effects(review, session, d.record_id, d.stage, passed_before=passed)
         if refused:  # (raised inside the transaction: the rows above are not written)
@@ -109,7 +118,8 @@ def reassign(review: Review, source: str, target: str, *,
         repo.add_event(session, "decisions_reassigned", details={
             "from": source, "to": target, "decisions": len(moved),
             "records": [rid for rid, _ in moved],
-            "stages": sorted({st.value for _, st in moved})})
+            "stages": sorted({st.value for _, st in moved}),
+            repo.REASSIGNED_PLACES: placed})
     return Reassigned(source, target, moved, rows)
 
 

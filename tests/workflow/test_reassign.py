@@ -1,0 +1,56 @@
+"""reassign moves decisions to the reviewer meant without moving them in the screening
+order: the stopping statistics read that order, and a decision made earlier under a
+mistyped name was screened then, not when it was moved."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from screener.core.decisions import Label
+from screener.core.records import Record
+from screener.storage import repo
+from screener.workflow.importing import import_records
+from screener.workflow.progress import Progress, progress
+from screener.workflow.reassign import reassign
+from screener.workflow.review import Review
+from screener.workflow.screening import record_decision
+
+STOPPING = ("consecutive_irrelevant", "sample_screened", "p_value", "estimated_recall",
+            "estimated_recall_interval", "estimated_remaining", "stop_by_test",
+            "sample_start", "added_since_start", "screened_since")
+
+
+def _imported(review: Review, n: int, name: str) -> list[int]:
+    done = import_records(review, [Record(title=f"{name} record {i}") for i in range(n)],
+                          source=name, kind="database")
+    with review.read() as session:
+        return repo.source_record_ids(session, done.source_id)
+
+
+def _stopping(figures: Progress) -> dict[str, Any]:
+    return {name: getattr(figures, name) for name in STOPPING}
+
+
+@pytest.mark.parametrize("others", [(), ("bob",)])
+def test_a_reassign_changes_no_stopping_statistic(make_review: Callable[..., Any],
+                                                 others: tuple[str, ...]) -> None:
+    # a decision moved from anne to ann was placed at the end of the screening order, as
+    # if screened at the move: the irrelevant run, the stopping test's p-value and where
+    # the sample starts after the update search all changed (run 3 -> 2, sample start
+    # 8 -> 6), though nothing was screened
+    review = make_review()
+    first = _imported(review, 8, "Embase")
+    who = ["ann", "anne", "ann", *others, "ann", "anne", "ann", "ann", "ann"]
+    label = [Label.EXCLUDE, Label.INCLUDE] + [Label.EXCLUDE] * (len(who) - 2)
+    for rid, name, lab in zip(first, who, label, strict=False):
+        record_decision(review, rid, name, lab)
+    later = _imported(review, 4, "Update")
+    for rid, name in zip(later, ["ann", "anne", "ann"], strict=False):
+        record_decision(review, rid, name, Label.EXCLUDE)
+    before = progress(review, "ann")
+    assert before.consecutive_irrelevant > 0 and before.added_since_start == 4
+    reassign(review, "anne", "ann")
+    assert _stopping(progress(review, "ann")) == _stopping(before)
