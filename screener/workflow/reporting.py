@@ -191,13 +191,14 @@ def prisma_counts(review: Review, rule_met: bool | None = None) -> PrismaResult:
                      "yet and the protocol's stopping rule is not met, so "
                      f"{'it is' if n == 1 else 'they are'} neither excluded nor sought: the "
                      "diagram is not final")
-    # Dual screening counts the reason of the reviewer who decided first; single screening
-    # (after an amendment from dual, say) the latest decision's: each note names its rule.
+    # Dual screening counts the reason of the reviewer who decided first (record_outcomes
+    # gives the decisions in that order); single screening (after an amendment from dual,
+    # say) the latest decision's: each note names its rule.
     by_rule: dict[tuple[str, bool], list[int]] = {}
     for rid in two_reasons:
         outcome, decisions = ft_with[rid]
         screeners = [d for d in decisions if d.reviewer_role != Role.ADJUDICATOR]
-        first = min(screeners, key=lambda d: d.id or 0)
+        first = screeners[0]
         rule = "who decided first" if outcome.reason_id == first.reason_id else "who decided last"
         by_rule.setdefault((rule, len(screeners) > 2), []).append(rid)
     for (rule, more), rids in by_rule.items():

@@ -93,13 +93,16 @@ def record_outcomes(review: Review, session: Session, stage: Stage,
                     current: Sequence[Decision] | None = None,
                     mode: ScreeningMode | None = None,
                     ) -> dict[int, tuple[Outcome, list[Decision]]]:
-    """Each decided record's outcome (allocation-aware) with its current decisions.
-    `current`: the stage's current decisions (of `record_ids`), when the caller has read
-    them already. `mode`: the screening rules to combine them by (default: those of the
-    protocol in force)."""
+    """Each decided record's outcome (allocation-aware) with its current decisions, in the
+    order their reviewers first decided the record (a changed decision keeps its place, as
+    in the screening order): a report all its screeners excluded for different reasons
+    takes the reason of the one who decided first, which the reviewers' later edits do not
+    change. `current`: the stage's current decisions (of `record_ids`), when the caller has
+    read them already (callers that pass them read labels only). `mode`: the screening
+    rules to combine them by (default: those of the protocol in force)."""
     by_record: dict[int, list[Decision]] = {}
     if current is None:
-        current = repo.current_decisions(session, stage, record_ids)
+        current = repo.current_decisions(session, stage, record_ids, screening_order=True)
     for decision in current:
         by_record.setdefault(decision.record_id, []).append(decision)
     required = required_reviewers(review, session, stage, record_ids) or {}

@@ -163,6 +163,38 @@ def test_full_text_reason_mismatch_setting(tmp_path: Path, db_url: str | None,
                     ) in result.notes
 
 
+def _excluded_for_two_reasons(review: Review) -> int:
+    """A record ann and bob included at title/abstract (reconciled) and then excluded at
+    full text, ann first (wrong population), bob then (wrong design)."""
+    (rid,) = add(review, 1)
+    decide(review, rid, "ann", INC)
+    decide(review, rid, "bob", INC)
+    assert list_conflicts(review, TA, ADJ) == []
+    decide(review, rid, "ann", EXC, FT, "population")
+    decide(review, rid, "bob", EXC, FT, "design")
+    return rid
+
+
+def test_the_reason_counted_is_that_of_the_reviewer_who_decided_first(
+        tmp_path: Path, db_url: str | None) -> None:
+    """Two reviewers excluded a report for different reasons: the diagram counts the reason
+    of the reviewer who decided first, as its note says. It counted the reason of the
+    reviewer whose current decision was the oldest, so when ann, who decided first, added a
+    note to her decision, the diagram switched to bob's reason, its note unchanged."""
+    from screener.workflow.reporting import prisma_counts
+
+    with custom_review(tmp_path, db_url, reason_mismatch_full_text=False) as review:
+        rid = _excluded_for_two_reasons(review)
+        before = prisma_counts(review)
+        record_decision(review, rid, "ann", EXC, stage=FT, reason_id="population",
+                        note="animal study")
+        after = prisma_counts(review)
+        for result in (before, after):
+            assert result.counts.reports_excluded_reasons == (("Wrong population", 1),)
+            assert (f"the diagram counts the reason of the reviewer who decided first "
+                    f"(record {rid})") in " ".join(result.notes)
+
+
 def test_the_note_on_two_reasons_names_the_rule_in_force_after_an_amendment_to_single(
         tmp_path: Path, db_url: str | None, amend_to_single: Callable[..., None]) -> None:
     """Amended from dual to single screening, a record two reviewers excluded for
@@ -171,12 +203,7 @@ def test_the_note_on_two_reasons_names_the_rule_in_force_after_an_amendment_to_s
     from screener.workflow.reporting import prisma_counts
 
     with custom_review(tmp_path, db_url, reason_mismatch_full_text=False) as review:
-        (rid,) = add(review, 1)
-        decide(review, rid, "ann", INC)
-        decide(review, rid, "bob", INC)
-        assert list_conflicts(review, TA, ADJ) == []
-        decide(review, rid, "ann", EXC, FT, "population")
-        decide(review, rid, "bob", EXC, FT, "design")
+        rid = _excluded_for_two_reasons(review)
         assert prisma_counts(review).counts.reports_excluded_reasons == (
             ("Wrong population", 1),)
         amend_to_single(review, "one reviewer from now on")
