@@ -246,8 +246,8 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
         return
     marked = {n for n, _, _ in report.imported}
 
-    def name(reviewer: str) -> str:
-        return reviewer + ("†" if reviewer in marked else "")
+    def name(reviewer: str, at: Stage) -> str:  # (imported decisions: title/abstract only)
+        return reviewer + ("†" if reviewer in marked and at == Stage.TITLE_ABSTRACT else "")
 
     for p in report.pairs:
         s = p.stats
@@ -255,7 +255,8 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
               else "" if s.kappa is None
               else f" (no 95% CI under {MIN_N_FOR_CI} records)" if s.n < MIN_N_FOR_CI
               else " (no 95% CI: its standard error is 0)")
-        click.echo(f"{p.stage.value}: {name(p.reviewer_a)} vs {name(p.reviewer_b)}, "
+        click.echo(f"{p.stage.value}: {name(p.reviewer_a, p.stage)} vs "
+                   f"{name(p.reviewer_b, p.stage)}, "
                    f"{s.n} {plural(s.n, 'record')} "
                    f"(rows: {p.reviewer_a}, columns: {p.reviewer_b})")
         click.echo("    " + " " * 10 + "".join(f"{c:>9}" for c in s.categories))
@@ -269,7 +270,8 @@ def agreement(review_dir: Path | None, db_url: str | None, stage: str | None,
             click.echo(f"    note: {note}")
     for g in report.groups:
         click.echo(f"{g.stage.value}: {counted(g.stats.n, 'record')} each screened by "
-                   f"{g.stats.raters} reviewers (of {', '.join(map(name, g.reviewers))})")
+                   f"{g.stats.raters} reviewers (of "
+                   f"{', '.join(name(w, g.stage) for w in g.reviewers)})")
         click.echo(f"    agreement {_fmt(g.stats.percent_agreement, 1)}% (reviewer pairs "
                    f"agreeing, per record), Fleiss' kappa {_fmt(g.stats.kappa)}")
         note = reasons_differ_note(g.reasons_differ, g.stage == Stage.FULL_TEXT and

@@ -57,22 +57,31 @@ def share_of(value: float, minimum: float, decimals: int = 0) -> str:
     return f"{shown}%"
 
 
+IMPORTED_STAGE = "title/abstract"
+"""The stage decisions imported with `import --labels-as` are at (the only one): what the
+agreement notes and the methods text say of them names it, as the reviewer's full-text
+decisions were all made in screener."""
+
+
 def imported_decisions(name: str, imported: int, total: int, where: str) -> str:
-    """"Ann's decisions in this table were imported", or "3 of the 5 of Ann's decisions in
-    this table were imported" when she made the others in screener: what `agreement` and
-    the report say of a reviewer some of whose decisions entering the agreement (`where`:
-    "in this table", "counted here") came from `import --labels-as`. They are the decisions
-    as they stood when reconciliation began, so the count can differ from the methods
-    text's count of her imported and own decisions: `where` says which ones it counts."""
+    """"Ann's title/abstract decisions in this table were imported", or "3 of the 5 of
+    Ann's title/abstract decisions in this table were imported" when she made the others in
+    screener: what `agreement` and the report say of a reviewer some of whose decisions
+    entering the agreement (`where`: "in this table", "counted here") came from `import
+    --labels-as`. They are the decisions as they stood when reconciliation began, so the
+    count can differ from the methods text's count of her imported and own decisions:
+    `where` says which ones it counts."""
     verb = "was" if imported == 1 < total else "were"
     if imported >= total:
-        return f"{name}'s decisions {where} {verb} imported"
-    return f"{number(imported)} of the {number(total)} of {name}'s decisions {where} {verb} imported"
+        return f"{name}'s {IMPORTED_STAGE} decisions {where} {verb} imported"
+    return (f"{number(imported)} of the {number(total)} of {name}'s {IMPORTED_STAGE} "
+            f"decisions {where} {verb} imported")
 
 
 def whose_decisions(name: str, some: int, total: int) -> str:
-    """"Ann's decisions" when `some` are all of her `total`, else "3 of Ann's 5 decisions":
-    which of a reviewer's decisions a sentence is about."""
+    """"Ann's title/abstract decisions" when `some` are all of her `total` there, else "3 of
+    Ann's 5 title/abstract decisions": which of a reviewer's decisions the methods text says
+    were imported (`IMPORTED_STAGE`)."""
     if some >= total:
-        return f"{name}'s decisions"
-    return f"{number(some)} of {name}'s {number(total)} decisions"
+        return f"{name}'s {IMPORTED_STAGE} decisions"
+    return f"{number(some)} of {name}'s {number(total)} {IMPORTED_STAGE} decisions"

@@ -24,8 +24,14 @@ from screener.core.decisions import Reviewer, Role, Stage
 from screener.core.prisma import PrismaCounts, check
 from screener.core.protocol import CriterionKind, Protocol, Resolution
 from screener.core.records import PMID_LIST_QUERY, Record
+from screener.core.wording import (
+    IMPORTED_STAGE,
+    imported_decisions,
+    plural,
+    spelled,
+    whose_decisions,
+)
 from screener.core.wording import counted as _n
-from screener.core.wording import imported_decisions, plural, spelled, whose_decisions
 from screener.core.wording import number as _count
 from screener.core.wording import were as _were
 
@@ -718,7 +724,7 @@ def _imported_blinding(inputs: ReportInputs) -> str:
     """What the imported decisions mean for blinding and independence: beside the screening
     done in screener, or, when no screener made a decision there, for all of it."""
     shares = [(_md(name), n, n + here) for name, n, here in inputs.imported_labels]
-    whose = (_names([f"{name}'s" for name, _, _ in shares]) + " decisions"
+    whose = (_names([f"{name}'s" for name, _, _ in shares]) + f" {IMPORTED_STAGE} decisions"
              if all(n == total for _, n, total in shares)
              else _names([whose_decisions(*share) for share in shares]))
     if any(r.role == Role.SCREENER for r in inputs.reviewers) or any(
@@ -1104,17 +1110,24 @@ def protocol_section(versions: tuple[ProtocolVersionInfo, ...], title_at_creatio
             + "\n".join(table))
 
 
+def _imported_mark(reviewer: str, stage: Stage, marked: Collection[str]) -> str:
+    """"†" beside a reviewer some of whose decisions were imported (`marked`), at title and
+    abstract: imported decisions are there only, so a full-text row is all made here."""
+    return "†" if reviewer in marked and stage == Stage.TITLE_ABSTRACT else ""
+
+
 def group_agreement_paragraph(rows: tuple[GroupAgreementRow, ...],
                               marked: Collection[str] = ()) -> str:
     """Which statistic measures agreement among three or more reviewers, and its values;
-    the reviewers in `marked` (some decisions imported) are marked † as in Table 1."""
-    def names(reviewers: tuple[str, ...]) -> str:
-        return _names([_md(w) + ("†" if w in marked else "") for w in reviewers])
+    the reviewers in `marked` (some decisions imported) are marked † as in Table 1, at
+    title and abstract, the only stage decisions are imported at."""
+    def names(r: GroupAgreementRow) -> str:
+        return _names([_md(w) + _imported_mark(w, r.stage, marked) for w in r.reviewers])
 
     parts = [f"at {STAGE_NAMES[r.stage]}, {_n(r.n, 'record')} each screened by "
-             + (f"{spelled(r.raters)} reviewers ({names(r.reviewers)})"
+             + (f"{spelled(r.raters)} reviewers ({names(r)})"
                 if len(r.reviewers) <= r.raters else
-                f"{spelled(r.raters)} of {names(r.reviewers)}")
+                f"{spelled(r.raters)} of {names(r)}")
              + ": agreement "
              f"{r.percent_agreement:.1f}%, Fleiss' κ {_fmt(r.kappa)}"
              + (f" ({r.note})" if r.note else "") for r in rows]
@@ -1135,8 +1148,8 @@ def agreement_table(rows: tuple[AgreementRow, ...],
            "|---|---|---:|---:|---:|---:|---:|"]
     files = dict(imported)
 
-    def name(reviewer: str) -> str:
-        return _md(reviewer) + ("†" if reviewer in files else "")
+    def name(reviewer: str, stage: Stage) -> str:
+        return _md(reviewer) + _imported_mark(reviewer, stage, files)
 
     small = False
     for r in rows:
@@ -1146,7 +1159,8 @@ def agreement_table(rows: tuple[AgreementRow, ...],
         elif r.kappa is not None and r.n < MIN_N_FOR_CI:
             kappa += " (no CI*)"
             small = True
-        out.append(f"| {STAGE_NAMES[r.stage].capitalize()} | {name(r.reviewer_a)} and {name(r.reviewer_b)} "
+        out.append(f"| {STAGE_NAMES[r.stage].capitalize()} | {name(r.reviewer_a, r.stage)} and "
+                   f"{name(r.reviewer_b, r.stage)} "
                    f"| {_count(r.n)} | {r.percent_agreement:.1f} | {kappa} | {_fmt(r.pabak)} "
                    f"| {_fmt(r.ac1)} |")
     for r in rows:
@@ -1156,7 +1170,8 @@ def agreement_table(rows: tuple[AgreementRow, ...],
     if small:
         out.append(f"\n\\* No confidence interval for κ from fewer than {MIN_N_FOR_CI} "
                    "records screened by both reviewers.")
-    for reviewer in sorted({n for r in rows for n in (r.reviewer_a, r.reviewer_b)} & set(files)):
+    for reviewer in sorted({n for r in rows for n in (r.reviewer_a, r.reviewer_b)
+                            if _imported_mark(n, r.stage, files)}):
         source = (f" from {_names([_md(f) for f in files[reviewer]])}" if files[reviewer]
                   else "")
         share = next(((i, t) for n, i, t in shares if n == reviewer), (1, 1))

@@ -1018,8 +1018,10 @@ class AgreementReport:
     """(reviewer, decisions imported with `import --labels-as`, decisions) of each reviewer
     some of whose decisions that enter the agreement were imported, not made in screener:
     whether they were blinded and independent cannot be checked. Both count the decisions
-    that enter it: on records another screener decided too, in a blind review as they stood
-    when reconciliation began (so not the methods text's counts of all her decisions)."""
+    that enter it at title/abstract, the only stage decisions are imported at (her full-text
+    decisions were all made in screener): on records another screener decided too, in a
+    blind review as they stood when reconciliation began (so not the methods text's counts
+    of all her title/abstract decisions)."""
 
 
 def reasons_differ_note(count: int, reason_conflicts: bool, screeners: int = 2) -> str:
@@ -1075,9 +1077,11 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                     reasons.setdefault(d.reviewer, {})[d.record_id] = d.reason_id
                     mine.append(d)
             # the decisions that enter the agreement: on records another screener decided
+            # (at title/abstract, the only stage `import --labels-as` writes decisions at:
+            # the imported ones' share is of those)
             screeners = Counter(d.record_id for d in mine)
             for d in mine:
-                if screeners[d.record_id] > 1:
+                if screeners[d.record_id] > 1 and s == Stage.TITLE_ABSTRACT:
                     made[d.reviewer] += 1
                     imported[d.reviewer] += d.note.startswith(IMPORTED_LABEL_NOTE)
             # one scale for every pair of the stage (PABAK and AC1 depend on how many
@@ -1097,8 +1101,9 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                              and reasons[a][r] != reasons[b][r])
                 pairs.append(PairAgreement(s, a, b, pair_agreement(la, lb, cats), differ))
             groups += _groups(s, labels, cats, reasons)
-    rated = {n for p in pairs for n in (p.reviewer_a, p.reviewer_b)} | {
-        n for g in groups for n in g.reviewers}
+    rated = {n for p in pairs if p.stage == Stage.TITLE_ABSTRACT
+             for n in (p.reviewer_a, p.reviewer_b)} | {
+        n for g in groups if g.stage == Stage.TITLE_ABSTRACT for n in g.reviewers}
     return AgreementReport(tuple(pairs), tuple(s for s in stages if s in hidden),
                            tuple(groups), tuple((n, imported[n], made[n])
                                                 for n in sorted(rated) if imported[n]))

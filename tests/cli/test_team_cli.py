@@ -705,7 +705,7 @@ def test_agreement_and_the_report_mark_a_reviewer_whose_decisions_were_partly_im
     assert "title_abstract: Ann† vs Bob, 5 records" in out, out
     assert "title_abstract: Bob vs Cat, 5 records" in out
     assert "5 records each screened by 3 reviewers (of Ann†, Bob, Cat)" in out
-    assert ("† 3 of the 5 of Ann's decisions counted here were imported (import --labels-as), not made in "
+    assert ("† 3 of the 5 of Ann's title/abstract decisions counted here were imported (import --labels-as), not made in "
             "screener") in out
     data = json.loads(run("agreement", "--review", rev, "--json"))
     assert data["imported_labels"] == [{"reviewer": "Ann", "imported": 3, "decisions": 5}]
@@ -713,4 +713,4 @@ def test_agreement_and_the_report_mark_a_reviewer_whose_decisions_were_partly_im
     text = " ".join((tmp_path / "report.md").read_text().split())
     assert "| Title and abstract | Ann† and Bob | 5 |" in text
     assert "each screened by three reviewers (Ann†, Bob and Cat)" in text
-    assert "† 3 of the 5 of Ann's decisions in this table were imported from covidence\\_maybe\\_sample.csv" in text
+    assert "† 3 of the 5 of Ann's title/abstract decisions in this table were imported from covidence\\_maybe\\_sample.csv" in text

@@ -817,6 +817,20 @@ def test_methods_text_tells_imported_labels_from_reviewers(
     assert "took part in screening" not in text
 
 
+def _covidence_as_ann(make_review: Callable[..., Any]) -> tuple[Any, list[int]]:
+    """A dual review whose records come from a Covidence export with its decisions imported
+    as Ann's (`import --labels-as Ann`), and the ids of the records she decided."""
+    from screener.workflow.importing import import_file
+
+    covidence = Path(__file__).resolve().parents[1] / "data" / "formats" / "csv" / (
+        "covidence_maybe_sample.csv")
+    review = make_review("dual-screening.yaml")
+    import_file(review, covidence, source="MEDLINE", labels_as="Ann")
+    with review.read() as s:
+        return review, sorted({d.record_id
+                               for d in repo.current_decisions(s, Stage.TITLE_ABSTRACT)})
+
+
 def test_imported_decisions_are_not_reported_as_an_independent_blinded_reviewer(
         make_review: Callable[..., Any]) -> None:
     """Ann's decisions imported from a Covidence export (often the team's combined verdict)
@@ -825,16 +839,10 @@ def test_imported_decisions_are_not_reported_as_an_independent_blinded_reviewer(
     checked for decisions made elsewhere. The methods text names the file and says so, and
     Table 1 marks Ann with a note saying where her decisions came from."""
     from screener.exports.report import methods_report
-    from screener.workflow.importing import import_file
     from screener.workflow.reporting import build_report_inputs
     from screener.workflow.team import list_conflicts
 
-    covidence = Path(__file__).resolve().parents[1] / "data" / "formats" / "csv" / (
-        "covidence_maybe_sample.csv")
-    review = make_review("dual-screening.yaml")
-    import_file(review, covidence, source="MEDLINE", labels_as="Ann")
-    with review.read() as s:
-        ids = sorted({d.record_id for d in repo.current_decisions(s, Stage.TITLE_ABSTRACT)})
+    review, ids = _covidence_as_ann(make_review)
     for rid, label in zip(ids, (Label.INCLUDE, Label.EXCLUDE, Label.INCLUDE), strict=True):
         record_decision(review, rid, "Bob", label, reason_id=(
             "design" if label == Label.EXCLUDE else None))
@@ -844,12 +852,49 @@ def test_imported_decisions_are_not_reported_as_an_independent_blinded_reviewer(
     assert ("Title/abstract decisions on 3 records were imported from an earlier screening "
             "(recorded as 'Ann', from covidence\\_maybe\\_sample.csv), not made in "
             "screener.") in text
-    assert ("Ann's decisions were imported, not made in it, so whether they were blinded to "
+    assert ("Ann's title/abstract decisions were imported, not made in it, so whether they "
+            "were blinded to "
             "and independent of the other reviewers' cannot be checked") in text
     assert "| Title and abstract | Ann† and Bob | 3 |" in text
-    assert ("† Ann's decisions in this table were imported from covidence\\_maybe\\_sample.csv (`import "
+    assert ("† Ann's title/abstract decisions in this table were imported from covidence\\_maybe\\_sample.csv (`import "
             "--labels-as`), not made in screener; blinding and independence cannot be "
             "checked") in text
+
+
+def test_decisions_imported_at_title_abstract_are_not_marked_at_full_text(
+        make_review: Callable[..., Any]) -> None:
+    """Ann's title/abstract decisions imported, full text screened in screener by Ann and
+    Bob: Table 1 marked Ann † on the full-text row too, whose decisions were all made in
+    screener, its note counted her full-text decisions with the imported ones ("3 of the 6
+    of Ann's decisions in this table"), and the methods text said "Ann's decisions were
+    imported, not made in it". Only title/abstract decisions can be imported: the marks,
+    the note and the methods text now say so."""
+    from screener.exports.report import methods_report
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.screening import eligible_ids
+    from screener.workflow.team import list_conflicts
+
+    review, ids = _covidence_as_ann(make_review)
+    for rid in ids:
+        record_decision(review, rid, "Bob", Label.INCLUDE)
+    list_conflicts(review, Stage.TITLE_ABSTRACT, viewer="Adjudicator")
+    with review.read() as s:
+        reports = eligible_ids(s, Stage.FULL_TEXT)
+    assert reports
+    for rid in reports:
+        for who in ("Ann", "Bob"):
+            record_decision(review, rid, who, Label.INCLUDE, stage=Stage.FULL_TEXT)
+    list_conflicts(review, Stage.FULL_TEXT, viewer="Adjudicator")
+    text = " ".join(methods_report(build_report_inputs(review)).split())
+    assert f"| Title and abstract | Ann† and Bob | {len(ids)} |" in text
+    assert f"| Full text | Ann and Bob | {len(reports)} |" in text
+    assert ("† Ann's title/abstract decisions in this table were imported from "
+            "covidence\\_maybe\\_sample.csv (`import --labels-as`)") in text
+    assert (f"Title/abstract decisions on {len(ids)} records were imported from an earlier "
+            "screening (recorded as 'Ann', from covidence\\_maybe\\_sample.csv), not made in "
+            "screener.") in text
+    assert ("Ann's title/abstract decisions were imported, not made in it, so whether they "
+            "were blinded to and independent of the other reviewers' cannot be checked") in text
 
 
 def _rayyan_three(review: Any) -> list[int]:
@@ -886,8 +931,8 @@ def test_methods_text_says_once_whose_decisions_were_imported_when_all_were(
             "rayyan\\_decisions\\_sample.ris).") in text
     assert text.count("imported from an earlier screening") == 1
     assert "This describes the screening done in screener" not in text
-    assert ("No reviewer screened in screener: Ann's, Bob's and Carol's decisions were "
-            "imported, so whether they were blinded to and independent of each other's "
+    assert ("No reviewer screened in screener: Ann's, Bob's and Carol's title/abstract "
+            "decisions were imported, so whether they were blinded to and independent of each other's "
             "cannot be checked") in text
 
 
@@ -915,11 +960,12 @@ def test_methods_text_counts_each_reviewers_imported_and_own_decisions(
             "Ann's other 2 decisions were made in screener), on 4 records recorded as 'Bob' "
             "(from rayyan\\_decisions\\_sample.ris; Bob's other decision was made in screener) "
             "and on 1 record recorded as 'Carol'") in text
-    assert ("This describes the screening done in screener: 3 of Ann's 5 decisions, 4 of "
-            "Bob's 5 decisions and Carol's decisions were imported, not made in it") in text
+    assert ("This describes the screening done in screener: 3 of Ann's 5 title/abstract "
+            "decisions, 4 of Bob's 5 title/abstract decisions and Carol's title/abstract "
+            "decisions were imported, not made in it") in text
     assert "No reviewer screened in screener" not in text
-    assert "† 3 of the 5 of Ann's decisions in this table were imported from rayyan\\_decisions" in text
-    assert "† 4 of the 5 of Bob's decisions in this table were imported from rayyan\\_decisions" in text
+    assert "† 3 of the 5 of Ann's title/abstract decisions in this table were imported from rayyan\\_decisions" in text
+    assert "† 4 of the 5 of Bob's title/abstract decisions in this table were imported from rayyan\\_decisions" in text
 
 
 def test_methods_text_says_how_often_the_model_was_retrained_and_every_model_used(
@@ -2220,6 +2266,6 @@ def test_table_1_note_says_which_of_a_reviewers_decisions_it_counts(
     assert ("on 2 records recorded as 'Ann' (from rayyan\\_decisions\\_sample.ris; Ann's other "
             "4 decisions were made in screener)") in text
     assert "| Title and abstract | Ann† and Bob† | 5 |" in text
-    assert ("† 3 of the 5 of Ann's decisions in this table were imported from "
+    assert ("† 3 of the 5 of Ann's title/abstract decisions in this table were imported from "
             "rayyan\\_decisions\\_sample.ris") in text
-    assert "† Carol's decisions in this table were imported from rayyan" in text
+    assert "† Carol's title/abstract decisions in this table were imported from rayyan" in text
