@@ -292,12 +292,38 @@ class Database:
             if damaged:
                 raise StorageError(damaged) from None
             if "permission denied" in _first_line(exc).lower():
-                raise StorageError(
-                    f"the database account may not do this on {self.display_url} "
-                    f"({_first_line(exc)}): nothing was written. Ask the database owner to "
-                    "grant it SELECT, INSERT, UPDATE and DELETE on the review's tables (and "
-                    "USAGE on its sequences)") from None
+                raise StorageError(_explain_refused(self.display_url, _first_line(exc))) from None
             raise
+
+    def missing_privileges(self) -> dict[str, list[str]]:
+        """On PostgreSQL, what this account lacks of the rights screening needs, by table or
+        sequence of the review's ({"decisions": ["INSERT", "UPDATE"]}); empty when it has
+        them all, and on SQLite (the file's permissions decide)."""
+        if self.is_sqlite:
+            return {}
+        from sqlalchemy import text
+
+        from screener.storage.models import Base
+
+        with self._explained(), self.engine.connect() as conn:
+            rows = conn.execute(text(_MISSING_PRIVILEGES),
+                                {"tables": sorted(Base.metadata.tables)}).all()
+        lacking: dict[str, list[str]] = {}
+        for name, privilege, _ in rows:
+            lacking.setdefault(str(name), []).append(str(privilege))
+        return lacking
+
+    def check_can_write(self) -> None:
+        """A `StorageError` saying what is missing when this PostgreSQL account may not
+        write the review (a read-only auditor's role): before the screening UI opens, whose
+        first step claims a record."""
+        by_rights: dict[str, list[str]] = {}
+        for name, privileges in self.missing_privileges().items():
+            by_rights.setdefault(", ".join(privileges), []).append(name)
+        if by_rights:
+            said = "; ".join(f"{rights} on {', '.join(names)}"
+                             for rights, names in by_rights.items())
+            raise StorageError(_explain_refused(self.display_url, f"it lacks {said}"))
 
     def _raise_if_silent(self, exc: OperationalError) -> None:
         """`StorageUnavailable` when the PostgreSQL server did not answer a connection
@@ -320,6 +346,35 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_MISSING_PRIVILEGES = """
+SELECT c.relname, p.privilege, p.o
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN (VALUES ('SELECT', 1), ('INSERT', 2), ('UPDATE', 3), ('DELETE', 4)) AS p(privilege, o)
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+  AND c.relname = ANY(:tables) AND NOT has_table_privilege(c.oid, p.privilege)
+UNION ALL
+SELECT c.relname, 'USAGE', 5
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema()
+  AND CASE WHEN c.relkind = 'S' THEN NOT has_sequence_privilege(c.oid, 'USAGE') END
+ORDER BY 1, 3
+"""
+"""Each (table or sequence, privilege) of the review's, in the connection's schema, that the
+account lacks (`has_table_privilege` with several privileges is true when it has any one)."""
+
+REVIEWER_RIGHTS = ("SELECT, INSERT, UPDATE and DELETE on the review's tables and USAGE on "
+                   "its sequences")
+"""What a reviewer's PostgreSQL role needs (README: "Sharing a review on PostgreSQL")."""
+
+
+def _explain_refused(where: str, said: str) -> str:
+    """The server refused this account an action on the review (`said`): what to ask for."""
+    return (f"the database account may not do this on {where} ({said}): nothing was written. "
+            f"Ask the database owner to grant it {REVIEWER_RIGHTS}")
 
 
 def copy_sqlite_file(source: Path, target: Path) -> None:

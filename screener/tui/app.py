@@ -223,6 +223,9 @@ class ScreenerApp(GatedKeysApp):
         self.exit_notes: list[str] = []
         """What to say on stderr once the UI has quit (`run_app`): Textual holds stderr
         while it runs."""
+        self.stopped_by: BaseException | None = None
+        """The error the UI could not open on (`stop_on`), raised by `run_app` once it has
+        closed."""
         self.bidi_filter = BidiControlFilter()
         """One instance for the app's life: Textual keeps each line's filtered form by filter."""
 
@@ -280,6 +283,13 @@ class ScreenerApp(GatedKeysApp):
                                          self.stage, notes, place)
             if said:  # (the review folder could not take them; a terminal log keeps it)
                 self.exit_notes.append(said)
+        self.exit()
+
+    def stop_on(self, error: BaseException) -> None:
+        """Close the UI, which cannot go on because of `error` (a database refusing the
+        account, a server lost): `run_app` raises it once the terminal is given back, for
+        the command to say it as it says any error, without a traceback."""
+        self.stopped_by = error
         self.exit()
 
     def take_drafts(self, place: str = SCREENING) -> dict[int, str]:
@@ -478,7 +488,8 @@ class ScreenerApp(GatedKeysApp):
 def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABSTRACT,
             theme: str | None = None) -> int:
     """Open the screening UI in this terminal; returns when the reviewer quits, with the
-    app's return code (not 0 when it stopped on an error, whose traceback Textual printed)."""
+    app's return code (not 0 when it stopped on an error, whose traceback Textual printed).
+    An error the UI could not open on (`ScreenerApp.stop_on`) is raised once it has closed."""
     app = ScreenerApp(review, reviewer, stage, theme=theme, min_view_s=MIN_VIEW_S,
                       quit_on_signals=True)
     app.run()
@@ -487,4 +498,6 @@ def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABST
             print(f"screener: {note}", file=sys.stderr, flush=True)
         except OSError:  # (the terminal is gone)
             pass
+    if app.stopped_by is not None:
+        raise app.stopped_by
     return app.return_code or 0

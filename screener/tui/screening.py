@@ -283,11 +283,15 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             for key, bindings in self._bindings.key_to_bindings.items():
                 self._bindings.key_to_bindings[key] = [
                     replace(b, show=True) if b.action == "conflicts" else b for b in bindings]
-        self.mine = app.initial_decisions()
-        for record_id, note in app.take_drafts().items():  # kept when the UI was closed
-            self._keep_note(record_id, note)
-        self.progress = app.initial_progress(self.mine)
-        self.show_next()
+        try:
+            self.mine = app.initial_decisions()
+            for record_id, note in app.take_drafts().items():  # kept when the UI was closed
+                self._keep_note(record_id, note)
+            self.progress = app.initial_progress(self.mine)
+            self.show_next()  # (claims the record: a write)
+        except USER_ERRORS as exc:  # nothing to screen with: said once the UI has closed
+            app.stop_on(exc)
+            return
         self.refresh_progress()
         if app.protocol_check_s > 0:
             self.set_interval(app.protocol_check_s, self.look_for_amendment)

@@ -653,10 +653,12 @@ def screening_reviewer(review: Review, name: str, *, new: bool = False,
 
 def check_can_screen(review: Review) -> None:
     """Refuse to open the screening UI on a review no decision can be written to (its disk
-    full, its folder read-only): the UI would fail on its first step."""
+    full, its folder read-only; on PostgreSQL, an account that may only read): the UI would
+    fail on its first step."""
     why = review.db.cannot_write()
     if why:
         raise StorageError(why)
+    review.db.check_can_write()  # (PostgreSQL: a role that may only read)
 
 
 def mark_not_retrieved(review: Review, record_id: int, reviewer: str | None = None) -> None:
