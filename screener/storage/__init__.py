@@ -7,6 +7,7 @@ The other layers use `Database` and `repo` and never import SQLAlchemy themselve
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -153,9 +154,43 @@ class Database:
             if self.is_sqlite and _is_read_only(exc):  # (an older review, read-only)
                 raise StorageError(_explain_sqlite_read_only(
                     self.engine.url.database or "", _first_line(exc))) from None
-            raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
+            raise StorageError(self._explain_migration(current, exc)) from None
         except DBAPIError as exc:
-            raise StorageError(f"migrating {self.display_url} failed: {_first_line(exc)}") from None
+            raise StorageError(self._explain_migration(current, exc)) from None
+
+    def _explain_migration(self, current: str | None, exc: DBAPIError) -> str:
+        """Why creating (`current` None) or upgrading the review's tables failed, and, when
+        the server refused this account, who may do it."""
+        said = _first_line(exc)
+        if not any(words in said.lower() for words in ("permission denied", "must be owner")):
+            return f"migrating {self.display_url} failed: {said}"
+        role = self.engine.url.username or "this account"
+        if current is None:
+            schema = re.search(r"for schema (\S+)", said)
+            return (f"cannot create the review's tables in {self.display_url} ({said}): "
+                    "nothing was created. Run init with the database owner's account (the "
+                    "one the database was created for: createdb -O ROLE), or ask the owner to "
+                    f"run `GRANT CREATE ON SCHEMA {schema.group(1) if schema else 'public'} "
+                    f"TO {role}` in psql")
+        owner = self._owner()
+        return (f"this screener needs the review's database schema upgraded from {current} to "
+                f"{head_revision()}, which only the owner of its tables"
+                f"{f' (role {owner})' if owner else ''} may do ({said}): nothing was changed. "
+                f"Ask them to run `screener db upgrade --db {self.display_url}` with their "
+                "account (the tables it adds get the grants the others have), then try again; "
+                "or use the screener version the team used until now")
+
+    def _owner(self) -> str | None:
+        """The PostgreSQL role owning the review's tables (None: it cannot be read)."""
+        from sqlalchemy import text
+
+        try:
+            with self.engine.connect() as conn:
+                owner = conn.execute(text("SELECT pg_get_userbyid(relowner) FROM pg_class "
+                                          "WHERE oid = to_regclass('reviews')")).scalar()
+        except DBAPIError:
+            return None
+        return str(owner) if owner else None
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -748,9 +748,67 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = _alembic_config()
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+        postgres = conn.dialect.name == "postgresql"
+        before: dict[str, str] = {}
+        if postgres:
             # Two reviewers opening a new database at once would both create the tables:
             # the second waits here until the first commits, then finds the schema at head.
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            before = _relations(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        if postgres and "reviews" in before:  # (an upgrade: not a new review's tables)
+            _like_the_review_tables(conn, {name: kind for name, kind in _relations(conn).items()
+                                           if name not in before})
+
+
+_RELATIONS = """
+SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'S')
+"""
+
+
+def _relations(conn: Any) -> dict[str, str]:
+    """The tables and sequences of the connection's schema: name -> 'r' (or 'p'), or 'S'."""
+    from sqlalchemy import text
+
+    return {str(name): str(kind) for name, kind in conn.execute(text(_RELATIONS))}
+
+
+_GRANTS = """
+SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+       a.privilege_type
+FROM pg_class c, aclexplode(c.relacl) a
+WHERE c.oid = to_regclass(:name) AND a.grantee <> c.relowner
+"""
+
+
+def _like_the_review_tables(conn: Any, new: dict[str, str]) -> None:
+    """Give the tables and sequences a migration created (`new`: name -> kind) the owner
+    and grants of the review's first ones (`reviews` and its id sequence), so the team's
+    roles keep working after an upgrade: made by a superuser, they were the superuser's,
+    and the reviewers' roles were refused them ("permission denied for table events").
+    (Only the owner of the review's tables, a member of its role or a superuser can
+    migrate: the migrations alter those tables.)"""
+    from sqlalchemy import text
+
+    if not new:
+        return
+    owner, may_hand_over = conn.execute(text(
+        "SELECT pg_get_userbyid(relowner), pg_has_role(relowner, 'MEMBER') FROM pg_class "
+        "WHERE oid = to_regclass('reviews')")).one()
+    sequence = conn.execute(text("SELECT pg_get_serial_sequence('reviews', 'id')")).scalar()
+    grants = {"TABLE": conn.execute(text(_GRANTS), {"name": "reviews"}).all(),
+              "SEQUENCE": conn.execute(text(_GRANTS), {"name": sequence}).all()
+              if sequence else []}
+    quote = conn.dialect.identifier_preparer.quote
+    # tables first: a table handed over takes its serial columns' sequences with it
+    for name, kind in sorted(new.items(), key=lambda item: item[1] == "S"):
+        what = "SEQUENCE" if kind == "S" else "TABLE"
+        for grantee, privilege in grants[what]:
+            conn.exec_driver_sql(f"GRANT {privilege} ON {what} {quote(name)} TO {grantee}")
+        if not may_hand_over:  # (not expected, as above): the owner may use it all
+            conn.exec_driver_sql(f"GRANT ALL ON {what} {quote(name)} TO {quote(owner)}")
+        elif conn.execute(text("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = "
+                               "to_regclass(:name)"), {"name": quote(name)}).scalar() != owner:
+            conn.exec_driver_sql(f"ALTER {what} {quote(name)} OWNER TO {quote(owner)}")
