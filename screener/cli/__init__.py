@@ -142,13 +142,14 @@ def _from_environment(name: str = "db_url") -> bool:
 @contextmanager
 def _naming_screener_db(db_url: str | None) -> Iterator[None]:
     """A database error about a URL that came from SCREENER_DB, not the command line, says
-    so (the user typed no --db)."""
-    from screener.storage import StorageError
+    so (the user typed no --db), unless the server was not there to serve."""
+    from screener.storage import StorageError, StorageUnavailable
 
     try:
         yield
     except StorageError as exc:
-        if db_url and _from_environment():
+        if db_url and _from_environment() and not isinstance(exc, StorageUnavailable):
+            # (a server down or busy is no fault of the URL's)
             raise StorageError(f"{exc} (the URL is the SCREENER_DB environment variable's: "
                                "fix it, or unset it to use the review folder)") from exc
         raise

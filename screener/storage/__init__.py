@@ -119,7 +119,10 @@ class Database:
                 raise
             if self.is_sqlite:
                 raise StorageError(_explain_sqlite_open(self.engine.url.database or "", exc)) from None
-            self._raise_if_silent(exc)
+            try:
+                self._raise_if_silent(exc)
+            except StorageUnavailable as down:  # (which server: the URL, password hidden)
+                raise StorageUnavailable(f"cannot connect to {self.display_url}: {down}") from None
             said = _first_line(exc)
             raise StorageError(f"cannot connect to {self.display_url}: {said}. "
                                f"{connection_hint(said, self.url)}") from None
@@ -361,23 +364,28 @@ class Database:
             raise StorageError(_explain_refused(self.display_url, f"it lacks {said}"))
 
     def _raise_if_silent(self, exc: OperationalError) -> None:
-        """`StorageUnavailable` when the PostgreSQL server did not answer a connection
-        (connect_timeout) or a statement (`answering_connection`) in time."""
-        said = _first_line(exc)
+        """`StorageUnavailable` when the PostgreSQL server is not there for a reason that is
+        not the user's input (the CLI exits 75): it did not answer a connection
+        (connect_timeout) or a statement (`answering_connection`) in time, is not running,
+        is shutting down or starting, has no connection left, or closed the connection."""
         if self.is_sqlite:
             return
-        if said.startswith(NO_ANSWER):
-            seconds, variable = pg_answer_timeout(), PG_ANSWER_TIMEOUT_ENV
-        elif "timeout expired" in said.lower():
-            seconds, variable = pg_connect_timeout(), PG_CONNECT_TIMEOUT_ENV
-        else:
-            return
+        said = _first_line(exc)
         url = self.engine.url
-        where = f"{url.host}:{url.port}" if url.port else str(url.host)
-        raise StorageUnavailable(
-            f"the PostgreSQL server at {where} did not answer within {seconds} s: nothing "
-            "was stored. Check that it is running and reachable, then try again (a server "
-            f"busy with a long job may need more time: set {variable})") from None
+        where = f"{url.host or 'localhost'}:{url.port}" if url.port else str(url.host or "localhost")
+        if said.startswith(NO_ANSWER) or "timeout expired" in said.lower():
+            seconds, variable = ((pg_answer_timeout(), PG_ANSWER_TIMEOUT_ENV)
+                                 if said.startswith(NO_ANSWER) else
+                                 (pg_connect_timeout(), PG_CONNECT_TIMEOUT_ENV))
+            raise StorageUnavailable(
+                f"the PostgreSQL server at {where} did not answer within {seconds} s: nothing "
+                "was stored. Check that it is running and reachable, then try again (a server "
+                f"busy with a long job may need more time: set {variable})") from None
+        unavailable = _server_unavailable(said)
+        if unavailable is not None:
+            what, hint = unavailable
+            raise StorageUnavailable(f"the PostgreSQL server at {where} {what} ({said}): "
+                                     f"nothing was stored. {hint}") from None
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -458,6 +466,43 @@ def close_for_replacement(path: Path) -> bool:
     return True
 
 
+_UNAVAILABLE = (
+    (("connection refused",),
+     "refused the connection",
+     "No server is running there: start it (or ask whoever runs it), then try again; if it "
+     "runs on another machine or port, check the host and port in the URL"),
+    (("shutting down",),
+     "is shutting down",
+     "Wait until it is running again (a restart takes seconds), then try again"),
+    (("starting up", "recovery mode", "not yet accepting connections"),
+     "is starting up",
+     "Try again in a moment"),
+    (("too many connections", "too many clients", "connection slots are reserved"),
+     "has no connection left for this account",
+     "Close other sessions on it (screener windows and commands, psql), then try again; or ask "
+     "its administrator to raise max_connections (too many clients) or the role's "
+     "CONNECTION LIMIT (too many connections for role)"),
+    (("server closed the connection", "terminating connection", "connection already closed",
+      "the connection is closed", "connection is lost", "consuming input failed",
+      "ssl syscall error: eof"),
+     "closed the connection",
+     "It was restarted or stopped, or an administrator ended the session: try again (if it "
+     "keeps happening, check that the server is running, and its log)"),
+)
+"""Words of a PostgreSQL failure that is not the user's input, what the server did, and
+what to do: exit 75 (try again later), not 2."""
+
+
+def _server_unavailable(said: str) -> tuple[str, str] | None:
+    """(what the server did, what to do) when `said` tells of a PostgreSQL server not there
+    to serve (`_UNAVAILABLE`); None for another failure (a wrong password, say)."""
+    low = said.lower()
+    for words, what, hint in _UNAVAILABLE:
+        if any(word in low for word in words):
+            return what, hint
+    return None
+
+
 def connection_hint(said: str, url: str) -> str:
     """What to do when the PostgreSQL server at `url` refused a connection with `said`."""
     import shlex
@@ -474,6 +519,13 @@ def connection_hint(said: str, url: str) -> str:
             "createdb", *filter(None, flags), shlex.quote(parsed.database or "")])
         return (f"Create it first: `{command}` (or CREATE DATABASE in psql, as an account "
                 "allowed to), or check the database name. A database holds one review")
+    if "sslmode" in low:
+        return ("sslmode in the URL must be one of disable, allow, prefer, require, verify-ca "
+                "or verify-full (?sslmode=require)")
+    if "ssl" in low:
+        return ("Check sslmode in the URL: require, verify-ca and verify-full need a server "
+                "with SSL on (ask its administrator), prefer uses SSL where the server has it, "
+                "disable never does")
     if "password" in low:
         return ("Check the user name and password: keep the password in ~/.pgpass or "
                 "PGPASSWORD (in the URL, write an '@' in it as %40)")

@@ -304,16 +304,17 @@ def test_init_with_a_sqlite_url_in_a_missing_folder_says_the_folder_is_missing(
     assert not (tmp_path / "rev").exists()
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql://ann:hun@ter2@127.0.0.1:9/db",        # an '@' in the password, not encoded
-    "postgresql://ann@127.0.0.1:9/db?password=hunter2",  # libpq's password parameter
+@pytest.mark.parametrize(("url", "code"), [
+    ("postgresql://ann:hun@ter2@127.0.0.1:9/db", 2),        # an '@' in the password, not encoded
+    ("postgresql://ann@127.0.0.1:9/db?password=hunter2", 75),  # libpq's; no server there
 ])
-def test_a_password_in_any_part_of_the_url_is_never_printed(tmp_path: Path, url: str) -> None:
+def test_a_password_in_any_part_of_the_url_is_never_printed(tmp_path: Path, url: str,
+                                                            code: int) -> None:
     # 'hun@ter2' was split at its '@': 'ter2@127.0.0.1' became the host and was printed
     # (by screener and in the driver's 'failed to resolve host'); ?password= was printed whole
     for args in (["status", "--db", url],
                  ["init", str(tmp_path / "r"), "--protocol", MINIMAL, "--db", url]):
-        out = run(*args, code=2)
+        out = run(*args, code=code)
         assert "ter2" not in out and "***" in out
     assert not (tmp_path / "r").exists()
 
@@ -383,9 +384,50 @@ def test_a_bad_url_from_screener_db_names_screener_db(monkeypatch: pytest.Monkey
     assert "cannot read the database URL" in out and "SCREENER_DB" not in out
 
 
-def test_a_server_that_refuses_the_connection_points_at_host_and_port() -> None:
-    out = run("status", "--db", "postgresql://ann@127.0.0.1:9/db", code=2)
-    assert "cannot connect" in out and "Check the host and port" in out
+def test_a_server_that_refuses_the_connection_is_not_running_exit_75(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # it exited 2 (bad input) with "Check the host, port, user and database name"
+    out = run("status", "--db", "postgresql://ann:secret@127.0.0.1:9/db", code=75)
+    assert ("cannot connect to postgresql://ann:***@127.0.0.1:9/db: the PostgreSQL server at "
+            "127.0.0.1:9 refused the connection") in out and "secret" not in out
+    assert "start it" in out and "check the host and port" in out
+    assert "user and database name" not in out
+    monkeypatch.setenv("SCREENER_DB", "postgresql://ann@127.0.0.1:9/db")
+    out = run("status", code=75)                      # no fault of the URL's: not "unset it"
+    assert "refused the connection" in out and "SCREENER_DB" not in out
+    out = run("init", str(tmp_path / "r"), "--protocol", MINIMAL, code=75)
+    assert "refused the connection" in out and not (tmp_path / "r").exists()
+
+
+@pytest.mark.postgres
+def test_a_role_out_of_connections_is_told_to_close_sessions_exit_75(pg_url: str) -> None:
+    import uuid
+
+    import psycopg
+
+    role = "lim_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+    try:
+        out = run("status", "--db", f"postgresql://{role}@{pg_url.split('@', 1)[1]}", code=75)
+        assert "has no connection left for this account" in out
+        assert "Close other sessions" in out and "CONNECTION LIMIT" in out
+        assert "user and database name" not in out
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("sslmode", "said"), [
+    ("bogus", "sslmode in the URL must be one of disable, allow, prefer, require"),
+    ("require", "Check sslmode in the URL: require, verify-ca and verify-full need a server "
+                "with SSL on"),                      # (the test server has no SSL)
+])
+def test_an_sslmode_the_server_cannot_meet_is_named(pg_url: str, sslmode: str,
+                                                    said: str) -> None:
+    out = run("status", "--db", f"{pg_url}?sslmode={sslmode}", code=2)
+    assert said in out and "user and database name" not in out
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "2.5"])

@@ -59,7 +59,7 @@ def test_password_in_url_is_never_printed(tmp_path: Path) -> None:
                   "postgresql://ann:hunter2@127.0.0.1:9/db"],
                  ["status", "--db", "oracle://ann:hunter2@h/db"]):
         result = CliRunner().invoke(main, args)
-        assert result.exit_code == 2
+        assert result.exit_code in (2, 75)  # (75: no server there)
         assert "hunter2" not in result.output and "***" in result.output
 
 
