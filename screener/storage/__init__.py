@@ -320,11 +320,14 @@ class Database:
             raise
         except OperationalError as exc:
             self._raise_if_silent(exc)
-            read_only = self.is_sqlite and _is_read_only(exc)
-            raise StorageError(_explain_sqlite_read_only(self.engine.url.database or "",
-                                                         _first_line(exc))
-                               if read_only else
-                               _explain_operational(exc, self.display_url)) from None
+            if self.is_sqlite and _is_read_only(exc):
+                raise StorageError(_explain_sqlite_read_only(self.engine.url.database or "",
+                                                             _first_line(exc))) from None
+            said = _explain_operational(exc, self.display_url)
+            error = StorageError(said)  # (a second try may get past the two below)
+            error.try_again = said.startswith(("database error on ",
+                                               f"the review {self.display_url} stayed busy"))
+            raise error from None
         except DatabaseError as exc:
             damaged = _explain_damaged(exc, self.display_url)
             if damaged:
@@ -608,8 +611,9 @@ def _explain_operational(exc: OperationalError, where: str) -> str:
                 "exists and is readable")
     if "disk i/o error" in low and os.path.isabs(where):
         return _explain_io_error(where, text)
-    return f"database error on {where}: {text}; nothing of this action was written"
-
+    return (f"database error on {where}: {text}; nothing of this action was written. Try again; if "
+            "it fails again, check that the database server is running and reachable (or "
+            "the disk holding the review)")
 
 def _explain_io_error(where: str, text: str) -> str:
     """A write the system refused for a reason other than a full disk: the likely causes,

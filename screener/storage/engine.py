@@ -42,12 +42,17 @@ class StorageError(Exception):
 
     reason: str = ""
     """What the database said, when the message wraps it (`Database.copy_to`)."""
+    try_again: bool = False
+    """Whether the same action may well work once the database answers again (a server
+    restarting, a lost connection): the screening UI then says to press the key again."""
 
 
 class StorageUnavailable(StorageError):
-    """The database server did not answer in time (hung, stopped, or lost by the network):
-    not the user's input; nothing of the action was stored. The CLI exits 75 (try again
-    later)."""
+    """The database server did not answer in time (hung, stopped, or lost by the network),
+    or is not there to serve (not running, restarting, out of connections): not the user's
+    input; nothing of the action was stored. The CLI exits 75 (try again later)."""
+
+    try_again = True
 
 
 def redact(url: str) -> str:

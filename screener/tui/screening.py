@@ -137,6 +137,20 @@ class ProgressFailed(Message):
         self.error = error
 
 
+TRY_AGAIN = ("The record stays on screen, with any note you typed for it: check the server "
+             "(or your network), then press the key again")
+"""What the UI adds to a failure a second try may get past (a server restarting or lost)."""
+
+
+def not_saved(exc: BaseException) -> str:
+    """The message of an action the database did not take: what failed, and, when trying
+    again may work (`StorageError.try_again`), what to do."""
+    said = str(exc)
+    if getattr(exc, "try_again", False):
+        said = f"{said.rstrip('. ')}. {TRY_AGAIN}"
+    return said
+
+
 class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
     """Record card, decision buttons, status and criteria; the screening key bindings.
 
@@ -509,7 +523,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.after_change()
             return
         except USER_ERRORS as exc:
-            self.notify(str(exc), title="Not saved", severity="error",
+            self.notify(not_saved(exc), title="Not saved", severity="error",
                         timeout=15 if isinstance(exc, ProtocolAmended) else 10)
             self.follow_protocol()
             return
@@ -755,7 +769,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         try:
             record = app.session.undo()
         except USER_ERRORS as exc:  # e.g. the adjudicator resolved the record meanwhile
-            self.notify(str(exc), title="Not undone", severity="error", timeout=10)
+            self.notify(not_saved(exc), title="Not undone", severity="error", timeout=10)
             return
         if record is None or record.id is None:
             self.notify("Nothing to undo")
@@ -815,7 +829,7 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.after_change()
             return
         except USER_ERRORS as exc:
-            self.notify(str(exc), title="Not saved", severity="error")
+            self.notify(not_saved(exc), title="Not saved", severity="error")
             return
         if self.progress is not None:
             self.progress = replace(self.progress, total=max(self.progress.total - 1, 0))

@@ -39,6 +39,9 @@ async def test_a_decision_on_a_hung_server_is_not_saved_and_its_note_kept(
                 stoppable_pg.resume()
             said = [n for n in app._notifications if n.title == "Not saved"]
             assert said and "did not answer within 2 s: nothing was stored" in said[-1].message
+            # what to do, as the CLI says it (the toast said only what failed)
+            assert ("The record stays on screen, with any note you typed for it: check the "
+                    "server (or your network), then press the key again") in said[-1].message
             assert app.current_record_id == ids[0]  # still on screen
             assert "note (with your next decision): dose?" in shown(app, "context")
             await settle(pilot)
@@ -50,3 +53,13 @@ async def test_a_decision_on_a_hung_server_is_not_saved_and_its_note_kept(
                     ] == [(ids[0], "include", "dose?")]
     finally:
         review.close()
+
+
+def test_a_refusal_a_second_try_cannot_get_past_is_not_told_to_try_again() -> None:
+    """A read-only review.db: pressing the key again would fail again."""
+    from screener.storage import StorageError, StorageUnavailable
+    from screener.tui.screening import not_saved
+
+    assert not_saved(StorageError("the review folder is read-only")) == (
+        "the review folder is read-only")
+    assert "press the key again" in not_saved(StorageUnavailable("the server closed it"))
