@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from screener.storage import repo
 from screener.storage.engine import (
+    ESCAPES,
     INT_MAX,
     NO_ANSWER,
     PG_ANSWER_TIMEOUT_ENV,
@@ -531,7 +532,8 @@ def connection_hint(said: str, url: str) -> str:
                 "disable never does")
     if "password" in low:
         return ("Check the user name and password: keep the password in ~/.pgpass or "
-                "PGPASSWORD (in the URL, write an '@' in it as %40)")
+                f"PGPASSWORD (in a password in the URL, {ESCAPES}: a '%' and two hex "
+                "digits are read as one character)")
     if any(word in low for word in ("refused", "resolve host", "translate host", "timeout",
                                     "timed out", "no route", "unreachable")):
         return "Check the host and port in the URL, and that the server is running"

@@ -60,18 +60,32 @@ def redact(url: str) -> str:
     parsed: then everything between `user:` and the last `@` is hidden)."""
     try:
         parsed = make_url(url)
-        if "@" not in (parsed.host or ""):  # else a password's '@' was read as the host's
+        # (with two '@', the password's first one was read as the host's, or a '/' in the
+        # password began the database name: everything up to the last '@' is hidden below)
+        if "@" not in (parsed.host or "") and not _more_than_one_at(url):
             return _hide_query_password(parsed.render_as_string(hide_password=True))
     except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         pass
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url
-    if "@" in rest:
-        userinfo, host = rest.rsplit("@", 1)
+    if "@" in rest.split("?", 1)[0]:
+        userinfo, host = rest.split("?", 1)[0].rsplit("@", 1)
+        host += rest[len(userinfo) + 1 + len(host):]
         user, colon, _password = userinfo.partition(":")
         rest = f"{user}{':***' if colon else ''}@{host}"
     return _hide_query_password(f"{scheme}{sep}{rest}")
+
+
+def _more_than_one_at(url: str) -> bool:
+    """A PostgreSQL URL with more than one '@' before its query: a password's '@' not
+    written %40 (a SQLite path may hold any number)."""
+    scheme, _, rest = url.partition("://")
+    return scheme.lower().startswith("postgres") and rest.split("?", 1)[0].count("@") > 1
+
+
+ESCAPES = "write an '@' as %40, a '/' as %2F, a ':' as %3A and a '%' as %25"
+"""How to write the characters a URL reads otherwise in a user name or password."""
 
 
 def _hide_query_password(url: str) -> str:
@@ -87,17 +101,16 @@ def normalise_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is not a number
+        if _more_than_one_at(url):
+            raise StorageError(_two_ats(url)) from None
         hint = (" (an IPv6 address needs its closing bracket: postgresql://user@[::1]:5432/db)"
                 if _BRACKETS.search(url) else "")
         raise StorageError(
             f"cannot read the database URL {redact(url)!r}{hint}: use "
             "postgresql://user@host:port/db or sqlite:///path/to/review.db"
         ) from exc
-    if "@" in (parsed.host or ""):
-        raise StorageError(
-            f"cannot read the database URL {redact(url)!r}: it holds more than one '@'. "
-            "Write an '@' in the user name or password as %40, "
-            "or leave the password out of the URL and use ~/.pgpass or PGPASSWORD")
+    if "@" in (parsed.host or "") or _more_than_one_at(url):
+        raise StorageError(_two_ats(url))
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres"):
         if not parsed.database:
@@ -112,6 +125,12 @@ def normalise_url(url: str) -> str:
             "(a review folder) or PostgreSQL (postgresql://user@host:port/db)"
         )
     return parsed.render_as_string(hide_password=False)
+
+
+def _two_ats(url: str) -> str:
+    return (f"cannot read the database URL {redact(url)!r}: it holds more than one '@'. In "
+            f"the user name or password, {ESCAPES}; or leave the password out of the URL and "
+            "use ~/.pgpass or PGPASSWORD")
 
 
 def sqlite_url(path: Path) -> str:

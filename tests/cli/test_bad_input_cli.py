@@ -324,6 +324,19 @@ def test_an_at_sign_in_a_url_password_is_explained() -> None:
     assert "cannot read the database URL" in out and "%40" in out
 
 
+@pytest.mark.parametrize("url", [
+    "postgresql://ann:p@ss/w@rd@127.0.0.1:9/db",   # read as host 'ss', database 'w@rd@127...'
+    "postgresql://ann:p@ss:w@rd@127.0.0.1:9/db",   # not read at all: the generic message
+])
+def test_two_at_signs_with_a_slash_or_colon_in_a_password_are_explained(url: str) -> None:
+    # the first one tried to connect to the host 'ss' and printed 'ss/w%40rd%40127.0.0.1'
+    out = run("status", "--db", url, code=2)
+    assert "it holds more than one '@'" in out and "%40" in out
+    assert "'/' as %2F" in out and "':' as %3A" in out and "'%' as %25" in out
+    assert "'postgresql://ann:***@127.0.0.1:9/db'" in out      # the password hidden, whole
+    assert not any(part in out for part in ("ss/", "ss:", "w@rd", "w%40rd"))
+
+
 @pytest.mark.postgres
 def test_a_postgresql_database_not_created_yet_is_named_with_how_to_create_it(
         tmp_path: Path, pg_url: str) -> None:
@@ -446,6 +459,8 @@ def test_a_wrong_postgresql_password_points_at_the_password() -> None:
 
     said = 'connection failed: FATAL:  password authentication failed for user "ann"'
     assert "~/.pgpass" in connection_hint(said, "postgresql://ann@127.0.0.1:9/db")
+    # 'pa%41ss' in a URL is sent as 'paAss': the hint says how to write a '%'
+    assert "a '%' as %25" in connection_hint(said, "postgresql://ann@127.0.0.1:9/db")
 
 
 @pytest.mark.postgres
