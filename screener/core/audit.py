@@ -480,8 +480,10 @@ def describe_event(event: LogEvent) -> str:
         text = f"{kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
     if event.actor:
         text += f" (by {event.actor})"
-    if d.get("account"):
-        text += f" (account {d['account']})"
+    if d.get("account") or d.get("database_role"):
+        text += " (" + ", ".join(filter(None, (
+            f"account {d['account']}" if d.get("account") else "",
+            f"database role {d['database_role']}" if d.get("database_role") else ""))) + ")"
     if d.get("recorded_by"):
         text += f" [recorded later by {d['recorded_by']}, from the tables]"
     return text

@@ -678,6 +678,10 @@ def add_event(session: Session, kind: str, *, actor: str = "", stage: Stage | No
         details.setdefault(DECISION_POSITION, review.decision_count)
     if not actor:  # a command without a reviewer name: the operating-system account
         details.setdefault("account", _account())
+        if session.get_bind().dialect.name == "postgresql":
+            # and the role the server authenticated, which a laptop's user name is not
+            details.setdefault("database_role", str(session.scalar(
+                select(func.current_user()))))
     event = audit.LogEvent(seq=seq, kind=kind, actor=actor, time=audit.iso_utc(created),
                            stage=stage.value if stage else "", record_id=record_id,
                            details=details)

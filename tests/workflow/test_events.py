@@ -108,7 +108,7 @@ def test_events_record_the_review_history_in_order(make_review: Callable[..., An
 
 
 def test_amendment_dedup_undo_and_redo_are_events(make_review: Callable[..., Any],
-                                                  tmp_path: Path) -> None:
+                                                  tmp_path: Path, db_url: str | None) -> None:
     review = make_review()
     import_file(review, _csv(tmp_path / "a.csv", ["Ketamine trial one", "Ketamine trial one"]))
     deduplicate(review)
@@ -122,9 +122,16 @@ def test_amendment_dedup_undo_and_redo_are_events(make_review: Callable[..., Any
     assert [e.kind for e in events] == [
         "protocol_version", "records_imported", "duplicates_removed", "duplicates_restored",
         "duplicates_removed", "protocol_version"]
+    who = {"account": getpass.getuser()}                         # no reviewer: who ran it
+    if db_url:  # and on PostgreSQL, the role the server authenticated
+        from sqlalchemy.engine import make_url
+
+        who["database_role"] = str(make_url(db_url).username)
     assert events[3].details == {"cluster": 1, "records": 1,
-                                 "record_ids": [2], "separated": [[1, 2]],
-                                 "account": getpass.getuser()}   # no reviewer: who ran it
+                                 "record_ids": [2], "separated": [[1, 2]], **who}
+    assert describe_event(events[3]).endswith(
+        f"(account {getpass.getuser()}"
+        + (f", database role {who['database_role']})" if db_url else ")"))
     assert events[4].details["redo_of"] == 1
     assert events[5].details["version"] == 2
     assert events[5].details["reason"] == "widened the population"
