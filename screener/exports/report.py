@@ -315,8 +315,8 @@ class ReportInputs:
     where it differs from `split` and `split_full_text` (what was screened): a draft, or
     records left unscreened by the stopping rule."""
     screening_modes: tuple[tuple[int, str, int, bool], ...] = ()
-    """(protocol version, date, reviewers per record, blinded: two or more reviewers who
-    could not see each other's decisions) of each version, when an amendment changed how
+    """(protocol version, date, reviewers per record, blinded: two or more reviewers whom
+    screener did not show each other's decisions) of each version, when an amendment changed how
     many reviewers screen a record or the blinding (else empty)."""
     settled_by_amendment: tuple[tuple[int, str, Stage, int], ...] = ()
     """(protocol version, date, stage, conflicts) for each amendment (dual to single
@@ -767,7 +767,7 @@ def screening_paragraph(inputs: ReportInputs) -> str:
     # what each record's screening covers: no report is screened without a full-text stage
     report = " and each retrieved report" if has_ft else ""
     if mode.dual:
-        how = ("independently: reviewers could not see each other's decisions until "
+        how = ("independently: screener did not show reviewers each other's decisions until "
                "reconciliation of the stage began (blinded)" if mode.blind else
                "but not independently: reviewers could see each other's decisions")
         sentences = _allocation_sentences(inputs)

@@ -1910,7 +1910,7 @@ def test_a_title_abstract_only_diagram_ends_at_the_reports_sought(
      # (a draft: only ann has screened, so not "Every record screened so far was screened
      # by three reviewers")
      "Under the protocol each record is screened by three reviewers, independently: "
-     "reviewers could not see each other's decisions until reconciliation of the stage "
+     "screener did not show reviewers each other's decisions until reconciliation of the stage "
      "began (blinded). So far, at title and abstract, 1 record has been screened by one "
      "reviewer."),
 ])
