@@ -228,8 +228,10 @@ async def screen_with_pilot(review: object, n: int) -> tuple[list[float], list[f
     from tui_latency import decide, watch_frames
 
     from screener.tui.app import ScreenerApp
+    from screener.tui.idle_gc import GC_IDLE_S
 
-    app = ScreenerApp(review, "ann", "title_abstract")  # type: ignore[arg-type]
+    app = ScreenerApp(review, "ann", "title_abstract",  # type: ignore[arg-type]
+                      gc_idle_seconds=GC_IDLE_S)
     frames = watch_frames(app)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()

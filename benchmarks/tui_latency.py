@@ -51,6 +51,7 @@ from screener.core.decisions import Stage
 from screener.core.records import Record
 from screener.storage import repo
 from screener.tui.app import ScreenerApp
+from screener.tui.idle_gc import GC_IDLE_S
 from screener.tui.screening import ScreeningScreen
 from screener.workflow.ranking import RankingUpdate
 from screener.workflow.review import DB_FILE, Review, create_review, open_review
@@ -136,7 +137,7 @@ async def measure(folder: Path, decisions: int, ranker_kind: str, reviewer: str
             from screener.tui.app import default_ranker
             ranker = default_ranker
         started = time.perf_counter()
-        app = ScreenerApp(review, reviewer, ranker=ranker)
+        app = ScreenerApp(review, reviewer, ranker=ranker, gc_idle_seconds=GC_IDLE_S)
         frames = watch_frames(app)
         async with app.run_test(size=(100, 32)) as pilot:
             assert app.current_record_id is not None

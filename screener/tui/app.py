@@ -19,7 +19,10 @@ and a fake ranker without patching globals:
 - `protocol_check_s`: how often the screen looks for a protocol amendment made in another
   shell (a worker reads the latest version's hash; default `PROTOCOL_CHECK_S`).
 - `gc_idle_seconds`: full garbage collections run when the reviewer pauses this long
-  (`screener.tui.idle_gc`), not between a key and the next record.
+  (`screener.tui.idle_gc`), not between a key and the next record (`run_app` sets
+  `GC_IDLE_S`; None, the default here for scripted use, leaves them to Python: the idle
+  collector's first full collection walks the whole process, which in a test process
+  holding the whole suite took 0.3 s of CPU for each app started).
 
 Must not import screener.storage or sqlalchemy: the database is reached through
 `screener.workflow` only.
@@ -44,7 +47,7 @@ from screener.core.decisions import Decision, Role, Stage
 from screener.core.paths import escaped_bytes
 from screener.core.protocol import Resolution
 from screener.tui.dialogs import MIN_VIEW_S, ConfirmScreen, GatedKeysApp, HelpScreen
-from screener.tui.idle_gc import IdleCollector
+from screener.tui.idle_gc import GC_IDLE_S, IdleCollector
 from screener.tui.keys import DEFAULT_KEYS, DESCRIPTIONS, KeyMap, binding_key, load_keymap
 from screener.tui.screening import ScreeningScreen
 from screener.tui.settings import (
@@ -171,7 +174,7 @@ class ScreenerApp(GatedKeysApp):
                  theme: str | None = None, settings_file: Path | None = None,
                  session: ScreeningSession | None = None,
                  background_delay: float = 0.15, progress_delay: float = 1.0,
-                 rank_on_open: bool | None = None, gc_idle_seconds: float = 2.0,
+                 rank_on_open: bool | None = None, gc_idle_seconds: float | None = None,
                  min_view_s: float = 0.0, quit_on_signals: bool = False,
                  protocol_check_s: float = PROTOCOL_CHECK_S) -> None:
         super().__init__()
@@ -207,7 +210,8 @@ class ScreenerApp(GatedKeysApp):
         screen follows it while the reviewer only reads, not at the next decision key."""
         self.rankings_applied = 0
         """How many re-rankings have been applied (for tests and the benchmark)."""
-        self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds,
+        self.gc_idle_seconds = gc_idle_seconds
+        self.idle_gc = IdleCollector(self.set_timer, gc_idle_seconds or GC_IDLE_S,
                                      after_frame=self.call_after_refresh)
         self.title = review.protocol.title  # the protocol in force (an amendment may retitle)
         self.sub_title = f"{self.reviewer} · {self.stage.label}"
@@ -238,7 +242,8 @@ class ScreenerApp(GatedKeysApp):
         return ScreeningScreen()
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.idle_gc.start)  # once the first record is on screen
+        if self.gc_idle_seconds is not None:  # once the first record is on screen
+            self.call_after_refresh(self.idle_gc.start)
         if self.process_ranker is not None and self.stage == Stage.TITLE_ABSTRACT:
             # After the first record is on screen: starting the child costs CPU.
             self.set_timer(WARM_UP_DELAY, self._warm_up)
@@ -491,7 +496,7 @@ def run_app(review: Review, reviewer: str, stage: Stage | str = Stage.TITLE_ABST
     app's return code (not 0 when it stopped on an error, whose traceback Textual printed).
     An error the UI could not open on (`ScreenerApp.stop_on`) is raised once it has closed."""
     app = ScreenerApp(review, reviewer, stage, theme=theme, min_view_s=MIN_VIEW_S,
-                      quit_on_signals=True)
+                      gc_idle_seconds=GC_IDLE_S, quit_on_signals=True)
     app.run()
     for note in app.exit_notes:
         try:

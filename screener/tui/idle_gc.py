@@ -21,6 +21,9 @@ import gc
 from collections.abc import Callable
 from typing import Protocol
 
+GC_IDLE_S = 2.0
+"""Seconds without a decision after which the screening UI runs its full collection."""
+
 NEVER = 1_000_000_000
 """A generation-2 threshold no session reaches: no automatic full collection."""
 
@@ -36,7 +39,7 @@ class IdleCollector:
     """
 
     def __init__(self, set_timer: Callable[[float, Callable[[], None]], _Timer],
-                 idle_seconds: float = 2.0, max_decisions: int = 50,
+                 idle_seconds: float = GC_IDLE_S, max_decisions: int = 50,
                  after_frame: Callable[[Callable[[], None]], object] | None = None) -> None:
         self.set_timer = set_timer
         self.after_frame = after_frame

@@ -864,6 +864,20 @@ async def test_full_garbage_collection_waits_for_the_reviewer_to_pause(make_app:
     assert gc.get_threshold()[2] != NEVER and gc.get_freeze_count() == 0  # as before
 
 
+def test_the_screening_ui_started_from_the_command_line_collects_when_the_reviewer_pauses(
+        review_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`screener screen` (run_app) starts the idle collector; the tests' apps leave
+    collections to Python unless they ask for it, as the one above does."""
+    from screener.tui.app import run_app
+    from screener.tui.idle_gc import GC_IDLE_S
+
+    review, _ = review_factory()
+    started: list[float | None] = []
+    monkeypatch.setattr(ScreenerApp, "run", lambda app: started.append(app.gc_idle_seconds))
+    assert run_app(review, "ann") == 0
+    assert started == [GC_IDLE_S]
+
+
 def test_an_overdue_collection_waits_for_the_next_frame() -> None:
     """Without a pause, every max_decisions-th decision hands the full collection to
     `after_frame` (run once the next record is on screen), never runs it in the handler."""
