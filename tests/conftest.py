@@ -6,6 +6,7 @@ throwaway one). Under CI=true they fail, rather than skip, when it is missing.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -47,6 +48,13 @@ settings.register_profile("long", max_examples=8000, deadline=None, database=Non
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Python's automatic collections, tuned for a test process: a pytest worker holds the whole
+# suite (600,000 objects and more, as Textual apps and SQLAlchemy engines come and go), and
+# with the default thresholds (700, 10, 10) its full collections took a quarter of the TUI
+# tests' CPU time. Ten times fewer young collections, hence full ones, cost a few MB.
+# (tests/tui/test_app.py's idle-collector test puts the defaults back while it runs.)
+gc.set_threshold(10_000, 10, 10)
 
 
 @pytest.fixture(autouse=True)

@@ -837,8 +837,6 @@ async def test_full_garbage_collection_waits_for_the_reviewer_to_pause(make_app:
     the next record: only once the reviewer pauses."""
     import gc
 
-    from screener.tui.idle_gc import NEVER
-
     app, review, ids, _ = make_app(gc_idle_seconds=1.0)
     full: list[int] = []
 
@@ -846,22 +844,27 @@ async def test_full_garbage_collection_waits_for_the_reviewer_to_pause(make_app:
         if phase == "start" and info["generation"] == 2:
             full.append(1)
 
-    async with app.run_test() as pilot:
-        await pilot.pause()
-        assert app.idle_gc.active
-        gc.callbacks.append(watch)
-        try:
-            await pilot.press("m")
-            # Enough new objects for several automatic full collections.
-            garbage = [[i] for i in range(300_000)]
-            del garbage
-            assert full == [] and app.idle_gc.collections == 0
-            assert stored(review) == [(ids[0], "ann", "maybe", None, "")]
-            await pilot.pause(1.5)  # the reviewer reads
-            assert full and app.idle_gc.collections == 1
-        finally:
-            gc.callbacks.remove(watch)
-    assert gc.get_threshold()[2] != NEVER and gc.get_freeze_count() == 0  # as before
+    tuned = gc.get_threshold()  # (tests/conftest.py's, for the suite)
+    gc.set_threshold(700, 10, 10)  # Python's defaults, a reviewer's process
+    try:
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            assert app.idle_gc.active
+            gc.callbacks.append(watch)
+            try:
+                await pilot.press("m")
+                # Enough new objects for several automatic full collections.
+                garbage = [[i] for i in range(300_000)]
+                del garbage
+                assert full == [] and app.idle_gc.collections == 0
+                assert stored(review) == [(ids[0], "ann", "maybe", None, "")]
+                await pilot.pause(1.5)  # the reviewer reads
+                assert full and app.idle_gc.collections == 1
+            finally:
+                gc.callbacks.remove(watch)
+        assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0  # as before
+    finally:
+        gc.set_threshold(*tuned)
 
 
 def test_the_screening_ui_started_from_the_command_line_collects_when_the_reviewer_pauses(
