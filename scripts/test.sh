@@ -24,6 +24,10 @@ fi
 trap '[ -n "$pg_dir" ] && bash scripts/pg.sh stop "$pg_dir"' EXIT
 
 echo "== pytest"
+# The CLI, crash and concurrency tests start Python processes that import screener; with
+# PYTHONDONTWRITEBYTECODE set (as in some CI images) each one compiles it again (about
+# 0.1 s of CPU each). Bytecode goes to the clone's gitignored __pycache__ folders.
+unset PYTHONDONTWRITEBYTECODE
 $BIN/python -m pytest -q -n 2 --dist loadgroup "$@"
 rc=$?
 [ $rc -ne 0 ] && status=$rc
