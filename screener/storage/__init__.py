@@ -143,6 +143,19 @@ class Database:
             conn = conn.execution_options(**{READ_ONLY: True})
             return sorted(t for t in inspect(conn).get_table_names() if t != "alembic_version")
 
+    def schema(self) -> str | None:
+        """On PostgreSQL, the schema that holds the review's tables (the first of the
+        connection's search path that exists: `public` unless the URL sets another); None
+        on SQLite."""
+        from sqlalchemy import text
+
+        if self.is_sqlite:
+            return None
+        with self._explained(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            schema = conn.scalar(text("SELECT current_schema()"))
+            return str(schema) if schema is not None else None
+
     def upgrade(self) -> None:
         """Apply migrations to head (idempotent)."""
         self.check_reachable()

@@ -49,15 +49,32 @@ class Backup:
     """Leftovers of interrupted protocol amendments removed from the review folder."""
 
 
+def _pg_dump_advice(schema: str | None) -> str:
+    """The pg_dump (and pg_restore) that back up a review kept in PostgreSQL: in a schema of
+    its own (the URL sets the search path), that schema only, not the other reviews or
+    applications of the database, as a plain pg_dump would."""
+    if not schema or schema == "public":
+        return ("`pg_dump -Fc -f review.dump URL` (restore with pg_restore into an empty "
+                "database)")
+    import shlex
+
+    # pg_dump -n reads a pattern: unquoted, a name is folded to lower case and * ? are wildcards
+    name = schema if re.fullmatch(r"[a-z_][a-z0-9_$]*", schema) else (
+        '"' + schema.replace('"', '""') + '"')
+    return (f"its schema only (a plain pg_dump takes every schema of the database): "
+            f"`pg_dump -Fc -n {shlex.quote(name)} -f review.dump URL` (restore with "
+            f"`pg_restore -d URL review.dump` into a database without a schema {schema}: "
+            "it creates it)")
+
+
 def backup_review(review: Review, target: Path) -> Backup:
     """Write a copy of `review` to the new folder `target` that opens as a review and passes
     SQLite's integrity check; nothing is left at `target` when any step fails."""
     source = review.db.sqlite_path
     if source is None:
-        raise ReviewError(
-            f"{review.location} is kept in PostgreSQL: back it up with the server's own tools, "
-            "`pg_dump -Fc -f review.dump URL` (restore with pg_restore into an empty "
-            "database), and copy the review folder's protocol.yaml beside it")
+        raise ReviewError(f"{review.location} is kept in PostgreSQL: back it up with the "
+                          f"server's own tools, {_pg_dump_advice(review.db.schema())}, and "
+                          "copy the review folder's protocol.yaml beside it")
     if target.exists() or target.is_symlink():
         raise ReviewError(f"{target} exists: a backup goes into a new folder, so that nothing "
                           "is written over; give a path that does not exist yet")

@@ -22,8 +22,9 @@ def run(*args: str) -> str:
     return result.output
 
 
-@pytest.mark.postgres
-def test_one_review_per_schema_in_one_database(pg_url: str, tmp_path: Path) -> None:
+def two_reviews(pg_url: str, tmp_path: Path) -> dict[str, str]:
+    """Reviews 'ketamine' and 'lithium', each in a schema of that name of one database; the
+    URL of each."""
     import psycopg
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -32,6 +33,14 @@ def test_one_review_per_schema_in_one_database(pg_url: str, tmp_path: Path) -> N
     url = {name: f"{pg_url}?options=-csearch_path%3D{name}" for name in ("ketamine", "lithium")}
     for name in url:
         run("init", str(tmp_path / name), "--protocol", MINIMAL, "--db", url[name])
+    return url
+
+
+@pytest.mark.postgres
+def test_one_review_per_schema_in_one_database(pg_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    url = two_reviews(pg_url, tmp_path)
     (tmp_path / "k.ris").write_text(RIS, encoding="utf-8")
     run("import", str(tmp_path / "k.ris"), "--db", url["ketamine"])
     run("decide", "1", "--reviewer", "ann", "--new-reviewer", "--label", "include",
@@ -44,3 +53,36 @@ def test_one_review_per_schema_in_one_database(pg_url: str, tmp_path: Path) -> N
         tables = dict(conn.execute("SELECT schemaname, count(*) FROM pg_tables WHERE "
                                    "tablename = 'decisions' GROUP BY 1").fetchall())
     assert tables == {"ketamine": 1, "lithium": 1}        # nothing in public
+
+
+@pytest.mark.postgres
+def test_backup_of_a_review_in_its_own_schema_names_the_pg_dump_of_that_schema(
+        pg_url: str, tmp_path: Path) -> None:
+    # a plain `pg_dump URL` dumps every schema of the database: the other reviews too
+    import re
+    import shlex
+    import shutil
+    import subprocess
+
+    url = two_reviews(pg_url, tmp_path)
+    refused = CliRunner().invoke(main, ["backup", str(tmp_path / "bk"), "--db", url["ketamine"]])
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    command = re.search(r"`(pg_dump [^`]*)`", said)
+    assert command is not None, said
+    assert "pg_restore" in said, said
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    dump = tmp_path / "review.dump"
+    argv = [url["ketamine"] if word == "URL" else word for word in shlex.split(command[1])]
+    subprocess.run(argv, cwd=tmp_path, check=True)
+    listing = subprocess.run(["pg_restore", "-l", str(dump)], check=True, capture_output=True,
+                             text=True).stdout
+    schemas = set(re.findall(r"TABLE (\w+) decisions ", listing))
+    assert schemas == {"ketamine"}, listing
+
+    public = tmp_path / "public"
+    run("init", str(public), "--protocol", MINIMAL, "--db", pg_url)
+    plain = CliRunner().invoke(main, ["backup", str(tmp_path / "bk"), "--db", pg_url])
+    assert plain.exit_code == 2 and "`pg_dump -Fc -f review.dump URL`" in plain.output, (
+        plain.output)
