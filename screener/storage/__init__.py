@@ -535,7 +535,10 @@ def connection_hint(said: str, url: str) -> str:
         command = " ".join([
             "createdb", *filter(None, flags), shlex.quote(parsed.database or "")])
         return (f"Create it first: `{command}` (or CREATE DATABASE in psql, as an account "
-                "allowed to), or check the database name. A database holds one review")
+                "allowed to), or check the database name. A database holds one review, or "
+                "one per schema: to keep this review in a database that holds another, "
+                "`CREATE SCHEMA name` there and add ?options=-csearch_path%3Dname to the URL "
+                "(README: PostgreSQL for teams)")
     if "sslmode" in low:
         return ("sslmode in the URL must be one of disable, allow, prefer, require, verify-ca "
                 "or verify-full (?sslmode=require)")

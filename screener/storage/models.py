@@ -1,7 +1,7 @@
 """SQLAlchemy 2.x typed models: the review database schema.
 
-One database holds one review. Decisions are append-only; the current decision for
-(record, reviewer, stage) is the row with the highest id. ORM objects never leave
+One database (or one schema of it) holds one review. Decisions are append-only; the current
+decision for (record, reviewer, stage) is the row with the highest id. ORM objects never leave
 `screener.storage`: functions in `screener.storage.repo` return core dataclasses.
 Must not import textual, click, sklearn or any other layer of screener but core.
 """

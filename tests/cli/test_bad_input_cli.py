@@ -348,6 +348,8 @@ def test_a_postgresql_database_not_created_yet_is_named_with_how_to_create_it(
         out = run(*args, code=2)
         assert 'database "ketamine_review" does not exist' in out
         assert "createdb" in out and "ketamine_review" in out.split("createdb", 1)[1]
+        # and that a review may have a schema of its own instead (README: PostgreSQL)
+        assert "CREATE SCHEMA" in out and "options=-csearch_path%3D" in out, out
     assert not (tmp_path / "r").exists()
 
 
