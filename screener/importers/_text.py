@@ -160,20 +160,55 @@ def clean_inline(value: object) -> str:
 
 
 def clean_paragraphs(value: object) -> str:
-    """Like `clean_inline` but keeps blank-line paragraph breaks ('\\n\\n')."""
+    """Like `clean_inline` but keeps blank-line paragraph breaks ('\\n\\n'); a JATS section
+    title (<jats:title>Background</jats:title>, <title>) begins a paragraph
+    'Background: ...', as PubMed's labelled sections read (`_section_titles`)."""
     if value is None:
         return ""
     text = str(value)
     if _is_clean(text):
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    titled = "<" in text and _HEADING not in text and _TITLE.search(text) is not None
+    if titled:
+        text = _TITLE.sub(_title_paragraph, text)
     if "<" in text:
         text = _strip_tags(text)
     if "&" in text:
         text = _unescape(text)
     text = _RECORD_CONTROLS.sub("", text)
-    parts = (" ".join(p.split()) for p in _PARAGRAPH.split(text))
+    parts: Iterable[str] = (" ".join(p.split()) for p in _PARAGRAPH.split(text))
+    if titled:
+        parts = _section_titles(parts)
     return "\n\n".join(p for p in parts if p)
+
+
+_TITLE = re.compile(r"<((?:[A-Za-z][A-Za-z0-9]*:)?title)(?:\s[^<>]*)?>(.{0,500}?)</\1\s*>",
+                    re.IGNORECASE | re.DOTALL)
+"""A JATS section title (<jats:title>, <title>), as Crossref, Scopus and publishers write a
+structured abstract's headings."""
+_HEADING = "\ue000"
+"""Marks where a section title ends while its text is cleaned (a private-use character: text
+that holds one is left as before)."""
+
+
+def _title_paragraph(match: re.Match[str]) -> str:
+    return f"\n\n{match.group(2).strip().rstrip(':').strip()}{_HEADING} "
+
+
+def _section_titles(parts: Iterable[str]) -> Iterator[str]:
+    """Paragraphs that begin with a section title read 'Title: text', as PubMed's labelled
+    sections do ('BACKGROUND: text'); a title with no text of its own (the heading of the
+    sections that follow) is a line of its own, and one that says only 'Abstract' (the
+    field is the abstract; PubMed has no such label) is dropped."""
+    for part in parts:
+        title, mark, body = part.partition(_HEADING)
+        if not mark:
+            yield part
+        elif body.strip():
+            yield f"{title}: {body.strip()}" if title else body.strip()
+        elif title.casefold() != "abstract":
+            yield title
 
 
 _SECTION = re.compile(r"([.?!])\s+(?=[A-Z][A-Z ,/&()-]{2,40}:\s)")

@@ -66,8 +66,31 @@ def test_block_tags_keep_words_apart_and_inline_tags_do_not() -> None:
     record = read_bytes(table.encode("utf-8")).records[0]
     assert record.title == "Ketamine trial second line: in vivo CO_2"
     assert record.abstract == (
-        "Abstract Background Ketamine reduces depression. Methods We randomised 40 adults; "
+        "Background: Ketamine reduces depression.\n\nMethods: We randomised 40 adults; "
         "p < 0.05; dose 0.5 mg kg^−1; AT&T & R&D.")
+
+
+def test_jats_section_titles_read_as_pubmeds_labelled_sections() -> None:
+    # '<jats:title>Background</jats:title><jats:p>Ketamine' became 'Background Ketamine',
+    # where PubMed's <AbstractText Label="Background"> gives 'Background: Ketamine' on a
+    # paragraph of its own: the same article read two ways on the card and in exports
+    pubmed = ('<?xml version="1.0"?><PubmedArticleSet><PubmedArticle><MedlineCitation>'
+              "<PMID>30000005</PMID><Article><ArticleTitle>Ketamine</ArticleTitle><Abstract>"
+              '<AbstractText Label="Background">Ketamine reduces depression.</AbstractText>'
+              '<AbstractText Label="Methods">We randomised <i>40</i> adults.</AbstractText>'
+              "</Abstract></Article></MedlineCitation></PubmedArticle></PubmedArticleSet>")
+    jats = ('<jats:title>Abstract</jats:title><jats:sec><jats:title>Background</jats:title>'
+            "<jats:p>Ketamine reduces depression.</jats:p></jats:sec>\n<jats:sec>"
+            "<jats:title>Methods</jats:title><jats:p>We randomised <jats:italic>40"
+            "</jats:italic> adults.</jats:p></jats:sec>")
+    html = ("<sec><title>Background:</title><p>Ketamine reduces depression.</p></sec>"
+            "<sec><title>Methods</title><p>We randomised <i>40</i> adults.</p></sec>")
+    (expected,) = read_bytes(pubmed.encode("utf-8")).records
+    assert expected.abstract.startswith("Background: Ketamine")
+    for abstract in (jats, html):
+        table = f'Title,Abstract\nKetamine,"{abstract}"\n'
+        assert read_bytes(table.encode("utf-8")).records[0].abstract == expected.abstract
+        assert read_bytes(ris("Ketamine", abstract)).records[0].abstract == expected.abstract
 
 
 MEDLINE = """PMID- 30000002
