@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from screener.core.latin import latin_letter
 from screener.core.records import Record
 from screener.importers._text import MARKUP_TAG, letter_case
 
@@ -41,8 +42,9 @@ def normalise_title(text: str) -> str:
     Greek letters ("β" -> "beta") unless the title has Greek words, lower-cases (case
     folding),
     turns "&" into "and", replaces punctuation by spaces and collapses white space (so
-    trailing periods and brackets disappear). Latin letters are kept as a-z (others, such
-    as 'ø', separate words); letters and digits of other scripts are kept (a Greek, Russian,
+    trailing periods and brackets disappear). Latin letters are kept as a-z (the Turkish
+    dotless 'ı' as 'i', 'ø' as 'o', 'ł' as 'l', 'æ' as 'ae': `latin_letter`; others, such as
+    the phonetic 'ɛ', separate words); letters and digits of other scripts are kept (a Greek, Russian,
     Arabic, Chinese... word stays that word, Japanese kana keep their voiced marks), and
     the spaces between characters of scripts written without spaces (Chinese, Japanese,
     Thai...) are dropped, so a title segmented into words matches the unsegmented one.
@@ -100,14 +102,17 @@ def _letter_or_space_of(ch: str) -> str:
     kind = unicodedata.category(ch)
     if kind == "Nd":
         return str(unicodedata.digit(ch))
+    if (spelled := latin_letter(ch)) is not None:  # 'ı' 'i', 'ø' 'o', 'æ' 'ae'
+        return spelled
     if kind[0] not in "LMN" or unicodedata.name(ch, "").startswith(_NOT_KEPT):
         return " "
     return ch
 
 
 _NOT_KEPT = ("LATIN", "COMBINING", "MODIFIER")
-"""Latin letters other than a-z ('ø'), marks that belong to no script and modifier
-letters ('ʼ' as an apostrophe) separate words, as punctuation does."""
+"""Latin letters other than a-z that have no a-z spelling (phonetic signs such as 'ɛ'; 'ø'
+is 'o', `latin_letter`), marks that belong to no script and modifier letters ('ʼ' as an
+apostrophe) separate words, as punctuation does."""
 
 
 def _letter_or_space(found: re.Match[str]) -> str:
