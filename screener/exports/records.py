@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -78,6 +77,7 @@ from screener.core.issns import (
     ris_note_issn,
     written_issns,
 )
+from screener.core.latin import latin_ascii
 from screener.core.records import BIBTEX_TYPE_NAMES, RIS_TYPE_NAMES, Record, written_type
 from screener.exports._cells import EXCEL_CELL_LIMIT, Cell, csv_text, over_excel_limit
 
@@ -243,18 +243,26 @@ def records_ris(items: Sequence[RecordItem], provenance: Provenance | None = Non
 # --- BibTeX ---------------------------------------------------------------------------
 
 def _ascii_word(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]", "", plain.lower())
+    """`text` in a-z and 0-9 only: accents taken off, Latin letters such as 'ı', 'ø', 'ß'
+    spelled in a-z (`latin_ascii`: 'Yılmaz' is 'yilmaz'), anything else left out."""
+    return re.sub(r"[^a-z0-9]", "", latin_ascii(text).lower())
 
 
 _STOP = {"a", "an", "the", "of", "on", "in", "and", "for", "to", "with", "at", "by"}
 
 
 def _cite_key(record: Record, taken: set[str]) -> str:
-    family = _ascii_word(record.first_author.split(",")[0]) or "anon"
+    """'family' 'year' 'first title word': the first author's family name in a-z, or, for a
+    first author written in another script (Cyrillic, Chinese, Greek), the first author's
+    who has one in Latin script; with none, the record's id ('rec123-2019'); 'anon' for a
+    record without authors."""
+    family = next(filter(None, (_ascii_word(a.split(",")[0]) for a in record.authors)), "")
+    year = str(record.year or "")
+    if not family and record.authors and record.id is not None:
+        family, year = f"rec{record.id}", f"-{year}" if year else ""
     words = [_ascii_word(w) for w in record.title.split()]
     word = next((w for w in words if w and w not in _STOP), "")
-    base = f"{family}{record.year or ''}{word}"
+    base = f"{family or 'anon'}{year}{word}"
     key, n = base, 0
     while key in taken:
         key = f"{base}{chr(ord('a') + n % 26)}{n // 26 or ''}"
