@@ -572,6 +572,20 @@ class FitFooter(Footer):
     def compose(self) -> ComposeResult:
         yield from super().compose()
         self.call_after_refresh(self._fit)
+        self.call_after_refresh(self._forget_old_keys)
+
+    def _forget_old_keys(self) -> None:
+        """Let the keys of earlier footers go. Textual's Footer composes its keys again
+        whenever the bindings change (a dialog opened or closed, undo's Esc key: dozens
+        of keys a decision), and binds each key's `compact` to the footer, which keeps
+        the key in its watcher list until `compact` next changes, so never: every key ever
+        shown, each with its styles and drawn lines, was kept (most of the objects a
+        long session's UI gained: it grew from 106 to 415 MB over 706 decisions). Only the
+        keys on screen stay."""
+        watchers = getattr(self, "__watchers", {}).get("compact")  # (Textual's own list)
+        if watchers:
+            watchers[:] = [(node, callback) for node, callback in watchers
+                           if node.is_attached and not node._closing]
 
     def on_resize(self) -> None:
         self._fit()
