@@ -201,8 +201,12 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         """The filter browse was left on: it reopens there (a search starts from All)."""
         self._resolution: Decision | None = None
         """The adjudicator's resolution on the record revisited (the card says so)."""
+        self.clock = time.monotonic
+        """The clock `shown_at` is read from (tests give a fake one)."""
         self.shown_at = 0.0
-        """When the record shown appeared (`time.monotonic`), for `ScreenerApp.min_view_s`."""
+        """When the record shown reached the screen (`clock`), for `ScreenerApp.min_view_s`."""
+        self._drawing: int | None = None
+        """The record shown but not yet drawn: its decision keys are not taken."""
         self._too_soon_told: int | None = None
         """The record whose too-early decision key the reviewer was told about."""
 
@@ -453,7 +457,11 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
                     f"{keys.key('quit')} to quit.")
         card = self.query_one(RecordCard)
         if (self.record and self.record.id) != (card.record and card.record.id):
-            self.shown_at = time.monotonic()
+            # counted from the frame that shows it (`on_record_card_drawn`), not from here:
+            # under load the drawing took longer than min_view_s, and keys sent while the
+            # screen still showed the record before decided this one, never seen
+            self.shown_at = self.clock()
+            self._drawing = self.record.id if self.record else None
         card.show(self.record, self._context_line(), empty=done, heading=self._heading())
         self.show_status()
         has_record = self.record is not None
@@ -467,6 +475,13 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
             self.refresh_bindings()
             self.query_one(DecisionBar).offer(
                 {a for a in SCREEN_ACTIONS if self.check_action(a, ())})
+
+    def on_record_card_drawn(self, message: RecordCard.Drawn) -> None:
+        """The record is on screen: its time there starts now."""
+        if self._drawing is not None and self._drawing == message.record_id:
+            self._drawing = None
+            if self.shown_at:  # (0.0: brought back by undo, read before)
+                self.shown_at = self.clock()
 
     def _queued(self) -> bool:
         """The record shown out of order (from browse or search) is one the queue still
@@ -701,16 +716,18 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         """True (and the reviewer told, once per record) when a decision key comes within
         `min_view_s` of the record appearing: a key held down or pressed twice."""
         record = self.record
-        if record is None or record.id is None:
+        if record is None or record.id is None or self.screener.min_view_s <= 0:
             return False
-        seen = time.monotonic() - self.shown_at
-        if seen >= self.screener.min_view_s:
+        drawn = self._drawing != record.id
+        seen = self.clock() - self.shown_at
+        if drawn and seen >= self.screener.min_view_s:
             return False
         if self._too_soon_told != record.id:
             self._too_soon_told = record.id
-            self.notify(f"Not saved: record {record.id} was on screen for only "
-                        f"{seen * 1000:.0f} ms (a key held down or pressed twice?). Read it, "
-                        "then decide.", title="Key not taken", severity="warning", timeout=4)
+            said = (f"was on screen for only {seen * 1000:.0f} ms (a key held down or pressed "
+                    "twice?)" if drawn else "was not on screen yet (still being drawn)")
+            self.notify(f"Not saved: record {record.id} {said}. Read it, then decide.",
+                        title="Key not taken", severity="warning", timeout=4)
         return True
 
     def action_include(self) -> None:

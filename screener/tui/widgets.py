@@ -87,10 +87,19 @@ class RecordCard(ScrollView, can_focus=True):
                          "record-card--section", "record-card--title",
                          "record-card--context", "record-card--legend"}
 
+    class Drawn(Message):
+        """A record shown was drawn: its lines are in a frame on the screen."""
+
+        def __init__(self, record_id: int | None) -> None:
+            super().__init__()
+            self.record_id = record_id
+
     def __init__(self, protocol: Protocol, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.protocol = protocol
         self.record: Record | None = None
+        self._announce = False
+        """A record was shown and not yet drawn (`Drawn` is posted once it is)."""
         self._context_text = ""
         self._empty = "Nothing to show."
         self.parts: dict[str, Text] = {name: Text() for name in PARTS}
@@ -113,6 +122,8 @@ class RecordCard(ScrollView, can_focus=True):
              heading: str = "") -> None:
         """Show `record` (None: the `empty` message); `heading` goes in the border,
         `context` (your earlier decision, a pending note) above the title."""
+        if (record and record.id) != (self.record and self.record.id):
+            self._announce = True
         self.record, self._context_text = record, context
         if self.border_title != heading:
             self.border_title = heading
@@ -237,6 +248,9 @@ class RecordCard(ScrollView, can_focus=True):
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
+        if self._announce:  # (the compositor asks for the lines of the frame it writes)
+            self._announce = False
+            self.post_message(self.Drawn(self.record.id if self.record else None))
         width = self.scrollable_content_region.width
         if self.scrollable_content_region.width != self._wrapped_width:
             self._wrap()

@@ -1888,3 +1888,42 @@ async def test_the_ui_keeps_no_more_objects_after_more_decisions(make_app: MakeA
                 counts[round_] = alive()
         assert stored(review)[-1][2] == "undone"
         assert counts[16] <= counts[4], counts  # (it kept every key: 159, then 567)
+
+
+async def test_a_decision_key_before_the_record_is_drawn_is_not_taken(
+        make_app: MakeApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under load the next record reached the screen 0.3 s or more after it was taken from
+    the queue, and "Key not taken" counted from then: `e` and a reason typed while the
+    screen still showed the record just decided excluded the next one, never seen (four
+    times in a row). The time on screen counts from the frame that shows the record; a
+    key before it is not taken, and the record is decided once it has been read."""
+    app, review, ids, _ = make_app(reverse=False, min_view_s=30)
+    now = [1000.0]
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        screen = app.screening
+        screen.clock = lambda: now[0]
+        screen.shown_at = now[0] - 31  # the first record has been read
+        stall = monkeypatch.context()
+        with stall as patch:  # drawing stalls: no frame reaches the screen
+            patch.setattr(screen, "_compositor_refresh", lambda: None)
+            patch.setattr(screen._compositor, "update_widgets", lambda widgets: None)
+            await pilot.press("i")
+            await pilot.pause()
+            assert app.current_record_id == ids[1]  # taken from the queue, not yet drawn
+            now[0] += 31  # the drawing is slow
+            screen.shown_at -= 31
+            await pilot.press("e", "1")
+            await pilot.pause()
+            assert stored(review) == [(ids[0], "ann", "include", None, "")]
+            assert app.screen is screen  # no reason dialog for the unseen record
+        await settle(pilot)  # drawn now
+        warned = [str(n.message) for n in app._notifications if "Not saved" in str(n.message)]
+        assert len(warned) == 1 and f"record {ids[1]} was not on screen yet" in warned[0]
+        await pilot.press("m")  # on screen from now: too soon still
+        await settle(pilot)
+        assert len(stored(review)) == 1
+        now[0] += 31  # read
+        await pilot.press("m")
+        await settle(pilot)
+        assert stored(review)[-1] == (ids[1], "ann", "maybe", None, "")
