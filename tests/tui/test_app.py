@@ -132,7 +132,7 @@ async def test_the_highlight_legend_is_readable_and_shows_the_marks_it_explains(
     app, review, ids, _ = make_app("ketamine-depression.yaml", theme=theme, reverse=False)
     record_decision(review, ids[1], "ann", Label.EXCLUDE, reason_id="outcome")
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.pause()
+        await settle(pilot)  # (the footer's keys composed: a pause was not enough under load)
         shown_card = card(app)
         text = shown_card._card_text()
         background = shown_card.background_colors[1]
