@@ -150,13 +150,12 @@ def _titles_clearly_differ(a: _Feat, b: _Feat) -> bool:
     """Two titles under one DOI or PMID that cannot be one paper's: a book's DOI on its
     chapters, a supplement's DOI on all its abstracts. Case, punctuation, a truncated title
     or subtitle, and brackets added or dropped ('[Article in German]', a translated title
-    in brackets) are not differences, nor are titles in two scripts of one year (a Chinese
-    or Russian article's title and its English translation); an empty title tells
-    nothing."""
+    in brackets) are not differences, nor are titles in two scripts that the years,
+    volume and pages agree on (a Chinese or Russian article's title and its English
+    translation: `_translation_agrees`); an empty title tells nothing."""
     if not a.title or not b.title or a.title == b.title or a.core == b.core:
         return False
-    if a.year is not None and a.year == b.year and title_script(a.title) != title_script(
-            b.title):
+    if title_script(a.title) != title_script(b.title) and _translation_agrees(a, b):
         return False  # a title and its translation, as a Chinese database and Scopus list it
     if fuzz.ratio(a.title, b.title) >= 70 or fuzz.token_set_ratio(a.core, b.core) >= 85:
         return False
@@ -171,6 +170,25 @@ def _titles_clearly_differ(a: _Feat, b: _Feat) -> bool:
         return False
     return not (len(a.abstract) >= 80 and len(b.abstract) >= 80
                 and _abstract_similarity(a.abstract, b.abstract) >= 90)
+
+
+def _first_page(pages: str) -> str:
+    return pages.split("-", 1)[0].strip()
+
+
+def _translation_agrees(a: _Feat, b: _Feat) -> bool:
+    """What else two records under one DOI with titles in two scripts say: one article
+    (titles, authors and abstracts of a Chinese database and of Scopus share no letter)
+    when their years are at most one apart (print and online year), or when a year is
+    missing and their first pages agree; never when their volumes or first pages differ
+    (two chapters of one book) or their years are further apart (an English 2009 record
+    and a Chinese 2020 one under a mistyped DOI)."""
+    first_a, first_b = _first_page(a.pages), _first_page(b.pages)
+    if _volumes_conflict(a, b) or (first_a and first_b and first_a != first_b):
+        return False
+    if a.year is not None and b.year is not None:
+        return abs(a.year - b.year) <= 1
+    return first_a != "" and first_a == first_b
 
 
 def _same_by_identifier(a: _Feat, b: _Feat) -> bool:

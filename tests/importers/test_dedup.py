@@ -344,6 +344,25 @@ def test_a_translated_title_in_another_script_under_one_doi_merges_in_the_same_y
     assert find_duplicates(with_ids(chinese, replace(english, year=2017))) == []
 
 
+def test_a_translated_title_in_another_script_merges_a_year_apart_or_with_a_year_missing(
+        ) -> None:
+    # CNKI lists the article in its print year, Scopus in the year it came online, or
+    # without a year: one DOI, one volume and first page, and both went to screening
+    chinese = non_latin("Chinese", doi="10.3760/cma.j.cn113661-20200101-00001",
+                        volume="53", pages="301-307")
+    english = replace(chinese, title="Ketamine for treatment-resistant depression: a "
+                      "randomized controlled trial", authors=("Wang, L.",),
+                      journal="Chinese Journal of Psychiatry", year=2021)
+    assert clusters_as_sets(with_ids(chinese, english)) == [{1, 2}]
+    no_year = replace(english, year=None)
+    assert clusters_as_sets(with_ids(chinese, no_year)) == [{1, 2}]
+    assert clusters_as_sets(with_ids(no_year, replace(chinese, pages="301-7"))) == [{1, 2}]
+    # a year missing and nothing else to go on, other pages, or another volume: apart
+    assert find_duplicates(with_ids(chinese, replace(no_year, pages=""))) == []
+    assert find_duplicates(with_ids(chinese, replace(english, pages="308-312"))) == []
+    assert find_duplicates(with_ids(chinese, replace(no_year, volume="54"))) == []
+
+
 def test_abstracts_sharing_their_supplement_doi_stay_apart() -> None:
     supplement = replace(OTHER, doi="10.1093/eurheartj/ehaa946.3412", pmid="")
     other_abstract = replace(supplement, title="Left atrial strain predicts atrial "
