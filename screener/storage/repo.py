@@ -1525,6 +1525,31 @@ def merged_blind(session: Session) -> dict[Stage, list[tuple[int, int]]]:
     return out
 
 
+def merged_ranges(session: Session) -> list[tuple[int, int]]:
+    """The [first seq, last seq] of the decision-log rows each `merge` of an offline copy
+    wrote: stored at the merge, made earlier (their `created_at` is the copy's)."""
+    out: list[tuple[int, int]] = []
+    for text in session.scalars(select(EventRow.details)
+                                .where(EventRow.kind == "offline_copy_merged")
+                                .order_by(EventRow.seq)):
+        details = json.loads(text)
+        if details.get("first_seq"):
+            out.append((int(details["first_seq"]), int(details.get("last_seq") or 0)))
+    return out
+
+
+def decision_times(session: Session, seqs: Iterable[int]) -> dict[int, str]:
+    """seq -> when the decision-log row at that position was made (`created_at`, ISO 8601
+    UTC: `audit.iso_utc`, comparable as text on SQLite and PostgreSQL alike)."""
+    wanted = sorted(set(seqs))
+    out: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        for seq, at in session.execute(select(DecisionRow.seq, DecisionRow.created_at).where(
+                DecisionRow.seq.in_(wanted[start:start + 500]))):
+            out[int(seq)] = audit.iso_utc(at)
+    return out
+
+
 def reconciliation_starts(session: Session) -> dict[Stage, int]:
     """The stages whose reconciliation has started (blinding ended there), each with where
     in the decision log: the decisions with seq <= it were made blind. Its recorded start

@@ -101,14 +101,45 @@ def record_outcomes(review: Review, session: Session, stage: Stage,
     read them already (callers that pass them read labels only). `mode`: the screening
     rules to combine them by (default: those of the protocol in force)."""
     by_record: dict[int, list[Decision]] = {}
+    ordered = current is None
     if current is None:
         current = repo.current_decisions(session, stage, record_ids, screening_order=True)
     for decision in current:
         by_record.setdefault(decision.record_id, []).append(decision)
+    if ordered:
+        _in_assessment_order(session, stage, by_record)
     required = required_reviewers(review, session, stage, record_ids) or {}
     mode = mode or review.protocol.screening
     return {rid: (record_outcome(ds, mode_for(mode, required.get(rid))), ds)
             for rid, ds in by_record.items()}
+
+
+def _in_assessment_order(session: Session, stage: Stage,
+                         by_record: dict[int, list[Decision]]) -> None:
+    """Sort each record's decisions (in place) in the order their reviewers first assessed
+    it. The log's order (`current_decisions(screening_order=True)`) is that order but where
+    rows were stored later than made: a decision `reassign` moved keeps the place of the one
+    it was moved from (`screening_places`, as the stopping statistics read it), and where a
+    record's decisions include one merged from an offline copy (stored at the merge), the
+    times they were made decide, the copy's clock being the only witness of when."""
+    from screener.workflow.progress import screening_places
+
+    moved = screening_places(session, stage)
+    merged = repo.merged_ranges(session)
+    if moved is None and not merged:
+        return
+    places = moved if moved is not None else repo.first_standing_seqs(session, stage)
+
+    def place(d: Decision) -> int:
+        return places.get((d.record_id, d.reviewer), d.seq or 0)
+
+    timed = [ds for ds in by_record.values() if len(ds) > 1 and any(
+        first <= place(d) <= last for d in ds for first, last in merged)]
+    times = repo.decision_times(session, (place(d) for ds in timed for d in ds))
+    for ds in by_record.values():
+        ds.sort(key=place)
+    for ds in timed:
+        ds.sort(key=lambda d: (times.get(place(d), ""), place(d)))
 
 
 # --- allocation -------------------------------------------------------------------------

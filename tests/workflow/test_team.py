@@ -195,6 +195,40 @@ def test_the_reason_counted_is_that_of_the_reviewer_who_decided_first(
                     f"(record {rid})") in " ".join(result.notes)
 
 
+def test_the_reviewer_who_decided_first_stays_first_after_a_reassign(
+        tmp_path: Path, db_url: str | None) -> None:
+    """`reassign --from ann --to anna` writes anna's copy of ann's decision at the end of
+    the log: the diagram switched to bob's reason though ann (now anna) assessed the
+    report first."""
+    from screener.workflow.reassign import reassign
+
+    with custom_review(tmp_path, db_url, reason_mismatch_full_text=False) as review:
+        _excluded_for_two_reasons(review)
+        assert prisma_counts(review).counts.reports_excluded_reasons == (
+            ("Wrong population", 1),)
+        reassign(review, "ann", "anna", stage=FT)
+        assert prisma_counts(review).counts.reports_excluded_reasons == (
+            ("Wrong population", 1),)
+
+
+def test_a_decision_made_first_in_an_offline_copy_is_first_once_merged(
+        tmp_path: Path, db_url: str | None) -> None:
+    """bob excluded the report in his offline copy before ann did in the review: merged
+    after ann's, his decision stood later in the log and ann's reason was counted."""
+    with custom_review(tmp_path, db_url, reason_mismatch_full_text=False) as review:
+        (rid,) = add(review, 1)
+        decide(review, rid, "ann", INC)
+        decide(review, rid, "bob", INC)
+        assert list_conflicts(review, TA, ADJ) == []
+        export_reviewer(review, "bob", tmp_path / "bob")
+        with open_review(tmp_path / "bob") as copy:
+            decide(copy, rid, "bob", EXC, FT, "design")
+        decide(review, rid, "ann", EXC, FT, "population")
+        assert merge(review, tmp_path / "bob").added == 1
+        assert prisma_counts(review).counts.reports_excluded_reasons == (
+            ("Wrong study design", 1),)
+
+
 def test_the_note_on_two_reasons_names_the_rule_in_force_after_an_amendment_to_single(
         tmp_path: Path, db_url: str | None, amend_to_single: Callable[..., None]) -> None:
     """Amended from dual to single screening, a record two reviewers excluded for
