@@ -866,12 +866,25 @@ def reassigned_places(session: Session) -> dict[int, int]:
     """seq of a decision `reassign` wrote -> the seq whose place in the screening order it
     keeps (that of the first standing decision of the name it was moved from)."""
     out: dict[int, int] = {}
-    for text in session.scalars(select(EventRow.details)
-                                .where(EventRow.kind == "decisions_reassigned")
-                                .order_by(EventRow.seq)):
-        for new, place in json.loads(text).get(REASSIGNED_PLACES) or ():
+    for details in _reassignment_details(session):
+        for new, place in details.get(REASSIGNED_PLACES) or ():
             out[int(new)] = int(place)
     return out
+
+
+def _reassignment_details(session: Session) -> list[dict[str, Any]]:
+    return [json.loads(text) for text in session.scalars(
+        select(EventRow.details).where(EventRow.kind == "decisions_reassigned")
+        .order_by(EventRow.seq))]
+
+
+def reassignments(session: Session) -> list[tuple[str, str, list[int] | None]]:
+    """Each `reassign`, in order: (--from, --to, the seqs of the decision rows it wrote for
+    --to; None for a reassign by a screener older than its `placed` detail)."""
+    return [(str(details.get("from", "")), str(details.get("to", "")),
+             [int(new) for new, _ in details[REASSIGNED_PLACES]]
+             if REASSIGNED_PLACES in details else None)
+            for details in _reassignment_details(session)]
 
 
 def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Decision]:

@@ -1329,14 +1329,17 @@ def _imported_label_files(events: Sequence[LogEvent],
     """(name, the files its labels were imported from) of each reviewer in `names`, whose
     current decisions include labels imported with `import --labels-as`, from the events of
     those imports."""
-    files: dict[str, list[str]] = {name: [] for name in names}
+    files: dict[str, list[str]] = {}
     for e in events:
         name = str(e.details.get("labels_as") or "")
-        if (e.kind in ("records_imported", "labels_imported") and name in files
-                and e.details.get("labels")):
-            files[name].append(str(e.details.get("file", "")))
-    return tuple((name, tuple(dict.fromkeys(f for f in found if f)))
-                 for name, found in sorted(files.items()))
+        if e.kind in ("records_imported", "labels_imported") and name and e.details.get(
+                "labels"):
+            files.setdefault(name, []).append(str(e.details.get("file", "")))
+        elif e.kind == "decisions_reassigned" and (moved := e.details.get("from")) in files:
+            # (the labels of a reviewer `reassign` renamed since: under the new name)
+            files.setdefault(str(e.details.get("to")), []).extend(files[str(moved)])
+    return tuple((name, tuple(dict.fromkeys(f for f in files.get(name, ()) if f)))
+                 for name in sorted(names))
 
 
 def _screened_by(current: Sequence[Decision], stage: Stage) -> tuple[int, int]:

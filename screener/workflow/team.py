@@ -22,7 +22,7 @@ import math
 import random
 import shlex
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -1070,6 +1070,35 @@ def reasons_differ_note(count: int, reason_conflicts: bool, screeners: int = 2) 
                else ""))
 
 
+def as_reassigned(session: Session, log: Sequence[Decision]) -> Callable[[Decision], Decision]:
+    """A decision as `reassign` has renamed it since it was made: the name of the reviewer
+    its record's decision (at its stage) was moved to, through every move of it (ann ->
+    anna -> anne). What agreement reads, the decisions as they stood when reconciliation
+    began, is older than a reassign that followed it, so it would name the reviewer as
+    before the move while everything else names them as after."""
+    from screener.workflow.reassign import MOVED_NOTE
+
+    by_seq = {d.seq: d for d in log if d.seq is not None}
+    moves: list[tuple[str, str, dict[tuple[int, Stage], int]]] = []
+    for source, target, seqs in repo.reassignments(session):
+        if seqs is None:  # (a reassign before its event listed the rows: they say it)
+            tag = MOVED_NOTE.split("{seq}")[0].format(name=source)
+            rows = [d for d in log if d.reviewer == target and tag in d.note]
+        else:
+            rows = [by_seq[seq] for seq in seqs if seq in by_seq]
+        moves.append((source, target, {(d.record_id, d.stage): d.seq or 0 for d in rows}))
+
+    def rename(d: Decision) -> Decision:
+        name = d.reviewer
+        for source, target, written in moves:
+            at = written.get((d.record_id, d.stage))
+            if name == source and at is not None and (d.seq or 0) < at:
+                name = target
+        return d if name == d.reviewer else replace(d, reviewer=name)
+
+    return rename
+
+
 def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
     """Agreement per reviewer pair and stage over the records both screened (screeners'
     decisions; adjudications left out). In a blind review, the decisions as they stood when
@@ -1091,12 +1120,13 @@ def agreement(review: Review, stage: Stage | None = None) -> AgreementReport:
                                 "reconciliation starts")
         started = reconciliation_cutoffs(review, session)
         log = repo.decision_log(session) if started else []
+        rename = as_reassigned(session, log)
         for s in stages:
             if s in hidden:
                 continue
-            if s in started:
-                standing: Iterable[Decision] = current_decisions_of(
-                    [d for d in log if d.stage == s and started[s].blind(d.seq)]).values()
+            if s in started:  # (under the names `reassign` gave them since)
+                standing: Iterable[Decision] = map(rename, current_decisions_of(
+                    [d for d in log if d.stage == s and started[s].blind(d.seq)]).values())
             else:
                 standing = repo.current_decisions(session, s)
             labels: dict[str, dict[int, str]] = {}

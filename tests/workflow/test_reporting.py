@@ -861,6 +861,37 @@ def test_imported_decisions_are_not_reported_as_an_independent_blinded_reviewer(
             "checked") in text
 
 
+def test_agreement_and_table_1_name_reviewers_as_reassign_renamed_them(
+        make_review: Callable[..., Any]) -> None:
+    """Renamed with `reassign` after reconciliation began (Ann -> Ann Lee, Bob -> Robert):
+    agreement is computed from the decisions as they stood then, under the old names, so
+    Table 1 listed 'Ann and Bob' beside a methods text naming Ann Lee and Robert, and lost
+    Ann's † and its note while `screener agreement` kept 'Ann' marked."""
+    from screener.exports.report import methods_report
+    from screener.workflow.reassign import reassign
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.team import agreement, list_conflicts
+
+    review, ids = _covidence_as_ann(make_review)
+    for rid, label in zip(ids, (Label.INCLUDE, Label.EXCLUDE, Label.INCLUDE), strict=True):
+        record_decision(review, rid, "Bob", label, reason_id=(
+            "design" if label == Label.EXCLUDE else None))
+    list_conflicts(review, viewer="Adjudicator")
+    before = agreement(review)
+    reassign(review, "Ann", "Ann Lee")
+    reassign(review, "Bob", "Robert")
+    after = agreement(review)
+    assert [(p.reviewer_a, p.reviewer_b, p.stats) for p in after.pairs] == [
+        ("Ann Lee", "Robert", p.stats) for p in before.pairs]
+    assert [(n, i, t) for n, i, t in after.imported] == [
+        ("Ann Lee", i, t) for _, i, t in before.imported]
+    text = " ".join(methods_report(build_report_inputs(review)).split())
+    assert "| Title and abstract | Ann Lee† and Robert | 3 |" in text
+    assert ("† Ann Lee's title/abstract decisions in this table were imported from "
+            "covidence\\_maybe\\_sample.csv (`import --labels-as`)") in text
+    assert "| Title and abstract | Ann" + "† and Bob" not in text
+
+
 def test_decisions_imported_at_title_abstract_are_not_marked_at_full_text(
         make_review: Callable[..., Any]) -> None:
     """Ann's title/abstract decisions imported, full text screened in screener by Ann and
