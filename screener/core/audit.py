@@ -390,6 +390,8 @@ def describe_event(event: LogEvent) -> str:
             text += f"; {d['labels']} labels as {d.get('labels_as', '')}"
         for warning in d.get("encoding_warnings") or ():
             text += f"; {str(warning).rstrip('.')}"
+        for warning in d.get("pubmed_warnings") or ():  # (repo.SEARCH_WARNINGS)
+            text += f"; warning: {str(warning).rstrip('.')}"
     elif kind == "labels_imported":
         text = (f"{counted(int(d.get('labels', 0)), 'label')} imported as "
                 f"{d.get('labels_as', '')}'s decisions on the records of source "

@@ -216,6 +216,9 @@ class SourceInfo:
     """A search date stored for the import (recorded, or the protocol's when
     `date_from_protocol`) that is after the day the report was written: a planned date
     older versions accepted, not the day of the search. `searched_on` is then ""."""
+    warnings: tuple[str, ...] = ()
+    """What the database said about the query it ran (PubMed: a phrase it did not find and
+    searched without), kept at import: the search run was not the query as written."""
 
 
 def _thresholds(values: tuple[float, ...]) -> str:
@@ -502,6 +505,12 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         out.append(f"| {_md(src.name)} | {_KIND_WORDS.get(src.kind, src.kind)} | "
                    f"{searched} | {found} | {how} |")
     text = _update_sentence(sources, dedup)
+    for src in sources:
+        for warning in src.warnings:
+            text.append(f"The search of {_md(src.name)}"
+                        f"{f' ({src.searched_on})' if src.searched_on else ''} was not run "
+                        f"exactly as written; {_md(src.name)}'s warning: "
+                        f"{_md(warning.rstrip('.'))}.")
     if any((s.date_from_protocol and s.searched_on) or s.query_from_protocol
            for s in sources):
         text.append("Marked (protocol): not recorded at import; the date or query the "

@@ -319,7 +319,8 @@ _SAID = {"PhraseNotFound": "phrase not found", "FieldNotFound": "field not found
 def _warnings(found: Mapping[str, Any]) -> tuple[str, ...]:
     """What an esearch answer that has a count and a search to fetch says about the query:
     its <ERROR> (PubMed sends one beside a count, about one phrase) and the items of its
-    ErrorList and WarningList, as one sentence ("" parts left out)."""
+    ErrorList and WarningList, as one sentence ("" parts left out), with how PubMed read
+    the query when it says (an answer with no results may not)."""
     parts = [str(found["ERROR"]).strip()] if str(found.get("ERROR", "")).strip() else []
     for name in ("ErrorList", "WarningList"):
         listed = found.get(name)
@@ -330,8 +331,9 @@ def _warnings(found: Mapping[str, Any]) -> tuple[str, ...]:
                                  else str(item).strip())
     if not parts:
         return ()
-    return (f"PubMed ran the query but said: {'; '.join(parts)}. Check that the search is "
-            f"the one meant (PubMed read it as: {found.get('QueryTranslation') or '?'})",)
+    read = str(found.get("QueryTranslation") or "").strip()
+    return (f"PubMed ran the query but said: {'; '.join(parts).rstrip('.')}. Check that the "
+            f"search is the one meant{f' (PubMed read it as: {read})' if read else ''}.",)
 
 
 class _Unreadable(PubMedUnavailable):

@@ -431,6 +431,25 @@ def source_positions(session: Session) -> dict[int, int]:
     return logged | _positions_by_time(session, {int(i): at for i, at in missing})
 
 
+SEARCH_WARNINGS = "pubmed_warnings"
+"""Detail of a search's `records_imported` event: what the database said about the query it
+ran (`search pubmed`: a phrase it did not find and searched without), one sentence each."""
+
+
+def search_warnings(session: Session) -> dict[int, list[str]]:
+    """source id -> what the database said about the search it ran (`SEARCH_WARNINGS` of the
+    source's import event); sources without any are left out."""
+    out: dict[int, list[str]] = {}
+    for text in session.scalars(select(EventRow.details)
+                                .where(EventRow.kind == "records_imported")
+                                .order_by(EventRow.seq)):
+        details = json.loads(text)
+        said = details.get(SEARCH_WARNINGS)
+        if said and details.get("source_id") is not None:
+            out.setdefault(int(details["source_id"]), []).extend(map(str, said))
+    return out
+
+
 def sources_with_content(session: Session, sha256: str) -> list[dict[str, Any]]:
     """Sources imported from a file with these bytes (SHA-256), oldest first."""
     return [s for s in sources(session) if sha256 and s["content_sha256"] == sha256]

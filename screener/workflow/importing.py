@@ -910,7 +910,7 @@ def search_pubmed_into(review: Review, query: str, *, email: str, api_key: str |
         raise pubmed_failed("search", exc) from None
     details = {**({"query_translation": result.query_translation}
                    if result.query_translation else {}),
-               **({"pubmed_warnings": list(result.warnings)} if result.warnings else {})}
+               **({repo.SEARCH_WARNINGS: list(result.warnings)} if result.warnings else {})}
     return import_records(review, result.records, source=source, kind="database", query=query,
                           searched=result.searched_at, fmt="pubmed_xml",
                           reported_count=result.count, again=again, details=details or None,

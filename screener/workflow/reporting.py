@@ -1406,6 +1406,7 @@ def _identification(review: Review, events: Sequence[LogEvent]
         updates = _update_searches(rows, positions)
         source_of = repo.record_sources(session)
         pending, _ = records_not_deduplicated(session)
+        said = repo.search_warnings(session)
     # a date or query not recorded at import: the protocol's search for that import, marked
     planned = _planned_searches(rows, review.protocol.searches, positions)
     # a date after today anywhere on Earth (a planned date older versions stored) is no
@@ -1428,7 +1429,7 @@ def _identification(review: Review, events: Sequence[LogEvent]
             format=r["format"] or "", reported_count=r["reported_count"],
             date_from_protocol=not date and bool(plan_date),
             query_from_protocol=not query and bool(plan_query),
-            update=update, future_date=future))
+            update=update, future_date=future, warnings=tuple(said.get(r["id"], ()))))
     # records of an update found again: removed as duplicates of records an earlier search
     # (not the same update) found; counted once the update has been deduplicated
     order = {r["id"]: i for i, r in enumerate(rows)}

@@ -70,6 +70,7 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
         # links an older version made between records whose DOIs or PMIDs differ
         contradicting = len(contradicting_duplicates(session)) if removed_ids else 0
         sources = repo.sources(session)
+        said = repo.search_warnings(session)
         # decisions and reports of records removed as duplicates after they were screened
         # are kept in the log but, as in the PRISMA counts, not counted
         every = repo.current_decisions(session)
@@ -170,7 +171,9 @@ def _status(review: Review, viewer: str | None) -> dict[str, Any]:
             {"import": s["id"], "name": s["name"], "kind": s["kind"], "records": s["records"],
              "file": s["file_name"], "query": s["query"], "searched": s["searched_on"],
              "reported_count": s["reported_count"],
-             "imported": audit.iso_utc(s["imported_at"]) or None}
+             "imported": audit.iso_utc(s["imported_at"]) or None,
+             # what the database said about the query it ran (not the one written)
+             "warnings": said.get(s["id"], [])}
             for s in sources
         ],
         "identified_by_kind": {k: per_kind.get(k, 0) for k in ("database", "register", "other")},
@@ -306,6 +309,7 @@ def format_status(data: dict[str, Any]) -> str:
             # the number withdraw-import and correct-import take
             lines.append(f"    {s['name']} ({s['kind']}): {number(s['records'])}{origin}{when}"
                          f" (import {s['import']})")
+            lines.extend(f"      warning: {w}" for w in s.get("warnings") or ())
     for stage, total in data["stages"].items():
         lines.append(f"  {stage}: " + ("hidden until reconciliation starts (blind)"
                                         if total is None else f"{counted(total, 'record')} at this stage"))

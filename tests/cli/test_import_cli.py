@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -1250,12 +1251,9 @@ def test_a_table_read_as_windows_1252_says_so_in_its_import_event(
     assert "event log OK" in run("log", "verify", *review_dir)
 
 
-def test_a_search_pubmed_ran_with_a_warning_is_imported_with_the_warning_kept(
-        review_dir: list[str], recorded: Recorded, monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path) -> None:
-    """An esearch answer with a count and an <ERROR> about one phrase exited 2 as a
-    rejected query, though PubMed had run it. The search is imported, PubMed's words are
-    printed as a warning and kept with the search (its import event)."""
+def _searched_with_a_warning(review_dir: list[str], recorded: Recorded,
+                             monkeypatch: pytest.MonkeyPatch) -> str:
+    """`search pubmed` answered with a count and PubMed's <ERROR> about one phrase."""
     from screener.importers import pubmed
 
     def answering(utility: str, params: Mapping[str, Any]) -> bytes:
@@ -1264,8 +1262,17 @@ def test_a_search_pubmed_ran_with_a_warning_is_imported_with_the_warning_kept(
                              b"<Count>") if utility == "esearch" else body)
 
     monkeypatch.setattr(pubmed, "entrez_transport", answering)
-    out = run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
-              "--max", "10", *review_dir)
+    return run("search", "pubmed", "odontogenic keratocyst", "--email", "me@example.org",
+               "--max", "10", *review_dir)
+
+
+def test_a_search_pubmed_ran_with_a_warning_is_imported_with_the_warning_kept(
+        review_dir: list[str], recorded: Recorded, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """An esearch answer with a count and an <ERROR> about one phrase exited 2 as a
+    rejected query, though PubMed had run it. The search is imported, PubMed's words are
+    printed as a warning and kept with the search (its import event)."""
+    out = _searched_with_a_warning(review_dir, recorded, monkeypatch)
     assert "10 records imported" in out
     assert "warning: PubMed ran the query but said: Phrase not found: kerato cyst" in out
     run("export", "log", "--events", "--format", "jsonl", "--out", str(tmp_path / "e.jsonl"),
@@ -1274,3 +1281,20 @@ def test_a_search_pubmed_ran_with_a_warning_is_imported_with_the_warning_kept(
         encoding="utf-8").splitlines()) if e["kind"] == "records_imported"]
     (kept,) = searched["pubmed_warnings"]
     assert "Phrase not found: kerato cyst" in kept
+
+
+def test_a_pubmed_warning_is_shown_by_status_the_event_log_and_the_report(
+        review_dir: list[str], recorded: Recorded, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """PubMed's warning was printed once and kept in the import's event, but `status`,
+    `log events` and the report's sources never showed it: the methods text gave the
+    query as if PubMed had run it as written."""
+    _searched_with_a_warning(review_dir, recorded, monkeypatch)
+    said = "PubMed ran the query but said: Phrase not found: kerato cyst"
+    status = run("status", *review_dir)
+    assert said in status.split("sources:", 1)[1]
+    assert said in run("log", "events", *review_dir)
+    run("report", "--out", str(tmp_path / "report.md"), *review_dir)
+    report = " ".join((tmp_path / "report.md").read_text(encoding="utf-8").split())
+    assert re.search(r"The search of PubMed \(\d{4}-\d\d-\d\d\) was not run exactly as "
+                     "written; PubMed's warning: " + said, report)

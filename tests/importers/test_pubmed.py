@@ -710,6 +710,23 @@ def test_a_query_pubmed_ran_with_a_warning_goes_on_and_says_it(extra: bytes, sai
     assert said in warning and "PubMed ran the query" in warning
 
 
+def test_a_warning_reads_as_one_sentence_and_gives_pubmeds_reading_only_when_it_sent_one(
+        ) -> None:
+    # PubMed's own message ends with a period ('Quoted phrase not found.'), which gave
+    # '... not found.. Check'; an answer without a query translation (no results) ended
+    # '(PubMed read it as: ?)'
+    from screener.importers.pubmed import _warnings
+
+    listed = {"WarningList": {"QuotedPhraseNotFound": ['"jaw cyst x"'],
+                              "OutputMessage": ["Quoted phrase not found."]}}
+    (without,) = _warnings({**listed, "Count": "0"})
+    assert ('PubMed ran the query but said: quoted phrase not found: "jaw cyst x"; Quoted '
+            "phrase not found. Check that the search is the one meant.") == without
+    (read,) = _warnings({**listed, "QueryTranslation": '"jaw cyst"[All Fields]'})
+    assert read.endswith('not found. Check that the search is the one meant (PubMed read '
+                         'it as: "jaw cyst"[All Fields]).')
+
+
 def test_an_error_without_the_history_keys_is_a_refused_query() -> None:
     # <ERROR> with a count but no WebEnv: nothing to fetch, PubMed did not run it as asked;
     # refused at once with PubMed's words (exit 2), not asked for again as unreadable
