@@ -31,7 +31,7 @@ from screener.core.records import Record
 from screener.ranking.config import FeatureConfig, ModelConfig
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 """Of the cached feature files: 3 since tokens are taken from NFC text (`_folded`), 4 since
 Chinese, Japanese and Korean text gives character bigrams (`_tokens`); older files are
 refitted."""
@@ -84,9 +84,11 @@ def record_text(
     abstract: str,
     keywords: Iterable[str] = (),
     mesh_terms: Iterable[str] = (),
+    original_title: str = "",
 ) -> str:
-    """The text that represents a record: title, abstract, keywords and MeSH terms."""
-    parts = [title or "", abstract or ""]
+    """The text that represents a record: title, its title in the language it was published
+    in (`Record.original_title`, "" for most records), abstract, keywords and MeSH terms."""
+    parts = [title or "", original_title or "", abstract or ""]
     kw = " ".join(k for k in keywords if k)
     mesh = " ".join(m for m in mesh_terms if m)
     if kw:
@@ -98,7 +100,8 @@ def record_text(
 
 def text_of(record: Record) -> str:
     """`record_text` of a core `Record`."""
-    return record_text(record.title, record.abstract, record.keywords, record.mesh_terms)
+    return record_text(record.title, record.abstract, record.keywords, record.mesh_terms,
+                       record.original_title)
 
 
 def texts_fingerprint(texts: Sequence[str]) -> str:

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from screener.core import audit
 from screener.core.decisions import Decision, Label, ReportStatus, Reviewer, Role, Stage
-from screener.core.records import Record
+from screener.core.records import ORIGINAL_TITLE, Record
 from screener.storage.engine import FOLD_FUNCTION, INVISIBLE, fold_case
 from screener.storage.models import (
     AllocationRunRow,
@@ -268,15 +268,24 @@ def get_records(session: Session, ids: Iterable[int] | None = None) -> list[Reco
     return [_to_record(r) for r in session.scalars(query)]
 
 
-def record_texts(session: Session) -> Iterator[tuple[int, str, str, list[str], list[str]]]:
-    """(id, title, abstract, keywords, mesh) of every record in id order, streamed (a
-    few thousand rows in memory at a time)."""
+_ORIGINAL_TITLES = tuple(RecordRow.raw[key].as_string() for key in (ORIGINAL_TITLE, "origtitle"))
+"""Where a record keeps its original-language title in `raw` (`Record.original_title`)."""
+
+
+def record_texts(session: Session
+                 ) -> Iterator[tuple[int, str, str, list[str], list[str], str]]:
+    """(id, title, abstract, keywords, mesh, original-language title as
+    `Record.original_title` gives it) of every record in id order, streamed (a few thousand
+    rows in memory at a time; of `raw`, the original title only)."""
     rows = session.execute(
         select(RecordRow.id, RecordRow.title, RecordRow.abstract, RecordRow.keywords,
-               RecordRow.mesh_terms).order_by(RecordRow.id).execution_options(yield_per=2_000)
+               RecordRow.mesh_terms, *_ORIGINAL_TITLES)
+        .order_by(RecordRow.id).execution_options(yield_per=2_000)
     )
-    for i, t, a, k, m in rows:
-        yield (i, t or "", a or "", k or [], m or [])
+    for i, t, a, k, m, *originals in rows:
+        original = next((o.strip() for o in originals if o and o.strip() and o.strip() != t),
+                        "")
+        yield (i, t or "", a or "", k or [], m or [], original)
 
 
 _RECORDS = RecordRow.__table__.c
@@ -470,20 +479,22 @@ def sources_with_records(session: Session, records_sha256: str) -> list[dict[str
 
 
 def search_records(session: Session, text: str, limit: int = 200) -> list[Record]:
-    """Records whose title or abstract contains `text` (case-insensitive in every script,
-    bound parameters). On SQLite, whose LIKE folds ASCII letters only, text that is not
-    ASCII is compared as `engine.fold_case` folds it (composed, case-folded); PostgreSQL's
-    ILIKE folds every script by the database's locale, 'ß' and 'ss' made alike."""
+    """Records whose title, abstract or original-language title contains `text`
+    (case-insensitive in every script, bound parameters). On SQLite, whose LIKE folds ASCII
+    letters only, text that is not ASCII is compared as `engine.fold_case` folds it
+    (composed, case-folded); PostgreSQL's ILIKE folds every script by the database's
+    locale, 'ß' and 'ss' made alike."""
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     found: ColumnElement[bool]
+    # the title, the abstract and a non-English article's own title (`Record.original_title`,
+    # which the record card shows)
+    columns = [RecordRow.title, RecordRow.abstract, *_ORIGINAL_TITLES]
     if text.isascii():
-        found = or_(RecordRow.title.ilike(pattern, escape="\\"),
-                    RecordRow.abstract.ilike(pattern, escape="\\"))
+        found = or_(*(column.ilike(pattern, escape="\\") for column in columns))
     elif session.get_bind().dialect.name == "sqlite":
         needle = fold_case(text) or ""
         fold = getattr(func, FOLD_FUNCTION)
-        found = or_(func.instr(fold(RecordRow.title), needle) > 0,
-                    func.instr(fold(RecordRow.abstract), needle) > 0)
+        found = or_(*(func.instr(fold(column), needle) > 0 for column in columns))
     else:
         pattern = unicodedata.normalize("NFC", INVISIBLE.sub("", pattern)).replace("ß", "ss")
         utf8 = session.scalar(text_sql("SHOW server_encoding")) == "UTF8"
@@ -492,8 +503,7 @@ def search_records(session: Session, text: str, limit: int = 200) -> list[Record
             composed = func.normalize(column, literal_column("NFC")) if utf8 else column
             return func.replace(composed, "ß", "ss")
 
-        found = or_(folded(RecordRow.title).ilike(pattern, escape="\\"),
-                    folded(RecordRow.abstract).ilike(pattern, escape="\\"))
+        found = or_(*(folded(column).ilike(pattern, escape="\\") for column in columns))
     query = select(RecordRow).where(found).order_by(RecordRow.position).limit(limit)
     return [_to_record(r) for r in session.scalars(query)]
 

@@ -271,6 +271,7 @@ def _texts(review: Review) -> list[str]:
         return [_text(row) for row in repo.record_texts(session)]
 
 
-def _text(row: tuple[int, str, str, list[str], list[str]]) -> str:
-    _, title, abstract, keywords, mesh = row
-    return " ".join(x for x in (title, abstract, " ".join(keywords), " ".join(mesh)) if x)
+def _text(row: tuple[int, str, str, list[str], list[str], str]) -> str:
+    _, title, abstract, keywords, mesh, original = row
+    return " ".join(x for x in (title, original, abstract, " ".join(keywords), " ".join(mesh))
+                    if x)

@@ -214,6 +214,26 @@ def test_search_ignores_case_in_every_script(db: Database) -> None:
         assert found("keta") == [titles[2]]  # ASCII as before
 
 
+def test_search_looks_in_the_original_language_title(db: Database) -> None:
+    # the record card shows a non-English article's own title (MEDLINE TT, biblatex
+    # origtitle) under PubMed's English one, but / found nothing of it
+    from screener.core.records import ORIGINAL_TITLE
+
+    records = [Record(title="[Ketamine in depression].", raw={ORIGINAL_TITLE: "Кетамин при "
+                                                               "депрессии"}),
+               Record(title="Sleep in adults", raw={"origtitle": "Schlaf bei Erwachsenen"}),
+               Record(title="Other")]
+    with db.transaction() as s:
+        repo.add_records(s, repo.add_source(s, name="X", kind="database"), records)
+    with db.read() as s:
+        def found(text: str) -> list[str]:
+            return [r.title for r in repo.search_records(s, text)]
+
+        assert found("КЕТАМИН") == found("кетамин при") == ["[Ketamine in depression]."]
+        assert found("schlaf") == ["Sleep in adults"]
+        assert found("ketamine") == ["[Ketamine in depression]."]
+
+
 def test_feature_cache_round_trip_in_pieces(db: Database, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from screener.storage.models import FeatureCacheRow

@@ -93,3 +93,24 @@ def _hashes(review: Review) -> set[str]:
     from screener.ranking.config import sha256_of
 
     return {sha256_of(ranking.model_config(review).features.to_dict())}
+
+
+def test_ranking_reads_the_original_language_title(make_review: Callable[..., Any]) -> None:
+    """The record card shows a non-English article's own title (MEDLINE TT) under
+    PubMed's English one, but ranking never read it: a protocol term in the article's
+    language matched nothing. An English-only record's text is as it was."""
+    from screener.core.records import ORIGINAL_TITLE
+    from screener.ranking.features import record_text, text_of
+
+    review = make_review("minimal.yaml")
+    translated = Record(title="[Ketamine in depression].", abstract="Abstract.",
+                        raw={ORIGINAL_TITLE: "氯胺酮治疗抑郁症"})
+    english = Record(title="Exercise for depression", abstract="We studied adults.",
+                     keywords=("exercise",), mesh_terms=("Depression",))
+    with review.transaction() as s:
+        repo.add_records(s, repo.add_source(s, name="Test", kind="database"),
+                         [translated, english])
+    texts = ranking._texts(review)
+    assert "氯胺酮治疗抑郁症" in texts[0] and "氯胺酮治疗抑郁症" in text_of(translated)
+    assert texts[1] == record_text(english.title, english.abstract, english.keywords,
+                                   english.mesh_terms) == text_of(english)
