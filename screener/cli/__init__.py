@@ -408,7 +408,9 @@ def backup(target: Path, review_dir: Path | None, db_url: str | None) -> None:
 @click.option("--db", "db_url", metavar="URL", envvar="SCREENER_DB", type=DB_URL,
               default=None, help="The review's database, when not the folder's review.db: "
                                  "a review kept in PostgreSQL is refused (pg_restore "
-                                 "restores it). Also read from SCREENER_DB.")
+                                 "restores it). Also read from SCREENER_DB. Without it, a "
+                                 "folder with its protocol.yaml and no review.db gets the "
+                                 "backup's back.")
 def restore(backup_dir: Path, review_dir: Path | None, discard_newer: bool,
             db_url: str | None) -> None:
     """Put the review.db of BACKUP (a folder `screener backup` wrote) back in the review folder.
@@ -431,6 +433,10 @@ def restore(backup_dir: Path, review_dir: Path | None, discard_newer: bool,
     if done.unread:
         click.echo(f"warning: the review.db replaced could not be read ({done.unread}); "
                    "what it held newer than the backup is lost", err=True)
+    if done.had_none:
+        click.echo(f"note: {done.folder} had no review.db: the backup's is now its "
+                   "review (a review kept in PostgreSQL is restored with pg_restore instead: "
+                   "remove this review.db and give --db)", err=True)
 
 
 def say_removed(names: tuple[str, ...], folder: Path, what: str) -> None:

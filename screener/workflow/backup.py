@@ -14,6 +14,7 @@ from pathlib import Path
 
 from screener.core.paths import sync_file, sync_folder, sync_tree
 from screener.core.wording import counted
+from screener.protocol import normalise_protocol_text
 from screener.storage import (
     StorageError,
     close_for_replacement,
@@ -276,27 +277,31 @@ class Restored:
     discarded: Newer
     unread: str = ""
     """Why the folder's own review.db could not be read (then what it held is not counted)."""
+    had_none: bool = False
+    """The folder had no review.db (lost): the backup's is now its review."""
 
 
 class NewerThanBackup(ReviewError):
     """The review folder holds decisions, imports or events its backup lacks."""
 
 
-def _kept_in_postgresql(where: str) -> ReviewError:
+def _kept_in_postgresql(where: str, what: str = "is kept in PostgreSQL") -> ReviewError:
     """The refusal of `restore` for a review kept in PostgreSQL, with what restores one."""
     return ReviewError(
-        f"{where} is kept in PostgreSQL, and `screener restore` puts back a SQLite review.db "
+        f"{where} {what}, and `screener restore` puts back a SQLite review.db "
         "only: nothing was restored. Restore it with the server's own tools from the dump "
         "`pg_dump -Fc -f review.dump URL` wrote: `pg_restore -d URL review.dump` into an empty "
         "database (then point --db or SCREENER_DB at it), and copy the backup's "
         "protocol.yaml into the review folder")
 
 
-def _refuse_other_database(folder: Path, db_url: str | None) -> None:
+def _refuse_other_database(folder: Path, db_url: str | None, backup: Path) -> None:
     """Refuse a restore into a review whose database is not the folder's review.db: one
-    kept in PostgreSQL (the folder holds only its protocol and exports, or --db or
-    SCREENER_DB names the server), or a SQLite file --db names elsewhere. A folder holding
-    its own review.db is that review (as `screen --review` opens it over SCREENER_DB)."""
+    kept in PostgreSQL (--db or SCREENER_DB names the server; or BACKUP is a pg_dump file),
+    or a SQLite file --db names elsewhere. A folder holding its own review.db is that
+    review (as `screen --review` opens it over SCREENER_DB); one holding its protocol and no
+    review.db, with no URL, lost its review.db: the backup puts it back (`_compare` checks
+    that the backup is of the review that protocol is)."""
     if (folder / DB_FILE).exists():
         return
     if db_url:
@@ -308,8 +313,20 @@ def _refuse_other_database(folder: Path, db_url: str | None) -> None:
             raise ReviewError(f"{redact(db_url)} is not {folder / DB_FILE}: restore puts a "
                               "backup into a review folder; give the folder of that file "
                               "with --review; nothing was restored")
-    if (folder / PROTOCOL_FILE).is_file():
-        raise _kept_in_postgresql(f"{folder} has a protocol but no {DB_FILE}: its review")
+    if backup.is_file() and _starts_with(backup, _PG_DUMP):
+        raise _kept_in_postgresql(str(backup), "is a PostgreSQL dump (pg_dump)")
+
+
+_PG_DUMP = b"PGDMP"
+"""How a dump of `pg_dump -Fc` (custom format) begins."""
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(len(magic)) == magic
+    except OSError:
+        return False
 
 
 def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False,
@@ -329,7 +346,7 @@ def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False,
     if not folder.is_dir():
         raise ReviewError(f"no such folder: {folder}; give the review folder to restore "
                           "into with --review DIR")
-    _refuse_other_database(folder, db_url)
+    _refuse_other_database(folder, db_url, backup)
     if not source.is_file():
         raise ReviewError(f"{backup} is not a backup of a review (no {DB_FILE} in it): give "
                           "the folder `screener backup` wrote")
@@ -344,6 +361,7 @@ def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False,
         raise ReviewError(f"cannot write in {folder} ({exc.strerror}): nothing was "
                           "restored") from None
     staging = Path(name)
+    had_none = not current.exists()
     try:
         copy_sqlite_file(source, staging)
         decisions, newer, unread = _compare(staging, current, backup)
@@ -378,7 +396,7 @@ def restore_review(folder: Path, backup: Path, *, discard_newer: bool = False,
         staging.unlink(missing_ok=True)
         raise
     _restore_protocol_copy(folder, sqlite_url(current.resolve()))
-    return Restored(folder, backup, decisions, newer, unread)
+    return Restored(folder, backup, decisions, newer, unread, had_none)
 
 
 def _compare(staging: Path, current: Path, backup: Path) -> tuple[int, Newer, str]:
@@ -390,7 +408,9 @@ def _compare(staging: Path, current: Path, backup: Path) -> tuple[int, Newer, st
             decisions = repo.count_decisions(session)
             kept_uids = set(repo.decision_uid_reviewers(session))
             kept_events = {h for _, h in repo.event_log(session)}
+            texts = set(map(normalise_protocol_text, repo.protocol_texts(session).values()))
     if not current.exists():
+        _refuse_another_protocol(current.parent, backup, copy, texts)
         return decisions, Newer({}, 0, 0), ""
     try:
         review = open_review(None, sqlite_url(current.resolve()))
@@ -413,6 +433,24 @@ def _compare(staging: Path, current: Path, backup: Path) -> tuple[int, Newer, st
             lost[name] = lost.get(name, 0) + 1
     imports = sum(e.kind == "records_imported" for e in events)
     return decisions, Newer(lost, imports, len(events) - imports), ""
+
+
+def _refuse_another_protocol(folder: Path, backup: Path, copy: Review,
+                             texts: set[str]) -> None:
+    """A folder that lost its review.db tells which review it was by its protocol.yaml:
+    refuse a backup none of whose protocol versions it is (a backup of another review)."""
+    protocol = folder / PROTOCOL_FILE
+    try:
+        held = normalise_protocol_text(protocol.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return  # (no protocol, or not one: nothing tells another review)
+    if held not in texts:
+        raise ReviewError(
+            f"{backup} is a backup of another review ({copy.title!r}, created "
+            f"{copy.created}): {protocol} is none of its protocol versions, and {folder} has "
+            f"no {DB_FILE} to tell more; nothing was restored. If it is this review's backup "
+            f"(its protocol.yaml edited by hand since), move {protocol} aside and restore "
+            "again; a review kept in PostgreSQL is restored with pg_restore (give --db)")
 
 
 def _log_restore(staging: Path, backup: Path, decisions: int, discarded: Newer | None) -> None:

@@ -327,14 +327,19 @@ def test_restore_refuses_a_backup_of_another_review_and_a_review_held_open(
     wrong = CliRunner().invoke(main, ["restore", str(tmp_path / "bk-other"), "--review",
                                       str(review)])
     assert wrong.exit_code == 2 and "backup of another review" in wrong.output, wrong.output
-    server = tmp_path / "pg-folder"  # (what `init DIR --db URL` leaves in the folder)
-    server.mkdir()
-    (server / "protocol.yaml").write_text((other / "protocol.yaml").read_text("utf-8"), "utf-8")
-    kept_elsewhere = CliRunner().invoke(main, ["restore", str(tmp_path / "bk-other"),
-                                               "--review", str(server)])
-    assert kept_elsewhere.exit_code == 2 and "pg_restore" in kept_elsewhere.output, (
-        kept_elsewhere.output)
-    assert sorted(p.name for p in server.iterdir()) == ["protocol.yaml"]
+    # a folder whose review.db was lost, and the backup of a review with another protocol
+    # (one made from the same protocol file cannot be told from it without the database)
+    protocol = tmp_path / "another.yaml"
+    protocol.write_text(Path(MINIMAL).read_text("utf-8").replace("title:", "title: Other", 1),
+                        "utf-8")
+    _ok("init", str(tmp_path / "third"), "--protocol", str(protocol))
+    _ok("backup", str(tmp_path / "bk-third"), "--review", str(tmp_path / "third"))
+    (review / "review.db").rename(tmp_path / "review.db.kept")
+    lost = CliRunner().invoke(main, ["restore", str(tmp_path / "bk-third"), "--review",
+                                     str(review)], env={"SCREENER_DB": None})
+    assert lost.exit_code == 2 and "backup of another review" in lost.output, lost.output
+    assert "review.db" not in [p.name for p in review.iterdir()]
+    (tmp_path / "review.db.kept").rename(review / "review.db")
 
     _ok("backup", str(tmp_path / "bk"), "--review", str(review))
     held = sqlite3.connect(review / "review.db")
@@ -366,6 +371,22 @@ def test_restore_of_a_review_kept_in_postgresql_is_one_clear_refusal(
         assert result.exit_code == 2, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
         (line,) = result.output.splitlines()
-        assert line.startswith("error: ") and "kept in PostgreSQL" in line, line
+        assert line.startswith("error: ") and "PostgreSQL" in line, line
         assert "pg_restore" in line and "nothing was restored" in line, line
     assert sorted(p.name for p in folder.iterdir()) == made
+
+
+def test_restore_puts_back_a_lost_review_db(review: Path, tmp_path: Path) -> None:
+    # the folder kept its protocol.yaml, review.db was deleted: restore, the recovery case
+    # it exists for, said the review "is kept in PostgreSQL" and refused
+    _ok("decide", "1", "--reviewer", "ann", "--label", "include", "--review", str(review))
+    _ok("backup", str(tmp_path / "bk"), "--review", str(review))
+    for side in ("", "-wal", "-shm"):
+        Path(f"{review / 'review.db'}{side}").unlink(missing_ok=True)
+    result = CliRunner().invoke(main, ["restore", str(tmp_path / "bk"), "--review",
+                                       str(review)], env={"SCREENER_DB": None})
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"restored {review} from ")
+    assert "had no review.db: the backup's is now its review" in result.output
+    assert _decisions(review) == _decisions(tmp_path / "bk") == 1
+    assert "ann" in _ok("status", "--review", str(review))
