@@ -424,7 +424,11 @@ def _compare(staging: Path, current: Path, backup: Path) -> tuple[int, Newer, st
         try:
             with review.read() as session:
                 theirs = repo.decision_uid_reviewers(session)
-                events = [e for e, h in repo.event_log(session) if h not in kept_events]
+                # (a restore from this same backup is no work the backup lacks: restoring
+                # it again loses nothing, and logs itself again)
+                events = [e for e, h in repo.event_log(session) if h not in kept_events
+                          and not (e.kind == "review_restored" and e.details.get("backup")
+                                   == str(backup.resolve()))]
         except StorageError as exc:
             return decisions, Newer({}, 0, 0), str(exc)
     lost: dict[str, int] = {}

@@ -390,3 +390,22 @@ def test_restore_puts_back_a_lost_review_db(review: Path, tmp_path: Path) -> Non
     assert "had no review.db: the backup's is now its review" in result.output
     assert _decisions(review) == _decisions(tmp_path / "bk") == 1
     assert "ann" in _ok("status", "--review", str(review))
+
+
+def test_restoring_the_same_backup_again_is_not_refused_for_the_first_restore(
+        review: Path, tmp_path: Path) -> None:
+    # the second restore was refused: the folder held '1 other event' the backup lacked,
+    # the first restore's own event
+    _ok("decide", "1", "--reviewer", "ann", "--label", "include", "--review", str(review))
+    _ok("backup", str(tmp_path / "bk"), "--review", str(review))
+    _ok("restore", str(tmp_path / "bk"), "--review", str(review))
+    again = CliRunner().invoke(main, ["restore", str(tmp_path / "bk"), "--review",
+                                      str(review)])
+    assert again.exit_code == 0, again.output
+    assert "discarded" not in again.output
+    # work done after a restore still counts
+    _ok("decide", "2", "--reviewer", "ann", "--label", "include", "--review", str(review))
+    after = CliRunner().invoke(main, ["restore", str(tmp_path / "bk"), "--review",
+                                      str(review)])
+    assert after.exit_code == 2 and "1 decision row (ann: 1)" in after.output, after.output
+    assert "other event" not in after.output
