@@ -489,7 +489,7 @@ def search_records(session: Session, text: str, limit: int = 200) -> list[Record
     # the title, the abstract and a non-English article's own title (`Record.original_title`,
     # which the record card shows)
     columns = [RecordRow.title, RecordRow.abstract, *_ORIGINAL_TITLES]
-    if text.isascii():
+    if text.isascii() and "ss" not in text.lower():  # (ASCII 'ss' may be a text's 'ß')
         found = or_(*(column.ilike(pattern, escape="\\") for column in columns))
     elif session.get_bind().dialect.name == "sqlite":
         needle = fold_case(text) or ""

@@ -214,6 +214,20 @@ def test_search_ignores_case_in_every_script(db: Database) -> None:
         assert found("keta") == [titles[2]]  # ASCII as before
 
 
+def test_an_ascii_search_with_ss_finds_the_sharp_s(db: Database) -> None:
+    # 'straße' found 'STRASSE', but 'strasse' or 'STRASSE' (ASCII) did not find 'Straße'
+    titles = ["Unfälle an der Straße", "Ketamin an der STRASSE", "Other"]
+    with db.transaction() as s:
+        repo.add_records(s, repo.add_source(s, name="X", kind="database"),
+                         [Record(title=t) for t in titles])
+    with db.read() as s:
+        def found(text: str) -> list[str]:
+            return [r.title for r in repo.search_records(s, text)]
+
+        assert found("strasse") == found("STRASSE") == found("straße") == titles[:2]
+        assert found("Unfälle") == found("unfälle") == [titles[0]]
+
+
 def test_search_looks_in_the_original_language_title(db: Database) -> None:
     # the record card shows a non-English article's own title (MEDLINE TT, biblatex
     # origtitle) under PubMed's English one, but / found nothing of it
