@@ -1656,6 +1656,7 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
                 d for d, uid, _ in new if uid in replaced and d.label != Label.UNDONE))
             for rid, stage in sorted({(d.record_id, d.stage) for d in added}):
                 apply_outcome_effects(review, dst, rid, stage)
+            blind: dict[str, list[list[int]]] = {}
             if added:
                 blind = _made_blind_in_copy(src, rows, known, added, started_here)
                 repo.add_event(dst, "offline_copy_merged", details={
@@ -1670,5 +1671,12 @@ def merge(review: Review, source: Path, *, leave_out_refused: bool = False) -> M
                     **({repo.MADE_BLIND: blind} if blind else {})})
             started = _bring_reconciliations(review, src, dst, source, rows, known, added,
                                              before)
+            if blind:  # (where the copy started too, `started` tells)
+                in_copy = set(repo.reconciliations(src))
+                started += tuple(
+                    f"reconciliation of {stage.label.replace('-', ' ')} had started here and "
+                    f"never in the copy: the copy's {stage.label} decisions merged count as "
+                    "made blind (made without seeing the other reviewers')"
+                    for stage in map(Stage, sorted(blind)) if stage not in in_copy)
     return MergeResult(len(added), skipped, tuple(sorted({d.reviewer for d in added})),
                        left_out, replaced_text, started)

@@ -1494,9 +1494,15 @@ def test_an_offline_copys_decisions_merged_after_the_start_count_as_blind(
         with open_review(tmp_path / "ann") as copy:
             for rid in ids:
                 decide(copy, rid, "ann", INC, FT)
-        assert merge(a, tmp_path / "ann").added == 3
+        merged = merge(a, tmp_path / "ann")
+        assert merged.added == 3
         stats = agreement(a, FT).pairs[0].stats
         assert (stats.n, stats.table) == (3, ((2, 1), (0, 0)))
+    # and the merge says so (84db3b9 said it did: it told only where both had started)
+    assert merged.reconciliations == (
+        "reconciliation of full text had started here and never in the copy: the copy's "
+        "full-text decisions merged count as made blind (made without seeing the other "
+        "reviewers')",)
 
 
 def test_export_offers_no_records_others_have_settled(make_review: Callable[..., Any],
