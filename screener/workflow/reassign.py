@@ -12,6 +12,7 @@ Must not import textual, click or sqlalchemy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -30,6 +31,25 @@ from screener.workflow.screening import (
 
 MOVED_NOTE = "[moved from {name}: decision {seq}]"
 """Appended to the note of a decision moved to another name (the row it replaces)."""
+_MOVED = re.compile(r"\[moved from .+: decision (\d+)\]$")
+
+
+def moved_origins(session: Session) -> dict[int, int]:
+    """seq of a decision row `reassign` wrote -> seq of the decision first made, which it
+    (through every move: ann -> anna -> anne) carries under another name: whether it was
+    made blind is that one's. Empty when nothing was ever moved."""
+    moves = repo.reassignments(session)
+    if not moves:
+        return {}
+    written = {seq for _, _, seqs in moves for seq in seqs or ()}
+    older = any(seqs is None for _, _, seqs in moves)  # (their rows known by their note)
+    origin: dict[int, int] = {}
+    for d in repo.decision_log(session):  # (in log order: a move's source comes first)
+        found = _MOVED.search(d.note)
+        if d.seq is not None and found and (d.seq in written or older):
+            source = int(found.group(1))
+            origin[d.seq] = origin.get(source, source)
+    return origin
 
 
 @dataclass(frozen=True, slots=True)

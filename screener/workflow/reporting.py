@@ -1111,6 +1111,7 @@ def _report_inputs(review: Review) -> object:
         ReportInputs,
         StoppingInfo,
     )
+    from screener.workflow.reassign import moved_origins
     from screener.workflow.team import agreement, reasons_differ_note, reconciliation_cutoffs
 
     met, progs = stopping_rule_met(review)
@@ -1153,10 +1154,13 @@ def _report_inputs(review: Review) -> object:
         split_ft, plan_ft = (_allocation_split(review, session, current, Stage.FULL_TEXT)
                              if Stage.FULL_TEXT in review.protocol.stages else (None, None))
         started = reconciliation_cutoffs(review, session)
+        # (a decision `reassign` moved was made when the one it carries was)
+        carried = moved_origins(session) if started else {}
         unblinded = tuple(
             (stage, n) for stage, at in sorted(started.items(), key=lambda x: x[1].seq)
             if (n := len({d.record_id for d in current if d.stage == stage
-                          and d.reviewer_role == Role.SCREENER and not at.blind(d.seq)})))
+                          and d.reviewer_role == Role.SCREENER
+                          and not at.blind(carried.get(d.seq or 0, d.seq))})))
         n_rankings = len(repo.ranking_hashes(session))
         ft = outcomes(review, session, Stage.FULL_TEXT)
         removed = repo.removed_duplicate_ids(session)

@@ -892,6 +892,31 @@ def test_agreement_and_table_1_name_reviewers_as_reassign_renamed_them(
     assert "| Title and abstract | Ann" + "† and Bob" not in text
 
 
+def test_a_reassign_after_reconciliation_began_unblinds_nothing(
+        make_review: Callable[..., Any]) -> None:
+    """reassign writes the moved decisions at the end of the log, after the start of
+    reconciliation: the methods text counted them as made or changed after it (unblinded),
+    though they were made blind and only their name changed."""
+    from screener.workflow.reassign import reassign
+    from screener.workflow.reporting import build_report_inputs
+    from screener.workflow.team import list_conflicts
+
+    review = make_review("dual-screening.yaml")
+    with review.transaction() as s:
+        ids = repo.add_records(s, repo.add_source(s, name="X", kind="database"),
+                               [Record(title=f"Record {i}") for i in range(3)])
+    for rid in ids:
+        for who in ("ann", "bob"):
+            record_decision(review, rid, who, Label.INCLUDE)
+    list_conflicts(review, viewer="Adjudicator")
+    record_decision(review, ids[0], "bob", Label.EXCLUDE, reason_id="design")  # unblinded
+    before = build_report_inputs(review).unblinded
+    assert before == ((Stage.TITLE_ABSTRACT, 1),)
+    reassign(review, "bob", "robert")
+    reassign(review, "robert", "rob")
+    assert build_report_inputs(review).unblinded == before
+
+
 def test_decisions_imported_at_title_abstract_are_not_marked_at_full_text(
         make_review: Callable[..., Any]) -> None:
     """Ann's title/abstract decisions imported, full text screened in screener by Ann and
