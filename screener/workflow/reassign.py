@@ -132,8 +132,12 @@ def reassign(review: Review, source: str, target: str, *,
             rows += 1
             apply_outcome_effects(review, session, d.record_id, d.stage, passed_before=passed)
         if refused:  # (raised inside the transaction: the rows above are not written)
-            raise ReviewError(f"{target} could not decide {counted(len(refused), 'record')} "
-                              f"of {source}'s, so nothing was moved: " + "; ".join(refused))
+            raise ReviewError(
+                f"{target} could not decide {counted(len(refused), 'record')} of {source}'s, "
+                "so nothing was moved: " + "; ".join(refused) + ". Moving the others alone "
+                f"(--record) would leave these under {source}'s name, and agreement, Table 1 "
+                f"and the methods text would count {source} and {target} as two reviewers; "
+                f"{source}'s name can stay as it is (the decisions stand)")
         moved = tuple((d.record_id, d.stage) for d in moving)
         repo.add_event(session, "decisions_reassigned", details={
             "from": source, "to": target, "decisions": len(moved),

@@ -54,3 +54,29 @@ def test_a_reassign_changes_no_stopping_statistic(make_review: Callable[..., Any
     assert before.consecutive_irrelevant > 0 and before.added_since_start == 4
     reassign(review, "anne", "ann")
     assert _stopping(progress(review, "ann")) == _stopping(before)
+
+
+def test_a_refused_reassign_says_a_partial_move_splits_the_reviewer(
+        make_review: Callable[..., Any]) -> None:
+    # a record of anne's the adjudicator resolved cannot be decided by ann, so the reassign
+    # is refused; the way round it the refusal offered (--record for the others) left that
+    # decision under 'anne', and the report then counted three reviewers (anne, bob, ann)
+    # with agreement split between 'ann and bob' and 'anne and bob'
+    from screener.workflow.review import ReviewError
+    from screener.workflow.team import resolve
+
+    review = make_review("dual-screening.yaml")
+    r1, r2 = _imported(review, 2, "Embase")
+    for rid, bob in ((r1, Label.EXCLUDE), (r2, Label.INCLUDE)):
+        record_decision(review, rid, "anne", Label.INCLUDE)
+        record_decision(review, rid, "bob", bob)
+    resolve(review, r1, "Adjudicator", Label.INCLUDE)
+    with review.read() as session:
+        rows = len(repo.decision_log(session))
+    with pytest.raises(ReviewError) as refused:
+        reassign(review, "anne", "ann")
+    said = " ".join(str(refused.value).split())
+    assert f"record {r1} at title_abstract" in said and "nothing was moved" in said
+    assert "anne and ann as two reviewers" in said, said
+    with review.read() as session:
+        assert len(repo.decision_log(session)) == rows
