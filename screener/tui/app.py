@@ -364,9 +364,9 @@ class ScreenerApp(GatedKeysApp):
         return my_decisions(self.review, self.reviewer, self.stage)
 
     def initial_progress(self, mine: dict[int, Decision]) -> Progress:
-        """Counts from the reviewer's decisions; the worker adds stopping statistics."""
-
-        labels = [d.label for d in sorted(mine.values(), key=lambda d: d.id or 0)]
+        """Counts from the reviewer's decisions (`initial_decisions`: in screening order,
+        so the irrelevant run is status's); the worker adds stopping statistics."""
+        labels = [d.label for d in mine.values()]
         return from_labels(self.reviewer, self.stage, labels, self.session.total)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",

@@ -15,7 +15,7 @@ from enum import StrEnum
 from screener.core.decisions import Decision, Label, Stage
 from screener.core.records import Record
 from screener.storage import repo
-from screener.workflow.progress import Progress
+from screener.workflow.progress import Progress, placed, screening_places
 from screener.workflow.review import Review
 from screener.workflow.screening import eligible_ids
 from screener.workflow.team import is_blind, not_offered_ids
@@ -105,10 +105,14 @@ def get_record(review: Review, record_id: int) -> Record | None:
 
 
 def my_decisions(review: Review, reviewer: str, stage: Stage) -> dict[int, Decision]:
-    """The reviewer's own current decisions at a stage, by record id."""
+    """The reviewer's own current decisions at a stage, by record id, in the order their
+    records were first screened, as `status`'s irrelevant run reads them (a changed decision
+    keeps its record's place, one `reassign` moved that of the decision it was moved from),
+    so the screening UI's first counts, shown before the stopping statistics, agree."""
     with review.read() as session:
-        return {d.record_id: d for d in repo.current_decisions(session, stage)
-                if d.reviewer == reviewer}
+        mine = [d for d in repo.current_decisions(session, stage, screening_order=True)
+                if d.reviewer == reviewer]
+        return {d.record_id: d for d in placed(mine, screening_places(session, stage))}
 
 
 def panel_progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:

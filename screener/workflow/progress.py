@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from screener.core.decisions import Label, Role, Stage, in_screening_order
+from screener.core.decisions import Decision, Label, Role, Stage, in_screening_order
 from screener.core.records import key_paper_match
 from screener.core.wording import counted, share_of
 from screener.storage import Session, repo
@@ -174,10 +174,17 @@ def _standing(session: Session, reviewer: str, stage: Stage,
     """(record id, label) of the reviewer's standing decisions, in the order their records
     were first screened (revising an old record does not make it the latest screened, nor
     does moving a decision to the reviewer: `places`)."""
-    standing = in_screening_order(repo.reviewer_history(session, reviewer, stage))
-    if places is not None:
-        standing.sort(key=lambda d: places.get((d.record_id, reviewer), d.seq or 0))
+    standing = placed(in_screening_order(repo.reviewer_history(session, reviewer, stage)),
+                      places)
     return [(d.record_id, d.label) for d in standing]
+
+
+def placed(decisions: list[Decision], places: Places | None) -> list[Decision]:
+    """`decisions` (standing ones, in screening order) with each `reassign` moved put back
+    at the place of the decision it was moved from (`places`; None: nothing was moved)."""
+    if places is not None:
+        decisions.sort(key=lambda d: places.get((d.record_id, d.reviewer), d.seq or 0))
+    return decisions
 
 
 def _counts(review: Review, session: Session, reviewer: str, stage: Stage,
@@ -228,9 +235,7 @@ def _pooled(session: Session, stage: Stage,
     one queue."""
     standing = [d for d in repo.current_decisions(session, stage, screening_order=True)
                 if d.reviewer_role == Role.SCREENER]
-    if places is not None:
-        standing.sort(key=lambda d: places.get((d.record_id, d.reviewer), d.seq or 0))
-    return [(d.record_id, d.label) for d in standing]
+    return [(d.record_id, d.label) for d in placed(standing, places)]
 
 
 def progress(review: Review, reviewer: str, stage: Stage = Stage.TITLE_ABSTRACT) -> Progress:

@@ -1927,3 +1927,38 @@ async def test_a_decision_key_before_the_record_is_drawn_is_not_taken(
         await pilot.press("m")
         await settle(pilot)
         assert stored(review)[-1] == (ids[1], "ann", "maybe", None, "")
+
+
+@pytest.mark.parametrize("since", ["reassign", "changed"])
+async def test_the_first_panel_counts_the_irrelevant_run_as_status_does(
+        make_app: MakeApp, since: str) -> None:
+    # before the statistics worker returns, the panel's run came from the reviewer's
+    # decisions in row order: a decision moved by reassign (written at the end of the log)
+    # or changed since (a new row) counted as the latest screened, so the panel said a
+    # run status did not
+    from screener.workflow.progress import progress
+    from screener.workflow.reassign import reassign
+
+    def unavailable(*_: object) -> Any:
+        raise RuntimeError("the statistics are not computed in this test")
+
+    app, review, ids, _ = make_app(progress_fn=unavailable)
+    if since == "reassign":  # anne's include was screened between ann's exclusions
+        for rid, name, label in zip(ids, ["ann", "anne", "ann", "ann"],
+                                    [Label.EXCLUDE, Label.INCLUDE, Label.EXCLUDE,
+                                     Label.EXCLUDE], strict=False):
+            record_decision(review, rid, name, label)
+        reassign(review, "anne", "ann")
+    else:  # the first record, excluded, is changed to maybe after the others
+        for rid, label in zip(ids, [Label.EXCLUDE, Label.INCLUDE, Label.EXCLUDE],
+                              strict=False):
+            record_decision(review, rid, "ann", label)
+        record_decision(review, ids[0], "ann", Label.MAYBE)
+    status = progress(review, "ann")
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        first = app.screening.progress
+        assert first is not None and first.checklist == ()  # the quick figures alone
+        assert (first.screened, first.consecutive_irrelevant) == (
+            status.screened, status.consecutive_irrelevant)
+        assert status.consecutive_irrelevant == {"reassign": 2, "changed": 1}[since]
