@@ -145,8 +145,9 @@ class Database:
 
     def schema(self) -> str | None:
         """On PostgreSQL, the schema that holds the review's tables (the first of the
-        connection's search path that exists: `public` unless the URL sets another); None
-        on SQLite."""
+        connection's search path that exists: `public` unless the URL sets another; when
+        none exists, as for a review whose schema was dropped, the first the path names);
+        None on SQLite."""
         from sqlalchemy import text
 
         if self.is_sqlite:
@@ -154,7 +155,11 @@ class Database:
         with self._explained(), self.engine.connect() as conn:
             conn = conn.execution_options(**{READ_ONLY: True})
             schema = conn.scalar(text("SELECT current_schema()"))
-            return str(schema) if schema is not None else None
+            if schema is None:
+                named = [name for name in _search_path(str(conn.scalar(text(
+                    "SELECT current_setting('search_path')")) or "")) if name != "$user"]
+                return named[0] if named else None
+            return str(schema)
 
     def upgrade(self) -> None:
         """Apply migrations to head (idempotent)."""
@@ -429,6 +434,13 @@ account lacks (`has_table_privilege` with several privileges is true when it has
 REVIEWER_RIGHTS = ("SELECT, INSERT, UPDATE and DELETE on the review's tables and USAGE on "
                    "its sequences")
 """What a reviewer's PostgreSQL role needs (README: "Sharing a review on PostgreSQL")."""
+
+
+def _search_path(setting: str) -> list[str]:
+    """The schema names of a search_path setting ('"$user", public', 'ketamine', '"My
+    Review"'), unquoted."""
+    return [quoted.replace('""', '"') if quoted else plain for quoted, plain in re.findall(
+        r'\s*(?:"((?:[^"]|"")*)"|([^,\s]+))\s*(?:,|$)', setting) if quoted or plain]
 
 
 def _explain_refused(where: str, said: str) -> str:

@@ -11,11 +11,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from screener.core.paths import sync_file, sync_folder, sync_tree
 from screener.core.wording import counted
 from screener.protocol import normalise_protocol_text
 from screener.storage import (
+    Database,
     StorageError,
     close_for_replacement,
     copy_sqlite_file,
@@ -54,18 +56,32 @@ def _pg_dump_advice(schema: str | None) -> str:
     """The pg_dump (and pg_restore) that back up a review kept in PostgreSQL: in a schema of
     its own (the URL sets the search path), that schema only, not the other reviews or
     applications of the database, as a plain pg_dump would."""
-    if not schema or schema == "public":
+    if not _own_schema(schema):
         return ("`pg_dump -Fc -f review.dump URL` (restore with pg_restore into an empty "
                 "database)")
-    import shlex
-
-    # pg_dump -n reads a pattern: unquoted, a name is folded to lower case and * ? are wildcards
-    name = schema if re.fullmatch(r"[a-z_][a-z0-9_$]*", schema) else (
-        '"' + schema.replace('"', '""') + '"')
     return (f"its schema only (a plain pg_dump takes every schema of the database): "
-            f"`pg_dump -Fc -n {shlex.quote(name)} -f review.dump URL` (restore with "
+            f"`pg_dump -Fc -n {_schema_argument(schema)} -f review.dump URL` (restore with "
             f"`pg_restore -d URL review.dump` into a database without a schema {schema}: "
             "it creates it)")
+
+
+def _own_schema(schema: str | None) -> TypeGuard[str]:
+    """The review is kept in a schema of its own, not in the database's `public`."""
+    return bool(schema) and schema != "public"
+
+
+def _schema_name(schema: str) -> str:
+    """`schema` as pg_dump's and pg_restore's -n, and SQL, read it: pg_dump -n reads a
+    pattern, where an unquoted name is folded to lower case and * ? are wildcards."""
+    return schema if re.fullmatch(r"[a-z_][a-z0-9_$]*", schema) else (
+        '"' + schema.replace('"', '""') + '"')
+
+
+def _schema_argument(schema: str) -> str:
+    """`_schema_name` quoted for the shell."""
+    import shlex
+
+    return shlex.quote(_schema_name(schema))
 
 
 def backup_review(review: Review, target: Path) -> Backup:
@@ -285,14 +301,41 @@ class NewerThanBackup(ReviewError):
     """The review folder holds decisions, imports or events its backup lacks."""
 
 
-def _kept_in_postgresql(where: str, what: str = "is kept in PostgreSQL") -> ReviewError:
-    """The refusal of `restore` for a review kept in PostgreSQL, with what restores one."""
+def _kept_in_postgresql(where: str, what: str = "is kept in PostgreSQL",
+                        schema: str | None = None) -> ReviewError:
+    """The refusal of `restore` for a review kept in PostgreSQL, with what restores one: in
+    `schema` of its own, the schema alone, as `backup` advises dumping it."""
+    if not _own_schema(schema):
+        how = ("from the dump `pg_dump -Fc -f review.dump URL` wrote: `pg_restore -d URL "
+               "review.dump` into an empty database (then point --db or SCREENER_DB at it)")
+    else:
+        sql, arg = _schema_name(schema), _schema_argument(schema)
+        how = (f"from the dump of its schema `pg_dump -Fc -n {arg} -f review.dump URL` wrote "
+               f"(`screener backup` names it): `pg_restore -d URL review.dump`, which creates "
+               f"the schema {schema}, into a database without one (to keep the review there "
+               f"now, first `ALTER SCHEMA {sql} RENAME TO {_schema_name(schema + '_old')}`); "
+               f"from a dump of the whole database, `CREATE SCHEMA {sql}` and restore that "
+               f"schema alone: `pg_restore -n {arg} -d URL review.dump` (a plain pg_restore "
+               "would put back every schema the dump holds)")
     return ReviewError(
         f"{where} {what}, and `screener restore` puts back a SQLite review.db "
-        "only: nothing was restored. Restore it with the server's own tools from the dump "
-        "`pg_dump -Fc -f review.dump URL` wrote: `pg_restore -d URL review.dump` into an empty "
-        "database (then point --db or SCREENER_DB at it), and copy the backup's "
-        "protocol.yaml into the review folder")
+        f"only: nothing was restored. Restore it with the server's own tools {how}, and copy "
+        "the backup's protocol.yaml into the review folder")
+
+
+def _pg_schema(db_url: str) -> str | None:
+    """The schema the PostgreSQL review at `db_url` is kept in (`Database.schema`), for the
+    advice; None when the server cannot tell (down, refused): the refusal stands without it."""
+    try:
+        db = Database(db_url)
+    except StorageError:
+        return None
+    try:
+        return db.schema()
+    except StorageError:
+        return None
+    finally:
+        db.dispose()
 
 
 def _refuse_other_database(folder: Path, db_url: str | None, backup: Path) -> None:
@@ -308,7 +351,7 @@ def _refuse_other_database(folder: Path, db_url: str | None, backup: Path) -> No
         url = normalise_url(db_url)
         file = sqlite_file(url)
         if file is None:
-            raise _kept_in_postgresql(redact(db_url))
+            raise _kept_in_postgresql(redact(db_url), schema=_pg_schema(db_url))
         if file.resolve() != (folder / DB_FILE).resolve():
             raise ReviewError(f"{redact(db_url)} is not {folder / DB_FILE}: restore puts a "
                               "backup into a review folder; give the folder of that file "

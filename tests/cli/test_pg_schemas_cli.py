@@ -86,3 +86,41 @@ def test_backup_of_a_review_in_its_own_schema_names_the_pg_dump_of_that_schema(
     plain = CliRunner().invoke(main, ["backup", str(tmp_path / "bk"), "--db", pg_url])
     assert plain.exit_code == 2 and "`pg_dump -Fc -f review.dump URL`" in plain.output, (
         plain.output)
+
+
+@pytest.mark.postgres
+def test_restore_of_a_review_in_its_own_schema_names_the_pg_restore_of_that_schema(
+        pg_url: str, tmp_path: Path) -> None:
+    # restore's refusal said `pg_restore -d URL review.dump` "into an empty database": from
+    # a dump of the whole database that puts back every schema, the other reviews too
+    import re
+    import shlex
+    import shutil
+    import subprocess
+
+    import psycopg
+
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    url = two_reviews(pg_url, tmp_path)
+    (tmp_path / "k.ris").write_text(RIS, encoding="utf-8")
+    run("import", str(tmp_path / "k.ris"), "--db", url["ketamine"])
+    subprocess.run(["pg_dump", "-Fc", "-f", "review.dump", pg_url], cwd=tmp_path, check=True)
+    run("import", str(tmp_path / "k.ris"), "--db", url["lithium"])  # after the dump
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # ketamine's review is lost
+        conn.execute("DROP SCHEMA ketamine CASCADE")
+    refused = CliRunner().invoke(main, ["restore", str(tmp_path / "review.dump"), "--review",
+                                        str(tmp_path / "ketamine"), "--db", url["ketamine"]])
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert "nothing was restored" in said and "`CREATE SCHEMA ketamine`" in said, said
+    command = re.search(r"`(pg_restore -n [^`]*)`", said)
+    assert command is not None, said
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA ketamine")
+    argv = [pg_url if word == "URL" else word for word in shlex.split(command[1])]
+    subprocess.run(argv, cwd=tmp_path, check=True)  # (a plain pg_restore: lithium exists)
+    assert "records: 1 identified" in run("status", "--db", url["ketamine"])
+    assert "records: 1 identified" in run("status", "--db", url["lithium"])  # not rolled back
+    for name in url:
+        assert "OK" in run("log", "verify", "--db", url[name])
