@@ -1559,25 +1559,26 @@ def merged_blind(session: Session) -> dict[Stage, list[tuple[int, int]]]:
     """stage -> the ranges of decision-log rows (`MADE_BLIND`) made blind in an offline
     copy and merged after this review's start of reconciliation there."""
     out: dict[Stage, list[tuple[int, int]]] = {}
-    for text in session.scalars(select(EventRow.details)
-                                .where(EventRow.kind == "offline_copy_merged")
-                                .order_by(EventRow.seq)):
-        for stage, ranges in (json.loads(text).get(MADE_BLIND) or {}).items():
+    for details in _merge_details(session):
+        for stage, ranges in (details.get(MADE_BLIND) or {}).items():
             out.setdefault(Stage(stage), []).extend((int(a), int(b)) for a, b in ranges)
     return out
 
 
-def merged_ranges(session: Session) -> list[tuple[int, int]]:
+def _merge_details(session: Session) -> list[dict[str, Any]]:
+    """The details of each `offline_copy_merged` event, in log order."""
+    return [json.loads(text) for text in session.scalars(
+        select(EventRow.details).where(EventRow.kind == "offline_copy_merged")
+        .order_by(EventRow.seq))]
+
+
+def merged_ranges(session: Session) -> list[tuple[int, int, str]]:
     """The [first seq, last seq] of the decision-log rows each `merge` of an offline copy
-    wrote: stored at the merge, made earlier (their `created_at` is the copy's)."""
-    out: list[tuple[int, int]] = []
-    for text in session.scalars(select(EventRow.details)
-                                .where(EventRow.kind == "offline_copy_merged")
-                                .order_by(EventRow.seq)):
-        details = json.loads(text)
-        if details.get("first_seq"):
-            out.append((int(details["first_seq"]), int(details.get("last_seq") or 0)))
-    return out
+    wrote (stored at the merge, made earlier: their `created_at` is the copy's), with the
+    copy's folder as the merge recorded it (the log export's `merged_from`)."""
+    return [(int(details["first_seq"]), int(details.get("last_seq") or 0),
+             str(details.get("folder", "")))
+            for details in _merge_details(session) if details.get("first_seq")]
 
 
 def decision_times(session: Session, seqs: Iterable[int]) -> dict[int, str]:

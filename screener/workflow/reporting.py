@@ -725,10 +725,8 @@ def export_log(review: Review, fmt: str = "csv", out: Path | None = None, force:
     with review.read() as session:
         hashes = repo.ranking_hashes(session)
         removed = {link["record_id"]: link["kept_id"] for link in repo.duplicate_links(session)}
-        merged = {seq: str(e.details.get("folder", "")) for e, _ in repo.event_log(session)
-                  if e.kind == "offline_copy_merged" and e.details.get("first_seq")
-                  for seq in range(int(e.details["first_seq"]),
-                                   int(e.details.get("last_seq") or 0) + 1)}
+        merged = {seq: folder for first, last, folder in repo.merged_ranges(session)
+                  for seq in range(first, last + 1)}
         reasons = _reason_labels_by_version(session) if fmt == "csv" else {}
         seq_of = {d.id: d.seq for d in decisions if d.id is not None and d.seq is not None}
         undoes = {seq_of[undo]: seq_of[withdrawn]

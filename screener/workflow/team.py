@@ -134,7 +134,7 @@ def _in_assessment_order(session: Session, stage: Stage,
         return places.get((d.record_id, d.reviewer), d.seq or 0)
 
     timed = [ds for ds in by_record.values() if len(ds) > 1 and any(
-        first <= place(d) <= last for d in ds for first, last in merged)]
+        first <= place(d) <= last for d in ds for first, last, _ in merged)]
     times = repo.decision_times(session, (place(d) for ds in timed for d in ds))
     for ds in by_record.values():
         ds.sort(key=place)
