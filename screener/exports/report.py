@@ -218,7 +218,8 @@ class SourceInfo:
     older versions accepted, not the day of the search. `searched_on` is then ""."""
     warnings: tuple[str, ...] = ()
     """What the database said about the query it ran (PubMed: a phrase it did not find and
-    searched without), kept at import: the search run was not the query as written."""
+    searched without, and how it read the query), kept at import, in a methods text's words
+    ("PubMed reported: ..."): the search run was not the query as written."""
 
 
 def _thresholds(values: tuple[float, ...]) -> str:
@@ -509,8 +510,7 @@ def identification_section(sources: tuple[SourceInfo, ...], dedup: DedupInfo | N
         for warning in src.warnings:
             text.append(f"The search of {_md(src.name)}"
                         f"{f' ({src.searched_on})' if src.searched_on else ''} was not run "
-                        f"exactly as written; {_md(src.name)}'s warning: "
-                        f"{_md(warning.rstrip('.'))}.")
+                        f"exactly as written: {_md(warning.rstrip('.'))}.")
     if any((s.date_from_protocol and s.searched_on) or s.query_from_protocol
            for s in sources):
         text.append("Marked (protocol): not recorded at import; the date or query the "

@@ -332,8 +332,27 @@ def _warnings(found: Mapping[str, Any]) -> tuple[str, ...]:
     if not parts:
         return ()
     read = str(found.get("QueryTranslation") or "").strip()
-    return (f"PubMed ran the query but said: {'; '.join(parts).rstrip('.')}. Check that the "
-            f"search is the one meant{f' (PubMed read it as: {read})' if read else ''}.",)
+    return (f"{_RAN}{'; '.join(parts).rstrip('.')}{_CHECK}"
+            f"{f'{_READ}{read})' if read else ''}.",)
+
+
+_RAN = "PubMed ran the query but said: "
+_CHECK = ". Check that the search is the one meant"
+_READ = " (PubMed read it as: "
+
+
+def reported(warning: str) -> str:
+    """A warning `_warnings` wrote (kept in the import's event), in the words of a methods
+    text: what PubMed reported and how it read the query, without the advice to the user
+    ("PubMed reported: phrase not found: X; it read the query as: Y"). A reading of "?"
+    (older versions, when PubMed gave none) is left out; text of another form is kept."""
+    if not warning.startswith(_RAN) or _CHECK not in warning:
+        return warning.strip().rstrip(".")
+    said, _, rest = warning[len(_RAN):].partition(_CHECK)
+    read = rest.rstrip(".").removeprefix(_READ).removesuffix(")").strip() \
+        if rest.startswith(_READ) else ""
+    return (f"PubMed reported: {said.rstrip('.')}"
+            f"{f'; it read the query as: {read}' if read not in ('', '?') else ''}")
 
 
 class _Unreadable(PubMedUnavailable):

@@ -1409,6 +1409,9 @@ def _identification(review: Review, events: Sequence[LogEvent]
         source_of = repo.record_sources(session)
         pending, _ = records_not_deduplicated(session)
         said = repo.search_warnings(session)
+    if said:  # (Bio.Entrez is loaded only for a review that has such a warning)
+        from screener.importers.pubmed import reported
+        said = {i: list(map(reported, kept)) for i, kept in said.items()}
     # a date or query not recorded at import: the protocol's search for that import, marked
     planned = _planned_searches(rows, review.protocol.searches, positions)
     # a date after today anywhere on Earth (a planned date older versions stored) is no

@@ -727,6 +727,25 @@ def test_a_warning_reads_as_one_sentence_and_gives_pubmeds_reading_only_when_it_
                          'it as: "jaw cyst"[All Fields]).')
 
 
+def test_a_kept_warning_reads_in_the_methods_text_as_what_pubmed_reported() -> None:
+    # the report said "PubMed's warning: PubMed ran the query but said: ... Check that the
+    # search is the one meant (...)": advice to the user, in a methods text
+    from screener.importers.pubmed import _warnings, reported
+
+    listed = {"ErrorList": {"PhraseNotFound": ["depresion"]},
+              "WarningList": {"OutputMessage": ["No items found."]},
+              "QueryTranslation": '"ketamine"[All Fields] AND ("a" OR "b")'}
+    (kept,) = _warnings(listed)
+    assert reported(kept) == ('PubMed reported: phrase not found: depresion; No items found; '
+                              'it read the query as: "ketamine"[All Fields] AND ("a" OR "b")')
+    (unread,) = _warnings({"ErrorList": listed["ErrorList"]})
+    assert reported(unread) == "PubMed reported: phrase not found: depresion"
+    # as versions before this one kept it (a doubled period, '?' for no reading)
+    assert reported("PubMed ran the query but said: Quoted phrase not found.. Check that the "
+                    "search is the one meant (PubMed read it as: ?)") == (
+        "PubMed reported: Quoted phrase not found")
+
+
 def test_an_error_without_the_history_keys_is_a_refused_query() -> None:
     # <ERROR> with a count but no WebEnv: nothing to fetch, PubMed did not run it as asked;
     # refused at once with PubMed's words (exit 2), not asked for again as unreadable
