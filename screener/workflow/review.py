@@ -279,11 +279,16 @@ def _existing_review_file(url: str) -> None:
             raise ReviewError(f"no such folder: {path.parent}{hint}; create a review with "
                               "`screener init DIR --protocol FILE`")
         if not path.exists():
-            if (path.parent / PROTOCOL_FILE).is_file():  # `init DIR --db URL` made it
+            if (path.parent / PROTOCOL_FILE).is_file():
+                # `init DIR --db URL` made it, or review.db was lost, or not yet `init`
+                where = shlex.quote(str(path.parent))
                 raise ReviewError(
-                    f"{path.parent} has a protocol but no {DB_FILE}: it is the folder of a "
-                    "review kept in PostgreSQL. Give its database with --db URL (or set "
-                    f"SCREENER_DB); add --review {path.parent} to keep exports in this folder")
+                    f"{path.parent} has a protocol but no {DB_FILE}: if the review is kept in "
+                    "PostgreSQL, give its database with --db URL (or set SCREENER_DB; "
+                    f"--review {where} keeps exports in this folder); if its {DB_FILE} was "
+                    f"lost, `screener restore BACKUP --review {where}` puts it back from a "
+                    "backup; if this is a new review, run `screener init "
+                    f"{where} --protocol {shlex.quote(str(path.parent / PROTOCOL_FILE))}`")
             above = path.parent.parent
             if (above / DB_FILE).is_file():  # run from inside the review's exports/ folder
                 here = path.parent.resolve() == Path.cwd().resolve()

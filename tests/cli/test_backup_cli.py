@@ -409,3 +409,28 @@ def test_restoring_the_same_backup_again_is_not_refused_for_the_first_restore(
                                       str(review)])
     assert after.exit_code == 2 and "1 decision row (ann: 1)" in after.output, after.output
     assert "other event" not in after.output
+
+
+@pytest.mark.parametrize("lost", [True, False], ids=["review.db deleted", "before init"])
+def test_a_folder_with_a_protocol_and_no_review_db_says_how_to_go_on(
+        review: Path, tmp_path: Path, lost: bool) -> None:
+    # every command said the review 'is kept in PostgreSQL ... give --db URL', for a folder
+    # whose review.db was deleted, or a protocol.yaml copied in before `init`
+    folder = review
+    if lost:
+        for side in ("", "-wal", "-shm"):
+            Path(f"{review / 'review.db'}{side}").unlink(missing_ok=True)
+    else:
+        folder = tmp_path / "new"
+        folder.mkdir()
+        (folder / "protocol.yaml").write_bytes((review / "protocol.yaml").read_bytes())
+    for args in (["status"], ["import", RIS]):
+        result = CliRunner().invoke(main, [*args, "--review", str(folder)],
+                                    env={"SCREENER_DB": None})
+        assert result.exit_code == 2, result.output
+        (line,) = result.output.splitlines()
+        assert "it is the folder of a review kept in PostgreSQL" not in line, line
+        assert "has a protocol but no review.db" in line, line
+        assert "--db URL" in line and "SCREENER_DB" in line, line
+        assert "screener restore BACKUP" in line and "screener init" in line, line
+    assert not (folder / "review.db").exists()  # nothing was created
