@@ -161,6 +161,20 @@ class Database:
                 return named[0] if named else None
             return str(schema)
 
+    def review_schemas(self) -> list[str]:
+        """On PostgreSQL, the schemas of the database that hold a review's tables (this
+        review's and other reviews', one per schema), sorted; [] on SQLite."""
+        from sqlalchemy import text
+
+        if self.is_sqlite:
+            return []
+        with self._explained(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            return sorted(map(str, conn.scalars(text(
+                "SELECT schemaname FROM pg_catalog.pg_tables WHERE tablename IN "
+                "('reviews', 'decisions', 'alembic_version') GROUP BY schemaname "
+                "HAVING count(*) = 3"))))
+
     def upgrade(self) -> None:
         """Apply migrations to head (idempotent)."""
         self.check_reachable()

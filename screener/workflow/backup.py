@@ -52,13 +52,20 @@ class Backup:
     """Leftovers of interrupted protocol amendments removed from the review folder."""
 
 
-def _pg_dump_advice(schema: str | None) -> str:
+def _pg_dump_advice(schema: str | None, shared: bool = False) -> str:
     """The pg_dump (and pg_restore) that back up a review kept in PostgreSQL: in a schema of
     its own (the URL sets the search path), that schema only, not the other reviews or
-    applications of the database, as a plain pg_dump would."""
-    if not _own_schema(schema):
+    applications of the database, as a plain pg_dump would; so too for a review in `public`
+    of a database `shared` with other reviews in their own schemas."""
+    if not _own_schema(schema) and not (schema == "public" and shared):
         return ("`pg_dump -Fc -f review.dump URL` (restore with pg_restore into an empty "
                 "database)")
+    if schema == "public":  # (every new database has a public schema, empty)
+        return ("its schema only (the database holds other reviews in schemas of their own, "
+                "which a plain pg_dump would take too): `pg_dump -Fc -n public -f review.dump "
+                "URL` (restore with `pg_restore -d URL review.dump` into an empty database: "
+                "its error 'schema \"public\" already exists', and exit code 1, is the empty "
+                "public schema every new database has, and the review is restored)")
     return (f"its schema only (a plain pg_dump takes every schema of the database): "
             f"`pg_dump -Fc -n {_schema_argument(schema)} -f review.dump URL` (restore with "
             f"`pg_restore -d URL review.dump` into a database without a schema {schema}: "
@@ -89,8 +96,9 @@ def backup_review(review: Review, target: Path) -> Backup:
     SQLite's integrity check; nothing is left at `target` when any step fails."""
     source = review.db.sqlite_path
     if source is None:
+        schema, others = review.db.schema(), review.db.review_schemas()
         raise ReviewError(f"{review.location} is kept in PostgreSQL: back it up with the "
-                          f"server's own tools, {_pg_dump_advice(review.db.schema())}, and "
+                          f"server's own tools, {_pg_dump_advice(schema, len(others) > 1)}, and "
                           "copy the review folder's protocol.yaml beside it")
     if target.exists() or target.is_symlink():
         raise ReviewError(f"{target} exists: a backup goes into a new folder, so that nothing "

@@ -55,17 +55,15 @@ def test_one_review_per_schema_in_one_database(pg_url: str, tmp_path: Path) -> N
     assert tables == {"ketamine": 1, "lithium": 1}        # nothing in public
 
 
-@pytest.mark.postgres
-def test_backup_of_a_review_in_its_own_schema_names_the_pg_dump_of_that_schema(
-        pg_url: str, tmp_path: Path) -> None:
-    # a plain `pg_dump URL` dumps every schema of the database: the other reviews too
+def dumped_schemas(url: str, tmp_path: Path) -> set[str]:
+    """The schemas whose review tables the pg_dump that `screener backup --db url` names
+    (run as given) puts in its dump."""
     import re
     import shlex
     import shutil
     import subprocess
 
-    url = two_reviews(pg_url, tmp_path)
-    refused = CliRunner().invoke(main, ["backup", str(tmp_path / "bk"), "--db", url["ketamine"]])
+    refused = CliRunner().invoke(main, ["backup", str(tmp_path / "bk"), "--db", url])
     assert refused.exit_code == 2, refused.output
     said = " ".join(refused.output.split())
     command = re.search(r"`(pg_dump [^`]*)`", said)
@@ -74,15 +72,30 @@ def test_backup_of_a_review_in_its_own_schema_names_the_pg_dump_of_that_schema(
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed")
     dump = tmp_path / "review.dump"
-    argv = [url["ketamine"] if word == "URL" else word for word in shlex.split(command[1])]
+    dump.unlink(missing_ok=True)
+    argv = [url if word == "URL" else word for word in shlex.split(command[1])]
     subprocess.run(argv, cwd=tmp_path, check=True)
     listing = subprocess.run(["pg_restore", "-l", str(dump)], check=True, capture_output=True,
                              text=True).stdout
-    schemas = set(re.findall(r"TABLE (\w+) decisions ", listing))
-    assert schemas == {"ketamine"}, listing
+    return set(re.findall(r"TABLE (\w+) decisions ", listing))
 
-    public = tmp_path / "public"
-    run("init", str(public), "--protocol", MINIMAL, "--db", pg_url)
+
+@pytest.mark.postgres
+def test_backup_of_a_review_in_its_own_schema_names_the_pg_dump_of_that_schema(
+        pg_url: str, tmp_path: Path) -> None:
+    # a plain `pg_dump URL` dumps every schema of the database: the other reviews too
+    url = two_reviews(pg_url, tmp_path)
+    assert dumped_schemas(url["ketamine"], tmp_path) == {"ketamine"}
+    # a review in public of a database that also holds other reviews in their own schemas:
+    # the plain pg_dump it was advised put them into this review's backup
+    run("init", str(tmp_path / "public"), "--protocol", MINIMAL, "--db", pg_url)
+    assert dumped_schemas(pg_url, tmp_path) == {"public"}
+
+
+@pytest.mark.postgres
+def test_backup_of_the_only_review_of_a_database_names_the_plain_pg_dump(
+        pg_url: str, tmp_path: Path) -> None:
+    run("init", str(tmp_path / "public"), "--protocol", MINIMAL, "--db", pg_url)
     plain = CliRunner().invoke(main, ["backup", str(tmp_path / "bk"), "--db", pg_url])
     assert plain.exit_code == 2 and "`pg_dump -Fc -f review.dump URL`" in plain.output, (
         plain.output)
