@@ -725,8 +725,13 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         if self._too_soon_told != record.id:
             self._too_soon_told = record.id
             said = (f"was on screen for only {seen * 1000:.0f} ms (a key held down or pressed "
-                    "twice?)" if drawn else "was not on screen yet (still being drawn)")
-            self.notify(f"Not saved: record {record.id} {said}. Read it, then decide.",
+                    "twice?). Read it, then decide" if drawn
+                    else "was not on screen yet (still being drawn). Read it, then decide")
+            if not drawn and not self.query_one(RecordCard).scrollable_content_region.height:
+                # a card with no rows is never drawn (no line is asked of it): told so
+                said = ("is not on screen: the window is too small to show the record. "
+                        "Enlarge it, read the record, then decide")
+            self.notify(f"Not saved: record {record.id} {said}.",
                         title="Key not taken", severity="warning", timeout=4)
         return True
 

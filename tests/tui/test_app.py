@@ -1962,3 +1962,31 @@ async def test_the_first_panel_counts_the_irrelevant_run_as_status_does(
         assert (first.screened, first.consecutive_irrelevant) == (
             status.screened, status.consecutive_irrelevant)
         assert status.consecutive_irrelevant == {"reassign": 2, "changed": 1}[since]
+
+
+async def test_a_window_too_small_for_the_record_says_so_when_a_key_is_refused(
+        make_app: MakeApp) -> None:
+    """In a window so small the record card has no rows, every decision key was refused
+    with "was not on screen yet (still being drawn)": a card of no height is never drawn.
+    The key is still not taken, and the reviewer is told to enlarge the window; once it is
+    large enough, the record is drawn and decided as usual."""
+    app, review, ids, _ = make_app(reverse=False, min_view_s=30)
+    now = [1000.0]
+    async with app.run_test(size=(50, 5)) as pilot:
+        await settle(pilot)
+        screen = app.screening
+        screen.clock = lambda: now[0]
+        assert screen.query_one(RecordCard).scrollable_content_region.height == 0
+        now[0] += 31
+        await pilot.press("i")
+        await settle(pilot)
+        assert stored(review) == []
+        (warned,) = [str(n.message) for n in app._notifications if "Not saved" in str(n.message)]
+        assert f"record {ids[0]}" in warned and "too small" in warned and "enlarge" in warned.lower()
+        assert "still being drawn" not in warned
+        await pilot.resize_terminal(100, 32)
+        await settle(pilot)
+        now[0] += 31  # read
+        await pilot.press("i")
+        await settle(pilot)
+        assert stored(review) == [(ids[0], "ann", "include", None, "")]
