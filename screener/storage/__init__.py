@@ -659,6 +659,7 @@ def _explain_operational(exc: OperationalError, where: str) -> str:
             "it fails again, check that the database server is running and reachable (or "
             "the disk holding the review)")
 
+
 def _explain_io_error(where: str, text: str) -> str:
     """A write the system refused for a reason other than a full disk: the likely causes,
     the one this process can see first."""
