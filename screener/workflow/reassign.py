@@ -68,9 +68,10 @@ def reassign(review: Review, source: str, target: str, *,
     """Move `source`'s standing decisions (on `record_ids`, at `stage`; all when None) to
     `target`, in one transaction. Refused (ReviewError, nothing written) when either is the
     adjudicator, when `target` has a decision of their own on any of those records at that
-    stage, or when `target` could not decide one of them (allocated to others, resolved by
-    the adjudicator, removed as a duplicate): the records are listed. Blinding is kept:
-    labels are never shown, and each decision goes to the reviewer who made it."""
+    stage, or when `target` could not decide one of them (allocated to others, removed as
+    a duplicate): the records are listed. A record the adjudicator resolved takes the moved
+    decision (a rename: the resolution and the outcome stand). Blinding is kept: labels are
+    never shown, and each decision goes to the reviewer who made it."""
     if source == target:
         raise ReviewError(f"--from and --to are both {source!r}: nothing to move")
     with review.transaction() as session:
@@ -117,7 +118,7 @@ def reassign(review: Review, source: str, target: str, *,
             rows += _take_back(review, session, log, d, source, target)
             try:
                 ensure_may_decide(review, session, d.record_id, target, Role.SCREENER,
-                                  d.stage)
+                                  d.stage, renaming=True)
             except ReviewError as exc:
                 refused.append(f"record {d.record_id} at {d.stage.value}: {exc}")
                 continue

@@ -426,7 +426,7 @@ def check_rank(review: Review, session: Session, reviewer: str, stage: Stage,
 
 def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer: str,
                       role: Role, stage: Stage, *, if_needed: bool = False,
-                      withdrawing: bool = False) -> None:
+                      withdrawing: bool = False, renaming: bool = False) -> None:
     """Under the write lock: raise ReviewError when `record_decision` would refuse a new
     decision by `reviewer` on the record now (removed as a duplicate, no full-text stage,
     allocated to others, settled by other screeners or the adjudicator). `undo` asks it too:
@@ -435,7 +435,14 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
     if_needed (a record `next` offered): `team.RecordTaken` when others settled the record,
     or its report was marked not retrieved, while it was on screen. A reviewer may change
     her own standing decision on a record a later allocation gave to others, but not
-    withdraw it (`withdrawing`, for undo): she could not decide it again."""
+    withdraw it (`withdrawing`, for undo): she could not decide it again.
+
+    renaming (`reassign`, a screener's standing decision moving to another name): a record
+    the adjudicator resolved takes it: the decision was made before the resolution and
+    stands as it did, only under the name meant (refusing it left it under the old name,
+    counted as another reviewer's). The other refusals hold: one allocated to others (the
+    allocation, which `reassign` does not change, would go on offering it to the old
+    name, for a second decision by the same person)."""
     from screener.workflow.team import (
         RecordTaken,
         allocated_ids,
@@ -482,6 +489,8 @@ def ensure_may_decide(review: Review, session: Session, record_id: int, reviewer
                                                             reviewer, stage)):
         screeners = repo.record_screeners(session, stage, record_id)
         adjudicators = [name for name, r in screeners if r == Role.ADJUDICATOR]
+        if adjudicators and renaming:
+            return
         if adjudicators:
             decided = any(name == reviewer for name, _ in screeners)
             raise ReviewError(
