@@ -310,10 +310,21 @@ class NewerThanBackup(ReviewError):
 
 
 def _kept_in_postgresql(where: str, what: str = "is kept in PostgreSQL",
-                        schema: str | None = None) -> ReviewError:
+                        schema: str | None = None, shared: bool = False) -> ReviewError:
     """The refusal of `restore` for a review kept in PostgreSQL, with what restores one: in
-    `schema` of its own, the schema alone, as `backup` advises dumping it."""
-    if not _own_schema(schema):
+    `schema` of its own, the schema alone, as `backup` advises dumping it; so too for a
+    review in `public` of a database `shared` with other reviews in their own schemas."""
+    if schema == "public" and shared:
+        how = ("from the dump of its schema `pg_dump -Fc -n public -f review.dump URL` wrote "
+               "(`screener backup` names it): `pg_restore -d URL review.dump` into a database "
+               "whose public schema holds no review (its error 'schema \"public\" already "
+               "exists', and exit code 1, is that public schema, and the review is restored; "
+               "to keep the review there now, first `ALTER SCHEMA public RENAME TO "
+               "public_old` and `CREATE SCHEMA public`); from a dump of the whole database, "
+               "which holds the database's other reviews too, restore public alone: "
+               "`pg_restore -n public -d URL review.dump` (a plain pg_restore would put back "
+               "every schema the dump holds)")
+    elif not _own_schema(schema):
         how = ("from the dump `pg_dump -Fc -f review.dump URL` wrote: `pg_restore -d URL "
                "review.dump` into an empty database (then point --db or SCREENER_DB at it)")
     else:
@@ -331,17 +342,20 @@ def _kept_in_postgresql(where: str, what: str = "is kept in PostgreSQL",
         "the backup's protocol.yaml into the review folder")
 
 
-def _pg_schema(db_url: str) -> str | None:
-    """The schema the PostgreSQL review at `db_url` is kept in (`Database.schema`), for the
-    advice; None when the server cannot tell (down, refused): the refusal stands without it."""
+def _pg_schema(db_url: str) -> tuple[str | None, bool]:
+    """The schema the PostgreSQL review at `db_url` is kept in (`Database.schema`), and
+    whether the database holds reviews in other schemas (`Database.review_schemas`: the
+    review itself may be lost), for the advice; (None, False) when the server cannot tell
+    (down, refused): the refusal stands without it."""
     try:
         db = Database(db_url)
     except StorageError:
-        return None
+        return None, False
     try:
-        return db.schema()
+        schema = db.schema()
+        return schema, any(other != schema for other in db.review_schemas())
     except StorageError:
-        return None
+        return None, False
     finally:
         db.dispose()
 
@@ -359,7 +373,8 @@ def _refuse_other_database(folder: Path, db_url: str | None, backup: Path) -> No
         url = normalise_url(db_url)
         file = sqlite_file(url)
         if file is None:
-            raise _kept_in_postgresql(redact(db_url), schema=_pg_schema(db_url))
+            schema, shared = _pg_schema(db_url)
+            raise _kept_in_postgresql(redact(db_url), schema=schema, shared=shared)
         if file.resolve() != (folder / DB_FILE).resolve():
             raise ReviewError(f"{redact(db_url)} is not {folder / DB_FILE}: restore puts a "
                               "backup into a review folder; give the folder of that file "

@@ -101,39 +101,71 @@ def test_backup_of_the_only_review_of_a_database_names_the_plain_pg_dump(
         plain.output)
 
 
+def restore_from_a_whole_dump(pg_url: str, tmp_path: Path, url: dict[str, str], name: str,
+                              lose: tuple[str, ...], remake: tuple[str, ...]) -> str:
+    """Dump the whole database, import into lithium after it, lose review `name` (SQL
+    `lose`), then run the `pg_restore -n` that `screener restore` names for it (after SQL
+    `remake`); check that it restored the review and left lithium's as it is; what restore
+    said."""
+    import re
+    import shlex
+    import subprocess
+
+    import psycopg
+
+    (tmp_path / "k.ris").write_text(RIS, encoding="utf-8")
+    run("import", str(tmp_path / "k.ris"), "--db", url[name])
+    subprocess.run(["pg_dump", "-Fc", "-f", "review.dump", pg_url], cwd=tmp_path, check=True)
+    run("import", str(tmp_path / "k.ris"), "--db", url["lithium"])  # after the dump
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # the review is lost
+        for sql in lose:
+            conn.execute(sql)
+    refused = CliRunner().invoke(main, ["restore", str(tmp_path / "review.dump"), "--review",
+                                        str(tmp_path / name), "--db", url[name]])
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert "nothing was restored" in said, said
+    command = re.search(r"`(pg_restore -n [^`]*)`", said)
+    assert command is not None, said
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for sql in remake:
+            conn.execute(sql)
+    argv = [pg_url if word == "URL" else word for word in shlex.split(command[1])]
+    subprocess.run(argv, cwd=tmp_path, check=True)  # (a plain pg_restore: lithium exists)
+    assert "records: 1 identified" in run("status", "--db", url[name])
+    assert "records: 1 identified" in run("status", "--db", url["lithium"])  # not rolled back
+    for each in url.values():
+        assert "OK" in run("log", "verify", "--db", each)
+    return said
+
+
 @pytest.mark.postgres
 def test_restore_of_a_review_in_its_own_schema_names_the_pg_restore_of_that_schema(
         pg_url: str, tmp_path: Path) -> None:
     # restore's refusal said `pg_restore -d URL review.dump` "into an empty database": from
     # a dump of the whole database that puts back every schema, the other reviews too
-    import re
-    import shlex
     import shutil
-    import subprocess
 
-    import psycopg
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    said = restore_from_a_whole_dump(pg_url, tmp_path, two_reviews(pg_url, tmp_path),
+                                     "ketamine", ("DROP SCHEMA ketamine CASCADE",),
+                                     ("CREATE SCHEMA ketamine",))
+    assert "`CREATE SCHEMA ketamine`" in said, said
+
+
+@pytest.mark.postgres
+def test_restore_of_a_review_in_public_of_a_shared_database_names_the_pg_restore_of_public(
+        pg_url: str, tmp_path: Path) -> None:
+    # backup names `pg_dump -n public` for a review in public of a database that also holds
+    # reviews in schemas of their own; restore said a plain `pg_restore -d URL review.dump`
+    # "into an empty database", which from a dump of the whole database puts back (or, into
+    # this database, collides with) every schema the dump holds, the other reviews too
+    import shutil
 
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed")
     url = two_reviews(pg_url, tmp_path)
-    (tmp_path / "k.ris").write_text(RIS, encoding="utf-8")
-    run("import", str(tmp_path / "k.ris"), "--db", url["ketamine"])
-    subprocess.run(["pg_dump", "-Fc", "-f", "review.dump", pg_url], cwd=tmp_path, check=True)
-    run("import", str(tmp_path / "k.ris"), "--db", url["lithium"])  # after the dump
-    with psycopg.connect(pg_url, autocommit=True) as conn:  # ketamine's review is lost
-        conn.execute("DROP SCHEMA ketamine CASCADE")
-    refused = CliRunner().invoke(main, ["restore", str(tmp_path / "review.dump"), "--review",
-                                        str(tmp_path / "ketamine"), "--db", url["ketamine"]])
-    assert refused.exit_code == 2, refused.output
-    said = " ".join(refused.output.split())
-    assert "nothing was restored" in said and "`CREATE SCHEMA ketamine`" in said, said
-    command = re.search(r"`(pg_restore -n [^`]*)`", said)
-    assert command is not None, said
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA ketamine")
-    argv = [pg_url if word == "URL" else word for word in shlex.split(command[1])]
-    subprocess.run(argv, cwd=tmp_path, check=True)  # (a plain pg_restore: lithium exists)
-    assert "records: 1 identified" in run("status", "--db", url["ketamine"])
-    assert "records: 1 identified" in run("status", "--db", url["lithium"])  # not rolled back
-    for name in url:
-        assert "OK" in run("log", "verify", "--db", url[name])
+    run("init", str(tmp_path / "public"), "--protocol", MINIMAL, "--db", pg_url)
+    restore_from_a_whole_dump(pg_url, tmp_path, {**url, "public": pg_url}, "public",
+                              ("DROP SCHEMA public CASCADE", "CREATE SCHEMA public"), ())
