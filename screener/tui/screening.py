@@ -207,8 +207,9 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         """When the record shown reached the screen (`clock`), for `ScreenerApp.min_view_s`."""
         self._drawing: int | None = None
         """The record shown but not yet drawn: its decision keys are not taken."""
-        self._too_soon_told: int | None = None
-        """The record whose too-early decision key the reviewer was told about."""
+        self._too_soon_told: tuple[int, str] | None = None
+        """The record whose too-early decision key the reviewer was told about, and why it
+        was refused then (told again when the reason changes: the window enlarged)."""
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
@@ -713,8 +714,8 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
 
     # -- actions (key bindings and buttons) ---------------------------------------------
     def _too_soon(self) -> bool:
-        """True (and the reviewer told, once per record) when a decision key comes within
-        `min_view_s` of the record appearing: a key held down or pressed twice."""
+        """True (and the reviewer told, once per record and reason) when a decision key comes
+        within `min_view_s` of the record appearing: a key held down or pressed twice."""
         record = self.record
         if record is None or record.id is None or self.screener.min_view_s <= 0:
             return False
@@ -722,15 +723,16 @@ class ScreeningScreen(HoldsKeysForDialogs, Screen[None]):
         seen = self.clock() - self.shown_at
         if drawn and seen >= self.screener.min_view_s:
             return False
-        if self._too_soon_told != record.id:
-            self._too_soon_told = record.id
-            said = (f"was on screen for only {seen * 1000:.0f} ms (a key held down or pressed "
-                    "twice?). Read it, then decide" if drawn
-                    else "was not on screen yet (still being drawn). Read it, then decide")
-            if not drawn and not self.query_one(RecordCard).scrollable_content_region.height:
-                # a card with no rows is never drawn (no line is asked of it): told so
-                said = ("is not on screen: the window is too small to show the record. "
-                        "Enlarge it, read the record, then decide")
+        reason = "seen" if drawn else "drawing"
+        if not drawn and not self.query_one(RecordCard).scrollable_content_region.height:
+            reason = "small"  # (a card with no rows is never drawn: no line is asked of it)
+        if self._too_soon_told != (record.id, reason):
+            self._too_soon_told = (record.id, reason)
+            said = {"seen": f"was on screen for only {seen * 1000:.0f} ms (a key held down or "
+                            "pressed twice?). Read it, then decide",
+                    "drawing": "was not on screen yet (still being drawn). Read it, then decide",
+                    "small": "is not on screen: the window is too small to show the record. "
+                             "Enlarge it, read the record, then decide"}[reason]
             self.notify(f"Not saved: record {record.id} {said}.",
                         title="Key not taken", severity="warning", timeout=4)
         return True

@@ -1990,3 +1990,34 @@ async def test_a_window_too_small_for_the_record_says_so_when_a_key_is_refused(
         await pilot.press("i")
         await settle(pilot)
         assert stored(review) == [(ids[0], "ann", "include", None, "")]
+
+
+async def test_a_key_refused_for_another_reason_after_the_window_was_enlarged_says_so(
+        make_app: MakeApp) -> None:
+    """The notice was given once per record: after "the window is too small", a key pressed
+    within min_view_s of the record reaching the enlarged window was refused silently. It
+    is told again when its reason changed (once per reason, as before)."""
+    app, review, ids, _ = make_app(reverse=False, min_view_s=30)
+    now = [1000.0]
+
+    def refused() -> list[str]:
+        return [str(n.message) for n in app._notifications if "Not saved" in str(n.message)]
+
+    async with app.run_test(size=(50, 5)) as pilot:
+        await settle(pilot)
+        app.screening.clock = lambda: now[0]
+        now[0] += 31
+        await pilot.press("i")
+        await settle(pilot)
+        assert len(refused()) == 1 and "too small" in refused()[0], refused()
+        await pilot.resize_terminal(100, 32)
+        await settle(pilot)
+        now[0] += 1  # (drawn now, not read yet)
+        await pilot.press("i")
+        await settle(pilot)
+        assert stored(review) == []
+        assert len(refused()) == 2, refused()
+        assert f"record {ids[0]} was on screen for only" in refused()[1], refused()
+        await pilot.press("i")  # (the same reason again: not told twice)
+        await settle(pilot)
+        assert len(refused()) == 2 and stored(review) == [], refused()
