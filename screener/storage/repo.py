@@ -363,9 +363,7 @@ def withdrawn_ceilings(session: Session) -> tuple[int, int]:
     so without these a withdrawn import's ids would name new records and sources (in old
     rankings, feature caches and the event log)."""
     records = sources = 0
-    for text in session.scalars(select(EventRow.details)
-                                .where(EventRow.kind == "import_withdrawn")):
-        details = json.loads(text)
+    for details in event_details(session, "import_withdrawn"):
         records = max(records, int(details.get(WITHDRAWN_CEILING) or 0))
         sources = max(sources, int(details.get("source_id") or 0))
     return records, sources
@@ -449,10 +447,7 @@ def search_warnings(session: Session) -> dict[int, list[str]]:
     """source id -> what the database said about the search it ran (`SEARCH_WARNINGS` of the
     source's import event); sources without any are left out."""
     out: dict[int, list[str]] = {}
-    for text in session.scalars(select(EventRow.details)
-                                .where(EventRow.kind == "records_imported")
-                                .order_by(EventRow.seq)):
-        details = json.loads(text)
+    for details in event_details(session, "records_imported"):
         said = details.get(SEARCH_WARNINGS)
         if said and details.get("source_id") is not None:
             out.setdefault(int(details["source_id"]), []).extend(map(str, said))
@@ -470,9 +465,7 @@ def sources_with_records(session: Session, records_sha256: str) -> list[dict[str
     if not records_sha256:
         return []
     ids = set()
-    for text in session.scalars(select(EventRow.details)
-                                .where(EventRow.kind == "records_imported")):
-        details = json.loads(text)
+    for details in event_details(session, "records_imported"):
         if details.get("records_sha256") == records_sha256:
             ids.add(details.get("source_id"))
     return [s for s in sources(session) if s["id"] in ids]
@@ -584,9 +577,7 @@ def separations(session: Session) -> set[frozenset[int]]:
     before events named their pairs separated every pair of the cluster's records."""
     found: set[frozenset[int]] = set()
     legacy: set[int] = set()
-    for (text,) in session.execute(select(EventRow.details)
-                                   .where(EventRow.kind == "duplicates_restored")):
-        details = json.loads(text)
+    for details in event_details(session, "duplicates_restored"):
         if "separated" in details:
             found.update(frozenset((int(a), int(b))) for a, b in details["separated"])
         elif details.get("cluster") is not None:
@@ -733,6 +724,12 @@ def _account() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return ""
+
+
+def event_details(session: Session, kind: str) -> list[dict[str, Any]]:
+    """The details of each event of `kind`, in log order."""
+    return [json.loads(text) for text in session.scalars(
+        select(EventRow.details).where(EventRow.kind == kind).order_by(EventRow.seq))]
 
 
 def event_log(session: Session) -> list[tuple[audit.LogEvent, str]]:
@@ -895,16 +892,10 @@ def reassigned_places(session: Session) -> dict[int, int]:
     """seq of a decision `reassign` wrote -> the seq whose place in the screening order it
     keeps (that of the first standing decision of the name it was moved from)."""
     out: dict[int, int] = {}
-    for details in _reassignment_details(session):
+    for details in event_details(session, "decisions_reassigned"):
         for new, place in details.get(REASSIGNED_PLACES) or ():
             out[int(new)] = int(place)
     return out
-
-
-def _reassignment_details(session: Session) -> list[dict[str, Any]]:
-    return [json.loads(text) for text in session.scalars(
-        select(EventRow.details).where(EventRow.kind == "decisions_reassigned")
-        .order_by(EventRow.seq))]
 
 
 def reassignments(session: Session) -> list[tuple[str, str, list[int] | None]]:
@@ -913,7 +904,7 @@ def reassignments(session: Session) -> list[tuple[str, str, list[int] | None]]:
     return [(str(details.get("from", "")), str(details.get("to", "")),
              [int(new) for new, _ in details[REASSIGNED_PLACES]]
              if REASSIGNED_PLACES in details else None)
-            for details in _reassignment_details(session)]
+            for details in event_details(session, "decisions_reassigned")]
 
 
 def reviewer_history(session: Session, reviewer: str, stage: Stage) -> list[Decision]:
@@ -1559,17 +1550,10 @@ def merged_blind(session: Session) -> dict[Stage, list[tuple[int, int]]]:
     """stage -> the ranges of decision-log rows (`MADE_BLIND`) made blind in an offline
     copy and merged after this review's start of reconciliation there."""
     out: dict[Stage, list[tuple[int, int]]] = {}
-    for details in _merge_details(session):
+    for details in event_details(session, "offline_copy_merged"):
         for stage, ranges in (details.get(MADE_BLIND) or {}).items():
             out.setdefault(Stage(stage), []).extend((int(a), int(b)) for a, b in ranges)
     return out
-
-
-def _merge_details(session: Session) -> list[dict[str, Any]]:
-    """The details of each `offline_copy_merged` event, in log order."""
-    return [json.loads(text) for text in session.scalars(
-        select(EventRow.details).where(EventRow.kind == "offline_copy_merged")
-        .order_by(EventRow.seq))]
 
 
 def merged_ranges(session: Session) -> list[tuple[int, int, str]]:
@@ -1578,7 +1562,7 @@ def merged_ranges(session: Session) -> list[tuple[int, int, str]]:
     copy's folder as the merge recorded it (the log export's `merged_from`)."""
     return [(int(details["first_seq"]), int(details.get("last_seq") or 0),
              str(details.get("folder", "")))
-            for details in _merge_details(session) if details.get("first_seq")]
+            for details in event_details(session, "offline_copy_merged") if details.get("first_seq")]
 
 
 def decision_times(session: Session, seqs: Iterable[int]) -> dict[int, str]:
